@@ -1,0 +1,75 @@
+/**
+ * Connectivity rules. A rule (a, b) adds the four rotated offsets (a,b), (-b,a), (-a,-b), (b,-a),
+ * so the degree is 4 x (number of rules). Direction k = 4*rule + r; its opposite is 4*rule + (r+2)%4.
+ */
+import { UserError } from './errors.js';
+
+export type Rule = [number, number];
+
+export const RULE_PRESETS: Record<string, Rule[]> = {
+  G8: [[0, 1], [4, 1]],
+  G12: [[0, 1], [4, 1], [9, 10]],
+  // One careful reading of the paper's table; the authors' code uses (0,1),(4,1),(10,9),(11,14).
+  G16: [[0, 1], [4, 1], [8, 7], [14, 9]],
+  G16_CODE: [[0, 1], [4, 1], [10, 9], [11, 14]],
+  // Extropic's Z1 documentation (a later chip, not the paper).
+  Z1: [[1, 0], [2, 1], [2, 3], [4, 1]],
+};
+
+export function resolveRules(rules: string | Rule[], where = 'fabric.rules'): Rule[] {
+  if (typeof rules === 'string') {
+    const p = RULE_PRESETS[rules.toUpperCase()];
+    if (!p) {
+      throw new UserError(`${where}: unknown rule preset "${rules}" (known: ${Object.keys(RULE_PRESETS).join(', ')})`);
+    }
+    return p.map(([a, b]) => [a, b]);
+  }
+  return rules.map(([a, b]) => [a, b]);
+}
+
+/** The four rotations of each rule, as [dx, dy] per direction. */
+export function directions(rules: Rule[]): Rule[] {
+  const out: Rule[] = [];
+  for (const [a, b] of rules) out.push([a, b], [-b, a], [-a, -b], [b, -a]);
+  return out;
+}
+
+export function oppositeDirection(k: number): number {
+  return (k & ~3) | ((k + 2) & 3);
+}
+
+/**
+ * Checks a rule list against a grid: integers, not (0,0), a+b odd (bipartite under the
+ * checkerboard colouring), no two rules giving the same offsets, offsets that fit the grid.
+ */
+export function checkRules(rules: Rule[], L: number, boundary: 'open' | 'torus', where = 'fabric.rules'): void {
+  if (rules.length === 0) throw new UserError(`${where}: at least one rule is needed`);
+  const seen = new Map<string, number>();
+  rules.forEach(([a, b], r) => {
+    const name = `${where}[${r}] = (${a},${b})`;
+    if (!Number.isInteger(a) || !Number.isInteger(b)) throw new UserError(`${name}: offsets must be integers`);
+    if (((Math.abs(a) + Math.abs(b)) & 1) === 0) {
+      throw new UserError(
+        `${name}: a+b is even, so the rule joins cells of the same checkerboard colour and two-colour Gibbs is impossible (every rule needs a+b odd)`,
+      );
+    }
+    for (const [dx, dy] of directions([[a, b]])) {
+      const key = `${dx},${dy}`;
+      const prev = seen.get(key);
+      if (prev !== undefined) {
+        throw new UserError(`${name}: gives offset (${dx},${dy}) that rule ${where}[${prev}] already gives`);
+      }
+      seen.set(key, r);
+    }
+    const reach = Math.max(Math.abs(a), Math.abs(b));
+    if (boundary === 'torus' && 2 * reach >= L) {
+      throw new UserError(`${name}: grid L=${L} is too small for this rule on a torus (needs L > ${2 * reach})`);
+    }
+    if (boundary === 'open' && reach >= L) {
+      throw new UserError(`${name}: grid L=${L} is too small for this rule (needs L > ${reach})`);
+    }
+  });
+  if (boundary === 'torus' && L % 2 === 1) {
+    throw new UserError(`fabric.L = ${L}: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap`);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Energy = event counts x a per-event table + static power x on-time, reported by component.
+ * The table is computed once from circuit parameters; a missing or non-finite parameter is an
+ * error naming it, never a silent zero. Components sum exactly to the total (the total is their
+ * sum, in the fixed order of ENERGY_COMPONENTS).
+ */
+import { UserError } from '../fabric/errors.js';
+import type { EventCounts } from './events.js';
+
+export interface CircuitParams {
+  vdd_v: number;
+  cell_pitch_m: number;
+  wire_cap_f_per_m: number;
+  output_cap_f: number;
+  clock_cap_f: number;
+  leakage_w_per_cell: number;
+  weight_write_j_per_bit: number;
+  init_j_per_cell: number;
+  readout_j_per_cell: number;
+  link_energy_j: number;
+  g_sigma_s: number;
+  rng_energy_per_bit_j: number;
+  rng_bit_rate_hz: number;
+  rng_duty: number;
+}
+
+export const ENERGY_COMPONENTS = [
+  'rng',
+  'bias_network',
+  'cell_output',
+  'wires',
+  'links',
+  'clock',
+  'leakage',
+  'programming',
+  'init',
+  'readout',
+] as const;
+export type EnergyComponent = (typeof ENERGY_COMPONENTS)[number];
+export type EnergyReport = { total: number } & Record<EnergyComponent, number>;
+
+/** Joules per counted event (or watts per cell-second of on-time), one entry per component. */
+export type EnergyTable = Record<EnergyComponent, { event: keyof EventCounts; joules: number; what: string }>;
+
+function need(p: Partial<CircuitParams>, key: keyof CircuitParams): number {
+  const v = p[key];
+  if (v === undefined || typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new UserError(`energy table: circuit parameter "${key}" is ${v === undefined ? 'missing' : `invalid (${v})`}`);
+  }
+  return v;
+}
+
+export function energyTable(p: Partial<CircuitParams>): EnergyTable {
+  const vdd = need(p, 'vdd_v');
+  const v2 = vdd * vdd;
+  return {
+    rng: {
+      event: 'rng_cell_s',
+      joules: need(p, 'rng_energy_per_bit_j') * need(p, 'rng_bit_rate_hz') * need(p, 'rng_duty'),
+      what: 'RNG bias power (energy per bit x bit rate x duty) per cell-second',
+    },
+    bias_network: {
+      event: 'divider_s',
+      joules: need(p, 'g_sigma_s') * v2,
+      what: 'divider static power G_sigma Vdd^2 per unit of gamma(1-gamma) cell-second',
+    },
+    cell_output: { event: 'toggles', joules: 0.5 * need(p, 'output_cap_f') * v2, what: '1/2 C_out Vdd^2 per output toggle' },
+    wires: {
+      event: 'wire_toggle_pitches',
+      joules: 0.5 * need(p, 'wire_cap_f_per_m') * need(p, 'cell_pitch_m') * v2,
+      what: '1/2 C_wire (per pitch) Vdd^2 per toggle per pitch of wire driven',
+    },
+    links: { event: 'link_toggles', joules: need(p, 'link_energy_j'), what: 'per toggle carried by an inter-tile link' },
+    clock: { event: 'cell_cycles', joules: need(p, 'clock_cap_f') * v2, what: 'C_clk Vdd^2 per cell per cycle' },
+    leakage: { event: 'leak_cell_s', joules: need(p, 'leakage_w_per_cell'), what: 'leakage power per cell-second' },
+    programming: { event: 'weight_bits_written', joules: need(p, 'weight_write_j_per_bit'), what: 'per weight bit written' },
+    init: { event: 'cells_initialised', joules: need(p, 'init_j_per_cell'), what: 'per cell initialised' },
+    readout: { event: 'cells_read', joules: need(p, 'readout_j_per_cell'), what: 'per cell read out' },
+  };
+}
+
+export function energyOf(ev: EventCounts, table: EnergyTable): EnergyReport {
+  const out = { total: 0 } as EnergyReport;
+  let total = 0;
+  for (const c of ENERGY_COMPONENTS) {
+    const e = ev[table[c].event] * table[c].joules;
+    out[c] = e;
+    total += e;
+  }
+  out.total = total;
+  return out;
+}
