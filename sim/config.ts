@@ -214,8 +214,9 @@ export interface ResolveOptions {
 /** Preset name or file → validated, fully resolved config. */
 export function resolveConfig(ref: string | undefined, opts: ResolveOptions = {}): ResolvedConfig {
   const { raw, path } = loadRaw(ref ?? DEFAULT_CONFIG);
-  for (const s of opts.sets ?? []) applySet(raw, s);
+  // --ideal first, so an explicit --set can still turn one non-ideality back on
   if (opts.ideal) idealize(raw);
+  for (const s of opts.sets ?? []) applySet(raw, s);
   return validateConfig(raw, ref ?? path);
 }
 

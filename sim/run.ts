@@ -157,6 +157,7 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
     const final = new Int8Array(N);
     for (let i = 0; i < N; i++) final[i] = st.s[i];
     out.push({ chain, events: ev, sumS, sumSS, final });
+    opts.onChainDone?.(chain + 1, opts.chains);
   }
   return out;
 }
@@ -224,11 +225,7 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
       (n) => opts.onChainDone?.((done += n), C),
     );
   } else {
-    results = [];
-    for (let c = 0; c < C; c++) {
-      results.push(...runChainRange(chip, model, opts, c, c + 1));
-      opts.onChainDone?.(c + 1, C);
-    }
+    results = runChainRange(chip, model, opts, 0, C);
   }
   results.sort((a, b) => a.chain - b.chain);
   const { N } = chip.fabric;
