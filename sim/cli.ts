@@ -12,6 +12,9 @@ import { runModel, INIT_MODES, type InitMode } from './run.js';
 import { makeStats, formatStats } from './stats.js';
 import { prepareRunDir, writeJson } from './output.js';
 import { makeLogger } from './log.js';
+import { traceCommands } from './cmd-trace.js';
+import { rngCommand } from './cmd-rng.js';
+import { benchCommand } from './cmd-bench.js';
 
 declare const __DTCA_VERSION__: string;
 export const VERSION = typeof __DTCA_VERSION__ === 'string' ? __DTCA_VERSION__ : '0.0.0-dev';
@@ -88,12 +91,12 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
 }
 
 export function buildCli(argv: string[]) {
-  return yargs(argv)
+  const y = yargs(argv)
     .scriptName('dtca')
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, config (try dtca --help)')
+    .demandCommand(1, 'name a command: run, model, config, trace, rng, bench (try dtca --help)')
     .command(
       'run [config]',
       'simulate the chip on a workload and write a run directory',
@@ -134,7 +137,8 @@ export function buildCli(argv: string[]) {
           process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
         })
         .demandCommand(1, 'name a config command: show, validate, schema'),
-    )
+    );
+  return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(msg);

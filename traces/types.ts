@@ -1,0 +1,83 @@
+/**
+ * What the simulator hands a trace sink. The run loop (sim/) calls these methods in this order:
+ *   header, then per stage: stageBegin, sweep* (only where wantsSweep says so), stageEnd, and
+ *   finally end, then close. In a DTM run the order is stage-major: for each stage (noisiest
+ *   first), for each chain, its sweeps. Every record the sink writes must be self-contained.
+ *
+ * Spins arrive as +-1 doubles (length >= N); the sink packs them (bit i of cell i: byte i>>3,
+ * bit i&7, little-endian bit order, 1 = spin +1). Energies are joules by component (the keys of
+ * power/energy.ts ENERGY_COMPONENTS) plus `total`.
+ */
+
+export const TRACE_FORMAT = 'dtca-trace';
+export const TRACE_VERSION = 1;
+
+export type EnergyByComponent = Record<string, number>;
+
+export interface TraceLayout {
+  L: number;
+  N: number;
+  /** colour (0/1) per cell */
+  colour: Uint8Array;
+  /** visible cells (image pixels then label cells), cell indices */
+  visible: Int32Array;
+  /** image pixel p lives at cell image[p]; label class c copy r at cell label[c * copies + r] */
+  image: Int32Array;
+  label: Int32Array;
+  label_copies: number;
+}
+
+export interface TraceHeader {
+  format: typeof TRACE_FORMAT;
+  version: typeof TRACE_VERSION;
+  dtca_version: string;
+  created: string;
+  /** the fully resolved config (plain JSON) */
+  config: unknown;
+  /** model summary: source, T, beta schedule, lambdas, couplings J_c per stage, ... (plain JSON) */
+  model: Record<string, unknown>;
+  layout: TraceLayout;
+  run: { chains: number; stages: number; sweeps: number; clock_hz: number; mapping: string };
+}
+
+export interface SweepInfo {
+  chain: number;
+  stage: number;
+  sweep: number;
+  /** absolute chip cycle at the end of this sweep, and the same in seconds */
+  cycle: number;
+  time_s: number;
+  spins: Float64Array;
+  toggles: number;
+  energy_j: EnergyByComponent;
+}
+
+export interface StageInfo {
+  stage: number;
+  cycle: number;
+  time_s: number;
+  /** stage_begin: programming of the stage; stage_end: the stage's totals incl. readout */
+  energy_j: EnergyByComponent;
+  toggles?: number;
+  cycles?: number;
+}
+
+export interface EndInfo {
+  cycle: number;
+  time_s: number;
+  energy_j: EnergyByComponent;
+  cell_updates: number;
+  toggles: number;
+}
+
+export interface TraceSink {
+  header(h: TraceHeader): void;
+  /** thinning: whether this sweep of this chain and stage is recorded */
+  wantsSweep(chain: number, stage: number, sweep: number): boolean;
+  sweep(r: SweepInfo): void;
+  stageBegin(r: StageInfo): void;
+  stageEnd(r: StageInfo): void;
+  end(r: EndInfo): void;
+  /** flush and close; resolves when every record is on disk */
+  close(): Promise<void>;
+}
