@@ -7,10 +7,15 @@ import { hideBin } from 'yargs/helpers';
 import { UserError } from '../fabric/errors.js';
 import { resolveConfig, configJsonSchema, presetNames, DEFAULT_CONFIG, type ResolvedConfig } from './config.js';
 import { buildChip } from './chip.js';
-import { readModel, randomModel } from './model.js';
+import { readModel, randomModel, modelToObject, stageCoupling, type Model } from './model.js';
+import { newDtmModel, generate, type Mapping } from './dtm.js';
+import { samplesPng, denoisePng } from './images.js';
+import { writeEnergyChart, type StageEnergy } from './plot.js';
+import type { Rule } from '../fabric/rules.js';
+import { Packr } from 'msgpackr';
 import { runModel, INIT_MODES, type InitMode } from './run.js';
-import { makeStats, formatStats } from './stats.js';
-import { prepareRunDir, writeJson } from './output.js';
+import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
+import { prepareRunDir, writeJson, writeFileAtomic } from './output.js';
 import { makeLogger } from './log.js';
 import { traceCommands } from './cmd-trace.js';
 import { rngCommand } from './cmd-rng.js';
@@ -20,6 +25,9 @@ declare const __DTCA_VERSION__: string;
 export const VERSION = typeof __DTCA_VERSION__ === 'string' ? __DTCA_VERSION__ : '0.0.0-dev';
 
 const log = makeLogger();
+
+const plainPackr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
+const packPlain = (v: unknown) => plainPackr.pack(v);
 
 interface CommonArgs {
   config?: string;
@@ -45,36 +53,45 @@ function positiveInt(name: string, v: number | undefined, min = 1): number | und
   return v;
 }
 
-async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
-  const seed = positiveInt('seed', a.seed as number | undefined, 0);
-  const cfg = loadConfig(a, seed === undefined ? [] : [`seed=${seed}`]);
-  const chip = buildChip(cfg);
-  const model = a.model ? readModel(a.model as string) : randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
-  const chains = positiveInt('chains', a.chains as number) ?? 1;
-  const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 1000;
-  const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
-  const workers = positiveInt('workers', a.workers as number) ?? 1;
-  const init = a.init as InitMode;
-  const dir = prepareRunDir(a.out as string | undefined, cfg.name);
-  log.info(
-    { config: cfg.name, engine: chip.ideal ? 'ideal' : 'cycle', cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers },
-    'run starting',
-  );
-  const started = new Date();
-  const result = await runModel(chip, model, {
-    chains,
-    sweeps,
-    warmup,
-    init,
-    stage: a.stage as number,
-    workers,
-    moments: Boolean(a.model),
-    onChainDone: (d, n) => log.debug({ done: d, of: n }, 'chains done'),
+function parseBeta(v: unknown): number | { start: number; end: number } | undefined {
+  if (v === undefined) return undefined;
+  const text = String(v);
+  const m = /^([-+0-9.eE]+)(?::([-+0-9.eE]+))?$/.exec(text);
+  const num = (x: string) => {
+    const n = Number(x);
+    if (!Number.isFinite(n) || n <= 0) throw new UserError(`--beta ${text}: expected a positive number or START:END, e.g. 0.8:1.2`);
+    return n;
+  };
+  if (!m) throw new UserError(`--beta ${text}: expected a positive number or START:END, e.g. 0.8:1.2`);
+  return m[2] === undefined ? num(m[1]) : { start: num(m[1]), end: num(m[2]) };
+}
+
+function parseIntList(name: string, v: unknown): number[] | undefined {
+  if (v === undefined) return undefined;
+  const parts = String(v).split(',').filter((x) => x.trim() !== '');
+  return parts.map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < 0) throw new UserError(`--${name} ${String(v)}: expected comma-separated integers >= 0`);
+    return n;
   });
-  if (result.program.clipped > 0) {
-    log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
-  }
-  const stats = makeStats(chip, result, model.source);
+}
+
+/** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
+function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
+  const spots = chipFabric.colourCells[0].length;
+  const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
+  return newDtmModel({
+    T: 8,
+    L: cfg.fabric.L,
+    rules: cfg.fabric.rules,
+    boundary: cfg.fabric.boundary,
+    visible,
+    weights: { random: 0.25 },
+    seed: cfg.seed,
+  });
+}
+
+function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats): void {
   writeJson(`${dir}/config.json`, cfg);
   writeJson(`${dir}/manifest.json`, {
     dtca_version: VERSION,
@@ -86,8 +103,172 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     model: model.source,
   });
   writeJson(`${dir}/stats.json`, stats);
+}
+
+async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
+  const seed = positiveInt('seed', a.seed as number | undefined, 0);
+  const cfg = loadConfig(a, seed === undefined ? [] : [`seed=${seed}`]);
+  const chip = buildChip(cfg);
+  const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
+  const started = new Date();
+  const engine = chip.ideal ? 'ideal' : 'cycle';
+  if (model.dtm && a.stage === undefined) {
+    for (const k of ['chains', 'warmup', 'workers'] as const) {
+      if (a[k] !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
+    }
+    const images = positiveInt('images', a.images as number) ?? 4;
+    const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 250;
+    const labels = parseIntList('labels', a.labels);
+    const dir = prepareRunDir(a.out as string | undefined, cfg.name);
+    log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: model.dtm.T, images, sweeps }, 'generation starting');
+    const gen = generate(chip, model, {
+      images,
+      sweeps,
+      labels,
+      beta: parseBeta(a.beta),
+      mapping: a.mapping as Mapping,
+      keepChains: Math.min(images, 8),
+      onStageDone: (stage, done, total) => log.info({ stage, done, of: total }, 'stage done'),
+    });
+    if (gen.programClipped > 0) {
+      log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+    }
+    const stats = makeDtmStats(chip, gen, model.source);
+    writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, model.dtm));
+    writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, model.dtm));
+    await writeEnergyChart(dir, stats.stages as StageEnergy[]);
+    writeRunFiles(dir, cfg, started, model, stats);
+    log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
+    process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
+    return;
+  }
+  if (a.images !== undefined || a.labels !== undefined) throw new UserError('--images/--labels: need a DTM model (a model file with a "dtm" section)');
+  const chains = positiveInt('chains', a.chains as number) ?? 1;
+  const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 1000;
+  const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
+  const workers = positiveInt('workers', a.workers as number) ?? 1;
+  const dir = prepareRunDir(a.out as string | undefined, cfg.name);
+  log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
+  const result = await runModel(chip, model, {
+    chains,
+    sweeps,
+    warmup,
+    init: a.init as InitMode,
+    stage: (a.stage as number | undefined) ?? 0,
+    beta: typeof parseBeta(a.beta) === 'number' ? (parseBeta(a.beta) as number) : undefined,
+    workers,
+    moments: Boolean(a.model),
+    onChainDone: (d, n) => log.debug({ done: d, of: n }, 'chains done'),
+  });
+  if (result.program.clipped > 0) {
+    log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+  }
+  const stats = makeStats(chip, result, model.source);
+  writeRunFiles(dir, cfg, started, model, stats);
   log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
   process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
+}
+
+function cmdModelNew(a: Record<string, unknown>): void {
+  const out = a.out as string;
+  const w = String(a.weights);
+  let weights: 'zero' | { random: number };
+  if (w === 'zero') weights = 'zero';
+  else {
+    const m = /^random:([0-9.eE+-]+)$/.exec(w);
+    const scale = m ? Number(m[1]) : NaN;
+    if (!m || !Number.isFinite(scale) || scale <= 0) throw new UserError(`--weights ${w}: expected zero or random:SCALE (e.g. random:0.25)`);
+    weights = { random: scale };
+  }
+  const vis = String(a.visible);
+  const visible = vis === 'fmnist' ? 'fmnist' : Number(vis);
+  if (visible !== 'fmnist' && (!Number.isInteger(visible) || visible < 1)) throw new UserError(`--visible ${vis}: expected fmnist or a positive integer`);
+  let rules: string | Rule[] = String(a.rules);
+  if (rules.trim().startsWith('[')) {
+    try {
+      rules = JSON.parse(rules) as Rule[];
+    } catch {
+      throw new UserError(`--rules ${String(a.rules)}: a preset name (G8, G12, G16) or JSON like [[0,1],[4,1]]`);
+    }
+  }
+  const m = newDtmModel({
+    T: positiveInt('stages', a.stages as number) ?? 8,
+    L: positiveInt('L', a.L as number, 2) ?? 70,
+    rules,
+    boundary: a.boundary as 'open' | 'torus',
+    visible,
+    weights,
+    seed: positiveInt('seed', a.seed as number, 0) ?? 1,
+    beta: a.beta === undefined ? 1 : (parseBeta(a.beta) as number),
+  });
+  const json = out.endsWith('.json');
+  const obj = modelToObject(m, json);
+  writeFileAtomic(out, json ? JSON.stringify(obj) + '\n' : packPlain(obj));
+  process.stdout.write(`${out}: ${m.source}\n`);
+}
+
+function cmdModelInfo(a: Record<string, unknown>): void {
+  const m = readModel(a.file as string);
+  const info: Record<string, unknown> = {
+    file: a.file,
+    grid: m.grid,
+    cells: m.grid.L * m.grid.L,
+    beta: m.beta,
+    stages: m.stages.map((st, k) => {
+      let sw = 0;
+      let mx = 0;
+      for (const w of st.ew) (sw += w * w), (mx = Math.max(mx, Math.abs(w)));
+      let mb = 0;
+      for (const b of st.bias) mb = Math.max(mb, Math.abs(b));
+      const row: Record<string, unknown> = {
+        stage: k,
+        edges: st.ei.length,
+        weight_rms: st.ei.length ? Math.sqrt(sw / st.ei.length) : 0,
+        weight_max_abs: mx,
+        bias_max_abs: mb,
+        clamped: st.clampIdx.length,
+      };
+      if (m.dtm) {
+        row.coupling_image = stageCoupling(m.dtm, k, m.dtm.lambda_image);
+        row.coupling_label = stageCoupling(m.dtm, k, m.dtm.lambda_label);
+      }
+      return row;
+    }),
+  };
+  if (m.dtm) {
+    info.dtm = {
+      T: m.dtm.T,
+      time_grid: m.dtm.time_grid,
+      lambda_image: m.dtm.lambda_image,
+      lambda_label: m.dtm.lambda_label,
+      image_cells: m.dtm.image.length,
+      label_cells: m.dtm.label.length,
+      label_copies: m.dtm.label_copies,
+      image_shape: m.dtm.image_shape,
+    };
+  }
+  if (a.json) {
+    process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+    return;
+  }
+  const lines = [
+    `${String(a.file)}: ${m.dtm ? `DTM, T = ${m.dtm.T}` : `Boltzmann machine, ${m.stages.length} stage(s)`}`,
+    `grid      L = ${m.grid.L} (${m.grid.L * m.grid.L} cells), rules ${JSON.stringify(m.grid.rules)}, ${m.grid.boundary}`,
+    `beta      ${m.beta}`,
+  ];
+  if (m.dtm) {
+    lines.push(
+      `visible   ${m.dtm.image.length} image cells (${m.dtm.image_shape.join('x')}) + ${m.dtm.label.length} label cells (${m.dtm.label_copies} copies per class)`,
+      `forward   lambda_image ${m.dtm.lambda_image}, lambda_label ${m.dtm.lambda_label}`,
+    );
+  }
+  lines.push('stage  edges   w_rms    |w|max   |b|max   J_c image  J_c label');
+  for (const r of info.stages as Record<string, number>[]) {
+    lines.push(
+      `${String(r.stage).padStart(5)}  ${String(r.edges).padStart(6)}  ${r.weight_rms.toFixed(4).padStart(7)}  ${r.weight_max_abs.toFixed(4).padStart(7)}  ${r.bias_max_abs.toFixed(4).padStart(7)}  ${(r.coupling_image ?? 0).toFixed(4).padStart(9)}  ${(r.coupling_label ?? 0).toFixed(4).padStart(9)}`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 export function buildCli(argv: string[]) {
@@ -102,17 +283,48 @@ export function buildCli(argv: string[]) {
       'simulate the chip on a workload and write a run directory',
       (y) =>
         withConfigOptions(y)
-          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: a seeded random-weight model' })
-          .option('chains', { type: 'number', describe: 'independent chains (default 1)' })
-          .option('sweeps', { type: 'number', describe: 'measured sweeps per chain (default 1000)' })
-          .option('warmup', { type: 'number', describe: 'warm-up sweeps per chain before measuring (default 100 with --model, else 0)' })
-          .option('stage', { type: 'number', default: 0, describe: 'which stage of the model to run' })
+          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: a seeded random-weight DTM (T = 8)' })
+          .option('workload', { choices: ['dtm', 'bm'], default: 'dtm', describe: 'without --model: a random DTM, or a random Boltzmann machine' })
+          .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4)' })
+          .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
+          .option('mapping', { choices: ['reprogram', 'pipeline'], default: 'reprogram', describe: 'DTM: one array re-programmed per stage, or T arrays in a pipeline' })
+          .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps (e.g. 0.8:1.2)' })
+          .option('chains', { type: 'number', describe: 'BM: independent chains (default 1)' })
+          .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 1000)' })
+          .option('warmup', { type: 'number', describe: 'BM: warm-up sweeps before measuring (default 100 with --model, else 0)' })
+          .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
           .option('init', { choices: INIT_MODES, default: 'hinton' as InitMode, describe: 'initial state: hinton = P(+1) = sigma(beta b)' })
           .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
           .option('workers', { type: 'number', describe: 'worker threads over chains (results do not depend on it)' })
           .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<config>)' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
       (a) => cmdRun(a as never),
+    )
+    .command('model', 'make or describe model files', (y) =>
+      y
+        .command(
+          'new',
+          'write a DTM model file (msgpack, or JSON if FILE ends in .json)',
+          (yy) =>
+            yy
+              .option('stages', { type: 'number', default: 8, describe: 'T, the number of denoising stages' })
+              .option('L', { type: 'number', default: 70, describe: 'cells per side' })
+              .option('rules', { type: 'string', default: 'G12', describe: 'preset (G8, G12, G16) or JSON [[a,b],...]' })
+              .option('boundary', { choices: ['open', 'torus'], default: 'open' })
+              .option('visible', { type: 'string', default: 'fmnist', describe: 'fmnist (784 pixels + 100 label cells) or a number of image cells' })
+              .option('weights', { type: 'string', default: 'zero', describe: 'zero, or random:SCALE (uniform in +-SCALE)' })
+              .option('beta', { type: 'string', describe: 'the model\'s beta (default 1)' })
+              .option('seed', { type: 'number', default: 1 })
+              .option('out', { type: 'string', demandOption: true, describe: 'model file to write' }),
+          (a) => cmdModelNew(a as never),
+        )
+        .command(
+          'info <file>',
+          'describe a model file',
+          (yy) => yy.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+          (a) => cmdModelInfo(a as never),
+        )
+        .demandCommand(1, 'name a model command: new, info'),
     )
     .command('config', 'show, validate or describe configs', (y) =>
       y

@@ -26,11 +26,108 @@ export interface StageModel {
   clampVal: Int8Array;
 }
 
+/**
+ * The denoising part of a model file (`"dtm": {...}`): T stages (stage 0 the cleanest), the
+ * forward process, and which cells are visible. time_grid holds t_0..t_T with the last entry
+ * null (infinite): the noisiest stage is unconditioned.
+ */
+export interface DtmSpec {
+  T: number;
+  time_grid: (number | null)[];
+  lambda_image: number;
+  lambda_label: number;
+  /** image pixel p sits at cell image[p]; label class c copy r at cell label[c * label_copies + r] */
+  image: Int32Array;
+  label: Int32Array;
+  label_copies: number;
+  /** [rows, cols] of the image, e.g. [28, 28] */
+  image_shape: [number, number];
+}
+
 export interface Model {
   grid: { L: number; rules: Rule[]; boundary: 'open' | 'torus' };
   beta: number;
   stages: StageModel[];
+  dtm?: DtmSpec;
   source: string;
+}
+
+/** The forward-process time grid t_k = -ln(1 - k/T), k = 0..T (t_T infinite, stored as null). */
+export function timeGrid(T: number): (number | null)[] {
+  return Array.from({ length: T + 1 }, (_, k) => (k === T ? null : -Math.log(1 - k / T)));
+}
+
+/** J_c = -1/2 ln tanh(lambda dt / 2): the coupling of a visible cell to its input at stage k (0 for the noisiest). */
+export function stageCoupling(dtm: Pick<DtmSpec, 'time_grid'>, k: number, lambda: number): number {
+  const t0 = dtm.time_grid[k];
+  const t1 = dtm.time_grid[k + 1];
+  if (t1 === null || t1 === undefined || t0 === null) return 0;
+  return -0.5 * Math.log(Math.tanh((lambda * (t1 - t0)) / 2));
+}
+
+function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
+  const at = `${src}: dtm`;
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${at}: must be an object`);
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['T', 'time_grid', 'lambda_image', 'lambda_label', 'image', 'label', 'label_copies', 'image_shape'].includes(k)) {
+      throw new UserError(`${at}.${k}: unknown key`);
+    }
+  }
+  if (o.T !== T) throw new UserError(`${at}.T = ${String(o.T)} but the model has ${T} stages`);
+  const tg = o.time_grid ?? timeGrid(T);
+  if (!Array.isArray(tg) || tg.length !== T + 1) throw new UserError(`${at}.time_grid: needs T + 1 = ${T + 1} entries`);
+  const time_grid = tg.map((v, k) => {
+    if (k === T) {
+      if (v !== null) throw new UserError(`${at}.time_grid[${T}]: must be null (the last interval is infinite)`);
+      return null;
+    }
+    const x = finiteNumber(v, `${at}.time_grid[${k}]`);
+    if (k > 0 && x <= (tg[k - 1] as number)) throw new UserError(`${at}.time_grid[${k}]: must increase`);
+    return x;
+  });
+  const lam = (key: string) => {
+    const v = finiteNumber(o[key], `${at}.${key}`);
+    if (v <= 0) throw new UserError(`${at}.${key}: must be > 0`);
+    return v;
+  };
+  const idx = (key: string) => {
+    const a = numbers(o[key] ?? [], `${at}.${key}`);
+    const out = Int32Array.from(a);
+    out.forEach((v, n) => {
+      if (!Number.isInteger(a[n]) || v < 0 || v >= N) throw new UserError(`${at}.${key}[${n}]: cell ${a[n]} outside 0..${N - 1}`);
+    });
+    return out;
+  };
+  const image = idx('image');
+  const label = idx('label');
+  const seen = new Set<number>();
+  for (const v of [...image, ...label]) {
+    if (seen.has(v)) throw new UserError(`${at}: cell ${v} is listed twice among image and label cells`);
+    seen.add(v);
+  }
+  const copies = o.label_copies ?? (label.length > 0 ? 10 : 1);
+  if (typeof copies !== 'number' || !Number.isInteger(copies) || copies < 1 || label.length % copies !== 0) {
+    throw new UserError(`${at}.label_copies: must be a positive integer dividing the ${label.length} label cells`);
+  }
+  let shape = o.image_shape as [number, number] | undefined;
+  if (shape === undefined || shape === null) {
+    const side = Math.ceil(Math.sqrt(image.length));
+    shape = [Math.ceil(image.length / side), side];
+  }
+  if (!Array.isArray(shape) || shape.length !== 2 || shape[0] * shape[1] < image.length) {
+    throw new UserError(`${at}.image_shape: [rows, cols] with rows*cols >= ${image.length} image cells`);
+  }
+  return {
+    T,
+    time_grid,
+    lambda_image: lam('lambda_image'),
+    lambda_label: lam('lambda_label'),
+    image,
+    label,
+    label_copies: copies,
+    image_shape: [shape[0], shape[1]],
+  };
 }
 
 const DTYPES: Record<string, { new (b: ArrayBuffer): ArrayLike<number> & { BYTES_PER_ELEMENT: number } }> = {
@@ -141,7 +238,11 @@ export function parseModel(raw: unknown, src: string): Model {
   const beta = o.beta === undefined ? 1 : finiteNumber(o.beta, `${src}: beta`);
   if (!Array.isArray(o.stages) || o.stages.length === 0) throw new UserError(`${src}: stages: at least one stage is needed`);
   const stages = o.stages.map((s, n) => parseStage(s, n, L, src));
-  return { grid: { L, rules, boundary: g.boundary }, beta, stages, source: src };
+  const dtm = o.dtm === undefined ? undefined : parseDtm(o.dtm, src, L * L, stages.length);
+  for (const k of Object.keys(o)) {
+    if (!['format', 'version', 'grid', 'beta', 'stages', 'dtm'].includes(k)) throw new UserError(`${src}: ${k}: unknown key`);
+  }
+  return { grid: { L, rules, boundary: g.boundary }, beta, stages, dtm, source: src };
 }
 
 export function readModel(path: string): Model {
@@ -237,4 +338,29 @@ export function randomModel(f: Fabric, seed: number, scale: number, biasScale: n
     ],
     source: `random model (seed ${seed}, weights U(-${scale}, ${scale}))`,
   };
+}
+
+/** A typed array as msgpack-friendly {dtype, shape, data}. */
+export function typed(a: Float64Array | Float32Array | Int32Array | Uint8Array | Int8Array): { dtype: string; shape: number[]; data: Uint8Array } {
+  const dtype =
+    a instanceof Float64Array ? 'float64' : a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : a instanceof Int8Array ? 'int8' : 'uint8';
+  return { dtype, shape: [a.length], data: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) };
+}
+
+/** The plain object a model file holds (msgpack: typed arrays; JSON: plain lists). */
+export function modelToObject(m: Model, forJson: boolean): Record<string, unknown> {
+  const arr = (a: Float64Array | Int32Array | Int8Array) => (forJson ? Array.from(a) : typed(a));
+  const out: Record<string, unknown> = {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    grid: m.grid,
+    beta: m.beta,
+    stages: m.stages.map((st) => ({
+      bias: arr(st.bias),
+      edges: { i: arr(st.ei), j: arr(st.ej), w: arr(st.ew) },
+      clamp: Array.from(st.clampIdx, (i, n) => [i, st.clampVal[n]]),
+    })),
+  };
+  if (m.dtm) out.dtm = { ...m.dtm, image: arr(m.dtm.image), label: arr(m.dtm.label) };
+  return out;
 }

@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { streamKey, uniform, Purpose } from '../rng/counter.js';
 import { sigmoid } from '../rng/telegraph.js';
-import { latchColour, newState, field, type ChainState, type Tally } from '../cells/kernel.js';
+import { latchColour, newState, field, type ChainState, type Tally, type Planes } from '../cells/kernel.js';
 import { zeroEvents, addEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
-import { buildChip, programStage, type Chip, type Program } from './chip.js';
+import { buildChip, programStage, type Chip } from './chip.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
 import { UserError } from '../fabric/errors.js';
@@ -79,12 +79,21 @@ function betaAt(opts: RunOptions, model: Model, sweep: number): number {
   return b(sweep, opts.warmup + opts.sweeps);
 }
 
-/** Initialise a chain: spins by the init mode, clamps applied, every node settled to its field. */
-export function initChain(chip: Chip, prog: Program, model: Model, chain: number, mode: InitMode, beta: number): ChainState {
+/**
+ * Initialise a chain: spins by the init mode (hinton: P(+1) = sigma(beta b_i) with the planes'
+ * bias), clamped cells set, every bias node settled to its field at t = 0.
+ */
+export function initChain(
+  chip: Chip,
+  pl: Planes,
+  clampIdx: ArrayLike<number>,
+  clampVal: ArrayLike<number>,
+  key: number,
+  mode: InitMode,
+  beta: number,
+): ChainState {
   const { N } = chip.fabric;
   const st = newState(N);
-  const pl = prog.planes;
-  const key = streamKey(chip.config.seed, chip.config.chip_id, chain, prog.stage, Purpose.init);
   for (let i = 0; i < N; i++) {
     let up: boolean;
     if (mode === 'up') up = true;
@@ -93,8 +102,7 @@ export function initChain(chip: Chip, prog: Program, model: Model, chain: number
     else up = uniform(key, i) < sigmoid(beta * pl.bias[i]);
     st.s[i] = up ? 1 : -1;
   }
-  const stage = model.stages[prog.stage];
-  for (let n = 0; n < stage.clampIdx.length; n++) st.s[stage.clampIdx[n]] = stage.clampVal[n];
+  for (let n = 0; n < clampIdx.length; n++) st.s[clampIdx[n]] = clampVal[n];
   st.s[N] = 0;
   st.sPrev.set(st.s);
   for (let i = 0; i < N; i++) {
@@ -105,6 +113,45 @@ export function initChain(chip: Chip, prog: Program, model: Model, chain: number
   return st;
 }
 
+export function newTally(): Tally {
+  return { latches: 0, toggles: 0, wirePitches: 0, linkToggles: 0, divider: 0 };
+}
+
+/**
+ * One sweep on the clock: colour 0 latches at the end of phase A, colour 1 at the end of phase B.
+ * `tally` is reset to this sweep's counts; `ev` accumulates the run's events.
+ */
+export function sweepOnce(chip: Chip, pl: Planes, st: ChainState, sweep: number, beta: number, key: number, tally: Tally, ev: EventCounts): void {
+  const t = chip.timing;
+  const N = chip.fabric.N;
+  const [cells0, cells1] = chip.fabric.colourCells;
+  tally.latches = tally.toggles = tally.wirePitches = tally.linkToggles = tally.divider = 0;
+  // colour 0's first interval is its own phase only; afterwards every interval is a whole sweep
+  const seg0 = sweep === 0 ? 0 : t.phaseCycles;
+  latchColour(chip.kc, pl, st, { cells: cells0, seg1Cycles: seg0, ownCycles: t.phaseCycles, beta, key }, tally);
+  const lat0 = tally.latches;
+  const div0 = tally.divider;
+  latchColour(chip.kc, pl, st, { cells: cells1, seg1Cycles: t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, tally);
+  const int0 = (seg0 + t.phaseCycles) / t.clockHz;
+  const int1 = (2 * t.phaseCycles) / t.clockHz;
+  ev.cycles += t.sweepCycles;
+  ev.cell_cycles += t.sweepCycles * N;
+  ev.latches += tally.latches;
+  ev.toggles += tally.toggles;
+  ev.wire_toggle_pitches += tally.wirePitches;
+  ev.link_toggles += tally.linkToggles;
+  ev.divider_s += div0 * int0 + (tally.divider - div0) * int1;
+  ev.rng_cell_s += lat0 * int0 + (tally.latches - lat0) * int1;
+}
+
+export function latchKey(chip: Chip, chain: number, stage: number, sweep: number): number {
+  return streamKey(chip.config.seed, chip.config.chip_id, chain, stage, sweep, Purpose.latch);
+}
+
+export function initKey(chip: Chip, chain: number, stage: number): number {
+  return streamKey(chip.config.seed, chip.config.chip_id, chain, stage, Purpose.init);
+}
+
 /** Run chains [from, to) in this thread. */
 export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: number, to: number): ChainResult[] {
   const stage = opts.stage ?? 0;
@@ -113,40 +160,20 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
   const st0 = model.stages[stage];
   const E = st0.ei.length;
   const t = chip.timing;
-  const seed = chip.config.seed;
-  const chipId = chip.config.chip_id;
   const total = opts.warmup + opts.sweeps;
   const out: ChainResult[] = [];
-  const [cells0, cells1] = chip.fabric.colourCells;
   let active = 0;
   for (let i = 0; i < N; i++) if (!prog.planes.clamp[i]) active++;
   for (let chain = from; chain < to; chain++) {
     const ev = zeroEvents();
     const sumS = opts.moments ? new Float64Array(N) : null;
     const sumSS = opts.moments ? new Float64Array(E) : null;
-    const st = initChain(chip, prog, model, chain, opts.init ?? 'hinton', betaAt(opts, model, 0));
+    const st = initChain(chip, prog.planes, st0.clampIdx, st0.clampVal, initKey(chip, chain, stage), opts.init ?? 'hinton', betaAt(opts, model, 0));
     ev.cells_initialised += active;
-    const tally: Tally = { latches: 0, toggles: 0, wirePitches: 0, linkToggles: 0, divider: 0 };
+    const tally = newTally();
     for (let sweep = 0; sweep < total; sweep++) {
       const beta = betaAt(opts, model, sweep);
-      const key = streamKey(seed, chipId, chain, stage, sweep, Purpose.latch);
-      tally.latches = tally.toggles = tally.wirePitches = tally.linkToggles = tally.divider = 0;
-      // colour 0 latches at the end of phase A, colour 1 at the end of phase B
-      const seg0 = sweep === 0 ? 0 : t.phaseCycles;
-      latchColour(chip.kc, prog.planes, st, { cells: cells0, seg1Cycles: seg0, ownCycles: t.phaseCycles, beta, key }, tally);
-      const lat0 = tally.latches;
-      const div0 = tally.divider;
-      latchColour(chip.kc, prog.planes, st, { cells: cells1, seg1Cycles: t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, tally);
-      const int0 = (seg0 + t.phaseCycles) / t.clockHz;
-      const int1 = (2 * t.phaseCycles) / t.clockHz;
-      ev.cycles += t.sweepCycles;
-      ev.cell_cycles += t.sweepCycles * N;
-      ev.latches += tally.latches;
-      ev.toggles += tally.toggles;
-      ev.wire_toggle_pitches += tally.wirePitches;
-      ev.link_toggles += tally.linkToggles;
-      ev.divider_s += div0 * int0 + (tally.divider - div0) * int1;
-      ev.rng_cell_s += lat0 * int0 + (tally.latches - lat0) * int1;
+      sweepOnce(chip, prog.planes, st, sweep, beta, latchKey(chip, chain, stage, sweep), tally, ev);
       if (sumS && sumSS && sweep >= opts.warmup) {
         const s = st.s;
         for (let i = 0; i < N; i++) sumS[i] += s[i];

@@ -1,7 +1,9 @@
 /** stats.json: what a run cost (cycles, seconds, joules) and what it measured. */
 import type { Chip } from './chip.js';
 import type { RunResult } from './run.js';
-import { ENERGY_COMPONENTS } from '../power/energy.js';
+import type { GenerateResult } from './dtm.js';
+import { ENERGY_COMPONENTS, type EnergyReport } from '../power/energy.js';
+import type { EventCounts } from '../power/events.js';
 
 export interface Stats {
   config: string;
@@ -12,9 +14,6 @@ export interface Stats {
   wires: number;
   tiles: number;
   clock_hz: number;
-  chains: number;
-  sweeps: number;
-  warmup: number;
   cycles: number;
   sim_time_s: number;
   cell_updates: number;
@@ -23,42 +22,75 @@ export interface Stats {
   energy_per_cell_sweep_j: number;
   average_power_w: number;
   events: Record<string, number>;
-  program: { bits: number; clipped: number; cycles: number };
   wall_s: number;
   updates_per_ns: number;
-  moments?: { mean_spin: number[]; edge_corr: number[] };
+  [extra: string]: unknown;
 }
 
-export function makeStats(chip: Chip, r: RunResult, workload: string): Stats {
+export function energyObject(e: EnergyReport): Record<string, number> {
+  const out: Record<string, number> = { total: e.total };
+  for (const c of ENERGY_COMPONENTS) out[c] = e[c];
+  return out;
+}
+
+interface Core {
+  workload: string;
+  events: EventCounts;
+  energy: EnergyReport;
+  cycles: number;
+  simTimeS: number;
+  wallS: number;
+  cellSweeps: number;
+}
+
+function coreStats(chip: Chip, r: Core): Stats {
   const f = chip.fabric;
-  const energy: Record<string, number> = { total: r.energy.total };
-  for (const c of ENERGY_COMPONENTS) energy[c] = r.energy[c];
-  const cellSweeps = f.N * r.chains * (r.sweeps + r.warmup);
-  const s: Stats = {
+  const updates = r.events.latches;
+  return {
     config: chip.config.name,
     engine: chip.ideal ? 'ideal' : 'cycle',
-    workload,
+    workload: r.workload,
     cells: f.N,
     degree: f.D,
     wires: f.wires,
     tiles: f.tilesPerSide * f.tilesPerSide,
     clock_hz: chip.timing.clockHz,
-    chains: r.chains,
-    sweeps: r.sweeps,
-    warmup: r.warmup,
     cycles: r.cycles,
     sim_time_s: r.simTimeS,
-    cell_updates: r.cellUpdates,
-    energy_j: energy,
-    energy_per_cell_update_j: r.cellUpdates > 0 ? r.energy.total / r.cellUpdates : 0,
-    energy_per_cell_sweep_j: r.energy.total / cellSweeps,
+    cell_updates: updates,
+    energy_j: energyObject(r.energy),
+    energy_per_cell_update_j: updates > 0 ? r.energy.total / updates : 0,
+    energy_per_cell_sweep_j: r.energy.total / r.cellSweeps,
     average_power_w: r.energy.total / r.simTimeS,
     events: { ...r.events },
-    program: r.program,
     wall_s: r.wallS,
-    updates_per_ns: r.updatesPerNs,
+    updates_per_ns: updates / (r.wallS * 1e9),
   };
+}
+
+/** A Boltzmann-machine run (chains of one stage). */
+export function makeStats(chip: Chip, r: RunResult, workload: string): Stats {
+  const s = coreStats(chip, { ...r, workload, cellSweeps: chip.fabric.N * r.chains * (r.sweeps + r.warmup) });
+  Object.assign(s, { chains: r.chains, sweeps: r.sweeps, warmup: r.warmup, program: r.program });
   if (r.moments) s.moments = r.moments;
+  return s;
+}
+
+/** A DTM generation run. */
+export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string): Stats {
+  const s = coreStats(chip, { ...g, workload, cellSweeps: chip.fabric.N * g.images * g.T * g.sweeps });
+  Object.assign(s, {
+    images: g.images,
+    T: g.T,
+    sweeps_per_stage: g.sweeps,
+    mapping: g.mapping,
+    energy_per_image_j: g.energy.total / g.images,
+    energy_per_stage_j: g.energy.total / (g.images * g.T),
+    image_interval_s: g.imageIntervalS,
+    images_per_s: 1 / g.imageIntervalS,
+    program: { clipped: g.programClipped },
+    stages: g.stages.map((st) => ({ ...st, energy_j: energyObject(st.energy_j) })),
+  });
   return s;
 }
 
@@ -78,16 +110,25 @@ export function formatStats(s: Stats): string {
     ['config', `${s.config} (${s.engine} engine)`],
     ['workload', s.workload],
     ['grid', `${s.cells} cells, degree ${s.degree}, ${s.tiles} tiles`],
-    ['chains x sweeps', `${s.chains} x (${s.warmup} warm-up + ${s.sweeps})`],
+  ];
+  if (s.images !== undefined) {
+    rows.push(['images x stages x sweeps', `${s.images} x ${s.T} x ${s.sweeps_per_stage} (${s.mapping})`]);
+  } else {
+    rows.push(['chains x sweeps', `${s.chains} x (${s.warmup} warm-up + ${s.sweeps})`]);
+  }
+  rows.push(
     ['cycles', `${s.cycles.toLocaleString('en-US')} at ${eng(s.clock_hz, 'Hz')}`],
     ['simulated time', eng(s.sim_time_s, 's')],
     ['cell updates', s.cell_updates.toLocaleString('en-US')],
     ['energy total', eng(s.energy_j.total, 'J')],
-  ];
+  );
   for (const [k, v] of Object.entries(s.energy_j)) {
     if (k === 'total') continue;
     const share = s.energy_j.total > 0 ? ((100 * v) / s.energy_j.total).toFixed(1) : '0.0';
     rows.push([`  ${k}`, `${eng(v, 'J')}  (${share}%)`]);
+  }
+  if (s.images !== undefined) {
+    rows.push(['energy / image', eng(s.energy_per_image_j as number, 'J')], ['energy / stage', eng(s.energy_per_stage_j as number, 'J')]);
   }
   rows.push(
     ['energy / cell / sweep', eng(s.energy_per_cell_sweep_j, 'J')],
