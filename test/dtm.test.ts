@@ -1,0 +1,148 @@
+// DTM generation on the chip: the stage couplings, the noisiest stage, labels, mappings, the
+// trace-sink call sequence, and the model commands.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildChip } from '../sim/chip.js';
+import { newDtmModel, generate } from '../sim/dtm.js';
+import { stageCoupling, readModel } from '../sim/model.js';
+import { sigmoid } from '../rng/telegraph.js';
+import { testConfig } from './helpers/chip.js';
+import { dtca } from './helpers/cli.js';
+import type { TraceSink } from '../traces/types.js';
+
+const Z_TAIL = 4.75;
+
+describe('DTM generation', () => {
+  it('zero weights: each visible cell copies its input with probability sigma(2 beta J_c); the noisiest stage is fair coins', () => {
+    const T = 4;
+    const beta = 1.2;
+    const L = 12;
+    const model = newDtmModel({ T, L, rules: [[0, 1]], boundary: 'open', visible: 40, weights: 'zero', seed: 3, beta, lambdaImage: 0.9 });
+    const chip = buildChip(testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'seed=12']));
+    const images = 1500;
+    const g = generate(chip, model, { images, sweeps: 2, keepChains: images });
+    for (let k = T - 1; k >= 0; k--) {
+      const jc = stageCoupling(model.dtm!, k, 0.9);
+      const p = sigmoid(2 * beta * jc);
+      let copies = 0;
+      let ups = 0;
+      let n = 0;
+      for (const rows of g.strip) {
+        const input = rows[T - 1 - k];
+        const output = rows[T - k];
+        for (let v = 0; v < input.length; v++) {
+          if (input[v] === output[v]) copies++;
+          if (output[v] > 0) ups++;
+          n++;
+        }
+      }
+      const tol = Z_TAIL * Math.sqrt((p * (1 - p)) / n);
+      expect(Math.abs(copies / n - p)).toBeLessThan(tol);
+      if (k === T - 1) {
+        expect(jc).toBe(0);
+        expect(Math.abs(ups / n - 0.5)).toBeLessThan(Z_TAIL * Math.sqrt(0.25 / n));
+      } else {
+        expect(p).toBeGreaterThan(0.6); // the coupling is real, so the test can tell copying from coins
+      }
+    }
+  });
+
+  it('J_c follows -1/2 ln tanh(lambda dt / 2) on the grid t_k = -ln(1 - k/T)', () => {
+    const m = newDtmModel({ T: 8, L: 8, rules: [[0, 1]], boundary: 'open', visible: 4, weights: 'zero', seed: 1 });
+    const t1 = -Math.log(1 - 1 / 8);
+    expect(stageCoupling(m.dtm!, 0, 0.9)).toBeCloseTo(-0.5 * Math.log(Math.tanh((0.9 * t1) / 2)), 12);
+    expect(stageCoupling(m.dtm!, 7, 0.9)).toBe(0);
+  });
+
+  it('labels are clamped to the one-hot code in every stage; the sink sees every sweep in stage-major order', () => {
+    const model = newDtmModel({ T: 3, L: 70, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: { random: 0.2 }, seed: 5 });
+    const chip = buildChip(testConfig(['seed=2']));
+    const calls: string[] = [];
+    let sweeps = 0;
+    const sink: TraceSink = {
+      header: () => calls.push('header'),
+      wantsSweep: () => true,
+      sweep: (r) => {
+        sweeps++;
+        expect(r.spins.length).toBeGreaterThanOrEqual(4900);
+        expect(r.energy_j.total).toBeGreaterThan(0);
+      },
+      stageBegin: (r) => calls.push(`begin ${r.stage}`),
+      stageEnd: (r) => calls.push(`end ${r.stage}`),
+      end: () => calls.push('end'),
+      close: async () => {},
+    };
+    const g = generate(chip, model, { images: 2, sweeps: 5, labels: [3, 7], sink });
+    expect(sweeps).toBe(2 * 3 * 5);
+    expect(calls).toEqual(['begin 2', 'end 2', 'begin 1', 'end 1', 'begin 0', 'end 0']);
+    const dtm = model.dtm!;
+    g.outputs.forEach((x, c) => {
+      const cls = [3, 7][c];
+      for (let n = 0; n < dtm.label.length; n++) expect(x[dtm.image.length + n]).toBe(Math.floor(n / 10) === cls ? 1 : -1);
+    });
+    expect(g.stages.map((s) => s.stage)).toEqual([0, 1, 2]);
+  });
+
+  it('pipeline mapping: same work and dynamic energy, one image per stage time once full', () => {
+    const model = newDtmModel({ T: 4, L: 20, rules: 'G8', boundary: 'open', visible: 30, weights: { random: 0.3 }, seed: 2 });
+    const cfg = testConfig(['fabric.L=20', 'fabric.rules="G8"']);
+    const a = generate(buildChip(cfg), model, { images: 6, sweeps: 10, mapping: 'reprogram' });
+    const b = generate(buildChip(cfg), model, { images: 6, sweeps: 10, mapping: 'pipeline' });
+    expect(b.events.toggles).toBe(a.events.toggles);
+    expect(b.energy.wires).toBe(a.energy.wires);
+    expect(b.simTimeS).toBeLessThan(a.simTimeS);
+    expect(b.imageIntervalS).toBeLessThan(a.imageIntervalS);
+    expect(b.outputs).toEqual(a.outputs);
+  });
+});
+
+describe('paper calibration (default config)', () => {
+  it('energy per cell per sweep in [1.3, 2.0] fJ and per stage in [1.6, 2.5] nJ at K = 250', () => {
+    const cfg = testConfig([], false);
+    const chip = buildChip(cfg);
+    const model = newDtmModel({ T: 8, L: 70, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: { random: 0.25 }, seed: 1 });
+    const g = generate(chip, model, { images: 1, sweeps: 250 });
+    expect(chip.config.rng.energy_per_bit_j).toBe(3.5e-16);
+    for (const st of g.stages) {
+      const e = st.energy_j;
+      const sweepJ = e.total - e.programming - e.init - e.readout;
+      const perCellSweep = sweepJ / (4900 * 250);
+      expect(perCellSweep).toBeGreaterThan(1.3e-15);
+      expect(perCellSweep).toBeLessThan(2.0e-15);
+      expect(e.total).toBeGreaterThan(1.6e-9);
+      expect(e.total).toBeLessThan(2.5e-9);
+      expect(e.rng / (4900 * 250)).toBeCloseTo(0.35e-15, 17); // the measured 350 aJ per bit, one bit per update
+    }
+  });
+});
+
+describe('dtca model and DTM runs from the command line', () => {
+  it('model new / info, then run --images --labels writes pictures and per-stage stats', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtca-dtm-'));
+    const file = join(dir, 'm.dtm');
+    const r1 = dtca(['model', 'new', '--stages', '3', '--L', '70', '--rules', 'G12', '--visible', 'fmnist', '--weights', 'random:0.2', '--seed', '4', '--out', file]);
+    expect(r1.code).toBe(0);
+    const m = readModel(file);
+    expect(m.dtm!.image.length).toBe(784);
+    expect(m.dtm!.label.length).toBe(100);
+    const colours = new Set([...m.dtm!.image, ...m.dtm!.label].map((i) => ((i % 70) + Math.floor(i / 70)) % 2));
+    expect([...colours]).toEqual([0]);
+    const info = dtca(['model', 'info', file, '--json']);
+    expect(info.code).toBe(0);
+    expect(JSON.parse(info.stdout).dtm.T).toBe(3);
+    const out = join(dir, 'run');
+    const r2 = dtca(['run', '--model', file, '--images', '2', '--sweeps', '5', '--labels', '1,2', '--out', out, '--json']);
+    expect(r2.code).toBe(0);
+    const s = JSON.parse(r2.stdout);
+    expect(s.stages).toHaveLength(3);
+    for (const st of s.stages) for (const k of ['stage', 'cycles', 'sim_time_s', 'toggles', 'energy_j']) expect(st).toHaveProperty(k);
+    expect(s.energy_per_image_j).toBeGreaterThan(0);
+    for (const f of ['samples.png', 'denoise.png', 'stats.json', 'config.json', 'manifest.json']) expect(existsSync(join(out, f))).toBe(true);
+    expect(readFileSync(join(out, 'samples.png')).subarray(1, 4).toString()).toBe('PNG');
+    const bad = dtca(['run', '--model', file, '--labels', '12', '--sweeps', '1', '--out', join(dir, 'bad')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--labels: class 12 outside 0\.\.9/);
+  });
+});
