@@ -20,6 +20,7 @@ import { makeLogger } from './log.js';
 import { traceCommands } from './cmd-trace.js';
 import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
+import { sweepCommand } from './cmd-sweep.js';
 
 declare const __DTCA_VERSION__: string;
 export const VERSION = typeof __DTCA_VERSION__ === 'string' ? __DTCA_VERSION__ : '0.0.0-dev';
@@ -277,7 +278,7 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, model, config, trace, rng, bench (try dtca --help)')
+    .demandCommand(1, 'name a command: run, model, sweep, config, trace, rng, bench (try dtca --help)')
     .command(
       'run [config]',
       'simulate the chip on a workload and write a run directory',
@@ -350,7 +351,7 @@ export function buildCli(argv: string[]) {
         })
         .demandCommand(1, 'name a config command: show, validate, schema'),
     );
-  return benchCommand(rngCommand(traceCommands(y)))
+  return sweepCommand(benchCommand(rngCommand(traceCommands(y))))
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(msg);
