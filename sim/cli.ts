@@ -17,6 +17,7 @@ import { runModel, INIT_MODES, type InitMode } from './run.js';
 import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
 import { prepareRunDir, writeJson, writeFileAtomic } from './output.js';
 import { makeLogger } from './log.js';
+import { makeProgress } from './progress.js';
 import { traceCommands } from './cmd-trace.js';
 import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
@@ -122,15 +123,18 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     const labels = parseIntList('labels', a.labels);
     const dir = prepareRunDir(a.out as string | undefined, cfg.name);
     log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: model.dtm.T, images, sweeps }, 'generation starting');
+    const bar = makeProgress(images * model.dtm.T, 'image-stages');
     const gen = generate(chip, model, {
+      onImageDone: (d) => bar.tick(d),
       images,
       sweeps,
       labels,
       beta: parseBeta(a.beta),
       mapping: a.mapping as Mapping,
       keepChains: Math.min(images, 8),
-      onStageDone: (stage, done, total) => log.info({ stage, done, of: total }, 'stage done'),
+      onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
     });
+    bar.done();
     if (gen.programClipped > 0) {
       log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
@@ -150,6 +154,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const workers = positiveInt('workers', a.workers as number) ?? 1;
   const dir = prepareRunDir(a.out as string | undefined, cfg.name);
   log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
+  const bar = makeProgress(chains, 'chains');
   const result = await runModel(chip, model, {
     chains,
     sweeps,
@@ -159,8 +164,9 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     beta: typeof parseBeta(a.beta) === 'number' ? (parseBeta(a.beta) as number) : undefined,
     workers,
     moments: Boolean(a.model),
-    onChainDone: (d, n) => log.debug({ done: d, of: n }, 'chains done'),
+    onChainDone: (d) => bar.tick(d),
   });
+  bar.done();
   if (result.program.clipped > 0) {
     log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
   }

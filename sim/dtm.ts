@@ -114,6 +114,8 @@ export interface GenerateOptions {
   /** keep every stage's visible states for the first `keepChains` chains (denoising strip) */
   keepChains?: number;
   onStageDone?: (stage: number, done: number, total: number) => void;
+  /** after every image of every stage: units done of images x T */
+  onImageDone?: (done: number, total: number) => void;
 }
 
 export interface StageStats {
@@ -267,6 +269,7 @@ export function generate(chip: Chip, model: Model, opts: GenerateOptions): Gener
       if (c < keep) strip[c].push(xo.slice());
       ev.cells_read += V;
       cycle += readCycles;
+      opts.onImageDone?.((T - 1 - k) * C + c + 1, T * C);
     }
     x = out;
     const stageCycles = cycle - cycleStage0;

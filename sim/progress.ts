@@ -1,0 +1,26 @@
+/** A one-line progress bar on stderr, drawn only on a terminal (never into pipes or logs). */
+export interface Progress {
+  tick(done: number): void;
+  done(): void;
+}
+
+export function makeProgress(total: number, what: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!stream.isTTY || total <= 1) return { tick: () => {}, done: () => {} };
+  const t0 = performance.now();
+  let last = -1;
+  const draw = (n: number) => {
+    const now = performance.now();
+    if (n !== total && now - last < 100) return;
+    last = now;
+    const width = 30;
+    const fill = Math.round((width * n) / total);
+    const el = (now - t0) / 1000;
+    const eta = n > 0 ? (el * (total - n)) / n : 0;
+    stream.write(`\r[${'#'.repeat(fill)}${' '.repeat(width - fill)}] ${n}/${total} ${what}  ${el.toFixed(1)} s elapsed, ~${eta.toFixed(1)} s left `);
+  };
+  draw(0);
+  return {
+    tick: draw,
+    done: () => stream.write('\r\x1b[K'),
+  };
+}
