@@ -18,6 +18,8 @@ import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
 import { prepareRunDir, writeJson, writeFileAtomic } from './output.js';
 import { makeLogger } from './log.js';
 import { makeProgress } from './progress.js';
+import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
+import { resolve as resolvePath } from 'node:path';
 import { traceCommands } from './cmd-trace.js';
 import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
@@ -123,8 +125,19 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     const labels = parseIntList('labels', a.labels);
     const dir = prepareRunDir(a.out as string | undefined, cfg.name);
     log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: model.dtm.T, images, sweeps }, 'generation starting');
+    const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
+    const sink = tracePath
+      ? openTraceWriter(tracePath, {
+          every: positiveInt('trace-every', a.traceEvery as number | undefined),
+          stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
+          chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
+          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
+        })
+      : undefined;
     const bar = makeProgress(images * model.dtm.T, 'image-stages');
     const gen = generate(chip, model, {
+      sink,
+      version: VERSION,
       onImageDone: (d) => bar.tick(d),
       images,
       sweeps,
@@ -135,6 +148,10 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
     });
     bar.done();
+    if (sink) {
+      await sink.close();
+      log.info({ trace: tracePath }, 'trace written');
+    }
     if (gen.programClipped > 0) {
       log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
@@ -148,6 +165,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     return;
   }
   if (a.images !== undefined || a.labels !== undefined) throw new UserError('--images/--labels: need a DTM model (a model file with a "dtm" section)');
+  if (a.trace !== undefined) throw new UserError('--trace: traces record DTM generation runs (a model with a "dtm" section, or the default workload)');
   const chains = positiveInt('chains', a.chains as number) ?? 1;
   const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 1000;
   const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
@@ -296,6 +314,11 @@ export function buildCli(argv: string[]) {
           .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
           .option('mapping', { choices: ['reprogram', 'pipeline'], default: 'reprogram', describe: 'DTM: one array re-programmed per stage, or T arrays in a pipeline' })
           .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps (e.g. 0.8:1.2)' })
+          .option('trace', { type: 'string', describe: 'DTM: write a binary trace (bare --trace: trace.dtct in the run directory)' })
+          .option('trace-every', { type: 'number', describe: 'trace every Nth sweep (and each stage\'s last)' })
+          .option('trace-stages', { type: 'string', describe: 'trace only these stages, e.g. 0,1 or 0-3' })
+          .option('trace-chains', { type: 'string', describe: 'trace only these chains (images)' })
+          .option('trace-cells', { type: 'string', describe: 'trace only the cells in the rectangle x0,y0,x1,y1' })
           .option('chains', { type: 'number', describe: 'BM: independent chains (default 1)' })
           .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 1000)' })
           .option('warmup', { type: 'number', describe: 'BM: warm-up sweeps before measuring (default 100 with --model, else 0)' })

@@ -1,9 +1,241 @@
-/** `dtca trace inspect|export` (stub: being written). */
+/**
+ * `dtca trace inspect FILE [--json]` and `dtca trace export FILE [--csv OUT] [--npy DIR]`.
+ *
+ * inspect: what a trace holds (records by type, stages, chains, sweeps, size, energy totals) and
+ * whether it was cut short. A cut tail (a crash, Ctrl-C) is reported, not an error; damage in the
+ * middle prints what read before it and exits 2 with the byte offset.
+ *
+ * export: one row per sweep record.
+ *   --csv OUT  columns chain,stage,sweep,cycle,time_s,toggles,energy_total_j,energy_<component>_j...
+ *   --npy DIR  states.npy (uint8, shape (records, traced cells), 0/1, 1 = spin +1), cells.npy (int32,
+ *              the cell index of each states column), and one 1-D .npy per column: chain, stage,
+ *              sweep (int32), cycle, toggles (int64), time_s, energy_total_j, energy_<component>_j
+ *              (float64).
+ * Outputs are written to temporary names and renamed when complete; a damaged trace leaves no
+ * output behind.
+ */
 import type { Argv } from 'yargs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, closeSync, openSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
+import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../traces/reader.js';
+import { NpyStreamWriter, npyBytes } from '../traces/npy.js';
+import { makeLogger } from './log.js';
+
+function fmtJ(v: number | undefined): string {
+  return v === undefined ? '-' : v.toExponential(4);
+}
+
+function formatSummary(s: TraceSummary): string {
+  const lines: [string, string][] = [];
+  const th = s.thinning;
+  lines.push(['trace', s.path]);
+  lines.push(['format', `${s.format} v${s.version} (dtca ${s.dtca_version}, created ${s.created})`]);
+  lines.push(['size', `${s.bytes} bytes`]);
+  lines.push(['grid', `L=${s.L}, ${s.N} cells, ${s.n_traced} traced`]);
+  lines.push(['run', `${s.run.chains} chains x ${s.run.stages} stages x ${s.run.sweeps} sweeps (${s.run.mapping ?? '-'}, ${s.run.clock_hz} Hz)`]);
+  lines.push([
+    'thinning',
+    `every ${th.every}, stages ${th.stages ? th.stages.join(',') : 'all'}, chains ${th.chains ? th.chains.join(',') : 'all'}, cells ${th.cells ? th.cells.join(',') : 'all'}`,
+  ]);
+  const types = Object.entries(s.by_type)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  lines.push(['records', `${s.records} (${types})`]);
+  const range = s.sweep_range ? ` (${s.sweep_range[0]}..${s.sweep_range[1]})` : '';
+  lines.push(['recorded', `${s.stages} stages, ${s.chains} chains, ${s.sweeps} sweep indices${range}`]);
+  lines.push(['last cycle', `${s.cycle} (${s.time_s.toExponential(4)} s)`]);
+  lines.push(['energy (J)', `total ${fmtJ(s.energy_j.total)} (${s.energy_source === 'end' ? 'from the end record' : 'partial: summed from the records read'})`]);
+  for (const [k, v] of Object.entries(s.energy_j)) if (k !== 'total') lines.push([`  ${k}`, fmtJ(v)]);
+  let status: string;
+  if (s.error) status = `damaged: ${s.error}`;
+  else if (s.truncated) status = `cut short: whole records end at byte ${s.truncated_at_byte} of ${s.bytes}`;
+  else if (!s.complete) status = 'incomplete: no end record (the run stopped between records)';
+  else status = 'complete';
+  lines.push(['status', status]);
+  return lines.map(([k, v]) => `${k.padEnd(16)}${v}`).join('\n') + '\n';
+}
+
+async function cmdInspect(file: string, json: boolean): Promise<void> {
+  const s = await inspectTrace(file);
+  process.stdout.write(json ? JSON.stringify(s, null, 2) + '\n' : formatSummary(s));
+  if (s.error) throw new UserError(s.error);
+}
+
+/** Files written under temporary names, renamed into place by commit() or removed by abort(). */
+class Outputs {
+  private files: [string, string][] = [];
+  tmp(final: string): string {
+    const t = `${final}.tmp-${process.pid}`;
+    this.files.push([t, final]);
+    return t;
+  }
+  commit(): void {
+    for (const [t, f] of this.files) renameSync(t, f);
+    this.files = [];
+  }
+  abort(): void {
+    for (const [t] of this.files) {
+      try {
+        unlinkSync(t);
+      } catch {
+        /* never written */
+      }
+    }
+    this.files = [];
+  }
+}
+
+/** CSV written through a buffer to a file descriptor. */
+class CsvWriter {
+  private fd: number;
+  private parts: string[] = [];
+  private size = 0;
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+  line(s: string): void {
+    this.parts.push(s, '\n');
+    this.size += s.length + 1;
+    if (this.size > 1 << 20) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length) writeSync(this.fd, this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+function checkOutPath(flag: string, p: string): string {
+  const abs = resolve(p);
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw new UserError(`${flag} ${p}: is a directory`);
+  return abs;
+}
+
+/** Creates the --npy directory if needed; returns it and the directory it had to create first (or undefined). */
+function prepareDir(p: string): { dir: string; created: string | undefined } {
+  const abs = resolve(p);
+  if (existsSync(abs) && !statSync(abs).isDirectory()) throw new UserError(`--npy ${p}: exists and is not a directory`);
+  try {
+    return { dir: abs, created: mkdirSync(abs, { recursive: true }) };
+  } catch (e) {
+    throw new UserError(`--npy ${p}: cannot create (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+async function cmdExport(file: string, csv: string | undefined, npy: string | undefined): Promise<void> {
+  if (!csv && !npy) throw new UserError('trace export: name an output: --csv OUT and/or --npy DIR');
+  const csvPath = csv ? checkOutPath('--csv', csv) : undefined;
+  const prepared = npy ? prepareDir(npy) : undefined;
+  const npyDir = prepared?.dir;
+  const out = new Outputs();
+  const reader = readTrace(file);
+  let csvW: CsvWriter | null = null;
+  let states: NpyStreamWriter | null = null;
+  let header: HeaderRecord | null = null;
+  let comps: string[] | null = null;
+  const col = { chain: [] as number[], stage: [] as number[], sweep: [] as number[], cycle: [] as number[], time_s: [] as number[], toggles: [] as number[], energy_total_j: [] as number[] };
+  const ecol: Record<string, number[]> = {};
+  let rows = 0;
+  try {
+    for await (const r of reader) {
+      if (r.type === 'header') {
+        header = r;
+        if (npyDir) states = new NpyStreamWriter(out.tmp(join(npyDir, 'states.npy')), r.n_traced);
+        continue;
+      }
+      if (r.type !== 'sweep') continue;
+      const h = header as HeaderRecord;
+      if (r.n_cells !== h.n_traced) {
+        throw new UserError(`${file}: sweep record (chain ${r.chain}, stage ${r.stage}, sweep ${r.sweep}) holds ${r.n_cells} cells, the header traces ${h.n_traced}`);
+      }
+      if (comps === null) {
+        comps = Object.keys(r.energy_j).filter((k) => k !== 'total');
+        for (const c of comps) ecol[c] = [];
+        if (csvPath) {
+          csvW = new CsvWriter(out.tmp(csvPath));
+          csvW.line(['chain', 'stage', 'sweep', 'cycle', 'time_s', 'toggles', 'energy_total_j', ...comps.map((c) => `energy_${c}_j`)].join(','));
+        }
+      }
+      const total = r.energy_j.total ?? comps.reduce((a, c) => a + (r.energy_j[c] ?? 0), 0);
+      const ev = comps.map((c) => r.energy_j[c]);
+      csvW?.line([r.chain, r.stage, r.sweep, r.cycle, r.time_s, r.toggles, total, ...ev.map((v) => (v === undefined ? '' : String(v)))].join(','));
+      if (npyDir) {
+        states?.writeRow(unpackStates(r, h.n_traced));
+        col.chain.push(r.chain);
+        col.stage.push(r.stage);
+        col.sweep.push(r.sweep);
+        col.cycle.push(r.cycle);
+        col.time_s.push(r.time_s);
+        col.toggles.push(r.toggles);
+        col.energy_total_j.push(total);
+        comps.forEach((c, i) => ecol[c].push(ev[i] ?? NaN));
+      }
+      rows++;
+    }
+    if (csvPath && !csvW) {
+      csvW = new CsvWriter(out.tmp(csvPath));
+      csvW.line('chain,stage,sweep,cycle,time_s,toggles,energy_total_j');
+    }
+    csvW?.close();
+    csvW = null;
+    states?.close();
+    states = null;
+    if (npyDir && header) {
+      writeFileSync(out.tmp(join(npyDir, 'cells.npy')), npyBytes('int32', header.traced_cells));
+      const types: Record<string, 'int32' | 'int64' | 'float64'> = { chain: 'int32', stage: 'int32', sweep: 'int32', cycle: 'int64', toggles: 'int64', time_s: 'float64', energy_total_j: 'float64' };
+      for (const [k, v] of Object.entries(col)) writeFileSync(out.tmp(join(npyDir, `${k}.npy`)), npyBytes(types[k], v));
+      for (const [c, v] of Object.entries(ecol)) writeFileSync(out.tmp(join(npyDir, `energy_${c}_j.npy`)), npyBytes('float64', v));
+    }
+    out.commit();
+  } catch (e) {
+    try {
+      csvW?.close();
+    } catch {
+      /* closing after a failure */
+    }
+    states?.abort();
+    out.abort();
+    if (prepared?.created) rmSync(prepared.created, { recursive: true, force: true });
+    if (e instanceof UserError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) throw new UserError(`trace export: cannot write output (${code}: ${(e as Error).message})`);
+    throw e;
+  }
+  if (reader.truncated) {
+    makeLogger().warn({ file, whole_records_end_at_byte: reader.truncatedAt, bytes: reader.bytes }, 'trace was cut short; exported the whole records before the cut');
+  }
+  const n = header?.n_traced ?? 0;
+  if (csvPath) process.stdout.write(`wrote ${csvPath} (${rows} sweep records)\n`);
+  if (npyDir) process.stdout.write(`wrote ${npyDir}/ (states.npy ${rows} x ${n}, cells.npy, ${Object.keys(col).length + Object.keys(ecol).length} columns)\n`);
+}
 
 export function traceCommands<T>(y: Argv<T>): Argv<T> {
-  return y.command('trace', 'inspect or export a binary trace', {}, () => {
-    throw new UserError('dtca trace: not available yet');
-  });
+  return y.command('trace', 'inspect or export a binary trace', (yy) =>
+    yy
+      .command(
+        'inspect <file>',
+        'summarise a trace: records, stages, sweeps, energy, whether it was cut short',
+        (c) =>
+          c
+            .positional('file', { type: 'string', demandOption: true, describe: 'trace file' })
+            .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' }),
+        (a) => cmdInspect(a.file as string, Boolean(a.json)),
+      )
+      .command(
+        'export <file>',
+        'export the sweep records as CSV and/or .npy arrays',
+        (c) =>
+          c
+            .positional('file', { type: 'string', demandOption: true, describe: 'trace file' })
+            .option('csv', { type: 'string', describe: 'write one CSV row per sweep record to this file' })
+            .option('npy', { type: 'string', describe: 'write states.npy, cells.npy and one .npy per column into this directory' }),
+        (a) => cmdExport(a.file as string, a.csv as string | undefined, a.npy as string | undefined),
+      )
+      .demandCommand(1, 'name a trace command: inspect, export'),
+  );
 }

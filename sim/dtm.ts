@@ -14,7 +14,7 @@ import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, type Model, type StageModel } from './model.js';
 import { initChain, sweepOnce, newTally, latchKey, initKey } from './run.js';
 import type { Chip } from './chip.js';
-import type { TraceSink } from '../traces/types.js';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
 
 export const FMNIST_PIXELS = 784;
 export const FMNIST_CLASSES = 10;
@@ -111,6 +111,8 @@ export interface GenerateOptions {
   labels?: number[];
   mapping?: Mapping;
   sink?: TraceSink;
+  /** version string written into a trace header */
+  version?: string;
   /** keep every stage's visible states for the first `keepChains` chains (denoising strip) */
   keepChains?: number;
   onStageDone?: (stage: number, done: number, total: number) => void;
@@ -211,6 +213,30 @@ export function generate(chip: Chip, model: Model, opts: GenerateOptions): Gener
   const clampCycles = Math.ceil(clampBits / io.program_bits_per_cycle);
   const perImageCycles = 1 + clampCycles + K * chip.timing.sweepCycles + readCycles;
   let maxProgramCycles = 0;
+  if (sink) {
+    sink.header({
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      dtca_version: opts.version ?? 'unknown',
+      created: new Date().toISOString(),
+      config: chip.config,
+      model: {
+        source: model.source,
+        T,
+        beta: model.beta,
+        beta_schedule: opts.beta ?? model.beta,
+        lambda_image: dtm.lambda_image,
+        lambda_label: dtm.lambda_label,
+        time_grid: dtm.time_grid,
+        coupling_image: Array.from({ length: T }, (_, k) => stageCoupling(dtm, k, dtm.lambda_image)),
+        coupling_label: Array.from({ length: T }, (_, k) => stageCoupling(dtm, k, dtm.lambda_label)),
+        image_shape: dtm.image_shape,
+        labels: labels,
+      },
+      layout: { L: fabric.L, N, colour: fabric.colour, visible, image: dtm.image, label: dtm.label, label_copies: dtm.label_copies },
+      run: { chains: C, stages: T, sweeps: K, clock_hz: clock, mapping },
+    });
+  }
   for (let k = T - 1; k >= 0; k--) {
     const evStage0 = { ...ev };
     const cycleStage0 = cycle;
@@ -302,6 +328,7 @@ export function generate(chip: Chip, model: Model, opts: GenerateOptions): Gener
   const simTimeS = cycles / clock;
   ev.leak_cell_s = arrays * N * simTimeS;
   const energy = energyOf(ev, chip.table);
+  sink?.end({ cycle: cycles, time_s: simTimeS, energy_j: { ...energy }, cell_updates: ev.latches, toggles: ev.toggles });
   const wallS = (performance.now() - t0) / 1000;
   return {
     images: C,

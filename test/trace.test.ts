@@ -1,0 +1,728 @@
+// Binary traces: the writer (through the TraceSink API, with synthetic runs), the TS reader
+// (round trips, thinning, bit packing, truncation at every byte, damage, non-traces), the Python
+// reader and examples (via /usr/bin/python3), and `dtca trace inspect|export`.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../fabric/errors.js';
+import { openTraceWriter, parseCellRect, parseIndexList, type TraceOptions } from '../traces/writer.js';
+import { readTrace, inspectTrace, unpackStates, type TraceRecord, type SweepRecord, type HeaderRecord } from '../traces/reader.js';
+import { encodeRecord, makePackr, packStates, unpackBits } from '../traces/pack.js';
+import { TRACE_FORMAT, type TraceHeader } from '../traces/types.js';
+import { dtca, ROOT } from './helpers/cli.js';
+
+const PY = '/usr/bin/python3';
+const TRACES_DIR = fileURLToPath(new URL('../traces/', import.meta.url));
+const COMPONENTS = ['rng', 'bias_network', 'cell_output', 'wires', 'links', 'clock', 'leakage', 'programming', 'init', 'readout'];
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dtca-trace-test-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// ----------------------------------------------------------------------------------------------
+// a synthetic run
+
+interface Synth {
+  L: number;
+  stages: number;
+  chains: number;
+  sweeps: number;
+  /** a model summary array of this many doubles in the header (to make a header larger than a read chunk) */
+  pad?: number;
+}
+
+/** deterministic spin of cell i at (chain, stage, sweep) */
+function spinAt(chain: number, stage: number, sweep: number, i: number): number {
+  let h = Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(sweep + 7, 0x85ebca6b) ^ Math.imul(chain + 3, 0xc2b2ae35) ^ Math.imul(stage + 11, 0x27d4eb2f);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h & 1 ? 1 : -1;
+}
+
+function spinsAt(N: number, chain: number, stage: number, sweep: number): Float64Array {
+  const s = new Float64Array(N + 1); // + the zero pad cell the chip keeps
+  for (let i = 0; i < N; i++) s[i] = spinAt(chain, stage, sweep, i);
+  return s;
+}
+
+function energy(scale: number): Record<string, number> {
+  const e: Record<string, number> = {};
+  let total = 0;
+  COMPONENTS.forEach((c, k) => {
+    e[c] = scale * (k + 1) * 1e-15;
+    total += e[c];
+  });
+  e.total = total;
+  return e;
+}
+
+const CYCLE0 = 5_000_000_000; // above 2^32: 64-bit counters
+const SWEEP_CYCLES = 20;
+const CLOCK = 1e7;
+
+function header(s: Synth): TraceHeader {
+  const { L } = s;
+  const N = L * L;
+  const colour = Uint8Array.from({ length: N }, (_, i) => ((i % L) + Math.floor(i / L)) % 2);
+  // a 4x4 image at x, y in 1..4, then 2 classes x 2 copies of label cells on the last row
+  const image = Int32Array.from({ length: 16 }, (_, p) => (1 + Math.floor(p / 4)) * L + 1 + (p % 4));
+  const label = Int32Array.from({ length: 4 }, (_, k) => (L - 1) * L + k);
+  const visible = Int32Array.from([...image, ...label]);
+  return {
+    format: TRACE_FORMAT,
+    version: 1,
+    dtca_version: '0.0.0-test',
+    created: '2026-01-01T00:00:00.000Z',
+    config: { name: 'synthetic', fabric: { L, rules: [[0, 1]] }, clock: { clock_hz: CLOCK }, seed: 1 },
+    model: {
+      source: 'synthetic',
+      T: s.stages,
+      betas: Float64Array.from({ length: s.stages }, (_, k) => 1 + k / 10),
+      ...(s.pad ? { pad: Float64Array.from({ length: s.pad }, (_, k) => k / 3) } : {}),
+    },
+    layout: { L, N, colour, visible, image, label, label_copies: 2 },
+    run: { chains: s.chains, stages: s.stages, sweeps: s.sweeps, clock_hz: CLOCK, mapping: 'reuse' },
+  };
+}
+
+interface Expected {
+  chain: number;
+  stage: number;
+  sweep: number;
+  cycle: number;
+  spins: Float64Array;
+}
+
+/** Drives a writer like the run loop does (stage-major, noisiest stage first); returns the sweeps it was handed. */
+async function writeSynthetic(path: string, s: Synth, opts: TraceOptions = {}): Promise<Expected[]> {
+  const w = openTraceWriter(path, opts);
+  const N = s.L * s.L;
+  w.header(header(s));
+  const got: Expected[] = [];
+  let cycle = CYCLE0;
+  let toggles = 0;
+  for (let k = s.stages - 1; k >= 0; k--) {
+    cycle += 100;
+    w.stageBegin({ stage: k, cycle, time_s: cycle / CLOCK, energy_j: energy(100 + k) });
+    const c0 = cycle;
+    for (let c = 0; c < s.chains; c++) {
+      for (let sw = 0; sw < s.sweeps; sw++) {
+        cycle += SWEEP_CYCLES;
+        toggles += 3;
+        if (!w.wantsSweep(c, k, sw)) continue;
+        const spins = spinsAt(N, c, k, sw);
+        got.push({ chain: c, stage: k, sweep: sw, cycle, spins });
+        w.sweep({ chain: c, stage: k, sweep: sw, cycle, time_s: cycle / CLOCK, spins, toggles, energy_j: energy(sw + 1) });
+      }
+    }
+    w.stageEnd({ stage: k, cycle, time_s: cycle / CLOCK, energy_j: energy(1000 + k), toggles, cycles: cycle - c0 });
+  }
+  w.end({ cycle, time_s: cycle / CLOCK, energy_j: energy(99999), cell_updates: s.stages * s.chains * s.sweeps * N, toggles });
+  await w.close();
+  return got;
+}
+
+async function readAll(path: string) {
+  const reader = readTrace(path);
+  const recs: TraceRecord[] = [];
+  const ends: number[] = [];
+  for await (const r of reader) {
+    recs.push(r);
+    ends.push(reader.position);
+  }
+  return { recs, ends, reader };
+}
+
+async function readUntilError(path: string) {
+  const recs: TraceRecord[] = [];
+  try {
+    for await (const r of readTrace(path)) recs.push(r);
+  } catch (e) {
+    return { recs, error: e as Error };
+  }
+  return { recs, error: null };
+}
+
+const sweepsOf = (recs: TraceRecord[]) => recs.filter((r): r is SweepRecord => r.type === 'sweep');
+const bits = (spins: ArrayLike<number>, cells: ArrayLike<number>) => Uint8Array.from(Array.from(cells, (c) => (spins[c] > 0 ? 1 : 0)));
+
+const BASE: Synth = { L: 6, stages: 3, chains: 2, sweeps: 5 };
+
+// ----------------------------------------------------------------------------------------------
+
+describe('trace writer and TS reader', () => {
+  it('writes header, stage records, every sweep of every chain and stage, and end; states round-trip', async () => {
+    const p = join(dir, 'full.trace');
+    const exp = await writeSynthetic(p, BASE);
+    const { recs, reader } = await readAll(p);
+    const sw = sweepsOf(recs);
+    expect(sw.length).toBe(BASE.chains * BASE.stages * BASE.sweeps);
+    expect(recs.length).toBe(1 + 2 * BASE.stages + sw.length + 1);
+    expect(recs.map((r) => r.type).slice(0, 2)).toEqual(['header', 'stage_begin']);
+    expect(recs[recs.length - 1].type).toBe('end');
+    expect(reader.truncated).toBe(false);
+    expect(reader.complete).toBe(true);
+
+    const h = recs[0] as HeaderRecord;
+    expect(h.format).toBe('dtca-trace');
+    expect(h.version).toBe(1);
+    expect(h.layout.L).toBe(6);
+    expect(h.layout.colour).toBeInstanceOf(Uint8Array);
+    expect(h.layout.image).toBeInstanceOf(Int32Array);
+    expect(Array.from(h.layout.image)).toEqual(Array.from(header(BASE).layout.image));
+    expect(h.model.betas).toBeInstanceOf(Float64Array);
+    expect(h.run).toEqual({ chains: 2, stages: 3, sweeps: 5, clock_hz: CLOCK, mapping: 'reuse' });
+    expect(h.thinning).toEqual({ every: 1, stages: null, chains: null, cells: null });
+    expect(Array.from(h.traced_cells)).toEqual(Array.from({ length: 36 }, (_, i) => i));
+    expect(h.n_traced).toBe(36);
+
+    sw.forEach((r, k) => {
+      const e = exp[k];
+      expect([r.chain, r.stage, r.sweep, r.cycle]).toEqual([e.chain, e.stage, e.sweep, e.cycle]);
+      expect(r.cycle).toBeGreaterThan(2 ** 32);
+      expect(r.time_s).toBe(e.cycle / CLOCK);
+      expect(r.states).toBeInstanceOf(Uint8Array);
+      expect(r.states.length).toBe(5);
+      expect(Array.from(unpackStates(r, 36))).toEqual(Array.from(bits(e.spins, h.traced_cells)));
+      expect(r.energy_j).toEqual(energy(e.sweep + 1));
+    });
+    const end = recs[recs.length - 1];
+    if (end.type !== 'end') throw new Error('no end');
+    expect(end.records).toBe(recs.length - 1);
+    expect(end.sweep_records).toBe(sw.length);
+    expect(end.toggles).toBe(BASE.stages * BASE.chains * BASE.sweeps * 3);
+
+    const s = await inspectTrace(p);
+    expect(s).toMatchObject({ records: recs.length, sweep_records: 30, stages: 3, chains: 2, sweeps: 5, truncated: false, complete: true, energy_source: 'end' });
+    expect(s.energy_j).toEqual(energy(99999));
+    expect(s.bytes).toBe(readFileSync(p).length);
+    expect(s.error).toBeUndefined();
+  });
+
+  it('thins: every N keeps sweeps N-1, 2N-1, ... and always the last', async () => {
+    for (const [every, want] of [
+      [2, [1, 3, 4]],
+      [3, [2, 4]],
+      [5, [4]],
+      [9, [4]],
+    ] as [number, number[]][]) {
+      const p = join(dir, `every${every}.trace`);
+      await writeSynthetic(p, BASE, { every });
+      const { recs } = await readAll(p);
+      const sw = sweepsOf(recs);
+      expect(sw.length).toBe(BASE.chains * BASE.stages * want.length);
+      for (const r of sw) expect(want).toContain(r.sweep);
+      expect((recs[0] as HeaderRecord).thinning.every).toBe(every);
+    }
+  });
+
+  it('thins: stages and chains filters', async () => {
+    const p = join(dir, 'stages.trace');
+    await writeSynthetic(p, BASE, { stages: [2, 0], chains: [1] });
+    const { recs } = await readAll(p);
+    const sw = sweepsOf(recs);
+    expect(sw.length).toBe(2 * 1 * BASE.sweeps);
+    expect(new Set(sw.map((r) => r.stage))).toEqual(new Set([0, 2]));
+    expect(new Set(sw.map((r) => r.chain))).toEqual(new Set([1]));
+    const stageRecs = recs.filter((r) => r.type === 'stage_begin' || r.type === 'stage_end');
+    expect(stageRecs.length).toBe(4);
+    expect(recs.filter((r) => r.type === 'end').length).toBe(1);
+    expect((recs[0] as HeaderRecord).thinning).toEqual({ every: 1, stages: [0, 2], chains: [1], cells: null });
+  });
+
+  it('thins: a cell rectangle stores only its cells, listed in the header', async () => {
+    const p = join(dir, 'cells.trace');
+    const exp = await writeSynthetic(p, BASE, { cells: [1, 2, 3, 4] });
+    const { recs } = await readAll(p);
+    const h = recs[0] as HeaderRecord;
+    const want: number[] = [];
+    for (let y = 2; y <= 4; y++) for (let x = 1; x <= 3; x++) want.push(y * 6 + x);
+    expect(Array.from(h.traced_cells)).toEqual(want);
+    expect(h.n_traced).toBe(9);
+    const sw = sweepsOf(recs);
+    expect(sw.length).toBe(30);
+    sw.forEach((r, k) => {
+      expect(r.n_cells).toBe(9);
+      expect(r.states.length).toBe(2);
+      expect(Array.from(unpackStates(r))).toEqual(Array.from(bits(exp[k].spins, want)));
+    });
+  });
+
+  it('rejects bad thinning options with clear errors', async () => {
+    expect(() => openTraceWriter(join(dir, 'x.trace'), { every: 0 })).toThrow(/every 0: must be an integer >= 1/);
+    expect(() => openTraceWriter(join(dir, 'x.trace'), { cells: [3, 0, 1, 2] })).toThrow(/x0 <= x1/);
+    expect(() => openTraceWriter(join(dir, 'x.trace'), { stages: [-1] })).toThrow(UserError);
+    const w = openTraceWriter(join(dir, 'x.trace'), { cells: [0, 0, 6, 2] });
+    expect(() => w.header(header(BASE))).toThrow(/outside the 6x6 grid/);
+    await w.close();
+    const w2 = openTraceWriter(join(dir, 'x.trace'), { stages: [3] });
+    expect(() => w2.header(header(BASE))).toThrow(/stage 3 does not exist \(the run has 3\)/);
+    await w2.close();
+    expect(() => openTraceWriter(join(dir, 'no-such-dir', 'x.trace'))).toThrow(/cannot open for writing \(ENOENT\)/);
+    expect(parseCellRect('1, 2,3,4')).toEqual([1, 2, 3, 4]);
+    expect(() => parseCellRect('1,2,3')).toThrow(UserError);
+    expect(parseIndexList('stages', '0,3-5,3')).toEqual([0, 3, 4, 5]);
+    expect(() => parseIndexList('stages', '5-3')).toThrow(/backwards/);
+  });
+
+  it('bit-packs states: bit i at byte i>>3, bit i&7, 1 = +1, for any length', () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 1;
+    for (const n of [1, 7, 8, 9, 15, 16, 17, 37, 4900]) {
+      const spins = Float64Array.from({ length: n }, () => (rnd() ? 1 : -1));
+      const packed = packStates(spins, null, n);
+      expect(packed.length).toBe((n + 7) >> 3);
+      for (let i = 0; i < n; i++) expect((packed[i >> 3] >> (i & 7)) & 1).toBe(spins[i] > 0 ? 1 : 0);
+      expect(Array.from(unpackBits(packed, n))).toEqual(Array.from(spins, (s) => (s > 0 ? 1 : 0)));
+      const cells = Int32Array.from({ length: Math.ceil(n / 2) }, (_, k) => n - 1 - 2 * k);
+      expect(Array.from(unpackBits(packStates(spins, cells, cells.length), cells.length))).toEqual(Array.from(bits(spins, cells)));
+    }
+    // the exact layout: cells 0 and 9 up -> bytes 0x01, 0x02
+    const s = new Float64Array(10).fill(-1);
+    s[0] = 1;
+    s[9] = 1;
+    expect(Array.from(packStates(s, null, 10))).toEqual([0x01, 0x02]);
+  });
+
+  it('reads a trace cut at every byte of its last records up to the cut, and reports the cut', async () => {
+    const p = join(dir, 'cut-src.trace');
+    await writeSynthetic(p, BASE);
+    const full = readFileSync(p);
+    const { ends } = await readAll(p);
+    const cutFile = join(dir, 'cut.trace');
+    const from = ends[ends.length - 5]; // the last four records: three sweeps... and stage_end, end
+    for (let cut = from; cut < full.length; cut++) {
+      writeFileSync(cutFile, full.subarray(0, cut));
+      const { recs, reader } = await readAll(cutFile);
+      const whole = ends.filter((e) => e <= cut).length;
+      expect(recs.length, `cut at ${cut}`).toBe(whole);
+      const atBoundary = ends.includes(cut);
+      expect(reader.truncated, `cut at ${cut}`).toBe(!atBoundary);
+      if (!atBoundary) expect(reader.truncatedAt).toBe(ends[whole - 1]);
+      expect(reader.complete).toBe(false);
+    }
+    writeFileSync(cutFile, full.subarray(0, from + 7));
+    const s = await inspectTrace(cutFile);
+    expect(s).toMatchObject({ truncated: true, truncated_at_byte: from, complete: false, energy_source: 'partial', bytes: from + 7 });
+    expect(s.error).toBeUndefined();
+    expect(s.energy_j.total).toBeGreaterThan(0);
+    await expect(async () => {
+      for await (const r of readTrace(cutFile, { strict: true })) void r;
+    }).rejects.toThrow(/cut short at byte/);
+    // cut inside the header: nothing to read, said plainly
+    writeFileSync(cutFile, full.subarray(0, ends[0] - 3));
+    await expect(inspectTrace(cutFile)).rejects.toThrow(/not a dtca trace \(no whole record .*cut short before its header/);
+  });
+
+  it('damage in the middle: a clear error with the byte offset, after every record before it', async () => {
+    const p = join(dir, 'dmg-src.trace');
+    await writeSynthetic(p, BASE);
+    const full = readFileSync(p);
+    const { ends } = await readAll(p);
+    const bad = join(dir, 'dmg.trace');
+    const k = 12; // a sweep record in the middle
+    const start = ends[k - 1];
+    for (let b = start; b < ends[k]; b++) {
+      const d = Buffer.from(full);
+      d[b] ^= 0xff;
+      writeFileSync(bad, d);
+      const { recs, error } = await readUntilError(bad);
+      expect(error, `byte ${b}`).toBeInstanceOf(UserError);
+      expect(error?.message).toMatch(new RegExp(`corrupt at byte ${start} \\(record ${k}\\)`));
+      expect(recs.length).toBe(k);
+    }
+    // a zeroed range across two records
+    const d = Buffer.from(full);
+    d.fill(0, ends[20] - 10, ends[20] + 30);
+    writeFileSync(bad, d);
+    let r = await readUntilError(bad);
+    expect(r.recs.length).toBe(20);
+    expect(r.error?.message).toMatch(/corrupt at byte \d+ \(record 20\)/);
+    // a length that claims more than the file holds: damage, not a cut, since whole records follow
+    const d2 = Buffer.from(full);
+    d2.set([0xc6, 0x7f, 0xff, 0xff, 0xff], ends[9]);
+    writeFileSync(bad, d2);
+    r = await readUntilError(bad);
+    expect(r.recs.length).toBe(10);
+    expect(r.error?.message).toMatch(new RegExp(`corrupt at byte ${ends[9]} \\(record 10\\): a damaged record \\(a whole record follows at byte ${ends[10]}\\)`));
+    const s = await inspectTrace(bad);
+    expect(s.records).toBe(10);
+    expect(s.error).toMatch(/corrupt at byte/);
+    expect(s.truncated).toBe(false);
+  });
+
+  it('not a trace, a newer version, a missing file: clear errors', async () => {
+    const cases: [string, Buffer | string, RegExp][] = [
+      ['json', '{"format":"dtca-trace"}', /not a dtca trace/],
+      ['text', 'hello world\n', /not a dtca trace/],
+      ['empty', '', /not a dtca trace \(the file is empty\)/],
+      ['other-map', makePackr().pack({ type: 'header', format: 'something-else', version: 1 }), /not a dtca trace \(first record has type "header", format "something-else"\)/],
+      ['model', makePackr().pack({ format: 'dtca-model', version: 1 }), /not a dtca trace/],
+      ['garbage', Buffer.from([0xc1, 1, 2, 3]), /not a dtca trace/],
+      ['newer', encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 2 }), /trace format version 2 is newer than this dtca reads \(version 1\)/],
+    ];
+    for (const [name, data, re] of cases) {
+      const p = join(dir, `${name}.bin`);
+      writeFileSync(p, data);
+      await expect(inspectTrace(p), name).rejects.toThrow(re);
+      const { recs, error } = await readUntilError(p);
+      expect(recs.length).toBe(0);
+      expect(error).toBeInstanceOf(UserError);
+    }
+    await expect(inspectTrace(join(dir, 'missing.trace'))).rejects.toThrow(/cannot read \(no such file\)/);
+    await expect(inspectTrace(dir)).rejects.toThrow(/is a directory/);
+  });
+
+  it('streams: a header larger than the read chunk and a file of many chunks', async () => {
+    const s: Synth = { L: 64, stages: 2, chains: 4, sweeps: 300, pad: 200_000 };
+    const p = join(dir, 'big.trace');
+    const exp = await writeSynthetic(p, s);
+    expect(readFileSync(p).length).toBeGreaterThan(3 << 20);
+    const { recs, reader, ends } = await readAll(p);
+    expect(ends[0]).toBeGreaterThan(1 << 20);
+    const h = recs[0] as HeaderRecord;
+    const pad = h.model.pad as Float64Array;
+    expect(pad.length).toBe(200_000);
+    expect(pad[199_999]).toBe(199_999 / 3);
+    const sw = sweepsOf(recs);
+    expect(sw.length).toBe(2400);
+    expect(reader.complete).toBe(true);
+    const all = Array.from({ length: 4096 }, (_, i) => i);
+    for (const k of [0, 777, 2399]) expect(Array.from(unpackStates(sw[k]))).toEqual(Array.from(bits(exp[k].spins, all)));
+    // cut in the middle of the big file: everything before the cut
+    const cut = join(dir, 'big-cut.trace');
+    writeFileSync(cut, readFileSync(p).subarray(0, ends[1500] + 100));
+    const c = await readAll(cut);
+    expect(c.recs.length).toBe(1501);
+    expect(c.reader.truncatedAt).toBe(ends[1500]);
+  });
+});
+
+// ----------------------------------------------------------------------------------------------
+
+const pyCheck = spawnSync(PY, ['-c', 'import msgpack, numpy'], { encoding: 'utf8' });
+const pyOk = pyCheck.status === 0;
+if (!pyOk && !process.env.CI) {
+  console.warn(`trace tests: skipping the Python reader tests: ${PY} cannot import msgpack and numpy (install python3-msgpack python3-numpy)`);
+}
+const pyIt = pyOk || process.env.CI ? it : it.skip;
+
+function py(args: string[], input?: string) {
+  if (!pyOk) throw new Error(`${PY} cannot import msgpack and numpy (CI is set, so this fails): ${pyCheck.stderr ?? pyCheck.error}`);
+  const r = spawnSync(PY, args, { encoding: 'utf8', input, env: { ...process.env, PYTHONPATH: TRACES_DIR, PYTHONDONTWRITEBYTECODE: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const PY_DUMP = `
+import json, sys, warnings
+import numpy as np
+import dtca_trace
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter('always')
+    try:
+        h, t = dtca_trace.load(sys.argv[1])
+    except dtca_trace.TraceError as e:
+        recs = []
+        try:
+            for r in dtca_trace.iter_records(sys.argv[1]):
+                recs.append(r['type'])
+        except dtca_trace.TraceError:
+            pass
+        print(json.dumps({'error': str(e), 'offset': e.offset, 'before': len(recs)}))
+        sys.exit(0)
+print(json.dumps({
+  'n_traced': int(h['n_traced']), 'traced_cells': h['traced_cells'].tolist(), 'L': h['layout']['L'],
+  'image_dtype': str(h['layout']['image'].dtype), 'betas': h['model']['betas'].tolist(),
+  'chain': t.chain.tolist(), 'stage': t.stage.tolist(), 'sweep': t.sweep.tolist(), 'cycle': t.cycle.tolist(),
+  'time_s': t.time_s.tolist(), 'toggles': t.toggles.tolist(), 'states': t.states.tolist(), 'states_dtype': str(t.states.dtype),
+  'energy_total': t.energy_total.tolist(), 'energy_rng': t.energy['rng'].tolist(),
+  'truncated': t.truncated, 'truncated_at': t.truncated_at, 'complete': t.complete,
+  'end_total': None if t.end is None else t.end['energy_j']['total'], 'stage_records': len(t.stage_records),
+  'warnings': [str(x.message) for x in w],
+}))
+`;
+
+describe('Python reader (traces/dtca_trace.py)', () => {
+  pyIt('reads what the TS writer wrote: header, columns, states, energy', async () => {
+    const p = join(dir, 'py.trace');
+    const exp = await writeSynthetic(p, BASE, { cells: [0, 1, 5, 3], every: 2 });
+    const { recs } = await readAll(p);
+    const h = recs[0] as HeaderRecord;
+    const sw = sweepsOf(recs);
+    const r = py(['-c', PY_DUMP, p]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(o.n_traced).toBe(18);
+    expect(o.traced_cells).toEqual(Array.from(h.traced_cells));
+    expect(o.image_dtype).toBe('int32');
+    expect(o.betas).toEqual([1, 1.1, 1.2]);
+    expect(o.chain).toEqual(sw.map((x) => x.chain));
+    expect(o.stage).toEqual(sw.map((x) => x.stage));
+    expect(o.sweep).toEqual(sw.map((x) => x.sweep));
+    expect(o.cycle).toEqual(exp.map((x) => x.cycle));
+    expect(o.time_s).toEqual(sw.map((x) => x.time_s));
+    expect(o.toggles).toEqual(sw.map((x) => x.toggles));
+    expect(o.states_dtype).toBe('uint8');
+    expect(o.states).toEqual(exp.map((x) => Array.from(bits(x.spins, h.traced_cells))));
+    expect(o.energy_total).toEqual(sw.map((x) => x.energy_j.total));
+    expect(o.energy_rng).toEqual(sw.map((x) => x.energy_j.rng));
+    expect(o).toMatchObject({ truncated: false, truncated_at: null, complete: true, end_total: energy(99999).total, stage_records: 6, warnings: [] });
+  });
+
+  pyIt('reads a cut trace up to its last whole record and says so; damage and non-traces raise TraceError', async () => {
+    const p = join(dir, 'py-src.trace');
+    await writeSynthetic(p, BASE);
+    const full = readFileSync(p);
+    const { ends } = await readAll(p);
+    const f = join(dir, 'py-cut.trace');
+    for (const cut of [ends[ends.length - 3] + 1, ends[ends.length - 2] + 17, full.length - 1]) {
+      writeFileSync(f, full.subarray(0, cut));
+      const ts = await readAll(f);
+      const o = JSON.parse(py(['-c', PY_DUMP, f]).stdout);
+      expect(o.truncated).toBe(true);
+      expect(o.truncated_at).toBe(ts.reader.truncatedAt);
+      expect(o.chain.length).toBe(sweepsOf(ts.recs).length);
+      expect(o.complete).toBe(false);
+      expect(o.warnings.join(' ')).toMatch(/cut short; whole records end at byte/);
+    }
+    const d = Buffer.from(full);
+    d[ends[14] + 40] ^= 0xff;
+    writeFileSync(f, d);
+    let o = JSON.parse(py(['-c', PY_DUMP, f]).stdout);
+    expect(o.error).toMatch(new RegExp(`corrupt at byte ${ends[14]} \\(record 15\\)`));
+    expect(o.offset).toBe(ends[14]);
+    expect(o.before).toBe(15);
+    const d2 = Buffer.from(full);
+    d2.set([0xc6, 0x7f, 0xff, 0xff, 0xff], ends[9]);
+    writeFileSync(f, d2);
+    o = JSON.parse(py(['-c', PY_DUMP, f]).stdout);
+    expect(o.error).toMatch(new RegExp(`corrupt at byte ${ends[9]}`));
+    expect(o.before).toBe(10);
+    writeFileSync(f, '{"not": "a trace"}');
+    expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/not a dtca trace/);
+    writeFileSync(f, encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 2 }));
+    expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/format version 2 is newer/);
+    writeFileSync(f, '');
+    expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/not a dtca trace \(the file is empty\)/);
+  });
+
+  pyIt('examples: autocorr, energy, decode_image; dtca_trace.py as a script', async () => {
+    const p = join(dir, 'ex.trace');
+    const exp = await writeSynthetic(p, { ...BASE, sweeps: 12 });
+    const ex = (name: string, ...args: string[]) => py([join(TRACES_DIR, 'examples', name), ...args]);
+    let r = ex('autocorr.py', p);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/lag-1 autocorrelation of 20 visible cells \(lag = 1 sweep\)/);
+    expect(r.stdout.trim().split('\n').filter((l) => /^\s+\d+\s+2\s+24\s+-?\d\.\d{4}$/.test(l)).length).toBe(3);
+    r = ex('energy.py', p);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/stage\s+sweep\s+E_sweep/);
+    expect(Number(/run total\s+(\S+) J/.exec(r.stdout)?.[1])).toBeCloseTo(energy(99999).total, 15);
+    expect(r.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+\S+e-\d+\s+\S+e-\d+$/.test(l)).length).toBe(3 * 12);
+    r = ex('decode_image.py', p);
+    expect(r.code).toBe(0);
+    const last = exp[exp.length - 1];
+    const img = header(BASE).layout.image;
+    const want = Array.from({ length: 4 }, (_, y) => Array.from({ length: 4 }, (_, x) => (last.spins[img[y * 4 + x]] > 0 ? '#' : '.')).join(''));
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe(`record ${exp.length - 1}: chain ${last.chain}, stage ${last.stage}, sweep ${last.sweep}, cycle ${last.cycle}`);
+    expect(lines.slice(1, 5)).toEqual(want);
+    expect(lines[5]).toMatch(/^label: class [01]/);
+    r = ex('decode_image.py', p, '0');
+    expect(r.stdout.split('\n')[0]).toMatch(/^record 0: chain 0, stage 2, sweep 0/);
+    r = ex('decode_image.py', p, '9999');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/record 9999: the trace has \d+ sweep records/);
+    const partial = join(dir, 'ex-cells.trace');
+    await writeSynthetic(partial, BASE, { cells: [0, 0, 2, 2] });
+    r = ex('decode_image.py', partial);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/image cells are not traced/);
+    r = py([join(TRACES_DIR, 'dtca_trace.py'), p]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/sweeps\s+72 records/);
+    r = ex('autocorr.py', join(dir, 'nope.trace'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot read/);
+  });
+});
+
+describe('TS example', () => {
+  it('reader_example.ts runs', async () => {
+    const p = join(dir, 'tsex.trace');
+    await writeSynthetic(p, BASE);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(TRACES_DIR, 'examples', 'reader_example.ts'), p], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/dtca-trace v1: L=6, 36 traced cells, 20 visible/);
+    expect(r.stdout).toMatch(/stage 0: mean visible spin -?\d\.\d{4}/);
+  });
+});
+
+// ----------------------------------------------------------------------------------------------
+
+/** Parses a .npy file written by dtca: dtype descr, shape and the raw data bytes. */
+function readNpy(path: string) {
+  const b = readFileSync(path);
+  expect(b.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+  const hl = b.readUInt16LE(8);
+  const head = b.subarray(10, 10 + hl).toString('latin1');
+  expect((10 + hl) % 64).toBe(0);
+  const descr = /'descr': '([^']+)'/.exec(head)?.[1];
+  const shape = (/'shape': \(([^)]*)\)/.exec(head)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  const data = b.subarray(10 + hl);
+  return { descr, shape, data };
+}
+
+describe('dtca trace inspect | export', () => {
+  it('inspect --json and the table', async () => {
+    const p = join(dir, 'cli.trace');
+    await writeSynthetic(p, BASE, { every: 2 });
+    let r = dtca(['trace', 'inspect', p, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ records: 26, sweep_records: 18, stages: 3, chains: 2, sweeps: 3, truncated: false, complete: true, L: 6, n_traced: 36 });
+    expect(s.bytes).toBe(readFileSync(p).length);
+    expect(s.energy_j).toEqual(energy(99999));
+    expect(s.by_type).toEqual({ header: 1, stage_begin: 3, sweep: 18, stage_end: 3, end: 1 });
+    r = dtca(['trace', 'inspect', p]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/records\s+26 \(1 header, 3 stage_begin, 18 sweep, 3 stage_end, 1 end\)/);
+    expect(r.stdout).toMatch(/status\s+complete/);
+    expect(r.stdout).toMatch(/thinning\s+every 2, stages all, chains all, cells all/);
+    // cut short: a report, exit 0
+    const full = readFileSync(p);
+    const cut = join(dir, 'cli-cut.trace');
+    writeFileSync(cut, full.subarray(0, full.length - 9));
+    r = dtca(['trace', 'inspect', cut, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ truncated: true, complete: false, records: 25 });
+    r = dtca(['trace', 'inspect', cut]);
+    expect(r.stdout).toMatch(/status\s+cut short: whole records end at byte \d+ of \d+/);
+  });
+
+  it('inspect: bad input is one line on stderr and exit 2', async () => {
+    let r = dtca(['trace', 'inspect', join(dir, 'missing.trace')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dtca: .*missing\.trace: cannot read \(no such file\)\n$/);
+    const notTrace = join(dir, 'not.trace');
+    writeFileSync(notTrace, '{"x": 1}');
+    r = dtca(['trace', 'inspect', notTrace]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dtca: .*not a dtca trace/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // damage: the summary of what read, then the error
+    const p = join(dir, 'cli-dmg-src.trace');
+    await writeSynthetic(p, BASE);
+    const { ends } = await readAll(p);
+    const d = readFileSync(p);
+    d[ends[5] + 20] ^= 0x5a;
+    const dmg = join(dir, 'cli-dmg.trace');
+    writeFileSync(dmg, d);
+    r = dtca(['trace', 'inspect', dmg, '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ records: 6 });
+    expect(r.stderr).toMatch(new RegExp(`^dtca: .*corrupt at byte ${ends[5]} \\(record 6\\)`));
+    r = dtca(['trace']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/name a trace command/);
+  });
+
+  it('export --csv and --npy', async () => {
+    const p = join(dir, 'exp.trace');
+    const exp = await writeSynthetic(p, BASE, { cells: [0, 0, 4, 1] });
+    const { recs } = await readAll(p);
+    const sw = sweepsOf(recs);
+    const csv = join(dir, 'out.csv');
+    const npyDir = join(dir, 'npy');
+    const r = dtca(['trace', 'export', p, '--csv', csv, '--npy', npyDir]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe(['chain,stage,sweep,cycle,time_s,toggles,energy_total_j', ...COMPONENTS.map((c) => `energy_${c}_j`)].join(','));
+    expect(lines.length).toBe(1 + 30);
+    const row = lines[7].split(',').map(Number);
+    const s6 = sw[6];
+    expect(row.slice(0, 7)).toEqual([s6.chain, s6.stage, s6.sweep, s6.cycle, s6.time_s, s6.toggles, s6.energy_j.total]);
+    expect(row.slice(7)).toEqual(COMPONENTS.map((c) => s6.energy_j[c]));
+
+    const names = readdirSync(npyDir).sort();
+    expect(names).toEqual(
+      ['cells', 'chain', 'cycle', 'energy_total_j', 'stage', 'states', 'sweep', 'time_s', 'toggles', ...COMPONENTS.map((c) => `energy_${c}_j`)].map((n) => `${n}.npy`).sort(),
+    );
+    const st = readNpy(join(npyDir, 'states.npy'));
+    expect(st.descr).toBe('|u1');
+    expect(st.shape).toEqual([30, 10]);
+    const cells = [0, 1, 2, 3, 4, 6, 7, 8, 9, 10];
+    exp.forEach((e, k) => expect(Array.from(st.data.subarray(k * 10, k * 10 + 10))).toEqual(Array.from(bits(e.spins, cells))));
+    const cy = readNpy(join(npyDir, 'cycle.npy'));
+    expect(cy.descr).toBe('<i8');
+    expect(cy.shape).toEqual([30]);
+    expect(Number(cy.data.readBigInt64LE(8 * 6))).toBe(s6.cycle);
+    const cl = readNpy(join(npyDir, 'cells.npy'));
+    expect(cl.descr).toBe('<i4');
+    expect(Array.from(new Int32Array(new Uint8Array(cl.data).buffer))).toEqual(cells);
+    const tm = readNpy(join(npyDir, 'time_s.npy'));
+    expect(tm.descr).toBe('<f8');
+    expect(new Float64Array(new Uint8Array(tm.data).buffer)[6]).toBe(s6.time_s);
+    expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+
+    if (pyOk) {
+      const o = py(['-c', `import numpy as np, json, sys; d=sys.argv[1]; s=np.load(d+'/states.npy'); c=np.load(d+'/cycle.npy'); print(json.dumps({'shape': list(s.shape), 'dtype': str(s.dtype), 'sum': int(s.sum()), 'c6': int(c[6])}))`, npyDir]);
+      expect(o.code).toBe(0);
+      expect(JSON.parse(o.stdout)).toEqual({ shape: [30, 10], dtype: 'uint8', sum: exp.reduce((a, e) => a + bits(e.spins, cells).reduce((x, y) => x + y, 0), 0), c6: s6.cycle });
+    }
+  });
+
+  it('export: errors leave nothing behind', async () => {
+    const p = join(dir, 'exp2.trace');
+    await writeSynthetic(p, BASE);
+    let r = dtca(['trace', 'export', p]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dtca: trace export: name an output: --csv OUT and\/or --npy DIR\n$/);
+    const { ends } = await readAll(p);
+    const d = readFileSync(p);
+    d[ends[10] + 30] ^= 0xff;
+    const dmg = join(dir, 'exp2-dmg.trace');
+    writeFileSync(dmg, d);
+    const out = join(dir, 'exp2-out');
+    mkdirSync(out);
+    r = dtca(['trace', 'export', dmg, '--csv', join(out, 'a.csv'), '--npy', join(out, 'npy')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/corrupt at byte/);
+    expect(readdirSync(out)).toEqual([]);
+    mkdirSync(join(out, 'keep'));
+    r = dtca(['trace', 'export', dmg, '--npy', join(out, 'keep')]);
+    expect(r.code).toBe(2);
+    expect(readdirSync(out)).toEqual(['keep']);
+    expect(readdirSync(join(out, 'keep'))).toEqual([]);
+    r = dtca(['trace', 'export', p, '--csv', join(out, 'no', 'such', 'dir.csv')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dtca: trace export: cannot write output \(ENOENT/);
+    r = dtca(['trace', 'export', p, '--npy', p]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/exists and is not a directory/);
+    // a cut trace exports its whole records
+    const cut = join(dir, 'exp2-cut.trace');
+    writeFileSync(cut, readFileSync(p).subarray(0, ends[10] + 5));
+    r = dtca(['trace', 'export', cut, '--csv', join(out, 'cut.csv')]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(out, 'cut.csv'), 'utf8').trim().split('\n').length).toBe(1 + 9);
+    expect(r.stderr).toMatch(/cut short/);
+  });
+});

@@ -1,0 +1,495 @@
+/**
+ * The TypeScript trace reader (format: traces/pack.ts and traces/writer.ts).
+ *
+ *   for await (const rec of readTrace('run.trace')) { if (rec.type === 'sweep') unpackStates(rec, n) }
+ *
+ * readTrace streams the file in 1 MiB chunks (a trace may be larger than memory), checks every
+ * record's CRC and shape, and yields records with typed arrays restored (Uint8Array, Int32Array, ...,
+ * over copies of the bytes). After iteration the reader says whether the file was cut short:
+ * `truncated` and `truncatedAt` (the byte where the last whole record ends). A cut tail is what a
+ * crash or Ctrl-C leaves and is not an error; the records before it are all returned.
+ *
+ * Errors (UserError, with the byte offset): a file that is not a dtca trace (its first record is not
+ * a header with format 'dtca-trace'), a newer format version, and damage in the middle (a record
+ * that does not decode, fails its CRC, or lacks its fields, with whole records after it). The
+ * iterator yields every record before the damage, then throws. inspectTrace reports the records it
+ * could read and the error (it throws only when not even the header reads).
+ */
+import { open, stat } from 'node:fs/promises';
+import { UserError } from '../fabric/errors.js';
+import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits } from './pack.js';
+import { TRACE_FORMAT, TRACE_VERSION, type EnergyByComponent } from './types.js';
+
+export interface HeaderRecord {
+  type: 'header';
+  format: typeof TRACE_FORMAT;
+  version: number;
+  dtca_version: string;
+  created: string;
+  config: unknown;
+  model: Record<string, unknown>;
+  layout: { L: number; N: number; colour: Uint8Array; visible: Int32Array; image: Int32Array; label: Int32Array; label_copies: number };
+  run: { chains: number; stages: number; sweeps: number; clock_hz: number; mapping: string };
+  thinning: { every: number; stages: number[] | null; chains: number[] | null; cells: [number, number, number, number] | null };
+  traced_cells: Int32Array;
+  n_traced: number;
+  state_packing: string;
+  crc32: number;
+}
+
+export interface StageRecord {
+  type: 'stage_begin' | 'stage_end';
+  stage: number;
+  cycle: number;
+  time_s: number;
+  energy_j: EnergyByComponent;
+  toggles?: number;
+  cycles?: number;
+  crc32: number;
+}
+
+export interface SweepRecord {
+  type: 'sweep';
+  chain: number;
+  stage: number;
+  sweep: number;
+  cycle: number;
+  time_s: number;
+  toggles: number;
+  n_cells: number;
+  /** bit-packed: bit k of traced cell k at byte k>>3, bit k&7; 1 = spin +1 (see unpackStates) */
+  states: Uint8Array;
+  energy_j: EnergyByComponent;
+  crc32: number;
+}
+
+export interface EndRecord {
+  type: 'end';
+  cycle: number;
+  time_s: number;
+  cell_updates: number;
+  toggles: number;
+  energy_j: EnergyByComponent;
+  records: number;
+  sweep_records: number;
+  crc32: number;
+}
+
+export type TraceRecord = HeaderRecord | StageRecord | SweepRecord | EndRecord;
+
+/** 0/1 per traced cell (1 = spin +1) from a sweep record; nCells defaults to the record's n_cells. */
+export function unpackStates(rec: SweepRecord, nCells: number = rec.n_cells): Uint8Array {
+  try {
+    return unpackBits(rec.states, nCells);
+  } catch (e) {
+    throw new UserError(`sweep record (chain ${rec.chain}, stage ${rec.stage}, sweep ${rec.sweep}): ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// incremental decoding
+
+class Damage extends Error {}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+
+function checkEnergy(v: unknown): void {
+  if (!isObj(v) || !Object.values(v).every((x) => typeof x === 'number')) throw new Damage('energy_j is not a map of numbers');
+}
+
+function need(rec: Record<string, unknown>, keys: string[], test: (v: unknown) => boolean, what: string): void {
+  for (const k of keys) if (!test(rec[k])) throw new Damage(`${rec.type} record: ${k} is ${JSON.stringify(rec[k]) ?? 'missing'}, expected ${what}`);
+}
+
+function validate(rec: Record<string, unknown>): TraceRecord {
+  switch (rec.type) {
+    case 'sweep': {
+      need(rec, ['chain', 'stage', 'sweep', 'n_cells'], isInt, 'an integer >= 0');
+      need(rec, ['cycle', 'time_s', 'toggles'], isNum, 'a number');
+      checkEnergy(rec.energy_j);
+      const s = rec.states;
+      if (!isTypedDict(s) || s.dtype !== 'uint8') throw new Damage('sweep record: states is not a uint8 array');
+      const states = fromTypedDict(s) as Uint8Array;
+      if (states.length !== ((rec.n_cells as number) + 7) >> 3) throw new Damage(`sweep record: ${states.length} state bytes for ${rec.n_cells} cells`);
+      rec.states = states;
+      return rec as unknown as SweepRecord;
+    }
+    case 'stage_begin':
+    case 'stage_end':
+      need(rec, ['stage'], isInt, 'an integer >= 0');
+      need(rec, ['cycle', 'time_s'], isNum, 'a number');
+      checkEnergy(rec.energy_j);
+      return rec as unknown as StageRecord;
+    case 'end':
+      need(rec, ['cycle', 'time_s', 'cell_updates', 'toggles'], isNum, 'a number');
+      checkEnergy(rec.energy_j);
+      return rec as unknown as EndRecord;
+    case 'header':
+      throw new Damage('a second header record');
+    default:
+      throw new Damage(`unknown record type ${JSON.stringify(rec.type)}`);
+  }
+}
+
+function validateHeader(rec: Record<string, unknown>): HeaderRecord {
+  restoreTyped(rec);
+  const lay = rec.layout as Record<string, unknown> | undefined;
+  if (!isObj(lay) || !isInt(lay.L) || !isInt(lay.N)) throw new Damage('header: layout.L / layout.N missing');
+  if (!(lay.colour instanceof Uint8Array)) throw new Damage('header: layout.colour is not a uint8 array');
+  for (const k of ['visible', 'image', 'label']) if (!(lay[k] instanceof Int32Array)) throw new Damage(`header: layout.${k} is not an int32 array`);
+  const run = rec.run as Record<string, unknown> | undefined;
+  if (!isObj(run) || !isInt(run.chains) || !isInt(run.stages) || !isInt(run.sweeps)) throw new Damage('header: run {chains, stages, sweeps} missing');
+  if (!(rec.traced_cells instanceof Int32Array) || rec.n_traced !== rec.traced_cells.length) throw new Damage('header: traced_cells / n_traced inconsistent');
+  return rec as unknown as HeaderRecord;
+}
+
+/** What the incremental decoder hands back for one push. */
+interface Decoded {
+  records: TraceRecord[];
+  ends: number[];
+}
+
+/**
+ * Decodes a trace from consecutive chunks. push() returns the whole records completed so far;
+ * finish() (at end of file) decides between a clean end, a cut tail and damage. After an error,
+ * `error` is set and further pushes return nothing.
+ */
+export class TraceDecoder {
+  private readonly unpackr = makeUnpackr();
+  private pending: Buffer = Buffer.alloc(0);
+  /** file offset of pending[0] = end of the last whole record */
+  base = 0;
+  count = 0;
+  header: HeaderRecord | null = null;
+  error: UserError | null = null;
+  truncated = false;
+
+  constructor(private readonly name: string) {}
+
+  private fail(at: number, what: string): UserError {
+    const before =
+      this.count === 0 ? 'no record before it' : this.count === 1 ? 'the header before it reads' : `the ${this.count} records before it read`;
+    this.error = new UserError(`${this.name}: corrupt at byte ${at} (record ${this.count}): ${what}; ${before}`);
+    return this.error;
+  }
+
+  private notATrace(what: string): UserError {
+    this.error = new UserError(`${this.name}: not a dtca trace (${what})`);
+    return this.error;
+  }
+
+  private accept(value: unknown, buf: Buffer, start: number, end: number): TraceRecord {
+    const at = this.base + start;
+    if (this.count === 0) {
+      if (!isObj(value) || value.type !== 'header' || value.format !== TRACE_FORMAT) {
+        const got = isObj(value) ? `first record has type ${JSON.stringify(value.type)}, format ${JSON.stringify(value.format)}` : 'it does not start with a msgpack map';
+        throw this.notATrace(got);
+      }
+      if (typeof value.version !== 'number' || !Number.isInteger(value.version) || value.version < 1) {
+        throw this.fail(at, `header version ${JSON.stringify(value.version)} is not a format version`);
+      }
+      if (value.version > TRACE_VERSION) {
+        throw (this.error = new UserError(
+          `${this.name}: trace format version ${value.version} is newer than this dtca reads (version ${TRACE_VERSION}); use a newer dtca`,
+        ));
+      }
+    }
+    if (!isObj(value) || typeof value.type !== 'string') throw this.fail(at, 'not a record (a map with a type)');
+    if (!crcMatches(buf, start, end, value.crc32)) throw this.fail(at, `${value.type} record fails its CRC check`);
+    try {
+      const rec = this.count === 0 ? validateHeader(value) : validate(value);
+      if (rec.type === 'header') this.header = rec;
+      this.count++;
+      return rec;
+    } catch (e) {
+      if (e instanceof Damage) throw this.fail(at, e.message);
+      throw this.fail(at, (e as Error).message);
+    }
+  }
+
+  push(chunk: Buffer): Decoded {
+    const out: Decoded = { records: [], ends: [] };
+    if (this.error) return out;
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending;
+    let consumed = 0;
+    try {
+      this.unpackr.unpackMultiple(buf, (value: unknown, start?: number, end?: number) => {
+        out.records.push(this.accept(value, buf, start as number, end as number));
+        consumed = end as number;
+        out.ends.push(this.base + consumed);
+      });
+    } catch (e) {
+      if (!this.error && !(e as { incomplete?: boolean }).incomplete) {
+        if (this.count === 0) this.notATrace(`it does not decode as msgpack: ${(e as Error).message}`);
+        else this.fail(this.base + consumed, `not valid msgpack (${(e as Error).message})`);
+      }
+    }
+    this.pending = buf.subarray(consumed);
+    this.base += consumed;
+    if (!this.error && this.pending.length > MAX_RECORD_BYTES) {
+      this.fail(this.base, `a record longer than ${MAX_RECORD_BYTES} bytes (a damaged length)`);
+    }
+    return out;
+  }
+
+  /** End of file: a tail that is the start of a record is a cut; one with whole records after it is damage. */
+  finish(): void {
+    if (this.error) return;
+    const tail = this.pending;
+    if (tail.length === 0) {
+      if (this.count === 0) this.notATrace('the file is empty');
+      return;
+    }
+    const next = this.findRecord(tail);
+    if (next >= 0) {
+      this.fail(this.base, `a damaged record (a whole record follows at byte ${this.base + next})`);
+    } else if (this.count === 0) {
+      this.notATrace(`no whole record in ${tail.length} bytes: not a trace, or cut short before its header was written`);
+    } else {
+      this.truncated = true;
+    }
+  }
+
+  /** The offset in buf (> 0) of a record that decodes and passes its CRC, or -1. */
+  private findRecord(buf: Buffer): number {
+    const needle = Buffer.from([0xa4, 0x74, 0x79, 0x70, 0x65]); // fixstr "type"
+    const probe = makeUnpackr();
+    for (let h = buf.indexOf(needle, 1); h >= 0; h = buf.indexOf(needle, h + 1)) {
+      for (const s of [h - 1, h - 3]) {
+        if (s < 1) continue;
+        const b = buf[s];
+        if (!((s === h - 1 && b >= 0x81 && b <= 0x8f) || (s === h - 3 && b === 0xde))) continue;
+        const sub = buf.subarray(s);
+        let ok = false;
+        try {
+          probe.unpackMultiple(sub, (v: unknown, st?: number, en?: number) => {
+            ok = isObj(v) && typeof v.type === 'string' && crcMatches(sub, st as number, en as number, v.crc32);
+            return false;
+          });
+        } catch {
+          ok = false;
+        }
+        if (ok) return s;
+      }
+    }
+    return -1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// file reading
+
+const CHUNK = 1 << 20;
+
+export interface ReadOptions {
+  /** throw a UserError when the file was cut short (default: report it in `truncated`) */
+  strict?: boolean;
+}
+
+/**
+ * The records of a trace file, streamed. Iterate once with `for await`; afterwards `truncated`,
+ * `truncatedAt`, `complete` (an end record was read) and `bytes` describe the file. `position` is
+ * the file offset where the last yielded record ends.
+ */
+export class TraceReader implements AsyncIterable<TraceRecord> {
+  truncated = false;
+  truncatedAt: number | undefined;
+  complete = false;
+  bytes = 0;
+  position = 0;
+  records = 0;
+  header: HeaderRecord | null = null;
+
+  constructor(
+    readonly path: string,
+    private readonly opts: ReadOptions = {},
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<TraceRecord, void, undefined> {
+    let fh;
+    try {
+      fh = await open(this.path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UserError(`${this.path}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? String(e))})`);
+    }
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) throw new UserError(`${this.path}: is a directory, not a trace file`);
+      const dec = new TraceDecoder(this.path);
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(CHUNK);
+        const { bytesRead } = await fh.read(chunk, 0, CHUNK, null);
+        this.bytes += bytesRead;
+        if (bytesRead === 0) dec.finish();
+        else {
+          const got = dec.push(chunk.subarray(0, bytesRead));
+          for (let i = 0; i < got.records.length; i++) {
+            const r = got.records[i];
+            this.records++;
+            this.position = got.ends[i];
+            if (r.type === 'header') this.header = r;
+            if (r.type === 'end') this.complete = true;
+            yield r;
+          }
+        }
+        if (dec.error) throw dec.error;
+        if (bytesRead === 0) break;
+      }
+      if (dec.truncated) {
+        this.truncated = true;
+        this.truncatedAt = dec.base;
+        if (this.opts.strict) {
+          throw new UserError(`${this.path}: cut short at byte ${dec.base} of ${this.bytes} (${this.bytes - dec.base} bytes of a partial record after the last whole one)`);
+        }
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** Streams the records of a trace file (see TraceReader). */
+export function readTrace(path: string, opts: ReadOptions = {}): TraceReader {
+  return new TraceReader(path, opts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// summary
+
+export interface TraceSummary {
+  path: string;
+  format: string;
+  version: number;
+  dtca_version: string;
+  created: string;
+  bytes: number;
+  L: number;
+  N: number;
+  n_traced: number;
+  /** what the run declared */
+  run: HeaderRecord['run'];
+  thinning: HeaderRecord['thinning'];
+  records: number;
+  by_type: Record<string, number>;
+  sweep_records: number;
+  /** distinct stages / chains / sweep indices seen in the records */
+  stages: number;
+  chains: number;
+  sweeps: number;
+  stage_list: number[];
+  chain_list: number[];
+  sweep_range: [number, number] | null;
+  /** last cycle and simulated time seen */
+  cycle: number;
+  time_s: number;
+  /** run totals: from the end record, else summed from the stage records and sweep increments read */
+  energy_j: EnergyByComponent;
+  energy_source: 'end' | 'partial';
+  /** an end record was read */
+  complete: boolean;
+  truncated: boolean;
+  truncated_at_byte?: number;
+  error?: string;
+}
+
+function addEnergy(acc: EnergyByComponent, e: EnergyByComponent): void {
+  for (const [k, v] of Object.entries(e)) acc[k] = (acc[k] ?? 0) + v;
+}
+
+/**
+ * Reads a whole trace and summarises it. Damage after the header is reported in `error` with the
+ * counts of what read before it; a file that is not a dtca trace, a newer version or a file that
+ * cannot be opened throws a UserError.
+ */
+export async function inspectTrace(path: string): Promise<TraceSummary> {
+  const reader = readTrace(path);
+  const byType: Record<string, number> = {};
+  const stages = new Set<number>();
+  const chains = new Set<number>();
+  const sweeps = new Set<number>();
+  let sweepMin = Infinity;
+  let sweepMax = -Infinity;
+  let cycle = 0;
+  let time = 0;
+  let end: EndRecord | null = null;
+  const stageEnd = new Map<number, EnergyByComponent>();
+  const stagePartial = new Map<number, EnergyByComponent>();
+  const partial = (s: number) => {
+    let e = stagePartial.get(s);
+    if (!e) stagePartial.set(s, (e = {}));
+    return e;
+  };
+  let error: string | undefined;
+  try {
+    for await (const r of reader) {
+      byType[r.type] = (byType[r.type] ?? 0) + 1;
+      if (r.type === 'header') continue;
+      cycle = r.cycle;
+      time = r.time_s;
+      if (r.type === 'sweep') {
+        stages.add(r.stage);
+        chains.add(r.chain);
+        sweeps.add(r.sweep);
+        sweepMin = Math.min(sweepMin, r.sweep);
+        sweepMax = Math.max(sweepMax, r.sweep);
+        addEnergy(partial(r.stage), r.energy_j);
+      } else if (r.type === 'stage_begin') {
+        stages.add(r.stage);
+        addEnergy(partial(r.stage), r.energy_j);
+      } else if (r.type === 'stage_end') {
+        stages.add(r.stage);
+        stageEnd.set(r.stage, r.energy_j);
+      } else if (r.type === 'end') {
+        end = r;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof UserError) || !reader.header) throw e;
+    error = e.message;
+  }
+  const h = reader.header as HeaderRecord;
+  let energy: EnergyByComponent;
+  if (end) energy = { ...end.energy_j };
+  else {
+    energy = {};
+    for (const s of new Set([...stageEnd.keys(), ...stagePartial.keys()])) addEnergy(energy, stageEnd.get(s) ?? stagePartial.get(s) ?? {});
+  }
+  const sweepRecords = byType.sweep ?? 0;
+  const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
+  const out: TraceSummary = {
+    path,
+    format: h.format,
+    version: h.version,
+    dtca_version: h.dtca_version,
+    created: h.created,
+    bytes: (await stat(path)).size,
+    L: h.layout.L,
+    N: h.layout.N,
+    n_traced: h.n_traced,
+    run: h.run,
+    thinning: h.thinning,
+    records: reader.records,
+    by_type: byType,
+    sweep_records: sweepRecords,
+    stages: stages.size,
+    chains: chains.size,
+    sweeps: sweeps.size,
+    stage_list: sorted(stages),
+    chain_list: sorted(chains),
+    sweep_range: sweeps.size ? [sweepMin, sweepMax] : null,
+    cycle,
+    time_s: time,
+    energy_j: energy,
+    energy_source: end ? 'end' : 'partial',
+    complete: end !== null,
+    truncated: reader.truncated,
+  };
+  if (reader.truncated) out.truncated_at_byte = reader.truncatedAt;
+  if (error !== undefined) out.error = error;
+  return out;
+}

@@ -1,0 +1,336 @@
+/**
+ * The binary trace writer: a TraceSink (traces/types.ts) that streams msgpack records to a file.
+ *
+ * Records (every one a top-level msgpack map; `type` first, `crc32` last, see traces/pack.ts):
+ *   header       type, format ('dtca-trace'), version (1), dtca_version, created, config, model,
+ *                layout {L, N, colour u8[N], visible i32, image i32, label i32, label_copies},
+ *                run {chains, stages, sweeps, clock_hz, mapping},
+ *                thinning {every, stages|null, chains|null, cells [x0,y0,x1,y1]|null},
+ *                traced_cells i32[n] (cell index of traced cell k), n_traced, state_packing, crc32
+ *   stage_begin  type, stage, cycle, time_s, energy_j {component: J, total} (programming), [toggles], [cycles], crc32
+ *   sweep        type, chain, stage, sweep, cycle, time_s, toggles, n_cells, states u8[ceil(n/8)],
+ *                energy_j {component: J, total} (this sweep's increment), crc32
+ *   stage_end    type, stage, cycle, time_s, energy_j (the stage's totals), [toggles], [cycles], crc32
+ *   end          type, cycle, time_s, cell_updates, toggles, energy_j (run totals), records, sweep_records, crc32
+ *
+ * Thinning (TraceOptions):
+ *   every N   records sweeps N-1, 2N-1, ... of each chain and stage (sweep indices start at 0) and
+ *             always the stage's last sweep (run.sweeps - 1); every 1 (the default) records all.
+ *   stages    only these stages: their stage_begin, sweep and stage_end records (header and end are
+ *             always written).
+ *   chains    only these chains' sweep records.
+ *   cells     inclusive rectangle [x0, y0, x1, y1]: only those cells' states are stored, row-major
+ *             (y outer, x inner); header.traced_cells lists their cell indices (y*L + x).
+ *
+ * Durability: records go into a ~1 MiB buffer that is written to the file with fs.writeSync when it
+ * fills, when a second has passed since the last write, after the header and after each stage, and
+ * on process exit; close() writes the rest, fsyncs and closes. Nothing of the run is held beyond the
+ * buffer. The file is written in place: a run that dies leaves every record already written
+ * readable (readers stop at the last whole record and report the cut).
+ */
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { UserError } from '../fabric/errors.js';
+import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict } from './pack.js';
+import {
+  TRACE_FORMAT,
+  TRACE_VERSION,
+  type EndInfo,
+  type EnergyByComponent,
+  type StageInfo,
+  type SweepInfo,
+  type TraceHeader,
+  type TraceSink,
+} from './types.js';
+
+export interface TraceOptions {
+  /** record every Nth sweep (always including the last sweep of each stage); default 1 */
+  every?: number;
+  /** only these stages */
+  stages?: number[];
+  /** inclusive rectangle [x0, y0, x1, y1]: only those cells' states */
+  cells?: [number, number, number, number];
+  /** only these chains */
+  chains?: number[];
+}
+
+export const STATE_PACKING = 'bit k of traced cell k at byte k>>3, bit k&7 (little-endian bit order); 1 = spin +1';
+
+const BUFFER_BYTES = 1 << 20;
+const FLUSH_MS = 1000;
+
+function intList(name: string, v: unknown): number[] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x >= 0)) {
+    throw new UserError(`trace ${name} ${JSON.stringify(v)}: must be a non-empty list of integers >= 0`);
+  }
+  return [...new Set(v as number[])].sort((a, b) => a - b);
+}
+
+/** Checks trace options that do not depend on the run (the rest is checked when the header arrives). */
+export function checkTraceOptions(opts: TraceOptions): void {
+  if (opts.every !== undefined && (!Number.isInteger(opts.every) || opts.every < 1)) {
+    throw new UserError(`trace every ${opts.every}: must be an integer >= 1`);
+  }
+  intList('stages', opts.stages);
+  intList('chains', opts.chains);
+  if (opts.cells !== undefined) {
+    const c = opts.cells;
+    if (!Array.isArray(c) || c.length !== 4 || !c.every((x) => Number.isInteger(x) && x >= 0)) {
+      throw new UserError(`trace cells ${JSON.stringify(c)}: must be four integers x0,y0,x1,y1 >= 0`);
+    }
+    if (c[2] < c[0] || c[3] < c[1]) throw new UserError(`trace cells ${c.join(',')}: need x0 <= x1 and y0 <= y1`);
+  }
+}
+
+/** "x0,y0,x1,y1" -> the rectangle (for CLI flags). */
+export function parseCellRect(s: string): [number, number, number, number] {
+  const parts = s.split(',').map((p) => p.trim());
+  const v = parts.map(Number);
+  if (parts.length !== 4 || parts.some((p) => p === '') || !v.every((x) => Number.isInteger(x) && x >= 0)) {
+    throw new UserError(`trace cells '${s}': expected x0,y0,x1,y1 (four integers >= 0)`);
+  }
+  const r = v as [number, number, number, number];
+  checkTraceOptions({ cells: r });
+  return r;
+}
+
+/** "0,2,5" or "0-3,7" -> sorted unique integers (for CLI flags). */
+export function parseIndexList(name: string, s: string): number[] {
+  const out: number[] = [];
+  for (const part of s.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new UserError(`trace ${name} '${s}': expected integers and ranges like 0,2,5-7`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new UserError(`trace ${name} '${s}': range ${part} runs backwards`);
+    for (let i = a; i <= b; i++) out.push(i);
+  }
+  return [...new Set(out)].sort((x, y) => x - y);
+}
+
+function energyPlain(e: EnergyByComponent): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(e)) out[k] = v;
+  return out;
+}
+
+function stageRecord(type: 'stage_begin' | 'stage_end', r: StageInfo): Record<string, unknown> {
+  const rec: Record<string, unknown> = {
+    type,
+    stage: r.stage,
+    cycle: counter(r.cycle),
+    time_s: r.time_s,
+    energy_j: energyPlain(r.energy_j),
+  };
+  if (r.toggles !== undefined) rec.toggles = counter(r.toggles);
+  if (r.cycles !== undefined) rec.cycles = counter(r.cycles);
+  return rec;
+}
+
+class TraceWriter implements TraceSink {
+  private fd: number | null;
+  private readonly packr = makePackr();
+  private buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  private used = 0;
+  private lastFlush = Date.now();
+  private readonly every: number;
+  private readonly stageSet: Set<number> | null;
+  private readonly chainSet: Set<number> | null;
+  private lastSweep = -1;
+  private cells: Int32Array | null = null;
+  private nTraced = 0;
+  private records = 0;
+  private sweepRecords = 0;
+  private haveHeader = false;
+  private ended = false;
+  private readonly onExit = () => this.flushQuietly();
+
+  constructor(
+    readonly path: string,
+    private readonly opts: TraceOptions,
+  ) {
+    checkTraceOptions(opts);
+    this.every = opts.every ?? 1;
+    const st = intList('stages', opts.stages);
+    const ch = intList('chains', opts.chains);
+    this.stageSet = st && new Set(st);
+    this.chainSet = ch && new Set(ch);
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (e) {
+      throw new UserError(`trace ${path}: cannot open for writing (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    process.on('exit', this.onExit);
+  }
+
+  header(h: TraceHeader): void {
+    if (this.haveHeader) throw new Error('trace writer: header written twice');
+    const { L, N } = h.layout;
+    const c = this.opts.cells;
+    if (c) {
+      if (c[2] >= L || c[3] >= L) throw new UserError(`trace cells ${c.join(',')}: outside the ${L}x${L} grid`);
+      const w = c[2] - c[0] + 1;
+      const cells = new Int32Array(w * (c[3] - c[1] + 1));
+      let k = 0;
+      for (let y = c[1]; y <= c[3]; y++) for (let x = c[0]; x <= c[2]; x++) cells[k++] = y * L + x;
+      this.cells = cells;
+      this.nTraced = cells.length;
+    } else {
+      this.nTraced = N;
+    }
+    for (const s of this.stageSet ?? []) {
+      if (s >= h.run.stages) throw new UserError(`trace stages: stage ${s} does not exist (the run has ${h.run.stages})`);
+    }
+    for (const s of this.chainSet ?? []) {
+      if (s >= h.run.chains) throw new UserError(`trace chains: chain ${s} does not exist (the run has ${h.run.chains})`);
+    }
+    this.lastSweep = h.run.sweeps - 1;
+    const traced = this.cells ?? Int32Array.from({ length: N }, (_, i) => i);
+    this.haveHeader = true;
+    this.put({
+      type: 'header',
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      dtca_version: h.dtca_version,
+      created: h.created,
+      config: toPlain(h.config),
+      model: toPlain(h.model),
+      layout: {
+        L,
+        N,
+        colour: typedDict(h.layout.colour),
+        visible: typedDict(h.layout.visible),
+        image: typedDict(h.layout.image),
+        label: typedDict(h.layout.label),
+        label_copies: h.layout.label_copies,
+      },
+      run: { ...h.run },
+      thinning: {
+        every: this.every,
+        stages: this.stageSet ? [...this.stageSet] : null,
+        chains: this.chainSet ? [...this.chainSet] : null,
+        cells: c ? [...c] : null,
+      },
+      traced_cells: typedDict(traced),
+      n_traced: this.nTraced,
+      state_packing: STATE_PACKING,
+    });
+    this.flush();
+  }
+
+  wantsSweep(chain: number, stage: number, sweep: number): boolean {
+    if (this.stageSet && !this.stageSet.has(stage)) return false;
+    if (this.chainSet && !this.chainSet.has(chain)) return false;
+    return (sweep + 1) % this.every === 0 || sweep === this.lastSweep;
+  }
+
+  sweep(r: SweepInfo): void {
+    this.need('sweep');
+    if (!this.wantsSweep(r.chain, r.stage, r.sweep)) return;
+    const states = packStates(r.spins, this.cells, this.nTraced);
+    this.sweepRecords++;
+    this.put({
+      type: 'sweep',
+      chain: r.chain,
+      stage: r.stage,
+      sweep: r.sweep,
+      cycle: counter(r.cycle),
+      time_s: r.time_s,
+      toggles: counter(r.toggles),
+      n_cells: this.nTraced,
+      states: { dtype: 'uint8', shape: [states.length], data: states },
+      energy_j: energyPlain(r.energy_j),
+    });
+  }
+
+  stageBegin(r: StageInfo): void {
+    this.need('stage_begin');
+    if (this.stageSet && !this.stageSet.has(r.stage)) return;
+    this.put(stageRecord('stage_begin', r));
+  }
+
+  stageEnd(r: StageInfo): void {
+    this.need('stage_end');
+    if (this.stageSet && !this.stageSet.has(r.stage)) return;
+    this.put(stageRecord('stage_end', r));
+    this.flush();
+  }
+
+  end(r: EndInfo): void {
+    this.need('end');
+    this.ended = true;
+    this.put({
+      type: 'end',
+      cycle: counter(r.cycle),
+      time_s: r.time_s,
+      cell_updates: counter(r.cell_updates),
+      toggles: counter(r.toggles),
+      energy_j: energyPlain(r.energy_j),
+      records: this.records,
+      sweep_records: this.sweepRecords,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.fd === null) return;
+    process.off('exit', this.onExit);
+    const fd = this.fd;
+    try {
+      this.flush();
+      fsyncSync(fd);
+    } finally {
+      this.fd = null;
+      closeSync(fd);
+    }
+  }
+
+  private need(what: string): void {
+    if (!this.haveHeader) throw new Error(`trace writer: ${what} before header`);
+    if (this.ended) throw new Error(`trace writer: ${what} after end`);
+    if (this.fd === null) throw new Error(`trace writer: ${what} after close`);
+  }
+
+  private put(rec: Record<string, unknown>): void {
+    if (this.fd === null) throw new Error('trace writer: write after close');
+    const b = encodeRecord(this.packr, rec);
+    this.records++;
+    if (this.used + b.length > this.buf.length) this.flush();
+    if (b.length > this.buf.length) {
+      this.writeAll(b, b.length);
+    } else {
+      b.copy(this.buf, this.used);
+      this.used += b.length;
+    }
+    if (Date.now() - this.lastFlush >= FLUSH_MS) this.flush();
+  }
+
+  private flush(): void {
+    if (this.used > 0) {
+      this.writeAll(this.buf, this.used);
+      this.used = 0;
+    }
+    this.lastFlush = Date.now();
+  }
+
+  private flushQuietly(): void {
+    try {
+      if (this.fd !== null) this.flush();
+    } catch {
+      /* process is exiting; nothing more to do */
+    }
+  }
+
+  private writeAll(b: Buffer, n: number): void {
+    let off = 0;
+    try {
+      while (off < n) off += writeSync(this.fd as number, b, off, n - off);
+    } catch (e) {
+      throw new UserError(`trace ${this.path}: write failed (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+}
+
+/** Opens (creates or truncates) a trace file and returns the sink that writes it. */
+export function openTraceWriter(path: string, opts: TraceOptions = {}): TraceSink {
+  return new TraceWriter(path, opts);
+}
