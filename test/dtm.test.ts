@@ -76,7 +76,7 @@ describe('DTM generation', () => {
     };
     const g = generate(chip, model, { images: 2, sweeps: 5, labels: [3, 7], sink });
     expect(sweeps).toBe(2 * 3 * 5);
-    expect(calls).toEqual(['begin 2', 'end 2', 'begin 1', 'end 1', 'begin 0', 'end 0']);
+    expect(calls).toEqual(['header', 'begin 2', 'end 2', 'begin 1', 'end 1', 'begin 0', 'end 0', 'end']);
     const dtm = model.dtm!;
     g.outputs.forEach((x, c) => {
       const cls = [3, 7][c];
