@@ -10,9 +10,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
-import { Resvg } from '@resvg/resvg-js';
+import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from './output.js';
 
 export type ChartSpec = TopLevelSpec;
@@ -62,6 +60,8 @@ const BASE_CONFIG = {
 export async function renderChart(spec: ChartSpec): Promise<{ svg: string; png: Uint8Array }> {
   warnIfNoFonts();
   const withConfig = { ...spec, config: { ...BASE_CONFIG, ...((spec as { config?: object }).config ?? {}) } } as ChartSpec;
+  // loaded on first use: vega and resvg take longer to import than a whole small run
+  const [vega, { compile }, { Resvg }] = await Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]);
   const vg = compile(withConfig).spec;
   const view = new vega.View(vega.parse(vg), { renderer: 'none' });
   let svg: string;
