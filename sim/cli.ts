@@ -135,6 +135,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
         })
       : undefined;
     const bar = makeProgress(images * model.dtm.T, 'image-stages');
+    const startupS = process.uptime();
     const gen = generate(chip, model, {
       sink,
       version: VERSION,
@@ -156,6 +157,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
     const stats = makeDtmStats(chip, gen, model.source);
+    stats.startup_s = startupS;
     writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, model.dtm));
     writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, model.dtm));
     await writeEnergyChart(dir, stats.stages as StageEnergy[]);
@@ -173,6 +175,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const dir = prepareRunDir(a.out as string | undefined, cfg.name);
   log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
   const bar = makeProgress(chains, 'chains');
+  const startupS = process.uptime();
   const result = await runModel(chip, model, {
     chains,
     sweeps,
@@ -189,6 +192,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
   }
   const stats = makeStats(chip, result, model.source);
+  stats.startup_s = startupS;
   writeRunFiles(dir, cfg, started, model, stats);
   log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
   process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
