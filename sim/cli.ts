@@ -15,7 +15,7 @@ import type { Rule } from '../fabric/rules.js';
 import { Packr } from 'msgpackr';
 import { runModel, INIT_MODES, type InitMode } from './run.js';
 import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
-import { prepareRunDir, writeJson, writeFileAtomic } from './output.js';
+import { prepareRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from './output.js';
 import { makeLogger } from './log.js';
 import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
@@ -25,8 +25,6 @@ import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
 import { sweepCommand } from './cmd-sweep.js';
 
-declare const __DTCA_VERSION__: string;
-export const VERSION = typeof __DTCA_VERSION__ === 'string' ? __DTCA_VERSION__ : '0.0.0-dev';
 
 const log = makeLogger();
 
@@ -97,15 +95,7 @@ function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array,
 
 function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats): void {
   writeJson(`${dir}/config.json`, cfg);
-  writeJson(`${dir}/manifest.json`, {
-    dtca_version: VERSION,
-    seed: cfg.seed,
-    command: ['dtca', ...process.argv.slice(2)],
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    node: process.version,
-    model: model.source,
-  });
+  writeManifest(dir, cfg.seed, started, { model: model.source });
   writeJson(`${dir}/stats.json`, stats);
 }
 

@@ -10,12 +10,10 @@ import { UserError } from '../fabric/errors.js';
 import { characteriseRng, type RngReport } from '../rng/characterise.js';
 import { sigmoid } from '../rng/telegraph.js';
 import { resolveConfig, presetNames, DEFAULT_CONFIG } from './config.js';
-import { prepareRunDir, writeJson } from './output.js';
+import { prepareRunDir, writeJson, writeManifest } from './output.js';
 import { writeChart, siPrefix, type ChartSpec } from './plot.js';
 import { makeLogger } from './log.js';
 
-declare const __DTCA_VERSION__: string;
-const VERSION = typeof __DTCA_VERSION__ === 'string' ? __DTCA_VERSION__ : '0.0.0-dev';
 
 interface RngArgs {
   config?: string;
@@ -178,14 +176,7 @@ async function cmdRng(a: RngArgs): Promise<void> {
   writeJson(join(dir, 'rng.json'), report);
   await writeChart(transferChartSpec(report), join(dir, 'rng-transfer'));
   await writeChart(autocorrChartSpec(report), join(dir, 'rng-autocorr'));
-  writeJson(join(dir, 'manifest.json'), {
-    dtca_version: VERSION,
-    seed: cfg.seed,
-    command: ['dtca', ...process.argv.slice(2)],
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    node: process.version,
-  });
+  writeManifest(dir, cfg.seed, started);
   log.info({ dir, wall_s: Number(wall.toFixed(3)) }, 'rng characterisation written');
   process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : formatRngReport(report, cfg.name, dir));
 }

@@ -11,7 +11,7 @@ import { quantise } from '../cells/bias.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { zeroEvents, diffEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
-import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, type Model, type StageModel } from './model.js';
+import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
 import { initChain, sweepOnce, newTally, latchKey, initKey } from './run.js';
 import type { Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
@@ -61,25 +61,9 @@ export function newDtmModel(o: NewDtmOptions): Model {
   const label = Int32Array.from({ length: nLabel }, (_, p) => spots[perm[nImage + p]]);
   const stages: StageModel[] = [];
   for (let k = 0; k < o.T; k++) {
-    const kW = streamKey(o.seed, Purpose.model, 10 + 2 * k);
-    const kB = streamKey(o.seed, Purpose.model, 11 + 2 * k);
+    // zero weights still program every wire: the chip writes each weight whatever its value
     const scale = o.weights === 'zero' ? 0 : o.weights.random;
-    const bias = new Float64Array(fabric.N);
-    if (scale > 0) for (let i = 0; i < fabric.N; i++) bias[i] = 0.2 * scale * (2 * uniform(kB, i) - 1);
-    const ei: number[] = [];
-    const ej: number[] = [];
-    const ew: number[] = [];
-    for (let i = 0; i < fabric.N; i++) {
-      for (let d = 0; d < fabric.D; d++) {
-        const j = fabric.nbr[i * fabric.D + d];
-        if (j < fabric.N && j > i) {
-          ew.push(scale > 0 ? scale * (2 * uniform(kW, ei.length) - 1) : 0);
-          ei.push(i);
-          ej.push(j);
-        }
-      }
-    }
-    stages.push({ bias, ei: Int32Array.from(ei), ej: Int32Array.from(ej), ew: Float64Array.from(ew), clampIdx: new Int32Array(0), clampVal: new Int8Array(0) });
+    stages.push(randomStage(fabric, o.seed, 10 + 2 * k, scale, 0.2 * scale));
   }
   const side = Math.ceil(Math.sqrt(nImage));
   return {

@@ -311,10 +311,13 @@ export function stagePlanes(f: Fabric, st: StageModel, where: string): Planes {
   return pl;
 }
 
-/** The default workload: a seeded random-weight model on every wire of the fabric. */
-export function randomModel(f: Fabric, seed: number, scale: number, biasScale: number): Model {
-  const kW = streamKey(seed, Purpose.model, 0);
-  const kB = streamKey(seed, Purpose.model, 1);
+/**
+ * A stage with seeded random parameters on every wire of the fabric: weights U(-scale, scale),
+ * biases U(-biasScale, biasScale), from the counter streams (seed, model, stream) and (.., stream+1).
+ */
+export function randomStage(f: Fabric, seed: number, stream: number, scale: number, biasScale: number): StageModel {
+  const kW = streamKey(seed, Purpose.model, stream);
+  const kB = streamKey(seed, Purpose.model, stream + 1);
   const bias = new Float64Array(f.N);
   for (let i = 0; i < f.N; i++) bias[i] = biasScale * (2 * uniform(kB, i) - 1);
   const ei: number[] = [];
@@ -324,18 +327,21 @@ export function randomModel(f: Fabric, seed: number, scale: number, biasScale: n
     for (let k = 0; k < f.D; k++) {
       const j = f.nbr[i * f.D + k];
       if (j < f.N && j > i) {
+        ew.push(scale * (2 * uniform(kW, ei.length) - 1));
         ei.push(i);
         ej.push(j);
-        ew.push(scale * (2 * uniform(kW, ei.length) - 1));
       }
     }
   }
+  return { bias, ei: Int32Array.from(ei), ej: Int32Array.from(ej), ew: Float64Array.from(ew), clampIdx: new Int32Array(0), clampVal: new Int8Array(0) };
+}
+
+/** The default Boltzmann-machine workload: a seeded random-weight model on every wire of the fabric. */
+export function randomModel(f: Fabric, seed: number, scale: number, biasScale: number): Model {
   return {
     grid: { L: f.L, rules: f.rules, boundary: f.boundary },
     beta: 1,
-    stages: [
-      { bias, ei: Int32Array.from(ei), ej: Int32Array.from(ej), ew: Float64Array.from(ew), clampIdx: new Int32Array(0), clampVal: new Int8Array(0) },
-    ],
+    stages: [randomStage(f, seed, 0, scale, biasScale)],
     source: `random model (seed ${seed}, weights U(-${scale}, ${scale}))`,
   };
 }

@@ -3,6 +3,23 @@ import { mkdirSync, renameSync, writeFileSync, existsSync, statSync } from 'node
 import { join, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 
+declare const __DTCA_VERSION__: string;
+/** The package version, baked in by the build (sources run by tests see '0.0.0-dev'). */
+export const VERSION = typeof __DTCA_VERSION__ === 'string' ? __DTCA_VERSION__ : '0.0.0-dev';
+
+/** manifest.json: version, seed, command, start and end times, Node version, and any extras. */
+export function writeManifest(dir: string, seed: number, started: Date, extra: Record<string, unknown> = {}): void {
+  writeJson(join(dir, 'manifest.json'), {
+    dtca_version: VERSION,
+    seed,
+    command: ['dtca', ...process.argv.slice(2)],
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    node: process.version,
+    ...extra,
+  });
+}
+
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, data);

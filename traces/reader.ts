@@ -18,7 +18,7 @@
 import { open, stat } from 'node:fs/promises';
 import { UserError } from '../fabric/errors.js';
 import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits } from './pack.js';
-import { TRACE_FORMAT, TRACE_VERSION, type EnergyByComponent } from './types.js';
+import { TRACE_FORMAT, TRACE_VERSION, type EnergyByComponent, type StageInfo } from './types.js';
 
 export interface HeaderRecord {
   type: 'header';
@@ -37,14 +37,8 @@ export interface HeaderRecord {
   crc32: number;
 }
 
-export interface StageRecord {
+export interface StageRecord extends StageInfo {
   type: 'stage_begin' | 'stage_end';
-  stage: number;
-  cycle: number;
-  time_s: number;
-  energy_j: EnergyByComponent;
-  toggles?: number;
-  cycles?: number;
   crc32: number;
 }
 
