@@ -1,0 +1,157 @@
+/** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory. */
+import type { Argv } from 'yargs';
+import { resolve as resolvePath } from 'node:path';
+import { UserError } from '../fabric/errors.js';
+import type { ResolvedConfig } from './config.js';
+import { buildChip } from './chip.js';
+import { readModel, randomModel, type Model } from './model.js';
+import { newDtmModel, generate, type Mapping } from './dtm.js';
+import { samplesPng, denoisePng } from './images.js';
+import { writeEnergyChart, type StageEnergy } from './plot.js';
+import { runModel, INIT_MODES, type InitMode } from './run.js';
+import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
+import { prepareRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from './output.js';
+import { makeProgress } from './progress.js';
+import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
+import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
+
+/** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
+function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
+  const spots = chipFabric.colourCells[0].length;
+  const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
+  return newDtmModel({
+    T: 8,
+    L: cfg.fabric.L,
+    rules: cfg.fabric.rules,
+    boundary: cfg.fabric.boundary,
+    visible,
+    weights: { random: 0.25 },
+    seed: cfg.seed,
+  });
+}
+
+function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats): void {
+  writeJson(`${dir}/config.json`, cfg);
+  writeManifest(dir, cfg.seed, started, { model: model.source });
+  writeJson(`${dir}/stats.json`, stats);
+}
+
+async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
+  const seed = positiveInt('seed', a.seed as number | undefined, 0);
+  const cfg = loadConfig(a, seed === undefined ? [] : [`seed=${seed}`]);
+  const chip = buildChip(cfg);
+  const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
+  const started = new Date();
+  const engine = chip.ideal ? 'ideal' : 'cycle';
+  if (model.dtm && a.stage === undefined) {
+    for (const k of ['chains', 'warmup', 'workers'] as const) {
+      if (a[k] !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
+    }
+    const images = positiveInt('images', a.images as number) ?? 4;
+    const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 250;
+    const labels = parseIntList('labels', a.labels);
+    const dir = prepareRunDir(a.out as string | undefined, cfg.name);
+    log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: model.dtm.T, images, sweeps }, 'generation starting');
+    const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
+    const sink = tracePath
+      ? openTraceWriter(tracePath, {
+          every: positiveInt('trace-every', a.traceEvery as number | undefined),
+          stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
+          chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
+          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
+        })
+      : undefined;
+    const bar = makeProgress(images * model.dtm.T, 'image-stages');
+    const startupS = process.uptime();
+    const gen = generate(chip, model, {
+      sink,
+      version: VERSION,
+      onImageDone: (d) => bar.tick(d),
+      images,
+      sweeps,
+      labels,
+      beta: parseBeta(a.beta),
+      mapping: a.mapping as Mapping,
+      keepChains: Math.min(images, 8),
+      onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
+    });
+    bar.done();
+    if (sink) {
+      await sink.close();
+      log.info({ trace: tracePath }, 'trace written');
+    }
+    if (gen.programClipped > 0) {
+      log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+    }
+    const stats = makeDtmStats(chip, gen, model.source);
+    stats.startup_s = startupS;
+    writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, model.dtm));
+    writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, model.dtm));
+    await writeEnergyChart(dir, stats.stages as StageEnergy[]);
+    writeRunFiles(dir, cfg, started, model, stats);
+    log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
+    process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
+    return;
+  }
+  if (a.images !== undefined || a.labels !== undefined) throw new UserError('--images/--labels: need a DTM model (a model file with a "dtm" section)');
+  if (a.trace !== undefined) throw new UserError('--trace: traces record DTM generation runs (a model with a "dtm" section, or the default workload)');
+  const chains = positiveInt('chains', a.chains as number) ?? 1;
+  const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 1000;
+  const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
+  const workers = positiveInt('workers', a.workers as number) ?? 1;
+  const dir = prepareRunDir(a.out as string | undefined, cfg.name);
+  log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
+  const bar = makeProgress(chains, 'chains');
+  const startupS = process.uptime();
+  const result = await runModel(chip, model, {
+    chains,
+    sweeps,
+    warmup,
+    init: a.init as InitMode,
+    stage: (a.stage as number | undefined) ?? 0,
+    beta: typeof parseBeta(a.beta) === 'number' ? (parseBeta(a.beta) as number) : undefined,
+    workers,
+    moments: Boolean(a.model),
+    onChainDone: (d) => bar.tick(d),
+  });
+  bar.done();
+  if (result.program.clipped > 0) {
+    log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+  }
+  const stats = makeStats(chip, result, model.source);
+  stats.startup_s = startupS;
+  writeRunFiles(dir, cfg, started, model, stats);
+  log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
+  process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
+}
+
+export function runCommand<T>(y: Argv<T>): Argv<T> {
+  return y
+    .command(
+      'run [config]',
+      'simulate the chip on a workload and write a run directory',
+      (y) =>
+        withConfigOptions(y)
+          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: a seeded random-weight DTM (T = 8)' })
+          .option('workload', { choices: ['dtm', 'bm'], default: 'dtm', describe: 'without --model: a random DTM, or a random Boltzmann machine' })
+          .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4)' })
+          .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
+          .option('mapping', { choices: ['reprogram', 'pipeline'], default: 'reprogram', describe: 'DTM: one array re-programmed per stage, or T arrays in a pipeline' })
+          .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps (e.g. 0.8:1.2)' })
+          .option('trace', { type: 'string', describe: 'DTM: write a binary trace (bare --trace: trace.dtct in the run directory)' })
+          .option('trace-every', { type: 'number', describe: 'trace every Nth sweep (and each stage\'s last)' })
+          .option('trace-stages', { type: 'string', describe: 'trace only these stages, e.g. 0,1 or 0-3' })
+          .option('trace-chains', { type: 'string', describe: 'trace only these chains (images)' })
+          .option('trace-cells', { type: 'string', describe: 'trace only the cells in the rectangle x0,y0,x1,y1' })
+          .option('chains', { type: 'number', describe: 'BM: independent chains (default 1)' })
+          .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 1000)' })
+          .option('warmup', { type: 'number', describe: 'BM: warm-up sweeps before measuring (default 100 with --model, else 0)' })
+          .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
+          .option('init', { choices: INIT_MODES, default: 'hinton' as InitMode, describe: 'initial state: hinton = P(+1) = sigma(beta b)' })
+          .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
+          .option('workers', { type: 'number', describe: 'worker threads over chains (results do not depend on it)' })
+          .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<config>)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
+      (a) => cmdRun(a as never),
+    );
+}
