@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 import { characteriseRng, type RngReport } from '../rng/characterise.js';
 import { sigmoid } from '../rng/telegraph.js';
-import { resolveConfig, presetNames, DEFAULT_CONFIG } from './config.js';
+import { log, loadConfig, withConfigOptions } from './cli-common.js';
 import { prepareRunDir, writeJson, writeManifest } from './output.js';
 import { writeChart, siPrefix, type ChartSpec } from './plot.js';
-import { makeLogger } from './log.js';
 
 
 interface RngArgs {
@@ -162,8 +161,7 @@ function optInt(name: string, v: number | undefined, min: number, max: number): 
 }
 
 async function cmdRng(a: RngArgs): Promise<void> {
-  const log = makeLogger();
-  const cfg = resolveConfig(a.config, { sets: a.set ?? [], ideal: a.ideal });
+  const cfg = loadConfig(a);
   const N = cfg.fabric.L * cfg.fabric.L;
   const cells = optInt('cells', a.cells, 2, N);
   const cell = optInt('cell', a.cell, 0, N - 1);
@@ -186,10 +184,7 @@ export function rngCommand<T>(y: Argv<T>): Argv<T> {
     'rng [config]',
     'characterise the RNG circuit model (transfer curve, autocorrelation, bit rate, energy, mismatch)',
     (yy) =>
-      yy
-        .positional('config', { type: 'string', describe: `preset name (${presetNames().join(', ')}) or config file; default ${DEFAULT_CONFIG}` })
-        .option('set', { type: 'string', array: true, describe: 'override a config value: --set rng.temperature_k=350' })
-        .option('ideal', { type: 'boolean', default: false, describe: 'turn every non-ideality off (tau_rng = 0, no mismatch)' })
+      withConfigOptions(yy)
         .option('cells', { type: 'number', describe: 'cells whose transfer curves are fitted for the mismatch spread (default 256)' })
         .option('cell', { type: 'number', describe: 'characterise this fabricated cell instead of the nominal device' })
         .option('out', { type: 'string', describe: 'output directory (default runs/<time>-rng)' })
