@@ -44,7 +44,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const started = new Date();
   const engine = chip.ideal ? 'ideal' : 'cycle';
   if (model.dtm && a.stage === undefined) {
-    for (const k of ['chains', 'warmup', 'workers'] as const) {
+    for (const k of ['chains', 'warmup'] as const) {
       if (a[k] !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
     }
     const images = positiveInt('images', a.images as number) ?? 4;
@@ -63,7 +63,8 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       : undefined;
     const bar = makeProgress(images * model.dtm.T, 'image-stages');
     const startupS = process.uptime();
-    const gen = generate(chip, model, {
+    const gen = await generate(chip, model, {
+      workers: positiveInt('workers', a.workers as number) ?? 1,
       sink,
       version: VERSION,
       onImageDone: (d) => bar.tick(d),
@@ -149,7 +150,7 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
           .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
           .option('init', { choices: INIT_MODES, default: 'hinton' as InitMode, describe: 'initial state: hinton = P(+1) = sigma(beta b)' })
           .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
-          .option('workers', { type: 'number', describe: 'worker threads over chains (results do not depend on it)' })
+          .option('workers', { type: 'number', describe: 'worker threads over chains or images (results do not depend on it; not with --trace)' })
           .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<config>)' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
       (a) => cmdRun(a as never),

@@ -9,7 +9,10 @@ import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { quantise } from '../cells/bias.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
-import { zeroEvents, diffEvents, type EventCounts } from '../power/events.js';
+import { zeroEvents, addEvents, diffEvents, type EventCounts } from '../power/events.js';
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
 import { initChain, sweepOnce, newTally, latchKey, initKey } from './run.js';
@@ -100,6 +103,8 @@ export interface GenerateOptions {
   /** keep every stage's visible states for the first `keepChains` chains (denoising strip) */
   keepChains?: number;
   onStageDone?: (stage: number, done: number, total: number) => void;
+  /** worker threads over images (no effect with a sink: traces are written in order) */
+  workers?: number;
   /** after every image of every stage: units done of images x T */
   onImageDone?: (done: number, total: number) => void;
 }
@@ -142,9 +147,28 @@ function betaFn(b: GenerateOptions['beta'], model: Model, K: number): (sweep: nu
   return (sweep) => (K <= 1 ? b.end : b.start + ((b.end - b.start) * sweep) / (K - 1));
 }
 
-/** Generate images: the DTM program on the chip. */
-export function generate(chip: Chip, model: Model, opts: GenerateOptions): GenerateResult {
-  const t0 = performance.now();
+/** What every part of a generation run derives from the chip, the model and the options. */
+interface Plan {
+  T: number;
+  K: number;
+  C: number;
+  visible: Int32Array;
+  nImage: number;
+  labels: number[];
+  bitsPer: number;
+  clampBits: number;
+  clampCycles: number;
+  readCycles: number;
+  /** cycles one image spends on the array per stage: bias write, init, K sweeps, readout */
+  perImageCycles: number;
+  programBits: number[];
+  programCycles: number[];
+  jImg: number[];
+  jLab: number[];
+  betaAt: (sweep: number) => number;
+}
+
+function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   const dtm = model.dtm;
   if (!dtm) throw new UserError(`${model.source}: not a DTM model (no "dtm" section); run it as a Boltzmann machine with --stage`);
   checkModelFitsFabric(model, chip.config, chip.fabric.rules);
@@ -152,51 +176,222 @@ export function generate(chip: Chip, model: Model, opts: GenerateOptions): Gener
   const K = opts.sweeps;
   if (!Number.isInteger(C) || C < 1) throw new UserError(`--images ${C}: must be an integer >= 1`);
   if (!Number.isInteger(K) || K < 1) throw new UserError(`--sweeps ${K}: must be an integer >= 1`);
-  const mapping = opts.mapping ?? 'reprogram';
-  const fabric: Fabric = chip.fabric;
-  const { N } = fabric;
-  const T = dtm.T;
-  const cc = chip.config.cell;
-  const bitsPer = cc.weight_bits === 'exact' ? 32 : cc.weight_bits;
-  const io = chip.config.io;
-  const clock = chip.timing.clockHz;
-  const visible = Int32Array.from([...dtm.image, ...dtm.label]);
-  const V = visible.length;
-  const nImage = dtm.image.length;
-  const isLabel = (v: number) => v >= nImage;
   const labels = opts.labels ?? [];
   const classes = dtm.label.length / dtm.label_copies;
+  if (labels.length > 0 && dtm.label.length === 0) throw new UserError('--labels: the model has no label cells');
   for (const c of labels) {
     if (!Number.isInteger(c) || c < 0 || c >= classes) throw new UserError(`--labels: class ${c} outside 0..${classes - 1}`);
   }
-  if (labels.length > 0 && dtm.label.length === 0) throw new UserError('--labels: the model has no label cells');
-  const betaAt = betaFn(opts.beta, model, K);
-  const seed = chip.config.seed;
-  // x^T: uniform random visible bits per image (label cells clamped when --labels is given)
-  let x: Int8Array[] = [];
-  for (let c = 0; c < C; c++) {
-    const key = streamKey(seed, chip.config.chip_id, c, Purpose.input);
-    x.push(Int8Array.from({ length: V }, (_, v) => (draw32(key, v) & 1 ? 1 : -1)));
-  }
-  const clampFor = (c: number): { idx: Int32Array; val: Int8Array } => {
-    if (labels.length === 0) return { idx: new Int32Array(0), val: new Int8Array(0) };
-    const cls = labels[c % labels.length];
-    const val = Int8Array.from({ length: dtm.label.length }, (_, n) => (Math.floor(n / dtm.label_copies) === cls ? 1 : -1));
-    return { idx: dtm.label, val };
-  };
-  const keep = Math.min(opts.keepChains ?? 0, C);
-  const strip: Int8Array[][] = Array.from({ length: keep }, (_, c) => [x[c].slice()]);
-  const ev = zeroEvents();
-  const stages: StageStats[] = new Array(T);
-  const tally = newTally();
-  const sink = opts.sink;
-  let cycle = 0;
-  let clipped = 0;
-  const readCycles = Math.ceil(V / io.readout_bits_per_cycle);
-  const clampBits = V * bitsPer;
+  const cc = chip.config.cell;
+  const io = chip.config.io;
+  const bitsPer = cc.weight_bits === 'exact' ? 32 : cc.weight_bits;
+  const visible = Int32Array.from([...dtm.image, ...dtm.label]);
+  const clampBits = visible.length * bitsPer;
   const clampCycles = Math.ceil(clampBits / io.program_bits_per_cycle);
-  const perImageCycles = 1 + clampCycles + K * chip.timing.sweepCycles + readCycles;
-  let maxProgramCycles = 0;
+  const readCycles = Math.ceil(visible.length / io.readout_bits_per_cycle);
+  // programming writes every weight (once per undirected wire) and every bias of the stage
+  const programBits = model.stages.map((st) => (st.ei.length + chip.fabric.N) * bitsPer);
+  return {
+    T: dtm.T,
+    K,
+    C,
+    visible,
+    nImage: dtm.image.length,
+    labels,
+    bitsPer,
+    clampBits,
+    clampCycles,
+    readCycles,
+    perImageCycles: clampCycles + 1 + K * chip.timing.sweepCycles + readCycles,
+    programBits,
+    programCycles: programBits.map((b) => Math.ceil(b / io.program_bits_per_cycle)),
+    jImg: model.stages.map((_, k) => stageCoupling(dtm, k, dtm.lambda_image)),
+    jLab: model.stages.map((_, k) => stageCoupling(dtm, k, dtm.lambda_label)),
+    betaAt: betaFn(opts.beta, model, K),
+  };
+}
+
+/** x^T for image c: uniform random visible bits from the stream (seed, chip, c, input). */
+function inputNoise(chip: Chip, c: number, V: number): Int8Array {
+  const key = streamKey(chip.config.seed, chip.config.chip_id, c, Purpose.input);
+  return Int8Array.from({ length: V }, (_, v) => (draw32(key, v) & 1 ? 1 : -1));
+}
+
+/** Cycles from the start of stage k (reprogram mapping) to its end. */
+function stageCycles(plan: Plan, k: number): number {
+  return plan.programCycles[k] + plan.C * plan.perImageCycles;
+}
+
+/**
+ * A stage's events: programming, then each image's events in image order (so the float sums do
+ * not depend on how images were spread over threads), with leakage over the stage's time.
+ */
+function stageEvents(chip: Chip, plan: Plan, k: number, perImage: EventCounts[]): EventCounts {
+  const ev = zeroEvents();
+  ev.weight_bits_written += plan.programBits[k];
+  for (const e of perImage) addEvents(ev, e);
+  ev.leak_cell_s = (chip.fabric.N * stageCycles(plan, k)) / chip.timing.clockHz;
+  return ev;
+}
+
+export interface ChainsPart {
+  /** events[j][c - from]: image c's events in stage T-1-j (noisiest first) */
+  events: EventCounts[][];
+  outputs: Int8Array[];
+  /** per image in [from, to) below keepChains: the input and the visible cells after each stage */
+  strip: Int8Array[][];
+  biasClipped: number;
+}
+
+/**
+ * Images [from, to) through every stage, noisiest to cleanest. With a sink (whole range only) it
+ * also writes the trace: stage records with the stage's totals and one record per sweep.
+ */
+export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number): ChainsPart {
+  const plan = makePlan(chip, model, opts);
+  const dtm = model.dtm!;
+  const fabric: Fabric = chip.fabric;
+  const { N } = fabric;
+  const { T, K, visible, nImage } = plan;
+  const V = visible.length;
+  const cc = chip.config.cell;
+  const clock = chip.timing.clockHz;
+  const sink = from === 0 && to === plan.C ? opts.sink : undefined;
+  const keep = Math.min(opts.keepChains ?? 0, to);
+  let x: Int8Array[] = [];
+  for (let c = from; c < to; c++) x.push(inputNoise(chip, c, V));
+  const strip: Int8Array[][] = [];
+  for (let c = from; c < keep; c++) strip.push([x[c - from].slice()]);
+  const events: EventCounts[][] = [];
+  const tally = newTally();
+  let biasClipped = 0;
+  let cycle = 0;
+  for (let k = T - 1; k >= 0; k--) {
+    const base = stagePlanes(fabric, model.stages[k], `${model.source}: stages[${k}]`);
+    const baseBias = base.bias.slice();
+    // weights once per stage; biases are rewritten per image (they carry the clamp)
+    for (let i = 0; i < base.w.length; i++) base.w[i] = quantise(base.w[i], cc.weight_bits, cc.weight_full_scale);
+    const stageStart = cycle;
+    cycle += plan.programCycles[k];
+    if (sink) {
+      const e = zeroEvents();
+      e.weight_bits_written = plan.programBits[k];
+      e.leak_cell_s = (N * plan.programCycles[k]) / clock;
+      sink.stageBegin({ stage: k, cycle, time_s: cycle / clock, energy_j: { ...energyOf(e, chip.table) } });
+    }
+    const perImage: EventCounts[] = [];
+    const out: Int8Array[] = [];
+    for (let c = from; c < to; c++) {
+      const ev = zeroEvents();
+      const pl = base;
+      // clamp the input: bias_i += J_c s_i on the visible cells, requantised with the bias
+      pl.bias.set(baseBias);
+      const xin = x[c - from];
+      for (let v = 0; v < V; v++) pl.bias[visible[v]] += (v >= nImage ? plan.jLab[k] : plan.jImg[k]) * xin[v];
+      for (let i = 0; i < N; i++) {
+        if (Math.abs(pl.bias[i]) > cc.weight_full_scale) biasClipped++;
+        pl.bias[i] = quantise(pl.bias[i], cc.weight_bits, cc.weight_full_scale);
+      }
+      let clampIdx: Int32Array<ArrayBufferLike> = new Int32Array(0);
+      let clampVal: Int8Array<ArrayBufferLike> = new Int8Array(0);
+      if (plan.labels.length > 0) {
+        const cls = plan.labels[c % plan.labels.length];
+        clampIdx = dtm.label;
+        clampVal = Int8Array.from({ length: dtm.label.length }, (_, n) => (Math.floor(n / dtm.label_copies) === cls ? 1 : -1));
+      }
+      pl.clamp.fill(0);
+      for (const i of clampIdx) pl.clamp[i] = 1;
+      ev.weight_bits_written += plan.clampBits;
+      cycle += plan.clampCycles;
+      const st = initChain(chip, pl, clampIdx, clampVal, initKey(chip, c, k), 'hinton', plan.betaAt(0));
+      ev.cells_initialised += N - clampIdx.length;
+      cycle += 1;
+      for (let sweep = 0; sweep < K; sweep++) {
+        const before = sink ? { ...ev } : null;
+        sweepOnce(chip, pl, st, sweep, plan.betaAt(sweep), latchKey(chip, c, k, sweep), tally, ev);
+        cycle += chip.timing.sweepCycles;
+        if (sink && before && sink.wantsSweep(c, k, sweep)) {
+          const d = diffEvents(ev, before);
+          d.leak_cell_s = (N * chip.timing.sweepCycles) / clock;
+          sink.sweep({ chain: c, stage: k, sweep, cycle, time_s: cycle / clock, spins: st.s, toggles: tally.toggles, energy_j: { ...energyOf(d, chip.table) } });
+        }
+      }
+      const xo = new Int8Array(V);
+      for (let v = 0; v < V; v++) xo[v] = st.s[visible[v]];
+      out.push(xo);
+      if (c < keep) strip[c - from].push(xo.slice());
+      ev.cells_read += V;
+      cycle += plan.readCycles;
+      perImage.push(ev);
+      opts.onImageDone?.((T - 1 - k) * plan.C + c + 1, T * plan.C);
+    }
+    x = out;
+    events.push(perImage);
+    if (sink) {
+      const sev = stageEvents(chip, plan, k, perImage);
+      sink.stageEnd({ stage: k, cycle, time_s: cycle / clock, energy_j: { ...energyOf(sev, chip.table) }, toggles: sev.toggles, cycles: cycle - stageStart });
+    }
+    opts.onStageDone?.(k, T - k, T);
+  }
+  return { events, outputs: x, strip, biasClipped };
+}
+
+function workerUrl(): URL {
+  const beside = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL('../dist/worker.js', import.meta.url); // running from sources (tests)
+}
+
+/** Worker-side job for a range of images (the options without callbacks or sink). */
+export interface DtmJob {
+  kind: 'dtm';
+  config: Chip['config'];
+  model: Model;
+  opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers'>;
+  from: number;
+  to: number;
+}
+
+async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOptions, workers: number): Promise<ChainsPart[]> {
+  const C = opts.images;
+  const per = Math.ceil(C / workers);
+  const jobOpts: DtmJob['opts'] = { images: C, sweeps: opts.sweeps, beta: opts.beta, labels: opts.labels, mapping: opts.mapping, keepChains: opts.keepChains, version: opts.version };
+  const parts: Promise<ChainsPart>[] = [];
+  let done = 0;
+  for (let from = 0; from < C; from += per) {
+    const to = Math.min(C, from + per);
+    parts.push(
+      new Promise((resolve, reject) => {
+        const job: DtmJob = { kind: 'dtm', config: chip.config, model, opts: jobOpts, from, to };
+        const w = new Worker(workerUrl(), { workerData: job });
+        w.once('message', (m: { ok: true; part: ChainsPart } | { ok: false; error: string; user: boolean }) => {
+          if (m.ok) {
+            done += (to - from) * model.dtm!.T;
+            opts.onImageDone?.(done, C * model.dtm!.T);
+            resolve(m.part);
+          } else reject(m.user ? new UserError(m.error) : new Error(m.error));
+          void w.terminate();
+        });
+        w.once('error', reject);
+      }),
+    );
+  }
+  return Promise.all(parts);
+}
+
+/**
+ * Generate images: the DTM program on the chip. Images are independent chains, so without a
+ * trace they may be spread over worker threads; results are identical for any worker count.
+ */
+export async function generate(chip: Chip, model: Model, opts: GenerateOptions): Promise<GenerateResult> {
+  const t0 = performance.now();
+  const plan = makePlan(chip, model, opts);
+  const dtm = model.dtm!;
+  const { T, C } = plan;
+  const mapping = opts.mapping ?? 'reprogram';
+  const { N } = chip.fabric;
+  const clock = chip.timing.clockHz;
+  const sink = opts.sink;
   if (sink) {
     sink.header({
       format: TRACE_FORMAT,
@@ -212,124 +407,68 @@ export function generate(chip: Chip, model: Model, opts: GenerateOptions): Gener
         lambda_image: dtm.lambda_image,
         lambda_label: dtm.lambda_label,
         time_grid: dtm.time_grid,
-        coupling_image: Array.from({ length: T }, (_, k) => stageCoupling(dtm, k, dtm.lambda_image)),
-        coupling_label: Array.from({ length: T }, (_, k) => stageCoupling(dtm, k, dtm.lambda_label)),
+        coupling_image: plan.jImg,
+        coupling_label: plan.jLab,
         image_shape: dtm.image_shape,
-        labels: labels,
+        labels: plan.labels,
       },
-      layout: { L: fabric.L, N, colour: fabric.colour, visible, image: dtm.image, label: dtm.label, label_copies: dtm.label_copies },
-      run: { chains: C, stages: T, sweeps: K, clock_hz: clock, mapping },
+      layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: plan.visible, image: dtm.image, label: dtm.label, label_copies: dtm.label_copies },
+      run: { chains: C, stages: T, sweeps: plan.K, clock_hz: clock, mapping },
     });
   }
-  for (let k = T - 1; k >= 0; k--) {
-    const evStage0 = { ...ev };
-    const cycleStage0 = cycle;
-    const st = model.stages[k];
-    const base = stagePlanes(fabric, st, `${model.source}: stages[${k}]`);
-    const baseBias = base.bias.slice();
-    // weights once per stage; biases are rewritten per image below (they carry the clamp)
-    for (let i = 0; i < base.w.length; i++) {
-      if (Math.abs(base.w[i]) > cc.weight_full_scale) clipped += 0.5;
-      base.w[i] = quantise(base.w[i], cc.weight_bits, cc.weight_full_scale);
-    }
-    const programBits = base.programmed * bitsPer;
-    const programCycles = Math.ceil(programBits / io.program_bits_per_cycle);
-    maxProgramCycles = Math.max(maxProgramCycles, programCycles);
-    ev.weight_bits_written += programBits;
-    cycle += programCycles;
-    const jImg = stageCoupling(dtm, k, dtm.lambda_image);
-    const jLab = stageCoupling(dtm, k, dtm.lambda_label);
-    if (sink) {
-      const e = energyOf(diffEvents(ev, evStage0), chip.table);
-      sink.stageBegin({ stage: k, cycle, time_s: cycle / clock, energy_j: { ...e } });
-    }
-    const out: Int8Array[] = [];
-    for (let c = 0; c < C; c++) {
-      // clamp the input: bias_i += J_c s_i on visible cells, requantised
-      const pl = base;
-      pl.bias.set(baseBias);
-      const xin = x[c];
-      for (let v = 0; v < V; v++) pl.bias[visible[v]] += (isLabel(v) ? jLab : jImg) * xin[v];
-      for (let i = 0; i < N; i++) {
-        if (Math.abs(pl.bias[i]) > cc.weight_full_scale) clipped++;
-        pl.bias[i] = quantise(pl.bias[i], cc.weight_bits, cc.weight_full_scale);
-      }
-      const cl = clampFor(c);
-      pl.clamp.fill(0);
-      for (const i of cl.idx) pl.clamp[i] = 1;
-      ev.weight_bits_written += clampBits;
-      cycle += clampCycles;
-      const stt = initChain(chip, pl, cl.idx, cl.val, initKey(chip, c, k), 'hinton', betaAt(0));
-      ev.cells_initialised += N - cl.idx.length;
-      cycle += 1;
-      for (let sweep = 0; sweep < K; sweep++) {
-        const evPrev = sink ? { ...ev } : null;
-        sweepOnce(chip, pl, stt, sweep, betaAt(sweep), latchKey(chip, c, k, sweep), tally, ev);
-        cycle += chip.timing.sweepCycles;
-        if (sink && evPrev && sink.wantsSweep(c, k, sweep)) {
-          const d = diffEvents(ev, evPrev);
-          d.leak_cell_s = (N * chip.timing.sweepCycles) / clock;
-          const e = energyOf(d, chip.table);
-          sink.sweep({ chain: c, stage: k, sweep, cycle, time_s: cycle / clock, spins: stt.s, toggles: tally.toggles, energy_j: { ...e } });
-        }
-      }
-      const xo = new Int8Array(V);
-      for (let v = 0; v < V; v++) xo[v] = stt.s[visible[v]];
-      out.push(xo);
-      if (c < keep) strip[c].push(xo.slice());
-      ev.cells_read += V;
-      cycle += readCycles;
-      opts.onImageDone?.((T - 1 - k) * C + c + 1, T * C);
-    }
-    x = out;
-    const stageCycles = cycle - cycleStage0;
-    const evStage = diffEvents(ev, evStage0);
-    evStage.leak_cell_s = (N * stageCycles) / clock;
+  const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
+  const parts = workers > 1 && !sink ? await runImagesInWorkers(chip, model, opts, workers) : [runImages(chip, model, opts, 0, C)];
+  // merge in stage order, images in order
+  const ev = zeroEvents();
+  const stages: StageStats[] = new Array(T);
+  for (let j = 0; j < T; j++) {
+    const k = T - 1 - j;
+    const sev = stageEvents(chip, plan, k, parts.flatMap((p) => p.events[j]));
+    addEvents(ev, sev);
+    const cyc = stageCycles(plan, k);
     stages[k] = {
       stage: k,
-      coupling_image: jImg,
-      coupling_label: jLab,
-      cycles: stageCycles,
-      sim_time_s: stageCycles / clock,
-      toggles: evStage.toggles,
-      cell_updates: evStage.latches,
-      energy_j: energyOf(evStage, chip.table),
+      coupling_image: plan.jImg[k],
+      coupling_label: plan.jLab[k],
+      cycles: cyc,
+      sim_time_s: cyc / clock,
+      toggles: sev.toggles,
+      cell_updates: sev.latches,
+      energy_j: energyOf(sev, chip.table),
     };
-    if (sink) sink.stageEnd({ stage: k, cycle, time_s: cycle / clock, energy_j: { ...stages[k].energy_j }, toggles: evStage.toggles, cycles: stageCycles });
-    opts.onStageDone?.(k, T - k, T);
   }
   // time: one array re-programmed per stage runs everything in sequence; a pipeline of T arrays
   // programs them once (in parallel) and finishes one image per stage time once full
-  let cycles: number;
-  let arrays: number;
+  let cycles = 0;
+  let arrays = 1;
   if (mapping === 'pipeline') {
-    cycles = maxProgramCycles + (C + T - 1) * perImageCycles;
+    cycles = Math.max(...plan.programCycles) + (C + T - 1) * plan.perImageCycles;
     arrays = T;
   } else {
-    cycles = cycle;
-    arrays = 1;
+    for (let k = 0; k < T; k++) cycles += stageCycles(plan, k);
   }
   const simTimeS = cycles / clock;
   ev.leak_cell_s = arrays * N * simTimeS;
   const energy = energyOf(ev, chip.table);
   sink?.end({ cycle: cycles, time_s: simTimeS, energy_j: { ...energy }, cell_updates: ev.latches, toggles: ev.toggles });
+  let weightsClipped = 0;
+  for (const st of model.stages) for (const w of st.ew) if (Math.abs(w) > chip.config.cell.weight_full_scale) weightsClipped++;
   const wallS = (performance.now() - t0) / 1000;
   return {
     images: C,
     T,
-    sweeps: K,
+    sweeps: plan.K,
     mapping,
     events: ev,
     energy,
     cycles,
     simTimeS,
-    imageIntervalS: mapping === 'pipeline' ? perImageCycles / clock : simTimeS / C,
-    stages: stages.slice(),
-    outputs: x,
-    strip,
-    programClipped: clipped,
+    imageIntervalS: mapping === 'pipeline' ? plan.perImageCycles / clock : simTimeS / C,
+    stages,
+    outputs: parts.flatMap((p) => p.outputs),
+    strip: parts.flatMap((p) => p.strip),
+    programClipped: (chip.config.cell.weight_bits === 'exact' ? 0 : weightsClipped) + parts.reduce((a, p) => a + p.biasClipped, 0),
     wallS,
     updatesPerNs: ev.latches / (wallS * 1e9),
   };
 }
-

@@ -15,14 +15,14 @@ import type { TraceSink } from '../traces/types.js';
 const Z_TAIL = 4.75;
 
 describe('DTM generation', () => {
-  it('zero weights: each visible cell copies its input with probability sigma(2 beta J_c); the noisiest stage is fair coins', () => {
+  it('zero weights: each visible cell copies its input with probability sigma(2 beta J_c); the noisiest stage is fair coins', async () => {
     const T = 4;
     const beta = 1.2;
     const L = 12;
     const model = newDtmModel({ T, L, rules: [[0, 1]], boundary: 'open', visible: 40, weights: 'zero', seed: 3, beta, lambdaImage: 0.9 });
     const chip = buildChip(testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'seed=12']));
     const images = 1500;
-    const g = generate(chip, model, { images, sweeps: 2, keepChains: images });
+    const g = await generate(chip, model, { images, sweeps: 2, keepChains: images });
     for (let k = T - 1; k >= 0; k--) {
       const jc = stageCoupling(model.dtm!, k, 0.9);
       const p = sigmoid(2 * beta * jc);
@@ -49,14 +49,14 @@ describe('DTM generation', () => {
     }
   });
 
-  it('J_c follows -1/2 ln tanh(lambda dt / 2) on the grid t_k = -ln(1 - k/T)', () => {
+  it('J_c follows -1/2 ln tanh(lambda dt / 2) on the grid t_k = -ln(1 - k/T)', async () => {
     const m = newDtmModel({ T: 8, L: 8, rules: [[0, 1]], boundary: 'open', visible: 4, weights: 'zero', seed: 1 });
     const t1 = -Math.log(1 - 1 / 8);
     expect(stageCoupling(m.dtm!, 0, 0.9)).toBeCloseTo(-0.5 * Math.log(Math.tanh((0.9 * t1) / 2)), 12);
     expect(stageCoupling(m.dtm!, 7, 0.9)).toBe(0);
   });
 
-  it('labels are clamped to the one-hot code in every stage; the sink sees every sweep in stage-major order', () => {
+  it('labels are clamped to the one-hot code in every stage; the sink sees every sweep in stage-major order', async () => {
     const model = newDtmModel({ T: 3, L: 70, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: { random: 0.2 }, seed: 5 });
     const chip = buildChip(testConfig(['seed=2']));
     const calls: string[] = [];
@@ -74,7 +74,7 @@ describe('DTM generation', () => {
       end: () => calls.push('end'),
       close: async () => {},
     };
-    const g = generate(chip, model, { images: 2, sweeps: 5, labels: [3, 7], sink });
+    const g = await generate(chip, model, { images: 2, sweeps: 5, labels: [3, 7], sink });
     expect(sweeps).toBe(2 * 3 * 5);
     expect(calls).toEqual(['header', 'begin 2', 'end 2', 'begin 1', 'end 1', 'begin 0', 'end 0', 'end']);
     const dtm = model.dtm!;
@@ -85,11 +85,11 @@ describe('DTM generation', () => {
     expect(g.stages.map((s) => s.stage)).toEqual([0, 1, 2]);
   });
 
-  it('pipeline mapping: same work and dynamic energy, one image per stage time once full', () => {
+  it('pipeline mapping: same work and dynamic energy, one image per stage time once full', async () => {
     const model = newDtmModel({ T: 4, L: 20, rules: 'G8', boundary: 'open', visible: 30, weights: { random: 0.3 }, seed: 2 });
     const cfg = testConfig(['fabric.L=20', 'fabric.rules="G8"']);
-    const a = generate(buildChip(cfg), model, { images: 6, sweeps: 10, mapping: 'reprogram' });
-    const b = generate(buildChip(cfg), model, { images: 6, sweeps: 10, mapping: 'pipeline' });
+    const a = await generate(buildChip(cfg), model, { images: 6, sweeps: 10, mapping: 'reprogram' });
+    const b = await generate(buildChip(cfg), model, { images: 6, sweeps: 10, mapping: 'pipeline' });
     expect(b.events.toggles).toBe(a.events.toggles);
     expect(b.energy.wires).toBe(a.energy.wires);
     expect(b.simTimeS).toBeLessThan(a.simTimeS);
@@ -98,12 +98,29 @@ describe('DTM generation', () => {
   });
 });
 
+describe('DTM determinism', () => {
+  it('worker threads over images give byte-identical outputs, events and energies', async () => {
+    const model = newDtmModel({ T: 3, L: 24, rules: 'G8', boundary: 'open', visible: 40, weights: { random: 0.3 }, seed: 9 });
+    const cfg = testConfig(['fabric.L=24', 'fabric.rules="G8"'], false);
+    const one = await generate(buildChip(cfg), model, { images: 5, sweeps: 12, keepChains: 5, labels: [] });
+    const two = await generate(buildChip(cfg), model, { images: 5, sweeps: 12, keepChains: 5, workers: 2 });
+    const three = await generate(buildChip(cfg), model, { images: 5, sweeps: 12, keepChains: 5, workers: 3 });
+    for (const g of [two, three]) {
+      expect(g.outputs).toEqual(one.outputs);
+      expect(g.strip).toEqual(one.strip);
+      expect(g.events).toEqual(one.events);
+      expect(g.energy).toEqual(one.energy);
+      expect(g.stages).toEqual(one.stages);
+    }
+  });
+});
+
 describe('paper calibration (default config)', () => {
-  it('energy per cell per sweep in [1.3, 2.0] fJ and per stage in [1.6, 2.5] nJ at K = 250', () => {
+  it('energy per cell per sweep in [1.3, 2.0] fJ and per stage in [1.6, 2.5] nJ at K = 250', async () => {
     const cfg = testConfig([], false);
     const chip = buildChip(cfg);
     const model = newDtmModel({ T: 8, L: 70, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: { random: 0.25 }, seed: 1 });
-    const g = generate(chip, model, { images: 1, sweeps: 250 });
+    const g = await generate(chip, model, { images: 1, sweeps: 250 });
     expect(chip.config.rng.energy_per_bit_j).toBe(3.5e-16);
     for (const st of g.stages) {
       const e = st.energy_j;
@@ -119,7 +136,7 @@ describe('paper calibration (default config)', () => {
 });
 
 describe('dtca model and DTM runs from the command line', () => {
-  it('model new / info, then run --images --labels writes pictures and per-stage stats', () => {
+  it('model new / info, then run --images --labels writes pictures and per-stage stats', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-dtm-'));
     const file = join(dir, 'm.dtm');
     const r1 = dtca(['model', 'new', '--stages', '3', '--L', '70', '--rules', 'G12', '--visible', 'fmnist', '--weights', 'random:0.2', '--seed', '4', '--out', file]);
