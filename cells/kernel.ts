@@ -16,6 +16,7 @@
  * chromatic Gibbs. That case takes a short branch computing the same expression.
  */
 import { draw32, TWO_POW_M32 } from '../rng/counter.js';
+import { latchFast } from './fast.js';
 
 export interface KernelConst {
   N: number;
@@ -33,6 +34,16 @@ export interface KernelConst {
   /** V_s,nominal / Vdd: node fraction gamma = 0.5 + vsOverVdd * node */
   vsOverVdd: number;
   latency: number;
+  /**
+   * Optional grid layout (sim/chip.ts fills it from the fabric). With it the kernel runs its fast
+   * path (cells/fast.ts); without it, or when the layout does not describe `nbr`, the reference
+   * loop below.
+   */
+  L?: number;
+  dirs?: readonly (readonly [number, number])[];
+  boundary?: 'open' | 'torus';
+  /** the two colours' cells in cell order (hs.cells is one of these arrays) */
+  colourCells?: readonly [Int32Array, Int32Array];
 }
 
 /** One chain's state on the chip. Spins are +-1 with s[N] = 0 as the pad for missing wires. */
@@ -92,6 +103,12 @@ export function field(k: KernelConst, pl: Planes, s: Float64Array, i: number): n
 
 /** Latch every unclamped cell of hs.cells. Returns the tally of this edge. */
 export function latchColour(k: KernelConst, pl: Planes, st: ChainState, hs: HalfSweep, t: Tally): void {
+  if (latchFast(k, pl, st, hs, t, isIdeal(k))) return;
+  latchColourReference(k, pl, st, hs, t);
+}
+
+/** The reference kernel: the model written out cell by cell (the fast path's definition). */
+export function latchColourReference(k: KernelConst, pl: Planes, st: ChainState, hs: HalfSweep, t: Tally): void {
   const { D, nbr, cellWireLen, crossCount } = k;
   const { bias, w, clamp } = pl;
   const { s, sPrev, node, target } = st;

@@ -70,6 +70,10 @@ export function buildChip(config: ResolvedConfig): Chip {
     offset: fab.offset,
     vsOverVdd: fab.vSNominal / config.power.vdd_v,
     latency: config.fabric.tile.link_latency_cycles,
+    L: fabric.L,
+    dirs: fabric.dirs,
+    boundary: fabric.boundary,
+    colourCells: fabric.colourCells,
   };
   const p = config.power;
   const table = energyTable({
