@@ -56,6 +56,12 @@ export function addEvents(a: EventCounts, b: EventCounts): EventCounts {
   return a;
 }
 
+/** dst <- src, key by key. */
+export function copyEvents(dst: EventCounts, src: EventCounts): EventCounts {
+  for (const k of EVENT_KEYS) dst[k] = src[k];
+  return dst;
+}
+
 export function diffEvents(a: EventCounts, b: EventCounts): EventCounts {
   const e = zeroEvents();
   for (const k of EVENT_KEYS) e[k] = a[k] - b[k];

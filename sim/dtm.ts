@@ -9,7 +9,7 @@ import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { quantise } from '../cells/bias.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
-import { zeroEvents, addEvents, diffEvents, type EventCounts } from '../power/events.js';
+import { zeroEvents, addEvents, diffEvents, copyEvents, type EventCounts } from '../power/events.js';
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -264,6 +264,8 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
   for (let c = from; c < keep; c++) strip.push([x[c - from].slice()]);
   const events: EventCounts[][] = [];
   const tally = newTally();
+  const before = zeroEvents();
+  const sweepLeak = (N * chip.timing.sweepCycles) / clock;
   let biasClipped = 0;
   let cycle = 0;
   for (let k = T - 1; k >= 0; k--) {
@@ -307,13 +309,14 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
       ev.cells_initialised += N - clampIdx.length;
       cycle += 1;
       for (let sweep = 0; sweep < K; sweep++) {
-        const before = sink ? { ...ev } : null;
+        const traced = sink !== undefined && sink.wantsSweep(c, k, sweep);
+        if (traced) copyEvents(before, ev);
         sweepOnce(chip, pl, st, sweep, plan.betaAt(sweep), latchKey(chip, c, k, sweep), tally, ev);
         cycle += chip.timing.sweepCycles;
-        if (sink && before && sink.wantsSweep(c, k, sweep)) {
+        if (traced) {
           const d = diffEvents(ev, before);
-          d.leak_cell_s = (N * chip.timing.sweepCycles) / clock;
-          sink.sweep({ chain: c, stage: k, sweep, cycle, time_s: cycle / clock, spins: st.s, toggles: tally.toggles, energy_j: { ...energyOf(d, chip.table) } });
+          d.leak_cell_s = sweepLeak;
+          sink.sweep({ chain: c, stage: k, sweep, cycle, time_s: cycle / clock, spins: st.s, toggles: tally.toggles, energy_j: energyOf(d, chip.table) });
         }
       }
       const xo = new Int8Array(V);

@@ -179,7 +179,20 @@ export function packStates(spins: ArrayLike<number>, cells: Int32Array | null, n
   const o = out ?? new Uint8Array((n + 7) >> 3);
   if (out) o.fill(0);
   if (cells === null) {
-    for (let k = 0; k < n; k++) if (spins[k] > 0) o[k >> 3] |= 1 << (k & 7);
+    // a byte at a time: eight compares folded into one store (this runs once per traced sweep)
+    const whole = n >> 3;
+    for (let b = 0, k = 0; b < whole; b++, k += 8) {
+      o[b] =
+        (spins[k] > 0 ? 1 : 0) |
+        (spins[k + 1] > 0 ? 2 : 0) |
+        (spins[k + 2] > 0 ? 4 : 0) |
+        (spins[k + 3] > 0 ? 8 : 0) |
+        (spins[k + 4] > 0 ? 16 : 0) |
+        (spins[k + 5] > 0 ? 32 : 0) |
+        (spins[k + 6] > 0 ? 64 : 0) |
+        (spins[k + 7] > 0 ? 128 : 0);
+    }
+    for (let k = whole << 3; k < n; k++) if (spins[k] > 0) o[k >> 3] |= 1 << (k & 7);
   } else {
     for (let k = 0; k < n; k++) if (spins[cells[k]] > 0) o[k >> 3] |= 1 << (k & 7);
   }
