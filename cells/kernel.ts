@@ -14,9 +14,18 @@
  *   P(s_i = +1) = A + a_rng^n * [s_i was +1]; one counter-based draw decides.
  * With a_bias = a_rng = 0, no mismatch and no link latency this is exactly P = sigma(2 beta gamma):
  * chromatic Gibbs. That case takes a short branch computing the same expression.
+ *
+ * Two implementations, one model. latchColourReference below is the model written out cell by
+ * cell; it defines every result. latchColour runs the fast path (cells/fast.ts: generated
+ * WebAssembly SIMD over colour-split planes) whenever it applies, and the reference otherwise. The
+ * fast path computes the same field, drive, node values, draws and tallies with the same
+ * floating-point operations in the same order; it skips only the exponentials of P where it can
+ * prove which side of P the draw falls on, and computes P exactly as below where it cannot
+ * (cells/wasm/gen.ts). test/kernel.test.ts checks the two give identical bits; DTCA_KERNEL=js
+ * runs the reference alone.
  */
 import { draw32, TWO_POW_M32 } from '../rng/counter.js';
-import { latchFast } from './fast.js';
+import { latchFast, KernelState } from './fast.js';
 
 export interface KernelConst {
   N: number;
@@ -79,13 +88,13 @@ export interface Tally {
   divider: number;
 }
 
+/**
+ * A new chain state, all zero. Its arrays behave as plain Float64Arrays; the fast path keeps a
+ * colour-split copy of them while it runs the chain (cells/fast.ts KernelState), so read them
+ * through the state (st.s[i]) rather than keeping an old reference across latches.
+ */
 export function newState(N: number): ChainState {
-  return {
-    s: new Float64Array(N + 1),
-    sPrev: new Float64Array(N + 1),
-    node: new Float64Array(N),
-    target: new Float64Array(N),
-  };
+  return new KernelState(N);
 }
 
 export function isIdeal(k: KernelConst): boolean {
