@@ -222,6 +222,15 @@ export class KernelState implements ChainState {
     this.ext[k] = true;
   }
 
+  /**
+   * The array brought up to date for reading only: unlike the accessors it is not marked as
+   * possibly written, so the kernel need not read it back before its next latch (observers).
+   */
+  readOnly(k: Key): Float64Array {
+    if (!this.fresh[k]) exportArray(this, k);
+    return this.nat[k];
+  }
+
   /** the natural array without marking it handed out (the kernel's own use) */
   raw(k: Key): Float64Array {
     return this.nat[k];

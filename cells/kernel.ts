@@ -97,6 +97,11 @@ export function newState(N: number): ChainState {
   return new KernelState(N);
 }
 
+/** The spins (+-1, pad last) for reading only: observers and traces, which never write them. */
+export function spinsForReading(st: ChainState): Float64Array {
+  return st instanceof KernelState ? st.readOnly('s') : st.s;
+}
+
 export function isIdeal(k: KernelConst): boolean {
   return k.aBias === 0 && k.aRng === 0 && k.gain === null && k.latency === 0;
 }

@@ -8,6 +8,7 @@ import { UserError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { quantise } from '../cells/bias.js';
+import { spinsForReading } from '../cells/kernel.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { zeroEvents, addEvents, diffEvents, copyEvents, type EventCounts } from '../power/events.js';
 import { Worker } from 'node:worker_threads';
@@ -316,11 +317,12 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
         if (traced) {
           const d = diffEvents(ev, before);
           d.leak_cell_s = sweepLeak;
-          sink.sweep({ chain: c, stage: k, sweep, cycle, time_s: cycle / clock, spins: st.s, toggles: tally.toggles, energy_j: energyOf(d, chip.table) });
+          sink.sweep({ chain: c, stage: k, sweep, cycle, time_s: cycle / clock, spins: spinsForReading(st), toggles: tally.toggles, energy_j: energyOf(d, chip.table) });
         }
       }
       const xo = new Int8Array(V);
-      for (let v = 0; v < V; v++) xo[v] = st.s[visible[v]];
+      const sOut = spinsForReading(st);
+      for (let v = 0; v < V; v++) xo[v] = sOut[visible[v]];
       out.push(xo);
       if (c < keep) strip[c - from].push(xo.slice());
       ev.cells_read += V;

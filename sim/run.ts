@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { streamKey, uniform, Purpose } from '../rng/counter.js';
 import { sigmoid } from '../rng/telegraph.js';
-import { latchColour, newState, field, type ChainState, type Tally, type Planes } from '../cells/kernel.js';
+import { latchColour, newState, field, spinsForReading, type ChainState, type Tally, type Planes } from '../cells/kernel.js';
 import { zeroEvents, addEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, type Chip } from './chip.js';
@@ -175,14 +175,15 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
       const beta = betaAt(opts, model, sweep);
       sweepOnce(chip, prog.planes, st, sweep, beta, latchKey(chip, chain, stage, sweep), tally, ev);
       if (sumS && sumSS && sweep >= opts.warmup) {
-        const s = st.s;
+        const s = spinsForReading(st);
         for (let i = 0; i < N; i++) sumS[i] += s[i];
         for (let e = 0; e < E; e++) sumSS[e] += s[st0.ei[e]] * s[st0.ej[e]];
       }
-      opts.onSweep?.({ chain, stage, sweep, cycle: (sweep + 1) * t.sweepCycles, s: st.s, tally });
+      if (opts.onSweep) opts.onSweep({ chain, stage, sweep, cycle: (sweep + 1) * t.sweepCycles, s: spinsForReading(st), tally });
     }
     const final = new Int8Array(N);
-    for (let i = 0; i < N; i++) final[i] = st.s[i];
+    const sEnd = spinsForReading(st);
+    for (let i = 0; i < N; i++) final[i] = sEnd[i];
     out.push({ chain, events: ev, sumS, sumSS, final });
     opts.onChainDone?.(chain + 1, opts.chains);
   }
