@@ -23,7 +23,12 @@ import { resolveConfig } from './config.js';
 import { buildChip, programStage } from './chip.js';
 import { randomModel } from './model.js';
 import { runModel, initChain, sweepOnce, newTally, latchKey, initKey } from './run.js';
-import { zeroEvents } from '../power/events.js';
+import { zeroEvents, copyEvents, diffEvents } from '../power/events.js';
+import { energyOf } from '../power/energy.js';
+import { spinsForReading } from '../cells/kernel.js';
+import { openTraceWriter } from '../traces/writer.js';
+import { TRACE_FORMAT, TRACE_VERSION } from '../traces/types.js';
+import { VERSION } from './output.js';
 import { fastAvailable } from '../cells/fast.js';
 import { log } from './cli-common.js';
 
@@ -44,9 +49,8 @@ export interface RowSpec {
   warmupS: number;
   minTimeS: number;
   /**
-   * Hook for a trace row: when the trace writer can be driven from here, a row with trace: true
-   * should open a writer (traces/writer.ts) on a temporary file and pass it as the sweep observer;
-   * until then rows are measured without observers.
+   * Full per-sweep tracing: every timed sweep goes to a trace writer (traces/writer.ts) on a
+   * temporary file, with its energy increments, exactly as `dtca run --trace` records a sweep.
    */
   trace: boolean;
 }
@@ -100,6 +104,7 @@ function rowsFor(quick: boolean): RowSpec[] {
   for (const [L, single, warmupS, minTimeS, multi] of sizes) {
     for (const engine of ['ideal', 'cycle'] as Engine[]) {
       rows.push({ engine, L, rules: 'G12', chains: 1, workers: 1, sweeps: single, warmup: 1, warmupS, minTimeS, trace: false });
+      if (L === 70) rows.push({ engine, L, rules: 'G12', chains: 1, workers: 1, sweeps: single, warmup: 1, warmupS, minTimeS, trace: true });
       rows.push({ engine, L, rules: 'G12', chains: 4, workers: 2, sweeps: multi, warmup: 0, warmupS: 0, minTimeS: 0, trace: false });
     }
   }
@@ -126,9 +131,36 @@ export async function measureRow(spec: RowSpec): Promise<Omit<BenchRow, 'machine
     const tally = newTally();
     const ev = zeroEvents();
     let sweep = 0;
+    const tmp = spec.trace ? mkdtempSync(join(tmpdir(), 'dtca-bench-trace-')) : null;
+    const sink = tmp ? openTraceWriter(join(tmp, 'bench.dtct'), {}) : null;
+    const before = zeroEvents();
+    const sweepLeak = (N * chip.timing.sweepCycles) / chip.timing.clockHz;
+    if (sink) {
+      sink.header({
+        format: TRACE_FORMAT,
+        version: TRACE_VERSION,
+        dtca_version: VERSION,
+        created: new Date().toISOString(),
+        config: cfg,
+        model: { source: model.source },
+        layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: new Int32Array(0), image: new Int32Array(0), label: new Int32Array(0), label_copies: 1 },
+        run: { chains: 1, stages: 1, sweeps: 2 ** 31, clock_hz: chip.timing.clockHz, mapping: 'bench' },
+      });
+    }
     const step = () => {
+      if (sink) copyEvents(before, ev);
       sweepOnce(chip, prog.planes, st, sweep, model.beta, latchKey(chip, 0, 0, sweep), tally, ev);
       sweep++;
+      if (sink) {
+        const d = diffEvents(ev, before);
+        d.leak_cell_s = sweepLeak;
+        const cycle = sweep * chip.timing.sweepCycles;
+        sink.sweep({ chain: 0, stage: 0, sweep: sweep - 1, cycle, time_s: cycle / chip.timing.clockHz, spins: spinsForReading(st), toggles: tally.toggles, energy_j: energyOf(d, chip.table) });
+      }
+    };
+    const finish = async () => {
+      if (sink) await sink.close();
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
     };
     step(); // the first sweep compiles the kernel
     const setupS = (performance.now() - t0) / 1000;
@@ -138,15 +170,17 @@ export async function measureRow(spec: RowSpec): Promise<Omit<BenchRow, 'machine
     while (sweep < spec.warmup || (performance.now() < warmUntil && spec.sweeps > 1)) step();
     if (spec.sweeps === 1 && spec.warmup === 0 && spec.warmupS === 0) {
       // one sweep: the set-up above included it
+      await finish();
       return { ...spec, cells: N, cell_updates: ev.latches, wall_s: setupS, updates_per_ns: ev.latches / (setupS * 1e9), us_per_sweep: setupS * 1e6, setup_s: setupS, rss_peak_bytes: peakRss(), kernel };
     }
-    const before = ev.latches;
+    const latchesBefore = ev.latches;
     const first = sweep;
     const t1 = performance.now();
     const until = t1 + 1000 * spec.minTimeS;
     while (sweep - first < spec.sweeps || performance.now() < until) step();
     const wallS = (performance.now() - t1) / 1000;
-    const updates = ev.latches - before;
+    const updates = ev.latches - latchesBefore;
+    await finish();
     return { ...spec, sweeps: sweep - first, cells: N, cell_updates: updates, wall_s: wallS, updates_per_ns: updates / (wallS * 1e9), us_per_sweep: (wallS * 1e6) / (sweep - first), setup_s: setupS, rss_peak_bytes: peakRss(), kernel };
   }
   // several chains on worker threads: the difference of a short and a long run
@@ -239,15 +273,16 @@ export function formatBench(rows: BenchRow[]): string {
   lines.push(`machine   ${m.cpu}, ${m.cores} cores, Node ${m.node} (${m.arch}); kernel ${rows[0]?.kernel ?? '?'}`);
   if (rows[0]?.run_startup_s != null) lines.push(`dtca run start-up to first sweep: ${rows[0].run_startup_s.toFixed(3)} s`);
   lines.push('');
-  const head = ['engine', 'L', 'chains', 'workers', 'updates/ns', 'steady', 'µs/sweep', 'set-up s', 'peak RSS'];
+  const head = ['engine', 'L', 'chains', 'workers', 'trace', 'updates/ns', 'steady', 'µs/sweep', 'set-up s', 'peak RSS'];
   const body = rows.map((r) =>
     r.skipped
-      ? [r.engine, String(r.L), String(r.chains), String(r.workers), 'skipped', r.skipped, '', '', '']
+      ? [r.engine, String(r.L), String(r.chains), String(r.workers), r.trace ? 'on' : 'off', 'skipped', r.skipped, '', '', '']
       : [
           r.engine,
           String(r.L),
           String(r.chains),
           String(r.workers),
+          r.trace ? 'on' : 'off',
           r.updates_per_ns.toFixed(4),
           r.steady_updates_per_ns == null ? '' : r.steady_updates_per_ns.toFixed(4),
           r.us_per_sweep.toFixed(1),
