@@ -697,8 +697,8 @@ export function planesChanged(pl: Planes): void {
   }
 }
 
-/** Per-segment constants of the cycle engine's expansion (see gen.ts). */
-function segmentConstants(nSeg: number[], aB: number, aR: number, out: Float64Array, at: number): void {
+/** Per-segment constants of the cycle engine's expansion (see gen.ts): C0, C1, C2/2, C3/48 per segment. */
+export function segmentConstants(nSeg: number[], aB: number, aR: number, out: Float64Array, at: number): void {
   const total = nSeg[0] + nSeg[1] + nSeg[2];
   let n = 0;
   for (let s = 0; s < 3; s++) {

@@ -4,6 +4,7 @@
 // emulated operation by operation in single precision (Math.fround) as the generated code does.
 import { describe, it, expect } from 'vitest';
 import { streamKey, uniform, normal } from '../rng/counter.js';
+import { segmentConstants } from '../cells/fast.js';
 
 const f = Math.fround;
 const E = 1e-5; // cells/fast.ts SIGMA_ERR
@@ -32,27 +33,11 @@ interface Params {
   n: [number, number, number];
 }
 
-/** the constants C0, C1, C2/2, C3/48 per segment (cells/fast.ts segmentConstants) */
+/** the constants C0, C1, C2/2, C3/48 per segment, as the kernel stores them (single precision) */
 function constants(p: Params): number[] {
-  const total = p.n[0] + p.n[1] + p.n[2];
-  const out: number[] = [];
-  let n = 0;
-  for (let s = 0; s < 3; s++) {
-    let C0 = 0;
-    let C1 = 0;
-    let C2 = 0;
-    let C3 = 0;
-    for (let q = 0; q < p.n[s]; q++, n++) {
-      const c = (1 - p.aR) * Math.pow(p.aR, total - 1 - n);
-      const e = Math.pow(p.aB, q + 1);
-      C0 += c;
-      C1 += c * e;
-      C2 += c * e * e;
-      C3 += c * e * e * e;
-    }
-    out.push(f(C0), f(C1), f(C2 / 2), f(C3 / 48));
-  }
-  return out;
+  const out = new Float64Array(12);
+  segmentConstants(p.n, p.aB, p.aR, out, 0);
+  return Array.from(out, f);
 }
 
 /** the reference: the kernel's exact loops */
