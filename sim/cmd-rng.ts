@@ -10,6 +10,7 @@ import { UserError } from '../fabric/errors.js';
 import { characteriseRng, type RngReport } from '../rng/characterise.js';
 import { sigmoid } from '../rng/telegraph.js';
 import { log, loadConfig, withConfigOptions } from './cli-common.js';
+import { eng } from './stats.js';
 import { prepareRunDir, writeJson, writeManifest } from './output.js';
 import { writeChart, siPrefix, type ChartSpec } from './plot.js';
 
@@ -22,18 +23,6 @@ interface RngArgs {
   out?: string;
   cells?: number;
   cell?: number;
-}
-
-/** A number with an SI prefix: eng(3.5e-16, 'J') = "350 aJ". */
-export function eng(v: number, unit: string, digits = 4): string {
-  if (v === 0) return `0 ${unit}`;
-  if (!Number.isFinite(v)) return `${v} ${unit}`;
-  const prefixes: [number, string][] = [
-    [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k'], [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p'], [1e-15, 'f'], [1e-18, 'a'],
-  ];
-  const a = Math.abs(v);
-  for (const [m, p] of prefixes) if (a >= m) return `${Number((v / m).toPrecision(digits))} ${p}${unit}`;
-  return `${v.toExponential(digits - 1)} ${unit}`;
 }
 
 /** value ± se in the unit that suits the value. */

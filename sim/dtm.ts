@@ -11,9 +11,7 @@ import { quantise } from '../cells/bias.js';
 import { spinsForReading } from '../cells/kernel.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { zeroEvents, addEvents, diffEvents, copyEvents, type EventCounts } from '../power/events.js';
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { overWorkers } from './workers.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
 import { initChain, sweepOnce, newTally, latchKey, initKey } from './run.js';
@@ -341,12 +339,6 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
   return { events, outputs: x, strip, biasClipped };
 }
 
-function workerUrl(): URL {
-  const beside = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../dist/worker.js', import.meta.url); // running from sources (tests)
-}
-
 /** Worker-side job for a range of images (the options without callbacks or sink). */
 export interface DtmJob {
   kind: 'dtm';
@@ -359,29 +351,15 @@ export interface DtmJob {
 
 async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOptions, workers: number): Promise<ChainsPart[]> {
   const C = opts.images;
-  const per = Math.ceil(C / workers);
+  const T = model.dtm!.T;
   const jobOpts: DtmJob['opts'] = { images: C, sweeps: opts.sweeps, beta: opts.beta, labels: opts.labels, mapping: opts.mapping, keepChains: opts.keepChains, version: opts.version };
-  const parts: Promise<ChainsPart>[] = [];
   let done = 0;
-  for (let from = 0; from < C; from += per) {
-    const to = Math.min(C, from + per);
-    parts.push(
-      new Promise((resolve, reject) => {
-        const job: DtmJob = { kind: 'dtm', config: chip.config, model, opts: jobOpts, from, to };
-        const w = new Worker(workerUrl(), { workerData: job });
-        w.once('message', (m: { ok: true; part: ChainsPart } | { ok: false; error: string; user: boolean }) => {
-          if (m.ok) {
-            done += (to - from) * model.dtm!.T;
-            opts.onImageDone?.(done, C * model.dtm!.T);
-            resolve(m.part);
-          } else reject(m.user ? new UserError(m.error) : new Error(m.error));
-          void w.terminate();
-        });
-        w.once('error', reject);
-      }),
-    );
-  }
-  return Promise.all(parts);
+  return overWorkers<DtmJob, ChainsPart>(
+    C,
+    workers,
+    (from, to) => ({ kind: 'dtm', config: chip.config, model, opts: jobOpts, from, to }),
+    (n) => opts.onImageDone?.((done += n * T), C * T),
+  );
 }
 
 /**

@@ -4,9 +4,7 @@
  * threads. Every random draw is a function of (seed, chip, chain, stage, sweep, cell), and chain
  * results are merged in chain order, so outputs are byte-identical for any worker count.
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { overWorkers } from './workers.js';
 import { streamKey, uniform, Purpose } from '../rng/counter.js';
 import { sigmoid } from '../rng/telegraph.js';
 import { latchColour, newState, field, spinsForReading, type ChainState, type Tally, type Planes } from '../cells/kernel.js';
@@ -190,41 +188,12 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
   return out;
 }
 
-function workerUrl(): URL {
-  const beside = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../dist/worker.js', import.meta.url); // running from sources (tests)
-}
-
 export interface WorkerJob {
   config: ResolvedConfig;
   model: Model;
   opts: Omit<RunOptions, 'onSweep' | 'onChainDone' | 'beta' | 'workers'> & { beta?: number };
   from: number;
   to: number;
-}
-
-async function runInWorkers(job: Omit<WorkerJob, 'from' | 'to'>, workers: number, onDone?: (n: number) => void): Promise<ChainResult[]> {
-  const C = job.opts.chains;
-  const per = Math.ceil(C / workers);
-  const parts: Promise<ChainResult[]>[] = [];
-  for (let from = 0; from < C; from += per) {
-    const to = Math.min(C, from + per);
-    parts.push(
-      new Promise((resolve, reject) => {
-        const w = new Worker(workerUrl(), { workerData: { ...job, from, to } satisfies WorkerJob });
-        w.once('message', (m: { ok: true; results: ChainResult[] } | { ok: false; error: string; user: boolean }) => {
-          if (m.ok) {
-            onDone?.(to - from);
-            resolve(m.results);
-          } else reject(m.user ? new UserError(m.error) : new Error(m.error));
-          void w.terminate();
-        });
-        w.once('error', reject);
-      }),
-    );
-  }
-  return (await Promise.all(parts)).flat();
 }
 
 /** Run C chains of a model on the chip and gather stats, energy and moments. */
@@ -243,15 +212,14 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   let results: ChainResult[];
   if (workers > 1 && !opts.onSweep && typeof opts.beta !== 'function') {
     let done = 0;
-    results = await runInWorkers(
-      {
-        config: chip.config,
-        model,
-        opts: { chains: C, sweeps: opts.sweeps, warmup: opts.warmup, stage, init: opts.init, moments: opts.moments, beta: opts.beta },
-      },
+    const jobOpts: WorkerJob['opts'] = { chains: C, sweeps: opts.sweeps, warmup: opts.warmup, stage, init: opts.init, moments: opts.moments, beta: opts.beta };
+    const parts = await overWorkers<WorkerJob, ChainResult[]>(
+      C,
       workers,
+      (from, to) => ({ config: chip.config, model, opts: jobOpts, from, to }),
       (n) => opts.onChainDone?.((done += n), C),
     );
+    results = parts.flat();
   } else {
     results = runChainRange(chip, model, opts, 0, C);
   }

@@ -8,7 +8,7 @@ import { UserError } from '../fabric/errors.js';
 function run(job: WorkerJob | DtmJob): void {
   const chip = buildChip(job.config);
   if ('kind' in job && job.kind === 'dtm') {
-    parentPort!.postMessage({ ok: true, part: runImages(chip, job.model, job.opts, job.from, job.to) });
+    parentPort!.postMessage({ ok: true, result: runImages(chip, job.model, job.opts, job.from, job.to) });
     return;
   }
   const results = runChainRange(chip, job.model, (job as WorkerJob).opts, job.from, job.to);
@@ -18,7 +18,7 @@ function run(job: WorkerJob | DtmJob): void {
     if (r.sumS) transfer.push(r.sumS.buffer as ArrayBuffer);
     if (r.sumSS) transfer.push(r.sumSS.buffer as ArrayBuffer);
   }
-  parentPort!.postMessage({ ok: true, results }, transfer);
+  parentPort!.postMessage({ ok: true, result: results }, transfer);
 }
 
 try {
