@@ -16,7 +16,8 @@ describe('dtca bench', () => {
       expect(['ideal', 'cycle']).toContain(row.engine);
       engines.add(row.engine as string);
       sizes.add(row.L as number);
-      expect(row).toMatchObject({ rules: 'G12', trace: false });
+      expect(row.rules).toBe('G12');
+      expect(typeof row.trace).toBe('boolean');
       for (const k of ['L', 'chains', 'workers', 'cells', 'cell_updates', 'updates_per_ns', 'us_per_sweep', 'wall_s', 'setup_s', 'rss_peak_bytes']) {
         expect(typeof row[k], k).toBe('number');
         expect(Number.isFinite(row[k] as number), k).toBe(true);
@@ -35,5 +36,9 @@ describe('dtca bench', () => {
     expect([...sizes].sort((a, b) => a - b)).toEqual([70, 256]); // --quick skips 1024 and 4096
     expect(rows.some((r) => r.chains === 1 && r.workers === 1)).toBe(true);
     expect(rows.some((r) => (r.workers as number) >= 2)).toBe(true);
+    // traced rows: same engine and size as an untraced row, so the slowdown is a ratio in one run
+    const traced = rows.filter((r) => r.trace === true);
+    expect(traced.length).toBeGreaterThan(0);
+    for (const t of traced) expect(rows.some((r) => r.trace === false && r.engine === t.engine && r.L === t.L && r.chains === t.chains)).toBe(true);
   }, 300_000);
 });
