@@ -17,6 +17,8 @@ export interface FabricSpec {
   boundary: Boundary;
   tileSize: number;
   linkLatencyCycles: number;
+  /** how errors name the grid size and the rules (default: the config keys fabric.L, fabric.rules) */
+  names?: { L: string; rules: string };
 }
 
 export interface Fabric {
@@ -49,8 +51,9 @@ export interface Fabric {
 
 export function buildFabric(spec: FabricSpec): Fabric {
   const { L, rules, boundary } = spec;
-  if (!Number.isInteger(L) || L < 2) throw new UserError(`fabric.L = ${L}: must be an integer >= 2`);
-  checkRules(rules, L, boundary);
+  const names = spec.names ?? { L: 'fabric.L', rules: 'fabric.rules' };
+  if (!Number.isInteger(L) || L < 2) throw new UserError(`${names.L} = ${L}: must be an integer >= 2`);
+  checkRules(rules, L, boundary, names.rules);
   if (!Number.isInteger(spec.tileSize) || spec.tileSize < 1) {
     throw new UserError(`fabric.tile.size = ${spec.tileSize}: must be an integer >= 1`);
   }

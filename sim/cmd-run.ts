@@ -10,7 +10,7 @@ import { samplesPng, denoisePng } from './images.js';
 import { writeEnergyChart, type StageEnergy } from './plot.js';
 import { runModel, INIT_MODES, type InitMode } from './run.js';
 import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
-import { prepareRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from './output.js';
+import { withRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from './output.js';
 import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
@@ -50,48 +50,50 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     const images = positiveInt('images', a.images as number) ?? 4;
     const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 250;
     const labels = parseIntList('labels', a.labels);
-    const dir = prepareRunDir(a.out as string | undefined, cfg.name);
-    log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: model.dtm.T, images, sweeps }, 'generation starting');
-    const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
-    const sink = tracePath
-      ? openTraceWriter(tracePath, {
-          every: positiveInt('trace-every', a.traceEvery as number | undefined),
-          stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
-          chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
-          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
-        })
-      : undefined;
-    const bar = makeProgress(images * model.dtm.T, 'image-stages');
-    const startupS = process.uptime();
-    const gen = await generate(chip, model, {
-      workers: positiveInt('workers', a.workers as number) ?? 1,
-      sink,
-      version: VERSION,
-      onImageDone: (d) => bar.tick(d),
-      images,
-      sweeps,
-      labels,
-      beta: parseBeta(a.beta),
-      mapping: a.mapping as Mapping,
-      keepChains: Math.min(images, 8),
-      onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
+    const beta = parseBeta(a.beta);
+    const traceOpts = {
+      every: positiveInt('trace-every', a.traceEvery as number | undefined),
+      stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
+      chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
+      cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
+    };
+    const dtm = model.dtm;
+    await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
+      log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
+      const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
+      const sink = tracePath ? openTraceWriter(tracePath, traceOpts) : undefined;
+      const bar = makeProgress(images * dtm.T, 'image-stages');
+      const startupS = process.uptime();
+      const gen = await generate(chip, model, {
+        workers: positiveInt('workers', a.workers as number) ?? 1,
+        sink,
+        version: VERSION,
+        onImageDone: (d) => bar.tick(d),
+        images,
+        sweeps,
+        labels,
+        beta,
+        mapping: a.mapping as Mapping,
+        keepChains: Math.min(images, 8),
+        onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
+      });
+      bar.done();
+      if (sink) {
+        await sink.close();
+        log.info({ trace: tracePath }, 'trace written');
+      }
+      if (gen.programClipped > 0) {
+        log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+      }
+      const stats = makeDtmStats(chip, gen, model.source);
+      stats.startup_s = startupS;
+      writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
+      writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
+      await writeEnergyChart(dir, stats.stages as StageEnergy[]);
+      writeRunFiles(dir, cfg, started, model, stats);
+      log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
+      process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     });
-    bar.done();
-    if (sink) {
-      await sink.close();
-      log.info({ trace: tracePath }, 'trace written');
-    }
-    if (gen.programClipped > 0) {
-      log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
-    }
-    const stats = makeDtmStats(chip, gen, model.source);
-    stats.startup_s = startupS;
-    writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, model.dtm));
-    writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, model.dtm));
-    await writeEnergyChart(dir, stats.stages as StageEnergy[]);
-    writeRunFiles(dir, cfg, started, model, stats);
-    log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
-    process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     return;
   }
   if (a.images !== undefined || a.labels !== undefined) throw new UserError('--images/--labels: need a DTM model (a model file with a "dtm" section)');
@@ -100,30 +102,33 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 1000;
   const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
   const workers = positiveInt('workers', a.workers as number) ?? 1;
-  const dir = prepareRunDir(a.out as string | undefined, cfg.name);
-  log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
-  const bar = makeProgress(chains, 'chains');
-  const startupS = process.uptime();
-  const result = await runModel(chip, model, {
-    chains,
-    sweeps,
-    warmup,
-    init: a.init as InitMode,
-    stage: (a.stage as number | undefined) ?? 0,
-    beta: typeof parseBeta(a.beta) === 'number' ? (parseBeta(a.beta) as number) : undefined,
-    workers,
-    moments: Boolean(a.model),
-    onChainDone: (d) => bar.tick(d),
+  const beta = parseBeta(a.beta);
+  await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
+    log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
+    const bar = makeProgress(chains, 'chains');
+    const startupS = process.uptime();
+    const result = await runModel(chip, model, {
+      chains,
+      sweeps,
+      warmup,
+      init: a.init as InitMode,
+      stage: (a.stage as number | undefined) ?? 0,
+      // START:END runs linearly over all warm-up and measured sweeps
+      beta: beta === undefined || typeof beta === 'number' ? beta : (sweep, total) => (total <= 1 ? beta.end : beta.start + ((beta.end - beta.start) * sweep) / (total - 1)),
+      workers,
+      moments: Boolean(a.model),
+      onChainDone: (d) => bar.tick(d),
+    });
+    bar.done();
+    if (result.program.clipped > 0) {
+      log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+    }
+    const stats = makeStats(chip, result, model.source);
+    stats.startup_s = startupS;
+    writeRunFiles(dir, cfg, started, model, stats);
+    log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
+    process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
   });
-  bar.done();
-  if (result.program.clipped > 0) {
-    log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
-  }
-  const stats = makeStats(chip, result, model.source);
-  stats.startup_s = startupS;
-  writeRunFiles(dir, cfg, started, model, stats);
-  log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
-  process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
 }
 
 export function runCommand<T>(y: Argv<T>): Argv<T> {

@@ -50,7 +50,7 @@ function permutation(n: number, key: number): Int32Array {
 export function newDtmModel(o: NewDtmOptions): Model {
   if (!Number.isInteger(o.T) || o.T < 1) throw new UserError(`--stages ${o.T}: must be an integer >= 1`);
   const rules = resolveRules(o.rules, '--rules');
-  const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0 });
+  const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names: { L: '--L', rules: '--rules' } });
   const nImage = o.visible === 'fmnist' ? FMNIST_PIXELS : o.visible;
   const nLabel = o.visible === 'fmnist' ? FMNIST_CLASSES * FMNIST_LABEL_COPIES : 0;
   if (!Number.isInteger(nImage) || nImage < 1) throw new UserError(`--visible ${o.visible}: "fmnist" or a positive integer`);

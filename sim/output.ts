@@ -1,5 +1,5 @@
 /** Run directories and files, written to a temporary name and renamed: no reader sees half a file. */
-import { mkdirSync, renameSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync, existsSync, statSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 
@@ -45,4 +45,20 @@ export function prepareRunDir(out: string | undefined, name: string, now = new D
     throw new UserError(`--out ${dir}: cannot create (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return dir;
+}
+
+/**
+ * Run `body` with a run directory; if it fails and the directory was made for it and is still
+ * empty, remove it again, so a refused run leaves nothing behind.
+ */
+export async function withRunDir<T>(out: string | undefined, name: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = resolve(out ?? join('runs', `${stamp(new Date())}-${name}`));
+  const existed = existsSync(dir);
+  prepareRunDir(dir, name);
+  try {
+    return await body(dir);
+  } catch (e) {
+    if (!existed && readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 }

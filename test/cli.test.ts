@@ -145,6 +145,23 @@ describe('bad input: exit 2, one line naming what and where', () => {
       /grid\.L = 4 but the config's fabric\.L = 70/,
     ],
   ];
+  it('a refused run leaves no run directory behind', () => {
+    const out = join(dir, 'refused');
+    const r = dtca(['run', '--images', '2', '--sweeps', '3', '--trace', '--trace-every', '0', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--trace-every 0/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a BM run with a beta schedule applies it (not silently ignored)', () => {
+    const f = join(dir, 'bm-beta.json');
+    writeFileSync(f, JSON.stringify(model4([[0, 1, 0.5]])));
+    const run = (beta: string) => JSON.parse(dtca(['run', ...L4, '--model', f, '--sweeps', '100', '--warmup', '0', '--beta', beta, '--out', join(dir, `b${beta}`), '--json']).stdout);
+    const cold = run('0.01:0.02');
+    const hot = run('0.01:3');
+    expect(cold.moments.edge_corr[0]).not.toBe(hot.moments.edge_corr[0]);
+  });
+
   for (const [what, args, re] of cases) {
     it(what, () => {
       const r = dtca(args());
