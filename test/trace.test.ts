@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../fabric/errors.js';
 import { openTraceWriter, parseCellRect, parseIndexList, type TraceOptions } from '../traces/writer.js';
 import { readTrace, inspectTrace, unpackStates, type TraceRecord, type SweepRecord, type HeaderRecord } from '../traces/reader.js';
-import { encodeRecord, makePackr, packStates, unpackBits } from '../traces/pack.js';
+import { encodeRecord, encodeSweepRecord, counter, makePackr, packStates, unpackBits } from '../traces/pack.js';
 import { TRACE_FORMAT, type TraceHeader } from '../traces/types.js';
 import { dtca, ROOT } from './helpers/cli.js';
 
@@ -724,5 +724,40 @@ describe('dtca trace inspect | export', () => {
     expect(r.code).toBe(0);
     expect(readFileSync(join(out, 'cut.csv'), 'utf8').trim().split('\n').length).toBe(1 + 9);
     expect(r.stderr).toMatch(/cut short/);
+  });
+});
+
+describe('hand-written sweep record encoder', () => {
+  it('writes exactly the bytes msgpackr writes for the same record', () => {
+    const packr = makePackr();
+    let seed = 99;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const cases: [number, number, number, number, number][] = [
+      [0, 0, 0, 0, 0],
+      [1, 7, 249, 1234, 4900],
+      [300, 127, 128, 70000, 2 ** 33 + 5],
+      [65535, 65536, 2 ** 31, 2 ** 32 - 1, 2 ** 40],
+    ];
+    for (const [chain, stage, sweep, toggles, cycle] of cases) {
+      for (const nCells of [1, 36, 4900, 600000]) {
+        const states = Uint8Array.from({ length: (nCells + 7) >> 3 }, () => Math.floor(rnd() * 256));
+        const energy_j: Record<string, number> = { total: rnd() * 1e-12, rng: 3.5e-16, bias_network: rnd() * 1e-15, programming: 0, init: 0, readout: 1, links: -0.5 };
+        const time_s = cycle / 1e7;
+        const mine = encodeSweepRecord({ chain, stage, sweep, cycle, time_s, toggles, n_cells: nCells, states, energy_j });
+        const ref = encodeRecord(packr, {
+          type: 'sweep',
+          chain,
+          stage,
+          sweep,
+          cycle: counter(cycle),
+          time_s,
+          toggles: counter(toggles),
+          n_cells: nCells,
+          states: { dtype: 'uint8', shape: [states.length], data: states },
+          energy_j,
+        });
+        expect(Buffer.from(mine).equals(ref)).toBe(true);
+      }
+    }
   });
 });

@@ -207,3 +207,111 @@ export function unpackBits(packed: Uint8Array, n: number): Uint8Array {
   for (let k = 0; k < n; k++) out[k] = (packed[k >> 3] >> (k & 7)) & 1;
   return out;
 }
+
+/**
+ * A hand-written encoder for the one record written per sweep, byte for byte what encodeRecord
+ * makes of the same object (test/trace.test.ts checks that), without building the object: the
+ * sweep record is written tens of thousands of times a second.
+ */
+export interface SweepFields {
+  chain: number;
+  stage: number;
+  sweep: number;
+  cycle: number;
+  time_s: number;
+  toggles: number;
+  n_cells: number;
+  states: Uint8Array;
+  energy_j: Record<string, number>;
+}
+
+const te = new TextEncoder();
+const KEY_BYTES = new Map<string, Uint8Array>();
+function keyBytes(k: string): Uint8Array {
+  let b = KEY_BYTES.get(k);
+  if (!b) {
+    const s = te.encode(k);
+    if (s.length > 31) throw new Error(`trace key "${k}" too long for a fixstr`);
+    b = new Uint8Array(s.length + 1);
+    b[0] = 0xa0 | s.length;
+    b.set(s, 1);
+    KEY_BYTES.set(k, b);
+  }
+  return b;
+}
+
+let scratch = Buffer.allocUnsafe(1 << 16);
+
+export function encodeSweepRecord(f: SweepFields): Buffer {
+  const need = 512 + f.states.length + 48 * Object.keys(f.energy_j).length;
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(need * 2);
+  const b = scratch;
+  let p = 0;
+  const str = (k: string) => {
+    const kb = keyBytes(k);
+    b.set(kb, p);
+    p += kb.length;
+  };
+  const num = (v: number) => {
+    if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff && !Object.is(v, -0)) {
+      if (v >= 0) {
+        if (v < 0x80) b[p++] = v;
+        else if (v < 0x100) (b[p++] = 0xcc), (b[p++] = v);
+        else if (v < 0x10000) (b[p++] = 0xcd), b.writeUInt16BE(v, p), (p += 2);
+        else (b[p++] = 0xce), b.writeUInt32BE(v, p), (p += 4);
+      } else if (v >= -0x20) b[p++] = v & 0xff;
+      else if (v >= -0x80) (b[p++] = 0xd0), b.writeInt8(v, p), (p += 1);
+      else if (v >= -0x8000) (b[p++] = 0xd1), b.writeInt16BE(v, p), (p += 2);
+      else (b[p++] = 0xd2), b.writeInt32BE(v, p), (p += 4);
+    } else if (Number.isSafeInteger(v) && v > 0xffffffff) {
+      // counter() makes these BigInts, which msgpackr writes as int64
+      (b[p++] = 0xd3), b.writeBigInt64BE(BigInt(v), p), (p += 8);
+    } else {
+      (b[p++] = 0xcb), b.writeDoubleBE(v, p), (p += 8);
+    }
+  };
+  b[p++] = 0x8b; // fixmap of 11 keys
+  str('type');
+  str('sweep');
+  str('chain');
+  num(f.chain);
+  str('stage');
+  num(f.stage);
+  str('sweep');
+  num(f.sweep);
+  str('cycle');
+  num(f.cycle);
+  str('time_s');
+  num(f.time_s);
+  str('toggles');
+  num(f.toggles);
+  str('n_cells');
+  num(f.n_cells);
+  str('states');
+  b[p++] = 0x83;
+  str('dtype');
+  str('uint8');
+  str('shape');
+  b[p++] = 0x91;
+  num(f.states.length);
+  str('data');
+  const n = f.states.length;
+  if (n < 0x100) (b[p++] = 0xc4), (b[p++] = n);
+  else if (n < 0x10000) (b[p++] = 0xc5), b.writeUInt16BE(n, p), (p += 2);
+  else (b[p++] = 0xc6), b.writeUInt32BE(n, p), (p += 4);
+  b.set(f.states, p);
+  p += n;
+  str('energy_j');
+  const keys = Object.keys(f.energy_j);
+  if (keys.length > 15) throw new Error('trace sweep record: more than 15 energy components');
+  b[p++] = 0x80 | keys.length;
+  for (const k of keys) {
+    str(k);
+    num(f.energy_j[k]);
+  }
+  str('crc32');
+  b[p++] = 0xce;
+  b.writeUInt32BE(crc32(b.subarray(0, p)), p);
+  p += 4;
+  return b.subarray(0, p);
+}

@@ -30,7 +30,7 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { UserError } from '../fabric/errors.js';
-import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict } from './pack.js';
+import { counter, encodeRecord, encodeSweepRecord, makePackr, packStates, toPlain, typedDict } from './pack.js';
 import {
   TRACE_FORMAT,
   TRACE_VERSION,
@@ -229,18 +229,20 @@ class TraceWriter implements TraceSink {
     if (!this.wantsSweep(r.chain, r.stage, r.sweep)) return;
     const states = packStates(r.spins, this.cells, this.nTraced);
     this.sweepRecords++;
-    this.put({
-      type: 'sweep',
-      chain: r.chain,
-      stage: r.stage,
-      sweep: r.sweep,
-      cycle: counter(r.cycle),
-      time_s: r.time_s,
-      toggles: counter(r.toggles),
-      n_cells: this.nTraced,
-      states: { dtype: 'uint8', shape: [states.length], data: states },
-      energy_j: energyPlain(r.energy_j),
-    });
+    // the same bytes encodeRecord makes of {type: 'sweep', chain, ..., energy_j}, written directly
+    this.putBytes(
+      encodeSweepRecord({
+        chain: r.chain,
+        stage: r.stage,
+        sweep: r.sweep,
+        cycle: r.cycle,
+        time_s: r.time_s,
+        toggles: r.toggles,
+        n_cells: this.nTraced,
+        states,
+        energy_j: r.energy_j,
+      }),
+    );
   }
 
   stageBegin(r: StageInfo): void {
@@ -291,8 +293,12 @@ class TraceWriter implements TraceSink {
   }
 
   private put(rec: Record<string, unknown>): void {
+    this.putBytes(encodeRecord(this.packr, rec));
+  }
+
+  /** One encoded record into the buffer (the bytes may be reused by the caller afterwards). */
+  private putBytes(b: Buffer): void {
     if (this.fd === null) throw new Error('trace writer: write after close');
-    const b = encodeRecord(this.packr, rec);
     this.records++;
     if (this.used + b.length > this.buf.length) this.flush();
     if (b.length > this.buf.length) {
