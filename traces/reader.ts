@@ -17,7 +17,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { UserError } from '../fabric/errors.js';
-import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits } from './pack.js';
+import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits, type SweepFields } from './pack.js';
 import { TRACE_FORMAT, TRACE_VERSION, type EnergyByComponent, type StageInfo } from './types.js';
 
 export interface HeaderRecord {
@@ -42,18 +42,9 @@ export interface StageRecord extends StageInfo {
   crc32: number;
 }
 
-export interface SweepRecord {
+/** states are bit-packed: bit k of traced cell k at byte k>>3, bit k&7; 1 = spin +1 (see unpackStates) */
+export interface SweepRecord extends SweepFields {
   type: 'sweep';
-  chain: number;
-  stage: number;
-  sweep: number;
-  cycle: number;
-  time_s: number;
-  toggles: number;
-  n_cells: number;
-  /** bit-packed: bit k of traced cell k at byte k>>3, bit k&7; 1 = spin +1 (see unpackStates) */
-  states: Uint8Array;
-  energy_j: EnergyByComponent;
   crc32: number;
 }
 
