@@ -10,7 +10,7 @@ import { sigmoid } from '../rng/telegraph.js';
 import { latchColour, newState, field, spinsForReading, type ChainState, type Tally, type Planes } from '../cells/kernel.js';
 import { zeroEvents, addEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
-import { buildChip, programStage, type Chip } from './chip.js';
+import { buildChip, programStage, type Chip, type Program } from './chip.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
 import { UserError } from '../fabric/errors.js';
@@ -150,10 +150,10 @@ export function initKey(chip: Chip, chain: number, stage: number): number {
   return streamKey(chip.config.seed, chip.config.chip_id, chain, stage, Purpose.init);
 }
 
-/** Run chains [from, to) in this thread. */
-export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: number, to: number): ChainResult[] {
+/** Run chains [from, to) in this thread (with the stage already programmed, or programming it). */
+export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: number, to: number, programmed?: Program): ChainResult[] {
   const stage = opts.stage ?? 0;
-  const prog = programStage(chip, model, stage);
+  const prog = programmed ?? programStage(chip, model, stage);
   const { N } = chip.fabric;
   const st0 = model.stages[stage];
   const E = st0.ei.length;
@@ -221,7 +221,7 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
     );
     results = parts.flat();
   } else {
-    results = runChainRange(chip, model, opts, 0, C);
+    results = runChainRange(chip, model, opts, 0, C, prog);
   }
   results.sort((a, b) => a.chain - b.chain);
   const { N } = chip.fabric;
