@@ -8,6 +8,11 @@ import type { Fabric } from '../fabric/fabric.js';
 
 export type WeightBits = number | 'exact';
 
+/** Bits written per programmed weight or bias ('exact' weights are taken as 32-bit words). */
+export function bitsPerValue(bits: WeightBits): number {
+  return bits === 'exact' ? 32 : bits;
+}
+
 /** Round to the signed grid of `bits` bits over [-fullScale, fullScale], clipping outside it. */
 export function quantise(v: number, bits: WeightBits, fullScale: number): number {
   if (bits === 'exact') return v;

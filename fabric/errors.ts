@@ -9,7 +9,3 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
-
-export function userError(message: string): never {
-  throw new UserError(message);
-}

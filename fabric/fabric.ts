@@ -7,7 +7,7 @@
  * or at the pad index N when the wire would leave an open grid.
  */
 import { UserError } from './errors.js';
-import { checkRules, directions, oppositeDirection, type Rule } from './rules.js';
+import { checkRules, directions, type Rule } from './rules.js';
 
 export type Boundary = 'open' | 'torus';
 
@@ -134,5 +134,3 @@ export function wireDirection(f: Fabric, i: number, j: number): number {
   for (let k = 0; k < f.D; k++) if (f.nbr[i * f.D + k] === j) return k;
   return -1;
 }
-
-export { oppositeDirection };

@@ -5,7 +5,7 @@
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules } from '../fabric/rules.js';
 import { fabricate, decay, type Fabrication } from '../rng/telegraph.js';
-import { quantisePlanes, type Planes } from '../cells/bias.js';
+import { quantisePlanes, bitsPerValue, type Planes } from '../cells/bias.js';
 import { isIdeal, type KernelConst } from '../cells/kernel.js';
 import { energyTable, type EnergyTable } from '../power/energy.js';
 import type { ResolvedConfig } from './config.js';
@@ -103,6 +103,5 @@ export function programStage(chip: Chip, model: Model, stage: number): Program {
   const planes = stagePlanes(chip.fabric, st, `${model.source}: stages[${stage}]`);
   const cc = chip.config.cell;
   const clipped = quantisePlanes(planes, cc.weight_bits, cc.weight_full_scale);
-  const bitsPer = cc.weight_bits === 'exact' ? 32 : cc.weight_bits;
-  return { planes, stage, bits: planes.programmed * bitsPer, clipped };
+  return { planes, stage, bits: planes.programmed * bitsPerValue(cc.weight_bits), clipped };
 }

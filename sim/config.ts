@@ -220,11 +220,6 @@ export function resolveConfig(ref: string | undefined, opts: ResolveOptions = {}
   return validateConfig(raw, ref ?? path);
 }
 
-/** Validate an in-memory config object (tests, workers). */
-export function configFromObject(obj: unknown, where = 'config'): ResolvedConfig {
-  return validateConfig(obj, where);
-}
-
 export function configJsonSchema(): unknown {
   return z.toJSONSchema(ConfigSchema);
 }

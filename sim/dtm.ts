@@ -7,7 +7,7 @@
 import { UserError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
-import { quantise } from '../cells/bias.js';
+import { quantise, bitsPerValue } from '../cells/bias.js';
 import { spinsForReading } from '../cells/kernel.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { zeroEvents, addEvents, diffEvents, copyEvents, type EventCounts } from '../power/events.js';
@@ -183,7 +183,7 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   }
   const cc = chip.config.cell;
   const io = chip.config.io;
-  const bitsPer = cc.weight_bits === 'exact' ? 32 : cc.weight_bits;
+  const bitsPer = bitsPerValue(cc.weight_bits);
   const visible = Int32Array.from([...dtm.image, ...dtm.label]);
   const clampBits = visible.length * bitsPer;
   const clampCycles = Math.ceil(clampBits / io.program_bits_per_cycle);
