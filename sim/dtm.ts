@@ -289,8 +289,9 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
       pl.bias.set(baseBias);
       const xin = x[c - from];
       for (let v = 0; v < V; v++) pl.bias[visible[v]] += (v >= nImage ? plan.jLab[k] : plan.jImg[k]) * xin[v];
+      const clips = cc.weight_bits !== 'exact'; // exact weights are never clipped
       for (let i = 0; i < N; i++) {
-        if (Math.abs(pl.bias[i]) > cc.weight_full_scale) biasClipped++;
+        if (clips && Math.abs(pl.bias[i]) > cc.weight_full_scale) biasClipped++;
         pl.bias[i] = quantise(pl.bias[i], cc.weight_bits, cc.weight_full_scale);
       }
       let clampIdx: Int32Array<ArrayBufferLike> = new Int32Array(0);
