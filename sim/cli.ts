@@ -5,6 +5,8 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../fabric/errors.js';
 import { resolveConfig, configJsonSchema } from './config.js';
 import { VERSION } from './output.js';
@@ -19,6 +21,7 @@ import { sweepCommand } from './cmd-sweep.js';
 export function buildCli(argv: string[]) {
   let y = yargs(argv)
     .scriptName('dtca')
+    .exitProcess(false) // main() returns the exit code (and tests call it in-process)
     .version(VERSION)
     .strict()
     .recommendCommands()
@@ -70,5 +73,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(hideBin(process.argv));
-process.exitCode = code;
+/** True when this module is the program being run (not imported by a test). */
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(hideBin(process.argv));
+  process.exitCode = code;
+}
