@@ -3,9 +3,10 @@
  * giving dtype, order and shape, space-padded so the data starts at a multiple of 64 bytes) and the
  * raw little-endian data. `npyHeader` makes the header; `NpyStreamWriter` writes a 2-D array row by
  * row when the number of rows is known only at the end (it reserves a fixed 128-byte header and
- * rewrites it on close).
+ * rewrites it on close). The file is written under a temporary name (fabric/files.ts): close()
+ * finishes it there, commit() renames it into place, abort() removes it.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { SafeFile } from '../fabric/files.js';
 
 /** numpy descr strings for the dtypes written here */
 export const NPY_DESCR = { uint8: '|u1', int32: '<i4', int64: '<i8', float64: '<f8' } as const;
@@ -58,7 +59,7 @@ const BUFFER = 1 << 20;
 
 /** Writes a (rows, cols) uint8 array row by row to `path`; close() fixes the row count in the header. */
 export class NpyStreamWriter {
-  private fd: number | null;
+  private file: SafeFile;
   private buf = Buffer.allocUnsafe(BUFFER);
   private used = 0;
   rows = 0;
@@ -66,35 +67,34 @@ export class NpyStreamWriter {
     path: string,
     private readonly cols: number,
   ) {
-    this.fd = openSync(path, 'w');
-    this.write(npyHeader('uint8', [0, cols], STREAM_HEADER), STREAM_HEADER);
+    this.file = new SafeFile(path, { label: path, kind: 'npy' });
+    this.file.write(npyHeader('uint8', [0, cols], STREAM_HEADER));
   }
   writeRow(row: Uint8Array): void {
     if (row.length !== this.cols) throw new Error(`npy row of ${row.length} values, expected ${this.cols}`);
     if (this.used + row.length > this.buf.length) this.flush();
-    if (row.length > this.buf.length) this.write(row, row.length);
+    if (row.length > this.buf.length) this.file.write(row);
     else {
       this.buf.set(row, this.used);
       this.used += row.length;
     }
     this.rows++;
   }
+  /** Finish the file under its temporary name (rows in the header, fsynced). */
   close(): void {
     this.flush();
-    writeSync(this.fd as number, npyHeader('uint8', [this.rows, this.cols], STREAM_HEADER), 0, STREAM_HEADER, 0);
-    closeSync(this.fd as number);
-    this.fd = null;
+    this.file.writeAt(npyHeader('uint8', [this.rows, this.cols], STREAM_HEADER), 0);
+    this.file.close();
+  }
+  /** Rename the finished file into place. */
+  commit(): void {
+    this.file.commit();
   }
   abort(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.file.abort();
   }
   private flush(): void {
-    this.write(this.buf, this.used);
+    if (this.used > 0) this.file.write(this.buf, 0, this.used);
     this.used = 0;
-  }
-  private write(b: Uint8Array, n: number): void {
-    let off = 0;
-    while (off < n) off += writeSync(this.fd as number, b, off, n - off);
   }
 }

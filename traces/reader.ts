@@ -17,6 +17,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { UserError } from '../fabric/errors.js';
+import { noteInput } from '../fabric/files.js';
 import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits, type SweepFields } from './pack.js';
 import { TRACE_FORMAT, TRACE_VERSION, type EnergyByComponent, type StageInfo } from './types.js';
 
@@ -292,7 +293,9 @@ export class TraceReader implements AsyncIterable<TraceRecord> {
   constructor(
     readonly path: string,
     private readonly opts: ReadOptions = {},
-  ) {}
+  ) {
+    noteInput(path); // no output of this command may replace it
+  }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<TraceRecord, void, undefined> {
     let fh;

@@ -22,14 +22,17 @@
  *   cells     inclusive rectangle [x0, y0, x1, y1]: only those cells' states are stored, row-major
  *             (y outer, x inner); header.traced_cells lists their cell indices (y*L + x).
  *
- * Durability: records go into a ~1 MiB buffer that is written to the file with fs.writeSync when it
- * fills, when a second has passed since the last write, after the header and after each stage, and
- * on process exit; close() writes the rest, fsyncs and closes. Nothing of the run is held beyond the
- * buffer. The file is written in place: a run that dies leaves every record already written
- * readable (readers stop at the last whole record and report the cut).
+ * Durability: records go into a ~1 MiB buffer that is written to the file (every write checked for
+ * a short count) when it fills, when a second has passed since the last write, after the header
+ * and after each stage, and on process exit. The file is written under a temporary name beside
+ * the final one (fabric/files.ts) and renamed into place by close(), after the end record, or
+ * by interrupt() (an end record with status "interrupted"), or by fail() after a write error (a
+ * full disk): then it reads to its last whole record and readers report the cut. A process that
+ * is killed outright leaves the temporary file (NAME.tmp-PID-N), readable the same way. A writer
+ * that is dropped before its header (a refused run) removes its temporary file: abort().
  */
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { UserError } from '../fabric/errors.js';
+import { SafeFile } from '../fabric/files.js';
 import { counter, encodeRecord, encodeSweepRecord, makePackr, packStates, toPlain, typedDict } from './pack.js';
 import {
   TRACE_FORMAT,
@@ -127,8 +130,8 @@ function stageRecord(type: 'stage_begin' | 'stage_end', r: StageInfo): Record<st
   return rec;
 }
 
-class TraceWriter implements TraceSink {
-  private fd: number | null;
+export class TraceWriter implements TraceSink {
+  private file: SafeFile | null;
   private readonly packr = makePackr();
   private buf = Buffer.allocUnsafe(BUFFER_BYTES);
   private used = 0;
@@ -155,12 +158,13 @@ class TraceWriter implements TraceSink {
     const ch = intList('chains', opts.chains);
     this.stageSet = st && new Set(st);
     this.chainSet = ch && new Set(ch);
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (e) {
-      throw new UserError(`trace ${path}: cannot open for writing (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
+    this.file = new SafeFile(path, { label: '--trace', kind: 'trace' });
     process.on('exit', this.onExit);
+  }
+
+  /** The final path of the trace (it is written under a temporary name until closed). */
+  get finalPath(): string {
+    return (this.file as SafeFile).finalPath;
   }
 
   header(h: TraceHeader): void {
@@ -273,23 +277,65 @@ class TraceWriter implements TraceSink {
     });
   }
 
+  /** Flush, fsync, close and rename the trace into place (a writer that never wrote its header: abort()). */
   async close(): Promise<void> {
-    if (this.fd === null) return;
+    const f = this.file;
+    if (f === null) return;
+    if (!this.haveHeader) {
+      this.abort();
+      return;
+    }
     process.off('exit', this.onExit);
-    const fd = this.fd;
     try {
       this.flush();
-      fsyncSync(fd);
+      f.commit();
+    } catch (e) {
+      this.fail();
+      throw e;
     } finally {
-      this.fd = null;
-      closeSync(fd);
+      this.file = null;
     }
+  }
+
+  /**
+   * After an error: keep what reached the file (renamed into place, it reads to its last whole
+   * record), or remove the file when not even the header was written (a refused run).
+   */
+  fail(): void {
+    const f = this.file;
+    if (f === null) return;
+    process.off('exit', this.onExit);
+    this.file = null;
+    if (!this.haveHeader || f.bytes === 0) {
+      f.abort();
+      return;
+    }
+    try {
+      this.used = 0; // what is left in the buffer did not fit on the disk
+      f.commit();
+    } catch {
+      /* it stays under its temporary name, readable the same way */
+    }
+  }
+
+  /** Drop the trace: remove the temporary file (nothing is left at the final path). */
+  abort(): void {
+    const f = this.file;
+    if (f === null) return;
+    process.off('exit', this.onExit);
+    this.file = null;
+    f.abort();
+  }
+
+  /** Sweep records written so far. */
+  get sweepRecordsWritten(): number {
+    return this.sweepRecords;
   }
 
   private need(what: string): void {
     if (!this.haveHeader) throw new Error(`trace writer: ${what} before header`);
     if (this.ended) throw new Error(`trace writer: ${what} after end`);
-    if (this.fd === null) throw new Error(`trace writer: ${what} after close`);
+    if (this.file === null) throw new Error(`trace writer: ${what} after close`);
   }
 
   private put(rec: Record<string, unknown>): void {
@@ -298,7 +344,7 @@ class TraceWriter implements TraceSink {
 
   /** One encoded record into the buffer (the bytes may be reused by the caller afterwards). */
   private putBytes(b: Buffer): void {
-    if (this.fd === null) throw new Error('trace writer: write after close');
+    if (this.file === null) throw new Error('trace writer: write after close');
     this.records++;
     if (this.used + b.length > this.buf.length) this.flush();
     if (b.length > this.buf.length) {
@@ -320,23 +366,21 @@ class TraceWriter implements TraceSink {
 
   private flushQuietly(): void {
     try {
-      if (this.fd !== null) this.flush();
+      if (this.file !== null) this.flush();
     } catch {
       /* process is exiting; nothing more to do */
     }
   }
 
   private writeAll(b: Buffer, n: number): void {
-    let off = 0;
-    try {
-      while (off < n) off += writeSync(this.fd as number, b, off, n - off);
-    } catch (e) {
-      throw new UserError(`trace ${this.path}: write failed (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
+    (this.file as SafeFile).write(b, 0, n);
   }
 }
 
-/** Opens (creates or truncates) a trace file and returns the sink that writes it. */
-export function openTraceWriter(path: string, opts: TraceOptions = {}): TraceSink {
+/**
+ * A trace writer for `path`: checks the path (fabric/files.ts: never over an input, a device, a
+ * FIFO, a directory, or a file that is not a dtca trace) and opens a temporary file beside it.
+ */
+export function openTraceWriter(path: string, opts: TraceOptions = {}): TraceWriter {
   return new TraceWriter(path, opts);
 }

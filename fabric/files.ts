@@ -1,0 +1,419 @@
+/**
+ * The output discipline of every dtca command. It lives in fabric/, the lowest layer, beside
+ * UserError, so that traces/ and sim/ share it without traces/ importing sim/.
+ *
+ *  - A file is written to a temporary name in its own directory (`NAME.tmp-PID-N`, created
+ *    exclusively), every write checked for a short count, fsynced, and renamed into place; the
+ *    directory is fsynced after the rename. Readers never see half a file.
+ *  - It is renamed only over a path that is absent, or a regular file that dtca itself wrote: a
+ *    file in a directory this command claimed (a fresh run directory), an empty file, or a file
+ *    carrying the signature of the kind being written (a dtca trace, a dtca model, dtca's CSV
+ *    header, a .npy array, a PNG, an SVG). Never over an input of the same command, a file this
+ *    command is still writing, a device, a FIFO, a socket or a directory. A symlink is followed to its
+ *    target and the target is judged.
+ *  - A full disk (ENOSPC, EDQUOT), a file-size limit (EFBIG) or any other write error is a
+ *    UserError of one line naming the file; the temporary file is removed.
+ *
+ * The session (inputs read, outputs claimed, directories claimed) is per command: the CLI calls
+ * resetOutputSession() before each command.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError } from './errors.js';
+
+/** What a file is, for recognising a file dtca wrote before (see SIGNATURES). */
+export type OutputKind = 'trace' | 'model' | 'csv' | 'npy' | 'png' | 'svg' | 'json';
+
+/** How each kind of file dtca writes begins (the first 4 KiB are looked at). */
+const SIGNATURES: Record<OutputKind, (head: Buffer) => boolean> = {
+  trace: (h) => (h[0] === 0xde || (h[0] >= 0x80 && h[0] <= 0x8f)) && h.subarray(0, 64).includes('dtca-trace'),
+  model: (h) => h.includes('dtca-model'),
+  csv: (h) => h.subarray(0, 20).toString('latin1').startsWith('chain,stage,sweep,'),
+  npy: (h) => h.subarray(0, 6).toString('latin1') === '\x93NUMPY',
+  png: (h) => h.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  svg: (h) => /^\s*(<\?xml[^>]*>\s*)?<svg\b/.test(h.toString('latin1')),
+  // JSON outputs are written only into directories the command claimed
+  json: () => false,
+};
+
+interface Session {
+  /** dev:ino of every file the command reads */
+  inputs: Map<string, string>;
+  /** final paths this command is writing (open, not yet renamed into place or dropped) */
+  outputs: Set<string>;
+  /** directories this command claimed (created, or found empty): their files are its own */
+  dirs: Set<string>;
+}
+
+let session: Session = { inputs: new Map(), outputs: new Set(), dirs: new Set() };
+let tmpCounter = 0;
+
+/** Start a new command: forget the previous one's inputs and outputs. */
+export function resetOutputSession(): void {
+  session = { inputs: new Map(), outputs: new Set(), dirs: new Set() };
+}
+
+const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
+
+/** Note a file the command reads: no output of the same command may replace it. */
+export function noteInput(path: string): void {
+  try {
+    const st = statSync(path);
+    if (st.isFile()) session.inputs.set(idOf(st), path);
+  } catch {
+    /* unreadable inputs are reported by their reader */
+  }
+}
+
+/** Note a directory the command claimed (a fresh or emptied run directory). */
+export function noteClaimedDir(path: string): void {
+  session.dirs.add(resolve(path));
+}
+
+/** `-` names standard output where a command writes a file. */
+export const isStdout = (p: string | undefined): boolean => p === '-';
+
+const FAULTS: Record<string, string> = {
+  ENOSPC: 'disk full',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file size limit reached',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  ENOENT: 'no such directory',
+  ENOTDIR: 'a parent is not a directory',
+  EISDIR: 'is a directory',
+  EIO: 'input/output error',
+  ENAMETOOLONG: 'name too long',
+  ELOOP: 'too many symbolic links',
+};
+
+/** A write error as one line naming the file; `fault` marks a failing disk rather than a bad path. */
+export class OutputError extends UserError {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly fault: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** An I/O error (errno) while writing `path` as a UserError of one line; anything else is returned as is. */
+export function outputError(e: unknown, path: string, doing = 'writing'): unknown {
+  if (e instanceof UserError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (typeof code !== 'string') return e;
+  const what = FAULTS[code] ?? (e as Error).message.replace(/^[A-Z]+: /, '').split(',')[0];
+  const fault = code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' || code === 'EIO';
+  return new OutputError(`${path}: ${what} (${code}) while ${doing}`, code, fault);
+}
+
+/** Is this an I/O fault of the disk (full, quota, size limit, I/O error), not a bad path? */
+export const isDiskFault = (e: unknown): boolean => e instanceof OutputError && e.fault;
+
+/** A short description of what sits at a path that is not a regular file. */
+function notAFile(st: Stats): string | null {
+  if (st.isFile()) return null;
+  if (st.isDirectory()) return 'is a directory';
+  if (st.isFIFO()) return 'is a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'is a device';
+  if (st.isSocket()) return 'is a socket';
+  return 'is not a regular file';
+}
+
+function readHead(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4096);
+    const n = readSync(fd, b, 0, b.length, 0);
+    return b.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface TargetOptions {
+  /** what the user called the path, for messages (e.g. "--csv out.csv") */
+  label: string;
+  kind: OutputKind;
+}
+
+/**
+ * Where a file for `path` may be written: the absolute final path (a symlink resolved to its
+ * target), after checking the rules in this file's header. Throws a UserError naming the flag
+ * and the path when the path may not be written. Does not claim the path (see claimOutput).
+ */
+export function checkTarget(path: string, o: TargetOptions): string {
+  if (path === '') throw new UserError(`${o.label}: an empty path; name a file`);
+  let abs = resolve(path);
+  let st: Stats | null = null;
+  try {
+    st = lstatSync(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw outputError(e, abs, 'looking at the output path');
+  }
+  if (st?.isSymbolicLink()) {
+    try {
+      abs = realpathSync(abs);
+      st = lstatSync(abs);
+    } catch {
+      throw new UserError(`${o.label}: a symbolic link to nowhere`);
+    }
+  }
+  const dir = dirname(abs);
+  let dst: Stats;
+  try {
+    dst = statSync(dir);
+  } catch {
+    throw new UserError(`${o.label}: directory ${dir} does not exist`);
+  }
+  if (!dst.isDirectory()) throw new UserError(`${o.label}: ${dir} is not a directory`);
+  if (session.outputs.has(abs)) throw new UserError(`${o.label}: ${abs} is already being written by this command`);
+  if (st === null) return abs;
+  const odd = notAFile(st);
+  if (odd) throw new UserError(`${o.label}: ${abs} ${odd}; dtca writes only regular files${o.kind === 'csv' || o.kind === 'model' ? " (use '-' for standard output)" : ''}`);
+  const input = session.inputs.get(idOf(st));
+  if (input !== undefined) throw new UserError(`${o.label}: ${abs} is an input of this command (${input}); write the output elsewhere`);
+  if (st.size === 0 || session.dirs.has(dir)) return abs;
+  let head: Buffer;
+  try {
+    head = readHead(abs);
+  } catch (e) {
+    throw outputError(e, abs, 'looking at the file it would replace');
+  }
+  if (!SIGNATURES[o.kind](head)) {
+    throw new UserError(`${o.label}: ${abs} exists and is not a ${KIND_NAMES[o.kind]} written by dtca; refusing to replace it (remove it first, or choose another name)`);
+  }
+  return abs;
+}
+
+const KIND_NAMES: Record<OutputKind, string> = {
+  trace: 'trace',
+  model: 'model file',
+  csv: 'CSV export',
+  npy: '.npy array',
+  png: 'PNG',
+  svg: 'SVG',
+  json: 'JSON file',
+};
+
+/** Check a target and claim it for this command (a second claim of the same path is refused). */
+export function claimOutput(path: string, o: TargetOptions): string {
+  const abs = checkTarget(path, o);
+  session.outputs.add(abs);
+  return abs;
+}
+
+/** Write all of `b[off, off+len)` to fd, looping over short writes; a write that makes no progress is ENOSPC. */
+export function writeAllSync(fd: number, b: Uint8Array, off = 0, len = b.length - off, position: number | null = null): void {
+  let done = 0;
+  while (done < len) {
+    const n = writeSync(fd, b, off + done, len - done, position === null ? null : position + done);
+    if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += n;
+  }
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* some file systems cannot fsync a directory; the rename itself is atomic */
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/**
+ * A file being written under a temporary name beside its final path. write() appends (checking
+ * for short writes), commit() fsyncs, closes and renames it into place, abort() removes it. The
+ * final path is claimed when the SafeFile opens, so two outputs of one command cannot collide.
+ */
+export class SafeFile {
+  readonly tmpPath: string;
+  readonly finalPath: string;
+  private fd: number | null;
+  bytes = 0;
+
+  constructor(
+    path: string,
+    private readonly o: TargetOptions,
+  ) {
+    this.finalPath = claimOutput(path, o);
+    const dir = dirname(this.finalPath);
+    const base = basename(this.finalPath);
+    let fd: number | null = null;
+    let tmp = '';
+    while (fd === null) {
+      tmp = join(dir, `${base}.tmp-${process.pid}-${++tmpCounter}`);
+      try {
+        fd = openSync(tmp, 'wx', 0o666);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        session.outputs.delete(this.finalPath);
+        throw outputError(e, this.finalPath, `creating ${base}`);
+      }
+    }
+    this.fd = fd;
+    this.tmpPath = tmp;
+  }
+
+  get open(): boolean {
+    return this.fd !== null;
+  }
+
+  /** Append bytes; an I/O error becomes a one-line UserError (the file stays, for abort or commit). */
+  write(b: Uint8Array | string, off = 0, len?: number): void {
+    if (this.fd === null) throw new Error(`${this.finalPath}: write after close`);
+    const buf = typeof b === 'string' ? Buffer.from(b) : b;
+    const n = len ?? buf.length - off;
+    try {
+      writeAllSync(this.fd, buf, off, n);
+    } catch (e) {
+      throw outputError(e, this.finalPath, `writing ${basename(this.finalPath)}`);
+    }
+    this.bytes += n;
+  }
+
+  /** Write at a position (e.g. a header rewritten at the end). */
+  writeAt(b: Uint8Array, position: number): void {
+    if (this.fd === null) throw new Error(`${this.finalPath}: write after close`);
+    try {
+      writeAllSync(this.fd, b, 0, b.length, position);
+    } catch (e) {
+      throw outputError(e, this.finalPath, `writing ${basename(this.finalPath)}`);
+    }
+  }
+
+  /** fsync and close (no rename): what is written is on disk under the temporary name. */
+  close(): void {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    try {
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      throw outputError(e, this.finalPath, `writing ${basename(this.finalPath)}`);
+    }
+    closeSync(fd);
+  }
+
+  /**
+   * fsync, close and rename into place (re-checking the target: it may have changed meanwhile).
+   * On failure the temporary file stays (the caller decides: abort() removes it).
+   */
+  commit(): string {
+    this.close();
+    try {
+      const now = checkTargetAgain(this.finalPath, this.o);
+      renameSync(this.tmpPath, now);
+    } catch (e) {
+      throw outputError(e, this.finalPath, `renaming ${basename(this.tmpPath)} into place`);
+    }
+    session.outputs.delete(this.finalPath);
+    fsyncDir(dirname(this.finalPath));
+    return this.finalPath;
+  }
+
+  /** Close and remove the temporary file; the final path is left as it was. */
+  abort(): void {
+    if (this.fd !== null) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already failing */
+      }
+      this.fd = null;
+    }
+    this.removeTmp();
+    session.outputs.delete(this.finalPath);
+  }
+
+  private removeTmp(): void {
+    try {
+      unlinkSync(this.tmpPath);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** The check before the rename: the claim is this command's own now, so only the file's kind matters. */
+function checkTargetAgain(abs: string, o: TargetOptions): string {
+  session.outputs.delete(abs);
+  try {
+    return checkTarget(abs, o);
+  } finally {
+    session.outputs.add(abs);
+  }
+}
+
+/** Write a whole file the safe way (temporary name, short-write checks, fsync, rename). */
+export function writeFileSafe(path: string, data: string | Uint8Array, o: TargetOptions): string {
+  const f = new SafeFile(path, o);
+  try {
+    f.write(data);
+    return f.commit();
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+}
+
+/**
+ * Create a directory and any missing parents, one level at a time (no recursive mkdir: Node's
+ * loops on some paths, e.g. under /proc). Returns the first directory it created, or undefined
+ * when the directory already existed. Every existing component must be a directory.
+ */
+export function makeDirs(path: string, label: string): string | undefined {
+  const abs = resolve(path);
+  const missing: string[] = [];
+  let p = abs;
+  for (;;) {
+    let st: Stats | null = null;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new UserError(`${label}: ${p}: ${FAULTS[code ?? ''] ?? code}`);
+    }
+    if (st) {
+      if (!st.isDirectory()) throw new UserError(`${label}: ${p} exists and is not a directory`);
+      break;
+    }
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  let first: string | undefined;
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      if (code === 'EEXIST' && existsSync(d) && statSync(d).isDirectory()) continue;
+      throw new UserError(`${label}: cannot create ${d} (${FAULTS[code] ?? code})`);
+    }
+    first ??= d;
+  }
+  return first;
+}
