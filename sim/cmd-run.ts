@@ -1,6 +1,6 @@
 /** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory. */
 import type { Argv } from 'yargs';
-import { resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath, basename } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 import type { ResolvedConfig } from './config.js';
 import { buildChip } from './chip.js';
@@ -10,7 +10,8 @@ import { samplesPng, denoisePng } from './images.js';
 import { writeEnergyChart, type StageEnergy } from './plot.js';
 import { runModel, INIT_MODES, type InitMode } from './run.js';
 import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
-import { withRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from './output.js';
+import { withRunDir, writeJson, writeFileAtomic, VERSION, type RunDir } from './output.js';
+import { isDiskFault, isStdout } from '../fabric/files.js';
 import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
@@ -30,10 +31,14 @@ function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array,
   });
 }
 
-function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats): void {
-  writeJson(`${dir}/config.json`, cfg);
-  writeManifest(dir, cfg.seed, started, { model: model.source });
-  writeJson(`${dir}/stats.json`, stats);
+/** The files a DTM run directory holds besides the trace. */
+const RUN_FILES = ['manifest.json', 'config.json', 'stats.json', 'samples.png', 'denoise.png', 'energy.svg', 'energy.png'];
+
+/** The run's last files: the resolved config, stats.json, and the manifest saying "complete". */
+function writeRunFiles(rd: RunDir, cfg: ResolvedConfig, model: Model, stats: Stats): void {
+  writeJson(rd.file('config.json'), cfg);
+  writeJson(rd.file('stats.json'), stats);
+  rd.finish('complete', { model: model.source });
 }
 
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
@@ -41,8 +46,8 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const cfg = loadConfig(a, seed === undefined ? [] : [`seed=${seed}`]);
   const chip = buildChip(cfg);
   const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
-  const started = new Date();
   const engine = chip.ideal ? 'ideal' : 'cycle';
+  const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
   if (model.dtm && a.stage === undefined) {
     for (const k of ['chains', 'warmup'] as const) {
       if (a[k] !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
@@ -58,9 +63,11 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
     };
     const dtm = model.dtm;
-    await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
+    if (a.trace !== undefined && isStdout(String(a.trace))) throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
+    await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
       log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
       const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
+      if (tracePath && RUN_FILES.some((f) => resolvePath(dir, f) === tracePath)) throw new UserError(`--trace ${String(a.trace)}: the run directory writes its own ${basename(tracePath)} there; name the trace differently`);
       const sink = tracePath ? openTraceWriter(tracePath, traceOpts) : undefined;
       const bar = makeProgress(images * dtm.T, 'image-stages');
       const startupS = process.uptime();
@@ -76,6 +83,12 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
         mapping: a.mapping as Mapping,
         keepChains: Math.min(images, 8),
         onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
+      }).catch((e: unknown) => {
+        // a full disk keeps the trace up to its last whole record; a refusal leaves nothing
+        if (isDiskFault(e)) sink?.fail();
+        else sink?.abort();
+        bar.done();
+        throw e;
       });
       bar.done();
       if (sink) {
@@ -90,10 +103,10 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
       writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
       await writeEnergyChart(dir, stats.stages as StageEnergy[]);
-      writeRunFiles(dir, cfg, started, model, stats);
+      writeRunFiles(rd, cfg, model, stats);
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
-    });
+    }, claim);
     return;
   }
   if (a.images !== undefined || a.labels !== undefined) throw new UserError('--images/--labels: need a DTM model (a model file with a "dtm" section)');
@@ -103,7 +116,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
   const workers = positiveInt('workers', a.workers as number) ?? 1;
   const beta = parseBeta(a.beta);
-  await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
+  await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
     log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
     const bar = makeProgress(chains, 'chains');
     const startupS = process.uptime();
@@ -125,10 +138,10 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     }
     const stats = makeStats(chip, result, model.source);
     stats.startup_s = startupS;
-    writeRunFiles(dir, cfg, started, model, stats);
+    writeRunFiles(rd, cfg, model, stats);
     log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
     process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
-  });
+  }, claim);
 }
 
 export function runCommand<T>(y: Argv<T>): Argv<T> {
@@ -156,7 +169,8 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
           .option('init', { choices: INIT_MODES, default: 'hinton' as InitMode, describe: 'initial state: hinton = P(+1) = sigma(beta b)' })
           .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
           .option('workers', { type: 'number', describe: 'worker threads over chains or images (results do not depend on it; not with --trace)' })
-          .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<config>)' })
+          .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<config>); must be new or empty' })
+          .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
       (a) => cmdRun(a as never),
     );

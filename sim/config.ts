@@ -8,6 +8,7 @@ import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../fabric/errors.js';
+import { noteInput } from '../fabric/files.js';
 import { RULE_PRESETS } from '../fabric/rules.js';
 
 const int = () => z.number().int();
@@ -111,6 +112,7 @@ function locate(ref: string, from?: string): string {
 }
 
 function readJson(path: string): JsonObject {
+  noteInput(path); // no output of this command may replace it
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { unpack } from 'msgpackr';
 import { UserError } from '../fabric/errors.js';
+import { noteInput } from '../fabric/files.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { wireDirection, type Fabric } from '../fabric/fabric.js';
 import { oppositeDirection } from '../fabric/rules.js';
@@ -247,6 +248,7 @@ export function parseModel(raw: unknown, src: string): Model {
 }
 
 export function readModel(path: string): Model {
+  noteInput(path); // no output of this command may replace it
   let buf: Buffer;
   try {
     buf = readFileSync(path);

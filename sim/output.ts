@@ -1,33 +1,74 @@
-/** Run directories and files, written to a temporary name and renamed: no reader sees half a file. */
-import { mkdirSync, renameSync, writeFileSync, existsSync, statSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+/**
+ * Run directories and the files in them (the rules for every file: fabric/files.ts).
+ *
+ * A run directory is claimed when the run starts: created exclusively (a default name that is
+ * taken gets a suffix, so two runs started together get two directories), or an existing empty
+ * directory; a directory that holds anything is refused unless --force, which clears it first
+ * (and only if it is a dtca run directory). manifest.json is written at the claim with
+ * "status": "running" and rewritten when the run ends ("complete", "interrupted" or "failed"); a
+ * run that is refused after the claim (a user error) removes what it wrote, so it leaves nothing.
+ */
+import { readdirSync, readFileSync, rmSync, linkSync, unlinkSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
+import { join, resolve, dirname, basename } from 'node:path';
 import { UserError } from '../fabric/errors.js';
+import { makeDirs, noteClaimedDir, writeFileSafe, outputError, isDiskFault, SafeFile, type OutputKind } from '../fabric/files.js';
 
 declare const __DTCA_VERSION__: string;
 /** The package version, baked in by the build (sources run by tests see '0.0.0-dev'). */
 export const VERSION = typeof __DTCA_VERSION__ === 'string' ? __DTCA_VERSION__ : '0.0.0-dev';
 
-/** manifest.json: version, seed, command, start and end times, Node version, and any extras. */
+export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed';
+
+function kindOf(path: string): OutputKind {
+  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  return ext === 'png' || ext === 'svg' || ext === 'csv' || ext === 'npy' ? ext : ext === 'dtct' ? 'trace' : 'json';
+}
+
+/** Write a file the safe way (fabric/files.ts); its kind follows from the extension. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  writeFileSafe(path, data, { label: path, kind: kindOf(path) });
+}
+
+/** The path of the first number in `v` that is not finite (JSON would write it as null), or null. */
+export function nonFinitePath(v: unknown, at = ''): string | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? null : at || '(value)';
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = nonFinitePath(v[i], `${at}[${i}]`);
+      if (p) return p;
+    }
+  } else if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const p = nonFinitePath(x, at ? `${at}.${k}` : k);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+/** JSON written the safe way; a NaN or infinite number is a bug (JSON would silently write null). */
+export function writeJson(path: string, value: unknown): void {
+  const bad = nonFinitePath(value);
+  if (bad) throw new Error(`${basename(path)}: ${bad} is not a finite number`);
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** manifest.json: version, seed, command, start and end times, Node version, status, and any extras. */
 export function writeManifest(dir: string, seed: number, started: Date, extra: Record<string, unknown> = {}): void {
-  writeJson(join(dir, 'manifest.json'), {
+  writeJson(join(dir, 'manifest.json'), manifest(seed, started, { status: 'complete', ...extra }));
+}
+
+function manifest(seed: number | undefined, started: Date, extra: Record<string, unknown>): Record<string, unknown> {
+  const m: Record<string, unknown> = {
     dtca_version: VERSION,
     seed,
     command: ['dtca', ...process.argv.slice(2)],
     started: started.toISOString(),
-    finished: new Date().toISOString(),
     node: process.version,
     ...extra,
-  });
-}
-
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
-export function writeJson(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+  };
+  if (m.status !== 'running') m.finished = new Date().toISOString();
+  return m;
 }
 
 function stamp(d: Date): string {
@@ -35,30 +76,195 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-/** The run directory: --out DIR, or runs/<time>-<name>. Created (with parents) if missing. */
-export function prepareRunDir(out: string | undefined, name: string, now = new Date()): string {
-  const dir = resolve(out ?? join('runs', `${stamp(now)}-${name}`));
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${out}: exists and is not a directory`);
+/** The default run directory name (without the suffix a taken name gets). */
+export function defaultRunDirName(name: string, now = new Date()): string {
+  return join('runs', `${stamp(now)}-${name}`);
+}
+
+export interface ClaimOptions {
+  /** clear a used directory first (only a dtca run directory) */
+  force?: boolean;
+  /** the command has a --force flag (the refusal then mentions it) */
+  canForce?: boolean;
+  /** the flag that named the directory, for messages */
+  flag?: string;
+  now?: Date;
+  /** recorded in the manifest written at the claim */
+  seed?: number;
+  /** write manifest.json ("status": "running") at the claim (default true) */
+  manifest?: boolean;
+}
+
+/** Is `dir` a run directory dtca wrote (its manifest.json says so)? */
+function isRunDir(dir: string): boolean {
   try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`--out ${dir}: cannot create (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    return typeof m.dtca_version === 'string' && Array.isArray(m.command);
+  } catch {
+    return false;
   }
-  return dir;
+}
+
+/** A claimed run directory. Files go in with file(); finish() or abandon() ends the claim. */
+export class RunDir {
+  private ended = false;
+  readonly started: Date;
+  constructor(
+    readonly path: string,
+    /** the directory was created for this run (else it existed, empty or cleared) */
+    readonly created: boolean,
+    private readonly seed: number | undefined,
+    started: Date,
+  ) {
+    this.started = started;
+  }
+
+  file(name: string): string {
+    return join(this.path, name);
+  }
+
+  /** Rewrite manifest.json with the run's final status (and any extras). */
+  finish(status: Exclude<RunStatus, 'running'>, extra: Record<string, unknown> = {}): void {
+    writeJson(this.file('manifest.json'), manifest(this.seed, this.started, { status, ...extra }));
+    this.ended = true;
+  }
+
+  /**
+   * The run ended with an error. A refusal (a user error) removes everything the run wrote, so a
+   * refused run leaves nothing; a fault of the disk (full, size limit) keeps what was written
+   * (a trace reads to its last whole record) and marks the manifest "failed" where it still can.
+   */
+  abandon(err: unknown, keep: string[] = []): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (isDiskFault(err) || keep.length > 0) {
+      try {
+        writeJson(this.file('manifest.json'), manifest(this.seed, this.started, { status: 'failed', error: err instanceof Error ? err.message : String(err) }));
+      } catch {
+        /* the disk is full: the manifest keeps "running", which says the same */
+      }
+      return;
+    }
+    if (this.created) rmSync(this.path, { recursive: true, force: true });
+    else for (const f of readdirSync(this.path)) rmSync(join(this.path, f), { recursive: true, force: true });
+  }
 }
 
 /**
- * Run `body` with a run directory; if it fails and the directory was made for it and is still
- * empty, remove it again, so a refused run leaves nothing behind.
+ * Claim the run directory: `out` (any flag's value) or runs/<time>-<name>[-N]. See the header.
+ * The manifest written at the claim ("status": "running") also arbitrates two runs claiming the
+ * same empty directory at once: it is published with link(), which fails if the name exists.
  */
-export async function withRunDir<T>(out: string | undefined, name: string, body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = resolve(out ?? join('runs', `${stamp(new Date())}-${name}`));
-  const existed = existsSync(dir);
-  prepareRunDir(dir, name);
+export function claimRunDir(out: string | undefined, name: string, opts: ClaimOptions = {}): RunDir {
+  const flag = opts.flag ?? '--out';
+  const started = opts.now ?? new Date();
+  let dir: string;
+  let created = false;
+  if (out === '') throw new UserError(`${flag} '': an empty path; name a directory`);
+  if (out === undefined) {
+    const base = resolve(defaultRunDirName(name, started));
+    makeDirs(dirname(base), flag);
+    dir = base;
+    for (let n = 1; ; n++) {
+      const d = n === 1 ? base : `${base}-${n}`;
+      try {
+        makeDirExclusive(d, flag);
+        dir = d;
+        created = true;
+        break;
+      } catch (e) {
+        if (!(e instanceof Taken) || n >= 1000) throw e instanceof Taken ? new UserError(`${flag}: ${base}: no free name`) : e;
+      }
+    }
+  } else {
+    dir = resolve(out);
+    let st: Stats | null = null;
+    try {
+      st = lstatSync(dir);
+    } catch {
+      st = null;
+    }
+    if (st === null) {
+      makeDirs(dirname(dir), `${flag} ${out}`);
+      try {
+        makeDirExclusive(dir, `${flag} ${out}`);
+      } catch (e) {
+        if (e instanceof Taken) throw new UserError(`${flag} ${out}: another run created it just now`);
+        throw e;
+      }
+      created = true;
+    } else {
+      if (!st.isDirectory()) throw new UserError(`${flag} ${out}: exists and is not a directory`);
+      const entries = readdirSync(dir);
+      if (entries.length > 0) {
+        if (!opts.force) {
+          const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? `, ... (${entries.length} entries)` : '');
+          throw new UserError(`${flag} ${out}: not empty (${shown}); choose another directory${opts.canForce ? ', or add --force to clear it first' : ''}`);
+        }
+        if (!isRunDir(dir)) throw new UserError(`${flag} ${out}: not a dtca run directory (no manifest.json written by dtca); --force clears only run directories`);
+        for (const f of entries) rmSync(join(dir, f), { recursive: true, force: true });
+      }
+    }
+  }
+  noteClaimedDir(dir);
+  const rd = new RunDir(dir, created, opts.seed, started);
+  if (opts.manifest === false) return rd;
+  // the manifest, published exclusively: if another run got here first, we lose
+  const m = new SafeFile(join(dir, '.manifest.claim'), { label: flag, kind: 'json' });
   try {
-    return await body(dir);
+    m.write(JSON.stringify(manifest(opts.seed, started, { status: 'running' }), null, 2) + '\n');
+    m.close();
+    try {
+      linkSync(m.tmpPath, join(dir, 'manifest.json'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`${flag} ${out ?? dir}: another run claimed it just now`);
+      throw outputError(e, join(dir, 'manifest.json'), 'claiming the run directory');
+    }
   } catch (e) {
-    if (!existed && readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+    m.abort();
+    if (created) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  try {
+    unlinkSync(m.tmpPath);
+  } catch {
+    /* gone */
+  }
+  m.abort();
+  return rd;
+}
+
+class Taken extends Error {}
+
+/** Create one directory (its parent exists), exclusively: Taken when the name is in use. */
+function makeDirExclusive(d: string, label: string): void {
+  try {
+    mkdirSync(d);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new Taken();
+    throw new UserError(`${label}: cannot create ${d} (${code ?? String(e)})`);
+  }
+}
+
+/**
+ * The run directory, claimed without a manifest, for commands that write their own files and
+ * manifest (dtca rng, dtca sweep); see claimRunDir.
+ */
+export function prepareRunDir(out: string | undefined, name: string, now = new Date()): string {
+  return claimRunDir(out, name, { now, manifest: false }).path;
+}
+
+/**
+ * Run `body` in a claimed run directory. If it throws, the directory is abandoned (a refusal
+ * leaves nothing; a disk fault keeps what was written and says "failed").
+ */
+export async function withRunDir<T>(out: string | undefined, name: string, body: (dir: string, rd: RunDir) => Promise<T>, opts: ClaimOptions = {}): Promise<T> {
+  const rd = claimRunDir(out, name, opts);
+  try {
+    return await body(rd.path, rd);
+  } catch (e) {
+    rd.abandon(e);
     throw e;
   }
 }
