@@ -4,12 +4,14 @@ import { UserError } from '../fabric/errors.js';
 import type { Rule } from '../fabric/rules.js';
 import { readModel, modelToObject, stageCoupling } from './model.js';
 import { newDtmModel } from './dtm.js';
-import { writeFileAtomic } from './output.js';
+import { writeFileSafe, checkTarget, isStdout } from '../fabric/files.js';
 import { makePackr } from '../traces/pack.js';
-import { positiveInt, parseBeta } from './cli-common.js';
+import { positiveInt, parseBeta, log } from './cli-common.js';
 
 function cmdModelNew(a: Record<string, unknown>): void {
   const out = a.out as string;
+  // the path first: a model that cannot be written is not worth building
+  if (!isStdout(out)) checkTarget(out, { label: `--out ${out}`, kind: 'model' });
   const w = String(a.weights);
   let weights: 'zero' | { random: number };
   if (w === 'zero') weights = 'zero';
@@ -38,12 +40,27 @@ function cmdModelNew(a: Record<string, unknown>): void {
     visible,
     weights,
     seed: positiveInt('seed', a.seed as number, 0) ?? 1,
-    beta: a.beta === undefined ? 1 : (parseBeta(a.beta) as number),
+    beta: modelBeta(a.beta),
   });
-  const json = out.endsWith('.json');
+  // JSON for .json files and for standard output; msgpack otherwise
+  const json = out.endsWith('.json') || isStdout(out);
   const obj = modelToObject(m, json);
-  writeFileAtomic(out, json ? JSON.stringify(obj) + '\n' : makePackr().pack(obj));
+  const data = json ? JSON.stringify(obj) + '\n' : makePackr().pack(obj);
+  if (isStdout(out)) {
+    process.stdout.write(data);
+    log.info({ model: m.source }, 'model written to standard output');
+    return;
+  }
+  writeFileSafe(out, data, { label: `--out ${out}`, kind: 'model' });
   process.stdout.write(`${out}: ${m.source}\n`);
+}
+
+/** A model holds one beta; a schedule START:END belongs to `dtca run --beta`. */
+function modelBeta(v: unknown): number {
+  if (v === undefined) return 1;
+  const b = parseBeta(v);
+  if (typeof b !== 'number') throw new UserError(`--beta ${String(v)}: a model holds one beta; give a schedule START:END to dtca run --beta`);
+  return b;
 }
 
 function cmdModelInfo(a: Record<string, unknown>): void {
@@ -127,7 +144,7 @@ export function modelCommands<T>(y: Argv<T>): Argv<T> {
               .option('weights', { type: 'string', default: 'zero', describe: 'zero, or random:SCALE (uniform in +-SCALE)' })
               .option('beta', { type: 'string', describe: 'the model\'s beta (default 1)' })
               .option('seed', { type: 'number', default: 1 })
-              .option('out', { type: 'string', demandOption: true, describe: 'model file to write' }),
+              .option('out', { type: 'string', demandOption: true, describe: "model file to write ('-': JSON on standard output)" }),
           (a) => cmdModelNew(a as never),
         )
         .command(

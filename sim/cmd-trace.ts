@@ -11,16 +11,18 @@
  *              the cell index of each states column), and one 1-D .npy per column: chain, stage,
  *              sweep (int32), cycle, toggles (int64), time_s, energy_total_j, energy_<component>_j
  *              (float64).
- * Outputs are written to temporary names and renamed when complete; a damaged trace leaves no
- * output behind.
+ * Outputs are written to temporary names and renamed when all are complete (fabric/files.ts: never
+ * over the input, a device, a FIFO, or a file that is not an earlier export); a damaged trace or a
+ * full disk leaves no output behind. `--csv -` writes the CSV to standard output.
  */
 import type { Argv } from 'yargs';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, closeSync, openSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
+import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../fabric/files.js';
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../traces/reader.js';
 import { NpyStreamWriter, npyBytes } from '../traces/npy.js';
-import { makeLogger } from './log.js';
+import { log } from './cli-common.js';
 
 function fmtJ(v: number | undefined): string {
   return v === undefined ? '-' : v.toExponential(4);
@@ -62,37 +64,36 @@ async function cmdInspect(file: string, json: boolean): Promise<void> {
   if (s.error) throw new UserError(s.error);
 }
 
-/** Files written under temporary names, renamed into place by commit() or removed by abort(). */
+/** Files written under temporary names, renamed into place together by commit() or removed by abort(). */
 class Outputs {
-  private files: [string, string][] = [];
-  tmp(final: string): string {
-    const t = `${final}.tmp-${process.pid}`;
-    this.files.push([t, final]);
-    return t;
+  private files: { commit(): void; abort(): void }[] = [];
+  add<T extends { commit(): void; abort(): void }>(f: T): T {
+    this.files.push(f);
+    return f;
+  }
+  /** A whole small file, written and fsynced under its temporary name now, renamed at commit(). */
+  whole(path: string, data: Uint8Array): void {
+    const f = this.add(new SafeFile(path, { label: path, kind: 'npy' }));
+    f.write(data);
+    f.close();
   }
   commit(): void {
-    for (const [t, f] of this.files) renameSync(t, f);
+    for (const f of this.files) f.commit();
     this.files = [];
   }
   abort(): void {
-    for (const [t] of this.files) {
-      try {
-        unlinkSync(t);
-      } catch {
-        /* never written */
-      }
-    }
+    for (const f of this.files) f.abort();
     this.files = [];
   }
 }
 
-/** CSV written through a buffer to a file descriptor. */
+/** CSV written through a buffer: to a temporary file renamed at commit, or to standard output. */
 class CsvWriter {
-  private fd: number;
+  private file: SafeFile | null;
   private parts: string[] = [];
   private size = 0;
   constructor(path: string) {
-    this.fd = openSync(path, 'w');
+    this.file = isStdout(path) ? null : new SafeFile(path, { label: `--csv ${path}`, kind: 'csv' });
   }
   line(s: string): void {
     this.parts.push(s, '\n');
@@ -100,40 +101,43 @@ class CsvWriter {
     if (this.size > 1 << 20) this.flush();
   }
   flush(): void {
-    if (this.parts.length) writeSync(this.fd, this.parts.join(''));
+    if (this.parts.length) {
+      const text = this.parts.join('');
+      if (this.file) this.file.write(text);
+      else process.stdout.write(text);
+    }
     this.parts = [];
     this.size = 0;
   }
   close(): void {
     this.flush();
-    closeSync(this.fd);
+    this.file?.close();
   }
-}
-
-function checkOutPath(flag: string, p: string): string {
-  const abs = resolve(p);
-  if (existsSync(abs) && statSync(abs).isDirectory()) throw new UserError(`${flag} ${p}: is a directory`);
-  return abs;
+  commit(): void {
+    this.file?.commit();
+  }
+  abort(): void {
+    this.file?.abort();
+  }
 }
 
 /** Creates the --npy directory if needed; returns it and the directory it had to create first (or undefined). */
 function prepareDir(p: string): { dir: string; created: string | undefined } {
-  const abs = resolve(p);
-  if (existsSync(abs) && !statSync(abs).isDirectory()) throw new UserError(`--npy ${p}: exists and is not a directory`);
-  try {
-    return { dir: abs, created: mkdirSync(abs, { recursive: true }) };
-  } catch (e) {
-    throw new UserError(`--npy ${p}: cannot create (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  if (p === '') throw new UserError("--npy '': an empty path; name a directory");
+  if (isStdout(p)) throw new UserError('--npy -: writes a directory of files, not standard output');
+  const dir = resolve(p);
+  const created = makeDirs(dir, `--npy ${p}`);
+  if (created) noteClaimedDir(dir); // a fresh directory: its files are this export's own
+  return { dir, created };
 }
 
 async function cmdExport(file: string, csv: string | undefined, npy: string | undefined): Promise<void> {
-  if (!csv && !npy) throw new UserError('trace export: name an output: --csv OUT and/or --npy DIR');
-  const csvPath = csv ? checkOutPath('--csv', csv) : undefined;
-  const prepared = npy ? prepareDir(npy) : undefined;
+  if (csv === undefined && npy === undefined) throw new UserError('trace export: name an output: --csv OUT and/or --npy DIR');
+  const reader = readTrace(file); // notes the input, so no output may replace it
+  const csvPath = csv === undefined ? undefined : isStdout(csv) ? '-' : checkTarget(csv, { label: `--csv ${csv}`, kind: 'csv' });
+  const prepared = npy === undefined ? undefined : prepareDir(npy);
   const npyDir = prepared?.dir;
   const out = new Outputs();
-  const reader = readTrace(file);
   let csvW: CsvWriter | null = null;
   let states: NpyStreamWriter | null = null;
   let header: HeaderRecord | null = null;
@@ -145,7 +149,7 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
     for await (const r of reader) {
       if (r.type === 'header') {
         header = r;
-        if (npyDir) states = new NpyStreamWriter(out.tmp(join(npyDir, 'states.npy')), r.n_traced);
+        if (npyDir) states = out.add(new NpyStreamWriter(join(npyDir, 'states.npy'), r.n_traced));
         continue;
       }
       if (r.type !== 'sweep') continue;
@@ -157,7 +161,7 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
         comps = Object.keys(r.energy_j).filter((k) => k !== 'total');
         for (const c of comps) ecol[c] = [];
         if (csvPath) {
-          csvW = new CsvWriter(out.tmp(csvPath));
+          csvW = out.add(new CsvWriter(csvPath));
           csvW.line(['chain', 'stage', 'sweep', 'cycle', 'time_s', 'toggles', 'energy_total_j', ...comps.map((c) => `energy_${c}_j`)].join(','));
         }
       }
@@ -178,40 +182,31 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
       rows++;
     }
     if (csvPath && !csvW) {
-      csvW = new CsvWriter(out.tmp(csvPath));
+      csvW = out.add(new CsvWriter(csvPath));
       csvW.line('chain,stage,sweep,cycle,time_s,toggles,energy_total_j');
     }
     csvW?.close();
-    csvW = null;
     states?.close();
-    states = null;
     if (npyDir && header) {
-      writeFileSync(out.tmp(join(npyDir, 'cells.npy')), npyBytes('int32', header.traced_cells));
+      out.whole(join(npyDir, 'cells.npy'), npyBytes('int32', header.traced_cells));
       const types: Record<string, 'int32' | 'int64' | 'float64'> = { chain: 'int32', stage: 'int32', sweep: 'int32', cycle: 'int64', toggles: 'int64', time_s: 'float64', energy_total_j: 'float64' };
-      for (const [k, v] of Object.entries(col)) writeFileSync(out.tmp(join(npyDir, `${k}.npy`)), npyBytes(types[k], v));
-      for (const [c, v] of Object.entries(ecol)) writeFileSync(out.tmp(join(npyDir, `energy_${c}_j.npy`)), npyBytes('float64', v));
+      for (const [k, v] of Object.entries(col)) out.whole(join(npyDir, `${k}.npy`), npyBytes(types[k], v));
+      for (const [c, v] of Object.entries(ecol)) out.whole(join(npyDir, `energy_${c}_j.npy`), npyBytes('float64', v));
     }
     out.commit();
   } catch (e) {
-    try {
-      csvW?.close();
-    } catch {
-      /* closing after a failure */
-    }
-    states?.abort();
     out.abort();
     if (prepared?.created) rmSync(prepared.created, { recursive: true, force: true });
-    if (e instanceof UserError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new UserError(`trace export: cannot write output (${code}: ${(e as Error).message})`);
-    throw e;
+    throw outputError(e, csvPath ?? npyDir ?? file);
   }
   if (reader.truncated) {
-    makeLogger().warn({ file, whole_records_end_at_byte: reader.truncatedAt, bytes: reader.bytes }, 'trace was cut short; exported the whole records before the cut');
+    log.warn({ file, whole_records_end_at_byte: reader.truncatedAt, bytes: reader.bytes }, 'trace was cut short; exported the whole records before the cut');
   }
   const n = header?.n_traced ?? 0;
-  if (csvPath) process.stdout.write(`wrote ${csvPath} (${rows} sweep records)\n`);
-  if (npyDir) process.stdout.write(`wrote ${npyDir}/ (states.npy ${rows} x ${n}, cells.npy, ${Object.keys(col).length + Object.keys(ecol).length} columns)\n`);
+  if (csvPath && csvPath !== '-') process.stdout.write(`wrote ${csvPath} (${rows} sweep records)\n`);
+  const npyLine = `wrote ${npyDir}/ (states.npy ${rows} x ${n}, cells.npy, ${Object.keys(col).length + Object.keys(ecol).length} columns)`;
+  if (npyDir && csvPath === '-') log.info({ dir: npyDir, rows }, npyLine); // standard output carries the CSV
+  else if (npyDir) process.stdout.write(`${npyLine}\n`);
 }
 
 export function traceCommands<T>(y: Argv<T>): Argv<T> {
@@ -232,7 +227,7 @@ export function traceCommands<T>(y: Argv<T>): Argv<T> {
         (c) =>
           c
             .positional('file', { type: 'string', demandOption: true, describe: 'trace file' })
-            .option('csv', { type: 'string', describe: 'write one CSV row per sweep record to this file' })
+            .option('csv', { type: 'string', describe: "write one CSV row per sweep record to this file ('-': standard output)" })
             .option('npy', { type: 'string', describe: 'write states.npy, cells.npy and one .npy per column into this directory' }),
         (a) => cmdExport(a.file as string, a.csv as string | undefined, a.npy as string | undefined),
       )
