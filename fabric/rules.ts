@@ -16,15 +16,38 @@ export const RULE_PRESETS: Record<string, Rule[]> = {
   Z1: [[1, 0], [2, 1], [2, 3], [4, 1]],
 };
 
-export function resolveRules(rules: string | Rule[], where = 'fabric.rules'): Rule[] {
+/** A short, printable rendering of what the user gave (for error messages). */
+export function shown(v: unknown, max = 60): string {
+  let t: string;
+  try {
+    t = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  } catch {
+    t = String(v);
+  }
+  t = t.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return t.length > max ? `${t.slice(0, max - 3)}...` : t;
+}
+
+/**
+ * A preset name or a list of [a, b] rules -> the rules. Anything else (a number, [1, 2], [[0, 1, 2]],
+ * non-integer offsets) is a UserError naming `where` and showing what was given.
+ */
+export function resolveRules(rules: unknown, where = 'fabric.rules'): Rule[] {
   if (typeof rules === 'string') {
     const p = RULE_PRESETS[rules.toUpperCase()];
     if (!p) {
-      throw new UserError(`${where}: unknown rule preset "${rules}" (known: ${Object.keys(RULE_PRESETS).join(', ')})`);
+      throw new UserError(`${where}: unknown rule preset "${shown(rules)}" (known: ${Object.keys(RULE_PRESETS).join(', ')}; or a list like [[0,1],[4,1]])`);
     }
     return p.map(([a, b]) => [a, b]);
   }
-  return rules.map(([a, b]) => [a, b]);
+  const ok =
+    Array.isArray(rules) &&
+    rules.length > 0 &&
+    rules.every((r) => Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'number' && Number.isSafeInteger(x)));
+  if (!ok) {
+    throw new UserError(`${where}: ${shown(rules)} is not a preset name (${Object.keys(RULE_PRESETS).join(', ')}) or a non-empty list of integer [a, b] pairs like [[0,1],[4,1]]`);
+  }
+  return (rules as Rule[]).map(([a, b]) => [a, b]);
 }
 
 /** The four rotations of each rule, as [dx, dy] per direction. */
