@@ -2,76 +2,103 @@
  * Architecture configs: JSON files validated by a zod schema. Every key is required in the
  * resolved config (no silent defaults for physics or power); a config file may say
  * `"extends": "<preset or file>"` and give only what differs. `--set path=value` overrides.
+ * Every problem is collected and named by its source (sim/config-check.ts): the file, the --set
+ * or the flag that gave the value, and what it gave.
  */
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
-import { RULE_PRESETS } from '../fabric/rules.js';
+import { RULE_PRESETS, shown } from '../fabric/rules.js';
+import { deepPartial, MAX_L, MAX_RULES, zodProblems, semanticProblems, problemsError, isObject, type Json, type JsonObject, type ConfigLayer, type ConfigProblem } from './config-check.js';
 
-const int = () => z.number().int();
-const pos = () => z.number().positive();
-const nonneg = () => z.number().nonnegative();
+export type { ConfigProblem } from './config-check.js';
 
-const RuleSchema = z.tuple([int(), int()]);
+/*
+ * Ranges. Every physical value has a generous range (well beyond any chip) chosen so that every
+ * energy, time and count of a run within the counter limits (sim/resources.ts: at most 2^53 cell
+ * updates and cycles) stays finite: the worst products are ~1e45 J, far below 1e308. Integers are
+ * checked as integers within what their counters hold exactly.
+ */
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/** a quantity > 0 (no zero, no denormal) up to max */
+const pos = (max: number) => z.number().min(1e-30).max(max);
+/** a quantity >= 0 up to max */
+const nonneg = (max: number) => z.number().min(0).max(max);
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+const RuleSchema = z.tuple([int(-MAX_L, MAX_L), int(-MAX_L, MAX_L)]);
 
 export const ConfigSchema = z.strictObject({
-  name: z.string().min(1),
+  name: z.string().min(1).max(200),
   description: z.string(),
-  seed: int().nonnegative(),
-  chip_id: int().nonnegative().describe('which fabricated chip: selects the per-cell mismatch draw'),
+  seed: int(0, SAFE),
+  chip_id: int(0, SAFE).describe('which fabricated chip: selects the per-cell mismatch draw'),
   fabric: z.strictObject({
-    L: int().min(2).describe('cells per side'),
+    L: int(2, MAX_L).describe('cells per side'),
     rules: z
-      .union([z.enum(Object.keys(RULE_PRESETS) as [string, ...string[]]), z.array(RuleSchema).min(1)])
-      .describe('a preset name (G8, G12, G16, ...) or a list of [a, b] rules'),
+      .union([z.enum(Object.keys(RULE_PRESETS) as [string, ...string[]]), z.array(RuleSchema).min(1).max(MAX_RULES)])
+      .describe('a preset name (G8, G12, G16, ...) or a list of [a, b] rules, each with a+b odd'),
     boundary: z.enum(['open', 'torus']),
     tile: z.strictObject({
-      size: int().min(1).describe('tile side in cells'),
-      link_latency_cycles: int().nonnegative().describe('extra cycles for a read across a tile boundary'),
-      link_energy_j: nonneg().describe('energy per toggle carried by one inter-tile link'),
+      size: int(1, MAX_L).describe('tile side in cells'),
+      link_latency_cycles: int(0, 1e6).describe('extra cycles for a read across a tile boundary (at most clock.phase_cycles)'),
+      link_energy_j: nonneg(1).describe('energy per toggle carried by one inter-tile link'),
     }),
   }),
   clock: z.strictObject({
-    clock_hz: pos(),
-    phase_cycles: int().min(1).describe('cycles per colour phase; a sweep is two phases'),
-    analog_substeps: int().min(1).describe('analog integration steps per cycle (bias settling, RNG drive)'),
+    clock_hz: z.number().min(1e-3).max(1e15),
+    phase_cycles: int(1, 1e6).describe('cycles per colour phase; a sweep is two phases'),
+    analog_substeps: int(1, 1e4).describe('analog integration steps per cycle (bias settling, RNG drive)'),
   }),
   rng: z.strictObject({
-    tau_rng_s: nonneg().describe('relaxation time of the telegraph RNG; 0 = a fresh bit at every latch'),
-    subthreshold_n: pos().describe('subthreshold slope factor n: V_s = n kT/q'),
-    temperature_k: pos(),
-    nominal_temperature_k: pos().describe('temperature the bias network is designed for'),
-    v_off_sigma_v: nonneg().describe('per-cell mismatch of V_off (standard deviation)'),
-    v_s_sigma_rel: nonneg().describe('per-cell relative mismatch of V_s (standard deviation)'),
-    energy_per_bit_j: nonneg(),
-    bit_rate_hz: pos(),
+    tau_rng_s: nonneg(1e3).describe('relaxation time of the telegraph RNG; 0 = a fresh bit at every latch'),
+    subthreshold_n: pos(1e3).describe('subthreshold slope factor n: V_s = n kT/q'),
+    temperature_k: pos(1e4),
+    nominal_temperature_k: pos(1e4).describe('temperature the bias network is designed for'),
+    v_off_sigma_v: nonneg(10).describe('per-cell mismatch of V_off (standard deviation)'),
+    v_s_sigma_rel: nonneg(10).describe('per-cell relative mismatch of V_s (standard deviation)'),
+    energy_per_bit_j: nonneg(1),
+    bit_rate_hz: pos(1e15),
     duty: z.number().min(0).max(1).describe('fraction of each latch interval the RNG is biased on'),
   }),
   cell: z.strictObject({
-    weight_bits: z.union([int().min(2).max(24), z.literal('exact')]).describe('signed weight precision'),
-    weight_full_scale: pos().describe('largest |weight| and |bias| the conductances represent'),
-    node_capacitance_f: nonneg().describe('bias node capacitance C; tau_bias = C / G_sigma'),
-    g_sigma_s: pos().describe('total conductance of the bias divider G_sigma'),
+    weight_bits: z.union([int(2, 24), z.literal('exact')]).describe('signed weight precision'),
+    weight_full_scale: pos(1e6).describe('largest |weight| and |bias| the conductances represent'),
+    node_capacitance_f: nonneg(1).describe('bias node capacitance C; tau_bias = C / G_sigma'),
+    g_sigma_s: pos(1e3).describe('total conductance of the bias divider G_sigma'),
   }),
   power: z.strictObject({
-    vdd_v: pos(),
-    cell_pitch_m: pos(),
-    wire_cap_f_per_m: nonneg(),
-    output_cap_f: nonneg(),
-    clock_cap_f: nonneg(),
-    leakage_w_per_cell: nonneg(),
-    weight_write_j_per_bit: nonneg(),
-    init_j_per_cell: nonneg(),
-    readout_j_per_cell: nonneg(),
+    vdd_v: pos(1e3),
+    cell_pitch_m: pos(1),
+    wire_cap_f_per_m: nonneg(1),
+    output_cap_f: nonneg(1),
+    clock_cap_f: nonneg(1),
+    leakage_w_per_cell: nonneg(1e3),
+    weight_write_j_per_bit: nonneg(1),
+    init_j_per_cell: nonneg(1),
+    readout_j_per_cell: nonneg(1),
   }),
   io: z.strictObject({
-    program_bits_per_cycle: int().min(1),
-    readout_bits_per_cycle: int().min(1),
+    program_bits_per_cycle: int(1, 2 ** 31),
+    readout_bits_per_cycle: int(1, 2 ** 31),
   }),
 });
+
+/**
+ * What a config file may hold: any part of the config (a file that `extends` a preset or another
+ * file gives only what differs), plus `extends` and an editor's `$schema`. `dtca config schema`
+ * prints it; `dtca config validate` checks every file of a chain against it, then the merged
+ * result against ConfigSchema and configProblems.
+ */
+export const ConfigFileSchema = (deepPartial(ConfigSchema) as z.ZodObject)
+  .extend({
+    extends: z.string().min(1).optional().describe('a preset name or a config file (relative to this file) that this file changes'),
+    $schema: z.string().optional(),
+  })
+  .describe('A dtca architecture config file. With "extends", give only what differs; the merged result must give every key.');
 
 export type ResolvedConfig = z.infer<typeof ConfigSchema>;
 
@@ -85,30 +112,30 @@ export function presetNames(): string[] {
     .map((f) => basename(f, '.json'));
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Set an own property (never the prototype, whatever the key: JSON may hold "__proto__"). */
+function put(o: JsonObject, k: string, v: Json): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 function deepMerge(base: JsonObject, over: JsonObject): JsonObject {
-  const out: JsonObject = { ...base };
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(base)) put(out, k, v);
   for (const [k, v] of Object.entries(over)) {
-    out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as JsonObject, v) : v;
+    const b = Object.prototype.hasOwnProperty.call(out, k) ? out[k] : undefined;
+    put(out, k, isObject(v) && isObject(b) ? deepMerge(b, v) : v);
   }
   return out;
 }
 
 function locate(ref: string, from?: string): string {
   const asFile = from ? resolve(dirname(from), ref) : resolve(ref);
-  if (existsSync(asFile) && ref.endsWith('.json')) return asFile;
+  const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
+  if (isFile(asFile) && ref.endsWith('.json')) return asFile;
   const preset = resolve(CONFIG_DIR, `${ref}.json`);
-  if (existsSync(preset)) return preset;
-  if (existsSync(asFile)) return asFile;
-  throw new UserError(
-    `config "${ref}": no such file, and no preset of that name (presets: ${presetNames().join(', ')})`,
-  );
+  if (/^[\w.-]+$/.test(ref) && isFile(preset)) return preset;
+  if (isFile(asFile)) return asFile;
+  if (existsSync(asFile)) throw new UserError(`config "${shown(ref)}": ${asFile} is not a file`);
+  throw new UserError(`config "${shown(ref)}": no such file, and no preset of that name (presets: ${presetNames().join(', ')})`);
 }
 
 function readJson(path: string): JsonObject {
@@ -125,28 +152,62 @@ function readJson(path: string): JsonObject {
   } catch (e) {
     throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  if (!isObject(v)) throw new UserError(`${path}: a config must be a JSON object`);
+  if (!isObject(v)) throw new UserError(`${path}: a config file must hold a JSON object, not ${Array.isArray(v) ? 'a list' : shown(v)}`);
   return v;
 }
 
-/** Load a config file or preset, following `extends` chains, without validating. */
-function loadRaw(ref: string, from?: string, depth = 0): { raw: JsonObject; path: string } {
-  if (depth > 8) throw new UserError(`config "${ref}": "extends" nests too deep (a cycle?)`);
-  const path = locate(ref, from);
-  const own = readJson(path);
-  const ext = own.extends;
-  delete own.extends;
-  if (ext === undefined) return { raw: own, path };
-  if (typeof ext !== 'string') throw new UserError(`${path}: "extends" must be a preset name or file path`);
-  const parent = loadRaw(ext, path, depth + 1).raw;
-  return { raw: deepMerge(parent, own), path };
+/** A config file as the user knows it: a preset by name, a file by its path. */
+function label(path: string): string {
+  return dirname(path) === CONFIG_DIR ? `preset ${basename(path, '.json')}` : path;
 }
 
-/** Parse one `--set path=value` into the raw config (value parsed as JSON when it is JSON). */
-export function applySet(raw: JsonObject, assignment: string): void {
+/**
+ * The files of an `extends` chain, base first, each checked against the file schema (every
+ * problem collected). A cycle, a missing file or an `extends` that is not a name is a problem too.
+ */
+function loadChain(ref: string): { layers: ConfigLayer[]; problems: ConfigProblem[]; path: string } {
+  const layers: ConfigLayer[] = [];
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  let path = locate(ref);
+  const first = path;
+  for (;;) {
+    if (seen.has(path)) {
+      problems.push({ path: 'extends', message: `${label(path)} is already in the chain (a cycle)`, source: layers[0]?.source ?? label(path), hasGiven: false });
+      break;
+    }
+    seen.add(path);
+    const own = readJson(path);
+    problems.push(...zodProblems(ConfigFileSchema, own, [{ source: label(path), raw: own }]));
+    const ext = Object.prototype.hasOwnProperty.call(own, 'extends') ? own.extends : undefined;
+    const body: JsonObject = {};
+    for (const [k, v] of Object.entries(own)) if (k !== 'extends' && k !== '$schema') put(body, k, v);
+    layers.unshift({ source: label(path), raw: body });
+    if (ext === undefined || typeof ext !== 'string' || ext === '') break;
+    try {
+      path = locate(ext, path);
+    } catch (e) {
+      problems.push({ path: 'extends', message: (e as Error).message.replace(/^config /, ''), source: label(path), given: ext, hasGiven: true });
+      break;
+    }
+  }
+  return { layers, problems, path: first };
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
+/**
+ * Parse one `--set path=value` (value parsed as JSON when it is JSON, else taken as a string)
+ * into a layer of its own: `{a: {b: value}}`. A malformed assignment is a UserError.
+ */
+export function setLayer(assignment: string): ConfigLayer {
   const eq = assignment.indexOf('=');
-  if (eq <= 0) throw new UserError(`--set ${assignment}: expected path=value, e.g. --set clock.clock_hz=2e7`);
-  const path = assignment.slice(0, eq).split('.');
+  if (eq <= 0) throw new UserError(`--set ${shown(assignment)}: expected path=value, e.g. --set clock.clock_hz=2e7`);
+  const keys = assignment.slice(0, eq).split('.');
+  for (const k of keys) {
+    if (k === '') throw new UserError(`--set ${shown(assignment)}: an empty key in the path`);
+    if (FORBIDDEN_KEYS.has(k)) throw new UserError(`--set ${shown(assignment)}: "${k}" is not a config key`);
+  }
   const text = assignment.slice(eq + 1);
   let value: Json;
   try {
@@ -154,74 +215,123 @@ export function applySet(raw: JsonObject, assignment: string): void {
   } catch {
     value = text;
   }
-  let node: JsonObject = raw;
-  for (const key of path.slice(0, -1)) {
-    if (!isObject(node[key])) {
-      if (node[key] === undefined) throw new UserError(`--set ${assignment}: "${key}" is not a config section`);
-      throw new UserError(`--set ${assignment}: "${key}" is a value, not a section`);
-    }
-    node = node[key] as JsonObject;
+  const raw: JsonObject = {};
+  let node = raw;
+  for (const k of keys.slice(0, -1)) {
+    const next: JsonObject = {};
+    put(node, k, next);
+    node = next;
   }
-  node[path[path.length - 1]] = value;
+  put(node, keys[keys.length - 1], value);
+  return { source: `--set ${shown(assignment, 80)}`, raw };
+}
+
+/**
+ * Apply one `--set path=value` to a raw config (kept for callers that edit a raw config). The
+ * path must lead through sections that exist; see setLayer for the parsing.
+ */
+export function applySet(raw: JsonObject, assignment: string): void {
+  const layer = setLayer(assignment);
+  const keys = assignment.slice(0, assignment.indexOf('=')).split('.');
+  let node: JsonObject = raw;
+  for (const key of keys.slice(0, -1)) {
+    const next = Object.prototype.hasOwnProperty.call(node, key) ? node[key] : undefined;
+    if (!isObject(next)) {
+      if (next === undefined) throw new UserError(`${layer.source}: "${key}" is not a config section`);
+      throw new UserError(`${layer.source}: "${key}" is a value, not a section`);
+    }
+    node = next;
+  }
+  let v: unknown = layer.raw;
+  for (const k of keys) v = (v as JsonObject)[k];
+  put(node, keys[keys.length - 1], v as Json);
+}
+
+/** The values --ideal sets: every non-ideality off (exact chromatic Gibbs). */
+function idealLayer(merged: JsonObject): ConfigLayer {
+  const raw: JsonObject = { rng: { tau_rng_s: 0, v_off_sigma_v: 0, v_s_sigma_rel: 0 }, cell: { node_capacitance_f: 0, weight_bits: 'exact' }, fabric: { tile: { link_latency_cycles: 0 } } };
+  const rng = merged.rng;
+  if (isObject(rng) && rng.nominal_temperature_k !== undefined) put(raw.rng as JsonObject, 'temperature_k', rng.nominal_temperature_k);
+  return { source: '--ideal', raw };
 }
 
 /** The ideal chip: every non-ideality off (exact chromatic Gibbs). */
 export function idealize(raw: JsonObject): void {
-  const sets = [
-    'rng.tau_rng_s=0',
-    'rng.v_off_sigma_v=0',
-    'rng.v_s_sigma_rel=0',
-    'cell.node_capacitance_f=0',
-    'cell.weight_bits="exact"',
-    'fabric.tile.link_latency_cycles=0',
-  ];
-  for (const s of sets) applySet(raw, s);
-  const rng = raw.rng as JsonObject | undefined;
-  if (rng && rng.nominal_temperature_k !== undefined) rng.temperature_k = rng.nominal_temperature_k;
+  const merged = deepMerge(raw, idealLayer(raw).raw);
+  for (const k of Object.keys(merged)) put(raw, k, merged[k]);
 }
 
 export function formatZodPath(path: PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
 }
 
+/** Every problem of a merged config: the schema, then what the run would refuse (config-check.ts). */
+export function configProblems(merged: unknown, layers: ConfigLayer[]): ConfigProblem[] {
+  const problems = zodProblems(ConfigSchema, merged, layers);
+  if (problems.length === 0) problems.push(...semanticProblems(merged as ResolvedConfig, layers));
+  else {
+    // the rules can still be judged when the fabric itself parsed
+    const f = isObject(merged) ? merged.fabric : undefined;
+    const fabricOk = !problems.some((p) => p.path.startsWith('fabric') || p.path.startsWith('clock'));
+    if (fabricOk && isObject(f)) problems.push(...semanticProblems(merged as unknown as ResolvedConfig, layers));
+  }
+  return problems;
+}
+
+/** A raw config (already merged) checked as a whole; a UserError names the first problem. */
 export function validateConfig(raw: unknown, where: string): ResolvedConfig {
-  const r = ConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    let path = formatZodPath(issue.path);
-    let msg = issue.message;
-    if (issue.code === 'unrecognized_keys') {
-      const keys = (issue as { keys: string[] }).keys;
-      path = [path, keys[0]].filter(Boolean).join('.');
-      msg = 'unknown key';
-    }
-    const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problem(s))` : '';
-    throw new UserError(`${where}: ${path || '(top level)'}: ${msg}${more}`);
-  }
-  const c = r.data;
-  const lat = c.fabric.tile.link_latency_cycles;
-  if (lat > c.clock.phase_cycles) {
-    throw new UserError(
-      `${where}: fabric.tile.link_latency_cycles = ${lat} is longer than a colour phase (clock.phase_cycles = ${c.clock.phase_cycles}); a link must deliver within the phase`,
-    );
-  }
-  return c;
+  const layers: ConfigLayer[] = [{ source: where, raw: isObject(raw) ? raw : {} }];
+  const problems = configProblems(raw, layers);
+  if (problems.length) throw problemsError(problems);
+  return raw as ResolvedConfig;
 }
 
 export interface ResolveOptions {
   sets?: string[];
   ideal?: boolean;
+  /** values from flags, e.g. { source: '--seed 4', path: 'seed', value: 4 } (applied last) */
+  flags?: { source: string; path: string; value: Json }[];
 }
 
-/** Preset name or file → validated, fully resolved config. */
-export function resolveConfig(ref: string | undefined, opts: ResolveOptions = {}): ResolvedConfig {
-  const { raw, path } = loadRaw(ref ?? DEFAULT_CONFIG);
+export interface CheckedConfig {
+  config: ResolvedConfig | null;
+  problems: ConfigProblem[];
+  /** the file or preset that was resolved */
+  path: string;
+  layers: ConfigLayer[];
+}
+
+/**
+ * Resolve a config and collect every problem: each file of the chain against the file schema,
+ * the merged result against the full schema, and what the run would refuse. `config validate`
+ * prints the problems; resolveConfig throws the first.
+ */
+export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}): CheckedConfig {
+  const chain = loadChain(ref ?? DEFAULT_CONFIG);
+  const layers = [...chain.layers];
+  let merged: JsonObject = {};
+  for (const l of layers) merged = deepMerge(merged, l.raw);
   // --ideal first, so an explicit --set can still turn one non-ideality back on
-  if (opts.ideal) idealize(raw);
-  for (const s of opts.sets ?? []) applySet(raw, s);
-  return validateConfig(raw, ref ?? path);
+  if (opts.ideal) layers.push(idealLayer(merged));
+  for (const s of opts.sets ?? []) layers.push(setLayer(s));
+  for (const f of opts.flags ?? []) layers.push({ source: f.source, raw: setLayer(`${f.path}=${JSON.stringify(f.value)}`).raw });
+  for (const l of layers.slice(chain.layers.length)) merged = deepMerge(merged, l.raw);
+  const problems = [...chain.problems];
+  // a file's own schema problems also show in the merged result: report each once
+  for (const p of configProblems(merged, layers)) {
+    if (!problems.some((q) => q.path === p.path && q.source === p.source)) problems.push(p);
+  }
+  return { config: problems.length ? null : (merged as unknown as ResolvedConfig), problems, path: chain.path, layers };
 }
 
+/** Preset name or file -> validated, fully resolved config (a UserError names the first problem). */
+export function resolveConfig(ref: string | undefined, opts: ResolveOptions = {}): ResolvedConfig {
+  const c = checkConfig(ref, opts);
+  if (!c.config) throw problemsError(c.problems, `dtca config validate ${ref ?? DEFAULT_CONFIG} lists them all`);
+  return c.config;
+}
+
+/** The JSON Schema of a config file (ConfigFileSchema): what `dtca config schema` prints. */
 export function configJsonSchema(): unknown {
-  return z.toJSONSchema(ConfigSchema);
+  return z.toJSONSchema(ConfigFileSchema);
 }
