@@ -8,7 +8,8 @@ import { hideBin } from 'yargs/helpers';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../fabric/errors.js';
-import { resolveConfig, configJsonSchema } from './config.js';
+import { checkConfig, configJsonSchema } from './config.js';
+import { formatProblem } from './config-check.js';
 import { VERSION } from './output.js';
 import { loadConfig, withConfigOptions, type CommonArgs } from './cli-common.js';
 import { runCommand } from './cmd-run.js';
@@ -39,14 +40,18 @@ export function buildCli(argv: string[]) {
         )
         .command(
           'validate <file>',
-          'check a config file',
-          (yy) => yy.positional('file', { type: 'string', demandOption: true }),
+          'check a config file (and its extends chain): every problem, one per line',
+          (yy) => withConfigOptions(yy.positional('file', { type: 'string', demandOption: true, describe: 'config file or preset name' })),
           (a) => {
-            const c = resolveConfig(a.file as string);
-            process.stdout.write(`${a.file}: valid (${c.name}, L=${c.fabric.L}, ${JSON.stringify(c.fabric.rules)}, ${c.clock.clock_hz} Hz)\n`);
+            const { config: c, problems } = checkConfig(a.file as string, { sets: a.set as string[] | undefined, ideal: Boolean(a.ideal) });
+            if (!c) {
+              process.stdout.write(problems.map((p) => formatProblem(p) + '\n').join(''));
+              throw new UserError(`${a.file as string}: ${problems.length} problem${problems.length > 1 ? 's' : ''} (listed on standard output)`);
+            }
+            process.stdout.write(`${a.file as string}: valid (${c.name}, L=${c.fabric.L}, ${JSON.stringify(c.fabric.rules)}, ${c.clock.clock_hz} Hz)\n`);
           },
         )
-        .command('schema', 'print the config JSON Schema', {}, () => {
+        .command('schema', 'print the JSON Schema of a config file (what config validate checks each file against)', {}, () => {
           process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
         })
         .demandCommand(1, 'name a config command: show, validate, schema'),
