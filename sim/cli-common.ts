@@ -1,7 +1,7 @@
 /** Pieces the CLI commands share: the logger, config options, number parsing. */
 import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
-import { resolveConfig, presetNames, DEFAULT_CONFIG, type ResolvedConfig } from './config.js';
+import { resolveConfig, presetNames, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './config.js';
 import { makeLogger } from './log.js';
 
 export const log = makeLogger();
@@ -13,8 +13,8 @@ export interface CommonArgs {
   json?: boolean;
 }
 
-export function loadConfig(a: CommonArgs, extraSets: string[] = []): ResolvedConfig {
-  return resolveConfig(a.config, { sets: [...(a.set ?? []), ...extraSets], ideal: a.ideal });
+export function loadConfig(a: CommonArgs, extraSets: string[] = [], flags: ResolveOptions['flags'] = []): ResolvedConfig {
+  return resolveConfig(a.config, { sets: [...(a.set ?? []), ...extraSets], ideal: a.ideal, flags });
 }
 
 export function withConfigOptions<T>(y: Argv<T>) {

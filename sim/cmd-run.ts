@@ -43,7 +43,7 @@ function writeRunFiles(rd: RunDir, cfg: ResolvedConfig, model: Model, stats: Sta
 
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
-  const cfg = loadConfig(a, seed === undefined ? [] : [`seed=${seed}`]);
+  const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
   const chip = buildChip(cfg);
   const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
   const engine = chip.ideal ? 'ideal' : 'cycle';
