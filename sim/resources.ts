@@ -1,0 +1,193 @@
+/**
+ * What a run will need, estimated before it starts: memory (refused with the estimate when it
+ * cannot fit in the machine's memory; --force tries anyway), wall time (logged; a long run is
+ * announced), the trace's size on disk, and the limits of the counters (a run whose cycles or
+ * cell updates would pass 2^53, or whose sweep and chain indices would pass 2^31 - 1 (the trace's
+ * and the .npy export's int32 columns), is refused: those counts would no longer be exact).
+ *
+ * One function, estimateRun(), takes the run's shape (cells, wire directions, chains, workers,
+ * stages held, model edges, trace records) and applies the per-structure byte counts below. They
+ * are named constants so an engine change updates them in one place. Measured with /usr/bin/time
+ * (peak RSS) on Node 20.20, the cycle engine, G12 (D = 12): the random Boltzmann machine (1 stage,
+ * 1 chain) took 237 MB at L = 512, 664 MB at L = 1024 and 2.36 GB at L = 2048 (540 bytes per
+ * cell); the default DTM (8 stages, 1 image) 859 MB, 3.08 GB and 10.5 GB (2,400-2,800 bytes per
+ * cell). With the constants below the estimate is 584 and 2,150 bytes per cell: within about
+ * 10 % for the Boltzmann machine and 10-25 % low for the DTM, whose stage planes the collector
+ * frees late (hence the margin in MEMORY_MARGIN).
+ */
+import { availableParallelism, freemem, totalmem } from 'node:os';
+import { UserError } from '../fabric/errors.js';
+
+/** Bytes per structure. */
+export const BYTES = {
+  /** the process before any chip: Node, V8, the loaded modules */
+  base: 100 * 2 ** 20,
+  /** per cell: colour, tile, wire length, colour lists, fabrication (gain, offset), bias and clamp planes */
+  chipPerCell: 60,
+  /** per cell and wire direction: neighbour index, crossing flag, and the kernel's weight planes */
+  chipPerCellDirection: 25,
+  /** per model edge and stage held: i, j (int32) and w (float64) */
+  modelPerEdge: 16,
+  /** per cell and stage held: the stage's biases (float64) */
+  modelPerCellStage: 8,
+  /** per cell, direction and stage programmed: the weight planes a stage is programmed into (freed late) */
+  programPerCellDirectionStage: 10,
+  /** per cell and chain (or image) kept until the end: final spins, moments, visible outputs */
+  perChainCell: 2,
+  /** a worker thread before its chip: its own V8 heap and modules */
+  workerBase: 40 * 2 ** 20,
+  /** the trace writer's buffer */
+  traceBuffer: 2 ** 20,
+  /** per trace record beyond its states: fields, energy by component, CRC */
+  traceRecordOverhead: 260,
+};
+
+/** Wall time per cell update and per cell of set-up (same machine and Node; see README, Speed). */
+export const TIME = {
+  /** ideal engine, ns per cell update */
+  idealNsPerUpdate: 7,
+  /** cycle engine, ns per cell update at one analog step per cycle... */
+  cycleNsPerUpdate: 10,
+  /** ...plus this per analog substep per cycle of a sweep (clock.analog_substeps x 2 phase_cycles) */
+  cycleNsPerSubstep: 1.5,
+  /** set-up per cell (fabric, fabrication) and per cell and stage (model, programming) */
+  setupNsPerCell: 1000,
+  setupNsPerCellStage: 7000,
+};
+
+/** The estimate is compared with memory after this margin for what it does not count. */
+export const MEMORY_MARGIN = 1.1;
+
+/** Counters and indices stay exact below these. */
+export const MAX_EXACT = Number.MAX_SAFE_INTEGER; // 2^53 - 1: cycles, cell updates, toggles
+export const MAX_INDEX = 2 ** 31 - 1; // sweep, chain, stage indices: int32 in traces and .npy exports
+
+/** Worker threads: at most this many per core (more only costs memory and start-up). */
+export const WORKERS_PER_CORE = 4;
+
+export function maxWorkers(): number {
+  return WORKERS_PER_CORE * Math.max(1, availableParallelism());
+}
+
+export interface RunShape {
+  /** cells on the chip (L * L) */
+  cells: number;
+  /** wire directions per cell (4 x rules) */
+  directions: number;
+  /** chains (BM) or images (DTM) */
+  chains: number;
+  /** worker threads (1 = this thread only) */
+  workers: number;
+  /** model stages held in memory, and edges per stage */
+  stages: number;
+  edgesPerStage: number;
+  /** stages programmed into planes during the run (DTM: every stage; BM: one) */
+  stagesProgrammed: number;
+  /** cell updates of the whole run (the cells that latch x sweeps x chains [x stages]) */
+  cellUpdates: number;
+  /** cycles of the whole run */
+  cycles: number;
+  /** largest sweep index + 1 (warm-up included) */
+  sweeps: number;
+  engine: 'ideal' | 'cycle';
+  analogSubsteps: number;
+  phaseCycles: number;
+  /** trace: sweep records and traced cells (0 records: no trace) */
+  traceRecords?: number;
+  tracedCells?: number;
+}
+
+export interface Estimate {
+  bytes: number;
+  /** by structure, for the message */
+  parts: Record<string, number>;
+  seconds: number;
+  traceFileBytes: number;
+}
+
+export function estimateRun(s: RunShape): Estimate {
+  const N = s.cells;
+  const D = s.directions;
+  const chip = N * (BYTES.chipPerCell + D * BYTES.chipPerCellDirection);
+  const model = s.stages * (s.edgesPerStage * BYTES.modelPerEdge + N * BYTES.modelPerCellStage);
+  const program = s.stagesProgrammed * N * D * BYTES.programPerCellDirectionStage;
+  const chains = s.chains * N * BYTES.perChainCell;
+  // each extra worker builds its own chip, holds a copy of the model and programs its stages
+  const extra = Math.max(0, s.workers - 1);
+  const workers = s.workers > 1 ? s.workers * (BYTES.workerBase + chip + model + program) : 0;
+  const trace = s.traceRecords ? BYTES.traceBuffer : 0;
+  const parts = { base: BYTES.base, chip, model, program, chains, workers, trace };
+  const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
+  const perUpdate =
+    s.engine === 'ideal' ? TIME.idealNsPerUpdate : TIME.cycleNsPerUpdate + TIME.cycleNsPerSubstep * s.analogSubsteps * 2 * s.phaseCycles;
+  const parallel = Math.max(1, Math.min(s.workers, s.chains, availableParallelism()));
+  const seconds = (s.cellUpdates * perUpdate) / parallel / 1e9 + (N * (TIME.setupNsPerCell + s.stages * TIME.setupNsPerCellStage) * (1 + extra)) / 1e9;
+  const traceFileBytes = s.traceRecords ? s.traceRecords * (Math.ceil((s.tracedCells ?? N) / 8) + BYTES.traceRecordOverhead) : 0;
+  return { bytes, parts, seconds, traceFileBytes };
+}
+
+/** "1.23 GiB" */
+export function formatBytes(b: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  let v = b;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toPrecision(3)} ${u[i]}`;
+}
+
+/** "3.2 s", "4.1 min", "2.0 h", "3.5 days", "1.2e9 years" */
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toPrecision(2)} s`;
+  if (s < 3600) return `${(s / 60).toPrecision(2)} min`;
+  if (s < 86400 * 2) return `${(s / 3600).toPrecision(2)} h`;
+  if (s < 86400 * 365 * 2) return `${(s / 86400).toPrecision(2)} days`;
+  return `${(s / (86400 * 365)).toPrecision(2)} years`;
+}
+
+/** The machine's memory for one process: physical memory, or a cgroup's limit when lower. */
+export function machineMemory(): number {
+  const total = totalmem();
+  const limited = (process as unknown as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  return limited && limited > 0 && limited < total ? limited : total;
+}
+
+export function freeMemory(): number {
+  const avail = (process as unknown as { availableMemory?: () => number }).availableMemory?.();
+  return avail && avail > 0 ? avail : freemem();
+}
+
+/**
+ * Refuse a run whose memory estimate does not fit in the machine's memory (unless force), and
+ * a run whose counters would not be exact. Returns warnings to log (memory beyond what is free
+ * now, a long run).
+ */
+export function checkResources(s: RunShape, est: Estimate, o: { force?: boolean } = {}): string[] {
+  if (!(s.cycles <= MAX_EXACT) || !(s.cellUpdates <= MAX_EXACT)) {
+    throw new UserError(
+      `the run would count ${s.cellUpdates.toExponential(3)} cell updates over ${s.cycles.toExponential(3)} cycles; counts past 2^53 (${MAX_EXACT.toExponential(3)}) are not exact: use fewer sweeps, chains or images, or a smaller grid`,
+    );
+  }
+  if (s.sweeps > MAX_INDEX) throw new UserError(`${s.sweeps} sweeps per chain: at most ${MAX_INDEX} (sweep indices are 32-bit in traces and exports)`);
+  if (s.chains > MAX_INDEX) throw new UserError(`${s.chains} chains or images: at most ${MAX_INDEX} (chain indices are 32-bit in traces and exports)`);
+  const need = est.bytes * MEMORY_MARGIN;
+  const have = machineMemory();
+  const parts = Object.entries(est.parts)
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, v]) => `${k} ${formatBytes(v)}`)
+    .join(', ');
+  if (need > have && !o.force) {
+    throw new UserError(
+      `this run needs about ${formatBytes(est.bytes)} of memory (${parts}); the machine has ${formatBytes(have)}. Use a smaller grid, fewer workers or stages, or --force to try anyway`,
+    );
+  }
+  const warnings: string[] = [];
+  if (need > have) warnings.push(`running anyway (--force): about ${formatBytes(est.bytes)} of memory on a machine with ${formatBytes(have)}`);
+  else if (need > freeMemory()) warnings.push(`about ${formatBytes(est.bytes)} of memory; only ${formatBytes(freeMemory())} is free now`);
+  if (est.seconds > 3600) warnings.push(`estimated wall time ${formatSeconds(est.seconds)} (Ctrl-C stops it cleanly, keeping what was done)`);
+  return warnings;
+}
