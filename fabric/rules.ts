@@ -20,7 +20,7 @@ export const RULE_PRESETS: Record<string, Rule[]> = {
 export function shown(v: unknown, max = 60): string {
   let t: string;
   try {
-    t = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+    t = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' || v === undefined ? String(v) : (JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? String(v));
   } catch {
     t = String(v);
   }

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
 import type { Rule } from '../fabric/rules.js';
-import { readModel, modelToObject, stageCoupling } from './model.js';
+import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric } from './model.js';
 import { newDtmModel } from './dtm.js';
 import { writeFileSafe, checkTarget, isStdout } from '../fabric/files.js';
 import { makePackr } from '../traces/pack.js';
@@ -65,6 +65,7 @@ function modelBeta(v: unknown): number {
 
 function cmdModelInfo(a: Record<string, unknown>): void {
   const m = readModel(a.file as string);
+  checkModelWires(modelFabric(m), m); // the file as a whole: every edge a wire of its own grid, once
   const info: Record<string, unknown> = {
     file: a.file,
     grid: m.grid,

@@ -3,13 +3,20 @@
  *   "stages":[{"bias":[L*L numbers],"edges":[[i,j,w],...],"clamp":[[i,+-1],...]}]}`
  * with cell index i = y*L + x and each undirected edge once. JSON for small models, msgpack for
  * large ones (numeric arrays may be plain lists or {dtype, shape, data} typed arrays).
+ *
+ * Everything is checked before a run: indices are integers in range (never truncated or wrapped,
+ * whatever the dtype), an edge joins two different cells that a wire connects and appears once in
+ * either order, a cell is clamped at most once, weights and biases are finite within
+ * +-MAX_PARAMETER (so every field stays finite), beta is in (0, MAX_BETA], the rules fit the grid,
+ * and a DTM's image shape, time grid and couplings are sound. Errors name the file and the field
+ * and show what the file holds.
  */
 import { readFileSync } from 'node:fs';
 import { unpack } from 'msgpackr';
 import { UserError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
-import { resolveRules, type Rule } from '../fabric/rules.js';
-import { wireDirection, type Fabric } from '../fabric/fabric.js';
+import { resolveRules, checkRules, shown, type Rule } from '../fabric/rules.js';
+import { wireDirection, buildFabric, type Fabric } from '../fabric/fabric.js';
 import { oppositeDirection } from '../fabric/rules.js';
 import { emptyPlanes, type Planes } from '../cells/bias.js';
 import type { ResolvedConfig } from './config.js';
@@ -17,6 +24,13 @@ import { uniform, streamKey, Purpose } from '../rng/counter.js';
 
 export const MODEL_FORMAT = 'dtca-model';
 export const MODEL_VERSION = 1;
+/** largest |weight| and |bias| a model may hold (any chip's full scale is far below; fields stay finite) */
+export const MAX_PARAMETER = 1e6;
+/** largest beta a model (or --beta) may give */
+export const MAX_BETA = 1e6;
+/** forward-process rates lambda: within [MIN_LAMBDA, MAX_LAMBDA] the couplings J_c stay finite */
+const MIN_LAMBDA = 1e-30;
+const MAX_LAMBDA = 1e30;
 
 export interface StageModel {
   bias: Float64Array;
@@ -73,10 +87,10 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (!['T', 'time_grid', 'lambda_image', 'lambda_label', 'image', 'label', 'label_copies', 'image_shape'].includes(k)) {
-      throw new UserError(`${at}.${k}: unknown key`);
+      throw new UserError(`${at}.${shown(k)}: unknown key`);
     }
   }
-  if (o.T !== T) throw new UserError(`${at}.T = ${String(o.T)} but the model has ${T} stages`);
+  if (o.T !== T) throw new UserError(`${at}.T = ${shown(o.T)} but the model has ${T} stages`);
   const tg = o.time_grid ?? timeGrid(T);
   if (!Array.isArray(tg) || tg.length !== T + 1) throw new UserError(`${at}.time_grid: needs T + 1 = ${T + 1} entries`);
   const time_grid = tg.map((v, k) => {
@@ -85,22 +99,15 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
       return null;
     }
     const x = finiteNumber(v, `${at}.time_grid[${k}]`);
-    if (k > 0 && x <= (tg[k - 1] as number)) throw new UserError(`${at}.time_grid[${k}]: must increase`);
+    if (k > 0 && !(x > (tg[k - 1] as number))) throw new UserError(`${at}.time_grid[${k}] = ${shown(x)}: must increase`);
     return x;
   });
   const lam = (key: string) => {
     const v = finiteNumber(o[key], `${at}.${key}`);
-    if (v <= 0) throw new UserError(`${at}.${key}: must be > 0`);
+    if (!(v >= MIN_LAMBDA && v <= MAX_LAMBDA)) throw new UserError(`${at}.${key} = ${shown(v)}: must be in [${MIN_LAMBDA}, ${MAX_LAMBDA}]`);
     return v;
   };
-  const idx = (key: string) => {
-    const a = numbers(o[key] ?? [], `${at}.${key}`);
-    const out = Int32Array.from(a);
-    out.forEach((v, n) => {
-      if (!Number.isInteger(a[n]) || v < 0 || v >= N) throw new UserError(`${at}.${key}[${n}]: cell ${a[n]} outside 0..${N - 1}`);
-    });
-    return out;
-  };
+  const idx = (key: string) => cellIndices(numbers(o[key] ?? [], `${at}.${key}`), N, `${at}.${key}`);
   const image = idx('image');
   const label = idx('label');
   const seen = new Set<number>();
@@ -110,17 +117,18 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
   }
   const copies = o.label_copies ?? (label.length > 0 ? 10 : 1);
   if (typeof copies !== 'number' || !Number.isInteger(copies) || copies < 1 || label.length % copies !== 0) {
-    throw new UserError(`${at}.label_copies: must be a positive integer dividing the ${label.length} label cells`);
+    throw new UserError(`${at}.label_copies = ${shown(copies)}: must be a positive integer dividing the ${label.length} label cells`);
   }
-  let shape = o.image_shape as [number, number] | undefined;
+  let shape = o.image_shape as unknown;
   if (shape === undefined || shape === null) {
-    const side = Math.ceil(Math.sqrt(image.length));
-    shape = [Math.ceil(image.length / side), side];
+    const side = Math.max(1, Math.ceil(Math.sqrt(image.length)));
+    shape = [Math.max(1, Math.ceil(image.length / side)), side];
   }
-  if (!Array.isArray(shape) || shape.length !== 2 || shape[0] * shape[1] < image.length) {
-    throw new UserError(`${at}.image_shape: [rows, cols] with rows*cols >= ${image.length} image cells`);
+  const sh = shape as number[];
+  if (!Array.isArray(shape) || shape.length !== 2 || !sh.every((v) => Number.isSafeInteger(v) && v >= 1) || sh[0] * sh[1] < image.length || sh[0] * sh[1] > Math.max(N, 1)) {
+    throw new UserError(`${at}.image_shape = ${shown(shape)}: [rows, cols], positive integers with ${image.length} <= rows*cols <= ${N} (the image's cells)`);
   }
-  return {
+  const spec: DtmSpec = {
     T,
     time_grid,
     lambda_image: lam('lambda_image'),
@@ -128,8 +136,15 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
     image,
     label,
     label_copies: copies,
-    image_shape: [shape[0], shape[1]],
+    image_shape: [sh[0], sh[1]],
   };
+  for (let k = 0; k < T; k++) {
+    for (const key of ['lambda_image', 'lambda_label'] as const) {
+      const j = stageCoupling(spec, k, spec[key]);
+      if (!Number.isFinite(j)) throw new UserError(`${at}: time_grid and ${key} give stage ${k} an infinite coupling J_c (the interval t_${k + 1} - t_${k} is too short)`);
+    }
+  }
+  return spec;
 }
 
 const DTYPES: Record<string, { new (b: ArrayBuffer): ArrayLike<number> & { BYTES_PER_ELEMENT: number } }> = {
@@ -149,7 +164,7 @@ export function numbers(v: unknown, where: string): ArrayLike<number> {
   if (v && typeof v === 'object' && 'dtype' in v && 'data' in v) {
     const o = v as { dtype: string; data: Uint8Array };
     const T = DTYPES[o.dtype];
-    if (!T) throw new UserError(`${where}: unsupported dtype "${o.dtype}"`);
+    if (!T) throw new UserError(`${where}: unsupported dtype "${shown(o.dtype)}" (${Object.keys(DTYPES).join(', ')})`);
     if (!(o.data instanceof Uint8Array)) throw new UserError(`${where}: typed array data must be bytes`);
     if (o.data.byteLength % T.prototype.BYTES_PER_ELEMENT !== 0) {
       throw new UserError(`${where}: ${o.data.byteLength} bytes is not a whole number of ${o.dtype}`);
@@ -161,19 +176,40 @@ export function numbers(v: unknown, where: string): ArrayLike<number> {
 }
 
 function finiteNumber(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${where}: ${String(v)} is not a finite number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${where}: ${shown(v)} is not a finite number`);
   return v;
+}
+
+/** A weight or bias: finite, within +-MAX_PARAMETER. */
+function parameter(v: unknown, where: string): number {
+  const x = finiteNumber(v, where);
+  if (Math.abs(x) > MAX_PARAMETER) throw new UserError(`${where}: ${shown(x)} is beyond +-${MAX_PARAMETER}`);
+  return x;
+}
+
+/** Cell indices checked as given (never truncated or wrapped by a typed array): integers in 0..N-1. */
+function cellIndices(a: ArrayLike<number>, N: number, where: string): Int32Array {
+  const out = new Int32Array(a.length);
+  for (let n = 0; n < a.length; n++) {
+    const v = a[n];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= N) throw new UserError(`${where}[${n}]: cell ${shown(v)} is not an integer in 0..${N - 1}`);
+    out[n] = v;
+  }
+  return out;
 }
 
 function parseStage(raw: unknown, s: number, L: number, src: string): StageModel {
   const at = `${src}: stages[${s}]`;
-  if (!raw || typeof raw !== 'object') throw new UserError(`${at}: must be an object`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${at}: must be an object`);
   const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['bias', 'edges', 'clamp'].includes(k)) throw new UserError(`${at}.${shown(k)}: unknown key`);
+  }
   const N = L * L;
   const b = numbers(o.bias ?? [], `${at}.bias`);
   if (b.length !== N) throw new UserError(`${at}.bias: has ${b.length} values, the grid has L*L = ${N} cells`);
   const bias = new Float64Array(N);
-  for (let i = 0; i < N; i++) bias[i] = finiteNumber(b[i], `${at}.bias[${i}]`);
+  for (let i = 0; i < N; i++) bias[i] = parameter(b[i], `${at}.bias[${i}]`);
   let ei: Int32Array, ej: Int32Array, ew: Float64Array;
   const edges = o.edges ?? [];
   if (Array.isArray(edges)) {
@@ -181,68 +217,74 @@ function parseStage(raw: unknown, s: number, L: number, src: string): StageModel
     ej = new Int32Array(edges.length);
     ew = new Float64Array(edges.length);
     edges.forEach((e, n) => {
-      if (!Array.isArray(e) || e.length !== 3) throw new UserError(`${at}.edges[${n}]: expected [i, j, w]`);
-      ei[n] = finiteNumber(e[0], `${at}.edges[${n}][0]`);
-      ej[n] = finiteNumber(e[1], `${at}.edges[${n}][1]`);
-      ew[n] = finiteNumber(e[2], `${at}.edges[${n}] weight`);
-      if (ei[n] !== e[0] || ej[n] !== e[1]) throw new UserError(`${at}.edges[${n}]: cell indices must be integers`);
+      if (!Array.isArray(e) || e.length !== 3) throw new UserError(`${at}.edges[${n}] = ${shown(e)}: expected [i, j, w]`);
+      ei[n] = cellIndices([e[0]], N, `${at}.edges[${n}]`)[0];
+      ej[n] = cellIndices([e[1]], N, `${at}.edges[${n}]`)[0];
+      ew[n] = parameter(e[2], `${at}.edges[${n}] weight`);
     });
   } else if (edges && typeof edges === 'object') {
     const eo = edges as Record<string, unknown>;
+    for (const k of Object.keys(eo)) if (!['i', 'j', 'w'].includes(k)) throw new UserError(`${at}.edges.${shown(k)}: unknown key (expected i, j, w)`);
     const I = numbers(eo.i, `${at}.edges.i`);
     const J = numbers(eo.j, `${at}.edges.j`);
     const W = numbers(eo.w, `${at}.edges.w`);
-    if (I.length !== J.length || I.length !== W.length) throw new UserError(`${at}.edges: i, j, w differ in length`);
-    ei = Int32Array.from(I);
-    ej = Int32Array.from(J);
+    if (I.length !== J.length || I.length !== W.length) throw new UserError(`${at}.edges: i, j, w differ in length (${I.length}, ${J.length}, ${W.length})`);
+    ei = cellIndices(I, N, `${at}.edges.i`);
+    ej = cellIndices(J, N, `${at}.edges.j`);
     ew = new Float64Array(W.length);
-    for (let n = 0; n < W.length; n++) ew[n] = finiteNumber(W[n], `${at}.edges.w[${n}]`);
+    for (let n = 0; n < W.length; n++) ew[n] = parameter(W[n], `${at}.edges.w[${n}]`);
   } else {
-    throw new UserError(`${at}.edges: expected a list of [i, j, w]`);
+    throw new UserError(`${at}.edges: expected a list of [i, j, w] (or {i, j, w} arrays)`);
   }
   for (let n = 0; n < ei.length; n++) {
-    if (ei[n] < 0 || ei[n] >= N || ej[n] < 0 || ej[n] >= N) {
-      throw new UserError(`${at}.edges[${n}] = (${ei[n]}, ${ej[n]}): cell index outside 0..${N - 1}`);
-    }
+    if (ei[n] === ej[n]) throw new UserError(`${at}.edges[${n}] = (${ei[n]}, ${ej[n]}): joins a cell to itself`);
   }
   const clamp = (o.clamp ?? []) as unknown;
-  if (!Array.isArray(clamp)) throw new UserError(`${at}.clamp: expected a list of [cell, spin]`);
+  if (!Array.isArray(clamp)) throw new UserError(`${at}.clamp = ${shown(clamp)}: expected a list of [cell, spin]`);
   const clampIdx = new Int32Array(clamp.length);
   const clampVal = new Int8Array(clamp.length);
+  const clamped = new Map<number, number>();
   clamp.forEach((c, n) => {
-    if (!Array.isArray(c) || c.length !== 2) throw new UserError(`${at}.clamp[${n}]: expected [cell, spin]`);
-    const i = c[0];
+    if (!Array.isArray(c) || c.length !== 2) throw new UserError(`${at}.clamp[${n}] = ${shown(c)}: expected [cell, spin]`);
+    const i = cellIndices([c[0]], N, `${at}.clamp[${n}]`)[0];
     const v = c[1];
-    if (!Number.isInteger(i) || i < 0 || i >= N) throw new UserError(`${at}.clamp[${n}]: cell ${i} outside 0..${N - 1}`);
-    if (v !== 1 && v !== -1) throw new UserError(`${at}.clamp[${n}]: spin must be +1 or -1, got ${v}`);
+    if (v !== 1 && v !== -1) throw new UserError(`${at}.clamp[${n}]: spin must be +1 or -1, got ${shown(v)}`);
+    const prev = clamped.get(i);
+    if (prev !== undefined) {
+      throw new UserError(`${at}.clamp[${n}]: cell ${i} is clamped again (clamp[${prev}] already holds it${clampVal[prev] !== v ? ' at the opposite spin' : ''})`);
+    }
+    clamped.set(i, n);
     clampIdx[n] = i;
     clampVal[n] = v;
   });
-  for (const k of Object.keys(o)) {
-    if (!['bias', 'edges', 'clamp'].includes(k)) throw new UserError(`${at}.${k}: unknown key`);
-  }
   return { bias, ei, ej, ew, clampIdx, clampVal };
 }
 
 export function parseModel(raw: unknown, src: string): Model {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${src}: a model must be an object`);
   const o = raw as Record<string, unknown>;
-  if (o.format !== MODEL_FORMAT) throw new UserError(`${src}: not a dtca model (format is ${JSON.stringify(o.format)}, expected "${MODEL_FORMAT}")`);
-  if (typeof o.version !== 'number' || o.version > MODEL_VERSION) {
-    throw new UserError(`${src}: model format version ${String(o.version)} is newer than this dtca reads (${MODEL_VERSION})`);
+  if (o.format !== MODEL_FORMAT) throw new UserError(`${src}: not a dtca model (format is ${o.format === undefined ? 'missing' : shown(o.format)}, expected "${MODEL_FORMAT}")`);
+  if (o.version === undefined) throw new UserError(`${src}: version: missing (this dtca reads version ${MODEL_VERSION})`);
+  if (typeof o.version !== 'number' || !Number.isInteger(o.version) || o.version < 1) {
+    throw new UserError(`${src}: version = ${shown(o.version)}: not a format version (an integer >= 1; this dtca reads ${MODEL_VERSION})`);
   }
+  if (o.version > MODEL_VERSION) throw new UserError(`${src}: model format version ${o.version} is newer than this dtca reads (${MODEL_VERSION})`);
   const g = o.grid as Record<string, unknown> | undefined;
-  if (!g || typeof g !== 'object') throw new UserError(`${src}: grid: missing ({"L":..,"rules":..,"boundary":..})`);
+  if (!g || typeof g !== 'object' || Array.isArray(g)) throw new UserError(`${src}: grid: missing ({"L":..,"rules":..,"boundary":..})`);
+  for (const k of Object.keys(g)) if (!['L', 'rules', 'boundary'].includes(k)) throw new UserError(`${src}: grid.${shown(k)}: unknown key`);
   const L = g.L;
-  if (typeof L !== 'number' || !Number.isInteger(L) || L < 2) throw new UserError(`${src}: grid.L: must be an integer >= 2`);
-  if (g.boundary !== 'open' && g.boundary !== 'torus') throw new UserError(`${src}: grid.boundary: must be "open" or "torus"`);
-  const rules = resolveRules(g.rules as string | Rule[], `${src}: grid.rules`);
+  if (typeof L !== 'number' || !Number.isInteger(L) || L < 2 || L > 46340) throw new UserError(`${src}: grid.L = ${shown(L)}: must be an integer in 2..46340`);
+  if (g.boundary !== 'open' && g.boundary !== 'torus') throw new UserError(`${src}: grid.boundary = ${shown(g.boundary)}: must be "open" or "torus"`);
+  if (g.rules === undefined) throw new UserError(`${src}: grid.rules: missing (a preset such as "G12" or a list like [[0,1],[4,1]])`);
+  const rules = resolveRules(g.rules, `${src}: grid.rules`);
+  checkRules(rules, L, g.boundary, `${src}: grid.rules`);
   const beta = o.beta === undefined ? 1 : finiteNumber(o.beta, `${src}: beta`);
+  if (!(beta > 0 && beta <= MAX_BETA)) throw new UserError(`${src}: beta = ${shown(beta)}: must be in (0, ${MAX_BETA}]`);
   if (!Array.isArray(o.stages) || o.stages.length === 0) throw new UserError(`${src}: stages: at least one stage is needed`);
   const stages = o.stages.map((s, n) => parseStage(s, n, L, src));
   const dtm = o.dtm === undefined ? undefined : parseDtm(o.dtm, src, L * L, stages.length);
   for (const k of Object.keys(o)) {
-    if (!['format', 'version', 'grid', 'beta', 'stages', 'dtm'].includes(k)) throw new UserError(`${src}: ${k}: unknown key`);
+    if (!['format', 'version', 'grid', 'beta', 'stages', 'dtm'].includes(k)) throw new UserError(`${src}: ${shown(k)}: unknown key`);
   }
   return { grid: { L, rules, boundary: g.boundary }, beta, stages, dtm, source: src };
 }
@@ -288,6 +330,40 @@ export function checkModelFitsFabric(m: Model, cfg: ResolvedConfig, rules: Rule[
   }
 }
 
+function notAWire(f: Fabric, where: string, n: number, i: number, j: number): UserError {
+  const L = f.L;
+  return new UserError(
+    `${where}: edges[${n}] = (${i}, ${j}) joins (x=${i % L}, y=${Math.floor(i / L)}) and (x=${j % L}, y=${Math.floor(j / L)}), which no wire of the fabric connects`,
+  );
+}
+
+/**
+ * Every stage's edges against a fabric, before anything runs: each edge a wire, and each wire
+ * given once in either order. (stagePlanes checks the same while programming one stage.)
+ */
+export function checkModelWires(f: Fabric, m: Model): void {
+  const D = f.D;
+  const seen = new Uint8Array(f.N * D);
+  m.stages.forEach((st, s) => {
+    if (s > 0) seen.fill(0);
+    const where = `${m.source}: stages[${s}]`;
+    for (let n = 0; n < st.ei.length; n++) {
+      const i = st.ei[n];
+      const j = st.ej[n];
+      const k = wireDirection(f, i, j);
+      if (k < 0) throw notAWire(f, where, n, i, j);
+      if (seen[i * D + k]) throw new UserError(`${where}: edges[${n}] = (${i}, ${j}) appears twice, in either order (give each undirected edge once)`);
+      seen[i * D + k] = 1;
+      seen[j * D + oppositeDirection(k)] = 1;
+    }
+  });
+}
+
+/** The fabric of the model's own grid (to check a model without a config, e.g. model info). */
+export function modelFabric(m: Model): Fabric {
+  return buildFabric({ L: m.grid.L, rules: m.grid.rules, boundary: m.grid.boundary, tileSize: m.grid.L, linkLatencyCycles: 0, names: { L: `${m.source}: grid.L`, rules: `${m.source}: grid.rules` } });
+}
+
 /** Map a stage's edge list onto the fabric's (cell, direction) weight planes. */
 export function stagePlanes(f: Fabric, st: StageModel, where: string): Planes {
   const pl = emptyPlanes(f);
@@ -298,14 +374,10 @@ export function stagePlanes(f: Fabric, st: StageModel, where: string): Planes {
     const i = st.ei[n];
     const j = st.ej[n];
     const k = wireDirection(f, i, j);
-    if (k < 0) {
-      const L = f.L;
-      throw new UserError(
-        `${where}: edges[${n}] = (${i}, ${j}) joins (x=${i % L}, y=${Math.floor(i / L)}) and (x=${j % L}, y=${Math.floor(j / L)}), which no wire of the fabric connects`,
-      );
-    }
-    if (seen[i * D + k]) throw new UserError(`${where}: edges[${n}] = (${i}, ${j}) appears twice (give each undirected edge once)`);
+    if (k < 0) throw notAWire(f, where, n, i, j);
+    if (seen[i * D + k]) throw new UserError(`${where}: edges[${n}] = (${i}, ${j}) appears twice, in either order (give each undirected edge once)`);
     seen[i * D + k] = 1;
+    seen[j * D + oppositeDirection(k)] = 1; // (j, i) is the same edge
     pl.w[i * D + k] = st.ew[n];
     pl.w[j * D + oppositeDirection(k)] = st.ew[n];
   }
