@@ -4,7 +4,9 @@ import { resolve as resolvePath, basename } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 import type { ResolvedConfig } from './config.js';
 import { buildChip } from './chip.js';
-import { readModel, randomModel, type Model } from './model.js';
+import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
+import { resolveRules } from '../fabric/rules.js';
+import { estimateRun, checkResources, maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE, type RunShape } from './resources.js';
 import { newDtmModel, generate, type Mapping } from './dtm.js';
 import { samplesPng, denoisePng } from './images.js';
 import { writeEnergyChart, type StageEnergy } from './plot.js';
@@ -16,12 +18,15 @@ import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
 
+/** Stages of the default DTM workload. */
+const DEFAULT_T = 8;
+
 /** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
 function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
   const spots = chipFabric.colourCells[0].length;
   const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
   return newDtmModel({
-    T: 8,
+    T: DEFAULT_T,
     L: cfg.fabric.L,
     rules: cfg.fabric.rules,
     boundary: cfg.fabric.boundary,
@@ -41,38 +46,117 @@ function writeRunFiles(rd: RunDir, cfg: ResolvedConfig, model: Model, stats: Sta
   rd.finish('complete', { model: model.source });
 }
 
+/** DTM or BM, and the flags that belong to each (given flags that do not apply are errors). */
+const DTM_ONLY = ['images', 'labels', 'mapping', 'trace', 'traceEvery', 'traceStages', 'traceChains', 'traceCells'] as const;
+const BM_ONLY = ['chains', 'warmup', 'init'] as const;
+const FLAG: Record<string, string> = { traceEvery: '--trace-every', traceStages: '--trace-stages', traceChains: '--trace-chains', traceCells: '--trace-cells' };
+const flagName = (k: string) => FLAG[k] ?? `--${k}`;
+
+/** Is every non-ideality off (the engine the chip will pick; sim/chip.ts decides the same way)? */
+function idealConfig(c: ResolvedConfig): boolean {
+  const tauBias = c.cell.node_capacitance_f / c.cell.g_sigma_s;
+  return c.rng.tau_rng_s === 0 && tauBias === 0 && c.rng.v_off_sigma_v === 0 && c.rng.v_s_sigma_rel === 0 && c.fabric.tile.link_latency_cycles === 0;
+}
+
+function checkWorkers(v: number | undefined): number {
+  const w = positiveInt('workers', v) ?? 1;
+  const max = maxWorkers();
+  if (w > max) throw new UserError(`--workers ${w}: at most ${max} on this machine (${WORKERS_PER_CORE} per core); results do not depend on it`);
+  return w;
+}
+
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
+  // ---- everything is checked before anything runs or is written
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
-  const chip = buildChip(cfg);
-  const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
-  const engine = chip.ideal ? 'ideal' : 'cycle';
-  const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
-  if (model.dtm && a.stage === undefined) {
-    for (const k of ['chains', 'warmup'] as const) {
-      if (a[k] !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
+  if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
+  const fileModel = a.model === undefined ? null : readModel(String(a.model));
+  const dtmRun = fileModel ? Boolean(fileModel.dtm) && a.stage === undefined : a.workload !== 'bm';
+  if (!fileModel && a.stage !== undefined) throw new UserError('--stage: runs one stage of a model file (--model)');
+  for (const k of dtmRun ? BM_ONLY : DTM_ONLY) {
+    if (a[k] !== undefined) {
+      throw new UserError(
+        dtmRun
+          ? `${flagName(k)}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`
+          : `${flagName(k)}: only for DTM generation (a model with a "dtm" section, or the default workload)`,
+      );
     }
+  }
+  if (a.trace === undefined) for (const k of ['traceEvery', 'traceStages', 'traceChains', 'traceCells']) if (a[k] !== undefined) throw new UserError(`${flagName(k)}: thins a trace; add --trace`);
+  if (a.trace !== undefined && isStdout(String(a.trace))) throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
+  const workers = checkWorkers(a.workers as number | undefined);
+  if (a.trace !== undefined && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
+  const beta = parseBeta(a.beta);
+  const rules = resolveRules(cfg.fabric.rules);
+  const N = cfg.fabric.L * cfg.fabric.L;
+  const D = 4 * rules.length;
+  const engine = idealConfig(cfg) ? 'ideal' : 'cycle';
+  const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
+  const sweepCycles = 2 * cfg.clock.phase_cycles;
+  const wiresApprox = (N * D) / 2;
+  const modelShape = fileModel
+    ? { stages: fileModel.stages.length, edgesPerStage: Math.max(...fileModel.stages.map((st) => st.ei.length)) }
+    : { stages: dtmRun ? DEFAULT_T : 1, edgesPerStage: wiresApprox };
+  const resources = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'analogSubsteps' | 'phaseCycles'>) => {
+    const full: RunShape = { ...shape, ...modelShape, cells: N, directions: D, workers, engine, analogSubsteps: cfg.clock.analog_substeps, phaseCycles: cfg.clock.phase_cycles };
+    const est = estimateRun(full);
+    for (const w of checkResources(full, est, { force: Boolean(a.force) })) log.warn(w);
+    return est;
+  };
+
+  if (dtmRun) {
     const images = positiveInt('images', a.images as number) ?? 4;
     const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 250;
     const labels = parseIntList('labels', a.labels);
-    const beta = parseBeta(a.beta);
     const traceOpts = {
       every: positiveInt('trace-every', a.traceEvery as number | undefined),
       stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
       chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
       cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
     };
-    const dtm = model.dtm;
-    if (a.trace !== undefined && isStdout(String(a.trace))) throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
+    const T = modelShape.stages;
+    const traced = traceOpts.cells ? (traceOpts.cells[2] - traceOpts.cells[0] + 1) * (traceOpts.cells[3] - traceOpts.cells[1] + 1) : N;
+    const tracedSweeps = Math.ceil(sweeps / (traceOpts.every ?? 1)) + 1;
+    const est = resources({
+      chains: images,
+      stagesProgrammed: T,
+      cellUpdates: images * T * sweeps * N,
+      cycles: T * (images * (sweeps * sweepCycles + 2 + N) + wiresApprox * 32),
+      sweeps,
+      traceRecords: a.trace === undefined ? 0 : (traceOpts.chains?.length ?? images) * (traceOpts.stages?.length ?? T) * tracedSweeps,
+      tracedCells: traced,
+    });
+    const chip = buildChip(cfg);
+    const model = fileModel ?? defaultDtm(cfg, chip.fabric);
+    const dtm = model.dtm as NonNullable<Model['dtm']>;
+    checkModelFitsFabric(model, cfg, chip.fabric.rules);
+    checkModelWires(chip.fabric, model);
+    model.stages.forEach((st, k) => {
+      if (st.clampIdx.length > 0) {
+        throw new UserError(`${model.source}: stages[${k}].clamp: DTM generation does not use stage clamps (it clamps the label cells with --labels); remove them, or run the stage as a Boltzmann machine with --stage ${k}`);
+      }
+    });
+    const classes = dtm.label.length / dtm.label_copies;
+    for (const c of labels ?? []) {
+      if (dtm.label.length === 0) throw new UserError(`--labels ${String(a.labels)}: the model has no label cells`);
+      if (c >= classes) throw new UserError(`--labels ${String(a.labels)}: class ${c} outside 0..${classes - 1}`);
+    }
+    for (const s of traceOpts.stages ?? []) if (s >= dtm.T) throw new UserError(`--trace-stages ${String(a.traceStages)}: stage ${s} does not exist (the model has stages 0..${dtm.T - 1})`);
+    for (const c of traceOpts.chains ?? []) if (c >= images) throw new UserError(`--trace-chains ${String(a.traceChains)}: chain ${c} does not exist (--images ${images}: chains 0..${images - 1})`);
+    if (traceOpts.cells && (traceOpts.cells[2] >= cfg.fabric.L || traceOpts.cells[3] >= cfg.fabric.L)) {
+      throw new UserError(`--trace-cells ${String(a.traceCells)}: outside the ${cfg.fabric.L}x${cfg.fabric.L} grid`);
+    }
+    const mapping = (a.mapping as Mapping | undefined) ?? 'reprogram';
     await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
-      log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
+      log.info({ config: cfg.name, engine, cells: N, degree: D, T: dtm.T, images, sweeps, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'generation starting');
       const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
       if (tracePath && RUN_FILES.some((f) => resolvePath(dir, f) === tracePath)) throw new UserError(`--trace ${String(a.trace)}: the run directory writes its own ${basename(tracePath)} there; name the trace differently`);
       const sink = tracePath ? openTraceWriter(tracePath, traceOpts) : undefined;
+      if (sink && est.traceFileBytes > 0) log.info({ trace: tracePath, size: formatBytes(est.traceFileBytes) }, 'trace estimate');
       const bar = makeProgress(images * dtm.T, 'image-stages');
       const startupS = process.uptime();
       const gen = await generate(chip, model, {
-        workers: positiveInt('workers', a.workers as number) ?? 1,
+        workers,
         sink,
         version: VERSION,
         onImageDone: (d) => bar.tick(d),
@@ -80,7 +164,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
         sweeps,
         labels,
         beta,
-        mapping: a.mapping as Mapping,
+        mapping,
         keepChains: Math.min(images, 8),
         onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
       }).catch((e: unknown) => {
@@ -109,27 +193,30 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     }, claim);
     return;
   }
-  if (a.images !== undefined || a.labels !== undefined) throw new UserError('--images/--labels: need a DTM model (a model file with a "dtm" section)');
-  if (a.trace !== undefined) throw new UserError('--trace: traces record DTM generation runs (a model with a "dtm" section, or the default workload)');
   const chains = positiveInt('chains', a.chains as number) ?? 1;
   const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 1000;
-  const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
-  const workers = positiveInt('workers', a.workers as number) ?? 1;
-  const beta = parseBeta(a.beta);
+  const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (fileModel ? 100 : 0);
+  const stage = positiveInt('stage', a.stage as number | undefined, 0) ?? 0;
+  if (fileModel && stage >= fileModel.stages.length) throw new UserError(`--stage ${stage}: the model has stages 0..${fileModel.stages.length - 1}`);
+  const est = resources({ chains, stagesProgrammed: 1, cellUpdates: chains * (sweeps + warmup) * N, cycles: chains * ((sweeps + warmup) * sweepCycles + 2 + N) + wiresApprox * 32, sweeps: sweeps + warmup });
+  const chip = buildChip(cfg);
+  const model = fileModel ?? randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+  checkModelFitsFabric(model, cfg, chip.fabric.rules);
+  checkModelWires(chip.fabric, model);
   await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
-    log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
+    log.info({ config: cfg.name, engine, cells: N, degree: D, chains, sweeps, warmup, workers, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'run starting');
     const bar = makeProgress(chains, 'chains');
     const startupS = process.uptime();
     const result = await runModel(chip, model, {
       chains,
       sweeps,
       warmup,
-      init: a.init as InitMode,
-      stage: (a.stage as number | undefined) ?? 0,
+      init: (a.init as InitMode | undefined) ?? 'hinton',
+      stage,
       // START:END runs linearly over all warm-up and measured sweeps
       beta: beta === undefined || typeof beta === 'number' ? beta : (sweep, total) => (total <= 1 ? beta.end : beta.start + ((beta.end - beta.start) * sweep) / (total - 1)),
       workers,
-      moments: Boolean(a.model),
+      moments: Boolean(fileModel),
       onChainDone: (d) => bar.tick(d),
     });
     bar.done();
@@ -152,10 +239,10 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
       (y) =>
         withConfigOptions(y)
           .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: a seeded random-weight DTM (T = 8)' })
-          .option('workload', { choices: ['dtm', 'bm'], default: 'dtm', describe: 'without --model: a random DTM, or a random Boltzmann machine' })
+          .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: a random DTM (default), or a random Boltzmann machine' })
           .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4)' })
           .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
-          .option('mapping', { choices: ['reprogram', 'pipeline'], default: 'reprogram', describe: 'DTM: one array re-programmed per stage, or T arrays in a pipeline' })
+          .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM: one array re-programmed per stage (reprogram, the default), or T arrays in a pipeline' })
           .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps (e.g. 0.8:1.2)' })
           .option('trace', { type: 'string', describe: 'DTM: write a binary trace (bare --trace: trace.dtct in the run directory)' })
           .option('trace-every', { type: 'number', describe: 'trace every Nth sweep (and each stage\'s last)' })
@@ -166,9 +253,9 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
           .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 1000)' })
           .option('warmup', { type: 'number', describe: 'BM: warm-up sweeps before measuring (default 100 with --model, else 0)' })
           .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
-          .option('init', { choices: INIT_MODES, default: 'hinton' as InitMode, describe: 'initial state: hinton = P(+1) = sigma(beta b)' })
+          .option('init', { choices: INIT_MODES, describe: 'BM: initial state (default hinton: P(+1) = sigma(beta b))' })
           .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
-          .option('workers', { type: 'number', describe: 'worker threads over chains or images (results do not depend on it; not with --trace)' })
+          .option('workers', { type: 'number', describe: `worker threads over chains or images (results do not depend on it; not with --trace; at most ${WORKERS_PER_CORE} per core)` })
           .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<config>); must be new or empty' })
           .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),

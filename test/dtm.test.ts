@@ -160,6 +160,6 @@ describe('dtca model and DTM runs from the command line', () => {
     expect(readFileSync(join(out, 'samples.png')).subarray(1, 4).toString()).toBe('PNG');
     const bad = dtca(['run', '--model', file, '--labels', '12', '--sweeps', '1', '--out', join(dir, 'bad')]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--labels: class 12 outside 0\.\.9/);
+    expect(bad.stderr).toMatch(/--labels 12: class 12 outside 0\.\.9/);
   });
 });
