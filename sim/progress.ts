@@ -4,8 +4,11 @@ export interface Progress {
   done(): void;
 }
 
+/** Progress bars are off with --quiet (set by the CLI). */
+export const progressSettings = { enabled: true };
+
 export function makeProgress(total: number, what: string, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY || total <= 1) return { tick: () => {}, done: () => {} };
+  if (!progressSettings.enabled || !stream.isTTY || total <= 1) return { tick: () => {}, done: () => {} };
   const t0 = performance.now();
   let last = -1;
   const draw = (n: number) => {
