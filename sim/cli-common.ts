@@ -1,10 +1,59 @@
-/** Pieces the CLI commands share: the logger, config options, number parsing. */
+/** Pieces the CLI commands share: the logger, config options, number parsing, conventions. */
 import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
+import { resetOutputSession } from '../fabric/files.js';
+import { shown } from '../fabric/rules.js';
 import { resolveConfig, presetNames, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './config.js';
-import { makeLogger } from './log.js';
+import { makeLogger, isLogLevel, LOG_LEVELS } from './log.js';
+import { checkArgv, type OptionKinds } from './argv.js';
+import { progressSettings } from './progress.js';
 
 export const log = makeLogger();
+
+/**
+ * Before each command: a fresh output session (fabric/files.ts), the log level from DTCA_LOG (a
+ * bad value is a one-line error, not a crash), progress bars on.
+ */
+export function beginCommand(): void {
+  resetOutputSession();
+  const env = process.env.DTCA_LOG;
+  if (env !== undefined && env !== '' && !isLogLevel(env)) {
+    log.level = 'info';
+    throw new UserError(`DTCA_LOG=${shown(env)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  log.level = env || 'info';
+  progressSettings.enabled = true;
+}
+
+/** An error for stderr: one line, control characters escaped, at most 2,000 characters. */
+export function errorLine(message: string): string {
+  const one = message.replace(/\r?\n\s*/g, '; ');
+  return shown(one, 2000);
+}
+
+/** Does a word name a config (a preset, or a .json file)? For the checks of swallowed positionals. */
+function looksLikeConfig(v: string): boolean {
+  return v.endsWith('.json') || presetNames().includes(v);
+}
+
+/**
+ * What every command gets: -h, --quiet / --verbose, and the command-line checks of sim/argv.ts
+ * (a flag twice, a flag without its value, a number that is not one, a swallowed positional).
+ */
+export function withConventions<T>(y: Argv<T>, raw: string[]): Argv<T> {
+  return y
+    .alias('h', 'help')
+    .option('quiet', { type: 'boolean', global: true, describe: 'only warnings and errors on stderr, no progress bar' })
+    .option('verbose', { type: 'boolean', global: true, describe: 'debug logs on stderr' })
+    .middleware(((a: Record<string, unknown>, yy: { getOptions(): OptionKinds }) => {
+      checkArgv(raw, yy.getOptions(), looksLikeConfig);
+      if (a.quiet && a.verbose) throw new UserError('--quiet and --verbose: choose one');
+      if (a.quiet) {
+        log.level = 'warn';
+        progressSettings.enabled = false;
+      } else if (a.verbose) log.level = 'debug';
+    }) as never) as unknown as Argv<T>;
+}
 
 export interface CommonArgs {
   config?: string;

@@ -11,7 +11,8 @@ import { UserError } from '../fabric/errors.js';
 import { checkConfig, configJsonSchema } from './config.js';
 import { formatProblem } from './config-check.js';
 import { VERSION } from './output.js';
-import { loadConfig, withConfigOptions, type CommonArgs } from './cli-common.js';
+import { loadConfig, withConfigOptions, withConventions, beginCommand, errorLine, type CommonArgs } from './cli-common.js';
+import { yargsMessage, dashValues } from './argv.js';
 import { runCommand } from './cmd-run.js';
 import { modelCommands } from './cmd-model.js';
 import { traceCommands } from './cmd-trace.js';
@@ -19,8 +20,9 @@ import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
 import { sweepCommand } from './cmd-sweep.js';
 
-export function buildCli(argv: string[]) {
-  let y = yargs(argv)
+export function buildCli(rawArgv: string[]) {
+  const argv = dashValues(rawArgv);
+  let y = withConventions(yargs(argv), argv)
     .scriptName('dtca')
     .exitProcess(false) // main() returns the exit code (and tests call it in-process)
     .version(VERSION)
@@ -59,18 +61,19 @@ export function buildCli(argv: string[]) {
   return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UserError(msg);
+      throw new UserError(yargsMessage(msg));
     })
     .help();
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    beginCommand();
     await buildCli(argv).parseAsync();
     return 0;
   } catch (e) {
     if (e instanceof UserError) {
-      process.stderr.write(`dtca: ${e.message}\n`);
+      process.stderr.write(`dtca: ${errorLine(e.message)}\n`);
       return 2;
     }
     process.stderr.write(`dtca: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
@@ -88,6 +91,11 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // a reader that went away (dtca config schema | head) ends the output, not in a stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const code = await main(hideBin(process.argv));
   process.exitCode = code;
 }

@@ -1,0 +1,111 @@
+/**
+ * Checks of the command line that yargs does not make, run as a middleware for every command (so
+ * commands added later get them too): a flag given twice (yargs would pass an array, or keep one
+ * silently), a flag without its value (yargs would run the default), a number that is not written
+ * as a decimal number (yargs reads "" as 0, "0x10" as 16, "abc" as NaN), an empty value, and an
+ * option with an optional value (--trace) that would swallow what looks like the config positional.
+ * Each is a UserError of one line that shows what was typed. Also: yargs' own messages as one line.
+ */
+import { UserError } from '../fabric/errors.js';
+import { shown } from '../fabric/rules.js';
+
+export interface OptionKinds {
+  /** every declared option (and alias) */
+  key: Record<string, unknown>;
+  boolean: string[];
+  number: string[];
+  array: string[];
+  count?: string[];
+}
+
+/** options whose value may be left out (a bare flag means a default) */
+const OPTIONAL_VALUE = new Set(['trace']);
+
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * Throws a UserError for the first problem of the raw command line `raw`, given the options the
+ * selected command declares. `looksLikeConfig(v)` says whether a word names a config (a preset or
+ * a .json file), for the --trace check.
+ */
+export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: string) => boolean): void {
+  const declared = new Set(Object.keys(o.key).map(kebab));
+  const booleans = new Set([...o.boolean, ...(o.count ?? [])].map(kebab));
+  const numbers = new Set(o.number.map(kebab));
+  const arrays = new Set(o.array.map(kebab));
+  const values = new Map<string, string[]>();
+  for (let i = 0; i < raw.length; i++) {
+    const t = raw[i];
+    if (t === '--') break;
+    if (!t.startsWith('--') || t.length === 2) continue;
+    const eq = t.indexOf('=');
+    let name = kebab(eq > 0 ? t.slice(2, eq) : t.slice(2));
+    if (!declared.has(name) && name.startsWith('no-') && booleans.has(name.slice(3))) name = name.slice(3);
+    if (!declared.has(name) || booleans.has(name)) continue; // unknown flags: yargs' strict mode says so
+    let value: string | undefined;
+    if (eq > 0) value = t.slice(eq + 1);
+    else {
+      const next = raw[i + 1];
+      const takes = next !== undefined && next !== '--' && (!next.startsWith('-') || next === '-' || DECIMAL.test(next));
+      if (takes) {
+        value = next;
+        i++;
+        if (OPTIONAL_VALUE.has(name) && looksLikeConfig(next)) {
+          throw new UserError(`--${name} ${shown(next)}: is ${shown(next)} the ${name} file or the config? Write --${name}=FILE for a file, or put the config before --${name}`);
+        }
+      } else if (OPTIONAL_VALUE.has(name)) {
+        value = undefined;
+      } else {
+        throw new UserError(`--${name}: needs a value${numbers.has(name) ? ' (a number)' : ''}`);
+      }
+    }
+    if (value !== undefined) {
+      if (value === '') throw new UserError(`--${name} '': an empty value`);
+      if (numbers.has(name) && !DECIMAL.test(value)) throw new UserError(`--${name} ${shown(value)}: not a number`);
+    }
+    const list = values.get(name) ?? [];
+    list.push(value ?? '(bare)');
+    values.set(name, list);
+  }
+  for (const [name, list] of values) {
+    if (list.length > 1 && !arrays.has(name)) throw new UserError(`--${name} given ${list.length} times (${list.map((v) => shown(v, 30)).join(', ')}); give it once`);
+  }
+}
+
+/**
+ * `--name -` as `--name=-`: yargs does not take a lone "-" as an option's value, and "-" names
+ * standard output (or input) where a command writes (or reads) a file.
+ */
+export function dashValues(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const t = raw[i];
+    if (t === '--') {
+      out.push(...raw.slice(i));
+      break;
+    }
+    if (t.startsWith('--') && t.length > 2 && !t.includes('=') && raw[i + 1] === '-') {
+      out.push(`${t}=-`);
+      i++;
+    } else out.push(t);
+  }
+  return out;
+}
+
+/** yargs' messages (some span lines) as one line in dtca's words. */
+export function yargsMessage(msg: string): string {
+  const invalid = /^Invalid values:\s*Argument: ([\w-]+), Given: (.*), Choices: (.*)$/s.exec(msg.trim());
+  if (invalid) {
+    const choices = invalid[3].replace(/"/g, '').split(/,\s*/).join(', ');
+    return `--${invalid[1]} ${invalid[2].replace(/"/g, '')}: expected one of ${choices}`;
+  }
+  const few = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(msg.trim());
+  if (few) return `missing ${Number(few[2]) - Number(few[1]) === 1 ? 'an argument' : 'arguments'} (try --help)`;
+  const missing = /^Missing required argument: (.*)$/.exec(msg.trim());
+  if (missing) return missing[1].split(/,\s*/).map((m) => `--${m}`).join(', ') + ': required';
+  const unknown = /^Unknown arguments?: (.*)$/.exec(msg.trim());
+  if (unknown) return `unknown argument${unknown[1].includes(',') ? 's' : ''} ${shown(unknown[1], 120)} (try --help)`;
+  return msg.replace(/\s*\n\s*/g, '; ').trim();
+}
