@@ -9,3 +9,18 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * A run stopped on request (SIGINT, SIGTERM) at a clean point: the simulator's loops throw it when
+ * their `shouldStop` option says so; the CLI writes what the run got so far and exits 128 + the
+ * signal's number. `at` is where it stopped, as far as the loop knows.
+ */
+export class Interrupted extends Error {
+  constructor(
+    readonly at: { stage?: number; chain?: number; sweep?: number } = {},
+    readonly reason = 'stop requested',
+  ) {
+    super(`interrupted (${reason})`);
+    this.name = 'Interrupted';
+  }
+}

@@ -4,7 +4,7 @@
  * stage's output as a bias J_c * s on each visible cell, initialise, run K sweeps (optionally with
  * a beta schedule), read out the visible cells, pass them on.
  */
-import { UserError } from '../fabric/errors.js';
+import { UserError, Interrupted } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { quantise, bitsPerValue } from '../cells/bias.js';
@@ -106,6 +106,11 @@ export interface GenerateOptions {
   workers?: number;
   /** after every image of every stage: units done of images x T */
   onImageDone?: (done: number, total: number) => void;
+  /**
+   * Asked once per sweep (before it) with where the run is: true stops the run there by throwing
+   * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (sim/signals.ts).
+   */
+  shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
 }
 
 export interface StageStats {
@@ -309,6 +314,7 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
       ev.cells_initialised += N - clampIdx.length;
       cycle += 1;
       for (let sweep = 0; sweep < K; sweep++) {
+        if (opts.shouldStop?.({ stage: k, chain: c, sweep })) throw new Interrupted({ stage: k, chain: c, sweep });
         const traced = sink !== undefined && sink.wantsSweep(c, k, sweep);
         if (traced) copyEvents(before, ev);
         sweepOnce(chip, pl, st, sweep, plan.betaAt(sweep), latchKey(chip, c, k, sweep), tally, ev);
@@ -345,7 +351,7 @@ export interface DtmJob {
   kind: 'dtm';
   config: Chip['config'];
   model: Model;
-  opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers'>;
+  opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers' | 'shouldStop'>;
   from: number;
   to: number;
 }

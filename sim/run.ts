@@ -13,7 +13,7 @@ import { energyOf, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, type Chip, type Program } from './chip.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
-import { UserError } from '../fabric/errors.js';
+import { UserError, Interrupted } from '../fabric/errors.js';
 
 export type InitMode = 'hinton' | 'random' | 'up' | 'down';
 export const INIT_MODES: InitMode[] = ['hinton', 'random', 'up', 'down'];
@@ -43,6 +43,11 @@ export interface RunOptions {
   onSweep?: (v: SweepView) => void;
   /** progress callback: chains finished so far */
   onChainDone?: (done: number, total: number) => void;
+  /**
+   * Asked once per sweep (before it) with where the run is: true stops the run there by throwing
+   * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (sim/signals.ts).
+   */
+  shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
 }
 
 export interface ChainResult {
@@ -170,6 +175,7 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
     ev.cells_initialised += active;
     const tally = newTally();
     for (let sweep = 0; sweep < total; sweep++) {
+      if (opts.shouldStop?.({ stage, chain, sweep })) throw new Interrupted({ stage, chain, sweep });
       const beta = betaAt(opts, model, sweep);
       sweepOnce(chip, prog.planes, st, sweep, beta, latchKey(chip, chain, stage, sweep), tally, ev);
       if (sumS && sumSS && sweep >= opts.warmup) {
@@ -191,7 +197,7 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
 export interface WorkerJob {
   config: ResolvedConfig;
   model: Model;
-  opts: Omit<RunOptions, 'onSweep' | 'onChainDone' | 'beta' | 'workers'> & { beta?: number };
+  opts: Omit<RunOptions, 'onSweep' | 'onChainDone' | 'beta' | 'workers' | 'shouldStop'> & { beta?: number };
   from: number;
   to: number;
 }
