@@ -50,10 +50,14 @@ function formatSummary(s: TraceSummary): string {
   lines.push(['energy (J)', `total ${fmtJ(s.energy_j.total)} (${s.energy_source === 'end' ? 'from the end record' : 'partial: summed from the records read'})`]);
   for (const [k, v] of Object.entries(s.energy_j)) if (k !== 'total') lines.push([`  ${k}`, fmtJ(v)]);
   let status: string;
-  if (s.error) status = `damaged: ${s.error}`;
-  else if (s.truncated) status = `cut short: whole records end at byte ${s.truncated_at_byte} of ${s.bytes}`;
-  else if (!s.complete) status = 'incomplete: no end record (the run stopped between records)';
-  else status = 'complete';
+  if (s.status === 'damaged') status = `damaged: ${s.error}`;
+  else if (s.status === 'truncated') status = `cut short: whole records end at byte ${s.truncated_at_byte} of ${s.bytes}`;
+  else if (s.status === 'incomplete') status = 'incomplete: no end record (the run stopped between records)';
+  else if (s.status === 'interrupted') {
+    const at = s.interrupted?.at ?? {};
+    const where = ['stage', 'chain', 'sweep'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k} ${at[k as keyof typeof at]}`).join(', ');
+    status = `interrupted (${s.interrupted?.reason})${where ? ` at ${where}` : ''}: the run was stopped; the trace holds what it did until then`;
+  } else status = 'complete';
   lines.push(['status', status]);
   return lines.map(([k, v]) => `${k.padEnd(16)}${v}`).join('\n') + '\n';
 }

@@ -49,13 +49,23 @@ export interface SweepRecord extends SweepFields {
   crc32: number;
 }
 
+/**
+ * The last record. status 'complete' (or absent, in traces written before statuses): the run's
+ * totals. status 'interrupted': the run was stopped (reason, e.g. 'SIGINT'; at: where), with the
+ * last cycle and time written and no totals.
+ */
 export interface EndRecord {
   type: 'end';
+  status?: 'complete' | 'interrupted';
+  reason?: string;
+  at?: { stage?: number; chain?: number; sweep?: number };
   cycle: number;
   time_s: number;
-  cell_updates: number;
-  toggles: number;
-  energy_j: EnergyByComponent;
+  /** complete runs only */
+  cell_updates?: number;
+  toggles?: number;
+  energy_j?: EnergyByComponent;
+  /** records and sweep records written before this one */
   records: number;
   sweep_records: number;
   crc32: number;
@@ -110,6 +120,12 @@ function validate(rec: Record<string, unknown>): TraceRecord {
       checkEnergy(rec.energy_j);
       return rec as unknown as StageRecord;
     case 'end':
+      need(rec, ['records', 'sweep_records'], isInt, 'an integer >= 0');
+      if (rec.status === 'interrupted') {
+        need(rec, ['cycle', 'time_s'], isNum, 'a number');
+        return rec as unknown as EndRecord;
+      }
+      if (rec.status !== undefined && rec.status !== 'complete') throw new Damage(`end record: status ${JSON.stringify(rec.status)}`);
       need(rec, ['cycle', 'time_s', 'cell_updates', 'toggles'], isNum, 'a number');
       checkEnergy(rec.energy_j);
       return rec as unknown as EndRecord;
@@ -152,6 +168,11 @@ export class TraceDecoder {
   header: HeaderRecord | null = null;
   error: UserError | null = null;
   truncated = false;
+  /** an end record was read (nothing may follow it) */
+  ended = false;
+  /** sweep records read, and the last cycle (records come in order: cycles never decrease) */
+  private sweeps = 0;
+  private lastCycle = -Infinity;
 
   constructor(private readonly name: string) {}
 
@@ -186,8 +207,23 @@ export class TraceDecoder {
     if (!isObj(value) || typeof value.type !== 'string') throw this.fail(at, 'not a record (a map with a type)');
     if (!crcMatches(buf, start, end, value.crc32)) throw this.fail(at, `${value.type} record fails its CRC check`);
     try {
+      if (this.ended) throw new Damage(`a ${String(value.type)} record after the end record`);
       const rec = this.count === 0 ? validateHeader(value) : validate(value);
       if (rec.type === 'header') this.header = rec;
+      else if (rec.type === 'end') {
+        // the end record counts what was written before it: a record lost or repeated shows here
+        if (rec.records !== this.count || rec.sweep_records !== this.sweeps) {
+          throw new Damage(`the end record counts ${rec.records} records (${rec.sweep_records} sweep records) before it, ${this.count} (${this.sweeps}) were read: records are missing or repeated`);
+        }
+        this.ended = true;
+      } else {
+        // one clock through the run: a record out of order (or repeated) goes back in time
+        if (rec.cycle < this.lastCycle || (rec.type === 'sweep' && rec.cycle === this.lastCycle)) {
+          throw new Damage(`${rec.type} record at cycle ${rec.cycle} after cycle ${this.lastCycle}: records out of order or repeated`);
+        }
+        this.lastCycle = rec.cycle;
+        if (rec.type === 'sweep') this.sweeps++;
+      }
       this.count++;
       return rec;
     } catch (e) {
@@ -378,8 +414,16 @@ export interface TraceSummary {
   /** run totals: from the end record, else summed from the stage records and sweep increments read */
   energy_j: EnergyByComponent;
   energy_source: 'end' | 'partial';
-  /** an end record was read */
+  /** an end record was read (status 'complete' or 'interrupted') */
   complete: boolean;
+  /**
+   * complete: the run finished; interrupted: the run was stopped and the trace closed (see
+   * `interrupted`); truncated: the file ends inside a record (a crash, a full disk); incomplete: no
+   * end record but whole records to the end (the writer stopped between records); damaged: see error.
+   */
+  status: 'complete' | 'interrupted' | 'truncated' | 'incomplete' | 'damaged';
+  /** where and why an interrupted run stopped */
+  interrupted?: { reason: string; at: { stage?: number; chain?: number; sweep?: number } };
   truncated: boolean;
   truncated_at_byte?: number;
   error?: string;
@@ -442,7 +486,8 @@ export async function inspectTrace(path: string): Promise<TraceSummary> {
   }
   const h = reader.header as HeaderRecord;
   let energy: EnergyByComponent;
-  if (end) energy = { ...end.energy_j };
+  const finished = end !== null && (end as EndRecord).status !== 'interrupted' && (end as EndRecord).energy_j !== undefined;
+  if (finished) energy = { ...(end as unknown as EndRecord).energy_j };
   else {
     energy = {};
     for (const s of new Set([...stageEnd.keys(), ...stagePartial.keys()])) addEnergy(energy, stageEnd.get(s) ?? stagePartial.get(s) ?? {});
@@ -473,10 +518,13 @@ export async function inspectTrace(path: string): Promise<TraceSummary> {
     cycle,
     time_s: time,
     energy_j: energy,
-    energy_source: end ? 'end' : 'partial',
+    energy_source: finished ? 'end' : 'partial',
     complete: end !== null,
+    status:
+      error !== undefined ? 'damaged' : reader.truncated ? 'truncated' : end === null ? 'incomplete' : (end as EndRecord).status === 'interrupted' ? 'interrupted' : 'complete',
     truncated: reader.truncated,
   };
+  if (end !== null && (end as EndRecord).status === 'interrupted') out.interrupted = { reason: String((end as EndRecord).reason ?? 'unknown'), at: (end as EndRecord).at ?? {} };
   if (reader.truncated) out.truncated_at_byte = reader.truncatedAt;
   if (error !== undefined) out.error = error;
   return out;

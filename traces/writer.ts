@@ -11,7 +11,11 @@
  *   sweep        type, chain, stage, sweep, cycle, time_s, toggles, n_cells, states u8[ceil(n/8)],
  *                energy_j {component: J, total} (this sweep's increment), crc32
  *   stage_end    type, stage, cycle, time_s, energy_j (the stage's totals), [toggles], [cycles], crc32
- *   end          type, cycle, time_s, cell_updates, toggles, energy_j (run totals), records, sweep_records, crc32
+ *   end          type, status 'complete', cycle, time_s, cell_updates, toggles, energy_j (run totals),
+ *                records, sweep_records (written before it), crc32
+ *                or, when the run was stopped: type, status 'interrupted', reason (e.g. 'SIGINT'),
+ *                at {stage, chain, sweep} (where it stopped), cycle, time_s (the last written),
+ *                records, sweep_records, crc32 (no run totals: the run did not finish)
  *
  * Thinning (TraceOptions):
  *   every N   records sweeps N-1, 2N-1, ... of each chain and stage (sweep indices start at 0) and
@@ -130,6 +134,14 @@ function stageRecord(type: 'stage_begin' | 'stage_end', r: StageInfo): Record<st
   return rec;
 }
 
+/** Where a run stopped, for the end record of an interrupted trace. */
+export interface InterruptInfo {
+  /** what stopped it, e.g. 'SIGINT' */
+  reason: string;
+  /** the last position reached, as far as the run knows it */
+  at?: { stage?: number; chain?: number; sweep?: number };
+}
+
 export class TraceWriter implements TraceSink {
   private file: SafeFile | null;
   private readonly packr = makePackr();
@@ -146,6 +158,10 @@ export class TraceWriter implements TraceSink {
   private sweepRecords = 0;
   private haveHeader = false;
   private ended = false;
+  /** the last cycle and time written (for an interrupted end record) */
+  private lastCycle = 0;
+  private lastTime = 0;
+  private lastAt: InterruptInfo['at'] = {};
   private readonly onExit = () => this.flushQuietly();
 
   constructor(
@@ -159,13 +175,12 @@ export class TraceWriter implements TraceSink {
     this.stageSet = st && new Set(st);
     this.chainSet = ch && new Set(ch);
     this.file = new SafeFile(path, { label: '--trace', kind: 'trace' });
+    this.finalPath = this.file.finalPath;
     process.on('exit', this.onExit);
   }
 
   /** The final path of the trace (it is written under a temporary name until closed). */
-  get finalPath(): string {
-    return (this.file as SafeFile).finalPath;
-  }
+  readonly finalPath: string;
 
   header(h: TraceHeader): void {
     if (this.haveHeader) throw new Error('trace writer: header written twice');
@@ -233,6 +248,9 @@ export class TraceWriter implements TraceSink {
     if (!this.wantsSweep(r.chain, r.stage, r.sweep)) return;
     const states = packStates(r.spins, this.cells, this.nTraced);
     this.sweepRecords++;
+    this.lastCycle = r.cycle;
+    this.lastTime = r.time_s;
+    this.lastAt = { stage: r.stage, chain: r.chain, sweep: r.sweep };
     // the same bytes encodeRecord makes of {type: 'sweep', chain, ..., energy_j}, written directly
     this.putBytes(
       encodeSweepRecord({
@@ -252,12 +270,16 @@ export class TraceWriter implements TraceSink {
   stageBegin(r: StageInfo): void {
     this.need('stage_begin');
     if (this.stageSet && !this.stageSet.has(r.stage)) return;
+    this.lastCycle = r.cycle;
+    this.lastTime = r.time_s;
     this.put(stageRecord('stage_begin', r));
   }
 
   stageEnd(r: StageInfo): void {
     this.need('stage_end');
     if (this.stageSet && !this.stageSet.has(r.stage)) return;
+    this.lastCycle = r.cycle;
+    this.lastTime = r.time_s;
     this.put(stageRecord('stage_end', r));
     this.flush();
   }
@@ -267,11 +289,33 @@ export class TraceWriter implements TraceSink {
     this.ended = true;
     this.put({
       type: 'end',
+      status: 'complete',
       cycle: counter(r.cycle),
       time_s: r.time_s,
       cell_updates: counter(r.cell_updates),
       toggles: counter(r.toggles),
       energy_j: energyPlain(r.energy_j),
+      records: this.records,
+      sweep_records: this.sweepRecords,
+    });
+  }
+
+  /**
+   * The run was stopped (a signal): write an end record with status "interrupted", the reason and
+   * where the run was, the last cycle and time written, and the records written so far; then
+   * close (the caller still calls close(), which renames the file into place).
+   */
+  interrupt(info: InterruptInfo): void {
+    if (this.file === null || !this.file.open || this.ended) return;
+    if (!this.haveHeader) return;
+    this.ended = true;
+    this.put({
+      type: 'end',
+      status: 'interrupted',
+      reason: info.reason,
+      at: { ...this.lastAt, ...(info.at ?? {}) },
+      cycle: counter(this.lastCycle),
+      time_s: this.lastTime,
       records: this.records,
       sweep_records: this.sweepRecords,
     });

@@ -32,7 +32,8 @@ try {
       s.n += cols.length;
       sums.set(rec.stage, s);
     } else if (rec.type === 'end') {
-      console.log(`end: ${rec.cycle} cycles, ${rec.time_s.toExponential(3)} s, ${rec.energy_j.total?.toExponential(4)} J`);
+      if (rec.status === 'interrupted') console.log(`end: interrupted (${rec.reason}) at cycle ${rec.cycle}`);
+      else console.log(`end: ${rec.cycle} cycles, ${rec.time_s.toExponential(3)} s, ${rec.energy_j?.total?.toExponential(4)} J`);
     }
   }
 } catch (e) {
