@@ -14,7 +14,10 @@ A trace is a plain msgpack stream: a sequence of maps, each with a ``type`` key:
   sweep        chain, stage, sweep, cycle, time_s, toggles, n_cells, states (bit-packed),
                energy_j (this sweep's increment)
   stage_end    stage, cycle, time_s, energy_j (the stage's totals), [toggles], [cycles]
-  end          cycle, time_s, cell_updates, toggles, energy_j (run totals), records, sweep_records
+  end          status 'complete', cycle, time_s, cell_updates, toggles, energy_j (run totals),
+               records, sweep_records (written before it); or, for a run that was stopped,
+               status 'interrupted', reason (e.g. 'SIGINT'), at {stage, chain, sweep}, cycle,
+               time_s (the last written), records, sweep_records
 
 Every record also ends with ``crc32``: the CRC-32 (zlib) of the record's bytes up to its last four.
 Typed arrays are maps {dtype, shape, data} (little-endian raw bytes); this module turns them into
@@ -29,13 +32,19 @@ Usage::
     for rec in dtca_trace.iter_records('big.trace'):  # streaming, for files larger than memory
         ...
 
-A file cut short (crash, Ctrl-C) reads up to its last whole record; the iterator / table then has
-``truncated = True`` and ``truncated_at`` (byte offset), and a ``TraceTruncated`` warning is issued.
-A file that is not a trace, a newer format version, or damage in the middle raises ``TraceError``
-(with ``offset``) after the records before the damage have been yielded.
+A file cut short (crash, full disk) reads up to its last whole record; the iterator / table then
+has ``truncated = True`` and ``truncated_at`` (byte offset), and a ``TraceTruncated`` warning is
+issued. ``status`` says how the trace ends, as ``dtca trace inspect`` does: 'complete', 'interrupted'
+(the run was stopped, e.g. by Ctrl-C, and closed its trace: ``interrupted`` holds the reason and
+where), 'truncated' (cut inside a record), 'incomplete' (no end record). A file that is not a trace,
+a newer format version, or damage in the middle (a record that fails its CRC or lacks its fields,
+records out of order, or records missing or repeated, which the end record's counts reveal)
+raises ``TraceError`` (with ``offset``) after the records before the damage have been yielded.
 
 Run as a script (``dtca_trace.py FILE``) to print a summary.
 """
+import json
+import math
 import sys
 import warnings
 import zlib
@@ -63,14 +72,24 @@ class TraceTruncated(UserWarning):
     """The file ends inside a record (a crash or Ctrl-C): everything before it was read."""
 
 
+DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64", "int64", "uint64")
+
+
 def decode_typed(d):
-    """{dtype, shape, data} -> numpy array (read-only view of the bytes, little-endian)."""
+    """{dtype, shape, data} -> numpy array (read-only view of the bytes, little-endian).
+    Raises ValueError for an unknown dtype, a bad shape, or data of the wrong length."""
+    if d["dtype"] not in DTYPES:
+        raise ValueError("unknown dtype '%s'" % d["dtype"])
+    if not all(_is_int(x) for x in d["shape"]):
+        raise ValueError("bad shape %r" % (d["shape"],))
     dt = np.dtype(d["dtype"]).newbyteorder("<")
-    shape = tuple(int(s) for s in d["shape"])
-    a = np.frombuffer(d["data"], dtype=dt)
-    if a.size != int(np.prod(shape, dtype=np.int64)):
-        raise ValueError("%s array of shape %s has %d bytes of data" % (d["dtype"], shape, len(d["data"])))
-    return a.reshape(shape)
+    shape = tuple(int(x) for x in d["shape"])
+    n = 1
+    for x in shape:
+        n *= x
+    if n * dt.itemsize != len(d["data"]):
+        raise ValueError("%s array of shape %s has %d bytes of data" % (d["dtype"], list(shape), len(d["data"])))
+    return np.frombuffer(d["data"], dtype=dt).reshape(shape)
 
 
 def _is_typed(v):
@@ -98,19 +117,53 @@ def _crc_ok(raw, rec):
 
 
 def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite number (what the TypeScript reader calls a number)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return isinstance(v, int) or math.isfinite(v)
 
 
+def _is_int(v):
+    """An integer >= 0 (a float with an integer value counts, as in JavaScript)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    if isinstance(v, int):
+        return v >= 0
+    return math.isfinite(v) and v >= 0 and v.is_integer()
+
+
+def _energy_ok(v):
+    return isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+
+
+# per record type: fields that must be integers >= 0, fields that must be finite numbers
 _FIELDS = {
-    "sweep": ("chain", "stage", "sweep", "cycle", "time_s", "toggles", "n_cells", "states", "energy_j"),
-    "stage_begin": ("stage", "cycle", "time_s", "energy_j"),
-    "stage_end": ("stage", "cycle", "time_s", "energy_j"),
-    "end": ("cycle", "time_s", "cell_updates", "toggles", "energy_j"),
+    "sweep": (("chain", "stage", "sweep", "n_cells"), ("cycle", "time_s", "toggles")),
+    "stage_begin": (("stage",), ("cycle", "time_s")),
+    "stage_end": (("stage",), ("cycle", "time_s")),
+    "end": (("records", "sweep_records"), ("cycle", "time_s", "cell_updates", "toggles")),
+    "end-interrupted": (("records", "sweep_records"), ("cycle", "time_s")),
 }
 
 
+def _js(v):
+    """A value as the TypeScript reader shows it in messages (JSON; 'missing' for None)."""
+    if v is None:
+        return "missing"
+    try:
+        return json.dumps(v)
+    except (TypeError, ValueError):
+        return repr(v)
+
+
+def _jsnum(v):
+    return ("%d" % v) if isinstance(v, float) and v.is_integer() else str(v)
+
+
 def _unpacker():
-    return msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=MAX_RECORD_BYTES + 2 * CHUNK)
+    # strings that are not UTF-8 decode leniently (as the TypeScript reader does): a damaged record
+    # is then judged by its CRC, not by a decoding error
+    return msgpack.Unpacker(raw=False, strict_map_key=False, unicode_errors="surrogateescape", max_buffer_size=MAX_RECORD_BYTES + 2 * CHUNK)
 
 
 def _find_record(tail):
@@ -144,9 +197,14 @@ class RecordIterator:
         self.truncated = False
         self.truncated_at = None
         self.complete = False
+        self.status = None  # after iteration: complete, interrupted, truncated or incomplete
+        self.interrupted = None  # {reason, at} of an interrupted run
         self.bytes = 0
         self.records = 0
+        self.sweep_records = 0
         self.header = None
+        self._last_cycle = float("-inf")
+        self._ended = False
         self._gen = self._run()
 
     def __iter__(self):
@@ -164,8 +222,8 @@ class RecordIterator:
             if not (isinstance(obj, dict) and obj.get("type") == "header" and obj.get("format") == FORMAT):
                 raise TraceError("%s: not a dtca trace (its first record is not a header with format %r)" % (self.path, FORMAT), offset)
             v = obj.get("version")
-            if not isinstance(v, int) or v < 1:
-                raise self._damage(offset, "header version %r is not a format version" % (v,))
+            if not _is_int(v) or v < 1:
+                raise self._damage(offset, "header version %s is not a format version" % _js(v))
             if v > VERSION:
                 raise TraceError("%s: trace format version %d is newer than this reader (version %d); use a newer dtca_trace.py" % (self.path, v, VERSION), offset)
         if not (isinstance(obj, dict) and isinstance(obj.get("type"), str)):
@@ -173,21 +231,73 @@ class RecordIterator:
         t = obj["type"]
         if not _crc_ok(raw, obj):
             raise self._damage(offset, "%s record fails its CRC check" % t)
+        if self._ended:
+            raise self._damage(offset, "a %s record after the end record" % t)
         if self.records == 0:
-            return _restore(obj)
-        if t not in _FIELDS:
-            raise self._damage(offset, "unexpected record type %r" % t)
-        for k in _FIELDS[t]:
-            if k not in obj:
-                raise self._damage(offset, "%s record lacks %s" % (t, k))
+            return self._header(obj, offset)
+        if t not in ("sweep", "stage_begin", "stage_end", "end"):
+            raise self._damage(offset, "unknown record type %s" % _js(t))
+        kind = "end-interrupted" if t == "end" and obj.get("status") == "interrupted" else t
+        if t == "end" and obj.get("status") not in (None, "complete", "interrupted"):
+            raise self._damage(offset, "end record: status %s" % _js(obj.get("status")))
+        ints, nums = _FIELDS[kind]
+        for k in ints:
+            if not _is_int(obj.get(k)):
+                raise self._damage(offset, "%s record: %s is %s, expected an integer >= 0" % (t, k, _js(obj.get(k))))
+        for k in nums:
+            if not _num(obj.get(k)):
+                raise self._damage(offset, "%s record: %s is %s, expected a number" % (t, k, _js(obj.get(k))))
+        if kind != "end-interrupted" and not _energy_ok(obj.get("energy_j")):
+            raise self._damage(offset, "energy_j is not a map of numbers")
         if t == "sweep":
-            s = obj["states"]
+            s = obj["states"] if "states" in obj else None
             if not _is_typed(s) or s["dtype"] != "uint8":
                 raise self._damage(offset, "sweep record: states is not a uint8 array")
-            obj["states"] = decode_typed(s)
-            if obj["states"].size != (obj["n_cells"] + 7) >> 3:
+            try:
+                obj["states"] = decode_typed(s)
+            except ValueError as e:
+                raise self._damage(offset, str(e))
+            if obj["states"].size != (int(obj["n_cells"]) + 7) >> 3:
                 raise self._damage(offset, "sweep record: %d state bytes for %d cells" % (obj["states"].size, obj["n_cells"]))
+        if t == "end":
+            # the end record counts what was written before it: a record lost or repeated shows here
+            if obj["records"] != self.records or obj["sweep_records"] != self.sweep_records:
+                raise self._damage(
+                    offset,
+                    "the end record counts %d records (%d sweep records) before it, %d (%d) were read: records are missing or repeated"
+                    % (obj["records"], obj["sweep_records"], self.records, self.sweep_records),
+                )
+            self._ended = True
+        else:
+            # one clock through the run: a record out of order (or repeated) goes back in time
+            c = obj["cycle"]
+            if c < self._last_cycle or (t == "sweep" and c == self._last_cycle):
+                raise self._damage(offset, "%s record at cycle %s after cycle %s: records out of order or repeated" % (t, _jsnum(c), _jsnum(self._last_cycle)))
+            self._last_cycle = c
+            if t == "sweep":
+                self.sweep_records += 1
         return obj
+
+    def _header(self, obj, offset):
+        try:
+            h = _restore(obj)
+        except (ValueError, TypeError) as e:
+            raise self._damage(offset, str(e))
+        lay = h.get("layout")
+        if not isinstance(lay, dict) or not _is_int(lay.get("L")) or not _is_int(lay.get("N")):
+            raise self._damage(offset, "header: layout.L / layout.N missing")
+        if not (isinstance(lay.get("colour"), np.ndarray) and lay["colour"].dtype == np.uint8 and lay["colour"].ndim == 1):
+            raise self._damage(offset, "header: layout.colour is not a uint8 array")
+        for k in ("visible", "image", "label"):
+            if not (isinstance(lay.get(k), np.ndarray) and lay[k].dtype == np.int32 and lay[k].ndim == 1):
+                raise self._damage(offset, "header: layout.%s is not an int32 array" % k)
+        run = h.get("run")
+        if not isinstance(run, dict) or not all(_is_int(run.get(k)) for k in ("chains", "stages", "sweeps")):
+            raise self._damage(offset, "header: run {chains, stages, sweeps} missing")
+        tc = h.get("traced_cells")
+        if not (isinstance(tc, np.ndarray) and tc.dtype == np.int32 and tc.ndim == 1) or h.get("n_traced") != tc.size or isinstance(h.get("n_traced"), bool):
+            raise self._damage(offset, "header: traced_cells / n_traced inconsistent")
+        return h
 
     def _run(self):
         try:
@@ -225,6 +335,8 @@ class RecordIterator:
                         self.header = rec
                     elif rec["type"] == "end":
                         self.complete = True
+                        if rec.get("status") == "interrupted":
+                            self.interrupted = {"reason": rec.get("reason"), "at": rec.get("at") or {}}
                     yield rec
                 if len(buf) > MAX_RECORD_BYTES:
                     raise self._damage(base, "a record longer than %d bytes (a damaged length)" % MAX_RECORD_BYTES)
@@ -240,7 +352,10 @@ class RecordIterator:
                     raise TraceError("%s: not a dtca trace (no whole record in %d bytes; or cut short before its header)" % (self.path, len(buf)), 0)
                 self.truncated = True
                 self.truncated_at = base
+                self.status = "truncated"
                 warnings.warn(TraceTruncated("%s: cut short; whole records end at byte %d of %d" % (self.path, base, self.bytes)), stacklevel=3)
+            elif self.status is None:
+                self.status = "interrupted" if self.interrupted is not None else "complete" if self.complete else "incomplete"
 
 
 def iter_records(path):
@@ -307,7 +422,10 @@ def load(path, states=True):
         setattr(tab, k, np.asarray(v, dtype=types[k]))
     tab.energy = {k: np.asarray(v, dtype=np.float64) for k, v in energy.items()}
     if "total" not in tab.energy:
-        tab.energy["total"] = np.nansum(np.array(list(tab.energy.values()), dtype=np.float64).reshape(-1, n), axis=0)
+        if tab.energy:
+            tab.energy["total"] = np.nansum(np.array(list(tab.energy.values()), dtype=np.float64).reshape(-1, n), axis=0)
+        else:  # no sweep records (e.g. a run stopped before its first sweep)
+            tab.energy["total"] = np.zeros(n, dtype=np.float64)
     tab.energy_total = tab.energy["total"]
     nt = int(header["n_traced"])
     tab.cells = np.asarray(header["traced_cells"], dtype=np.int32)
@@ -320,6 +438,8 @@ def load(path, states=True):
     tab.stage_records = stage_records
     tab.end = end
     tab.complete = it.complete
+    tab.status = it.status
+    tab.interrupted = it.interrupted
     tab.truncated = it.truncated
     tab.truncated_at = it.truncated_at
     tab.bytes = it.bytes
@@ -350,9 +470,19 @@ def _main(argv):
     print("grid        L=%d, %d traced cells" % (header["layout"]["L"], header["n_traced"]))
     print("run         %d chains x %d stages x %d sweeps" % (run["chains"], run["stages"], run["sweeps"]))
     print("sweeps      %d records" % len(t))
-    if t.end is not None:
+    if t.end is not None and t.status == "complete":
         print("energy      %.4e J (end record)" % t.end["energy_j"].get("total", float("nan")))
-    print("status      %s" % ("cut short at byte %d" % t.truncated_at if t.truncated else "complete" if t.complete else "no end record"))
+    if t.status == "truncated":
+        status = "truncated: cut short at byte %d" % t.truncated_at
+    elif t.status == "interrupted":
+        at = t.interrupted["at"]
+        where = ", ".join("%s %s" % (k, at[k]) for k in ("stage", "chain", "sweep") if k in at)
+        status = "interrupted (%s)%s" % (t.interrupted["reason"], " at " + where if where else "")
+    elif t.status == "incomplete":
+        status = "incomplete: no end record"
+    else:
+        status = "complete"
+    print("status      %s" % status)
     return 0
 
 
