@@ -7,7 +7,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../fabric/errors.js';
+import { UserError, Interrupted } from '../fabric/errors.js';
+import { stopSettings, SIGNAL_EXIT } from './signals.js';
 import { checkConfig, configJsonSchema } from './config.js';
 import { formatProblem } from './config-check.js';
 import { VERSION } from './output.js';
@@ -76,6 +77,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`dtca: ${errorLine(e.message)}\n`);
       return 2;
     }
+    if (e instanceof Interrupted) {
+      // a run stopped by a signal, its outputs closed: one line, exit 128 + the signal's number
+      process.stderr.write(`dtca: ${errorLine(e.message)}\n`);
+      return SIGNAL_EXIT[e.reason] ?? 130;
+    }
     process.stderr.write(`dtca: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;
   }
@@ -96,6 +102,9 @@ if (isEntryPoint()) {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
+  stopSettings.enabled = true; // this process may take over SIGINT/SIGTERM for a clean stop
   const code = await main(hideBin(process.argv));
+  // stopped by a signal: end now (worker threads of the stopped run may still be busy)
+  if (code === SIGNAL_EXIT.SIGINT || code === SIGNAL_EXIT.SIGTERM) process.exit(code);
   process.exitCode = code;
 }

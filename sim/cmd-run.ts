@@ -1,7 +1,8 @@
 /** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory. */
 import type { Argv } from 'yargs';
 import { resolve as resolvePath, basename } from 'node:path';
-import { UserError } from '../fabric/errors.js';
+import { UserError, Interrupted } from '../fabric/errors.js';
+import { listenForStop, type StopSignal } from './signals.js';
 import type { ResolvedConfig } from './config.js';
 import { buildChip } from './chip.js';
 import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
@@ -66,6 +67,56 @@ function checkWorkers(v: number | undefined): number {
 }
 
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
+  // SIGINT/SIGTERM stop the run cleanly (sim/signals.ts); the watcher starts while the run is checked
+  const listening = listenForStop();
+  try {
+    await runChecked(a, listening);
+  } finally {
+    (await listening).dispose();
+  }
+}
+
+/** A signal before the run directory was claimed: nothing was written. */
+function stoppedEarly(signal: string): Interrupted {
+  const e = new Interrupted({}, signal);
+  e.message = `interrupted by ${signal} before the run started; nothing was written`;
+  return e;
+}
+
+/** Where a run was when it stopped, for stats.json and the one line on stderr. */
+interface Progress {
+  at?: { stage?: number; chain?: number; sweep?: number };
+  /** DTM: image-stages finished, of images x T; BM: chains finished, of chains */
+  done: number;
+  of: number;
+  unit: 'image-stages' | 'chains';
+}
+
+/** A promise that rejects with Interrupted when a signal arrives first (for work on other threads). */
+function untilStopped<T>(p: Promise<T>, stop: StopSignal): Promise<T> {
+  p.catch(() => {}); // if the signal wins, what the threads do afterwards no longer matters
+  return Promise.race([p, stop.received.then((s): T => { throw new Interrupted({}, s); })]);
+}
+
+/**
+ * A stopped run's run directory: config.json, stats.json marked partial (with how far the run got,
+ * or the full statistics when only the pictures were left), the manifest "interrupted". Returns the
+ * error that ends the command (one line, exit 128 + the signal's number).
+ */
+function stoppedRun(rd: RunDir, cfg: ResolvedConfig, model: Model, signal: string, p: Progress, t0: number, extra: Record<string, unknown> = {}, trace?: string): Interrupted {
+  const at = p.at ?? {};
+  const stats = { partial: true, status: 'interrupted', signal, config: cfg.name, workload: model.source, stopped_at: at, progress: { done: p.done, of: p.of, unit: p.unit }, wall_s: (performance.now() - t0) / 1000, ...extra };
+  writeJson(rd.file('config.json'), cfg);
+  writeJson(rd.file('stats.json'), stats);
+  rd.finish('interrupted', { signal, model: model.source });
+  const where = ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ');
+  const before = at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
+  const e = new Interrupted(at, signal);
+  e.message = `interrupted by ${signal}${where ? ` at ${where}${before}` : ''} (${p.done} of ${p.of} ${p.unit} done); partial results in ${rd.path}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
+  return e;
+}
+
+async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Promise<StopSignal>): Promise<void> {
   // ---- everything is checked before anything runs or is written
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
@@ -147,7 +198,11 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       throw new UserError(`--trace-cells ${String(a.traceCells)}: outside the ${cfg.fabric.L}x${cfg.fabric.L} grid`);
     }
     const mapping = (a.mapping as Mapping | undefined) ?? 'reprogram';
+    const stop = await listening;
+    if (stop.signal) throw stoppedEarly(stop.signal);
     await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
+      const t0 = performance.now();
+      const progress: Progress = { done: 0, of: images * dtm.T, unit: 'image-stages' };
       log.info({ config: cfg.name, engine, cells: N, degree: D, T: dtm.T, images, sweeps, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'generation starting');
       const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
       if (tracePath && RUN_FILES.some((f) => resolvePath(dir, f) === tracePath)) throw new UserError(`--trace ${String(a.trace)}: the run directory writes its own ${basename(tracePath)} there; name the trace differently`);
@@ -155,11 +210,14 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       if (sink && est.traceFileBytes > 0) log.info({ trace: tracePath, size: formatBytes(est.traceFileBytes) }, 'trace estimate');
       const bar = makeProgress(images * dtm.T, 'image-stages');
       const startupS = process.uptime();
-      const gen = await generate(chip, model, {
+      const run = generate(chip, model, {
         workers,
         sink,
         version: VERSION,
-        onImageDone: (d) => bar.tick(d),
+        onImageDone: (d) => {
+          progress.done = d;
+          bar.tick(d);
+        },
         images,
         sweeps,
         labels,
@@ -167,11 +225,25 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
         mapping,
         keepChains: Math.min(images, 8),
         onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
-      }).catch((e: unknown) => {
+        shouldStop: (at) => {
+          progress.at = at;
+          return stop.signal !== null;
+        },
+      });
+      const gen = await untilStopped(run, stop).catch(async (e: unknown) => {
+        bar.done();
+        if (e instanceof Interrupted) {
+          const signal = stop.signal ?? e.reason;
+          if (e.at.stage !== undefined) progress.at = e.at;
+          if (sink) {
+            sink.interrupt({ reason: signal, at: progress.at });
+            await sink.close();
+          }
+          throw stoppedRun(rd, cfg, model, signal, progress, t0, {}, sink ? sink.finalPath : undefined);
+        }
         // a full disk keeps the trace up to its last whole record; a refusal leaves nothing
         if (isDiskFault(e)) sink?.fail();
         else sink?.abort();
-        bar.done();
         throw e;
       });
       bar.done();
@@ -184,15 +256,31 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       }
       const stats = makeDtmStats(chip, gen, model.source);
       stats.startup_s = startupS;
-      writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
-      writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
-      await writeEnergyChart(dir, stats.stages as StageEnergy[]);
+      // the pictures, one at a time: a signal between them keeps the (complete) statistics
+      const pictures: [string, () => Promise<unknown> | void][] = [
+        ['samples.png', () => writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm))],
+        ['denoise.png', () => writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm))],
+        ['energy.svg/png', () => writeEnergyChart(dir, stats.stages as StageEnergy[])],
+      ];
+      const written: string[] = [];
+      const stopIfAsked = () => {
+        if (!stop.signal) return;
+        progress.done = progress.of;
+        throw stoppedRun(rd, cfg, model, stop.signal, progress, t0, { ...stats, partial: true, status: 'interrupted', signal: stop.signal, during: 'pictures', pictures_written: written });
+      };
+      for (const [name, draw] of pictures) {
+        stopIfAsked();
+        await draw();
+        written.push(name);
+      }
+      stopIfAsked();
       writeRunFiles(rd, cfg, model, stats);
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     }, claim);
     return;
   }
+  const stop = await listening;
   const chains = positiveInt('chains', a.chains as number) ?? 1;
   const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 1000;
   const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (fileModel ? 100 : 0);
@@ -203,11 +291,14 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const model = fileModel ?? randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
   checkModelFitsFabric(model, cfg, chip.fabric.rules);
   checkModelWires(chip.fabric, model);
+  if (stop.signal) throw stoppedEarly(stop.signal);
   await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
     log.info({ config: cfg.name, engine, cells: N, degree: D, chains, sweeps, warmup, workers, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'run starting');
     const bar = makeProgress(chains, 'chains');
     const startupS = process.uptime();
-    const result = await runModel(chip, model, {
+    const t0 = performance.now();
+    const progress: Progress = { done: 0, of: chains, unit: 'chains' };
+    const run = runModel(chip, model, {
       chains,
       sweeps,
       warmup,
@@ -217,7 +308,22 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       beta: beta === undefined || typeof beta === 'number' ? beta : (sweep, total) => (total <= 1 ? beta.end : beta.start + ((beta.end - beta.start) * sweep) / (total - 1)),
       workers,
       moments: Boolean(fileModel),
-      onChainDone: (d) => bar.tick(d),
+      onChainDone: (d) => {
+        progress.done = d;
+        bar.tick(d);
+      },
+      shouldStop: (at) => {
+        progress.at = at;
+        return stop.signal !== null;
+      },
+    });
+    const result = await untilStopped(run, stop).catch((e: unknown) => {
+      bar.done();
+      if (e instanceof Interrupted) {
+        if (e.at.stage !== undefined) progress.at = e.at;
+        throw stoppedRun(rd, cfg, model, stop.signal ?? e.reason, progress, t0);
+      }
+      throw e;
     });
     bar.done();
     if (result.program.clipped > 0) {

@@ -131,13 +131,14 @@ export class RunDir {
 
   /**
    * The run ended with an error. A refusal (a user error) removes everything the run wrote, so a
-   * refused run leaves nothing; a fault of the disk (full, size limit) keeps what was written
-   * (a trace reads to its last whole record) and marks the manifest "failed" where it still can.
+   * refused run leaves nothing; a fault of the disk (full, size limit) or a bug keeps what was
+   * written (a trace reads to its last whole record) and marks the manifest "failed" where it
+   * still can.
    */
-  abandon(err: unknown, keep: string[] = []): void {
+  abandon(err: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    if (isDiskFault(err) || keep.length > 0) {
+    if (isDiskFault(err) || !(err instanceof UserError)) {
       try {
         writeJson(this.file('manifest.json'), manifest(this.seed, this.started, { status: 'failed', error: err instanceof Error ? err.message : String(err) }));
       } catch {
