@@ -6,6 +6,9 @@ import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric }
 import { newDtmModel } from './dtm.js';
 import { writeFileSafe, checkTarget, isStdout } from '../fabric/files.js';
 import { makePackr } from '../traces/pack.js';
+import { resolveRules } from '../fabric/rules.js';
+import { MAX_L } from './config-check.js';
+import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from './resources.js';
 import { positiveInt, parseBeta, log } from './cli-common.js';
 
 function cmdModelNew(a: Record<string, unknown>): void {
@@ -32,9 +35,12 @@ function cmdModelNew(a: Record<string, unknown>): void {
       throw new UserError(`--rules ${String(a.rules)}: a preset name (G8, G12, G16) or JSON like [[0,1],[4,1]]`);
     }
   }
+  const T = positiveInt('stages', a.stages as number) ?? 8;
+  const L = positiveInt('L', a.L as number, 2) ?? 70;
+  checkModelSize(T, L, rules, out);
   const m = newDtmModel({
-    T: positiveInt('stages', a.stages as number) ?? 8,
-    L: positiveInt('L', a.L as number, 2) ?? 70,
+    T,
+    L,
     rules,
     boundary: a.boundary as 'open' | 'torus',
     visible,
@@ -53,6 +59,23 @@ function cmdModelNew(a: Record<string, unknown>): void {
   }
   writeFileSafe(out, data, { label: `--out ${out}`, kind: 'model' });
   process.stdout.write(`${out}: ${m.source}\n`);
+}
+
+/** The largest JSON text a model file is written as (V8's strings end near 512 MiB). */
+const MAX_JSON_BYTES = 256 * 2 ** 20;
+
+/** A model that cannot be built in memory, or written as JSON, is refused before it is built. */
+function checkModelSize(T: number, L: number, rules: unknown, out: string): void {
+  if (L > MAX_L) throw new UserError(`--L ${L}: at most ${MAX_L} (cell indices are 32-bit)`);
+  if (T > MAX_INDEX) throw new UserError(`--stages ${T}: at most ${MAX_INDEX}`);
+  const D = 4 * resolveRules(rules, '--rules').length;
+  const N = L * L;
+  const shape: RunShape = { cells: N, directions: D, chains: 0, workers: 1, stages: T, edgesPerStage: (N * D) / 2, stagesProgrammed: 0, cellUpdates: 0, cycles: 0, sweeps: 0, engine: 'ideal', analogSubsteps: 1, phaseCycles: 1 };
+  checkResources(shape, estimateRun(shape), { canForce: false, what: 'this model' });
+  const json = T * ((N * D) / 2 * 3 * 22 + N * 22);
+  if ((out.endsWith('.json') || out === '-') && json > MAX_JSON_BYTES) {
+    throw new UserError(`--out ${out}: the model is about ${formatBytes(json)} as JSON, more than JSON text can hold here; write msgpack (a file name not ending in .json)`);
+  }
 }
 
 /** A model holds one beta; a schedule START:END belongs to `dtca run --beta`. */

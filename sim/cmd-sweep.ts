@@ -12,6 +12,7 @@ import { randomModel, readModel, type Model } from './model.js';
 import { runModel } from './run.js';
 import { prepareRunDir, writeJson } from './output.js';
 import { writeChart } from './plot.js';
+import { bmShape, checkResources, estimateRun } from './resources.js';
 
 export interface SweepRow {
   value: unknown;
@@ -91,6 +92,11 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
         c.seed += seedShift;
         return c;
       };
+      // every row's run checked before the first starts: memory, exact counters (sim/resources.ts)
+      for (const v of values) {
+        const shape = bmShape(cfgAt(v, false), { chains, sweeps: sweeps + warmup, stages: model?.stages.length, edges: model ? Math.max(...model.stages.map((st) => st.ei.length)) : undefined });
+        checkResources(shape, estimateRun(shape), { canForce: false, what: `the run at ${String(a.param)}=${v}` });
+      }
       // one model for every row (built from the base seed when no file is given)
       const base = cfgAt(values[0], false);
       const m = model ?? randomModel(buildChip(base).fabric, base.seed, 0.25, 0.1);

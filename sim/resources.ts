@@ -17,6 +17,8 @@
  */
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import { UserError } from '../fabric/errors.js';
+import { resolveRules } from '../fabric/rules.js';
+import type { ResolvedConfig } from './config.js';
 
 /** Bytes per structure. */
 export const BYTES = {
@@ -164,10 +166,11 @@ export function freeMemory(): number {
  * a run whose counters would not be exact. Returns warnings to log (memory beyond what is free
  * now, a long run).
  */
-export function checkResources(s: RunShape, est: Estimate, o: { force?: boolean } = {}): string[] {
+export function checkResources(s: RunShape, est: Estimate, o: { force?: boolean; canForce?: boolean; what?: string } = {}): string[] {
+  const what = o.what ?? 'this run';
   if (!(s.cycles <= MAX_EXACT) || !(s.cellUpdates <= MAX_EXACT)) {
     throw new UserError(
-      `the run would count ${s.cellUpdates.toExponential(3)} cell updates over ${s.cycles.toExponential(3)} cycles; counts past 2^53 (${MAX_EXACT.toExponential(3)}) are not exact: use fewer sweeps, chains or images, or a smaller grid`,
+      `${what} would count ${s.cellUpdates.toExponential(3)} cell updates over ${s.cycles.toExponential(3)} cycles; counts past 2^53 (${MAX_EXACT.toExponential(3)}) are not exact: use fewer sweeps, chains or images, or a smaller grid`,
     );
   }
   if (s.sweeps > MAX_INDEX) throw new UserError(`${s.sweeps} sweeps per chain: at most ${MAX_INDEX} (sweep indices are 32-bit in traces and exports)`);
@@ -182,7 +185,7 @@ export function checkResources(s: RunShape, est: Estimate, o: { force?: boolean 
     .join(', ');
   if (need > have && !o.force) {
     throw new UserError(
-      `this run needs about ${formatBytes(est.bytes)} of memory (${parts}); the machine has ${formatBytes(have)}. Use a smaller grid, fewer workers or stages, or --force to try anyway`,
+      `${what} needs about ${formatBytes(est.bytes)} of memory (${parts}); the machine has ${formatBytes(have)}. Use a smaller grid, fewer workers or stages${o.canForce === false ? '' : ', or --force to try anyway'}`,
     );
   }
   const warnings: string[] = [];
@@ -190,4 +193,37 @@ export function checkResources(s: RunShape, est: Estimate, o: { force?: boolean 
   else if (need > freeMemory()) warnings.push(`about ${formatBytes(est.bytes)} of memory; only ${formatBytes(freeMemory())} is free now`);
   if (est.seconds > 3600) warnings.push(`estimated wall time ${formatSeconds(est.seconds)} (Ctrl-C stops it cleanly, keeping what was done)`);
   return warnings;
+}
+
+/** The parts of a run's shape that follow from its config. */
+export function configShape(c: ResolvedConfig): Pick<RunShape, 'cells' | 'directions' | 'engine' | 'analogSubsteps' | 'phaseCycles'> {
+  const ideal = c.rng.tau_rng_s === 0 && c.cell.node_capacitance_f === 0 && c.rng.v_off_sigma_v === 0 && c.rng.v_s_sigma_rel === 0 && c.fabric.tile.link_latency_cycles === 0;
+  return {
+    cells: c.fabric.L * c.fabric.L,
+    directions: 4 * resolveRules(c.fabric.rules).length,
+    engine: ideal ? 'ideal' : 'cycle',
+    analogSubsteps: c.clock.analog_substeps,
+    phaseCycles: c.clock.phase_cycles,
+  };
+}
+
+/**
+ * The shape of a Boltzmann-machine run: `chains` chains of `sweeps` sweeps (warm-up included) of
+ * one stage, on one thread or `workers`; the model held has `stages` stages of `edges` edges
+ * (default: one stage on every wire).
+ */
+export function bmShape(c: ResolvedConfig, o: { chains: number; sweeps: number; workers?: number; stages?: number; edges?: number }): RunShape {
+  const cs = configShape(c);
+  const wires = (cs.cells * cs.directions) / 2;
+  return {
+    ...cs,
+    chains: o.chains,
+    workers: o.workers ?? 1,
+    stages: o.stages ?? 1,
+    edgesPerStage: o.edges ?? wires,
+    stagesProgrammed: 1,
+    cellUpdates: o.chains * o.sweeps * cs.cells,
+    cycles: o.chains * (o.sweeps * 2 * c.clock.phase_cycles + 2 + cs.cells) + wires * 32,
+    sweeps: o.sweeps,
+  };
 }
