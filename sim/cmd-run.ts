@@ -6,8 +6,7 @@ import { listenForStop, type StopSignal } from './signals.js';
 import type { ResolvedConfig } from './config.js';
 import { buildChip } from './chip.js';
 import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
-import { resolveRules } from '../fabric/rules.js';
-import { estimateRun, checkResources, maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE, type RunShape } from './resources.js';
+import { estimateRun, checkResources, maxWorkers, formatBytes, formatSeconds, configShape, WORKERS_PER_CORE, type RunShape } from './resources.js';
 import { newDtmModel, generate, type Mapping } from './dtm.js';
 import { samplesPng, denoisePng } from './images.js';
 import { writeEnergyChart, type StageEnergy } from './plot.js';
@@ -52,12 +51,6 @@ const DTM_ONLY = ['images', 'labels', 'mapping', 'trace', 'traceEvery', 'traceSt
 const BM_ONLY = ['chains', 'warmup', 'init'] as const;
 const FLAG: Record<string, string> = { traceEvery: '--trace-every', traceStages: '--trace-stages', traceChains: '--trace-chains', traceCells: '--trace-cells' };
 const flagName = (k: string) => FLAG[k] ?? `--${k}`;
-
-/** Is every non-ideality off (the engine the chip will pick; sim/chip.ts decides the same way)? */
-function idealConfig(c: ResolvedConfig): boolean {
-  const tauBias = c.cell.node_capacitance_f / c.cell.g_sigma_s;
-  return c.rng.tau_rng_s === 0 && tauBias === 0 && c.rng.v_off_sigma_v === 0 && c.rng.v_s_sigma_rel === 0 && c.fabric.tile.link_latency_cycles === 0;
-}
 
 function checkWorkers(v: number | undefined): number {
   const w = positiveInt('workers', v) ?? 1;
@@ -138,10 +131,10 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   const workers = checkWorkers(a.workers as number | undefined);
   if (a.trace !== undefined && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
   const beta = parseBeta(a.beta);
-  const rules = resolveRules(cfg.fabric.rules);
-  const N = cfg.fabric.L * cfg.fabric.L;
-  const D = 4 * rules.length;
-  const engine = idealConfig(cfg) ? 'ideal' : 'cycle';
+  const cs = configShape(cfg);
+  const N = cs.cells;
+  const D = cs.directions;
+  const engine = cs.engine;
   const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
   const sweepCycles = 2 * cfg.clock.phase_cycles;
   const wiresApprox = (N * D) / 2;
@@ -149,7 +142,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
     ? { stages: fileModel.stages.length, edgesPerStage: Math.max(...fileModel.stages.map((st) => st.ei.length)) }
     : { stages: dtmRun ? DEFAULT_T : 1, edgesPerStage: wiresApprox };
   const resources = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'analogSubsteps' | 'phaseCycles'>) => {
-    const full: RunShape = { ...shape, ...modelShape, cells: N, directions: D, workers, engine, analogSubsteps: cfg.clock.analog_substeps, phaseCycles: cfg.clock.phase_cycles };
+    const full: RunShape = { ...shape, ...modelShape, ...cs, workers };
     const est = estimateRun(full);
     for (const w of checkResources(full, est, { force: Boolean(a.force) })) log.warn(w);
     return est;
