@@ -5,6 +5,8 @@
  *
  *   npx tsx test/fuzz/census.ts [cases per domain, default 200] [seed, default 20251]
  *
+ * CENSUS_CLI=/path/to/dtca.js and DTCA_TRACE_PY_DIR=/path/to/traces point it at another build
+ * (how the numbers before the fixes were taken); CENSUS_ONLY=<domain prefix> runs one domain.
  * Prints, per domain, how many inputs were tried and how many broke the contract, with the kinds
  * of finding and one example each. This is how the closing note of issue 11 counted what the
  * fuzzers found before the fixes; re-run it when the issue comes back.

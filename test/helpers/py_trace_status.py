@@ -11,7 +11,8 @@ import sys
 import traceback
 import warnings
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "traces"))
+# DTCA_TRACE_PY_DIR: another copy of the reader (the fuzz census compares builds)
+sys.path.insert(0, os.environ.get("DTCA_TRACE_PY_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "traces"))
 import dtca_trace  # noqa: E402
 
 
