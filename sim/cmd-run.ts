@@ -174,7 +174,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
     const model = fileModel ?? defaultDtm(cfg, chip.fabric);
     const dtm = model.dtm as NonNullable<Model['dtm']>;
     checkModelFitsFabric(model, cfg, chip.fabric.rules);
-    checkModelWires(chip.fabric, model);
+    if (fileModel) checkModelWires(chip.fabric, model); // a generated model is on the fabric's wires by construction
     model.stages.forEach((st, k) => {
       if (st.clampIdx.length > 0) {
         throw new UserError(`${model.source}: stages[${k}].clamp: DTM generation does not use stage clamps (it clamps the label cells with --labels); remove them, or run the stage as a Boltzmann machine with --stage ${k}`);
@@ -283,7 +283,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   const chip = buildChip(cfg);
   const model = fileModel ?? randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
   checkModelFitsFabric(model, cfg, chip.fabric.rules);
-  checkModelWires(chip.fabric, model);
+  if (fileModel) checkModelWires(chip.fabric, model);
   if (stop.signal) throw stoppedEarly(stop.signal);
   await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
     log.info({ config: cfg.name, engine, cells: N, degree: D, chains, sweeps, warmup, workers, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'run starting');
