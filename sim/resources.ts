@@ -44,14 +44,23 @@ export const BYTES = {
   traceRecordOverhead: 260,
 };
 
-/** Wall time per cell update and per cell of set-up (same machine and Node; see README, Speed). */
+/**
+ * Wall time per cell update and per cell of set-up (same machine and Node; see README, Speed).
+ * The cycle engine replays each cell's analog history in clock.analog_substeps steps per cycle,
+ * 2 x clock.phase_cycles cycles per sweep. Measured at L = 70 (G12, 20 sweeps, set-up taken out):
+ * 0.9-1.8 ns per substep-cycle up to 20,000 per sweep (phase 1000 x 4 substeps; 1 x 1000;
+ * 1 x 10000), 18 ns at 200,000 (phase 1000 x 100 substeps: the history no longer fits the caches).
+ */
 export const TIME = {
   /** ideal engine, ns per cell update */
   idealNsPerUpdate: 7,
-  /** cycle engine, ns per cell update at one analog step per cycle... */
+  /** cycle engine, ns per cell update... */
   cycleNsPerUpdate: 10,
-  /** ...plus this per analog substep per cycle of a sweep (clock.analog_substeps x 2 phase_cycles) */
-  cycleNsPerSubstep: 1.5,
+  /** ...plus this per analog substep-cycle of a sweep (clock.analog_substeps x 2 phase_cycles)... */
+  cycleNsPerSubstep: 2,
+  /** ...or this, past this many substep-cycles per sweep */
+  cycleNsPerSubstepLarge: 20,
+  largeSubstepsPerSweep: 20_000,
   /** set-up per cell (fabric, fabrication) and per cell and stage (model, programming) */
   setupNsPerCell: 1000,
   setupNsPerCellStage: 7000,
@@ -120,8 +129,9 @@ export function estimateRun(s: RunShape): Estimate {
   const trace = s.traceRecords ? BYTES.traceBuffer : 0;
   const parts = { base: BYTES.base, chip, model, program, chains, workers, trace };
   const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
-  const perUpdate =
-    s.engine === 'ideal' ? TIME.idealNsPerUpdate : TIME.cycleNsPerUpdate + TIME.cycleNsPerSubstep * s.analogSubsteps * 2 * s.phaseCycles;
+  const substeps = s.analogSubsteps * 2 * s.phaseCycles;
+  const perSubstep = substeps > TIME.largeSubstepsPerSweep ? TIME.cycleNsPerSubstepLarge : TIME.cycleNsPerSubstep;
+  const perUpdate = s.engine === 'ideal' ? TIME.idealNsPerUpdate : TIME.cycleNsPerUpdate + perSubstep * substeps;
   const parallel = Math.max(1, Math.min(s.workers, s.chains, availableParallelism()));
   const seconds = (s.cellUpdates * perUpdate) / parallel / 1e9 + (N * (TIME.setupNsPerCell + s.stages * TIME.setupNsPerCellStage) * (1 + extra)) / 1e9;
   const traceFileBytes = s.traceRecords ? s.traceRecords * (Math.ceil((s.tracedCells ?? N) / 8) + BYTES.traceRecordOverhead) : 0;
