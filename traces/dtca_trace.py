@@ -112,6 +112,17 @@ def unpack_states(rec, n=None):
     return np.unpackbits(np.asarray(rec["states"], dtype=np.uint8), bitorder="little")[:n]
 
 
+_HEADER_KEYS = b"\xa4type\xa6header\xa6format\xaadtca-trace"
+
+
+def _starts_like_header(b):
+    """Do these bytes begin as a trace header (a msgpack map whose first entries are type and format)?"""
+    if len(b) == 0:
+        return False
+    at = 1 if 0x80 <= b[0] <= 0x8F else 3 if b[0] == 0xDE else -1
+    return at > 0 and bytes(b[at : at + len(_HEADER_KEYS)]) == _HEADER_KEYS
+
+
 def _crc_ok(raw, rec):
     return len(raw) >= 5 and raw[-5] == 0xCE and zlib.crc32(bytes(raw[:-4])) == rec.get("crc32")
 
@@ -219,8 +230,12 @@ class RecordIterator:
 
     def _accept(self, obj, raw, offset):
         if self.records == 0:
-            if not (isinstance(obj, dict) and obj.get("type") == "header" and obj.get("format") == FORMAT):
+            # a trace is recognised by its first bytes (not by decoded values, which damage can
+            # bend differently in different decoders): what follows is judged as damage
+            if not _starts_like_header(raw):
                 raise TraceError("%s: not a dtca trace (its first record is not a header with format %r)" % (self.path, FORMAT), offset)
+            if not isinstance(obj, dict):
+                raise self._damage(offset, "the header is not a map")
             v = obj.get("version")
             if not _is_int(v) or v < 1:
                 raise self._damage(offset, "header version %s is not a format version" % _js(v))
@@ -323,8 +338,10 @@ class RecordIterator:
                     except msgpack.OutOfData:
                         break
                     except Exception as e:  # invalid msgpack
-                        if self.records == 0:
+                        if self.records == 0 and not _starts_like_header(buf):
                             raise TraceError("%s: not a dtca trace (it does not decode as msgpack: %s)" % (self.path, e), base)
+                        if self.records == 0:
+                            raise self._damage(base, "the header does not decode (%s)" % e)
                         raise self._damage(base, "not valid msgpack (%s)" % e)
                     end = unp.tell()
                     rec = self._accept(obj, buf[: end - base], base)

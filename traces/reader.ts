@@ -148,6 +148,17 @@ function validateHeader(rec: Record<string, unknown>): HeaderRecord {
   return rec as unknown as HeaderRecord;
 }
 
+/** The bytes a trace starts with after its map marker: "type": "header", "format": "dtca-trace". */
+const HEADER_KEYS = Buffer.from('\xa4type\xa6header\xa6format\xaadtca-trace', 'latin1');
+
+/** Does a record at `start` begin as a trace header (a msgpack map whose first entries are type and format)? */
+export function startsLikeHeader(buf: Uint8Array, start: number): boolean {
+  const b = buf[start];
+  const at = b >= 0x80 && b <= 0x8f ? start + 1 : b === 0xde ? start + 3 : -1;
+  if (at < 0 || buf.length < at + HEADER_KEYS.length) return false;
+  return Buffer.from(buf.buffer, buf.byteOffset + at, HEADER_KEYS.length).equals(HEADER_KEYS);
+}
+
 /** What the incremental decoder hands back for one push. */
 interface Decoded {
   records: TraceRecord[];
@@ -191,10 +202,13 @@ export class TraceDecoder {
   private accept(value: unknown, buf: Buffer, start: number, end: number): TraceRecord {
     const at = this.base + start;
     if (this.count === 0) {
-      if (!isObj(value) || value.type !== 'header' || value.format !== TRACE_FORMAT) {
+      // a trace is recognised by its first bytes (not by decoded values, which damage can bend
+      // differently in different decoders): what follows is judged as damage
+      if (!startsLikeHeader(buf, start)) {
         const got = isObj(value) ? `first record has type ${JSON.stringify(value.type)}, format ${JSON.stringify(value.format)}` : 'it does not start with a msgpack map';
         throw this.notATrace(got);
       }
+      if (!isObj(value)) throw this.fail(at, 'the header is not a map');
       if (typeof value.version !== 'number' || !Number.isInteger(value.version) || value.version < 1) {
         throw this.fail(at, `header version ${JSON.stringify(value.version)} is not a format version`);
       }
@@ -246,7 +260,8 @@ export class TraceDecoder {
       });
     } catch (e) {
       if (!this.error && !(e as { incomplete?: boolean }).incomplete) {
-        if (this.count === 0) this.notATrace(`it does not decode as msgpack: ${(e as Error).message}`);
+        if (this.count === 0 && !startsLikeHeader(buf, 0)) this.notATrace(`it does not decode as msgpack: ${(e as Error).message}`);
+        else if (this.count === 0) this.fail(this.base, `the header does not decode (${(e as Error).message})`);
         else this.fail(this.base + consumed, `not valid msgpack (${(e as Error).message})`);
       }
     }
