@@ -249,6 +249,8 @@ export interface ModelCase {
   dtm: boolean;
   /** invalid by construction: every command must refuse it */
   bad: boolean;
+  /** a valid file that a run must still refuse (a DTM with stage clamps, which generation would ignore) */
+  runBad: boolean;
   what: string[];
 }
 
@@ -335,7 +337,7 @@ export const modelCase: fc.Arbitrary<ModelCase> = fc
       // JSON cannot carry NaN/Infinity: JSON.stringify writes null, which is also invalid
       bytes = Buffer.from(JSON.stringify(m));
     } else bytes = packr.pack(m);
-    return { bytes, ext, dtm: Boolean(m.dtm), bad: bad || dtmClamps, what: dtmClamps ? [...what, '(a DTM with stage clamps)'] : what };
+    return { bytes, ext, dtm: Boolean(m.dtm), bad, runBad: dtmClamps, what: dtmClamps ? [...what, '(a DTM with stage clamps)'] : what };
   });
 
 // ---------------------------------------------------------------------------------------------

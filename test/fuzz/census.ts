@@ -106,7 +106,7 @@ try {
           const p = pys[k];
           let finding: string | null = null;
           if (p.status === 'crash') finding = `python reader crashed: ${p.detail}`;
-          else if (ts[k] && p.status !== ts[k]) finding = `python says ${p.status}, TypeScript says ${ts[k]}`;
+          else if (ts[k] && p.status !== ts[k]) finding = `python says ${p.status}, TypeScript says ${ts[k]} (python: ${p.detail.slice(0, 160)})`;
           note(py, finding, JSON.stringify(c.muts));
         });
         report('trace bytes (Python reader against the TypeScript reader)', py);

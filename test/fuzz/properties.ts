@@ -15,6 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { unpackMultiple } from 'msgpackr';
 import { contractBroken, type CliPool, type CliResult } from '../helpers/cli-pool.js';
+import { bmShape, estimateRun } from '../../sim/resources.js';
+import type { ResolvedConfig } from '../../sim/config.js';
 import { SMALL_SETS, mutateTrace, type CliCase, type ConfigCase, type ModelCase, type TraceMutation } from './arbitraries.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -143,6 +145,12 @@ export async function cliProperty(pool: CliPool, fx: Fixtures, c: CliCase): Prom
 
 const RESOURCE = /memory|GiB|GB|MiB/;
 
+/** A one-sweep, one-chain run of this config would take longer than the fuzzers wait (it announces its estimate instead). */
+function long(showStdout: string): boolean {
+  const cfg = JSON.parse(showStdout) as ResolvedConfig;
+  return estimateRun(bmShape(cfg, { chains: 1, sweeps: 1 })).seconds > 2;
+}
+
 export async function configProperty(pool: CliPool, fx: Fixtures, c: ConfigCase): Promise<string | null> {
   const caseDir = mkdtempSync(join(fx.dir, 'cfg-'));
   const file = join(caseDir, 'c.json');
@@ -151,6 +159,11 @@ export async function configProperty(pool: CliPool, fx: Fixtures, c: ConfigCase)
   const v = await pool.run(['config', 'validate', file], { DTCA_LOG: 'warn' });
   const vb = contractBroken(v);
   if (vb) return `config validate: ${vb}`;
+  if (v.code === 0) {
+    const show = await pool.run(['config', 'show', file], { DTCA_LOG: 'warn' });
+    if (show.code !== 0) return `config validate accepts what config show refuses: ${show.stderr.trim()}`;
+    if (long(show.stdout)) return null; // a valid config whose run is long and says so
+  }
   const out = join(caseDir, 'run');
   const r = await pool.run(['run', file, '--workload', 'bm', '--chains', '1', '--sweeps', '1', '--out', out], { DTCA_LOG: 'warn' });
   const rb = contractBroken(r);
@@ -168,6 +181,7 @@ export async function setProperty(pool: CliPool, fx: Fixtures, sets: string[]): 
   const s = await pool.run(['config', 'show', ...setArgs], { DTCA_LOG: 'warn' });
   const sb = contractBroken(s);
   if (sb) return `config show: ${sb}`;
+  if (s.code === 0 && long(s.stdout)) return null; // a valid config whose run is long and says so
   const out = join(caseDir, 'run');
   const r = await pool.run(['run', '--workload', 'bm', '--chains', '1', '--sweeps', '1', ...setArgs, '--out', out], { DTCA_LOG: 'warn' });
   const rb = contractBroken(r);
@@ -195,9 +209,9 @@ export async function modelProperty(pool: CliPool, fx: Fixtures, c: ModelCase): 
   const r = await pool.run(['run', '--model', file, ...sets, '--sweeps', '1', ...shape, '--out', out], { DTCA_LOG: 'warn' });
   const rb = contractBroken(r);
   if (rb) return `run: ${rb}`;
-  if (c.bad && r.code === 0) return `run accepted a bad model (${c.what.join(', ')})`;
+  if ((c.bad || c.runBad) && r.code === 0) return `run accepted a bad model (${c.what.join(', ')})`;
   if (c.bad && i.code === 0) return `model info accepted a bad model (${c.what.join(', ')})`;
-  if (!c.bad && r.code !== 0) return `run refused a good model (${c.what.join(', ') || 'unmutated'}): ${r.stderr.trim().split('\n').pop()?.slice(0, 160)}`;
+  if (!c.bad && !c.runBad && r.code !== 0) return `run refused a good model (${c.what.join(', ') || 'unmutated'}): ${r.stderr.trim().split('\n').pop()?.slice(0, 160)}`;
   if (r.code === 0 && hasNonFinite(join(out, 'stats.json'))) return 'stats.json holds null/NaN/Infinity';
   if (r.code !== 0 && existsSync(out)) return 'refused run left its run directory';
   return tmpLeft(caseDir);
