@@ -109,21 +109,25 @@ function suggestion(key: string, known: string[]): string {
   return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best[0]}"?)` : ` (known: ${known.join(', ')})`;
 }
 
+type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType };
+const defOf = (s: z.ZodType): Def => (s as unknown as { def: Def }).def;
+
+/** A schema without its optional wrappers. */
+function unwrap(s: z.ZodType): z.ZodType {
+  let t = s;
+  while (defOf(t).type === 'optional' && defOf(t).innerType) t = defOf(t).innerType as z.ZodType;
+  return t;
+}
+
 /** The keys a strict object schema allows at a path (for suggestions). */
 function knownKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
-  let s: z.ZodType = schema;
+  let s = unwrap(schema);
   for (const p of path) {
-    const def = (s as unknown as { def?: { type?: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType } }).def;
-    let inner = s;
-    while ((inner as unknown as { def: { type: string; innerType?: z.ZodType } }).def.type === 'optional') inner = (inner as unknown as { def: { innerType: z.ZodType } }).def.innerType;
-    const d = (inner as unknown as { def: { type: string; shape?: Record<string, z.ZodType> } }).def;
+    const d = defOf(s);
     if (d.type !== 'object' || !d.shape || typeof p !== 'string' || !(p in d.shape)) return [];
-    s = d.shape[p];
-    void def;
+    s = unwrap(d.shape[p]);
   }
-  let inner = s;
-  while ((inner as unknown as { def: { type: string; innerType?: z.ZodType } }).def.type === 'optional') inner = (inner as unknown as { def: { innerType: z.ZodType } }).def.innerType;
-  const d = (inner as unknown as { def: { type: string; shape?: Record<string, z.ZodType> } }).def;
+  const d = defOf(s);
   return d.type === 'object' && d.shape ? Object.keys(d.shape) : [];
 }
 
