@@ -137,3 +137,6 @@ try {
   process.chdir(cwd);
   rmSync(work, { recursive: true, force: true });
 }
+// a case that hung may leave its worker thread spinning (a WebAssembly loop ignores terminate()):
+// end here rather than wait for it
+process.exit(0);
