@@ -8,7 +8,7 @@
  * "status": "running" and rewritten when the run ends ("complete", "interrupted" or "failed"); a
  * run that is refused after the claim (a user error) removes what it wrote, so it leaves nothing.
  */
-import { readdirSync, readFileSync, rmSync, linkSync, unlinkSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, linkSync, renameSync, existsSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { join, resolve, dirname, basename } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 import { makeDirs, noteClaimedDir, writeFileSafe, outputError, isDiskFault, SafeFile, type OutputKind } from '../fabric/files.js';
@@ -215,23 +215,22 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
   try {
     m.write(JSON.stringify(manifest(opts.seed, started, { status: 'running' }), null, 2) + '\n');
     m.close();
+    const target = join(dir, 'manifest.json');
     try {
-      linkSync(m.tmpPath, join(dir, 'manifest.json'));
+      linkSync(m.tmpPath, target);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`${flag} ${out ?? dir}: another run claimed it just now`);
-      throw outputError(e, join(dir, 'manifest.json'), 'claiming the run directory');
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new UserError(`${flag} ${out ?? dir}: another run claimed it just now`);
+      // a file system without hard links: check, then rename (not atomic against a second run)
+      if ((code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') && !existsSync(target)) renameSync(m.tmpPath, target);
+      else throw outputError(e, target, 'claiming the run directory');
     }
   } catch (e) {
     m.abort();
     if (created) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  try {
-    unlinkSync(m.tmpPath);
-  } catch {
-    /* gone */
-  }
-  m.abort();
+  m.abort(); // the temporary name (the manifest itself is linked in place)
   return rd;
 }
 
