@@ -20,7 +20,14 @@
  * in place in the middle of a chain must call planesChanged(pl).
  */
 import { Arena, roundUp } from './wasm/arena.js';
-import { generateAux, generateKernel, recLayout, writeStaticConstants, BUF_REC, MEM, PI, PF, OUT, KC, type GeomSpec, type Variant } from './wasm/gen.js';
+import { REGIONS, RESERVED, TAB_BITS, I32 as PI, F64 as PF, OUT, KC } from './wasm/abi.js';
+import { recLayout, type GeomSpec, type Variant } from './wasm/layout.js';
+import { BUF_REC } from './wasm/emit/context.js';
+import { generateKernel } from './wasm/emit/kernel.js';
+import { generateAux } from './wasm/emit/aux.js';
+import { writeStaticConstants } from './wasm/emit/constants.js';
+
+const MEM = { PI: REGIONS.I32.at, PF: REGIONS.F64.at, OUT: REGIONS.OUT.at, TAB: REGIONS.TAB.at, TAB_BITS, CONST: REGIONS.CONST.at, RESERVED };
 import type { KernelConst, Planes, ChainState, HalfSweep, Tally } from './kernel.js';
 
 interface RowInfo {
@@ -758,7 +765,6 @@ export function latchFast(k: KernelConst, pl: Planes, st: ChainState, hs: HalfSw
   I[pi + PI.rec] = rec.addr[c];
   I[pi + PI.rowTab] = g.rowTab[c];
   I[pi + PI.nRows] = g.L;
-  I[pi + PI.key] = hs.key | 0;
   I[pi + PI.buf] = g.buf;
   const pf = MEM.PF / 8;
   constF64(a, KC.TB, 2 * hs.beta);
@@ -780,8 +786,9 @@ export function latchFast(k: KernelConst, pl: Planes, st: ChainState, hs: HalfSw
       constF32(a, KC.EE, SIGMA_ERR);
       constF32(a, KC.K0, EST_SLOP);
       constF32(a, KC.SK, EST_SLOP_REL);
-      segmentConstants([n1, nMid, n2], aB, aR, F, pf + PF.C);
-      for (let q = 0; q < 12; q++) constF32(a, KC.C + q, F[pf + PF.C + q]);
+      const seg = new Float64Array(12);
+      segmentConstants([n1, nMid, n2], aB, aR, seg, 0);
+      for (let q = 0; q < 12; q++) constF32(a, KC.C + q, seg[q]);
       Object.assign(lc, { n1, nMid, n2, aB, aR, arena: a });
     }
     let fn = g.lastCycle?.n1 === n1 && g.lastCycle.nMid === nMid && g.lastCycle.n2 === n2 ? g.lastCycle.fn : null;

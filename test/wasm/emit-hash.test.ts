@@ -6,7 +6,9 @@
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { generateAux, generateKernel, type GeomSpec, type Variant } from '../../cells/wasm/gen.js';
+import { generateKernel } from '../../cells/wasm/emit/kernel.js';
+import { generateAux } from '../../cells/wasm/emit/aux.js';
+import type { GeomSpec, Variant } from '../../cells/wasm/layout.js';
 import { resolveRules, directions } from '../../fabric/rules.js';
 
 const HASHES = new URL('./emit-hashes.json', import.meta.url);
