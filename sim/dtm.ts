@@ -7,15 +7,16 @@
 import { UserError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
-import { quantise, bitsPerValue } from '../cells/bias.js';
-import { spinsForReading } from '../cells/kernel.js';
+import { quantisePlanes, quantiseUnits, bitsPerValue } from '../cells/planes.js';
+import { createEngine } from '../cells/select.js';
+import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
-import { zeroEvents, addEvents, diffEvents, copyEvents, type EventCounts } from '../power/events.js';
+import { ExactEvents, type EventCounts } from '../power/events.js';
 import { overWorkers } from './workers.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
-import { initChain, sweepOnce, newTally, latchKey, initKey } from './run.js';
-import type { Chip } from './chip.js';
+import { runStage, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView } from './run.js';
+import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
 
 export const FMNIST_PIXELS = 784;
@@ -106,6 +107,10 @@ export interface GenerateOptions {
   workers?: number;
   /** after every image of every stage: units done of images x T */
   onImageDone?: (done: number, total: number) => void;
+  /** the latch engine (default auto) */
+  engine?: EngineChoice;
+  /** most images one engine holds at a time (default: all of a thread's images) */
+  batch?: number;
 }
 
 export interface StageStats {
@@ -117,6 +122,12 @@ export interface StageStats {
   toggles: number;
   cell_updates: number;
   energy_j: EnergyReport;
+  /**
+   * Lag-`autocorrelation_lag` autocorrelation of the visible cells at the end of the stage:
+   * mean of s(K-1-lag) s(K-1) over visible cells and images (null with one sweep).
+   */
+  autocorrelation: number | null;
+  autocorrelation_lag: number;
 }
 
 export interface GenerateResult {
@@ -138,6 +149,7 @@ export interface GenerateResult {
   programClipped: number;
   wallS: number;
   updatesPerNs: number;
+  engine: EngineReport;
 }
 
 function betaFn(b: GenerateOptions['beta'], model: Model, K: number): (sweep: number) => number {
@@ -221,32 +233,32 @@ function stageCycles(plan: Plan, k: number): number {
   return plan.programCycles[k] + plan.C * plan.perImageCycles;
 }
 
-/**
- * A stage's events: programming, then each image's events in image order (so the float sums do
- * not depend on how images were spread over threads), with leakage over the stage's time.
- */
-function stageEvents(chip: Chip, plan: Plan, k: number, perImage: EventCounts[]): EventCounts {
-  const ev = zeroEvents();
-  ev.weight_bits_written += plan.programBits[k];
-  for (const e of perImage) addEvents(ev, e);
-  ev.leak_cell_s = (chip.fabric.N * stageCycles(plan, k)) / chip.timing.clockHz;
-  return ev;
-}
-
-export interface ChainsPart {
-  /** events[j][c - from]: image c's events in stage T-1-j (noisiest first) */
-  events: EventCounts[][];
+export interface ImagesPart {
+  /** events[j]: this range's events in stage T-1-j (noisiest first), sweeps and per-image I/O */
+  events: ReturnType<ExactEvents['toJSON']>[];
   outputs: Int8Array[];
   /** per image in [from, to) below keepChains: the input and the visible cells after each stage */
   strip: Int8Array[][];
   biasClipped: number;
+  /** per stage (noisiest first): autocorrelation sums of the visible cells between two sweeps */
+  acf: { num: number; den: number }[];
+  engine: EngineReport;
 }
 
 /**
- * Images [from, to) through every stage, noisiest to cleanest. With a sink (whole range only) it
- * also writes the trace: stage records with the stage's totals and one record per sweep.
+ * Lag of the per-stage autocorrelation: between sweep K - 1 - lag and the stage's last sweep K - 1
+ * (half the stage, at least 1).
  */
-export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number): ChainsPart {
+export function acfLag(K: number): number {
+  return Math.max(1, Math.floor(K / 2));
+}
+
+/**
+ * Images [from, to) through every stage, noisiest to cleanest, in batches of the engine's
+ * capacity. With a sink (whole range only) it also writes the trace: stage records with the
+ * stage's totals and one record per sweep.
+ */
+export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number): ImagesPart {
   const plan = makePlan(chip, model, opts);
   const dtm = model.dtm!;
   const fabric: Fabric = chip.fabric;
@@ -261,83 +273,129 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
   for (let c = from; c < to; c++) x.push(inputNoise(chip, c, V));
   const strip: Int8Array[][] = [];
   for (let c = from; c < keep; c++) strip.push([x[c - from].slice()]);
-  const events: EventCounts[][] = [];
-  const tally = newTally();
-  const before = zeroEvents();
-  const sweepLeak = (N * chip.timing.sweepCycles) / clock;
+  const events: ExactEvents[] = [];
+  const acf: { num: number; den: number }[] = [];
   let biasClipped = 0;
-  let cycle = 0;
-  for (let k = T - 1; k >= 0; k--) {
-    const base = stagePlanes(fabric, model.stages[k], `${model.source}: stages[${k}]`);
-    const baseBias = base.bias.slice();
-    // weights once per stage; biases are rewritten per image (they carry the clamp)
-    for (let i = 0; i < base.w.length; i++) base.w[i] = quantise(base.w[i], cc.weight_bits, cc.weight_full_scale);
-    const stageStart = cycle;
-    cycle += plan.programCycles[k];
-    if (sink) {
-      const e = zeroEvents();
-      e.weight_bits_written = plan.programBits[k];
-      e.leak_cell_s = (N * plan.programCycles[k]) / clock;
-      sink.stageBegin({ stage: k, cycle, time_s: cycle / clock, energy_j: { ...energyOf(e, chip.table) } });
-    }
-    const perImage: EventCounts[] = [];
-    const out: Int8Array[] = [];
-    for (let c = from; c < to; c++) {
-      const ev = zeroEvents();
-      const pl = base;
-      // clamp the input: bias_i += J_c s_i on the visible cells, requantised with the bias
-      pl.bias.set(baseBias);
-      const xin = x[c - from];
-      for (let v = 0; v < V; v++) pl.bias[visible[v]] += (v >= nImage ? plan.jLab[k] : plan.jImg[k]) * xin[v];
-      const clips = cc.weight_bits !== 'exact'; // exact weights are never clipped
-      for (let i = 0; i < N; i++) {
-        if (clips && Math.abs(pl.bias[i]) > cc.weight_full_scale) biasClipped++;
-        pl.bias[i] = quantise(pl.bias[i], cc.weight_bits, cc.weight_full_scale);
+  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: cc.weight_bits });
+  const engine = sel.engine;
+  // label clamps are the same cells in every image (values per image)
+  const clampCells = plan.labels.length > 0 ? dtm.label : new Int32Array(0);
+  const classOf = (c: number) => plan.labels[c % plan.labels.length];
+  const lag = acfLag(K);
+  let stageStart = 0;
+  try {
+    for (let k = T - 1; k >= 0; k--) {
+      const base = stagePlanes(fabric, model.stages[k], `${model.source}: stages[${k}]`);
+      const modelBias = base.bias.slice(); // model units: the input coupling adds before quantising
+      quantisePlanes(base, cc.weight_bits, cc.weight_full_scale);
+      base.clamp.fill(0);
+      for (const i of clampCells) base.clamp[i] = 1;
+      engine.program(base);
+      const ev = new ExactEvents();
+      const afterProgram = stageStart + plan.programCycles[k];
+      if (sink) {
+        const e = new ExactEvents();
+        e.add('weight_bits_written', plan.programBits[k]);
+        e.add('leak_cell_cycles', N * plan.programCycles[k]);
+        sink.stageBegin({ stage: k, cycle: afterProgram, time_s: afterProgram / clock, energy_j: { ...energyOf(chipEvents(chip, e), chip.table) } });
       }
-      let clampIdx: Int32Array<ArrayBufferLike> = new Int32Array(0);
-      let clampVal: Int8Array<ArrayBufferLike> = new Int8Array(0);
-      if (plan.labels.length > 0) {
-        const cls = plan.labels[c % plan.labels.length];
-        clampIdx = dtm.label;
-        clampVal = Int8Array.from({ length: dtm.label.length }, (_, n) => (Math.floor(n / dtm.label_copies) === cls ? 1 : -1));
-      }
-      pl.clamp.fill(0);
-      for (const i of clampIdx) pl.clamp[i] = 1;
-      ev.weight_bits_written += plan.clampBits;
-      cycle += plan.clampCycles;
-      const st = initChain(chip, pl, clampIdx, clampVal, initKey(chip, c, k), 'hinton', plan.betaAt(0));
-      ev.cells_initialised += N - clampIdx.length;
-      cycle += 1;
-      for (let sweep = 0; sweep < K; sweep++) {
-        const traced = sink !== undefined && sink.wantsSweep(c, k, sweep);
-        if (traced) copyEvents(before, ev);
-        sweepOnce(chip, pl, st, sweep, plan.betaAt(sweep), latchKey(chip, c, k, sweep), tally, ev);
-        cycle += chip.timing.sweepCycles;
-        if (traced) {
-          const d = diffEvents(ev, before);
-          d.leak_cell_s = sweepLeak;
-          sink.sweep({ chain: c, stage: k, sweep, cycle, time_s: cycle / clock, spins: spinsForReading(st), toggles: tally.toggles, energy_j: energyOf(d, chip.table) });
+      const firstSweepCycle = (c: number) => afterProgram + c * plan.perImageCycles + plan.clampCycles + 1;
+      const xin = x;
+      const biasOf = (c: number): Float64Array => {
+        // the input as a bias J_c s on each visible cell, quantised with the cell's bias
+        const b = base.bias.slice();
+        const xi = xin[c - from];
+        for (let v = 0; v < V; v++) {
+          const i = visible[v];
+          const val = modelBias[i] + (v >= nImage ? plan.jLab[k] : plan.jImg[k]) * xi[v];
+          if (cc.weight_bits !== 'exact' && Math.abs(val) > cc.weight_full_scale) biasClipped++;
+          b[i] = quantiseUnits(val, cc.weight_bits, cc.weight_full_scale);
         }
+        return b;
+      };
+      const labelVals = (c: number) => Int8Array.from({ length: clampCells.length }, (_, n) => (Math.floor(n / dtm.label_copies) === classOf(c) ? 1 : -1));
+      // snapshots of the visible cells for the autocorrelation
+      const snap = new Map<number, Int8Array>();
+      let num = 0;
+      let den = 0;
+      const acfSweeps = [K - 1 - lag, K - 1];
+      const observe = (v: SweepView) => {
+        if (sink && sink.wantsSweep(v.chain, k, v.sweep)) {
+          const cycle = firstSweepCycle(v.chain) + (v.sweep + 1) * chip.timing.sweepCycles;
+          sink.sweep({ chain: v.chain, stage: k, sweep: v.sweep, cycle, time_s: cycle / clock, spins: v.s, toggles: v.tally.toggles, energy_j: energyOf(v.events, chip.table) });
+        }
+        if (v.sweep === acfSweeps[0] && acfSweeps[0] >= 0) {
+          const a = new Int8Array(V);
+          for (let n = 0; n < V; n++) a[n] = v.s[visible[n]];
+          snap.set(v.chain, a);
+        } else if (v.sweep === acfSweeps[1]) {
+          const a = snap.get(v.chain);
+          if (a) {
+            for (let n = 0; n < V; n++) num += a[n] * v.s[visible[n]];
+            den += V;
+            snap.delete(v.chain);
+          }
+        }
+      };
+      const finals = runStage(
+        chip,
+        engine,
+        base,
+        from,
+        to - from,
+        {
+          stage: k,
+          sweeps: K,
+          betaAt: plan.betaAt,
+          biasOf,
+          spinsOf: (c, bias) => {
+            const s = initialSpins(N, bias, base.unit, clampCells, labelVals(c), initKey(chip, c, k), 'hinton', plan.betaAt(0));
+            return s;
+          },
+          view: {
+            wants: (c, sweep) => (sink !== undefined && sink.wantsSweep(c, k, sweep)) || (K > 1 && (sweep === acfSweeps[0] || sweep === acfSweeps[1])),
+            onSweep: observe,
+          },
+          onBatchDone: (done) => opts.onImageDone?.((T - 1 - k) * plan.C + from + done, T * plan.C),
+        },
+        ev,
+      );
+      const out: Int8Array[] = [];
+      for (let c = from; c < to; c++) {
+        const f = finals[c - from];
+        const xo = new Int8Array(V);
+        for (let v = 0; v < V; v++) xo[v] = f[visible[v]];
+        out.push(xo);
+        if (c < keep) strip[c - from].push(xo.slice());
       }
-      const xo = new Int8Array(V);
-      const sOut = spinsForReading(st);
-      for (let v = 0; v < V; v++) xo[v] = sOut[visible[v]];
-      out.push(xo);
-      if (c < keep) strip[c - from].push(xo.slice());
-      ev.cells_read += V;
-      cycle += plan.readCycles;
-      perImage.push(ev);
-      opts.onImageDone?.((T - 1 - k) * plan.C + c + 1, T * plan.C);
+      const n = to - from;
+      ev.add('weight_bits_written', plan.clampBits * n);
+      ev.add('cells_initialised', (N - clampCells.length) * n);
+      ev.add('cells_read', V * n);
+      x = out;
+      events.push(ev);
+      acf.push({ num, den });
+      if (sink) {
+        const sev = stageEvents(chip, plan, k, ev);
+        const endCycle = stageStart + stageCycles(plan, k);
+        sink.stageEnd({ stage: k, cycle: endCycle, time_s: endCycle / clock, energy_j: { ...energyOf(sev, chip.table) }, toggles: sev.toggles, cycles: stageCycles(plan, k) });
+      }
+      stageStart += stageCycles(plan, k);
+      opts.onStageDone?.(k, T - k, T);
     }
-    x = out;
-    events.push(perImage);
-    if (sink) {
-      const sev = stageEvents(chip, plan, k, perImage);
-      sink.stageEnd({ stage: k, cycle, time_s: cycle / clock, energy_j: { ...energyOf(sev, chip.table) }, toggles: sev.toggles, cycles: cycle - stageStart });
-    }
-    opts.onStageDone?.(k, T - k, T);
+    return { events: events.map((e) => e.toJSON()), outputs: x, strip, biasClipped, acf, engine: engineReport(sel) };
+  } finally {
+    engine.dispose();
   }
-  return { events, outputs: x, strip, biasClipped };
+}
+
+/** A stage's events: programming, the images' sweeps and I/O, leakage over the stage's time. */
+function stageEvents(chip: Chip, plan: Plan, k: number, images: ExactEvents): EventCounts {
+  const ev = new ExactEvents();
+  ev.addAll(images);
+  ev.add('weight_bits_written', plan.programBits[k]);
+  ev.add('leak_cell_cycles', chip.fabric.N * stageCycles(plan, k));
+  return chipEvents(chip, ev);
 }
 
 /** Worker-side job for a range of images (the options without callbacks or sink). */
@@ -350,12 +408,22 @@ export interface DtmJob {
   to: number;
 }
 
-async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOptions, workers: number): Promise<ChainsPart[]> {
+async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOptions, workers: number): Promise<ImagesPart[]> {
   const C = opts.images;
   const T = model.dtm!.T;
-  const jobOpts: DtmJob['opts'] = { images: C, sweeps: opts.sweeps, beta: opts.beta, labels: opts.labels, mapping: opts.mapping, keepChains: opts.keepChains, version: opts.version };
+  const jobOpts: DtmJob['opts'] = {
+    images: C,
+    sweeps: opts.sweeps,
+    beta: opts.beta,
+    labels: opts.labels,
+    mapping: opts.mapping,
+    keepChains: opts.keepChains,
+    version: opts.version,
+    engine: opts.engine,
+    batch: opts.batch,
+  };
   let done = 0;
-  return overWorkers<DtmJob, ChainsPart>(
+  return overWorkers<DtmJob, ImagesPart>(
     C,
     workers,
     (from, to) => ({ kind: 'dtm', config: chip.config, model, opts: jobOpts, from, to }),
@@ -402,14 +470,22 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
   }
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
   const parts = workers > 1 && !sink ? await runImagesInWorkers(chip, model, opts, workers) : [runImages(chip, model, opts, 0, C)];
-  // merge in stage order, images in order
-  const ev = zeroEvents();
+  // merge in stage order; the counts are exact, so the order of images and threads does not matter
+  const all = new ExactEvents();
   const stages: StageStats[] = new Array(T);
   for (let j = 0; j < T; j++) {
     const k = T - 1 - j;
-    const sev = stageEvents(chip, plan, k, parts.flatMap((p) => p.events[j]));
-    addEvents(ev, sev);
+    const images = new ExactEvents();
+    for (const p of parts) images.addAll(ExactEvents.fromJSON(p.events[j]));
+    all.addAll(images);
+    const sev = stageEvents(chip, plan, k, images);
     const cyc = stageCycles(plan, k);
+    let num = 0;
+    let den = 0;
+    for (const p of parts) {
+      num += p.acf[j].num;
+      den += p.acf[j].den;
+    }
     stages[k] = {
       stage: k,
       coupling_image: plan.jImg[k],
@@ -419,8 +495,11 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
       toggles: sev.toggles,
       cell_updates: sev.latches,
       energy_j: energyOf(sev, chip.table),
+      autocorrelation: den > 0 ? num / den : null,
+      autocorrelation_lag: acfLag(plan.K),
     };
   }
+  for (let k = 0; k < T; k++) all.add('weight_bits_written', plan.programBits[k]);
   // time: one array re-programmed per stage runs everything in sequence; a pipeline of T arrays
   // programs them once (in parallel) and finishes one image per stage time once full
   let cycles = 0;
@@ -432,7 +511,8 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     for (let k = 0; k < T; k++) cycles += stageCycles(plan, k);
   }
   const simTimeS = cycles / clock;
-  ev.leak_cell_s = arrays * N * simTimeS;
+  all.add('leak_cell_cycles', arrays * N * cycles);
+  const ev = chipEvents(chip, all);
   const energy = energyOf(ev, chip.table);
   sink?.end({ cycle: cycles, time_s: simTimeS, energy_j: { ...energy }, cell_updates: ev.latches, toggles: ev.toggles });
   let weightsClipped = 0;
@@ -454,5 +534,6 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     programClipped: (chip.config.cell.weight_bits === 'exact' ? 0 : weightsClipped) + parts.reduce((a, p) => a + p.biasClipped, 0),
     wallS,
     updatesPerNs: ev.latches / (wallS * 1e9),
+    engine: mergeEngineReports(parts.map((p) => p.engine)),
   };
 }

@@ -10,7 +10,7 @@ import { UserError } from '../fabric/errors.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { wireDirection, type Fabric } from '../fabric/fabric.js';
 import { oppositeDirection } from '../fabric/rules.js';
-import { emptyPlanes, type Planes } from '../cells/bias.js';
+import { emptyPlanes, type Planes } from '../cells/planes.js';
 import type { ResolvedConfig } from './config.js';
 import { uniform, streamKey, Purpose } from '../rng/counter.js';
 

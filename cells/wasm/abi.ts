@@ -85,8 +85,10 @@ export const KC = {
   F1_24: 15,
   F1_120: 16,
   FTWO32: 17,
+  KCELL: 18, // i32x4 the cell stride of a draw's base (rng/counter.ts)
+  DQ: 19, // f64x2 DIVIDER_Q
   PER_CALL: 32,
-  TB: 32, // f64x2 2 beta
+  TB: 32, // f64x2 hScale = 2 beta unit
   VSV: 33, // f64x2 vsv
   KEY: 34, // i32x4 key
   AB: 35, // f64x2 a_bias
@@ -94,8 +96,10 @@ export const KC = {
   EE: 37, // f32x4 E
   K0: 38, // f32x4 constant slop
   SK: 39, // f32x4 slop per magnitude
+  CHAIN: 52, // i32x4 chain * CHAIN_STRIDE (the single-chain engine's chain)
   C: 40, // f32x4 C[seg*4 + m], 12 slots (40..51)
   C_END: 52,
+  PER_CALL_END: 53,
   DUPS: 64, // per-use-site copies (see K() in emit/context.ts)
   DUPS_END: 1024,
 } as const;
@@ -134,9 +138,9 @@ export function checkAbi(): void {
   const { PER_CALL, C, C_END, DUPS, DUPS_END } = KC;
   const statics = Object.entries(KC).filter(([, s]) => s < PER_CALL);
   slots('CONST', Object.fromEntries(statics), 16);
-  const perCall = Object.entries(KC).filter(([n, s]) => s >= PER_CALL && s < C && n !== 'PER_CALL');
+  const perCall = Object.entries(KC).filter(([n, s]) => s >= PER_CALL && n !== 'PER_CALL' && n !== 'C_END' && n !== 'PER_CALL_END' && (s < C || s >= KC.C_END) && s < KC.PER_CALL_END);
   slots('CONST', Object.fromEntries(perCall), 16);
-  if (!(C + 12 <= C_END && C_END <= DUPS && DUPS < DUPS_END && DUPS_END * 16 <= REGIONS.CONST.bytes)) {
+  if (!(C + 12 <= C_END && C_END < KC.PER_CALL_END && KC.PER_CALL_END <= DUPS && DUPS < DUPS_END && DUPS_END * 16 <= REGIONS.CONST.bytes)) {
     throw new Error('wasm abi: constant slot ranges overlap or leave CONST');
   }
 }

@@ -128,6 +128,9 @@ export const op = {
   f64_mul: (a: Code, b: Code): Code => [a, b, 0xa2],
   f64_div: (a: Code, b: Code): Code => [a, b, 0xa3],
   f64_convert_i32_u: (a: Code): Code => [a, 0xb8],
+  f64_ceil: (a: Code): Code => [a, 0x9b],
+  f64_floor: (a: Code): Code => [a, 0x9c],
+  f64_min: (a: Code, b: Code): Code => [a, b, 0xa4],
   f32_demote: (a: Code): Code => [a, 0xb6],
   // v128 memory
   v_load: (addr: Code, o = 0): Code => [addr, simd(0x00), ...memarg(off(o), 0)],
@@ -209,6 +212,7 @@ export const op = {
   f64x2_pmin: (a: Code, b: Code): Code => [a, b, simd(0xf6)],
   /** a < b ? b : a */
   f64x2_pmax: (a: Code, b: Code): Code => [a, b, simd(0xf7)],
+  f64x2_floor: (a: Code): Code => [a, simd(0x75)],
   f64x2_convert_low_i32x4_u: (a: Code): Code => [a, simd(0xff)],
   f64x2_convert_low_i32x4_s: (a: Code): Code => [a, simd(0xfe)],
 };

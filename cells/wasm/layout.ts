@@ -15,6 +15,8 @@ export interface GeomSpec {
   TGOFF: number;
   /** bytes between node values and the cached sigmoid of the target (cycle engine) */
   SGOFF: number;
+  /** bytes between node values and the chain's biases */
+  BIOFF: number;
   /** delayed tile links: generate the stale-field path */
   lat: boolean;
 }
@@ -24,10 +26,9 @@ export type Variant = { cycle: false } | { cycle: true; n1: number; nMid: number
 
 /** Byte layout of one group record (4 cells of a colour). */
 export function recLayout(D: number, lat: boolean) {
-  const BIAS = 0;
-  const CLAMP = 32; // f64 lane masks
-  const FLAGS = 64; // i32: any cell of the group clamped (or invalid)
-  const W = 80;
+  const CLAMP = 0; // f64 lane masks
+  const FLAGS = 32; // i32: any cell of the group clamped (or invalid)
+  const W = 48;
   const CWL = W + D * 32;
   const CC = CWL + 32;
   const GAIN = CC + 32; // f32 x4 (the estimate)
@@ -36,7 +37,7 @@ export function recLayout(D: number, lat: boolean) {
   const OFF64 = GAIN64 + 32;
   const CROSS = OFF64 + 32;
   const REC = CROSS + (lat ? D * 32 : 0);
-  return { BIAS, CLAMP, FLAGS, W, CWL, CC, GAIN, OFF, GAIN64, OFF64, CROSS, REC };
+  return { CLAMP, FLAGS, W, CWL, CC, GAIN, OFF, GAIN64, OFF64, CROSS, REC };
 }
 
 export type RecLayout = ReturnType<typeof recLayout>;

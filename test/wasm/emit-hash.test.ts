@@ -35,7 +35,7 @@ function specFor(L: number, rules: Parameters<typeof resolveRules>[0], lat: bool
   const imm = offs.map((row) => row.map((v) => v - minOff)) as [number[], number[]];
   const planeBytes = Math.ceil(((MH * MW + MW + 16) * 8) / 64) * 64;
   const groupBytes = Math.ceil((Math.ceil(L / 4) * L * 32 + 64) / 64) * 64;
-  return { D: dirs.length, imm, minOff, PREV: 2 * planeBytes, TGOFF: groupBytes, SGOFF: 2 * groupBytes, lat };
+  return { D: dirs.length, imm, minOff, PREV: 2 * planeBytes, TGOFF: groupBytes, SGOFF: 2 * groupBytes, BIOFF: 3 * groupBytes, lat };
 }
 
 const fabrics: [number, string][] = [

@@ -1,6 +1,6 @@
 /**
  * Phase C, one group: new spins from the decisions, the tallies in cell order (toggles, link
- * toggles, the two ordered float sums: wire pitches and divider gamma(1-gamma)), and the stores of
+ * toggles, wire length (1/WIRE_Q pitches) and divider terms, all integers), and the stores of
  * spins, previous spins, node values and targets. Clamped cells (and a tail group's invalid
  * lanes) keep everything.
  */
@@ -35,17 +35,18 @@ export function emitCommit(ctx: EmitCtx): Code[] {
     }
     c.push(set(cntT, o.i64x2_sub(o.i64x2_sub(get(cntT), get(togA)), get(togB))));
     c.push(set(lk, o.f64x2_add(get(lk), o.f64x2_add(o.v_and(get(togA), o.v_load(get(rP), L.CC)), o.v_and(get(togB), o.v_load(get(rP), L.CC + 16))))));
-    // divider gamma(1-gamma) at the node value: f = clamp(0.5 + vsv V, 0, 1)
+    // divider term at the node value: floor(f(1-f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1)
     for (const [Ve, cl, t] of [
       [ndA, clA, t0],
       [ndB, clB, t1],
     ]) {
       c.push(set(t, o.f64x2_pmin(o.f64x2_pmax(o.f64x2_add(K(KC.HALF), o.f64x2_mul(K(KC.VSV), get(Ve))), ZERO), ONE)));
       c.push(set(t, o.f64x2_mul(get(t), o.f64x2_sub(ONE, get(t)))));
+      c.push(set(t, o.f64x2_floor(o.f64x2_add(o.f64x2_mul(get(t), K(KC.DQ)), K(KC.HALF)))));
       if (masked) c.push(set(t, o.v_andnot(get(t), get(cl))));
     }
     c.push(set(t2, o.v_and(get(togA), o.v_load(get(rP), L.CWL))), set(t3, o.v_and(get(togB), o.v_load(get(rP), L.CWL + 16))));
-    // the two ordered sums, lane by lane in cell order
+    // integer sums (exact, so any order gives the same)
     c.push(
       set(wp, o.f64_add(get(wp), o.f64x2_extract(get(t2), 0))),
       set(dv, o.f64_add(get(dv), o.f64x2_extract(get(t0), 0))),

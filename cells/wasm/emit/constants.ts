@@ -1,6 +1,8 @@
 /** The values of the static constant slots (abi KC below PER_CALL), written once per arena. */
 import { KC, REGIONS } from '../abi.js';
 import { MAGIC32, TWO_POW_M32 } from './context.js';
+import { CELL_STRIDE } from '../../../rng/counter.js';
+import { DIVIDER_Q } from '../../physics.js';
 
 export function writeStaticConstants(buf: ArrayBuffer): void {
   const at = REGIONS.CONST.at;
@@ -28,4 +30,6 @@ export function writeStaticConstants(buf: ArrayBuffer): void {
   f4(KC.F1_24, 1 / 24);
   f4(KC.F1_120, 1 / 120);
   f4(KC.FTWO32, TWO_POW_M32);
+  i4(KC.KCELL, CELL_STRIDE | 0);
+  d2(KC.DQ, DIVIDER_Q);
 }

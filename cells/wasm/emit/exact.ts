@@ -1,12 +1,16 @@
 /**
- * The exact decision: the reference's own expression for P (Math.exp imported from JavaScript),
+ * The exact decision: the reference's own expression for P (Math.exp imported from JavaScript)
+ * and the latch rule r < min(ceil(P 2^32), 2^32 - 1) (cells/physics.ts),
  * as a function the kernel calls for the rare lanes the estimate cannot decide, and phase B, the
  * loop over those lanes.
  */
 import { op as o, T, Locals, type Code, type FuncDef } from '../asm.js';
 import { abiLoad } from '../abi.js';
 import type { Variant } from '../layout.js';
-import { BUF, TWO_POW_M32, type EmitCtx } from './context.js';
+import { BUF, type EmitCtx } from './context.js';
+
+/** r < min(ceil(P 2^32), 2^32 - 1), r an unsigned i32 */
+const latchUp = (r: Code, P: Code): Code => o.f64_lt(o.f64_convert_i32_u(r), o.f64_min(o.f64_ceil(o.f64_mul(P, o.f64(4294967296))), o.f64(4294967295)));
 
 /**
  * exactIdeal(h, r) -> i64 lane mask, or exactCycle(V0, T1, h, hMid, gi, oi, old, r) -> i64 lane
@@ -22,10 +26,7 @@ export function exactFunc(variant: Variant, exp: number): FuncDef {
         o.select(
           o.i64(-1),
           o.i64(0),
-          o.f64_lt(
-            o.f64_mul(o.f64_convert_i32_u(o.get(1)), o.f64(TWO_POW_M32)),
-            o.f64_div(o.f64(1), o.f64_add(o.f64(1), o.call(exp, [o.f64_neg(o.get(0))]))),
-          ),
+          latchUp(o.get(1), o.f64_div(o.f64(1), o.f64_add(o.f64(1), o.call(exp, [o.f64_neg(o.get(0))])))),
         ),
       ],
     };
@@ -69,10 +70,7 @@ export function exactFunc(variant: Variant, exp: number): FuncDef {
       o.select(
         o.i64(-1),
         o.i64(0),
-        o.f64_lt(
-          o.f64_mul(o.f64_convert_i32_u(o.get(pr)), o.f64(TWO_POW_M32)),
-          o.f64_add(o.get(A), o.select(abiLoad.f64('bPow'), o.f64(0), o.f64_gt(o.get(pold), o.f64(0)))),
-        ),
+        latchUp(o.get(pr), o.f64_add(o.get(A), o.select(abiLoad.f64('bPow'), o.f64(0), o.f64_gt(o.get(pold), o.f64(0))))),
       ),
     ],
   };

@@ -1,6 +1,7 @@
 /**
- * Phase A, one group of four cells: the field g = b + sum_d w_d s_nbr(d) in double precision, d in
- * order (the reference's summation order), and the drive h = 2 beta g; with delayed tile links
+ * Phase A, one group of four cells: the field G = b + sum_d w_d s_nbr(d) in double precision, d in
+ * order (the reference's summation order; the chain's own biases at +BIOFF of its groups), and
+ * the drive h = G hScale; with delayed tile links
  * also the stale-field correction and the mid-phase drive. Writes h (and hMid) to the row buffer.
  */
 import { op as o, type Code } from '../asm.js';
@@ -10,11 +11,11 @@ import { BUF, tuning, type EmitCtx } from './context.js';
 /** `p`: the row parity, which selects the neighbour offsets */
 export function emitField(ctx: EmitCtx, p: number): Code[] {
   const { get, set, K, ZERO, barrier, L, lat } = ctx;
-  const { D, PREV } = ctx.g;
-  const { gA, gB, stA, stB, rP, mP, sArr, spArr, tmp, hA, hB, hmA, hmB, bufP } = ctx.l;
+  const { D, PREV, BIOFF } = ctx.g;
+  const { gA, gB, stA, stB, rP, mP, gP, sArr, spArr, tmp, hA, hB, hmA, hmB, bufP } = ctx.l;
   const imm = ctx.g.imm[p];
   const out: Code[] = [];
-  out.push(set(gA, o.v_load(get(rP), L.BIAS)), set(gB, o.v_load(get(rP), L.BIAS + 16)));
+  out.push(set(gA, o.v_load(get(gP), BIOFF)), set(gB, o.v_load(get(gP), BIOFF + 16)));
   if (lat) out.push(set(stA, ZERO), set(stB, ZERO));
   for (let d = 0; d < D; d++) {
     if (d > 0 && tuning.barrierEvery > 0 && d % tuning.barrierEvery === 0) out.push(...barrier(lat ? [gA, gB, stA, stB] : [gA, gB]));

@@ -1,4 +1,4 @@
-/** The draws: draw32(key, i) of rng/counter.ts for four cells at a time, in i32x4 lanes, into r. */
+/** The draws: latchDraw(key, i, chain) of rng/counter.ts for four cells of one chain, in i32x4 lanes, into r. */
 import { op as o, type Code } from '../asm.js';
 import { KC } from '../abi.js';
 import type { EmitCtx } from './context.js';
@@ -14,9 +14,10 @@ export function emitHash(ctx: EmitCtx): Code[] {
     set(x, o.v_xor(get(x), o.i32x4_shr_u(get(x), o.i32(16)))),
   ];
   return [
-    set(x, o.i32x4_add(K(KC.KEY), o.i32x4_mul(o.i32x4_add(o.i32x4_splat(get(iNat)), K(KC.IDX0)), K(KC.GOLD)))),
+    // the cells' bases, then the chain
+    set(x, o.i32x4_add(K(KC.KEY), o.i32x4_mul(o.i32x4_add(o.i32x4_splat(get(iNat)), K(KC.IDX0)), K(KC.KCELL)))),
     ...mix(),
-    set(x, o.v_xor(get(x), K(KC.KEY))),
+    set(x, o.i32x4_add(get(x), K(KC.CHAIN))),
     ...mix(),
     set(r, get(x)),
   ];

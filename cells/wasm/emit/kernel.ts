@@ -82,6 +82,7 @@ function kernelFuncs(ctx: EmitCtx): FuncDef[] {
   const ptrsA: [number, number][] = [
     [l.rP, L.REC],
     [l.mP, 32],
+    [l.gP, 32],
     [l.bufP, BUF.SIZE],
   ];
   const ptrsA2: [number, number][] = [
