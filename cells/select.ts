@@ -9,6 +9,7 @@ import { UserError } from '../fabric/errors.js';
 import { EngineRefusal, type EngineChoice, type EngineKind, type EngineSpec, type LatchEngine } from './engine.js';
 import { ReferenceEngine } from './reference.js';
 import { WasmEngine } from './wasm/engine.js';
+import { BatchEngine, batchRefusal } from './wasm/batch/engine.js';
 import type { WeightBits } from './planes.js';
 
 export interface EngineRequest {
@@ -29,7 +30,9 @@ export interface EngineSelection {
 function make(kind: EngineKind, spec: EngineSpec, req: EngineRequest): LatchEngine {
   if (kind === 'reference') return new ReferenceEngine(spec, Math.max(1, req.chains));
   if (kind === 'wasm') return new WasmEngine(spec, Math.max(1, req.chains));
-  throw new EngineRefusal('the many-chain engine is not built yet');
+  const why = batchRefusal(spec, req.weightBits);
+  if (why) throw new EngineRefusal(why);
+  return new BatchEngine(spec, Math.max(1, req.chains), req.weightBits as number);
 }
 
 export function createEngine(spec: EngineSpec, req: EngineRequest): EngineSelection {

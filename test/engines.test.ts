@@ -127,6 +127,12 @@ export const cases: Case[] = [
   { name: 'cycle, 3x3 grid', sets: ['fabric.L=3', 'fabric.rules=[[0,1]]'], ideal: false, chains: 3 },
   { name: 'ideal chip forced down the general branch', sets: ['fabric.L=21', 'fabric.rules="G8"'], ideal: true, forceGeneral: true },
   { name: 'ideal, annealed beta', sets: ['fabric.L=30'], ideal: true, anneal: true },
+  { name: 'ideal, annealed beta, 8-bit weights', sets: ['fabric.L=30', 'cell.weight_bits=8'], ideal: true, anneal: true, chains: 6 },
+  { name: 'ideal, torus, 6-bit weights', sets: ['fabric.L=28', 'fabric.boundary="torus"', 'cell.weight_bits=6'], ideal: true, chains: 9 },
+  { name: 'ideal, G16, 8-bit weights', sets: ['fabric.L=33', 'fabric.rules="G16"', 'cell.weight_bits=8'], ideal: true, chains: 17 },
+  { name: 'ideal, Z1 rules, 8-bit weights', sets: ['fabric.L=17', 'fabric.rules="Z1"', 'cell.weight_bits=8'], ideal: true },
+  { name: 'ideal, 4x4 torus, 3-bit weights', sets: ['fabric.L=4', 'fabric.rules=[[0,1]]', 'fabric.boundary="torus"', 'cell.weight_bits=3'], ideal: true, chains: 3, scale: 2 },
+  { name: 'ideal, 65 chains (two blocks and a partial one)', sets: ['fabric.L=12', 'fabric.rules="G8"', 'cell.weight_bits=8'], ideal: true, chains: 65, sweeps: 5 },
   { name: 'cycle, annealed beta', sets: ['fabric.L=30'], ideal: false, anneal: true },
   {
     name: 'cycle, long analog phases (counted loops)',
@@ -145,6 +151,21 @@ describe('wasm engine = reference engine, bit for bit', () => {
       const fast = await trail(c, 'wasm');
       expect(fast.used).toBe('wasm');
       expect(firstDifference(fast, ref, N_OF(c))).toBe('');
+    });
+  }
+});
+
+const quantised = (c: Case) => c.sets.some((s) => /weight_bits=(?!"exact")/.test(s)) || !c.ideal;
+describe('many-chain engine = reference engine, bit for bit, for any batch size', () => {
+  for (const c of cases.filter((x) => x.ideal && quantised(x))) {
+    it(c.name, async () => {
+      const ref = await trail(c, 'reference');
+      for (const batch of [undefined, 1, 3]) {
+        const fast = await trail({ ...c, chains: Math.max(c.chains ?? 2, 5) }, 'batch', { batch });
+        const ref5 = c.chains && c.chains >= 5 ? ref : await trail({ ...c, chains: Math.max(c.chains ?? 2, 5) }, 'reference');
+        expect(fast.used).toBe('batch');
+        expect(firstDifference(fast, ref5, N_OF(c)), `batch ${batch ?? 'all'}`).toBe('');
+      }
     });
   }
 });

@@ -52,6 +52,18 @@ export const I32 = {
   pads: 16,
   nPads: 17,
   buf: 18, // per-row scratch (groups of the longest row x BUF_REC bytes)
+  // the many-chain engine (batch/)
+  bPlane: 20, // spin masks of the block: padded cells x chains of the block, i16
+  bBias: 21, // the block's biases (plane units, minus the cell's weight sum), same layout
+  bCells: 22, // records of the latching cells (batch/layout.ts)
+  bCount: 23, // cells in this call
+  bPhi: 24, // per vector of the block: chain * CHAIN_STRIDE per lane (i32x4, two per vector)
+  bKey: 25, // the half-sweep's draw key
+  bMask: 26, // per vector: valid-lane masks (i16x8, then two i32x4)
+  bPads: 27, // torus wrap list (byte offsets: destination, source)
+  bNPads: 28,
+  bOut: 29, // moments: i32 per cell (spin ups), then per colour-0 cell and direction (disagreements)
+  bAcc: 30, // per-chain tallies of the block (i32 per lane: toggles, wire, links, divider)
 } as const;
 
 /** f64 parameter slots (8 bytes each, in F64): the cycle engine's exact path. */
@@ -59,6 +71,7 @@ export const F64 = { aB: 2, aR: 3, bPow: 4 } as const;
 
 /** f64 result slots (8 bytes each, in OUT). */
 export const OUT = { latches: 0, toggles: 1, link: 2, wire: 3, divider: 4, fallbacks: 5 } as const;
+
 
 /**
  * Slots of 16-byte constants in CONST. V8 builds an arbitrary v128.const with several
