@@ -13,7 +13,8 @@
  *
  * Ideal cell (tau_rng = tau_bias = 0, no mismatch, no link latency): P(s_i = +1) = sigma(h_i).
  * Cycle-accurate cell: between its latches the bias node relaxes towards the target drive,
- *   V <- T + (V - T) a_bias                    (a_bias = exp(-dt / tau_bias) per analog substep),
+ *   V_q = T + (V_0 - T) a_bias^q               (a_bias = exp(-dt / tau_bias) per analog substep,
+ *                                               a_bias^q the running product, see powers()),
  * the RNG's stationary probability follows it, p = sigma(gain_i V + offset_i) (mismatch), and the
  * telegraph RNG's P(1) relaxes towards p, A <- p + (A - p) a_rng (rng/telegraph.ts), over the
  * interval since the last
@@ -53,9 +54,21 @@ export function latchUp(r: number, P: number): boolean {
   return r < latchThreshold(P);
 }
 
-/** One analog substep of the bias node towards its target T. */
-export function biasNodeStep(V: number, T: number, aBias: number): number {
-  return T + (V - T) * aBias;
+/**
+ * The bias node q substeps after it started at V towards the target T: T + (V - T) aB^q, where
+ * aB^q is the running product of q factors a_bias (powers(), in this order: every engine uses the
+ * same doubles).
+ */
+export function biasNodeAt(V: number, T: number, aBq: number): number {
+  return T + (V - T) * aBq;
+}
+
+/** a^0, a^1, ..., a^n as running products (a^q = a^(q-1) * a). */
+export function powers(a: number, n: number): Float64Array {
+  const p = new Float64Array(n + 1);
+  p[0] = 1;
+  for (let q = 1; q <= n; q++) p[q] = p[q - 1] * a;
+  return p;
 }
 
 /** The divider term of a latch, in 1/DIVIDER_Q units, at node value V (drive units). */
@@ -71,9 +84,11 @@ export function wireQ(pitches: number): number {
 }
 
 /**
- * The cycle-accurate latch probability: the node relaxes from V over n1 substeps towards T1 (the
- * previous target), nMid towards hMid (delayed links), n2 towards h; the RNG's P(1) follows.
- * Returns P = A + aRng^(n1+nMid+n2) [old = +1] and the node value at the latch (in `out`).
+ * The cycle-accurate latch probability: the node relaxes from V for n1 substeps towards T1 (the
+ * previous target), then nMid towards hMid (delayed links), then n2 towards h, each segment from
+ * where the last ended (pw: powers(a_bias, >= max segment)); at every substep the RNG's P(1)
+ * follows the stationary p = sigma(gain V + offset). Returns P = A + aRng^(n1+nMid+n2) [old = +1]
+ * and the node value at the latch (in `out`).
  */
 export function cycleLatchP(
   V: number,
@@ -85,23 +100,26 @@ export function cycleLatchP(
   n2: number,
   gain: number,
   offset: number,
-  aBias: number,
+  pw: Float64Array,
   aRng: number,
   bPow: number,
   oldUp: boolean,
   out: { V: number },
 ): number {
   let A = 0;
-  for (let n = 0; n < n1; n++) {
-    V = biasNodeStep(V, T1, aBias);
+  let start = V;
+  for (let q = 1; q <= n1; q++) {
+    V = biasNodeAt(start, T1, pw[q]);
     A = telegraphStep(A, gain * V + offset, aRng);
   }
-  for (let n = 0; n < nMid; n++) {
-    V = biasNodeStep(V, hMid, aBias);
+  start = V;
+  for (let q = 1; q <= nMid; q++) {
+    V = biasNodeAt(start, hMid, pw[q]);
     A = telegraphStep(A, gain * V + offset, aRng);
   }
-  for (let n = 0; n < n2; n++) {
-    V = biasNodeStep(V, h, aBias);
+  start = V;
+  for (let q = 1; q <= n2; q++) {
+    V = biasNodeAt(start, h, pw[q]);
     A = telegraphStep(A, gain * V + offset, aRng);
   }
   out.V = V;

@@ -12,7 +12,7 @@
  * Clamped cells never latch and keep everything.
  */
 import { latchDraw } from '../rng/counter.js';
-import { sigmoid, latchThreshold, dividerQ, cycleLatchP } from './physics.js';
+import { sigmoid, latchThreshold, dividerQ, cycleLatchP, powers } from './physics.js';
 import type { Planes } from './planes.js';
 import {
   isIdealPhysics,
@@ -133,6 +133,7 @@ export class ReferenceEngine implements LatchEngine {
     const nMid = lat * S;
     const n2 = (hs.ownCycles - lat) * S;
     const bPow = Math.pow(ph.aRng, n1 + nMid + n2);
+    const pw = this.ideal ? null : this.powers(Math.max(n1, nMid, n2));
     for (let n = 0; n < cells.length; n++) {
       const i = cells[n];
       if (clamp[i]) continue;
@@ -167,7 +168,7 @@ export class ReferenceEngine implements LatchEngine {
           n2,
           ph.gain === null ? 1 : ph.gain[i],
           ph.offset === null ? 0 : ph.offset[i],
-          ph.aBias,
+          pw!,
           ph.aRng,
           bPow,
           old > 0,
@@ -194,6 +195,12 @@ export class ReferenceEngine implements LatchEngine {
     t.linkToggles += links;
     t.dividerQ += divider;
     this.st.cell_updates += latches;
+  }
+
+  private pw: Float64Array = new Float64Array(1);
+  private powers(n: number): Float64Array {
+    if (this.pw.length <= n) this.pw = powers(this.spec.physics.aBias, Math.max(n, 2 * this.pw.length));
+    return this.pw;
   }
 
   readSpins(k: number, out: Int8Array | Float64Array): void {

@@ -104,15 +104,17 @@ export const KC = {
   TB: 32, // f64x2 hScale = 2 beta unit
   VSV: 33, // f64x2 vsv
   KEY: 34, // i32x4 key
-  AB: 35, // f64x2 a_bias
   BPOW: 36, // f32x4 a_rng^n
   EE: 37, // f32x4 E
   K0: 38, // f32x4 constant slop
   SK: 39, // f32x4 slop per magnitude
   CHAIN: 52, // i32x4 chain * CHAIN_STRIDE (the single-chain engine's chain)
+  PW1: 53, // f64x2 a_bias^n1 (running product)
+  PWM: 54, // f64x2 a_bias^nMid
+  PW2: 55, // f64x2 a_bias^n2
   C: 40, // f32x4 C[seg*4 + m], 12 slots (40..51)
   C_END: 52,
-  PER_CALL_END: 53,
+  PER_CALL_END: 56,
   DUPS: 64, // per-use-site copies (see K() in emit/context.ts)
   DUPS_END: 1024,
 } as const;

@@ -22,6 +22,7 @@ import { generateAux } from './emit/aux.js';
 import { writeStaticConstants } from './emit/constants.js';
 import { buildGeometry, type Geometry } from './geometry.js';
 import { CHAIN_STRIDE } from '../../rng/counter.js';
+import { powers } from '../physics.js';
 import type { Planes } from '../planes.js';
 import {
   EngineRefusal,
@@ -341,11 +342,14 @@ export class WasmEngine implements LatchEngine {
       this.setF64('aB', ph.aBias);
       this.setF64('aR', ph.aRng);
       this.setF64('bPow', bPow);
-      this.constF64(KC.AB, ph.aBias);
       this.constF32(KC.BPOW, bPow);
       this.constF32(KC.EE, SIGMA_ERR);
       this.constF32(KC.K0, EST_SLOP);
       this.constF32(KC.SK, EST_SLOP_REL);
+      const pw = powers(ph.aBias, Math.max(n1, nMid, n2));
+      this.constF64(KC.PW1, pw[n1]);
+      this.constF64(KC.PWM, pw[nMid]);
+      this.constF64(KC.PW2, pw[n2]);
       const seg = new Float64Array(12);
       segmentConstants([n1, nMid, n2], ph.aBias, ph.aRng, seg, 0);
       for (let q = 0; q < 12; q++) this.constF32(KC.C + q, seg[q]);

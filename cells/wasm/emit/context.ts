@@ -49,13 +49,12 @@ function allocLocals(lc: Locals) {
   const sArr = v(), spArr = v(), ndA = v(), ndB = v(), tgA = v(), tgB = v();
   // f32x4 estimate (lanes A0 A1 B0 B1)
   const GI = v(), OI = v(), Pq = v(), Mq = v(), SL = v(), sg = v(), sp = v(), xq = v(), x2q = v(), ax = v(), zq = v(), yq = v(), kq = v(), qq = v();
-  const up32 = v(), dn32 = v(), mag = v(), aBv = v();
-  const nSub = i32();
+  const up32 = v(), dn32 = v(), mag = v();
   return {
     iNat, row, rt, nRows, cnt, nG, nLatch, nfb, rP, mP, oP, gP, bufP, ownA, otherA, groupsA, recA, rowTab, bufA, anyAmb,
     wp, dv, cntL, cntT, lk, gA, gB, hA, hB, r, x, upA, upB, dnA, dnB, ambA, ambB, oldA, oldB, clA, clB, nsA, nsB, togA, togB,
     t0, t1, t2, t3, tmp, VA, VB, V0A, V0B, T1A, T1B, stA, stB, hmA, hmB, sArr, spArr, ndA, ndB, tgA, tgB,
-    GI, OI, Pq, Mq, SL, sg, sp, xq, x2q, ax, zq, yq, kq, qq, up32, dn32, mag, aBv, nSub,
+    GI, OI, Pq, Mq, SL, sg, sp, xq, x2q, ax, zq, yq, kq, qq, up32, dn32, mag,
   };
 }
 

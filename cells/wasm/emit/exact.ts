@@ -39,14 +39,21 @@ export function exactFunc(variant: Variant, exp: number): FuncDef {
   const n = lc.add(T.i32);
   const aB = lc.add(T.f64);
   const aR = lc.add(T.f64);
+  const pw = lc.add(T.f64);
+  const start = lc.add(T.f64);
   const [pV0, pT1, ph, phm, pgi, poi, pold, pr] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const seg = (count: number): Code[] =>
+  // V = T + (start - T) aB^q, aB^q the running product (cells/physics.ts)
+  const seg = (count: number, target: number): Code[] =>
     count <= 0
       ? []
       : [
+          o.set(Tt, o.get(target)),
+          o.set(start, o.get(V)),
+          o.set(pw, o.f64(1)),
           o.set(n, o.i32(count)),
           o.loop([
-            o.set(V, o.f64_add(o.get(Tt), o.f64_mul(o.f64_sub(o.get(V), o.get(Tt)), o.get(aB)))),
+            o.set(pw, o.f64_mul(o.get(pw), o.get(aB))),
+            o.set(V, o.f64_add(o.get(Tt), o.f64_mul(o.f64_sub(o.get(start), o.get(Tt)), o.get(pw)))),
             o.set(p, o.f64_div(o.f64(1), o.f64_add(o.f64(1), o.call(exp, [o.f64_neg(o.f64_add(o.f64_mul(o.get(pgi), o.get(V)), o.get(poi)))])))),
             o.set(A, o.f64_add(o.get(p), o.f64_mul(o.f64_sub(o.get(A), o.get(p)), o.get(aR)))),
             o.br_if(0, o.i32_gt_s(o.tee(n, o.i32_sub(o.get(n), o.i32(1))), o.i32(0))),
@@ -61,12 +68,9 @@ export function exactFunc(variant: Variant, exp: number): FuncDef {
       o.set(aR, abiLoad.f64('aR')),
       o.set(V, o.get(pV0)),
       o.set(A, o.f64(0)),
-      o.set(Tt, o.get(pT1)),
-      ...seg(variant.n1),
-      o.set(Tt, o.get(phm)),
-      ...seg(variant.nMid),
-      o.set(Tt, o.get(ph)),
-      ...seg(variant.n2),
+      ...seg(variant.n1, pT1),
+      ...seg(variant.nMid, phm),
+      ...seg(variant.n2, ph),
       o.select(
         o.i64(-1),
         o.i64(0),
