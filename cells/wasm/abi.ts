@@ -63,7 +63,11 @@ export const I32 = {
   bPads: 27, // torus wrap list (byte offsets: destination, source)
   bNPads: 28,
   bOut: 29, // moments: i32 per cell (spin ups), then per colour-0 cell and direction (disagreements)
-  bAcc: 30, // per-chain tallies of the block (i32 per lane: toggles, wire, links, divider)
+  bAcc: 30, // per-chain tallies of the block (batch/layout.ts ACC)
+  bNode: 31, // cycle: node values, f64 per (cell, lane)
+  bTarget: 32, // cycle: targets, f64 per (cell, lane)
+  bSig: 33, // cycle: sigmoid cache per cell: f32 per lane, then |gi T| f32 per lane
+  bPrev: 34, // cycle with delayed links: previous spin masks, laid out as the spin plane
 } as const;
 
 /** f64 parameter slots (8 bytes each, in F64): the cycle engine's exact path. */
@@ -100,6 +104,7 @@ export const KC = {
   FTWO32: 17,
   KCELL: 18, // i32x4 the cell stride of a draw's base (rng/counter.ts)
   DQ: 19, // f64x2 DIVIDER_Q
+  TINY: 20, // f64x2 distances below this count as 0 in the estimate (no subnormal arithmetic)
   PER_CALL: 32,
   TB: 32, // f64x2 hScale = 2 beta unit
   VSV: 33, // f64x2 vsv

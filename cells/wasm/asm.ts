@@ -124,6 +124,7 @@ export const op = {
   i64_extend_i32_u: (a: Code): Code => [a, 0xad],
   i64_store: (addr: Code, v: Code, o = 0): Code => [addr, v, 0x37, ...memarg(off(o), 3)],
   i32_shr_s: (a: Code, b: Code): Code => [a, b, 0x75],
+  i32_wrap_i64: (a: Code): Code => [a, 0xa7],
   // f64
   f64: (x: number): Code => [0x44, ...f64bytes(x)],
   f64_lt: (a: Code, b: Code): Code => [a, b, 0x63],
@@ -147,6 +148,7 @@ export const op = {
   v_store64_lane: (addr: Code, v: Code, lane: number, o = 0): Code => [addr, v, simd(0x5b), ...memarg(off(o), 0), lane],
   v_load32_zero: (addr: Code, o = 0): Code => [addr, simd(0x5c), ...memarg(off(o), 0)],
   v_load16_splat: (addr: Code, o = 0): Code => [addr, simd(0x08), ...memarg(off(o), 0)],
+  v_load32_splat: (addr: Code, o = 0): Code => [addr, simd(0x09), ...memarg(off(o), 0)],
   v_load32_lane: (addr: Code, v: Code, lane: number, o = 0): Code => [addr, v, simd(0x56), ...memarg(off(o), 0), lane],
   // v128 constants, lanes, shuffles
   v_const_f64x2: (a: number, b: number): Code => [simd(0x0c), ...f64bytes(a), ...f64bytes(b)],
@@ -156,6 +158,7 @@ export const op = {
   i32x4_splat: (a: Code): Code => [a, simd(0x11)],
   f64x2_splat: (a: Code): Code => [a, simd(0x14)],
   i32x4_extract: (v: Code, lane: number): Code => [v, simd(0x1b), lane],
+  i32x4_replace: (v: Code, x: Code, lane: number): Code => [v, x, simd(0x1c), lane],
   i16x8_splat: (a: Code): Code => [a, simd(0x10)],
   i16x8_extract_s: (v: Code, lane: number): Code => [v, simd(0x18), lane],
   i16x8_extract_u: (v: Code, lane: number): Code => [v, simd(0x19), lane],

@@ -33,14 +33,25 @@ export interface BatchGeom {
   RB: number;
 }
 
-/** Record of a latching cell (RB bytes): where it is, what it drives, its doubled weights. */
+/** Per-chain tallies of a block: i32 toggles, wire, links, divider (ideal) per lane, then f64 divider (cycle) per lane. */
+export const ACC = { TOGGLES: 0, WIRE: 1, LINKS: 2, DIV: 3, DIV64_BYTES: 16 } as const;
+export const accBytes = (BL: number) => 16 * BL + 8 * BL;
+
+/** Record of a latching cell (RB bytes): where it is, what it drives, its mismatch, its doubled weights. */
 export const REC = {
   POS: 0, // i32 byte offset of the cell in a block plane
   CELL: 4, // i32 cell index (the draw's counter)
   WIREQ: 8, // i32 wire length driven, 1/WIRE_Q pitches
   CC: 12, // i32 tile-crossing wires driven
-  W: 16, // i16 x D: 2 w_d
+  GAIN: 16, // f32 mismatch gain (the estimate)
+  OFF: 20, // f32 mismatch offset
+  GAIN64: 24, // f64 (the exact path)
+  OFF64: 32, // f64
+  W: 40, // i16 x D: 2 w_d, then i16 x D: 2 w_d on tile-crossing wires only (delayed links)
 } as const;
+
+/** per vector of a block: valid-lane masks as i16x8, two i32x4, four i64x2 (f64 lanes) */
+export const MASK_BYTES = 112;
 
 /** chains per block: the most (up to 64) whose (2R + 1)-row neighbour window fits in 256 KiB */
 export function blockChains(L: number, R: number, chains: number): number {
@@ -68,7 +79,7 @@ export function batchGeom(L: number, dirs: readonly (readonly [number, number])[
     planeBytes: roundUp(Wp * Wp * cellBytes, 64),
     od,
     minOd: Math.min(0, ...od),
-    RB: REC.W + roundUp(2 * D, 16),
+    RB: roundUp(REC.W + 4 * D, 16),
   };
 }
 

@@ -1,6 +1,6 @@
 /** The values of the static constant slots (abi KC below PER_CALL), written once per arena. */
 import { KC, REGIONS } from '../abi.js';
-import { MAGIC32, TWO_POW_M32 } from './context.js';
+import { MAGIC32, TWO_POW_M32, TINY_DISTANCE } from './context.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
 import { DIVIDER_Q } from '../../physics.js';
 
@@ -32,4 +32,5 @@ export function writeStaticConstants(buf: ArrayBuffer): void {
   f4(KC.FTWO32, TWO_POW_M32);
   i4(KC.KCELL, CELL_STRIDE | 0);
   d2(KC.DQ, DIVIDER_Q);
+  d2(KC.TINY, TINY_DISTANCE);
 }

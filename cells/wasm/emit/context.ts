@@ -19,6 +19,19 @@ export const TWO_POW_M32 = 2.3283064365386963e-10;
 /** 1.5 * 2^23: adding it rounds an f32 to an integer */
 export const MAGIC32 = 12582912;
 
+/**
+ * Node-to-target distances below this (in drive units) enter the estimate as 0: near convergence
+ * the distance, its square and cube would otherwise be subnormal floats, which x86 computes about
+ * a hundred times slower. Dropping them moves the estimate by far less than its constant slop
+ * EST_SLOP (cells/wasm/engine.ts), which the bound already carries.
+ */
+export const TINY_DISTANCE = 1e-12;
+
+/** x with lanes of magnitude below KC.TINY set to 0 (x is read twice: pass a local) */
+export function flushTiny(K: (slot: number) => Code, x: Code): Code {
+  return o.v_andnot(x, o.f64x2_lt(o.f64x2_abs(x), K(KC.TINY)));
+}
+
 /** directions between scheduling barriers (see barrier()) */
 export const tuning = { barrierEvery: 3 };
 

@@ -6,7 +6,7 @@
 import { op as o, type Code } from '../asm.js';
 import { KC } from '../abi.js';
 import { BUF, type EmitCtx } from './context.js';
-import { emitSigmoid32 } from './sigmoid.js';
+import { emitSigmoid32, type F32Ctx } from './sigmoid.js';
 
 /**
  * One segment's Taylor term into Pq and its error bound into Mq (x = gi * delta in xq). The
@@ -14,12 +14,23 @@ import { emitSigmoid32 } from './sigmoid.js';
  * from the group's sigmoid cache, which holds sigma~(gi T + oi) and |gi T| of the current target.
  */
 export function emitSegment32(ctx: EmitCtx, s: number, cached: boolean): Code[] {
-  const { get, set, K } = ctx;
+  const { get, set } = ctx;
   const { SGOFF } = ctx.g;
-  const { sg, mag, gP, GI, tmp, sp, x2q, xq, ax, Pq, Mq, SL } = ctx.l;
+  const { sg, mag, gP } = ctx.l;
+  return emitTaylorTerm(ctx, s, cached ? [set(sg, o.v_load(get(gP), SGOFF)), set(mag, o.v_load(get(gP), SGOFF + 16))] : null);
+}
+
+/**
+ * Segment s's term: `sigma` sets sg = sigma~(gi T + oi) and mag = |gi T| of the segment's target
+ * (null: computed here from zq, and tmp = T); xq holds gi (V_start - T). Adds the term to Pq, its
+ * bound to Mq and the magnitudes to SL. Any context with the f32 registers (both engines).
+ */
+export function emitTaylorTerm(ctx: F32Ctx, s: number, sigma: Code[] | null): Code[] {
+  const { get, set, K } = ctx;
+  const { sg, mag, GI, tmp, sp, x2q, xq, ax, Pq, Mq, SL } = ctx.l;
   const c = (m: number) => K(KC.C + s * 4 + m);
   return [
-    ...(cached ? [set(sg, o.v_load(get(gP), SGOFF)), set(mag, o.v_load(get(gP), SGOFF + 16))] : [...emitSigmoid32(ctx), set(mag, o.f32x4_abs(o.f32x4_mul(get(GI), get(tmp))))]),
+    ...(sigma ?? [...emitSigmoid32(ctx), set(mag, o.f32x4_abs(o.f32x4_mul(get(GI), get(tmp))))]),
     set(sp, o.f32x4_mul(get(sg), o.f32x4_sub(K(KC.F1), get(sg)))),
     set(x2q, o.f32x4_mul(get(xq), get(xq))),
     set(ax, o.f32x4_abs(get(xq))),

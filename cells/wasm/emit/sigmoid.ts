@@ -1,10 +1,18 @@
-/** The approximate single-precision sigmoid of the cycle engine's estimate (|error| <= E, cells/fast.ts). */
+/**
+ * The approximate single-precision sigmoid of the cycle engines' estimate (|error| <= SIGMA_ERR,
+ * cells/wasm/engine.ts), for any emit context with the f32 registers named below (both engines).
+ */
 import { op as o, type Code } from '../asm.js';
 import { KC } from '../abi.js';
-import type { EmitCtx } from './context.js';
+import type { EmitCtx, KernelLocals } from './context.js';
+
+/** what the f32 estimate emitters need of a context */
+export type F32Ctx = Pick<EmitCtx, 'get' | 'set' | 'K' | 'ZERO'> & {
+  l: Pick<KernelLocals, 'yq' | 'zq' | 'kq' | 'ax' | 'qq' | 'sg' | 'mag' | 'GI' | 'tmp' | 'sp' | 'x2q' | 'xq' | 'Pq' | 'Mq' | 'SL'>;
+};
 
 /** sigma~(zq) into sg (f32x4) */
-export function emitSigmoid32(ctx: EmitCtx): Code[] {
+export function emitSigmoid32(ctx: F32Ctx): Code[] {
   const { get, set, K, ZERO } = ctx;
   const { yq, zq, kq, ax, qq, sg } = ctx.l;
   return [
