@@ -2,7 +2,7 @@
 // traced runs, checked by a strict parser against the trace, and by GTKWave's own tools: vcd2fst
 // must convert the file and fst2vcd's rendering of the result must hold the same values.
 import { describe, it, expect } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -121,6 +121,9 @@ describe('dtca trace export --vcd', () => {
     const out = join(dir, 'w.vcd');
     const e = dtca(['trace', 'export', join(dir, 'trace.dtct'), '--vcd', out]);
     expect(e.code, e.stderr).toBe(0);
+    // deterministic: the same trace exports to the same bytes
+    expect(dtca(['trace', 'export', join(dir, 'trace.dtct'), '--vcd', join(dir, 'again.vcd')]).code).toBe(0);
+    expect(readFileSync(join(dir, 'again.vcd')).equals(readFileSync(out))).toBe(true);
     expect(e.stdout).toMatch(/wrote .*w\.vcd .*256 cells, 64 sweep records/);
     const { header, sweeps, stageEnds } = await loadTrace(join(dir, 'trace.dtct'));
     const L = header.layout.L;

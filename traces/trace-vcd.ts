@@ -38,7 +38,7 @@ export interface VcdExportOptions {
   clock?: boolean;
   /** refuse when the estimate exceeds this (default 256 MiB) */
   maxBytes?: number;
-  /** fixed $date text (for byte-identical files) */
+  /** $date text (default: the trace header's creation time) */
   date?: string;
   version?: string;
 }
@@ -198,7 +198,8 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
   const L = h.layout.L;
   const w = new VcdWriter(out, {
     timescale,
-    date: o.date,
+    // the trace's creation time, so exporting one trace twice gives the same bytes
+    date: o.date ?? `${h.created} (trace created)`,
     version: o.version ?? `dtca (trace format ${h.format} v${h.version}, written by dtca ${h.dtca_version})`,
     comment: `from ${file}: ${h.run.chains} chains x ${h.run.stages} stages x ${h.run.sweeps} sweeps at ${p.clockHz} Hz, ${pc} cycle(s) per colour phase; spins 1 = +1`,
     maxBytes: 2 * maxBytes + (1 << 20),
