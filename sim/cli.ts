@@ -15,6 +15,8 @@ import { traceCommands } from './cmd-trace.js';
 import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
 import { sweepCommand } from './cmd-sweep.js';
+import { areaCommand } from './cmd-area.js';
+import { energyTableCommand } from './cmd-energy-table.js';
 
 export function buildCli(argv: string[]) {
   let y = yargs(argv)
@@ -22,7 +24,7 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, model, sweep, config, trace, rng, bench (try dtca --help)');
+    .demandCommand(1, 'name a command: run, model, sweep, area, energy-table, config, trace, rng, bench (try dtca --help)');
   y = sweepCommand(modelCommands(runCommand(y)));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
@@ -48,6 +50,7 @@ export function buildCli(argv: string[]) {
         })
         .demandCommand(1, 'name a config command: show, validate, schema'),
   );
+  y = energyTableCommand(areaCommand(y));
   return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;

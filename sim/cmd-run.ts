@@ -13,6 +13,9 @@ import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
 import { withRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from './output.js';
 import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
+import { areaStats } from './area.js';
+import { energyTableReport } from './energy-table.js';
+import type { Chip } from './chip.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
 
 /** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
@@ -30,8 +33,9 @@ function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array,
   });
 }
 
-function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats): void {
+function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats, chip: Chip): void {
   writeJson(`${dir}/config.json`, cfg);
+  writeJson(`${dir}/energy-table.json`, energyTableReport(chip));
   writeManifest(dir, cfg.seed, started, { model: model.source });
   writeJson(`${dir}/stats.json`, stats);
 }
@@ -87,10 +91,12 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       }
       const stats = makeDtmStats(chip, gen, model.source);
       stats.startup_s = startupS;
+      Object.assign(stats, areaStats(cfg, stats));
+      if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
       writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
       writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
       await writeEnergyChart(dir, stats.stages as StageEnergy[]);
-      writeRunFiles(dir, cfg, started, model, stats);
+      writeRunFiles(dir, cfg, started, model, stats, chip);
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     });
@@ -125,7 +131,9 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     }
     const stats = makeStats(chip, result, model.source);
     stats.startup_s = startupS;
-    writeRunFiles(dir, cfg, started, model, stats);
+    Object.assign(stats, areaStats(cfg, stats));
+    if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
+    writeRunFiles(dir, cfg, started, model, stats, chip);
     log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
     process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
   });

@@ -4,6 +4,7 @@ import type { RunResult } from './run.js';
 import type { GenerateResult } from './dtm.js';
 import { ENERGY_COMPONENTS, type EnergyReport } from '../power/energy.js';
 import type { EventCounts } from '../power/events.js';
+import { areaRows } from './area.js';
 
 export interface Stats {
   config: string;
@@ -132,6 +133,7 @@ export function formatStats(s: Stats): string {
   if (s.images !== undefined) {
     rows.push(['energy / image', eng(s.energy_per_image_j as number, 'J')], ['energy / stage', eng(s.energy_per_stage_j as number, 'J')]);
   }
+  rows.push(...areaRows(s));
   rows.push(
     ['energy / cell / sweep', eng(s.energy_per_cell_sweep_j, 'J')],
     ['average power', eng(s.average_power_w, 'W')],
