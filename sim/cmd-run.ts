@@ -8,7 +8,8 @@ import { readModel, randomModel, type Model } from './model.js';
 import { newDtmModel, generate, type Mapping } from './dtm.js';
 import { samplesPng, denoisePng } from './images.js';
 import { writeEnergyChart, type StageEnergy } from './plot.js';
-import { runModel, INIT_MODES, type InitMode } from './run.js';
+import { runModel, INIT_MODES, type InitMode, type EngineReport } from './run.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
 import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
 import { withRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from './output.js';
 import { makeProgress } from './progress.js';
@@ -40,13 +41,27 @@ function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: M
   writeJson(`${dir}/stats.json`, stats);
 }
 
+function parseEngine(v: unknown): EngineChoice {
+  if (v === undefined) return 'auto';
+  if (!ENGINE_CHOICES.includes(v as EngineChoice)) throw new UserError(`--engine ${String(v)}: one of ${ENGINE_CHOICES.join(', ')}`);
+  return v as EngineChoice;
+}
+
+/** once per run: which engine ran and why auto passed over faster ones */
+function logEngine(e: EngineReport): void {
+  for (const r of e.refused) log.info({ engine: r.engine, reason: r.reason }, `engine ${r.engine} not used`);
+  log.debug({ engine: e.used, stats: e.stats }, 'engine');
+}
+
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, seed === undefined ? [] : [`seed=${seed}`]);
   const chip = buildChip(cfg);
   const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
   const started = new Date();
-  const engine = chip.ideal ? 'ideal' : 'cycle';
+  const physics = chip.ideal ? 'ideal' : 'cycle';
+  const engine = parseEngine(a.engine);
+  const batch = positiveInt('batch', a.batch as number | undefined);
   if (model.dtm && a.stage === undefined) {
     for (const k of ['chains', 'warmup'] as const) {
       if (a[k] !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
@@ -63,7 +78,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     };
     const dtm = model.dtm;
     await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
-      log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
+      log.info({ config: cfg.name, physics, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
       const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
       const sink = tracePath ? openTraceWriter(tracePath, traceOpts) : undefined;
       const bar = makeProgress(images * dtm.T, 'image-stages');
@@ -78,10 +93,13 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
         labels,
         beta,
         mapping: a.mapping as Mapping,
+        engine,
+        batch,
         keepChains: Math.min(images, 8),
         onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
       });
       bar.done();
+      logEngine(gen.engine);
       if (sink) {
         await sink.close();
         log.info({ trace: tracePath }, 'trace written');
@@ -110,7 +128,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const workers = positiveInt('workers', a.workers as number) ?? 1;
   const beta = parseBeta(a.beta);
   await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
-    log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
+    log.info({ config: cfg.name, physics, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
     const bar = makeProgress(chains, 'chains');
     const startupS = process.uptime();
     const result = await runModel(chip, model, {
@@ -123,9 +141,12 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       beta: beta === undefined || typeof beta === 'number' ? beta : (sweep, total) => (total <= 1 ? beta.end : beta.start + ((beta.end - beta.start) * sweep) / (total - 1)),
       workers,
       moments: Boolean(a.model),
+      engine,
+      batch,
       onChainDone: (d) => bar.tick(d),
     });
     bar.done();
+    logEngine(result.engine);
     if (result.program.clipped > 0) {
       log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
@@ -163,6 +184,8 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
           .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
           .option('init', { choices: INIT_MODES, default: 'hinton' as InitMode, describe: 'initial state: hinton = P(+1) = sigma(beta b)' })
           .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
+          .option('engine', { choices: ENGINE_CHOICES, default: 'auto', describe: 'latch engine: auto (the fastest that can run), reference, wasm (one chain at a time), batch (chains in SIMD lanes)' })
+          .option('batch', { type: 'number', describe: 'most chains one engine holds at a time (default: all of a worker\'s)' })
           .option('workers', { type: 'number', describe: 'worker threads over chains or images (results do not depend on it; not with --trace)' })
           .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<config>)' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),

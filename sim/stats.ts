@@ -1,6 +1,6 @@
 /** stats.json: what a run cost (cycles, seconds, joules) and what it measured. */
 import type { Chip } from './chip.js';
-import type { RunResult } from './run.js';
+import type { RunResult, EngineReport } from './run.js';
 import type { GenerateResult } from './dtm.js';
 import { ENERGY_COMPONENTS, type EnergyReport } from '../power/energy.js';
 import type { EventCounts } from '../power/events.js';
@@ -8,7 +8,10 @@ import { areaRows } from './area.js';
 
 export interface Stats {
   config: string;
-  engine: 'ideal' | 'cycle';
+  /** ideal (no relaxation, mismatch or latency) or cycle-accurate */
+  physics: 'ideal' | 'cycle';
+  /** the latch engine that ran, what was asked for and what auto passed over (cells/select.ts) */
+  engine: EngineReport;
   workload: string;
   cells: number;
   degree: number;
@@ -36,6 +39,7 @@ export function energyObject(e: EnergyReport): Record<string, number> {
 
 interface Core {
   workload: string;
+  engine: EngineReport;
   events: EventCounts;
   energy: EnergyReport;
   cycles: number;
@@ -49,7 +53,8 @@ function coreStats(chip: Chip, r: Core): Stats {
   const updates = r.events.latches;
   return {
     config: chip.config.name,
-    engine: chip.ideal ? 'ideal' : 'cycle',
+    physics: chip.ideal ? 'ideal' : 'cycle',
+    engine: r.engine,
     workload: r.workload,
     cells: f.N,
     degree: f.D,
@@ -110,7 +115,7 @@ export function eng(v: number, unit: string, digits = 4): string {
 /** A short table for people. */
 export function formatStats(s: Stats): string {
   const rows: [string, string][] = [
-    ['config', `${s.config} (${s.engine} engine)`],
+    ['config', `${s.config} (${s.physics} physics, ${s.engine.used} engine)`],
     ['workload', s.workload],
     ['grid', `${s.cells} cells, degree ${s.degree}, ${s.tiles} tiles`],
   ];
