@@ -15,6 +15,7 @@ import { traceCommands } from './cmd-trace.js';
 import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
 import { sweepCommand } from './cmd-sweep.js';
+import { evalCommand } from './cmd-eval.js';
 
 export function buildCli(argv: string[]) {
   let y = yargs(argv)
@@ -22,7 +23,7 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, model, sweep, config, trace, rng, bench (try dtca --help)');
+    .demandCommand(1, 'name a command: run, model, sweep, eval, config, trace, rng, bench (try dtca --help)');
   y = sweepCommand(modelCommands(runCommand(y)));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
@@ -48,6 +49,7 @@ export function buildCli(argv: string[]) {
         })
         .demandCommand(1, 'name a config command: show, validate, schema'),
   );
+  y = evalCommand(y);
   return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;

@@ -14,6 +14,7 @@ import { withRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from '
 import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
+import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
 
 /** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
 function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
@@ -30,9 +31,9 @@ function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array,
   });
 }
 
-function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats): void {
+function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats, extra: Record<string, unknown> = {}): void {
   writeJson(`${dir}/config.json`, cfg);
-  writeManifest(dir, cfg.seed, started, { model: model.source });
+  writeManifest(dir, cfg.seed, started, { model: model.source, ...extra });
   writeJson(`${dir}/stats.json`, stats);
 }
 
@@ -90,7 +91,20 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
       writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
       await writeEnergyChart(dir, stats.stages as StageEnergy[]);
-      writeRunFiles(dir, cfg, started, model, stats);
+      // the generated images, machine-readable (dtca eval reads them; README "Run directory")
+      writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs));
+      if (labels && labels.length > 0) writeFileAtomic(`${dir}/${LABELS_FILE}`, labelsNpy(images, labels));
+      const samples: SamplesManifest = {
+        file: SAMPLES_FILE,
+        labels_file: labels && labels.length > 0 ? LABELS_FILE : null,
+        images,
+        visible: dtm.image.length + dtm.label.length,
+        image_cells: dtm.image.length,
+        image_shape: dtm.image_shape,
+        label_copies: dtm.label_copies,
+        classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+      };
+      writeRunFiles(dir, cfg, started, model, stats, { samples });
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     });
