@@ -16,6 +16,7 @@ import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
 import { sweepCommand } from './cmd-sweep.js';
 import { evalCommand } from './cmd-eval.js';
+import { dataCommand } from './cmd-data.js';
 
 export function buildCli(argv: string[]) {
   let y = yargs(argv)
@@ -23,7 +24,7 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, model, sweep, eval, config, trace, rng, bench (try dtca --help)');
+    .demandCommand(1, 'name a command: run, model, sweep, eval, data, config, trace, rng, bench (try dtca --help)');
   y = sweepCommand(modelCommands(runCommand(y)));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
@@ -49,7 +50,7 @@ export function buildCli(argv: string[]) {
         })
         .demandCommand(1, 'name a config command: show, validate, schema'),
   );
-  y = evalCommand(y);
+  y = dataCommand(evalCommand(y));
   return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;
