@@ -18,6 +18,7 @@ import { areaStats } from './area.js';
 import { energyTableReport } from './energy-table.js';
 import type { Chip } from './chip.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
+import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
 
 /** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
 function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
@@ -34,10 +35,10 @@ function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array,
   });
 }
 
-function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats, chip: Chip): void {
+function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats, chip: Chip, extra: Record<string, unknown> = {}): void {
   writeJson(`${dir}/config.json`, cfg);
   writeJson(`${dir}/energy-table.json`, energyTableReport(chip));
-  writeManifest(dir, cfg.seed, started, { model: model.source });
+  writeManifest(dir, cfg.seed, started, { model: model.source, ...extra });
   writeJson(`${dir}/stats.json`, stats);
 }
 
@@ -114,7 +115,20 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
       writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
       await writeEnergyChart(dir, stats.stages as StageEnergy[]);
-      writeRunFiles(dir, cfg, started, model, stats, chip);
+      // the generated images, machine-readable (dtca eval reads them; README "Run directory")
+      writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs));
+      if (labels && labels.length > 0) writeFileAtomic(`${dir}/${LABELS_FILE}`, labelsNpy(images, labels));
+      const samples: SamplesManifest = {
+        file: SAMPLES_FILE,
+        labels_file: labels && labels.length > 0 ? LABELS_FILE : null,
+        images,
+        visible: dtm.image.length + dtm.label.length,
+        image_cells: dtm.image.length,
+        image_shape: dtm.image_shape,
+        label_copies: dtm.label_copies,
+        classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+      };
+      writeRunFiles(dir, cfg, started, model, stats, chip, { samples });
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     });
