@@ -21,10 +21,18 @@ export function planeUnit(bits: WeightBits, fullScale: number): number {
 
 /** v in plane units: the nearest level of `bits` bits over [-fullScale, fullScale], clipped (v itself for exact weights). */
 export function quantiseUnits(v: number, bits: WeightBits, fullScale: number): number {
-  if (bits === 'exact') return v;
+  return quantiser(bits, fullScale)(v);
+}
+
+/** quantiseUnits with its constants computed once */
+export function quantiser(bits: WeightBits, fullScale: number): (v: number) => number {
+  if (bits === 'exact') return (v) => v;
   const levels = 2 ** (bits - 1) - 1;
-  const q = Math.round(v / planeUnit(bits, fullScale));
-  return Math.max(-levels, Math.min(levels, q));
+  const unit = planeUnit(bits, fullScale);
+  return (v) => {
+    const q = Math.round(v / unit);
+    return q > levels ? levels : q < -levels ? -levels : q;
+  };
 }
 
 /** The value the chip represents for v, in model units. */
@@ -67,13 +75,14 @@ export function quantisePlanes(p: Planes, bits: WeightBits, fullScale: number): 
   if (bits === 'exact') return 0;
   let biasClipped = 0;
   let weightEntriesClipped = 0;
+  const q = quantiser(bits, fullScale);
   for (let i = 0; i < p.bias.length; i++) {
     if (Math.abs(p.bias[i]) > fullScale) biasClipped++;
-    p.bias[i] = quantiseUnits(p.bias[i], bits, fullScale);
+    p.bias[i] = q(p.bias[i]);
   }
   for (let i = 0; i < p.w.length; i++) {
     if (Math.abs(p.w[i]) > fullScale) weightEntriesClipped++;
-    p.w[i] = quantiseUnits(p.w[i], bits, fullScale);
+    p.w[i] = q(p.w[i]);
   }
   // each weight sits in two planes (both ends of its wire)
   return biasClipped + weightEntriesClipped / 2;

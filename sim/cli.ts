@@ -19,6 +19,7 @@ import { areaCommand } from './cmd-area.js';
 import { energyTableCommand } from './cmd-energy-table.js';
 import { evalCommand } from './cmd-eval.js';
 import { dataCommand } from './cmd-data.js';
+import { trainCommand } from './cmd-train.js';
 
 export function buildCli(argv: string[]) {
   let y = yargs(argv)
@@ -26,7 +27,7 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, model, sweep, eval, data, area, energy-table, config, trace, rng, bench (try dtca --help)');
+    .demandCommand(1, 'name a command: run, train, eval, model, sweep, data, area, energy-table, config, trace, rng, bench (try dtca --help)');
   y = sweepCommand(modelCommands(runCommand(y)));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
@@ -53,7 +54,7 @@ export function buildCli(argv: string[]) {
         .demandCommand(1, 'name a config command: show, validate, schema'),
   );
   y = energyTableCommand(areaCommand(y));
-  y = dataCommand(evalCommand(y));
+  y = trainCommand(dataCommand(evalCommand(y)));
   return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;

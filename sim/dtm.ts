@@ -7,7 +7,7 @@
 import { UserError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
-import { quantisePlanes, quantiseUnits, bitsPerValue } from '../cells/planes.js';
+import { quantisePlanes, quantiser, bitsPerValue } from '../cells/planes.js';
 import { createEngine } from '../cells/select.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
@@ -301,6 +301,7 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
       }
       const firstSweepCycle = (c: number) => afterProgram + c * plan.perImageCycles + plan.clampCycles + 1;
       const xin = x;
+      const quantise = quantiser(cc.weight_bits, cc.weight_full_scale);
       const biasOf = (c: number): Float64Array => {
         // the input as a bias J_c s on each visible cell, quantised with the cell's bias
         const b = base.bias.slice();
@@ -309,7 +310,7 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
           const i = visible[v];
           const val = modelBias[i] + (v >= nImage ? plan.jLab[k] : plan.jImg[k]) * xi[v];
           if (cc.weight_bits !== 'exact' && Math.abs(val) > cc.weight_full_scale) biasClipped++;
-          b[i] = quantiseUnits(val, cc.weight_bits, cc.weight_full_scale);
+          b[i] = quantise(val);
         }
         return b;
       };

@@ -63,12 +63,14 @@ export interface StagePlan {
   spinsOf: (chain: number, bias: Float64Array) => ArrayLike<number>;
   /** per-sweep observer of chosen (chain, sweep) pairs, called in chain order, sweeps in order */
   view?: { wants: (chain: number, sweep: number) => boolean; onSweep: (v: SweepView) => void };
-  /** moments of every chain's spins after each sweep >= from */
-  moments?: { from: number; sums: MomentSums };
+  /** moments of every chain's spins after sweeps from, from + every, ... (every: default 1) */
+  moments?: { from: number; every?: number; sums: MomentSums };
   /** after each batch */
   onBatchDone?: (done: number) => void;
   /** most bytes the per-sweep views of one batch may buffer (default 256 MiB) */
   viewBufferBytes?: number;
+  /** read every chain's final spins (default true) */
+  finals?: boolean;
 }
 
 export function latchKey(chip: Chip, stage: number, sweep: number): number {
@@ -173,13 +175,16 @@ export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first:
       const key = latchKey(chip, plan.stage, sweep);
       resetTally(t0);
       resetTally(t1);
-      if (per0 && per1) for (let k = 0; k < n; k++) (resetTally(per0[k]), resetTally(per1[k]));
+      // per-chain tallies only in sweeps some chain's view wants
+      let viewed = false;
+      if (plan.view) for (let k = 0; k < n && !viewed; k++) viewed = plan.view.wants(b0 + k, sweep);
+      if (viewed && per0 && per1) for (let k = 0; k < n; k++) (resetTally(per0[k]), resetTally(per1[k]));
       // colour 0's first interval is its own phase only; afterwards every interval is a whole sweep
-      engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, t0, per0);
-      engine.latch({ colour: 1, seg1Cycles: t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, t1, per1);
+      engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, t0, viewed ? per0 : null);
+      engine.latch({ colour: 1, seg1Cycles: t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, t1, viewed ? per1 : null);
       addSweepEvents(ev, chip, t0, t1, sweep, n);
-      if (plan.moments && sweep >= plan.moments.from) engine.accumulateMoments(plan.moments.sums);
-      if (plan.view && per0 && per1) {
+      if (plan.moments && sweep >= plan.moments.from && (sweep - plan.moments.from) % (plan.moments.every ?? 1) === 0) engine.accumulateMoments(plan.moments.sums);
+      if (viewed && plan.view && per0 && per1) {
         for (let k = 0; k < n; k++) {
           if (!plan.view.wants(b0 + k, sweep)) continue;
           const s = new Int8Array(N);
@@ -199,10 +204,12 @@ export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first:
         buffered[k] = [];
       }
     }
-    for (let k = 0; k < n; k++) {
-      const f = new Int8Array(N);
-      engine.readSpins(k, f);
-      finals.push(f);
+    if (plan.finals !== false) {
+      for (let k = 0; k < n; k++) {
+        const f = new Int8Array(N);
+        engine.readSpins(k, f);
+        finals.push(f);
+      }
     }
     plan.onBatchDone?.(b0 + n - first);
   }

@@ -4,6 +4,7 @@ import { buildChip } from './chip.js';
 import { runChainRange, type WorkerJob } from './run.js';
 import { runImages, type DtmJob } from './dtm.js';
 import { measureThread, type RowSpec } from './bench.js';
+import { runTrainJob, type TrainJob } from './train/train.js';
 import { UserError } from '../fabric/errors.js';
 
 interface BenchJob {
@@ -15,7 +16,12 @@ interface BenchJob {
   parties: number;
 }
 
-async function run(job: WorkerJob | DtmJob | BenchJob): Promise<void> {
+async function run(job: WorkerJob | DtmJob | BenchJob | TrainJob): Promise<void> {
+  if ('kind' in job && job.kind === 'train') {
+    runTrainJob(job, (m) => parentPort!.postMessage(m));
+    parentPort!.postMessage({ ok: true });
+    return;
+  }
   if ('kind' in job && job.kind === 'bench') {
     parentPort!.postMessage({ ok: true, result: await measureThread(job.spec, job.first, job.count, { sab: job.sab, parties: job.parties }) });
     return;
@@ -32,6 +38,6 @@ async function run(job: WorkerJob | DtmJob | BenchJob): Promise<void> {
   parentPort!.postMessage({ ok: true, result: part }, transfer);
 }
 
-run(workerData as WorkerJob | DtmJob | BenchJob).catch((e: unknown) => {
+run(workerData as WorkerJob | DtmJob | BenchJob | TrainJob).catch((e: unknown) => {
   parentPort!.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e), user: e instanceof UserError });
 });

@@ -286,10 +286,17 @@ export class BatchEngine implements LatchEngine {
         I[(m + 48) / 4 + 2 * l8 + 1] = on;
       }
     });
-    for (let k = 0; k < count; k++) this.setBias(k, this.planes.bias);
+    // chains without their own biases get the programmed ones when loaded
+    this.bias = this.bias.map(() => new Float64Array(0));
   }
 
   setBias(k: number, bias: Float64Array): void {
+    this.writeBias(k, bias);
+    this.bias[k] = bias;
+  }
+
+  /** chain k's biases into its lanes of the bias plane (minus the weight sums, plus the table offset) */
+  private writeBias(k: number, bias: Float64Array): void {
     const g = this.g;
     const b = this.blocks[Math.floor(k / g.BL)];
     const I16 = this.i16();
@@ -302,7 +309,6 @@ export class BatchEngine implements LatchEngine {
     }
     if (reach > this.gOff) throw new EngineRefusal(`fields up to ${reach} units exceed the engine's range (${this.gOff})`);
     this.reach = reach;
-    this.bias[k] = bias;
   }
 
   private refreshPads(b: Block, plane: number, c: number): void {
@@ -316,6 +322,7 @@ export class BatchEngine implements LatchEngine {
   }
 
   load(k: number, spins: ArrayLike<number>, beta: number): void {
+    if (this.bias[k].length === 0) this.writeBias(k, this.planes!.bias);
     const g = this.g;
     const { N, D, nbr } = this.spec.layout;
     const b = this.blocks[Math.floor(k / g.BL)];
