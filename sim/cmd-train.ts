@@ -73,6 +73,7 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     workers: positiveInt('workers', a.workers as number | undefined) ?? 1,
     resume: Boolean(a.resume),
     stages: parseIntList('train-stages', a.trainStages),
+    snapshots: Boolean(a.snapshots),
   };
   const todo = (opts.stages ?? Array.from({ length: T }, (_, k) => k)).length;
   const bar = makeProgress(todo * epochs * steps, 'steps');
@@ -123,6 +124,7 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
         .option('engine', { choices: ENGINE_CHOICES, default: 'auto', describe: 'latch engine' })
         .option('workers', { type: 'number', describe: 'worker threads over stages (default 1)' })
         .option('resume', { type: 'boolean', default: false, describe: 'continue from MODEL.ckpt/' })
+        .option('snapshots', { type: 'boolean', default: false, describe: 'also write the model after every epoch (MODEL.epochs/epoch-E.mp)' })
         .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' }),
     (a) => cmdTrain(a as never),

@@ -10,6 +10,7 @@
  *   MODEL.ckpt/            run.json (the options) and stage-K.mp (parameters, Adam, ACP state, log)
  *   MODEL.train.jsonl      one line per stage and epoch: rho, lambda, agreement, grad_rms, lr, ...
  *   MODEL.train.svg/.png   rho, lambda and agreement against epochs, per stage
+ *   MODEL.epochs/epoch-E.mp  with --snapshots: the model after epoch E (every stage at epoch E)
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
@@ -54,6 +55,8 @@ export interface TrainOptions {
   resume: boolean;
   /** train only these stages (default all) */
   stages?: number[];
+  /** also write the model as it is after every epoch: MODEL.epochs/epoch-E.mp */
+  snapshots?: boolean;
   onEpoch?: (r: EpochRecord) => void;
   onStep?: (stage: number, done: number) => void;
 }
@@ -213,12 +216,32 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   for (const k of stages) log.push(...states.get(k)!.log);
   const packr = makePackr();
   let engine = '';
+  // --snapshots: each stage's parameters per epoch, until every stage has reached that epoch
+  const chip0 = buildChip(o.config);
+  const wires0 = fabricWires(chip0);
+  const pending = new Map<number, Map<number, StageState>>();
+  const snapshot = (st: StageState) => {
+    if (!o.snapshots) return;
+    const byStage = pending.get(st.epoch) ?? new Map<number, StageState>();
+    byStage.set(st.stage, st);
+    pending.set(st.epoch, byStage);
+    if (byStage.size < T) {
+      // stages not trained in this run keep their epoch
+      for (let k = 0; k < T; k++) if (!byStage.has(k) && !stages.includes(k)) byStage.set(k, states.get(k)!);
+      if (byStage.size < T) return;
+    }
+    mkdirSync(`${o.out}.epochs`, { recursive: true });
+    const m: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(byStage.get(k)!, wires0)), source: `trained: ${o.out} epoch ${st.epoch}` };
+    writeFileAtomic(`${o.out}.epochs/epoch-${st.epoch}.mp`, packr.pack(modelToObject(m, false)));
+    pending.delete(st.epoch);
+  };
   const onMessage = (m: { type: string; rec?: EpochRecord; state?: Record<string, unknown>; stage?: number; done?: number; engine?: string }) => {
     if (m.type === 'engine') engine = m.engine!;
     else if (m.type === 'step') o.onStep?.(m.stage!, m.done!);
     else if (m.type === 'epoch') {
       const st = stateFromObject(m.state!);
       states.set(st.stage, st);
+      snapshot(st);
       writeFileAtomic(`${dir}/stage-${st.stage}.mp`, packr.pack(stateToObject(st)));
       log.push(m.rec!);
       writeLog(o.out, log);
@@ -251,8 +274,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     );
   }
   // the model: the DTM with every stage's trained parameters
-  const chip = buildChip(o.config);
-  const wires = fabricWires(chip);
+  const wires = wires0;
   const model: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(states.get(k)!, wires)), source: `trained: ${o.out}` };
   const json = o.out.endsWith('.json');
   const obj = modelToObject(model, json);
