@@ -13,6 +13,7 @@ import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
 import { withRunDir, writeJson, writeFileAtomic, writeManifest, VERSION } from './output.js';
 import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
+import { configLabel } from './label.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
 
 /** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
@@ -30,15 +31,17 @@ function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array,
   });
 }
 
-function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats): void {
+function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats, label: ReturnType<typeof configLabel>): void {
   writeJson(`${dir}/config.json`, cfg);
-  writeManifest(dir, cfg.seed, started, { model: model.source });
+  writeManifest(dir, cfg.seed, started, { model: model.source, ...label.manifest });
   writeJson(`${dir}/stats.json`, stats);
 }
 
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, seed === undefined ? [] : [`seed=${seed}`]);
+  // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
+  const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   const chip = buildChip(cfg);
   const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
   const started = new Date();
@@ -58,8 +61,8 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
     };
     const dtm = model.dtm;
-    await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
-      log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
+    await withRunDir(a.out as string | undefined, label.slug, async (dir) => {
+      log.info({ config: label.label, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
       const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
       const sink = tracePath ? openTraceWriter(tracePath, traceOpts) : undefined;
       const bar = makeProgress(images * dtm.T, 'image-stages');
@@ -86,11 +89,12 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
         log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
       }
       const stats = makeDtmStats(chip, gen, model.source);
+      stats.config = label.label;
       stats.startup_s = startupS;
       writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
       writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
-      await writeEnergyChart(dir, stats.stages as StageEnergy[]);
-      writeRunFiles(dir, cfg, started, model, stats);
+      await writeEnergyChart(dir, stats.stages as StageEnergy[], images);
+      writeRunFiles(dir, cfg, started, model, stats, label);
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     });
@@ -103,8 +107,8 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
   const workers = positiveInt('workers', a.workers as number) ?? 1;
   const beta = parseBeta(a.beta);
-  await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
-    log.info({ config: cfg.name, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
+  await withRunDir(a.out as string | undefined, label.slug, async (dir) => {
+    log.info({ config: label.label, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
     const bar = makeProgress(chains, 'chains');
     const startupS = process.uptime();
     const result = await runModel(chip, model, {
@@ -124,8 +128,9 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
     const stats = makeStats(chip, result, model.source);
+    stats.config = label.label;
     stats.startup_s = startupS;
-    writeRunFiles(dir, cfg, started, model, stats);
+    writeRunFiles(dir, cfg, started, model, stats, label);
     log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
     process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
   });
