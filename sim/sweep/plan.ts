@@ -311,9 +311,10 @@ export function expandPlan(plan: Plan): Expanded {
   const total = cs.length * plan.replicates;
   const points: Point[] = [];
   const misfits: string[] = [];
+  let n = 0;
   for (const c of cs) {
     for (let r = 0; r < plan.replicates; r++) {
-      const index = points.length;
+      const index = n++;
       const axes: Record<string, Json> = {};
       plan.axes.forEach((ax, a) => (axes[ax.path] = ax.values[c[a]]));
       const where = `point ${index + 1} of ${total} (${describe(axes, r, plan.replicates)})`;
