@@ -15,6 +15,7 @@ import { traceCommands } from './cmd-trace.js';
 import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
 import { sweepCommand } from './cmd-sweep.js';
+import { compareCommand } from './cmd-compare.js';
 
 export function buildCli(argv: string[]) {
   let y = yargs(argv)
@@ -22,8 +23,8 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, model, sweep, config, trace, rng, bench (try dtca --help)');
-  y = sweepCommand(modelCommands(runCommand(y)));
+    .demandCommand(1, 'name a command: run, model, sweep, compare, config, trace, rng, bench (try dtca --help)');
+  y = compareCommand(sweepCommand(modelCommands(runCommand(y))));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
         .command(
