@@ -151,9 +151,9 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
         mark: { type: 'line', point: true, strokeWidth: 2 },
         encoding: {
           x: numeric
-            ? { field: 'x', type: 'quantitative', title: xTitle, scale: { type: xLog ? 'log' : 'linear', zero: false, nice: !xLog }, axis: { format: '~r', values: [...new Set(values.map((v) => v.x as number))] } }
+            ? { field: 'x', type: 'quantitative', title: xTitle, scale: xLog ? { type: 'log', nice: false } : { type: 'linear', zero: false }, axis: { format: '~r', values: [...new Set(values.map((v) => v.x as number))] } }
             : { field: 'x', type: 'ordinal', title: xTitle, sort: { field: 'order' }, axis: { labelAngle: 0, labelLimit: 160 } },
-          y: { field: 'y', type: 'quantitative', title: yTitle, scale: { type: yLog ? 'log' : 'linear', zero: !yLog && meta.unit !== '' }, axis: { format: '~r' } },
+          y: { field: 'y', type: 'quantitative', title: yTitle, scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' }, axis: { format: '~r' } },
           ...(multi ? { color: { field: 'series', type: 'nominal', title: others.join(', '), sort: null } } : {}),
           strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds, range: [[1, 0], [6, 4]] }, legend: kinds.length > 1 ? { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400, symbolFillColor: null, encode: { symbols: { update: { stroke: { value: '#333' } } } } } : null },
           detail: { field: 'line', type: 'nominal' },
