@@ -12,7 +12,7 @@
  * only in a non-ideality) share one.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveRules, checkRules } from '../../fabric/rules.js';
@@ -246,7 +246,17 @@ export function visibleCells(visible: Workload['visible'], L: number): { image: 
   return { image: Math.max(1, Math.round(SCALED_VISIBLE_SHARE * L * L)), label: 0 };
 }
 
+const UNUSED: Record<Workload['kind'], (keyof Workload)[]> = { dtm: ['chains', 'warmup'], bm: ['T', 'visible', 'images', 'mapping'], model: ['T', 'visible'] };
+
 function checkWorkload(w: Workload, where: string): void {
+  for (const k of UNUSED[w.kind]) {
+    if (w[k] !== null) throw new UserError(`${where}: workload.${k} is not used by the ${w.kind} workload`);
+  }
+  if (w.kind === 'model') {
+    for (const k of (w.images !== null ? ['chains', 'warmup'] : ['images', 'mapping']) as (keyof Workload)[]) {
+      if (w[k] !== null) throw new UserError(`${where}: workload.${k} is not used by this model file's workload`);
+    }
+  }
   const int = (k: keyof Workload, min: number) => {
     const v = w[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UserError(`${where}: workload.${k} = ${JSON.stringify(v)}: must be an integer >= ${min}`);
@@ -385,9 +395,15 @@ export interface PlanInput {
 export function makePlan(i: PlanInput): Plan {
   const ref = i.config ?? DEFAULT_CONFIG;
   // a config file is stored by its absolute path, so `sweep run DIR` finds it from anywhere
-  const cfgRef = ref.endsWith('.json') || (existsSync(resolve(ref)) && !isAbsolute(ref)) ? resolve(ref) : ref;
+  const cfgRef = ref.endsWith('.json') ? resolve(ref) : ref;
   const wi = i.workload ?? {};
   const kind = wi.kind ?? (wi.model ? 'model' : 'dtm');
+  // a field the workload does not use is an error, not silently ignored
+  for (const k of UNUSED[kind as Workload['kind']] ?? []) {
+    if (wi[k] !== undefined && wi[k] !== null) {
+      throw new UserError(`workload ${kind}: ${k} is not used by this workload (${kind === 'bm' ? 'a Boltzmann machine runs chains x (warmup + sweeps)' : kind === 'dtm' ? 'DTM generation runs images x stages x sweeps' : 'a model file brings its own stages and visible cells'})`);
+    }
+  }
   let w: Workload;
   if (kind === 'model') {
     if (!wi.model) throw new UserError('workload "model": give the model file (--model FILE)');
@@ -400,6 +416,9 @@ export function makePlan(i: PlanInput): Plan {
     }
     const m = readModel(path);
     const isDtm = m.dtm !== undefined;
+    for (const k of (isDtm ? ['chains', 'warmup'] : ['images', 'mapping']) as (keyof Workload)[]) {
+      if (wi[k] !== undefined && wi[k] !== null) throw new UserError(`--model ${wi.model}: ${k} is not used by ${isDtm ? 'a DTM model (images x stages x sweeps)' : 'a Boltzmann-machine model (chains x (warmup + sweeps))'}`);
+    }
     w = {
       kind,
       model: path,
