@@ -252,7 +252,7 @@ describe('dtca sweep end to end', () => {
       [['sweep', '--sweeps', '10'], /give at least one axis/],
       [['sweep', 'run', one, '--shard', '4/3'], /--shard 4\/3: expected k\/N with 1 <= k <= N/],
       [['sweep', 'run', one, '--shard', '0/3'], /--shard 0\/3/],
-      [['sweep', 'run', root], /not a sweep directory/],
+      [['sweep', 'run', tmp('sweep-empty')], /not a sweep directory/],
       [['sweep', '--resume', one, '--grid', '12'], /--resume .*: continues the plan stored there; drop --grid/],
     ];
     for (const [args, re] of cases) {
