@@ -20,6 +20,7 @@ import { energyTableCommand } from './cmd-energy-table.js';
 import { evalCommand } from './cmd-eval.js';
 import { dataCommand } from './cmd-data.js';
 import { trainCommand } from './cmd-train.js';
+import { compareCommand } from './cmd-compare.js';
 
 export function buildCli(argv: string[]) {
   let y = yargs(argv)
@@ -27,8 +28,8 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, train, eval, model, sweep, data, area, energy-table, config, trace, rng, bench (try dtca --help)');
-  y = sweepCommand(modelCommands(runCommand(y)));
+    .demandCommand(1, 'name a command: run, train, eval, model, sweep, compare, data, area, energy-table, config, trace, rng, bench (try dtca --help)');
+  y = compareCommand(sweepCommand(modelCommands(runCommand(y))));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
         .command(

@@ -17,6 +17,7 @@ import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer
 import { areaStats } from './area.js';
 import { energyTableReport } from './energy-table.js';
 import type { Chip } from './chip.js';
+import { configLabel } from './label.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
 import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
 
@@ -35,10 +36,10 @@ function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array,
   });
 }
 
-function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats, chip: Chip, extra: Record<string, unknown> = {}): void {
+function writeRunFiles(dir: string, cfg: ResolvedConfig, started: Date, model: Model, stats: Stats, chip: Chip, label: ReturnType<typeof configLabel>, extra: Record<string, unknown> = {}): void {
   writeJson(`${dir}/config.json`, cfg);
   writeJson(`${dir}/energy-table.json`, energyTableReport(chip));
-  writeManifest(dir, cfg.seed, started, { model: model.source, ...extra });
+  writeManifest(dir, cfg.seed, started, { model: model.source, ...label.manifest, ...extra });
   writeJson(`${dir}/stats.json`, stats);
 }
 
@@ -57,6 +58,8 @@ function logEngine(e: EngineReport): void {
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, seed === undefined ? [] : [`seed=${seed}`]);
+  // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
+  const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   const chip = buildChip(cfg);
   const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
   const started = new Date();
@@ -78,8 +81,8 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
     };
     const dtm = model.dtm;
-    await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
-      log.info({ config: cfg.name, physics, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
+    await withRunDir(a.out as string | undefined, label.slug, async (dir) => {
+      log.info({ config: label.label, physics, engine, cells: chip.fabric.N, degree: chip.fabric.D, T: dtm.T, images, sweeps }, 'generation starting');
       const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
       const sink = tracePath ? openTraceWriter(tracePath, traceOpts) : undefined;
       const bar = makeProgress(images * dtm.T, 'image-stages');
@@ -109,12 +112,13 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
         log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
       }
       const stats = makeDtmStats(chip, gen, model.source);
+      stats.config = label.label;
       stats.startup_s = startupS;
       Object.assign(stats, areaStats(cfg, stats));
       if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
       writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
       writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
-      await writeEnergyChart(dir, stats.stages as StageEnergy[]);
+      await writeEnergyChart(dir, stats.stages as StageEnergy[], images);
       // the generated images, machine-readable (dtca eval reads them; README "Run directory")
       writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs));
       if (labels && labels.length > 0) writeFileAtomic(`${dir}/${LABELS_FILE}`, labelsNpy(images, labels));
@@ -128,7 +132,7 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
         label_copies: dtm.label_copies,
         classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
       };
-      writeRunFiles(dir, cfg, started, model, stats, chip, { samples });
+      writeRunFiles(dir, cfg, started, model, stats, chip, label, { samples });
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     });
@@ -141,8 +145,8 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (a.model ? 100 : 0);
   const workers = positiveInt('workers', a.workers as number) ?? 1;
   const beta = parseBeta(a.beta);
-  await withRunDir(a.out as string | undefined, cfg.name, async (dir) => {
-    log.info({ config: cfg.name, physics, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
+  await withRunDir(a.out as string | undefined, label.slug, async (dir) => {
+    log.info({ config: label.label, physics, engine, cells: chip.fabric.N, degree: chip.fabric.D, chains, sweeps, warmup, workers }, 'run starting');
     const bar = makeProgress(chains, 'chains');
     const startupS = process.uptime();
     const result = await runModel(chip, model, {
@@ -165,10 +169,11 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
     const stats = makeStats(chip, result, model.source);
+    stats.config = label.label;
     stats.startup_s = startupS;
     Object.assign(stats, areaStats(cfg, stats));
     if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
-    writeRunFiles(dir, cfg, started, model, stats, chip);
+    writeRunFiles(dir, cfg, started, model, stats, chip, label);
     log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
     process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
   });

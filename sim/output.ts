@@ -1,6 +1,7 @@
 /** Run directories and files, written to a temporary name and renamed: no reader sees half a file. */
 import { mkdirSync, renameSync, writeFileSync, existsSync, statSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { UserError } from '../fabric/errors.js';
 
 declare const __DTCA_VERSION__: string;
@@ -31,13 +32,39 @@ export function writeJson(path: string, value: unknown): void {
 }
 
 function stamp(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}-${p(d.getMilliseconds(), 3)}`;
 }
 
-/** The run directory: --out DIR, or runs/<time>-<name>. Created (with parents) if missing. */
+/**
+ * A new default directory `<parent>/<time to the ms>-<4 hex>-<name>`, created exclusively (the
+ * last component without `recursive`, so an existing directory is never reused): on EEXIST it
+ * tries again with another suffix. Runs started together never share a directory.
+ */
+export function claimDefaultDir(parent: string, name: string, now = new Date()): string {
+  const base = resolve(parent);
+  try {
+    mkdirSync(base, { recursive: true });
+  } catch (e) {
+    throw new UserError(`${base}: cannot create (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const dir = join(base, `${stamp(now)}-${randomBytes(2).toString('hex')}-${name}`);
+    try {
+      mkdirSync(dir);
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new UserError(`${dir}: cannot create (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+  throw new UserError(`${base}: could not find a free directory name for ${name}`);
+}
+
+/** The run directory: --out DIR (created with parents if missing), or a new runs/<time>-<suffix>-<name>. */
 export function prepareRunDir(out: string | undefined, name: string, now = new Date()): string {
-  const dir = resolve(out ?? join('runs', `${stamp(now)}-${name}`));
+  if (out === undefined) return claimDefaultDir('runs', name, now);
+  const dir = resolve(out);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${out}: exists and is not a directory`);
   try {
     mkdirSync(dir, { recursive: true });
@@ -52,9 +79,8 @@ export function prepareRunDir(out: string | undefined, name: string, now = new D
  * empty, remove it again, so a refused run leaves nothing behind.
  */
 export async function withRunDir<T>(out: string | undefined, name: string, body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = resolve(out ?? join('runs', `${stamp(new Date())}-${name}`));
-  const existed = existsSync(dir);
-  prepareRunDir(dir, name);
+  const existed = out !== undefined && existsSync(resolve(out));
+  const dir = prepareRunDir(out, name);
   try {
     return await body(dir);
   } catch (e) {
