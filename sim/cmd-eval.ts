@@ -17,7 +17,12 @@ import { dataDir, PIXELS, CLASSES } from './fmnist.js';
 import { readClassifier } from './quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from './quality/train.js';
 import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from './quality/eval.js';
-import { readRunSamples, autocorrelationOf } from './quality/samples.js';
+import { readRunSamples } from './quality/samples.js';
+import { measureAutocorrelation } from './train/stage.js';
+import { trainData } from './train/train.js';
+
+/** lag (sweeps) of the per-stage autocorrelation dtca eval reports (dtca train's --acp-lag default) */
+export const AUTOCORRELATION_LAG = 100;
 
 interface EvalArgs {
   target?: string;
@@ -28,6 +33,7 @@ interface EvalArgs {
   config?: string;
   set?: string[];
   ideal?: boolean;
+  chip?: string;
   sweeps?: number;
   beta?: string;
   workers?: number;
@@ -113,23 +119,32 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     const g = model.grid;
     // the chip takes the model's grid; explicit --set values still apply on top
     const sets = [`fabric.L=${g.L}`, `fabric.rules=${JSON.stringify(g.rules)}`, `fabric.boundary=${JSON.stringify(g.boundary)}`, ...(seed === undefined ? [] : [`seed=${seed}`]), ...(a.set ?? [])];
-    const cfg = resolveConfig(a.config, { sets, ideal: a.ideal });
+    const chipKind = a.chip ?? (a.ideal ? 'exact' : 'cycle');
+    if (chipKind !== 'ideal' && chipKind !== 'cycle' && chipKind !== 'exact') throw new UserError(`--chip ${chipKind}: ideal or cycle`);
+    const base = resolveConfig(a.config, { sets });
+    // --chip ideal: every non-ideality off but the chip's weight precision (the chip a model is trained on)
+    const cfg = chipKind === 'cycle' ? base : resolveConfig(a.config, { ideal: true, sets: chipKind === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
     const chip = buildChip(cfg);
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
     const workers = positiveInt('workers', a.workers) ?? 1;
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
-    log.info({ model: a.target, config: cfg.name, engine: chip.ideal ? 'ideal' : 'cycle', images: n, sweeps, workers }, 'generating class-clamped samples');
+    log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
     const bar = makeProgress(n * dtm.T, 'image-stages');
     const gen = await generate(chip, model, { images: n, sweeps, labels, workers, beta: parseBeta(a.beta), onImageDone: (d) => bar.tick(d) });
     bar.done();
+    // per stage, the chain autocorrelation beyond the conditional mean (the estimator ACP uses,
+    // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
+    const pairsData = trainData(model, a.data, undefined, 'test');
+    const auto: number[] = [];
+    for (let k = 0; k < dtm.T; k++) auto.push(measureAutocorrelation(cfg, 'auto', { beta: model.beta, dtm, stages: model.stages }, k, pairsData, { pairs: 32, warmup: 40, lag: AUTOCORRELATION_LAG, seed: cfg.seed }));
     samples = {
       images: pixelsOf(gen.outputs),
       n,
       labels: Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]),
-      autocorrelation: autocorrelationOf(gen.stages as { stage: number; autocorrelation?: number | null }[]),
+      autocorrelation: auto,
     };
-    title = `dtca eval ${a.target}: ${n} class-clamped samples (classes 0-9 cycled), ${cfg.name} ${chip.ideal ? 'ideal' : 'cycle-accurate'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
-    source = { model: target, config: cfg.name, engine: chip.ideal ? 'ideal' : 'cycle', seed: cfg.seed, T: dtm.T, sweeps, generation_wall_s: gen.wallS };
+    title = `dtca eval ${a.target}: ${n} class-clamped samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
+    source = { model: target, config: cfg.name, chip: chipKind, engine: gen.engine.used, seed: cfg.seed, T: dtm.T, sweeps, generation_wall_s: gen.wallS, autocorrelation_lag: AUTOCORRELATION_LAG };
   }
   const report = evaluate(samples, {
     data,
@@ -155,7 +170,8 @@ export function evalCommand<T>(y: Argv<T>): Argv<T> {
         .option('classifier', { type: 'string', describe: 'classifier weights (default configs/classifier/fmnist-cnn.msgpack)' })
         .option('config', { type: 'string', describe: 'MODEL: chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
         .option('set', { type: 'string', array: true, describe: 'MODEL: override a config value' })
-        .option('ideal', { type: 'boolean', default: false, describe: 'MODEL: the ideal chip (every non-ideality off)' })
+        .option('chip', { choices: ['cycle', 'ideal'], describe: 'MODEL: the chip to generate on: cycle (the config as it is, default) or ideal (every non-ideality off, the chip\'s weight precision kept)' })
+        .option('ideal', { type: 'boolean', default: false, describe: 'MODEL: the ideal chip with exact weights (infinite precision)' })
         .option('sweeps', { type: 'number', describe: 'MODEL: sweeps per stage (default 250)' })
         .option('beta', { type: 'string', describe: 'MODEL: beta, a number or START:END over each stage' })
         .option('workers', { type: 'number', describe: 'MODEL: worker threads over images' })

@@ -122,12 +122,6 @@ export interface StageStats {
   toggles: number;
   cell_updates: number;
   energy_j: EnergyReport;
-  /**
-   * Lag-`autocorrelation_lag` autocorrelation of the visible cells at the end of the stage:
-   * mean of s(K-1-lag) s(K-1) over visible cells and images (null with one sweep).
-   */
-  autocorrelation: number | null;
-  autocorrelation_lag: number;
 }
 
 export interface GenerateResult {
@@ -240,17 +234,7 @@ export interface ImagesPart {
   /** per image in [from, to) below keepChains: the input and the visible cells after each stage */
   strip: Int8Array[][];
   biasClipped: number;
-  /** per stage (noisiest first): autocorrelation sums of the visible cells between two sweeps */
-  acf: { num: number; den: number }[];
   engine: EngineReport;
-}
-
-/**
- * Lag of the per-stage autocorrelation: between sweep K - 1 - lag and the stage's last sweep K - 1
- * (half the stage, at least 1).
- */
-export function acfLag(K: number): number {
-  return Math.max(1, Math.floor(K / 2));
 }
 
 /**
@@ -274,14 +258,12 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
   const strip: Int8Array[][] = [];
   for (let c = from; c < keep; c++) strip.push([x[c - from].slice()]);
   const events: ExactEvents[] = [];
-  const acf: { num: number; den: number }[] = [];
   let biasClipped = 0;
   const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: cc.weight_bits });
   const engine = sel.engine;
   // label clamps are the same cells in every image (values per image)
   const clampCells = plan.labels.length > 0 ? dtm.label : new Int32Array(0);
   const classOf = (c: number) => plan.labels[c % plan.labels.length];
-  const lag = acfLag(K);
   let stageStart = 0;
   try {
     for (let k = T - 1; k >= 0; k--) {
@@ -315,28 +297,9 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
         return b;
       };
       const labelVals = (c: number) => Int8Array.from({ length: clampCells.length }, (_, n) => (Math.floor(n / dtm.label_copies) === classOf(c) ? 1 : -1));
-      // snapshots of the visible cells for the autocorrelation
-      const snap = new Map<number, Int8Array>();
-      let num = 0;
-      let den = 0;
-      const acfSweeps = [K - 1 - lag, K - 1];
       const observe = (v: SweepView) => {
-        if (sink && sink.wantsSweep(v.chain, k, v.sweep)) {
-          const cycle = firstSweepCycle(v.chain) + (v.sweep + 1) * chip.timing.sweepCycles;
-          sink.sweep({ chain: v.chain, stage: k, sweep: v.sweep, cycle, time_s: cycle / clock, spins: v.s, toggles: v.tally.toggles, energy_j: energyOf(v.events, chip.table) });
-        }
-        if (v.sweep === acfSweeps[0] && acfSweeps[0] >= 0) {
-          const a = new Int8Array(V);
-          for (let n = 0; n < V; n++) a[n] = v.s[visible[n]];
-          snap.set(v.chain, a);
-        } else if (v.sweep === acfSweeps[1]) {
-          const a = snap.get(v.chain);
-          if (a) {
-            for (let n = 0; n < V; n++) num += a[n] * v.s[visible[n]];
-            den += V;
-            snap.delete(v.chain);
-          }
-        }
+        const cycle = firstSweepCycle(v.chain) + (v.sweep + 1) * chip.timing.sweepCycles;
+        sink!.sweep({ chain: v.chain, stage: k, sweep: v.sweep, cycle, time_s: cycle / clock, spins: v.s, toggles: v.tally.toggles, energy_j: energyOf(v.events, chip.table) });
       };
       const finals = runStage(
         chip,
@@ -353,10 +316,7 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
             const s = initialSpins(N, bias, base.unit, clampCells, labelVals(c), initKey(chip, c, k), 'hinton', plan.betaAt(0));
             return s;
           },
-          view: {
-            wants: (c, sweep) => (sink !== undefined && sink.wantsSweep(c, k, sweep)) || (K > 1 && (sweep === acfSweeps[0] || sweep === acfSweeps[1])),
-            onSweep: observe,
-          },
+          view: sink ? { wants: (c, sweep) => sink.wantsSweep(c, k, sweep), onSweep: observe } : undefined,
           onBatchDone: (done) => opts.onImageDone?.((T - 1 - k) * plan.C + from + done, T * plan.C),
         },
         ev,
@@ -375,7 +335,6 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
       ev.add('cells_read', V * n);
       x = out;
       events.push(ev);
-      acf.push({ num, den });
       if (sink) {
         const sev = stageEvents(chip, plan, k, ev);
         const endCycle = stageStart + stageCycles(plan, k);
@@ -384,7 +343,7 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
       stageStart += stageCycles(plan, k);
       opts.onStageDone?.(k, T - k, T);
     }
-    return { events: events.map((e) => e.toJSON()), outputs: x, strip, biasClipped, acf, engine: engineReport(sel) };
+    return { events: events.map((e) => e.toJSON()), outputs: x, strip, biasClipped, engine: engineReport(sel) };
   } finally {
     engine.dispose();
   }
@@ -481,12 +440,6 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     all.addAll(images);
     const sev = stageEvents(chip, plan, k, images);
     const cyc = stageCycles(plan, k);
-    let num = 0;
-    let den = 0;
-    for (const p of parts) {
-      num += p.acf[j].num;
-      den += p.acf[j].den;
-    }
     stages[k] = {
       stage: k,
       coupling_image: plan.jImg[k],
@@ -496,8 +449,6 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
       toggles: sev.toggles,
       cell_updates: sev.latches,
       energy_j: energyOf(sev, chip.table),
-      autocorrelation: den > 0 ? num / den : null,
-      autocorrelation_lag: acfLag(plan.K),
     };
   }
   for (let k = 0; k < T; k++) all.add('weight_bits_written', plan.programBits[k]);

@@ -99,7 +99,11 @@ describe.skipIf(!HAVE_DATA)('dtca eval (needs the dataset; CI installs dataset-f
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.n).toBe(200);
-    expect(j.source.engine).toBe('ideal');
+    expect(j.source.chip).toBe('exact');
+    expect(j.autocorrelation).toHaveLength(1); // one stage: the model has no couplings, its chains decorrelate at once
+    // 32 replica pairs x 1936 cells: the estimator's standard error is below 2 / sqrt(M) / (mean conditional
+    // variance) ~ 0.008 / 0.4; 0.1 is about five of them
+    expect(Math.abs(j.autocorrelation[0])).toBeLessThan(0.1);
     expect(j.fd).toBeGreaterThanOrEqual(j.baselines.factorised.fd);
     expect(j.baselines.factorised.fd).toBeGreaterThan(j.baselines.floor.fd);
     // its pixels carry no class: the classifier's agreement with the clamped class is near chance

@@ -25,7 +25,7 @@ describe('dtca run: labels, sweep energy, energy chart', () => {
     const svg = readFileSync(join(cwd, 'runs', dirs[0], 'energy.svg'), 'utf8');
     expect(svg).toContain('Energy per stage per image by component (mean of 3 images)');
     const plain = dtca(['run', '--set', 'fabric.L=12', '--images', '1', '--sweeps', '2', '--out', join(cwd, 'p')], { cwd });
-    expect(plain.stdout).toMatch(/^config\s+dtca-paper\+1 set \(cycle engine\)$/m);
+    expect(plain.stdout).toMatch(/^config\s+dtca-paper\+1 set \(cycle physics, \w+ engine\)$/m);
   });
 
   it('sweep energy per cell per sweep excludes programming; the parts sum to the total', () => {

@@ -198,7 +198,7 @@ describe('dtca sweep end to end', () => {
     expect(b.lag1_autocorr_ideal).toBe(a.lag1_autocorr_ideal);
     const csv = read(join(one, 'results.csv')).trim().split('\n');
     expect(csv.length).toBe(5);
-    expect(csv[0].startsWith('point,id,fabric.L,clock.clock_hz,replicate,seed,workload,engine,')).toBe(true);
+    expect(csv[0].startsWith('point,id,fabric.L,clock.clock_hz,replicate,seed,workload,physics,')).toBe(true);
     const charts = readdirSync(join(one, 'plots'));
     expect(charts).toContain('energy_per_image_j--clock.clock_hz.svg');
     expect(charts).toContain('lag1_autocorr--fabric.L.png');

@@ -422,3 +422,52 @@ export class StageTrainer {
   }
 }
 
+
+/**
+ * The chain autocorrelation of a model's stage (the estimator ACP uses, StageTrainer
+ * autocorrelation): `pairs` inputs from `data` noised by the forward process, two replica chains
+ * each, `warmup` sweeps, then lag `lag`. On the chip `config`.
+ */
+export function measureAutocorrelation(
+  config: ResolvedConfig,
+  engine: EngineChoice,
+  model: { beta: number; dtm: DtmSpec; stages: StageModel[] },
+  stage: number,
+  data: TrainData,
+  o: { pairs: number; warmup: number; lag: number; seed: number },
+): number {
+  const chip = buildChip(config);
+  const wires = fabricWires(chip);
+  const st = newStageState(stage, wires.i.length, chip.fabric.N, 0);
+  const m = model.stages[stage];
+  st.thetaB.set(m.bias);
+  const at = new Map<number, number>();
+  for (let e = 0; e < wires.i.length; e++) at.set(wires.i[e] * chip.fabric.N + wires.j[e], e);
+  for (let n = 0; n < m.ei.length; n++) {
+    const e = at.get(m.ei[n] * chip.fabric.N + m.ej[n]) ?? at.get(m.ej[n] * chip.fabric.N + m.ei[n]);
+    if (e !== undefined) st.thetaW[e] = m.ew[n];
+  }
+  const spec: StageTrainSpec = {
+    config,
+    engine,
+    dtm: model.dtm,
+    beta: model.beta,
+    stage,
+    batch: 2 * o.pairs,
+    warmup: o.warmup,
+    samples: 1,
+    every: 1,
+    epochs: 0,
+    steps: 0,
+    adam: { lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    alpha: 1,
+    acp: { on: false, lambda0: 0, lag: o.lag, params: { eps: 0, delta: 0, lambdaMin: 0 } },
+    seed: o.seed,
+  };
+  const tr = new StageTrainer(spec, data, st);
+  try {
+    return tr.autocorrelation(0);
+  } finally {
+    tr.dispose();
+  }
+}

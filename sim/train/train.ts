@@ -93,12 +93,12 @@ function runKey(o: TrainOptions): Record<string, unknown> {
 }
 
 /** The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins. */
-export function trainData(model: Model, dir: string | undefined, limit?: number): TrainData {
+export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train'): TrainData {
   const dtm = model.dtm!;
   if (dtm.image.length !== PIXELS) throw new UserError(`the model has ${dtm.image.length} image cells; Fashion-MNIST needs ${PIXELS} (make it with dtca model new --visible fmnist)`);
   const copies = dtm.label_copies;
   if (dtm.label.length !== CLASSES * copies) throw new UserError(`the model has ${dtm.label.length} label cells; Fashion-MNIST needs ${CLASSES} x ${copies}`);
-  const set = loadFmnist({ dir, split: 'train', limit });
+  const set = loadFmnist({ dir, split, limit });
   const V = PIXELS + CLASSES * copies;
   const x = new Int8Array(set.n * V);
   for (let n = 0; n < set.n; n++) {
