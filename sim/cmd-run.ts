@@ -6,7 +6,7 @@ import type { ResolvedConfig } from './config.js';
 import { buildChip } from './chip.js';
 import { readModel, randomModel, type Model } from './model.js';
 import { newDtmModel, generate, type Mapping } from './dtm.js';
-import { samplesPng, denoisePng } from './images.js';
+import { samplesFigure, denoiseFigure } from './images.js';
 import { writeEnergyChart, type StageEnergy } from './plot.js';
 import { runModel, INIT_MODES, type InitMode, type EngineReport } from './run.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
@@ -116,8 +116,9 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
       stats.startup_s = startupS;
       Object.assign(stats, areaStats(cfg, stats));
       if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
-      writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm));
-      writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm));
+      const what = `${model.source}, ${label.label}, ${physics} physics, T = ${dtm.T}, K = ${sweeps}`;
+      writeFileAtomic(`${dir}/samples.png`, await samplesFigure(gen.outputs, dtm, labels, `Generated images (${what})`));
+      writeFileAtomic(`${dir}/denoise.png`, await denoiseFigure(gen.strip, dtm, labels, 'Denoising: input, then the visible cells after each stage (noisiest to cleanest)'));
       await writeEnergyChart(dir, stats.stages as StageEnergy[], images);
       // the generated images, machine-readable (dtca eval reads them; README "Run directory")
       writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs));

@@ -79,6 +79,14 @@ export async function renderChart(spec: ChartSpec): Promise<{ svg: string; png: 
   return { svg, png };
 }
 
+/** Rasterise an SVG document (our fonts, white background, `zoom` x). */
+export async function renderSvg(svg: string, zoom = 1): Promise<Uint8Array> {
+  warnIfNoFonts();
+  const { Resvg } = await import('@resvg/resvg-js');
+  const resvg = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT, sansSerifFamily: FONT }, fitTo: { mode: 'zoom', value: zoom }, background: 'white' });
+  return new Uint8Array(resvg.render().asPng());
+}
+
 /** Render and write `<base>.svg` and `<base>.png`; returns the two paths. */
 export async function writeChart(spec: ChartSpec, basePathWithoutExt: string): Promise<string[]> {
   const { svg, png } = await renderChart(spec);
