@@ -1,10 +1,11 @@
 /** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory. */
 import type { Argv } from 'yargs';
-import { resolve as resolvePath } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import { UserError } from '../fabric/errors.js';
-import type { ResolvedConfig } from './config.js';
-import { buildChip } from './chip.js';
-import { readModel, randomModel, type Model } from './model.js';
+import { CONFIG_DIR, type ResolvedConfig } from './config.js';
+import { buildChip, type Chip } from './chip.js';
+import { readModel, randomModel, checkModelFitsFabric, type Model } from './model.js';
 import { newDtmModel, generate, type Mapping } from './dtm.js';
 import { samplesFigure, denoiseFigure } from './images.js';
 import { writeEnergyChart, type StageEnergy } from './plot.js';
@@ -16,12 +17,32 @@ import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
 import { areaStats } from './area.js';
 import { energyTableReport } from './energy-table.js';
-import type { Chip } from './chip.js';
 import { configLabel } from './label.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
 import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
 
 /** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
+/** The DTM that ships with dtca: trained on Fashion-MNIST for the paper chip (configs/models/, README "The shipped model"). */
+export const SHIPPED_MODEL = join(CONFIG_DIR, 'models', 'fmnist-t8.mp');
+
+/**
+ * The default workload: the shipped model where it fits the configured fabric (one image per
+ * class), else a seeded random-weight DTM laid on the fabric.
+ */
+function defaultWorkload(cfg: ResolvedConfig, chip: Chip): { model: Model; shipped: boolean } {
+  if (existsSync(SHIPPED_MODEL)) {
+    const m = readModel(SHIPPED_MODEL);
+    try {
+      checkModelFitsFabric(m, cfg, chip.fabric.rules);
+      return { model: m, shipped: true };
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      log.info({ reason: e.message }, 'the shipped model does not fit this chip: running a random-weight DTM');
+    }
+  }
+  return { model: defaultDtm(cfg, chip.fabric), shipped: false };
+}
+
 function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
   const spots = chipFabric.colourCells[0].length;
   const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
@@ -61,7 +82,8 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
   // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   const chip = buildChip(cfg);
-  const model = a.model ? readModel(a.model as string) : a.workload === 'bm' ? randomModel(chip.fabric, cfg.seed, 0.25, 0.1) : defaultDtm(cfg, chip.fabric);
+  const workload = a.model ? { model: readModel(a.model as string), shipped: false } : a.workload === 'bm' ? { model: randomModel(chip.fabric, cfg.seed, 0.25, 0.1), shipped: false } : defaultWorkload(cfg, chip);
+  const model = workload.model;
   const started = new Date();
   const physics = chip.ideal ? 'ideal' : 'cycle';
   const engine = parseEngine(a.engine);
@@ -70,9 +92,10 @@ async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
     for (const k of ['chains', 'warmup'] as const) {
       if (a[k] !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
     }
-    const images = positiveInt('images', a.images as number) ?? 4;
+    // the shipped model: one image per class unless asked otherwise
+    const images = positiveInt('images', a.images as number) ?? (workload.shipped ? 10 : 4);
     const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 250;
-    const labels = parseIntList('labels', a.labels);
+    const labels = parseIntList('labels', a.labels) ?? (workload.shipped ? Array.from({ length: 10 }, (_, c) => c) : undefined);
     const beta = parseBeta(a.beta);
     const traceOpts = {
       every: positiveInt('trace-every', a.traceEvery as number | undefined),
