@@ -20,6 +20,7 @@ import { energyTableCommand } from './cmd-energy-table.js';
 import { evalCommand } from './cmd-eval.js';
 import { dataCommand } from './cmd-data.js';
 import { trainCommand } from './cmd-train.js';
+import { experimentCommand } from './cmd-experiment.js';
 import { compareCommand } from './cmd-compare.js';
 
 export function buildCli(argv: string[]) {
@@ -28,7 +29,7 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, train, eval, model, sweep, compare, data, area, energy-table, config, trace, rng, bench (try dtca --help)');
+    .demandCommand(1, 'name a command: run, train, eval, experiment, model, sweep, compare, data, area, energy-table, config, trace, rng, bench (try dtca --help)');
   y = compareCommand(sweepCommand(modelCommands(runCommand(y))));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
@@ -55,7 +56,7 @@ export function buildCli(argv: string[]) {
         .demandCommand(1, 'name a config command: show, validate, schema'),
   );
   y = energyTableCommand(areaCommand(y));
-  y = trainCommand(dataCommand(evalCommand(y)));
+  y = experimentCommand(trainCommand(dataCommand(evalCommand(y))));
   return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;
