@@ -105,22 +105,26 @@ export function cycleLatchP(
   bPow: number,
   oldUp: boolean,
   out: { V: number },
+  probe?: (V: number, A: number) => void,
 ): number {
   let A = 0;
   let start = V;
   for (let q = 1; q <= n1; q++) {
     V = biasNodeAt(start, T1, pw[q]);
     A = telegraphStep(A, gain * V + offset, aRng);
+    probe?.(V, A);
   }
   start = V;
   for (let q = 1; q <= nMid; q++) {
     V = biasNodeAt(start, hMid, pw[q]);
     A = telegraphStep(A, gain * V + offset, aRng);
+    probe?.(V, A);
   }
   start = V;
   for (let q = 1; q <= n2; q++) {
     V = biasNodeAt(start, h, pw[q]);
     A = telegraphStep(A, gain * V + offset, aRng);
+    probe?.(V, A);
   }
   out.V = V;
   return A + (oldUp ? bPow : 0);

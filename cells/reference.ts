@@ -32,6 +32,16 @@ interface Chain {
   bias: Float64Array | null; // N, or the programmed bias
 }
 
+/**
+ * Per substep of a probed cell's latch interval (cycle-accurate physics): the node value V (drive
+ * units) and the RNG's P(1); then the latch's new spin. For waveforms of a short run.
+ */
+export interface CellProbe {
+  cells: Set<number>;
+  substep: (chain: number, cell: number, q: number, V: number, p1: number) => void;
+  latch: (chain: number, cell: number, spin: number) => void;
+}
+
 export class ReferenceEngine implements LatchEngine {
   readonly kind = 'reference' as const;
   private planes: Planes | null = null;
@@ -45,6 +55,7 @@ export class ReferenceEngine implements LatchEngine {
   constructor(
     private readonly spec: EngineSpec,
     readonly capacity: number,
+    private readonly probe: CellProbe | null = null,
   ) {
     this.ideal = isIdealPhysics(spec.physics);
     const N = spec.layout.N;
@@ -158,6 +169,10 @@ export class ReferenceEngine implements LatchEngine {
           }
         }
         const hMid = (g + stale) * hScale;
+        const probe = this.probe && this.probe.cells.has(i) ? this.probe : null;
+        let q = 0;
+        let rq = 1;
+        const pr = probe ? (Vq: number, A: number) => (q++, (rq *= ph.aRng), probe.substep(chain, i, q, Vq, A + (old > 0 ? rq : 0))) : undefined;
         P = cycleLatchP(
           node[i],
           target[i],
@@ -173,10 +188,12 @@ export class ReferenceEngine implements LatchEngine {
           bPow,
           old > 0,
           this.node,
+          pr,
         );
         V = this.node.V;
       }
       const ns = latchDraw(hs.key, i, chain) < latchThreshold(P) ? 1 : -1;
+      if (this.probe && !this.ideal && this.probe.cells.has(i)) this.probe.latch(chain, i, ns);
       latches++;
       divider += dividerQ(V, vsv);
       node[i] = V;

@@ -21,6 +21,7 @@ import { evalCommand } from './cmd-eval.js';
 import { dataCommand } from './cmd-data.js';
 import { trainCommand } from './cmd-train.js';
 import { experimentCommand } from './cmd-experiment.js';
+import { probeCommand } from './cmd-probe.js';
 import { compareCommand } from './cmd-compare.js';
 
 export function buildCli(argv: string[]) {
@@ -29,7 +30,7 @@ export function buildCli(argv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, train, eval, experiment, model, sweep, compare, data, area, energy-table, config, trace, rng, bench (try dtca --help)');
+    .demandCommand(1, 'name a command: run, train, eval, experiment, model, sweep, compare, data, area, energy-table, probe, config, trace, rng, bench (try dtca --help)');
   y = compareCommand(sweepCommand(modelCommands(runCommand(y))));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
@@ -56,7 +57,7 @@ export function buildCli(argv: string[]) {
         .demandCommand(1, 'name a config command: show, validate, schema'),
   );
   y = energyTableCommand(areaCommand(y));
-  y = experimentCommand(trainCommand(dataCommand(evalCommand(y))));
+  y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y)))));
   return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;
