@@ -377,51 +377,55 @@ export class StageTrainer {
 
   /** the remaining epochs; onEpoch after each (the state is complete then: a checkpoint) */
   run(onEpoch: (r: EpochRecord, st: StageState) => void, onStep?: (stepInEpoch: number) => void): void {
+    while (this.runEpoch(onEpoch, onStep));
+  }
+
+  /** the next epoch, if any is left (false when the stage is done) */
+  runEpoch(onEpoch: (r: EpochRecord, st: StageState) => void, onStep?: (stepInEpoch: number) => void): boolean {
     const sp = this.spec;
+    if (this.state.epoch >= sp.epochs) return false;
     const total = sp.epochs * sp.steps;
-    while (this.state.epoch < sp.epochs) {
-      const t0 = performance.now();
-      const epoch = this.state.epoch;
-      let last = { gradRms: 0, agreement: 0 };
-      let lr = 0;
-      for (let s = 0; s < sp.steps; s++) {
-        const g = epoch * sp.steps + s;
-        lr = cosineLr(sp.adam.lr, sp.alpha, g / Math.max(1, total - 1));
-        last = this.step(g, lr);
-        onStep?.(s + 1);
-      }
-      const rho = this.autocorrelation(epoch);
-      let action: EpochRecord['acp_action'] = 'disabled';
-      if (sp.acp.on) {
-        const u = acpUpdate({ lambda: this.state.lambda, rhoPrev: this.state.rhoPrev }, rho, sp.acp.params);
-        this.state.lambda = u.state.lambda;
-        this.state.rhoPrev = u.state.rhoPrev;
-        action = u.action;
-      }
-      this.state.epoch++;
-      const wall = (performance.now() - t0) / 1000;
-      this.state.wallS += wall;
-      this.state.adamM.set(this.adam.m);
-      this.state.adamV.set(this.adam.v);
-      this.state.adamT = this.adam.t;
-      const rec: EpochRecord = {
-        stage: sp.stage,
-        epoch: this.state.epoch,
-        rho,
-        lambda: this.state.lambda,
-        acp_action: action,
-        agreement: last.agreement,
-        grad_rms: last.gradRms,
-        lr,
-        wall_s: wall,
-        cell_updates: this.state.cellUpdates,
-      };
-      this.state.log.push(rec);
-      onEpoch(rec, this.state);
+    const t0 = performance.now();
+    const epoch = this.state.epoch;
+    let last = { gradRms: 0, agreement: 0 };
+    let lr = 0;
+    for (let s = 0; s < sp.steps; s++) {
+      const g = epoch * sp.steps + s;
+      lr = cosineLr(sp.adam.lr, sp.alpha, g / Math.max(1, total - 1));
+      last = this.step(g, lr);
+      onStep?.(s + 1);
     }
+    const rho = this.autocorrelation(epoch);
+    let action: EpochRecord['acp_action'] = 'disabled';
+    if (sp.acp.on) {
+      const u = acpUpdate({ lambda: this.state.lambda, rhoPrev: this.state.rhoPrev }, rho, sp.acp.params);
+      this.state.lambda = u.state.lambda;
+      this.state.rhoPrev = u.state.rhoPrev;
+      action = u.action;
+    }
+    this.state.epoch++;
+    const wall = (performance.now() - t0) / 1000;
+    this.state.wallS += wall;
+    this.state.adamM.set(this.adam.m);
+    this.state.adamV.set(this.adam.v);
+    this.state.adamT = this.adam.t;
+    const rec: EpochRecord = {
+      stage: sp.stage,
+      epoch: this.state.epoch,
+      rho,
+      lambda: this.state.lambda,
+      acp_action: action,
+      agreement: last.agreement,
+      grad_rms: last.gradRms,
+      lr,
+      wall_s: wall,
+      cell_updates: this.state.cellUpdates,
+    };
+    this.state.log.push(rec);
+    onEpoch(rec, this.state);
+    return true;
   }
 }
-
 
 /**
  * The chain autocorrelation of a model's stage (the estimator ACP uses, StageTrainer

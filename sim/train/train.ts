@@ -175,20 +175,30 @@ export interface TrainJob {
   states: Record<number, Record<string, unknown>>;
 }
 
-/** Worker side: train the job's stages, posting every epoch's record and state. */
+/**
+ * Worker side: train the job's stages, epoch by epoch in turn (every stage reaches an epoch at
+ * about the same time, so snapshots appear as training goes), posting every epoch's record and
+ * state.
+ */
 export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
   const data = trainData(job.opts.model, job.opts.dataDir, job.opts.limit);
-  for (const stage of job.stages) {
-    const tr = new StageTrainer(stageSpec(job.opts as TrainOptions, stage), data, stateFromObject(job.states[stage]));
-    try {
-      post({ type: 'engine', stage, engine: tr.engineUsed });
-      tr.run(
-        (rec, st) => post({ type: 'epoch', rec, state: stateToObject(st) }),
-        (done) => post({ type: 'step', stage, done }),
-      );
-    } finally {
-      tr.dispose();
+  const trainers = job.stages.map((stage) => new StageTrainer(stageSpec(job.opts as TrainOptions, stage), data, stateFromObject(job.states[stage])));
+  try {
+    for (const tr of trainers) post({ type: 'engine', stage: tr.state.stage, engine: tr.engineUsed });
+    let more = true;
+    while (more) {
+      more = false;
+      for (const tr of trainers) {
+        const stage = tr.state.stage;
+        const ran = tr.runEpoch(
+          (rec, st) => post({ type: 'epoch', rec, state: stateToObject(st) }),
+          (done) => post({ type: 'step', stage, done }),
+        );
+        more = more || ran;
+      }
     }
+  } finally {
+    for (const tr of trainers) tr.dispose();
   }
 }
 
