@@ -1,5 +1,6 @@
 // dtca sweep: axes and plans validated up front, ideal twins with every non-ideality off,
 // results independent of --jobs, resume after a kill, shards, collect, charts, bad input.
+import { testConfig } from './helpers/chip.js';
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -182,14 +183,17 @@ describe('dtca sweep end to end', () => {
     for (const r of rows) {
       expect(r.workload).toMatch(/^dtm T=3 visible=\d+ 2x30$/);
       expect(r.quality).toBeNull();
-      expect(r.quality_note).toMatch(/no trained model fits this grid/);
-      expect(r.area_m2).toBeNull();
+      expect(r.quality_note).toMatch(/synthetic random-weight DTM/);
+      expect(r.area_m2).toBeGreaterThan(0);
       expect(r.sweep_energy_per_cell_sweep_j).toBeCloseTo(r.static_energy_per_cell_sweep_j + r.dynamic_energy_per_cell_sweep_j, 25);
       expect(r.energy_per_image_j * r.images).toBeCloseTo(r.energy_total_j, 20);
       expect(r.time_per_image_s * r.images_per_s).toBeCloseTo(1, 12);
       expect(existsSync(join(one, 'points', r.id, 'stats.json'))).toBe(true);
       expect(existsSync(join(one, 'points', r.id, 'samples.png'))).toBe(true);
     }
+    // area: the grid's, whatever the clock
+    expect(rows[0].area_m2).toBe(rows[1].area_m2);
+    expect(rows[2].area_m2).toBeGreaterThan(rows[0].area_m2);
     // the faster clock: a quarter of the time per image, less static energy, stickier p-bits; same ideal twin
     const [a, b] = rows;
     expect(b.time_per_image_s / a.time_per_image_s).toBeCloseTo(0.25, 2);
@@ -202,7 +206,9 @@ describe('dtca sweep end to end', () => {
     const charts = readdirSync(join(one, 'plots'));
     expect(charts).toContain('energy_per_image_j--clock.clock_hz.svg');
     expect(charts).toContain('lag1_autocorr--fabric.L.png');
-    expect(charts.filter((f) => f.endsWith('.svg')).length).toBe(2 * 7);
+    // 2 axes x 8 results (area now measured; quality still null for a synthetic DTM)
+    expect(charts.filter((f) => f.endsWith('.svg')).length).toBe(2 * 8);
+    expect(charts).toContain('area_m2--fabric.L.svg');
     expect(read(join(one, 'index.html'))).toContain('<table id="results">');
     expect(r1.stdout).toMatch(/sweep [0-9a-f]{12}: 4 of 4 points/);
   });
@@ -326,4 +332,20 @@ describe('resume after a kill', () => {
     expect(dtca([...args.slice(1, -1), clean]).code).toBe(0);
     expect(read(join(out, 'results.csv'))).toBe(read(join(clean, 'results.csv')));
   });
+});
+
+describe('sweep point quality', () => {
+  it('a Fashion-MNIST model is judged by its FD; a synthetic DTM is not', async () => {
+    const { pointQuality } = await import('../sim/sweep/quality.js');
+    const { newDtmModel } = await import('../sim/dtm.js');
+    const model = newDtmModel({ T: 1, L: 43, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+    const k = 20;
+    const outputs = Array.from({ length: k }, (_, i) => Int8Array.from({ length: 884 }, (_, p) => ((p * 7 + i * 13) % 5 === 0 ? 1 : -1)));
+    const cfg = testConfig([]);
+    const judged = await pointQuality({ config: cfg, workload: { kind: 'model' } as never, model, outputs });
+    expect(Number.isFinite(judged.value)).toBe(true);
+    expect(judged.note).toMatch(/N = 20/);
+    const synthetic = await pointQuality({ config: cfg, workload: { kind: 'dtm' } as never, model, outputs });
+    expect(synthetic.value).toBeNull();
+  }, 120_000);
 });

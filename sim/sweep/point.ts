@@ -24,6 +24,8 @@ import { runModel } from '../run.js';
 import { randomModel, readModel, type Model } from '../model.js';
 import { makeDtmStats, makeStats, energySplit, type Stats } from '../stats.js';
 import { samplesPng } from '../images.js';
+import { CLASSES } from '../fmnist.js';
+import { fmnistLayout } from './quality.js';
 import type { ResolvedConfig } from '../config.js';
 import type { EnergyReport } from '../../power/energy.js';
 import type { TraceSink, SweepInfo } from '../../traces/types.js';
@@ -160,7 +162,9 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
   const beta = w.beta === null ? undefined : w.beta;
   if (model.dtm && w.images !== null) {
     const obs = new Observer(chip.fabric.N, model.dtm.T - 1, burnIn(w.sweeps));
-    const gen = await generate(chip, model, { images: w.images, sweeps: w.sweeps, beta, mapping: w.mapping ?? 'reprogram', sink: obs, keepChains: 0 });
+    // a Fashion-MNIST model generates one image per class in turn, so its samples can be judged
+    const labels = fmnistLayout(model) ? Array.from({ length: CLASSES }, (_, c) => c) : undefined;
+    const gen = await generate(chip, model, { images: w.images, sweeps: w.sweeps, beta, labels, mapping: w.mapping ?? 'reprogram', sink: obs, keepChains: 0 });
     const stats = makeDtmStats(chip, gen, model.source);
     return { chip, model, stats, moments: obs.moments(), lag1: obs.lagSum / obs.lagN, outputs: gen.outputs };
   }
