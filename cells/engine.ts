@@ -150,6 +150,11 @@ export interface LatchEngine {
   latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void;
   /** Chain k's spins (+-1) into out[0..N-1]. */
   readSpins(k: number, out: Int8Array | Float64Array): void;
+  /**
+   * Optional fast read of every held chain's spins, bit-packed: chain k's at out[k * stride ..],
+   * cell i at byte i >> 3, bit i & 7, 1 = spin +1, bits past N zero (the trace's packing).
+   */
+  readPacked?(out: Uint8Array, stride: number): void;
   /** Add every held chain's spins and wire products to the sums. */
   accumulateMoments(m: MomentSums): void;
   stats(): EngineStats;

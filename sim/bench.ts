@@ -125,6 +125,8 @@ export async function measureThread(spec: RowSpec, first: number, count: number,
   const per0 = sink ? Array.from({ length: count }, newTally) : null;
   const per1 = sink ? Array.from({ length: count }, newTally) : null;
   const spins = new Float64Array(N + 1);
+  const bytes = (N + 7) >> 3;
+  const packed = new Uint8Array(sink ? count * bytes : 0);
   const ev = new ExactEvents();
   const ph = chip.timing.phaseCycles;
   let sweep = 0;
@@ -137,13 +139,15 @@ export async function measureThread(spec: RowSpec, first: number, count: number,
     engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t1t, per1);
     addSweepEvents(ev, chip, t0t, t1t, sweep, count);
     if (sink && per0 && per1) {
+      // as runStage's views: packed spins straight from an engine that packs them
+      if (engine.readPacked) engine.readPacked(packed, bytes);
       for (let k = 0; k < count; k++) {
-        engine.readSpins(k, spins);
+        if (!engine.readPacked) engine.readSpins(k, spins);
         const e = new ExactEvents();
         addSweepEvents(e, chip, per0[k], per1[k], sweep, 1);
         e.add('leak_cell_cycles', N * chip.timing.sweepCycles);
         const cycle = (sweep + 1) * chip.timing.sweepCycles;
-        sink.sweep({ chain: first + k, stage: 0, sweep, cycle, time_s: cycle / chip.timing.clockHz, spins, toggles: per0[k].toggles + per1[k].toggles, energy_j: energyOf(chipEvents(chip, e), chip.table) });
+        sink.sweep({ chain: first + k, stage: 0, sweep, cycle, time_s: cycle / chip.timing.clockHz, spins, packed: engine.readPacked ? packed.subarray(k * bytes, (k + 1) * bytes) : undefined, toggles: per0[k].toggles + per1[k].toggles, energy_j: energyOf(chipEvents(chip, e), chip.table) });
       }
     }
     sweep++;

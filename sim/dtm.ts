@@ -299,7 +299,19 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
       const labelVals = (c: number) => Int8Array.from({ length: clampCells.length }, (_, n) => (Math.floor(n / dtm.label_copies) === classOf(c) ? 1 : -1));
       const observe = (v: SweepView) => {
         const cycle = firstSweepCycle(v.chain) + (v.sweep + 1) * chip.timing.sweepCycles;
-        sink!.sweep({ chain: v.chain, stage: k, sweep: v.sweep, cycle, time_s: cycle / clock, spins: v.s, toggles: v.tally.toggles, energy_j: energyOf(v.events, chip.table) });
+        sink!.sweep({
+          chain: v.chain,
+          stage: k,
+          sweep: v.sweep,
+          cycle,
+          time_s: cycle / clock,
+          get spins() {
+            return v.s;
+          },
+          packed: v.packed,
+          toggles: v.tally.toggles,
+          energy_j: energyOf(v.events, chip.table),
+        });
       };
       const finals = runStage(
         chip,

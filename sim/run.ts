@@ -18,6 +18,7 @@ import { ExactEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
 import { wireDirection } from '../fabric/fabric.js';
+import { packStates } from '../traces/pack.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
 import { UserError } from '../fabric/errors.js';
@@ -31,8 +32,10 @@ export interface SweepView {
   sweep: number;
   /** chip cycle at the end of this sweep, counted from the chain's start */
   cycle: number;
-  /** spins +-1 (length N+1; the last entry is the pad, 0); read only */
-  s: Float64Array;
+  /** spins +-1 (length N+1; the last entry is the pad, 0); read only, valid during the call */
+  readonly s: Float64Array;
+  /** the same spins bit-packed (cell i at byte i >> 3, bit i & 7, 1 = +1: the trace's packing); read only */
+  packed: Uint8Array;
   /** this chain's tallies of this sweep (both colours) */
   tally: Tally;
   /** this chain's events of this sweep, leakage over the sweep included (SI units) */
@@ -134,7 +137,8 @@ function sweepEventsOf(chip: Chip, t0: Tally, t1: Tally, sweep: number): EventCo
 
 interface Buffered {
   sweep: number;
-  spins: Int8Array;
+  /** the chain's spins, bit-packed */
+  packed: Uint8Array;
   t0: Tally;
   t1: Tally;
 }
@@ -152,12 +156,19 @@ export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first:
     // views are replayed in chain order after each batch: bound what one batch buffers
     let wanted = 0;
     for (let s = 0; s < plan.sweeps; s++) if (plan.view.wants(first, s)) wanted++;
-    const per = wanted * (N + 64);
+    const per = wanted * (((N + 7) >> 3) + 160);
     if (per > 0) batch = Math.max(1, Math.min(batch, Math.floor((plan.viewBufferBytes ?? 256 * 2 ** 20) / per)));
   }
   const t0 = newTally();
   const t1 = newTally();
   const spins = new Float64Array(N + 1);
+  const bytes = (N + 7) >> 3;
+  const unpack = (p: Uint8Array) => {
+    for (let i = 0; i < N; i++) spins[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
+    return spins;
+  };
+  let packed: Uint8Array | null = null;
+  const one = new Int8Array(N);
   for (let b0 = first; b0 < first + count; b0 += batch) {
     const n = Math.min(batch, first + count - b0);
     engine.begin(b0, n);
@@ -185,21 +196,42 @@ export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first:
       addSweepEvents(ev, chip, t0, t1, sweep, n);
       if (plan.moments && sweep >= plan.moments.from && (sweep - plan.moments.from) % (plan.moments.every ?? 1) === 0) engine.accumulateMoments(plan.moments.sums);
       if (viewed && plan.view && per0 && per1) {
+        if (engine.readPacked) {
+          if (!packed || packed.length < n * bytes) packed = new Uint8Array(engine.capacity * bytes);
+          engine.readPacked(packed, bytes);
+        }
         for (let k = 0; k < n; k++) {
           if (!plan.view.wants(b0 + k, sweep)) continue;
-          const s = new Int8Array(N);
-          engine.readSpins(k, s);
-          buffered[k].push({ sweep, spins: s, t0: { ...per0[k] }, t1: { ...per1[k] } });
+          let p: Uint8Array;
+          if (packed && engine.readPacked) p = packed.slice(k * bytes, (k + 1) * bytes);
+          else {
+            engine.readSpins(k, one);
+            p = packStates(one, null, N);
+          }
+          buffered[k].push({ sweep, packed: p, t0: { ...per0[k] }, t1: { ...per1[k] } });
         }
       }
     }
     if (plan.view) {
       for (let k = 0; k < n; k++) {
         for (const b of buffered[k]) {
-          for (let i = 0; i < N; i++) spins[i] = b.spins[i];
           const tally = { ...b.t0 };
           addTally(tally, b.t1);
-          plan.view.onSweep({ chain: b0 + k, stage: plan.stage, sweep: b.sweep, cycle: (b.sweep + 1) * t.sweepCycles, s: spins, tally, events: sweepEventsOf(chip, b.t0, b.t1, b.sweep) });
+          let unpacked = false;
+          plan.view.onSweep({
+            chain: b0 + k,
+            stage: plan.stage,
+            sweep: b.sweep,
+            cycle: (b.sweep + 1) * t.sweepCycles,
+            // unpacked only for observers that read it
+            get s() {
+              if (!unpacked) (unpack(b.packed), (unpacked = true));
+              return spins;
+            },
+            packed: b.packed,
+            tally,
+            events: sweepEventsOf(chip, b.t0, b.t1, b.sweep),
+          });
         }
         buffered[k] = [];
       }

@@ -62,9 +62,10 @@ export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; 
   const N = chip.fabric.N;
   const spins = Array.from({ length: C }, () => new Int8Array(N * (S + 2)));
   const tallies: string[] = Array.from({ length: C }, () => '');
-  const observe = opt.workers && opt.workers > 1 ? undefined : (v: { chain: number; sweep: number; s: Float64Array; tally: unknown; events: unknown }) => {
+  const observe = opt.workers && opt.workers > 1 ? undefined : (v: { chain: number; sweep: number; s: Float64Array; packed: Uint8Array; tally: unknown; events: unknown }) => {
     for (let i = 0; i < N; i++) spins[v.chain][v.sweep * N + i] = v.s[i];
-    tallies[v.chain] += JSON.stringify([v.sweep, v.tally, v.events]);
+    // the packed spins too (the many-chain engine packs them itself; the others through traces/pack.ts)
+    tallies[v.chain] += JSON.stringify([v.sweep, v.tally, v.events, Buffer.from(v.packed).toString('base64')]);
   };
   const r = await runModel(chip, model, {
     chains: C,
@@ -86,7 +87,7 @@ export function firstDifference(a: Trail, b: Trail, N: number): string {
     const x = a.spins[c];
     const y = b.spins[c];
     for (let k = 0; k < x.length; k++) if (x[k] !== y[k]) return `chain ${c}, sweep ${Math.floor(k / N)}, cell ${k % N}: ${x[k]} vs ${y[k]}`;
-    if (a.tallies[c] !== b.tallies[c]) return `chain ${c}: tallies or events differ`;
+    if (a.tallies[c] !== b.tallies[c]) return `chain ${c}: tallies, events or packed spins differ`;
   }
   return a.rest === b.rest ? '' : 'run totals (events, energy, moments or finals) differ';
 }

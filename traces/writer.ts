@@ -227,7 +227,7 @@ class TraceWriter implements TraceSink {
   sweep(r: SweepInfo): void {
     this.need('sweep');
     if (!this.wantsSweep(r.chain, r.stage, r.sweep)) return;
-    const states = packStates(r.spins, this.cells, this.nTraced);
+    const states = r.packed && this.cells === null ? r.packed : packStates(r.spins, this.cells, this.nTraced);
     this.sweepRecords++;
     // the same bytes encodeRecord makes of {type: 'sweep', chain, ..., energy_j}, written directly
     this.putBytes(

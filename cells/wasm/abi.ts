@@ -68,6 +68,7 @@ export const I32 = {
   bTarget: 32, // cycle: targets, f64 per (cell, lane)
   bSig: 33, // cycle: sigmoid cache per cell: f32 per lane, then |gi T| f32 per lane
   bPrev: 34, // cycle with delayed links: previous spin masks, laid out as the spin plane
+  bStride: 35, // pack(): bytes per chain of the packed output
 } as const;
 
 /** f64 parameter slots (8 bytes each, in F64): the cycle engine's exact path. */

@@ -543,10 +543,54 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       ]),
     ],
   };
+  // ---- pack: every chain's spins bit-packed in cell order (bit i & 7 of byte i >> 3: spin +1) ----
+  // list at bCells: the plane position of cell i for i < ceil(N / 8) * 8 (padding cells beyond N);
+  // bCount groups of 8 cells; chain lane l's bytes at bOut + l * bStride
+  const lk = new Locals(0);
+  const k = { list: lk.add(T.i32), g: lk.add(T.i32), n: lk.add(T.i32), out: lk.add(T.i32), stride: lk.add(T.i32), x: lk.add(T.i64), t: lk.add(T.i64) };
+  const I64 = (v: bigint) => o.i64(v);
+  const swap = (shift: number, mask: bigint): Code[] => [
+    set(k.t, o.i64_and(o.i64_xor(get(k.x), o.i64_shr_u(get(k.x), I64(BigInt(shift)))), I64(mask))),
+    set(k.x, o.i64_xor(o.i64_xor(get(k.x), get(k.t)), o.i64_shl(get(k.t), I64(BigInt(shift))))),
+  ];
+  const group: Code[] = [];
+  for (let v = 0; v < g.NV; v++) {
+    group.push(set(k.x, o.i64(0)));
+    for (let c = 0; c < 8; c++) {
+      const m = o.i16x8_bitmask(o.v_load(o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(k.list), 4 * c)), 16 * v));
+      group.push(set(k.x, o.i64_or(get(k.x), o.i64_shl(o.i64_extend_i32_u(m), I64(BigInt(8 * c))))));
+    }
+    // an 8 x 8 bit transpose: byte c bit l (cell c, lane l) -> byte l bit c
+    group.push(...swap(7, 0x00aa00aa00aa00aan), ...swap(14, 0x0000cccc0000ccccn), ...swap(28, 0x00000000f0f0f0f0n));
+    for (let l = 0; l < 8; l++) {
+      group.push(o.i32_store8(o.i32_add(get(k.out), o.i32_mul(get(k.stride), o.i32(8 * v + l))), o.i32_wrap_i64(o.i64_shr_u(get(k.x), I64(BigInt(8 * l))))));
+    }
+  }
+  const packFn: FuncDef = {
+    name: 'pack',
+    params: [],
+    results: [],
+    locals: lk.types,
+    body: [
+      set(k.list, abiLoad.i32('bCells')),
+      set(k.n, abiLoad.i32('bCount')),
+      set(k.out, abiLoad.i32('bOut')),
+      set(k.stride, abiLoad.i32('bStride')),
+      o.block([
+        o.br_if(0, o.i32_le_s(get(k.n), o.i32(0))),
+        o.loop([
+          ...group,
+          set(k.list, o.i32_add(get(k.list), o.i32(32))),
+          set(k.out, o.i32_add(get(k.out), o.i32(1))),
+          o.br_if(0, o.i32_gt_s(o.tee(k.n, o.i32_sub(get(k.n), o.i32(1))), o.i32(0))),
+        ]),
+      ]),
+    ],
+  };
   const funcs: FuncDef[] = [];
   if (variant.cycle) funcs.push(exactFunc({ cycle: true, n1: variant.cycle.n1, nMid: variant.cycle.nMid, n2: variant.cycle.n2 }, EXP));
   else funcs.push(exactFunc({ cycle: false }, EXP)); // unused by the ideal kernel; keeps function indices fixed
-  funcs.push(latch, momentsFn, padsFn);
+  funcs.push(latch, momentsFn, padsFn, packFn);
   return assemble({
     memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true },
     imports: [{ module: 'e', name: 'exp', params: [T.f64], results: [T.f64] }],

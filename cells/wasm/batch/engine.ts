@@ -95,6 +95,9 @@ export class BatchEngine implements LatchEngine {
   private lastCycle = '';
   private bias: Float64Array[];
   private f32view: Float32Array | null = null;
+  /** readPacked(): plane positions of the cells in cell order (padded to whole bytes), and the output */
+  private packList = -1;
+  private packOut = -1;
 
   constructor(
     private readonly spec: EngineSpec,
@@ -472,6 +475,41 @@ export class BatchEngine implements LatchEngine {
     const at = (b.plane + 2 * (k % g.BL)) / 2;
     const N = this.spec.layout.N;
     for (let i = 0; i < N; i++) out[i] = I16[at + this.posOf[i] / 2] !== 0 ? 1 : -1;
+  }
+
+  readPacked(out: Uint8Array, stride: number): void {
+    const g = this.g;
+    const N = this.spec.layout.N;
+    const bytes = (N + 7) >> 3;
+    if (stride < bytes) throw new RangeError(`engine: packed stride ${stride} < ${bytes}`);
+    const a = this.a;
+    if (this.packList < 0) {
+      const list = a.alloc(bytes * 8 * 4);
+      const o = a.alloc(this.blocks.length * g.BL * bytes);
+      if (list < 0 || o < 0) throw new EngineRefusal('not enough WebAssembly memory for packed spins');
+      // the bits past N read cell 0 and are cleared below
+      for (let i = 0; i < bytes * 8; i++) a.i32[list / 4 + i] = this.posOf[i < N ? i : 0];
+      this.packList = list;
+      this.packOut = o;
+    }
+    const mod = this.module({ masked: false, perChain: false, cycle: null });
+    const tail = N & 7 ? (1 << (N & 7)) - 1 : 0xff;
+    this.blocks.forEach((b, bi) => {
+      if (b.count === 0) return;
+      const base = this.packOut + bi * g.BL * bytes;
+      this.setI32('bPlane', b.plane);
+      this.setI32('bCells', this.packList);
+      this.setI32('bCount', bytes);
+      this.setI32('bOut', base);
+      this.setI32('bStride', bytes);
+      mod.pack();
+      const u8 = a.u8;
+      for (let lane = 0; lane < b.count; lane++) {
+        const at = (bi * g.BL + lane) * stride;
+        out.set(u8.subarray(base + lane * bytes, base + (lane + 1) * bytes), at);
+        out[at + bytes - 1] &= tail;
+      }
+    });
   }
 
   accumulateMoments(m: MomentSums): void {
