@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 import { resolveConfig } from './config.js';
 import { readModel, type Model } from './model.js';
-import { newDtmModel } from './dtm.js';
+import { newDtmModel, PLACEMENTS, type Placement } from './dtm.js';
 import { train } from './train/train.js';
 import { makeProgress } from './progress.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
@@ -46,6 +46,7 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
       visible: 'fmnist',
       weights: 'zero',
       seed: config.seed,
+      placement: a.placement as Placement,
     });
   }
   const T = model.stages.length;
@@ -105,6 +106,7 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
       withConfigOptions(yy)
         .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
         .option('stages', { type: 'number', describe: 'T, the number of stages of a new model (default 8)' })
+        .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'a new model\'s visible cells: random colour-0 cells (the paper) or spatial (pixels in image order over the grid)' })
         .option('init', { type: 'string', describe: 'start from this DTM model file (fine-tuning) instead of zero weights' })
         .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'train on the ideal chip (with its weight precision) or the cycle-accurate one' })
         .option('epochs', { type: 'number', describe: 'epochs (default 10)' })

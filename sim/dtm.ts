@@ -34,7 +34,12 @@ export interface NewDtmOptions {
   beta?: number;
   lambdaImage?: number;
   lambdaLabel?: number;
+  /** where the visible cells go (default random): see placeVisible() */
+  placement?: Placement;
 }
+
+export type Placement = 'random' | 'spatial';
+export const PLACEMENTS: Placement[] = ['random', 'spatial'];
 
 /** A seeded permutation of 0..n-1 (Fisher–Yates on counter draws). */
 function permutation(n: number, key: number): Int32Array {
@@ -48,6 +53,85 @@ function permutation(n: number, key: number): Int32Array {
   return p;
 }
 
+/**
+ * The visible cells' positions, all on colour 0 (so they latch together, between latent phases).
+ *
+ * `random` (the paper's): image pixels and label cells at seeded random colour-0 cells.
+ * `spatial` (ours): pixel (r, c) of an h x w image at cell (x0 + 2c, y0 + 2r), centred (every
+ * other cell: one colour of a checkerboard; 1 apart on grids too small for that), so neighbouring
+ * pixels share latent neighbours (a local, convolution-like layout: image smoothness needs one
+ * latent hop); the label cells on a 10 x 10 lattice over the image's area, class (i + 3j) mod 10
+ * at lattice point (i, j), so every region of the image has a copy of every class nearby. Each
+ * cell goes to the free colour-0 cell nearest its target.
+ */
+export function placeVisible(fabric: Fabric, placement: Placement, nImage: number, nLabel: number, shape: [number, number], seed: number): { image: Int32Array; label: Int32Array } {
+  const spots = fabric.colourCells[0];
+  if (placement === 'random') {
+    const perm = permutation(spots.length, streamKey(seed, Purpose.model, 2));
+    return {
+      image: Int32Array.from({ length: nImage }, (_, p) => spots[perm[p]]),
+      label: Int32Array.from({ length: nLabel }, (_, p) => spots[perm[nImage + p]]),
+    };
+  }
+  const L = fabric.L;
+  const free = new Uint8Array(L * L);
+  for (const i of spots) free[i] = 1;
+  // the free colour-0 cell nearest to (fx, fy) (grid units), ties to the smaller index
+  const nearest = (fx: number, fy: number): number => {
+    const cx = Math.min(L - 1, Math.max(0, Math.floor(fx)));
+    const cy = Math.min(L - 1, Math.max(0, Math.floor(fy)));
+    for (let r = 0; r < L; r++) {
+      let best = -1;
+      let bd = Infinity;
+      for (let y = Math.max(0, cy - r); y <= Math.min(L - 1, cy + r); y++) {
+        for (let x = Math.max(0, cx - r); x <= Math.min(L - 1, cx + r); x++) {
+          const i = y * L + x;
+          if (!free[i]) continue;
+          const d = (x + 0.5 - fx) ** 2 + (y + 0.5 - fy) ** 2;
+          if (d < bd || (d === bd && i < best)) (bd = d), (best = i);
+        }
+      }
+      // a cell found in ring r may be beaten by one in ring r + 1 only if it is farther than r
+      if (best >= 0 && Math.sqrt(bd) <= r) return (free[best] = 0), best;
+      if (best >= 0 && r === L - 1) return (free[best] = 0), best;
+    }
+    throw new UserError(`placement: no free cell of colour 0 left on the ${L}x${L} grid`);
+  };
+  const [h, w] = shape;
+  // pixels every `sp` cells (2 keeps them on one colour of a checkerboard), centred
+  const sp = Math.max(1, Math.min(2, Math.floor((L - 1) / Math.max(1, Math.max(h, w) - 1))));
+  const spanX = sp * (w - 1) + 1;
+  const spanY = sp * (h - 1) + 1;
+  let x0 = Math.max(0, Math.floor((L - spanX) / 2));
+  const y0 = Math.max(0, Math.floor((L - spanY) / 2));
+  if (fabric.colour[y0 * L + x0] !== 0 && x0 + spanX < L) x0++;
+  const image = new Int32Array(nImage);
+  for (let p = 0; p < nImage; p++) {
+    const r = Math.floor(p / w);
+    const c = p % w;
+    image[p] = nearest(x0 + sp * c + 0.5, y0 + sp * r + 0.5);
+  }
+  const label = new Int32Array(nLabel);
+  const classes = 10;
+  const copies = Math.ceil(nLabel / classes);
+  const side = Math.ceil(Math.sqrt(nLabel));
+  // lattice point n = j * side + i holds class (i + 3j) mod 10, its copy the count of that class so far
+  const seen = new Int32Array(classes);
+  for (let n = 0; n < side * side; n++) {
+    const i = n % side;
+    const j = Math.floor(n / side);
+    const cls = (i + 3 * j) % classes;
+    const copy = seen[cls];
+    if (copy >= copies || cls * copies + copy >= nLabel) continue;
+    seen[cls]++;
+    label[cls * copies + copy] = nearest(x0 + ((i + 0.5) * spanX) / side, y0 + ((j + 0.5) * spanY) / side);
+  }
+  for (let cls = 0; cls < classes; cls++) {
+    for (let copy = seen[cls]; copy < copies && cls * copies + copy < nLabel; copy++) label[cls * copies + copy] = nearest(L / 2, L / 2);
+  }
+  return { image, label };
+}
+
 export function newDtmModel(o: NewDtmOptions): Model {
   if (!Number.isInteger(o.T) || o.T < 1) throw new UserError(`--stages ${o.T}: must be an integer >= 1`);
   const rules = resolveRules(o.rules, '--rules');
@@ -59,16 +143,15 @@ export function newDtmModel(o: NewDtmOptions): Model {
   if (nImage + nLabel > spots.length) {
     throw new UserError(`--visible ${o.visible}: needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
   }
-  const perm = permutation(spots.length, streamKey(o.seed, Purpose.model, 2));
-  const image = Int32Array.from({ length: nImage }, (_, p) => spots[perm[p]]);
-  const label = Int32Array.from({ length: nLabel }, (_, p) => spots[perm[nImage + p]]);
+  const side = Math.ceil(Math.sqrt(nImage));
+  const shape: [number, number] = o.visible === 'fmnist' ? [28, 28] : [Math.ceil(nImage / side), side];
+  const { image, label } = placeVisible(fabric, o.placement ?? 'random', nImage, nLabel, shape, o.seed);
   const stages: StageModel[] = [];
   for (let k = 0; k < o.T; k++) {
     // zero weights still program every wire: the chip writes each weight whatever its value
     const scale = o.weights === 'zero' ? 0 : o.weights.random;
     stages.push(randomStage(fabric, o.seed, 10 + 2 * k, scale, 0.2 * scale));
   }
-  const side = Math.ceil(Math.sqrt(nImage));
   return {
     grid: { L: o.L, rules, boundary: o.boundary },
     beta: o.beta ?? 1,
@@ -81,9 +164,9 @@ export function newDtmModel(o: NewDtmOptions): Model {
       image,
       label,
       label_copies: nLabel > 0 ? FMNIST_LABEL_COPIES : 1,
-      image_shape: o.visible === 'fmnist' ? [28, 28] : [Math.ceil(nImage / side), side],
+      image_shape: shape,
     },
-    source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
+    source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
   };
 }
 
