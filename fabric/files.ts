@@ -8,7 +8,7 @@
  *  - It is renamed only over a path that is absent, or a regular file that dtca itself wrote: a
  *    file in a directory this command claimed (a fresh run directory), an empty file, or a file
  *    carrying the signature of the kind being written (a dtca trace, a dtca model, dtca's CSV
- *    header, a .npy array, a PNG, an SVG). Never over an input of the same command, a file this
+ *    header, a .npy array, a PNG, an SVG, a VCD, the quality classifier's weights, a training log). Never over an input of the same command, a file this
  *    command is still writing, a device, a FIFO, a socket or a directory. A symlink is followed to its
  *    target and the target is judged.
  *  - A full disk (ENOSPC, EDQUOT), a file-size limit (EFBIG) or any other write error is a
@@ -36,16 +36,21 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from './errors.js';
 
 /** What a file is, for recognising a file dtca wrote before (see SIGNATURES). */
-export type OutputKind = 'trace' | 'model' | 'csv' | 'npy' | 'png' | 'svg' | 'json';
+export type OutputKind = 'trace' | 'model' | 'classifier' | 'train-log' | 'csv' | 'npy' | 'png' | 'svg' | 'vcd' | 'json';
 
 /** How each kind of file dtca writes begins (the first 4 KiB are looked at). */
 const SIGNATURES: Record<OutputKind, (head: Buffer) => boolean> = {
   trace: (h) => (h[0] === 0xde || (h[0] >= 0x80 && h[0] <= 0x8f)) && h.subarray(0, 64).includes('dtca-trace'),
   model: (h) => h.includes('dtca-model'),
+  classifier: (h) => h.subarray(0, 64).includes('dtca-classifier'),
+  // dtca train's log (MODEL.train.jsonl): one epoch record per line, each starting with its stage
+  'train-log': (h) => h.subarray(0, 9).toString('latin1') === '{"stage":',
   csv: (h) => h.subarray(0, 20).toString('latin1').startsWith('chain,stage,sweep,'),
   npy: (h) => h.subarray(0, 6).toString('latin1') === '\x93NUMPY',
   png: (h) => h.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
   svg: (h) => /^\s*(<\?xml[^>]*>\s*)?<svg\b/.test(h.toString('latin1')),
+  // dtca's VCD files begin with $date then $version naming dtca (traces/vcd.ts)
+  vcd: (h) => /^\$date\b[^$]*\$end\s*\$version\s+dtca\b/.test(h.toString('latin1')),
   // JSON outputs are written only into directories the command claimed
   json: () => false,
 };
@@ -205,10 +210,13 @@ export function checkTarget(path: string, o: TargetOptions): string {
 const KIND_NAMES: Record<OutputKind, string> = {
   trace: 'trace',
   model: 'model file',
+  classifier: 'classifier weights file',
+  'train-log': 'training log',
   csv: 'CSV export',
   npy: '.npy array',
   png: 'PNG',
   svg: 'SVG',
+  vcd: 'VCD file',
   json: 'JSON file',
 };
 

@@ -39,8 +39,22 @@ export const ENERGY_COMPONENTS = [
 export type EnergyComponent = (typeof ENERGY_COMPONENTS)[number];
 export type EnergyReport = { total: number } & Record<EnergyComponent, number>;
 
+/**
+ * One entry of the table: joules per counted `event` (for static components the event is
+ * cell-seconds of on-time, so the entry is watts per cell), the formula (`what`), what one event
+ * is (`per`), and the circuit parameters the value is computed from.
+ */
+export interface EnergyEntry {
+  event: keyof EventCounts;
+  joules: number;
+  what: string;
+  per: string;
+  kind: 'dynamic' | 'static';
+  params: (keyof CircuitParams)[];
+}
+
 /** Joules per counted event (or watts per cell-second of on-time), one entry per component. */
-export type EnergyTable = Record<EnergyComponent, { event: keyof EventCounts; joules: number; what: string }>;
+export type EnergyTable = Record<EnergyComponent, EnergyEntry>;
 
 function need(p: Partial<CircuitParams>, key: keyof CircuitParams): number {
   const v = p[key];
@@ -58,24 +72,82 @@ export function energyTable(p: Partial<CircuitParams>): EnergyTable {
       event: 'rng_cell_s',
       joules: need(p, 'rng_energy_per_bit_j') * need(p, 'rng_bit_rate_hz') * need(p, 'rng_duty'),
       what: 'RNG bias power (energy per bit x bit rate x duty) per cell-second',
+      per: 'cell-second of RNG on-time',
+      kind: 'static',
+      params: ['rng_energy_per_bit_j', 'rng_bit_rate_hz', 'rng_duty'],
     },
     bias_network: {
       event: 'divider_s',
       joules: need(p, 'g_sigma_s') * v2,
       what: 'divider static power G_sigma Vdd^2 per unit of gamma(1-gamma) cell-second',
+      per: 'cell-second x gamma(1-gamma)',
+      kind: 'static',
+      params: ['g_sigma_s', 'vdd_v'],
     },
-    cell_output: { event: 'toggles', joules: 0.5 * need(p, 'output_cap_f') * v2, what: '1/2 C_out Vdd^2 per output toggle' },
+    cell_output: {
+      event: 'toggles',
+      joules: 0.5 * need(p, 'output_cap_f') * v2,
+      what: '1/2 C_out Vdd^2 per output toggle',
+      per: 'output toggle',
+      kind: 'dynamic',
+      params: ['output_cap_f', 'vdd_v'],
+    },
     wires: {
       event: 'wire_toggle_pitches',
       joules: 0.5 * need(p, 'wire_cap_f_per_m') * need(p, 'cell_pitch_m') * v2,
       what: '1/2 C_wire (per pitch) Vdd^2 per toggle per pitch of wire driven',
+      per: 'toggle x pitch of wire driven',
+      kind: 'dynamic',
+      params: ['wire_cap_f_per_m', 'cell_pitch_m', 'vdd_v'],
     },
-    links: { event: 'link_toggles', joules: need(p, 'link_energy_j'), what: 'per toggle carried by an inter-tile link' },
-    clock: { event: 'cell_cycles', joules: need(p, 'clock_cap_f') * v2, what: 'C_clk Vdd^2 per cell per cycle' },
-    leakage: { event: 'leak_cell_s', joules: need(p, 'leakage_w_per_cell'), what: 'leakage power per cell-second' },
-    programming: { event: 'weight_bits_written', joules: need(p, 'weight_write_j_per_bit'), what: 'per weight bit written' },
-    init: { event: 'cells_initialised', joules: need(p, 'init_j_per_cell'), what: 'per cell initialised' },
-    readout: { event: 'cells_read', joules: need(p, 'readout_j_per_cell'), what: 'per cell read out' },
+    links: {
+      event: 'link_toggles',
+      joules: need(p, 'link_energy_j'),
+      what: 'per toggle carried by an inter-tile link',
+      per: 'link toggle',
+      kind: 'dynamic',
+      params: ['link_energy_j'],
+    },
+    clock: {
+      event: 'cell_cycles',
+      joules: need(p, 'clock_cap_f') * v2,
+      what: 'C_clk Vdd^2 per cell per cycle',
+      per: 'cell-cycle',
+      kind: 'dynamic',
+      params: ['clock_cap_f', 'vdd_v'],
+    },
+    leakage: {
+      event: 'leak_cell_s',
+      joules: need(p, 'leakage_w_per_cell'),
+      what: 'leakage power per cell-second',
+      per: 'cell-second',
+      kind: 'static',
+      params: ['leakage_w_per_cell'],
+    },
+    programming: {
+      event: 'weight_bits_written',
+      joules: need(p, 'weight_write_j_per_bit'),
+      what: 'per weight bit written',
+      per: 'weight bit written',
+      kind: 'dynamic',
+      params: ['weight_write_j_per_bit'],
+    },
+    init: {
+      event: 'cells_initialised',
+      joules: need(p, 'init_j_per_cell'),
+      what: 'per cell initialised',
+      per: 'cell initialised',
+      kind: 'dynamic',
+      params: ['init_j_per_cell'],
+    },
+    readout: {
+      event: 'cells_read',
+      joules: need(p, 'readout_j_per_cell'),
+      what: 'per cell read out',
+      per: 'cell read',
+      kind: 'dynamic',
+      params: ['readout_j_per_cell'],
+    },
   };
 }
 

@@ -30,6 +30,26 @@ export function streamKey(...parts: number[]): number {
   return k;
 }
 
+/**
+ * The latch draw of chain `chain` at cell `cell` in the half-sweep stream `key` (a stream of
+ * (seed, chip, stage, sweep)): a per-cell base shared by all chains, then the chain. Engines that
+ * run many chains side by side hash each cell's base once and each chain with one more mix.
+ */
+export function latchDraw(key: number, cell: number, chain: number): number {
+  return chainDraw(cellBase(key, cell), chain);
+}
+
+export const CELL_STRIDE = 0x85ebca6b;
+export const CHAIN_STRIDE = 0x9e3779b9;
+
+export function cellBase(key: number, cell: number): number {
+  return mix32((key + Math.imul(cell, CELL_STRIDE)) >>> 0);
+}
+
+export function chainDraw(base: number, chain: number): number {
+  return mix32((base + Math.imul(chain, CHAIN_STRIDE)) >>> 0);
+}
+
 /** The 32-bit draw for counter `i` in the stream `key`. */
 export function draw32(key: number, i: number): number {
   return mix32(mix32((key + Math.imul(i, 0x9e3779b9)) >>> 0) ^ key);

@@ -1,12 +1,14 @@
 /**
- * Chip assembly: resolved config -> fabric (built once), fabrication (per-cell mismatch), the
- * kernel's constants, the clock's timing and the energy table.
+ * Chip assembly: resolved config -> fabric (built once), fabrication (per-cell mismatch), what the
+ * latch engines need (cells/engine.ts EngineSpec), the clock's timing and the energy table.
  */
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules } from '../fabric/rules.js';
 import { fabricate, decay, type Fabrication } from '../rng/telegraph.js';
-import { quantisePlanes, bitsPerValue, type Planes } from '../cells/bias.js';
-import { isIdeal, type KernelConst } from '../cells/kernel.js';
+import { quantisePlanes, bitsPerValue, type Planes } from '../cells/planes.js';
+import { isIdealPhysics, type EngineSpec } from '../cells/engine.js';
+import { wireQ, WIRE_Q, DIVIDER_Q } from '../cells/physics.js';
+import type { ExactEvents, EventCounts } from '../power/events.js';
 import { energyTable, type EnergyTable } from '../power/energy.js';
 import type { ResolvedConfig } from './config.js';
 import { checkModelFitsFabric, stagePlanes, type Model } from './model.js';
@@ -27,7 +29,7 @@ export interface Chip {
   fabric: Fabric;
   fab: Fabrication;
   timing: Timing;
-  kc: KernelConst;
+  spec: EngineSpec;
   table: EnergyTable;
   /** true when every non-ideality is off: the kernel is exact chromatic Gibbs */
   ideal: boolean;
@@ -56,24 +58,28 @@ export function buildChip(config: ResolvedConfig): Chip {
     tauBiasS,
     tauRngS,
   };
-  const kc: KernelConst = {
-    N: fabric.N,
-    D: fabric.D,
-    nbr: fabric.nbr,
-    cross: fabric.cross,
-    crossCount: fabric.crossCount,
-    cellWireLen: fabric.cellWireLen,
-    aBias: decay(dt, tauBiasS),
-    aRng: decay(dt, tauRngS),
-    substeps: c.analog_substeps,
-    gain: fab.gain,
-    offset: fab.offset,
-    vsOverVdd: fab.vSNominal / config.power.vdd_v,
-    latency: config.fabric.tile.link_latency_cycles,
-    L: fabric.L,
-    dirs: fabric.dirs,
-    boundary: fabric.boundary,
-    colourCells: fabric.colourCells,
+  const spec: EngineSpec = {
+    layout: {
+      L: fabric.L,
+      N: fabric.N,
+      D: fabric.D,
+      dirs: fabric.dirs,
+      boundary: fabric.boundary,
+      nbr: fabric.nbr,
+      cross: fabric.cross,
+      crossCount: fabric.crossCount,
+      wireQ: Int32Array.from(fabric.cellWireLen, wireQ),
+      colourCells: fabric.colourCells,
+    },
+    physics: {
+      aBias: decay(dt, tauBiasS),
+      aRng: decay(dt, tauRngS),
+      substeps: c.analog_substeps,
+      gain: fab.gain,
+      offset: fab.offset,
+      vsOverVdd: fab.vSNominal / config.power.vdd_v,
+      latency: config.fabric.tile.link_latency_cycles,
+    },
   };
   const p = config.power;
   const table = energyTable({
@@ -84,7 +90,7 @@ export function buildChip(config: ResolvedConfig): Chip {
     rng_bit_rate_hz: config.rng.bit_rate_hz,
     rng_duty: config.rng.duty,
   });
-  return { config, fabric, fab, timing, kc, table, ideal: isIdeal(kc) };
+  return { config, fabric, fab, timing, spec, table, ideal: isIdealPhysics(spec.physics) };
 }
 
 export interface Program {
@@ -104,4 +110,9 @@ export function programStage(chip: Chip, model: Model, stage: number): Program {
   const cc = chip.config.cell;
   const clipped = quantisePlanes(planes, cc.weight_bits, cc.weight_full_scale);
   return { planes, stage, bits: planes.programmed * bitsPerValue(cc.weight_bits), clipped };
+}
+
+/** Exact event counts of this chip in SI units (power/events.ts). */
+export function chipEvents(chip: Chip, ev: ExactEvents): EventCounts {
+  return ev.toEvents(chip.timing.clockHz, WIRE_Q, DIVIDER_Q);
 }

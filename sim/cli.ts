@@ -20,6 +20,14 @@ import { traceCommands } from './cmd-trace.js';
 import { rngCommand } from './cmd-rng.js';
 import { benchCommand } from './cmd-bench.js';
 import { sweepCommand } from './cmd-sweep.js';
+import { areaCommand } from './cmd-area.js';
+import { energyTableCommand } from './cmd-energy-table.js';
+import { evalCommand } from './cmd-eval.js';
+import { dataCommand } from './cmd-data.js';
+import { trainCommand } from './cmd-train.js';
+import { experimentCommand } from './cmd-experiment.js';
+import { probeCommand } from './cmd-probe.js';
+import { compareCommand } from './cmd-compare.js';
 
 export function buildCli(rawArgv: string[]) {
   const argv = dashValues(rawArgv);
@@ -29,8 +37,8 @@ export function buildCli(rawArgv: string[]) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, model, sweep, config, trace, rng, bench (try dtca --help)');
-  y = sweepCommand(modelCommands(runCommand(y)));
+    .demandCommand(1, 'name a command: run, train, eval, experiment, model, sweep, compare, data, area, energy-table, probe, config, trace, rng, bench (try dtca --help)');
+  y = compareCommand(sweepCommand(modelCommands(runCommand(y))));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
         .command(
@@ -59,6 +67,8 @@ export function buildCli(rawArgv: string[]) {
         })
         .demandCommand(1, 'name a config command: show, validate, schema'),
   );
+  y = energyTableCommand(areaCommand(y));
+  y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y)))));
   return benchCommand(rngCommand(traceCommands(y)))
     .fail((msg, err) => {
       if (err) throw err;

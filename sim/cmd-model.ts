@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
 import type { Rule } from '../fabric/rules.js';
 import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric } from './model.js';
-import { newDtmModel } from './dtm.js';
+import { newDtmModel, PLACEMENTS, type Placement } from './dtm.js';
 import { writeFileSafe, checkTarget, isStdout } from '../fabric/files.js';
 import { makePackr } from '../traces/pack.js';
 import { resolveRules } from '../fabric/rules.js';
@@ -47,6 +47,7 @@ function cmdModelNew(a: Record<string, unknown>): void {
     weights,
     seed: positiveInt('seed', a.seed as number, 0) ?? 1,
     beta: modelBeta(a.beta),
+    placement: a.placement as Placement,
   });
   // JSON for .json files and for standard output; msgpack otherwise
   const json = out.endsWith('.json') || isStdout(out);
@@ -164,6 +165,7 @@ export function modelCommands<T>(y: Argv<T>): Argv<T> {
               .option('L', { type: 'number', default: 70, describe: 'cells per side' })
               .option('rules', { type: 'string', default: 'G12', describe: 'preset (G8, G12, G16) or JSON [[a,b],...]' })
               .option('boundary', { choices: ['open', 'torus'], default: 'open' })
+              .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'visible cells at random colour-0 cells (the paper) or spatial: pixels in image order over the grid, labels on a lattice between them' })
               .option('visible', { type: 'string', default: 'fmnist', describe: 'fmnist (784 pixels + 100 label cells) or a number of image cells' })
               .option('weights', { type: 'string', default: 'zero', describe: 'zero, or random:SCALE (uniform in +-SCALE)' })
               .option('beta', { type: 'string', describe: 'the model\'s beta (default 1)' })

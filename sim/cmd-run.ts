@@ -1,27 +1,57 @@
 /** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory. */
 import type { Argv } from 'yargs';
-import { resolve as resolvePath, basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve as resolvePath, basename } from 'node:path';
 import { UserError, Interrupted } from '../fabric/errors.js';
+import { resolveRules } from '../fabric/rules.js';
 import { listenForStop, type StopSignal } from './signals.js';
-import type { ResolvedConfig } from './config.js';
-import { buildChip } from './chip.js';
+import { CONFIG_DIR, type ResolvedConfig } from './config.js';
+import { buildChip, type Chip } from './chip.js';
 import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
 import { estimateRun, checkResources, maxWorkers, formatBytes, formatSeconds, configShape, WORKERS_PER_CORE, type RunShape } from './resources.js';
 import { newDtmModel, generate, type Mapping } from './dtm.js';
-import { samplesPng, denoisePng } from './images.js';
+import { samplesFigure, denoiseFigure } from './images.js';
 import { writeEnergyChart, type StageEnergy } from './plot.js';
-import { runModel, INIT_MODES, type InitMode } from './run.js';
+import { runModel, INIT_MODES, type InitMode, type EngineReport } from './run.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
 import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
 import { withRunDir, writeJson, writeFileAtomic, VERSION, type RunDir } from './output.js';
 import { isDiskFault, isStdout } from '../fabric/files.js';
 import { makeProgress } from './progress.js';
 import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
+import { areaStats } from './area.js';
+import { energyTableReport } from './energy-table.js';
+import { configLabel, type ConfigLabel } from './label.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
+import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
 
 /** Stages of the default DTM workload. */
 const DEFAULT_T = 8;
 
-/** The default workload: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
+/** The DTM that ships with dtca: trained on Fashion-MNIST for the paper chip (configs/models/, README "The shipped model"). */
+export const SHIPPED_MODEL = join(CONFIG_DIR, 'models', 'fmnist-t8.mp');
+
+/**
+ * The shipped model where it is installed and fits the configured fabric, else null (the default
+ * workload is then a seeded random-weight DTM laid on the fabric, see defaultDtm).
+ */
+function shippedModel(cfg: ResolvedConfig): Model | null {
+  if (!existsSync(SHIPPED_MODEL)) {
+    log.info({ model: SHIPPED_MODEL }, 'the shipped model is not installed: running a random-weight DTM');
+    return null;
+  }
+  const m = readModel(SHIPPED_MODEL);
+  try {
+    checkModelFitsFabric(m, cfg, resolveRules(cfg.fabric.rules));
+    return m;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    log.info({ reason: e.message }, 'the shipped model does not fit this chip: running a random-weight DTM');
+    return null;
+  }
+}
+
+/** The default workload without the shipped model: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
 function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
   const spots = chipFabric.colourCells[0].length;
   const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
@@ -37,13 +67,26 @@ function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array,
 }
 
 /** The files a DTM run directory holds besides the trace. */
-const RUN_FILES = ['manifest.json', 'config.json', 'stats.json', 'samples.png', 'denoise.png', 'energy.svg', 'energy.png'];
+const RUN_FILES = ['manifest.json', 'config.json', 'energy-table.json', 'stats.json', 'samples.png', 'denoise.png', 'energy.svg', 'energy.png', SAMPLES_FILE, LABELS_FILE];
 
-/** The run's last files: the resolved config, stats.json, and the manifest saying "complete". */
-function writeRunFiles(rd: RunDir, cfg: ResolvedConfig, model: Model, stats: Stats): void {
+/** The run's last files: the resolved config, the energy table, stats.json, and the manifest saying "complete". */
+function writeRunFiles(rd: RunDir, cfg: ResolvedConfig, model: Model, stats: Stats, chip: Chip, label: ConfigLabel, extra: Record<string, unknown> = {}): void {
   writeJson(rd.file('config.json'), cfg);
+  writeJson(rd.file('energy-table.json'), energyTableReport(chip));
   writeJson(rd.file('stats.json'), stats);
-  rd.finish('complete', { model: model.source });
+  rd.finish('complete', { model: model.source, ...label.manifest, ...extra });
+}
+
+function parseEngine(v: unknown): EngineChoice {
+  if (v === undefined) return 'auto';
+  if (!ENGINE_CHOICES.includes(v as EngineChoice)) throw new UserError(`--engine ${String(v)}: one of ${ENGINE_CHOICES.join(', ')}`);
+  return v as EngineChoice;
+}
+
+/** once per run: which engine ran and why auto passed over faster ones */
+function logEngine(e: EngineReport): void {
+  for (const r of e.refused) log.info({ engine: r.engine, reason: r.reason }, `engine ${r.engine} not used`);
+  log.debug({ engine: e.used, stats: e.stats }, 'engine');
 }
 
 /** DTM or BM, and the flags that belong to each (given flags that do not apply are errors). */
@@ -96,12 +139,12 @@ function untilStopped<T>(p: Promise<T>, stop: StopSignal): Promise<T> {
  * or the full statistics when only the pictures were left), the manifest "interrupted". Returns the
  * error that ends the command (one line, exit 128 + the signal's number).
  */
-function stoppedRun(rd: RunDir, cfg: ResolvedConfig, model: Model, signal: string, p: Progress, t0: number, extra: Record<string, unknown> = {}, trace?: string): Interrupted {
+function stoppedRun(rd: RunDir, cfg: ResolvedConfig, label: ConfigLabel, model: Model, signal: string, p: Progress, t0: number, extra: Record<string, unknown> = {}, trace?: string): Interrupted {
   const at = p.at ?? {};
-  const stats = { partial: true, status: 'interrupted', signal, config: cfg.name, workload: model.source, stopped_at: at, progress: { done: p.done, of: p.of, unit: p.unit }, wall_s: (performance.now() - t0) / 1000, ...extra };
+  const stats = { partial: true, status: 'interrupted', signal, config: label.label, workload: model.source, stopped_at: at, progress: { done: p.done, of: p.of, unit: p.unit }, wall_s: (performance.now() - t0) / 1000, ...extra };
   writeJson(rd.file('config.json'), cfg);
   writeJson(rd.file('stats.json'), stats);
-  rd.finish('interrupted', { signal, model: model.source });
+  rd.finish('interrupted', { signal, model: model.source, ...label.manifest });
   const where = ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ');
   const before = at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
   const e = new Interrupted(at, signal);
@@ -113,6 +156,8 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   // ---- everything is checked before anything runs or is written
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
+  // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
+  const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
   const fileModel = a.model === undefined ? null : readModel(String(a.model));
   const dtmRun = fileModel ? Boolean(fileModel.dtm) && a.stage === undefined : a.workload !== 'bm';
@@ -131,15 +176,20 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   const workers = checkWorkers(a.workers as number | undefined);
   if (a.trace !== undefined && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
   const beta = parseBeta(a.beta);
+  const engine = parseEngine(a.engine);
+  const batch = positiveInt('batch', a.batch as number | undefined);
   const cs = configShape(cfg);
   const N = cs.cells;
   const D = cs.directions;
-  const engine = cs.engine;
+  const physics = cs.engine;
+  // the default DTM workload: the shipped model where it is installed and fits, else a random-weight DTM
+  const shipped = !fileModel && dtmRun ? shippedModel(cfg) : null;
+  const modelFile = fileModel ?? shipped;
   const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
   const sweepCycles = 2 * cfg.clock.phase_cycles;
   const wiresApprox = (N * D) / 2;
-  const modelShape = fileModel
-    ? { stages: fileModel.stages.length, edgesPerStage: Math.max(...fileModel.stages.map((st) => st.ei.length)) }
+  const modelShape = modelFile
+    ? { stages: modelFile.stages.length, edgesPerStage: Math.max(...modelFile.stages.map((st) => st.ei.length)) }
     : { stages: dtmRun ? DEFAULT_T : 1, edgesPerStage: wiresApprox };
   const resources = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'analogSubsteps' | 'phaseCycles'>) => {
     const full: RunShape = { ...shape, ...modelShape, ...cs, workers };
@@ -149,9 +199,10 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   };
 
   if (dtmRun) {
-    const images = positiveInt('images', a.images as number) ?? 4;
+    // the shipped model: one image per class unless asked otherwise
+    const images = positiveInt('images', a.images as number) ?? (shipped ? 10 : 4);
     const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 250;
-    const labels = parseIntList('labels', a.labels);
+    const labels = parseIntList('labels', a.labels) ?? (shipped ? Array.from({ length: 10 }, (_, c) => c) : undefined);
     const traceOpts = {
       every: positiveInt('trace-every', a.traceEvery as number | undefined),
       stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
@@ -171,10 +222,10 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
       tracedCells: traced,
     });
     const chip = buildChip(cfg);
-    const model = fileModel ?? defaultDtm(cfg, chip.fabric);
+    const model = modelFile ?? defaultDtm(cfg, chip.fabric);
     const dtm = model.dtm as NonNullable<Model['dtm']>;
     checkModelFitsFabric(model, cfg, chip.fabric.rules);
-    if (fileModel) checkModelWires(chip.fabric, model); // a generated model is on the fabric's wires by construction
+    if (modelFile) checkModelWires(chip.fabric, model); // a generated model is on the fabric's wires by construction
     model.stages.forEach((st, k) => {
       if (st.clampIdx.length > 0) {
         throw new UserError(`${model.source}: stages[${k}].clamp: DTM generation does not use stage clamps (it clamps the label cells with --labels); remove them, or run the stage as a Boltzmann machine with --stage ${k}`);
@@ -193,10 +244,10 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
     const mapping = (a.mapping as Mapping | undefined) ?? 'reprogram';
     const stop = await listening;
     if (stop.signal) throw stoppedEarly(stop.signal);
-    await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
+    await withRunDir(a.out as string | undefined, label.slug, async (dir, rd) => {
       const t0 = performance.now();
       const progress: Progress = { done: 0, of: images * dtm.T, unit: 'image-stages' };
-      log.info({ config: cfg.name, engine, cells: N, degree: D, T: dtm.T, images, sweeps, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'generation starting');
+      log.info({ config: label.label, physics, engine, cells: N, degree: D, T: dtm.T, images, sweeps, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'generation starting');
       const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
       if (tracePath && RUN_FILES.some((f) => resolvePath(dir, f) === tracePath)) throw new UserError(`--trace ${String(a.trace)}: the run directory writes its own ${basename(tracePath)} there; name the trace differently`);
       const sink = tracePath ? openTraceWriter(tracePath, traceOpts) : undefined;
@@ -216,6 +267,8 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
         labels,
         beta,
         mapping,
+        engine,
+        batch,
         keepChains: Math.min(images, 8),
         onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
         shouldStop: (at) => {
@@ -232,7 +285,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
             sink.interrupt({ reason: signal, at: progress.at });
             await sink.close();
           }
-          throw stoppedRun(rd, cfg, model, signal, progress, t0, {}, sink ? sink.finalPath : undefined);
+          throw stoppedRun(rd, cfg, label, model, signal, progress, t0, {}, sink ? sink.finalPath : undefined);
         }
         // a full disk keeps the trace up to its last whole record; a refusal leaves nothing
         if (isDiskFault(e)) sink?.fail();
@@ -240,6 +293,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
         throw e;
       });
       bar.done();
+      logEngine(gen.engine);
       if (sink) {
         await sink.close();
         log.info({ trace: tracePath }, 'trace written');
@@ -248,18 +302,36 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
         log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
       }
       const stats = makeDtmStats(chip, gen, model.source);
+      stats.config = label.label;
       stats.startup_s = startupS;
-      // the pictures, one at a time: a signal between them keeps the (complete) statistics
+      Object.assign(stats, areaStats(cfg, stats));
+      if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
+      const what = `${model.source}, ${label.label}, ${physics} physics, T = ${dtm.T}, K = ${sweeps}`;
+      const labelled = labels !== undefined && labels.length > 0;
+      // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics
       const pictures: [string, () => Promise<unknown> | void][] = [
-        ['samples.png', () => writeFileAtomic(`${dir}/samples.png`, samplesPng(gen.outputs, dtm))],
-        ['denoise.png', () => writeFileAtomic(`${dir}/denoise.png`, denoisePng(gen.strip, dtm))],
-        ['energy.svg/png', () => writeEnergyChart(dir, stats.stages as StageEnergy[])],
+        ['samples.png', async () => writeFileAtomic(`${dir}/samples.png`, await samplesFigure(gen.outputs, dtm, labels, `Generated images (${what})`))],
+        ['denoise.png', async () => writeFileAtomic(`${dir}/denoise.png`, await denoiseFigure(gen.strip, dtm, labels, 'Denoising: input, then the visible cells after each stage (noisiest to cleanest)'))],
+        ['energy.svg/png', () => writeEnergyChart(dir, stats.stages as StageEnergy[], images)],
+        // the generated images, machine-readable (dtca eval reads them; README "Run directory")
+        [SAMPLES_FILE, () => writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs))],
+        ...(labelled ? [[LABELS_FILE, () => writeFileAtomic(`${dir}/${LABELS_FILE}`, labelsNpy(images, labels))] as [string, () => void]] : []),
       ];
+      const samples: SamplesManifest = {
+        file: SAMPLES_FILE,
+        labels_file: labelled ? LABELS_FILE : null,
+        images,
+        visible: dtm.image.length + dtm.label.length,
+        image_cells: dtm.image.length,
+        image_shape: dtm.image_shape,
+        label_copies: dtm.label_copies,
+        classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+      };
       const written: string[] = [];
       const stopIfAsked = () => {
         if (!stop.signal) return;
         progress.done = progress.of;
-        throw stoppedRun(rd, cfg, model, stop.signal, progress, t0, { ...stats, partial: true, status: 'interrupted', signal: stop.signal, during: 'pictures', pictures_written: written });
+        throw stoppedRun(rd, cfg, label, model, stop.signal, progress, t0, { ...stats, partial: true, status: 'interrupted', signal: stop.signal, during: 'pictures', pictures_written: written });
       };
       for (const [name, draw] of pictures) {
         stopIfAsked();
@@ -267,7 +339,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
         written.push(name);
       }
       stopIfAsked();
-      writeRunFiles(rd, cfg, model, stats);
+      writeRunFiles(rd, cfg, model, stats, chip, label, { samples });
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     }, claim);
@@ -285,8 +357,8 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   checkModelFitsFabric(model, cfg, chip.fabric.rules);
   if (fileModel) checkModelWires(chip.fabric, model);
   if (stop.signal) throw stoppedEarly(stop.signal);
-  await withRunDir(a.out as string | undefined, cfg.name, async (dir, rd) => {
-    log.info({ config: cfg.name, engine, cells: N, degree: D, chains, sweeps, warmup, workers, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'run starting');
+  await withRunDir(a.out as string | undefined, label.slug, async (dir, rd) => {
+    log.info({ config: label.label, physics, engine, cells: N, degree: D, chains, sweeps, warmup, workers, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'run starting');
     const bar = makeProgress(chains, 'chains');
     const startupS = process.uptime();
     const t0 = performance.now();
@@ -301,6 +373,8 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
       beta: beta === undefined || typeof beta === 'number' ? beta : (sweep, total) => (total <= 1 ? beta.end : beta.start + ((beta.end - beta.start) * sweep) / (total - 1)),
       workers,
       moments: Boolean(fileModel),
+      engine,
+      batch,
       onChainDone: (d) => {
         progress.done = d;
         bar.tick(d);
@@ -314,17 +388,21 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
       bar.done();
       if (e instanceof Interrupted) {
         if (e.at.stage !== undefined) progress.at = e.at;
-        throw stoppedRun(rd, cfg, model, stop.signal ?? e.reason, progress, t0);
+        throw stoppedRun(rd, cfg, label, model, stop.signal ?? e.reason, progress, t0);
       }
       throw e;
     });
     bar.done();
+    logEngine(result.engine);
     if (result.program.clipped > 0) {
       log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
     const stats = makeStats(chip, result, model.source);
+    stats.config = label.label;
     stats.startup_s = startupS;
-    writeRunFiles(rd, cfg, model, stats);
+    Object.assign(stats, areaStats(cfg, stats));
+    if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
+    writeRunFiles(rd, cfg, model, stats, chip, label);
     log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
     process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
   }, claim);
@@ -337,9 +415,9 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
       'simulate the chip on a workload and write a run directory',
       (y) =>
         withConfigOptions(y)
-          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: a seeded random-weight DTM (T = 8)' })
-          .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: a random DTM (default), or a random Boltzmann machine' })
-          .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4)' })
+          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM (configs/models/fmnist-t8.mp) where installed and it fits, else a seeded random-weight DTM (T = 8)' })
+          .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
+          .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
           .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
           .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM: one array re-programmed per stage (reprogram, the default), or T arrays in a pipeline' })
           .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps (e.g. 0.8:1.2)' })
@@ -354,8 +432,10 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
           .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
           .option('init', { choices: INIT_MODES, describe: 'BM: initial state (default hinton: P(+1) = sigma(beta b))' })
           .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
+          .option('engine', { choices: ENGINE_CHOICES, describe: 'latch engine: auto (the default: the fastest that can run), reference, wasm (one chain at a time), batch (chains in SIMD lanes)' })
+          .option('batch', { type: 'number', describe: 'most chains one engine holds at a time (default: all of a worker\'s)' })
           .option('workers', { type: 'number', describe: `worker threads over chains or images (results do not depend on it; not with --trace; at most ${WORKERS_PER_CORE} per core)` })
-          .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<config>); must be new or empty' })
+          .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
           .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
       (a) => cmdRun(a as never),

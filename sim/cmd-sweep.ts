@@ -1,166 +1,259 @@
 /**
- * `dtca sweep`: run the same Boltzmann-machine workload across values of one config parameter
- * (clock rate, grid size, tau_rng, ...) and report cost (time, energy: static and dynamic) next to
- * quality (stickiness: lag-one autocorrelation of the cells; bias: error of the moments against
- * the ideal chip on the same model). It shows both sides of a trade-off such as the clock rate.
+ * `dtca sweep`: a workload across axes of config values (grid x clock x any path), every point
+ * validated before anything runs, points run in parallel and written as they finish (a re-run
+ * resumes), then tables, charts and index.html. Subcommands split the same work for clusters:
+ * `plan` writes the point list, `run DIR --shard k/N` runs one share (or the Slurm array task's),
+ * `collect` builds the report from whatever is finished, `slurm` writes an sbatch array script.
  */
 import type { Argv } from 'yargs';
+import { resolve, join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 import { UserError } from '../fabric/errors.js';
-import { resolveConfig, type ResolvedConfig } from './config.js';
-import { buildChip } from './chip.js';
-import { randomModel, readModel, type Model } from './model.js';
-import { runModel } from './run.js';
-import { prepareRunDir, writeJson } from './output.js';
-import { writeChart } from './plot.js';
-import { bmShape, checkResources, estimateRun } from './resources.js';
+import { claimDefaultDir, writeFileAtomic } from './output.js';
+import { log, positiveInt, parseBeta } from './cli-common.js';
+import { eng } from './stats.js';
+import { makePlan, expandPlan, parseAxis, parseClockList, parseValues, readPlanFile as readPlanInput, type Axis, type PlanInput, type Workload } from './sweep/plan.js';
+import { claimSweepDir, readPlanFile, ownSweepDir, readPoints, type Row, type PlanFile } from './sweep/store.js';
+import { runSweep, parseShard, shardFromEnv } from './sweep/runner.js';
+import { buildReport } from './sweep/report.js';
+import { axisPaths } from './sweep/collect.js';
+import { slurmScript } from './sweep/slurm.js';
 
-export interface SweepRow {
-  value: unknown;
-  engine: 'ideal' | 'cycle';
-  sweep_time_s: number;
-  energy_per_cell_sweep_j: number;
-  static_per_cell_sweep_j: number;
-  dynamic_per_cell_sweep_j: number;
-  lag1_autocorr: number;
-  /** the same on the ideal chip: the model's own autocorrelation */
-  lag1_autocorr_ideal: number;
-  moment_rmse: number;
-  updates_per_ns: number;
+type A = Record<string, unknown>;
+
+function planOptions<T>(y: Argv<T>) {
+  return y
+    .positional('config', { type: 'string', describe: 'preset name or config file (default dtca-paper)' })
+    .option('axis', { type: 'string', array: true, describe: 'PATH=v1,v2,... (repeatable); values as JSON where they parse; lists: [[0,1]],[[0,1],[4,1]] or separated by ;' })
+    .option('grid', { type: 'string', describe: 'shorthand for --axis fabric.L=...' })
+    .option('clock', { type: 'string', describe: 'shorthand for --axis clock.clock_hz=... (5e6, 10MHz, 2.5M)' })
+    .option('param', { type: 'string', describe: 'one axis path (with --values; same as --axis PATH=VALUES)' })
+    .option('values', { type: 'string', describe: 'values for --param' })
+    .option('zip', { type: 'boolean', describe: 'pair the axes value by value instead of the cartesian product' })
+    .option('replicates', { type: 'number', describe: 'seeds per combination: seed, seed+1, ... (default 1)' })
+    .option('plan', { type: 'string', describe: 'plan file (JSON): config, set, axes, zip, replicates, seed, workload, jobs' })
+    .option('set', { type: 'string', array: true, describe: 'override a config value at every point: --set fabric.boundary=\\"torus\\"' })
+    .option('seed', { type: 'number', describe: 'base seed (default: the config\'s)' })
+    .option('workload', { choices: ['dtm', 'bm'], describe: 'synthetic DTM generation (default) or a random Boltzmann machine' })
+    .option('model', { type: 'string', describe: 'model file to run at every point (refused where its grid does not fit)' })
+    .option('visible', { type: 'string', describe: 'DTM visible cells: scaled (the paper chip\'s share of the grid, default), fmnist (784 + 100) or a count' })
+    .option('stages', { type: 'number', describe: 'DTM stages T (default 8)' })
+    .option('images', { type: 'number', describe: 'DTM images per point (default 4)' })
+    .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 400)' })
+    .option('chains', { type: 'number', describe: 'BM chains (default 2)' })
+    .option('warmup', { type: 'number', describe: 'BM warm-up sweeps (default 50)' })
+    .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps' })
+    .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM mapping (default reprogram)' });
 }
 
-async function measure(cfg: ResolvedConfig, m: Model, chains: number, sweeps: number, warmup: number) {
-  const chip = buildChip(cfg);
-  const N = chip.fabric.N;
-  const prev = new Float64Array(N);
-  let lagSum = 0;
-  let lagN = 0;
-  const r = await runModel(chip, m, {
-    chains,
-    sweeps,
-    warmup,
-    moments: true,
-    onSweep: (v) => {
-      if (v.sweep > warmup) {
-        for (let i = 0; i < N; i++) lagSum += prev[i] * v.s[i];
-        lagN += N;
-      }
-      prev.set(v.s.subarray(0, N));
-    },
-  });
-  return { chip, r, lag1: lagSum / lagN };
+/** A plan from the flags on top of a plan file (flags win; axes from flags are added). */
+function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
+  const file = a.plan ? readPlanInput(String(a.plan)) : {};
+  const axes: Axis[] = [...((file as PlanInput).axes ?? [])];
+  for (const t of (a.axis as string[] | undefined) ?? []) axes.push(parseAxis(t));
+  if (a.param !== undefined || a.values !== undefined) {
+    if (a.param === undefined || a.values === undefined) throw new UserError('--param and --values go together (or use --axis PATH=v1,v2)');
+    axes.push({ path: String(a.param), values: parseValues(String(a.values), `--values`) });
+  }
+  if (a.grid !== undefined) axes.push({ path: 'fabric.L', values: parseValues(String(a.grid), '--grid') });
+  if (a.clock !== undefined) axes.push({ path: 'clock.clock_hz', values: parseClockList(String(a.clock)) });
+  const fw = (file as PlanInput).workload ?? {};
+  const w: Partial<Workload> & { kind?: Workload['kind'] } = { ...fw };
+  if (a.workload !== undefined) w.kind = a.workload as Workload['kind'];
+  if (a.model !== undefined) {
+    if (a.workload !== undefined) throw new UserError('--model and --workload: give one (a model file is its own workload)');
+    w.kind = 'model';
+    w.model = resolve(String(a.model));
+  }
+  if (a.visible !== undefined) {
+    const v = String(a.visible);
+    w.visible = v === 'scaled' || v === 'fmnist' ? v : Number(v);
+    if (typeof w.visible === 'number' && !(Number.isInteger(w.visible) && w.visible >= 1)) throw new UserError(`--visible ${v}: scaled, fmnist or a positive integer`);
+  }
+  const num = (k: string, min = 1) => positiveInt(k, a[k] as number | undefined, min);
+  if (a.stages !== undefined) w.T = num('stages');
+  if (a.images !== undefined) w.images = num('images');
+  if (a.sweeps !== undefined) w.sweeps = num('sweeps');
+  if (a.chains !== undefined) w.chains = num('chains');
+  if (a.warmup !== undefined) w.warmup = num('warmup', 0);
+  if (a.beta !== undefined) w.beta = parseBeta(a.beta) ?? null;
+  if (a.mapping !== undefined) w.mapping = a.mapping as Workload['mapping'];
+  const input: PlanInput = {
+    config: (a.config as string | undefined) ?? (file as PlanInput).config,
+    sets: [...((file as PlanInput).sets ?? []), ...((a.set as string[] | undefined) ?? [])],
+    axes,
+    zip: (a.zip as boolean | undefined) ?? (file as PlanInput).zip,
+    replicates: positiveInt('replicates', a.replicates as number | undefined) ?? (file as PlanInput).replicates,
+    seed: positiveInt('seed', a.seed as number | undefined, 0) ?? (file as PlanInput).seed,
+    workload: w,
+  };
+  return { input, jobs: (file as { jobs?: number }).jobs };
 }
 
-function rmse(a: number[], b: number[]): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s / a.length);
+function jobsOf(v: unknown, fallback?: number): number {
+  const j = positiveInt('jobs', v as number | undefined) ?? fallback;
+  if (j !== undefined && (!Number.isInteger(j) || j < 1)) throw new UserError(`jobs ${j}: must be an integer >= 1`);
+  return j ?? availableParallelism();
+}
+
+function valueText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** The short table for people. */
+function formatRows(pf: PlanFile, rows: Row[]): string {
+  const axes = axisPaths(pf);
+  const dtm = rows.some((r) => r.energy_per_image_j !== null);
+  const head = ['#', ...axes, ...(dtm ? ['E/image', 't/image'] : ['sweep time']), 'E/cell/sweep', 'static', 'dynamic', 'lag-1 (ideal)', 'moment RMSE (floor)'];
+  const fmt = (v: number | null, u: string) => (v === null ? '-' : eng(v, u, 4));
+  const body = rows.map((r) => [
+    String(r.point),
+    ...axes.map((a) => valueText(r.axes[a])),
+    ...(dtm ? [fmt(r.energy_per_image_j, 'J'), fmt(r.time_per_image_s, 's')] : [fmt(r.sweep_time_s, 's')]),
+    fmt(r.sweep_energy_per_cell_sweep_j, 'J'),
+    fmt(r.static_energy_per_cell_sweep_j, 'J'),
+    fmt(r.dynamic_energy_per_cell_sweep_j, 'J'),
+    `${r.lag1_autocorr.toFixed(4)} (${r.lag1_autocorr_ideal.toFixed(4)})`,
+    `${r.moment_rmse.toFixed(4)} (${r.moment_rmse_floor.toFixed(4)})`,
+  ]);
+  const all = [head, ...body];
+  const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  return all.map((r) => r.map((s, c) => (c === 0 || c > axes.length ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ')).join('\n') + '\n';
+}
+
+async function report(dir: string, others: string[], a: A): Promise<void> {
+  const c = await buildReport(dir, others, { charts: a.charts !== false });
+  if (c.merged > 0) log.info({ merged: c.merged }, `merged ${c.merged} finished point(s) from ${others.join(', ')}`);
+  if (c.missing.length > 0) {
+    log.warn({ missing: c.missing.map((p) => p.index + 1) }, `${c.missing.length} of ${c.points.length} points not finished: ${c.missing.map((p) => p.index + 1).join(', ')}`);
+  }
+  if (a.json) {
+    process.stdout.write(JSON.stringify({ dir, sweep_id: c.pf.sweep_id, points: c.points.length, finished: c.rows.length, missing: c.missing.map((p) => ({ point: p.index + 1, id: p.id, axes: p.axes })), rows: c.rows }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(
+    formatRows(c.pf, c.rows) +
+      (c.missing.length ? `missing: points ${c.missing.map((p) => p.index + 1).join(', ')} (not finished)\n` : '') +
+      `sweep ${c.pf.sweep_id}: ${c.rows.length} of ${c.points.length} points; ${join(dir, 'index.html')}, results.csv, results.jsonl, ${c.charts} charts\n`,
+  );
+}
+
+async function cmdSweep(a: A): Promise<void> {
+  let dir: string;
+  let planJobs: number | undefined;
+  if (a.resume !== undefined) {
+    const planFlags = ['axis', 'grid', 'clock', 'param', 'plan', 'set', 'workload', 'model', 'visible', 'stages', 'images', 'sweeps', 'chains', 'warmup', 'beta', 'mapping', 'replicates', 'seed', 'zip', 'config', 'out'];
+    const given = planFlags.filter((f) => a[f] !== undefined && !(Array.isArray(a[f]) && (a[f] as unknown[]).length === 0));
+    if (given.length) throw new UserError(`--resume ${a.resume}: continues the plan stored there; drop ${given.map((f) => (f === 'config' ? 'the config' : `--${f}`)).join(', ')}`);
+    dir = resolve(String(a.resume));
+    readPlanFile(dir);
+  } else {
+    const { input, jobs } = planFromArgs(a);
+    planJobs = jobs;
+    if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep: give at least one axis (--axis PATH=v1,v2,..., --grid, --clock, or a --plan file)');
+    const ex = expandPlan(makePlan(input)); // every point resolved and checked before anything runs
+    dir = a.out !== undefined ? resolve(String(a.out)) : claimDefaultDir('sweeps', 'sweep');
+    const how = claimSweepDir(dir, ex);
+    log.info({ dir, points: ex.points.length, sweep: ex.sweep_id }, how === 'resume' ? 'same sweep found in the directory: resuming' : 'sweep planned');
+  }
+  const r = await runSweep(dir, { jobs: jobsOf(a.jobs, planJobs), shard: null });
+  log.info({ ran: r.ran, skipped: r.skipped, twins: r.twins, wall_s: Number(r.wall_s.toFixed(2)) }, 'sweep finished');
+  await report(dir, [], a);
 }
 
 export function sweepCommand<T>(y: Argv<T>): Argv<T> {
-  return y.command(
-    'sweep [config]',
-    'run one workload across values of a config parameter: cost against quality',
-    (yy) =>
-      yy
-        .positional('config', { type: 'string', describe: 'preset name or config file' })
-        .option('param', { type: 'string', demandOption: true, describe: 'dotted config path, e.g. clock.clock_hz' })
-        .option('values', { type: 'string', demandOption: true, describe: 'comma-separated JSON values, e.g. 5e6,1e7,2e7,4e7' })
-        .option('set', { type: 'string', array: true, describe: 'other overrides, as for dtca run' })
-        .option('model', { type: 'string', describe: 'Boltzmann-machine model file (default: seeded random weights on the fabric)' })
-        .option('chains', { type: 'number', default: 2 })
-        .option('sweeps', { type: 'number', default: 400 })
-        .option('warmup', { type: 'number', default: 50 })
-        .option('json', { type: 'boolean', default: false })
-        .option('out', { type: 'string', describe: 'output directory (default runs/<time>-sweep)' }),
-    async (a) => {
-      const values = String(a.values)
-        .split(',')
-        .map((v) => v.trim())
-        .filter(Boolean);
-      if (values.length === 0) throw new UserError('--values: give at least one value');
-      const chains = Number(a.chains);
-      const sweeps = Number(a.sweeps);
-      const warmup = Number(a.warmup);
-      for (const [k, v] of [['chains', chains], ['sweeps', sweeps], ['warmup', warmup]] as const) {
-        if (!Number.isInteger(v) || v < (k === 'warmup' ? 0 : 1)) throw new UserError(`--${k} ${v}: must be a whole number`);
-      }
-      const sets = (a.set as string[] | undefined) ?? [];
-      const model = a.model ? readModel(a.model as string) : null;
-      const rows: SweepRow[] = [];
-      const cfgAt = (v: string, ideal: boolean, seedShift = 0) => {
-        const c = resolveConfig(a.config as string | undefined, { sets: [...sets, `${String(a.param)}=${v}`], ideal });
-        c.seed += seedShift;
-        return c;
-      };
-      // every row's run checked before the first starts: memory, exact counters (sim/resources.ts)
-      for (const v of values) {
-        const shape = bmShape(cfgAt(v, false), { chains, sweeps: sweeps + warmup, stages: model?.stages.length, edges: model ? Math.max(...model.stages.map((st) => st.ei.length)) : undefined });
-        checkResources(shape, estimateRun(shape), { canForce: false, what: `the run at ${String(a.param)}=${v}` });
-      }
-      // one model for every row (built from the base seed when no file is given)
-      const base = cfgAt(values[0], false);
-      const m = model ?? randomModel(buildChip(base).fabric, base.seed, 0.25, 0.1);
-      const moments = (r: Awaited<ReturnType<typeof measure>>) => [...r.r.moments!.mean_spin, ...r.r.moments!.edge_corr];
-      // references run on the ideal chip with another seed, so every RMSE below carries the same
-      // sampling noise; the floor is the RMSE between two ideal runs with different seeds
-      const floor = rmse(moments(await measure(cfgAt(values[0], true), m, chains, sweeps, warmup)), moments(await measure(cfgAt(values[0], true, 1), m, chains, sweeps, warmup)));
-      for (const v of values) {
-        const ref = await measure(cfgAt(v, true, 1), m, chains, sweeps, warmup);
-        const got = await measure(cfgAt(v, false), m, chains, sweeps, warmup);
-        const e = got.r.energy;
-        const cellSweeps = got.chip.fabric.N * chains * (sweeps + warmup);
-        const stat = e.rng + e.bias_network + e.leakage;
-        const dyn = e.cell_output + e.wires + e.links + e.clock;
-        rows.push({
-          value: JSON.parse(v),
-          engine: got.chip.ideal ? 'ideal' : 'cycle',
-          sweep_time_s: got.chip.timing.sweepCycles / got.chip.timing.clockHz,
-          energy_per_cell_sweep_j: (stat + dyn) / cellSweeps,
-          static_per_cell_sweep_j: stat / cellSweeps,
-          dynamic_per_cell_sweep_j: dyn / cellSweeps,
-          lag1_autocorr: got.lag1,
-          lag1_autocorr_ideal: ref.lag1,
-          moment_rmse: rmse(moments(got), moments(ref)),
-          updates_per_ns: got.r.updatesPerNs,
-        });
-      }
-      const dir = prepareRunDir(a.out as string | undefined, 'sweep');
-      const report = { param: a.param, chains, sweeps, warmup, moment_rmse_floor: floor, rows };
-      writeJson(`${dir}/sweep.json`, report);
-      const data = rows.flatMap((r) => [
-        { value: String(r.value), metric: 'energy per cell-sweep (fJ)', y: r.energy_per_cell_sweep_j * 1e15 },
-        { value: String(r.value), metric: 'lag-1 autocorrelation', y: r.lag1_autocorr },
-        { value: String(r.value), metric: 'moment RMSE vs ideal', y: r.moment_rmse },
-      ]);
-      await writeChart(
-        {
-          $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-          title: `Sweep of ${String(a.param)}`,
-          data: { values: data },
-          facet: { row: { field: 'metric', type: 'nominal', title: null } },
-          spec: {
-            width: 360,
-            height: 120,
-            mark: { type: 'line', point: true },
-            encoding: {
-              x: { field: 'value', type: 'ordinal', sort: null, title: String(a.param) },
-              y: { field: 'y', type: 'quantitative', title: null },
+  return y
+    .command(
+      'sweep [config]',
+      'run a workload over axes of config values (grid x clock x any path), in parallel and resumable, with a report',
+      (yy) =>
+        planOptions(yy)
+          .command(
+            'plan [config]',
+            'write the plan and point list of a sweep into --out DIR (for sweep run --shard, or a Slurm array)',
+            (p) => planOptions(p).option('out', { type: 'string', demandOption: true, describe: 'sweep directory' }),
+            async (p) => {
+              const { input } = planFromArgs(p as A);
+              if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep plan: give at least one axis');
+              const ex = expandPlan(makePlan(input));
+              const dir = resolve(String((p as A).out));
+              const how = claimSweepDir(dir, ex);
+              process.stdout.write(
+                `${how === 'new' ? 'planned' : 'already planned'}: ${ex.points.length} points (sweep ${ex.sweep_id}) in ${dir}\nrun: dtca sweep run ${dir} [--shard k/N]   or   dtca sweep slurm ${dir}\n`,
+              );
             },
-          },
-          resolve: { scale: { y: 'independent' } },
-        },
-        `${dir}/sweep`,
-      );
-      if (a.json) {
-        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-        return;
-      }
-      const head = `${String(a.param).padEnd(16)} engine  sweep time   E/cell/sweep  static   dynamic  lag-1 autocorr (ideal)  moment RMSE`;
-      const lines = rows.map(
-        (r) =>
-          `${String(r.value).padEnd(16)} ${r.engine.padEnd(6)}  ${(r.sweep_time_s * 1e9).toFixed(1).padStart(7)} ns  ${(r.energy_per_cell_sweep_j * 1e15).toFixed(3).padStart(8)} fJ  ${(r.static_per_cell_sweep_j * 1e15).toFixed(3)}    ${(r.dynamic_per_cell_sweep_j * 1e15).toFixed(3)}    ${r.lag1_autocorr.toFixed(4).padStart(8)} (${r.lag1_autocorr_ideal.toFixed(4)})     ${r.moment_rmse.toFixed(4)}`,
-      );
-      process.stdout.write([head, ...lines, `moment RMSE between two ideal runs (statistical floor): ${floor.toFixed(4)}`, `written to ${dir}`].join('\n') + '\n');
-    },
-  );
+          )
+          .command(
+            'run <dir>',
+            'run the points of a planned sweep (all, or one shard); finished points are skipped',
+            (p) =>
+              p
+                .positional('dir', { type: 'string', demandOption: true })
+                .option('shard', { type: 'string', describe: 'k/N: run every N-th point from the k-th (default: from SLURM_ARRAY_TASK_ID/COUNT, else all)' })
+                .option('jobs', { type: 'number', describe: 'points run at once (default: one per core)' }),
+            async (p) => {
+              const dir = resolve(String(p.dir));
+              const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
+              readPlanFile(dir);
+              const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard });
+              process.stdout.write(
+                `${shard ? `shard ${shard.k}/${shard.n}: ` : ''}${r.ran} point(s) run, ${r.skipped} already finished, of ${r.mine}${shard ? ` in this shard (${r.total} in the sweep)` : ''}; ${r.wall_s.toFixed(1)} s\ncollect: dtca sweep collect ${dir}\n`,
+              );
+            },
+          )
+          .command(
+            'collect <dir> [more..]',
+            'build results.csv/.jsonl, charts and index.html from the finished points (merging other directories of the same sweep)',
+            (p) =>
+              p
+                .positional('dir', { type: 'string', demandOption: true })
+                .positional('more', { type: 'string', array: true, describe: 'other directories of the same sweep (shards run apart)' })
+                .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })
+                .option('json', { type: 'boolean', default: false }),
+            async (p) => {
+              const dir = resolve(String(p.dir));
+              await report(dir, ((p.more as string[] | undefined) ?? []).map((m) => resolve(m)), p as A);
+            },
+          )
+          .command(
+            'slurm <dir>',
+            'write a ready sbatch array script for a planned sweep (DIR/sweep.sbatch)',
+            (p) =>
+              p
+                .positional('dir', { type: 'string', demandOption: true })
+                .option('partition', { type: 'string' })
+                .option('time', { type: 'string', describe: 'time limit per task, e.g. 01:00:00' })
+                .option('cpus-per-task', { type: 'number', describe: 'CPUs per task, used as its sweep jobs (default 1)' })
+                .option('mem', { type: 'string', describe: 'memory per task, e.g. 4G' })
+                .option('tasks', { type: 'number', describe: 'array tasks (default: one per point)' })
+                .option('dtca', { type: 'string', describe: 'command that runs dtca on the nodes (default: this node and this dtca)' })
+                .option('out', { type: 'string', describe: 'script path (default DIR/sweep.sbatch)' }),
+            (p) => {
+              const dir = resolve(String(p.dir));
+              const pf = ownSweepDir(dir);
+              const script = slurmScript({
+                dir,
+                points: readPoints(dir).length,
+                sweepId: pf.sweep_id,
+                tasks: p.tasks as number | undefined,
+                partition: p.partition as string | undefined,
+                time: p.time as string | undefined,
+                cpusPerTask: p.cpusPerTask as number | undefined,
+                mem: p.mem as string | undefined,
+                dtca: p.dtca as string | undefined,
+              });
+              const out = resolve(p.out !== undefined ? String(p.out) : join(dir, 'sweep.sbatch'));
+              if (p.out !== undefined && existsSync(out)) throw new UserError(`--out ${out}: exists (not overwritten)`);
+              writeFileAtomic(out, script);
+              process.stdout.write(`wrote ${out}\nsubmit: sbatch ${out}\nthen:   dtca sweep collect ${dir}\n`);
+            },
+          )
+          .option('jobs', { type: 'number', describe: 'points run at once (default: one per core)' })
+          .option('out', { type: 'string', describe: 'sweep directory (default sweeps/<time>-<suffix>-sweep); the same directory resumes' })
+          .option('resume', { type: 'string', describe: 'continue the sweep stored in this directory' })
+          .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the rows as JSON' }),
+      (a) => cmdSweep(a as A),
+    );
 }

@@ -1,5 +1,5 @@
 /**
- * `dtca trace inspect FILE [--json]` and `dtca trace export FILE [--csv OUT] [--npy DIR]`.
+ * `dtca trace inspect FILE [--json]` and `dtca trace export FILE [--csv OUT] [--npy DIR] [--vcd OUT.vcd]`.
  *
  * inspect: what a trace holds (records by type, stages, chains, sweeps, size, energy totals) and
  * whether it was cut short. A cut tail (a crash, Ctrl-C) is reported, not an error; damage in the
@@ -11,6 +11,9 @@
  *              the cell index of each states column), and one 1-D .npy per column: chain, stage,
  *              sweep (int32), cycle, toggles (int64), time_s, energy_total_j, energy_<component>_j
  *              (float64).
+ *   --vcd OUT  waveforms for a waveform viewer (GTKWave, Surfer): clock, colour phase, stage, chain and
+ *              sweep counters, the chosen cells' spins (traces/trace-vcd.ts); --cells, --stages,
+ *              --chains choose what; a request estimated over --max-mb is refused.
  * Outputs are written to temporary names and renamed when all are complete (fabric/files.ts: never
  * over the input, a device, a FIFO, or a file that is not an earlier export); a damaged trace or a
  * full disk leaves no output behind. `--csv -` writes the CSV to standard output.
@@ -23,6 +26,9 @@ import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget 
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../traces/reader.js';
 import { NpyStreamWriter, npyBytes } from '../traces/npy.js';
 import { log } from './cli-common.js';
+import { exportVcd, formatTimescale, DEFAULT_VCD_MAX_BYTES } from '../traces/trace-vcd.js';
+import { parseIndexList } from '../traces/writer.js';
+import { VERSION } from './output.js';
 
 function fmtJ(v: number | undefined): string {
   return v === undefined ? '-' : v.toExponential(4);
@@ -135,8 +141,47 @@ function prepareDir(p: string): { dir: string; created: string | undefined } {
   return { dir, created };
 }
 
-async function cmdExport(file: string, csv: string | undefined, npy: string | undefined): Promise<void> {
-  if (csv === undefined && npy === undefined) throw new UserError('trace export: name an output: --csv OUT and/or --npy DIR');
+interface VcdArgs {
+  vcd?: string;
+  cells?: string;
+  stages?: string;
+  chains?: string;
+  clock?: boolean;
+  maxMb?: number;
+}
+
+/** The VCD export; `quietStdout`: standard output carries the CSV, so the summary line goes to the log. */
+async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean): Promise<void> {
+  const vcd = a.vcd as string;
+  if (isStdout(vcd)) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
+  const maxMb = a.maxMb ?? DEFAULT_VCD_MAX_BYTES / (1024 * 1024);
+  if (!(maxMb > 0)) throw new UserError(`--max-mb ${a.maxMb}: must be a positive number`);
+  const visible = a.cells !== undefined && String(a.cells).trim() === 'visible';
+  const r = await exportVcd(file, vcd, {
+    cells: a.cells === undefined || visible ? undefined : parseIndexList('--cells', String(a.cells)),
+    visible,
+    stages: a.stages === undefined ? undefined : parseIndexList('--stages', String(a.stages)),
+    chains: a.chains === undefined ? undefined : parseIndexList('--chains', String(a.chains)),
+    clock: a.clock !== false,
+    maxBytes: Math.round(maxMb * 1024 * 1024),
+    version: `dtca ${VERSION}`,
+    label: `--vcd ${vcd}`,
+  });
+  const size = r.bytes >= 1e6 ? `${(r.bytes / 1e6).toFixed(1)} MB` : `${(r.bytes / 1e3).toFixed(1)} kB`;
+  const line = `wrote ${r.path} (${size}: ${r.cells} cells, ${r.records} sweep records, ${r.cycles} cycles, timescale ${formatTimescale(r.timescale)})`;
+  if (quietStdout) log.info({ vcd: r.path, bytes: r.bytes }, line);
+  else process.stdout.write(line + '\n');
+}
+
+async function cmdExport(file: string, csv: string | undefined, npy: string | undefined, vcd: VcdArgs = {}): Promise<void> {
+  if (csv === undefined && npy === undefined && vcd.vcd === undefined) throw new UserError('trace export: name an output: --csv OUT, --npy DIR and/or --vcd OUT.vcd');
+  if (vcd.vcd === undefined) {
+    for (const k of ['cells', 'stages', 'chains', 'maxMb'] as const) {
+      if (vcd[k] !== undefined) throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k} applies to --vcd only`);
+    }
+  }
+  if (vcd.vcd !== undefined) await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv));
+  if (csv === undefined && npy === undefined) return;
   const reader = readTrace(file); // notes the input, so no output may replace it
   const csvPath = csv === undefined ? undefined : isStdout(csv) ? '-' : checkTarget(csv, { label: `--csv ${csv}`, kind: 'csv' });
   const prepared = npy === undefined ? undefined : prepareDir(npy);
@@ -232,8 +277,22 @@ export function traceCommands<T>(y: Argv<T>): Argv<T> {
           c
             .positional('file', { type: 'string', demandOption: true, describe: 'trace file' })
             .option('csv', { type: 'string', describe: "write one CSV row per sweep record to this file ('-': standard output)" })
-            .option('npy', { type: 'string', describe: 'write states.npy, cells.npy and one .npy per column into this directory' }),
-        (a) => cmdExport(a.file as string, a.csv as string | undefined, a.npy as string | undefined),
+            .option('npy', { type: 'string', describe: 'write states.npy, cells.npy and one .npy per column into this directory' })
+            .option('vcd', { type: 'string', describe: 'write waveforms (clock, phase, stage, chain, sweep, cell spins) as a VCD file' })
+            .option('cells', { type: 'string', describe: 'VCD: cells to show, as indices y*L+x and ranges (0-63,200) or "visible"; default every traced cell' })
+            .option('stages', { type: 'string', describe: 'VCD: only these stages, e.g. 0 or 0-2' })
+            .option('chains', { type: 'string', describe: 'VCD: only these chains (images), e.g. 0' })
+            .option('clock', { type: 'boolean', describe: 'VCD: write the clock (default; --no-clock leaves it out)' })
+            .option('max-mb', { type: 'number', describe: `VCD: refuse when the estimated size exceeds this many MiB (default ${DEFAULT_VCD_MAX_BYTES / (1024 * 1024)})` }),
+        (a) =>
+          cmdExport(a.file as string, a.csv as string | undefined, a.npy as string | undefined, {
+            vcd: a.vcd as string | undefined,
+            cells: a.cells as string | undefined,
+            stages: a.stages as string | undefined,
+            chains: a.chains as string | undefined,
+            clock: a.clock as boolean | undefined,
+            maxMb: a.maxMb as number | undefined,
+          }),
       )
       .demandCommand(1, 'name a trace command: inspect, export'),
   );

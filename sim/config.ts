@@ -85,6 +85,19 @@ export const ConfigSchema = z.strictObject({
     program_bits_per_cycle: int(1, 2 ** 31),
     readout_bits_per_cycle: int(1, 2 ** 31),
   }),
+  area: z.strictObject({
+    rng_m2: nonneg(1).describe('area of one RNG circuit'),
+    latch_m2: nonneg(1).describe('area of one cell output latch'),
+    weight_bit_m2: nonneg(1).describe('bit cell storing one weight bit (each cell stores D + 1 values of cell.weight_bits)'),
+    conductance_bit_m2: nonneg(1).describe('divider: switched unit conductance per weight bit'),
+    cap_density_f_per_m2: pos(1e6).describe('capacitance per area of the bias-node capacitor (cell.node_capacitance_f)'),
+    clock_m2_per_cell: nonneg(1).describe("each cell's share of the clock tree"),
+    wire_pitch_m: pos(1).describe('metal track pitch of the fabric wires'),
+    routing_layers: int(1, 1000).describe('metal layers the fabric wires may use over the array'),
+    link_m2: nonneg(1).describe('driver per direction of a tile-crossing wire'),
+    io_lane_m2: nonneg(1).describe('per program or readout bit lane (io.*_bits_per_cycle)'),
+    io_fixed_m2: nonneg(1).describe('the fixed program/readout interface block (bond pads not modelled)'),
+  }),
 });
 
 /**

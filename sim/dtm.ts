@@ -4,18 +4,19 @@
  * stage's output as a bias J_c * s on each visible cell, initialise, run K sweeps (optionally with
  * a beta schedule), read out the visible cells, pass them on.
  */
-import { UserError, Interrupted } from '../fabric/errors.js';
+import { UserError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
-import { quantise, bitsPerValue } from '../cells/bias.js';
-import { spinsForReading } from '../cells/kernel.js';
+import { quantisePlanes, quantiser, bitsPerValue } from '../cells/planes.js';
+import { createEngine } from '../cells/select.js';
+import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
-import { zeroEvents, addEvents, diffEvents, copyEvents, type EventCounts } from '../power/events.js';
+import { ExactEvents, type EventCounts } from '../power/events.js';
 import { overWorkers } from './workers.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
-import { initChain, sweepOnce, newTally, latchKey, initKey } from './run.js';
-import type { Chip } from './chip.js';
+import { runStage, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView } from './run.js';
+import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
 
 export const FMNIST_PIXELS = 784;
@@ -33,7 +34,12 @@ export interface NewDtmOptions {
   beta?: number;
   lambdaImage?: number;
   lambdaLabel?: number;
+  /** where the visible cells go (default random): see placeVisible() */
+  placement?: Placement;
 }
+
+export type Placement = 'random' | 'spatial';
+export const PLACEMENTS: Placement[] = ['random', 'spatial'];
 
 /** A seeded permutation of 0..n-1 (Fisher–Yates on counter draws). */
 function permutation(n: number, key: number): Int32Array {
@@ -47,6 +53,85 @@ function permutation(n: number, key: number): Int32Array {
   return p;
 }
 
+/**
+ * The visible cells' positions, all on colour 0 (so they latch together, between latent phases).
+ *
+ * `random` (the paper's): image pixels and label cells at seeded random colour-0 cells.
+ * `spatial` (ours): pixel (r, c) of an h x w image at cell (x0 + 2c, y0 + 2r), centred (every
+ * other cell: one colour of a checkerboard; 1 apart on grids too small for that), so neighbouring
+ * pixels share latent neighbours (a local, convolution-like layout: image smoothness needs one
+ * latent hop); the label cells on a 10 x 10 lattice over the image's area, class (i + 3j) mod 10
+ * at lattice point (i, j), so every region of the image has a copy of every class nearby. Each
+ * cell goes to the free colour-0 cell nearest its target.
+ */
+export function placeVisible(fabric: Fabric, placement: Placement, nImage: number, nLabel: number, shape: [number, number], seed: number): { image: Int32Array; label: Int32Array } {
+  const spots = fabric.colourCells[0];
+  if (placement === 'random') {
+    const perm = permutation(spots.length, streamKey(seed, Purpose.model, 2));
+    return {
+      image: Int32Array.from({ length: nImage }, (_, p) => spots[perm[p]]),
+      label: Int32Array.from({ length: nLabel }, (_, p) => spots[perm[nImage + p]]),
+    };
+  }
+  const L = fabric.L;
+  const free = new Uint8Array(L * L);
+  for (const i of spots) free[i] = 1;
+  // the free colour-0 cell nearest to (fx, fy) (grid units), ties to the smaller index
+  const nearest = (fx: number, fy: number): number => {
+    const cx = Math.min(L - 1, Math.max(0, Math.floor(fx)));
+    const cy = Math.min(L - 1, Math.max(0, Math.floor(fy)));
+    for (let r = 0; r < L; r++) {
+      let best = -1;
+      let bd = Infinity;
+      for (let y = Math.max(0, cy - r); y <= Math.min(L - 1, cy + r); y++) {
+        for (let x = Math.max(0, cx - r); x <= Math.min(L - 1, cx + r); x++) {
+          const i = y * L + x;
+          if (!free[i]) continue;
+          const d = (x + 0.5 - fx) ** 2 + (y + 0.5 - fy) ** 2;
+          if (d < bd || (d === bd && i < best)) (bd = d), (best = i);
+        }
+      }
+      // a cell found in ring r may be beaten by one in ring r + 1 only if it is farther than r
+      if (best >= 0 && Math.sqrt(bd) <= r) return (free[best] = 0), best;
+      if (best >= 0 && r === L - 1) return (free[best] = 0), best;
+    }
+    throw new UserError(`placement: no free cell of colour 0 left on the ${L}x${L} grid`);
+  };
+  const [h, w] = shape;
+  // pixels every `sp` cells (2 keeps them on one colour of a checkerboard), centred
+  const sp = Math.max(1, Math.min(2, Math.floor((L - 1) / Math.max(1, Math.max(h, w) - 1))));
+  const spanX = sp * (w - 1) + 1;
+  const spanY = sp * (h - 1) + 1;
+  let x0 = Math.max(0, Math.floor((L - spanX) / 2));
+  const y0 = Math.max(0, Math.floor((L - spanY) / 2));
+  if (fabric.colour[y0 * L + x0] !== 0 && x0 + spanX < L) x0++;
+  const image = new Int32Array(nImage);
+  for (let p = 0; p < nImage; p++) {
+    const r = Math.floor(p / w);
+    const c = p % w;
+    image[p] = nearest(x0 + sp * c + 0.5, y0 + sp * r + 0.5);
+  }
+  const label = new Int32Array(nLabel);
+  const classes = 10;
+  const copies = Math.ceil(nLabel / classes);
+  const side = Math.ceil(Math.sqrt(nLabel));
+  // lattice point n = j * side + i holds class (i + 3j) mod 10, its copy the count of that class so far
+  const seen = new Int32Array(classes);
+  for (let n = 0; n < side * side; n++) {
+    const i = n % side;
+    const j = Math.floor(n / side);
+    const cls = (i + 3 * j) % classes;
+    const copy = seen[cls];
+    if (copy >= copies || cls * copies + copy >= nLabel) continue;
+    seen[cls]++;
+    label[cls * copies + copy] = nearest(x0 + ((i + 0.5) * spanX) / side, y0 + ((j + 0.5) * spanY) / side);
+  }
+  for (let cls = 0; cls < classes; cls++) {
+    for (let copy = seen[cls]; copy < copies && cls * copies + copy < nLabel; copy++) label[cls * copies + copy] = nearest(L / 2, L / 2);
+  }
+  return { image, label };
+}
+
 export function newDtmModel(o: NewDtmOptions): Model {
   if (!Number.isInteger(o.T) || o.T < 1) throw new UserError(`--stages ${o.T}: must be an integer >= 1`);
   const rules = resolveRules(o.rules, '--rules');
@@ -58,16 +143,15 @@ export function newDtmModel(o: NewDtmOptions): Model {
   if (nImage + nLabel > spots.length) {
     throw new UserError(`--visible ${o.visible}: needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
   }
-  const perm = permutation(spots.length, streamKey(o.seed, Purpose.model, 2));
-  const image = Int32Array.from({ length: nImage }, (_, p) => spots[perm[p]]);
-  const label = Int32Array.from({ length: nLabel }, (_, p) => spots[perm[nImage + p]]);
+  const side = Math.ceil(Math.sqrt(nImage));
+  const shape: [number, number] = o.visible === 'fmnist' ? [28, 28] : [Math.ceil(nImage / side), side];
+  const { image, label } = placeVisible(fabric, o.placement ?? 'random', nImage, nLabel, shape, o.seed);
   const stages: StageModel[] = [];
   for (let k = 0; k < o.T; k++) {
     // zero weights still program every wire: the chip writes each weight whatever its value
     const scale = o.weights === 'zero' ? 0 : o.weights.random;
     stages.push(randomStage(fabric, o.seed, 10 + 2 * k, scale, 0.2 * scale));
   }
-  const side = Math.ceil(Math.sqrt(nImage));
   return {
     grid: { L: o.L, rules, boundary: o.boundary },
     beta: o.beta ?? 1,
@@ -80,9 +164,9 @@ export function newDtmModel(o: NewDtmOptions): Model {
       image,
       label,
       label_copies: nLabel > 0 ? FMNIST_LABEL_COPIES : 1,
-      image_shape: o.visible === 'fmnist' ? [28, 28] : [Math.ceil(nImage / side), side],
+      image_shape: shape,
     },
-    source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
+    source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
   };
 }
 
@@ -106,6 +190,10 @@ export interface GenerateOptions {
   workers?: number;
   /** after every image of every stage: units done of images x T */
   onImageDone?: (done: number, total: number) => void;
+  /** the latch engine (default auto) */
+  engine?: EngineChoice;
+  /** most images one engine holds at a time (default: all of a thread's images) */
+  batch?: number;
   /**
    * Asked once per sweep (before it) with where the run is: true stops the run there by throwing
    * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (sim/signals.ts).
@@ -143,6 +231,7 @@ export interface GenerateResult {
   programClipped: number;
   wallS: number;
   updatesPerNs: number;
+  engine: EngineReport;
 }
 
 function betaFn(b: GenerateOptions['beta'], model: Model, K: number): (sweep: number) => number {
@@ -226,32 +315,22 @@ function stageCycles(plan: Plan, k: number): number {
   return plan.programCycles[k] + plan.C * plan.perImageCycles;
 }
 
-/**
- * A stage's events: programming, then each image's events in image order (so the float sums do
- * not depend on how images were spread over threads), with leakage over the stage's time.
- */
-function stageEvents(chip: Chip, plan: Plan, k: number, perImage: EventCounts[]): EventCounts {
-  const ev = zeroEvents();
-  ev.weight_bits_written += plan.programBits[k];
-  for (const e of perImage) addEvents(ev, e);
-  ev.leak_cell_s = (chip.fabric.N * stageCycles(plan, k)) / chip.timing.clockHz;
-  return ev;
-}
-
-export interface ChainsPart {
-  /** events[j][c - from]: image c's events in stage T-1-j (noisiest first) */
-  events: EventCounts[][];
+export interface ImagesPart {
+  /** events[j]: this range's events in stage T-1-j (noisiest first), sweeps and per-image I/O */
+  events: ReturnType<ExactEvents['toJSON']>[];
   outputs: Int8Array[];
   /** per image in [from, to) below keepChains: the input and the visible cells after each stage */
   strip: Int8Array[][];
   biasClipped: number;
+  engine: EngineReport;
 }
 
 /**
- * Images [from, to) through every stage, noisiest to cleanest. With a sink (whole range only) it
- * also writes the trace: stage records with the stage's totals and one record per sweep.
+ * Images [from, to) through every stage, noisiest to cleanest, in batches of the engine's
+ * capacity. With a sink (whole range only) it also writes the trace: stage records with the
+ * stage's totals and one record per sweep.
  */
-export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number): ChainsPart {
+export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number): ImagesPart {
   const plan = makePlan(chip, model, opts);
   const dtm = model.dtm!;
   const fabric: Fabric = chip.fabric;
@@ -266,84 +345,118 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
   for (let c = from; c < to; c++) x.push(inputNoise(chip, c, V));
   const strip: Int8Array[][] = [];
   for (let c = from; c < keep; c++) strip.push([x[c - from].slice()]);
-  const events: EventCounts[][] = [];
-  const tally = newTally();
-  const before = zeroEvents();
-  const sweepLeak = (N * chip.timing.sweepCycles) / clock;
+  const events: ExactEvents[] = [];
   let biasClipped = 0;
-  let cycle = 0;
-  for (let k = T - 1; k >= 0; k--) {
-    const base = stagePlanes(fabric, model.stages[k], `${model.source}: stages[${k}]`);
-    const baseBias = base.bias.slice();
-    // weights once per stage; biases are rewritten per image (they carry the clamp)
-    for (let i = 0; i < base.w.length; i++) base.w[i] = quantise(base.w[i], cc.weight_bits, cc.weight_full_scale);
-    const stageStart = cycle;
-    cycle += plan.programCycles[k];
-    if (sink) {
-      const e = zeroEvents();
-      e.weight_bits_written = plan.programBits[k];
-      e.leak_cell_s = (N * plan.programCycles[k]) / clock;
-      sink.stageBegin({ stage: k, cycle, time_s: cycle / clock, energy_j: { ...energyOf(e, chip.table) } });
-    }
-    const perImage: EventCounts[] = [];
-    const out: Int8Array[] = [];
-    for (let c = from; c < to; c++) {
-      const ev = zeroEvents();
-      const pl = base;
-      // clamp the input: bias_i += J_c s_i on the visible cells, requantised with the bias
-      pl.bias.set(baseBias);
-      const xin = x[c - from];
-      for (let v = 0; v < V; v++) pl.bias[visible[v]] += (v >= nImage ? plan.jLab[k] : plan.jImg[k]) * xin[v];
-      const clips = cc.weight_bits !== 'exact'; // exact weights are never clipped
-      for (let i = 0; i < N; i++) {
-        if (clips && Math.abs(pl.bias[i]) > cc.weight_full_scale) biasClipped++;
-        pl.bias[i] = quantise(pl.bias[i], cc.weight_bits, cc.weight_full_scale);
+  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: cc.weight_bits });
+  const engine = sel.engine;
+  // label clamps are the same cells in every image (values per image)
+  const clampCells = plan.labels.length > 0 ? dtm.label : new Int32Array(0);
+  const classOf = (c: number) => plan.labels[c % plan.labels.length];
+  let stageStart = 0;
+  try {
+    for (let k = T - 1; k >= 0; k--) {
+      const base = stagePlanes(fabric, model.stages[k], `${model.source}: stages[${k}]`);
+      const modelBias = base.bias.slice(); // model units: the input coupling adds before quantising
+      quantisePlanes(base, cc.weight_bits, cc.weight_full_scale);
+      base.clamp.fill(0);
+      for (const i of clampCells) base.clamp[i] = 1;
+      engine.program(base);
+      const ev = new ExactEvents();
+      const afterProgram = stageStart + plan.programCycles[k];
+      if (sink) {
+        const e = new ExactEvents();
+        e.add('weight_bits_written', plan.programBits[k]);
+        e.add('leak_cell_cycles', N * plan.programCycles[k]);
+        sink.stageBegin({ stage: k, cycle: afterProgram, time_s: afterProgram / clock, energy_j: { ...energyOf(chipEvents(chip, e), chip.table) } });
       }
-      let clampIdx: Int32Array<ArrayBufferLike> = new Int32Array(0);
-      let clampVal: Int8Array<ArrayBufferLike> = new Int8Array(0);
-      if (plan.labels.length > 0) {
-        const cls = plan.labels[c % plan.labels.length];
-        clampIdx = dtm.label;
-        clampVal = Int8Array.from({ length: dtm.label.length }, (_, n) => (Math.floor(n / dtm.label_copies) === cls ? 1 : -1));
-      }
-      pl.clamp.fill(0);
-      for (const i of clampIdx) pl.clamp[i] = 1;
-      ev.weight_bits_written += plan.clampBits;
-      cycle += plan.clampCycles;
-      const st = initChain(chip, pl, clampIdx, clampVal, initKey(chip, c, k), 'hinton', plan.betaAt(0));
-      ev.cells_initialised += N - clampIdx.length;
-      cycle += 1;
-      for (let sweep = 0; sweep < K; sweep++) {
-        if (opts.shouldStop?.({ stage: k, chain: c, sweep })) throw new Interrupted({ stage: k, chain: c, sweep });
-        const traced = sink !== undefined && sink.wantsSweep(c, k, sweep);
-        if (traced) copyEvents(before, ev);
-        sweepOnce(chip, pl, st, sweep, plan.betaAt(sweep), latchKey(chip, c, k, sweep), tally, ev);
-        cycle += chip.timing.sweepCycles;
-        if (traced) {
-          const d = diffEvents(ev, before);
-          d.leak_cell_s = sweepLeak;
-          sink.sweep({ chain: c, stage: k, sweep, cycle, time_s: cycle / clock, spins: spinsForReading(st), toggles: tally.toggles, energy_j: energyOf(d, chip.table) });
+      const firstSweepCycle = (c: number) => afterProgram + c * plan.perImageCycles + plan.clampCycles + 1;
+      const xin = x;
+      const quantise = quantiser(cc.weight_bits, cc.weight_full_scale);
+      const biasOf = (c: number): Float64Array => {
+        // the input as a bias J_c s on each visible cell, quantised with the cell's bias
+        const b = base.bias.slice();
+        const xi = xin[c - from];
+        for (let v = 0; v < V; v++) {
+          const i = visible[v];
+          const val = modelBias[i] + (v >= nImage ? plan.jLab[k] : plan.jImg[k]) * xi[v];
+          if (cc.weight_bits !== 'exact' && Math.abs(val) > cc.weight_full_scale) biasClipped++;
+          b[i] = quantise(val);
         }
+        return b;
+      };
+      const labelVals = (c: number) => Int8Array.from({ length: clampCells.length }, (_, n) => (Math.floor(n / dtm.label_copies) === classOf(c) ? 1 : -1));
+      const observe = (v: SweepView) => {
+        const cycle = firstSweepCycle(v.chain) + (v.sweep + 1) * chip.timing.sweepCycles;
+        sink!.sweep({
+          chain: v.chain,
+          stage: k,
+          sweep: v.sweep,
+          cycle,
+          time_s: cycle / clock,
+          get spins() {
+            return v.s;
+          },
+          packed: v.packed,
+          toggles: v.tally.toggles,
+          energy_j: energyOf(v.events, chip.table),
+        });
+      };
+      const finals = runStage(
+        chip,
+        engine,
+        base,
+        from,
+        to - from,
+        {
+          stage: k,
+          sweeps: K,
+          betaAt: plan.betaAt,
+          biasOf,
+          spinsOf: (c, bias) => {
+            const s = initialSpins(N, bias, base.unit, clampCells, labelVals(c), initKey(chip, c, k), 'hinton', plan.betaAt(0));
+            return s;
+          },
+          view: sink ? { wants: (c, sweep) => sink.wantsSweep(c, k, sweep), onSweep: observe } : undefined,
+          onBatchDone: (done) => opts.onImageDone?.((T - 1 - k) * plan.C + from + done, T * plan.C),
+          shouldStop: opts.shouldStop,
+        },
+        ev,
+      );
+      const out: Int8Array[] = [];
+      for (let c = from; c < to; c++) {
+        const f = finals[c - from];
+        const xo = new Int8Array(V);
+        for (let v = 0; v < V; v++) xo[v] = f[visible[v]];
+        out.push(xo);
+        if (c < keep) strip[c - from].push(xo.slice());
       }
-      const xo = new Int8Array(V);
-      const sOut = spinsForReading(st);
-      for (let v = 0; v < V; v++) xo[v] = sOut[visible[v]];
-      out.push(xo);
-      if (c < keep) strip[c - from].push(xo.slice());
-      ev.cells_read += V;
-      cycle += plan.readCycles;
-      perImage.push(ev);
-      opts.onImageDone?.((T - 1 - k) * plan.C + c + 1, T * plan.C);
+      const n = to - from;
+      ev.add('weight_bits_written', plan.clampBits * n);
+      ev.add('cells_initialised', (N - clampCells.length) * n);
+      ev.add('cells_read', V * n);
+      x = out;
+      events.push(ev);
+      if (sink) {
+        const sev = stageEvents(chip, plan, k, ev);
+        const endCycle = stageStart + stageCycles(plan, k);
+        sink.stageEnd({ stage: k, cycle: endCycle, time_s: endCycle / clock, energy_j: { ...energyOf(sev, chip.table) }, toggles: sev.toggles, cycles: stageCycles(plan, k) });
+      }
+      stageStart += stageCycles(plan, k);
+      opts.onStageDone?.(k, T - k, T);
     }
-    x = out;
-    events.push(perImage);
-    if (sink) {
-      const sev = stageEvents(chip, plan, k, perImage);
-      sink.stageEnd({ stage: k, cycle, time_s: cycle / clock, energy_j: { ...energyOf(sev, chip.table) }, toggles: sev.toggles, cycles: cycle - stageStart });
-    }
-    opts.onStageDone?.(k, T - k, T);
+    return { events: events.map((e) => e.toJSON()), outputs: x, strip, biasClipped, engine: engineReport(sel) };
+  } finally {
+    engine.dispose();
   }
-  return { events, outputs: x, strip, biasClipped };
+}
+
+/** A stage's events: programming, the images' sweeps and I/O, leakage over the stage's time. */
+function stageEvents(chip: Chip, plan: Plan, k: number, images: ExactEvents): EventCounts {
+  const ev = new ExactEvents();
+  ev.addAll(images);
+  ev.add('weight_bits_written', plan.programBits[k]);
+  ev.add('leak_cell_cycles', chip.fabric.N * stageCycles(plan, k));
+  return chipEvents(chip, ev);
 }
 
 /** Worker-side job for a range of images (the options without callbacks or sink). */
@@ -356,12 +469,22 @@ export interface DtmJob {
   to: number;
 }
 
-async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOptions, workers: number): Promise<ChainsPart[]> {
+async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOptions, workers: number): Promise<ImagesPart[]> {
   const C = opts.images;
   const T = model.dtm!.T;
-  const jobOpts: DtmJob['opts'] = { images: C, sweeps: opts.sweeps, beta: opts.beta, labels: opts.labels, mapping: opts.mapping, keepChains: opts.keepChains, version: opts.version };
+  const jobOpts: DtmJob['opts'] = {
+    images: C,
+    sweeps: opts.sweeps,
+    beta: opts.beta,
+    labels: opts.labels,
+    mapping: opts.mapping,
+    keepChains: opts.keepChains,
+    version: opts.version,
+    engine: opts.engine,
+    batch: opts.batch,
+  };
   let done = 0;
-  return overWorkers<DtmJob, ChainsPart>(
+  return overWorkers<DtmJob, ImagesPart>(
     C,
     workers,
     (from, to) => ({ kind: 'dtm', config: chip.config, model, opts: jobOpts, from, to }),
@@ -408,13 +531,15 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
   }
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
   const parts = workers > 1 && !sink ? await runImagesInWorkers(chip, model, opts, workers) : [runImages(chip, model, opts, 0, C)];
-  // merge in stage order, images in order
-  const ev = zeroEvents();
+  // merge in stage order; the counts are exact, so the order of images and threads does not matter
+  const all = new ExactEvents();
   const stages: StageStats[] = new Array(T);
   for (let j = 0; j < T; j++) {
     const k = T - 1 - j;
-    const sev = stageEvents(chip, plan, k, parts.flatMap((p) => p.events[j]));
-    addEvents(ev, sev);
+    const images = new ExactEvents();
+    for (const p of parts) images.addAll(ExactEvents.fromJSON(p.events[j]));
+    all.addAll(images);
+    const sev = stageEvents(chip, plan, k, images);
     const cyc = stageCycles(plan, k);
     stages[k] = {
       stage: k,
@@ -427,6 +552,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
       energy_j: energyOf(sev, chip.table),
     };
   }
+  for (let k = 0; k < T; k++) all.add('weight_bits_written', plan.programBits[k]);
   // time: one array re-programmed per stage runs everything in sequence; a pipeline of T arrays
   // programs them once (in parallel) and finishes one image per stage time once full
   let cycles = 0;
@@ -438,7 +564,8 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     for (let k = 0; k < T; k++) cycles += stageCycles(plan, k);
   }
   const simTimeS = cycles / clock;
-  ev.leak_cell_s = arrays * N * simTimeS;
+  all.add('leak_cell_cycles', arrays * N * cycles);
+  const ev = chipEvents(chip, all);
   const energy = energyOf(ev, chip.table);
   sink?.end({ cycle: cycles, time_s: simTimeS, energy_j: { ...energy }, cell_updates: ev.latches, toggles: ev.toggles });
   let weightsClipped = 0;
@@ -460,5 +587,6 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     programClipped: (chip.config.cell.weight_bits === 'exact' ? 0 : weightsClipped) + parts.reduce((a, p) => a + p.biasClipped, 0),
     wallS,
     updatesPerNs: ev.latches / (wallS * 1e9),
+    engine: mergeEngineReports(parts.map((p) => p.engine)),
   };
 }

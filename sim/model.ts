@@ -18,7 +18,7 @@ import { noteInput } from '../fabric/files.js';
 import { resolveRules, checkRules, shown, type Rule } from '../fabric/rules.js';
 import { wireDirection, buildFabric, type Fabric } from '../fabric/fabric.js';
 import { oppositeDirection } from '../fabric/rules.js';
-import { emptyPlanes, type Planes } from '../cells/bias.js';
+import { emptyPlanes, type Planes } from '../cells/planes.js';
 import type { ResolvedConfig } from './config.js';
 import { uniform, streamKey, Purpose } from '../rng/counter.js';
 

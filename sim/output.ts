@@ -1,8 +1,9 @@
 /**
  * Run directories and the files in them (the rules for every file: fabric/files.ts).
  *
- * A run directory is claimed when the run starts: created exclusively (a default name that is
- * taken gets a suffix, so two runs started together get two directories), or an existing empty
+ * A run directory is claimed when the run starts: created exclusively (a default name carries the
+ * time to the millisecond and a random suffix, and a name that is taken is drawn again, so two runs
+ * started together get two directories), or an existing empty
  * directory; a directory that holds anything is refused unless --force, which clears it first
  * (and only if it is a dtca run directory). manifest.json is written at the claim with
  * "status": "running" and rewritten when the run ends ("complete", "interrupted" or "failed"); a
@@ -10,6 +11,7 @@
  */
 import { readdirSync, readFileSync, rmSync, linkSync, renameSync, existsSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { join, resolve, dirname, basename } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { UserError } from '../fabric/errors.js';
 import { makeDirs, noteClaimedDir, writeFileSafe, outputError, isDiskFault, SafeFile, type OutputKind } from '../fabric/files.js';
 
@@ -21,12 +23,15 @@ export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed';
 
 function kindOf(path: string): OutputKind {
   const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  return ext === 'png' || ext === 'svg' || ext === 'csv' || ext === 'npy' ? ext : ext === 'dtct' ? 'trace' : 'json';
+  return ext === 'png' || ext === 'svg' || ext === 'csv' || ext === 'npy' || ext === 'vcd' ? ext : ext === 'dtct' ? 'trace' : 'json';
 }
 
-/** Write a file the safe way (fabric/files.ts); its kind follows from the extension. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  writeFileSafe(path, data, { label: path, kind: kindOf(path) });
+/**
+ * Write a file the safe way (fabric/files.ts); its kind (what an existing file must look like to
+ * be replaced outside a directory the command claimed) follows from the extension unless given.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, kind: OutputKind = kindOf(path)): void {
+  writeFileSafe(path, data, { label: path, kind });
 }
 
 /** The path of the first number in `v` that is not finite (JSON would write it as null), or null. */
@@ -72,13 +77,28 @@ function manifest(seed: number | undefined, started: Date, extra: Record<string,
 }
 
 function stamp(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}-${p(d.getMilliseconds(), 3)}`;
 }
 
-/** The default run directory name (without the suffix a taken name gets). */
-export function defaultRunDirName(name: string, now = new Date()): string {
-  return join('runs', `${stamp(now)}-${name}`);
+/**
+ * A new default directory `<parent>/<time to the ms>-<4 hex>-<name>`, created exclusively (the
+ * last component without `recursive`, so an existing directory is never reused): on EEXIST it
+ * tries again with another suffix. Runs started together never share a directory.
+ */
+export function claimDefaultDir(parent: string, name: string, now = new Date(), label = parent): string {
+  const base = resolve(parent);
+  makeDirs(base, label);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const dir = join(base, `${stamp(now)}-${randomBytes(2).toString('hex')}-${name}`);
+    try {
+      makeDirExclusive(dir, label);
+      return dir;
+    } catch (e) {
+      if (!(e instanceof Taken)) throw e;
+    }
+  }
+  throw new UserError(`${base}: could not find a free directory name for ${name}`);
 }
 
 export interface ClaimOptions {
@@ -152,7 +172,8 @@ export class RunDir {
 }
 
 /**
- * Claim the run directory: `out` (any flag's value) or runs/<time>-<name>[-N]. See the header.
+ * Claim the run directory: `out` (any flag's value) or a new runs/<time>-<suffix>-<name>
+ * (claimDefaultDir). See the header.
  * The manifest written at the claim ("status": "running") also arbitrates two runs claiming the
  * same empty directory at once: it is published with link(), which fails if the name exists.
  */
@@ -163,20 +184,8 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
   let created = false;
   if (out === '') throw new UserError(`${flag} '': an empty path; name a directory`);
   if (out === undefined) {
-    const base = resolve(defaultRunDirName(name, started));
-    makeDirs(dirname(base), flag);
-    dir = base;
-    for (let n = 1; ; n++) {
-      const d = n === 1 ? base : `${base}-${n}`;
-      try {
-        makeDirExclusive(d, flag);
-        dir = d;
-        created = true;
-        break;
-      } catch (e) {
-        if (!(e instanceof Taken) || n >= 1000) throw e instanceof Taken ? new UserError(`${flag}: ${base}: no free name`) : e;
-      }
-    }
+    dir = claimDefaultDir('runs', name, started, flag);
+    created = true;
   } else {
     dir = resolve(out);
     let st: Stats | null = null;

@@ -79,6 +79,14 @@ export async function renderChart(spec: ChartSpec): Promise<{ svg: string; png: 
   return { svg, png };
 }
 
+/** Rasterise an SVG document (our fonts, white background, `zoom` x). */
+export async function renderSvg(svg: string, zoom = 1): Promise<Uint8Array> {
+  warnIfNoFonts();
+  const { Resvg } = await import('@resvg/resvg-js');
+  const resvg = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT, sansSerifFamily: FONT }, fitTo: { mode: 'zoom', value: zoom }, background: 'white' });
+  return new Uint8Array(resvg.render().asPng());
+}
+
 /** Render and write `<base>.svg` and `<base>.png`; returns the two paths. */
 export async function writeChart(spec: ChartSpec, basePathWithoutExt: string): Promise<string[]> {
   const { svg, png } = await renderChart(spec);
@@ -108,9 +116,11 @@ export interface StageEnergy {
 
 /**
  * A stacked bar per stage, one colour per energy component (`total` is skipped: it is the bar's
- * height), in an SI-prefixed unit. Writes energy.svg and energy.png into dir; returns the paths.
+ * height), in an SI-prefixed unit, per image (the stage's energy over all `images` divided by
+ * their number; programming is shared by the images). Writes energy.svg and energy.png into dir.
  */
-export async function writeEnergyChart(dir: string, stages: StageEnergy[]): Promise<string[]> {
+export async function writeEnergyChart(dir: string, stagesAll: StageEnergy[], images = 1): Promise<string[]> {
+  const stages = stagesAll.map((s) => ({ stage: s.stage, energy_j: Object.fromEntries(Object.entries(s.energy_j).map(([k, v]) => [k, v / images])) }));
   const components: string[] = [];
   for (const s of stages) {
     for (const k of Object.keys(s.energy_j)) if (k !== 'total' && !components.includes(k)) components.push(k);
@@ -132,7 +142,7 @@ export async function writeEnergyChart(dir: string, stages: StageEnergy[]): Prom
   );
   const spec: ChartSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Energy per stage by component',
+    title: images === 1 ? 'Energy per stage by component (one image)' : `Energy per stage per image by component (mean of ${images} images)`,
     width: Math.min(900, Math.max(240, 28 * stages.length)),
     height: 300,
     data: { values },

@@ -237,3 +237,24 @@ export function bmShape(c: ResolvedConfig, o: { chains: number; sweeps: number; 
     sweeps: o.sweeps,
   };
 }
+
+/**
+ * The shape of a DTM generation run: `images` images through `stages` stages of `sweeps` sweeps
+ * each, every stage programmed in turn; the model held has `stages` stages of `edges` edges
+ * (default: every wire). The same counts as `dtca run` uses for its own check.
+ */
+export function dtmShape(c: ResolvedConfig, o: { images: number; sweeps: number; stages: number; workers?: number; edges?: number }): RunShape {
+  const cs = configShape(c);
+  const wires = (cs.cells * cs.directions) / 2;
+  return {
+    ...cs,
+    chains: o.images,
+    workers: o.workers ?? 1,
+    stages: o.stages,
+    edgesPerStage: o.edges ?? wires,
+    stagesProgrammed: o.stages,
+    cellUpdates: o.images * o.stages * o.sweeps * cs.cells,
+    cycles: o.stages * (o.images * (o.sweeps * 2 * c.clock.phase_cycles + 2 + cs.cells) + wires * 32),
+    sweeps: o.sweeps,
+  };
+}

@@ -1,16 +1,24 @@
 /**
- * Running Boltzmann-machine chains on the chip: the clock (integer cycles, colour phases, sweeps),
- * initialisation, observers, moments, event counting, and the spread of chains over worker
- * threads. Every random draw is a function of (seed, chip, chain, stage, sweep, cell), and chain
- * results are merged in chain order, so outputs are byte-identical for any worker count.
+ * Running chains on the chip: the clock (integer cycles, colour phases, sweeps), initialisation,
+ * observers, moments and event counting, over a latch engine (cells/engine.ts), and the spread of
+ * chains over worker threads. One runner serves Boltzmann-machine runs, DTM generation, training
+ * and the benchmark.
+ *
+ * Every random draw is a function of (seed, chip, chain, stage, sweep, cell); event counts are
+ * exact integers (power/events.ts ExactEvents); observers see chains in chain order, sweeps in
+ * order. So outputs are byte-identical for any engine, batch size or worker count.
  */
 import { overWorkers } from './workers.js';
 import { streamKey, uniform, Purpose } from '../rng/counter.js';
-import { sigmoid } from '../rng/telegraph.js';
-import { latchColour, newState, field, spinsForReading, type ChainState, type Tally, type Planes } from '../cells/kernel.js';
-import { zeroEvents, addEvents, type EventCounts } from '../power/events.js';
+import { sigmoid } from '../cells/physics.js';
+import { createEngine, type EngineSelection } from '../cells/select.js';
+import { newTally, resetTally, addTally, newMomentSums, type LatchEngine, type Tally, type MomentSums, type EngineChoice, type EngineStats, type EngineKind } from '../cells/engine.js';
+import type { Planes } from '../cells/planes.js';
+import { ExactEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
-import { buildChip, programStage, type Chip, type Program } from './chip.js';
+import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
+import { wireDirection } from '../fabric/fabric.js';
+import { packStates } from '../traces/pack.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
 import { UserError, Interrupted } from '../fabric/errors.js';
@@ -24,11 +32,237 @@ export interface SweepView {
   sweep: number;
   /** chip cycle at the end of this sweep, counted from the chain's start */
   cycle: number;
-  /** spins +-1 (length N+1; the last entry is the pad); read only */
-  s: Float64Array;
-  /** events of this sweep */
+  /** spins +-1 (length N+1; the last entry is the pad, 0); read only, valid during the call */
+  readonly s: Float64Array;
+  /** the same spins bit-packed (cell i at byte i >> 3, bit i & 7, 1 = +1: the trace's packing); read only */
+  packed: Uint8Array;
+  /** this chain's tallies of this sweep (both colours) */
   tally: Tally;
+  /** this chain's events of this sweep, leakage over the sweep included (SI units) */
+  events: EventCounts;
 }
+
+/** Which engine a run used, what it asked for and what it passed over. */
+export interface EngineReport {
+  requested: EngineChoice;
+  used: EngineKind;
+  refused: { engine: EngineKind; reason: string }[];
+  stats: EngineStats;
+}
+
+export function engineReport(sel: EngineSelection): EngineReport {
+  return { requested: sel.requested, used: sel.engine.kind, refused: sel.refused, stats: sel.engine.stats() };
+}
+
+/** One stage's chains through an engine. */
+export interface StagePlan {
+  stage: number;
+  /** sweeps in all (warm-up included) */
+  sweeps: number;
+  betaAt: (sweep: number) => number;
+  /** chain c's biases (plane units), or null for the programmed ones */
+  biasOf?: (chain: number) => Float64Array | null;
+  /** chain c's initial spins (+-1, clamped cells at their values), given its biases */
+  spinsOf: (chain: number, bias: Float64Array) => ArrayLike<number>;
+  /** per-sweep observer of chosen (chain, sweep) pairs, called in chain order, sweeps in order */
+  view?: { wants: (chain: number, sweep: number) => boolean; onSweep: (v: SweepView) => void };
+  /** moments of every chain's spins after sweeps from, from + every, ... (every: default 1) */
+  moments?: { from: number; every?: number; sums: MomentSums };
+  /** after each batch */
+  onBatchDone?: (done: number) => void;
+  /** most bytes the per-sweep views of one batch may buffer (default 256 MiB) */
+  viewBufferBytes?: number;
+  /** read every chain's final spins (default true) */
+  finals?: boolean;
+  /**
+   * Asked once per sweep (before it, for the whole batch) with where the run is; true stops the
+   * run there: the views of the sweeps already run are delivered, then runStage throws Interrupted
+   * (fabric/errors.ts) with the batch's first chain.
+   */
+  shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
+}
+
+export function latchKey(chip: Chip, stage: number, sweep: number): number {
+  return streamKey(chip.config.seed, chip.config.chip_id, stage, sweep, Purpose.latch);
+}
+
+export function initKey(chip: Chip, chain: number, stage: number): number {
+  return streamKey(chip.config.seed, chip.config.chip_id, chain, stage, Purpose.init);
+}
+
+/**
+ * Initial spins of a chain: by the init mode (hinton: P(+1) = sigma(beta b_i), b in model units),
+ * then the clamped cells at their values.
+ */
+export function initialSpins(
+  N: number,
+  bias: Float64Array,
+  unit: number,
+  clampIdx: ArrayLike<number>,
+  clampVal: ArrayLike<number>,
+  key: number,
+  mode: InitMode,
+  beta: number,
+): Int8Array {
+  const s = new Int8Array(N);
+  for (let i = 0; i < N; i++) {
+    let up: boolean;
+    if (mode === 'up') up = true;
+    else if (mode === 'down') up = false;
+    else if (mode === 'random') up = uniform(key, i) < 0.5;
+    else up = uniform(key, i) < sigmoid(beta * (bias[i] * unit));
+    s[i] = up ? 1 : -1;
+  }
+  for (let n = 0; n < clampIdx.length; n++) s[clampIdx[n]] = clampVal[n];
+  return s;
+}
+
+/** The events of one sweep of `chains` chains whose tallies per colour are t0, t1. */
+export function addSweepEvents(ev: ExactEvents, chip: Chip, t0: Tally, t1: Tally, sweep: number, chains: number): void {
+  const t = chip.timing;
+  const seg0 = sweep === 0 ? 0 : t.phaseCycles;
+  const int0 = seg0 + t.phaseCycles; // colour 0's latch interval (cycles); its first is its own phase only
+  const int1 = 2 * t.phaseCycles;
+  ev.add('cycles', t.sweepCycles * chains);
+  ev.add('cell_cycles', t.sweepCycles * chip.fabric.N * chains);
+  ev.add('latches', t0.latches + t1.latches);
+  ev.add('toggles', t0.toggles + t1.toggles);
+  ev.add('wire_q', t0.wireQ + t1.wireQ);
+  ev.add('link_toggles', t0.linkToggles + t1.linkToggles);
+  ev.add('divider_q_cycles', t0.dividerQ * int0 + t1.dividerQ * int1);
+  ev.add('rng_latch_cycles', t0.latches * int0 + t1.latches * int1);
+}
+
+/** One chain's events of one sweep, leakage over the sweep included, in SI units. */
+function sweepEventsOf(chip: Chip, t0: Tally, t1: Tally, sweep: number): EventCounts {
+  const ev = new ExactEvents();
+  addSweepEvents(ev, chip, t0, t1, sweep, 1);
+  ev.add('leak_cell_cycles', chip.fabric.N * chip.timing.sweepCycles);
+  return chipEvents(chip, ev);
+}
+
+interface Buffered {
+  sweep: number;
+  /** the chain's spins, bit-packed */
+  packed: Uint8Array;
+  t0: Tally;
+  t1: Tally;
+}
+
+/**
+ * Run chains [first, first + count) of one stage on a programmed engine, in batches of the
+ * engine's capacity. Adds the sweeps' events to `ev`; returns every chain's final spins.
+ */
+export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first: number, count: number, plan: StagePlan, ev: ExactEvents): Int8Array[] {
+  const { N } = chip.fabric;
+  const t = chip.timing;
+  const finals: Int8Array[] = [];
+  let batch = engine.capacity;
+  if (plan.view) {
+    // views are replayed in chain order after each batch: bound what one batch buffers
+    let wanted = 0;
+    for (let s = 0; s < plan.sweeps; s++) if (plan.view.wants(first, s)) wanted++;
+    const per = wanted * (((N + 7) >> 3) + 160);
+    if (per > 0) batch = Math.max(1, Math.min(batch, Math.floor((plan.viewBufferBytes ?? 256 * 2 ** 20) / per)));
+  }
+  const t0 = newTally();
+  const t1 = newTally();
+  const spins = new Float64Array(N + 1);
+  const bytes = (N + 7) >> 3;
+  const unpack = (p: Uint8Array) => {
+    for (let i = 0; i < N; i++) spins[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
+    return spins;
+  };
+  let packed: Uint8Array | null = null;
+  const one = new Int8Array(N);
+  /** the buffered views of a batch's chains, replayed in chain order */
+  const replay = (b0: number, n: number, buffered: Buffered[][]) => {
+    if (!plan.view) return;
+    for (let k = 0; k < n; k++) {
+      for (const b of buffered[k]) {
+        const tally = { ...b.t0 };
+        addTally(tally, b.t1);
+        let unpacked = false;
+        plan.view.onSweep({
+          chain: b0 + k,
+          stage: plan.stage,
+          sweep: b.sweep,
+          cycle: (b.sweep + 1) * t.sweepCycles,
+          // unpacked only for observers that read it
+          get s() {
+            if (!unpacked) (unpack(b.packed), (unpacked = true));
+            return spins;
+          },
+          packed: b.packed,
+          tally,
+          events: sweepEventsOf(chip, b.t0, b.t1, b.sweep),
+        });
+      }
+      buffered[k] = [];
+    }
+  };
+  for (let b0 = first; b0 < first + count; b0 += batch) {
+    const n = Math.min(batch, first + count - b0);
+    engine.begin(b0, n);
+    const beta0 = plan.betaAt(0);
+    for (let k = 0; k < n; k++) {
+      const own = plan.biasOf?.(b0 + k) ?? null;
+      if (own) engine.setBias(k, own);
+      engine.load(k, plan.spinsOf(b0 + k, own ?? planes.bias), beta0);
+    }
+    const per0 = plan.view ? Array.from({ length: n }, newTally) : null;
+    const per1 = plan.view ? Array.from({ length: n }, newTally) : null;
+    const buffered: Buffered[][] = plan.view ? Array.from({ length: n }, () => []) : [];
+    for (let sweep = 0; sweep < plan.sweeps; sweep++) {
+      if (plan.shouldStop?.({ stage: plan.stage, chain: b0, sweep })) {
+        replay(b0, n, buffered);
+        throw new Interrupted({ stage: plan.stage, chain: b0, sweep });
+      }
+      const beta = plan.betaAt(sweep);
+      const key = latchKey(chip, plan.stage, sweep);
+      resetTally(t0);
+      resetTally(t1);
+      // per-chain tallies only in sweeps some chain's view wants
+      let viewed = false;
+      if (plan.view) for (let k = 0; k < n && !viewed; k++) viewed = plan.view.wants(b0 + k, sweep);
+      if (viewed && per0 && per1) for (let k = 0; k < n; k++) (resetTally(per0[k]), resetTally(per1[k]));
+      // colour 0's first interval is its own phase only; afterwards every interval is a whole sweep
+      engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, t0, viewed ? per0 : null);
+      engine.latch({ colour: 1, seg1Cycles: t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, t1, viewed ? per1 : null);
+      addSweepEvents(ev, chip, t0, t1, sweep, n);
+      if (plan.moments && sweep >= plan.moments.from && (sweep - plan.moments.from) % (plan.moments.every ?? 1) === 0) engine.accumulateMoments(plan.moments.sums);
+      if (viewed && plan.view && per0 && per1) {
+        if (engine.readPacked) {
+          if (!packed || packed.length < n * bytes) packed = new Uint8Array(engine.capacity * bytes);
+          engine.readPacked(packed, bytes);
+        }
+        for (let k = 0; k < n; k++) {
+          if (!plan.view.wants(b0 + k, sweep)) continue;
+          let p: Uint8Array;
+          if (packed && engine.readPacked) p = packed.slice(k * bytes, (k + 1) * bytes);
+          else {
+            engine.readSpins(k, one);
+            p = packStates(one, null, N);
+          }
+          buffered[k].push({ sweep, packed: p, t0: { ...per0[k] }, t1: { ...per1[k] } });
+        }
+      }
+    }
+    replay(b0, n, buffered);
+    if (plan.finals !== false) {
+      for (let k = 0; k < n; k++) {
+        const f = new Int8Array(N);
+        engine.readSpins(k, f);
+        finals.push(f);
+      }
+    }
+    plan.onBatchDone?.(b0 + n - first);
+  }
+  return finals;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boltzmann-machine runs
 
 export interface RunOptions {
   chains: number;
@@ -40,6 +274,9 @@ export interface RunOptions {
   beta?: number | ((sweep: number, total: number) => number);
   moments?: boolean;
   workers?: number;
+  engine?: EngineChoice;
+  /** most chains one engine holds at a time (default: all of a thread's chains) */
+  batch?: number;
   onSweep?: (v: SweepView) => void;
   /** progress callback: chains finished so far */
   onChainDone?: (done: number, total: number) => void;
@@ -48,15 +285,6 @@ export interface RunOptions {
    * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (sim/signals.ts).
    */
   shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
-}
-
-export interface ChainResult {
-  chain: number;
-  events: EventCounts;
-  sumS: Float64Array | null;
-  sumSS: Float64Array | null;
-  /** final spins as +-1 */
-  final: Int8Array;
 }
 
 export interface RunResult {
@@ -73,125 +301,64 @@ export interface RunResult {
   moments: { mean_spin: number[]; edge_corr: number[] } | null;
   finals: Int8Array[];
   program: { bits: number; clipped: number; cycles: number };
+  engine: EngineReport;
 }
 
-function betaAt(opts: RunOptions, model: Model, sweep: number): number {
+function betaAtFn(opts: RunOptions, model: Model): (sweep: number) => number {
   const b = opts.beta;
-  if (b === undefined) return model.beta;
-  if (typeof b === 'number') return b;
-  return b(sweep, opts.warmup + opts.sweeps);
+  if (b === undefined) return () => model.beta;
+  if (typeof b === 'number') return () => b;
+  return (sweep) => b(sweep, opts.warmup + opts.sweeps);
 }
 
-/**
- * Initialise a chain: spins by the init mode (hinton: P(+1) = sigma(beta b_i) with the planes'
- * bias), clamped cells set, every bias node settled to its field at t = 0.
- */
-export function initChain(
-  chip: Chip,
-  pl: Planes,
-  clampIdx: ArrayLike<number>,
-  clampVal: ArrayLike<number>,
-  key: number,
-  mode: InitMode,
-  beta: number,
-): ChainState {
-  const { N } = chip.fabric;
-  const st = newState(N);
-  for (let i = 0; i < N; i++) {
-    let up: boolean;
-    if (mode === 'up') up = true;
-    else if (mode === 'down') up = false;
-    else if (mode === 'random') up = uniform(key, i) < 0.5;
-    else up = uniform(key, i) < sigmoid(beta * pl.bias[i]);
-    st.s[i] = up ? 1 : -1;
-  }
-  for (let n = 0; n < clampIdx.length; n++) st.s[clampIdx[n]] = clampVal[n];
-  st.s[N] = 0;
-  st.sPrev.set(st.s);
-  for (let i = 0; i < N; i++) {
-    const h = 2 * beta * field(chip.kc, pl, st.s, i);
-    st.node[i] = h;
-    st.target[i] = h;
-  }
-  return st;
+/** What a range of chains of a Boltzmann-machine run gives back (also across threads). */
+export interface ChainsPart {
+  events: ReturnType<ExactEvents['toJSON']>;
+  finals: Int8Array[];
+  spin: Float64Array | null;
+  pair: Float64Array | null;
+  samples: number;
+  engine: EngineReport;
 }
 
-export function newTally(): Tally {
-  return { latches: 0, toggles: 0, wirePitches: 0, linkToggles: 0, divider: 0 };
-}
-
-/**
- * One sweep on the clock: colour 0 latches at the end of phase A, colour 1 at the end of phase B.
- * `tally` is reset to this sweep's counts; `ev` accumulates the run's events.
- */
-export function sweepOnce(chip: Chip, pl: Planes, st: ChainState, sweep: number, beta: number, key: number, tally: Tally, ev: EventCounts): void {
-  const t = chip.timing;
-  const N = chip.fabric.N;
-  const [cells0, cells1] = chip.fabric.colourCells;
-  tally.latches = tally.toggles = tally.wirePitches = tally.linkToggles = tally.divider = 0;
-  // colour 0's first interval is its own phase only; afterwards every interval is a whole sweep
-  const seg0 = sweep === 0 ? 0 : t.phaseCycles;
-  latchColour(chip.kc, pl, st, { cells: cells0, seg1Cycles: seg0, ownCycles: t.phaseCycles, beta, key }, tally);
-  const lat0 = tally.latches;
-  const div0 = tally.divider;
-  latchColour(chip.kc, pl, st, { cells: cells1, seg1Cycles: t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, tally);
-  const int0 = (seg0 + t.phaseCycles) / t.clockHz;
-  const int1 = (2 * t.phaseCycles) / t.clockHz;
-  ev.cycles += t.sweepCycles;
-  ev.cell_cycles += t.sweepCycles * N;
-  ev.latches += tally.latches;
-  ev.toggles += tally.toggles;
-  ev.wire_toggle_pitches += tally.wirePitches;
-  ev.link_toggles += tally.linkToggles;
-  ev.divider_s += div0 * int0 + (tally.divider - div0) * int1;
-  ev.rng_cell_s += lat0 * int0 + (tally.latches - lat0) * int1;
-}
-
-export function latchKey(chip: Chip, chain: number, stage: number, sweep: number): number {
-  return streamKey(chip.config.seed, chip.config.chip_id, chain, stage, sweep, Purpose.latch);
-}
-
-export function initKey(chip: Chip, chain: number, stage: number): number {
-  return streamKey(chip.config.seed, chip.config.chip_id, chain, stage, Purpose.init);
-}
-
-/** Run chains [from, to) in this thread (with the stage already programmed, or programming it). */
-export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: number, to: number, programmed?: Program): ChainResult[] {
+/** Run chains [from, to) in this thread. */
+export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: number, to: number): ChainsPart {
   const stage = opts.stage ?? 0;
-  const prog = programmed ?? programStage(chip, model, stage);
-  const { N } = chip.fabric;
+  const prog = programStage(chip, model, stage);
   const st0 = model.stages[stage];
-  const E = st0.ei.length;
-  const t = chip.timing;
-  const total = opts.warmup + opts.sweeps;
-  const out: ChainResult[] = [];
-  let active = 0;
-  for (let i = 0; i < N; i++) if (!prog.planes.clamp[i]) active++;
-  for (let chain = from; chain < to; chain++) {
-    const ev = zeroEvents();
-    const sumS = opts.moments ? new Float64Array(N) : null;
-    const sumSS = opts.moments ? new Float64Array(E) : null;
-    const st = initChain(chip, prog.planes, st0.clampIdx, st0.clampVal, initKey(chip, chain, stage), opts.init ?? 'hinton', betaAt(opts, model, 0));
-    ev.cells_initialised += active;
-    const tally = newTally();
-    for (let sweep = 0; sweep < total; sweep++) {
-      if (opts.shouldStop?.({ stage, chain, sweep })) throw new Interrupted({ stage, chain, sweep });
-      const beta = betaAt(opts, model, sweep);
-      sweepOnce(chip, prog.planes, st, sweep, beta, latchKey(chip, chain, stage, sweep), tally, ev);
-      if (sumS && sumSS && sweep >= opts.warmup) {
-        const s = spinsForReading(st);
-        for (let i = 0; i < N; i++) sumS[i] += s[i];
-        for (let e = 0; e < E; e++) sumSS[e] += s[st0.ei[e]] * s[st0.ej[e]];
-      }
-      if (opts.onSweep) opts.onSweep({ chain, stage, sweep, cycle: (sweep + 1) * t.sweepCycles, s: spinsForReading(st), tally });
-    }
-    const final = new Int8Array(N);
-    const sEnd = spinsForReading(st);
-    for (let i = 0; i < N; i++) final[i] = sEnd[i];
-    out.push({ chain, events: ev, sumS, sumSS, final });
-    opts.onChainDone?.(chain + 1, opts.chains);
+  const N = chip.fabric.N;
+  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: chip.config.cell.weight_bits });
+  const engine = sel.engine;
+  try {
+    engine.program(prog.planes);
+    const betaAt = betaAtFn(opts, model);
+    const ev = new ExactEvents();
+    const sums = opts.moments ? newMomentSums(chip.spec.layout) : null;
+    const finals = runStage(
+      chip,
+      engine,
+      prog.planes,
+      from,
+      to - from,
+      {
+        stage,
+        sweeps: opts.warmup + opts.sweeps,
+        betaAt,
+        spinsOf: (c, bias) => initialSpins(N, bias, prog.planes.unit, st0.clampIdx, st0.clampVal, initKey(chip, c, stage), opts.init ?? 'hinton', betaAt(0)),
+        view: opts.onSweep ? { wants: () => true, onSweep: opts.onSweep } : undefined,
+        moments: sums ? { from: opts.warmup, sums } : undefined,
+        onBatchDone: (done) => opts.onChainDone?.(from + done, opts.chains),
+        shouldStop: opts.shouldStop,
+      },
+      ev,
+    );
+    let active = 0;
+    for (let i = 0; i < N; i++) if (!prog.planes.clamp[i]) active++;
+    ev.add('cells_initialised', active * (to - from));
+    return { events: ev.toJSON(), finals, spin: sums?.spin ?? null, pair: sums?.pair ?? null, samples: sums?.samples ?? 0, engine: engineReport(sel) };
+  } finally {
+    engine.dispose();
   }
-  return out;
 }
 
 export interface WorkerJob {
@@ -200,6 +367,22 @@ export interface WorkerJob {
   opts: Omit<RunOptions, 'onSweep' | 'onChainDone' | 'beta' | 'workers' | 'shouldStop'> & { beta?: number };
   from: number;
   to: number;
+}
+
+/** Moments of model edges from wire sums indexed (colour-0 cell, direction). */
+function edgeMoments(chip: Chip, model: Model, stage: number, spin: Float64Array, pair: Float64Array, samples: number) {
+  const f = chip.fabric;
+  const st = model.stages[stage];
+  const pos0 = new Int32Array(f.N).fill(-1);
+  f.colourCells[0].forEach((i, n) => (pos0[i] = n));
+  const corr: number[] = new Array(st.ei.length);
+  for (let e = 0; e < st.ei.length; e++) {
+    let i = st.ei[e];
+    let j = st.ej[e];
+    if (f.colour[i] !== 0) [i, j] = [j, i];
+    corr[e] = pair[pos0[i] * f.D + wireDirection(f, i, j)] / samples;
+  }
+  return { mean_spin: Array.from(spin, (v) => v / samples), edge_corr: corr };
 }
 
 /** Run C chains of a model on the chip and gather stats, energy and moments. */
@@ -215,62 +398,73 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   }
   const prog = programStage(chip, model, stage); // validates the model against the fabric up front
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
-  let results: ChainResult[];
+  let parts: ChainsPart[];
   if (workers > 1 && !opts.onSweep && typeof opts.beta !== 'function') {
     let done = 0;
-    const jobOpts: WorkerJob['opts'] = { chains: C, sweeps: opts.sweeps, warmup: opts.warmup, stage, init: opts.init, moments: opts.moments, beta: opts.beta };
-    const parts = await overWorkers<WorkerJob, ChainResult[]>(
+    const jobOpts: WorkerJob['opts'] = { chains: C, sweeps: opts.sweeps, warmup: opts.warmup, stage, init: opts.init, moments: opts.moments, beta: opts.beta, engine: opts.engine, batch: opts.batch };
+    parts = await overWorkers<WorkerJob, ChainsPart>(
       C,
       workers,
       (from, to) => ({ config: chip.config, model, opts: jobOpts, from, to }),
       (n) => opts.onChainDone?.((done += n), C),
     );
-    results = parts.flat();
   } else {
-    results = runChainRange(chip, model, opts, 0, C, prog);
+    parts = [runChainRange(chip, model, opts, 0, C)];
   }
-  results.sort((a, b) => a.chain - b.chain);
   const { N } = chip.fabric;
   const io = chip.config.io;
-  const ev = zeroEvents();
-  for (const r of results) addEvents(ev, r.events);
+  const ev = new ExactEvents();
+  for (const p of parts) ev.addAll(ExactEvents.fromJSON(p.events));
   const programCycles = Math.ceil(prog.bits / io.program_bits_per_cycle);
   const readoutCycles = Math.ceil(N / io.readout_bits_per_cycle);
   const initCycles = 1;
-  const cycles = programCycles + C * (initCycles + readoutCycles) + ev.cycles;
+  const sweepCycles = Number(ev.get('cycles'));
+  const cycles = programCycles + C * (initCycles + readoutCycles) + sweepCycles;
+  ev.add('weight_bits_written', prog.bits);
+  ev.add('cells_read', C * N);
+  ev.add('leak_cell_cycles', N * cycles);
+  const events = chipEvents(chip, ev);
   const simTimeS = cycles / chip.timing.clockHz;
-  ev.weight_bits_written += prog.bits;
-  ev.cells_read += C * N;
-  ev.leak_cell_s += N * simTimeS;
-  const energy = energyOf(ev, chip.table);
+  const energy = energyOf(events, chip.table);
   let moments: RunResult['moments'] = null;
   if (opts.moments) {
-    const E = model.stages[stage].ei.length;
-    const mS = new Float64Array(N);
-    const mSS = new Float64Array(E);
-    for (const r of results) {
-      for (let i = 0; i < N; i++) mS[i] += r.sumS![i];
-      for (let e = 0; e < E; e++) mSS[e] += r.sumSS![e];
+    const spin = new Float64Array(N);
+    const pair = new Float64Array(chip.fabric.colourCells[0].length * chip.fabric.D);
+    let samples = 0;
+    for (const p of parts) {
+      for (let i = 0; i < N; i++) spin[i] += p.spin![i];
+      for (let k = 0; k < pair.length; k++) pair[k] += p.pair![k];
+      samples += p.samples;
     }
-    const n = C * opts.sweeps;
-    moments = { mean_spin: Array.from(mS, (v) => v / n), edge_corr: Array.from(mSS, (v) => v / n) };
+    moments = edgeMoments(chip, model, stage, spin, pair, samples);
   }
   const wallS = (performance.now() - t0) / 1000;
   return {
     chains: C,
     sweeps: opts.sweeps,
     warmup: opts.warmup,
-    events: ev,
+    events,
     energy,
     cycles,
     simTimeS,
-    cellUpdates: ev.latches,
+    cellUpdates: events.latches,
     wallS,
-    updatesPerNs: ev.latches / (wallS * 1e9),
+    updatesPerNs: events.latches / (wallS * 1e9),
     moments,
-    finals: results.map((r) => r.final),
+    finals: parts.flatMap((p) => p.finals),
     program: { bits: prog.bits, clipped: prog.clipped, cycles: programCycles },
+    engine: mergeEngineReports(parts.map((p) => p.engine)),
   };
+}
+
+/** One report for the engines of several threads (same choice; stats summed). */
+export function mergeEngineReports(rs: EngineReport[]): EngineReport {
+  const out: EngineReport = { ...rs[0], stats: { ...rs[0].stats } };
+  for (const r of rs.slice(1)) {
+    for (const k of ['latch_calls', 'cell_updates', 'exact_decisions', 'compiles', 'memory_bytes'] as const) out.stats[k] += r.stats[k];
+    out.stats.capacity = Math.max(out.stats.capacity, r.stats.capacity);
+  }
+  return out;
 }
 
 /** Convenience for tests and the worker: config -> chip -> run. */

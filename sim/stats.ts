@@ -1,13 +1,17 @@
 /** stats.json: what a run cost (cycles, seconds, joules) and what it measured. */
 import type { Chip } from './chip.js';
-import type { RunResult } from './run.js';
+import type { RunResult, EngineReport } from './run.js';
 import type { GenerateResult } from './dtm.js';
 import { ENERGY_COMPONENTS, type EnergyReport } from '../power/energy.js';
 import type { EventCounts } from '../power/events.js';
+import { areaRows } from './area.js';
 
 export interface Stats {
   config: string;
-  engine: 'ideal' | 'cycle';
+  /** ideal (no relaxation, mismatch or latency) or cycle-accurate */
+  physics: 'ideal' | 'cycle';
+  /** the latch engine that ran, what was asked for and what auto passed over (cells/select.ts) */
+  engine: EngineReport;
   workload: string;
   cells: number;
   degree: number;
@@ -17,9 +21,18 @@ export interface Stats {
   cycles: number;
   sim_time_s: number;
   cell_updates: number;
+  /** cells x sweeps (all chains or images, all stages) */
+  cell_sweeps: number;
   energy_j: Record<string, number>;
   energy_per_cell_update_j: number;
-  energy_per_cell_sweep_j: number;
+  /** energy of the sweeps alone (no programming, init, readout or leakage outside sweeps) per cell per sweep */
+  sweep_energy_per_cell_sweep_j: number;
+  /** the sweeps' energy: static (RNG bias, divider, leakage while sweeping) and dynamic (toggles, wires, links, clock) */
+  sweep_energy_j: { total: number; static: number; dynamic: number };
+  /** weight, bias and clamp bits written */
+  programming_energy_j: number;
+  /** initialisation, readout and leakage outside the sweeps */
+  other_energy_j: number;
   average_power_w: number;
   events: Record<string, number>;
   wall_s: number;
@@ -33,8 +46,29 @@ export function energyObject(e: EnergyReport): Record<string, number> {
   return out;
 }
 
+export interface EnergySplit {
+  sweep_j: number;
+  static_j: number;
+  dynamic_j: number;
+  programming_j: number;
+  other_j: number;
+}
+
+/**
+ * Split a run's energy into what the sweeps cost (static: RNG bias, divider and the leakage of
+ * the sweeping cells during their sweeps; dynamic: outputs, wires, links, clock) and the rest
+ * (programming; init, readout and leakage outside the sweeps). The parts sum to the total.
+ */
+export function energySplit(chip: Chip, e: EnergyReport, cellSweeps: number): EnergySplit {
+  const leakSweeps = Math.min(e.leakage, (chip.table.leakage.joules * cellSweeps * chip.timing.sweepCycles) / chip.timing.clockHz);
+  const st = e.rng + e.bias_network + leakSweeps;
+  const dyn = e.cell_output + e.wires + e.links + e.clock;
+  return { sweep_j: st + dyn, static_j: st, dynamic_j: dyn, programming_j: e.programming, other_j: e.init + e.readout + (e.leakage - leakSweeps) };
+}
+
 interface Core {
   workload: string;
+  engine: EngineReport;
   events: EventCounts;
   energy: EnergyReport;
   cycles: number;
@@ -46,9 +80,11 @@ interface Core {
 function coreStats(chip: Chip, r: Core): Stats {
   const f = chip.fabric;
   const updates = r.events.latches;
+  const sp = energySplit(chip, r.energy, r.cellSweeps);
   return {
     config: chip.config.name,
-    engine: chip.ideal ? 'ideal' : 'cycle',
+    physics: chip.ideal ? 'ideal' : 'cycle',
+    engine: r.engine,
     workload: r.workload,
     cells: f.N,
     degree: f.D,
@@ -58,9 +94,13 @@ function coreStats(chip: Chip, r: Core): Stats {
     cycles: r.cycles,
     sim_time_s: r.simTimeS,
     cell_updates: updates,
+    cell_sweeps: r.cellSweeps,
     energy_j: energyObject(r.energy),
     energy_per_cell_update_j: updates > 0 ? r.energy.total / updates : 0,
-    energy_per_cell_sweep_j: r.energy.total / r.cellSweeps,
+    sweep_energy_per_cell_sweep_j: sp.sweep_j / r.cellSweeps,
+    sweep_energy_j: { total: sp.sweep_j, static: sp.static_j, dynamic: sp.dynamic_j },
+    programming_energy_j: sp.programming_j,
+    other_energy_j: sp.other_j,
     average_power_w: r.energy.total / r.simTimeS,
     events: { ...r.events },
     wall_s: r.wallS,
@@ -109,7 +149,7 @@ export function eng(v: number, unit: string, digits = 4): string {
 /** A short table for people. */
 export function formatStats(s: Stats): string {
   const rows: [string, string][] = [
-    ['config', `${s.config} (${s.engine} engine)`],
+    ['config', `${s.config} (${s.physics} physics, ${s.engine.used} engine)`],
     ['workload', s.workload],
     ['grid', `${s.cells} cells, degree ${s.degree}, ${s.tiles} tiles`],
   ];
@@ -132,8 +172,14 @@ export function formatStats(s: Stats): string {
   if (s.images !== undefined) {
     rows.push(['energy / image', eng(s.energy_per_image_j as number, 'J')], ['energy / stage', eng(s.energy_per_stage_j as number, 'J')]);
   }
+  rows.push(...areaRows(s));
   rows.push(
-    ['energy / cell / sweep', eng(s.energy_per_cell_sweep_j, 'J')],
+    [
+      'sweep energy / cell / sweep',
+      `${eng(s.sweep_energy_per_cell_sweep_j, 'J')}  (static ${eng(s.sweep_energy_j.static / s.cell_sweeps, 'J')}, dynamic ${eng(s.sweep_energy_j.dynamic / s.cell_sweeps, 'J')}; without programming)`,
+    ],
+    ['programming energy', eng(s.programming_energy_j, 'J')],
+    ['init, readout, idle leakage', eng(s.other_energy_j, 'J')],
     ['average power', eng(s.average_power_w, 'W')],
     ['wall time', `${s.wall_s.toFixed(3)} s`],
     ['updates per ns', s.updates_per_ns.toFixed(4)],

@@ -3,26 +3,41 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { buildChip } from './chip.js';
 import { runChainRange, type WorkerJob } from './run.js';
 import { runImages, type DtmJob } from './dtm.js';
+import { measureThread, type RowSpec } from './bench.js';
+import { runTrainJob, type TrainJob } from './train/train.js';
 import { UserError } from '../fabric/errors.js';
 
-function run(job: WorkerJob | DtmJob): void {
+interface BenchJob {
+  kind: 'bench';
+  spec: RowSpec;
+  first: number;
+  count: number;
+  sab: SharedArrayBuffer;
+  parties: number;
+}
+
+async function run(job: WorkerJob | DtmJob | BenchJob | TrainJob): Promise<void> {
+  if ('kind' in job && job.kind === 'train') {
+    runTrainJob(job, (m) => parentPort!.postMessage(m));
+    parentPort!.postMessage({ ok: true });
+    return;
+  }
+  if ('kind' in job && job.kind === 'bench') {
+    parentPort!.postMessage({ ok: true, result: await measureThread(job.spec, job.first, job.count, { sab: job.sab, parties: job.parties }) });
+    return;
+  }
   const chip = buildChip(job.config);
   if ('kind' in job && job.kind === 'dtm') {
     parentPort!.postMessage({ ok: true, result: runImages(chip, job.model, job.opts, job.from, job.to) });
     return;
   }
-  const results = runChainRange(chip, job.model, (job as WorkerJob).opts, job.from, job.to);
-  const transfer: ArrayBuffer[] = [];
-  for (const r of results) {
-    transfer.push(r.final.buffer as ArrayBuffer);
-    if (r.sumS) transfer.push(r.sumS.buffer as ArrayBuffer);
-    if (r.sumSS) transfer.push(r.sumSS.buffer as ArrayBuffer);
-  }
-  parentPort!.postMessage({ ok: true, result: results }, transfer);
+  const part = runChainRange(chip, job.model, (job as WorkerJob).opts, job.from, job.to);
+  const transfer: ArrayBuffer[] = part.finals.map((f) => f.buffer as ArrayBuffer);
+  if (part.spin) transfer.push(part.spin.buffer as ArrayBuffer);
+  if (part.pair) transfer.push(part.pair.buffer as ArrayBuffer);
+  parentPort!.postMessage({ ok: true, result: part }, transfer);
 }
 
-try {
-  run(workerData as WorkerJob | DtmJob);
-} catch (e) {
+run(workerData as WorkerJob | DtmJob | BenchJob | TrainJob).catch((e: unknown) => {
   parentPort!.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e), user: e instanceof UserError });
-}
+});

@@ -98,6 +98,48 @@ describe('DTM generation', () => {
   });
 });
 
+describe('visible placement', () => {
+  it('spatial: pixels in image order two cells apart on colour 0, every class in each row of the label lattice', () => {
+    const m = newDtmModel({ T: 1, L: 70, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1, placement: 'spatial' });
+    const chip = buildChip(testConfig([], true));
+    const { image, label } = m.dtm!;
+    const all = [...image, ...label];
+    expect(new Set(all).size).toBe(884);
+    for (const i of all) expect(chip.fabric.colour[i]).toBe(0);
+    const xy = (i: number) => [i % 70, Math.floor(i / 70)];
+    for (let r = 0; r < 28; r++) {
+      for (let c = 0; c < 27; c++) {
+        const [x1, y1] = xy(image[r * 28 + c]);
+        const [x2, y2] = xy(image[r * 28 + c + 1]);
+        expect([x2 - x1, y2 - y1]).toEqual([2, 0]);
+      }
+      if (r < 27) expect(image[(r + 1) * 28] - image[r * 28]).toBe(140);
+    }
+    // label cells lie inside the image's area, and a lattice row (similar y) holds all ten classes
+    const [ix0, iy0] = xy(image[0]);
+    const [ix1, iy1] = xy(image[783]);
+    const rows = new Map<number, Set<number>>();
+    label.forEach((i, n) => {
+      const [x, y] = xy(i);
+      expect(x >= ix0 && x <= ix1 && y >= iy0 && y <= iy1).toBe(true);
+      const row = Math.floor(((y - iy0) * 10) / (iy1 - iy0 + 1));
+      if (!rows.has(row)) rows.set(row, new Set());
+      rows.get(row)!.add(Math.floor(n / 10));
+    });
+    expect(rows.size).toBe(10);
+    for (const cls of rows.values()) expect(cls.size).toBe(10);
+  });
+  it('random (the default) is unchanged by the option and differs from spatial', () => {
+    const o = { T: 1, L: 40, rules: 'G12', boundary: 'open' as const, visible: 300, weights: 'zero' as const, seed: 4 };
+    const a = newDtmModel(o);
+    const b = newDtmModel({ ...o, placement: 'random' });
+    const c = newDtmModel({ ...o, placement: 'spatial' });
+    expect(Array.from(b.dtm!.image)).toEqual(Array.from(a.dtm!.image));
+    expect(Array.from(c.dtm!.image)).not.toEqual(Array.from(a.dtm!.image));
+    expect(new Set(c.dtm!.image).size).toBe(300);
+  });
+});
+
 describe('DTM determinism', () => {
   it('worker threads over images give byte-identical outputs, events and energies', async () => {
     const model = newDtmModel({ T: 3, L: 24, rules: 'G8', boundary: 'open', visible: 40, weights: { random: 0.3 }, seed: 9 });

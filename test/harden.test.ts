@@ -171,7 +171,7 @@ describe('run directories', () => {
     refused(await pool.run(['run', '--out', '/proc/dtca-x', '--sweeps', '1', '--images', '1'], q), /cannot create \/proc\/dtca-x/);
   });
 
-  it('claims are exclusive: a taken default name gets a suffix; the manifest says running until the run ends', () => {
+  it('claims are exclusive: default names carry the time and a random suffix; the manifest says running until the run ends', () => {
     resetOutputSession();
     const cwd = process.cwd();
     const d = mkdtempSync(join(dir, 'claims-'));
@@ -181,7 +181,7 @@ describe('run directories', () => {
       const a = claimRunDir(undefined, 'x', { now });
       const b = claimRunDir(undefined, 'x', { now });
       expect(a.path).not.toBe(b.path);
-      expect(b.path).toBe(`${a.path}-2`);
+      for (const p of [a.path, b.path]) expect(p).toMatch(/[/\\]runs[/\\]20260102-030405-000-[0-9a-f]{4}-x$/);
       expect(JSON.parse(readFileSync(join(a.path, 'manifest.json'), 'utf8')).status).toBe('running');
       a.finish('complete');
       expect(JSON.parse(readFileSync(join(a.path, 'manifest.json'), 'utf8')).status).toBe('complete');
@@ -284,7 +284,7 @@ describe('validated before running: one line naming the source and showing the v
     ['model new --L 60000', (d) => ['model', 'new', '--L', '60000', '--out', join(d, 'x.mp')], /^dtca: --L 60000: at most 46340 \(cell indices are 32-bit\)$/],
     ['model new beyond memory', (d) => ['model', 'new', '--L', '8000', '--out', join(d, 'x.mp')], /this model needs about [\d.]+ GiB of memory/],
     ['model new too large for JSON', (d) => ['model', 'new', '--L', '3000', '--out', join(d, 'x.json')], /write msgpack/],
-    ['sweep --sweeps 1e18', (d) => ['sweep', '--param', 'clock.clock_hz', '--values', '1e7', '--sweeps', '1e18', '--out', join(d, 'sw')], /the run at clock\.clock_hz=1e7 would count .* counts past 2\^53/],
+    ['sweep --sweeps 1e18', (d) => ['sweep', '--param', 'clock.clock_hz', '--values', '1e7', '--sweeps', '1e18', '--out', join(d, 'sw')], /point 1 of 1 \(clock\.clock_hz=10000000\): its run would count .* counts past 2\^53/],
     ['clock.analog_substeps=1e9', ['run', '--set', 'clock.analog_substeps=1e9'], /clock\.analog_substeps = 1000000000: must be <= 10000/],
     ['--workers 200', ['run', '--workers', '200'], /--workers 200: at most \d+ on this machine/],
     ['a grid beyond memory', ['run', '--set', 'fabric.L=20000'], /this run needs about [\d.]+ GiB of memory \(.*\); the machine has/],

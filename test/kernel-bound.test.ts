@@ -4,10 +4,10 @@
 // emulated operation by operation in single precision (Math.fround) as the generated code does.
 import { describe, it, expect } from 'vitest';
 import { streamKey, uniform, normal } from '../rng/counter.js';
-import { segmentConstants } from '../cells/fast.js';
+import { segmentConstants } from '../cells/wasm/engine.js';
 
 const f = Math.fround;
-const E = 1e-5; // cells/fast.ts SIGMA_ERR
+const E = 1e-5; // cells/wasm/engine.ts SIGMA_ERR
 const K0 = 1e-5; // EST_SLOP
 const SK = 2e-7; // EST_SLOP_REL
 const MAGIC = 12582912;

@@ -89,8 +89,8 @@ describe('non-ideal cycle model', () => {
     const model = toModel({ n: L * L, beta: 1, bias, edges: [] }, L, [[0, 1], [4, 1]], 'open');
     const fast = buildChip(cfg);
     const general = buildChip(cfg);
-    general.kc.gain = new Float64Array(L * L).fill(1); // forces the general branch: gain 1, offset 0
-    general.kc.offset = new Float64Array(L * L);
+    general.spec.physics.gain = new Float64Array(L * L).fill(1); // forces the general branch: gain 1, offset 0
+    general.spec.physics.offset = new Float64Array(L * L);
     expect(fast.ideal).toBe(true);
     const a = await runModel(fast, model, { chains: 3, sweeps: 50, warmup: 0 });
     const b = await runModel(general, model, { chains: 3, sweeps: 50, warmup: 0 });

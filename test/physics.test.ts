@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { buildChip } from '../sim/chip.js';
 import { runModel } from '../sim/run.js';
 import { sigmoid } from '../rng/telegraph.js';
-import { quantise } from '../cells/bias.js';
+import { quantise } from '../cells/planes.js';
 import { onsagerNN } from './helpers/stats.js';
 import { testConfig, gridSets, toModel, allWires } from './helpers/chip.js';
 

@@ -450,7 +450,7 @@ print(json.dumps({
 }))
 `;
 
-describe('Python reader (traces/dtca_trace.py)', () => {
+describe('Python reader (traces/dtca_trace/)', () => {
   pyIt('reads what the TS writer wrote: header, columns, states, energy', async () => {
     const p = join(dir, 'py.trace');
     const exp = await writeSynthetic(p, BASE, { cells: [0, 1, 5, 3], every: 2 });
@@ -515,7 +515,7 @@ describe('Python reader (traces/dtca_trace.py)', () => {
     expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/not a dtca trace \(the file is empty\)/);
   });
 
-  pyIt('examples: autocorr, energy, decode_image; dtca_trace.py as a script', async () => {
+  pyIt('examples: autocorr, energy, decode_image; python -m dtca_trace as a script', async () => {
     const p = join(dir, 'ex.trace');
     const exp = await writeSynthetic(p, { ...BASE, sweeps: 12 });
     const ex = (name: string, ...args: string[]) => py([join(TRACES_DIR, 'examples', name), ...args]);
@@ -548,7 +548,7 @@ describe('Python reader (traces/dtca_trace.py)', () => {
     r = ex('decode_image.py', partial);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/image cells are not traced/);
-    r = py([join(TRACES_DIR, 'dtca_trace.py'), p]);
+    r = py(['-m', 'dtca_trace', p]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/sweeps\s+72 records/);
     r = ex('autocorr.py', join(dir, 'nope.trace'));
@@ -694,7 +694,7 @@ describe('dtca trace inspect | export', () => {
     await writeSynthetic(p, BASE);
     let r = dtca(['trace', 'export', p]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^dtca: trace export: name an output: --csv OUT and\/or --npy DIR\n$/);
+    expect(r.stderr).toMatch(/^dtca: trace export: name an output: --csv OUT, --npy DIR and\/or --vcd OUT.vcd\n$/);
     const { ends } = await readAll(p);
     const d = readFileSync(p);
     d[ends[10] + 30] ^= 0xff;

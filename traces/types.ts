@@ -48,6 +48,8 @@ export interface SweepInfo {
   cycle: number;
   time_s: number;
   spins: Float64Array;
+  /** optional: every cell's spin already bit-packed in the trace's packing (used when all cells are traced) */
+  packed?: Uint8Array;
   toggles: number;
   energy_j: EnergyByComponent;
 }

@@ -246,7 +246,7 @@ export class TraceWriter implements TraceSink {
   sweep(r: SweepInfo): void {
     this.need('sweep');
     if (!this.wantsSweep(r.chain, r.stage, r.sweep)) return;
-    const states = packStates(r.spins, this.cells, this.nTraced);
+    const states = r.packed && this.cells === null ? r.packed : packStates(r.spins, this.cells, this.nTraced);
     this.sweepRecords++;
     this.lastCycle = r.cycle;
     this.lastTime = r.time_s;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Per-stage lag-1 autocorrelation of the visible cells' spins in a dtca trace.
 
-    /usr/bin/python3 traces/examples/autocorr.py run.trace
+    /usr/bin/python3 traces/examples/autocorr.py runs/<time>-dtca-paper/trace.dtct
+
+(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
 
 For each stage and chain, the visible cells' spins s = 2x - 1 over the recorded sweeps (in sweep
 order) give, per cell, r1 = mean((s_t - m)(s_{t+1} - m)) / var(s); the table shows r1 averaged over
@@ -10,10 +12,13 @@ the cells that moved and over chains. With a thinned trace (--every N) the lag i
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dtca_trace  # noqa: E402
+try:
+    import dtca_trace  # installed: pip install ./traces
+except ImportError:  # run from a dtca checkout
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import dtca_trace
 
 
 def main(argv):
@@ -57,5 +62,16 @@ def main(argv):
     return 0
 
 
+def run():
+    """main() with a quiet end when stdout is closed early (| head)."""
+    try:
+        code = main(sys.argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run())

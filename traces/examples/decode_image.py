@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Decode the image cells of one sweep record into a picture (ASCII: '#' = spin +1, '.' = -1).
 
-    /usr/bin/python3 traces/examples/decode_image.py run.trace [RECORD]
+    /usr/bin/python3 traces/examples/decode_image.py runs/<time>-dtca-paper/trace.dtct [RECORD]
+
+(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
 
 RECORD is the index of a sweep record (default -1, the last one; negative counts from the end).
 Pixel p of the image lives at cell header['layout']['image'][p]; the image is square (28 x 28 for
@@ -12,10 +14,13 @@ import math
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dtca_trace  # noqa: E402
+try:
+    import dtca_trace  # installed: pip install ./traces
+except ImportError:  # run from a dtca checkout
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import dtca_trace
 
 
 def main(argv):
@@ -59,5 +64,16 @@ def main(argv):
     return 0
 
 
+def run():
+    """main() with a quiet end when stdout is closed early (| head)."""
+    try:
+        code = main(sys.argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run())

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Energy against sweeps from a dtca trace (text; a plot too if matplotlib is there).
 
-    /usr/bin/python3 traces/examples/energy.py run.trace [--plot energy.png]
+    /usr/bin/python3 traces/examples/energy.py runs/<time>-dtca-paper/trace.dtct [--plot energy-sweeps.png]
+
+(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
 
 Each sweep record carries the energy of that sweep by component. This prints, per stage and
 recorded sweep index, the sweep's energy averaged over chains and the running sum over the recorded
@@ -10,10 +12,13 @@ sweeps, then the stage totals (stage_end records) and the run total (end record)
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dtca_trace  # noqa: E402
+try:
+    import dtca_trace  # installed: pip install ./traces
+except ImportError:  # run from a dtca checkout
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import dtca_trace
 
 
 def main(argv):
@@ -76,5 +81,16 @@ def main(argv):
     return 0
 
 
+def run():
+    """main() with a quiet end when stdout is closed early (| head)."""
+    try:
+        code = main(sys.argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run())

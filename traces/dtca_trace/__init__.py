@@ -1,8 +1,9 @@
-#!/usr/bin/env python3
-"""Read dtca binary traces (format "dtca-trace", version 1) with numpy.
+"""Read dtca binary traces (format "dtca-trace", version 1) with numpy; write and read dtca model
+files (``dtca_trace.model``).
 
-Needs only Debian's python3-msgpack and python3-numpy (run with /usr/bin/python3 where another
-python3 comes first on PATH).
+Needs only numpy and msgpack (Debian: python3-numpy, python3-msgpack; run with /usr/bin/python3
+where another python3 comes first on PATH). Install with ``pip install ./traces`` from a dtca
+checkout, or put the ``traces`` directory on ``sys.path``.
 
 A trace is a plain msgpack stream: a sequence of maps, each with a ``type`` key:
 
@@ -25,11 +26,14 @@ numpy arrays. States: bit k of traced cell k at byte k >> 3, bit k & 7 (``bitord
 1 = spin +1; ``unpack_states`` gives 0/1 per traced cell, ``header['traced_cells']`` maps traced
 cell k to its cell index (y * L + x).
 
-Usage::
+Usage (``dtca run --trace`` writes ``trace.dtct`` in its run directory, runs/<time>-<suffix>-<config>/)::
 
     import dtca_trace
-    header, t = dtca_trace.load('run.trace')       # t.states: (records, traced cells) uint8
-    for rec in dtca_trace.iter_records('big.trace'):  # streaming, for files larger than memory
+    header, t = dtca_trace.load('runs/20260101-120000-000-9f3a-dtca-paper/trace.dtct')
+    t.states                                # (records, traced cells) uint8, 1 = spin +1
+    rows = dtca_trace.to_records(t)         # numpy record array: chain, stage, sweep, cycle, ...
+    # pandas.DataFrame(rows) or pandas.DataFrame(dtca_trace.columns(t)) for a data frame
+    for rec in dtca_trace.iter_records('big.dtct'):  # streaming, for files larger than memory
         ...
 
 A file cut short (crash, full disk) reads up to its last whole record; the iterator / table then
@@ -41,11 +45,10 @@ a newer format version, or damage in the middle (a record that fails its CRC or 
 records out of order, or records missing or repeated, which the end record's counts reveal)
 raises ``TraceError`` (with ``offset``) after the records before the damage have been yielded.
 
-Run as a script (``dtca_trace.py FILE``) to print a summary.
+``python -m dtca_trace FILE`` (or the ``dtca-trace`` command an install provides) prints a summary.
 """
 import json
 import math
-import sys
 import warnings
 import zlib
 
@@ -57,7 +60,9 @@ VERSION = 1
 CHUNK = 1 << 20
 MAX_RECORD_BYTES = 256 * 1024 * 1024
 
-__all__ = ["load", "iter_records", "unpack_states", "decode_typed", "TraceError", "TraceTruncated", "Table"]
+__version__ = "0.1.0"
+
+__all__ = ["load", "iter_records", "unpack_states", "decode_typed", "column_of", "columns", "to_records", "TraceError", "TraceTruncated", "Table", "model"]
 
 
 class TraceError(ValueError):
@@ -240,7 +245,7 @@ class RecordIterator:
             if not _is_int(v) or v < 1:
                 raise self._damage(offset, "header version %s is not a format version" % _js(v))
             if v > VERSION:
-                raise TraceError("%s: trace format version %d is newer than this reader (version %d); use a newer dtca_trace.py" % (self.path, v, VERSION), offset)
+                raise TraceError("%s: trace format version %d is newer than this reader (version %d); use a newer dtca_trace" % (self.path, v, VERSION), offset)
         if not (isinstance(obj, dict) and isinstance(obj.get("type"), str)):
             raise self._damage(offset, "not a record (a map with a type)")
         t = obj["type"]
@@ -471,37 +476,24 @@ def column_of(header, cells):
     return pos[np.asarray(cells, dtype=np.int64)]
 
 
-def _main(argv):
-    if len(argv) != 2:
-        print("usage: dtca_trace.py TRACE", file=sys.stderr)
-        return 2
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TraceTruncated)
-            header, t = load(argv[1], states=False)
-    except TraceError as e:
-        print("dtca_trace: %s" % e, file=sys.stderr)
-        return 2
-    run = header["run"]
-    print("format      %s v%d (dtca %s)" % (header["format"], header["version"], header["dtca_version"]))
-    print("grid        L=%d, %d traced cells" % (header["layout"]["L"], header["n_traced"]))
-    print("run         %d chains x %d stages x %d sweeps" % (run["chains"], run["stages"], run["sweeps"]))
-    print("sweeps      %d records" % len(t))
-    if t.end is not None and t.status == "complete":
-        print("energy      %.4e J (end record)" % t.end["energy_j"].get("total", float("nan")))
-    if t.status == "truncated":
-        status = "truncated: cut short at byte %d" % t.truncated_at
-    elif t.status == "interrupted":
-        at = t.interrupted["at"]
-        where = ", ".join("%s %s" % (k, at[k]) for k in ("stage", "chain", "sweep") if k in at)
-        status = "interrupted (%s)%s" % (t.interrupted["reason"], " at " + where if where else "")
-    elif t.status == "incomplete":
-        status = "incomplete: no end record"
-    else:
-        status = "complete"
-    print("status      %s" % status)
-    return 0
+def columns(table, energy=True):
+    """The sweep records of a Table as a dict of equal-length 1-D numpy arrays (one entry per
+    sweep record): chain, stage, sweep, cycle, time_s, toggles and, with energy=True, energy_total_j
+    and energy_<component>_j. ``pandas.DataFrame(columns(t))`` makes a data frame."""
+    out = {k: getattr(table, k) for k in ("chain", "stage", "sweep", "cycle", "time_s", "toggles")}
+    if energy:
+        out["energy_total_j"] = table.energy["total"]
+        for k, v in table.energy.items():
+            if k != "total":
+                out["energy_%s_j" % k] = v
+    return out
 
 
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv))
+def to_records(table, energy=True):
+    """The sweep records of a Table as a numpy record array (fields as in ``columns``), one row per
+    sweep record: ``rows[rows.stage == 0].energy_total_j``, or ``pandas.DataFrame(rows)``."""
+    cols = columns(table, energy)
+    return np.rec.fromarrays(list(cols.values()), names=list(cols.keys()))
+
+
+from . import model  # noqa: E402  (dtca_trace.model: model files)

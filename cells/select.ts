@@ -1,0 +1,58 @@
+/**
+ * Engine choice: the only file that knows every engine. `auto` takes the fastest engine that can
+ * run the configuration — the many-chain engine for several chains with quantised weights, the
+ * single-chain WebAssembly engine otherwise, the reference engine where no WebAssembly runs —
+ * and says why it passed over the others. An explicit choice that cannot run is an error, never a
+ * silent fallback.
+ */
+import { UserError } from '../fabric/errors.js';
+import { EngineRefusal, type EngineChoice, type EngineKind, type EngineSpec, type LatchEngine } from './engine.js';
+import { ReferenceEngine } from './reference.js';
+import { WasmEngine } from './wasm/engine.js';
+import { BatchEngine, batchRefusal } from './wasm/batch/engine.js';
+import type { WeightBits } from './planes.js';
+
+export interface EngineRequest {
+  choice: EngineChoice;
+  /** chains the caller wants to run at once (the engine may hold fewer: its capacity) */
+  chains: number;
+  /** the chip's weight precision (the many-chain engine needs quantised weights) */
+  weightBits: WeightBits;
+}
+
+export interface EngineSelection {
+  engine: LatchEngine;
+  requested: EngineChoice;
+  /** engines passed over, with the reason (auto), in the order tried */
+  refused: { engine: EngineKind; reason: string }[];
+}
+
+function make(kind: EngineKind, spec: EngineSpec, req: EngineRequest): LatchEngine {
+  if (kind === 'reference') return new ReferenceEngine(spec, Math.max(1, req.chains));
+  if (kind === 'wasm') return new WasmEngine(spec, Math.max(1, req.chains));
+  const why = batchRefusal(spec, req.weightBits);
+  if (why) throw new EngineRefusal(why);
+  return new BatchEngine(spec, Math.max(1, req.chains), req.weightBits as number);
+}
+
+export function createEngine(spec: EngineSpec, req: EngineRequest): EngineSelection {
+  const refused: EngineSelection['refused'] = [];
+  if (req.choice !== 'auto') {
+    try {
+      return { engine: make(req.choice, spec, req), requested: req.choice, refused };
+    } catch (e) {
+      if (e instanceof EngineRefusal) throw new UserError(`--engine ${req.choice}: ${e.message}`);
+      throw e;
+    }
+  }
+  const order: EngineKind[] = req.chains >= 2 ? ['batch', 'wasm', 'reference'] : ['wasm', 'reference'];
+  for (const kind of order) {
+    try {
+      return { engine: make(kind, spec, req), requested: 'auto', refused };
+    } catch (e) {
+      if (!(e instanceof EngineRefusal)) throw e;
+      refused.push({ engine: kind, reason: e.message });
+    }
+  }
+  throw new Error('no engine can run this configuration');
+}

@@ -1,0 +1,599 @@
+/**
+ * Code generation for the many-chain engine (layout.ts): small named emitters over an explicit
+ * context, composed into the module's functions:
+ *
+ *   latch()    for each latching cell of the call: the cell's draw base (scalar hash), then per
+ *              vector of eight chains the field (emitField), the draws (emitDraws), the decision
+ *              and the commit (new masks, toggles, divider terms); per cell the toggle count
+ *              times the wire length and link count it drives.
+ *              Ideal physics (emitDecideIdeal): each lane's threshold and divider term looked up
+ *              in a table built for this half-sweep's drive scale.
+ *              Cycle physics (emitCycle): each lane's drive h = G hScale in f64, the node's
+ *              relaxation over the interval's segments, the single-precision estimate of P with
+ *              its error bound (the emitters of the single-chain engine, emit/estimate.ts), and
+ *              the exact decision (emit/exact.ts) for the rare lanes the estimate cannot decide.
+ *   moments()  per cell the chains with spin +1, per wire the chains whose ends disagree.
+ *   pads()     torus wrap copies of a colour's cells into the padding.
+ *
+ * What each lane computes is the reference engine's arithmetic for its chain: the integer field
+ * (exact), the draw latchDraw(key, cell, chain) (rng/counter.ts), the threshold, node values and
+ * divider terms of cells/physics.ts.
+ */
+import { op as o, T, Locals, assemble, type Code, type FuncDef } from '../asm.js';
+import { abiLoad, outAddr, constAddr, KC } from '../abi.js';
+import { REC, ACC, type BatchGeom } from './layout.js';
+import { CELL_STRIDE } from '../../../rng/counter.js';
+import { SHUF_LO, flushTiny } from '../emit/context.js';
+import { emitTaylorTerm } from '../emit/estimate.js';
+import { exactFunc } from '../emit/exact.js';
+import type { F32Ctx } from '../emit/sigmoid.js';
+
+export interface BatchVariant {
+  /** the last block holds fewer chains than lanes: mask the tallies */
+  masked: boolean;
+  /** accumulate tallies per chain (traces) */
+  perChain: boolean;
+  /** cycle-accurate physics: substeps of the interval's segments, delayed links */
+  cycle: null | { n1: number; nMid: number; n2: number; lat: boolean };
+}
+
+/**
+ * The decision table (ideal physics): entry G' = G + gOff (G' in [0, 2 gOff]) at tabBase + 8 G':
+ * the threshold with its sign bit flipped (i32), then the divider term (i32). The bias plane holds
+ * G's offset gOff, so lanes carry G' and read it unsigned.
+ */
+export interface TableSpec {
+  tabBase: number;
+  gOff: number;
+}
+
+const M1 = 0x7feb352d;
+const M2 = 0x846ca68b | 0;
+const SIGN = -0x80000000;
+/** dwords 0 and 2 of each i64x2 operand (the thresholds), 1 and 3 (the divider terms) */
+const LO_DWORDS = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+const HI_DWORDS = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
+const SWAP64 = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+const SWAP32 = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
+const ZERO16 = new Array(16).fill(0);
+const EXP = 0; // the imported Math.exp
+const F_EXACT = 1;
+
+function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
+  const lc = new Locals(0);
+  const i32 = () => lc.add(T.i32);
+  const i64 = () => lc.add(T.i64);
+  const vec = () => lc.add(T.v128);
+  const vecs = (n: number) => Array.from({ length: n }, vec);
+  const l = {
+    rec: i32(),
+    n: i32(),
+    sp: i32(),
+    bp: i32(),
+    pp: i32(),
+    phi: i32(),
+    mask: i32(),
+    acc: i32(),
+    acc64: i32(),
+    kv: i32(),
+    base: i32(),
+    key: i32(),
+    cnt: i32(),
+    nfb: i32(),
+    vp: i32(),
+    tp: i32(),
+    gp: i32(),
+    tog64: i64(),
+    wire64: i64(),
+    link64: i64(),
+    G: vec(),
+    xA: vec(),
+    xB: vec(),
+    e0: vec(),
+    e1: vec(),
+    e2: vec(),
+    e3: vec(),
+    up: vec(),
+    old: vec(),
+    tog: vec(),
+    tacc: vec(),
+    dA: vec(),
+    dB: vec(),
+    dacc: vec(),
+    t32: vec(),
+    // cycle: f64 lanes (two chains each) of a vector of eight chains
+    h: vecs(4),
+    hm: vecs(4),
+    V0: vecs(4),
+    T1: vecs(4),
+    V: vecs(4),
+    d1: vecs(2),
+    dm: vecs(2),
+    d2: vecs(2),
+    upq: vecs(2),
+    amb: vecs(2),
+    stale: vec(),
+    OI: vec(),
+    gi64: lc.add(T.f64),
+    oi64: lc.add(T.f64),
+    // the f32 estimate's registers (emit/sigmoid.ts F32Ctx)
+    yq: vec(),
+    zq: vec(),
+    kq: vec(),
+    ax: vec(),
+    qq: vec(),
+    sg: vec(),
+    mag: vec(),
+    GI: vec(),
+    tmp: vec(),
+    sp32: vec(),
+    x2q: vec(),
+    xq: vec(),
+    Pq: vec(),
+    Mq: vec(),
+    SL: vec(),
+  };
+  const dups: [number, number][] = [];
+  const K = (slot: number): Code => {
+    const copy = KC.DUPS + dups.length;
+    if (copy >= KC.DUPS_END) throw new Error('batch: too many constant use sites');
+    dups.push([copy, slot]);
+    return o.v_load(o.i32(0), constAddr(copy));
+  };
+  const ZERO = o.v_const_bytes(ZERO16);
+  const get = o.get;
+  const set = o.set;
+  const f32: F32Ctx = { get, set, K, ZERO, l: { ...l, sp: l.sp32 } };
+  return { g, v, tab, lc, l, get, set, K, ZERO, dups, f32 };
+}
+type Ctx = ReturnType<typeof newCtx>;
+
+/** x ^= x >>> 16; x *= M1; x ^= x >>> 15; x *= M2; x ^= x >>> 16 (rng/counter.ts mix32), in i32x4 lanes */
+function mixVec(ctx: Ctx, x: number): Code[] {
+  const { get, set } = ctx;
+  return [
+    set(x, o.v_xor(get(x), o.i32x4_shr_u(get(x), o.i32(16)))),
+    set(x, o.i32x4_mul(get(x), o.i32x4_splat(o.i32(M1)))),
+    set(x, o.v_xor(get(x), o.i32x4_shr_u(get(x), o.i32(15)))),
+    set(x, o.i32x4_mul(get(x), o.i32x4_splat(o.i32(M2)))),
+    set(x, o.v_xor(get(x), o.i32x4_shr_u(get(x), o.i32(16)))),
+  ];
+}
+
+/** the same, scalar */
+function mixScalar(ctx: Ctx, x: number): Code[] {
+  const { get, set } = ctx;
+  return [
+    set(x, o.i32_xor(get(x), o.i32_shr_u(get(x), o.i32(16)))),
+    set(x, o.i32_mul(get(x), o.i32(M1))),
+    set(x, o.i32_xor(get(x), o.i32_shr_u(get(x), o.i32(15)))),
+    set(x, o.i32_mul(get(x), o.i32(M2))),
+    set(x, o.i32_xor(get(x), o.i32_shr_u(get(x), o.i32(16)))),
+  ];
+}
+
+/** the cell's draw base mix32(key + cell * CELL_STRIDE), and its pointers */
+export function emitCellStart(ctx: Ctx): Code[] {
+  const { get, set, l, g, v } = ctx;
+  const pos = o.i32_add(o.i32_load(get(l.rec), REC.POS), o.i32(g.minOd));
+  const out: Code[] = [
+    set(l.base, o.i32_add(get(l.key), o.i32_mul(o.i32_load(get(l.rec), REC.CELL), o.i32(CELL_STRIDE | 0)))),
+    ...mixScalar(ctx, l.base),
+    set(l.sp, o.i32_add(abiLoad.i32('bPlane'), pos)),
+    set(l.bp, o.i32_add(abiLoad.i32('bBias'), pos)),
+    set(l.tacc, ctx.ZERO),
+  ];
+  if (v.cycle) {
+    const cellLanes = (slot: 'bNode' | 'bTarget' | 'bSig') => o.i32_add(abiLoad.i32(slot), o.i32_mul(o.i32_load(get(l.rec), REC.CELL), o.i32(g.BL * 8)));
+    out.push(set(l.vp, cellLanes('bNode')), set(l.tp, cellLanes('bTarget')), set(l.gp, cellLanes('bSig')));
+    out.push(set(l.GI, o.v_load32_splat(get(l.rec), REC.GAIN)), set(l.OI, o.v_load32_splat(get(l.rec), REC.OFF)));
+    out.push(set(l.gi64, o.f64_load(get(l.rec), REC.GAIN64)), set(l.oi64, o.f64_load(get(l.rec), REC.OFF64)));
+    if (v.cycle.lat) out.push(set(l.pp, o.i32_add(abiLoad.i32('bPrev'), pos)));
+  }
+  return out;
+}
+
+const weight = (ctx: Ctx, d: number): Code => o.v_load16_splat(ctx.get(ctx.l.rec), REC.W + 2 * d);
+
+/** G' of vector k: (bias - sum w + gOff) + sum_d (2w_d AND m_d) */
+export function emitField(ctx: Ctx, k: number): Code[] {
+  const { get, set, l, g } = ctx;
+  const own = -g.minOd + 16 * k;
+  const out: Code[] = [set(l.G, o.v_load(get(l.bp), own))];
+  for (let d = 0; d < g.D; d++) out.push(set(l.G, o.i16x8_add(get(l.G), o.v_and(weight(ctx, d), o.v_load(get(l.sp), g.od[d] - g.minOd + 16 * k)))));
+  return out;
+}
+
+/** the lanes' draws latchDraw(key, cell, chain) = mix32(base + chain * CHAIN_STRIDE): chains 0-3 in xA, 4-7 in xB */
+export function emitDraws(ctx: Ctx, k: number): Code[] {
+  const { get, set, l } = ctx;
+  return [
+    set(l.xA, o.i32x4_add(o.i32x4_splat(get(l.base)), o.v_load(get(l.phi), 32 * k))),
+    set(l.xB, o.i32x4_add(o.i32x4_splat(get(l.base)), o.v_load(get(l.phi), 32 * k + 16))),
+    ...mixVec(ctx, l.xA),
+    ...mixVec(ctx, l.xB),
+  ];
+}
+
+/**
+ * Ideal decision: each lane's table entry for its G (threshold with the sign bit flipped, divider
+ * term), gathered lane by lane; up = (draw ^ sign) < threshold' (signed), i.e. draw < threshold.
+ * The new masks in `up`; the divider terms of chains 0-3 in dA, 4-7 in dB.
+ */
+export function emitDecideIdeal(ctx: Ctx): Code[] {
+  const { get, set, l, tab } = ctx;
+  const entry = (lane: number) => o.i32_shl(o.i16x8_extract_u(get(l.G), lane), o.i32(3));
+  const zero = o.v_const_bytes(ZERO16);
+  const out: Code[] = [];
+  const es = [l.e0, l.e1, l.e2, l.e3];
+  for (let q = 0; q < 4; q++) {
+    out.push(set(es[q], o.v_load64_lane(entry(2 * q), zero, 0, tab.tabBase)));
+    out.push(set(es[q], o.v_load64_lane(entry(2 * q + 1), get(es[q]), 1, tab.tabBase)));
+  }
+  const sign = o.i32x4_splat(o.i32(SIGN));
+  out.push(
+    set(l.dA, o.shuffle(get(l.e0), get(l.e1), HI_DWORDS)),
+    set(l.dB, o.shuffle(get(l.e2), get(l.e3), HI_DWORDS)),
+    set(
+      l.up,
+      o.i16x8_narrow_i32x4_s(
+        o.i32x4_lt_s(o.v_xor(get(l.xA), sign), o.shuffle(get(l.e0), get(l.e1), LO_DWORDS)),
+        o.i32x4_lt_s(o.v_xor(get(l.xB), sign), o.shuffle(get(l.e2), get(l.e3), LO_DWORDS)),
+      ),
+    ),
+  );
+  return out;
+}
+
+/** four f64 lanes of an i16x8 value minus gOff, times the drive scale: h for chains 2j, 2j+1 */
+function drives(ctx: Ctx, from: Code, out: number[]): Code[] {
+  const { get, set, K, l, tab } = ctx;
+  const off = o.i32x4_splat(o.i32(tab.gOff));
+  const lo = o.i32x4_sub(o.i32x4_extend_low_i16x8_s(from), off);
+  const hi = o.i32x4_sub(o.i32x4_extend_high_i16x8_s(from), off);
+  const up2 = (x: Code) => o.shuffle(x, x, [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+  return [
+    set(l.t32, lo),
+    set(out[0], o.f64x2_mul(o.f64x2_convert_low_i32x4_s(get(l.t32)), K(KC.TB))),
+    set(out[1], o.f64x2_mul(o.f64x2_convert_low_i32x4_s(up2(get(l.t32))), K(KC.TB))),
+    set(l.t32, hi),
+    set(out[2], o.f64x2_mul(o.f64x2_convert_low_i32x4_s(get(l.t32)), K(KC.TB))),
+    set(out[3], o.f64x2_mul(o.f64x2_convert_low_i32x4_s(up2(get(l.t32))), K(KC.TB))),
+  ];
+}
+
+const pack = (a: Code, b: Code): Code => o.shuffle(o.f32x4_demote_f64x2_zero(a), o.f32x4_demote_f64x2_zero(b), SHUF_LO);
+
+/**
+ * Cycle decision of vector k: drives, node relaxation, estimate per half (four chains), the exact
+ * decision of undecided lanes; leaves the new masks in `up`, the node values in V, stores targets,
+ * nodes and the sigmoid cache.
+ */
+export function emitCycle(ctx: Ctx, k: number): Code[] {
+  const { get, set, K, ZERO, l, g, v, f32 } = ctx;
+  const cy = v.cycle!;
+  const out: Code[] = [];
+  const own = -g.minOd + 16 * k;
+  out.push(...drives(ctx, get(l.G), l.h));
+  if (cy.lat) {
+    // stale = sum_d (2w_d x AND prev_d) - (2w_d x AND m_d) on tile-crossing wires: w (sPrev - s)
+    out.push(set(l.stale, ZERO));
+    for (let d = 0; d < g.D; d++) {
+      const wx = o.v_load16_splat(get(l.rec), REC.W + 2 * g.D + 2 * d);
+      const at = g.od[d] - g.minOd + 16 * k;
+      out.push(set(l.stale, o.i16x8_add(get(l.stale), o.i16x8_sub(o.v_and(wx, o.v_load(get(l.pp), at)), o.v_and(o.v_load16_splat(get(l.rec), REC.W + 2 * g.D + 2 * d), o.v_load(get(l.sp), at))))));
+    }
+    out.push(...drives(ctx, o.i16x8_add(get(l.G), get(l.stale)), l.hm));
+  }
+  for (let j = 0; j < 4; j++) out.push(set(l.V0[j], o.v_load(get(l.vp), 64 * k + 16 * j)), set(l.T1[j], o.v_load(get(l.tp), 64 * k + 16 * j)));
+  // segments: V = T + (V_start - T) aB^n (cells/physics.ts), distances for the estimate
+  for (let j = 0; j < 4; j++) out.push(set(l.V[j], get(l.V0[j])));
+  const segment = (n: number, slot: number, Tof: (j: number) => Code, dist: number[]) => {
+    for (let q = 0; q < 2; q++) {
+      out.push(set(l.e0, o.f64x2_sub(get(l.V[2 * q]), Tof(2 * q))), set(l.e1, o.f64x2_sub(get(l.V[2 * q + 1]), Tof(2 * q + 1))));
+      out.push(set(dist[q], pack(flushTiny(K, get(l.e0)), flushTiny(K, get(l.e1)))));
+    }
+    if (n > 0) for (let j = 0; j < 4; j++) out.push(set(l.V[j], o.f64x2_add(Tof(j), o.f64x2_mul(o.f64x2_sub(get(l.V[j]), Tof(j)), K(slot)))));
+  };
+  segment(cy.n1, KC.PW1, (j) => get(l.T1[j]), l.d1);
+  if (cy.lat) segment(cy.nMid, KC.PWM, (j) => get(l.hm[j]), l.dm);
+  segment(cy.n2, KC.PW2, (j) => get(l.h[j]), l.d2);
+  out.push(set(l.old, o.v_load(get(l.sp), own)));
+  // the estimate, per half q (chains 4q .. 4q + 3)
+  for (let q = 0; q < 2; q++) {
+    const x = q === 0 ? l.xA : l.xB;
+    const sgAt = 32 * k + 16 * q;
+    const magAt = 4 * g.BL + 32 * k + 16 * q;
+    const oldq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.old)) : o.i32x4_extend_high_i16x8_s(get(l.old));
+    out.push(set(l.Pq, o.v_and(oldq, K(KC.BPOW))), set(l.Mq, ZERO), set(l.SL, o.f32x4_abs(get(l.OI))));
+    out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d1[q]))));
+    out.push(...emitTaylorTerm(f32, 0, [set(l.sg, o.v_load(get(l.gp), sgAt)), set(l.mag, o.v_load(get(l.gp), magAt))]));
+    if (cy.lat) {
+      out.push(set(l.tmp, pack(get(l.hm[2 * q]), get(l.hm[2 * q + 1]))));
+      out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GI), get(l.tmp)), get(l.OI))));
+      out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.dm[q]))));
+      out.push(...emitTaylorTerm(f32, 1, null));
+    }
+    out.push(set(l.tmp, pack(get(l.h[2 * q]), get(l.h[2 * q + 1]))));
+    out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GI), get(l.tmp)), get(l.OI))));
+    out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d2[q]))));
+    out.push(...emitTaylorTerm(f32, 2, null));
+    // the new target's sigmoid is the next latch's cache
+    out.push(o.v_store(get(l.gp), get(l.sg), sgAt), o.v_store(get(l.gp), get(l.mag), magAt));
+    out.push(set(l.Mq, o.f32x4_add(get(l.Mq), o.f32x4_add(K(KC.K0), o.f32x4_mul(K(KC.SK), get(l.SL))))));
+    out.push(set(l.tmp, o.f32x4_mul(o.f32x4_convert_i32x4_u(get(x)), K(KC.FTWO32))));
+    out.push(set(l.upq[q], o.f32x4_lt(get(l.tmp), o.f32x4_sub(get(l.Pq), get(l.Mq)))));
+    out.push(set(l.amb[q], o.v_not(o.v_or(get(l.upq[q]), o.f32x4_ge(get(l.tmp), o.f32x4_add(get(l.Pq), get(l.Mq)))))));
+    if (v.masked) out.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
+  }
+  // the exact decision of undecided lanes (the reference's loops, emit/exact.ts)
+  const fix: Code[] = [];
+  for (let lane = 0; lane < 8; lane++) {
+    const q = lane >> 2;
+    const j = lane >> 1;
+    const fl = lane & 1;
+    const call = o.call(F_EXACT, [
+      o.f64x2_extract(get(l.V0[j]), fl),
+      o.f64x2_extract(get(l.T1[j]), fl),
+      o.f64x2_extract(get(l.h[j]), fl),
+      o.f64x2_extract(get(cy.lat ? l.hm[j] : l.h[j]), fl),
+      get(l.gi64),
+      get(l.oi64),
+      o.select(o.f64(1), o.f64(-1), o.i16x8_extract_s(get(l.old), lane)),
+      o.i32x4_extract(get(q === 0 ? l.xA : l.xB), lane & 3),
+    ]);
+    fix.push(
+      o.if_(o.i32x4_extract(get(l.amb[q]), lane & 3), [set(l.upq[q], o.i32x4_replace(get(l.upq[q]), o.i32_wrap_i64(call), lane & 3)), set(l.nfb, o.i32_add(get(l.nfb), o.i32(1)))]),
+    );
+  }
+  out.push(o.if_(o.v_any_true(o.v_or(get(l.amb[0]), get(l.amb[1]))), fix));
+  out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
+  // nodes and targets
+  for (let j = 0; j < 4; j++) out.push(o.v_store(get(l.vp), get(l.V[j]), 64 * k + 16 * j), o.v_store(get(l.tp), get(l.h[j]), 64 * k + 16 * j));
+  if (cy.lat) out.push(o.v_store(get(l.pp), get(l.old), own));
+  return out;
+}
+
+/** new masks stored, toggles and divider terms counted (masked to the valid lanes of a partial block) */
+export function emitCommit(ctx: Ctx, k: number): Code[] {
+  const { get, set, K, l, g, v, ZERO } = ctx;
+  const own = -g.minOd + 16 * k;
+  const out: Code[] = [];
+  if (!v.cycle) out.push(set(l.old, o.v_load(get(l.sp), own)));
+  out.push(o.v_store(get(l.sp), get(l.up), own), set(l.tog, o.v_xor(get(l.up), get(l.old))));
+  if (v.masked) out.push(set(l.tog, o.v_and(get(l.tog), o.v_load(get(l.mask), 112 * k))));
+  out.push(set(l.tacc, o.i16x8_sub(get(l.tacc), get(l.tog))));
+  if (!v.cycle) {
+    if (v.masked) out.push(set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), 112 * k + 16))), set(l.dB, o.v_and(get(l.dB), o.v_load(get(l.mask), 112 * k + 32))));
+    out.push(set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_add(get(l.dA), get(l.dB)))));
+  } else {
+    // divider terms floor(f (1 - f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1), summed in f64 (exact integers)
+    for (let j = 0; j < 4; j++) {
+      out.push(set(l.t32, o.f64x2_pmin(o.f64x2_pmax(o.f64x2_add(K(KC.HALF), o.f64x2_mul(K(KC.VSV), get(l.V[j]))), ZERO), K(KC.ONE))));
+      out.push(set(l.t32, o.f64x2_mul(get(l.t32), o.f64x2_sub(K(KC.ONE), get(l.t32)))));
+      out.push(set(l.t32, o.f64x2_floor(o.f64x2_add(o.f64x2_mul(get(l.t32), K(KC.DQ)), K(KC.HALF)))));
+      if (v.masked) out.push(set(l.t32, o.v_and(get(l.t32), o.v_load(get(l.mask), 112 * k + 48 + 16 * j))));
+      out.push(set(l.dacc, o.f64x2_add(get(l.dacc), get(l.t32))));
+      if (v.perChain) out.push(o.v_store(get(l.acc64), o.f64x2_add(o.v_load(get(l.acc64), 64 * k + 16 * j), get(l.t32)), 64 * k + 16 * j));
+    }
+  }
+  if (v.perChain) {
+    // per lane: toggles, wire, links (i32), divider (ideal: i32)
+    const BL = g.BL;
+    const lo = o.i32x4_extend_low_i16x8_s(get(l.tog));
+    const hi = o.i32x4_extend_high_i16x8_s(get(l.tog));
+    const accAt = (what: number, half: number) => 4 * (what * BL + 8 * k + 4 * half);
+    const add = (what: number, half: number, val: Code) => o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), accAt(what, half)), val), accAt(what, half));
+    out.push(
+      add(ACC.TOGGLES, 0, o.i32x4_sub(o.i32x4_splat(o.i32(0)), lo)),
+      add(ACC.TOGGLES, 1, o.i32x4_sub(o.i32x4_splat(o.i32(0)), hi)),
+      add(ACC.WIRE, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), REC.WIREQ)))),
+      add(ACC.WIRE, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), REC.WIREQ)))),
+      add(ACC.LINKS, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), REC.CC)))),
+      add(ACC.LINKS, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), REC.CC)))),
+    );
+    if (!v.cycle) out.push(add(ACC.DIV, 0, get(l.dA)), add(ACC.DIV, 1, get(l.dB)));
+  }
+  return out;
+}
+
+/** horizontal sum of the i16x8 `from` into the scalar `to` */
+function hsum16(get: (x: number) => Code, set: (x: number, v: Code) => Code, t32: number, from: number, to: number): Code[] {
+  return [
+    set(t32, o.i32x4_extadd_pairwise_i16x8_s(get(from))),
+    set(t32, o.i32x4_add(get(t32), o.shuffle(get(t32), get(t32), SWAP64))),
+    set(t32, o.i32x4_add(get(t32), o.shuffle(get(t32), get(t32), SWAP32))),
+    set(to, o.i32x4_extract(get(t32), 0)),
+  ];
+}
+
+/** the module: latch(), moments(), pads() */
+export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpec): Uint8Array {
+  const ctx = newCtx(g, variant, tab);
+  const { get, set, l, ZERO } = ctx;
+  // ---- latch ----
+  const cellBody: Code[] = [...emitCellStart(ctx)];
+  if (!variant.cycle) {
+    // ideal: the vectors of a cell unrolled, offsets as immediates
+    for (let k = 0; k < g.NV; k++) cellBody.push(...emitField(ctx, k), ...emitDraws(ctx, k), ...emitDecideIdeal(ctx), ...emitCommit(ctx, k));
+  } else {
+    // cycle: a loop over the vectors (the code of one is long), pointers advanced per vector
+    const steps: [number, number][] = [
+      [l.sp, 16],
+      [l.bp, 16],
+      [l.phi, 32],
+      [l.mask, 112],
+      [l.vp, 64],
+      [l.tp, 64],
+      [l.gp, 32],
+      [l.acc, 32],
+      [l.acc64, 64],
+    ];
+    if (variant.cycle.lat) steps.push([l.pp, 16]);
+    cellBody.push(
+      set(l.acc64, o.i32_add(get(l.acc), o.i32(ACC.DIV64_BYTES * g.BL))),
+      set(l.kv, o.i32(g.NV)),
+      o.loop([
+        ...emitField(ctx, 0),
+        ...emitDraws(ctx, 0),
+        ...emitCycle(ctx, 0),
+        ...emitCommit(ctx, 0),
+        ...steps.map(([p, d]) => set(p, o.i32_add(get(p), o.i32(d)))),
+        o.br_if(0, o.i32_gt_s(o.tee(l.kv, o.i32_sub(get(l.kv), o.i32(1))), o.i32(0))),
+      ]),
+      // the per-block pointers back to the first vector for the next cell (the per-cell ones are set from its record)
+      ...[l.phi, l.mask, l.acc].map((p) => set(p, o.i32_sub(get(p), o.i32(steps.find(([q]) => q === p)![1] * g.NV)))),
+    );
+  }
+  cellBody.push(
+    ...hsum16(get, set, l.t32, l.tacc, l.cnt),
+    set(l.tog64, o.i64_add(get(l.tog64), o.i64_extend_i32_s(get(l.cnt)))),
+    set(l.wire64, o.i64_add(get(l.wire64), o.i64_mul(o.i64_extend_i32_s(get(l.cnt)), o.i64_extend_i32_s(o.i32_load(get(l.rec), REC.WIREQ))))),
+    set(l.link64, o.i64_add(get(l.link64), o.i64_mul(o.i64_extend_i32_s(get(l.cnt)), o.i64_extend_i32_s(o.i32_load(get(l.rec), REC.CC))))),
+    set(l.rec, o.i32_add(get(l.rec), o.i32(g.RB))),
+  );
+  const lane64 = (x: Code, lane: number) => o.i64_extend_i32_s(o.i32x4_extract(x, lane));
+  const divider = variant.cycle
+    ? o.f64_add(o.f64x2_extract(get(l.dacc), 0), o.f64x2_extract(get(l.dacc), 1))
+    : o.f64_convert_i64_s(o.i64_add(o.i64_add(lane64(get(l.dacc), 0), lane64(get(l.dacc), 1)), o.i64_add(lane64(get(l.dacc), 2), lane64(get(l.dacc), 3))));
+  const body: Code[] = [
+    set(l.rec, abiLoad.i32('bCells')),
+    set(l.n, abiLoad.i32('bCount')),
+    set(l.phi, abiLoad.i32('bPhi')),
+    set(l.mask, abiLoad.i32('bMask')),
+    set(l.acc, abiLoad.i32('bAcc')),
+    set(l.key, abiLoad.i32('bKey')),
+    set(l.tog64, o.i64(0)),
+    set(l.wire64, o.i64(0)),
+    set(l.link64, o.i64(0)),
+    set(l.nfb, o.i32(0)),
+    set(l.dacc, ZERO),
+    o.block([o.br_if(0, o.i32_le_s(get(l.n), o.i32(0))), o.loop([...cellBody, o.br_if(0, o.i32_gt_s(o.tee(l.n, o.i32_sub(get(l.n), o.i32(1))), o.i32(0)))])]),
+    o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.tog64)), outAddr('toggles')),
+    o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.wire64)), outAddr('wire')),
+    o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.link64)), outAddr('link')),
+    o.f64_store(o.i32(0), divider, outAddr('divider')),
+    o.f64_store(o.i32(0), o.f64_convert_i32_u(get(l.nfb)), outAddr('fallbacks')),
+  ];
+  const copies = ctx.dups.map(([copy, slot]) => o.v_store(o.i32(0), o.v_load(o.i32(0), constAddr(slot)), constAddr(copy)));
+  const latch: FuncDef = { name: 'latch', params: [], results: [], locals: ctx.lc.types, body: [...copies, ...body] };
+  // ---- moments: ups per cell; disagreements per (colour-0 cell, direction) ----
+  // list at bCells: per cell (i32 pos, i32 index of its first wire entry in the output, N + n0 D, or -1);
+  // out at bOut: N i32 ups, then N0 * D i32 disagreements
+  const lm = new Locals(0);
+  const m = { rec: lm.add(T.i32), n: lm.add(T.i32), sp: lm.add(T.i32), outp: lm.add(T.i32), cnt: lm.add(T.i32), n0: lm.add(T.i32), a: lm.add(T.v128), t32: lm.add(T.v128), s: lm.add(T.v128) };
+  const own = (k: number) => o.v_and(o.v_load(get(m.sp), -g.minOd + 16 * k), o.v_load(abiLoad.i32('bMask'), 112 * k));
+  const upsBody: Code[] = [set(m.a, ZERO)];
+  for (let k = 0; k < g.NV; k++) upsBody.push(set(m.a, o.i16x8_sub(get(m.a), own(k))));
+  upsBody.push(...hsum16(get, set, m.t32, m.a, m.cnt), o.i32_store(get(m.outp), get(m.cnt)));
+  const pairBody: Code[] = [];
+  for (let d = 0; d < g.D; d++) {
+    pairBody.push(set(m.a, ZERO));
+    for (let k = 0; k < g.NV; k++) {
+      pairBody.push(set(m.s, o.v_xor(o.v_load(get(m.sp), -g.minOd + 16 * k), o.v_load(get(m.sp), g.od[d] - g.minOd + 16 * k))));
+      pairBody.push(set(m.a, o.i16x8_sub(get(m.a), o.v_and(get(m.s), o.v_load(abiLoad.i32('bMask'), 112 * k)))));
+    }
+    pairBody.push(...hsum16(get, set, m.t32, m.a, m.cnt), o.i32_store(o.i32_add(abiLoad.i32('bOut'), o.i32_shl(get(m.n0), o.i32(2))), get(m.cnt), 4 * d));
+  }
+  const momentsFn: FuncDef = {
+    name: 'moments',
+    params: [],
+    results: [],
+    locals: lm.types,
+    body: [
+      set(m.rec, abiLoad.i32('bCells')),
+      set(m.n, abiLoad.i32('bCount')),
+      set(m.outp, abiLoad.i32('bOut')),
+      o.block([
+        o.br_if(0, o.i32_le_s(get(m.n), o.i32(0))),
+        o.loop([
+          set(m.sp, o.i32_add(abiLoad.i32('bPlane'), o.i32_add(o.i32_load(get(m.rec), 0), o.i32(g.minOd)))),
+          set(m.n0, o.i32_load(get(m.rec), 4)),
+          ...upsBody,
+          o.if_(o.i32_ge_s(get(m.n0), o.i32(0)), pairBody),
+          set(m.rec, o.i32_add(get(m.rec), o.i32(8))),
+          set(m.outp, o.i32_add(get(m.outp), o.i32(4))),
+          o.br_if(0, o.i32_gt_s(o.tee(m.n, o.i32_sub(get(m.n), o.i32(1))), o.i32(0))),
+        ]),
+      ]),
+    ],
+  };
+  // ---- pads: torus wrap copies (pairs of byte offsets in a plane) ----
+  const lp = new Locals(0);
+  const p = { list: lp.add(T.i32), n: lp.add(T.i32), dst: lp.add(T.i32), src: lp.add(T.i32) };
+  const copy: Code[] = [];
+  for (let k = 0; k < g.NV; k++) copy.push(o.v_store(get(p.dst), o.v_load(get(p.src), 16 * k), 16 * k));
+  const padsFn: FuncDef = {
+    name: 'pads',
+    params: [],
+    results: [],
+    locals: lp.types,
+    body: [
+      set(p.list, abiLoad.i32('bPads')),
+      set(p.n, abiLoad.i32('bNPads')),
+      o.block([
+        o.br_if(0, o.i32_le_s(get(p.n), o.i32(0))),
+        o.loop([
+          set(p.dst, o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(p.list), 0))),
+          set(p.src, o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(p.list), 4))),
+          ...copy,
+          set(p.list, o.i32_add(get(p.list), o.i32(8))),
+          o.br_if(0, o.i32_gt_s(o.tee(p.n, o.i32_sub(get(p.n), o.i32(1))), o.i32(0))),
+        ]),
+      ]),
+    ],
+  };
+  // ---- pack: every chain's spins bit-packed in cell order (bit i & 7 of byte i >> 3: spin +1) ----
+  // list at bCells: the plane position of cell i for i < ceil(N / 8) * 8 (padding cells beyond N);
+  // bCount groups of 8 cells; chain lane l's bytes at bOut + l * bStride
+  const lk = new Locals(0);
+  const k = { list: lk.add(T.i32), g: lk.add(T.i32), n: lk.add(T.i32), out: lk.add(T.i32), stride: lk.add(T.i32), x: lk.add(T.i64), t: lk.add(T.i64) };
+  const I64 = (v: bigint) => o.i64(v);
+  const swap = (shift: number, mask: bigint): Code[] => [
+    set(k.t, o.i64_and(o.i64_xor(get(k.x), o.i64_shr_u(get(k.x), I64(BigInt(shift)))), I64(mask))),
+    set(k.x, o.i64_xor(o.i64_xor(get(k.x), get(k.t)), o.i64_shl(get(k.t), I64(BigInt(shift))))),
+  ];
+  const group: Code[] = [];
+  for (let v = 0; v < g.NV; v++) {
+    group.push(set(k.x, o.i64(0)));
+    for (let c = 0; c < 8; c++) {
+      const m = o.i16x8_bitmask(o.v_load(o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(k.list), 4 * c)), 16 * v));
+      group.push(set(k.x, o.i64_or(get(k.x), o.i64_shl(o.i64_extend_i32_u(m), I64(BigInt(8 * c))))));
+    }
+    // an 8 x 8 bit transpose: byte c bit l (cell c, lane l) -> byte l bit c
+    group.push(...swap(7, 0x00aa00aa00aa00aan), ...swap(14, 0x0000cccc0000ccccn), ...swap(28, 0x00000000f0f0f0f0n));
+    for (let l = 0; l < 8; l++) {
+      group.push(o.i32_store8(o.i32_add(get(k.out), o.i32_mul(get(k.stride), o.i32(8 * v + l))), o.i32_wrap_i64(o.i64_shr_u(get(k.x), I64(BigInt(8 * l))))));
+    }
+  }
+  const packFn: FuncDef = {
+    name: 'pack',
+    params: [],
+    results: [],
+    locals: lk.types,
+    body: [
+      set(k.list, abiLoad.i32('bCells')),
+      set(k.n, abiLoad.i32('bCount')),
+      set(k.out, abiLoad.i32('bOut')),
+      set(k.stride, abiLoad.i32('bStride')),
+      o.block([
+        o.br_if(0, o.i32_le_s(get(k.n), o.i32(0))),
+        o.loop([
+          ...group,
+          set(k.list, o.i32_add(get(k.list), o.i32(32))),
+          set(k.out, o.i32_add(get(k.out), o.i32(1))),
+          o.br_if(0, o.i32_gt_s(o.tee(k.n, o.i32_sub(get(k.n), o.i32(1))), o.i32(0))),
+        ]),
+      ]),
+    ],
+  };
+  const funcs: FuncDef[] = [];
+  if (variant.cycle) funcs.push(exactFunc({ cycle: true, n1: variant.cycle.n1, nMid: variant.cycle.nMid, n2: variant.cycle.n2 }, EXP));
+  else funcs.push(exactFunc({ cycle: false }, EXP)); // unused by the ideal kernel; keeps function indices fixed
+  funcs.push(latch, momentsFn, padsFn, packFn);
+  return assemble({
+    memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true },
+    imports: [{ module: 'e', name: 'exp', params: [T.f64], results: [T.f64] }],
+    funcs,
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Layout of the many-chain engine. Chains are SIMD lanes: for every cell, the spins of a block of
+ * BL chains sit side by side as 16-bit masks (-1 = spin +1, 0 = spin -1), eight chains per vector,
+ * so one weight, loaded once, serves them all. A block's state is an L x L grid padded by R cells
+ * on every side (R = the longest rule offset); the neighbour in direction d of every cell is at
+ * one fixed byte offset, and padding cells hold 0 (they only ever meet zero weights).
+ *
+ * With masks, s = 2m + 1 (m in {0, -1} read as {0, 1}): G = b + sum_d w_d s_d = (b - sum_d w_d) +
+ * sum_d (2 w_d AND m_d). The bias plane holds b - sum_d w_d per chain; the cell records hold 2 w_d.
+ * All arithmetic is 16-bit with wrap-around; the true G fits 16 bits (select.ts checks the weight
+ * precision), so the wrapped result is exact.
+ */
+import { roundUp } from '../arena.js';
+
+export interface BatchGeom {
+  L: number;
+  D: number;
+  /** padding cells per side and padded width */
+  R: number;
+  Wp: number;
+  /** chains per block (a multiple of 8) and vectors per cell of a block */
+  BL: number;
+  NV: number;
+  /** bytes of one cell of a block (BL chains, 2 bytes each) */
+  cellBytes: number;
+  /** bytes of one block's plane */
+  planeBytes: number;
+  /** byte offset of direction d's neighbour, relative to the cell */
+  od: number[];
+  /** the most negative od (the kernels address from cell + minOd) */
+  minOd: number;
+  /** bytes of one latching-cell record */
+  RB: number;
+}
+
+/** Per-chain tallies of a block: i32 toggles, wire, links, divider (ideal) per lane, then f64 divider (cycle) per lane. */
+export const ACC = { TOGGLES: 0, WIRE: 1, LINKS: 2, DIV: 3, DIV64_BYTES: 16 } as const;
+export const accBytes = (BL: number) => 16 * BL + 8 * BL;
+
+/** Record of a latching cell (RB bytes): where it is, what it drives, its mismatch, its doubled weights. */
+export const REC = {
+  POS: 0, // i32 byte offset of the cell in a block plane
+  CELL: 4, // i32 cell index (the draw's counter)
+  WIREQ: 8, // i32 wire length driven, 1/WIRE_Q pitches
+  CC: 12, // i32 tile-crossing wires driven
+  GAIN: 16, // f32 mismatch gain (the estimate)
+  OFF: 20, // f32 mismatch offset
+  GAIN64: 24, // f64 (the exact path)
+  OFF64: 32, // f64
+  W: 40, // i16 x D: 2 w_d, then i16 x D: 2 w_d on tile-crossing wires only (delayed links)
+} as const;
+
+/** per vector of a block: valid-lane masks as i16x8, two i32x4, four i64x2 (f64 lanes) */
+export const MASK_BYTES = 112;
+
+/** chains per block: the most (up to 64) whose (2R + 1)-row neighbour window fits in 256 KiB */
+export function blockChains(L: number, R: number, chains: number): number {
+  const Wp = L + 2 * R;
+  let BL = 64;
+  while (BL > 8 && (2 * R + 1) * Wp * BL * 2 > 256 * 1024) BL /= 2;
+  return Math.min(BL, roundUp(Math.max(1, chains), 8));
+}
+
+export function batchGeom(L: number, dirs: readonly (readonly [number, number])[], BL: number): BatchGeom {
+  let R = 1;
+  for (const [dx, dy] of dirs) R = Math.max(R, Math.abs(dx), Math.abs(dy));
+  const Wp = L + 2 * R;
+  const cellBytes = BL * 2;
+  const od = dirs.map(([dx, dy]) => (dy * Wp + dx) * cellBytes);
+  const D = dirs.length;
+  return {
+    L,
+    D,
+    R,
+    Wp,
+    BL,
+    NV: BL / 8,
+    cellBytes,
+    planeBytes: roundUp(Wp * Wp * cellBytes, 64),
+    od,
+    minOd: Math.min(0, ...od),
+    RB: roundUp(REC.W + 4 * D, 16),
+  };
+}
+
+/** byte offset of cell (x, y) in a block plane */
+export function cellPos(g: BatchGeom, x: number, y: number): number {
+  return ((y + g.R) * g.Wp + x + g.R) * g.cellBytes;
+}

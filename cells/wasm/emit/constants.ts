@@ -1,0 +1,36 @@
+/** The values of the static constant slots (abi KC below PER_CALL), written once per arena. */
+import { KC, REGIONS } from '../abi.js';
+import { MAGIC32, TWO_POW_M32, TINY_DISTANCE } from './context.js';
+import { CELL_STRIDE } from '../../../rng/counter.js';
+import { DIVIDER_Q } from '../../physics.js';
+
+export function writeStaticConstants(buf: ArrayBuffer): void {
+  const at = REGIONS.CONST.at;
+  const f64 = new Float64Array(buf, at, 64);
+  const f32 = new Float32Array(buf, at, 128);
+  const i32 = new Int32Array(buf, at, 128);
+  const d2 = (slot: number, x: number) => f64.fill(x, 2 * slot, 2 * slot + 2);
+  const f4 = (slot: number, x: number) => f32.fill(x, 4 * slot, 4 * slot + 4);
+  const i4 = (slot: number, x: number) => i32.fill(x, 4 * slot, 4 * slot + 4);
+  d2(KC.ONE, 1);
+  d2(KC.MONE, -1);
+  d2(KC.HALF, 0.5);
+  i32.set([0, -0x80000000, 0, -0x80000000], 4 * KC.SIGN);
+  i4(KC.GOLD, 0x9e3779b9 | 0);
+  i4(KC.M1, 0x7feb352d);
+  i4(KC.M2, 0x846ca68b | 0);
+  i32.set([0, 2, 4, 6], 4 * KC.IDX0);
+  f4(KC.F40, 40);
+  f4(KC.FNLOG2E, -Math.LOG2E);
+  f4(KC.FMAGIC, MAGIC32);
+  f4(KC.FLN2, Math.LN2);
+  f4(KC.F1, 1);
+  f4(KC.F1_2, 1 / 2);
+  f4(KC.F1_6, 1 / 6);
+  f4(KC.F1_24, 1 / 24);
+  f4(KC.F1_120, 1 / 120);
+  f4(KC.FTWO32, TWO_POW_M32);
+  i4(KC.KCELL, CELL_STRIDE | 0);
+  d2(KC.DQ, DIVIDER_Q);
+  d2(KC.TINY, TINY_DISTANCE);
+}

@@ -1,0 +1,451 @@
+/**
+ * The single-chain fast engine: the reference engine's model (cells/reference.ts) run as
+ * generated WebAssembly SIMD code, four cells of one chain per vector (emit/kernel.ts explains why
+ * the results are the same bits). The instance owns everything it uses: one WebAssembly memory
+ * (its arena), the fabric tables, the compiled modules, the records of the programmed stage and
+ * the state of each chain it holds. Nothing is shared between instances or kept at module level.
+ *
+ * Memory (arena addresses):
+ *   reserved   the ABI slots (abi.ts), the ideal decision table and constants
+ *   geometry   row tables and torus wrap lists (geometry.ts), a staging array for copies
+ *   records    per colour, per group of four cells: clamp masks, weights of every direction, wire
+ *              length and link count, mismatch gain and offset, tile-crossing masks (layout.ts)
+ *   chains     per chain: four spin planes (s and sPrev per colour) and per colour four group
+ *              arrays (node, target, sigmoid cache, the chain's biases)
+ */
+import { Arena } from './arena.js';
+import { REGIONS, RESERVED, TAB_BITS, I32, F64, OUT, KC, i32Addr, f64Addr, outAddr, constAddr } from './abi.js';
+import { recLayout, type RecLayout } from './layout.js';
+import { BUF_REC } from './emit/context.js';
+import { generateKernel } from './emit/kernel.js';
+import { generateAux } from './emit/aux.js';
+import { writeStaticConstants } from './emit/constants.js';
+import { buildGeometry, type Geometry } from './geometry.js';
+import { CHAIN_STRIDE } from '../../rng/counter.js';
+import { powers } from '../physics.js';
+import type { Planes } from '../planes.js';
+import {
+  EngineRefusal,
+  isIdealPhysics,
+  type EngineSpec,
+  type EngineStats,
+  type HalfSweep,
+  type LatchEngine,
+  type MomentSums,
+  type Tally,
+} from '../engine.js';
+
+/** bound on |sigma~ - sigma| of the generated single-precision sigmoid (emit/sigmoid.ts), with 5x to spare */
+export const SIGMA_ERR = 1e-5;
+/** constant slop of the single-precision estimate of P (u and bPow rounding, exact-path rounding) */
+export const EST_SLOP = 1e-5;
+/** slop per unit of |gain * target| + |offset| + |x| (rounding of the estimate's inputs) */
+export const EST_SLOP_REL = 2e-7;
+/** logit margin of the ideal decision table */
+const MARGIN = 1e-6;
+/** substeps per latch interval the generated cycle kernels unroll or loop (a bound on code size and time) */
+const MAX_SUBSTEPS = 100000;
+
+type Exports = Record<string, () => void>;
+
+/** Whether this Node runs WebAssembly SIMD with shared memory. */
+export function wasmSupported(): boolean {
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const bytes = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 17, 11]);
+    return WebAssembly.validate(bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** Per-segment constants of the cycle engine's expansion (see emit/estimate.ts): C0, C1, C2/2, C3/48 per segment. */
+export function segmentConstants(nSeg: number[], aB: number, aR: number, out: Float64Array, at: number): void {
+  const total = nSeg[0] + nSeg[1] + nSeg[2];
+  let n = 0;
+  for (let s = 0; s < 3; s++) {
+    let C0 = 0;
+    let C1 = 0;
+    let C2 = 0;
+    let C3 = 0;
+    for (let q = 0; q < nSeg[s]; q++, n++) {
+      const c = (1 - aR) * Math.pow(aR, total - 1 - n);
+      const e = Math.pow(aB, q + 1);
+      C0 += c;
+      C1 += c * e;
+      C2 += c * e * e;
+      C3 += c * e * e * e;
+    }
+    out[at + 4 * s] = C0;
+    out[at + 4 * s + 1] = C1;
+    out[at + 4 * s + 2] = C2 / 2;
+    out[at + 4 * s + 3] = C3 / 48;
+  }
+}
+
+interface ChainSlot {
+  /** arena address of the chain's planes and groups */
+  addr: number;
+  /** the chain's biases in cell order (plane units) */
+  bias: Float64Array;
+  /** the sigmoid caches hold the current targets' values (cycle engine), per colour */
+  sigmaValid: [boolean, boolean];
+}
+
+export class WasmEngine implements LatchEngine {
+  readonly kind = 'wasm' as const;
+  readonly capacity: number;
+  private readonly a: Arena;
+  private readonly g: Geometry;
+  private readonly L: RecLayout;
+  private readonly ideal: boolean;
+  private readonly aux: Exports;
+  private readonly kernels = new Map<string, Exports>();
+  private readonly stage: number;
+  private readonly buf: number;
+  private readonly slots: ChainSlot[] = [];
+  private readonly chainBytes: number;
+  private rec: [number, number] | null = null;
+  private planes: Planes | null = null;
+  private first = 0;
+  private count = 0;
+  private lastCycle = '';
+  private readonly st: EngineStats;
+  private readonly f32: Float32Array;
+  private readonly natural: Float64Array;
+
+  constructor(
+    private readonly spec: EngineSpec,
+    chains: number,
+  ) {
+    if (!wasmSupported()) throw new EngineRefusal('this Node has no WebAssembly SIMD with shared memory');
+    const ph = spec.physics;
+    this.ideal = isIdealPhysics(ph);
+    this.a = new Arena(RESERVED);
+    const a = this.a;
+    this.g = buildGeometry(spec.layout, a, ph.latency > 0);
+    this.L = recLayout(this.g.D, this.g.spec.lat);
+    const N = this.g.N;
+    // the ideal decision table: per bin of u, logit bounds widened by MARGIN
+    const nb = 1 << TAB_BITS;
+    const logit = (q: number) => Math.log(q) - Math.log1p(-q);
+    for (let b = 0; b < nb; b++) {
+      a.f64[REGIONS.TAB.at / 8 + 2 * b] = b === 0 ? -Infinity : logit(b / nb) - MARGIN;
+      a.f64[REGIONS.TAB.at / 8 + 2 * b + 1] = b === nb - 1 ? Infinity : logit((b + 1) / nb) + MARGIN;
+    }
+    writeStaticConstants(a.memory.buffer as unknown as ArrayBuffer);
+    this.f32 = new Float32Array(a.memory.buffer as unknown as ArrayBuffer, 0, RESERVED / 4);
+    this.stage = this.alloc((N + 8) * 8, 'a staging array');
+    this.buf = this.alloc(Math.ceil(Math.ceil(this.g.L / 2) / 4) * BUF_REC + 64, 'the row buffer');
+    this.aux = this.instantiate(generateAux(this.g.spec));
+    this.natural = new Float64Array(N);
+    this.chainBytes = 4 * this.g.planeBytes + 8 * this.g.groupBytes;
+    const n = Math.max(1, Math.min(chains, Math.floor(2 ** 31 / this.chainBytes)));
+    for (let k = 0; k < n; k++) {
+      const addr = a.alloc(this.chainBytes);
+      if (addr < 0) break;
+      this.slots.push({ addr, bias: new Float64Array(N), sigmaValid: [false, false] });
+    }
+    if (this.slots.length === 0) throw new EngineRefusal('not enough WebAssembly memory for one chain');
+    this.capacity = this.slots.length;
+    this.st = { kind: 'wasm', capacity: this.capacity, latch_calls: 0, cell_updates: 0, exact_decisions: 0, compiles: 1, memory_bytes: a.bytes };
+  }
+
+  private alloc(bytes: number, what: string): number {
+    const addr = this.a.alloc(bytes);
+    if (addr < 0) throw new EngineRefusal(`not enough WebAssembly memory for ${what}`);
+    return addr;
+  }
+
+  private instantiate(bytes: Uint8Array): Exports {
+    const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+    const inst = new WebAssembly.Instance(mod, { e: { m: this.a.memory, exp: Math.exp } });
+    if (this.st) this.st.compiles++;
+    return inst.exports as Exports;
+  }
+
+  // ---- parameters ----
+  private setI32(name: keyof typeof I32, v: number): void {
+    this.a.i32[i32Addr(name) / 4] = v;
+  }
+  private setF64(name: keyof typeof F64, v: number): void {
+    this.a.f64[f64Addr(name) / 8] = v;
+  }
+  private constF64(slot: number, x: number): void {
+    const e = constAddr(slot) / 8;
+    this.a.f64[e] = x;
+    this.a.f64[e + 1] = x;
+  }
+  private constI32(slot: number, x: number): void {
+    this.a.i32.fill(x, constAddr(slot) / 4, constAddr(slot) / 4 + 4);
+  }
+  private constF32(slot: number, x: number): void {
+    this.f32.fill(x, constAddr(slot) / 4, constAddr(slot) / 4 + 4);
+  }
+  private out(name: keyof typeof OUT): number {
+    return this.a.f64[outAddr(name) / 8];
+  }
+
+  // ---- chain memory ----
+  private planeAddr(k: number, which: 's' | 'sPrev', c: number): number {
+    return this.slots[k].addr + (which === 's' ? 0 : 2 * this.g.planeBytes) + c * this.g.planeBytes;
+  }
+  /** group array of colour c: node (+0), target (+groupBytes), sigmoid cache (+2), biases (+3) */
+  private groupAddr(k: number, c: number): number {
+    return this.slots[k].addr + 4 * this.g.planeBytes + c * 4 * this.g.groupBytes;
+  }
+
+  /** copy the staging array (natural order) into split arrays (dir 0) or back (dir 1) */
+  private xfer(dir: 0 | 1, plane: boolean, split0: number, split1: number): void {
+    const g = this.g;
+    this.setI32('xdir', dir);
+    this.setI32('xkind', plane ? 0 : 1);
+    this.setI32('stage', this.stage);
+    this.setI32('split0', split0);
+    this.setI32('split1', split1);
+    this.setI32('rowTab0', g.rowTab[0]);
+    this.setI32('rowTab1', g.rowTab[1]);
+    this.setI32('nRows', g.L);
+    this.aux.xfer();
+  }
+
+  private toPlanes(k: number, which: 's' | 'sPrev', values: Float64Array): void {
+    this.a.f64View(this.stage, this.g.N).set(values);
+    this.xfer(0, true, this.planeAddr(k, which, 0), this.planeAddr(k, which, 1));
+    for (const c of [0, 1]) this.refreshPads(this.planeAddr(k, which, c), c);
+  }
+
+  /** group arrays: 0 node, 1 target, 3 biases */
+  private toGroups(k: number, arr: 0 | 1 | 3, values: Float64Array): void {
+    this.a.f64View(this.stage, this.g.N).set(values);
+    const off = arr * this.g.groupBytes;
+    this.xfer(0, false, this.groupAddr(k, 0) + off, this.groupAddr(k, 1) + off);
+  }
+
+  private refreshPads(plane: number, c: number): void {
+    const g = this.g;
+    if (g.nPads[c] === 0) return;
+    this.setI32('plane', plane);
+    this.setI32('pads', g.pads[c]);
+    this.setI32('nPads', g.nPads[c]);
+    this.aux.pads();
+  }
+
+  // ---- the interface ----
+  program(planes: Planes): void {
+    const { N, D } = this.g;
+    if (planes.bias.length !== N || planes.clamp.length !== N || planes.w.length !== N * D) throw new RangeError('engine: planes do not match the fabric');
+    this.planes = planes;
+    const a = this.a;
+    const Lr = this.L;
+    const g = this.g;
+    const lay = this.spec.layout;
+    const ph = this.spec.physics;
+    if (this.rec) for (const b of this.rec) a.release(b);
+    this.rec = null;
+    const addr: [number, number] = [0, 0];
+    for (const c of [0, 1]) {
+      const base = this.alloc(g.groups[c] * Lr.REC, 'the stage records');
+      addr[c] = base;
+      const F = a.f64;
+      const I = a.i32;
+      const F32 = this.f32Full();
+      for (const row of g.rows[c]) {
+        const nG = Math.ceil(row.count / 4);
+        for (let m = 0; m < 4 * nG; m++) {
+          const rb = base + (row.groupStart + (m >> 2)) * Lr.REC;
+          const lane = m & 3;
+          const r8 = rb / 8;
+          const setMask = (on: boolean) => {
+            I[(rb + Lr.CLAMP + 8 * lane) / 4] = on ? -1 : 0;
+            I[(rb + Lr.CLAMP + 8 * lane) / 4 + 1] = on ? -1 : 0;
+            if (on) I[(rb + Lr.FLAGS) / 4] = 1;
+          };
+          if (m >= row.count) {
+            setMask(true); // invalid lane: never latched, never written
+            continue;
+          }
+          const i = row.i0 + 2 * m;
+          setMask(planes.clamp[i] !== 0);
+          for (let d = 0; d < D; d++) F[r8 + Lr.W / 8 + d * 4 + lane] = planes.w[i * D + d];
+          F[r8 + Lr.CWL / 8 + lane] = lay.wireQ[i];
+          F[r8 + Lr.CC / 8 + lane] = lay.crossCount[i];
+          F[r8 + Lr.GAIN64 / 8 + lane] = ph.gain ? ph.gain[i] : 1;
+          F[r8 + Lr.OFF64 / 8 + lane] = ph.offset ? ph.offset[i] : 0;
+          F32[(rb + Lr.GAIN) / 4 + lane] = ph.gain ? ph.gain[i] : 1;
+          F32[(rb + Lr.OFF) / 4 + lane] = ph.offset ? ph.offset[i] : 0;
+          if (g.spec.lat) {
+            for (let d = 0; d < D; d++) {
+              const e = (rb + Lr.CROSS + d * 32 + lane * 8) / 4;
+              const v = lay.cross[i * D + d] ? -1 : 0;
+              I[e] = v;
+              I[e + 1] = v;
+            }
+          }
+        }
+      }
+    }
+    this.rec = addr;
+    this.st.memory_bytes = a.bytes;
+  }
+
+  private f32Full(): Float32Array {
+    return new Float32Array(this.a.memory.buffer as unknown as ArrayBuffer);
+  }
+
+  begin(first: number, count: number): void {
+    if (!this.planes) throw new Error('engine: begin() before program()');
+    if (!(Number.isInteger(count) && count >= 0 && count <= this.capacity)) throw new RangeError(`engine: ${count} chains, capacity ${this.capacity}`);
+    this.first = first;
+    this.count = count;
+    for (let k = 0; k < count; k++) this.setBias(k, this.planes.bias);
+  }
+
+  setBias(k: number, bias: Float64Array): void {
+    this.slots[k].bias.set(bias);
+    this.toGroups(k, 3, this.slots[k].bias);
+  }
+
+  load(k: number, spins: ArrayLike<number>, beta: number): void {
+    const { N, D } = this.g;
+    const nbr = this.spec.layout.nbr;
+    const pl = this.planes!;
+    const s = new Float64Array(N + 1);
+    for (let i = 0; i < N; i++) s[i] = spins[i] > 0 ? 1 : -1;
+    this.toPlanes(k, 's', s.subarray(0, N));
+    this.toPlanes(k, 'sPrev', s.subarray(0, N));
+    // every node settles to its field: h = G hScale, the reference's operations
+    const bias = this.slots[k].bias;
+    const hScale = 2 * beta * pl.unit;
+    const h = this.natural;
+    for (let i = 0; i < N; i++) {
+      const base = i * D;
+      let G = bias[i];
+      for (let d = 0; d < D; d++) G += pl.w[base + d] * s[nbr[base + d]];
+      h[i] = G * hScale;
+    }
+    this.toGroups(k, 0, h);
+    this.toGroups(k, 1, h);
+    this.slots[k].sigmaValid = [false, false];
+  }
+
+  private cycleKernel(n1: number, nMid: number, n2: number): Exports {
+    const key = `${n1},${nMid},${n2}`;
+    let fn = this.kernels.get(key);
+    if (!fn) {
+      fn = this.instantiate(generateKernel(this.g.spec, { cycle: true, n1, nMid, n2 }));
+      this.kernels.set(key, fn);
+    }
+    if (this.lastCycle !== key) {
+      const ph = this.spec.physics;
+      const bPow = Math.pow(ph.aRng, n1 + nMid + n2);
+      this.setF64('aB', ph.aBias);
+      this.setF64('aR', ph.aRng);
+      this.setF64('bPow', bPow);
+      this.constF32(KC.BPOW, bPow);
+      this.constF32(KC.EE, SIGMA_ERR);
+      this.constF32(KC.K0, EST_SLOP);
+      this.constF32(KC.SK, EST_SLOP_REL);
+      const pw = powers(ph.aBias, Math.max(n1, nMid, n2));
+      this.constF64(KC.PW1, pw[n1]);
+      this.constF64(KC.PWM, pw[nMid]);
+      this.constF64(KC.PW2, pw[n2]);
+      const seg = new Float64Array(12);
+      segmentConstants([n1, nMid, n2], ph.aBias, ph.aRng, seg, 0);
+      for (let q = 0; q < 12; q++) this.constF32(KC.C + q, seg[q]);
+      this.lastCycle = key;
+    }
+    return fn;
+  }
+
+  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void {
+    const g = this.g;
+    const c = hs.colour;
+    const ph = this.spec.physics;
+    let fn: Exports;
+    if (this.ideal) {
+      fn = this.kernels.get('ideal') ?? this.instantiate(generateKernel(g.spec, { cycle: false }));
+      this.kernels.set('ideal', fn);
+    } else {
+      const S = ph.substeps;
+      const n1 = hs.seg1Cycles * S;
+      const nMid = ph.latency * S;
+      const n2 = (hs.ownCycles - ph.latency) * S;
+      if (!(n1 >= 0 && n2 >= 0 && n1 + nMid + n2 <= MAX_SUBSTEPS)) throw new RangeError(`engine: a latch interval of ${n1 + nMid + n2} substeps`);
+      fn = this.cycleKernel(n1, nMid, n2);
+    }
+    this.constF64(KC.TB, 2 * hs.beta * this.planes!.unit);
+    this.constF64(KC.VSV, ph.vsOverVdd);
+    this.constI32(KC.KEY, hs.key | 0);
+    this.setI32('rec', this.rec![c]);
+    this.setI32('rowTab', g.rowTab[c]);
+    this.setI32('nRows', g.L);
+    this.setI32('buf', this.buf);
+    for (let k = 0; k < this.count; k++) {
+      this.constI32(KC.CHAIN, Math.imul(this.first + k, CHAIN_STRIDE));
+      this.setI32('own', this.planeAddr(k, 's', c));
+      this.setI32('other', this.planeAddr(k, 's', 1 - c));
+      this.setI32('groups', this.groupAddr(k, c));
+      const slot = this.slots[k];
+      if (!this.ideal && !slot.sigmaValid[c]) {
+        fn.fill();
+        slot.sigmaValid[c] = true;
+      }
+      fn.latch();
+      this.refreshPads(this.planeAddr(k, 's', c), c);
+      this.refreshPads(this.planeAddr(k, 'sPrev', c), c);
+      const latches = this.out('latches');
+      const toggles = this.out('toggles');
+      const wire = this.out('wire');
+      const links = this.out('link');
+      const divider = this.out('divider');
+      sum.latches += latches;
+      sum.toggles += toggles;
+      sum.wireQ += wire;
+      sum.linkToggles += links;
+      sum.dividerQ += divider;
+      if (perChain) {
+        const t = perChain[k];
+        t.latches += latches;
+        t.toggles += toggles;
+        t.wireQ += wire;
+        t.linkToggles += links;
+        t.dividerQ += divider;
+      }
+      this.st.cell_updates += latches;
+      this.st.exact_decisions += this.out('fallbacks');
+    }
+    this.st.latch_calls++;
+  }
+
+  readSpins(k: number, out: Int8Array | Float64Array): void {
+    const N = this.g.N;
+    this.xfer(1, true, this.planeAddr(k, 's', 0), this.planeAddr(k, 's', 1));
+    const v = this.a.f64View(this.stage, N);
+    for (let i = 0; i < N; i++) out[i] = v[i];
+  }
+
+  accumulateMoments(m: MomentSums): void {
+    const { N, D, nbr, colourCells } = this.spec.layout;
+    const s = new Float64Array(N + 1);
+    const c0 = colourCells[0];
+    for (let k = 0; k < this.count; k++) {
+      this.readSpins(k, s);
+      for (let i = 0; i < N; i++) m.spin[i] += s[i];
+      for (let n = 0; n < c0.length; n++) {
+        const i = c0[n];
+        for (let d = 0; d < D; d++) m.pair[n * D + d] += s[i] * s[nbr[i * D + d]];
+      }
+      m.samples++;
+    }
+  }
+
+  stats(): EngineStats {
+    return { ...this.st, memory_bytes: this.a.bytes };
+  }
+
+  dispose(): void {
+    this.slots.length = 0;
+    this.kernels.clear();
+  }
+}

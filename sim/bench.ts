@@ -1,0 +1,227 @@
+/**
+ * What `dtca bench` measures: cell updates per wall nanosecond of the latch engines on L x L grids
+ * of G12 cells with the default random workload (weights U(-0.25, 0.25), biases U(-0.1, 0.1)).
+ *
+ * A row runs in its own process (clean JIT state, its own peak memory). Each thread of the row
+ * builds the chip, programs the stage, loads its chains into one engine, runs sweeps until the
+ * generated code is warm, then times sweeps only (at least `sweeps` and at least `minTimeS`).
+ * With two workers both threads start timing together (a shared barrier) and time the same span;
+ * the row's rate is their updates over that span. Traced rows write every chain's every sweep to
+ * a trace file, as `dtca run --trace` does.
+ */
+import { Worker } from 'node:worker_threads';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveConfig, type ResolvedConfig } from './config.js';
+import { buildChip, programStage } from './chip.js';
+import { randomModel } from './model.js';
+import { initialSpins, initKey, latchKey, addSweepEvents, engineReport, type EngineReport } from './run.js';
+import { chipEvents } from './chip.js';
+import { ExactEvents } from '../power/events.js';
+import { energyOf } from '../power/energy.js';
+import { createEngine } from '../cells/select.js';
+import { newTally, resetTally, type EngineChoice } from '../cells/engine.js';
+import { openTraceWriter } from '../traces/writer.js';
+import { TRACE_FORMAT, TRACE_VERSION } from '../traces/types.js';
+import { VERSION } from './output.js';
+
+/** ideal: no relaxation, mismatch or latency, the chip's 8-bit weights; exact: ideal with exact weights; cycle: the paper preset */
+export type BenchPhysics = 'ideal' | 'exact' | 'cycle';
+
+export interface RowSpec {
+  physics: BenchPhysics;
+  L: number;
+  rules: string;
+  chains: number;
+  workers: number;
+  trace: boolean;
+  engine: EngineChoice;
+  /** timed sweeps at least */
+  sweeps: number;
+  /** warm up at least this long, then time at least minTimeS */
+  warmupS: number;
+  minTimeS: number;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  node: string;
+  arch: string;
+}
+
+export interface RowResult extends RowSpec {
+  cells: number;
+  cell_updates: number;
+  wall_s: number;
+  updates_per_ns: number;
+  /** wall microseconds per sweep of all the row's chains */
+  us_per_sweep: number;
+  /** process start of the row to its first timed sweep: config, fabric, model, engine, first sweeps */
+  setup_s: number;
+  rss_peak_bytes: number;
+  /** the engine that ran (and what auto passed over) */
+  engine_used: EngineReport['used'];
+  engine_refused: EngineReport['refused'];
+}
+
+export function machine(): Machine {
+  const c = cpus();
+  return { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, node: process.version, arch: process.arch };
+}
+
+export function benchConfig(spec: Pick<RowSpec, 'physics' | 'L' | 'rules'>): ResolvedConfig {
+  const sets = [`fabric.L=${spec.L}`, `fabric.rules="${spec.rules}"`];
+  if (spec.physics === 'ideal') sets.push('cell.weight_bits=8');
+  return resolveConfig(undefined, { ideal: spec.physics !== 'cycle', sets });
+}
+
+interface ThreadResult {
+  updates: number;
+  seconds: number;
+  sweeps: number;
+  setupS: number;
+  engine: EngineReport;
+}
+
+/**
+ * One thread's share: chains [first, first + count). `barrier` (two workers): after warm-up the
+ * thread counts itself in and waits for the others; then every thread times `span` seconds.
+ */
+export async function measureThread(spec: RowSpec, first: number, count: number, barrier?: { sab: SharedArrayBuffer; parties: number }): Promise<ThreadResult> {
+  const t0 = performance.now();
+  const cfg = benchConfig(spec);
+  const chip = buildChip(cfg);
+  const model = randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+  const prog = programStage(chip, model, 0);
+  const N = chip.fabric.N;
+  const sel = createEngine(chip.spec, { choice: spec.engine, chains: count, weightBits: cfg.cell.weight_bits });
+  const engine = sel.engine;
+  if (engine.capacity < count) throw new Error(`bench: the ${engine.kind} engine holds ${engine.capacity} chains, the row needs ${count}`);
+  engine.program(prog.planes);
+  engine.begin(first, count);
+  const st0 = model.stages[0];
+  for (let k = 0; k < count; k++) {
+    engine.load(k, initialSpins(N, prog.planes.bias, prog.planes.unit, st0.clampIdx, st0.clampVal, initKey(chip, first + k, 0), 'hinton', model.beta), model.beta);
+  }
+  const tmp = spec.trace ? mkdtempSync(join(tmpdir(), 'dtca-bench-trace-')) : null;
+  const sink = tmp ? openTraceWriter(join(tmp, 'bench.dtct'), {}) : null;
+  if (sink) {
+    sink.header({
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      dtca_version: VERSION,
+      created: new Date().toISOString(),
+      config: cfg,
+      model: { source: model.source },
+      layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: new Int32Array(0), image: new Int32Array(0), label: new Int32Array(0), label_copies: 1 },
+      run: { chains: count, stages: 1, sweeps: 2 ** 31, clock_hz: chip.timing.clockHz, mapping: 'bench' },
+    });
+  }
+  const t0t = newTally();
+  const t1t = newTally();
+  const per0 = sink ? Array.from({ length: count }, newTally) : null;
+  const per1 = sink ? Array.from({ length: count }, newTally) : null;
+  const spins = new Float64Array(N + 1);
+  const bytes = (N + 7) >> 3;
+  const packed = new Uint8Array(sink ? count * bytes : 0);
+  const ev = new ExactEvents();
+  const ph = chip.timing.phaseCycles;
+  let sweep = 0;
+  const step = () => {
+    const key = latchKey(chip, 0, sweep);
+    resetTally(t0t);
+    resetTally(t1t);
+    if (per0 && per1) for (let k = 0; k < count; k++) (resetTally(per0[k]), resetTally(per1[k]));
+    engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : ph, ownCycles: ph, beta: model.beta, key }, t0t, per0);
+    engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t1t, per1);
+    addSweepEvents(ev, chip, t0t, t1t, sweep, count);
+    if (sink && per0 && per1) {
+      // as runStage's views: packed spins straight from an engine that packs them
+      if (engine.readPacked) engine.readPacked(packed, bytes);
+      for (let k = 0; k < count; k++) {
+        if (!engine.readPacked) engine.readSpins(k, spins);
+        const e = new ExactEvents();
+        addSweepEvents(e, chip, per0[k], per1[k], sweep, 1);
+        e.add('leak_cell_cycles', N * chip.timing.sweepCycles);
+        const cycle = (sweep + 1) * chip.timing.sweepCycles;
+        sink.sweep({ chain: first + k, stage: 0, sweep, cycle, time_s: cycle / chip.timing.clockHz, spins, packed: engine.readPacked ? packed.subarray(k * bytes, (k + 1) * bytes) : undefined, toggles: per0[k].toggles + per1[k].toggles, energy_j: energyOf(chipEvents(chip, e), chip.table) });
+      }
+    }
+    sweep++;
+  };
+  try {
+    step(); // the first sweep compiles the kernels
+    // V8 moves a hot WebAssembly function to its optimising compiler in the background: time the steady state
+    const warmUntil = performance.now() + 1000 * spec.warmupS;
+    while (performance.now() < warmUntil) step();
+    const setupS = (performance.now() - t0) / 1000;
+    if (barrier) {
+      const flag = new Int32Array(barrier.sab);
+      Atomics.add(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      while (Atomics.load(flag, 0) < barrier.parties) Atomics.wait(flag, 0, Atomics.load(flag, 0), 50);
+    }
+    const first0 = sweep;
+    const latches0 = Number(ev.get('latches'));
+    const t1 = performance.now();
+    const until = t1 + 1000 * spec.minTimeS;
+    while (sweep - first0 < spec.sweeps || performance.now() < until) step();
+    const seconds = (performance.now() - t1) / 1000;
+    return { updates: Number(ev.get('latches')) - latches0, seconds, sweeps: sweep - first0, setupS, engine: engineReport(sel) };
+  } finally {
+    engine.dispose();
+    if (sink) await sink.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function workerUrl(): URL {
+  const beside = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL('../dist/worker.js', import.meta.url);
+}
+
+/** Measure a row in this process (threads for workers > 1). */
+export async function measureRow(spec: RowSpec): Promise<RowResult> {
+  let parts: ThreadResult[];
+  if (spec.workers <= 1) parts = [await measureThread(spec, 0, spec.chains)];
+  else {
+    const sab = new SharedArrayBuffer(4);
+    const per = Math.ceil(spec.chains / spec.workers);
+    const jobs: Promise<ThreadResult>[] = [];
+    for (let w = 0; w < spec.workers; w++) {
+      const first = w * per;
+      const count = Math.min(per, spec.chains - first);
+      jobs.push(
+        new Promise((resolve, reject) => {
+          const wk = new Worker(workerUrl(), { workerData: { kind: 'bench', spec, first, count, sab, parties: spec.workers } });
+          wk.once('message', (m: { ok: boolean; result?: ThreadResult; error?: string }) => {
+            if (m.ok) resolve(m.result!);
+            else reject(new Error(m.error));
+            void wk.terminate();
+          });
+          wk.once('error', reject);
+        }),
+      );
+    }
+    parts = await Promise.all(jobs);
+  }
+  const updates = parts.reduce((a, p) => a + p.updates, 0);
+  const seconds = Math.max(...parts.map((p) => p.seconds));
+  const sweeps = Math.min(...parts.map((p) => p.sweeps));
+  return {
+    ...spec,
+    cells: spec.L * spec.L,
+    cell_updates: updates,
+    wall_s: seconds,
+    updates_per_ns: updates / (seconds * 1e9),
+    us_per_sweep: (seconds * 1e6) / sweeps,
+    setup_s: Math.max(...parts.map((p) => p.setupS)),
+    rss_peak_bytes: process.resourceUsage().maxRSS * 1024,
+    engine_used: parts[0].engine.used,
+    engine_refused: parts[0].engine.refused,
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * `dtca compare DIR...`: run directories (dtca run) or sweep point directories side by side, as one
+ * table (a column per design) and one chart (a panel per key figure, a bar per design).
+ */
+import type { Argv } from 'yargs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { UserError } from '../fabric/errors.js';
+import { claimDefaultDir, prepareRunDir, writeJson } from './output.js';
+import { writeChart, type ChartSpec } from './plot.js';
+import { eng } from './stats.js';
+import { unitScale, axisValueText, spansDecade } from './sweep/report.js';
+import type { Json } from './sweep/plan.js';
+
+interface Design {
+  dir: string;
+  name: string;
+  values: Record<string, number | string | null>;
+}
+
+/** The figures compared: key, label, unit ('' for plain numbers, null for text). */
+const FIGURES: [string, string, string | null][] = [
+  ['config', 'config', null],
+  ['engine', 'engine', null],
+  ['workload', 'workload', null],
+  ['cells', 'cells', ''],
+  ['clock_hz', 'clock', 'Hz'],
+  ['energy_per_image_j', 'energy / image', 'J'],
+  ['energy_per_stage_j', 'energy / stage', 'J'],
+  ['time_per_image_s', 'time / image', 's'],
+  ['images_per_s', 'images / s', ''],
+  ['sweep_energy_per_cell_sweep_j', 'sweep energy / cell / sweep', 'J'],
+  ['static_energy_per_cell_sweep_j', '  static', 'J'],
+  ['dynamic_energy_per_cell_sweep_j', '  dynamic', 'J'],
+  ['programming_energy_j', 'programming energy', 'J'],
+  ['energy_total_j', 'energy total', 'J'],
+  ['sim_time_s', 'simulated time', 's'],
+  ['average_power_w', 'average power', 'W'],
+  ['lag1_autocorr', 'lag-1 (sweep points)', ''],
+  ['moment_rmse', 'moment RMSE vs ideal twin', ''],
+];
+
+/** Charted figures (those with a value for at least one design). */
+const CHARTED = ['energy_per_image_j', 'time_per_image_s', 'sweep_energy_per_cell_sweep_j', 'programming_energy_j'];
+
+function readJsonIn(dir: string, f: string): Record<string, unknown> | null {
+  const p = join(dir, f);
+  if (!existsSync(p)) return null;
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`${p}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export function readDesign(d: string): Design {
+  const dir = resolve(d);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${d}: not a directory (give dtca run directories or sweep point directories)`);
+  const stats = readJsonIn(dir, 'stats.json');
+  if (!stats) throw new UserError(`${d}: no stats.json (not a run or sweep point directory)`);
+  const man = readJsonIn(dir, 'manifest.json');
+  const point = readJsonIn(dir, 'point.json') as { row?: Record<string, unknown> } | null;
+  const row = point?.row ?? null;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const sw = stats.sweep_energy_j as { static?: number; dynamic?: number } | undefined;
+  const cs = num(stats.cell_sweeps);
+  const values: Design['values'] = {
+    config: String(man?.label ?? stats.config ?? ''),
+    engine: String(stats.engine ?? ''),
+    workload: row ? String(row.workload) : String(stats.workload ?? ''),
+    cells: num(stats.cells),
+    clock_hz: num(stats.clock_hz),
+    energy_per_image_j: num(stats.energy_per_image_j),
+    energy_per_stage_j: num(stats.energy_per_stage_j),
+    time_per_image_s: num(stats.image_interval_s),
+    images_per_s: num(stats.images_per_s),
+    sweep_energy_per_cell_sweep_j: num(stats.sweep_energy_per_cell_sweep_j),
+    static_energy_per_cell_sweep_j: sw && cs ? sw.static! / cs : null,
+    dynamic_energy_per_cell_sweep_j: sw && cs ? sw.dynamic! / cs : null,
+    programming_energy_j: num(stats.programming_energy_j),
+    energy_total_j: num((stats.energy_j as Record<string, unknown> | undefined)?.total),
+    sim_time_s: num(stats.sim_time_s),
+    average_power_w: num(stats.average_power_w),
+    lag1_autocorr: row ? num(row.lag1_autocorr) : null,
+    moment_rmse: row ? num(row.moment_rmse) : null,
+  };
+  let name = String(man?.label ?? basename(dir));
+  if (row && row.axes && typeof row.axes === 'object') {
+    const ax = Object.entries(row.axes as Record<string, Json>).map(([k, v]) => `${k.split('.').pop()}=${axisValueText(k, v)}`);
+    name = `#${String(row.point)} ${ax.join(' ')}`.trim();
+  }
+  return { dir, name, values };
+}
+
+function uniqueNames(ds: Design[]): void {
+  const seen = new Map<string, number>();
+  for (const d of ds) seen.set(d.name, (seen.get(d.name) ?? 0) + 1);
+  for (const d of ds) if ((seen.get(d.name) ?? 0) > 1) d.name = `${d.name} (${basename(d.dir)})`;
+}
+
+export function compareTable(ds: Design[]): string {
+  const rows = FIGURES.filter(([k]) => ds.some((d) => d.values[k] !== null && d.values[k] !== '')).map(([k, label, unit]) => [
+    label,
+    ...ds.map((d) => {
+      const v = d.values[k];
+      if (v === null || v === undefined) return '-';
+      if (typeof v === 'string') return v;
+      return unit ? eng(v, unit, 4) : Number(v.toPrecision(5)).toString();
+    }),
+  ]);
+  const head = ['', ...ds.map((d) => d.name)];
+  const all = [head, ...rows];
+  const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  return all.map((r) => r.map((s, c) => (c === 0 ? s.padEnd(w[c]) : s.padStart(w[c]))).join('  ')).join('\n') + '\n';
+}
+
+export function compareChart(ds: Design[]): ChartSpec | null {
+  const panels = CHARTED.filter((k) => ds.some((d) => typeof d.values[k] === 'number'));
+  if (panels.length === 0) return null;
+  const charts = panels.map((k) => {
+    const [, label, unit] = FIGURES.find((f) => f[0] === k)!;
+    const vals = ds.map((d) => d.values[k]).filter((v): v is number => typeof v === 'number');
+    const u = unitScale(Math.max(...vals.map(Math.abs)), unit ?? '');
+    return {
+      title: `${label.trim()}${u.label ? ` (${u.label})` : ''}`,
+      width: Math.max(160, 40 * ds.length),
+      height: 180,
+      data: { values: ds.map((d, i) => ({ design: d.name, order: i, y: typeof d.values[k] === 'number' ? (d.values[k] as number) / u.scale : null })) },
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'design', type: 'nominal', sort: null, title: null, axis: { labelAngle: -30, labelLimit: 200 } },
+        y: { field: 'y', type: 'quantitative', title: null, scale: { type: spansDecade(vals) ? 'log' : 'linear' }, axis: { format: '~r' } },
+        color: { field: 'design', type: 'nominal', legend: null, sort: null },
+        tooltip: [{ field: 'design', type: 'nominal' }, { field: 'y', type: 'quantitative', format: '.4g' }],
+      },
+    };
+  });
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: 'Designs side by side', hconcat: charts } as unknown as ChartSpec;
+}
+
+export function compareCommand<T>(y: Argv<T>): Argv<T> {
+  return y.command(
+    'compare <dirs..>',
+    'run or sweep point directories side by side: one table and one chart',
+    (yy) =>
+      yy
+        .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'dtca run directories or sweep point directories (points/<id>)' })
+        .option('out', { type: 'string', describe: 'where compare.json and the chart go (default runs/<time>-<suffix>-compare)' })
+        .option('json', { type: 'boolean', default: false }),
+    async (a) => {
+      const dirs = (a.dirs as string[]) ?? [];
+      if (dirs.length < 1) throw new UserError('dtca compare: give at least one directory');
+      const ds = dirs.map(readDesign); // every directory read before anything is written
+      uniqueNames(ds);
+      const out = a.out !== undefined ? prepareRunDir(String(a.out), 'compare') : claimDefaultDir('runs', 'compare');
+      const json = ds.map((d) => ({ name: d.name, dir: d.dir, ...d.values }));
+      writeJson(join(out, 'compare.json'), json);
+      const spec = compareChart(ds);
+      if (spec) await writeChart(spec, join(out, 'compare'));
+      if (a.json) {
+        process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(compareTable(ds) + `written to ${out} (compare.json${spec ? ', compare.svg, compare.png' : ''})\n`);
+    },
+  );
+}

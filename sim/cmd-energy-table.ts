@@ -1,0 +1,28 @@
+/** `dtca energy-table [config] [--set ...] [--json|--csv]`: the energy-per-event table the power model multiplies by. */
+import type { Argv } from 'yargs';
+import { UserError } from '../fabric/errors.js';
+import { buildChip } from './chip.js';
+import { loadConfig, withConfigOptions, type CommonArgs } from './cli-common.js';
+import { energyTableReport, energyTableCsv, formatEnergyTable } from './energy-table.js';
+import { eng } from './stats.js';
+
+function cmdEnergyTable(a: CommonArgs & { csv?: boolean }): void {
+  if (a.json && a.csv) throw new UserError('energy-table: --json and --csv: choose one');
+  const chip = buildChip(loadConfig(a));
+  const r = energyTableReport(chip);
+  if (a.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+  else if (a.csv) process.stdout.write(energyTableCsv(r));
+  else process.stdout.write(formatEnergyTable(r, eng));
+}
+
+export function energyTableCommand<T>(y: Argv<T>): Argv<T> {
+  return y.command(
+    'energy-table [config]',
+    'the energy per event (and static power) the power model multiplies event counts by',
+    (yy) =>
+      withConfigOptions(yy)
+        .option('json', { type: 'boolean', default: false, describe: 'print the table as JSON (as energy-table.json in a run directory)' })
+        .option('csv', { type: 'boolean', default: false, describe: 'print the table as CSV' }),
+    (a) => cmdEnergyTable(a as never),
+  );
+}

@@ -1,0 +1,184 @@
+/**
+ * `dtca eval [RUN_DIR|MODEL]`: sample quality against yardsticks (sim/quality/eval.ts), and
+ * `dtca eval --train-classifier`: retrain the quality classifier.
+ */
+import type { Argv } from 'yargs';
+import { existsSync, statSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../fabric/errors.js';
+import { resolveConfig } from './config.js';
+import { buildChip } from './chip.js';
+import { readModel } from './model.js';
+import { generate } from './dtm.js';
+import { writeFileAtomic } from './output.js';
+import { makeProgress } from './progress.js';
+import { log, positiveInt, parseBeta } from './cli-common.js';
+import { dataDir, PIXELS, CLASSES } from './fmnist.js';
+import { readClassifier } from './quality/classifier.js';
+import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from './quality/train.js';
+import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from './quality/eval.js';
+import { readRunSamples } from './quality/samples.js';
+import { measureAutocorrelation } from './train/stage.js';
+import { trainData } from './train/train.js';
+
+/** lag (sweeps) of the per-stage autocorrelation dtca eval reports (dtca train's --acp-lag default) */
+export const AUTOCORRELATION_LAG = 100;
+
+interface EvalArgs {
+  target?: string;
+  images?: number;
+  json?: boolean;
+  data?: string;
+  classifier?: string;
+  config?: string;
+  set?: string[];
+  ideal?: boolean;
+  chip?: string;
+  sweeps?: number;
+  beta?: string;
+  workers?: number;
+  seed?: number;
+  trainClassifier?: boolean;
+  epochs?: number;
+  out?: string;
+}
+
+async function cmdTrainClassifier(a: EvalArgs): Promise<void> {
+  if (a.target !== undefined) throw new UserError('--train-classifier: takes no run directory or model');
+  const epochs = positiveInt('epochs', a.epochs) ?? DEFAULT_EPOCHS;
+  const seed = positiveInt('seed', a.seed, 0) ?? DEFAULT_SEED;
+  const out = resolve(a.out ?? CLASSIFIER_PATH);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new UserError(`--out ${out}: is a directory`);
+  log.info({ data: dataDir(a.data), epochs, seed, out }, 'training the quality classifier');
+  const bar = makeProgress(epochs * TRAIN_SPLIT, 'images');
+  const r = trainQualityClassifier({
+    dir: a.data,
+    seed,
+    epochs,
+    onProgress: (done, _total, epoch) => bar.tick(epoch * TRAIN_SPLIT + done),
+    onEpoch: (e) => log.info({ epoch: e.epoch + 1, of: epochs, loss: Number(e.loss.toFixed(4)), val_accuracy: e.valAccuracy, wall_s: Number(e.wallS.toFixed(1)) }, 'epoch done'),
+  });
+  bar.done();
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileAtomic(out, r.bytes, 'classifier');
+  const info = r.info as { test_accuracy: number; val_accuracy: number; params: number; train_wall_s: number };
+  if (a.json) process.stdout.write(JSON.stringify({ path: out, bytes: r.bytes.length, ...r.info }, null, 2) + '\n');
+  else {
+    process.stdout.write(
+      `classifier      ${out} (${(r.bytes.length / 1024).toFixed(0)} KiB, ${info.params} parameters)\n` +
+        `test accuracy   ${info.test_accuracy.toFixed(4)} on the 10,000 binarised test images (held-out accuracy ${info.val_accuracy.toFixed(4)})\n` +
+        `training        ${epochs} epochs, seed ${seed}, ${info.train_wall_s.toFixed(0)} s\n`,
+    );
+  }
+}
+
+/** The first 784 visible cells (the pixels) of each generated image, as 0/1. */
+function pixelsOf(outputs: Int8Array[]): Uint8Array {
+  const images = new Uint8Array(outputs.length * PIXELS);
+  outputs.forEach((o, i) => {
+    for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = o[p] > 0 ? 1 : 0;
+  });
+  return images;
+}
+
+async function cmdEval(a: EvalArgs): Promise<void> {
+  if (a.trainClassifier) return cmdTrainClassifier(a);
+  if (a.epochs !== undefined || a.out !== undefined) throw new UserError('--epochs/--out: only with --train-classifier');
+  if (!a.target) throw new UserError('name what to evaluate: dtca eval RUN_DIR (a run directory with samples.npy) or dtca eval MODEL (a DTM model file)');
+  const target = resolve(a.target);
+  if (!existsSync(target)) throw new UserError(`${a.target}: no such run directory or model file`);
+  const isDir = statSync(target).isDirectory();
+  const n = positiveInt('images', a.images, 2) ?? DEFAULT_EVAL_IMAGES;
+  const classifierPath = resolve(a.classifier ?? CLASSIFIER_PATH);
+  // the data and classifier first: a missing dataset should stop us before a long generation
+  const data = loadReferenceData(a.data);
+  const { net, info } = readClassifier(classifierPath);
+  let samples: Samples;
+  let title: string;
+  let source: Record<string, unknown>;
+  if (isDir) {
+    for (const k of ['config', 'set', 'sweeps', 'beta', 'workers', 'seed'] as const) {
+      const v = a[k];
+      if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new UserError(`--${k}: used only when evaluating a model file (a run directory's samples are already generated)`);
+    }
+    if (a.ideal) throw new UserError("--ideal: used only when evaluating a model file (a run directory's samples are already generated)");
+    const s = readRunSamples(target, n);
+    if (s.n < n) log.warn({ wanted: n, have: s.total }, 'the run directory holds fewer images than --images; scoring all of them, yardsticks at the same N');
+    samples = s;
+    title = `dtca eval ${a.target}: ${s.n} ${s.labels ? 'class-clamped ' : ''}samples from the run directory`;
+    source = { run_dir: target, images_in_run: s.total };
+  } else {
+    const model = readModel(target);
+    const dtm = model.dtm;
+    if (!dtm) throw new UserError(`${a.target}: not a DTM model (no "dtm" section)`);
+    if (dtm.image.length !== PIXELS || dtm.image_shape[0] !== 28 || dtm.image_shape[1] !== 28) {
+      throw new UserError(`${a.target}: its images are ${dtm.image_shape.join('x')} (${dtm.image.length} cells); dtca eval scores 28x28 Fashion-MNIST models (--visible fmnist)`);
+    }
+    if (dtm.label.length !== CLASSES * dtm.label_copies) throw new UserError(`${a.target}: ${dtm.label.length} label cells, expected ${CLASSES} classes x ${dtm.label_copies} copies`);
+    const seed = positiveInt('seed', a.seed, 0);
+    const g = model.grid;
+    // the chip takes the model's grid; explicit --set values still apply on top
+    const sets = [`fabric.L=${g.L}`, `fabric.rules=${JSON.stringify(g.rules)}`, `fabric.boundary=${JSON.stringify(g.boundary)}`, ...(seed === undefined ? [] : [`seed=${seed}`]), ...(a.set ?? [])];
+    const chipKind = a.chip ?? (a.ideal ? 'exact' : 'cycle');
+    if (chipKind !== 'ideal' && chipKind !== 'cycle' && chipKind !== 'exact') throw new UserError(`--chip ${chipKind}: ideal or cycle`);
+    const base = resolveConfig(a.config, { sets });
+    // --chip ideal: every non-ideality off but the chip's weight precision (the chip a model is trained on)
+    const cfg = chipKind === 'cycle' ? base : resolveConfig(a.config, { ideal: true, sets: chipKind === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
+    const chip = buildChip(cfg);
+    const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
+    const workers = positiveInt('workers', a.workers) ?? 1;
+    const labels = Array.from({ length: CLASSES }, (_, c) => c);
+    log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
+    const bar = makeProgress(n * dtm.T, 'image-stages');
+    const gen = await generate(chip, model, { images: n, sweeps, labels, workers, beta: parseBeta(a.beta), onImageDone: (d) => bar.tick(d) });
+    bar.done();
+    // per stage, the chain autocorrelation beyond the conditional mean (the estimator ACP uses,
+    // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
+    const pairsData = trainData(model, a.data, undefined, 'test');
+    const auto: number[] = [];
+    for (let k = 0; k < dtm.T; k++) auto.push(measureAutocorrelation(cfg, 'auto', { beta: model.beta, dtm, stages: model.stages }, k, pairsData, { pairs: 32, warmup: 40, lag: AUTOCORRELATION_LAG, seed: cfg.seed }));
+    samples = {
+      images: pixelsOf(gen.outputs),
+      n,
+      labels: Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]),
+      autocorrelation: auto,
+    };
+    title = `dtca eval ${a.target}: ${n} class-clamped samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
+    source = { model: target, config: cfg.name, chip: chipKind, engine: gen.engine.used, seed: cfg.seed, T: dtm.T, sweeps, generation_wall_s: gen.wallS, autocorrelation_lag: AUTOCORRELATION_LAG };
+  }
+  const report = evaluate(samples, {
+    data,
+    classifier: net,
+    classifierPath,
+    classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
+    onStep: (what) => log.info(what),
+  });
+  if (a.json) process.stdout.write(JSON.stringify({ ...report, source }, null, 2) + '\n');
+  else process.stdout.write(formatReport(report, title));
+}
+
+export function evalCommand<T>(y: Argv<T>): Argv<T> {
+  return y.command(
+    'eval [target]',
+    'score generated Fashion-MNIST images (a run directory or a DTM model) against yardsticks; --train-classifier retrains the classifier',
+    (yy) =>
+      yy
+        .positional('target', { type: 'string', describe: 'a run directory with samples.npy, or a DTM model file (generates --images class-clamped samples)' })
+        .option('images', { type: 'number', describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N)` })
+        .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+        .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA, else /usr/share/datasets/fashion-mnist)' })
+        .option('classifier', { type: 'string', describe: 'classifier weights (default configs/classifier/fmnist-cnn.msgpack)' })
+        .option('config', { type: 'string', describe: 'MODEL: chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
+        .option('set', { type: 'string', array: true, describe: 'MODEL: override a config value' })
+        .option('chip', { choices: ['cycle', 'ideal'], describe: 'MODEL: the chip to generate on: cycle (the config as it is, default) or ideal (every non-ideality off, the chip\'s weight precision kept)' })
+        .option('ideal', { type: 'boolean', default: false, describe: 'MODEL: the ideal chip with exact weights (infinite precision)' })
+        .option('sweeps', { type: 'number', describe: 'MODEL: sweeps per stage (default 250)' })
+        .option('beta', { type: 'string', describe: 'MODEL: beta, a number or START:END over each stage' })
+        .option('workers', { type: 'number', describe: 'MODEL: worker threads over images' })
+        .option('seed', { type: 'number', describe: 'MODEL: the chip seed (default the config\'s); with --train-classifier the training seed (default 1)' })
+        .option('train-classifier', { type: 'boolean', describe: 'train the quality classifier on binarised Fashion-MNIST and write it' })
+        .option('epochs', { type: 'number', describe: `--train-classifier: epochs (default ${DEFAULT_EPOCHS})` })
+        .option('out', { type: 'string', describe: '--train-classifier: output file (default the committed configs/classifier/fmnist-cnn.msgpack)' }),
+    (a) => cmdEval(a as EvalArgs),
+  );
+}

@@ -1,0 +1,189 @@
+/**
+ * `dtca experiment central`: the paper's central training result at small scale. With one training
+ * budget (the same epochs, steps, batch and chains per stage), train
+ *   mebm      a monolithic EBM: one stage, generation from noise in T x K sweeps;
+ *   dtm       a DTM with T stages, without the Adaptive Correlation Penalty;
+ *   dtm-acp   the same DTM with ACP;
+ * keep the model after every epoch, and score every epoch's model with `dtca eval`'s metrics (FD of
+ * the quality classifier's features against held-out images, clamped accuracy) and the chain
+ * autocorrelation the training measured (per stage, at lag --acp-lag; mean and max over stages).
+ * Writes OUT/results.jsonl, OUT/results.md and OUT/central.svg/.png. Re-running continues: models
+ * trained are kept, epochs scored are not scored again.
+ */
+import type { Argv } from 'yargs';
+import { existsSync, mkdirSync, readFileSync, appendFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from '../fabric/errors.js';
+import { resolveConfig } from './config.js';
+import { buildChip } from './chip.js';
+import { readModel } from './model.js';
+import { newDtmModel, generate } from './dtm.js';
+import { train } from './train/train.js';
+import { evaluate, loadReferenceData } from './quality/eval.js';
+import { readClassifier } from './quality/classifier.js';
+import { CLASSIFIER_PATH } from './quality/train.js';
+import { PIXELS, CLASSES } from './fmnist.js';
+import { writeChart, type ChartSpec } from './plot.js';
+import { writeFileAtomic } from './output.js';
+import { noteClaimedDir } from '../fabric/files.js';
+import { log, positiveInt } from './cli-common.js';
+
+interface Row {
+  variant: string;
+  epoch: number;
+  fd: number;
+  clamped_accuracy: number | null;
+  marginal_error: number;
+  rho_mean: number;
+  rho_max: number;
+  lambda_mean: number;
+  images: number;
+  sweeps_per_stage: number;
+  T: number;
+}
+
+const VARIANTS = [
+  { name: 'mebm', T: 1, acp: false, what: 'monolithic EBM (T = 1)' },
+  { name: 'dtm', T: 8, acp: false, what: 'DTM without ACP' },
+  { name: 'dtm-acp', T: 8, acp: true, what: 'DTM with ACP' },
+] as const;
+
+async function cmdCentral(a: Record<string, unknown>): Promise<void> {
+  const out = resolve(String(a.out ?? 'runs/central'));
+  // the directory is the experiment's own: new, empty, or holding an earlier (resumed) experiment
+  const ours = existsSync(join(out, 'results.jsonl')) || VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
+  if (existsSync(out) && !ours) {
+    if (!statSync(out).isDirectory()) throw new UserError(`--out ${out}: exists and is not a directory`);
+    if (readdirSync(out).length > 0) throw new UserError(`--out ${out}: not empty and holds no experiment (results.jsonl or a variant's model); choose another directory`);
+  }
+  mkdirSync(out, { recursive: true });
+  noteClaimedDir(out);
+  const epochs = positiveInt('epochs', a.epochs as number | undefined) ?? 10;
+  const steps = positiveInt('steps', a.steps as number | undefined) ?? 50;
+  const batch = positiveInt('batch', a.batch as number | undefined) ?? 64;
+  const images = positiveInt('images', a.images as number | undefined) ?? 500;
+  const K = positiveInt('sweeps', a.sweeps as number | undefined) ?? 250;
+  const workers = positiveInt('workers', a.workers as number | undefined) ?? 1;
+  const lag = positiveInt('acp-lag', a.acpLag as number | undefined) ?? 100;
+  const base = resolveConfig(undefined, { sets: (a.set as string[] | undefined) ?? [] });
+  // the ideal chip with the chip's weight precision (as dtca train --chip ideal)
+  const config = resolveConfig(undefined, { ideal: true, sets: [...((a.set as string[] | undefined) ?? []), `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] });
+  const data = loadReferenceData(a.data as string | undefined);
+  const classifier = readClassifier(CLASSIFIER_PATH);
+  const resultsPath = join(out, 'results.jsonl');
+  const rows: Row[] = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row) : [];
+  for (const v of VARIANTS) {
+    const modelPath = join(out, `${v.name}.mp`);
+    const model0 = newDtmModel({ T: v.T, L: config.fabric.L, rules: config.fabric.rules, boundary: config.fabric.boundary, visible: 'fmnist', weights: 'zero', seed: config.seed });
+    if (!existsSync(modelPath)) {
+      log.info({ variant: v.name, epochs, steps, batch }, 'training');
+      await train({
+        config,
+        engine: 'auto',
+        model: model0,
+        dataDir: a.data as string | undefined,
+        out: modelPath,
+        epochs,
+        steps,
+        batch,
+        warmup: 60,
+        samples: 10,
+        every: 6,
+        lr: 0.016,
+        alpha: 0.18,
+        acp: v.acp,
+        acpLambda0: v.acp ? 0.01 : 0,
+        acpLag: lag,
+        seed: config.seed,
+        workers,
+        resume: existsSync(`${modelPath}.ckpt`),
+        snapshots: true,
+        onEpoch: (r) => log.info({ variant: v.name, stage: r.stage, epoch: r.epoch, rho: +r.rho.toFixed(4), lambda: +r.lambda.toPrecision(3) }, 'epoch'),
+      });
+    }
+    const trainLog = readFileSync(`${modelPath}.train.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stage: number; epoch: number; rho: number; lambda: number });
+    for (let e = 1; e <= epochs; e++) {
+      if (rows.some((r) => r.variant === v.name && r.epoch === e)) continue;
+      const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);
+      if (!existsSync(snap)) throw new UserError(`${snap}: missing (train ${v.name} again: remove ${modelPath})`);
+      const model = readModel(snap);
+      const chip = buildChip(config);
+      const labels = Array.from({ length: CLASSES }, (_, c) => c);
+      // the monolithic EBM gets the DTM's total sweeps in its one stage
+      const sweeps = v.T === 1 ? 8 * K : K;
+      const gen = await generate(chip, model, { images, sweeps, labels, workers });
+      const pixels = new Uint8Array(images * PIXELS);
+      gen.outputs.forEach((x, i) => {
+        for (let p = 0; p < PIXELS; p++) pixels[i * PIXELS + p] = x[p] > 0 ? 1 : 0;
+      });
+      const rep = evaluate({ images: pixels, n: images, labels: Uint8Array.from({ length: images }, (_, i) => labels[i % CLASSES]), autocorrelation: null }, { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
+      const at = trainLog.filter((r) => r.epoch === e);
+      const row: Row = {
+        variant: v.name,
+        epoch: e,
+        fd: rep.fd,
+        clamped_accuracy: rep.clamped_accuracy,
+        marginal_error: rep.marginal_error,
+        rho_mean: at.reduce((s, r) => s + r.rho, 0) / at.length,
+        rho_max: Math.max(...at.map((r) => r.rho)),
+        lambda_mean: at.reduce((s, r) => s + r.lambda, 0) / at.length,
+        images,
+        sweeps_per_stage: sweeps,
+        T: v.T,
+      };
+      rows.push(row);
+      appendFileSync(resultsPath, JSON.stringify(row) + '\n');
+      log.info({ variant: v.name, epoch: e, fd: +row.fd.toFixed(2), rho_max: +row.rho_max.toFixed(4) }, 'scored');
+    }
+  }
+  rows.sort((x, y) => VARIANTS.findIndex((v) => v.name === x.variant) - VARIANTS.findIndex((v) => v.name === y.variant) || x.epoch - y.epoch);
+  const md = [
+    `| variant | epoch | FD (N = ${images}) | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.variant} | ${r.epoch} | ${r.fd.toFixed(2)} | ${r.clamped_accuracy === null ? 'n/a' : r.clamped_accuracy.toFixed(3)} | ${r.rho_mean.toFixed(4)} | ${r.rho_max.toFixed(4)} | ${r.lambda_mean.toPrecision(3)} |`),
+  ].join('\n');
+  writeFileAtomic(join(out, 'results.md'), md + '\n');
+  const long = rows.flatMap((r) => [
+    { variant: r.variant, epoch: r.epoch, metric: `FD (N = ${images}, lower is better)`, value: r.fd },
+    { variant: r.variant, epoch: r.epoch, metric: 'chain autocorrelation (max over stages)', value: r.rho_max },
+  ]);
+  const spec: ChartSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Monolithic EBM, DTM, DTM + ACP: quality and mixing over training',
+    data: { values: long },
+    facet: { column: { field: 'metric', type: 'nominal', title: null } },
+    spec: {
+      width: 300,
+      height: 220,
+      mark: { type: 'line', point: true },
+      encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', title: null }, color: { field: 'variant', type: 'nominal' } },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+  await writeChart(spec, join(out, 'central'));
+  process.stdout.write(md + `\n\n${out}/results.jsonl, results.md, central.png\n`);
+}
+
+export function experimentCommand<T>(y: Argv<T>): Argv<T> {
+  return y.command('experiment', 'reproduce a result of the paper at small scale', (yy) =>
+    yy
+      .command(
+        'central',
+        'monolithic EBM vs DTM vs DTM + ACP over training epochs: FD and autocorrelation',
+        (c) =>
+          c
+            .option('out', { type: 'string', describe: 'directory (default runs/central)' })
+            .option('epochs', { type: 'number', describe: 'epochs per model (default 10)' })
+            .option('steps', { type: 'number', describe: 'steps per epoch (default 50)' })
+            .option('batch', { type: 'number', describe: 'chains per step (default 64)' })
+            .option('images', { type: 'number', describe: 'images scored per epoch (default 500)' })
+            .option('sweeps', { type: 'number', describe: 'generation sweeps per DTM stage (default 250; the EBM gets 8x)' })
+            .option('acp-lag', { type: 'number', describe: 'autocorrelation lag (default 100)' })
+            .option('workers', { type: 'number', describe: 'worker threads (default 1)' })
+            .option('set', { type: 'string', array: true, describe: 'config overrides of the paper chip' })
+            .option('data', { type: 'string', describe: 'Fashion-MNIST directory' }),
+        (a) => cmdCentral(a as never),
+      )
+      .demandCommand(1, 'name an experiment: central'),
+  );
+}

@@ -1,0 +1,134 @@
+/** `dtca train [config] --out MODEL`: train a DTM on Fashion-MNIST on the simulated chip (sim/train/). */
+import type { Argv } from 'yargs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../fabric/errors.js';
+import { resolveConfig } from './config.js';
+import { readModel, type Model } from './model.js';
+import { newDtmModel, PLACEMENTS, type Placement } from './dtm.js';
+import { train } from './train/train.js';
+import { makeProgress } from './progress.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
+import { log, withConfigOptions, positiveInt, parseIntList, type CommonArgs } from './cli-common.js';
+
+function num(name: string, v: unknown, def: number, min: number, max = Infinity): number {
+  if (v === undefined) return def;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < min || x > max) throw new UserError(`--${name} ${String(v)}: expected a number in [${min}, ${max}]`);
+  return x;
+}
+
+async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> {
+  const out = a.out as string | undefined;
+  if (!out) throw new UserError('--out MODEL: where to write the trained model');
+  const outDir = dirname(resolve(out));
+  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new UserError(`--out ${out}: directory ${outDir} does not exist`);
+  const chipKind = String(a.chip ?? 'ideal');
+  if (chipKind !== 'ideal' && chipKind !== 'cycle') throw new UserError(`--chip ${chipKind}: ideal or cycle`);
+  if (a.ideal) throw new UserError('--ideal: use --chip ideal (the default) to train without non-idealities');
+  const seed = positiveInt('seed', a.seed as number | undefined, 0);
+  const sets = [...(a.set ?? []), ...(seed === undefined ? [] : [`seed=${seed}`])];
+  const base = resolveConfig(a.config, { sets });
+  // the ideal chip keeps the chip's weight precision: the model is trained for the weights it will run on
+  const config = chipKind === 'ideal' ? resolveConfig(a.config, { ideal: true, sets: [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] }) : base;
+  const engine = (a.engine ?? 'auto') as EngineChoice;
+  if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine ${String(a.engine)}: one of ${ENGINE_CHOICES.join(', ')}`);
+  let model: Model;
+  if (a.init) {
+    model = readModel(String(a.init));
+    if (!model.dtm) throw new UserError(`--init ${String(a.init)}: not a DTM model`);
+  } else {
+    model = newDtmModel({
+      T: positiveInt('stages', a.stages as number | undefined) ?? 8,
+      L: config.fabric.L,
+      rules: config.fabric.rules,
+      boundary: config.fabric.boundary,
+      visible: 'fmnist',
+      weights: 'zero',
+      seed: config.seed,
+      placement: a.placement as Placement,
+    });
+  }
+  const T = model.stages.length;
+  const epochs = positiveInt('epochs', a.epochs as number | undefined) ?? 10;
+  const steps = positiveInt('steps', a.steps as number | undefined) ?? 100;
+  const opts = {
+    config,
+    engine,
+    model,
+    dataDir: a.data as string | undefined,
+    limit: positiveInt('limit', a.limit as number | undefined),
+    out,
+    epochs,
+    steps,
+    batch: positiveInt('batch', a.batch as number | undefined) ?? 64,
+    warmup: positiveInt('warmup', a.warmup as number | undefined) ?? 40,
+    samples: positiveInt('samples', a.samples as number | undefined) ?? 10,
+    every: positiveInt('every', a.every as number | undefined) ?? 4,
+    lr: num('lr', a.lr, 0.016, 1e-9, 10),
+    alpha: num('lr-floor', a.lrFloor, 0.18, 0, 1),
+    acp: a.acp !== false,
+    acpLambda0: num('acp-lambda', a.acpLambda, 0.01, 0, 100),
+    acpLag: positiveInt('acp-lag', a.acpLag as number | undefined) ?? 100,
+    seed: config.seed,
+    workers: positiveInt('workers', a.workers as number | undefined) ?? 1,
+    resume: Boolean(a.resume),
+    stages: parseIntList('train-stages', a.trainStages),
+    snapshots: Boolean(a.snapshots),
+  };
+  const todo = (opts.stages ?? Array.from({ length: T }, (_, k) => k)).length;
+  const bar = makeProgress(todo * epochs * steps, 'steps');
+  const doneBy = new Map<number, number>();
+  let finished = 0;
+  log.info({ config: config.name, chip: chipKind, T, epochs, steps, batch: opts.batch, workers: opts.workers, out }, 'training starting');
+  const r = await train({
+    ...opts,
+    onStep: (stage, done) => {
+      doneBy.set(stage, done);
+      bar.tick(finished + [...doneBy.values()].reduce((x, y) => x + y, 0));
+    },
+    onEpoch: (rec) => {
+      finished += steps;
+      doneBy.set(rec.stage, 0);
+      log.info({ stage: rec.stage, epoch: rec.epoch, rho: +rec.rho.toFixed(4), lambda: +rec.lambda.toPrecision(3), agreement: +rec.agreement.toFixed(4), wall_s: +rec.wall_s.toFixed(1) }, 'epoch');
+    },
+  });
+  bar.done();
+  const summary = { out, stages: T, epochs, engine: r.engine, wall_s: r.wall_s, cell_updates: r.cell_updates, updates_per_ns: r.updates_per_ns };
+  process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : `trained ${T} stages x ${epochs} epochs into ${out} in ${r.wall_s.toFixed(1)} s (${r.engine} engine, ${r.updates_per_ns.toFixed(3)} cell updates per ns per thread)\nlog ${out}.train.jsonl, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
+}
+
+export function trainCommand<T>(y: Argv<T>): Argv<T> {
+  return y.command(
+    'train [config]',
+    'train a DTM on Fashion-MNIST on the simulated chip',
+    (yy) =>
+      withConfigOptions(yy)
+        .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
+        .option('stages', { type: 'number', describe: 'T, the number of stages of a new model (default 8)' })
+        .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'a new model\'s visible cells: random colour-0 cells (the paper) or spatial (pixels in image order over the grid)' })
+        .option('init', { type: 'string', describe: 'start from this DTM model file (fine-tuning) instead of zero weights' })
+        .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'train on the ideal chip (with its weight precision) or the cycle-accurate one' })
+        .option('epochs', { type: 'number', describe: 'epochs (default 10)' })
+        .option('steps', { type: 'number', describe: 'gradient steps per epoch (default 100)' })
+        .option('batch', { type: 'number', describe: 'chains (training pairs) per step (default 64)' })
+        .option('warmup', { type: 'number', describe: 'sweeps before the first sample of a phase (default 40)' })
+        .option('samples', { type: 'number', describe: 'samples per chain and phase (default 10)' })
+        .option('every', { type: 'number', describe: 'sweeps between samples (default 4)' })
+        .option('lr', { type: 'number', describe: 'Adam learning rate (default 0.016, cosine decay)' })
+        .option('lr-floor', { type: 'number', describe: 'cosine decay floor as a fraction of lr (default 0.18)' })
+        .option('acp', { type: 'boolean', default: true, describe: 'the Adaptive Correlation Penalty (--no-acp turns it off)' })
+        .option('acp-lambda', { type: 'number', describe: 'initial penalty lambda (default 0.01)' })
+        .option('acp-lag', { type: 'number', describe: 'lag (sweeps) of the autocorrelation the penalty watches (default 100)' })
+        .option('train-stages', { type: 'string', describe: 'train only these stages, e.g. 0,1' })
+        .option('limit', { type: 'number', describe: 'use only the first N training images' })
+        .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA or /usr/share/datasets/fashion-mnist)' })
+        .option('engine', { choices: ENGINE_CHOICES, default: 'auto', describe: 'latch engine' })
+        .option('workers', { type: 'number', describe: 'worker threads over stages (default 1)' })
+        .option('resume', { type: 'boolean', default: false, describe: 'continue from MODEL.ckpt/' })
+        .option('snapshots', { type: 'boolean', default: false, describe: 'also write the model after every epoch (MODEL.epochs/epoch-E.mp)' })
+        .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
+        .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' }),
+    (a) => cmdTrain(a as never),
+  );
+}

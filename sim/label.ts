@@ -1,0 +1,27 @@
+/**
+ * What to call a configuration in tables, directory names and manifests: a preset by its name, a
+ * config file by its file name (not the name of the preset it extends), plus what was changed on
+ * the command line: `dtca-paper+2 sets`, `my-chip+ideal`.
+ */
+import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { DEFAULT_CONFIG, presetNames } from './config.js';
+
+export interface ConfigLabel {
+  /** for people: "dtca-paper+2 sets" */
+  label: string;
+  /** for a directory name: "dtca-paper+2-sets" */
+  slug: string;
+  /** what the manifest records */
+  manifest: { label: string; config_ref: string; sets: string[]; ideal: boolean };
+}
+
+export function configLabel(ref: string | undefined, sets: string[] = [], ideal = false): ConfigLabel {
+  const r = ref ?? DEFAULT_CONFIG;
+  const isFile = r.endsWith('.json') || (!presetNames().includes(r) && existsSync(resolve(r)));
+  let label = isFile ? basename(r).replace(/\.json$/, '') : r;
+  if (sets.length > 0) label += `+${sets.length} set${sets.length === 1 ? '' : 's'}`;
+  if (ideal) label += '+ideal';
+  const slug = label.replace(/[^A-Za-z0-9._+-]+/g, '-');
+  return { label, slug, manifest: { label, config_ref: isFile ? resolve(r) : r, sets: [...sets], ideal } };
+}

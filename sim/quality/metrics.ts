@@ -1,0 +1,236 @@
+/**
+ * Sample-quality metrics on binarised 28x28 images: the Fréchet distance between two sets of
+ * feature vectors, per-pixel marginal error, within-class diversity, and the `factorised`
+ * yardstick sampler (independent pixels from each class's pixel marginals).
+ */
+import { streamKey, uniform } from '../../rng/counter.js';
+import { PIXELS } from '../fmnist.js';
+
+// ---------------------------------------------------------------------------------------------
+// Linear algebra (double precision)
+
+/** Mean (d) and unbiased covariance (d x d, row-major) of n feature vectors of length d. */
+export function meanCov(x: ArrayLike<number>, n: number, d: number): { mean: Float64Array; cov: Float64Array } {
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  const cov = new Float64Array(d * d);
+  const c = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) c[j] = x[i * d + j] - mean[j];
+    for (let a = 0; a < d; a++) {
+      const ca = c[a];
+      if (ca === 0) continue;
+      const row = a * d;
+      for (let b = a; b < d; b++) cov[row + b] += ca * c[b];
+    }
+  }
+  const div = n > 1 ? n - 1 : 1;
+  for (let a = 0; a < d; a++) {
+    for (let b = a; b < d; b++) {
+      const v = cov[a * d + b] / div;
+      cov[a * d + b] = v;
+      cov[b * d + a] = v;
+    }
+  }
+  return { mean, cov };
+}
+
+/**
+ * Eigen-decomposition of a symmetric matrix (cyclic Jacobi): eigenvalues and, column k of
+ * `vectors` (row-major n x n), the k-th eigenvector. The input is not modified.
+ */
+export function symmetricEigen(m: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(m);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  let scale = 0;
+  for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(a[i]));
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
+    if (off <= (1e-30 * scale) ** 2 || Math.sqrt(off) <= 1e-15 * scale) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const app = a[p * n + p];
+        const aqq = a[q * n + q];
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        // rotate rows/columns p and q
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p];
+          const akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k];
+          const aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p];
+          const vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
+  return { values, vectors: v };
+}
+
+/** Symmetric positive semi-definite square root (negative eigenvalues from rounding are clipped to 0). */
+export function sqrtPsd(m: ArrayLike<number>, n: number): Float64Array {
+  const { values, vectors } = symmetricEigen(m, n);
+  const out = new Float64Array(n * n);
+  for (let k = 0; k < n; k++) {
+    const s = Math.sqrt(Math.max(0, values[k]));
+    if (s === 0) continue;
+    for (let i = 0; i < n; i++) {
+      const vik = vectors[i * n + k] * s;
+      if (vik === 0) continue;
+      for (let j = 0; j < n; j++) out[i * n + j] += vik * vectors[j * n + k];
+    }
+  }
+  return out;
+}
+
+function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < n; k++) {
+      const aik = a[i * n + k];
+      if (aik === 0) continue;
+      for (let j = 0; j < n; j++) out[i * n + j] += aik * b[k * n + j];
+    }
+  }
+  return out;
+}
+
+/**
+ * Fréchet distance between Gaussians fitted to two sets of d-dimensional features:
+ * |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)), with Tr (S1 S2)^(1/2) computed as the sum of the
+ * square roots of the eigenvalues of the symmetric S1^(1/2) S2 S1^(1/2).
+ */
+export function frechetDistance(a: ArrayLike<number>, na: number, b: ArrayLike<number>, nb: number, d: number): number {
+  const A = meanCov(a, na, d);
+  const B = meanCov(b, nb, d);
+  let mu = 0;
+  for (let j = 0; j < d; j++) mu += (A.mean[j] - B.mean[j]) ** 2;
+  let tr = 0;
+  for (let j = 0; j < d; j++) tr += A.cov[j * d + j] + B.cov[j * d + j];
+  const s1 = sqrtPsd(A.cov, d);
+  const m = matmul(matmul(s1, B.cov, d), s1, d);
+  // symmetrise against rounding
+  for (let i = 0; i < d; i++) {
+    for (let j = i + 1; j < d; j++) {
+      const v = 0.5 * (m[i * d + j] + m[j * d + i]);
+      m[i * d + j] = v;
+      m[j * d + i] = v;
+    }
+  }
+  const { values } = symmetricEigen(m, d);
+  let trSqrt = 0;
+  for (const v of values) trSqrt += Math.sqrt(Math.max(0, v));
+  return Math.max(0, mu + tr - 2 * trSqrt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pixels
+
+/** Per-pixel mean (fraction of 1s) over n images of 784 bits. */
+export function pixelMeans(images: ArrayLike<number>, n: number): Float64Array {
+  const m = new Float64Array(PIXELS);
+  for (let i = 0; i < n; i++) for (let p = 0; p < PIXELS; p++) m[p] += images[i * PIXELS + p];
+  for (let p = 0; p < PIXELS; p++) m[p] /= n;
+  return m;
+}
+
+/** Mean over pixels of |p_a - p_b|, p the fraction of images with the pixel on. */
+export function marginalError(a: ArrayLike<number>, na: number, b: ArrayLike<number>, nb: number): number {
+  const ma = pixelMeans(a, na);
+  const mb = pixelMeans(b, nb);
+  let s = 0;
+  for (let p = 0; p < PIXELS; p++) s += Math.abs(ma[p] - mb[p]);
+  return s / PIXELS;
+}
+
+const WORDS = Math.ceil(PIXELS / 32);
+
+function packRows(images: ArrayLike<number>, n: number): Uint32Array {
+  const out = new Uint32Array(n * WORDS);
+  for (let i = 0; i < n; i++) for (let p = 0; p < PIXELS; p++) if (images[i * PIXELS + p]) out[i * WORDS + (p >> 5)] |= 1 << (p & 31);
+  return out;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/**
+ * Mean pairwise Hamming distance, as a fraction of the 784 pixels, over all pairs of images in the
+ * same group (pairs pooled over groups). NaN when no group has two images.
+ */
+export function withinGroupHamming(images: ArrayLike<number>, n: number, groups: ArrayLike<number>): number {
+  const packed = packRows(images, n);
+  const byGroup = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const g = groups[i];
+    let list = byGroup.get(g);
+    if (!list) byGroup.set(g, (list = []));
+    list.push(i);
+  }
+  let sum = 0;
+  let pairs = 0;
+  for (const list of byGroup.values()) {
+    for (let x = 0; x < list.length; x++) {
+      const ox = list[x] * WORDS;
+      for (let y = x + 1; y < list.length; y++) {
+        const oy = list[y] * WORDS;
+        let d = 0;
+        for (let w = 0; w < WORDS; w++) d += popcount(packed[ox + w] ^ packed[oy + w]);
+        sum += d;
+        pairs++;
+      }
+    }
+  }
+  return pairs === 0 ? NaN : sum / pairs / PIXELS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The factorised yardstick
+
+/** Per-class pixel marginals (classes x 784) from labelled images. */
+export function classMarginals(images: ArrayLike<number>, labels: ArrayLike<number>, n: number, classes = 10): Float64Array {
+  const m = new Float64Array(classes * PIXELS);
+  const count = new Float64Array(classes);
+  for (let i = 0; i < n; i++) {
+    const c = labels[i];
+    count[c]++;
+    for (let p = 0; p < PIXELS; p++) m[c * PIXELS + p] += images[i * PIXELS + p];
+  }
+  for (let c = 0; c < classes; c++) for (let p = 0; p < PIXELS; p++) m[c * PIXELS + p] = count[c] > 0 ? m[c * PIXELS + p] / count[c] : 0;
+  return m;
+}
+
+/** Images with independent pixels: image i's pixel p is on with probability marginals[labels[i]][p]. */
+export function sampleFactorised(marginals: Float64Array, labels: ArrayLike<number>, n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n * PIXELS);
+  for (let i = 0; i < n; i++) {
+    const key = streamKey(seed, 0xfac7, i);
+    const base = labels[i] * PIXELS;
+    for (let p = 0; p < PIXELS; p++) out[i * PIXELS + p] = uniform(key, p) < marginals[base + p] ? 1 : 0;
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+/**
+ * Generated samples on disk: what `dtca run` writes into a run directory for `dtca eval` (and for
+ * anyone with numpy), and reading it back.
+ *
+ *   samples.npy  uint8 0/1, shape (images, visible): each image's visible cells after the last
+ *                stage, in the model's layout order (image pixels row-major, then the label cells,
+ *                class c copy r at column pixels + c*copies + r)
+ *   labels.npy   uint8, shape (images,): the class each image was clamped to (only with --labels)
+ *   manifest.json gains "samples": {file, labels_file, images, visible, image_cells, image_shape,
+ *                label_copies, classes}
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../../fabric/errors.js';
+import { npyHeader } from '../../traces/npy.js';
+import { PIXELS } from '../fmnist.js';
+import type { Samples } from './eval.js';
+
+export const SAMPLES_FILE = 'samples.npy';
+export const LABELS_FILE = 'labels.npy';
+
+export interface SamplesManifest {
+  file: string;
+  labels_file: string | null;
+  images: number;
+  visible: number;
+  image_cells: number;
+  image_shape: number[];
+  label_copies: number;
+  classes: number;
+}
+
+/** samples.npy bytes from the generated visible spins (+1/-1 per cell). */
+export function samplesNpy(outputs: Int8Array[]): Buffer {
+  const n = outputs.length;
+  const v = n > 0 ? outputs[0].length : 0;
+  const data = Buffer.alloc(n * v);
+  outputs.forEach((o, i) => {
+    for (let k = 0; k < v; k++) data[i * v + k] = o[k] > 0 ? 1 : 0;
+  });
+  return Buffer.concat([npyHeader('uint8', [n, v]), data]);
+}
+
+/** labels.npy bytes: image i's clamped class labels[i % labels.length]. */
+export function labelsNpy(images: number, labels: number[]): Buffer {
+  const data = Buffer.from(Uint8Array.from({ length: images }, (_, i) => labels[i % labels.length]));
+  return Buffer.concat([npyHeader('uint8', [images]), data]);
+}
+
+/** Parses a C-order uint8 .npy; returns its shape and data. */
+export function readNpyU8(path: string): { shape: number[]; data: Uint8Array } {
+  let b: Buffer;
+  try {
+    b = readFileSync(path);
+  } catch (e) {
+    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  if (b.length < 10 || b.toString('latin1', 0, 6) !== '\x93NUMPY') throw new UserError(`${path}: not a .npy file`);
+  const major = b[6];
+  const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = b.toString('latin1', start, start + hlen);
+  const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr !== '|u1' || fortran !== 'False' || shapeText === undefined) throw new UserError(`${path}: expected a C-order uint8 array (header ${header.trim()})`);
+  const shape = shapeText
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')
+    .map(Number);
+  const count = shape.reduce((x, y) => x * y, 1);
+  const data = new Uint8Array(b.buffer, b.byteOffset + start + hlen, b.length - start - hlen);
+  if (data.length !== count) throw new UserError(`${path}: ${data.length} data bytes, shape (${shape.join(', ')}) needs ${count} (file cut short?)`);
+  return { shape, data };
+}
+
+/** The samples a run directory holds (the first `limit` images). */
+export function readRunSamples(dir: string, limit?: number): Samples & { total: number } {
+  const manPath = join(dir, 'manifest.json');
+  const npyPath = join(dir, SAMPLES_FILE);
+  if (!existsSync(npyPath)) {
+    throw new UserError(`${dir}: no ${SAMPLES_FILE} (a DTM generation run directory written by this version of "dtca run" holds one)`);
+  }
+  let man: { samples?: SamplesManifest } = {};
+  try {
+    man = JSON.parse(readFileSync(manPath, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${manPath}: cannot read (${(e as Error).message})`);
+  }
+  const sm = man.samples;
+  if (!sm) throw new UserError(`${manPath}: no "samples" section describing ${SAMPLES_FILE}`);
+  if (sm.image_cells !== PIXELS || sm.image_shape?.[0] !== 28 || sm.image_shape?.[1] !== 28) {
+    throw new UserError(`${dir}: its images are ${sm.image_shape?.join('x')} (${sm.image_cells} cells); dtca eval scores 28x28 Fashion-MNIST images`);
+  }
+  const { shape, data } = readNpyU8(npyPath);
+  if (shape.length !== 2 || shape[1] !== sm.visible) throw new UserError(`${npyPath}: shape (${shape.join(', ')}), the manifest says (${sm.images}, ${sm.visible})`);
+  const total = shape[0];
+  const n = Math.min(total, limit ?? total);
+  const images = new Uint8Array(n * PIXELS);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < PIXELS; p++) {
+      const v = data[i * sm.visible + p];
+      if (v > 1) throw new UserError(`${npyPath}: value ${v} at image ${i}, pixel ${p}; expected 0/1`);
+      images[i * PIXELS + p] = v;
+    }
+  }
+  let labels: Uint8Array | null = null;
+  if (sm.labels_file) {
+    const l = readNpyU8(join(dir, sm.labels_file));
+    if (l.shape.length !== 1 || l.shape[0] !== total) throw new UserError(`${join(dir, sm.labels_file)}: shape (${l.shape.join(', ')}), expected (${total},)`);
+    labels = l.data.slice(0, n);
+    for (const c of labels) if (c >= sm.classes) throw new UserError(`${join(dir, sm.labels_file)}: class ${c} outside 0..${sm.classes - 1}`);
+  }
+  return { images, n, labels, autocorrelation: readAutocorrelation(dir), total };
+}
+
+/** stats.json's stages[k].autocorrelation, per stage; null when no stage reports one. */
+export function readAutocorrelation(dir: string): (number | null)[] | null {
+  const path = join(dir, 'stats.json');
+  if (!existsSync(path)) return null;
+  try {
+    const stats = JSON.parse(readFileSync(path, 'utf8')) as { stages?: { stage: number; autocorrelation?: number | null }[] };
+    return autocorrelationOf(stats.stages);
+  } catch {
+    throw new UserError(`${path}: not valid JSON`);
+  }
+}
+
+/** Per-stage autocorrelation from a list of stage records (index = stage); null if none has one. */
+export function autocorrelationOf(stages: { stage: number; autocorrelation?: number | null }[] | undefined): (number | null)[] | null {
+  if (!stages || stages.length === 0) return null;
+  const out: (number | null)[] = new Array(stages.length).fill(null);
+  let any = false;
+  for (const st of stages) {
+    const v = st.autocorrelation;
+    if (typeof v === 'number' && Number.isFinite(v)) {
+      out[st.stage] = v;
+      any = true;
+    }
+  }
+  return any ? out : null;
+}

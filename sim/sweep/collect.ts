@@ -1,0 +1,146 @@
+/**
+ * `dtca sweep collect`: the results tables (results.csv, results.jsonl: one row per finished
+ * point, in plan order), the plots and index.html, from whatever points are finished, saying
+ * which are missing. Other directories of the same sweep (shards run apart) are merged in first;
+ * a directory of another sweep is refused before anything is copied.
+ */
+import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { UserError } from '../../fabric/errors.js';
+import { writeFileAtomic } from '../output.js';
+import type { Point } from './plan.js';
+import { readPlanFile, ownSweepDir, readPoints, isPointDone, isTwinDone, readPoint, pointDir, twinDir, type PlanFile, type Row } from './store.js';
+
+/** Result columns after the point's identity and axis values, in table order. */
+export const RESULT_COLUMNS = [
+  'physics',
+  'cells',
+  'images',
+  'T',
+  'sweeps',
+  'energy_per_image_j',
+  'energy_per_stage_j',
+  'time_per_image_s',
+  'images_per_s',
+  'sweep_time_s',
+  'sweep_energy_per_cell_sweep_j',
+  'static_energy_per_cell_sweep_j',
+  'dynamic_energy_per_cell_sweep_j',
+  'programming_energy_per_image_j',
+  'programming_energy_j',
+  'other_energy_j',
+  'energy_total_j',
+  'sim_time_s',
+  'average_power_w',
+  'area_m2',
+  'area_note',
+  'lag1_autocorr',
+  'lag1_autocorr_ideal',
+  'moment_rmse',
+  'moment_rmse_floor',
+  'quality',
+  'quality_note',
+] as const;
+
+export interface Collected {
+  pf: PlanFile;
+  points: Point[];
+  rows: Row[];
+  missing: Point[];
+  merged: number;
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function axisPaths(pf: PlanFile): string[] {
+  return pf.plan.axes.map((a) => a.path);
+}
+
+export function toCsv(pf: PlanFile, rows: Row[]): string {
+  const axes = axisPaths(pf);
+  const head = ['point', 'id', ...axes, 'replicate', 'seed', 'workload', ...RESULT_COLUMNS];
+  const lines = rows.map((r) => {
+    const rec = r as unknown as Record<string, unknown>;
+    return [r.point, r.id, ...axes.map((a) => r.axes[a]), r.replicate, r.seed, r.workload, ...RESULT_COLUMNS.map((c) => rec[c])].map(csvCell).join(',');
+  });
+  return [head.join(','), ...lines].join('\n') + '\n';
+}
+
+/** A JSON line per row: the axis values as top-level keys beside the results. */
+export function toJsonl(pf: PlanFile, rows: Row[]): string {
+  const axes = axisPaths(pf);
+  return rows
+    .map((r) => {
+      const rec = r as unknown as Record<string, unknown>;
+      const o: Record<string, unknown> = { point: r.point, id: r.id };
+      for (const a of axes) o[a] = r.axes[a];
+      Object.assign(o, { replicate: r.replicate, seed: r.seed, workload: r.workload });
+      for (const c of RESULT_COLUMNS) o[c] = rec[c] ?? null;
+      return JSON.stringify(o);
+    })
+    .join('\n') + (rows.length ? '\n' : '');
+}
+
+/** Copy a finished point or twin directory from another sweep directory, atomically. */
+function adopt(from: string, toParent: string, name: string): void {
+  const tmp = join(toParent, `.partial-${hostname()}-${process.pid}-${name}`);
+  rmSync(tmp, { recursive: true, force: true });
+  cpSync(from, tmp, { recursive: true });
+  try {
+    renameSync(tmp, join(toParent, name));
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+  }
+}
+
+export function collectTables(dir: string, others: string[] = []): Collected {
+  const pf = ownSweepDir(dir);
+  const points = readPoints(dir);
+  const ids = new Set(points.map((p) => p.id));
+  // refuse first, copy after: nothing is merged unless every directory holds this sweep
+  const otherPfs = others.map((o) => ({ o, opf: readPlanFile(o) }));
+  for (const { o, opf } of otherPfs) {
+    if (opf.sweep_id !== pf.sweep_id) {
+      throw new UserError(`${o}: holds another sweep (id ${opf.sweep_id}, ${opf.points} points) than ${dir} (id ${pf.sweep_id}, ${pf.points} points); collect each sweep on its own`);
+    }
+  }
+  for (const sub of ['points']) {
+    const parent = join(dir, sub);
+    if (!existsSync(parent)) continue;
+    for (const e of readdirSync(parent)) {
+      if (e.startsWith('.partial-')) continue;
+      if (!ids.has(e)) throw new UserError(`${join(parent, e)}: not a point of this sweep (id ${pf.sweep_id}); was another sweep's point copied in? Move it away and collect again`);
+    }
+  }
+  let merged = 0;
+  for (const { o } of otherPfs) {
+    for (const p of points) {
+      if (!isPointDone(dir, p.id) && isPointDone(o, p.id)) {
+        if (!isTwinDone(dir, p.twin.key) && isTwinDone(o, p.twin.key)) adopt(twinDir(o, p.twin.key), join(dir, 'twins'), p.twin.key);
+        adopt(pointDir(o, p.id), join(dir, 'points'), p.id);
+        merged++;
+      }
+    }
+  }
+  const rows: Row[] = [];
+  const missing: Point[] = [];
+  for (const p of points) {
+    if (!isPointDone(dir, p.id)) {
+      missing.push(p);
+      continue;
+    }
+    const f = readPoint(dir, p.id);
+    if (f.id !== p.id) throw new UserError(`${pointDir(dir, p.id)}/point.json: belongs to point ${f.id}, not ${p.id}`);
+    rows.push(f.row);
+  }
+  writeFileAtomic(join(dir, 'results.csv'), toCsv(pf, rows));
+  writeFileAtomic(join(dir, 'results.jsonl'), toJsonl(pf, rows));
+  return { pf, points, rows, missing, merged };
+}

@@ -1,0 +1,55 @@
+/**
+ * Sample quality of a sweep point: a Fashion-MNIST model (a model file with 784 pixel cells and 10
+ * classes of label cells, such as the shipped model) generates one image per class in turn at
+ * every point, and its images are scored as `dtca eval` scores them (sim/quality/eval.ts): the
+ * Fréchet distance of the quality classifier's features against held-out test images of the same
+ * classes, at the point's number of images (FD is biased upward at small N: compare points of one
+ * sweep, not across N). Synthetic random-weight DTMs and Boltzmann machines have nothing to judge.
+ */
+import type { Model } from '../model.js';
+import type { ResolvedConfig } from '../config.js';
+import type { Workload } from './plan.js';
+import { PIXELS, CLASSES } from '../fmnist.js';
+import { evaluate, loadReferenceData, type ReferenceData } from '../quality/eval.js';
+import { readClassifier } from '../quality/classifier.js';
+import { CLASSIFIER_PATH } from '../quality/train.js';
+
+export interface QualityInput {
+  config: ResolvedConfig;
+  workload: Workload;
+  model: Model;
+  /** generated x^0 per image: visible spins (+-1), image pixels then label cells; null for BM runs */
+  outputs: Int8Array[] | null;
+}
+
+export interface Quality {
+  /** one number, lower is better (a Fréchet distance), or null */
+  value: number | null;
+  /** what the number is, or why there is none */
+  note: string;
+}
+
+/** 784 image cells and 10 classes of label cells: the layout the quality classifier reads */
+export function fmnistLayout(m: Model): boolean {
+  const d = m.dtm;
+  return Boolean(d && d.image.length === PIXELS && d.label_copies > 0 && d.label.length === CLASSES * d.label_copies);
+}
+
+/** the reference images and the classifier, loaded once per process (a sweep worker scores many points) */
+let judge: { data: ReferenceData; classifier: ReturnType<typeof readClassifier> } | null = null;
+
+export async function pointQuality(q: QualityInput): Promise<Quality> {
+  if (q.outputs === null) return { value: null, note: 'Boltzmann-machine workload: no images to judge' };
+  if (q.workload.kind === 'dtm') return { value: null, note: 'synthetic random-weight DTM: nothing learned to judge (sweep a trained model with --model)' };
+  if (!fmnistLayout(q.model)) return { value: null, note: 'the model is not a Fashion-MNIST DTM (784 pixels, 10 label classes): no classifier to judge it' };
+  const n = q.outputs.length;
+  if (n < 2) return { value: null, note: 'one image: a Fréchet distance needs at least two' };
+  judge ??= { data: loadReferenceData(), classifier: readClassifier(CLASSIFIER_PATH) };
+  const images = new Uint8Array(n * PIXELS);
+  q.outputs.forEach((x, i) => {
+    for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = x[p] > 0 ? 1 : 0;
+  });
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % CLASSES);
+  const r = evaluate({ images, n, labels, autocorrelation: null }, { data: judge.data, classifier: judge.classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
+  return { value: r.fd, note: `FD of the quality classifier's features at N = ${n} (floor ${r.baselines.floor.fd.toFixed(1)}, factorised ${r.baselines.factorised.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}` };
+}

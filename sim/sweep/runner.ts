@@ -1,0 +1,116 @@
+/**
+ * Running a sweep directory's points (all, or one shard): ideal twins first in the queue, then the
+ * points, over a pool of worker threads; each result is written as it arrives. Finished points
+ * and twins are skipped, so a killed run resumes where it stopped and a re-run redoes nothing.
+ */
+import { UserError } from '../../fabric/errors.js';
+import { log } from '../cli-common.js';
+import type { Point } from './plan.js';
+import { runPool, type Task } from './pool.js';
+import { rmse, type PointOutput, type TwinOutput } from './point.js';
+import { readPlanFile, readPoints, isPointDone, isTwinDone, writePoint, writeTwin, readTwin, cleanPartials, type Row } from './store.js';
+
+export interface Shard {
+  k: number;
+  n: number;
+}
+
+/** `k/N` with 1 <= k <= N. */
+export function parseShard(text: string, where = '--shard'): Shard {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const k = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || n < 1 || k < 1 || k > n) throw new UserError(`${where} ${text}: expected k/N with 1 <= k <= N (shard k of N), e.g. 2/4`);
+  return { k, n };
+}
+
+/** The shard from a Slurm array task (SLURM_ARRAY_TASK_ID, _MIN, _COUNT), or null outside one. */
+export function shardFromEnv(env: NodeJS.ProcessEnv = process.env): Shard | null {
+  if (env.SLURM_ARRAY_TASK_ID === undefined) return null;
+  const id = Number(env.SLURM_ARRAY_TASK_ID);
+  const min = Number(env.SLURM_ARRAY_TASK_MIN ?? 0);
+  const count = Number(env.SLURM_ARRAY_TASK_COUNT);
+  if (![id, min, count].every(Number.isInteger) || count < 1) {
+    throw new UserError(`Slurm array environment: SLURM_ARRAY_TASK_ID=${env.SLURM_ARRAY_TASK_ID}, SLURM_ARRAY_TASK_MIN=${env.SLURM_ARRAY_TASK_MIN}, SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}: not a usable array task (give --shard k/N)`);
+  }
+  return parseShard(`${id - min + 1}/${count}`, `Slurm array task (SLURM_ARRAY_TASK_ID=${id}, _MIN=${min}, _COUNT=${count}; use a contiguous --array)`);
+}
+
+/** The points of shard k of N: every N-th point from the k-th (round robin balances grid sizes). */
+export function shardPoints(points: Point[], shard: Shard | null): Point[] {
+  return shard ? points.filter((p) => p.index % shard.n === shard.k - 1) : points;
+}
+
+function axesText(p: Point): string {
+  const parts = Object.entries(p.axes).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (p.replicate > 0) parts.push(`replicate ${p.replicate + 1}`);
+  return parts.join(' ') || 'base';
+}
+
+export interface RunReport {
+  total: number;
+  mine: number;
+  skipped: number;
+  ran: number;
+  twins: number;
+  wall_s: number;
+}
+
+export async function runSweep(dir: string, o: { jobs: number; shard: Shard | null }): Promise<RunReport> {
+  const t0 = performance.now();
+  const pf = readPlanFile(dir);
+  const points = readPoints(dir);
+  if (points.length !== pf.points) throw new UserError(`${dir}: points.jsonl holds ${points.length} points, plan.json says ${pf.points}`);
+  cleanPartials(dir);
+  const mine = shardPoints(points, o.shard);
+  const pending = mine.filter((p) => !isPointDone(dir, p.id));
+  const skipped = mine.length - pending.length;
+  const twinTasks: Task[] = [];
+  const seen = new Set<string>();
+  for (const p of pending) {
+    if (seen.has(p.twin.key) || isTwinDone(dir, p.twin.key)) continue;
+    seen.add(p.twin.key);
+    twinTasks.push({ kind: 'twin', twin: p.twin, workload: p.workload });
+  }
+  log.info(
+    { sweep: pf.sweep_id, points: points.length, shard: o.shard ? `${o.shard.k}/${o.shard.n}` : 'all', mine: mine.length, finished: skipped, to_run: pending.length, twins: twinTasks.length, jobs: o.jobs },
+    skipped > 0 ? `resuming: ${skipped} of ${mine.length} points already finished, skipped` : 'sweep starting',
+  );
+  const twinReady = new Set<string>(mine.map((p) => p.twin.key).filter((k) => !seen.has(k)));
+  const waiting = new Map<string, { p: Point; r: PointOutput }[]>();
+  let done = 0;
+  const finish = (p: Point, r: PointOutput) => {
+    const tw = readTwin(dir, p.twin.key);
+    const row: Row = {
+      point: p.index + 1,
+      id: p.id,
+      axes: p.axes,
+      replicate: p.replicate,
+      seed: p.seed,
+      workload: p.workload_label,
+      ...r.measured,
+      lag1_autocorr_ideal: tw.lag1_autocorr_ideal,
+      moment_rmse: rmse(r.moments, tw.ref),
+      moment_rmse_floor: tw.moment_rmse_floor,
+    };
+    writePoint(dir, p, row, r.stats, r.samples_png, r.wall_s);
+    done++;
+    log.info({ point: p.index + 1, id: p.id, wall_s: Number(r.wall_s.toFixed(3)) }, `point ${done}/${pending.length} done: ${axesText(p)}`);
+  };
+  const tasks: Task[] = [...twinTasks, ...pending.map((p): Task => ({ kind: 'point', point: p }))];
+  await runPool(tasks, o.jobs, (task, result) => {
+    if (task.kind === 'twin') {
+      writeTwin(dir, task.twin.key, result as TwinOutput);
+      twinReady.add(task.twin.key);
+      log.debug({ twin: task.twin.key, wall_s: (result as TwinOutput).wall_s }, 'ideal twin done');
+      for (const w of waiting.get(task.twin.key) ?? []) finish(w.p, w.r);
+      waiting.delete(task.twin.key);
+      return;
+    }
+    const p = task.point;
+    if (twinReady.has(p.twin.key)) finish(p, result as PointOutput);
+    else waiting.set(p.twin.key, [...(waiting.get(p.twin.key) ?? []), { p, r: result as PointOutput }]);
+  });
+  if (waiting.size > 0) throw new Error(`sweep: ${waiting.size} twin(s) never finished`);
+  return { total: points.length, mine: mine.length, skipped, ran: pending.length, twins: twinTasks.length, wall_s: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,332 @@
+/**
+ * `dtca train`: every stage of a DTM trained on the simulated chip (stage.ts), stages spread over
+ * worker threads, a checkpoint per stage and epoch, a training log (JSONL) and its chart, and the
+ * model file at the end. Stages are independent and every draw is counter-based, so the result
+ * depends on the seed and the options, not on the worker count, and a resumed run continues
+ * exactly where the checkpoints stopped.
+ *
+ * Files, for --out MODEL:
+ *   MODEL                  the trained model (msgpack; JSON if MODEL ends in .json)
+ *   MODEL.ckpt/            run.json (the options) and stage-K.mp (parameters, Adam, ACP state, log)
+ *   MODEL.train.jsonl      one line per stage and epoch: rho, lambda, agreement, grad_rms, lr, ...
+ *   MODEL.train.svg/.png   rho, lambda and agreement against epochs, per stage
+ *   MODEL.epochs/epoch-E.mp  with --snapshots: the model after epoch E (every stage at epoch E)
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { unpack } from 'msgpackr';
+import { UserError } from '../../fabric/errors.js';
+import { writeFileAtomic } from '../output.js';
+import { noteClaimedDir } from '../../fabric/files.js';
+import { makePackr } from '../../traces/pack.js';
+import { modelToObject, type Model } from '../model.js';
+import { buildChip } from '../chip.js';
+import type { ResolvedConfig } from '../config.js';
+import type { EngineChoice } from '../../cells/engine.js';
+import { loadFmnist, PIXELS, CLASSES } from '../fmnist.js';
+import { writeChart, type ChartSpec } from '../plot.js';
+import { StageTrainer, fabricWires, newStageState, stageModel, type EpochRecord, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
+import { ACP_DEFAULTS } from './acp.js';
+import { ADAM_DEFAULTS } from './adam.js';
+
+export interface TrainOptions {
+  /** the chip the stages are trained on */
+  config: ResolvedConfig;
+  engine: EngineChoice;
+  /** the DTM to train: its layout and time grid; its weights are the starting point (zero for a new model) */
+  model: Model;
+  dataDir?: string;
+  /** use the first `limit` training images (all by default) */
+  limit?: number;
+  out: string;
+  epochs: number;
+  steps: number;
+  batch: number;
+  warmup: number;
+  samples: number;
+  every: number;
+  lr: number;
+  alpha: number;
+  acp: boolean;
+  acpLambda0: number;
+  acpLag: number;
+  seed: number;
+  workers: number;
+  resume: boolean;
+  /** train only these stages (default all) */
+  stages?: number[];
+  /** also write the model as it is after every epoch: MODEL.epochs/epoch-E.mp */
+  snapshots?: boolean;
+  onEpoch?: (r: EpochRecord) => void;
+  onStep?: (stage: number, done: number) => void;
+}
+
+export interface TrainResult {
+  model: Model;
+  log: EpochRecord[];
+  wall_s: number;
+  cell_updates: number;
+  updates_per_ns: number;
+  engine: string;
+}
+
+/** the options that must match for a resume */
+function runKey(o: TrainOptions): Record<string, unknown> {
+  return {
+    config: o.config,
+    model: o.model.source,
+    T: o.model.stages.length,
+    epochs: o.epochs,
+    steps: o.steps,
+    batch: o.batch,
+    warmup: o.warmup,
+    samples: o.samples,
+    every: o.every,
+    lr: o.lr,
+    alpha: o.alpha,
+    acp: o.acp,
+    acpLambda0: o.acpLambda0,
+    acpLag: o.acpLag,
+    seed: o.seed,
+    limit: o.limit ?? null,
+  };
+}
+
+/** The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins. */
+export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train'): TrainData {
+  const dtm = model.dtm!;
+  if (dtm.image.length !== PIXELS) throw new UserError(`the model has ${dtm.image.length} image cells; Fashion-MNIST needs ${PIXELS} (make it with dtca model new --visible fmnist)`);
+  const copies = dtm.label_copies;
+  if (dtm.label.length !== CLASSES * copies) throw new UserError(`the model has ${dtm.label.length} label cells; Fashion-MNIST needs ${CLASSES} x ${copies}`);
+  const set = loadFmnist({ dir, split, limit });
+  const V = PIXELS + CLASSES * copies;
+  const x = new Int8Array(set.n * V);
+  for (let n = 0; n < set.n; n++) {
+    const o = n * V;
+    for (let p = 0; p < PIXELS; p++) x[o + p] = set.images[n * PIXELS + p] ? 1 : -1;
+    for (let q = 0; q < CLASSES * copies; q++) x[o + PIXELS + q] = Math.floor(q / copies) === set.labels[n] ? 1 : -1;
+  }
+  return { n: set.n, V, x };
+}
+
+export function stageSpec(o: TrainOptions, stage: number): StageTrainSpec {
+  return {
+    config: o.config,
+    engine: o.engine,
+    dtm: o.model.dtm!,
+    beta: o.model.beta,
+    stage,
+    batch: o.batch,
+    warmup: o.warmup,
+    samples: o.samples,
+    every: o.every,
+    epochs: o.epochs,
+    steps: o.steps,
+    adam: { ...ADAM_DEFAULTS, lr: o.lr },
+    alpha: o.alpha,
+    acp: { on: o.acp, lambda0: o.acpLambda0, lag: o.acpLag, params: ACP_DEFAULTS },
+    seed: o.seed,
+  };
+}
+
+function ckptDir(out: string): string {
+  return `${out}.ckpt`;
+}
+
+function stateToObject(s: StageState): Record<string, unknown> {
+  return { ...s, thetaW: Array.from(s.thetaW), thetaB: Array.from(s.thetaB), adamM: Array.from(s.adamM), adamV: Array.from(s.adamV) };
+}
+
+function stateFromObject(o: Record<string, unknown>): StageState {
+  const f = (k: string) => Float64Array.from(o[k] as number[]);
+  return { ...(o as unknown as StageState), thetaW: f('thetaW'), thetaB: f('thetaB'), adamM: f('adamM'), adamV: f('adamV') };
+}
+
+/** A stage's starting state: from its checkpoint (resume) or from the model's parameters. */
+function initialState(o: TrainOptions, stage: number): StageState {
+  const path = `${ckptDir(o.out)}/stage-${stage}.mp`;
+  if (o.resume && existsSync(path)) return stateFromObject(unpack(readFileSync(path)) as Record<string, unknown>);
+  const chip = buildChip(o.config);
+  const wires = fabricWires(chip);
+  const st = newStageState(stage, wires.i.length, chip.fabric.N, o.acpLambda0);
+  // start from the model's weights (zero for a new model), matched to the wires
+  const m = o.model.stages[stage];
+  st.thetaB.set(m.bias);
+  const at = new Map<number, number>();
+  for (let e = 0; e < wires.i.length; e++) at.set(wires.i[e] * chip.fabric.N + wires.j[e], e);
+  for (let n = 0; n < m.ei.length; n++) {
+    const e = at.get(m.ei[n] * chip.fabric.N + m.ej[n]) ?? at.get(m.ej[n] * chip.fabric.N + m.ei[n]);
+    if (e !== undefined) st.thetaW[e] = m.ew[n];
+  }
+  return st;
+}
+
+function workerUrl(): URL {
+  const beside = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL('../../dist/worker.js', import.meta.url);
+}
+
+/** The part of a training run one thread does: its stages, one after the other. */
+export interface TrainJob {
+  kind: 'train';
+  opts: Omit<TrainOptions, 'onEpoch' | 'onStep'>;
+  stages: number[];
+  states: Record<number, Record<string, unknown>>;
+}
+
+/**
+ * Worker side: train the job's stages, epoch by epoch in turn (every stage reaches an epoch at
+ * about the same time, so snapshots appear as training goes), posting every epoch's record and
+ * state.
+ */
+export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
+  const data = trainData(job.opts.model, job.opts.dataDir, job.opts.limit);
+  const trainers = job.stages.map((stage) => new StageTrainer(stageSpec(job.opts as TrainOptions, stage), data, stateFromObject(job.states[stage])));
+  try {
+    for (const tr of trainers) post({ type: 'engine', stage: tr.state.stage, engine: tr.engineUsed });
+    let more = true;
+    while (more) {
+      more = false;
+      for (const tr of trainers) {
+        const stage = tr.state.stage;
+        const ran = tr.runEpoch(
+          (rec, st) => post({ type: 'epoch', rec, state: stateToObject(st) }),
+          (done) => post({ type: 'step', stage, done }),
+        );
+        more = more || ran;
+      }
+    }
+  } finally {
+    for (const tr of trainers) tr.dispose();
+  }
+}
+
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
+  const dtm = o.model.dtm;
+  if (!dtm) throw new UserError(`${o.model.source}: not a DTM model (no "dtm" section)`);
+  const T = o.model.stages.length;
+  const stages = o.stages ?? Array.from({ length: T }, (_, k) => k);
+  for (const k of stages) if (!Number.isInteger(k) || k < 0 || k >= T) throw new UserError(`--train-stages: stage ${k} outside 0..${T - 1}`);
+  const dir = ckptDir(o.out);
+  const key = runKey(o);
+  if (o.resume && existsSync(`${dir}/run.json`)) {
+    const was = JSON.parse(readFileSync(`${dir}/run.json`, 'utf8')) as Record<string, unknown>;
+    if (JSON.stringify(was) !== JSON.stringify(key)) throw new UserError(`--resume: ${dir}/run.json was written with other options; resume with the same command, or train into a new --out`);
+  } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
+    throw new UserError(`${dir} holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
+  }
+  mkdirSync(dir, { recursive: true });
+  // the checkpoint directory is this run's own (checked above): its files may be replaced (fabric/files.ts)
+  noteClaimedDir(dir);
+  writeFileAtomic(`${dir}/run.json`, JSON.stringify(key, null, 2) + '\n');
+  const states = new Map<number, StageState>();
+  for (let k = 0; k < T; k++) states.set(k, initialState(o, k));
+  const todo = stages.filter((k) => states.get(k)!.epoch < o.epochs);
+  const log: EpochRecord[] = [];
+  for (const k of stages) log.push(...states.get(k)!.log);
+  const packr = makePackr();
+  let engine = '';
+  // --snapshots: each stage's parameters per epoch, until every stage has reached that epoch
+  const chip0 = buildChip(o.config);
+  const wires0 = fabricWires(chip0);
+  const pending = new Map<number, Map<number, StageState>>();
+  const snapshot = (st: StageState) => {
+    if (!o.snapshots) return;
+    const byStage = pending.get(st.epoch) ?? new Map<number, StageState>();
+    byStage.set(st.stage, st);
+    pending.set(st.epoch, byStage);
+    if (byStage.size < T) {
+      // stages not trained in this run keep their epoch
+      for (let k = 0; k < T; k++) if (!byStage.has(k) && !stages.includes(k)) byStage.set(k, states.get(k)!);
+      if (byStage.size < T) return;
+    }
+    mkdirSync(`${o.out}.epochs`, { recursive: true });
+    const m: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(byStage.get(k)!, wires0)), source: `trained: ${o.out} epoch ${st.epoch}` };
+    writeFileAtomic(`${o.out}.epochs/epoch-${st.epoch}.mp`, packr.pack(modelToObject(m, false)), 'model');
+    pending.delete(st.epoch);
+  };
+  const onMessage = (m: { type: string; rec?: EpochRecord; state?: Record<string, unknown>; stage?: number; done?: number; engine?: string }) => {
+    if (m.type === 'engine') engine = m.engine!;
+    else if (m.type === 'step') o.onStep?.(m.stage!, m.done!);
+    else if (m.type === 'epoch') {
+      const st = stateFromObject(m.state!);
+      states.set(st.stage, st);
+      snapshot(st);
+      writeFileAtomic(`${dir}/stage-${st.stage}.mp`, packr.pack(stateToObject(st)));
+      log.push(m.rec!);
+      writeLog(o.out, log);
+      o.onEpoch?.(m.rec!);
+    }
+  };
+  const workers = Math.max(1, Math.min(o.workers, todo.length));
+  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined };
+  const jobs: TrainJob[] = Array.from({ length: workers }, (_, w) => {
+    const mine = todo.filter((_, n) => n % workers === w);
+    return { kind: 'train', opts: jobOpts, stages: mine, states: Object.fromEntries(mine.map((k) => [k, stateToObject(states.get(k)!)])) };
+  });
+  if (workers <= 1) {
+    if (jobs[0]?.stages.length) runTrainJob(jobs[0], (m) => onMessage(m as never));
+  } else {
+    await Promise.all(
+      jobs.map(
+        (job) =>
+          new Promise<void>((resolve, reject) => {
+            const w = new Worker(workerUrl(), { workerData: job });
+            w.on('message', (m: { ok?: boolean; error?: string; user?: boolean; type?: string }) => {
+              if (m.ok === false) reject(m.user ? new UserError(m.error!) : new Error(m.error));
+              else if (m.ok === true) resolve();
+              else onMessage(m as never);
+            });
+            w.once('error', reject);
+            w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`training worker exited with ${code}`))));
+          }),
+      ),
+    );
+  }
+  // the model: the DTM with every stage's trained parameters
+  const wires = wires0;
+  const model: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(states.get(k)!, wires)), source: `trained: ${o.out}` };
+  const json = o.out.endsWith('.json');
+  const obj = modelToObject(model, json);
+  writeFileAtomic(o.out, json ? JSON.stringify(obj) + '\n' : packr.pack(obj), 'model');
+  log.sort((a, b) => a.stage - b.stage || a.epoch - b.epoch);
+  writeLog(o.out, log);
+  await writeTrainChart(o.out, log).catch(() => undefined);
+  const updates = [...states.values()].reduce((a, s) => a + s.cellUpdates, 0);
+  const wall = (performance.now() - t0) / 1000;
+  const trainWall = [...states.values()].reduce((a, s) => a + s.wallS, 0);
+  return { model, log, wall_s: wall, cell_updates: updates, updates_per_ns: trainWall > 0 ? updates / (trainWall * 1e9) : 0, engine };
+}
+
+function writeLog(out: string, log: EpochRecord[]): void {
+  writeFileAtomic(`${out}.train.jsonl`, log.map((r) => JSON.stringify(r)).join('\n') + '\n', 'train-log');
+}
+
+export async function writeTrainChart(out: string, log: EpochRecord[]): Promise<string[]> {
+  const rows = log.flatMap((r) => [
+    { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'autocorrelation rho', value: r.rho },
+    { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'penalty lambda', value: r.lambda },
+    { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'agreement with target', value: r.agreement },
+  ]);
+  const spec: ChartSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'DTM training: per stage and epoch',
+    data: { values: rows },
+    facet: { column: { field: 'metric', type: 'nominal', title: null } },
+    spec: {
+      width: 220,
+      height: 180,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative' },
+        y: { field: 'value', type: 'quantitative', title: null },
+        color: { field: 'stage', type: 'nominal' },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+  return writeChart(spec, `${out}.train`);
+}

@@ -1,0 +1,85 @@
+// dtca probe: analog waveforms from a short cycle-accurate run, read back by a strict VCD parser and
+// converted by GTKWave's vcd2fst; the latched spins are the run's own, the node relaxes as the
+// bias network says between latches.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dtca } from './helpers/cli.js';
+import { readVcd } from './helpers/vcd.js';
+import { buildChip } from '../sim/chip.js';
+import { runModel } from '../sim/run.js';
+import { randomModel } from '../sim/model.js';
+import { testConfig } from './helpers/chip.js';
+
+const HAVE_VCD2FST = spawnSync('sh', ['-c', 'command -v vcd2fst']).status === 0;
+
+describe('dtca probe', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtca-probe-'));
+  // a slow bias network (tau_bias = 1e-14 F / 120 nS = 83 ns) so the node visibly relaxes
+  const sets = ['fabric.L=12', 'cell.node_capacitance_f=1e-14'];
+  const setArgs = sets.flatMap((s) => ['--set', s]);
+  const cells = [0, 1, 13];
+  const sweeps = 6;
+
+  it('writes a VCD with clock, phase, sweep and per cell spin, v_node and rng_p1', () => {
+    const out = join(dir, 'p.vcd');
+    const r = dtca(['probe', ...setArgs, '--cells', cells.join(','), '--sweeps', String(sweeps), '--vcd', out]);
+    expect(r.code).toBe(0);
+    const v = readVcd(out);
+    for (const n of ['dtca.clk', 'dtca.phase', 'dtca.sweep']) expect(v.byName.has(n), n).toBe(true);
+    for (const c of cells) for (const n of ['spin', 'v_node', 'rng_p1']) expect(v.byName.has(`dtca.cell_${c}.${n}`), `${c} ${n}`).toBe(true);
+    if (HAVE_VCD2FST) expect(spawnSync('vcd2fst', [out, join(dir, 'p.fst')]).status).toBe(0);
+  });
+
+  it("the latched spins are the run's, and RNG P(1) stays in [0, 1]", async () => {
+    const out = join(dir, 'q.vcd');
+    expect(dtca(['probe', ...setArgs, '--cells', cells.join(','), '--sweeps', String(sweeps), '--vcd', out]).code).toBe(0);
+    const v = readVcd(out);
+    // the same chain (0), stage and seed through the ordinary runner
+    const chip = buildChip(testConfig(sets, false));
+    const model = randomModel(chip.fabric, chip.config.seed, 0.25, 0.1);
+    const seen: number[][] = [];
+    await runModel(chip, model, { chains: 1, sweeps, warmup: 0, engine: 'reference', onSweep: (s) => (seen[s.sweep] = cells.map((c) => s.s[c])) });
+    // timescale ticks per cycle: a latch of colour c in sweep s is at cycle (2s + 1 + c) (phase = 1 cycle)
+    const tick = (cycles: number) => Math.round((cycles * 1e-7) / (v.timescale === '100 ps' ? 1e-10 : NaN));
+    const colour = (i: number) => ((i % 12) + Math.floor(i / 12)) & 1;
+    for (let s = 0; s < sweeps; s++) {
+      cells.forEach((c, k) => {
+        const at = tick(2 * s + 1 + colour(c));
+        expect(v.at(`dtca.cell_${c}.spin`, at), `cell ${c} sweep ${s}`).toBe(seen[s][k] > 0 ? 1 : 0);
+      });
+    }
+    for (const c of cells) {
+      const id = v.byName.get(`dtca.cell_${c}.rng_p1`)!.id;
+      for (const [, x] of v.changes.get(id)!) expect(typeof x === 'number' && x >= 0 && x <= 1).toBe(true);
+    }
+    // in the own phase before each latch the node relaxes geometrically towards its new target:
+    // successive steps shrink by a_bias = exp(-dt / tau_bias) (dt = 25 ns, tau_bias = 83.3 ns)
+    const aB = Math.exp(-25e-9 / (1e-14 / 1.2e-7));
+    const step = tick(1) / 4;
+    let checked = 0;
+    for (let s = 1; s < sweeps; s++) {
+      for (const c of cells) {
+        const tl = tick(2 * s + 1 + colour(c));
+        const V = [4, 3, 2, 1, 0].map((q) => v.at(`dtca.cell_${c}.v_node`, tl - q * step) as number);
+        const d = [V[1] - V[0], V[2] - V[1], V[3] - V[2], V[4] - V[3]];
+        if (Math.abs(d[0]) < 1e-6) continue; // the target did not move
+        for (let q = 1; q < 4; q++) expect(d[q] / d[q - 1]).toBeCloseTo(aB, 9);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
+
+  it('refuses the ideal chip and a request too large, saying how to thin it', () => {
+    const a = dtca(['probe', '--ideal', '--vcd', join(dir, 'x.vcd')]);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/ideal chip has no analog state/);
+    const b = dtca(['probe', '--cells', '0-4000', '--sweeps', '100000', '--vcd', join(dir, 'y.vcd')]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/fewer --cells or --sweeps/);
+    expect(existsSync(join(dir, 'y.vcd'))).toBe(false);
+  });
+});

@@ -1,0 +1,73 @@
+// `dtca train` end to end on a small grid (CI installs dataset-fashion-mnist): the files it writes,
+// determinism across worker counts, and --resume after the process is killed mid-run.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { unpack } from 'msgpackr';
+import { dtca, CLI } from './helpers/cli.js';
+import { readModel } from '../sim/model.js';
+
+// L = 43 holds the 884 visible cells on one colour; a few steps of a two-stage model
+const SMALL = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3'];
+
+describe('dtca train', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtca-train-'));
+
+  it('writes the model, the log, the chart and checkpoints', () => {
+    const out = join(dir, 'a.mp');
+    const r = dtca(['train', ...SMALL, '--epochs', '2', '--out', out]);
+    expect(r.stderr.split('\n').filter((l) => /error|Error/.test(l))).toEqual([]);
+    expect(r.code).toBe(0);
+    const m = readModel(out);
+    expect(m.stages.length).toBe(2);
+    expect(m.dtm?.T).toBe(2);
+    expect(m.dtm?.image.length).toBe(784);
+    expect(m.stages[0].ew.some((w) => w !== 0)).toBe(true); // it learned something
+    const log = readFileSync(`${out}.train.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.length).toBe(4);
+    for (const rec of log) for (const k of ['stage', 'epoch', 'rho', 'lambda', 'agreement', 'grad_rms', 'lr']) expect(typeof rec[k], k).toBe('number');
+    expect(existsSync(`${out}.train.png`)).toBe(true);
+    expect(readdirSync(`${out}.ckpt`).sort()).toEqual(['run.json', 'stage-0.mp', 'stage-1.mp']);
+    const st = unpack(readFileSync(`${out}.ckpt/stage-1.mp`)) as { epoch: number };
+    expect(st.epoch).toBe(2);
+    // the trained model runs on the chip it was trained for
+    const run = dtca(['run', '--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--model', out, '--images', '2', '--sweeps', '3', '--json', '--out', join(dir, 'run-a')]);
+    expect(run.code).toBe(0);
+  }, 180_000);
+
+  it('gives the same model for 1 and 2 workers', () => {
+    const a = join(dir, 'w1.mp');
+    const b = join(dir, 'w2.mp');
+    expect(dtca(['train', ...SMALL, '--epochs', '1', '--workers', '1', '--out', a]).code).toBe(0);
+    expect(dtca(['train', ...SMALL, '--epochs', '1', '--workers', '2', '--out', b]).code).toBe(0);
+    expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
+  }, 180_000);
+
+  it('resumes after a kill and ends with the model an uninterrupted run gives', async () => {
+    const whole = join(dir, 'whole.mp');
+    expect(dtca(['train', ...SMALL, '--epochs', '3', '--out', whole]).code).toBe(0);
+    const cut = join(dir, 'cut.mp');
+    // kill the run once its first checkpoint is on disk
+    await new Promise<void>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'train', ...SMALL, '--epochs', '3', '--out', cut], { stdio: 'ignore', env: { ...process.env, DTCA_LOG: 'warn' } });
+      const timer = setInterval(() => {
+        if (existsSync(`${cut}.ckpt/stage-0.mp`)) {
+          clearInterval(timer);
+          p.kill('SIGKILL');
+        }
+      }, 20);
+      p.on('exit', () => {
+        clearInterval(timer);
+        resolve();
+      });
+    });
+    expect(existsSync(cut)).toBe(false); // killed before the end: no model yet
+    const again = dtca(['train', ...SMALL, '--epochs', '3', '--out', cut]);
+    expect(again.code).toBe(2); // checkpoints present: say --resume
+    expect(again.stderr).toMatch(/--resume/);
+    expect(dtca(['train', ...SMALL, '--epochs', '3', '--out', cut, '--resume']).code).toBe(0);
+    expect(Buffer.compare(readFileSync(cut), readFileSync(whole))).toBe(0);
+  }, 240_000);
+});

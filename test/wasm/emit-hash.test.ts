@@ -1,0 +1,82 @@
+// The generated WebAssembly modules, byte for byte: a hash of every emitted module over a matrix
+// of fabrics and variants, against the hashes recorded in emit-hashes.json. It guards refactors
+// of the generator (cells/wasm/): a restructuring must leave the emitted bytes identical. A change
+// of what the kernels compute changes the bytes on purpose; then the file is re-recorded
+// (DTCA_RECORD_EMIT=1 npx vitest run test/wasm/emit-hash.test.ts) in the same commit, which says why.
+import { describe, it, expect } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { generateKernel } from '../../cells/wasm/emit/kernel.js';
+import { generateAux } from '../../cells/wasm/emit/aux.js';
+import type { GeomSpec, Variant } from '../../cells/wasm/layout.js';
+import { resolveRules, directions } from '../../fabric/rules.js';
+
+const HASHES = new URL('./emit-hashes.json', import.meta.url);
+
+/** The spec the fast path derives for an L x L grid (the same formulas as cells/fast.ts). */
+function specFor(L: number, rules: Parameters<typeof resolveRules>[0], lat: boolean): GeomSpec {
+  const dirs = directions(resolveRules(rules));
+  let R = 0;
+  let minH = 0;
+  let maxH = 0;
+  for (const [dx, dy] of dirs) {
+    R = Math.max(R, Math.abs(dy));
+    for (const p of [0, 1]) {
+      minH = Math.min(minH, (p + dx) >> 1);
+      maxH = Math.max(maxH, (p + dx) >> 1);
+    }
+  }
+  const W = Math.ceil(L / 2);
+  const PL = Math.max(1, -minH);
+  const MW = PL + W + Math.max(maxH + 1, 4);
+  const MH = L + 2 * R;
+  const offs = [0, 1].map((p) => dirs.map(([dx, dy]) => dy * MW + ((p + dx) >> 1)));
+  const minOff = Math.min(...offs.flat());
+  const imm = offs.map((row) => row.map((v) => v - minOff)) as [number[], number[]];
+  const planeBytes = Math.ceil(((MH * MW + MW + 16) * 8) / 64) * 64;
+  const groupBytes = Math.ceil((Math.ceil(L / 4) * L * 32 + 64) / 64) * 64;
+  return { D: dirs.length, imm, minOff, PREV: 2 * planeBytes, TGOFF: groupBytes, SGOFF: 2 * groupBytes, BIOFF: 3 * groupBytes, lat };
+}
+
+const fabrics: [number, string][] = [
+  [70, 'G12'],
+  [31, 'G8'],
+  [33, 'G16'],
+  [17, 'Z1'],
+  [2, '[[0,1]]'],
+];
+const variants: Variant[] = [
+  { cycle: false },
+  { cycle: true, n1: 4, nMid: 0, n2: 4 },
+  { cycle: true, n1: 0, nMid: 0, n2: 4 },
+  { cycle: true, n1: 8, nMid: 4, n2: 4 },
+  { cycle: true, n1: 20, nMid: 2, n2: 18 },
+  { cycle: true, n1: 3, nMid: 1, n2: 1 },
+];
+
+function hashes(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const h = (b: Uint8Array) => createHash('sha256').update(b).digest('hex').slice(0, 16);
+  for (const [L, rules] of fabrics) {
+    for (const lat of [false, true]) {
+      const spec = specFor(L, rules.startsWith('[') ? JSON.parse(rules) : rules, lat);
+      out[`aux ${rules} L=${L} lat=${lat}`] = h(generateAux(spec));
+      for (const v of variants) {
+        if (!v.cycle && lat) continue;
+        const name = v.cycle ? `cycle ${v.n1},${v.nMid},${v.n2}` : 'ideal';
+        out[`kernel ${name} ${rules} L=${L} lat=${lat}`] = h(generateKernel(spec, v));
+      }
+    }
+  }
+  return out;
+}
+
+describe('emitted WebAssembly bytes', () => {
+  it('match the recorded hashes over fabrics x variants', () => {
+    const now = hashes();
+    if (process.env.DTCA_RECORD_EMIT === '1') writeFileSync(HASHES, JSON.stringify(now, null, 1) + '\n');
+    const recorded = JSON.parse(readFileSync(HASHES, 'utf8')) as Record<string, string>;
+    expect(Object.keys(now).length).toBeGreaterThan(50);
+    expect(now).toEqual(recorded);
+  });
+});

@@ -1,0 +1,377 @@
+"""dtca model files: write a model from Python (trained elsewhere, e.g. with THRML or PyTorch) so
+``dtca run --model FILE`` runs it on the simulated chip, and read model files dtca wrote.
+
+The format (``"format": "dtca-model", "version": 1``; sim/model.ts reads it)::
+
+    {"format": "dtca-model", "version": 1,
+     "grid": {"L": 70, "rules": "G12" or [[a, b], ...], "boundary": "open" | "torus"},
+     "beta": 1.0,
+     "stages": [{"bias": [L*L numbers], "edges": {"i": [...], "j": [...], "w": [...]},
+                 "clamp": [[cell, +1 | -1], ...]}, ...],
+     "dtm": {"T": ..., "time_grid": [t_0, ..., t_{T-1}, null], "lambda_image": 0.9,
+             "lambda_label": 0.2, "image": [cells], "label": [cells], "label_copies": 10,
+             "image_shape": [28, 28]}}
+
+Cell index i = y * L + x; each undirected edge once (it must be a wire of the grid's rules:
+offset (a, b) or one of its rotations (-b, a), (-a, -b), (b, -a)); stage 0 is the cleanest stage
+of a DTM, the last the noisiest. Without ``dtm`` the model is a Boltzmann machine (one stage, or
+``dtca run --stage K``). Files ending in ``.json`` are written as JSON (plain lists), others as
+msgpack with numeric arrays as typed arrays ``{dtype, shape, data}`` (little-endian bytes).
+
+Example::
+
+    import numpy as np
+    from dtca_trace import model
+    L = 8
+    i, j = model.grid_edges(L, "G8", "open")            # every wire of the grid, once
+    rng = np.random.default_rng(0)
+    stage = {"bias": np.zeros(L * L), "edges": (i, j, 0.1 * rng.standard_normal(i.size))}
+    model.write("my.model", grid={"L": L, "rules": "G8", "boundary": "open"}, beta=1.0,
+                stages=[stage] * 4, dtm={"image": [0, 2, 4], "lambda_image": 0.9, "lambda_label": 0.2})
+    m = model.read("my.model")                          # the same, as numpy arrays
+
+then ``dtca run --set fabric.L=8 --set fabric.rules=G8 --model my.model --trace``.
+"""
+import json
+import math
+import os
+
+import msgpack
+import numpy as np
+
+FORMAT = "dtca-model"
+VERSION = 1
+
+#: rule presets, as dtca's fabric/rules.ts defines them
+RULE_PRESETS = {
+    "G8": [[0, 1], [4, 1]],
+    "G12": [[0, 1], [4, 1], [9, 10]],
+    "G16": [[0, 1], [4, 1], [8, 7], [14, 9]],
+    "G16_CODE": [[0, 1], [4, 1], [10, 9], [11, 14]],
+    "Z1": [[1, 0], [2, 1], [2, 3], [4, 1]],
+}
+
+__all__ = ["write", "read", "grid_edges", "resolve_rules", "directions", "time_grid", "stage_coupling", "ModelError", "RULE_PRESETS"]
+
+
+class ModelError(ValueError):
+    """A model that dtca would refuse; the message names the field."""
+
+
+def resolve_rules(rules):
+    """A preset name ('G12') or a list of [a, b] rules -> list of [a, b]."""
+    if isinstance(rules, str):
+        r = RULE_PRESETS.get(rules.upper())
+        if r is None:
+            raise ModelError("grid.rules: unknown rule preset %r (known: %s)" % (rules, ", ".join(RULE_PRESETS)))
+        return [list(x) for x in r]
+    out = []
+    for n, r in enumerate(rules):
+        if len(r) != 2 or any(int(v) != v for v in r):
+            raise ModelError("grid.rules[%d]: expected [a, b] with integers" % n)
+        a, b = int(r[0]), int(r[1])
+        if (abs(a) + abs(b)) % 2 == 0:
+            raise ModelError("grid.rules[%d] = (%d,%d): a+b must be odd (two-colour Gibbs)" % (n, a, b))
+        out.append([a, b])
+    if not out:
+        raise ModelError("grid.rules: at least one rule is needed")
+    return out
+
+
+def directions(rules):
+    """The four rotations of each rule, [dx, dy] per direction (dtca's direction order)."""
+    out = []
+    for a, b in resolve_rules(rules):
+        out += [[a, b], [-b, a], [-a, -b], [b, -a]]
+    return out
+
+
+def grid_edges(L, rules, boundary="open"):
+    """Every wire of an L x L grid, each undirected wire once, as (i, j) int32 arrays with i < j
+    (cell index y * L + x)."""
+    L = int(L)
+    y, x = np.divmod(np.arange(L * L, dtype=np.int64), L)
+    ii, jj = [], []
+    for dx, dy in directions(rules):
+        nx, ny = x + dx, y + dy
+        if boundary == "torus":
+            nx, ny = nx % L, ny % L
+            ok = np.ones(L * L, dtype=bool)
+        else:
+            ok = (nx >= 0) & (nx < L) & (ny >= 0) & (ny < L)
+        i = (y * L + x)[ok]
+        j = (ny * L + nx)[ok]
+        keep = j > i
+        ii.append(i[keep])
+        jj.append(j[keep])
+    i = np.concatenate(ii)
+    j = np.concatenate(jj)
+    order = np.lexsort((j, i))
+    return i[order].astype(np.int32), j[order].astype(np.int32)
+
+
+def time_grid(T):
+    """The forward-process time grid t_k = -ln(1 - k/T), k = 0..T (t_T infinite: None)."""
+    return [-math.log(1 - k / T) for k in range(T)] + [None]
+
+
+def stage_coupling(time_grid_, k, lam):
+    """J_c = -1/2 ln tanh(lam (t_{k+1} - t_k) / 2): a visible cell's coupling to its input at stage k (0 for the noisiest)."""
+    t0, t1 = time_grid_[k], time_grid_[k + 1]
+    if t0 is None or t1 is None:
+        return 0.0
+    return -0.5 * math.log(math.tanh(lam * (t1 - t0) / 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def _finite(a, where):
+    a = np.asarray(a, dtype=np.float64).ravel()
+    bad = np.nonzero(~np.isfinite(a))[0]
+    if bad.size:
+        raise ModelError("%s[%d]: %r is not a finite number" % (where, bad[0], a[bad[0]]))
+    return a
+
+
+def _cells(a, N, where):
+    a = np.asarray(a)
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        f = np.asarray(a, dtype=np.float64)
+        if not np.all(f == np.round(f)):
+            raise ModelError("%s: cell indices must be integers" % where)
+    a = np.asarray(a, dtype=np.int64).ravel()
+    bad = np.nonzero((a < 0) | (a >= N))[0]
+    if bad.size:
+        raise ModelError("%s[%d]: cell %d outside 0..%d" % (where, bad[0], a[bad[0]], N - 1))
+    return a
+
+
+def _edges(e, where):
+    """(i, j, w) arrays from a dict {i, j, w}, a tuple (i, j, w), an (E, 3) array or a list of [i, j, w]."""
+    if isinstance(e, dict):
+        return e["i"], e["j"], e["w"]
+    if isinstance(e, tuple) and len(e) == 3:
+        return e
+    a = np.asarray(e, dtype=np.float64)
+    if a.size == 0:
+        return [], [], []
+    if a.ndim != 2 or a.shape[1] != 3:
+        raise ModelError("%s: expected (i, j, w) arrays, {'i','j','w'} or rows [i, j, w]" % where)
+    return a[:, 0], a[:, 1], a[:, 2]
+
+
+def _check_wires(i, j, L, rules, boundary, where):
+    """Every edge must be a wire of the grid, listed once."""
+    allowed = set((dx, dy) for dx, dy in directions(rules))
+    xi, yi = i % L, i // L
+    dx, dy = j % L - xi, j // L - yi
+    if boundary == "torus":
+        dx = (dx + L // 2) % L - L // 2
+        dy = (dy + L // 2) % L - L // 2
+    key = dx * (4 * L) + dy
+    ok = np.isin(key, np.array([a * (4 * L) + b for a, b in allowed], dtype=np.int64))
+    bad = np.nonzero(~ok)[0]
+    if bad.size:
+        n = bad[0]
+        raise ModelError(
+            "%s[%d] = (%d, %d): joins (x=%d, y=%d) and (x=%d, y=%d), which no wire of the grid's rules connects"
+            % (where, n, i[n], j[n], xi[n], yi[n], j[n] % L, j[n] // L)
+        )
+    pair = np.minimum(i, j) * (L * L) + np.maximum(i, j)
+    u, first, counts = np.unique(pair, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        dup = np.sort(np.nonzero(pair == u[np.argmax(counts > 1)])[0])
+        raise ModelError("%s[%d] = (%d, %d): appears twice (give each undirected edge once)" % (where, dup[1], i[dup[1]], j[dup[1]]))
+
+
+def _typed(a, dtype):
+    a = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"dtype": np.dtype(dtype).name, "shape": [int(s) for s in a.shape], "data": a.tobytes()}
+
+
+def _stage(st, n, L, N, rules, boundary):
+    where = "stages[%d]" % n
+    if not isinstance(st, dict):
+        raise ModelError("%s: a dict with bias, edges and optionally clamp" % where)
+    unknown = set(st) - {"bias", "edges", "clamp"}
+    if unknown:
+        raise ModelError("%s.%s: unknown key" % (where, sorted(unknown)[0]))
+    bias = _finite(st.get("bias", np.zeros(N)), where + ".bias")
+    if bias.size != N:
+        raise ModelError("%s.bias: has %d values, the grid has L*L = %d cells" % (where, bias.size, N))
+    i, j, w = _edges(st.get("edges", []), where + ".edges")
+    i = _cells(i, N, where + ".edges.i")
+    j = _cells(j, N, where + ".edges.j")
+    w = _finite(w, where + ".edges.w")
+    if not (i.size == j.size == w.size):
+        raise ModelError("%s.edges: i, j, w differ in length (%d, %d, %d)" % (where, i.size, j.size, w.size))
+    _check_wires(i, j, L, rules, boundary, where + ".edges")
+    clamp = st.get("clamp", [])
+    if isinstance(clamp, dict):
+        clamp = list(clamp.items())
+    clamp = np.asarray(clamp, dtype=np.int64).reshape(-1, 2) if len(clamp) else np.zeros((0, 2), dtype=np.int64)
+    _cells(clamp[:, 0], N, where + ".clamp")
+    if not np.isin(clamp[:, 1], [-1, 1]).all():
+        raise ModelError("%s.clamp: spins must be +1 or -1" % where)
+    return bias, i, j, w, [[int(c), int(s)] for c, s in clamp]
+
+
+def _dtm(d, T, N):
+    d = dict(d)
+    unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape"}
+    if unknown:
+        raise ModelError("dtm.%s: unknown key" % sorted(unknown)[0])
+    if d.get("T", T) != T:
+        raise ModelError("dtm.T = %r but the model has %d stages" % (d["T"], T))
+    tg = d.get("time_grid")
+    tg = time_grid(T) if tg is None else list(tg)
+    if len(tg) != T + 1 or tg[T] is not None:
+        raise ModelError("dtm.time_grid: needs T + 1 = %d entries, the last None (the noisiest interval is infinite)" % (T + 1))
+    for k in range(T):
+        if tg[k] is None or not math.isfinite(tg[k]) or (k > 0 and tg[k] <= tg[k - 1]):
+            raise ModelError("dtm.time_grid[%d]: must be finite and increasing" % k)
+    out = {"T": T, "time_grid": [None if t is None else float(t) for t in tg]}
+    for key in ("lambda_image", "lambda_label"):
+        if key not in d:
+            raise ModelError("dtm.%s: missing (the forward process rate; the paper uses 0.9 for image, 0.2 for label cells)" % key)
+        v = float(d[key])
+        if not (math.isfinite(v) and v > 0):
+            raise ModelError("dtm.%s: must be > 0" % key)
+        out[key] = v
+    image = _cells(d.get("image", []), N, "dtm.image")
+    label = _cells(d.get("label", []), N, "dtm.label")
+    both = np.concatenate([image, label])
+    if np.unique(both).size != both.size:
+        raise ModelError("dtm: a cell is listed twice among image and label cells")
+    copies = int(d.get("label_copies", 10 if label.size else 1))
+    if copies < 1 or label.size % copies:
+        raise ModelError("dtm.label_copies: must be a positive integer dividing the %d label cells" % label.size)
+    shape = d.get("image_shape")
+    if shape is None:
+        side = math.ceil(math.sqrt(image.size)) if image.size else 1
+        shape = [math.ceil(image.size / side), side]
+    shape = [int(s) for s in shape]
+    if len(shape) != 2 or shape[0] * shape[1] < image.size:
+        raise ModelError("dtm.image_shape: [rows, cols] with rows*cols >= %d image cells" % image.size)
+    out.update(image=image, label=label, label_copies=copies, image_shape=shape)
+    return out
+
+
+def write(path, grid, stages, beta=1.0, dtm=None, format=None):
+    """Writes a model file that ``dtca run --model`` accepts; checks it as dtca would (ModelError).
+
+    grid    {"L": int, "rules": "G12" or [[a, b], ...], "boundary": "open" or "torus"}
+    stages  list of dicts: "bias" (L*L numbers), "edges" ((i, j, w) arrays, {"i","j","w"}, an
+            (E, 3) array or rows [i, j, w]; every edge a wire of the grid, once), "clamp"
+            (optional: {cell: +-1} or rows [cell, +-1]); stage 0 the cleanest
+    beta    inverse temperature
+    dtm     for a denoising model: {"image": cells, "label": cells, "label_copies": 10,
+            "image_shape": [28, 28], "lambda_image": 0.9, "lambda_label": 0.2,
+            "time_grid": optional}; T is the number of stages
+    format  "json" or "msgpack" (default: JSON for a .json path, else msgpack)
+
+    The file is written to a temporary name and renamed into place. Returns the path.
+    """
+    if not isinstance(grid, dict) or set(grid) - {"L", "rules", "boundary"}:
+        raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
+    L = int(grid.get("L", 0))
+    if L < 2 or L != grid.get("L"):
+        raise ModelError("grid.L: must be an integer >= 2")
+    boundary = grid.get("boundary", "open")
+    if boundary not in ("open", "torus"):
+        raise ModelError('grid.boundary: must be "open" or "torus"')
+    rules = grid.get("rules")
+    resolved = resolve_rules(rules)
+    beta = float(beta)
+    if not math.isfinite(beta):
+        raise ModelError("beta: must be a finite number")
+    if not stages:
+        raise ModelError("stages: at least one stage is needed")
+    N = L * L
+    parsed = [_stage(st, n, L, N, resolved, boundary) for n, st in enumerate(stages)]
+    d = None if dtm is None else _dtm(dtm, len(stages), N)
+    fmt = format or ("json" if str(path).endswith(".json") else "msgpack")
+    if fmt not in ("json", "msgpack"):
+        raise ModelError("format: json or msgpack, not %r" % fmt)
+    js = fmt == "json"
+
+    def arr(a, dtype):
+        return np.asarray(a, dtype=dtype).tolist() if js else _typed(a, dtype)
+
+    obj = {
+        "format": FORMAT,
+        "version": VERSION,
+        "grid": {"L": L, "rules": rules if isinstance(rules, str) else resolved, "boundary": boundary},
+        "beta": beta,
+        "stages": [
+            {"bias": arr(b, "float64"), "edges": {"i": arr(i, "int32"), "j": arr(j, "int32"), "w": arr(w, "float64")}, "clamp": c}
+            for b, i, j, w, c in parsed
+        ],
+    }
+    if d is not None:
+        obj["dtm"] = dict(d, image=arr(d["image"], "int32"), label=arr(d["label"], "int32"))
+    data = (json.dumps(obj) + "\n").encode("utf8") if js else msgpack.packb(obj, use_bin_type=True)
+    path = os.fspath(path)
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def _decode(v):
+    if isinstance(v, dict) and isinstance(v.get("dtype"), str) and isinstance(v.get("data"), (bytes, bytearray)):
+        a = np.frombuffer(v["data"], dtype=np.dtype(v["dtype"]).newbyteorder("<"))
+        return a.reshape([int(s) for s in v.get("shape", [a.size])])
+    return v
+
+
+def read(path):
+    """Reads a model file (JSON or msgpack, as dtca writes them, e.g. ``dtca model new``) into a dict:
+    grid, beta, stages [{bias float64[N], edges {i int32, j int32, w float64}, clamp int64 (n, 2)}],
+    and dtm (with image and label as int32 arrays) when the model has one."""
+    with open(path, "rb") as f:
+        data = f.read()
+    head = data.lstrip()[:1]
+    try:
+        raw = json.loads(data.decode("utf8")) if head == b"{" else msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as e:
+        raise ModelError("%s: neither JSON nor msgpack (%s)" % (path, e))
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise ModelError("%s: not a dtca model (format %r)" % (path, raw.get("format") if isinstance(raw, dict) else None))
+    if not isinstance(raw.get("version"), int) or raw["version"] > VERSION:
+        raise ModelError("%s: model format version %r is newer than this reader (%d)" % (path, raw.get("version"), VERSION))
+    stages = []
+    for st in raw["stages"]:
+        e = st.get("edges", [])
+        if isinstance(e, dict):
+            i, j, w = (_decode(e[k]) for k in ("i", "j", "w"))
+        else:
+            a = np.asarray(e, dtype=np.float64).reshape(-1, 3)
+            i, j, w = a[:, 0], a[:, 1], a[:, 2]
+        clamp = np.asarray(st.get("clamp", []), dtype=np.int64).reshape(-1, 2)
+        stages.append(
+            {
+                "bias": np.asarray(_decode(st["bias"]), dtype=np.float64),
+                "edges": {"i": np.asarray(i, dtype=np.int32), "j": np.asarray(j, dtype=np.int32), "w": np.asarray(w, dtype=np.float64)},
+                "clamp": clamp,
+            }
+        )
+    out = {"grid": raw["grid"], "beta": float(raw.get("beta", 1.0)), "stages": stages}
+    if raw.get("dtm") is not None:
+        d = dict(raw["dtm"])
+        for k in ("image", "label"):
+            d[k] = np.asarray(_decode(d.get(k, [])), dtype=np.int32)
+        out["dtm"] = d
+    return out
