@@ -17,7 +17,7 @@ import { UserError } from '../fabric/errors.js';
 import { resolveConfig } from './config.js';
 import { buildChip } from './chip.js';
 import { readModel } from './model.js';
-import { newDtmModel, generate } from './dtm.js';
+import { newDtmModel, generate, PLACEMENTS, type Placement } from './dtm.js';
 import { train } from './train/train.js';
 import { evaluate, loadReferenceData } from './quality/eval.js';
 import { readClassifier } from './quality/classifier.js';
@@ -65,6 +65,9 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
   const K = positiveInt('sweeps', a.sweeps as number | undefined) ?? 250;
   const workers = positiveInt('workers', a.workers as number | undefined) ?? 1;
   const lag = positiveInt('acp-lag', a.acpLag as number | undefined) ?? 100;
+  const placement = (a.placement ?? 'random') as Placement;
+  const lr = a.lr === undefined ? 0.016 : Number(a.lr);
+  if (!(Number.isFinite(lr) && lr > 0 && lr <= 10)) throw new UserError(`--lr ${String(a.lr)}: a learning rate in (0, 10]`);
   const base = resolveConfig(undefined, { sets: (a.set as string[] | undefined) ?? [] });
   // the ideal chip with the chip's weight precision (as dtca train --chip ideal)
   const config = resolveConfig(undefined, { ideal: true, sets: [...((a.set as string[] | undefined) ?? []), `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] });
@@ -74,7 +77,7 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
   const rows: Row[] = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row) : [];
   for (const v of VARIANTS) {
     const modelPath = join(out, `${v.name}.mp`);
-    const model0 = newDtmModel({ T: v.T, L: config.fabric.L, rules: config.fabric.rules, boundary: config.fabric.boundary, visible: 'fmnist', weights: 'zero', seed: config.seed });
+    const model0 = newDtmModel({ T: v.T, L: config.fabric.L, rules: config.fabric.rules, boundary: config.fabric.boundary, visible: 'fmnist', weights: 'zero', seed: config.seed, placement });
     if (!existsSync(modelPath)) {
       log.info({ variant: v.name, epochs, steps, batch }, 'training');
       await train({
@@ -89,7 +92,7 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
         warmup: 60,
         samples: 10,
         every: 6,
-        lr: 0.016,
+        lr,
         alpha: 0.18,
         acp: v.acp,
         acpLambda0: v.acp ? 0.01 : 0,
@@ -138,6 +141,8 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
   }
   rows.sort((x, y) => VARIANTS.findIndex((v) => v.name === x.variant) - VARIANTS.findIndex((v) => v.name === y.variant) || x.epoch - y.epoch);
   const md = [
+    `Ideal chip (${config.cell.weight_bits}-bit weights), ${epochs} epochs x ${steps} steps, batch ${batch}, lr ${lr}, placement ${placement}, ${images} class-clamped images scored per epoch, autocorrelation at lag ${lag}.`,
+    '',
     `| variant | epoch | FD (N = ${images}) | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |`,
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.variant} | ${r.epoch} | ${r.fd.toFixed(2)} | ${r.clamped_accuracy === null ? 'n/a' : r.clamped_accuracy.toFixed(3)} | ${r.rho_mean.toFixed(4)} | ${r.rho_max.toFixed(4)} | ${r.lambda_mean.toPrecision(3)} |`),
@@ -178,6 +183,8 @@ export function experimentCommand<T>(y: Argv<T>): Argv<T> {
             .option('batch', { type: 'number', describe: 'chains per step (default 64)' })
             .option('images', { type: 'number', describe: 'images scored per epoch (default 500)' })
             .option('sweeps', { type: 'number', describe: 'generation sweeps per DTM stage (default 250; the EBM gets 8x)' })
+            .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'visible cells of the models (as dtca train --placement)' })
+            .option('lr', { type: 'number', describe: 'Adam learning rate (default 0.016, cosine decay)' })
             .option('acp-lag', { type: 'number', describe: 'autocorrelation lag (default 100)' })
             .option('workers', { type: 'number', describe: 'worker threads (default 1)' })
             .option('set', { type: 'string', array: true, describe: 'config overrides of the paper chip' })
