@@ -3,7 +3,7 @@
  * `dtca eval --train-classifier`: retrain the quality classifier.
  */
 import type { Argv } from 'yargs';
-import { existsSync, statSync, mkdirSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 import { resolveConfig } from './config.js';
@@ -11,6 +11,7 @@ import { buildChip } from './chip.js';
 import { readModel } from './model.js';
 import { generate } from './dtm.js';
 import { writeFileAtomic } from './output.js';
+import { SafeFile, isStdout, makeDirs } from '../fabric/files.js';
 import { makeProgress } from './progress.js';
 import { log, positiveInt, parseBeta } from './cli-common.js';
 import { dataDir, PIXELS, CLASSES } from './fmnist.js';
@@ -47,8 +48,13 @@ async function cmdTrainClassifier(a: EvalArgs): Promise<void> {
   if (a.target !== undefined) throw new UserError('--train-classifier: takes no run directory or model');
   const epochs = positiveInt('epochs', a.epochs) ?? DEFAULT_EPOCHS;
   const seed = positiveInt('seed', a.seed, 0) ?? DEFAULT_SEED;
+  if (a.out !== undefined && isStdout(a.out)) throw new UserError('--out -: the weights are a binary file; name a file');
   const out = resolve(a.out ?? CLASSIFIER_PATH);
   if (existsSync(out) && statSync(out).isDirectory()) throw new UserError(`--out ${out}: is a directory`);
+  // the output is checked before the training, not after: a temporary file is created and removed
+  // there (fabric/files.ts), so a path dtca may not or cannot write is refused now
+  makeDirs(dirname(out), `--out ${a.out ?? out}`);
+  new SafeFile(out, { label: `--out ${a.out ?? out}`, kind: 'classifier' }).abort();
   log.info({ data: dataDir(a.data), epochs, seed, out }, 'training the quality classifier');
   const bar = makeProgress(epochs * TRAIN_SPLIT, 'images');
   const r = trainQualityClassifier({
@@ -59,7 +65,6 @@ async function cmdTrainClassifier(a: EvalArgs): Promise<void> {
     onEpoch: (e) => log.info({ epoch: e.epoch + 1, of: epochs, loss: Number(e.loss.toFixed(4)), val_accuracy: e.valAccuracy, wall_s: Number(e.wallS.toFixed(1)) }, 'epoch done'),
   });
   bar.done();
-  mkdirSync(dirname(out), { recursive: true });
   writeFileAtomic(out, r.bytes, 'classifier');
   const info = r.info as { test_accuracy: number; val_accuracy: number; params: number; train_wall_s: number };
   if (a.json) process.stdout.write(JSON.stringify({ path: out, bytes: r.bytes.length, ...r.info }, null, 2) + '\n');

@@ -11,7 +11,7 @@
  * trained are kept, epochs scored are not scored again.
  */
 import type { Argv } from 'yargs';
-import { existsSync, mkdirSync, readFileSync, appendFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 import { resolveConfig } from './config.js';
@@ -25,7 +25,7 @@ import { CLASSIFIER_PATH } from './quality/train.js';
 import { PIXELS, CLASSES } from './fmnist.js';
 import { writeChart, type ChartSpec } from './plot.js';
 import { writeFileAtomic } from './output.js';
-import { noteClaimedDir } from '../fabric/files.js';
+import { noteClaimedDir, makeDirs } from '../fabric/files.js';
 import { log, positiveInt } from './cli-common.js';
 
 interface Row {
@@ -56,7 +56,7 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
     if (!statSync(out).isDirectory()) throw new UserError(`--out ${out}: exists and is not a directory`);
     if (readdirSync(out).length > 0) throw new UserError(`--out ${out}: not empty and holds no experiment (results.jsonl or a variant's model); choose another directory`);
   }
-  mkdirSync(out, { recursive: true });
+  makeDirs(out, `--out ${a.out ?? out}`);
   noteClaimedDir(out);
   const epochs = positiveInt('epochs', a.epochs as number | undefined) ?? 10;
   const steps = positiveInt('steps', a.steps as number | undefined) ?? 50;

@@ -12,6 +12,7 @@
  */
 import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
+import { isStdout } from '../fabric/files.js';
 import { buildChip, programStage } from './chip.js';
 import { readModel, randomModel } from './model.js';
 import { runStage, initialSpins, initKey } from './run.js';
@@ -29,6 +30,7 @@ const MAX_BYTES = 200 * 2 ** 20;
 
 async function cmdProbe(a: CommonArgs & Record<string, unknown>): Promise<void> {
   if (!a.vcd) throw new UserError('--vcd OUT.vcd: where to write the waveforms');
+  if (isStdout(String(a.vcd))) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
   const cfg = loadConfig(a);
   const chip = buildChip(cfg);
   if (chip.ideal) throw new UserError('probe: the ideal chip has no analog state between latches (no relaxation, no RNG memory); probe a cycle-accurate config');

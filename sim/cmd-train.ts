@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
+import { checkTarget, isStdout } from '../fabric/files.js';
 import { resolveConfig } from './config.js';
 import { readModel, type Model } from './model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from './dtm.js';
@@ -21,8 +22,12 @@ function num(name: string, v: unknown, def: number, min: number, max = Infinity)
 async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> {
   const out = a.out as string | undefined;
   if (!out) throw new UserError('--out MODEL: where to write the trained model');
+  if (isStdout(out)) throw new UserError('--out -: training writes the model, its log and checkpoints to files; name a file');
   const outDir = dirname(resolve(out));
   if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new UserError(`--out ${out}: directory ${outDir} does not exist`);
+  // the outputs are checked before hours of training, not after (fabric/files.ts)
+  checkTarget(out, { label: `--out ${out}`, kind: 'model' });
+  checkTarget(`${out}.train.jsonl`, { label: `--out ${out}`, kind: 'train-log' });
   const chipKind = String(a.chip ?? 'ideal');
   if (chipKind !== 'ideal' && chipKind !== 'cycle') throw new UserError(`--chip ${chipKind}: ideal or cycle`);
   if (a.ideal) throw new UserError('--ideal: use --chip ideal (the default) to train without non-idealities');

@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import { Packr } from 'msgpackr';
 import { CliPool, contractBroken, errorLines, DIST_CLI, type CliResult } from './helpers/cli-pool.js';
 import { ROOT } from './helpers/cli.js';
@@ -297,6 +297,16 @@ describe('validated before running: one line naming the source and showing the v
     ['--set __proto__.x=1', ['config', 'show', '--set', '__proto__.x=1'], /"__proto__" is not a config key/],
     ['--set constructor.prototype.x=1', ['config', 'show', '--set', 'constructor.prototype.x=1'], /"constructor" is not a config key/],
     ['garbage in a model file is not echoed raw', (d) => ['run', '--model', garbage(d), ...BM4], /version = \\x1b\[2J.*\.\.\.: not a format version/],
+    // main's newer commands: outputs checked before hours of work, "-" where a file is needed
+    ['run --engine foo', ['run', '--engine', 'foo'], /^dtca: --engine foo: expected one of auto, reference, wasm, batch$/],
+    ['train --out -', ['train', '--out', '-'], /^dtca: --out -: training writes the model, its log and checkpoints to files; name a file$/],
+    ['train --out over a foreign file', (d) => ['train', '--out', file(d, 'notes.mp', 'my notes')], /notes\.mp exists and is not a model file written by dtca; refusing to replace it/],
+    ['train --out under /proc', ['train', '--out', '/proc/dtca-x.mp', '--limit', '10'], /--out \/proc\/dtca-x\.mp: cannot create \/proc\/dtca-x\.mp\.ckpt/],
+    ['eval --train-classifier --out under /proc', ['eval', '--train-classifier', '--out', '/proc/dtca-x'], /^dtca: \/proc\/dtca-x: .*while creating dtca-x$/],
+    ['experiment --out under /proc', ['experiment', 'central', '--out', '/proc/dtca-x'], /--out \/proc\/dtca-x: cannot create \/proc\/dtca-x/],
+    ['experiment --out a foreign directory', (d) => (mkdirSync(join(d, 'exp'), { recursive: true }), ['experiment', 'central', '--out', dirname(file(join(d, 'exp'), 'notes.txt', 'my notes'))]), /not empty and holds no experiment/],
+    ['probe --vcd -', ['probe', '--cells', '0', '--vcd', '-'], /^dtca: --vcd -: the VCD is written to a file/],
+    ['sweep --out under /proc', ['sweep', '--axis', 'clock.clock_hz=1e7', '--out', '/proc/dtca-x'], /--out \/proc\/dtca-x: cannot create \/proc\/dtca-x/],
   ];
 
   let d: string;

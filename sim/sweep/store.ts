@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
 import { writeJson, writeFileAtomic, VERSION } from '../output.js';
-import { noteClaimedDir } from '../../fabric/files.js';
+import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { SWEEP_FORMAT, SWEEP_VERSION, type Expanded, type Plan, type Point, type Json } from './plan.js';
 import type { Measured, TwinOutput } from './point.js';
 
@@ -129,12 +129,8 @@ export function claimSweepDir(dir: string, ex: Expanded): 'new' | 'resume' {
     }
     if (readdirSync(dir).length > 0) throw new UserError(`--out ${dir}: exists and is not empty (and holds no sweep)`);
   }
-  try {
-    mkdirSync(join(dir, 'points'), { recursive: true });
-    mkdirSync(join(dir, 'twins'), { recursive: true });
-  } catch (e) {
-    throw new UserError(`--out ${dir}: cannot create (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  makeDirs(join(dir, 'points'), `--out ${dir}`);
+  makeDirs(join(dir, 'twins'), `--out ${dir}`);
   noteClaimedDir(dir); // new or empty
   writeFileAtomic(join(dir, 'points.jsonl'), ex.points.map((p) => JSON.stringify(p)).join('\n') + '\n');
   const pf: PlanFile = {

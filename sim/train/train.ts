@@ -13,12 +13,12 @@
  *   MODEL.epochs/epoch-E.mp  with --snapshots: the model after epoch E (every stage at epoch E)
  */
 import { Worker } from 'node:worker_threads';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
 import { writeFileAtomic } from '../output.js';
-import { noteClaimedDir } from '../../fabric/files.js';
+import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { makePackr } from '../../traces/pack.js';
 import { modelToObject, type Model } from '../model.js';
 import { buildChip } from '../chip.js';
@@ -218,7 +218,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
     throw new UserError(`${dir} holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
   }
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir, `--out ${o.out}`);
   // the checkpoint directory is this run's own (checked above): its files may be replaced (fabric/files.ts)
   noteClaimedDir(dir);
   writeFileAtomic(`${dir}/run.json`, JSON.stringify(key, null, 2) + '\n');
@@ -243,7 +243,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       for (let k = 0; k < T; k++) if (!byStage.has(k) && !stages.includes(k)) byStage.set(k, states.get(k)!);
       if (byStage.size < T) return;
     }
-    mkdirSync(`${o.out}.epochs`, { recursive: true });
+    makeDirs(`${o.out}.epochs`, `--out ${o.out}`);
     const m: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(byStage.get(k)!, wires0)), source: `trained: ${o.out} epoch ${st.epoch}` };
     writeFileAtomic(`${o.out}.epochs/epoch-${st.epoch}.mp`, packr.pack(modelToObject(m, false)), 'model');
     pending.delete(st.epoch);
