@@ -452,6 +452,8 @@ const runOpts: Opt[] = [
   ['--init', fc.constantFrom('hinton', 'random', 'up', 'down', 'x', null)],
   ['--seed', fc.oneof(numText, fc.constant(null))],
   ['--workers', fc.constantFrom('1', '2', '0', '200', 'x', null)],
+  ['--engine', fc.constantFrom('auto', 'reference', 'wasm', 'batch', 'x', null)],
+  ['--batch', fc.oneof(numText, fc.constant(null))],
   ['--out', fc.oneof(pathText(''), fc.constant(null))],
   ['--set', setArg.map((s) => s as string | null)],
   ['--json', fc.constant(null)],
