@@ -192,7 +192,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
     ? { stages: modelFile.stages.length, edgesPerStage: Math.max(...modelFile.stages.map((st) => st.ei.length)) }
     : { stages: dtmRun ? DEFAULT_T : 1, edgesPerStage: wiresApprox };
   const resources = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'analogSubsteps' | 'phaseCycles'>) => {
-    const full: RunShape = { ...shape, ...modelShape, ...cs, workers };
+    const full: RunShape = { ...shape, ...modelShape, ...cs, workers, batch };
     const est = estimateRun(full);
     for (const w of checkResources(full, est, { force: Boolean(a.force) })) log.warn(w);
     return est;

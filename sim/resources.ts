@@ -8,12 +8,13 @@
  * One function, estimateRun(), takes the run's shape (cells, wire directions, chains, workers,
  * stages held, model edges, trace records) and applies the per-structure byte counts below. They
  * are named constants so an engine change updates them in one place. Measured with /usr/bin/time
- * (peak RSS) on Node 20.20, the cycle engine, G12 (D = 12): the random Boltzmann machine (1 stage,
- * 1 chain) took 237 MB at L = 512, 664 MB at L = 1024 and 2.36 GB at L = 2048 (540 bytes per
- * cell); the default DTM (8 stages, 1 image) 859 MB, 3.08 GB and 10.5 GB (2,400-2,800 bytes per
- * cell). With the constants below the estimate is 584 and 2,150 bytes per cell: within about
- * 10 % for the Boltzmann machine and 10-25 % low for the DTM, whose stage planes the collector
- * frees late (hence the margin in MEMORY_MARGIN).
+ * (peak RSS) on Node 20.20 with the latch engines of cells/ (engine auto), the cycle-accurate
+ * physics, G12 (D = 12), 5 sweeps: the random Boltzmann machine with 1 chain took 302 MB at
+ * L = 512 and 827 MB at L = 1024, with 64 chains at L = 512 798 MB, with 256 chains at L = 256
+ * 673 MB (about 30 bytes per cell for each chain an engine holds); the random-weight DTM (8 stages,
+ * programmed one at a time) with 1 image 558 MB at L = 512 and 1.72 GB at L = 1024, with 32 images
+ * at L = 256 335 MB. With the constants below the estimates are 323, 889, 851, 716, 558, 1,829 and
+ * 305 MB: from 9 % under to 8 % over, which the margin in MEMORY_MARGIN covers.
  */
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import { UserError } from '../fabric/errors.js';
@@ -23,19 +24,21 @@ import type { ResolvedConfig } from './config.js';
 /** Bytes per structure. */
 export const BYTES = {
   /** the process before any chip: Node, V8, the loaded modules */
-  base: 100 * 2 ** 20,
-  /** per cell: colour, tile, wire length, colour lists, fabrication (gain, offset), bias and clamp planes */
-  chipPerCell: 60,
+  base: 128 * 2 ** 20,
+  /** per cell: colour, tile, wire length, colour lists, fabrication (gain, offset), bias and clamp planes, the engine's state */
+  chipPerCell: 140,
   /** per cell and wire direction: neighbour index, crossing flag, and the kernel's weight planes */
   chipPerCellDirection: 25,
-  /** per model edge and stage held: i, j (int32) and w (float64) */
-  modelPerEdge: 16,
+  /** per model edge and stage held: i, j (int32) and w (float64), and the stage's coupling lists */
+  modelPerEdge: 20,
   /** per cell and stage held: the stage's biases (float64) */
   modelPerCellStage: 8,
-  /** per cell, direction and stage programmed: the weight planes a stage is programmed into (freed late) */
+  /** per cell and direction: the weight planes of the stage programmed (one stage at a time) */
   programPerCellDirectionStage: 10,
   /** per cell and chain (or image) kept until the end: final spins, moments, visible outputs */
   perChainCell: 2,
+  /** per cell and chain (or image) an engine holds at once (--batch): spins, bias-node and RNG state */
+  enginePerChainCell: 30,
   /** a worker thread before its chip: its own V8 heap and modules */
   workerBase: 40 * 2 ** 20,
   /** the trace writer's buffer */
@@ -87,6 +90,8 @@ export interface RunShape {
   directions: number;
   /** chains (BM) or images (DTM) */
   chains: number;
+  /** most chains an engine holds at once (--batch; default all) */
+  batch?: number;
   /** worker threads (1 = this thread only) */
   workers: number;
   /** model stages held in memory, and edges per stage */
@@ -121,8 +126,9 @@ export function estimateRun(s: RunShape): Estimate {
   const D = s.directions;
   const chip = N * (BYTES.chipPerCell + D * BYTES.chipPerCellDirection);
   const model = s.stages * (s.edgesPerStage * BYTES.modelPerEdge + N * BYTES.modelPerCellStage);
-  const program = s.stagesProgrammed * N * D * BYTES.programPerCellDirectionStage;
-  const chains = s.chains * N * BYTES.perChainCell;
+  // the engine holds one stage's planes at a time (a DTM re-programs it stage by stage)
+  const program = Math.min(1, s.stagesProgrammed) * N * D * BYTES.programPerCellDirectionStage;
+  const chains = s.chains * N * BYTES.perChainCell + Math.min(s.chains, s.batch ?? s.chains) * N * BYTES.enginePerChainCell;
   // each extra worker builds its own chip, holds a copy of the model and programs its stages
   const extra = Math.max(0, s.workers - 1);
   const workers = s.workers > 1 ? s.workers * (BYTES.workerBase + chip + model + program) : 0;
