@@ -8,6 +8,8 @@ import { resolveConfig } from './config.js';
 import { readModel, type Model } from './model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from './dtm.js';
 import { train } from './train/train.js';
+import { writeFileAtomic, VERSION } from './output.js';
+import { machine } from './bench.js';
 import { makeProgress } from './progress.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
 import { log, withConfigOptions, positiveInt, parseIntList, type CommonArgs } from './cli-common.js';
@@ -99,8 +101,30 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     },
   });
   bar.done();
+  // what made the model: enough to train it again and to judge its cost
+  const manifest = {
+    model: out,
+    command: ['dtca', ...process.argv.slice(2)].join(' '),
+    dtca_version: VERSION,
+    finished: new Date().toISOString(),
+    config: config.name,
+    chip: chipKind,
+    seed: opts.seed,
+    init: a.init ?? null,
+    placement: a.init ? null : (a.placement ?? 'random'),
+    T,
+    options: { epochs, steps, batch: opts.batch, warmup: opts.warmup, samples: opts.samples, every: opts.every, lr: opts.lr, lr_floor: opts.alpha, acp: opts.acp, acp_lambda: opts.acpLambda0, acp_lag: opts.acpLag, limit: opts.limit ?? null, train_stages: opts.stages ?? null, workers: opts.workers },
+    engine: r.engine,
+    // this invocation (a --resume run counts only its own part); stage_epoch_s: the sum over stages and epochs of the log's wall_s
+    wall_s: +r.wall_s.toFixed(1),
+    stage_epoch_s: +r.log.reduce((s, e) => s + e.wall_s, 0).toFixed(1),
+    cell_updates: r.cell_updates,
+    updates_per_ns_per_thread: +r.updates_per_ns.toFixed(4),
+    machine: machine(),
+  };
+  writeFileAtomic(`${out}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n');
   const summary = { out, stages: T, epochs, engine: r.engine, wall_s: r.wall_s, cell_updates: r.cell_updates, updates_per_ns: r.updates_per_ns };
-  process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : `trained ${T} stages x ${epochs} epochs into ${out} in ${r.wall_s.toFixed(1)} s (${r.engine} engine, ${r.updates_per_ns.toFixed(3)} cell updates per ns per thread)\nlog ${out}.train.jsonl, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
+  process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : `trained ${T} stages x ${epochs} epochs into ${out} in ${r.wall_s.toFixed(1)} s (${r.engine} engine, ${r.updates_per_ns.toFixed(3)} cell updates per ns per thread)\nlog ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
 }
 
 export function trainCommand<T>(y: Argv<T>): Argv<T> {

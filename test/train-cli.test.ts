@@ -29,6 +29,9 @@ describe('dtca train', () => {
     expect(log.length).toBe(4);
     for (const rec of log) for (const k of ['stage', 'epoch', 'rho', 'lambda', 'agreement', 'grad_rms', 'lr']) expect(typeof rec[k], k).toBe('number');
     expect(existsSync(`${out}.train.png`)).toBe(true);
+    const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
+    expect(man.command).toMatch(/^dtca train /);
+    expect([man.T, man.options.epochs, man.seed > 0, man.cell_updates > 0, typeof man.machine.cpu]).toEqual([2, 2, true, true, 'string']);
     expect(readdirSync(`${out}.ckpt`).sort()).toEqual(['run.json', 'stage-0.mp', 'stage-1.mp']);
     const st = unpack(readFileSync(`${out}.ckpt/stage-1.mp`)) as { epoch: number };
     expect(st.epoch).toBe(2);
