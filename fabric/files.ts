@@ -8,9 +8,10 @@
  *  - It is renamed only over a path that is absent, or a regular file that dtca itself wrote: a
  *    file in a directory this command claimed (a fresh run directory), an empty file, or a file
  *    carrying the signature of the kind being written (a dtca trace, a dtca model, dtca's CSV
- *    header, a .npy array, a PNG, an SVG, a VCD, the quality classifier's weights, a training log). Never over an input of the same command, a file this
- *    command is still writing, a device, a FIFO, a socket or a directory. A symlink is followed to its
- *    target and the target is judged.
+ *    header, a .npy array, a PNG, an SVG, a VCD, the quality classifier's weights, a training log
+ *    or manifest). Never over an input of the same command, a file this command is still writing,
+ *    a device, a FIFO, a socket or a directory. A symlink is followed to its target and the target
+ *    is judged.
  *  - A full disk (ENOSPC, EDQUOT), a file-size limit (EFBIG) or any other write error is a
  *    UserError of one line naming the file; the temporary file is removed.
  *
@@ -36,7 +37,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from './errors.js';
 
 /** What a file is, for recognising a file dtca wrote before (see SIGNATURES). */
-export type OutputKind = 'trace' | 'model' | 'classifier' | 'train-log' | 'csv' | 'npy' | 'png' | 'svg' | 'vcd' | 'json';
+export type OutputKind = 'trace' | 'model' | 'classifier' | 'train-log' | 'train-manifest' | 'csv' | 'npy' | 'png' | 'svg' | 'vcd' | 'json';
 
 /** How each kind of file dtca writes begins (the first 4 KiB are looked at). */
 const SIGNATURES: Record<OutputKind, (head: Buffer) => boolean> = {
@@ -45,6 +46,8 @@ const SIGNATURES: Record<OutputKind, (head: Buffer) => boolean> = {
   classifier: (h) => h.subarray(0, 64).includes('dtca-classifier'),
   // dtca train's log (MODEL.train.jsonl): one epoch record per line, each starting with its stage
   'train-log': (h) => h.subarray(0, 9).toString('latin1') === '{"stage":',
+  // and its manifest (MODEL.manifest.json): the model it describes first, dtca's version among the keys
+  'train-manifest': (h) => /^\{\s*"model":/.test(h.toString('latin1')) && h.includes('"dtca_version"'),
   csv: (h) => h.subarray(0, 20).toString('latin1').startsWith('chain,stage,sweep,'),
   npy: (h) => h.subarray(0, 6).toString('latin1') === '\x93NUMPY',
   png: (h) => h.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
@@ -212,6 +215,7 @@ const KIND_NAMES: Record<OutputKind, string> = {
   model: 'model file',
   classifier: 'classifier weights file',
   'train-log': 'training log',
+  'train-manifest': 'training manifest',
   csv: 'CSV export',
   npy: '.npy array',
   png: 'PNG',

@@ -30,6 +30,7 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
   // the outputs are checked before hours of training, not after (fabric/files.ts)
   checkTarget(out, { label: `--out ${out}`, kind: 'model' });
   checkTarget(`${out}.train.jsonl`, { label: `--out ${out}`, kind: 'train-log' });
+  checkTarget(`${out}.manifest.json`, { label: `--out ${out}`, kind: 'train-manifest' });
   const chipKind = String(a.chip ?? 'ideal');
   if (chipKind !== 'ideal' && chipKind !== 'cycle') throw new UserError(`--chip ${chipKind}: ideal or cycle`);
   if (a.ideal) throw new UserError('--ideal: use --chip ideal (the default) to train without non-idealities');
@@ -122,7 +123,7 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     updates_per_ns_per_thread: +r.updates_per_ns.toFixed(4),
     machine: machine(),
   };
-  writeFileAtomic(`${out}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n');
+  writeFileAtomic(`${out}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n', 'train-manifest');
   const summary = { out, stages: T, epochs, engine: r.engine, wall_s: r.wall_s, cell_updates: r.cell_updates, updates_per_ns: r.updates_per_ns };
   process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : `trained ${T} stages x ${epochs} epochs into ${out} in ${r.wall_s.toFixed(1)} s (${r.engine} engine, ${r.updates_per_ns.toFixed(3)} cell updates per ns per thread)\nlog ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
 }
