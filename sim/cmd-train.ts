@@ -1,6 +1,6 @@
 /** `dtca train [config] --out MODEL`: train a DTM on Fashion-MNIST on the simulated chip (sim/train/). */
 import type { Argv } from 'yargs';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
 import { checkTarget, isStdout } from '../fabric/files.js';
@@ -102,7 +102,17 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     },
   });
   bar.done();
-  // what made the model: enough to train it again and to judge its cost
+  // what made the model: enough to train it again and to judge its cost (a --resume keeps the earlier invocations)
+  type Inv = { command: string; finished: string; wall_s: number; cell_updates: number };
+  let earlier: Inv[] = [];
+  if (opts.resume && existsSync(`${out}.manifest.json`)) {
+    try {
+      const old = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) as { earlier?: Inv[] } & Inv;
+      earlier = [...(old.earlier ?? []), { command: old.command, finished: old.finished, wall_s: old.wall_s, cell_updates: old.cell_updates }];
+    } catch {
+      earlier = [];
+    }
+  }
   const manifest = {
     model: out,
     command: ['dtca', ...process.argv.slice(2)].join(' '),
@@ -122,10 +132,12 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     cell_updates: r.cell_updates,
     updates_per_ns_per_thread: +r.updates_per_ns.toFixed(4),
     machine: machine(),
+    earlier,
+    total_wall_s: +(r.wall_s + earlier.reduce((t, e) => t + (e.wall_s || 0), 0)).toFixed(1),
   };
   writeFileAtomic(`${out}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n', 'train-manifest');
   const summary = { out, stages: T, epochs, engine: r.engine, wall_s: r.wall_s, cell_updates: r.cell_updates, updates_per_ns: r.updates_per_ns };
-  process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : `trained ${T} stages x ${epochs} epochs into ${out} in ${r.wall_s.toFixed(1)} s (${r.engine} engine, ${r.updates_per_ns.toFixed(3)} cell updates per ns per thread)\nlog ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
+  process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : (r.engine === 'none' ? `nothing left to train: every stage of ${out} has its ${epochs} epochs (model rewritten from the checkpoints)\n` : `trained ${T} stages x ${epochs} epochs into ${out} in ${r.wall_s.toFixed(1)} s (${r.engine} engine, ${r.updates_per_ns.toFixed(3)} cell updates per ns per thread)\n`) + `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
 }
 
 export function trainCommand<T>(y: Argv<T>): Argv<T> {

@@ -228,7 +228,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const log: EpochRecord[] = [];
   for (const k of stages) log.push(...states.get(k)!.log);
   const packr = makePackr();
-  let engine = '';
+  // the engine the workers report; 'none' when every stage had already reached its epochs (a --resume with nothing left)
+  let engine = 'none';
   // --snapshots: each stage's parameters per epoch, until every stage has reached that epoch
   const chip0 = buildChip(o.config);
   const wires0 = fabricWires(chip0);
