@@ -154,10 +154,11 @@ export async function measureThread(spec: RowSpec, first: number, count: number,
   };
   try {
     step(); // the first sweep compiles the kernels
+    // set-up: building the chip and the model, loading the engine and the first sweep (not the warm-up below)
+    const setupS = (performance.now() - t0) / 1000;
     // V8 moves a hot WebAssembly function to its optimising compiler in the background: time the steady state
     const warmUntil = performance.now() + 1000 * spec.warmupS;
     while (performance.now() < warmUntil) step();
-    const setupS = (performance.now() - t0) / 1000;
     if (barrier) {
       const flag = new Int32Array(barrier.sab);
       Atomics.add(flag, 0, 1);

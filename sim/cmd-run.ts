@@ -298,20 +298,23 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
         await sink.close();
         log.info({ trace: tracePath }, 'trace written');
       }
-      if (gen.programClipped > 0) {
-        log.warn({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+      if (gen.weightsClipped > 0) {
+        log.warn({ clipped: gen.programClipped, weights: gen.weightsClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+      } else if (gen.programClipped > 0) {
+        // a strong stage input on top of a bias saturates at the full scale, as on the chip (and in dtca train at this precision)
+        log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
       }
       const stats = makeDtmStats(chip, gen, model.source);
       stats.config = label.label;
       stats.startup_s = startupS;
       Object.assign(stats, areaStats(cfg, stats));
       if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
-      const what = `${model.source}, ${label.label}, ${physics} physics, T = ${dtm.T}, K = ${sweeps}`;
+      const what = `${basename(model.source)}, ${label.label}, ${physics} physics, T = ${dtm.T}, K = ${sweeps}`;
       const labelled = labels !== undefined && labels.length > 0;
       // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics
       const pictures: [string, () => Promise<unknown> | void][] = [
-        ['samples.png', async () => writeFileAtomic(`${dir}/samples.png`, await samplesFigure(gen.outputs, dtm, labels, `Generated images (${what})`))],
-        ['denoise.png', async () => writeFileAtomic(`${dir}/denoise.png`, await denoiseFigure(gen.strip, dtm, labels, 'Denoising: input, then the visible cells after each stage (noisiest to cleanest)'))],
+        ['samples.png', async () => writeFileAtomic(`${dir}/samples.png`, await samplesFigure(gen.outputs, dtm, labels, `Generated images\n${what}`))],
+        ['denoise.png', async () => writeFileAtomic(`${dir}/denoise.png`, await denoiseFigure(gen.strip, dtm, labels, `Denoising: input, then the visible cells after each stage (noisiest to cleanest)\n${what}`))],
         ['energy.svg/png', () => writeEnergyChart(dir, stats.stages as StageEnergy[], images)],
         // the generated images, machine-readable (dtca eval reads them; README "Run directory")
         [SAMPLES_FILE, () => writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs))],

@@ -228,7 +228,10 @@ export interface GenerateResult {
   outputs: Int8Array[];
   /** strip[c][j]: visible spins of chain c after stage T-1-j (j = 0 is the input noise x^T) */
   strip: Int8Array[][];
+  /** programmed values beyond the full scale, clipped as the chip clips them: weights plus biases (with each image's stage input) */
   programClipped: number;
+  /** of which weights: a model made for a wider range than this chip's (the rest is strong inputs saturating a bias) */
+  weightsClipped: number;
   wallS: number;
   updatesPerNs: number;
   engine: EngineReport;
@@ -585,6 +588,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     outputs: parts.flatMap((p) => p.outputs),
     strip: parts.flatMap((p) => p.strip),
     programClipped: (chip.config.cell.weight_bits === 'exact' ? 0 : weightsClipped) + parts.reduce((a, p) => a + p.biasClipped, 0),
+    weightsClipped: chip.config.cell.weight_bits === 'exact' ? 0 : weightsClipped,
     wallS,
     updatesPerNs: ev.latches / (wallS * 1e9),
     engine: mergeEngineReports(parts.map((p) => p.engine)),

@@ -87,12 +87,16 @@ async function captionedGrid(cells: (Cell | null)[][], dtm: DtmSpec, title: stri
   const gap = 10;
   const cap = 14;
   const left = rowHeads.length ? 110 : gap;
-  const top = 28 + (colHeads.length ? 18 : 0);
+  // the title's first line in bold, further lines (what was run) smaller below it
+  const [head, ...sub] = title.split('\n');
+  const top = 28 + 14 * sub.length + (colHeads.length ? 18 : 0);
   const cols = Math.max(...cells.map((r) => r.length));
-  const W = left + cols * (tw + gap);
+  // wide enough for the title (DejaVu Sans: about 0.62 em per character)
+  const W = Math.max(left + cols * (tw + gap), 2 * gap + Math.ceil(Math.max(head.length * 13, ...sub.map((t) => t.length * 10)) * 0.62));
   const H = top + cells.length * (th + cap + gap) + gap;
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="DejaVu Sans, sans-serif">`];
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${gap}" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${gap}" y="18" font-size="13" font-weight="bold">${esc(head)}</text>`);
+  sub.forEach((t, i) => parts.push(`<text x="${gap}" y="${32 + 14 * i}" font-size="10" fill="#444">${esc(t)}</text>`));
   colHeads.forEach((t, c) => parts.push(`<text x="${left + c * (tw + gap) + tw / 2}" y="${top - 6}" font-size="11" text-anchor="middle">${esc(t)}</text>`));
   cells.forEach((row, r) => {
     const y = top + r * (th + cap + gap);
@@ -111,7 +115,8 @@ async function captionedGrid(cells: (Cell | null)[][], dtm: DtmSpec, title: stri
 
 /** samples.png: the generated images, captioned with the class each was clamped to (if any) */
 export function samplesFigure(outputs: Int8Array[], dtm: DtmSpec, labels: number[] | undefined, title: string): Promise<Uint8Array> {
-  const cols = Math.min(10, Math.ceil(Math.sqrt(outputs.length)) || 1);
+  // wider than tall (10 images: 5 x 2)
+  const cols = Math.min(10, Math.ceil(Math.sqrt(2 * outputs.length)) || 1);
   const rows: (Cell | null)[][] = [];
   for (let i = 0; i < outputs.length; i += cols) {
     rows.push(outputs.slice(i, i + cols).map((img, k) => ({ img, caption: labels && labels.length ? className(dtm, labels[(i + k) % labels.length]) : `image ${i + k}` })));

@@ -128,7 +128,7 @@ export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string): S
     energy_per_stage_j: g.energy.total / (g.images * g.T),
     image_interval_s: g.imageIntervalS,
     images_per_s: 1 / g.imageIntervalS,
-    program: { clipped: g.programClipped },
+    program: { clipped: g.programClipped, weights_clipped: g.weightsClipped },
     stages: g.stages.map((st) => ({ ...st, energy_j: energyObject(st.energy_j) })),
   });
   return s;

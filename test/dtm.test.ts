@@ -85,6 +85,29 @@ describe('DTM generation', () => {
     expect(g.stages.map((s) => s.stage)).toEqual([0, 1, 2]);
   });
 
+  it('clipping at the weight full scale: biases saturated by a strong stage input are counted apart from weights beyond it', async () => {
+    const L = 12;
+    const model = newDtmModel({ T: 2, L, rules: [[0, 1]], boundary: 'open', visible: 20, weights: 'zero', seed: 4 });
+    const chip = buildChip(testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'cell.weight_bits=8']));
+    const fs = chip.config.cell.weight_full_scale;
+    const jc = stageCoupling(model.dtm!, 0, model.dtm!.lambda_image);
+    expect(jc).toBeGreaterThan(0.1);
+    // visible biases just under the full scale: stage 0's input pushes the cells whose input is +1 past it
+    for (const v of model.dtm!.image) model.stages[0].bias[v] = fs - jc / 2;
+    const images = 6;
+    const a = await generate(chip, model, { images, sweeps: 2, keepChains: images });
+    const ups = a.strip.reduce((n, rows) => n + rows[1].reduce((m, x) => m + (x > 0 ? 1 : 0), 0), 0);
+    expect(ups).toBeGreaterThan(0);
+    expect(a.weightsClipped).toBe(0);
+    expect(a.programClipped).toBe(ups); // one clipped bias per visible cell whose stage-0 input is +1
+    const ew = model.stages[1].ew;
+    expect(ew.length).toBeGreaterThan(0);
+    ew[0] = 2 * fs;
+    const b = await generate(buildChip(chip.config), model, { images, sweeps: 2, keepChains: images });
+    expect(b.weightsClipped).toBe(1);
+    expect(b.programClipped).toBe(ups + 1);
+  });
+
   it('pipeline mapping: same work and dynamic energy, one image per stage time once full', async () => {
     const model = newDtmModel({ T: 4, L: 20, rules: 'G8', boundary: 'open', visible: 30, weights: { random: 0.3 }, seed: 2 });
     const cfg = testConfig(['fabric.L=20', 'fabric.rules="G8"']);
