@@ -187,6 +187,16 @@ function parameter(v: unknown, where: string): number {
   return x;
 }
 
+/** parameter() over a list into out; the message (built only on failure) names where[n]. */
+function parameters(a: ArrayLike<unknown>, out: Float64Array, where: (n: number) => string): void {
+  for (let n = 0; n < a.length; n++) {
+    const v = a[n];
+    // the common case without building a message per value (a model holds ~10^5 of them)
+    if (typeof v === 'number' && Math.abs(v) <= MAX_PARAMETER) out[n] = v;
+    else out[n] = parameter(v, where(n));
+  }
+}
+
 /** Cell indices checked as given (never truncated or wrapped by a typed array): integers in 0..N-1. */
 function cellIndices(a: ArrayLike<number>, N: number, where: string): Int32Array {
   const out = new Int32Array(a.length);
@@ -209,7 +219,7 @@ function parseStage(raw: unknown, s: number, L: number, src: string): StageModel
   const b = numbers(o.bias ?? [], `${at}.bias`);
   if (b.length !== N) throw new UserError(`${at}.bias: has ${b.length} values, the grid has L*L = ${N} cells`);
   const bias = new Float64Array(N);
-  for (let i = 0; i < N; i++) bias[i] = parameter(b[i], `${at}.bias[${i}]`);
+  parameters(b, bias, (i) => `${at}.bias[${i}]`);
   let ei: Int32Array, ej: Int32Array, ew: Float64Array;
   const edges = o.edges ?? [];
   if (Array.isArray(edges)) {
@@ -232,7 +242,7 @@ function parseStage(raw: unknown, s: number, L: number, src: string): StageModel
     ei = cellIndices(I, N, `${at}.edges.i`);
     ej = cellIndices(J, N, `${at}.edges.j`);
     ew = new Float64Array(W.length);
-    for (let n = 0; n < W.length; n++) ew[n] = parameter(W[n], `${at}.edges.w[${n}]`);
+    parameters(W, ew, (n) => `${at}.edges.w[${n}]`);
   } else {
     throw new UserError(`${at}.edges: expected a list of [i, j, w] (or {i, j, w} arrays)`);
   }
