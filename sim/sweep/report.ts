@@ -33,7 +33,7 @@ export const KEY_RESULTS: ResultMeta[] = [
   { key: 'sweep_time_s', title: 'sweep time', unit: 's' },
   { key: 'lag1_autocorr', title: 'lag-1 autocorrelation', unit: '', companion: ['lag1_autocorr_ideal', 'ideal twin'] },
   { key: 'moment_rmse', title: 'moment RMSE vs ideal twin', unit: '', companion: ['moment_rmse_floor', 'statistical floor'] },
-  { key: 'quality', title: 'sample quality', unit: '' },
+  { key: 'quality', title: 'sample quality (FD, lower is better)', unit: '' },
   { key: 'area_m2', title: 'area', unit: 'm²' },
 ];
 
