@@ -348,24 +348,34 @@ function notAWire(f: Fabric, where: string, n: number, i: number, j: number): Us
 }
 
 /**
+ * The wire direction (from ei[n]) of each of a stage's edges, checked: each edge a wire of the
+ * fabric, and each wire given once in either order. `seen` (N x D, zeroed) is scratch.
+ */
+function edgeDirections(f: Fabric, st: StageModel, where: string, seen = new Uint8Array(f.N * f.D)): Int32Array {
+  const D = f.D;
+  const dir = new Int32Array(st.ei.length);
+  for (let n = 0; n < st.ei.length; n++) {
+    const i = st.ei[n];
+    const j = st.ej[n];
+    const k = wireDirection(f, i, j);
+    if (k < 0) throw notAWire(f, where, n, i, j);
+    if (seen[i * D + k]) throw new UserError(`${where}: edges[${n}] = (${i}, ${j}) appears twice, in either order (give each undirected edge once)`);
+    seen[i * D + k] = 1;
+    seen[j * D + oppositeDirection(k)] = 1; // (j, i) is the same edge
+    dir[n] = k;
+  }
+  return dir;
+}
+
+/**
  * Every stage's edges against a fabric, before anything runs: each edge a wire, and each wire
- * given once in either order. (stagePlanes checks the same while programming one stage.)
+ * given once in either order (the check stagePlanes makes while programming one stage).
  */
 export function checkModelWires(f: Fabric, m: Model): void {
-  const D = f.D;
-  const seen = new Uint8Array(f.N * D);
+  const seen = new Uint8Array(f.N * f.D); // one scratch for every stage (N x D bytes each: large grids)
   m.stages.forEach((st, s) => {
     if (s > 0) seen.fill(0);
-    const where = `${m.source}: stages[${s}]`;
-    for (let n = 0; n < st.ei.length; n++) {
-      const i = st.ei[n];
-      const j = st.ej[n];
-      const k = wireDirection(f, i, j);
-      if (k < 0) throw notAWire(f, where, n, i, j);
-      if (seen[i * D + k]) throw new UserError(`${where}: edges[${n}] = (${i}, ${j}) appears twice, in either order (give each undirected edge once)`);
-      seen[i * D + k] = 1;
-      seen[j * D + oppositeDirection(k)] = 1;
-    }
+    edgeDirections(f, st, `${m.source}: stages[${s}]`, seen);
   });
 }
 
@@ -379,17 +389,11 @@ export function stagePlanes(f: Fabric, st: StageModel, where: string): Planes {
   const pl = emptyPlanes(f);
   pl.bias.set(st.bias);
   const D = f.D;
-  const seen = new Uint8Array(f.N * D);
+  const dir = edgeDirections(f, st, where);
   for (let n = 0; n < st.ei.length; n++) {
-    const i = st.ei[n];
-    const j = st.ej[n];
-    const k = wireDirection(f, i, j);
-    if (k < 0) throw notAWire(f, where, n, i, j);
-    if (seen[i * D + k]) throw new UserError(`${where}: edges[${n}] = (${i}, ${j}) appears twice, in either order (give each undirected edge once)`);
-    seen[i * D + k] = 1;
-    seen[j * D + oppositeDirection(k)] = 1; // (j, i) is the same edge
-    pl.w[i * D + k] = st.ew[n];
-    pl.w[j * D + oppositeDirection(k)] = st.ew[n];
+    const k = dir[n];
+    pl.w[st.ei[n] * D + k] = st.ew[n];
+    pl.w[st.ej[n] * D + oppositeDirection(k)] = st.ew[n];
   }
   for (let n = 0; n < st.clampIdx.length; n++) pl.clamp[st.clampIdx[n]] = 1;
   pl.programmed = st.ei.length + f.N;

@@ -120,6 +120,23 @@ export function fabricWires(chip: Chip): Wires {
   return { i: Int32Array.from(I), j: Int32Array.from(J), d: Int32Array.from(Dd), pair: Int32Array.from(P) };
 }
 
+/**
+ * A stage's state starting from a model stage's parameters: its biases, and its edge weights matched
+ * to the fabric's wires (an edge given as (j, i) lands on wire (i, j); wires the model does not
+ * name start at zero).
+ */
+export function stageStateFromModel(stage: number, m: StageModel, wires: Wires, cells: number, lambda0: number): StageState {
+  const st = newStageState(stage, wires.i.length, cells, lambda0);
+  st.thetaB.set(m.bias);
+  const at = new Map<number, number>();
+  for (let e = 0; e < wires.i.length; e++) at.set(wires.i[e] * cells + wires.j[e], e);
+  for (let n = 0; n < m.ei.length; n++) {
+    const e = at.get(m.ei[n] * cells + m.ej[n]) ?? at.get(m.ej[n] * cells + m.ei[n]);
+    if (e !== undefined) st.thetaW[e] = m.ew[n];
+  }
+  return st;
+}
+
 export function newStageState(stage: number, wires: number, cells: number, lambda0: number): StageState {
   const n = wires + cells;
   return {
@@ -441,16 +458,7 @@ export function measureAutocorrelation(
   o: { pairs: number; warmup: number; lag: number; seed: number },
 ): number {
   const chip = buildChip(config);
-  const wires = fabricWires(chip);
-  const st = newStageState(stage, wires.i.length, chip.fabric.N, 0);
-  const m = model.stages[stage];
-  st.thetaB.set(m.bias);
-  const at = new Map<number, number>();
-  for (let e = 0; e < wires.i.length; e++) at.set(wires.i[e] * chip.fabric.N + wires.j[e], e);
-  for (let n = 0; n < m.ei.length; n++) {
-    const e = at.get(m.ei[n] * chip.fabric.N + m.ej[n]) ?? at.get(m.ej[n] * chip.fabric.N + m.ei[n]);
-    if (e !== undefined) st.thetaW[e] = m.ew[n];
-  }
+  const st = stageStateFromModel(stage, model.stages[stage], fabricWires(chip), chip.fabric.N, 0);
   const spec: StageTrainSpec = {
     config,
     engine,

@@ -26,7 +26,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
 import { loadFmnist, PIXELS, CLASSES } from '../fmnist.js';
 import { writeChart, type ChartSpec } from '../plot.js';
-import { StageTrainer, fabricWires, newStageState, stageModel, type EpochRecord, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
+import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
 import { ACP_DEFAULTS } from './acp.js';
 import { ADAM_DEFAULTS } from './adam.js';
 
@@ -148,18 +148,8 @@ function initialState(o: TrainOptions, stage: number): StageState {
   const path = `${ckptDir(o.out)}/stage-${stage}.mp`;
   if (o.resume && existsSync(path)) return stateFromObject(unpack(readFileSync(path)) as Record<string, unknown>);
   const chip = buildChip(o.config);
-  const wires = fabricWires(chip);
-  const st = newStageState(stage, wires.i.length, chip.fabric.N, o.acpLambda0);
   // start from the model's weights (zero for a new model), matched to the wires
-  const m = o.model.stages[stage];
-  st.thetaB.set(m.bias);
-  const at = new Map<number, number>();
-  for (let e = 0; e < wires.i.length; e++) at.set(wires.i[e] * chip.fabric.N + wires.j[e], e);
-  for (let n = 0; n < m.ei.length; n++) {
-    const e = at.get(m.ei[n] * chip.fabric.N + m.ej[n]) ?? at.get(m.ej[n] * chip.fabric.N + m.ei[n]);
-    if (e !== undefined) st.thetaW[e] = m.ew[n];
-  }
-  return st;
+  return stageStateFromModel(stage, o.model.stages[stage], fabricWires(chip), chip.fabric.N, o.acpLambda0);
 }
 
 function workerUrl(): URL {
