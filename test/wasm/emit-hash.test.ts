@@ -1,5 +1,5 @@
 // The generated WebAssembly modules, byte for byte: a hash of every emitted module over a matrix
-// of fabrics and variants, against the hashes recorded in emit-hashes.json. It guards refactors
+// of fabrics and variants (single-chain kernel and aux, many-chain module), against the hashes recorded in emit-hashes.json. It guards refactors
 // of the generator (cells/wasm/): a restructuring must leave the emitted bytes identical. A change
 // of what the kernels compute changes the bytes on purpose; then the file is re-recorded
 // (DTCA_RECORD_EMIT=1 npx vitest run test/wasm/emit-hash.test.ts) in the same commit, which says why.
@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { generateKernel } from '../../cells/wasm/emit/kernel.js';
 import { generateAux } from '../../cells/wasm/emit/aux.js';
+import { generateBatch, type BatchVariant } from '../../cells/wasm/batch/emit.js';
+import { batchGeom } from '../../cells/wasm/batch/layout.js';
 import type { GeomSpec, Variant } from '../../cells/wasm/layout.js';
 import { resolveRules, directions } from '../../fabric/rules.js';
 
@@ -54,6 +56,14 @@ const variants: Variant[] = [
   { cycle: true, n1: 3, nMid: 1, n2: 1 },
 ];
 
+/** the many-chain engine's variants: ideal or cycle physics, partial last block, per-chain tallies */
+const batchVariants: BatchVariant[] = [
+  { masked: false, perChain: false, cycle: null },
+  { masked: true, perChain: true, cycle: null },
+  { masked: false, perChain: true, cycle: { n1: 4, nMid: 0, n2: 4, lat: false } },
+  { masked: true, perChain: false, cycle: { n1: 3, nMid: 1, n2: 1, lat: true } },
+];
+
 function hashes(): Record<string, string> {
   const out: Record<string, string> = {};
   const h = (b: Uint8Array) => createHash('sha256').update(b).digest('hex').slice(0, 16);
@@ -65,6 +75,13 @@ function hashes(): Record<string, string> {
         if (!v.cycle && lat) continue;
         const name = v.cycle ? `cycle ${v.n1},${v.nMid},${v.n2}` : 'ideal';
         out[`kernel ${name} ${rules} L=${L} lat=${lat}`] = h(generateKernel(spec, v));
+      }
+    }
+    const dirs = directions(resolveRules(rules.startsWith('[') ? JSON.parse(rules) : rules));
+    for (const BL of [8, 64]) {
+      for (const v of batchVariants) {
+        const name = v.cycle ? `cycle ${v.cycle.n1},${v.cycle.nMid},${v.cycle.n2} lat=${v.cycle.lat}` : 'ideal';
+        out[`batch ${name} masked=${v.masked} perChain=${v.perChain} ${rules} L=${L} BL=${BL}`] = h(generateBatch(batchGeom(L, dirs, BL), v, { tabBase: 4096, gOff: 300 }));
       }
     }
   }
