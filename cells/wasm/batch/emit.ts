@@ -397,6 +397,11 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
   return out;
 }
 
+/** `body` run n times (n an i32 local, counted down; nothing when n <= 0): the loop every list walk here uses. */
+function countDown(n: number, body: Code[]): Code {
+  return o.block([o.br_if(0, o.i32_le_s(o.get(n), o.i32(0))), o.loop([...body, o.br_if(0, o.i32_gt_s(o.tee(n, o.i32_sub(o.get(n), o.i32(1))), o.i32(0)))])]);
+}
+
 /** horizontal sum of the i16x8 `from` into the scalar `to` */
 function hsum16(get: (x: number) => Code, set: (x: number, v: Code) => Code, t32: number, from: number, to: number): Code[] {
   return [
@@ -468,7 +473,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     set(l.link64, o.i64(0)),
     set(l.nfb, o.i32(0)),
     set(l.dacc, ZERO),
-    o.block([o.br_if(0, o.i32_le_s(get(l.n), o.i32(0))), o.loop([...cellBody, o.br_if(0, o.i32_gt_s(o.tee(l.n, o.i32_sub(get(l.n), o.i32(1))), o.i32(0)))])]),
+    countDown(l.n, cellBody),
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.tog64)), outAddr('toggles')),
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.wire64)), outAddr('wire')),
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.link64)), outAddr('link')),
@@ -504,17 +509,13 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       set(m.rec, abiLoad.i32('bCells')),
       set(m.n, abiLoad.i32('bCount')),
       set(m.outp, abiLoad.i32('bOut')),
-      o.block([
-        o.br_if(0, o.i32_le_s(get(m.n), o.i32(0))),
-        o.loop([
-          set(m.sp, o.i32_add(abiLoad.i32('bPlane'), o.i32_add(o.i32_load(get(m.rec), 0), o.i32(g.minOd)))),
-          set(m.n0, o.i32_load(get(m.rec), 4)),
-          ...upsBody,
-          o.if_(o.i32_ge_s(get(m.n0), o.i32(0)), pairBody),
-          set(m.rec, o.i32_add(get(m.rec), o.i32(8))),
-          set(m.outp, o.i32_add(get(m.outp), o.i32(4))),
-          o.br_if(0, o.i32_gt_s(o.tee(m.n, o.i32_sub(get(m.n), o.i32(1))), o.i32(0))),
-        ]),
+      countDown(m.n, [
+        set(m.sp, o.i32_add(abiLoad.i32('bPlane'), o.i32_add(o.i32_load(get(m.rec), 0), o.i32(g.minOd)))),
+        set(m.n0, o.i32_load(get(m.rec), 4)),
+        ...upsBody,
+        o.if_(o.i32_ge_s(get(m.n0), o.i32(0)), pairBody),
+        set(m.rec, o.i32_add(get(m.rec), o.i32(8))),
+        set(m.outp, o.i32_add(get(m.outp), o.i32(4))),
       ]),
     ],
   };
@@ -531,15 +532,11 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     body: [
       set(p.list, abiLoad.i32('bPads')),
       set(p.n, abiLoad.i32('bNPads')),
-      o.block([
-        o.br_if(0, o.i32_le_s(get(p.n), o.i32(0))),
-        o.loop([
-          set(p.dst, o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(p.list), 0))),
-          set(p.src, o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(p.list), 4))),
-          ...copy,
-          set(p.list, o.i32_add(get(p.list), o.i32(8))),
-          o.br_if(0, o.i32_gt_s(o.tee(p.n, o.i32_sub(get(p.n), o.i32(1))), o.i32(0))),
-        ]),
+      countDown(p.n, [
+        set(p.dst, o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(p.list), 0))),
+        set(p.src, o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(p.list), 4))),
+        ...copy,
+        set(p.list, o.i32_add(get(p.list), o.i32(8))),
       ]),
     ],
   };
@@ -576,14 +573,10 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       set(k.n, abiLoad.i32('bCount')),
       set(k.out, abiLoad.i32('bOut')),
       set(k.stride, abiLoad.i32('bStride')),
-      o.block([
-        o.br_if(0, o.i32_le_s(get(k.n), o.i32(0))),
-        o.loop([
-          ...group,
-          set(k.list, o.i32_add(get(k.list), o.i32(32))),
-          set(k.out, o.i32_add(get(k.out), o.i32(1))),
-          o.br_if(0, o.i32_gt_s(o.tee(k.n, o.i32_sub(get(k.n), o.i32(1))), o.i32(0))),
-        ]),
+      countDown(k.n, [
+        ...group,
+        set(k.list, o.i32_add(get(k.list), o.i32(32))),
+        set(k.out, o.i32_add(get(k.out), o.i32(1))),
       ]),
     ],
   };
