@@ -196,7 +196,7 @@ export interface GenerateOptions {
   batch?: number;
   /**
    * Asked once per sweep (before it) with where the run is: true stops the run there by throwing
-   * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (sim/signals.ts).
+   * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (cli/signals.ts).
    */
   shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
 }

@@ -23,7 +23,7 @@ import { newDtmModel, generate } from '../dtm.js';
 import { runModel } from '../run.js';
 import { randomModel, readModel, type Model } from '../model.js';
 import { makeDtmStats, makeStats, energySplit, type Stats } from '../stats.js';
-import { samplesPng } from '../images.js';
+import { samplesPng } from '../io/images.js';
 import { CLASSES } from '../fmnist.js';
 import { fmnistLayout } from './quality.js';
 import type { ResolvedConfig } from '../config.js';

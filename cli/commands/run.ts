@@ -2,28 +2,28 @@
 import type { Argv } from 'yargs';
 import { existsSync } from 'node:fs';
 import { join, resolve as resolvePath, basename } from 'node:path';
-import { UserError, Interrupted } from '../fabric/errors.js';
-import { resolveRules } from '../fabric/rules.js';
-import { listenForStop, type StopSignal } from './signals.js';
-import { CONFIG_DIR, type ResolvedConfig } from './config.js';
-import { buildChip, type Chip } from './chip.js';
-import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
-import { estimateRun, checkResources, maxWorkers, formatBytes, formatSeconds, configShape, WORKERS_PER_CORE, type RunShape } from './resources.js';
-import { newDtmModel, generate, type Mapping } from './dtm.js';
-import { samplesFigure, denoiseFigure } from './images.js';
-import { writeEnergyChart, type StageEnergy } from './plot.js';
-import { runModel, INIT_MODES, type InitMode, type EngineReport } from './run.js';
-import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
-import { makeStats, makeDtmStats, formatStats, type Stats } from './stats.js';
-import { withRunDir, writeJson, writeFileAtomic, VERSION, type RunDir } from './output.js';
-import { isDiskFault, isStdout } from '../fabric/files.js';
-import { makeProgress } from './progress.js';
-import { openTraceWriter, parseIndexList, parseCellRect } from '../traces/writer.js';
-import { areaStats } from './area.js';
-import { energyTableReport } from './energy-table.js';
-import { configLabel, type ConfigLabel } from './label.js';
-import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from './cli-common.js';
-import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
+import { UserError, Interrupted } from '../../fabric/errors.js';
+import { resolveRules } from '../../fabric/rules.js';
+import { listenForStop, type StopSignal } from '../signals.js';
+import { CONFIG_DIR, type ResolvedConfig } from '../../sim/config.js';
+import { buildChip, type Chip } from '../../sim/chip.js';
+import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from '../../sim/model.js';
+import { estimateRun, checkResources, maxWorkers, formatBytes, formatSeconds, configShape, WORKERS_PER_CORE, type RunShape } from '../../sim/resources.js';
+import { newDtmModel, generate, type Mapping } from '../../sim/dtm.js';
+import { samplesFigure, denoiseFigure } from '../../sim/io/images.js';
+import { writeEnergyChart, type StageEnergy } from '../../sim/io/plot.js';
+import { runModel, INIT_MODES, type InitMode, type EngineReport } from '../../sim/run.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
+import { makeStats, makeDtmStats, formatStats, type Stats } from '../../sim/stats.js';
+import { withRunDir, writeJson, writeFileAtomic, VERSION, type RunDir } from '../../sim/io/output.js';
+import { isDiskFault, isStdout } from '../../fabric/files.js';
+import { makeProgress } from '../progress.js';
+import { openTraceWriter, parseIndexList, parseCellRect } from '../../traces/writer.js';
+import { areaStats } from '../../sim/area.js';
+import { energyTableReport } from '../../sim/energy-table.js';
+import { configLabel, type ConfigLabel } from '../../sim/label.js';
+import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
+import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from '../../sim/quality/samples.js';
 
 /** Stages of the default DTM workload. */
 const DEFAULT_T = 8;
@@ -103,7 +103,7 @@ function checkWorkers(v: number | undefined): number {
 }
 
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
-  // SIGINT/SIGTERM stop the run cleanly (sim/signals.ts); the watcher starts while the run is checked
+  // SIGINT/SIGTERM stop the run cleanly (cli/signals.ts); the watcher starts while the run is checked
   const listening = listenForStop();
   try {
     await runChecked(a, listening);

@@ -5,22 +5,22 @@
 import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../fabric/errors.js';
-import { resolveConfig } from './config.js';
-import { buildChip } from './chip.js';
-import { readModel } from './model.js';
-import { generate } from './dtm.js';
-import { writeFileAtomic } from './output.js';
-import { SafeFile, isStdout, makeDirs } from '../fabric/files.js';
-import { makeProgress } from './progress.js';
-import { log, positiveInt, parseBeta } from './cli-common.js';
-import { dataDir, PIXELS, CLASSES } from './fmnist.js';
-import { readClassifier } from './quality/classifier.js';
-import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from './quality/train.js';
-import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from './quality/eval.js';
-import { readRunSamples } from './quality/samples.js';
-import { measureAutocorrelation } from './train/stage.js';
-import { trainData } from './train/train.js';
+import { UserError } from '../../fabric/errors.js';
+import { resolveConfig } from '../../sim/config.js';
+import { buildChip } from '../../sim/chip.js';
+import { readModel } from '../../sim/model.js';
+import { generate } from '../../sim/dtm.js';
+import { writeFileAtomic } from '../../sim/io/output.js';
+import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
+import { makeProgress } from '../progress.js';
+import { log, positiveInt, parseBeta } from '../common.js';
+import { dataDir, PIXELS, CLASSES } from '../../sim/fmnist.js';
+import { readClassifier } from '../../sim/quality/classifier.js';
+import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
+import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from '../../sim/quality/eval.js';
+import { readRunSamples } from '../../sim/quality/samples.js';
+import { measureAutocorrelation } from '../../sim/train/stage.js';
+import { trainData } from '../../sim/train/train.js';
 
 /** lag (sweeps) of the per-stage autocorrelation dtca eval reports (dtca train's --acp-lag default) */
 export const AUTOCORRELATION_LAG = 100;
