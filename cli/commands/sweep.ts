@@ -1,24 +1,29 @@
 /**
  * `dtca sweep`: a workload across axes of config values (grid x clock x any path), every point
  * validated before anything runs, points run in parallel and written as they finish (a re-run
- * resumes), then tables, charts and index.html. Subcommands split the same work for clusters:
- * `plan` writes the point list, `run DIR --shard k/N` runs one share (or the Slurm array task's),
- * `collect` builds the report from whatever is finished, `slurm` writes an sbatch array script.
+ * resumes), then tables, charts and index.html. With --train, a model is trained per distinct
+ * design first (sim/sweep/models.ts) and every point's images are judged. Subcommands split the
+ * same work for clusters: `plan` writes the point list, `train DIR` trains the models (one
+ * (model, stage) per Slurm task with --task), `run DIR --shard k/N` runs one share (or the Slurm
+ * array task's), `collect` builds the report from whatever is finished, `slurm` writes the sbatch
+ * scripts (training array, then the point array with afterok on it) and can submit them.
  */
 import type { Argv } from 'yargs';
 import { resolve, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
-import { UserError } from '../../fabric/errors.js';
+import { UserError, Interrupted } from '../../fabric/errors.js';
+import { listenForStop } from '../signals.js';
 import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
 import { log, positiveInt, parseBeta, cliContext } from '../common.js';
 import { eng } from '../../sim/stats.js';
 import { makePlan, expandPlan, parseAxis, parseClockList, parseValues, readPlanFile as readPlanInput, type Axis, type PlanInput, type Workload } from '../../sim/sweep/plan.js';
-import { claimSweepDir, readPlanFile, ownSweepDir, readPoints, type Row, type PlanFile } from '../../sim/sweep/store.js';
-import { runSweep, parseShard, shardFromEnv } from '../../sim/sweep/runner.js';
-import { buildReport } from '../../sim/sweep/report.js';
+import { claimSweepDir, readPlanFile, ownSweepDir, readPoints, modelCacheOf, writeRunOptions, readRunOptions, isPointDone, type Row, type PlanFile } from '../../sim/sweep/store.js';
+import { runSweep, parseShard, shardFromEnv, modelsOf } from '../../sim/sweep/runner.js';
+import { buildReport, areaText } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
-import { slurmScript } from '../../sim/sweep/slurm.js';
+import { slurmScript, trainSlurmScript, submitScript, sbatch, shellQuote, type TrainTask } from '../../sim/sweep/slurm.js';
+import { trainModel, isModelDone } from '../../sim/sweep/models.js';
 
 type A = Record<string, unknown>;
 
@@ -44,7 +49,10 @@ function planOptions<T>(y: Argv<T>) {
     .option('chains', { type: 'number', describe: 'BM chains (default 2)' })
     .option('warmup', { type: 'number', describe: 'BM warm-up sweeps (default 50)' })
     .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps' })
-    .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM mapping (default reprogram)' });
+    .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM mapping (default reprogram)' })
+    .option('train', { type: 'string', describe: 'train a Fashion-MNIST DTM per distinct design with this budget (quick, standard or FILE.json) and judge every point\'s images' })
+    .option('train-chip', { choices: ['ideal', 'cycle'], describe: 'with --train: train on the ideal chip with the point\'s weight precision (default) or on the point\'s cycle-accurate chip' })
+    .option('model-cache', { type: 'string', describe: 'with --train: keep trained models in this directory, shared across sweeps (default DIR/models)' });
 }
 
 /** A plan from the flags on top of a plan file (flags win; axes from flags are added). */
@@ -79,7 +87,18 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
   if (a.warmup !== undefined) w.warmup = num('warmup', 0);
   if (a.beta !== undefined) w.beta = parseBeta(a.beta) ?? null;
   if (a.mapping !== undefined) w.mapping = a.mapping as Workload['mapping'];
+  const fileTrain = (file as PlanInput).train ?? null;
+  if ((a.trainChip !== undefined || a.modelCache !== undefined) && a.train === undefined && !fileTrain) throw new UserError('--train-chip and --model-cache go with --train');
+  const train =
+    a.train !== undefined || fileTrain
+      ? {
+          budget: a.train !== undefined ? String(a.train) : fileTrain!.budget,
+          chip: (a.trainChip as 'ideal' | 'cycle' | undefined) ?? fileTrain?.chip,
+          model_cache: a.modelCache !== undefined ? resolve(String(a.modelCache)) : (fileTrain?.model_cache ?? null),
+        }
+      : null;
   const input: PlanInput = {
+    train,
     config: (a.config as string | undefined) ?? (file as PlanInput).config,
     sets: [...((file as PlanInput).sets ?? []), ...((a.set as string[] | undefined) ?? [])],
     axes,
@@ -102,11 +121,24 @@ function valueText(v: unknown): string {
 }
 
 /** The short table for people. */
-function formatRows(pf: PlanFile, rows: Row[]): string {
+export function formatRows(pf: PlanFile, rows: Row[]): string {
   const axes = axisPaths(pf);
   const dtm = rows.some((r) => r.energy_per_image_j !== null);
-  const head = ['#', ...axes, ...(dtm ? ['E/image', 't/image'] : ['sweep time']), 'E/cell/sweep', 'static', 'dynamic', 'lag-1 (ideal)', 'moment RMSE (floor)'];
+  const judged = rows.some((r) => r.fd !== null);
+  const head = [
+    '#',
+    ...axes,
+    ...(dtm ? ['E/image', 't/image'] : ['sweep time']),
+    'E/cell/sweep',
+    'static',
+    'dynamic',
+    'area',
+    'lag-1 (ideal)',
+    'moment RMSE (floor)',
+    ...(judged ? ['N', 'FD (floor/factorised)', 'accuracy'] : []),
+  ];
   const fmt = (v: number | null, u: string) => (v === null ? '-' : eng(v, u, 4));
+  const fix = (v: number | null | undefined, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '-');
   const body = rows.map((r) => [
     String(r.point),
     ...axes.map((a) => valueText(r.axes[a])),
@@ -114,16 +146,19 @@ function formatRows(pf: PlanFile, rows: Row[]): string {
     fmt(r.sweep_energy_per_cell_sweep_j, 'J'),
     fmt(r.static_energy_per_cell_sweep_j, 'J'),
     fmt(r.dynamic_energy_per_cell_sweep_j, 'J'),
+    r.area_m2 === null ? '-' : areaText(r.area_m2),
     `${r.lag1_autocorr.toFixed(4)} (${r.lag1_autocorr_ideal.toFixed(4)})`,
     `${r.moment_rmse.toFixed(4)} (${r.moment_rmse_floor.toFixed(4)})`,
+    ...(judged ? [r.quality_n === null ? '-' : String(r.quality_n), r.fd === null ? '-' : `${fix(r.fd, 1)} (${fix(r.fd_floor, 1)}/${fix(r.fd_factorised, 1)})`, fix(r.clamped_accuracy, 3)] : []),
   ]);
   const all = [head, ...body];
   const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
-  return all.map((r) => r.map((s, c) => (c === 0 || c > axes.length ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ')).join('\n') + '\n';
+  const table = all.map((r) => r.map((s, c) => (c === 0 || c > axes.length ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ')).join('\n') + '\n';
+  return table + (judged ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class\n' : '');
 }
 
 async function report(dir: string, others: string[], a: A): Promise<void> {
-  const c = await buildReport(dir, others, { charts: a.charts !== false });
+  const c = await buildReport(dir, others, { charts: a.charts !== false, ctx: cliContext() });
   if (c.merged > 0) log.info({ merged: c.merged }, `merged ${c.merged} finished point(s) from ${others.join(', ')}`);
   if (c.missing.length > 0) {
     log.warn({ missing: c.missing.map((p) => p.index + 1) }, `${c.missing.length} of ${c.points.length} points not finished: ${c.missing.map((p) => p.index + 1).join(', ')}`);
@@ -142,12 +177,15 @@ async function report(dir: string, others: string[], a: A): Promise<void> {
 async function cmdSweep(a: A): Promise<void> {
   let dir: string;
   let planJobs: number | undefined;
+  let stored: ReturnType<typeof readRunOptions> = null;
   if (a.resume !== undefined) {
-    const planFlags = ['axis', 'grid', 'clock', 'param', 'plan', 'set', 'workload', 'model', 'visible', 'stages', 'images', 'sweeps', 'chains', 'warmup', 'beta', 'mapping', 'replicates', 'seed', 'zip', 'config', 'out'];
+    const planFlags = ['axis', 'grid', 'clock', 'param', 'plan', 'set', 'workload', 'model', 'visible', 'stages', 'images', 'sweeps', 'chains', 'warmup', 'beta', 'mapping', 'replicates', 'seed', 'zip', 'config', 'out', 'train', 'trainChip', 'modelCache'];
+    const flagName = (f: string) => (f === 'config' ? 'the config' : `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     const given = planFlags.filter((f) => a[f] !== undefined && !(Array.isArray(a[f]) && (a[f] as unknown[]).length === 0));
-    if (given.length) throw new UserError(`--resume ${a.resume}: continues the plan stored there; drop ${given.map((f) => (f === 'config' ? 'the config' : `--${f}`)).join(', ')}`);
+    if (given.length) throw new UserError(`--resume ${a.resume}: continues the plan stored there; drop ${given.map(flagName).join(', ')}`);
     dir = resolve(String(a.resume));
     readPlanFile(dir);
+    stored = readRunOptions(dir);
   } else {
     const { input, jobs } = planFromArgs(a);
     planJobs = jobs;
@@ -157,9 +195,40 @@ async function cmdSweep(a: A): Promise<void> {
     const how = claimSweepDir(dir, ex);
     log.info({ dir, points: ex.points.length, sweep: ex.sweep_id }, how === 'resume' ? 'same sweep found in the directory: resuming' : 'sweep planned');
   }
-  const r = await runSweep(dir, { jobs: jobsOf(a.jobs, planJobs), shard: null }, cliContext());
-  log.info({ ran: r.ran, skipped: r.skipped, twins: r.twins, wall_s: Number(r.wall_s.toFixed(2)) }, 'sweep finished');
-  await report(dir, [], a);
+  // the options of the first run, unless given again: --resume runs as the interrupted run did
+  const jobs = jobsOf(a.jobs, stored?.jobs ?? planJobs);
+  const charts = a.charts === false || argGiven('--no-charts') ? false : argGiven('--charts') ? true : (stored?.charts ?? true);
+  writeRunOptions(dir, { jobs, charts });
+  const stop = await listenForStop();
+  let r;
+  try {
+    r = await runSweep(dir, { jobs, shard: null }, cliContext(() => stop.signal !== null));
+  } catch (e) {
+    if (e instanceof Interrupted || stop.signal !== null) {
+      const pts = readPoints(dir);
+      const done = pts.filter((p) => isPointDone(dir, p.id)).length;
+      process.stderr.write(`dtca: sweep interrupted with ${done} of ${pts.length} points finished (kept in ${dir}); resume with: dtca sweep --resume ${shellQuote(dir)}\n`);
+      throw new Interrupted({}, stop.signal ?? 'SIGINT');
+    }
+    throw e;
+  } finally {
+    stop.dispose();
+  }
+  log.info({ ran: r.ran, skipped: r.skipped, twins: r.twins, models: r.models, wall_s: Number(r.wall_s.toFixed(2)) }, 'sweep finished');
+  await report(dir, [], { ...a, charts });
+}
+
+/** Was this flag typed on the command line (yargs fills defaults; --resume must tell them apart). */
+function argGiven(flag: string): boolean {
+  return process.argv.slice(2).some((x) => x === flag || x.startsWith(`${flag}=`));
+}
+
+/** Every (model, stage) the sweep's points need, in a fixed order: the tasks of its training array. */
+export function trainTasksOf(dir: string): { tasks: TrainTask[]; cache: string; jobs: ReturnType<typeof modelsOf> } {
+  const pf = readPlanFile(dir);
+  const jobs = modelsOf(readPoints(dir));
+  const tasks = jobs.flatMap((j) => Array.from({ length: j.spec.options.T }, (_, stage) => ({ key: j.key, stage })));
+  return { tasks, cache: modelCacheOf(dir, pf), jobs };
 }
 
 export function sweepCommand<T>(y: Argv<T>): Argv<T> {
@@ -203,6 +272,33 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
             },
           )
           .command(
+            'train <dir>',
+            'train the models a planned --train sweep needs (all, or one (model, stage) of its Slurm training array with --task K)',
+            (p) =>
+              p
+                .positional('dir', { type: 'string', demandOption: true })
+                .option('task', { type: 'number', describe: 'train only task K (1-based) of the sweep\'s training array: one stage of one model' })
+                .option('jobs', { type: 'number', describe: 'models trained at once (default: one per core)' }),
+            async (p) => {
+              const dir = resolve(String(p.dir));
+              const { tasks, cache, jobs } = trainTasksOf(dir);
+              if (jobs.length === 0) throw new UserError(`${dir}: this sweep trains no models (plan it with --train)`);
+              const ctx = cliContext();
+              if (p.task !== undefined) {
+                const k = positiveInt('task', p.task as number);
+                if (k! > tasks.length) throw new UserError(`--task ${k}: the sweep's training array has ${tasks.length} tasks`);
+                const t = tasks[k! - 1];
+                const job = jobs.find((j) => j.key === t.key)!;
+                log.info({ model: job.key, stage: t.stage, design: job.label }, `training stage ${t.stage} of model ${job.key}`);
+                const r = await trainModel(cache, job, { stages: [t.stage], ctx });
+                process.stdout.write(`task ${k}: model ${job.key} stage ${t.stage} ${r.trained ? 'trained' : 'already trained'}${r.assembled ? '; every stage done: model written' : ''}\n`);
+                return;
+              }
+              const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard: null, only: 'train' }, ctx);
+              process.stdout.write(`${r.models} model(s) trained, ${jobs.length - r.models} already in ${cache}\n`);
+            },
+          )
+          .command(
             'collect <dir> [more..]',
             'build results.csv/.jsonl, charts and index.html from the finished points (merging other directories of the same sweep)',
             (p) =>
@@ -228,25 +324,43 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
                 .option('mem', { type: 'string', describe: 'memory per task, e.g. 4G' })
                 .option('tasks', { type: 'number', describe: 'array tasks (default: one per point)' })
                 .option('dtca', { type: 'string', describe: 'command that runs dtca on the nodes (default: this node and this dtca)' })
-                .option('out', { type: 'string', describe: 'script path (default DIR/sweep.sbatch)' }),
+                .option('out', { type: 'string', describe: 'script path (default DIR/sweep.sbatch)' })
+                .option('submit', { type: 'boolean', default: false, describe: 'submit at once: the training array (if any), then the point array with --dependency=afterok on it' })
+                .option('wait', { type: 'boolean', default: false, describe: 'with --submit: wait until the point array has finished (sbatch --wait)' }),
             (p) => {
               const dir = resolve(String(p.dir));
               const pf = ownSweepDir(dir);
-              const script = slurmScript({
-                dir,
-                points: readPoints(dir).length,
-                sweepId: pf.sweep_id,
-                tasks: p.tasks as number | undefined,
-                partition: p.partition as string | undefined,
-                time: p.time as string | undefined,
-                cpusPerTask: p.cpusPerTask as number | undefined,
-                mem: p.mem as string | undefined,
-                dtca: p.dtca as string | undefined,
-              });
+              const res = { partition: p.partition as string | undefined, time: p.time as string | undefined, cpusPerTask: p.cpusPerTask as number | undefined, mem: p.mem as string | undefined, dtca: p.dtca as string | undefined };
+              if (p.wait && !p.submit) throw new UserError('--wait goes with --submit');
+              const script = slurmScript({ dir, points: readPoints(dir).length, sweepId: pf.sweep_id, tasks: p.tasks as number | undefined, ...res });
               const out = resolve(p.out !== undefined ? String(p.out) : join(dir, 'sweep.sbatch'));
               if (p.out !== undefined && existsSync(out)) throw new UserError(`--out ${out}: exists (not overwritten)`);
+              // training: one task per stage of each model, unless every model is in the cache already
+              const { tasks, cache, jobs } = trainTasksOf(dir);
+              const toTrain = jobs.some((j) => !isModelDone(cache, j.key));
+              const trainPath = join(dir, 'train.sbatch');
+              const trainText = toTrain ? trainSlurmScript({ dir, sweepId: pf.sweep_id, tasks, ...res }) : null;
               writeFileAtomic(out, script);
-              process.stdout.write(`wrote ${out}\nsubmit: sbatch ${out}\nthen:   dtca sweep collect ${dir}\n`);
+              if (trainText) writeFileAtomic(trainPath, trainText);
+              const submitPath = join(dir, 'submit.sh');
+              writeFileAtomic(submitPath, submitScript({ trainScript: trainText ? trainPath : null, sweepScript: out }));
+              if (!p.submit) {
+                process.stdout.write(
+                  `wrote ${out}${trainText ? ` and ${trainPath} (${tasks.length} training tasks: ${jobs.length} model(s) x their stages)` : ''}\nsubmit: bash ${submitPath}${trainText ? ' (training first, the points with afterok on it)' : ` (or sbatch ${out})`}\nthen:   dtca sweep collect ${dir}\n`,
+                );
+                return;
+              }
+              const trainJob = trainText ? sbatch([trainPath], 'training array') : null;
+              if (trainJob) process.stdout.write(`training job ${trainJob} (${tasks.length} tasks)\n`);
+              const pointArgs = [...(trainJob ? [`--dependency=afterok:${trainJob}`] : []), ...(p.wait ? ['--wait'] : []), out];
+              if (!p.wait) {
+                const pointJob = sbatch(pointArgs, 'point array');
+                process.stdout.write(`point job ${pointJob}${trainJob ? ` (starts when ${trainJob} has succeeded)` : ''}\nthen: dtca sweep collect ${dir}\n`);
+                return;
+              }
+              process.stdout.write(`point job submitted${trainJob ? ` after ${trainJob}` : ''}; waiting for it to finish\n`);
+              const pointJob = sbatch(pointArgs, 'point array');
+              process.stdout.write(`point job ${pointJob} finished\nthen: dtca sweep collect ${dir}\n`);
             },
           )
           .option('jobs', { type: 'number', describe: 'points run at once (default: one per core)' })

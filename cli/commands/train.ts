@@ -13,6 +13,52 @@ import { machine } from '../../sim/bench.js';
 import { makeProgress } from '../progress.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { log, withConfigOptions, positiveInt, parseIntList, type CommonArgs } from '../common.js';
+import { trainStageScripts, sbatch } from '../../sim/sweep/slurm.js';
+import { makeDirs } from '../../fabric/files.js';
+
+/** flags of `dtca train` that concern the submission, not the training: left out of the scripts' commands */
+const SLURM_FLAGS: [string, boolean][] = [
+  ['--slurm', false],
+  ['--slurm-wait', false],
+  ['--slurm-time', true],
+  ['--slurm-partition', true],
+  ['--slurm-mem', true],
+  ['--dtca', true],
+  ['--resume', false],
+  ['--train-stages', true],
+  ['--stage-only', false],
+  ['--json', false],
+];
+
+/** The train command's own arguments without the submission flags (each task adds its own). */
+export function trainArgsForTasks(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i];
+    const f = SLURM_FLAGS.find(([name]) => x === name || x.startsWith(`${name}=`) || x === `--no-${name.slice(2)}`);
+    if (f) {
+      if (f[1] && !x.includes('=')) i++;
+      continue;
+    }
+    out.push(x);
+  }
+  return out[0] === 'train' ? out.slice(1) : out;
+}
+
+/** `dtca train --slurm`: one array task per stage, then the model assembled after them (afterok). */
+function submitTraining(a: Record<string, unknown>, out: string, T: number): void {
+  const args = trainArgsForTasks(process.argv.slice(2)).map((x, i, all) => (i > 0 && all[i - 1] === '--out' ? resolve(out) : x.startsWith('--out=') ? `--out=${resolve(out)}` : x));
+  const { stages, assemble } = trainStageScripts({ out, T, args, dtca: a.dtca as string | undefined, time: a.slurmTime as string | undefined, partition: a.slurmPartition as string | undefined, mem: a.slurmMem as string | undefined });
+  const dir = `${resolve(out)}.slurm`;
+  makeDirs(dir, `--out ${out}`);
+  writeFileAtomic(`${dir}/stages.sbatch`, stages);
+  writeFileAtomic(`${dir}/assemble.sbatch`, assemble);
+  const stageJob = sbatch([`${dir}/stages.sbatch`], 'stage array');
+  const wait = Boolean(a.slurmWait);
+  process.stdout.write(`stage array job ${stageJob} (${T} tasks, one per stage)\n`);
+  const asm = sbatch([`--dependency=afterok:${stageJob}`, ...(wait ? ['--wait'] : []), `${dir}/assemble.sbatch`], 'assembling job');
+  process.stdout.write(`assembling job ${asm} (after ${stageJob} has succeeded)${wait ? ': finished' : ''}\nscripts and logs in ${dir}/; the model: ${out}\n`);
+}
 
 function num(name: string, v: unknown, def: number, min: number, max = Infinity): number {
   if (v === undefined) return def;
@@ -84,6 +130,14 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     stages: parseIntList('train-stages', a.trainStages),
     snapshots: Boolean(a.snapshots),
   };
+  const stageOnly = Boolean(a.stageOnly);
+  if (stageOnly && opts.stages === undefined) throw new UserError('--stage-only: name the stages with --train-stages (a later --resume run writes the model)');
+  if (a.slurm) {
+    if (stageOnly || opts.stages !== undefined) throw new UserError('--slurm: trains every stage as its own task; drop --train-stages/--stage-only');
+    submitTraining(a, out, T);
+    return;
+  }
+  if (a.slurmWait || a.slurmTime !== undefined || a.slurmPartition !== undefined || a.slurmMem !== undefined || a.dtca !== undefined) throw new UserError('--slurm-wait, --slurm-time, --slurm-partition, --slurm-mem and --dtca go with --slurm');
   const todo = (opts.stages ?? Array.from({ length: T }, (_, k) => k)).length;
   const bar = makeProgress(todo * epochs * steps, 'steps');
   const doneBy = new Map<number, number>();
@@ -91,6 +145,7 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
   log.info({ config: config.name, chip: chipKind, T, epochs, steps, batch: opts.batch, workers: opts.workers, out }, 'training starting');
   const r = await train({
     ...opts,
+    assemble: !stageOnly,
     onStep: (stage, done) => {
       doneBy.set(stage, done);
       bar.tick(finished + [...doneBy.values()].reduce((x, y) => x + y, 0));
@@ -102,6 +157,10 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     },
   });
   bar.done();
+  if (stageOnly) {
+    process.stdout.write(a.json ? JSON.stringify({ out, stages: opts.stages, epochs, engine: r.engine, wall_s: r.wall_s, cell_updates: r.cell_updates }, null, 2) + '\n' : `trained stage(s) ${opts.stages!.join(', ')} x ${epochs} epochs into ${out}.ckpt/ in ${r.wall_s.toFixed(1)} s; the model: the same command with --resume (without --stage-only) once every stage is trained\n`);
+    return;
+  }
   // what made the model: enough to train it again and to judge its cost (a --resume keeps the earlier invocations)
   type Inv = { command: string; finished: string; wall_s: number; cell_updates: number };
   let earlier: Inv[] = [];
@@ -169,6 +228,13 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
         .option('workers', { type: 'number', describe: 'worker threads over stages (default 1)' })
         .option('resume', { type: 'boolean', default: false, describe: 'continue from MODEL.ckpt/' })
         .option('snapshots', { type: 'boolean', default: false, describe: 'also write the model after every epoch (MODEL.epochs/epoch-E.mp)' })
+        .option('stage-only', { type: 'boolean', default: false, describe: 'with --train-stages: write only those stages\' checkpoints, no model (stages trained apart; --resume assembles)' })
+        .option('slurm', { type: 'boolean', default: false, describe: 'submit to Slurm: an array job with one task per stage, then the model assembled by a job that depends on it (afterok)' })
+        .option('slurm-wait', { type: 'boolean', default: false, describe: 'with --slurm: wait until the model is written' })
+        .option('slurm-time', { type: 'string', describe: 'with --slurm: time limit per task, e.g. 01:00:00' })
+        .option('slurm-partition', { type: 'string', describe: 'with --slurm: partition' })
+        .option('slurm-mem', { type: 'string', describe: 'with --slurm: memory per task, e.g. 4G' })
+        .option('dtca', { type: 'string', describe: 'with --slurm: the command that runs dtca on the nodes (default: this node and this dtca)' })
         .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' }),
     (a) => cmdTrain(a as never),

@@ -21,10 +21,12 @@ import { readModel, checkModelFitsFabric } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
 import { configLabel } from '../label.js';
 import { bmShape, dtmShape, estimateRun, checkResources } from '../resources.js';
+import { resolveBudget } from '../train/budget.js';
+import { modelJobFor, type ModelJob, type TrainPlan } from './models.js';
 
 export const SWEEP_FORMAT = 'dtca-sweep';
 /** bump when what a point measures changes: old point directories then no longer match */
-export const SWEEP_VERSION = 2;
+export const SWEEP_VERSION = 3;
 /** the clock an ideal twin runs at (its spins do not depend on the clock; see the header) */
 export const TWIN_CLOCK_HZ = 1e7;
 /** visible cells of the default synthetic DTM: the paper chip's share (884 of 70 x 70 cells) */
@@ -41,7 +43,8 @@ export type Beta = number | { start: number; end: number } | null;
 
 /** What each point runs. Fields a kind does not use are null, so the hash is canonical. */
 export interface Workload {
-  kind: 'dtm' | 'bm' | 'model';
+  /** dtm: a synthetic random-weight DTM; bm: a random Boltzmann machine; model: a model file; trained: a model trained per design (--train) */
+  kind: 'dtm' | 'bm' | 'model' | 'trained';
   /** model file (kind "model"): absolute path and sha256 of its bytes */
   model: string | null;
   model_sha256: string | null;
@@ -73,6 +76,8 @@ export interface Plan {
   /** base seed (null: the config's); replicate r runs seed + r */
   seed: number | null;
   workload: Workload;
+  /** --train: how each design's model is trained (null: no training) */
+  train: TrainPlan | null;
 }
 
 export interface Twin {
@@ -95,25 +100,12 @@ export interface Point {
   /** how the workload reads in a table, e.g. "dtm T=8 visible=830 4x250" */
   workload_label: string;
   twin: Twin;
+  /** the trained model the point samples (workload "trained"), or null */
+  model: ModelJob | null;
 }
 
-/** JSON with object keys sorted at every level: the text a hash is taken of. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-export function hashOf(v: unknown, n = 12): string {
-  return createHash('sha256').update(canonical(v)).digest('hex').slice(0, n);
-}
+export { canonical, hashOf } from './hash.js';
+import { hashOf } from './hash.js';
 
 /**
  * Split an axis's value list: on `,` or `;` outside brackets, braces and quotes (so rule lists
@@ -247,7 +239,7 @@ export function visibleCells(visible: Workload['visible'], L: number): { image: 
   return { image: Math.max(1, Math.round(SCALED_VISIBLE_SHARE * L * L)), label: 0 };
 }
 
-const UNUSED: Record<Workload['kind'], (keyof Workload)[]> = { dtm: ['chains', 'warmup'], bm: ['T', 'visible', 'images', 'mapping'], model: ['T', 'visible'] };
+const UNUSED: Record<Workload['kind'], (keyof Workload)[]> = { dtm: ['chains', 'warmup'], bm: ['T', 'visible', 'images', 'mapping'], model: ['T', 'visible'], trained: ['chains', 'warmup', 'visible'] };
 
 function checkWorkload(w: Workload, where: string): void {
   for (const k of UNUSED[w.kind]) {
@@ -263,8 +255,8 @@ function checkWorkload(w: Workload, where: string): void {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UserError(`${where}: workload.${k} = ${JSON.stringify(v)}: must be an integer >= ${min}`);
   };
   int('sweeps', 1);
-  if (w.kind === 'dtm' || (w.kind === 'model' && w.images !== null)) int('images', 1);
-  if (w.kind === 'dtm') int('T', 1);
+  if (w.kind === 'dtm' || w.kind === 'trained' || (w.kind === 'model' && w.images !== null)) int('images', 1);
+  if (w.kind === 'dtm' || w.kind === 'trained') int('T', 1);
   if (w.kind === 'bm' || (w.kind === 'model' && w.chains !== null)) {
     int('chains', 1);
     int('warmup', 0);
@@ -291,16 +283,17 @@ export function workloadLabel(w: Workload, L: number): string {
     return `dtm T=${w.T} visible=${v} ${w.images}x${w.sweeps}${beta}${w.mapping === 'pipeline' ? ' pipeline' : ''}`;
   }
   if (w.kind === 'bm') return `bm ${w.chains}x(${w.warmup}+${w.sweeps})${beta}`;
+  if (w.kind === 'trained') return `trained T=${w.T} ${w.images}x${w.sweeps}${beta}${w.mapping === 'pipeline' ? ' pipeline' : ''}`;
   const name = (w.model ?? '').split('/').pop();
   return w.images !== null ? `model ${name} ${w.images}x${w.sweeps}${beta}` : `model ${name} ${w.chains}x(${w.warmup}+${w.sweeps})${beta}`;
 }
 
-function twinOf(cfg: ResolvedConfig, w: Workload): Twin {
+function twinOf(cfg: ResolvedConfig, w: Workload, model: ModelJob | null): Twin {
   const raw = JSON.parse(JSON.stringify(cfg));
   idealize(raw);
   raw.clock.clock_hz = TWIN_CLOCK_HZ;
   const tc = validateConfig(raw, 'ideal twin');
-  return { key: hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, twin: tc, workload: w }), config: tc, model_seed: cfg.seed };
+  return { key: hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, twin: tc, workload: w, model: model?.key ?? null }), config: tc, model_seed: cfg.seed };
 }
 
 export interface Expanded {
@@ -344,10 +337,11 @@ export function expandPlan(plan: Plan): Expanded {
         cfg = resolveConfig(plan.config, { sets: [...sets, `seed=${s0 + r}`] });
         checkRules(resolveRules(cfg.fabric.rules), cfg.fabric.L, cfg.fabric.boundary);
         checkWorkload(w, 'the workload');
-        if (w.kind === 'dtm') {
-          const v = visibleCells(w.visible, cfg.fabric.L);
+        if (w.kind === 'dtm' || w.kind === 'trained') {
+          const v = visibleCells(w.kind === 'trained' ? 'fmnist' : w.visible, cfg.fabric.L);
           const spots = Math.ceil((cfg.fabric.L * cfg.fabric.L) / 2);
           if (v.image + v.label > spots) {
+            if (w.kind === 'trained') throw new UserError(`--train: a Fashion-MNIST model needs ${v.image + v.label} visible cells of one colour; an L=${cfg.fabric.L} grid has ${spots} (L >= 43)`);
             throw new UserError(`workload.visible = ${JSON.stringify(w.visible)} needs ${v.image + v.label} cells of one colour; an L=${cfg.fabric.L} grid has ${spots}`);
           }
         }
@@ -371,8 +365,19 @@ export function expandPlan(plan: Plan): Expanded {
           continue;
         }
       }
-      const id = hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, config: cfg, workload: w });
-      points.push({ index, id, axes, replicate: r, seed: cfg.seed, config: cfg, workload: w, workload_label: workloadLabel(w, cfg.fabric.L), twin: twinOf(cfg, w) });
+      let mj: ModelJob | null = null;
+      if (w.kind === 'trained') {
+        if (!plan.train) throw new UserError(`${where}: a trained workload needs the plan's training (--train)`);
+        try {
+          // replicates share the model (trained with the replicate's base seed) and differ in generation
+          mj = modelJobFor(cfg, cfg.seed - r, { ...plan.train, options: { ...plan.train.options, T: w.T! } });
+        } catch (e) {
+          if (e instanceof UserError) throw new UserError(`${where}: ${e.message}`);
+          throw e;
+        }
+      }
+      const id = hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, config: cfg, workload: w, ...(mj ? { model: mj.key } : {}) });
+      points.push({ index, id, axes, replicate: r, seed: cfg.seed, config: cfg, workload: w, workload_label: workloadLabel(w, cfg.fabric.L), twin: twinOf(cfg, w, mj), model: mj });
     }
   }
   if (model && misfits.length > 0) {
@@ -397,6 +402,8 @@ export interface PlanInput {
   replicates?: number;
   seed?: number | null;
   workload?: Partial<Workload> & { kind?: Workload['kind'] };
+  /** --train quick|standard|FILE.json, --train-chip, --model-cache */
+  train?: { budget: string; chip?: 'ideal' | 'cycle'; model_cache?: string | null } | null;
 }
 
 /** A plan from flags and/or a plan file; fills the workload's defaults for its kind. */
@@ -405,7 +412,16 @@ export function makePlan(i: PlanInput): Plan {
   // a config file is stored by its absolute path, so `sweep run DIR` finds it from anywhere
   const cfgRef = ref.endsWith('.json') ? resolve(ref) : ref;
   const wi = i.workload ?? {};
-  const kind = wi.kind ?? (wi.model ? 'model' : 'dtm');
+  let train: TrainPlan | null = null;
+  if (i.train) {
+    if (wi.model || (wi.kind !== undefined && wi.kind !== 'dtm' && wi.kind !== 'trained')) throw new UserError(`--train: trains a DTM per design; it does not go with ${wi.model ? '--model' : `--workload ${wi.kind}`}`);
+    if (wi.visible !== undefined && wi.visible !== null) throw new UserError('--train: a trained model has the Fashion-MNIST visible cells (784 pixels + 100 label cells); drop --visible');
+    const b = resolveBudget(i.train.budget);
+    const chip = i.train.chip ?? 'ideal';
+    if (chip !== 'ideal' && chip !== 'cycle') throw new UserError(`--train-chip ${String(chip)}: ideal or cycle`);
+    train = { budget: b.name.endsWith('.json') ? resolve(b.name) : b.name, options: b.options, chip, model_cache: i.train.model_cache ? resolve(i.train.model_cache) : null };
+  }
+  const kind = train ? 'trained' : (wi.kind ?? (wi.model ? 'model' : 'dtm'));
   // a field the workload does not use is an error, not silently ignored
   for (const k of UNUSED[kind as Workload['kind']] ?? []) {
     if (wi[k] !== undefined && wi[k] !== null) {
@@ -442,6 +458,10 @@ export function makePlan(i: PlanInput): Plan {
     };
   } else if (kind === 'bm') {
     w = { kind, model: null, model_sha256: null, T: null, visible: null, images: null, sweeps: wi.sweeps ?? 400, chains: wi.chains ?? 2, warmup: wi.warmup ?? 50, beta: wi.beta ?? null, mapping: null };
+  } else if (kind === 'trained') {
+    // --stages (or a workload.T axis) overrides the budget's T: the model is trained with the point's T
+    const T = wi.T ?? train!.options.T;
+    w = { kind, model: null, model_sha256: null, T, visible: null, images: wi.images ?? 10, sweeps: wi.sweeps ?? 250, chains: null, warmup: null, beta: wi.beta ?? null, mapping: wi.mapping ?? 'reprogram' };
   } else if (kind === 'dtm') {
     w = {
       kind,
@@ -470,7 +490,20 @@ export function makePlan(i: PlanInput): Plan {
     replicates: i.replicates ?? 1,
     seed: i.seed ?? null,
     workload: w,
+    train,
   };
+}
+
+/** A plan file's "train": "quick" or {"budget": ..., "chip": "ideal", "model_cache": DIR}. */
+function planTrain(v: unknown, path: string, rel: (p: string) => string): PlanInput['train'] {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return { budget: v.endsWith('.json') ? rel(v) : v };
+  if (typeof v !== 'object' || Array.isArray(v)) throw new UserError(`--plan ${path}: train: "quick", "standard", a budget file, or {"budget": ..., "chip": ..., "model_cache": ...}`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!['budget', 'chip', 'model_cache'].includes(k)) throw new UserError(`--plan ${path}: train.${k}: unknown key (known: budget, chip, model_cache)`);
+  if (typeof o.budget !== 'string') throw new UserError(`--plan ${path}: train.budget: "quick", "standard" or a budget file`);
+  if (o.model_cache !== undefined && typeof o.model_cache !== 'string') throw new UserError(`--plan ${path}: train.model_cache: a directory`);
+  return { budget: o.budget.endsWith('.json') ? rel(o.budget) : o.budget, chip: o.chip as 'ideal' | 'cycle' | undefined, model_cache: typeof o.model_cache === 'string' ? rel(o.model_cache) : undefined };
 }
 
 /**
@@ -489,7 +522,7 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`--plan ${path}: a plan must be a JSON object`);
   const o = raw as Record<string, unknown>;
-  const known = ['config', 'set', 'axes', 'zip', 'replicates', 'seed', 'workload', 'jobs'];
+  const known = ['config', 'set', 'axes', 'zip', 'replicates', 'seed', 'workload', 'jobs', 'train'];
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new UserError(`--plan ${path}: ${k}: unknown key (known: ${known.join(', ')})`);
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(dirname(resolve(path)), p));
   let axes: Axis[] = [];
@@ -522,5 +555,6 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
     seed: o.seed as number | undefined,
     workload: { ...(w as Partial<Workload>), model: typeof w.model === 'string' ? rel(w.model) : undefined },
     jobs: o.jobs as number | undefined,
+    train: planTrain(o.train, path, rel),
   };
 }

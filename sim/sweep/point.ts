@@ -23,9 +23,10 @@ import { newDtmModel, generate } from '../dtm.js';
 import { runModel } from '../run.js';
 import { randomModel, readModel, type Model } from '../model.js';
 import { makeDtmStats, makeStats, energySplit, type Stats } from '../stats.js';
-import { samplesPng } from '../io/images.js';
+import { samplesPng, samplesFigure } from '../io/images.js';
 import { CLASSES } from '../fmnist.js';
-import { fmnistLayout } from './quality.js';
+import { fmnistLayout, type QualityColumns } from './quality.js';
+import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from '../quality/samples.js';
 import type { ResolvedConfig } from '../config.js';
 import type { EnergyReport } from '../../power/energy.js';
 import type { TraceSink, SweepInfo } from '../../traces/types.js';
@@ -34,7 +35,7 @@ import { pointQuality } from './quality.js';
 import { pointArea } from './area.js';
 
 /** The columns of a result row that a point measures by itself (the twin adds the rest). */
-export interface Measured {
+export type Measured = {
   physics: 'ideal' | 'cycle';
   cells: number;
   images: number | null;
@@ -56,16 +57,19 @@ export interface Measured {
   other_energy_j: number;
   area_m2: number | null;
   area_note: string;
+  /** images per second per mm² of chip (throughput density) */
+  images_per_s_per_mm2: number | null;
   lag1_autocorr: number;
-  quality: number | null;
   quality_note: string;
-}
+} & QualityColumns;
 
 export interface PointOutput {
   measured: Measured;
   stats: Stats;
   moments: Float64Array;
   samples_png: Uint8Array | null;
+  /** the generated images for dtca eval: samples.npy, labels.npy and the manifest's samples section */
+  samples: { npy: Uint8Array; labels: Uint8Array | null; manifest: SamplesManifest } | null;
   wall_s: number;
 }
 
@@ -82,7 +86,11 @@ export function burnIn(K: number): number {
   return Math.floor(K / 10);
 }
 
-export function buildModel(w: Workload, cfg: ResolvedConfig, chip: Chip, modelSeed: number): Model {
+export function buildModel(w: Workload, cfg: ResolvedConfig, chip: Chip, modelSeed: number, modelFile?: string): Model {
+  if (w.kind === 'trained') {
+    if (!modelFile) throw new Error('a trained workload without its model file');
+    return readModel(modelFile);
+  }
   if (w.kind === 'dtm') {
     const v = visibleCells(w.visible, cfg.fabric.L);
     return newDtmModel({
@@ -153,12 +161,13 @@ interface Sampled {
   moments: Float64Array;
   lag1: number;
   outputs: Int8Array[] | null;
+  labels: number[] | undefined;
 }
 
-/** Run the workload on a chip built from cfg, with the model drawn from modelSeed. */
-async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Promise<Sampled> {
+/** Run the workload on a chip built from cfg, with the model drawn from modelSeed (or read from modelFile). */
+async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number, modelFile?: string): Promise<Sampled> {
   const chip = buildChip(cfg);
-  const model = buildModel(w, cfg, chip, modelSeed);
+  const model = buildModel(w, cfg, chip, modelSeed, modelFile);
   const beta = w.beta === null ? undefined : w.beta;
   if (model.dtm && w.images !== null) {
     const obs = new Observer(chip.fabric.N, model.dtm.T - 1, burnIn(w.sweeps));
@@ -166,7 +175,7 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
     const labels = fmnistLayout(model) ? Array.from({ length: CLASSES }, (_, c) => c) : undefined;
     const gen = await generate(chip, model, { images: w.images, sweeps: w.sweeps, beta, labels, mapping: w.mapping ?? 'reprogram', sink: obs, keepChains: 0 });
     const stats = makeDtmStats(chip, gen, model.source);
-    return { chip, model, stats, moments: obs.moments(), lag1: obs.lagSum / obs.lagN, outputs: gen.outputs };
+    return { chip, model, stats, moments: obs.moments(), lag1: obs.lagSum / obs.lagN, outputs: gen.outputs, labels };
   }
   if (model.dtm) throw new UserError(`${model.source}: a DTM model file needs the DTM workload fields (images)`);
   const N = chip.fabric.N;
@@ -194,7 +203,7 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
   });
   const stats = makeStats(chip, r, model.source);
   const moments = Float64Array.from([...r.moments!.mean_spin, ...r.moments!.edge_corr]);
-  return { chip, model, stats, moments, lag1: lagSum / lagN, outputs: null };
+  return { chip, model, stats, moments, lag1: lagSum / lagN, outputs: null, labels: undefined };
 }
 
 export function rmse(a: Float64Array, b: Float64Array): number {
@@ -204,9 +213,15 @@ export function rmse(a: Float64Array, b: Float64Array): number {
   return Math.sqrt(s / a.length);
 }
 
-export async function measurePoint(p: Point): Promise<PointOutput> {
+/** A point's samples.png title: what ran, in words. */
+export function pointTitle(p: Point, images: number): string {
+  const axes = Object.entries(p.axes).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
+  return `Sweep point ${p.index + 1}: ${images} generated image${images === 1 ? '' : 's'}${p.model ? ' (class-clamped)' : ''}\n${axes || 'the base config'}; ${p.workload_label}${p.model ? `; model ${p.model.key}` : ''}`;
+}
+
+export async function measurePoint(p: Point, modelFile?: string): Promise<PointOutput> {
   const t0 = performance.now();
-  const got = await sample(p.config, p.workload, p.config.seed);
+  const got = await sample(p.config, p.workload, p.config.seed, modelFile);
   const st = got.stats;
   const cellSweeps = st.cell_sweeps;
   const sp = energySplit(got.chip, st.energy_j as unknown as EnergyReport, cellSweeps);
@@ -235,20 +250,45 @@ export async function measurePoint(p: Point): Promise<PointOutput> {
     other_energy_j: sp.other_j,
     area_m2: area.area_m2,
     area_note: area.note,
+    images_per_s_per_mm2: images === null || area.area_m2 === null ? null : (st.images_per_s as number) / (area.area_m2 * 1e6),
     lag1_autocorr: got.lag1,
-    quality: q.value,
     quality_note: q.note,
+    ...q.metrics,
   };
-  const png = got.outputs && got.model.dtm ? samplesPng(got.outputs, got.model.dtm) : null;
-  return { measured, stats: st, moments: got.moments, samples_png: png, wall_s: (performance.now() - t0) / 1000 };
+  const dtm = got.model.dtm;
+  let png: Uint8Array | null = null;
+  let samples: PointOutput['samples'] = null;
+  if (got.outputs && dtm) {
+    try {
+      png = await samplesFigure(got.outputs, dtm, got.labels, pointTitle(p, got.outputs.length));
+    } catch {
+      png = samplesPng(got.outputs, dtm); // no fonts for the figure: the bare grid
+    }
+    const labelled = got.labels !== undefined && got.labels.length > 0;
+    samples = {
+      npy: samplesNpy(got.outputs),
+      labels: labelled ? labelsNpy(got.outputs.length, got.labels!) : null,
+      manifest: {
+        file: SAMPLES_FILE,
+        labels_file: labelled ? LABELS_FILE : null,
+        images: got.outputs.length,
+        visible: dtm.image.length + dtm.label.length,
+        image_cells: dtm.image.length,
+        image_shape: dtm.image_shape,
+        label_copies: dtm.label_copies,
+        classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+      },
+    };
+  }
+  return { measured, stats: st, moments: got.moments, samples_png: png, samples, wall_s: (performance.now() - t0) / 1000 };
 }
 
 /** The ideal twin: the reference run (seed + 1) and the floor partner (the point's seed), both ideal. */
-export async function measureTwin(t: Twin, w: Workload): Promise<TwinOutput> {
+export async function measureTwin(t: Twin, w: Workload, modelFile?: string): Promise<TwinOutput> {
   const t0 = performance.now();
   const next = { ...t.config, seed: t.config.seed + 1 };
-  const ref = await sample(next, w, t.model_seed);
-  const partner = await sample(t.config, w, t.model_seed);
+  const ref = await sample(next, w, t.model_seed, modelFile);
+  const partner = await sample(t.config, w, t.model_seed, modelFile);
   if (!ref.chip.ideal || !partner.chip.ideal) throw new Error('ideal twin: the chip is not ideal (a non-ideality left on)');
   return { moments: ref.moments, lag1_autocorr_ideal: ref.lag1, moment_rmse_floor: rmse(ref.moments, partner.moments), wall_s: (performance.now() - t0) / 1000 };
 }

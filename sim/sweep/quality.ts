@@ -27,7 +27,36 @@ export interface Quality {
   value: number | null;
   /** what the number is, or why there is none */
   note: string;
+  /** every metric and the yardsticks at the same N (null without a judged quality) */
+  metrics: QualityColumns;
 }
+
+/** The quality columns of a sweep row: the samples' metrics and the yardsticks' at the same N. */
+export interface QualityColumns {
+  quality_n: number | null;
+  fd: number | null;
+  fd_floor: number | null;
+  fd_factorised: number | null;
+  clamped_accuracy: number | null;
+  clamped_accuracy_floor: number | null;
+  clamped_accuracy_factorised: number | null;
+  marginal_error: number | null;
+  marginal_error_floor: number | null;
+  marginal_error_factorised: number | null;
+}
+
+export const NO_QUALITY: QualityColumns = {
+  quality_n: null,
+  fd: null,
+  fd_floor: null,
+  fd_factorised: null,
+  clamped_accuracy: null,
+  clamped_accuracy_floor: null,
+  clamped_accuracy_factorised: null,
+  marginal_error: null,
+  marginal_error_floor: null,
+  marginal_error_factorised: null,
+};
 
 /** 784 image cells and 10 classes of label cells: the layout the quality classifier reads */
 export function fmnistLayout(m: Model): boolean {
@@ -39,11 +68,11 @@ export function fmnistLayout(m: Model): boolean {
 let judge: { data: ReferenceData; classifier: ReturnType<typeof readClassifier> } | null = null;
 
 export async function pointQuality(q: QualityInput): Promise<Quality> {
-  if (q.outputs === null) return { value: null, note: 'Boltzmann-machine workload: no images to judge' };
-  if (q.workload.kind === 'dtm') return { value: null, note: 'synthetic random-weight DTM: nothing learned to judge (sweep a trained model with --model)' };
-  if (!fmnistLayout(q.model)) return { value: null, note: 'the model is not a Fashion-MNIST DTM (784 pixels, 10 label classes): no classifier to judge it' };
+  if (q.outputs === null) return { value: null, note: 'Boltzmann-machine workload: no images to judge', metrics: NO_QUALITY };
+  if (q.workload.kind === 'dtm') return { value: null, note: 'synthetic random-weight DTM: nothing learned to judge (train a model per design with --train, or sweep one with --model)', metrics: NO_QUALITY };
+  if (!fmnistLayout(q.model)) return { value: null, note: 'the model is not a Fashion-MNIST DTM (784 pixels, 10 label classes): no classifier to judge it', metrics: NO_QUALITY };
   const n = q.outputs.length;
-  if (n < 2) return { value: null, note: 'one image: a Fréchet distance needs at least two' };
+  if (n < 2) return { value: null, note: 'one image: a Fréchet distance needs at least two', metrics: NO_QUALITY };
   judge ??= { data: loadReferenceData(), classifier: readClassifier(CLASSIFIER_PATH) };
   const images = new Uint8Array(n * PIXELS);
   q.outputs.forEach((x, i) => {
@@ -51,5 +80,22 @@ export async function pointQuality(q: QualityInput): Promise<Quality> {
   });
   const labels = Uint8Array.from({ length: n }, (_, i) => i % CLASSES);
   const r = evaluate({ images, n, labels, autocorrelation: null }, { data: judge.data, classifier: judge.classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
-  return { value: r.fd, note: `FD of the quality classifier's features at N = ${n} (floor ${r.baselines.floor.fd.toFixed(1)}, factorised ${r.baselines.factorised.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}` };
+  const f = r.baselines.floor;
+  const x = r.baselines.factorised;
+  return {
+    value: r.fd,
+    note: `FD of the quality classifier's features at N = ${n} (floor ${f.fd.toFixed(1)}, factorised ${x.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}`,
+    metrics: {
+      quality_n: n,
+      fd: r.fd,
+      fd_floor: f.fd,
+      fd_factorised: x.fd,
+      clamped_accuracy: r.clamped_accuracy,
+      clamped_accuracy_floor: f.clamped_accuracy,
+      clamped_accuracy_factorised: x.clamped_accuracy,
+      marginal_error: r.marginal_error,
+      marginal_error_floor: f.marginal_error,
+      marginal_error_factorised: x.marginal_error,
+    },
+  };
 }

@@ -1,16 +1,20 @@
 /**
- * Pictures and the report of a sweep: one chart (SVG and PNG) per axis and key result, and
- * index.html, a page that needs no network (charts inlined, no scripts from elsewhere) with the
- * plan, the table, the charts and links to every point's directory.
+ * Pictures and the report of a sweep: one chart (SVG and PNG) per axis and key result, the Pareto
+ * charts (energy per image vs FD, images/s/mm² vs FD) when points are judged, and index.html, a
+ * page that needs no network (charts inlined, no scripts from elsewhere) with the plan, the table,
+ * the charts and links to every point's directory.
  *
- * Charts: numeric axes are numeric (log scale where the values span a decade or more), values in
- * SI-prefixed units (MHz, ns, fJ); one line per value of the other axes; the ideal twin (lag-1)
- * and the statistical floor (moment error) drawn dashed where they apply; replicates averaged.
+ * Charts: numeric axes are numeric (log scale where the values span a decade or more), ticks at
+ * the swept values, values in SI-prefixed units (MHz, ns, fJ; areas in mm²), axes titled in words
+ * ("Clock (MHz)"); one line per value of the other axes; the ideal twin (lag-1), the statistical
+ * floor (moment error) and the quality yardsticks (real images and independent pixels at the
+ * same N, stated in the title) drawn dashed where they apply; replicates averaged.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderChart, type ChartSpec } from '../io/plot.js';
 import { writeFileAtomic, VERSION } from '../io/output.js';
+import { quietContext, type RunContext } from '../context.js';
 import { eng } from '../stats.js';
 import type { Json, Point } from './plan.js';
 import type { PlanFile, Row } from './store.js';
@@ -20,9 +24,14 @@ export interface ResultMeta {
   key: keyof Row & string;
   title: string;
   unit: string;
-  /** a companion drawn dashed: [field, legend name] */
-  companion?: [keyof Row & string, string];
+  /** companions drawn dashed: [field, legend name] */
+  companions?: [keyof Row & string, string][];
+  /** the title names the number of images the metric was measured at */
+  perN?: boolean;
 }
+
+const FLOOR_NAME = 'floor: real images';
+const FACT_NAME = 'factorised: independent pixels';
 
 /** The key results that get a chart (those with at least one value). */
 export const KEY_RESULTS: ResultMeta[] = [
@@ -31,11 +40,56 @@ export const KEY_RESULTS: ResultMeta[] = [
   { key: 'sweep_energy_per_cell_sweep_j', title: 'sweep energy per cell per sweep (no programming)', unit: 'J' },
   { key: 'programming_energy_per_image_j', title: 'programming energy per image', unit: 'J' },
   { key: 'sweep_time_s', title: 'sweep time', unit: 's' },
-  { key: 'lag1_autocorr', title: 'lag-1 autocorrelation', unit: '', companion: ['lag1_autocorr_ideal', 'ideal twin'] },
-  { key: 'moment_rmse', title: 'moment RMSE vs ideal twin', unit: '', companion: ['moment_rmse_floor', 'statistical floor'] },
-  { key: 'quality', title: 'sample quality (FD, lower is better)', unit: '' },
+  { key: 'lag1_autocorr', title: 'lag-1 autocorrelation', unit: '', companions: [['lag1_autocorr_ideal', 'ideal twin']] },
+  { key: 'moment_rmse', title: 'moment RMSE vs ideal twin', unit: '', companions: [['moment_rmse_floor', 'statistical floor']] },
+  { key: 'fd', title: 'sample quality: FD (lower is better)', unit: '', perN: true, companions: [['fd_floor', FLOOR_NAME], ['fd_factorised', FACT_NAME]] },
+  { key: 'clamped_accuracy', title: 'clamped accuracy', unit: '', perN: true, companions: [['clamped_accuracy_floor', FLOOR_NAME], ['clamped_accuracy_factorised', FACT_NAME]] },
   { key: 'area_m2', title: 'area', unit: 'm²' },
+  { key: 'images_per_s_per_mm2', title: 'images per second per mm²', unit: '' },
 ];
+
+/** Axis paths in words, for chart titles: `clock.clock_hz` -> "Clock". */
+const AXIS_WORDS: Record<string, string> = {
+  'clock.clock_hz': 'Clock',
+  'clock.phase_cycles': 'Cycles per colour phase',
+  'clock.analog_substeps': 'Analog substeps per cycle',
+  'fabric.L': 'Grid side L',
+  'fabric.rules': 'Connectivity rules',
+  'fabric.boundary': 'Boundary',
+  'fabric.tile.size': 'Tile size',
+  'fabric.tile.link_latency_cycles': 'Link latency (cycles)',
+  'fabric.tile.link_energy_j': 'Link energy per toggle',
+  'rng.tau_rng_s': 'RNG relaxation time',
+  'rng.temperature_k': 'Temperature',
+  'rng.v_off_sigma_v': 'RNG offset mismatch',
+  'rng.v_s_sigma_rel': 'RNG slope mismatch (relative)',
+  'rng.energy_per_bit_j': 'RNG energy per bit',
+  'cell.weight_bits': 'Weight precision (bits)',
+  'cell.weight_full_scale': 'Weight full scale',
+  'cell.node_capacitance_f': 'Node capacitance',
+  'cell.g_sigma_s': 'Divider conductance',
+  'power.vdd_v': 'Supply voltage',
+  'power.cell_pitch_m': 'Cell pitch',
+  seed: 'Seed',
+  'workload.T': 'Stages T',
+  'workload.images': 'Images per point',
+  'workload.sweeps': 'Sweeps per stage',
+  'workload.chains': 'Chains',
+  'workload.warmup': 'Warm-up sweeps',
+  'workload.beta': 'Beta',
+  'workload.mapping': 'Mapping',
+  'workload.visible': 'Visible cells',
+};
+
+/** An axis path in words ("Clock"), or the path itself when it has no name here. */
+export function axisWords(path: string): string {
+  return AXIS_WORDS[path] ?? path;
+}
+
+/** An axis's title with its unit: "Clock (MHz)", "Grid side L", "rng.duty". */
+export function axisTitle(path: string, unitLabel: string): string {
+  return unitLabel ? `${axisWords(path)} (${unitLabel})` : axisWords(path);
+}
 
 const UNIT_SUFFIXES: [string, string][] = [
   ['g_sigma_s', 'S'],
@@ -64,6 +118,11 @@ const PREFIXES: [number, string][] = [
   [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k'], [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p'], [1e-15, 'f'], [1e-18, 'a'],
 ];
 
+/** An area in mm² for people ("0.04802 mm²"): SI prefixes apply to metres, not to m². */
+export function areaText(m2: number, digits = 4): string {
+  return `${Number((m2 * 1e6).toPrecision(digits))} mm²`;
+}
+
 /** Scale and prefix for values up to `max` in `unit` (m² gets mm², none for unitless). */
 export function unitScale(max: number, unit: string): { scale: number; label: string } {
   if (unit === '') return { scale: 1, label: '' };
@@ -82,6 +141,43 @@ function valueText(v: Json): string {
 export function axisValueText(path: string, v: Json): string {
   const u = unitOfPath(path);
   return typeof v === 'number' && u ? eng(v, u, 4) : valueText(v);
+}
+
+/** A point's label in charts: "L=48, 10 MHz" (its axis values). */
+export function pointLabel(axes: Record<string, Json>, paths: string[]): string {
+  return (
+    paths
+      .map((p) => {
+        const v = axes[p];
+        if (p === 'fabric.L') return `L=${valueText(v)}`;
+        if (typeof v === 'number' && unitOfPath(p)) return axisValueText(p, v);
+        return `${p.split('.').pop()}=${valueText(v)}`;
+      })
+      .join(', ') || 'base'
+  );
+}
+
+/**
+ * The non-dominated points: lower x is better, and lower y (`y: 'low'`) or higher y. A point is
+ * dominated when another is at least as good in both and better in one. Returns their indices.
+ */
+export function paretoFront(pts: { x: number; y: number }[], y: 'low' | 'high'): number[] {
+  const better = (a: number, b: number) => (y === 'low' ? a < b : a > b);
+  const atLeast = (a: number, b: number) => (y === 'low' ? a <= b : a >= b);
+  const out: number[] = [];
+  pts.forEach((p, i) => {
+    if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) return;
+    const dominated = pts.some((q, j) => j !== i && Number.isFinite(q.x) && Number.isFinite(q.y) && q.x <= p.x && atLeast(q.y, p.y) && (q.x < p.x || better(q.y, p.y)));
+    if (!dominated) out.push(i);
+  });
+  return out;
+}
+
+/** The number of images quality was measured at: "N = 100", "N = 20 to 100", or '' when none. */
+function nText(rows: Row[]): string {
+  const ns = [...new Set(rows.map((r) => r.quality_n).filter((n): n is number => typeof n === 'number'))].sort((a, b) => a - b);
+  if (ns.length === 0) return '';
+  return ns.length === 1 ? `N = ${ns[0]}` : `N = ${ns[0]} to ${ns[ns.length - 1]}`;
 }
 
 /** True when a list of positive values spans a decade or more (then a log scale reads better). */
@@ -114,8 +210,8 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
     for (const meta of KEY_RESULTS) {
       const ys = rows.map((r) => r[meta.key] as number | null).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
       if (ys.length === 0) continue;
-      const comp = meta.companion;
-      const compVals = comp ? rows.map((r) => r[comp[0]] as number | null).filter((v): v is number => typeof v === 'number') : [];
+      const comps = meta.companions ?? [];
+      const compVals = comps.flatMap(([f]) => rows.map((r) => r[f] as number | null)).filter((v): v is number => typeof v === 'number');
       const all = [...ys, ...compVals];
       const yu = unitScale(Math.max(...all.map(Math.abs)), meta.unit);
       const yLog = spansDecade(all);
@@ -134,14 +230,15 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       };
       for (const r of rows) {
         add(r, 'measured', r[meta.key] as number | null);
-        if (comp) add(r, comp[1], r[comp[0]] as number | null);
+        for (const [f, name] of comps) add(r, name, r[f] as number | null);
       }
       const values = [...groups.values()].map((g) => ({ x: g.x, y: g.sum / g.n, series: g.series, kind: g.kind, order: g.order, line: `${g.series} ${g.kind}` }));
-      const kinds = ['measured', ...(comp ? [comp[1]] : [])];
+      const kinds = ['measured', ...comps.map((c) => c[1])];
       const yTitle = yu.label ? `${meta.title} (${yu.label})` : meta.title;
-      const xTitle = xs.label ? `${axis} (${xs.label})` : axis;
+      const xTitle = axisTitle(axis, xs.label);
       const multi = others.length > 0;
-      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axis}`;
+      const n = meta.perN ? nText(rows) : '';
+      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axisWords(axis).toLowerCase()}${n ? ` (${n} images per point)` : ''}`;
       const spec = {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         title,
@@ -151,11 +248,12 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
         mark: { type: 'line', point: true, strokeWidth: 2 },
         encoding: {
           x: numeric
-            ? { field: 'x', type: 'quantitative', title: xTitle, scale: xLog ? { type: 'log', nice: false } : { type: 'linear', zero: false }, axis: { format: '~r', values: [...new Set(values.map((v) => v.x as number))] } }
+            ? // ticks at the swept values, labelled with them (not rounded: 32, 48, 70)
+              { field: 'x', type: 'quantitative', title: xTitle, scale: xLog ? { type: 'log', nice: false } : { type: 'linear', zero: false, nice: false }, axis: { format: '~g', labelOverlap: false, values: [...new Set(values.map((v) => v.x as number))] } }
             : { field: 'x', type: 'ordinal', title: xTitle, sort: { field: 'order' }, axis: { labelAngle: 0, labelLimit: 160 } },
           y: { field: 'y', type: 'quantitative', title: yTitle, scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' }, axis: { format: '~r' } },
-          ...(multi ? { color: { field: 'series', type: 'nominal', title: others.join(', '), sort: null } } : {}),
-          strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds, range: [[1, 0], [6, 4]] }, legend: kinds.length > 1 ? { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400, symbolFillColor: null, encode: { symbols: { update: { stroke: { value: '#333' } } } } } : null },
+          ...(multi ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null } } : {}),
+          strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds, range: [[1, 0], [6, 4], [2, 3]].slice(0, kinds.length) }, legend: kinds.length > 1 ? { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400, symbolFillColor: null, encode: { symbols: { update: { stroke: { value: '#333' } } } } } : null },
           detail: { field: 'line', type: 'nominal' },
           order: { field: 'x', type: numeric ? 'quantitative' : 'ordinal' },
           tooltip: [
@@ -166,11 +264,87 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
           ],
         },
       } as unknown as ChartSpec;
-      const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
       charts.push({ axis, result: meta.key, base: `${safe(meta.key)}--${safe(axis)}`, title, spec });
     }
   }
-  return charts;
+  return [...charts, ...paretoSpecs(pf, rows)];
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
+
+/** The Pareto charts' data: one entry per judged point, `front` marking the non-dominated ones. */
+export function paretoData(pf: PlanFile, rows: Row[], yKey: 'energy_per_image_j' | 'images_per_s_per_mm2'): { x: number; y: number; label: string; front: boolean; point: number }[] {
+  const axes = axisPaths(pf);
+  const pts = rows
+    .filter((r) => typeof r.fd === 'number' && Number.isFinite(r.fd) && typeof r[yKey] === 'number' && Number.isFinite(r[yKey] as number))
+    .map((r) => ({ x: r.fd as number, y: r[yKey] as number, label: `${pointLabel(r.axes, axes)}${pf.plan.replicates > 1 ? ` #${r.replicate + 1}` : ''}`, point: r.point }));
+  const front = new Set(paretoFront(pts, yKey === 'energy_per_image_j' ? 'low' : 'high'));
+  return pts.map((p, i) => ({ ...p, front: front.has(i) }));
+}
+
+/** Energy per image vs FD and images/s/mm² vs FD, the non-dominated designs marked and labelled. */
+export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
+  const out: Chart[] = [];
+  const n = nText(rows);
+  for (const [yKey, yName, unit, better] of [
+    ['energy_per_image_j', 'energy per image', 'J', 'lower'],
+    ['images_per_s_per_mm2', 'images per second per mm²', '', 'higher'],
+  ] as const) {
+    const data = paretoData(pf, rows, yKey);
+    if (data.length === 0) continue;
+    const yu = unitScale(Math.max(...data.map((d) => Math.abs(d.y))), unit);
+    const values = data.map((d) => ({ ...d, y: d.y / yu.scale, set: d.front ? 'non-dominated' : 'dominated' }));
+    const fdRef = rows.map((r) => r.fd_factorised).filter((v): v is number => typeof v === 'number');
+    const floorRef = rows.map((r) => r.fd_floor).filter((v): v is number => typeof v === 'number');
+    const refs = [
+      ...(floorRef.length ? [{ x: floorRef.reduce((a, b) => a + b, 0) / floorRef.length, ref: FLOOR_NAME }] : []),
+      ...(fdRef.length ? [{ x: fdRef.reduce((a, b) => a + b, 0) / fdRef.length, ref: FACT_NAME }] : []),
+    ];
+    const yTitle = yu.label ? `${yName} (${yu.label})` : yName;
+    const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}; lower FD and ${better} ${yName} are better`;
+    const x = { field: 'x', type: 'quantitative', title: 'FD (lower is better)', scale: { zero: false } };
+    const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
+    const spec = {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title,
+      width: 460,
+      height: 300,
+      layer: [
+        {
+          data: { values: refs },
+          mark: { type: 'rule', strokeDash: [6, 4], color: '#888' },
+          encoding: { x: { field: 'x', type: 'quantitative' }, tooltip: [{ field: 'ref', type: 'nominal' }] },
+        },
+        {
+          data: { values: refs },
+          mark: { type: 'text', angle: 270, align: 'right', baseline: 'bottom', dx: -4, dy: -2, y: 0, fontSize: 10, color: '#666' },
+          encoding: { x: { field: 'x', type: 'quantitative' }, text: { field: 'ref', type: 'nominal' } },
+        },
+        {
+          data: { values: values.filter((v) => v.front).sort((a, b) => a.x - b.x) },
+          mark: { type: 'line', color: '#d62728', strokeWidth: 1.5 },
+          encoding: { x, y, order: { field: 'x', type: 'quantitative' } },
+        },
+        {
+          data: { values },
+          mark: { type: 'point', filled: true, size: 70 },
+          encoding: {
+            x,
+            y,
+            color: { field: 'set', type: 'nominal', title: null, scale: { domain: ['non-dominated', 'dominated'], range: ['#d62728', '#9e9e9e'] } },
+            tooltip: [{ field: 'label', type: 'nominal', title: 'design' }, { field: 'x', type: 'quantitative', title: 'FD', format: '.4g' }, { field: 'y', type: 'quantitative', title: yTitle, format: '.4g' }],
+          },
+        },
+        {
+          data: { values: values.filter((v) => v.front) },
+          mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11 },
+          encoding: { x, y, text: { field: 'label', type: 'nominal' } },
+        },
+      ],
+    } as unknown as ChartSpec;
+    out.push({ axis: 'fd', result: `pareto-${yKey}`, base: `pareto--${safe(yKey)}--fd`, title, spec });
+  }
+  return out;
 }
 
 export interface WrittenChart extends Chart {
@@ -178,15 +352,21 @@ export interface WrittenChart extends Chart {
 }
 
 /** Render every chart into dir/plots (SVG and PNG). */
-export async function writeCharts(dir: string, charts: Chart[]): Promise<WrittenChart[]> {
+export async function writeCharts(dir: string, charts: Chart[], ctx: RunContext = quietContext()): Promise<WrittenChart[]> {
   mkdirSync(join(dir, 'plots'), { recursive: true });
   const out: WrittenChart[] = [];
+  const t0 = performance.now();
+  if (charts.length > 0) ctx.log.info({ charts: charts.length, dir: join(dir, 'plots') }, `rendering ${charts.length} charts`);
+  const bar = ctx.progress(charts.length, 'charts');
   for (const c of charts) {
     const { svg, png } = await renderChart(c.spec);
     writeFileAtomic(join(dir, 'plots', `${c.base}.svg`), svg);
     writeFileAtomic(join(dir, 'plots', `${c.base}.png`), png);
     out.push({ ...c, svg });
+    bar.update(out.length);
   }
+  bar.stop();
+  if (charts.length > 0) ctx.log.info({ charts: charts.length, wall_s: Number(((performance.now() - t0) / 1000).toFixed(1)) }, 'charts written');
   return out;
 }
 
@@ -196,7 +376,7 @@ function esc(s: string): string {
 
 function cell(v: unknown, unit: string): string {
   if (v === null || v === undefined) return '<td class="na">–</td>';
-  if (typeof v === 'number') return `<td class="num" data-v="${v}">${esc(unit ? eng(v, unit, 4) : Number(v.toPrecision(4)).toString())}</td>`;
+  if (typeof v === 'number') return `<td class="num" data-v="${v}">${esc(unit === 'm²' ? areaText(v) : unit ? eng(v, unit, 4) : Number(v.toPrecision(4)).toString())}</td>`;
   return `<td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td>`;
 }
 
@@ -210,11 +390,19 @@ const TABLE_COLS: [keyof Row & string, string, string][] = [
   ['dynamic_energy_per_cell_sweep_j', 'dynamic', 'J'],
   ['programming_energy_per_image_j', 'programming / image', 'J'],
   ['area_m2', 'area', 'm²'],
+  ['images_per_s_per_mm2', 'images / s / mm²', ''],
   ['lag1_autocorr', 'lag-1', ''],
   ['lag1_autocorr_ideal', 'lag-1 ideal twin', ''],
   ['moment_rmse', 'moment RMSE', ''],
   ['moment_rmse_floor', 'floor', ''],
-  ['quality', 'quality', ''],
+  ['quality_n', 'N (images judged)', ''],
+  ['fd', 'FD', ''],
+  ['fd_floor', 'FD floor (real)', ''],
+  ['fd_factorised', 'FD factorised', ''],
+  ['clamped_accuracy', 'clamped accuracy', ''],
+  ['clamped_accuracy_floor', 'accuracy floor (real)', ''],
+  ['clamped_accuracy_factorised', 'accuracy factorised', ''],
+  ['marginal_error', 'marginal error', ''],
 ];
 
 /** index.html: self-contained (styles inline, charts as data URIs, no network). */
@@ -230,6 +418,7 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
     ['combination', p.zip ? 'zipped (axes paired)' : 'cartesian product'],
     ['replicates', p.replicates === 1 ? `1 (seed ${p.seed ?? 'from the config'})` : `${p.replicates} (seeds ${p.seed ?? "the config's"} + 0..${p.replicates - 1})`],
     ['workload', `${w.kind}${w.model ? ` ${w.model}` : ''}; ${Object.entries(w).filter(([k, v]) => v !== null && !['kind', 'model', 'model_sha256'].includes(k)).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')}`],
+    ['training', p.train ? `--train ${p.train.budget} on the ${p.train.chip} chip (${Object.entries(p.train.options).map(([k, v]) => `${k} ${String(v)}`).join(', ')}); models in ${p.train.model_cache ?? 'models/'}` : 'none'],
     ['points', `${pf.points} planned, ${rows.length} finished, ${missing.length} missing`],
     ['command', pf.command.join(' ')],
     ['dtca', `planned with ${pf.dtca_version} at ${pf.created}; report by ${VERSION}`],
@@ -244,7 +433,7 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
         ...(p.replicates > 1 ? [`<td class="num">${r.seed}</td>`] : []),
         cell(r.workload, ''),
         cell(r.physics, ''),
-        ...TABLE_COLS.map(([k, , u]) => (k === 'quality' && r.quality === null ? `<td class="na" title="${esc(r.quality_note)}">–</td>` : k === 'area_m2' && r.area_m2 === null ? `<td class="na" title="${esc(r.area_note)}">–</td>` : cell(r[k], u))),
+        ...TABLE_COLS.map(([k, , u]) => (k === 'fd' && r.fd === null ? `<td class="na" title="${esc(r.quality_note)}">–</td>` : k === 'area_m2' && r.area_m2 === null ? `<td class="na" title="${esc(r.area_note)}">–</td>` : cell(r[k], u))),
         `<td><a href="points/${esc(r.id)}/">${esc(r.id)}</a></td>`,
       ];
       return `<tr>${tds.join('')}</tr>`;
@@ -287,7 +476,7 @@ figcaption { font-size: 12px; color: #555; }
 <h1>dtca sweep: ${esc(axes.join(' × ') || 'one point')}</h1>
 <section><h2>Plan</h2><table id="plan">${planHtml}</table></section>
 <section><h2>Results (${rows.length} of ${pf.points} points)</h2>
-<p class="notes">Downloads: <a href="results.csv">results.csv</a> · <a href="results.jsonl">results.jsonl</a>. Lag-1: ⟨s(t)s(t+1)⟩ over cells and consecutive sweeps; its ideal twin is the same point with every non-ideality off. Moment RMSE: against the ideal twin run with the next seed; floor: between two ideal runs (sampling noise alone). Static energy: RNG bias, divider and leakage while sweeping; dynamic: toggles, wires, links, clock. Click a column to sort.</p>
+<p class="notes">Downloads: <a href="results.csv">results.csv</a> · <a href="results.jsonl">results.jsonl</a>. Lag-1: ⟨s(t)s(t+1)⟩ over cells and consecutive sweeps; its ideal twin is the same point with every non-ideality off. Moment RMSE: against the ideal twin run with the next seed; floor: between two ideal runs (sampling noise alone). Static energy: RNG bias, divider and leakage while sweeping; dynamic: toggles, wires, links, clock. Area in mm² (power/area.ts). FD: Fréchet distance of the quality classifier's features between a point's N class-clamped images and N held-out test images of the same classes (lower is better); its yardsticks at the same N: floor, N real images; factorised, N images of independent pixels drawn from each class's pixel marginals. FD is biased upward at small N: compare FDs at the same N only. Click a column to sort.</p>
 <table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${body}
@@ -328,9 +517,9 @@ ${chartsHtml || '<p>No charts (no axes, or no finished points).</p>'}
 
 
 /** Tables, charts and index.html for a sweep directory (merging other directories of the same sweep first). */
-export async function buildReport(dir: string, others: string[] = [], o: { charts?: boolean } = {}): Promise<Collected & { charts: number }> {
+export async function buildReport(dir: string, others: string[] = [], o: { charts?: boolean; ctx?: RunContext } = {}): Promise<Collected & { charts: number }> {
   const c = collectTables(dir, others);
-  const written = o.charts === false ? [] : await writeCharts(dir, chartSpecs(c.pf, c.rows));
+  const written = o.charts === false ? [] : await writeCharts(dir, chartSpecs(c.pf, c.rows), o.ctx);
   writeFileAtomic(join(dir, 'index.html'), indexHtml(c.pf, c.rows, c.missing, written));
   return { ...c, charts: written.length };
 }

@@ -1,14 +1,18 @@
 /**
- * Running a sweep directory's points (all, or one shard): ideal twins first in the queue, then the
- * points, over a pool of worker threads; each result is written as it arrives. Finished points
- * and twins are skipped, so a killed run resumes where it stopped and a re-run redoes nothing.
+ * Running a sweep directory's points (all, or one shard): models to train first in the queue
+ * (--train; one per distinct design, sim/sweep/models.ts), then ideal twins, then the points, over
+ * a pool of worker threads (a point or twin waits for its model); each result is written as it
+ * arrives. Finished points, twins and models are skipped, so a killed run resumes where it stopped
+ * and a re-run redoes nothing. Progress: a bar over the points (ctx.progress) and a log line per
+ * model, twin and point.
  */
 import { UserError } from '../../fabric/errors.js';
 import { quietContext, type RunContext } from '../context.js';
 import type { Point } from './plan.js';
 import { runPool, type Task } from './pool.js';
 import { rmse, type PointOutput, type TwinOutput } from './point.js';
-import { readPlanFile, readPoints, isPointDone, isTwinDone, writePoint, writeTwin, readTwin, cleanPartials, type Row } from './store.js';
+import { readPlanFile, readPoints, isPointDone, isTwinDone, writePoint, writeTwin, readTwin, cleanPartials, modelCacheOf, type Row } from './store.js';
+import { isModelDone, modelFile, type ModelJob, type TrainModelResult } from './models.js';
 
 export interface Shard {
   k: number;
@@ -53,10 +57,19 @@ export interface RunReport {
   skipped: number;
   ran: number;
   twins: number;
+  /** models trained (or finished from their checkpoints) by this run */
+  models: number;
   wall_s: number;
 }
 
-export async function runSweep(dir: string, o: { jobs: number; shard: Shard | null }, ctx: RunContext = quietContext()): Promise<RunReport> {
+/** The distinct models a list of points needs. */
+export function modelsOf(points: Point[]): ModelJob[] {
+  const m = new Map<string, ModelJob>();
+  for (const p of points) if (p.model && !m.has(p.model.key)) m.set(p.model.key, p.model);
+  return [...m.values()];
+}
+
+export async function runSweep(dir: string, o: { jobs: number; shard: Shard | null; only?: 'train' }, ctx: RunContext = quietContext()): Promise<RunReport> {
   const { log } = ctx;
   const t0 = performance.now();
   const pf = readPlanFile(dir);
@@ -64,19 +77,29 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
   if (points.length !== pf.points) throw new UserError(`${dir}: points.jsonl holds ${points.length} points, plan.json says ${pf.points}`);
   cleanPartials(dir);
   const mine = shardPoints(points, o.shard);
-  const pending = mine.filter((p) => !isPointDone(dir, p.id));
+  // `only: 'train'`: the models the points need (finished points too), nothing else
+  const pending = o.only === 'train' ? mine : mine.filter((p) => !isPointDone(dir, p.id));
   const skipped = mine.length - pending.length;
+  const cache = modelCacheOf(dir, pf);
+  const fileOf = (p: Point) => (p.model ? modelFile(cache, p.model.key) : undefined);
   const twinTasks: Task[] = [];
   const seen = new Set<string>();
   for (const p of pending) {
     if (seen.has(p.twin.key) || isTwinDone(dir, p.twin.key)) continue;
     seen.add(p.twin.key);
-    twinTasks.push({ kind: 'twin', twin: p.twin, workload: p.workload });
+    twinTasks.push({ kind: 'twin', twin: p.twin, workload: p.workload, modelFile: fileOf(p), modelKey: p.model?.key });
   }
+  const needed = modelsOf(pending);
+  const trainTasks: Task[] = needed.filter((m) => !isModelDone(cache, m.key)).map((job) => ({ kind: 'train', job, cache }));
+  const modelReady = new Set(needed.filter((m) => isModelDone(cache, m.key)).map((m) => m.key));
   log.info(
-    { sweep: pf.sweep_id, points: points.length, shard: o.shard ? `${o.shard.k}/${o.shard.n}` : 'all', mine: mine.length, finished: skipped, to_run: pending.length, twins: twinTasks.length, jobs: o.jobs },
+    { sweep: pf.sweep_id, points: points.length, shard: o.shard ? `${o.shard.k}/${o.shard.n}` : 'all', mine: mine.length, finished: skipped, to_run: pending.length, twins: twinTasks.length, models: needed.length, to_train: trainTasks.length, jobs: o.jobs },
     skipped > 0 ? `resuming: ${skipped} of ${mine.length} points already finished, skipped` : 'sweep starting',
   );
+  if (needed.length > 0) {
+    log.info({ cache, models: needed.length, cached: needed.length - trainTasks.length }, `${needed.length} model(s) for ${pending.length} point(s): ${needed.length - trainTasks.length} in the cache, ${trainTasks.length} to train`);
+  }
+  const bar = o.only === 'train' ? ctx.progress(0, 'points') : ctx.progress(pending.length, 'points');
   const twinReady = new Set<string>(mine.map((p) => p.twin.key).filter((k) => !seen.has(k)));
   const waiting = new Map<string, { p: Point; r: PointOutput }[]>();
   let done = 0;
@@ -94,24 +117,51 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
       moment_rmse: rmse(r.moments, tw.ref),
       moment_rmse_floor: tw.moment_rmse_floor,
     };
-    writePoint(dir, p, row, r.stats, r.samples_png, r.wall_s);
+    writePoint(dir, p, row, r.stats, r.samples_png, r.wall_s, r.samples);
     done++;
-    log.info({ point: p.index + 1, id: p.id, wall_s: Number(r.wall_s.toFixed(3)) }, `point ${done}/${pending.length} done: ${axesText(p)}`);
+    bar.update(done);
+    log.info({ point: p.index + 1, id: p.id, wall_s: Number(r.wall_s.toFixed(3)), ...(r.measured.fd !== null ? { fd: Number(r.measured.fd.toFixed(2)) } : {}) }, `point ${done}/${pending.length} done: ${axesText(p)}`);
   };
-  const tasks: Task[] = [...twinTasks, ...pending.map((p): Task => ({ kind: 'point', point: p }))];
-  await runPool(tasks, o.jobs, (task, result) => {
-    if (task.kind === 'twin') {
-      writeTwin(dir, task.twin.key, result as TwinOutput);
-      twinReady.add(task.twin.key);
-      log.debug({ twin: task.twin.key, wall_s: (result as TwinOutput).wall_s }, 'ideal twin done');
-      for (const w of waiting.get(task.twin.key) ?? []) finish(w.p, w.r);
-      waiting.delete(task.twin.key);
-      return;
-    }
-    const p = task.point;
-    if (twinReady.has(p.twin.key)) finish(p, result as PointOutput);
-    else waiting.set(p.twin.key, [...(waiting.get(p.twin.key) ?? []), { p, r: result as PointOutput }]);
-  });
+  const tasks: Task[] = o.only === 'train' ? trainTasks : [...trainTasks, ...twinTasks, ...pending.map((p): Task => ({ kind: 'point', point: p, modelFile: fileOf(p) }))];
+  let twinsDone = 0;
+  let modelsDone = 0;
+  const ready = (t: Task) => (t.kind === 'point' ? !t.point.model || modelReady.has(t.point.model.key) : t.kind === 'twin' ? !t.modelKey || modelReady.has(t.modelKey) : true);
+  const onStart = (t: Task) => {
+    if (t.kind === 'train') log.info({ model: t.job.key, design: t.job.label }, `training model ${t.job.key} (${t.job.label})`);
+    else if (t.kind === 'twin') log.info({ twin: t.twin.key }, `ideal twin ${t.twin.key} starting (${twinTasks.length} twin(s) in all)`);
+  };
+  try {
+    await runPool(
+      tasks,
+      o.jobs,
+      (task, result) => {
+        if (task.kind === 'train') {
+          const r = result as TrainModelResult;
+          if (!r.assembled) throw new Error(`model ${task.job.key}: training ended without the model`);
+          modelReady.add(task.job.key);
+          modelsDone++;
+          log.info({ model: task.job.key, wall_s: Number(r.wall_s.toFixed(1)) }, `model ${modelsDone}/${trainTasks.length} trained: ${task.job.label}`);
+          return;
+        }
+        if (task.kind === 'twin') {
+          writeTwin(dir, task.twin.key, result as TwinOutput);
+          twinReady.add(task.twin.key);
+          twinsDone++;
+          log.info({ twin: task.twin.key, wall_s: Number((result as TwinOutput).wall_s.toFixed(2)) }, `ideal twin ${twinsDone}/${twinTasks.length} done`);
+          for (const w of waiting.get(task.twin.key) ?? []) finish(w.p, w.r);
+          waiting.delete(task.twin.key);
+          return;
+        }
+        const p = task.point;
+        if (twinReady.has(p.twin.key)) finish(p, result as PointOutput);
+        else waiting.set(p.twin.key, [...(waiting.get(p.twin.key) ?? []), { p, r: result as PointOutput }]);
+      },
+      { ready, onStart, stop: () => ctx.stop() },
+    );
+  } finally {
+    bar.stop();
+  }
   if (waiting.size > 0) throw new Error(`sweep: ${waiting.size} twin(s) never finished`);
-  return { total: points.length, mine: mine.length, skipped, ran: pending.length, twins: twinTasks.length, wall_s: (performance.now() - t0) / 1000 };
+  if (o.only === 'train') return { total: points.length, mine: mine.length, skipped: 0, ran: 0, twins: 0, models: trainTasks.length, wall_s: (performance.now() - t0) / 1000 };
+  return { total: points.length, mine: mine.length, skipped, ran: pending.length, twins: twinTasks.length, models: trainTasks.length, wall_s: (performance.now() - t0) / 1000 };
 }

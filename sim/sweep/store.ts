@@ -2,7 +2,10 @@
  * The sweep directory:
  *   plan.json          the plan and the sweep id (a hash of its points)
  *   points.jsonl       one line per point: index, id, axis values, seed, resolved config, workload, twin
- *   points/<id>/       a finished point: point.json (its result row), config.json, stats.json, samples.png
+ *   points/<id>/       a finished point: point.json (its result row), config.json, stats.json, samples.png,
+ *                      and for DTM workloads samples.npy, labels.npy (class-clamped) and manifest.json (dtca eval reads them)
+ *   models/<key>/      trained models (--train; unless --model-cache DIR keeps them there): sim/sweep/models.ts
+ *   options.json       how the sweep was last run (--jobs, --no-charts): --resume uses them again
  *   twins/<key>/       a finished ideal twin: twin.json and moments.f64 (the reference moments)
  *   results.csv, results.jsonl, plots/, index.html   built by collect
  * A point or twin directory is written under a temporary name and renamed when complete, so a
@@ -15,7 +18,7 @@ import { UserError } from '../../fabric/errors.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { SWEEP_FORMAT, SWEEP_VERSION, type Expanded, type Plan, type Point, type Json } from './plan.js';
-import type { Measured, TwinOutput } from './point.js';
+import type { Measured, TwinOutput, PointOutput } from './point.js';
 
 export interface PlanFile {
   format: typeof SWEEP_FORMAT;
@@ -205,14 +208,20 @@ export function cleanPartials(dir: string): void {
   }
 }
 
-export function writePoint(dir: string, p: Point, row: Row, statsJson: unknown, png: Uint8Array | null, wall_s: number): void {
+export function writePoint(dir: string, p: Point, row: Row, statsJson: unknown, png: Uint8Array | null, wall_s: number, samples: PointOutput['samples'] = null): void {
   const pf: PointFile = { format: 'dtca-sweep-point', sweep_version: SWEEP_VERSION, id: p.id, twin: p.twin.key, row, wall_s, finished: new Date().toISOString() };
   const files: [string, string | Uint8Array][] = [
     ['config.json', JSON.stringify(p.config, null, 2) + '\n'],
     ['stats.json', JSON.stringify(statsJson, null, 2) + '\n'],
-    ['point.json', JSON.stringify(pf, null, 2) + '\n'],
   ];
   if (png) files.push(['samples.png', png]);
+  if (samples) {
+    files.push([samples.manifest.file, samples.npy]);
+    if (samples.labels && samples.manifest.labels_file) files.push([samples.manifest.labels_file, samples.labels]);
+    // what dtca eval reads (sim/quality/samples.ts): the samples section, as in a run directory
+    files.push(['manifest.json', JSON.stringify({ kind: 'dtca-sweep-point', id: p.id, point: p.index + 1, axes: p.axes, seed: p.seed, model: p.model ? { key: p.model.key, label: p.model.label } : null, samples: samples.manifest }, null, 2) + '\n']);
+  }
+  files.push(['point.json', JSON.stringify(pf, null, 2) + '\n']);
   commitDir(join(dir, 'points'), p.id, files);
 }
 
@@ -241,6 +250,32 @@ export function readTwin(dir: string, key: string): TwinFile & { ref: Float64Arr
   const ref = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   if (ref.length !== tf.moments) throw new Error(`${d}: moments.f64 holds ${ref.length} values, twin.json says ${tf.moments}`);
   return { ...tf, ref };
+}
+
+/** Where a sweep's trained models live: its --model-cache, else DIR/models. */
+export function modelCacheOf(dir: string, pf: PlanFile): string {
+  return pf.plan.train?.model_cache ?? join(dir, 'models');
+}
+
+/** How the sweep was run, for --resume (options.json). */
+export interface RunOptions {
+  jobs: number;
+  charts: boolean;
+}
+
+export function writeRunOptions(dir: string, o: RunOptions): void {
+  writeJson(join(dir, 'options.json'), { format: 'dtca-sweep-options', ...o });
+}
+
+/** The options a sweep was last run with, or null (none stored, or unreadable: the defaults then apply). */
+export function readRunOptions(dir: string): RunOptions | null {
+  try {
+    const o = JSON.parse(readFileSync(join(dir, 'options.json'), 'utf8')) as Partial<RunOptions> & { format?: string };
+    if (o.format !== 'dtca-sweep-options' || !Number.isInteger(o.jobs) || (o.jobs as number) < 1 || typeof o.charts !== 'boolean') return null;
+    return { jobs: o.jobs as number, charts: o.charts };
+  } catch {
+    return null;
+  }
 }
 
 export function sweepDirOf(d: string): string {

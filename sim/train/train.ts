@@ -58,6 +58,11 @@ export interface TrainOptions {
   stages?: number[];
   /** also write the model as it is after every epoch: MODEL.epochs/epoch-E.mp */
   snapshots?: boolean;
+  /**
+   * false: train the stages and write only their checkpoints, no model, log or chart (a stage of
+   * a model trained apart, e.g. one Slurm task per stage; a later --resume run assembles the model)
+   */
+  assemble?: boolean;
   onEpoch?: (r: EpochRecord) => void;
   onStep?: (stage: number, done: number) => void;
 }
@@ -276,6 +281,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           }),
       ),
     );
+  }
+  if (o.assemble === false) {
+    const updates = stages.reduce((a, k) => a + states.get(k)!.cellUpdates, 0);
+    const trainWall = stages.reduce((a, k) => a + states.get(k)!.wallS, 0);
+    return { model: o.model, log, wall_s: (performance.now() - t0) / 1000, cell_updates: updates, updates_per_ns: trainWall > 0 ? updates / (trainWall * 1e9) : 0, engine };
   }
   // the model: the DTM with every stage's trained parameters
   const wires = wires0;
