@@ -3,11 +3,18 @@
 // the same table as the unsharded run on this machine. Skipped (with a message) only where Slurm
 // cannot run; in CI (.ci/run installs slurm-wlm and munge) it must run.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
+import { readModel } from '../sim/model.js';
+
+/** Slurm's view of a job: its state and reason (%T %r), '' once it has left the queue. */
+function squeue(id: string): string {
+  return spawnSync('squeue', ['-h', '-j', id, '-o', '%T %r'], { encoding: 'utf8' }).stdout.trim();
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const START = join(ROOT, 'test/slurm/start-slurm.sh');
 const STOP = join(ROOT, 'test/slurm/stop-slurm.sh');
@@ -53,5 +60,83 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
     expect(dtca(['sweep', ...plan, '--jobs', '2', '--out', one, '--no-charts']).code).toBe(0);
     expect(readFileSync(join(dir, 'results.csv'), 'utf8')).toBe(readFileSync(join(one, 'results.csv'), 'utf8'));
     expect(readFileSync(join(dir, 'results.jsonl'), 'utf8')).toBe(readFileSync(join(one, 'results.jsonl'), 'utf8'));
+  });
+
+  it('--train: the training array first (a task per model stage), the point array after it (afterok)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-train-'));
+    const budget = join(root, 'tiny.json');
+    writeFileSync(budget, JSON.stringify({ T: 2, epochs: 1, steps: 2, batch: 8, warmup: 5, samples: 2, every: 2, acp_lag: 4, limit: 300 }));
+    const dir = join(root, 'sweep');
+    expect(dtca(['sweep', 'plan', '--set', 'fabric.rules="G8"', '--grid', '43', '--clock', '1e7,2e7', '--train', budget, '--images', '10', '--sweeps', '10', '--out', dir]).code).toBe(0);
+    const s = dtca(['sweep', 'slurm', dir, '--tasks', '2', '--time', '00:20:00', '--submit']);
+    expect(s.code, s.stderr).toBe(0);
+    const trainJob = /training job (\d+) \(2 tasks\)/.exec(s.stdout)?.[1];
+    const pointJob = /point job (\d+) \(starts when (\d+) has succeeded\)/.exec(s.stdout);
+    expect(trainJob, s.stdout).toBeDefined();
+    expect(pointJob?.[2]).toBe(trainJob);
+    expect(readFileSync(join(dir, 'train.sbatch'), 'utf8')).toContain('#SBATCH --array=1-2');
+    expect(readFileSync(join(dir, 'submit.sh'), 'utf8')).toContain('--dependency=afterok:"$train"');
+    // while the training runs, the point array waits on its dependency
+    let sawDependency = false;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 600_000) {
+      const st = squeue(pointJob![1]);
+      if (/Dependency/.test(st)) sawDependency = true;
+      if (st === '' && squeue(trainJob!) === '') break;
+      await sleep(500);
+    }
+    expect(sawDependency).toBe(true);
+    const logs = readdirSync(join(dir, 'slurm'));
+    expect(logs.filter((f) => f.startsWith('train-')).length).toBe(2);
+    const text = logs.filter((f) => f.startsWith('train-')).map((f) => readFileSync(join(dir, 'slurm', f), 'utf8')).join('\n');
+    expect(text).toMatch(/task 1: model [0-9a-f]+ stage 0 trained/);
+    expect(text).toMatch(/task 2: model [0-9a-f]+ stage 1 trained/);
+    expect(text).toMatch(/every stage done: model written/);
+    const c = dtca(['sweep', 'collect', dir, '--no-charts', '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    const out = JSON.parse(c.stdout);
+    expect(out.finished).toBe(2);
+    for (const r of out.rows) expect(typeof r.fd).toBe('number');
+    // the models are in place: a local run of the same sweep trains nothing
+    expect(readdirSync(join(dir, 'models')).length).toBe(1);
+  }, 900_000);
+
+  it('dtca train --slurm: a task per stage, then the model assembled after them: the model a local run trains', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-model-'));
+    const SMALL = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3', '--epochs', '1'];
+    const local = join(root, 'local.mp');
+    expect(dtca(['train', ...SMALL, '--out', local]).code).toBe(0);
+    const remote = join(root, 'remote.mp');
+    const r = dtca(['train', ...SMALL, '--out', remote, '--slurm', '--slurm-wait', '--slurm-time', '00:20:00']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/stage array job \d+ \(2 tasks, one per stage\)/);
+    expect(r.stdout).toMatch(/assembling job \d+ \(after \d+ has succeeded\): finished/);
+    expect(existsSync(remote)).toBe(true);
+    const a = readModel(local);
+    const b = readModel(remote);
+    expect(b.stages.map((st) => Array.from(st.ew))).toEqual(a.stages.map((st) => Array.from(st.ew)));
+    expect(b.stages.map((st) => Array.from(st.eb))).toEqual(a.stages.map((st) => Array.from(st.eb)));
+    expect(readdirSync(`${remote}.slurm`).filter((f) => f.startsWith('stage-')).length).toBe(2);
+    const script = readFileSync(`${remote}.slurm/stages.sbatch`, 'utf8');
+    expect(script).toContain("'fabric.rules=\"G8\"'"); // quoted for the shell
+    expect(script).toContain('--train-stages "${SLURM_ARRAY_TASK_ID}" --stage-only --resume');
+  }, 900_000);
+
+  it('a sweep directory whose name would break the script is refused, nothing written', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-bad-'));
+    const dir = join(root, 'a\nrm -rf x');
+    mkdirSync(dir);
+    expect(dtca(['sweep', 'plan', '--grid', '12', '--images', '1', '--stages', '2', '--sweeps', '5', '--out', dir]).code).toBe(0);
+    const r = dtca(['sweep', 'slurm', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    expect(r.stderr).toMatch(/a path in a Slurm script may hold only/);
+    expect(existsSync(join(dir, 'sweep.sbatch'))).toBe(false);
+    const plain = join(root, 'plain');
+    expect(dtca(['sweep', 'plan', '--grid', '12', '--images', '1', '--stages', '2', '--sweeps', '5', '--out', plain]).code).toBe(0);
+    const q = dtca(['sweep', 'slurm', plain, '--dtca', 'node\nrm -rf /']);
+    expect(q.code).toBe(2);
+    expect(q.stderr).toMatch(/--dtca .*: must be one line/);
+    expect(existsSync(join(plain, 'sweep.sbatch'))).toBe(false);
   });
 });

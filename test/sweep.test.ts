@@ -139,20 +139,20 @@ describe('charts', () => {
           lag1_autocorr_ideal: 0.2,
           moment_rmse: 0.05,
           moment_rmse_floor: 0.04,
-          quality: null,
+          fd: null,
           area_m2: null,
         } as unknown as Row);
     const pf = { plan: { axes: [{ path: 'fabric.L', values: [32, 64] }, { path: 'clock.clock_hz', values: clocks }] } } as unknown as PlanFile;
     const charts = chartSpecs(pf, rows);
     // results with values only: no quality or area charts while they are null
-    expect(charts.map((c) => c.result)).not.toContain('quality');
+    expect(charts.map((c) => c.result)).not.toContain('fd');
     expect(charts.length).toBe(2 * 5);
     const lag = charts.find((c) => c.axis === 'clock.clock_hz' && c.result === 'lag1_autocorr')!.spec as never as {
       data: { values: { x: number; kind: string; series: string; y: number }[] };
       encoding: { x: { title: string; scale: { type: string } }; strokeDash: { scale: { domain: string[] } } };
     };
     expect(lag.encoding.x.scale.type).toBe('log');
-    expect(lag.encoding.x.title).toBe('clock.clock_hz (MHz)');
+    expect(lag.encoding.x.title).toBe('Clock (MHz)');
     expect(lag.encoding.strokeDash.scale.domain).toEqual(['measured', 'ideal twin']);
     expect(new Set(lag.data.values.map((v) => v.series))).toEqual(new Set(['32', '64']));
     expect(lag.data.values.filter((v) => v.kind === 'ideal twin').every((v) => v.y === 0.2)).toBe(true);
@@ -182,7 +182,7 @@ describe('dtca sweep end to end', () => {
     expect(rows.map((r) => [r['fabric.L'], r['clock.clock_hz']])).toEqual([[12, 1e7], [12, 4e7], [14, 1e7], [14, 4e7]]);
     for (const r of rows) {
       expect(r.workload).toMatch(/^dtm T=3 visible=\d+ 2x30$/);
-      expect(r.quality).toBeNull();
+      expect(r.fd).toBeNull();
       expect(r.quality_note).toMatch(/synthetic random-weight DTM/);
       expect(r.area_m2).toBeGreaterThan(0);
       expect(r.sweep_energy_per_cell_sweep_j).toBeCloseTo(r.static_energy_per_cell_sweep_j + r.dynamic_energy_per_cell_sweep_j, 25);
@@ -206,8 +206,8 @@ describe('dtca sweep end to end', () => {
     const charts = readdirSync(join(one, 'plots'));
     expect(charts).toContain('energy_per_image_j--clock.clock_hz.svg');
     expect(charts).toContain('lag1_autocorr--fabric.L.png');
-    // 2 axes x 8 results (area now measured; quality still null for a synthetic DTM)
-    expect(charts.filter((f) => f.endsWith('.svg')).length).toBe(2 * 8);
+    // 2 axes x 9 results (area and images/s/mm² measured; quality still null for a synthetic DTM, so no Pareto chart)
+    expect(charts.filter((f) => f.endsWith('.svg')).length).toBe(2 * 9);
     expect(charts).toContain('area_m2--fabric.L.svg');
     expect(read(join(one, 'index.html'))).toContain('<table id="results">');
     expect(r1.stdout).toMatch(/sweep [0-9a-f]{12}: 4 of 4 points/);

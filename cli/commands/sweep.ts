@@ -184,7 +184,7 @@ async function cmdSweep(a: A): Promise<void> {
     const given = planFlags.filter((f) => a[f] !== undefined && !(Array.isArray(a[f]) && (a[f] as unknown[]).length === 0));
     if (given.length) throw new UserError(`--resume ${a.resume}: continues the plan stored there; drop ${given.map(flagName).join(', ')}`);
     dir = resolve(String(a.resume));
-    readPlanFile(dir);
+    ownSweepDir(dir); // its tables, options and report are this command's to replace
     stored = readRunOptions(dir);
   } else {
     const { input, jobs } = planFromArgs(a);

@@ -238,7 +238,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       const xTitle = axisTitle(axis, xs.label);
       const multi = others.length > 0;
       const n = meta.perN ? nText(rows) : '';
-      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axisWords(axis).toLowerCase()}${n ? ` (${n} images per point)` : ''}`;
+      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axisWords(axis)[0].toLowerCase()}${axisWords(axis).slice(1)}${n ? ` (${n} images per point)` : ''}`;
       const spec = {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         title,
@@ -249,7 +249,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
         encoding: {
           x: numeric
             ? // ticks at the swept values, labelled with them (not rounded: 32, 48, 70)
-              { field: 'x', type: 'quantitative', title: xTitle, scale: xLog ? { type: 'log', nice: false } : { type: 'linear', zero: false, nice: false }, axis: { format: '~g', labelOverlap: false, values: [...new Set(values.map((v) => v.x as number))] } }
+              { field: 'x', type: 'quantitative', title: xTitle, scale: xLog ? { type: 'log', nice: false } : { type: 'linear', zero: false, nice: false }, axis: { format: '.6~g', labelOverlap: false, values: [...new Set(values.map((v) => v.x as number))] } }
             : { field: 'x', type: 'ordinal', title: xTitle, sort: { field: 'order' }, axis: { labelAngle: 0, labelLimit: 160 } },
           y: { field: 'y', type: 'quantitative', title: yTitle, scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' }, axis: { format: '~r' } },
           ...(multi ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null } } : {}),

@@ -1,0 +1,216 @@
+// What a sweep shows people (issue 19 items 1, 2, 4, 10, 11, 14): areas in mm², ticks at the swept
+// values, the FD and accuracy columns and the quality yardsticks with N, the resume command after
+// an interrupt and the remembered options, a progress bar and log lines for twins and charts,
+// titled and labelled sample pictures, the clock in MHz with words as titles.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { CLI, dtca } from './helpers/cli.js';
+import { chartSpecs, indexHtml, writeCharts, axisTitle } from '../sim/sweep/report.js';
+import { renderChart } from '../sim/io/plot.js';
+import { makePlan, expandPlan, parseAxis } from '../sim/sweep/plan.js';
+import { claimSweepDir, type PlanFile, type Row } from '../sim/sweep/store.js';
+import { runSweep } from '../sim/sweep/runner.js';
+import { pointTitle } from '../sim/sweep/point.js';
+import { quietContext } from '../sim/context.js';
+import { formatRows } from '../cli/commands/sweep.js';
+
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
+
+function planOf(axes: { path: string; values: (number | string)[] }[]): PlanFile {
+  return { sweep_id: 'abc', points: 3, dtca_version: 't', created: 'now', command: ['dtca'], plan: { axes, replicates: 1, sets: [], label: 'dtca-paper', config: 'dtca-paper', zip: false, seed: null, workload: { kind: 'dtm' }, train: null } } as unknown as PlanFile;
+}
+
+function row(point: number, axes: Record<string, number>, over: Partial<Row> = {}): Row {
+  return {
+    point,
+    id: `id${point}`,
+    axes,
+    replicate: 0,
+    seed: 1,
+    workload: 'w',
+    physics: 'cycle',
+    energy_per_image_j: 1e-8 * point,
+    time_per_image_s: 1e-4,
+    images_per_s: 1e4,
+    sweep_time_s: 2e-7,
+    sweep_energy_per_cell_sweep_j: 1e-15,
+    static_energy_per_cell_sweep_j: 5e-16,
+    dynamic_energy_per_cell_sweep_j: 5e-16,
+    programming_energy_per_image_j: 1e-10,
+    area_m2: 2.506e-8 * point,
+    area_note: 'area model',
+    images_per_s_per_mm2: 1e5,
+    lag1_autocorr: 0.2,
+    lag1_autocorr_ideal: 0.19,
+    moment_rmse: 0.05,
+    moment_rmse_floor: 0.04,
+    quality_n: 20,
+    fd: 130 + point,
+    fd_floor: 125.6,
+    fd_factorised: 180,
+    clamped_accuracy: 0.5,
+    clamped_accuracy_floor: 0.85,
+    clamped_accuracy_factorised: 0.3,
+    marginal_error: 0.03,
+    marginal_error_floor: 0.02,
+    marginal_error_factorised: 0.04,
+    quality_note: 'q',
+    ...over,
+  } as unknown as Row;
+}
+
+describe('issue 19 item 1: areas in mm²', () => {
+  it('index.html and the terminal table give 0.025 mm², never "nm²"', () => {
+    const pf = planOf([{ path: 'fabric.L', values: [32, 48, 70] }]);
+    const rows = [row(1, { 'fabric.L': 32 }, { area_m2: 2.506e-8 } as Partial<Row>), row(2, { 'fabric.L': 48 }, { area_m2: 4.82e-8 } as Partial<Row>), row(3, { 'fabric.L': 70 }, { area_m2: 9.501e-8 } as Partial<Row>)];
+    const html = indexHtml(pf, rows, [], []);
+    expect(html).toContain('0.02506 mm²');
+    expect(html).toContain('0.09501 mm²');
+    expect(html).not.toMatch(/nm²/);
+    const table = formatRows(pf, rows);
+    expect(table).toContain('0.0482 mm²');
+    expect(table).not.toMatch(/nm²/);
+  });
+});
+
+/** The texts of a rendered chart's x axis: its tick labels, then its title. */
+function xLabels(svg: string): string[] {
+  const from = svg.indexOf('aria-label="X-axis');
+  const to = svg.indexOf('aria-label="Y-axis');
+  expect(from).toBeGreaterThan(0);
+  return [...svg.slice(from, to > from ? to : undefined).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+}
+
+describe('issue 19 item 2: ticks on a swept axis are the swept values', () => {
+  it('a grid axis 32, 48, 70 is labelled 32, 48, 70 (not 30, 50, 70)', async () => {
+    const pf = planOf([{ path: 'fabric.L', values: [32, 48, 70] }]);
+    const rows = [32, 48, 70].map((L, i) => row(i + 1, { 'fabric.L': L }));
+    const c = chartSpecs(pf, rows).find((x) => x.result === 'energy_per_image_j')!;
+    const { svg } = await renderChart(c.spec);
+    expect(xLabels(svg)).toEqual(['32', '48', '70', 'Grid side L']);
+  }, 120_000);
+
+  it('a clock axis on a log scale is labelled at 2.5, 10, 80 MHz', async () => {
+    const clocks = [2.5e6, 1e7, 8e7];
+    const pf = planOf([{ path: 'clock.clock_hz', values: clocks }]);
+    const rows = clocks.map((c, i) => row(i + 1, { 'clock.clock_hz': c }));
+    const c = chartSpecs(pf, rows).find((x) => x.result === 'energy_per_image_j')!;
+    const { svg } = await renderChart(c.spec);
+    expect(xLabels(svg)).toEqual(['2.5', '10', '80', 'Clock (MHz)']);
+  }, 120_000);
+});
+
+describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the quality charts', () => {
+  it('the terminal summary has N, FD with floor/factorised, and accuracy columns', () => {
+    const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
+    const rows = [row(1, { 'clock.clock_hz': 1e7 }), row(2, { 'clock.clock_hz': 2e7 })];
+    const t = formatRows(pf, rows).split('\n');
+    expect(t[0]).toMatch(/\bN\s+FD \(floor\/factorised\)\s+accuracy$/);
+    expect(t[1]).toMatch(/20\s+131\.0 \(125\.6\/180\.0\)\s+0\.500$/);
+    // unjudged sweeps keep the old table
+    const plain = formatRows(pf, rows.map((r) => ({ ...r, fd: null, quality_n: null }) as Row));
+    expect(plain).not.toMatch(/FD/);
+  });
+
+  it('the FD and accuracy charts draw the floor and factorised yardsticks and name N', () => {
+    const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
+    const rows = [row(1, { 'clock.clock_hz': 1e7 }), row(2, { 'clock.clock_hz': 2e7 })];
+    const charts = chartSpecs(pf, rows);
+    for (const key of ['fd', 'clamped_accuracy']) {
+      const c = charts.find((x) => x.result === key)!;
+      expect(c.title, key).toMatch(/\(N = 20 images per point\)/);
+      const spec = c.spec as unknown as { data: { values: { kind: string; y: number }[] }; encoding: { strokeDash: { scale: { domain: string[] } } } };
+      expect(spec.encoding.strokeDash.scale.domain).toEqual(['measured', 'floor: real images', 'factorised: independent pixels']);
+      const floor = spec.data.values.filter((v) => v.kind === 'floor: real images');
+      expect(floor.length).toBe(2);
+      expect(floor[0].y).toBe(key === 'fd' ? 125.6 : 0.85);
+    }
+  });
+});
+
+describe('issue 19 items 11 and 14: progress, log lines, words and MHz', () => {
+  it('runSweep draws a bar over the points and logs each ideal twin; chart rendering is logged', async () => {
+    const dir = join(tmp('sweep-progress'), 's');
+    const ex = expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,14')], workload: { kind: 'dtm', images: 1, T: 2, sweeps: 10 } }));
+    claimSweepDir(dir, ex);
+    const bars: { total: number; what: string; updates: number[]; stopped: boolean }[] = [];
+    const lines: string[] = [];
+    const say = (a: unknown, b?: string) => lines.push(typeof a === 'string' ? a : (b ?? ''));
+    const ctx = quietContext({
+      log: { debug: () => {}, info: say, warn: say, error: say },
+      progress: (total, what) => {
+        const b = { total, what, updates: [] as number[], stopped: false };
+        bars.push(b);
+        return { update: (n) => b.updates.push(n), stop: () => (b.stopped = true) };
+      },
+    });
+    await runSweep(dir, { jobs: 2, shard: null }, ctx);
+    expect(bars[0]).toMatchObject({ total: 2, what: 'points', stopped: true });
+    expect(bars[0].updates).toEqual([1, 2]);
+    expect(lines.filter((l) => /^ideal twin .* starting/.test(l)).length).toBe(2);
+    expect(lines.filter((l) => /^ideal twin \d\/2 done/.test(l)).length).toBe(2);
+    const before = lines.length;
+    const pf = planOf([{ path: 'fabric.L', values: [12, 14] }]);
+    const charts = chartSpecs(pf, [row(1, { 'fabric.L': 12 }), row(2, { 'fabric.L': 14 })]).slice(0, 2);
+    await writeCharts(join(dir, 'x'), charts, ctx);
+    expect(lines.slice(before)).toEqual(['rendering 2 charts', 'charts written']);
+  }, 300_000);
+
+  it('the clock axis is in MHz under a title in words', () => {
+    expect(axisTitle('clock.clock_hz', 'MHz')).toBe('Clock (MHz)');
+    const pf = planOf([{ path: 'clock.clock_hz', values: [2.5e6, 8e7] }]);
+    const c = chartSpecs(pf, [row(1, { 'clock.clock_hz': 2.5e6 }), row(2, { 'clock.clock_hz': 8e7 })]).find((x) => x.result === 'energy_per_image_j')!;
+    const spec = c.spec as unknown as { title: string; encoding: { x: { title: string } }; data: { values: { x: number }[] } };
+    expect(spec.encoding.x.title).toBe('Clock (MHz)');
+    expect(spec.title).toBe('Energy per image against clock');
+    expect(chartSpecs(planOf([{ path: 'fabric.L', values: [32, 48] }]), [row(1, { 'fabric.L': 32 }), row(2, { 'fabric.L': 48 })])[0].title).toBe('Energy per image against grid side L');
+    expect(spec.data.values.map((v) => v.x).sort((a, b) => a - b)).toEqual([2.5, 80]);
+  });
+
+  it("a point's samples.png has a title and class labels", () => {
+    const ex = expandPlan(makePlan({ axes: [parseAxis('clock.clock_hz=1e7,2e7')], train: { budget: 'quick' }, sets: ['fabric.L=48'] }));
+    const t = pointTitle(ex.points[1], 10);
+    expect(t).toMatch(/^Sweep point 2: 10 generated images \(class-clamped\)\nclock\.clock_hz=20000000; trained T=8 10x250; model [0-9a-f]{16}$/);
+  });
+});
+
+describe('issue 19 item 10: an interrupted sweep says how to resume, and --resume keeps its options', () => {
+  it('Ctrl-C prints the resume command (exit 130); --resume runs with the original --jobs', async () => {
+    const root = tmp('sweep-int');
+    const out = join(root, 's');
+    const args = [CLI, 'sweep', '--grid', '24', '--clock', '1e7,2e7,4e7', '--images', '2', '--stages', '3', '--sweeps', '1500', '--jobs', '1', '--no-charts', '--out', out];
+    const p = spawn(process.execPath, args, { env: { ...process.env, DTCA_LOG: 'warn' } });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((res) => p.on('close', (c) => res(c)));
+    const t0 = Date.now();
+    const done = () => (existsSync(join(out, 'points')) ? readdirSync(join(out, 'points')).filter((e) => !e.startsWith('.')).length : 0);
+    while (done() < 1 && Date.now() - t0 < 240_000) await new Promise((res) => setTimeout(res, 20));
+    p.kill('SIGINT');
+    const code = await exited;
+    expect(code).toBe(130);
+    expect(stderr).toMatch(new RegExp(`resume with: dtca sweep --resume ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    expect(stderr.trim().split('\n').length).toBe(2); // the hint and the interrupt line
+    expect(JSON.parse(readFileSync(join(out, 'options.json'), 'utf8'))).toMatchObject({ jobs: 1, charts: false });
+    // resume: the stored --jobs 1 (not one per core) and --no-charts
+    const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>((res) => {
+      const q = spawn(process.execPath, [CLI, 'sweep', '--resume', out], { env: { ...process.env, DTCA_LOG: 'info' } });
+      let e = '';
+      let o = '';
+      q.stderr.on('data', (d) => (e += d));
+      q.stdout.on('data', (d) => (o += d));
+      q.on('close', (c) => res({ code: c, stderr: e, stdout: o }));
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const start = r.stderr.split('\n').find((l) => l.includes('"msg":"resuming'))!;
+    expect(JSON.parse(start).jobs).toBe(1);
+    expect(r.stdout).toMatch(/3 of 3 points; .* 0 charts/);
+    expect(existsSync(join(out, 'plots'))).toBe(false);
+    // a flag given again wins
+    expect(dtca(['sweep', '--resume', out, '--jobs', '2', '--no-charts']).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'options.json'), 'utf8')).jobs).toBe(2);
+  }, 600_000);
+});
