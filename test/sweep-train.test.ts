@@ -224,7 +224,7 @@ describe('dtca sweep --train end to end (tiny budget, L = 43 and 44)', () => {
     const html = readFileSync(join(dir, 'index.html'), 'utf8');
     expect(html).toContain('Pareto front: energy per image against FD');
     expect(html).toContain('FD factorised');
-  });
+  }, 600_000);
 
   it('another sweep with the same --model-cache trains nothing', () => {
     const again = dtcaInfo(['sweep', '--set', 'fabric.rules="G8"', '--grid', '43', '--clock', '1e7,2e7', '--train', budget, '--model-cache', cache, '--images', '10', '--sweeps', '10', '--jobs', '2', '--out', join(root, 's2'), '--no-charts']);
