@@ -115,7 +115,7 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
     const a = readModel(local);
     const b = readModel(remote);
     expect(b.stages.map((st) => Array.from(st.ew))).toEqual(a.stages.map((st) => Array.from(st.ew)));
-    expect(b.stages.map((st) => Array.from(st.eb))).toEqual(a.stages.map((st) => Array.from(st.eb)));
+    expect(b.stages.map((st) => Array.from(st.bias))).toEqual(a.stages.map((st) => Array.from(st.bias)));
     expect(readdirSync(`${remote}.slurm`).filter((f) => f.startsWith('stage-')).length).toBe(2);
     const script = readFileSync(`${remote}.slurm/stages.sbatch`, 'utf8');
     expect(script).toContain("'fabric.rules=\"G8\"'"); // quoted for the shell

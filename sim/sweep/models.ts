@@ -148,7 +148,7 @@ async function lock(path: string, ctx: RunContext, what: string): Promise<() => 
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let holder = '';
+    let holder: string;
     try {
       holder = readFileSync(path, 'utf8').trim();
     } catch {

@@ -48,7 +48,6 @@ export function sbatchPath(p: string, what: string): string {
 
 /** A command that is put into a script as it is (--dtca): one line, no control characters. */
 function commandLine(c: string, what: string): string {
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(c) || c.trim() === '') throw new UserError(`${what} ${JSON.stringify(c)}: must be one line of shell without control characters`);
   return c;
 }
