@@ -306,7 +306,7 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
     const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
+      title: { text: `Pareto front: ${yName} against FD`, subtitle: `${n ? `${n} images per point; ` : ''}lower FD and ${better} ${yName} are better; red: the non-dominated designs` },
       width: 460,
       height: 300,
       layer: [
