@@ -60,7 +60,7 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
     expect(dtca(['sweep', ...plan, '--jobs', '2', '--out', one, '--no-charts']).code).toBe(0);
     expect(readFileSync(join(dir, 'results.csv'), 'utf8')).toBe(readFileSync(join(one, 'results.csv'), 'utf8'));
     expect(readFileSync(join(dir, 'results.jsonl'), 'utf8')).toBe(readFileSync(join(one, 'results.jsonl'), 'utf8'));
-  });
+  }, 600_000);
 
   it('--train: the training array first (a task per model stage), the point array after it (afterok)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-train-'));

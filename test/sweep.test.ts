@@ -173,7 +173,7 @@ describe('dtca sweep end to end', () => {
   let r1: ReturnType<typeof dtca>;
   beforeAll(() => {
     r1 = dtca([...SMALL, '--jobs', '1', '--out', one]);
-  });
+  }, 600_000);
 
   it('writes the tables, a chart per axis and result, index.html and a directory per point', () => {
     expect(r1.code).toBe(0);
