@@ -11,7 +11,7 @@
  * and a DTM's image shape, time grid and couplings are sound. Errors name the file and the field
  * and show what the file holds.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { unpack } from 'msgpackr';
 import { UserError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
@@ -299,14 +299,10 @@ export function parseModel(raw: unknown, src: string): Model {
   return { grid: { L, rules, boundary: g.boundary }, beta, stages, dtm, source: src };
 }
 
-export function readModel(path: string): Model {
+export function readModel(path: string, opts: { stop?: () => boolean } = {}): Model {
   noteInput(path); // no output of this command may replace it
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${path}: cannot read model (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  // a regular file of bounded size, read in chunks that a signal can end (fabric/read.ts)
+  const buf = readInputFile(path, { what: 'model file', max: READ_LIMITS.model, stop: opts.stop });
   let raw: unknown;
   const first = buf.find((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
   if (first === 0x7b) {

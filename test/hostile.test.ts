@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliPool, contractBroken, errorLines, DIST_CLI, type CliResult } from './helpers/cli-pool.js';
 import { slurmScript } from '../sim/sweep/slurm.js';
-import { UserError } from '../fabric/errors.js';
+import { UserError, Interrupted } from '../fabric/errors.js';
+import { readInputFile, READ_LIMITS } from '../fabric/read.js';
+import { execFileSync } from 'node:child_process';
+import { truncateSync } from 'node:fs';
 
 let pool: CliPool;
 let dir: string;
@@ -148,4 +151,64 @@ describe('16: nothing reaches a generated script unquoted', () => {
     const job = lines.find((l) => l.startsWith('#SBATCH --job-name'))!;
     expect(sbatchArgs(job.slice(7))).toEqual(['--job-name=dtca-sweep-abc123']);
   });
+});
+
+describe('17: models and every other input are regular files of bounded size, read so a signal ends it', () => {
+  it('devices are refused as models, configs and traces, at once', async () => {
+    for (const dev of ['/dev/zero', '/dev/urandom']) {
+      refused(await pool.run(['model', 'info', dev], q), new RegExp(`${dev}: is a device; a model file must be a regular file`));
+      refused(await pool.run(['run', '--model', dev, ...SMALL, '--images', '1', '--out', join(dir, 'never')], q), /is a device/);
+      refused(await pool.run(['trace', 'inspect', dev], q), /is a device/);
+    }
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+
+  it('a FIFO with no writer neither blocks the open nor is read', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const args of [['model', 'info', fifo], ['config', 'validate', fifo], ['trace', 'inspect', fifo], ['run', '--model', fifo, ...SMALL]]) {
+      const r = await pool.run(args, q);
+      expect(r.hang, args.join(' ')).toBe(false);
+      refused(r, /FIFO/);
+    }
+  });
+
+  it('a file larger than its kind may be is refused before anything is allocated', async () => {
+    const big = join(dir, 'huge.mp');
+    writeFileSync(big, '');
+    truncateSync(big, 64 * 2 ** 30); // sparse: 64 GiB that take no disk
+    const r = await pool.run(['model', 'info', big], q);
+    refused(r, /64\.0 GiB, more than a model file may be \(2\.0 GiB\)/);
+    expect(r.ms).toBeLessThan(5000);
+    const cfg = join(dir, 'huge.json');
+    writeFileSync(cfg, '');
+    truncateSync(cfg, READ_LIMITS.json + 1);
+    refused(await pool.run(['config', 'validate', cfg], q), /more than a config file may be/);
+  });
+
+  it('a signal between chunks ends the read (Interrupted), a whole read returns every byte', () => {
+    const f = join(dir, 'chunks.bin');
+    writeFileSync(f, Buffer.alloc(20 * 2 ** 20, 7)); // three chunks
+    expect(readInputFile(f, { what: 'x', max: 2 ** 30 }).length).toBe(20 * 2 ** 20);
+    let asked = 0;
+    expect(() => readInputFile(f, { what: 'x', max: 2 ** 30, stop: () => ++asked > 1 })).toThrow(Interrupted);
+    expect(asked).toBe(2); // the first chunk was read, the second never
+  });
+
+  it('SIGTERM while dtca run reads a large model: exit 143 promptly, nothing written', async () => {
+    const big = join(dir, 'slow.mp');
+    writeFileSync(big, '');
+    truncateSync(big, READ_LIMITS.model - 1); // just under the limit: a read of 2 GiB
+    const out = join(dir, 'sigterm-run');
+    let t0 = 0;
+    const r = await spawnCli(['run', '--model', big, ...SMALL, '--out', out], {
+      // start-up and the signal watcher take well under 2.5 s; the read of 2 GiB takes longer here
+      ready: () => (t0 ||= performance.now()) > 0 && performance.now() - t0 > 2500,
+      signal: 'SIGTERM',
+    });
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.ms).toBeLessThan(2500 + 3000); // the next 8 MiB chunk, not the rest of the file
+    expect(r.stderr).toMatch(/interrupted by SIGTERM before the run started; nothing was written/);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
 });

@@ -16,6 +16,8 @@
  * could read and the error (it throws only when not even the header reads).
  */
 import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { notRegular } from '../fabric/read.js';
 import { UserError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
 import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits, type SweepFields } from './pack.js';
@@ -351,14 +353,15 @@ export class TraceReader implements AsyncIterable<TraceRecord> {
   async *[Symbol.asyncIterator](): AsyncGenerator<TraceRecord, void, undefined> {
     let fh;
     try {
-      fh = await open(this.path, 'r');
+      fh = await open(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new UserError(`${this.path}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? String(e))})`);
     }
     try {
       const st = await fh.stat();
-      if (st.isDirectory()) throw new UserError(`${this.path}: is a directory, not a trace file`);
+      const odd = notRegular(st);
+      if (odd) throw new UserError(`${this.path}: ${odd}, not a trace file (a trace must be a regular file)`);
       const dec = new TraceDecoder(this.path);
       for (;;) {
         const chunk = Buffer.allocUnsafe(CHUNK);

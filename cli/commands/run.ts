@@ -159,7 +159,15 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
-  const fileModel = a.model === undefined ? null : readModel(String(a.model));
+  // the signal watcher is up before a model file is read: a signal ends even a long read (fabric/read.ts)
+  const stopEarly = await listening;
+  let fileModel: Model | null = null;
+  try {
+    fileModel = a.model === undefined ? null : readModel(String(a.model), { stop: () => stopEarly.signal !== null });
+  } catch (e) {
+    if (e instanceof Interrupted) throw stoppedEarly(stopEarly.signal ?? 'SIGTERM');
+    throw e;
+  }
   const dtmRun = fileModel ? Boolean(fileModel.dtm) && a.stage === undefined : a.workload !== 'bm';
   if (!fileModel && a.stage !== undefined) throw new UserError('--stage: runs one stage of a model file (--model)');
   for (const k of dtmRun ? BM_ONLY : DTM_ONLY) {

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveRules, checkRules } from '../../fabric/rules.js';
@@ -416,12 +417,7 @@ export function makePlan(i: PlanInput): Plan {
   if (kind === 'model') {
     if (!wi.model) throw new UserError('workload "model": give the model file (--model FILE)');
     const path = resolve(wi.model);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new UserError(`--model ${wi.model}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
+    const bytes = readInputFile(path, { what: 'model file', max: READ_LIMITS.model });
     const m = readModel(path);
     const isDtm = m.dtm !== undefined;
     for (const k of (isDtm ? ['chains', 'warmup'] : ['images', 'mapping']) as (keyof Workload)[]) {
