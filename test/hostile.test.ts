@@ -2,7 +2,9 @@
 // CLI's main() in-process (test/helpers/cli-pool.ts); a kill, a signal or a lock needs processes.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { Packr, unpack } from 'msgpackr';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliPool, contractBroken, errorLines, DIST_CLI, type CliResult } from './helpers/cli-pool.js';
@@ -211,4 +213,128 @@ describe('17: models and every other input are regular files of bounded size, re
     expect(r.stderr).toMatch(/interrupted by SIGTERM before the run started; nothing was written/);
     expect(existsSync(out)).toBe(false);
   }, 60_000);
+});
+
+// L = 43 holds the 884 visible cells on one colour; a few steps of a two-stage model (as test/train-cli.test.ts)
+const TRAIN = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3', '--workers', '1'];
+
+describe('18, 19: training checkpoints and run.json are checksummed and validated; --out is locked', () => {
+  let base: string; // a finished 2-epoch training: base.mp and base.mp.ckpt/
+  const packr = new Packr({ useRecords: false, variableMapSize: true });
+  beforeAll(async () => {
+    base = join(dir, 'base.mp');
+    const r = await pool.run(['train', ...TRAIN, '--epochs', '2', '--out', base], q);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  /** a copy of the finished training under a new name, with `damage` applied to its checkpoint directory */
+  function copyWith(name: string, damage: (ckpt: string) => void): string {
+    const out = join(dir, `${name}.mp`);
+    cpSync(`${base}.ckpt`, `${out}.ckpt`, { recursive: true });
+    damage(`${out}.ckpt`);
+    return out;
+  }
+  /** rewrite stage-0's state with a valid checksum (what a careless or hostile tool could do) */
+  const rewriteState = (ckpt: string, edit: (st: Record<string, unknown>) => void) => {
+    const env = unpack(readFileSync(join(ckpt, 'stage-0.mp'))) as Record<string, unknown>;
+    expect(env.format).toBe('dtca-checkpoint');
+    const st = unpack(env.payload as Uint8Array) as Record<string, unknown>;
+    edit(st);
+    const payload = packr.pack(st);
+    writeFileSync(join(ckpt, 'stage-0.mp'), packr.pack({ ...env, payload, sha256: createHash('sha256').update(payload).digest('hex') }));
+  };
+  const resume = (out: string, extra: string[] = []) => pool.run(['train', ...TRAIN, '--epochs', '2', '--resume', '--out', out, ...extra], q);
+
+  it('one flipped bit is caught by the checksum', async () => {
+    const out = copyWith('flip', (c) => {
+      const b = readFileSync(join(c, 'stage-0.mp'));
+      b[b.length - 100] ^= 0x04; // inside the payload's numbers
+      writeFileSync(join(c, 'stage-0.mp'), b);
+    });
+    refused(await resume(out), /stage-0\.mp: damaged checkpoint \((checksum mismatch|not valid msgpack)/);
+    expect(existsSync(out)).toBe(false); // no model written from it
+  });
+
+  it('a NaN weight, a non-integer epoch, a wrong type, a wrong length: refused naming the field', async () => {
+    const cases: [string, (st: Record<string, unknown>) => void, RegExp][] = [
+      ['nan', (st) => ((st.thetaW as number[])[3] = NaN), /thetaW \[3\] = NaN: must be a finite number/],
+      ['epoch', (st) => (st.epoch = '2'), /epoch must be an integer >= 0/],
+      ['epoch-frac', (st) => (st.epoch = 1.5), /epoch must be an integer >= 0/],
+      ['type', (st) => (st.thetaB = 'zeros'), /thetaB must be a list of numbers/],
+      ['short', (st) => (st.adamV = (st.adamV as number[]).slice(1)), /adamV has \d+ values, the stage has \d+/],
+      ['beyond', (st) => (st.epoch = 7), /epoch is 7, beyond the run's 2 epochs/],
+      ['stage', (st) => (st.stage = 1), /stage is 1, the file is stage 0's/],
+      ['extra', (st) => (st.evil = 1), /unknown field "evil"/],
+    ];
+    for (const [name, edit, re] of cases) {
+      const out = copyWith(name, (c) => rewriteState(c, edit));
+      const r = await resume(out);
+      refused(r, new RegExp(`${name}\\.mp\\.ckpt/stage-0\\.mp: damaged checkpoint \\(.*${re.source}`));
+    }
+  });
+
+  it('a truncated checkpoint and an old un-enveloped one are refused without a stack trace', async () => {
+    const cut = copyWith('cut', (c) => {
+      const b = readFileSync(join(c, 'stage-1.mp'));
+      writeFileSync(join(c, 'stage-1.mp'), b.subarray(0, b.length >> 1));
+    });
+    refused(await resume(cut), /stage-1\.mp: damaged checkpoint \(not valid msgpack/);
+    const old = copyWith('old', (c) => {
+      const env = unpack(readFileSync(join(c, 'stage-1.mp'))) as { payload: Uint8Array };
+      writeFileSync(join(c, 'stage-1.mp'), env.payload); // the state without its envelope, as dtca wrote it before
+    });
+    refused(await resume(old), /stage-1\.mp: damaged checkpoint \(not a dtca checkpoint envelope/);
+  });
+
+  it('--resume without run.json refuses; a changed run.json is caught', async () => {
+    const gone = copyWith('norun', (c) => unlinkSync(join(c, 'run.json')));
+    const r = await pool.run(['train', ...TRAIN.map((x) => (x === '3' ? '4' : x)), '--epochs', '2', '--resume', '--out', gone], q);
+    refused(r, /--resume: .*run\.json is missing/);
+    expect(existsSync(gone)).toBe(false);
+    const edited = copyWith('editrun', (c) => {
+      const j = JSON.parse(readFileSync(join(c, 'run.json'), 'utf8'));
+      j.options.seed = 4; // seed 4 over seed-3 weights
+      writeFileSync(join(c, 'run.json'), JSON.stringify(j));
+    });
+    refused(await resume(edited), /run\.json: damaged \(checksum mismatch/);
+  });
+
+  it('two dtca train --out SAME at once: the second refuses while the first runs', async () => {
+    const out = join(dir, 'race.mp');
+    const first = spawnCli(['train', ...TRAIN, '--epochs', '3', '--out', out]);
+    // the second starts once the first is training (its run.json is on disk)
+    while (!existsSync(`${out}.ckpt/run.json`)) await new Promise((r) => setTimeout(r, 20));
+    const second = await spawnCli(['train', ...TRAIN, '--epochs', '3', '--out', out]);
+    expect(second.code, second.stderr).toBe(2);
+    expect(errorLines(second.stderr)[0]).toMatch(/another dtca train \(pid \d+\) is writing it/);
+    const a = await first;
+    expect(a.code, a.stderr).toBe(0);
+    expect(existsSync(`${out}.lock`)).toBe(false); // released
+    // a lock left by a killed process is taken over
+    writeFileSync(`${out}.lock`, `999999999 ${(await import('node:os')).hostname()}\n`);
+    expect((await resume(out, [])).code).toBe(2); // options differ (3 epochs): refused, but not by the lock
+    const again = await pool.run(['train', ...TRAIN, '--epochs', '3', '--resume', '--out', out], q);
+    expect(again.code, again.stderr).toBe(0);
+  }, 180_000);
+
+  it('--snapshots: a kill between two stages\' ends of an epoch still gets that epoch\'s snapshot on resume', async () => {
+    const whole = join(dir, 'snapwhole.mp');
+    expect((await pool.run(['train', ...TRAIN, '--epochs', '2', '--snapshots', '--out', whole], q)).code).toBe(0);
+    const cut = join(dir, 'snapcut.mp');
+    const k = await spawnCli(['train', ...TRAIN, '--epochs', '2', '--snapshots', '--out', cut], {
+      // stage 0 has finished epoch 1, stage 1 has not
+      ready: () => existsSync(`${cut}.ckpt/stage-0.mp`) && !existsSync(`${cut}.ckpt/stage-1.mp`),
+      signal: 'SIGKILL',
+    });
+    expect(k.signal).toBe('SIGKILL');
+    expect(existsSync(`${cut}.ckpt/stage-1.mp`)).toBe(false);
+    expect(existsSync(`${cut}.epochs/epoch-1.mp`)).toBe(false);
+    const r = await pool.run(['train', ...TRAIN, '--epochs', '2', '--snapshots', '--resume', '--out', cut], q);
+    expect(r.code, r.stderr).toBe(0);
+    for (const e of [1, 2]) {
+      const a = unpack(readFileSync(`${whole}.epochs/epoch-${e}.mp`)) as { stages: unknown };
+      const b = unpack(readFileSync(`${cut}.epochs/epoch-${e}.mp`)) as { stages: unknown };
+      expect(b.stages, `epoch ${e}`).toEqual(a.stages);
+    }
+  }, 180_000);
 });
