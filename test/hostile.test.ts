@@ -11,7 +11,9 @@ import { CliPool, contractBroken, errorLines, DIST_CLI, type CliResult } from '.
 import { slurmScript } from '../sim/sweep/slurm.js';
 import { UserError, Interrupted } from '../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../fabric/read.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writePoint } from '../sim/sweep/store.js';
+import { resetOutputSession } from '../fabric/files.js';
 import { truncateSync } from 'node:fs';
 
 let pool: CliPool;
@@ -337,4 +339,95 @@ describe('18, 19: training checkpoints and run.json are checksummed and validate
       expect(b.stages, `epoch ${e}`).toEqual(a.stages);
     }
   }, 180_000);
+});
+
+describe('20: a sweep\'s own files: a damaged twin is redone, a full disk is one line, a bad point is named', () => {
+  const PLAN = ['--grid', '12', '--clock', '1e7', '--images', '2', '--stages', '3', '--sweeps', '30', '--no-charts'];
+  let done: string; // a finished one-point sweep
+  beforeAll(async () => {
+    done = join(dir, 'sweep-done');
+    const r = await pool.run(['sweep', ...PLAN, '--out', done], q);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+  const copy = (name: string) => {
+    const d = join(dir, name);
+    cpSync(done, d, { recursive: true });
+    return d;
+  };
+  const only = (d: string, sub: string) => join(d, sub, readdirSync(join(d, sub))[0]);
+
+  it('a damaged ideal-twin file is redone (a warning), and the sweep ends as the undamaged one did', async () => {
+    for (const [name, damage] of [
+      ['twin-json', (t: string) => writeFileSync(join(t, 'twin.json'), '{"format": "dtca-sweep-twin", "key": ')],
+      ['twin-type', (t: string) => writeFileSync(join(t, 'twin.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(t, 'twin.json'), 'utf8')), moment_rmse_floor: 'x' }))],
+      ['twin-moments', (t: string) => writeFileSync(join(t, 'moments.f64'), Buffer.alloc(5))],
+    ] as const) {
+      const d = copy(name);
+      damage(only(d, 'twins'));
+      rmSync(only(d, 'points'), { recursive: true }); // the point runs again and needs its twin
+      const r = await pool.run(['sweep', 'run', d], q);
+      expect(contractBroken(r), `${name}: ${r.stderr}`).toBeNull();
+      expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).toMatch(/ideal twin .* damaged .* redoing it/);
+      expect(readFileSync(join(d, 'results.csv'), 'utf8')).toBe(readFileSync(join(done, 'results.csv'), 'utf8'));
+    }
+  });
+
+  it('a bad line of points.jsonl names the file, the line and the point', async () => {
+    const d = copy('badpoints');
+    const f = join(d, 'points.jsonl');
+    const good = readFileSync(f, 'utf8');
+    writeFileSync(f, good.replace(/^\{/, '{{'));
+    refused(await pool.run(['sweep', 'run', d], q), /points\.jsonl: line 1 \(point 1\): not valid JSON/);
+    const p = JSON.parse(good.split('\n')[0]);
+    delete p.twin;
+    writeFileSync(f, JSON.stringify(p) + '\n');
+    refused(await pool.run(['sweep', 'run', d], q), new RegExp(`points\\.jsonl: line 1 \\(point 1, id ${p.id}\\): twin`));
+  });
+
+  it('a full disk while a point is written: one line naming the point, nothing half-written left', () => {
+    resetOutputSession();
+    const d = copy('enospc');
+    const pts = readFileSync(join(d, 'points.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    rmSync(join(d, 'points'), { recursive: true });
+    let writes = 0;
+    const full = (path: string, data: string | Uint8Array) => {
+      if (++writes === 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      writeFileSync(path, data);
+    };
+    let err: unknown;
+    try {
+      writePoint(d, pts[0], {} as never, {}, null, 1, { writeFile: full });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(new RegExp(`point 1 \\(${pts[0].id}\\).*disk full \\(ENOSPC\\)`));
+    expect(existsSync(join(d, 'points')) ? readdirSync(join(d, 'points')) : []).toEqual([]);
+  });
+
+  const canMount = (() => {
+    if (process.getuid?.() !== 0) return false;
+    const probe = mkdtempSync(join(tmpdir(), 'dtca-mnt-probe-'));
+    const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', probe]).status === 0;
+    if (ok) spawnSync('umount', [probe]);
+    rmSync(probe, { recursive: true, force: true });
+    return ok;
+  })();
+  if (!canMount) console.warn('SKIPPED the real-tmpfs ENOSPC case: mounting a tmpfs needs root (the injected ENOSPC case still runs)');
+  it.skipIf(!canMount)('a full disk (a real tmpfs) during a sweep: exit 2, one line', async () => {
+    const d = copy('tmpfs-src');
+    rmSync(join(d, 'points'), { recursive: true });
+    const mnt = mkdtempSync(join(tmpdir(), 'dtca-mnt-'));
+    const used = Number(execFileSync('du', ['-sb', d], { encoding: 'utf8' }).split('\t')[0]);
+    // room for the plan and the twin, not for the point's stats and picture
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil((used + 12_000) / 4096) * 4096}`, 'tmpfs', mnt]);
+    try {
+      execFileSync('cp', ['-r', `${d}/.`, mnt]);
+      const r = await pool.run(['sweep', 'run', mnt], q);
+      refused(r, /disk full \(ENOSPC\)/);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
 });

@@ -8,7 +8,7 @@ import { quietContext, type RunContext } from '../context.js';
 import type { Point } from './plan.js';
 import { runPool, type Task } from './pool.js';
 import { rmse, type PointOutput, type TwinOutput } from './point.js';
-import { readPlanFile, readPoints, isPointDone, isTwinDone, writePoint, writeTwin, readTwin, cleanPartials, type Row } from './store.js';
+import { readPlanFile, readPoints, isPointDone, twinUsable, writePoint, writeTwin, readTwin, cleanPartials, type Row } from './store.js';
 
 export interface Shard {
   k: number;
@@ -69,7 +69,10 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
   const twinTasks: Task[] = [];
   const seen = new Set<string>();
   for (const p of pending) {
-    if (seen.has(p.twin.key) || isTwinDone(dir, p.twin.key)) continue;
+    if (seen.has(p.twin.key)) continue;
+    const tw = twinUsable(dir, p.twin.key);
+    if (tw.damage) log.warn({ twin: p.twin.key }, `ideal twin ${p.twin.key} damaged (${tw.damage}); redoing it`);
+    if (tw.ok) continue;
     seen.add(p.twin.key);
     twinTasks.push({ kind: 'twin', twin: p.twin, workload: p.workload });
   }
