@@ -7,6 +7,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readInputText, READ_LIMITS, notRegular } from '../fabric/read.js';
+import { checkDepth, parseJsonText } from '../fabric/json.js';
 import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -155,12 +156,7 @@ function locate(ref: string, from?: string): string {
 function readJson(path: string): JsonObject {
   noteInput(path); // no output of this command may replace it
   const text = readInputText(path, { what: 'config file', max: READ_LIMITS.json });
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const v = parseJsonText(text, path);
   if (!isObject(v)) throw new UserError(`${path}: a config file must hold a JSON object, not ${Array.isArray(v) ? 'a list' : shown(v)}`);
   return v;
 }
@@ -224,6 +220,7 @@ export function setLayer(assignment: string): ConfigLayer {
   } catch {
     value = text;
   }
+  checkDepth(value, `--set ${shown(assignment, 40)}`);
   const raw: JsonObject = {};
   let node = raw;
   for (const k of keys.slice(0, -1)) {

@@ -431,3 +431,77 @@ describe('20: a sweep\'s own files: a damaged twin is redone, a full disk is one
     }
   });
 });
+
+describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wrong shapes, no echoed bytes', () => {
+  const packr = new Packr({ useRecords: false, variableMapSize: true });
+  const bm8 = (stage: Record<string, unknown>) => ({ format: 'dtca-model', version: 1, grid: { L: 8, rules: [[0, 1]], boundary: 'open' }, beta: 1, stages: [{ bias: new Array(64).fill(0), edges: [[0, 1, 0.5]], ...stage }] });
+  const f64 = (n: number) => new Uint8Array(new Float64Array(n).buffer);
+  const mp = (name: string, v: unknown) => {
+    const f = join(dir, name);
+    writeFileSync(f, packr.pack(v));
+    return f;
+  };
+
+  it("a typed array's declared shape must hold exactly its data", async () => {
+    refused(await pool.run(['model', 'info', mp('shape.mp', bm8({ bias: { dtype: 'float64', shape: [1e15, 1e15], data: f64(64) } }))], q), /stages\[0\]\.bias: shape \[1000000000000000,1000000000000000\] holds 1e\+30 values, the data 64/);
+    refused(await pool.run(['model', 'info', mp('shape2.mp', bm8({ bias: { dtype: 'float64', shape: [8, 7], data: f64(64) } }))], q), /shape \[8,7\] holds 56 values, the data 64/);
+    refused(await pool.run(['model', 'info', mp('shape3.mp', bm8({ bias: { dtype: 'float64', shape: [-1, 'x'], data: f64(64) } }))], q), /shape .*: a list of integers >= 0/);
+    const ok = await pool.run(['model', 'info', mp('shape4.mp', bm8({ bias: { dtype: 'float64', shape: [8, 8], data: f64(64) } }))], q);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('dtypes that name Object.prototype members are refused cleanly', async () => {
+    for (const dt of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) {
+      refused(await pool.run(['model', 'info', mp(`dt-${dt}.mp`, bm8({ bias: { dtype: dt, shape: [64], data: f64(64) } }))], q), /stages\[0\]\.bias: unsupported dtype/);
+    }
+  });
+
+  it('lists nested 100,000 deep: in a model, a config and --set, refused without a crash', async () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const m = join(dir, 'deep.json');
+    writeFileSync(m, `{"format":"dtca-model","version":1,"grid":{"L":8,"rules":[[0,1]],"boundary":"open"},"stages":${deep}}`);
+    refused(await pool.run(['model', 'info', m], q), /deep\.json: nested deeper than \d+ levels/);
+    const mm = join(dir, 'deep.mp');
+    writeFileSync(mm, Buffer.concat([Buffer.from([0x81, 0xa6]), Buffer.from('stages'), Buffer.alloc(100_000, 0x91), Buffer.from([0x90])]));
+    refused(await pool.run(['model', 'info', mm], q), /deep\.mp: nested deeper than \d+ levels/);
+    const c = join(dir, 'deep-config.json');
+    writeFileSync(c, `{"extends":"dtca-paper","fabric":{"rules":${deep}}}`);
+    refused(await pool.run(['config', 'validate', c], q), /deep-config\.json: nested deeper than \d+ levels/);
+    refused(await pool.run(['config', 'show', '--set', `fabric.rules=${deep}`], q), /--set fabric\.rules=.*: nested deeper than \d+ levels/);
+  });
+
+  it('valid JSON of the wrong shape is called what it is', async () => {
+    for (const [name, text, re] of [
+      ['list.json', '[1, 2, 3]', /a model must be an object, not a list/],
+      ['string.mp', '"hello"', /a model must be an object, not a string/],
+      ['number.mp', '42', /a model must be an object, not a number/],
+    ] as const) {
+      const f = join(dir, name);
+      writeFileSync(f, text);
+      const r = await pool.run(['model', 'info', f], q);
+      refused(r, re);
+      expect(r.stderr).not.toMatch(/neither JSON nor/);
+    }
+  });
+
+  it('error lines never echo decoded garbage or the bytes of a file that is not what it should be', async () => {
+    const garbage = mp('garbage.mp', { format: '\u202e\ufffd\x85gibberish\u200b\ud800', version: 1 });
+    const r = await pool.run(['model', 'info', garbage], q);
+    refused(r, /not a dtca model/);
+    expect(errorLines(r.stderr)[0]).not.toMatch(/[\u0080-\u009f\u200b-\u200f\u202a-\u202e\ufffd\ud800-\udfff]/);
+    // a config whose extends points at a file of secrets
+    const secret = join(dir, 'shadow');
+    writeFileSync(secret, 'root:$y$j9T$SECRETHASHSECRETHASH:19000:0:99999:7:::\n');
+    const cfg = join(dir, 'leak.json');
+    writeFileSync(cfg, JSON.stringify({ extends: secret }));
+    const e = await pool.run(['config', 'validate', cfg], q);
+    expect(contractBroken(e)).toBeNull();
+    expect(e.code).toBe(2);
+    expect(e.stderr).not.toMatch(/SECRET|root:|j9T/);
+    expect(e.stderr).toMatch(/shadow: not valid JSON/);
+    // the same file as a model
+    const mm = await pool.run(['model', 'info', secret], q);
+    expect(mm.code).toBe(2);
+    expect(mm.stderr).not.toMatch(/SECRET|root:|j9T/);
+  });
+});
