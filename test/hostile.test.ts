@@ -14,6 +14,10 @@ import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writePoint } from '../sim/sweep/store.js';
 import { resetOutputSession } from '../fabric/files.js';
+import { Unpackr } from 'msgpackr';
+import { encodeRecord, makePackr } from '../traces/pack.js';
+import { pythonStatuses } from './fuzz/properties.js';
+import { ROOT } from './helpers/cli.js';
 import { truncateSync } from 'node:fs';
 
 let pool: CliPool;
@@ -503,5 +507,85 @@ describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wron
     const mm = await pool.run(['model', 'info', secret], q);
     expect(mm.code).toBe(2);
     expect(mm.stderr).not.toMatch(/SECRET|root:|j9T/);
+  });
+});
+
+describe('22: traces with valid CRCs but impossible fields are damage, in both readers', () => {
+  let records: Record<string, unknown>[];
+  beforeAll(async () => {
+    const out = join(dir, 'trace22');
+    const r = await pool.run(['run', '--model', model, ...SMALL, '--sweeps', '6', '--images', '2', '--out', out, '--trace'], q);
+    expect(r.code, r.stderr).toBe(0);
+    records = [];
+    new Unpackr({ useRecords: false, mapsAsObjects: true }).unpackMultiple(readFileSync(join(out, 'trace.dtct')), (v: unknown) => {
+      records.push(v as Record<string, unknown>);
+    });
+  });
+  /** the trace again with `edit` applied to a copy of its records (every CRC recomputed), plus `tail` bytes */
+  function variant(name: string, edit: (recs: Record<string, unknown>[]) => void, tail = Buffer.alloc(0)): string {
+    const recs = records.map((r) => ({ ...r }));
+    edit(recs);
+    const packr = makePackr();
+    const f = join(dir, `${name}.dtct`);
+    writeFileSync(f, Buffer.concat([...recs.map((r) => encodeRecord(packr, r)), tail]));
+    return f;
+  }
+  const firstSweep = (recs: Record<string, unknown>[]) => recs.find((r) => r.type === 'sweep')!;
+
+  it('a sweep record whose cell count differs from the header, a chain or stage beyond the run, junk after the end', async () => {
+    const n = records[0].n_traced as number;
+    const cases: [string, string, RegExp][] = [
+      [variant('cells', (rs) => Object.assign(firstSweep(rs), { n_cells: n + 8, states: { dtype: 'uint8', shape: [(n + 15) >> 3], data: new Uint8Array((n + 15) >> 3) } })), 'cells', new RegExp(`sweep record: n_cells ${n + 8}, the header traces ${n} cells`)],
+      [variant('chain', (rs) => (firstSweep(rs).chain = 2 ** 40)), 'chain', /sweep record: chain 1099511627776 outside the run's 0\.\.1/],
+      [variant('stage', (rs) => (firstSweep(rs).stage = 9)), 'stage', /sweep record: stage 9 outside the run's 0\.\.1/],
+      [variant('sweepidx', (rs) => (firstSweep(rs).sweep = 6)), 'sweepidx', /sweep record: sweep 6 outside the run's 0\.\.5/],
+      [variant('junk', () => {}, Buffer.from('\x00\x01junk after the end')), 'junk', /data after the end record/],
+    ];
+    const py = pythonStatuses(cases.map((c) => c[0]));
+    for (const [k, [f, name, re]] of cases.entries()) {
+      const r = await pool.run(['trace', 'inspect', f, '--json'], q);
+      expect(contractBroken(r), name).toBeNull();
+      // inspect prints what it read and, for damage, exits 2 with the one line
+      const verdict = r.stdout.trim() ? (JSON.parse(r.stdout) as { status: string; error?: string }) : { status: 'refused', error: r.stderr };
+      expect(verdict.status, `${name}: ${r.stdout}${r.stderr}`).toBe('damaged');
+      expect(verdict.error ?? '', name).toMatch(re);
+      expect(py[k].status, `${name} (Python): ${py[k].detail}`).toBe('damaged');
+      expect(py[k].detail, name).toMatch(re);
+      // and chain.npy never holds a wrapped index
+      const ex = await pool.run(['trace', 'export', f, '--npy', join(dir, `npy-${name}`)], q);
+      expect(contractBroken(ex), name).toBeNull();
+    }
+  });
+
+  it("the Python package's model.read refuses NaN weights and fractional pixel indices with its own ModelError", () => {
+    const py = `
+import json, sys, math
+sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})
+from dtca_trace import model
+base = json.load(open(sys.argv[1]))
+def case(name, edit):
+    m = json.loads(json.dumps(base)); edit(m)
+    p = sys.argv[2] + '/' + name + '.json'
+    open(p, 'w').write(json.dumps(m).replace('"NAN"', 'NaN'))
+    try:
+        model.read(p); print(name, 'accepted')
+    except model.ModelError as e:
+        print(name, 'ModelError', str(e).replace(p, 'FILE'))
+    except Exception as e:
+        print(name, 'RAW', type(e).__name__, e)
+case('nan', lambda m: m['stages'][0].__setitem__('bias', ['NAN'] + m['stages'][0]['bias'][1:]))
+case('pixel', lambda m: m['dtm'].__setitem__('image', [4.5] + m['dtm']['image'][1:]))
+case('type', lambda m: m.__setitem__('stages', 'oops'))
+case('edges', lambda m: m['stages'][0].__setitem__('edges', [[0, 1]]))
+case('grid', lambda m: m.__setitem__('grid', 7))
+case('good', lambda m: None)
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', py, model, dir], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const got = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]));
+    expect(got.nan).toMatch(/^ModelError FILE: stages\[0\]\.bias\[0\]: nan is not a finite number/);
+    expect(got.pixel).toMatch(/^ModelError FILE: dtm\.image: cell indices must be integers/);
+    for (const k of ['type', 'edges', 'grid']) expect(got[k], k).toMatch(/^ModelError FILE: /);
+    expect(got.good).toBe('accepted');
   });
 });

@@ -220,6 +220,8 @@ export class TraceDecoder {
         ));
       }
     }
+    // nothing is written after the end record: whatever follows is damage (not a cut tail)
+    if (this.ended) throw this.fail(at, 'data after the end record');
     if (!isObj(value) || typeof value.type !== 'string') throw this.fail(at, 'not a record (a map with a type)');
     if (!crcMatches(buf, start, end, value.crc32)) throw this.fail(at, `${value.type} record fails its CRC check`);
     try {
@@ -233,6 +235,7 @@ export class TraceDecoder {
         }
         this.ended = true;
       } else {
+        this.checkAgainstHeader(rec);
         // one clock through the run: a record out of order (or repeated) goes back in time
         if (rec.cycle < this.lastCycle || (rec.type === 'sweep' && rec.cycle === this.lastCycle)) {
           throw new Damage(`${rec.type} record at cycle ${rec.cycle} after cycle ${this.lastCycle}: records out of order or repeated`);
@@ -245,6 +248,27 @@ export class TraceDecoder {
     } catch (e) {
       if (e instanceof Damage) throw this.fail(at, e.message);
       throw this.fail(at, (e as Error).message);
+    }
+  }
+
+  /**
+   * Fields that decode, pass the CRC and have the right types can still be impossible: a sweep
+   * record must hold the header's number of traced cells, and its chain, stage and sweep must lie
+   * within the run the header declares (a chain index of 2^40 must not become 0 in chain.npy).
+   */
+  private checkAgainstHeader(rec: TraceRecord): void {
+    const h = this.header;
+    if (!h) return;
+    const within = (what: string, v: number, n: number) => {
+      if (v >= n) throw new Damage(`${rec.type} record: ${what} ${v} outside the run's 0..${n - 1}`);
+    };
+    if (rec.type === 'sweep') {
+      if (rec.n_cells !== h.n_traced) throw new Damage(`sweep record: n_cells ${rec.n_cells}, the header traces ${h.n_traced} cells`);
+      within('chain', rec.chain, h.run.chains);
+      within('stage', rec.stage, h.run.stages);
+      within('sweep', rec.sweep, h.run.sweeps);
+    } else if (rec.type === 'stage_begin' || rec.type === 'stage_end') {
+      within('stage', rec.stage, h.run.stages);
     }
   }
 
@@ -281,6 +305,11 @@ export class TraceDecoder {
     const tail = this.pending;
     if (tail.length === 0) {
       if (this.count === 0) this.notATrace('the file is empty');
+      return;
+    }
+    if (this.ended) {
+      // nothing is written after the end record: bytes there are damage, not a cut
+      this.fail(this.base, `data after the end record (${tail.length} bytes)`);
       return;
     }
     const next = this.findRecord(tail);
