@@ -18,6 +18,8 @@ import { Unpackr } from 'msgpackr';
 import { encodeRecord, makePackr } from '../traces/pack.js';
 import { pythonStatuses } from './fuzz/properties.js';
 import { ROOT } from './helpers/cli.js';
+import { symlinkSync, mkdirSync } from 'node:fs';
+import { interruptedMessage } from '../cli/commands/run.js';
 import { truncateSync } from 'node:fs';
 
 let pool: CliPool;
@@ -587,5 +589,28 @@ case('good', lambda m: None)
     expect(got.pixel).toMatch(/^ModelError FILE: dtm\.image: cell indices must be integers/);
     for (const k of ['type', 'edges', 'grid']) expect(got[k], k).toMatch(/^ModelError FILE: /);
     expect(got.good).toBe('accepted');
+  });
+});
+
+describe('23: --out through a symlink; the interrupted-run line counts right', () => {
+  it('--out through a symbolic link to an empty directory writes into that directory', async () => {
+    const target = join(dir, 'real-out');
+    mkdirSync(target);
+    const link = join(dir, 'link-out');
+    symlinkSync(target, link);
+    const r = await pool.run(['run', '--model', model, ...SMALL, '--sweeps', '5', '--images', '1', '--out', link], q);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(target)).toContain('stats.json');
+    const dangling = join(dir, 'dangling-out');
+    symlinkSync(join(dir, 'nowhere'), dangling);
+    refused(await pool.run(['run', '--model', model, ...SMALL, '--sweeps', '5', '--images', '1', '--out', dangling], q), /symbolic link to nowhere/);
+  });
+
+  it('a run stopped after its last image-stage does not claim to be at a sweep', () => {
+    const all = interruptedMessage('SIGINT', { stage: 0, chain: 3, sweep: 249 }, { done: 128, of: 128, unit: 'image-stages' }, '/r');
+    expect(all).not.toMatch(/before sweep|at stage/);
+    expect(all).toMatch(/^interrupted by SIGINT after the last of the image-stages \(128 of 128 image-stages done\)/);
+    const mid = interruptedMessage('SIGINT', { stage: 2, chain: 0, sweep: 17 }, { done: 40, of: 128, unit: 'image-stages' }, '/r');
+    expect(mid).toMatch(/^interrupted by SIGINT at stage 2, image 0 before sweep 17 \(40 of 128 image-stages done\)/);
   });
 });
