@@ -20,6 +20,10 @@ import { pythonStatuses } from './fuzz/properties.js';
 import { ROOT } from './helpers/cli.js';
 import { symlinkSync, mkdirSync } from 'node:fs';
 import { interruptedMessage } from '../cli/commands/run.js';
+import { checkSweepMemory, BYTES, MEMORY_MARGIN, estimateRun, bmShape, machineMemory } from '../sim/resources.js';
+import { resolveConfig } from '../sim/config.js';
+
+const pointShapeFor = (L: number) => bmShape(resolveConfig(undefined, { sets: [`fabric.L=${L}`] }), { chains: 1, sweeps: 1 });
 import { truncateSync } from 'node:fs';
 
 let pool: CliPool;
@@ -612,5 +616,34 @@ describe('23: --out through a symlink; the interrupted-run line counts right', (
     expect(all).toMatch(/^interrupted by SIGINT after the last of the image-stages \(128 of 128 image-stages done\)/);
     const mid = interruptedMessage('SIGINT', { stage: 2, chain: 0, sweep: 17 }, { done: 40, of: 128, unit: 'image-stages' }, '/r');
     expect(mid).toMatch(/^interrupted by SIGINT at stage 2, image 0 before sweep 17 \(40 of 128 image-stages done\)/);
+  });
+});
+
+describe('left from the last round: the sweep memory check sums over --jobs', () => {
+  it('points that fit alone but not --jobs of them together are refused with the --jobs that fits', () => {
+    const have = 8 * 2 ** 30;
+    const point = 0.3 * have; // one point: 30 % of the machine
+    expect(checkSweepMemory([point, point, point, point], 1, have)).toBeLessThan(have);
+    expect(checkSweepMemory([point, point, point, point], 2, have) * MEMORY_MARGIN).toBeLessThan(have);
+    expect(() => checkSweepMemory([point, point, point, point], 4, have)).toThrow(/--jobs 4: the 4 largest points run at once need about .* together; the machine has 8\.00 GiB\. Use --jobs 3/);
+    // the largest points count: one big point and small ones
+    const small = 50 * 2 ** 20;
+    expect(checkSweepMemory([0.8 * have, small, small], 3, have)).toBeCloseTo(0.8 * have + 2 * small + 3 * BYTES.workerBase - 2 * BYTES.base, -6);
+  });
+
+  it('dtca sweep run refuses --jobs that cannot fit, before anything runs', async () => {
+    // L = 2048 Boltzmann-machine points (~1 GB each by the estimate): enough of them at once cannot fit
+    const cfgArgs = ['--grid', '2048', '--workload', 'bm', '--chains', '1', '--sweeps', '1'];
+    const per = estimateRun(pointShapeFor(2048)).bytes - BYTES.base + BYTES.workerBase;
+    const jobs = Math.ceil(machineMemory() / per) + 2;
+    // the guard: the check itself must refuse this, in-process, before the CLI is asked to run anything
+    expect(() => checkSweepMemory(new Array(jobs).fill(estimateRun(pointShapeFor(2048)).bytes), jobs)).toThrow(UserError);
+    const clocks = Array.from({ length: jobs }, (_, k) => `${k + 1}e6`).join(',');
+    const d = join(dir, 'memsweep');
+    const r = await pool.run(['sweep', 'plan', ...cfgArgs, '--clock', clocks, '--out', d], q);
+    expect(r.code, r.stderr).toBe(0);
+    const run = await pool.run(['sweep', 'run', d, '--jobs', String(jobs)], q);
+    refused(run, new RegExp(`--jobs ${jobs}: the ${jobs} largest points run at once need about .*Use --jobs \\d+`));
+    expect(readdirSync(join(d, 'points')).filter((f) => !f.startsWith('.'))).toEqual([]);
   });
 });
