@@ -299,9 +299,9 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
   for (let q = 0; q < 2; q++) {
     const x = q === 0 ? l.xA : l.xB;
     const sgAt = 32 * k + 16 * q;
-    const magAt = 4 * g.BL + 32 * k + 16 * q;
     const oldq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.old)) : o.i32x4_extend_high_i16x8_s(get(l.old));
-    const cached = (): Code[] => [set(l.sg, o.v_load(get(l.gp), sgAt)), set(l.mag, o.v_load(get(l.gp), magAt))];
+    // the previous target's sigma~ from the cache, |gi T1| recomputed (the value the cache would hold)
+    const cached = (): Code[] => [set(l.sg, o.v_load(get(l.gp), sgAt)), set(l.mag, o.f32x4_abs(o.f32x4_mul(get(l.GI), get(l.T1[q]))))];
     /** the decision of the four lanes from Pq -+ Mq: upq, and amb for the lanes it cannot decide */
     const decide = (): Code[] => {
       const d: Code[] = [];
@@ -352,7 +352,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
       out.push(...decide());
       out.push(o.if_(o.v_any_true(get(l.amb[q])), taylor()));
     }
-    out.push(o.v_store(get(l.gp), get(l.e1), sgAt), o.v_store(get(l.gp), get(l.e2), magAt));
+    out.push(o.v_store(get(l.gp), get(l.e1), sgAt));
   }
   // the exact decision of undecided lanes (the reference's loops, emit/exact.ts)
   const fix: Code[] = [];

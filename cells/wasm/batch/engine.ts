@@ -359,7 +359,6 @@ export class BatchEngine implements LatchEngine {
       const gi = fr(ph.gain ? ph.gain[i] : 1);
       const gT = fr(gi * fr(h));
       F32[(b.sig + i * g.BL * 8) / 4 + lane] = fr(sigmoid(fr(gT + fr(ph.offset ? ph.offset[i] : 0))));
-      F32[(b.sig + i * g.BL * 8) / 4 + g.BL + lane] = Math.abs(gT);
     }
   }
 
