@@ -12,6 +12,7 @@ import { stopSettings, SIGNAL_EXIT } from './signals.js';
 import { checkConfig, configJsonSchema } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { VERSION } from '../sim/io/output.js';
+import { configLabel } from '../sim/label.js';
 import { loadConfig, withConfigOptions, withConventions, beginCommand, errorLine, type CommonArgs } from './common.js';
 import { yargsMessage, dashValues } from './argv.js';
 import { runCommand } from './commands/run.js';
@@ -59,7 +60,8 @@ export function buildCli(rawArgv: string[]) {
               process.stdout.write(problems.map((p) => formatProblem(p) + '\n').join(''));
               throw new UserError(`${a.file as string}: ${problems.length} problem${problems.length > 1 ? 's' : ''} (listed on standard output)`);
             }
-            process.stdout.write(`${a.file as string}: valid (${c.name}, L=${c.fabric.L}, ${JSON.stringify(c.fabric.rules)}, ${c.clock.clock_hz} Hz)\n`);
+            const label = configLabel(a.file as string, (a.set as string[] | undefined) ?? [], Boolean(a.ideal)).label;
+            process.stdout.write(`${a.file as string}: valid (${label}: ${c.description})\n`);
           },
         )
         .command('schema', 'print the JSON Schema of a config file (what config validate checks each file against)', {}, () => {

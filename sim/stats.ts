@@ -5,6 +5,7 @@ import type { GenerateResult } from './dtm.js';
 import { ENERGY_COMPONENTS, type EnergyReport } from '../power/energy.js';
 import type { EventCounts } from '../power/events.js';
 import { areaRows } from './area.js';
+import { eng } from './units.js';
 
 export interface Stats {
   config: string;
@@ -134,17 +135,8 @@ export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string): S
   return s;
 }
 
-/** A number with an SI prefix: eng(3.5e-16, 'J') = "350 aJ". */
-export function eng(v: number, unit: string, digits = 4): string {
-  if (v === 0) return `0 ${unit}`;
-  if (!Number.isFinite(v)) return `${v} ${unit}`;
-  const prefixes: [number, string][] = [
-    [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k'], [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p'], [1e-15, 'f'], [1e-18, 'a'],
-  ];
-  const a = Math.abs(v);
-  for (const [m, p] of prefixes) if (a >= m) return `${Number((v / m).toPrecision(digits))} ${p}${unit}`;
-  return `${v.toExponential(digits - 1)} ${unit}`;
-}
+/** A number with an SI prefix: eng(3.5e-16, 'J') = "350 aJ" (sim/units.ts). */
+export { eng };
 
 /** A short table for people. */
 export function formatStats(s: Stats): string {
