@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError, Interrupted } from '../fabric/errors.js';
 import { stopSettings, SIGNAL_EXIT } from './signals.js';
-import { checkConfig, configJsonSchema } from '../sim/config.js';
+import { checkConfig, configJsonSchema, configPaths } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { VERSION } from '../sim/io/output.js';
 import { configLabel } from '../sim/label.js';
@@ -72,9 +72,11 @@ export function buildCli(rawArgv: string[]) {
   y = energyTableCommand(areaCommand(y));
   y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y)))));
   return benchCommand(rngCommand(traceCommands(y)))
-    .fail((msg, err) => {
+    .fail((msg, err, usage) => {
       if (err) throw err;
-      throw new UserError(yargsMessage(msg));
+      // the selected command's options, for "did you mean --images?" and "--set fabric.L=48"
+      const options = Object.keys((usage as unknown as { getDescriptions(): Record<string, unknown> }).getDescriptions?.() ?? {});
+      throw new UserError(yargsMessage(msg, { options, raw: argv, configPaths: options.includes('set') ? configPaths() : null }));
     })
     .help();
 }

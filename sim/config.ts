@@ -423,6 +423,18 @@ export function resolveConfig(ref: string | undefined, opts: ResolveOptions = {}
   return c.config;
 }
 
+/** Every value's dotted path in a config ("fabric.L", "clock.clock_hz", ...). */
+export function configPaths(): string[] {
+  const out: string[] = [];
+  const walk = (schema: z.ZodType, at: string[]) => {
+    const d = (schema as unknown as { def: { type: string; shape?: Record<string, z.ZodType> } }).def;
+    if (d.type === 'object' && d.shape) for (const [k, v] of Object.entries(d.shape)) walk(v, [...at, k]);
+    else out.push(at.join('.'));
+  };
+  walk(ConfigSchema, []);
+  return out;
+}
+
 /** The JSON Schema of a config file (ConfigFileSchema): what `dtca config schema` prints. */
 export function configJsonSchema(): unknown {
   return z.toJSONSchema(ConfigFileSchema);
