@@ -138,6 +138,19 @@ export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string): S
 /** A number with an SI prefix: eng(3.5e-16, 'J') = "350 aJ" (sim/units.ts). */
 export { eng };
 
+/**
+ * A seeded random-weight workload's energy, said for what it is: random weights make cells toggle
+ * more than a trained model's, so the dynamic energy (and the energy per image) reads high.
+ * Sets stats.energy_note (stats.json, and a line of the table).
+ */
+export function noteRandomWeights(s: Stats, model: { random_weights?: boolean }): void {
+  if (!model.random_weights) return;
+  const toggles = s.events.toggles / Math.max(1, s.events.latches);
+  s.energy_note =
+    `random-weight workload: seeded random weights, not a trained model; they toggle more than a trained model does (here ${(100 * toggles).toFixed(1)}% of cell updates toggle), ` +
+    'so the dynamic energy and the energy per image read high; run a trained model (--model, e.g. the shipped configs/models/fmnist-t8.mp) for a workload\'s figure';
+}
+
 /** A short table for people. */
 export function formatStats(s: Stats): string {
   const rows: [string, string][] = [
@@ -176,6 +189,7 @@ export function formatStats(s: Stats): string {
     ['wall time', `${s.wall_s.toFixed(3)} s`],
     ['updates per ns', s.updates_per_ns.toFixed(4)],
   );
+  if (typeof s.energy_note === 'string') rows.push(['note', s.energy_note]);
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }

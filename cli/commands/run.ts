@@ -14,7 +14,7 @@ import { samplesFigure, denoiseFigure } from '../../sim/io/images.js';
 import { writeEnergyChart, type StageEnergy } from '../../sim/io/plot.js';
 import { runModel, INIT_MODES, type InitMode, type EngineReport } from '../../sim/run.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
-import { makeStats, makeDtmStats, formatStats, type Stats } from '../../sim/stats.js';
+import { makeStats, makeDtmStats, formatStats, noteRandomWeights, type Stats } from '../../sim/stats.js';
 import { withRunDir, writeJson, writeFileAtomic, VERSION, type RunDir } from '../../sim/io/output.js';
 import { isDiskFault, isStdout } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
@@ -305,6 +305,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
         log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
       }
       const stats = makeDtmStats(chip, gen, model.source);
+      noteRandomWeights(stats, model);
       stats.config = label.label;
       stats.startup_s = startupS;
       Object.assign(stats, areaStats(cfg, stats));
@@ -401,6 +402,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
       log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
     const stats = makeStats(chip, result, model.source);
+    noteRandomWeights(stats, model);
     stats.config = label.label;
     stats.startup_s = startupS;
     Object.assign(stats, areaStats(cfg, stats));
