@@ -4,7 +4,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtca } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { dtca, ROOT } from './helpers/cli.js';
 import { parseQuantity, unitOfKey } from '../sim/units.js';
 import { resolveConfig, checkConfig, configPaths } from '../sim/config.js';
 
@@ -201,5 +202,48 @@ describe('a random-weight workload says so beside its energy (item 5)', () => {
     // 2 x 8 x 40 x 4,900 latches each: binomial noise ~1e-3, the measured gap ~0.15
     expect(frac(q) - frac(t)).toBeGreaterThan(0.05);
     expect(q.energy_per_image_j).toBeGreaterThan(t.energy_per_image_j);
+  });
+});
+
+describe('trace export --npy: the cell layout and the stage records (item 13)', () => {
+  it('pixels and label copies of a Fashion-MNIST layout, and stage energies that sum to the run', () => {
+    const out = join(dir, 'traced');
+    const r = dtca(['run', '--set', 'fabric.L=44', '--set', 'fabric.rules="G8"', '--images', '2', '--sweeps', '2', '--trace', '--out', out]);
+    expect(r.code).toBe(0);
+    const npy = join(out, 'npy');
+    const e = dtca(['trace', 'export', join(out, 'trace.dtct'), '--npy', npy]);
+    expect(e.code).toBe(0);
+    expect(e.stdout).toMatch(/layout\.npy, pixel_index\.npy, label_index\.npy; 16 stage records/);
+    const script = `
+import json, sys
+import numpy as np
+import dtca_trace
+d, trace, stats = sys.argv[1], sys.argv[2], sys.argv[3]
+h, t = dtca_trace.load(trace)
+lay = np.load(d + '/layout.npy'); pix = np.load(d + '/pixel_index.npy'); lab = np.load(d + '/label_index.npy')
+pc = np.load(d + '/pixel_column.npy'); cells = np.load(d + '/cells.npy'); states = np.load(d + '/states.npy')
+kind = np.load(d + '/stage_records_kind.npy'); tot = np.load(d + '/stage_records_energy_total_j.npy')
+prog = np.load(d + '/stage_records_energy_programming_j.npy')
+img = np.asarray(h['layout']['image']); labc = np.asarray(h['layout']['label'])
+print(json.dumps({
+  'pix_shape': list(pix.shape), 'lab_shape': list(lab.shape),
+  'pix_ok': bool((pix.ravel() == img).all()), 'lab_ok': bool((lab.ravel() == labc).all()),
+  'n_pix': int((lay == 1).sum()), 'n_lab': int((lay == 2).sum()),
+  'col_ok': bool((cells[pc] == pix).all()),
+  # the last sweep record's image, read through the layout, equals the states at the pixel cells
+  'img_ok': bool((states[-1][pc] == t.states[-1][dtca_trace.column_of(h, pix.ravel())].reshape(pix.shape)).all()),
+  'n_stage': int(len(kind)), 'begins': int((kind == 0).sum()),
+  'stage_end_sum': float(tot[kind == 1].sum()), 'end_total': float(t.end['energy_j']['total']),
+  'stats_total': json.load(open(stats))['energy_j']['total'],
+  'py_stage': [float(s['energy_j']['programming']) for s in t.stage_records] == [float(v) for v in prog],
+}))
+`;
+    const p = spawnSync('/usr/bin/python3', ['-c', script, npy, join(out, 'trace.dtct'), join(out, 'stats.json')], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(ROOT, 'traces'), PYTHONDONTWRITEBYTECODE: '1' } });
+    expect(p.stderr).toBe('');
+    const j = JSON.parse(p.stdout);
+    expect(j).toMatchObject({ pix_shape: [28, 28], lab_shape: [10, 10], pix_ok: true, lab_ok: true, n_pix: 784, n_lab: 100, col_ok: true, img_ok: true, n_stage: 16, begins: 8, py_stage: true });
+    // each stage_end record holds the stage's totals: over the stages, the run's total
+    expect(j.stage_end_sum).toBeCloseTo(j.end_total, 20);
+    expect(j.stage_end_sum / j.stats_total).toBeCloseTo(1, 12);
   });
 });
