@@ -167,6 +167,7 @@ export function newDtmModel(o: NewDtmOptions): Model {
       image_shape: shape,
     },
     source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
+    random_weights: o.weights !== 'zero' && o.weights.random > 0,
   };
 }
 

@@ -26,7 +26,7 @@ import { estimateRun, checkResources, configShape, formatBytes, type Estimate, t
 import { newDtmModel, generate, type GenerateResult, type Mapping } from './dtm.js';
 import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult } from './run.js';
 import type { EngineChoice } from '../cells/engine.js';
-import { makeStats, makeDtmStats, type Stats } from './stats.js';
+import { makeStats, makeDtmStats, noteRandomWeights, type Stats } from './stats.js';
 import { areaStats } from './area.js';
 import { energyTableReport } from './energy-table.js';
 import { samplesFigure, denoiseFigure } from './io/images.js';
@@ -357,6 +357,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       ctx.log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
     }
     const stats = makeDtmStats(chip, gen, model.source);
+    noteRandomWeights(stats, model);
     stats.startup_s = startupS;
     Object.assign(stats, areaStats(cfg, stats));
     if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
@@ -396,6 +397,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     ctx.log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
   }
   const stats = makeStats(chip, result, model.source);
+  noteRandomWeights(stats, model);
   stats.startup_s = startupS;
   Object.assign(stats, areaStats(cfg, stats));
   if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
