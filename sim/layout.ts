@@ -217,3 +217,26 @@ export function parseImageSource(raw: unknown, at: string, nImage: number, shape
 export function describeImage(src: ImageSource): string {
   return src.downscale === 1 ? `${src.width}x${src.height}` : `${src.width}x${src.height} (28x28 pooled by ${src.downscale})`;
 }
+
+/** One generated image's pixels (0/1, row-major at the model's image size) from its visible spins (image cells first). */
+export function imageBits(visible: ArrayLike<number>, dtm: DtmImage): Uint8Array {
+  const out = new Uint8Array(dtm.image.length);
+  for (let p = 0; p < out.length; p++) out[p] = visible[p] > 0 ? 1 : 0;
+  return out;
+}
+
+/**
+ * Generated images (visible spins per image, layout order) as the quality classifier reads them:
+ * n x 784 bits, a downscaled model's images upscaled by nearest neighbour, with the factor (pass it
+ * to evaluate() as Samples.downscale, so the yardsticks are pooled the same way). A UserError when
+ * the model's image is not Fashion-MNIST's.
+ */
+export function classifierImages(outputs: ArrayLike<number>[], dtm: DtmImage, what = 'the model'): { images: Uint8Array; downscale: number } {
+  const src = imageSourceOf(dtm);
+  if (!src) throw new UserError(`${what}: its ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) are not a Fashion-MNIST image (make the model with --visible fmnist); the quality classifier cannot score them`);
+  const P = src.width * src.height;
+  const n = outputs.length;
+  const small = new Uint8Array(n * P);
+  outputs.forEach((o, i) => small.set(imageBits(o, dtm), i * P));
+  return { images: src.downscale === 1 ? small : upscaleImages(small, n, src.downscale), downscale: src.downscale };
+}

@@ -1,11 +1,10 @@
 /** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory. */
 import type { Argv } from 'yargs';
-import { existsSync } from 'node:fs';
-import { join, resolve as resolvePath, basename } from 'node:path';
+import { resolve as resolvePath, basename } from 'node:path';
 import { UserError, Interrupted } from '../../fabric/errors.js';
-import { resolveRules } from '../../fabric/rules.js';
 import { listenForStop, type StopSignal } from '../signals.js';
-import { CONFIG_DIR, type ResolvedConfig } from '../../sim/config.js';
+import type { ResolvedConfig } from '../../sim/config.js';
+import { shippedModelFor, modelsDir, describeGrid } from '../../sim/shipped.js';
 import { buildChip, type Chip } from '../../sim/chip.js';
 import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from '../../sim/model.js';
 import { estimateRun, checkResources, maxWorkers, formatBytes, formatSeconds, configShape, WORKERS_PER_CORE, type RunShape } from '../../sim/resources.js';
@@ -23,38 +22,43 @@ import { areaStats } from '../../sim/area.js';
 import { energyTableReport } from '../../sim/energy-table.js';
 import { configLabel, type ConfigLabel } from '../../sim/label.js';
 import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
+import { imageSourceOf, layoutMisfit, IMAGE_SIDES, MIN_LABEL_COPIES } from '../../sim/layout.js';
 import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from '../../sim/quality/samples.js';
 
 /** Stages of the default DTM workload. */
 const DEFAULT_T = 8;
 
-/** The DTM that ships with dtca: trained on Fashion-MNIST for the paper chip (configs/models/, README "The shipped model"). */
-export const SHIPPED_MODEL = join(CONFIG_DIR, 'models', 'fmnist-t8.mp');
-
 /**
- * The shipped model where it is installed and fits the configured fabric, else null (the default
- * workload is then a seeded random-weight DTM laid on the fabric, see defaultDtm).
+ * The shipped model that fits the configured fabric (sim/shipped.ts: configs/models/*.mp with their
+ * manifests, or $DTCA_MODELS), said at info level; null when none fits, with a warning (the
+ * default workload is then a seeded random-weight DTM laid on the fabric, see defaultDtm).
  */
-function shippedModel(cfg: ResolvedConfig): Model | null {
-  if (!existsSync(SHIPPED_MODEL)) {
-    log.info({ model: SHIPPED_MODEL }, 'the shipped model is not installed: running a random-weight DTM');
-    return null;
+function shippedModel(cfg: ResolvedConfig, configRef: string | undefined, sets: string[]): Model | null {
+  const f = cfg.fabric;
+  const chosen = shippedModelFor(cfg);
+  const rulesName = typeof f.rules === 'string' ? f.rules : JSON.stringify(f.rules);
+  if (chosen) {
+    log.info({ model: chosen.entry.path, grid: describeGrid(chosen.entry.grid, rulesName), ...(chosen.others.length ? { also_fit: chosen.others } : {}) }, `shipped model ${chosen.entry.name} fits this fabric: generating with it`);
+    return chosen.model;
   }
-  const m = readModel(SHIPPED_MODEL);
-  try {
-    checkModelFitsFabric(m, cfg, resolveRules(cfg.fabric.rules));
-    return m;
-  } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-    log.info({ reason: e.message }, 'the shipped model does not fit this chip: running a random-weight DTM');
-    return null;
-  }
+  // the same chip for dtca train: the config named and the --set values given
+  const quote = (t: string) => (/^[\w.,=+:/-]+$/.test(t) ? t : `'${t.replace(/'/g, "'\\''")}'`);
+  const chipArgs = [...(configRef ? [quote(configRef)] : []), ...sets.map((v) => `--set ${quote(v)}`)].join(' ');
+  log.warn(
+    { models: modelsDir() },
+    `no shipped model fits this fabric (${f.L}x${f.L}, ${rulesName}${f.boundary !== 'open' ? `, ${f.boundary}` : ''}): generating with random weights; train one with dtca train ${chipArgs ? `${chipArgs} ` : ''}--out MODEL.mp (docs/training.md) and run it with --model MODEL.mp`,
+  );
+  return null;
 }
 
-/** The default workload without the shipped model: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
+/**
+ * The default workload without a shipped model: a seeded random-weight DTM (T = 8) laid on the
+ * configured fabric, with the Fashion-MNIST image the grid holds (sim/layout.ts), or on a grid too
+ * small for even the smallest, half its colour-0 cells as image cells.
+ */
 function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
-  const spots = chipFabric.colourCells[0].length;
-  const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
+  const fmnist = layoutMisfit(cfg.fabric.L, 'random', IMAGE_SIDES[IMAGE_SIDES.length - 1], MIN_LABEL_COPIES) === null;
+  const visible = fmnist ? 'fmnist' : Math.max(1, Math.floor(chipFabric.colourCells[0].length / 2));
   return newDtmModel({
     T: DEFAULT_T,
     L: cfg.fabric.L,
@@ -183,7 +187,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   const D = cs.directions;
   const physics = cs.engine;
   // the default DTM workload: the shipped model where it is installed and fits, else a random-weight DTM
-  const shipped = !fileModel && dtmRun ? shippedModel(cfg) : null;
+  const shipped = !fileModel && dtmRun ? shippedModel(cfg, a.config, a.set ?? []) : null;
   const modelFile = fileModel ?? shipped;
   const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
   const sweepCycles = 2 * cfg.clock.phase_cycles;
@@ -309,7 +313,9 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
       stats.startup_s = startupS;
       Object.assign(stats, areaStats(cfg, stats));
       if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
-      const what = `${basename(model.source)}, ${label.label}, ${physics} physics, T = ${dtm.T}, K = ${sweeps}`;
+      // the default workload without a fitting shipped model says so on its pictures
+      const randomDefault = !modelFile;
+      const what = `${randomDefault ? 'random weights (no shipped model fits this fabric)' : basename(model.source)}, ${label.label}, ${physics} physics, T = ${dtm.T}, K = ${sweeps}`;
       const labelled = labels !== undefined && labels.length > 0;
       // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics
       const pictures: [string, () => Promise<unknown> | void][] = [
@@ -329,6 +335,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
         image_shape: dtm.image_shape,
         label_copies: dtm.label_copies,
         classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+        image_source: imageSourceOf(dtm),
       };
       const written: string[] = [];
       const stopIfAsked = () => {

@@ -27,6 +27,7 @@ import { train, type TrainOptions, type TrainResult } from './train.js';
 import { quietContext, type RunContext } from '../context.js';
 import { writeFileAtomic, VERSION } from '../io/output.js';
 import { machine } from '../bench.js';
+import type { ImageSet } from '../fmnist.js';
 
 export type TrainChip = 'ideal' | 'cycle';
 
@@ -93,6 +94,8 @@ export interface DesignTarget {
   /** the model file (msgpack; JSON if it ends in .json); its log, manifest and checkpoints go beside it */
   out: string;
   dataDir?: string;
+  /** train on these binarised 28x28 images instead of Fashion-MNIST's train split (tests) */
+  images?: ImageSet;
   engine?: EngineChoice;
   resume?: boolean;
   /** train only these stages */
@@ -141,7 +144,7 @@ function budgetNumber(b: TrainBudget, k: keyof typeof TRAIN_DEFAULTS, min: numbe
 }
 
 /** The untrained model of a design and the trainer's options: everything but the training. */
-export function planDesign(design: DesignSpec, budget: TrainBudget = {}, target: Pick<DesignTarget, 'dataDir' | 'engine' | 'resume' | 'trainStages' | 'snapshots'> = {}): DesignPlan {
+export function planDesign(design: DesignSpec, budget: TrainBudget = {}, target: Pick<DesignTarget, 'dataDir' | 'images' | 'engine' | 'resume' | 'trainStages' | 'snapshots'> = {}): DesignPlan {
   const chip = design.chip ?? 'ideal';
   const trainConfig = design.trainConfig ?? (chip === 'ideal' ? idealTrainingConfig(design.config) : design.config);
   const f = trainConfig.fabric;
@@ -180,6 +183,7 @@ export function planDesign(design: DesignSpec, budget: TrainBudget = {}, target:
     ...extra,
     engine: target.engine ?? 'auto',
     dataDir: target.dataDir,
+    images: target.images,
     limit: budget.limit,
     epochs: budgetNumber(budget, 'epochs', 1, true),
     steps: budgetNumber(budget, 'steps', 1, true),
@@ -254,7 +258,7 @@ export async function trainModelForDesign(design: DesignSpec, budget: TrainBudge
   }
   const o = options;
   // the trainer's options as dtca train names them (and any option a newer recipe added, as it is named)
-  const known = new Set(['engine', 'dataDir', 'resume', 'seed', 'stages', 'snapshots', 'limit', 'epochs', 'steps', 'batch', 'warmup', 'samples', 'every', 'lr', 'alpha', 'acp', 'acpLambda0', 'acpLag', 'workers']);
+  const known = new Set(['engine', 'dataDir', 'images', 'resume', 'seed', 'stages', 'snapshots', 'limit', 'epochs', 'steps', 'batch', 'warmup', 'samples', 'every', 'lr', 'alpha', 'acp', 'acpLambda0', 'acpLag', 'workers']);
   const extras = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
   const manifest = {
     model: out,
@@ -262,6 +266,7 @@ export async function trainModelForDesign(design: DesignSpec, budget: TrainBudge
     dtca_version: VERSION,
     finished: new Date().toISOString(),
     config: trainConfig.name,
+    data: target.images ? `${target.images.n} images given by the caller` : 'Fashion-MNIST train split',
     chip: plan.chip,
     seed: options.seed,
     init: design.init ? (design.initName ?? design.init.source) : null,
