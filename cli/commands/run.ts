@@ -349,7 +349,9 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
         written.push(name);
       }
       stopIfAsked();
-      writeRunFiles(rd, cfg, model, stats, chip, label, { samples });
+      // where the weights came from: a --model file, the shipped model that fits, or random (none fits)
+      const weights = fileModel ? 'model file' : shipped ? 'shipped model' : 'random weights (no shipped model fits this fabric)';
+      writeRunFiles(rd, cfg, model, stats, chip, label, { samples, weights });
       log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
       process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
     }, claim);
