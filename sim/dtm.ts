@@ -18,7 +18,7 @@ import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage
 import { runStage, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
-import { chooseLayout, describeImage, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
+import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 
 export const FMNIST_PIXELS = 784;
 export const FMNIST_CLASSES = 10;
@@ -535,6 +535,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
         coupling_image: plan.jImg,
         coupling_label: plan.jLab,
         image_shape: dtm.image_shape,
+        image_source: imageSourceOf(dtm),
         labels: plan.labels,
       },
       layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: plan.visible, image: dtm.image, label: dtm.label, label_copies: dtm.label_copies },

@@ -257,3 +257,38 @@ describe('the shipped model that fits the fabric', () => {
     expect(man.samples.image_source).toEqual({ source: 'fmnist-28', width: 14, height: 14, downscale: 2 });
   }, 60_000);
 });
+
+const SYS_PY = '/usr/bin/python3';
+const havePy = spawnSync(SYS_PY, ['-c', 'import msgpack, numpy'], { encoding: 'utf8' }).status === 0;
+
+describe.skipIf(!havePy && !process.env.CI)('the Python package with a downscaled model', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtca-anygrid-py-'));
+  const py = (code: string, ...args: string[]) => spawnSync(SYS_PY, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})\n${code}`, ...args], { encoding: 'utf8' });
+
+  it('pools as dtca does, reads image_source, and decode_image.py draws a 7x7 image from a trace', () => {
+    const set = subset(readImageSet(FIXTURE), 0, 30);
+    const raw = join(dir, 'img.u8');
+    writeFileSync(raw, set.images);
+    for (const f of [2, 4]) {
+      const r2 = spawnSync(SYS_PY, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})\nimport numpy as np\nfrom dtca_trace import model\na = np.fromfile(sys.argv[1], dtype=np.uint8)\nsys.stdout.buffer.write(model.pool(a, int(sys.argv[2])).tobytes())`, raw, String(f)]);
+      expect(r2.status, String(r2.stderr)).toBe(0);
+      expect(Buffer.compare(r2.stdout as Buffer, Buffer.from(downscaleImages(set.images, set.n, f)))).toBe(0);
+    }
+    const m = newDtmModel({ T: 1, L: 20, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: { random: 0.2 }, seed: 4 });
+    const file = join(dir, 'm20.mp');
+    writeFileSync(file, makePackr().pack(modelToObject(m, false)));
+    const rd = py('from dtca_trace import model\nm = model.read(sys.argv[1])\nprint(m["dtm"]["image_source"], m["dtm"]["image_shape"])', file);
+    expect(rd.status, rd.stderr).toBe(0);
+    expect(rd.stdout.trim()).toBe("{'source': 'fmnist-28', 'width': 7, 'height': 7, 'downscale': 4} [7, 7]");
+    const out = join(dir, 'run');
+    const run = spawnSync(process.execPath, [CLI, 'run', '--set', 'fabric.L=20', '--model', file, '--images', '1', '--sweeps', '2', '--trace', '--out', out], { encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'warn' } });
+    expect(run.status, run.stderr).toBe(0);
+    const dec = spawnSync(SYS_PY, [join(ROOT, 'traces', 'examples', 'decode_image.py'), join(out, 'trace.dtct')], { encoding: 'utf8' });
+    expect(dec.status, dec.stderr).toBe(0);
+    const lines = dec.stdout.trim().split('\n');
+    expect(lines[1]).toBe('image 7x7: Fashion-MNIST 28x28 pooled by 4');
+    const rows = lines.filter((l) => /^[#.]+$/.test(l));
+    expect(rows.length).toBe(7);
+    for (const l of rows) expect(l.length).toBe(7);
+  }, 60_000);
+});
