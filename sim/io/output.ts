@@ -188,7 +188,7 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
     created = true;
   } else {
     dir = resolve(out);
-    let st: Stats | null = null;
+    let st: Stats | null;
     try {
       st = lstatSync(dir);
     } catch {
