@@ -18,6 +18,7 @@ import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage
 import { runStage, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView, type BetaSpec } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
+import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 
 export const FMNIST_PIXELS = 784;
 export const FMNIST_CLASSES = 10;
@@ -36,9 +37,13 @@ export interface NewDtmOptions {
   lambdaLabel?: number;
   /** where the visible cells go (default random): see placeVisible() */
   placement?: Placement;
+  /** visible 'fmnist': the image (default auto: the largest that fits the grid, sim/layout.ts) */
+  image?: ImageChoice;
+  /** visible 'fmnist': label copies per class (default: as many as fit, 10 down to 5) */
+  labelCopies?: number;
 }
 
-export type Placement = 'random' | 'spatial';
+export type { Placement } from './layout.js';
 export const PLACEMENTS: Placement[] = ['random', 'spatial'];
 
 /** A seeded permutation of 0..n-1 (Fisher–Yates on counter draws). */
@@ -136,16 +141,19 @@ export function newDtmModel(o: NewDtmOptions): Model {
   if (!Number.isInteger(o.T) || o.T < 1) throw new UserError(`--stages ${o.T}: must be an integer >= 1`);
   const rules = resolveRules(o.rules, '--rules');
   const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names: { L: '--L', rules: '--rules' } });
-  const nImage = o.visible === 'fmnist' ? FMNIST_PIXELS : o.visible;
-  const nLabel = o.visible === 'fmnist' ? FMNIST_CLASSES * FMNIST_LABEL_COPIES : 0;
+  const placement = o.placement ?? 'random';
+  // Fashion-MNIST: the largest image (and label copies) the grid holds (sim/layout.ts)
+  const layout: VisibleLayout | null = o.visible === 'fmnist' ? chooseLayout(o.L, placement, o.image ?? 'auto', o.labelCopies, '--L') : null;
+  const nImage = layout ? layout.nImage : (o.visible as number);
+  const nLabel = layout ? layout.nLabel : 0;
   if (!Number.isInteger(nImage) || nImage < 1) throw new UserError(`--visible ${o.visible}: "fmnist" or a positive integer`);
   const spots = fabric.colourCells[0];
   if (nImage + nLabel > spots.length) {
     throw new UserError(`--visible ${o.visible}: needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
   }
   const side = Math.ceil(Math.sqrt(nImage));
-  const shape: [number, number] = o.visible === 'fmnist' ? [28, 28] : [Math.ceil(nImage / side), side];
-  const { image, label } = placeVisible(fabric, o.placement ?? 'random', nImage, nLabel, shape, o.seed);
+  const shape: [number, number] = layout ? [layout.image.height, layout.image.width] : [Math.ceil(nImage / side), side];
+  const { image, label } = placeVisible(fabric, placement, nImage, nLabel, shape, o.seed);
   const stages: StageModel[] = [];
   for (let k = 0; k < o.T; k++) {
     // zero weights still program every wire: the chip writes each weight whatever its value
@@ -163,10 +171,11 @@ export function newDtmModel(o: NewDtmOptions): Model {
       lambda_label: o.lambdaLabel ?? 0.2,
       image,
       label,
-      label_copies: nLabel > 0 ? FMNIST_LABEL_COPIES : 1,
+      label_copies: layout ? layout.labelCopies : 1,
       image_shape: shape,
+      ...(layout ? { image_source: layout.image } : {}),
     },
-    source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
+    source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${layout && (layout.image.downscale !== 1 || layout.labelCopies !== FMNIST_LABEL_COPIES) ? ` image=${describeImage(layout.image)} label_copies=${layout.labelCopies}` : ''}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
     random_weights: o.weights !== 'zero' && o.weights.random > 0,
   };
 }
@@ -526,6 +535,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
         coupling_image: plan.jImg,
         coupling_label: plan.jLab,
         image_shape: dtm.image_shape,
+        image_source: imageSourceOf(dtm),
         labels: plan.labels,
       },
       layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: plan.visible, image: dtm.image, label: dtm.label, label_copies: dtm.label_copies },

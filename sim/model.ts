@@ -22,6 +22,7 @@ import { oppositeDirection } from '../fabric/rules.js';
 import { emptyPlanes, type Planes } from '../cells/planes.js';
 import type { ResolvedConfig } from './config.js';
 import { uniform, streamKey, Purpose } from '../rng/counter.js';
+import { parseImageSource, type ImageSource } from './layout.js';
 
 export const MODEL_FORMAT = 'dtca-model';
 export const MODEL_VERSION = 1;
@@ -59,6 +60,11 @@ export interface DtmSpec {
   label_copies: number;
   /** [rows, cols] of the image, e.g. [28, 28] */
   image_shape: [number, number];
+  /**
+   * where the image comes from: binarised 28x28 Fashion-MNIST, pooled by `downscale` (sim/layout.ts);
+   * absent in older files (a 784-cell 28x28 image is then Fashion-MNIST itself)
+   */
+  image_source?: ImageSource;
 }
 
 export interface Model {
@@ -89,7 +95,7 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${at}: must be an object`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['T', 'time_grid', 'lambda_image', 'lambda_label', 'image', 'label', 'label_copies', 'image_shape'].includes(k)) {
+    if (!['T', 'time_grid', 'lambda_image', 'lambda_label', 'image', 'label', 'label_copies', 'image_shape', 'image_source'].includes(k)) {
       throw new UserError(`${at}.${shown(k)}: unknown key`);
     }
   }
@@ -141,6 +147,7 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
     label_copies: copies,
     image_shape: [sh[0], sh[1]],
   };
+  if (o.image_source !== undefined) spec.image_source = parseImageSource(o.image_source, `${at}.image_source`, image.length, spec.image_shape);
   for (let k = 0; k < T; k++) {
     for (const key of ['lambda_image', 'lambda_label'] as const) {
       const j = stageCoupling(spec, k, spec[key]);

@@ -11,6 +11,7 @@
  *   is listed below.
  */
 export const UNIT = [
+  'test/anygrid.test.ts',
   'test/area.test.ts',
   'test/determinism.test.ts',
   'test/docs-links.test.ts',

@@ -105,6 +105,8 @@ function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal)
     batch: positiveInt('batch', a.batch as number | undefined),
     workers,
     force: Boolean(a.force),
+    // for the dtca train hint when no shipped model fits: the config as named here
+    configArgs: [...(a.config ? [String(a.config)] : []), ...(a.set ?? []).flatMap((v) => ['--set', v])],
   };
 }
 
@@ -151,7 +153,7 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
       'simulate the chip on a workload and write a run directory',
       (y) =>
         withConfigOptions(y)
-          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM (configs/models/fmnist-t8.mp) where installed and it fits, else a seeded random-weight DTM (T = 8)' })
+          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM that fits the fabric (configs/models/*.mp, or $DTCA_MODELS), else a seeded random-weight DTM (T = 8) with a warning' })
           .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
           .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
           .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })

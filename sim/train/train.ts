@@ -23,7 +23,8 @@ import { modelToObject, type Model } from '../model.js';
 import { buildChip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
-import { loadFmnist, PIXELS, CLASSES } from '../fmnist.js';
+import { loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
+import { imageSourceOf, downscaleImages } from '../layout.js';
 import { writeChart, type ChartSpec } from '../io/plot.js';
 import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
 import { ACP_DEFAULTS } from './acp.js';
@@ -37,6 +38,8 @@ export interface TrainOptions {
   /** the DTM to train: its layout and time grid; its weights are the starting point (zero for a new model) */
   model: Model;
   dataDir?: string;
+  /** train on these binarised 28x28 images instead of Fashion-MNIST's train split from dataDir (tests, own data) */
+  images?: ImageSet;
   /** use the first `limit` training images (all by default) */
   limit?: number;
   out: string;
@@ -93,19 +96,25 @@ function runKey(o: TrainOptions): Record<string, unknown> {
   };
 }
 
-/** The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins. */
-export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train'): TrainData {
+/**
+ * The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins;
+ * the images at the model's resolution (dtm.image_source: 28x28, or pooled, sim/layout.ts).
+ */
+export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train', given?: ImageSet): TrainData {
   const dtm = model.dtm!;
-  if (dtm.image.length !== PIXELS) throw new UserError(`the model has ${dtm.image.length} image cells; Fashion-MNIST needs ${PIXELS} (make it with dtca model new --visible fmnist)`);
+  const src = imageSourceOf(dtm);
+  if (!src) throw new UserError(`the model has ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) and no Fashion-MNIST image source; make it with dtca model new --visible fmnist`);
+  const P = src.width * src.height;
   const copies = dtm.label_copies;
   if (dtm.label.length !== CLASSES * copies) throw new UserError(`the model has ${dtm.label.length} label cells; Fashion-MNIST needs ${CLASSES} x ${copies}`);
-  const set = loadFmnist({ dir, split, limit });
-  const V = PIXELS + CLASSES * copies;
+  const set = given ? subset(given, 0, Math.min(given.n, limit ?? given.n)) : loadFmnist({ dir, split, limit });
+  const images = downscaleImages(set.images, set.n, src.downscale);
+  const V = P + CLASSES * copies;
   const x = new Int8Array(set.n * V);
   for (let n = 0; n < set.n; n++) {
     const o = n * V;
-    for (let p = 0; p < PIXELS; p++) x[o + p] = set.images[n * PIXELS + p] ? 1 : -1;
-    for (let q = 0; q < CLASSES * copies; q++) x[o + PIXELS + q] = Math.floor(q / copies) === set.labels[n] ? 1 : -1;
+    for (let p = 0; p < P; p++) x[o + p] = images[n * P + p] ? 1 : -1;
+    for (let q = 0; q < CLASSES * copies; q++) x[o + P + q] = Math.floor(q / copies) === set.labels[n] ? 1 : -1;
   }
   return { n: set.n, V, x };
 }
@@ -174,7 +183,7 @@ export interface TrainJob {
  * state.
  */
 export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
-  const data = trainData(job.opts.model, job.opts.dataDir, job.opts.limit);
+  const data = trainData(job.opts.model, job.opts.dataDir, job.opts.limit, 'train', job.opts.images);
   const trainers = job.stages.map((stage) => new StageTrainer(stageSpec(job.opts as TrainOptions, stage), data, stateFromObject(job.states[stage])));
   try {
     for (const tr of trainers) post({ type: 'engine', stage: tr.state.stage, engine: tr.engineUsed });

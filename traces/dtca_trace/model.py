@@ -10,7 +10,13 @@ The format (``"format": "dtca-model", "version": 1``; sim/model.ts reads it)::
                  "clamp": [[cell, +1 | -1], ...]}, ...],
      "dtm": {"T": ..., "time_grid": [t_0, ..., t_{T-1}, null], "lambda_image": 0.9,
              "lambda_label": 0.2, "image": [cells], "label": [cells], "label_copies": 10,
-             "image_shape": [28, 28]}}
+             "image_shape": [28, 28],
+             "image_source": {"source": "fmnist-28", "width": 28, "height": 28, "downscale": 1}}}
+
+``image_source`` (optional) says the image is binarised 28x28 Fashion-MNIST pooled by ``downscale``
+(blocks of downscale x downscale, a pixel on when at least half its block is): dtca gives a grid
+too small for 784 pixels a 14x14 or 7x7 image. Pixel p of a rows x cols image (image_shape) is
+row p // cols, column p % cols, at cell image[p].
 
 Cell index i = y * L + x; each undirected edge once (it must be a wire of the grid's rules:
 offset (a, b) or one of its rotations (-b, a), (-a, -b), (b, -a)); stage 0 is the cleanest stage
@@ -221,7 +227,7 @@ def _stage(st, n, L, N, rules, boundary):
 
 def _dtm(d, T, N):
     d = dict(d)
-    unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape"}
+    unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape", "image_source"}
     if unknown:
         raise ModelError("dtm.%s: unknown key" % sorted(unknown)[0])
     if d.get("T", T) != T:
@@ -257,7 +263,27 @@ def _dtm(d, T, N):
     if len(shape) != 2 or shape[0] * shape[1] < image.size:
         raise ModelError("dtm.image_shape: [rows, cols] with rows*cols >= %d image cells" % image.size)
     out.update(image=image, label=label, label_copies=copies, image_shape=shape)
+    src = d.get("image_source")
+    if src is not None:
+        if not isinstance(src, dict) or set(src) - {"source", "width", "height", "downscale"} or src.get("source") != "fmnist-28":
+            raise ModelError('dtm.image_source: expected {"source": "fmnist-28", "width", "height", "downscale"}')
+        f = src.get("downscale")
+        if not isinstance(f, int) or f < 1 or 28 % f:
+            raise ModelError("dtm.image_source.downscale: an integer dividing 28")
+        if src.get("width") != 28 // f or src.get("height") != 28 // f or image.size != (28 // f) ** 2 or shape != [28 // f, 28 // f]:
+            raise ModelError("dtm.image_source: a %dx%d image (28x28 pooled by %d) needs %d image cells and image_shape [%d, %d]" % (28 // f, 28 // f, f, (28 // f) ** 2, 28 // f, 28 // f))
+        out["image_source"] = {"source": "fmnist-28", "width": 28 // f, "height": 28 // f, "downscale": f}
     return out
+
+
+def pool(images, downscale):
+    """Binarised 28x28 images (n x 784 or n x 28 x 28, 0/1) pooled as dtca pools them for a smaller
+    grid: blocks of downscale x downscale, a pixel 1 when at least half its block is. Returns
+    n x (28 // downscale)^2 uint8."""
+    a = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    s = 28 // downscale
+    blocks = a.reshape(-1, s, downscale, s, downscale).sum(axis=(2, 4))
+    return (2 * blocks >= downscale * downscale).astype(np.uint8).reshape(-1, s * s)
 
 
 def write(path, grid, stages, beta=1.0, dtm=None, format=None):
