@@ -8,11 +8,19 @@ import { resolveConfig } from './config.js';
 import { readModel, type Model } from './model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from './dtm.js';
 import { train } from './train/train.js';
+import { applyBudget, BUDGET_NAMES, BUDGETS } from './train/budget.js';
+import { NEG_STARTS, type NegStart } from './train/stage.js';
 import { writeFileAtomic, VERSION } from './output.js';
 import { machine } from './bench.js';
 import { makeProgress } from './progress.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
 import { log, withConfigOptions, positiveInt, parseIntList, type CommonArgs } from './cli-common.js';
+
+function negStart(v: unknown): NegStart | undefined {
+  if (v === undefined) return undefined;
+  if (!NEG_STARTS.includes(v as NegStart)) throw new UserError(`--neg-start ${String(v)}: one of ${NEG_STARTS.join(', ')}`);
+  return v as NegStart;
+}
 
 function num(name: string, v: unknown, def: number, min: number, max = Infinity): number {
   if (v === undefined) return def;
@@ -21,7 +29,9 @@ function num(name: string, v: unknown, def: number, min: number, max = Infinity)
   return x;
 }
 
-async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> {
+async function cmdTrain(given: CommonArgs & Record<string, unknown>): Promise<void> {
+  // --budget fills in the options the command line leaves out (sim/train/budget.ts)
+  const { args: a, from: fromBudget } = applyBudget(given, given.budget);
   const out = a.out as string | undefined;
   if (!out) throw new UserError('--out MODEL: where to write the trained model');
   if (isStdout(out)) throw new UserError('--out -: training writes the model, its log and checkpoints to files; name a file');
@@ -54,7 +64,7 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
       visible: 'fmnist',
       weights: 'zero',
       seed: config.seed,
-      placement: a.placement as Placement,
+      placement: (a.placement ?? 'random') as Placement,
     });
   }
   const T = model.stages.length;
@@ -71,6 +81,9 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     steps,
     batch: positiveInt('batch', a.batch as number | undefined) ?? 64,
     warmup: positiveInt('warmup', a.warmup as number | undefined) ?? 40,
+    posWarmup: positiveInt('pos-warmup', a.posWarmup as number | undefined),
+    negStart: negStart(a.negStart),
+    acpWarmup: positiveInt('acp-warmup', a.acpWarmup as number | undefined),
     samples: positiveInt('samples', a.samples as number | undefined) ?? 10,
     every: positiveInt('every', a.every as number | undefined) ?? 4,
     lr: num('lr', a.lr, 0.016, 1e-9, 10),
@@ -88,7 +101,7 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
   const bar = makeProgress(todo * epochs * steps, 'steps');
   const doneBy = new Map<number, number>();
   let finished = 0;
-  log.info({ config: config.name, chip: chipKind, T, epochs, steps, batch: opts.batch, workers: opts.workers, out }, 'training starting');
+  log.info({ config: config.name, chip: chipKind, T, epochs, steps, batch: opts.batch, workers: opts.workers, budget: given.budget, from_budget: fromBudget.length ? fromBudget : undefined, out }, 'training starting');
   const r = await train({
     ...opts,
     onStep: (stage, done) => {
@@ -124,7 +137,8 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     init: a.init ?? null,
     placement: a.init ? null : (a.placement ?? 'random'),
     T,
-    options: { epochs, steps, batch: opts.batch, warmup: opts.warmup, samples: opts.samples, every: opts.every, lr: opts.lr, lr_floor: opts.alpha, acp: opts.acp, acp_lambda: opts.acpLambda0, acp_lag: opts.acpLag, limit: opts.limit ?? null, train_stages: opts.stages ?? null, workers: opts.workers },
+    budget: given.budget ?? null,
+    options: { epochs, steps, batch: opts.batch, warmup: opts.warmup, pos_warmup: opts.posWarmup ?? opts.warmup, neg_start: opts.negStart ?? 'noise', acp_warmup: opts.acpWarmup ?? opts.warmup, samples: opts.samples, every: opts.every, lr: opts.lr, lr_floor: opts.alpha, acp: opts.acp, acp_lambda: opts.acpLambda0, acp_lag: opts.acpLag, limit: opts.limit ?? null, train_stages: opts.stages ?? null, workers: opts.workers },
     engine: r.engine,
     // this invocation (a --resume run counts only its own part); stage_epoch_s: the sum over stages and epochs of the log's wall_s
     wall_s: +r.wall_s.toFixed(1),
@@ -148,13 +162,17 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
       withConfigOptions(yy)
         .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
         .option('stages', { type: 'number', describe: 'T, the number of stages of a new model (default 8)' })
-        .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'a new model\'s visible cells: random colour-0 cells (the paper) or spatial (pixels in image order over the grid)' })
+        .option('budget', { choices: BUDGET_NAMES, describe: `a set of training options; explicit flags win (${BUDGET_NAMES.map((n) => `${n}: ${BUDGETS[n].summary}`).join('; ')})` })
+        .option('placement', { choices: PLACEMENTS, describe: 'a new model\'s visible cells: random colour-0 cells (the paper; default) or spatial (pixels in image order over the grid)' })
         .option('init', { type: 'string', describe: 'start from this DTM model file (fine-tuning) instead of zero weights' })
         .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'train on the ideal chip (with its weight precision) or the cycle-accurate one' })
         .option('epochs', { type: 'number', describe: 'epochs (default 10)' })
         .option('steps', { type: 'number', describe: 'gradient steps per epoch (default 100)' })
         .option('batch', { type: 'number', describe: 'chains (training pairs) per step (default 64)' })
         .option('warmup', { type: 'number', describe: 'sweeps before the first sample of a phase (default 40)' })
+        .option('pos-warmup', { type: 'number', describe: 'positive-phase sweeps before its first sample (default: --warmup)' })
+        .option('neg-start', { choices: NEG_STARTS, describe: 'negative chains start from noise (generation\'s initialisation; default) or from the positive phase\'s last state (data)' })
+        .option('acp-warmup', { type: 'number', describe: 'sweeps before the ACP autocorrelation measurement (default: --warmup)' })
         .option('samples', { type: 'number', describe: 'samples per chain and phase (default 10)' })
         .option('every', { type: 'number', describe: 'sweeps between samples (default 4)' })
         .option('lr', { type: 'number', describe: 'Adam learning rate (default 0.016, cosine decay)' })

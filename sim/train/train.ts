@@ -26,7 +26,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
 import { loadFmnist, PIXELS, CLASSES } from '../fmnist.js';
 import { writeChart, type ChartSpec } from '../plot.js';
-import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
+import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type NegStart, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
 import { ACP_DEFAULTS } from './acp.js';
 import { ADAM_DEFAULTS } from './adam.js';
 
@@ -44,6 +44,12 @@ export interface TrainOptions {
   steps: number;
   batch: number;
   warmup: number;
+  /** positive-phase warm-up (default: warmup) */
+  posWarmup?: number;
+  /** where the negative chains start (default 'noise') */
+  negStart?: NegStart;
+  /** warm-up before the ACP measurement (default: warmup) */
+  acpWarmup?: number;
   samples: number;
   every: number;
   lr: number;
@@ -81,6 +87,9 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     steps: o.steps,
     batch: o.batch,
     warmup: o.warmup,
+    posWarmup: o.posWarmup,
+    negStart: o.negStart,
+    acpWarmup: o.acpWarmup,
     samples: o.samples,
     every: o.every,
     lr: o.lr,
@@ -90,6 +99,10 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     acpLag: o.acpLag,
     seed: o.seed,
     limit: o.limit ?? null,
+    // the recipe options added later enter the key only when set, so older checkpoints still resume
+    ...(o.posWarmup !== undefined && o.posWarmup !== o.warmup ? { posWarmup: o.posWarmup } : {}),
+    ...(o.negStart !== undefined && o.negStart !== 'noise' ? { negStart: o.negStart } : {}),
+    ...(o.acpWarmup !== undefined && o.acpWarmup !== o.warmup ? { acpWarmup: o.acpWarmup } : {}),
   };
 }
 
@@ -119,6 +132,9 @@ export function stageSpec(o: TrainOptions, stage: number): StageTrainSpec {
     stage,
     batch: o.batch,
     warmup: o.warmup,
+    posWarmup: o.posWarmup,
+    negStart: o.negStart,
+    acpWarmup: o.acpWarmup,
     samples: o.samples,
     every: o.every,
     epochs: o.epochs,
