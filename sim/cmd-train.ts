@@ -83,6 +83,8 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>): Promise<vo
     warmup: positiveInt('warmup', a.warmup as number | undefined) ?? 40,
     posWarmup: positiveInt('pos-warmup', a.posWarmup as number | undefined),
     negStart: negStart(a.negStart),
+    dataEpochs: positiveInt('data-epochs', a.dataEpochs as number | undefined, 0),
+    dataWarmup: positiveInt('data-warmup', a.dataWarmup as number | undefined),
     acpWarmup: positiveInt('acp-warmup', a.acpWarmup as number | undefined),
     samples: positiveInt('samples', a.samples as number | undefined) ?? 10,
     every: positiveInt('every', a.every as number | undefined) ?? 4,
@@ -138,7 +140,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>): Promise<vo
     placement: a.init ? null : (a.placement ?? 'random'),
     T,
     budget: given.budget ?? null,
-    options: { epochs, steps, batch: opts.batch, warmup: opts.warmup, pos_warmup: opts.posWarmup ?? opts.warmup, neg_start: opts.negStart ?? 'noise', acp_warmup: opts.acpWarmup ?? opts.warmup, samples: opts.samples, every: opts.every, lr: opts.lr, lr_floor: opts.alpha, acp: opts.acp, acp_lambda: opts.acpLambda0, acp_lag: opts.acpLag, limit: opts.limit ?? null, train_stages: opts.stages ?? null, workers: opts.workers },
+    options: { epochs, steps, batch: opts.batch, warmup: opts.warmup, pos_warmup: opts.posWarmup ?? opts.warmup, neg_start: opts.negStart ?? 'noise', data_epochs: opts.negStart === 'data' ? Math.min(epochs, opts.dataEpochs ?? epochs) : 0, data_warmup: opts.negStart === 'data' ? (opts.dataWarmup ?? opts.warmup) : null, acp_warmup: opts.acpWarmup ?? opts.warmup, samples: opts.samples, every: opts.every, lr: opts.lr, lr_floor: opts.alpha, acp: opts.acp, acp_lambda: opts.acpLambda0, acp_lag: opts.acpLag, limit: opts.limit ?? null, train_stages: opts.stages ?? null, workers: opts.workers },
     engine: r.engine,
     // this invocation (a --resume run counts only its own part); stage_epoch_s: the sum over stages and epochs of the log's wall_s
     wall_s: +r.wall_s.toFixed(1),
@@ -172,6 +174,8 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
         .option('warmup', { type: 'number', describe: 'sweeps before the first sample of a phase (default 40)' })
         .option('pos-warmup', { type: 'number', describe: 'positive-phase sweeps before its first sample (default: --warmup)' })
         .option('neg-start', { choices: NEG_STARTS, describe: 'negative chains start from noise (generation\'s initialisation; default) or from the positive phase\'s last state (data)' })
+        .option('data-epochs', { type: 'number', describe: 'with --neg-start data: only the first N epochs start from the data, later ones from noise (default all)' })
+        .option('data-warmup', { type: 'number', describe: 'with --neg-start data: sweeps before the first sample of data-started chains (default --warmup)' })
         .option('acp-warmup', { type: 'number', describe: 'sweeps before the ACP autocorrelation measurement (default: --warmup)' })
         .option('samples', { type: 'number', describe: 'samples per chain and phase (default 10)' })
         .option('every', { type: 'number', describe: 'sweeps between samples (default 4)' })

@@ -9,7 +9,7 @@ import { applyBudget, BUDGETS, BUDGET_NAMES } from '../sim/train/budget.js';
 import { UserError } from '../fabric/errors.js';
 import { dtca, CLI } from './helpers/cli.js';
 
-const RECIPE_KEYS = ['placement', 'batch', 'warmup', 'posWarmup', 'negStart', 'acpWarmup', 'samples', 'every', 'lr', 'lrFloor', 'acpLambda', 'acpLag', 'workers', 'epochs', 'steps'];
+const RECIPE_KEYS = ['placement', 'batch', 'warmup', 'posWarmup', 'negStart', 'dataEpochs', 'dataWarmup', 'acpWarmup', 'samples', 'every', 'lr', 'lrFloor', 'acpLambda', 'acpLag', 'workers', 'epochs', 'steps'];
 
 describe('training budgets', () => {
   it('quick and standard each set the whole recipe; quick is shorter', () => {
@@ -18,7 +18,12 @@ describe('training budgets', () => {
     const q = BUDGETS.quick.options;
     const s = BUDGETS.standard.options;
     expect(q.epochs! * q.steps!).toBeLessThan(s.epochs! * s.steps!);
-    for (const b of [q, s]) expect([b.negStart, b.placement, b.workers]).toEqual(['data', 'spatial', 2]);
+    for (const b of [q, s]) {
+      expect([b.negStart, b.placement, b.workers]).toEqual(['data', 'spatial', 2]);
+      // data-started chains first, noise-started ones to finish
+      expect(b.dataEpochs!).toBeGreaterThan(0);
+      expect(b.dataEpochs!).toBeLessThan(b.epochs!);
+    }
   });
 
   it('fills in only what the command line leaves out', () => {
@@ -47,7 +52,7 @@ describe('training budgets', () => {
     expect(man.budget).toBe('quick');
     expect(man.placement).toBe('spatial');
     expect(man.options).toMatchObject({ epochs: 1, steps: 2, batch: 8, samples: 2, acp_lag: 4, acp_warmup: 6, workers: 1, warmup: 3 });
-    expect(man.options).toMatchObject({ pos_warmup: q.posWarmup, neg_start: q.negStart, every: q.every, lr: q.lr, lr_floor: q.lrFloor, acp_lambda: q.acpLambda });
+    expect(man.options).toMatchObject({ pos_warmup: q.posWarmup, neg_start: q.negStart, data_epochs: 1, data_warmup: q.dataWarmup, every: q.every, lr: q.lr, lr_floor: q.lrFloor, acp_lambda: q.acpLambda });
     const bad = dtca(['train', '--budget', 'huge', '--out', join(dir, 'b.mp')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n').length).toBe(1);
@@ -56,7 +61,7 @@ describe('training budgets', () => {
 
   it('negative chains started from the data: the same model for 1 and 2 workers and after a kill and --resume', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-cd-'));
-    const tiny = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--epochs', '2', '--steps', '2', '--batch', '8', '--warmup', '2', '--pos-warmup', '3', '--neg-start', 'data', '--acp-warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '5'];
+    const tiny = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--epochs', '2', '--steps', '2', '--batch', '8', '--warmup', '2', '--pos-warmup', '3', '--neg-start', 'data', '--acp-warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '5', '--lr', '0.2'];
     const a = join(dir, 'w1.mp');
     const b = join(dir, 'w2.mp');
     expect(dtca(['train', ...tiny, '--workers', '1', '--out', a]).code).toBe(0);
@@ -66,6 +71,11 @@ describe('training budgets', () => {
     const n = join(dir, 'noise.mp');
     expect(dtca(['train', ...tiny.map((x) => (x === 'data' ? 'noise' : x)), '--out', n]).code).toBe(0);
     expect(Buffer.compare(readFileSync(a), readFileSync(n))).not.toBe(0);
+    // data-started chains for the first epoch only: neither of the two (lr 0.2: the first steps' weights
+    // must exceed the 8-bit step, or a chain at zero weights forgets its start in one sweep)
+    const h = join(dir, 'half.mp');
+    expect(dtca(['train', ...tiny, '--data-epochs', '1', '--out', h]).code).toBe(0);
+    for (const o of [a, n]) expect(Buffer.compare(readFileSync(h), readFileSync(o))).not.toBe(0);
     const cut = join(dir, 'cut.mp');
     await new Promise<void>((resolve) => {
       const p = spawn(process.execPath, [CLI, 'train', ...tiny, '--out', cut], { stdio: 'ignore', env: { ...process.env, DTCA_LOG: 'warn' } });

@@ -13,6 +13,8 @@ export interface BudgetOptions {
   warmup?: number;
   posWarmup?: number;
   negStart?: 'noise' | 'data';
+  dataEpochs?: number;
+  dataWarmup?: number;
   acpWarmup?: number;
   samples?: number;
   every?: number;
@@ -31,13 +33,19 @@ export interface Budget {
   options: BudgetOptions;
 }
 
-/** the recipe both presets share: chains warm-started from the data, short phases, both cores */
+/**
+ * The recipe both presets share (docs/training.md): short positive phases (visible cells clamped,
+ * the latents mix in a few sweeps); negative chains started from the data with a short warm-up
+ * for the first epochs (cheap steps while the model is far off), then from noise, as generation
+ * starts, with a longer warm-up (the unbiased gradient that sets the final quality); both cores.
+ */
 const RECIPE: BudgetOptions = {
   placement: 'spatial',
   batch: 64,
-  warmup: 10,
+  warmup: 30,
   posWarmup: 10,
   negStart: 'data',
+  dataWarmup: 10,
   acpWarmup: 40,
   samples: 8,
   every: 3,
@@ -52,12 +60,12 @@ export const BUDGETS: Record<BudgetName, Budget> = {
   quick: {
     name: 'quick',
     summary: 'a model in about 5 minutes at L <= 56 on two cores (about 8 at L = 70)',
-    options: { ...RECIPE, epochs: 12, steps: 40 },
+    options: { ...RECIPE, epochs: 15, dataEpochs: 10, steps: 50 },
   },
   standard: {
     name: 'standard',
-    summary: 'the recipe for a good model: the paper chip (L = 70) in about 20 minutes on two cores',
-    options: { ...RECIPE, epochs: 60, steps: 50 },
+    summary: 'the recipe for a good model: the paper chip (L = 70) in about 35 minutes on two cores',
+    options: { ...RECIPE, epochs: 70, dataEpochs: 50, steps: 50 },
   },
 };
 

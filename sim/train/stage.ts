@@ -61,6 +61,10 @@ export interface StageTrainSpec {
    * latents sampled with them clamped; contrastive divergence from the data)
    */
   negStart?: NegStart;
+  /** with negStart 'data': only the first dataEpochs epochs start from the data, later ones from noise (default: all) */
+  dataEpochs?: number;
+  /** warm-up of the data-started negative chains (default: warmup) */
+  dataWarmup?: number;
   /** sweeps before the first ACP snapshot (default: warmup) */
   acpWarmup?: number;
   samples: number;
@@ -337,15 +341,16 @@ export class StageTrainer {
     const pos = newMomentSums(this.chip.spec.layout);
     const neg = newMomentSums(this.chip.spec.layout);
     const pl = this.planesPair();
-    const fromData = sp.negStart === 'data';
+    const fromData = sp.negStart === 'data' && Math.floor(g / Math.max(1, sp.steps)) < (sp.dataEpochs ?? Infinity);
+    const negWarmup = fromData ? (sp.dataWarmup ?? sp.warmup) : sp.warmup;
     const p = this.phase(pl.clamped, first, pairs, true, pos, { warmup: sp.posWarmup ?? sp.warmup, finals: fromData });
     let updates = p.latches;
     // the negative chains' image cells at their last sample, against the targets
     let agree = 0;
     let agreeN = 0;
-    const last = sp.warmup + (sp.samples - 1) * sp.every;
+    const last = negWarmup + (sp.samples - 1) * sp.every;
     updates += this.phase(pl.free, first + B, pairs, false, neg, {
-      warmup: sp.warmup,
+      warmup: negWarmup,
       starts: fromData ? p.finals : undefined,
       view: {
         wants: (_c, s) => s === last,

@@ -48,6 +48,10 @@ export interface TrainOptions {
   posWarmup?: number;
   /** where the negative chains start (default 'noise') */
   negStart?: NegStart;
+  /** with negStart 'data': the epochs that start from the data (default all) */
+  dataEpochs?: number;
+  /** warm-up of data-started negative chains (default: warmup) */
+  dataWarmup?: number;
   /** warm-up before the ACP measurement (default: warmup) */
   acpWarmup?: number;
   samples: number;
@@ -87,9 +91,6 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     steps: o.steps,
     batch: o.batch,
     warmup: o.warmup,
-    posWarmup: o.posWarmup,
-    negStart: o.negStart,
-    acpWarmup: o.acpWarmup,
     samples: o.samples,
     every: o.every,
     lr: o.lr,
@@ -102,6 +103,8 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     // the recipe options added later enter the key only when set, so older checkpoints still resume
     ...(o.posWarmup !== undefined && o.posWarmup !== o.warmup ? { posWarmup: o.posWarmup } : {}),
     ...(o.negStart !== undefined && o.negStart !== 'noise' ? { negStart: o.negStart } : {}),
+    ...(o.negStart === 'data' && o.dataEpochs !== undefined && o.dataEpochs < o.epochs ? { dataEpochs: o.dataEpochs } : {}),
+    ...(o.negStart === 'data' && o.dataWarmup !== undefined && o.dataWarmup !== o.warmup ? { dataWarmup: o.dataWarmup } : {}),
     ...(o.acpWarmup !== undefined && o.acpWarmup !== o.warmup ? { acpWarmup: o.acpWarmup } : {}),
   };
 }
@@ -134,6 +137,8 @@ export function stageSpec(o: TrainOptions, stage: number): StageTrainSpec {
     warmup: o.warmup,
     posWarmup: o.posWarmup,
     negStart: o.negStart,
+    dataEpochs: o.dataEpochs,
+    dataWarmup: o.dataWarmup,
     acpWarmup: o.acpWarmup,
     samples: o.samples,
     every: o.every,
