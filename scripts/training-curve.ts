@@ -4,7 +4,10 @@
  * clamped accuracy against training wall time.
  *
  *   npx tsx scripts/training-curve.ts eval LABEL MODEL N EPOCH[,EPOCH...]   # appends to MODEL.curve.jsonl
- *   npx tsx scripts/training-curve.ts chart OUT_BASE LABEL=MODEL...          # OUT_BASE.json + OUT_BASE.png
+ *   npx tsx scripts/training-curve.ts chart docs/training-curve.json docs/training-curve   # .svg + .png
+ *
+ * The curve file (docs/training-curve.json) is assembled from these scores and the CPU time of the
+ * training process at each snapshot (scripts/cpu-watch.sh), see docs/training.md.
  *
  * A snapshot's wall time is its file's modification time minus that of the run's MODEL.ckpt/run.json
  * (written when the run starts; a run continued with --resume rewrites it, so time only
@@ -44,48 +47,53 @@ function evalPoints(label: string, model: string, n: number, epochs: number[]): 
   }
 }
 
-async function chart(outBase: string, runs: string[]): Promise<void> {
-  const points: Point[] = [];
-  for (const r of runs) {
-    const [label, model] = r.split('=');
-    const rows = readFileSync(`${model}.curve.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Point);
-    // the last score of each (epoch, N) wins
-    const byKey = new Map<string, Point>();
-    for (const p of rows) byKey.set(`${p.epoch}/${p.n}`, { ...p, label });
-    points.push(...[...byKey.values()].sort((a, b) => a.wall_s - b.wall_s));
-  }
-  const yard = points.filter((p) => p.n === 1000);
-  const factorised = yard.length ? yard[0].factorised_fd : null;
-  writeFileAtomic(`${outBase}.json`, JSON.stringify({ note: 'dtca eval --chip ideal of training snapshots; wall_s: training wall time at the snapshot; compare FD only at equal n', factorised_fd_n1000: factorised, points }, null, 2) + '\n');
-  const rows = points.flatMap((p) => [
-    { recipe: p.label, minutes: p.wall_s / 60, metric: 'FD (lower is better)', value: p.fd, n: `N = ${p.n}` },
-    { recipe: p.label, minutes: p.wall_s / 60, metric: 'clamped accuracy', value: p.clamped_accuracy, n: `N = ${p.n}` },
+/** the chart of a curve file (docs/training-curve.json): FD and clamped accuracy against two-core minutes */
+async function chart(inJson: string, outBase: string): Promise<void> {
+  const d = JSON.parse(readFileSync(inJson, 'utf8')) as { points: { recipe: string; two_core_min: number; n: number; fd: number; clamped_accuracy: number }[]; factorised_fd_n1000: number; goal_fd: number };
+  const rows = d.points.flatMap((p) => [
+    { recipe: p.recipe, minutes: p.two_core_min, metric: 'FD (lower is better)', value: p.fd, n: `N = ${p.n}` },
+    { recipe: p.recipe, minutes: p.two_core_min, metric: 'clamped accuracy', value: p.clamped_accuracy, n: `N = ${p.n}` },
   ]);
-  const spec: ChartSpec = {
+  const rules = [
+    { metric: 'FD (lower is better)', value: d.factorised_fd_n1000, what: 'factorised (N = 1000)' },
+    { metric: 'FD (lower is better)', value: d.goal_fd, what: 'goal FD 72' },
+    { metric: 'clamped accuracy', value: 0.6, what: 'goal 0.6' },
+  ];
+  const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'dtca train: quality against training wall time (paper chip, 2 threads, ideal-chip eval)',
-    data: { values: rows },
+    title: 'dtca train on the paper chip (70x70 G12, T = 8): quality against training time on two cores',
+    data: { values: [...rows.map((r) => ({ ...r, kind: 'point' })), ...rules.map((r) => ({ ...r, kind: 'rule' }))] },
     facet: { column: { field: 'metric', type: 'nominal', title: null } },
     spec: {
-      width: 300,
-      height: 220,
-      mark: { type: 'line', point: { filled: true } },
-      encoding: {
-        x: { field: 'minutes', type: 'quantitative', title: 'training wall time (min)' },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'recipe', type: 'nominal' },
-        shape: { field: 'n', type: 'nominal', title: 'eval images' },
-      },
+      width: 320,
+      height: 240,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'point'" }],
+          mark: { type: 'line', point: { filled: true, size: 50 } },
+          encoding: {
+            x: { field: 'minutes', type: 'quantitative', title: 'training time on two cores (min, CPU seconds / 2)' },
+            y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+            color: { field: 'recipe', type: 'nominal', legend: { orient: 'bottom', columns: 1 } },
+            shape: { field: 'n', type: 'nominal', title: 'eval images' },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'rule'" }],
+          mark: { type: 'rule', strokeDash: [4, 3], color: 'gray' },
+          encoding: { y: { field: 'value', type: 'quantitative' } },
+        },
+      ],
     },
     resolve: { scale: { y: 'independent' } },
-  };
+  } as unknown as ChartSpec;
   await writeChart(spec, outBase);
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
 if (cmd === 'eval') evalPoints(rest[0], rest[1], Number(rest[2]), rest[3].split(',').map(Number));
-else if (cmd === 'chart') await chart(rest[0], rest.slice(1));
+else if (cmd === 'chart') await chart(rest[0], rest[1]);
 else {
-  process.stderr.write('usage: training-curve.ts eval LABEL MODEL N EPOCHS | chart OUT_BASE LABEL=MODEL...\n');
+  process.stderr.write('usage: training-curve.ts eval LABEL MODEL N EPOCHS | chart CURVE.json OUT_BASE\n');
   process.exit(2);
 }
