@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 await build({
-  entryPoints: { dtca: 'sim/cli.ts', worker: 'sim/worker.ts', 'sweep-worker': 'sim/sweep/worker.ts' },
+  entryPoints: { dtca: 'cli/main.ts', worker: 'sim/worker.ts', 'sweep-worker': 'sim/sweep/worker.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

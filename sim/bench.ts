@@ -25,7 +25,7 @@ import { createEngine } from '../cells/select.js';
 import { newTally, resetTally, type EngineChoice } from '../cells/engine.js';
 import { openTraceWriter } from '../traces/writer.js';
 import { TRACE_FORMAT, TRACE_VERSION } from '../traces/types.js';
-import { VERSION } from './output.js';
+import { VERSION } from './io/output.js';
 
 /** ideal: no relaxation, mismatch or latency, the chip's 8-bit weights; exact: ideal with exact weights; cycle: the paper preset */
 export type BenchPhysics = 'ideal' | 'exact' | 'cycle';

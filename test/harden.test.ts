@@ -9,10 +9,10 @@ import { join, dirname } from 'node:path';
 import { Packr } from 'msgpackr';
 import { CliPool, contractBroken, errorLines, DIST_CLI, type CliResult } from './helpers/cli-pool.js';
 import { ROOT } from './helpers/cli.js';
-import { checkArgv, yargsMessage } from '../sim/argv.js';
-import { prettyLine, roundFigure } from '../sim/log.js';
+import { checkArgv, yargsMessage } from '../cli/argv.js';
+import { prettyLine, roundFigure } from '../cli/log.js';
 import { estimateRun, checkResources, maxWorkers, BYTES, MAX_EXACT, type RunShape } from '../sim/resources.js';
-import { claimRunDir } from '../sim/output.js';
+import { claimRunDir } from '../sim/io/output.js';
 import { checkTarget, noteInput, resetOutputSession, writeFileSafe, SafeFile } from '../fabric/files.js';
 import { UserError } from '../fabric/errors.js';
 

@@ -1,10 +1,10 @@
-// Charts (sim/plot.ts): vega-lite -> SVG -> PNG without a browser, written atomically.
+// Charts (sim/io/plot.ts): vega-lite -> SVG -> PNG without a browser, written atomically.
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
-import { writeEnergyChart, renderChart, writeChart, siPrefix, systemFontsPresent } from '../sim/plot.js';
+import { writeEnergyChart, renderChart, writeChart, siPrefix, systemFontsPresent } from '../sim/io/plot.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const COMPONENTS = ['rng', 'bias_network', 'cell_output', 'wires', 'clock', 'leakage'];

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, mkdirSync, existsSync, writeFileSync, readFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { claimDefaultDir } from '../sim/output.js';
+import { claimDefaultDir } from '../sim/io/output.js';
 import { CLI } from './helpers/cli.js';
 
 describe('default run directories', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CONFIG_DIR } from '../config.js';
 import { loadFmnist, subset, BINARY_THRESHOLD } from '../fmnist.js';
 import { trainClassifier, serialiseClassifier, paramCount, DEFAULT_ARCH, TRAIN_DEFAULTS, type Arch, type Classifier } from './classifier.js';
-import { VERSION } from '../output.js';
+import { VERSION } from '../io/output.js';
 
 /** The committed classifier. */
 export const CLASSIFIER_PATH = join(CONFIG_DIR, 'classifier', 'fmnist-cnn.msgpack');

@@ -8,7 +8,7 @@ import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
-import { writeFileAtomic } from '../output.js';
+import { writeFileAtomic } from '../io/output.js';
 import type { Point } from './plan.js';
 import { readPlanFile, ownSweepDir, readPoints, isPointDone, isTwinDone, readPoint, pointDir, twinDir, type PlanFile, type Row } from './store.js';
 

@@ -9,8 +9,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderChart, type ChartSpec } from '../plot.js';
-import { writeFileAtomic, VERSION } from '../output.js';
+import { renderChart, type ChartSpec } from '../io/plot.js';
+import { writeFileAtomic, VERSION } from '../io/output.js';
 import { eng } from '../stats.js';
 import type { Json, Point } from './plan.js';
 import type { PlanFile, Row } from './store.js';

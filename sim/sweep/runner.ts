@@ -4,7 +4,7 @@
  * and twins are skipped, so a killed run resumes where it stopped and a re-run redoes nothing.
  */
 import { UserError } from '../../fabric/errors.js';
-import { log } from '../cli-common.js';
+import { quietContext, type RunContext } from '../context.js';
 import type { Point } from './plan.js';
 import { runPool, type Task } from './pool.js';
 import { rmse, type PointOutput, type TwinOutput } from './point.js';
@@ -56,7 +56,8 @@ export interface RunReport {
   wall_s: number;
 }
 
-export async function runSweep(dir: string, o: { jobs: number; shard: Shard | null }): Promise<RunReport> {
+export async function runSweep(dir: string, o: { jobs: number; shard: Shard | null }, ctx: RunContext = quietContext()): Promise<RunReport> {
+  const { log } = ctx;
   const t0 = performance.now();
   const pf = readPlanFile(dir);
   const points = readPoints(dir);

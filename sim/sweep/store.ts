@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync, renameSync, rmSync, existsSync,
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
-import { writeJson, writeFileAtomic, VERSION } from '../output.js';
+import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { SWEEP_FORMAT, SWEEP_VERSION, type Expanded, type Plan, type Point, type Json } from './plan.js';
 import type { Measured, TwinOutput } from './point.js';

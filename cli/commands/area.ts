@@ -1,7 +1,7 @@
 /** `dtca area [config] [--set ...] [--arrays N] [--json]`: the chip's area by component, from its config alone. */
 import type { Argv } from 'yargs';
-import { loadConfig, withConfigOptions, positiveInt, type CommonArgs } from './cli-common.js';
-import { areaOf, areaSources, formatArea } from './area.js';
+import { loadConfig, withConfigOptions, positiveInt, type CommonArgs } from '../common.js';
+import { areaOf, areaSources, formatArea } from '../../sim/area.js';
 
 function cmdArea(a: CommonArgs & { arrays?: number }): void {
   const cfg = loadConfig(a);

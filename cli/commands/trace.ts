@@ -21,14 +21,14 @@
 import type { Argv } from 'yargs';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../fabric/errors.js';
-import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../fabric/files.js';
-import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../traces/reader.js';
-import { NpyStreamWriter, npyBytes } from '../traces/npy.js';
-import { log } from './cli-common.js';
-import { exportVcd, formatTimescale, DEFAULT_VCD_MAX_BYTES } from '../traces/trace-vcd.js';
-import { parseIndexList } from '../traces/writer.js';
-import { VERSION } from './output.js';
+import { UserError } from '../../fabric/errors.js';
+import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
+import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../../traces/reader.js';
+import { NpyStreamWriter, npyBytes } from '../../traces/npy.js';
+import { log } from '../common.js';
+import { exportVcd, formatTimescale, DEFAULT_VCD_MAX_BYTES } from '../../traces/trace-vcd.js';
+import { parseIndexList } from '../../traces/writer.js';
+import { VERSION } from '../../sim/io/output.js';
 
 function fmtJ(v: number | undefined): string {
   return v === undefined ? '-' : v.toExponential(4);

@@ -3,10 +3,11 @@ import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
 import { resetOutputSession } from '../fabric/files.js';
 import { shown } from '../fabric/rules.js';
-import { resolveConfig, presetNames, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './config.js';
+import { resolveConfig, presetNames, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from '../sim/config.js';
 import { makeLogger, isLogLevel, LOG_LEVELS } from './log.js';
 import { checkArgv, type OptionKinds } from './argv.js';
-import { progressSettings } from './progress.js';
+import { progressSettings, makeProgress } from './progress.js';
+import type { RunContext } from '../sim/context.js';
 
 export const log = makeLogger();
 
@@ -37,7 +38,7 @@ function looksLikeConfig(v: string): boolean {
 }
 
 /**
- * What every command gets: -h, --quiet / --verbose, and the command-line checks of sim/argv.ts
+ * What every command gets: -h, --quiet / --verbose, and the command-line checks of cli/argv.ts
  * (a flag twice, a flag without its value, a number that is not one, a swallowed positional).
  */
 export function withConventions<T>(y: Argv<T>, raw: string[]): Argv<T> {
@@ -102,3 +103,15 @@ export function parseIntList(name: string, v: unknown): number[] | undefined {
   });
 }
 
+
+/** The command line's RunContext (sim/context.ts): its logger, terminal progress bars and the signal flag. */
+export function cliContext(stop: () => boolean = () => false): RunContext {
+  return {
+    log,
+    progress: (total, what) => {
+      const p = makeProgress(total, what);
+      return { update: (n) => p.tick(n), stop: () => p.done() };
+    },
+    stop,
+  };
+}

@@ -5,12 +5,12 @@
 import type { Argv } from 'yargs';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { UserError } from '../fabric/errors.js';
-import { claimDefaultDir, prepareRunDir, writeJson } from './output.js';
-import { writeChart, type ChartSpec } from './plot.js';
-import { eng } from './stats.js';
-import { unitScale, axisValueText, spansDecade } from './sweep/report.js';
-import type { Json } from './sweep/plan.js';
+import { UserError } from '../../fabric/errors.js';
+import { claimDefaultDir, prepareRunDir, writeJson } from '../../sim/io/output.js';
+import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
+import { eng } from '../../sim/stats.js';
+import { unitScale, axisValueText, spansDecade } from '../../sim/sweep/report.js';
+import type { Json } from '../../sim/sweep/plan.js';
 
 interface Design {
   dir: string;

@@ -2,19 +2,19 @@
 import type { Argv } from 'yargs';
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../fabric/errors.js';
-import { checkTarget, isStdout } from '../fabric/files.js';
-import { resolveConfig } from './config.js';
-import { readModel, type Model } from './model.js';
-import { newDtmModel, PLACEMENTS, type Placement } from './dtm.js';
-import { train } from './train/train.js';
-import { applyBudget, BUDGET_NAMES, BUDGETS } from './train/budget.js';
-import { NEG_STARTS, type NegStart } from './train/stage.js';
-import { writeFileAtomic, VERSION } from './output.js';
-import { machine } from './bench.js';
-import { makeProgress } from './progress.js';
-import { ENGINE_CHOICES, type EngineChoice } from '../cells/engine.js';
-import { log, withConfigOptions, positiveInt, parseIntList, type CommonArgs } from './cli-common.js';
+import { UserError } from '../../fabric/errors.js';
+import { checkTarget, isStdout } from '../../fabric/files.js';
+import { resolveConfig } from '../../sim/config.js';
+import { readModel, type Model } from '../../sim/model.js';
+import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
+import { train } from '../../sim/train/train.js';
+import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
+import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
+import { writeFileAtomic, VERSION } from '../../sim/io/output.js';
+import { machine } from '../../sim/bench.js';
+import { makeProgress } from '../progress.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
+import { log, withConfigOptions, positiveInt, parseIntList, type CommonArgs } from '../common.js';
 
 function negStart(v: unknown): NegStart | undefined {
   if (v === undefined) return undefined;

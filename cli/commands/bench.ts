@@ -14,9 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UserError } from '../fabric/errors.js';
-import { log } from './cli-common.js';
-import { machine, measureRow, type Machine, type RowResult, type RowSpec, type BenchPhysics } from './bench.js';
+import { UserError } from '../../fabric/errors.js';
+import { log } from '../common.js';
+import { machine, measureRow, type Machine, type RowResult, type RowSpec, type BenchPhysics } from '../../sim/bench.js';
 
 export interface BenchRow extends RowResult {
   machine: Machine;

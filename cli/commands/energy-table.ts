@@ -1,10 +1,10 @@
 /** `dtca energy-table [config] [--set ...] [--json|--csv]`: the energy-per-event table the power model multiplies by. */
 import type { Argv } from 'yargs';
-import { UserError } from '../fabric/errors.js';
-import { buildChip } from './chip.js';
-import { loadConfig, withConfigOptions, type CommonArgs } from './cli-common.js';
-import { energyTableReport, energyTableCsv, formatEnergyTable } from './energy-table.js';
-import { eng } from './stats.js';
+import { UserError } from '../../fabric/errors.js';
+import { buildChip } from '../../sim/chip.js';
+import { loadConfig, withConfigOptions, type CommonArgs } from '../common.js';
+import { energyTableReport, energyTableCsv, formatEnergyTable } from '../../sim/energy-table.js';
+import { eng } from '../../sim/stats.js';
 
 function cmdEnergyTable(a: CommonArgs & { csv?: boolean }): void {
   if (a.json && a.csv) throw new UserError('energy-table: --json and --csv: choose one');

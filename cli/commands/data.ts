@@ -1,6 +1,6 @@
 /** `dtca data`: finds and checks the Fashion-MNIST files (sizes, magic numbers, checksums) and summarises them. */
 import type { Argv } from 'yargs';
-import { loadFmnist, dataDir, CLASSES, CLASS_NAMES, BINARY_THRESHOLD } from './fmnist.js';
+import { loadFmnist, dataDir, CLASSES, CLASS_NAMES, BINARY_THRESHOLD } from '../../sim/fmnist.js';
 
 function cmdData(a: { data?: string; json?: boolean }): void {
   const dir = dataDir(a.data);

@@ -6,13 +6,13 @@
  */
 import type { Argv } from 'yargs';
 import { join } from 'node:path';
-import { UserError } from '../fabric/errors.js';
-import { characteriseRng, type RngReport } from '../rng/characterise.js';
-import { sigmoid } from '../rng/telegraph.js';
-import { log, loadConfig, withConfigOptions } from './cli-common.js';
-import { eng } from './stats.js';
-import { prepareRunDir, writeJson, writeManifest } from './output.js';
-import { writeChart, siPrefix, type ChartSpec } from './plot.js';
+import { UserError } from '../../fabric/errors.js';
+import { characteriseRng, type RngReport } from '../../rng/characterise.js';
+import { sigmoid } from '../../rng/telegraph.js';
+import { log, loadConfig, withConfigOptions } from '../common.js';
+import { eng } from '../../sim/stats.js';
+import { prepareRunDir, writeJson, writeManifest } from '../../sim/io/output.js';
+import { writeChart, siPrefix, type ChartSpec } from '../../sim/io/plot.js';
 
 
 interface RngArgs {

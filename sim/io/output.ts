@@ -12,8 +12,8 @@
 import { readdirSync, readFileSync, rmSync, linkSync, renameSync, existsSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { join, resolve, dirname, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UserError } from '../fabric/errors.js';
-import { makeDirs, noteClaimedDir, writeFileSafe, outputError, isDiskFault, SafeFile, type OutputKind } from '../fabric/files.js';
+import { UserError } from '../../fabric/errors.js';
+import { makeDirs, noteClaimedDir, writeFileSafe, outputError, isDiskFault, SafeFile, type OutputKind } from '../../fabric/files.js';
 
 declare const __DTCA_VERSION__: string;
 /** The package version, baked in by the build (sources run by tests see '0.0.0-dev'). */
@@ -188,7 +188,7 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
     created = true;
   } else {
     dir = resolve(out);
-    let st: Stats | null = null;
+    let st: Stats | null;
     try {
       st = lstatSync(dir);
     } catch {

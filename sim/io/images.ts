@@ -3,9 +3,9 @@
  * same with captions (class names, stages) for run directories.
  */
 import { encode } from 'fast-png';
-import type { DtmSpec } from './model.js';
+import type { DtmSpec } from '../model.js';
 import { renderSvg } from './plot.js';
-import { CLASS_NAMES } from './fmnist.js';
+import { CLASS_NAMES } from '../fmnist.js';
 
 const SCALE = 3;
 const GAP = 2;

@@ -5,22 +5,21 @@
 import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../fabric/errors.js';
-import { resolveConfig } from './config.js';
-import { buildChip } from './chip.js';
-import { readModel } from './model.js';
-import { generate } from './dtm.js';
-import { writeFileAtomic } from './output.js';
-import { SafeFile, isStdout, makeDirs } from '../fabric/files.js';
-import { makeProgress } from './progress.js';
-import { log, positiveInt, parseBeta } from './cli-common.js';
-import { dataDir, PIXELS, CLASSES } from './fmnist.js';
-import { readClassifier } from './quality/classifier.js';
-import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from './quality/train.js';
-import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from './quality/eval.js';
-import { readRunSamples } from './quality/samples.js';
-import { measureAutocorrelation } from './train/stage.js';
-import { trainData } from './train/train.js';
+import { UserError } from '../../fabric/errors.js';
+import { resolveConfig } from '../../sim/config.js';
+import { planWorkload, executeWorkload, type DtmOutcome } from '../../sim/workload.js';
+import { readModel } from '../../sim/model.js';
+import { writeFileAtomic } from '../../sim/io/output.js';
+import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
+import { makeProgress } from '../progress.js';
+import { log, cliContext, positiveInt, parseBeta } from '../common.js';
+import { dataDir, PIXELS, CLASSES } from '../../sim/fmnist.js';
+import { readClassifier } from '../../sim/quality/classifier.js';
+import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
+import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from '../../sim/quality/eval.js';
+import { readRunSamples } from '../../sim/quality/samples.js';
+import { measureAutocorrelation } from '../../sim/train/stage.js';
+import { trainData } from '../../sim/train/train.js';
 
 /** lag (sweeps) of the per-stage autocorrelation dtca eval reports (dtca train's --acp-lag default) */
 export const AUTOCORRELATION_LAG = 100;
@@ -129,14 +128,13 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     const base = resolveConfig(a.config, { sets });
     // --chip ideal: every non-ideality off but the chip's weight precision (the chip a model is trained on)
     const cfg = chipKind === 'cycle' ? base : resolveConfig(a.config, { ideal: true, sets: chipKind === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
-    const chip = buildChip(cfg);
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
     const workers = positiveInt('workers', a.workers) ?? 1;
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
     log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
-    const bar = makeProgress(n * dtm.T, 'image-stages');
-    const gen = await generate(chip, model, { images: n, sweeps, labels, workers, beta: parseBeta(a.beta), onImageDone: (d) => bar.tick(d) });
-    bar.done();
+    const ctx = cliContext();
+    const plan = planWorkload({ config: cfg, model, images: n, sweeps, labels, workers, beta: parseBeta(a.beta) }, ctx);
+    const { gen } = (await executeWorkload(plan, ctx)) as DtmOutcome;
     // per stage, the chain autocorrelation beyond the conditional mean (the estimator ACP uses,
     // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
     const pairsData = trainData(model, a.data, undefined, 'test');

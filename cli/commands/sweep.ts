@@ -9,16 +9,16 @@ import type { Argv } from 'yargs';
 import { resolve, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
-import { UserError } from '../fabric/errors.js';
-import { claimDefaultDir, writeFileAtomic } from './output.js';
-import { log, positiveInt, parseBeta } from './cli-common.js';
-import { eng } from './stats.js';
-import { makePlan, expandPlan, parseAxis, parseClockList, parseValues, readPlanFile as readPlanInput, type Axis, type PlanInput, type Workload } from './sweep/plan.js';
-import { claimSweepDir, readPlanFile, ownSweepDir, readPoints, type Row, type PlanFile } from './sweep/store.js';
-import { runSweep, parseShard, shardFromEnv } from './sweep/runner.js';
-import { buildReport } from './sweep/report.js';
-import { axisPaths } from './sweep/collect.js';
-import { slurmScript } from './sweep/slurm.js';
+import { UserError } from '../../fabric/errors.js';
+import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
+import { log, positiveInt, parseBeta, cliContext } from '../common.js';
+import { eng } from '../../sim/stats.js';
+import { makePlan, expandPlan, parseAxis, parseClockList, parseValues, readPlanFile as readPlanInput, type Axis, type PlanInput, type Workload } from '../../sim/sweep/plan.js';
+import { claimSweepDir, readPlanFile, ownSweepDir, readPoints, type Row, type PlanFile } from '../../sim/sweep/store.js';
+import { runSweep, parseShard, shardFromEnv } from '../../sim/sweep/runner.js';
+import { buildReport } from '../../sim/sweep/report.js';
+import { axisPaths } from '../../sim/sweep/collect.js';
+import { slurmScript } from '../../sim/sweep/slurm.js';
 
 type A = Record<string, unknown>;
 
@@ -157,7 +157,7 @@ async function cmdSweep(a: A): Promise<void> {
     const how = claimSweepDir(dir, ex);
     log.info({ dir, points: ex.points.length, sweep: ex.sweep_id }, how === 'resume' ? 'same sweep found in the directory: resuming' : 'sweep planned');
   }
-  const r = await runSweep(dir, { jobs: jobsOf(a.jobs, planJobs), shard: null });
+  const r = await runSweep(dir, { jobs: jobsOf(a.jobs, planJobs), shard: null }, cliContext());
   log.info({ ran: r.ran, skipped: r.skipped, twins: r.twins, wall_s: Number(r.wall_s.toFixed(2)) }, 'sweep finished');
   await report(dir, [], a);
 }
@@ -196,7 +196,7 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
               const dir = resolve(String(p.dir));
               const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
               readPlanFile(dir);
-              const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard });
+              const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard }, cliContext());
               process.stdout.write(
                 `${shard ? `shard ${shard.k}/${shard.n}: ` : ''}${r.ran} point(s) run, ${r.skipped} already finished, of ${r.mine}${shard ? ` in this shard (${r.total} in the sweep)` : ''}; ${r.wall_s.toFixed(1)} s\ncollect: dtca sweep collect ${dir}\n`,
               );

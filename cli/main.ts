@@ -1,7 +1,7 @@
 /**
  * The dtca command line. Thin: parse (yargs), resolve the config, call sim/, print.
  * A user's mistake is a UserError: one line on stderr, exit code 2, never a stack trace.
- * Each command lives in its own sim/cmd-*.ts.
+ * Each command lives in its own cli/commands/*.ts.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -9,25 +9,25 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError, Interrupted } from '../fabric/errors.js';
 import { stopSettings, SIGNAL_EXIT } from './signals.js';
-import { checkConfig, configJsonSchema } from './config.js';
-import { formatProblem } from './config-check.js';
-import { VERSION } from './output.js';
-import { loadConfig, withConfigOptions, withConventions, beginCommand, errorLine, type CommonArgs } from './cli-common.js';
+import { checkConfig, configJsonSchema } from '../sim/config.js';
+import { formatProblem } from '../sim/config-check.js';
+import { VERSION } from '../sim/io/output.js';
+import { loadConfig, withConfigOptions, withConventions, beginCommand, errorLine, type CommonArgs } from './common.js';
 import { yargsMessage, dashValues } from './argv.js';
-import { runCommand } from './cmd-run.js';
-import { modelCommands } from './cmd-model.js';
-import { traceCommands } from './cmd-trace.js';
-import { rngCommand } from './cmd-rng.js';
-import { benchCommand } from './cmd-bench.js';
-import { sweepCommand } from './cmd-sweep.js';
-import { areaCommand } from './cmd-area.js';
-import { energyTableCommand } from './cmd-energy-table.js';
-import { evalCommand } from './cmd-eval.js';
-import { dataCommand } from './cmd-data.js';
-import { trainCommand } from './cmd-train.js';
-import { experimentCommand } from './cmd-experiment.js';
-import { probeCommand } from './cmd-probe.js';
-import { compareCommand } from './cmd-compare.js';
+import { runCommand } from './commands/run.js';
+import { modelCommands } from './commands/model.js';
+import { traceCommands } from './commands/trace.js';
+import { rngCommand } from './commands/rng.js';
+import { benchCommand } from './commands/bench.js';
+import { sweepCommand } from './commands/sweep.js';
+import { areaCommand } from './commands/area.js';
+import { energyTableCommand } from './commands/energy-table.js';
+import { evalCommand } from './commands/eval.js';
+import { dataCommand } from './commands/data.js';
+import { trainCommand } from './commands/train.js';
+import { experimentCommand } from './commands/experiment.js';
+import { probeCommand } from './commands/probe.js';
+import { compareCommand } from './commands/compare.js';
 
 export function buildCli(rawArgv: string[]) {
   const argv = dashValues(rawArgv);

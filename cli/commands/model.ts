@@ -1,15 +1,15 @@
 /** `dtca model new|info`: make and describe model files. */
 import type { Argv } from 'yargs';
-import { UserError } from '../fabric/errors.js';
-import type { Rule } from '../fabric/rules.js';
-import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric } from './model.js';
-import { newDtmModel, PLACEMENTS, type Placement } from './dtm.js';
-import { writeFileSafe, checkTarget, isStdout } from '../fabric/files.js';
-import { makePackr } from '../traces/pack.js';
-import { resolveRules } from '../fabric/rules.js';
-import { MAX_L } from './config-check.js';
-import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from './resources.js';
-import { positiveInt, parseBeta, log } from './cli-common.js';
+import { UserError } from '../../fabric/errors.js';
+import type { Rule } from '../../fabric/rules.js';
+import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric } from '../../sim/model.js';
+import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
+import { writeFileSafe, checkTarget, isStdout } from '../../fabric/files.js';
+import { makePackr } from '../../traces/pack.js';
+import { resolveRules } from '../../fabric/rules.js';
+import { MAX_L } from '../../sim/config-check.js';
+import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
+import { positiveInt, parseBeta, log } from '../common.js';
 
 function cmdModelNew(a: Record<string, unknown>): void {
   const out = a.out as string;

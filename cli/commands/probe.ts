@@ -11,19 +11,19 @@
  *   RNG P(1)      the probability that the RNG's output is 1 given its value at the last latch
  */
 import type { Argv } from 'yargs';
-import { UserError } from '../fabric/errors.js';
-import { isStdout } from '../fabric/files.js';
-import { buildChip, programStage } from './chip.js';
-import { readModel, randomModel } from './model.js';
-import { runStage, initialSpins, initKey } from './run.js';
-import { ReferenceEngine } from '../cells/reference.js';
-import { ExactEvents } from '../power/events.js';
-import { writeVcdSignals, type VcdSignal } from '../traces/vcd.js';
+import { UserError } from '../../fabric/errors.js';
+import { isStdout } from '../../fabric/files.js';
+import { buildChip, programStage } from '../../sim/chip.js';
+import { readModel, randomModel } from '../../sim/model.js';
+import { runStage, initialSpins, initKey } from '../../sim/run.js';
+import { ReferenceEngine } from '../../cells/reference.js';
+import { ExactEvents } from '../../power/events.js';
+import { writeVcdSignals, type VcdSignal } from '../../traces/vcd.js';
 
 /** a signal being collected */
 type Growing = VcdSignal & { time_s: number[]; values: number[] };
-import { parseIndexList } from '../traces/writer.js';
-import { log, loadConfig, withConfigOptions, positiveInt, type CommonArgs } from './cli-common.js';
+import { parseIndexList } from '../../traces/writer.js';
+import { log, loadConfig, withConfigOptions, positiveInt, type CommonArgs } from '../common.js';
 
 /** refuse a probe whose file would pass this many bytes (about 20 bytes per value change) */
 const MAX_BYTES = 200 * 2 ** 20;

@@ -1,0 +1,172 @@
+/** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory (sim/workload.ts: plan, execute, write). */
+import type { Argv } from 'yargs';
+import { UserError, Interrupted } from '../../fabric/errors.js';
+import { listenForStop, type StopSignal } from '../signals.js';
+import { readModel } from '../../sim/model.js';
+import { maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE } from '../../sim/resources.js';
+import { INIT_MODES, type InitMode } from '../../sim/run.js';
+import type { Mapping } from '../../sim/dtm.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
+import { formatStats } from '../../sim/stats.js';
+import { withRunDir } from '../../sim/io/output.js';
+import { isStdout } from '../../fabric/files.js';
+import { parseIndexList, parseCellRect } from '../../traces/writer.js';
+import { configLabel } from '../../sim/label.js';
+import { planWorkload, executeWorkload, writeRunDirectory, writeStoppedRun, openPlanTrace, endTrace, WorkloadStopped, type WorkloadRequest } from '../../sim/workload.js';
+import { log, cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
+
+
+function parseEngine(v: unknown): EngineChoice {
+  if (v === undefined) return 'auto';
+  if (!ENGINE_CHOICES.includes(v as EngineChoice)) throw new UserError(`--engine ${String(v)}: one of ${ENGINE_CHOICES.join(', ')}`);
+  return v as EngineChoice;
+}
+
+/** DTM or BM, and the flags that belong to each (given flags that do not apply are errors). */
+const DTM_ONLY = ['images', 'labels', 'mapping', 'trace', 'traceEvery', 'traceStages', 'traceChains', 'traceCells'] as const;
+const BM_ONLY = ['chains', 'warmup', 'init'] as const;
+const FLAG: Record<string, string> = { traceEvery: '--trace-every', traceStages: '--trace-stages', traceChains: '--trace-chains', traceCells: '--trace-cells' };
+const flagName = (k: string) => FLAG[k] ?? `--${k}`;
+
+function checkWorkers(v: number | undefined): number {
+  const w = positiveInt('workers', v) ?? 1;
+  const max = maxWorkers();
+  if (w > max) throw new UserError(`--workers ${w}: at most ${max} on this machine (${WORKERS_PER_CORE} per core); results do not depend on it`);
+  return w;
+}
+
+async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
+  // SIGINT/SIGTERM stop the run cleanly (cli/signals.ts); the watcher starts while the run is checked
+  const listening = listenForStop();
+  try {
+    await runChecked(a, listening);
+  } finally {
+    (await listening).dispose();
+  }
+}
+
+/** A signal before the run directory was claimed: nothing was written. */
+function stoppedEarly(signal: string): Interrupted {
+  const e = new Interrupted({}, signal);
+  e.message = `interrupted by ${signal} before the run started; nothing was written`;
+  return e;
+}
+
+/** The command line as a workload request: flag checks and parsing only; sim/workload.ts checks the rest. */
+function request(a: CommonArgs & Record<string, unknown>): Omit<WorkloadRequest, 'config'> {
+  if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
+  const fileModel = a.model === undefined ? null : readModel(String(a.model));
+  const dtmRun = fileModel ? Boolean(fileModel.dtm) && a.stage === undefined : a.workload !== 'bm';
+  if (!fileModel && a.stage !== undefined) throw new UserError('--stage: runs one stage of a model file (--model)');
+  for (const k of dtmRun ? BM_ONLY : DTM_ONLY) {
+    if (a[k] !== undefined) {
+      throw new UserError(
+        dtmRun
+          ? `${flagName(k)}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`
+          : `${flagName(k)}: only for DTM generation (a model with a "dtm" section, or the default workload)`,
+      );
+    }
+  }
+  if (a.trace === undefined) for (const k of ['traceEvery', 'traceStages', 'traceChains', 'traceCells']) if (a[k] !== undefined) throw new UserError(`${flagName(k)}: thins a trace; add --trace`);
+  if (a.trace !== undefined && isStdout(String(a.trace))) throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
+  const workers = checkWorkers(a.workers as number | undefined);
+  if (a.trace !== undefined && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
+  const trace =
+    a.trace === undefined
+      ? undefined
+      : {
+          path: String(a.trace),
+          every: positiveInt('trace-every', a.traceEvery as number | undefined),
+          stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
+          chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
+          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
+        };
+  return {
+    model: fileModel,
+    workload: a.workload as 'dtm' | 'bm' | undefined,
+    stage: positiveInt('stage', a.stage as number | undefined, 0),
+    images: positiveInt('images', a.images as number | undefined),
+    labels: parseIntList('labels', a.labels),
+    mapping: a.mapping as Mapping | undefined,
+    trace,
+    chains: positiveInt('chains', a.chains as number | undefined),
+    warmup: positiveInt('warmup', a.warmup as number | undefined, 0),
+    init: a.init as InitMode | undefined,
+    sweeps: positiveInt('sweeps', a.sweeps as number | undefined),
+    beta: parseBeta(a.beta),
+    engine: parseEngine(a.engine),
+    batch: positiveInt('batch', a.batch as number | undefined),
+    workers,
+    force: Boolean(a.force),
+  };
+}
+
+async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Promise<StopSignal>): Promise<void> {
+  // ---- everything is checked before anything runs or is written
+  const seed = positiveInt('seed', a.seed as number | undefined, 0);
+  const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
+  // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
+  const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
+  const req = request(a);
+  const stop = await listening;
+  const ctx = cliContext(() => stop.signal !== null);
+  const plan = planWorkload({ config: cfg, ...req }, ctx);
+  if (stop.signal) throw stoppedEarly(stop.signal);
+  const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
+  await withRunDir(a.out as string | undefined, label.slug, async (dir, rd) => {
+    const t0 = performance.now();
+    const wallS = () => (performance.now() - t0) / 1000;
+    log.info({ config: label.label, memory: formatBytes(plan.estimate.bytes), estimate: formatSeconds(plan.estimate.seconds) }, 'run planned');
+    const sink = openPlanTrace(plan, dir, ctx);
+    let outcome;
+    try {
+      outcome = await executeWorkload(plan, ctx, { sink, stopped: stop.received, startupS: () => process.uptime() });
+    } catch (e) {
+      await endTrace(sink, e);
+      if (e instanceof WorkloadStopped) throw writeStoppedRun(rd, plan, label, stop.signal ?? e.reason, e.progress, wallS(), {}, sink ? sink.finalPath : undefined);
+      throw e;
+    }
+    if (sink) {
+      await sink.close();
+      log.info({ trace: sink.finalPath }, 'trace written');
+    }
+    await writeRunDirectory(rd, outcome, label, { stop: () => stop.signal, wallS });
+    const stats = outcome.stats;
+    log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
+    process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
+  }, claim);
+}
+
+export function runCommand<T>(y: Argv<T>): Argv<T> {
+  return y
+    .command(
+      'run [config]',
+      'simulate the chip on a workload and write a run directory',
+      (y) =>
+        withConfigOptions(y)
+          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM (configs/models/fmnist-t8.mp) where installed and it fits, else a seeded random-weight DTM (T = 8)' })
+          .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
+          .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
+          .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
+          .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM: one array re-programmed per stage (reprogram, the default), or T arrays in a pipeline' })
+          .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps (e.g. 0.8:1.2)' })
+          .option('trace', { type: 'string', describe: 'DTM: write a binary trace (bare --trace: trace.dtct in the run directory)' })
+          .option('trace-every', { type: 'number', describe: 'trace every Nth sweep (and each stage\'s last)' })
+          .option('trace-stages', { type: 'string', describe: 'trace only these stages, e.g. 0,1 or 0-3' })
+          .option('trace-chains', { type: 'string', describe: 'trace only these chains (images)' })
+          .option('trace-cells', { type: 'string', describe: 'trace only the cells in the rectangle x0,y0,x1,y1' })
+          .option('chains', { type: 'number', describe: 'BM: independent chains (default 1)' })
+          .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 1000)' })
+          .option('warmup', { type: 'number', describe: 'BM: warm-up sweeps before measuring (default 100 with --model, else 0)' })
+          .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
+          .option('init', { choices: INIT_MODES, describe: 'BM: initial state (default hinton: P(+1) = sigma(beta b))' })
+          .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
+          .option('engine', { choices: ENGINE_CHOICES, describe: 'latch engine: auto (the default: the fastest that can run), reference, wasm (one chain at a time), batch (chains in SIMD lanes)' })
+          .option('batch', { type: 'number', describe: 'most chains one engine holds at a time (default: all of a worker\'s)' })
+          .option('workers', { type: 'number', describe: `worker threads over chains or images (results do not depend on it; not with --trace; at most ${WORKERS_PER_CORE} per core)` })
+          .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
+          .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
+          .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
+      (a) => cmdRun(a as never),
+    );
+}
