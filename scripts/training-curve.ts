@@ -4,6 +4,7 @@
  * clamped accuracy against training wall time.
  *
  *   npx tsx scripts/training-curve.ts eval LABEL MODEL N EPOCH[,EPOCH...]   # appends to MODEL.curve.jsonl
+ *   npx tsx scripts/training-curve.ts assemble OUT.json LABEL=MODEL:CPU_LOG[:CPU_OFFSET_S]...  # the curve file
  *   npx tsx scripts/training-curve.ts chart docs/training-curve.json docs/training-curve   # .svg + .png
  *
  * The curve file (docs/training-curve.json) is assembled from these scores and the CPU time of the
@@ -16,8 +17,8 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../sim/output.js';
-import { writeChart, type ChartSpec } from '../sim/plot.js';
+import { writeFileAtomic } from '../sim/io/output.js';
+import { writeChart, type ChartSpec } from '../sim/io/plot.js';
 
 const CLI = fileURLToPath(new URL('../dist/dtca.js', import.meta.url));
 
@@ -90,8 +91,47 @@ async function chart(inJson: string, outBase: string): Promise<void> {
   await writeChart(spec, outBase);
 }
 
+/**
+ * The old recipe's points: the shipped model of 1 December (configs/models/fmnist-t8.manifest.json,
+ * 60 epochs, 8,275 thread-seconds: 69 s of two-core time per epoch), scored then with dtca eval
+ * --chip ideal at N = 1000 (README of that time; clamped accuracy recorded at epochs 4, 8 and 60).
+ */
+const OLD = { recipe: 'old (shipped 1 Dec: noise-started, 60 warm-up, 115 sweeps per phase)', s_per_epoch: 8275 / 60 / 2, points: [[4, 195, 0.16], [8, 167, 0.22], [16, 119, null], [24, 82, null], [35, 73, null], [50, 77, null], [60, 71.38, 0.624]] as [number, number, number | null][] };
+
+function cpuAt(log: [number, number][], tSec: number): number {
+  let best = log[0][1];
+  for (const [t, c] of log) if (t <= tSec) best = c;
+  return best;
+}
+
+function assemble(out: string, runs: string[]): void {
+  const points: Record<string, unknown>[] = OLD.points.map(([e, fd, acc]) => ({ recipe: OLD.recipe, epoch: e, two_core_min: +((e * OLD.s_per_epoch) / 60).toFixed(2), wall_min: null, n: 1000, fd, clamped_accuracy: acc, source: 'README / manifest of the shipped model (not re-run)' }));
+  for (const r of runs) {
+    const [label, rest] = [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)];
+    const [model, cpuLog, offset] = rest.split(':');
+    const log = readFileSync(cpuLog, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number]);
+    const t0 = statSync(`${model}.ckpt/run.json`).mtimeMs / 1000;
+    const rows = readFileSync(`${model}.curve.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Point);
+    const byKey = new Map<string, Point>();
+    for (const p of rows) byKey.set(`${p.epoch}/${p.n}`, p);
+    for (const p of [...byKey.values()].sort((a, b) => a.epoch - b.epoch || a.n - b.n)) {
+      const snapT = statSync(`${model}.epochs/epoch-${p.epoch}.mp`).mtimeMs / 1000;
+      const cpu = cpuAt(log, snapT) + Number(offset ?? 0);
+      points.push({ recipe: label, epoch: p.epoch, two_core_min: +(cpu / 120).toFixed(2), wall_min: +((snapT - t0) / 60).toFixed(2), n: p.n, fd: p.fd, clamped_accuracy: p.clamped_accuracy, source: model.split('/').pop() });
+    }
+  }
+  const doc = {
+    note: 'dtca eval --chip ideal of training snapshots (class-clamped, classes 0-9 cycled, K = 250). two_core_min: CPU seconds of the training process (all threads) / 2 / 60, plus the CPU time of the run it continued; wall_min: wall time of this invocation on a shared machine. Compare FD only at equal n (floor: 5.3 at N = 1000, 20.7 at N = 300).',
+    factorised_fd_n1000: 134.06,
+    goal_fd: 72,
+    points,
+  };
+  writeFileAtomic(out, JSON.stringify(doc, null, 1) + '\n');
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 if (cmd === 'eval') evalPoints(rest[0], rest[1], Number(rest[2]), rest[3].split(',').map(Number));
+else if (cmd === 'assemble') assemble(rest[0], rest.slice(1));
 else if (cmd === 'chart') await chart(rest[0], rest[1]);
 else {
   process.stderr.write('usage: training-curve.ts eval LABEL MODEL N EPOCHS | chart CURVE.json OUT_BASE\n');
