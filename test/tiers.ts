@@ -31,6 +31,7 @@ export const UNIT = [
   'test/rng.test.ts',
   'test/stop-hook.test.ts',
   'test/tiers.test.ts',
+  'test/train-budget.test.ts',
   'test/train-gradient.test.ts',
   'test/wasm/asm-arena.test.ts',
   'test/wasm/emit-hash.test.ts',

@@ -10,6 +10,14 @@ import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { trainModelForDesign, describeLayout, TRAIN_DEFAULTS, DEFAULT_T, type TrainBudget } from '../../sim/train/design.js';
 import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
+import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
+import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
+
+function negStart(v: unknown): NegStart | undefined {
+  if (v === undefined) return undefined;
+  if (!NEG_STARTS.includes(v as NegStart)) throw new UserError(`--neg-start ${String(v)}: one of ${NEG_STARTS.join(', ')}`);
+  return v as NegStart;
+}
 import { withConfigOptions, positiveInt, parseIntList, cliContext, type CommonArgs } from '../common.js';
 
 function num(name: string, v: unknown, def: number, min: number, max = Infinity): number {
@@ -19,7 +27,9 @@ function num(name: string, v: unknown, def: number, min: number, max = Infinity)
   return x;
 }
 
-async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> {
+async function cmdTrain(given: CommonArgs & Record<string, unknown>): Promise<void> {
+  // --budget fills in the options the command line leaves out (sim/train/budget.ts)
+  const { args: a, from: fromBudget } = applyBudget(given, given.budget);
   const out = a.out as string | undefined;
   if (!out) throw new UserError('--out MODEL: where to write the trained model');
   if (isStdout(out)) throw new UserError('--out -: training writes the model, its log and checkpoints to files; name a file');
@@ -51,6 +61,11 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
     steps: positiveInt('steps', a.steps as number | undefined),
     batch: positiveInt('batch', a.batch as number | undefined),
     warmup: positiveInt('warmup', a.warmup as number | undefined),
+    posWarmup: positiveInt('pos-warmup', a.posWarmup as number | undefined),
+    negStart: negStart(a.negStart),
+    dataEpochs: positiveInt('data-epochs', a.dataEpochs as number | undefined, 0),
+    dataWarmup: positiveInt('data-warmup', a.dataWarmup as number | undefined),
+    acpWarmup: positiveInt('acp-warmup', a.acpWarmup as number | undefined),
     samples: positiveInt('samples', a.samples as number | undefined),
     every: positiveInt('every', a.every as number | undefined),
     lr: a.lr === undefined ? undefined : num('lr', a.lr, TRAIN_DEFAULTS.lr, 1e-9, 10),
@@ -66,14 +81,22 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
       config: base,
       chip: chipKind,
       trainConfig: config,
-      placement: a.placement as Placement,
+      placement: a.placement as Placement | undefined,
       image: parseImageChoice(a.image),
       T: positiveInt('stages', a.stages as number | undefined) ?? DEFAULT_T,
       init,
       initName: a.init === undefined ? undefined : String(a.init),
     },
     budget,
-    { out, dataDir: a.data as string | undefined, engine, resume: Boolean(a.resume), trainStages: parseIntList('train-stages', a.trainStages), snapshots: Boolean(a.snapshots) },
+    {
+      out,
+      dataDir: a.data as string | undefined,
+      engine,
+      resume: Boolean(a.resume),
+      trainStages: parseIntList('train-stages', a.trainStages),
+      snapshots: Boolean(a.snapshots),
+      manifestExtra: { budget: given.budget ?? null, from_budget: fromBudget },
+    },
     cliContext(),
   );
   const T = r.model.stages.length;
@@ -91,7 +114,8 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
       withConfigOptions(yy)
         .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
         .option('stages', { type: 'number', describe: 'T, the number of stages of a new model (default 8)' })
-        .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'a new model\'s visible cells: random colour-0 cells (the paper) or spatial (pixels in image order over the grid)' })
+        .option('budget', { choices: BUDGET_NAMES, describe: `a set of training options; explicit flags win (${BUDGET_NAMES.map((n) => `${n}: ${BUDGETS[n].summary}`).join('; ')})` })
+        .option('placement', { choices: PLACEMENTS, describe: 'a new model\'s visible cells: random colour-0 cells (the paper; default) or spatial (pixels in image order over the grid)' })
         .option('image', { type: 'string', describe: `a new model's image: auto (default: the largest that fits the grid, 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})` })
         .option('init', { type: 'string', describe: 'start from this DTM model file (fine-tuning) instead of zero weights' })
         .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'train on the ideal chip (with its weight precision) or the cycle-accurate one' })
@@ -99,6 +123,11 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
         .option('steps', { type: 'number', describe: 'gradient steps per epoch (default 100)' })
         .option('batch', { type: 'number', describe: 'chains (training pairs) per step (default 64)' })
         .option('warmup', { type: 'number', describe: 'sweeps before the first sample of a phase (default 40)' })
+        .option('pos-warmup', { type: 'number', describe: 'positive-phase sweeps before its first sample (default: --warmup)' })
+        .option('neg-start', { choices: NEG_STARTS, describe: 'negative chains start from noise (generation\'s initialisation; default) or from the positive phase\'s last state (data)' })
+        .option('data-epochs', { type: 'number', describe: 'with --neg-start data: only the first N epochs start from the data, later ones from noise (default all)' })
+        .option('data-warmup', { type: 'number', describe: 'with --neg-start data: sweeps before the first sample of data-started chains (default --warmup)' })
+        .option('acp-warmup', { type: 'number', describe: 'sweeps before the ACP autocorrelation measurement (default: --warmup)' })
         .option('samples', { type: 'number', describe: 'samples per chain and phase (default 10)' })
         .option('every', { type: 'number', describe: 'sweeps between samples (default 4)' })
         .option('lr', { type: 'number', describe: 'Adam learning rate (default 0.016, cosine decay)' })

@@ -26,7 +26,7 @@ import type { EngineChoice } from '../../cells/engine.js';
 import { loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
 import { imageSourceOf, downscaleImages } from '../layout.js';
 import { writeChart, type ChartSpec } from '../io/plot.js';
-import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
+import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type NegStart, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
 import { ACP_DEFAULTS } from './acp.js';
 import { ADAM_DEFAULTS } from './adam.js';
 import { encodeRunFile, encodeStageCheckpoint, lockTrainOut, readRunFile, readStageCheckpoint } from './checkpoint.js';
@@ -47,6 +47,16 @@ export interface TrainOptions {
   steps: number;
   batch: number;
   warmup: number;
+  /** positive-phase warm-up (default: warmup) */
+  posWarmup?: number;
+  /** where the negative chains start (default 'noise') */
+  negStart?: NegStart;
+  /** with negStart 'data': the epochs that start from the data (default all) */
+  dataEpochs?: number;
+  /** warm-up of data-started negative chains (default: warmup) */
+  dataWarmup?: number;
+  /** warm-up before the ACP measurement (default: warmup) */
+  acpWarmup?: number;
   samples: number;
   every: number;
   lr: number;
@@ -93,6 +103,12 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     acpLag: o.acpLag,
     seed: o.seed,
     limit: o.limit ?? null,
+    // the recipe options added later enter the key only when set, so older checkpoints still resume
+    ...(o.posWarmup !== undefined && o.posWarmup !== o.warmup ? { posWarmup: o.posWarmup } : {}),
+    ...(o.negStart !== undefined && o.negStart !== 'noise' ? { negStart: o.negStart } : {}),
+    ...(o.negStart === 'data' && o.dataEpochs !== undefined && o.dataEpochs < o.epochs ? { dataEpochs: o.dataEpochs } : {}),
+    ...(o.negStart === 'data' && o.dataWarmup !== undefined && o.dataWarmup !== o.warmup ? { dataWarmup: o.dataWarmup } : {}),
+    ...(o.acpWarmup !== undefined && o.acpWarmup !== o.warmup ? { acpWarmup: o.acpWarmup } : {}),
   };
 }
 
@@ -128,6 +144,11 @@ export function stageSpec(o: TrainOptions, stage: number): StageTrainSpec {
     stage,
     batch: o.batch,
     warmup: o.warmup,
+    posWarmup: o.posWarmup,
+    negStart: o.negStart,
+    dataEpochs: o.dataEpochs,
+    dataWarmup: o.dataWarmup,
+    acpWarmup: o.acpWarmup,
     samples: o.samples,
     every: o.every,
     epochs: o.epochs,
