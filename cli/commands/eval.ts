@@ -18,7 +18,7 @@ import { dataDir, PIXELS, CLASSES } from '../../sim/fmnist.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
 import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from '../../sim/quality/eval.js';
-import { readRunSamples } from '../../sim/quality/samples.js';
+import { readRunSamples, pixelsOf } from '../../sim/quality/samples.js';
 import { measureAutocorrelation } from '../../sim/train/stage.js';
 import { trainData } from '../../sim/train/train.js';
 
@@ -75,15 +75,6 @@ async function cmdTrainClassifier(a: EvalArgs): Promise<void> {
         `training        ${epochs} epochs, seed ${seed}, ${info.train_wall_s.toFixed(0)} s\n`,
     );
   }
-}
-
-/** The first 784 visible cells (the pixels) of each generated image, as 0/1. */
-function pixelsOf(outputs: Int8Array[]): Uint8Array {
-  const images = new Uint8Array(outputs.length * PIXELS);
-  outputs.forEach((o, i) => {
-    for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = o[p] > 0 ? 1 : 0;
-  });
-  return images;
 }
 
 async function cmdEval(a: EvalArgs): Promise<void> {

@@ -41,6 +41,15 @@ export function samplesNpy(outputs: Int8Array[]): Buffer {
   return Buffer.concat([npyHeader('uint8', [n, v]), data]);
 }
 
+/** The first 784 visible cells (the pixels) of each generated image, as 0/1. */
+export function pixelsOf(outputs: Int8Array[]): Uint8Array {
+  const images = new Uint8Array(outputs.length * PIXELS);
+  outputs.forEach((o, i) => {
+    for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = o[p] > 0 ? 1 : 0;
+  });
+  return images;
+}
+
 /** labels.npy bytes: image i's clamped class labels[i % labels.length]. */
 export function labelsNpy(images: number, labels: number[]): Buffer {
   const data = Buffer.from(Uint8Array.from({ length: images }, (_, i) => labels[i % labels.length]));
