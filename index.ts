@@ -38,7 +38,7 @@ export { loadFmnist, PIXELS, CLASSES, CLASS_NAMES, DEFAULT_DATA_DIR } from './si
 export { openTraceWriter, TraceWriter, type TraceOptions } from './traces/writer.js';
 export { readTrace, inspectTrace, unpackStates, type TraceRecord, type HeaderRecord, type StageRecord, type SweepRecord, type EndRecord, type TraceSummary } from './traces/reader.js';
 export { quietContext, type RunContext, type Log, type ProgressBar } from './sim/context.js';
-export { UserError, Interrupted } from './fabric/errors.js';
+export { UserError, OptionError, Interrupted } from './fabric/errors.js';
 export type { EngineChoice } from './cells/engine.js';
 
 /**

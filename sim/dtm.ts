@@ -4,7 +4,7 @@
  * stage's output as a bias J_c * s on each visible cell, initialise, run K sweeps (optionally with
  * a beta schedule), read out the visible cells, pass them on.
  */
-import { UserError } from '../fabric/errors.js';
+import { UserError, OptionError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { quantisePlanes, quantiser, bitsPerValue } from '../cells/planes.js';
@@ -133,15 +133,15 @@ export function placeVisible(fabric: Fabric, placement: Placement, nImage: numbe
 }
 
 export function newDtmModel(o: NewDtmOptions): Model {
-  if (!Number.isInteger(o.T) || o.T < 1) throw new UserError(`--stages ${o.T}: must be an integer >= 1`);
+  if (!Number.isInteger(o.T) || o.T < 1) throw new OptionError('T', o.T, 'must be an integer >= 1');
   const rules = resolveRules(o.rules, '--rules');
   const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names: { L: '--L', rules: '--rules' } });
   const nImage = o.visible === 'fmnist' ? FMNIST_PIXELS : o.visible;
   const nLabel = o.visible === 'fmnist' ? FMNIST_CLASSES * FMNIST_LABEL_COPIES : 0;
-  if (!Number.isInteger(nImage) || nImage < 1) throw new UserError(`--visible ${o.visible}: "fmnist" or a positive integer`);
+  if (!Number.isInteger(nImage) || nImage < 1) throw new OptionError('visible', o.visible, '"fmnist" or a positive integer');
   const spots = fabric.colourCells[0];
   if (nImage + nLabel > spots.length) {
-    throw new UserError(`--visible ${o.visible}: needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
+    throw new OptionError('visible', o.visible, `needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
   }
   const side = Math.ceil(Math.sqrt(nImage));
   const shape: [number, number] = o.visible === 'fmnist' ? [28, 28] : [Math.ceil(nImage / side), side];
@@ -270,13 +270,13 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   checkModelFitsFabric(model, chip.config, chip.fabric.rules);
   const C = opts.images;
   const K = opts.sweeps;
-  if (!Number.isInteger(C) || C < 1) throw new UserError(`--images ${C}: must be an integer >= 1`);
-  if (!Number.isInteger(K) || K < 1) throw new UserError(`--sweeps ${K}: must be an integer >= 1`);
+  if (!Number.isInteger(C) || C < 1) throw new OptionError('images', C, 'must be an integer >= 1');
+  if (!Number.isInteger(K) || K < 1) throw new OptionError('sweeps', K, 'must be an integer >= 1');
   const labels = opts.labels ?? [];
   const classes = dtm.label.length / dtm.label_copies;
-  if (labels.length > 0 && dtm.label.length === 0) throw new UserError('--labels: the model has no label cells');
+  if (labels.length > 0 && dtm.label.length === 0) throw new OptionError('labels', labels, 'the model has no label cells', false);
   for (const c of labels) {
-    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new UserError(`--labels: class ${c} outside 0..${classes - 1}`);
+    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels, `class ${c} outside 0..${classes - 1}`, false);
   }
   const cc = chip.config.cell;
   const io = chip.config.io;

@@ -5,7 +5,7 @@ import { runChainRange, type WorkerJob } from './run.js';
 import { runImages, type DtmJob } from './dtm.js';
 import { measureThread, type RowSpec } from './bench.js';
 import { runTrainJob, type TrainJob } from './train/train.js';
-import { UserError } from '../fabric/errors.js';
+import { errorReply } from '../fabric/errors.js';
 
 interface BenchJob {
   kind: 'bench';
@@ -39,5 +39,5 @@ async function run(job: WorkerJob | DtmJob | BenchJob | TrainJob): Promise<void>
 }
 
 run(workerData as WorkerJob | DtmJob | BenchJob | TrainJob).catch((e: unknown) => {
-  parentPort!.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e), user: e instanceof UserError });
+  parentPort!.postMessage({ ok: false, ...errorReply(e) });
 });

@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../fabric/errors.js';
+import { errorFromReply, type ErrorReply } from '../fabric/errors.js';
 
 function workerUrl(): URL {
   const beside = new URL('./worker.js', import.meta.url);
@@ -10,7 +10,7 @@ function workerUrl(): URL {
   return new URL('../dist/worker.js', import.meta.url); // running from sources (tests)
 }
 
-type Reply<R> = { ok: true; result: R } | { ok: false; error: string; user: boolean };
+type Reply<R> = { ok: true; result: R } | ({ ok: false } & ErrorReply);
 
 /**
  * Split [0, total) into up to `workers` contiguous ranges, run `job(from, to)` for each in its own
@@ -28,7 +28,7 @@ export async function overWorkers<J, R>(total: number, workers: number, job: (fr
           if (m.ok) {
             onDone?.(to - from);
             resolve(m.result);
-          } else reject(m.user ? new UserError(m.error) : new Error(m.error));
+          } else reject(errorFromReply(m));
           void w.terminate();
         });
         w.once('error', reject);

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../fabric/errors.js';
+import { errorFromReply, type ErrorReply } from '../../fabric/errors.js';
 import type { Point, Twin, Workload } from './plan.js';
 import type { PointOutput, TwinOutput } from './point.js';
 
@@ -20,7 +20,7 @@ function workerUrl(): URL {
   return new URL('../../dist/sweep-worker.js', import.meta.url);
 }
 
-type Reply = { ok: true; result: PointOutput | TwinOutput } | { ok: false; error: string; message: string; user: boolean };
+type Reply = { ok: true; result: PointOutput | TwinOutput } | ({ ok: false } & ErrorReply);
 
 export async function runPool<T extends Task>(tasks: T[], jobs: number, onDone: (task: T, result: TaskResult<T>) => void): Promise<void> {
   if (tasks.length === 0) return;
@@ -39,7 +39,7 @@ export async function runPool<T extends Task>(tasks: T[], jobs: number, onDone: 
         const onMessage = (m: Reply) => {
           w.off('error', onError);
           if (!m.ok) {
-            failed ??= m.user ? new UserError(m.message) : new Error(`sweep worker: ${m.error}`);
+            failed ??= errorFromReply(m, 'sweep worker: ');
             resolve();
             return;
           }

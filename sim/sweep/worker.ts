@@ -1,6 +1,6 @@
 /** Worker thread of a sweep: measures points and ideal twins, one task per message, and replies. */
 import { parentPort } from 'node:worker_threads';
-import { UserError } from '../../fabric/errors.js';
+import { errorReply } from '../../fabric/errors.js';
 import { measurePoint, measureTwin } from './point.js';
 import type { Task } from './pool.js';
 
@@ -9,6 +9,8 @@ parentPort!.on('message', async (task: Task) => {
     const result = task.kind === 'point' ? await measurePoint(task.point) : await measureTwin(task.twin, task.workload);
     parentPort!.postMessage({ ok: true, result });
   } catch (e) {
-    parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e), message: e instanceof Error ? e.message : String(e), user: e instanceof UserError });
+    const r = errorReply(e);
+    // an internal error travels with its stack
+    parentPort!.postMessage({ ok: false, ...r, error: !r.user && e instanceof Error ? (e.stack ?? e.message) : r.error });
   }
 });
