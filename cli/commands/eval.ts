@@ -7,13 +7,12 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveConfig } from '../../sim/config.js';
-import { buildChip } from '../../sim/chip.js';
+import { planWorkload, executeWorkload, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
-import { generate } from '../../sim/dtm.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
-import { log, positiveInt, parseBeta } from '../common.js';
+import { log, cliContext, positiveInt, parseBeta } from '../common.js';
 import { dataDir, PIXELS, CLASSES } from '../../sim/fmnist.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
@@ -120,14 +119,13 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     const base = resolveConfig(a.config, { sets });
     // --chip ideal: every non-ideality off but the chip's weight precision (the chip a model is trained on)
     const cfg = chipKind === 'cycle' ? base : resolveConfig(a.config, { ideal: true, sets: chipKind === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
-    const chip = buildChip(cfg);
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
     const workers = positiveInt('workers', a.workers) ?? 1;
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
     log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
-    const bar = makeProgress(n * dtm.T, 'image-stages');
-    const gen = await generate(chip, model, { images: n, sweeps, labels, workers, beta: parseBeta(a.beta), onImageDone: (d) => bar.tick(d) });
-    bar.done();
+    const ctx = cliContext();
+    const plan = planWorkload({ config: cfg, model, images: n, sweeps, labels, workers, beta: parseBeta(a.beta) }, ctx);
+    const { gen } = (await executeWorkload(plan, ctx)) as DtmOutcome;
     // per stage, the chain autocorrelation beyond the conditional mean (the estimator ACP uses,
     // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
     const pairsData = trainData(model, a.data, undefined, 'test');

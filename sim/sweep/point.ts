@@ -174,12 +174,11 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
   let lagSum = 0;
   let lagN = 0;
   const warmup = w.warmup!;
-  const schedule = beta === undefined || typeof beta === 'number' ? beta : (sweep: number, total: number) => (total <= 1 ? beta.end : beta.start + ((beta.end - beta.start) * sweep) / (total - 1));
   const r = await runModel(chip, model, {
     chains: w.chains!,
     sweeps: w.sweeps,
     warmup,
-    beta: schedule,
+    beta,
     moments: true,
     onSweep: (v) => {
       const s = v.s;
