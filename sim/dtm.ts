@@ -12,7 +12,7 @@ import { createEngine } from '../cells/select.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
-import { overWorkers } from './workers.js';
+import { overRanges } from './pool.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
 import { runStage, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView, type BetaSpec } from './run.js';
@@ -463,7 +463,6 @@ function stageEvents(chip: Chip, plan: Plan, k: number, images: ExactEvents): Ev
 
 /** Worker-side job for a range of images (the options without callbacks or sink). */
 export interface DtmJob {
-  kind: 'dtm';
   config: Chip['config'];
   model: Model;
   opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers' | 'shouldStop'>;
@@ -486,10 +485,11 @@ async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOption
     batch: opts.batch,
   };
   let done = 0;
-  return overWorkers<DtmJob, ImagesPart>(
+  return overRanges<ImagesPart>(
+    'images',
     C,
     workers,
-    (from, to) => ({ kind: 'dtm', config: chip.config, model, opts: jobOpts, from, to }),
+    (from, to): DtmJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
     (n) => opts.onImageDone?.((done += n * T), C * T),
   );
 }

@@ -8,7 +8,7 @@
  * exact integers (power/events.ts ExactEvents); observers see chains in chain order, sweeps in
  * order. So outputs are byte-identical for any engine, batch size or worker count.
  */
-import { overWorkers } from './workers.js';
+import { overRanges } from './pool.js';
 import { streamKey, uniform, Purpose } from '../rng/counter.js';
 import { sigmoid } from '../cells/physics.js';
 import { createEngine, type EngineSelection } from '../cells/select.js';
@@ -411,10 +411,11 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   if (workers > 1 && !opts.onSweep && typeof opts.beta !== 'function') {
     let done = 0;
     const jobOpts: WorkerJob['opts'] = { chains: C, sweeps: opts.sweeps, warmup: opts.warmup, stage, init: opts.init, moments: opts.moments, beta: opts.beta, engine: opts.engine, batch: opts.batch };
-    parts = await overWorkers<WorkerJob, ChainsPart>(
+    parts = await overRanges<ChainsPart>(
+      'chains',
       C,
       workers,
-      (from, to) => ({ config: chip.config, model, opts: jobOpts, from, to }),
+      (from, to): WorkerJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
       (n) => opts.onChainDone?.((done += n), C),
     );
   } else {
