@@ -1,5 +1,5 @@
 // The cycle engine's fast path decides a latch from an estimate P~ of the exact probability P and
-// a bound M on its error (cells/wasm/gen.ts); the decision is only right if |P - P~| <= M always.
+// a bound M on its error (cells/wasm/emit/estimate.ts); the decision is only right if |P - P~| <= M always.
 // This test checks that inequality directly, on random and adversarial inputs, with the estimate
 // emulated operation by operation in single precision (Math.fround) as the generated code does.
 import { describe, it, expect } from 'vitest';
