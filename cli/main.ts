@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError, Interrupted } from '../fabric/errors.js';
+import { userMessage } from './flags.js';
 import { stopSettings, SIGNAL_EXIT } from './signals.js';
 import { checkConfig, configJsonSchema, configPaths } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
@@ -88,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UserError) {
-      process.stderr.write(`dtca: ${errorLine(e.message)}\n`);
+      process.stderr.write(`dtca: ${errorLine(userMessage(e))}\n`);
       return 2;
     }
     if (e instanceof Interrupted) {

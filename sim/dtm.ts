@@ -4,7 +4,7 @@
  * stage's output as a bias J_c * s on each visible cell, initialise, run K sweeps (optionally with
  * a beta schedule), read out the visible cells, pass them on.
  */
-import { UserError } from '../fabric/errors.js';
+import { UserError, OptionError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { quantisePlanes, quantiser, bitsPerValue } from '../cells/planes.js';
@@ -12,7 +12,7 @@ import { createEngine } from '../cells/select.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
-import { overWorkers } from './workers.js';
+import { overRanges } from './pool.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
 import { runStage, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView, type BetaSpec } from './run.js';
@@ -138,7 +138,7 @@ export function placeVisible(fabric: Fabric, placement: Placement, nImage: numbe
 }
 
 export function newDtmModel(o: NewDtmOptions): Model {
-  if (!Number.isInteger(o.T) || o.T < 1) throw new UserError(`--stages ${o.T}: must be an integer >= 1`);
+  if (!Number.isInteger(o.T) || o.T < 1) throw new OptionError('T', o.T, 'must be an integer >= 1');
   const rules = resolveRules(o.rules, '--rules');
   const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names: { L: '--L', rules: '--rules' } });
   const placement = o.placement ?? 'random';
@@ -146,10 +146,10 @@ export function newDtmModel(o: NewDtmOptions): Model {
   const layout: VisibleLayout | null = o.visible === 'fmnist' ? chooseLayout(o.L, placement, o.image ?? 'auto', o.labelCopies, '--L') : null;
   const nImage = layout ? layout.nImage : (o.visible as number);
   const nLabel = layout ? layout.nLabel : 0;
-  if (!Number.isInteger(nImage) || nImage < 1) throw new UserError(`--visible ${o.visible}: "fmnist" or a positive integer`);
+  if (!Number.isInteger(nImage) || nImage < 1) throw new OptionError('visible', o.visible, '"fmnist" or a positive integer');
   const spots = fabric.colourCells[0];
   if (nImage + nLabel > spots.length) {
-    throw new UserError(`--visible ${o.visible}: needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
+    throw new OptionError('visible', o.visible, `needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
   }
   const side = Math.ceil(Math.sqrt(nImage));
   const shape: [number, number] = layout ? [layout.image.height, layout.image.width] : [Math.ceil(nImage / side), side];
@@ -279,13 +279,13 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   checkModelFitsFabric(model, chip.config, chip.fabric.rules);
   const C = opts.images;
   const K = opts.sweeps;
-  if (!Number.isInteger(C) || C < 1) throw new UserError(`--images ${C}: must be an integer >= 1`);
-  if (!Number.isInteger(K) || K < 1) throw new UserError(`--sweeps ${K}: must be an integer >= 1`);
+  if (!Number.isInteger(C) || C < 1) throw new OptionError('images', C, 'must be an integer >= 1');
+  if (!Number.isInteger(K) || K < 1) throw new OptionError('sweeps', K, 'must be an integer >= 1');
   const labels = opts.labels ?? [];
   const classes = dtm.label.length / dtm.label_copies;
-  if (labels.length > 0 && dtm.label.length === 0) throw new UserError('--labels: the model has no label cells');
+  if (labels.length > 0 && dtm.label.length === 0) throw new OptionError('labels', labels, 'the model has no label cells', false);
   for (const c of labels) {
-    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new UserError(`--labels: class ${c} outside 0..${classes - 1}`);
+    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels, `class ${c} outside 0..${classes - 1}`, false);
   }
   const cc = chip.config.cell;
   const io = chip.config.io;
@@ -473,7 +473,6 @@ function stageEvents(chip: Chip, plan: Plan, k: number, images: ExactEvents): Ev
 
 /** Worker-side job for a range of images (the options without callbacks or sink). */
 export interface DtmJob {
-  kind: 'dtm';
   config: Chip['config'];
   model: Model;
   opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers' | 'shouldStop'>;
@@ -496,10 +495,11 @@ async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOption
     batch: opts.batch,
   };
   let done = 0;
-  return overWorkers<DtmJob, ImagesPart>(
+  return overRanges<ImagesPart>(
+    'images',
     C,
     workers,
-    (from, to) => ({ kind: 'dtm', config: chip.config, model, opts: jobOpts, from, to }),
+    (from, to): DtmJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
     (n) => opts.onImageDone?.((done += n * T), C * T),
   );
 }

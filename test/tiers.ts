@@ -18,6 +18,7 @@ export const UNIT = [
   'test/dtm.test.ts',
   'test/energy.test.ts',
   'test/engines.test.ts',
+  'test/errors.test.ts',
   'test/exact.test.ts',
   'test/fabric.test.ts',
   'test/fmnist.test.ts',

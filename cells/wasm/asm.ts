@@ -1,6 +1,6 @@
 /**
  * A minimal WebAssembly binary writer, enough to generate the latch kernels at run time with the
- * fabric's neighbour offsets baked in as load immediates (cells/wasm/gen.ts). Only the MVP, the
+ * fabric's neighbour offsets baked in as load immediates (cells/wasm/emit/kernel.ts). Only the MVP, the
  * fixed-width 128-bit SIMD proposal and shared memory are used: all of it runs on Node 20 without
  * flags.
  *

@@ -17,10 +17,10 @@ import { dataDir, CLASSES } from '../../sim/fmnist.js';
 import { imageSourceOf, classifierImages, describeImage } from '../../sim/layout.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
-import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
-import { readRunSamples } from '../../sim/quality/samples.js';
 import { measureAutocorrelation } from '../../sim/train/stage.js';
 import { trainData } from '../../sim/train/train.js';
+import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
+import { readRunSamples } from '../../sim/quality/samples.js';
 
 /** lag (sweeps) of the per-stage autocorrelation dtca eval reports (dtca train's --acp-lag default) */
 export const AUTOCORRELATION_LAG = 100;

@@ -17,6 +17,7 @@ import { UserError } from '../../fabric/errors.js';
 import { npyHeader } from '../../traces/npy.js';
 import { imageSourceOf, parseImageSource, upscaleImages, type ImageSource } from '../layout.js';
 import type { Samples } from './eval.js';
+import { PIXELS } from '../fmnist.js';
 
 export const SAMPLES_FILE = 'samples.npy';
 export const LABELS_FILE = 'labels.npy';
@@ -43,6 +44,15 @@ export function samplesNpy(outputs: Int8Array[]): Buffer {
     for (let k = 0; k < v; k++) data[i * v + k] = o[k] > 0 ? 1 : 0;
   });
   return Buffer.concat([npyHeader('uint8', [n, v]), data]);
+}
+
+/** The first 784 visible cells (the pixels) of each generated image, as 0/1. */
+export function pixelsOf(outputs: Int8Array[]): Uint8Array {
+  const images = new Uint8Array(outputs.length * PIXELS);
+  outputs.forEach((o, i) => {
+    for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = o[p] > 0 ? 1 : 0;
+  });
+  return images;
 }
 
 /** labels.npy bytes: image i's clamped class labels[i % labels.length]. */

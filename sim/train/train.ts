@@ -12,9 +12,8 @@
  *   MODEL.train.svg/.png   rho, lambda and agreement against epochs, per stage
  *   MODEL.epochs/epoch-E.mp  with --snapshots: the model after epoch E (every stage at epoch E)
  */
-import { Worker } from 'node:worker_threads';
+import { runJobs } from '../pool.js';
 import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { UserError } from '../../fabric/errors.js';
 import { writeFileAtomic } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
@@ -184,12 +183,6 @@ function initialState(o: TrainOptions, stage: number): StageState {
   return fresh;
 }
 
-function workerUrl(): URL {
-  const beside = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/worker.js', import.meta.url);
-}
-
 /** The part of a training run one thread does: its stages, one after the other. */
 export interface TrainJob {
   kind: 'train';
@@ -309,20 +302,9 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   if (workers <= 1) {
     if (jobs[0]?.stages.length) runTrainJob(jobs[0], (m) => onMessage(m as never));
   } else {
-    await Promise.all(
-      jobs.map(
-        (job) =>
-          new Promise<void>((resolve, reject) => {
-            const w = new Worker(workerUrl(), { workerData: job });
-            w.on('message', (m: { ok?: boolean; error?: string; user?: boolean; type?: string }) => {
-              if (m.ok === false) reject(m.user ? new UserError(m.error!) : new Error(m.error));
-              else if (m.ok === true) resolve();
-              else onMessage(m as never);
-            });
-            w.once('error', reject);
-            w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`training worker exited with ${code}`))));
-          }),
-      ),
+    await runJobs(
+      jobs.map((job) => ({ name: 'train', data: job })),
+      { onMessage: (_, m) => onMessage(m as never) },
     );
   }
   // the model: the DTM with every stage's trained parameters

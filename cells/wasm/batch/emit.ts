@@ -10,8 +10,8 @@
  *              in a table built for this half-sweep's drive scale.
  *              Cycle physics (emitCycle): each lane's drive h = G hScale in f64, the node's
  *              relaxation over the interval's segments, the single-precision estimate of P with
- *              its error bound (the emitters of the single-chain engine, emit/estimate.ts), and
- *              the exact decision (emit/exact.ts) for the rare lanes the estimate cannot decide.
+ *              its error bound (the emitters of the single-chain engine, ../emit/estimate.ts), and
+ *              the exact decision (../emit/exact.ts) for the rare lanes the estimate cannot decide.
  *   moments()  per cell the chains with spin +1, per wire the chains whose ends disagree.
  *   pads()     torus wrap copies of a colour's cells into the padding.
  *
@@ -116,7 +116,7 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     OI: vec(),
     gi64: lc.add(T.f64),
     oi64: lc.add(T.f64),
-    // the f32 estimate's registers (emit/sigmoid.ts F32Ctx)
+    // the f32 estimate's registers (../emit/sigmoid.ts F32Ctx)
     yq: vec(),
     zq: vec(),
     kq: vec(),
@@ -354,7 +354,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
     }
     out.push(o.v_store(get(l.gp), get(l.e1), sgAt));
   }
-  // the exact decision of undecided lanes (the reference's loops, emit/exact.ts)
+  // the exact decision of undecided lanes (the reference's loops, ../emit/exact.ts)
   const fix: Code[] = [];
   for (let lane = 0; lane < 8; lane++) {
     const q = lane >> 2;
