@@ -5,7 +5,9 @@
  * Every problem is collected and named by its source (sim/config-check.ts): the file, the --set
  * or the flag that gave the value, and what it gave.
  */
-import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readInputText, READ_LIMITS, notRegular } from '../fabric/read.js';
+import { checkDepth, parseJsonText } from '../fabric/json.js';
 import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -149,25 +151,15 @@ export function locate(ref: string, from?: string): string {
   const preset = resolve(CONFIG_DIR, `${ref}.json`);
   if (/^[\w.-]+$/.test(ref) && isFile(preset)) return preset;
   if (isFile(asFile)) return asFile;
-  if (existsSync(asFile)) throw new UserError(`config "${shown(ref)}": ${asFile} is not a file`);
+  if (existsSync(asFile)) throw new UserError(`config "${shown(ref)}": ${asFile} ${notRegular(statSync(asFile)) ?? 'is not a file'}; a config must be a regular file`);
   const near = suggestion(ref.replace(/\.json$/, ''), presetNames());
   throw new UserError(`config "${shown(ref)}": no such file, and no preset of that name${near.startsWith(' (did') ? near.replace(/\)$/, ` Presets: ${presetNames().join(', ')})`) : ` (presets: ${presetNames().join(', ')})`}`);
 }
 
 function readJson(path: string): JsonObject {
   noteInput(path); // no output of this command may replace it
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const text = readInputText(path, { what: 'config file', max: READ_LIMITS.json });
+  const v = parseJsonText(text, path);
   if (!isObject(v)) throw new UserError(`${path}: a config file must hold a JSON object, not ${Array.isArray(v) ? 'a list' : shown(v)}`);
   return v;
 }
@@ -261,6 +253,7 @@ export function setLayer(assignment: string): ConfigLayer {
   } catch {
     value = text;
   }
+  checkDepth(value, `--set ${shown(assignment, 40)}`);
   const raw: JsonObject = {};
   let node = raw;
   for (const k of keys.slice(0, -1)) {

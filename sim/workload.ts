@@ -442,11 +442,22 @@ export function writeStoppedRun(rd: RunDir, plan: WorkloadPlan, label: ConfigLab
   writeJson(rd.file('config.json'), plan.config);
   writeJson(rd.file('stats.json'), stats);
   rd.finish('interrupted', { signal, model: plan.model.source, ...label.manifest });
-  const where = ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ');
-  const before = at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
   const e = new Interrupted(at, signal);
-  e.message = `interrupted by ${signal}${where ? ` at ${where}${before}` : ''} (${p.done} of ${p.of} ${p.unit} done); partial results in ${rd.path}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
+  e.message = interruptedMessage(signal, at, p, rd.path, trace);
   return e;
+}
+
+/**
+ * The one line of a stopped run. Where it stopped is named only when work was left: once every
+ * image-stage (chain) is done, the last position the simulator reported is history, and "at stage
+ * 0, image 3 before sweep 249" beside "(128 of 128 done)" would contradict itself.
+ */
+export function interruptedMessage(signal: string, at: WorkloadProgress['at'] & object, p: Pick<WorkloadProgress, 'done' | 'of' | 'unit'>, dir: string, trace?: string): string {
+  const left = p.done < p.of;
+  const where = left ? ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ') : '';
+  const before = left && at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
+  const when = where ? ` at ${where}${before}` : left ? '' : ` after the last of the ${p.unit}`;
+  return `interrupted by ${signal}${when} (${p.done} of ${p.of} ${p.unit} done); partial results in ${dir}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
 }
 
 /**

@@ -13,15 +13,16 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveRules, checkRules } from '../../fabric/rules.js';
 import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
 import { parseQuantity, unitOfPath } from '../units.js';
-import { readModel, checkModelFitsFabric } from '../model.js';
+import { readModel, checkModelFitsFabric, type Model } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
 import { configLabel } from '../label.js';
-import { bmShape, dtmShape, estimateRun, checkResources } from '../resources.js';
+import { bmShape, dtmShape, estimateRun, checkResources, type RunShape } from '../resources.js';
 
 export const SWEEP_FORMAT = 'dtca-sweep';
 /** bump when what a point measures changes: old point directories then no longer match */
@@ -96,6 +97,14 @@ export interface Point {
   /** how the workload reads in a table, e.g. "dtm T=8 visible=830 4x250" */
   workload_label: string;
   twin: Twin;
+}
+
+/** The run shape of one point (sim/resources.ts): its memory and time estimate. */
+export function pointShape(cfg: ResolvedConfig, w: Workload, model: Model | null): RunShape {
+  const edges = model ? Math.max(...model.stages.map((st) => st.ei.length)) : undefined;
+  return w.chains !== null
+    ? bmShape(cfg, { chains: w.chains, sweeps: w.sweeps + (w.warmup ?? 0), stages: model?.stages.length, edges })
+    : dtmShape(cfg, { images: w.images ?? 1, sweeps: w.sweeps, stages: model ? model.stages.length : (w.T ?? 1), edges });
 }
 
 /** JSON with object keys sorted at every level: the text a hash is taken of. */
@@ -371,11 +380,7 @@ export function expandPlan(plan: Plan): Expanded {
           }
         }
         // the point's run fits in memory and its counters stay exact (sim/resources.ts), as dtca run checks
-        const edges = model ? Math.max(...model.stages.map((st) => st.ei.length)) : undefined;
-        const shape =
-          w.chains !== null
-            ? bmShape(cfg, { chains: w.chains, sweeps: w.sweeps + (w.warmup ?? 0), stages: model?.stages.length, edges })
-            : dtmShape(cfg, { images: w.images ?? 1, sweeps: w.sweeps, stages: model ? model.stages.length : (w.T ?? 1), edges });
+        const shape = pointShape(cfg, w, model);
         checkResources(shape, estimateRun(shape), { canForce: false, what: 'its run' });
       } catch (e) {
         if (e instanceof UserError) throw new UserError(`${where}: ${e.message}`);
@@ -435,12 +440,7 @@ export function makePlan(i: PlanInput): Plan {
   if (kind === 'model') {
     if (!wi.model) throw new UserError('workload "model": give the model file (--model FILE)');
     const path = resolve(wi.model);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new UserError(`--model ${wi.model}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
+    const bytes = readInputFile(path, { what: 'model file', max: READ_LIMITS.model });
     const m = readModel(path);
     const isDtm = m.dtm !== undefined;
     for (const k of (isDtm ? ['chains', 'warmup'] : ['images', 'mapping']) as (keyof Workload)[]) {

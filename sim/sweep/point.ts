@@ -16,7 +16,7 @@
  * is written), so generation runs in this thread: sweeps parallelise over points instead.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { UserError } from '../../fabric/errors.js';
 import { buildChip, type Chip } from '../chip.js';
 import { newDtmModel, generate } from '../dtm.js';
@@ -96,7 +96,7 @@ export function buildModel(w: Workload, cfg: ResolvedConfig, chip: Chip, modelSe
     });
   }
   if (w.kind === 'bm') return randomModel(chip.fabric, modelSeed, 0.25, 0.1);
-  const sha = createHash('sha256').update(readFileSync(w.model!)).digest('hex');
+  const sha = createHash('sha256').update(readInputFile(w.model!, { what: 'model file', max: READ_LIMITS.model })).digest('hex');
   if (sha !== w.model_sha256) throw new UserError(`${w.model}: the model file changed since the sweep was planned (sha256 differs); plan the sweep again`);
   return readModel(w.model!);
 }
