@@ -30,7 +30,7 @@ describe('dtca compare', () => {
     expect(r.stdout).toMatch(/^programming energy \/ image\s/m);
     expect(r.stdout).toMatch(/^area\s+0\.009\d* mm²/m);
     expect(r.stdout).toMatch(/^images \/ s \/ mm²\s/m);
-    expect(r.stdout).not.toMatch(/^energy total|^programming energy\s/m);
+    expect(r.stdout).not.toMatch(/^(energy total|programming energy)\s+\d/m);
     expect(r.stdout).toMatch(/^per image: /m);
     const j = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
     expect(j.length).toBe(4);
@@ -41,7 +41,7 @@ describe('dtca compare', () => {
       expect(j[k].images).toBe(st.images);
       expect(j[k].programming_energy_per_image_j).toBeCloseTo(st.programming_energy_j / st.images, 25);
       expect(j[k].area_m2).toBe(st.area_m2.total);
-      expect(j[k].images_per_s_per_mm2).toBeCloseTo(st.images_per_s / (st.area_m2.total * 1e6), 3);
+      expect(j[k].images_per_s_per_mm2 / (st.images_per_s / (st.area_m2.total * 1e6))).toBeCloseTo(1, 9);
       expect(j[k].energy_total_j).toBeUndefined();
     }
     expect(j[3].images).toBe(2 * j[0].images);
