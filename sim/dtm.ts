@@ -178,6 +178,7 @@ export function newDtmModel(o: NewDtmOptions): Model {
       ...(layout ? { image_source: layout.image } : {}),
     },
     source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${layout && (layout.image.downscale !== 1 || layout.labelCopies !== FMNIST_LABEL_COPIES) ? ` image=${describeImage(layout.image)} label_copies=${layout.labelCopies}` : ''}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
+    random_weights: o.weights !== 'zero' && o.weights.random > 0,
   };
 }
 

@@ -24,7 +24,7 @@ import { estimateRun, checkResources, configShape, formatBytes, type Estimate, t
 import { newDtmModel, generate, type GenerateResult, type Mapping } from './dtm.js';
 import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult } from './run.js';
 import type { EngineChoice } from '../cells/engine.js';
-import { makeStats, makeDtmStats, type Stats } from './stats.js';
+import { makeStats, makeDtmStats, noteRandomWeights, type Stats } from './stats.js';
 import { areaStats } from './area.js';
 import { energyTableReport } from './energy-table.js';
 import { samplesFigure, denoiseFigure } from './io/images.js';
@@ -368,6 +368,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       ctx.log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
     }
     const stats = makeDtmStats(chip, gen, model.source);
+    noteRandomWeights(stats, model);
     stats.startup_s = startupS;
     Object.assign(stats, areaStats(cfg, stats));
     if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
@@ -407,6 +408,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     ctx.log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
   }
   const stats = makeStats(chip, result, model.source);
+  noteRandomWeights(stats, model);
   stats.startup_s = startupS;
   Object.assign(stats, areaStats(cfg, stats));
   if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
@@ -451,11 +453,22 @@ export function writeStoppedRun(rd: RunDir, plan: WorkloadPlan, label: ConfigLab
   writeJson(rd.file('config.json'), plan.config);
   writeJson(rd.file('stats.json'), stats);
   rd.finish('interrupted', { signal, model: plan.model.source, ...label.manifest });
-  const where = ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ');
-  const before = at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
   const e = new Interrupted(at, signal);
-  e.message = `interrupted by ${signal}${where ? ` at ${where}${before}` : ''} (${p.done} of ${p.of} ${p.unit} done); partial results in ${rd.path}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
+  e.message = interruptedMessage(signal, at, p, rd.path, trace);
   return e;
+}
+
+/**
+ * The one line of a stopped run. Where it stopped is named only when work was left: once every
+ * image-stage (chain) is done, the last position the simulator reported is history, and "at stage
+ * 0, image 3 before sweep 249" beside "(128 of 128 done)" would contradict itself.
+ */
+export function interruptedMessage(signal: string, at: WorkloadProgress['at'] & object, p: Pick<WorkloadProgress, 'done' | 'of' | 'unit'>, dir: string, trace?: string): string {
+  const left = p.done < p.of;
+  const where = left ? ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ') : '';
+  const before = left && at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
+  const when = where ? ` at ${where}${before}` : left ? '' : ` after the last of the ${p.unit}`;
+  return `interrupted by ${signal}${when} (${p.done} of ${p.of} ${p.unit} done); partial results in ${dir}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
 }
 
 /**

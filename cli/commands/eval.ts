@@ -17,7 +17,7 @@ import { dataDir, CLASSES } from '../../sim/fmnist.js';
 import { imageSourceOf, classifierImages, describeImage } from '../../sim/layout.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
-import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from '../../sim/quality/eval.js';
+import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
 import { readRunSamples } from '../../sim/quality/samples.js';
 import { measureAutocorrelation } from '../../sim/train/stage.js';
 import { trainData } from '../../sim/train/train.js';
@@ -150,6 +150,7 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
     onStep: (what) => log.info(what),
   });
+  if (report.small_n_note) log.warn({ images: report.n, min: MIN_FD_RANK_N }, report.small_n_note);
   if (a.json) process.stdout.write(JSON.stringify({ ...report, source }, null, 2) + '\n');
   else process.stdout.write(formatReport(report, title));
 }
@@ -161,7 +162,7 @@ export function evalCommand<T>(y: Argv<T>): Argv<T> {
     (yy) =>
       yy
         .positional('target', { type: 'string', describe: 'a run directory with samples.npy, or a DTM model file (generates --images class-clamped samples)' })
-        .option('images', { type: 'number', describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N)` })
+        .option('images', { type: 'number', describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N, and below ${MIN_FD_RANK_N} it cannot rank anything: the report says so)` })
         .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
         .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA, else /usr/share/datasets/fashion-mnist)' })
         .option('classifier', { type: 'string', describe: 'classifier weights (default configs/classifier/fmnist-cnn.msgpack)' })

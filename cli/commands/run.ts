@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop, type StopSignal } from '../signals.js';
-import { readModel } from '../../sim/model.js';
+import { readModel, type Model } from '../../sim/model.js';
 import { maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE } from '../../sim/resources.js';
 import { INIT_MODES, type InitMode } from '../../sim/run.js';
 import type { Mapping } from '../../sim/dtm.js';
@@ -53,9 +53,16 @@ function stoppedEarly(signal: string): Interrupted {
 }
 
 /** The command line as a workload request: flag checks and parsing only; sim/workload.ts checks the rest. */
-function request(a: CommonArgs & Record<string, unknown>): Omit<WorkloadRequest, 'config'> {
+function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal): Omit<WorkloadRequest, 'config'> {
   if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
-  const fileModel = a.model === undefined ? null : readModel(String(a.model));
+  // the signal watcher is up before a model file is read: a signal ends even a long read (fabric/read.ts)
+  let fileModel: Model | null;
+  try {
+    fileModel = a.model === undefined ? null : readModel(String(a.model), { stop: () => stopEarly.signal !== null });
+  } catch (e) {
+    if (e instanceof Interrupted) throw stoppedEarly(stopEarly.signal ?? 'SIGTERM');
+    throw e;
+  }
   const dtmRun = fileModel ? Boolean(fileModel.dtm) && a.stage === undefined : a.workload !== 'bm';
   if (!fileModel && a.stage !== undefined) throw new UserError('--stage: runs one stage of a model file (--model)');
   for (const k of dtmRun ? BM_ONLY : DTM_ONLY) {
@@ -109,8 +116,8 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
   // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
-  const req = request(a);
   const stop = await listening;
+  const req = request(a, stop);
   const ctx = cliContext(() => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
   if (stop.signal) throw stoppedEarly(stop.signal);

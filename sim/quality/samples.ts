@@ -11,6 +11,7 @@
  *                e.g. {source: 'fmnist-28', width: 14, height: 14, downscale: 2}, or null)
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { join } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { npyHeader } from '../../traces/npy.js';
@@ -52,12 +53,7 @@ export function labelsNpy(images: number, labels: number[]): Buffer {
 
 /** Parses a C-order uint8 .npy; returns its shape and data. */
 export function readNpyU8(path: string): { shape: number[]; data: Uint8Array } {
-  let b: Buffer;
-  try {
-    b = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  const b = readInputFile(path, { what: '.npy file', max: READ_LIMITS.data });
   if (b.length < 10 || b.toString('latin1', 0, 6) !== '\x93NUMPY') throw new UserError(`${path}: not a .npy file`);
   const major = b[6];
   const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);

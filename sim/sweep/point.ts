@@ -16,13 +16,13 @@
  * is written), so generation runs in this thread: sweeps parallelise over points instead.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { UserError } from '../../fabric/errors.js';
 import { buildChip, type Chip } from '../chip.js';
 import { newDtmModel, generate } from '../dtm.js';
 import { runModel } from '../run.js';
 import { randomModel, readModel, type Model } from '../model.js';
-import { makeDtmStats, makeStats, energySplit, type Stats } from '../stats.js';
+import { makeDtmStats, makeStats, energySplit, noteRandomWeights, type Stats } from '../stats.js';
 import { samplesPng } from '../io/images.js';
 import { CLASSES } from '../fmnist.js';
 import { fmnistLayout } from './quality.js';
@@ -96,7 +96,7 @@ export function buildModel(w: Workload, cfg: ResolvedConfig, chip: Chip, modelSe
     });
   }
   if (w.kind === 'bm') return randomModel(chip.fabric, modelSeed, 0.25, 0.1);
-  const sha = createHash('sha256').update(readFileSync(w.model!)).digest('hex');
+  const sha = createHash('sha256').update(readInputFile(w.model!, { what: 'model file', max: READ_LIMITS.model })).digest('hex');
   if (sha !== w.model_sha256) throw new UserError(`${w.model}: the model file changed since the sweep was planned (sha256 differs); plan the sweep again`);
   return readModel(w.model!);
 }
@@ -166,6 +166,7 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
     const labels = fmnistLayout(model) ? Array.from({ length: CLASSES }, (_, c) => c) : undefined;
     const gen = await generate(chip, model, { images: w.images, sweeps: w.sweeps, beta, labels, mapping: w.mapping ?? 'reprogram', sink: obs, keepChains: 0 });
     const stats = makeDtmStats(chip, gen, model.source);
+    noteRandomWeights(stats, model);
     return { chip, model, stats, moments: obs.moments(), lag1: obs.lagSum / obs.lagN, outputs: gen.outputs };
   }
   if (model.dtm) throw new UserError(`${model.source}: a DTM model file needs the DTM workload fields (images)`);
@@ -192,6 +193,7 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
     },
   });
   const stats = makeStats(chip, r, model.source);
+  noteRandomWeights(stats, model);
   const moments = Float64Array.from([...r.moments!.mean_spin, ...r.moments!.edge_corr]);
   return { chip, model, stats, moments, lag1: lagSum / lagN, outputs: null };
 }

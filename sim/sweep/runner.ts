@@ -8,7 +8,10 @@ import { quietContext, type RunContext } from '../context.js';
 import type { Point } from './plan.js';
 import { runPool, type Task } from './pool.js';
 import { rmse, type PointOutput, type TwinOutput } from './point.js';
-import { readPlanFile, readPoints, isPointDone, isTwinDone, writePoint, writeTwin, readTwin, cleanPartials, type Row } from './store.js';
+import { readModel, type Model } from '../model.js';
+import { estimateRun, checkSweepMemory } from '../resources.js';
+import { pointShape } from './plan.js';
+import { readPlanFile, readPoints, isPointDone, twinUsable, writePoint, writeTwin, readTwin, cleanPartials, type Row } from './store.js';
 
 export interface Shard {
   k: number;
@@ -69,7 +72,10 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
   const twinTasks: Task[] = [];
   const seen = new Set<string>();
   for (const p of pending) {
-    if (seen.has(p.twin.key) || isTwinDone(dir, p.twin.key)) continue;
+    if (seen.has(p.twin.key)) continue;
+    const tw = twinUsable(dir, p.twin.key);
+    if (tw.damage) log.warn({ twin: p.twin.key }, `ideal twin ${p.twin.key} damaged (${tw.damage}); redoing it`);
+    if (tw.ok) continue;
     seen.add(p.twin.key);
     twinTasks.push({ kind: 'twin', twin: p.twin, workload: p.workload });
   }
@@ -77,6 +83,16 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
     { sweep: pf.sweep_id, points: points.length, shard: o.shard ? `${o.shard.k}/${o.shard.n}` : 'all', mine: mine.length, finished: skipped, to_run: pending.length, twins: twinTasks.length, jobs: o.jobs },
     skipped > 0 ? `resuming: ${skipped} of ${mine.length} points already finished, skipped` : 'sweep starting',
   );
+  // the points that may run at once must fit in memory together (each alone was checked when planned)
+  if (pending.length > 0) {
+    const models = new Map<string, Model>();
+    const bytes = pending.map((p) => {
+      const path = p.workload.kind === 'model' ? p.workload.model! : null;
+      if (path && !models.has(path)) models.set(path, readModel(path));
+      return estimateRun(pointShape(p.config, p.workload, path ? models.get(path)! : null)).bytes;
+    });
+    checkSweepMemory(bytes, o.jobs);
+  }
   const twinReady = new Set<string>(mine.map((p) => p.twin.key).filter((k) => !seen.has(k)));
   const waiting = new Map<string, { p: Point; r: PointOutput }[]>();
   let done = 0;

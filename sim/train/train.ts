@@ -13,9 +13,8 @@
  *   MODEL.epochs/epoch-E.mp  with --snapshots: the model after epoch E (every stage at epoch E)
  */
 import { Worker } from 'node:worker_threads';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
 import { writeFileAtomic } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
@@ -30,6 +29,7 @@ import { writeChart, type ChartSpec } from '../io/plot.js';
 import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
 import { ACP_DEFAULTS } from './acp.js';
 import { ADAM_DEFAULTS } from './adam.js';
+import { encodeRunFile, encodeStageCheckpoint, lockTrainOut, readRunFile, readStageCheckpoint } from './checkpoint.js';
 
 export interface TrainOptions {
   /** the chip the stages are trained on */
@@ -155,10 +155,12 @@ function stateFromObject(o: Record<string, unknown>): StageState {
 /** A stage's starting state: from its checkpoint (resume) or from the model's parameters. */
 function initialState(o: TrainOptions, stage: number): StageState {
   const path = `${ckptDir(o.out)}/stage-${stage}.mp`;
-  if (o.resume && existsSync(path)) return stateFromObject(unpack(readFileSync(path)) as Record<string, unknown>);
   const chip = buildChip(o.config);
   // start from the model's weights (zero for a new model), matched to the wires
-  return stageStateFromModel(stage, o.model.stages[stage], fabricWires(chip), chip.fabric.N, o.acpLambda0);
+  const fresh = stageStateFromModel(stage, o.model.stages[stage], fabricWires(chip), chip.fabric.N, o.acpLambda0);
+  // a checkpoint is read only when whole and valid, with the fresh state's shape (checkpoint.ts)
+  if (o.resume && existsSync(path)) return readStageCheckpoint(path, { stage, wires: fresh.thetaW.length, cells: fresh.thetaB.length, epochs: o.epochs });
+  return fresh;
 }
 
 function workerUrl(): URL {
@@ -203,6 +205,16 @@ export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  // one dtca train per --out at a time (checkpoint.ts)
+  const release = lockTrainOut(o.out);
+  try {
+    return await trainLocked(o);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const dtm = o.model.dtm;
   if (!dtm) throw new UserError(`${o.model.source}: not a DTM model (no "dtm" section)`);
@@ -211,8 +223,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   for (const k of stages) if (!Number.isInteger(k) || k < 0 || k >= T) throw new UserError(`--train-stages: stage ${k} outside 0..${T - 1}`);
   const dir = ckptDir(o.out);
   const key = runKey(o);
-  if (o.resume && existsSync(`${dir}/run.json`)) {
-    const was = JSON.parse(readFileSync(`${dir}/run.json`, 'utf8')) as Record<string, unknown>;
+  if (o.resume && !existsSync(`${dir}/run.json`)) {
+    throw new UserError(`--resume: ${dir}/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without --resume into a new --out`);
+  }
+  if (o.resume) {
+    const was = readRunFile(`${dir}/run.json`);
     if (JSON.stringify(was) !== JSON.stringify(key)) throw new UserError(`--resume: ${dir}/run.json was written with other options; resume with the same command, or train into a new --out`);
   } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
     throw new UserError(`${dir} holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
@@ -220,7 +235,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   makeDirs(dir, `--out ${o.out}`);
   // the checkpoint directory is this run's own (checked above): its files may be replaced (fabric/files.ts)
   noteClaimedDir(dir);
-  writeFileAtomic(`${dir}/run.json`, JSON.stringify(key, null, 2) + '\n');
+  writeFileAtomic(`${dir}/run.json`, encodeRunFile(key));
   const states = new Map<number, StageState>();
   for (let k = 0; k < T; k++) states.set(k, initialState(o, k));
   const todo = stages.filter((k) => states.get(k)!.epoch < o.epochs);
@@ -248,6 +263,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     writeFileAtomic(`${o.out}.epochs/epoch-${st.epoch}.mp`, packr.pack(modelToObject(m, false)), 'model');
     pending.delete(st.epoch);
   };
+  // a resume after a kill between two stages' ends of an epoch: the stages already there count
+  // towards that epoch's snapshot (written once the others reach it)
+  if (o.snapshots) for (const st of states.values()) if (st.epoch > 0 && !existsSync(`${o.out}.epochs/epoch-${st.epoch}.mp`)) snapshot(st);
   const onMessage = (m: { type: string; rec?: EpochRecord; state?: Record<string, unknown>; stage?: number; done?: number; engine?: string }) => {
     if (m.type === 'engine') engine = m.engine!;
     else if (m.type === 'step') o.onStep?.(m.stage!, m.done!);
@@ -255,7 +273,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const st = stateFromObject(m.state!);
       states.set(st.stage, st);
       snapshot(st);
-      writeFileAtomic(`${dir}/stage-${st.stage}.mp`, packr.pack(stateToObject(st)));
+      writeFileAtomic(`${dir}/stage-${st.stage}.mp`, encodeStageCheckpoint(st));
       log.push(m.rec!);
       writeLog(o.out, log);
       o.onEpoch?.(m.rec!);

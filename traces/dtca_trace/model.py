@@ -41,6 +41,7 @@ then ``dtca run --set fabric.L=8 --set fabric.rules=G8 --model my.model --trace`
 import json
 import math
 import os
+import stat
 
 import msgpack
 import numpy as np
@@ -363,41 +364,133 @@ def _decode(v):
     return v
 
 
+MAX_MODEL_BYTES = 2 ** 31
+
+
 def read(path):
     """Reads a model file (JSON or msgpack, as dtca writes them, e.g. ``dtca model new``) into a dict:
     grid, beta, stages [{bias float64[N], edges {i int32, j int32, w float64}, clamp int64 (n, 2)}],
-    and dtm (with image and label as int32 arrays) when the model has one."""
-    with open(path, "rb") as f:
-        data = f.read()
-    head = data.lstrip()[:1]
+    and dtm (with image and label as int32 arrays) when the model has one.
+
+    The model is checked as dtca checks it (finite weights and biases, integer cell indices in
+    range, every edge a wire once, a sound dtm section); anything wrong raises ModelError naming
+    the file and the field, never a bare TypeError or ValueError. Only a regular file of at most
+    2 GiB is read."""
+    path = os.fspath(path)
     try:
-        raw = json.loads(data.decode("utf8")) if head == b"{" else msgpack.unpackb(data, raw=False, strict_map_key=False)
+        st = os.stat(path)
+    except OSError as e:
+        raise ModelError("%s: cannot read model (%s)" % (path, e.strerror))
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelError("%s: not a regular file; a model file must be one" % path)
+    if st.st_size > MAX_MODEL_BYTES:
+        raise ModelError("%s: %d bytes, more than a model file may be (%d)" % (path, st.st_size, MAX_MODEL_BYTES))
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_MODEL_BYTES + 1)
+    except OSError as e:
+        raise ModelError("%s: cannot read model (%s)" % (path, e.strerror))
+    head = data.lstrip()[:1]
+    text = len(head) == 1 and head[0] < 0x80
+    try:
+        raw = json.loads(data.decode("utf8")) if text else msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except RecursionError:
+        raise ModelError("%s: nested too deep; not a dtca model" % path)
     except Exception as e:
-        raise ModelError("%s: neither JSON nor msgpack (%s)" % (path, e))
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise ModelError("%s: not a dtca model (format %r)" % (path, raw.get("format") if isinstance(raw, dict) else None))
-    if not isinstance(raw.get("version"), int) or raw["version"] > VERSION:
-        raise ModelError("%s: model format version %r is newer than this reader (%d)" % (path, raw.get("version"), VERSION))
+        raise ModelError("%s: not valid %s (%s)" % (path, "JSON" if text else "msgpack", type(e).__name__))
+    if not isinstance(raw, dict):
+        raise ModelError("%s: a model must be a map, not %s" % (path, type(raw).__name__))
+    if raw.get("format") != FORMAT:
+        raise ModelError("%s: not a dtca model (format %s)" % (path, "missing" if "format" not in raw else "is not %r" % FORMAT))
+    if not isinstance(raw.get("version"), int) or isinstance(raw.get("version"), bool) or raw["version"] < 1:
+        raise ModelError("%s: version: not a format version" % path)
+    if raw["version"] > VERSION:
+        raise ModelError("%s: model format version %d is newer than this reader (%d)" % (path, raw["version"], VERSION))
+    try:
+        return _read_checked(raw)
+    except ModelError as e:
+        raise ModelError("%s: %s" % (path, e))
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError) as e:
+        raise ModelError("%s: not a well-formed model (%s)" % (path, type(e).__name__))
+
+
+def _decode_checked(v, where):
+    if isinstance(v, dict):
+        if not (isinstance(v.get("dtype"), str) and isinstance(v.get("data"), (bytes, bytearray))):
+            raise ModelError("%s: a typed array needs dtype and data" % where)
+        if v["dtype"] not in ("float64", "float32", "int32", "uint32", "int16", "uint16", "int8", "uint8"):
+            raise ModelError("%s: unsupported dtype" % where)
+        dt = np.dtype(v["dtype"]).newbyteorder("<")
+        if len(v["data"]) % dt.itemsize:
+            raise ModelError("%s: %d bytes is not a whole number of %s" % (where, len(v["data"]), v["dtype"]))
+        a = np.frombuffer(v["data"], dtype=dt)
+        shape = v.get("shape", [a.size])
+        if not isinstance(shape, list) or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in shape) or int(np.prod(shape, dtype=object)) != a.size:
+            raise ModelError("%s: shape %r does not hold its %d values" % (where, shape, a.size))
+        return a
+    if isinstance(v, (list, tuple)):
+        return v
+    raise ModelError("%s: expected a list of numbers" % where)
+
+
+def _read_checked(raw):
+    g = raw.get("grid")
+    if not isinstance(g, dict) or set(g) - {"L", "rules", "boundary"}:
+        raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
+    L = g.get("L")
+    if not isinstance(L, int) or isinstance(L, bool) or L < 2:
+        raise ModelError("grid.L: must be an integer >= 2")
+    boundary = g.get("boundary", "open")
+    if boundary not in ("open", "torus"):
+        raise ModelError('grid.boundary: must be "open" or "torus"')
+    resolved = resolve_rules(g.get("rules"))
+    beta = raw.get("beta", 1.0)
+    if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not math.isfinite(beta) or beta <= 0:
+        raise ModelError("beta: must be a finite number > 0")
+    if not isinstance(raw.get("stages"), list) or not raw["stages"]:
+        raise ModelError("stages: a non-empty list of stages")
+    N = L * L
     stages = []
-    for st in raw["stages"]:
+    for n, st in enumerate(raw["stages"]):
+        where = "stages[%d]" % n
+        if not isinstance(st, dict):
+            raise ModelError("%s: a map with bias, edges and optionally clamp" % where)
+        st = dict(st)
+        if "bias" in st:
+            st["bias"] = _decode_checked(st["bias"], where + ".bias")
         e = st.get("edges", [])
         if isinstance(e, dict):
-            i, j, w = (_decode(e[k]) for k in ("i", "j", "w"))
+            if set(e) != {"i", "j", "w"}:
+                raise ModelError("%s.edges: expected {i, j, w}" % where)
+            st["edges"] = tuple(_decode_checked(e[k], "%s.edges.%s" % (where, k)) for k in ("i", "j", "w"))
+        elif isinstance(e, list):
+            if not all(isinstance(x, list) and len(x) == 3 for x in e):
+                raise ModelError("%s.edges: expected rows [i, j, w]" % where)
         else:
-            a = np.asarray(e, dtype=np.float64).reshape(-1, 3)
-            i, j, w = a[:, 0], a[:, 1], a[:, 2]
-        clamp = np.asarray(st.get("clamp", []), dtype=np.int64).reshape(-1, 2)
+            raise ModelError("%s.edges: expected rows [i, j, w] or {i, j, w} arrays" % where)
+        clamp = st.get("clamp", [])
+        if not isinstance(clamp, list) or not all(isinstance(c, list) and len(c) == 2 for c in clamp):
+            raise ModelError("%s.clamp: expected rows [cell, spin]" % where)
+        for c in clamp:
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in c):
+                raise ModelError("%s.clamp: cells and spins must be integers" % where)
+        bias, i, j, w, cl = _stage(st, n, L, N, resolved, boundary)
         stages.append(
             {
-                "bias": np.asarray(_decode(st["bias"]), dtype=np.float64),
-                "edges": {"i": np.asarray(i, dtype=np.int32), "j": np.asarray(j, dtype=np.int32), "w": np.asarray(w, dtype=np.float64)},
-                "clamp": clamp,
+                "bias": bias,
+                "edges": {"i": i.astype(np.int32), "j": j.astype(np.int32), "w": w},
+                "clamp": np.asarray(cl, dtype=np.int64).reshape(-1, 2),
             }
         )
-    out = {"grid": raw["grid"], "beta": float(raw.get("beta", 1.0)), "stages": stages}
+    out = {"grid": g, "beta": float(beta), "stages": stages}
     if raw.get("dtm") is not None:
+        if not isinstance(raw["dtm"], dict):
+            raise ModelError("dtm: must be a map")
         d = dict(raw["dtm"])
         for k in ("image", "label"):
-            d[k] = np.asarray(_decode(d.get(k, [])), dtype=np.int32)
+            if k in d:
+                d[k] = _decode_checked(d[k], "dtm." + k)
+        checked = _dtm(d, len(stages), N)
+        d.update(image=checked["image"].astype(np.int32), label=checked["label"].astype(np.int32))
         out["dtm"] = d
     return out
