@@ -41,6 +41,8 @@ export interface NewDtmOptions {
   image?: ImageChoice;
   /** visible 'fmnist': label copies per class (default: as many as fit, 10 down to 5) */
   labelCopies?: number;
+  /** how errors name the grid size (default --L; a config's fabric.L for dtca train) */
+  nameL?: string;
 }
 
 export type { Placement } from './layout.js';
@@ -143,7 +145,7 @@ export function newDtmModel(o: NewDtmOptions): Model {
   const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names: { L: '--L', rules: '--rules' } });
   const placement = o.placement ?? 'random';
   // Fashion-MNIST: the largest image (and label copies) the grid holds (sim/layout.ts)
-  const layout: VisibleLayout | null = o.visible === 'fmnist' ? chooseLayout(o.L, placement, o.image ?? 'auto', o.labelCopies, '--L') : null;
+  const layout: VisibleLayout | null = o.visible === 'fmnist' ? chooseLayout(o.L, placement, o.image ?? 'auto', o.labelCopies, o.nameL ?? '--L') : null;
   const nImage = layout ? layout.nImage : (o.visible as number);
   const nLabel = layout ? layout.nLabel : 0;
   if (!Number.isInteger(nImage) || nImage < 1) throw new OptionError('visible', o.visible, '"fmnist" or a positive integer');

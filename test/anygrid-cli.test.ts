@@ -37,7 +37,7 @@ describe.skipIf(!HAVE_DATA)('dtca eval at the model resolution', () => {
     // and closer to the (pooled) reference than to the full-resolution one
     expect(at14.fd).toBeLessThan(at28.fd);
     expect(at14.baselines.floor.fd).toBeLessThan(at14.baselines.factorised.fd);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('dtca run and the shipped models', () => {
@@ -68,7 +68,7 @@ describe('dtca run and the shipped models', () => {
     expect(man.model).toBe(join(dir, 'b20.mp'));
     expect(man.weights).toBe('shipped model');
     expect(man.samples.image_source).toEqual({ source: 'fmnist-28', width: 7, height: 7, downscale: 4 });
-  }, 60_000);
+  }, 240_000);
 
   it('with none that fits it warns at the default log level and runs random weights', () => {
     const out = join(dir, 'run-26');
@@ -79,7 +79,7 @@ describe('dtca run and the shipped models', () => {
     expect(man.weights).toMatch(/^random weights/);
     // the random-weight default carries the image the grid holds
     expect(man.samples.image_source).toEqual({ source: 'fmnist-28', width: 14, height: 14, downscale: 2 });
-  }, 60_000);
+  }, 240_000);
 });
 
 
@@ -115,5 +115,5 @@ describe.skipIf(!havePy && !process.env.CI)('the Python package with a downscale
     const rows = lines.filter((l) => /^[#.]+$/.test(l));
     expect(rows.length).toBe(7);
     for (const l of rows) expect(l.length).toBe(7);
-  }, 60_000);
+  }, 240_000);
 });

@@ -174,7 +174,7 @@ describe('a model for a small grid', () => {
     expect(gen.outputs.length).toBe(4);
     for (const o of gen.outputs) expect(o.length).toBe(49 + 100);
     expect(classifierImages(gen.outputs, m.dtm!).images.length).toBe(4 * PIXELS);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('the shipped model that fits the fabric', () => {

@@ -167,6 +167,7 @@ export function planDesign(design: DesignSpec, budget: TrainBudget = {}, target:
       placement,
       image: design.image ?? 'auto',
       labelCopies: design.labelCopies,
+      nameL: 'fabric.L',
     });
   }
   const dtm = model.dtm!;
