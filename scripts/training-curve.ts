@@ -15,9 +15,8 @@
  * uninterrupted runs this way). Every score names its N: compare FDs only at the same N.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../sim/io/output.js';
 import { writeChart, type ChartSpec } from '../sim/io/plot.js';
 
 const CLI = fileURLToPath(new URL('../dist/dtca.js', import.meta.url));
@@ -88,6 +87,8 @@ async function chart(inJson: string, outBase: string): Promise<void> {
     },
     resolve: { scale: { y: 'independent' } },
   } as unknown as ChartSpec;
+  // the chart is rewritten whole each time
+  for (const ext of ['svg', 'png']) rmSync(`${outBase}.${ext}`, { force: true });
   await writeChart(spec, outBase);
 }
 
@@ -126,7 +127,7 @@ function assemble(out: string, runs: string[]): void {
     goal_fd: 72,
     points,
   };
-  writeFileAtomic(out, JSON.stringify(doc, null, 1) + '\n');
+  writeFileSync(out, JSON.stringify(doc, null, 1) + '\n');
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
