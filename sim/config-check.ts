@@ -104,7 +104,7 @@ function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-function suggestion(key: string, known: string[]): string {
+export function suggestion(key: string, known: string[]): string {
   const best = known.map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const).sort((x, y) => x[1] - y[1])[0];
   return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best[0]}"?)` : ` (known: ${known.join(', ')})`;
 }

@@ -15,7 +15,7 @@ import { ExactEvents, type EventCounts } from '../power/events.js';
 import { overWorkers } from './workers.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
-import { runStage, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView } from './run.js';
+import { runStage, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView, type BetaSpec } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
 
@@ -167,6 +167,7 @@ export function newDtmModel(o: NewDtmOptions): Model {
       image_shape: shape,
     },
     source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
+    random_weights: o.weights !== 'zero' && o.weights.random > 0,
   };
 }
 
@@ -176,7 +177,7 @@ export interface GenerateOptions {
   images: number;
   sweeps: number;
   /** beta per sweep within a stage: constant (default: the model's) or linear start -> end */
-  beta?: number | { start: number; end: number };
+  beta?: BetaSpec;
   /** class per image (cycled); label cells are clamped to the one-hot code */
   labels?: number[];
   mapping?: Mapping;
@@ -239,8 +240,7 @@ export interface GenerateResult {
 
 function betaFn(b: GenerateOptions['beta'], model: Model, K: number): (sweep: number) => number {
   if (b === undefined) return () => model.beta;
-  if (typeof b === 'number') return () => b;
-  return (sweep) => (K <= 1 ? b.end : b.start + ((b.end - b.start) * sweep) / (K - 1));
+  return (sweep) => betaAt(b, sweep, K);
 }
 
 /** What every part of a generation run derives from the chip, the model and the options. */
@@ -333,8 +333,8 @@ export interface ImagesPart {
  * capacity. With a sink (whole range only) it also writes the trace: stage records with the
  * stage's totals and one record per sweep.
  */
-export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number): ImagesPart {
-  const plan = makePlan(chip, model, opts);
+export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number, planned?: Plan): ImagesPart {
+  const plan = planned ?? makePlan(chip, model, opts);
   const dtm = model.dtm!;
   const fabric: Fabric = chip.fabric;
   const { N } = fabric;
@@ -533,7 +533,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     });
   }
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
-  const parts = workers > 1 && !sink ? await runImagesInWorkers(chip, model, opts, workers) : [runImages(chip, model, opts, 0, C)];
+  const parts = workers > 1 && !sink ? await runImagesInWorkers(chip, model, opts, workers) : [runImages(chip, model, opts, 0, C, plan)];
   // merge in stage order; the counts are exact, so the order of images and threads does not matter
   const all = new ExactEvents();
   const stages: StageStats[] = new Array(T);

@@ -67,6 +67,8 @@ export interface Model {
   stages: StageModel[];
   dtm?: DtmSpec;
   source: string;
+  /** seeded random weights made up by dtca (not trained, not read from a file): its energy is not a workload's */
+  random_weights?: boolean;
 }
 
 /** The forward-process time grid t_k = -ln(1 - k/T), k = 0..T (t_T infinite, stored as null). */
@@ -443,6 +445,7 @@ export function randomModel(f: Fabric, seed: number, scale: number, biasScale: n
     beta: 1,
     stages: [randomStage(f, seed, 0, scale, biasScale)],
     source: `random model (seed ${seed}, weights U(-${scale}, ${scale}))`,
+    random_weights: scale > 0,
   };
 }
 

@@ -264,14 +264,23 @@ export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first:
 // ---------------------------------------------------------------------------------------------
 // Boltzmann-machine runs
 
+/** beta: a constant, or a linear ramp from `start` at the first sweep to `end` at the last */
+export type BetaSpec = number | { start: number; end: number };
+
+/** beta at sweep `sweep` of `total` (0-based): the one place a ramp is interpolated */
+export function betaAt(b: BetaSpec, sweep: number, total: number): number {
+  if (typeof b === 'number') return b;
+  return total <= 1 ? b.end : b.start + ((b.end - b.start) * sweep) / (total - 1);
+}
+
 export interface RunOptions {
   chains: number;
   sweeps: number;
   warmup: number;
   stage?: number;
   init?: InitMode;
-  /** constant beta (default: the model's), or a schedule over sweeps */
-  beta?: number | ((sweep: number, total: number) => number);
+  /** constant beta (default: the model's), a ramp over all warm-up and measured sweeps, or a schedule */
+  beta?: BetaSpec | ((sweep: number, total: number) => number);
   moments?: boolean;
   workers?: number;
   engine?: EngineChoice;
@@ -307,8 +316,8 @@ export interface RunResult {
 function betaAtFn(opts: RunOptions, model: Model): (sweep: number) => number {
   const b = opts.beta;
   if (b === undefined) return () => model.beta;
-  if (typeof b === 'number') return () => b;
-  return (sweep) => b(sweep, opts.warmup + opts.sweeps);
+  if (typeof b === 'function') return (sweep) => b(sweep, opts.warmup + opts.sweeps);
+  return (sweep) => betaAt(b, sweep, opts.warmup + opts.sweeps);
 }
 
 /** What a range of chains of a Boltzmann-machine run gives back (also across threads). */
@@ -364,7 +373,7 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
 export interface WorkerJob {
   config: ResolvedConfig;
   model: Model;
-  opts: Omit<RunOptions, 'onSweep' | 'onChainDone' | 'beta' | 'workers' | 'shouldStop'> & { beta?: number };
+  opts: Omit<RunOptions, 'onSweep' | 'onChainDone' | 'beta' | 'workers' | 'shouldStop'> & { beta?: BetaSpec };
   from: number;
   to: number;
 }

@@ -1,15 +1,11 @@
 // DTM generation on the chip: the stage couplings, the noisiest stage, labels, mappings, the
-// trace-sink call sequence, and the model commands.
+// trace-sink call sequence (the model commands: dtm-cli.test.ts).
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildChip } from '../sim/chip.js';
 import { newDtmModel, generate } from '../sim/dtm.js';
-import { stageCoupling, readModel } from '../sim/model.js';
+import { stageCoupling } from '../sim/model.js';
 import { sigmoid } from '../rng/telegraph.js';
 import { testConfig } from './helpers/chip.js';
-import { dtca } from './helpers/cli.js';
 import type { TraceSink } from '../traces/types.js';
 
 const Z_TAIL = 4.75;
@@ -197,34 +193,5 @@ describe('paper calibration (default config)', () => {
       expect(e.total).toBeLessThan(2.5e-9);
       expect(e.rng / (4900 * 250)).toBeCloseTo(0.35e-15, 17); // the measured 350 aJ per bit, one bit per update
     }
-  });
-});
-
-describe('dtca model and DTM runs from the command line', () => {
-  it('model new / info, then run --images --labels writes pictures and per-stage stats', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dtca-dtm-'));
-    const file = join(dir, 'm.dtm');
-    const r1 = dtca(['model', 'new', '--stages', '3', '--L', '70', '--rules', 'G12', '--visible', 'fmnist', '--weights', 'random:0.2', '--seed', '4', '--out', file]);
-    expect(r1.code).toBe(0);
-    const m = readModel(file);
-    expect(m.dtm!.image.length).toBe(784);
-    expect(m.dtm!.label.length).toBe(100);
-    const colours = new Set([...m.dtm!.image, ...m.dtm!.label].map((i) => ((i % 70) + Math.floor(i / 70)) % 2));
-    expect([...colours]).toEqual([0]);
-    const info = dtca(['model', 'info', file, '--json']);
-    expect(info.code).toBe(0);
-    expect(JSON.parse(info.stdout).dtm.T).toBe(3);
-    const out = join(dir, 'run');
-    const r2 = dtca(['run', '--model', file, '--images', '2', '--sweeps', '5', '--labels', '1,2', '--out', out, '--json']);
-    expect(r2.code).toBe(0);
-    const s = JSON.parse(r2.stdout);
-    expect(s.stages).toHaveLength(3);
-    for (const st of s.stages) for (const k of ['stage', 'cycles', 'sim_time_s', 'toggles', 'energy_j']) expect(st).toHaveProperty(k);
-    expect(s.energy_per_image_j).toBeGreaterThan(0);
-    for (const f of ['samples.png', 'denoise.png', 'stats.json', 'config.json', 'manifest.json']) expect(existsSync(join(out, f))).toBe(true);
-    expect(readFileSync(join(out, 'samples.png')).subarray(1, 4).toString()).toBe('PNG');
-    const bad = dtca(['run', '--model', file, '--labels', '12', '--sweeps', '1', '--out', join(dir, 'bad')]);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--labels 12: class 12 outside 0\.\.9/);
   });
 });

@@ -1,5 +1,5 @@
 // Fashion-MNIST loading: the committed fixture, binarisation, the DTM layout, and clear errors for
-// missing or damaged data (UserError in the library, exit 2 and one line from the CLI).
+// missing or damaged data (UserError in the library; exit 2 and one line from the CLI: fmnist-cli.test.ts).
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,14 +8,6 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../fabric/errors.js';
 import { loadFmnist, readImageSet, packImageSet, unpackImageSet, binarise, visibleSpins, decodeLabel, labelBits, dataDir, DEFAULT_DATA_DIR, PIXELS } from '../sim/fmnist.js';
-import { spawnSync } from 'node:child_process';
-import { CLI, ROOT } from './helpers/cli.js';
-
-function dtca(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'warn', ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 const FIXTURE = (split: string) => fileURLToPath(new URL(`./fixtures/fmnist-${split}-400.bin.gz`, import.meta.url));
 const HAVE_DATA = existsSync(join(DEFAULT_DATA_DIR, 't10k-images-idx3-ubyte.gz'));
 
@@ -196,20 +188,6 @@ describe('missing or damaged data', () => {
     const s = loadFmnist({ dir, split: 'test', canonical: false });
     expect(s.images.every((v) => v === 1)).toBe(true);
     expect(s.labels[0]).toBe(5);
-  });
-
-  it('dtca eval with no data: exit 2 and one line naming the directory and the remedy', () => {
-    const r = dtca(['eval', 'configs', '--data', '/nonexistent/fmnist']);
-    expect(r.code).toBe(2);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^dtca: Fashion-MNIST not found: \/nonexistent\/fmnist does not exist; .*apt-get install dataset-fashion-mnist/);
-  });
-
-  it('dtca eval honours DTCA_DATA', () => {
-    const r = dtca(['eval', 'configs'], { DTCA_DATA: '/elsewhere/fmnist' });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/\/elsewhere\/fmnist does not exist/);
   });
 });
 

@@ -19,7 +19,7 @@ import { encodeRecord, makePackr } from '../traces/pack.js';
 import { pythonStatuses } from './fuzz/properties.js';
 import { ROOT } from './helpers/cli.js';
 import { symlinkSync, mkdirSync } from 'node:fs';
-import { interruptedMessage } from '../cli/commands/run.js';
+import { interruptedMessage } from '../sim/workload.js';
 import { checkSweepMemory, BYTES, MEMORY_MARGIN, estimateRun, bmShape, machineMemory } from '../sim/resources.js';
 import { resolveConfig } from '../sim/config.js';
 

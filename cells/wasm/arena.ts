@@ -92,7 +92,6 @@ export class Arena {
     if (k > 0 && this.free[k - 1].addr + this.free[k - 1].size === addr) {
       this.free[k - 1].size += this.free[k].size;
       this.free.splice(k, 1);
-      k--;
     }
     // give the tail back to the bump pointer
     const last = this.free[this.free.length - 1];

@@ -7,17 +7,16 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveConfig } from '../../sim/config.js';
-import { buildChip } from '../../sim/chip.js';
+import { planWorkload, executeWorkload, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
-import { generate } from '../../sim/dtm.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
-import { log, positiveInt, parseBeta } from '../common.js';
+import { log, cliContext, positiveInt, parseBeta } from '../common.js';
 import { dataDir, PIXELS, CLASSES } from '../../sim/fmnist.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
-import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from '../../sim/quality/eval.js';
+import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
 import { readRunSamples } from '../../sim/quality/samples.js';
 import { measureAutocorrelation } from '../../sim/train/stage.js';
 import { trainData } from '../../sim/train/train.js';
@@ -129,14 +128,13 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     const base = resolveConfig(a.config, { sets });
     // --chip ideal: every non-ideality off but the chip's weight precision (the chip a model is trained on)
     const cfg = chipKind === 'cycle' ? base : resolveConfig(a.config, { ideal: true, sets: chipKind === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
-    const chip = buildChip(cfg);
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
     const workers = positiveInt('workers', a.workers) ?? 1;
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
     log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
-    const bar = makeProgress(n * dtm.T, 'image-stages');
-    const gen = await generate(chip, model, { images: n, sweeps, labels, workers, beta: parseBeta(a.beta), onImageDone: (d) => bar.tick(d) });
-    bar.done();
+    const ctx = cliContext();
+    const plan = planWorkload({ config: cfg, model, images: n, sweeps, labels, workers, beta: parseBeta(a.beta) }, ctx);
+    const { gen } = (await executeWorkload(plan, ctx)) as DtmOutcome;
     // per stage, the chain autocorrelation beyond the conditional mean (the estimator ACP uses,
     // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
     const pairsData = trainData(model, a.data, undefined, 'test');
@@ -158,6 +156,7 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
     onStep: (what) => log.info(what),
   });
+  if (report.small_n_note) log.warn({ images: report.n, min: MIN_FD_RANK_N }, report.small_n_note);
   if (a.json) process.stdout.write(JSON.stringify({ ...report, source }, null, 2) + '\n');
   else process.stdout.write(formatReport(report, title));
 }
@@ -169,7 +168,7 @@ export function evalCommand<T>(y: Argv<T>): Argv<T> {
     (yy) =>
       yy
         .positional('target', { type: 'string', describe: 'a run directory with samples.npy, or a DTM model file (generates --images class-clamped samples)' })
-        .option('images', { type: 'number', describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N)` })
+        .option('images', { type: 'number', describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N, and below ${MIN_FD_RANK_N} it cannot rank anything: the report says so)` })
         .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
         .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA, else /usr/share/datasets/fashion-mnist)' })
         .option('classifier', { type: 'string', describe: 'classifier weights (default configs/classifier/fmnist-cnn.msgpack)' })

@@ -15,9 +15,9 @@ import { existsSync, readFileSync, appendFileSync, readdirSync, statSync } from 
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveConfig } from '../../sim/config.js';
-import { buildChip } from '../../sim/chip.js';
+import { planWorkload, executeWorkload, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
-import { newDtmModel, generate, PLACEMENTS, type Placement } from '../../sim/dtm.js';
+import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { train } from '../../sim/train/train.js';
 import { evaluate, loadReferenceData } from '../../sim/quality/eval.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
@@ -110,11 +110,10 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
       const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);
       if (!existsSync(snap)) throw new UserError(`${snap}: missing (train ${v.name} again: remove ${modelPath})`);
       const model = readModel(snap);
-      const chip = buildChip(config);
       const labels = Array.from({ length: CLASSES }, (_, c) => c);
       // the monolithic EBM gets the DTM's total sweeps in its one stage
       const sweeps = v.T === 1 ? 8 * K : K;
-      const gen = await generate(chip, model, { images, sweeps, labels, workers });
+      const { gen } = (await executeWorkload(planWorkload({ config, model, images, sweeps, labels, workers }))) as DtmOutcome;
       const pixels = new Uint8Array(images * PIXELS);
       gen.outputs.forEach((x, i) => {
         for (let p = 0; p < PIXELS; p++) pixels[i * PIXELS + p] = x[p] > 0 ? 1 : 0;

@@ -1,92 +1,25 @@
-/** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory. */
+/** `dtca run`: DTM generation or a Boltzmann-machine run, written to a run directory (sim/workload.ts: plan, execute, write). */
 import type { Argv } from 'yargs';
-import { existsSync } from 'node:fs';
-import { join, resolve as resolvePath, basename } from 'node:path';
 import { UserError, Interrupted } from '../../fabric/errors.js';
-import { resolveRules } from '../../fabric/rules.js';
 import { listenForStop, type StopSignal } from '../signals.js';
-import { CONFIG_DIR, type ResolvedConfig } from '../../sim/config.js';
-import { buildChip, type Chip } from '../../sim/chip.js';
-import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from '../../sim/model.js';
-import { estimateRun, checkResources, maxWorkers, formatBytes, formatSeconds, configShape, WORKERS_PER_CORE, type RunShape } from '../../sim/resources.js';
-import { newDtmModel, generate, type Mapping } from '../../sim/dtm.js';
-import { samplesFigure, denoiseFigure } from '../../sim/io/images.js';
-import { writeEnergyChart, type StageEnergy } from '../../sim/io/plot.js';
-import { runModel, INIT_MODES, type InitMode, type EngineReport } from '../../sim/run.js';
+import { readModel, type Model } from '../../sim/model.js';
+import { maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE } from '../../sim/resources.js';
+import { INIT_MODES, type InitMode } from '../../sim/run.js';
+import type { Mapping } from '../../sim/dtm.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
-import { makeStats, makeDtmStats, formatStats, type Stats } from '../../sim/stats.js';
-import { withRunDir, writeJson, writeFileAtomic, VERSION, type RunDir } from '../../sim/io/output.js';
-import { isDiskFault, isStdout } from '../../fabric/files.js';
-import { makeProgress } from '../progress.js';
-import { openTraceWriter, parseIndexList, parseCellRect } from '../../traces/writer.js';
-import { areaStats } from '../../sim/area.js';
-import { energyTableReport } from '../../sim/energy-table.js';
-import { configLabel, type ConfigLabel } from '../../sim/label.js';
-import { log, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
-import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from '../../sim/quality/samples.js';
+import { formatStats } from '../../sim/stats.js';
+import { withRunDir } from '../../sim/io/output.js';
+import { isStdout } from '../../fabric/files.js';
+import { parseIndexList, parseCellRect } from '../../traces/writer.js';
+import { configLabel } from '../../sim/label.js';
+import { planWorkload, executeWorkload, writeRunDirectory, writeStoppedRun, openPlanTrace, endTrace, WorkloadStopped, type WorkloadRequest } from '../../sim/workload.js';
+import { log, cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
 
-/** Stages of the default DTM workload. */
-const DEFAULT_T = 8;
-
-/** The DTM that ships with dtca: trained on Fashion-MNIST for the paper chip (configs/models/, README "The shipped model"). */
-export const SHIPPED_MODEL = join(CONFIG_DIR, 'models', 'fmnist-t8.mp');
-
-/**
- * The shipped model where it is installed and fits the configured fabric, else null (the default
- * workload is then a seeded random-weight DTM laid on the fabric, see defaultDtm).
- */
-function shippedModel(cfg: ResolvedConfig): Model | null {
-  if (!existsSync(SHIPPED_MODEL)) {
-    log.info({ model: SHIPPED_MODEL }, 'the shipped model is not installed: running a random-weight DTM');
-    return null;
-  }
-  const m = readModel(SHIPPED_MODEL);
-  try {
-    checkModelFitsFabric(m, cfg, resolveRules(cfg.fabric.rules));
-    return m;
-  } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-    log.info({ reason: e.message }, 'the shipped model does not fit this chip: running a random-weight DTM');
-    return null;
-  }
-}
-
-/** The default workload without the shipped model: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
-function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
-  const spots = chipFabric.colourCells[0].length;
-  const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
-  return newDtmModel({
-    T: DEFAULT_T,
-    L: cfg.fabric.L,
-    rules: cfg.fabric.rules,
-    boundary: cfg.fabric.boundary,
-    visible,
-    weights: { random: 0.25 },
-    seed: cfg.seed,
-  });
-}
-
-/** The files a DTM run directory holds besides the trace. */
-const RUN_FILES = ['manifest.json', 'config.json', 'energy-table.json', 'stats.json', 'samples.png', 'denoise.png', 'energy.svg', 'energy.png', SAMPLES_FILE, LABELS_FILE];
-
-/** The run's last files: the resolved config, the energy table, stats.json, and the manifest saying "complete". */
-function writeRunFiles(rd: RunDir, cfg: ResolvedConfig, model: Model, stats: Stats, chip: Chip, label: ConfigLabel, extra: Record<string, unknown> = {}): void {
-  writeJson(rd.file('config.json'), cfg);
-  writeJson(rd.file('energy-table.json'), energyTableReport(chip));
-  writeJson(rd.file('stats.json'), stats);
-  rd.finish('complete', { model: model.source, ...label.manifest, ...extra });
-}
 
 function parseEngine(v: unknown): EngineChoice {
   if (v === undefined) return 'auto';
   if (!ENGINE_CHOICES.includes(v as EngineChoice)) throw new UserError(`--engine ${String(v)}: one of ${ENGINE_CHOICES.join(', ')}`);
   return v as EngineChoice;
-}
-
-/** once per run: which engine ran and why auto passed over faster ones */
-function logEngine(e: EngineReport): void {
-  for (const r of e.refused) log.info({ engine: r.engine, reason: r.reason }, `engine ${r.engine} not used`);
-  log.debug({ engine: e.used, stats: e.stats }, 'engine');
 }
 
 /** DTM or BM, and the flags that belong to each (given flags that do not apply are errors). */
@@ -119,60 +52,11 @@ function stoppedEarly(signal: string): Interrupted {
   return e;
 }
 
-/** Where a run was when it stopped, for stats.json and the one line on stderr. */
-interface Progress {
-  at?: { stage?: number; chain?: number; sweep?: number };
-  /** DTM: image-stages finished, of images x T; BM: chains finished, of chains */
-  done: number;
-  of: number;
-  unit: 'image-stages' | 'chains';
-}
-
-/** A promise that rejects with Interrupted when a signal arrives first (for work on other threads). */
-function untilStopped<T>(p: Promise<T>, stop: StopSignal): Promise<T> {
-  p.catch(() => {}); // if the signal wins, what the threads do afterwards no longer matters
-  return Promise.race([p, stop.received.then((s): T => { throw new Interrupted({}, s); })]);
-}
-
-/**
- * A stopped run's run directory: config.json, stats.json marked partial (with how far the run got,
- * or the full statistics when only the pictures were left), the manifest "interrupted". Returns the
- * error that ends the command (one line, exit 128 + the signal's number).
- */
-function stoppedRun(rd: RunDir, cfg: ResolvedConfig, label: ConfigLabel, model: Model, signal: string, p: Progress, t0: number, extra: Record<string, unknown> = {}, trace?: string): Interrupted {
-  const at = p.at ?? {};
-  const stats = { partial: true, status: 'interrupted', signal, config: label.label, workload: model.source, stopped_at: at, progress: { done: p.done, of: p.of, unit: p.unit }, wall_s: (performance.now() - t0) / 1000, ...extra };
-  writeJson(rd.file('config.json'), cfg);
-  writeJson(rd.file('stats.json'), stats);
-  rd.finish('interrupted', { signal, model: model.source, ...label.manifest });
-  const e = new Interrupted(at, signal);
-  e.message = interruptedMessage(signal, at, p, rd.path, trace);
-  return e;
-}
-
-/**
- * The one line of a stopped run. Where it stopped is named only when work was left: once every
- * image-stage (chain) is done, the last position the simulator reported is history, and "at stage
- * 0, image 3 before sweep 249" beside "(128 of 128 done)" would contradict itself.
- */
-export function interruptedMessage(signal: string, at: Progress['at'] & object, p: Pick<Progress, 'done' | 'of' | 'unit'>, dir: string, trace?: string): string {
-  const left = p.done < p.of;
-  const where = left ? ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ') : '';
-  const before = left && at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
-  const when = where ? ` at ${where}${before}` : left ? '' : ` after the last of the ${p.unit}`;
-  return `interrupted by ${signal}${when} (${p.done} of ${p.of} ${p.unit} done); partial results in ${dir}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
-}
-
-async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Promise<StopSignal>): Promise<void> {
-  // ---- everything is checked before anything runs or is written
-  const seed = positiveInt('seed', a.seed as number | undefined, 0);
-  const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
-  // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
-  const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
+/** The command line as a workload request: flag checks and parsing only; sim/workload.ts checks the rest. */
+function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal): Omit<WorkloadRequest, 'config'> {
   if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
   // the signal watcher is up before a model file is read: a signal ends even a long read (fabric/read.ts)
-  const stopEarly = await listening;
-  let fileModel: Model | null = null;
+  let fileModel: Model | null;
   try {
     fileModel = a.model === undefined ? null : readModel(String(a.model), { stop: () => stopEarly.signal !== null });
   } catch (e) {
@@ -194,237 +78,67 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   if (a.trace !== undefined && isStdout(String(a.trace))) throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
   const workers = checkWorkers(a.workers as number | undefined);
   if (a.trace !== undefined && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
-  const beta = parseBeta(a.beta);
-  const engine = parseEngine(a.engine);
-  const batch = positiveInt('batch', a.batch as number | undefined);
-  const cs = configShape(cfg);
-  const N = cs.cells;
-  const D = cs.directions;
-  const physics = cs.engine;
-  // the default DTM workload: the shipped model where it is installed and fits, else a random-weight DTM
-  const shipped = !fileModel && dtmRun ? shippedModel(cfg) : null;
-  const modelFile = fileModel ?? shipped;
-  const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
-  const sweepCycles = 2 * cfg.clock.phase_cycles;
-  const wiresApprox = (N * D) / 2;
-  const modelShape = modelFile
-    ? { stages: modelFile.stages.length, edgesPerStage: Math.max(...modelFile.stages.map((st) => st.ei.length)) }
-    : { stages: dtmRun ? DEFAULT_T : 1, edgesPerStage: wiresApprox };
-  const resources = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'analogSubsteps' | 'phaseCycles'>) => {
-    const full: RunShape = { ...shape, ...modelShape, ...cs, workers, batch };
-    const est = estimateRun(full);
-    for (const w of checkResources(full, est, { force: Boolean(a.force) })) log.warn(w);
-    return est;
+  const trace =
+    a.trace === undefined
+      ? undefined
+      : {
+          path: String(a.trace),
+          every: positiveInt('trace-every', a.traceEvery as number | undefined),
+          stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
+          chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
+          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
+        };
+  return {
+    model: fileModel,
+    workload: a.workload as 'dtm' | 'bm' | undefined,
+    stage: positiveInt('stage', a.stage as number | undefined, 0),
+    images: positiveInt('images', a.images as number | undefined),
+    labels: parseIntList('labels', a.labels),
+    mapping: a.mapping as Mapping | undefined,
+    trace,
+    chains: positiveInt('chains', a.chains as number | undefined),
+    warmup: positiveInt('warmup', a.warmup as number | undefined, 0),
+    init: a.init as InitMode | undefined,
+    sweeps: positiveInt('sweeps', a.sweeps as number | undefined),
+    beta: parseBeta(a.beta),
+    engine: parseEngine(a.engine),
+    batch: positiveInt('batch', a.batch as number | undefined),
+    workers,
+    force: Boolean(a.force),
   };
+}
 
-  if (dtmRun) {
-    // the shipped model: one image per class unless asked otherwise
-    const images = positiveInt('images', a.images as number) ?? (shipped ? 10 : 4);
-    const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 250;
-    const labels = parseIntList('labels', a.labels) ?? (shipped ? Array.from({ length: 10 }, (_, c) => c) : undefined);
-    const traceOpts = {
-      every: positiveInt('trace-every', a.traceEvery as number | undefined),
-      stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
-      chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
-      cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
-    };
-    const T = modelShape.stages;
-    const traced = traceOpts.cells ? (traceOpts.cells[2] - traceOpts.cells[0] + 1) * (traceOpts.cells[3] - traceOpts.cells[1] + 1) : N;
-    const tracedSweeps = Math.ceil(sweeps / (traceOpts.every ?? 1)) + 1;
-    const est = resources({
-      chains: images,
-      stagesProgrammed: T,
-      cellUpdates: images * T * sweeps * N,
-      cycles: T * (images * (sweeps * sweepCycles + 2 + N) + wiresApprox * 32),
-      sweeps,
-      traceRecords: a.trace === undefined ? 0 : (traceOpts.chains?.length ?? images) * (traceOpts.stages?.length ?? T) * tracedSweeps,
-      tracedCells: traced,
-    });
-    const chip = buildChip(cfg);
-    const model = modelFile ?? defaultDtm(cfg, chip.fabric);
-    const dtm = model.dtm as NonNullable<Model['dtm']>;
-    checkModelFitsFabric(model, cfg, chip.fabric.rules);
-    if (modelFile) checkModelWires(chip.fabric, model); // a generated model is on the fabric's wires by construction
-    model.stages.forEach((st, k) => {
-      if (st.clampIdx.length > 0) {
-        throw new UserError(`${model.source}: stages[${k}].clamp: DTM generation does not use stage clamps (it clamps the label cells with --labels); remove them, or run the stage as a Boltzmann machine with --stage ${k}`);
-      }
-    });
-    const classes = dtm.label.length / dtm.label_copies;
-    for (const c of labels ?? []) {
-      if (dtm.label.length === 0) throw new UserError(`--labels ${String(a.labels)}: the model has no label cells`);
-      if (c >= classes) throw new UserError(`--labels ${String(a.labels)}: class ${c} outside 0..${classes - 1}`);
-    }
-    for (const s of traceOpts.stages ?? []) if (s >= dtm.T) throw new UserError(`--trace-stages ${String(a.traceStages)}: stage ${s} does not exist (the model has stages 0..${dtm.T - 1})`);
-    for (const c of traceOpts.chains ?? []) if (c >= images) throw new UserError(`--trace-chains ${String(a.traceChains)}: chain ${c} does not exist (--images ${images}: chains 0..${images - 1})`);
-    if (traceOpts.cells && (traceOpts.cells[2] >= cfg.fabric.L || traceOpts.cells[3] >= cfg.fabric.L)) {
-      throw new UserError(`--trace-cells ${String(a.traceCells)}: outside the ${cfg.fabric.L}x${cfg.fabric.L} grid`);
-    }
-    const mapping = (a.mapping as Mapping | undefined) ?? 'reprogram';
-    const stop = await listening;
-    if (stop.signal) throw stoppedEarly(stop.signal);
-    await withRunDir(a.out as string | undefined, label.slug, async (dir, rd) => {
-      const t0 = performance.now();
-      const progress: Progress = { done: 0, of: images * dtm.T, unit: 'image-stages' };
-      log.info({ config: label.label, physics, engine, cells: N, degree: D, T: dtm.T, images, sweeps, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'generation starting');
-      const tracePath = a.trace === undefined ? null : a.trace === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(String(a.trace));
-      if (tracePath && RUN_FILES.some((f) => resolvePath(dir, f) === tracePath)) throw new UserError(`--trace ${String(a.trace)}: the run directory writes its own ${basename(tracePath)} there; name the trace differently`);
-      const sink = tracePath ? openTraceWriter(tracePath, traceOpts) : undefined;
-      if (sink && est.traceFileBytes > 0) log.info({ trace: tracePath, size: formatBytes(est.traceFileBytes) }, 'trace estimate');
-      const bar = makeProgress(images * dtm.T, 'image-stages');
-      const startupS = process.uptime();
-      const run = generate(chip, model, {
-        workers,
-        sink,
-        version: VERSION,
-        onImageDone: (d) => {
-          progress.done = d;
-          bar.tick(d);
-        },
-        images,
-        sweeps,
-        labels,
-        beta,
-        mapping,
-        engine,
-        batch,
-        keepChains: Math.min(images, 8),
-        onStageDone: (stage, done, total) => log.debug({ stage, done, of: total }, 'stage done'),
-        shouldStop: (at) => {
-          progress.at = at;
-          return stop.signal !== null;
-        },
-      });
-      const gen = await untilStopped(run, stop).catch(async (e: unknown) => {
-        bar.done();
-        if (e instanceof Interrupted) {
-          const signal = stop.signal ?? e.reason;
-          if (e.at.stage !== undefined) progress.at = e.at;
-          if (sink) {
-            sink.interrupt({ reason: signal, at: progress.at });
-            await sink.close();
-          }
-          throw stoppedRun(rd, cfg, label, model, signal, progress, t0, {}, sink ? sink.finalPath : undefined);
-        }
-        // a full disk keeps the trace up to its last whole record; a refusal leaves nothing
-        if (isDiskFault(e)) sink?.fail();
-        else sink?.abort();
-        throw e;
-      });
-      bar.done();
-      logEngine(gen.engine);
-      if (sink) {
-        await sink.close();
-        log.info({ trace: tracePath }, 'trace written');
-      }
-      if (gen.weightsClipped > 0) {
-        log.warn({ clipped: gen.programClipped, weights: gen.weightsClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
-      } else if (gen.programClipped > 0) {
-        // a strong stage input on top of a bias saturates at the full scale, as on the chip (and in dtca train at this precision)
-        log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
-      }
-      const stats = makeDtmStats(chip, gen, model.source);
-      stats.config = label.label;
-      stats.startup_s = startupS;
-      Object.assign(stats, areaStats(cfg, stats));
-      if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
-      const what = `${basename(model.source)}, ${label.label}, ${physics} physics, T = ${dtm.T}, K = ${sweeps}`;
-      const labelled = labels !== undefined && labels.length > 0;
-      // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics
-      const pictures: [string, () => Promise<unknown> | void][] = [
-        ['samples.png', async () => writeFileAtomic(`${dir}/samples.png`, await samplesFigure(gen.outputs, dtm, labels, `Generated images\n${what}`))],
-        ['denoise.png', async () => writeFileAtomic(`${dir}/denoise.png`, await denoiseFigure(gen.strip, dtm, labels, `Denoising: input, then the visible cells after each stage (noisiest to cleanest)\n${what}`))],
-        ['energy.svg/png', () => writeEnergyChart(dir, stats.stages as StageEnergy[], images)],
-        // the generated images, machine-readable (dtca eval reads them; README "Run directory")
-        [SAMPLES_FILE, () => writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs))],
-        ...(labelled ? [[LABELS_FILE, () => writeFileAtomic(`${dir}/${LABELS_FILE}`, labelsNpy(images, labels))] as [string, () => void]] : []),
-      ];
-      const samples: SamplesManifest = {
-        file: SAMPLES_FILE,
-        labels_file: labelled ? LABELS_FILE : null,
-        images,
-        visible: dtm.image.length + dtm.label.length,
-        image_cells: dtm.image.length,
-        image_shape: dtm.image_shape,
-        label_copies: dtm.label_copies,
-        classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
-      };
-      const written: string[] = [];
-      const stopIfAsked = () => {
-        if (!stop.signal) return;
-        progress.done = progress.of;
-        throw stoppedRun(rd, cfg, label, model, stop.signal, progress, t0, { ...stats, partial: true, status: 'interrupted', signal: stop.signal, during: 'pictures', pictures_written: written });
-      };
-      for (const [name, draw] of pictures) {
-        stopIfAsked();
-        await draw();
-        written.push(name);
-      }
-      stopIfAsked();
-      writeRunFiles(rd, cfg, model, stats, chip, label, { samples });
-      log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
-      process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
-    }, claim);
-    return;
-  }
+async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Promise<StopSignal>): Promise<void> {
+  // ---- everything is checked before anything runs or is written
+  const seed = positiveInt('seed', a.seed as number | undefined, 0);
+  const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
+  // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
+  const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   const stop = await listening;
-  const chains = positiveInt('chains', a.chains as number) ?? 1;
-  const sweeps = positiveInt('sweeps', a.sweeps as number) ?? 1000;
-  const warmup = positiveInt('warmup', a.warmup as number | undefined, 0) ?? (fileModel ? 100 : 0);
-  const stage = positiveInt('stage', a.stage as number | undefined, 0) ?? 0;
-  if (fileModel && stage >= fileModel.stages.length) throw new UserError(`--stage ${stage}: the model has stages 0..${fileModel.stages.length - 1}`);
-  const est = resources({ chains, stagesProgrammed: 1, cellUpdates: chains * (sweeps + warmup) * N, cycles: chains * ((sweeps + warmup) * sweepCycles + 2 + N) + wiresApprox * 32, sweeps: sweeps + warmup });
-  const chip = buildChip(cfg);
-  const model = fileModel ?? randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
-  checkModelFitsFabric(model, cfg, chip.fabric.rules);
-  if (fileModel) checkModelWires(chip.fabric, model);
+  const req = request(a, stop);
+  const ctx = cliContext(() => stop.signal !== null);
+  const plan = planWorkload({ config: cfg, ...req }, ctx);
   if (stop.signal) throw stoppedEarly(stop.signal);
+  const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
   await withRunDir(a.out as string | undefined, label.slug, async (dir, rd) => {
-    log.info({ config: label.label, physics, engine, cells: N, degree: D, chains, sweeps, warmup, workers, memory: formatBytes(est.bytes), estimate: formatSeconds(est.seconds) }, 'run starting');
-    const bar = makeProgress(chains, 'chains');
-    const startupS = process.uptime();
     const t0 = performance.now();
-    const progress: Progress = { done: 0, of: chains, unit: 'chains' };
-    const run = runModel(chip, model, {
-      chains,
-      sweeps,
-      warmup,
-      init: (a.init as InitMode | undefined) ?? 'hinton',
-      stage,
-      // START:END runs linearly over all warm-up and measured sweeps
-      beta: beta === undefined || typeof beta === 'number' ? beta : (sweep, total) => (total <= 1 ? beta.end : beta.start + ((beta.end - beta.start) * sweep) / (total - 1)),
-      workers,
-      moments: Boolean(fileModel),
-      engine,
-      batch,
-      onChainDone: (d) => {
-        progress.done = d;
-        bar.tick(d);
-      },
-      shouldStop: (at) => {
-        progress.at = at;
-        return stop.signal !== null;
-      },
-    });
-    const result = await untilStopped(run, stop).catch((e: unknown) => {
-      bar.done();
-      if (e instanceof Interrupted) {
-        if (e.at.stage !== undefined) progress.at = e.at;
-        throw stoppedRun(rd, cfg, label, model, stop.signal ?? e.reason, progress, t0);
-      }
+    const wallS = () => (performance.now() - t0) / 1000;
+    log.info({ config: label.label, memory: formatBytes(plan.estimate.bytes), estimate: formatSeconds(plan.estimate.seconds) }, 'run planned');
+    const sink = openPlanTrace(plan, dir, ctx);
+    let outcome;
+    try {
+      outcome = await executeWorkload(plan, ctx, { sink, stopped: stop.received, startupS: () => process.uptime() });
+    } catch (e) {
+      await endTrace(sink, e);
+      if (e instanceof WorkloadStopped) throw writeStoppedRun(rd, plan, label, stop.signal ?? e.reason, e.progress, wallS(), {}, sink ? sink.finalPath : undefined);
       throw e;
-    });
-    bar.done();
-    logEngine(result.engine);
-    if (result.program.clipped > 0) {
-      log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
     }
-    const stats = makeStats(chip, result, model.source);
-    stats.config = label.label;
-    stats.startup_s = startupS;
-    Object.assign(stats, areaStats(cfg, stats));
-    if (stats.area_m2 && stats.area_note) log.warn(String(stats.area_note));
-    writeRunFiles(rd, cfg, model, stats, chip, label);
+    if (sink) {
+      await sink.close();
+      log.info({ trace: sink.finalPath }, 'trace written');
+    }
+    await writeRunDirectory(rd, outcome, label, { stop: () => stop.signal, wallS });
+    const stats = outcome.stats;
     log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
     process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
   }, claim);

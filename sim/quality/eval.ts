@@ -47,6 +47,10 @@ export interface EvalReport extends Metrics {
   n: number;
   labels: 'clamped' | 'none';
   baselines: { floor: Metrics; factorised: Metrics };
+  /** false below MIN_FD_RANK_N images: FD cannot rank samples at this N (small_n_note says why) */
+  fd_can_rank: boolean;
+  /** the plain statement at small N, else null */
+  small_n_note: string | null;
   note: string;
   reference: string;
   classifier: { path: string; test_accuracy: number | null; features: number };
@@ -54,6 +58,20 @@ export interface EvalReport extends Metrics {
 }
 
 export const FD_NOTE = 'FD is biased upward at small N (two samples of one distribution score > 0, shrinking roughly like 1/N): compare FDs only at the same N; the floor row is real images at this N';
+
+/**
+ * The fewest images at which dtca lets FD rank anything. Measured (docs/quality.md): the floor
+ * (real images against real images) scores about 5,300 / N (183 at N = 10, 126 at 20, 46 at 100,
+ * 30 at 200, 5 at 1,000) while the factorised yardstick (independent pixels) scores about 135-140
+ * at large N: below 200 the bias alone is a third or more of the whole gap between real images and
+ * pixel noise, so a lower FD says nothing (at N = 10 and 20 it exceeds that gap).
+ */
+export const MIN_FD_RANK_N = 200;
+
+/** What the report says at small N, in plain words. */
+export function smallNNote(n: number, floorFd: number): string {
+  return `N = ${n} is too few images for FD to rank anything: real images score ${floorFd.toFixed(1)} against real images here (the floor), so FD differences at this N are noise, and a sample scoring below the floor is not better than real; score at least ${MIN_FD_RANK_N} images (default ${DEFAULT_EVAL_IMAGES}) to compare`;
+}
 
 /** Picks, for each wanted class in order, the next unused image of that class from `pool`. */
 export function matchClasses(pool: ImageSet, want: ArrayLike<number>, what: string): ImageSet {
@@ -145,6 +163,8 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
     labels: s.labels ? 'clamped' : 'none',
     ...main,
     baselines: { floor: floorM, factorised: factM },
+    fd_can_rank: n >= MIN_FD_RANK_N,
+    small_n_note: n >= MIN_FD_RANK_N ? null : smallNNote(n, floorM.fd),
     note: FD_NOTE,
     reference: s.labels ? `${n} test images, each of the class its sample was generated with` : `the first ${n} test images`,
     classifier: { path: o.classifierPath, test_accuracy: o.classifierTestAccuracy, features: d },
@@ -164,7 +184,7 @@ function fmtAuto(a: (number | null)[] | null): string {
 /** The table for people. */
 export function formatReport(r: EvalReport, title: string): string {
   const rows: [string, (m: Metrics) => string][] = [
-    ['FD (features)', (m) => fmt(m.fd, 3)],
+    [r.fd_can_rank ? 'FD (features)' : 'FD (cannot rank at this N)', (m) => fmt(m.fd, 3)],
     ['clamped accuracy', (m) => fmt(m.clamped_accuracy, 3)],
     ['marginal error', (m) => fmt(m.marginal_error, 4)],
     ['diversity', (m) => fmt(m.diversity, 3)],
@@ -179,6 +199,7 @@ export function formatReport(r: EvalReport, title: string): string {
     line(head),
     ...body.map(line),
     `autocorrelation per stage (0 = cleanest): ${fmtAuto(r.autocorrelation)}`,
+    ...(r.small_n_note ? [`WARNING: ${r.small_n_note}.`] : []),
     `N = ${r.n}: ${r.note}.`,
     `reference: ${r.reference}; floor: held-out training images; factorised: independent pixels from class marginals.`,
     `classifier: ${r.classifier.path} (${r.classifier.test_accuracy === null ? 'test accuracy unknown' : `test accuracy ${r.classifier.test_accuracy.toFixed(4)} on binarised test images`}); wall ${r.wall_s.toFixed(1)} s`,

@@ -78,7 +78,7 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
   if (!existsSync(npyPath)) {
     throw new UserError(`${dir}: no ${SAMPLES_FILE} (a DTM generation run directory written by this version of "dtca run" holds one)`);
   }
-  let man: { samples?: SamplesManifest } = {};
+  let man: { samples?: SamplesManifest };
   try {
     man = JSON.parse(readFileSync(manPath, 'utf8'));
   } catch (e) {

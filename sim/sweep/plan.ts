@@ -17,7 +17,8 @@ import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveRules, checkRules } from '../../fabric/rules.js';
-import { resolveConfig, validateConfig, idealize, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
+import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
+import { parseQuantity, unitOfPath } from '../units.js';
 import { readModel, checkModelFitsFabric, type Model } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
 import { configLabel } from '../label.js';
@@ -163,25 +164,37 @@ export function parseValues(text: string, where: string): Json[] {
   });
 }
 
-/** `PATH=v1,v2,...` -> an axis. */
+/**
+ * An axis's values with units read (sim/units.ts: "10MHz" -> 1e7 at clock.clock_hz), so tables,
+ * charts and ids see numbers; `where` names what the user typed.
+ */
+export function axisWithUnits(ax: Axis, where = `--axis ${ax.path}`): Axis {
+  const unit = isWorkloadPath(ax.path) ? null : unitOfPath(ax.path);
+  if (!unit) return ax;
+  return {
+    path: ax.path,
+    values: ax.values.map((v) => {
+      if (typeof v !== 'string') return v;
+      const n = parseQuantity(v, unit);
+      if (n instanceof Error) throw new UserError(`${where}: ${shownValue(v)}: ${n.message}`);
+      return n;
+    }),
+  };
+}
+
+const shownValue = (v: string) => JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+
+/** `PATH=v1,v2,...` -> an axis (values with units read). */
 export function parseAxis(text: string, flag = '--axis'): Axis {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new UserError(`${flag} ${text}: expected PATH=v1,v2,..., e.g. --axis clock.clock_hz=5e6,1e7`);
   const path = text.slice(0, eq).trim();
-  return { path, values: parseValues(text.slice(eq + 1), `${flag} ${path}`) };
+  return axisWithUnits({ path, values: parseValues(text.slice(eq + 1), `${flag} ${path}`) }, `${flag} ${path}`);
 }
 
-const SI_IN: Record<string, number> = { k: 1e3, M: 1e6, G: 1e9 };
-
-/** `--clock 5e6,10MHz,2.5M` -> clock.clock_hz values in Hz. */
+/** `--clock 5e6,10MHz,2.5M` -> clock.clock_hz values in Hz (the one unit parser, sim/units.ts). */
 export function parseClockList(text: string): Json[] {
-  return parseValues(text, '--clock').map((v) => {
-    if (typeof v === 'number') return v;
-    const m = /^([0-9.eE+-]+)\s*([kMG]?)(Hz)?$/.exec(String(v));
-    const n = m ? Number(m[1]) * (SI_IN[m[2]] ?? 1) : NaN;
-    if (!m || !Number.isFinite(n)) throw new UserError(`--clock ${text}: "${String(v)}" is not a clock rate (e.g. 1e7, 10MHz, 2.5M)`);
-    return n;
-  });
+  return axisWithUnits({ path: 'clock.clock_hz', values: parseValues(text, '--clock') }, '--clock').values;
 }
 
 function getIn(o: unknown, path: string[]): { found: boolean; value: unknown; parent: string[] } {
@@ -309,6 +322,8 @@ function twinOf(cfg: ResolvedConfig, w: Workload): Twin {
   idealize(raw);
   raw.clock.clock_hz = TWIN_CLOCK_HZ;
   const tc = validateConfig(raw, 'ideal twin');
+  // described by its own values: the twins of points that differ only in what the twin fixes are one twin
+  tc.description = describeConfig(tc);
   return { key: hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, twin: tc, workload: w }), config: tc, model_seed: cfg.seed };
 }
 
@@ -323,6 +338,8 @@ export interface Expanded {
 export function expandPlan(plan: Plan): Expanded {
   const base = resolveConfig(plan.config, { sets: plan.sets });
   checkAxisPaths(plan.axes, base);
+  // values with units, however the axes came (flags, a plan file, an older plan.json)
+  plan = { ...plan, axes: plan.axes.map((ax) => axisWithUnits(ax)) };
   if (!Number.isInteger(plan.replicates) || plan.replicates < 1) throw new UserError(`--replicates ${plan.replicates}: must be an integer >= 1`);
   if (plan.seed !== null && (!Number.isInteger(plan.seed) || plan.seed < 0)) throw new UserError(`--seed ${plan.seed}: must be an integer >= 0`);
   checkWorkload(plan.workload, 'workload');
@@ -341,16 +358,18 @@ export function expandPlan(plan: Plan): Expanded {
       const sets = [...plan.sets];
       const w: Workload = { ...plan.workload };
       let seed0 = plan.seed;
+      // an axis value is named by its --axis in any problem it causes (not as a --set nobody typed)
+      const flags: { source: string; path: string; value: Json }[] = [];
       for (const [p, v] of Object.entries(axes)) {
         if (isWorkloadPath(p)) (w as unknown as Record<string, Json>)[p.slice('workload.'.length)] = v;
         else if (p === 'seed') seed0 = v as number;
-        else sets.push(`${p}=${JSON.stringify(v)}`);
+        else flags.push({ source: `--axis ${p}=${typeof v === 'string' ? v : JSON.stringify(v)}`, path: p, value: v });
       }
       let cfg: ResolvedConfig;
       try {
-        const s0 = seed0 ?? resolveConfig(plan.config, { sets }).seed;
+        const s0 = seed0 ?? resolveConfig(plan.config, { sets, flags }).seed;
         if (!Number.isInteger(s0) || s0 < 0) throw new UserError(`seed = ${JSON.stringify(s0)}: must be an integer >= 0`);
-        cfg = resolveConfig(plan.config, { sets: [...sets, `seed=${s0 + r}`] });
+        cfg = resolveConfig(plan.config, { sets: [...sets, `seed=${s0 + r}`], flags });
         checkRules(resolveRules(cfg.fabric.rules), cfg.fabric.L, cfg.fabric.boundary);
         checkWorkload(w, 'the workload');
         if (w.kind === 'dtm') {

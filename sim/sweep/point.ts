@@ -22,7 +22,7 @@ import { buildChip, type Chip } from '../chip.js';
 import { newDtmModel, generate } from '../dtm.js';
 import { runModel } from '../run.js';
 import { randomModel, readModel, type Model } from '../model.js';
-import { makeDtmStats, makeStats, energySplit, type Stats } from '../stats.js';
+import { makeDtmStats, makeStats, energySplit, noteRandomWeights, type Stats } from '../stats.js';
 import { samplesPng } from '../io/images.js';
 import { CLASSES } from '../fmnist.js';
 import { fmnistLayout } from './quality.js';
@@ -166,6 +166,7 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
     const labels = fmnistLayout(model) ? Array.from({ length: CLASSES }, (_, c) => c) : undefined;
     const gen = await generate(chip, model, { images: w.images, sweeps: w.sweeps, beta, labels, mapping: w.mapping ?? 'reprogram', sink: obs, keepChains: 0 });
     const stats = makeDtmStats(chip, gen, model.source);
+    noteRandomWeights(stats, model);
     return { chip, model, stats, moments: obs.moments(), lag1: obs.lagSum / obs.lagN, outputs: gen.outputs };
   }
   if (model.dtm) throw new UserError(`${model.source}: a DTM model file needs the DTM workload fields (images)`);
@@ -174,12 +175,11 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
   let lagSum = 0;
   let lagN = 0;
   const warmup = w.warmup!;
-  const schedule = beta === undefined || typeof beta === 'number' ? beta : (sweep: number, total: number) => (total <= 1 ? beta.end : beta.start + ((beta.end - beta.start) * sweep) / (total - 1));
   const r = await runModel(chip, model, {
     chains: w.chains!,
     sweeps: w.sweeps,
     warmup,
-    beta: schedule,
+    beta,
     moments: true,
     onSweep: (v) => {
       const s = v.s;
@@ -193,6 +193,7 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number): Prom
     },
   });
   const stats = makeStats(chip, r, model.source);
+  noteRandomWeights(stats, model);
   const moments = Float64Array.from([...r.moments!.mean_spin, ...r.moments!.edge_corr]);
   return { chip, model, stats, moments, lag1: lagSum / lagN, outputs: null };
 }

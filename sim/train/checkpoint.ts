@@ -238,7 +238,7 @@ function lockOwner(path: string): { pid: number; host: string; alive: boolean } 
   const m = /^(\d+) (\S+)\n$/.exec(text);
   if (!m) {
     // being written this instant (held), or left empty by a process killed between create and write
-    let age = 0;
+    let age: number;
     try {
       age = Date.now() - statSync(path).mtimeMs;
     } catch {

@@ -1,0 +1,518 @@
+/**
+ * One way to run a workload: plan -> execute -> write the run directory.
+ *
+ *   planWorkload(request)        every check, once, before anything runs or is written: the model
+ *                                (a file's, the shipped one that fits, or a seeded random one), its
+ *                                fit to the fabric and its wires, the options against the model,
+ *                                the resource estimate (memory refused, time announced), the chip
+ *   executeWorkload(plan, ...)   generation (DTM) or a Boltzmann-machine run over the engines, with
+ *                                the RunContext's progress and stop; the statistics (stats.json)
+ *   writeRunDirectory(...)       pictures, the generated images as .npy, config.json,
+ *                                energy-table.json, stats.json and the manifest "complete" — or,
+ *                                after a stop, stats.json marked partial and the manifest
+ *                                "interrupted"
+ *
+ * `dtca run` calls all three; library users call them directly (index.ts). The statistics a plan
+ * executes to are the same wherever it runs, so sweep points and experiments use the same plan.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve as resolvePath } from 'node:path';
+import { UserError, Interrupted } from '../fabric/errors.js';
+import { resolveRules } from '../fabric/rules.js';
+import { CONFIG_DIR, type ResolvedConfig } from './config.js';
+import { buildChip, type Chip } from './chip.js';
+import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
+import { estimateRun, checkResources, configShape, formatBytes, type Estimate, type RunShape } from './resources.js';
+import { newDtmModel, generate, type GenerateResult, type Mapping } from './dtm.js';
+import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult } from './run.js';
+import type { EngineChoice } from '../cells/engine.js';
+import { makeStats, makeDtmStats, noteRandomWeights, type Stats } from './stats.js';
+import { areaStats } from './area.js';
+import { energyTableReport } from './energy-table.js';
+import { samplesFigure, denoiseFigure } from './io/images.js';
+import { writeEnergyChart, type StageEnergy } from './io/plot.js';
+import { writeJson, writeFileAtomic, VERSION, type RunDir } from './io/output.js';
+import { isDiskFault } from '../fabric/files.js';
+import { openTraceWriter, type TraceOptions } from '../traces/writer.js';
+import type { TraceWriter } from '../traces/writer.js';
+import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
+import type { ConfigLabel } from './label.js';
+import { quietContext, type RunContext } from './context.js';
+
+/** Stages of the default DTM workload. */
+export const DEFAULT_T = 8;
+
+/** The DTM that ships with dtca: trained on Fashion-MNIST for the paper chip (configs/models/, docs/training.md). */
+export const SHIPPED_MODEL = join(CONFIG_DIR, 'models', 'fmnist-t8.mp');
+
+/** The files a DTM run directory holds besides the trace. */
+export const RUN_FILES = ['manifest.json', 'config.json', 'energy-table.json', 'stats.json', 'samples.png', 'denoise.png', 'energy.svg', 'energy.png', SAMPLES_FILE, LABELS_FILE];
+
+/** What to run. Undefined fields take the workload's defaults. */
+export interface WorkloadRequest {
+  config: ResolvedConfig;
+  /** a model file's model; absent: the default workload (the shipped DTM that fits, else a random one) */
+  model?: Model | null;
+  /** without a model: 'dtm' (default) or 'bm' (a seeded random Boltzmann machine) */
+  workload?: 'dtm' | 'bm';
+  /** run this stage of the model as a Boltzmann machine */
+  stage?: number;
+  // DTM generation
+  images?: number;
+  labels?: number[];
+  mapping?: Mapping;
+  trace?: { path: string | '' } & TraceOptions;
+  // Boltzmann machines
+  chains?: number;
+  warmup?: number;
+  init?: InitMode;
+  // both
+  sweeps?: number;
+  beta?: BetaSpec;
+  engine?: EngineChoice;
+  batch?: number;
+  workers?: number;
+  /** try a run the memory estimate refuses */
+  force?: boolean;
+}
+
+interface PlanBase {
+  config: ResolvedConfig;
+  chip: Chip;
+  model: Model;
+  /** where the model came from: a file, the shipped model, or generated from the seed */
+  modelSource: 'file' | 'shipped' | 'random';
+  sweeps: number;
+  beta?: BetaSpec;
+  engine: EngineChoice;
+  batch?: number;
+  workers: number;
+  estimate: Estimate;
+}
+
+export interface DtmPlan extends PlanBase {
+  kind: 'dtm';
+  images: number;
+  labels?: number[];
+  mapping: Mapping;
+  trace?: { path: string | '' } & TraceOptions;
+}
+
+export interface BmPlan extends PlanBase {
+  kind: 'bm';
+  chains: number;
+  warmup: number;
+  init: InitMode;
+  stage: number;
+}
+
+export type WorkloadPlan = DtmPlan | BmPlan;
+
+function whole(name: string, v: number | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < min) throw new UserError(`--${name} ${v}: must be an integer >= ${min}`);
+  return v;
+}
+
+/**
+ * The shipped model where it is installed and fits the configured fabric, else null (the default
+ * workload is then a seeded random-weight DTM laid on the fabric, see defaultDtm).
+ */
+export function shippedModel(cfg: ResolvedConfig, ctx: RunContext = quietContext()): Model | null {
+  if (!existsSync(SHIPPED_MODEL)) {
+    ctx.log.info({ model: SHIPPED_MODEL }, 'the shipped model is not installed: running a random-weight DTM');
+    return null;
+  }
+  const m = readModel(SHIPPED_MODEL);
+  try {
+    checkModelFitsFabric(m, cfg, resolveRules(cfg.fabric.rules));
+    return m;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    ctx.log.info({ reason: e.message }, 'the shipped model does not fit this chip: running a random-weight DTM');
+    return null;
+  }
+}
+
+/** The default workload without the shipped model: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
+export function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
+  const spots = chipFabric.colourCells[0].length;
+  const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
+  return newDtmModel({
+    T: DEFAULT_T,
+    L: cfg.fabric.L,
+    rules: cfg.fabric.rules,
+    boundary: cfg.fabric.boundary,
+    visible,
+    weights: { random: 0.25 },
+    seed: cfg.seed,
+  });
+}
+
+/** Every check of a workload, once; the chip built; the resources estimated (and refused when they cannot fit). */
+export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContext()): WorkloadPlan {
+  const cfg = req.config;
+  const fileModel = req.model ?? null;
+  if (fileModel && req.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
+  if (!fileModel && req.stage !== undefined) throw new UserError('--stage: runs one stage of a model file (--model)');
+  const dtmRun = fileModel ? Boolean(fileModel.dtm) && req.stage === undefined : req.workload !== 'bm';
+  const workers = whole('workers', req.workers, 1) ?? 1;
+  if (req.trace && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
+  const batch = whole('batch', req.batch, 1);
+  const engine = req.engine ?? 'auto';
+  const cs = configShape(cfg);
+  const N = cs.cells;
+  const D = cs.directions;
+  const sweepCycles = 2 * cfg.clock.phase_cycles;
+  const wiresApprox = (N * D) / 2;
+  // the default DTM workload: the shipped model where it is installed and fits, else a random-weight DTM
+  const shipped = !fileModel && dtmRun ? shippedModel(cfg, ctx) : null;
+  const modelFile = fileModel ?? shipped;
+  const modelShape = modelFile
+    ? { stages: modelFile.stages.length, edgesPerStage: Math.max(...modelFile.stages.map((st) => st.ei.length)) }
+    : { stages: dtmRun ? DEFAULT_T : 1, edgesPerStage: wiresApprox };
+  const estimate = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'analogSubsteps' | 'phaseCycles'>): Estimate => {
+    const full: RunShape = { ...shape, ...modelShape, ...cs, workers, batch };
+    const est = estimateRun(full);
+    for (const w of checkResources(full, est, { force: Boolean(req.force) })) ctx.log.warn(w);
+    return est;
+  };
+  const base = { config: cfg, beta: req.beta, engine, batch, workers };
+
+  if (dtmRun) {
+    for (const [k, v] of [['chains', req.chains], ['warmup', req.warmup], ['init', req.init]] as const) {
+      if (v !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
+    }
+    // the shipped model: one image per class unless asked otherwise
+    const images = whole('images', req.images, 1) ?? (shipped ? 10 : 4);
+    const sweeps = whole('sweeps', req.sweeps, 1) ?? 250;
+    const labels = req.labels ?? (shipped ? Array.from({ length: 10 }, (_, c) => c) : undefined);
+    const tr = req.trace;
+    const T = modelShape.stages;
+    const traced = tr?.cells ? (tr.cells[2] - tr.cells[0] + 1) * (tr.cells[3] - tr.cells[1] + 1) : N;
+    const tracedSweeps = Math.ceil(sweeps / (tr?.every ?? 1)) + 1;
+    const est = estimate({
+      chains: images,
+      stagesProgrammed: T,
+      cellUpdates: images * T * sweeps * N,
+      cycles: T * (images * (sweeps * sweepCycles + 2 + N) + wiresApprox * 32),
+      sweeps,
+      traceRecords: tr === undefined ? 0 : (tr.chains?.length ?? images) * (tr.stages?.length ?? T) * tracedSweeps,
+      tracedCells: traced,
+    });
+    const chip = buildChip(cfg);
+    const model = modelFile ?? defaultDtm(cfg, chip.fabric);
+    const dtm = model.dtm as NonNullable<Model['dtm']>;
+    checkModelFitsFabric(model, cfg, chip.fabric.rules);
+    if (modelFile) checkModelWires(chip.fabric, model); // a generated model is on the fabric's wires by construction
+    model.stages.forEach((st, k) => {
+      if (st.clampIdx.length > 0) {
+        throw new UserError(`${model.source}: stages[${k}].clamp: DTM generation does not use stage clamps (it clamps the label cells with --labels); remove them, or run the stage as a Boltzmann machine with --stage ${k}`);
+      }
+    });
+    const classes = dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0;
+    for (const c of labels ?? []) {
+      if (dtm.label.length === 0) throw new UserError(`--labels ${labels!.join(',')}: the model has no label cells`);
+      if (!Number.isInteger(c) || c < 0 || c >= classes) throw new UserError(`--labels ${labels!.join(',')}: class ${c} outside 0..${classes - 1}`);
+    }
+    for (const s of tr?.stages ?? []) if (s >= dtm.T) throw new UserError(`--trace-stages ${tr!.stages!.join(',')}: stage ${s} does not exist (the model has stages 0..${dtm.T - 1})`);
+    for (const c of tr?.chains ?? []) if (c >= images) throw new UserError(`--trace-chains ${tr!.chains!.join(',')}: chain ${c} does not exist (--images ${images}: chains 0..${images - 1})`);
+    if (tr?.cells && (tr.cells[2] >= cfg.fabric.L || tr.cells[3] >= cfg.fabric.L)) {
+      throw new UserError(`--trace-cells ${tr.cells.join(',')}: outside the ${cfg.fabric.L}x${cfg.fabric.L} grid`);
+    }
+    return { ...base, kind: 'dtm', chip, model, modelSource: fileModel ? 'file' : shipped ? 'shipped' : 'random', sweeps, estimate: est, images, labels, mapping: req.mapping ?? 'reprogram', trace: tr };
+  }
+
+  for (const [k, v] of [['images', req.images], ['labels', req.labels], ['mapping', req.mapping], ['trace', req.trace]] as const) {
+    if (v !== undefined) throw new UserError(`--${k}: only for DTM generation (a model with a "dtm" section, or the default workload)`);
+  }
+  const chains = whole('chains', req.chains, 1) ?? 1;
+  const sweeps = whole('sweeps', req.sweeps, 1) ?? 1000;
+  const warmup = whole('warmup', req.warmup, 0) ?? (fileModel ? 100 : 0);
+  const stage = whole('stage', req.stage, 0) ?? 0;
+  if (fileModel && stage >= fileModel.stages.length) throw new UserError(`--stage ${stage}: the model has stages 0..${fileModel.stages.length - 1}`);
+  const est = estimate({ chains, stagesProgrammed: 1, cellUpdates: chains * (sweeps + warmup) * N, cycles: chains * ((sweeps + warmup) * sweepCycles + 2 + N) + wiresApprox * 32, sweeps: sweeps + warmup });
+  const chip = buildChip(cfg);
+  const model = fileModel ?? randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+  checkModelFitsFabric(model, cfg, chip.fabric.rules);
+  if (fileModel) checkModelWires(chip.fabric, model);
+  return { ...base, kind: 'bm', chip, model, modelSource: fileModel ? 'file' : 'random', sweeps, estimate: est, chains, warmup, init: req.init ?? 'hinton', stage };
+}
+
+/** Where a run was when it stopped. */
+export interface WorkloadProgress {
+  at?: { stage?: number; chain?: number; sweep?: number };
+  /** DTM: image-stages finished, of images x T; BM: chains finished, of chains */
+  done: number;
+  of: number;
+  unit: 'image-stages' | 'chains';
+}
+
+export interface DtmOutcome {
+  kind: 'dtm';
+  plan: DtmPlan;
+  gen: GenerateResult;
+  stats: Stats;
+}
+
+export interface BmOutcome {
+  kind: 'bm';
+  plan: BmPlan;
+  result: RunResult;
+  stats: Stats;
+}
+
+export type WorkloadOutcome = DtmOutcome | BmOutcome;
+
+/** A stop while the plan ran: how far it got (for writeStoppedRun), and the reason (a signal's name). */
+export class WorkloadStopped extends Error {
+  constructor(
+    readonly reason: string,
+    readonly progress: WorkloadProgress,
+  ) {
+    super(`stopped by ${reason}`);
+  }
+}
+
+export interface ExecuteOptions {
+  /** a trace sink already opened (writeRunDirectory's caller opens it in the run directory) */
+  sink?: TraceWriter;
+  /** settles with a reason when the work must stop: races work running on other threads */
+  stopped?: Promise<string>;
+  /** start-up seconds to record in stats.json (the CLI's process uptime at the first sweep) */
+  startupS?: () => number;
+}
+
+/** A promise that rejects with Interrupted when `stopped` settles first (for work on other threads). */
+function untilStopped<T>(p: Promise<T>, stopped: Promise<string> | undefined): Promise<T> {
+  if (!stopped) return p;
+  p.catch(() => {}); // if the stop wins, what the threads do afterwards no longer matters
+  return Promise.race([p, stopped.then((s): T => { throw new Interrupted({}, s); })]);
+}
+
+function logEngine(e: EngineReport, ctx: RunContext): void {
+  for (const r of e.refused) ctx.log.info({ engine: r.engine, reason: r.reason }, `engine ${r.engine} not used`);
+  ctx.log.debug({ engine: e.used, stats: e.stats }, 'engine');
+}
+
+/**
+ * Run a plan: generation or a Boltzmann-machine run, progress through ctx.progress, a stop through
+ * ctx.stop (or `o.stopped`) as WorkloadStopped with how far the run got. The statistics include the
+ * area and, for generation, per-image figures.
+ */
+export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quietContext(), o: ExecuteOptions = {}): Promise<WorkloadOutcome> {
+  const { chip, model } = plan;
+  const cfg = plan.config;
+  const startup = o.startupS ?? (() => 0);
+  let reason: string | null = null;
+  const shouldStop = (progress: WorkloadProgress) => (at: { stage: number; chain: number; sweep: number }) => {
+    progress.at = at;
+    return ctx.stop();
+  };
+  const stoppedWith = (e: unknown, progress: WorkloadProgress): unknown => {
+    if (!(e instanceof Interrupted)) return e;
+    reason = e.reason;
+    if (e.at.stage !== undefined) progress.at = e.at;
+    return new WorkloadStopped(reason, progress);
+  };
+  const cs = configShape(cfg);
+  if (plan.kind === 'dtm') {
+    const dtm = model.dtm as NonNullable<Model['dtm']>;
+    const progress: WorkloadProgress = { done: 0, of: plan.images * dtm.T, unit: 'image-stages' };
+    ctx.log.info({ physics: cs.engine, engine: plan.engine, cells: cs.cells, degree: cs.directions, T: dtm.T, images: plan.images, sweeps: plan.sweeps }, 'generation starting');
+    const bar = ctx.progress(plan.images * dtm.T, 'image-stages');
+    const startupS = startup();
+    const run = generate(chip, model, {
+      workers: plan.workers,
+      sink: o.sink,
+      version: VERSION,
+      onImageDone: (d) => {
+        progress.done = d;
+        bar.update(d);
+      },
+      images: plan.images,
+      sweeps: plan.sweeps,
+      labels: plan.labels,
+      beta: plan.beta,
+      mapping: plan.mapping,
+      engine: plan.engine,
+      batch: plan.batch,
+      keepChains: Math.min(plan.images, 8),
+      onStageDone: (stage, done, total) => ctx.log.debug({ stage, done, of: total }, 'stage done'),
+      shouldStop: shouldStop(progress),
+    });
+    let gen: GenerateResult;
+    try {
+      gen = await untilStopped(run, o.stopped);
+    } catch (e) {
+      throw stoppedWith(e, progress);
+    } finally {
+      bar.stop();
+    }
+    logEngine(gen.engine, ctx);
+    if (gen.weightsClipped > 0) {
+      ctx.log.warn({ clipped: gen.programClipped, weights: gen.weightsClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+    } else if (gen.programClipped > 0) {
+      // a strong stage input on top of a bias saturates at the full scale, as on the chip (and in dtca train at this precision)
+      ctx.log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
+    }
+    const stats = makeDtmStats(chip, gen, model.source);
+    noteRandomWeights(stats, model);
+    stats.startup_s = startupS;
+    Object.assign(stats, areaStats(cfg, stats));
+    if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
+    return { kind: 'dtm', plan, gen, stats };
+  }
+  const progress: WorkloadProgress = { done: 0, of: plan.chains, unit: 'chains' };
+  ctx.log.info({ physics: cs.engine, engine: plan.engine, cells: cs.cells, degree: cs.directions, chains: plan.chains, sweeps: plan.sweeps, warmup: plan.warmup, workers: plan.workers }, 'run starting');
+  const bar = ctx.progress(plan.chains, 'chains');
+  const startupS = startup();
+  const run = runModel(chip, model, {
+    chains: plan.chains,
+    sweeps: plan.sweeps,
+    warmup: plan.warmup,
+    init: plan.init,
+    stage: plan.stage,
+    beta: plan.beta,
+    workers: plan.workers,
+    moments: plan.modelSource === 'file',
+    engine: plan.engine,
+    batch: plan.batch,
+    onChainDone: (d) => {
+      progress.done = d;
+      bar.update(d);
+    },
+    shouldStop: shouldStop(progress),
+  });
+  let result: RunResult;
+  try {
+    result = await untilStopped(run, o.stopped);
+  } catch (e) {
+    throw stoppedWith(e, progress);
+  } finally {
+    bar.stop();
+  }
+  logEngine(result.engine, ctx);
+  if (result.program.clipped > 0) {
+    ctx.log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+  }
+  const stats = makeStats(chip, result, model.source);
+  noteRandomWeights(stats, model);
+  stats.startup_s = startupS;
+  Object.assign(stats, areaStats(cfg, stats));
+  if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
+  return { kind: 'bm', plan, result, stats };
+}
+
+/** The trace file of a DTM plan in run directory `dir` (default trace.dtct there), or null without --trace. */
+export function tracePath(plan: WorkloadPlan, dir: string): string | null {
+  if (plan.kind !== 'dtm' || !plan.trace) return null;
+  const path = plan.trace.path === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(plan.trace.path);
+  if (RUN_FILES.some((f) => resolvePath(dir, f) === path)) throw new UserError(`--trace ${plan.trace.path}: the run directory writes its own ${basename(path)} there; name the trace differently`);
+  return path;
+}
+
+/** Open the plan's trace writer in run directory `dir`, or undefined without a trace. */
+export function openPlanTrace(plan: WorkloadPlan, dir: string, ctx: RunContext = quietContext()): TraceWriter | undefined {
+  const path = tracePath(plan, dir);
+  if (!path || plan.kind !== 'dtm') return undefined;
+  const sink = openTraceWriter(path, plan.trace!);
+  if (plan.estimate.traceFileBytes > 0) ctx.log.info({ trace: path, size: formatBytes(plan.estimate.traceFileBytes) }, 'trace estimate');
+  return sink;
+}
+
+/** Close a trace after the run ended one way or another: interrupted, a disk fault (kept to its last record), or a refusal (removed). */
+export async function endTrace(sink: TraceWriter | undefined, e: unknown): Promise<void> {
+  if (!sink) return;
+  if (e instanceof WorkloadStopped) {
+    sink.interrupt({ reason: e.reason, at: e.progress.at });
+    await sink.close();
+  } else if (isDiskFault(e)) sink.fail();
+  else sink.abort();
+}
+
+/**
+ * A stopped run's run directory: config.json, stats.json marked partial (with how far the run got,
+ * or the full statistics when only the pictures were left), the manifest "interrupted". Returns the
+ * error that ends the command (one line, exit 128 + the signal's number).
+ */
+export function writeStoppedRun(rd: RunDir, plan: WorkloadPlan, label: ConfigLabel, signal: string, p: WorkloadProgress, wallS: number, extra: Record<string, unknown> = {}, trace?: string): Interrupted {
+  const at = p.at ?? {};
+  const stats = { partial: true, status: 'interrupted', signal, config: label.label, workload: plan.model.source, stopped_at: at, progress: { done: p.done, of: p.of, unit: p.unit }, wall_s: wallS, ...extra };
+  writeJson(rd.file('config.json'), plan.config);
+  writeJson(rd.file('stats.json'), stats);
+  rd.finish('interrupted', { signal, model: plan.model.source, ...label.manifest });
+  const e = new Interrupted(at, signal);
+  e.message = interruptedMessage(signal, at, p, rd.path, trace);
+  return e;
+}
+
+/**
+ * The one line of a stopped run. Where it stopped is named only when work was left: once every
+ * image-stage (chain) is done, the last position the simulator reported is history, and "at stage
+ * 0, image 3 before sweep 249" beside "(128 of 128 done)" would contradict itself.
+ */
+export function interruptedMessage(signal: string, at: WorkloadProgress['at'] & object, p: Pick<WorkloadProgress, 'done' | 'of' | 'unit'>, dir: string, trace?: string): string {
+  const left = p.done < p.of;
+  const where = left ? ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ') : '';
+  const before = left && at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
+  const when = where ? ` at ${where}${before}` : left ? '' : ` after the last of the ${p.unit}`;
+  return `interrupted by ${signal}${when} (${p.done} of ${p.of} ${p.unit} done); partial results in ${dir}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
+}
+
+/**
+ * The run directory of a finished run: pictures and the generated images (DTM), then config.json,
+ * energy-table.json, stats.json and the manifest "complete". `stop()` is asked between pictures:
+ * a stop there keeps the (complete) statistics and marks the run interrupted.
+ */
+export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label: ConfigLabel, o: { stop?: () => string | null; wallS?: () => number } = {}): Promise<void> {
+  const { plan, stats } = out;
+  stats.config = label.label;
+  let extra: Record<string, unknown> = {};
+  if (out.kind === 'dtm') {
+    const { gen } = out;
+    const dtm = plan.model.dtm as NonNullable<Model['dtm']>;
+    const p = out.plan;
+    const dir = rd.path;
+    const what = `${basename(plan.model.source)}, ${label.label}, ${configShape(plan.config).engine} physics, T = ${dtm.T}, K = ${plan.sweeps}`;
+    const labels = p.labels;
+    const labelled = labels !== undefined && labels.length > 0;
+    // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics
+    const pictures: [string, () => Promise<unknown> | void][] = [
+      ['samples.png', async () => writeFileAtomic(`${dir}/samples.png`, await samplesFigure(gen.outputs, dtm, labels, `Generated images\n${what}`))],
+      ['denoise.png', async () => writeFileAtomic(`${dir}/denoise.png`, await denoiseFigure(gen.strip, dtm, labels, `Denoising: input, then the visible cells after each stage (noisiest to cleanest)\n${what}`))],
+      ['energy.svg/png', () => writeEnergyChart(dir, stats.stages as StageEnergy[], p.images)],
+      // the generated images, machine-readable (dtca eval reads them; docs/formats.md)
+      [SAMPLES_FILE, () => writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs))],
+      ...(labelled ? [[LABELS_FILE, () => writeFileAtomic(`${dir}/${LABELS_FILE}`, labelsNpy(p.images, labels))] as [string, () => void]] : []),
+    ];
+    const samples: SamplesManifest = {
+      file: SAMPLES_FILE,
+      labels_file: labelled ? LABELS_FILE : null,
+      images: p.images,
+      visible: dtm.image.length + dtm.label.length,
+      image_cells: dtm.image.length,
+      image_shape: dtm.image_shape,
+      label_copies: dtm.label_copies,
+      classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+    };
+    const written: string[] = [];
+    const stopIfAsked = () => {
+      const signal = o.stop?.() ?? null;
+      if (!signal) return;
+      const progress: WorkloadProgress = { done: p.images * dtm.T, of: p.images * dtm.T, unit: 'image-stages' };
+      throw writeStoppedRun(rd, plan, label, signal, progress, o.wallS?.() ?? 0, { ...stats, partial: true, status: 'interrupted', signal, during: 'pictures', pictures_written: written });
+    };
+    for (const [name, draw] of pictures) {
+      stopIfAsked();
+      await draw();
+      written.push(name);
+    }
+    stopIfAsked();
+    extra = { samples };
+  }
+  writeJson(rd.file('config.json'), plan.config);
+  writeJson(rd.file('energy-table.json'), energyTableReport(plan.chip));
+  writeJson(rd.file('stats.json'), stats);
+  rd.finish('complete', { model: plan.model.source, ...label.manifest, ...extra });
+}
