@@ -259,7 +259,7 @@ export async function trainModelForDesign(design: DesignSpec, budget: TrainBudge
   }
   const o = options;
   // the trainer's options as dtca train names them (and any option a newer recipe added, as it is named)
-  const known = new Set(['engine', 'dataDir', 'images', 'resume', 'seed', 'stages', 'snapshots', 'limit', 'epochs', 'steps', 'batch', 'warmup', 'samples', 'every', 'lr', 'alpha', 'acp', 'acpLambda0', 'acpLag', 'workers']);
+  const known = new Set(['engine', 'dataDir', 'images', 'resume', 'seed', 'stages', 'snapshots', 'limit', 'epochs', 'steps', 'batch', 'warmup', 'samples', 'every', 'lr', 'alpha', 'acp', 'acpLambda0', 'acpLag', 'workers', 'posWarmup', 'negStart', 'dataEpochs', 'dataWarmup', 'acpWarmup']);
   const extras = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
   const manifest = {
     model: out,
@@ -277,7 +277,7 @@ export async function trainModelForDesign(design: DesignSpec, budget: TrainBudge
     weight_bits: trainConfig.cell.weight_bits,
     image: layout ? layout.image : null,
     label_copies: model.dtm!.label_copies,
-    options: { epochs: o.epochs, steps: o.steps, batch: o.batch, warmup: o.warmup, samples: o.samples, every: o.every, lr: o.lr, lr_floor: o.alpha, acp: o.acp, acp_lambda: o.acpLambda0, acp_lag: o.acpLag, limit: o.limit ?? null, train_stages: o.stages ?? null, workers: o.workers, ...extras },
+    options: { epochs: o.epochs, steps: o.steps, batch: o.batch, warmup: o.warmup, pos_warmup: o.posWarmup ?? o.warmup, neg_start: o.negStart ?? 'noise', data_epochs: o.negStart === 'data' ? Math.min(o.epochs, o.dataEpochs ?? o.epochs) : 0, data_warmup: o.negStart === 'data' ? (o.dataWarmup ?? o.warmup) : null, acp_warmup: o.acpWarmup ?? o.warmup, samples: o.samples, every: o.every, lr: o.lr, lr_floor: o.alpha, acp: o.acp, acp_lambda: o.acpLambda0, acp_lag: o.acpLag, limit: o.limit ?? null, train_stages: o.stages ?? null, workers: o.workers, ...extras },
     engine: r.engine,
     // this invocation (a --resume run counts only its own part); stage_epoch_s: the sum over stages and epochs of the log's wall_s
     wall_s: +r.wall_s.toFixed(1),
