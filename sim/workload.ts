@@ -315,16 +315,29 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
   const { chip, model } = plan;
   const cfg = plan.config;
   const startup = o.startupS ?? (() => 0);
-  let reason: string | null = null;
   const shouldStop = (progress: WorkloadProgress) => (at: { stage: number; chain: number; sweep: number }) => {
     progress.at = at;
     return ctx.stop();
   };
-  const stoppedWith = (e: unknown, progress: WorkloadProgress): unknown => {
-    if (!(e instanceof Interrupted)) return e;
-    reason = e.reason;
-    if (e.at.stage !== undefined) progress.at = e.at;
-    return new WorkloadStopped(reason, progress);
+  /** the run's result, or WorkloadStopped with how far it got; the bar ends either way */
+  const finished = async <T>(run: Promise<T>, progress: WorkloadProgress, bar: { stop(): void }): Promise<T> => {
+    try {
+      return await untilStopped(run, o.stopped);
+    } catch (e) {
+      if (!(e instanceof Interrupted)) throw e;
+      if (e.at.stage !== undefined) progress.at = e.at;
+      throw new WorkloadStopped(e.reason, progress);
+    } finally {
+      bar.stop();
+    }
+  };
+  /** what every run's statistics carry besides the counts: the random-weights note, start-up, area */
+  const completed = (stats: Stats, startupS: number): Stats => {
+    noteRandomWeights(stats, model);
+    stats.startup_s = startupS;
+    Object.assign(stats, areaStats(cfg, stats));
+    if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
+    return stats;
   };
   const cs = configShape(cfg);
   if (plan.kind === 'dtm') {
@@ -352,14 +365,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       onStageDone: (stage, done, total) => ctx.log.debug({ stage, done, of: total }, 'stage done'),
       shouldStop: shouldStop(progress),
     });
-    let gen: GenerateResult;
-    try {
-      gen = await untilStopped(run, o.stopped);
-    } catch (e) {
-      throw stoppedWith(e, progress);
-    } finally {
-      bar.stop();
-    }
+    const gen = await finished(run, progress, bar);
     logEngine(gen.engine, ctx);
     if (gen.weightsClipped > 0) {
       ctx.log.warn({ clipped: gen.programClipped, weights: gen.weightsClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
@@ -367,12 +373,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       // a strong stage input on top of a bias saturates at the full scale, as on the chip (and in dtca train at this precision)
       ctx.log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
     }
-    const stats = makeDtmStats(chip, gen, model.source);
-    noteRandomWeights(stats, model);
-    stats.startup_s = startupS;
-    Object.assign(stats, areaStats(cfg, stats));
-    if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
-    return { kind: 'dtm', plan, gen, stats };
+    return { kind: 'dtm', plan, gen, stats: completed(makeDtmStats(chip, gen, model.source), startupS) };
   }
   const progress: WorkloadProgress = { done: 0, of: plan.chains, unit: 'chains' };
   ctx.log.info({ physics: cs.engine, engine: plan.engine, cells: cs.cells, degree: cs.directions, chains: plan.chains, sweeps: plan.sweeps, warmup: plan.warmup, workers: plan.workers }, 'run starting');
@@ -395,24 +396,12 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     },
     shouldStop: shouldStop(progress),
   });
-  let result: RunResult;
-  try {
-    result = await untilStopped(run, o.stopped);
-  } catch (e) {
-    throw stoppedWith(e, progress);
-  } finally {
-    bar.stop();
-  }
+  const result = await finished(run, progress, bar);
   logEngine(result.engine, ctx);
   if (result.program.clipped > 0) {
     ctx.log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
   }
-  const stats = makeStats(chip, result, model.source);
-  noteRandomWeights(stats, model);
-  stats.startup_s = startupS;
-  Object.assign(stats, areaStats(cfg, stats));
-  if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
-  return { kind: 'bm', plan, result, stats };
+  return { kind: 'bm', plan, result, stats: completed(makeStats(chip, result, model.source), startupS) };
 }
 
 /** The trace file of a DTM plan in run directory `dir` (default trace.dtct there), or null without --trace. */
