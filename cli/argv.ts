@@ -8,6 +8,7 @@
  */
 import { UserError } from '../fabric/errors.js';
 import { shown } from '../fabric/rules.js';
+import { nearest } from '../sim/config-check.js';
 
 export interface OptionKinds {
   /** every declared option (and alias) */
@@ -96,26 +97,6 @@ export function dashValues(raw: string[]): string[] {
 
 /** Flags people try for a config value, and the value's path (a --set gives it). */
 const CONFIG_FLAGS: Record<string, string> = { grid: 'fabric.L', l: 'fabric.L', size: 'fabric.L', clock: 'clock.clock_hz', freq: 'clock.clock_hz', frequency: 'clock.clock_hz', rules: 'fabric.rules', tau: 'rng.tau_rng_s', temperature: 'rng.temperature_k', vdd: 'power.vdd_v', tile: 'fabric.tile.size', bits: 'cell.weight_bits' };
-
-/** Levenshtein distance (for "did you mean"). */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  }
-  return d[a.length][b.length];
-}
-
-/** The nearest of `known` to `word`, when it is near enough to be a typo. */
-export function nearest(word: string, known: string[]): string | null {
-  let best: [string, number] | null = null;
-  for (const k of known) {
-    const d = distance(word.toLowerCase(), k.toLowerCase());
-    if (!best || d < best[1]) best = [k, d];
-  }
-  return best && best[1] <= Math.max(2, Math.floor(word.length / 3)) ? best[0] : null;
-}
 
 export interface FlagContext {
   /** the command's options (long names) */
