@@ -1,10 +1,9 @@
-// Builds the CLI (and its worker) into dist/ with esbuild. Run by `npm ci` (prepare) and by the tests.
+// Builds the CLI (and its workers) and the library (dist/index.js) into dist/ with esbuild. Run by `npm ci` (prepare) and by the tests.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
-await build({
-  entryPoints: { dtca: 'cli/main.ts', worker: 'sim/worker.ts', 'sweep-worker': 'sim/sweep/worker.ts' },
+const common = {
   outdir: 'dist',
   bundle: true,
   platform: 'node',
@@ -15,7 +14,12 @@ await build({
   external: ['vega', 'vega-lite', '@resvg/resvg-js', 'msgpackr-extract', 'playwright-core', 'fast-check'],
   sourcemap: true,
   define: { __DTCA_VERSION__: JSON.stringify(pkg.version) },
-  // bundled CommonJS dependencies call require(): give the ESM bundle one
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __dtcaCreateRequire } from 'node:module';\nconst require = __dtcaCreateRequire(import.meta.url);" },
   logLevel: 'warning',
-});
+};
+// bundled CommonJS dependencies call require(): give the ESM bundle one
+const requireShim = "import { createRequire as __dtcaCreateRequire } from 'node:module';\nconst require = __dtcaCreateRequire(import.meta.url);";
+await Promise.all([
+  build({ ...common, entryPoints: { dtca: 'cli/main.ts', worker: 'sim/worker.ts' }, banner: { js: `#!/usr/bin/env node\n${requireShim}` } }),
+  // the library (package.json "exports"; its types come from tsconfig.build.json: npm run build:types)
+  build({ ...common, entryPoints: { index: 'index.ts' }, banner: { js: requireShim } }),
+]);

@@ -11,16 +11,20 @@
  *                                                        exact, so order-free, for integer planes)
  * and its designed drive (units of V_s) is h_i = G_i * hScale with hScale = 2 beta unit.
  *
- * Ideal cell (tau_rng = tau_bias = 0, no mismatch, no link latency): P(s_i = +1) = sigma(h_i).
- * Cycle-accurate cell: between its latches the bias node relaxes towards the target drive,
- *   V_q = T + (V_0 - T) a_bias^q               (a_bias = exp(-dt / tau_bias) per analog substep,
- *                                               a_bias^q the running product, see powers()),
- * the RNG's stationary probability follows it, p = sigma(gain_i V + offset_i) (mismatch), and the
- * telegraph RNG's P(1) relaxes towards p, A <- p + (A - p) a_rng (rng/telegraph.ts), over the
- * interval since the last
+ * Ideal cell (tau_rng = tau_bias = 0, no mismatch, no link latency): P(s_i = +1) = sigma(h_i),
+ * in double precision.
+ * Cycle-accurate cell, in single precision (IEEE binary32, every operation rounded to nearest even
+ * once, written here with f = Math.fround; docs/physics-arithmetic.md): the drive is
+ * h = f(f(G) f(hScale)); between its latches the bias node relaxes towards the target drive,
+ *   V_q = f(T + f(f(V_0 - T) a_bias^q))        (a_bias = f(exp(-dt / tau_bias)) per analog substep,
+ *                                               a_bias^q the f32 running product, see powers32()),
+ * the RNG's stationary probability follows it, p = sigma32(f(f(gain_i V) + offset_i)) (mismatch,
+ * gain and offset rounded to f32), and the telegraph RNG's P(1) relaxes towards p,
+ * A <- f(p + f(f(A - p) a_rng)) (rng/telegraph.ts in f32), over the interval since the last
  * latch: seg1 substeps at the previous target (the other colour's phase), `latency` cycles of the
  * own phase with tile-crossing neighbours still at their old values, then the rest at the new target.
- * P = A + a_rng^n [s_i = +1] (the RNG's memory of its own last bit), n the substeps of the interval.
+ * P = f(A + f(a_rng^n)) if s_i = +1 else A (the RNG's memory of its own last bit), n the substeps
+ * of the interval.
  *
  * The latch: one 32-bit counter-based draw r (rng/counter.ts latchDraw) and
  *   s_i = +1  iff  r < threshold(P),  threshold(P) = min(ceil(P 2^32), 2^32 - 1),
@@ -30,7 +34,8 @@
  *   latches, toggles, link toggles (tile-crossing wires a toggling cell drives), wire (the wire
  *   length a toggling cell drives, in 1/WIRE_Q pitches, per cell rounded once: wireQ), and the
  *   divider term dividerQ(V) = floor(f(1-f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1): the
- *   bias divider's static power G_sigma Vdd^2 f(1-f) at the node value V the latch leaves.
+ *   bias divider's static power G_sigma Vdd^2 f(1-f) at the node value V the latch leaves
+ *   (double precision, from the node's f32 value).
  */
 import { sigmoid, telegraphStep } from '../rng/telegraph.js';
 
@@ -54,21 +59,44 @@ export function latchUp(r: number, P: number): boolean {
   return r < latchThreshold(P);
 }
 
+const f32 = Math.fround;
+
 /**
- * The bias node q substeps after it started at V towards the target T: T + (V - T) aB^q, where
- * aB^q is the running product of q factors a_bias (powers(), in this order: every engine uses the
- * same doubles).
+ * The bias node q substeps after it started at V towards the target T, in f32:
+ * f(T + f(f(V - T) aBq)), aBq = a_bias^q from powers32() (every engine uses the same floats).
  */
 export function biasNodeAt(V: number, T: number, aBq: number): number {
-  return T + (V - T) * aBq;
+  return f32(T + f32(f32(V - T) * aBq));
 }
 
-/** a^0, a^1, ..., a^n as running products (a^q = a^(q-1) * a). */
-export function powers(a: number, n: number): Float64Array {
-  const p = new Float64Array(n + 1);
+/** a^0, a^1, ..., a^n as f32 running products (a^q = f(a^(q-1) f(a))). */
+export function powers32(a: number, n: number): Float32Array {
+  const p = new Float32Array(n + 1);
+  const a32 = f32(a);
   p[0] = 1;
-  for (let q = 1; q <= n; q++) p[q] = p[q - 1] * a;
+  for (let q = 1; q <= n; q++) p[q] = f32(p[q - 1] * a32);
   return p;
+}
+
+/** a_rng^n rounded once to f32: the weight of the RNG's own last bit after n substeps. */
+export function rngMemory32(aRng: number, n: number): number {
+  return f32(Math.pow(aRng, n));
+}
+
+/** The drive of a field G (plane units) at scale hScale = 2 beta unit, in f32: f(f(G) f(hScale)). */
+export function drive32(G: number, hScale: number): number {
+  return f32(f32(G) * f32(hScale));
+}
+
+/** sigma(u) in f32: f(1 / f(1 + f(exp(-u)))), exp the double-precision Math.exp. */
+export function sigmoid32(u: number): number {
+  return f32(1 / f32(1 + f32(Math.exp(-u))));
+}
+
+/** One substep of the telegraph RNG in f32: A <- f(p + f(f(A - p) aR)), p = sigmoid32(u). */
+export function telegraphStep32(A: number, u: number, aR: number): number {
+  const p = sigmoid32(u);
+  return f32(p + f32(f32(A - p) * aR));
 }
 
 /** The divider term of a latch, in 1/DIVIDER_Q units, at node value V (drive units). */
@@ -84,11 +112,12 @@ export function wireQ(pitches: number): number {
 }
 
 /**
- * The cycle-accurate latch probability: the node relaxes from V for n1 substeps towards T1 (the
- * previous target), then nMid towards hMid (delayed links), then n2 towards h, each segment from
- * where the last ended (pw: powers(a_bias, >= max segment)); at every substep the RNG's P(1)
- * follows the stationary p = sigma(gain V + offset). Returns P = A + aRng^(n1+nMid+n2) [old = +1]
- * and the node value at the latch (in `out`).
+ * The cycle-accurate latch probability, in f32: the node relaxes from V for n1 substeps towards
+ * T1 (the previous target), then nMid towards hMid (delayed links), then n2 towards h, each
+ * segment from where the last ended (pw: powers32(a_bias, >= max segment)); at every substep the
+ * RNG's P(1) follows the stationary p = sigma32(f(f(gain V) + offset)). V, T1, hMid, h are f32
+ * values; gain, offset and aRng are rounded to f32 here; bPow = rngMemory32(aRng, n1 + nMid + n2).
+ * Returns P = f(A + bPow) if oldUp else A, and the node value at the latch (in `out`).
  */
 export function cycleLatchP(
   V: number,
@@ -100,32 +129,28 @@ export function cycleLatchP(
   n2: number,
   gain: number,
   offset: number,
-  pw: Float64Array,
+  pw: Float32Array,
   aRng: number,
   bPow: number,
   oldUp: boolean,
   out: { V: number },
   probe?: (V: number, A: number) => void,
 ): number {
+  const g = f32(gain);
+  const o = f32(offset);
+  const aR = f32(aRng);
   let A = 0;
-  let start = V;
-  for (let q = 1; q <= n1; q++) {
-    V = biasNodeAt(start, T1, pw[q]);
-    A = telegraphStep(A, gain * V + offset, aRng);
-    probe?.(V, A);
-  }
-  start = V;
-  for (let q = 1; q <= nMid; q++) {
-    V = biasNodeAt(start, hMid, pw[q]);
-    A = telegraphStep(A, gain * V + offset, aRng);
-    probe?.(V, A);
-  }
-  start = V;
-  for (let q = 1; q <= n2; q++) {
-    V = biasNodeAt(start, h, pw[q]);
-    A = telegraphStep(A, gain * V + offset, aRng);
-    probe?.(V, A);
-  }
+  const seg = (n: number, T: number) => {
+    const d = f32(V - T);
+    for (let q = 1; q <= n; q++) {
+      V = f32(T + f32(d * pw[q]));
+      A = telegraphStep32(A, f32(f32(g * V) + o), aR);
+      probe?.(V, A);
+    }
+  };
+  seg(n1, T1);
+  seg(nMid, hMid);
+  seg(n2, h);
   out.V = V;
-  return A + (oldUp ? bPow : 0);
+  return oldUp ? f32(A + bPow) : A;
 }

@@ -5,14 +5,14 @@
  * Per latching cell i of chain k (neighbours are all of the other colour):
  *   G = bias_k,i + sum_d w_i,d s_nbr(i,d)     (f64, d in order)      h = G hScale
  *   ideal:  P = sigma(h); the node takes h.
- *   cycle:  P = cycleLatchP(node, previous target, hMid, h, ...) with hMid the drive seen while
- *           tile-crossing neighbours are still at their previous values; the node takes the
- *           relaxed value and the target h.
+ *   cycle:  h = drive32(G, hScale) (f32); P = cycleLatchP(node, previous target, hMid, h, ...)
+ *           with hMid the drive seen while tile-crossing neighbours are still at their previous
+ *           values; the node takes the relaxed value and the target h (f32 values).
  *   s = +1 iff latchDraw(key, i, chain) < latchThreshold(P); tallies as physics.ts says.
  * Clamped cells never latch and keep everything.
  */
 import { latchDraw } from '../rng/counter.js';
-import { sigmoid, latchThreshold, dividerQ, cycleLatchP, powers } from './physics.js';
+import { sigmoid, latchThreshold, dividerQ, cycleLatchP, powers32, drive32, rngMemory32 } from './physics.js';
 import type { Planes } from './planes.js';
 import {
   isIdealPhysics,
@@ -99,7 +99,8 @@ export class ReferenceEngine implements LatchEngine {
     const hScale = 2 * beta * pl.unit;
     const bias = c.bias ?? pl.bias;
     for (let i = 0; i < N; i++) {
-      const h = this.field(bias, c.s, i) * hScale;
+      const G = this.field(bias, c.s, i);
+      const h = this.ideal ? G * hScale : drive32(G, hScale);
       c.node[i] = h;
       c.target[i] = h;
     }
@@ -143,7 +144,7 @@ export class ReferenceEngine implements LatchEngine {
     const n1 = hs.seg1Cycles * S;
     const nMid = lat * S;
     const n2 = (hs.ownCycles - lat) * S;
-    const bPow = Math.pow(ph.aRng, n1 + nMid + n2);
+    const bPow = rngMemory32(ph.aRng, n1 + nMid + n2);
     const pw = this.ideal ? null : this.powers(Math.max(n1, nMid, n2));
     for (let n = 0; n < cells.length; n++) {
       const i = cells[n];
@@ -151,7 +152,7 @@ export class ReferenceEngine implements LatchEngine {
       const base = i * D;
       let g = bias[i];
       for (let d = 0; d < D; d++) g += w[base + d] * s[nbr[base + d]];
-      const h = g * hScale;
+      const h = this.ideal ? g * hScale : drive32(g, hScale);
       const old = s[i];
       let P: number;
       let V: number;
@@ -168,11 +169,10 @@ export class ReferenceEngine implements LatchEngine {
             }
           }
         }
-        const hMid = (g + stale) * hScale;
+        const hMid = drive32(g + stale, hScale);
         const probe = this.probe && this.probe.cells.has(i) ? this.probe : null;
         let q = 0;
-        let rq = 1;
-        const pr = probe ? (Vq: number, A: number) => (q++, (rq *= ph.aRng), probe.substep(chain, i, q, Vq, A + (old > 0 ? rq : 0))) : undefined;
+        const pr = probe ? (Vq: number, A: number) => (q++, probe.substep(chain, i, q, Vq, A + (old > 0 ? Math.pow(ph.aRng, q) : 0))) : undefined;
         P = cycleLatchP(
           node[i],
           target[i],
@@ -214,9 +214,9 @@ export class ReferenceEngine implements LatchEngine {
     this.st.cell_updates += latches;
   }
 
-  private pw: Float64Array = new Float64Array(1);
-  private powers(n: number): Float64Array {
-    if (this.pw.length <= n) this.pw = powers(this.spec.physics.aBias, Math.max(n, 2 * this.pw.length));
+  private pw: Float32Array = new Float32Array(1);
+  private powers(n: number): Float32Array {
+    if (this.pw.length <= n) this.pw = powers32(this.spec.physics.aBias, Math.max(n, 2 * this.pw.length));
     return this.pw;
   }
 

@@ -5,7 +5,7 @@
  * and says why it passed over the others. An explicit choice that cannot run is an error, never a
  * silent fallback.
  */
-import { UserError } from '../fabric/errors.js';
+import { OptionError } from '../fabric/errors.js';
 import { EngineRefusal, type EngineChoice, type EngineKind, type EngineSpec, type LatchEngine } from './engine.js';
 import { ReferenceEngine } from './reference.js';
 import { WasmEngine } from './wasm/engine.js';
@@ -41,7 +41,7 @@ export function createEngine(spec: EngineSpec, req: EngineRequest): EngineSelect
     try {
       return { engine: make(req.choice, spec, req), requested: req.choice, refused };
     } catch (e) {
-      if (e instanceof EngineRefusal) throw new UserError(`--engine ${req.choice}: ${e.message}`);
+      if (e instanceof EngineRefusal) throw new OptionError('engine', req.choice, e.message);
       throw e;
     }
   }

@@ -8,6 +8,7 @@
  */
 import { UserError } from '../fabric/errors.js';
 import { shown } from '../fabric/rules.js';
+import { nearest } from '../sim/config-check.js';
 
 export interface OptionKinds {
   /** every declared option (and alias) */
@@ -94,8 +95,56 @@ export function dashValues(raw: string[]): string[] {
   return out;
 }
 
+/** Flags people try for a config value, and the value's path (a --set gives it). */
+const CONFIG_FLAGS: Record<string, string> = { grid: 'fabric.L', l: 'fabric.L', size: 'fabric.L', clock: 'clock.clock_hz', freq: 'clock.clock_hz', frequency: 'clock.clock_hz', rules: 'fabric.rules', tau: 'rng.tau_rng_s', temperature: 'rng.temperature_k', vdd: 'power.vdd_v', tile: 'fabric.tile.size', bits: 'cell.weight_bits' };
+
+export interface FlagContext {
+  /** the command's options (long names) */
+  options: string[];
+  /** the raw command line */
+  raw: string[];
+  /** every config value's dotted path (when the command takes --set) */
+  configPaths: string[] | null;
+}
+
+/**
+ * One unknown flag in dtca's words: the flag the user probably meant (--imgaes: did you mean
+ * --images?), or, for a config value given as a flag (--grid 48, --clock 2e7, --clock-hz ...), the
+ * --set that gives it (--set fabric.L=48). Null when there is nothing better to say.
+ */
+export function unknownFlagHint(name: string, ctx: FlagContext): string | null {
+  const at = ctx.raw.findIndex((t) => t === `--${name}` || t.startsWith(`--${name}=`) || t === `-${name}` || t.startsWith(`-${name}=`));
+  if (at < 0) return null; // a stray positional, not a flag
+  const t = ctx.raw[at];
+  const eq = t.indexOf('=');
+  const next = ctx.raw[at + 1];
+  const value = eq > 0 ? t.slice(eq + 1) : next !== undefined && !next.startsWith('-') ? next : 'VALUE';
+  const dashes = t.startsWith('--') ? '--' : '-';
+  const typed = `${dashes}${name}`;
+  const kebabName = kebab(name);
+  if (ctx.configPaths) {
+    const key = kebabName.replace(/-/g, '_');
+    const path = CONFIG_FLAGS[key.toLowerCase()] ?? ctx.configPaths.find((p) => p === key.replace(/_/g, '.') || p.split('.').pop() === key || p === key);
+    if (path) return `${typed}: not an option; a config value is changed with --set: --set ${path}=${value}`;
+  }
+  const near = nearest(kebabName, ctx.options.filter((o) => o.length > 1));
+  if (near) return `${typed}: unknown option; did you mean --${near}? (try --help)`;
+  if (ctx.configPaths) {
+    const alias = nearest(kebabName.replace(/-/g, '_'), Object.keys(CONFIG_FLAGS).filter((k) => k.length > 2));
+    if (alias) return `${typed}: unknown option; did you mean --set ${CONFIG_FLAGS[alias]}=${value}? (a config value is changed with --set)`;
+  }
+  return null;
+}
+
 /** yargs' messages (some span lines) as one line in dtca's words. */
-export function yargsMessage(msg: string): string {
+export function yargsMessage(msg: string, ctx?: FlagContext): string {
+  const unknownArgs = /^Unknown arguments?: (.*)$/.exec(msg.trim());
+  if (unknownArgs && ctx) {
+    for (const name of unknownArgs[1].split(/,\s*/)) {
+      const hint = unknownFlagHint(name, ctx);
+      if (hint) return hint;
+    }
+  }
   const invalid = /^Invalid values:\s*Argument: ([\w-]+), Given: (.*), Choices: (.*)$/s.exec(msg.trim());
   if (invalid) {
     const choices = invalid[3].replace(/"/g, '').split(/,\s*/).join(', ');

@@ -8,6 +8,7 @@ import { makeLogger, isLogLevel, LOG_LEVELS } from './log.js';
 import { checkArgv, type OptionKinds } from './argv.js';
 import { progressSettings, makeProgress } from './progress.js';
 import type { RunContext } from '../sim/context.js';
+import { configLabel } from '../sim/label.js';
 
 export const log = makeLogger();
 
@@ -63,8 +64,15 @@ export interface CommonArgs {
   json?: boolean;
 }
 
+/**
+ * The resolved config of a command's config positional, --set and --ideal, named by its label
+ * (sim/label.ts: "my-chip", "dtca-paper+1 set"), the same label every command shows.
+ */
 export function loadConfig(a: CommonArgs, extraSets: string[] = [], flags: ResolveOptions['flags'] = []): ResolvedConfig {
-  return resolveConfig(a.config, { sets: [...(a.set ?? []), ...extraSets], ideal: a.ideal, flags });
+  const sets = [...(a.set ?? []), ...extraSets];
+  const cfg = resolveConfig(a.config, { sets, ideal: a.ideal, flags });
+  if (!sets.some((s) => /^name=/.test(s))) cfg.name = configLabel(a.config, sets, Boolean(a.ideal)).label;
+  return cfg;
 }
 
 export function withConfigOptions<T>(y: Argv<T>) {

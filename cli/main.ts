@@ -8,10 +8,12 @@ import { hideBin } from 'yargs/helpers';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError, Interrupted } from '../fabric/errors.js';
+import { userMessage } from './flags.js';
 import { stopSettings, SIGNAL_EXIT } from './signals.js';
-import { checkConfig, configJsonSchema } from '../sim/config.js';
+import { checkConfig, configJsonSchema, configPaths } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { VERSION } from '../sim/io/output.js';
+import { configLabel } from '../sim/label.js';
 import { loadConfig, withConfigOptions, withConventions, beginCommand, errorLine, type CommonArgs } from './common.js';
 import { yargsMessage, dashValues } from './argv.js';
 import { runCommand } from './commands/run.js';
@@ -59,7 +61,8 @@ export function buildCli(rawArgv: string[]) {
               process.stdout.write(problems.map((p) => formatProblem(p) + '\n').join(''));
               throw new UserError(`${a.file as string}: ${problems.length} problem${problems.length > 1 ? 's' : ''} (listed on standard output)`);
             }
-            process.stdout.write(`${a.file as string}: valid (${c.name}, L=${c.fabric.L}, ${JSON.stringify(c.fabric.rules)}, ${c.clock.clock_hz} Hz)\n`);
+            const label = configLabel(a.file as string, (a.set as string[] | undefined) ?? [], Boolean(a.ideal)).label;
+            process.stdout.write(`${a.file as string}: valid (${label}: ${c.description})\n`);
           },
         )
         .command('schema', 'print the JSON Schema of a config file (what config validate checks each file against)', {}, () => {
@@ -70,9 +73,11 @@ export function buildCli(rawArgv: string[]) {
   y = energyTableCommand(areaCommand(y));
   y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y)))));
   return benchCommand(rngCommand(traceCommands(y)))
-    .fail((msg, err) => {
+    .fail((msg, err, usage) => {
       if (err) throw err;
-      throw new UserError(yargsMessage(msg));
+      // the selected command's options, for "did you mean --images?" and "--set fabric.L=48"
+      const options = Object.keys((usage as unknown as { getDescriptions(): Record<string, unknown> }).getDescriptions?.() ?? {});
+      throw new UserError(yargsMessage(msg, { options, raw: argv, configPaths: options.includes('set') ? configPaths() : null }));
     })
     .help();
 }
@@ -84,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UserError) {
-      process.stderr.write(`dtca: ${errorLine(e.message)}\n`);
+      process.stderr.write(`dtca: ${errorLine(userMessage(e))}\n`);
       return 2;
     }
     if (e instanceof Interrupted) {

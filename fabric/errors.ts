@@ -11,6 +11,51 @@ export class UserError extends Error {
 }
 
 /**
+ * A bad value of one option of a library call (generate's `images`, runModel's `chains`,
+ * createEngine's `engine`): which option, which value, why. Its message names the option as the
+ * library knows it ("images = 0: must be an integer >= 1"); the command line words the same error
+ * with its flag ("--images 0: must be an integer >= 1", cli/flags.ts) through `worded`.
+ * `showValue: false` leaves the value out of the message (when the reason already names it).
+ */
+export class OptionError extends UserError {
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    readonly reason: string,
+    readonly showValue = true,
+  ) {
+    super(optionMessage(option, ' = ', value, reason, showValue));
+    this.name = 'OptionError';
+  }
+
+  /** the message with the option called `name` (a flag: "--images 0: ...") */
+  worded(name: string): string {
+    return optionMessage(name, ' ', this.value, this.reason, this.showValue);
+  }
+}
+
+function optionMessage(name: string, sep: string, value: unknown, reason: string, showValue: boolean): string {
+  return `${name}${showValue ? `${sep}${String(value)}` : ''}: ${reason}`;
+}
+
+/** What crosses a worker thread's message port for an error, and the error rebuilt on the other side. */
+export type ErrorReply = { error: string; user: boolean; option?: { option: string; value: unknown; reason: string; showValue: boolean } };
+
+export function errorReply(e: unknown): ErrorReply {
+  const error = e instanceof Error ? e.message : String(e);
+  if (e instanceof OptionError) {
+    const value = typeof e.value === 'number' || typeof e.value === 'string' || typeof e.value === 'boolean' ? e.value : String(e.value);
+    return { error, user: true, option: { option: e.option, value, reason: e.reason, showValue: e.showValue } };
+  }
+  return { error, user: e instanceof UserError };
+}
+
+export function errorFromReply(r: ErrorReply, internalPrefix = ''): Error {
+  if (r.option) return new OptionError(r.option.option, r.option.value, r.option.reason, r.option.showValue);
+  return r.user ? new UserError(r.error) : new Error(`${internalPrefix}${r.error}`);
+}
+
+/**
  * A run stopped on request (SIGINT, SIGTERM) at a clean point: the simulator's loops throw it when
  * their `shouldStop` option says so; the CLI writes what the run got so far and exits 128 + the
  * signal's number. `at` is where it stopped, as far as the loop knows.

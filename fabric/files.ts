@@ -159,6 +159,12 @@ export interface TargetOptions {
   /** what the user called the path, for messages (e.g. "--csv out.csv") */
   label: string;
   kind: OutputKind;
+  /**
+   * A stream that must be readable at its own name after any crash (a trace): when nothing is at
+   * the final path, it is created there exclusively (O_EXCL) and written in place; commit() then
+   * only fsyncs. A file that replaces an existing one still goes through a temporary name.
+   */
+  inPlace?: boolean;
 }
 
 /**
@@ -261,6 +267,8 @@ function fsyncDir(dir: string): void {
 export class SafeFile {
   readonly tmpPath: string;
   readonly finalPath: string;
+  /** written at its final name (TargetOptions.inPlace, nothing was there): no rename at commit */
+  readonly inPlace: boolean = false;
   private fd: number | null;
   bytes = 0;
 
@@ -273,6 +281,20 @@ export class SafeFile {
     const base = basename(this.finalPath);
     let fd: number | null = null;
     let tmp = '';
+    if (o.inPlace) {
+      try {
+        fd = openSync(this.finalPath, 'wx', 0o666);
+        tmp = this.finalPath;
+        this.inPlace = true;
+        fsyncDir(dir); // the name itself survives a crash
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+          session.outputs.delete(this.finalPath);
+          throw outputError(e, this.finalPath, `creating ${base}`);
+        }
+        // something is there (checked by claimOutput: a file of this kind): replace it by rename
+      }
+    }
     while (fd === null) {
       tmp = join(dir, `${base}.tmp-${process.pid}-${++tmpCounter}`);
       try {
@@ -334,6 +356,10 @@ export class SafeFile {
    */
   commit(): string {
     this.close();
+    if (this.inPlace) {
+      session.outputs.delete(this.finalPath);
+      return this.finalPath;
+    }
     try {
       const now = checkTargetAgain(this.finalPath, this.o);
       renameSync(this.tmpPath, now);

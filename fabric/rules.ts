@@ -22,9 +22,15 @@ export function shown(v: unknown, max = 60): string {
   try {
     t = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' || v === undefined ? String(v) : (JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? String(v));
   } catch {
-    t = String(v);
+    // too deep or circular for JSON.stringify (String() of a deep list overflows the stack too)
+    t = Array.isArray(v) ? '[...]' : typeof v === 'object' && v !== null ? '{...}' : '(a value)';
   }
-  t = t.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  // control characters (C0, C1), invisible and direction-changing characters, the replacement
+  // character and lone surrogates are escaped: decoded garbage never reaches a terminal as is
+  t = t.replace(/[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
   return t.length > max ? `${t.slice(0, max - 3)}...` : t;
 }
 

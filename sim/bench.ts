@@ -9,11 +9,10 @@
  * the row's rate is their updates over that span. Traced rows write every chain's every sweep to
  * a trace file, as `dtca run --trace` does.
  */
-import { Worker } from 'node:worker_threads';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { runJobs } from './pool.js';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { buildChip, programStage } from './chip.js';
 import { randomModel } from './model.js';
@@ -179,10 +178,13 @@ export async function measureThread(spec: RowSpec, first: number, count: number,
   }
 }
 
-function workerUrl(): URL {
-  const beside = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../dist/worker.js', import.meta.url);
+/** One thread of a bench row (a pool job, sim/jobs.ts). */
+export interface BenchJob {
+  spec: RowSpec;
+  first: number;
+  count: number;
+  sab: SharedArrayBuffer;
+  parties: number;
 }
 
 /** Measure a row in this process (threads for workers > 1). */
@@ -192,23 +194,13 @@ export async function measureRow(spec: RowSpec): Promise<RowResult> {
   else {
     const sab = new SharedArrayBuffer(4);
     const per = Math.ceil(spec.chains / spec.workers);
-    const jobs: Promise<ThreadResult>[] = [];
+    const jobs: BenchJob[] = [];
     for (let w = 0; w < spec.workers; w++) {
       const first = w * per;
-      const count = Math.min(per, spec.chains - first);
-      jobs.push(
-        new Promise((resolve, reject) => {
-          const wk = new Worker(workerUrl(), { workerData: { kind: 'bench', spec, first, count, sab, parties: spec.workers } });
-          wk.once('message', (m: { ok: boolean; result?: ThreadResult; error?: string }) => {
-            if (m.ok) resolve(m.result!);
-            else reject(new Error(m.error));
-            void wk.terminate();
-          });
-          wk.once('error', reject);
-        }),
-      );
+      jobs.push({ spec, first, count: Math.min(per, spec.chains - first), sab, parties: spec.workers });
     }
-    parts = await Promise.all(jobs);
+    // every thread at once: they start timing together at a shared barrier
+    parts = await runJobs<ThreadResult>(jobs.map((data) => ({ name: 'bench', data })));
   }
   const updates = parts.reduce((a, p) => a + p.updates, 0);
   const seconds = Math.max(...parts.map((p) => p.seconds));

@@ -104,9 +104,19 @@ function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-function suggestion(key: string, known: string[]): string {
-  const best = known.map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const).sort((x, y) => x[1] - y[1])[0];
-  return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best[0]}"?)` : ` (known: ${known.join(', ')})`;
+/** The nearest of `known` to `word` (the first at the least distance), when it is near enough to be a typo. */
+export function nearest(word: string, known: string[]): string | null {
+  let best: [string, number] | null = null;
+  for (const k of known) {
+    const d = distance(word.toLowerCase(), k.toLowerCase());
+    if (!best || d < best[1]) best = [k, d];
+  }
+  return best && best[1] <= Math.max(2, Math.floor(word.length / 3)) ? best[0] : null;
+}
+
+export function suggestion(key: string, known: string[]): string {
+  const near = nearest(key, known);
+  return near !== null ? ` (did you mean "${near}"?)` : ` (known: ${known.join(', ')})`;
 }
 
 type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType };

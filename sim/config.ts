@@ -5,14 +5,17 @@
  * Every problem is collected and named by its source (sim/config-check.ts): the file, the --set
  * or the flag that gave the value, and what it gave.
  */
-import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readInputText, READ_LIMITS, notRegular } from '../fabric/read.js';
+import { checkDepth, parseJsonText } from '../fabric/json.js';
 import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
-import { RULE_PRESETS, shown } from '../fabric/rules.js';
-import { deepPartial, MAX_L, MAX_RULES, zodProblems, semanticProblems, problemsError, isObject, type Json, type JsonObject, type ConfigLayer, type ConfigProblem } from './config-check.js';
+import { RULE_PRESETS, shown, resolveRules } from '../fabric/rules.js';
+import { eng, parseQuantity, unitOfKey } from './units.js';
+import { deepPartial, suggestion, MAX_L, MAX_RULES, zodProblems, semanticProblems, problemsError, isObject, type Json, type JsonObject, type ConfigLayer, type ConfigProblem } from './config-check.js';
 
 export type { ConfigProblem } from './config-check.js';
 
@@ -140,33 +143,50 @@ function deepMerge(base: JsonObject, over: JsonObject): JsonObject {
   return out;
 }
 
-function locate(ref: string, from?: string): string {
+/** The file a config name refers to: a .json file that exists, else a preset of that name, else a file. */
+export function locate(ref: string, from?: string): string {
   const asFile = from ? resolve(dirname(from), ref) : resolve(ref);
   const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
   if (isFile(asFile) && ref.endsWith('.json')) return asFile;
   const preset = resolve(CONFIG_DIR, `${ref}.json`);
   if (/^[\w.-]+$/.test(ref) && isFile(preset)) return preset;
   if (isFile(asFile)) return asFile;
-  if (existsSync(asFile)) throw new UserError(`config "${shown(ref)}": ${asFile} is not a file`);
-  throw new UserError(`config "${shown(ref)}": no such file, and no preset of that name (presets: ${presetNames().join(', ')})`);
+  if (existsSync(asFile)) throw new UserError(`config "${shown(ref)}": ${asFile} ${notRegular(statSync(asFile)) ?? 'is not a file'}; a config must be a regular file`);
+  const near = suggestion(ref.replace(/\.json$/, ''), presetNames());
+  throw new UserError(`config "${shown(ref)}": no such file, and no preset of that name${near.startsWith(' (did') ? near.replace(/\)$/, ` Presets: ${presetNames().join(', ')})`) : ` (presets: ${presetNames().join(', ')})`}`);
 }
 
 function readJson(path: string): JsonObject {
   noteInput(path); // no output of this command may replace it
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const text = readInputText(path, { what: 'config file', max: READ_LIMITS.json });
+  const v = parseJsonText(text, path);
   if (!isObject(v)) throw new UserError(`${path}: a config file must hold a JSON object, not ${Array.isArray(v) ? 'a list' : shown(v)}`);
   return v;
+}
+
+/**
+ * Values written with units ("10MHz", "100ns", "350aJ") at keys that have a unit (sim/units.ts)
+ * become numbers, in place; what cannot be read is a problem of this layer.
+ */
+function convertUnits(raw: JsonObject, source: string, at: string[] = []): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    const path = [...at, k];
+    if (isObject(v)) out.push(...convertUnits(v, source, path));
+    else if (typeof v === 'string') {
+      const unit = unitOfKey(k);
+      if (!unit) continue;
+      const n = parseQuantity(v, unit);
+      if (n instanceof Error) out.push({ path: path.join('.'), message: n.message, source, given: v, hasGiven: true });
+      else put(raw, k, n);
+    }
+  }
+  return out;
+}
+
+/** Problems not already reported at the same path by the same source. */
+function addProblems(to: ConfigProblem[], more: ConfigProblem[]): void {
+  for (const p of more) if (!to.some((q) => q.path === p.path && q.source === p.source)) to.push(p);
 }
 
 /** A config file as the user knows it: a preset by name, a file by its path. */
@@ -178,20 +198,24 @@ function label(path: string): string {
  * The files of an `extends` chain, base first, each checked against the file schema (every
  * problem collected). A cycle, a missing file or an `extends` that is not a name is a problem too.
  */
-function loadChain(ref: string): { layers: ConfigLayer[]; problems: ConfigProblem[]; path: string } {
+function loadChain(ref: string): { layers: ConfigLayer[]; problems: ConfigProblem[]; path: string; broken: boolean } {
   const layers: ConfigLayer[] = [];
   const problems: ConfigProblem[] = [];
-  const seen = new Set<string>();
+  const seen: string[] = [];
   let path = locate(ref);
   const first = path;
+  let broken = false;
   for (;;) {
-    if (seen.has(path)) {
-      problems.push({ path: 'extends', message: `${label(path)} is already in the chain (a cycle)`, source: layers[0]?.source ?? label(path), hasGiven: false });
+    if (seen.includes(path)) {
+      const cycle = [...seen.slice(seen.indexOf(path)), path].map(label).join(' -> ');
+      problems.push({ path: 'extends', message: `a cycle: ${cycle}`, source: layers[0]?.source ?? label(path), hasGiven: false });
+      broken = true;
       break;
     }
-    seen.add(path);
+    seen.push(path);
     const own = readJson(path);
-    problems.push(...zodProblems(ConfigFileSchema, own, [{ source: label(path), raw: own }]));
+    addProblems(problems, convertUnits(own, label(path)));
+    addProblems(problems, zodProblems(ConfigFileSchema, own, [{ source: label(path), raw: own }]));
     const ext = Object.prototype.hasOwnProperty.call(own, 'extends') ? own.extends : undefined;
     const body: JsonObject = {};
     for (const [k, v] of Object.entries(own)) if (k !== 'extends' && k !== '$schema') put(body, k, v);
@@ -200,11 +224,12 @@ function loadChain(ref: string): { layers: ConfigLayer[]; problems: ConfigProble
     try {
       path = locate(ext, path);
     } catch (e) {
-      problems.push({ path: 'extends', message: (e as Error).message.replace(/^config /, ''), source: label(path), given: ext, hasGiven: true });
+      problems.push({ path: 'extends', message: (e as Error).message.replace(/^config "[^"]*": /, ''), source: label(path), given: ext, hasGiven: true });
+      broken = true;
       break;
     }
   }
-  return { layers, problems, path: first };
+  return { layers, problems, path: first, broken };
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
@@ -228,6 +253,7 @@ export function setLayer(assignment: string): ConfigLayer {
   } catch {
     value = text;
   }
+  checkDepth(value, `--set ${shown(assignment, 40)}`);
   const raw: JsonObject = {};
   let node = raw;
   for (const k of keys.slice(0, -1)) {
@@ -328,13 +354,59 @@ export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}):
   if (opts.ideal) layers.push(idealLayer(merged));
   for (const s of opts.sets ?? []) layers.push(setLayer(s));
   for (const f of opts.flags ?? []) layers.push({ source: f.source, raw: setLayer(`${f.path}=${JSON.stringify(f.value)}`).raw });
-  for (const l of layers.slice(chain.layers.length)) merged = deepMerge(merged, l.raw);
   const problems = [...chain.problems];
-  // a file's own schema problems also show in the merged result: report each once
-  for (const p of configProblems(merged, layers)) {
-    if (!problems.some((q) => q.path === p.path && q.source === p.source)) problems.push(p);
+  for (const l of layers.slice(chain.layers.length)) {
+    addProblems(problems, convertUnits(l.raw, l.source));
+    merged = deepMerge(merged, l.raw);
   }
-  return { config: problems.length ? null : (merged as unknown as ResolvedConfig), problems, path: chain.path, layers };
+  // a broken extends chain (a name that resolves to nothing, a cycle) is the cause: the merged
+  // config then misses everything the chain would have given, and those follow-on problems say nothing
+  if (chain.broken) return { config: null, problems, path: chain.path, layers };
+  // a file's own schema problems also show in the merged result: report each once
+  addProblems(problems, configProblems(merged, layers));
+  if (problems.length) return { config: null, problems, path: chain.path, layers };
+  const config = merged as unknown as ResolvedConfig;
+  nameAndDescribe(config, chain.path, chain.layers[chain.layers.length - 1], layers.slice(chain.layers.length));
+  return { config, problems, path: chain.path, layers };
+}
+
+/** What a config is called: a preset by its name, a config file by its file name (without .json). */
+export function configName(path: string): string {
+  return basename(path).replace(/\.json$/, '');
+}
+
+/** A resolved config described by its values: "48x48 cells, G12 (degree 12), open boundary, ...". */
+export function describeConfig(c: ResolvedConfig): string {
+  const rules = typeof c.fabric.rules === 'string' ? c.fabric.rules : JSON.stringify(c.fabric.rules);
+  let degree = '';
+  try {
+    degree = ` (degree ${4 * resolveRules(c.fabric.rules).length})`;
+  } catch {
+    // a rule list the schema accepts but resolveRules refuses is reported elsewhere
+  }
+  const bits = c.cell.weight_bits === 'exact' ? 'exact weights' : `${c.cell.weight_bits}-bit weights`;
+  const mismatch = c.rng.v_off_sigma_v === 0 && c.rng.v_s_sigma_rel === 0 ? 'no mismatch' : `V_off mismatch ${eng(c.rng.v_off_sigma_v, 'V', 3)}`;
+  return (
+    `${c.fabric.L}x${c.fabric.L} cells, ${rules}${degree}, ${c.fabric.boundary} boundary, ${c.fabric.tile.size}x${c.fabric.tile.size}-cell tiles; ` +
+    `${eng(c.clock.clock_hz, 'Hz')} clock, ${c.clock.phase_cycles} cycle${c.clock.phase_cycles === 1 ? '' : 's'} per colour phase; ` +
+    `RNG tau ${eng(c.rng.tau_rng_s, 's')}, ${eng(c.rng.energy_per_bit_j, 'J')} per bit, ${mismatch}; ${bits}, bias node ${eng(c.cell.node_capacitance_f, 'F')}; ` +
+    `${eng(c.rng.temperature_k, 'K')}, Vdd ${eng(c.power.vdd_v, 'V')}`
+  );
+}
+
+/**
+ * One name everywhere (config show, validate, area, energy-table, run): the named file's or
+ * preset's, not the name of a preset it extends. The description: the named file's own, when it
+ * gives one and nothing (--set, --ideal) changed it afterwards; else computed from the values.
+ * A --set of name or description wins.
+ */
+function nameAndDescribe(c: ResolvedConfig, path: string, top: ConfigLayer | undefined, later: ConfigLayer[]): void {
+  const setsKey = (k: string) => later.some((l) => Object.prototype.hasOwnProperty.call(l.raw, k));
+  if (!setsKey('name')) c.name = configName(path);
+  if (setsKey('description')) return;
+  const authored = top !== undefined && Object.prototype.hasOwnProperty.call(top.raw, 'description');
+  const changed = later.some((l) => Object.keys(l.raw).some((k) => k !== 'seed' && k !== 'name'));
+  if (!authored || changed) c.description = describeConfig(c);
 }
 
 /** Preset name or file -> validated, fully resolved config (a UserError names the first problem). */
@@ -342,6 +414,18 @@ export function resolveConfig(ref: string | undefined, opts: ResolveOptions = {}
   const c = checkConfig(ref, opts);
   if (!c.config) throw problemsError(c.problems, `dtca config validate ${ref ?? DEFAULT_CONFIG} lists them all`);
   return c.config;
+}
+
+/** Every value's dotted path in a config ("fabric.L", "clock.clock_hz", ...). */
+export function configPaths(): string[] {
+  const out: string[] = [];
+  const walk = (schema: z.ZodType, at: string[]) => {
+    const d = (schema as unknown as { def: { type: string; shape?: Record<string, z.ZodType> } }).def;
+    if (d.type === 'object' && d.shape) for (const [k, v] of Object.entries(d.shape)) walk(v, [...at, k]);
+    else out.push(at.join('.'));
+  };
+  walk(ConfigSchema, []);
+  return out;
 }
 
 /** The JSON Schema of a config file (ConfigFileSchema): what `dtca config schema` prints. */

@@ -4,7 +4,7 @@
  * stage's output as a bias J_c * s on each visible cell, initialise, run K sweeps (optionally with
  * a beta schedule), read out the visible cells, pass them on.
  */
-import { UserError } from '../fabric/errors.js';
+import { UserError, OptionError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
 import { resolveRules, type Rule } from '../fabric/rules.js';
 import { quantisePlanes, quantiser, bitsPerValue } from '../cells/planes.js';
@@ -12,12 +12,13 @@ import { createEngine } from '../cells/select.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
-import { overWorkers } from './workers.js';
+import { overRanges } from './pool.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
 import { runStage, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView, type BetaSpec } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
+import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 
 export const FMNIST_PIXELS = 784;
 export const FMNIST_CLASSES = 10;
@@ -36,9 +37,15 @@ export interface NewDtmOptions {
   lambdaLabel?: number;
   /** where the visible cells go (default random): see placeVisible() */
   placement?: Placement;
+  /** visible 'fmnist': the image (default auto: the largest that fits the grid, sim/layout.ts) */
+  image?: ImageChoice;
+  /** visible 'fmnist': label copies per class (default: as many as fit, 10 down to 5) */
+  labelCopies?: number;
+  /** how errors name the grid size (default --L; a config's fabric.L for dtca train) */
+  nameL?: string;
 }
 
-export type Placement = 'random' | 'spatial';
+export type { Placement } from './layout.js';
 export const PLACEMENTS: Placement[] = ['random', 'spatial'];
 
 /** A seeded permutation of 0..n-1 (Fisher–Yates on counter draws). */
@@ -133,19 +140,22 @@ export function placeVisible(fabric: Fabric, placement: Placement, nImage: numbe
 }
 
 export function newDtmModel(o: NewDtmOptions): Model {
-  if (!Number.isInteger(o.T) || o.T < 1) throw new UserError(`--stages ${o.T}: must be an integer >= 1`);
+  if (!Number.isInteger(o.T) || o.T < 1) throw new OptionError('T', o.T, 'must be an integer >= 1');
   const rules = resolveRules(o.rules, '--rules');
   const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names: { L: '--L', rules: '--rules' } });
-  const nImage = o.visible === 'fmnist' ? FMNIST_PIXELS : o.visible;
-  const nLabel = o.visible === 'fmnist' ? FMNIST_CLASSES * FMNIST_LABEL_COPIES : 0;
-  if (!Number.isInteger(nImage) || nImage < 1) throw new UserError(`--visible ${o.visible}: "fmnist" or a positive integer`);
+  const placement = o.placement ?? 'random';
+  // Fashion-MNIST: the largest image (and label copies) the grid holds (sim/layout.ts)
+  const layout: VisibleLayout | null = o.visible === 'fmnist' ? chooseLayout(o.L, placement, o.image ?? 'auto', o.labelCopies, o.nameL ?? '--L') : null;
+  const nImage = layout ? layout.nImage : (o.visible as number);
+  const nLabel = layout ? layout.nLabel : 0;
+  if (!Number.isInteger(nImage) || nImage < 1) throw new OptionError('visible', o.visible, '"fmnist" or a positive integer');
   const spots = fabric.colourCells[0];
   if (nImage + nLabel > spots.length) {
-    throw new UserError(`--visible ${o.visible}: needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
+    throw new OptionError('visible', o.visible, `needs ${nImage + nLabel} cells of one colour, an L=${o.L} grid has ${spots.length}`);
   }
   const side = Math.ceil(Math.sqrt(nImage));
-  const shape: [number, number] = o.visible === 'fmnist' ? [28, 28] : [Math.ceil(nImage / side), side];
-  const { image, label } = placeVisible(fabric, o.placement ?? 'random', nImage, nLabel, shape, o.seed);
+  const shape: [number, number] = layout ? [layout.image.height, layout.image.width] : [Math.ceil(nImage / side), side];
+  const { image, label } = placeVisible(fabric, placement, nImage, nLabel, shape, o.seed);
   const stages: StageModel[] = [];
   for (let k = 0; k < o.T; k++) {
     // zero weights still program every wire: the chip writes each weight whatever its value
@@ -163,10 +173,12 @@ export function newDtmModel(o: NewDtmOptions): Model {
       lambda_label: o.lambdaLabel ?? 0.2,
       image,
       label,
-      label_copies: nLabel > 0 ? FMNIST_LABEL_COPIES : 1,
+      label_copies: layout ? layout.labelCopies : 1,
       image_shape: shape,
+      ...(layout ? { image_source: layout.image } : {}),
     },
-    source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
+    source: `dtm T=${o.T} L=${o.L} ${typeof o.rules === 'string' ? o.rules : JSON.stringify(o.rules)} visible=${o.visible}${layout && (layout.image.downscale !== 1 || layout.labelCopies !== FMNIST_LABEL_COPIES) ? ` image=${describeImage(layout.image)} label_copies=${layout.labelCopies}` : ''}${o.placement === 'spatial' ? ' placement=spatial' : ''} weights=${o.weights === 'zero' ? 'zero' : `random:${o.weights.random}`} seed=${o.seed}`,
+    random_weights: o.weights !== 'zero' && o.weights.random > 0,
   };
 }
 
@@ -269,13 +281,13 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   checkModelFitsFabric(model, chip.config, chip.fabric.rules);
   const C = opts.images;
   const K = opts.sweeps;
-  if (!Number.isInteger(C) || C < 1) throw new UserError(`--images ${C}: must be an integer >= 1`);
-  if (!Number.isInteger(K) || K < 1) throw new UserError(`--sweeps ${K}: must be an integer >= 1`);
+  if (!Number.isInteger(C) || C < 1) throw new OptionError('images', C, 'must be an integer >= 1');
+  if (!Number.isInteger(K) || K < 1) throw new OptionError('sweeps', K, 'must be an integer >= 1');
   const labels = opts.labels ?? [];
   const classes = dtm.label.length / dtm.label_copies;
-  if (labels.length > 0 && dtm.label.length === 0) throw new UserError('--labels: the model has no label cells');
+  if (labels.length > 0 && dtm.label.length === 0) throw new OptionError('labels', labels, 'the model has no label cells', false);
   for (const c of labels) {
-    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new UserError(`--labels: class ${c} outside 0..${classes - 1}`);
+    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels, `class ${c} outside 0..${classes - 1}`, false);
   }
   const cc = chip.config.cell;
   const io = chip.config.io;
@@ -463,7 +475,6 @@ function stageEvents(chip: Chip, plan: Plan, k: number, images: ExactEvents): Ev
 
 /** Worker-side job for a range of images (the options without callbacks or sink). */
 export interface DtmJob {
-  kind: 'dtm';
   config: Chip['config'];
   model: Model;
   opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers' | 'shouldStop'>;
@@ -486,10 +497,11 @@ async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOption
     batch: opts.batch,
   };
   let done = 0;
-  return overWorkers<DtmJob, ImagesPart>(
+  return overRanges<ImagesPart>(
+    'images',
     C,
     workers,
-    (from, to) => ({ kind: 'dtm', config: chip.config, model, opts: jobOpts, from, to }),
+    (from, to): DtmJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
     (n) => opts.onImageDone?.((done += n * T), C * T),
   );
 }
@@ -525,6 +537,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
         coupling_image: plan.jImg,
         coupling_label: plan.jLab,
         image_shape: dtm.image_shape,
+        image_source: imageSourceOf(dtm),
         labels: plan.labels,
       },
       layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: plan.visible, image: dtm.image, label: dtm.label, label_copies: dtm.label_copies },

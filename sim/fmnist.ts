@@ -13,6 +13,7 @@
  * bit-packed image-set format (the committed test fixture).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { join, resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -98,13 +99,13 @@ function readIdxFile(dir: string, name: string): { bytes: Uint8Array; path: stri
   }
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readInputFile(path, { what: 'Fashion-MNIST file', max: READ_LIMITS.data });
   } catch (e) {
-    throw new UserError(`Fashion-MNIST file ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)}); ${HOW_TO_GET}`);
+    throw new UserError(`Fashion-MNIST file ${(e as Error).message}; ${HOW_TO_GET}`);
   }
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
-      buf = gunzipSync(buf);
+      buf = gunzipSync(buf, { maxOutputLength: READ_LIMITS.data });
     } catch (e) {
       throw damaged(path, `gzip: ${(e as Error).message}`);
     }
@@ -237,7 +238,7 @@ export function packImageSet(set: ImageSet): Uint8Array {
 export function unpackImageSet(data: Uint8Array, path = 'image set'): ImageSet {
   let b: Uint8Array;
   try {
-    b = new Uint8Array(gunzipSync(data));
+    b = new Uint8Array(gunzipSync(data, { maxOutputLength: READ_LIMITS.data }));
   } catch (e) {
     throw new UserError(`${path}: not a gzipped dtca image set (${(e as Error).message})`);
   }

@@ -3,9 +3,8 @@
  * config file by its file name (not the name of the preset it extends), plus what was changed on
  * the command line: `dtca-paper+2 sets`, `my-chip+ideal`.
  */
-import { basename, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import { DEFAULT_CONFIG, presetNames } from './config.js';
+import { dirname } from 'node:path';
+import { DEFAULT_CONFIG, CONFIG_DIR, configName, locate } from './config.js';
 
 export interface ConfigLabel {
   /** for people: "dtca-paper+2 sets" */
@@ -18,10 +17,12 @@ export interface ConfigLabel {
 
 export function configLabel(ref: string | undefined, sets: string[] = [], ideal = false): ConfigLabel {
   const r = ref ?? DEFAULT_CONFIG;
-  const isFile = r.endsWith('.json') || (!presetNames().includes(r) && existsSync(resolve(r)));
-  let label = isFile ? basename(r).replace(/\.json$/, '') : r;
+  // the same name the resolved config carries (sim/config.ts configName)
+  const path = locate(r);
+  const isFile = dirname(path) !== CONFIG_DIR;
+  let label = configName(path);
   if (sets.length > 0) label += `+${sets.length} set${sets.length === 1 ? '' : 's'}`;
   if (ideal) label += '+ideal';
   const slug = label.replace(/[^A-Za-z0-9._+-]+/g, '-');
-  return { label, slug, manifest: { label, config_ref: isFile ? resolve(r) : r, sets: [...sets], ideal } };
+  return { label, slug, manifest: { label, config_ref: isFile ? path : r, sets: [...sets], ideal } };
 }

@@ -11,9 +11,10 @@
  * and a DTM's image shape, time grid and couplings are sound. Errors name the file and the field
  * and show what the file holds.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { unpack } from 'msgpackr';
 import { UserError } from '../fabric/errors.js';
+import { checkDepth, kindOf, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
 import { noteInput } from '../fabric/files.js';
 import { resolveRules, checkRules, shown, type Rule } from '../fabric/rules.js';
 import { wireDirection, buildFabric, type Fabric } from '../fabric/fabric.js';
@@ -21,6 +22,7 @@ import { oppositeDirection } from '../fabric/rules.js';
 import { emptyPlanes, type Planes } from '../cells/planes.js';
 import type { ResolvedConfig } from './config.js';
 import { uniform, streamKey, Purpose } from '../rng/counter.js';
+import { parseImageSource, type ImageSource } from './layout.js';
 
 export const MODEL_FORMAT = 'dtca-model';
 export const MODEL_VERSION = 1;
@@ -58,6 +60,11 @@ export interface DtmSpec {
   label_copies: number;
   /** [rows, cols] of the image, e.g. [28, 28] */
   image_shape: [number, number];
+  /**
+   * where the image comes from: binarised 28x28 Fashion-MNIST, pooled by `downscale` (sim/layout.ts);
+   * absent in older files (a 784-cell 28x28 image is then Fashion-MNIST itself)
+   */
+  image_source?: ImageSource;
 }
 
 export interface Model {
@@ -66,6 +73,8 @@ export interface Model {
   stages: StageModel[];
   dtm?: DtmSpec;
   source: string;
+  /** seeded random weights made up by dtca (not trained, not read from a file): its energy is not a workload's */
+  random_weights?: boolean;
 }
 
 /** The forward-process time grid t_k = -ln(1 - k/T), k = 0..T (t_T infinite, stored as null). */
@@ -86,7 +95,7 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${at}: must be an object`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['T', 'time_grid', 'lambda_image', 'lambda_label', 'image', 'label', 'label_copies', 'image_shape'].includes(k)) {
+    if (!['T', 'time_grid', 'lambda_image', 'lambda_label', 'image', 'label', 'label_copies', 'image_shape', 'image_source'].includes(k)) {
       throw new UserError(`${at}.${shown(k)}: unknown key`);
     }
   }
@@ -138,6 +147,7 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
     label_copies: copies,
     image_shape: [sh[0], sh[1]],
   };
+  if (o.image_source !== undefined) spec.image_source = parseImageSource(o.image_source, `${at}.image_source`, image.length, spec.image_shape);
   for (let k = 0; k < T; k++) {
     for (const key of ['lambda_image', 'lambda_label'] as const) {
       const j = stageCoupling(spec, k, spec[key]);
@@ -162,12 +172,23 @@ const DTYPES: Record<string, { new (b: ArrayBuffer): ArrayLike<number> & { BYTES
 export function numbers(v: unknown, where: string): ArrayLike<number> {
   if (Array.isArray(v)) return v as number[];
   if (v && typeof v === 'object' && 'dtype' in v && 'data' in v) {
-    const o = v as { dtype: string; data: Uint8Array };
-    const T = DTYPES[o.dtype];
-    if (!T) throw new UserError(`${where}: unsupported dtype "${shown(o.dtype)}" (${Object.keys(DTYPES).join(', ')})`);
+    const o = v as { dtype: unknown; shape?: unknown; data: Uint8Array };
+    // an own key of DTYPES only: "toString" or "__proto__" must not find Object.prototype's members
+    const T = typeof o.dtype === 'string' && Object.prototype.hasOwnProperty.call(DTYPES, o.dtype) ? DTYPES[o.dtype] : undefined;
+    if (!T) throw new UserError(`${where}: unsupported dtype ${typeof o.dtype === 'string' ? `"${shown(o.dtype, 30)}"` : `(${typeof o.dtype})`} (${Object.keys(DTYPES).join(', ')})`);
     if (!(o.data instanceof Uint8Array)) throw new UserError(`${where}: typed array data must be bytes`);
-    if (o.data.byteLength % T.prototype.BYTES_PER_ELEMENT !== 0) {
+    const size = T.prototype.BYTES_PER_ELEMENT;
+    if (o.data.byteLength % size !== 0) {
       throw new UserError(`${where}: ${o.data.byteLength} bytes is not a whole number of ${o.dtype}`);
+    }
+    const n = o.data.byteLength / size;
+    if (o.shape !== undefined) {
+      const sh = o.shape;
+      if (!Array.isArray(sh) || sh.length === 0 || sh.length > 8 || !sh.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        throw new UserError(`${where}: shape ${shown(sh, 40)}: a list of integers >= 0 (at most 8)`);
+      }
+      const count = (sh as number[]).reduce((a, d) => a * d, 1);
+      if (count !== n) throw new UserError(`${where}: shape ${shown(sh, 40)} holds ${count} values, the data ${n}`);
     }
     const copy = new Uint8Array(o.data); // copy: msgpack data may sit at an odd offset
     return new T(copy.buffer);
@@ -271,7 +292,7 @@ function parseStage(raw: unknown, s: number, L: number, src: string): StageModel
 }
 
 export function parseModel(raw: unknown, src: string): Model {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${src}: a model must be an object`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) throw new UserError(`${src}: a model must be an object, not ${kindOf(raw)}`);
   const o = raw as Record<string, unknown>;
   if (o.format !== MODEL_FORMAT) throw new UserError(`${src}: not a dtca model (format is ${o.format === undefined ? 'missing' : shown(o.format)}, expected "${MODEL_FORMAT}")`);
   if (o.version === undefined) throw new UserError(`${src}: version: missing (this dtca reads version ${MODEL_VERSION})`);
@@ -299,28 +320,23 @@ export function parseModel(raw: unknown, src: string): Model {
   return { grid: { L, rules, boundary: g.boundary }, beta, stages, dtm, source: src };
 }
 
-export function readModel(path: string): Model {
+export function readModel(path: string, opts: { stop?: () => boolean } = {}): Model {
   noteInput(path); // no output of this command may replace it
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${path}: cannot read model (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  // a regular file of bounded size, read in chunks that a signal can end (fabric/read.ts)
+  const buf = readInputFile(path, { what: 'model file', max: READ_LIMITS.model, stop: opts.stop });
   let raw: unknown;
   const first = buf.find((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
-  if (first === 0x7b) {
-    try {
-      raw = JSON.parse(buf.toString('utf8'));
-    } catch (e) {
-      throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
-    }
+  // a msgpack model begins with a map (0x80..0x8f, 0xde, 0xdf): a file that begins with text is JSON
+  if (first !== undefined && first < 0x80) {
+    raw = parseJsonText(buf.toString('utf8'), path);
   } else {
     try {
       raw = unpack(buf);
     } catch (e) {
-      throw new UserError(`${path}: neither JSON nor valid msgpack (${(e as Error).message})`);
+      const deep = e instanceof RangeError;
+      throw new UserError(`${path}: ${deep ? `nested deeper than ${MAX_DEPTH} levels; not a dtca file` : `not a model file (neither JSON nor valid msgpack: ${shown((e as Error).message.split('\n')[0], 60)})`}`);
     }
+    checkDepth(raw, path);
   }
   return parseModel(raw, path);
 }
@@ -436,6 +452,7 @@ export function randomModel(f: Fabric, seed: number, scale: number, biasScale: n
     beta: 1,
     stages: [randomStage(f, seed, 0, scale, biasScale)],
     source: `random model (seed ${seed}, weights U(-${scale}, ${scale}))`,
+    random_weights: scale > 0,
   };
 }
 

@@ -211,6 +211,27 @@ export function checkResources(s: RunShape, est: Estimate, o: { force?: boolean;
   return warnings;
 }
 
+/**
+ * A sweep runs up to `jobs` points at once, each in a worker thread of one process: the process
+ * base once, and for each job its point's run without that base plus a worker's own heap. The
+ * `jobs` largest points must fit together (a point that fits alone was checked when planned).
+ * Refused with the largest --jobs that fits; returns the bytes the check counted.
+ */
+export function checkSweepMemory(pointBytes: number[], jobs: number, have = machineMemory()): number {
+  const each = pointBytes.map((b) => Math.max(0, b - BYTES.base) + BYTES.workerBase).sort((a, b) => b - a);
+  const together = (j: number) => BYTES.base + each.slice(0, j).reduce((a, b) => a + b, 0);
+  const J = Math.max(1, Math.min(jobs, each.length));
+  const need = together(J);
+  if (need * MEMORY_MARGIN > have) {
+    let fits = J - 1;
+    while (fits > 1 && together(fits) * MEMORY_MARGIN > have) fits--;
+    throw new UserError(
+      `--jobs ${jobs}: the ${J} largest points run at once need about ${formatBytes(need)} of memory together; the machine has ${formatBytes(have)}. ${fits >= 1 && together(fits) * MEMORY_MARGIN <= have ? `Use --jobs ${fits}` : 'Run fewer points at once'} (results do not depend on it)`,
+    );
+  }
+  return need;
+}
+
 /** The parts of a run's shape that follow from its config. */
 export function configShape(c: ResolvedConfig): Pick<RunShape, 'cells' | 'directions' | 'engine' | 'analogSubsteps' | 'phaseCycles'> {
   const ideal = c.rng.tau_rng_s === 0 && c.cell.node_capacitance_f === 0 && c.rng.v_off_sigma_v === 0 && c.rng.v_s_sigma_rel === 0 && c.fabric.tile.link_latency_cycles === 0;

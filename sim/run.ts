@@ -8,7 +8,7 @@
  * exact integers (power/events.ts ExactEvents); observers see chains in chain order, sweeps in
  * order. So outputs are byte-identical for any engine, batch size or worker count.
  */
-import { overWorkers } from './workers.js';
+import { overRanges } from './pool.js';
 import { streamKey, uniform, Purpose } from '../rng/counter.js';
 import { sigmoid } from '../cells/physics.js';
 import { createEngine, type EngineSelection } from '../cells/select.js';
@@ -21,7 +21,7 @@ import { wireDirection } from '../fabric/fabric.js';
 import { packStates } from '../traces/pack.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
-import { UserError, Interrupted } from '../fabric/errors.js';
+import { Interrupted, OptionError } from '../fabric/errors.js';
 
 export type InitMode = 'hinton' | 'random' | 'up' | 'down';
 export const INIT_MODES: InitMode[] = ['hinton', 'random', 'up', 'down'];
@@ -398,12 +398,12 @@ function edgeMoments(chip: Chip, model: Model, stage: number, spin: Float64Array
 export async function runModel(chip: Chip, model: Model, opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const C = opts.chains;
-  if (!Number.isInteger(C) || C < 1) throw new UserError(`--chains ${C}: must be an integer >= 1`);
-  if (!Number.isInteger(opts.sweeps) || opts.sweeps < 1) throw new UserError(`--sweeps ${opts.sweeps}: must be an integer >= 1`);
-  if (!Number.isInteger(opts.warmup) || opts.warmup < 0) throw new UserError(`--warmup ${opts.warmup}: must be an integer >= 0`);
+  if (!Number.isInteger(C) || C < 1) throw new OptionError('chains', C, 'must be an integer >= 1');
+  if (!Number.isInteger(opts.sweeps) || opts.sweeps < 1) throw new OptionError('sweeps', opts.sweeps, 'must be an integer >= 1');
+  if (!Number.isInteger(opts.warmup) || opts.warmup < 0) throw new OptionError('warmup', opts.warmup, 'must be an integer >= 0');
   const stage = opts.stage ?? 0;
   if (!Number.isInteger(stage) || stage < 0 || stage >= model.stages.length) {
-    throw new UserError(`--stage ${stage}: the model has stages 0..${model.stages.length - 1}`);
+    throw new OptionError('stage', stage, `the model has stages 0..${model.stages.length - 1}`);
   }
   const prog = programStage(chip, model, stage); // validates the model against the fabric up front
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
@@ -411,10 +411,11 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   if (workers > 1 && !opts.onSweep && typeof opts.beta !== 'function') {
     let done = 0;
     const jobOpts: WorkerJob['opts'] = { chains: C, sweeps: opts.sweeps, warmup: opts.warmup, stage, init: opts.init, moments: opts.moments, beta: opts.beta, engine: opts.engine, batch: opts.batch };
-    parts = await overWorkers<WorkerJob, ChainsPart>(
+    parts = await overRanges<ChainsPart>(
+      'chains',
       C,
       workers,
-      (from, to) => ({ config: chip.config, model, opts: jobOpts, from, to }),
+      (from, to): WorkerJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
       (n) => opts.onChainDone?.((done += n), C),
     );
   } else {

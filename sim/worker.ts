@@ -1,43 +1,25 @@
-/** Worker thread: runs a range of Boltzmann-machine chains or DTM images and posts the results back. */
-import { parentPort, workerData } from 'node:worker_threads';
-import { buildChip } from './chip.js';
-import { runChainRange, type WorkerJob } from './run.js';
-import { runImages, type DtmJob } from './dtm.js';
-import { measureThread, type RowSpec } from './bench.js';
-import { runTrainJob, type TrainJob } from './train/train.js';
-import { UserError } from '../fabric/errors.js';
+/**
+ * The worker-thread entry (built as dist/worker.js): takes jobs from the pool (sim/pool.ts) one
+ * message at a time, runs each by its name from the registry (sim/jobs.ts) and replies with the
+ * result or the error (its type kept: fabric/errors.ts errorReply).
+ */
+import { parentPort } from 'node:worker_threads';
+import { JOBS, type JobName } from './jobs.js';
+import { errorReply } from '../fabric/errors.js';
+import type { WorkerReply } from './pool.js';
 
-interface BenchJob {
-  kind: 'bench';
-  spec: RowSpec;
-  first: number;
-  count: number;
-  sab: SharedArrayBuffer;
-  parties: number;
-}
+const port = parentPort!;
+const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-async function run(job: WorkerJob | DtmJob | BenchJob | TrainJob): Promise<void> {
-  if ('kind' in job && job.kind === 'train') {
-    runTrainJob(job, (m) => parentPort!.postMessage(m));
-    parentPort!.postMessage({ ok: true });
-    return;
+port.on('message', async ({ id, name, data }: { id: number; name: JobName; data: never }) => {
+  try {
+    const fn = JOBS[name] as (data: never, post: (message: unknown) => void) => ReturnType<(typeof JOBS)[JobName]>;
+    if (!fn) throw new Error(`no job named ${JSON.stringify(name)} in sim/jobs.ts`);
+    const out = await fn(data, (message) => reply({ id, message }));
+    reply({ id, ok: true, result: out.result }, out.transfer);
+  } catch (e) {
+    const r = errorReply(e);
+    // an internal error travels with its stack
+    reply({ id, ok: false, ...r, error: !r.user && e instanceof Error ? (e.stack ?? e.message) : r.error });
   }
-  if ('kind' in job && job.kind === 'bench') {
-    parentPort!.postMessage({ ok: true, result: await measureThread(job.spec, job.first, job.count, { sab: job.sab, parties: job.parties }) });
-    return;
-  }
-  const chip = buildChip(job.config);
-  if ('kind' in job && job.kind === 'dtm') {
-    parentPort!.postMessage({ ok: true, result: runImages(chip, job.model, job.opts, job.from, job.to) });
-    return;
-  }
-  const part = runChainRange(chip, job.model, (job as WorkerJob).opts, job.from, job.to);
-  const transfer: ArrayBuffer[] = part.finals.map((f) => f.buffer as ArrayBuffer);
-  if (part.spin) transfer.push(part.spin.buffer as ArrayBuffer);
-  if (part.pair) transfer.push(part.pair.buffer as ArrayBuffer);
-  parentPort!.postMessage({ ok: true, result: part }, transfer);
-}
-
-run(workerData as WorkerJob | DtmJob | BenchJob | TrainJob).catch((e: unknown) => {
-  parentPort!.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e), user: e instanceof UserError });
 });

@@ -15,18 +15,16 @@
  * `dtca run` calls all three; library users call them directly (index.ts). The statistics a plan
  * executes to are the same wherever it runs, so sweep points and experiments use the same plan.
  */
-import { existsSync } from 'node:fs';
-import { basename, join, resolve as resolvePath } from 'node:path';
+import { basename, resolve as resolvePath } from 'node:path';
 import { UserError, Interrupted } from '../fabric/errors.js';
-import { resolveRules } from '../fabric/rules.js';
-import { CONFIG_DIR, type ResolvedConfig } from './config.js';
+import type { ResolvedConfig } from './config.js';
 import { buildChip, type Chip } from './chip.js';
-import { readModel, randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
+import { randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
 import { estimateRun, checkResources, configShape, formatBytes, type Estimate, type RunShape } from './resources.js';
 import { newDtmModel, generate, type GenerateResult, type Mapping } from './dtm.js';
 import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult } from './run.js';
 import type { EngineChoice } from '../cells/engine.js';
-import { makeStats, makeDtmStats, type Stats } from './stats.js';
+import { makeStats, makeDtmStats, noteRandomWeights, type Stats } from './stats.js';
 import { areaStats } from './area.js';
 import { energyTableReport } from './energy-table.js';
 import { samplesFigure, denoiseFigure } from './io/images.js';
@@ -38,12 +36,11 @@ import type { TraceWriter } from '../traces/writer.js';
 import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
 import type { ConfigLabel } from './label.js';
 import { quietContext, type RunContext } from './context.js';
+import { shippedModelFor, modelsDir, describeGrid } from './shipped.js';
+import { imageSourceOf, layoutMisfit, IMAGE_SIDES, MIN_LABEL_COPIES } from './layout.js';
 
 /** Stages of the default DTM workload. */
 export const DEFAULT_T = 8;
-
-/** The DTM that ships with dtca: trained on Fashion-MNIST for the paper chip (configs/models/, docs/training.md). */
-export const SHIPPED_MODEL = join(CONFIG_DIR, 'models', 'fmnist-t8.mp');
 
 /** The files a DTM run directory holds besides the trace. */
 export const RUN_FILES = ['manifest.json', 'config.json', 'energy-table.json', 'stats.json', 'samples.png', 'denoise.png', 'energy.svg', 'energy.png', SAMPLES_FILE, LABELS_FILE];
@@ -74,6 +71,10 @@ export interface WorkloadRequest {
   workers?: number;
   /** try a run the memory estimate refuses */
   force?: boolean;
+  /** where the shipped models are (default $DTCA_MODELS, else configs/models; sim/shipped.ts) */
+  modelsDir?: string;
+  /** the config as the command line named it, as arguments (e.g. ['my.json', '--set', 'fabric.L=48']): for the dtca train hint when no shipped model fits */
+  configArgs?: string[];
 }
 
 interface PlanBase {
@@ -115,29 +116,39 @@ function whole(name: string, v: number | undefined, min: number): number | undef
 }
 
 /**
- * The shipped model where it is installed and fits the configured fabric, else null (the default
- * workload is then a seeded random-weight DTM laid on the fabric, see defaultDtm).
+ * The shipped model that fits the configured fabric (sim/shipped.ts: the models directory's *.mp
+ * with their manifests; same L, rules and boundary), said at info level; null when none fits, with
+ * a warning naming the dtca train command for this chip (the default workload is then a seeded
+ * random-weight DTM laid on the fabric, see defaultDtm). `configArgs`: the config as the command
+ * line named it (a config file or preset, --set values), for that command.
  */
-export function shippedModel(cfg: ResolvedConfig, ctx: RunContext = quietContext()): Model | null {
-  if (!existsSync(SHIPPED_MODEL)) {
-    ctx.log.info({ model: SHIPPED_MODEL }, 'the shipped model is not installed: running a random-weight DTM');
-    return null;
+export function shippedModel(cfg: ResolvedConfig, ctx: RunContext = quietContext(), o: { modelsDir?: string; configArgs?: string[] } = {}): Model | null {
+  const f = cfg.fabric;
+  const chosen = shippedModelFor(cfg, o.modelsDir);
+  const rulesName = typeof f.rules === 'string' ? f.rules : JSON.stringify(f.rules);
+  if (chosen) {
+    ctx.log.info({ model: chosen.entry.path, grid: describeGrid(chosen.entry.grid, rulesName), ...(chosen.others.length ? { also_fit: chosen.others } : {}) }, `shipped model ${chosen.entry.name} fits this fabric: generating with it`);
+    return chosen.model;
   }
-  const m = readModel(SHIPPED_MODEL);
-  try {
-    checkModelFitsFabric(m, cfg, resolveRules(cfg.fabric.rules));
-    return m;
-  } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-    ctx.log.info({ reason: e.message }, 'the shipped model does not fit this chip: running a random-weight DTM');
-    return null;
-  }
+  // the same chip for dtca train: the config and --set values the command line named, else the fabric's
+  const quote = (t: string) => (/^[\w.,=+:/-]+$/.test(t) ? t : `'${t.replace(/'/g, "'\\''")}'`);
+  const fabricArgs = ['--set', `fabric.L=${f.L}`, '--set', `fabric.rules=${typeof f.rules === 'string' ? f.rules : JSON.stringify(f.rules)}`, ...(f.boundary !== 'open' ? ['--set', `fabric.boundary=${f.boundary}`] : [])];
+  const chipArgs = (o.configArgs ?? fabricArgs).map(quote).join(' ');
+  ctx.log.warn(
+    { models: modelsDir(o.modelsDir) },
+    `no shipped model fits this fabric (${f.L}x${f.L}, ${rulesName}${f.boundary !== 'open' ? `, ${f.boundary}` : ''}): generating with random weights; train one with dtca train ${chipArgs ? `${chipArgs} ` : ''}--out MODEL.mp (docs/training.md) and run it with --model MODEL.mp`,
+  );
+  return null;
 }
 
-/** The default workload without the shipped model: a seeded random-weight DTM (T = 8) laid on the configured fabric. */
+/**
+ * The default workload without a shipped model: a seeded random-weight DTM (T = 8) laid on the
+ * configured fabric, with the Fashion-MNIST image the grid holds (sim/layout.ts), or on a grid too
+ * small for even the smallest, half its colour-0 cells as image cells.
+ */
 export function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
-  const spots = chipFabric.colourCells[0].length;
-  const visible = spots >= 884 ? 'fmnist' : Math.max(1, Math.floor(spots / 2));
+  const fmnist = layoutMisfit(cfg.fabric.L, 'random', IMAGE_SIDES[IMAGE_SIDES.length - 1], MIN_LABEL_COPIES) === null;
+  const visible = fmnist ? 'fmnist' : Math.max(1, Math.floor(chipFabric.colourCells[0].length / 2));
   return newDtmModel({
     T: DEFAULT_T,
     L: cfg.fabric.L,
@@ -166,7 +177,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   const sweepCycles = 2 * cfg.clock.phase_cycles;
   const wiresApprox = (N * D) / 2;
   // the default DTM workload: the shipped model where it is installed and fits, else a random-weight DTM
-  const shipped = !fileModel && dtmRun ? shippedModel(cfg, ctx) : null;
+  const shipped = !fileModel && dtmRun ? shippedModel(cfg, ctx, { modelsDir: req.modelsDir, configArgs: req.configArgs }) : null;
   const modelFile = fileModel ?? shipped;
   const modelShape = modelFile
     ? { stages: modelFile.stages.length, edgesPerStage: Math.max(...modelFile.stages.map((st) => st.ei.length)) }
@@ -304,16 +315,29 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
   const { chip, model } = plan;
   const cfg = plan.config;
   const startup = o.startupS ?? (() => 0);
-  let reason: string | null = null;
   const shouldStop = (progress: WorkloadProgress) => (at: { stage: number; chain: number; sweep: number }) => {
     progress.at = at;
     return ctx.stop();
   };
-  const stoppedWith = (e: unknown, progress: WorkloadProgress): unknown => {
-    if (!(e instanceof Interrupted)) return e;
-    reason = e.reason;
-    if (e.at.stage !== undefined) progress.at = e.at;
-    return new WorkloadStopped(reason, progress);
+  /** the run's result, or WorkloadStopped with how far it got; the bar ends either way */
+  const finished = async <T>(run: Promise<T>, progress: WorkloadProgress, bar: { stop(): void }): Promise<T> => {
+    try {
+      return await untilStopped(run, o.stopped);
+    } catch (e) {
+      if (!(e instanceof Interrupted)) throw e;
+      if (e.at.stage !== undefined) progress.at = e.at;
+      throw new WorkloadStopped(e.reason, progress);
+    } finally {
+      bar.stop();
+    }
+  };
+  /** what every run's statistics carry besides the counts: the random-weights note, start-up, area */
+  const completed = (stats: Stats, startupS: number): Stats => {
+    noteRandomWeights(stats, model);
+    stats.startup_s = startupS;
+    Object.assign(stats, areaStats(cfg, stats));
+    if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
+    return stats;
   };
   const cs = configShape(cfg);
   if (plan.kind === 'dtm') {
@@ -341,14 +365,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       onStageDone: (stage, done, total) => ctx.log.debug({ stage, done, of: total }, 'stage done'),
       shouldStop: shouldStop(progress),
     });
-    let gen: GenerateResult;
-    try {
-      gen = await untilStopped(run, o.stopped);
-    } catch (e) {
-      throw stoppedWith(e, progress);
-    } finally {
-      bar.stop();
-    }
+    const gen = await finished(run, progress, bar);
     logEngine(gen.engine, ctx);
     if (gen.weightsClipped > 0) {
       ctx.log.warn({ clipped: gen.programClipped, weights: gen.weightsClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
@@ -356,11 +373,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       // a strong stage input on top of a bias saturates at the full scale, as on the chip (and in dtca train at this precision)
       ctx.log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
     }
-    const stats = makeDtmStats(chip, gen, model.source);
-    stats.startup_s = startupS;
-    Object.assign(stats, areaStats(cfg, stats));
-    if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
-    return { kind: 'dtm', plan, gen, stats };
+    return { kind: 'dtm', plan, gen, stats: completed(makeDtmStats(chip, gen, model.source), startupS) };
   }
   const progress: WorkloadProgress = { done: 0, of: plan.chains, unit: 'chains' };
   ctx.log.info({ physics: cs.engine, engine: plan.engine, cells: cs.cells, degree: cs.directions, chains: plan.chains, sweeps: plan.sweeps, warmup: plan.warmup, workers: plan.workers }, 'run starting');
@@ -383,23 +396,12 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     },
     shouldStop: shouldStop(progress),
   });
-  let result: RunResult;
-  try {
-    result = await untilStopped(run, o.stopped);
-  } catch (e) {
-    throw stoppedWith(e, progress);
-  } finally {
-    bar.stop();
-  }
+  const result = await finished(run, progress, bar);
   logEngine(result.engine, ctx);
   if (result.program.clipped > 0) {
     ctx.log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
   }
-  const stats = makeStats(chip, result, model.source);
-  stats.startup_s = startupS;
-  Object.assign(stats, areaStats(cfg, stats));
-  if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
-  return { kind: 'bm', plan, result, stats };
+  return { kind: 'bm', plan, result, stats: completed(makeStats(chip, result, model.source), startupS) };
 }
 
 /** The trace file of a DTM plan in run directory `dir` (default trace.dtct there), or null without --trace. */
@@ -440,11 +442,22 @@ export function writeStoppedRun(rd: RunDir, plan: WorkloadPlan, label: ConfigLab
   writeJson(rd.file('config.json'), plan.config);
   writeJson(rd.file('stats.json'), stats);
   rd.finish('interrupted', { signal, model: plan.model.source, ...label.manifest });
-  const where = ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ');
-  const before = at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
   const e = new Interrupted(at, signal);
-  e.message = `interrupted by ${signal}${where ? ` at ${where}${before}` : ''} (${p.done} of ${p.of} ${p.unit} done); partial results in ${rd.path}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
+  e.message = interruptedMessage(signal, at, p, rd.path, trace);
   return e;
+}
+
+/**
+ * The one line of a stopped run. Where it stopped is named only when work was left: once every
+ * image-stage (chain) is done, the last position the simulator reported is history, and "at stage
+ * 0, image 3 before sweep 249" beside "(128 of 128 done)" would contradict itself.
+ */
+export function interruptedMessage(signal: string, at: WorkloadProgress['at'] & object, p: Pick<WorkloadProgress, 'done' | 'of' | 'unit'>, dir: string, trace?: string): string {
+  const left = p.done < p.of;
+  const where = left ? ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ') : '';
+  const before = left && at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
+  const when = where ? ` at ${where}${before}` : left ? '' : ` after the last of the ${p.unit}`;
+  return `interrupted by ${signal}${when} (${p.done} of ${p.of} ${p.unit} done); partial results in ${dir}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
 }
 
 /**
@@ -461,7 +474,8 @@ export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label:
     const dtm = plan.model.dtm as NonNullable<Model['dtm']>;
     const p = out.plan;
     const dir = rd.path;
-    const what = `${basename(plan.model.source)}, ${label.label}, ${configShape(plan.config).engine} physics, T = ${dtm.T}, K = ${plan.sweeps}`;
+    // the default workload without a fitting shipped model says so on its pictures
+    const what = `${plan.modelSource === 'random' ? 'random weights (no shipped model fits this fabric)' : basename(plan.model.source)}, ${label.label}, ${configShape(plan.config).engine} physics, T = ${dtm.T}, K = ${plan.sweeps}`;
     const labels = p.labels;
     const labelled = labels !== undefined && labels.length > 0;
     // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics
@@ -482,6 +496,7 @@ export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label:
       image_shape: dtm.image_shape,
       label_copies: dtm.label_copies,
       classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+      image_source: imageSourceOf(dtm),
     };
     const written: string[] = [];
     const stopIfAsked = () => {
@@ -496,7 +511,8 @@ export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label:
       written.push(name);
     }
     stopIfAsked();
-    extra = { samples };
+    // where the weights came from: a --model file, the shipped model that fits, or random (none fits)
+    extra = { samples, weights: plan.modelSource === 'file' ? 'model file' : plan.modelSource === 'shipped' ? 'shipped model' : 'random weights (no shipped model fits this fabric)' };
   }
   writeJson(rd.file('config.json'), plan.config);
   writeJson(rd.file('energy-table.json'), energyTableReport(plan.chip));

@@ -16,13 +16,38 @@ describe('dtca compare', () => {
     expect(dtca(['sweep', '--grid', '12', '--images', '1', '--stages', '2', '--sweeps', '10', '--no-charts', '--out', s]).code).toBe(0);
     const point = join(s, 'points', readdirSync(join(s, 'points'))[0]);
     const out = join(root, 'cmp');
-    const r = dtca(['compare', a, b, point, '--out', out]);
+    // the same chip as a, twice the images: whole-run totals double, per-image figures do not
+    const c = join(root, 'long');
+    expect(dtca(['run', '--set', 'fabric.L=12', '--images', '4', '--sweeps', '10', '--out', c]).code).toBe(0);
+    const r = dtca(['compare', a, b, point, c, '--out', out]);
     expect(r.code).toBe(0);
     const head = r.stdout.split('\n')[0];
-    expect(head).toMatch(/dtca-paper\+1 set\s.*dtca-paper\+2 sets.*#1 L=12/);
+    expect(head).toMatch(/dtca-paper\+1 set \(slow\)\s.*dtca-paper\+2 sets.*#1 L=12.*dtca-paper\+1 set \(long\)/);
     expect(r.stdout).toMatch(/^time \/ image\s+/m);
+    // issue 19 item 3: no "[object Object]", per-image rows said so, area rows
+    expect(r.stdout).not.toMatch(/object Object/);
+    expect(r.stdout).toMatch(/^engine\s+(batch|wasm|reference)\s/m);
+    expect(r.stdout).toMatch(/^programming energy \/ image\s/m);
+    expect(r.stdout).toMatch(/^area\s+0\.009\d* mm²/m);
+    expect(r.stdout).toMatch(/^images \/ s \/ mm²\s/m);
+    expect(r.stdout).not.toMatch(/^(energy total|programming energy)\s+\d/m);
+    expect(r.stdout).toMatch(/^per image: /m);
     const j = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
-    expect(j.length).toBe(3);
+    expect(j.length).toBe(4);
+    const stats = (d: string) => JSON.parse(readFileSync(join(d, 'stats.json'), 'utf8'));
+    for (const [k, d] of [[0, a], [3, c]] as const) {
+      const st = stats(d);
+      expect(j[k].engine).toBe(st.engine.used);
+      expect(j[k].images).toBe(st.images);
+      expect(j[k].programming_energy_per_image_j).toBeCloseTo(st.programming_energy_j / st.images, 25);
+      expect(j[k].area_m2).toBe(st.area_m2.total);
+      expect(j[k].images_per_s_per_mm2 / (st.images_per_s / (st.area_m2.total * 1e6))).toBeCloseTo(1, 9);
+      expect(j[k].energy_total_j).toBeUndefined();
+    }
+    expect(j[3].images).toBe(2 * j[0].images);
+    expect(typeof j[2].engine).toBe('string');
+    expect(j[2].area_m2).toBeGreaterThan(0);
+    expect(j[2].images_per_s_per_mm2).toBeGreaterThan(0);
     // the same chip at 4x the clock: a quarter of the time per image
     expect(j[1].time_per_image_s / j[0].time_per_image_s).toBeCloseTo(0.25, 2);
     expect(j[2].lag1_autocorr).toBeGreaterThan(0);

@@ -80,6 +80,8 @@ describe.skipIf(!HAVE_DATA)('dtca eval (needs the dataset; CI installs dataset-f
     expect(j.labels).toBe('clamped');
     expect(j.autocorrelation).toBeNull();
     expect(j.note).toMatch(/biased/);
+    expect(j.fd_can_rank).toBe(false); // N = 30
+    expect(j.small_n_note).toMatch(/^N = 30 is too few images for FD to rank anything/);
     // real held-out images are recognised; the floor's diversity is close to the reference's
     expect(j.baselines.floor.clamped_accuracy).toBeGreaterThan(0.5);
     expect(j.fd).toBeGreaterThanOrEqual(0);
@@ -88,8 +90,10 @@ describe.skipIf(!HAVE_DATA)('dtca eval (needs the dataset; CI installs dataset-f
   it('the table says N and that FD is biased at small N', () => {
     const r = dtca(['eval', runDir, '--images', '20']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/FD \(features\)/);
     expect(r.stdout).toMatch(/N = 20: FD is biased upward at small N/);
+    // issue 19 item 7: below MIN_FD_RANK_N the report says plainly that FD cannot rank anything
+    expect(r.stdout).toMatch(/^FD \(cannot rank at this N\)/m);
+    expect(r.stdout).toMatch(/WARNING: N = 20 is too few images for FD to rank anything: real images score \d+\.\d against real images here \(the floor\).*not better than real; score at least 200 images/);
     expect(r.stdout).toMatch(/floor/);
     expect(r.stdout).toMatch(/factorised/);
   });
@@ -99,6 +103,8 @@ describe.skipIf(!HAVE_DATA)('dtca eval (needs the dataset; CI installs dataset-f
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.n).toBe(200);
+    expect(j.fd_can_rank).toBe(true);
+    expect(j.small_n_note).toBeNull();
     expect(j.source.chip).toBe('exact');
     expect(j.autocorrelation).toHaveLength(1); // one stage: the model has no couplings, its chains decorrelate at once
     // 32 replica pairs x 1936 cells: the estimator's standard error is below 2 / sqrt(M) / (mean conditional

@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { CliPool } from './helpers/cli-pool.js';
 import { cliCase, configCase, modelCase, setArg, traceMutation } from './fuzz/arbitraries.js';
 import { cliProperty, configProperty, makeFixtures, modelProperty, pythonStatuses, setProperty, traceTsProperty, writeTraceCases, type Fixtures } from './fuzz/properties.js';
+import { checkpointDamage, checkpointProperty, hostileFile, hostileFileProperty, impossibleRecord, impossibleTrace, learnCheckpointShapes, type ImpossibleRecord } from './fuzz/hostile.js';
+import { writeFileSync } from 'node:fs';
+import { dtca } from './helpers/cli.js';
 
 const SEED = 20251;
 let pool: CliPool;
@@ -78,4 +81,34 @@ describe('fuzz: every input works or ends with exit 2 and one line', () => {
   it('command lines: flags twice, without values, bad numbers, unknown flags, inputs as outputs', async () => {
     await holds(cliCase, 80, SEED + 4, (c) => cliProperty(pool, fx, c));
   });
+
+  // issue 19's input classes (test/fuzz/hostile.ts)
+  it('hostile files: devices, FIFOs, sparse giants, deep nesting, hostile dtypes and shapes', async () => {
+    await holds(hostileFile, 60, SEED + 5, (c) => hostileFileProperty(pool, work, c));
+  });
+
+  it('trace records with valid CRCs and impossible fields: damage in both readers, never a wrapped index', async () => {
+    const cases = fc.sample(impossibleRecord, { seed: SEED + 6, numRuns: 40 });
+    const files = cases.map((c: ImpossibleRecord, k: number) => {
+      const f = join(work, `impossible-${k}.dtct`);
+      writeFileSync(f, impossibleTrace(fx.traceBytes, c));
+      return f;
+    });
+    const py = pythonStatuses(files);
+    for (const [k, f] of files.entries()) {
+      const r = await pool.run(['trace', 'inspect', f, '--json'], { DTCA_LOG: 'warn' });
+      expect(r.code, JSON.stringify(cases[k])).toBe(2);
+      expect((JSON.parse(r.stdout) as { status: string }).status, JSON.stringify(cases[k])).toBe('damaged');
+      expect(py[k].status, `${JSON.stringify(cases[k])}: ${py[k].detail}`).toBe('damaged');
+    }
+  });
+
+  it('damaged training checkpoints: refused naming the file, never trained on', async () => {
+    const TRAIN = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '1', '--batch', '4', '--warmup', '2', '--samples', '1', '--every', '1', '--acp-lag', '2', '--limit', '100', '--seed', '3', '--workers', '1', '--epochs', '1'];
+    const base = join(work, 'ckpt-base.mp');
+    const r = dtca(['train', ...TRAIN, '--out', base]); // longer than the pool's limit per case
+    expect(r.code, r.stderr).toBe(0);
+    learnCheckpointShapes(base, 1);
+    await holds(checkpointDamage, 30, SEED + 7, (c) => checkpointProperty(pool, work, base, TRAIN, c));
+  }, 300_000);
 });

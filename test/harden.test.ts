@@ -301,7 +301,7 @@ describe('validated before running: one line naming the source and showing the v
     ['run --engine foo', ['run', '--engine', 'foo'], /^dtca: --engine foo: expected one of auto, reference, wasm, batch$/],
     ['train --out -', ['train', '--out', '-'], /^dtca: --out -: training writes the model, its log and checkpoints to files; name a file$/],
     ['train --out over a foreign file', (d) => ['train', '--out', file(d, 'notes.mp', 'my notes')], /notes\.mp exists and is not a model file written by dtca; refusing to replace it/],
-    ['train --out under /proc', ['train', '--out', '/proc/dtca-x.mp', '--limit', '10'], /--out \/proc\/dtca-x\.mp: cannot create \/proc\/dtca-x\.mp\.ckpt/],
+    ['train --out under /proc', ['train', '--out', '/proc/dtca-x.mp', '--limit', '10'], /--out \/proc\/dtca-x\.mp: cannot create \/proc\/dtca-x\.mp\.(ckpt|lock)/],
     ['eval --train-classifier --out under /proc', ['eval', '--train-classifier', '--out', '/proc/dtca-x'], /^dtca: \/proc\/dtca-x: .*while creating dtca-x$/],
     ['experiment --out under /proc', ['experiment', 'central', '--out', '/proc/dtca-x'], /--out \/proc\/dtca-x: cannot create \/proc\/dtca-x/],
     ['experiment --out a foreign directory', (d) => (mkdirSync(join(d, 'exp'), { recursive: true }), ['experiment', 'central', '--out', dirname(file(join(d, 'exp'), 'notes.txt', 'my notes'))]), /not empty and holds no experiment/],

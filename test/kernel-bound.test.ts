@@ -1,15 +1,16 @@
 // The cycle engine's fast path decides a latch from an estimate P~ of the exact probability P and
-// a bound M on its error (cells/wasm/gen.ts); the decision is only right if |P - P~| <= M always.
-// This test checks that inequality directly, on random and adversarial inputs, with the estimate
-// emulated operation by operation in single precision (Math.fround) as the generated code does.
+// a bound M on its error (cells/wasm/emit/kernel.ts); the decision is only right if |P - P~| <= M
+// always. This test checks that inequality directly, on random and adversarial inputs, with the
+// estimate emulated operation by operation in single precision (Math.fround) as the generated
+// code does, against the cell itself (cells/physics.ts cycleLatchP, also single precision).
+// Also the many-chain kernel's zeroth-order bound (cells/wasm/batch/emit.ts emitCycle).
 import { describe, it, expect } from 'vitest';
 import { streamKey, uniform, normal } from '../rng/counter.js';
-import { segmentConstants } from '../cells/wasm/engine.js';
+import { segmentConstants, estimateSlop, SIGMA_ERR } from '../cells/wasm/engine.js';
+import { cycleLatchP, powers32, rngMemory32, biasNodeAt } from '../cells/physics.js';
 
 const f = Math.fround;
-const E = 1e-5; // cells/wasm/engine.ts SIGMA_ERR
-const K0 = 1e-5; // EST_SLOP
-const SK = 2e-7; // EST_SLOP_REL
+const E = SIGMA_ERR;
 const MAGIC = 12582912;
 
 /** sigma~(z) as the generated code computes it (f32x4 lanes) */
@@ -33,37 +34,40 @@ interface Params {
   n: [number, number, number];
 }
 
-/** the constants C0, C1, C2/2, C3/48 per segment, as the kernel stores them (single precision) */
-function constants(p: Params): number[] {
+const pw = (p: Params) => powers32(p.aB, Math.max(...p.n));
+
+/** the constants C0, C1, C2/2, C3/48 per segment (double precision) */
+function constants64(p: Params): Float64Array {
   const out = new Float64Array(12);
-  segmentConstants(p.n, p.aB, p.aR, out, 0);
-  return Array.from(out, f);
+  segmentConstants(p.n, pw(p), p.aR, out, 0);
+  return out;
 }
 
-/** the reference: the kernel's exact loops */
+/** the same as the kernel stores them (single precision) */
+function constants(p: Params): number[] {
+  return Array.from(constants64(p), f);
+}
+
+/** the cell (cells/physics.ts), and its node at the segments' ends; inputs are f32 values */
 function exactP(p: Params, V0: number, T1: number, h: number, hm: number, gi: number, oi: number, old: number): { P: number; V: number[] } {
-  let V = V0;
-  let A = 0;
+  const w = pw(p);
+  const P = cycleLatchP(V0, T1, hm, h, p.n[0], p.n[1], p.n[2], gi, oi, w, p.aR, rngMemory32(p.aR, p.n[0] + p.n[1] + p.n[2]), old > 0, { V: 0 });
   const Vs: number[] = [V0];
-  const targets = [T1, hm, h];
-  for (let s = 0; s < 3; s++) {
-    const T = targets[s];
-    for (let n = 0; n < p.n[s]; n++) {
-      V = T + (V - T) * p.aB;
-      const pr = 1 / (1 + Math.exp(-(gi * V + oi)));
-      A = pr + (A - pr) * p.aR;
-    }
+  let V = V0;
+  [T1, hm, h].forEach((T, s) => {
+    if (p.n[s] > 0) V = biasNodeAt(V, T, w[p.n[s]]);
     Vs.push(V);
-  }
-  return { P: A + (old > 0 ? Math.pow(p.aR, p.n[0] + p.n[1] + p.n[2]) : 0), V: Vs };
+  });
+  return { P, V: Vs };
 }
 
 /** P~ and M as the generated code computes them */
 function estimate(p: Params, V0: number, T1: number, h: number, hm: number, gi: number, oi: number, old: number, Vs: number[]) {
   const C = constants(p);
+  const [K0, SK] = estimateSlop(p.n[0] + p.n[1] + p.n[2], p.aR);
   const GI = f(gi);
   const OI = f(oi);
-  let P = old > 0 ? f(Math.pow(p.aR, p.n[0] + p.n[1] + p.n[2])) : 0;
+  let P = old > 0 ? rngMemory32(p.aR, p.n[0] + p.n[1] + p.n[2]) : 0;
   let M = 0;
   let SL = Math.abs(OI);
   const seg = (s: number, T: number, delta: number, lat: boolean) => {
@@ -88,11 +92,34 @@ function estimate(p: Params, V0: number, T1: number, h: number, hm: number, gi: 
   return { P, M };
 }
 
+/** the many-chain kernel's zeroth-order estimate P0 and bound B (no delayed links), as it computes them */
+function estimate0(p: Params, V0: number, T1: number, h: number, gi: number, oi: number, old: number, Vs: number[]) {
+  const C = constants64(p);
+  const [K0, SK] = estimateSlop(p.n[0] + p.n[2], p.aR);
+  const up = (x: number) => f(x * (1 + 1e-6));
+  const [B1, B2, KB] = [up(C[1] / 4), up(C[9] / 4), up(K0 + E * (C[0] + C[8]))];
+  const GI = f(gi);
+  const OI = f(oi);
+  const sg1 = sigma32(f(f(GI * T1) + OI));
+  const sg2 = sigma32(f(f(GI * h) + OI));
+  const x1 = f(GI * f(V0 - T1));
+  const x2 = f(GI * f(Vs[2] - h));
+  let P = f((old > 0 ? rngMemory32(p.aR, p.n[0] + p.n[2]) : 0) + f(sg1 * f(C[0])));
+  let SL = f(Math.abs(OI) + f(Math.abs(x1) + Math.abs(f(GI * T1))));
+  let M = f(Math.abs(x1) * B1);
+  P = f(P + f(sg2 * f(C[8])));
+  SL = f(SL + f(Math.abs(x2) + Math.abs(f(GI * h))));
+  M = f(M + f(f(Math.abs(x2) * B2) + f(KB + f(f(SK) * SL))));
+  return { P, M };
+}
+
 describe('cycle engine estimate: |P - P~| <= M', () => {
   it('holds on random and adversarial inputs', () => {
     const key = streamKey(2024, 11);
     let n = 0;
     let worst = 0;
+    let n0 = 0;
+    let worst0 = 0;
     let decidable = 0;
     const TRIALS = 200000;
     for (let t = 0; t < TRIALS; t++) {
@@ -107,10 +134,10 @@ describe('cycle engine estimate: |P - P~| <= M', () => {
       const n2 = nSub * (1 + Math.floor(u(5) * 2));
       const p: Params = { aB, aR, n: [n1, nMid, n2] };
       const scale = [2, 2, 8, 2, 40, 0.3][kind];
-      const T1 = scale * z(0);
-      const h = scale * z(1);
-      const hm = nMid > 0 ? h + scale * 0.3 * z(2) : h;
-      const V0 = T1 + (u(6) < 0.5 ? 1e-3 : 1) * scale * z(3);
+      const T1 = f(scale * z(0));
+      const h = f(scale * z(1));
+      const hm = nMid > 0 ? f(h + scale * 0.3 * z(2)) : h;
+      const V0 = f(T1 + (u(6) < 0.5 ? 1e-3 : 1) * scale * z(3));
       const gi = kind === 5 ? 0.5 + u(7) : 1 + 0.03 * z(4);
       const oi = kind === 5 ? 3 * z(5) : 0.05 * z(5);
       const old = u(8) < 0.5 ? -1 : 1;
@@ -122,7 +149,17 @@ describe('cycle engine estimate: |P - P~| <= M', () => {
       worst = Math.max(worst, err / est.M);
       if (est.M < 0.01) decidable++;
       if (err > est.M) throw new Error(`bound violated: P=${P} P~=${est.P} M=${est.M} params ${JSON.stringify({ p, V0, T1, h, hm, gi, oi, old })}`);
+      if (nMid === 0) {
+        const e0 = estimate0(p, V0, T1, h, gi, oi, old, V);
+        if (Number.isFinite(e0.M) && Number.isFinite(e0.P)) {
+          n0++;
+          worst0 = Math.max(worst0, Math.abs(P - e0.P) / e0.M);
+          if (Math.abs(P - e0.P) > e0.M) throw new Error(`zeroth-order bound violated: P=${P} P0=${e0.P} B=${e0.M} params ${JSON.stringify({ p, V0, T1, h, gi, oi, old })}`);
+        }
+      }
     }
+    expect(n0).toBeGreaterThan(TRIALS * 0.7);
+    expect(worst0).toBeLessThan(1);
     expect(n).toBeGreaterThan(TRIALS * 0.95);
     expect(worst).toBeLessThan(1);
     expect(decidable).toBeGreaterThan(n / 2); // the bound is tight enough to be useful

@@ -44,10 +44,16 @@ describe('Python package dtca_trace', () => {
     cpSync(join(ROOT, 'traces', 'pyproject.toml'), join(pkg, 'pyproject.toml'));
     cpSync(join(ROOT, 'traces', 'README.md'), join(pkg, 'README.md'));
     cpSync(join(ROOT, 'traces', 'dtca_trace'), join(pkg, 'dtca_trace'), { recursive: true, filter: (s) => !s.includes('__pycache__') });
+    // the offline install exactly as docs/formats.md writes it: Debian's interpreter named, since
+    // another python3 first on PATH (pyenv) makes a venv without wheel (pip: invalid command 'bdist_wheel')
+    const doc = readFileSync(join(ROOT, 'docs', 'formats.md'), 'utf8');
+    const line = /^(\/usr\/bin\/python3) -m venv --system-site-packages venv && venv\/bin\/pip install --no-index --no-build-isolation \.\/traces$/m.exec(doc);
+    expect(line, 'docs/formats.md gives the offline install with /usr/bin/python3').not.toBeNull();
+    expect(line![1]).toBe(SYS_PY);
     const v = run(SYS_PY, ['-m', 'venv', '--system-site-packages', join(work, 'venv')]);
     expect(v.code, v.stderr).toBe(0);
     venvPy = join(work, 'venv', 'bin', 'python');
-    const pip = run(venvPy, ['-m', 'pip', 'install', '--no-index', '--no-build-isolation', '--disable-pip-version-check', './traces']);
+    const pip = run(join(work, 'venv', 'bin', 'pip'), ['install', '--no-index', '--no-build-isolation', '--disable-pip-version-check', './traces']);
     expect(pip.code, pip.stdout + pip.stderr).toBe(0);
     expect(pip.stdout).toMatch(/Successfully installed dtca-trace-0\.1\.0/);
   }, 180_000);

@@ -65,9 +65,9 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
   it('--train: the training array first (a task per model stage), the point array after it (afterok)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-train-'));
     const budget = join(root, 'tiny.json');
-    writeFileSync(budget, JSON.stringify({ T: 2, epochs: 1, steps: 2, batch: 8, warmup: 5, samples: 2, every: 2, acp_lag: 4, limit: 300 }));
+    writeFileSync(budget, JSON.stringify({ epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300 }));
     const dir = join(root, 'sweep');
-    expect(dtca(['sweep', 'plan', '--set', 'fabric.rules="G8"', '--grid', '43', '--clock', '1e7,2e7', '--train', budget, '--images', '10', '--sweeps', '10', '--out', dir]).code).toBe(0);
+    expect(dtca(['sweep', 'plan', '--set', 'fabric.rules="G8"', '--grid', '16', '--clock', '1e7,2e7', '--stages', '2', '--train', budget, '--images', '10', '--sweeps', '10', '--out', dir]).code).toBe(0);
     const s = dtca(['sweep', 'slurm', dir, '--tasks', '2', '--time', '00:20:00', '--submit']);
     expect(s.code, s.stderr).toBe(0);
     const trainJob = /training job (\d+) \(2 tasks\)/.exec(s.stdout)?.[1];
@@ -103,7 +103,7 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
 
   it('dtca train --slurm: a task per stage, then the model assembled after them: the model a local run trains', () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-model-'));
-    const SMALL = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3', '--epochs', '1'];
+    const SMALL = ['--set', 'fabric.L=20', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3', '--epochs', '1'];
     const local = join(root, 'local.mp');
     expect(dtca(['train', ...SMALL, '--out', local]).code).toBe(0);
     const remote = join(root, 'remote.mp');
@@ -130,13 +130,13 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
     const r = dtca(['sweep', 'slurm', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').length).toBe(1);
-    expect(r.stderr).toMatch(/a path in a Slurm script may hold only/);
+    expect(r.stderr).toMatch(/the sweep directory .*: holds a newline, which cannot go into an sbatch script safely/);
     expect(existsSync(join(dir, 'sweep.sbatch'))).toBe(false);
     const plain = join(root, 'plain');
     expect(dtca(['sweep', 'plan', '--grid', '12', '--images', '1', '--stages', '2', '--sweeps', '5', '--out', plain]).code).toBe(0);
     const q = dtca(['sweep', 'slurm', plain, '--dtca', 'node\nrm -rf /']);
     expect(q.code).toBe(2);
-    expect(q.stderr).toMatch(/--dtca .*: must be one line/);
+    expect(q.stderr).toMatch(/--dtca .*: holds a newline/);
     expect(existsSync(join(plain, 'sweep.sbatch'))).toBe(false);
   });
 });

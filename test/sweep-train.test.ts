@@ -1,7 +1,8 @@
-// dtca sweep --train (issue 16 item 3): one model per distinct design, cached by a hash of what
-// determines it; quality columns with yardsticks at the same N; Pareto charts; sweep points that
-// dtca eval reads. Training runs at a tiny budget on the smallest grid that holds Fashion-MNIST
-// (L = 43, G8: seconds of CPU).
+// dtca sweep --train (issue 16 item 3): one model per distinct design, trained by
+// trainModelForDesign (what dtca train runs) and cached by a hash of what determines it; quality
+// columns with yardsticks at the same N; Pareto charts; sweep points that dtca eval reads.
+// Training runs at a tiny budget on small grids (7x7 pooled images: seconds of CPU). The key, the
+// plans, budget files and the Pareto front without training: sweep-train-unit.test.ts.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,15 +11,12 @@ import { spawnSync } from 'node:child_process';
 import { dtca, CLI } from './helpers/cli.js';
 import { resolveConfig } from '../sim/config.js';
 import { modelJobFor, trainModel, isModelDone, modelFile, stageEpochs, type TrainPlan } from '../sim/sweep/models.js';
-import { BUDGETS, resolveBudget } from '../sim/train/budget.js';
-import { paretoFront, paretoData, paretoSpecs } from '../sim/sweep/report.js';
-import { makePlan, expandPlan, parseAxis } from '../sim/sweep/plan.js';
+import { resolveSweepBudget } from '../sim/train/budget.js';
 import { readModel } from '../sim/model.js';
 import { quietContext } from '../sim/context.js';
-import type { PlanFile, Row } from '../sim/sweep/store.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
-const TINY = { T: 2, epochs: 1, steps: 2, batch: 8, warmup: 5, samples: 2, every: 2, acp_lag: 4, limit: 300 };
+const TINY = { epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300 };
 
 function tinyBudgetFile(dir: string, over: object = {}): string {
   const f = join(dir, 'tiny.json');
@@ -31,91 +29,38 @@ function dtcaInfo(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('the model cache key', () => {
-  const plan: TrainPlan = { budget: 'quick', options: BUDGETS.quick.options, chip: 'ideal', model_cache: null };
-  const cfg = (sets: string[] = []) => resolveConfig('dtca-paper', { sets: ['fabric.L=48', ...sets] });
-  const key = (sets: string[] = [], p: TrainPlan = plan, seed = 1) => modelJobFor(cfg(sets), seed, p).key;
-
-  it('the same design gives the same key; what the ideal chip does not depend on changes nothing', () => {
-    expect(key()).toBe(key());
-    // clock, RNG, mismatch, tiles, energy and area parameters: no change to the model trained on the ideal chip
-    for (const s of ['clock.clock_hz=4e7', 'rng.tau_rng_s=5e-7', 'rng.v_off_sigma_v=0.01', 'fabric.tile.size=12', 'power.vdd_v=0.5', 'area.rng_m2=1e-11', 'chip_id=3']) expect(key([s]), s).toBe(key());
-    // a preset and its rule list are the same design
-    expect(key(['fabric.rules="G12"'])).toBe(key(['fabric.rules=[[0,1],[4,1],[9,10]]']));
-  });
-
-  it('any change in a hash input gives a new model', () => {
-    const base = key();
-    const changed: [string, string][] = [
-      ['grid', key(['fabric.L=50'])],
-      ['rules', key(['fabric.rules="G8"'])],
-      ['boundary', key(['fabric.boundary="torus"'])],
-      ['weight bits', key(['cell.weight_bits=6'])],
-      ['weight full scale', key(['cell.weight_full_scale=2'])],
-      ['seed', key([], plan, 2)],
-      ['placement', key([], { ...plan, options: { ...plan.options, placement: 'random' } })],
-      ['stages', key([], { ...plan, options: { ...plan.options, T: 4 } })],
-      ['epochs', key([], { ...plan, options: { ...plan.options, epochs: 13 } })],
-      ['learning rate', key([], { ...plan, options: { ...plan.options, lr: 0.01 } })],
-      ['data limit', key([], { ...plan, options: { ...plan.options, limit: 1000 } })],
-      ['budget standard', key([], { ...plan, options: BUDGETS.standard.options })],
-      ['cycle chip', key([], { ...plan, chip: 'cycle' })],
-    ];
-    for (const [what, k] of changed) expect(k, what).not.toBe(base);
-    expect(new Set(changed.map((c) => c[1])).size).toBe(changed.length);
-    // trained on the cycle-accurate chip, the clock is part of the design
-    const cyc: TrainPlan = { ...plan, chip: 'cycle' };
-    expect(key(['clock.clock_hz=4e7'], cyc)).not.toBe(key([], cyc));
-    expect(key(['power.vdd_v=0.5'], cyc)).toBe(key([], cyc));
-  });
-
-  it('a sweep plans one model per distinct design: a clock axis shares, a grid axis does not; replicates share', () => {
-    const ex = expandPlan(makePlan({ axes: [parseAxis('fabric.L=44,48'), parseAxis('clock.clock_hz=1e7,4e7')], replicates: 2, train: { budget: 'quick' } }));
-    expect(ex.points.length).toBe(8);
-    const keys = ex.points.map((p) => p.model!.key);
-    expect(new Set(keys).size).toBe(2);
-    expect(keys[0]).toBe(keys[3]); // L=44, both clocks and replicates
-    expect(keys[4]).not.toBe(keys[0]);
-    expect(ex.points[0].workload.kind).toBe('trained');
-    // the model's key is part of the point's id: another budget, other points
-    const ex2 = expandPlan(makePlan({ axes: [parseAxis('fabric.L=44,48'), parseAxis('clock.clock_hz=1e7,4e7')], replicates: 2, train: { budget: 'standard' } }));
-    expect(ex2.points[0].id).not.toBe(ex.points[0].id);
-    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=40,48')], train: { budget: 'quick' } }))).toThrow(/point 1 of 2 \(fabric\.L=40\): --train: a Fashion-MNIST model needs 884 visible cells/);
-    expect(() => makePlan({ train: { budget: 'fast' } })).toThrow(/--train fast: quick, standard or a budget file/);
-  });
-
-  it('budget files: missing keys from quick, unknown or bad values refused naming the key', () => {
-    const d = tmp('budget');
-    expect(resolveBudget(tinyBudgetFile(d)).options).toEqual({ ...BUDGETS.quick.options, ...TINY });
-    writeFileSync(join(d, 'bad.json'), JSON.stringify({ epoch: 3 }));
-    expect(() => resolveBudget(join(d, 'bad.json'))).toThrow(/epoch: unknown option/);
-    writeFileSync(join(d, 'bad2.json'), JSON.stringify({ steps: 0 }));
-    expect(() => resolveBudget(join(d, 'bad2.json'))).toThrow(/steps = 0: must be an integer >= 1/);
-  });
-});
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '');
 
 describe('the model cache', () => {
+  const cfgOf = (sets: string[] = []) => resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules="G8"', ...sets] });
+  const planOf = (d: string): TrainPlan => {
+    const b = resolveSweepBudget(tinyBudgetFile(d));
+    return { budget: b.name, options: b.options, chip: 'ideal', model_cache: null };
+  };
+
   it('the same design is trained once; a changed input trains a new model', async () => {
     const d = tmp('cache');
-    const b = resolveBudget(tinyBudgetFile(d));
-    const plan: TrainPlan = { budget: b.name, options: b.options, chip: 'ideal', model_cache: null };
-    const cfg = resolveConfig('dtca-paper', { sets: ['fabric.L=43', 'fabric.rules="G8"'] });
-    const job = modelJobFor(cfg, 1, plan);
+    const plan = planOf(d);
+    const job = modelJobFor(cfgOf(), 1, plan, 2);
     const cache = join(d, 'cache');
     const first = await trainModel(cache, job, { ctx: quietContext() });
     expect(first).toMatchObject({ trained: true, assembled: true });
     expect(isModelDone(cache, job.key)).toBe(true);
     const m = readModel(modelFile(cache, job.key));
     expect(m.stages.length).toBe(2);
+    expect(m.dtm!.image_shape).toEqual([7, 7]);
     expect(m.stages[0].ew.some((w) => w !== 0)).toBe(true);
+    // the manifest dtca train writes, with the cache entry's key
+    const man = JSON.parse(readFileSync(`${modelFile(cache, job.key)}.manifest.json`, 'utf8'));
+    expect(man).toMatchObject({ sweep_model: job.key, chip: 'ideal', T: 2, placement: 'spatial', options: { epochs: 1, steps: 2, pos_warmup: 3, neg_start: 'data' } });
     const stamp = statSync(modelFile(cache, job.key)).mtimeMs;
     // the same design, from a point at another clock: nothing trained, the file untouched
-    const again = modelJobFor(resolveConfig('dtca-paper', { sets: ['fabric.L=43', 'fabric.rules="G8"', 'clock.clock_hz=4e7'] }), 1, plan);
+    const again = modelJobFor(cfgOf(['clock.clock_hz=4e7']), 1, plan, 2);
     expect(again.key).toBe(job.key);
     expect(await trainModel(cache, again)).toMatchObject({ trained: false });
     expect(statSync(modelFile(cache, job.key)).mtimeMs).toBe(stamp);
     // another seed: a new entry
-    const other = modelJobFor(cfg, 2, plan);
+    const other = modelJobFor(cfgOf(), 2, plan, 2);
     expect(await trainModel(cache, other)).toMatchObject({ trained: true, assembled: true });
     expect(readdirSync(cache).sort()).toEqual([job.key, other.key].sort());
     expect(Buffer.compare(readFileSync(modelFile(cache, other.key)), readFileSync(modelFile(cache, job.key)))).not.toBe(0);
@@ -123,9 +68,7 @@ describe('the model cache', () => {
 
   it('stages trained apart (one task each) give the model trained at once, byte for byte', async () => {
     const d = tmp('stages');
-    const b = resolveBudget(tinyBudgetFile(d));
-    const plan: TrainPlan = { budget: b.name, options: b.options, chip: 'ideal', model_cache: null };
-    const job = modelJobFor(resolveConfig('dtca-paper', { sets: ['fabric.L=43', 'fabric.rules="G8"'] }), 1, plan);
+    const job = modelJobFor(cfgOf(), 1, planOf(d), 2);
     const whole = join(d, 'whole');
     await trainModel(whole, job);
     const apart = join(d, 'apart');
@@ -137,45 +80,57 @@ describe('the model cache', () => {
     expect(s0).toMatchObject({ trained: true, assembled: true }); // the last stage done writes the model
     expect(Buffer.compare(readFileSync(modelFile(apart, job.key)), readFileSync(modelFile(whole, job.key)))).toBe(0);
   }, 600_000);
+
+  it('the model a sweep trains is the model dtca train trains from the same options', async () => {
+    const d = tmp('same');
+    const job = modelJobFor(cfgOf(), 3, planOf(d), 2);
+    const cache = join(d, 'cache');
+    await trainModel(cache, job);
+    const out = join(d, 'train.mp');
+    const flags = ['--set', 'fabric.L=16', '--set', 'fabric.rules="G8"', '--seed', '3', '--stages', '2', '--budget', 'quick', '--workers', '1', '--epochs', '1', '--steps', '2', '--batch', '8', '--warmup', '5', '--pos-warmup', '3', '--data-warmup', '3', '--acp-warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300'];
+    const r = dtca(['train', ...flags, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const a = readModel(modelFile(cache, job.key));
+    const b = readModel(out);
+    expect(b.stages.map((st) => Array.from(st.ew))).toEqual(a.stages.map((st) => Array.from(st.ew)));
+    expect(b.stages.map((st) => Array.from(st.bias))).toEqual(a.stages.map((st) => Array.from(st.bias)));
+  }, 600_000);
 });
 
-describe('Pareto front', () => {
-  it('the non-dominated points of hand-made designs, lower or higher y better', () => {
-    const pts = [
-      { x: 60, y: 10 }, // 0: front (lowest x)
-      { x: 80, y: 5 }, // 1: front
-      { x: 90, y: 6 }, // 2: dominated by 1
-      { x: 100, y: 2 }, // 3: front (lowest y)
-      { x: 80, y: 5 }, // 4: equal to 1: neither dominates the other
-      { x: 120, y: 2 }, // 5: dominated by 3 (same y, worse x)
-      { x: NaN, y: 1 }, // 6: not judged
+describe('dtca train --stage-only: stages trained apart, then the model', () => {
+  it('two stage-only runs (each its own stage), then --resume writes the model a whole run writes', () => {
+    const d = tmp('stage-only');
+    const flags = ['--set', 'fabric.L=16', '--set', 'fabric.rules="G8"', '--stages', '2', '--epochs', '1', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3'];
+    const whole = join(d, 'whole.mp');
+    expect(dtca(['train', ...flags, '--out', whole]).code).toBe(0);
+    const out = join(d, 'apart.mp');
+    const s1 = dtca(['train', ...flags, '--out', out, '--train-stages', '1', '--stage-only', '--resume']);
+    expect(s1.code, s1.stderr).toBe(0);
+    expect(s1.stdout).toMatch(/trained stage\(s\) 1 x 1 epochs into .*apart\.mp\.ckpt\//);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.train.jsonl`)).toBe(false);
+    expect(dtca(['train', ...flags, '--out', out, '--train-stages', '0', '--stage-only', '--resume']).code).toBe(0);
+    const m = dtca(['train', ...flags, '--out', out, '--resume']);
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stdout).toMatch(/nothing left to train/);
+    expect(Buffer.compare(readFileSync(out), readFileSync(whole))).toBe(0);
+    // --stage-only needs the stages; --slurm takes them all; the Slurm flags go with --slurm
+    const bad: [string[], RegExp][] = [
+      [['--stage-only'], /--stage-only: name the stages with --train-stages/],
+      [['--slurm', '--train-stages', '0'], /--slurm: trains every stage as its own task/],
+      [['--slurm-time', '01:00:00'], /go with --slurm/],
+      [['--slurm', '--snapshots'], /--snapshots: --slurm trains stages apart/],
     ];
-    expect(paretoFront(pts, 'low')).toEqual([0, 1, 3, 4]);
-    expect(paretoFront(pts, 'high')).toEqual([0]);
-    expect(paretoFront([{ x: 1, y: 1 }], 'low')).toEqual([0]);
-    expect(paretoFront([], 'low')).toEqual([]);
-  });
-
-  it('the charts mark and label the non-dominated designs', () => {
-    const pf = { plan: { axes: [{ path: 'fabric.L', values: [48, 70] }, { path: 'clock.clock_hz', values: [1e7, 4e7] }], replicates: 1 } } as unknown as PlanFile;
-    const row = (point: number, L: number, c: number, fd: number, e: number, ips: number) =>
-      ({ point, replicate: 0, axes: { 'fabric.L': L, 'clock.clock_hz': c }, fd, fd_floor: 40, fd_factorised: 130, quality_n: 100, energy_per_image_j: e, images_per_s_per_mm2: ips }) as unknown as Row;
-    const rows = [row(1, 48, 1e7, 90, 5e-9, 100), row(2, 48, 4e7, 120, 4e-9, 400), row(3, 70, 1e7, 70, 11e-9, 50), row(4, 70, 4e7, 95, 12e-9, 90)];
-    const e = paretoData(pf, rows, 'energy_per_image_j');
-    expect(e.filter((p) => p.front).map((p) => p.label)).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);
-    const t = paretoData(pf, rows, 'images_per_s_per_mm2');
-    expect(t.filter((p) => p.front).map((p) => p.point)).toEqual([1, 2, 3]);
-    const specs = paretoSpecs(pf, rows);
-    expect(specs.map((s) => s.base)).toEqual(['pareto--energy_per_image_j--fd', 'pareto--images_per_s_per_mm2--fd']);
-    expect(specs[0].title).toMatch(/N = 100/);
-    const layers = (specs[0].spec as unknown as { layer: { data: { values: { label?: string; ref?: string }[] }; mark: { type: string } }[] }).layer;
-    const labels = layers.find((l) => l.mark.type === 'text' && l.data.values.some((v) => v.label))!;
-    expect(labels.data.values.map((v) => v.label)).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);
-    expect(layers.some((l) => l.mark.type === 'rule' && l.data.values.some((v) => v.ref?.startsWith('factorised')))).toBe(true);
-  });
+    for (const [extra, re] of bad) {
+      const r = dtca(['train', ...flags, '--out', join(d, 'never.mp'), ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(errorLines(r.stderr).length).toBe(1);
+      expect(r.stderr).toMatch(re);
+    }
+  }, 600_000);
 });
 
-describe('dtca sweep --train end to end (tiny budget, L = 43 and 44)', () => {
+describe('dtca sweep --train end to end (tiny budget, L = 16 and 20)', () => {
   const root = tmp('sweep-train');
   const dir = join(root, 's');
   const cache = join(root, 'cache');
@@ -183,12 +138,13 @@ describe('dtca sweep --train end to end (tiny budget, L = 43 and 44)', () => {
   let r: ReturnType<typeof dtca>;
   beforeAll(() => {
     budget = tinyBudgetFile(root);
-    r = dtcaInfo(['sweep', '--set', 'fabric.rules="G8"', '--grid', '43,44', '--train', budget, '--model-cache', cache, '--images', '10', '--sweeps', '20', '--jobs', '2', '--out', dir]);
+    r = dtcaInfo(['sweep', '--set', 'fabric.rules="G8"', '--grid', '16,20', '--stages', '2', '--train', budget, '--model-cache', cache, '--images', '10', '--sweeps', '20', '--jobs', '2', '--out', dir]);
   }, 900_000);
 
   it('trains a model per grid, judges every point with yardsticks at the same N, keeps its samples', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/2 model\(s\) for 2 point\(s\): 0 in the cache, 2 to train/);
+    expect(r.stderr).toMatch(/training stage 1 of model [0-9a-f]{16} \(L=20 G8 open, 8-bit weights, 7x7/);
     expect(readdirSync(cache).filter((k) => isModelDone(cache, k)).length).toBe(2);
     const rows = readFileSync(join(dir, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.length).toBe(2);
@@ -200,6 +156,7 @@ describe('dtca sweep --train end to end (tiny budget, L = 43 and 44)', () => {
       }
       // real images beat independent pixels at the same N (the yardsticks are the same for both points)
       expect(x.fd_floor).toBeLessThan(x.fd_factorised);
+      expect(x.quality_note).toMatch(/7x7 .* images upscaled for the classifier, the yardsticks pooled alike/);
       const p = join(dir, 'points', x.id);
       for (const f of ['samples.npy', 'labels.npy', 'manifest.json', 'samples.png']) expect(existsSync(join(p, f)), f).toBe(true);
       // dtca eval reads a sweep point as it reads a run directory
@@ -227,10 +184,32 @@ describe('dtca sweep --train end to end (tiny budget, L = 43 and 44)', () => {
   }, 600_000);
 
   it('another sweep with the same --model-cache trains nothing', () => {
-    const again = dtcaInfo(['sweep', '--set', 'fabric.rules="G8"', '--grid', '43', '--clock', '1e7,2e7', '--train', budget, '--model-cache', cache, '--images', '10', '--sweeps', '10', '--jobs', '2', '--out', join(root, 's2'), '--no-charts']);
+    const again = dtcaInfo(['sweep', '--set', 'fabric.rules="G8"', '--grid', '16', '--clock', '1e7,2e7', '--stages', '2', '--train', budget, '--model-cache', cache, '--images', '10', '--sweeps', '10', '--jobs', '2', '--out', join(root, 's2'), '--no-charts']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/1 model\(s\) for 2 point\(s\): 1 in the cache, 0 to train/);
-    expect(again.stderr).not.toMatch(/training model/);
+    expect(again.stderr).not.toMatch(/training stage/);
     expect(readdirSync(cache).length).toBe(2);
   }, 600_000);
+
+  it('a bad --train is one line and exit 2, before anything is written', () => {
+    writeFileSync(join(root, 'typo.json'), JSON.stringify({ epoch: 2 }));
+    writeFileSync(join(root, 'zero.json'), JSON.stringify({ steps: 0 }));
+    const cases: [string, RegExp][] = [
+      ['fast', /--train fast: quick, standard or a budget file \(FILE\.json\)/],
+      [join(root, 'typo.json'), /--train .*typo\.json: "epoch": unknown option \(did you mean "epochs"\?\)/],
+      [join(root, 'zero.json'), /--train .*zero\.json: steps = 0: must be an integer >= 1/],
+      [join(root, 'absent.json'), /--train .*absent\.json: cannot read budget file/],
+    ];
+    for (const [train, re] of cases) {
+      const out = join(root, 'never');
+      const x = dtca(['sweep', '--grid', '16', '--train', train, '--out', out]);
+      expect(x.code, train).toBe(2);
+      expect(errorLines(x.stderr), x.stderr).toHaveLength(1);
+      expect(x.stderr).toMatch(re);
+      expect(existsSync(out)).toBe(false);
+    }
+    const small = dtca(['sweep', '--grid', '12', '--train', 'quick', '--out', join(root, 'never')]);
+    expect(small.code).toBe(2);
+    expect(small.stderr).toMatch(/--train: fabric\.L = 12: too small for a Fashion-MNIST DTM/);
+  }, 120_000);
 });

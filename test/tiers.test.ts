@@ -1,5 +1,6 @@
 // The unit tier spawns nothing: no file listed in test/tiers.ts UNIT imports a way to start a
-// process (child_process, the CLI helpers, the CLI-in-a-worker pool, a browser) or the CLI itself,
+// process (child_process, the CLI helpers, the CLI-in-a-worker pool, a browser) or the CLI itself
+// (its entry, commands, signals; pure helpers such as cli/flags.ts are fine),
 // and every listed file exists. (What a file imports is what it can run: the helpers are the
 // only roads to a process in this suite.)
 import { describe, it, expect } from 'vitest';
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { UNIT, SYSTEM } from './tiers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SPAWNERS = [/['"]node:child_process['"]/, /['"]child_process['"]/, /helpers\/cli(-pool)?\.js['"]/, /playwright/, /['"]\.\.?\/(\.\.\/)*cli\//, /execa|cross-spawn/];
+const SPAWNERS = [/['"]node:child_process['"]/, /['"]child_process['"]/, /helpers\/cli(-pool)?\.js['"]/, /playwright/, /['"]\.\.?\/(\.\.\/)*cli\/(main|common|signals|commands\/)/, /execa|cross-spawn/];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -5,18 +5,20 @@
  * - unit: in-process only: no process is spawned (no dtca, no python, no GTKWave); worker threads
  *   are fine. About a minute. test/tiers.test.ts checks that these files import nothing that spawns.
  * - system: needs the machine's services: Slurm (sweep-slurm), Chromium (sweep-browser), a Python
- *   venv with pip (python-pkg).
+ *   venv with pip (python-pkg), npm installing the checkout globally into a temporary prefix (install).
  * - cli: everything else: tests that spawn the built dtca (dist/dtca.js), /usr/bin/python3 or
  *   GTKWave, or run the CLI in worker threads (fuzz, harden). A new test file lands here unless it
  *   is listed below.
  */
 export const UNIT = [
+  'test/anygrid.test.ts',
   'test/area.test.ts',
   'test/determinism.test.ts',
   'test/docs-links.test.ts',
   'test/dtm.test.ts',
   'test/energy.test.ts',
   'test/engines.test.ts',
+  'test/errors.test.ts',
   'test/exact.test.ts',
   'test/fabric.test.ts',
   'test/fmnist.test.ts',
@@ -29,12 +31,14 @@ export const UNIT = [
   'test/quality-metrics.test.ts',
   'test/rng.test.ts',
   'test/stop-hook.test.ts',
+  'test/sweep-train-unit.test.ts',
   'test/tiers.test.ts',
+  'test/train-budget.test.ts',
   'test/train-gradient.test.ts',
   'test/wasm/asm-arena.test.ts',
   'test/wasm/emit-hash.test.ts',
 ];
 
-export const SYSTEM = ['test/sweep-slurm.test.ts', 'test/sweep-browser.test.ts', 'test/python-pkg.test.ts'];
+export const SYSTEM = ['test/sweep-slurm.test.ts', 'test/sweep-browser.test.ts', 'test/python-pkg.test.ts', 'test/install.test.ts'];
 
 export const ALL = 'test/**/*.test.ts';

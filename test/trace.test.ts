@@ -662,9 +662,34 @@ describe('dtca trace inspect | export', () => {
     expect(row.slice(7)).toEqual(COMPONENTS.map((c) => s6.energy_j[c]));
 
     const names = readdirSync(npyDir).sort();
+    const layoutFiles = ['layout', 'colour', 'pixel_index', 'label_index', 'pixel_column', 'label_column'];
+    const stageFiles = ['stage', 'kind', 'cycle', 'time_s', 'energy_total_j', ...COMPONENTS.map((c) => `energy_${c}_j`)].map((n) => `stage_records_${n}`);
     expect(names).toEqual(
-      ['cells', 'chain', 'cycle', 'energy_total_j', 'stage', 'states', 'sweep', 'time_s', 'toggles', ...COMPONENTS.map((c) => `energy_${c}_j`)].map((n) => `${n}.npy`).sort(),
+      ['cells', 'chain', 'cycle', 'energy_total_j', 'stage', 'states', 'sweep', 'time_s', 'toggles', ...COMPONENTS.map((c) => `energy_${c}_j`), ...layoutFiles, ...stageFiles].map((n) => `${n}.npy`).sort(),
     );
+    // issue 19 item 13: the cell layout (pixels, label copies, their states.npy columns) ...
+    const h = header(BASE);
+    const i32 = (f: string) => {
+      const a = readNpy(join(npyDir, `${f}.npy`));
+      expect(a.descr).toBe('<i4');
+      return { shape: a.shape, v: Array.from(new Int32Array(new Uint8Array(a.data).buffer)) };
+    };
+    const lay = readNpy(join(npyDir, 'layout.npy'));
+    expect(lay.shape).toEqual([36]);
+    expect(Array.from(lay.data)).toEqual(Array.from({ length: 36 }, (_, c) => (h.layout.image.includes(c) ? 1 : h.layout.label.includes(c) ? 2 : 0)));
+    expect(i32('pixel_index')).toEqual({ shape: [16], v: Array.from(h.layout.image) });
+    expect(i32('label_index')).toEqual({ shape: [2, 2], v: Array.from(h.layout.label) });
+    // traced cells: rows 0 and 1, x 0..4 (cells 0-4, 6-10): pixel (0,0) is cell 7, column 6
+    const pc = i32('pixel_column');
+    expect(pc.v.slice(0, 4)).toEqual([6, 7, 8, 9]);
+    expect(pc.v.slice(4)).toEqual(new Array(12).fill(-1));
+    expect(i32('label_column').v).toEqual([-1, -1, -1, -1]);
+    // ... and the stage records: begin (programming) and end (the stage's totals), noisiest stage first
+    expect(i32('stage_records_stage').v).toEqual([2, 2, 1, 1, 0, 0]);
+    expect(Array.from(readNpy(join(npyDir, 'stage_records_kind.npy')).data)).toEqual([0, 1, 0, 1, 0, 1]);
+    const f64 = (f: string) => Array.from(new Float64Array(new Uint8Array(readNpy(join(npyDir, `${f}.npy`)).data).buffer));
+    expect(f64('stage_records_energy_total_j')).toEqual([2, 1, 0].flatMap((k) => [energy(100 + k).total, energy(1000 + k).total]));
+    expect(f64(`stage_records_energy_${COMPONENTS[0]}_j`)).toEqual([2, 1, 0].flatMap((k) => [energy(100 + k)[COMPONENTS[0]], energy(1000 + k)[COMPONENTS[0]]]));
     const st = readNpy(join(npyDir, 'states.npy'));
     expect(st.descr).toBe('|u1');
     expect(st.shape).toEqual([30, 10]);

@@ -33,7 +33,8 @@ describe('dtca train', () => {
     expect(man.command).toMatch(/^dtca train /);
     expect([man.T, man.options.epochs, man.seed > 0, man.cell_updates > 0, typeof man.machine.cpu]).toEqual([2, 2, true, true, 'string']);
     expect(readdirSync(`${out}.ckpt`).sort()).toEqual(['run.json', 'stage-0.mp', 'stage-1.mp']);
-    const st = unpack(readFileSync(`${out}.ckpt/stage-1.mp`)) as { epoch: number };
+    // a checkpoint is an envelope {format, version, kind, sha256, payload} around the state (sim/train/checkpoint.ts)
+    const st = unpack((unpack(readFileSync(`${out}.ckpt/stage-1.mp`)) as { payload: Uint8Array }).payload) as { epoch: number };
     expect(st.epoch).toBe(2);
     // the trained model runs on the chip it was trained for
     const run = dtca(['run', '--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--model', out, '--images', '2', '--sweeps', '3', '--json', '--out', join(dir, 'run-a')]);

@@ -29,10 +29,11 @@ export function npyHeader(dtype: NpyDtype, shape: number[], total?: number): Buf
   return b;
 }
 
-/** A whole 1-D array as .npy bytes. */
-export function npyBytes(dtype: NpyDtype, values: ArrayLike<number>): Buffer {
+/** A whole array as .npy bytes: 1-D, or of `shape` (C order; its product must be values.length). */
+export function npyBytes(dtype: NpyDtype, values: ArrayLike<number>, shape: number[] = [values.length]): Buffer {
   const n = values.length;
-  const h = npyHeader(dtype, [n]);
+  if (shape.reduce((a, b) => a * b, 1) !== n) throw new Error(`npy shape (${shape.join(', ')}) does not hold ${n} values`);
+  const h = npyHeader(dtype, shape);
   let data: Buffer;
   switch (dtype) {
     case 'uint8':

@@ -16,6 +16,8 @@
  * could read and the error (it throws only when not even the header reads).
  */
 import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { notRegular } from '../fabric/read.js';
 import { UserError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
 import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits, type SweepFields } from './pack.js';
@@ -218,6 +220,8 @@ export class TraceDecoder {
         ));
       }
     }
+    // nothing is written after the end record: whatever follows is damage (not a cut tail)
+    if (this.ended) throw this.fail(at, 'data after the end record');
     if (!isObj(value) || typeof value.type !== 'string') throw this.fail(at, 'not a record (a map with a type)');
     if (!crcMatches(buf, start, end, value.crc32)) throw this.fail(at, `${value.type} record fails its CRC check`);
     try {
@@ -231,6 +235,7 @@ export class TraceDecoder {
         }
         this.ended = true;
       } else {
+        this.checkAgainstHeader(rec);
         // one clock through the run: a record out of order (or repeated) goes back in time
         if (rec.cycle < this.lastCycle || (rec.type === 'sweep' && rec.cycle === this.lastCycle)) {
           throw new Damage(`${rec.type} record at cycle ${rec.cycle} after cycle ${this.lastCycle}: records out of order or repeated`);
@@ -243,6 +248,27 @@ export class TraceDecoder {
     } catch (e) {
       if (e instanceof Damage) throw this.fail(at, e.message);
       throw this.fail(at, (e as Error).message);
+    }
+  }
+
+  /**
+   * Fields that decode, pass the CRC and have the right types can still be impossible: a sweep
+   * record must hold the header's number of traced cells, and its chain, stage and sweep must lie
+   * within the run the header declares (a chain index of 2^40 must not become 0 in chain.npy).
+   */
+  private checkAgainstHeader(rec: TraceRecord): void {
+    const h = this.header;
+    if (!h) return;
+    const within = (what: string, v: number, n: number) => {
+      if (v >= n) throw new Damage(`${rec.type} record: ${what} ${v} outside the run's 0..${n - 1}`);
+    };
+    if (rec.type === 'sweep') {
+      if (rec.n_cells !== h.n_traced) throw new Damage(`sweep record: n_cells ${rec.n_cells}, the header traces ${h.n_traced} cells`);
+      within('chain', rec.chain, h.run.chains);
+      within('stage', rec.stage, h.run.stages);
+      within('sweep', rec.sweep, h.run.sweeps);
+    } else if (rec.type === 'stage_begin' || rec.type === 'stage_end') {
+      within('stage', rec.stage, h.run.stages);
     }
   }
 
@@ -279,6 +305,11 @@ export class TraceDecoder {
     const tail = this.pending;
     if (tail.length === 0) {
       if (this.count === 0) this.notATrace('the file is empty');
+      return;
+    }
+    if (this.ended) {
+      // nothing is written after the end record: bytes there are damage, not a cut
+      this.fail(this.base, `data after the end record (${tail.length} bytes)`);
       return;
     }
     const next = this.findRecord(tail);
@@ -351,14 +382,15 @@ export class TraceReader implements AsyncIterable<TraceRecord> {
   async *[Symbol.asyncIterator](): AsyncGenerator<TraceRecord, void, undefined> {
     let fh;
     try {
-      fh = await open(this.path, 'r');
+      fh = await open(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new UserError(`${this.path}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? String(e))})`);
     }
     try {
       const st = await fh.stat();
-      if (st.isDirectory()) throw new UserError(`${this.path}: is a directory, not a trace file`);
+      const odd = notRegular(st);
+      if (odd) throw new UserError(`${this.path}: ${odd}, not a trace file (a trace must be a regular file)`);
       const dec = new TraceDecoder(this.path);
       for (;;) {
         const chunk = Buffer.allocUnsafe(CHUNK);

@@ -28,12 +28,14 @@
  *
  * Durability: records go into a ~1 MiB buffer that is written to the file (every write checked for
  * a short count) when it fills, when a second has passed since the last write, after the header
- * and after each stage, and on process exit. The file is written under a temporary name beside
- * the final one (fabric/files.ts) and renamed into place by close(), after the end record, or
- * by interrupt() (an end record with status "interrupted"), or by fail() after a write error (a
- * full disk): then it reads to its last whole record and readers report the cut. A process that
- * is killed outright leaves the temporary file (NAME.tmp-PID-N), readable the same way. A writer
- * that is dropped before its header (a refused run) removes its temporary file: abort().
+ * and after each stage, and on process exit. A new trace is created at its own name, exclusively
+ * (O_EXCL: nothing else writes it), and written in place, so a process killed outright (SIGKILL,
+ * a crash, a power cut) leaves NAME readable up to its last whole record, and readers report the
+ * cut. close() writes the end record and fsyncs; interrupt() writes an end record with status
+ * "interrupted"; fail() after a write error (a full disk) keeps what reached the file. Only a
+ * trace that replaces an existing trace is written under a temporary name (NAME.tmp-PID-N) and
+ * renamed over it at the end, so the old trace stays whole until then. A writer that is dropped
+ * before its header (a refused run) removes its file: abort().
  */
 import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
@@ -174,12 +176,12 @@ export class TraceWriter implements TraceSink {
     const ch = intList('chains', opts.chains);
     this.stageSet = st && new Set(st);
     this.chainSet = ch && new Set(ch);
-    this.file = new SafeFile(path, { label: '--trace', kind: 'trace' });
+    this.file = new SafeFile(path, { label: '--trace', kind: 'trace', inPlace: true });
     this.finalPath = this.file.finalPath;
     process.on('exit', this.onExit);
   }
 
-  /** The final path of the trace (it is written under a temporary name until closed). */
+  /** The final path of the trace (written in place, or under a temporary name when it replaces a trace). */
   readonly finalPath: string;
 
   header(h: TraceHeader): void {

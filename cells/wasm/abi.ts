@@ -106,10 +106,12 @@ export const KC = {
   KCELL: 18, // i32x4 the cell stride of a draw's base (rng/counter.ts)
   DQ: 19, // f64x2 DIVIDER_Q
   TINY: 20, // f64x2 distances below this count as 0 in the estimate (no subnormal arithmetic)
+  FTINY: 21, // f32x4 the same, for the many-chain engine's f32 lanes
   PER_CALL: 32,
   TB: 32, // f64x2 hScale = 2 beta unit
   VSV: 33, // f64x2 vsv
   KEY: 34, // i32x4 key
+  FTB: 35, // f32x4 f(hScale) (the many-chain cycle kernel)
   BPOW: 36, // f32x4 a_rng^n
   EE: 37, // f32x4 E
   K0: 38, // f32x4 constant slop
@@ -118,9 +120,15 @@ export const KC = {
   PW1: 53, // f64x2 a_bias^n1 (running product)
   PWM: 54, // f64x2 a_bias^nMid
   PW2: 55, // f64x2 a_bias^n2
+  FPW1: 56, // f32x4 a_bias^n1 (f32 running product; the many-chain cycle kernel)
+  FPWM: 57, // f32x4 a_bias^nMid
+  FPW2: 58, // f32x4 a_bias^n2
+  B1: 59, // f32x4 C1 / 4 of the first segment (the many-chain kernel's zeroth-order bound)
+  B2: 60, // f32x4 C1 / 4 of the last segment
+  KB: 61, // f32x4 the zeroth-order bound's constant: K0 + E (C0_1 + C0_2)
   C: 40, // f32x4 C[seg*4 + m], 12 slots (40..51)
   C_END: 52,
-  PER_CALL_END: 56,
+  PER_CALL_END: 62,
   DUPS: 64, // per-use-site copies (see K() in emit/context.ts)
   DUPS_END: 1024,
 } as const;

@@ -1,6 +1,6 @@
 /**
  * A minimal WebAssembly binary writer, enough to generate the latch kernels at run time with the
- * fabric's neighbour offsets baked in as load immediates (cells/wasm/gen.ts). Only the MVP, the
+ * fabric's neighbour offsets baked in as load immediates (cells/wasm/emit/kernel.ts). Only the MVP, the
  * fixed-width 128-bit SIMD proposal and shared memory are used: all of it runs on Node 20 without
  * flags.
  *
@@ -145,6 +145,14 @@ export const op = {
   f64_floor: (a: Code): Code => [a, 0x9c],
   f64_min: (a: Code, b: Code): Code => [a, b, 0xa4],
   f32_demote: (a: Code): Code => [a, 0xb6],
+  // f32 (the cycle cell's scalar arithmetic)
+  f32: (x: number): Code => [0x43, ...Array.from(new Uint8Array(new Float32Array([x]).buffer))],
+  f32_neg: (a: Code): Code => [a, 0x8c],
+  f32_add: (a: Code, b: Code): Code => [a, b, 0x92],
+  f32_sub: (a: Code, b: Code): Code => [a, b, 0x93],
+  f32_mul: (a: Code, b: Code): Code => [a, b, 0x94],
+  f32_div: (a: Code, b: Code): Code => [a, b, 0x95],
+  f64_promote: (a: Code): Code => [a, 0xbb],
   // v128 memory
   v_load: (addr: Code, o = 0): Code => [addr, simd(0x00), ...memarg(off(o), 0)],
   v_store: (addr: Code, v: Code, o = 0): Code => [addr, v, simd(0x0b), ...memarg(off(o), 0)],
@@ -163,6 +171,7 @@ export const op = {
   i32x4_splat: (a: Code): Code => [a, simd(0x11)],
   f64x2_splat: (a: Code): Code => [a, simd(0x14)],
   i32x4_extract: (v: Code, lane: number): Code => [v, simd(0x1b), lane],
+  f32x4_extract: (v: Code, lane: number): Code => [v, simd(0x1f), lane],
   i32x4_replace: (v: Code, x: Code, lane: number): Code => [v, x, simd(0x1c), lane],
   i16x8_splat: (a: Code): Code => [a, simd(0x10)],
   i16x8_extract_s: (v: Code, lane: number): Code => [v, simd(0x18), lane],
@@ -216,6 +225,11 @@ export const op = {
   f32x4_demote_f64x2_zero: (a: Code): Code => [a, simd(0x5e)],
   f64x2_promote_low_f32x4: (a: Code): Code => [a, simd(0x5f)],
   f32x4_convert_i32x4_u: (a: Code): Code => [a, simd(0xfb)],
+  f32x4_convert_i32x4_s: (a: Code): Code => [a, simd(0xfa)],
+  /** a < b ? b : a (one maxps) */
+  f32x4_pmax: (a: Code, b: Code): Code => [a, b, simd(0xeb)],
+  f32x4_floor: (a: Code): Code => [a, simd(0x68)],
+  i32x4_trunc_sat_f32x4_s: (a: Code): Code => [a, simd(0xf8)],
   i64x2_extend_low_i32x4_s: (a: Code): Code => [a, simd(0xc7)],
   i64x2_extend_high_i32x4_s: (a: Code): Code => [a, simd(0xc8)],
   i64x2_all_true: (a: Code): Code => [a, simd(0xc3)],

@@ -22,7 +22,7 @@ import { generateAux } from './emit/aux.js';
 import { writeStaticConstants } from './emit/constants.js';
 import { buildGeometry, type Geometry } from './geometry.js';
 import { CHAIN_STRIDE } from '../../rng/counter.js';
-import { powers } from '../physics.js';
+import { powers32, drive32, rngMemory32 } from '../physics.js';
 import type { Planes } from '../planes.js';
 import {
   EngineRefusal,
@@ -37,10 +37,26 @@ import {
 
 /** bound on |sigma~ - sigma| of the generated single-precision sigmoid (emit/sigmoid.ts), with 5x to spare */
 export const SIGMA_ERR = 1e-5;
-/** constant slop of the single-precision estimate of P (u and bPow rounding, exact-path rounding) */
+/** constant slop of the single-precision estimate of P (u and bPow rounding) */
 export const EST_SLOP = 1e-5;
 /** slop per unit of |gain * target| + |offset| + |x| (rounding of the estimate's inputs) */
 export const EST_SLOP_REL = 2e-7;
+/** the unit roundoff of single precision, 2^-24 */
+const EPS32 = 2 ** -24;
+
+/**
+ * The slop of the estimate against the exact cell (cells/physics.ts cycleLatchP), which is itself
+ * computed in single precision: [constant, per unit of SL] (SL = |offset| + sum of |x| + |gain T|
+ * over the segments, an upper bound on |u|). Per substep the exact path rounds u (<= 4 eps SL, so
+ * p by <= eps SL), the sigmoid (<= 3 eps) and the telegraph update (<= 3 eps); an error in A decays
+ * by a_rng per substep, so over n substeps the sum is at most (6 eps + eps SL) min(n, 1 / (1 - a_rng)),
+ * plus eps for the final f(A + bPow). Taken twice over.
+ */
+export function estimateSlop(n: number, aRng: number): [number, number] {
+  const aR = Math.fround(aRng);
+  const Kn = aR < 1 ? Math.min(n, 1 / (1 - aR)) : n;
+  return [EST_SLOP + 2 * EPS32 * (6 * Kn + 1), EST_SLOP_REL + 2 * EPS32 * 2 * Kn];
+}
 /** logit margin of the ideal decision table */
 const MARGIN = 1e-6;
 /** substeps per latch interval the generated cycle kernels unroll or loop (a bound on code size and time) */
@@ -59,9 +75,14 @@ export function wasmSupported(): boolean {
   }
 }
 
-/** Per-segment constants of the cycle engine's expansion (see emit/estimate.ts): C0, C1, C2/2, C3/48 per segment. */
-export function segmentConstants(nSeg: number[], aB: number, aR: number, out: Float64Array, at: number): void {
+/**
+ * Per-segment constants of the cycle engine's expansion (see emit/estimate.ts): C0, C1, C2/2, C3/48
+ * per segment, for the cell's own f32 constants: pw = powers32(a_bias, >= max segment), a_rng
+ * rounded to f32 here.
+ */
+export function segmentConstants(nSeg: number[], pw: Float32Array, aRng: number, out: Float64Array, at: number): void {
   const total = nSeg[0] + nSeg[1] + nSeg[2];
+  const aR = Math.fround(aRng);
   let n = 0;
   for (let s = 0; s < 3; s++) {
     let C0 = 0;
@@ -70,7 +91,7 @@ export function segmentConstants(nSeg: number[], aB: number, aR: number, out: Fl
     let C3 = 0;
     for (let q = 0; q < nSeg[s]; q++, n++) {
       const c = (1 - aR) * Math.pow(aR, total - 1 - n);
-      const e = Math.pow(aB, q + 1);
+      const e = pw[q + 1];
       C0 += c;
       C1 += c * e;
       C2 += c * e * e;
@@ -322,7 +343,7 @@ export class WasmEngine implements LatchEngine {
       const base = i * D;
       let G = bias[i];
       for (let d = 0; d < D; d++) G += pl.w[base + d] * s[nbr[base + d]];
-      h[i] = G * hScale;
+      h[i] = this.ideal ? G * hScale : drive32(G, hScale);
     }
     this.toGroups(k, 0, h);
     this.toGroups(k, 1, h);
@@ -338,20 +359,21 @@ export class WasmEngine implements LatchEngine {
     }
     if (this.lastCycle !== key) {
       const ph = this.spec.physics;
-      const bPow = Math.pow(ph.aRng, n1 + nMid + n2);
+      const bPow = rngMemory32(ph.aRng, n1 + nMid + n2);
       this.setF64('aB', ph.aBias);
       this.setF64('aR', ph.aRng);
       this.setF64('bPow', bPow);
       this.constF32(KC.BPOW, bPow);
       this.constF32(KC.EE, SIGMA_ERR);
-      this.constF32(KC.K0, EST_SLOP);
-      this.constF32(KC.SK, EST_SLOP_REL);
-      const pw = powers(ph.aBias, Math.max(n1, nMid, n2));
+      const [k0, sk] = estimateSlop(n1 + nMid + n2, ph.aRng);
+      this.constF32(KC.K0, k0);
+      this.constF32(KC.SK, sk);
+      const pw = powers32(ph.aBias, Math.max(n1, nMid, n2));
       this.constF64(KC.PW1, pw[n1]);
       this.constF64(KC.PWM, pw[nMid]);
       this.constF64(KC.PW2, pw[n2]);
       const seg = new Float64Array(12);
-      segmentConstants([n1, nMid, n2], ph.aBias, ph.aRng, seg, 0);
+      segmentConstants([n1, nMid, n2], pw, ph.aRng, seg, 0);
       for (let q = 0; q < 12; q++) this.constF32(KC.C + q, seg[q]);
       this.lastCycle = key;
     }
@@ -374,7 +396,8 @@ export class WasmEngine implements LatchEngine {
       if (!(n1 >= 0 && n2 >= 0 && n1 + nMid + n2 <= MAX_SUBSTEPS)) throw new RangeError(`engine: a latch interval of ${n1 + nMid + n2} substeps`);
       fn = this.cycleKernel(n1, nMid, n2);
     }
-    this.constF64(KC.TB, 2 * hs.beta * this.planes!.unit);
+    const hScale = 2 * hs.beta * this.planes!.unit;
+    this.constF64(KC.TB, this.ideal ? hScale : Math.fround(hScale));
     this.constF64(KC.VSV, ph.vsOverVdd);
     this.constI32(KC.KEY, hs.key | 0);
     this.setI32('rec', this.rec![c]);

@@ -1,6 +1,10 @@
 /**
  * `dtca compare DIR...`: run directories (dtca run) or sweep point directories side by side, as one
  * table (a column per design) and one chart (a panel per key figure, a bar per design).
+ *
+ * Runs of different lengths are compared per generated image: energy, programming energy and time
+ * per image (a run's totals divided by its images), never whole-run totals; and per area: the
+ * chip's area and images per second per mm².
  */
 import type { Argv } from 'yargs';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -18,30 +22,45 @@ interface Design {
   values: Record<string, number | string | null>;
 }
 
-/** The figures compared: key, label, unit ('' for plain numbers, null for text). */
+/**
+ * The figures compared: key, label, unit ('' for plain numbers, null for text, 'mm2' for an area
+ * given in m²). Everything that grows with the length of a run is per image.
+ */
 const FIGURES: [string, string, string | null][] = [
   ['config', 'config', null],
+  ['physics', 'physics', null],
   ['engine', 'engine', null],
   ['workload', 'workload', null],
+  ['images', 'images in the run', ''],
   ['cells', 'cells', ''],
   ['clock_hz', 'clock', 'Hz'],
   ['energy_per_image_j', 'energy / image', 'J'],
-  ['energy_per_stage_j', 'energy / stage', 'J'],
+  ['programming_energy_per_image_j', 'programming energy / image', 'J'],
+  ['energy_per_stage_j', 'energy / image / stage', 'J'],
   ['time_per_image_s', 'time / image', 's'],
   ['images_per_s', 'images / s', ''],
+  ['area_m2', 'area', 'mm2'],
+  ['images_per_s_per_mm2', 'images / s / mm²', ''],
   ['sweep_energy_per_cell_sweep_j', 'sweep energy / cell / sweep', 'J'],
   ['static_energy_per_cell_sweep_j', '  static', 'J'],
   ['dynamic_energy_per_cell_sweep_j', '  dynamic', 'J'],
-  ['programming_energy_j', 'programming energy', 'J'],
-  ['energy_total_j', 'energy total', 'J'],
-  ['sim_time_s', 'simulated time', 's'],
   ['average_power_w', 'average power', 'W'],
   ['lag1_autocorr', 'lag-1 (sweep points)', ''],
   ['moment_rmse', 'moment RMSE vs ideal twin', ''],
 ];
 
-/** Charted figures (those with a value for at least one design). */
-const CHARTED = ['energy_per_image_j', 'time_per_image_s', 'sweep_energy_per_cell_sweep_j', 'programming_energy_j'];
+/** Charted figures (those with a value for at least one design): all per image or per area. */
+const CHARTED = ['energy_per_image_j', 'programming_energy_per_image_j', 'time_per_image_s', 'images_per_s_per_mm2', 'sweep_energy_per_cell_sweep_j'];
+
+/** The engine that ran, as text (stats.json holds {requested, used, ...}; older files a string). */
+function engineText(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e && typeof e === 'object' && typeof (e as { used?: unknown }).used === 'string') return (e as { used: string }).used;
+  return '';
+}
+
+/** An area in m² as people read it: mm². */
+const mm2 = (m2: number) => `${Number((m2 * 1e6).toPrecision(4))} mm²`;
 
 function readJsonIn(dir: string, f: string): Record<string, unknown> | null {
   const p = join(dir, f);
@@ -64,22 +83,30 @@ export function readDesign(d: string): Design {
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const sw = stats.sweep_energy_j as { static?: number; dynamic?: number } | undefined;
   const cs = num(stats.cell_sweeps);
+  const images = num(stats.images) ?? (row ? num(row.images) : null);
+  const programming = num(stats.programming_energy_j);
+  // a run's area: stats.json's area_m2.total (dtca run) or the point row's area_m2 (a sweep point)
+  const areaObj = stats.area_m2 as { total?: unknown } | number | undefined;
+  const area = num(typeof areaObj === 'object' && areaObj !== null ? areaObj.total : areaObj) ?? (row ? num(row.area_m2) : null);
+  const ips = num(stats.images_per_s);
   const values: Design['values'] = {
     config: String(man?.label ?? stats.config ?? ''),
-    engine: String(stats.engine ?? ''),
+    physics: String(stats.physics ?? row?.physics ?? ''),
+    engine: engineText(stats.engine),
     workload: row ? String(row.workload) : String(stats.workload ?? ''),
+    images,
     cells: num(stats.cells),
     clock_hz: num(stats.clock_hz),
     energy_per_image_j: num(stats.energy_per_image_j),
+    programming_energy_per_image_j: programming !== null && images ? programming / images : null,
     energy_per_stage_j: num(stats.energy_per_stage_j),
     time_per_image_s: num(stats.image_interval_s),
-    images_per_s: num(stats.images_per_s),
+    images_per_s: ips,
+    area_m2: area,
+    images_per_s_per_mm2: num(stats.images_per_s_per_mm2) ?? (ips !== null && area ? ips / (area * 1e6) : null),
     sweep_energy_per_cell_sweep_j: num(stats.sweep_energy_per_cell_sweep_j),
     static_energy_per_cell_sweep_j: sw && cs ? sw.static! / cs : null,
     dynamic_energy_per_cell_sweep_j: sw && cs ? sw.dynamic! / cs : null,
-    programming_energy_j: num(stats.programming_energy_j),
-    energy_total_j: num((stats.energy_j as Record<string, unknown> | undefined)?.total),
-    sim_time_s: num(stats.sim_time_s),
     average_power_w: num(stats.average_power_w),
     lag1_autocorr: row ? num(row.lag1_autocorr) : null,
     moment_rmse: row ? num(row.moment_rmse) : null,
@@ -105,14 +132,18 @@ export function compareTable(ds: Design[]): string {
       const v = d.values[k];
       if (v === null || v === undefined) return '-';
       if (typeof v === 'string') return v;
-      return unit ? eng(v, unit, 4) : Number(v.toPrecision(5)).toString();
+      if (unit === 'mm2') return mm2(v);
+      return unit ? eng(v, unit, 4) : Number(v.toPrecision(5)).toLocaleString('en-US', { maximumSignificantDigits: 5 });
     }),
   ]);
   const head = ['', ...ds.map((d) => d.name)];
   const all = [head, ...rows];
   const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
-  return all.map((r) => r.map((s, c) => (c === 0 ? s.padEnd(w[c]) : s.padStart(w[c]))).join('  ')).join('\n') + '\n';
+  return all.map((r) => r.map((s, c) => (c === 0 ? s.padEnd(w[c]) : s.padStart(w[c]))).join('  ')).join('\n') + '\n' + PER_IMAGE_NOTE + '\n';
 }
+
+/** What the table and the chart say about comparing runs of different lengths. */
+export const PER_IMAGE_NOTE = 'per image: energies and times are each run\'s totals divided by its images, so runs of different lengths compare';
 
 export function compareChart(ds: Design[]): ChartSpec | null {
   const panels = CHARTED.filter((k) => ds.some((d) => typeof d.values[k] === 'number'));
@@ -120,7 +151,10 @@ export function compareChart(ds: Design[]): ChartSpec | null {
   const charts = panels.map((k) => {
     const [, label, unit] = FIGURES.find((f) => f[0] === k)!;
     const vals = ds.map((d) => d.values[k]).filter((v): v is number => typeof v === 'number');
-    const u = unitScale(Math.max(...vals.map(Math.abs)), unit ?? '');
+    const u = unit === 'mm2' ? { scale: 1e-6, label: 'mm²' } : unitScale(Math.max(...vals.map(Math.abs)), unit ?? '');
+    // a log axis (values over a decade apart) draws bars from a power of ten below the smallest, not from 0
+    const log = spansDecade(vals) && vals.every((v) => v > 0);
+    const floor = log ? 10 ** Math.floor(Math.log10(Math.min(...vals) / u.scale)) : 0;
     return {
       title: `${label.trim()}${u.label ? ` (${u.label})` : ''}`,
       width: Math.max(160, 40 * ds.length),
@@ -129,13 +163,14 @@ export function compareChart(ds: Design[]): ChartSpec | null {
       mark: { type: 'bar' },
       encoding: {
         x: { field: 'design', type: 'nominal', sort: null, title: null, axis: { labelAngle: -30, labelLimit: 200 } },
-        y: { field: 'y', type: 'quantitative', title: null, scale: { type: spansDecade(vals) ? 'log' : 'linear' }, axis: { format: '~r' } },
+        y: { field: 'y', type: 'quantitative', title: null, scale: log ? { type: 'log', domainMin: floor } : { type: 'linear' }, axis: { format: '~r' } },
+        ...(log ? { y2: { datum: floor } } : {}),
         color: { field: 'design', type: 'nominal', legend: null, sort: null },
         tooltip: [{ field: 'design', type: 'nominal' }, { field: 'y', type: 'quantitative', format: '.4g' }],
       },
     };
   });
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: 'Designs side by side', hconcat: charts } as unknown as ChartSpec;
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: { text: 'Designs side by side, per generated image', subtitle: PER_IMAGE_NOTE }, hconcat: charts } as unknown as ChartSpec;
 }
 
 export function compareCommand<T>(y: Argv<T>): Argv<T> {

@@ -13,13 +13,14 @@ import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
 import { log, cliContext, positiveInt, parseBeta } from '../common.js';
-import { dataDir, PIXELS, CLASSES } from '../../sim/fmnist.js';
+import { dataDir, CLASSES } from '../../sim/fmnist.js';
+import { imageSourceOf, classifierImages, describeImage } from '../../sim/layout.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
-import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, type Samples } from '../../sim/quality/eval.js';
-import { readRunSamples } from '../../sim/quality/samples.js';
 import { measureAutocorrelation } from '../../sim/train/stage.js';
 import { trainData } from '../../sim/train/train.js';
+import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
+import { readRunSamples } from '../../sim/quality/samples.js';
 
 /** lag (sweeps) of the per-stage autocorrelation dtca eval reports (dtca train's --acp-lag default) */
 export const AUTOCORRELATION_LAG = 100;
@@ -76,15 +77,6 @@ async function cmdTrainClassifier(a: EvalArgs): Promise<void> {
   }
 }
 
-/** The first 784 visible cells (the pixels) of each generated image, as 0/1. */
-function pixelsOf(outputs: Int8Array[]): Uint8Array {
-  const images = new Uint8Array(outputs.length * PIXELS);
-  outputs.forEach((o, i) => {
-    for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = o[p] > 0 ? 1 : 0;
-  });
-  return images;
-}
-
 async function cmdEval(a: EvalArgs): Promise<void> {
   if (a.trainClassifier) return cmdTrainClassifier(a);
   if (a.epochs !== undefined || a.out !== undefined) throw new UserError('--epochs/--out: only with --train-classifier');
@@ -109,15 +101,14 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     const s = readRunSamples(target, n);
     if (s.n < n) log.warn({ wanted: n, have: s.total }, 'the run directory holds fewer images than --images; scoring all of them, yardsticks at the same N');
     samples = s;
-    title = `dtca eval ${a.target}: ${s.n} ${s.labels ? 'class-clamped ' : ''}samples from the run directory`;
+    title = `dtca eval ${a.target}: ${s.n} ${s.labels ? 'class-clamped ' : ''}${s.downscale && s.downscale > 1 ? `${28 / s.downscale}x${28 / s.downscale} ` : ''}samples from the run directory`;
     source = { run_dir: target, images_in_run: s.total };
   } else {
     const model = readModel(target);
     const dtm = model.dtm;
     if (!dtm) throw new UserError(`${a.target}: not a DTM model (no "dtm" section)`);
-    if (dtm.image.length !== PIXELS || dtm.image_shape[0] !== 28 || dtm.image_shape[1] !== 28) {
-      throw new UserError(`${a.target}: its images are ${dtm.image_shape.join('x')} (${dtm.image.length} cells); dtca eval scores 28x28 Fashion-MNIST models (--visible fmnist)`);
-    }
+    const src = imageSourceOf(dtm);
+    if (!src) throw new UserError(`${a.target}: its images are ${dtm.image_shape.join('x')} (${dtm.image.length} cells), not Fashion-MNIST's; dtca eval scores Fashion-MNIST models (--visible fmnist)`);
     if (dtm.label.length !== CLASSES * dtm.label_copies) throw new UserError(`${a.target}: ${dtm.label.length} label cells, expected ${CLASSES} classes x ${dtm.label_copies} copies`);
     const seed = positiveInt('seed', a.seed, 0);
     const g = model.grid;
@@ -140,13 +131,16 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     const pairsData = trainData(model, a.data, undefined, 'test');
     const auto: number[] = [];
     for (let k = 0; k < dtm.T; k++) auto.push(measureAutocorrelation(cfg, 'auto', { beta: model.beta, dtm, stages: model.stages }, k, pairsData, { pairs: 32, warmup: 40, lag: AUTOCORRELATION_LAG, seed: cfg.seed }));
+    // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
+    const { images, downscale } = classifierImages(gen.outputs, dtm, a.target);
     samples = {
-      images: pixelsOf(gen.outputs),
+      images,
+      downscale,
       n,
       labels: Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]),
       autocorrelation: auto,
     };
-    title = `dtca eval ${a.target}: ${n} class-clamped samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
+    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
     source = { model: target, config: cfg.name, chip: chipKind, engine: gen.engine.used, seed: cfg.seed, T: dtm.T, sweeps, generation_wall_s: gen.wallS, autocorrelation_lag: AUTOCORRELATION_LAG };
   }
   const report = evaluate(samples, {
@@ -156,6 +150,7 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
     onStep: (what) => log.info(what),
   });
+  if (report.small_n_note) log.warn({ images: report.n, min: MIN_FD_RANK_N }, report.small_n_note);
   if (a.json) process.stdout.write(JSON.stringify({ ...report, source }, null, 2) + '\n');
   else process.stdout.write(formatReport(report, title));
 }
@@ -167,7 +162,7 @@ export function evalCommand<T>(y: Argv<T>): Argv<T> {
     (yy) =>
       yy
         .positional('target', { type: 'string', describe: 'a run directory with samples.npy, or a DTM model file (generates --images class-clamped samples)' })
-        .option('images', { type: 'number', describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N)` })
+        .option('images', { type: 'number', describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N, and below ${MIN_FD_RANK_N} it cannot rank anything: the report says so)` })
         .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
         .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA, else /usr/share/datasets/fashion-mnist)' })
         .option('classifier', { type: 'string', describe: 'classifier weights (default configs/classifier/fmnist-cnn.msgpack)' })

@@ -22,7 +22,8 @@ import { train } from '../../sim/train/train.js';
 import { evaluate, loadReferenceData } from '../../sim/quality/eval.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from '../../sim/quality/train.js';
-import { PIXELS, CLASSES } from '../../sim/fmnist.js';
+import { CLASSES } from '../../sim/fmnist.js';
+import { classifierImages } from '../../sim/layout.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
@@ -114,11 +115,8 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
       // the monolithic EBM gets the DTM's total sweeps in its one stage
       const sweeps = v.T === 1 ? 8 * K : K;
       const { gen } = (await executeWorkload(planWorkload({ config, model, images, sweeps, labels, workers }))) as DtmOutcome;
-      const pixels = new Uint8Array(images * PIXELS);
-      gen.outputs.forEach((x, i) => {
-        for (let p = 0; p < PIXELS; p++) pixels[i * PIXELS + p] = x[p] > 0 ? 1 : 0;
-      });
-      const rep = evaluate({ images: pixels, n: images, labels: Uint8Array.from({ length: images }, (_, i) => labels[i % CLASSES]), autocorrelation: null }, { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
+      const { images: pixels, downscale } = classifierImages(gen.outputs, model.dtm!, snap);
+      const rep = evaluate({ images: pixels, downscale, n: images, labels: Uint8Array.from({ length: images }, (_, i) => labels[i % CLASSES]), autocorrelation: null }, { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
       const at = trainLog.filter((r) => r.epoch === e);
       const row: Row = {
         variant: v.name,

@@ -10,6 +10,7 @@ import { resolveRules } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
 import { positiveInt, parseBeta, log } from '../common.js';
+import { parseImageChoice, imageSourceOf, describeImage, IMAGE_CHOICES } from '../../sim/layout.js';
 
 function cmdModelNew(a: Record<string, unknown>): void {
   const out = a.out as string;
@@ -27,6 +28,7 @@ function cmdModelNew(a: Record<string, unknown>): void {
   const vis = String(a.visible);
   const visible = vis === 'fmnist' ? 'fmnist' : Number(vis);
   if (visible !== 'fmnist' && (!Number.isInteger(visible) || visible < 1)) throw new UserError(`--visible ${vis}: expected fmnist or a positive integer`);
+  if (visible !== 'fmnist' && a.image !== undefined) throw new UserError(`--image: chooses the Fashion-MNIST image; --visible ${vis} gives its own number of image cells`);
   let rules: string | Rule[] = String(a.rules);
   if (rules.trim().startsWith('[')) {
     try {
@@ -48,7 +50,9 @@ function cmdModelNew(a: Record<string, unknown>): void {
     seed: positiveInt('seed', a.seed as number, 0) ?? 1,
     beta: modelBeta(a.beta),
     placement: a.placement as Placement,
+    image: parseImageChoice(a.image),
   });
+  if (visible === 'fmnist' && m.dtm?.image_source) log.info({ image: describeImage(m.dtm.image_source), label_copies: m.dtm.label_copies }, `image ${describeImage(m.dtm.image_source)}, ${m.dtm.label_copies} label copies per class`);
   // JSON for .json files and for standard output; msgpack otherwise
   const json = out.endsWith('.json') || isStdout(out);
   const obj = modelToObject(m, json);
@@ -126,6 +130,7 @@ function cmdModelInfo(a: Record<string, unknown>): void {
       label_cells: m.dtm.label.length,
       label_copies: m.dtm.label_copies,
       image_shape: m.dtm.image_shape,
+      image_source: imageSourceOf(m.dtm),
     };
   }
   if (a.json) {
@@ -139,7 +144,7 @@ function cmdModelInfo(a: Record<string, unknown>): void {
   ];
   if (m.dtm) {
     lines.push(
-      `visible   ${m.dtm.image.length} image cells (${m.dtm.image_shape.join('x')}) + ${m.dtm.label.length} label cells (${m.dtm.label_copies} copies per class)`,
+      `visible   ${m.dtm.image.length} image cells (${imageSourceOf(m.dtm) ? `Fashion-MNIST ${describeImage(imageSourceOf(m.dtm)!)}` : m.dtm.image_shape.join('x')}) + ${m.dtm.label.length} label cells (${m.dtm.label_copies} copies per class)`,
       `forward   lambda_image ${m.dtm.lambda_image}, lambda_label ${m.dtm.lambda_label}`,
     );
   }
@@ -166,7 +171,8 @@ export function modelCommands<T>(y: Argv<T>): Argv<T> {
               .option('rules', { type: 'string', default: 'G12', describe: 'preset (G8, G12, G16) or JSON [[a,b],...]' })
               .option('boundary', { choices: ['open', 'torus'], default: 'open' })
               .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'visible cells at random colour-0 cells (the paper) or spatial: pixels in image order over the grid, labels on a lattice between them' })
-              .option('visible', { type: 'string', default: 'fmnist', describe: 'fmnist (784 pixels + 100 label cells) or a number of image cells' })
+              .option('visible', { type: 'string', default: 'fmnist', describe: 'fmnist (784 pixels + 100 label cells, or a smaller image on a smaller grid: see --image) or a number of image cells' })
+              .option('image', { type: 'string', describe: `--visible fmnist: auto (default: the largest image that fits the grid: 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})` })
               .option('weights', { type: 'string', default: 'zero', describe: 'zero, or random:SCALE (uniform in +-SCALE)' })
               .option('beta', { type: 'string', describe: 'the model\'s beta (default 1)' })
               .option('seed', { type: 'number', default: 1 })

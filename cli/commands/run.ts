@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop, type StopSignal } from '../signals.js';
-import { readModel } from '../../sim/model.js';
+import { readModel, type Model } from '../../sim/model.js';
 import { maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE } from '../../sim/resources.js';
 import { INIT_MODES, type InitMode } from '../../sim/run.js';
 import type { Mapping } from '../../sim/dtm.js';
@@ -53,9 +53,16 @@ function stoppedEarly(signal: string): Interrupted {
 }
 
 /** The command line as a workload request: flag checks and parsing only; sim/workload.ts checks the rest. */
-function request(a: CommonArgs & Record<string, unknown>): Omit<WorkloadRequest, 'config'> {
+function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal): Omit<WorkloadRequest, 'config'> {
   if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
-  const fileModel = a.model === undefined ? null : readModel(String(a.model));
+  // the signal watcher is up before a model file is read: a signal ends even a long read (fabric/read.ts)
+  let fileModel: Model | null;
+  try {
+    fileModel = a.model === undefined ? null : readModel(String(a.model), { stop: () => stopEarly.signal !== null });
+  } catch (e) {
+    if (e instanceof Interrupted) throw stoppedEarly(stopEarly.signal ?? 'SIGTERM');
+    throw e;
+  }
   const dtmRun = fileModel ? Boolean(fileModel.dtm) && a.stage === undefined : a.workload !== 'bm';
   if (!fileModel && a.stage !== undefined) throw new UserError('--stage: runs one stage of a model file (--model)');
   for (const k of dtmRun ? BM_ONLY : DTM_ONLY) {
@@ -98,6 +105,8 @@ function request(a: CommonArgs & Record<string, unknown>): Omit<WorkloadRequest,
     batch: positiveInt('batch', a.batch as number | undefined),
     workers,
     force: Boolean(a.force),
+    // for the dtca train hint when no shipped model fits: the config as named here
+    configArgs: [...(a.config ? [String(a.config)] : []), ...(a.set ?? []).flatMap((v) => ['--set', v])],
   };
 }
 
@@ -107,8 +116,8 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
   // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
-  const req = request(a);
   const stop = await listening;
+  const req = request(a, stop);
   const ctx = cliContext(() => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
   if (stop.signal) throw stoppedEarly(stop.signal);
@@ -144,7 +153,7 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
       'simulate the chip on a workload and write a run directory',
       (y) =>
         withConfigOptions(y)
-          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM (configs/models/fmnist-t8.mp) where installed and it fits, else a seeded random-weight DTM (T = 8)' })
+          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM that fits the fabric (configs/models/*.mp, or $DTCA_MODELS), else a seeded random-weight DTM (T = 8) with a warning' })
           .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
           .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
           .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })

@@ -37,20 +37,20 @@ function planOptions<T>(y: Argv<T>) {
     .option('values', { type: 'string', describe: 'values for --param' })
     .option('zip', { type: 'boolean', describe: 'pair the axes value by value instead of the cartesian product' })
     .option('replicates', { type: 'number', describe: 'seeds per combination: seed, seed+1, ... (default 1)' })
-    .option('plan', { type: 'string', describe: 'plan file (JSON): config, set, axes, zip, replicates, seed, workload, jobs' })
+    .option('plan', { type: 'string', describe: 'plan file (JSON): config, set, axes, zip, replicates, seed, workload, jobs, train' })
     .option('set', { type: 'string', array: true, describe: 'override a config value at every point: --set fabric.boundary=\\"torus\\"' })
     .option('seed', { type: 'number', describe: 'base seed (default: the config\'s)' })
     .option('workload', { choices: ['dtm', 'bm'], describe: 'synthetic DTM generation (default) or a random Boltzmann machine' })
     .option('model', { type: 'string', describe: 'model file to run at every point (refused where its grid does not fit)' })
     .option('visible', { type: 'string', describe: 'DTM visible cells: scaled (the paper chip\'s share of the grid, default), fmnist (784 + 100) or a count' })
-    .option('stages', { type: 'number', describe: 'DTM stages T (default 8)' })
-    .option('images', { type: 'number', describe: 'DTM images per point (default 4)' })
+    .option('stages', { type: 'number', describe: 'DTM stages T (default 8; with --train, the trained models\' T)' })
+    .option('images', { type: 'number', describe: 'DTM images per point (default 4; 10 with --train)' })
     .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 400)' })
     .option('chains', { type: 'number', describe: 'BM chains (default 2)' })
     .option('warmup', { type: 'number', describe: 'BM warm-up sweeps (default 50)' })
     .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps' })
     .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM mapping (default reprogram)' })
-    .option('train', { type: 'string', describe: 'train a Fashion-MNIST DTM per distinct design with this budget (quick, standard or FILE.json) and judge every point\'s images' })
+    .option('train', { type: 'string', describe: 'train a Fashion-MNIST DTM per distinct design and judge every point\'s images: quick or standard (dtca train --budget\'s presets) or FILE.json (a JSON object of dtca train\'s options, e.g. {"epochs": 3}; the rest from quick)' })
     .option('train-chip', { choices: ['ideal', 'cycle'], describe: 'with --train: train on the ideal chip with the point\'s weight precision (default) or on the point\'s cycle-accurate chip' })
     .option('model-cache', { type: 'string', describe: 'with --train: keep trained models in this directory, shared across sweeps (default DIR/models)' });
 }
@@ -227,7 +227,7 @@ function argGiven(flag: string): boolean {
 export function trainTasksOf(dir: string): { tasks: TrainTask[]; cache: string; jobs: ReturnType<typeof modelsOf> } {
   const pf = readPlanFile(dir);
   const jobs = modelsOf(readPoints(dir));
-  const tasks = jobs.flatMap((j) => Array.from({ length: j.spec.options.T }, (_, stage) => ({ key: j.key, stage })));
+  const tasks = jobs.flatMap((j) => Array.from({ length: j.spec.T }, (_, stage) => ({ key: j.key, stage })));
   return { tasks, cache: modelCacheOf(dir, pf), jobs };
 }
 
@@ -278,7 +278,7 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
               p
                 .positional('dir', { type: 'string', demandOption: true })
                 .option('task', { type: 'number', describe: 'train only task K (1-based) of the sweep\'s training array: one stage of one model' })
-                .option('jobs', { type: 'number', describe: 'models trained at once (default: one per core)' }),
+                .option('jobs', { type: 'number', describe: 'model stages trained at once (default: one per core)' }),
             async (p) => {
               const dir = resolve(String(p.dir));
               const { tasks, cache, jobs } = trainTasksOf(dir);
@@ -314,7 +314,7 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
           )
           .command(
             'slurm <dir>',
-            'write a ready sbatch array script for a planned sweep (DIR/sweep.sbatch)',
+            'write the sbatch scripts of a planned sweep (DIR/sweep.sbatch; with --train a training array, DIR/train.sbatch, and DIR/submit.sh) and optionally submit them',
             (p) =>
               p
                 .positional('dir', { type: 'string', demandOption: true })
@@ -363,7 +363,7 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
               process.stdout.write(`point job ${pointJob} finished\nthen: dtca sweep collect ${dir}\n`);
             },
           )
-          .option('jobs', { type: 'number', describe: 'points run at once (default: one per core)' })
+          .option('jobs', { type: 'number', describe: 'points (and, with --train, model stages) run at once (default: one per core)' })
           .option('out', { type: 'string', describe: 'sweep directory (default sweeps/<time>-<suffix>-sweep); the same directory resumes' })
           .option('resume', { type: 'string', describe: 'continue the sweep stored in this directory' })
           .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })

@@ -10,7 +10,12 @@
  *   --npy DIR  states.npy (uint8, shape (records, traced cells), 0/1, 1 = spin +1), cells.npy (int32,
  *              the cell index of each states column), and one 1-D .npy per column: chain, stage,
  *              sweep (int32), cycle, toggles (int64), time_s, energy_total_j, energy_<component>_j
- *              (float64).
+ *              (float64). The cell layout (traces/layout.ts): layout.npy (uint8 per cell: 0 latent,
+ *              1 image pixel, 2 label copy), colour.npy, pixel_index.npy (int32, the image's shape:
+ *              the cell of each pixel), label_index.npy (int32 (classes, copies)), pixel_column.npy and
+ *              label_column.npy (their states.npy columns, -1 where not traced). The stage records
+ *              (stage_begin: the stage's programming; stage_end: the stage's totals) as
+ *              stage_records_{stage,kind (0 begin, 1 end),cycle,time_s,energy_total_j,energy_<c>_j}.npy.
  *   --vcd OUT  waveforms for a waveform viewer (GTKWave, Surfer): clock, colour phase, stage, chain and
  *              sweep counters, the chosen cells' spins (traces/trace-vcd.ts); --cells, --stages,
  *              --chains choose what; a request estimated over --max-mb is refused.
@@ -25,6 +30,7 @@ import { UserError } from '../../fabric/errors.js';
 import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../../traces/reader.js';
 import { NpyStreamWriter, npyBytes } from '../../traces/npy.js';
+import { layoutArrays } from '../../traces/layout.js';
 import { log } from '../common.js';
 import { exportVcd, formatTimescale, DEFAULT_VCD_MAX_BYTES } from '../../traces/trace-vcd.js';
 import { parseIndexList } from '../../traces/writer.js';
@@ -193,12 +199,30 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
   let comps: string[] | null = null;
   const col = { chain: [] as number[], stage: [] as number[], sweep: [] as number[], cycle: [] as number[], time_s: [] as number[], toggles: [] as number[], energy_total_j: [] as number[] };
   const ecol: Record<string, number[]> = {};
+  // stage_begin (the stage's programming) and stage_end (the stage's totals) records, as columns
+  const scol = { stage: [] as number[], kind: [] as number[], cycle: [] as number[], time_s: [] as number[], energy_total_j: [] as number[] };
+  const secol: Record<string, number[]> = {};
+  let stageRecords = 0;
   let rows = 0;
   try {
     for await (const r of reader) {
       if (r.type === 'header') {
         header = r;
         if (npyDir) states = out.add(new NpyStreamWriter(join(npyDir, 'states.npy'), r.n_traced));
+        continue;
+      }
+      if (r.type === 'stage_begin' || r.type === 'stage_end') {
+        if (!npyDir) continue;
+        scol.stage.push(r.stage);
+        scol.kind.push(r.type === 'stage_begin' ? 0 : 1);
+        scol.cycle.push(r.cycle);
+        scol.time_s.push(r.time_s);
+        const e = r.energy_j ?? {};
+        const parts = Object.keys(e).filter((k) => k !== 'total');
+        scol.energy_total_j.push(e.total ?? parts.reduce((a, c) => a + (e[c] ?? 0), 0));
+        for (const c of parts) if (!secol[c]) secol[c] = new Array<number>(stageRecords).fill(NaN);
+        for (const [c, v] of Object.entries(secol)) v.push(e[c] ?? NaN);
+        stageRecords++;
         continue;
       }
       if (r.type !== 'sweep') continue;
@@ -241,6 +265,17 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
       const types: Record<string, 'int32' | 'int64' | 'float64'> = { chain: 'int32', stage: 'int32', sweep: 'int32', cycle: 'int64', toggles: 'int64', time_s: 'float64', energy_total_j: 'float64' };
       for (const [k, v] of Object.entries(col)) out.whole(join(npyDir, `${k}.npy`), npyBytes(types[k], v));
       for (const [c, v] of Object.entries(ecol)) out.whole(join(npyDir, `energy_${c}_j.npy`), npyBytes('float64', v));
+      // the cell layout: which cells are image pixels and label copies, and their states.npy columns
+      const lay = layoutArrays(header);
+      out.whole(join(npyDir, 'layout.npy'), npyBytes('uint8', lay.layout));
+      out.whole(join(npyDir, 'colour.npy'), npyBytes('uint8', lay.colour));
+      out.whole(join(npyDir, 'pixel_index.npy'), npyBytes('int32', lay.pixelIndex, lay.imageShape));
+      out.whole(join(npyDir, 'label_index.npy'), npyBytes('int32', lay.labelIndex, lay.labelShape));
+      out.whole(join(npyDir, 'pixel_column.npy'), npyBytes('int32', lay.pixelColumn, lay.imageShape));
+      out.whole(join(npyDir, 'label_column.npy'), npyBytes('int32', lay.labelColumn, lay.labelShape));
+      const stypes: Record<string, 'int32' | 'uint8' | 'int64' | 'float64'> = { stage: 'int32', kind: 'uint8', cycle: 'int64', time_s: 'float64', energy_total_j: 'float64' };
+      for (const [k, v] of Object.entries(scol)) out.whole(join(npyDir, `stage_records_${k}.npy`), npyBytes(stypes[k], v));
+      for (const [c, v] of Object.entries(secol)) out.whole(join(npyDir, `stage_records_energy_${c}_j.npy`), npyBytes('float64', v));
     }
     out.commit();
   } catch (e) {
@@ -253,7 +288,7 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
   }
   const n = header?.n_traced ?? 0;
   if (csvPath && csvPath !== '-') process.stdout.write(`wrote ${csvPath} (${rows} sweep records)\n`);
-  const npyLine = `wrote ${npyDir}/ (states.npy ${rows} x ${n}, cells.npy, ${Object.keys(col).length + Object.keys(ecol).length} columns)`;
+  const npyLine = `wrote ${npyDir}/ (states.npy ${rows} x ${n}, cells.npy, ${Object.keys(col).length + Object.keys(ecol).length} columns; layout.npy, pixel_index.npy, label_index.npy; ${stageRecords} stage records as stage_records_*.npy)`;
   if (npyDir && csvPath === '-') log.info({ dir: npyDir, rows }, npyLine); // standard output carries the CSV
   else if (npyDir) process.stdout.write(`${npyLine}\n`);
 }
@@ -277,7 +312,7 @@ export function traceCommands<T>(y: Argv<T>): Argv<T> {
           c
             .positional('file', { type: 'string', demandOption: true, describe: 'trace file' })
             .option('csv', { type: 'string', describe: "write one CSV row per sweep record to this file ('-': standard output)" })
-            .option('npy', { type: 'string', describe: 'write states.npy, cells.npy and one .npy per column into this directory' })
+            .option('npy', { type: 'string', describe: 'write states.npy, cells.npy, one .npy per column, the cell layout (layout.npy, pixel_index.npy, label_index.npy, ...) and the stage records (stage_records_*.npy) into this directory' })
             .option('vcd', { type: 'string', describe: 'write waveforms (clock, phase, stage, chain, sweep, cell spins) as a VCD file' })
             .option('cells', { type: 'string', describe: 'VCD: cells to show, as indices y*L+x and ranges (0-63,200) or "visible"; default every traced cell' })
             .option('stages', { type: 'string', describe: 'VCD: only these stages, e.g. 0 or 0-2' })

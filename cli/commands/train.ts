@@ -1,20 +1,26 @@
 /** `dtca train [config] --out MODEL`: train a DTM on Fashion-MNIST on the simulated chip (sim/train/). */
 import type { Argv } from 'yargs';
-import { existsSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
-import { checkTarget, isStdout } from '../../fabric/files.js';
+import { checkTarget, isStdout, makeDirs } from '../../fabric/files.js';
 import { resolveConfig } from '../../sim/config.js';
 import { readModel, type Model } from '../../sim/model.js';
-import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
-import { train } from '../../sim/train/train.js';
-import { writeFileAtomic, VERSION } from '../../sim/io/output.js';
-import { machine } from '../../sim/bench.js';
-import { makeProgress } from '../progress.js';
+import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
+import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, DEFAULT_T, type TrainBudget } from '../../sim/train/design.js';
+import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
-import { log, withConfigOptions, positiveInt, parseIntList, type CommonArgs } from '../common.js';
+import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
+import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
+import { withConfigOptions, positiveInt, parseIntList, cliContext, type CommonArgs } from '../common.js';
 import { trainStageScripts, sbatch } from '../../sim/sweep/slurm.js';
-import { makeDirs } from '../../fabric/files.js';
+import { writeFileAtomic } from '../../sim/io/output.js';
+
+function negStart(v: unknown): NegStart | undefined {
+  if (v === undefined) return undefined;
+  if (!NEG_STARTS.includes(v as NegStart)) throw new UserError(`--neg-start ${String(v)}: one of ${NEG_STARTS.join(', ')}`);
+  return v as NegStart;
+}
 
 /** flags of `dtca train` that concern the submission, not the training: left out of the scripts' commands */
 const SLURM_FLAGS: [string, boolean][] = [
@@ -67,7 +73,9 @@ function num(name: string, v: unknown, def: number, min: number, max = Infinity)
   return x;
 }
 
-async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> {
+async function cmdTrain(given: CommonArgs & Record<string, unknown>): Promise<void> {
+  // --budget fills in the options the command line leaves out (sim/train/budget.ts)
+  const { args: a, from: fromBudget } = applyBudget(given, given.budget);
   const out = a.out as string | undefined;
   if (!out) throw new UserError('--out MODEL: where to write the trained model');
   if (isStdout(out)) throw new UserError('--out -: training writes the model, its log and checkpoints to files; name a file');
@@ -87,116 +95,85 @@ async function cmdTrain(a: CommonArgs & Record<string, unknown>): Promise<void> 
   const config = chipKind === 'ideal' ? resolveConfig(a.config, { ideal: true, sets: [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] }) : base;
   const engine = (a.engine ?? 'auto') as EngineChoice;
   if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine ${String(a.engine)}: one of ${ENGINE_CHOICES.join(', ')}`);
-  let model: Model;
+  let init: Model | undefined;
   if (a.init) {
-    model = readModel(String(a.init));
-    if (!model.dtm) throw new UserError(`--init ${String(a.init)}: not a DTM model`);
-  } else {
-    model = newDtmModel({
-      T: positiveInt('stages', a.stages as number | undefined) ?? 8,
-      L: config.fabric.L,
-      rules: config.fabric.rules,
-      boundary: config.fabric.boundary,
-      visible: 'fmnist',
-      weights: 'zero',
-      seed: config.seed,
-      placement: a.placement as Placement,
-    });
+    if (a.image !== undefined) throw new UserError('--image: chooses a new model\'s image; with --init the model keeps its own');
+    init = readModel(String(a.init));
+    if (!init.dtm) throw new UserError(`--init ${String(a.init)}: not a DTM model`);
   }
-  const T = model.stages.length;
-  const epochs = positiveInt('epochs', a.epochs as number | undefined) ?? 10;
-  const steps = positiveInt('steps', a.steps as number | undefined) ?? 100;
-  const opts = {
-    config,
-    engine,
-    model,
-    dataDir: a.data as string | undefined,
-    limit: positiveInt('limit', a.limit as number | undefined),
-    out,
-    epochs,
-    steps,
-    batch: positiveInt('batch', a.batch as number | undefined) ?? 64,
-    warmup: positiveInt('warmup', a.warmup as number | undefined) ?? 40,
-    samples: positiveInt('samples', a.samples as number | undefined) ?? 10,
-    every: positiveInt('every', a.every as number | undefined) ?? 4,
-    lr: num('lr', a.lr, 0.016, 1e-9, 10),
-    alpha: num('lr-floor', a.lrFloor, 0.18, 0, 1),
+  // the budget: the options by their flag names (defaults: TRAIN_DEFAULTS, sim/train/design.ts)
+  const budget: TrainBudget = {
+    epochs: positiveInt('epochs', a.epochs as number | undefined),
+    steps: positiveInt('steps', a.steps as number | undefined),
+    batch: positiveInt('batch', a.batch as number | undefined),
+    warmup: positiveInt('warmup', a.warmup as number | undefined),
+    posWarmup: positiveInt('pos-warmup', a.posWarmup as number | undefined),
+    negStart: negStart(a.negStart),
+    dataEpochs: positiveInt('data-epochs', a.dataEpochs as number | undefined, 0),
+    dataWarmup: positiveInt('data-warmup', a.dataWarmup as number | undefined),
+    acpWarmup: positiveInt('acp-warmup', a.acpWarmup as number | undefined),
+    samples: positiveInt('samples', a.samples as number | undefined),
+    every: positiveInt('every', a.every as number | undefined),
+    lr: a.lr === undefined ? undefined : num('lr', a.lr, TRAIN_DEFAULTS.lr, 1e-9, 10),
+    lrFloor: a.lrFloor === undefined ? undefined : num('lr-floor', a.lrFloor, TRAIN_DEFAULTS.lrFloor, 0, 1),
     acp: a.acp !== false,
-    acpLambda0: num('acp-lambda', a.acpLambda, 0.01, 0, 100),
-    acpLag: positiveInt('acp-lag', a.acpLag as number | undefined) ?? 100,
-    seed: config.seed,
-    workers: positiveInt('workers', a.workers as number | undefined) ?? 1,
-    resume: Boolean(a.resume),
-    stages: parseIntList('train-stages', a.trainStages),
-    snapshots: Boolean(a.snapshots),
+    acpLambda: a.acpLambda === undefined ? undefined : num('acp-lambda', a.acpLambda, TRAIN_DEFAULTS.acpLambda, 0, 100),
+    acpLag: positiveInt('acp-lag', a.acpLag as number | undefined),
+    workers: positiveInt('workers', a.workers as number | undefined),
+    limit: positiveInt('limit', a.limit as number | undefined),
   };
+  const design = {
+    config: base,
+    chip: chipKind,
+    trainConfig: config,
+    placement: a.placement as Placement | undefined,
+    image: parseImageChoice(a.image),
+    T: positiveInt('stages', a.stages as number | undefined) ?? DEFAULT_T,
+    init,
+    initName: a.init === undefined ? undefined : String(a.init),
+  } as const;
+  const trainStages = parseIntList('train-stages', a.trainStages);
+  // stages trained apart (--stage-only, or a Slurm task per stage with --slurm)
   const stageOnly = Boolean(a.stageOnly);
-  if (stageOnly && opts.stages === undefined) throw new UserError('--stage-only: name the stages with --train-stages (a later --resume run writes the model)');
+  if (stageOnly && trainStages === undefined) throw new UserError('--stage-only: name the stages with --train-stages (a later --resume run without --stage-only writes the model)');
+  if (a.snapshots && (stageOnly || a.slurm)) throw new UserError(`--snapshots: ${a.slurm ? '--slurm' : '--stage-only'} trains stages apart, so there is no model after each epoch; drop --snapshots`);
   if (a.slurm) {
-    if (stageOnly || opts.stages !== undefined) throw new UserError('--slurm: trains every stage as its own task; drop --train-stages/--stage-only');
-    submitTraining(a, out, T);
+    if (stageOnly || trainStages !== undefined) throw new UserError('--slurm: trains every stage as its own task; drop --train-stages/--stage-only');
+    // the stages the model will have, and every check of the design and the budget, before anything is submitted
+    const plan = planDesign(design, budget, { dataDir: a.data as string | undefined, engine });
+    submitTraining(a, out, plan.model.stages.length);
     return;
   }
   if (a.slurmWait || a.slurmTime !== undefined || a.slurmPartition !== undefined || a.slurmMem !== undefined || a.dtca !== undefined) throw new UserError('--slurm-wait, --slurm-time, --slurm-partition, --slurm-mem and --dtca go with --slurm');
-  const todo = (opts.stages ?? Array.from({ length: T }, (_, k) => k)).length;
-  const bar = makeProgress(todo * epochs * steps, 'steps');
-  const doneBy = new Map<number, number>();
-  let finished = 0;
-  log.info({ config: config.name, chip: chipKind, T, epochs, steps, batch: opts.batch, workers: opts.workers, out }, 'training starting');
-  const r = await train({
-    ...opts,
-    assemble: !stageOnly,
-    onStep: (stage, done) => {
-      doneBy.set(stage, done);
-      bar.tick(finished + [...doneBy.values()].reduce((x, y) => x + y, 0));
+  const r = await trainModelForDesign(
+    design,
+    budget,
+    {
+      out,
+      dataDir: a.data as string | undefined,
+      engine,
+      resume: Boolean(a.resume),
+      trainStages,
+      snapshots: Boolean(a.snapshots),
+      assemble: !stageOnly,
+      manifestExtra: { budget: given.budget ?? null, from_budget: fromBudget },
     },
-    onEpoch: (rec) => {
-      finished += steps;
-      doneBy.set(rec.stage, 0);
-      log.info({ stage: rec.stage, epoch: rec.epoch, rho: +rec.rho.toFixed(4), lambda: +rec.lambda.toPrecision(3), agreement: +rec.agreement.toFixed(4), wall_s: +rec.wall_s.toFixed(1) }, 'epoch');
-    },
-  });
-  bar.done();
+    cliContext(),
+  );
   if (stageOnly) {
-    process.stdout.write(a.json ? JSON.stringify({ out, stages: opts.stages, epochs, engine: r.engine, wall_s: r.wall_s, cell_updates: r.cell_updates }, null, 2) + '\n' : `trained stage(s) ${opts.stages!.join(', ')} x ${epochs} epochs into ${out}.ckpt/ in ${r.wall_s.toFixed(1)} s; the model: the same command with --resume (without --stage-only) once every stage is trained\n`);
+    const t = r.result;
+    process.stdout.write(
+      a.json
+        ? JSON.stringify({ out, stages: trainStages, epochs: r.options.epochs, engine: t.engine, wall_s: t.wall_s, cell_updates: t.cell_updates }, null, 2) + '\n'
+        : `trained stage(s) ${trainStages!.join(', ')} x ${r.options.epochs} epochs into ${out}.ckpt/ in ${t.wall_s.toFixed(1)} s; the model: the same command with --resume (without --train-stages and --stage-only) once every stage is trained\n`,
+    );
     return;
   }
-  // what made the model: enough to train it again and to judge its cost (a --resume keeps the earlier invocations)
-  type Inv = { command: string; finished: string; wall_s: number; cell_updates: number };
-  let earlier: Inv[] = [];
-  if (opts.resume && existsSync(`${out}.manifest.json`)) {
-    try {
-      const old = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) as { earlier?: Inv[] } & Inv;
-      earlier = [...(old.earlier ?? []), { command: old.command, finished: old.finished, wall_s: old.wall_s, cell_updates: old.cell_updates }];
-    } catch {
-      earlier = [];
-    }
-  }
-  const manifest = {
-    model: out,
-    command: ['dtca', ...process.argv.slice(2)].join(' '),
-    dtca_version: VERSION,
-    finished: new Date().toISOString(),
-    config: config.name,
-    chip: chipKind,
-    seed: opts.seed,
-    init: a.init ?? null,
-    placement: a.init ? null : (a.placement ?? 'random'),
-    T,
-    options: { epochs, steps, batch: opts.batch, warmup: opts.warmup, samples: opts.samples, every: opts.every, lr: opts.lr, lr_floor: opts.alpha, acp: opts.acp, acp_lambda: opts.acpLambda0, acp_lag: opts.acpLag, limit: opts.limit ?? null, train_stages: opts.stages ?? null, workers: opts.workers },
-    engine: r.engine,
-    // this invocation (a --resume run counts only its own part); stage_epoch_s: the sum over stages and epochs of the log's wall_s
-    wall_s: +r.wall_s.toFixed(1),
-    stage_epoch_s: +r.log.reduce((s, e) => s + e.wall_s, 0).toFixed(1),
-    cell_updates: r.cell_updates,
-    updates_per_ns_per_thread: +r.updates_per_ns.toFixed(4),
-    machine: machine(),
-    earlier,
-    total_wall_s: +(r.wall_s + earlier.reduce((t, e) => t + (e.wall_s || 0), 0)).toFixed(1),
-  };
-  writeFileAtomic(`${out}.manifest.json`, JSON.stringify(manifest, null, 2) + '\n', 'train-manifest');
-  const summary = { out, stages: T, epochs, engine: r.engine, wall_s: r.wall_s, cell_updates: r.cell_updates, updates_per_ns: r.updates_per_ns };
-  process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : (r.engine === 'none' ? `nothing left to train: every stage of ${out} has its ${epochs} epochs (model rewritten from the checkpoints)\n` : `trained ${T} stages x ${epochs} epochs into ${out} in ${r.wall_s.toFixed(1)} s (${r.engine} engine, ${r.updates_per_ns.toFixed(3)} cell updates per ns per thread)\n`) + `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
+  const T = r.model.stages.length;
+  const epochs = r.options.epochs;
+  const t = r.result;
+  const summary = { out, stages: T, epochs, engine: t.engine, image: r.layout?.image ?? null, label_copies: r.model.dtm!.label_copies, wall_s: t.wall_s, cell_updates: t.cell_updates, updates_per_ns: t.updates_per_ns };
+  process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : (t.engine === 'none' ? `nothing left to train: every stage of ${out} has its ${epochs} epochs (model rewritten from the checkpoints)\n` : `trained ${T} stages x ${epochs} epochs into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}\n`) + `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
 }
 
 export function trainCommand<T>(y: Argv<T>): Argv<T> {
@@ -207,13 +184,20 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
       withConfigOptions(yy)
         .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
         .option('stages', { type: 'number', describe: 'T, the number of stages of a new model (default 8)' })
-        .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'a new model\'s visible cells: random colour-0 cells (the paper) or spatial (pixels in image order over the grid)' })
+        .option('budget', { choices: BUDGET_NAMES, describe: `a set of training options; explicit flags win (${BUDGET_NAMES.map((n) => `${n}: ${BUDGETS[n].summary}`).join('; ')})` })
+        .option('placement', { choices: PLACEMENTS, describe: 'a new model\'s visible cells: random colour-0 cells (the paper; default) or spatial (pixels in image order over the grid)' })
+        .option('image', { type: 'string', describe: `a new model's image: auto (default: the largest that fits the grid, 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})` })
         .option('init', { type: 'string', describe: 'start from this DTM model file (fine-tuning) instead of zero weights' })
         .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'train on the ideal chip (with its weight precision) or the cycle-accurate one' })
         .option('epochs', { type: 'number', describe: 'epochs (default 10)' })
         .option('steps', { type: 'number', describe: 'gradient steps per epoch (default 100)' })
         .option('batch', { type: 'number', describe: 'chains (training pairs) per step (default 64)' })
         .option('warmup', { type: 'number', describe: 'sweeps before the first sample of a phase (default 40)' })
+        .option('pos-warmup', { type: 'number', describe: 'positive-phase sweeps before its first sample (default: --warmup)' })
+        .option('neg-start', { choices: NEG_STARTS, describe: 'negative chains start from noise (generation\'s initialisation; default) or from the positive phase\'s last state (data)' })
+        .option('data-epochs', { type: 'number', describe: 'with --neg-start data: only the first N epochs start from the data, later ones from noise (default all)' })
+        .option('data-warmup', { type: 'number', describe: 'with --neg-start data: sweeps before the first sample of data-started chains (default --warmup)' })
+        .option('acp-warmup', { type: 'number', describe: 'sweeps before the ACP autocorrelation measurement (default: --warmup)' })
         .option('samples', { type: 'number', describe: 'samples per chain and phase (default 10)' })
         .option('every', { type: 'number', describe: 'sweeps between samples (default 4)' })
         .option('lr', { type: 'number', describe: 'Adam learning rate (default 0.016, cosine decay)' })
@@ -228,8 +212,8 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
         .option('workers', { type: 'number', describe: 'worker threads over stages (default 1)' })
         .option('resume', { type: 'boolean', default: false, describe: 'continue from MODEL.ckpt/' })
         .option('snapshots', { type: 'boolean', default: false, describe: 'also write the model after every epoch (MODEL.epochs/epoch-E.mp)' })
-        .option('stage-only', { type: 'boolean', default: false, describe: 'with --train-stages: write only those stages\' checkpoints, no model (stages trained apart; --resume assembles)' })
-        .option('slurm', { type: 'boolean', default: false, describe: 'submit to Slurm: an array job with one task per stage, then the model assembled by a job that depends on it (afterok)' })
+        .option('stage-only', { type: 'boolean', default: false, describe: 'with --train-stages: write only those stages\' checkpoints, no model (stages trained apart; a later --resume run writes the model)' })
+        .option('slurm', { type: 'boolean', default: false, describe: 'submit to Slurm: an array job with one task per stage, then the model written by a job that depends on it (afterok)' })
         .option('slurm-wait', { type: 'boolean', default: false, describe: 'with --slurm: wait until the model is written' })
         .option('slurm-time', { type: 'string', describe: 'with --slurm: time limit per task, e.g. 01:00:00' })
         .option('slurm-partition', { type: 'string', describe: 'with --slurm: partition' })

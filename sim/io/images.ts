@@ -7,13 +7,18 @@ import type { DtmSpec } from '../model.js';
 import { renderSvg } from './plot.js';
 import { CLASS_NAMES } from '../fmnist.js';
 
-const SCALE = 3;
 const GAP = 2;
 const BG = 96;
+
+/** screen pixels per image cell: 3 for a 28x28 image, more for smaller ones (a 7x7 image is drawn as large as a 28x28 one) */
+export function tileScale(dtm: Pick<DtmSpec, 'image_shape'>): number {
+  return Math.max(3, Math.floor(84 / Math.max(...dtm.image_shape)));
+}
 
 /** Draw tiles (rows x cols of images, each visible-spin vector) into one PNG. */
 function mosaic(tiles: (Int8Array | null)[][], dtm: DtmSpec): Uint8Array {
   const [h, w] = dtm.image_shape;
+  const SCALE = tileScale(dtm);
   const rows = tiles.length;
   const cols = Math.max(...tiles.map((r) => r.length));
   const tw = w * SCALE + GAP;
@@ -80,7 +85,7 @@ interface Cell {
 
 /** a grid of captioned tiles, with optional column headers and row labels, as a PNG */
 async function captionedGrid(cells: (Cell | null)[][], dtm: DtmSpec, title: string, colHeads: string[] = [], rowHeads: string[] = []): Promise<Uint8Array> {
-  const scale = 3;
+  const scale = tileScale(dtm);
   const [h, w] = dtm.image_shape;
   const tw = w * scale;
   const th = h * scale;

@@ -9,7 +9,7 @@
  * "status": "running" and rewritten when the run ends ("complete", "interrupted" or "failed"); a
  * run that is refused after the claim (a user error) removes what it wrote, so it leaves nothing.
  */
-import { readdirSync, readFileSync, rmSync, linkSync, renameSync, existsSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, linkSync, renameSync, existsSync, lstatSync, statSync, mkdirSync, type Stats } from 'node:fs';
 import { join, resolve, dirname, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../fabric/errors.js';
@@ -188,11 +188,13 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
     created = true;
   } else {
     dir = resolve(out);
-    let st: Stats | null;
+    let st: Stats | null = null;
     try {
       st = lstatSync(dir);
+      // a symbolic link to a directory is that directory (a link to nowhere stays a link: refused below)
+      if (st.isSymbolicLink()) st = statSync(dir);
     } catch {
-      st = null;
+      st = st?.isSymbolicLink() ? st : null;
     }
     if (st === null) {
       makeDirs(dirname(dir), `${flag} ${out}`);
@@ -204,6 +206,7 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
       }
       created = true;
     } else {
+      if (st.isSymbolicLink()) throw new UserError(`${flag} ${out}: a symbolic link to nowhere`);
       if (!st.isDirectory()) throw new UserError(`${flag} ${out}: exists and is not a directory`);
       const entries = readdirSync(dir);
       if (entries.length > 0) {

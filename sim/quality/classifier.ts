@@ -15,7 +15,7 @@
  * random draw (initialisation, shuffling, dropout) is a counter-based draw from rng/counter.ts,
  * so training is a pure function of (seed, data, options).
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { pack, unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
 import { streamKey, uniform } from '../../rng/counter.js';
@@ -618,9 +618,9 @@ export function deserialiseClassifier(bytes: Uint8Array, where: string): { net: 
 export function readClassifier(path: string): { net: Classifier; info: Record<string, unknown> } {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readInputFile(path, { what: 'classifier weights file', max: READ_LIMITS.data });
   } catch (e) {
-    throw new UserError(`classifier ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)}); retrain it with "dtca eval --train-classifier"`);
+    throw new UserError(`classifier ${(e as Error).message}; retrain it with "dtca eval --train-classifier"`);
   }
   return deserialiseClassifier(bytes, `classifier ${path}`);
 }

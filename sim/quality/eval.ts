@@ -18,7 +18,8 @@
  *   autocorrelation   per stage, from the generation result (null when it does not report one)
  */
 import { UserError } from '../../fabric/errors.js';
-import { loadFmnist, subset, PIXELS, CLASSES, type ImageSet } from '../fmnist.js';
+import { loadFmnist, subset, PIXELS, CLASSES, ROWS, COLS, type ImageSet } from '../fmnist.js';
+import { atResolution, downscaleImages, upscaleImages } from '../layout.js';
 import type { Classifier } from './classifier.js';
 import { frechetDistance, marginalError, withinGroupHamming, classMarginals, sampleFactorised } from './metrics.js';
 import { TRAIN_SPLIT } from './train.js';
@@ -26,8 +27,14 @@ import { TRAIN_SPLIT } from './train.js';
 export const DEFAULT_EVAL_IMAGES = 1000;
 
 export interface Samples {
-  /** n x 784 bits (0/1) */
+  /** n x 784 bits (0/1): 28x28 images (a downscaled model's images upscaled, see `downscale`) */
   images: Uint8Array;
+  /**
+   * the model's image was Fashion-MNIST pooled by this factor (sim/layout.ts; default 1): the
+   * images are its samples upscaled by nearest neighbour, and the reference and yardsticks pass
+   * through the same downscale-upscale, so all are scored at the model's resolution
+   */
+  downscale?: number;
   n: number;
   /** the class each image was generated with (clamped), or null */
   labels: Uint8Array | null;
@@ -45,8 +52,14 @@ export interface Metrics {
 
 export interface EvalReport extends Metrics {
   n: number;
+  /** the resolution everything was scored at: the 28x28 images, or pooled by `downscale` and upscaled back */
+  resolution: { width: number; height: number; downscale: number };
   labels: 'clamped' | 'none';
   baselines: { floor: Metrics; factorised: Metrics };
+  /** false below MIN_FD_RANK_N images: FD cannot rank samples at this N (small_n_note says why) */
+  fd_can_rank: boolean;
+  /** the plain statement at small N, else null */
+  small_n_note: string | null;
   note: string;
   reference: string;
   classifier: { path: string; test_accuracy: number | null; features: number };
@@ -54,6 +67,20 @@ export interface EvalReport extends Metrics {
 }
 
 export const FD_NOTE = 'FD is biased upward at small N (two samples of one distribution score > 0, shrinking roughly like 1/N): compare FDs only at the same N; the floor row is real images at this N';
+
+/**
+ * The fewest images at which dtca lets FD rank anything. Measured (docs/quality.md): the floor
+ * (real images against real images) scores about 5,300 / N (183 at N = 10, 126 at 20, 46 at 100,
+ * 30 at 200, 5 at 1,000) while the factorised yardstick (independent pixels) scores about 135-140
+ * at large N: below 200 the bias alone is a third or more of the whole gap between real images and
+ * pixel noise, so a lower FD says nothing (at N = 10 and 20 it exceeds that gap).
+ */
+export const MIN_FD_RANK_N = 200;
+
+/** What the report says at small N, in plain words. */
+export function smallNNote(n: number, floorFd: number): string {
+  return `N = ${n} is too few images for FD to rank anything: real images score ${floorFd.toFixed(1)} against real images here (the floor), so FD differences at this N are noise, and a sample scoring below the floor is not better than real; score at least ${MIN_FD_RANK_N} images (default ${DEFAULT_EVAL_IMAGES}) to compare`;
+}
 
 /** Picks, for each wanted class in order, the next unused image of that class from `pool`. */
 export function matchClasses(pool: ImageSet, want: ArrayLike<number>, what: string): ImageSet {
@@ -105,11 +132,17 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
   if (!o.data) o.onStep?.('loading Fashion-MNIST');
   const { test, train } = o.data ?? loadReferenceData(o.dir);
   const heldOut = subset(train, TRAIN_SPLIT, train.n);
-  const reference = s.labels ? matchClasses(test, s.labels, 'test set') : subset(test, 0, Math.min(n, test.n));
+  const f = s.downscale ?? 1;
+  if (!Number.isInteger(f) || f < 1 || ROWS % f !== 0) throw new UserError(`samples downscaled by ${f}: the factor must divide ${ROWS}`);
+  // real images at the samples' resolution (pooled by f and upscaled back; unchanged for f = 1)
+  const atRes = (set: ImageSet): ImageSet => (f === 1 ? set : { ...set, images: atResolution(set.images, set.n, f) });
+  const reference = atRes(s.labels ? matchClasses(test, s.labels, 'test set') : subset(test, 0, Math.min(n, test.n)));
   if (reference.n < n) throw new UserError(`--images ${n}: the test set has ${test.n} images; use fewer`);
   const seq = reference.labels;
-  const floor = matchClasses(heldOut, seq, `held-out part of the train split (images ${TRAIN_SPLIT}..${train.n - 1})`);
-  const factorised = sampleFactorised(classMarginals(train.images, train.labels, train.n), seq, n, o.seed ?? 1);
+  const floor = atRes(matchClasses(heldOut, seq, `held-out part of the train split (images ${TRAIN_SPLIT}..${train.n - 1})`));
+  // independent pixels at the samples' resolution: marginals of the pooled images, sampled, upscaled
+  const P = PIXELS / (f * f);
+  const factorised = upscaleImages(sampleFactorised(classMarginals(downscaleImages(train.images, train.n, f), train.labels, train.n, CLASSES, P), seq, n, o.seed ?? 1, P), n, f);
 
   const net = o.classifier;
   const d = net.arch.hidden;
@@ -142,11 +175,14 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
   const factM = score(factorised, seq, null);
   return {
     n,
+    resolution: { width: COLS / f, height: ROWS / f, downscale: f },
     labels: s.labels ? 'clamped' : 'none',
     ...main,
     baselines: { floor: floorM, factorised: factM },
+    fd_can_rank: n >= MIN_FD_RANK_N,
+    small_n_note: n >= MIN_FD_RANK_N ? null : smallNNote(n, floorM.fd),
     note: FD_NOTE,
-    reference: s.labels ? `${n} test images, each of the class its sample was generated with` : `the first ${n} test images`,
+    reference: (s.labels ? `${n} test images, each of the class its sample was generated with` : `the first ${n} test images`) + (f === 1 ? '' : `, pooled to ${COLS / f}x${ROWS / f} and upscaled back as the samples are`),
     classifier: { path: o.classifierPath, test_accuracy: o.classifierTestAccuracy, features: d },
     wall_s: (performance.now() - t0) / 1000,
   };
@@ -164,7 +200,7 @@ function fmtAuto(a: (number | null)[] | null): string {
 /** The table for people. */
 export function formatReport(r: EvalReport, title: string): string {
   const rows: [string, (m: Metrics) => string][] = [
-    ['FD (features)', (m) => fmt(m.fd, 3)],
+    [r.fd_can_rank ? 'FD (features)' : 'FD (cannot rank at this N)', (m) => fmt(m.fd, 3)],
     ['clamped accuracy', (m) => fmt(m.clamped_accuracy, 3)],
     ['marginal error', (m) => fmt(m.marginal_error, 4)],
     ['diversity', (m) => fmt(m.diversity, 3)],
@@ -179,7 +215,11 @@ export function formatReport(r: EvalReport, title: string): string {
     line(head),
     ...body.map(line),
     `autocorrelation per stage (0 = cleanest): ${fmtAuto(r.autocorrelation)}`,
+    ...(r.small_n_note ? [`WARNING: ${r.small_n_note}.`] : []),
     `N = ${r.n}: ${r.note}.`,
+    ...(r.resolution.downscale === 1
+      ? []
+      : [`resolution: the model's ${r.resolution.width}x${r.resolution.height} images (Fashion-MNIST pooled by ${r.resolution.downscale}), upscaled to 28x28 for the classifier; the reference, floor and factorised images pass through the same pooling.`]),
     `reference: ${r.reference}; floor: held-out training images; factorised: independent pixels from class marginals.`,
     `classifier: ${r.classifier.path} (${r.classifier.test_accuracy === null ? 'test accuracy unknown' : `test accuracy ${r.classifier.test_accuracy.toFixed(4)} on binarised test images`}); wall ${r.wall_s.toFixed(1)} s`,
   ];

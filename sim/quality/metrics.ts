@@ -6,6 +6,8 @@
 import { streamKey, uniform } from '../../rng/counter.js';
 import { PIXELS } from '../fmnist.js';
 
+const FULL_PIXELS = PIXELS;
+
 // ---------------------------------------------------------------------------------------------
 // Linear algebra (double precision)
 
@@ -211,8 +213,8 @@ export function withinGroupHamming(images: ArrayLike<number>, n: number, groups:
 // ---------------------------------------------------------------------------------------------
 // The factorised yardstick
 
-/** Per-class pixel marginals (classes x 784) from labelled images. */
-export function classMarginals(images: ArrayLike<number>, labels: ArrayLike<number>, n: number, classes = 10): Float64Array {
+/** Per-class pixel marginals (classes x pixels, 784 by default) from labelled images. */
+export function classMarginals(images: ArrayLike<number>, labels: ArrayLike<number>, n: number, classes = 10, PIXELS = FULL_PIXELS): Float64Array {
   const m = new Float64Array(classes * PIXELS);
   const count = new Float64Array(classes);
   for (let i = 0; i < n; i++) {
@@ -225,7 +227,7 @@ export function classMarginals(images: ArrayLike<number>, labels: ArrayLike<numb
 }
 
 /** Images with independent pixels: image i's pixel p is on with probability marginals[labels[i]][p]. */
-export function sampleFactorised(marginals: Float64Array, labels: ArrayLike<number>, n: number, seed: number): Uint8Array {
+export function sampleFactorised(marginals: Float64Array, labels: ArrayLike<number>, n: number, seed: number, PIXELS = FULL_PIXELS): Uint8Array {
   const out = new Uint8Array(n * PIXELS);
   for (let i = 0; i < n; i++) {
     const key = streamKey(seed, 0xfac7, i);

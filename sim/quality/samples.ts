@@ -7,14 +7,17 @@
  *                class c copy r at column pixels + c*copies + r)
  *   labels.npy   uint8, shape (images,): the class each image was clamped to (only with --labels)
  *   manifest.json gains "samples": {file, labels_file, images, visible, image_cells, image_shape,
- *                label_copies, classes}
+ *                label_copies, classes, image_source} (image_source: the model's dtm.image_source,
+ *                e.g. {source: 'fmnist-28', width: 14, height: 14, downscale: 2}, or null)
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { join } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { npyHeader } from '../../traces/npy.js';
-import { PIXELS } from '../fmnist.js';
+import { imageSourceOf, parseImageSource, upscaleImages, type ImageSource } from '../layout.js';
 import type { Samples } from './eval.js';
+import { PIXELS } from '../fmnist.js';
 
 export const SAMPLES_FILE = 'samples.npy';
 export const LABELS_FILE = 'labels.npy';
@@ -28,6 +31,8 @@ export interface SamplesManifest {
   image_shape: number[];
   label_copies: number;
   classes: number;
+  /** the image's source (sim/layout.ts): Fashion-MNIST 28x28 pooled by `downscale`; absent in older run directories and for non-Fashion-MNIST images */
+  image_source?: ImageSource | null;
 }
 
 /** samples.npy bytes from the generated visible spins (+1/-1 per cell). */
@@ -41,6 +46,15 @@ export function samplesNpy(outputs: Int8Array[]): Buffer {
   return Buffer.concat([npyHeader('uint8', [n, v]), data]);
 }
 
+/** The first 784 visible cells (the pixels) of each generated image, as 0/1. */
+export function pixelsOf(outputs: Int8Array[]): Uint8Array {
+  const images = new Uint8Array(outputs.length * PIXELS);
+  outputs.forEach((o, i) => {
+    for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = o[p] > 0 ? 1 : 0;
+  });
+  return images;
+}
+
 /** labels.npy bytes: image i's clamped class labels[i % labels.length]. */
 export function labelsNpy(images: number, labels: number[]): Buffer {
   const data = Buffer.from(Uint8Array.from({ length: images }, (_, i) => labels[i % labels.length]));
@@ -49,12 +63,7 @@ export function labelsNpy(images: number, labels: number[]): Buffer {
 
 /** Parses a C-order uint8 .npy; returns its shape and data. */
 export function readNpyU8(path: string): { shape: number[]; data: Uint8Array } {
-  let b: Buffer;
-  try {
-    b = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  const b = readInputFile(path, { what: '.npy file', max: READ_LIMITS.data });
   if (b.length < 10 || b.toString('latin1', 0, 6) !== '\x93NUMPY') throw new UserError(`${path}: not a .npy file`);
   const major = b[6];
   const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
@@ -90,21 +99,26 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
   }
   const sm = man.samples;
   if (!sm) throw new UserError(`${manPath}: no "samples" section describing ${SAMPLES_FILE}`);
-  if (sm.image_cells !== PIXELS || sm.image_shape?.[0] !== 28 || sm.image_shape?.[1] !== 28) {
-    throw new UserError(`${dir}: its images are ${sm.image_shape?.join('x')} (${sm.image_cells} cells); dtca eval scores 28x28 Fashion-MNIST images`);
-  }
+  const shape0 = (Array.isArray(sm.image_shape) && sm.image_shape.length === 2 ? sm.image_shape : [0, 0]) as [number, number];
+  const src: ImageSource | null = sm.image_source
+    ? parseImageSource(sm.image_source, `${manPath}: samples.image_source`, sm.image_cells, shape0)
+    : imageSourceOf({ image: { length: sm.image_cells }, image_shape: shape0 });
+  if (!src) throw new UserError(`${dir}: its images are ${sm.image_shape?.join('x')} (${sm.image_cells} cells), not Fashion-MNIST's; dtca eval scores Fashion-MNIST images (28x28, or pooled to 14x14 or 7x7 with samples.image_source)`);
+  const P = src.width * src.height;
   const { shape, data } = readNpyU8(npyPath);
-  if (shape.length !== 2 || shape[1] !== sm.visible) throw new UserError(`${npyPath}: shape (${shape.join(', ')}), the manifest says (${sm.images}, ${sm.visible})`);
+  if (shape.length !== 2 || shape[1] !== sm.visible || sm.visible < P) throw new UserError(`${npyPath}: shape (${shape.join(', ')}), the manifest says (${sm.images}, ${sm.visible})`);
   const total = shape[0];
   const n = Math.min(total, limit ?? total);
-  const images = new Uint8Array(n * PIXELS);
+  const small = new Uint8Array(n * P);
   for (let i = 0; i < n; i++) {
-    for (let p = 0; p < PIXELS; p++) {
+    for (let p = 0; p < P; p++) {
       const v = data[i * sm.visible + p];
       if (v > 1) throw new UserError(`${npyPath}: value ${v} at image ${i}, pixel ${p}; expected 0/1`);
-      images[i * PIXELS + p] = v;
+      small[i * P + p] = v;
     }
   }
+  // the classifier reads 28x28: a downscaled model's images upscaled (evaluate pools the yardsticks alike)
+  const images = src.downscale === 1 ? small : upscaleImages(small, n, src.downscale);
   let labels: Uint8Array | null = null;
   if (sm.labels_file) {
     const l = readNpyU8(join(dir, sm.labels_file));
@@ -112,7 +126,7 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
     labels = l.data.slice(0, n);
     for (const c of labels) if (c >= sm.classes) throw new UserError(`${join(dir, sm.labels_file)}: class ${c} outside 0..${sm.classes - 1}`);
   }
-  return { images, n, labels, autocorrelation: readAutocorrelation(dir), total };
+  return { images, n, downscale: src.downscale, labels, autocorrelation: readAutocorrelation(dir), total };
 }
 
 /** stats.json's stages[k].autocorrelation, per stage; null when no stage reports one. */

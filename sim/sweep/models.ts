@@ -1,101 +1,162 @@
 /**
  * Trained models of a sweep (`dtca sweep --train quick|standard|FILE.json`): one model per distinct
- * design, kept in a cache by a hash of everything that determines it, so the same design is never
- * trained twice (inside a sweep directory: DIR/models/; across sweeps: --model-cache DIR).
+ * design, trained by sim/train/design.ts (trainModelForDesign: what `dtca train` runs) and kept in a
+ * cache by a hash of everything that determines it, so the same design is never trained twice
+ * (inside a sweep directory: DIR/models/; across sweeps: --model-cache DIR).
  *
- * What determines a model (the hash inputs, `ModelSpec`):
- *   - the chip it is trained on: on the ideal chip (the default) only the grid (L, rules as a list,
- *     boundary) and the weight precision (bits, full scale) matter, so points that differ in clock
- *     rate, RNG, tiles or energy parameters share one model; with `--train-chip cycle` the whole
- *     chip config but its energy/area/io parameters and names (which change no spin)
- *   - the budget's options (stages T, placement, epochs, steps, batch, phases, learning rate, ACP, data limit)
- *   - the seed (the plan's base seed: replicates share a model and differ in generation)
- *   - MODEL_VERSION (bumped when the trainer changes what it produces)
- * Training is deterministic (sim/train/train.ts), so the key names the model's bytes.
+ * What determines a model (ModelSpec, the hash's input):
+ *   - the chip its stages are trained on (trainingConfig): on the ideal chip (the default) only the
+ *     grid (L, rules as a list, boundary), the weight precision (bits, full scale) and the seed
+ *     shape the spins, so every other value is set to the default config's (ideal) and points
+ *     that differ in clock rate, RNG, mismatch, tiles or energy and area parameters share a model;
+ *     with `--train-chip cycle` the point's whole chip but its name, energy and area parameters
+ *   - the model's layout: T (the sweep's --stages), the placement, the image the grid holds
+ *     (sim/layout.ts) and its label copies
+ *   - every trainer option after the budget's preset and dtca train's defaults are filled in
+ *     (planDesign's options: epochs, steps, batch, warm-ups, negative-chain start, learning rate
+ *     and floor, ACP, data limit, seed)
+ *   - MODEL_VERSION (bumped when the trainer's output for the same inputs changes)
+ * Training is deterministic for any number of threads, so the key names the model's bytes.
  *
- * An entry: <cache>/<key>/model.mp (+ .ckpt/, .train.jsonl, .train.png) and entry.json, written
- * last: an entry without entry.json is unfinished and is resumed from its checkpoints. Stages are
- * trained under per-stage lock files, so two processes sharing a cache (two sweeps, or Slurm
- * tasks each training one stage) never train the same stage at once.
+ * An entry: <cache>/<key>/model.mp (+ .ckpt/, .train.jsonl, .train.png, .manifest.json) and
+ * entry.json, written last: an entry without entry.json is unfinished and is resumed from its
+ * checkpoints. Each stage trains on its own (trainStage: a pool job or a Slurm task), its
+ * checkpoints only; once every stage has its epochs, assembleModel writes the model. Stages and
+ * the assembly wait on lock files in the entry, so processes sharing a cache (two sweeps, Slurm
+ * tasks) never train the same stage at once.
  */
 import { existsSync, mkdirSync, openSync, closeSync, writeSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { noteClaimedDir } from '../../fabric/files.js';
-import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
-import { newDtmModel } from '../dtm.js';
-import { readModel, type Model } from '../model.js';
+import { resolveConfig, validateConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
+import { readModel } from '../model.js';
 import { writeJson } from '../io/output.js';
-import { train } from '../train/train.js';
-import type { BudgetOptions } from '../train/budget.js';
+import { describeImage, type ImageSource } from '../layout.js';
+import type { Placement } from '../dtm.js';
+import { planDesign, idealTrainingConfig, trainModelForDesign, type DesignSpec, type TrainBudget, type TrainChip } from '../train/design.js';
+import { stageCheckpointEpoch } from '../train/checkpoint.js';
+import type { BudgetFileOptions } from '../train/budget.js';
 import { quietContext, type RunContext } from '../context.js';
-import { hashOf } from './hash.js';
+import { canonical, hashOf } from './hash.js';
 
 export const MODEL_FORMAT = 'dtca-sweep-model';
-/** bump when the trainer's output for the same inputs changes */
-export const MODEL_VERSION = 1;
+/** bump when the trainer's output for the same inputs changes (2: main's recipe, trainModelForDesign) */
+export const MODEL_VERSION = 2;
 /** the clock a model trained on the ideal chip is trained at (the ideal chip's spins do not depend on it) */
 export const TRAIN_CLOCK_HZ = 1e7;
 
 /** How a sweep trains: the budget, the chip, and where models are kept. */
 export interface TrainPlan {
-  /** "quick", "standard" or a budget file's path (its options are stored below) */
+  /** "quick", "standard" or a budget file's absolute path (its options are stored below) */
   budget: string;
-  options: BudgetOptions;
-  chip: 'ideal' | 'cycle';
+  /** the budget's options by dtca train's flag names, the rest from quick (sim/train/budget.ts) */
+  options: BudgetFileOptions;
+  chip: TrainChip;
   /** absolute path of a shared model cache, or null (the sweep directory's models/) */
   model_cache: string | null;
 }
 
+/** What determines a model: the key is its hash (see the header). */
 export interface ModelSpec {
   format: typeof MODEL_FORMAT;
   version: number;
-  chip: 'ideal' | 'cycle';
-  /** the chip parameters that shape the model (see the header) */
-  design: Record<string, unknown>;
-  seed: number;
-  options: BudgetOptions;
+  chip: TrainChip;
+  /** the chip the stages are trained on (trainingConfig) */
+  config: ResolvedConfig;
+  T: number;
+  placement: Placement;
+  image: ImageSource | null;
+  label_copies: number;
+  /** the trainer's options, every default filled in (seed included) */
+  options: Record<string, unknown>;
 }
 
-/** A model a point needs: its key, what determines it, and the config it is trained on. */
+/** A model a point needs: its key, what determines it, and how to train it. */
 export interface ModelJob {
   key: string;
   spec: ModelSpec;
-  config: ResolvedConfig;
-  /** how it reads in logs: "L=48 G12 open 8-bit, quick" */
+  /** the options trainModelForDesign is given (the budget by flag names; its workers not used) */
+  budget: TrainBudget;
+  /** the budget's name ("quick", "standard" or the file) */
+  budget_name: string;
+  /** how it reads in logs: "L=48 G12 open, 8-bit weights, 28x28 image, spatial, T=8, ideal chip, quick" */
   label: string;
 }
 
-/** The config a model is trained on: for the ideal chip, every non-ideality off but the weight precision, at a fixed clock. */
-export function trainingConfig(cfg: ResolvedConfig, chip: 'ideal' | 'cycle', seed: number): ResolvedConfig {
-  const raw = JSON.parse(JSON.stringify(cfg));
-  raw.seed = seed;
+/** the options of planDesign that do not change the model (where and how it is trained) */
+const NOT_MODEL = new Set(['engine', 'dataDir', 'images', 'resume', 'stages', 'snapshots', 'assemble', 'workers']);
+
+/**
+ * The chip a model is trained on, as a function of the hash's inputs only: on the ideal chip the
+ * default config's values (idealised, at TRAIN_CLOCK_HZ) with the design's grid, weight precision
+ * and seed; on the cycle-accurate chip the point's config with the values that change no spin
+ * (name, description, power, area, the RNG's and links' energies and bit rate) set to the default's.
+ */
+export function trainingConfig(cfg: ResolvedConfig, chip: TrainChip, seed: number): ResolvedConfig {
+  const def = resolveConfig(DEFAULT_CONFIG);
+  const rules = resolveRules(cfg.fabric.rules).map(([a, b]) => [a, b]);
+  let raw: ResolvedConfig;
   if (chip === 'ideal') {
-    const bits = raw.cell.weight_bits;
-    idealize(raw);
-    raw.cell.weight_bits = bits;
+    raw = structuredClone(def);
+    raw.fabric.L = cfg.fabric.L;
+    raw.fabric.boundary = cfg.fabric.boundary;
+    raw.cell.weight_bits = cfg.cell.weight_bits;
+    raw.cell.weight_full_scale = cfg.cell.weight_full_scale;
     raw.clock.clock_hz = TRAIN_CLOCK_HZ;
+  } else {
+    raw = structuredClone(cfg);
+    raw.power = structuredClone(def.power);
+    raw.area = structuredClone(def.area);
+    raw.rng.energy_per_bit_j = def.rng.energy_per_bit_j;
+    raw.rng.bit_rate_hz = def.rng.bit_rate_hz;
+    raw.fabric.tile.link_energy_j = def.fabric.tile.link_energy_j;
   }
-  return validateConfig(raw, 'training config');
+  (raw.fabric as { rules: unknown }).rules = rules;
+  raw.seed = seed;
+  raw.name = `sweep training chip (${chip})`;
+  raw.description = '';
+  const checked = validateConfig(raw, 'the training chip');
+  return chip === 'ideal' ? { ...idealTrainingConfig(checked), name: checked.name, description: '' } : checked;
 }
 
-function designOf(cfg: ResolvedConfig, chip: 'ideal' | 'cycle'): Record<string, unknown> {
-  const f = cfg.fabric;
-  const grid = { L: f.L, rules: resolveRules(f.rules), boundary: f.boundary };
-  if (chip === 'ideal') return { ...grid, weight_bits: cfg.cell.weight_bits, weight_full_scale: cfg.cell.weight_full_scale };
-  const { name: _n, description: _d, power: _p, area: _a, io: _i, seed: _s, ...rest } = cfg as unknown as Record<string, unknown>;
-  return { ...rest, fabric: { ...(rest.fabric as object), rules: grid.rules } };
+function designOf(spec: Pick<ModelSpec, 'config' | 'chip' | 'placement' | 'T'>): DesignSpec {
+  return { config: spec.config, chip: spec.chip, trainConfig: spec.config, placement: spec.placement, image: 'auto', T: spec.T };
 }
 
-export function modelJobFor(cfg: ResolvedConfig, seed: number, t: TrainPlan): ModelJob {
-  const spec: ModelSpec = { format: MODEL_FORMAT, version: MODEL_VERSION, chip: t.chip, design: designOf(cfg, t.chip), seed, options: t.options };
+/** the budget trainModelForDesign is given: the plan's options by flag names, one thread per stage */
+function budgetOf(o: BudgetFileOptions): TrainBudget {
+  const { workers: _w, ...rest } = o;
+  return { ...rest, workers: 1 };
+}
+
+const jobMemo = new Map<string, ModelJob>();
+
+/**
+ * The model job of a point: its design's training chip, layout and options, and their hash. The
+ * design's plan (sim/train/design.ts planDesign) makes every check dtca train makes, so a grid too
+ * small for any Fashion-MNIST image or a bad option is refused when the sweep is planned.
+ */
+export function modelJobFor(cfg: ResolvedConfig, seed: number, t: TrainPlan, T: number): ModelJob {
+  const config = trainingConfig(cfg, t.chip, seed);
+  const budget = budgetOf(t.options);
+  const memo = canonical({ config, chip: t.chip, T, budget, name: t.budget });
+  const hit = jobMemo.get(memo);
+  if (hit) return hit;
+  const placement = (t.options.placement ?? 'random') as Placement;
+  const plan = planDesign(designOf({ config, chip: t.chip, placement, T }), budget);
+  const options = Object.fromEntries(Object.entries(plan.options).filter(([k, v]) => !NOT_MODEL.has(k) && v !== undefined));
+  const spec: ModelSpec = { format: MODEL_FORMAT, version: MODEL_VERSION, chip: t.chip, config, T: plan.model.stages.length, placement, image: plan.layout?.image ?? null, label_copies: plan.model.dtm!.label_copies, options };
   const key = hashOf(spec, 16);
-  const wb = cfg.cell.weight_bits;
-  const label = `L=${cfg.fabric.L} ${typeof cfg.fabric.rules === 'string' ? cfg.fabric.rules : JSON.stringify(cfg.fabric.rules)} ${cfg.fabric.boundary} ${wb === 'exact' ? 'exact' : `${wb}-bit`} weights, ${t.options.placement}, T=${t.options.T}, ${t.chip} chip, ${t.budget.split('/').pop()}`;
-  return { key, spec, config: trainingConfig(cfg, t.chip, seed), label };
+  const wb = config.cell.weight_bits;
+  const f = cfg.fabric;
+  const rulesText = typeof f.rules === 'string' ? f.rules : JSON.stringify(f.rules);
+  const label = `L=${f.L} ${rulesText} ${f.boundary}, ${wb === 'exact' ? 'exact' : `${wb}-bit`} weights, ${spec.image ? `${describeImage(spec.image)} image` : 'no image'}, ${placement}, T=${spec.T}, ${t.chip} chip, ${t.budget.split('/').pop()}`;
+  const job: ModelJob = { key, spec, budget, budget_name: t.budget, label };
+  jobMemo.set(memo, job);
+  return job;
 }
 
 export function modelEntry(cache: string, key: string): string {
@@ -110,26 +171,13 @@ export function isModelDone(cache: string, key: string): boolean {
   return existsSync(join(cache, key, 'entry.json')) && existsSync(modelFile(cache, key));
 }
 
-/** The DTM a job starts from: zero weights, the budget's stages and placement on the job's grid. */
-export function initialModel(job: ModelJob): Model {
-  const c = job.config;
-  return newDtmModel({ T: job.spec.options.T, L: c.fabric.L, rules: c.fabric.rules, boundary: c.fabric.boundary, visible: 'fmnist', weights: 'zero', seed: job.spec.seed, placement: job.spec.options.placement });
-}
-
 /** Each stage's trained epochs from the entry's checkpoints (0 where there is none). */
 export function stageEpochs(cache: string, job: ModelJob): number[] {
   const ck = `${modelFile(cache, job.key)}.ckpt`;
-  return Array.from({ length: job.spec.options.T }, (_, k) => {
-    const p = join(ck, `stage-${k}.mp`);
-    if (!existsSync(p)) return 0;
-    try {
-      const e = (unpack(readFileSync(p)) as { epoch?: unknown }).epoch;
-      return typeof e === 'number' && Number.isInteger(e) ? e : 0;
-    } catch {
-      return 0;
-    }
-  });
+  return Array.from({ length: job.spec.T }, (_, k) => stageCheckpointEpoch(join(ck, `stage-${k}.mp`)));
 }
+
+const epochsOf = (job: ModelJob) => job.spec.options.epochs as number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -146,7 +194,7 @@ async function lock(path: string, ctx: RunContext, what: string): Promise<() => 
       closeSync(fd);
       return () => rmSync(path, { force: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`${what}: cannot create ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
     let holder: string;
     try {
@@ -174,76 +222,82 @@ async function lock(path: string, ctx: RunContext, what: string): Promise<() => 
   }
 }
 
+function target(cache: string, job: ModelJob) {
+  return {
+    out: modelFile(cache, job.key),
+    resume: true,
+    command: `dtca sweep --train ${job.budget_name} (model cache entry ${job.key})`,
+    manifestExtra: { budget: job.budget_name, sweep_model: job.key, design: job.label },
+  };
+}
+
+function openEntry(cache: string, job: ModelJob): string {
+  const dir = modelEntry(cache, job.key);
+  mkdirSync(dir, { recursive: true });
+  noteClaimedDir(dir); // the entry is the cache's own: its files may be replaced
+  return dir;
+}
+
+/** Train one stage of a model to its epochs (its checkpoints only); nothing when it has them. Returns whether it trained. */
+export async function trainStage(cache: string, job: ModelJob, stage: number, ctx: RunContext = quietContext()): Promise<boolean> {
+  if (!Number.isInteger(stage) || stage < 0 || stage >= job.spec.T) throw new UserError(`model ${job.key}: stage ${stage} outside 0..${job.spec.T - 1}`);
+  if (isModelDone(cache, job.key)) return false;
+  const dir = openEntry(cache, job);
+  const release = await lock(join(dir, `stage-${stage}.lock`), ctx, `model ${job.key} stage ${stage}`);
+  try {
+    if (stageEpochs(cache, job)[stage] >= epochsOf(job)) return false;
+    await trainModelForDesign(designOf(job.spec), job.budget, { ...target(cache, job), trainStages: [stage], assemble: false }, ctx);
+    return true;
+  } finally {
+    release();
+  }
+}
+
+/** Write the model of an entry whose stages all have their epochs (and entry.json, last). */
+export async function assembleModel(cache: string, job: ModelJob, ctx: RunContext = quietContext()): Promise<void> {
+  const dir = openEntry(cache, job);
+  const release = await lock(join(dir, 'assemble.lock'), ctx, `model ${job.key}`);
+  try {
+    if (isModelDone(cache, job.key)) return;
+    const short = stageEpochs(cache, job).findIndex((e) => e < epochsOf(job));
+    if (short >= 0) throw new Error(`model ${job.key}: stage ${short} is not trained yet; cannot write the model`);
+    await trainModelForDesign(designOf(job.spec), job.budget, target(cache, job), ctx);
+    readModel(modelFile(cache, job.key)); // it reads back
+    writeJson(join(dir, 'entry.json'), { format: MODEL_FORMAT, key: job.key, label: job.label, budget: job.budget_name, finished: new Date().toISOString(), spec: job.spec });
+  } finally {
+    release();
+  }
+}
+
 export interface TrainModelOptions {
-  /** train only these stages and write only their checkpoints (default: every stage, then the model) */
+  /** train only these stages (default: every stage) */
   stages?: number[];
   ctx?: RunContext;
 }
 
 export interface TrainModelResult {
   trained: boolean;
+  /** the model is in the cache (written now, or before) */
   assembled: boolean;
   wall_s: number;
 }
 
 /**
- * Make sure the cache holds the job's model: train what its checkpoints lack (every stage, or
- * `stages` only) and assemble the model when every stage has its epochs. Returns at once when
- * the entry is finished.
+ * Make sure the cache holds the job's model, in this thread: train what its checkpoints lack
+ * (every stage, or `stages` only) and write the model once every stage has its epochs (trained
+ * here or by other processes). Returns at once when the entry is finished.
  */
 export async function trainModel(cache: string, job: ModelJob, o: TrainModelOptions = {}): Promise<TrainModelResult> {
   const ctx = o.ctx ?? quietContext();
   const t0 = performance.now();
-  if (isModelDone(cache, job.key)) return { trained: false, assembled: false, wall_s: 0 };
-  const dir = modelEntry(cache, job.key);
-  mkdirSync(dir, { recursive: true });
-  noteClaimedDir(dir); // the entry is the cache's own: its files may be replaced
-  const T = job.spec.options.T;
-  const want = [...new Set(o.stages ?? Array.from({ length: T }, (_, k) => k))].sort((a, b) => a - b);
-  for (const k of want) if (!Number.isInteger(k) || k < 0 || k >= T) throw new UserError(`model ${job.key}: stage ${k} outside 0..${T - 1}`);
-  const opts = job.spec.options;
-  const base = {
-    config: job.config,
-    engine: 'auto' as const,
-    model: initialModel(job),
-    out: modelFile(cache, job.key),
-    epochs: opts.epochs,
-    steps: opts.steps,
-    batch: opts.batch,
-    warmup: opts.warmup,
-    samples: opts.samples,
-    every: opts.every,
-    lr: opts.lr,
-    alpha: opts.lr_floor,
-    acp: opts.acp,
-    acpLambda0: opts.acp_lambda,
-    acpLag: opts.acp_lag,
-    seed: job.spec.seed,
-    limit: opts.limit ?? undefined,
-    workers: 1,
-    resume: true,
-  };
-  const releases: (() => void)[] = [];
+  if (isModelDone(cache, job.key)) return { trained: false, assembled: true, wall_s: 0 };
+  const want = [...new Set(o.stages ?? Array.from({ length: job.spec.T }, (_, k) => k))].sort((a, b) => a - b);
   let trained = false;
-  try {
-    for (const k of want) releases.push(await lock(join(dir, `stage-${k}.lock`), ctx, `model ${job.key} stage ${k}`));
-    const done = stageEpochs(cache, job);
-    const todo = want.filter((k) => done[k] < opts.epochs);
-    if (todo.length > 0) {
-      await train({ ...base, stages: todo, assemble: false });
-      trained = true;
-    }
-  } finally {
-    for (const r of releases) r();
-  }
-  // every stage trained (here or by other processes): write the model and the entry
-  if (stageEpochs(cache, job).some((e) => e < opts.epochs)) return { trained, assembled: false, wall_s: (performance.now() - t0) / 1000 };
-  if (!isModelDone(cache, job.key)) {
-    await train({ ...base }); // nothing left to train: the model from the checkpoints
-    readModel(modelFile(cache, job.key)); // it reads back
-    writeJson(join(dir, 'entry.json'), { ...job.spec, key: job.key, label: job.label, finished: new Date().toISOString() });
-  }
-  return { trained, assembled: true, wall_s: (performance.now() - t0) / 1000 };
+  for (const k of want) trained = (await trainStage(cache, job, k, ctx)) || trained;
+  const wall = () => (performance.now() - t0) / 1000;
+  if (stageEpochs(cache, job).some((e) => e < epochsOf(job))) return { trained, assembled: false, wall_s: wall() };
+  await assembleModel(cache, job, ctx);
+  return { trained, assembled: true, wall_s: wall() };
 }
 
 /** The keys of the finished models a cache holds. */

@@ -13,16 +13,20 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveRules, checkRules } from '../../fabric/rules.js';
-import { resolveConfig, validateConfig, idealize, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
-import { readModel, checkModelFitsFabric } from '../model.js';
+import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
+import { parseQuantity, unitOfPath } from '../units.js';
+import { readModel, checkModelFitsFabric, type Model } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
 import { configLabel } from '../label.js';
-import { bmShape, dtmShape, estimateRun, checkResources } from '../resources.js';
-import { resolveBudget } from '../train/budget.js';
+import { bmShape, dtmShape, estimateRun, checkResources, type RunShape } from '../resources.js';
+import { resolveSweepBudget } from '../train/budget.js';
+import { DEFAULT_T } from '../train/design.js';
 import { modelJobFor, type ModelJob, type TrainPlan } from './models.js';
+import { hashOf } from './hash.js';
 
 export const SWEEP_FORMAT = 'dtca-sweep';
 /** bump when what a point measures changes: old point directories then no longer match */
@@ -104,8 +108,15 @@ export interface Point {
   model: ModelJob | null;
 }
 
+/** The run shape of one point (sim/resources.ts): its memory and time estimate. */
+export function pointShape(cfg: ResolvedConfig, w: Workload, model: Model | null): RunShape {
+  const edges = model ? Math.max(...model.stages.map((st) => st.ei.length)) : undefined;
+  return w.chains !== null
+    ? bmShape(cfg, { chains: w.chains, sweeps: w.sweeps + (w.warmup ?? 0), stages: model?.stages.length, edges })
+    : dtmShape(cfg, { images: w.images ?? 1, sweeps: w.sweeps, stages: model ? model.stages.length : (w.T ?? 1), edges });
+}
+
 export { canonical, hashOf } from './hash.js';
-import { hashOf } from './hash.js';
 
 /**
  * Split an axis's value list: on `,` or `;` outside brackets, braces and quotes (so rule lists
@@ -146,25 +157,37 @@ export function parseValues(text: string, where: string): Json[] {
   });
 }
 
-/** `PATH=v1,v2,...` -> an axis. */
+/**
+ * An axis's values with units read (sim/units.ts: "10MHz" -> 1e7 at clock.clock_hz), so tables,
+ * charts and ids see numbers; `where` names what the user typed.
+ */
+export function axisWithUnits(ax: Axis, where = `--axis ${ax.path}`): Axis {
+  const unit = isWorkloadPath(ax.path) ? null : unitOfPath(ax.path);
+  if (!unit) return ax;
+  return {
+    path: ax.path,
+    values: ax.values.map((v) => {
+      if (typeof v !== 'string') return v;
+      const n = parseQuantity(v, unit);
+      if (n instanceof Error) throw new UserError(`${where}: ${shownValue(v)}: ${n.message}`);
+      return n;
+    }),
+  };
+}
+
+const shownValue = (v: string) => JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+
+/** `PATH=v1,v2,...` -> an axis (values with units read). */
 export function parseAxis(text: string, flag = '--axis'): Axis {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new UserError(`${flag} ${text}: expected PATH=v1,v2,..., e.g. --axis clock.clock_hz=5e6,1e7`);
   const path = text.slice(0, eq).trim();
-  return { path, values: parseValues(text.slice(eq + 1), `${flag} ${path}`) };
+  return axisWithUnits({ path, values: parseValues(text.slice(eq + 1), `${flag} ${path}`) }, `${flag} ${path}`);
 }
 
-const SI_IN: Record<string, number> = { k: 1e3, M: 1e6, G: 1e9 };
-
-/** `--clock 5e6,10MHz,2.5M` -> clock.clock_hz values in Hz. */
+/** `--clock 5e6,10MHz,2.5M` -> clock.clock_hz values in Hz (the one unit parser, sim/units.ts). */
 export function parseClockList(text: string): Json[] {
-  return parseValues(text, '--clock').map((v) => {
-    if (typeof v === 'number') return v;
-    const m = /^([0-9.eE+-]+)\s*([kMG]?)(Hz)?$/.exec(String(v));
-    const n = m ? Number(m[1]) * (SI_IN[m[2]] ?? 1) : NaN;
-    if (!m || !Number.isFinite(n)) throw new UserError(`--clock ${text}: "${String(v)}" is not a clock rate (e.g. 1e7, 10MHz, 2.5M)`);
-    return n;
-  });
+  return axisWithUnits({ path: 'clock.clock_hz', values: parseValues(text, '--clock') }, '--clock').values;
 }
 
 function getIn(o: unknown, path: string[]): { found: boolean; value: unknown; parent: string[] } {
@@ -293,6 +316,8 @@ function twinOf(cfg: ResolvedConfig, w: Workload, model: ModelJob | null): Twin 
   idealize(raw);
   raw.clock.clock_hz = TWIN_CLOCK_HZ;
   const tc = validateConfig(raw, 'ideal twin');
+  // described by its own values: the twins of points that differ only in what the twin fixes are one twin
+  tc.description = describeConfig(tc);
   return { key: hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, twin: tc, workload: w, model: model?.key ?? null }), config: tc, model_seed: cfg.seed };
 }
 
@@ -307,6 +332,8 @@ export interface Expanded {
 export function expandPlan(plan: Plan): Expanded {
   const base = resolveConfig(plan.config, { sets: plan.sets });
   checkAxisPaths(plan.axes, base);
+  // values with units, however the axes came (flags, a plan file, an older plan.json)
+  plan = { ...plan, axes: plan.axes.map((ax) => axisWithUnits(ax)) };
   if (!Number.isInteger(plan.replicates) || plan.replicates < 1) throw new UserError(`--replicates ${plan.replicates}: must be an integer >= 1`);
   if (plan.seed !== null && (!Number.isInteger(plan.seed) || plan.seed < 0)) throw new UserError(`--seed ${plan.seed}: must be an integer >= 0`);
   checkWorkload(plan.workload, 'workload');
@@ -325,32 +352,30 @@ export function expandPlan(plan: Plan): Expanded {
       const sets = [...plan.sets];
       const w: Workload = { ...plan.workload };
       let seed0 = plan.seed;
+      // an axis value is named by its --axis in any problem it causes (not as a --set nobody typed)
+      const flags: { source: string; path: string; value: Json }[] = [];
       for (const [p, v] of Object.entries(axes)) {
         if (isWorkloadPath(p)) (w as unknown as Record<string, Json>)[p.slice('workload.'.length)] = v;
         else if (p === 'seed') seed0 = v as number;
-        else sets.push(`${p}=${JSON.stringify(v)}`);
+        else flags.push({ source: `--axis ${p}=${typeof v === 'string' ? v : JSON.stringify(v)}`, path: p, value: v });
       }
       let cfg: ResolvedConfig;
       try {
-        const s0 = seed0 ?? resolveConfig(plan.config, { sets }).seed;
+        const s0 = seed0 ?? resolveConfig(plan.config, { sets, flags }).seed;
         if (!Number.isInteger(s0) || s0 < 0) throw new UserError(`seed = ${JSON.stringify(s0)}: must be an integer >= 0`);
-        cfg = resolveConfig(plan.config, { sets: [...sets, `seed=${s0 + r}`] });
+        cfg = resolveConfig(plan.config, { sets: [...sets, `seed=${s0 + r}`], flags });
         checkRules(resolveRules(cfg.fabric.rules), cfg.fabric.L, cfg.fabric.boundary);
         checkWorkload(w, 'the workload');
-        if (w.kind === 'dtm' || w.kind === 'trained') {
-          const v = visibleCells(w.kind === 'trained' ? 'fmnist' : w.visible, cfg.fabric.L);
+        // (a trained workload's layout is checked by its model's plan below: sim/train/design.ts)
+        if (w.kind === 'dtm') {
+          const v = visibleCells(w.visible, cfg.fabric.L);
           const spots = Math.ceil((cfg.fabric.L * cfg.fabric.L) / 2);
           if (v.image + v.label > spots) {
-            if (w.kind === 'trained') throw new UserError(`--train: a Fashion-MNIST model needs ${v.image + v.label} visible cells of one colour; an L=${cfg.fabric.L} grid has ${spots} (L >= 43)`);
             throw new UserError(`workload.visible = ${JSON.stringify(w.visible)} needs ${v.image + v.label} cells of one colour; an L=${cfg.fabric.L} grid has ${spots}`);
           }
         }
         // the point's run fits in memory and its counters stay exact (sim/resources.ts), as dtca run checks
-        const edges = model ? Math.max(...model.stages.map((st) => st.ei.length)) : undefined;
-        const shape =
-          w.chains !== null
-            ? bmShape(cfg, { chains: w.chains, sweeps: w.sweeps + (w.warmup ?? 0), stages: model?.stages.length, edges })
-            : dtmShape(cfg, { images: w.images ?? 1, sweeps: w.sweeps, stages: model ? model.stages.length : (w.T ?? 1), edges });
+        const shape = pointShape(cfg, w, model);
         checkResources(shape, estimateRun(shape), { canForce: false, what: 'its run' });
       } catch (e) {
         if (e instanceof UserError) throw new UserError(`${where}: ${e.message}`);
@@ -370,9 +395,9 @@ export function expandPlan(plan: Plan): Expanded {
         if (!plan.train) throw new UserError(`${where}: a trained workload needs the plan's training (--train)`);
         try {
           // replicates share the model (trained with the replicate's base seed) and differ in generation
-          mj = modelJobFor(cfg, cfg.seed - r, { ...plan.train, options: { ...plan.train.options, T: w.T! } });
+          mj = modelJobFor(cfg, cfg.seed - r, plan.train, w.T!);
         } catch (e) {
-          if (e instanceof UserError) throw new UserError(`${where}: ${e.message}`);
+          if (e instanceof UserError) throw new UserError(`${where}: --train: ${e.message}`);
           throw e;
         }
       }
@@ -415,8 +440,8 @@ export function makePlan(i: PlanInput): Plan {
   let train: TrainPlan | null = null;
   if (i.train) {
     if (wi.model || (wi.kind !== undefined && wi.kind !== 'dtm' && wi.kind !== 'trained')) throw new UserError(`--train: trains a DTM per design; it does not go with ${wi.model ? '--model' : `--workload ${wi.kind}`}`);
-    if (wi.visible !== undefined && wi.visible !== null) throw new UserError('--train: a trained model has the Fashion-MNIST visible cells (784 pixels + 100 label cells); drop --visible');
-    const b = resolveBudget(i.train.budget);
+    if (wi.visible !== undefined && wi.visible !== null) throw new UserError('--train: a trained model\'s visible cells are its Fashion-MNIST layout (the largest image the grid holds, and its label cells); drop --visible');
+    const b = resolveSweepBudget(i.train.budget);
     const chip = i.train.chip ?? 'ideal';
     if (chip !== 'ideal' && chip !== 'cycle') throw new UserError(`--train-chip ${String(chip)}: ideal or cycle`);
     train = { budget: b.name.endsWith('.json') ? resolve(b.name) : b.name, options: b.options, chip, model_cache: i.train.model_cache ? resolve(i.train.model_cache) : null };
@@ -432,12 +457,7 @@ export function makePlan(i: PlanInput): Plan {
   if (kind === 'model') {
     if (!wi.model) throw new UserError('workload "model": give the model file (--model FILE)');
     const path = resolve(wi.model);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new UserError(`--model ${wi.model}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
+    const bytes = readInputFile(path, { what: 'model file', max: READ_LIMITS.model });
     const m = readModel(path);
     const isDtm = m.dtm !== undefined;
     for (const k of (isDtm ? ['chains', 'warmup'] : ['images', 'mapping']) as (keyof Workload)[]) {
@@ -459,8 +479,8 @@ export function makePlan(i: PlanInput): Plan {
   } else if (kind === 'bm') {
     w = { kind, model: null, model_sha256: null, T: null, visible: null, images: null, sweeps: wi.sweeps ?? 400, chains: wi.chains ?? 2, warmup: wi.warmup ?? 50, beta: wi.beta ?? null, mapping: null };
   } else if (kind === 'trained') {
-    // --stages (or a workload.T axis) overrides the budget's T: the model is trained with the point's T
-    const T = wi.T ?? train!.options.T;
+    // the model's stages: --stages (or a workload.T axis), default 8 as dtca train's
+    const T = wi.T ?? DEFAULT_T;
     w = { kind, model: null, model_sha256: null, T, visible: null, images: wi.images ?? 10, sweeps: wi.sweeps ?? 250, chains: null, warmup: null, beta: wi.beta ?? null, mapping: wi.mapping ?? 'reprogram' };
   } else if (kind === 'dtm') {
     w = {

@@ -16,15 +16,16 @@
  * is written), so generation runs in this thread: sweeps parallelise over points instead.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { UserError } from '../../fabric/errors.js';
 import { buildChip, type Chip } from '../chip.js';
 import { newDtmModel, generate } from '../dtm.js';
 import { runModel } from '../run.js';
 import { randomModel, readModel, type Model } from '../model.js';
-import { makeDtmStats, makeStats, energySplit, type Stats } from '../stats.js';
+import { makeDtmStats, makeStats, energySplit, noteRandomWeights, type Stats } from '../stats.js';
 import { samplesPng, samplesFigure } from '../io/images.js';
 import { CLASSES } from '../fmnist.js';
+import { imageSourceOf } from '../layout.js';
 import { fmnistLayout, type QualityColumns } from './quality.js';
 import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from '../quality/samples.js';
 import type { ResolvedConfig } from '../config.js';
@@ -104,7 +105,7 @@ export function buildModel(w: Workload, cfg: ResolvedConfig, chip: Chip, modelSe
     });
   }
   if (w.kind === 'bm') return randomModel(chip.fabric, modelSeed, 0.25, 0.1);
-  const sha = createHash('sha256').update(readFileSync(w.model!)).digest('hex');
+  const sha = createHash('sha256').update(readInputFile(w.model!, { what: 'model file', max: READ_LIMITS.model })).digest('hex');
   if (sha !== w.model_sha256) throw new UserError(`${w.model}: the model file changed since the sweep was planned (sha256 differs); plan the sweep again`);
   return readModel(w.model!);
 }
@@ -175,6 +176,7 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number, model
     const labels = fmnistLayout(model) ? Array.from({ length: CLASSES }, (_, c) => c) : undefined;
     const gen = await generate(chip, model, { images: w.images, sweeps: w.sweeps, beta, labels, mapping: w.mapping ?? 'reprogram', sink: obs, keepChains: 0 });
     const stats = makeDtmStats(chip, gen, model.source);
+    noteRandomWeights(stats, model);
     return { chip, model, stats, moments: obs.moments(), lag1: obs.lagSum / obs.lagN, outputs: gen.outputs, labels };
   }
   if (model.dtm) throw new UserError(`${model.source}: a DTM model file needs the DTM workload fields (images)`);
@@ -201,6 +203,7 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number, model
     },
   });
   const stats = makeStats(chip, r, model.source);
+  noteRandomWeights(stats, model);
   const moments = Float64Array.from([...r.moments!.mean_spin, ...r.moments!.edge_corr]);
   return { chip, model, stats, moments, lag1: lagSum / lagN, outputs: null, labels: undefined };
 }
@@ -276,6 +279,7 @@ export async function measurePoint(p: Point, modelFile?: string): Promise<PointO
         image_shape: dtm.image_shape,
         label_copies: dtm.label_copies,
         classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+        image_source: imageSourceOf(dtm),
       },
     };
   }

@@ -9,7 +9,8 @@
 import type { Model } from '../model.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Workload } from './plan.js';
-import { PIXELS, CLASSES } from '../fmnist.js';
+import { CLASSES } from '../fmnist.js';
+import { imageSourceOf, classifierImages, describeImage } from '../layout.js';
 import { evaluate, loadReferenceData, type ReferenceData } from '../quality/eval.js';
 import { readClassifier } from '../quality/classifier.js';
 import { CLASSIFIER_PATH } from '../quality/train.js';
@@ -58,10 +59,10 @@ export const NO_QUALITY: QualityColumns = {
   marginal_error_factorised: null,
 };
 
-/** 784 image cells and 10 classes of label cells: the layout the quality classifier reads */
+/** A Fashion-MNIST image (28x28, or pooled: sim/layout.ts) and 10 classes of label cells: what the quality classifier can judge */
 export function fmnistLayout(m: Model): boolean {
   const d = m.dtm;
-  return Boolean(d && d.image.length === PIXELS && d.label_copies > 0 && d.label.length === CLASSES * d.label_copies);
+  return Boolean(d && imageSourceOf(d) && d.label_copies > 0 && d.label.length === CLASSES * d.label_copies);
 }
 
 /** the reference images and the classifier, loaded once per process (a sweep worker scores many points) */
@@ -70,21 +71,20 @@ let judge: { data: ReferenceData; classifier: ReturnType<typeof readClassifier> 
 export async function pointQuality(q: QualityInput): Promise<Quality> {
   if (q.outputs === null) return { value: null, note: 'Boltzmann-machine workload: no images to judge', metrics: NO_QUALITY };
   if (q.workload.kind === 'dtm') return { value: null, note: 'synthetic random-weight DTM: nothing learned to judge (train a model per design with --train, or sweep one with --model)', metrics: NO_QUALITY };
-  if (!fmnistLayout(q.model)) return { value: null, note: 'the model is not a Fashion-MNIST DTM (784 pixels, 10 label classes): no classifier to judge it', metrics: NO_QUALITY };
+  if (!fmnistLayout(q.model)) return { value: null, note: 'the model is not a Fashion-MNIST DTM (a Fashion-MNIST image, 10 label classes): no classifier to judge it', metrics: NO_QUALITY };
   const n = q.outputs.length;
   if (n < 2) return { value: null, note: 'one image: a Fréchet distance needs at least two', metrics: NO_QUALITY };
   judge ??= { data: loadReferenceData(), classifier: readClassifier(CLASSIFIER_PATH) };
-  const images = new Uint8Array(n * PIXELS);
-  q.outputs.forEach((x, i) => {
-    for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = x[p] > 0 ? 1 : 0;
-  });
+  // a downscaled model's images upscaled for the classifier, the yardsticks pooled alike
+  const { images, downscale } = classifierImages(q.outputs, q.model.dtm!);
   const labels = Uint8Array.from({ length: n }, (_, i) => i % CLASSES);
-  const r = evaluate({ images, n, labels, autocorrelation: null }, { data: judge.data, classifier: judge.classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
+  const r = evaluate({ images, n, labels, downscale, autocorrelation: null }, { data: judge.data, classifier: judge.classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
   const f = r.baselines.floor;
   const x = r.baselines.factorised;
+  const pooled = downscale > 1 ? `; ${describeImage(imageSourceOf(q.model.dtm!)!)} images upscaled for the classifier, the yardsticks pooled alike` : '';
   return {
     value: r.fd,
-    note: `FD of the quality classifier's features at N = ${n} (floor ${f.fd.toFixed(1)}, factorised ${x.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}`,
+    note: `FD of the quality classifier's features at N = ${n} (floor ${f.fd.toFixed(1)}, factorised ${x.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}${pooled}`,
     metrics: {
       quality_n: n,
       fd: r.fd,

@@ -11,8 +11,11 @@ import { quietContext, type RunContext } from '../context.js';
 import type { Point } from './plan.js';
 import { runPool, type Task } from './pool.js';
 import { rmse, type PointOutput, type TwinOutput } from './point.js';
-import { readPlanFile, readPoints, isPointDone, isTwinDone, writePoint, writeTwin, readTwin, cleanPartials, modelCacheOf, type Row } from './store.js';
-import { isModelDone, modelFile, type ModelJob, type TrainModelResult } from './models.js';
+import { readModel, type Model } from '../model.js';
+import { estimateRun, checkSweepMemory } from '../resources.js';
+import { pointShape } from './plan.js';
+import { readPlanFile, readPoints, isPointDone, twinUsable, writePoint, writeTwin, readTwin, cleanPartials, modelCacheOf, type Row } from './store.js';
+import { isModelDone, modelFile, stageEpochs, type ModelJob } from './models.js';
 
 export interface Shard {
   k: number;
@@ -84,22 +87,44 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
   const fileOf = (p: Point) => (p.model ? modelFile(cache, p.model.key) : undefined);
   const twinTasks: Task[] = [];
   const seen = new Set<string>();
-  for (const p of pending) {
-    if (seen.has(p.twin.key) || isTwinDone(dir, p.twin.key)) continue;
-    seen.add(p.twin.key);
-    twinTasks.push({ kind: 'twin', twin: p.twin, workload: p.workload, modelFile: fileOf(p), modelKey: p.model?.key });
+  if (o.only !== 'train') {
+    for (const p of pending) {
+      if (seen.has(p.twin.key)) continue;
+      const tw = twinUsable(dir, p.twin.key);
+      if (tw.damage) log.warn({ twin: p.twin.key }, `ideal twin ${p.twin.key} damaged (${tw.damage}); redoing it`);
+      if (tw.ok) continue;
+      seen.add(p.twin.key);
+      twinTasks.push({ kind: 'twin', twin: p.twin, workload: p.workload, modelFile: fileOf(p), modelKey: p.model?.key });
+    }
   }
+  // the models: a task per stage still short of its epochs, then one that writes the model
   const needed = modelsOf(pending);
-  const trainTasks: Task[] = needed.filter((m) => !isModelDone(cache, m.key)).map((job) => ({ kind: 'train', job, cache }));
+  const toTrain = needed.filter((m) => !isModelDone(cache, m.key));
+  const trainTasks: Task[] = toTrain.flatMap((model) => {
+    const epochs = stageEpochs(cache, model);
+    return epochs.flatMap((e, stage): Task[] => (e < (model.spec.options.epochs as number) ? [{ kind: 'train', model, cache, stage }] : []));
+  });
+  const assembleTasks: Task[] = toTrain.map((model) => ({ kind: 'assemble', model, cache }));
   const modelReady = new Set(needed.filter((m) => isModelDone(cache, m.key)).map((m) => m.key));
+  const stagesLeft = new Map<string, number>(toTrain.map((m) => [m.key, trainTasks.filter((t) => t.kind === 'train' && t.model.key === m.key).length]));
   log.info(
-    { sweep: pf.sweep_id, points: points.length, shard: o.shard ? `${o.shard.k}/${o.shard.n}` : 'all', mine: mine.length, finished: skipped, to_run: pending.length, twins: twinTasks.length, models: needed.length, to_train: trainTasks.length, jobs: o.jobs },
+    { sweep: pf.sweep_id, points: points.length, shard: o.shard ? `${o.shard.k}/${o.shard.n}` : 'all', mine: mine.length, finished: skipped, to_run: pending.length, twins: twinTasks.length, models: needed.length, to_train: toTrain.length, jobs: o.jobs },
     skipped > 0 ? `resuming: ${skipped} of ${mine.length} points already finished, skipped` : 'sweep starting',
   );
   if (needed.length > 0) {
-    log.info({ cache, models: needed.length, cached: needed.length - trainTasks.length }, `${needed.length} model(s) for ${pending.length} point(s): ${needed.length - trainTasks.length} in the cache, ${trainTasks.length} to train`);
+    log.info({ cache, models: needed.length, cached: needed.length - toTrain.length, stage_tasks: trainTasks.length }, `${needed.length} model(s) for ${pending.length} point(s): ${needed.length - toTrain.length} in the cache, ${toTrain.length} to train`);
   }
-  const bar = o.only === 'train' ? ctx.progress(0, 'points') : ctx.progress(pending.length, 'points');
+  // the points that may run at once must fit in memory together (each alone was checked when planned)
+  if (pending.length > 0 && o.only !== 'train') {
+    const models = new Map<string, Model>();
+    const bytes = pending.map((p) => {
+      const path = p.workload.kind === 'model' ? p.workload.model! : null;
+      if (path && !models.has(path)) models.set(path, readModel(path));
+      return estimateRun(pointShape(p.config, p.workload, path ? models.get(path)! : null)).bytes;
+    });
+    checkSweepMemory(bytes, o.jobs);
+  }
+  const bar = ctx.progress(o.only === 'train' ? 0 : pending.length, 'points');
   const twinReady = new Set<string>(mine.map((p) => p.twin.key).filter((k) => !seen.has(k)));
   const waiting = new Map<string, { p: Point; r: PointOutput }[]>();
   let done = 0;
@@ -122,12 +147,19 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
     bar.update(done);
     log.info({ point: p.index + 1, id: p.id, wall_s: Number(r.wall_s.toFixed(3)), ...(r.measured.fd !== null ? { fd: Number(r.measured.fd.toFixed(2)) } : {}) }, `point ${done}/${pending.length} done: ${axesText(p)}`);
   };
-  const tasks: Task[] = o.only === 'train' ? trainTasks : [...trainTasks, ...twinTasks, ...pending.map((p): Task => ({ kind: 'point', point: p, modelFile: fileOf(p) }))];
+  const pointTasks = o.only === 'train' ? [] : pending.map((p): Task => ({ kind: 'point', point: p, modelFile: fileOf(p) }));
+  const tasks: Task[] = [...trainTasks, ...assembleTasks, ...twinTasks, ...pointTasks];
   let twinsDone = 0;
   let modelsDone = 0;
-  const ready = (t: Task) => (t.kind === 'point' ? !t.point.model || modelReady.has(t.point.model.key) : t.kind === 'twin' ? !t.modelKey || modelReady.has(t.modelKey) : true);
+  let stagesDone = 0;
+  const ready = (t: Task) => {
+    if (t.kind === 'point') return !t.point.model || modelReady.has(t.point.model.key);
+    if (t.kind === 'twin') return !t.modelKey || modelReady.has(t.modelKey);
+    if (t.kind === 'assemble') return stagesLeft.get(t.model.key) === 0;
+    return true;
+  };
   const onStart = (t: Task) => {
-    if (t.kind === 'train') log.info({ model: t.job.key, design: t.job.label }, `training model ${t.job.key} (${t.job.label})`);
+    if (t.kind === 'train') log.info({ model: t.model.key, stage: t.stage, design: t.model.label }, `training stage ${t.stage} of model ${t.model.key} (${t.model.label})`);
     else if (t.kind === 'twin') log.info({ twin: t.twin.key }, `ideal twin ${t.twin.key} starting (${twinTasks.length} twin(s) in all)`);
   };
   try {
@@ -136,11 +168,15 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
       o.jobs,
       (task, result) => {
         if (task.kind === 'train') {
-          const r = result as TrainModelResult;
-          if (!r.assembled) throw new Error(`model ${task.job.key}: training ended without the model`);
-          modelReady.add(task.job.key);
+          stagesLeft.set(task.model.key, stagesLeft.get(task.model.key)! - 1);
+          stagesDone++;
+          log.info({ model: task.model.key, stage: task.stage }, `stage ${task.stage} of model ${task.model.key} ${result ? 'trained' : 'already trained'} (${stagesDone}/${trainTasks.length} stage tasks)`);
+          return;
+        }
+        if (task.kind === 'assemble') {
+          modelReady.add(task.model.key);
           modelsDone++;
-          log.info({ model: task.job.key, wall_s: Number(r.wall_s.toFixed(1)) }, `model ${modelsDone}/${trainTasks.length} trained: ${task.job.label}`);
+          log.info({ model: task.model.key }, `model ${modelsDone}/${toTrain.length} written: ${task.model.label}`);
           return;
         }
         if (task.kind === 'twin') {
@@ -162,6 +198,6 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
     bar.stop();
   }
   if (waiting.size > 0) throw new Error(`sweep: ${waiting.size} twin(s) never finished`);
-  if (o.only === 'train') return { total: points.length, mine: mine.length, skipped: 0, ran: 0, twins: 0, models: trainTasks.length, wall_s: (performance.now() - t0) / 1000 };
-  return { total: points.length, mine: mine.length, skipped, ran: pending.length, twins: twinTasks.length, models: trainTasks.length, wall_s: (performance.now() - t0) / 1000 };
+  if (o.only === 'train') return { total: points.length, mine: mine.length, skipped: 0, ran: 0, twins: 0, models: toTrain.length, wall_s: (performance.now() - t0) / 1000 };
+  return { total: points.length, mine: mine.length, skipped, ran: pending.length, twins: twinTasks.length, models: toTrain.length, wall_s: (performance.now() - t0) / 1000 };
 }

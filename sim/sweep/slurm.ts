@@ -5,26 +5,22 @@
  * deterministic shard per array task (`dtca sweep run DIR` reads SLURM_ARRAY_TASK_ID,
  * SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT), each task using its CPUs as sweep jobs. A
  * sweep with --train gets a second script, train.sbatch: an array with one task per stage of each
- * model still to train (`dtca sweep train DIR --task K`); the point array is submitted with
+ * model it needs (`dtca sweep train DIR --task K`); the point array is submitted with
  * `--dependency=afterok:<training job>` (submit.sh, or `--submit`).
  *
  * `dtca train --slurm`: the same for one model: an array with one task per stage (each trains
- * its stage's checkpoints only), then an assembling job that depends on it (afterok).
+ * its stage's checkpoints only), then the job that writes the model, which depends on it (afterok).
  *
- * Every value that reaches a script is quoted for the shell, or refused where it cannot be quoted
- * (#SBATCH lines are read by sbatch, not by a shell: paths there must be plain).
+ * Every value that reaches a script passes scriptSafe (no control characters: a newline would end
+ * a comment or an #SBATCH line and start a command), then is quoted for the reader of its line:
+ * bash for commands (shellQuote), sbatch for #SBATCH arguments (sbatchQuote).
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, basename } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { UserError } from '../../fabric/errors.js';
 
-export interface SlurmOptions {
-  dir: string;
-  points: number;
-  sweepId: string;
-  /** array tasks (default: one per point, at most 1000) */
-  tasks?: number;
+export interface ResourceOptions {
   partition?: string;
   time?: string;
   cpusPerTask?: number;
@@ -33,47 +29,72 @@ export interface SlurmOptions {
   dtca?: string;
 }
 
-/** A word for the shell: as it is when plain, else in single quotes. */
+export interface SlurmOptions extends ResourceOptions {
+  dir: string;
+  points: number;
+  sweepId: string;
+  /** array tasks (default: one per point, at most 1000) */
+  tasks?: number;
+}
+
+/** A word for bash: as it is when plain, else in single quotes. */
 export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A path that goes into an #SBATCH line (sbatch does not parse quotes there): plain characters only. */
-export function sbatchPath(p: string, what: string): string {
-  if (!/^[A-Za-z0-9_./:@%+,=-]+$/.test(p)) {
-    throw new UserError(`${what} ${JSON.stringify(p)}: a path in a Slurm script may hold only letters, digits and _ . / : @ % + , = - (no spaces, quotes or control characters); use a plainer directory name`);
+/**
+ * Every value that reaches the script passes here first: a control character (a newline above
+ * all: it would end a comment or an #SBATCH line and start a shell command) or a Unicode line
+ * separator is refused, naming the value. Quoting then keeps the rest what it is.
+ */
+function scriptSafe(what: string, v: string): string {
+  const bad = /[\x00-\x1f\x7f\x85\u2028\u2029]/.exec(v);
+  if (bad) {
+    const c = bad[0].charCodeAt(0);
+    const name = c === 10 ? 'a newline' : c === 13 ? 'a carriage return' : `control character U+${c.toString(16).padStart(4, '0').toUpperCase()}`;
+    throw new UserError(`${what} ${JSON.stringify(v)}: holds ${name}, which cannot go into an sbatch script safely; rename it`);
   }
-  return p;
+  return v;
 }
 
-/** A command that is put into a script as it is (--dtca): one line, no control characters. */
-function commandLine(c: string, what: string): string {
-  if (/[\x00-\x1f\x7f]/.test(c) || c.trim() === '') throw new UserError(`${what} ${JSON.stringify(c)}: must be one line of shell without control characters`);
-  return c;
+/**
+ * An #SBATCH argument as sbatch reads it (src/sbatch/opt.c, _get_argument): double quotes keep
+ * spaces, a backslash escapes the next character, an unescaped # ends the line. For --output,
+ * `%` is Slurm's filename pattern character: a literal % is %%.
+ */
+function sbatchQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `"${s.replace(/[\\"'#]/g, '\\$&')}"`;
+}
+
+/** `#SBATCH --output=DIR/PATTERN` with DIR taken literally */
+function outputLine(logs: string, pattern: string): string {
+  return `#SBATCH ${sbatchQuote(`--output=${logs.replace(/%/g, '%%')}/${pattern}`)}`;
 }
 
 export function defaultDtcaCommand(): string {
   return `${shellQuote(process.execPath)} ${shellQuote(resolve(process.argv[1]))}`;
 }
 
-export interface ResourceOptions {
-  partition?: string;
-  time?: string;
-  cpusPerTask?: number;
-  mem?: string;
+/** The command that runs dtca on the nodes (--dtca, else this node and this dtca), checked. */
+function dtcaCommand(o: ResourceOptions): string {
+  const dtca = o.dtca === undefined ? defaultDtcaCommand() : scriptSafe('--dtca', o.dtca);
+  if (dtca.trim() === '') throw new UserError('--dtca: an empty command');
+  return scriptSafe('the dtca command', dtca);
 }
 
+/** The #SBATCH lines of the resources, each value checked. */
 function resourceLines(o: ResourceOptions): string[] {
+  const cpus = o.cpusPerTask ?? 1;
+  if (!Number.isInteger(cpus) || cpus < 1) throw new UserError(`--cpus-per-task ${o.cpusPerTask}: must be an integer >= 1`);
   for (const [k, v] of [['partition', o.partition], ['time', o.time], ['mem', o.mem]] as const) {
     if (v !== undefined && !/^[A-Za-z0-9_:.,+-]+$/.test(v)) throw new UserError(`--${k} ${JSON.stringify(v)}: not a valid Slurm value`);
   }
-  const cpus = o.cpusPerTask ?? 1;
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 4096) throw new UserError(`--cpus-per-task ${o.cpusPerTask}: must be an integer >= 1`);
   return [`#SBATCH --cpus-per-task=${cpus}`, ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : []), ...(o.time ? [`#SBATCH --time=${o.time}`] : []), ...(o.mem ? [`#SBATCH --mem=${o.mem}`] : [])];
 }
 
-function checkId(id: string): string {
-  if (!/^[0-9a-f]{6,64}$/.test(id)) throw new UserError(`sweep id ${JSON.stringify(id)}: not a sweep id (is plan.json damaged?)`);
+function sweepId(id: string): string {
+  scriptSafe('the sweep id', id);
+  if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new UserError(`the sweep id ${JSON.stringify(id)} (sweep.json): not a dtca sweep id`);
   return id;
 }
 
@@ -82,17 +103,16 @@ export function slurmScript(o: SlurmOptions): string {
   if (!Number.isInteger(tasks) || tasks < 1) throw new UserError(`--tasks ${o.tasks}: must be an integer >= 1`);
   if (tasks > o.points) throw new UserError(`--tasks ${tasks}: the sweep has only ${o.points} points (a task per point at most)`);
   const res = resourceLines(o);
-  const dir = resolve(o.dir);
-  const id = checkId(o.sweepId);
-  const logs = sbatchPath(join(dir, 'slurm'), 'sweep directory');
-  const dtca = o.dtca !== undefined ? commandLine(o.dtca, '--dtca') : defaultDtcaCommand();
-  mkdirSync(logs, { recursive: true }); // Slurm does not create the output directory
+  const dir = scriptSafe('the sweep directory', resolve(o.dir));
+  const id = sweepId(o.sweepId);
+  const dtca = dtcaCommand(o);
+  const logs = join(dir, 'slurm');
   const lines = [
     '#!/bin/bash',
     `# dtca sweep ${id}: ${o.points} points in ${tasks} array task(s). Submit with: sbatch ${shellQuote(join(dir, 'sweep.sbatch'))}`,
     `#SBATCH --job-name=dtca-sweep-${id}`,
     `#SBATCH --array=1-${tasks}`,
-    `#SBATCH --output=${logs}/%A_%a.out`,
+    outputLine(logs, '%A_%a.out'),
     ...res,
     'set -euo pipefail',
     '# each task runs shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT; finished points are skipped,',
@@ -101,6 +121,7 @@ export function slurmScript(o: SlurmOptions): string {
     `exec ${dtca} sweep run ${shellQuote(dir)} --jobs "\${SLURM_CPUS_PER_TASK:-1}"`,
     '',
   ];
+  mkdirSync(logs, { recursive: true }); // Slurm does not create the output directory
   return lines.join('\n');
 }
 
@@ -110,36 +131,39 @@ export interface TrainTask {
   stage: number;
 }
 
-export function trainSlurmScript(o: { dir: string; sweepId: string; tasks: TrainTask[]; dtca?: string } & ResourceOptions): string {
+export function trainSlurmScript(o: { dir: string; sweepId: string; tasks: TrainTask[] } & ResourceOptions): string {
   if (o.tasks.length === 0) throw new Error('train script without tasks');
   const res = resourceLines(o);
-  const dir = resolve(o.dir);
-  const id = checkId(o.sweepId);
-  const logs = sbatchPath(join(dir, 'slurm'), 'sweep directory');
-  const dtca = o.dtca !== undefined ? commandLine(o.dtca, '--dtca') : defaultDtcaCommand();
-  mkdirSync(logs, { recursive: true });
-  return [
+  const dir = scriptSafe('the sweep directory', resolve(o.dir));
+  const id = sweepId(o.sweepId);
+  const dtca = dtcaCommand(o);
+  const logs = join(dir, 'slurm');
+  const lines = [
     '#!/bin/bash',
-    `# dtca sweep ${id}: training, one array task per stage of each model to train (${o.tasks.length} tasks).`,
+    `# dtca sweep ${id}: training, one array task per stage of each model it needs (${o.tasks.length} tasks).`,
     '# Stages are independent; each task writes its stage\'s checkpoints, the last one to finish writes the model.',
     `#SBATCH --job-name=dtca-train-${id}`,
     `#SBATCH --array=1-${o.tasks.length}`,
-    `#SBATCH --output=${logs}/train-%A_%a.out`,
+    outputLine(logs, 'train-%A_%a.out'),
     ...res,
     'set -euo pipefail',
-    ...o.tasks.map((t, i) => `# task ${i + 1}: model ${t.key} stage ${t.stage}`),
+    ...o.tasks.map((t, i) => `# task ${i + 1}: model ${sweepId(t.key)} stage ${Number(t.stage)}`),
     `exec ${dtca} sweep train ${shellQuote(dir)} --task "\${SLURM_ARRAY_TASK_ID}"`,
     '',
-  ].join('\n');
+  ];
+  mkdirSync(logs, { recursive: true });
+  return lines.join('\n');
 }
 
 /** submit.sh: the training array, then the points with afterok on it (or the points alone). */
 export function submitScript(o: { trainScript: string | null; sweepScript: string }): string {
+  const train = o.trainScript === null ? null : scriptSafe('the training script', o.trainScript);
+  const sweep = scriptSafe('the sweep script', o.sweepScript);
   const lines = ['#!/bin/bash', '# submit the sweep: training first (if any), the point array after it has succeeded', 'set -euo pipefail'];
-  if (o.trainScript) {
-    lines.push(`train=$(sbatch --parsable ${shellQuote(o.trainScript)})`, 'train=${train%%;*}', 'echo "training job $train"', `points=$(sbatch --parsable --dependency=afterok:"$train" ${shellQuote(o.sweepScript)})`);
+  if (train) {
+    lines.push(`train=$(sbatch --parsable ${shellQuote(train)})`, 'train=${train%%;*}', 'echo "training job $train"', `points=$(sbatch --parsable --dependency=afterok:"$train" ${shellQuote(sweep)})`);
   } else {
-    lines.push(`points=$(sbatch --parsable ${shellQuote(o.sweepScript)})`);
+    lines.push(`points=$(sbatch --parsable ${shellQuote(sweep)})`);
   }
   lines.push('echo "point job ${points%%;*}"', '');
   return lines.join('\n');
@@ -151,27 +175,27 @@ export function sbatch(args: string[], what: string): string {
   if (r.error) throw new UserError(`${what}: cannot run sbatch (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}); is Slurm installed here?`);
   if (r.status !== 0) throw new UserError(`${what}: sbatch failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
   const id = r.stdout.trim().split('\n').pop()!.split(';')[0];
-  if (!/^\d+$/.test(id)) throw new UserError(`${what}: sbatch printed ${JSON.stringify(r.stdout.trim())}, not a job id`);
+  if (!/^\d+$/.test(id)) throw new UserError(`${what}: sbatch printed ${JSON.stringify(r.stdout.trim().slice(0, 200))}, not a job id`);
   return id;
 }
 
 /**
  * `dtca train --slurm`: the stage array (each task: the same train command with --train-stages
- * $SLURM_ARRAY_TASK_ID --stage-only --resume) and the assembling job (--resume, afterok on it).
+ * $SLURM_ARRAY_TASK_ID --stage-only --resume) and the job that writes the model (--resume, afterok on it).
  */
-export function trainStageScripts(o: { out: string; T: number; args: string[]; dtca?: string } & ResourceOptions): { stages: string; assemble: string } {
+export function trainStageScripts(o: { out: string; T: number; args: string[] } & ResourceOptions): { stages: string; assemble: string } {
   const res = resourceLines(o);
-  const out = resolve(o.out);
-  const logs = sbatchPath(`${out}.slurm`, '--out');
-  const dtca = o.dtca !== undefined ? commandLine(o.dtca, '--dtca') : defaultDtcaCommand();
-  const args = o.args.map(shellQuote).join(' ');
-  const name = sbatchPath(out.split('/').pop()!.replace(/[^A-Za-z0-9_.-]/g, '_'), 'model name');
+  const out = scriptSafe('--out', resolve(o.out));
+  const logs = `${out}.slurm`;
+  const dtca = dtcaCommand(o);
+  const args = o.args.map((a) => shellQuote(scriptSafe('the argument', a))).join(' ');
+  const name = basename(out).replace(/[^A-Za-z0-9_.-]/g, '_');
   const stages = [
     '#!/bin/bash',
     `# dtca train ${shellQuote(out)}: one array task per stage (${o.T} stages); stages are independent.`,
     `#SBATCH --job-name=dtca-train-${name}`,
     `#SBATCH --array=0-${o.T - 1}`,
-    `#SBATCH --output=${logs}/stage-%A_%a.out`,
+    outputLine(logs, 'stage-%A_%a.out'),
     ...res,
     'set -euo pipefail',
     `exec ${dtca} train ${args} --train-stages "\${SLURM_ARRAY_TASK_ID}" --stage-only --resume`,
@@ -181,7 +205,7 @@ export function trainStageScripts(o: { out: string; T: number; args: string[]; d
     '#!/bin/bash',
     `# dtca train ${shellQuote(out)}: the model from every stage's checkpoints (submitted with afterok on the stage array)`,
     `#SBATCH --job-name=dtca-model-${name}`,
-    `#SBATCH --output=${logs}/assemble-%j.out`,
+    outputLine(logs, 'assemble-%j.out'),
     ...res,
     'set -euo pipefail',
     `exec ${dtca} train ${args} --resume`,

@@ -16,7 +16,8 @@ import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
-import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
+import { noteClaimedDir, makeDirs, outputError } from '../../fabric/files.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { SWEEP_FORMAT, SWEEP_VERSION, type Expanded, type Plan, type Point, type Json } from './plan.js';
 import type { Measured, TwinOutput, PointOutput } from './point.js';
 
@@ -96,20 +97,45 @@ export function readPoints(dir: string): Point[] {
   const path = join(dir, 'points.jsonl');
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputFile(path, { what: 'points file', max: READ_LIMITS.data }).toString('utf8');
   } catch (e) {
-    throw new UserError(`${dir}: points.jsonl unreadable (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new UserError(`${dir}: points.jsonl unreadable (${(e as Error).message.replace(`${path}: `, '')})`);
   }
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l, n) => {
-      try {
-        return JSON.parse(l) as Point;
-      } catch {
-        throw new UserError(`${path}: line ${n + 1} is not valid JSON`);
-      }
-    });
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines.map((l, n) => {
+    const where = `${path}: line ${n + 1} (point ${n + 1}`;
+    let v: unknown;
+    try {
+      v = JSON.parse(l);
+    } catch {
+      throw new UserError(`${where}): not valid JSON`);
+    }
+    return checkPoint(v, n, where);
+  });
+}
+
+/** A line of points.jsonl as the runner needs it; the message names the line, the point and the field. */
+function checkPoint(v: unknown, n: number, where: string): Point {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${where}): not a point (a JSON object)`);
+  const p = v as Record<string, unknown>;
+  const at = typeof p.id === 'string' && /^[0-9a-f]{1,64}$/.test(p.id) ? `${where}, id ${p.id})` : `${where})`;
+  const isObj = (x: unknown) => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (p.index !== n) throw new UserError(`${at}: index is ${JSON.stringify(p.index)?.slice(0, 20)}, expected ${n}`);
+  if (typeof p.id !== 'string' || !/^[0-9a-f]{1,64}$/.test(p.id)) throw new UserError(`${at}: id is not a point id`);
+  if (!isObj(p.axes)) throw new UserError(`${at}: axes missing`);
+  if (!Number.isInteger(p.seed) || !Number.isInteger(p.replicate)) throw new UserError(`${at}: seed and replicate must be integers`);
+  if (!isObj(p.config)) throw new UserError(`${at}: config missing`);
+  if (!isObj(p.workload)) throw new UserError(`${at}: workload missing`);
+  const tw = p.twin as Record<string, unknown> | undefined;
+  if (!isObj(tw) || typeof tw!.key !== 'string' || !/^[0-9a-f]{1,64}$/.test(tw!.key as string)) throw new UserError(`${at}: twin (its key) missing`);
+  if (typeof p.workload_label !== 'string') throw new UserError(`${at}: workload_label missing`);
+  // a trained workload's model (--train): its key names the cache entry (a directory), so it must be a key
+  const m = p.model as Record<string, unknown> | null | undefined;
+  if (m === undefined) p.model = null;
+  else if (m !== null && (!isObj(m) || typeof m.key !== 'string' || !/^[0-9a-f]{16}$/.test(m.key) || !isObj(m.spec) || !isObj(m.budget))) throw new UserError(`${at}: model (its key, spec and budget) damaged`);
+  if ((p.workload as Record<string, unknown>).kind === 'trained' && !p.model) throw new UserError(`${at}: a trained workload without its model`);
+  return p as unknown as Point;
 }
 
 /**
@@ -168,12 +194,30 @@ export function isTwinDone(dir: string, key: string): boolean {
 
 const PARTIAL = '.partial-';
 
-/** Write a directory's files under a private name, then rename it into place. */
-function commitDir(parent: string, name: string, files: [string, string | Uint8Array][]): void {
+/** How the sweep store writes a file (a test passes one that fails like a full disk). */
+export interface StoreIo {
+  writeFile: (path: string, data: string | Uint8Array) => void;
+}
+const realIo: StoreIo = { writeFile: (p, d) => writeFileSync(p, d) };
+
+/**
+ * Write a directory's files under a private name, then rename it into place. A write that fails
+ * (a full disk) removes the private directory and is one line naming `what` and the file.
+ */
+function commitDir(parent: string, name: string, files: [string, string | Uint8Array][], what: string, io: StoreIo = realIo): void {
   const tmp = join(parent, `${PARTIAL}${hostname()}-${process.pid}-${name}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  for (const [f, data] of files) writeFileSync(join(tmp, f), data);
+  for (const [f, data] of [['', ''], ...files] as [string, string | Uint8Array][]) {
+    try {
+      if (f === '') mkdirSync(tmp, { recursive: true });
+      else io.writeFile(join(tmp, f), data);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      const err = outputError(e, join(parent, name, f), `writing ${what}`);
+      if (err instanceof UserError) throw new UserError(`${what}: ${err.message}`);
+      throw err;
+    }
+  }
   try {
     renameSync(tmp, join(parent, name));
   } catch (e) {
@@ -208,7 +252,7 @@ export function cleanPartials(dir: string): void {
   }
 }
 
-export function writePoint(dir: string, p: Point, row: Row, statsJson: unknown, png: Uint8Array | null, wall_s: number, samples: PointOutput['samples'] = null): void {
+export function writePoint(dir: string, p: Point, row: Row, statsJson: unknown, png: Uint8Array | null, wall_s: number, samples: PointOutput['samples'] = null, io: StoreIo = realIo): void {
   const pf: PointFile = { format: 'dtca-sweep-point', sweep_version: SWEEP_VERSION, id: p.id, twin: p.twin.key, row, wall_s, finished: new Date().toISOString() };
   const files: [string, string | Uint8Array][] = [
     ['config.json', JSON.stringify(p.config, null, 2) + '\n'],
@@ -222,7 +266,7 @@ export function writePoint(dir: string, p: Point, row: Row, statsJson: unknown, 
     files.push(['manifest.json', JSON.stringify({ kind: 'dtca-sweep-point', id: p.id, point: p.index + 1, axes: p.axes, seed: p.seed, model: p.model ? { key: p.model.key, label: p.model.label } : null, samples: samples.manifest }, null, 2) + '\n']);
   }
   files.push(['point.json', JSON.stringify(pf, null, 2) + '\n']);
-  commitDir(join(dir, 'points'), p.id, files);
+  commitDir(join(dir, 'points'), p.id, files, `point ${p.index + 1} (${p.id})`, io);
 }
 
 export function readPoint(dir: string, id: string): PointFile {
@@ -237,19 +281,55 @@ export function readPoint(dir: string, id: string): PointFile {
 export function writeTwin(dir: string, key: string, t: TwinOutput): void {
   const tf: TwinFile = { format: 'dtca-sweep-twin', key, lag1_autocorr_ideal: t.lag1_autocorr_ideal, moment_rmse_floor: t.moment_rmse_floor, moments: t.moments.length, wall_s: t.wall_s };
   const m = t.moments;
-  commitDir(join(dir, 'twins'), key, [
-    ['moments.f64', new Uint8Array(m.buffer, m.byteOffset, m.byteLength)],
-    ['twin.json', JSON.stringify(tf, null, 2) + '\n'],
-  ]);
+  commitDir(
+    join(dir, 'twins'),
+    key,
+    [
+      ['moments.f64', new Uint8Array(m.buffer, m.byteOffset, m.byteLength)],
+      ['twin.json', JSON.stringify(tf, null, 2) + '\n'],
+    ],
+    `ideal twin ${key}`,
+  );
 }
 
+/**
+ * An ideal twin's files, checked: twin.json whole and of the right types, moments.f64 a whole
+ * number of finite float64 values, as many as twin.json says. Damage is a UserError naming the
+ * file (the runner redoes a damaged twin: twinUsable).
+ */
 export function readTwin(dir: string, key: string): TwinFile & { ref: Float64Array } {
   const d = twinDir(dir, key);
-  const tf = JSON.parse(readFileSync(join(d, 'twin.json'), 'utf8')) as TwinFile;
-  const b = readFileSync(join(d, 'moments.f64'));
+  const jf = join(d, 'twin.json');
+  let tf: TwinFile;
+  try {
+    tf = JSON.parse(readInputFile(jf, { what: 'twin file', max: READ_LIMITS.json }).toString('utf8')) as TwinFile;
+  } catch (e) {
+    throw e instanceof UserError ? e : new UserError(`${jf}: damaged (not valid JSON)`);
+  }
+  const fin = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  if (tf === null || typeof tf !== 'object' || tf.format !== 'dtca-sweep-twin' || tf.key !== key) throw new UserError(`${jf}: damaged (not this twin's file)`);
+  if (!fin(tf.lag1_autocorr_ideal) || !fin(tf.moment_rmse_floor) || !Number.isInteger(tf.moments) || tf.moments < 0) {
+    throw new UserError(`${jf}: damaged (lag1_autocorr_ideal, moment_rmse_floor and moments must be numbers)`);
+  }
+  const mf = join(d, 'moments.f64');
+  const b = readInputFile(mf, { what: 'twin moments file', max: READ_LIMITS.data });
+  if (b.length !== 8 * tf.moments) throw new UserError(`${mf}: damaged (${b.length} bytes; twin.json says ${tf.moments} float64 values)`);
   const ref = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  if (ref.length !== tf.moments) throw new Error(`${d}: moments.f64 holds ${ref.length} values, twin.json says ${tf.moments}`);
+  for (let i = 0; i < ref.length; i++) if (!Number.isFinite(ref[i])) throw new UserError(`${mf}: damaged (value ${i} is ${ref[i]})`);
   return { ...tf, ref };
+}
+
+/** Is the twin there and whole? A damaged one is removed (and the reason returned) so it is redone. */
+export function twinUsable(dir: string, key: string): { ok: boolean; damage?: string } {
+  if (!isTwinDone(dir, key)) return { ok: false };
+  try {
+    readTwin(dir, key);
+    return { ok: true };
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    rmSync(twinDir(dir, key), { recursive: true, force: true });
+    return { ok: false, damage: e.message };
+  }
 }
 
 /** Where a sweep's trained models live: its --model-cache, else DIR/models. */
@@ -270,8 +350,8 @@ export function writeRunOptions(dir: string, o: RunOptions): void {
 /** The options a sweep was last run with, or null (none stored, or unreadable: the defaults then apply). */
 export function readRunOptions(dir: string): RunOptions | null {
   try {
-    const o = JSON.parse(readFileSync(join(dir, 'options.json'), 'utf8')) as Partial<RunOptions> & { format?: string };
-    if (o.format !== 'dtca-sweep-options' || !Number.isInteger(o.jobs) || (o.jobs as number) < 1 || typeof o.charts !== 'boolean') return null;
+    const o = JSON.parse(readInputFile(join(dir, 'options.json'), { what: 'options file', max: READ_LIMITS.json }).toString('utf8')) as Partial<RunOptions> & { format?: string };
+    if (o === null || typeof o !== 'object' || o.format !== 'dtca-sweep-options' || !Number.isInteger(o.jobs) || (o.jobs as number) < 1 || typeof o.charts !== 'boolean') return null;
     return { jobs: o.jobs as number, charts: o.charts };
   } catch {
     return null;

@@ -1,94 +1,185 @@
 /**
- * Training budgets: named sets of `dtca train` options (docs/training.md, docs/sweeps.md). A sweep
- * with `--train quick|standard|FILE.json` trains each design's model with one of these; a FILE
- * holds the same keys (any subset: the rest from `quick`).
- *
- * These are the options the current trainer (sim/train/train.ts) takes; the faster recipe of
- * issue 16 item 1 replaces the numbers (the lead reconciles this module with `dtca train --budget`).
+ * `dtca train --budget quick|standard`: named sets of training options (docs/training.md). A preset
+ * fills in only the options the command line leaves out; an explicit flag always wins.
  */
-import { readFileSync } from 'node:fs';
 import { UserError } from '../../fabric/errors.js';
-import { PLACEMENTS, type Placement } from '../dtm.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
+import { parseJsonText } from '../../fabric/json.js';
+import { suggestion } from '../config-check.js';
 
-/** What a budget fixes about a training run (everything but the chip, the layout's grid and the seed). */
+/** the options a preset may set, by their command-line names (camelCase, as the parser gives them) */
 export interface BudgetOptions {
-  /** DTM stages of the model */
-  T: number;
-  placement: Placement;
-  epochs: number;
-  steps: number;
-  batch: number;
-  warmup: number;
-  samples: number;
-  every: number;
-  lr: number;
-  lr_floor: number;
-  acp: boolean;
-  acp_lambda: number;
-  acp_lag: number;
-  /** use only the first `limit` training images (null: all) */
-  limit: number | null;
+  placement?: 'random' | 'spatial';
+  epochs?: number;
+  steps?: number;
+  batch?: number;
+  warmup?: number;
+  posWarmup?: number;
+  negStart?: 'noise' | 'data';
+  dataEpochs?: number;
+  dataWarmup?: number;
+  acpWarmup?: number;
+  samples?: number;
+  every?: number;
+  lr?: number;
+  lrFloor?: number;
+  acpLambda?: number;
+  acpLag?: number;
+  workers?: number;
 }
 
+export type BudgetName = 'quick' | 'standard';
+
 export interface Budget {
-  /** "quick", "standard", or the budget file's absolute path */
-  name: string;
+  name: BudgetName;
   summary: string;
   options: BudgetOptions;
 }
 
-const RECIPE: Omit<BudgetOptions, 'epochs' | 'steps'> = {
-  T: 8,
+/**
+ * The recipe both presets share (docs/training.md): short positive phases (visible cells clamped,
+ * the latents mix in a few sweeps); negative chains started from the data with a short warm-up
+ * for the first epochs (cheap steps while the model is far off), then from noise, as generation
+ * starts, with a longer warm-up (the unbiased gradient that sets the final quality); both cores.
+ */
+const RECIPE: BudgetOptions = {
   placement: 'spatial',
   batch: 64,
-  warmup: 40,
+  warmup: 30,
+  posWarmup: 10,
+  negStart: 'data',
+  dataWarmup: 10,
+  acpWarmup: 40,
   samples: 8,
   every: 3,
   lr: 0.02,
-  lr_floor: 0.18,
-  acp: true,
-  acp_lambda: 0.05,
-  acp_lag: 100,
-  limit: null,
+  lrFloor: 0.1,
+  acpLambda: 0.05,
+  acpLag: 100,
+  workers: 2,
 };
 
-export const BUDGETS: Record<'quick' | 'standard', Budget> = {
-  quick: { name: 'quick', summary: '12 epochs x 40 steps per stage: minutes per model at L <= 56 on two cores', options: { ...RECIPE, epochs: 12, steps: 40 } },
-  standard: { name: 'standard', summary: '60 epochs x 50 steps per stage (the shipped model\'s length)', options: { ...RECIPE, epochs: 60, steps: 50 } },
+export const BUDGETS: Record<BudgetName, Budget> = {
+  quick: {
+    name: 'quick',
+    summary: 'a model in about 5 minutes at L <= 56 on two cores (about 7 at L = 70)',
+    options: { ...RECIPE, epochs: 15, dataEpochs: 9, steps: 50 },
+  },
+  standard: {
+    name: 'standard',
+    summary: 'the recipe for a good model: the paper chip (L = 70) in about 25 minutes on two cores',
+    options: { ...RECIPE, epochs: 55, dataEpochs: 30, steps: 50 },
+  },
 };
 
-const INT_KEYS = ['T', 'epochs', 'steps', 'batch', 'warmup', 'samples', 'every', 'acp_lag'] as const;
+export const BUDGET_NAMES = Object.keys(BUDGETS) as BudgetName[];
 
-/** Check a budget's options; throws naming `where` and the key. */
-export function checkBudget(o: BudgetOptions, where: string): BudgetOptions {
-  for (const k of INT_KEYS) {
-    const v = o[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1e7) throw new UserError(`${where}: ${k} = ${JSON.stringify(v)}: must be an integer >= 1`);
+/**
+ * The arguments with a preset's options filled in where the command line gave none; `from` names
+ * the options the preset set. No preset: the arguments unchanged.
+ */
+export function applyBudget<A extends Record<string, unknown>>(args: A, name: unknown): { args: A; from: string[] } {
+  if (name === undefined || name === null) return { args, from: [] };
+  const b = BUDGETS[String(name) as BudgetName];
+  if (!b) throw new UserError(`--budget ${String(name)}: one of ${BUDGET_NAMES.join(', ')}`);
+  const out: Record<string, unknown> = { ...args };
+  const from: string[] = [];
+  for (const [k, v] of Object.entries(b.options)) {
+    if (out[k] === undefined) {
+      out[k] = v;
+      from.push(k);
+    }
   }
-  for (const [k, lo, hi] of [['lr', 1e-9, 10], ['lr_floor', 0, 1], ['acp_lambda', 0, 100]] as const) {
-    const v = o[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) throw new UserError(`${where}: ${k} = ${JSON.stringify(v)}: must be a number in [${lo}, ${hi}]`);
-  }
-  if (typeof o.acp !== 'boolean') throw new UserError(`${where}: acp = ${JSON.stringify(o.acp)}: true or false`);
-  if (!PLACEMENTS.includes(o.placement)) throw new UserError(`${where}: placement = ${JSON.stringify(o.placement)}: one of ${PLACEMENTS.join(', ')}`);
-  if (o.limit !== null && (typeof o.limit !== 'number' || !Number.isInteger(o.limit) || o.limit < 10)) throw new UserError(`${where}: limit = ${JSON.stringify(o.limit)}: null (all images) or an integer >= 10`);
-  return o;
+  return { args: out as A, from };
 }
 
-/** `quick`, `standard`, or a JSON file of options (missing keys from quick). */
-export function resolveBudget(text: string, where = '--train'): Budget {
-  if (text === 'quick' || text === 'standard') return BUDGETS[text];
+// ---------------------------------------------------------------------------------------------
+// budgets for `dtca sweep --train quick|standard|FILE.json`
+
+/**
+ * What a budget file may set: the presets' options, by dtca train's flag names (camelCase), plus
+ * `acp` (false: --no-acp) and `limit` (--limit: the first N training images).
+ */
+export interface BudgetFileOptions extends BudgetOptions {
+  acp?: boolean;
+  limit?: number;
+}
+
+type KeyCheck = (v: unknown) => string | null;
+const intAtLeast =
+  (min: number): KeyCheck =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= 1e9 ? null : `must be an integer >= ${min}`;
+const numberIn =
+  (lo: number, hi: number): KeyCheck =>
+  (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi ? null : `must be a number in [${lo}, ${hi}]`;
+const oneOf =
+  (...xs: string[]): KeyCheck =>
+  (v) =>
+    typeof v === 'string' && xs.includes(v) ? null : `one of ${xs.join(', ')}`;
+
+/** Every key a budget file may hold, with its check (the same ranges as dtca train's flags). */
+export const BUDGET_FILE_KEYS: Record<keyof BudgetFileOptions, KeyCheck> = {
+  placement: oneOf('random', 'spatial'),
+  epochs: intAtLeast(1),
+  steps: intAtLeast(1),
+  batch: intAtLeast(1),
+  warmup: intAtLeast(1),
+  posWarmup: intAtLeast(1),
+  negStart: oneOf('noise', 'data'),
+  dataEpochs: intAtLeast(0),
+  dataWarmup: intAtLeast(1),
+  acpWarmup: intAtLeast(1),
+  samples: intAtLeast(1),
+  every: intAtLeast(1),
+  lr: numberIn(1e-9, 10),
+  lrFloor: numberIn(0, 1),
+  acp: (v) => (typeof v === 'boolean' ? null : 'true or false'),
+  acpLambda: numberIn(0, 100),
+  acpLag: intAtLeast(1),
+  workers: intAtLeast(1),
+  limit: intAtLeast(1),
+};
+
+/** snake_case spellings (as a model's manifest.json records the options) accepted for the camelCase keys */
+const SNAKE = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** A sweep's training budget: a preset's name or a file's path, and its options (the rest from quick). */
+export interface SweepBudget {
+  /** "quick", "standard", or the budget file's absolute path */
+  name: string;
+  options: BudgetFileOptions;
+}
+
+/**
+ * `quick`, `standard`, or a JSON file holding any subset of BUDGET_FILE_KEYS (the rest from
+ * `quick`). An unknown key, a bad value or an unreadable file is a UserError naming `where`, the
+ * file and the key.
+ */
+export function resolveSweepBudget(text: string, where = '--train'): SweepBudget {
+  if (text === 'quick' || text === 'standard') return { name: text, options: { ...BUDGETS[text].options } };
   if (!text.endsWith('.json')) throw new UserError(`${where} ${text}: quick, standard or a budget file (FILE.json)`);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(text, 'utf8'));
+    raw = parseJsonText(readInputFile(text, { what: 'budget file', max: READ_LIMITS.json }).toString('utf8'), text);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${where} ${text}: ${code ? `cannot read (${code})` : `not valid JSON (${(e as Error).message})`}`);
+    throw e instanceof UserError ? new UserError(`${where} ${e.message}`) : e;
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${where} ${text}: a budget file is a JSON object of training options`);
-  const known = Object.keys(BUDGETS.quick.options);
-  for (const k of Object.keys(raw)) if (!known.includes(k)) throw new UserError(`${where} ${text}: ${k}: unknown option (known: ${known.join(', ')})`);
-  const options = checkBudget({ ...BUDGETS.quick.options, ...(raw as Partial<BudgetOptions>) }, `${where} ${text}`);
-  return { name: text, summary: `budget file ${text}`, options };
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${where} ${text}: a budget file is a JSON object of training options, e.g. {"epochs": 3, "steps": 20}`);
+  const known = Object.keys(BUDGET_FILE_KEYS) as (keyof BudgetFileOptions)[];
+  const given: Record<string, unknown> = {};
+  for (const [k0, v] of Object.entries(raw as Record<string, unknown>)) {
+    const k = known.find((c) => c === k0 || SNAKE(c) === k0);
+    const shown = JSON.stringify(k0).slice(0, 60);
+    if (!k) {
+      const hint = k0 === 'T' || k0 === 'stages' ? ' (the model\'s stages T come from the sweep\'s --stages)' : suggestion(k0, known);
+      throw new UserError(`${where} ${text}: ${shown}: unknown option${hint}`);
+    }
+    if (k in given) throw new UserError(`${where} ${text}: ${k} given twice (as ${k} and ${SNAKE(k)})`);
+    const bad = BUDGET_FILE_KEYS[k](v);
+    if (bad) throw new UserError(`${where} ${text}: ${k} = ${JSON.stringify(v)?.slice(0, 40)}: ${bad}`);
+    given[k] = v;
+  }
+  return { name: text, options: { ...BUDGETS.quick.options, ...(given as BudgetFileOptions) } };
 }

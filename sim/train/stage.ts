@@ -33,6 +33,9 @@ import { Adam, cosineLr, type AdamParams } from './adam.js';
 import { acpUpdate, type AcpParams, type AcpAction } from './acp.js';
 import { noise, pairProbabilities } from './forward.js';
 
+export type NegStart = 'noise' | 'data';
+export const NEG_STARTS: NegStart[] = ['noise', 'data'];
+
 /** The training data: visible vectors (image pixels then label copies) as spins, n x V. */
 export interface TrainData {
   n: number;
@@ -48,7 +51,22 @@ export interface StageTrainSpec {
   beta: number;
   stage: number;
   batch: number;
+  /** negative-phase sweeps before its first sample */
   warmup: number;
+  /** positive-phase sweeps before its first sample (default: warmup) */
+  posWarmup?: number;
+  /**
+   * where the negative chains start: 'noise' (the initialisation generation uses, P(+1) = sigma(beta b),
+   * the default) or 'data' (the positive phase's last state: the target on the visible cells, the
+   * latents sampled with them clamped; contrastive divergence from the data)
+   */
+  negStart?: NegStart;
+  /** with negStart 'data': only the first dataEpochs epochs start from the data, later ones from noise (default: all) */
+  dataEpochs?: number;
+  /** warm-up of the data-started negative chains (default: warmup) */
+  dataWarmup?: number;
+  /** sweeps before the first ACP snapshot (default: warmup) */
+  acpWarmup?: number;
   samples: number;
   every: number;
   epochs: number;
@@ -250,13 +268,26 @@ export class StageTrainer {
     return b;
   }
 
-  private phase(pl: Planes, first: number, pairs: { target: Int8Array; input: Int8Array }[], positive: boolean, sums: MomentSums, view?: { wants: (c: number, s: number) => boolean; onSweep: (v: SweepView) => void }, sweeps?: number): number {
+  /**
+   * One phase over the batch: moments into `sums` from `warmup` on; positive phases clamp the
+   * visible cells to the targets, negative ones add the input bias. Negative chains start from
+   * `starts` when given (their spins), otherwise from generation's initialisation. With `finals`,
+   * the chains' last states are returned.
+   */
+  private phase(
+    pl: Planes,
+    first: number,
+    pairs: { target: Int8Array; input: Int8Array }[],
+    positive: boolean,
+    sums: MomentSums,
+    o: { warmup: number; view?: { wants: (c: number, s: number) => boolean; onSweep: (v: SweepView) => void }; sweeps?: number; starts?: Int8Array[]; finals?: boolean },
+  ): { latches: number; finals: Int8Array[] } {
     const { N } = this.chip.fabric;
     const sp = this.spec;
     const ev = new ExactEvents();
     const biases = positive ? null : pairs.map((p) => this.inputBias(pl, p.input));
     this.engine.program(pl);
-    runStage(
+    const finals = runStage(
       this.chip,
       this.engine,
       pl,
@@ -264,22 +295,23 @@ export class StageTrainer {
       pairs.length,
       {
         stage: sp.stage,
-        sweeps: sweeps ?? sp.warmup + (sp.samples - 1) * sp.every + 1,
+        sweeps: o.sweeps ?? o.warmup + (sp.samples - 1) * sp.every + 1,
         betaAt: () => sp.beta,
         biasOf: biases ? (c) => biases[c - first] : undefined,
         spinsOf: (c, bias) => {
           const p = pairs[c - first];
+          if (o.starts) return o.starts[c - first];
           return positive
             ? initialSpins(N, bias, pl.unit, this.visible, p.target, initKey(this.chip, c, sp.stage), 'hinton', sp.beta)
             : initialSpins(N, bias, pl.unit, [], [], initKey(this.chip, c, sp.stage), 'hinton', sp.beta);
         },
-        moments: { from: sp.warmup, every: sp.every, sums },
-        view,
-        finals: false,
+        moments: { from: o.warmup, every: sp.every, sums },
+        view: o.view,
+        finals: o.finals === true,
       },
       ev,
     );
-    return Number(ev.get('latches'));
+    return { latches: Number(ev.get('latches')), finals };
   }
 
   /** one gradient step (global step number g) */
@@ -309,19 +341,26 @@ export class StageTrainer {
     const pos = newMomentSums(this.chip.spec.layout);
     const neg = newMomentSums(this.chip.spec.layout);
     const pl = this.planesPair();
-    let updates = this.phase(pl.clamped, first, pairs, true, pos);
+    const fromData = sp.negStart === 'data' && Math.floor(g / Math.max(1, sp.steps)) < (sp.dataEpochs ?? Infinity);
+    const negWarmup = fromData ? (sp.dataWarmup ?? sp.warmup) : sp.warmup;
+    const p = this.phase(pl.clamped, first, pairs, true, pos, { warmup: sp.posWarmup ?? sp.warmup, finals: fromData });
+    let updates = p.latches;
     // the negative chains' image cells at their last sample, against the targets
     let agree = 0;
     let agreeN = 0;
-    const last = sp.warmup + (sp.samples - 1) * sp.every;
+    const last = negWarmup + (sp.samples - 1) * sp.every;
     updates += this.phase(pl.free, first + B, pairs, false, neg, {
-      wants: (_c, s) => s === last,
-      onSweep: (v) => {
-        const t = pairs[v.chain - first - B].target;
-        for (let n = 0; n < this.nImage; n++) agree += v.s[this.visible[n]] * t[n];
-        agreeN += this.nImage;
+      warmup: negWarmup,
+      starts: fromData ? p.finals : undefined,
+      view: {
+        wants: (_c, s) => s === last,
+        onSweep: (v) => {
+          const t = pairs[v.chain - first - B].target;
+          for (let n = 0; n < this.nImage; n++) agree += v.s[this.visible[n]] * t[n];
+          agreeN += this.nImage;
+        },
       },
-    });
+    }).latches;
     this.state.cellUpdates += updates;
     // the update direction (ascent)
     const w = this.wires;
@@ -359,17 +398,13 @@ export class StageTrainer {
     const key = streamKey(sp.seed, TRAIN_PURPOSE, sp.stage, 1e9 + epoch);
     const inputs = Array.from({ length: half }, (_, b) => this.pair(key, b));
     const pairs = inputs.flatMap((p) => [p, p]);
-    const t1 = sp.warmup - 1;
+    const t1 = (sp.acpWarmup ?? sp.warmup) - 1;
     const t2 = t1 + sp.acp.lag;
     const snaps = new Map<number, [Int8Array, Int8Array]>();
     const first = 2 ** 31 + epoch * 2 * half; // chain numbers apart from the training steps'
-    this.state.cellUpdates += this.phase(
-      this.planes(false),
-      first,
-      pairs,
-      false,
-      newMomentSums(this.chip.spec.layout),
-      {
+    this.state.cellUpdates += this.phase(this.planes(false), first, pairs, false, newMomentSums(this.chip.spec.layout), {
+      warmup: t1 + 1,
+      view: {
         wants: (_c, s) => s === t1 || s === t2,
         onSweep: (v) => {
           const e = snaps.get(v.chain) ?? [new Int8Array(N), new Int8Array(N)];
@@ -377,8 +412,8 @@ export class StageTrainer {
           snaps.set(v.chain, e);
         },
       },
-      t2 + 1,
-    );
+      sweeps: t2 + 1,
+    }).latches;
     let num = 0;
     let den = 0;
     for (let p = 0; p < half; p++) {

@@ -12,10 +12,8 @@
  *   MODEL.train.svg/.png   rho, lambda and agreement against epochs, per stage
  *   MODEL.epochs/epoch-E.mp  with --snapshots: the model after epoch E (every stage at epoch E)
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { unpack } from 'msgpackr';
+import { runJobs } from '../pool.js';
+import { existsSync, readdirSync } from 'node:fs';
 import { UserError } from '../../fabric/errors.js';
 import { writeFileAtomic } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
@@ -24,11 +22,13 @@ import { modelToObject, type Model } from '../model.js';
 import { buildChip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
-import { loadFmnist, PIXELS, CLASSES } from '../fmnist.js';
+import { loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
+import { imageSourceOf, downscaleImages } from '../layout.js';
 import { writeChart, type ChartSpec } from '../io/plot.js';
-import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
+import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type NegStart, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
 import { ACP_DEFAULTS } from './acp.js';
 import { ADAM_DEFAULTS } from './adam.js';
+import { encodeRunFile, encodeStageCheckpoint, lockTrainOut, readRunFile, readStageCheckpoint } from './checkpoint.js';
 
 export interface TrainOptions {
   /** the chip the stages are trained on */
@@ -37,6 +37,8 @@ export interface TrainOptions {
   /** the DTM to train: its layout and time grid; its weights are the starting point (zero for a new model) */
   model: Model;
   dataDir?: string;
+  /** train on these binarised 28x28 images instead of Fashion-MNIST's train split from dataDir (tests, own data) */
+  images?: ImageSet;
   /** use the first `limit` training images (all by default) */
   limit?: number;
   out: string;
@@ -44,6 +46,16 @@ export interface TrainOptions {
   steps: number;
   batch: number;
   warmup: number;
+  /** positive-phase warm-up (default: warmup) */
+  posWarmup?: number;
+  /** where the negative chains start (default 'noise') */
+  negStart?: NegStart;
+  /** with negStart 'data': the epochs that start from the data (default all) */
+  dataEpochs?: number;
+  /** warm-up of data-started negative chains (default: warmup) */
+  dataWarmup?: number;
+  /** warm-up before the ACP measurement (default: warmup) */
+  acpWarmup?: number;
   samples: number;
   every: number;
   lr: number;
@@ -95,22 +107,34 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     acpLag: o.acpLag,
     seed: o.seed,
     limit: o.limit ?? null,
+    // the recipe options added later enter the key only when set, so older checkpoints still resume
+    ...(o.posWarmup !== undefined && o.posWarmup !== o.warmup ? { posWarmup: o.posWarmup } : {}),
+    ...(o.negStart !== undefined && o.negStart !== 'noise' ? { negStart: o.negStart } : {}),
+    ...(o.negStart === 'data' && o.dataEpochs !== undefined && o.dataEpochs < o.epochs ? { dataEpochs: o.dataEpochs } : {}),
+    ...(o.negStart === 'data' && o.dataWarmup !== undefined && o.dataWarmup !== o.warmup ? { dataWarmup: o.dataWarmup } : {}),
+    ...(o.acpWarmup !== undefined && o.acpWarmup !== o.warmup ? { acpWarmup: o.acpWarmup } : {}),
   };
 }
 
-/** The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins. */
-export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train'): TrainData {
+/**
+ * The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins;
+ * the images at the model's resolution (dtm.image_source: 28x28, or pooled, sim/layout.ts).
+ */
+export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train', given?: ImageSet): TrainData {
   const dtm = model.dtm!;
-  if (dtm.image.length !== PIXELS) throw new UserError(`the model has ${dtm.image.length} image cells; Fashion-MNIST needs ${PIXELS} (make it with dtca model new --visible fmnist)`);
+  const src = imageSourceOf(dtm);
+  if (!src) throw new UserError(`the model has ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) and no Fashion-MNIST image source; make it with dtca model new --visible fmnist`);
+  const P = src.width * src.height;
   const copies = dtm.label_copies;
   if (dtm.label.length !== CLASSES * copies) throw new UserError(`the model has ${dtm.label.length} label cells; Fashion-MNIST needs ${CLASSES} x ${copies}`);
-  const set = loadFmnist({ dir, split, limit });
-  const V = PIXELS + CLASSES * copies;
+  const set = given ? subset(given, 0, Math.min(given.n, limit ?? given.n)) : loadFmnist({ dir, split, limit });
+  const images = downscaleImages(set.images, set.n, src.downscale);
+  const V = P + CLASSES * copies;
   const x = new Int8Array(set.n * V);
   for (let n = 0; n < set.n; n++) {
     const o = n * V;
-    for (let p = 0; p < PIXELS; p++) x[o + p] = set.images[n * PIXELS + p] ? 1 : -1;
-    for (let q = 0; q < CLASSES * copies; q++) x[o + PIXELS + q] = Math.floor(q / copies) === set.labels[n] ? 1 : -1;
+    for (let p = 0; p < P; p++) x[o + p] = images[n * P + p] ? 1 : -1;
+    for (let q = 0; q < CLASSES * copies; q++) x[o + P + q] = Math.floor(q / copies) === set.labels[n] ? 1 : -1;
   }
   return { n: set.n, V, x };
 }
@@ -124,6 +148,11 @@ export function stageSpec(o: TrainOptions, stage: number): StageTrainSpec {
     stage,
     batch: o.batch,
     warmup: o.warmup,
+    posWarmup: o.posWarmup,
+    negStart: o.negStart,
+    dataEpochs: o.dataEpochs,
+    dataWarmup: o.dataWarmup,
+    acpWarmup: o.acpWarmup,
     samples: o.samples,
     every: o.every,
     epochs: o.epochs,
@@ -151,16 +180,12 @@ function stateFromObject(o: Record<string, unknown>): StageState {
 /** A stage's starting state: from its checkpoint (resume) or from the model's parameters. */
 function initialState(o: TrainOptions, stage: number): StageState {
   const path = `${ckptDir(o.out)}/stage-${stage}.mp`;
-  if (o.resume && existsSync(path)) return stateFromObject(unpack(readFileSync(path)) as Record<string, unknown>);
   const chip = buildChip(o.config);
   // start from the model's weights (zero for a new model), matched to the wires
-  return stageStateFromModel(stage, o.model.stages[stage], fabricWires(chip), chip.fabric.N, o.acpLambda0);
-}
-
-function workerUrl(): URL {
-  const beside = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/worker.js', import.meta.url);
+  const fresh = stageStateFromModel(stage, o.model.stages[stage], fabricWires(chip), chip.fabric.N, o.acpLambda0);
+  // a checkpoint is read only when whole and valid, with the fresh state's shape (checkpoint.ts)
+  if (o.resume && existsSync(path)) return readStageCheckpoint(path, { stage, wires: fresh.thetaW.length, cells: fresh.thetaB.length, epochs: o.epochs });
+  return fresh;
 }
 
 /** The part of a training run one thread does: its stages, one after the other. */
@@ -177,7 +202,7 @@ export interface TrainJob {
  * state.
  */
 export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
-  const data = trainData(job.opts.model, job.opts.dataDir, job.opts.limit);
+  const data = trainData(job.opts.model, job.opts.dataDir, job.opts.limit, 'train', job.opts.images);
   const trainers = job.stages.map((stage) => new StageTrainer(stageSpec(job.opts as TrainOptions, stage), data, stateFromObject(job.states[stage])));
   try {
     for (const tr of trainers) post({ type: 'engine', stage: tr.state.stage, engine: tr.engineUsed });
@@ -199,6 +224,18 @@ export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  // one dtca train per --out at a time, or one per stage for stages trained apart (checkpoint.ts)
+  const stageOnly = o.assemble === false;
+  const all = Array.from({ length: o.model.stages.length }, (_, k) => k);
+  const release = lockTrainOut(o.out, { stageOnly, stages: stageOnly ? [...new Set(o.stages ?? all)].filter((k) => Number.isInteger(k)) : all });
+  try {
+    return await trainLocked(o);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const dtm = o.model.dtm;
   if (!dtm) throw new UserError(`${o.model.source}: not a DTM model (no "dtm" section)`);
@@ -207,8 +244,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   for (const k of stages) if (!Number.isInteger(k) || k < 0 || k >= T) throw new UserError(`--train-stages: stage ${k} outside 0..${T - 1}`);
   const dir = ckptDir(o.out);
   const key = runKey(o);
-  if (o.resume && existsSync(`${dir}/run.json`)) {
-    const was = JSON.parse(readFileSync(`${dir}/run.json`, 'utf8')) as Record<string, unknown>;
+  const stageOnly = o.assemble === false;
+  // stages trained apart start the run when they are the first (no run.json and no checkpoint yet)
+  const fresh = stageOnly && !existsSync(`${dir}/run.json`) && !(existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-')));
+  if (o.resume && !fresh && !existsSync(`${dir}/run.json`)) {
+    throw new UserError(`--resume: ${dir}/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without --resume into a new --out`);
+  }
+  if (o.resume && !fresh) {
+    const was = readRunFile(`${dir}/run.json`);
     if (JSON.stringify(was) !== JSON.stringify(key)) throw new UserError(`--resume: ${dir}/run.json was written with other options; resume with the same command, or train into a new --out`);
   } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
     throw new UserError(`${dir} holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
@@ -216,9 +259,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   makeDirs(dir, `--out ${o.out}`);
   // the checkpoint directory is this run's own (checked above): its files may be replaced (fabric/files.ts)
   noteClaimedDir(dir);
-  writeFileAtomic(`${dir}/run.json`, JSON.stringify(key, null, 2) + '\n');
+  writeFileAtomic(`${dir}/run.json`, encodeRunFile(key));
   const states = new Map<number, StageState>();
-  for (let k = 0; k < T; k++) states.set(k, initialState(o, k));
+  // stages trained apart read only their own checkpoints (the others may be being written)
+  for (const k of stageOnly ? stages : Array.from({ length: T }, (_, k) => k)) states.set(k, initialState(o, k));
   const todo = stages.filter((k) => states.get(k)!.epoch < o.epochs);
   const log: EpochRecord[] = [];
   for (const k of stages) log.push(...states.get(k)!.log);
@@ -230,7 +274,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const wires0 = fabricWires(chip0);
   const pending = new Map<number, Map<number, StageState>>();
   const snapshot = (st: StageState) => {
-    if (!o.snapshots) return;
+    if (!o.snapshots || stageOnly) return;
     const byStage = pending.get(st.epoch) ?? new Map<number, StageState>();
     byStage.set(st.stage, st);
     pending.set(st.epoch, byStage);
@@ -244,6 +288,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     writeFileAtomic(`${o.out}.epochs/epoch-${st.epoch}.mp`, packr.pack(modelToObject(m, false)), 'model');
     pending.delete(st.epoch);
   };
+  // a resume after a kill between two stages' ends of an epoch: the stages already there count
+  // towards that epoch's snapshot (written once the others reach it)
+  if (o.snapshots) for (const st of states.values()) if (st.epoch > 0 && !existsSync(`${o.out}.epochs/epoch-${st.epoch}.mp`)) snapshot(st);
   const onMessage = (m: { type: string; rec?: EpochRecord; state?: Record<string, unknown>; stage?: number; done?: number; engine?: string }) => {
     if (m.type === 'engine') engine = m.engine!;
     else if (m.type === 'step') o.onStep?.(m.stage!, m.done!);
@@ -251,9 +298,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const st = stateFromObject(m.state!);
       states.set(st.stage, st);
       snapshot(st);
-      writeFileAtomic(`${dir}/stage-${st.stage}.mp`, packr.pack(stateToObject(st)));
+      writeFileAtomic(`${dir}/stage-${st.stage}.mp`, encodeStageCheckpoint(st));
       log.push(m.rec!);
-      writeLog(o.out, log);
+      if (!stageOnly) writeLog(o.out, log);
       o.onEpoch?.(m.rec!);
     }
   };
@@ -266,23 +313,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (workers <= 1) {
     if (jobs[0]?.stages.length) runTrainJob(jobs[0], (m) => onMessage(m as never));
   } else {
-    await Promise.all(
-      jobs.map(
-        (job) =>
-          new Promise<void>((resolve, reject) => {
-            const w = new Worker(workerUrl(), { workerData: job });
-            w.on('message', (m: { ok?: boolean; error?: string; user?: boolean; type?: string }) => {
-              if (m.ok === false) reject(m.user ? new UserError(m.error!) : new Error(m.error));
-              else if (m.ok === true) resolve();
-              else onMessage(m as never);
-            });
-            w.once('error', reject);
-            w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`training worker exited with ${code}`))));
-          }),
-      ),
+    await runJobs(
+      jobs.map((job) => ({ name: 'train', data: job })),
+      { onMessage: (_, m) => onMessage(m as never) },
     );
   }
-  if (o.assemble === false) {
+  if (stageOnly) {
     const updates = stages.reduce((a, k) => a + states.get(k)!.cellUpdates, 0);
     const trainWall = stages.reduce((a, k) => a + states.get(k)!.wallS, 0);
     return { model: o.model, log, wall_s: (performance.now() - t0) / 1000, cell_updates: updates, updates_per_ns: trainWall > 0 ? updates / (trainWall * 1e9) : 0, engine };

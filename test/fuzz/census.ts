@@ -18,6 +18,9 @@ import { join } from 'node:path';
 import { CliPool } from '../helpers/cli-pool.js';
 import { cliCase, configCase, modelCase, setArg, traceMutation } from './arbitraries.js';
 import { cliProperty, configProperty, makeFixtures, modelProperty, pythonStatuses, setProperty, traceTsProperty, writeTraceCases } from './properties.js';
+import { checkpointDamage, checkpointProperty, hostileFile, hostileFileProperty, impossibleRecord, impossibleTrace, learnCheckpointShapes } from './hostile.js';
+import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
 const n = Number(process.argv[2] ?? 200);
 const seed = Number(process.argv[3] ?? 20251);
@@ -118,6 +121,57 @@ try {
       async () => {
         const t = tally();
         for (const c of fc.sample(cliCase, { seed: seed + 4, numRuns: n })) note(t, await cliProperty(pool, fx, c), c.args.join(' '));
+        return t;
+      },
+    ],
+    [
+      'hostile files (devices, FIFOs, sparse giants, deep nesting, dtypes, shapes)',
+      async () => {
+        const t = tally();
+        for (const c of fc.sample(hostileFile, { seed: seed + 5, numRuns: n })) note(t, await hostileFileProperty(pool, work, c), JSON.stringify(c).slice(0, 200));
+        return t;
+      },
+    ],
+    [
+      'impossible trace records (valid CRCs)',
+      async () => {
+        const t = tally();
+        const cases = fc.sample(impossibleRecord, { seed: seed + 6, numRuns: n });
+        const files = cases.map((c, k) => {
+          const f = join(work, `impossible-${k}.dtct`);
+          writeFileSync(f, impossibleTrace(fx.traceBytes, c));
+          return f;
+        });
+        const py = pythonStatuses(files);
+        for (const [k, f] of files.entries()) {
+          const r = await pool.run(['trace', 'inspect', f, '--json'], { DTCA_LOG: 'warn' });
+          let status = 'refused';
+          try {
+            status = (JSON.parse(r.stdout) as { status: string }).status;
+          } catch {
+            /* no JSON */
+          }
+          const findings = [status !== 'damaged' ? `TypeScript says ${status}` : '', py[k].status !== 'damaged' ? `Python says ${py[k].status}` : ''].filter(Boolean).join('; ');
+          note(t, findings || null, JSON.stringify(cases[k]).slice(0, 200));
+        }
+        return t;
+      },
+    ],
+    [
+      'damaged training checkpoints',
+      async () => {
+        const t = tally();
+        const TRAIN = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '1', '--batch', '4', '--warmup', '2', '--samples', '1', '--every', '1', '--acp-lag', '2', '--limit', '100', '--seed', '3', '--workers', '1', '--epochs', '1'];
+        const base = join(work, 'ckpt-base.mp');
+        const cli = process.env.CENSUS_CLI ?? join(process.cwd() === work ? cwd : process.cwd(), 'dist/dtca.js');
+        const r = spawnSync(process.execPath, [cli, 'train', ...TRAIN, '--out', base], { encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'warn' } });
+        if (r.status !== 0) throw new Error(`checkpoint fixture: ${r.stderr}`);
+        try {
+          learnCheckpointShapes(base, 1);
+        } catch {
+          /* an old build's checkpoints have no envelope: every field rewrite is then judged invalid */
+        }
+        for (const c of fc.sample(checkpointDamage, { seed: seed + 7, numRuns: n })) note(t, await checkpointProperty(pool, work, base, TRAIN, c), JSON.stringify(c).slice(0, 200));
         return t;
       },
     ],

@@ -15,7 +15,7 @@ import { resolveRules, directions } from '../../fabric/rules.js';
 
 const HASHES = new URL('./emit-hashes.json', import.meta.url);
 
-/** The spec the fast path derives for an L x L grid (the same formulas as cells/fast.ts). */
+/** The spec the fast path derives for an L x L grid (the same formulas as cells/wasm/geometry.ts). */
 function specFor(L: number, rules: Parameters<typeof resolveRules>[0], lat: boolean): GeomSpec {
   const dirs = directions(resolveRules(rules));
   let R = 0;

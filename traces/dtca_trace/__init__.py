@@ -246,6 +246,9 @@ class RecordIterator:
                 raise self._damage(offset, "header version %s is not a format version" % _js(v))
             if v > VERSION:
                 raise TraceError("%s: trace format version %d is newer than this reader (version %d); use a newer dtca_trace" % (self.path, v, VERSION), offset)
+        if self._ended:
+            # nothing is written after the end record: whatever follows is damage (not a cut tail)
+            raise self._damage(offset, "data after the end record")
         if not (isinstance(obj, dict) and isinstance(obj.get("type"), str)):
             raise self._damage(offset, "not a record (a map with a type)")
         t = obj["type"]
@@ -279,6 +282,8 @@ class RecordIterator:
                 raise self._damage(offset, str(e))
             if obj["states"].size != (int(obj["n_cells"]) + 7) >> 3:
                 raise self._damage(offset, "sweep record: %d state bytes for %d cells" % (obj["states"].size, obj["n_cells"]))
+        if t != "end":
+            self._check_against_header(obj, t, offset)
         if t == "end":
             # the end record counts what was written before it: a record lost or repeated shows here
             if obj["records"] != self.records or obj["sweep_records"] != self.sweep_records:
@@ -297,6 +302,20 @@ class RecordIterator:
             if t == "sweep":
                 self.sweep_records += 1
         return obj
+
+    def _check_against_header(self, obj, t, offset):
+        # fields that decode and pass the CRC can still be impossible: the header's cell count,
+        # and chain, stage and sweep within the run it declares (a chain of 2**40 must not wrap)
+        h = self.header
+        if h is None:
+            return
+        run = h["run"]
+        checks = [("stage", "stages")] if t != "sweep" else [("chain", "chains"), ("stage", "stages"), ("sweep", "sweeps")]
+        if t == "sweep" and obj["n_cells"] != h["n_traced"]:
+            raise self._damage(offset, "sweep record: n_cells %d, the header traces %d cells" % (obj["n_cells"], h["n_traced"]))
+        for k, n in checks:
+            if obj[k] >= run[n]:
+                raise self._damage(offset, "%s record: %s %d outside the run's 0..%d" % (t, k, obj[k], run[n] - 1))
 
     def _header(self, obj, offset):
         try:
@@ -366,6 +385,9 @@ class RecordIterator:
                     break
             if self.records == 0 and not buf:
                 raise TraceError("%s: not a dtca trace (the file is empty)" % self.path, 0)
+            if buf and self._ended:
+                # nothing is written after the end record: bytes there are damage, not a cut
+                raise self._damage(base, "data after the end record (%d bytes)" % len(buf))
             if buf:
                 nxt = _find_record(buf)
                 if nxt >= 0:

@@ -10,7 +10,13 @@ The format (``"format": "dtca-model", "version": 1``; sim/model.ts reads it)::
                  "clamp": [[cell, +1 | -1], ...]}, ...],
      "dtm": {"T": ..., "time_grid": [t_0, ..., t_{T-1}, null], "lambda_image": 0.9,
              "lambda_label": 0.2, "image": [cells], "label": [cells], "label_copies": 10,
-             "image_shape": [28, 28]}}
+             "image_shape": [28, 28],
+             "image_source": {"source": "fmnist-28", "width": 28, "height": 28, "downscale": 1}}}
+
+``image_source`` (optional) says the image is binarised 28x28 Fashion-MNIST pooled by ``downscale``
+(blocks of downscale x downscale, a pixel on when at least half its block is): dtca gives a grid
+too small for 784 pixels a 14x14 or 7x7 image. Pixel p of a rows x cols image (image_shape) is
+row p // cols, column p % cols, at cell image[p].
 
 Cell index i = y * L + x; each undirected edge once (it must be a wire of the grid's rules:
 offset (a, b) or one of its rotations (-b, a), (-a, -b), (b, -a)); stage 0 is the cleanest stage
@@ -35,6 +41,7 @@ then ``dtca run --set fabric.L=8 --set fabric.rules=G8 --model my.model --trace`
 import json
 import math
 import os
+import stat
 
 import msgpack
 import numpy as np
@@ -220,7 +227,7 @@ def _stage(st, n, L, N, rules, boundary):
 
 def _dtm(d, T, N):
     d = dict(d)
-    unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape"}
+    unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape", "image_source"}
     if unknown:
         raise ModelError("dtm.%s: unknown key" % sorted(unknown)[0])
     if d.get("T", T) != T:
@@ -256,7 +263,27 @@ def _dtm(d, T, N):
     if len(shape) != 2 or shape[0] * shape[1] < image.size:
         raise ModelError("dtm.image_shape: [rows, cols] with rows*cols >= %d image cells" % image.size)
     out.update(image=image, label=label, label_copies=copies, image_shape=shape)
+    src = d.get("image_source")
+    if src is not None:
+        if not isinstance(src, dict) or set(src) - {"source", "width", "height", "downscale"} or src.get("source") != "fmnist-28":
+            raise ModelError('dtm.image_source: expected {"source": "fmnist-28", "width", "height", "downscale"}')
+        f = src.get("downscale")
+        if not isinstance(f, int) or f < 1 or 28 % f:
+            raise ModelError("dtm.image_source.downscale: an integer dividing 28")
+        if src.get("width") != 28 // f or src.get("height") != 28 // f or image.size != (28 // f) ** 2 or shape != [28 // f, 28 // f]:
+            raise ModelError("dtm.image_source: a %dx%d image (28x28 pooled by %d) needs %d image cells and image_shape [%d, %d]" % (28 // f, 28 // f, f, (28 // f) ** 2, 28 // f, 28 // f))
+        out["image_source"] = {"source": "fmnist-28", "width": 28 // f, "height": 28 // f, "downscale": f}
     return out
+
+
+def pool(images, downscale):
+    """Binarised 28x28 images (n x 784 or n x 28 x 28, 0/1) pooled as dtca pools them for a smaller
+    grid: blocks of downscale x downscale, a pixel 1 when at least half its block is. Returns
+    n x (28 // downscale)^2 uint8."""
+    a = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    s = 28 // downscale
+    blocks = a.reshape(-1, s, downscale, s, downscale).sum(axis=(2, 4))
+    return (2 * blocks >= downscale * downscale).astype(np.uint8).reshape(-1, s * s)
 
 
 def write(path, grid, stages, beta=1.0, dtm=None, format=None):
@@ -337,41 +364,133 @@ def _decode(v):
     return v
 
 
+MAX_MODEL_BYTES = 2 ** 31
+
+
 def read(path):
     """Reads a model file (JSON or msgpack, as dtca writes them, e.g. ``dtca model new``) into a dict:
     grid, beta, stages [{bias float64[N], edges {i int32, j int32, w float64}, clamp int64 (n, 2)}],
-    and dtm (with image and label as int32 arrays) when the model has one."""
-    with open(path, "rb") as f:
-        data = f.read()
-    head = data.lstrip()[:1]
+    and dtm (with image and label as int32 arrays) when the model has one.
+
+    The model is checked as dtca checks it (finite weights and biases, integer cell indices in
+    range, every edge a wire once, a sound dtm section); anything wrong raises ModelError naming
+    the file and the field, never a bare TypeError or ValueError. Only a regular file of at most
+    2 GiB is read."""
+    path = os.fspath(path)
     try:
-        raw = json.loads(data.decode("utf8")) if head == b"{" else msgpack.unpackb(data, raw=False, strict_map_key=False)
+        st = os.stat(path)
+    except OSError as e:
+        raise ModelError("%s: cannot read model (%s)" % (path, e.strerror))
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelError("%s: not a regular file; a model file must be one" % path)
+    if st.st_size > MAX_MODEL_BYTES:
+        raise ModelError("%s: %d bytes, more than a model file may be (%d)" % (path, st.st_size, MAX_MODEL_BYTES))
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_MODEL_BYTES + 1)
+    except OSError as e:
+        raise ModelError("%s: cannot read model (%s)" % (path, e.strerror))
+    head = data.lstrip()[:1]
+    text = len(head) == 1 and head[0] < 0x80
+    try:
+        raw = json.loads(data.decode("utf8")) if text else msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except RecursionError:
+        raise ModelError("%s: nested too deep; not a dtca model" % path)
     except Exception as e:
-        raise ModelError("%s: neither JSON nor msgpack (%s)" % (path, e))
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise ModelError("%s: not a dtca model (format %r)" % (path, raw.get("format") if isinstance(raw, dict) else None))
-    if not isinstance(raw.get("version"), int) or raw["version"] > VERSION:
-        raise ModelError("%s: model format version %r is newer than this reader (%d)" % (path, raw.get("version"), VERSION))
+        raise ModelError("%s: not valid %s (%s)" % (path, "JSON" if text else "msgpack", type(e).__name__))
+    if not isinstance(raw, dict):
+        raise ModelError("%s: a model must be a map, not %s" % (path, type(raw).__name__))
+    if raw.get("format") != FORMAT:
+        raise ModelError("%s: not a dtca model (format %s)" % (path, "missing" if "format" not in raw else "is not %r" % FORMAT))
+    if not isinstance(raw.get("version"), int) or isinstance(raw.get("version"), bool) or raw["version"] < 1:
+        raise ModelError("%s: version: not a format version" % path)
+    if raw["version"] > VERSION:
+        raise ModelError("%s: model format version %d is newer than this reader (%d)" % (path, raw["version"], VERSION))
+    try:
+        return _read_checked(raw)
+    except ModelError as e:
+        raise ModelError("%s: %s" % (path, e))
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError) as e:
+        raise ModelError("%s: not a well-formed model (%s)" % (path, type(e).__name__))
+
+
+def _decode_checked(v, where):
+    if isinstance(v, dict):
+        if not (isinstance(v.get("dtype"), str) and isinstance(v.get("data"), (bytes, bytearray))):
+            raise ModelError("%s: a typed array needs dtype and data" % where)
+        if v["dtype"] not in ("float64", "float32", "int32", "uint32", "int16", "uint16", "int8", "uint8"):
+            raise ModelError("%s: unsupported dtype" % where)
+        dt = np.dtype(v["dtype"]).newbyteorder("<")
+        if len(v["data"]) % dt.itemsize:
+            raise ModelError("%s: %d bytes is not a whole number of %s" % (where, len(v["data"]), v["dtype"]))
+        a = np.frombuffer(v["data"], dtype=dt)
+        shape = v.get("shape", [a.size])
+        if not isinstance(shape, list) or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in shape) or int(np.prod(shape, dtype=object)) != a.size:
+            raise ModelError("%s: shape %r does not hold its %d values" % (where, shape, a.size))
+        return a
+    if isinstance(v, (list, tuple)):
+        return v
+    raise ModelError("%s: expected a list of numbers" % where)
+
+
+def _read_checked(raw):
+    g = raw.get("grid")
+    if not isinstance(g, dict) or set(g) - {"L", "rules", "boundary"}:
+        raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
+    L = g.get("L")
+    if not isinstance(L, int) or isinstance(L, bool) or L < 2:
+        raise ModelError("grid.L: must be an integer >= 2")
+    boundary = g.get("boundary", "open")
+    if boundary not in ("open", "torus"):
+        raise ModelError('grid.boundary: must be "open" or "torus"')
+    resolved = resolve_rules(g.get("rules"))
+    beta = raw.get("beta", 1.0)
+    if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not math.isfinite(beta) or beta <= 0:
+        raise ModelError("beta: must be a finite number > 0")
+    if not isinstance(raw.get("stages"), list) or not raw["stages"]:
+        raise ModelError("stages: a non-empty list of stages")
+    N = L * L
     stages = []
-    for st in raw["stages"]:
+    for n, st in enumerate(raw["stages"]):
+        where = "stages[%d]" % n
+        if not isinstance(st, dict):
+            raise ModelError("%s: a map with bias, edges and optionally clamp" % where)
+        st = dict(st)
+        if "bias" in st:
+            st["bias"] = _decode_checked(st["bias"], where + ".bias")
         e = st.get("edges", [])
         if isinstance(e, dict):
-            i, j, w = (_decode(e[k]) for k in ("i", "j", "w"))
+            if set(e) != {"i", "j", "w"}:
+                raise ModelError("%s.edges: expected {i, j, w}" % where)
+            st["edges"] = tuple(_decode_checked(e[k], "%s.edges.%s" % (where, k)) for k in ("i", "j", "w"))
+        elif isinstance(e, list):
+            if not all(isinstance(x, list) and len(x) == 3 for x in e):
+                raise ModelError("%s.edges: expected rows [i, j, w]" % where)
         else:
-            a = np.asarray(e, dtype=np.float64).reshape(-1, 3)
-            i, j, w = a[:, 0], a[:, 1], a[:, 2]
-        clamp = np.asarray(st.get("clamp", []), dtype=np.int64).reshape(-1, 2)
+            raise ModelError("%s.edges: expected rows [i, j, w] or {i, j, w} arrays" % where)
+        clamp = st.get("clamp", [])
+        if not isinstance(clamp, list) or not all(isinstance(c, list) and len(c) == 2 for c in clamp):
+            raise ModelError("%s.clamp: expected rows [cell, spin]" % where)
+        for c in clamp:
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in c):
+                raise ModelError("%s.clamp: cells and spins must be integers" % where)
+        bias, i, j, w, cl = _stage(st, n, L, N, resolved, boundary)
         stages.append(
             {
-                "bias": np.asarray(_decode(st["bias"]), dtype=np.float64),
-                "edges": {"i": np.asarray(i, dtype=np.int32), "j": np.asarray(j, dtype=np.int32), "w": np.asarray(w, dtype=np.float64)},
-                "clamp": clamp,
+                "bias": bias,
+                "edges": {"i": i.astype(np.int32), "j": j.astype(np.int32), "w": w},
+                "clamp": np.asarray(cl, dtype=np.int64).reshape(-1, 2),
             }
         )
-    out = {"grid": raw["grid"], "beta": float(raw.get("beta", 1.0)), "stages": stages}
+    out = {"grid": g, "beta": float(beta), "stages": stages}
     if raw.get("dtm") is not None:
+        if not isinstance(raw["dtm"], dict):
+            raise ModelError("dtm: must be a map")
         d = dict(raw["dtm"])
         for k in ("image", "label"):
-            d[k] = np.asarray(_decode(d.get(k, [])), dtype=np.int32)
+            if k in d:
+                d[k] = _decode_checked(d[k], "dtm." + k)
+        checked = _dtm(d, len(stages), N)
+        d.update(image=checked["image"].astype(np.int32), label=checked["label"].astype(np.int32))
         out["dtm"] = d
     return out

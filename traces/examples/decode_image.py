@@ -6,9 +6,11 @@
 (`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
 
 RECORD is the index of a sweep record (default -1, the last one; negative counts from the end).
-Pixel p of the image lives at cell header['layout']['image'][p]; the image is square (28 x 28 for
-Fashion-MNIST). The label cells, when traced, are decoded too: the class whose copies are most
-often +1.
+Pixel p of the image lives at cell header['layout']['image'][p], at row p // cols and column
+p % cols of the model's image_shape [rows, cols] (28 x 28 for Fashion-MNIST; on a grid too small
+for it, the model's image is Fashion-MNIST pooled to 14 x 14 or 7 x 7: header['model']
+['image_source'] says which). The label cells, when traced, are decoded too: the class whose
+copies are most often +1.
 """
 import math
 import os
@@ -43,16 +45,25 @@ def main(argv):
         print("decode_image: record %s: the trace has %d sweep records" % (argv[2], len(t)), file=sys.stderr)
         return 2
     image = np.asarray(header["layout"]["image"])
-    side = math.isqrt(image.size)
-    if image.size == 0 or side * side != image.size:
-        print("decode_image: layout.image has %d cells, not a square image" % image.size, file=sys.stderr)
+    shape = header.get("model", {}).get("image_shape")
+    if shape is None:  # older traces: a square image
+        side = math.isqrt(image.size)
+        shape = [side, side]
+    rows, ncols = int(shape[0]), int(shape[1])
+    if image.size == 0 or rows * ncols < image.size:
+        print("decode_image: layout.image has %d cells, image_shape %r cannot hold them" % (image.size, shape), file=sys.stderr)
         return 2
     cols = dtca_trace.column_of(header, image)
     if (cols < 0).any():
         print("decode_image: %d of the %d image cells are not traced (trace without --cells, or a rectangle covering them)" % ((cols < 0).sum(), image.size), file=sys.stderr)
         return 2
-    img = row[cols].reshape(side, side)
+    img = np.zeros(rows * ncols, dtype=row.dtype)
+    img[: image.size] = row[cols]
+    img = img.reshape(rows, ncols)
     print("record %d: chain %d, stage %d, sweep %d, cycle %d" % (r, t.chain[r], t.stage[r], t.sweep[r], t.cycle[r]))
+    src = header.get("model", {}).get("image_source")
+    if src and src.get("downscale", 1) != 1:
+        print("image %dx%d: Fashion-MNIST 28x28 pooled by %d" % (src["width"], src["height"], src["downscale"]))
     for line in img:
         print("".join("#" if v else "." for v in line))
     label = np.asarray(header["layout"]["label"])

@@ -10,8 +10,8 @@
  *              in a table built for this half-sweep's drive scale.
  *              Cycle physics (emitCycle): each lane's drive h = G hScale in f64, the node's
  *              relaxation over the interval's segments, the single-precision estimate of P with
- *              its error bound (the emitters of the single-chain engine, emit/estimate.ts), and
- *              the exact decision (emit/exact.ts) for the rare lanes the estimate cannot decide.
+ *              its error bound (the emitters of the single-chain engine, ../emit/estimate.ts), and
+ *              the exact decision (../emit/exact.ts) for the rare lanes the estimate cannot decide.
  *   moments()  per cell the chains with spin +1, per wire the chains whose ends disagree.
  *   pads()     torus wrap copies of a colour's cells into the padding.
  *
@@ -23,8 +23,8 @@ import { op as o, T, Locals, assemble, type Code, type FuncDef } from '../asm.js
 import { abiLoad, outAddr, constAddr, KC } from '../abi.js';
 import { REC, ACC, type BatchGeom } from './layout.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
-import { SHUF_LO, flushTiny } from '../emit/context.js';
 import { emitTaylorTerm } from '../emit/estimate.js';
+import { emitSigmoid32 } from '../emit/sigmoid.js';
 import { exactFunc } from '../emit/exact.js';
 import type { F32Ctx } from '../emit/sigmoid.js';
 
@@ -116,7 +116,7 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     OI: vec(),
     gi64: lc.add(T.f64),
     oi64: lc.add(T.f64),
-    // the f32 estimate's registers (emit/sigmoid.ts F32Ctx)
+    // the f32 estimate's registers (../emit/sigmoid.ts F32Ctx)
     yq: vec(),
     zq: vec(),
     kq: vec(),
@@ -184,8 +184,9 @@ export function emitCellStart(ctx: Ctx): Code[] {
     set(l.tacc, ctx.ZERO),
   ];
   if (v.cycle) {
-    const cellLanes = (slot: 'bNode' | 'bTarget' | 'bSig') => o.i32_add(abiLoad.i32(slot), o.i32_mul(o.i32_load(get(l.rec), REC.CELL), o.i32(g.BL * 8)));
-    out.push(set(l.vp, cellLanes('bNode')), set(l.tp, cellLanes('bTarget')), set(l.gp, cellLanes('bSig')));
+    // node and target: one f32 per lane; the sigmoid cache: two (sigma~, |gain T|)
+    const cellLanes = (slot: 'bNode' | 'bTarget' | 'bSig', bytes: number) => o.i32_add(abiLoad.i32(slot), o.i32_mul(o.i32_load(get(l.rec), REC.CELL), o.i32(g.BL * bytes)));
+    out.push(set(l.vp, cellLanes('bNode', 4)), set(l.tp, cellLanes('bTarget', 4)), set(l.gp, cellLanes('bSig', 8)));
     out.push(set(l.GI, o.v_load32_splat(get(l.rec), REC.GAIN)), set(l.OI, o.v_load32_splat(get(l.rec), REC.OFF)));
     out.push(set(l.gi64, o.f64_load(get(l.rec), REC.GAIN64)), set(l.oi64, o.f64_load(get(l.rec), REC.OFF64)));
     if (v.cycle.lat) out.push(set(l.pp, o.i32_add(abiLoad.i32('bPrev'), pos)));
@@ -245,29 +246,24 @@ export function emitDecideIdeal(ctx: Ctx): Code[] {
   return out;
 }
 
-/** four f64 lanes of an i16x8 value minus gOff, times the drive scale: h for chains 2j, 2j+1 */
+/** the drives f(f(G) f(hScale)) of an i16x8 value G' (minus gOff) as two f32x4: chains 0-3, 4-7 */
 function drives(ctx: Ctx, from: Code, out: number[]): Code[] {
   const { get, set, K, l, tab } = ctx;
   const off = o.i32x4_splat(o.i32(tab.gOff));
-  const lo = o.i32x4_sub(o.i32x4_extend_low_i16x8_s(from), off);
-  const hi = o.i32x4_sub(o.i32x4_extend_high_i16x8_s(from), off);
-  const up2 = (x: Code) => o.shuffle(x, x, [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
   return [
-    set(l.t32, lo),
-    set(out[0], o.f64x2_mul(o.f64x2_convert_low_i32x4_s(get(l.t32)), K(KC.TB))),
-    set(out[1], o.f64x2_mul(o.f64x2_convert_low_i32x4_s(up2(get(l.t32))), K(KC.TB))),
-    set(l.t32, hi),
-    set(out[2], o.f64x2_mul(o.f64x2_convert_low_i32x4_s(get(l.t32)), K(KC.TB))),
-    set(out[3], o.f64x2_mul(o.f64x2_convert_low_i32x4_s(up2(get(l.t32))), K(KC.TB))),
+    set(l.t32, from),
+    set(out[0], o.f32x4_mul(o.f32x4_convert_i32x4_s(o.i32x4_sub(o.i32x4_extend_low_i16x8_s(get(l.t32)), off)), K(KC.FTB))),
+    set(out[1], o.f32x4_mul(o.f32x4_convert_i32x4_s(o.i32x4_sub(o.i32x4_extend_high_i16x8_s(get(l.t32)), off)), K(KC.FTB))),
   ];
 }
 
-const pack = (a: Code, b: Code): Code => o.shuffle(o.f32x4_demote_f64x2_zero(a), o.f32x4_demote_f64x2_zero(b), SHUF_LO);
+/** f32x4 lanes of magnitude below KC.FTINY set to 0 (x is read twice: pass a local) */
+const flushTiny32 = (K: (slot: number) => Code, x: Code): Code => o.v_andnot(x, o.f32x4_lt(o.f32x4_abs(x), K(KC.FTINY)));
 
 /**
- * Cycle decision of vector k: drives, node relaxation, estimate per half (four chains), the exact
- * decision of undecided lanes; leaves the new masks in `up`, the node values in V, stores targets,
- * nodes and the sigmoid cache.
+ * Cycle decision of vector k, in single precision (cells/physics.ts): drives, node relaxation,
+ * estimate per half (four chains, one f32x4 each), the exact decision of undecided lanes; leaves
+ * the new masks in `up`, the node values in V, stores targets, nodes and the sigmoid cache.
  */
 export function emitCycle(ctx: Ctx, k: number): Code[] {
   const { get, set, K, ZERO, l, g, v, f32 } = ctx;
@@ -285,71 +281,101 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
     }
     out.push(...drives(ctx, o.i16x8_add(get(l.G), get(l.stale)), l.hm));
   }
-  for (let j = 0; j < 4; j++) out.push(set(l.V0[j], o.v_load(get(l.vp), 64 * k + 16 * j)), set(l.T1[j], o.v_load(get(l.tp), 64 * k + 16 * j)));
-  // segments: V = T + (V_start - T) aB^n (cells/physics.ts), distances for the estimate
-  for (let j = 0; j < 4; j++) out.push(set(l.V[j], get(l.V0[j])));
-  const segment = (n: number, slot: number, Tof: (j: number) => Code, dist: number[]) => {
+  for (let q = 0; q < 2; q++) out.push(set(l.V0[q], o.v_load(get(l.vp), 32 * k + 16 * q)), set(l.T1[q], o.v_load(get(l.tp), 32 * k + 16 * q)));
+  // segments: V = f(T + f(f(V_start - T) aB^n)) (cells/physics.ts), distances for the estimate
+  for (let q = 0; q < 2; q++) out.push(set(l.V[q], get(l.V0[q])));
+  const segment = (n: number, slot: number, Tof: (q: number) => Code, dist: number[]) => {
     for (let q = 0; q < 2; q++) {
-      out.push(set(l.e0, o.f64x2_sub(get(l.V[2 * q]), Tof(2 * q))), set(l.e1, o.f64x2_sub(get(l.V[2 * q + 1]), Tof(2 * q + 1))));
-      out.push(set(dist[q], pack(flushTiny(K, get(l.e0)), flushTiny(K, get(l.e1)))));
+      out.push(set(l.e0, o.f32x4_sub(get(l.V[q]), Tof(q))));
+      out.push(set(dist[q], flushTiny32(K, get(l.e0))));
+      if (n > 0) out.push(set(l.V[q], o.f32x4_add(Tof(q), o.f32x4_mul(get(l.e0), K(slot)))));
     }
-    if (n > 0) for (let j = 0; j < 4; j++) out.push(set(l.V[j], o.f64x2_add(Tof(j), o.f64x2_mul(o.f64x2_sub(get(l.V[j]), Tof(j)), K(slot)))));
   };
-  segment(cy.n1, KC.PW1, (j) => get(l.T1[j]), l.d1);
-  if (cy.lat) segment(cy.nMid, KC.PWM, (j) => get(l.hm[j]), l.dm);
-  segment(cy.n2, KC.PW2, (j) => get(l.h[j]), l.d2);
+  segment(cy.n1, KC.FPW1, (q) => get(l.T1[q]), l.d1);
+  if (cy.lat) segment(cy.nMid, KC.FPWM, (q) => get(l.hm[q]), l.dm);
+  segment(cy.n2, KC.FPW2, (q) => get(l.h[q]), l.d2);
   out.push(set(l.old, o.v_load(get(l.sp), own)));
   // the estimate, per half q (chains 4q .. 4q + 3)
   for (let q = 0; q < 2; q++) {
     const x = q === 0 ? l.xA : l.xB;
     const sgAt = 32 * k + 16 * q;
-    const magAt = 4 * g.BL + 32 * k + 16 * q;
     const oldq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.old)) : o.i32x4_extend_high_i16x8_s(get(l.old));
-    out.push(set(l.Pq, o.v_and(oldq, K(KC.BPOW))), set(l.Mq, ZERO), set(l.SL, o.f32x4_abs(get(l.OI))));
-    out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d1[q]))));
-    out.push(...emitTaylorTerm(f32, 0, [set(l.sg, o.v_load(get(l.gp), sgAt)), set(l.mag, o.v_load(get(l.gp), magAt))]));
-    if (cy.lat) {
-      out.push(set(l.tmp, pack(get(l.hm[2 * q]), get(l.hm[2 * q + 1]))));
-      out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GI), get(l.tmp)), get(l.OI))));
-      out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.dm[q]))));
-      out.push(...emitTaylorTerm(f32, 1, null));
-    }
-    out.push(set(l.tmp, pack(get(l.h[2 * q]), get(l.h[2 * q + 1]))));
+    // the previous target's sigma~ from the cache, |gi T1| recomputed (the value the cache would hold)
+    const cached = (): Code[] => [set(l.sg, o.v_load(get(l.gp), sgAt)), set(l.mag, o.f32x4_abs(o.f32x4_mul(get(l.GI), get(l.T1[q]))))];
+    /** the decision of the four lanes from Pq -+ Mq: upq, and amb for the lanes it cannot decide */
+    const decide = (): Code[] => {
+      const d: Code[] = [];
+      d.push(set(l.tmp, o.f32x4_mul(o.f32x4_convert_i32x4_u(get(x)), K(KC.FTWO32))));
+      d.push(set(l.upq[q], o.f32x4_lt(get(l.tmp), o.f32x4_sub(get(l.Pq), get(l.Mq)))));
+      d.push(set(l.amb[q], o.v_not(o.v_or(get(l.upq[q]), o.f32x4_ge(get(l.tmp), o.f32x4_add(get(l.Pq), get(l.Mq)))))));
+      if (v.masked) d.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
+      return d;
+    };
+    /** the second-order estimate (emit/estimate.ts) and its decision; the new target's sigma~ and |gi h| in e1, e2 */
+    const taylor = (): Code[] => {
+      const t: Code[] = [];
+      t.push(set(l.Pq, o.v_and(oldq, K(KC.BPOW))), set(l.Mq, ZERO), set(l.SL, o.f32x4_abs(get(l.OI))));
+      t.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d1[q]))));
+      t.push(...emitTaylorTerm(f32, 0, cached()));
+      if (cy.lat) {
+        t.push(set(l.tmp, get(l.hm[q])));
+        t.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GI), get(l.tmp)), get(l.OI))));
+        t.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.dm[q]))));
+        t.push(...emitTaylorTerm(f32, 1, null));
+      }
+      t.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d2[q]))));
+      t.push(...emitTaylorTerm(f32, 2, [set(l.sg, get(l.e1)), set(l.mag, get(l.e2))]));
+      t.push(set(l.Mq, o.f32x4_add(get(l.Mq), o.f32x4_add(K(KC.K0), o.f32x4_mul(K(KC.SK), get(l.SL))))));
+      t.push(...decide());
+      return t;
+    };
+    // the new target's sigma~ (the next latch's cache) and |gi h|
+    out.push(set(l.tmp, get(l.h[q])));
     out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GI), get(l.tmp)), get(l.OI))));
-    out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d2[q]))));
-    out.push(...emitTaylorTerm(f32, 2, null));
-    // the new target's sigmoid is the next latch's cache
-    out.push(o.v_store(get(l.gp), get(l.sg), sgAt), o.v_store(get(l.gp), get(l.mag), magAt));
-    out.push(set(l.Mq, o.f32x4_add(get(l.Mq), o.f32x4_add(K(KC.K0), o.f32x4_mul(K(KC.SK), get(l.SL))))));
-    out.push(set(l.tmp, o.f32x4_mul(o.f32x4_convert_i32x4_u(get(x)), K(KC.FTWO32))));
-    out.push(set(l.upq[q], o.f32x4_lt(get(l.tmp), o.f32x4_sub(get(l.Pq), get(l.Mq)))));
-    out.push(set(l.amb[q], o.v_not(o.v_or(get(l.upq[q]), o.f32x4_ge(get(l.tmp), o.f32x4_add(get(l.Pq), get(l.Mq)))))));
-    if (v.masked) out.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
+    out.push(...emitSigmoid32(f32), set(l.e1, get(l.sg)), set(l.e2, o.f32x4_abs(o.f32x4_mul(get(l.GI), get(l.tmp)))));
+    if (cy.lat) out.push(...taylor());
+    else {
+      // first the zeroth-order estimate P0 = bPow [old] + C0_1 sigma~(T1) + C0_2 sigma~(h), off by at
+      // most sum_s C1_s |x_s| / 4 (|sigma'| <= 1/4) plus the sigmoid's and the roundings' slop (KB + SK SL);
+      // the second-order estimate only for a half with a lane that cannot be decided so
+      out.push(...cached());
+      out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d1[q]))));
+      out.push(set(l.Pq, o.f32x4_add(o.v_and(oldq, K(KC.BPOW)), o.f32x4_mul(get(l.sg), K(KC.C)))));
+      out.push(set(l.ax, o.f32x4_abs(get(l.xq))));
+      out.push(set(l.SL, o.f32x4_add(o.f32x4_abs(get(l.OI)), o.f32x4_add(get(l.ax), get(l.mag)))));
+      out.push(set(l.Mq, o.f32x4_mul(get(l.ax), K(KC.B1))));
+      out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d2[q]))));
+      out.push(set(l.Pq, o.f32x4_add(get(l.Pq), o.f32x4_mul(get(l.e1), K(KC.C + 8)))));
+      out.push(set(l.ax, o.f32x4_abs(get(l.xq))));
+      out.push(set(l.SL, o.f32x4_add(get(l.SL), o.f32x4_add(get(l.ax), get(l.e2)))));
+      out.push(set(l.Mq, o.f32x4_add(get(l.Mq), o.f32x4_add(o.f32x4_mul(get(l.ax), K(KC.B2)), o.f32x4_add(K(KC.KB), o.f32x4_mul(K(KC.SK), get(l.SL)))))));
+      out.push(...decide());
+      out.push(o.if_(o.v_any_true(get(l.amb[q])), taylor()));
+    }
+    out.push(o.v_store(get(l.gp), get(l.e1), sgAt));
   }
-  // the exact decision of undecided lanes (the reference's loops, emit/exact.ts)
+  // the exact decision of undecided lanes (the reference's loops, ../emit/exact.ts)
   const fix: Code[] = [];
   for (let lane = 0; lane < 8; lane++) {
     const q = lane >> 2;
-    const j = lane >> 1;
-    const fl = lane & 1;
+    const fl = lane & 3;
+    const at = (x: number) => o.f64_promote(o.f32x4_extract(get(x), fl));
     const call = o.call(F_EXACT, [
-      o.f64x2_extract(get(l.V0[j]), fl),
-      o.f64x2_extract(get(l.T1[j]), fl),
-      o.f64x2_extract(get(l.h[j]), fl),
-      o.f64x2_extract(get(cy.lat ? l.hm[j] : l.h[j]), fl),
+      at(l.V0[q]),
+      at(l.T1[q]),
+      at(l.h[q]),
+      at(cy.lat ? l.hm[q] : l.h[q]),
       get(l.gi64),
       get(l.oi64),
       o.select(o.f64(1), o.f64(-1), o.i16x8_extract_s(get(l.old), lane)),
-      o.i32x4_extract(get(q === 0 ? l.xA : l.xB), lane & 3),
+      o.i32x4_extract(get(q === 0 ? l.xA : l.xB), fl),
     ]);
-    fix.push(
-      o.if_(o.i32x4_extract(get(l.amb[q]), lane & 3), [set(l.upq[q], o.i32x4_replace(get(l.upq[q]), o.i32_wrap_i64(call), lane & 3)), set(l.nfb, o.i32_add(get(l.nfb), o.i32(1)))]),
-    );
+    fix.push(o.if_(o.i32x4_extract(get(l.amb[q]), fl), [set(l.upq[q], o.i32x4_replace(get(l.upq[q]), o.i32_wrap_i64(call), fl)), set(l.nfb, o.i32_add(get(l.nfb), o.i32(1)))]));
   }
   out.push(o.if_(o.v_any_true(o.v_or(get(l.amb[0]), get(l.amb[1]))), fix));
   out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
   // nodes and targets
-  for (let j = 0; j < 4; j++) out.push(o.v_store(get(l.vp), get(l.V[j]), 64 * k + 16 * j), o.v_store(get(l.tp), get(l.h[j]), 64 * k + 16 * j));
+  for (let q = 0; q < 2; q++) out.push(o.v_store(get(l.vp), get(l.V[q]), 32 * k + 16 * q), o.v_store(get(l.tp), get(l.h[q]), 32 * k + 16 * q));
   if (cy.lat) out.push(o.v_store(get(l.pp), get(l.old), own));
   return out;
 }
@@ -367,9 +393,10 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
     if (v.masked) out.push(set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), 112 * k + 16))), set(l.dB, o.v_and(get(l.dB), o.v_load(get(l.mask), 112 * k + 32))));
     out.push(set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_add(get(l.dA), get(l.dB)))));
   } else {
-    // divider terms floor(f (1 - f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1), summed in f64 (exact integers)
+    // divider terms floor(f (1 - f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1) in f64 from the f32 node, summed in f64 (exact integers)
     for (let j = 0; j < 4; j++) {
-      out.push(set(l.t32, o.f64x2_pmin(o.f64x2_pmax(o.f64x2_add(K(KC.HALF), o.f64x2_mul(K(KC.VSV), get(l.V[j]))), ZERO), K(KC.ONE))));
+      const Vj = j & 1 ? o.shuffle(get(l.V[j >> 1]), get(l.V[j >> 1]), SWAP64) : get(l.V[j >> 1]);
+      out.push(set(l.t32, o.f64x2_pmin(o.f64x2_pmax(o.f64x2_add(K(KC.HALF), o.f64x2_mul(K(KC.VSV), o.f64x2_promote_low_f32x4(Vj))), ZERO), K(KC.ONE))));
       out.push(set(l.t32, o.f64x2_mul(get(l.t32), o.f64x2_sub(K(KC.ONE), get(l.t32)))));
       out.push(set(l.t32, o.f64x2_floor(o.f64x2_add(o.f64x2_mul(get(l.t32), K(KC.DQ)), K(KC.HALF)))));
       if (v.masked) out.push(set(l.t32, o.v_and(get(l.t32), o.v_load(get(l.mask), 112 * k + 48 + 16 * j))));
@@ -428,8 +455,8 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       [l.bp, 16],
       [l.phi, 32],
       [l.mask, 112],
-      [l.vp, 64],
-      [l.tp, 64],
+      [l.vp, 32],
+      [l.tp, 32],
       [l.gp, 32],
       [l.acc, 32],
       [l.acc64, 64],

@@ -18,10 +18,10 @@ import { Arena } from '../arena.js';
 import { RESERVED, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
 import { batchGeom, blockChains, cellPos, REC, MASK_BYTES, ACC, accBytes, type BatchGeom } from './layout.js';
 import { generateBatch, type BatchVariant } from './emit.js';
-import { wasmSupported, segmentConstants, SIGMA_ERR, EST_SLOP, EST_SLOP_REL } from '../engine.js';
+import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
 import { writeStaticConstants } from '../emit/constants.js';
 import { CHAIN_STRIDE } from '../../../rng/counter.js';
-import { sigmoid, latchThreshold, dividerQ, powers } from '../../physics.js';
+import { sigmoid, latchThreshold, dividerQ, powers32, drive32, rngMemory32 } from '../../physics.js';
 import type { Planes, WeightBits } from '../../planes.js';
 import {
   EngineRefusal,
@@ -133,8 +133,8 @@ export class BatchEngine implements LatchEngine {
         phi: alloc(g.NV * 32, 'the chains'),
         mask: alloc(g.NV * MASK_BYTES, 'the chains'),
         acc: alloc(accBytes(BL), 'the chains'),
-        node: this.ideal ? 0 : alloc(lanes * 8, 'the chains'),
-        target: this.ideal ? 0 : alloc(lanes * 8, 'the chains'),
+        node: this.ideal ? 0 : alloc(lanes * 4, 'the chains'),
+        target: this.ideal ? 0 : alloc(lanes * 4, 'the chains'),
         sig: this.ideal ? 0 : alloc(lanes * 8, 'the chains'),
         prev: this.lat ? alloc(g.planeBytes, 'the chains') : 0,
         count: 0,
@@ -347,20 +347,18 @@ export class BatchEngine implements LatchEngine {
     const hScale = 2 * beta * pl.unit;
     const s = new Float64Array(N + 1);
     for (let i = 0; i < N; i++) s[i] = spins[i] > 0 ? 1 : -1;
-    const F = this.a.f64;
     const F32 = this.f32;
     const fr = Math.fround;
     for (let i = 0; i < N; i++) {
       let G = bias[i];
       for (let d = 0; d < D; d++) G += pl.w[i * D + d] * s[nbr[i * D + d]];
-      const h = G * hScale;
+      const h = drive32(G, hScale);
       const e = i * g.BL + lane;
-      F[b.node / 8 + e] = h;
-      F[b.target / 8 + e] = h;
+      F32[b.node / 4 + e] = h;
+      F32[b.target / 4 + e] = h;
       const gi = fr(ph.gain ? ph.gain[i] : 1);
       const gT = fr(gi * fr(h));
       F32[(b.sig + i * g.BL * 8) / 4 + lane] = fr(sigmoid(fr(gT + fr(ph.offset ? ph.offset[i] : 0))));
-      F32[(b.sig + i * g.BL * 8) / 4 + g.BL + lane] = Math.abs(gT);
     }
   }
 
@@ -390,21 +388,31 @@ export class BatchEngine implements LatchEngine {
     if (!(n1 >= 0 && n2 >= 0 && n1 + nMid + n2 <= MAX_SUBSTEPS)) throw new RangeError(`engine: a latch interval of ${n1 + nMid + n2} substeps`);
     const key = `${n1},${nMid},${n2}`;
     if (this.lastCycle !== key) {
-      const bPow = Math.pow(ph.aRng, n1 + nMid + n2);
-      const pw = powers(ph.aBias, Math.max(n1, nMid, n2));
+      const bPow = rngMemory32(ph.aRng, n1 + nMid + n2);
+      const pw = powers32(ph.aBias, Math.max(n1, nMid, n2));
       this.setF64('aB', ph.aBias);
       this.setF64('aR', ph.aRng);
       this.setF64('bPow', bPow);
       this.constF64(KC.PW1, pw[n1]);
       this.constF64(KC.PWM, pw[nMid]);
       this.constF64(KC.PW2, pw[n2]);
+      this.constF32(KC.FPW1, pw[n1]);
+      this.constF32(KC.FPWM, pw[nMid]);
+      this.constF32(KC.FPW2, pw[n2]);
       this.constF32(KC.BPOW, bPow);
       this.constF32(KC.EE, SIGMA_ERR);
-      this.constF32(KC.K0, EST_SLOP);
-      this.constF32(KC.SK, EST_SLOP_REL);
+      const [k0, sk] = estimateSlop(n1 + nMid + n2, ph.aRng);
+      this.constF32(KC.K0, k0);
+      this.constF32(KC.SK, sk);
       const seg = new Float64Array(12);
-      segmentConstants([n1, nMid, n2], ph.aBias, ph.aRng, seg, 0);
+      segmentConstants([n1, nMid, n2], pw, ph.aRng, seg, 0);
       for (let q = 0; q < 12; q++) this.constF32(KC.C + q, seg[q]);
+      // the zeroth-order bound (emit.ts emitCycle): |sigma'| <= 1/4 times C1 per segment, the
+      // sigmoid's error times C0, the slop; widened by a part in 10^6 for their own rounding
+      const up = (x: number) => x * (1 + 1e-6);
+      this.constF32(KC.B1, up(seg[1] / 4));
+      this.constF32(KC.B2, up(seg[9] / 4));
+      this.constF32(KC.KB, up(k0 + SIGMA_ERR * (seg[0] + seg[8])));
       this.lastCycle = key;
     }
     return { n1, nMid, n2, lat: this.lat };
@@ -419,7 +427,7 @@ export class BatchEngine implements LatchEngine {
     if (this.ideal) this.table(hScale);
     else {
       cycle = this.cycleVariant(hs);
-      this.constF64(KC.TB, hScale);
+      this.constF32(KC.FTB, hScale);
       this.constF64(KC.VSV, this.spec.physics.vsOverVdd);
     }
     this.setI32('bKey', hs.key | 0);

@@ -33,4 +33,5 @@ export function writeStaticConstants(buf: ArrayBuffer): void {
   i4(KC.KCELL, CELL_STRIDE | 0);
   d2(KC.DQ, DIVIDER_Q);
   d2(KC.TINY, TINY_DISTANCE);
+  f4(KC.FTINY, TINY_DISTANCE);
 }

@@ -95,6 +95,8 @@ export interface EmitCtx {
   ZERO: Code;
   /** four f64 lanes (A, B) as one f32x4 */
   pack: (a: Code, b: Code) => Code;
+  /** f64x2 lanes rounded to single precision (the cycle cell's arithmetic, cells/physics.ts) */
+  r32: (a: Code) => Code;
   /** stores that pin the arithmetic between loads (V8 scheduling) */
   barrier: (vals: number[]) => Code[];
 }
@@ -134,6 +136,7 @@ export function newEmitCtx(g: GeomSpec, L: RecLayout, variant: Variant, fExact: 
     MONE,
     ZERO: o.v_const_f64x2(0, 0),
     pack: (a, b) => o.shuffle(o.f32x4_demote_f64x2_zero(a), o.f32x4_demote_f64x2_zero(b), SHUF_LO),
+    r32: (a) => o.f64x2_promote_low_f32x4(o.f32x4_demote_f64x2_zero(a)),
     /**
      * V8's optimising compiler keeps loads in program order but places arithmetic late, so without
      * help it issues all of a group's loads first and spills them. Storing the running sums to a

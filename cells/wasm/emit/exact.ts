@@ -31,31 +31,41 @@ export function exactFunc(variant: Variant, exp: number): FuncDef {
       ],
     };
   }
+  // the cycle cell in single precision (cells/physics.ts cycleLatchP): the node and the RNG's
+  // P(1) in f32 locals, the sigmoid f(1 / f(1 + f(exp(-u)))) with the imported double exp
   const lc = new Locals(8);
-  const V = lc.add(T.f64);
-  const A = lc.add(T.f64);
-  const Tt = lc.add(T.f64);
-  const p = lc.add(T.f64);
+  const V = lc.add(T.f32);
+  const A = lc.add(T.f32);
+  const Tt = lc.add(T.f32);
+  const p = lc.add(T.f32);
   const n = lc.add(T.i32);
-  const aB = lc.add(T.f64);
-  const aR = lc.add(T.f64);
-  const pw = lc.add(T.f64);
-  const start = lc.add(T.f64);
+  const aB = lc.add(T.f32);
+  const aR = lc.add(T.f32);
+  const pw = lc.add(T.f32);
+  const d = lc.add(T.f32);
+  const gi = lc.add(T.f32);
+  const oi = lc.add(T.f32);
   const [pV0, pT1, ph, phm, pgi, poi, pold, pr] = [0, 1, 2, 3, 4, 5, 6, 7];
-  // V = T + (start - T) aB^q, aB^q the running product (cells/physics.ts)
+  // V = f(T + f(d aB^q)), d = f(V_start - T), aB^q the f32 running product
   const seg = (count: number, target: number): Code[] =>
     count <= 0
       ? []
       : [
-          o.set(Tt, o.get(target)),
-          o.set(start, o.get(V)),
-          o.set(pw, o.f64(1)),
+          o.set(Tt, o.f32_demote(o.get(target))),
+          o.set(d, o.f32_sub(o.get(V), o.get(Tt))),
+          o.set(pw, o.f32(1)),
           o.set(n, o.i32(count)),
           o.loop([
-            o.set(pw, o.f64_mul(o.get(pw), o.get(aB))),
-            o.set(V, o.f64_add(o.get(Tt), o.f64_mul(o.f64_sub(o.get(start), o.get(Tt)), o.get(pw)))),
-            o.set(p, o.f64_div(o.f64(1), o.f64_add(o.f64(1), o.call(exp, [o.f64_neg(o.f64_add(o.f64_mul(o.get(pgi), o.get(V)), o.get(poi)))])))),
-            o.set(A, o.f64_add(o.get(p), o.f64_mul(o.f64_sub(o.get(A), o.get(p)), o.get(aR)))),
+            o.set(pw, o.f32_mul(o.get(pw), o.get(aB))),
+            o.set(V, o.f32_add(o.get(Tt), o.f32_mul(o.get(d), o.get(pw)))),
+            o.set(
+              p,
+              o.f32_div(
+                o.f32(1),
+                o.f32_add(o.f32(1), o.f32_demote(o.call(exp, [o.f64_promote(o.f32_neg(o.f32_add(o.f32_mul(o.get(gi), o.get(V)), o.get(oi))))]))),
+              ),
+            ),
+            o.set(A, o.f32_add(o.get(p), o.f32_mul(o.f32_sub(o.get(A), o.get(p)), o.get(aR)))),
             o.br_if(0, o.i32_gt_s(o.tee(n, o.i32_sub(o.get(n), o.i32(1))), o.i32(0))),
           ]),
         ];
@@ -64,17 +74,19 @@ export function exactFunc(variant: Variant, exp: number): FuncDef {
     results: [T.i64],
     locals: lc.types,
     body: [
-      o.set(aB, abiLoad.f64('aB')),
-      o.set(aR, abiLoad.f64('aR')),
-      o.set(V, o.get(pV0)),
-      o.set(A, o.f64(0)),
+      o.set(aB, o.f32_demote(abiLoad.f64('aB'))),
+      o.set(aR, o.f32_demote(abiLoad.f64('aR'))),
+      o.set(gi, o.f32_demote(o.get(pgi))),
+      o.set(oi, o.f32_demote(o.get(poi))),
+      o.set(V, o.f32_demote(o.get(pV0))),
+      o.set(A, o.f32(0)),
       ...seg(variant.n1, pT1),
       ...seg(variant.nMid, phm),
       ...seg(variant.n2, ph),
       o.select(
         o.i64(-1),
         o.i64(0),
-        latchUp(o.get(pr), o.f64_add(o.get(A), o.select(abiLoad.f64('bPow'), o.f64(0), o.f64_gt(o.get(pold), o.f64(0))))),
+        latchUp(o.get(pr), o.f64_promote(o.select(o.f32_add(o.get(A), o.f32_demote(abiLoad.f64('bPow'))), o.get(A), o.f64_gt(o.get(pold), o.f64(0))))),
       ),
     ],
   };

@@ -1,7 +1,7 @@
 /**
  * Phase A, one group of four cells: the field G = b + sum_d w_d s_nbr(d) in double precision, d in
  * order (the reference's summation order; the chain's own biases at +BIOFF of its groups), and
- * the drive h = G hScale; with delayed tile links
+ * the drive h = G hScale (cycle engine: f(f(G) f(hScale)), single precision held in f64 lanes); with delayed tile links
  * also the stale-field correction and the mid-phase drive. Writes h (and hMid) to the row buffer.
  */
 import { op as o, type Code } from '../asm.js';
@@ -10,7 +10,7 @@ import { BUF, tuning, type EmitCtx } from './context.js';
 
 /** `p`: the row parity, which selects the neighbour offsets */
 export function emitField(ctx: EmitCtx, p: number): Code[] {
-  const { get, set, K, ZERO, barrier, L, lat } = ctx;
+  const { get, set, K, ZERO, barrier, L, lat, cycle, r32 } = ctx;
   const { D, PREV, BIOFF } = ctx.g;
   const { gA, gB, stA, stB, rP, mP, gP, sArr, spArr, tmp, hA, hB, hmA, hmB, bufP } = ctx.l;
   const imm = ctx.g.imm[p];
@@ -40,10 +40,12 @@ export function emitField(ctx: EmitCtx, p: number): Code[] {
       }
     }
   }
-  out.push(set(hA, o.f64x2_mul(get(gA), K(KC.TB))), set(hB, o.f64x2_mul(get(gB), K(KC.TB))));
+  // the drive: ideal h = G hScale; cycle h = f(f(G) f(hScale)) (KC.TB holds f(hScale))
+  const drive = (G: Code): Code => (cycle ? r32(o.f64x2_mul(r32(G), K(KC.TB))) : o.f64x2_mul(G, K(KC.TB)));
+  out.push(set(hA, drive(get(gA))), set(hB, drive(get(gB))));
   out.push(o.v_store(get(bufP), get(hA), BUF.H), o.v_store(get(bufP), get(hB), BUF.H + 16));
   if (lat) {
-    out.push(set(hmA, o.f64x2_mul(o.f64x2_add(get(gA), get(stA)), K(KC.TB))), set(hmB, o.f64x2_mul(o.f64x2_add(get(gB), get(stB)), K(KC.TB))));
+    out.push(set(hmA, drive(o.f64x2_add(get(gA), get(stA)))), set(hmB, drive(o.f64x2_add(get(gB), get(stB)))));
     out.push(o.v_store(get(bufP), get(hmA), BUF.HM), o.v_store(get(bufP), get(hmB), BUF.HM + 16));
   }
   return out;

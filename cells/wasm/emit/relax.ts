@@ -1,7 +1,7 @@
 /**
  * Phase R, one group (cycle engine): the bias node's relaxation, segment by segment: towards the
  * previous target, the delayed-link drive and the new drive, V = T + (V_start - T) aB^n (the
- * reference's operations, cells/physics.ts). Writes the new node value and each segment's distance
+ * reference's operations in single precision, f(T + f(f(V_start - T) aB^n)), cells/physics.ts). Writes the new node value and each segment's distance
  * (start - target) for the estimate.
  */
 import { op as o, type Code } from '../asm.js';
@@ -10,10 +10,13 @@ import { BUF, flushTiny, type EmitCtx } from './context.js';
 
 /** the node after `count` substeps towards (TA, TBv), from where it is: T + (V - T) aB^count */
 function emitRelaxSegment(ctx: EmitCtx, count: number, slot: number, TA: Code, TBv: Code): Code[] {
-  const { get, set, K } = ctx;
+  const { get, set, K, r32 } = ctx;
   const { VA, VB } = ctx.l;
   if (count <= 0) return [];
-  return [set(VA, o.f64x2_add(TA, o.f64x2_mul(o.f64x2_sub(get(VA), TA), K(slot)))), set(VB, o.f64x2_add(TBv, o.f64x2_mul(o.f64x2_sub(get(VB), TBv), K(slot))))];
+  return [
+    set(VA, r32(o.f64x2_add(TA, r32(o.f64x2_mul(r32(o.f64x2_sub(get(VA), TA)), K(slot)))))),
+    set(VB, r32(o.f64x2_add(TBv, r32(o.f64x2_mul(r32(o.f64x2_sub(get(VB), TBv)), K(slot)))))),
+  ];
 }
 
 export function emitRelax(ctx: EmitCtx): Code[] {

@@ -1,0 +1,58 @@
+/**
+ * The job registry of the worker pool (sim/pool.ts): every kind of work a worker thread can do, by
+ * name. sim/worker.ts looks a job's name up here; a new kind of job is one entry.
+ *
+ * Each entry takes the job's data (structured-cloned from the caller) and a `post` for messages
+ * while it runs, and returns the result, optionally with buffers to transfer rather than copy.
+ */
+import { buildChip } from './chip.js';
+import { runChainRange, type WorkerJob } from './run.js';
+import { runImages, type DtmJob } from './dtm.js';
+import { measureThread, type BenchJob } from './bench.js';
+import { runTrainJob, type TrainJob } from './train/train.js';
+import type { Point, Twin, Workload } from './sweep/plan.js';
+import type { ModelJob } from './sweep/models.js';
+import { resetOutputSession } from '../fabric/files.js';
+
+export interface JobOutput {
+  result: unknown;
+  transfer?: ArrayBuffer[];
+}
+
+type JobFn = (data: never, post: (message: unknown) => void) => Promise<JobOutput> | JobOutput;
+
+export const JOBS = {
+  /** a range of Boltzmann-machine chains (sim/run.ts) */
+  chains: (job: WorkerJob): JobOutput => {
+    const part = runChainRange(buildChip(job.config), job.model, job.opts, job.from, job.to);
+    const transfer: ArrayBuffer[] = part.finals.map((f) => f.buffer as ArrayBuffer);
+    if (part.spin) transfer.push(part.spin.buffer as ArrayBuffer);
+    if (part.pair) transfer.push(part.pair.buffer as ArrayBuffer);
+    return { result: part, transfer };
+  },
+  /** a range of DTM images (sim/dtm.ts) */
+  images: (job: DtmJob): JobOutput => ({ result: runImages(buildChip(job.config), job.model, job.opts, job.from, job.to) }),
+  /** one thread of a bench row (sim/bench.ts) */
+  bench: async (job: BenchJob): Promise<JobOutput> => ({ result: await measureThread(job.spec, job.first, job.count, { sab: job.sab, parties: job.parties }) }),
+  /** a thread's stages of a training run, posting epoch records as they come (sim/train/train.ts) */
+  train: (job: TrainJob, post: (m: unknown) => void): JobOutput => {
+    runTrainJob(job, post);
+    return { result: null };
+  },
+  /** a sweep point (sim/sweep/point.ts; loaded on first use), with its trained model's file when it has one */
+  'sweep-point': async (job: { point: Point; modelFile?: string }): Promise<JobOutput> => ({ result: await (await import('./sweep/point.js')).measurePoint(job.point, job.modelFile) }),
+  /** a sweep point's ideal twin */
+  'sweep-twin': async (job: { twin: Twin; workload: Workload; modelFile?: string }): Promise<JobOutput> => ({ result: await (await import('./sweep/point.js')).measureTwin(job.twin, job.workload, job.modelFile) }),
+  /** one stage of a sweep's model (sim/sweep/models.ts): its checkpoints in the model cache */
+  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }): Promise<JobOutput> => {
+    resetOutputSession(); // a job's outputs are its own (fabric/files.ts)
+    return { result: await (await import('./sweep/models.js')).trainStage(job.cache, job.model, job.stage) };
+  },
+  /** a sweep's model written from its trained stages, and its cache entry finished */
+  'sweep-assemble': async (job: { cache: string; model: ModelJob }): Promise<JobOutput> => {
+    resetOutputSession();
+    return { result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model) };
+  },
+} satisfies Record<string, JobFn>;
+
+export type JobName = keyof typeof JOBS;

@@ -1,0 +1,120 @@
+/**
+ * The models that ship with dtca (configs/models/*.mp, each with MODEL.manifest.json beside it)
+ * and which of them fits a chip: `dtca run` without --model generates with the one whose grid is
+ * the configured fabric's (same L, rules and boundary), and says so; with none it runs a
+ * random-weight DTM and warns.
+ *
+ * The choice is made from the directory's contents, not from names in the code: every *.mp with a
+ * manifest is a candidate; its grid is the manifest's `grid` ({L, rules, boundary}, written by
+ * dtca train), else the model file's own. Where several fit, the one whose manifest reports the
+ * best quality wins (metrics.ideal: the lowest FD as a fraction of its factorised yardstick at the
+ * same N), then the file name.
+ *
+ * Where: the `dir` argument, else $DTCA_MODELS, else configs/models of this installation.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from '../fabric/errors.js';
+import { resolveRules, type Rule } from '../fabric/rules.js';
+import { CONFIG_DIR, type ResolvedConfig } from './config.js';
+import { readModel, type Model } from './model.js';
+
+export const DEFAULT_MODELS_DIR = join(CONFIG_DIR, 'models');
+
+/** The models directory: an explicit one, else $DTCA_MODELS, else configs/models. */
+export function modelsDir(dir?: string): string {
+  return resolve(dir ?? (process.env.DTCA_MODELS || DEFAULT_MODELS_DIR));
+}
+
+export interface GridKey {
+  L: number;
+  rules: Rule[];
+  boundary: 'open' | 'torus';
+}
+
+export interface ShippedEntry {
+  /** the model file */
+  path: string;
+  manifestPath: string;
+  name: string;
+  grid: GridKey;
+  /** FD / factorised FD from the manifest's metrics.ideal, or null */
+  quality: number | null;
+  manifest: Record<string, unknown>;
+}
+
+const rulesKey = (r: Rule[]) => r.map(([a, b]) => `(${a},${b})`).sort().join('');
+
+export function sameGrid(a: GridKey, b: GridKey): boolean {
+  return a.L === b.L && a.boundary === b.boundary && rulesKey(a.rules) === rulesKey(b.rules);
+}
+
+/** "48x48, G12 (0,1)(4,1)(9,10), open" for messages */
+export function describeGrid(g: GridKey, rulesName?: string): string {
+  return `${g.L}x${g.L}, ${rulesName ?? rulesKey(g.rules)}, ${g.boundary}`;
+}
+
+function manifestGrid(m: Record<string, unknown>, where: string): GridKey | null {
+  const g = m.grid as Record<string, unknown> | undefined;
+  if (!g || typeof g !== 'object') return null;
+  if (typeof g.L !== 'number' || (g.boundary !== 'open' && g.boundary !== 'torus')) throw new UserError(`${where}: grid: expected {L, rules, boundary}`);
+  return { L: g.L, rules: resolveRules(g.rules, `${where}: grid.rules`), boundary: g.boundary };
+}
+
+function qualityOf(m: Record<string, unknown>): number | null {
+  const ideal = (m.metrics as Record<string, unknown> | undefined)?.ideal as { fd?: unknown; baselines?: { factorised?: { fd?: unknown } } } | undefined;
+  const fd = ideal?.fd;
+  const fact = ideal?.baselines?.factorised?.fd;
+  return typeof fd === 'number' && typeof fact === 'number' && fact > 0 ? fd / fact : null;
+}
+
+/**
+ * The shipped models in `dir` (see modelsDir): every *.mp with a MODEL.manifest.json (files
+ * without one are skipped: a model is shipped with its manifest). A missing directory is no models.
+ */
+export function listShippedModels(dir?: string): ShippedEntry[] {
+  const d = modelsDir(dir);
+  if (!existsSync(d)) return [];
+  const out: ShippedEntry[] = [];
+  for (const f of readdirSync(d).sort()) {
+    if (!f.endsWith('.mp')) continue;
+    const path = join(d, f);
+    const manifestPath = `${path.slice(0, -3)}.manifest.json`;
+    if (!existsSync(manifestPath)) continue;
+    let manifest: Record<string, unknown>;
+    try {
+      manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new UserError(`${manifestPath}: not valid JSON (${(e as Error).message})`);
+    }
+    // the manifest's grid where it states one (dtca train writes it), else the model file's own
+    const grid = manifestGrid(manifest, manifestPath) ?? readModel(path).grid;
+    out.push({ path, manifestPath, name: f, grid, quality: qualityOf(manifest), manifest });
+  }
+  return out;
+}
+
+/** The shipped models that fit a fabric, best first (lowest FD / factorised, then by name). */
+export function fittingModels(grid: GridKey, dir?: string): ShippedEntry[] {
+  const fits = listShippedModels(dir).filter((e) => sameGrid(e.grid, grid));
+  return fits.sort((a, b) => (a.quality ?? Infinity) - (b.quality ?? Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export interface ShippedChoice {
+  model: Model;
+  entry: ShippedEntry;
+  /** other shipped models that also fit (not chosen) */
+  others: string[];
+}
+
+/** The shipped model for a chip config's fabric, or null when none fits (the model file read and its grid checked). */
+export function shippedModelFor(cfg: ResolvedConfig, dir?: string): ShippedChoice | null {
+  const f = cfg.fabric;
+  const grid: GridKey = { L: f.L, rules: resolveRules(f.rules, 'fabric.rules'), boundary: f.boundary };
+  const fits = fittingModels(grid, dir);
+  if (fits.length === 0) return null;
+  const entry = fits[0];
+  const model = readModel(entry.path);
+  if (!sameGrid(model.grid, grid)) throw new UserError(`${entry.manifestPath}: grid says ${describeGrid(entry.grid)} but the model file's grid is ${describeGrid(model.grid)}`);
+  return { model, entry, others: fits.slice(1).map((e) => e.name) };
+}

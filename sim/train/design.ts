@@ -1,0 +1,303 @@
+/**
+ * A trained model for a design: the one function `dtca train` and `dtca sweep --train` go through.
+ *
+ *   trainModelForDesign(design, budget, target, ctx) -> { model, layout, manifest, ... }
+ *
+ * design  what determines the model besides the training options: the chip config (grid, rules,
+ *         boundary, weight precision, seed), the chip it is trained on (ideal or cycle), the
+ *         placement of the visible cells, the image (auto: the largest Fashion-MNIST image the grid
+ *         holds, sim/layout.ts), T, or a model to start from.
+ * budget  the training options by their `dtca train` flag names (camelCase): epochs, steps, batch,
+ *         ... Options left out take TRAIN_DEFAULTS. Keys this function does not know are passed on
+ *         to the trainer unchanged (newer recipes add options).
+ * target  where the model goes (--out: the model, MODEL.manifest.json, MODEL.train.jsonl and
+ *         chart, MODEL.ckpt/), the data directory, the engine, resume, the command to record.
+ * ctx     log (the layout at info, each epoch at info), progress (gradient steps), stop.
+ *
+ * planDesign(design, budget) makes the untrained model and says its layout without training.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { UserError } from '../../fabric/errors.js';
+import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
+import type { EngineChoice } from '../../cells/engine.js';
+import { newDtmModel, type Placement } from '../dtm.js';
+import type { Model } from '../model.js';
+import { imageSourceOf, describeImage, type ImageChoice, type VisibleLayout } from '../layout.js';
+import { train, type TrainOptions, type TrainResult } from './train.js';
+import { quietContext, type RunContext } from '../context.js';
+import { writeFileAtomic, VERSION } from '../io/output.js';
+import { machine } from '../bench.js';
+import type { ImageSet } from '../fmnist.js';
+
+export type TrainChip = 'ideal' | 'cycle';
+
+export interface DesignSpec {
+  /** the chip as designed (a resolved config): its fabric, weight precision and seed make the model */
+  config: ResolvedConfig;
+  /** the chip the stages are trained on: ideal (every non-ideality off, the config's weight precision kept; default) or cycle (the config as it is) */
+  chip?: TrainChip;
+  /** the training chip when the caller resolved it already (dtca train: --set layered after --ideal); default from `chip` */
+  trainConfig?: ResolvedConfig;
+  /** visible cells: random colour-0 cells (the paper) or spatial; default the budget's placement, else random */
+  placement?: Placement;
+  /** the image: auto (the largest that fits the grid) or a side 28, 14, 7 */
+  image?: ImageChoice;
+  /** label copies per class (default: as many as fit, 10 down to 5) */
+  labelCopies?: number;
+  /** stages of a new model (default 8) */
+  T?: number;
+  /** start from this DTM (fine-tuning) instead of a new zero-weight model: its layout is kept */
+  init?: Model;
+  /** what to call `init` in the manifest (its file) */
+  initName?: string;
+}
+
+/** Training options by their `dtca train` flag names (camelCase). Unknown keys pass through to the trainer. */
+export interface TrainBudget {
+  placement?: Placement;
+  epochs?: number;
+  steps?: number;
+  batch?: number;
+  warmup?: number;
+  samples?: number;
+  every?: number;
+  lr?: number;
+  lrFloor?: number;
+  acp?: boolean;
+  acpLambda?: number;
+  acpLag?: number;
+  workers?: number;
+  /** use only the first N training images */
+  limit?: number;
+  [option: string]: unknown;
+}
+
+/** dtca train's defaults for every option a budget leaves out */
+export const TRAIN_DEFAULTS = {
+  epochs: 10,
+  steps: 100,
+  batch: 64,
+  warmup: 40,
+  samples: 10,
+  every: 4,
+  lr: 0.016,
+  lrFloor: 0.18,
+  acp: true,
+  acpLambda: 0.01,
+  acpLag: 100,
+  workers: 1,
+} as const;
+
+export const DEFAULT_T = 8;
+
+export interface DesignTarget {
+  /** the model file (msgpack; JSON if it ends in .json); its log, manifest and checkpoints go beside it */
+  out: string;
+  dataDir?: string;
+  /** train on these binarised 28x28 images instead of Fashion-MNIST's train split (tests) */
+  images?: ImageSet;
+  engine?: EngineChoice;
+  resume?: boolean;
+  /** train only these stages */
+  trainStages?: number[];
+  /**
+   * false: train the stages (trainStages) and write only their checkpoints: no model, log, chart
+   * or manifest (stages trained apart, one Slurm task or sweep job each; a later run with resume
+   * and every stage trained writes the model). Default true.
+   */
+  assemble?: boolean;
+  snapshots?: boolean;
+  /** the command recorded in the manifest (default: this process's arguments) */
+  command?: string;
+  /** more fields for the manifest (e.g. the budget's name) */
+  manifestExtra?: Record<string, unknown>;
+}
+
+export interface DesignPlan {
+  /** the untrained model (zero weights) or the init model */
+  model: Model;
+  /** its visible layout (image source and label copies); null for a model without a Fashion-MNIST image */
+  layout: VisibleLayout | null;
+  placement: Placement | null;
+  chip: TrainChip;
+  /** the chip the stages are trained on */
+  trainConfig: ResolvedConfig;
+  /** the trainer's options, defaults filled in (without out, callbacks and the model) */
+  options: Omit<TrainOptions, 'config' | 'model' | 'out' | 'onEpoch' | 'onStep'>;
+}
+
+export interface DesignTrainResult extends DesignPlan {
+  result: TrainResult;
+  /** what MODEL.manifest.json holds */
+  manifest: Record<string, unknown>;
+}
+
+/** The ideal version of a chip config: every non-ideality off, its weight precision kept. */
+export function idealTrainingConfig(config: ResolvedConfig): ResolvedConfig {
+  const raw = structuredClone(config) as unknown as Parameters<typeof idealize>[0];
+  idealize(raw);
+  (raw.cell as Record<string, unknown>).weight_bits = config.cell.weight_bits;
+  return validateConfig(raw, `${config.name} (ideal, for training)`);
+}
+
+const RENAMED: Record<string, string> = { lrFloor: 'alpha', acpLambda: 'acpLambda0' };
+const NOT_TRAINER = new Set(['placement', 'image', 'labelCopies', 'T', 'stages']);
+
+function budgetNumber(b: TrainBudget, k: keyof typeof TRAIN_DEFAULTS, min: number, integer: boolean): number {
+  const v = b[k] ?? TRAIN_DEFAULTS[k];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) throw new UserError(`budget ${k} = ${JSON.stringify(v)}: expected ${integer ? 'an integer' : 'a number'} >= ${min}`);
+  return v;
+}
+
+/** The untrained model of a design and the trainer's options: everything but the training. */
+export function planDesign(design: DesignSpec, budget: TrainBudget = {}, target: Pick<DesignTarget, 'dataDir' | 'images' | 'engine' | 'resume' | 'trainStages' | 'snapshots' | 'assemble'> = {}): DesignPlan {
+  const chip = design.chip ?? 'ideal';
+  const trainConfig = design.trainConfig ?? (chip === 'ideal' ? idealTrainingConfig(design.config) : design.config);
+  const f = trainConfig.fabric;
+  let model: Model;
+  let placement: Placement | null;
+  if (design.init) {
+    model = design.init;
+    if (!model.dtm) throw new UserError(`${model.source}: not a DTM model (no "dtm" section)`);
+    placement = null;
+  } else {
+    placement = design.placement ?? budget.placement ?? 'random';
+    model = newDtmModel({
+      T: design.T ?? DEFAULT_T,
+      L: f.L,
+      rules: f.rules,
+      boundary: f.boundary,
+      visible: 'fmnist',
+      weights: 'zero',
+      seed: trainConfig.seed,
+      placement,
+      image: design.image ?? 'auto',
+      labelCopies: design.labelCopies,
+      nameL: 'fabric.L',
+    });
+  }
+  const dtm = model.dtm!;
+  const src = imageSourceOf(dtm);
+  const layout: VisibleLayout | null = src ? { image: src, labelCopies: dtm.label_copies, classes: dtm.label.length / dtm.label_copies, nImage: dtm.image.length, nLabel: dtm.label.length } : null;
+  // the budget by flag names -> the trainer's option names; unknown keys pass through
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(budget)) {
+    if (v === undefined || NOT_TRAINER.has(k) || k in TRAIN_DEFAULTS || k === 'limit') continue;
+    extra[RENAMED[k] ?? k] = v;
+  }
+  const acp = budget.acp ?? TRAIN_DEFAULTS.acp;
+  const options: DesignPlan['options'] = {
+    ...extra,
+    engine: target.engine ?? 'auto',
+    dataDir: target.dataDir,
+    images: target.images,
+    limit: budget.limit,
+    epochs: budgetNumber(budget, 'epochs', 1, true),
+    steps: budgetNumber(budget, 'steps', 1, true),
+    batch: budgetNumber(budget, 'batch', 1, true),
+    warmup: budgetNumber(budget, 'warmup', 1, true),
+    samples: budgetNumber(budget, 'samples', 1, true),
+    every: budgetNumber(budget, 'every', 1, true),
+    lr: budgetNumber(budget, 'lr', 1e-9, false),
+    alpha: budgetNumber(budget, 'lrFloor', 0, false),
+    acp: acp !== false,
+    acpLambda0: budgetNumber(budget, 'acpLambda', 0, false),
+    acpLag: budgetNumber(budget, 'acpLag', 1, true),
+    seed: trainConfig.seed,
+    workers: budgetNumber(budget, 'workers', 1, true),
+    resume: Boolean(target.resume),
+    stages: target.trainStages,
+    snapshots: Boolean(target.snapshots),
+    ...(target.assemble === false ? { assemble: false } : {}),
+  };
+  return { model, layout, placement, chip, trainConfig, options };
+}
+
+/** For the log and the manifest: "14x14 (28x28 pooled by 2), 10 label copies per class". */
+export function describeLayout(l: VisibleLayout | null): string {
+  return l ? `${describeImage(l.image)} image, ${l.labelCopies} label copies per class` : 'not a Fashion-MNIST layout';
+}
+
+type Invocation = { command: string; finished: string; wall_s: number; cell_updates: number };
+
+/** Train the model of a design; writes the model, its log, chart, checkpoints and manifest (see the file comment). */
+export async function trainModelForDesign(design: DesignSpec, budget: TrainBudget, target: DesignTarget, ctx: RunContext = quietContext()): Promise<DesignTrainResult> {
+  const plan = planDesign(design, budget, target);
+  const { model, layout, trainConfig, options } = plan;
+  const out = target.out;
+  const T = model.stages.length;
+  const g = model.grid;
+  ctx.log.info({ grid: `${g.L}x${g.L}`, rules: JSON.stringify(g.rules), boundary: g.boundary, image: layout ? describeImage(layout.image) : null, label_copies: model.dtm!.label_copies, placement: plan.placement ?? 'from --init' }, `model layout: ${describeLayout(layout)}${plan.placement ? `, ${plan.placement} placement` : ''}`);
+  ctx.log.info({ config: trainConfig.name, chip: plan.chip, T, epochs: options.epochs, steps: options.steps, batch: options.batch, workers: options.workers, out }, 'training starting');
+  const todo = (options.stages ?? Array.from({ length: T }, (_, k) => k)).length;
+  const bar = ctx.progress(todo * options.epochs * options.steps, 'steps');
+  const doneBy = new Map<number, number>();
+  let finished = 0;
+  let r: TrainResult;
+  try {
+    r = await train({
+      ...options,
+      config: trainConfig,
+      model,
+      out,
+      onStep: (stage, done) => {
+        doneBy.set(stage, done);
+        bar.update(finished + [...doneBy.values()].reduce((x, y) => x + y, 0));
+      },
+      onEpoch: (rec) => {
+        finished += options.steps;
+        doneBy.set(rec.stage, 0);
+        ctx.log.info({ stage: rec.stage, epoch: rec.epoch, rho: +rec.rho.toFixed(4), lambda: +rec.lambda.toPrecision(3), agreement: +rec.agreement.toFixed(4), wall_s: +rec.wall_s.toFixed(1) }, 'epoch');
+      },
+    } as TrainOptions);
+  } finally {
+    bar.stop();
+  }
+  // stages trained apart: their checkpoints only (the run that assembles the model writes the manifest)
+  if (target.assemble === false) return { ...plan, model: r.model, result: r, manifest: {} };
+  // what made the model: enough to train it again and to judge its cost (a --resume keeps the earlier invocations)
+  let earlier: Invocation[] = [];
+  const manifestPath = `${out}.manifest.json`;
+  if (options.resume && existsSync(manifestPath)) {
+    try {
+      const old = JSON.parse(readFileSync(manifestPath, 'utf8')) as { earlier?: Invocation[] } & Invocation;
+      earlier = [...(old.earlier ?? []), { command: old.command, finished: old.finished, wall_s: old.wall_s, cell_updates: old.cell_updates }];
+    } catch {
+      earlier = [];
+    }
+  }
+  const o = options;
+  // the trainer's options as dtca train names them (and any option a newer recipe added, as it is named)
+  const known = new Set(['engine', 'dataDir', 'images', 'resume', 'seed', 'stages', 'snapshots', 'assemble', 'limit', 'epochs', 'steps', 'batch', 'warmup', 'samples', 'every', 'lr', 'alpha', 'acp', 'acpLambda0', 'acpLag', 'workers', 'posWarmup', 'negStart', 'dataEpochs', 'dataWarmup', 'acpWarmup']);
+  const extras = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
+  const manifest = {
+    model: out,
+    command: target.command ?? ['dtca', ...process.argv.slice(2)].join(' '),
+    dtca_version: VERSION,
+    finished: new Date().toISOString(),
+    config: trainConfig.name,
+    data: target.images ? `${target.images.n} images given by the caller` : 'Fashion-MNIST train split',
+    chip: plan.chip,
+    seed: options.seed,
+    init: design.init ? (design.initName ?? design.init.source) : null,
+    placement: plan.placement,
+    T,
+    grid: { L: g.L, rules: g.rules, boundary: g.boundary },
+    weight_bits: trainConfig.cell.weight_bits,
+    image: layout ? layout.image : null,
+    label_copies: model.dtm!.label_copies,
+    options: { epochs: o.epochs, steps: o.steps, batch: o.batch, warmup: o.warmup, pos_warmup: o.posWarmup ?? o.warmup, neg_start: o.negStart ?? 'noise', data_epochs: o.negStart === 'data' ? Math.min(o.epochs, o.dataEpochs ?? o.epochs) : 0, data_warmup: o.negStart === 'data' ? (o.dataWarmup ?? o.warmup) : null, acp_warmup: o.acpWarmup ?? o.warmup, samples: o.samples, every: o.every, lr: o.lr, lr_floor: o.alpha, acp: o.acp, acp_lambda: o.acpLambda0, acp_lag: o.acpLag, limit: o.limit ?? null, train_stages: o.stages ?? null, workers: o.workers, ...extras },
+    engine: r.engine,
+    // this invocation (a --resume run counts only its own part); stage_epoch_s: the sum over stages and epochs of the log's wall_s
+    wall_s: +r.wall_s.toFixed(1),
+    stage_epoch_s: +r.log.reduce((s, e) => s + e.wall_s, 0).toFixed(1),
+    cell_updates: r.cell_updates,
+    updates_per_ns_per_thread: +r.updates_per_ns.toFixed(4),
+    machine: machine(),
+    earlier,
+    total_wall_s: +(r.wall_s + earlier.reduce((t, e) => t + (e.wall_s || 0), 0)).toFixed(1),
+    ...(target.manifestExtra ?? {}),
+  };
+  writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 'train-manifest');
+  return { ...plan, model: r.model, result: r, manifest };
+}

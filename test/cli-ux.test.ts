@@ -1,0 +1,249 @@
+// Issue 19 (items 6, 8, 9): one name for a config everywhere, descriptions from the resolved values,
+// "did you mean" for flags, units read by one parser everywhere, a broken extends chain reported once.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dtca, ROOT } from './helpers/cli.js';
+import { parseQuantity, unitOfKey } from '../sim/units.js';
+import { resolveConfig, checkConfig, configPaths } from '../sim/config.js';
+
+let dir: string;
+let mine: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dtca-ux-'));
+  mine = join(dir, 'my-chip.json');
+  writeFileSync(mine, JSON.stringify({ extends: 'dtca-paper', fabric: { L: 48 } }));
+});
+
+describe('one label for a config (item 6)', () => {
+  it('a file extending dtca-paper is called by its file name, described by its own values, in every command', () => {
+    const show = JSON.parse(dtca(['config', 'show', mine]).stdout);
+    expect(show.name).toBe('my-chip');
+    expect(show.description).toMatch(/^48x48 cells, G12 \(degree 12\)/);
+    expect(show.description).not.toMatch(/70x70/);
+    const v = dtca(['config', 'validate', mine]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/valid \(my-chip: 48x48 cells/);
+    expect(dtca(['area', mine]).stdout).toMatch(/^config\s+my-chip: 48 x 48 cells/);
+    expect(JSON.parse(dtca(['area', mine, '--json']).stdout).config).toBe('my-chip');
+    expect(dtca(['energy-table', mine]).stdout).toMatch(/^energy table of my-chip \(2,304 cells\)/);
+    const out = join(dir, 'run-mine');
+    const r = dtca(['run', mine, '--images', '1', '--sweeps', '2', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).config).toBe('my-chip');
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(cfg.name).toBe('my-chip');
+    expect(cfg.description).toMatch(/^48x48 cells/);
+  });
+
+  it('a preset keeps its own description until something changes it; --set is counted in the label', () => {
+    const paper = resolveConfig('dtca-paper');
+    expect(paper.name).toBe('dtca-paper');
+    expect(paper.description).toMatch(/The paper's chip/);
+    // a seed alone changes no value the description names
+    expect(resolveConfig('dtca-paper', { flags: [{ source: '--seed 4', path: 'seed', value: 4 }] }).description).toBe(paper.description);
+    const set = JSON.parse(dtca(['config', 'show', '--set', 'fabric.L=48', '--set', 'clock.clock_hz=2e7']).stdout);
+    expect(set.name).toBe('dtca-paper+2 sets');
+    expect(set.description).toMatch(/^48x48 cells.*20 MHz clock/);
+    expect(dtca(['area', '--set', 'fabric.L=48']).stdout).toMatch(/^config\s+dtca-paper\+1 set: 48 x 48/);
+    // a --set of the description wins
+    expect(resolveConfig('dtca-paper', { sets: ['description="mine"'] }).description).toBe('mine');
+  });
+});
+
+describe('a broken extends chain: the cause, once (item 9)', () => {
+  it('a typo in extends is one problem with a suggestion, no follow-on problems', () => {
+    const typo = join(dir, 'typo.json');
+    writeFileSync(typo, JSON.stringify({ extends: 'dtca-papr', fabric: { L: 48 } }));
+    const v = dtca(['config', 'validate', typo]);
+    expect(v.code).toBe(2);
+    const lines = v.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/typo\.json: extends = dtca-papr: no such file, and no preset of that name \(did you mean "dtca-paper"\?/);
+    expect(v.stdout).not.toMatch(/undefined/);
+    expect(v.stderr).toMatch(/1 problem \(listed/);
+    const r = dtca(['run', typo]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/more problem/);
+  });
+
+  it('a cycle is one problem naming the chain', () => {
+    const a = join(dir, 'cyc-a.json');
+    const b = join(dir, 'cyc-b.json');
+    writeFileSync(a, JSON.stringify({ extends: 'cyc-b.json', fabric: { L: 48 } }));
+    writeFileSync(b, JSON.stringify({ extends: 'cyc-a.json' }));
+    const v = dtca(['config', 'validate', a]);
+    expect(v.code).toBe(2);
+    expect(v.stdout.trim().split('\n')).toHaveLength(1);
+    expect(v.stdout).toMatch(/a cycle: .*cyc-a\.json -> .*cyc-b\.json -> .*cyc-a\.json/);
+    const r = dtca(['area', a]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/more problem/);
+  });
+});
+
+describe('flags: did you mean (item 8)', () => {
+  const cases: [string[], RegExp][] = [
+    [['run', '--imgaes', '3'], /--imgaes: unknown option; did you mean --images\?/],
+    [['run', '--grid', '48'], /--grid: not an option; a config value is changed with --set: --set fabric\.L=48/],
+    [['run', '--clock', '2e7'], /--clock: not an option; .*--set clock\.clock_hz=2e7/],
+    [['run', '--clock_hz=2e7'], /--set clock\.clock_hz=2e7/],
+    [['area', '--tau-rng-s', '1e-7'], /--set rng\.tau_rng_s=1e-7/],
+    [['sweep', '--grdi', '32'], /did you mean --grid\?/],
+    [['compare', 'x', '--otu', 'y'], /did you mean --out\?/],
+  ];
+  for (const [args, re] of cases) {
+    it(args.join(' '), () => {
+      const r = dtca(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(re);
+    });
+  }
+});
+
+describe('units: one parser, everywhere (item 8)', () => {
+  it('parseQuantity reads SI prefixes and units, and refuses the wrong unit', () => {
+    expect(parseQuantity('10MHz', 'Hz')).toBe(1e7);
+    expect(parseQuantity('2.5GHz', 'Hz')).toBe(2.5e9);
+    expect(parseQuantity('2.5M', 'Hz')).toBe(2.5e6);
+    expect(parseQuantity('100ns', 's')).toBeCloseTo(1e-7, 20);
+    expect(parseQuantity('100 us', 's')).toBeCloseTo(1e-4, 15);
+    expect(parseQuantity('350aJ', 'J')).toBeCloseTo(3.5e-16, 30);
+    expect(parseQuantity('9um2', 'm2')).toBeCloseTo(9e-12, 25);
+    expect(parseQuantity('1e7', 'Hz')).toBe(1e7);
+    expect(parseQuantity('10ns', 'Hz')).toBeInstanceOf(Error);
+    expect(parseQuantity('10mHz', 'Hz')).toBeCloseTo(0.01, 12); // case matters: milli
+    expect(parseQuantity('fast', 'Hz')).toBeInstanceOf(Error);
+    expect(unitOfKey('clock_hz')).toBe('Hz');
+    expect(unitOfKey('g_sigma_s')).toBe('S');
+    expect(unitOfKey('weight_write_j_per_bit')).toBe('J');
+    expect(unitOfKey('L')).toBeNull();
+  });
+
+  it('every config key with a unit suffix has a unit the parser knows', () => {
+    const withUnit = configPaths().filter((p) => unitOfKey(p.split('.').pop()!) !== null);
+    expect(withUnit).toEqual(expect.arrayContaining(['clock.clock_hz', 'rng.tau_rng_s', 'rng.energy_per_bit_j', 'cell.node_capacitance_f', 'power.vdd_v', 'area.rng_m2']));
+    for (const p of withUnit) expect(parseQuantity('1', unitOfKey(p.split('.').pop()!)!)).toBe(1);
+  });
+
+  it('--set, config files, --axis and --clock all take 10MHz, giving the same config as 1e7', () => {
+    const plain = resolveConfig('dtca-paper', { sets: ['clock.clock_hz=2e7', 'rng.tau_rng_s=5e-8'] });
+    const units = resolveConfig('dtca-paper', { sets: ['clock.clock_hz=20MHz', 'rng.tau_rng_s=50ns'] });
+    expect(units.clock.clock_hz).toBe(2e7);
+    expect(units.rng.tau_rng_s).toBeCloseTo(5e-8, 20);
+    expect(JSON.stringify({ ...units, rng: { ...units.rng, tau_rng_s: 0 } })).toBe(JSON.stringify({ ...plain, rng: { ...plain.rng, tau_rng_s: 0 } }));
+    const f = join(dir, 'units.json');
+    writeFileSync(f, JSON.stringify({ extends: 'dtca-paper', clock: { clock_hz: '20MHz' }, rng: { energy_per_bit_j: '350aJ' } }));
+    const c = checkConfig(f);
+    expect(c.problems).toEqual([]);
+    expect(c.config!.clock.clock_hz).toBe(2e7);
+    const r = dtca(['config', 'show', '--set', 'clock.clock_hz=20MHz']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).clock.clock_hz).toBe(2e7);
+    const out = join(dir, 'sweep-units');
+    const s = dtca(['sweep', '--axis', 'clock.clock_hz=10MHz,20MHz', '--set', 'fabric.L=12', '--images', '1', '--stages', '1', '--sweeps', '2', '--no-charts', '--out', out, '--json']);
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout).rows.map((row: { axes: Record<string, unknown> }) => row.axes['clock.clock_hz'])).toEqual([1e7, 2e7]);
+    expect(readdirSync(join(out, 'points'))).toHaveLength(2);
+  });
+
+  it('a wrong unit is one line naming where it was typed; an --axis problem names the --axis', () => {
+    const bad: [string[], RegExp][] = [
+      [['config', 'show', '--set', 'clock.clock_hz=10ns'], /^dtca: --set clock\.clock_hz=10ns: clock\.clock_hz = 10ns: "ns" is not a unit of frequency/],
+      [['sweep', '--axis', 'clock.clock_hz=10ns', '--no-charts'], /^dtca: --axis clock\.clock_hz: "10ns": "ns" is not a unit of frequency/],
+      [['sweep', '--clock', '10ns', '--no-charts'], /^dtca: --clock: "10ns"/],
+      [['sweep', '--axis', 'clock.clock_hz=-5', '--set', 'fabric.L=12', '--no-charts'], /--axis clock\.clock_hz=-5: clock\.clock_hz = -5: must be >= 0\.001/],
+    ];
+    for (const [args, re] of bad) {
+      const r = dtca(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr).not.toMatch(/--set clock\.clock_hz=-5/);
+    }
+    const f = join(dir, 'bad-units.json');
+    writeFileSync(f, JSON.stringify({ extends: 'dtca-paper', clock: { clock_hz: '10ns' } }));
+    const v = dtca(['config', 'validate', f]);
+    expect(v.stdout.trim().split('\n')).toHaveLength(1);
+    expect(v.stdout).toMatch(/bad-units\.json: clock\.clock_hz = 10ns: "ns" is not a unit of frequency/);
+  });
+});
+
+describe('a random-weight workload says so beside its energy (item 5)', () => {
+  it('stats.json and the table carry the note; a model file does not', () => {
+    const out = join(dir, 'run-random');
+    const r = dtca(['run', '--set', 'fabric.L=12', '--images', '1', '--sweeps', '5', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^note\s+random-weight workload: seeded random weights, not a trained model; random weights toggle more than a trained model \(here \d+\.\d% of cell updates toggle/m);
+    const st = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
+    expect(st.energy_note).toMatch(/energy per image read high/);
+    const bm = dtca(['run', '--workload', 'bm', '--set', 'fabric.L=12', '--sweeps', '5', '--out', join(dir, 'run-bm'), '--json']);
+    expect(JSON.parse(bm.stdout).energy_note).toMatch(/^random-weight workload/);
+    const m = join(dir, 'zero.json');
+    expect(dtca(['model', 'new', '--stages', '2', '--L', '12', '--visible', '10', '--out', m]).code).toBe(0);
+    const f = dtca(['run', '--model', m, '--set', 'fabric.L=12', '--images', '1', '--sweeps', '5', '--out', join(dir, 'run-file'), '--json']);
+    expect(f.code).toBe(0);
+    expect(JSON.parse(f.stdout).energy_note).toBeUndefined();
+  });
+
+  it('the claim holds: on the paper chip random weights toggle more than the shipped trained model', () => {
+    // same chip, seed, images, sweeps; the default workload at L = 70 is the shipped model
+    const trained = dtca(['run', '--images', '2', '--sweeps', '40', '--labels', '0,1', '--out', join(dir, 'toggle-trained'), '--json']);
+    const rnd = join(dir, 'rnd70.mp');
+    expect(dtca(['model', 'new', '--weights', 'random:0.25', '--out', rnd]).code).toBe(0);
+    const random = dtca(['run', '--model', rnd, '--images', '2', '--sweeps', '40', '--out', join(dir, 'toggle-random'), '--json']);
+    const t = JSON.parse(trained.stdout);
+    const q = JSON.parse(random.stdout);
+    expect(t.workload).toMatch(/fmnist-t8/);
+    const frac = (s: { events: { toggles: number; latches: number } }) => s.events.toggles / s.events.latches;
+    // 2 x 8 x 40 x 4,900 latches each: binomial noise ~1e-3, the measured gap ~0.15
+    expect(frac(q) - frac(t)).toBeGreaterThan(0.05);
+    expect(q.energy_per_image_j).toBeGreaterThan(t.energy_per_image_j);
+  });
+});
+
+describe('trace export --npy: the cell layout and the stage records (item 13)', () => {
+  it('pixels and label copies of a Fashion-MNIST layout, and stage energies that sum to the run', () => {
+    const out = join(dir, 'traced');
+    const r = dtca(['run', '--set', 'fabric.L=44', '--set', 'fabric.rules="G8"', '--images', '2', '--sweeps', '2', '--trace', '--out', out]);
+    expect(r.code).toBe(0);
+    const npy = join(out, 'npy');
+    const e = dtca(['trace', 'export', join(out, 'trace.dtct'), '--npy', npy]);
+    expect(e.code).toBe(0);
+    expect(e.stdout).toMatch(/layout\.npy, pixel_index\.npy, label_index\.npy; 16 stage records/);
+    const script = `
+import json, sys
+import numpy as np
+import dtca_trace
+d, trace, stats = sys.argv[1], sys.argv[2], sys.argv[3]
+h, t = dtca_trace.load(trace)
+lay = np.load(d + '/layout.npy'); pix = np.load(d + '/pixel_index.npy'); lab = np.load(d + '/label_index.npy')
+pc = np.load(d + '/pixel_column.npy'); cells = np.load(d + '/cells.npy'); states = np.load(d + '/states.npy')
+kind = np.load(d + '/stage_records_kind.npy'); tot = np.load(d + '/stage_records_energy_total_j.npy')
+prog = np.load(d + '/stage_records_energy_programming_j.npy')
+img = np.asarray(h['layout']['image']); labc = np.asarray(h['layout']['label'])
+print(json.dumps({
+  'pix_shape': list(pix.shape), 'lab_shape': list(lab.shape),
+  'pix_ok': bool((pix.ravel() == img).all()), 'lab_ok': bool((lab.ravel() == labc).all()),
+  'n_pix': int((lay == 1).sum()), 'n_lab': int((lay == 2).sum()),
+  'col_ok': bool((cells[pc] == pix).all()),
+  # the last sweep record's image, read through the layout, equals the states at the pixel cells
+  'img_ok': bool((states[-1][pc] == t.states[-1][dtca_trace.column_of(h, pix.ravel())].reshape(pix.shape)).all()),
+  'n_stage': int(len(kind)), 'begins': int((kind == 0).sum()),
+  'stage_end_sum': float(tot[kind == 1].sum()), 'end_total': float(t.end['energy_j']['total']),
+  'stats_total': json.load(open(stats))['energy_j']['total'],
+  'py_stage': [float(s['energy_j']['programming']) for s in t.stage_records] == [float(v) for v in prog],
+}))
+`;
+    const p = spawnSync('/usr/bin/python3', ['-c', script, npy, join(out, 'trace.dtct'), join(out, 'stats.json')], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(ROOT, 'traces'), PYTHONDONTWRITEBYTECODE: '1' } });
+    expect(p.stderr).toBe('');
+    const j = JSON.parse(p.stdout);
+    expect(j).toMatchObject({ pix_shape: [28, 28], lab_shape: [10, 10], pix_ok: true, lab_ok: true, n_pix: 784, n_lab: 100, col_ok: true, img_ok: true, n_stage: 16, begins: 8, py_stage: true });
+    // each stage_end record holds the stage's totals: over the stages, the run's total
+    expect(j.stage_end_sum).toBeCloseTo(j.end_total, 20);
+    expect(j.stage_end_sum / j.stats_total).toBeCloseTo(1, 12);
+  });
+});

@@ -1,0 +1,198 @@
+// dtca sweep --train, in-process and without training (the training and the command line:
+// sweep-train.test.ts): the model cache key covers what determines a model and nothing else; a
+// sweep plans one model per distinct design; budget files (main's option names, snake_case
+// aliases, the rest from quick) and their errors; the Pareto front and its charts.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../sim/config.js';
+import { modelJobFor, trainingConfig, type TrainPlan } from '../sim/sweep/models.js';
+import { BUDGETS, resolveSweepBudget } from '../sim/train/budget.js';
+import { TRAIN_DEFAULTS } from '../sim/train/design.js';
+import { paretoFront, paretoData, paretoSpecs } from '../sim/sweep/report.js';
+import { makePlan, expandPlan, parseAxis } from '../sim/sweep/plan.js';
+import { UserError } from '../fabric/errors.js';
+import type { PlanFile, Row } from '../sim/sweep/store.js';
+
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
+
+describe('the model cache key', () => {
+  const plan: TrainPlan = { budget: 'quick', options: BUDGETS.quick.options, chip: 'ideal', model_cache: null };
+  const cfg = (sets: string[] = []) => resolveConfig('dtca-paper', { sets: ['fabric.L=48', ...sets] });
+  const key = (sets: string[] = [], p: TrainPlan = plan, seed = 1, T = 8) => modelJobFor(cfg(sets), seed, p, T).key;
+  const withOptions = (o: object): TrainPlan => ({ ...plan, options: { ...plan.options, ...o } });
+
+  it('the same design gives the same key; what the ideal chip does not depend on changes nothing', () => {
+    expect(key()).toBe(key());
+    // clock, RNG, mismatch, tiles, energy and area parameters: no change to the model trained on the ideal chip
+    for (const s of ['clock.clock_hz=4e7', 'rng.tau_rng_s=5e-7', 'rng.v_off_sigma_v=0.01', 'fabric.tile.size=12', 'fabric.tile.link_latency_cycles=1', 'power.vdd_v=0.5', 'area.rng_m2=1e-11', 'chip_id=3', 'cell.node_capacitance_f=1e-15']) {
+      expect(key([s]), s).toBe(key());
+    }
+    // a preset and its rule list are the same design
+    expect(key(['fabric.rules="G12"'])).toBe(key(['fabric.rules=[[0,1],[4,1],[9,10]]']));
+    // the threads a budget asks for do not change the model (each stage trains alone)
+    expect(key([], withOptions({ workers: 1 }))).toBe(key());
+  });
+
+  it('any change in a hash input gives a new model', () => {
+    const base = key();
+    const changed: [string, string][] = [
+      ['grid', key(['fabric.L=50'])],
+      ['rules', key(['fabric.rules="G8"'])],
+      ['boundary', key(['fabric.boundary="torus"'])],
+      ['weight bits', key(['cell.weight_bits=6'])],
+      ['weight full scale', key(['cell.weight_full_scale=2'])],
+      ['seed', key([], plan, 2)],
+      ['stages T', key([], plan, 1, 4)],
+      ['placement', key([], withOptions({ placement: 'random' }))],
+      ['epochs', key([], withOptions({ epochs: 13 }))],
+      ['learning rate', key([], withOptions({ lr: 0.01 }))],
+      ['negative-chain start', key([], withOptions({ negStart: 'noise' }))],
+      ['positive warm-up', key([], withOptions({ posWarmup: 11 }))],
+      ['ACP off', key([], withOptions({ acp: false }))],
+      ['data limit', key([], withOptions({ limit: 1000 }))],
+      ['budget standard', key([], { ...plan, options: BUDGETS.standard.options })],
+      ['cycle chip', key([], { ...plan, chip: 'cycle' })],
+    ];
+    for (const [what, k] of changed) expect(k, what).not.toBe(base);
+    expect(new Set(changed.map((c) => c[1])).size).toBe(changed.length);
+    // a default filled in is the same option given: dtca train's default lr floor written out
+    const { lrFloor: _f, ...noFloor } = BUDGETS.quick.options;
+    expect(key([], { ...plan, options: { ...noFloor, lrFloor: TRAIN_DEFAULTS.lrFloor } })).toBe(key([], { ...plan, options: noFloor }));
+    // trained on the cycle-accurate chip, the clock is part of the design, the energy table is not
+    const cyc: TrainPlan = { ...plan, chip: 'cycle' };
+    expect(key(['clock.clock_hz=4e7'], cyc)).not.toBe(key([], cyc));
+    expect(key(['power.vdd_v=0.5'], cyc)).toBe(key([], cyc));
+  });
+
+  it('the training chip is a function of the key: ideal, the design kept, the rest the default config', () => {
+    const a = trainingConfig(cfg(['clock.clock_hz=4e7', 'rng.tau_rng_s=5e-7', 'cell.weight_bits=6']), 'ideal', 5);
+    const b = trainingConfig(cfg(['cell.weight_bits=6']), 'ideal', 5);
+    expect(a).toEqual(b);
+    expect(a.rng.tau_rng_s).toBe(0);
+    expect(a.cell.weight_bits).toBe(6);
+    expect(a.fabric.L).toBe(48);
+    expect(a.seed).toBe(5);
+    expect(a.clock.clock_hz).toBe(1e7);
+    expect(Array.isArray(a.fabric.rules)).toBe(true);
+  });
+
+  it('a sweep plans one model per distinct design: a clock axis shares, a grid axis does not; replicates share', () => {
+    const ex = expandPlan(makePlan({ axes: [parseAxis('fabric.L=16,20'), parseAxis('clock.clock_hz=1e7,4e7')], replicates: 2, train: { budget: 'quick' } }));
+    expect(ex.points.length).toBe(8);
+    const keys = ex.points.map((p) => p.model!.key);
+    expect(new Set(keys).size).toBe(2);
+    expect(keys[0]).toBe(keys[3]); // L=16, both clocks and replicates
+    expect(keys[4]).not.toBe(keys[0]);
+    expect(ex.points[0].workload.kind).toBe('trained');
+    expect(ex.points[0].workload.T).toBe(8); // dtca train's default T
+    // any grid: a small one gets a pooled image (sim/layout.ts)
+    expect(ex.points[0].model!.spec.image).toMatchObject({ width: 7, height: 7, downscale: 4 });
+    expect(ex.points[0].model!.label).toMatch(/^L=16 G12 open, 8-bit weights, 7x7 .* image, spatial, T=8, ideal chip, quick$/);
+    // the model's key is part of the point's id: another budget, other points
+    const ex2 = expandPlan(makePlan({ axes: [parseAxis('fabric.L=16,20'), parseAxis('clock.clock_hz=1e7,4e7')], replicates: 2, train: { budget: 'standard' } }));
+    expect(ex2.points[0].id).not.toBe(ex.points[0].id);
+    // --stages sets T
+    const ex3 = expandPlan(makePlan({ axes: [parseAxis('fabric.L=16')], workload: { T: 2 }, train: { budget: 'quick' } }));
+    expect(ex3.points[0].model!.spec.T).toBe(2);
+  });
+
+  it('what cannot be trained is refused when the sweep is planned', () => {
+    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,20')], train: { budget: 'quick' } }))).toThrow(/point 1 of 2 \(fabric\.L=12\): --train: fabric\.L = 12: too small for a Fashion-MNIST DTM/);
+    expect(() => makePlan({ train: { budget: 'fast' } })).toThrow(/--train fast: quick, standard or a budget file/);
+    expect(() => makePlan({ workload: { visible: 'fmnist' }, train: { budget: 'quick' } })).toThrow(/--train: .*drop --visible/);
+    expect(() => makePlan({ workload: { kind: 'bm' }, train: { budget: 'quick' } })).toThrow(/--train: trains a DTM per design; it does not go with --workload bm/);
+  });
+});
+
+describe('budget files', () => {
+  const d = tmp('budget');
+  const file = (name: string, body: unknown) => {
+    const f = join(d, name);
+    writeFileSync(f, typeof body === 'string' ? body : JSON.stringify(body));
+    return f;
+  };
+
+  it('quick and standard are dtca train --budget\'s presets', () => {
+    expect(resolveSweepBudget('quick').options).toEqual(BUDGETS.quick.options);
+    expect(resolveSweepBudget('standard').options).toEqual(BUDGETS.standard.options);
+  });
+
+  it('any subset of the options by dtca train\'s names (or snake_case), the rest from quick', () => {
+    const f = file('tiny.json', { epochs: 2, steps: 3, posWarmup: 4, acp_lag: 5, lr_floor: 0.2, acp: false, limit: 300, negStart: 'noise' });
+    const b = resolveSweepBudget(f);
+    expect(b.name).toBe(f);
+    expect(b.options).toEqual({ ...BUDGETS.quick.options, epochs: 2, steps: 3, posWarmup: 4, acpLag: 5, lrFloor: 0.2, acp: false, limit: 300, negStart: 'noise' });
+    expect(resolveSweepBudget(file('empty.json', {})).options).toEqual(BUDGETS.quick.options);
+  });
+
+  it('an unknown key, a bad value, a key given twice or a file that is not a JSON object: one line naming the file and the key', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ epoch: 3 }, /--train .*b\.json: "epoch": unknown option \(did you mean "epochs"\?\)/],
+      [{ T: 4 }, /"T": unknown option \(the model's stages T come from the sweep's --stages\)/],
+      [{ frobnicate: 1 }, /"frobnicate": unknown option \(known: placement, epochs, /],
+      [{ steps: 0 }, /b\.json: steps = 0: must be an integer >= 1/],
+      [{ epochs: 2.5 }, /epochs = 2\.5: must be an integer >= 1/],
+      [{ lr: -1 }, /lr = -1: must be a number in \[1e-9, 10\]/],
+      [{ lrFloor: 2 }, /lrFloor = 2: must be a number in \[0, 1\]/],
+      [{ acp: 'yes' }, /acp = "yes": true or false/],
+      [{ placement: 'diagonal' }, /placement = "diagonal": one of random, spatial/],
+      [{ negStart: 'zero' }, /negStart = "zero": one of noise, data/],
+      [{ acpLag: 4, acp_lag: 5 }, /acpLag given twice \(as acpLag and acp_lag\)/],
+      [[1, 2], /b\.json: a budget file is a JSON object of training options/],
+      ['{"epochs": 3,', /b\.json: not valid JSON \(/],
+    ];
+    for (const [body, re] of cases) {
+      const f = file('b.json', body);
+      let err: unknown;
+      try {
+        resolveSweepBudget(f);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(body)).toBeInstanceOf(UserError);
+      const msg = (err as Error).message;
+      expect(msg, JSON.stringify(body)).toMatch(re);
+      expect(msg.includes('\n')).toBe(false);
+      expect(msg.startsWith(`--train ${f}`)).toBe(true);
+    }
+    expect(() => resolveSweepBudget(join(d, 'missing.json'))).toThrow(/--train .*missing\.json: cannot read budget file/);
+  });
+});
+
+describe('Pareto front', () => {
+  it('the non-dominated points of hand-made designs, lower or higher y better', () => {
+    const pts = [
+      { x: 60, y: 10 }, // 0: front (lowest x)
+      { x: 80, y: 5 }, // 1: front
+      { x: 90, y: 6 }, // 2: dominated by 1
+      { x: 100, y: 2 }, // 3: front (lowest y)
+      { x: 80, y: 5 }, // 4: equal to 1: neither dominates the other
+      { x: 120, y: 2 }, // 5: dominated by 3 (same y, worse x)
+      { x: NaN, y: 1 }, // 6: not judged
+    ];
+    expect(paretoFront(pts, 'low')).toEqual([0, 1, 3, 4]);
+    expect(paretoFront(pts, 'high')).toEqual([0]);
+    expect(paretoFront([{ x: 1, y: 1 }], 'low')).toEqual([0]);
+    expect(paretoFront([], 'low')).toEqual([]);
+  });
+
+  it('the charts mark and label the non-dominated designs', () => {
+    const pf = { plan: { axes: [{ path: 'fabric.L', values: [48, 70] }, { path: 'clock.clock_hz', values: [1e7, 4e7] }], replicates: 1 } } as unknown as PlanFile;
+    const row = (point: number, L: number, c: number, fd: number, e: number, ips: number) =>
+      ({ point, replicate: 0, axes: { 'fabric.L': L, 'clock.clock_hz': c }, fd, fd_floor: 40, fd_factorised: 130, quality_n: 100, energy_per_image_j: e, images_per_s_per_mm2: ips }) as unknown as Row;
+    const rows = [row(1, 48, 1e7, 90, 5e-9, 100), row(2, 48, 4e7, 120, 4e-9, 400), row(3, 70, 1e7, 70, 11e-9, 50), row(4, 70, 4e7, 95, 12e-9, 90)];
+    const e = paretoData(pf, rows, 'energy_per_image_j');
+    expect(e.filter((p) => p.front).map((p) => p.label)).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);
+    const t = paretoData(pf, rows, 'images_per_s_per_mm2');
+    expect(t.filter((p) => p.front).map((p) => p.point)).toEqual([1, 2, 3]);
+    const specs = paretoSpecs(pf, rows);
+    expect(specs.map((s) => s.base)).toEqual(['pareto--energy_per_image_j--fd', 'pareto--images_per_s_per_mm2--fd']);
+    expect(specs[0].title).toMatch(/N = 100/);
+    const layers = (specs[0].spec as unknown as { layer: { data: { values: { label?: string; ref?: string }[] }; mark: { type: string } }[] }).layer;
+    const labels = layers.find((l) => l.mark.type === 'text' && l.data.values.some((v) => v.label))!;
+    expect(labels.data.values.map((v) => v.label)).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);
+    expect(layers.some((l) => l.mark.type === 'rule' && l.data.values.some((v) => v.ref?.startsWith('factorised')))).toBe(true);
+  });
+});
