@@ -9,7 +9,7 @@
  *   Boltzmann  runModel(chip, model, { chains, sweeps, warmup }) -> RunResult
  *   stats      makeStats / makeDtmStats -> the stats.json object; formatStats -> the CLI's table
  *   train      train({ config, model, out, epochs, ... }) -> TrainResult (writes the model file)
- *   evaluate   evaluateSamples(samplesFromGeneration(gen, labels), { dataDir }) -> EvalReport
+ *   evaluate   evaluateSamples(samplesFromGeneration(gen, labels, model.dtm), { dataDir }) -> EvalReport
  *   traces     openTraceWriter(path) as a generate() sink; readTrace(path) (async iterable of
  *              records), inspectTrace(path)
  *   errors     UserError: bad input, with a message that names what and where; OptionError (a
@@ -24,6 +24,8 @@ import { readClassifier } from './sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from './sim/quality/train.js';
 import { evaluate, loadReferenceData, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
 import type { GenerateResult } from './sim/dtm.js';
+import type { DtmSpec } from './sim/model.js';
+import { classifierImages } from './sim/layout.js';
 
 export { resolveConfig, checkConfig, presetNames, configJsonSchema, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './sim/config.js';
 export { buildChip, type Chip, type Timing } from './sim/chip.js';
@@ -42,14 +44,26 @@ export { UserError, OptionError, Interrupted } from './fabric/errors.js';
 export type { EngineChoice } from './cells/engine.js';
 
 /**
- * The pixels of a generation as `evaluate` scores them: each image's first 784 visible cells
- * (0/1), and, when the generation was class-clamped, the class of each image.
+ * The images of a generation as `evaluate` scores them (0/1, 28x28) and, when the generation was
+ * class-clamped, the class of each image. Pass the model's `dtm` section (`model.dtm`) so a model
+ * on a pooled image (14x14, 7x7: sim/layout.ts) is upscaled and scored at its own resolution;
+ * without it the generation must be a 28x28 Fashion-MNIST model's (its first 784 visible cells).
  */
-export function samplesFromGeneration(gen: GenerateResult, labels?: number[]): Samples {
+export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dtm?: DtmSpec): Samples {
   const n = gen.outputs.length;
-  if (n > 0 && gen.outputs[0].length < PIXELS) throw new RangeError(`samplesFromGeneration: images of ${gen.outputs[0].length} cells; evaluation scores 28x28 Fashion-MNIST models`);
+  let images: Uint8Array;
+  let downscale = 1;
+  if (dtm) {
+    ({ images, downscale } = classifierImages(gen.outputs, dtm));
+  } else {
+    if (n > 0 && gen.outputs[0].length < PIXELS) {
+      throw new RangeError(`samplesFromGeneration: images of ${gen.outputs[0].length} visible cells, fewer than a 28x28 image; pass the model's dtm section (samplesFromGeneration(gen, labels, model.dtm)) to score a pooled-image model`);
+    }
+    images = pixelsOf(gen.outputs);
+  }
   return {
-    images: pixelsOf(gen.outputs),
+    images,
+    downscale,
     n,
     labels: labels && labels.length ? Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]) : null,
     autocorrelation: null,

@@ -16,7 +16,7 @@
  * executes to are the same wherever it runs, so sweep points and experiments use the same plan.
  */
 import { basename, resolve as resolvePath } from 'node:path';
-import { UserError, Interrupted } from '../fabric/errors.js';
+import { UserError, OptionError, Interrupted } from '../fabric/errors.js';
 import type { ResolvedConfig } from './config.js';
 import { buildChip, type Chip } from './chip.js';
 import { randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
@@ -111,7 +111,7 @@ export type WorkloadPlan = DtmPlan | BmPlan;
 
 function whole(name: string, v: number | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < min) throw new UserError(`--${name} ${v}: must be an integer >= ${min}`);
+  if (!Number.isInteger(v) || v < min) throw new OptionError(name, v, `must be an integer >= ${min}`);
   return v;
 }
 
@@ -164,11 +164,11 @@ export function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int3
 export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContext()): WorkloadPlan {
   const cfg = req.config;
   const fileModel = req.model ?? null;
-  if (fileModel && req.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
-  if (!fileModel && req.stage !== undefined) throw new UserError('--stage: runs one stage of a model file (--model)');
+  if (fileModel && req.workload !== undefined) throw new OptionError('workload', req.workload, 'chooses the built-in workload; with --model the model file is the workload', false);
+  if (!fileModel && req.stage !== undefined) throw new OptionError('stage', req.stage, 'runs one stage of a model file (--model)', false);
   const dtmRun = fileModel ? Boolean(fileModel.dtm) && req.stage === undefined : req.workload !== 'bm';
   const workers = whole('workers', req.workers, 1) ?? 1;
-  if (req.trace && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
+  if (req.trace && workers > 1) throw new OptionError('workers', workers, 'a trace is written in order by one thread; drop --workers or --trace');
   const batch = whole('batch', req.batch, 1);
   const engine = req.engine ?? 'auto';
   const cs = configShape(cfg);
@@ -192,7 +192,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
 
   if (dtmRun) {
     for (const [k, v] of [['chains', req.chains], ['warmup', req.warmup], ['init', req.init]] as const) {
-      if (v !== undefined) throw new UserError(`--${k}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`);
+      if (v !== undefined) throw new OptionError(k, v, 'not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)', false);
     }
     // the shipped model: one image per class unless asked otherwise
     const images = whole('images', req.images, 1) ?? (shipped ? 10 : 4);
@@ -223,25 +223,25 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
     });
     const classes = dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0;
     for (const c of labels ?? []) {
-      if (dtm.label.length === 0) throw new UserError(`--labels ${labels!.join(',')}: the model has no label cells`);
-      if (!Number.isInteger(c) || c < 0 || c >= classes) throw new UserError(`--labels ${labels!.join(',')}: class ${c} outside 0..${classes - 1}`);
+      if (dtm.label.length === 0) throw new OptionError('labels', labels!.join(','), 'the model has no label cells');
+      if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels!.join(','), `class ${c} outside 0..${classes - 1}`);
     }
-    for (const s of tr?.stages ?? []) if (s >= dtm.T) throw new UserError(`--trace-stages ${tr!.stages!.join(',')}: stage ${s} does not exist (the model has stages 0..${dtm.T - 1})`);
-    for (const c of tr?.chains ?? []) if (c >= images) throw new UserError(`--trace-chains ${tr!.chains!.join(',')}: chain ${c} does not exist (--images ${images}: chains 0..${images - 1})`);
+    for (const s of tr?.stages ?? []) if (s >= dtm.T) throw new OptionError('traceStages', tr!.stages!.join(','), `stage ${s} does not exist (the model has stages 0..${dtm.T - 1})`);
+    for (const c of tr?.chains ?? []) if (c >= images) throw new OptionError('traceChains', tr!.chains!.join(','), `chain ${c} does not exist (--images ${images}: chains 0..${images - 1})`);
     if (tr?.cells && (tr.cells[2] >= cfg.fabric.L || tr.cells[3] >= cfg.fabric.L)) {
-      throw new UserError(`--trace-cells ${tr.cells.join(',')}: outside the ${cfg.fabric.L}x${cfg.fabric.L} grid`);
+      throw new OptionError('traceCells', tr.cells.join(','), `outside the ${cfg.fabric.L}x${cfg.fabric.L} grid`);
     }
     return { ...base, kind: 'dtm', chip, model, modelSource: fileModel ? 'file' : shipped ? 'shipped' : 'random', sweeps, estimate: est, images, labels, mapping: req.mapping ?? 'reprogram', trace: tr };
   }
 
   for (const [k, v] of [['images', req.images], ['labels', req.labels], ['mapping', req.mapping], ['trace', req.trace]] as const) {
-    if (v !== undefined) throw new UserError(`--${k}: only for DTM generation (a model with a "dtm" section, or the default workload)`);
+    if (v !== undefined) throw new OptionError(k, v, 'only for DTM generation (a model with a "dtm" section, or the default workload)', false);
   }
   const chains = whole('chains', req.chains, 1) ?? 1;
   const sweeps = whole('sweeps', req.sweeps, 1) ?? 1000;
   const warmup = whole('warmup', req.warmup, 0) ?? (fileModel ? 100 : 0);
   const stage = whole('stage', req.stage, 0) ?? 0;
-  if (fileModel && stage >= fileModel.stages.length) throw new UserError(`--stage ${stage}: the model has stages 0..${fileModel.stages.length - 1}`);
+  if (fileModel && stage >= fileModel.stages.length) throw new OptionError('stage', stage, `the model has stages 0..${fileModel.stages.length - 1}`);
   const est = estimate({ chains, stagesProgrammed: 1, cellUpdates: chains * (sweeps + warmup) * N, cycles: chains * ((sweeps + warmup) * sweepCycles + 2 + N) + wiresApprox * 32, sweeps: sweeps + warmup });
   const chip = buildChip(cfg);
   const model = fileModel ?? randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
@@ -408,7 +408,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
 export function tracePath(plan: WorkloadPlan, dir: string): string | null {
   if (plan.kind !== 'dtm' || !plan.trace) return null;
   const path = plan.trace.path === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(plan.trace.path);
-  if (RUN_FILES.some((f) => resolvePath(dir, f) === path)) throw new UserError(`--trace ${plan.trace.path}: the run directory writes its own ${basename(path)} there; name the trace differently`);
+  if (RUN_FILES.some((f) => resolvePath(dir, f) === path)) throw new OptionError('trace', plan.trace.path, `the run directory writes its own ${basename(path)} there; name the trace differently`);
   return path;
 }
 

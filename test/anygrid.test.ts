@@ -22,6 +22,7 @@ import { buildChip } from '../sim/chip.js';
 import { samplesPng } from '../sim/io/images.js';
 import { makePackr } from '../traces/pack.js';
 import { shippedModelFor, listShippedModels } from '../sim/shipped.js';
+import { samplesFromGeneration } from '../index.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fmnist-train-400.bin.gz', import.meta.url));
 const G12 = resolveRules('G12', 'test');
@@ -174,6 +175,12 @@ describe('a model for a small grid', () => {
     expect(gen.outputs.length).toBe(4);
     for (const o of gen.outputs) expect(o.length).toBe(49 + 100);
     expect(classifierImages(gen.outputs, m.dtm!).images.length).toBe(4 * PIXELS);
+    // the library's samplesFromGeneration scores it at its resolution with the model's dtm section, and refuses without it
+    const samples = samplesFromGeneration(gen, [0, 1, 2, 3], m.dtm!);
+    expect(samples.downscale).toBe(4);
+    expect(Array.from(samples.images)).toEqual(Array.from(classifierImages(gen.outputs, m.dtm!).images));
+    expect(Array.from(samples.labels!)).toEqual([0, 1, 2, 3]);
+    expect(() => samplesFromGeneration(gen, [0])).toThrow(/pass the model's dtm section/);
   }, 240_000);
 });
 
