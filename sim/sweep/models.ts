@@ -95,8 +95,10 @@ const NOT_MODEL = new Set(['engine', 'dataDir', 'images', 'resume', 'stages', 's
  * and seed; on the cycle-accurate chip the point's config with the values that change no spin
  * (name, description, power, area, the RNG's and links' energies and bit rate) set to the default's.
  */
+let defaultConfig: ResolvedConfig | null = null;
+
 export function trainingConfig(cfg: ResolvedConfig, chip: TrainChip, seed: number): ResolvedConfig {
-  const def = resolveConfig(DEFAULT_CONFIG);
+  const def = (defaultConfig ??= resolveConfig(DEFAULT_CONFIG));
   const rules = resolveRules(cfg.fabric.rules).map(([a, b]) => [a, b]);
   let raw: ResolvedConfig;
   if (chip === 'ideal') {
