@@ -135,6 +135,16 @@ export function newMomentSums(layout: FabricLayout): MomentSums {
 }
 
 /** `bias` with cells[n] set to values[n] (a new array): setBiasAt's biases as setBias takes them */
+/**
+ * keep() for an engine that reads chain k's spins out and loads them back (the reference and the
+ * one-chain engines); the many-chain engine continues in place instead.
+ */
+export function keepByReload(engine: Pick<LatchEngine, 'readSpins' | 'load'>, N: number, k: number, beta: number): void {
+  const s = new Float64Array(N);
+  engine.readSpins(k, s);
+  engine.load(k, s, beta);
+}
+
 export function biasWith(bias: Float64Array, cells: Int32Array, values: Float64Array): Float64Array {
   const b = bias.slice();
   for (let n = 0; n < cells.length; n++) b[cells[n]] = values[n];

@@ -17,6 +17,7 @@ import type { Planes } from './planes.js';
 import {
   isIdealPhysics,
   biasWith,
+  keepByReload,
   newMomentSums,
   type EngineSpec,
   type EngineStats,
@@ -250,9 +251,7 @@ export class ReferenceEngine implements LatchEngine {
   }
 
   keep(k: number, beta: number): void {
-    const s = new Float64Array(this.spec.layout.N);
-    this.readSpins(k, s);
-    this.load(k, s, beta);
+    keepByReload(this, this.spec.layout.N, k, beta);
   }
 
   momentSums(): MomentSums {

@@ -28,6 +28,7 @@ import {
   EngineRefusal,
   isIdealPhysics,
   biasWith,
+  keepByReload,
   newMomentSums,
   type EngineSpec,
   type EngineStats,
@@ -474,9 +475,7 @@ export class WasmEngine implements LatchEngine {
   }
 
   keep(k: number, beta: number): void {
-    const s = new Float64Array(this.spec.layout.N);
-    this.readSpins(k, s);
-    this.load(k, s, beta);
+    keepByReload(this, this.spec.layout.N, k, beta);
   }
 
   momentSums(): MomentSums {

@@ -509,6 +509,17 @@ export class BatchEngine implements LatchEngine {
     this.own.fill(false);
   }
 
+  /** Chain k's own bias row at `at` (I16 units) is written with fields up to `reach`: check the range, point the chain's block at it, mark it dirty. */
+  private commitBiasRow(k: number, at: number, reach: number): void {
+    if (reach > this.gOff) throw new EngineRefusal(`fields up to ${reach} units exceed the engine's range (${this.gOff})`);
+    this.reach = reach;
+    const b = this.blocks[Math.floor(k / this.g.BL)];
+    this.a.i32[b.biasTab / 4 + (k % this.g.BL)] = this.biasRows + k * this.s16;
+    this.fullRowAtSparse(k, at);
+    b.biasDirty = this.anyBiasDirty = true;
+    this.own[k] = true;
+  }
+
   setBias(k: number, bias: Float64Array): void {
     // chain k's biases as its lanes of the bias plane hold them (minus the weight sums, plus the table offset)
     const I16 = this.i16();
@@ -519,13 +530,7 @@ export class BatchEngine implements LatchEngine {
       I16[at + i] = bias[i] - this.wsum[i] + this.gOff;
       reach = Math.max(reach, Math.abs(bias[i]) + this.wabs[i]);
     }
-    if (reach > this.gOff) throw new EngineRefusal(`fields up to ${reach} units exceed the engine's range (${this.gOff})`);
-    this.reach = reach;
-    const b = this.blocks[Math.floor(k / this.g.BL)];
-    this.a.i32[b.biasTab / 4 + (k % this.g.BL)] = this.biasRows + k * this.s16;
-    this.fullRowAtSparse(k, at);
-    b.biasDirty = this.anyBiasDirty = true;
-    this.own[k] = true;
+    this.commitBiasRow(k, at, reach);
     this.bias[k] = bias;
   }
 
@@ -609,13 +614,7 @@ export class BatchEngine implements LatchEngine {
       I16[at + i] = values[n] - this.wsum[i] + this.gOff;
       reach = Math.max(reach, Math.abs(values[n]) + this.wabs[i]);
     }
-    if (reach > this.gOff) throw new EngineRefusal(`fields up to ${reach} units exceed the engine's range (${this.gOff})`);
-    this.reach = reach;
-    const b = this.blocks[Math.floor(k / this.g.BL)];
-    this.a.i32[b.biasTab / 4 + (k % this.g.BL)] = this.biasRows + k * this.s16;
-    this.fullRowAtSparse(k, at);
-    b.biasDirty = this.anyBiasDirty = true;
-    this.own[k] = true;
+    this.commitBiasRow(k, at, reach);
     // the whole biases only where the cycle physics needs them (load() settles the nodes)
     this.bias[k] = this.ideal ? new Float64Array(0) : biasWith(this.planes!.bias, cells, values);
   }
