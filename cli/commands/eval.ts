@@ -7,14 +7,14 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveConfig } from '../../sim/config.js';
-import { planWorkload, executeWorkload, type DtmOutcome } from '../../sim/workload.js';
+import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
 import { log, cliContext, positiveInt, parseBeta } from '../common.js';
 import { dataDir, CLASSES } from '../../sim/fmnist.js';
-import { imageSourceOf, classifierImages, describeImage } from '../../sim/layout.js';
+import { imageSourceOf, describeImage } from '../../sim/layout.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
 import { measureAutocorrelation } from '../../sim/train/stage.js';
@@ -125,21 +125,15 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
     const ctx = cliContext();
     const plan = planWorkload({ config: cfg, model, images: n, sweeps, labels, workers, beta: parseBeta(a.beta) }, ctx);
-    const { gen } = (await executeWorkload(plan, ctx)) as DtmOutcome;
+    const out = (await executeWorkload(plan, ctx)) as DtmOutcome;
+    const { gen } = out;
     // per stage, the chain autocorrelation beyond the conditional mean (the estimator ACP uses,
     // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
     const pairsData = trainData(model, a.data, undefined, 'test');
     const auto: number[] = [];
     for (let k = 0; k < dtm.T; k++) auto.push(measureAutocorrelation(cfg, 'auto', { beta: model.beta, dtm, stages: model.stages }, k, pairsData, { pairs: 32, warmup: 40, lag: AUTOCORRELATION_LAG, seed: cfg.seed }));
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
-    const { images, downscale } = classifierImages(gen.outputs, dtm, a.target);
-    samples = {
-      images,
-      downscale,
-      n,
-      labels: Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]),
-      autocorrelation: auto,
-    };
+    samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
     title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
     source = { model: target, config: cfg.name, chip: chipKind, engine: gen.engine.used, seed: cfg.seed, T: dtm.T, sweeps, generation_wall_s: gen.wallS, autocorrelation_lag: AUTOCORRELATION_LAG };
   }

@@ -15,7 +15,7 @@ import { existsSync, readFileSync, appendFileSync, readdirSync, statSync } from 
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveConfig } from '../../sim/config.js';
-import { planWorkload, executeWorkload, type DtmOutcome } from '../../sim/workload.js';
+import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { train } from '../../sim/train/train.js';
@@ -23,7 +23,6 @@ import { evaluate, loadReferenceData } from '../../sim/quality/eval.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from '../../sim/quality/train.js';
 import { CLASSES } from '../../sim/fmnist.js';
-import { classifierImages } from '../../sim/layout.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
@@ -114,9 +113,8 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
       const labels = Array.from({ length: CLASSES }, (_, c) => c);
       // the monolithic EBM gets the DTM's total sweeps in its one stage
       const sweeps = v.T === 1 ? 8 * K : K;
-      const { gen } = (await executeWorkload(planWorkload({ config, model, images, sweeps, labels, workers }))) as DtmOutcome;
-      const { images: pixels, downscale } = classifierImages(gen.outputs, model.dtm!, snap);
-      const rep = evaluate({ images: pixels, downscale, n: images, labels: Uint8Array.from({ length: images }, (_, i) => labels[i % CLASSES]), autocorrelation: null }, { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
+      const out = (await executeWorkload(planWorkload({ config, model, images, sweeps, labels, workers }))) as DtmOutcome;
+      const rep = evaluate(outcomeSamples(out, snap), { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
       const at = trainLog.filter((r) => r.epoch === e);
       const row: Row = {
         variant: v.name,
