@@ -34,6 +34,7 @@ import { samplesFigure, denoiseFigure } from './io/images.js';
 import { writeEnergyChart, type StageEnergy } from './io/plot.js';
 import { writeJson, writeFileAtomic, VERSION, type RunDir } from './io/output.js';
 import { isDiskFault } from '../fabric/files.js';
+import { turn } from '../fabric/pause.js';
 import { openTraceWriter, type TraceOptions } from '../traces/writer.js';
 import type { TraceWriter } from '../traces/writer.js';
 import type { TraceSink } from '../traces/types.js';
@@ -321,7 +322,7 @@ export class WorkloadStopped extends Error {
 export interface ExecuteOptions {
   /** a trace sink already opened (writeRunDirectory's caller opens it in the run directory: openPlanTrace), or an in-memory observer of every sweep (generation) */
   sink?: TraceSink;
-  /** settles with a reason when the work must stop: races work running on other threads */
+  /** settles with a reason when the work must stop: ends at once work running on worker threads (--workers), which does not ask ctx.stop */
   stopped?: Promise<string>;
   /** start-up seconds to record in stats.json (the CLI's process uptime at the first sweep) */
   startupS?: () => number;
@@ -331,13 +332,6 @@ export interface ExecuteOptions {
   pictures?: boolean;
   /** the simulation's statistics alone: no start-up time, no area (a sweep point records its area its own way) */
   bare?: boolean;
-}
-
-/** A promise that rejects with Interrupted when `stopped` settles first (for work on other threads). */
-function untilStopped<T>(p: Promise<T>, stopped: Promise<string> | undefined): Promise<T> {
-  if (!stopped) return p;
-  p.catch(() => {}); // if the stop wins, what the threads do afterwards no longer matters
-  return Promise.race([p, stopped.then((s): T => { throw new Interrupted({}, s); })]);
 }
 
 function logEngine(e: EngineReport, ctx: RunContext): void {
@@ -361,7 +355,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
   /** the run's result, or WorkloadStopped with how far it got; the bar ends either way */
   const finished = async <T>(run: Promise<T>, progress: WorkloadProgress, bar: { stop(): void }): Promise<T> => {
     try {
-      return await untilStopped(run, o.stopped);
+      return await run;
     } catch (e) {
       if (!(e instanceof Interrupted)) throw e;
       if (e.at.stage !== undefined) progress.at = e.at;
@@ -404,6 +398,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       keepChains: o.pictures === false ? 0 : Math.min(plan.images, 8),
       onStageDone: (stage, done, total) => ctx.log.debug({ stage, done, of: total }, 'stage done'),
       shouldStop: shouldStop(progress),
+      stopped: o.stopped,
     });
     const gen = await finished(run, progress, bar);
     logEngine(gen.engine, ctx);
@@ -436,6 +431,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       bar.update(d);
     },
     shouldStop: shouldStop(progress),
+    stopped: o.stopped,
   });
   const result = await finished(run, progress, bar);
   logEngine(result.engine, ctx);
@@ -554,18 +550,20 @@ export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label:
       ...(files.labels ? [[LABELS_FILE, () => writeFileAtomic(`${dir}/${LABELS_FILE}`, files.labels!)] as [string, () => void]] : []),
     ];
     const written: string[] = [];
-    const stopIfAsked = () => {
-      const signal = o.stop?.() ?? null;
+    const stopIfAsked = async () => {
+      if (!o.stop) return;
+      await turn(); // a signal handler on this thread runs before the question (fabric/pause.ts)
+      const signal = o.stop();
       if (!signal) return;
       const progress: WorkloadProgress = { done: p.images * dtm.T, of: p.images * dtm.T, unit: 'image-stages' };
       throw writeStoppedRun(rd, plan, label, signal, progress, o.wallS?.() ?? 0, { ...stats, partial: true, status: 'interrupted', signal, during: 'pictures', pictures_written: written });
     };
     for (const [name, draw] of pictures) {
-      stopIfAsked();
+      await stopIfAsked();
       await draw();
       written.push(name);
     }
-    stopIfAsked();
+    await stopIfAsked();
     // where the weights came from: a --model file, the shipped model that fits, or random (none fits)
     extra = { samples: files.manifest, weights: plan.modelSource === 'file' ? 'model file' : plan.modelSource === 'shipped' ? 'shipped model' : 'random weights (no shipped model fits this fabric)' };
   }

@@ -2,7 +2,8 @@
 import type { Argv } from 'yargs';
 import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop, type StopSignal } from '../signals.js';
-import { readModel, type Model } from '../../sim/model.js';
+import { readModelAsync, type Model } from '../../sim/model.js';
+import { turn } from '../../fabric/pause.js';
 import { maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE } from '../../sim/resources.js';
 import { INIT_MODES, type InitMode } from '../../sim/run.js';
 import type { Mapping } from '../../sim/dtm.js';
@@ -36,12 +37,12 @@ function checkWorkers(v: number | undefined): number {
 }
 
 async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
-  // SIGINT/SIGTERM stop the run cleanly (cli/signals.ts); the watcher starts while the run is checked
-  const listening = listenForStop();
+  // SIGINT/SIGTERM stop the run cleanly (cli/signals.ts)
+  const stop = listenForStop();
   try {
-    await runChecked(a, listening);
+    await runChecked(a, stop);
   } finally {
-    (await listening).dispose();
+    stop.dispose();
   }
 }
 
@@ -53,12 +54,12 @@ function stoppedEarly(signal: string): Interrupted {
 }
 
 /** The command line as a workload request: flag checks and parsing only; sim/workload.ts checks the rest. */
-function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal): Omit<WorkloadRequest, 'config'> {
+async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal): Promise<Omit<WorkloadRequest, 'config'>> {
   if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
-  // the signal watcher is up before a model file is read: a signal ends even a long read (fabric/read.ts)
+  // the signal handlers are up before a model file is read: a signal ends even a long read (fabric/read.ts)
   let fileModel: Model | null;
   try {
-    fileModel = a.model === undefined ? null : readModel(String(a.model), { stop: () => stopEarly.signal !== null });
+    fileModel = a.model === undefined ? null : await readModelAsync(String(a.model), { stop: () => stopEarly.signal !== null });
   } catch (e) {
     if (e instanceof Interrupted) throw stoppedEarly(stopEarly.signal ?? 'SIGTERM');
     throw e;
@@ -110,16 +111,16 @@ function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal)
   };
 }
 
-async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Promise<StopSignal>): Promise<void> {
+async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSignal): Promise<void> {
   // ---- everything is checked before anything runs or is written
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
   // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
-  const stop = await listening;
-  const req = request(a, stop);
+  const req = await request(a, stop);
   const ctx = cliContext(() => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
+  await turn(); // a signal that came while the run was planned is handled now (fabric/pause.ts)
   if (stop.signal) throw stoppedEarly(stop.signal);
   const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
   await withRunDir(a.out as string | undefined, label.slug, async (dir, rd) => {

@@ -199,7 +199,7 @@ async function cmdSweep(a: A): Promise<void> {
   const jobs = jobsOf(a.jobs, stored?.jobs ?? planJobs);
   const charts = a.charts === false || argGiven('--no-charts') ? false : argGiven('--charts') ? true : (stored?.charts ?? true);
   writeRunOptions(dir, { jobs, charts });
-  const stop = await listenForStop();
+  const stop = listenForStop();
   let r;
   try {
     r = await runSweep(dir, { jobs, shard: null }, cliContext(() => stop.signal !== null));
