@@ -30,14 +30,14 @@ export interface StopSignal {
   dispose(): void;
 }
 
-/** Whether this process may take over SIGINT/SIGTERM (the CLI entry point says yes; tests and libraries no). */
-export const stopSettings = { enabled: false };
-
 const inert: StopSignal = { signal: null, received: new Promise<string>(() => {}), dispose: () => {} };
 
-/** Start watching SIGINT and SIGTERM for a run. Returns an inert listener when not enabled. */
-export function listenForStop(): StopSignal {
-  if (!stopSettings.enabled) return inert;
+/**
+ * Start watching SIGINT and SIGTERM for a run. Returns an inert listener unless `enabled` (the
+ * session's `signals`: the process is the dtca program, not a test or a library calling main()).
+ */
+export function listenForStop(enabled: boolean): StopSignal {
+  if (!enabled) return inert;
   let signal: string | null = null;
   let onSignal: (s: string) => void = () => {};
   const received = new Promise<string>((resolve) => (onSignal = resolve));

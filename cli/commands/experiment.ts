@@ -26,7 +26,8 @@ import { CLASSES } from '../../sim/fmnist.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
-import { log, positiveInt } from '../common.js';
+import { positiveInt } from '../common.js';
+import type { Session } from '../session.js';
 
 interface Row {
   variant: string;
@@ -48,7 +49,8 @@ const VARIANTS = [
   { name: 'dtm-acp', T: 8, acp: true, what: 'DTM with ACP' },
 ] as const;
 
-async function cmdCentral(a: Record<string, unknown>): Promise<void> {
+async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void> {
+  const { log } = s;
   const out = resolve(String(a.out ?? 'runs/central'));
   // the directory is the experiment's own: new, empty, or holding an earlier (resumed) experiment
   const ours = existsSync(join(out, 'results.jsonl')) || VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
@@ -164,7 +166,7 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
   process.stdout.write(md + `\n\n${out}/results.jsonl, results.md, central.png\n`);
 }
 
-export function experimentCommand<T>(y: Argv<T>): Argv<T> {
+export function experimentCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command('experiment', 'reproduce a result of the paper at small scale', (yy) =>
     yy
       .command(
@@ -184,7 +186,7 @@ export function experimentCommand<T>(y: Argv<T>): Argv<T> {
             .option('workers', { type: 'number', describe: 'worker threads (default 1)' })
             .option('set', { type: 'string', array: true, describe: 'config overrides of the paper chip' })
             .option('data', { type: 'string', describe: 'Fashion-MNIST directory' }),
-        (a) => cmdCentral(a as never),
+        (a) => cmdCentral(a as never, s),
       )
       .demandCommand(1, 'name an experiment: central'),
   );

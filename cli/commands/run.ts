@@ -14,7 +14,8 @@ import { isStdout } from '../../fabric/files.js';
 import { parseIndexList, parseCellRect } from '../../traces/writer.js';
 import { configLabel } from '../../sim/label.js';
 import { planWorkload, executeWorkload, writeRunDirectory, writeStoppedRun, openPlanTrace, endTrace, WorkloadStopped, type WorkloadRequest } from '../../sim/workload.js';
-import { log, cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
+import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
+import type { Session } from '../session.js';
 
 
 function parseEngine(v: unknown): EngineChoice {
@@ -36,11 +37,11 @@ function checkWorkers(v: number | undefined): number {
   return w;
 }
 
-async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
+async function cmdRun(a: CommonArgs & Record<string, unknown>, s: Session): Promise<void> {
   // SIGINT/SIGTERM stop the run cleanly (cli/signals.ts)
-  const stop = listenForStop();
+  const stop = listenForStop(s.signals);
   try {
-    await runChecked(a, stop);
+    await runChecked(a, stop, s);
   } finally {
     stop.dispose();
   }
@@ -111,14 +112,15 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
   };
 }
 
-async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSignal): Promise<void> {
+async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSignal, s: Session): Promise<void> {
+  const { log } = s;
   // ---- everything is checked before anything runs or is written
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
   // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   const req = await request(a, stop);
-  const ctx = cliContext(() => stop.signal !== null);
+  const ctx = cliContext(s, () => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
   await turn(); // a signal that came while the run was planned is handled now (fabric/pause.ts)
   if (stop.signal) throw stoppedEarly(stop.signal);
@@ -147,7 +149,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSig
   }, claim);
 }
 
-export function runCommand<T>(y: Argv<T>): Argv<T> {
+export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y
     .command(
       'run [config]',
@@ -177,6 +179,6 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
           .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
           .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
-      (a) => cmdRun(a as never),
+      (a) => cmdRun(a as never, s),
     );
 }
