@@ -63,7 +63,9 @@ export const BUDGETS: Record<BudgetName, Budget> = {
   quick: {
     name: 'quick',
     summary: 'a model in about 5 minutes at L <= 56 on two cores (about 7 at L = 70)',
-    options: { ...RECIPE, epochs: 15, dataEpochs: 9, steps: 50 },
+    // ACP starts off (lambda 0; it turns on by its own rule if the chains' autocorrelation rises):
+    // at this length the initial penalty of 0.05 mostly slowed learning (docs/training.md)
+    options: { ...RECIPE, epochs: 15, dataEpochs: 9, steps: 50, acpLambda: 0 },
   },
   standard: {
     name: 'standard',

@@ -1,0 +1,70 @@
+/**
+ * Puts a trained model into configs/models/ as a shipped model (docs/training.md, "Shipped
+ * models"): copies MODEL and its MODEL.manifest.json (written by dtca train) under NAME, adds the
+ * file's SHA-256, a description computed from the model, and its quality: `dtca eval MODEL --chip
+ * ideal --images N --json` as `metrics.ideal` (what `dtca run` ranks shipped models by).
+ *
+ *   npx tsx scripts/ship-model.ts MODEL NAME [N]      # e.g. runs/L48.mp fmnist-t8-L48 1000
+ *
+ * Uses the built CLI (dist/dtca.js: `npm run build` first).
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { readModel } from '../sim/model.js';
+import { describeImage, imageSourceOf } from '../sim/layout.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'dist', 'dtca.js');
+
+function main(argv: string[]): void {
+  const [model, name, nText] = argv;
+  if (!model || !name || !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) {
+    process.stderr.write('usage: npx tsx scripts/ship-model.ts MODEL NAME [N]   (NAME: letters, digits, . _ -)\n');
+    process.exit(2);
+  }
+  const n = nText === undefined ? 1000 : Number(nText);
+  if (!Number.isInteger(n) || n < 100) {
+    process.stderr.write(`N ${nText}: an integer >= 100\n`);
+    process.exit(2);
+  }
+  const m = readModel(model);
+  if (!m.dtm) throw new Error(`${model}: not a DTM`);
+  const manifest = JSON.parse(readFileSync(`${model}.manifest.json`, 'utf8')) as Record<string, unknown>;
+  const src = imageSourceOf(m.dtm);
+  const g = m.grid;
+  const rules = typeof g.rules === 'string' ? g.rules : 'custom rules';
+  const image = src ? `${describeImage(src)} image` : `${m.dtm.image.length} image cells`;
+  const description =
+    `Denoising thermodynamic model for a ${g.L}x${g.L} ${rules} ${g.boundary} grid: ${image}, ${m.dtm.label_copies} label copies per class, ` +
+    `${String(manifest.placement ?? 'random')} placement, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${String(manifest.chip ?? 'ideal')} chip with dtca train`;
+  process.stderr.write(`scoring ${model} (dtca eval --chip ideal --images ${n})\n`);
+  const out = execFileSync(process.execPath, [CLI, 'eval', model, '--chip', 'ideal', '--images', String(n), '--json', '--quiet', '--workers', '2'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = JSON.parse(out) as Record<string, unknown>;
+  const ideal = {
+    command: `dtca eval configs/models/${name}.mp --chip ideal --images ${n} --json`,
+    n: r.n,
+    resolution: r.resolution,
+    fd: r.fd,
+    clamped_accuracy: r.clamped_accuracy,
+    marginal_error: r.marginal_error,
+    diversity: r.diversity,
+    autocorrelation: r.autocorrelation,
+    baselines: r.baselines,
+    classifier_test_accuracy: (r.classifier as { test_accuracy?: number } | undefined)?.test_accuracy ?? null,
+  };
+  const dir = join(ROOT, 'configs', 'models');
+  const file = join(dir, `${name}.mp`);
+  copyFileSync(model, file);
+  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const shipped = { model: `${name}.mp`, description, sha256, ...manifest, metrics: { ideal } };
+  shipped.model = `${name}.mp`;
+  writeFileSync(join(dir, `${name}.manifest.json`), `${JSON.stringify(shipped, null, 2)}\n`);
+  const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));
+  const fact = (r.baselines as { factorised: { fd: number } }).factorised.fd;
+  process.stdout.write(`${file}: FD ${f(r.fd)} (factorised ${f(fact)}, ratio ${f((r.fd as number) / fact)}), clamped accuracy ${f(r.clamped_accuracy)}, N = ${n}\n`);
+}
+
+main(process.argv.slice(2));
