@@ -20,7 +20,8 @@
  * and runs the command in it (withOutputSession: an AsyncLocalStorage, so that the session is the
  * command's in everything it does, synchronously or after an await, without every writer and
  * reader taking it as an argument); a job on a worker thread runs in its own (sim/worker.ts).
- * Outside any session (a library call) each call judges its path alone.
+ * Outside any session (a library call) the first file call starts one for the rest of the caller's
+ * async flow.
  */
 import {
   closeSync,
@@ -89,9 +90,13 @@ export function resetOutputSession(): OutputSession {
   return s;
 }
 
-/** The session of the work running now; outside any, an empty one (nothing read or claimed). */
+/**
+ * The session of the work running now. Outside any (a library call), the first call starts one
+ * for the rest of the caller's synchronous and asynchronous work, as resetOutputSession does: a
+ * library caller's train() claims its checkpoint directory and rewrites its files in one session.
+ */
 function currentSession(): OutputSession {
-  return current.getStore() ?? new OutputSession();
+  return current.getStore() ?? resetOutputSession();
 }
 
 const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
