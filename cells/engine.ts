@@ -134,18 +134,43 @@ export function newMomentSums(layout: FabricLayout): MomentSums {
   return { samples: 0, spin: new Float64Array(layout.N), pair: new Float64Array(layout.colourCells[0].length * layout.D) };
 }
 
+/** `bias` with cells[n] set to values[n] (a new array): setBiasAt's biases as setBias takes them */
+export function biasWith(bias: Float64Array, cells: Int32Array, values: Float64Array): Float64Array {
+  const b = bias.slice();
+  for (let n = 0; n < cells.length; n++) b[cells[n]] = values[n];
+  return b;
+}
+
 export interface LatchEngine {
   readonly kind: EngineKind;
   /** chains this instance holds at most */
   readonly capacity: number;
   /** Write a stage: weights, base biases and clamp mask, shared by every chain of the batch. */
   program(planes: Planes): void;
+  /**
+   * The programmed stage with another clamp mask: `planes` holds the weights and biases last
+   * programmed (the same arrays, unchanged since) and its own clamp mask. What program(planes)
+   * would do, without rewriting the weights (a training step's two phases).
+   */
+  programClamp(planes: Planes): void;
   /** Hold chains first .. first + count - 1 (global numbers); per-chain biases reset to the programmed ones. */
   begin(first: number, count: number): void;
   /** Chain k's own biases (plane units, all N cells): the DTM input clamp. Before load(). */
   setBias(k: number, bias: Float64Array): void;
+  /**
+   * Chain k's own biases given as the cells where they differ from the programmed ones: cell
+   * cells[n] gets values[n] (plane units). The same as setBias(k, biasWith(programmed, cells,
+   * values)); the DTM input clamp touches only the visible cells. Before load().
+   */
+  setBiasAt(k: number, cells: Int32Array, values: Float64Array): void;
   /** Chain k's initial spins (+-1; clamped cells hold theirs); every bias node settles to its field at beta. */
   load(k: number, spins: ArrayLike<number>, beta: number): void;
+  /**
+   * Chain k starts from the spins its slot ended the previous batch with: load(k, those spins,
+   * beta), without reading them out and back (chains that continue where others stopped, e.g. a
+   * training step's negative chains from its positive ones).
+   */
+  keep(k: number, beta: number): void;
   /** Latch one colour in every held chain; adds the batch's tallies to `sum` and, if given, chain k's to perChain[k]. */
   latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void;
   /** Chain k's spins (+-1) into out[0..N-1]. */
@@ -157,6 +182,8 @@ export interface LatchEngine {
   readPacked?(out: Uint8Array, stride: number): void;
   /** Add every held chain's spins and wire products to the sums. */
   accumulateMoments(m: MomentSums): void;
+  /** Zeroed sums for this engine's fabric that accumulateMoments adds to fastest (any MomentSums of the fabric works too). */
+  momentSums(): MomentSums;
   stats(): EngineStats;
   /** Give back memory; the instance must not be used afterwards. */
   dispose(): void;

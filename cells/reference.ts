@@ -16,6 +16,8 @@ import { sigmoid, latchThreshold, dividerQ, cycleLatchP, powers32, drive32, rngM
 import type { Planes } from './planes.js';
 import {
   isIdealPhysics,
+  biasWith,
+  newMomentSums,
   type EngineSpec,
   type EngineStats,
   type HalfSweep,
@@ -69,6 +71,10 @@ export class ReferenceEngine implements LatchEngine {
     this.planes = planes;
   }
 
+  programClamp(planes: Planes): void {
+    this.program(planes);
+  }
+
   begin(first: number, count: number): void {
     if (!(Number.isInteger(count) && count >= 0 && count <= this.capacity)) throw new RangeError(`engine: ${count} chains, capacity ${this.capacity}`);
     this.first = first;
@@ -78,6 +84,10 @@ export class ReferenceEngine implements LatchEngine {
 
   setBias(k: number, bias: Float64Array): void {
     this.chains[k].bias = bias;
+  }
+
+  setBiasAt(k: number, cells: Int32Array, values: Float64Array): void {
+    this.setBias(k, biasWith(this.planes!.bias, cells, values));
   }
 
   private field(bias: Float64Array, s: Float64Array, i: number): number {
@@ -237,6 +247,16 @@ export class ReferenceEngine implements LatchEngine {
       }
       m.samples++;
     }
+  }
+
+  keep(k: number, beta: number): void {
+    const s = new Float64Array(this.spec.layout.N);
+    this.readSpins(k, s);
+    this.load(k, s, beta);
+  }
+
+  momentSums(): MomentSums {
+    return newMomentSums(this.spec.layout);
   }
 
   stats(): EngineStats {

@@ -9,12 +9,16 @@
  */
 
 export function mix32(x: number): number {
+  return mix32i(x) >>> 0;
+}
+
+/** mix32 as a signed 32-bit integer (the same bits): chained hashes stay in int32 until the end */
+function mix32i(x: number): number {
   x ^= x >>> 16;
   x = Math.imul(x, 0x7feb352d);
   x ^= x >>> 15;
   x = Math.imul(x, 0x846ca68b);
-  x ^= x >>> 16;
-  return x >>> 0;
+  return x ^ (x >>> 16);
 }
 
 /** Fold a list of integers into one 32-bit key (order matters). */
@@ -52,10 +56,13 @@ export function chainDraw(base: number, chain: number): number {
 
 /** The 32-bit draw for counter `i` in the stream `key`. */
 export function draw32(key: number, i: number): number {
-  return mix32(mix32((key + Math.imul(i, 0x9e3779b9)) >>> 0) ^ key);
+  return mix32i(mix32i((key + Math.imul(i, 0x9e3779b9)) | 0) ^ key) >>> 0;
 }
 
 export const TWO_POW_M32 = 2.3283064365386963e-10;
+
+/** 2^32: uniform(key, i) < p exactly when draw32(key, i) < p * TWO_POW_32 (both scalings are exact) */
+export const TWO_POW_32 = 4294967296;
 
 /** Uniform in [0, 1): draw32 / 2^32. */
 export function uniform(key: number, i: number): number {

@@ -6,6 +6,8 @@
  *
  *   npx tsx scripts/ship-model.ts MODEL NAME [N]      # e.g. runs/L48.mp fmnist-t8-L48 1000
  *
+ * $SHIP_NOTE, when set, goes into the manifest as `note` (how the run went, e.g. interruptions).
+ *
  * Uses the built CLI (dist/dtca.js: `npm run build` first).
  */
 import { execFileSync } from 'node:child_process';
@@ -14,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { readModel } from '../sim/model.js';
+import { RULE_PRESETS } from '../fabric/rules.js';
 import { describeImage, imageSourceOf } from '../sim/layout.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,7 +38,8 @@ function main(argv: string[]): void {
   const manifest = JSON.parse(readFileSync(`${model}.manifest.json`, 'utf8')) as Record<string, unknown>;
   const src = imageSourceOf(m.dtm);
   const g = m.grid;
-  const rules = typeof g.rules === 'string' ? g.rules : 'custom rules';
+  const key = (r: unknown) => JSON.stringify(r);
+  const rules = typeof g.rules === 'string' ? g.rules : (Object.entries(RULE_PRESETS).find(([, r]) => key(r) === key(g.rules))?.[0] ?? `rules ${key(g.rules)}`);
   const image = src ? `${describeImage(src)} image` : `${m.dtm.image.length} image cells`;
   const description =
     `Denoising thermodynamic model for a ${g.L}x${g.L} ${rules} ${g.boundary} grid: ${image}, ${m.dtm.label_copies} label copies per class, ` +
@@ -59,8 +63,9 @@ function main(argv: string[]): void {
   const file = join(dir, `${name}.mp`);
   copyFileSync(model, file);
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-  const shipped = { model: `${name}.mp`, description, sha256, ...manifest, metrics: { ideal } };
-  shipped.model = `${name}.mp`;
+  const options = { ...(manifest.options as Record<string, unknown>) };
+  const note = process.env.SHIP_NOTE;
+  const shipped = { ...manifest, model: `${name}.mp`, description, sha256, options, ...(note ? { note } : {}), metrics: { ideal } };
   writeFileSync(join(dir, `${name}.manifest.json`), `${JSON.stringify(shipped, null, 2)}\n`);
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));
   const fact = (r.baselines as { factorised: { fd: number } }).factorised.fd;

@@ -10,10 +10,10 @@
  */
 import { overRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
-import { streamKey, uniform, Purpose } from '../rng/counter.js';
+import { streamKey, uniform, draw32, TWO_POW_32, Purpose } from '../rng/counter.js';
 import { sigmoid } from '../cells/physics.js';
 import { createEngine, type EngineSelection } from '../cells/select.js';
-import { newTally, resetTally, addTally, newMomentSums, type LatchEngine, type Tally, type MomentSums, type EngineChoice, type EngineStats, type EngineKind } from '../cells/engine.js';
+import { newTally, resetTally, addTally, newMomentSums, type LatchEngine, type Tally, type HalfSweep, type MomentSums, type EngineChoice, type EngineStats, type EngineKind } from '../cells/engine.js';
 import type { Planes } from '../cells/planes.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
@@ -63,6 +63,12 @@ export interface StagePlan {
   betaAt: (sweep: number) => number;
   /** chain c's biases (plane units), or null for the programmed ones */
   biasOf?: (chain: number) => Float64Array | null;
+  /**
+   * For chains biasOf leaves to the programmed biases: the cells where chain c's biases differ
+   * from them and their values (plane units; the engines' setBiasAt), or null. spinsOf is then
+   * given the programmed biases.
+   */
+  inputOf?: (chain: number) => { cells: Int32Array; values: Float64Array } | null;
   /** chain c's initial spins (+-1, clamped cells at their values), given its biases */
   spinsOf: (chain: number, bias: Float64Array) => ArrayLike<number>;
   /** per-sweep observer of chosen (chain, sweep) pairs, called in chain order, sweeps in order */
@@ -73,8 +79,15 @@ export interface StagePlan {
   onBatchDone?: (done: number) => void;
   /** most bytes the per-sweep views of one batch may buffer (default 256 MiB) */
   viewBufferBytes?: number;
+  /**
+   * the chains start where the engine's chains stopped (engine.keep: a chain continues its slot's
+   * last state), not from spinsOf; only for a run of at most the engine's capacity (one batch)
+   */
+  keep?: boolean;
   /** read every chain's final spins (default true) */
   finals?: boolean;
+  /** with finals: chain c's final spins into finalsInto[c - first] (N entries) instead of new arrays */
+  finalsInto?: Int8Array[];
   /**
    * Asked once per sweep (before it, for the whole batch) with where the run is; true stops the
    * run there: the views of the sweeps already run are delivered, then runStage throws Interrupted
@@ -111,11 +124,32 @@ export function initialSpins(
     if (mode === 'up') up = true;
     else if (mode === 'down') up = false;
     else if (mode === 'random') up = uniform(key, i) < 0.5;
-    else up = uniform(key, i) < sigmoid(beta * (bias[i] * unit));
+    else up = uniform(key, i) < hintonP(bias[i], unit, beta);
     s[i] = up ? 1 : -1;
   }
   for (let n = 0; n < clampIdx.length; n++) s[clampIdx[n]] = clampVal[n];
   return s;
+}
+
+/**
+ * The Hinton initialisation's P(+1) of a cell with bias b (plane units): sigma(beta b unit). A cell
+ * starts at +1 when uniform(key, i) < this (initialSpins); callers that initialise many chains
+ * over the same biases compute it once per distinct bias (as hintonThreshold) and draw with
+ * hintonSpin.
+ */
+export function hintonP(b: number, unit: number, beta: number): number {
+  return sigmoid(beta * (b * unit));
+}
+
+/** hintonP scaled to the 32-bit draws: uniform(key, i) < hintonP exactly when draw32(key, i) < this */
+export function hintonThreshold(b: number, unit: number, beta: number): number {
+  return hintonP(b, unit, beta) * TWO_POW_32;
+}
+
+/** cell i's Hinton draw in the chain whose init key is `key`, given its hintonThreshold: +1 or -1, as initialSpins draws it */
+export function hintonSpin(key: number, i: number, threshold: number): number {
+  // +(bool) * 2 - 1: no branch on a coin flip
+  return +(draw32(key, i) < threshold) * 2 - 1;
 }
 
 /** The events of one sweep of `chains` chains whose tallies per colour are t0, t1. */
@@ -171,6 +205,7 @@ export function* stageSteps(chip: Chip, engine: LatchEngine, planes: Planes, fir
     const per = wanted * (((N + 7) >> 3) + 160);
     if (per > 0) batch = Math.max(1, Math.min(batch, Math.floor((plan.viewBufferBytes ?? 256 * 2 ** 20) / per)));
   }
+  if (plan.keep && batch < count) throw new RangeError(`runStage: keep needs one batch (${count} chains, batches of ${batch})`);
   const t0 = newTally();
   const t1 = newTally();
   const spins = new Float64Array(N + 1);
@@ -215,8 +250,18 @@ export function* stageSteps(chip: Chip, engine: LatchEngine, planes: Planes, fir
       if (due()) yield; // loading many chains of a large grid takes seconds
       const own = plan.biasOf?.(b0 + k) ?? null;
       if (own) engine.setBias(k, own);
-      engine.load(k, plan.spinsOf(b0 + k, own ?? planes.bias), beta0);
+      else if (plan.inputOf) {
+        const input = plan.inputOf(b0 + k);
+        if (input) engine.setBiasAt(k, input.cells, input.values);
+      }
+      if (plan.keep) engine.keep(k, beta0);
+      else engine.load(k, plan.spinsOf(b0 + k, own ?? planes.bias), beta0);
     }
+    // the two half-sweeps' parameters, rewritten every sweep (engines read them during latch() only)
+    const hs0: HalfSweep = { colour: 0, seg1Cycles: 0, ownCycles: t.phaseCycles, beta: beta0, key: 0 };
+    const hs1: HalfSweep = { colour: 1, seg1Cycles: t.phaseCycles, ownCycles: t.phaseCycles, beta: beta0, key: 0 };
+    const mFrom = plan.moments ? plan.moments.from : Infinity;
+    const mEvery = plan.moments?.every ?? 1;
     const per0 = plan.view ? Array.from({ length: n }, newTally) : null;
     const per1 = plan.view ? Array.from({ length: n }, newTally) : null;
     const buffered: Buffered[][] = plan.view ? Array.from({ length: n }, () => []) : [];
@@ -235,10 +280,13 @@ export function* stageSteps(chip: Chip, engine: LatchEngine, planes: Planes, fir
       if (plan.view) for (let k = 0; k < n && !viewed; k++) viewed = plan.view.wants(b0 + k, sweep);
       if (viewed && per0 && per1) for (let k = 0; k < n; k++) (resetTally(per0[k]), resetTally(per1[k]));
       // colour 0's first interval is its own phase only; afterwards every interval is a whole sweep
-      engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, t0, viewed ? per0 : null);
-      engine.latch({ colour: 1, seg1Cycles: t.phaseCycles, ownCycles: t.phaseCycles, beta, key }, t1, viewed ? per1 : null);
+      hs0.seg1Cycles = sweep === 0 ? 0 : t.phaseCycles;
+      hs0.beta = hs1.beta = beta;
+      hs0.key = hs1.key = key;
+      engine.latch(hs0, t0, viewed ? per0 : null);
+      engine.latch(hs1, t1, viewed ? per1 : null);
       addSweepEvents(ev, chip, t0, t1, sweep, n);
-      if (plan.moments && sweep >= plan.moments.from && (sweep - plan.moments.from) % (plan.moments.every ?? 1) === 0) engine.accumulateMoments(plan.moments.sums);
+      if (sweep >= mFrom && (sweep - mFrom) % mEvery === 0) engine.accumulateMoments(plan.moments!.sums);
       if (viewed && plan.view && per0 && per1) {
         if (engine.readPacked) {
           if (!packed || packed.length < n * bytes) packed = new Uint8Array(engine.capacity * bytes);
@@ -259,7 +307,7 @@ export function* stageSteps(chip: Chip, engine: LatchEngine, planes: Planes, fir
     replay(b0, n, buffered);
     if (plan.finals !== false) {
       for (let k = 0; k < n; k++) {
-        const f = new Int8Array(N);
+        const f = plan.finalsInto ? plan.finalsInto[b0 + k - first] : new Int8Array(N);
         engine.readSpins(k, f);
         finals.push(f);
       }

@@ -7,7 +7,10 @@ import { buildChip, type Chip } from '../sim/chip.js';
 import { runModel } from '../sim/run.js';
 import { randomModel, type Model } from '../sim/model.js';
 import { streamKey, uniform } from '../rng/counter.js';
-import type { EngineKind } from '../cells/engine.js';
+import { biasWith, newMomentSums, newTally, type EngineKind } from '../cells/engine.js';
+import { createEngine } from '../cells/select.js';
+import { programStage } from '../sim/chip.js';
+import type { Planes } from '../cells/planes.js';
 import { testConfig } from './helpers/chip.js';
 
 export interface Case {
@@ -182,4 +185,99 @@ describe('results do not depend on batch size or workers', () => {
     const b = await trail(c, 'wasm', { workers: 2 });
     expect(b.rest).toBe(a.rest);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The entry points a training step uses (sim/train/stage.ts), against the ones they stand for:
+// setBiasAt(k, cells, values) = setBias(k, biasWith(programmed, cells, values)); programClamp =
+// program; keep(k) = load(k, the slot's last spins); momentSums() = newMomentSums(layout), read
+// part-way and at the end. Two phases as a training step runs them (visible cells clamped, then
+// free with per-chain biases), mixing whole and sparse biases in one batch, on every engine.
+
+interface StepRun {
+  spins: string;
+  moments: string;
+  tallies: string;
+}
+
+function stepScenario(kind: EngineKind, ideal: boolean, fast: boolean, chains: number): StepRun {
+  const chip = buildChip(testConfig(['fabric.L=14', 'fabric.rules="G8"', 'cell.weight_bits=8'], ideal));
+  const { N } = chip.fabric;
+  const prog = programStage(chip, randomModel(chip.fabric, 5, 0.3, 0.2), 0);
+  const free: Planes = prog.planes;
+  const clamped: Planes = { ...free, clamp: Uint8Array.from({ length: N }, (_, i) => (i % 5 === 0 ? 1 : 0)) };
+  const eng = createEngine(chip.spec, { choice: kind, chains, weightBits: 8 }).engine;
+  const k0 = streamKey(77, 1);
+  const spinsOf = (c: number) => Int8Array.from({ length: N }, (_, i) => (uniform(k0, c * N + i) < 0.5 ? 1 : -1));
+  // sparse input biases: every third cell (the same array for every chain), and another set for some
+  const cells = Int32Array.from({ length: Math.floor(N / 3) }, (_, n) => 3 * n);
+  const other = Int32Array.from({ length: 7 }, (_, n) => 11 * n + 1);
+  const valuesOf = (c: number, at: Int32Array) => Float64Array.from(at, (_, n) => Math.round((uniform(k0, 1e6 + c * 1000 + n) - 0.5) * 40));
+  const own = fast ? eng.momentSums() : newMomentSums(chip.spec.layout);
+  const plain = newMomentSums(chip.spec.layout);
+  const out: StepRun = { spins: '', moments: '', tallies: '' };
+  const sweeps = (stage: number, n: number) => {
+    const s = new Int8Array(N);
+    for (let sweep = 0; sweep < n; sweep++) {
+      const t0 = newTally();
+      const t1 = newTally();
+      const key = streamKey(9, stage, sweep);
+      eng.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : 2, ownCycles: 2, beta: 1, key }, t0);
+      eng.latch({ colour: 1, seg1Cycles: 2, ownCycles: 2, beta: 1, key }, t1);
+      eng.accumulateMoments(own);
+      eng.accumulateMoments(plain);
+      out.tallies += JSON.stringify([t0, t1]);
+      for (let k = 0; k < chains; k++) {
+        eng.readSpins(k, s);
+        out.spins += Buffer.from(s).toString('base64');
+      }
+      // read part-way: the sums must hold what has been added so far
+      if (sweep === 1) out.moments += JSON.stringify([own.samples, Array.from(own.spin), Array.from(own.pair)]);
+    }
+  };
+  // the positive phase: visible cells clamped, chains from their spins
+  eng.program(clamped);
+  eng.begin(0, chains);
+  for (let k = 0; k < chains; k++) eng.load(k, spinsOf(k), 1);
+  sweeps(0, 3);
+  // the negative phase: the same weights unclamped, per-chain biases, chains continuing
+  const last = Array.from({ length: chains }, (_, k) => {
+    const s = new Int8Array(N);
+    eng.readSpins(k, s);
+    return s;
+  });
+  if (fast) eng.programClamp(free);
+  else eng.program(free);
+  eng.begin(chains, chains);
+  for (let k = 0; k < chains; k++) {
+    const at = k % 3 === 2 ? other : cells;
+    const values = valuesOf(chains + k, at);
+    if (k % 4 === 3) eng.setBias(k, biasWith(free.bias, other, valuesOf(chains + k, other)));
+    else if (fast) eng.setBiasAt(k, at, values);
+    else eng.setBias(k, biasWith(free.bias, at, values));
+    if (fast) eng.keep(k, 1);
+    else eng.load(k, last[k], 1);
+  }
+  sweeps(1, 4);
+  out.moments += JSON.stringify([own.samples, Array.from(own.spin), Array.from(own.pair), plain.samples, Array.from(plain.spin), Array.from(plain.pair)]);
+  eng.dispose();
+  return out;
+}
+
+describe("a training step's entry points = the ones they stand for, on every engine", () => {
+  for (const ideal of [true, false]) {
+    for (const chains of [3, 70]) {
+      it(`${ideal ? 'ideal' : 'cycle'} chip, ${chains} chains`, () => {
+        const ref = stepScenario('reference', ideal, false, chains);
+        for (const kind of ['reference', 'wasm', 'batch'] as const) {
+          for (const fast of [false, true]) {
+            const r = stepScenario(kind, ideal, fast, chains);
+            expect(r.spins === ref.spins, `${kind} ${fast ? 'new' : 'old'} entry points: spins`).toBe(true);
+            expect(r.tallies, `${kind} ${fast ? 'new' : 'old'}: tallies`).toBe(ref.tallies);
+            expect(r.moments, `${kind} ${fast ? 'new' : 'old'}: moments`).toBe(ref.moments);
+          }
+        }
+      });
+    }
+  }
 });

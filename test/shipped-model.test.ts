@@ -11,6 +11,8 @@ import { dtca, ROOT } from './helpers/cli.js';
 import { readNpyU8 } from '../sim/quality/samples.js';
 import { DEFAULT_DATA_DIR, PIXELS } from '../sim/fmnist.js';
 import { readModel } from '../sim/model.js';
+import { listShippedModels } from '../sim/shipped.js';
+import { imageSourceOf } from '../sim/layout.js';
 
 const MODEL = join(ROOT, 'configs', 'models', 'fmnist-t8.mp');
 const MANIFEST = join(ROOT, 'configs', 'models', 'fmnist-t8.manifest.json');
@@ -55,5 +57,40 @@ describe('the shipped model', () => {
     // chance is 0.1; at N = 200 the binomial sd of an accuracy near 0.6 is 0.035, so 0.4 is 6 sd below
     expect(j.clamped_accuracy).toBeGreaterThan(0.4);
     expect(j.diversity).toBeGreaterThan(0.5);
+  });
+});
+
+describe('every shipped model (configs/models/*.mp with a manifest)', () => {
+  const dir = join(ROOT, 'configs', 'models');
+  const entries = listShippedModels(dir);
+
+  it('ships models for the paper chip and at least two other grids, each with a manifest that matches its file', () => {
+    const grids = new Set<number>();
+    for (const e of entries) {
+      const file = join(dir, e.name);
+      const man = JSON.parse(readFileSync(file.replace(/\.mp$/, '.manifest.json'), 'utf8'));
+      const m = readModel(file);
+      grids.add(m.grid.L);
+      expect(man.model, e.name).toBe(e.name);
+      expect(man.sha256, e.name).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
+      for (const k of ['description', 'command', 'seed', 'options', 'machine', 'metrics']) expect(man, `${e.name}: ${k}`).toHaveProperty(k);
+      if (man.grid) expect(man.grid.L, e.name).toBe(m.grid.L);
+      expect(man.metrics.ideal.n, e.name).toBeGreaterThanOrEqual(1000);
+      expect(imageSourceOf(m.dtm!), e.name).not.toBeNull(); // a Fashion-MNIST image: scorable
+      expect(man.description, e.name).toContain(`${m.grid.L}x${m.grid.L}`);
+    }
+    expect(grids.has(70)).toBe(true);
+    expect(grids.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('dtca run picks the one that fits the fabric and says which (48x48 here)', () => {
+    const man48 = entries.find((e) => readModel(join(dir, e.name)).grid.L === 48);
+    expect(man48).toBeDefined();
+    const out = join(mkdtempSync(join(tmpdir(), 'dtca-shipped48-')), 'run');
+    const r = dtca(['run', '--set', 'fabric.L=48', '--sweeps', '5', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.model).toBe(join(dir, man48!.name));
+    expect(r.stderr).not.toMatch(/random weights/);
   });
 });

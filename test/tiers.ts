@@ -15,6 +15,7 @@ export const UNIT = [
   'test/area.test.ts',
   'test/determinism.test.ts',
   'test/docs-links.test.ts',
+  'test/draws.test.ts',
   'test/dtm.test.ts',
   'test/energy.test.ts',
   'test/engines.test.ts',

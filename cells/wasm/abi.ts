@@ -7,7 +7,7 @@
  * slot inside its region.
  *
  * Regions (bytes from address 0; below 1024 stays unused so a stray null pointer reads zeros):
- *   I32      i32 parameters of a call (pointers, counts)
+ *   I32      i32 parameters of a call (pointers, counts; an i64 as two adjacent slots, low first)
  *   F64      f64 parameters (the exact paths' constants)
  *   OUT      f64 results of a call (tallies)
  *   SCRATCH  stores that only order the generated code (see barrier() in emit/context.ts)
@@ -69,6 +69,14 @@ export const I32 = {
   bSig: 33, // cycle: sigmoid cache per cell: f32 per lane, then |gi T| f32 per lane
   bPrev: 34, // cycle with delayed links: previous spin masks, laid out as the spin plane
   bStride: 35, // pack(): bytes per chain of the packed output
+  bRows: 36, // rowsIn8/rowsIn16/rowsOut8: per lane of the block, an i32 pointer to its row (chain-major staging)
+  bValidLo: 38, // moments(): the i64 mask of the block's valid lanes (bit l = lane l), low and high words
+  bValidHi: 39,
+  bBits: 40, // moments(): per cell an i64 of its chains' spins (bit l = lane l is +1)
+  bWires: 41, // moments(): per wire the byte offsets of its two cells' bits (in bBits) and of its sum (in bSumPair)
+  bNWires: 42,
+  bSumSpin: 43, // momentsSum(): f64 sums per cell
+  bSumPair: 44, // momentsSum(): f64 sums per (colour-0 cell, direction)
 } as const;
 
 /** f64 parameter slots (8 bytes each, in F64): the cycle engine's exact path. */

@@ -124,6 +124,7 @@ export const op = {
   i64_shr_u: (a: Code, b: Code): Code => [a, b, 0x88],
   i64_store: (addr: Code, v: Code, o = 0): Code => [addr, v, 0x37, ...memarg(off(o), 3)],
   i32_store8: (addr: Code, v: Code, o = 0): Code => [addr, v, 0x3a, ...memarg(off(o), 0)],
+  i64_popcnt: (a: Code): Code => [a, 0x7b],
   i64_add: (a: Code, b: Code): Code => [a, b, 0x7c],
   i64_mul: (a: Code, b: Code): Code => [a, b, 0x7e],
   i64_extend_i32_s: (a: Code): Code => [a, 0xac],
@@ -139,6 +140,7 @@ export const op = {
   f64_sub: (a: Code, b: Code): Code => [a, b, 0xa1],
   f64_mul: (a: Code, b: Code): Code => [a, b, 0xa2],
   f64_div: (a: Code, b: Code): Code => [a, b, 0xa3],
+  f64_convert_i32_s: (a: Code): Code => [a, 0xb7],
   f64_convert_i32_u: (a: Code): Code => [a, 0xb8],
   f64_convert_i64_s: (a: Code): Code => [a, 0xb9],
   f64_ceil: (a: Code): Code => [a, 0x9b],
@@ -191,6 +193,8 @@ export const op = {
   v_any_true: (a: Code): Code => [a, simd(0x53)],
   i8x16_ne: (a: Code, b: Code): Code => [a, b, simd(0x24)],
   i8x16_bitmask: (a: Code): Code => [a, simd(0x64)],
+  i8x16_add: (a: Code, b: Code): Code => [a, b, simd(0x6e)],
+  i8x16_sub: (a: Code, b: Code): Code => [a, b, simd(0x71)],
   // i16x8
   i16x8_eq: (a: Code, b: Code): Code => [a, b, simd(0x2d)],
   i16x8_add: (a: Code, b: Code): Code => [a, b, simd(0x8e)],
@@ -198,6 +202,9 @@ export const op = {
   i16x8_mul: (a: Code, b: Code): Code => [a, b, simd(0x95)],
   i16x8_narrow_i32x4_s: (a: Code, b: Code): Code => [a, b, simd(0x85)],
   i16x8_bitmask: (a: Code): Code => [a, simd(0x84)],
+  i16x8_gt_s: (a: Code, b: Code): Code => [a, b, simd(0x31)],
+  i16x8_extend_low_i8x16_s: (a: Code): Code => [a, simd(0x87)],
+  i8x16_narrow_i16x8_s: (a: Code, b: Code): Code => [a, b, simd(0x65)],
   // i32x4
   i32x4_lt_s: (a: Code, b: Code): Code => [a, b, simd(0x39)],
   i32x4_extadd_pairwise_i16x8_s: (a: Code): Code => [a, simd(0x7e)],
@@ -283,12 +290,20 @@ export interface ModuleDef {
   funcs: FuncDef[];
 }
 
+/** out.push(...b) without spreading (a spread of a long array is slow) */
+function append(out: number[], b: number[]): number[] {
+  for (let k = 0; k < b.length; k++) out.push(b[k]);
+  return out;
+}
+
 function section(id: number, payload: number[]): number[] {
-  return [id, ...uleb(payload.length), ...payload];
+  return append(append([id], uleb(payload.length)), payload);
 }
 
 function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
+  const out = uleb(items.length);
+  for (const it of items) append(out, it);
+  return out;
 }
 
 function name(s: string): number[] {
@@ -330,19 +345,17 @@ export function assemble(m: ModuleDef): Uint8Array {
       groups.push([...uleb(n), f.locals[k]]);
       k += n;
     }
-    const code: number[] = [];
-    flatten(f.body, code);
-    const body = [...vec(groups), ...code, 0x0b];
-    return [...uleb(body.length), ...body];
+    const body = vec(groups);
+    flatten(f.body, body);
+    body.push(0x0b);
+    return append(uleb(body.length), body);
   });
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec(sigBytes)),
-    ...section(2, vec(imports)),
-    ...section(3, vec(funcSigs.map((s) => uleb(s)))),
-    ...section(7, vec(exports)),
-    ...section(10, vec(bodies)),
-  ];
+  const bytes = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  append(bytes, section(1, vec(sigBytes)));
+  append(bytes, section(2, vec(imports)));
+  append(bytes, section(3, vec(funcSigs.map((s) => uleb(s)))));
+  append(bytes, section(7, vec(exports)));
+  append(bytes, section(10, vec(bodies)));
   return Uint8Array.from(bytes);
 }
 

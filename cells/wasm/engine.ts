@@ -27,6 +27,8 @@ import type { Planes } from '../planes.js';
 import {
   EngineRefusal,
   isIdealPhysics,
+  biasWith,
+  newMomentSums,
   type EngineSpec,
   type EngineStats,
   type HalfSweep,
@@ -327,6 +329,14 @@ export class WasmEngine implements LatchEngine {
     this.toGroups(k, 3, this.slots[k].bias);
   }
 
+  setBiasAt(k: number, cells: Int32Array, values: Float64Array): void {
+    this.setBias(k, biasWith(this.planes!.bias, cells, values));
+  }
+
+  programClamp(planes: Planes): void {
+    this.program(planes);
+  }
+
   load(k: number, spins: ArrayLike<number>, beta: number): void {
     const { N, D } = this.g;
     const nbr = this.spec.layout.nbr;
@@ -461,6 +471,16 @@ export class WasmEngine implements LatchEngine {
       }
       m.samples++;
     }
+  }
+
+  keep(k: number, beta: number): void {
+    const s = new Float64Array(this.spec.layout.N);
+    this.readSpins(k, s);
+    this.load(k, s, beta);
+  }
+
+  momentSums(): MomentSums {
+    return newMomentSums(this.spec.layout);
   }
 
   stats(): EngineStats {

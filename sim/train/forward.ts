@@ -5,7 +5,7 @@
  * to time t_k, x^(k+1) that noised on to t_(k+1). Every draw is a counter-based function of its
  * stream, so pairs are reproducible whatever the thread.
  */
-import { uniform } from '../../rng/counter.js';
+import { draw32, TWO_POW_32 } from '../../rng/counter.js';
 
 /** Flip probability of a bit over dt at rate lambda (dt = null: infinite, 1/2). */
 export function flipProbability(lambda: number, dt: number | null): number {
@@ -13,10 +13,19 @@ export function flipProbability(lambda: number, dt: number | null): number {
   return (1 - Math.exp(-lambda * dt)) / 2;
 }
 
-/** x noised: each entry flips with its probability p[v] (draws uniform(key, offset + v)). */
+/** x noised: each entry flips with its probability p[v] (draws uniform(key, offset + v), compared as draw32 against p[v] 2^32). */
 export function noise(x: Int8Array, p: Float64Array, key: number, offset: number): Int8Array {
-  const out = new Int8Array(x.length);
-  for (let v = 0; v < x.length; v++) out[v] = p[v] > 0 && uniform(key, offset + v) < p[v] ? -x[v] : x[v];
+  return noiseInto(new Int8Array(x.length), x, p, key, offset);
+}
+
+/** noise() into `out` (x.length entries; out may not overlap x) */
+export function noiseInto(out: Int8Array, x: Int8Array, p: Float64Array, key: number, offset: number): Int8Array {
+  for (let v = 0; v < x.length; v++) {
+    const pv = p[v];
+    // flipped with probability pv (no draw where pv = 0); the product rather than a branch on a coin flip
+    const flip = pv > 0 ? +(draw32(key, offset + v) < pv * TWO_POW_32) : 0;
+    out[v] = x[v] * (1 - 2 * flip);
+  }
   return out;
 }
 

@@ -21,17 +21,18 @@
  */
 import { buildChip, type Chip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
-import { runStage, initialSpins, initKey, type SweepView } from '../run.js';
+import { runStage, initKey, hintonThreshold, hintonSpin, type SweepView } from '../run.js';
 import { createEngine } from '../../cells/select.js';
-import { newMomentSums, type EngineChoice, type LatchEngine, type MomentSums } from '../../cells/engine.js';
-import { emptyPlanes, quantisePlanes, quantiser, type Planes } from '../../cells/planes.js';
+import { type EngineChoice, type LatchEngine, type MomentSums } from '../../cells/engine.js';
+import { emptyPlanes, planeUnit, quantiser, type Planes } from '../../cells/planes.js';
 import { oppositeDirection } from '../../fabric/rules.js';
-import { streamKey, uniform } from '../../rng/counter.js';
+import { streamKey, uniform, TWO_POW_32 } from '../../rng/counter.js';
+import { Draws } from '../../cells/wasm/draws.js';
 import { ExactEvents } from '../../power/events.js';
 import { stageCoupling, type StageModel, type DtmSpec } from '../model.js';
 import { Adam, cosineLr, type AdamParams } from './adam.js';
 import { acpUpdate, type AcpParams, type AcpAction } from './acp.js';
-import { noise, pairProbabilities } from './forward.js';
+import { noiseInto, pairProbabilities } from './forward.js';
 
 export type NegStart = 'noise' | 'data';
 export const NEG_STARTS: NegStart[] = ['noise', 'data'];
@@ -180,17 +181,63 @@ export function stageModel(st: StageState, wires: Wires): StageModel {
 
 const TRAIN_PURPOSE = 7;
 
+/**
+ * The training pairs of a step (or of an ACP measurement), in rows of V entries: row b is pair b's
+ * target x^k and input x^(k+1). Preallocated once per trainer: a step allocates nothing per pair.
+ */
+interface PairRows {
+  count: number;
+  target: Int8Array;
+  input: Int8Array;
+}
+
 export class StageTrainer {
   readonly chip: Chip;
   readonly wires: Wires;
   private readonly engine: LatchEngine;
   readonly engineUsed: string;
   private readonly visible: Int32Array;
+  /** the cells that are not visible, in cell order */
+  private readonly latents: Int32Array;
   private readonly nImage: number;
   private readonly jc: Float64Array;
   private readonly probs: { toTarget: Float64Array; toInput: Float64Array };
   private readonly adam: Adam;
   private readonly quantise: (v: number) => number;
+  // per-step working memory, allocated once (a step allocates only what runStage returns)
+  /** the programmed stage (plane units) and the same with the visible cells clamped: one bias and weight plane */
+  private readonly free: Planes;
+  private readonly clamped: Planes;
+  /** per wire, the direction of its far end back to the near one */
+  private readonly oppD: Int32Array;
+  private readonly pairs: PairRows;
+  /** per chain of a phase: its input biases on the visible cells (the rest are the programmed ones) */
+  private readonly chainInput: Float64Array[];
+  /** the Hinton threshold of every bias level (integer planes; null for exact weights) */
+  private readonly pLevel: Float64Array | null;
+  private readonly levels: number;
+  /** the negative chains' final spins */
+  private readonly negFinals: Int8Array[];
+  /** the input biases of visible entry v for input +1 / -1 (plane units) */
+  private readonly biasUp: Float64Array;
+  private readonly biasDown: Float64Array;
+  /** Hinton thresholds (hintonThreshold) per cell at the programmed biases, and of visible entry v at its input bias for input +1 / -1 */
+  private readonly pCell: Float64Array;
+  private readonly pUp: Float64Array;
+  private readonly pDown: Float64Array;
+  /** a chain's initial spins (every engine copies them when loading) */
+  private readonly spins: Int8Array;
+  /**
+   * the same draws in bulk (cells/wasm/draws.ts; null without WebAssembly SIMD): thresholds 0 the
+   * Hinton ones per cell, 1 those of a noise-started chain (its input on the visible cells), 2 and
+   * 3 the forward process's to the target and on to the input; byte arrays 0 a chain's spins, 1
+   * the data image, 2 the target, 3 the input, 4 a target to clamp; list 0 the visible cells
+   */
+  private readonly draws: Draws | null;
+  private readonly pos: MomentSums;
+  private readonly neg: MomentSums;
+  private readonly grad: Float64Array;
+  private readonly theta: Float64Array;
 
   constructor(
     private readonly spec: StageTrainSpec,
@@ -213,101 +260,211 @@ export class StageTrainer {
     this.engine = sel.engine;
     this.engineUsed = sel.engine.kind;
     this.quantise = quantiser(spec.config.cell.weight_bits, spec.config.cell.weight_full_scale);
-    this.adam = new Adam(this.wires.i.length + this.chip.fabric.N);
+    const f = this.chip.fabric;
+    const W = this.wires.i.length;
+    this.adam = new Adam(W + f.N);
     this.adam.m.set(state.adamM);
     this.adam.v.set(state.adamV);
     this.adam.t = state.adamT;
+    const isVisible = new Uint8Array(f.N);
+    for (const i of this.visible) isVisible[i] = 1;
+    this.latents = Int32Array.from({ length: f.N }, (_, i) => i).filter((i) => !isVisible[i]);
+    this.free = emptyPlanes(f);
+    this.clamped = { ...this.free, clamp: new Uint8Array(f.N) };
+    for (const i of this.visible) this.clamped.clamp[i] = 1;
+    this.oppD = this.wires.d.map((d) => oppositeDirection(d));
+    // an ACP measurement runs two replicas of max(1, floor(batch / 2)) inputs
+    const chains = Math.max(spec.batch, 2 * Math.max(1, Math.floor(spec.batch / 2)));
+    this.pairs = { count: 0, target: new Int8Array(chains * V), input: new Int8Array(chains * V) };
+    this.chainInput = Array.from({ length: chains }, () => new Float64Array(V));
+    this.negFinals = Array.from({ length: spec.batch }, () => new Int8Array(f.N));
+    const bits = spec.config.cell.weight_bits;
+    this.levels = bits === 'exact' ? 0 : 2 ** (bits - 1) - 1;
+    const unit = planeUnit(bits, spec.config.cell.weight_full_scale);
+    this.pLevel = bits === 'exact' ? null : Float64Array.from({ length: 2 * this.levels + 1 }, (_, n) => hintonThreshold(n - this.levels, unit, spec.beta));
+    this.biasUp = new Float64Array(V);
+    this.biasDown = new Float64Array(V);
+    this.pCell = new Float64Array(f.N);
+    this.pUp = new Float64Array(V);
+    this.pDown = new Float64Array(V);
+    this.spins = new Int8Array(f.N);
+    this.draws = Draws.create(Math.max(f.N, V), 4, 5, 1);
+    if (this.draws) {
+      this.draws.lists[0].set(this.visible);
+      this.draws.thr[2].set(this.probs.toTarget.map((p) => p * TWO_POW_32));
+      this.draws.thr[3].set(this.probs.toInput.map((p) => p * TWO_POW_32));
+    }
+    this.pos = this.engine.momentSums();
+    this.neg = this.engine.momentSums();
+    this.grad = new Float64Array(W + f.N);
+    this.theta = new Float64Array(W + f.N);
   }
 
   dispose(): void {
     this.engine.dispose();
   }
 
-  /** the current parameters programmed at the chip's precision (plane units), and the same with the visible cells clamped */
-  private planesPair(): { free: Planes; clamped: Planes } {
-    const free = this.planes(false);
-    const clamped = { ...free, clamp: new Uint8Array(free.clamp.length) };
-    for (const i of this.visible) clamped.clamp[i] = 1;
-    return { free, clamped };
-  }
-
-  private planes(clampVisible: boolean): Planes {
+  /**
+   * The current parameters programmed at the chip's precision (plane units) into `free` and
+   * `clamped` (which share them), with what the chains' initialisation and input biases derive
+   * from them: the same values as quantising the model-unit planes (quantisePlanes).
+   */
+  private program(): void {
     const f = this.chip.fabric;
-    const pl = emptyPlanes(f);
-    pl.bias.set(this.state.thetaB);
-    const w = this.wires;
-    for (let e = 0; e < w.i.length; e++) {
-      pl.w[w.i[e] * f.D + w.d[e]] = this.state.thetaW[e];
-      pl.w[w.j[e] * f.D + oppositeDirection(w.d[e])] = this.state.thetaW[e];
-    }
-    pl.programmed = w.i.length + f.N;
+    const D = f.D;
     const cc = this.spec.config.cell;
-    quantisePlanes(pl, cc.weight_bits, cc.weight_full_scale);
-    if (clampVisible) for (const i of this.visible) pl.clamp[i] = 1;
-    return pl;
-  }
-
-  /** training pair b of a step: (target x^k, input x^(k+1)) from a data example */
-  private pair(stepKey: number, b: number): { target: Int8Array; input: Int8Array } {
-    const V = this.data.V;
-    const idx = Math.floor(uniform(stepKey, b) * this.data.n);
-    const x0 = this.data.x.subarray(idx * V, (idx + 1) * V);
-    const target = noise(x0 as Int8Array, this.probs.toTarget, stepKey, (1 + 2 * b) * V);
-    const input = noise(target, this.probs.toInput, stepKey, (2 + 2 * b) * V);
-    return { target, input };
-  }
-
-  /** a chain's biases: the programmed ones with the input J_c x on the visible cells, quantised with them */
-  private inputBias(pl: Planes, input: Int8Array): Float64Array {
-    const b = pl.bias.slice();
     const q = this.quantise;
-    for (let v = 0; v < input.length; v++) {
-      const i = this.visible[v];
-      b[i] = q(this.state.thetaB[i] + this.jc[v] * input[v]);
+    const pl = this.free;
+    const tb = this.state.thetaB;
+    const tw = this.state.thetaW;
+    const w = this.wires;
+    for (let i = 0; i < f.N; i++) pl.bias[i] = q(tb[i]);
+    for (let e = 0; e < w.i.length; e++) {
+      const v = q(tw[e]);
+      pl.w[w.i[e] * D + w.d[e]] = v;
+      pl.w[w.j[e] * D + this.oppD[e]] = v;
     }
-    return b;
+    pl.unit = planeUnit(cc.weight_bits, cc.weight_full_scale);
+    pl.integer = cc.weight_bits !== 'exact';
+    pl.programmed = w.i.length + f.N;
+    Object.assign(this.clamped, { unit: pl.unit, integer: pl.integer, programmed: pl.programmed });
+    // the input bias J_c x of visible entry v, quantised with the cell's own (x = +1 or -1), and the Hinton thresholds
+    for (let i = 0; i < f.N; i++) this.pCell[i] = this.hinton(pl.bias[i]);
+    for (let v = 0; v < this.visible.length; v++) {
+      const i = this.visible[v];
+      this.biasUp[v] = q(tb[i] + this.jc[v] * 1);
+      this.biasDown[v] = q(tb[i] + this.jc[v] * -1);
+      this.pUp[v] = this.hinton(this.biasUp[v]);
+      this.pDown[v] = this.hinton(this.biasDown[v]);
+    }
+    if (this.draws) {
+      this.draws.thr[0].set(this.pCell);
+      this.draws.thr[1].set(this.pCell);
+    }
+  }
+
+  /** the Hinton threshold (hintonThreshold) at bias b (plane units): looked up for the integer levels of quantised weights */
+  private hinton(b: number): number {
+    return this.pLevel ? this.pLevel[b + this.levels] : hintonThreshold(b, this.free.unit, this.spec.beta);
+  }
+
+  /** training pairs 0 .. count-1 drawn in stream `stepKey`: row b of `pairs` is pair b (target x^k, input x^(k+1)) */
+  private drawPairs(stepKey: number, count: number): PairRows {
+    const V = this.data.V;
+    const P = this.pairs;
+    const d = this.draws;
+    for (let b = 0; b < count; b++) {
+      const idx = Math.floor(uniform(stepKey, b) * this.data.n);
+      const x0 = this.data.x.subarray(idx * V, (idx + 1) * V);
+      if (d) {
+        // noise(x0) and noise(target) as forward.ts draws them, in bulk
+        d.bytes[1].set(x0);
+        P.target.set(d.flips(stepKey, (1 + 2 * b) * V, V, 2, 1, 2).subarray(0, V), b * V);
+        P.input.set(d.flips(stepKey, (2 + 2 * b) * V, V, 3, 2, 3).subarray(0, V), b * V);
+        continue;
+      }
+      const target = P.target.subarray(b * V, (b + 1) * V);
+      noiseInto(target, x0, this.probs.toTarget, stepKey, (1 + 2 * b) * V);
+      noiseInto(P.input.subarray(b * V, (b + 1) * V), target, this.probs.toInput, stepKey, (2 + 2 * b) * V);
+    }
+    P.count = count;
+    return P;
+  }
+
+  /** chain row r's biases for pair row b on the visible cells: its own bias with the input J_c x, quantised with it */
+  private inputBias(r: number, b: number): { cells: Int32Array; values: Float64Array } {
+    const values = this.chainInput[r];
+    const V = this.visible.length;
+    const x = this.pairs.input;
+    for (let v = 0; v < V; v++) values[v] = x[b * V + v] > 0 ? this.biasUp[v] : this.biasDown[v];
+    return { cells: this.visible, values };
+  }
+
+  /** a positive chain's initial spins: the Hinton draw on the latents, the target (pair row b) on the visible cells */
+  private positiveStart(chain: number, b: number): Int8Array {
+    const key = initKey(this.chip, chain, this.spec.stage);
+    const V = this.visible.length;
+    const d = this.draws;
+    if (d) {
+      // every cell drawn in bulk, then the target over the visible cells
+      d.spins(key, 0, this.chip.fabric.N, 0, 0);
+      d.bytes[4].set(this.pairs.target.subarray(b * V, (b + 1) * V));
+      return d.scatter(V, 0, 4, 0);
+    }
+    const s = this.spins;
+    const lat = this.latents;
+    for (let n = 0; n < lat.length; n++) s[lat[n]] = hintonSpin(key, lat[n], this.pCell[lat[n]]);
+    const t = this.pairs.target;
+    for (let v = 0; v < V; v++) s[this.visible[v]] = t[b * V + v];
+    return s;
+  }
+
+  /** a noise-started negative chain's initial spins: the Hinton draw at its biases (the input of pair row b included) */
+  private noiseStart(chain: number, b: number): Int8Array {
+    const key = initKey(this.chip, chain, this.spec.stage);
+    const V = this.visible.length;
+    const x = this.pairs.input;
+    if (this.draws) {
+      // the latents' thresholds are the programmed ones already; the visible cells' follow the input
+      const thr = this.draws.thr[1];
+      for (let v = 0; v < V; v++) thr[this.visible[v]] = x[b * V + v] > 0 ? this.pUp[v] : this.pDown[v];
+      return this.draws.spins(key, 0, this.chip.fabric.N, 1, 0);
+    }
+    const s = this.spins;
+    const lat = this.latents;
+    for (let n = 0; n < lat.length; n++) s[lat[n]] = hintonSpin(key, lat[n], this.pCell[lat[n]]);
+    for (let v = 0; v < V; v++) {
+      const i = this.visible[v];
+      s[i] = hintonSpin(key, i, x[b * V + v] > 0 ? this.pUp[v] : this.pDown[v]);
+    }
+    return s;
   }
 
   /**
-   * One phase over the batch: moments into `sums` from `warmup` on; positive phases clamp the
-   * visible cells to the targets, negative ones add the input bias. Negative chains start from
-   * `starts` when given (their spins), otherwise from generation's initialisation. With `finals`,
-   * the chains' last states are returned.
+   * One phase of `count` chains from `first`: moments into `sums` from `warmup` on (when given).
+   * Chain c's biases are the programmed ones with inputOf(c) on its cells (the input; none for a
+   * positive phase), its initial spins spinsOf(c), or with `keep` the state its engine slot ended
+   * the phase before with. With `finals`, the chains' last states are read into those arrays.
    */
   private phase(
     pl: Planes,
     first: number,
-    pairs: { target: Int8Array; input: Int8Array }[],
-    positive: boolean,
-    sums: MomentSums,
-    o: { warmup: number; view?: { wants: (c: number, s: number) => boolean; onSweep: (v: SweepView) => void }; sweeps?: number; starts?: Int8Array[]; finals?: boolean },
+    count: number,
+    o: {
+      /** the engine holds these planes' weights and biases already (another clamp mask) */
+      reclamp?: boolean;
+      warmup: number;
+      sums?: MomentSums;
+      inputOf?: (c: number) => { cells: Int32Array; values: Float64Array };
+      spinsOf: (c: number) => ArrayLike<number>;
+      /** the chains continue from the engine's chains of the phase before (runStage keep) */
+      keep?: boolean;
+      view?: { wants: (c: number, s: number) => boolean; onSweep: (v: SweepView) => void };
+      sweeps?: number;
+      finals?: Int8Array[];
+    },
   ): { latches: number; finals: Int8Array[] } {
-    const { N } = this.chip.fabric;
     const sp = this.spec;
     const ev = new ExactEvents();
-    const biases = positive ? null : pairs.map((p) => this.inputBias(pl, p.input));
-    this.engine.program(pl);
+    if (o.reclamp) this.engine.programClamp(pl);
+    else this.engine.program(pl);
     const finals = runStage(
       this.chip,
       this.engine,
       pl,
       first,
-      pairs.length,
+      count,
       {
         stage: sp.stage,
         sweeps: o.sweeps ?? o.warmup + (sp.samples - 1) * sp.every + 1,
         betaAt: () => sp.beta,
-        biasOf: biases ? (c) => biases[c - first] : undefined,
-        spinsOf: (c, bias) => {
-          const p = pairs[c - first];
-          if (o.starts) return o.starts[c - first];
-          return positive
-            ? initialSpins(N, bias, pl.unit, this.visible, p.target, initKey(this.chip, c, sp.stage), 'hinton', sp.beta)
-            : initialSpins(N, bias, pl.unit, [], [], initKey(this.chip, c, sp.stage), 'hinton', sp.beta);
-        },
-        moments: { from: o.warmup, every: sp.every, sums },
+        inputOf: o.inputOf,
+        spinsOf: (c) => o.spinsOf(c),
+        keep: o.keep,
+        moments: o.sums ? { from: o.warmup, every: sp.every, sums: o.sums } : undefined,
         view: o.view,
-        finals: o.finals === true,
+        finals: o.finals !== undefined,
+        finalsInto: o.finals,
       },
       ev,
     );
@@ -318,7 +475,7 @@ export class StageTrainer {
   step(g: number, lr: number): { gradRms: number; agreement: number } {
     const r = this.gradient(g);
     const W = this.wires.i.length;
-    const theta = new Float64Array(W + this.chip.fabric.N);
+    const theta = this.theta;
     theta.set(this.state.thetaW, 0);
     theta.set(this.state.thetaB, W);
     this.adam.step(theta, r.grad, lr, this.spec.adam);
@@ -329,56 +486,79 @@ export class StageTrainer {
 
   /**
    * The update direction (ascent) of step g, estimated from the chip's chains: per wire (in
-   * `wires` order), then per cell; the agreement of the negative chains with the targets.
+   * `wires` order), then per cell; the agreement of the negative chains with the targets. The
+   * returned `grad` is the trainer's own array, valid until the next step.
    */
   gradient(g: number): { grad: Float64Array; gradRms: number; agreement: number } {
     const sp = this.spec;
     const f = this.chip.fabric;
     const B = sp.batch;
+    const V = this.visible.length;
     const stepKey = streamKey(sp.seed, TRAIN_PURPOSE, sp.stage, g);
-    const pairs = Array.from({ length: B }, (_, b) => this.pair(stepKey, b));
+    this.drawPairs(stepKey, B);
     const first = 2 * B * g;
-    const pos = newMomentSums(this.chip.spec.layout);
-    const neg = newMomentSums(this.chip.spec.layout);
-    const pl = this.planesPair();
+    const { pos, neg } = this;
+    for (const m of [pos, neg]) {
+      m.samples = 0;
+      m.spin.fill(0);
+      m.pair.fill(0);
+    }
+    this.program();
     const fromData = sp.negStart === 'data' && Math.floor(g / Math.max(1, sp.steps)) < (sp.dataEpochs ?? Infinity);
     const negWarmup = fromData ? (sp.dataWarmup ?? sp.warmup) : sp.warmup;
-    const p = this.phase(pl.clamped, first, pairs, true, pos, { warmup: sp.posWarmup ?? sp.warmup, finals: fromData });
+    const p = this.phase(this.clamped, first, B, {
+      warmup: sp.posWarmup ?? sp.warmup,
+      sums: pos,
+      spinsOf: (c) => this.positiveStart(c, c - first),
+    });
     let updates = p.latches;
-    // the negative chains' image cells at their last sample, against the targets
+    const n = this.phase(this.free, first + B, B, {
+      reclamp: true,
+      warmup: negWarmup,
+      sums: neg,
+      inputOf: (c) => this.inputBias(c - first - B, c - first - B),
+      // data-started: each negative chain continues its positive chain's last state in the engine
+      spinsOf: (c) => this.noiseStart(c, c - first - B),
+      keep: fromData,
+      finals: this.negFinals,
+    });
+    updates += n.latches;
+    this.state.cellUpdates += updates;
+    // the negative chains' image cells at their last sample (the phase's last sweep), against the targets
     let agree = 0;
     let agreeN = 0;
-    const last = negWarmup + (sp.samples - 1) * sp.every;
-    updates += this.phase(pl.free, first + B, pairs, false, neg, {
-      warmup: negWarmup,
-      starts: fromData ? p.finals : undefined,
-      view: {
-        wants: (_c, s) => s === last,
-        onSweep: (v) => {
-          const t = pairs[v.chain - first - B].target;
-          for (let n = 0; n < this.nImage; n++) agree += v.s[this.visible[n]] * t[n];
-          agreeN += this.nImage;
-        },
-      },
-    }).latches;
-    this.state.cellUpdates += updates;
+    const t = this.pairs.target;
+    const vis = this.visible;
+    const nImage = this.nImage;
+    for (let b = 0; b < B; b++) {
+      const s = n.finals[b];
+      for (let v = 0; v < nImage; v++) agree += s[vis[v]] * t[b * V + v];
+      agreeN += nImage;
+    }
     // the update direction (ascent)
     const w = this.wires;
     const W = w.i.length;
-    const grad = new Float64Array(W + f.N);
+    const grad = this.grad;
     const lam = sp.acp.on ? this.state.lambda : 0;
+    const beta = sp.beta;
+    // the sums read once (an engine's sums may add what they hold pending when read)
+    const { pair: posPair, spin: posSpin, samples: posN } = pos;
+    const { pair: negPair, spin: negSpin, samples: negN } = neg;
+    const wPair = w.pair;
+    const wi = w.i;
+    const wj = w.j;
     let ss = 0;
     for (let e = 0; e < W; e++) {
-      const q = w.pair[e];
-      const cp = pos.pair[q] / pos.samples;
-      const cn = neg.pair[q] / neg.samples;
-      const mi = neg.spin[w.i[e]] / neg.samples;
-      const mj = neg.spin[w.j[e]] / neg.samples;
-      const gv = sp.beta * (cp - cn) + lam * (mi * mj - cn);
+      const q = wPair[e];
+      const cp = posPair[q] / posN;
+      const cn = negPair[q] / negN;
+      const mi = negSpin[wi[e]] / negN;
+      const mj = negSpin[wj[e]] / negN;
+      const gv = beta * (cp - cn) + lam * (mi * mj - cn);
       grad[e] = gv;
       ss += gv * gv;
     }
-    for (let i = 0; i < f.N; i++) grad[W + i] = sp.beta * (pos.spin[i] / pos.samples - neg.spin[i] / neg.samples);
+    for (let i = 0; i < f.N; i++) grad[W + i] = beta * (posSpin[i] / posN - negSpin[i] / negN);
     return { grad, gradRms: Math.sqrt(ss / W), agreement: agreeN > 0 ? agree / agreeN : 0 };
   }
 
@@ -396,14 +576,17 @@ export class StageTrainer {
     const N = this.chip.fabric.N;
     const half = Math.max(1, Math.floor(sp.batch / 2));
     const key = streamKey(sp.seed, TRAIN_PURPOSE, sp.stage, 1e9 + epoch);
-    const inputs = Array.from({ length: half }, (_, b) => this.pair(key, b));
-    const pairs = inputs.flatMap((p) => [p, p]);
+    this.drawPairs(key, half);
     const t1 = (sp.acpWarmup ?? sp.warmup) - 1;
     const t2 = t1 + sp.acp.lag;
     const snaps = new Map<number, [Int8Array, Int8Array]>();
     const first = 2 ** 31 + epoch * 2 * half; // chain numbers apart from the training steps'
-    this.state.cellUpdates += this.phase(this.planes(false), first, pairs, false, newMomentSums(this.chip.spec.layout), {
+    this.program();
+    // chain 2p and 2p + 1 are the replicas of input p
+    this.state.cellUpdates += this.phase(this.free, first, 2 * half, {
       warmup: t1 + 1,
+      inputOf: (c) => this.inputBias(c - first, (c - first) >> 1),
+      spinsOf: (c) => this.noiseStart(c, (c - first) >> 1),
       view: {
         wants: (_c, s) => s === t1 || s === t2,
         onSweep: (v) => {

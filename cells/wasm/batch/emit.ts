@@ -20,7 +20,7 @@
  * divider terms of cells/physics.ts.
  */
 import { op as o, T, Locals, assemble, type Code, type FuncDef } from '../asm.js';
-import { abiLoad, outAddr, constAddr, KC } from '../abi.js';
+import { abiLoad, outAddr, constAddr, i32Addr, KC } from '../abi.js';
 import { REC, ACC, type BatchGeom } from './layout.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
 import { emitTaylorTerm } from '../emit/estimate.js';
@@ -148,9 +148,9 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
 }
 type Ctx = ReturnType<typeof newCtx>;
 
-/** x ^= x >>> 16; x *= M1; x ^= x >>> 15; x *= M2; x ^= x >>> 16 (rng/counter.ts mix32), in i32x4 lanes */
-function mixVec(ctx: Ctx, x: number): Code[] {
-  const { get, set } = ctx;
+/** x ^= x >>> 16; x *= M1; x ^= x >>> 15; x *= M2; x ^= x >>> 16 (rng/counter.ts mix32), in the i32x4 lanes of local x */
+export function mix32Lanes(x: number): Code[] {
+  const { get, set } = o;
   return [
     set(x, o.v_xor(get(x), o.i32x4_shr_u(get(x), o.i32(16)))),
     set(x, o.i32x4_mul(get(x), o.i32x4_splat(o.i32(M1)))),
@@ -158,6 +158,10 @@ function mixVec(ctx: Ctx, x: number): Code[] {
     set(x, o.i32x4_mul(get(x), o.i32x4_splat(o.i32(M2)))),
     set(x, o.v_xor(get(x), o.i32x4_shr_u(get(x), o.i32(16)))),
   ];
+}
+
+function mixVec(_ctx: Ctx, x: number): Code[] {
+  return mix32Lanes(x);
 }
 
 /** the same, scalar */
@@ -439,7 +443,208 @@ function hsum16(get: (x: number) => Code, set: (x: number, v: Code) => Code, t32
   ];
 }
 
-/** the module: latch(), moments(), pads() */
+/** i8x16.shuffle lane lists that interleave 16-, 32- and 64-bit units of two vectors (low or high halves) */
+const units = (size: number, ls: number[]): number[] => ls.flatMap((u) => Array.from({ length: size }, (_, b) => size * u + b));
+const LO16 = units(2, [0, 8, 1, 9, 2, 10, 3, 11]);
+const HI16 = units(2, [4, 12, 5, 13, 6, 14, 7, 15]);
+const LO32 = units(4, [0, 4, 1, 5]);
+const HI32 = units(4, [2, 6, 3, 7]);
+const LO64 = units(8, [0, 2]);
+const HI64 = units(8, [1, 3]);
+
+/** 8 x 8 transpose of i16 lanes in v128 locals: lane j of x[l] -> lane l of y[j] (x is clobbered; t is scratch) */
+function transpose8(x: number[], t: number[], y: number[]): Code[] {
+  const sh = (a: number, b: number, lanes: number[]) => o.shuffle(o.get(a), o.get(b), lanes);
+  const c: Code[] = [];
+  // pairs of rows interleaved by 16 bits: t[2p] columns 0-3, t[2p+1] columns 4-7 of rows 2p, 2p+1
+  for (let p = 0; p < 4; p++) c.push(o.set(t[2 * p], sh(x[2 * p], x[2 * p + 1], LO16)), o.set(t[2 * p + 1], sh(x[2 * p], x[2 * p + 1], HI16)));
+  // then by 32 bits: x[q] columns 2q, 2q+1 of rows 0-3, x[4 + q] the same of rows 4-7
+  for (const h of [0, 4]) {
+    c.push(o.set(x[h], sh(t[h], t[h + 2], LO32)), o.set(x[h + 1], sh(t[h], t[h + 2], HI32)));
+    c.push(o.set(x[h + 2], sh(t[h + 1], t[h + 3], LO32)), o.set(x[h + 3], sh(t[h + 1], t[h + 3], HI32)));
+  }
+  // then by 64 bits: y[j] column j of every row
+  for (let q = 0; q < 4; q++) c.push(o.set(y[2 * q], sh(x[q], x[4 + q], LO64)), o.set(y[2 * q + 1], sh(x[q], x[4 + q], HI64)));
+  return c;
+}
+
+/**
+ * Chain-major rows <-> a block plane, eight cells at a time (bCount groups): per group the plane
+ * positions of its cells at bCells (8 i32), per lane of the block a pointer to its row at bRows
+ * (advanced by the group's bytes). Per vector of eight lanes the eight rows' cells are loaded,
+ * transposed (transpose8) and stored as the cells' lanes, or the reverse.
+ *   rowsIn8   i8 spins (> 0: +1) -> spin masks of the plane at bPlane
+ *   rowsIn16  i16 values -> the plane at bPlane as they are (the bias plane)
+ *   rowsOut8  the spin masks of the plane at bPlane -> i8 spins (+1 / -1)
+ */
+function rowFuncs(g: BatchGeom): FuncDef[] {
+  const make = (name: string, kind: 'in8' | 'in16' | 'out8'): FuncDef => {
+    const lc = new Locals(0);
+    const r = { list: lc.add(T.i32), n: lc.add(T.i32), cb: lc.add(T.i32), rows: lc.add(T.i32), plane: lc.add(T.i32) };
+    const x = Array.from({ length: 8 }, () => lc.add(T.v128));
+    const t = Array.from({ length: 8 }, () => lc.add(T.v128));
+    const y = Array.from({ length: 8 }, () => lc.add(T.v128));
+    const rowAt = (lane: number) => o.i32_add(o.i32_load(o.get(r.rows), 4 * lane), o.get(r.cb));
+    const cellAt = (c: number) => o.i32_add(o.get(r.plane), o.i32_load(o.get(r.list), 4 * c));
+    const ZEROV = o.v_const_bytes(new Array(16).fill(0));
+    const MONEV = o.v_const_bytes(new Array(16).fill(255));
+    const group: Code[] = [];
+    for (let v = 0; v < g.NV; v++) {
+      if (kind === 'out8') {
+        for (let c = 0; c < 8; c++) group.push(o.set(x[c], o.v_load(cellAt(c), 16 * v)));
+        group.push(...transpose8(x, t, y));
+        for (let l = 0; l < 8; l++) {
+          const pm = o.i16x8_sub(MONEV, o.i16x8_add(o.get(y[l]), o.get(y[l])));
+          group.push(o.v_store64_lane(rowAt(8 * v + l), o.i8x16_narrow_i16x8_s(pm, pm), 0));
+        }
+      } else {
+        for (let l = 0; l < 8; l++) group.push(o.set(x[l], kind === 'in8' ? o.i16x8_extend_low_i8x16_s(o.v_load64_zero(rowAt(8 * v + l))) : o.v_load(rowAt(8 * v + l))));
+        group.push(...transpose8(x, t, y));
+        for (let c = 0; c < 8; c++) group.push(o.v_store(cellAt(c), kind === 'in8' ? o.i16x8_gt_s(o.get(y[c]), ZEROV) : o.get(y[c]), 16 * v));
+      }
+    }
+    return {
+      name,
+      params: [],
+      results: [],
+      locals: lc.types,
+      body: [
+        o.set(r.list, abiLoad.i32('bCells')),
+        o.set(r.n, abiLoad.i32('bCount')),
+        o.set(r.rows, abiLoad.i32('bRows')),
+        o.set(r.plane, abiLoad.i32('bPlane')),
+        o.set(r.cb, o.i32(0)),
+        countDown(r.n, [...group, o.set(r.list, o.i32_add(o.get(r.list), o.i32(32))), o.set(r.cb, o.i32_add(o.get(r.cb), o.i32(kind === 'in16' ? 16 : 8)))]),
+      ],
+    };
+  };
+  return [make('rowsIn8', 'in8'), make('rowsIn16', 'in16'), make('rowsOut8', 'out8')];
+}
+
+/**
+ * Moments of a block, as counts. Each cell's spins become one i64 at bBits (bit l: lane l is +1),
+ * from the plane positions of every cell at bCells (bCount cells, cell order); the wires are
+ * listed at bWires (bNWires entries of three i32: the byte offsets of the two ends' bits in bBits,
+ * and a third the caller's). Counted over the valid lanes (the i64 at bValidLo), out at bOut: per
+ * cell the lanes with spin +1, then per wire the lanes whose ends disagree.
+ */
+function momentsFunc(g: BatchGeom): FuncDef {
+  const lm = new Locals(0);
+  const m = { list: lm.add(T.i32), n: lm.add(T.i32), sp: lm.add(T.i32), outp: lm.add(T.i32), bits: lm.add(T.i32), acc: lm.add(T.i64), valid: lm.add(T.i64) };
+  const get = o.get;
+  const set = o.set;
+  const popValid = (x: Code) => o.i32_wrap_i64(o.i64_popcnt(o.i64_and(x, get(m.valid))));
+  const wireOf = (k: number) => o.i64_load(o.i32_add(get(m.bits), o.i32_load(get(m.list), 4 * k)));
+  return {
+    name: 'moments',
+    params: [],
+    results: [],
+    locals: lm.types,
+    body: [
+      set(m.valid, o.i64_load(o.i32(0), i32Addr('bValidLo'))),
+      set(m.list, abiLoad.i32('bCells')),
+      set(m.n, abiLoad.i32('bCount')),
+      set(m.bits, abiLoad.i32('bBits')),
+      set(m.outp, abiLoad.i32('bOut')),
+      countDown(m.n, [
+        set(m.sp, o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(m.list), 0))),
+        ...cellBits(g, m.sp, m.acc),
+        o.i64_store(get(m.bits), get(m.acc)),
+        o.i32_store(get(m.outp), popValid(get(m.acc))),
+        set(m.list, o.i32_add(get(m.list), o.i32(4))),
+        set(m.bits, o.i32_add(get(m.bits), o.i32(8))),
+        set(m.outp, o.i32_add(get(m.outp), o.i32(4))),
+      ]),
+      set(m.list, abiLoad.i32('bWires')),
+      set(m.n, abiLoad.i32('bNWires')),
+      set(m.bits, abiLoad.i32('bBits')),
+      countDown(m.n, [
+        o.i32_store(get(m.outp), popValid(o.i64_xor(wireOf(0), wireOf(1)))),
+        set(m.outp, o.i32_add(get(m.outp), o.i32(4))),
+        set(m.list, o.i32_add(get(m.list), o.i32(12))),
+      ]),
+    ],
+  };
+}
+
+/** a cell's lanes as one i64 (bit l: lane l is +1) from its vectors at sp, into local acc */
+function cellBits(g: BatchGeom, sp: number, acc: number): Code[] {
+  const out: Code[] = [o.set(acc, o.i64(0))];
+  for (let k = 0; k < g.NV; k++) {
+    const b = o.i64_extend_i32_u(o.i16x8_bitmask(o.v_load(o.get(sp), 16 * k)));
+    out.push(o.set(acc, o.i64_or(o.get(acc), k === 0 ? b : o.i64_shl(b, o.i64(8 * k)))));
+  }
+  return out;
+}
+
+/**
+ * Moments of a block added to integer accumulators, as MomentSums holds them (2 ups - lanes per
+ * cell, lanes - 2 disagreements per wire), through a grid of the cells' spins as i64 (bit l: lane
+ * l is +1) laid out as the padded plane, one i64 per cell at bBits: a cell's neighbour in direction
+ * d is a fixed offset away, so each colour-0 cell's wires are loads at immediates.
+ *   bCells/bCount   per cell (cell order) its plane position and grid offset; their spin sums are i32 at bSumSpin
+ *   bPads/bNPads    torus wrap copies within the grid (byte offsets: destination, source)
+ *   bWires/bNWires  grid byte offsets of the colour-0 cells (colourCells[0] order); their D wires' sums
+ *                   are i32 at bSumPair, D per cell
+ * Entries of wires that leave an open grid read the padding's zeros: the caller leaves them out.
+ */
+function momentsAccFunc(g: BatchGeom): FuncDef {
+  const lm = new Locals(0);
+  const m = { list: lm.add(T.i32), n: lm.add(T.i32), sp: lm.add(T.i32), p: lm.add(T.i32), accp: lm.add(T.i32), pos: lm.add(T.i32), bits: lm.add(T.i64), x: lm.add(T.i64), valid: lm.add(T.i64), cnt: lm.add(T.i32) };
+  const get = o.get;
+  const set = o.set;
+  const popValid = (x: Code) => o.i32_wrap_i64(o.i64_popcnt(o.i64_and(x, get(m.valid))));
+  /** i32 at accp + off += v */
+  const addTo = (off: number, v: Code): Code => o.i32_store(get(m.accp), o.i32_add(o.i32_load(get(m.accp), off), v), off);
+  // the grid: cells of cellBytes bytes in the plane, 8 in the grid
+  const odB = g.od.map((od) => (od / g.cellBytes) * 8);
+  const minB = Math.min(0, ...odB);
+  const wires: Code[] = [];
+  for (let d = 0; d < g.D; d++) {
+    const c = popValid(o.i64_xor(get(m.x), o.i64_load(get(m.p), odB[d] - minB)));
+    wires.push(addTo(4 * d, o.i32_sub(get(m.cnt), o.i32_shl(c, o.i32(1)))));
+  }
+  return {
+    name: 'momentsAcc',
+    params: [],
+    results: [],
+    locals: lm.types,
+    body: [
+      set(m.valid, o.i64_load(o.i32(0), i32Addr('bValidLo'))),
+      set(m.cnt, popValid(o.i64(-1))),
+      set(m.list, abiLoad.i32('bCells')),
+      set(m.n, abiLoad.i32('bCount')),
+      set(m.accp, abiLoad.i32('bSumSpin')),
+      countDown(m.n, [
+        set(m.pos, o.i32_load(get(m.list), 0)),
+        set(m.sp, o.i32_add(abiLoad.i32('bPlane'), get(m.pos))),
+        ...cellBits(g, m.sp, m.bits),
+        o.i64_store(o.i32_add(abiLoad.i32('bBits'), o.i32_load(get(m.list), 4)), get(m.bits)),
+        addTo(0, o.i32_sub(o.i32_shl(popValid(get(m.bits)), o.i32(1)), get(m.cnt))),
+        set(m.list, o.i32_add(get(m.list), o.i32(8))),
+        set(m.accp, o.i32_add(get(m.accp), o.i32(4))),
+      ]),
+      set(m.list, abiLoad.i32('bPads')),
+      set(m.n, abiLoad.i32('bNPads')),
+      countDown(m.n, [
+        o.i64_store(o.i32_add(abiLoad.i32('bBits'), o.i32_load(get(m.list), 0)), o.i64_load(o.i32_add(abiLoad.i32('bBits'), o.i32_load(get(m.list), 4)))),
+        set(m.list, o.i32_add(get(m.list), o.i32(8))),
+      ]),
+      set(m.list, abiLoad.i32('bWires')),
+      set(m.n, abiLoad.i32('bNWires')),
+      set(m.accp, abiLoad.i32('bSumPair')),
+      countDown(m.n, [
+        set(m.p, o.i32_add(abiLoad.i32('bBits'), o.i32_add(o.i32_load(get(m.list), 0), o.i32(minB)))),
+        set(m.x, o.i64_load(get(m.p), -minB)),
+        ...wires,
+        set(m.list, o.i32_add(get(m.list), o.i32(4))),
+        set(m.accp, o.i32_add(get(m.accp), o.i32(4 * g.D))),
+      ]),
+    ],
+  };
+}
+
+/** the module: latch(), moments(), pads(), pack(), rowsIn8(), rowsIn16(), rowsOut8(), momentsAcc() */
 export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpec): Uint8Array {
   const ctx = newCtx(g, variant, tab);
   const { get, set, l, ZERO } = ctx;
@@ -509,43 +714,8 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
   ];
   const copies = ctx.dups.map(([copy, slot]) => o.v_store(o.i32(0), o.v_load(o.i32(0), constAddr(slot)), constAddr(copy)));
   const latch: FuncDef = { name: 'latch', params: [], results: [], locals: ctx.lc.types, body: [...copies, ...body] };
-  // ---- moments: ups per cell; disagreements per (colour-0 cell, direction) ----
-  // list at bCells: per cell (i32 pos, i32 index of its first wire entry in the output, N + n0 D, or -1);
-  // out at bOut: N i32 ups, then N0 * D i32 disagreements
-  const lm = new Locals(0);
-  const m = { rec: lm.add(T.i32), n: lm.add(T.i32), sp: lm.add(T.i32), outp: lm.add(T.i32), cnt: lm.add(T.i32), n0: lm.add(T.i32), a: lm.add(T.v128), t32: lm.add(T.v128), s: lm.add(T.v128) };
-  const own = (k: number) => o.v_and(o.v_load(get(m.sp), -g.minOd + 16 * k), o.v_load(abiLoad.i32('bMask'), 112 * k));
-  const upsBody: Code[] = [set(m.a, ZERO)];
-  for (let k = 0; k < g.NV; k++) upsBody.push(set(m.a, o.i16x8_sub(get(m.a), own(k))));
-  upsBody.push(...hsum16(get, set, m.t32, m.a, m.cnt), o.i32_store(get(m.outp), get(m.cnt)));
-  const pairBody: Code[] = [];
-  for (let d = 0; d < g.D; d++) {
-    pairBody.push(set(m.a, ZERO));
-    for (let k = 0; k < g.NV; k++) {
-      pairBody.push(set(m.s, o.v_xor(o.v_load(get(m.sp), -g.minOd + 16 * k), o.v_load(get(m.sp), g.od[d] - g.minOd + 16 * k))));
-      pairBody.push(set(m.a, o.i16x8_sub(get(m.a), o.v_and(get(m.s), o.v_load(abiLoad.i32('bMask'), 112 * k)))));
-    }
-    pairBody.push(...hsum16(get, set, m.t32, m.a, m.cnt), o.i32_store(o.i32_add(abiLoad.i32('bOut'), o.i32_shl(get(m.n0), o.i32(2))), get(m.cnt), 4 * d));
-  }
-  const momentsFn: FuncDef = {
-    name: 'moments',
-    params: [],
-    results: [],
-    locals: lm.types,
-    body: [
-      set(m.rec, abiLoad.i32('bCells')),
-      set(m.n, abiLoad.i32('bCount')),
-      set(m.outp, abiLoad.i32('bOut')),
-      countDown(m.n, [
-        set(m.sp, o.i32_add(abiLoad.i32('bPlane'), o.i32_add(o.i32_load(get(m.rec), 0), o.i32(g.minOd)))),
-        set(m.n0, o.i32_load(get(m.rec), 4)),
-        ...upsBody,
-        o.if_(o.i32_ge_s(get(m.n0), o.i32(0)), pairBody),
-        set(m.rec, o.i32_add(get(m.rec), o.i32(8))),
-        set(m.outp, o.i32_add(get(m.outp), o.i32(4))),
-      ]),
-    ],
-  };
+  const momentsFn = momentsFunc(g);
+  const momentsAccFn = momentsAccFunc(g);
   // ---- pads: torus wrap copies (pairs of byte offsets in a plane) ----
   const lp = new Locals(0);
   const p = { list: lp.add(T.i32), n: lp.add(T.i32), dst: lp.add(T.i32), src: lp.add(T.i32) };
@@ -608,9 +778,10 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     ],
   };
   const funcs: FuncDef[] = [];
+  const rows = rowFuncs(g);
   if (variant.cycle) funcs.push(exactFunc({ cycle: true, n1: variant.cycle.n1, nMid: variant.cycle.nMid, n2: variant.cycle.n2 }, EXP));
   else funcs.push(exactFunc({ cycle: false }, EXP)); // unused by the ideal kernel; keeps function indices fixed
-  funcs.push(latch, momentsFn, padsFn, packFn);
+  funcs.push(latch, momentsFn, padsFn, packFn, ...rows, momentsAccFn);
   return assemble({
     memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true },
     imports: [{ module: 'e', name: 'exp', params: [T.f64], results: [T.f64] }],

@@ -12,9 +12,17 @@
  * The instance owns its WebAssembly memory: per block of BL chains a spin plane and a bias plane
  * (padded grids of BL lanes per cell), the chains' draw offsets and lane masks, per-chain tallies,
  * and for the cycle physics node values, targets, the sigmoid cache and previous spins; per
- * colour the records of the latching (unclamped) cells; the decision table; the moments list.
+ * colour the records of the latching (unclamped) cells; the decision table; the moments lists.
+ *
+ * Chains are loaded, given biases and read one at a time (the LatchEngine contract), but a plane
+ * holds a cell's lanes side by side, so one chain's cells lie a cell apart. The engine therefore
+ * stages what it is given in chain-major rows (a chain's spins, its biases as the plane holds them)
+ * and writes a whole block's rows into its planes at once when the chains next run or are read
+ * (rowsIn8/rowsIn16, a transpose per eight cells and eight lanes); reading a chain's spins takes a
+ * snapshot of every held chain the same way (rowsOut8), kept until the chains change. What the
+ * planes hold when a latch runs is exactly what the one-chain-at-a-time writes would have left.
  */
-import { Arena } from '../arena.js';
+import { Arena, roundUp } from '../arena.js';
 import { RESERVED, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
 import { batchGeom, blockChains, cellPos, REC, MASK_BYTES, ACC, accBytes, type BatchGeom } from './layout.js';
 import { generateBatch, type BatchVariant } from './emit.js';
@@ -26,6 +34,7 @@ import type { Planes, WeightBits } from '../../planes.js';
 import {
   EngineRefusal,
   isIdealPhysics,
+  biasWith,
   type EngineSpec,
   type EngineStats,
   type HalfSweep,
@@ -35,6 +44,14 @@ import {
 } from '../../engine.js';
 
 type Exports = Record<string, () => void>;
+
+/** word index of every i32 parameter slot and f64 result slot (the hot paths write and read them per call) */
+const IX = Object.fromEntries(Object.keys(I32).map((k) => [k, i32Addr(k as keyof typeof I32) / 4])) as Record<keyof typeof I32, number>;
+const OX = Object.fromEntries(Object.keys(OUT).map((k) => [k, outAddr(k as keyof typeof OUT) / 8])) as Record<keyof typeof OUT, number>;
+
+/** the compiled modules of this thread by what their code depends on (the oldest dropped past COMPILED_KEPT) */
+const compiled = new Map<string, WebAssembly.Module>();
+const COMPILED_KEPT = 16;
 
 /** cells per latch() call: keeps every lane's 32-bit divider sum below 2^31 */
 const CELLS_PER_CALL = 4096;
@@ -51,8 +68,29 @@ export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string |
   return null;
 }
 
+/** the sums of momentSums(): the MomentSums arrays and the integer sums added since they were last read */
+interface OwnSums {
+  spin: Float64Array;
+  pair: Float64Array;
+  accSpin: number;
+  accPair: number;
+  dirty: boolean;
+}
+
 interface Block {
   plane: number;
+  /** per lane, pointers to its spin row (loads), its bias row (its own or the programmed one) and its snapshot row */
+  spinTab: number;
+  biasTab: number;
+  readTab: number;
+  /** per lane, a pointer to its biases at the sparse cells (setBiasAt) */
+  sparseTab: number;
+  /** some lane of the block has biases given at the sparse cells since begin() */
+  sparse: boolean;
+  /** lanes loaded since the planes were last written */
+  pending: boolean[];
+  /** the bias plane must be rewritten from the lanes' bias rows before the next latch */
+  biasDirty: boolean;
   bias: number;
   phi: number;
   mask: number;
@@ -78,8 +116,56 @@ export class BatchEngine implements LatchEngine {
   private readonly st: EngineStats;
   private readonly pads: [number, number] = [0, 0];
   private readonly nPads: [number, number] = [0, 0];
-  private readonly momList: number;
+  /** plane position of every cell in cell order (the row transposes and moments read it) */
+  private readonly posList: number;
   private readonly momOut: number;
+  private readonly momBits: number;
+  private readonly momWires: number;
+  /** per wire of the moments list, its entry in MomentSums.pair */
+  private readonly wirePair: Int32Array;
+  /** the sums momentSums() handed out: their arrays, and the integer accumulators momentsAcc() adds to until they are read */
+  private readonly ownSums = new WeakMap<MomentSums, OwnSums>();
+  /** momentsAcc(): the grid of cells' spins as i64, per cell its plane position and grid offset, the colour-0 cells' offsets, its torus wrap copies */
+  private readonly momGrid: number;
+  private readonly momCells: number;
+  private readonly momC0: number;
+  private readonly momPads: number;
+  private readonly nMomPads: number;
+  /** staging rows: i8 spins per lane (stride s8 bytes), i16 biases per chain plus the programmed row (stride s16), snapshot rows */
+  private readonly spinRows: number;
+  private readonly biasRows: number;
+  private readonly progRow: number;
+  private readonly readRows: number;
+  private readonly s8: number;
+  private readonly s16: number;
+  /** cells the transposes handle (whole groups of eight); the rest are written one lane at a time */
+  private readonly nGrouped: number;
+  /** lanes with their own biases since begin() */
+  private own: boolean[];
+  /**
+   * setBiasAt's cells (the DTM input's visible cells): the last array given, with per chain its
+   * biases at those cells only (the rest are the programmed ones), written into the bias plane by a
+   * second transpose over these cells' positions
+   */
+  private sparse: {
+    cells: Int32Array;
+    /** positions of the cells in the plane (bCells list), rows of chains' values (stride bytes), the programmed values */
+    pos: number;
+    rows: number;
+    stride: number;
+    prog: number;
+    wsum: Float64Array;
+    wabs: Float64Array;
+  } | null = null;
+  /** some chain has biases given at the sparse cells since begin() */
+  private sparseUsed = false;
+  /** the snapshot rows hold every held chain's current spins */
+  private snapValid = false;
+  /** per colour: records of all its cells (weights written by program()) and of its latching cells when some are clamped */
+  private readonly fullRecs: [number, number] = [0, 0];
+  /** per cell, the i16 index of its record's weights (REC.W) among the records of all cells */
+  private readonly recW: Int32Array;
+  private readonly clampRecs: [number, number] = [0, 0];
   private readonly ideal: boolean;
   private readonly lat: boolean;
   private recs: [number, number] | null = null;
@@ -95,6 +181,12 @@ export class BatchEngine implements LatchEngine {
   private lastCycle = '';
   private bias: Float64Array[];
   private f32view: Float32Array | null = null;
+  private i16view: Int16Array | null = null;
+  private readonly idealModules: (Exports | undefined)[] = [];
+  /** some block has lanes loaded since its planes were written / some block's bias plane is stale */
+  private anyPending = false;
+  private anyBiasDirty = false;
+  private i8view: Int8Array | null = null;
   /** readPacked(): plane positions of the cells in cell order (padded to whole bytes), and the output */
   private packList = -1;
   private packOut = -1;
@@ -126,8 +218,24 @@ export class BatchEngine implements LatchEngine {
     const g = this.g;
     const nBlocks = Math.ceil(chains / BL);
     const lanes = N * BL;
+    // staging rows, one per lane of every block (lanes past the chains read and write rows of their own)
+    const lanesAll = nBlocks * BL;
+    this.s8 = roundUp(N + 16, 16);
+    this.s16 = 2 * roundUp(N + 8, 8);
+    this.nGrouped = N - (N % 8);
+    this.spinRows = alloc(lanesAll * this.s8, 'the staging rows');
+    this.readRows = alloc(lanesAll * this.s8, 'the staging rows');
+    this.biasRows = alloc((lanesAll + 1) * this.s16, 'the staging rows');
+    this.progRow = this.biasRows + lanesAll * this.s16;
     for (let b = 0; b < nBlocks; b++) {
       this.blocks.push({
+        spinTab: alloc(BL * 4, 'the chains'),
+        sparseTab: alloc(BL * 4, 'the chains'),
+        sparse: false,
+        biasTab: alloc(BL * 4, 'the chains'),
+        readTab: alloc(BL * 4, 'the chains'),
+        pending: new Array<boolean>(BL).fill(false),
+        biasDirty: false,
         plane: alloc(g.planeBytes, 'the chains'),
         bias: alloc(g.planeBytes, 'the chains'),
         phi: alloc(g.NV * 32, 'the chains'),
@@ -140,19 +248,59 @@ export class BatchEngine implements LatchEngine {
         count: 0,
       });
     }
+    this.blocks.forEach((b, bi) => {
+      for (let lane = 0; lane < BL; lane++) {
+        const k = bi * BL + lane;
+        a.i32[b.spinTab / 4 + lane] = this.spinRows + k * this.s8;
+        a.i32[b.readTab / 4 + lane] = this.readRows + k * this.s8;
+        a.i32[b.biasTab / 4 + lane] = this.progRow;
+      }
+    });
     this.capacity = chains;
     this.bias = Array.from({ length: chains }, () => new Float64Array(0));
+    this.own = new Array<boolean>(chains).fill(false);
     this.posOf = new Int32Array(N);
     for (let i = 0; i < N; i++) this.posOf[i] = cellPos(g, i % L, Math.floor(i / L));
-    // moments: every cell's (pos, index of its first wire entry in the output or -1)
-    const n0 = new Int32Array(N).fill(-1);
-    colourCells[0].forEach((i, n) => (n0[i] = n));
-    this.momList = alloc(N * 8, 'the moments list');
-    for (let i = 0; i < N; i++) {
-      a.i32[this.momList / 4 + 2 * i] = this.posOf[i];
-      a.i32[this.momList / 4 + 2 * i + 1] = n0[i] < 0 ? -1 : N + n0[i] * D;
+    this.posList = alloc(N * 4, 'the cell list');
+    a.i32.set(this.posOf, this.posList / 4);
+    // moments: per wire (colour-0 cell n, direction d) inside the grid, the byte offsets of its ends' bits
+    const wires: number[] = [];
+    const pair: number[] = [];
+    colourCells[0].forEach((i, n) => {
+      for (let d = 0; d < D; d++) {
+        const j = spec.layout.nbr[i * D + d];
+        if (j >= N) continue;
+        wires.push(8 * i, 8 * j, 8 * (n * D + d));
+        pair.push(n * D + d);
+      }
+    });
+    this.wirePair = Int32Array.from(pair);
+    this.momWires = alloc(Math.max(12, wires.length * 4), 'the moments list');
+    a.i32.set(wires, this.momWires / 4);
+    this.momBits = alloc(N * 8, 'the moments');
+    this.momOut = alloc((N + pair.length) * 4, 'the moments');
+    // the cell records of each colour, every cell; program() writes their weights
+    this.recW = new Int32Array(N);
+    for (const c of [0, 1] as const) {
+      const cells = colourCells[c];
+      this.fullRecs[c] = alloc(Math.max(1, cells.length) * g.RB, 'the stage');
+      this.clampRecs[c] = alloc(Math.max(1, cells.length) * g.RB, 'the stage');
+      const ph = spec.physics;
+      cells.forEach((i, n) => {
+        const r = this.fullRecs[c] + n * g.RB;
+        this.recW[i] = (r + REC.W) / 2;
+        a.i32[(r + REC.POS) / 4] = this.posOf[i];
+        a.i32[(r + REC.CELL) / 4] = i;
+        a.i32[(r + REC.WIREQ) / 4] = spec.layout.wireQ[i];
+        a.i32[(r + REC.CC) / 4] = spec.layout.crossCount[i];
+        const gain = ph.gain ? ph.gain[i] : 1;
+        const off = ph.offset ? ph.offset[i] : 0;
+        this.f32[(r + REC.GAIN) / 4] = gain;
+        this.f32[(r + REC.OFF) / 4] = off;
+        a.f64[(r + REC.GAIN64) / 8] = gain;
+        a.f64[(r + REC.OFF64) / 8] = off;
+      });
     }
-    this.momOut = alloc((N + colourCells[0].length * D) * 4, 'the moments');
     if (boundary === 'torus') {
       const lists: [number[], number[]] = [[], []];
       for (let y = -g.R; y < L + g.R; y++) {
@@ -169,25 +317,59 @@ export class BatchEngine implements LatchEngine {
         this.nPads[c] = lists[c].length / 2;
       }
     }
+    // momentsAcc(): the cells' spins on a grid laid out as the padded plane, one i64 per cell
+    const toGrid = (pos: number) => (pos / g.cellBytes) * 8;
+    this.momGrid = alloc(g.Wp * g.Wp * 8, 'the moments');
+    this.momCells = alloc(N * 8, 'the moments list');
+    for (let i = 0; i < N; i++) {
+      a.i32[this.momCells / 4 + 2 * i] = this.posOf[i];
+      a.i32[this.momCells / 4 + 2 * i + 1] = toGrid(this.posOf[i]);
+    }
+    this.momC0 = alloc(Math.max(4, colourCells[0].length * 4), 'the moments list');
+    colourCells[0].forEach((i, n) => (a.i32[this.momC0 / 4 + n] = toGrid(this.posOf[i])));
+    const padPairs = this.nPads[0] + this.nPads[1];
+    this.momPads = alloc(Math.max(8, padPairs * 8), 'the moments list');
+    this.nMomPads = padPairs;
+    let q = 0;
+    for (const c of [0, 1]) for (let e = 0; e < 2 * this.nPads[c]; e++) a.i32[this.momPads / 4 + q++] = toGrid(a.i32[this.pads[c] / 4 + e]);
     this.wsum = new Float64Array(N);
     this.wabs = new Float64Array(N);
     this.st = { kind: 'batch', capacity: chains, latch_calls: 0, cell_updates: 0, exact_decisions: 0, compiles: 0, memory_bytes: a.bytes };
   }
 
   private module(v: BatchVariant): Exports {
-    const key = JSON.stringify(v);
+    if (!v.cycle) {
+      // the ideal variants, looked up without a key
+      const k = (v.masked ? 1 : 0) + (v.perChain ? 2 : 0);
+      return (this.idealModules[k] ??= this.compile(v));
+    }
+    return this.compile(v);
+  }
+
+  /** the module of a variant (compiled once) */
+  private compile(v: BatchVariant): Exports {
+    const c = v.cycle;
+    const key = `${v.masked ? 1 : 0}${v.perChain ? 1 : 0}${c ? `${c.n1},${c.nMid},${c.n2},${c.lat ? 1 : 0}` : ''}`;
     let m = this.modules.get(key);
     if (!m) {
-      const bytes = generateBatch(this.g, v, { tabBase: this.tabBase, gOff: this.gOff });
-      m = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { e: { m: this.a.memory, exp: Math.exp } }).exports as Exports;
+      // the code depends on the geometry, the variant and the table's place only: engines of one thread share it
+      const tab = { tabBase: this.tabBase, gOff: this.gOff };
+      const codeKey = JSON.stringify([this.g, v, tab]);
+      let mod = compiled.get(codeKey);
+      if (!mod) {
+        mod = new WebAssembly.Module(generateBatch(this.g, v, tab) as Uint8Array<ArrayBuffer>);
+        if (compiled.size >= COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
+        compiled.set(codeKey, mod);
+        this.st.compiles++;
+      }
+      m = new WebAssembly.Instance(mod, { e: { m: this.a.memory, exp: Math.exp } }).exports as Exports;
       this.modules.set(key, m);
-      this.st.compiles++;
     }
     return m;
   }
 
   private setI32(name: keyof typeof I32, v: number): void {
-    this.a.i32[i32Addr(name) / 4] = v;
+    this.a.i32[IX[name]] = v;
   }
   private setF64(name: keyof typeof F64, v: number): void {
     this.a.f64[f64Addr(name) / 8] = v;
@@ -199,7 +381,7 @@ export class BatchEngine implements LatchEngine {
     this.f32.fill(x, constAddr(slot) / 4, constAddr(slot) / 4 + 4);
   }
   private out(name: keyof typeof OUT): number {
-    return this.a.f64[outAddr(name) / 8];
+    return this.a.f64[OX[name]];
   }
   /** views of the memory (after it grew, the old ones do not reach the new bytes) */
   private get f32(): Float32Array {
@@ -208,68 +390,96 @@ export class BatchEngine implements LatchEngine {
     return this.f32view;
   }
   private i16(): Int16Array {
-    return new Int16Array(this.a.memory.buffer as unknown as ArrayBuffer);
+    const buf = this.a.memory.buffer as unknown as ArrayBuffer;
+    if (!this.i16view || this.i16view.buffer !== buf) this.i16view = new Int16Array(buf);
+    return this.i16view;
+  }
+  private i8(): Int8Array {
+    const buf = this.a.memory.buffer as unknown as ArrayBuffer;
+    if (!this.i8view || this.i8view.buffer !== buf) this.i8view = new Int8Array(buf);
+    return this.i8view;
   }
 
   program(planes: Planes): void {
-    const { N, D, colourCells, wireQ, crossCount, cross } = this.spec.layout;
-    const ph = this.spec.physics;
+    const { N, D, cross } = this.spec.layout;
     if (!planes.integer) throw new EngineRefusal('the many-chain engine needs quantised (integer) planes');
     if (planes.bias.length !== N || planes.w.length !== N * D) throw new RangeError('engine: planes do not match the fabric');
+    // what the chains were given under the previous stage goes into the planes as it stood
+    this.flushSpins();
+    if (this.planes) this.flushBias();
     this.planes = planes;
-    const a = this.a;
-    const g = this.g;
-    if (this.recs) for (const r of this.recs) a.release(r);
-    this.recs = null;
+    const w = planes.w;
+    const bias = planes.bias;
+    const i16 = this.i16();
+    const recW = this.recW;
+    const pr = this.progRow / 2;
+    const gOff = this.gOff;
+    // per cell in one pass: its weight sums and reach, its record's doubled weights (and those on
+    // tile-crossing wires), its programmed bias as the bias plane holds it (minus the weight sum, plus the table offset)
     let reach = 0;
     for (let i = 0; i < N; i++) {
-      let s = 0;
+      let sum = 0;
       let ab = 0;
+      const at = recW[i];
+      const base = i * D;
       for (let d = 0; d < D; d++) {
-        s += planes.w[i * D + d];
-        ab += Math.abs(planes.w[i * D + d]);
+        const x = w[base + d];
+        sum += x;
+        ab += Math.abs(x);
+        i16[at + d] = 2 * x;
+        i16[at + D + d] = cross[base + d] ? 2 * x : 0;
       }
-      this.wsum[i] = s;
+      this.wsum[i] = sum;
       this.wabs[i] = ab;
-      reach = Math.max(reach, Math.abs(planes.bias[i]) + ab);
+      reach = Math.max(reach, Math.abs(bias[i]) + ab);
+      i16[pr + i] = bias[i] - sum + gOff;
     }
     if (reach > this.gOff) throw new EngineRefusal(`fields up to ${reach} units exceed the engine's range (${this.gOff})`);
     this.reach = reach;
     this.tabReach = -1;
+    this.sparseProgrammed();
+    this.clampLists(planes);
+  }
+
+  programClamp(planes: Planes): void {
+    const p = this.planes;
+    if (!p || planes.w !== p.w || planes.bias !== p.bias || planes.unit !== p.unit || planes.integer !== p.integer) return this.program(planes);
+    this.planes = planes;
+    this.clampLists(planes);
+  }
+
+  /** the latching cells' records of each colour in cell order: all of them, or the unclamped ones copied out */
+  private clampLists(planes: Planes): void {
+    const { colourCells } = this.spec.layout;
+    const g = this.g;
+    const u8 = this.a.u8;
     const recs: [number, number] = [0, 0];
     for (const c of [0, 1] as const) {
-      const cells = colourCells[c].filter((i) => !planes.clamp[i]);
-      this.active[c] = cells.length;
-      const base = a.alloc(Math.max(1, cells.length) * g.RB);
-      if (base < 0) throw new EngineRefusal('not enough WebAssembly memory for the stage');
-      recs[c] = base;
-      const i16 = this.i16();
-      cells.forEach((i, n) => {
-        const r = base + n * g.RB;
-        a.i32[(r + REC.POS) / 4] = this.posOf[i];
-        a.i32[(r + REC.CELL) / 4] = i;
-        a.i32[(r + REC.WIREQ) / 4] = wireQ[i];
-        a.i32[(r + REC.CC) / 4] = crossCount[i];
-        const gain = ph.gain ? ph.gain[i] : 1;
-        const off = ph.offset ? ph.offset[i] : 0;
-        this.f32[(r + REC.GAIN) / 4] = gain;
-        this.f32[(r + REC.OFF) / 4] = off;
-        a.f64[(r + REC.GAIN64) / 8] = gain;
-        a.f64[(r + REC.OFF64) / 8] = off;
-        for (let d = 0; d < D; d++) {
-          const w2 = 2 * planes.w[i * D + d];
-          i16[(r + REC.W) / 2 + d] = w2;
-          i16[(r + REC.W) / 2 + D + d] = cross[i * D + d] ? w2 : 0;
+      const cells = colourCells[c];
+      const full = this.fullRecs[c];
+      let clamped = 0;
+      for (let n = 0; n < cells.length; n++) clamped += planes.clamp[cells[n]] ? 1 : 0;
+      if (clamped === 0) recs[c] = full;
+      else {
+        let m = 0;
+        for (let n = 0; n < cells.length; n++) {
+          if (planes.clamp[cells[n]]) continue;
+          u8.copyWithin(this.clampRecs[c] + m * g.RB, full + n * g.RB, full + (n + 1) * g.RB);
+          m++;
         }
-      });
+        recs[c] = this.clampRecs[c];
+      }
+      this.active[c] = cells.length - clamped;
     }
     this.recs = recs;
-    this.st.memory_bytes = a.bytes;
+    this.st.memory_bytes = this.a.bytes;
   }
 
   begin(first: number, count: number): void {
     if (!this.planes) throw new Error('engine: begin() before program()');
     if (!(Number.isInteger(count) && count >= 0 && count <= this.capacity)) throw new RangeError(`engine: ${count} chains, capacity ${this.capacity}`);
+    this.flushSpins();
+    this.snapValid = false;
     const a = this.a;
     const g = this.g;
     const I = a.i32;
@@ -287,31 +497,166 @@ export class BatchEngine implements LatchEngine {
         I[(m + 16) / 4 + l8] = on;
         I[(m + 48) / 4 + 2 * l8] = on;
         I[(m + 48) / 4 + 2 * l8 + 1] = on;
+        // chains without their own biases run on the programmed ones
+        I[b.biasTab / 4 + lane] = this.progRow;
+        if (this.sparse) I[b.sparseTab / 4 + lane] = this.sparse.prog;
       }
+      b.biasDirty = this.anyBiasDirty = true;
+      b.sparse = false;
     });
-    // chains without their own biases get the programmed ones when loaded
+    this.sparseUsed = false;
     this.bias = this.bias.map(() => new Float64Array(0));
+    this.own.fill(false);
   }
 
   setBias(k: number, bias: Float64Array): void {
-    this.writeBias(k, bias);
-    this.bias[k] = bias;
-  }
-
-  /** chain k's biases into its lanes of the bias plane (minus the weight sums, plus the table offset) */
-  private writeBias(k: number, bias: Float64Array): void {
-    const g = this.g;
-    const b = this.blocks[Math.floor(k / g.BL)];
+    // chain k's biases as its lanes of the bias plane hold them (minus the weight sums, plus the table offset)
     const I16 = this.i16();
-    const at = (b.bias + 2 * (k % g.BL)) / 2;
+    const at = (this.biasRows + k * this.s16) / 2;
     const N = this.spec.layout.N;
     let reach = this.reach;
     for (let i = 0; i < N; i++) {
-      I16[at + this.posOf[i] / 2] = bias[i] - this.wsum[i] + this.gOff;
+      I16[at + i] = bias[i] - this.wsum[i] + this.gOff;
       reach = Math.max(reach, Math.abs(bias[i]) + this.wabs[i]);
     }
     if (reach > this.gOff) throw new EngineRefusal(`fields up to ${reach} units exceed the engine's range (${this.gOff})`);
     this.reach = reach;
+    const b = this.blocks[Math.floor(k / this.g.BL)];
+    this.a.i32[b.biasTab / 4 + (k % this.g.BL)] = this.biasRows + k * this.s16;
+    this.fullRowAtSparse(k, at);
+    b.biasDirty = this.anyBiasDirty = true;
+    this.own[k] = true;
+    this.bias[k] = bias;
+  }
+
+  /** a chain given whole biases: its values at the sparse cells too (their pass writes them again) */
+  private fullRowAtSparse(k: number, at: number): void {
+    const sp = this.sparse;
+    if (!sp) return;
+    const I16 = this.i16();
+    const row = (sp.rows + k * sp.stride) / 2;
+    for (let n = 0; n < sp.cells.length; n++) I16[row + n] = I16[at + sp.cells[n]];
+    const b = this.blocks[Math.floor(k / this.g.BL)];
+    this.a.i32[b.sparseTab / 4 + (k % this.g.BL)] = sp.rows + k * sp.stride;
+  }
+
+  /** the sparse cells become `cells`: their plane positions, the programmed values and weight sums there */
+  private adoptSparse(cells: Int32Array): void {
+    const a = this.a;
+    if (this.sparse) for (const at of [this.sparse.pos, this.sparse.rows, this.sparse.prog]) a.release(at);
+    const V = cells.length;
+    const stride = 2 * roundUp(V + 8, 8);
+    const lanesAll = this.blocks.length * this.g.BL;
+    const pos = a.alloc(Math.max(4, V * 4));
+    const rows = a.alloc(lanesAll * stride);
+    const prog = a.alloc(stride);
+    if (pos < 0 || rows < 0 || prog < 0) throw new EngineRefusal('not enough WebAssembly memory for the input biases');
+    for (let n = 0; n < V; n++) a.i32[pos / 4 + n] = this.posOf[cells[n]];
+    this.sparse = { cells, pos, rows, stride, prog, wsum: new Float64Array(V), wabs: new Float64Array(V) };
+    this.sparseProgrammed();
+    for (const b of this.blocks) for (let lane = 0; lane < this.g.BL; lane++) a.i32[b.sparseTab / 4 + lane] = prog;
+    // chains given whole biases since begin() (no sparse ones yet): their values at the new cells
+    for (let k = 0; k < this.capacity; k++) if (this.own[k]) this.fullRowAtSparse(k, (this.biasRows + k * this.s16) / 2);
+  }
+
+  /** the programmed values and weight sums at the sparse cells (after program()) */
+  private sparseProgrammed(): void {
+    const sp = this.sparse;
+    if (!sp) return;
+    const I16 = this.i16();
+    for (let n = 0; n < sp.cells.length; n++) {
+      const i = sp.cells[n];
+      I16[sp.prog / 2 + n] = I16[this.progRow / 2 + i];
+      sp.wsum[n] = this.wsum[i];
+      sp.wabs[n] = this.wabs[i];
+    }
+  }
+
+  setBiasAt(k: number, cells: Int32Array, values: Float64Array): void {
+    if (cells.length !== values.length) throw new RangeError(`engine: ${cells.length} cells, ${values.length} values`);
+    if (this.sparse?.cells !== cells && !this.sparseUsed) this.adoptSparse(cells);
+    const sp = this.sparse!;
+    if (sp.cells === cells) {
+      // the values at the sparse cells alone: the bias plane gets the programmed row, then these
+      const I16 = this.i16();
+      const row = sp.rows + k * sp.stride;
+      const at = row / 2;
+      let reach = this.reach;
+      for (let n = 0; n < cells.length; n++) {
+        I16[at + n] = values[n] - sp.wsum[n] + this.gOff;
+        reach = Math.max(reach, Math.abs(values[n]) + sp.wabs[n]);
+      }
+      if (reach > this.gOff) throw new EngineRefusal(`fields up to ${reach} units exceed the engine's range (${this.gOff})`);
+      this.reach = reach;
+      const b = this.blocks[Math.floor(k / this.g.BL)];
+      this.a.i32[b.biasTab / 4 + (k % this.g.BL)] = this.progRow;
+      this.a.i32[b.sparseTab / 4 + (k % this.g.BL)] = row;
+      b.sparse = true;
+      this.sparseUsed = true;
+      b.biasDirty = this.anyBiasDirty = true;
+      this.own[k] = true;
+      this.bias[k] = this.ideal ? new Float64Array(0) : biasWith(this.planes!.bias, cells, values);
+      return;
+    }
+    // other cells than the sparse ones: a whole row, the programmed one with the given cells changed
+    const I16 = this.i16();
+    const at = (this.biasRows + k * this.s16) / 2;
+    const N = this.spec.layout.N;
+    I16.copyWithin(at, this.progRow / 2, this.progRow / 2 + N);
+    let reach = this.reach;
+    for (let n = 0; n < cells.length; n++) {
+      const i = cells[n];
+      I16[at + i] = values[n] - this.wsum[i] + this.gOff;
+      reach = Math.max(reach, Math.abs(values[n]) + this.wabs[i]);
+    }
+    if (reach > this.gOff) throw new EngineRefusal(`fields up to ${reach} units exceed the engine's range (${this.gOff})`);
+    this.reach = reach;
+    const b = this.blocks[Math.floor(k / this.g.BL)];
+    this.a.i32[b.biasTab / 4 + (k % this.g.BL)] = this.biasRows + k * this.s16;
+    this.fullRowAtSparse(k, at);
+    b.biasDirty = this.anyBiasDirty = true;
+    this.own[k] = true;
+    // the whole biases only where the cycle physics needs them (load() settles the nodes)
+    this.bias[k] = this.ideal ? new Float64Array(0) : biasWith(this.planes!.bias, cells, values);
+  }
+
+  /** the bias planes of blocks whose lanes' biases changed, from their rows */
+  private flushBias(): void {
+    if (!this.anyBiasDirty) return;
+    this.anyBiasDirty = false;
+    const m = this.module({ masked: false, perChain: false, cycle: null });
+    const sp = this.sparse;
+    for (const b of this.blocks) {
+      if (!b.biasDirty) continue;
+      this.writeRows(m.rowsIn16, b.bias, b.biasTab, 2);
+      if (b.sparse && sp) this.writeRows(m.rowsIn16, b.bias, b.sparseTab, 2, sp.pos, sp.cells);
+      b.biasDirty = false;
+    }
+  }
+
+  /**
+   * rows -> a block plane with a transpose function (rowsIn8: spins, rowsIn16: values), the cells
+   * past the last whole group of eight one lane at a time
+   */
+  private writeRows(fn: () => void, plane: number, tab: number, bytes: 1 | 2, list = this.posList, cells: Int32Array | null = null): void {
+    const g = this.g;
+    // entry n of a row is cell cells[n] (default: cell n, every cell)
+    const n = cells ? cells.length : this.spec.layout.N;
+    const grouped = n - (n % 8);
+    this.setI32('bPlane', plane);
+    this.setI32('bCells', list);
+    this.setI32('bCount', grouped / 8);
+    this.setI32('bRows', tab);
+    fn();
+    if (grouped === n) return;
+    const I16 = this.i16();
+    const I8 = this.i8();
+    const I = this.a.i32;
+    for (let lane = 0; lane < g.BL; lane++) {
+      const row = I[tab / 4 + lane];
+      const at = plane / 2 + lane;
+      for (let e = grouped; e < n; e++) I16[at + this.posOf[cells ? cells[e] : e] / 2] = bytes === 2 ? I16[row / 2 + e] : I8[row + e] > 0 ? -1 : 0;
+    }
   }
 
   private refreshPads(b: Block, plane: number, c: number): void {
@@ -324,22 +669,57 @@ export class BatchEngine implements LatchEngine {
     void b;
   }
 
+  /** the spins loaded since the planes were last written, into the planes (and the previous-spin planes of delayed links) */
+  private flushSpins(): void {
+    if (!this.anyPending) return;
+    this.anyPending = false;
+    const g = this.g;
+    const N = this.spec.layout.N;
+    for (const b of this.blocks) {
+      let any = false;
+      let all = true;
+      for (let lane = 0; lane < g.BL; lane++) {
+        if (b.pending[lane]) any = true;
+        else if (lane < b.count) all = false;
+      }
+      if (!any) continue;
+      this.snapValid = false;
+      const planes = this.lat ? [b.plane, b.prev] : [b.plane];
+      if (all) {
+        const m = this.module({ masked: false, perChain: false, cycle: null });
+        for (const p of planes) this.writeRows(m.rowsIn8, p, b.spinTab, 1);
+      } else {
+        // some held chains were not loaded: write the loaded ones alone, the others keep their spins
+        const I16 = this.i16();
+        const I8 = this.i8();
+        for (let lane = 0; lane < g.BL; lane++) {
+          if (!b.pending[lane]) continue;
+          const row = this.a.i32[b.spinTab / 4 + lane];
+          for (const p of planes) {
+            const at = (p + 2 * lane) / 2;
+            for (let i = 0; i < N; i++) I16[at + this.posOf[i] / 2] = I8[row + i] > 0 ? -1 : 0;
+          }
+        }
+      }
+      for (const p of planes) for (const c of [0, 1]) this.refreshPads(b, p, c);
+      b.pending.fill(false);
+    }
+  }
+
   load(k: number, spins: ArrayLike<number>, beta: number): void {
-    if (this.bias[k].length === 0) this.writeBias(k, this.planes!.bias);
     const g = this.g;
     const { N, D, nbr } = this.spec.layout;
     const b = this.blocks[Math.floor(k / g.BL)];
     const lane = k % g.BL;
-    const I16 = this.i16();
-    const at = (b.plane + 2 * lane) / 2;
-    for (let i = 0; i < N; i++) I16[at + this.posOf[i] / 2] = spins[i] > 0 ? -1 : 0;
-    for (const c of [0, 1]) this.refreshPads(b, b.plane, c);
+    const I8 = this.i8();
+    const row = this.spinRows + k * this.s8;
+    if (spins instanceof Int8Array) I8.set(spins.subarray(0, N), row);
+    else for (let i = 0; i < N; i++) I8[row + i] = spins[i] > 0 ? 1 : -1;
+    b.pending[lane] = true;
+    this.anyPending = true;
+    this.snapValid = false;
+    if (!this.own[k]) b.biasDirty = this.anyBiasDirty = true; // it runs on the programmed biases
     if (this.ideal) return;
-    if (this.lat) {
-      const pa = (b.prev + 2 * lane) / 2;
-      for (let i = 0; i < N; i++) I16[pa + this.posOf[i] / 2] = spins[i] > 0 ? -1 : 0;
-      for (const c of [0, 1]) this.refreshPads(b, b.prev, c);
-    }
     // every node settles to its field (the reference's operations), the sigmoid cache follows
     const ph = this.spec.physics;
     const pl = this.planes!;
@@ -360,6 +740,20 @@ export class BatchEngine implements LatchEngine {
       const gT = fr(gi * fr(h));
       F32[(b.sig + i * g.BL * 8) / 4 + lane] = fr(sigmoid(fr(gT + fr(ph.offset ? ph.offset[i] : 0))));
     }
+  }
+
+  keep(k: number, beta: number): void {
+    if (this.ideal) {
+      // the spins stay in the lane's planes as they are; the lane runs on its biases as load() would have it
+      if (!this.own[k]) {
+        const b = this.blocks[Math.floor(k / this.g.BL)];
+        b.biasDirty = this.anyBiasDirty = true;
+      }
+      return;
+    }
+    const s = new Int8Array(this.spec.layout.N);
+    this.readSpins(k, s);
+    this.load(k, s, beta);
   }
 
   /** the decision table for drive scale hScale over |G| <= reach (the reference's expressions) */
@@ -419,6 +813,9 @@ export class BatchEngine implements LatchEngine {
   }
 
   latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void {
+    this.flushSpins();
+    this.flushBias();
+    this.snapValid = false;
     const c = hs.colour;
     const g = this.g;
     const a = this.a;
@@ -432,8 +829,9 @@ export class BatchEngine implements LatchEngine {
     }
     this.setI32('bKey', hs.key | 0);
     const n = this.active[c];
-    this.blocks.forEach((b, bi) => {
-      if (b.count === 0) return;
+    for (let bi = 0; bi < this.blocks.length; bi++) {
+      const b = this.blocks[bi];
+      if (b.count === 0) continue;
       const m = this.module({ masked: b.count < g.BL, perChain: Boolean(perChain), cycle });
       this.setI32('bPlane', b.plane);
       this.setI32('bBias', b.bias);
@@ -472,20 +870,40 @@ export class BatchEngine implements LatchEngine {
       this.refreshPads(b, b.plane, c);
       if (this.lat) this.refreshPads(b, b.prev, c);
       this.st.cell_updates += n * b.count;
-    });
+    }
     this.st.latch_calls++;
   }
 
   readSpins(k: number, out: Int8Array | Float64Array): void {
-    const g = this.g;
-    const b = this.blocks[Math.floor(k / g.BL)];
-    const I16 = this.i16();
-    const at = (b.plane + 2 * (k % g.BL)) / 2;
+    this.flushSpins();
     const N = this.spec.layout.N;
-    for (let i = 0; i < N; i++) out[i] = I16[at + this.posOf[i] / 2] !== 0 ? 1 : -1;
+    if (!this.snapValid) {
+      // every held chain's spins into the snapshot rows at once
+      const m = this.module({ masked: false, perChain: false, cycle: null });
+      const g = this.g;
+      const I16 = this.i16();
+      const I8 = this.i8();
+      for (const b of this.blocks) {
+        if (b.count === 0) continue;
+        this.setI32('bPlane', b.plane);
+        this.setI32('bCells', this.posList);
+        this.setI32('bCount', this.nGrouped / 8);
+        this.setI32('bRows', b.readTab);
+        m.rowsOut8();
+        for (let lane = 0; lane < b.count && this.nGrouped < N; lane++) {
+          const row = this.a.i32[b.readTab / 4 + lane];
+          for (let i = this.nGrouped; i < N; i++) I8[row + i] = I16[(b.plane + 2 * lane + this.posOf[i]) / 2] !== 0 ? 1 : -1;
+        }
+        void g;
+      }
+      this.snapValid = true;
+    }
+    const row = this.readRows + k * this.s8;
+    out.set(this.i8().subarray(row, row + N));
   }
 
   readPacked(out: Uint8Array, stride: number): void {
+    this.flushSpins();
     const g = this.g;
     const N = this.spec.layout.N;
     const bytes = (N + 7) >> 3;
@@ -521,26 +939,88 @@ export class BatchEngine implements LatchEngine {
   }
 
   accumulateMoments(m: MomentSums): void {
-    const { N, D, nbr, colourCells } = this.spec.layout;
-    const N0 = colourCells[0].length;
+    this.flushSpins();
+    const N = this.spec.layout.N;
     const I = this.a.i32;
     const mod = this.module({ masked: false, perChain: false, cycle: null });
+    const wp = this.wirePair;
+    const own = this.ownSums.get(m);
     for (const b of this.blocks) {
       if (b.count === 0) continue;
+      // the valid lanes as an i64 (two words, low first)
+      I[i32Addr('bValidLo') / 4] = b.count >= 32 ? -1 : (2 ** b.count - 1) | 0;
+      I[i32Addr('bValidHi') / 4] = b.count >= 64 ? -1 : b.count <= 32 ? 0 : (2 ** (b.count - 32) - 1) | 0;
       this.setI32('bPlane', b.plane);
-      this.setI32('bMask', b.mask);
-      this.setI32('bCells', this.momList);
+      this.setI32('bCells', this.posList);
       this.setI32('bCount', N);
-      this.setI32('bOut', this.momOut);
-      mod.moments();
-      const out = this.momOut / 4;
-      for (let i = 0; i < N; i++) m.spin[i] += 2 * I[out + i] - b.count;
-      for (let n = 0; n < N0; n++) {
-        const i = colourCells[0][n];
-        for (let d = 0; d < D; d++) if (nbr[i * D + d] < N) m.pair[n * D + d] += b.count - 2 * I[out + N + n * D + d];
+      this.setI32('bBits', this.momBits);
+      this.setI32('bWires', this.momWires);
+      this.setI32('bNWires', wp.length);
+      if (own) {
+        // added to the sums' integer accumulators here; into their arrays when they are read
+        this.setI32('bSumSpin', own.accSpin);
+        this.setI32('bSumPair', own.accPair);
+        this.setI32('bCells', this.momCells);
+        this.setI32('bBits', this.momGrid);
+        this.setI32('bPads', this.momPads);
+        this.setI32('bNPads', this.nMomPads);
+        this.setI32('bWires', this.momC0);
+        this.setI32('bNWires', this.spec.layout.colourCells[0].length);
+        mod.momentsAcc();
+        own.dirty = true;
+      } else {
+        this.setI32('bOut', this.momOut);
+        mod.moments();
+        const out = this.momOut / 4;
+        for (let i = 0; i < N; i++) m.spin[i] += 2 * I[out + i] - b.count;
+        const outW = out + N;
+        for (let q = 0; q < wp.length; q++) m.pair[wp[q]] += b.count - 2 * I[outW + q];
       }
       m.samples += b.count;
     }
+  }
+
+  /**
+   * Sums whose accumulateMoments adds integer counts in this engine's memory; reading `spin` or
+   * `pair` first adds them to the arrays (exact: every partial sum is an integer below 2^53, so
+   * the arrays hold what adding call by call gives).
+   */
+  momentSums(): MomentSums {
+    const { N, D, colourCells } = this.spec.layout;
+    const nPair = colourCells[0].length * D;
+    const accSpin = this.a.alloc(N * 4);
+    const accPair = this.a.alloc(nPair * 4);
+    if (accSpin < 0 || accPair < 0) throw new EngineRefusal('not enough WebAssembly memory for moment sums');
+    const st: OwnSums = { spin: new Float64Array(N), pair: new Float64Array(nPair), accSpin, accPair, dirty: false };
+    const flush = () => this.flushSums(st);
+    const m = {
+      samples: 0,
+      get spin(): Float64Array {
+        flush();
+        return st.spin;
+      },
+      get pair(): Float64Array {
+        flush();
+        return st.pair;
+      },
+    };
+    this.ownSums.set(m, st);
+    return m;
+  }
+
+  /** the integer sums added since the last read, into the sums' arrays (the wires inside the grid), and zeroed */
+  private flushSums(st: OwnSums): void {
+    if (!st.dirty) return;
+    st.dirty = false;
+    const N = this.spec.layout.N;
+    const I = this.a.i32;
+    const s = st.accSpin / 4;
+    for (let i = 0; i < N; i++) st.spin[i] += I[s + i];
+    const p = st.accPair / 4;
+    const wp = this.wirePair;
+    for (let q = 0; q < wp.length; q++) st.pair[wp[q]] += I[p + wp[q]];
+    I.fill(0, s, s + N);
+    I.fill(0, p, p + st.pair.length);
   }
 
   stats(): EngineStats {
