@@ -19,13 +19,12 @@
  * (sim/context.ts; quietContext() is the silent one).
  */
 import { PIXELS } from './sim/fmnist.js';
-import { pixelsOf } from './sim/quality/samples.js';
+import { pixelsOf, generatedSamples } from './sim/quality/samples.js';
 import { readClassifier } from './sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from './sim/quality/train.js';
 import { evaluate, loadReferenceData, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
 import type { GenerateResult } from './sim/dtm.js';
 import type { DtmSpec } from './sim/model.js';
-import { classifierImages } from './sim/layout.js';
 
 export { resolveConfig, checkConfig, presetNames, configJsonSchema, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './sim/config.js';
 export { buildChip, type Chip, type Timing } from './sim/chip.js';
@@ -50,20 +49,14 @@ export type { EngineChoice } from './cells/engine.js';
  * without it the generation must be a 28x28 Fashion-MNIST model's (its first 784 visible cells).
  */
 export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dtm?: DtmSpec): Samples {
+  if (dtm) return generatedSamples(gen.outputs, dtm, labels);
   const n = gen.outputs.length;
-  let images: Uint8Array;
-  let downscale = 1;
-  if (dtm) {
-    ({ images, downscale } = classifierImages(gen.outputs, dtm));
-  } else {
-    if (n > 0 && gen.outputs[0].length < PIXELS) {
-      throw new RangeError(`samplesFromGeneration: images of ${gen.outputs[0].length} visible cells, fewer than a 28x28 image; pass the model's dtm section (samplesFromGeneration(gen, labels, model.dtm)) to score a pooled-image model`);
-    }
-    images = pixelsOf(gen.outputs);
+  if (n > 0 && gen.outputs[0].length < PIXELS) {
+    throw new RangeError(`samplesFromGeneration: images of ${gen.outputs[0].length} visible cells, fewer than a 28x28 image; pass the model's dtm section (samplesFromGeneration(gen, labels, model.dtm)) to score a pooled-image model`);
   }
   return {
-    images,
-    downscale,
+    images: pixelsOf(gen.outputs),
+    downscale: 1,
     n,
     labels: labels && labels.length ? Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]) : null,
     autocorrelation: null,

@@ -1,31 +1,13 @@
 /** Pieces the CLI commands share: the logger, config options, number parsing, conventions. */
 import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
-import { resetOutputSession } from '../fabric/files.js';
 import { shown } from '../fabric/rules.js';
 import { resolveConfig, presetNames, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from '../sim/config.js';
-import { makeLogger, isLogLevel, LOG_LEVELS } from './log.js';
 import { checkArgv, type OptionKinds } from './argv.js';
-import { progressSettings, makeProgress } from './progress.js';
+import { makeProgress } from './progress.js';
 import type { RunContext } from '../sim/context.js';
+import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
-
-export const log = makeLogger();
-
-/**
- * Before each command: a fresh output session (fabric/files.ts), the log level from DTCA_LOG (a
- * bad value is a one-line error, not a crash), progress bars on.
- */
-export function beginCommand(): void {
-  resetOutputSession();
-  const env = process.env.DTCA_LOG;
-  if (env !== undefined && env !== '' && !isLogLevel(env)) {
-    log.level = 'info';
-    throw new UserError(`DTCA_LOG=${shown(env)}: expected one of ${LOG_LEVELS.join(', ')}`);
-  }
-  log.level = env || 'info';
-  progressSettings.enabled = true;
-}
 
 /** An error for stderr: one line, control characters escaped, at most 2,000 characters. */
 export function errorLine(message: string): string {
@@ -39,10 +21,11 @@ function looksLikeConfig(v: string): boolean {
 }
 
 /**
- * What every command gets: -h, --quiet / --verbose, and the command-line checks of cli/argv.ts
- * (a flag twice, a flag without its value, a number that is not one, a swallowed positional).
+ * What every command gets: -h, --quiet / --verbose (the session's log level and progress bars),
+ * and the command-line checks of cli/argv.ts (a flag twice, a flag without its value, a number
+ * that is not one, a swallowed positional).
  */
-export function withConventions<T>(y: Argv<T>, raw: string[]): Argv<T> {
+export function withConventions<T>(y: Argv<T>, raw: string[], s: Session): Argv<T> {
   return y
     .alias('h', 'help')
     .option('quiet', { type: 'boolean', global: true, describe: 'only warnings and errors on stderr, no progress bar' })
@@ -51,9 +34,9 @@ export function withConventions<T>(y: Argv<T>, raw: string[]): Argv<T> {
       checkArgv(raw, yy.getOptions(), looksLikeConfig);
       if (a.quiet && a.verbose) throw new UserError('--quiet and --verbose: choose one');
       if (a.quiet) {
-        log.level = 'warn';
-        progressSettings.enabled = false;
-      } else if (a.verbose) log.level = 'debug';
+        s.log.level = 'warn';
+        s.progress = false;
+      } else if (a.verbose) s.log.level = 'debug';
     }) as never) as unknown as Argv<T>;
 }
 
@@ -112,12 +95,12 @@ export function parseIntList(name: string, v: unknown): number[] | undefined {
 }
 
 
-/** The command line's RunContext (sim/context.ts): its logger, terminal progress bars and the signal flag. */
-export function cliContext(stop: () => boolean = () => false): RunContext {
+/** The command line's RunContext (sim/context.ts): the session's logger, terminal progress bars and the signal flag. */
+export function cliContext(s: Session, stop: () => boolean = () => false): RunContext {
   return {
-    log,
+    log: s.log,
     progress: (total, what) => {
-      const p = makeProgress(total, what);
+      const p = makeProgress(total, what, s.progress);
       return { update: (n) => p.tick(n), stop: () => p.done() };
     },
     stop,

@@ -9,12 +9,14 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError, Interrupted } from '../fabric/errors.js';
 import { userMessage } from './flags.js';
-import { stopSettings, SIGNAL_EXIT } from './signals.js';
+import { SIGNAL_EXIT } from './signals.js';
+import { newSession, type Session } from './session.js';
+import { withOutputSession } from '../fabric/files.js';
 import { checkConfig, configJsonSchema, configPaths } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { VERSION } from '../sim/io/output.js';
 import { configLabel } from '../sim/label.js';
-import { loadConfig, withConfigOptions, withConventions, beginCommand, errorLine, type CommonArgs } from './common.js';
+import { loadConfig, withConfigOptions, withConventions, errorLine, type CommonArgs } from './common.js';
 import { yargsMessage, dashValues } from './argv.js';
 import { runCommand } from './commands/run.js';
 import { modelCommands } from './commands/model.js';
@@ -31,16 +33,17 @@ import { experimentCommand } from './commands/experiment.js';
 import { probeCommand } from './commands/probe.js';
 import { compareCommand } from './commands/compare.js';
 
-export function buildCli(rawArgv: string[]) {
+/** The command line's parser; its commands' handlers run with session `s` (cli/session.ts). */
+export function buildCli(rawArgv: string[], s: Session) {
   const argv = dashValues(rawArgv);
-  let y = withConventions(yargs(argv), argv)
+  let y = withConventions(yargs(argv), argv, s)
     .scriptName('dtca')
     .exitProcess(false) // main() returns the exit code (and tests call it in-process)
     .version(VERSION)
     .strict()
     .recommendCommands()
     .demandCommand(1, 'name a command: run, train, eval, experiment, model, sweep, compare, data, area, energy-table, probe, config, trace, rng, bench (try dtca --help)');
-  y = compareCommand(sweepCommand(modelCommands(runCommand(y))));
+  y = compareCommand(sweepCommand(modelCommands(runCommand(y, s), s), s));
   y = y.command('config', 'show, validate or describe configs', (y) =>
       y
         .command(
@@ -71,8 +74,8 @@ export function buildCli(rawArgv: string[]) {
         .demandCommand(1, 'name a config command: show, validate, schema'),
   );
   y = energyTableCommand(areaCommand(y));
-  y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y)))));
-  return benchCommand(rngCommand(traceCommands(y)))
+  y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y, s)), s), s), s);
+  return benchCommand(rngCommand(traceCommands(y, s), s), s)
     .fail((msg, err, usage) => {
       if (err) throw err;
       // the selected command's options, for "did you mean --images?" and "--set fabric.L=48"
@@ -82,10 +85,14 @@ export function buildCli(rawArgv: string[]) {
     .help();
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Run one command line; returns the exit code. `signals`: this process is the dtca program and
+ * the command may take over SIGINT/SIGTERM (not when main() is called in-process, as tests do).
+ */
+export async function main(argv: string[], o: { signals?: boolean } = {}): Promise<number> {
   try {
-    beginCommand();
-    await buildCli(argv).parseAsync();
+    const s = newSession(o);
+    await withOutputSession(s.files, () => buildCli(argv, s).parseAsync());
     return 0;
   } catch (e) {
     if (e instanceof UserError) {
@@ -117,8 +124,8 @@ if (isEntryPoint()) {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  stopSettings.enabled = true; // this process may take over SIGINT/SIGTERM for a clean stop
-  const code = await main(hideBin(process.argv));
+  // this process may take over SIGINT/SIGTERM for a clean stop
+  const code = await main(hideBin(process.argv), { signals: true });
   // stopped by a signal: end now (worker threads of the stopped run may still be busy)
   if (code === SIGNAL_EXIT.SIGINT || code === SIGNAL_EXIT.SIGTERM) process.exit(code);
   process.exitCode = code;

@@ -4,11 +4,9 @@ export interface Progress {
   done(): void;
 }
 
-/** Progress bars are off with --quiet (set by the CLI). */
-export const progressSettings = { enabled: true };
-
-export function makeProgress(total: number, what: string, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!progressSettings.enabled || !stream.isTTY || total <= 1) return { tick: () => {}, done: () => {} };
+/** A bar for `total` steps of `what`; drawn only when `enabled` (the session's: off with --quiet) and on a terminal. */
+export function makeProgress(total: number, what: string, enabled: boolean, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!enabled || !stream.isTTY || total <= 1) return { tick: () => {}, done: () => {} };
   const t0 = performance.now();
   let last = -1;
   const draw = (n: number) => {

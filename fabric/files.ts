@@ -15,8 +15,13 @@
  *  - A full disk (ENOSPC, EDQUOT), a file-size limit (EFBIG) or any other write error is a
  *    UserError of one line naming the file; the temporary file is removed.
  *
- * The session (inputs read, outputs claimed, directories claimed) is per command: the CLI calls
- * resetOutputSession() before each command.
+ * The session (inputs read, outputs claimed, directories claimed, the temporary-name counter) is
+ * an OutputSession object per command: the CLI makes one for each command line (cli/session.ts)
+ * and runs the command in it (withOutputSession: an AsyncLocalStorage, so that the session is the
+ * command's in everything it does, synchronously or after an await, without every writer and
+ * reader taking it as an argument); a job on a worker thread runs in its own (sim/worker.ts).
+ * Outside any session (a library call) the first file call starts one for the rest of the caller's
+ * async flow.
  */
 import {
   closeSync,
@@ -34,6 +39,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { UserError } from './errors.js';
 
 /** What a file is, for recognising a file dtca wrote before (see SIGNATURES). */
@@ -58,21 +64,39 @@ const SIGNATURES: Record<OutputKind, (head: Buffer) => boolean> = {
   json: () => false,
 };
 
-interface Session {
+/** What one command read, is writing and claimed (see the header). */
+export class OutputSession {
   /** dev:ino of every file the command reads */
-  inputs: Map<string, string>;
+  readonly inputs = new Map<string, string>();
   /** final paths this command is writing (open, not yet renamed into place or dropped) */
-  outputs: Set<string>;
+  readonly outputs = new Set<string>();
   /** directories this command claimed (created, or found empty): their files are its own */
-  dirs: Set<string>;
+  readonly dirs = new Set<string>();
+  /** the last N of the temporary names NAME.tmp-PID-N */
+  tmpCounter = 0;
 }
 
-let session: Session = { inputs: new Map(), outputs: new Set(), dirs: new Set() };
-let tmpCounter = 0;
+const current = new AsyncLocalStorage<OutputSession>();
 
-/** Start a new command: forget the previous one's inputs and outputs. */
-export function resetOutputSession(): void {
-  session = { inputs: new Map(), outputs: new Set(), dirs: new Set() };
+/** Run `fn` (and all it awaits) in `session`: a command (cli/main.ts), a job on a worker thread (sim/worker.ts). */
+export function withOutputSession<T>(session: OutputSession, fn: () => T): T {
+  return current.run(session, fn);
+}
+
+/** A new session for the rest of the current synchronous and asynchronous work (tests that call the rules directly). */
+export function resetOutputSession(): OutputSession {
+  const s = new OutputSession();
+  current.enterWith(s);
+  return s;
+}
+
+/**
+ * The session of the work running now. Outside any (a library call), the first call starts one
+ * for the rest of the caller's synchronous and asynchronous work, as resetOutputSession does: a
+ * library caller's train() claims its checkpoint directory and rewrites its files in one session.
+ */
+function currentSession(): OutputSession {
+  return current.getStore() ?? resetOutputSession();
 }
 
 const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
@@ -81,7 +105,7 @@ const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
 export function noteInput(path: string): void {
   try {
     const st = statSync(path);
-    if (st.isFile()) session.inputs.set(idOf(st), path);
+    if (st.isFile()) currentSession().inputs.set(idOf(st), path);
   } catch {
     /* unreadable inputs are reported by their reader */
   }
@@ -89,7 +113,7 @@ export function noteInput(path: string): void {
 
 /** Note a directory the command claimed (a fresh or emptied run directory). */
 export function noteClaimedDir(path: string): void {
-  session.dirs.add(resolve(path));
+  currentSession().dirs.add(resolve(path));
 }
 
 /** `-` names standard output where a command writes a file. */
@@ -173,6 +197,10 @@ export interface TargetOptions {
  * and the path when the path may not be written. Does not claim the path (see claimOutput).
  */
 export function checkTarget(path: string, o: TargetOptions): string {
+  return checkTargetIn(currentSession(), path, o);
+}
+
+function checkTargetIn(session: OutputSession, path: string, o: TargetOptions): string {
   if (path === '') throw new UserError(`${o.label}: an empty path; name a file`);
   let abs = resolve(path);
   let st: Stats | null = null;
@@ -232,7 +260,11 @@ const KIND_NAMES: Record<OutputKind, string> = {
 
 /** Check a target and claim it for this command (a second claim of the same path is refused). */
 export function claimOutput(path: string, o: TargetOptions): string {
-  const abs = checkTarget(path, o);
+  return claimIn(currentSession(), path, o);
+}
+
+function claimIn(session: OutputSession, path: string, o: TargetOptions): string {
+  const abs = checkTargetIn(session, path, o);
   session.outputs.add(abs);
   return abs;
 }
@@ -270,13 +302,16 @@ export class SafeFile {
   /** written at its final name (TargetOptions.inPlace, nothing was there): no rename at commit */
   readonly inPlace: boolean = false;
   private fd: number | null;
+  /** the session that claimed the final path (the command's, wherever commit or abort is called) */
+  private readonly session = currentSession();
   bytes = 0;
 
   constructor(
     path: string,
     private readonly o: TargetOptions,
   ) {
-    this.finalPath = claimOutput(path, o);
+    const session = this.session;
+    this.finalPath = claimIn(session, path, o);
     const dir = dirname(this.finalPath);
     const base = basename(this.finalPath);
     let fd: number | null = null;
@@ -296,7 +331,7 @@ export class SafeFile {
       }
     }
     while (fd === null) {
-      tmp = join(dir, `${base}.tmp-${process.pid}-${++tmpCounter}`);
+      tmp = join(dir, `${base}.tmp-${process.pid}-${++session.tmpCounter}`);
       try {
         fd = openSync(tmp, 'wx', 0o666);
       } catch (e) {
@@ -357,16 +392,16 @@ export class SafeFile {
   commit(): string {
     this.close();
     if (this.inPlace) {
-      session.outputs.delete(this.finalPath);
+      this.session.outputs.delete(this.finalPath);
       return this.finalPath;
     }
     try {
-      const now = checkTargetAgain(this.finalPath, this.o);
+      const now = checkTargetAgain(this.session, this.finalPath, this.o);
       renameSync(this.tmpPath, now);
     } catch (e) {
       throw outputError(e, this.finalPath, `renaming ${basename(this.tmpPath)} into place`);
     }
-    session.outputs.delete(this.finalPath);
+    this.session.outputs.delete(this.finalPath);
     fsyncDir(dirname(this.finalPath));
     return this.finalPath;
   }
@@ -382,7 +417,7 @@ export class SafeFile {
       this.fd = null;
     }
     this.removeTmp();
-    session.outputs.delete(this.finalPath);
+    this.session.outputs.delete(this.finalPath);
   }
 
   private removeTmp(): void {
@@ -395,10 +430,10 @@ export class SafeFile {
 }
 
 /** The check before the rename: the claim is this command's own now, so only the file's kind matters. */
-function checkTargetAgain(abs: string, o: TargetOptions): string {
+function checkTargetAgain(session: OutputSession, abs: string, o: TargetOptions): string {
   session.outputs.delete(abs);
   try {
-    return checkTarget(abs, o);
+    return checkTargetIn(session, abs, o);
   } finally {
     session.outputs.add(abs);
   }

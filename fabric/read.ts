@@ -10,10 +10,13 @@
  *  - a file larger than the limit for its kind is refused before anything is allocated, and no
  *    more than the size fstat reported is ever read (a file that grows while read is cut there);
  *  - the read goes in chunks of 8 MiB, asking `stop` between chunks: a signal during the read of
- *    a large file ends it at the next chunk with Interrupted (fabric/errors.ts).
+ *    a large file ends it at the next chunk with Interrupted (fabric/errors.ts). readInputFileAsync
+ *    reads the same way and gives the event loop a turn between chunks (fabric/pause.ts), so a
+ *    signal handler on this thread runs during the read of a large file.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { Interrupted, UserError } from './errors.js';
+import { runThrough, runPaced, type Steps } from './pause.js';
 
 /** What each kind of input may weigh at most (bytes). */
 export const READ_LIMITS = {
@@ -68,6 +71,15 @@ const OPEN_FAULTS: Record<string, string> = {
 
 /** The whole of a regular file of at most `o.max` bytes (see the header). */
 export function readInputFile(path: string, o: ReadOptions): Buffer {
+  return runThrough((due) => readSteps(path, o, due));
+}
+
+/** readInputFile giving the event loop a turn between chunks (at most every 50 ms). */
+export function readInputFileAsync(path: string, o: ReadOptions): Promise<Buffer> {
+  return runPaced((due) => readSteps(path, o, due));
+}
+
+function* readSteps(path: string, o: ReadOptions, due: () => boolean): Steps<Buffer> {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -83,6 +95,7 @@ export function readInputFile(path: string, o: ReadOptions): Buffer {
     const buf = Buffer.allocUnsafe(st.size);
     let done = 0;
     while (done < st.size) {
+      if (due()) yield;
       if (o.stop?.()) throw new Interrupted({}, 'stop requested while reading');
       let n: number;
       try {

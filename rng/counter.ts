@@ -4,8 +4,8 @@
  *
  * mix32 is Wellons' "lowbias32" integer hash (two xorshift-multiply rounds). A draw hashes the key
  * (itself a hash of seed, chip, chain, stage, sweep, purpose) together with the cell index, twice,
- * so neighbouring counters give unrelated outputs. The same functions are written in
- * traces/dtca_trace.py for reproduction in Python.
+ * so neighbouring counters give unrelated outputs. The latch engines emit the same draws as
+ * WebAssembly (cells/wasm/emit/hash.ts, cells/wasm/batch/emit.ts).
  */
 
 export function mix32(x: number): number {

@@ -12,10 +12,11 @@ import { createEngine } from '../cells/select.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
-import { overRanges } from './pool.js';
+import { overRanges, untilStopped } from './pool.js';
+import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
-import { runStage, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView, type BetaSpec } from './run.js';
+import { stageSteps, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView, type BetaSpec } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
 import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
@@ -211,6 +212,8 @@ export interface GenerateOptions {
    * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (cli/signals.ts).
    */
   shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
+  /** settles with a reason when the run must stop: images on worker threads (which do not ask shouldStop) then end at once with Interrupted */
+  stopped?: Promise<string>;
 }
 
 export interface StageStats {
@@ -345,6 +348,11 @@ export interface ImagesPart {
  * stage's totals and one record per sweep.
  */
 export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number, planned?: Plan): ImagesPart {
+  return runThrough((due) => imagesSteps(chip, model, opts, from, to, due, planned));
+}
+
+/** runImages as work that may pause between sweeps (fabric/pause.ts). */
+function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number, due: () => boolean, planned?: Plan): Steps<ImagesPart> {
   const plan = planned ?? makePlan(chip, model, opts);
   const dtm = model.dtm!;
   const fabric: Fabric = chip.fabric;
@@ -369,12 +377,14 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
   let stageStart = 0;
   try {
     for (let k = T - 1; k >= 0; k--) {
+      if (due()) yield;
       const base = stagePlanes(fabric, model.stages[k], `${model.source}: stages[${k}]`);
       const modelBias = base.bias.slice(); // model units: the input coupling adds before quantising
       quantisePlanes(base, cc.weight_bits, cc.weight_full_scale);
       base.clamp.fill(0);
       for (const i of clampCells) base.clamp[i] = 1;
       engine.program(base);
+      if (due()) yield;
       const ev = new ExactEvents();
       const afterProgram = stageStart + plan.programCycles[k];
       if (sink) {
@@ -415,7 +425,7 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
           energy_j: energyOf(v.events, chip.table),
         });
       };
-      const finals = runStage(
+      const finals = yield* stageSteps(
         chip,
         engine,
         base,
@@ -435,6 +445,7 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
           shouldStop: opts.shouldStop,
         },
         ev,
+        due,
       );
       const out: Int8Array[] = [];
       for (let c = from; c < to; c++) {
@@ -477,7 +488,7 @@ function stageEvents(chip: Chip, plan: Plan, k: number, images: ExactEvents): Ev
 export interface DtmJob {
   config: Chip['config'];
   model: Model;
-  opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers' | 'shouldStop'>;
+  opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers' | 'shouldStop' | 'stopped'>;
   from: number;
   to: number;
 }
@@ -545,7 +556,10 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     });
   }
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
-  const parts = workers > 1 && !sink ? await runImagesInWorkers(chip, model, opts, workers) : [runImages(chip, model, opts, 0, C, plan)];
+  // on worker threads (raced against opts.stopped: they do not ask shouldStop), or in this thread
+  // giving the event loop a turn every 50 ms (a signal handler sets what shouldStop reads)
+  const parts =
+    workers > 1 && !sink ? await untilStopped(runImagesInWorkers(chip, model, opts, workers), opts.stopped) : [await runPaced((due) => imagesSteps(chip, model, opts, 0, C, due, plan))];
   // merge in stage order; the counts are exact, so the order of images and threads does not matter
   const all = new ExactEvents();
   const stages: StageStats[] = new Array(T);

@@ -12,7 +12,6 @@ import { measureThread, type BenchJob } from './bench.js';
 import { runTrainJob, type TrainJob } from './train/train.js';
 import type { Point, Twin, Workload } from './sweep/plan.js';
 import type { ModelJob } from './sweep/models.js';
-import { resetOutputSession } from '../fabric/files.js';
 
 export interface JobOutput {
   result: unknown;
@@ -44,15 +43,9 @@ export const JOBS = {
   /** a sweep point's ideal twin */
   'sweep-twin': async (job: { twin: Twin; workload: Workload; modelFile?: string }): Promise<JobOutput> => ({ result: await (await import('./sweep/point.js')).measureTwin(job.twin, job.workload, job.modelFile) }),
   /** one stage of a sweep's model (sim/sweep/models.ts): its checkpoints in the model cache */
-  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }): Promise<JobOutput> => {
-    resetOutputSession(); // a job's outputs are its own (fabric/files.ts)
-    return { result: await (await import('./sweep/models.js')).trainStage(job.cache, job.model, job.stage) };
-  },
+  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }): Promise<JobOutput> => ({ result: await (await import('./sweep/models.js')).trainStage(job.cache, job.model, job.stage) }),
   /** a sweep's model written from its trained stages, and its cache entry finished */
-  'sweep-assemble': async (job: { cache: string; model: ModelJob }): Promise<JobOutput> => {
-    resetOutputSession();
-    return { result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model) };
-  },
+  'sweep-assemble': async (job: { cache: string; model: ModelJob }): Promise<JobOutput> => ({ result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model) }),
 } satisfies Record<string, JobFn>;
 
 export type JobName = keyof typeof JOBS;

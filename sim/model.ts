@@ -11,7 +11,7 @@
  * and a DTM's image shape, time grid and couplings are sound. Errors name the file and the field
  * and show what the file holds.
  */
-import { readInputFile, READ_LIMITS } from '../fabric/read.js';
+import { readInputFile, readInputFileAsync, READ_LIMITS } from '../fabric/read.js';
 import { unpack } from 'msgpackr';
 import { UserError } from '../fabric/errors.js';
 import { checkDepth, kindOf, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
@@ -323,7 +323,17 @@ export function parseModel(raw: unknown, src: string): Model {
 export function readModel(path: string, opts: { stop?: () => boolean } = {}): Model {
   noteInput(path); // no output of this command may replace it
   // a regular file of bounded size, read in chunks that a signal can end (fabric/read.ts)
-  const buf = readInputFile(path, { what: 'model file', max: READ_LIMITS.model, stop: opts.stop });
+  return modelFromBytes(readInputFile(path, { what: 'model file', max: READ_LIMITS.model, stop: opts.stop }), path);
+}
+
+/** readModel giving the event loop a turn between chunks of the read: a signal handler on this thread sets what `stop` reads. */
+export async function readModelAsync(path: string, opts: { stop?: () => boolean } = {}): Promise<Model> {
+  noteInput(path);
+  return modelFromBytes(await readInputFileAsync(path, { what: 'model file', max: READ_LIMITS.model, stop: opts.stop }), path);
+}
+
+/** A model file's bytes (JSON or msgpack) parsed and checked. */
+function modelFromBytes(buf: Buffer, path: string): Model {
   let raw: unknown;
   const first = buf.find((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
   // a msgpack model begins with a map (0x80..0x8f, 0xde, 0xdf): a file that begins with text is JSON

@@ -175,6 +175,17 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
 }
 
 /**
+ * Work on worker threads raced against a stop: rejects with Interrupted (the reason `stopped`
+ * settles with) as soon as `stopped` settles first. The threads are not asked to stop (a run's
+ * chains and images do not ask): the caller ends the process, or drops what they return.
+ */
+export function untilStopped<T>(p: Promise<T>, stopped: Promise<string> | undefined): Promise<T> {
+  if (!stopped) return p;
+  p.catch(() => {}); // if the stop wins, what the threads do afterwards no longer matters
+  return Promise.race([p, stopped.then((s): T => { throw new Interrupted({}, s); })]);
+}
+
+/**
  * Split [0, total) into up to `workers` contiguous ranges, one job each (`job(from, to)` its data),
  * and return the results in range order.
  */

@@ -8,7 +8,8 @@
  * exact integers (power/events.ts ExactEvents); observers see chains in chain order, sweeps in
  * order. So outputs are byte-identical for any engine, batch size or worker count.
  */
-import { overRanges } from './pool.js';
+import { overRanges, untilStopped } from './pool.js';
+import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { streamKey, uniform, draw32, TWO_POW_32, Purpose } from '../rng/counter.js';
 import { sigmoid } from '../cells/physics.js';
 import { createEngine, type EngineSelection } from '../cells/select.js';
@@ -188,6 +189,11 @@ interface Buffered {
  * engine's capacity. Adds the sweeps' events to `ev`; returns every chain's final spins.
  */
 export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first: number, count: number, plan: StagePlan, ev: ExactEvents): Int8Array[] {
+  return runThrough((due) => stageSteps(chip, engine, planes, first, count, plan, ev, due));
+}
+
+/** runStage as work that may pause before a sweep when `due()` (fabric/pause.ts: runPaced gives the event loop a turn there). */
+export function* stageSteps(chip: Chip, engine: LatchEngine, planes: Planes, first: number, count: number, plan: StagePlan, ev: ExactEvents, due: () => boolean): Steps<Int8Array[]> {
   const { N } = chip.fabric;
   const t = chip.timing;
   const finals: Int8Array[] = [];
@@ -241,6 +247,7 @@ export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first:
     engine.begin(b0, n);
     const beta0 = plan.betaAt(0);
     for (let k = 0; k < n; k++) {
+      if (due()) yield; // loading many chains of a large grid takes seconds
       const own = plan.biasOf?.(b0 + k) ?? null;
       if (own) engine.setBias(k, own);
       else if (plan.inputOf) {
@@ -259,6 +266,7 @@ export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first:
     const per1 = plan.view ? Array.from({ length: n }, newTally) : null;
     const buffered: Buffered[][] = plan.view ? Array.from({ length: n }, () => []) : [];
     for (let sweep = 0; sweep < plan.sweeps; sweep++) {
+      if (due()) yield; // a signal handler on this thread runs here, before shouldStop is asked
       if (plan.shouldStop?.({ stage: plan.stage, chain: b0, sweep })) {
         replay(b0, n, buffered);
         throw new Interrupted({ stage: plan.stage, chain: b0, sweep });
@@ -342,6 +350,8 @@ export interface RunOptions {
    * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (cli/signals.ts).
    */
   shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
+  /** settles with a reason when the run must stop: chains on worker threads (which do not ask shouldStop) then end at once with Interrupted */
+  stopped?: Promise<string>;
 }
 
 export interface RunResult {
@@ -380,6 +390,11 @@ export interface ChainsPart {
 
 /** Run chains [from, to) in this thread. */
 export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: number, to: number): ChainsPart {
+  return runThrough((due) => chainRangeSteps(chip, model, opts, from, to, due));
+}
+
+/** runChainRange as work that may pause between sweeps (fabric/pause.ts). */
+function* chainRangeSteps(chip: Chip, model: Model, opts: RunOptions, from: number, to: number, due: () => boolean): Steps<ChainsPart> {
   const stage = opts.stage ?? 0;
   const prog = programStage(chip, model, stage);
   const st0 = model.stages[stage];
@@ -387,11 +402,12 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
   const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: chip.config.cell.weight_bits });
   const engine = sel.engine;
   try {
+    if (due()) yield;
     engine.program(prog.planes);
     const betaAt = betaAtFn(opts, model);
     const ev = new ExactEvents();
     const sums = opts.moments ? newMomentSums(chip.spec.layout) : null;
-    const finals = runStage(
+    const finals = yield* stageSteps(
       chip,
       engine,
       prog.planes,
@@ -408,6 +424,7 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
         shouldStop: opts.shouldStop,
       },
       ev,
+      due,
     );
     let active = 0;
     for (let i = 0; i < N; i++) if (!prog.planes.clamp[i]) active++;
@@ -421,7 +438,7 @@ export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: 
 export interface WorkerJob {
   config: ResolvedConfig;
   model: Model;
-  opts: Omit<RunOptions, 'onSweep' | 'onChainDone' | 'beta' | 'workers' | 'shouldStop'> & { beta?: BetaSpec };
+  opts: Omit<RunOptions, 'onSweep' | 'onChainDone' | 'beta' | 'workers' | 'shouldStop' | 'stopped'> & { beta?: BetaSpec };
   from: number;
   to: number;
 }
@@ -459,15 +476,19 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   if (workers > 1 && !opts.onSweep && typeof opts.beta !== 'function') {
     let done = 0;
     const jobOpts: WorkerJob['opts'] = { chains: C, sweeps: opts.sweeps, warmup: opts.warmup, stage, init: opts.init, moments: opts.moments, beta: opts.beta, engine: opts.engine, batch: opts.batch };
-    parts = await overRanges<ChainsPart>(
-      'chains',
-      C,
-      workers,
-      (from, to): WorkerJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
-      (n) => opts.onChainDone?.((done += n), C),
+    parts = await untilStopped(
+      overRanges<ChainsPart>(
+        'chains',
+        C,
+        workers,
+        (from, to): WorkerJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
+        (n) => opts.onChainDone?.((done += n), C),
+      ),
+      opts.stopped,
     );
   } else {
-    parts = [runChainRange(chip, model, opts, 0, C)];
+    // in this thread, giving the event loop a turn every 50 ms (a signal handler sets what shouldStop reads)
+    parts = [await runPaced((due) => chainRangeSteps(chip, model, opts, 0, C, due))];
   }
   const { N } = chip.fabric;
   const io = chip.config.io;

@@ -1,11 +1,13 @@
 /**
  * The worker-thread entry (built as dist/worker.js): takes jobs from the pool (sim/pool.ts) one
- * message at a time, runs each by its name from the registry (sim/jobs.ts) and replies with the
- * result or the error (its type kept: fabric/errors.ts errorReply).
+ * message at a time, runs each by its name from the registry (sim/jobs.ts) in an output session
+ * of its own (fabric/files.ts: a job's inputs and outputs are its own) and replies with the result
+ * or the error (its type kept: fabric/errors.ts errorReply).
  */
 import { parentPort } from 'node:worker_threads';
 import { JOBS, type JobName } from './jobs.js';
 import { errorReply } from '../fabric/errors.js';
+import { OutputSession, withOutputSession } from '../fabric/files.js';
 import type { WorkerReply } from './pool.js';
 
 const port = parentPort!;
@@ -15,7 +17,7 @@ port.on('message', async ({ id, name, data }: { id: number; name: JobName; data:
   try {
     const fn = JOBS[name] as (data: never, post: (message: unknown) => void) => ReturnType<(typeof JOBS)[JobName]>;
     if (!fn) throw new Error(`no job named ${JSON.stringify(name)} in sim/jobs.ts`);
-    const out = await fn(data, (message) => reply({ id, message }));
+    const out = await withOutputSession(new OutputSession(), () => fn(data, (message) => reply({ id, message })));
     reply({ id, ok: true, result: out.result }, out.transfer);
   } catch (e) {
     const r = errorReply(e);

@@ -12,8 +12,11 @@
  *                                after a stop, stats.json marked partial and the manifest
  *                                "interrupted"
  *
- * `dtca run` calls all three; library users call them directly (index.ts). The statistics a plan
- * executes to are the same wherever it runs, so sweep points and experiments use the same plan.
+ * `dtca run` calls all three; `dtca eval MODEL`, `dtca experiment` and sweep points
+ * (sim/sweep/point.ts) plan and execute, then keep what they need: a sweep point observes every
+ * sweep (ExecuteOptions.sink, .onSweep), keeps no denoising strip (.pictures), records its area its
+ * own way (.bare) and writes its own directory (sampleFiles); the generated images are scored by
+ * evaluate() through outcomeSamples. The statistics a plan executes to are the same wherever it runs.
  */
 import { basename, resolve as resolvePath } from 'node:path';
 import { UserError, OptionError, Interrupted } from '../fabric/errors.js';
@@ -22,7 +25,7 @@ import { buildChip, type Chip } from './chip.js';
 import { randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
 import { estimateRun, checkResources, configShape, formatBytes, type Estimate, type RunShape } from './resources.js';
 import { newDtmModel, generate, type GenerateResult, type Mapping } from './dtm.js';
-import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult } from './run.js';
+import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult, type SweepView } from './run.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { makeStats, makeDtmStats, noteRandomWeights, type Stats } from './stats.js';
 import { areaStats } from './area.js';
@@ -31,13 +34,17 @@ import { samplesFigure, denoiseFigure } from './io/images.js';
 import { writeEnergyChart, type StageEnergy } from './io/plot.js';
 import { writeJson, writeFileAtomic, VERSION, type RunDir } from './io/output.js';
 import { isDiskFault } from '../fabric/files.js';
+import { turn } from '../fabric/pause.js';
 import { openTraceWriter, type TraceOptions } from '../traces/writer.js';
 import type { TraceWriter } from '../traces/writer.js';
-import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
+import type { TraceSink } from '../traces/types.js';
+import { samplesNpy, labelsNpy, samplesManifest, generatedSamples, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from './quality/samples.js';
+import type { Samples } from './quality/eval.js';
 import type { ConfigLabel } from './label.js';
 import { quietContext, type RunContext } from './context.js';
 import { shippedModelFor, modelsDir, describeGrid } from './shipped.js';
 import { imageSourceOf, layoutMisfit, IMAGE_SIDES, MIN_LABEL_COPIES } from './layout.js';
+import { CLASSES } from './fmnist.js';
 
 /** Stages of the default DTM workload. */
 export const DEFAULT_T = 8;
@@ -52,17 +59,26 @@ export interface WorkloadRequest {
   model?: Model | null;
   /** without a model: 'dtm' (default) or 'bm' (a seeded random Boltzmann machine) */
   workload?: 'dtm' | 'bm';
+  /**
+   * without a model: the seeded random model to run, instead of the default workload's (no shipped
+   * model is looked for): its seed (default the config's) and, for generation, its stages (default
+   * 8) and visible cells ('fmnist', or a number of image cells; default as the default workload's)
+   */
+  random?: RandomModel;
   /** run this stage of the model as a Boltzmann machine */
   stage?: number;
   // DTM generation
   images?: number;
-  labels?: number[];
+  /** classes clamped, cycled over the images; 'classes': every class in turn when the model is a Fashion-MNIST DTM (its images can be judged), else none */
+  labels?: number[] | 'classes';
   mapping?: Mapping;
   trace?: { path: string | '' } & TraceOptions;
   // Boltzmann machines
   chains?: number;
   warmup?: number;
   init?: InitMode;
+  /** gather the mean spins and edge correlations (default: with a model file) */
+  moments?: boolean;
   // both
   sweeps?: number;
   beta?: BetaSpec;
@@ -75,6 +91,13 @@ export interface WorkloadRequest {
   modelsDir?: string;
   /** the config as the command line named it, as arguments (e.g. ['my.json', '--set', 'fabric.L=48']): for the dtca train hint when no shipped model fits */
   configArgs?: string[];
+}
+
+/** The seeded random model of a workload without a model file (WorkloadRequest.random). */
+export interface RandomModel {
+  seed?: number;
+  T?: number;
+  visible?: 'fmnist' | number;
 }
 
 interface PlanBase {
@@ -105,6 +128,7 @@ export interface BmPlan extends PlanBase {
   warmup: number;
   init: InitMode;
   stage: number;
+  moments: boolean;
 }
 
 export type WorkloadPlan = DtmPlan | BmPlan;
@@ -144,20 +168,27 @@ export function shippedModel(cfg: ResolvedConfig, ctx: RunContext = quietContext
 /**
  * The default workload without a shipped model: a seeded random-weight DTM (T = 8) laid on the
  * configured fabric, with the Fashion-MNIST image the grid holds (sim/layout.ts), or on a grid too
- * small for even the smallest, half its colour-0 cells as image cells.
+ * small for even the smallest, half its colour-0 cells as image cells. `r` chooses its seed
+ * (default the config's), stages and visible cells instead.
  */
-export function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }): Model {
+export function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int32Array, Int32Array] }, r: RandomModel = {}): Model {
   const fmnist = layoutMisfit(cfg.fabric.L, 'random', IMAGE_SIDES[IMAGE_SIDES.length - 1], MIN_LABEL_COPIES) === null;
-  const visible = fmnist ? 'fmnist' : Math.max(1, Math.floor(chipFabric.colourCells[0].length / 2));
+  const visible = r.visible ?? (fmnist ? 'fmnist' : Math.max(1, Math.floor(chipFabric.colourCells[0].length / 2)));
   return newDtmModel({
-    T: DEFAULT_T,
+    T: r.T ?? DEFAULT_T,
     L: cfg.fabric.L,
     rules: cfg.fabric.rules,
     boundary: cfg.fabric.boundary,
     visible,
     weights: { random: 0.25 },
-    seed: cfg.seed,
+    seed: r.seed ?? cfg.seed,
   });
+}
+
+/** A Fashion-MNIST DTM: a Fashion-MNIST image (28x28, or pooled: sim/layout.ts) and 10 classes of label cells, what the quality classifier can judge. */
+export function fmnistLayout(m: Model): boolean {
+  const d = m.dtm;
+  return Boolean(d && imageSourceOf(d) && d.label_copies > 0 && d.label.length === CLASSES * d.label_copies);
 }
 
 /** Every check of a workload, once; the chip built; the resources estimated (and refused when they cannot fit). */
@@ -166,6 +197,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   const fileModel = req.model ?? null;
   if (fileModel && req.workload !== undefined) throw new OptionError('workload', req.workload, 'chooses the built-in workload; with --model the model file is the workload', false);
   if (!fileModel && req.stage !== undefined) throw new OptionError('stage', req.stage, 'runs one stage of a model file (--model)', false);
+  if (fileModel && req.random !== undefined) throw new OptionError('random', JSON.stringify(req.random), 'describes the random model of a workload without a model file', false);
   const dtmRun = fileModel ? Boolean(fileModel.dtm) && req.stage === undefined : req.workload !== 'bm';
   const workers = whole('workers', req.workers, 1) ?? 1;
   if (req.trace && workers > 1) throw new OptionError('workers', workers, 'a trace is written in order by one thread; drop --workers or --trace');
@@ -177,11 +209,11 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   const sweepCycles = 2 * cfg.clock.phase_cycles;
   const wiresApprox = (N * D) / 2;
   // the default DTM workload: the shipped model where it is installed and fits, else a random-weight DTM
-  const shipped = !fileModel && dtmRun ? shippedModel(cfg, ctx, { modelsDir: req.modelsDir, configArgs: req.configArgs }) : null;
+  const shipped = !fileModel && dtmRun && !req.random ? shippedModel(cfg, ctx, { modelsDir: req.modelsDir, configArgs: req.configArgs }) : null;
   const modelFile = fileModel ?? shipped;
   const modelShape = modelFile
     ? { stages: modelFile.stages.length, edgesPerStage: Math.max(...modelFile.stages.map((st) => st.ei.length)) }
-    : { stages: dtmRun ? DEFAULT_T : 1, edgesPerStage: wiresApprox };
+    : { stages: dtmRun ? (req.random?.T ?? DEFAULT_T) : 1, edgesPerStage: wiresApprox };
   const estimate = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'analogSubsteps' | 'phaseCycles'>): Estimate => {
     const full: RunShape = { ...shape, ...modelShape, ...cs, workers, batch };
     const est = estimateRun(full);
@@ -197,7 +229,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
     // the shipped model: one image per class unless asked otherwise
     const images = whole('images', req.images, 1) ?? (shipped ? 10 : 4);
     const sweeps = whole('sweeps', req.sweeps, 1) ?? 250;
-    const labels = req.labels ?? (shipped ? Array.from({ length: 10 }, (_, c) => c) : undefined);
+    const asked = req.labels === 'classes' ? undefined : req.labels;
     const tr = req.trace;
     const T = modelShape.stages;
     const traced = tr?.cells ? (tr.cells[2] - tr.cells[0] + 1) * (tr.cells[3] - tr.cells[1] + 1) : N;
@@ -212,7 +244,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
       tracedCells: traced,
     });
     const chip = buildChip(cfg);
-    const model = modelFile ?? defaultDtm(cfg, chip.fabric);
+    const model = modelFile ?? defaultDtm(cfg, chip.fabric, req.random);
     const dtm = model.dtm as NonNullable<Model['dtm']>;
     checkModelFitsFabric(model, cfg, chip.fabric.rules);
     if (modelFile) checkModelWires(chip.fabric, model); // a generated model is on the fabric's wires by construction
@@ -222,6 +254,8 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
       }
     });
     const classes = dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0;
+    const everyClass = Array.from({ length: CLASSES }, (_, c) => c);
+    const labels = asked ?? (shipped || (req.labels === 'classes' && fmnistLayout(model)) ? everyClass : undefined);
     for (const c of labels ?? []) {
       if (dtm.label.length === 0) throw new OptionError('labels', labels!.join(','), 'the model has no label cells');
       if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels!.join(','), `class ${c} outside 0..${classes - 1}`);
@@ -244,10 +278,10 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   if (fileModel && stage >= fileModel.stages.length) throw new OptionError('stage', stage, `the model has stages 0..${fileModel.stages.length - 1}`);
   const est = estimate({ chains, stagesProgrammed: 1, cellUpdates: chains * (sweeps + warmup) * N, cycles: chains * ((sweeps + warmup) * sweepCycles + 2 + N) + wiresApprox * 32, sweeps: sweeps + warmup });
   const chip = buildChip(cfg);
-  const model = fileModel ?? randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+  const model = fileModel ?? randomModel(chip.fabric, req.random?.seed ?? cfg.seed, 0.25, 0.1);
   checkModelFitsFabric(model, cfg, chip.fabric.rules);
   if (fileModel) checkModelWires(chip.fabric, model);
-  return { ...base, kind: 'bm', chip, model, modelSource: fileModel ? 'file' : 'random', sweeps, estimate: est, chains, warmup, init: req.init ?? 'hinton', stage };
+  return { ...base, kind: 'bm', chip, model, modelSource: fileModel ? 'file' : 'random', sweeps, estimate: est, chains, warmup, init: req.init ?? 'hinton', stage, moments: req.moments ?? Boolean(fileModel) };
 }
 
 /** Where a run was when it stopped. */
@@ -286,19 +320,18 @@ export class WorkloadStopped extends Error {
 }
 
 export interface ExecuteOptions {
-  /** a trace sink already opened (writeRunDirectory's caller opens it in the run directory) */
-  sink?: TraceWriter;
-  /** settles with a reason when the work must stop: races work running on other threads */
+  /** a trace sink already opened (writeRunDirectory's caller opens it in the run directory: openPlanTrace), or an in-memory observer of every sweep (generation) */
+  sink?: TraceSink;
+  /** settles with a reason when the work must stop: ends at once work running on worker threads (--workers), which does not ask ctx.stop */
   stopped?: Promise<string>;
   /** start-up seconds to record in stats.json (the CLI's process uptime at the first sweep) */
   startupS?: () => number;
-}
-
-/** A promise that rejects with Interrupted when `stopped` settles first (for work on other threads). */
-function untilStopped<T>(p: Promise<T>, stopped: Promise<string> | undefined): Promise<T> {
-  if (!stopped) return p;
-  p.catch(() => {}); // if the stop wins, what the threads do afterwards no longer matters
-  return Promise.race([p, stopped.then((s): T => { throw new Interrupted({}, s); })]);
+  /** a Boltzmann-machine run: every sweep's spins (the run then stays in this thread) */
+  onSweep?: (v: SweepView) => void;
+  /** false: keep no denoising strip (nothing will draw denoise.png); default true */
+  pictures?: boolean;
+  /** the simulation's statistics alone: no start-up time, no area (a sweep point records its area its own way) */
+  bare?: boolean;
 }
 
 function logEngine(e: EngineReport, ctx: RunContext): void {
@@ -322,7 +355,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
   /** the run's result, or WorkloadStopped with how far it got; the bar ends either way */
   const finished = async <T>(run: Promise<T>, progress: WorkloadProgress, bar: { stop(): void }): Promise<T> => {
     try {
-      return await untilStopped(run, o.stopped);
+      return await run;
     } catch (e) {
       if (!(e instanceof Interrupted)) throw e;
       if (e.at.stage !== undefined) progress.at = e.at;
@@ -334,6 +367,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
   /** what every run's statistics carry besides the counts: the random-weights note, start-up, area */
   const completed = (stats: Stats, startupS: number): Stats => {
     noteRandomWeights(stats, model);
+    if (o.bare) return stats;
     stats.startup_s = startupS;
     Object.assign(stats, areaStats(cfg, stats));
     if (stats.area_m2 && stats.area_note) ctx.log.warn(String(stats.area_note));
@@ -361,9 +395,10 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       mapping: plan.mapping,
       engine: plan.engine,
       batch: plan.batch,
-      keepChains: Math.min(plan.images, 8),
+      keepChains: o.pictures === false ? 0 : Math.min(plan.images, 8),
       onStageDone: (stage, done, total) => ctx.log.debug({ stage, done, of: total }, 'stage done'),
       shouldStop: shouldStop(progress),
+      stopped: o.stopped,
     });
     const gen = await finished(run, progress, bar);
     logEngine(gen.engine, ctx);
@@ -387,7 +422,8 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     stage: plan.stage,
     beta: plan.beta,
     workers: plan.workers,
-    moments: plan.modelSource === 'file',
+    moments: plan.moments,
+    onSweep: o.onSweep,
     engine: plan.engine,
     batch: plan.batch,
     onChainDone: (d) => {
@@ -395,6 +431,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       bar.update(d);
     },
     shouldStop: shouldStop(progress),
+    stopped: o.stopped,
   });
   const result = await finished(run, progress, bar);
   logEngine(result.engine, ctx);
@@ -461,6 +498,31 @@ export function interruptedMessage(signal: string, at: WorkloadProgress['at'] & 
 }
 
 /**
+ * The generated images of a DTM run, machine-readable (docs/formats.md): samples.npy, labels.npy
+ * when the generation was class-clamped, and the manifest's "samples" section that describes them
+ * (what dtca eval reads: sim/quality/samples.ts). A run directory and a sweep point write them.
+ */
+export function sampleFiles(out: DtmOutcome): { npy: Uint8Array; labels: Uint8Array | null; manifest: SamplesManifest } {
+  const { plan, gen } = out;
+  const labels = plan.labels;
+  const labelled = labels !== undefined && labels.length > 0;
+  return {
+    npy: samplesNpy(gen.outputs),
+    labels: labelled ? labelsNpy(plan.images, labels) : null,
+    manifest: samplesManifest(plan.model.dtm as NonNullable<Model['dtm']>, plan.images, labelled),
+  };
+}
+
+/**
+ * The generated images of a DTM run as evaluate() (sim/quality/eval.ts) scores them: the
+ * classifier's images (a pooled model's upscaled) and each image's clamped class. `what` names the
+ * model in the error when its images are not Fashion-MNIST's.
+ */
+export function outcomeSamples(out: DtmOutcome, what?: string): Samples {
+  return generatedSamples(out.gen.outputs, out.plan.model.dtm as NonNullable<Model['dtm']>, out.plan.labels, what);
+}
+
+/**
  * The run directory of a finished run: pictures and the generated images (DTM), then config.json,
  * energy-table.json, stats.json and the manifest "complete". `stop()` is asked between pictures:
  * a stop there keeps the (complete) statistics and marks the run interrupted.
@@ -477,42 +539,33 @@ export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label:
     // the default workload without a fitting shipped model says so on its pictures
     const what = `${plan.modelSource === 'random' ? 'random weights (no shipped model fits this fabric)' : basename(plan.model.source)}, ${label.label}, ${configShape(plan.config).engine} physics, T = ${dtm.T}, K = ${plan.sweeps}`;
     const labels = p.labels;
-    const labelled = labels !== undefined && labels.length > 0;
+    const files = sampleFiles(out);
     // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics
     const pictures: [string, () => Promise<unknown> | void][] = [
       ['samples.png', async () => writeFileAtomic(`${dir}/samples.png`, await samplesFigure(gen.outputs, dtm, labels, `Generated images\n${what}`))],
       ['denoise.png', async () => writeFileAtomic(`${dir}/denoise.png`, await denoiseFigure(gen.strip, dtm, labels, `Denoising: input, then the visible cells after each stage (noisiest to cleanest)\n${what}`))],
       ['energy.svg/png', () => writeEnergyChart(dir, stats.stages as StageEnergy[], p.images)],
       // the generated images, machine-readable (dtca eval reads them; docs/formats.md)
-      [SAMPLES_FILE, () => writeFileAtomic(`${dir}/${SAMPLES_FILE}`, samplesNpy(gen.outputs))],
-      ...(labelled ? [[LABELS_FILE, () => writeFileAtomic(`${dir}/${LABELS_FILE}`, labelsNpy(p.images, labels))] as [string, () => void]] : []),
+      [SAMPLES_FILE, () => writeFileAtomic(`${dir}/${SAMPLES_FILE}`, files.npy)],
+      ...(files.labels ? [[LABELS_FILE, () => writeFileAtomic(`${dir}/${LABELS_FILE}`, files.labels!)] as [string, () => void]] : []),
     ];
-    const samples: SamplesManifest = {
-      file: SAMPLES_FILE,
-      labels_file: labelled ? LABELS_FILE : null,
-      images: p.images,
-      visible: dtm.image.length + dtm.label.length,
-      image_cells: dtm.image.length,
-      image_shape: dtm.image_shape,
-      label_copies: dtm.label_copies,
-      classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
-      image_source: imageSourceOf(dtm),
-    };
     const written: string[] = [];
-    const stopIfAsked = () => {
-      const signal = o.stop?.() ?? null;
+    const stopIfAsked = async () => {
+      if (!o.stop) return;
+      await turn(); // a signal handler on this thread runs before the question (fabric/pause.ts)
+      const signal = o.stop();
       if (!signal) return;
       const progress: WorkloadProgress = { done: p.images * dtm.T, of: p.images * dtm.T, unit: 'image-stages' };
       throw writeStoppedRun(rd, plan, label, signal, progress, o.wallS?.() ?? 0, { ...stats, partial: true, status: 'interrupted', signal, during: 'pictures', pictures_written: written });
     };
     for (const [name, draw] of pictures) {
-      stopIfAsked();
+      await stopIfAsked();
       await draw();
       written.push(name);
     }
-    stopIfAsked();
+    await stopIfAsked();
     // where the weights came from: a --model file, the shipped model that fits, or random (none fits)
-    extra = { samples, weights: plan.modelSource === 'file' ? 'model file' : plan.modelSource === 'shipped' ? 'shipped model' : 'random weights (no shipped model fits this fabric)' };
+    extra = { samples: files.manifest, weights: plan.modelSource === 'file' ? 'model file' : plan.modelSource === 'shipped' ? 'shipped model' : 'random weights (no shipped model fits this fabric)' };
   }
   writeJson(rd.file('config.json'), plan.config);
   writeJson(rd.file('energy-table.json'), energyTableReport(plan.chip));

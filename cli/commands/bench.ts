@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
-import { log } from '../common.js';
+import type { Logger } from 'pino';
+import type { Session } from '../session.js';
 import { machine, measureRow, type Machine, type RowResult, type RowSpec, type BenchPhysics } from '../../sim/bench.js';
 
 export interface BenchRow extends RowResult {
@@ -147,7 +148,7 @@ export function runAnchors(dir: string): Anchor[] {
   }
 }
 
-export async function runBench(quick: boolean, onRow?: (r: BenchRow) => void): Promise<BenchRow[]> {
+export async function runBench(quick: boolean, log: Pick<Logger, 'info'>, onRow?: (r: BenchRow) => void): Promise<BenchRow[]> {
   const m = machine();
   const startup = runStartup();
   const rows: BenchRow[] = [];
@@ -201,7 +202,7 @@ interface BenchArgs {
   anchors?: string;
 }
 
-export function benchCommand<T>(y: Argv<T>): Argv<T> {
+export function benchCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command(
     'bench',
     'measure simulator speed (cell updates per ns) on this machine',
@@ -211,11 +212,11 @@ export function benchCommand<T>(y: Argv<T>): Argv<T> {
         .option('quick', { type: 'boolean', default: false, describe: 'only the L = 70 rows for 1 and 64 chains, short timings' })
         .option('anchors', { type: 'string', describe: 'directory with the native anchors (native_batch.c, native_ref.c): build (gcc) and run them first' })
         .option('row', { type: 'string', hidden: true, describe: 'measure one row (JSON RowSpec) and print it (used by bench itself)' }),
-    (args) => benchMain(args as unknown as BenchArgs),
+    (args) => benchMain(args as unknown as BenchArgs, s),
   );
 }
 
-async function benchMain(a: BenchArgs): Promise<void> {
+async function benchMain(a: BenchArgs, s: Session): Promise<void> {
   if (a.row) {
     let spec: RowSpec;
     try {
@@ -227,6 +228,6 @@ async function benchMain(a: BenchArgs): Promise<void> {
     return;
   }
   const anchors = a.anchors ? runAnchors(a.anchors) : [];
-  const rows = await runBench(Boolean(a.quick), (r) => log.debug({ row: r }, 'bench row done'));
+  const rows = await runBench(Boolean(a.quick), s.log, (r) => s.log.debug({ row: r }, 'bench row done'));
   process.stdout.write(a.json ? JSON.stringify(anchors.length ? { anchors, rows } : rows, null, 2) + '\n' : formatBench(rows, anchors));
 }

@@ -7,14 +7,15 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveConfig } from '../../sim/config.js';
-import { planWorkload, executeWorkload, type DtmOutcome } from '../../sim/workload.js';
+import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
-import { log, cliContext, positiveInt, parseBeta } from '../common.js';
+import { cliContext, positiveInt, parseBeta } from '../common.js';
+import type { Session } from '../session.js';
 import { dataDir, CLASSES } from '../../sim/fmnist.js';
-import { imageSourceOf, classifierImages, describeImage } from '../../sim/layout.js';
+import { imageSourceOf, describeImage } from '../../sim/layout.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
 import { measureAutocorrelation } from '../../sim/train/stage.js';
@@ -44,7 +45,8 @@ interface EvalArgs {
   out?: string;
 }
 
-async function cmdTrainClassifier(a: EvalArgs): Promise<void> {
+async function cmdTrainClassifier(a: EvalArgs, s: Session): Promise<void> {
+  const { log } = s;
   if (a.target !== undefined) throw new UserError('--train-classifier: takes no run directory or model');
   const epochs = positiveInt('epochs', a.epochs) ?? DEFAULT_EPOCHS;
   const seed = positiveInt('seed', a.seed, 0) ?? DEFAULT_SEED;
@@ -56,7 +58,7 @@ async function cmdTrainClassifier(a: EvalArgs): Promise<void> {
   makeDirs(dirname(out), `--out ${a.out ?? out}`);
   new SafeFile(out, { label: `--out ${a.out ?? out}`, kind: 'classifier' }).abort();
   log.info({ data: dataDir(a.data), epochs, seed, out }, 'training the quality classifier');
-  const bar = makeProgress(epochs * TRAIN_SPLIT, 'images');
+  const bar = makeProgress(epochs * TRAIN_SPLIT, 'images', s.progress);
   const r = trainQualityClassifier({
     dir: a.data,
     seed,
@@ -77,8 +79,9 @@ async function cmdTrainClassifier(a: EvalArgs): Promise<void> {
   }
 }
 
-async function cmdEval(a: EvalArgs): Promise<void> {
-  if (a.trainClassifier) return cmdTrainClassifier(a);
+async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
+  if (a.trainClassifier) return cmdTrainClassifier(a, session);
+  const { log } = session;
   if (a.epochs !== undefined || a.out !== undefined) throw new UserError('--epochs/--out: only with --train-classifier');
   if (!a.target) throw new UserError('name what to evaluate: dtca eval RUN_DIR (a run directory with samples.npy) or dtca eval MODEL (a DTM model file)');
   const target = resolve(a.target);
@@ -123,23 +126,17 @@ async function cmdEval(a: EvalArgs): Promise<void> {
     const workers = positiveInt('workers', a.workers) ?? 1;
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
     log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
-    const ctx = cliContext();
+    const ctx = cliContext(session);
     const plan = planWorkload({ config: cfg, model, images: n, sweeps, labels, workers, beta: parseBeta(a.beta) }, ctx);
-    const { gen } = (await executeWorkload(plan, ctx)) as DtmOutcome;
+    const out = (await executeWorkload(plan, ctx)) as DtmOutcome;
+    const { gen } = out;
     // per stage, the chain autocorrelation beyond the conditional mean (the estimator ACP uses,
     // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
     const pairsData = trainData(model, a.data, undefined, 'test');
     const auto: number[] = [];
     for (let k = 0; k < dtm.T; k++) auto.push(measureAutocorrelation(cfg, 'auto', { beta: model.beta, dtm, stages: model.stages }, k, pairsData, { pairs: 32, warmup: 40, lag: AUTOCORRELATION_LAG, seed: cfg.seed }));
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
-    const { images, downscale } = classifierImages(gen.outputs, dtm, a.target);
-    samples = {
-      images,
-      downscale,
-      n,
-      labels: Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]),
-      autocorrelation: auto,
-    };
+    samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
     title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
     source = { model: target, config: cfg.name, chip: chipKind, engine: gen.engine.used, seed: cfg.seed, T: dtm.T, sweeps, generation_wall_s: gen.wallS, autocorrelation_lag: AUTOCORRELATION_LAG };
   }
@@ -155,7 +152,7 @@ async function cmdEval(a: EvalArgs): Promise<void> {
   else process.stdout.write(formatReport(report, title));
 }
 
-export function evalCommand<T>(y: Argv<T>): Argv<T> {
+export function evalCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command(
     'eval [target]',
     'score generated Fashion-MNIST images (a run directory or a DTM model) against yardsticks; --train-classifier retrains the classifier',
@@ -177,6 +174,6 @@ export function evalCommand<T>(y: Argv<T>): Argv<T> {
         .option('train-classifier', { type: 'boolean', describe: 'train the quality classifier on binarised Fashion-MNIST and write it' })
         .option('epochs', { type: 'number', describe: `--train-classifier: epochs (default ${DEFAULT_EPOCHS})` })
         .option('out', { type: 'string', describe: '--train-classifier: output file (default the committed configs/classifier/fmnist-cnn.msgpack)' }),
-    (a) => cmdEval(a as EvalArgs),
+    (a) => cmdEval(a as EvalArgs, s),
   );
 }

@@ -15,7 +15,7 @@ import { existsSync, readFileSync, appendFileSync, readdirSync, statSync } from 
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { resolveConfig } from '../../sim/config.js';
-import { planWorkload, executeWorkload, type DtmOutcome } from '../../sim/workload.js';
+import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { train } from '../../sim/train/train.js';
@@ -23,11 +23,11 @@ import { evaluate, loadReferenceData } from '../../sim/quality/eval.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from '../../sim/quality/train.js';
 import { CLASSES } from '../../sim/fmnist.js';
-import { classifierImages } from '../../sim/layout.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
-import { log, positiveInt } from '../common.js';
+import { positiveInt } from '../common.js';
+import type { Session } from '../session.js';
 
 interface Row {
   variant: string;
@@ -49,7 +49,8 @@ const VARIANTS = [
   { name: 'dtm-acp', T: 8, acp: true, what: 'DTM with ACP' },
 ] as const;
 
-async function cmdCentral(a: Record<string, unknown>): Promise<void> {
+async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void> {
+  const { log } = s;
   const out = resolve(String(a.out ?? 'runs/central'));
   // the directory is the experiment's own: new, empty, or holding an earlier (resumed) experiment
   const ours = existsSync(join(out, 'results.jsonl')) || VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
@@ -114,9 +115,8 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
       const labels = Array.from({ length: CLASSES }, (_, c) => c);
       // the monolithic EBM gets the DTM's total sweeps in its one stage
       const sweeps = v.T === 1 ? 8 * K : K;
-      const { gen } = (await executeWorkload(planWorkload({ config, model, images, sweeps, labels, workers }))) as DtmOutcome;
-      const { images: pixels, downscale } = classifierImages(gen.outputs, model.dtm!, snap);
-      const rep = evaluate({ images: pixels, downscale, n: images, labels: Uint8Array.from({ length: images }, (_, i) => labels[i % CLASSES]), autocorrelation: null }, { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
+      const out = (await executeWorkload(planWorkload({ config, model, images, sweeps, labels, workers }))) as DtmOutcome;
+      const rep = evaluate(outcomeSamples(out, snap), { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
       const at = trainLog.filter((r) => r.epoch === e);
       const row: Row = {
         variant: v.name,
@@ -166,7 +166,7 @@ async function cmdCentral(a: Record<string, unknown>): Promise<void> {
   process.stdout.write(md + `\n\n${out}/results.jsonl, results.md, central.png\n`);
 }
 
-export function experimentCommand<T>(y: Argv<T>): Argv<T> {
+export function experimentCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command('experiment', 'reproduce a result of the paper at small scale', (yy) =>
     yy
       .command(
@@ -186,7 +186,7 @@ export function experimentCommand<T>(y: Argv<T>): Argv<T> {
             .option('workers', { type: 'number', describe: 'worker threads (default 1)' })
             .option('set', { type: 'string', array: true, describe: 'config overrides of the paper chip' })
             .option('data', { type: 'string', describe: 'Fashion-MNIST directory' }),
-        (a) => cmdCentral(a as never),
+        (a) => cmdCentral(a as never, s),
       )
       .demandCommand(1, 'name an experiment: central'),
   );

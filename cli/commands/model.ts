@@ -9,10 +9,12 @@ import { makePackr } from '../../traces/pack.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
-import { positiveInt, parseBeta, log } from '../common.js';
+import { positiveInt, parseBeta } from '../common.js';
+import type { Session } from '../session.js';
 import { parseImageChoice, imageSourceOf, describeImage, IMAGE_CHOICES } from '../../sim/layout.js';
 
-function cmdModelNew(a: Record<string, unknown>): void {
+function cmdModelNew(a: Record<string, unknown>, s: Session): void {
+  const { log } = s;
   const out = a.out as string;
   // the path first: a model that cannot be written is not worth building
   if (!isStdout(out)) checkTarget(out, { label: `--out ${out}`, kind: 'model' });
@@ -157,7 +159,7 @@ function cmdModelInfo(a: Record<string, unknown>): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-export function modelCommands<T>(y: Argv<T>): Argv<T> {
+export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
   return y
     .command('model', 'make or describe model files', (y) =>
       y
@@ -177,7 +179,7 @@ export function modelCommands<T>(y: Argv<T>): Argv<T> {
               .option('beta', { type: 'string', describe: 'the model\'s beta (default 1)' })
               .option('seed', { type: 'number', default: 1 })
               .option('out', { type: 'string', demandOption: true, describe: "model file to write ('-': JSON on standard output)" }),
-          (a) => cmdModelNew(a as never),
+          (a) => cmdModelNew(a as never, s),
         )
         .command(
           'info <file>',

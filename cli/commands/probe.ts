@@ -23,12 +23,14 @@ import { writeVcdSignals, type VcdSignal } from '../../traces/vcd.js';
 /** a signal being collected */
 type Growing = VcdSignal & { time_s: number[]; values: number[] };
 import { parseIndexList } from '../../traces/writer.js';
-import { log, loadConfig, withConfigOptions, positiveInt, type CommonArgs } from '../common.js';
+import { loadConfig, withConfigOptions, positiveInt, type CommonArgs } from '../common.js';
+import type { Session } from '../session.js';
 
 /** refuse a probe whose file would pass this many bytes (about 20 bytes per value change) */
 const MAX_BYTES = 200 * 2 ** 20;
 
-async function cmdProbe(a: CommonArgs & Record<string, unknown>): Promise<void> {
+async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Promise<void> {
+  const { log } = s;
   if (!a.vcd) throw new UserError('--vcd OUT.vcd: where to write the waveforms');
   if (isStdout(String(a.vcd))) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
   const cfg = loadConfig(a);
@@ -136,7 +138,7 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>): Promise<void> 
   process.stdout.write(`${a.vcd}: ${cells.length} cells x ${sweeps} sweeps, ${(r.bytes / 1024).toFixed(0)} KiB (timescale ${r.timescale.magnitude} ${r.timescale.unit})\n`);
 }
 
-export function probeCommand<T>(y: Argv<T>): Argv<T> {
+export function probeCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command(
     'probe [config]',
     'analog waveforms (bias-node voltage, RNG P(1)) of a few cells from a short cycle-accurate run, as VCD',
@@ -148,6 +150,6 @@ export function probeCommand<T>(y: Argv<T>): Argv<T> {
         .option('chain', { type: 'number', describe: 'chain number (its draws; default 0)' })
         .option('model', { type: 'string', describe: 'model file (default: the seeded random model on the fabric)' })
         .option('stage', { type: 'number', describe: 'the model stage to run (default 0)' }),
-    (a) => cmdProbe(a as never),
+    (a) => cmdProbe(a as never, s),
   );
 }

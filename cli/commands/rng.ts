@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { characteriseRng, type RngReport } from '../../rng/characterise.js';
 import { sigmoid } from '../../rng/telegraph.js';
-import { log, loadConfig, withConfigOptions } from '../common.js';
+import { loadConfig, withConfigOptions } from '../common.js';
+import type { Session } from '../session.js';
 import { eng } from '../../sim/stats.js';
 import { prepareRunDir, writeJson, writeManifest } from '../../sim/io/output.js';
 import { writeChart, siPrefix, type ChartSpec } from '../../sim/io/plot.js';
@@ -149,7 +150,8 @@ function optInt(name: string, v: number | undefined, min: number, max: number): 
   return v;
 }
 
-async function cmdRng(a: RngArgs): Promise<void> {
+async function cmdRng(a: RngArgs, s: Session): Promise<void> {
+  const { log } = s;
   const cfg = loadConfig(a);
   const N = cfg.fabric.L * cfg.fabric.L;
   const cells = optInt('cells', a.cells, 2, N);
@@ -168,7 +170,7 @@ async function cmdRng(a: RngArgs): Promise<void> {
   process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : formatRngReport(report, cfg.name, dir));
 }
 
-export function rngCommand<T>(y: Argv<T>): Argv<T> {
+export function rngCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command(
     'rng [config]',
     'characterise the RNG circuit model (transfer curve, autocorrelation, bit rate, energy, mismatch)',
@@ -178,6 +180,6 @@ export function rngCommand<T>(y: Argv<T>): Argv<T> {
         .option('cell', { type: 'number', describe: 'characterise this fabricated cell instead of the nominal device' })
         .option('out', { type: 'string', describe: 'output directory (default runs/<time>-rng)' })
         .option('json', { type: 'boolean', default: false, describe: 'print the report (rng.json) to stdout' }),
-    (a) => cmdRng(a as never),
+    (a) => cmdRng(a as never, s),
   );
 }

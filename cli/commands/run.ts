@@ -2,7 +2,8 @@
 import type { Argv } from 'yargs';
 import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop, type StopSignal } from '../signals.js';
-import { readModel, type Model } from '../../sim/model.js';
+import { readModelAsync, type Model } from '../../sim/model.js';
+import { turn } from '../../fabric/pause.js';
 import { maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE } from '../../sim/resources.js';
 import { INIT_MODES, type InitMode } from '../../sim/run.js';
 import type { Mapping } from '../../sim/dtm.js';
@@ -13,7 +14,8 @@ import { isStdout } from '../../fabric/files.js';
 import { parseIndexList, parseCellRect } from '../../traces/writer.js';
 import { configLabel } from '../../sim/label.js';
 import { planWorkload, executeWorkload, writeRunDirectory, writeStoppedRun, openPlanTrace, endTrace, WorkloadStopped, type WorkloadRequest } from '../../sim/workload.js';
-import { log, cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
+import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
+import type { Session } from '../session.js';
 
 
 function parseEngine(v: unknown): EngineChoice {
@@ -35,13 +37,13 @@ function checkWorkers(v: number | undefined): number {
   return w;
 }
 
-async function cmdRun(a: CommonArgs & Record<string, unknown>): Promise<void> {
-  // SIGINT/SIGTERM stop the run cleanly (cli/signals.ts); the watcher starts while the run is checked
-  const listening = listenForStop();
+async function cmdRun(a: CommonArgs & Record<string, unknown>, s: Session): Promise<void> {
+  // SIGINT/SIGTERM stop the run cleanly (cli/signals.ts)
+  const stop = listenForStop(s.signals);
   try {
-    await runChecked(a, listening);
+    await runChecked(a, stop, s);
   } finally {
-    (await listening).dispose();
+    stop.dispose();
   }
 }
 
@@ -53,12 +55,12 @@ function stoppedEarly(signal: string): Interrupted {
 }
 
 /** The command line as a workload request: flag checks and parsing only; sim/workload.ts checks the rest. */
-function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal): Omit<WorkloadRequest, 'config'> {
+async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal): Promise<Omit<WorkloadRequest, 'config'>> {
   if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
-  // the signal watcher is up before a model file is read: a signal ends even a long read (fabric/read.ts)
+  // the signal handlers are up before a model file is read: a signal ends even a long read (fabric/read.ts)
   let fileModel: Model | null;
   try {
-    fileModel = a.model === undefined ? null : readModel(String(a.model), { stop: () => stopEarly.signal !== null });
+    fileModel = a.model === undefined ? null : await readModelAsync(String(a.model), { stop: () => stopEarly.signal !== null });
   } catch (e) {
     if (e instanceof Interrupted) throw stoppedEarly(stopEarly.signal ?? 'SIGTERM');
     throw e;
@@ -110,16 +112,17 @@ function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal)
   };
 }
 
-async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Promise<StopSignal>): Promise<void> {
+async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSignal, s: Session): Promise<void> {
+  const { log } = s;
   // ---- everything is checked before anything runs or is written
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
   // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
-  const stop = await listening;
-  const req = request(a, stop);
-  const ctx = cliContext(() => stop.signal !== null);
+  const req = await request(a, stop);
+  const ctx = cliContext(s, () => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
+  await turn(); // a signal that came while the run was planned is handled now (fabric/pause.ts)
   if (stop.signal) throw stoppedEarly(stop.signal);
   const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
   await withRunDir(a.out as string | undefined, label.slug, async (dir, rd) => {
@@ -146,7 +149,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, listening: Pr
   }, claim);
 }
 
-export function runCommand<T>(y: Argv<T>): Argv<T> {
+export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y
     .command(
       'run [config]',
@@ -176,6 +179,6 @@ export function runCommand<T>(y: Argv<T>): Argv<T> {
           .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
           .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
-      (a) => cmdRun(a as never),
+      (a) => cmdRun(a as never, s),
     );
 }

@@ -15,7 +15,8 @@ import { existsSync } from 'node:fs';
 import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop } from '../signals.js';
 import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
-import { log, positiveInt, parseBeta, cliContext } from '../common.js';
+import { positiveInt, parseBeta, cliContext } from '../common.js';
+import type { Session } from '../session.js';
 import { eng } from '../../sim/stats.js';
 import { makePlan, expandPlan, parseAxis, parseClockList, parseValues, readPlanFile as readPlanInput, type Axis, type PlanInput, type Workload } from '../../sim/sweep/plan.js';
 import { claimSweepDir, readPlanFile, ownSweepDir, readPoints, modelCacheOf, writeRunOptions, readRunOptions, isPointDone, type Row, type PlanFile } from '../../sim/sweep/store.js';
@@ -157,8 +158,9 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   return table + (judged ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class\n' : '');
 }
 
-async function report(dir: string, others: string[], a: A): Promise<void> {
-  const c = await buildReport(dir, others, { charts: a.charts !== false, ctx: cliContext() });
+async function report(dir: string, others: string[], a: A, s: Session): Promise<void> {
+  const { log } = s;
+  const c = await buildReport(dir, others, { charts: a.charts !== false, ctx: cliContext(s) });
   if (c.merged > 0) log.info({ merged: c.merged }, `merged ${c.merged} finished point(s) from ${others.join(', ')}`);
   if (c.missing.length > 0) {
     log.warn({ missing: c.missing.map((p) => p.index + 1) }, `${c.missing.length} of ${c.points.length} points not finished: ${c.missing.map((p) => p.index + 1).join(', ')}`);
@@ -174,7 +176,8 @@ async function report(dir: string, others: string[], a: A): Promise<void> {
   );
 }
 
-async function cmdSweep(a: A): Promise<void> {
+async function cmdSweep(a: A, s: Session): Promise<void> {
+  const { log } = s;
   let dir: string;
   let planJobs: number | undefined;
   let stored: ReturnType<typeof readRunOptions> = null;
@@ -199,10 +202,10 @@ async function cmdSweep(a: A): Promise<void> {
   const jobs = jobsOf(a.jobs, stored?.jobs ?? planJobs);
   const charts = a.charts === false || argGiven('--no-charts') ? false : argGiven('--charts') ? true : (stored?.charts ?? true);
   writeRunOptions(dir, { jobs, charts });
-  const stop = await listenForStop();
+  const stop = listenForStop(s.signals);
   let r;
   try {
-    r = await runSweep(dir, { jobs, shard: null }, cliContext(() => stop.signal !== null));
+    r = await runSweep(dir, { jobs, shard: null }, cliContext(s, () => stop.signal !== null));
   } catch (e) {
     if (e instanceof Interrupted || stop.signal !== null) {
       const pts = readPoints(dir);
@@ -215,7 +218,7 @@ async function cmdSweep(a: A): Promise<void> {
     stop.dispose();
   }
   log.info({ ran: r.ran, skipped: r.skipped, twins: r.twins, models: r.models, wall_s: Number(r.wall_s.toFixed(2)) }, 'sweep finished');
-  await report(dir, [], { ...a, charts });
+  await report(dir, [], { ...a, charts }, s);
 }
 
 /** Was this flag typed on the command line (yargs fills defaults; --resume must tell them apart). */
@@ -231,7 +234,7 @@ export function trainTasksOf(dir: string): { tasks: TrainTask[]; cache: string; 
   return { tasks, cache: modelCacheOf(dir, pf), jobs };
 }
 
-export function sweepCommand<T>(y: Argv<T>): Argv<T> {
+export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y
     .command(
       'sweep [config]',
@@ -265,7 +268,7 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
               const dir = resolve(String(p.dir));
               const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
               readPlanFile(dir);
-              const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard }, cliContext());
+              const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard }, cliContext(s));
               process.stdout.write(
                 `${shard ? `shard ${shard.k}/${shard.n}: ` : ''}${r.ran} point(s) run, ${r.skipped} already finished, of ${r.mine}${shard ? ` in this shard (${r.total} in the sweep)` : ''}; ${r.wall_s.toFixed(1)} s\ncollect: dtca sweep collect ${dir}\n`,
               );
@@ -283,13 +286,13 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
               const dir = resolve(String(p.dir));
               const { tasks, cache, jobs } = trainTasksOf(dir);
               if (jobs.length === 0) throw new UserError(`${dir}: this sweep trains no models (plan it with --train)`);
-              const ctx = cliContext();
+              const ctx = cliContext(s);
               if (p.task !== undefined) {
                 const k = positiveInt('task', p.task as number);
                 if (k! > tasks.length) throw new UserError(`--task ${k}: the sweep's training array has ${tasks.length} tasks`);
                 const t = tasks[k! - 1];
                 const job = jobs.find((j) => j.key === t.key)!;
-                log.info({ model: job.key, stage: t.stage, design: job.label }, `training stage ${t.stage} of model ${job.key}`);
+                s.log.info({ model: job.key, stage: t.stage, design: job.label }, `training stage ${t.stage} of model ${job.key}`);
                 const r = await trainModel(cache, job, { stages: [t.stage], ctx });
                 process.stdout.write(`task ${k}: model ${job.key} stage ${t.stage} ${r.trained ? 'trained' : 'already trained'}${r.assembled ? '; every stage done: model written' : ''}\n`);
                 return;
@@ -309,7 +312,7 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
                 .option('json', { type: 'boolean', default: false }),
             async (p) => {
               const dir = resolve(String(p.dir));
-              await report(dir, ((p.more as string[] | undefined) ?? []).map((m) => resolve(m)), p as A);
+              await report(dir, ((p.more as string[] | undefined) ?? []).map((m) => resolve(m)), p as A, s);
             },
           )
           .command(
@@ -368,6 +371,6 @@ export function sweepCommand<T>(y: Argv<T>): Argv<T> {
           .option('resume', { type: 'string', describe: 'continue the sweep stored in this directory' })
           .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })
           .option('json', { type: 'boolean', default: false, describe: 'print the rows as JSON' }),
-      (a) => cmdSweep(a as A),
+      (a) => cmdSweep(a as A, s),
     );
 }

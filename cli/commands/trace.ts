@@ -31,7 +31,8 @@ import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget 
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../../traces/reader.js';
 import { NpyStreamWriter, npyBytes } from '../../traces/npy.js';
 import { layoutArrays } from '../../traces/layout.js';
-import { log } from '../common.js';
+import type { Logger } from 'pino';
+import type { Session } from '../session.js';
 import { exportVcd, formatTimescale, DEFAULT_VCD_MAX_BYTES } from '../../traces/trace-vcd.js';
 import { parseIndexList } from '../../traces/writer.js';
 import { VERSION } from '../../sim/io/output.js';
@@ -157,7 +158,7 @@ interface VcdArgs {
 }
 
 /** The VCD export; `quietStdout`: standard output carries the CSV, so the summary line goes to the log. */
-async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean): Promise<void> {
+async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, log: Logger): Promise<void> {
   const vcd = a.vcd as string;
   if (isStdout(vcd)) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
   const maxMb = a.maxMb ?? DEFAULT_VCD_MAX_BYTES / (1024 * 1024);
@@ -179,14 +180,14 @@ async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean): Pro
   else process.stdout.write(line + '\n');
 }
 
-async function cmdExport(file: string, csv: string | undefined, npy: string | undefined, vcd: VcdArgs = {}): Promise<void> {
+async function cmdExport(file: string, csv: string | undefined, npy: string | undefined, vcd: VcdArgs, log: Logger): Promise<void> {
   if (csv === undefined && npy === undefined && vcd.vcd === undefined) throw new UserError('trace export: name an output: --csv OUT, --npy DIR and/or --vcd OUT.vcd');
   if (vcd.vcd === undefined) {
     for (const k of ['cells', 'stages', 'chains', 'maxMb'] as const) {
       if (vcd[k] !== undefined) throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k} applies to --vcd only`);
     }
   }
-  if (vcd.vcd !== undefined) await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv));
+  if (vcd.vcd !== undefined) await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), log);
   if (csv === undefined && npy === undefined) return;
   const reader = readTrace(file); // notes the input, so no output may replace it
   const csvPath = csv === undefined ? undefined : isStdout(csv) ? '-' : checkTarget(csv, { label: `--csv ${csv}`, kind: 'csv' });
@@ -293,7 +294,7 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
   else if (npyDir) process.stdout.write(`${npyLine}\n`);
 }
 
-export function traceCommands<T>(y: Argv<T>): Argv<T> {
+export function traceCommands<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command('trace', 'inspect or export a binary trace', (yy) =>
     yy
       .command(
@@ -327,7 +328,7 @@ export function traceCommands<T>(y: Argv<T>): Argv<T> {
             chains: a.chains as string | undefined,
             clock: a.clock as boolean | undefined,
             maxMb: a.maxMb as number | undefined,
-          }),
+          }, s.log),
       )
       .demandCommand(1, 'name a trace command: inspect, export'),
   );

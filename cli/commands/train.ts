@@ -13,6 +13,7 @@ import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
 import { withConfigOptions, positiveInt, parseIntList, cliContext, type CommonArgs } from '../common.js';
+import type { Session } from '../session.js';
 import { trainStageScripts, sbatch } from '../../sim/sweep/slurm.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 
@@ -73,7 +74,7 @@ function num(name: string, v: unknown, def: number, min: number, max = Infinity)
   return x;
 }
 
-async function cmdTrain(given: CommonArgs & Record<string, unknown>): Promise<void> {
+async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session): Promise<void> {
   // --budget fills in the options the command line leaves out (sim/train/budget.ts)
   const { args: a, from: fromBudget } = applyBudget(given, given.budget);
   const out = a.out as string | undefined;
@@ -158,7 +159,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>): Promise<vo
       assemble: !stageOnly,
       manifestExtra: { budget: given.budget ?? null, from_budget: fromBudget },
     },
-    cliContext(),
+    cliContext(s),
   );
   if (stageOnly) {
     const t = r.result;
@@ -176,7 +177,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>): Promise<vo
   process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : (t.engine === 'none' ? `nothing left to train: every stage of ${out} has its ${epochs} epochs (model rewritten from the checkpoints)\n` : `trained ${T} stages x ${epochs} epochs into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}\n`) + `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
 }
 
-export function trainCommand<T>(y: Argv<T>): Argv<T> {
+export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command(
     'train [config]',
     'train a DTM on Fashion-MNIST on the simulated chip',
@@ -221,6 +222,6 @@ export function trainCommand<T>(y: Argv<T>): Argv<T> {
         .option('dtca', { type: 'string', describe: 'with --slurm: the command that runs dtca on the nodes (default: this node and this dtca)' })
         .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' }),
-    (a) => cmdTrain(a as never),
+    (a) => cmdTrain(a as never, s),
   );
 }

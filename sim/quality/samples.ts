@@ -15,7 +15,8 @@ import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { join } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { npyHeader } from '../../traces/npy.js';
-import { imageSourceOf, parseImageSource, upscaleImages, type ImageSource } from '../layout.js';
+import { imageSourceOf, parseImageSource, upscaleImages, classifierImages, type ImageSource } from '../layout.js';
+import type { DtmSpec } from '../model.js';
 import type { Samples } from './eval.js';
 import { PIXELS } from '../fmnist.js';
 
@@ -59,6 +60,32 @@ export function pixelsOf(outputs: Int8Array[]): Uint8Array {
 export function labelsNpy(images: number, labels: number[]): Buffer {
   const data = Buffer.from(Uint8Array.from({ length: images }, (_, i) => labels[i % labels.length]));
   return Buffer.concat([npyHeader('uint8', [images]), data]);
+}
+
+/** The "samples" section of a manifest for `images` generated images of a DTM (with labels.npy when `labelled`). */
+export function samplesManifest(dtm: DtmSpec, images: number, labelled: boolean): SamplesManifest {
+  return {
+    file: SAMPLES_FILE,
+    labels_file: labelled ? LABELS_FILE : null,
+    images,
+    visible: dtm.image.length + dtm.label.length,
+    image_cells: dtm.image.length,
+    image_shape: dtm.image_shape,
+    label_copies: dtm.label_copies,
+    classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
+    image_source: imageSourceOf(dtm),
+  };
+}
+
+/**
+ * Generated images as evaluate() scores them: the classifier's 28x28 images (a pooled model's
+ * upscaled, with its downscale factor) and, for a class-clamped generation, image i's class
+ * labels[i % labels.length]. `what` names the model in an error (its image not Fashion-MNIST's).
+ */
+export function generatedSamples(outputs: Int8Array[], dtm: DtmSpec, labels?: number[], what?: string): Samples {
+  const n = outputs.length;
+  const { images, downscale } = classifierImages(outputs, dtm, what);
+  return { images, downscale, n, labels: labels && labels.length ? Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]) : null, autocorrelation: null };
 }
 
 /** Parses a C-order uint8 .npy; returns its shape and data. */

@@ -1,7 +1,7 @@
 /**
- * Measuring one sweep point, and one ideal twin, through the high-level calls only:
- * buildChip(config), then generate(chip, model, opts) for DTM workloads or runModel(chip, model,
- * opts) for Boltzmann machines. What is measured besides cost:
+ * Measuring one sweep point, and one ideal twin, through the one way to run a workload
+ * (sim/workload.ts): the point as a workload request (pointRequest: its model file, or the seeded
+ * random model it generates), planned and executed. What is measured besides cost:
  *
  * - lag-1: ⟨s_i(t) s_i(t+1)⟩ over cells, consecutive sweeps after the burn-in, chains (and stages).
  *   On the ideal chip it is the model's own value; sticky p-bits raise it.
@@ -12,27 +12,24 @@
  *   statistical floor is the RMSE between two ideal runs of the same model with different seeds,
  *   so a point at the floor samples like the ideal chip.
  *
- * DTM per-sweep spins come through generate()'s trace-sink option (an in-memory observer; nothing
- * is written), so generation runs in this thread: sweeps parallelise over points instead.
+ * DTM per-sweep spins come through the execution's trace sink (an in-memory observer; nothing is
+ * written), Boltzmann machines' through its onSweep, so a point runs in one thread: sweeps
+ * parallelise over points instead.
  */
 import { createHash } from 'node:crypto';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { UserError } from '../../fabric/errors.js';
-import { buildChip, type Chip } from '../chip.js';
-import { newDtmModel, generate } from '../dtm.js';
-import { runModel } from '../run.js';
-import { randomModel, readModel, type Model } from '../model.js';
-import { makeDtmStats, makeStats, energySplit, noteRandomWeights, type Stats } from '../stats.js';
+import type { Chip } from '../chip.js';
+import { readModel, type Model } from '../model.js';
+import { energySplit, type Stats } from '../stats.js';
 import { samplesPng, samplesFigure } from '../io/images.js';
-import { CLASSES } from '../fmnist.js';
-import { imageSourceOf } from '../layout.js';
-import { fmnistLayout, type QualityColumns } from './quality.js';
-import { samplesNpy, labelsNpy, SAMPLES_FILE, LABELS_FILE, type SamplesManifest } from '../quality/samples.js';
+import type { SamplesManifest } from '../quality/samples.js';
+import { planWorkload, executeWorkload, sampleFiles, type WorkloadRequest, type DtmOutcome } from '../workload.js';
 import type { ResolvedConfig } from '../config.js';
 import type { EnergyReport } from '../../power/energy.js';
 import type { TraceSink, SweepInfo } from '../../traces/types.js';
 import { visibleCells, type Point, type Twin, type Workload } from './plan.js';
-import { pointQuality } from './quality.js';
+import { pointQuality, type QualityColumns } from './quality.js';
 import { pointArea } from './area.js';
 
 /** The columns of a result row that a point measures by itself (the twin adds the rest). */
@@ -87,27 +84,34 @@ export function burnIn(K: number): number {
   return Math.floor(K / 10);
 }
 
-export function buildModel(w: Workload, cfg: ResolvedConfig, chip: Chip, modelSeed: number, modelFile?: string): Model {
+/** The model file a point samples (a model file checked against the digest planned, or its trained model), or null for a generated one. */
+function modelOf(w: Workload, modelFile?: string): Model | null {
   if (w.kind === 'trained') {
     if (!modelFile) throw new Error('a trained workload without its model file');
     return readModel(modelFile);
   }
-  if (w.kind === 'dtm') {
-    const v = visibleCells(w.visible, cfg.fabric.L);
-    return newDtmModel({
-      T: w.T!,
-      L: cfg.fabric.L,
-      rules: cfg.fabric.rules,
-      boundary: cfg.fabric.boundary,
-      visible: w.visible === 'fmnist' ? 'fmnist' : v.image,
-      weights: { random: 0.25 },
-      seed: modelSeed,
-    });
-  }
-  if (w.kind === 'bm') return randomModel(chip.fabric, modelSeed, 0.25, 0.1);
+  if (w.kind !== 'model') return null;
   const sha = createHash('sha256').update(readInputFile(w.model!, { what: 'model file', max: READ_LIMITS.model })).digest('hex');
   if (sha !== w.model_sha256) throw new UserError(`${w.model}: the model file changed since the sweep was planned (sha256 differs); plan the sweep again`);
   return readModel(w.model!);
+}
+
+/**
+ * A point's run as a workload request (sim/workload.ts) on config `cfg`: its model file, or the
+ * random model drawn from `modelSeed` (a synthetic DTM of the workload's stages and visible cells,
+ * or a Boltzmann machine). A Fashion-MNIST model generates one image per class in turn, so its
+ * samples can be judged. Memory and counts were checked when the sweep was planned.
+ */
+export function pointRequest(w: Workload, cfg: ResolvedConfig, modelSeed: number, modelFile?: string): WorkloadRequest {
+  const model = modelOf(w, modelFile);
+  const beta = w.beta === null ? undefined : w.beta;
+  const base = { config: cfg, sweeps: w.sweeps, beta, force: true };
+  if (model?.dtm && w.images === null) throw new UserError(`${model.source}: a DTM model file needs the DTM workload fields (images)`);
+  if (w.images !== null && (model?.dtm || w.kind === 'dtm')) {
+    const random = model ? undefined : { seed: modelSeed, T: w.T!, visible: w.visible === 'fmnist' ? ('fmnist' as const) : visibleCells(w.visible, cfg.fabric.L).image };
+    return { ...base, model, random, images: w.images, labels: 'classes', mapping: w.mapping ?? 'reprogram' };
+  }
+  return { ...base, model, workload: model ? undefined : 'bm', random: model ? undefined : { seed: modelSeed }, chains: w.chains!, warmup: w.warmup!, moments: true };
 }
 
 /** An in-memory trace sink: the noisiest stage's mean spins and the lag-1 spin product, nothing written. */
@@ -161,36 +165,27 @@ interface Sampled {
   stats: Stats;
   moments: Float64Array;
   lag1: number;
-  outputs: Int8Array[] | null;
-  labels: number[] | undefined;
+  /** a generation's outcome (its images and labels), or null for a Boltzmann machine */
+  dtm: DtmOutcome | null;
 }
 
-/** Run the workload on a chip built from cfg, with the model drawn from modelSeed (or read from modelFile). */
-async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number, modelFile?: string): Promise<Sampled> {
-  const chip = buildChip(cfg);
-  const model = buildModel(w, cfg, chip, modelSeed, modelFile);
-  const beta = w.beta === null ? undefined : w.beta;
-  if (model.dtm && w.images !== null) {
-    const obs = new Observer(chip.fabric.N, model.dtm.T - 1, burnIn(w.sweeps));
-    // a Fashion-MNIST model generates one image per class in turn, so its samples can be judged
-    const labels = fmnistLayout(model) ? Array.from({ length: CLASSES }, (_, c) => c) : undefined;
-    const gen = await generate(chip, model, { images: w.images, sweeps: w.sweeps, beta, labels, mapping: w.mapping ?? 'reprogram', sink: obs, keepChains: 0 });
-    const stats = makeDtmStats(chip, gen, model.source);
-    noteRandomWeights(stats, model);
-    return { chip, model, stats, moments: obs.moments(), lag1: obs.lagSum / obs.lagN, outputs: gen.outputs, labels };
-  }
-  if (model.dtm) throw new UserError(`${model.source}: a DTM model file needs the DTM workload fields (images)`);
+/** Plan and execute a point's request, observing every sweep: the moments and lag-1 product. */
+async function sample(req: WorkloadRequest): Promise<Sampled> {
+  const plan = planWorkload(req);
+  const { chip, model } = plan;
   const N = chip.fabric.N;
+  if (plan.kind === 'dtm') {
+    const obs = new Observer(N, model.dtm!.T - 1, burnIn(plan.sweeps));
+    const out = await executeWorkload(plan, undefined, { sink: obs, pictures: false, bare: true });
+    if (out.kind !== 'dtm') throw new Error('a DTM plan executed to a Boltzmann-machine run');
+    return { chip, model, stats: out.stats, moments: obs.moments(), lag1: obs.lagSum / obs.lagN, dtm: out };
+  }
   const prev = new Float64Array(N);
   let lagSum = 0;
   let lagN = 0;
-  const warmup = w.warmup!;
-  const r = await runModel(chip, model, {
-    chains: w.chains!,
-    sweeps: w.sweeps,
-    warmup,
-    beta,
-    moments: true,
+  const warmup = plan.warmup;
+  const out = await executeWorkload(plan, undefined, {
+    bare: true,
     onSweep: (v) => {
       const s = v.s;
       if (v.sweep > warmup) {
@@ -202,10 +197,9 @@ async function sample(cfg: ResolvedConfig, w: Workload, modelSeed: number, model
       for (let i = 0; i < N; i++) prev[i] = s[i];
     },
   });
-  const stats = makeStats(chip, r, model.source);
-  noteRandomWeights(stats, model);
-  const moments = Float64Array.from([...r.moments!.mean_spin, ...r.moments!.edge_corr]);
-  return { chip, model, stats, moments, lag1: lagSum / lagN, outputs: null, labels: undefined };
+  if (out.kind !== 'bm') throw new Error('a Boltzmann-machine plan executed to a generation');
+  const m = out.result.moments!;
+  return { chip, model, stats: out.stats, moments: Float64Array.from([...m.mean_spin, ...m.edge_corr]), lag1: lagSum / lagN, dtm: null };
 }
 
 export function rmse(a: Float64Array, b: Float64Array): number {
@@ -223,12 +217,12 @@ export function pointTitle(p: Point, images: number): string {
 
 export async function measurePoint(p: Point, modelFile?: string): Promise<PointOutput> {
   const t0 = performance.now();
-  const got = await sample(p.config, p.workload, p.config.seed, modelFile);
+  const got = await sample(pointRequest(p.workload, p.config, p.config.seed, modelFile));
   const st = got.stats;
   const cellSweeps = st.cell_sweeps;
   const sp = energySplit(got.chip, st.energy_j as unknown as EnergyReport, cellSweeps);
   const images = (st.images as number | undefined) ?? null;
-  const q = await pointQuality({ config: p.config, workload: p.workload, model: got.model, outputs: got.outputs });
+  const q = await pointQuality({ config: p.config, workload: p.workload, model: got.model, outputs: got.dtm?.gen.outputs ?? null });
   const area = pointArea(p.config);
   const measured: Measured = {
     physics: st.physics,
@@ -260,28 +254,15 @@ export async function measurePoint(p: Point, modelFile?: string): Promise<PointO
   const dtm = got.model.dtm;
   let png: Uint8Array | null = null;
   let samples: PointOutput['samples'] = null;
-  if (got.outputs && dtm) {
+  if (got.dtm && dtm) {
+    const outputs = got.dtm.gen.outputs;
+    const labels = got.dtm.plan.labels;
     try {
-      png = await samplesFigure(got.outputs, dtm, got.labels, pointTitle(p, got.outputs.length));
+      png = await samplesFigure(outputs, dtm, labels, pointTitle(p, outputs.length));
     } catch {
-      png = samplesPng(got.outputs, dtm); // no fonts for the figure: the bare grid
+      png = samplesPng(outputs, dtm); // no fonts for the figure: the bare grid
     }
-    const labelled = got.labels !== undefined && got.labels.length > 0;
-    samples = {
-      npy: samplesNpy(got.outputs),
-      labels: labelled ? labelsNpy(got.outputs.length, got.labels!) : null,
-      manifest: {
-        file: SAMPLES_FILE,
-        labels_file: labelled ? LABELS_FILE : null,
-        images: got.outputs.length,
-        visible: dtm.image.length + dtm.label.length,
-        image_cells: dtm.image.length,
-        image_shape: dtm.image_shape,
-        label_copies: dtm.label_copies,
-        classes: dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0,
-        image_source: imageSourceOf(dtm),
-      },
-    };
+    samples = sampleFiles(got.dtm);
   }
   return { measured, stats: st, moments: got.moments, samples_png: png, samples, wall_s: (performance.now() - t0) / 1000 };
 }
@@ -290,8 +271,8 @@ export async function measurePoint(p: Point, modelFile?: string): Promise<PointO
 export async function measureTwin(t: Twin, w: Workload, modelFile?: string): Promise<TwinOutput> {
   const t0 = performance.now();
   const next = { ...t.config, seed: t.config.seed + 1 };
-  const ref = await sample(next, w, t.model_seed, modelFile);
-  const partner = await sample(t.config, w, t.model_seed, modelFile);
+  const ref = await sample(pointRequest(w, next, t.model_seed, modelFile));
+  const partner = await sample(pointRequest(w, t.config, t.model_seed, modelFile));
   if (!ref.chip.ideal || !partner.chip.ideal) throw new Error('ideal twin: the chip is not ideal (a non-ideality left on)');
   return { moments: ref.moments, lag1_autocorr_ideal: ref.lag1, moment_rmse_floor: rmse(ref.moments, partner.moments), wall_s: (performance.now() - t0) / 1000 };
 }

@@ -10,8 +10,10 @@ import type { Model } from '../model.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Workload } from './plan.js';
 import { CLASSES } from '../fmnist.js';
-import { imageSourceOf, classifierImages, describeImage } from '../layout.js';
+import { imageSourceOf, describeImage } from '../layout.js';
 import { evaluate, loadReferenceData, type ReferenceData } from '../quality/eval.js';
+import { generatedSamples } from '../quality/samples.js';
+import { fmnistLayout } from '../workload.js';
 import { readClassifier } from '../quality/classifier.js';
 import { CLASSIFIER_PATH } from '../quality/train.js';
 
@@ -59,12 +61,6 @@ export const NO_QUALITY: QualityColumns = {
   marginal_error_factorised: null,
 };
 
-/** A Fashion-MNIST image (28x28, or pooled: sim/layout.ts) and 10 classes of label cells: what the quality classifier can judge */
-export function fmnistLayout(m: Model): boolean {
-  const d = m.dtm;
-  return Boolean(d && imageSourceOf(d) && d.label_copies > 0 && d.label.length === CLASSES * d.label_copies);
-}
-
 /** the reference images and the classifier, loaded once per process (a sweep worker scores many points) */
 let judge: { data: ReferenceData; classifier: ReturnType<typeof readClassifier> } | null = null;
 
@@ -75,13 +71,13 @@ export async function pointQuality(q: QualityInput): Promise<Quality> {
   const n = q.outputs.length;
   if (n < 2) return { value: null, note: 'one image: a Fréchet distance needs at least two', metrics: NO_QUALITY };
   judge ??= { data: loadReferenceData(), classifier: readClassifier(CLASSIFIER_PATH) };
-  // a downscaled model's images upscaled for the classifier, the yardsticks pooled alike
-  const { images, downscale } = classifierImages(q.outputs, q.model.dtm!);
-  const labels = Uint8Array.from({ length: n }, (_, i) => i % CLASSES);
-  const r = evaluate({ images, n, labels, downscale, autocorrelation: null }, { data: judge.data, classifier: judge.classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
+  // one image per class in turn (sim/workload.ts: labels 'classes'); a downscaled model's images
+  // upscaled for the classifier, the yardsticks pooled alike
+  const samples = generatedSamples(q.outputs, q.model.dtm!, Array.from({ length: CLASSES }, (_, c) => c));
+  const r = evaluate(samples, { data: judge.data, classifier: judge.classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
   const f = r.baselines.floor;
   const x = r.baselines.factorised;
-  const pooled = downscale > 1 ? `; ${describeImage(imageSourceOf(q.model.dtm!)!)} images upscaled for the classifier, the yardsticks pooled alike` : '';
+  const pooled = (samples.downscale ?? 1) > 1 ? `; ${describeImage(imageSourceOf(q.model.dtm!)!)} images upscaled for the classifier, the yardsticks pooled alike` : '';
   return {
     value: r.fd,
     note: `FD of the quality classifier's features at N = ${n} (floor ${f.fd.toFixed(1)}, factorised ${x.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}${pooled}`,
