@@ -135,6 +135,9 @@ export const cases: Case[] = [
   { name: 'ideal, 4x4 torus, 3-bit weights', sets: ['fabric.L=4', 'fabric.rules=[[0,1]]', 'fabric.boundary="torus"', 'cell.weight_bits=3'], ideal: true, chains: 3, scale: 2 },
   { name: 'ideal, 65 chains (two blocks and a partial one)', sets: ['fabric.L=12', 'fabric.rules="G8"', 'cell.weight_bits=8'], ideal: true, chains: 65, sweeps: 5 },
   { name: 'cycle, annealed beta', sets: ['fabric.L=30'], ideal: false, anneal: true },
+  // the many-chain engine with every lane of its vectors in use (its unmasked kernel, as 64-chain runs use it)
+  { name: 'cycle, 24 chains (three full vectors)', sets: G12_33, ideal: false, chains: 24, sweeps: 8 },
+  { name: 'cycle, 16 chains, strong couplings, slow bias network', sets: [...G12_33, 'cell.node_capacitance_f=2e-14'], ideal: false, chains: 16, sweeps: 8, scale: 3, bias: 2 },
   {
     name: 'cycle, long analog phases (counted loops)',
     sets: ['fabric.L=16', 'fabric.rules="G8"', 'clock.phase_cycles=5', 'clock.analog_substeps=9', 'fabric.tile.link_latency_cycles=2', 'fabric.tile.size=4'],

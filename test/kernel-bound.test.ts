@@ -3,27 +3,30 @@
 // always. This test checks that inequality directly, on random and adversarial inputs, with the
 // estimate emulated operation by operation in single precision (Math.fround) as the generated
 // code does, against the cell itself (cells/physics.ts cycleLatchP, also single precision).
-// Also the many-chain kernel's zeroth-order bound (cells/wasm/batch/emit.ts emitCycle).
+// Also the many-chain kernel's fast decision (cells/wasm/batch/emit.ts emitCycleFast): its zeroth-order
+// estimate and bound, compared with the draw in units of 2^-32 and in product form, must never decide
+// a draw the wrong way; it is monotone in the draw, so checking the two draws either side of the
+// cell's threshold suffices.
 import { describe, it, expect } from 'vitest';
 import { streamKey, uniform, normal } from '../rng/counter.js';
 import { segmentConstants, estimateSlop, SIGMA_ERR } from '../cells/wasm/engine.js';
-import { cycleLatchP, powers32, rngMemory32, biasNodeAt } from '../cells/physics.js';
+import { SIGMA_POLY } from '../cells/wasm/emit/sigmoid.js';
+import { fastBound } from '../cells/wasm/batch/engine.js';
+import { cycleLatchP, powers32, rngMemory32, biasNodeAt, dividerQ } from '../cells/physics.js';
 
 const f = Math.fround;
 const E = SIGMA_ERR;
 const MAGIC = 12582912;
 
-/** sigma~(z) as the generated code computes it (f32x4 lanes) */
+/** sigma~(z) as the generated code computes it (f32x4 lanes, emit/sigmoid.ts) */
 function sigma32(z: number): number {
-  const a = Math.min(Math.abs(z), 40); // pmin(|z|, 40)
-  const y = f(a * f(-Math.LOG2E));
+  const c = SIGMA_POLY.map(f);
+  let y = f(Math.min(Math.abs(z), f(40)) * f(-Math.LOG2E)); // pmin(|z|, 40)
   const k = f(y + MAGIC);
-  const ax = f(f(y - f(k - MAGIC)) * f(Math.LN2));
-  let q = f(f(1 / 24) + f(ax * f(1 / 120)));
-  q = f(f(1 / 6) + f(ax * q));
-  q = f(f(1 / 2) + f(ax * q));
-  q = f(1 + f(ax * q));
-  q = f(1 + f(ax * q));
+  y = f(y - f(k - MAGIC));
+  const y2 = f(y * y);
+  const b = f(f(c[2] + f(y * c[3])) + f(y2 * c[4]));
+  const q = f(f(c[0] + f(y * c[1])) + f(y2 * b));
   const t = q * 2 ** (k - MAGIC); // exponent bits: exact
   return f((z >= 0 ? 1 : t) / f(1 + t));
 }
@@ -92,25 +95,42 @@ function estimate(p: Params, V0: number, T1: number, h: number, hm: number, gi: 
   return { P, M };
 }
 
-/** the many-chain kernel's zeroth-order estimate P0 and bound B (no delayed links), as it computes them */
-function estimate0(p: Params, V0: number, T1: number, h: number, gi: number, oi: number, old: number, Vs: number[]) {
+/** t = e^-|z| as the generated code computes it (emit/sigmoid.ts emitExpNegAbs32) */
+function expNegAbs32(z: number): number {
+  const c = SIGMA_POLY.map(f);
+  let y = f(Math.min(Math.abs(z), f(40)) * f(-Math.LOG2E)); // pmin(|z|, 40)
+  const k = f(y + MAGIC);
+  y = f(y - f(k - MAGIC));
+  const y2 = f(y * y);
+  const b = f(f(c[2] + f(y * c[3])) + f(y2 * c[4]));
+  const q = f(f(c[0] + f(y * c[1])) + f(y2 * b));
+  return q * 2 ** (k - MAGIC); // exponent bits: exact
+}
+
+/**
+ * The many-chain kernel's fast decision (batch/emit.ts emitCycleFast) of draw r, as it computes it:
+ * 'up', 'down' or 'undecided'.
+ */
+function decideFast(p: Params, V0: number, T1: number, h: number, gi: number, oi: number, old: number, Vs: number[], r: number) {
   const C = constants64(p);
-  const [K0, SK] = estimateSlop(p.n[0] + p.n[2], p.aR);
-  const up = (x: number) => f(x * (1 + 1e-6));
-  const [B1, B2, KB] = [up(C[1] / 4), up(C[9] / 4), up(K0 + E * (C[0] + C[8]))];
+  const K = fastBound(p.n[0] + p.n[2], p.aR, C, Math.abs(f(oi)));
   const GI = f(gi);
   const OI = f(oi);
   const sg1 = sigma32(f(f(GI * T1) + OI));
-  const sg2 = sigma32(f(f(GI * h) + OI));
-  const x1 = f(GI * f(V0 - T1));
-  const x2 = f(GI * f(Vs[2] - h));
-  let P = f((old > 0 ? rngMemory32(p.aR, p.n[0] + p.n[2]) : 0) + f(sg1 * f(C[0])));
-  let SL = f(Math.abs(OI) + f(Math.abs(x1) + Math.abs(f(GI * T1))));
-  let M = f(Math.abs(x1) * B1);
-  P = f(P + f(sg2 * f(C[8])));
-  SL = f(SL + f(Math.abs(x2) + Math.abs(f(GI * h))));
-  M = f(M + f(f(Math.abs(x2) * B2) + f(KB + f(f(SK) * SL))));
-  return { P, M };
+  const z = f(f(GI * h) + OI);
+  const t = expNegAbs32(z);
+  const num = z >= 0 ? 1 : t;
+  const x = f(1 + t);
+  let M = 0;
+  if (p.n[0] > 0) M = f(Math.abs(f(V0 - T1)) * f(Math.abs(GI) * K.ZB1));
+  M = f(M + f(Math.abs(f(Vs[1] - h)) * f(Math.abs(GI) * K.ZB2)));
+  M = f(M + K.ZK);
+  let Q = old > 0 ? K.Pup : K.Pdown;
+  if (p.n[0] > 0) Q = f(Q + f(sg1 * K.ZC1));
+  const u = f(f(r - 2 ** 31) - Q);
+  const R = f(num * K.ZC2);
+  if (f(f(u + M) * x) < R) return 'up';
+  return f(f(u - M) * x) < R ? 'undecided' : 'down';
 }
 
 describe('cycle engine estimate: |P - P~| <= M', () => {
@@ -119,7 +139,8 @@ describe('cycle engine estimate: |P - P~| <= M', () => {
     let n = 0;
     let worst = 0;
     let n0 = 0;
-    let worst0 = 0;
+    let nf = 0;
+    let decidedFast = 0;
     let decidable = 0;
     const TRIALS = 200000;
     for (let t = 0; t < TRIALS; t++) {
@@ -150,18 +171,57 @@ describe('cycle engine estimate: |P - P~| <= M', () => {
       if (est.M < 0.01) decidable++;
       if (err > est.M) throw new Error(`bound violated: P=${P} P~=${est.P} M=${est.M} params ${JSON.stringify({ p, V0, T1, h, hm, gi, oi, old })}`);
       if (nMid === 0) {
-        const e0 = estimate0(p, V0, T1, h, gi, oi, old, V);
-        if (Number.isFinite(e0.M) && Number.isFinite(e0.P)) {
-          n0++;
-          worst0 = Math.max(worst0, Math.abs(P - e0.P) / e0.M);
-          if (Math.abs(P - e0.P) > e0.M) throw new Error(`zeroth-order bound violated: P=${P} P0=${e0.P} B=${e0.M} params ${JSON.stringify({ p, V0, T1, h, gi, oi, old })}`);
-        }
+        n0++;
+        // the fast decision is monotone in r: right for every draw iff not up at r = thr and not down at r = thr - 1
+        const thr = Math.min(Math.ceil(P * 2 ** 32), 2 ** 32 - 1);
+        const atThr = decideFast(p, V0, T1, h, gi, oi, old, V, thr);
+        const below = thr > 0 ? decideFast(p, V0, T1, h, gi, oi, old, V, thr - 1) : 'undecided';
+        if (atThr === 'up' || below === 'down') throw new Error(`fast decision wrong: P=${P} at ${thr}: ${atThr}, below: ${below} params ${JSON.stringify({ p, V0, T1, h, gi, oi, old })}`);
+        nf++;
+        if (decideFast(p, V0, T1, h, gi, oi, old, V, Math.floor(u(9) * 2 ** 32)) !== 'undecided') decidedFast++;
       }
     }
     expect(n0).toBeGreaterThan(TRIALS * 0.7);
-    expect(worst0).toBeLessThan(1);
+    expect(nf).toBe(n0);
+    expect(decidedFast).toBeGreaterThan(nf / 2); // useful: most uniform draws decided
     expect(n).toBeGreaterThan(TRIALS * 0.95);
     expect(worst).toBeLessThan(1);
     expect(decidable).toBeGreaterThan(n / 2); // the bound is tight enough to be useful
+  });
+});
+
+// The many-chain kernel's divider term (batch/emit.ts dividerTerms): computed in f32 as 16384 - rne(q),
+// q = f(x' x'), x' = f(f(256 vsv) V) clamped to [-128, 128], and trusted only where |q - rne(q)| <= 0.495;
+// there it must equal the double-precision term of cells/physics.ts. Random nodes, and nodes placed
+// where x^2 crosses a half-integer (the terms' steps), for several vsv.
+describe('many-chain divider term in single precision', () => {
+  it('equals dividerQ wherever it is trusted', () => {
+    const key = streamKey(77, 5);
+    let trusted = 0;
+    let n = 0;
+    for (const vsv of [0.1293, 0.0817, 0.5, 1 / 3, 1e-3]) {
+      const dv = f(256 * f(vsv));
+      const check = (V: number): boolean => {
+        V = f(V);
+        const x = Math.min(Math.max(f(V * dv), -128), 128);
+        const q = f(x * x);
+        const m = f(q + 2 ** 23);
+        const nq = m - 2 ** 23;
+        if (Math.abs(f(q - nq)) > f(0.495)) return false;
+        const want = dividerQ(V, vsv);
+        if (16384 - nq !== want) throw new Error(`divider: V=${V} vsv=${vsv}: f32 ${16384 - nq}, double ${want}`);
+        return true;
+      };
+      for (let t = 0; t < 100000; t++) {
+        n++;
+        if (check(normal(key, t) * 3)) trusted++;
+        // near a step: x^2 = j + 1/2, j < 16384
+        const j = Math.floor(uniform(key, t + 1e6) * 16384);
+        const V = (Math.sqrt(j + 0.5) / (256 * vsv)) * (uniform(key, t + 2e6) < 0.5 ? 1 : -1);
+        for (let e = -6; e <= 6; e++) check(V * (1 + e * 2 ** -24));
+      }
+      for (const V of [0, 1e-30, -1e-30, 1 / vsv, -1 / vsv, 0.5 / vsv, 0.5000001 / vsv, 1e30, -1e30]) check(V);
+    }
+    expect(trusted / n).toBeGreaterThan(0.97); // random nodes: the double-precision fallback is rare
   });
 });

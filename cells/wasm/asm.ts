@@ -107,6 +107,7 @@ export const op = {
   i32_ge_s: (a: Code, b: Code): Code => [a, b, 0x4e],
   i32_add: (a: Code, b: Code): Code => [a, b, 0x6a],
   i32_sub: (a: Code, b: Code): Code => [a, b, 0x6b],
+  i32_div_u: (a: Code, b: Code): Code => [a, b, 0x6e],
   i32_mul: (a: Code, b: Code): Code => [a, b, 0x6c],
   i32_and: (a: Code, b: Code): Code => [a, b, 0x71],
   i32_or: (a: Code, b: Code): Code => [a, b, 0x72],
@@ -214,6 +215,7 @@ export const op = {
   f32x4_lt: (a: Code, b: Code): Code => [a, b, simd(0x43)],
   f32x4_gt: (a: Code, b: Code): Code => [a, b, simd(0x44)],
   f32x4_ge: (a: Code, b: Code): Code => [a, b, simd(0x46)],
+  f32x4_le: (a: Code, b: Code): Code => [a, b, simd(0x45)],
   f32x4_abs: (a: Code): Code => [a, simd(0xe0)],
   f32x4_add: (a: Code, b: Code): Code => [a, b, simd(0xe4)],
   f32x4_sub: (a: Code, b: Code): Code => [a, b, simd(0xe5)],
@@ -260,6 +262,7 @@ export const op = {
   f64x2_floor: (a: Code): Code => [a, simd(0x75)],
   f64x2_convert_low_i32x4_u: (a: Code): Code => [a, simd(0xff)],
   f64x2_convert_low_i32x4_s: (a: Code): Code => [a, simd(0xfe)],
+  i32x4_trunc_sat_f64x2_s_zero: (a: Code): Code => [a, simd(0xfc)],
 };
 
 export interface FuncDef {
