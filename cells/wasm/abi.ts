@@ -69,7 +69,6 @@ export const I32 = {
   bStride: 35, // pack(): bytes per chain of the packed output
   bFix: 36, // cycle: the undecided halves of the cell being latched (batch/emit.ts FIX)
   bFixN: 37, // cycle: exact decisions made by fix()
-  bDiv: 38, // cycle: the halves whose divider terms need double precision (batch/emit.ts DIV)
 } as const;
 
 /** f64 parameter slots (8 bytes each, in F64): the cycle engine's exact path. */
@@ -110,12 +109,14 @@ export const KC = {
   FTINY: 21, // f32x4 the same, for the many-chain engine's f32 lanes
   ISIGN: 22, // i32x4 0x80000000 in every lane (a u32 draw to a signed one: r - 2^31)
   FABS: 23, // i32x4 0x7fffffff (|x| of f32 lanes)
-  // the divider term in f32 (batch/emit.ts dividerTerms)
+  // the cycle cell's divider term in f32 (cells/physics.ts dividerQ32; batch/emit.ts dividerTerms)
   F2P23: 24, // f32x4 2^23
   F128: 25, // f32x4 128
   FM128: 26, // f32x4 -128
-  DLIM: 27, // f32x4 0.495: |q - rne(q)| up to this decides the term exactly
   DQK: 28, // i32x4 DIVIDER_Q / 4 + bits(2^23)
+  D128: 29, // f64x2 128 (the same in the single-chain engine's f64 lanes, emit/commit.ts)
+  DM128: 30, // f64x2 -128
+  DQ4: 31, // f64x2 DIVIDER_Q / 4
   PER_CALL: 32,
   TB: 32, // f64x2 hScale = 2 beta unit
   VSV: 33, // f64x2 vsv
@@ -142,6 +143,7 @@ export const KC = {
   ZB2: 68, // f32x4 the same, last segment
   ZK: 69, // f32x4 2^32 times the bound's constant
   DV: 70, // f32x4 f(256 f(vsv))
+  DV64: 71, // f64x2 the same value (the single-chain engine's f64 lanes)
   C: 40, // f32x4 C[seg*4 + m], 12 slots (40..51)
   C_END: 52,
   PER_CALL_END: 80,

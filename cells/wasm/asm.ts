@@ -260,6 +260,7 @@ export const op = {
   /** a < b ? b : a */
   f64x2_pmax: (a: Code, b: Code): Code => [a, b, simd(0xf7)],
   f64x2_floor: (a: Code): Code => [a, simd(0x75)],
+  f64x2_nearest: (a: Code): Code => [a, simd(0x94)],
   f64x2_convert_low_i32x4_u: (a: Code): Code => [a, simd(0xff)],
   f64x2_convert_low_i32x4_s: (a: Code): Code => [a, simd(0xfe)],
   i32x4_trunc_sat_f64x2_s_zero: (a: Code): Code => [a, simd(0xfc)],

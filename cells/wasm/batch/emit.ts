@@ -20,7 +20,7 @@
  * divider terms of cells/physics.ts.
  */
 import { op as o, T, Locals, assemble, type Code, type FuncDef } from '../asm.js';
-import { abiLoad, outAddr, constAddr, i32Addr, KC } from '../abi.js';
+import { abiLoad, outAddr, constAddr, i32Addr, KC, REGIONS } from '../abi.js';
 import { REC, ACC, STATE, recSlot, type BatchGeom } from './layout.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
 import { emitTaylorTerm } from '../emit/estimate.js';
@@ -58,8 +58,7 @@ const SWAP32 = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
 const ZERO16 = new Array(16).fill(0);
 const EXP = 0; // the imported Math.exp
 const F_EXACT = 1;
-const F_DIVFIX = 6; // after exact, latch, moments, pads, pack
-const F_FIX = 7;
+const F_FIX = 6; // after exact, latch, moments, pads, pack
 
 function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
   const lc = new Locals(0);
@@ -148,7 +147,6 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     fxp: i32(),
     dvx: vec(),
     dvm: vec(),
-    dvp: i32(),
     zn: vec(),
   };
   const dups: [number, number][] = [];
@@ -203,6 +201,7 @@ export function emitCellStart(ctx: Ctx): Code[] {
   ];
   if (v.cycle) {
     // node and target: one f32 per lane; the sigmoid cache: two (sigma~, |gain T|)
+    for (let d = 0; d < g.D; d++) out.push(o.v_store(o.i32(0), o.v_load16_splat(get(l.rec), REC.W + 2 * d), WSPLAT + 16 * d));
     // the cell's analog state (layout.ts STATE): vector k, half q at vp + 96 k + 16 q (+ T, + SG)
     out.push(set(l.vp, o.i32_add(abiLoad.i32('bState'), o.i32_load(get(l.rec), recSlot(g.D)))));
     out.push(set(l.GI, o.v_load32_splat(get(l.rec), REC.GAIN)), set(l.OI, o.v_load32_splat(get(l.rec), REC.OFF)));
@@ -213,19 +212,25 @@ export function emitCellStart(ctx: Ctx): Code[] {
     }
     if (v.cycle.lat) out.push(set(l.pp, o.i32_add(abiLoad.i32('bPrev'), pos)));
     else out.push(set(l.fxp, abiLoad.i32('bFix')));
-    out.push(set(l.dvp, abiLoad.i32('bDiv')));
   }
   return out;
 }
 
-const weight = (ctx: Ctx, d: number): Code => o.v_load16_splat(ctx.get(ctx.l.rec), REC.W + 2 * d);
+/** the cycle kernel's per-cell copies of its weights, splat (emitCellStart): one plain load per use */
+const WSPLAT = REGIONS.SCRATCH.at;
+const BARRIER_EVERY = 3;
+const weight = (ctx: Ctx, d: number): Code => (ctx.v.cycle ? o.v_load(o.i32(0), WSPLAT + 16 * d) : o.v_load16_splat(ctx.get(ctx.l.rec), REC.W + 2 * d));
 
 /** G' of vector k: (bias - sum w + gOff) + sum_d (2w_d AND m_d) */
 export function emitField(ctx: Ctx, k: number): Code[] {
   const { get, set, l, g } = ctx;
   const own = -g.minOd + 16 * k;
   const out: Code[] = [set(l.G, o.v_load(get(l.bp), own))];
-  for (let d = 0; d < g.D; d++) out.push(set(l.G, o.i16x8_add(get(l.G), o.v_and(weight(ctx, d), o.v_load(get(l.sp), g.od[d] - g.minOd + 16 * k)))));
+  for (let d = 0; d < g.D; d++) {
+    out.push(set(l.G, o.i16x8_add(get(l.G), o.v_and(weight(ctx, d), o.v_load(get(l.sp), g.od[d] - g.minOd + 16 * k)))));
+    // cycle kernel: a store of the running sum every few directions keeps V8 from issuing all the loads first (and spilling them)
+    if (ctx.v.cycle && d % BARRIER_EVERY === BARRIER_EVERY - 1 && d < g.D - 1) out.push(o.v_store(o.i32(0), get(l.G), WSPLAT + 16 * g.D));
+  }
   return out;
 }
 
@@ -473,22 +478,15 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
 }
 
 /**
- * The divider terms floor(f (1 - f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1) (cells/physics.ts
- * dividerQ, double precision) of the f32 nodes of half q (in Vf), added to dacc (i32 lanes).
- * With x = 256 vsv V, f (1 - f) DIVIDER_Q = 16384 - x^2, so the term is 16384 - n, n = x^2 rounded to
- * an integer, unless x^2 is within about 1e-11 of n + 1/2. In single precision: x' = f(f(256 vsv) V)
- * clamped to [-128, 128], q = f(x' x'), n = rne(q) (adding 2^23): |q - x^2| <= 1.25 2^-22 x^2
- * <= 0.0049, so |q - n| <= 0.495 proves the double-precision term is 16384 - n. A half with a lane
- * it cannot prove (about one lane in a hundred) takes the double-precision expression.
+ * The divider terms of half q's f32 nodes (in Vf), cells/physics.ts dividerQ32, added to dacc (i32
+ * lanes): x = f(V f(256 vsv)) clamped to [-128, 128], q = f(x x), and 16384 - rne(q) as
+ * DQK - bits(f(q + 2^23)) (the bits of 2^23 + n are those of 2^23 plus n); per chain in f64 (traces).
  */
 function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   const { get, set, K, l, v } = ctx;
   const out: Code[] = [];
   out.push(set(l.dvx, o.f32x4_pmin(o.f32x4_pmax(o.f32x4_mul(get(Vf), K(KC.DV)), K(KC.FM128)), K(KC.F128))));
-  out.push(set(l.dvx, o.f32x4_mul(get(l.dvx), get(l.dvx))));
-  out.push(set(l.dvm, o.f32x4_add(get(l.dvx), K(KC.F2P23))));
-  out.push(set(l.dvx, o.f32x4_sub(get(l.dvx), o.f32x4_sub(get(l.dvm), K(KC.F2P23)))));
-  out.push(set(l.dvm, o.i32x4_sub(K(KC.DQK), get(l.dvm))));
+  out.push(set(l.dvm, o.i32x4_sub(K(KC.DQK), o.f32x4_add(o.f32x4_mul(get(l.dvx), get(l.dvx)), K(KC.F2P23)))));
   if (v.masked) out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
   out.push(set(l.dacc, o.i32x4_add(get(l.dacc), get(l.dvm))));
   if (v.perChain) {
@@ -498,75 +496,7 @@ function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
       out.push(o.v_store(get(l.acc64), o.f64x2_add(o.v_load(get(l.acc64), at), o.f64x2_convert_low_i32x4_s(lanes)), at));
     }
   }
-  // not proven (or NaN): recorded for divFix(), which adds the double-precision terms' difference
-  const rec = (off: number, val: Code) => o.v_store(get(l.dvp), val, off);
-  out.push(
-    o.if_(
-      o.i32x4_all_true(o.f32x4_le(o.v_and(get(l.dvx), K(KC.FABS)), K(KC.DLIM))),
-      [],
-      [
-        rec(DIV.V, get(Vf)),
-        rec(DIV.DQ, get(l.dvm)),
-        rec(DIV.MASK, v.masked ? o.v_load(get(l.mask), 112 * k + 16 + 16 * q) : o.i32x4_splat(o.i32(-1))),
-        o.i32_store(get(l.dvp), o.i32_add(get(l.acc64), o.i32(64 * k + 32 * q)), DIV.ACC),
-        set(l.dvp, o.i32_add(get(l.dvp), o.i32(DIV.SIZE))),
-        o.i32_store(o.i32(0), o.i32_add(o.i32_load(o.i32(0), 12288 + 64), o.i32(1)), 12288 + 64),
-      ],
-    ),
-  );
   return out;
-}
-
-/** A half whose divider terms dividerTerms() could not prove, for divFix(): its nodes, the terms counted, valid lanes, per-chain f64 tallies. */
-export const DIV = { V: 0, DQ: 16, MASK: 32, ACC: 48, SIZE: 64 } as const;
-
-/**
- * divFix(n) -> the correction of the divider sum: for the n halves recorded at bDiv (DIV), the
- * double-precision terms (cells/physics.ts dividerQ) minus the ones counted; per-chain tallies corrected.
- */
-function divFixFunc(v: BatchVariant): FuncDef {
-  const lc = new Locals(1);
-  const p = lc.add(T.i32);
-  const corr = lc.add(T.v128);
-  const t = lc.add(T.v128);
-  const a = lc.add(T.v128);
-  const b = lc.add(T.v128);
-  const get = o.get;
-  const set = o.set;
-  const K = (slot: number): Code => o.v_load(o.i32(0), constAddr(slot));
-  const ZERO = o.v_const_bytes(ZERO16);
-  const body: Code[] = [];
-  for (let j = 0; j < 2; j++) {
-    const Vj = j & 1 ? o.shuffle(o.v_load(get(p), DIV.V), o.v_load(get(p), DIV.V), SWAP64) : o.v_load(get(p), DIV.V);
-    body.push(set(t, o.f64x2_pmin(o.f64x2_pmax(o.f64x2_add(K(KC.HALF), o.f64x2_mul(K(KC.VSV), o.f64x2_promote_low_f32x4(Vj))), ZERO), K(KC.ONE))));
-    body.push(set(t, o.f64x2_mul(get(t), o.f64x2_sub(K(KC.ONE), get(t)))));
-    body.push(set(t, o.f64x2_floor(o.f64x2_add(o.f64x2_mul(get(t), K(KC.DQ)), K(KC.HALF)))));
-    body.push(set(j === 0 ? a : b, o.i32x4_trunc_sat_f64x2_s_zero(get(t))));
-  }
-  body.push(set(t, o.i32x4_sub(o.v_and(o.shuffle(get(a), get(b), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]), o.v_load(get(p), DIV.MASK)), o.v_load(get(p), DIV.DQ))));
-  body.push(set(corr, o.i32x4_add(get(corr), get(t))));
-  if (v.perChain) {
-    for (let j = 0; j < 2; j++) {
-      const at = o.i32_add(o.i32_load(get(p), DIV.ACC), o.i32(16 * j));
-      const lanes = j === 0 ? get(t) : o.shuffle(get(t), get(t), SWAP64);
-      body.push(o.v_store(at, o.f64x2_add(o.v_load(at), o.f64x2_convert_low_i32x4_s(lanes))));
-    }
-  }
-  body.push(set(p, o.i32_add(get(p), o.i32(DIV.SIZE))));
-  return {
-    name: 'divFix',
-    params: [T.i32],
-    results: [T.i32],
-    locals: lc.types,
-    body: [
-      set(p, abiLoad.i32('bDiv')),
-      set(corr, ZERO),
-      countDown(0, body),
-      set(corr, o.i32x4_add(get(corr), o.shuffle(get(corr), get(corr), SWAP64))),
-      set(corr, o.i32x4_add(get(corr), o.shuffle(get(corr), get(corr), SWAP32))),
-      o.i32x4_extract(get(corr), 0),
-    ],
-  };
 }
 
 /**
@@ -755,11 +685,6 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     );
   }
   cellBody.push(...hsum16(get, set, l.t32, l.tacc, l.cnt));
-  if (variant.cycle) {
-    // divider terms single precision could not prove (dividerTerms): their correction into lane 0
-    const nDiv = o.i32_shr_u(o.i32_sub(get(l.dvp), abiLoad.i32('bDiv')), o.i32(6));
-    cellBody.push(o.if_(o.i32_ne(get(l.dvp), abiLoad.i32('bDiv')), [set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_replace(ZERO, o.call(F_DIVFIX, [nDiv]), 0)))]));
-  }
   if (variant.cycle && !variant.cycle.lat) {
     // the halves the fast path could not decide (emitCycleFast), and the toggles their lanes change
     const nFix = o.i32_div_u(o.i32_sub(get(l.fxp), abiLoad.i32('bFix')), o.i32(FIX.SIZE));
@@ -896,7 +821,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
   const funcs: FuncDef[] = [];
   if (variant.cycle) funcs.push(exactFunc({ cycle: true, n1: variant.cycle.n1, nMid: variant.cycle.nMid, n2: variant.cycle.n2 }, EXP));
   else funcs.push(exactFunc({ cycle: false }, EXP)); // unused by the ideal kernel; keeps function indices fixed
-  funcs.push(latch, momentsFn, padsFn, packFn, divFixFunc(variant));
+  funcs.push(latch, momentsFn, padsFn, packFn);
   if (variant.cycle && !variant.cycle.lat) funcs.push(fixFunc(g, variant));
   return assemble({
     memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true },

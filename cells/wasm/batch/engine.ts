@@ -17,7 +17,7 @@
 import { Arena } from '../arena.js';
 import { RESERVED, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
 import { batchGeom, blockChains, cellPos, REC, MASK_BYTES, ACC, STATE, recSlot, accBytes, type BatchGeom } from './layout.js';
-import { generateBatch, FIX, DIV, type BatchVariant } from './emit.js';
+import { generateBatch, FIX, type BatchVariant } from './emit.js';
 import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
 import { writeStaticConstants } from '../emit/constants.js';
 import { CHAIN_STRIDE } from '../../../rng/counter.js';
@@ -123,8 +123,6 @@ export class BatchEngine implements LatchEngine {
   private lastCycle = '';
   /** the cycle kernel's record of one cell's undecided halves (emit.ts FIX) */
   private readonly fixBuf: number;
-  /** the same for the divider terms single precision cannot prove (emit.ts DIV) */
-  private readonly divBuf: number;
   /** the largest |offset| of a cell (f32) */
   private offMax = 0;
   private bias: Float64Array[];
@@ -159,7 +157,6 @@ export class BatchEngine implements LatchEngine {
     this.tabBase = this.ideal ? alloc((2 * this.gOff + 1) * 8, 'the decision table') : 0;
     new Int16Array(a.memory.buffer as unknown as ArrayBuffer, constAddr(KC.GOFF), 8).fill(this.gOff);
     this.fixBuf = !this.ideal && !this.lat ? alloc(2 * this.g.NV * FIX.SIZE, 'the undecided lanes') : 0;
-    this.divBuf = this.ideal ? 0 : alloc(2 * this.g.NV * DIV.SIZE, 'the divider terms');
     const g = this.g;
     const nBlocks = Math.ceil(chains / BL);
     const lanes = N * BL;
@@ -479,7 +476,6 @@ export class BatchEngine implements LatchEngine {
     }
     this.setI32('bKey', hs.key | 0);
     this.setI32('bFix', this.fixBuf);
-    this.setI32('bDiv', this.divBuf);
     const n = this.active[c];
     this.blocks.forEach((b, bi) => {
       if (b.count === 0) return;

@@ -36,6 +36,8 @@ export function writeStaticConstants(buf: ArrayBuffer): void {
   f4(KC.F2P23, 2 ** 23);
   f4(KC.F128, 128);
   f4(KC.FM128, -128);
-  f4(KC.DLIM, 0.495);
   i4(KC.DQK, DIVIDER_Q / 4 + 0x4b000000);
+  d2(KC.D128, 128);
+  d2(KC.DM128, -128);
+  d2(KC.DQ4, DIVIDER_Q / 4);
 }
