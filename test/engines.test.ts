@@ -53,7 +53,7 @@ interface Trail {
   used: EngineKind;
 }
 
-export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; workers?: number } = {}): Promise<Trail> {
+export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; workers?: number; totalsOnly?: boolean } = {}): Promise<Trail> {
   const chip = chipFor(c);
   let model = randomModel(chip.fabric, 3, c.scale ?? 0.25, c.bias ?? 0.1);
   if (c.clampFrac) model = withClamps(model, chip.fabric.N, c.clampFrac);
@@ -62,7 +62,7 @@ export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; 
   const N = chip.fabric.N;
   const spins = Array.from({ length: C }, () => new Int8Array(N * (S + 2)));
   const tallies: string[] = Array.from({ length: C }, () => '');
-  const observe = opt.workers && opt.workers > 1 ? undefined : (v: { chain: number; sweep: number; s: Float64Array; packed: Uint8Array; tally: unknown; events: unknown }) => {
+  const observe = (opt.workers && opt.workers > 1) || opt.totalsOnly ? undefined : (v: { chain: number; sweep: number; s: Float64Array; packed: Uint8Array; tally: unknown; events: unknown }) => {
     for (let i = 0; i < N; i++) spins[v.chain][v.sweep * N + i] = v.s[i];
     // the packed spins too (the many-chain engine packs them itself; the others through traces/pack.ts)
     tallies[v.chain] += JSON.stringify([v.sweep, v.tally, v.events, Buffer.from(v.packed).toString('base64')]);
@@ -170,6 +170,17 @@ describe('many-chain engine = reference engine, bit for bit, for any batch size'
         expect(fast.used).toBe('batch');
         expect(firstDifference(fast, ref5, N_OF(c)), `batch ${batch ?? 'all'}`).toBe('');
       }
+    });
+  }
+});
+
+describe('many-chain engine without per-sweep observers (its kernels without per-chain tallies)', () => {
+  for (const c of cases.filter((c) => !c.ideal && quantised(c) && (c.chains ?? 0) >= 16)) {
+    it(c.name, async () => {
+      const ref = await trail(c, 'reference', { totalsOnly: true });
+      const fast = await trail(c, 'batch', { totalsOnly: true });
+      expect(fast.used).toBe('batch');
+      expect(fast.rest).toBe(ref.rest);
     });
   }
 });

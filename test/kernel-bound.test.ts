@@ -4,7 +4,7 @@
 // estimate emulated operation by operation in single precision (Math.fround) as the generated
 // code does, against the cell itself (cells/physics.ts cycleLatchP, also single precision).
 // Also the many-chain kernel's fast decision (cells/wasm/batch/emit.ts emitCycleFast): its zeroth-order
-// estimate and bound, compared with the draw in units of 2^-32 and in product form, must never decide
+// estimate and bound, compared with the draw in units of 2^-32, must never decide
 // a draw the wrong way; it is monotone in the draw, so checking the two draws either side of the
 // cell's threshold suffices. And the cycle cell's divider term in single precision against double precision.
 import { describe, it, expect } from 'vitest';
@@ -95,10 +95,9 @@ function estimate(p: Params, V0: number, T1: number, h: number, hm: number, gi: 
   return { P, M };
 }
 
-/** t = e^-|z| as the generated code computes it (emit/sigmoid.ts emitExpNegAbs32) */
-function expNegAbs32(z: number): number {
+/** 2^y as the generated code computes it (emit/sigmoid.ts emitExp2Frac32) */
+function exp2Frac32(y: number): number {
   const c = SIGMA_POLY.map(f);
-  let y = f(Math.min(Math.abs(z), f(40)) * f(-Math.LOG2E)); // pmin(|z|, 40)
   const k = f(y + MAGIC);
   y = f(y - f(k - MAGIC));
   const y2 = f(y * y);
@@ -116,21 +115,24 @@ function decideFast(p: Params, V0: number, T1: number, h: number, gi: number, oi
   const K = fastBound(p.n[0] + p.n[2], p.aR, C, Math.abs(f(oi)));
   const GI = f(gi);
   const OI = f(oi);
-  const sg1 = sigma32(f(f(GI * T1) + OI));
-  const z = f(f(GI * h) + OI);
-  const t = expNegAbs32(z);
-  const num = z >= 0 ? 1 : t;
-  const x = f(1 + t);
+  const L2E = f(-Math.LOG2E);
+  // sigma~(T1) as the cache holds it (emitCycleFast stored it when T1 was the new target)
+  const zl1 = f(f(f(GI * L2E) * T1) + f(OI * L2E));
+  const t1 = exp2Frac32(Math.max(-Math.abs(zl1), f(-40 * f(Math.LOG2E))));
+  const sg1 = f((zl1 <= 0 ? 1 : t1) / f(1 + t1));
+  const zl = f(f(f(GI * L2E) * h) + f(OI * L2E));
+  const t = exp2Frac32(Math.max(-Math.abs(zl), f(-40 * f(Math.LOG2E))));
+  const sg2 = f((zl <= 0 ? 1 : t) / f(1 + t));
   let M = 0;
   if (p.n[0] > 0) M = f(Math.abs(f(V0 - T1)) * f(Math.abs(GI) * K.ZB1));
   M = f(M + f(Math.abs(f(Vs[1] - h)) * f(Math.abs(GI) * K.ZB2)));
   M = f(M + K.ZK);
-  let Q = old > 0 ? K.Pup : K.Pdown;
-  if (p.n[0] > 0) Q = f(Q + f(sg1 * K.ZC1));
-  const u = f(f(r - 2 ** 31) - Q);
-  const R = f(num * K.ZC2);
-  if (f(f(u + M) * x) < R) return 'up';
-  return f(f(u - M) * x) < R ? 'undecided' : 'down';
+  let P = old > 0 ? K.Pup : K.Pdown;
+  if (p.n[0] > 0) P = f(P + f(sg1 * K.ZC1));
+  P = f(P + f(sg2 * K.ZC2));
+  const u = f(r - 2 ** 31);
+  if (u < f(P - M)) return 'up';
+  return u < f(P + M) ? 'undecided' : 'down';
 }
 
 describe('cycle engine estimate: |P - P~| <= M', () => {

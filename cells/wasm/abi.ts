@@ -109,6 +109,7 @@ export const KC = {
   FTINY: 21, // f32x4 the same, for the many-chain engine's f32 lanes
   ISIGN: 22, // i32x4 0x80000000 in every lane (a u32 draw to a signed one: r - 2^31)
   FABS: 23, // i32x4 0x7fffffff (|x| of f32 lanes)
+  FM40L: 27, // f32x4 f(-40 f(log2 e)): the sigmoid's floor on y = -|z| log2 e
   // the cycle cell's divider term in f32 (cells/physics.ts dividerQ32; batch/emit.ts dividerTerms)
   F2P23: 24, // f32x4 2^23
   F128: 25, // f32x4 128

@@ -206,6 +206,7 @@ export const op = {
   i32x4_extend_high_i16x8_s: (a: Code): Code => [a, simd(0xa8)],
   i32x4_shl: (a: Code, n: Code): Code => [a, n, simd(0xab)],
   i32x4_shr_u: (a: Code, n: Code): Code => [a, n, simd(0xad)],
+  i32x4_shr_s: (a: Code, n: Code): Code => [a, n, simd(0xac)],
   i32x4_add: (a: Code, b: Code): Code => [a, b, simd(0xae)],
   i32x4_sub: (a: Code, b: Code): Code => [a, b, simd(0xb1)],
   i32x4_mul: (a: Code, b: Code): Code => [a, b, simd(0xb5)],

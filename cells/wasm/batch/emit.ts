@@ -23,8 +23,9 @@ import { op as o, T, Locals, assemble, type Code, type FuncDef } from '../asm.js
 import { abiLoad, outAddr, constAddr, i32Addr, KC, REGIONS } from '../abi.js';
 import { REC, ACC, STATE, recSlot, type BatchGeom } from './layout.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
+import { DIVIDER_Q } from '../../physics.js';
 import { emitTaylorTerm } from '../emit/estimate.js';
-import { emitSigmoid32, emitExpNegAbs32 } from '../emit/sigmoid.js';
+import { emitSigmoid32, emitExp2Frac32 } from '../emit/sigmoid.js';
 import { exactFunc } from '../emit/exact.js';
 import type { F32Ctx } from '../emit/sigmoid.js';
 
@@ -148,6 +149,8 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     dvx: vec(),
     dvm: vec(),
     zn: vec(),
+    GIL: vec(),
+    OIL: vec(),
   };
   const dups: [number, number][] = [];
   const K = (slot: number): Code => {
@@ -207,6 +210,7 @@ export function emitCellStart(ctx: Ctx): Code[] {
     out.push(set(l.GI, o.v_load32_splat(get(l.rec), REC.GAIN)), set(l.OI, o.v_load32_splat(get(l.rec), REC.OFF)));
     out.push(set(l.gi64, o.f64_load(get(l.rec), REC.GAIN64)), set(l.oi64, o.f64_load(get(l.rec), REC.OFF64)));
     if (!v.cycle.lat) {
+      out.push(set(l.GIL, o.f32x4_mul(get(l.GI), K(KC.FNLOG2E))), set(l.OIL, o.f32x4_mul(get(l.OI), K(KC.FNLOG2E))));
       out.push(set(l.GB2, o.f32x4_mul(o.f32x4_abs(get(l.GI)), K(KC.ZB2))));
       if (v.cycle.n1 > 0) out.push(set(l.GB1, o.f32x4_mul(o.f32x4_abs(get(l.GI)), K(KC.ZB1))));
     }
@@ -415,7 +419,7 @@ export const FIX = { V0: 0, T1: 16, H: 32, SG1: 48, SG2: 64, R: 80, AMB: 96, OLD
  * Leaves the provisional masks in `up`; stores nodes, targets, the sigmoid cache; adds the divider terms.
  */
 export function emitCycleFast(ctx: Ctx, k: number): Code[] {
-  const { get, set, K, ZERO, l, g, v, f32 } = ctx;
+  const { get, set, K, l, g, v, f32 } = ctx;
   const cy = v.cycle!;
   const out: Code[] = [];
   const own = -g.minOd + 16 * k;
@@ -425,11 +429,16 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     const at = STATE.VEC * k + 16 * q; // + STATE.V, STATE.T, STATE.SG
     const oldq = (): Code => (q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.old)) : o.i32x4_extend_high_i16x8_s(get(l.old)));
     const Gq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.Gs)) : o.i32x4_extend_high_i16x8_s(get(l.Gs));
-    // the drive and t = e^-|gain h + offset| (sigma~ = num / (1 + t), num = 1 or t)
+    // the drive; y = -min(|z|, 40) log2 e for z = gain h + offset, from z' = -log2e z (per-cell gain and
+    // offset pre-scaled, emitCellStart): y = max(-|z'|, -40 log2 e); t = e^-|z| = 2^y as emit/sigmoid.ts
     out.push(set(l.hq, o.f32x4_mul(o.f32x4_convert_i32x4_s(Gq), K(KC.FTB))));
-    out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GI), get(l.hq)), get(l.OI))));
-    out.push(...emitExpNegAbs32(f32));
-    out.push(set(l.zn, o.v_bitselect(K(KC.F1), get(l.qq), o.f32x4_ge(get(l.zq), ZERO))), set(l.qq, o.f32x4_add(K(KC.F1), get(l.qq))));
+    out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GIL), get(l.hq)), get(l.OIL))));
+    out.push(set(l.yq, o.f32x4_pmax(o.v_or(get(l.zq), K(KC.ISIGN)), K(KC.FM40L))));
+    out.push(...emitExp2Frac32(f32));
+    // sigma~(h) = (z >= 0 ? 1 : t) / (1 + t), the numerator max(t, 1 if z' has its sign bit set else 0)
+    // (z' = +0 or -0 has t = 1 either way): the next latch's cache
+    const num = o.f32x4_pmax(get(l.qq), o.v_and(o.i32x4_shr_s(get(l.zq), o.i32(31)), K(KC.F1)));
+    out.push(set(l.sg, o.f32x4_div(num, o.f32x4_add(K(KC.F1), get(l.qq)))));
     // node segments (the reference's operations) and the bound's distances
     const dist = (d: number, gb: number) => o.f32x4_mul(o.v_and(get(d), K(KC.FABS)), get(gb));
     out.push(set(l.Vq, o.v_load(get(l.vp), at + STATE.V)));
@@ -442,15 +451,13 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     if (cy.n2 > 0) out.push(set(l.Vq, o.f32x4_add(get(l.hq), o.f32x4_mul(get(l.d2q), K(KC.FPW2)))));
     out.push(set(l.zM, cy.n1 > 0 ? o.f32x4_add(get(l.zM), dist(l.d2q, l.GB2)) : dist(l.d2q, l.GB2)));
     out.push(set(l.zM, o.f32x4_add(get(l.zM), K(KC.ZK))));
-    // u - Q, Q = the sticky bit's term and the previous target's: u < P0 - M0 iff (u - Q + M0) (1 + t) < ZC2 num
-    // (1 + t in (1, 2]), so the division sigma~ = num / (1 + t) (stored for the next latch) is off the decision's path
+    // P0 (units of 2^-32, offset -2^31) and the decision: up if u < P0 - M0, undecided if not and u < P0 + M0
     out.push(set(l.zP, o.v_xor(o.v_and(oldq(), K(KC.ZB)), K(KC.ZO))));
     if (cy.n1 > 0) out.push(set(l.zP, o.f32x4_add(get(l.zP), o.f32x4_mul(o.v_load(get(l.vp), at + STATE.SG), K(KC.ZC1)))));
-    out.push(set(l.uq, o.f32x4_sub(o.f32x4_convert_i32x4_s(o.v_xor(get(x), K(KC.ISIGN))), get(l.zP))));
-    out.push(set(l.zP, o.f32x4_mul(get(l.zn), K(KC.ZC2))));
-    out.push(set(l.upq[q], o.f32x4_lt(o.f32x4_mul(o.f32x4_add(get(l.uq), get(l.zM)), get(l.qq)), get(l.zP))));
-    out.push(set(l.amb[q], o.v_andnot(o.f32x4_lt(o.f32x4_mul(o.f32x4_sub(get(l.uq), get(l.zM)), get(l.qq)), get(l.zP)), get(l.upq[q]))));
-    out.push(set(l.sg, o.f32x4_div(get(l.zn), get(l.qq))));
+    out.push(set(l.zP, o.f32x4_add(get(l.zP), o.f32x4_mul(get(l.sg), K(KC.ZC2)))));
+    out.push(set(l.uq, o.f32x4_convert_i32x4_s(o.v_xor(get(x), K(KC.ISIGN)))));
+    out.push(set(l.upq[q], o.f32x4_lt(get(l.uq), o.f32x4_sub(get(l.zP), get(l.zM)))));
+    out.push(set(l.amb[q], o.v_andnot(o.f32x4_lt(get(l.uq), o.f32x4_add(get(l.zP), get(l.zM))), get(l.upq[q]))));
     if (v.masked) out.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
     // an undecided lane: record the half (its old node, target and cached sigma~ still in memory)
     const rec = (off: number, val: Code) => o.v_store(get(l.fxp), val, off);
@@ -486,7 +493,13 @@ function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   const { get, set, K, l, v } = ctx;
   const out: Code[] = [];
   out.push(set(l.dvx, o.f32x4_pmin(o.f32x4_pmax(o.f32x4_mul(get(Vf), K(KC.DV)), K(KC.FM128)), K(KC.F128))));
-  out.push(set(l.dvm, o.i32x4_sub(K(KC.DQK), o.f32x4_add(o.f32x4_mul(get(l.dvx), get(l.dvx)), K(KC.F2P23)))));
+  const m = o.f32x4_add(o.f32x4_mul(get(l.dvx), get(l.dvx)), K(KC.F2P23));
+  if (!v.masked && !v.perChain) {
+    // every lane counts: dacc - bits(m) here, DQK per term added once at the end of the call (generateBatch)
+    out.push(set(l.dacc, o.i32x4_sub(get(l.dacc), m)));
+    return out;
+  }
+  out.push(set(l.dvm, o.i32x4_sub(K(KC.DQK), m)));
   if (v.masked) out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
   out.push(set(l.dacc, o.i32x4_add(get(l.dacc), get(l.dvm))));
   if (v.perChain) {
@@ -697,6 +710,12 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     set(l.rec, o.i32_add(get(l.rec), o.i32(g.RB))),
   );
   const lane64 = (x: Code, lane: number) => o.i64_extend_i32_s(o.i32x4_extract(x, lane));
+  // cycle, every lane valid, no per-chain tallies: dividerTerms left DQK out of each of the call's
+  // 2 NV terms per cell and lane (each lane's sum wraps, its true value is below 2^31)
+  const dqTail: Code[] =
+    variant.cycle && !variant.masked && !variant.perChain
+      ? [set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_splat(o.i32_mul(abiLoad.i32('bCount'), o.i32((2 * g.NV * (DIVIDER_Q / 4 + 0x4b000000)) | 0)))))]
+      : [];
   const divider = o.f64_convert_i64_s(o.i64_add(o.i64_add(lane64(get(l.dacc), 0), lane64(get(l.dacc), 1)), o.i64_add(lane64(get(l.dacc), 2), lane64(get(l.dacc), 3))));
   const body: Code[] = [
     set(l.rec, abiLoad.i32('bCells')),
@@ -711,6 +730,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     set(l.nfb, o.i32(0)),
     set(l.dacc, ZERO),
     countDown(l.n, cellBody),
+    ...dqTail,
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.tog64)), outAddr('toggles')),
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.wire64)), outAddr('wire')),
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.link64)), outAddr('link')),

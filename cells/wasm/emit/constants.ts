@@ -33,6 +33,7 @@ export function writeStaticConstants(buf: ArrayBuffer): void {
   f4(KC.FTINY, TINY_DISTANCE);
   i4(KC.ISIGN, -0x80000000);
   i4(KC.FABS, 0x7fffffff);
+  f4(KC.FM40L, Math.fround(-40 * Math.fround(Math.LOG2E)));
   f4(KC.F2P23, 2 ** 23);
   f4(KC.F128, 128);
   f4(KC.FM128, -128);

@@ -36,9 +36,15 @@ export function emitSigmoid32(ctx: F32Ctx): Code[] {
 /** t = e^-|z| of zq (f32x4) into qq, as emitSigmoid32 computes it (t in (0, 1], or NaN) */
 export function emitExpNegAbs32(ctx: F32Ctx): Code[] {
   const { get, set, K } = ctx;
-  const { yq, zq, kq, ax, qq, x2q } = ctx.l;
+  const { yq, zq } = ctx.l;
+  return [set(yq, o.f32x4_mul(o.f32x4_pmin(o.v_and(get(zq), K(KC.FABS)), K(KC.F40)), K(KC.FNLOG2E))), ...emitExp2Frac32(ctx)];
+}
+
+/** 2^y of yq (f32x4, -58 <= y <= 0) into qq: k = rne(y), 2^(y - k) by the polynomial, k into the exponent bits */
+export function emitExp2Frac32(ctx: F32Ctx): Code[] {
+  const { get, set, K } = ctx;
+  const { yq, kq, ax, qq, x2q } = ctx.l;
   return [
-    set(yq, o.f32x4_mul(o.f32x4_pmin(o.v_and(get(zq), K(KC.FABS)), K(KC.F40)), K(KC.FNLOG2E))),
     set(kq, o.f32x4_add(get(yq), K(KC.FMAGIC))),
     set(yq, o.f32x4_sub(get(yq), o.f32x4_sub(get(kq), K(KC.FMAGIC)))),
     set(x2q, o.f32x4_mul(get(yq), get(yq))),
