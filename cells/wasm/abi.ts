@@ -112,8 +112,7 @@ export const KC = {
   FM40L: 27, // f32x4 f(-40 f(log2 e)): the sigmoid's floor on y = -|z| log2 e
   // the cycle cell's divider term in f32 (cells/physics.ts dividerQ32; batch/emit.ts dividerTerms)
   F2P23: 24, // f32x4 2^23
-  F128: 25, // f32x4 128
-  FM128: 26, // f32x4 -128
+  F16384: 25, // f32x4 16384 (128^2)
   DQK: 28, // i32x4 DIVIDER_Q / 4 + bits(2^23)
   D128: 29, // f64x2 128 (the same in the single-chain engine's f64 lanes, emit/commit.ts)
   DM128: 30, // f64x2 -128

@@ -149,6 +149,8 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     dvx: vec(),
     dvm: vec(),
     zn: vec(),
+    tq: vec(),
+    sg1: vec(),
     GIL: vec(),
     OIL: vec(),
   };
@@ -435,10 +437,11 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GIL), get(l.hq)), get(l.OIL))));
     out.push(set(l.yq, o.f32x4_pmax(o.v_or(get(l.zq), K(KC.ISIGN)), K(KC.FM40L))));
     out.push(...emitExp2Frac32(f32));
-    // sigma~(h) = (z >= 0 ? 1 : t) / (1 + t), the numerator max(t, 1 if z' has its sign bit set else 0)
-    // (z' = +0 or -0 has t = 1 either way): the next latch's cache
-    const num = o.f32x4_pmax(get(l.qq), o.v_and(o.i32x4_shr_s(get(l.zq), o.i32(31)), K(KC.F1)));
-    out.push(set(l.sg, o.f32x4_div(num, o.f32x4_add(K(KC.F1), get(l.qq)))));
+    // sigma~(h) = n2 / x2, n2 = (z >= 0 ? 1 : t) = max(t, 1 if z' has its sign bit set else 0) (z' = +-0:
+    // t = 1 either way), x2 = 1 + t; the next latch's cache holds t with the sign of z' = -log2e z (layout.ts STATE)
+    out.push(set(l.zn, o.f32x4_pmax(get(l.qq), o.v_and(o.i32x4_shr_s(get(l.zq), o.i32(31)), K(KC.F1)))));
+    out.push(set(l.sg, o.v_or(get(l.qq), o.v_and(get(l.zq), K(KC.ISIGN)))));
+    out.push(set(l.qq, o.f32x4_add(K(KC.F1), get(l.qq))));
     // node segments (the reference's operations) and the bound's distances
     const dist = (d: number, gb: number) => o.f32x4_mul(o.v_and(get(d), K(KC.FABS)), get(gb));
     out.push(set(l.Vq, o.v_load(get(l.vp), at + STATE.V)));
@@ -451,13 +454,23 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     if (cy.n2 > 0) out.push(set(l.Vq, o.f32x4_add(get(l.hq), o.f32x4_mul(get(l.d2q), K(KC.FPW2)))));
     out.push(set(l.zM, cy.n1 > 0 ? o.f32x4_add(get(l.zM), dist(l.d2q, l.GB2)) : dist(l.d2q, l.GB2)));
     out.push(set(l.zM, o.f32x4_add(get(l.zM), K(KC.ZK))));
-    // P0 (units of 2^-32, offset -2^31) and the decision: up if u < P0 - M0, undecided if not and u < P0 + M0
-    out.push(set(l.zP, o.v_xor(o.v_and(oldq(), K(KC.ZB)), K(KC.ZO))));
-    if (cy.n1 > 0) out.push(set(l.zP, o.f32x4_add(get(l.zP), o.f32x4_mul(o.v_load(get(l.vp), at + STATE.SG), K(KC.ZC1)))));
-    out.push(set(l.zP, o.f32x4_add(get(l.zP), o.f32x4_mul(get(l.sg), K(KC.ZC2)))));
-    out.push(set(l.uq, o.f32x4_convert_i32x4_s(o.v_xor(get(x), K(KC.ISIGN)))));
-    out.push(set(l.upq[q], o.f32x4_lt(get(l.uq), o.f32x4_sub(get(l.zP), get(l.zM)))));
-    out.push(set(l.amb[q], o.v_andnot(o.f32x4_lt(get(l.uq), o.f32x4_add(get(l.zP), get(l.zM))), get(l.upq[q]))));
+    // P0 = B + ZC1 n1 / x1 + ZC2 n2 / x2 (units of 2^-32, offset -2^31; B the sticky bit's term, n1 / x1 the
+    // previous target's sigma~ from the cache's signed t the same way); up iff u < P0 - M0, undecided if not
+    // and u < P0 + M0, both in product form (u - B -+ M0) x1 x2 < ZC1 n1 x2 + ZC2 n2 x1: no division
+    out.push(set(l.uq, o.f32x4_sub(o.f32x4_convert_i32x4_s(o.v_xor(get(x), K(KC.ISIGN))), o.v_xor(o.v_and(oldq(), K(KC.ZB)), K(KC.ZO)))));
+    if (cy.n1 > 0) {
+      out.push(set(l.sg1, o.v_load(get(l.vp), at + STATE.SG)));
+      out.push(set(l.tq, o.v_and(get(l.sg1), K(KC.FABS))));
+      out.push(set(l.sg1, o.f32x4_pmax(get(l.tq), o.v_and(o.i32x4_shr_s(get(l.sg1), o.i32(31)), K(KC.F1)))));
+      out.push(set(l.tq, o.f32x4_add(K(KC.F1), get(l.tq))));
+      // tq = x1, sg1 = n1; zP = ZC1 n1 x2 + ZC2 n2 x1, tq <- x1 x2
+      out.push(set(l.zP, o.f32x4_add(o.f32x4_mul(o.f32x4_mul(get(l.sg1), K(KC.ZC1)), get(l.qq)), o.f32x4_mul(o.f32x4_mul(get(l.zn), K(KC.ZC2)), get(l.tq)))));
+      out.push(set(l.tq, o.f32x4_mul(get(l.tq), get(l.qq))));
+    } else {
+      out.push(set(l.zP, o.f32x4_mul(get(l.zn), K(KC.ZC2))), set(l.tq, get(l.qq)));
+    }
+    out.push(set(l.upq[q], o.f32x4_lt(o.f32x4_mul(o.f32x4_add(get(l.uq), get(l.zM)), get(l.tq)), get(l.zP))));
+    out.push(set(l.amb[q], o.v_andnot(o.f32x4_lt(o.f32x4_mul(o.f32x4_sub(get(l.uq), get(l.zM)), get(l.tq)), get(l.zP)), get(l.upq[q]))));
     if (v.masked) out.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
     // an undecided lane: record the half (its old node, target and cached sigma~ still in memory)
     const rec = (off: number, val: Code) => o.v_store(get(l.fxp), val, off);
@@ -466,8 +479,8 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
         rec(FIX.V0, o.v_load(get(l.vp), at + STATE.V)),
         rec(FIX.T1, o.v_load(get(l.vp), at + STATE.T)),
         rec(FIX.H, get(l.hq)),
-        rec(FIX.SG1, o.v_load(get(l.vp), at + STATE.SG)),
-        rec(FIX.SG2, get(l.sg)),
+        rec(FIX.SG1, cy.n1 > 0 ? o.f32x4_div(get(l.sg1), o.f32x4_add(K(KC.F1), o.v_and(o.v_load(get(l.vp), at + STATE.SG), K(KC.FABS)))) : o.v_const_bytes(ZERO16)),
+        rec(FIX.SG2, o.f32x4_div(get(l.zn), get(l.qq))),
         rec(FIX.R, get(x)),
         rec(FIX.AMB, get(l.amb[q])),
         rec(FIX.OLD, oldq()),
@@ -492,8 +505,9 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
 function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   const { get, set, K, l, v } = ctx;
   const out: Code[] = [];
-  out.push(set(l.dvx, o.f32x4_pmin(o.f32x4_pmax(o.f32x4_mul(get(Vf), K(KC.DV)), K(KC.FM128)), K(KC.F128))));
-  const m = o.f32x4_add(o.f32x4_mul(get(l.dvx), get(l.dvx)), K(KC.F2P23));
+  // clamping x^2 to 16384 after the square is clamping x to [-128, 128] before it (f(x x) >= 16384 iff |x| >= 128)
+  out.push(set(l.dvx, o.f32x4_mul(get(Vf), K(KC.DV))));
+  const m = o.f32x4_add(o.f32x4_pmin(o.f32x4_mul(get(l.dvx), get(l.dvx)), K(KC.F16384)), K(KC.F2P23));
   if (!v.masked && !v.perChain) {
     // every lane counts: dacc - bits(m) here, DQK per term added once at the end of the call (generateBatch)
     out.push(set(l.dacc, o.i32x4_sub(get(l.dacc), m)));

@@ -397,8 +397,9 @@ export class BatchEngine implements LatchEngine {
       F32[e + STATE.V / 4] = h;
       F32[e + STATE.T / 4] = h;
       const gi = fr(ph.gain ? ph.gain[i] : 1);
-      const gT = fr(gi * fr(h));
-      F32[e + STATE.SG / 4] = fr(sigmoid(fr(gT + fr(ph.offset ? ph.offset[i] : 0))));
+      const z = fr(fr(gi * fr(h)) + fr(ph.offset ? ph.offset[i] : 0));
+      // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
+      F32[e + STATE.SG / 4] = this.lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
     }
   }
 

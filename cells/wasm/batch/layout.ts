@@ -55,7 +55,10 @@ export const recSlot = (D: number): number => REC.W + 4 * D;
 /**
  * The cycle physics' analog state of a block, one stream in the order the cells latch: per colour,
  * per cell of that colour (in cell order, clamped ones too), per vector of eight chains: their
- * nodes (f32 x 8), targets (f32 x 8) and the sigmoid cache sigma~(gain T + offset) (f32 x 8).
+ * nodes (f32 x 8), targets (f32 x 8) and the sigmoid cache (f32 x 8): for the target's argument
+ * z = gain T + offset, t = e^-|z| with its sign bit set where z >= 0 (the sign of -z: without delayed
+ * links, emit.ts emitCycleFast: sigma~(z) = (z >= 0 ? 1 : t) / (1 + t)), or sigma~(z) itself (with
+ * delayed links, emitCycle).
  */
 export const STATE = { V: 0, T: 32, SG: 64, VEC: 96 } as const;
 

@@ -35,8 +35,7 @@ export function writeStaticConstants(buf: ArrayBuffer): void {
   i4(KC.FABS, 0x7fffffff);
   f4(KC.FM40L, Math.fround(-40 * Math.fround(Math.LOG2E)));
   f4(KC.F2P23, 2 ** 23);
-  f4(KC.F128, 128);
-  f4(KC.FM128, -128);
+  f4(KC.F16384, 16384);
   i4(KC.DQK, DIVIDER_Q / 4 + 0x4b000000);
   d2(KC.D128, 128);
   d2(KC.DM128, -128);
