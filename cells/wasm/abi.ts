@@ -10,7 +10,9 @@
  *   I32      i32 parameters of a call (pointers, counts)
  *   F64      f64 parameters (the exact paths' constants)
  *   OUT      f64 results of a call (tallies)
- *   SCRATCH  stores that only order the generated code (see barrier() in emit/context.ts)
+ *   SCRATCH  stores that only order the generated code (see barrier() in emit/context.ts); the
+ *            many-chain cycle kernel's per-cell splat weights (batch/emit.ts WSPLAT) and the
+ *            slot after them (its field's ordering stores)
  *   TAB      the ideal decision table: 2^TAB_BITS entries of (lo, hi) f64 logit bounds
  *   CONST    16-byte constants read by the kernels: static ones (written once), per-call ones,
  *            then per-use-site copies (DUPS..DUPS_END) made at the entry of each kernel

@@ -8,12 +8,17 @@
  *              times the wire length and link count it drives.
  *              Ideal physics (emitDecideIdeal): each lane's threshold and divider term looked up
  *              in a table built for this half-sweep's drive scale.
- *              Cycle physics (emitCycle): each lane's drive h = G hScale in f64, the node's
- *              relaxation over the interval's segments, the single-precision estimate of P with
- *              its error bound (the emitters of the single-chain engine, ../emit/estimate.ts), and
- *              the exact decision (../emit/exact.ts) for the rare lanes the estimate cannot decide.
+ *              Cycle physics, in f32 lanes (four chains each): the drive, the node's relaxation
+ *              over the interval's segments, an estimate of P with its error bound, the divider
+ *              terms (dividerTerms). Without delayed links (emitCycleFast) the zeroth-order
+ *              estimate decides, and the halves with a lane it cannot decide are recorded for
+ *              fix() after the cell's vectors; with delayed links (emitCycle) the second-order
+ *              estimate (../emit/estimate.ts) and the exact decision (../emit/exact.ts) run inline.
+ *   fix()      (cycle, no delayed links) the recorded halves: second-order estimate, exact decision,
+ *              lanes set, tallies corrected.
  *   moments()  per cell the chains with spin +1, per wire the chains whose ends disagree.
  *   pads()     torus wrap copies of a colour's cells into the padding.
+ *   pack()     every chain's spins bit-packed (traces).
  *
  * What each lane computes is the reference engine's arithmetic for its chain: the integer field
  * (exact), the draw latchDraw(key, cell, chain) (rng/counter.ts), the threshold, node values and
@@ -408,16 +413,16 @@ export const FIX = { V0: 0, T1: 16, H: 32, SG1: 48, SG2: 64, R: 80, AMB: 96, OLD
 
 /**
  * Cycle decision of vector k without delayed links (cells/physics.ts, docs/physics-arithmetic.md),
- * one half (four chains, f32x4) at a time: the drive, the new target's sigma~ (the next latch's
+ * one half (four chains, f32x4) at a time: the drive, t = e^-|z| of the new target (the next latch's
  * cache), the node's two segments, then the zeroth-order estimate in units of 2^-32 against the draw:
- *   P0 = (old ? f(2^32 bPow - 2^31) : -2^31) + 2^32 C0_1 sigma~(T1) + 2^32 C0_2 sigma~(h)
+ *   P0 = B + ZC1 sigma~(T1) + ZC2 sigma~(h),  B = old ? f(2^32 bPow - 2^31) : -2^31,  ZC_s = 2^32 C0_s
  *   M0 = |gain| (|d1| ZB1 + |d2| ZB2) + ZK,  d_s the segment's start minus its target
- * and u = f(r - 2^31): up if u < P0 - M0, undecided if not and u < P0 + M0, both evaluated as
- * (u - Q -+ M0) (1 + t) < ZC2 num with sigma~(h) = num / (1 + t), Q the other terms of P0, so that the
- * decision does not wait for the division. Scaling by 2^32 is exact; the offset 2^31 and the product
- * form cost a few roundings of 2^-24 relative on values below 2^33, under 1e-6 of P (EST_SLOP, in ZK,
- * allows 1e-5); ZB1, ZB2 and ZK (engine.ts fastBound) carry the slop the general bound scales by SL. An undecided lane
- * is provisionally down; its half is recorded (FIX) and fix() decides it after the cell's vectors.
+ * and u = f(r - 2^31): up if u < P0 - M0, undecided if not and u < P0 + M0. With sigma~ = n / x
+ * (n = 1 or t, x = 1 + t) both are evaluated as (u - B -+ M0) x1 x2 < ZC1 n1 x2 + ZC2 n2 x1: no
+ * division. Scaling by 2^32 is exact; the offset 2^31 and the product form cost a few roundings of
+ * 2^-24 relative on values below 2^35, under 1e-6 of P (EST_SLOP, in ZK, allows 1e-5); ZB1, ZB2 and
+ * ZK (engine.ts fastBound) carry the slop the general bound scales by SL. An undecided lane is
+ * provisionally down; its half is recorded (FIX) and fix() decides it after the cell's vectors.
  * Leaves the provisional masks in `up`; stores nodes, targets, the sigmoid cache; adds the divider terms.
  */
 export function emitCycleFast(ctx: Ctx, k: number): Code[] {

@@ -15,7 +15,7 @@
  * colour the records of the latching (unclamped) cells; the decision table; the moments list.
  */
 import { Arena } from '../arena.js';
-import { RESERVED, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
+import { RESERVED, REGIONS, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
 import { batchGeom, blockChains, cellPos, REC, MASK_BYTES, ACC, STATE, recSlot, accBytes, type BatchGeom } from './layout.js';
 import { generateBatch, FIX, type BatchVariant } from './emit.js';
 import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
@@ -47,6 +47,7 @@ export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string |
   if (weightBits === 'exact') return 'it needs quantised weights (cell.weight_bits is "exact"): its fields are 16-bit integers';
   const levels = 2 ** (weightBits - 1) - 1;
   const D = spec.layout.D;
+  if (!isIdealPhysics(spec.physics) && (D + 1) * 16 > REGIONS.SCRATCH.bytes) return `${D} wires per cell: the kernel splats a cell's weights into ${REGIONS.SCRATCH.bytes} bytes`;
   if ((D + 1) * levels > 32767) return `cell.weight_bits = ${weightBits} with ${D} wires per cell can give fields beyond 16 bits`;
   return null;
 }
