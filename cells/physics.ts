@@ -33,9 +33,10 @@
  * Tallies of a latch, all integers so that any engine may sum them in any order:
  *   latches, toggles, link toggles (tile-crossing wires a toggling cell drives), wire (the wire
  *   length a toggling cell drives, in 1/WIRE_Q pitches, per cell rounded once: wireQ), and the
- *   divider term dividerQ(V) = floor(f(1-f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1): the
- *   bias divider's static power G_sigma Vdd^2 f(1-f) at the node value V the latch leaves
- *   (double precision, from the node's f32 value).
+ *   divider term, f(1-f) DIVIDER_Q rounded to an integer with f = clamp(0.5 + vsv V, 0, 1): the
+ *   bias divider's static power G_sigma Vdd^2 f(1-f) at the node value V the latch leaves; for the
+ *   ideal cell dividerQ(h) = floor(f(1-f) DIVIDER_Q + 1/2) in double precision, for the
+ *   cycle-accurate cell dividerQ32(V) in single precision from the node's f32 value.
  */
 import { sigmoid, telegraphStep } from '../rng/telegraph.js';
 
@@ -99,11 +100,24 @@ export function telegraphStep32(A: number, u: number, aR: number): number {
   return f32(p + f32(f32(A - p) * aR));
 }
 
-/** The divider term of a latch, in 1/DIVIDER_Q units, at node value V (drive units). */
+/** The divider term of an ideal latch, in 1/DIVIDER_Q units, at node value V (drive units), in f64. */
 export function dividerQ(V: number, vsOverVdd: number): number {
   let f = 0.5 + vsOverVdd * V;
   f = f < 0 ? 0 : f > 1 ? 1 : f;
   return Math.floor(f * (1 - f) * DIVIDER_Q + 0.5);
+}
+
+/**
+ * The divider term of a cycle-accurate latch, in 1/DIVIDER_Q units, from the node's f32 value V, in
+ * f32: with f = 1/2 + vsv V, f(1 - f) DIVIDER_Q = DIVIDER_Q / 4 - x^2 for x = 256 vsv V, so the term is
+ * DIVIDER_Q / 4 - rne(q), q = f(x x), x = f(f(256 f(vsv)) V) clamped to [-128, 128] (f = 0 or 1 beyond),
+ * rne rounding to the nearest integer, ties to even (exact for q <= 2^22: f(q + 2^23) - 2^23).
+ */
+export function dividerQ32(V: number, vsOverVdd: number): number {
+  let x = f32(f32(256 * f32(vsOverVdd)) * V);
+  x = x < -128 ? -128 : x > 128 ? 128 : x;
+  const q = f32(x * x);
+  return DIVIDER_Q / 4 - (f32(q + 8388608) - 8388608);
 }
 
 /** A cell's driven wire length in 1/WIRE_Q pitches. */

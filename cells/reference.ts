@@ -8,11 +8,12 @@
  *   cycle:  h = drive32(G, hScale) (f32); P = cycleLatchP(node, previous target, hMid, h, ...)
  *           with hMid the drive seen while tile-crossing neighbours are still at their previous
  *           values; the node takes the relaxed value and the target h (f32 values).
- *   s = +1 iff latchDraw(key, i, chain) < latchThreshold(P); tallies as physics.ts says.
+ *   s = +1 iff latchDraw(key, i, chain) < latchThreshold(P); tallies as physics.ts says (the divider
+ *   term: dividerQ(h) ideal, dividerQ32(V) cycle).
  * Clamped cells never latch and keep everything.
  */
 import { latchDraw } from '../rng/counter.js';
-import { sigmoid, latchThreshold, dividerQ, cycleLatchP, powers32, drive32, rngMemory32 } from './physics.js';
+import { sigmoid, latchThreshold, dividerQ, dividerQ32, cycleLatchP, powers32, drive32, rngMemory32 } from './physics.js';
 import type { Planes } from './planes.js';
 import {
   isIdealPhysics,
@@ -206,7 +207,7 @@ export class ReferenceEngine implements LatchEngine {
       const ns = latchDraw(hs.key, i, chain) < latchThreshold(P) ? 1 : -1;
       if (this.probe && !this.ideal && this.probe.cells.has(i)) this.probe.latch(chain, i, ns);
       latches++;
-      divider += dividerQ(V, vsv);
+      divider += this.ideal ? dividerQ(V, vsv) : dividerQ32(V, vsv);
       node[i] = V;
       target[i] = h;
       sPrev[i] = old;

@@ -56,7 +56,7 @@ interface Trail {
   used: EngineKind;
 }
 
-export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; workers?: number } = {}): Promise<Trail> {
+export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; workers?: number; totalsOnly?: boolean } = {}): Promise<Trail> {
   const chip = chipFor(c);
   let model = randomModel(chip.fabric, 3, c.scale ?? 0.25, c.bias ?? 0.1);
   if (c.clampFrac) model = withClamps(model, chip.fabric.N, c.clampFrac);
@@ -65,7 +65,7 @@ export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; 
   const N = chip.fabric.N;
   const spins = Array.from({ length: C }, () => new Int8Array(N * (S + 2)));
   const tallies: string[] = Array.from({ length: C }, () => '');
-  const observe = opt.workers && opt.workers > 1 ? undefined : (v: { chain: number; sweep: number; s: Float64Array; packed: Uint8Array; tally: unknown; events: unknown }) => {
+  const observe = (opt.workers && opt.workers > 1) || opt.totalsOnly ? undefined : (v: { chain: number; sweep: number; s: Float64Array; packed: Uint8Array; tally: unknown; events: unknown }) => {
     for (let i = 0; i < N; i++) spins[v.chain][v.sweep * N + i] = v.s[i];
     // the packed spins too (the many-chain engine packs them itself; the others through traces/pack.ts)
     tallies[v.chain] += JSON.stringify([v.sweep, v.tally, v.events, Buffer.from(v.packed).toString('base64')]);
@@ -138,6 +138,9 @@ export const cases: Case[] = [
   { name: 'ideal, 4x4 torus, 3-bit weights', sets: ['fabric.L=4', 'fabric.rules=[[0,1]]', 'fabric.boundary="torus"', 'cell.weight_bits=3'], ideal: true, chains: 3, scale: 2 },
   { name: 'ideal, 65 chains (two blocks and a partial one)', sets: ['fabric.L=12', 'fabric.rules="G8"', 'cell.weight_bits=8'], ideal: true, chains: 65, sweeps: 5 },
   { name: 'cycle, annealed beta', sets: ['fabric.L=30'], ideal: false, anneal: true },
+  // the many-chain engine with every lane of its vectors in use (its unmasked kernel, as 64-chain runs use it)
+  { name: 'cycle, 24 chains (three full vectors)', sets: G12_33, ideal: false, chains: 24, sweeps: 8 },
+  { name: 'cycle, 16 chains, strong couplings, slow bias network', sets: [...G12_33, 'cell.node_capacitance_f=2e-14'], ideal: false, chains: 16, sweeps: 8, scale: 3, bias: 2 },
   {
     name: 'cycle, long analog phases (counted loops)',
     sets: ['fabric.L=16', 'fabric.rules="G8"', 'clock.phase_cycles=5', 'clock.analog_substeps=9', 'fabric.tile.link_latency_cycles=2', 'fabric.tile.size=4'],
@@ -170,6 +173,17 @@ describe('many-chain engine = reference engine, bit for bit, for any batch size'
         expect(fast.used).toBe('batch');
         expect(firstDifference(fast, ref5, N_OF(c)), `batch ${batch ?? 'all'}`).toBe('');
       }
+    });
+  }
+});
+
+describe('many-chain engine without per-sweep observers (its kernels without per-chain tallies)', () => {
+  for (const c of cases.filter((c) => !c.ideal && quantised(c) && (c.chains ?? 0) >= 16)) {
+    it(c.name, async () => {
+      const ref = await trail(c, 'reference', { totalsOnly: true });
+      const fast = await trail(c, 'batch', { totalsOnly: true });
+      expect(fast.used).toBe('batch');
+      expect(fast.rest).toBe(ref.rest);
     });
   }
 });

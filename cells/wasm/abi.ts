@@ -10,7 +10,9 @@
  *   I32      i32 parameters of a call (pointers, counts; an i64 as two adjacent slots, low first)
  *   F64      f64 parameters (the exact paths' constants)
  *   OUT      f64 results of a call (tallies)
- *   SCRATCH  stores that only order the generated code (see barrier() in emit/context.ts)
+ *   SCRATCH  stores that only order the generated code (see barrier() in emit/context.ts); the
+ *            many-chain cycle kernel's per-cell splat weights (batch/emit.ts WSPLAT) and the
+ *            slot after them (its field's ordering stores)
  *   TAB      the ideal decision table: 2^TAB_BITS entries of (lo, hi) f64 logit bounds
  *   CONST    16-byte constants read by the kernels: static ones (written once), per-call ones,
  *            then per-use-site copies (DUPS..DUPS_END) made at the entry of each kernel
@@ -64,9 +66,7 @@ export const I32 = {
   bNPads: 28,
   bOut: 29, // moments: i32 per cell (spin ups), then per colour-0 cell and direction (disagreements)
   bAcc: 30, // per-chain tallies of the block (batch/layout.ts ACC)
-  bNode: 31, // cycle: node values, f64 per (cell, lane)
-  bTarget: 32, // cycle: targets, f64 per (cell, lane)
-  bSig: 33, // cycle: sigmoid cache per cell: f32 per lane, then |gi T| f32 per lane
+  bState: 31, // cycle: the block's analog state (batch/layout.ts STATE)
   bPrev: 34, // cycle with delayed links: previous spin masks, laid out as the spin plane
   bStride: 35, // pack(): bytes per chain of the packed output
   bRows: 36, // rowsIn8/rowsIn16/rowsOut8: per lane of the block, an i32 pointer to its row (chain-major staging)
@@ -77,6 +77,8 @@ export const I32 = {
   bNWires: 42,
   bSumSpin: 43, // momentsSum(): f64 sums per cell
   bSumPair: 44, // momentsSum(): f64 sums per (colour-0 cell, direction)
+  bFix: 45, // cycle: the undecided halves of the cell being latched (batch/emit.ts FIX)
+  bFixN: 46, // cycle: exact decisions made by fix()
 } as const;
 
 /** f64 parameter slots (8 bytes each, in F64): the cycle engine's exact path. */
@@ -104,17 +106,27 @@ export const KC = {
   F40: 8,
   FNLOG2E: 9,
   FMAGIC: 10,
-  FLN2: 11,
+  SP4: 11, // f32x4 the sigmoid's 2^y polynomial, y^4 (emit/sigmoid.ts SIGMA_POLY)
   F1: 12,
-  F1_2: 13,
-  F1_6: 14,
-  F1_24: 15,
-  F1_120: 16,
+  SP0: 13, // f32x4 y^0 .. y^3
+  SP1: 14,
+  SP2: 15,
+  SP3: 16,
   FTWO32: 17,
   KCELL: 18, // i32x4 the cell stride of a draw's base (rng/counter.ts)
   DQ: 19, // f64x2 DIVIDER_Q
   TINY: 20, // f64x2 distances below this count as 0 in the estimate (no subnormal arithmetic)
   FTINY: 21, // f32x4 the same, for the many-chain engine's f32 lanes
+  ISIGN: 22, // i32x4 0x80000000 in every lane (a u32 draw to a signed one: r - 2^31)
+  FABS: 23, // i32x4 0x7fffffff (|x| of f32 lanes)
+  FM40L: 27, // f32x4 f(-40 f(log2 e)): the sigmoid's floor on y = -|z| log2 e
+  // the cycle cell's divider term in f32 (cells/physics.ts dividerQ32; batch/emit.ts dividerTerms)
+  F2P23: 24, // f32x4 2^23
+  F16384: 25, // f32x4 16384 (128^2)
+  DQK: 28, // i32x4 DIVIDER_Q / 4 + bits(2^23)
+  D128: 29, // f64x2 128 (the same in the single-chain engine's f64 lanes, emit/commit.ts)
+  DM128: 30, // f64x2 -128
+  DQ4: 31, // f64x2 DIVIDER_Q / 4
   PER_CALL: 32,
   TB: 32, // f64x2 hScale = 2 beta unit
   VSV: 33, // f64x2 vsv
@@ -131,13 +143,21 @@ export const KC = {
   FPW1: 56, // f32x4 a_bias^n1 (f32 running product; the many-chain cycle kernel)
   FPWM: 57, // f32x4 a_bias^nMid
   FPW2: 58, // f32x4 a_bias^n2
-  B1: 59, // f32x4 C1 / 4 of the first segment (the many-chain kernel's zeroth-order bound)
-  B2: 60, // f32x4 C1 / 4 of the last segment
-  KB: 61, // f32x4 the zeroth-order bound's constant: K0 + E (C0_1 + C0_2)
+  // the many-chain kernel's zeroth-order decision in units of 2^-32 (batch/emit.ts emitCycleFast)
+  GOFF: 62, // i16x8 the table offset of the bias plane (G' = G + gOff)
+  ZB: 63, // i32x4 the sticky-bit term: (old AND ZB) XOR ZO = f(2^32 bPow - 2^31) or -2^31
+  ZO: 64, // i32x4
+  ZC1: 65, // f32x4 2^32 C0 of the first segment
+  ZC2: 66, // f32x4 2^32 C0 of the last segment
+  ZB1: 67, // f32x4 2^32 (C1 / 4 + SK) of the first segment, per unit |gain| |distance|
+  ZB2: 68, // f32x4 the same, last segment
+  ZK: 69, // f32x4 2^32 times the bound's constant
+  DV: 70, // f32x4 f(256 f(vsv))
+  DV64: 71, // f64x2 the same value (the single-chain engine's f64 lanes)
   C: 40, // f32x4 C[seg*4 + m], 12 slots (40..51)
   C_END: 52,
-  PER_CALL_END: 62,
-  DUPS: 64, // per-use-site copies (see K() in emit/context.ts)
+  PER_CALL_END: 80,
+  DUPS: 80, // per-use-site copies (see K() in emit/context.ts)
   DUPS_END: 1024,
 } as const;
 

@@ -107,6 +107,7 @@ export const op = {
   i32_ge_s: (a: Code, b: Code): Code => [a, b, 0x4e],
   i32_add: (a: Code, b: Code): Code => [a, b, 0x6a],
   i32_sub: (a: Code, b: Code): Code => [a, b, 0x6b],
+  i32_div_u: (a: Code, b: Code): Code => [a, b, 0x6e],
   i32_mul: (a: Code, b: Code): Code => [a, b, 0x6c],
   i32_and: (a: Code, b: Code): Code => [a, b, 0x71],
   i32_or: (a: Code, b: Code): Code => [a, b, 0x72],
@@ -212,6 +213,7 @@ export const op = {
   i32x4_extend_high_i16x8_s: (a: Code): Code => [a, simd(0xa8)],
   i32x4_shl: (a: Code, n: Code): Code => [a, n, simd(0xab)],
   i32x4_shr_u: (a: Code, n: Code): Code => [a, n, simd(0xad)],
+  i32x4_shr_s: (a: Code, n: Code): Code => [a, n, simd(0xac)],
   i32x4_add: (a: Code, b: Code): Code => [a, b, simd(0xae)],
   i32x4_sub: (a: Code, b: Code): Code => [a, b, simd(0xb1)],
   i32x4_mul: (a: Code, b: Code): Code => [a, b, simd(0xb5)],
@@ -221,6 +223,7 @@ export const op = {
   f32x4_lt: (a: Code, b: Code): Code => [a, b, simd(0x43)],
   f32x4_gt: (a: Code, b: Code): Code => [a, b, simd(0x44)],
   f32x4_ge: (a: Code, b: Code): Code => [a, b, simd(0x46)],
+  f32x4_le: (a: Code, b: Code): Code => [a, b, simd(0x45)],
   f32x4_abs: (a: Code): Code => [a, simd(0xe0)],
   f32x4_add: (a: Code, b: Code): Code => [a, b, simd(0xe4)],
   f32x4_sub: (a: Code, b: Code): Code => [a, b, simd(0xe5)],
@@ -265,8 +268,10 @@ export const op = {
   /** a < b ? b : a */
   f64x2_pmax: (a: Code, b: Code): Code => [a, b, simd(0xf7)],
   f64x2_floor: (a: Code): Code => [a, simd(0x75)],
+  f64x2_nearest: (a: Code): Code => [a, simd(0x94)],
   f64x2_convert_low_i32x4_u: (a: Code): Code => [a, simd(0xff)],
   f64x2_convert_low_i32x4_s: (a: Code): Code => [a, simd(0xfe)],
+  i32x4_trunc_sat_f64x2_s_zero: (a: Code): Code => [a, simd(0xfc)],
 };
 
 export interface FuncDef {

@@ -410,6 +410,7 @@ export class WasmEngine implements LatchEngine {
     const hScale = 2 * hs.beta * this.planes!.unit;
     this.constF64(KC.TB, this.ideal ? hScale : Math.fround(hScale));
     this.constF64(KC.VSV, ph.vsOverVdd);
+    this.constF64(KC.DV64, 256 * Math.fround(ph.vsOverVdd));
     this.constI32(KC.KEY, hs.key | 0);
     this.setI32('rec', this.rec![c]);
     this.setI32('rowTab', g.rowTab[c]);

@@ -8,23 +8,29 @@
  *              times the wire length and link count it drives.
  *              Ideal physics (emitDecideIdeal): each lane's threshold and divider term looked up
  *              in a table built for this half-sweep's drive scale.
- *              Cycle physics (emitCycle): each lane's drive h = G hScale in f64, the node's
- *              relaxation over the interval's segments, the single-precision estimate of P with
- *              its error bound (the emitters of the single-chain engine, ../emit/estimate.ts), and
- *              the exact decision (../emit/exact.ts) for the rare lanes the estimate cannot decide.
+ *              Cycle physics, in f32 lanes (four chains each): the drive, the node's relaxation
+ *              over the interval's segments, an estimate of P with its error bound, the divider
+ *              terms (dividerTerms). Without delayed links (emitCycleFast) the zeroth-order
+ *              estimate decides, and the halves with a lane it cannot decide are recorded for
+ *              fix() after the cell's vectors; with delayed links (emitCycle) the second-order
+ *              estimate (../emit/estimate.ts) and the exact decision (../emit/exact.ts) run inline.
+ *   fix()      (cycle, no delayed links) the recorded halves: second-order estimate, exact decision,
+ *              lanes set, tallies corrected.
  *   moments()  per cell the chains with spin +1, per wire the chains whose ends disagree.
  *   pads()     torus wrap copies of a colour's cells into the padding.
+ *   pack()     every chain's spins bit-packed (traces).
  *
  * What each lane computes is the reference engine's arithmetic for its chain: the integer field
  * (exact), the draw latchDraw(key, cell, chain) (rng/counter.ts), the threshold, node values and
  * divider terms of cells/physics.ts.
  */
 import { op as o, T, Locals, assemble, type Code, type FuncDef } from '../asm.js';
-import { abiLoad, outAddr, constAddr, i32Addr, KC } from '../abi.js';
-import { REC, ACC, type BatchGeom } from './layout.js';
+import { abiLoad, outAddr, constAddr, i32Addr, KC, REGIONS } from '../abi.js';
+import { REC, ACC, STATE, recSlot, type BatchGeom } from './layout.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
+import { DIVIDER_Q } from '../../physics.js';
 import { emitTaylorTerm } from '../emit/estimate.js';
-import { emitSigmoid32 } from '../emit/sigmoid.js';
+import { emitSigmoid32, emitExp2Frac32 } from '../emit/sigmoid.js';
 import { exactFunc } from '../emit/exact.js';
 import type { F32Ctx } from '../emit/sigmoid.js';
 
@@ -58,6 +64,7 @@ const SWAP32 = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
 const ZERO16 = new Array(16).fill(0);
 const EXP = 0; // the imported Math.exp
 const F_EXACT = 1;
+const F_FIX = 10; // after exact, latch, moments, pads, pack, rowsIn8, rowsIn16, rowsOut8, momentsAcc (generateBatch's order)
 
 function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
   const lc = new Locals(0);
@@ -81,8 +88,6 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     cnt: i32(),
     nfb: i32(),
     vp: i32(),
-    tp: i32(),
-    gp: i32(),
     tog64: i64(),
     wire64: i64(),
     link64: i64(),
@@ -132,6 +137,27 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     Pq: vec(),
     Mq: vec(),
     SL: vec(),
+    // the zeroth-order fast path (emitCycleFast)
+    Gs: vec(),
+    hq: vec(),
+    Vq: vec(),
+    V0q: vec(),
+    T1q: vec(),
+    d1q: vec(),
+    d2q: vec(),
+    uq: vec(),
+    zP: vec(),
+    zM: vec(),
+    GB1: vec(),
+    GB2: vec(),
+    fxp: i32(),
+    dvx: vec(),
+    dvm: vec(),
+    zn: vec(),
+    tq: vec(),
+    sg1: vec(),
+    GIL: vec(),
+    OIL: vec(),
   };
   const dups: [number, number][] = [];
   const K = (slot: number): Code => {
@@ -178,7 +204,7 @@ function mixScalar(ctx: Ctx, x: number): Code[] {
 
 /** the cell's draw base mix32(key + cell * CELL_STRIDE), and its pointers */
 export function emitCellStart(ctx: Ctx): Code[] {
-  const { get, set, l, g, v } = ctx;
+  const { get, set, K, l, g, v } = ctx;
   const pos = o.i32_add(o.i32_load(get(l.rec), REC.POS), o.i32(g.minOd));
   const out: Code[] = [
     set(l.base, o.i32_add(get(l.key), o.i32_mul(o.i32_load(get(l.rec), REC.CELL), o.i32(CELL_STRIDE | 0)))),
@@ -189,23 +215,37 @@ export function emitCellStart(ctx: Ctx): Code[] {
   ];
   if (v.cycle) {
     // node and target: one f32 per lane; the sigmoid cache: two (sigma~, |gain T|)
-    const cellLanes = (slot: 'bNode' | 'bTarget' | 'bSig', bytes: number) => o.i32_add(abiLoad.i32(slot), o.i32_mul(o.i32_load(get(l.rec), REC.CELL), o.i32(g.BL * bytes)));
-    out.push(set(l.vp, cellLanes('bNode', 4)), set(l.tp, cellLanes('bTarget', 4)), set(l.gp, cellLanes('bSig', 8)));
+    for (let d = 0; d < g.D; d++) out.push(o.v_store(o.i32(0), o.v_load16_splat(get(l.rec), REC.W + 2 * d), WSPLAT + 16 * d));
+    // the cell's analog state (layout.ts STATE): vector k, half q at vp + 96 k + 16 q (+ T, + SG)
+    out.push(set(l.vp, o.i32_add(abiLoad.i32('bState'), o.i32_load(get(l.rec), recSlot(g.D)))));
     out.push(set(l.GI, o.v_load32_splat(get(l.rec), REC.GAIN)), set(l.OI, o.v_load32_splat(get(l.rec), REC.OFF)));
     out.push(set(l.gi64, o.f64_load(get(l.rec), REC.GAIN64)), set(l.oi64, o.f64_load(get(l.rec), REC.OFF64)));
+    if (!v.cycle.lat) {
+      out.push(set(l.GIL, o.f32x4_mul(get(l.GI), K(KC.FNLOG2E))), set(l.OIL, o.f32x4_mul(get(l.OI), K(KC.FNLOG2E))));
+      out.push(set(l.GB2, o.f32x4_mul(o.f32x4_abs(get(l.GI)), K(KC.ZB2))));
+      if (v.cycle.n1 > 0) out.push(set(l.GB1, o.f32x4_mul(o.f32x4_abs(get(l.GI)), K(KC.ZB1))));
+    }
     if (v.cycle.lat) out.push(set(l.pp, o.i32_add(abiLoad.i32('bPrev'), pos)));
+    else out.push(set(l.fxp, abiLoad.i32('bFix')));
   }
   return out;
 }
 
-const weight = (ctx: Ctx, d: number): Code => o.v_load16_splat(ctx.get(ctx.l.rec), REC.W + 2 * d);
+/** the cycle kernel's per-cell copies of its weights, splat (emitCellStart): one plain load per use */
+const WSPLAT = REGIONS.SCRATCH.at;
+const BARRIER_EVERY = 3;
+const weight = (ctx: Ctx, d: number): Code => (ctx.v.cycle ? o.v_load(o.i32(0), WSPLAT + 16 * d) : o.v_load16_splat(ctx.get(ctx.l.rec), REC.W + 2 * d));
 
 /** G' of vector k: (bias - sum w + gOff) + sum_d (2w_d AND m_d) */
 export function emitField(ctx: Ctx, k: number): Code[] {
   const { get, set, l, g } = ctx;
   const own = -g.minOd + 16 * k;
   const out: Code[] = [set(l.G, o.v_load(get(l.bp), own))];
-  for (let d = 0; d < g.D; d++) out.push(set(l.G, o.i16x8_add(get(l.G), o.v_and(weight(ctx, d), o.v_load(get(l.sp), g.od[d] - g.minOd + 16 * k)))));
+  for (let d = 0; d < g.D; d++) {
+    out.push(set(l.G, o.i16x8_add(get(l.G), o.v_and(weight(ctx, d), o.v_load(get(l.sp), g.od[d] - g.minOd + 16 * k)))));
+    // cycle kernel: a store of the running sum every few directions keeps V8 from issuing all the loads first (and spilling them)
+    if (ctx.v.cycle && d % BARRIER_EVERY === BARRIER_EVERY - 1 && d < g.D - 1) out.push(o.v_store(o.i32(0), get(l.G), WSPLAT + 16 * g.D));
+  }
   return out;
 }
 
@@ -265,9 +305,11 @@ function drives(ctx: Ctx, from: Code, out: number[]): Code[] {
 const flushTiny32 = (K: (slot: number) => Code, x: Code): Code => o.v_andnot(x, o.f32x4_lt(o.f32x4_abs(x), K(KC.FTINY)));
 
 /**
- * Cycle decision of vector k, in single precision (cells/physics.ts): drives, node relaxation,
- * estimate per half (four chains, one f32x4 each), the exact decision of undecided lanes; leaves
- * the new masks in `up`, the node values in V, stores targets, nodes and the sigmoid cache.
+ * Cycle decision of vector k with delayed links, in single precision (cells/physics.ts): drives
+ * (and the stale drive of tile-crossing neighbours), node relaxation, the second-order estimate per
+ * half (four chains, one f32x4 each), the exact decision of undecided lanes; leaves the new masks
+ * in `up`, stores targets, nodes and the sigmoid cache, adds the divider terms. (Without delayed
+ * links: emitCycleFast.)
  */
 export function emitCycle(ctx: Ctx, k: number): Code[] {
   const { get, set, K, ZERO, l, g, v, f32 } = ctx;
@@ -275,7 +317,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
   const out: Code[] = [];
   const own = -g.minOd + 16 * k;
   out.push(...drives(ctx, get(l.G), l.h));
-  if (cy.lat) {
+  {
     // stale = sum_d (2w_d x AND prev_d) - (2w_d x AND m_d) on tile-crossing wires: w (sPrev - s)
     out.push(set(l.stale, ZERO));
     for (let d = 0; d < g.D; d++) {
@@ -285,7 +327,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
     }
     out.push(...drives(ctx, o.i16x8_add(get(l.G), get(l.stale)), l.hm));
   }
-  for (let q = 0; q < 2; q++) out.push(set(l.V0[q], o.v_load(get(l.vp), 32 * k + 16 * q)), set(l.T1[q], o.v_load(get(l.tp), 32 * k + 16 * q)));
+  for (let q = 0; q < 2; q++) out.push(set(l.V0[q], o.v_load(get(l.vp), STATE.VEC * k + STATE.V + 16 * q)), set(l.T1[q], o.v_load(get(l.vp), STATE.VEC * k + STATE.T + 16 * q)));
   // segments: V = f(T + f(f(V_start - T) aB^n)) (cells/physics.ts), distances for the estimate
   for (let q = 0; q < 2; q++) out.push(set(l.V[q], get(l.V0[q])));
   const segment = (n: number, slot: number, Tof: (q: number) => Code, dist: number[]) => {
@@ -296,16 +338,16 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
     }
   };
   segment(cy.n1, KC.FPW1, (q) => get(l.T1[q]), l.d1);
-  if (cy.lat) segment(cy.nMid, KC.FPWM, (q) => get(l.hm[q]), l.dm);
+  segment(cy.nMid, KC.FPWM, (q) => get(l.hm[q]), l.dm);
   segment(cy.n2, KC.FPW2, (q) => get(l.h[q]), l.d2);
   out.push(set(l.old, o.v_load(get(l.sp), own)));
   // the estimate, per half q (chains 4q .. 4q + 3)
   for (let q = 0; q < 2; q++) {
     const x = q === 0 ? l.xA : l.xB;
-    const sgAt = 32 * k + 16 * q;
+    const sgAt = STATE.VEC * k + STATE.SG + 16 * q;
     const oldq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.old)) : o.i32x4_extend_high_i16x8_s(get(l.old));
     // the previous target's sigma~ from the cache, |gi T1| recomputed (the value the cache would hold)
-    const cached = (): Code[] => [set(l.sg, o.v_load(get(l.gp), sgAt)), set(l.mag, o.f32x4_abs(o.f32x4_mul(get(l.GI), get(l.T1[q]))))];
+    const cached = (): Code[] => [set(l.sg, o.v_load(get(l.vp), sgAt)), set(l.mag, o.f32x4_abs(o.f32x4_mul(get(l.GI), get(l.T1[q]))))];
     /** the decision of the four lanes from Pq -+ Mq: upq, and amb for the lanes it cannot decide */
     const decide = (): Code[] => {
       const d: Code[] = [];
@@ -321,7 +363,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
       t.push(set(l.Pq, o.v_and(oldq, K(KC.BPOW))), set(l.Mq, ZERO), set(l.SL, o.f32x4_abs(get(l.OI))));
       t.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d1[q]))));
       t.push(...emitTaylorTerm(f32, 0, cached()));
-      if (cy.lat) {
+      {
         t.push(set(l.tmp, get(l.hm[q])));
         t.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GI), get(l.tmp)), get(l.OI))));
         t.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.dm[q]))));
@@ -333,30 +375,12 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
       t.push(...decide());
       return t;
     };
-    // the new target's sigma~ (the next latch's cache) and |gi h|
+    // the new target's sigma~ (the next latch's cache) and |gi h|, then the second-order estimate
     out.push(set(l.tmp, get(l.h[q])));
     out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GI), get(l.tmp)), get(l.OI))));
     out.push(...emitSigmoid32(f32), set(l.e1, get(l.sg)), set(l.e2, o.f32x4_abs(o.f32x4_mul(get(l.GI), get(l.tmp)))));
-    if (cy.lat) out.push(...taylor());
-    else {
-      // first the zeroth-order estimate P0 = bPow [old] + C0_1 sigma~(T1) + C0_2 sigma~(h), off by at
-      // most sum_s C1_s |x_s| / 4 (|sigma'| <= 1/4) plus the sigmoid's and the roundings' slop (KB + SK SL);
-      // the second-order estimate only for a half with a lane that cannot be decided so
-      out.push(...cached());
-      out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d1[q]))));
-      out.push(set(l.Pq, o.f32x4_add(o.v_and(oldq, K(KC.BPOW)), o.f32x4_mul(get(l.sg), K(KC.C)))));
-      out.push(set(l.ax, o.f32x4_abs(get(l.xq))));
-      out.push(set(l.SL, o.f32x4_add(o.f32x4_abs(get(l.OI)), o.f32x4_add(get(l.ax), get(l.mag)))));
-      out.push(set(l.Mq, o.f32x4_mul(get(l.ax), K(KC.B1))));
-      out.push(set(l.xq, o.f32x4_mul(get(l.GI), get(l.d2[q]))));
-      out.push(set(l.Pq, o.f32x4_add(get(l.Pq), o.f32x4_mul(get(l.e1), K(KC.C + 8)))));
-      out.push(set(l.ax, o.f32x4_abs(get(l.xq))));
-      out.push(set(l.SL, o.f32x4_add(get(l.SL), o.f32x4_add(get(l.ax), get(l.e2)))));
-      out.push(set(l.Mq, o.f32x4_add(get(l.Mq), o.f32x4_add(o.f32x4_mul(get(l.ax), K(KC.B2)), o.f32x4_add(K(KC.KB), o.f32x4_mul(K(KC.SK), get(l.SL)))))));
-      out.push(...decide());
-      out.push(o.if_(o.v_any_true(get(l.amb[q])), taylor()));
-    }
-    out.push(o.v_store(get(l.gp), get(l.e1), sgAt));
+    out.push(...taylor());
+    out.push(o.v_store(get(l.vp), get(l.e1), sgAt));
   }
   // the exact decision of undecided lanes (the reference's loops, ../emit/exact.ts)
   const fix: Code[] = [];
@@ -368,7 +392,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
       at(l.V0[q]),
       at(l.T1[q]),
       at(l.h[q]),
-      at(cy.lat ? l.hm[q] : l.h[q]),
+      at(l.hm[q]),
       get(l.gi64),
       get(l.oi64),
       o.select(o.f64(1), o.f64(-1), o.i16x8_extract_s(get(l.old), lane)),
@@ -379,14 +403,242 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
   out.push(o.if_(o.v_any_true(o.v_or(get(l.amb[0]), get(l.amb[1]))), fix));
   out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
   // nodes and targets
-  for (let q = 0; q < 2; q++) out.push(o.v_store(get(l.vp), get(l.V[q]), 32 * k + 16 * q), o.v_store(get(l.tp), get(l.h[q]), 32 * k + 16 * q));
-  if (cy.lat) out.push(o.v_store(get(l.pp), get(l.old), own));
+  for (let q = 0; q < 2; q++) out.push(o.v_store(get(l.vp), get(l.V[q]), STATE.VEC * k + STATE.V + 16 * q), o.v_store(get(l.vp), get(l.h[q]), STATE.VEC * k + STATE.T + 16 * q));
+  out.push(o.v_store(get(l.pp), get(l.old), own));
+  for (let q = 0; q < 2; q++) out.push(...dividerTerms(ctx, k, q, l.V[q]));
   return out;
 }
 
-/** new masks stored, toggles and divider terms counted (masked to the valid lanes of a partial block) */
+/**
+ * A lane of a half (four chains) the fast path could not decide, recorded for fix(): the half's
+ * inputs and where its results go. FIX.SIZE bytes per half, at most two per vector of the cell.
+ */
+export const FIX = { V0: 0, T1: 16, H: 32, SG1: 48, SG2: 64, R: 80, AMB: 96, OLD: 112, PLANE: 128, HALF: 132, ACC: 136, SIZE: 144 } as const;
+
+/**
+ * Cycle decision of vector k without delayed links (cells/physics.ts, docs/physics-arithmetic.md),
+ * one half (four chains, f32x4) at a time: the drive, t = e^-|z| of the new target (the next latch's
+ * cache), the node's two segments, then the zeroth-order estimate in units of 2^-32 against the draw:
+ *   P0 = B + ZC1 sigma~(T1) + ZC2 sigma~(h),  B = old ? f(2^32 bPow - 2^31) : -2^31,  ZC_s = 2^32 C0_s
+ *   M0 = |gain| (|d1| ZB1 + |d2| ZB2) + ZK,  d_s the segment's start minus its target
+ * and u = f(r - 2^31): up if u < P0 - M0, undecided if not and u < P0 + M0. With sigma~ = n / x
+ * (n = 1 or t, x = 1 + t) both are evaluated as (u - B -+ M0) x1 x2 < ZC1 n1 x2 + ZC2 n2 x1: no
+ * division. Scaling by 2^32 is exact; the offset 2^31 and the product form cost a few roundings of
+ * 2^-24 relative on values below 2^35, under 1e-6 of P (EST_SLOP, in ZK, allows 1e-5); ZB1, ZB2 and
+ * ZK (engine.ts fastBound) carry the slop the general bound scales by SL. An undecided lane is
+ * provisionally down; its half is recorded (FIX) and fix() decides it after the cell's vectors.
+ * Leaves the provisional masks in `up`; stores nodes, targets, the sigmoid cache; adds the divider terms.
+ */
+export function emitCycleFast(ctx: Ctx, k: number): Code[] {
+  const { get, set, K, l, g, v, f32 } = ctx;
+  const cy = v.cycle!;
+  const out: Code[] = [];
+  const own = -g.minOd + 16 * k;
+  out.push(set(l.Gs, o.i16x8_sub(get(l.G), K(KC.GOFF))), set(l.old, o.v_load(get(l.sp), own)));
+  for (let q = 0; q < 2; q++) {
+    const x = q === 0 ? l.xA : l.xB;
+    const at = STATE.VEC * k + 16 * q; // + STATE.V, STATE.T, STATE.SG
+    const oldq = (): Code => (q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.old)) : o.i32x4_extend_high_i16x8_s(get(l.old)));
+    const Gq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.Gs)) : o.i32x4_extend_high_i16x8_s(get(l.Gs));
+    // the drive; y = -min(|z|, 40) log2 e for z = gain h + offset, from z' = -log2e z (per-cell gain and
+    // offset pre-scaled, emitCellStart): y = max(-|z'|, -40 log2 e); t = e^-|z| = 2^y as emit/sigmoid.ts
+    out.push(set(l.hq, o.f32x4_mul(o.f32x4_convert_i32x4_s(Gq), K(KC.FTB))));
+    out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GIL), get(l.hq)), get(l.OIL))));
+    out.push(set(l.yq, o.f32x4_pmax(o.v_or(get(l.zq), K(KC.ISIGN)), K(KC.FM40L))));
+    out.push(...emitExp2Frac32(f32));
+    // sigma~(h) = n2 / x2, n2 = (z >= 0 ? 1 : t) = max(t, 1 if z' has its sign bit set else 0) (z' = +-0:
+    // t = 1 either way), x2 = 1 + t; the next latch's cache holds t with the sign of z' = -log2e z (layout.ts STATE)
+    out.push(set(l.zn, o.f32x4_pmax(get(l.qq), o.v_and(o.i32x4_shr_s(get(l.zq), o.i32(31)), K(KC.F1)))));
+    out.push(set(l.sg, o.v_or(get(l.qq), o.v_and(get(l.zq), K(KC.ISIGN)))));
+    out.push(set(l.qq, o.f32x4_add(K(KC.F1), get(l.qq))));
+    // node segments (the reference's operations) and the bound's distances
+    const dist = (d: number, gb: number) => o.f32x4_mul(o.v_and(get(d), K(KC.FABS)), get(gb));
+    out.push(set(l.Vq, o.v_load(get(l.vp), at + STATE.V)));
+    if (cy.n1 > 0) {
+      out.push(set(l.T1q, o.v_load(get(l.vp), at + STATE.T)), set(l.d1q, o.f32x4_sub(get(l.Vq), get(l.T1q))));
+      out.push(set(l.Vq, o.f32x4_add(get(l.T1q), o.f32x4_mul(get(l.d1q), K(KC.FPW1)))));
+      out.push(set(l.zM, dist(l.d1q, l.GB1)));
+    }
+    out.push(set(l.d2q, o.f32x4_sub(get(l.Vq), get(l.hq))));
+    if (cy.n2 > 0) out.push(set(l.Vq, o.f32x4_add(get(l.hq), o.f32x4_mul(get(l.d2q), K(KC.FPW2)))));
+    out.push(set(l.zM, cy.n1 > 0 ? o.f32x4_add(get(l.zM), dist(l.d2q, l.GB2)) : dist(l.d2q, l.GB2)));
+    out.push(set(l.zM, o.f32x4_add(get(l.zM), K(KC.ZK))));
+    // P0 = B + ZC1 n1 / x1 + ZC2 n2 / x2 (units of 2^-32, offset -2^31; B the sticky bit's term, n1 / x1 the
+    // previous target's sigma~ from the cache's signed t the same way); up iff u < P0 - M0, undecided if not
+    // and u < P0 + M0, both in product form (u - B -+ M0) x1 x2 < ZC1 n1 x2 + ZC2 n2 x1: no division
+    out.push(set(l.uq, o.f32x4_sub(o.f32x4_convert_i32x4_s(o.v_xor(get(x), K(KC.ISIGN))), o.v_xor(o.v_and(oldq(), K(KC.ZB)), K(KC.ZO)))));
+    if (cy.n1 > 0) {
+      out.push(set(l.sg1, o.v_load(get(l.vp), at + STATE.SG)));
+      out.push(set(l.tq, o.v_and(get(l.sg1), K(KC.FABS))));
+      out.push(set(l.sg1, o.f32x4_pmax(get(l.tq), o.v_and(o.i32x4_shr_s(get(l.sg1), o.i32(31)), K(KC.F1)))));
+      out.push(set(l.tq, o.f32x4_add(K(KC.F1), get(l.tq))));
+      // tq = x1, sg1 = n1; zP = ZC1 n1 x2 + ZC2 n2 x1, tq <- x1 x2
+      out.push(set(l.zP, o.f32x4_add(o.f32x4_mul(o.f32x4_mul(get(l.sg1), K(KC.ZC1)), get(l.qq)), o.f32x4_mul(o.f32x4_mul(get(l.zn), K(KC.ZC2)), get(l.tq)))));
+      out.push(set(l.tq, o.f32x4_mul(get(l.tq), get(l.qq))));
+    } else {
+      out.push(set(l.zP, o.f32x4_mul(get(l.zn), K(KC.ZC2))), set(l.tq, get(l.qq)));
+    }
+    out.push(set(l.upq[q], o.f32x4_lt(o.f32x4_mul(o.f32x4_add(get(l.uq), get(l.zM)), get(l.tq)), get(l.zP))));
+    out.push(set(l.amb[q], o.v_andnot(o.f32x4_lt(o.f32x4_mul(o.f32x4_sub(get(l.uq), get(l.zM)), get(l.tq)), get(l.zP)), get(l.upq[q]))));
+    if (v.masked) out.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
+    // an undecided lane: record the half (its old node, target and cached sigma~ still in memory)
+    const rec = (off: number, val: Code) => o.v_store(get(l.fxp), val, off);
+    out.push(
+      o.if_(o.v_any_true(get(l.amb[q])), [
+        rec(FIX.V0, o.v_load(get(l.vp), at + STATE.V)),
+        rec(FIX.T1, o.v_load(get(l.vp), at + STATE.T)),
+        rec(FIX.H, get(l.hq)),
+        rec(FIX.SG1, cy.n1 > 0 ? o.f32x4_div(get(l.sg1), o.f32x4_add(K(KC.F1), o.v_and(o.v_load(get(l.vp), at + STATE.SG), K(KC.FABS)))) : o.v_const_bytes(ZERO16)),
+        rec(FIX.SG2, o.f32x4_div(get(l.zn), get(l.qq))),
+        rec(FIX.R, get(x)),
+        rec(FIX.AMB, get(l.amb[q])),
+        rec(FIX.OLD, oldq()),
+        o.i32_store(get(l.fxp), o.i32_add(get(l.sp), o.i32(own)), FIX.PLANE),
+        o.i32_store(get(l.fxp), o.i32(q), FIX.HALF),
+        o.i32_store(get(l.fxp), get(l.acc), FIX.ACC),
+        set(l.fxp, o.i32_add(get(l.fxp), o.i32(FIX.SIZE))),
+      ]),
+    );
+    out.push(o.v_store(get(l.vp), get(l.Vq), at + STATE.V), o.v_store(get(l.vp), get(l.hq), at + STATE.T), o.v_store(get(l.vp), get(l.sg), at + STATE.SG));
+    out.push(...dividerTerms(ctx, k, q, l.Vq));
+  }
+  out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
+  return out;
+}
+
+/**
+ * The divider terms of half q's f32 nodes (in Vf), cells/physics.ts dividerQ32, added to dacc (i32
+ * lanes): x = f(V f(256 vsv)) clamped to [-128, 128], q = f(x x), and 16384 - rne(q) as
+ * DQK - bits(f(q + 2^23)) (the bits of 2^23 + n are those of 2^23 plus n); per chain in f64 (traces).
+ */
+function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
+  const { get, set, K, l, v } = ctx;
+  const out: Code[] = [];
+  // clamping x^2 to 16384 after the square is clamping x to [-128, 128] before it (f(x x) >= 16384 iff |x| >= 128)
+  out.push(set(l.dvx, o.f32x4_mul(get(Vf), K(KC.DV))));
+  const m = o.f32x4_add(o.f32x4_pmin(o.f32x4_mul(get(l.dvx), get(l.dvx)), K(KC.F16384)), K(KC.F2P23));
+  if (!v.masked && !v.perChain) {
+    // every lane counts: dacc - bits(m) here, DQK per term added once at the end of the call (generateBatch)
+    out.push(set(l.dacc, o.i32x4_sub(get(l.dacc), m)));
+    return out;
+  }
+  out.push(set(l.dvm, o.i32x4_sub(K(KC.DQK), m)));
+  if (v.masked) out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
+  out.push(set(l.dacc, o.i32x4_add(get(l.dacc), get(l.dvm))));
+  if (v.perChain) {
+    for (let j = 0; j < 2; j++) {
+      const at = 64 * k + 32 * q + 16 * j;
+      const lanes = j === 0 ? get(l.dvm) : o.shuffle(get(l.dvm), get(l.dvm), SWAP64);
+      out.push(o.v_store(get(l.acc64), o.f64x2_add(o.v_load(get(l.acc64), at), o.f64x2_convert_low_i32x4_s(lanes)), at));
+    }
+  }
+  return out;
+}
+
+/**
+ * fix(rec, n) -> the change in the cell's toggle count: the n halves recorded at bFix (FIX) for the
+ * cell of record rec, decided by the second-order estimate (emitCycle's) and, for the lanes it
+ * cannot decide either, the exact decision; lanes found up are set in the spin plane and their
+ * toggles, wire and link tallies (per chain too) corrected (a provisional down was counted).
+ */
+function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
+  const lc = new Locals(2);
+  const i32 = () => lc.add(T.i32);
+  const vec = () => lc.add(T.v128);
+  const [pRec, pN] = [0, 1];
+  const f = { p: i32(), delta: i32(), nfb: i32(), w: i32() };
+  const r = { V0: vec(), T1: vec(), h: vec(), x: vec(), amb: vec(), old: vec(), up: vec(), fl: vec(), dv: vec(), t: vec() };
+  const fr = {
+    yq: vec(), zq: vec(), kq: vec(), ax: vec(), qq: vec(), sg: vec(), mag: vec(), GI: vec(), OI: vec(), tmp: vec(), sp: vec(), x2q: vec(), xq: vec(), Pq: vec(), Mq: vec(), SL: vec(),
+  };
+  const gi64 = lc.add(T.f64);
+  const oi64 = lc.add(T.f64);
+  const get = o.get;
+  const set = o.set;
+  const K = (slot: number): Code => o.v_load(o.i32(0), constAddr(slot));
+  const ZERO = o.v_const_bytes(ZERO16);
+  const f32: F32Ctx = { get, set, K, ZERO, l: fr };
+  const P = (off: number) => o.v_load(get(f.p), off);
+  const flush = (x: Code) => o.v_andnot(x, o.f32x4_lt(o.f32x4_abs(x), K(KC.FTINY)));
+  const d1 = vec();
+  const d2 = vec();
+  const body: Code[] = [
+    set(r.V0, P(FIX.V0)),
+    set(r.T1, P(FIX.T1)),
+    set(r.h, P(FIX.H)),
+    set(r.x, P(FIX.R)),
+    set(r.amb, P(FIX.AMB)),
+    set(r.old, P(FIX.OLD)),
+    // the node's segments again (the reference's operations), distances flushed as emitCycle's
+    set(d1, o.f32x4_sub(get(r.V0), get(r.T1))),
+    set(r.t, v.cycle!.n1 > 0 ? o.f32x4_add(get(r.T1), o.f32x4_mul(get(d1), K(KC.FPW1))) : get(r.V0)),
+    set(d1, flush(get(d1))),
+    set(d2, flush(o.f32x4_sub(get(r.t), get(r.h)))),
+    // the second-order estimate (emit/estimate.ts) and its decision
+    set(fr.Pq, o.v_and(get(r.old), K(KC.BPOW))),
+    set(fr.Mq, ZERO),
+    set(fr.SL, o.f32x4_abs(get(fr.OI))),
+    set(fr.xq, o.f32x4_mul(get(fr.GI), get(d1))),
+    ...emitTaylorTerm(f32, 0, [set(fr.sg, P(FIX.SG1)), set(fr.mag, o.f32x4_abs(o.f32x4_mul(get(fr.GI), get(r.T1))))]),
+    set(fr.xq, o.f32x4_mul(get(fr.GI), get(d2))),
+    ...emitTaylorTerm(f32, 2, [set(fr.sg, P(FIX.SG2)), set(fr.mag, o.f32x4_abs(o.f32x4_mul(get(fr.GI), get(r.h))))]),
+    set(fr.Mq, o.f32x4_add(get(fr.Mq), o.f32x4_add(K(KC.K0), o.f32x4_mul(K(KC.SK), get(fr.SL))))),
+    set(fr.tmp, o.f32x4_mul(o.f32x4_convert_i32x4_u(get(r.x)), K(KC.FTWO32))),
+    set(r.up, o.v_and(get(r.amb), o.f32x4_lt(get(fr.tmp), o.f32x4_sub(get(fr.Pq), get(fr.Mq))))),
+    set(r.amb, o.v_andnot(get(r.amb), o.v_or(get(r.up), o.f32x4_ge(get(fr.tmp), o.f32x4_add(get(fr.Pq), get(fr.Mq)))))),
+  ];
+  // the exact decision of the lanes still undecided
+  for (let fl = 0; fl < 4; fl++) {
+    const lane = (x: number) => o.f64_promote(o.f32x4_extract(get(x), fl));
+    const call = o.call(F_EXACT, [lane(r.V0), lane(r.T1), lane(r.h), lane(r.h), get(gi64), get(oi64), o.select(o.f64(1), o.f64(-1), o.i32x4_extract(get(r.old), fl)), o.i32x4_extract(get(r.x), fl)]);
+    body.push(o.if_(o.i32x4_extract(get(r.amb), fl), [set(r.up, o.i32x4_replace(get(r.up), o.i32_wrap_i64(call), fl)), set(f.nfb, o.i32_add(get(f.nfb), o.i32(1)))]));
+  }
+  // lanes now up: set in the plane; toggles change by +1 (old down) or -1 (old up)
+  const lanes16 = (x: Code, half: number) => (half === 0 ? o.i16x8_narrow_i32x4_s(x, ZERO) : o.i16x8_narrow_i32x4_s(ZERO, x));
+  body.push(
+    o.if_(
+      o.i32_load(get(f.p), FIX.HALF),
+      [o.v_store(o.i32_load(get(f.p), FIX.PLANE), o.v_or(o.v_load(o.i32_load(get(f.p), FIX.PLANE)), lanes16(get(r.up), 1)))],
+      [o.v_store(o.i32_load(get(f.p), FIX.PLANE), o.v_or(o.v_load(o.i32_load(get(f.p), FIX.PLANE)), lanes16(get(r.up), 0)))],
+    ),
+    // per lane: (up AND old) - (up AND NOT old) as 0/-1 masks = -1 where a counted toggle is undone, +1 where one is added
+    set(r.dv, o.i32x4_sub(o.v_and(get(r.up), get(r.old)), o.v_andnot(get(r.up), get(r.old)))),
+    set(r.t, o.i32x4_add(get(r.dv), o.shuffle(get(r.dv), get(r.dv), SWAP64))),
+    set(r.t, o.i32x4_add(get(r.t), o.shuffle(get(r.t), get(r.t), SWAP32))),
+    set(f.delta, o.i32_add(get(f.delta), o.i32x4_extract(get(r.t), 0))),
+  );
+  if (v.perChain) {
+    // the vector's per-chain tallies: lanes 4 half .. 4 half + 3
+    const at = (what: number) => o.i32_add(o.i32_load(get(f.p), FIX.ACC), o.i32_add(o.i32(4 * what * g.BL), o.i32_shl(o.i32_load(get(f.p), FIX.HALF), o.i32(4))));
+    const add = (what: number, val: Code) => o.v_store(at(what), o.i32x4_add(o.v_load(at(what)), val));
+    body.push(
+      add(ACC.TOGGLES, get(r.dv)),
+      add(ACC.WIRE, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), REC.WIREQ)))),
+      add(ACC.LINKS, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), REC.CC)))),
+    );
+  }
+  body.push(set(f.p, o.i32_add(get(f.p), o.i32(FIX.SIZE))));
+  return {
+    name: 'fix',
+    params: [T.i32, T.i32],
+    results: [T.i32],
+    locals: lc.types,
+    body: [
+      set(f.p, abiLoad.i32('bFix')),
+      set(fr.GI, o.v_load32_splat(get(pRec), REC.GAIN)),
+      set(fr.OI, o.v_load32_splat(get(pRec), REC.OFF)),
+      set(gi64, o.f64_load(get(pRec), REC.GAIN64)),
+      set(oi64, o.f64_load(get(pRec), REC.OFF64)),
+      countDown(pN, body),
+      o.i32_store(o.i32(0), o.i32_add(abiLoad.i32('bFixN'), get(f.nfb)), i32Addr('bFixN')),
+      get(f.delta),
+    ],
+  };
+}
+
+/** new masks stored, toggles (and, ideal physics, divider terms) counted (masked to the valid lanes of a partial block) */
 export function emitCommit(ctx: Ctx, k: number): Code[] {
-  const { get, set, K, l, g, v, ZERO } = ctx;
+  const { get, set, l, g, v } = ctx;
   const own = -g.minOd + 16 * k;
   const out: Code[] = [];
   if (!v.cycle) out.push(set(l.old, o.v_load(get(l.sp), own)));
@@ -396,17 +648,6 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
   if (!v.cycle) {
     if (v.masked) out.push(set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), 112 * k + 16))), set(l.dB, o.v_and(get(l.dB), o.v_load(get(l.mask), 112 * k + 32))));
     out.push(set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_add(get(l.dA), get(l.dB)))));
-  } else {
-    // divider terms floor(f (1 - f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1) in f64 from the f32 node, summed in f64 (exact integers)
-    for (let j = 0; j < 4; j++) {
-      const Vj = j & 1 ? o.shuffle(get(l.V[j >> 1]), get(l.V[j >> 1]), SWAP64) : get(l.V[j >> 1]);
-      out.push(set(l.t32, o.f64x2_pmin(o.f64x2_pmax(o.f64x2_add(K(KC.HALF), o.f64x2_mul(K(KC.VSV), o.f64x2_promote_low_f32x4(Vj))), ZERO), K(KC.ONE))));
-      out.push(set(l.t32, o.f64x2_mul(get(l.t32), o.f64x2_sub(K(KC.ONE), get(l.t32)))));
-      out.push(set(l.t32, o.f64x2_floor(o.f64x2_add(o.f64x2_mul(get(l.t32), K(KC.DQ)), K(KC.HALF)))));
-      if (v.masked) out.push(set(l.t32, o.v_and(get(l.t32), o.v_load(get(l.mask), 112 * k + 48 + 16 * j))));
-      out.push(set(l.dacc, o.f64x2_add(get(l.dacc), get(l.t32))));
-      if (v.perChain) out.push(o.v_store(get(l.acc64), o.f64x2_add(o.v_load(get(l.acc64), 64 * k + 16 * j), get(l.t32)), 64 * k + 16 * j));
-    }
   }
   if (v.perChain) {
     // per lane: toggles, wire, links (i32), divider (ideal: i32)
@@ -660,9 +901,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       [l.bp, 16],
       [l.phi, 32],
       [l.mask, 112],
-      [l.vp, 32],
-      [l.tp, 32],
-      [l.gp, 32],
+      [l.vp, STATE.VEC],
       [l.acc, 32],
       [l.acc64, 64],
     ];
@@ -673,7 +912,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       o.loop([
         ...emitField(ctx, 0),
         ...emitDraws(ctx, 0),
-        ...emitCycle(ctx, 0),
+        ...(variant.cycle.lat ? emitCycle(ctx, 0) : emitCycleFast(ctx, 0)),
         ...emitCommit(ctx, 0),
         ...steps.map(([p, d]) => set(p, o.i32_add(get(p), o.i32(d)))),
         o.br_if(0, o.i32_gt_s(o.tee(l.kv, o.i32_sub(get(l.kv), o.i32(1))), o.i32(0))),
@@ -682,17 +921,26 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       ...[l.phi, l.mask, l.acc].map((p) => set(p, o.i32_sub(get(p), o.i32(steps.find(([q]) => q === p)![1] * g.NV)))),
     );
   }
+  cellBody.push(...hsum16(get, set, l.t32, l.tacc, l.cnt));
+  if (variant.cycle && !variant.cycle.lat) {
+    // the halves the fast path could not decide (emitCycleFast), and the toggles their lanes change
+    const nFix = o.i32_div_u(o.i32_sub(get(l.fxp), abiLoad.i32('bFix')), o.i32(FIX.SIZE));
+    cellBody.push(o.if_(o.i32_ne(get(l.fxp), abiLoad.i32('bFix')), [set(l.cnt, o.i32_add(get(l.cnt), o.call(F_FIX, [get(l.rec), nFix])))]));
+  }
   cellBody.push(
-    ...hsum16(get, set, l.t32, l.tacc, l.cnt),
     set(l.tog64, o.i64_add(get(l.tog64), o.i64_extend_i32_s(get(l.cnt)))),
     set(l.wire64, o.i64_add(get(l.wire64), o.i64_mul(o.i64_extend_i32_s(get(l.cnt)), o.i64_extend_i32_s(o.i32_load(get(l.rec), REC.WIREQ))))),
     set(l.link64, o.i64_add(get(l.link64), o.i64_mul(o.i64_extend_i32_s(get(l.cnt)), o.i64_extend_i32_s(o.i32_load(get(l.rec), REC.CC))))),
     set(l.rec, o.i32_add(get(l.rec), o.i32(g.RB))),
   );
   const lane64 = (x: Code, lane: number) => o.i64_extend_i32_s(o.i32x4_extract(x, lane));
-  const divider = variant.cycle
-    ? o.f64_add(o.f64x2_extract(get(l.dacc), 0), o.f64x2_extract(get(l.dacc), 1))
-    : o.f64_convert_i64_s(o.i64_add(o.i64_add(lane64(get(l.dacc), 0), lane64(get(l.dacc), 1)), o.i64_add(lane64(get(l.dacc), 2), lane64(get(l.dacc), 3))));
+  // cycle, every lane valid, no per-chain tallies: dividerTerms left DQK out of each of the call's
+  // 2 NV terms per cell and lane (each lane's sum wraps, its true value is below 2^31)
+  const dqTail: Code[] =
+    variant.cycle && !variant.masked && !variant.perChain
+      ? [set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_splat(o.i32_mul(abiLoad.i32('bCount'), o.i32((2 * g.NV * (DIVIDER_Q / 4 + 0x4b000000)) | 0)))))]
+      : [];
+  const divider = o.f64_convert_i64_s(o.i64_add(o.i64_add(lane64(get(l.dacc), 0), lane64(get(l.dacc), 1)), o.i64_add(lane64(get(l.dacc), 2), lane64(get(l.dacc), 3))));
   const body: Code[] = [
     set(l.rec, abiLoad.i32('bCells')),
     set(l.n, abiLoad.i32('bCount')),
@@ -706,12 +954,14 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     set(l.nfb, o.i32(0)),
     set(l.dacc, ZERO),
     countDown(l.n, cellBody),
+    ...dqTail,
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.tog64)), outAddr('toggles')),
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.wire64)), outAddr('wire')),
     o.f64_store(o.i32(0), o.f64_convert_i64_s(get(l.link64)), outAddr('link')),
     o.f64_store(o.i32(0), divider, outAddr('divider')),
-    o.f64_store(o.i32(0), o.f64_convert_i32_u(get(l.nfb)), outAddr('fallbacks')),
+    o.f64_store(o.i32(0), o.f64_convert_i32_u(variant.cycle && !variant.cycle.lat ? abiLoad.i32('bFixN') : get(l.nfb)), outAddr('fallbacks')),
   ];
+  if (variant.cycle && !variant.cycle.lat) body.unshift(o.i32_store(o.i32(0), o.i32(0), i32Addr('bFixN')));
   const copies = ctx.dups.map(([copy, slot]) => o.v_store(o.i32(0), o.v_load(o.i32(0), constAddr(slot)), constAddr(copy)));
   const latch: FuncDef = { name: 'latch', params: [], results: [], locals: ctx.lc.types, body: [...copies, ...body] };
   const momentsFn = momentsFunc(g);
@@ -782,6 +1032,11 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
   if (variant.cycle) funcs.push(exactFunc({ cycle: true, n1: variant.cycle.n1, nMid: variant.cycle.nMid, n2: variant.cycle.n2 }, EXP));
   else funcs.push(exactFunc({ cycle: false }, EXP)); // unused by the ideal kernel; keeps function indices fixed
   funcs.push(latch, momentsFn, padsFn, packFn, ...rows, momentsAccFn);
+  if (variant.cycle && !variant.cycle.lat) {
+    // one import (exp) comes first in the function index space
+    if (1 + funcs.length !== F_FIX) throw new Error(`batch emit: fix() would be function ${1 + funcs.length}, but latch() calls ${F_FIX}`);
+    funcs.push(fixFunc(g, variant));
+  }
   return assemble({
     memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true },
     imports: [{ module: 'e', name: 'exp', params: [T.f64], results: [T.f64] }],

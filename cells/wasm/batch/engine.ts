@@ -23,9 +23,9 @@
  * planes hold when a latch runs is exactly what the one-chain-at-a-time writes would have left.
  */
 import { Arena, roundUp } from '../arena.js';
-import { RESERVED, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
-import { batchGeom, blockChains, cellPos, REC, MASK_BYTES, ACC, accBytes, type BatchGeom } from './layout.js';
-import { generateBatch, type BatchVariant } from './emit.js';
+import { RESERVED, REGIONS, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
+import { batchGeom, blockChains, cellPos, REC, MASK_BYTES, ACC, STATE, recSlot, accBytes, type BatchGeom } from './layout.js';
+import { generateBatch, FIX, type BatchVariant } from './emit.js';
 import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
 import { writeStaticConstants } from '../emit/constants.js';
 import { CHAIN_STRIDE } from '../../../rng/counter.js';
@@ -64,8 +64,36 @@ export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string |
   if (weightBits === 'exact') return 'it needs quantised weights (cell.weight_bits is "exact"): its fields are 16-bit integers';
   const levels = 2 ** (weightBits - 1) - 1;
   const D = spec.layout.D;
+  if (!isIdealPhysics(spec.physics) && (D + 1) * 16 > REGIONS.SCRATCH.bytes) return `${D} wires per cell: the kernel splats a cell's weights into ${REGIONS.SCRATCH.bytes} bytes`;
   if ((D + 1) * levels > 32767) return `cell.weight_bits = ${weightBits} with ${D} wires per cell can give fields beyond 16 bits`;
   return null;
+}
+
+/**
+ * The constants of the fast path's decision (emit.ts emitCycleFast) for an interval of n substeps
+ * (no delayed links), in units of 2^-32, as f32 values: P0 starts at Pup (the cell was up: the
+ * RNG's own last bit, f(2^32 bPow - 2^31)) or Pdown (-2^31) and adds ZC1 sigma~(T1) + ZC2 sigma~(h);
+ * M0 = |gain| (|d1| ZB1 + |d2| ZB2) + ZK. ZB_s = 2^32 (C1_s / 4 + SK): the zeroth-order remainder
+ * (|sigma'| <= 1/4) and the slop the general bound counts per unit |x| of SL. ZK: the general
+ * bound's constant K0 + E (C0_1 + C0_2) and, for the rest of SL (|offset| + |gain T_s|), SK (2 + |offset|):
+ * the roundings those terms stand for move p by at most eps |u| sigma'(u) <= 0.224 eps per rounding of
+ * u (docs/physics-arithmetic.md), which SK (>= 4 eps per substep) covers with |u| replaced by 2 + |offset|.
+ * Each widened by a part in 10^6 for the f32 arithmetic that applies them.
+ */
+export function fastBound(n: number, aRng: number, seg: ArrayLike<number>, offMax: number) {
+  const [k0, sk] = estimateSlop(n, aRng);
+  const up = (x: number) => x * (1 + 1e-6);
+  const f = Math.fround;
+  const S32 = 2 ** 32;
+  return {
+    ZB1: f(up(seg[1] / 4 + sk) * S32),
+    ZB2: f(up(seg[9] / 4 + sk) * S32),
+    ZK: f(up(k0 + SIGMA_ERR * (seg[0] + seg[8]) + sk * (2 + offMax)) * S32),
+    ZC1: f(seg[0] * S32),
+    ZC2: f(seg[8] * S32),
+    Pup: f(rngMemory32(aRng, n) * S32 - S32 / 2),
+    Pdown: f(-S32 / 2),
+  };
 }
 
 /** the sums of momentSums(): the MomentSums arrays and the integer sums added since they were last read */
@@ -95,9 +123,8 @@ interface Block {
   phi: number;
   mask: number;
   acc: number;
-  node: number;
-  target: number;
-  sig: number;
+  /** cycle physics: nodes, targets and sigmoid cache (layout.ts STATE) */
+  state: number;
   prev: number;
   /** chains held in this block */
   count: number;
@@ -112,6 +139,8 @@ export class BatchEngine implements LatchEngine {
   private readonly tabBase: number;
   private readonly blocks: Block[] = [];
   private readonly posOf: Int32Array;
+  /** byte offset of a cell's analog state in a block's state (layout.ts STATE) */
+  private readonly slotOf: Int32Array;
   private readonly modules = new Map<string, Exports>();
   private readonly st: EngineStats;
   private readonly pads: [number, number] = [0, 0];
@@ -179,6 +208,10 @@ export class BatchEngine implements LatchEngine {
   /** the largest |G| the programmed weights and every bias given can reach */
   private reach = 0;
   private lastCycle = '';
+  /** the cycle kernel's record of one cell's undecided halves (emit.ts FIX) */
+  private readonly fixBuf: number;
+  /** the largest |offset| of a cell (f32) */
+  private offMax = 0;
   private bias: Float64Array[];
   private f32view: Float32Array | null = null;
   private i16view: Int16Array | null = null;
@@ -215,6 +248,8 @@ export class BatchEngine implements LatchEngine {
       return addr;
     };
     this.tabBase = this.ideal ? alloc((2 * this.gOff + 1) * 8, 'the decision table') : 0;
+    new Int16Array(a.memory.buffer as unknown as ArrayBuffer, constAddr(KC.GOFF), 8).fill(this.gOff);
+    this.fixBuf = !this.ideal && !this.lat ? alloc(2 * this.g.NV * FIX.SIZE, 'the undecided lanes') : 0;
     const g = this.g;
     const nBlocks = Math.ceil(chains / BL);
     const lanes = N * BL;
@@ -241,9 +276,7 @@ export class BatchEngine implements LatchEngine {
         phi: alloc(g.NV * 32, 'the chains'),
         mask: alloc(g.NV * MASK_BYTES, 'the chains'),
         acc: alloc(accBytes(BL), 'the chains'),
-        node: this.ideal ? 0 : alloc(lanes * 4, 'the chains'),
-        target: this.ideal ? 0 : alloc(lanes * 4, 'the chains'),
-        sig: this.ideal ? 0 : alloc(lanes * 8, 'the chains'),
+        state: this.ideal ? 0 : alloc(lanes * 12, 'the chains'),
         prev: this.lat ? alloc(g.planeBytes, 'the chains') : 0,
         count: 0,
       });
@@ -260,6 +293,8 @@ export class BatchEngine implements LatchEngine {
     this.bias = Array.from({ length: chains }, () => new Float64Array(0));
     this.own = new Array<boolean>(chains).fill(false);
     this.posOf = new Int32Array(N);
+    this.slotOf = new Int32Array(N);
+    colourCells.forEach((cells, c) => cells.forEach((i, n) => (this.slotOf[i] = (c === 0 ? n : colourCells[0].length + n) * g.NV * STATE.VEC)));
     for (let i = 0; i < N; i++) this.posOf[i] = cellPos(g, i % L, Math.floor(i / L));
     this.posList = alloc(N * 4, 'the cell list');
     a.i32.set(this.posOf, this.posList / 4);
@@ -293,6 +328,7 @@ export class BatchEngine implements LatchEngine {
         a.i32[(r + REC.CELL) / 4] = i;
         a.i32[(r + REC.WIREQ) / 4] = spec.layout.wireQ[i];
         a.i32[(r + REC.CC) / 4] = spec.layout.crossCount[i];
+        a.i32[(r + recSlot(D)) / 4] = this.slotOf[i];
         const gain = ph.gain ? ph.gain[i] : 1;
         const off = ph.offset ? ph.offset[i] : 0;
         this.f32[(r + REC.GAIN) / 4] = gain;
@@ -301,6 +337,8 @@ export class BatchEngine implements LatchEngine {
         a.f64[(r + REC.OFF64) / 8] = off;
       });
     }
+    const offs = spec.physics.offset;
+    if (offs) for (let i = 0; i < N; i++) this.offMax = Math.max(this.offMax, Math.abs(Math.fround(offs[i])));
     if (boundary === 'torus') {
       const lists: [number[], number[]] = [[], []];
       for (let y = -g.R; y < L + g.R; y++) {
@@ -379,6 +417,9 @@ export class BatchEngine implements LatchEngine {
   }
   private constF32(slot: number, x: number): void {
     this.f32.fill(x, constAddr(slot) / 4, constAddr(slot) / 4 + 4);
+  }
+  private constI32(slot: number, x: number): void {
+    this.a.i32.fill(x | 0, constAddr(slot) / 4, constAddr(slot) / 4 + 4);
   }
   private out(name: keyof typeof OUT): number {
     return this.a.f64[OX[name]];
@@ -732,12 +773,13 @@ export class BatchEngine implements LatchEngine {
       let G = bias[i];
       for (let d = 0; d < D; d++) G += pl.w[i * D + d] * s[nbr[i * D + d]];
       const h = drive32(G, hScale);
-      const e = i * g.BL + lane;
-      F32[b.node / 4 + e] = h;
-      F32[b.target / 4 + e] = h;
+      const e = (b.state + this.slotOf[i] + (lane >> 3) * STATE.VEC + (lane & 7) * 4) / 4;
+      F32[e + STATE.V / 4] = h;
+      F32[e + STATE.T / 4] = h;
       const gi = fr(ph.gain ? ph.gain[i] : 1);
-      const gT = fr(gi * fr(h));
-      F32[(b.sig + i * g.BL * 8) / 4 + lane] = fr(sigmoid(fr(gT + fr(ph.offset ? ph.offset[i] : 0))));
+      const z = fr(fr(gi * fr(h)) + fr(ph.offset ? ph.offset[i] : 0));
+      // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
+      F32[e + STATE.SG / 4] = this.lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
     }
   }
 
@@ -800,12 +842,15 @@ export class BatchEngine implements LatchEngine {
       const seg = new Float64Array(12);
       segmentConstants([n1, nMid, n2], pw, ph.aRng, seg, 0);
       for (let q = 0; q < 12; q++) this.constF32(KC.C + q, seg[q]);
-      // the zeroth-order bound (emit.ts emitCycle): |sigma'| <= 1/4 times C1 per segment, the
-      // sigmoid's error times C0, the slop; widened by a part in 10^6 for their own rounding
-      const up = (x: number) => x * (1 + 1e-6);
-      this.constF32(KC.B1, up(seg[1] / 4));
-      this.constF32(KC.B2, up(seg[9] / 4));
-      this.constF32(KC.KB, up(k0 + SIGMA_ERR * (seg[0] + seg[8])));
+      const z = fastBound(n1 + nMid + n2, ph.aRng, seg, this.offMax);
+      this.constF32(KC.ZB1, z.ZB1);
+      this.constF32(KC.ZB2, z.ZB2);
+      this.constF32(KC.ZK, z.ZK);
+      this.constF32(KC.ZC1, z.ZC1);
+      this.constF32(KC.ZC2, z.ZC2);
+      const bits = new Int32Array(new Float32Array([z.Pup, z.Pdown]).buffer);
+      this.constI32(KC.ZB, bits[0] ^ bits[1]);
+      this.constI32(KC.ZO, bits[1]);
       this.lastCycle = key;
     }
     return { n1, nMid, n2, lat: this.lat };
@@ -825,8 +870,10 @@ export class BatchEngine implements LatchEngine {
       cycle = this.cycleVariant(hs);
       this.constF32(KC.FTB, hScale);
       this.constF64(KC.VSV, this.spec.physics.vsOverVdd);
+      this.constF32(KC.DV, 256 * Math.fround(this.spec.physics.vsOverVdd));
     }
     this.setI32('bKey', hs.key | 0);
+    this.setI32('bFix', this.fixBuf);
     const n = this.active[c];
     for (let bi = 0; bi < this.blocks.length; bi++) {
       const b = this.blocks[bi];
@@ -837,9 +884,7 @@ export class BatchEngine implements LatchEngine {
       this.setI32('bPhi', b.phi);
       this.setI32('bMask', b.mask);
       this.setI32('bAcc', b.acc);
-      this.setI32('bNode', b.node);
-      this.setI32('bTarget', b.target);
-      this.setI32('bSig', b.sig);
+      this.setI32('bState', b.state);
       this.setI32('bPrev', b.prev);
       if (perChain) a.u8.fill(0, b.acc, b.acc + accBytes(g.BL));
       for (let from = 0; from < n; from += CELLS_PER_CALL) {

@@ -49,6 +49,18 @@ export const REC = {
   OFF64: 32, // f64
   W: 40, // i16 x D: 2 w_d, then i16 x D: 2 w_d on tile-crossing wires only (delayed links)
 } as const;
+/** the record's last field, after the weights: i32 byte offset of the cell's analog state in the block's state (STATE) */
+export const recSlot = (D: number): number => REC.W + 4 * D;
+
+/**
+ * The cycle physics' analog state of a block, one stream in the order the cells latch: per colour,
+ * per cell of that colour (in cell order, clamped ones too), per vector of eight chains: their
+ * nodes (f32 x 8), targets (f32 x 8) and the sigmoid cache (f32 x 8): for the target's argument
+ * z = gain T + offset, t = e^-|z| with its sign bit set where z >= 0 (the sign of -z: without delayed
+ * links, emit.ts emitCycleFast: sigma~(z) = (z >= 0 ? 1 : t) / (1 + t)), or sigma~(z) itself (with
+ * delayed links, emitCycle).
+ */
+export const STATE = { V: 0, T: 32, SG: 64, VEC: 96 } as const;
 
 /** per vector of a block: valid-lane masks as i16x8, two i32x4, four i64x2 (f64 lanes) */
 export const MASK_BYTES = 112;
@@ -79,7 +91,7 @@ export function batchGeom(L: number, dirs: readonly (readonly [number, number])[
     planeBytes: roundUp(Wp * Wp * cellBytes, 64),
     od,
     minOd: Math.min(0, ...od),
-    RB: roundUp(REC.W + 4 * D, 16),
+    RB: roundUp(recSlot(D) + 4, 16),
   };
 }
 

@@ -9,7 +9,7 @@ import { KC } from '../abi.js';
 import { BUF, type EmitCtx } from './context.js';
 
 export function emitCommit(ctx: EmitCtx): Code[] {
-  const { get, set, K, ONE, MONE, ZERO, L, cycle } = ctx;
+  const { get, set, K, ONE, MONE, ZERO, L, cycle, r32 } = ctx;
   const { PREV, TGOFF } = ctx.g;
   const { oldA, oldB, nsA, nsB, hA, hB, ndA, ndB, tgA, tgB, clA, clB, togA, togB, cntL, cntT, lk, t0, t1, t2, t3, wp, dv, rP, oP, gP, bufP } = ctx.l;
   const out: Code[] = [];
@@ -35,14 +35,21 @@ export function emitCommit(ctx: EmitCtx): Code[] {
     }
     c.push(set(cntT, o.i64x2_sub(o.i64x2_sub(get(cntT), get(togA)), get(togB))));
     c.push(set(lk, o.f64x2_add(get(lk), o.f64x2_add(o.v_and(get(togA), o.v_load(get(rP), L.CC)), o.v_and(get(togB), o.v_load(get(rP), L.CC + 16))))));
-    // divider term at the node value: floor(f(1-f) DIVIDER_Q + 1/2), f = clamp(0.5 + vsv V, 0, 1)
+    // divider term at the node value (cells/physics.ts): ideal dividerQ, floor(f(1-f) DIVIDER_Q + 1/2),
+    // f = clamp(0.5 + vsv V, 0, 1) in f64; cycle dividerQ32, DIVIDER_Q / 4 - rne(f(x x)), x = f(f(256 vsv) V)
+    // clamped to [-128, 128], f32 operations emulated in f64 lanes (exact product, rounded once)
     for (const [Ve, cl, t] of [
       [ndA, clA, t0],
       [ndB, clB, t1],
     ]) {
-      c.push(set(t, o.f64x2_pmin(o.f64x2_pmax(o.f64x2_add(K(KC.HALF), o.f64x2_mul(K(KC.VSV), get(Ve))), ZERO), ONE)));
-      c.push(set(t, o.f64x2_mul(get(t), o.f64x2_sub(ONE, get(t)))));
-      c.push(set(t, o.f64x2_floor(o.f64x2_add(o.f64x2_mul(get(t), K(KC.DQ)), K(KC.HALF)))));
+      if (cycle) {
+        c.push(set(t, o.f64x2_pmin(o.f64x2_pmax(r32(o.f64x2_mul(K(KC.DV64), get(Ve))), K(KC.DM128)), K(KC.D128))));
+        c.push(set(t, o.f64x2_sub(K(KC.DQ4), o.f64x2_nearest(r32(o.f64x2_mul(get(t), get(t)))))));
+      } else {
+        c.push(set(t, o.f64x2_pmin(o.f64x2_pmax(o.f64x2_add(K(KC.HALF), o.f64x2_mul(K(KC.VSV), get(Ve))), ZERO), ONE)));
+        c.push(set(t, o.f64x2_mul(get(t), o.f64x2_sub(ONE, get(t)))));
+        c.push(set(t, o.f64x2_floor(o.f64x2_add(o.f64x2_mul(get(t), K(KC.DQ)), K(KC.HALF)))));
+      }
       if (masked) c.push(set(t, o.v_andnot(get(t), get(cl))));
     }
     c.push(set(t2, o.v_and(get(togA), o.v_load(get(rP), L.CWL))), set(t3, o.v_and(get(togB), o.v_load(get(rP), L.CWL + 16))));

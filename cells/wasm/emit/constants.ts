@@ -3,6 +3,7 @@ import { KC, REGIONS } from '../abi.js';
 import { MAGIC32, TWO_POW_M32, TINY_DISTANCE } from './context.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
 import { DIVIDER_Q } from '../../physics.js';
+import { SIGMA_POLY } from './sigmoid.js';
 
 export function writeStaticConstants(buf: ArrayBuffer): void {
   const at = REGIONS.CONST.at;
@@ -23,15 +24,20 @@ export function writeStaticConstants(buf: ArrayBuffer): void {
   f4(KC.F40, 40);
   f4(KC.FNLOG2E, -Math.LOG2E);
   f4(KC.FMAGIC, MAGIC32);
-  f4(KC.FLN2, Math.LN2);
   f4(KC.F1, 1);
-  f4(KC.F1_2, 1 / 2);
-  f4(KC.F1_6, 1 / 6);
-  f4(KC.F1_24, 1 / 24);
-  f4(KC.F1_120, 1 / 120);
+  [KC.SP0, KC.SP1, KC.SP2, KC.SP3, KC.SP4].forEach((slot, i) => f4(slot, SIGMA_POLY[i]));
   f4(KC.FTWO32, TWO_POW_M32);
   i4(KC.KCELL, CELL_STRIDE | 0);
   d2(KC.DQ, DIVIDER_Q);
   d2(KC.TINY, TINY_DISTANCE);
   f4(KC.FTINY, TINY_DISTANCE);
+  i4(KC.ISIGN, -0x80000000);
+  i4(KC.FABS, 0x7fffffff);
+  f4(KC.FM40L, Math.fround(-40 * Math.fround(Math.LOG2E)));
+  f4(KC.F2P23, 2 ** 23);
+  f4(KC.F16384, 16384);
+  i4(KC.DQK, DIVIDER_Q / 4 + 0x4b000000);
+  d2(KC.D128, 128);
+  d2(KC.DM128, -128);
+  d2(KC.DQ4, DIVIDER_Q / 4);
 }
