@@ -48,20 +48,23 @@ export const BYTES = {
 };
 
 /**
- * Wall time per cell update and per cell of set-up (same machine and Node; see README, Speed).
- * The cycle engine replays each cell's analog history in clock.analog_substeps steps per cycle,
- * 2 x clock.phase_cycles cycles per sweep. Measured at L = 70 (G12, 20 sweeps, set-up taken out):
- * 0.9-1.8 ns per substep-cycle up to 20,000 per sweep (phase 1000 x 4 substeps; 1 x 1000;
- * 1 x 10000), 18 ns at 200,000 (phase 1000 x 100 substeps: the history no longer fits the caches).
+ * CPU time per cell update and per cell of set-up (one thread; measured with
+ * scripts/time-constants.ts, docs/performance.md "Time estimates"). Which engine runs a thread's
+ * chains sets the rate: the many-chain engine (chains in SIMD lanes: quantised weights and at least
+ * two chains a thread) or the one-chain engine. The cycle physics replays each cell's analog
+ * history in clock.analog_substeps steps per cycle, 2 x clock.phase_cycles cycles per sweep, so its
+ * cost grows with those substep-cycles; past largeSubstepsPerSweep the history leaves the caches.
  */
 export const TIME = {
-  /** ideal engine, ns per cell update */
-  idealNsPerUpdate: 7,
-  /** cycle engine, ns per cell update... */
-  cycleNsPerUpdate: 10,
-  /** ...plus this per analog substep-cycle of a sweep (clock.analog_substeps x 2 phase_cycles)... */
-  cycleNsPerSubstep: 2,
-  /** ...or this, past this many substep-cycles per sweep */
+  /** many-chain engine: ns per cell update (ideal), and for the cycle physics per update plus per substep-cycle */
+  manyIdealNsPerUpdate: 0,
+  manyCycleNsPerUpdate: 0,
+  manyCycleNsPerSubstep: 0,
+  /** one-chain engine: the same */
+  oneIdealNsPerUpdate: 0,
+  oneCycleNsPerUpdate: 0,
+  oneCycleNsPerSubstep: 0,
+  /** either engine, per substep-cycle past this many per sweep */
   cycleNsPerSubstepLarge: 20,
   largeSubstepsPerSweep: 20_000,
   /** set-up per cell (fabric, fabrication) and per cell and stage (model, programming) */
@@ -106,6 +109,10 @@ export interface RunShape {
   /** largest sweep index + 1 (warm-up included) */
   sweeps: number;
   engine: 'ideal' | 'cycle';
+  /** the weights are quantised (cell.weight_bits is a number), which the many-chain engine needs (default true) */
+  quantised?: boolean;
+  /** the engine asked for (default auto: the many-chain engine where it can run) */
+  engineChoice?: 'auto' | 'reference' | 'wasm' | 'batch';
   analogSubsteps: number;
   phaseCycles: number;
   /** trace: sweep records and traced cells (0 records: no trace) */
@@ -136,9 +143,14 @@ export function estimateRun(s: RunShape): Estimate {
   const parts = { base: BYTES.base, chip, model, program, chains, workers, trace };
   const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
   const substeps = s.analogSubsteps * 2 * s.phaseCycles;
-  const perSubstep = substeps > TIME.largeSubstepsPerSweep ? TIME.cycleNsPerSubstepLarge : TIME.cycleNsPerSubstep;
-  const perUpdate = s.engine === 'ideal' ? TIME.idealNsPerUpdate : TIME.cycleNsPerUpdate + perSubstep * substeps;
   const parallel = Math.max(1, Math.min(s.workers, s.chains, availableParallelism()));
+  // the engine a thread runs (cells/select.ts): chains in lanes when it holds two or more and the weights are quantised
+  const perThread = Math.min(Math.ceil(s.chains / Math.max(1, Math.min(s.workers, s.chains))), s.batch ?? Infinity);
+  const choice = s.engineChoice ?? 'auto';
+  const many = (s.quantised ?? true) && perThread >= 2 && (choice === 'auto' || choice === 'batch');
+  const perSubstep = many ? TIME.manyCycleNsPerSubstep : TIME.oneCycleNsPerSubstep;
+  const substepNs = substeps > TIME.largeSubstepsPerSweep ? TIME.cycleNsPerSubstepLarge * substeps : perSubstep * substeps;
+  const perUpdate = s.engine === 'ideal' ? (many ? TIME.manyIdealNsPerUpdate : TIME.oneIdealNsPerUpdate) : (many ? TIME.manyCycleNsPerUpdate : TIME.oneCycleNsPerUpdate) + substepNs;
   const seconds = (s.cellUpdates * perUpdate) / parallel / 1e9 + (N * (TIME.setupNsPerCell + s.stages * TIME.setupNsPerCellStage) * (1 + extra)) / 1e9;
   const traceFileBytes = s.traceRecords ? s.traceRecords * (Math.ceil((s.tracedCells ?? N) / 8) + BYTES.traceRecordOverhead) : 0;
   return { bytes, parts, seconds, traceFileBytes };
@@ -233,12 +245,13 @@ export function checkSweepMemory(pointBytes: number[], jobs: number, have = mach
 }
 
 /** The parts of a run's shape that follow from its config. */
-export function configShape(c: ResolvedConfig): Pick<RunShape, 'cells' | 'directions' | 'engine' | 'analogSubsteps' | 'phaseCycles'> {
+export function configShape(c: ResolvedConfig): Pick<RunShape, 'cells' | 'directions' | 'engine' | 'quantised' | 'analogSubsteps' | 'phaseCycles'> {
   const ideal = c.rng.tau_rng_s === 0 && c.cell.node_capacitance_f === 0 && c.rng.v_off_sigma_v === 0 && c.rng.v_s_sigma_rel === 0 && c.fabric.tile.link_latency_cycles === 0;
   return {
     cells: c.fabric.L * c.fabric.L,
     directions: 4 * resolveRules(c.fabric.rules).length,
     engine: ideal ? 'ideal' : 'cycle',
+    quantised: c.cell.weight_bits !== 'exact',
     analogSubsteps: c.clock.analog_substeps,
     phaseCycles: c.clock.phase_cycles,
   };

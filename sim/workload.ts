@@ -214,8 +214,8 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   const modelShape = modelFile
     ? { stages: modelFile.stages.length, edgesPerStage: Math.max(...modelFile.stages.map((st) => st.ei.length)) }
     : { stages: dtmRun ? (req.random?.T ?? DEFAULT_T) : 1, edgesPerStage: wiresApprox };
-  const estimate = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'analogSubsteps' | 'phaseCycles'>): Estimate => {
-    const full: RunShape = { ...shape, ...modelShape, ...cs, workers, batch };
+  const estimate = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'quantised' | 'engineChoice' | 'analogSubsteps' | 'phaseCycles'>): Estimate => {
+    const full: RunShape = { ...shape, ...modelShape, ...cs, workers, batch, engineChoice: engine };
     const est = estimateRun(full);
     for (const w of checkResources(full, est, { force: Boolean(req.force) })) ctx.log.warn(w);
     return est;
