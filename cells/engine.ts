@@ -53,6 +53,21 @@ export interface CellPhysics {
   vsOverVdd: number;
   /** extra cycles before a tile-crossing neighbour's new value arrives */
   latency: number;
+  /** cycles of each colour's phase (clock.phase_cycles): a latch interval spans two phases */
+  phaseCycles: number;
+}
+
+/** substeps per latch interval the generated cycle kernels take (a bound on their code size and time) */
+export const MAX_SUBSTEPS = 100000;
+
+/**
+ * Why the WebAssembly engines cannot run this physics (null when they can): a latch interval (two
+ * phases of analog substeps) beyond MAX_SUBSTEPS. The reference engine has no such bound.
+ */
+export function intervalRefusal(p: CellPhysics): string | null {
+  if (isIdealPhysics(p)) return null;
+  const n = 2 * p.phaseCycles * p.substeps;
+  return n > MAX_SUBSTEPS ? `a latch interval of ${n} analog substeps (2 x clock.phase_cycles x clock.analog_substeps) is beyond its ${MAX_SUBSTEPS}` : null;
 }
 
 export interface EngineSpec {

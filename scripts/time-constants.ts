@@ -3,7 +3,7 @@
  * DTM generations through sim/workload.ts, as `dtca run` does, on one thread, and compares what
  * each took with what estimateRun() announced for it.
  *
- *   npx tsx scripts/time-constants.ts [--quick]
+ *   npx tsx scripts/time-constants.ts [--quick] [--scale X] [--repeat 3]
  *
  * Each workload runs at two sweep counts (S and 3S); the difference of their CPU times divided by
  * the difference of their cell updates is the cost per update, free of set-up, and the shorter
@@ -19,8 +19,10 @@ import { resolveConfig } from '../sim/config.js';
 import { planWorkload, executeWorkload } from '../sim/workload.js';
 import { quietContext } from '../sim/context.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' } } });
-const scale = values.quick ? 0.25 : 1;
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, scale: { type: 'string' }, repeat: { type: 'string' } } });
+const scale = Number(values.scale ?? 1) * (values.quick ? 0.25 : 1);
+const repeat = Number(values.repeat ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Row {
   name: string;
@@ -59,16 +61,24 @@ async function once(r: Row, sweeps: number) {
 }
 
 console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log('row | engine | ns/update (CPU) | ns/update (wall) | set-up s (CPU) | run at 3S: CPU s, wall s, estimate s');
+console.log('row | engine | ns/update (CPU; median, range over the repeats) | ns/update (wall) | set-up s (CPU) | run at 3S: CPU s, wall s, estimate s');
 for (const r of rows) {
   await once(r, 2); // compiles the kernels this row uses, so neither timed run pays for them
   const S = Math.max(2, Math.round(r.sweeps * scale));
-  const a = await once(r, S);
-  const b = await once(r, 3 * S);
-  const du = b.updates - a.updates;
-  const nsCpu = ((b.cpu - a.cpu) / du) * 1e9;
-  const nsWall = ((b.wall - a.wall) / du) * 1e9;
-  const setup = a.cpu - (a.updates * nsCpu) / 1e9;
-  console.log(`${r.name} | ${b.engine} | ${nsCpu.toFixed(2)} | ${nsWall.toFixed(2)} | ${setup.toFixed(2)} | ${b.cpu.toFixed(2)}, ${b.wall.toFixed(2)}, ${b.estimate.toFixed(2)}`);
+  const cpuNs: number[] = [];
+  const wallNs: number[] = [];
+  const setups: number[] = [];
+  let b = await once(r, 3 * S);
+  for (let k = 0; k < repeat; k++) {
+    const a = await once(r, S);
+    b = await once(r, 3 * S);
+    const du = b.updates - a.updates;
+    const nsCpu = ((b.cpu - a.cpu) / du) * 1e9;
+    cpuNs.push(nsCpu);
+    wallNs.push(((b.wall - a.wall) / du) * 1e9);
+    setups.push(a.cpu - (a.updates * nsCpu) / 1e9);
+  }
+  const spread = `${Math.min(...cpuNs).toFixed(2)}-${Math.max(...cpuNs).toFixed(2)}`;
+  console.log(`${r.name} | ${b.engine} | ${median(cpuNs).toFixed(2)} (${spread}) | ${median(wallNs).toFixed(2)} | ${median(setups).toFixed(2)} | ${b.cpu.toFixed(2)}, ${b.wall.toFixed(2)}, ${b.estimate.toFixed(2)}`);
 }
 console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -79,6 +79,7 @@ export function buildChip(config: ResolvedConfig): Chip {
       offset: fab.offset,
       vsOverVdd: fab.vSNominal / config.power.vdd_v,
       latency: config.fabric.tile.link_latency_cycles,
+      phaseCycles: c.phase_cycles,
     },
   };
   const p = config.power;

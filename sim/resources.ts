@@ -20,6 +20,7 @@ import { availableParallelism, freemem, totalmem } from 'node:os';
 import { UserError } from '../fabric/errors.js';
 import { resolveRules } from '../fabric/rules.js';
 import type { ResolvedConfig } from './config.js';
+import { MAX_SUBSTEPS } from '../cells/engine.js';
 
 /** Bytes per structure. */
 export const BYTES = {
@@ -48,25 +49,28 @@ export const BYTES = {
 };
 
 /**
- * CPU time per cell update and per cell of set-up (one thread; measured with
- * scripts/time-constants.ts, docs/performance.md "Time estimates"). Which engine runs a thread's
- * chains sets the rate: the many-chain engine (chains in SIMD lanes: quantised weights and at least
- * two chains a thread) or the one-chain engine. The cycle physics replays each cell's analog
- * history in clock.analog_substeps steps per cycle, 2 x clock.phase_cycles cycles per sweep, so its
- * cost grows with those substep-cycles; past largeSubstepsPerSweep the history leaves the caches.
+ * CPU time per cell update and per cell of set-up, one thread. Which engine runs a thread's chains
+ * sets the rate: the many-chain engine (chains in SIMD lanes: quantised weights and at least two
+ * chains a thread), the one-chain engine, or the reference engine (asked for, or the only one that
+ * takes a latch interval beyond MAX_SUBSTEPS analog substeps). The cycle physics replays each
+ * cell's analog history in clock.analog_substeps steps per cycle over two phases of
+ * clock.phase_cycles; the WebAssembly kernels' fast path makes that nearly free of the substep
+ * count (7.2-8.0 ns per update from 2 to 32 substep-cycles at 32 images), the reference engine pays
+ * per substep. Measured 5 December 2026 with scripts/time-constants.ts (DTM generation on the
+ * paper chip, shipped model, medians of 3 repeats of CPU time, load average 4-5 on the 2-core
+ * machine): many-chain 3.1 ns ideal (8-bit weights), 7.0-8.0 cycle; one-chain 15.5 ideal
+ * (--ideal keeps exact weights, so it runs one-chain), 26-33 cycle; the reference engine about
+ * 80 ns per substep-cycle (phase 1000 x 60 substeps, L = 12). On a quiet machine wall time is
+ * this CPU time divided by the threads at work.
  */
 export const TIME = {
-  /** many-chain engine: ns per cell update (ideal), and for the cycle physics per update plus per substep-cycle */
-  manyIdealNsPerUpdate: 0,
-  manyCycleNsPerUpdate: 0,
-  manyCycleNsPerSubstep: 0,
-  /** one-chain engine: the same */
-  oneIdealNsPerUpdate: 0,
-  oneCycleNsPerUpdate: 0,
-  oneCycleNsPerSubstep: 0,
-  /** either engine, per substep-cycle past this many per sweep */
-  cycleNsPerSubstepLarge: 20,
-  largeSubstepsPerSweep: 20_000,
+  manyIdealNsPerUpdate: 3,
+  manyCycleNsPerUpdate: 7.5,
+  oneIdealNsPerUpdate: 15,
+  oneCycleNsPerUpdate: 30,
+  /** the reference engine: ns per cell update (ideal), and per analog substep-cycle of a cycle-accurate update */
+  refIdealNsPerUpdate: 60,
+  refNsPerSubstep: 80,
   /** set-up per cell (fabric, fabrication) and per cell and stage (model, programming) */
   setupNsPerCell: 1000,
   setupNsPerCellStage: 7000,
@@ -144,13 +148,24 @@ export function estimateRun(s: RunShape): Estimate {
   const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
   const substeps = s.analogSubsteps * 2 * s.phaseCycles;
   const parallel = Math.max(1, Math.min(s.workers, s.chains, availableParallelism()));
-  // the engine a thread runs (cells/select.ts): chains in lanes when it holds two or more and the weights are quantised
+  // the engine a thread runs (cells/select.ts): chains in lanes when it holds two or more and the
+  // weights are quantised; the reference engine when asked, or for a latch interval the kernels refuse
   const perThread = Math.min(Math.ceil(s.chains / Math.max(1, Math.min(s.workers, s.chains))), s.batch ?? Infinity);
   const choice = s.engineChoice ?? 'auto';
-  const many = (s.quantised ?? true) && perThread >= 2 && (choice === 'auto' || choice === 'batch');
-  const perSubstep = many ? TIME.manyCycleNsPerSubstep : TIME.oneCycleNsPerSubstep;
-  const substepNs = substeps > TIME.largeSubstepsPerSweep ? TIME.cycleNsPerSubstepLarge * substeps : perSubstep * substeps;
-  const perUpdate = s.engine === 'ideal' ? (many ? TIME.manyIdealNsPerUpdate : TIME.oneIdealNsPerUpdate) : (many ? TIME.manyCycleNsPerUpdate : TIME.oneCycleNsPerUpdate) + substepNs;
+  const tooLong = s.engine === 'cycle' && substeps > MAX_SUBSTEPS;
+  const reference = choice === 'reference' || tooLong;
+  const many = !reference && (s.quantised ?? true) && perThread >= 2 && (choice === 'auto' || choice === 'batch');
+  const perUpdate = reference
+    ? s.engine === 'ideal'
+      ? TIME.refIdealNsPerUpdate
+      : TIME.refNsPerSubstep * substeps
+    : s.engine === 'ideal'
+      ? many
+        ? TIME.manyIdealNsPerUpdate
+        : TIME.oneIdealNsPerUpdate
+      : many
+        ? TIME.manyCycleNsPerUpdate
+        : TIME.oneCycleNsPerUpdate;
   const seconds = (s.cellUpdates * perUpdate) / parallel / 1e9 + (N * (TIME.setupNsPerCell + s.stages * TIME.setupNsPerCellStage) * (1 + extra)) / 1e9;
   const traceFileBytes = s.traceRecords ? s.traceRecords * (Math.ceil((s.tracedCells ?? N) / 8) + BYTES.traceRecordOverhead) : 0;
   return { bytes, parts, seconds, traceFileBytes };

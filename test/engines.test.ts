@@ -295,3 +295,24 @@ describe("a training step's entry points = the ones they stand for, on every eng
     }
   }
 });
+
+describe('engine selection: a latch interval beyond the WebAssembly kernels', () => {
+  // 2 x 1000 phase cycles x 100 substeps = 200,000 substeps per latch interval; the kernels take 100,000
+  const long = buildChip(testConfig(['fabric.L=12', 'clock.phase_cycles=1000', 'clock.analog_substeps=100'], false));
+  it('auto passes over both WebAssembly engines, saying why, and the reference engine runs it', () => {
+    const sel = createEngine(long.spec, { choice: 'auto', chains: 2, weightBits: 8 });
+    expect(sel.engine.kind).toBe('reference');
+    expect(sel.refused.map((r) => r.engine)).toEqual(['batch', 'wasm']);
+    for (const r of sel.refused) expect(r.reason).toMatch(/latch interval of 200000 analog substeps/);
+    sel.engine.dispose();
+  });
+  it('asking for a WebAssembly engine is an option error, not a crash', () => {
+    for (const choice of ['batch', 'wasm'] as const) expect(() => createEngine(long.spec, { choice, chains: 2, weightBits: 8 })).toThrow(/--engine|engine/);
+  });
+  it('at the bound the WebAssembly engines still run', () => {
+    const edge = buildChip(testConfig(['fabric.L=12', 'clock.phase_cycles=500', 'clock.analog_substeps=100'], false));
+    const sel = createEngine(edge.spec, { choice: 'auto', chains: 2, weightBits: 8 });
+    expect(sel.engine.kind).toBe('batch');
+    sel.engine.dispose();
+  });
+});

@@ -30,6 +30,7 @@ export const UNIT = [
   'test/plot.test.ts',
   'test/quality-classifier.test.ts',
   'test/quality-metrics.test.ts',
+  'test/resources-time.test.ts',
   'test/rng.test.ts',
   'test/stop-hook.test.ts',
   'test/sweep-train-unit.test.ts',

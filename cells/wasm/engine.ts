@@ -27,6 +27,8 @@ import type { Planes } from '../planes.js';
 import {
   EngineRefusal,
   isIdealPhysics,
+  intervalRefusal,
+  MAX_SUBSTEPS,
   biasWith,
   keepByReload,
   newMomentSums,
@@ -62,8 +64,6 @@ export function estimateSlop(n: number, aRng: number): [number, number] {
 }
 /** logit margin of the ideal decision table */
 const MARGIN = 1e-6;
-/** substeps per latch interval the generated cycle kernels unroll or loop (a bound on code size and time) */
-const MAX_SUBSTEPS = 100000;
 
 type Exports = Record<string, () => void>;
 
@@ -143,6 +143,8 @@ export class WasmEngine implements LatchEngine {
     chains: number,
   ) {
     if (!wasmSupported()) throw new EngineRefusal('this Node has no WebAssembly SIMD with shared memory');
+    const long = intervalRefusal(spec.physics);
+    if (long) throw new EngineRefusal(long);
     const ph = spec.physics;
     this.ideal = isIdealPhysics(ph);
     this.a = new Arena(RESERVED);

@@ -34,6 +34,8 @@ import type { Planes, WeightBits } from '../../planes.js';
 import {
   EngineRefusal,
   isIdealPhysics,
+  intervalRefusal,
+  MAX_SUBSTEPS,
   biasWith,
   type EngineSpec,
   type EngineStats,
@@ -55,8 +57,6 @@ const COMPILED_KEPT = 16;
 
 /** cells per latch() call: keeps every lane's 32-bit divider sum below 2^31 */
 const CELLS_PER_CALL = 4096;
-/** substeps per latch interval the generated cycle kernels take (a bound on code size and time) */
-const MAX_SUBSTEPS = 100000;
 
 /** Why the many-chain engine cannot run a chip (null when it can). */
 export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string | null {
@@ -64,6 +64,8 @@ export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string |
   if (weightBits === 'exact') return 'it needs quantised weights (cell.weight_bits is "exact"): its fields are 16-bit integers';
   const levels = 2 ** (weightBits - 1) - 1;
   const D = spec.layout.D;
+  const long = intervalRefusal(spec.physics);
+  if (long) return long;
   if (!isIdealPhysics(spec.physics) && (D + 1) * 16 > REGIONS.SCRATCH.bytes) return `${D} wires per cell: the kernel splats a cell's weights into ${REGIONS.SCRATCH.bytes} bytes`;
   if ((D + 1) * levels > 32767) return `cell.weight_bits = ${weightBits} with ${D} wires per cell can give fields beyond 16 bits`;
   return null;
