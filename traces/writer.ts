@@ -286,8 +286,8 @@ export class TraceWriter implements TraceSink {
     }
     if (this.file === null) throw new Error('trace writer: write after close');
     if (this.used + need > this.buf.length) this.flush();
-    this.records++;
     this.used = encodeSweepRecordInto(this.buf, this.used, f);
+    this.records++;
     if (Date.now() - this.lastFlush >= FLUSH_MS) this.flush();
   }
 
