@@ -152,13 +152,24 @@ export function energyTable(p: Partial<CircuitParams>): EnergyTable {
 }
 
 export function energyOf(ev: EventCounts, table: EnergyTable): EnergyReport {
-  const out = { total: 0 } as EnergyReport;
+  // by position into a scratch array, then one object of every key at once in the report's order
+  // (total, then ENERGY_COMPONENTS): no keyed stores, one shape (traces build one per chain and sweep)
+  const e = scratchEnergy;
   let total = 0;
-  for (const c of ENERGY_COMPONENTS) {
-    const e = ev[table[c].event] * table[c].joules;
-    out[c] = e;
-    total += e;
+  for (let q = 0; q < ENERGY_COMPONENTS.length; q++) {
+    const t = table[ENERGY_COMPONENTS[q]];
+    const x = ev[t.event] * t.joules;
+    e[q] = x;
+    total += x;
   }
-  out.total = total;
-  return out;
+  return { total, rng: e[0], bias_network: e[1], cell_output: e[2], wires: e[3], links: e[4], clock: e[5], leakage: e[6], programming: e[7], init: e[8], readout: e[9] };
+}
+const scratchEnergy = new Float64Array(ENERGY_COMPONENTS.length);
+
+{
+  // the literal in energyOf lists the components in ENERGY_COMPONENTS' order (the key order reports and traces keep)
+  const probe = energyOf({ cycles: 1 } as EventCounts, Object.fromEntries(ENERGY_COMPONENTS.map((c, q) => [c, { event: 'cycles', joules: q + 1 }])) as unknown as EnergyTable);
+  const keys = Object.keys(probe);
+  if (!ENERGY_COMPONENTS.every((c, q) => probe[c] === q + 1)) throw new Error('energyOf: a component read from the wrong position');
+  if (keys.join() !== ['total', ...ENERGY_COMPONENTS].join()) throw new Error(`energyOf: keys ${keys.join()} out of ENERGY_COMPONENTS' order`);
 }

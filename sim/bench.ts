@@ -16,8 +16,7 @@ import { join } from 'node:path';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { buildChip, programStage } from './chip.js';
 import { randomModel } from './model.js';
-import { initialSpins, initKey, latchKey, addSweepEvents, engineReport, type EngineReport } from './run.js';
-import { chipEvents } from './chip.js';
+import { initialSpins, initKey, latchKey, addSweepEvents, sweepEventsOf, engineReport, type EngineReport } from './run.js';
 import { ExactEvents } from '../power/events.js';
 import { energyOf } from '../power/energy.js';
 import { createEngine } from '../cells/select.js';
@@ -142,11 +141,8 @@ export async function measureThread(spec: RowSpec, first: number, count: number,
       if (engine.readPacked) engine.readPacked(packed, bytes);
       for (let k = 0; k < count; k++) {
         if (!engine.readPacked) engine.readSpins(k, spins);
-        const e = new ExactEvents();
-        addSweepEvents(e, chip, per0[k], per1[k], sweep, 1);
-        e.add('leak_cell_cycles', N * chip.timing.sweepCycles);
         const cycle = (sweep + 1) * chip.timing.sweepCycles;
-        sink.sweep({ chain: first + k, stage: 0, sweep, cycle, time_s: cycle / chip.timing.clockHz, spins, packed: engine.readPacked ? packed.subarray(k * bytes, (k + 1) * bytes) : undefined, toggles: per0[k].toggles + per1[k].toggles, energy_j: energyOf(chipEvents(chip, e), chip.table) });
+        sink.sweep({ chain: first + k, stage: 0, sweep, cycle, time_s: cycle / chip.timing.clockHz, spins, packed: engine.readPacked ? packed.subarray(k * bytes, (k + 1) * bytes) : undefined, toggles: per0[k].toggles + per1[k].toggles, energy_j: energyOf(sweepEventsOf(chip, per0[k], per1[k], sweep), chip.table) });
       }
     }
     sweep++;

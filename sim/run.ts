@@ -11,7 +11,7 @@
 import { overRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { streamKey, uniform, draw32, TWO_POW_32, Purpose } from '../rng/counter.js';
-import { sigmoid } from '../cells/physics.js';
+import { sigmoid, WIRE_Q, DIVIDER_Q } from '../cells/physics.js';
 import { createEngine, type EngineSelection } from '../cells/select.js';
 import { newTally, resetTally, addTally, newMomentSums, type LatchEngine, type Tally, type HalfSweep, type MomentSums, type EngineChoice, type EngineStats, type EngineKind } from '../cells/engine.js';
 import type { Planes } from '../cells/planes.js';
@@ -168,13 +168,51 @@ export function addSweepEvents(ev: ExactEvents, chip: Chip, t0: Tally, t1: Tally
   ev.add('rng_latch_cycles', t0.latches * int0 + t1.latches * int1);
 }
 
-/** One chain's events of one sweep, leakage over the sweep included, in SI units. */
-function sweepEventsOf(chip: Chip, t0: Tally, t1: Tally, sweep: number): EventCounts {
-  const ev = new ExactEvents();
-  addSweepEvents(ev, chip, t0, t1, sweep, 1);
-  ev.add('leak_cell_cycles', chip.fabric.N * chip.timing.sweepCycles);
-  return chipEvents(chip, ev);
+/**
+ * One chain's events of one sweep, leakage over the sweep included, in SI units: what
+ * ExactEvents gives for addSweepEvents(ev, chip, t0, t1, sweep, 1) and the sweep's leakage,
+ * computed directly (a trace asks for it per chain and sweep). Every count is one integer below
+ * 2^52, which ExactEvents holds as that number, so the values are the same bits; a count that is
+ * not (never for one chain's sweep) takes the ExactEvents path.
+ */
+export function sweepEventsOf(chip: Chip, t0: Tally, t1: Tally, sweep: number): EventCounts {
+  const t = chip.timing;
+  const N = chip.fabric.N;
+  const int0 = (sweep === 0 ? 0 : t.phaseCycles) + t.phaseCycles;
+  const int1 = 2 * t.phaseCycles;
+  const latches = t0.latches + t1.latches;
+  const toggles = t0.toggles + t1.toggles;
+  const wire = t0.wireQ + t1.wireQ;
+  const links = t0.linkToggles + t1.linkToggles;
+  const div = t0.dividerQ * int0 + t1.dividerQ * int1;
+  const rng = t0.latches * int0 + t1.latches * int1;
+  const leak = N * t.sweepCycles;
+  const cellCycles = t.sweepCycles * N;
+  if (!(exactCount(latches) && exactCount(toggles) && exactCount(wire) && exactCount(links) && exactCount(div) && exactCount(rng) && exactCount(leak) && exactCount(cellCycles))) {
+    const ev = new ExactEvents();
+    addSweepEvents(ev, chip, t0, t1, sweep, 1);
+    ev.add('leak_cell_cycles', leak);
+    return chipEvents(chip, ev);
+  }
+  const hz = t.clockHz;
+  return {
+    cycles: t.sweepCycles,
+    cell_cycles: cellCycles,
+    latches,
+    toggles,
+    wire_toggle_pitches: wire / WIRE_Q,
+    link_toggles: links,
+    divider_s: div / DIVIDER_Q / hz,
+    rng_cell_s: rng / hz,
+    leak_cell_s: leak / hz,
+    weight_bits_written: 0,
+    cells_initialised: 0,
+    cells_read: 0,
+  };
 }
+
+/** a count ExactEvents holds as this very number: an integer in [0, 2^52) */
+const exactCount = (v: number) => Number.isInteger(v) && v >= 0 && v < 2 ** 52;
 
 interface Buffered {
   sweep: number;

@@ -39,6 +39,8 @@ export const UNIT = [
   'test/train-gradient.test.ts',
   'test/wasm/asm-arena.test.ts',
   'test/wasm/emit-hash.test.ts',
+  'test/wasm/struct.test.ts',
+  'test/trace-golden.test.ts',
 ];
 
 export const SYSTEM = ['test/sweep-slurm.test.ts', 'test/sweep-browser.test.ts', 'test/python-pkg.test.ts', 'test/install.test.ts'];

@@ -39,7 +39,18 @@
  */
 import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
-import { counter, encodeRecord, encodeSweepRecord, makePackr, packStates, toPlain, typedDict } from './pack.js';
+import {
+  counter,
+  encodeRecord,
+  encodeSweepRecord,
+  encodeSweepRecordInto,
+  sweepRecordBound,
+  makePackr,
+  packStates,
+  toPlain,
+  typedDict,
+  type SweepFields,
+} from './pack.js';
 import {
   TRACE_FORMAT,
   TRACE_VERSION,
@@ -163,7 +174,9 @@ export class TraceWriter implements TraceSink {
   /** the last cycle and time written (for an interrupted end record) */
   private lastCycle = 0;
   private lastTime = 0;
-  private lastAt: InterruptInfo['at'] = {};
+  private lastStage: number | undefined;
+  private lastChain: number | undefined;
+  private lastSweepAt: number | undefined;
   private readonly onExit = () => this.flushQuietly();
 
   constructor(
@@ -252,22 +265,34 @@ export class TraceWriter implements TraceSink {
     this.sweepRecords++;
     this.lastCycle = r.cycle;
     this.lastTime = r.time_s;
-    this.lastAt = { stage: r.stage, chain: r.chain, sweep: r.sweep };
-    // the same bytes encodeRecord makes of {type: 'sweep', chain, ..., energy_j}, written directly
-    this.putBytes(
-      encodeSweepRecord({
-        chain: r.chain,
-        stage: r.stage,
-        sweep: r.sweep,
-        cycle: r.cycle,
-        time_s: r.time_s,
-        toggles: r.toggles,
-        n_cells: this.nTraced,
-        states,
-        energy_j: r.energy_j,
-      }),
-    );
+    this.lastStage = r.stage;
+    this.lastChain = r.chain;
+    this.lastSweepAt = r.sweep;
+    // the same bytes encodeRecord makes of {type: 'sweep', chain, ..., energy_j}, encoded straight into the buffer
+    const f = this.fields;
+    f.chain = r.chain;
+    f.stage = r.stage;
+    f.sweep = r.sweep;
+    f.cycle = r.cycle;
+    f.time_s = r.time_s;
+    f.toggles = r.toggles;
+    f.n_cells = this.nTraced;
+    f.states = states;
+    f.energy_j = r.energy_j;
+    const need = sweepRecordBound(f);
+    if (need > this.buf.length) {
+      this.putBytes(encodeSweepRecord(f));
+      return;
+    }
+    if (this.file === null) throw new Error('trace writer: write after close');
+    if (this.used + need > this.buf.length) this.flush();
+    this.used = encodeSweepRecordInto(this.buf, this.used, f);
+    this.records++;
+    if (Date.now() - this.lastFlush >= FLUSH_MS) this.flush();
   }
+
+  /** the sweep record's fields, reused (the encoder reads them and keeps nothing) */
+  private readonly fields: SweepFields = { chain: 0, stage: 0, sweep: 0, cycle: 0, time_s: 0, toggles: 0, n_cells: 0, states: new Uint8Array(0), energy_j: {} };
 
   stageBegin(r: StageInfo): void {
     this.need('stage_begin');
@@ -315,7 +340,7 @@ export class TraceWriter implements TraceSink {
       type: 'end',
       status: 'interrupted',
       reason: info.reason,
-      at: { ...this.lastAt, ...(info.at ?? {}) },
+      at: { ...this.lastAtOf(), ...(info.at ?? {}) },
       cycle: counter(this.lastCycle),
       time_s: this.lastTime,
       records: this.records,
@@ -371,6 +396,11 @@ export class TraceWriter implements TraceSink {
     process.off('exit', this.onExit);
     this.file = null;
     f.abort();
+  }
+
+  /** where the last sweep record was ({} before any) */
+  private lastAtOf(): InterruptInfo['at'] {
+    return this.lastChain === undefined ? {} : { stage: this.lastStage, chain: this.lastChain, sweep: this.lastSweepAt };
   }
 
   /** Sweep records written so far. */

@@ -53,7 +53,7 @@ export const I32 = {
   plane: 15,
   pads: 16,
   nPads: 17,
-  buf: 18, // per-row scratch (groups of the longest row x BUF_REC bytes)
+  buf: 18, // per-row scratch (groups of the longest row x emit/context.ts BUF)
   // the many-chain engine (batch/)
   bPlane: 20, // spin masks of the block: padded cells x chains of the block, i16
   bBias: 21, // the block's biases (plane units, minus the cell's weight sum), same layout

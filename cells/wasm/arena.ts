@@ -4,6 +4,7 @@
  * hands out zeroed, 64-byte-aligned blocks with some readable slack after each (vector loads at
  * row ends may read a little past a block; they never use what they read there).
  */
+import type { Mem } from './struct.js';
 
 export const PAGE = 65536;
 const ALIGN = 64;
@@ -11,13 +12,17 @@ const ALIGN = 64;
 const SLACK = 128;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 
-export class Arena {
+export class Arena implements Mem {
   readonly memory: WebAssembly.Memory;
   private top: number;
   private free: { addr: number; size: number }[] = [];
   private sizes = new Map<number, number>();
+  /** views of the whole memory, renewed when it grows (struct.ts Mem: records are written through them) */
   f64!: Float64Array;
+  f32!: Float32Array;
   u8!: Uint8Array;
+  i8!: Int8Array;
+  i16!: Int16Array;
   i32!: Int32Array;
 
   constructor(reservedBytes: number, initialPages = 64) {
@@ -29,7 +34,10 @@ export class Arena {
   private refresh(): void {
     const buf = this.memory.buffer as unknown as ArrayBuffer;
     this.f64 = new Float64Array(buf);
+    this.f32 = new Float32Array(buf);
     this.u8 = new Uint8Array(buf);
+    this.i8 = new Int8Array(buf);
+    this.i16 = new Int16Array(buf);
     this.i32 = new Int32Array(buf);
   }
 

@@ -15,12 +15,12 @@
  */
 import { Arena } from './arena.js';
 import { REGIONS, RESERVED, TAB_BITS, I32, F64, OUT, KC, i32Addr, f64Addr, outAddr, constAddr } from './abi.js';
-import { recLayout, type RecLayout } from './layout.js';
-import { BUF_REC } from './emit/context.js';
+import { chainRec, type ChainRec } from './layout.js';
+import { BUF } from './emit/context.js';
 import { generateKernel } from './emit/kernel.js';
 import { generateAux } from './emit/aux.js';
 import { writeStaticConstants } from './emit/constants.js';
-import { buildGeometry, type Geometry } from './geometry.js';
+import { buildGeometry, chainMemory, type Geometry } from './geometry.js';
 import { CHAIN_STRIDE } from '../../rng/counter.js';
 import { powers32, drive32, rngMemory32 } from '../physics.js';
 import type { Planes } from '../planes.js';
@@ -121,7 +121,7 @@ export class WasmEngine implements LatchEngine {
   readonly capacity: number;
   private readonly a: Arena;
   private readonly g: Geometry;
-  private readonly L: RecLayout;
+  private readonly L: ChainRec;
   private readonly ideal: boolean;
   private readonly aux: Exports;
   private readonly kernels = new Map<string, Exports>();
@@ -129,6 +129,8 @@ export class WasmEngine implements LatchEngine {
   private readonly buf: number;
   private readonly slots: ChainSlot[] = [];
   private readonly chainBytes: number;
+  /** the layout of a chain's memory (geometry.ts chainMemory) */
+  private readonly mem: ReturnType<typeof chainMemory>;
   private rec: [number, number] | null = null;
   private planes: Planes | null = null;
   private first = 0;
@@ -150,7 +152,7 @@ export class WasmEngine implements LatchEngine {
     this.a = new Arena(RESERVED);
     const a = this.a;
     this.g = buildGeometry(spec.layout, a, ph.latency > 0);
-    this.L = recLayout(this.g.D, this.g.spec.lat);
+    this.L = chainRec(this.g.D, this.g.spec.lat);
     const N = this.g.N;
     // the ideal decision table: per bin of u, logit bounds widened by MARGIN
     const nb = 1 << TAB_BITS;
@@ -162,10 +164,11 @@ export class WasmEngine implements LatchEngine {
     writeStaticConstants(a.memory.buffer as unknown as ArrayBuffer);
     this.f32 = new Float32Array(a.memory.buffer as unknown as ArrayBuffer, 0, RESERVED / 4);
     this.stage = this.alloc((N + 8) * 8, 'a staging array');
-    this.buf = this.alloc(Math.ceil(Math.ceil(this.g.L / 2) / 4) * BUF_REC + 64, 'the row buffer');
+    this.buf = this.alloc(Math.ceil(Math.ceil(this.g.L / 2) / 4) * BUF.stride + 64, 'the row buffer');
     this.aux = this.instantiate(generateAux(this.g.spec));
     this.natural = new Float64Array(N);
-    this.chainBytes = 4 * this.g.planeBytes + 8 * this.g.groupBytes;
+    this.mem = chainMemory(this.g.planeBytes, this.g.groupBytes);
+    this.chainBytes = this.mem.stride;
     const n = Math.max(1, Math.min(chains, Math.floor(2 ** 31 / this.chainBytes)));
     for (let k = 0; k < n; k++) {
       const addr = a.alloc(this.chainBytes);
@@ -214,11 +217,12 @@ export class WasmEngine implements LatchEngine {
 
   // ---- chain memory ----
   private planeAddr(k: number, which: 's' | 'sPrev', c: number): number {
-    return this.slots[k].addr + (which === 's' ? 0 : 2 * this.g.planeBytes) + c * this.g.planeBytes;
+    const m = this.mem.off;
+    return this.slots[k].addr + (which === 's' ? (c ? m.S1 : m.S0) : c ? m.PREV1 : m.PREV0);
   }
-  /** group array of colour c: node (+0), target (+groupBytes), sigmoid cache (+2), biases (+3) */
+  /** group arrays of colour c: node (+0), target (+groupBytes), sigmoid cache (+2), biases (+3) (chainMemory) */
   private groupAddr(k: number, c: number): number {
-    return this.slots[k].addr + 4 * this.g.planeBytes + c * 4 * this.g.groupBytes;
+    return this.slots[k].addr + (c ? this.mem.off.NODE1 : this.mem.off.NODE0);
   }
 
   /** copy the staging array (natural order) into split arrays (dir 0) or back (dir 1) */
@@ -241,11 +245,12 @@ export class WasmEngine implements LatchEngine {
     for (const c of [0, 1]) this.refreshPads(this.planeAddr(k, which, c), c);
   }
 
-  /** group arrays: 0 node, 1 target, 3 biases */
-  private toGroups(k: number, arr: 0 | 1 | 3, values: Float64Array): void {
+  /** values in cell order into the group arrays of both colours (chainMemory): nodes, targets or biases */
+  private toGroups(k: number, arr: 'NODE' | 'TARGET' | 'BIAS', values: Float64Array): void {
     this.a.f64View(this.stage, this.g.N).set(values);
-    const off = arr * this.g.groupBytes;
-    this.xfer(0, false, this.groupAddr(k, 0) + off, this.groupAddr(k, 1) + off);
+    const m = this.mem.off;
+    const at = this.slots[k].addr;
+    this.xfer(0, false, at + m[`${arr}0`], at + m[`${arr}1`]);
   }
 
   private refreshPads(plane: number, c: number): void {
@@ -270,22 +275,19 @@ export class WasmEngine implements LatchEngine {
     if (this.rec) for (const b of this.rec) a.release(b);
     this.rec = null;
     const addr: [number, number] = [0, 0];
+    const { CLAMP, FLAGS, W, CWL, CC, GAIN, OFF, GAIN64, OFF64, CROSS } = Lr.f;
     for (const c of [0, 1]) {
-      const base = this.alloc(g.groups[c] * Lr.REC, 'the stage records');
+      const base = this.alloc(g.groups[c] * Lr.stride, 'the stage records');
+      Lr.checkBase(base);
       addr[c] = base;
-      const F = a.f64;
-      const I = a.i32;
-      const F32 = this.f32Full();
       for (const row of g.rows[c]) {
         const nG = Math.ceil(row.count / 4);
         for (let m = 0; m < 4 * nG; m++) {
-          const rb = base + (row.groupStart + (m >> 2)) * Lr.REC;
+          const rb = base + (row.groupStart + (m >> 2)) * Lr.stride;
           const lane = m & 3;
-          const r8 = rb / 8;
           const setMask = (on: boolean) => {
-            I[(rb + Lr.CLAMP + 8 * lane) / 4] = on ? -1 : 0;
-            I[(rb + Lr.CLAMP + 8 * lane) / 4 + 1] = on ? -1 : 0;
-            if (on) I[(rb + Lr.FLAGS) / 4] = 1;
+            CLAMP.set(a, rb, on ? -1 : 0, lane);
+            if (on) FLAGS.set(a, rb, 1);
           };
           if (m >= row.count) {
             setMask(true); // invalid lane: never latched, never written
@@ -293,30 +295,19 @@ export class WasmEngine implements LatchEngine {
           }
           const i = row.i0 + 2 * m;
           setMask(planes.clamp[i] !== 0);
-          for (let d = 0; d < D; d++) F[r8 + Lr.W / 8 + d * 4 + lane] = planes.w[i * D + d];
-          F[r8 + Lr.CWL / 8 + lane] = lay.wireQ[i];
-          F[r8 + Lr.CC / 8 + lane] = lay.crossCount[i];
-          F[r8 + Lr.GAIN64 / 8 + lane] = ph.gain ? ph.gain[i] : 1;
-          F[r8 + Lr.OFF64 / 8 + lane] = ph.offset ? ph.offset[i] : 0;
-          F32[(rb + Lr.GAIN) / 4 + lane] = ph.gain ? ph.gain[i] : 1;
-          F32[(rb + Lr.OFF) / 4 + lane] = ph.offset ? ph.offset[i] : 0;
-          if (g.spec.lat) {
-            for (let d = 0; d < D; d++) {
-              const e = (rb + Lr.CROSS + d * 32 + lane * 8) / 4;
-              const v = lay.cross[i * D + d] ? -1 : 0;
-              I[e] = v;
-              I[e + 1] = v;
-            }
-          }
+          for (let d = 0; d < D; d++) W.set(a, rb, planes.w[i * D + d], d * 4 + lane);
+          CWL.set(a, rb, lay.wireQ[i], lane);
+          CC.set(a, rb, lay.crossCount[i], lane);
+          GAIN64.set(a, rb, ph.gain ? ph.gain[i] : 1, lane);
+          OFF64.set(a, rb, ph.offset ? ph.offset[i] : 0, lane);
+          GAIN.set(a, rb, ph.gain ? ph.gain[i] : 1, lane);
+          OFF.set(a, rb, ph.offset ? ph.offset[i] : 0, lane);
+          if (g.spec.lat) for (let d = 0; d < D; d++) CROSS.set(a, rb, lay.cross[i * D + d] ? -1 : 0, d * 4 + lane);
         }
       }
     }
     this.rec = addr;
     this.st.memory_bytes = a.bytes;
-  }
-
-  private f32Full(): Float32Array {
-    return new Float32Array(this.a.memory.buffer as unknown as ArrayBuffer);
   }
 
   begin(first: number, count: number): void {
@@ -329,7 +320,7 @@ export class WasmEngine implements LatchEngine {
 
   setBias(k: number, bias: Float64Array): void {
     this.slots[k].bias.set(bias);
-    this.toGroups(k, 3, this.slots[k].bias);
+    this.toGroups(k, 'BIAS', this.slots[k].bias);
   }
 
   setBiasAt(k: number, cells: Int32Array, values: Float64Array): void {
@@ -358,8 +349,8 @@ export class WasmEngine implements LatchEngine {
       for (let d = 0; d < D; d++) G += pl.w[base + d] * s[nbr[base + d]];
       h[i] = this.ideal ? G * hScale : drive32(G, hScale);
     }
-    this.toGroups(k, 0, h);
-    this.toGroups(k, 1, h);
+    this.toGroups(k, 'NODE', h);
+    this.toGroups(k, 'TARGET', h);
     this.slots[k].sigmaValid = [false, false];
   }
 

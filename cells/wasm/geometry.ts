@@ -7,6 +7,7 @@
  * per group of 32 bytes.
  */
 import { Arena, roundUp } from './arena.js';
+import { struct, structFamily } from './struct.js';
 import type { GeomSpec } from './layout.js';
 import type { FabricLayout } from '../engine.js';
 import { EngineRefusal } from '../engine.js';
@@ -69,24 +70,7 @@ export function checkLayout(f: FabricLayout): void {
 export function buildGeometry(f: FabricLayout, a: Arena, lat: boolean): Geometry {
   checkLayout(f);
   const { L, dirs, boundary, N, D } = f;
-  let R = 0;
-  let minH = 0;
-  let maxH = 0;
-  for (const [dx, dy] of dirs) {
-    R = Math.max(R, Math.abs(dy));
-    for (const p of [0, 1]) {
-      minH = Math.min(minH, (p + dx) >> 1);
-      maxH = Math.max(maxH, (p + dx) >> 1);
-    }
-  }
-  const W = Math.ceil(L / 2);
-  const PL = Math.max(1, -minH);
-  const MW = PL + W + Math.max(maxH + 1, 4);
-  const MH = L + 2 * R;
-  const offs = [0, 1].map((p) => dirs.map(([dx, dy]) => dy * MW + ((p + dx) >> 1)));
-  const minOff = Math.min(...offs.flat());
-  const imm = offs.map((row) => row.map((v) => v - minOff)) as [number[], number[]];
-  const planeBytes = roundUp((MH * MW + MW + 16) * 8, 64);
+  const { R, MW, PL, offs, minOff, imm, planeBytes } = planeLayout(L, dirs);
   const blocks: number[] = [];
   const alloc = (bytes: number): number => {
     const addr = a.alloc(bytes);
@@ -153,6 +137,67 @@ export function buildGeometry(f: FabricLayout, a: Arena, lat: boolean): Geometry
     }
   }
   const groupBytes = roundUp(Math.max(groups[0], groups[1]) * 32 + 64, 64);
-  const spec: GeomSpec = { D, imm, minOff, PREV: 2 * planeBytes, TGOFF: groupBytes, SGOFF: 2 * groupBytes, BIOFF: 3 * groupBytes, lat };
+  const spec = geomSpec(D, { imm, minOff, planeBytes }, groupBytes, lat);
   return { N, D, L, groups, rows, rowTab, planeBytes, groupBytes, pads, nPads, spec, blocks };
+}
+
+/**
+ * The spin planes' shape for an L x L grid and these directions: R rows of padding above and
+ * below, PL cells on the left, rows of MW cells; per row parity and direction the neighbour's
+ * offset (cells), imm the same shifted to be >= 0 by minOff; the bytes of one plane (f64 per cell).
+ */
+export function planeLayout(L: number, dirs: readonly (readonly [number, number])[]) {
+  let R = 0;
+  let minH = 0;
+  let maxH = 0;
+  for (const [dx, dy] of dirs) {
+    R = Math.max(R, Math.abs(dy));
+    for (const p of [0, 1]) {
+      minH = Math.min(minH, (p + dx) >> 1);
+      maxH = Math.max(maxH, (p + dx) >> 1);
+    }
+  }
+  const W = Math.ceil(L / 2);
+  const PL = Math.max(1, -minH);
+  const MW = PL + W + Math.max(maxH + 1, 4);
+  const MH = L + 2 * R;
+  const offs = [0, 1].map((p) => dirs.map(([dx, dy]) => dy * MW + ((p + dx) >> 1)));
+  const minOff = Math.min(...offs.flat());
+  const imm = offs.map((row) => row.map((v) => v - minOff)) as [number[], number[]];
+  const planeBytes = roundUp((MH * MW + MW + 16) * 8, 64);
+  return { R, PL, MW, MH, offs, minOff, imm, planeBytes };
+}
+
+/**
+ * One chain's memory (struct.ts): its spin planes (s of colour 0 and 1, then sPrev of colour 0
+ * and 1), then per colour its four group arrays (node, target, sigmoid cache, the chain's biases).
+ * planeBytes and groupBytes are multiples of 64, so every array starts 64-byte aligned.
+ */
+export const chainMemory = structFamily((planeBytes: number, groupBytes: number) => {
+  const plane = <N extends string>(name: N) => ({ name, type: 'f64', count: planeBytes / 8 }) as const;
+  const group = <N extends string>(name: N) => ({ name, type: 'f64', count: groupBytes / 8 }) as const;
+  return struct(
+    'chain memory',
+    [
+      plane('S0'),
+      plane('S1'),
+      plane('PREV0'),
+      plane('PREV1'),
+      group('NODE0'),
+      group('TARGET0'),
+      group('SIGMA0'),
+      group('BIAS0'),
+      group('NODE1'),
+      group('TARGET1'),
+      group('SIGMA1'),
+      group('BIAS1'),
+    ] as const,
+    { align: 64 },
+  );
+});
+
+/** What the kernels are generated for: the planes' offsets, and the distances in a chain's memory (chainMemory) between what a colour's latch reads. */
+export function geomSpec(D: number, plane: { imm: [number[], number[]]; minOff: number; planeBytes: number }, groupBytes: number, lat: boolean): GeomSpec {
+  const m = chainMemory(plane.planeBytes, groupBytes).off;
+  return { D, imm: plane.imm, minOff: plane.minOff, PREV: m.PREV0 - m.S0, TGOFF: m.TARGET0 - m.NODE0, SGOFF: m.SIGMA0 - m.NODE0, BIOFF: m.BIAS0 - m.NODE0, lat };
 }

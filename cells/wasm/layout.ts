@@ -2,6 +2,7 @@
  * What a generated kernel is specialised for: the geometry of the colour-split planes (GeomSpec),
  * the engine variant, and the byte layout of the per-group records the kernels read.
  */
+import { struct, structFamily } from './struct.js';
 
 export interface GeomSpec {
   D: number;
@@ -24,20 +25,28 @@ export interface GeomSpec {
 /** The engine a kernel is generated for; the cycle engine's substep counts are baked in. */
 export type Variant = { cycle: false } | { cycle: true; n1: number; nMid: number; n2: number };
 
-/** Byte layout of one group record (4 cells of a colour). */
-export function recLayout(D: number, lat: boolean) {
-  const CLAMP = 0; // f64 lane masks
-  const FLAGS = 32; // i32: any cell of the group clamped (or invalid)
-  const W = 48;
-  const CWL = W + D * 32;
-  const CC = CWL + 32;
-  const GAIN = CC + 32; // f32 x4 (the estimate)
-  const OFF = GAIN + 16; // f32 x4
-  const GAIN64 = OFF + 16; // f64 x4 (the exact path)
-  const OFF64 = GAIN64 + 32;
-  const CROSS = OFF64 + 32;
-  const REC = CROSS + (lat ? D * 32 : 0);
-  return { CLAMP, FLAGS, W, CWL, CC, GAIN, OFF, GAIN64, OFF64, CROSS, REC };
-}
+/**
+ * One group record of the single-chain engine (4 cells of a colour, one per lane; struct.ts):
+ * per lane an f64 (or i64 mask) where the f64 kernels read them as f64x2 pairs, an f32 where the
+ * estimate reads f32x4. The vector-loaded fields start 16-byte aligned.
+ */
+export const chainRec = structFamily((D: number, lat: boolean) =>
+  struct(
+    'group record',
+    [
+      { name: 'CLAMP', type: 'i64', count: 4 }, // lane masks: clamped (or invalid) cells
+      { name: 'FLAGS', type: 'i32' }, // any cell of the group clamped (or invalid)
+      { name: 'W', type: 'f64', count: 4 * D, align: 16 }, // per direction, the four cells' weights
+      { name: 'CWL', type: 'f64', count: 4 }, // wire length driven
+      { name: 'CC', type: 'f64', count: 4 }, // tile-crossing wires driven
+      { name: 'GAIN', type: 'f32', count: 4 }, // mismatch gain (the estimate)
+      { name: 'OFF', type: 'f32', count: 4 }, // mismatch offset
+      { name: 'GAIN64', type: 'f64', count: 4 }, // the same in f64 (the exact path)
+      { name: 'OFF64', type: 'f64', count: 4 },
+      { name: 'CROSS', type: 'i64', count: lat ? 4 * D : 0 }, // per direction, lane masks of tile-crossing wires (delayed links)
+    ],
+    { align: 16 },
+  ),
+);
 
-export type RecLayout = ReturnType<typeof recLayout>;
+export type ChainRec = ReturnType<typeof chainRec>;

@@ -11,33 +11,22 @@ import { generateAux } from '../../cells/wasm/emit/aux.js';
 import { generateBatch, type BatchVariant } from '../../cells/wasm/batch/emit.js';
 import { batchGeom } from '../../cells/wasm/batch/layout.js';
 import type { GeomSpec, Variant } from '../../cells/wasm/layout.js';
+import { geomSpec, planeLayout } from '../../cells/wasm/geometry.js';
+import { roundUp } from '../../cells/wasm/arena.js';
 import { resolveRules, directions } from '../../fabric/rules.js';
 
 const HASHES = new URL('./emit-hashes.json', import.meta.url);
 
-/** The spec the fast path derives for an L x L grid (the same formulas as cells/wasm/geometry.ts). */
+/**
+ * The spec the single-chain engine derives for an L x L grid (cells/wasm/geometry.ts: the planes'
+ * shape and the chain memory's layout), with a stand-in for the group arrays' size: the engine's
+ * comes from the rows' groups (about L^2 / 8), this one from ceil(L / 4) L groups, as when the
+ * hashes were recorded (any size pins the generator; this one keeps the recorded hashes).
+ */
 function specFor(L: number, rules: Parameters<typeof resolveRules>[0], lat: boolean): GeomSpec {
   const dirs = directions(resolveRules(rules));
-  let R = 0;
-  let minH = 0;
-  let maxH = 0;
-  for (const [dx, dy] of dirs) {
-    R = Math.max(R, Math.abs(dy));
-    for (const p of [0, 1]) {
-      minH = Math.min(minH, (p + dx) >> 1);
-      maxH = Math.max(maxH, (p + dx) >> 1);
-    }
-  }
-  const W = Math.ceil(L / 2);
-  const PL = Math.max(1, -minH);
-  const MW = PL + W + Math.max(maxH + 1, 4);
-  const MH = L + 2 * R;
-  const offs = [0, 1].map((p) => dirs.map(([dx, dy]) => dy * MW + ((p + dx) >> 1)));
-  const minOff = Math.min(...offs.flat());
-  const imm = offs.map((row) => row.map((v) => v - minOff)) as [number[], number[]];
-  const planeBytes = Math.ceil(((MH * MW + MW + 16) * 8) / 64) * 64;
-  const groupBytes = Math.ceil((Math.ceil(L / 4) * L * 32 + 64) / 64) * 64;
-  return { D: dirs.length, imm, minOff, PREV: 2 * planeBytes, TGOFF: groupBytes, SGOFF: 2 * groupBytes, BIOFF: 3 * groupBytes, lat };
+  const groupBytes = roundUp(Math.ceil(L / 4) * L * 32 + 64, 64);
+  return geomSpec(dirs.length, planeLayout(L, dirs), groupBytes, lat);
 }
 
 const fabrics: [number, string][] = [

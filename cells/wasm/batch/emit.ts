@@ -26,7 +26,8 @@
  */
 import { op as o, T, Locals, assemble, type Code, type FuncDef } from '../asm.js';
 import { abiLoad, outAddr, constAddr, i32Addr, KC, REGIONS } from '../abi.js';
-import { REC, ACC, STATE, recSlot, type BatchGeom } from './layout.js';
+import { batchRec, batchAcc, STATE, MASK, PHI, type BatchGeom } from './layout.js';
+import { struct, ELEM } from '../struct.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
 import { DIVIDER_Q } from '../../physics.js';
 import { emitTaylorTerm } from '../emit/estimate.js';
@@ -64,6 +65,12 @@ const SWAP32 = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
 const ZERO16 = new Array(16).fill(0);
 const EXP = 0; // the imported Math.exp
 const F_EXACT = 1;
+/** byte offsets of the cell record's and the tallies' fields (layout.ts) */
+const recOff = (g: BatchGeom) => batchRec(g.D).off;
+const accOff = (g: BatchGeom) => batchAcc(g.BL).off;
+/** bytes of the tallies of one vector of eight lanes: i32 and f64 fields */
+const ACC_VEC = 8 * ELEM.i32;
+const ACC64_VEC = 8 * ELEM.f64;
 const F_FIX = 10; // after exact, latch, moments, pads, pack, rowsIn8, rowsIn16, rowsOut8, momentsAcc (generateBatch's order)
 
 function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
@@ -205,9 +212,9 @@ function mixScalar(ctx: Ctx, x: number): Code[] {
 /** the cell's draw base mix32(key + cell * CELL_STRIDE), and its pointers */
 export function emitCellStart(ctx: Ctx): Code[] {
   const { get, set, K, l, g, v } = ctx;
-  const pos = o.i32_add(o.i32_load(get(l.rec), REC.POS), o.i32(g.minOd));
+  const pos = o.i32_add(o.i32_load(get(l.rec), recOff(g).POS), o.i32(g.minOd));
   const out: Code[] = [
-    set(l.base, o.i32_add(get(l.key), o.i32_mul(o.i32_load(get(l.rec), REC.CELL), o.i32(CELL_STRIDE | 0)))),
+    set(l.base, o.i32_add(get(l.key), o.i32_mul(o.i32_load(get(l.rec), recOff(g).CELL), o.i32(CELL_STRIDE | 0)))),
     ...mixScalar(ctx, l.base),
     set(l.sp, o.i32_add(abiLoad.i32('bPlane'), pos)),
     set(l.bp, o.i32_add(abiLoad.i32('bBias'), pos)),
@@ -215,11 +222,11 @@ export function emitCellStart(ctx: Ctx): Code[] {
   ];
   if (v.cycle) {
     // node and target: one f32 per lane; the sigmoid cache: two (sigma~, |gain T|)
-    for (let d = 0; d < g.D; d++) out.push(o.v_store(o.i32(0), o.v_load16_splat(get(l.rec), REC.W + 2 * d), WSPLAT + 16 * d));
+    for (let d = 0; d < g.D; d++) out.push(o.v_store(o.i32(0), o.v_load16_splat(get(l.rec), recOff(g).W + 2 * d), WSPLAT + 16 * d));
     // the cell's analog state (layout.ts STATE): vector k, half q at vp + 96 k + 16 q (+ T, + SG)
-    out.push(set(l.vp, o.i32_add(abiLoad.i32('bState'), o.i32_load(get(l.rec), recSlot(g.D)))));
-    out.push(set(l.GI, o.v_load32_splat(get(l.rec), REC.GAIN)), set(l.OI, o.v_load32_splat(get(l.rec), REC.OFF)));
-    out.push(set(l.gi64, o.f64_load(get(l.rec), REC.GAIN64)), set(l.oi64, o.f64_load(get(l.rec), REC.OFF64)));
+    out.push(set(l.vp, o.i32_add(abiLoad.i32('bState'), o.i32_load(get(l.rec), recOff(g).SLOT))));
+    out.push(set(l.GI, o.v_load32_splat(get(l.rec), recOff(g).GAIN)), set(l.OI, o.v_load32_splat(get(l.rec), recOff(g).OFF)));
+    out.push(set(l.gi64, o.f64_load(get(l.rec), recOff(g).GAIN64)), set(l.oi64, o.f64_load(get(l.rec), recOff(g).OFF64)));
     if (!v.cycle.lat) {
       out.push(set(l.GIL, o.f32x4_mul(get(l.GI), K(KC.FNLOG2E))), set(l.OIL, o.f32x4_mul(get(l.OI), K(KC.FNLOG2E))));
       out.push(set(l.GB2, o.f32x4_mul(o.f32x4_abs(get(l.GI)), K(KC.ZB2))));
@@ -234,7 +241,7 @@ export function emitCellStart(ctx: Ctx): Code[] {
 /** the cycle kernel's per-cell copies of its weights, splat (emitCellStart): one plain load per use */
 const WSPLAT = REGIONS.SCRATCH.at;
 const BARRIER_EVERY = 3;
-const weight = (ctx: Ctx, d: number): Code => (ctx.v.cycle ? o.v_load(o.i32(0), WSPLAT + 16 * d) : o.v_load16_splat(ctx.get(ctx.l.rec), REC.W + 2 * d));
+const weight = (ctx: Ctx, d: number): Code => (ctx.v.cycle ? o.v_load(o.i32(0), WSPLAT + 16 * d) : o.v_load16_splat(ctx.get(ctx.l.rec), recOff(ctx.g).W + 2 * d));
 
 /** G' of vector k: (bias - sum w + gOff) + sum_d (2w_d AND m_d) */
 export function emitField(ctx: Ctx, k: number): Code[] {
@@ -253,8 +260,8 @@ export function emitField(ctx: Ctx, k: number): Code[] {
 export function emitDraws(ctx: Ctx, k: number): Code[] {
   const { get, set, l } = ctx;
   return [
-    set(l.xA, o.i32x4_add(o.i32x4_splat(get(l.base)), o.v_load(get(l.phi), 32 * k))),
-    set(l.xB, o.i32x4_add(o.i32x4_splat(get(l.base)), o.v_load(get(l.phi), 32 * k + 16))),
+    set(l.xA, o.i32x4_add(o.i32x4_splat(get(l.base)), o.v_load(get(l.phi), PHI.stride * k + PHI.off.PHI))),
+    set(l.xB, o.i32x4_add(o.i32x4_splat(get(l.base)), o.v_load(get(l.phi), PHI.stride * k + PHI.off.PHI + 16))),
     ...mixVec(ctx, l.xA),
     ...mixVec(ctx, l.xB),
   ];
@@ -321,13 +328,13 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
     // stale = sum_d (2w_d x AND prev_d) - (2w_d x AND m_d) on tile-crossing wires: w (sPrev - s)
     out.push(set(l.stale, ZERO));
     for (let d = 0; d < g.D; d++) {
-      const wx = o.v_load16_splat(get(l.rec), REC.W + 2 * g.D + 2 * d);
+      const wx = o.v_load16_splat(get(l.rec), recOff(g).W + 2 * g.D + 2 * d);
       const at = g.od[d] - g.minOd + 16 * k;
-      out.push(set(l.stale, o.i16x8_add(get(l.stale), o.i16x8_sub(o.v_and(wx, o.v_load(get(l.pp), at)), o.v_and(o.v_load16_splat(get(l.rec), REC.W + 2 * g.D + 2 * d), o.v_load(get(l.sp), at))))));
+      out.push(set(l.stale, o.i16x8_add(get(l.stale), o.i16x8_sub(o.v_and(wx, o.v_load(get(l.pp), at)), o.v_and(o.v_load16_splat(get(l.rec), recOff(g).W + 2 * g.D + 2 * d), o.v_load(get(l.sp), at))))));
     }
     out.push(...drives(ctx, o.i16x8_add(get(l.G), get(l.stale)), l.hm));
   }
-  for (let q = 0; q < 2; q++) out.push(set(l.V0[q], o.v_load(get(l.vp), STATE.VEC * k + STATE.V + 16 * q)), set(l.T1[q], o.v_load(get(l.vp), STATE.VEC * k + STATE.T + 16 * q)));
+  for (let q = 0; q < 2; q++) out.push(set(l.V0[q], o.v_load(get(l.vp), STATE.stride * k + STATE.off.V + 16 * q)), set(l.T1[q], o.v_load(get(l.vp), STATE.stride * k + STATE.off.T + 16 * q)));
   // segments: V = f(T + f(f(V_start - T) aB^n)) (cells/physics.ts), distances for the estimate
   for (let q = 0; q < 2; q++) out.push(set(l.V[q], get(l.V0[q])));
   const segment = (n: number, slot: number, Tof: (q: number) => Code, dist: number[]) => {
@@ -344,7 +351,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
   // the estimate, per half q (chains 4q .. 4q + 3)
   for (let q = 0; q < 2; q++) {
     const x = q === 0 ? l.xA : l.xB;
-    const sgAt = STATE.VEC * k + STATE.SG + 16 * q;
+    const sgAt = STATE.stride * k + STATE.off.SG + 16 * q;
     const oldq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.old)) : o.i32x4_extend_high_i16x8_s(get(l.old));
     // the previous target's sigma~ from the cache, |gi T1| recomputed (the value the cache would hold)
     const cached = (): Code[] => [set(l.sg, o.v_load(get(l.vp), sgAt)), set(l.mag, o.f32x4_abs(o.f32x4_mul(get(l.GI), get(l.T1[q]))))];
@@ -354,7 +361,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
       d.push(set(l.tmp, o.f32x4_mul(o.f32x4_convert_i32x4_u(get(x)), K(KC.FTWO32))));
       d.push(set(l.upq[q], o.f32x4_lt(get(l.tmp), o.f32x4_sub(get(l.Pq), get(l.Mq)))));
       d.push(set(l.amb[q], o.v_not(o.v_or(get(l.upq[q]), o.f32x4_ge(get(l.tmp), o.f32x4_add(get(l.Pq), get(l.Mq)))))));
-      if (v.masked) d.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
+      if (v.masked) d.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16 * q))));
       return d;
     };
     /** the second-order estimate (emit/estimate.ts) and its decision; the new target's sigma~ and |gi h| in e1, e2 */
@@ -403,7 +410,7 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
   out.push(o.if_(o.v_any_true(o.v_or(get(l.amb[0]), get(l.amb[1]))), fix));
   out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
   // nodes and targets
-  for (let q = 0; q < 2; q++) out.push(o.v_store(get(l.vp), get(l.V[q]), STATE.VEC * k + STATE.V + 16 * q), o.v_store(get(l.vp), get(l.h[q]), STATE.VEC * k + STATE.T + 16 * q));
+  for (let q = 0; q < 2; q++) out.push(o.v_store(get(l.vp), get(l.V[q]), STATE.stride * k + STATE.off.V + 16 * q), o.v_store(get(l.vp), get(l.h[q]), STATE.stride * k + STATE.off.T + 16 * q));
   out.push(o.v_store(get(l.pp), get(l.old), own));
   for (let q = 0; q < 2; q++) out.push(...dividerTerms(ctx, k, q, l.V[q]));
   return out;
@@ -411,9 +418,25 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
 
 /**
  * A lane of a half (four chains) the fast path could not decide, recorded for fix(): the half's
- * inputs and where its results go. FIX.SIZE bytes per half, at most two per vector of the cell.
+ * inputs and where its results go. FIX.stride bytes per half, at most two per vector of the cell.
  */
-export const FIX = { V0: 0, T1: 16, H: 32, SG1: 48, SG2: 64, R: 80, AMB: 96, OLD: 112, PLANE: 128, HALF: 132, ACC: 136, SIZE: 144 } as const;
+export const FIX = struct(
+  'undecided half',
+  [
+    { name: 'V0', type: 'f32', count: 4 }, // the old nodes
+    { name: 'T1', type: 'f32', count: 4 }, // the old targets
+    { name: 'H', type: 'f32', count: 4 }, // the new drives
+    { name: 'SG1', type: 'f32', count: 4 }, // sigma~ of the old and the new target
+    { name: 'SG2', type: 'f32', count: 4 },
+    { name: 'R', type: 'i32', count: 4 }, // the draws (signed)
+    { name: 'AMB', type: 'i32', count: 4 }, // lane masks: undecided
+    { name: 'OLD', type: 'i32', count: 4 }, // lane masks: the old spins
+    { name: 'PLANE', type: 'i32' }, // address of the vector's spins
+    { name: 'HALF', type: 'i32' }, // which half (0, 1)
+    { name: 'ACC', type: 'i32' }, // address of the vector's per-chain tallies
+  ],
+  { align: 16 },
+);
 
 /**
  * Cycle decision of vector k without delayed links (cells/physics.ts, docs/physics-arithmetic.md),
@@ -437,7 +460,7 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
   out.push(set(l.Gs, o.i16x8_sub(get(l.G), K(KC.GOFF))), set(l.old, o.v_load(get(l.sp), own)));
   for (let q = 0; q < 2; q++) {
     const x = q === 0 ? l.xA : l.xB;
-    const at = STATE.VEC * k + 16 * q; // + STATE.V, STATE.T, STATE.SG
+    const at = STATE.stride * k + 16 * q; // + STATE.off.V, STATE.off.T, STATE.off.SG
     const oldq = (): Code => (q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.old)) : o.i32x4_extend_high_i16x8_s(get(l.old)));
     const Gq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.Gs)) : o.i32x4_extend_high_i16x8_s(get(l.Gs));
     // the drive; y = -min(|z|, 40) log2 e for z = gain h + offset, from z' = -log2e z (per-cell gain and
@@ -453,9 +476,9 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     out.push(set(l.qq, o.f32x4_add(K(KC.F1), get(l.qq))));
     // node segments (the reference's operations) and the bound's distances
     const dist = (d: number, gb: number) => o.f32x4_mul(o.v_and(get(d), K(KC.FABS)), get(gb));
-    out.push(set(l.Vq, o.v_load(get(l.vp), at + STATE.V)));
+    out.push(set(l.Vq, o.v_load(get(l.vp), at + STATE.off.V)));
     if (cy.n1 > 0) {
-      out.push(set(l.T1q, o.v_load(get(l.vp), at + STATE.T)), set(l.d1q, o.f32x4_sub(get(l.Vq), get(l.T1q))));
+      out.push(set(l.T1q, o.v_load(get(l.vp), at + STATE.off.T)), set(l.d1q, o.f32x4_sub(get(l.Vq), get(l.T1q))));
       out.push(set(l.Vq, o.f32x4_add(get(l.T1q), o.f32x4_mul(get(l.d1q), K(KC.FPW1)))));
       out.push(set(l.zM, dist(l.d1q, l.GB1)));
     }
@@ -468,7 +491,7 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     // and u < P0 + M0, both in product form (u - B -+ M0) x1 x2 < ZC1 n1 x2 + ZC2 n2 x1: no division
     out.push(set(l.uq, o.f32x4_sub(o.f32x4_convert_i32x4_s(o.v_xor(get(x), K(KC.ISIGN))), o.v_xor(o.v_and(oldq(), K(KC.ZB)), K(KC.ZO)))));
     if (cy.n1 > 0) {
-      out.push(set(l.sg1, o.v_load(get(l.vp), at + STATE.SG)));
+      out.push(set(l.sg1, o.v_load(get(l.vp), at + STATE.off.SG)));
       out.push(set(l.tq, o.v_and(get(l.sg1), K(KC.FABS))));
       out.push(set(l.sg1, o.f32x4_pmax(get(l.tq), o.v_and(o.i32x4_shr_s(get(l.sg1), o.i32(31)), K(KC.F1)))));
       out.push(set(l.tq, o.f32x4_add(K(KC.F1), get(l.tq))));
@@ -480,26 +503,26 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     }
     out.push(set(l.upq[q], o.f32x4_lt(o.f32x4_mul(o.f32x4_add(get(l.uq), get(l.zM)), get(l.tq)), get(l.zP))));
     out.push(set(l.amb[q], o.v_andnot(o.f32x4_lt(o.f32x4_mul(o.f32x4_sub(get(l.uq), get(l.zM)), get(l.tq)), get(l.zP)), get(l.upq[q]))));
-    if (v.masked) out.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
+    if (v.masked) out.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16 * q))));
     // an undecided lane: record the half (its old node, target and cached sigma~ still in memory)
     const rec = (off: number, val: Code) => o.v_store(get(l.fxp), val, off);
     out.push(
       o.if_(o.v_any_true(get(l.amb[q])), [
-        rec(FIX.V0, o.v_load(get(l.vp), at + STATE.V)),
-        rec(FIX.T1, o.v_load(get(l.vp), at + STATE.T)),
-        rec(FIX.H, get(l.hq)),
-        rec(FIX.SG1, cy.n1 > 0 ? o.f32x4_div(get(l.sg1), o.f32x4_add(K(KC.F1), o.v_and(o.v_load(get(l.vp), at + STATE.SG), K(KC.FABS)))) : o.v_const_bytes(ZERO16)),
-        rec(FIX.SG2, o.f32x4_div(get(l.zn), get(l.qq))),
-        rec(FIX.R, get(x)),
-        rec(FIX.AMB, get(l.amb[q])),
-        rec(FIX.OLD, oldq()),
-        o.i32_store(get(l.fxp), o.i32_add(get(l.sp), o.i32(own)), FIX.PLANE),
-        o.i32_store(get(l.fxp), o.i32(q), FIX.HALF),
-        o.i32_store(get(l.fxp), get(l.acc), FIX.ACC),
-        set(l.fxp, o.i32_add(get(l.fxp), o.i32(FIX.SIZE))),
+        rec(FIX.off.V0, o.v_load(get(l.vp), at + STATE.off.V)),
+        rec(FIX.off.T1, o.v_load(get(l.vp), at + STATE.off.T)),
+        rec(FIX.off.H, get(l.hq)),
+        rec(FIX.off.SG1, cy.n1 > 0 ? o.f32x4_div(get(l.sg1), o.f32x4_add(K(KC.F1), o.v_and(o.v_load(get(l.vp), at + STATE.off.SG), K(KC.FABS)))) : o.v_const_bytes(ZERO16)),
+        rec(FIX.off.SG2, o.f32x4_div(get(l.zn), get(l.qq))),
+        rec(FIX.off.R, get(x)),
+        rec(FIX.off.AMB, get(l.amb[q])),
+        rec(FIX.off.OLD, oldq()),
+        o.i32_store(get(l.fxp), o.i32_add(get(l.sp), o.i32(own)), FIX.off.PLANE),
+        o.i32_store(get(l.fxp), o.i32(q), FIX.off.HALF),
+        o.i32_store(get(l.fxp), get(l.acc), FIX.off.ACC),
+        set(l.fxp, o.i32_add(get(l.fxp), o.i32(FIX.stride))),
       ]),
     );
-    out.push(o.v_store(get(l.vp), get(l.Vq), at + STATE.V), o.v_store(get(l.vp), get(l.hq), at + STATE.T), o.v_store(get(l.vp), get(l.sg), at + STATE.SG));
+    out.push(o.v_store(get(l.vp), get(l.Vq), at + STATE.off.V), o.v_store(get(l.vp), get(l.hq), at + STATE.off.T), o.v_store(get(l.vp), get(l.sg), at + STATE.off.SG));
     out.push(...dividerTerms(ctx, k, q, l.Vq));
   }
   out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
@@ -523,11 +546,11 @@ function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
     return out;
   }
   out.push(set(l.dvm, o.i32x4_sub(K(KC.DQK), m)));
-  if (v.masked) out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), 112 * k + 16 + 16 * q))));
+  if (v.masked) out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16 * q))));
   out.push(set(l.dacc, o.i32x4_add(get(l.dacc), get(l.dvm))));
   if (v.perChain) {
     for (let j = 0; j < 2; j++) {
-      const at = 64 * k + 32 * q + 16 * j;
+      const at = ACC64_VEC * k + 32 * q + 16 * j;
       const lanes = j === 0 ? get(l.dvm) : o.shuffle(get(l.dvm), get(l.dvm), SWAP64);
       out.push(o.v_store(get(l.acc64), o.f64x2_add(o.v_load(get(l.acc64), at), o.f64x2_convert_low_i32x4_s(lanes)), at));
     }
@@ -563,12 +586,12 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
   const d1 = vec();
   const d2 = vec();
   const body: Code[] = [
-    set(r.V0, P(FIX.V0)),
-    set(r.T1, P(FIX.T1)),
-    set(r.h, P(FIX.H)),
-    set(r.x, P(FIX.R)),
-    set(r.amb, P(FIX.AMB)),
-    set(r.old, P(FIX.OLD)),
+    set(r.V0, P(FIX.off.V0)),
+    set(r.T1, P(FIX.off.T1)),
+    set(r.h, P(FIX.off.H)),
+    set(r.x, P(FIX.off.R)),
+    set(r.amb, P(FIX.off.AMB)),
+    set(r.old, P(FIX.off.OLD)),
     // the node's segments again (the reference's operations), distances flushed as emitCycle's
     set(d1, o.f32x4_sub(get(r.V0), get(r.T1))),
     set(r.t, v.cycle!.n1 > 0 ? o.f32x4_add(get(r.T1), o.f32x4_mul(get(d1), K(KC.FPW1))) : get(r.V0)),
@@ -579,9 +602,9 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
     set(fr.Mq, ZERO),
     set(fr.SL, o.f32x4_abs(get(fr.OI))),
     set(fr.xq, o.f32x4_mul(get(fr.GI), get(d1))),
-    ...emitTaylorTerm(f32, 0, [set(fr.sg, P(FIX.SG1)), set(fr.mag, o.f32x4_abs(o.f32x4_mul(get(fr.GI), get(r.T1))))]),
+    ...emitTaylorTerm(f32, 0, [set(fr.sg, P(FIX.off.SG1)), set(fr.mag, o.f32x4_abs(o.f32x4_mul(get(fr.GI), get(r.T1))))]),
     set(fr.xq, o.f32x4_mul(get(fr.GI), get(d2))),
-    ...emitTaylorTerm(f32, 2, [set(fr.sg, P(FIX.SG2)), set(fr.mag, o.f32x4_abs(o.f32x4_mul(get(fr.GI), get(r.h))))]),
+    ...emitTaylorTerm(f32, 2, [set(fr.sg, P(FIX.off.SG2)), set(fr.mag, o.f32x4_abs(o.f32x4_mul(get(fr.GI), get(r.h))))]),
     set(fr.Mq, o.f32x4_add(get(fr.Mq), o.f32x4_add(K(KC.K0), o.f32x4_mul(K(KC.SK), get(fr.SL))))),
     set(fr.tmp, o.f32x4_mul(o.f32x4_convert_i32x4_u(get(r.x)), K(KC.FTWO32))),
     set(r.up, o.v_and(get(r.amb), o.f32x4_lt(get(fr.tmp), o.f32x4_sub(get(fr.Pq), get(fr.Mq))))),
@@ -597,9 +620,9 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
   const lanes16 = (x: Code, half: number) => (half === 0 ? o.i16x8_narrow_i32x4_s(x, ZERO) : o.i16x8_narrow_i32x4_s(ZERO, x));
   body.push(
     o.if_(
-      o.i32_load(get(f.p), FIX.HALF),
-      [o.v_store(o.i32_load(get(f.p), FIX.PLANE), o.v_or(o.v_load(o.i32_load(get(f.p), FIX.PLANE)), lanes16(get(r.up), 1)))],
-      [o.v_store(o.i32_load(get(f.p), FIX.PLANE), o.v_or(o.v_load(o.i32_load(get(f.p), FIX.PLANE)), lanes16(get(r.up), 0)))],
+      o.i32_load(get(f.p), FIX.off.HALF),
+      [o.v_store(o.i32_load(get(f.p), FIX.off.PLANE), o.v_or(o.v_load(o.i32_load(get(f.p), FIX.off.PLANE)), lanes16(get(r.up), 1)))],
+      [o.v_store(o.i32_load(get(f.p), FIX.off.PLANE), o.v_or(o.v_load(o.i32_load(get(f.p), FIX.off.PLANE)), lanes16(get(r.up), 0)))],
     ),
     // per lane: (up AND old) - (up AND NOT old) as 0/-1 masks = -1 where a counted toggle is undone, +1 where one is added
     set(r.dv, o.i32x4_sub(o.v_and(get(r.up), get(r.old)), o.v_andnot(get(r.up), get(r.old)))),
@@ -609,15 +632,15 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
   );
   if (v.perChain) {
     // the vector's per-chain tallies: lanes 4 half .. 4 half + 3
-    const at = (what: number) => o.i32_add(o.i32_load(get(f.p), FIX.ACC), o.i32_add(o.i32(4 * what * g.BL), o.i32_shl(o.i32_load(get(f.p), FIX.HALF), o.i32(4))));
+    const at = (what: number) => o.i32_add(o.i32_load(get(f.p), FIX.off.ACC), o.i32_add(o.i32(what), o.i32_shl(o.i32_load(get(f.p), FIX.off.HALF), o.i32(4))));
     const add = (what: number, val: Code) => o.v_store(at(what), o.i32x4_add(o.v_load(at(what)), val));
     body.push(
-      add(ACC.TOGGLES, get(r.dv)),
-      add(ACC.WIRE, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), REC.WIREQ)))),
-      add(ACC.LINKS, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), REC.CC)))),
+      add(accOff(g).TOGGLES, get(r.dv)),
+      add(accOff(g).WIRE, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), recOff(g).WIREQ)))),
+      add(accOff(g).LINKS, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), recOff(g).CC)))),
     );
   }
-  body.push(set(f.p, o.i32_add(get(f.p), o.i32(FIX.SIZE))));
+  body.push(set(f.p, o.i32_add(get(f.p), o.i32(FIX.stride))));
   return {
     name: 'fix',
     params: [T.i32, T.i32],
@@ -625,10 +648,10 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
     locals: lc.types,
     body: [
       set(f.p, abiLoad.i32('bFix')),
-      set(fr.GI, o.v_load32_splat(get(pRec), REC.GAIN)),
-      set(fr.OI, o.v_load32_splat(get(pRec), REC.OFF)),
-      set(gi64, o.f64_load(get(pRec), REC.GAIN64)),
-      set(oi64, o.f64_load(get(pRec), REC.OFF64)),
+      set(fr.GI, o.v_load32_splat(get(pRec), recOff(g).GAIN)),
+      set(fr.OI, o.v_load32_splat(get(pRec), recOff(g).OFF)),
+      set(gi64, o.f64_load(get(pRec), recOff(g).GAIN64)),
+      set(oi64, o.f64_load(get(pRec), recOff(g).OFF64)),
       countDown(pN, body),
       o.i32_store(o.i32(0), o.i32_add(abiLoad.i32('bFixN'), get(f.nfb)), i32Addr('bFixN')),
       get(f.delta),
@@ -643,28 +666,27 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
   const out: Code[] = [];
   if (!v.cycle) out.push(set(l.old, o.v_load(get(l.sp), own)));
   out.push(o.v_store(get(l.sp), get(l.up), own), set(l.tog, o.v_xor(get(l.up), get(l.old))));
-  if (v.masked) out.push(set(l.tog, o.v_and(get(l.tog), o.v_load(get(l.mask), 112 * k))));
+  if (v.masked) out.push(set(l.tog, o.v_and(get(l.tog), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M16))));
   out.push(set(l.tacc, o.i16x8_sub(get(l.tacc), get(l.tog))));
   if (!v.cycle) {
-    if (v.masked) out.push(set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), 112 * k + 16))), set(l.dB, o.v_and(get(l.dB), o.v_load(get(l.mask), 112 * k + 32))));
+    if (v.masked) out.push(set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32))), set(l.dB, o.v_and(get(l.dB), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16))));
     out.push(set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_add(get(l.dA), get(l.dB)))));
   }
   if (v.perChain) {
     // per lane: toggles, wire, links (i32), divider (ideal: i32)
-    const BL = g.BL;
     const lo = o.i32x4_extend_low_i16x8_s(get(l.tog));
     const hi = o.i32x4_extend_high_i16x8_s(get(l.tog));
-    const accAt = (what: number, half: number) => 4 * (what * BL + 8 * k + 4 * half);
+    const accAt = (what: number, half: number) => what + ACC_VEC * k + 16 * half;
     const add = (what: number, half: number, val: Code) => o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), accAt(what, half)), val), accAt(what, half));
     out.push(
-      add(ACC.TOGGLES, 0, o.i32x4_sub(o.i32x4_splat(o.i32(0)), lo)),
-      add(ACC.TOGGLES, 1, o.i32x4_sub(o.i32x4_splat(o.i32(0)), hi)),
-      add(ACC.WIRE, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), REC.WIREQ)))),
-      add(ACC.WIRE, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), REC.WIREQ)))),
-      add(ACC.LINKS, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), REC.CC)))),
-      add(ACC.LINKS, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), REC.CC)))),
+      add(accOff(g).TOGGLES, 0, o.i32x4_sub(o.i32x4_splat(o.i32(0)), lo)),
+      add(accOff(g).TOGGLES, 1, o.i32x4_sub(o.i32x4_splat(o.i32(0)), hi)),
+      add(accOff(g).WIRE, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).WIREQ)))),
+      add(accOff(g).WIRE, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).WIREQ)))),
+      add(accOff(g).LINKS, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).CC)))),
+      add(accOff(g).LINKS, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).CC)))),
     );
-    if (!v.cycle) out.push(add(ACC.DIV, 0, get(l.dA)), add(ACC.DIV, 1, get(l.dB)));
+    if (!v.cycle) out.push(add(accOff(g).DIV, 0, get(l.dA)), add(accOff(g).DIV, 1, get(l.dB)));
   }
   return out;
 }
@@ -899,15 +921,15 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     const steps: [number, number][] = [
       [l.sp, 16],
       [l.bp, 16],
-      [l.phi, 32],
-      [l.mask, 112],
-      [l.vp, STATE.VEC],
-      [l.acc, 32],
-      [l.acc64, 64],
+      [l.phi, PHI.stride],
+      [l.mask, MASK.stride],
+      [l.vp, STATE.stride],
+      [l.acc, ACC_VEC],
+      [l.acc64, ACC64_VEC],
     ];
     if (variant.cycle.lat) steps.push([l.pp, 16]);
     cellBody.push(
-      set(l.acc64, o.i32_add(get(l.acc), o.i32(ACC.DIV64_BYTES * g.BL))),
+      set(l.acc64, o.i32_add(get(l.acc), o.i32(accOff(g).DIV64))),
       set(l.kv, o.i32(g.NV)),
       o.loop([
         ...emitField(ctx, 0),
@@ -924,14 +946,14 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
   cellBody.push(...hsum16(get, set, l.t32, l.tacc, l.cnt));
   if (variant.cycle && !variant.cycle.lat) {
     // the halves the fast path could not decide (emitCycleFast), and the toggles their lanes change
-    const nFix = o.i32_div_u(o.i32_sub(get(l.fxp), abiLoad.i32('bFix')), o.i32(FIX.SIZE));
+    const nFix = o.i32_div_u(o.i32_sub(get(l.fxp), abiLoad.i32('bFix')), o.i32(FIX.stride));
     cellBody.push(o.if_(o.i32_ne(get(l.fxp), abiLoad.i32('bFix')), [set(l.cnt, o.i32_add(get(l.cnt), o.call(F_FIX, [get(l.rec), nFix])))]));
   }
   cellBody.push(
     set(l.tog64, o.i64_add(get(l.tog64), o.i64_extend_i32_s(get(l.cnt)))),
-    set(l.wire64, o.i64_add(get(l.wire64), o.i64_mul(o.i64_extend_i32_s(get(l.cnt)), o.i64_extend_i32_s(o.i32_load(get(l.rec), REC.WIREQ))))),
-    set(l.link64, o.i64_add(get(l.link64), o.i64_mul(o.i64_extend_i32_s(get(l.cnt)), o.i64_extend_i32_s(o.i32_load(get(l.rec), REC.CC))))),
-    set(l.rec, o.i32_add(get(l.rec), o.i32(g.RB))),
+    set(l.wire64, o.i64_add(get(l.wire64), o.i64_mul(o.i64_extend_i32_s(get(l.cnt)), o.i64_extend_i32_s(o.i32_load(get(l.rec), recOff(g).WIREQ))))),
+    set(l.link64, o.i64_add(get(l.link64), o.i64_mul(o.i64_extend_i32_s(get(l.cnt)), o.i64_extend_i32_s(o.i32_load(get(l.rec), recOff(g).CC))))),
+    set(l.rec, o.i32_add(get(l.rec), o.i32(batchRec(g.D).stride))),
   );
   const lane64 = (x: Code, lane: number) => o.i64_extend_i32_s(o.i32x4_extract(x, lane));
   // cycle, every lane valid, no per-chain tallies: dividerTerms left DQK out of each of the call's

@@ -24,7 +24,7 @@
  */
 import { Arena, roundUp } from '../arena.js';
 import { RESERVED, REGIONS, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
-import { batchGeom, blockChains, cellPos, REC, MASK_BYTES, ACC, STATE, recSlot, accBytes, type BatchGeom } from './layout.js';
+import { batchGeom, blockChains, cellPos, batchRec, batchAcc, MASK, PHI, STATE, type BatchGeom } from './layout.js';
 import { generateBatch, FIX, type BatchVariant } from './emit.js';
 import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
 import { writeStaticConstants } from '../emit/constants.js';
@@ -137,6 +137,9 @@ export class BatchEngine implements LatchEngine {
   readonly capacity: number;
   private readonly a: Arena;
   private readonly g: BatchGeom;
+  /** the layouts of a cell record and of a block's per-chain tallies (layout.ts) */
+  private readonly rec: ReturnType<typeof batchRec>;
+  private readonly acc: ReturnType<typeof batchAcc>;
   private readonly gOff: number;
   private readonly tabBase: number;
   private readonly blocks: Block[] = [];
@@ -215,13 +218,10 @@ export class BatchEngine implements LatchEngine {
   /** the largest |offset| of a cell (f32) */
   private offMax = 0;
   private bias: Float64Array[];
-  private f32view: Float32Array | null = null;
-  private i16view: Int16Array | null = null;
   private readonly idealModules: (Exports | undefined)[] = [];
   /** some block has lanes loaded since its planes were written / some block's bias plane is stale */
   private anyPending = false;
   private anyBiasDirty = false;
-  private i8view: Int8Array | null = null;
   /** readPacked(): plane positions of the cells in cell order (padded to whole bytes), and the output */
   private packList = -1;
   private packOut = -1;
@@ -240,6 +240,8 @@ export class BatchEngine implements LatchEngine {
     for (const [dx, dy] of dirs) R = Math.max(R, Math.abs(dx), Math.abs(dy));
     const BL = blockChains(L, R, chains);
     this.g = batchGeom(L, dirs, BL);
+    this.rec = batchRec(D);
+    this.acc = batchAcc(BL);
     this.gOff = (D + 1) * (2 ** (weightBits - 1) - 1);
     this.a = new Arena(RESERVED);
     const a = this.a;
@@ -251,10 +253,9 @@ export class BatchEngine implements LatchEngine {
     };
     this.tabBase = this.ideal ? alloc((2 * this.gOff + 1) * 8, 'the decision table') : 0;
     new Int16Array(a.memory.buffer as unknown as ArrayBuffer, constAddr(KC.GOFF), 8).fill(this.gOff);
-    this.fixBuf = !this.ideal && !this.lat ? alloc(2 * this.g.NV * FIX.SIZE, 'the undecided lanes') : 0;
+    this.fixBuf = !this.ideal && !this.lat ? alloc(2 * this.g.NV * FIX.stride, 'the undecided lanes') : 0;
     const g = this.g;
     const nBlocks = Math.ceil(chains / BL);
-    const lanes = N * BL;
     // staging rows, one per lane of every block (lanes past the chains read and write rows of their own)
     const lanesAll = nBlocks * BL;
     this.s8 = roundUp(N + 16, 16);
@@ -275,10 +276,10 @@ export class BatchEngine implements LatchEngine {
         biasDirty: false,
         plane: alloc(g.planeBytes, 'the chains'),
         bias: alloc(g.planeBytes, 'the chains'),
-        phi: alloc(g.NV * 32, 'the chains'),
-        mask: alloc(g.NV * MASK_BYTES, 'the chains'),
-        acc: alloc(accBytes(BL), 'the chains'),
-        state: this.ideal ? 0 : alloc(lanes * 12, 'the chains'),
+        phi: alloc(g.NV * PHI.stride, 'the chains'),
+        mask: alloc(g.NV * MASK.stride, 'the chains'),
+        acc: alloc(this.acc.stride, 'the chains'),
+        state: this.ideal ? 0 : alloc(N * g.NV * STATE.stride, 'the chains'),
         prev: this.lat ? alloc(g.planeBytes, 'the chains') : 0,
         count: 0,
       });
@@ -296,7 +297,7 @@ export class BatchEngine implements LatchEngine {
     this.own = new Array<boolean>(chains).fill(false);
     this.posOf = new Int32Array(N);
     this.slotOf = new Int32Array(N);
-    colourCells.forEach((cells, c) => cells.forEach((i, n) => (this.slotOf[i] = (c === 0 ? n : colourCells[0].length + n) * g.NV * STATE.VEC)));
+    colourCells.forEach((cells, c) => cells.forEach((i, n) => (this.slotOf[i] = (c === 0 ? n : colourCells[0].length + n) * g.NV * STATE.stride)));
     for (let i = 0; i < N; i++) this.posOf[i] = cellPos(g, i % L, Math.floor(i / L));
     this.posList = alloc(N * 4, 'the cell list');
     a.i32.set(this.posOf, this.posList / 4);
@@ -318,25 +319,29 @@ export class BatchEngine implements LatchEngine {
     this.momOut = alloc((N + pair.length) * 4, 'the moments');
     // the cell records of each colour, every cell; program() writes their weights
     this.recW = new Int32Array(N);
+    const Rc = this.rec;
+    const { POS, CELL, WIREQ, CC, GAIN, OFF, GAIN64, OFF64, W, SLOT } = Rc.f;
     for (const c of [0, 1] as const) {
       const cells = colourCells[c];
-      this.fullRecs[c] = alloc(Math.max(1, cells.length) * g.RB, 'the stage');
-      this.clampRecs[c] = alloc(Math.max(1, cells.length) * g.RB, 'the stage');
+      this.fullRecs[c] = alloc(Math.max(1, cells.length) * Rc.stride, 'the stage');
+      this.clampRecs[c] = alloc(Math.max(1, cells.length) * Rc.stride, 'the stage');
+      Rc.checkBase(this.fullRecs[c]);
+      Rc.checkBase(this.clampRecs[c]);
       const ph = spec.physics;
       cells.forEach((i, n) => {
-        const r = this.fullRecs[c] + n * g.RB;
-        this.recW[i] = (r + REC.W) / 2;
-        a.i32[(r + REC.POS) / 4] = this.posOf[i];
-        a.i32[(r + REC.CELL) / 4] = i;
-        a.i32[(r + REC.WIREQ) / 4] = spec.layout.wireQ[i];
-        a.i32[(r + REC.CC) / 4] = spec.layout.crossCount[i];
-        a.i32[(r + recSlot(D)) / 4] = this.slotOf[i];
+        const r = this.fullRecs[c] + n * Rc.stride;
+        this.recW[i] = W.index(r);
+        POS.set(a, r, this.posOf[i]);
+        CELL.set(a, r, i);
+        WIREQ.set(a, r, spec.layout.wireQ[i]);
+        CC.set(a, r, spec.layout.crossCount[i]);
+        SLOT.set(a, r, this.slotOf[i]);
         const gain = ph.gain ? ph.gain[i] : 1;
         const off = ph.offset ? ph.offset[i] : 0;
-        this.f32[(r + REC.GAIN) / 4] = gain;
-        this.f32[(r + REC.OFF) / 4] = off;
-        a.f64[(r + REC.GAIN64) / 8] = gain;
-        a.f64[(r + REC.OFF64) / 8] = off;
+        GAIN.set(a, r, gain);
+        OFF.set(a, r, off);
+        GAIN64.set(a, r, gain);
+        OFF64.set(a, r, off);
       });
     }
     const offs = spec.physics.offset;
@@ -426,21 +431,15 @@ export class BatchEngine implements LatchEngine {
   private out(name: keyof typeof OUT): number {
     return this.a.f64[OX[name]];
   }
-  /** views of the memory (after it grew, the old ones do not reach the new bytes) */
+  /** views of the memory (the arena renews them when the memory grows) */
   private get f32(): Float32Array {
-    const buf = this.a.memory.buffer as unknown as ArrayBuffer;
-    if (!this.f32view || this.f32view.buffer !== buf) this.f32view = new Float32Array(buf);
-    return this.f32view;
+    return this.a.f32;
   }
   private i16(): Int16Array {
-    const buf = this.a.memory.buffer as unknown as ArrayBuffer;
-    if (!this.i16view || this.i16view.buffer !== buf) this.i16view = new Int16Array(buf);
-    return this.i16view;
+    return this.a.i16;
   }
   private i8(): Int8Array {
-    const buf = this.a.memory.buffer as unknown as ArrayBuffer;
-    if (!this.i8view || this.i8view.buffer !== buf) this.i8view = new Int8Array(buf);
-    return this.i8view;
+    return this.a.i8;
   }
 
   program(planes: Planes): void {
@@ -494,8 +493,8 @@ export class BatchEngine implements LatchEngine {
   /** the latching cells' records of each colour in cell order: all of them, or the unclamped ones copied out */
   private clampLists(planes: Planes): void {
     const { colourCells } = this.spec.layout;
-    const g = this.g;
     const u8 = this.a.u8;
+    const RB = this.rec.stride;
     const recs: [number, number] = [0, 0];
     for (const c of [0, 1] as const) {
       const cells = colourCells[c];
@@ -507,7 +506,7 @@ export class BatchEngine implements LatchEngine {
         let m = 0;
         for (let n = 0; n < cells.length; n++) {
           if (planes.clamp[cells[n]]) continue;
-          u8.copyWithin(this.clampRecs[c] + m * g.RB, full + n * g.RB, full + (n + 1) * g.RB);
+          u8.copyWithin(this.clampRecs[c] + m * RB, full + n * RB, full + (n + 1) * RB);
           m++;
         }
         recs[c] = this.clampRecs[c];
@@ -526,7 +525,6 @@ export class BatchEngine implements LatchEngine {
     const a = this.a;
     const g = this.g;
     const I = a.i32;
-    const I16 = this.i16();
     this.blocks.forEach((b, bi) => {
       b.count = Math.max(0, Math.min(g.BL, count - bi * g.BL));
       for (let lane = 0; lane < g.BL; lane++) {
@@ -534,12 +532,11 @@ export class BatchEngine implements LatchEngine {
         const on = lane < b.count ? -1 : 0;
         const v = lane >> 3;
         const l8 = lane & 7;
-        I[(b.phi + 32 * v + 4 * l8) / 4] = Math.imul(first + k, CHAIN_STRIDE);
-        const m = b.mask + MASK_BYTES * v;
-        I16[m / 2 + l8] = on;
-        I[(m + 16) / 4 + l8] = on;
-        I[(m + 48) / 4 + 2 * l8] = on;
-        I[(m + 48) / 4 + 2 * l8 + 1] = on;
+        PHI.f.PHI.set(a, b.phi + PHI.stride * v, Math.imul(first + k, CHAIN_STRIDE), l8);
+        const m = b.mask + MASK.stride * v;
+        MASK.f.M16.set(a, m, on, l8);
+        MASK.f.M32.set(a, m, on, l8);
+        MASK.f.M64.set(a, m, on, l8);
         // chains without their own biases run on the programmed ones
         I[b.biasTab / 4 + lane] = this.progRow;
         if (this.sparse) I[b.sparseTab / 4 + lane] = this.sparse.prog;
@@ -769,19 +766,20 @@ export class BatchEngine implements LatchEngine {
     const hScale = 2 * beta * pl.unit;
     const s = new Float64Array(N + 1);
     for (let i = 0; i < N; i++) s[i] = spins[i] > 0 ? 1 : -1;
-    const F32 = this.f32;
+    const a = this.a;
+    const { V, T, SG } = STATE.f;
     const fr = Math.fround;
     for (let i = 0; i < N; i++) {
       let G = bias[i];
       for (let d = 0; d < D; d++) G += pl.w[i * D + d] * s[nbr[i * D + d]];
       const h = drive32(G, hScale);
-      const e = (b.state + this.slotOf[i] + (lane >> 3) * STATE.VEC + (lane & 7) * 4) / 4;
-      F32[e + STATE.V / 4] = h;
-      F32[e + STATE.T / 4] = h;
+      const r = b.state + this.slotOf[i] + (lane >> 3) * STATE.stride;
+      V.set(a, r, h, lane & 7);
+      T.set(a, r, h, lane & 7);
       const gi = fr(ph.gain ? ph.gain[i] : 1);
       const z = fr(fr(gi * fr(h)) + fr(ph.offset ? ph.offset[i] : 0));
       // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
-      F32[e + STATE.SG / 4] = this.lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
+      SG.set(a, r, this.lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z))), lane & 7);
     }
   }
 
@@ -888,10 +886,10 @@ export class BatchEngine implements LatchEngine {
       this.setI32('bAcc', b.acc);
       this.setI32('bState', b.state);
       this.setI32('bPrev', b.prev);
-      if (perChain) a.u8.fill(0, b.acc, b.acc + accBytes(g.BL));
+      if (perChain) a.u8.fill(0, b.acc, b.acc + this.acc.stride);
       for (let from = 0; from < n; from += CELLS_PER_CALL) {
         const cnt = Math.min(CELLS_PER_CALL, n - from);
-        this.setI32('bCells', this.recs![c] + from * g.RB);
+        this.setI32('bCells', this.recs![c] + from * this.rec.stride);
         this.setI32('bCount', cnt);
         m.latch();
         sum.toggles += this.out('toggles');
@@ -902,15 +900,14 @@ export class BatchEngine implements LatchEngine {
       }
       sum.latches += n * b.count;
       if (perChain) {
-        const I = a.i32;
+        const { TOGGLES, WIRE, LINKS, DIV, DIV64 } = this.acc.f;
         for (let lane = 0; lane < b.count; lane++) {
           const t = perChain[bi * g.BL + lane];
-          const at = b.acc / 4 + lane;
           t.latches += n;
-          t.toggles += I[at + ACC.TOGGLES * g.BL];
-          t.wireQ += I[at + ACC.WIRE * g.BL];
-          t.linkToggles += I[at + ACC.LINKS * g.BL];
-          t.dividerQ += this.ideal ? I[at + ACC.DIV * g.BL] : a.f64[(b.acc + ACC.DIV64_BYTES * g.BL) / 8 + lane];
+          t.toggles += TOGGLES.get(a, b.acc, lane);
+          t.wireQ += WIRE.get(a, b.acc, lane);
+          t.linkToggles += LINKS.get(a, b.acc, lane);
+          t.dividerQ += this.ideal ? DIV.get(a, b.acc, lane) : DIV64.get(a, b.acc, lane);
         }
       }
       this.refreshPads(b, b.plane, c);

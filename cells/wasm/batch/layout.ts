@@ -11,6 +11,7 @@
  * precision), so the wrapped result is exact.
  */
 import { roundUp } from '../arena.js';
+import { struct, structFamily } from '../struct.js';
 
 export interface BatchGeom {
   L: number;
@@ -29,41 +30,75 @@ export interface BatchGeom {
   od: number[];
   /** the most negative od (the kernels address from cell + minOd) */
   minOd: number;
-  /** bytes of one latching-cell record */
-  RB: number;
 }
 
-/** Per-chain tallies of a block: i32 toggles, wire, links, divider (ideal) per lane, then f64 divider (cycle) per lane. */
-export const ACC = { TOGGLES: 0, WIRE: 1, LINKS: 2, DIV: 3, DIV64_BYTES: 16 } as const;
-export const accBytes = (BL: number) => 16 * BL + 8 * BL;
+/*
+ * The records below are typed struct tables (../struct.ts): the emitters take their offsets (off),
+ * the engine writes and reads them through their accessors (f), sizes and strides come from them.
+ */
 
-/** Record of a latching cell (RB bytes): where it is, what it drives, its mismatch, its doubled weights. */
-export const REC = {
-  POS: 0, // i32 byte offset of the cell in a block plane
-  CELL: 4, // i32 cell index (the draw's counter)
-  WIREQ: 8, // i32 wire length driven, 1/WIRE_Q pitches
-  CC: 12, // i32 tile-crossing wires driven
-  GAIN: 16, // f32 mismatch gain (the estimate)
-  OFF: 20, // f32 mismatch offset
-  GAIN64: 24, // f64 (the exact path)
-  OFF64: 32, // f64
-  W: 40, // i16 x D: 2 w_d, then i16 x D: 2 w_d on tile-crossing wires only (delayed links)
-} as const;
-/** the record's last field, after the weights: i32 byte offset of the cell's analog state in the block's state (STATE) */
-export const recSlot = (D: number): number => REC.W + 4 * D;
+/** Per-chain tallies of a block of BL chains: i32 per lane (toggles, wire, links, divider with ideal physics), then f64 per lane (divider, cycle physics). */
+export const batchAcc = structFamily((BL: number) =>
+  struct('per-chain tallies', [
+    { name: 'TOGGLES', type: 'i32', count: BL },
+    { name: 'WIRE', type: 'i32', count: BL },
+    { name: 'LINKS', type: 'i32', count: BL },
+    { name: 'DIV', type: 'i32', count: BL },
+    { name: 'DIV64', type: 'f64', count: BL },
+  ]),
+);
+
+/** Record of a latching cell: where it is, what it drives, its mismatch, its doubled weights, where its analog state is. */
+export const batchRec = structFamily((D: number) =>
+  struct(
+    'cell record',
+    [
+      { name: 'POS', type: 'i32' }, // byte offset of the cell in a block plane
+      { name: 'CELL', type: 'i32' }, // cell index (the draw's counter)
+      { name: 'WIREQ', type: 'i32' }, // wire length driven, 1/WIRE_Q pitches
+      { name: 'CC', type: 'i32' }, // tile-crossing wires driven
+      { name: 'GAIN', type: 'f32' }, // mismatch gain (the estimate)
+      { name: 'OFF', type: 'f32' }, // mismatch offset
+      { name: 'GAIN64', type: 'f64' }, // the same in f64 (the exact path)
+      { name: 'OFF64', type: 'f64' },
+      { name: 'W', type: 'i16', count: 2 * D }, // 2 w_d per direction, then 2 w_d on tile-crossing wires only (delayed links)
+      { name: 'SLOT', type: 'i32' }, // byte offset of the cell's analog state in the block's state (STATE)
+    ],
+    { align: 16 },
+  ),
+);
 
 /**
  * The cycle physics' analog state of a block, one stream in the order the cells latch: per colour,
- * per cell of that colour (in cell order, clamped ones too), per vector of eight chains: their
- * nodes (f32 x 8), targets (f32 x 8) and the sigmoid cache (f32 x 8): for the target's argument
- * z = gain T + offset, t = e^-|z| with its sign bit set where z >= 0 (the sign of -z: without delayed
- * links, emit.ts emitCycleFast: sigma~(z) = (z >= 0 ? 1 : t) / (1 + t)), or sigma~(z) itself (with
+ * per cell of that colour (in cell order, clamped ones too), per vector of eight chains, this
+ * record: their nodes, targets and the sigmoid cache: for the target's argument z = gain T +
+ * offset, t = e^-|z| with its sign bit set where z >= 0 (the sign of -z: without delayed links,
+ * emit.ts emitCycleFast: sigma~(z) = (z >= 0 ? 1 : t) / (1 + t)), or sigma~(z) itself (with
  * delayed links, emitCycle).
  */
-export const STATE = { V: 0, T: 32, SG: 64, VEC: 96 } as const;
+export const STATE = struct(
+  'analog state',
+  [
+    { name: 'V', type: 'f32', count: 8 },
+    { name: 'T', type: 'f32', count: 8 },
+    { name: 'SG', type: 'f32', count: 8 },
+  ],
+  { align: 16 },
+);
 
 /** per vector of a block: valid-lane masks as i16x8, two i32x4, four i64x2 (f64 lanes) */
-export const MASK_BYTES = 112;
+export const MASK = struct(
+  'lane masks',
+  [
+    { name: 'M16', type: 'i16', count: 8 },
+    { name: 'M32', type: 'i32', count: 8 },
+    { name: 'M64', type: 'i64', count: 8 },
+  ],
+  { align: 16 },
+);
+
+/** per vector of a block: the lanes' chain * CHAIN_STRIDE (the draws' chain term; two i32x4) */
+export const PHI = struct('chain terms', [{ name: 'PHI', type: 'i32', count: 8 }], { align: 16 });
 
 /** chains per block: the most (up to 64) whose (2R + 1)-row neighbour window fits in 256 KiB */
 export function blockChains(L: number, R: number, chains: number): number {
@@ -91,7 +126,6 @@ export function batchGeom(L: number, dirs: readonly (readonly [number, number])[
     planeBytes: roundUp(Wp * Wp * cellBytes, 64),
     od,
     minOd: Math.min(0, ...od),
-    RB: roundUp(recSlot(D) + 4, 16),
   };
 }
 

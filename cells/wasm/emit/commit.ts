@@ -16,17 +16,17 @@ export function emitCommit(ctx: EmitCtx): Code[] {
   out.push(set(oldA, o.v_load(get(oP), 0)), set(oldB, o.v_load(get(oP), 16)));
   // new spins: up ? +1 : -1
   out.push(
-    set(nsA, o.v_xor(MONE, o.v_and(o.v_load(get(bufP), BUF.UP), K(KC.SIGN)))),
-    set(nsB, o.v_xor(MONE, o.v_and(o.v_load(get(bufP), BUF.UP + 16), K(KC.SIGN)))),
+    set(nsA, o.v_xor(MONE, o.v_and(o.v_load(get(bufP), BUF.off.UP), K(KC.SIGN)))),
+    set(nsB, o.v_xor(MONE, o.v_and(o.v_load(get(bufP), BUF.off.UP + 16), K(KC.SIGN)))),
   );
-  out.push(set(hA, o.v_load(get(bufP), BUF.H)), set(hB, o.v_load(get(bufP), BUF.H + 16)));
-  if (cycle) out.push(set(ndA, o.v_load(get(bufP), BUF.ND)), set(ndB, o.v_load(get(bufP), BUF.ND + 16)));
+  out.push(set(hA, o.v_load(get(bufP), BUF.off.H)), set(hB, o.v_load(get(bufP), BUF.off.H + 16)));
+  if (cycle) out.push(set(ndA, o.v_load(get(bufP), BUF.off.ND)), set(ndB, o.v_load(get(bufP), BUF.off.ND + 16)));
   else out.push(set(ndA, get(hA)), set(ndB, get(hB)));
   out.push(set(tgA, get(hA)), set(tgB, get(hB)));
   const commit = (masked: boolean): Code[] => {
     const c: Code[] = [];
     if (masked) {
-      c.push(set(clA, o.v_load(get(rP), L.CLAMP)), set(clB, o.v_load(get(rP), L.CLAMP + 16)));
+      c.push(set(clA, o.v_load(get(rP), L.off.CLAMP)), set(clB, o.v_load(get(rP), L.off.CLAMP + 16)));
       c.push(set(togA, o.v_andnot(o.f64x2_ne(get(nsA), get(oldA)), get(clA))), set(togB, o.v_andnot(o.f64x2_ne(get(nsB), get(oldB)), get(clB))));
       c.push(set(nsA, o.v_bitselect(get(oldA), get(nsA), get(clA))), set(nsB, o.v_bitselect(get(oldB), get(nsB), get(clB))));
       c.push(set(cntL, o.i64x2_add(o.i64x2_add(get(cntL), get(clA)), get(clB))));
@@ -34,7 +34,7 @@ export function emitCommit(ctx: EmitCtx): Code[] {
       c.push(set(togA, o.f64x2_ne(get(nsA), get(oldA))), set(togB, o.f64x2_ne(get(nsB), get(oldB))));
     }
     c.push(set(cntT, o.i64x2_sub(o.i64x2_sub(get(cntT), get(togA)), get(togB))));
-    c.push(set(lk, o.f64x2_add(get(lk), o.f64x2_add(o.v_and(get(togA), o.v_load(get(rP), L.CC)), o.v_and(get(togB), o.v_load(get(rP), L.CC + 16))))));
+    c.push(set(lk, o.f64x2_add(get(lk), o.f64x2_add(o.v_and(get(togA), o.v_load(get(rP), L.off.CC)), o.v_and(get(togB), o.v_load(get(rP), L.off.CC + 16))))));
     // divider term at the node value (cells/physics.ts): ideal dividerQ, floor(f(1-f) DIVIDER_Q + 1/2),
     // f = clamp(0.5 + vsv V, 0, 1) in f64; cycle dividerQ32, DIVIDER_Q / 4 - rne(f(x x)), x = f(f(256 vsv) V)
     // clamped to [-128, 128], f32 operations emulated in f64 lanes (exact product, rounded once)
@@ -52,7 +52,7 @@ export function emitCommit(ctx: EmitCtx): Code[] {
       }
       if (masked) c.push(set(t, o.v_andnot(get(t), get(cl))));
     }
-    c.push(set(t2, o.v_and(get(togA), o.v_load(get(rP), L.CWL))), set(t3, o.v_and(get(togB), o.v_load(get(rP), L.CWL + 16))));
+    c.push(set(t2, o.v_and(get(togA), o.v_load(get(rP), L.off.CWL))), set(t3, o.v_and(get(togB), o.v_load(get(rP), L.off.CWL + 16))));
     // integer sums (exact, so any order gives the same)
     c.push(
       set(wp, o.f64_add(get(wp), o.f64x2_extract(get(t2), 0))),
@@ -87,6 +87,6 @@ export function emitCommit(ctx: EmitCtx): Code[] {
     );
     return c;
   };
-  out.push(o.if_(o.i32_load(get(rP), L.FLAGS), commit(true), commit(false)));
+  out.push(o.if_(o.i32_load(get(rP), L.off.FLAGS), commit(true), commit(false)));
   return out;
 }

@@ -9,7 +9,8 @@
  */
 import { op as o, T, Locals, type Code } from '../asm.js';
 import { KC, REGIONS, constAddr } from '../abi.js';
-import type { GeomSpec, RecLayout, Variant } from '../layout.js';
+import type { GeomSpec, ChainRec, Variant } from '../layout.js';
+import { struct } from '../struct.js';
 
 export const SHUF_LO = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 /** dwords 0 and 2 of each operand (f64 lane masks -> f32 lane masks) */
@@ -35,9 +36,25 @@ export function flushTiny(K: (slot: number) => Code, x: Code): Code {
 /** directions between scheduling barriers (see barrier()) */
 export const tuning = { barrierEvery: 3 };
 
-/** Byte offsets in the per-row buffer (one record of BUF_REC bytes per group): values between the phases. */
-export const BUF = { H: 0, UP: 32, AMB: 64, R: 96, ND: 112, HM: 144, D1: 176, DM: 192, D2: 208, PQ: 224, MQ: 240, SL: 256, SIZE: 272 } as const;
-export const BUF_REC = BUF.SIZE;
+/** The per-row buffer (one record per group of four cells, struct.ts): values between the phases. */
+export const BUF = struct(
+  'row buffer',
+  [
+    { name: 'H', type: 'f64', count: 4 }, // the field's drive
+    { name: 'UP', type: 'i64', count: 4 }, // lane masks: the new spin is up
+    { name: 'AMB', type: 'i64', count: 4 }, // lane masks: the decision is ambiguous (the exact path decides)
+    { name: 'R', type: 'i32', count: 4 }, // the draws
+    { name: 'ND', type: 'f64', count: 4 }, // the node at the latch (cycle)
+    { name: 'HM', type: 'f64', count: 4 }, // the stale drive (delayed links)
+    { name: 'D1', type: 'f32', count: 4 }, // node-to-target distances per segment (cycle, the estimate)
+    { name: 'DM', type: 'f32', count: 4 },
+    { name: 'D2', type: 'f32', count: 4 },
+    { name: 'PQ', type: 'f32', count: 4 }, // the estimate's partial sums and slop
+    { name: 'MQ', type: 'f32', count: 4 },
+    { name: 'SL', type: 'f32', count: 4 },
+  ],
+  { align: 16 },
+);
 
 function allocLocals(lc: Locals) {
   const i32 = () => lc.add(T.i32);
@@ -75,7 +92,8 @@ export type KernelLocals = ReturnType<typeof allocLocals>;
 
 export interface EmitCtx {
   g: GeomSpec;
-  L: RecLayout;
+  /** the group record's layout (layout.ts chainRec) */
+  L: ChainRec;
   variant: Variant;
   /** the cycle engine, and the cycle engine with delayed tile links */
   cycle: boolean;
@@ -101,7 +119,7 @@ export interface EmitCtx {
   barrier: (vals: number[]) => Code[];
 }
 
-export function newEmitCtx(g: GeomSpec, L: RecLayout, variant: Variant, fExact: number): EmitCtx {
+export function newEmitCtx(g: GeomSpec, L: ChainRec, variant: Variant, fExact: number): EmitCtx {
   const lc = new Locals(0);
   const l = allocLocals(lc);
   /**

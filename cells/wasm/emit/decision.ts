@@ -16,9 +16,9 @@ export function emitDecision(ctx: EmitCtx): Code[] {
     ctx.l;
   const TAB = REGIONS.TAB.at;
   const out: Code[] = [];
-  out.push(set(hA, o.v_load(get(bufP), BUF.H)), set(hB, o.v_load(get(bufP), BUF.H + 16)));
-  if (lat) out.push(set(hmA, o.v_load(get(bufP), BUF.HM)), set(hmB, o.v_load(get(bufP), BUF.HM + 16)));
-  out.push(set(r, o.v_load(get(bufP), BUF.R)));
+  out.push(set(hA, o.v_load(get(bufP), BUF.off.H)), set(hB, o.v_load(get(bufP), BUF.off.H + 16)));
+  if (lat) out.push(set(hmA, o.v_load(get(bufP), BUF.off.HM)), set(hmB, o.v_load(get(bufP), BUF.off.HM + 16)));
+  out.push(set(r, o.v_load(get(bufP), BUF.off.R)));
   if (!cycle) {
     out.push(set(t0, o.i32x4_shl(o.i32x4_shr_u(get(r), o.i32(32 - TAB_BITS)), o.i32(4))));
     out.push(
@@ -33,14 +33,14 @@ export function emitDecision(ctx: EmitCtx): Code[] {
     );
   } else {
     // single-precision estimate of P: the earlier segments come from phase E0
-    out.push(set(GI, o.v_load(get(rP), L.GAIN)), set(OI, o.v_load(get(rP), L.OFF)));
-    out.push(set(Pq, o.v_load(get(bufP), BUF.PQ)), set(Mq, o.v_load(get(bufP), BUF.MQ)), set(SL, o.v_load(get(bufP), BUF.SL)));
+    out.push(set(GI, o.v_load(get(rP), L.off.GAIN)), set(OI, o.v_load(get(rP), L.off.OFF)));
+    out.push(set(Pq, o.v_load(get(bufP), BUF.off.PQ)), set(Mq, o.v_load(get(bufP), BUF.off.MQ)), set(SL, o.v_load(get(bufP), BUF.off.SL)));
     out.push(set(tmp, pack(get(hA), get(hB))));
     out.push(set(zq, o.f32x4_add(o.f32x4_mul(get(GI), get(tmp)), get(OI))));
-    out.push(set(xq, o.f32x4_mul(get(GI), o.v_load(get(bufP), BUF.D2))));
+    out.push(set(xq, o.f32x4_mul(get(GI), o.v_load(get(bufP), BUF.off.D2))));
     out.push(...emitSegment32(ctx, 2, false));
     // the new target's sigmoid is next latch's cache (clamped cells keep their target)
-    out.push(set(t3, o.shuffle(o.v_load(get(rP), L.CLAMP), o.v_load(get(rP), L.CLAMP + 16), SHUF_EVEN32)));
+    out.push(set(t3, o.shuffle(o.v_load(get(rP), L.off.CLAMP), o.v_load(get(rP), L.off.CLAMP + 16), SHUF_EVEN32)));
     out.push(o.v_store(get(gP), o.v_bitselect(o.v_load(get(gP), SGOFF), get(sg), get(t3)), SGOFF));
     out.push(o.v_store(get(gP), o.v_bitselect(o.v_load(get(gP), SGOFF + 16), get(mag), get(t3)), SGOFF + 16));
     out.push(set(Mq, o.f32x4_add(get(Mq), o.f32x4_add(K(KC.K0), o.f32x4_mul(K(KC.SK), get(SL))))));
@@ -53,12 +53,12 @@ export function emitDecision(ctx: EmitCtx): Code[] {
   }
   // undecided: neither up nor down, and neither clamped nor a tail group's invalid lane
   out.push(
-    set(ambA, o.v_andnot(o.v_not(o.v_or(get(upA), get(dnA))), o.v_load(get(rP), L.CLAMP))),
-    set(ambB, o.v_andnot(o.v_not(o.v_or(get(upB), get(dnB))), o.v_load(get(rP), L.CLAMP + 16))),
-    o.v_store(get(bufP), get(upA), BUF.UP),
-    o.v_store(get(bufP), get(upB), BUF.UP + 16),
-    o.v_store(get(bufP), get(ambA), BUF.AMB),
-    o.v_store(get(bufP), get(ambB), BUF.AMB + 16),
+    set(ambA, o.v_andnot(o.v_not(o.v_or(get(upA), get(dnA))), o.v_load(get(rP), L.off.CLAMP))),
+    set(ambB, o.v_andnot(o.v_not(o.v_or(get(upB), get(dnB))), o.v_load(get(rP), L.off.CLAMP + 16))),
+    o.v_store(get(bufP), get(upA), BUF.off.UP),
+    o.v_store(get(bufP), get(upB), BUF.off.UP + 16),
+    o.v_store(get(bufP), get(ambA), BUF.off.AMB),
+    o.v_store(get(bufP), get(ambB), BUF.off.AMB + 16),
     set(anyAmb, o.v_or(get(anyAmb), o.v_or(get(ambA), get(ambB)))),
   );
   return out;

@@ -70,21 +70,21 @@ export function emitEstimateE0(ctx: EmitCtx): Code[] {
   const { get, set, K, ZERO, pack, L, lat } = ctx;
   const { GI, OI, Pq, Mq, SL, rP, oP, xq, bufP, tmp, zq } = ctx.l;
   const out: Code[] = [];
-  out.push(set(GI, o.v_load(get(rP), L.GAIN)), set(OI, o.v_load(get(rP), L.OFF)));
+  out.push(set(GI, o.v_load(get(rP), L.off.GAIN)), set(OI, o.v_load(get(rP), L.off.OFF)));
   out.push(
     set(Pq, o.v_and(o.f32x4_gt(pack(o.v_load(get(oP), 0), o.v_load(get(oP), 16)), ZERO), K(KC.BPOW))),
     set(Mq, ZERO),
     set(SL, o.f32x4_abs(get(OI))),
   );
-  out.push(set(xq, o.f32x4_mul(get(GI), o.v_load(get(bufP), BUF.D1))));
+  out.push(set(xq, o.f32x4_mul(get(GI), o.v_load(get(bufP), BUF.off.D1))));
   out.push(...emitSegment32(ctx, 0, true));
   if (lat) {
-    out.push(set(tmp, pack(o.v_load(get(bufP), BUF.HM), o.v_load(get(bufP), BUF.HM + 16))));
+    out.push(set(tmp, pack(o.v_load(get(bufP), BUF.off.HM), o.v_load(get(bufP), BUF.off.HM + 16))));
     out.push(set(zq, o.f32x4_add(o.f32x4_mul(get(GI), get(tmp)), get(OI))));
-    out.push(set(xq, o.f32x4_mul(get(GI), o.v_load(get(bufP), BUF.DM))));
+    out.push(set(xq, o.f32x4_mul(get(GI), o.v_load(get(bufP), BUF.off.DM))));
     out.push(...emitSegment32(ctx, 1, false));
   }
-  out.push(o.v_store(get(bufP), get(Pq), BUF.PQ), o.v_store(get(bufP), get(Mq), BUF.MQ), o.v_store(get(bufP), get(SL), BUF.SL));
+  out.push(o.v_store(get(bufP), get(Pq), BUF.off.PQ), o.v_store(get(bufP), get(Mq), BUF.off.MQ), o.v_store(get(bufP), get(SL), BUF.off.SL));
   return out;
 }
 
@@ -94,9 +94,9 @@ export function emitSigmaCacheFill(ctx: EmitCtx): Code[] {
   const { TGOFF, SGOFF } = ctx.g;
   const { GI, rP, tmp, gP, zq, sg } = ctx.l;
   return [
-    set(GI, o.v_load(get(rP), L.GAIN)),
+    set(GI, o.v_load(get(rP), L.off.GAIN)),
     set(tmp, pack(o.v_load(get(gP), TGOFF), o.v_load(get(gP), TGOFF + 16))),
-    set(zq, o.f32x4_add(o.f32x4_mul(get(GI), get(tmp)), o.v_load(get(rP), L.OFF))),
+    set(zq, o.f32x4_add(o.f32x4_mul(get(GI), get(tmp)), o.v_load(get(rP), L.off.OFF))),
     ...emitSigmoid32(ctx),
     o.v_store(get(gP), get(sg), SGOFF),
     o.v_store(get(gP), o.f32x4_abs(o.f32x4_mul(get(GI), get(tmp))), SGOFF + 16),

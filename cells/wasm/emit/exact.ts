@@ -102,24 +102,24 @@ export function emitExactPhase(ctx: EmitCtx): Code[] {
     const vo = 16 * (k >> 1);
     const l = k & 1;
     let call: Code;
-    const hOf = o.f64x2_extract(o.v_load(get(bufP), BUF.H + vo), l);
+    const hOf = o.f64x2_extract(o.v_load(get(bufP), BUF.off.H + vo), l);
     if (!cycle) {
-      call = o.call(fExact, [hOf, o.i32x4_extract(o.v_load(get(bufP), BUF.R), k)]);
+      call = o.call(fExact, [hOf, o.i32x4_extract(o.v_load(get(bufP), BUF.off.R), k)]);
     } else {
       call = o.call(fExact, [
         o.f64_load(get(gP), 8 * k),
         o.f64_load(get(gP), TGOFF + 8 * k),
         hOf,
-        lat ? o.f64x2_extract(o.v_load(get(bufP), BUF.HM + vo), l) : hOf,
-        o.f64_load(get(rP), L.GAIN64 + 8 * k),
-        o.f64_load(get(rP), L.OFF64 + 8 * k),
+        lat ? o.f64x2_extract(o.v_load(get(bufP), BUF.off.HM + vo), l) : hOf,
+        o.f64_load(get(rP), L.off.GAIN64 + 8 * k),
+        o.f64_load(get(rP), L.off.OFF64 + 8 * k),
         o.f64_load(get(oP), 8 * k),
-        o.i32x4_extract(o.v_load(get(bufP), BUF.R), k),
+        o.i32x4_extract(o.v_load(get(bufP), BUF.off.R), k),
       ]);
     }
     out.push(
-      o.if_(o.i32_eqz(o.i64_eqz(o.i64x2_extract(o.v_load(get(bufP), BUF.AMB + vo), l))), [
-        o.v_store(get(bufP), o.i64x2_replace(o.v_load(get(bufP), BUF.UP + vo), call, l), BUF.UP + vo),
+      o.if_(o.i32_eqz(o.i64_eqz(o.i64x2_extract(o.v_load(get(bufP), BUF.off.AMB + vo), l))), [
+        o.v_store(get(bufP), o.i64x2_replace(o.v_load(get(bufP), BUF.off.UP + vo), call, l), BUF.off.UP + vo),
         set(nfb, o.i32_add(get(nfb), o.i32(1))),
       ]),
     );

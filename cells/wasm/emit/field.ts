@@ -19,8 +19,8 @@ export function emitField(ctx: EmitCtx, p: number): Code[] {
   if (lat) out.push(set(stA, ZERO), set(stB, ZERO));
   for (let d = 0; d < D; d++) {
     if (d > 0 && tuning.barrierEvery > 0 && d % tuning.barrierEvery === 0) out.push(...barrier(lat ? [gA, gB, stA, stB] : [gA, gB]));
-    const wa = o.v_load(get(rP), L.W + 32 * d);
-    const wb = o.v_load(get(rP), L.W + 32 * d + 16);
+    const wa = o.v_load(get(rP), L.off.W + 32 * d);
+    const wb = o.v_load(get(rP), L.off.W + 32 * d + 16);
     if (!lat) {
       out.push(set(gA, o.f64x2_add(get(gA), o.f64x2_mul(wa, o.v_load(get(mP), 8 * imm[d])))));
       out.push(set(gB, o.f64x2_add(get(gB), o.f64x2_mul(wb, o.v_load(get(mP), 8 * imm[d] + 16)))));
@@ -35,7 +35,7 @@ export function emitField(ctx: EmitCtx, p: number): Code[] {
         out.push(set(gv, o.f64x2_add(get(gv), o.f64x2_mul(get(tmp), get(sArr)))));
         // stale += w (sPrev - s) on tile-crossing wires only (+0 elsewhere leaves the sum as is)
         out.push(
-          set(stv, o.f64x2_add(get(stv), o.v_and(o.v_load(get(rP), L.CROSS + 32 * d + off), o.f64x2_mul(get(tmp), o.f64x2_sub(get(spArr), get(sArr)))))),
+          set(stv, o.f64x2_add(get(stv), o.v_and(o.v_load(get(rP), L.off.CROSS + 32 * d + off), o.f64x2_mul(get(tmp), o.f64x2_sub(get(spArr), get(sArr)))))),
         );
       }
     }
@@ -43,10 +43,10 @@ export function emitField(ctx: EmitCtx, p: number): Code[] {
   // the drive: ideal h = G hScale; cycle h = f(f(G) f(hScale)) (KC.TB holds f(hScale))
   const drive = (G: Code): Code => (cycle ? r32(o.f64x2_mul(r32(G), K(KC.TB))) : o.f64x2_mul(G, K(KC.TB)));
   out.push(set(hA, drive(get(gA))), set(hB, drive(get(gB))));
-  out.push(o.v_store(get(bufP), get(hA), BUF.H), o.v_store(get(bufP), get(hB), BUF.H + 16));
+  out.push(o.v_store(get(bufP), get(hA), BUF.off.H), o.v_store(get(bufP), get(hB), BUF.off.H + 16));
   if (lat) {
     out.push(set(hmA, drive(o.f64x2_add(get(gA), get(stA)))), set(hmB, drive(o.f64x2_add(get(gB), get(stB)))));
-    out.push(o.v_store(get(bufP), get(hmA), BUF.HM), o.v_store(get(bufP), get(hmB), BUF.HM + 16));
+    out.push(o.v_store(get(bufP), get(hmA), BUF.off.HM), o.v_store(get(bufP), get(hmB), BUF.off.HM + 16));
   }
   return out;
 }

@@ -11,7 +11,7 @@
  */
 import { op as o, T, assemble, type Code, type FuncDef } from '../asm.js';
 import { abiLoad, outAddr } from '../abi.js';
-import { recLayout, type GeomSpec, type Variant } from '../layout.js';
+import { chainRec, type GeomSpec, type Variant } from '../layout.js';
 import { BUF, newEmitCtx, constCopies, type EmitCtx } from './context.js';
 import { emitField } from './field.js';
 import { emitHash } from './hash.js';
@@ -26,7 +26,7 @@ const F_EXACT = 1;
 
 /** The module with one engine's latch kernel (export 'latch'; the cycle engine also 'fill'). */
 export function generateKernel(g: GeomSpec, variant: Variant): Uint8Array {
-  const L = recLayout(g.D, g.lat);
+  const L = chainRec(g.D, g.lat);
   const funcs: FuncDef[] = [exactFunc(variant, EXP)];
   funcs.push(...kernelFuncs(newEmitCtx(g, L, variant, F_EXACT)));
   return assemble({
@@ -56,7 +56,7 @@ function kernelFuncs(ctx: EmitCtx): FuncDef[] {
   const { minOff } = ctx.g;
 
   const rowStart = (): Code[] => [
-    set(l.rP, o.i32_add(get(l.recA), o.i32_mul(o.i32_load(get(l.rt), 8), o.i32(L.REC)))),
+    set(l.rP, o.i32_add(get(l.recA), o.i32_mul(o.i32_load(get(l.rt), 8), o.i32(L.stride)))),
     set(l.gP, o.i32_add(get(l.groupsA), o.i32_shl(o.i32_load(get(l.rt), 8), o.i32(5)))),
     set(l.mP, o.i32_add(get(l.otherA), o.i32_shl(o.i32_load(get(l.rt), 12), o.i32(3)))),
     set(l.oP, o.i32_add(get(l.ownA), o.i32_shl(o.i32_sub(o.i32_load(get(l.rt), 12), o.i32(minOff)), o.i32(3)))),
@@ -80,21 +80,21 @@ function kernelFuncs(ctx: EmitCtx): FuncDef[] {
     set(l.nLatch, o.i32(0)),
   ];
   const ptrsA: [number, number][] = [
-    [l.rP, L.REC],
+    [l.rP, L.stride],
     [l.mP, 32],
     [l.gP, 32],
-    [l.bufP, BUF.SIZE],
+    [l.bufP, BUF.stride],
   ];
   const ptrsA2: [number, number][] = [
-    [l.rP, L.REC],
-    [l.bufP, BUF.SIZE],
+    [l.rP, L.stride],
+    [l.bufP, BUF.stride],
   ];
   if (cycle) ptrsA2.push([l.gP, 32], [l.oP, 32]);
   const ptrsBC: [number, number][] = [
-    [l.rP, L.REC],
+    [l.rP, L.stride],
     [l.oP, 32],
     [l.gP, 32],
-    [l.bufP, BUF.SIZE],
+    [l.bufP, BUF.stride],
   ];
   const rows: Code[] = [
     set(l.row, o.i32(0)),
@@ -108,12 +108,12 @@ function kernelFuncs(ctx: EmitCtx): FuncDef[] {
         set(l.anyAmb, ZERO),
         ...rowStart(),
         o.if_(o.i32_load(get(l.rt), 16), groupLoop(ctx, emitField(ctx, 1), ptrsA), groupLoop(ctx, emitField(ctx, 0), ptrsA)),
-        ...(cycle ? [...rowStart(), ...groupLoop(ctx, emitRelax(ctx), [[l.gP, 32], [l.bufP, BUF.SIZE]] as [number, number][])] : []),
+        ...(cycle ? [...rowStart(), ...groupLoop(ctx, emitRelax(ctx), [[l.gP, 32], [l.bufP, BUF.stride]] as [number, number][])] : []),
         // the draws, in their own loop
         set(l.bufP, get(l.bufA)),
         set(l.iNat, o.i32_load(get(l.rt), 0)),
-        ...groupLoop(ctx, [...emitHash(ctx), o.v_store(get(l.bufP), get(l.r), BUF.R)], [
-          [l.bufP, BUF.SIZE],
+        ...groupLoop(ctx, [...emitHash(ctx), o.v_store(get(l.bufP), get(l.r), BUF.off.R)], [
+          [l.bufP, BUF.stride],
           [l.iNat, 8],
         ]),
         ...(cycle ? [...rowStart(), ...groupLoop(ctx, emitEstimateE0(ctx), ptrsA2)] : []),
@@ -148,10 +148,10 @@ function kernelFuncs(ctx: EmitCtx): FuncDef[] {
     o.loop([
       set(l.rt, o.i32_add(get(l.rowTab), o.i32_shl(get(l.row), o.i32(5)))),
       set(l.nG, o.i32_shr_u(o.i32_add(o.i32_load(get(l.rt), 4), o.i32(3)), o.i32(2))),
-      set(l.rP, o.i32_add(get(l.recA), o.i32_mul(o.i32_load(get(l.rt), 8), o.i32(L.REC)))),
+      set(l.rP, o.i32_add(get(l.recA), o.i32_mul(o.i32_load(get(l.rt), 8), o.i32(L.stride)))),
       set(l.gP, o.i32_add(get(l.groupsA), o.i32_shl(o.i32_load(get(l.rt), 8), o.i32(5)))),
       ...groupLoop(ctx, emitSigmaCacheFill(ctx), [
-        [l.rP, L.REC],
+        [l.rP, L.stride],
         [l.gP, 32],
       ]),
       o.br_if(0, o.i32_lt_s(o.tee(l.row, o.i32_add(get(l.row), o.i32(1))), get(l.nRows))),

@@ -29,19 +29,19 @@ export function emitRelax(ctx: EmitCtx): Code[] {
   const packed = (): Code => pack(flushTiny(K, get(t0)), flushTiny(K, get(t1)));
   const n = (k: 'n1' | 'nMid' | 'n2') => (cycle && variant.cycle ? variant[k] : 0);
   const out: Code[] = [];
-  out.push(set(hA, o.v_load(get(bufP), BUF.H)), set(hB, o.v_load(get(bufP), BUF.H + 16)));
-  if (lat) out.push(set(hmA, o.v_load(get(bufP), BUF.HM)), set(hmB, o.v_load(get(bufP), BUF.HM + 16)));
+  out.push(set(hA, o.v_load(get(bufP), BUF.off.H)), set(hB, o.v_load(get(bufP), BUF.off.H + 16)));
+  if (lat) out.push(set(hmA, o.v_load(get(bufP), BUF.off.HM)), set(hmB, o.v_load(get(bufP), BUF.off.HM + 16)));
   out.push(set(V0A, o.v_load(get(gP), 0)), set(V0B, o.v_load(get(gP), 16)));
   out.push(set(T1A, o.v_load(get(gP), TGOFF)), set(T1B, o.v_load(get(gP), TGOFF + 16)));
   out.push(set(VA, get(V0A)), set(VB, get(V0B)));
-  out.push(...dist(get(T1A), get(T1B)), o.v_store(get(bufP), packed(), BUF.D1));
+  out.push(...dist(get(T1A), get(T1B)), o.v_store(get(bufP), packed(), BUF.off.D1));
   out.push(...emitRelaxSegment(ctx, n('n1'), KC.PW1, get(T1A), get(T1B)));
   if (lat) {
-    out.push(...dist(get(hmA), get(hmB)), o.v_store(get(bufP), packed(), BUF.DM));
+    out.push(...dist(get(hmA), get(hmB)), o.v_store(get(bufP), packed(), BUF.off.DM));
     out.push(...emitRelaxSegment(ctx, n('nMid'), KC.PWM, get(hmA), get(hmB)));
   }
-  out.push(...dist(get(hA), get(hB)), o.v_store(get(bufP), packed(), BUF.D2));
+  out.push(...dist(get(hA), get(hB)), o.v_store(get(bufP), packed(), BUF.off.D2));
   out.push(...emitRelaxSegment(ctx, n('n2'), KC.PW2, get(hA), get(hB)));
-  out.push(o.v_store(get(bufP), get(VA), BUF.ND), o.v_store(get(bufP), get(VB), BUF.ND + 16));
+  out.push(o.v_store(get(bufP), get(VA), BUF.off.ND), o.v_store(get(bufP), get(VB), BUF.off.ND + 16));
   return out;
 }
