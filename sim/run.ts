@@ -339,6 +339,11 @@ export interface RunOptions {
   beta?: BetaSpec | ((sweep: number, total: number) => number);
   moments?: boolean;
   workers?: number;
+  /**
+   * one chain split by bands of rows over this many threads (cells/wasm/tiles.ts; bit-identical to
+   * one). Default: `workers` when the run has one chain (the threads have no other chain to run).
+   */
+  tiles?: number;
   engine?: EngineChoice;
   /** most chains one engine holds at a time (default: all of a thread's chains) */
   batch?: number;
@@ -388,6 +393,13 @@ export interface ChainsPart {
   engine: EngineReport;
 }
 
+/** Threads to split one chain over (undefined: none): opts.tiles, else the workers of a one-chain run. */
+export function runTiles(opts: { tiles?: number; workers?: number }, chains: number): number | undefined {
+  if (chains !== 1) return undefined;
+  if (opts.tiles !== undefined) return opts.tiles;
+  return (opts.workers ?? 1) > 1 ? opts.workers : undefined;
+}
+
 /** Run chains [from, to) in this thread. */
 export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: number, to: number): ChainsPart {
   return runThrough((due) => chainRangeSteps(chip, model, opts, from, to, due));
@@ -399,7 +411,8 @@ function* chainRangeSteps(chip: Chip, model: Model, opts: RunOptions, from: numb
   const prog = programStage(chip, model, stage);
   const st0 = model.stages[stage];
   const N = chip.fabric.N;
-  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: chip.config.cell.weight_bits });
+  const chains = Math.min(opts.batch ?? Infinity, to - from);
+  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains, weightBits: chip.config.cell.weight_bits, tiles: runTiles(opts, to - from) });
   const engine = sel.engine;
   try {
     if (due()) yield;

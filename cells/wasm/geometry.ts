@@ -32,6 +32,9 @@ export interface Geometry {
   pads: [number, number];
   nPads: [number, number];
   spec: GeomSpec;
+  /** rows of padding above and below the grid (the rules' largest |dy|) and f64 slots per plane row */
+  R: number;
+  MW: number;
   /** arena blocks this geometry owns */
   blocks: number[];
 }
@@ -154,5 +157,5 @@ export function buildGeometry(f: FabricLayout, a: Arena, lat: boolean): Geometry
   }
   const groupBytes = roundUp(Math.max(groups[0], groups[1]) * 32 + 64, 64);
   const spec: GeomSpec = { D, imm, minOff, PREV: 2 * planeBytes, TGOFF: groupBytes, SGOFF: 2 * groupBytes, BIOFF: 3 * groupBytes, lat };
-  return { N, D, L, groups, rows, rowTab, planeBytes, groupBytes, pads, nPads, spec, blocks };
+  return { N, D, L, groups, rows, rowTab, planeBytes, groupBytes, pads, nPads, spec, R, MW, blocks };
 }
