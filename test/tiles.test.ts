@@ -7,6 +7,7 @@ import { cases, trail, firstDifference, type Case } from './helpers/engine-trail
 import { buildChip } from '../sim/chip.js';
 import { testConfig } from './helpers/chip.js';
 import { bandOf, haloRows } from '../cells/wasm/tiles.js';
+import { newDtmModel, generate } from '../sim/dtm.js';
 
 const one = (c: Case): Case => ({ ...c, chains: 1 });
 const L_OF = (c: Case) => buildChip(testConfig(c.sets, c.ideal)).fabric.L;
@@ -59,6 +60,25 @@ describe('one chain over 1, 2 and 3 threads = reference engine, bit for bit', ()
           expect(t.refused.join()).toMatch(/tiles for/);
         } else expect(t.tiles).toBe(tiles);
         expect(firstDifference(t, ref, N), `${tiles} tiles`).toBe('');
+      }
+    });
+  }
+});
+
+describe('DTM generation of one image over 1, 2 and 3 threads = one engine', () => {
+  for (const ideal of [true, false]) {
+    it(`${ideal ? 'ideal' : 'cycle'} chip: outputs, denoising strip, events and energy`, async () => {
+      const model = newDtmModel({ T: 3, L: 20, rules: 'G8', boundary: 'torus', visible: 30, weights: { random: 0.4 }, seed: 4 });
+      const cfg = testConfig(['fabric.L=20', 'fabric.rules="G8"', 'fabric.boundary="torus"'], ideal);
+      const of = async (tiles?: number) => {
+        const g = await generate(buildChip(cfg), model, { images: 1, sweeps: 7, keepChains: 1, tiles, engine: tiles ? 'wasm' : 'reference' });
+        return { key: JSON.stringify([g.outputs.map((o) => Array.from(o)), g.strip.map((r) => r.map((x) => Array.from(x))), g.events, g.energy]), tiles: g.engine.stats.tiles ?? 1 };
+      };
+      const ref = await of();
+      for (const tiles of [1, 2, 3]) {
+        const t = await of(tiles);
+        expect(t.tiles).toBe(tiles);
+        expect(t.key === ref.key, `${tiles} tiles`).toBe(true);
       }
     });
   }
