@@ -72,7 +72,10 @@ describe('DTM generation of one image over 1, 2 and 3 threads = one engine', () 
       const cfg = testConfig(['fabric.L=20', 'fabric.rules="G8"', 'fabric.boundary="torus"'], ideal);
       const of = async (tiles?: number) => {
         const g = await generate(buildChip(cfg), model, { images: 1, sweeps: 7, keepChains: 1, tiles, engine: tiles ? 'wasm' : 'reference' });
-        return { key: JSON.stringify([g.outputs.map((o) => Array.from(o)), g.strip.map((r) => r.map((x) => Array.from(x))), g.events, g.energy]), tiles: g.engine.stats.tiles ?? 1 };
+        return {
+          key: JSON.stringify([g.outputs.map((o) => Array.from(o)), g.strip.map((r) => r.map((x) => Array.from(x))), g.events, g.energy]),
+          tiles: g.engine.stats.tiles ?? 1,
+        };
       };
       const ref = await of();
       for (const tiles of [1, 2, 3]) {

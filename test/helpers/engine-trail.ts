@@ -62,11 +62,14 @@ export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; 
   const N = chip.fabric.N;
   const spins = Array.from({ length: C }, () => new Int8Array(N * (S + 2)));
   const tallies: string[] = Array.from({ length: C }, () => '');
-  const observe = (opt.workers && opt.workers > 1) || opt.totalsOnly ? undefined : (v: { chain: number; sweep: number; s: Float64Array; packed: Uint8Array; tally: unknown; events: unknown }) => {
-    for (let i = 0; i < N; i++) spins[v.chain][v.sweep * N + i] = v.s[i];
-    // the packed spins too (the many-chain engine packs them itself; the others through traces/pack.ts)
-    tallies[v.chain] += JSON.stringify([v.sweep, v.tally, v.events, Buffer.from(v.packed).toString('base64')]);
-  };
+  const observe =
+    (opt.workers && opt.workers > 1) || opt.totalsOnly
+      ? undefined
+      : (v: { chain: number; sweep: number; s: Float64Array; packed: Uint8Array; tally: unknown; events: unknown }) => {
+          for (let i = 0; i < N; i++) spins[v.chain][v.sweep * N + i] = v.s[i];
+          // the packed spins too (the many-chain engine packs them itself; the others through traces/pack.ts)
+          tallies[v.chain] += JSON.stringify([v.sweep, v.tally, v.events, Buffer.from(v.packed).toString('base64')]);
+        };
   const r = await runModel(chip, model, {
     chains: C,
     sweeps: S,
@@ -113,7 +116,11 @@ export const cases: Case[] = [
     sets: ['fabric.L=31', 'fabric.rules="G8"', 'clock.phase_cycles=3', 'clock.analog_substeps=2', 'fabric.tile.link_latency_cycles=2', 'fabric.tile.size=5'],
     ideal: false,
   },
-  { name: 'cycle, latency on a torus', sets: ['fabric.L=30', 'fabric.boundary="torus"', 'fabric.tile.link_latency_cycles=1', 'fabric.tile.size=6'], ideal: false },
+  {
+    name: 'cycle, latency on a torus',
+    sets: ['fabric.L=30', 'fabric.boundary="torus"', 'fabric.tile.link_latency_cycles=1', 'fabric.tile.size=6'],
+    ideal: false,
+  },
   { name: 'cycle, fresh RNG bits (tau_rng = 0)', sets: [...G12_33, 'rng.tau_rng_s=0'], ideal: false },
   { name: 'cycle, instant bias (C = 0)', sets: [...G12_33, 'cell.node_capacitance_f=0'], ideal: false },
   { name: 'cycle, slow bias network', sets: [...G12_33, 'cell.node_capacitance_f=2e-14'], ideal: false },
@@ -140,12 +147,32 @@ export const cases: Case[] = [
   { name: 'ideal, torus, 6-bit weights', sets: ['fabric.L=28', 'fabric.boundary="torus"', 'cell.weight_bits=6'], ideal: true, chains: 9 },
   { name: 'ideal, G16, 8-bit weights', sets: ['fabric.L=33', 'fabric.rules="G16"', 'cell.weight_bits=8'], ideal: true, chains: 17 },
   { name: 'ideal, Z1 rules, 8-bit weights', sets: ['fabric.L=17', 'fabric.rules="Z1"', 'cell.weight_bits=8'], ideal: true },
-  { name: 'ideal, 4x4 torus, 3-bit weights', sets: ['fabric.L=4', 'fabric.rules=[[0,1]]', 'fabric.boundary="torus"', 'cell.weight_bits=3'], ideal: true, chains: 3, scale: 2 },
-  { name: 'ideal, 65 chains (two blocks and a partial one)', sets: ['fabric.L=12', 'fabric.rules="G8"', 'cell.weight_bits=8'], ideal: true, chains: 65, sweeps: 5 },
+  {
+    name: 'ideal, 4x4 torus, 3-bit weights',
+    sets: ['fabric.L=4', 'fabric.rules=[[0,1]]', 'fabric.boundary="torus"', 'cell.weight_bits=3'],
+    ideal: true,
+    chains: 3,
+    scale: 2,
+  },
+  {
+    name: 'ideal, 65 chains (two blocks and a partial one)',
+    sets: ['fabric.L=12', 'fabric.rules="G8"', 'cell.weight_bits=8'],
+    ideal: true,
+    chains: 65,
+    sweeps: 5,
+  },
   { name: 'cycle, annealed beta', sets: ['fabric.L=30'], ideal: false, anneal: true },
   // the many-chain engine with every lane of its vectors in use (its unmasked kernel, as 64-chain runs use it)
   { name: 'cycle, 24 chains (three full vectors)', sets: G12_33, ideal: false, chains: 24, sweeps: 8 },
-  { name: 'cycle, 16 chains, strong couplings, slow bias network', sets: [...G12_33, 'cell.node_capacitance_f=2e-14'], ideal: false, chains: 16, sweeps: 8, scale: 3, bias: 2 },
+  {
+    name: 'cycle, 16 chains, strong couplings, slow bias network',
+    sets: [...G12_33, 'cell.node_capacitance_f=2e-14'],
+    ideal: false,
+    chains: 16,
+    sweeps: 8,
+    scale: 3,
+    bias: 2,
+  },
   {
     name: 'cycle, long analog phases (counted loops)',
     sets: ['fabric.L=16', 'fabric.rules="G8"', 'clock.phase_cycles=5', 'clock.analog_substeps=9', 'fabric.tile.link_latency_cycles=2', 'fabric.tile.size=4'],
@@ -153,4 +180,3 @@ export const cases: Case[] = [
     sweeps: 6,
   },
 ];
-
