@@ -9,7 +9,7 @@ import { OptionError } from '../fabric/errors.js';
 import { EngineRefusal, type EngineChoice, type EngineKind, type EngineSpec, type LatchEngine } from './engine.js';
 import { ReferenceEngine } from './reference.js';
 import { WasmEngine } from './wasm/engine.js';
-import { TiledEngine, tilesRefusal } from './wasm/tiles.js';
+import { TiledEngine, tilesRefusal, type TileModel } from './wasm/tiles.js';
 import { BatchEngine, batchRefusal } from './wasm/batch/engine.js';
 import type { WeightBits } from './planes.js';
 
@@ -24,6 +24,11 @@ export interface EngineRequest {
    * single-chain WebAssembly engine (auto or wasm) when the request holds one chain
    */
   tiles?: number;
+  /**
+   * the bands of the split chain and the lag of their boundary (cells/wasm/tiles.ts TileModel);
+   * a lag changes the model, so a request with one that no engine can honour is an error
+   */
+  tileModel?: Partial<TileModel>;
 }
 
 export interface EngineSelection {
@@ -36,9 +41,12 @@ export interface EngineSelection {
 function make(kind: EngineKind, spec: EngineSpec, req: EngineRequest, refused: EngineSelection['refused']): LatchEngine {
   if (kind === 'reference') return new ReferenceEngine(spec, Math.max(1, req.chains));
   if (kind === 'wasm') {
+    const lag = req.tileModel?.lag ?? 0;
+    if (lag > 0 && (req.tiles === undefined || req.chains > 1)) throw new OptionError('tiles', req.tiles, 'a late chip boundary (lag) needs one chain split into tiles');
     if (req.tiles !== undefined && req.chains <= 1) {
-      const why = tilesRefusal(spec, req.tiles, 1);
-      if (!why) return new TiledEngine(spec, req.tiles);
+      const why = tilesRefusal(spec, req.tiles, 1, req.tileModel);
+      if (!why) return new TiledEngine(spec, req.tiles, req.tileModel);
+      if (lag > 0) throw new OptionError('tiles', req.tiles, why);
       // one chain on one thread instead: said, not silent
       refused.push({ engine: 'wasm', reason: `one chain over ${req.tiles} threads: ${why}` });
     }

@@ -15,6 +15,7 @@ import { sigmoid } from '../cells/physics.js';
 import { createEngine, type EngineSelection } from '../cells/select.js';
 import { newTally, resetTally, addTally, newMomentSums, type LatchEngine, type Tally, type HalfSweep, type MomentSums, type EngineChoice, type EngineStats, type EngineKind } from '../cells/engine.js';
 import type { Planes } from '../cells/planes.js';
+import type { TileModel } from '../cells/wasm/tiles.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
@@ -344,6 +345,8 @@ export interface RunOptions {
    * one). Default: `workers` when the run has one chain (the threads have no other chain to run).
    */
   tiles?: number;
+  /** the split chain's bands and their boundary lag in sweeps (a model of chips whose links deliver late; cells/wasm/tiles.ts) */
+  tileModel?: Partial<TileModel>;
   engine?: EngineChoice;
   /** most chains one engine holds at a time (default: all of a thread's chains) */
   batch?: number;
@@ -412,7 +415,7 @@ function* chainRangeSteps(chip: Chip, model: Model, opts: RunOptions, from: numb
   const st0 = model.stages[stage];
   const N = chip.fabric.N;
   const chains = Math.min(opts.batch ?? Infinity, to - from);
-  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains, weightBits: chip.config.cell.weight_bits, tiles: runTiles(opts, to - from) });
+  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains, weightBits: chip.config.cell.weight_bits, tiles: runTiles(opts, to - from), tileModel: opts.tileModel });
   const engine = sel.engine;
   try {
     if (due()) yield;

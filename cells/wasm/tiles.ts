@@ -37,6 +37,7 @@ import {
   EngineRefusal,
   keepByReload,
   newTally,
+  addTally,
   type EngineSpec,
   type EngineStats,
   type HalfSweep,
@@ -98,10 +99,27 @@ export type TileMessage =
   | { op: 'load'; spins: Float64Array; beta: number }
   | { op: 'gather' };
 
+/** The bands of a split chain and how late the other bands' rows arrive. */
+export interface TileModel {
+  /** bands of rows (chips, or one chip's tiles): at least the threads */
+  bands: number;
+  /**
+   * sweeps by which a band's view of the other bands' rows lags (0: the half-sweep before, as on
+   * one chip; k: the rows as they were k sweeps earlier, a boundary link between chips that
+   * delivers late). 0 is bit-identical to one engine for any number of bands.
+   */
+  lag: number;
+}
+
 export interface TileWorkerData {
   spec: EngineSpec;
-  tile: number;
-  tiles: number;
+  model: TileModel;
+  /** the bands this thread latches */
+  first: number;
+  count: number;
+  /** the thread (its tally slot) */
+  thread: number;
+  threads: number;
   sab: SharedArrayBuffer;
   port: MessagePort;
 }
@@ -128,17 +146,26 @@ export function haloRows(L: number, R: number, torus: boolean, y0: number, y1: n
   return { send: [...send].sort((a, b) => a - b), recv: [...recv].sort((a, b) => a - b) };
 }
 
-/** Bytes of the shared buffer: control, two parities x (s, sPrev) planes, the gather's four planes. */
-function layoutOf(planeF64: number, tiles: number) {
-  const ctlBytes = 8 * (F_TALLY + TALLY_SLOTS * tiles);
+/** Slots of the exchange ring per colour: the rows of lag + 2 latches (one being written, one read, the lag between). */
+const ringSlots = (lag: number) => lag + 2;
+
+/** Bytes of the shared buffer: control, per colour a ring of (s, sPrev) plane pairs, the gather's four planes. */
+function layoutOf(planeF64: number, threads: number, lag: number) {
+  const ctlBytes = 8 * (F_TALLY + TALLY_SLOTS * threads);
   const exch = ctlBytes;
-  const gather = exch + 4 * planeF64 * 8;
+  const gather = exch + 2 * ringSlots(lag) * 2 * planeF64 * 8;
   return { ctlBytes, exch, gather, bytes: gather + 4 * planeF64 * 8 };
 }
 
+/** The bands thread t of T hosts: [first, first + count). */
+export function bandsOfThread(bands: number, threads: number, t: number): { first: number; count: number } {
+  const [first, end] = bandOf(bands, threads, t);
+  return { first, count: end - first };
+}
+
 /**
- * What every tile does, on whichever thread: its engine, its band, the halo exchange. The calling
- * thread's tile and each worker's tile are the same code.
+ * What every band does, on whichever thread: its engine, its rows, the halo exchange. The calling
+ * thread's bands and each worker's bands are the same code.
  */
 export class TileCore {
   readonly engine: WasmEngine;
@@ -148,46 +175,48 @@ export class TileCore {
   private readonly MW: number;
   private readonly R: number;
   private readonly L: number;
-  /** [parity * 2 + (0 s, 1 sPrev)] */
-  private readonly exch: Float64Array[];
+  /** per colour, ring slot q: [(c * slots + q) * 2 + (0 s, 1 sPrev)] */
+  private readonly exch: Float64Array[] = [];
   /** [which * 2 + colour] */
-  private readonly gatherPlanes: Float64Array[];
-  /** the colour and parity of the shared planes holding this tile's halo from the last latch */
-  private pending: { c: 0 | 1; parity: number } | null = null;
+  private readonly gatherPlanes: Float64Array[] = [];
+  /** latches of each colour since load() */
+  private readonly latched: [number, number] = [0, 0];
+  /** the colour whose halo arrives at the start of the next command */
+  private pending: 0 | 1 | null = null;
   readonly tally = newTally();
-
   private readonly planeF64: number;
+  private readonly slots: number;
 
   constructor(
     spec: EngineSpec,
     readonly tile: number,
-    readonly tiles: number,
+    readonly model: TileModel,
+    private readonly threads: number,
   ) {
     this.engine = new WasmEngine(spec, 1);
     const { R, MW, L } = this.engine.planeRows();
     this.R = R;
     this.MW = MW;
     this.L = L;
-    this.band = bandOf(L, tiles, tile);
+    this.band = bandOf(L, model.bands, tile);
     this.engine.setBand(this.band[0], this.band[1]);
     const h = haloRows(L, R, spec.layout.boundary === 'torus', this.band[0], this.band[1]);
     this.send = h.send;
     this.recv = h.recv;
     this.planeF64 = (L + 2 * R) * MW;
-    this.exch = [];
-    this.gatherPlanes = [];
+    this.slots = ringSlots(model.lag);
   }
 
-  /** Bytes of the shared buffer the tiles of this chain exchange through. */
+  /** Bytes of the shared buffer the bands of this chain exchange through. */
   sharedBytes(): number {
-    return layoutOf(this.planeF64, this.tiles).bytes;
+    return layoutOf(this.planeF64, this.threads, this.model.lag).bytes;
   }
 
-  /** The shared buffer (every tile of the chain the same one). */
+  /** The shared buffer (every band of the chain the same one). */
   attach(sab: SharedArrayBuffer): void {
     const n = this.planeF64;
-    const lay = layoutOf(n, this.tiles);
-    for (let q = 0; q < 4; q++) this.exch.push(new Float64Array(sab, lay.exch + q * n * 8, n));
+    const lay = layoutOf(n, this.threads, this.model.lag);
+    for (let q = 0; q < 4 * this.slots; q++) this.exch.push(new Float64Array(sab, lay.exch + q * n * 8, n));
     for (let q = 0; q < 4; q++) this.gatherPlanes.push(new Float64Array(sab, lay.gather + q * n * 8, n));
   }
 
@@ -199,27 +228,41 @@ export class TileCore {
     }
   }
 
-  /** Take the halo the other tiles sent after the last latch (the start of every command). */
+  private ring(c: 0 | 1, n: number, which: 0 | 1): Float64Array {
+    const q = ((n % this.slots) + this.slots) % this.slots;
+    return this.exch[(c * this.slots + q) * 2 + which];
+  }
+
+  /** The rows others read, of colour c, into ring slot n. */
+  private sendRows(c: 0 | 1, n: number): void {
+    this.copyRows(this.send, this.engine.planeView(0, 's', c), this.ring(c, n, 0));
+    this.copyRows(this.send, this.engine.planeView(0, 'sPrev', c), this.ring(c, n, 1));
+  }
+
+  /**
+   * Take the halo the other bands sent (the start of every command): after the n-th latch of
+   * colour c, the rows of latch n - lag (before the first: the loaded spins, in every slot).
+   */
   applyPending(): void {
-    const p = this.pending;
-    if (!p) return;
+    const c = this.pending;
+    if (c === null) return;
     this.pending = null;
     if (this.recv.length === 0) return;
-    this.copyRows(this.recv, this.exch[p.parity * 2], this.engine.planeView(0, 's', p.c));
-    this.copyRows(this.recv, this.exch[p.parity * 2 + 1], this.engine.planeView(0, 'sPrev', p.c));
-    this.engine.refreshPlanePads(0, p.c);
+    const n = this.latched[c] - 1 - this.model.lag;
+    this.copyRows(this.recv, this.ring(c, n, 0), this.engine.planeView(0, 's', c));
+    this.copyRows(this.recv, this.ring(c, n, 1), this.engine.planeView(0, 'sPrev', c));
+    this.engine.refreshPlanePads(0, c);
   }
 
   /** Latch the band; send the rows others read; the tallies in this.tally. */
-  latch(hs: HalfSweep, seq: number): void {
+  latch(hs: HalfSweep): void {
     const t = this.tally;
     t.latches = t.toggles = t.wireQ = t.linkToggles = t.dividerQ = 0;
     this.engine.latch(hs, t);
-    if (this.tiles === 1) return;
-    const parity = seq & 1;
-    this.copyRows(this.send, this.engine.planeView(0, 's', hs.colour), this.exch[parity * 2]);
-    this.copyRows(this.send, this.engine.planeView(0, 'sPrev', hs.colour), this.exch[parity * 2 + 1]);
-    this.pending = { c: hs.colour, parity };
+    if (this.model.bands === 1) return;
+    this.sendRows(hs.colour, this.latched[hs.colour]);
+    this.latched[hs.colour]++;
+    this.pending = hs.colour;
   }
 
   /** Every row of the band, both colours and both planes, into the gather planes. */
@@ -232,18 +275,29 @@ export class TileCore {
     }
   }
 
-  /** Every row outside the band from the gather planes (the caller's tile, after the others' gatherOut). */
-  gatherIn(): void {
+  /**
+   * Chain 0's spins as every band holds its own rows (after every band's gatherOut), read through
+   * this band's engine: its other rows are replaced for the read and put back after it (with a
+   * lag they are older than the gathered ones).
+   */
+  readGathered(read: (e: WasmEngine) => void): void {
+    if (this.model.bands === 1) return read(this.engine);
     const rows: number[] = [];
     for (let y = 0; y < this.L; y++) if (y < this.band[0] || y >= this.band[1]) rows.push(y);
+    const keep = this.model.lag > 0 ? [0, 1, 2, 3].map((q) => this.engine.planeView(0, q < 2 ? 's' : 'sPrev', (q & 1) as 0 | 1).slice()) : null;
     for (const c of [0, 1] as const) {
       this.copyRows(rows, this.gatherPlanes[c], this.engine.planeView(0, 's', c));
       this.copyRows(rows, this.gatherPlanes[2 + c], this.engine.planeView(0, 'sPrev', c));
       this.engine.refreshPlanePads(0, c);
     }
+    try {
+      read(this.engine);
+    } finally {
+      if (keep) for (let q = 0; q < 4; q++) this.engine.planeView(0, q < 2 ? 's' : 'sPrev', (q & 1) as 0 | 1).set(keep[q]);
+    }
   }
 
-  /** A message command on this tile's engine. */
+  /** A message command on this band's engine. */
   run(m: TileMessage): void {
     const e = this.engine;
     switch (m.op) {
@@ -261,6 +315,10 @@ export class TileCore {
         break;
       case 'load':
         e.load(0, m.spins, m.beta);
+        // the late rows before the first latches are the loaded ones
+        this.latched[0] = this.latched[1] = 0;
+        this.pending = null;
+        if (this.model.bands > 1) for (const c of [0, 1] as const) for (let q = 0; q < this.slots; q++) this.sendRows(c, q);
         break;
       case 'gather':
         this.gatherOut();
@@ -269,19 +327,58 @@ export class TileCore {
   }
 }
 
+/** The bands one thread hosts, run one after another for each command. */
+export class TileHost {
+  readonly cores: TileCore[] = [];
+  readonly tally = newTally();
+  exact = 0;
+
+  constructor(spec: EngineSpec, model: TileModel, first: number, count: number, threads: number) {
+    for (let b = first; b < first + count; b++) this.cores.push(new TileCore(spec, b, model, threads));
+  }
+
+  attach(sab: SharedArrayBuffer): void {
+    for (const c of this.cores) c.attach(sab);
+  }
+
+  applyPending(): void {
+    for (const c of this.cores) c.applyPending();
+  }
+
+  latch(hs: HalfSweep): void {
+    const t = this.tally;
+    t.latches = t.toggles = t.wireQ = t.linkToggles = t.dividerQ = 0;
+    let exact = 0;
+    for (const c of this.cores) {
+      c.latch(hs);
+      addTally(t, c.tally);
+      exact += c.engine.stats().exact_decisions;
+    }
+    this.exact = exact;
+  }
+
+  run(m: TileMessage): void {
+    for (const c of this.cores) c.run(m);
+  }
+
+  dispose(): void {
+    for (const c of this.cores) c.engine.dispose();
+  }
+}
+
 /** The control words a worker tile reads and writes. */
 export function tileControl(sab: SharedArrayBuffer): { i32: Int32Array; f64: Float64Array } {
   return { i32: new Int32Array(sab, 0, 2 * F_TALLY), f64: new Float64Array(sab) };
 }
 
-/** The loop of a worker tile (cells/wasm/tile-worker.ts): commands until OP_EXIT. */
+/** The loop of a worker thread (cells/wasm/tile-worker.ts): commands until OP_EXIT. */
 export function tileWorkerLoop(d: TileWorkerData): void {
   const { i32, f64 } = tileControl(d.sab);
-  let core: TileCore | null = null;
+  let host: TileHost | null = null;
   let err: unknown = null;
   try {
-    core = new TileCore(d.spec, d.tile, d.tiles);
-    core.attach(d.sab);
+    host = new TileHost(d.spec, d.model, d.first, d.count, d.threads);
+    host.attach(d.sab);
   } catch (e) {
     err = e;
   }
@@ -300,19 +397,19 @@ export function tileWorkerLoop(d: TileWorkerData): void {
         msg = got.message as TileMessage;
       }
       if (err) throw err;
-      const c = core!;
-      c.applyPending();
+      const h = host!;
+      h.applyPending();
       if (op === OP_LATCH) {
-        c.latch({ colour: i32[H_COLOUR] as 0 | 1, seg1Cycles: i32[H_SEG1], ownCycles: i32[H_OWN], key: i32[H_KEY], beta: f64[F_BETA] }, seen);
-        const t = c.tally;
-        const at = F_TALLY + TALLY_SLOTS * d.tile;
+        h.latch({ colour: i32[H_COLOUR] as 0 | 1, seg1Cycles: i32[H_SEG1], ownCycles: i32[H_OWN], key: i32[H_KEY], beta: f64[F_BETA] });
+        const t = h.tally;
+        const at = F_TALLY + TALLY_SLOTS * d.thread;
         f64[at] = t.latches;
         f64[at + 1] = t.toggles;
         f64[at + 2] = t.wireQ;
         f64[at + 3] = t.linkToggles;
         f64[at + 4] = t.dividerQ;
-        f64[at + 5] = c.engine.stats().exact_decisions;
-      } else if (msg) c.run(msg);
+        f64[at + 5] = h.exact;
+      } else if (msg) h.run(msg);
     } catch (e) {
       Atomics.store(i32, ERR, 1);
       d.port.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
@@ -320,6 +417,7 @@ export function tileWorkerLoop(d: TileWorkerData): void {
     Atomics.add(i32, DONE, 1);
     Atomics.notify(i32, DONE);
   }
+  host?.dispose();
   Atomics.add(i32, DONE, 1);
   Atomics.notify(i32, DONE);
 }
@@ -332,21 +430,30 @@ export function tileWorkerUrl(): URL | null {
   return null;
 }
 
-/** Why one chain cannot be split into `tiles` bands here ('' when it can). */
-export function tilesRefusal(spec: EngineSpec, tiles: number, chains: number): string {
+/** Why one chain cannot be split over `threads` threads into `model`'s bands here ('' when it can). */
+export function tilesRefusal(spec: EngineSpec, threads: number, chains: number, model: Partial<TileModel> = {}): string {
   if (!wasmSupported()) return 'this Node has no WebAssembly SIMD with shared memory';
   if (chains !== 1) return `tiles split one chain, the run holds ${chains} at once`;
-  if (!(Number.isInteger(tiles) && tiles >= 1)) return `${tiles} tiles`;
-  if (tiles > spec.layout.L) return `${tiles} tiles for ${spec.layout.L} rows`;
-  if (tiles > 1 && !tileWorkerUrl()) return 'no dist/tile-worker.js (npm run build)';
+  if (!(Number.isInteger(threads) && threads >= 1)) return `${threads} threads`;
+  const bands = model.bands ?? threads;
+  const lag = model.lag ?? 0;
+  if (!(Number.isInteger(bands) && bands >= threads)) return `${bands} bands for ${threads} threads (at least one band each)`;
+  if (bands > spec.layout.L) return `${bands} tiles for ${spec.layout.L} rows`;
+  if (!(Number.isInteger(lag) && lag >= 0)) return `a boundary lag of ${lag} sweeps`;
+  if (threads > 1 && !tileWorkerUrl()) return 'no dist/tile-worker.js (npm run build)';
   return '';
 }
 
-/** One chain latched by `tiles` threads, bit-identical to one WasmEngine. */
+/**
+ * One chain latched by `threads` threads in `model.bands` bands of rows (default: one per thread).
+ * With lag 0 bit-identical to one WasmEngine for any bands and threads; with a lag, the same for
+ * any threads (the bands are the model).
+ */
 export class TiledEngine implements LatchEngine {
   readonly kind = 'wasm' as const;
   readonly capacity = 1;
-  private readonly core: TileCore;
+  readonly model: TileModel;
+  private readonly host: TileHost;
   private readonly sab: SharedArrayBuffer;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
@@ -362,21 +469,32 @@ export class TiledEngine implements LatchEngine {
 
   constructor(
     private readonly spec: EngineSpec,
-    readonly tiles: number,
+    readonly threads: number,
+    model: Partial<TileModel> = {},
   ) {
-    const why = tilesRefusal(spec, tiles, 1);
+    const why = tilesRefusal(spec, threads, 1, model);
     if (why) throw new EngineRefusal(why);
-    this.core = new TileCore(spec, 0, tiles);
-    this.sab = new SharedArrayBuffer(tiles > 1 ? this.core.sharedBytes() : 8 * (F_TALLY + TALLY_SLOTS));
-    if (tiles > 1) this.core.attach(this.sab);
+    this.model = { bands: model.bands ?? threads, lag: model.lag ?? 0 };
+    const mine = bandsOfThread(this.model.bands, threads, 0);
+    this.host = new TileHost(spec, this.model, mine.first, mine.count, threads);
+    this.sab = new SharedArrayBuffer(this.model.bands > 1 ? this.host.cores[0].sharedBytes() : 8 * (F_TALLY + TALLY_SLOTS));
+    if (this.model.bands > 1) this.host.attach(this.sab);
     const ctl = tileControl(this.sab);
     this.i32 = ctl.i32;
     this.f64 = ctl.f64;
-    if (tiles > 1) {
+    if (threads > 1) {
       const url = tileWorkerUrl()!;
-      for (let t = 1; t < tiles; t++) {
+      for (let t = 1; t < threads; t++) {
         const ch = new MessageChannel();
-        const data: TileWorkerData = { spec, tile: t, tiles, sab: this.sab, port: ch.port2 };
+        const data: TileWorkerData = {
+          spec,
+          model: this.model,
+          ...bandsOfThread(this.model.bands, threads, t),
+          thread: t,
+          threads,
+          sab: this.sab,
+          port: ch.port2,
+        };
         const w = new Worker(url, { workerData: data, transferList: [ch.port2] });
         w.unref();
         ch.port1.unref();
@@ -386,10 +504,10 @@ export class TiledEngine implements LatchEngine {
     }
   }
 
-  /** Start command `op` on the worker tiles (with `msg` for each), run `mine` on this tile, wait for all. */
+  /** Start command `op` on the worker threads (with `msg` for each), run `mine` on this thread's bands, wait for all. */
   private command(op: number, msg: TileMessage | null, mine: () => void): void {
     if (this.disposed) throw new Error('engine: used after dispose()');
-    const helpers = this.tiles - 1;
+    const helpers = this.threads - 1;
     this.seq++;
     if (helpers > 0) {
       if (msg) for (const p of this.ports) p.postMessage(msg);
@@ -399,7 +517,7 @@ export class TiledEngine implements LatchEngine {
     }
     let failure: unknown = null;
     try {
-      this.core.applyPending();
+      this.host.applyPending();
       mine();
     } catch (e) {
       failure = e;
@@ -425,7 +543,7 @@ export class TiledEngine implements LatchEngine {
   }
 
   private broadcast(msg: TileMessage): void {
-    this.command(OP_MSG, msg, () => this.core.run(msg));
+    this.command(OP_MSG, msg, () => this.host.run(msg));
   }
 
   program(planes: Planes): void {
@@ -473,18 +591,12 @@ export class TiledEngine implements LatchEngine {
     i32[H_OWN] = hs.ownCycles;
     i32[H_KEY] = hs.key | 0;
     this.f64[F_BETA] = hs.beta;
-    const seq = this.seq + 1;
-    this.command(OP_LATCH, null, () => this.core.latch(hs, seq));
+    this.command(OP_LATCH, null, () => this.host.latch(hs));
     // integer tallies: the sum is exact in any order
     const t = newTally();
-    const mine = this.core.tally;
-    t.latches = mine.latches;
-    t.toggles = mine.toggles;
-    t.wireQ = mine.wireQ;
-    t.linkToggles = mine.linkToggles;
-    t.dividerQ = mine.dividerQ;
-    let exact = 0;
-    for (let w = 1; w < this.tiles; w++) {
+    addTally(t, this.host.tally);
+    let exact = this.host.exact;
+    for (let w = 1; w < this.threads; w++) {
       const at = F_TALLY + TALLY_SLOTS * w;
       const f = this.f64;
       t.latches += f[at];
@@ -494,57 +606,42 @@ export class TiledEngine implements LatchEngine {
       t.dividerQ += f[at + 4];
       exact += f[at + 5];
     }
-    for (const x of perChain ? [sum, perChain[0]] : [sum]) {
-      x.latches += t.latches;
-      x.toggles += t.toggles;
-      x.wireQ += t.wireQ;
-      x.linkToggles += t.linkToggles;
-      x.dividerQ += t.dividerQ;
-    }
+    addTally(sum, t);
+    if (perChain) addTally(perChain[0], t);
     this.cellUpdates += t.latches;
     this.latchCalls++;
     this.exact = exact;
   }
 
-  /** Every band's rows into this thread's engine (before reading the chain). */
-  private gather(): void {
-    if (this.tiles === 1) return;
-    this.command(OP_MSG, { op: 'gather' }, () => {});
-    this.core.gatherIn();
+  /** Every band's rows into the gather planes, then `read` on this thread's first band's engine holding them. */
+  private read(read: (e: WasmEngine) => void): void {
+    if (this.model.bands > 1) this.command(OP_MSG, { op: 'gather' }, () => this.host.run({ op: 'gather' }));
+    this.host.cores[0].readGathered(read);
   }
 
   readSpins(k: number, out: Int8Array | Float64Array): void {
     this.checkChain(k);
-    this.gather();
-    this.core.engine.readSpins(0, out);
+    this.read((e) => e.readSpins(0, out));
   }
 
   accumulateMoments(m: MomentSums): void {
     if (this.count === 0) return;
-    this.gather();
-    this.core.engine.accumulateMoments(m);
+    this.read((e) => e.accumulateMoments(m));
   }
 
   momentSums(): MomentSums {
-    return this.core.engine.momentSums();
+    return this.host.cores[0].engine.momentSums();
   }
 
   stats(): EngineStats {
-    const s = this.core.engine.stats();
-    return {
-      ...s,
-      capacity: 1,
-      latch_calls: this.latchCalls,
-      cell_updates: this.cellUpdates,
-      exact_decisions: s.exact_decisions + this.exact,
-      tiles: this.tiles,
-    };
+    const s = this.host.cores[0].engine.stats();
+    return { ...s, capacity: 1, latch_calls: this.latchCalls, cell_updates: this.cellUpdates, exact_decisions: this.exact, tiles: this.threads };
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.tiles > 1) {
+    if (this.threads > 1) {
       this.seq++;
       Atomics.store(this.i32, OP, OP_EXIT);
       Atomics.store(this.i32, SEQ, this.seq);
@@ -552,6 +649,6 @@ export class TiledEngine implements LatchEngine {
       for (const w of this.workers) void w.terminate();
       for (const p of this.ports) p.close();
     }
-    this.core.engine.dispose();
+    this.host.dispose();
   }
 }

@@ -5,6 +5,7 @@ import { runModel } from '../../sim/run.js';
 import { randomModel, type Model } from '../../sim/model.js';
 import { streamKey, uniform } from '../../rng/counter.js';
 import type { EngineKind } from '../../cells/engine.js';
+import type { TileModel } from '../../cells/wasm/tiles.js';
 import { testConfig } from './chip.js';
 
 export interface Case {
@@ -53,10 +54,22 @@ export interface Trail {
   refused: string[];
 }
 
-export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; workers?: number; tiles?: number; totalsOnly?: boolean } = {}): Promise<Trail> {
+export interface TrailOptions {
+  batch?: number;
+  workers?: number;
+  tiles?: number;
+  /** the split chain's bands and boundary lag (cells/wasm/tiles.ts) */
+  tileModel?: Partial<TileModel>;
+  /** change the random model before the run */
+  edit?: (m: Model, chip: Chip) => Model;
+  totalsOnly?: boolean;
+}
+
+export async function trail(c: Case, engine: EngineKind, opt: TrailOptions = {}): Promise<Trail> {
   const chip = chipFor(c);
   let model = randomModel(chip.fabric, 3, c.scale ?? 0.25, c.bias ?? 0.1);
   if (c.clampFrac) model = withClamps(model, chip.fabric.N, c.clampFrac);
+  if (opt.edit) model = opt.edit(model, chip);
   const C = c.chains ?? 2;
   const S = c.sweeps ?? 12;
   const N = chip.fabric.N;
@@ -79,6 +92,7 @@ export async function trail(c: Case, engine: EngineKind, opt: { batch?: number; 
     batch: opt.batch,
     workers: opt.workers,
     tiles: opt.tiles,
+    tileModel: opt.tileModel,
     beta: c.anneal ? (s: number, t: number) => 0.8 + (0.4 * s) / t : undefined,
     onSweep: observe,
   });
