@@ -64,7 +64,7 @@ async function measure(lag: number | null, onChip = chip) {
   // the sweep-to-sweep product minus the squared mean spin, per cell, averaged
   const m = r.moments!.mean_spin;
   let m2 = [0, 0];
-  let n = [0, 0];
+  const n = [0, 0];
   for (let i = 0; i < N; i++) {
     m2[near[i]] += m[i] * m[i];
     n[near[i]]++;
