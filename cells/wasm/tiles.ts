@@ -55,6 +55,7 @@ const H_SEG1 = 4;
 const H_OWN = 5;
 const H_KEY = 6;
 const ERR = 7;
+const READY = 9; // worker threads that started their loop
 const OP_LATCH = 1;
 const OP_MSG = 2;
 const OP_EXIT = 3;
@@ -62,6 +63,8 @@ const OP_EXIT = 3;
 const F_BETA = 8;
 const F_TALLY = 16;
 const TALLY_SLOTS = 8;
+/** how long a command waits for worker threads that have not started before giving up */
+const START_TIMEOUT_MS = 60_000;
 /** bounds of a waiter's spin budget (loads of the control word before sleeping on it) */
 const SPIN_MIN = 64;
 const SPIN_MAX = 1 << 16;
@@ -77,17 +80,22 @@ const SPIN_MAX = 1 << 16;
 export class Waiter {
   private budget = 1024;
 
-  /** Return once i32[at] !== from. */
-  change(i32: Int32Array, at: number, from: number): void {
-    if (Atomics.load(i32, at) !== from) return;
+  /** Return once i32[at] !== from (true), or false after `timeoutMs` of sleeping. */
+  change(i32: Int32Array, at: number, from: number, timeoutMs = Infinity): boolean {
+    if (Atomics.load(i32, at) !== from) return true;
     for (let k = 0; k < this.budget; k++) {
       if (Atomics.load(i32, at) !== from) {
         this.budget = Math.min(SPIN_MAX, this.budget * 2);
-        return;
+        return true;
       }
     }
     this.budget = Math.max(SPIN_MIN, this.budget >> 1);
-    while (Atomics.load(i32, at) === from) Atomics.wait(i32, at, from, 1000);
+    const until = performance.now() + timeoutMs;
+    while (Atomics.load(i32, at) === from) {
+      if (performance.now() > until) return false;
+      Atomics.wait(i32, at, from, Math.min(1000, timeoutMs));
+    }
+    return true;
   }
 }
 
@@ -374,6 +382,7 @@ export function tileControl(sab: SharedArrayBuffer): { i32: Int32Array; f64: Flo
 /** The loop of a worker thread (cells/wasm/tile-worker.ts): commands until OP_EXIT. */
 export function tileWorkerLoop(d: TileWorkerData): void {
   const { i32, f64 } = tileControl(d.sab);
+  Atomics.add(i32, READY, 1);
   let host: TileHost | null = null;
   let err: unknown = null;
   try {
@@ -527,7 +536,11 @@ export class TiledEngine implements LatchEngine {
       for (;;) {
         const d = Atomics.load(this.i32, DONE);
         if (d >= want) break;
-        this.waiter.change(this.i32, DONE, d);
+        // a worker that never started its loop (its bundle failed to load) would be waited for forever
+        if (!this.waiter.change(this.i32, DONE, d, START_TIMEOUT_MS) && Atomics.load(this.i32, READY) < helpers) {
+          this.dispose();
+          throw new Error(`engine: a tile worker did not start within ${START_TIMEOUT_MS / 1000} s (dist/tile-worker.js)`);
+        }
       }
       if (Atomics.load(this.i32, ERR)) {
         const why: string[] = [];
