@@ -1,30 +1,34 @@
 /**
  * One chain over several threads: the single-chain WebAssembly engine (cells/wasm/engine.ts) split
- * by bands of rows. Tile t latches rows [floor(t L / T), floor((t + 1) L / T)) of every half-sweep;
- * tile 0 runs on the calling thread, tiles 1 .. T-1 on worker threads of their own
- * (cells/wasm/tile-worker.ts, built as dist/tile-worker.js). Every tile is a complete WasmEngine
- * instance with its own memory (its own ABI slots, constants and scratch: the generated code reads
- * its parameters at fixed addresses, so two kernels cannot share one memory) holding a full copy
- * of the chain; only the band's cells are latched (setBand: a slice of the kernel's row table, the
- * same generated code).
+ * by bands of rows. Band b of B latches rows [floor(b L / B), floor((b + 1) L / B)) of every
+ * half-sweep; thread t of T hosts bands [floor(t B / T), floor((t + 1) B / T)) (B = T unless the
+ * model asks for more bands); thread 0 is the calling thread, threads 1 .. T-1 are worker threads
+ * of the engine's own (cells/wasm/tile-worker.ts, built as dist/tile-worker.js). Every band is a
+ * complete WasmEngine instance with its own memory (its own ABI slots, constants and scratch: the
+ * generated code reads its parameters at fixed addresses, so two kernels cannot share one memory)
+ * holding a full copy of the chain; only the band's cells are latched (setBand: a slice of the
+ * kernel's row table, the same generated code).
  *
  * The exchange, through one SharedArrayBuffer:
- *   - after latching colour c, a tile copies the rows of its band that another band reads (those
+ *   - after latching colour c, a band copies the rows of its own that another band reads (those
  *     within R rows of the band's edge, R = the rules' largest |dy|, cyclically on a torus) of its
- *     colour-c spin plane and previous-spin plane into a shared plane pair;
- *   - the caller waits until every tile is done (an Atomics counter: the barrier of the half-sweep);
- *   - at the start of its next command each tile copies in the rows within R of its band that other
- *     bands own, and refreshes its torus wrap copies.
- * The shared planes alternate with the command's parity, so a tile never reads a plane another tile
- * is writing. The draws are counter-based per (key, chain, cell) and the tallies are integers, so
- * the result is bit-identical to one engine latching every row (test/tiles.test.ts).
+ *     colour-c spin plane and previous-spin plane into the next slot of colour c's ring;
+ *   - the caller waits until every thread is done (an Atomics counter: the barrier of the half-sweep);
+ *   - at the start of its next command each band copies in the rows within R of its band that other
+ *     bands own, from the slot of `lag` latches earlier (TileModel; 0: the latch just made), and
+ *     refreshes its torus wrap copies.
+ * A ring has lag + 2 slots, so a band never reads a slot another band is writing. The draws are
+ * counter-based per (key, chain, cell) and the tallies are integers, so with lag 0 the result is
+ * bit-identical to one engine latching every row, for any bands and threads (test/tiles.test.ts);
+ * with a lag (a late chip boundary) the bands are part of the model and the threads are not.
  *
  * Commands other than latch (program, begin, biases, load, the gather of every band for a read)
  * travel as messages on a MessagePort that the worker takes synchronously (receiveMessageOnPort);
- * a latch travels only through the shared control words. Waiting spins briefly, then Atomics.wait.
+ * a latch travels only through the shared control words. Waiting spins (an adaptive budget), then
+ * Atomics.wait.
  *
  * Why not the worker pool (sim/pool.ts): a pool job runs asynchronously to its end and returns a
- * result; a tile must stay resident with the chain's state for the whole run and answer thousands
+ * result; a band must stay resident with the chain's state for the whole run and answer thousands
  * of synchronous half-sweeps a second from an engine whose latch() is synchronous (the stage
  * runner's interface), possibly itself inside a pool job. And cells/ may not import sim/.
  */
