@@ -131,6 +131,8 @@ export interface EngineStats {
   compiles: number;
   /** bytes of engine memory (WebAssembly arena or typed arrays) */
   memory_bytes: number;
+  /** threads one chain is split over by bands of rows (cells/wasm/tiles.ts); absent: one */
+  tiles?: number;
 }
 
 /**

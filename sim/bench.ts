@@ -6,7 +6,8 @@
  * builds the chip, programs the stage, loads its chains into one engine, runs sweeps until the
  * generated code is warm, then times sweeps only (at least `sweeps` and at least `minTimeS`).
  * With two workers both threads start timing together (a shared barrier) and time the same span;
- * the row's rate is their updates over that span. Traced rows write every chain's every sweep to
+ * the row's rate is their updates over that span. One chain with two workers is one chain split by
+ * bands of rows over two threads (cells/wasm/tiles.ts). Traced rows write every chain's every sweep to
  * a trace file, as `dtca run --trace` does.
  */
 import { runJobs } from './pool.js';
@@ -63,6 +64,8 @@ export interface RowResult extends RowSpec {
   /** the engine that ran (and what auto passed over) */
   engine_used: EngineReport['used'];
   engine_refused: EngineReport['refused'];
+  /** threads the one chain was split over (cells/wasm/tiles.ts); 1 when not split */
+  engine_tiles: number;
 }
 
 export function machine(): Machine {
@@ -88,14 +91,14 @@ interface ThreadResult {
  * One thread's share: chains [first, first + count). `barrier` (two workers): after warm-up the
  * thread counts itself in and waits for the others; then every thread times `span` seconds.
  */
-export async function measureThread(spec: RowSpec, first: number, count: number, barrier?: { sab: SharedArrayBuffer; parties: number }): Promise<ThreadResult> {
+export async function measureThread(spec: RowSpec, first: number, count: number, barrier?: { sab: SharedArrayBuffer; parties: number }, tiles?: number): Promise<ThreadResult> {
   const t0 = performance.now();
   const cfg = benchConfig(spec);
   const chip = buildChip(cfg);
   const model = randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
   const prog = programStage(chip, model, 0);
   const N = chip.fabric.N;
-  const sel = createEngine(chip.spec, { choice: spec.engine, chains: count, weightBits: cfg.cell.weight_bits });
+  const sel = createEngine(chip.spec, { choice: spec.engine, chains: count, weightBits: cfg.cell.weight_bits, tiles });
   const engine = sel.engine;
   if (engine.capacity < count) throw new Error(`bench: the ${engine.kind} engine holds ${engine.capacity} chains, the row needs ${count}`);
   engine.program(prog.planes);
@@ -187,6 +190,8 @@ export interface BenchJob {
 export async function measureRow(spec: RowSpec): Promise<RowResult> {
   let parts: ThreadResult[];
   if (spec.workers <= 1) parts = [await measureThread(spec, 0, spec.chains)];
+  // one chain on several workers: the chain split by bands of rows (cells/wasm/tiles.ts), this thread one of them
+  else if (spec.chains === 1) parts = [await measureThread(spec, 0, 1, undefined, spec.workers)];
   else {
     const sab = new SharedArrayBuffer(4);
     const per = Math.ceil(spec.chains / spec.workers);
@@ -212,5 +217,6 @@ export async function measureRow(spec: RowSpec): Promise<RowResult> {
     rss_peak_bytes: process.resourceUsage().maxRSS * 1024,
     engine_used: parts[0].engine.used,
     engine_refused: parts[0].engine.refused,
+    engine_tiles: parts[0].engine.stats.tiles ?? 1,
   };
 }

@@ -16,7 +16,7 @@ import { overRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
-import { stageSteps, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, type EngineReport, type SweepView, type BetaSpec } from './run.js';
+import { stageSteps, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, runTiles, type EngineReport, type SweepView, type BetaSpec } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
 import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
@@ -199,8 +199,10 @@ export interface GenerateOptions {
   /** keep every stage's visible states for the first `keepChains` chains (denoising strip) */
   keepChains?: number;
   onStageDone?: (stage: number, done: number, total: number) => void;
-  /** worker threads over images (no effect with a sink: traces are written in order) */
+  /** worker threads over images (no effect with a sink: traces are written in order); with one image, threads over its rows (tiles) */
   workers?: number;
+  /** one image's chain split by bands of rows over this many threads (sim/run.ts runTiles) */
+  tiles?: number;
   /** after every image of every stage: units done of images x T */
   onImageDone?: (done: number, total: number) => void;
   /** the latch engine (default auto) */
@@ -369,7 +371,7 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
   for (let c = from; c < keep; c++) strip.push([x[c - from].slice()]);
   const events: ExactEvents[] = [];
   let biasClipped = 0;
-  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: cc.weight_bits });
+  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: cc.weight_bits, tiles: runTiles(opts, to - from) });
   const engine = sel.engine;
   // label clamps are the same cells in every image (values per image)
   const clampCells = plan.labels.length > 0 ? dtm.label : new Int32Array(0);

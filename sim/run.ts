@@ -15,6 +15,7 @@ import { sigmoid, WIRE_Q, DIVIDER_Q } from '../cells/physics.js';
 import { createEngine, type EngineSelection } from '../cells/select.js';
 import { newTally, resetTally, addTally, newMomentSums, type LatchEngine, type Tally, type HalfSweep, type MomentSums, type EngineChoice, type EngineStats, type EngineKind } from '../cells/engine.js';
 import type { Planes } from '../cells/planes.js';
+import type { TileModel } from '../cells/wasm/tiles.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
@@ -377,6 +378,13 @@ export interface RunOptions {
   beta?: BetaSpec | ((sweep: number, total: number) => number);
   moments?: boolean;
   workers?: number;
+  /**
+   * one chain split by bands of rows over this many threads (cells/wasm/tiles.ts; bit-identical to
+   * one). Default: `workers` when the run has one chain (the threads have no other chain to run).
+   */
+  tiles?: number;
+  /** the split chain's bands and their boundary lag in sweeps (a model of chips whose links deliver late; cells/wasm/tiles.ts) */
+  tileModel?: Partial<TileModel>;
   engine?: EngineChoice;
   /** most chains one engine holds at a time (default: all of a thread's chains) */
   batch?: number;
@@ -426,6 +434,13 @@ export interface ChainsPart {
   engine: EngineReport;
 }
 
+/** Threads to split one chain over (undefined: none): opts.tiles, else the workers of a one-chain run. */
+export function runTiles(opts: { tiles?: number; workers?: number }, chains: number): number | undefined {
+  if (chains !== 1) return undefined;
+  if (opts.tiles !== undefined) return opts.tiles;
+  return (opts.workers ?? 1) > 1 ? opts.workers : undefined;
+}
+
 /** Run chains [from, to) in this thread. */
 export function runChainRange(chip: Chip, model: Model, opts: RunOptions, from: number, to: number): ChainsPart {
   return runThrough((due) => chainRangeSteps(chip, model, opts, from, to, due));
@@ -437,7 +452,8 @@ function* chainRangeSteps(chip: Chip, model: Model, opts: RunOptions, from: numb
   const prog = programStage(chip, model, stage);
   const st0 = model.stages[stage];
   const N = chip.fabric.N;
-  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: chip.config.cell.weight_bits });
+  const chains = Math.min(opts.batch ?? Infinity, to - from);
+  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains, weightBits: chip.config.cell.weight_bits, tiles: runTiles(opts, to - from), tileModel: opts.tileModel });
   const engine = sel.engine;
   try {
     if (due()) yield;

@@ -35,6 +35,7 @@ export const UNIT = [
   'test/stop-hook.test.ts',
   'test/sweep-train-unit.test.ts',
   'test/tiers.test.ts',
+  'test/tiles.test.ts',
   'test/train-budget.test.ts',
   'test/train-gradient.test.ts',
   'test/wasm/asm-arena.test.ts',

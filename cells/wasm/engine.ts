@@ -136,6 +136,8 @@ export class WasmEngine implements LatchEngine {
   private first = 0;
   private count = 0;
   private lastCycle = '';
+  /** the rows this instance latches (a tile of a chain split over workers, cells/wasm/tiles.ts) */
+  private band: [number, number];
   private readonly st: EngineStats;
   private readonly f32: Float32Array;
   private readonly natural: Float64Array;
@@ -177,6 +179,7 @@ export class WasmEngine implements LatchEngine {
     }
     if (this.slots.length === 0) throw new EngineRefusal('not enough WebAssembly memory for one chain');
     this.capacity = this.slots.length;
+    this.band = [0, this.g.L];
     this.st = { kind: 'wasm', capacity: this.capacity, latch_calls: 0, cell_updates: 0, exact_decisions: 0, compiles: 1, memory_bytes: a.bytes };
   }
 
@@ -406,8 +409,9 @@ export class WasmEngine implements LatchEngine {
     this.constF64(KC.DV64, 256 * Math.fround(ph.vsOverVdd));
     this.constI32(KC.KEY, hs.key | 0);
     this.setI32('rec', this.rec![c]);
-    this.setI32('rowTab', g.rowTab[c]);
-    this.setI32('nRows', g.L);
+    // the row table's entries are absolute (plane base, group start): a band is a slice of it
+    this.setI32('rowTab', g.rowTab[c] + 32 * this.band[0]);
+    this.setI32('nRows', this.band[1] - this.band[0]);
     this.setI32('buf', this.buf);
     for (let k = 0; k < this.count; k++) {
       this.constI32(KC.CHAIN, Math.imul(this.first + k, CHAIN_STRIDE));
@@ -444,6 +448,29 @@ export class WasmEngine implements LatchEngine {
       this.st.exact_decisions += this.out('fallbacks');
     }
     this.st.latch_calls++;
+  }
+
+  // ---- tiles: one chain split by rows over several instances (cells/wasm/tiles.ts) ----
+  /** Latch only rows y0 .. y1 - 1 from now on (every row: 0, L). The other rows' spins are read, never written. */
+  setBand(y0: number, y1: number): void {
+    if (!(Number.isInteger(y0) && Number.isInteger(y1) && 0 <= y0 && y0 < y1 && y1 <= this.g.L)) throw new RangeError(`engine: band ${y0}..${y1} of ${this.g.L} rows`);
+    this.band = [y0, y1];
+  }
+
+  /** The plane's row geometry: row y's cells, pads included, are f64 slots [(y + R) MW, (y + R + 1) MW) of a plane. */
+  planeRows(): { R: number; MW: number; L: number } {
+    return { R: this.g.R, MW: this.g.MW, L: this.g.L };
+  }
+
+  /** Chain k's spin plane (s) or its previous-spin twin (sPrev) of colour c, as f64 slots (a view: writes go to the engine). */
+  planeView(k: number, which: 's' | 'sPrev', c: 0 | 1): Float64Array {
+    return this.a.f64View(this.planeAddr(k, which, c), (this.g.L + 2 * this.g.R) * this.g.MW);
+  }
+
+  /** After rows of chain k's colour-c planes were written from outside: the torus wrap copies again. */
+  refreshPlanePads(k: number, c: 0 | 1): void {
+    this.refreshPads(this.planeAddr(k, 's', c), c);
+    this.refreshPads(this.planeAddr(k, 'sPrev', c), c);
   }
 
   readSpins(k: number, out: Int8Array | Float64Array): void {

@@ -33,6 +33,9 @@ export interface Geometry {
   pads: [number, number];
   nPads: [number, number];
   spec: GeomSpec;
+  /** rows of padding above and below the grid (the rules' largest |dy|) and f64 slots per plane row */
+  R: number;
+  MW: number;
   /** arena blocks this geometry owns */
   blocks: number[];
 }
@@ -138,7 +141,7 @@ export function buildGeometry(f: FabricLayout, a: Arena, lat: boolean): Geometry
   }
   const groupBytes = roundUp(Math.max(groups[0], groups[1]) * 32 + 64, 64);
   const spec = geomSpec(D, { imm, minOff, planeBytes }, groupBytes, lat);
-  return { N, D, L, groups, rows, rowTab, planeBytes, groupBytes, pads, nPads, spec, blocks };
+  return { N, D, L, groups, rows, rowTab, planeBytes, groupBytes, pads, nPads, spec, R, MW, blocks };
 }
 
 /**

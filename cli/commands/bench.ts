@@ -3,9 +3,10 @@
  * (sim/bench.ts says what a row measures). Every row runs in a fresh child process.
  *
  * Rows: ideal and cycle-accurate physics on the paper chip's G12 fabric; L = 70 with 1, 8, 64 and
- * 256 chains, one and two workers, traces off and on; L = 256 with 1 and 64 chains; ideal physics
- * with exact weights; a 1024 x 1024 chain and one 4096 x 4096 sweep. --quick keeps the L = 70
- * rows for 1 and 64 chains. --anchors DIR builds and runs the native anchors of that directory
+ * 256 chains, one and two workers, traces off and on; L = 256 with 1 and 64 chains; one chain at
+ * L = 256 and 1024 on one and two workers (the chain split by bands of rows, cells/wasm/tiles.ts);
+ * ideal physics with exact weights; one 4096 x 4096 sweep. --quick keeps the L = 70 rows for 1 and
+ * 64 chains and the ideal one-chain L = 256 rows on one and two workers. --anchors DIR builds and runs the native anchors of that directory
  * (native_batch.c, native_ref.c: C kernels, not part of dtca) before the rows, so the table can
  * give ratios measured in one sitting.
  */
@@ -48,13 +49,16 @@ export function rowsFor(quick: boolean): RowSpec[] {
       if (!quick && chains >= 8) rows.push(row(physics, 70, chains, 2, false, quick));
     }
   }
+  // one chain split over two workers (tiles) against one worker
+  rows.push(row('ideal', 256, 1, 1, false, quick), row('ideal', 256, 1, 2, false, quick));
   if (quick) return rows;
   rows.push(row('exact', 70, 1, 1, false, quick), row('exact', 70, 64, 1, false, quick));
   for (const physics of ['ideal', 'cycle'] as const) {
-    rows.push(row(physics, 256, 1, 1, false, quick), row(physics, 256, 64, 1, false, quick), row(physics, 256, 64, 2, false, quick));
+    if (physics === 'cycle') rows.push(row(physics, 256, 1, 1, false, quick), row(physics, 256, 1, 2, false, quick));
+    rows.push(row(physics, 256, 64, 1, false, quick), row(physics, 256, 64, 2, false, quick));
   }
   rows.push(row('ideal', 256, 256, 2, false, quick, { sweeps: 2 }));
-  rows.push(row('ideal', 1024, 1, 1, false, quick, { sweeps: 4 }), row('cycle', 1024, 1, 1, false, quick, { sweeps: 4 }));
+  for (const physics of ['ideal', 'cycle'] as const) for (const workers of [1, 2]) rows.push(row(physics, 1024, 1, workers, false, quick, { sweeps: 4 }));
   rows.push(row('exact', 4096, 1, 1, false, quick, { sweeps: 1, warmupS: 0, minTimeS: 0 }));
   return rows;
 }
@@ -110,7 +114,7 @@ async function measureIsolated(spec: RowSpec, timeoutS: number): Promise<RowResu
   } catch (e) {
     const err = e as { signal?: string; stderr?: string; message: string };
     const why = err.signal === 'SIGTERM' ? `did not finish within ${timeoutS} s` : (err.stderr || err.message).trim().split('\n').slice(-1)[0];
-    return { ...spec, cells: spec.L * spec.L, cell_updates: 0, wall_s: 0, updates_per_ns: 0, us_per_sweep: 0, setup_s: 0, rss_peak_bytes: 0, engine_used: 'reference', engine_refused: [], skipped: why };
+    return { ...spec, cells: spec.L * spec.L, cell_updates: 0, wall_s: 0, updates_per_ns: 0, us_per_sweep: 0, setup_s: 0, rss_peak_bytes: 0, engine_used: 'reference', engine_refused: [], engine_tiles: 1, skipped: why };
   }
 }
 
@@ -180,7 +184,7 @@ export function formatBench(rows: BenchRow[], anchors: Anchor[] = []): string {
   const head = ['physics', 'L', 'chains', 'workers', 'trace', 'engine', 'updates/ns', 'µs/sweep', 'set-up s', 'peak RSS'];
   if (anchors.length) head.push('per core / anchor');
   const body = rows.map((r) => {
-    const cols = [r.physics, String(r.L), String(r.chains), String(r.workers), r.trace ? 'on' : 'off', r.engine_used];
+    const cols = [r.physics, String(r.L), String(r.chains), String(r.workers), r.trace ? 'on' : 'off', r.engine_tiles > 1 ? `${r.engine_used} (${r.engine_tiles} tiles)` : r.engine_used];
     if (r.skipped) return [...cols, 'skipped', r.skipped, '', '', ...(anchors.length ? [''] : [])];
     cols.push(r.updates_per_ns.toFixed(4), r.us_per_sweep.toFixed(1), r.setup_s.toFixed(2), fmtBytes(r.rss_peak_bytes));
     if (anchors.length) cols.push(ratioTo(r));

@@ -175,7 +175,7 @@ export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
           .option('engine', { choices: ENGINE_CHOICES, describe: 'latch engine: auto (the default: the fastest that can run), reference, wasm (one chain at a time), batch (chains in SIMD lanes)' })
           .option('batch', { type: 'number', describe: 'most chains one engine holds at a time (default: all of a worker\'s)' })
-          .option('workers', { type: 'number', describe: `worker threads over chains or images (results do not depend on it; not with --trace; at most ${WORKERS_PER_CORE} per core)` })
+          .option('workers', { type: 'number', describe: `worker threads over chains or images; with one chain or image, threads over its rows (tiles); results do not depend on it; not with --trace; at most ${WORKERS_PER_CORE} per core` })
           .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
           .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
           .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),

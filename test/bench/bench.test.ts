@@ -14,7 +14,8 @@ describe('dtca bench', () => {
     for (const row of rows) {
       expect(['ideal', 'cycle', 'exact']).toContain(row.physics);
       physics.add(row.physics as string);
-      expect(row.L).toBe(70); // --quick keeps the L = 70 rows
+      // --quick keeps the L = 70 rows and one chain at L = 256 on one and two workers
+      if (row.L !== 70) expect([row.L, row.chains, row.physics]).toEqual([256, 1, 'ideal']);
       expect(row.rules).toBe('G12');
       expect(typeof row.trace).toBe('boolean');
       for (const k of ['L', 'chains', 'workers', 'cells', 'cell_updates', 'updates_per_ns', 'us_per_sweep', 'wall_s', 'setup_s', 'rss_peak_bytes']) {
@@ -34,6 +35,12 @@ describe('dtca bench', () => {
       expect(m.node).toBe(process.version);
     }
     expect([...physics].sort()).toEqual(['cycle', 'ideal']);
+    // one chain split over two workers (tiles) beside the same chain on one
+    const big = rows.filter((r) => r.L === 256);
+    expect(big.map((r) => [r.workers, r.engine_tiles])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
     expect([...new Set(rows.map((r) => r.chains))].sort((a, b) => (a as number) - (b as number))).toEqual([1, 64]);
     // traced rows: same physics and chains as an untraced row, so the slowdown is a ratio in one run
     const traced = rows.filter((r) => r.trace === true);

@@ -1,0 +1,104 @@
+/**
+ * One chain split over T threads (cells/wasm/tiles.ts) against the same chain on one thread, in
+ * one process with the two interleaved: on a shared machine a `dtca bench` row's wall-clock rate
+ * moves with the load between rows (each row runs in its own process, minutes apart); here both
+ * engines run the `dtca bench` workload (sim/bench.ts: G12, random weights) chunk after chunk
+ * (one thread, T threads, one thread), and each round's ratio uses the wall time of its own chunks.
+ *
+ *   npx tsx scripts/tiles-ratio.ts [--L 256] [--tiles 2] [--physics ideal|cycle] [--rounds 20] [--chunk 0.2]
+ *
+ * Prints the median over rounds of the T-thread / one-thread wall-clock rate ratio, the median
+ * rates (updates per wall ns) and the CPU time per update of each (the split's overhead: halo
+ * copies and waiting at the barriers, spinning included). Needs dist/tile-worker.js (npm run build).
+ */
+import { parseArgs } from 'node:util';
+import { benchConfig } from '../sim/bench.js';
+import { buildChip, programStage } from '../sim/chip.js';
+import { randomModel } from '../sim/model.js';
+import { initialSpins, initKey, latchKey } from '../sim/run.js';
+import { createEngine } from '../cells/select.js';
+import { newTally, type LatchEngine } from '../cells/engine.js';
+
+const { values } = parseArgs({
+  options: { L: { type: 'string' }, tiles: { type: 'string' }, physics: { type: 'string' }, rounds: { type: 'string' }, chunk: { type: 'string' } },
+});
+const L = Number(values.L ?? 256);
+const T = Number(values.tiles ?? 2);
+const physics = (values.physics ?? 'ideal') as 'ideal' | 'cycle';
+const rounds = Number(values.rounds ?? 20);
+const chunk = Number(values.chunk ?? 0.2);
+
+interface Runner {
+  step: () => void;
+  engine: LatchEngine;
+  N: number;
+}
+
+function runner(tiles: number): Runner {
+  const cfg = benchConfig({ physics, L, rules: 'G12' });
+  const chip = buildChip(cfg);
+  const model = randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+  const prog = programStage(chip, model, 0);
+  const N = chip.fabric.N;
+  const sel = createEngine(chip.spec, { choice: 'wasm', chains: 1, weightBits: cfg.cell.weight_bits, tiles });
+  if ((sel.engine.stats().tiles ?? 1) !== tiles) throw new Error(`no ${tiles} tiles: ${JSON.stringify(sel.refused)}`);
+  const engine = sel.engine;
+  engine.program(prog.planes);
+  engine.begin(0, 1);
+  const st = model.stages[0];
+  engine.load(0, initialSpins(N, prog.planes.bias, prog.planes.unit, st.clampIdx, st.clampVal, initKey(chip, 0, 0), 'hinton', model.beta), model.beta);
+  const ph = chip.timing.phaseCycles;
+  const t = newTally();
+  let sweep = 0;
+  const step = () => {
+    const key = latchKey(chip, 0, sweep);
+    engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : ph, ownCycles: ph, beta: model.beta, key }, t, null);
+    engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t, null);
+    sweep++;
+  };
+  return { step, engine, N };
+}
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** updates, wall and CPU seconds of at least `seconds` of wall time */
+function run(r: Runner, seconds: number): { updates: number; wall: number; cpu: number } {
+  const c0 = cpu();
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    r.step();
+    n++;
+  }
+  return { updates: n * r.N, wall: (performance.now() - t0) / 1000, cpu: cpu() - c0 };
+}
+
+const one = runner(1);
+const many = runner(T);
+// warm-up: V8 moves the kernels to its optimising compiler in the background
+run(one, 1);
+run(many, 1);
+const r: { one: number[]; many: number[]; ratio: number[]; cpuOne: number[]; cpuMany: number[] } = { one: [], many: [], ratio: [], cpuOne: [], cpuMany: [] };
+for (let k = 0; k < rounds; k++) {
+  const a = run(one, chunk);
+  const b = run(many, chunk);
+  const c = run(one, chunk);
+  const r1 = (a.updates + c.updates) / (a.wall + c.wall) / 1e9;
+  const rT = b.updates / b.wall / 1e9;
+  r.one.push(r1);
+  r.many.push(rT);
+  r.ratio.push(rT / r1);
+  r.cpuOne.push(((a.cpu + c.cpu) / (a.updates + c.updates)) * 1e9);
+  r.cpuMany.push((b.cpu / b.updates) * 1e9);
+}
+const median = (x: number[]) => [...x].sort((p, q) => p - q)[x.length >> 1];
+console.log(
+  `${physics}, L=${L}, one chain, ${rounds} rounds of ${chunk} s: ${T} threads ${median(r.ratio).toFixed(2)}x one ` +
+    `(median wall rates: one ${median(r.one).toFixed(4)}, ${T} threads ${median(r.many).toFixed(4)} updates/ns; ` +
+    `CPU ns per update: one ${median(r.cpuOne).toFixed(2)}, ${T} threads ${median(r.cpuMany).toFixed(2)})`,
+);
+one.engine.dispose();
+many.engine.dispose();
