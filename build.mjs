@@ -19,7 +19,11 @@ const common = {
 // bundled CommonJS dependencies call require(): give the ESM bundle one
 const requireShim = "import { createRequire as __dtcaCreateRequire } from 'node:module';\nconst require = __dtcaCreateRequire(import.meta.url);";
 await Promise.all([
-  build({ ...common, entryPoints: { dtca: 'cli/main.ts', worker: 'sim/worker.ts', 'tile-worker': 'cells/wasm/tile-worker.ts' }, banner: { js: `#!/usr/bin/env node\n${requireShim}` } }),
+  build({
+    ...common,
+    entryPoints: { dtca: 'cli/main.ts', worker: 'sim/worker.ts', 'tile-worker': 'cells/wasm/tile-worker.ts' },
+    banner: { js: `#!/usr/bin/env node\n${requireShim}` },
+  }),
   // the library (package.json "exports"; its types come from tsconfig.build.json: npm run build:types)
   build({ ...common, entryPoints: { index: 'index.ts' }, banner: { js: requireShim } }),
 ]);

@@ -29,7 +29,17 @@ import type { DtmSpec } from './sim/model.js';
 export { resolveConfig, checkConfig, presetNames, configJsonSchema, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './sim/config.js';
 export { buildChip, type Chip, type Timing } from './sim/chip.js';
 export { readModel, parseModel, randomModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
-export { newDtmModel, generate, PLACEMENTS, type NewDtmOptions, type GenerateOptions, type GenerateResult, type StageStats, type Mapping, type Placement } from './sim/dtm.js';
+export {
+  newDtmModel,
+  generate,
+  PLACEMENTS,
+  type NewDtmOptions,
+  type GenerateOptions,
+  type GenerateResult,
+  type StageStats,
+  type Mapping,
+  type Placement,
+} from './sim/dtm.js';
 export { runModel, INIT_MODES, type RunOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
 export { makeStats, makeDtmStats, formatStats, type Stats } from './sim/stats.js';
 export { train, type TrainOptions, type TrainResult } from './sim/train/train.js';
@@ -37,7 +47,17 @@ export { evaluate, loadReferenceData, formatReport, type Samples, type EvalRepor
 export { readRunSamples } from './sim/quality/samples.js';
 export { loadFmnist, PIXELS, CLASSES, CLASS_NAMES, DEFAULT_DATA_DIR } from './sim/fmnist.js';
 export { openTraceWriter, TraceWriter, type TraceOptions } from './traces/writer.js';
-export { readTrace, inspectTrace, unpackStates, type TraceRecord, type HeaderRecord, type StageRecord, type SweepRecord, type EndRecord, type TraceSummary } from './traces/reader.js';
+export {
+  readTrace,
+  inspectTrace,
+  unpackStates,
+  type TraceRecord,
+  type HeaderRecord,
+  type StageRecord,
+  type SweepRecord,
+  type EndRecord,
+  type TraceSummary,
+} from './traces/reader.js';
 export { quietContext, type RunContext, type Log, type ProgressBar } from './sim/context.js';
 export { UserError, OptionError, Interrupted } from './fabric/errors.js';
 export type { EngineChoice } from './cells/engine.js';
@@ -52,7 +72,9 @@ export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dt
   if (dtm) return generatedSamples(gen.outputs, dtm, labels);
   const n = gen.outputs.length;
   if (n > 0 && gen.outputs[0].length < PIXELS) {
-    throw new RangeError(`samplesFromGeneration: images of ${gen.outputs[0].length} visible cells, fewer than a 28x28 image; pass the model's dtm section (samplesFromGeneration(gen, labels, model.dtm)) to score a pooled-image model`);
+    throw new RangeError(
+      `samplesFromGeneration: images of ${gen.outputs[0].length} visible cells, fewer than a 28x28 image; pass the model's dtm section (samplesFromGeneration(gen, labels, model.dtm)) to score a pooled-image model`,
+    );
   }
   return {
     images: pixelsOf(gen.outputs),

@@ -42,7 +42,8 @@ function make(kind: EngineKind, spec: EngineSpec, req: EngineRequest, refused: E
   if (kind === 'reference') return new ReferenceEngine(spec, Math.max(1, req.chains));
   if (kind === 'wasm') {
     const lag = req.tileModel?.lag ?? 0;
-    if (lag > 0 && (req.tiles === undefined || req.chains > 1)) throw new OptionError('tiles', req.tiles, 'a late chip boundary (lag) needs one chain split into tiles');
+    if (lag > 0 && (req.tiles === undefined || req.chains > 1))
+      throw new OptionError('tiles', req.tiles, 'a late chip boundary (lag) needs one chain split into tiles');
     if (req.tiles !== undefined && req.chains <= 1) {
       const why = tilesRefusal(spec, req.tiles, 1, req.tileModel);
       if (!why) return new TiledEngine(spec, req.tiles, req.tileModel);

@@ -54,7 +54,9 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
         value = next;
         i++;
         if (OPTIONAL_VALUE.has(name) && looksLikeConfig(next)) {
-          throw new UserError(`--${name} ${shown(next)}: is ${shown(next)} the ${name} file or the config? Write --${name}=FILE for a file, or put the config before --${name}`);
+          throw new UserError(
+            `--${name} ${shown(next)}: is ${shown(next)} the ${name} file or the config? Write --${name}=FILE for a file, or put the config before --${name}`,
+          );
         }
       } else if (OPTIONAL_VALUE.has(name)) {
         value = undefined;
@@ -71,7 +73,8 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
     values.set(name, list);
   }
   for (const [name, list] of values) {
-    if (list.length > 1 && !arrays.has(name)) throw new UserError(`--${name} given ${list.length} times (${list.map((v) => shown(v, 30)).join(', ')}); give it once`);
+    if (list.length > 1 && !arrays.has(name))
+      throw new UserError(`--${name} given ${list.length} times (${list.map((v) => shown(v, 30)).join(', ')}); give it once`);
   }
 }
 
@@ -96,7 +99,20 @@ export function dashValues(raw: string[]): string[] {
 }
 
 /** Flags people try for a config value, and the value's path (a --set gives it). */
-const CONFIG_FLAGS: Record<string, string> = { grid: 'fabric.L', l: 'fabric.L', size: 'fabric.L', clock: 'clock.clock_hz', freq: 'clock.clock_hz', frequency: 'clock.clock_hz', rules: 'fabric.rules', tau: 'rng.tau_rng_s', temperature: 'rng.temperature_k', vdd: 'power.vdd_v', tile: 'fabric.tile.size', bits: 'cell.weight_bits' };
+const CONFIG_FLAGS: Record<string, string> = {
+  grid: 'fabric.L',
+  l: 'fabric.L',
+  size: 'fabric.L',
+  clock: 'clock.clock_hz',
+  freq: 'clock.clock_hz',
+  frequency: 'clock.clock_hz',
+  rules: 'fabric.rules',
+  tau: 'rng.tau_rng_s',
+  temperature: 'rng.temperature_k',
+  vdd: 'power.vdd_v',
+  tile: 'fabric.tile.size',
+  bits: 'cell.weight_bits',
+};
 
 export interface FlagContext {
   /** the command's options (long names) */
@@ -127,10 +143,16 @@ export function unknownFlagHint(name: string, ctx: FlagContext): string | null {
     const path = CONFIG_FLAGS[key.toLowerCase()] ?? ctx.configPaths.find((p) => p === key.replace(/_/g, '.') || p.split('.').pop() === key || p === key);
     if (path) return `${typed}: not an option; a config value is changed with --set: --set ${path}=${value}`;
   }
-  const near = nearest(kebabName, ctx.options.filter((o) => o.length > 1));
+  const near = nearest(
+    kebabName,
+    ctx.options.filter((o) => o.length > 1),
+  );
   if (near) return `${typed}: unknown option; did you mean --${near}? (try --help)`;
   if (ctx.configPaths) {
-    const alias = nearest(kebabName.replace(/-/g, '_'), Object.keys(CONFIG_FLAGS).filter((k) => k.length > 2));
+    const alias = nearest(
+      kebabName.replace(/-/g, '_'),
+      Object.keys(CONFIG_FLAGS).filter((k) => k.length > 2),
+    );
     if (alias) return `${typed}: unknown option; did you mean --set ${CONFIG_FLAGS[alias]}=${value}? (a config value is changed with --set)`;
   }
   return null;
@@ -153,7 +175,13 @@ export function yargsMessage(msg: string, ctx?: FlagContext): string {
   const few = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(msg.trim());
   if (few) return `missing ${Number(few[2]) - Number(few[1]) === 1 ? 'an argument' : 'arguments'} (try --help)`;
   const missing = /^Missing required argument: (.*)$/.exec(msg.trim());
-  if (missing) return missing[1].split(/,\s*/).map((m) => `--${m}`).join(', ') + ': required';
+  if (missing)
+    return (
+      missing[1]
+        .split(/,\s*/)
+        .map((m) => `--${m}`)
+        .join(', ') + ': required'
+    );
   const unknown = /^Unknown arguments?: (.*)$/.exec(msg.trim());
   if (unknown) return `unknown argument${unknown[1].includes(',') ? 's' : ''} ${shown(unknown[1], 120)} (try --help)`;
   return msg.replace(/\s*\n\s*/g, '; ').trim();

@@ -86,14 +86,15 @@ export function parseBeta(v: unknown): number | { start: number; end: number } |
 
 export function parseIntList(name: string, v: unknown): number[] | undefined {
   if (v === undefined) return undefined;
-  const parts = String(v).split(',').filter((x) => x.trim() !== '');
+  const parts = String(v)
+    .split(',')
+    .filter((x) => x.trim() !== '');
   return parts.map((x) => {
     const n = Number(x);
     if (!Number.isInteger(n) || n < 0) throw new UserError(`--${name} ${String(v)}: expected comma-separated integers >= 0`);
     return n;
   });
 }
-
 
 /** The command line's RunContext (sim/context.ts): the session's logger, terminal progress bars and the signal flag. */
 export function cliContext(s: Session, stop: () => boolean = () => false): RunContext {

@@ -34,7 +34,10 @@ export function roundFigure(v: number): string {
   if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   if (a >= 1e-3 && a < 1e6) return String(Number(v.toPrecision(4)));
-  return v.toExponential(3).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  return v
+    .toExponential(3)
+    .replace(/\.?0+e/, 'e')
+    .replace('e+', 'e');
 }
 
 function plainValue(v: unknown): string {

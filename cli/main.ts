@@ -42,36 +42,39 @@ export function buildCli(rawArgv: string[], s: Session) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'name a command: run, train, eval, experiment, model, sweep, compare, data, area, energy-table, probe, config, trace, rng, bench (try dtca --help)');
+    .demandCommand(
+      1,
+      'name a command: run, train, eval, experiment, model, sweep, compare, data, area, energy-table, probe, config, trace, rng, bench (try dtca --help)',
+    );
   y = compareCommand(sweepCommand(modelCommands(runCommand(y, s), s), s));
   y = y.command('config', 'show, validate or describe configs', (y) =>
-      y
-        .command(
-          'show [config]',
-          'print the fully resolved config',
-          (yy) => withConfigOptions(yy),
-          (a) => {
-            process.stdout.write(JSON.stringify(loadConfig(a as CommonArgs), null, 2) + '\n');
-          },
-        )
-        .command(
-          'validate <file>',
-          'check a config file (and its extends chain): every problem, one per line',
-          (yy) => withConfigOptions(yy.positional('file', { type: 'string', demandOption: true, describe: 'config file or preset name' })),
-          (a) => {
-            const { config: c, problems } = checkConfig(a.file as string, { sets: a.set as string[] | undefined, ideal: Boolean(a.ideal) });
-            if (!c) {
-              process.stdout.write(problems.map((p) => formatProblem(p) + '\n').join(''));
-              throw new UserError(`${a.file as string}: ${problems.length} problem${problems.length > 1 ? 's' : ''} (listed on standard output)`);
-            }
-            const label = configLabel(a.file as string, (a.set as string[] | undefined) ?? [], Boolean(a.ideal)).label;
-            process.stdout.write(`${a.file as string}: valid (${label}: ${c.description})\n`);
-          },
-        )
-        .command('schema', 'print the JSON Schema of a config file (what config validate checks each file against)', {}, () => {
-          process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
-        })
-        .demandCommand(1, 'name a config command: show, validate, schema'),
+    y
+      .command(
+        'show [config]',
+        'print the fully resolved config',
+        (yy) => withConfigOptions(yy),
+        (a) => {
+          process.stdout.write(JSON.stringify(loadConfig(a as CommonArgs), null, 2) + '\n');
+        },
+      )
+      .command(
+        'validate <file>',
+        'check a config file (and its extends chain): every problem, one per line',
+        (yy) => withConfigOptions(yy.positional('file', { type: 'string', demandOption: true, describe: 'config file or preset name' })),
+        (a) => {
+          const { config: c, problems } = checkConfig(a.file as string, { sets: a.set as string[] | undefined, ideal: Boolean(a.ideal) });
+          if (!c) {
+            process.stdout.write(problems.map((p) => formatProblem(p) + '\n').join(''));
+            throw new UserError(`${a.file as string}: ${problems.length} problem${problems.length > 1 ? 's' : ''} (listed on standard output)`);
+          }
+          const label = configLabel(a.file as string, (a.set as string[] | undefined) ?? [], Boolean(a.ideal)).label;
+          process.stdout.write(`${a.file as string}: valid (${label}: ${c.description})\n`);
+        },
+      )
+      .command('schema', 'print the JSON Schema of a config file (what config validate checks each file against)', {}, () => {
+        process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
+      })
+      .demandCommand(1, 'name a config command: show, validate, schema'),
   );
   y = energyTableCommand(areaCommand(y));
   y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y, s)), s), s), s);

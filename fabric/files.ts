@@ -228,7 +228,10 @@ function checkTargetIn(session: OutputSession, path: string, o: TargetOptions): 
   if (session.outputs.has(abs)) throw new UserError(`${o.label}: ${abs} is already being written by this command`);
   if (st === null) return abs;
   const odd = notAFile(st);
-  if (odd) throw new UserError(`${o.label}: ${abs} ${odd}; dtca writes only regular files${o.kind === 'csv' || o.kind === 'model' ? " (use '-' for standard output)" : ''}`);
+  if (odd)
+    throw new UserError(
+      `${o.label}: ${abs} ${odd}; dtca writes only regular files${o.kind === 'csv' || o.kind === 'model' ? " (use '-' for standard output)" : ''}`,
+    );
   const input = session.inputs.get(idOf(st));
   if (input !== undefined) throw new UserError(`${o.label}: ${abs} is an input of this command (${input}); write the output elsewhere`);
   if (st.size === 0 || session.dirs.has(dir)) return abs;
@@ -239,7 +242,9 @@ function checkTargetIn(session: OutputSession, path: string, o: TargetOptions): 
     throw outputError(e, abs, 'looking at the file it would replace');
   }
   if (!SIGNATURES[o.kind](head)) {
-    throw new UserError(`${o.label}: ${abs} exists and is not a ${KIND_NAMES[o.kind]} written by dtca; refusing to replace it (remove it first, or choose another name)`);
+    throw new UserError(
+      `${o.label}: ${abs} exists and is not a ${KIND_NAMES[o.kind]} written by dtca; refusing to replace it (remove it first, or choose another name)`,
+    );
   }
   return abs;
 }

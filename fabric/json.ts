@@ -88,5 +88,13 @@ export function kindOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (v instanceof Uint8Array) return 'bytes';
-  return typeof v === 'object' ? 'an object' : typeof v === 'string' ? 'a string' : typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'a boolean' : typeof v;
+  return typeof v === 'object'
+    ? 'an object'
+    : typeof v === 'string'
+      ? 'a string'
+      : typeof v === 'number'
+        ? 'a number'
+        : typeof v === 'boolean'
+          ? 'a boolean'
+          : typeof v;
 }

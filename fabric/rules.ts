@@ -7,30 +7,60 @@ import { UserError } from './errors.js';
 export type Rule = [number, number];
 
 export const RULE_PRESETS: Record<string, Rule[]> = {
-  G8: [[0, 1], [4, 1]],
-  G12: [[0, 1], [4, 1], [9, 10]],
+  G8: [
+    [0, 1],
+    [4, 1],
+  ],
+  G12: [
+    [0, 1],
+    [4, 1],
+    [9, 10],
+  ],
   // One careful reading of the paper's table; the authors' code uses (0,1),(4,1),(10,9),(11,14).
-  G16: [[0, 1], [4, 1], [8, 7], [14, 9]],
-  G16_CODE: [[0, 1], [4, 1], [10, 9], [11, 14]],
+  G16: [
+    [0, 1],
+    [4, 1],
+    [8, 7],
+    [14, 9],
+  ],
+  G16_CODE: [
+    [0, 1],
+    [4, 1],
+    [10, 9],
+    [11, 14],
+  ],
   // Extropic's Z1 documentation (a later chip, not the paper).
-  Z1: [[1, 0], [2, 1], [2, 3], [4, 1]],
+  Z1: [
+    [1, 0],
+    [2, 1],
+    [2, 3],
+    [4, 1],
+  ],
 };
 
 /** A short, printable rendering of what the user gave (for error messages). */
 export function shown(v: unknown, max = 60): string {
   let t: string;
   try {
-    t = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' || v === undefined ? String(v) : (JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? String(v));
+    t =
+      typeof v === 'string'
+        ? v
+        : typeof v === 'number' || typeof v === 'bigint' || v === undefined
+          ? String(v)
+          : (JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? String(v));
   } catch {
     // too deep or circular for JSON.stringify (String() of a deep list overflows the stack too)
     t = Array.isArray(v) ? '[...]' : typeof v === 'object' && v !== null ? '{...}' : '(a value)';
   }
   // control characters (C0, C1), invisible and direction-changing characters, the replacement
   // character and lone surrogates are escaped: decoded garbage never reaches a terminal as is
-  t = t.replace(/[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => {
-    const n = c.charCodeAt(0);
-    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
-  });
+  t = t.replace(
+    /[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => {
+      const n = c.charCodeAt(0);
+      return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+    },
+  );
   return t.length > max ? `${t.slice(0, max - 3)}...` : t;
 }
 
@@ -51,7 +81,9 @@ export function resolveRules(rules: unknown, where = 'fabric.rules'): Rule[] {
     rules.length > 0 &&
     rules.every((r) => Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'number' && Number.isSafeInteger(x)));
   if (!ok) {
-    throw new UserError(`${where}: ${shown(rules)} is not a preset name (${Object.keys(RULE_PRESETS).join(', ')}) or a non-empty list of integer [a, b] pairs like [[0,1],[4,1]]`);
+    throw new UserError(
+      `${where}: ${shown(rules)} is not a preset name (${Object.keys(RULE_PRESETS).join(', ')}) or a non-empty list of integer [a, b] pairs like [[0,1],[4,1]]`,
+    );
   }
   return (rules as Rule[]).map(([a, b]) => [a, b]);
 }

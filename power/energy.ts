@@ -24,18 +24,7 @@ export interface CircuitParams {
   rng_duty: number;
 }
 
-export const ENERGY_COMPONENTS = [
-  'rng',
-  'bias_network',
-  'cell_output',
-  'wires',
-  'links',
-  'clock',
-  'leakage',
-  'programming',
-  'init',
-  'readout',
-] as const;
+export const ENERGY_COMPONENTS = ['rng', 'bias_network', 'cell_output', 'wires', 'links', 'clock', 'leakage', 'programming', 'init', 'readout'] as const;
 export type EnergyComponent = (typeof ENERGY_COMPONENTS)[number];
 export type EnergyReport = { total: number } & Record<EnergyComponent, number>;
 
@@ -162,13 +151,28 @@ export function energyOf(ev: EventCounts, table: EnergyTable): EnergyReport {
     e[q] = x;
     total += x;
   }
-  return { total, rng: e[0], bias_network: e[1], cell_output: e[2], wires: e[3], links: e[4], clock: e[5], leakage: e[6], programming: e[7], init: e[8], readout: e[9] };
+  return {
+    total,
+    rng: e[0],
+    bias_network: e[1],
+    cell_output: e[2],
+    wires: e[3],
+    links: e[4],
+    clock: e[5],
+    leakage: e[6],
+    programming: e[7],
+    init: e[8],
+    readout: e[9],
+  };
 }
 const scratchEnergy = new Float64Array(ENERGY_COMPONENTS.length);
 
 {
   // the literal in energyOf lists the components in ENERGY_COMPONENTS' order (the key order reports and traces keep)
-  const probe = energyOf({ cycles: 1 } as EventCounts, Object.fromEntries(ENERGY_COMPONENTS.map((c, q) => [c, { event: 'cycles', joules: q + 1 }])) as unknown as EnergyTable);
+  const probe = energyOf(
+    { cycles: 1 } as EventCounts,
+    Object.fromEntries(ENERGY_COMPONENTS.map((c, q) => [c, { event: 'cycles', joules: q + 1 }])) as unknown as EnergyTable,
+  );
   const keys = Object.keys(probe);
   if (!ENERGY_COMPONENTS.every((c, q) => probe[c] === q + 1)) throw new Error('energyOf: a component read from the wrong position');
   if (keys.join() !== ['total', ...ENERGY_COMPONENTS].join()) throw new Error(`energyOf: keys ${keys.join()} out of ENERGY_COMPONENTS' order`);

@@ -217,7 +217,11 @@ export function fitSigmoid(x: number[], phat: number[], w: number[], xScale: num
   let ll = loglik(alpha, beta);
   let converged = false;
   for (let it = 0; it < 100; it++) {
-    let g0 = 0, g1 = 0, h00 = 0, h01 = 0, h11 = 0;
+    let g0 = 0,
+      g1 = 0,
+      h00 = 0,
+      h01 = 0,
+      h11 = 0;
     for (let j = 0; j < z.length; j++) {
       const p = sigmoid(alpha + beta * z[j]);
       const r = w[j] * (phat[j] - p);
@@ -248,7 +252,10 @@ export function fitSigmoid(x: number[], phat: number[], w: number[], xScale: num
   }
   if (!converged || !(beta > 0) || !Number.isFinite(alpha)) return null;
   // covariance of (alpha, beta) = inverse Fisher information at the fit
-  let h00 = 0, h01 = 0, h11 = 0, chi2 = 0;
+  let h00 = 0,
+    h01 = 0,
+    h11 = 0,
+    chi2 = 0;
   for (let j = 0; j < z.length; j++) {
     const p = sigmoid(alpha + beta * z[j]);
     const v = p * (1 - p);
@@ -440,7 +447,12 @@ export function characteriseRng(config: RngCharacteriseConfig, opts: Characteris
   const dvs = Array.from({ length: nV }, (_, j) => -span * vSExpected + (2 * span * vSExpected * j) / (nV - 1));
   const nEffV = nEff(nPerV, dt);
   const phat = dvs.map((dv, j) => simulateTelegraph(driveOf(dv, gain, offset), nPerV, a, key(PART_TRANSFER, j)) / nPerV);
-  const fit = fitSigmoid(dvs, phat, dvs.map(() => nEffV), vSExpected);
+  const fit = fitSigmoid(
+    dvs,
+    phat,
+    dvs.map(() => nEffV),
+    vSExpected,
+  );
   if (!fit) {
     throw new UserError(
       `rng characterisation: the transfer curve has no resolvable transition within ±${span} V_s of the nominal offset (V_s = ${vSExpected.toPrecision(4)} V)`,
@@ -477,9 +489,20 @@ export function characteriseRng(config: RngCharacteriseConfig, opts: Characteris
         true_v_s_v: fab.vS[i],
       });
     }
-    const vOff = spread(cells.map((c) => c.v_off_v), cells.map((c) => c.v_off_se_v), cells.map((c) => c.true_v_off_v), r.v_off_sigma_v);
+    const vOff = spread(
+      cells.map((c) => c.v_off_v),
+      cells.map((c) => c.v_off_se_v),
+      cells.map((c) => c.true_v_off_v),
+      r.v_off_sigma_v,
+    );
     const meanVs = mean(cells.map((c) => c.v_s_v));
-    const { mean: _one, ...vSRel } = spread(cells.map((c) => c.v_s_v), cells.map((c) => c.v_s_se_v), cells.map((c) => c.true_v_s_v), r.v_s_sigma_rel, meanVs);
+    const { mean: _one, ...vSRel } = spread(
+      cells.map((c) => c.v_s_v),
+      cells.map((c) => c.v_s_se_v),
+      cells.map((c) => c.true_v_s_v),
+      r.v_s_sigma_rel,
+      meanVs,
+    );
     mismatch = {
       cells_sampled: cellCount,
       cells_total: N,

@@ -45,7 +45,10 @@ function main(argv: string[]): void {
     `Denoising thermodynamic model for a ${g.L}x${g.L} ${rules} ${g.boundary} grid: ${image}, ${m.dtm.label_copies} label copies per class, ` +
     `${String(manifest.placement ?? 'random')} placement, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${String(manifest.chip ?? 'ideal')} chip with dtca train`;
   process.stderr.write(`scoring ${model} (dtca eval --chip ideal --images ${n})\n`);
-  const out = execFileSync(process.execPath, [CLI, 'eval', model, '--chip', 'ideal', '--images', String(n), '--json', '--quiet', '--workers', '2'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = execFileSync(process.execPath, [CLI, 'eval', model, '--chip', 'ideal', '--images', String(n), '--json', '--quiet', '--workers', '2'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   const r = JSON.parse(out) as Record<string, unknown>;
   const ideal = {
     command: `dtca eval configs/models/${name}.mp --chip ideal --images ${n} --json`,
@@ -69,7 +72,9 @@ function main(argv: string[]): void {
   writeFileSync(join(dir, `${name}.manifest.json`), `${JSON.stringify(shipped, null, 2)}\n`);
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));
   const fact = (r.baselines as { factorised: { fd: number } }).factorised.fd;
-  process.stdout.write(`${file}: FD ${f(r.fd)} (factorised ${f(fact)}, ratio ${f((r.fd as number) / fact)}), clamped accuracy ${f(r.clamped_accuracy)}, N = ${n}\n`);
+  process.stdout.write(
+    `${file}: FD ${f(r.fd)} (factorised ${f(fact)}, ratio ${f((r.fd as number) / fact)}), clamped accuracy ${f(r.clamped_accuracy)}, N = ${n}\n`,
+  );
 }
 
 main(process.argv.slice(2));

@@ -60,7 +60,11 @@ async function once(r: Row, sweeps: number) {
   return { wall, cpu, updates, estimate: plan.estimate.seconds, engine: out.stats.engine?.used ?? '?' };
 }
 
-console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average at start: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 console.log('row | engine | ns/update (CPU; median, range over the repeats) | ns/update (wall) | set-up s (CPU) | run at 3S: CPU s, wall s, estimate s');
 for (const r of rows) {
   await once(r, 2); // compiles the kernels this row uses, so neither timed run pays for them
@@ -79,6 +83,12 @@ for (const r of rows) {
     setups.push(a.cpu - (a.updates * nsCpu) / 1e9);
   }
   const spread = `${Math.min(...cpuNs).toFixed(2)}-${Math.max(...cpuNs).toFixed(2)}`;
-  console.log(`${r.name} | ${b.engine} | ${median(cpuNs).toFixed(2)} (${spread}) | ${median(wallNs).toFixed(2)} | ${median(setups).toFixed(2)} | ${b.cpu.toFixed(2)}, ${b.wall.toFixed(2)}, ${b.estimate.toFixed(2)}`);
+  console.log(
+    `${r.name} | ${b.engine} | ${median(cpuNs).toFixed(2)} (${spread}) | ${median(wallNs).toFixed(2)} | ${median(setups).toFixed(2)} | ${b.cpu.toFixed(2)}, ${b.wall.toFixed(2)}, ${b.estimate.toFixed(2)}`,
+  );
 }
-console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average at end: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);

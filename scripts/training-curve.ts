@@ -39,9 +39,23 @@ function evalPoints(label: string, model: string, n: number, epochs: number[]): 
     const snap = `${model}.epochs/epoch-${e}.mp`;
     if (!existsSync(snap)) throw new Error(`${snap}: no such snapshot`);
     const wall = (statSync(snap).mtimeMs - t0) / 1000;
-    const out = execFileSync(process.execPath, [CLI, 'eval', snap, '--chip', 'ideal', '--images', String(n), '--workers', '1', '--json'], { encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'warn' }, maxBuffer: 1 << 26 });
+    const out = execFileSync(process.execPath, [CLI, 'eval', snap, '--chip', 'ideal', '--images', String(n), '--workers', '1', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, DTCA_LOG: 'warn' },
+      maxBuffer: 1 << 26,
+    });
     const r = JSON.parse(out) as { fd: number; clamped_accuracy: number; baselines: { floor: { fd: number }; factorised: { fd: number } } };
-    const p: Point = { label, model, epoch: e, wall_s: +wall.toFixed(1), n, fd: +r.fd.toFixed(2), clamped_accuracy: r.clamped_accuracy, factorised_fd: +r.baselines.factorised.fd.toFixed(2), floor_fd: +r.baselines.floor.fd.toFixed(2) };
+    const p: Point = {
+      label,
+      model,
+      epoch: e,
+      wall_s: +wall.toFixed(1),
+      n,
+      fd: +r.fd.toFixed(2),
+      clamped_accuracy: r.clamped_accuracy,
+      factorised_fd: +r.baselines.factorised.fd.toFixed(2),
+      floor_fd: +r.baselines.floor.fd.toFixed(2),
+    };
     appendFileSync(`${model}.curve.jsonl`, JSON.stringify(p) + '\n');
     process.stdout.write(JSON.stringify(p) + '\n');
   }
@@ -49,7 +63,11 @@ function evalPoints(label: string, model: string, n: number, epochs: number[]): 
 
 /** the chart of a curve file (docs/training-curve.json): FD and clamped accuracy against two-core minutes */
 async function chart(inJson: string, outBase: string): Promise<void> {
-  const d = JSON.parse(readFileSync(inJson, 'utf8')) as { points: { recipe: string; two_core_min: number; n: number; fd: number; clamped_accuracy: number }[]; factorised_fd_n1000: number; goal_fd: number };
+  const d = JSON.parse(readFileSync(inJson, 'utf8')) as {
+    points: { recipe: string; two_core_min: number; n: number; fd: number; clamped_accuracy: number }[];
+    factorised_fd_n1000: number;
+    goal_fd: number;
+  };
   const rows = d.points.flatMap((p) => [
     { recipe: p.recipe, minutes: p.two_core_min, metric: 'FD (lower is better)', value: p.fd, n: `N = ${p.n}` },
     { recipe: p.recipe, minutes: p.two_core_min, metric: 'clamped accuracy', value: p.clamped_accuracy, n: `N = ${p.n}` },
@@ -97,7 +115,19 @@ async function chart(inJson: string, outBase: string): Promise<void> {
  * 60 epochs, 8,275 thread-seconds: 69 s of two-core time per epoch), scored then with dtca eval
  * --chip ideal at N = 1000 (README of that time; clamped accuracy recorded at epochs 4, 8 and 60).
  */
-const OLD = { recipe: 'old (shipped 1 Dec: noise-started, 60 warm-up, 115 sweeps per phase)', s_per_epoch: 8275 / 60 / 2, points: [[4, 195, 0.16], [8, 167, 0.22], [16, 119, null], [24, 82, null], [35, 73, null], [50, 77, null], [60, 71.38, 0.624]] as [number, number, number | null][] };
+const OLD = {
+  recipe: 'old (shipped 1 Dec: noise-started, 60 warm-up, 115 sweeps per phase)',
+  s_per_epoch: 8275 / 60 / 2,
+  points: [
+    [4, 195, 0.16],
+    [8, 167, 0.22],
+    [16, 119, null],
+    [24, 82, null],
+    [35, 73, null],
+    [50, 77, null],
+    [60, 71.38, 0.624],
+  ] as [number, number, number | null][],
+};
 
 function cpuAt(log: [number, number][], tSec: number): number {
   let best = log[0][1];
@@ -106,19 +136,43 @@ function cpuAt(log: [number, number][], tSec: number): number {
 }
 
 function assemble(out: string, runs: string[]): void {
-  const points: Record<string, unknown>[] = OLD.points.map(([e, fd, acc]) => ({ recipe: OLD.recipe, epoch: e, two_core_min: +((e * OLD.s_per_epoch) / 60).toFixed(2), wall_min: null, n: 1000, fd, clamped_accuracy: acc, source: 'README / manifest of the shipped model (not re-run)' }));
+  const points: Record<string, unknown>[] = OLD.points.map(([e, fd, acc]) => ({
+    recipe: OLD.recipe,
+    epoch: e,
+    two_core_min: +((e * OLD.s_per_epoch) / 60).toFixed(2),
+    wall_min: null,
+    n: 1000,
+    fd,
+    clamped_accuracy: acc,
+    source: 'README / manifest of the shipped model (not re-run)',
+  }));
   for (const r of runs) {
     const [label, rest] = [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)];
     const [model, cpuLog, offset] = rest.split(':');
-    const log = readFileSync(cpuLog, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number]);
+    const log = readFileSync(cpuLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').map(Number) as [number, number]);
     const t0 = statSync(`${model}.ckpt/run.json`).mtimeMs / 1000;
-    const rows = readFileSync(`${model}.curve.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Point);
+    const rows = readFileSync(`${model}.curve.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Point);
     const byKey = new Map<string, Point>();
     for (const p of rows) byKey.set(`${p.epoch}/${p.n}`, p);
     for (const p of [...byKey.values()].sort((a, b) => a.epoch - b.epoch || a.n - b.n)) {
       const snapT = statSync(`${model}.epochs/epoch-${p.epoch}.mp`).mtimeMs / 1000;
       const cpu = cpuAt(log, snapT) + Number(offset ?? 0);
-      points.push({ recipe: label, epoch: p.epoch, two_core_min: +(cpu / 120).toFixed(2), wall_min: +((snapT - t0) / 60).toFixed(2), n: p.n, fd: p.fd, clamped_accuracy: p.clamped_accuracy, source: model.split('/').pop() });
+      points.push({
+        recipe: label,
+        epoch: p.epoch,
+        two_core_min: +(cpu / 120).toFixed(2),
+        wall_min: +((snapT - t0) / 60).toFixed(2),
+        n: p.n,
+        fd: p.fd,
+        clamped_accuracy: p.clamped_accuracy,
+        source: model.split('/').pop(),
+      });
     }
   }
   const doc = {

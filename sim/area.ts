@@ -34,7 +34,9 @@ export const AREA_PARAM_SOURCES: Record<keyof AreaParams, string> = {
 export function areaParams(cfg: ResolvedConfig): AreaParams {
   const wb = cfg.cell.weight_bits;
   if (wb === 'exact') {
-    throw new UserError('area: cell.weight_bits is "exact" (the ideal chip, e.g. --ideal): exact weights have no storage to measure; give a bit count, e.g. --set cell.weight_bits=8');
+    throw new UserError(
+      'area: cell.weight_bits is "exact" (the ideal chip, e.g. --ideal): exact weights have no storage to measure; give a bit count, e.g. --set cell.weight_bits=8',
+    );
   }
   if (!cfg.area) throw new UserError('area: the config has no "area" section (see dtca config schema)');
   return {
@@ -87,11 +89,16 @@ export function cellLine(r: AreaReport, pitchM: number): string {
 
 /** The note a run logs when the cell does not fit its pitch (undefined when it does). */
 export function cellMisfit(r: AreaReport, pitchM: number): string | undefined {
-  return r.cell.fits ? undefined : `cell devices need ${um2(r.cell.devices_m2)}, more than the pitch^2 of ${um2(r.cell.pitch_m2)} (power.cell_pitch_m = ${pitchM}): area uses the devices' sum; the energy model's wire lengths use the configured pitch`;
+  return r.cell.fits
+    ? undefined
+    : `cell devices need ${um2(r.cell.devices_m2)}, more than the pitch^2 of ${um2(r.cell.pitch_m2)} (power.cell_pitch_m = ${pitchM}): area uses the devices' sum; the energy model's wire lengths use the configured pitch`;
 }
 
 /** The `area_*` fields a run's stats.json gains, with throughput per mm^2 where it applies. */
-export function areaStats(cfg: ResolvedConfig, s: { mapping?: unknown; T?: unknown; images_per_s?: unknown; cell_updates: number; sim_time_s: number }): Record<string, unknown> {
+export function areaStats(
+  cfg: ResolvedConfig,
+  s: { mapping?: unknown; T?: unknown; images_per_s?: unknown; cell_updates: number; sim_time_s: number },
+): Record<string, unknown> {
   const arrays = s.mapping === 'pipeline' && typeof s.T === 'number' ? s.T : 1;
   let r: AreaReport;
   try {
@@ -136,14 +143,20 @@ export function areaRows(s: Record<string, unknown>): [string, string][] {
 export function formatArea(cfg: ResolvedConfig, r: AreaReport): string {
   const rules = resolveRules(cfg.fabric.rules);
   const rows: [string, string][] = [
-    ['config', `${cfg.name}: ${cfg.fabric.L} x ${cfg.fabric.L} cells, ${typeof cfg.fabric.rules === 'string' ? cfg.fabric.rules : JSON.stringify(rules)} (degree ${r.degree}), ${cfg.cell.weight_bits}-bit weights${r.arrays > 1 ? `, ${r.arrays} arrays` : ''}`],
+    [
+      'config',
+      `${cfg.name}: ${cfg.fabric.L} x ${cfg.fabric.L} cells, ${typeof cfg.fabric.rules === 'string' ? cfg.fabric.rules : JSON.stringify(rules)} (degree ${r.degree}), ${cfg.cell.weight_bits}-bit weights${r.arrays > 1 ? `, ${r.arrays} arrays` : ''}`,
+    ],
     ['area total', `${mm2(r.area_m2.total)}  (${Number((Math.sqrt(r.area_m2.total) * 1e3).toPrecision(3))} mm square)`],
   ];
   for (const c of AREA_COMPONENTS) rows.push([`  ${c}`, `${mm2(r.area_m2[c])}  (${((100 * r.area_m2[c]) / r.area_m2.total).toFixed(1)}%)`]);
   const pc = r.cell.by_component_m2;
   rows.push(
     ['cell', cellLine(r, cfg.power.cell_pitch_m)],
-    ['  devices', `rng ${um2(pc.rng)}, bias network ${um2(pc.bias_network)}, latch ${um2(pc.latch)}, weight storage ${um2(pc.weight_storage)} (${r.cell.weight_bits} bits), clock ${um2(pc.clock)}`],
+    [
+      '  devices',
+      `rng ${um2(pc.rng)}, bias network ${um2(pc.bias_network)}, latch ${um2(pc.latch)}, weight storage ${um2(pc.weight_storage)} (${r.cell.weight_bits} bits), clock ${um2(pc.clock)}`,
+    ],
   );
   for (const ru of r.rules) {
     rows.push([
@@ -157,7 +170,10 @@ export function formatArea(cfg: ResolvedConfig, r: AreaReport): string {
     'routing',
     `${mm2(rt.metal_m2)} of metal in ${rt.layers} layer${rt.layers === 1 ? '' : 's'} over the array: ${pct(rt.fill)} of the capacity${rt.fill <= 1 ? ' (fits: no extra area)' : ` (overflows: ${mm2(r.area_m2.routing)} extra)`}`,
   ]);
-  rows.push(['links', `${r.links.toLocaleString('en-US')} tile-crossing drivers`], ['io', `${r.io_lanes.toLocaleString('en-US')} program/readout lanes + interface block`]);
+  rows.push(
+    ['links', `${r.links.toLocaleString('en-US')} tile-crossing drivers`],
+    ['io', `${r.io_lanes.toLocaleString('en-US')} program/readout lanes + interface block`],
+  );
   const w = Math.max(...rows.map((x) => x[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }

@@ -91,7 +91,13 @@ interface ThreadResult {
  * One thread's share: chains [first, first + count). `barrier` (two workers): after warm-up the
  * thread counts itself in and waits for the others; then every thread times `span` seconds.
  */
-export async function measureThread(spec: RowSpec, first: number, count: number, barrier?: { sab: SharedArrayBuffer; parties: number }, tiles?: number): Promise<ThreadResult> {
+export async function measureThread(
+  spec: RowSpec,
+  first: number,
+  count: number,
+  barrier?: { sab: SharedArrayBuffer; parties: number },
+  tiles?: number,
+): Promise<ThreadResult> {
   const t0 = performance.now();
   const cfg = benchConfig(spec);
   const chip = buildChip(cfg);
@@ -105,7 +111,11 @@ export async function measureThread(spec: RowSpec, first: number, count: number,
   engine.begin(first, count);
   const st0 = model.stages[0];
   for (let k = 0; k < count; k++) {
-    engine.load(k, initialSpins(N, prog.planes.bias, prog.planes.unit, st0.clampIdx, st0.clampVal, initKey(chip, first + k, 0), 'hinton', model.beta), model.beta);
+    engine.load(
+      k,
+      initialSpins(N, prog.planes.bias, prog.planes.unit, st0.clampIdx, st0.clampVal, initKey(chip, first + k, 0), 'hinton', model.beta),
+      model.beta,
+    );
   }
   const tmp = spec.trace ? mkdtempSync(join(tmpdir(), 'dtca-bench-trace-')) : null;
   const sink = tmp ? openTraceWriter(join(tmp, 'bench.dtct'), {}) : null;
@@ -117,7 +127,15 @@ export async function measureThread(spec: RowSpec, first: number, count: number,
       created: new Date().toISOString(),
       config: cfg,
       model: { source: model.source },
-      layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: new Int32Array(0), image: new Int32Array(0), label: new Int32Array(0), label_copies: 1 },
+      layout: {
+        L: chip.fabric.L,
+        N,
+        colour: chip.fabric.colour,
+        visible: new Int32Array(0),
+        image: new Int32Array(0),
+        label: new Int32Array(0),
+        label_copies: 1,
+      },
       run: { chains: count, stages: 1, sweeps: 2 ** 31, clock_hz: chip.timing.clockHz, mapping: 'bench' },
     });
   }
@@ -145,7 +163,17 @@ export async function measureThread(spec: RowSpec, first: number, count: number,
       for (let k = 0; k < count; k++) {
         if (!engine.readPacked) engine.readSpins(k, spins);
         const cycle = (sweep + 1) * chip.timing.sweepCycles;
-        sink.sweep({ chain: first + k, stage: 0, sweep, cycle, time_s: cycle / chip.timing.clockHz, spins, packed: engine.readPacked ? packed.subarray(k * bytes, (k + 1) * bytes) : undefined, toggles: per0[k].toggles + per1[k].toggles, energy_j: energyOf(sweepEventsOf(chip, per0[k], per1[k], sweep), chip.table) });
+        sink.sweep({
+          chain: first + k,
+          stage: 0,
+          sweep,
+          cycle,
+          time_s: cycle / chip.timing.clockHz,
+          spins,
+          packed: engine.readPacked ? packed.subarray(k * bytes, (k + 1) * bytes) : undefined,
+          toggles: per0[k].toggles + per1[k].toggles,
+          energy_j: energyOf(sweepEventsOf(chip, per0[k], per1[k], sweep), chip.table),
+        });
       }
     }
     sweep++;

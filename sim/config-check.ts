@@ -170,7 +170,9 @@ export function zodProblems(schema: z.ZodType, value: unknown, layers: ConfigLay
     let message = issue.message;
     switch (issue.code) {
       case 'invalid_type':
-        message = got.found ? `expected ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}, got ${typeName(got.value)}` : `missing (expected ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`})`;
+        message = got.found
+          ? `expected ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}, got ${typeName(got.value)}`
+          : `missing (expected ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`})`;
         break;
       case 'too_small':
         message = `must be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}`;
@@ -190,7 +192,10 @@ export function zodProblems(schema: z.ZodType, value: unknown, layers: ConfigLay
     if (issue.code === 'invalid_union' && path === 'fabric.rules') {
       try {
         resolveRules(got.value, 'fabric.rules');
-        message = typeof got.value === 'string' ? `write the preset in capitals: "${got.value.toUpperCase()}"` : `each rule is two integers within +-${MAX_L}, at most ${MAX_RULES} rules`;
+        message =
+          typeof got.value === 'string'
+            ? `write the preset in capitals: "${got.value.toUpperCase()}"`
+            : `each rule is two integers within +-${MAX_L}, at most ${MAX_RULES} rules`;
       } catch (e) {
         message = (e as Error).message.replace(/^fabric\.rules: /, '');
       }
@@ -230,7 +235,8 @@ interface SemanticConfig {
  */
 export function semanticProblems(c: SemanticConfig, layers: ConfigLayer[]): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  const add = (path: string, message: string, given?: unknown, hasGiven = given !== undefined) => out.push({ path, message, source: sourceOf(path, layers), given, hasGiven });
+  const add = (path: string, message: string, given?: unknown, hasGiven = given !== undefined) =>
+    out.push({ path, message, source: sourceOf(path, layers), given, hasGiven });
   let rules;
   try {
     rules = resolveRules(c.fabric.rules, 'fabric.rules');
@@ -250,14 +256,25 @@ export function semanticProblems(c: SemanticConfig, layers: ConfigLayer[]): Conf
       // a grid too small for its rules: blame whichever of L and rules was set last
       const li = lastLayer('fabric.L', layers);
       const ri = lastLayer('fabric.rules', layers);
-      const source = aboutL && li > ri ? layers[li].source : layers[Math.max(ri, 0)]?.source ?? sourceOf('fabric.rules', layers);
+      const source = aboutL && li > ri ? layers[li].source : (layers[Math.max(ri, 0)]?.source ?? sourceOf('fabric.rules', layers));
       if (r) out.push({ path: r[1], message: r[3], source, given: r[2], hasGiven: true });
-      else out.push({ path: aboutL ? 'fabric.L' : 'fabric.rules', message: m.replace(/^fabric\.L = \d+: /, ''), source, given: aboutL ? c.fabric.L : undefined, hasGiven: aboutL });
+      else
+        out.push({
+          path: aboutL ? 'fabric.L' : 'fabric.rules',
+          message: m.replace(/^fabric\.L = \d+: /, ''),
+          source,
+          given: aboutL ? c.fabric.L : undefined,
+          hasGiven: aboutL,
+        });
     }
   }
   const lat = c.fabric.tile.link_latency_cycles;
   if (lat > c.clock.phase_cycles) {
-    add('fabric.tile.link_latency_cycles', `longer than a colour phase (clock.phase_cycles = ${c.clock.phase_cycles}); a link must deliver within the phase`, lat);
+    add(
+      'fabric.tile.link_latency_cycles',
+      `longer than a colour phase (clock.phase_cycles = ${c.clock.phase_cycles}); a link must deliver within the phase`,
+      lat,
+    );
   }
   return out;
 }

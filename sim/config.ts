@@ -15,7 +15,20 @@ import { UserError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
 import { RULE_PRESETS, shown, resolveRules } from '../fabric/rules.js';
 import { eng, parseQuantity, unitOfKey } from './units.js';
-import { deepPartial, suggestion, MAX_L, MAX_RULES, zodProblems, semanticProblems, problemsError, isObject, type Json, type JsonObject, type ConfigLayer, type ConfigProblem } from './config-check.js';
+import {
+  deepPartial,
+  suggestion,
+  MAX_L,
+  MAX_RULES,
+  zodProblems,
+  semanticProblems,
+  problemsError,
+  isObject,
+  type Json,
+  type JsonObject,
+  type ConfigLayer,
+  type ConfigProblem,
+} from './config-check.js';
 
 export type { ConfigProblem } from './config-check.js';
 
@@ -151,9 +164,12 @@ export function locate(ref: string, from?: string): string {
   const preset = resolve(CONFIG_DIR, `${ref}.json`);
   if (/^[\w.-]+$/.test(ref) && isFile(preset)) return preset;
   if (isFile(asFile)) return asFile;
-  if (existsSync(asFile)) throw new UserError(`config "${shown(ref)}": ${asFile} ${notRegular(statSync(asFile)) ?? 'is not a file'}; a config must be a regular file`);
+  if (existsSync(asFile))
+    throw new UserError(`config "${shown(ref)}": ${asFile} ${notRegular(statSync(asFile)) ?? 'is not a file'}; a config must be a regular file`);
   const near = suggestion(ref.replace(/\.json$/, ''), presetNames());
-  throw new UserError(`config "${shown(ref)}": no such file, and no preset of that name${near.startsWith(' (did') ? near.replace(/\)$/, ` Presets: ${presetNames().join(', ')})`) : ` (presets: ${presetNames().join(', ')})`}`);
+  throw new UserError(
+    `config "${shown(ref)}": no such file, and no preset of that name${near.startsWith(' (did') ? near.replace(/\)$/, ` Presets: ${presetNames().join(', ')})`) : ` (presets: ${presetNames().join(', ')})`}`,
+  );
 }
 
 function readJson(path: string): JsonObject {
@@ -288,7 +304,11 @@ export function applySet(raw: JsonObject, assignment: string): void {
 
 /** The values --ideal sets: every non-ideality off (exact chromatic Gibbs). */
 function idealLayer(merged: JsonObject): ConfigLayer {
-  const raw: JsonObject = { rng: { tau_rng_s: 0, v_off_sigma_v: 0, v_s_sigma_rel: 0 }, cell: { node_capacitance_f: 0, weight_bits: 'exact' }, fabric: { tile: { link_latency_cycles: 0 } } };
+  const raw: JsonObject = {
+    rng: { tau_rng_s: 0, v_off_sigma_v: 0, v_s_sigma_rel: 0 },
+    cell: { node_capacitance_f: 0, weight_bits: 'exact' },
+    fabric: { tile: { link_latency_cycles: 0 } },
+  };
   const rng = merged.rng;
   if (isObject(rng) && rng.nominal_temperature_k !== undefined) put(raw.rng as JsonObject, 'temperature_k', rng.nominal_temperature_k);
   return { source: '--ideal', raw };
@@ -301,7 +321,10 @@ export function idealize(raw: JsonObject): void {
 }
 
 export function formatZodPath(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 /** Every problem of a merged config: the schema, then what the run would refuse (config-check.ts). */

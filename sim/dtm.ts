@@ -16,7 +16,18 @@ import { overRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
-import { stageSteps, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, runTiles, type EngineReport, type SweepView, type BetaSpec } from './run.js';
+import {
+  stageSteps,
+  betaAt,
+  initialSpins,
+  initKey,
+  engineReport,
+  mergeEngineReports,
+  runTiles,
+  type EngineReport,
+  type SweepView,
+  type BetaSpec,
+} from './run.js';
 import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
 import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
@@ -72,7 +83,14 @@ function permutation(n: number, key: number): Int32Array {
  * at lattice point (i, j), so every region of the image has a copy of every class nearby. Each
  * cell goes to the free colour-0 cell nearest its target.
  */
-export function placeVisible(fabric: Fabric, placement: Placement, nImage: number, nLabel: number, shape: [number, number], seed: number): { image: Int32Array; label: Int32Array } {
+export function placeVisible(
+  fabric: Fabric,
+  placement: Placement,
+  nImage: number,
+  nLabel: number,
+  shape: [number, number],
+  seed: number,
+): { image: Int32Array; label: Int32Array } {
   const spots = fabric.colourCells[0];
   if (placement === 'random') {
     const perm = permutation(spots.length, streamKey(seed, Purpose.model, 2));
@@ -96,12 +114,12 @@ export function placeVisible(fabric: Fabric, placement: Placement, nImage: numbe
           const i = y * L + x;
           if (!free[i]) continue;
           const d = (x + 0.5 - fx) ** 2 + (y + 0.5 - fy) ** 2;
-          if (d < bd || (d === bd && i < best)) (bd = d), (best = i);
+          if (d < bd || (d === bd && i < best)) ((bd = d), (best = i));
         }
       }
       // a cell found in ring r may be beaten by one in ring r + 1 only if it is farther than r
-      if (best >= 0 && Math.sqrt(bd) <= r) return (free[best] = 0), best;
-      if (best >= 0 && r === L - 1) return (free[best] = 0), best;
+      if (best >= 0 && Math.sqrt(bd) <= r) return ((free[best] = 0), best);
+      if (best >= 0 && r === L - 1) return ((free[best] = 0), best);
     }
     throw new UserError(`placement: no free cell of colour 0 left on the ${L}x${L} grid`);
   };
@@ -371,7 +389,12 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
   for (let c = from; c < keep; c++) strip.push([x[c - from].slice()]);
   const events: ExactEvents[] = [];
   let biasClipped = 0;
-  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains: Math.min(opts.batch ?? Infinity, to - from), weightBits: cc.weight_bits, tiles: runTiles(opts, to - from) });
+  const sel = createEngine(chip.spec, {
+    choice: opts.engine ?? 'auto',
+    chains: Math.min(opts.batch ?? Infinity, to - from),
+    weightBits: cc.weight_bits,
+    tiles: runTiles(opts, to - from),
+  });
   const engine = sel.engine;
   // label clamps are the same cells in every image (values per image)
   const clampCells = plan.labels.length > 0 ? dtm.label : new Int32Array(0);
@@ -466,7 +489,14 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
       if (sink) {
         const sev = stageEvents(chip, plan, k, ev);
         const endCycle = stageStart + stageCycles(plan, k);
-        sink.stageEnd({ stage: k, cycle: endCycle, time_s: endCycle / clock, energy_j: { ...energyOf(sev, chip.table) }, toggles: sev.toggles, cycles: stageCycles(plan, k) });
+        sink.stageEnd({
+          stage: k,
+          cycle: endCycle,
+          time_s: endCycle / clock,
+          energy_j: { ...energyOf(sev, chip.table) },
+          toggles: sev.toggles,
+          cycles: stageCycles(plan, k),
+        });
       }
       stageStart += stageCycles(plan, k);
       opts.onStageDone?.(k, T - k, T);
@@ -561,7 +591,9 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
   // on worker threads (raced against opts.stopped: they do not ask shouldStop), or in this thread
   // giving the event loop a turn every 50 ms (a signal handler sets what shouldStop reads)
   const parts =
-    workers > 1 && !sink ? await untilStopped(runImagesInWorkers(chip, model, opts, workers), opts.stopped) : [await runPaced((due) => imagesSteps(chip, model, opts, 0, C, due, plan))];
+    workers > 1 && !sink
+      ? await untilStopped(runImagesInWorkers(chip, model, opts, workers), opts.stopped)
+      : [await runPaced((due) => imagesSteps(chip, model, opts, 0, C, due, plan))];
   // merge in stage order; the counts are exact, so the order of images and threads does not matter
   const all = new ExactEvents();
   const stages: StageStats[] = new Array(T);

@@ -39,13 +39,21 @@ export const JOBS = {
     return { result: null };
   },
   /** a sweep point (sim/sweep/point.ts; loaded on first use), with its trained model's file when it has one */
-  'sweep-point': async (job: { point: Point; modelFile?: string }): Promise<JobOutput> => ({ result: await (await import('./sweep/point.js')).measurePoint(job.point, job.modelFile) }),
+  'sweep-point': async (job: { point: Point; modelFile?: string }): Promise<JobOutput> => ({
+    result: await (await import('./sweep/point.js')).measurePoint(job.point, job.modelFile),
+  }),
   /** a sweep point's ideal twin */
-  'sweep-twin': async (job: { twin: Twin; workload: Workload; modelFile?: string }): Promise<JobOutput> => ({ result: await (await import('./sweep/point.js')).measureTwin(job.twin, job.workload, job.modelFile) }),
+  'sweep-twin': async (job: { twin: Twin; workload: Workload; modelFile?: string }): Promise<JobOutput> => ({
+    result: await (await import('./sweep/point.js')).measureTwin(job.twin, job.workload, job.modelFile),
+  }),
   /** one stage of a sweep's model (sim/sweep/models.ts): its checkpoints in the model cache */
-  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }): Promise<JobOutput> => ({ result: await (await import('./sweep/models.js')).trainStage(job.cache, job.model, job.stage) }),
+  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }): Promise<JobOutput> => ({
+    result: await (await import('./sweep/models.js')).trainStage(job.cache, job.model, job.stage),
+  }),
   /** a sweep's model written from its trained stages, and its cache entry finished */
-  'sweep-assemble': async (job: { cache: string; model: ModelJob }): Promise<JobOutput> => ({ result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model) }),
+  'sweep-assemble': async (job: { cache: string; model: ModelJob }): Promise<JobOutput> => ({
+    result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model),
+  }),
 } satisfies Record<string, JobFn>;
 
 export type JobName = keyof typeof JOBS;

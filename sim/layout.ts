@@ -64,7 +64,8 @@ export function parseImageChoice(v: unknown, flag = '--image'): ImageChoice {
   if (v === undefined || v === null || v === 'auto') return 'auto';
   const m = /^(\d+)(?:x(\d+))?$/.exec(String(v));
   const side = m && (m[2] === undefined || m[2] === m[1]) ? Number(m[1]) : NaN;
-  if (!IMAGE_SIDES.includes(side)) throw new UserError(`${flag} ${String(v)}: auto, or an image side: ${IMAGE_SIDES.join(', ')} (28 is Fashion-MNIST itself; 14 and 7 pool it by 2 and 4)`);
+  if (!IMAGE_SIDES.includes(side))
+    throw new UserError(`${flag} ${String(v)}: auto, or an image side: ${IMAGE_SIDES.join(', ')} (28 is Fashion-MNIST itself; 14 and 7 pool it by 2 and 4)`);
   return side as ImageChoice;
 }
 
@@ -82,7 +83,8 @@ export function layoutMisfit(L: number, placement: Placement, side: number, copi
   const need = side * side + classes * copies;
   const have = colour0Cells(L);
   if (need > have) return `${side}x${side} pixels + ${classes} x ${copies} label cells = ${need} cells of colour 0, an L = ${L} grid has ${have}`;
-  if (placement === 'spatial' && 2 * (side - 1) + 1 > L) return `the spatial placement puts a ${side}x${side} image at every other cell: it needs L >= ${2 * (side - 1) + 1}`;
+  if (placement === 'spatial' && 2 * (side - 1) + 1 > L)
+    return `the spatial placement puts a ${side}x${side} image at every other cell: it needs L >= ${2 * (side - 1) + 1}`;
   return null;
 }
 
@@ -203,12 +205,18 @@ export function parseImageSource(raw: unknown, at: string, nImage: number, shape
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${at}: must be an object {source, width, height, downscale}`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!['source', 'width', 'height', 'downscale'].includes(k)) throw new UserError(`${at}.${k}: unknown key`);
-  if (o.source !== IMAGE_SOURCE) throw new UserError(`${at}.source = ${JSON.stringify(o.source)}: this dtca knows "${IMAGE_SOURCE}" (binarised 28x28 Fashion-MNIST)`);
+  if (o.source !== IMAGE_SOURCE)
+    throw new UserError(`${at}.source = ${JSON.stringify(o.source)}: this dtca knows "${IMAGE_SOURCE}" (binarised 28x28 Fashion-MNIST)`);
   const f = o.downscale;
-  if (typeof f !== 'number' || !Number.isInteger(f) || f < 1 || ROWS % f !== 0) throw new UserError(`${at}.downscale = ${JSON.stringify(f)}: an integer dividing ${ROWS}`);
+  if (typeof f !== 'number' || !Number.isInteger(f) || f < 1 || ROWS % f !== 0)
+    throw new UserError(`${at}.downscale = ${JSON.stringify(f)}: an integer dividing ${ROWS}`);
   const src = imageSource(f);
-  if (o.width !== src.width || o.height !== src.height) throw new UserError(`${at}: width x height = ${JSON.stringify(o.width)} x ${JSON.stringify(o.height)}, but downscale ${f} of 28x28 gives ${src.width} x ${src.height}`);
-  if (nImage !== src.width * src.height) throw new UserError(`${at}: a ${src.width}x${src.height} image has ${src.width * src.height} pixels, the model has ${nImage} image cells`);
+  if (o.width !== src.width || o.height !== src.height)
+    throw new UserError(
+      `${at}: width x height = ${JSON.stringify(o.width)} x ${JSON.stringify(o.height)}, but downscale ${f} of 28x28 gives ${src.width} x ${src.height}`,
+    );
+  if (nImage !== src.width * src.height)
+    throw new UserError(`${at}: a ${src.width}x${src.height} image has ${src.width * src.height} pixels, the model has ${nImage} image cells`);
   if (shape[0] !== src.height || shape[1] !== src.width) throw new UserError(`${at}: ${src.width}x${src.height}, but image_shape is [${shape.join(', ')}]`);
   return src;
 }
@@ -233,7 +241,10 @@ export function imageBits(visible: ArrayLike<number>, dtm: DtmImage): Uint8Array
  */
 export function classifierImages(outputs: ArrayLike<number>[], dtm: DtmImage, what = 'the model'): { images: Uint8Array; downscale: number } {
   const src = imageSourceOf(dtm);
-  if (!src) throw new UserError(`${what}: its ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) are not a Fashion-MNIST image (make the model with --visible fmnist); the quality classifier cannot score them`);
+  if (!src)
+    throw new UserError(
+      `${what}: its ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) are not a Fashion-MNIST image (make the model with --visible fmnist); the quality classifier cannot score them`,
+    );
   const P = src.width * src.height;
   const n = outputs.length;
   const small = new Uint8Array(n * P);

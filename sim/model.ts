@@ -134,7 +134,13 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
     shape = [Math.max(1, Math.ceil(image.length / side)), side];
   }
   const sh = shape as number[];
-  if (!Array.isArray(shape) || shape.length !== 2 || !sh.every((v) => Number.isSafeInteger(v) && v >= 1) || sh[0] * sh[1] < image.length || sh[0] * sh[1] > Math.max(N, 1)) {
+  if (
+    !Array.isArray(shape) ||
+    shape.length !== 2 ||
+    !sh.every((v) => Number.isSafeInteger(v) && v >= 1) ||
+    sh[0] * sh[1] < image.length ||
+    sh[0] * sh[1] > Math.max(N, 1)
+  ) {
     throw new UserError(`${at}.image_shape = ${shown(shape)}: [rows, cols], positive integers with ${image.length} <= rows*cols <= ${N} (the image's cells)`);
   }
   const spec: DtmSpec = {
@@ -151,7 +157,8 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
   for (let k = 0; k < T; k++) {
     for (const key of ['lambda_image', 'lambda_label'] as const) {
       const j = stageCoupling(spec, k, spec[key]);
-      if (!Number.isFinite(j)) throw new UserError(`${at}: time_grid and ${key} give stage ${k} an infinite coupling J_c (the interval t_${k + 1} - t_${k} is too short)`);
+      if (!Number.isFinite(j))
+        throw new UserError(`${at}: time_grid and ${key} give stage ${k} an infinite coupling J_c (the interval t_${k + 1} - t_${k} is too short)`);
     }
   }
   return spec;
@@ -175,7 +182,10 @@ export function numbers(v: unknown, where: string): ArrayLike<number> {
     const o = v as { dtype: unknown; shape?: unknown; data: Uint8Array };
     // an own key of DTYPES only: "toString" or "__proto__" must not find Object.prototype's members
     const T = typeof o.dtype === 'string' && Object.prototype.hasOwnProperty.call(DTYPES, o.dtype) ? DTYPES[o.dtype] : undefined;
-    if (!T) throw new UserError(`${where}: unsupported dtype ${typeof o.dtype === 'string' ? `"${shown(o.dtype, 30)}"` : `(${typeof o.dtype})`} (${Object.keys(DTYPES).join(', ')})`);
+    if (!T)
+      throw new UserError(
+        `${where}: unsupported dtype ${typeof o.dtype === 'string' ? `"${shown(o.dtype, 30)}"` : `(${typeof o.dtype})`} (${Object.keys(DTYPES).join(', ')})`,
+      );
     if (!(o.data instanceof Uint8Array)) throw new UserError(`${where}: typed array data must be bytes`);
     const size = T.prototype.BYTES_PER_ELEMENT;
     if (o.data.byteLength % size !== 0) {
@@ -223,7 +233,8 @@ function cellIndices(a: ArrayLike<number>, N: number, where: string): Int32Array
   const out = new Int32Array(a.length);
   for (let n = 0; n < a.length; n++) {
     const v = a[n];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= N) throw new UserError(`${where}[${n}]: cell ${shown(v)} is not an integer in 0..${N - 1}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= N)
+      throw new UserError(`${where}[${n}]: cell ${shown(v)} is not an integer in 0..${N - 1}`);
     out[n] = v;
   }
   return out;
@@ -282,7 +293,9 @@ function parseStage(raw: unknown, s: number, L: number, src: string): StageModel
     if (v !== 1 && v !== -1) throw new UserError(`${at}.clamp[${n}]: spin must be +1 or -1, got ${shown(v)}`);
     const prev = clamped.get(i);
     if (prev !== undefined) {
-      throw new UserError(`${at}.clamp[${n}]: cell ${i} is clamped again (clamp[${prev}] already holds it${clampVal[prev] !== v ? ' at the opposite spin' : ''})`);
+      throw new UserError(
+        `${at}.clamp[${n}]: cell ${i} is clamped again (clamp[${prev}] already holds it${clampVal[prev] !== v ? ' at the opposite spin' : ''})`,
+      );
     }
     clamped.set(i, n);
     clampIdx[n] = i;
@@ -292,9 +305,11 @@ function parseStage(raw: unknown, s: number, L: number, src: string): StageModel
 }
 
 export function parseModel(raw: unknown, src: string): Model {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) throw new UserError(`${src}: a model must be an object, not ${kindOf(raw)}`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array)
+    throw new UserError(`${src}: a model must be an object, not ${kindOf(raw)}`);
   const o = raw as Record<string, unknown>;
-  if (o.format !== MODEL_FORMAT) throw new UserError(`${src}: not a dtca model (format is ${o.format === undefined ? 'missing' : shown(o.format)}, expected "${MODEL_FORMAT}")`);
+  if (o.format !== MODEL_FORMAT)
+    throw new UserError(`${src}: not a dtca model (format is ${o.format === undefined ? 'missing' : shown(o.format)}, expected "${MODEL_FORMAT}")`);
   if (o.version === undefined) throw new UserError(`${src}: version: missing (this dtca reads version ${MODEL_VERSION})`);
   if (typeof o.version !== 'number' || !Number.isInteger(o.version) || o.version < 1) {
     throw new UserError(`${src}: version = ${shown(o.version)}: not a format version (an integer >= 1; this dtca reads ${MODEL_VERSION})`);
@@ -344,7 +359,9 @@ function modelFromBytes(buf: Buffer, path: string): Model {
       raw = unpack(buf);
     } catch (e) {
       const deep = e instanceof RangeError;
-      throw new UserError(`${path}: ${deep ? `nested deeper than ${MAX_DEPTH} levels; not a dtca file` : `not a model file (neither JSON nor valid msgpack: ${shown((e as Error).message.split('\n')[0], 60)})`}`);
+      throw new UserError(
+        `${path}: ${deep ? `nested deeper than ${MAX_DEPTH} levels; not a dtca file` : `not a model file (neither JSON nor valid msgpack: ${shown((e as Error).message.split('\n')[0], 60)})`}`,
+      );
     }
     checkDepth(raw, path);
   }
@@ -358,9 +375,15 @@ export function checkModelFitsFabric(m: Model, cfg: ResolvedConfig, rules: Rule[
     throw new UserError(`${m.source}: grid.L = ${m.grid.L} but the config's fabric.L = ${f.L} (use --set fabric.L=${m.grid.L} or a config with that grid)`);
   }
   if (m.grid.boundary !== f.boundary) {
-    throw new UserError(`${m.source}: grid.boundary = ${m.grid.boundary} but the config's fabric.boundary = ${f.boundary} (use --set fabric.boundary=${m.grid.boundary})`);
+    throw new UserError(
+      `${m.source}: grid.boundary = ${m.grid.boundary} but the config's fabric.boundary = ${f.boundary} (use --set fabric.boundary=${m.grid.boundary})`,
+    );
   }
-  const key = (r: Rule[]) => r.map(([a, b]) => `(${a},${b})`).sort().join('');
+  const key = (r: Rule[]) =>
+    r
+      .map(([a, b]) => `(${a},${b})`)
+      .sort()
+      .join('');
   if (key(m.grid.rules) !== key(rules)) {
     throw new UserError(`${m.source}: grid.rules = ${JSON.stringify(m.grid.rules)} but the config's fabric.rules = ${JSON.stringify(rules)}`);
   }
@@ -407,7 +430,14 @@ export function checkModelWires(f: Fabric, m: Model): void {
 
 /** The fabric of the model's own grid (to check a model without a config, e.g. model info). */
 export function modelFabric(m: Model): Fabric {
-  return buildFabric({ L: m.grid.L, rules: m.grid.rules, boundary: m.grid.boundary, tileSize: m.grid.L, linkLatencyCycles: 0, names: { L: `${m.source}: grid.L`, rules: `${m.source}: grid.rules` } });
+  return buildFabric({
+    L: m.grid.L,
+    rules: m.grid.rules,
+    boundary: m.grid.boundary,
+    tileSize: m.grid.L,
+    linkLatencyCycles: 0,
+    names: { L: `${m.source}: grid.L`, rules: `${m.source}: grid.rules` },
+  });
 }
 
 /** Map a stage's edge list onto the fabric's (cell, direction) weight planes. */
@@ -469,7 +499,15 @@ export function randomModel(f: Fabric, seed: number, scale: number, biasScale: n
 /** A typed array as msgpack-friendly {dtype, shape, data}. */
 export function typed(a: Float64Array | Float32Array | Int32Array | Uint8Array | Int8Array): { dtype: string; shape: number[]; data: Uint8Array } {
   const dtype =
-    a instanceof Float64Array ? 'float64' : a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : a instanceof Int8Array ? 'int8' : 'uint8';
+    a instanceof Float64Array
+      ? 'float64'
+      : a instanceof Float32Array
+        ? 'float32'
+        : a instanceof Int32Array
+          ? 'int32'
+          : a instanceof Int8Array
+            ? 'int8'
+            : 'uint8';
   return { dtype, shape: [a.length], data: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) };
 }
 

@@ -111,7 +111,11 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
         const at = queue.findIndex((i) => ready(i));
         if (at < 0) {
           if (running === 0) {
-            failed ??= { e: new Error(`${queue.length} job(s) can never start: what they wait for is not done (${[...new Set(queue.map((i) => jobs[i].name))].join(', ')})`) };
+            failed ??= {
+              e: new Error(
+                `${queue.length} job(s) can never start: what they wait for is not done (${[...new Set(queue.map((i) => jobs[i].name))].join(', ')})`,
+              ),
+            };
             return leave();
           }
           parked.push(take);
@@ -182,14 +186,25 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
 export function untilStopped<T>(p: Promise<T>, stopped: Promise<string> | undefined): Promise<T> {
   if (!stopped) return p;
   p.catch(() => {}); // if the stop wins, what the threads do afterwards no longer matters
-  return Promise.race([p, stopped.then((s): T => { throw new Interrupted({}, s); })]);
+  return Promise.race([
+    p,
+    stopped.then((s): T => {
+      throw new Interrupted({}, s);
+    }),
+  ]);
 }
 
 /**
  * Split [0, total) into up to `workers` contiguous ranges, one job each (`job(from, to)` its data),
  * and return the results in range order.
  */
-export async function overRanges<R>(name: JobName, total: number, workers: number, job: (from: number, to: number) => unknown, onDone?: (n: number) => void): Promise<R[]> {
+export async function overRanges<R>(
+  name: JobName,
+  total: number,
+  workers: number,
+  job: (from: number, to: number) => unknown,
+  onDone?: (n: number) => void,
+): Promise<R[]> {
   const per = Math.ceil(total / workers);
   const ranges: [number, number][] = [];
   for (let from = 0; from < total; from += per) ranges.push([from, Math.min(total, from + per)]);

@@ -261,7 +261,12 @@ export function checkSweepMemory(pointBytes: number[], jobs: number, have = mach
 
 /** The parts of a run's shape that follow from its config. */
 export function configShape(c: ResolvedConfig): Pick<RunShape, 'cells' | 'directions' | 'engine' | 'quantised' | 'analogSubsteps' | 'phaseCycles'> {
-  const ideal = c.rng.tau_rng_s === 0 && c.cell.node_capacitance_f === 0 && c.rng.v_off_sigma_v === 0 && c.rng.v_s_sigma_rel === 0 && c.fabric.tile.link_latency_cycles === 0;
+  const ideal =
+    c.rng.tau_rng_s === 0 &&
+    c.cell.node_capacitance_f === 0 &&
+    c.rng.v_off_sigma_v === 0 &&
+    c.rng.v_s_sigma_rel === 0 &&
+    c.fabric.tile.link_latency_cycles === 0;
   return {
     cells: c.fabric.L * c.fabric.L,
     directions: 4 * resolveRules(c.fabric.rules).length,

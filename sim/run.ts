@@ -13,7 +13,19 @@ import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { streamKey, uniform, draw32, TWO_POW_32, Purpose } from '../rng/counter.js';
 import { sigmoid, WIRE_Q, DIVIDER_Q } from '../cells/physics.js';
 import { createEngine, type EngineSelection } from '../cells/select.js';
-import { newTally, resetTally, addTally, newMomentSums, type LatchEngine, type Tally, type HalfSweep, type MomentSums, type EngineChoice, type EngineStats, type EngineKind } from '../cells/engine.js';
+import {
+  newTally,
+  resetTally,
+  addTally,
+  newMomentSums,
+  type LatchEngine,
+  type Tally,
+  type HalfSweep,
+  type MomentSums,
+  type EngineChoice,
+  type EngineStats,
+  type EngineKind,
+} from '../cells/engine.js';
 import type { Planes } from '../cells/planes.js';
 import type { TileModel } from '../cells/wasm/tiles.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
@@ -189,7 +201,16 @@ export function sweepEventsOf(chip: Chip, t0: Tally, t1: Tally, sweep: number): 
   const rng = t0.latches * int0 + t1.latches * int1;
   const leak = N * t.sweepCycles;
   const cellCycles = t.sweepCycles * N;
-  if (!(exactCount(latches) && exactCount(toggles) && exactCount(wire) && exactCount(links) && exactCount(div) && exactCount(rng) && exactCount(leak) && exactCount(cellCycles))) {
+  if (!(
+    exactCount(latches) &&
+    exactCount(toggles) &&
+    exactCount(wire) &&
+    exactCount(links) &&
+    exactCount(div) &&
+    exactCount(rng) &&
+    exactCount(leak) &&
+    exactCount(cellCycles)
+  )) {
     const ev = new ExactEvents();
     addSweepEvents(ev, chip, t0, t1, sweep, 1);
     ev.add('leak_cell_cycles', leak);
@@ -232,7 +253,16 @@ export function runStage(chip: Chip, engine: LatchEngine, planes: Planes, first:
 }
 
 /** runStage as work that may pause before a sweep when `due()` (fabric/pause.ts: runPaced gives the event loop a turn there). */
-export function* stageSteps(chip: Chip, engine: LatchEngine, planes: Planes, first: number, count: number, plan: StagePlan, ev: ExactEvents, due: () => boolean): Steps<Int8Array[]> {
+export function* stageSteps(
+  chip: Chip,
+  engine: LatchEngine,
+  planes: Planes,
+  first: number,
+  count: number,
+  plan: StagePlan,
+  ev: ExactEvents,
+  due: () => boolean,
+): Steps<Int8Array[]> {
   const { N } = chip.fabric;
   const t = chip.timing;
   const finals: Int8Array[] = [];
@@ -453,7 +483,13 @@ function* chainRangeSteps(chip: Chip, model: Model, opts: RunOptions, from: numb
   const st0 = model.stages[stage];
   const N = chip.fabric.N;
   const chains = Math.min(opts.batch ?? Infinity, to - from);
-  const sel = createEngine(chip.spec, { choice: opts.engine ?? 'auto', chains, weightBits: chip.config.cell.weight_bits, tiles: runTiles(opts, to - from), tileModel: opts.tileModel });
+  const sel = createEngine(chip.spec, {
+    choice: opts.engine ?? 'auto',
+    chains,
+    weightBits: chip.config.cell.weight_bits,
+    tiles: runTiles(opts, to - from),
+    tileModel: opts.tileModel,
+  });
   const engine = sel.engine;
   try {
     if (due()) yield;
@@ -529,7 +565,17 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   let parts: ChainsPart[];
   if (workers > 1 && !opts.onSweep && typeof opts.beta !== 'function') {
     let done = 0;
-    const jobOpts: WorkerJob['opts'] = { chains: C, sweeps: opts.sweeps, warmup: opts.warmup, stage, init: opts.init, moments: opts.moments, beta: opts.beta, engine: opts.engine, batch: opts.batch };
+    const jobOpts: WorkerJob['opts'] = {
+      chains: C,
+      sweeps: opts.sweeps,
+      warmup: opts.warmup,
+      stage,
+      init: opts.init,
+      moments: opts.moments,
+      beta: opts.beta,
+      engine: opts.engine,
+      batch: opts.batch,
+    };
     parts = await untilStopped(
       overRanges<ChainsPart>(
         'chains',

@@ -43,7 +43,11 @@ export interface ShippedEntry {
   manifest: Record<string, unknown>;
 }
 
-const rulesKey = (r: Rule[]) => r.map(([a, b]) => `(${a},${b})`).sort().join('');
+const rulesKey = (r: Rule[]) =>
+  r
+    .map(([a, b]) => `(${a},${b})`)
+    .sort()
+    .join('');
 
 export function sameGrid(a: GridKey, b: GridKey): boolean {
   return a.L === b.L && a.boundary === b.boundary && rulesKey(a.rules) === rulesKey(b.rules);
@@ -115,6 +119,7 @@ export function shippedModelFor(cfg: ResolvedConfig, dir?: string): ShippedChoic
   if (fits.length === 0) return null;
   const entry = fits[0];
   const model = readModel(entry.path);
-  if (!sameGrid(model.grid, grid)) throw new UserError(`${entry.manifestPath}: grid says ${describeGrid(entry.grid)} but the model file's grid is ${describeGrid(model.grid)}`);
+  if (!sameGrid(model.grid, grid))
+    throw new UserError(`${entry.manifestPath}: grid says ${describeGrid(entry.grid)} but the model file's grid is ${describeGrid(model.grid)}`);
   return { model, entry, others: fits.slice(1).map((e) => e.name) };
 }

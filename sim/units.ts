@@ -11,13 +11,36 @@
  */
 
 const PREFIX: Record<string, number> = {
-  a: 1e-18, f: 1e-15, p: 1e-12, n: 1e-9, u: 1e-6, µ: 1e-6, μ: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12,
+  a: 1e-18,
+  f: 1e-15,
+  p: 1e-12,
+  n: 1e-9,
+  u: 1e-6,
+  µ: 1e-6,
+  μ: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
 };
 /** multipliers accepted without the unit */
 const BARE = new Set(['k', 'M', 'G', 'T']);
 
 /** What each unit measures, for error messages. */
-const MEASURES: Record<string, string> = { Hz: 'a frequency', s: 'a time', J: 'an energy', F: 'a capacitance', V: 'a voltage', W: 'a power', m: 'a length', m2: 'an area', K: 'a temperature', S: 'a conductance' };
+const MEASURES: Record<string, string> = {
+  Hz: 'a frequency',
+  s: 'a time',
+  J: 'an energy',
+  F: 'a capacitance',
+  V: 'a voltage',
+  W: 'a power',
+  m: 'a length',
+  m2: 'an area',
+  K: 'a temperature',
+  S: 'a conductance',
+};
 const EXAMPLE: Record<string, string> = { Hz: '10MHz', s: '100ns', J: '350aJ', F: '2fF', V: '0.8V', W: '5nW', m: '1.5um', m2: '9um2', K: '300K', S: '1uS' };
 
 /** 1e7, "Hz" -> "10 MHz" (4 significant digits by default). */
@@ -25,7 +48,17 @@ export function eng(v: number, unit: string, digits = 4): string {
   if (v === 0) return `0 ${unit}`;
   if (!Number.isFinite(v)) return `${v} ${unit}`;
   const prefixes: [number, string][] = [
-    [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k'], [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p'], [1e-15, 'f'], [1e-18, 'a'],
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+    [1, ''],
+    [1e-3, 'm'],
+    [1e-6, 'µ'],
+    [1e-9, 'n'],
+    [1e-12, 'p'],
+    [1e-15, 'f'],
+    [1e-18, 'a'],
   ];
   const a = Math.abs(v);
   for (const [m, p] of prefixes) if (a >= m) return `${Number((v / m).toPrecision(digits))} ${p}${unit}`;
@@ -55,7 +88,9 @@ export function parseQuantity(text: string, unit: string): number | Error {
   }
   if (factor === undefined) {
     const what = MEASURES[unit] ?? `in ${unit}`;
-    return new Error(`"${suffix}" is not a unit of ${what.replace(/^(a|an) /, '')} here (write e.g. ${example}, or a plain number in ${unit === 'm2' ? 'm²' : unit})`);
+    return new Error(
+      `"${suffix}" is not a unit of ${what.replace(/^(a|an) /, '')} here (write e.g. ${example}, or a plain number in ${unit === 'm2' ? 'm²' : unit})`,
+    );
   }
   const v = n * factor;
   return Number.isFinite(v) ? v : new Error('not a finite number');

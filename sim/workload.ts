@@ -50,7 +50,18 @@ import { CLASSES } from './fmnist.js';
 export const DEFAULT_T = 8;
 
 /** The files a DTM run directory holds besides the trace. */
-export const RUN_FILES = ['manifest.json', 'config.json', 'energy-table.json', 'stats.json', 'samples.png', 'denoise.png', 'energy.svg', 'energy.png', SAMPLES_FILE, LABELS_FILE];
+export const RUN_FILES = [
+  'manifest.json',
+  'config.json',
+  'energy-table.json',
+  'stats.json',
+  'samples.png',
+  'denoise.png',
+  'energy.svg',
+  'energy.png',
+  SAMPLES_FILE,
+  LABELS_FILE,
+];
 
 /** What to run. Undefined fields take the workload's defaults. */
 export interface WorkloadRequest {
@@ -151,12 +162,21 @@ export function shippedModel(cfg: ResolvedConfig, ctx: RunContext = quietContext
   const chosen = shippedModelFor(cfg, o.modelsDir);
   const rulesName = typeof f.rules === 'string' ? f.rules : JSON.stringify(f.rules);
   if (chosen) {
-    ctx.log.info({ model: chosen.entry.path, grid: describeGrid(chosen.entry.grid, rulesName), ...(chosen.others.length ? { also_fit: chosen.others } : {}) }, `shipped model ${chosen.entry.name} fits this fabric: generating with it`);
+    ctx.log.info(
+      { model: chosen.entry.path, grid: describeGrid(chosen.entry.grid, rulesName), ...(chosen.others.length ? { also_fit: chosen.others } : {}) },
+      `shipped model ${chosen.entry.name} fits this fabric: generating with it`,
+    );
     return chosen.model;
   }
   // the same chip for dtca train: the config and --set values the command line named, else the fabric's
   const quote = (t: string) => (/^[\w.,=+:/-]+$/.test(t) ? t : `'${t.replace(/'/g, "'\\''")}'`);
-  const fabricArgs = ['--set', `fabric.L=${f.L}`, '--set', `fabric.rules=${typeof f.rules === 'string' ? f.rules : JSON.stringify(f.rules)}`, ...(f.boundary !== 'open' ? ['--set', `fabric.boundary=${f.boundary}`] : [])];
+  const fabricArgs = [
+    '--set',
+    `fabric.L=${f.L}`,
+    '--set',
+    `fabric.rules=${typeof f.rules === 'string' ? f.rules : JSON.stringify(f.rules)}`,
+    ...(f.boundary !== 'open' ? ['--set', `fabric.boundary=${f.boundary}`] : []),
+  ];
   const chipArgs = (o.configArgs ?? fabricArgs).map(quote).join(' ');
   ctx.log.warn(
     { models: modelsDir(o.modelsDir) },
@@ -195,9 +215,11 @@ export function fmnistLayout(m: Model): boolean {
 export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContext()): WorkloadPlan {
   const cfg = req.config;
   const fileModel = req.model ?? null;
-  if (fileModel && req.workload !== undefined) throw new OptionError('workload', req.workload, 'chooses the built-in workload; with --model the model file is the workload', false);
+  if (fileModel && req.workload !== undefined)
+    throw new OptionError('workload', req.workload, 'chooses the built-in workload; with --model the model file is the workload', false);
   if (!fileModel && req.stage !== undefined) throw new OptionError('stage', req.stage, 'runs one stage of a model file (--model)', false);
-  if (fileModel && req.random !== undefined) throw new OptionError('random', JSON.stringify(req.random), 'describes the random model of a workload without a model file', false);
+  if (fileModel && req.random !== undefined)
+    throw new OptionError('random', JSON.stringify(req.random), 'describes the random model of a workload without a model file', false);
   const dtmRun = fileModel ? Boolean(fileModel.dtm) && req.stage === undefined : req.workload !== 'bm';
   const workers = whole('workers', req.workers, 1) ?? 1;
   if (req.trace && workers > 1) throw new OptionError('workers', workers, 'a trace is written in order by one thread; drop --workers or --trace');
@@ -214,7 +236,12 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   const modelShape = modelFile
     ? { stages: modelFile.stages.length, edgesPerStage: Math.max(...modelFile.stages.map((st) => st.ei.length)) }
     : { stages: dtmRun ? (req.random?.T ?? DEFAULT_T) : 1, edgesPerStage: wiresApprox };
-  const estimate = (shape: Omit<RunShape, 'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'quantised' | 'engineChoice' | 'analogSubsteps' | 'phaseCycles'>): Estimate => {
+  const estimate = (
+    shape: Omit<
+      RunShape,
+      'cells' | 'directions' | 'workers' | 'stages' | 'edgesPerStage' | 'engine' | 'quantised' | 'engineChoice' | 'analogSubsteps' | 'phaseCycles'
+    >,
+  ): Estimate => {
     const full: RunShape = { ...shape, ...modelShape, ...cs, workers, batch, engineChoice: engine };
     const est = estimateRun(full);
     for (const w of checkResources(full, est, { force: Boolean(req.force) })) ctx.log.warn(w);
@@ -223,8 +250,13 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   const base = { config: cfg, beta: req.beta, engine, batch, workers };
 
   if (dtmRun) {
-    for (const [k, v] of [['chains', req.chains], ['warmup', req.warmup], ['init', req.init]] as const) {
-      if (v !== undefined) throw new OptionError(k, v, 'not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)', false);
+    for (const [k, v] of [
+      ['chains', req.chains],
+      ['warmup', req.warmup],
+      ['init', req.init],
+    ] as const) {
+      if (v !== undefined)
+        throw new OptionError(k, v, 'not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)', false);
     }
     // the shipped model: one image per class unless asked otherwise
     const images = whole('images', req.images, 1) ?? (shipped ? 10 : 4);
@@ -250,7 +282,9 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
     if (modelFile) checkModelWires(chip.fabric, model); // a generated model is on the fabric's wires by construction
     model.stages.forEach((st, k) => {
       if (st.clampIdx.length > 0) {
-        throw new UserError(`${model.source}: stages[${k}].clamp: DTM generation does not use stage clamps (it clamps the label cells with --labels); remove them, or run the stage as a Boltzmann machine with --stage ${k}`);
+        throw new UserError(
+          `${model.source}: stages[${k}].clamp: DTM generation does not use stage clamps (it clamps the label cells with --labels); remove them, or run the stage as a Boltzmann machine with --stage ${k}`,
+        );
       }
     });
     const classes = dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0;
@@ -260,15 +294,34 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
       if (dtm.label.length === 0) throw new OptionError('labels', labels!.join(','), 'the model has no label cells');
       if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels!.join(','), `class ${c} outside 0..${classes - 1}`);
     }
-    for (const s of tr?.stages ?? []) if (s >= dtm.T) throw new OptionError('traceStages', tr!.stages!.join(','), `stage ${s} does not exist (the model has stages 0..${dtm.T - 1})`);
-    for (const c of tr?.chains ?? []) if (c >= images) throw new OptionError('traceChains', tr!.chains!.join(','), `chain ${c} does not exist (--images ${images}: chains 0..${images - 1})`);
+    for (const s of tr?.stages ?? [])
+      if (s >= dtm.T) throw new OptionError('traceStages', tr!.stages!.join(','), `stage ${s} does not exist (the model has stages 0..${dtm.T - 1})`);
+    for (const c of tr?.chains ?? [])
+      if (c >= images) throw new OptionError('traceChains', tr!.chains!.join(','), `chain ${c} does not exist (--images ${images}: chains 0..${images - 1})`);
     if (tr?.cells && (tr.cells[2] >= cfg.fabric.L || tr.cells[3] >= cfg.fabric.L)) {
       throw new OptionError('traceCells', tr.cells.join(','), `outside the ${cfg.fabric.L}x${cfg.fabric.L} grid`);
     }
-    return { ...base, kind: 'dtm', chip, model, modelSource: fileModel ? 'file' : shipped ? 'shipped' : 'random', sweeps, estimate: est, images, labels, mapping: req.mapping ?? 'reprogram', trace: tr };
+    return {
+      ...base,
+      kind: 'dtm',
+      chip,
+      model,
+      modelSource: fileModel ? 'file' : shipped ? 'shipped' : 'random',
+      sweeps,
+      estimate: est,
+      images,
+      labels,
+      mapping: req.mapping ?? 'reprogram',
+      trace: tr,
+    };
   }
 
-  for (const [k, v] of [['images', req.images], ['labels', req.labels], ['mapping', req.mapping], ['trace', req.trace]] as const) {
+  for (const [k, v] of [
+    ['images', req.images],
+    ['labels', req.labels],
+    ['mapping', req.mapping],
+    ['trace', req.trace],
+  ] as const) {
     if (v !== undefined) throw new OptionError(k, v, 'only for DTM generation (a model with a "dtm" section, or the default workload)', false);
   }
   const chains = whole('chains', req.chains, 1) ?? 1;
@@ -276,12 +329,31 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   const warmup = whole('warmup', req.warmup, 0) ?? (fileModel ? 100 : 0);
   const stage = whole('stage', req.stage, 0) ?? 0;
   if (fileModel && stage >= fileModel.stages.length) throw new OptionError('stage', stage, `the model has stages 0..${fileModel.stages.length - 1}`);
-  const est = estimate({ chains, stagesProgrammed: 1, cellUpdates: chains * (sweeps + warmup) * N, cycles: chains * ((sweeps + warmup) * sweepCycles + 2 + N) + wiresApprox * 32, sweeps: sweeps + warmup });
+  const est = estimate({
+    chains,
+    stagesProgrammed: 1,
+    cellUpdates: chains * (sweeps + warmup) * N,
+    cycles: chains * ((sweeps + warmup) * sweepCycles + 2 + N) + wiresApprox * 32,
+    sweeps: sweeps + warmup,
+  });
   const chip = buildChip(cfg);
   const model = fileModel ?? randomModel(chip.fabric, req.random?.seed ?? cfg.seed, 0.25, 0.1);
   checkModelFitsFabric(model, cfg, chip.fabric.rules);
   if (fileModel) checkModelWires(chip.fabric, model);
-  return { ...base, kind: 'bm', chip, model, modelSource: fileModel ? 'file' : 'random', sweeps, estimate: est, chains, warmup, init: req.init ?? 'hinton', stage, moments: req.moments ?? Boolean(fileModel) };
+  return {
+    ...base,
+    kind: 'bm',
+    chip,
+    model,
+    modelSource: fileModel ? 'file' : 'random',
+    sweeps,
+    estimate: est,
+    chains,
+    warmup,
+    init: req.init ?? 'hinton',
+    stage,
+    moments: req.moments ?? Boolean(fileModel),
+  };
 }
 
 /** Where a run was when it stopped. */
@@ -377,7 +449,10 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
   if (plan.kind === 'dtm') {
     const dtm = model.dtm as NonNullable<Model['dtm']>;
     const progress: WorkloadProgress = { done: 0, of: plan.images * dtm.T, unit: 'image-stages' };
-    ctx.log.info({ physics: cs.engine, engine: plan.engine, cells: cs.cells, degree: cs.directions, T: dtm.T, images: plan.images, sweeps: plan.sweeps }, 'generation starting');
+    ctx.log.info(
+      { physics: cs.engine, engine: plan.engine, cells: cs.cells, degree: cs.directions, T: dtm.T, images: plan.images, sweeps: plan.sweeps },
+      'generation starting',
+    );
     const bar = ctx.progress(plan.images * dtm.T, 'image-stages');
     const startupS = startup();
     const run = generate(chip, model, {
@@ -403,7 +478,10 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     const gen = await finished(run, progress, bar);
     logEngine(gen.engine, ctx);
     if (gen.weightsClipped > 0) {
-      ctx.log.warn({ clipped: gen.programClipped, weights: gen.weightsClipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
+      ctx.log.warn(
+        { clipped: gen.programClipped, weights: gen.weightsClipped, full_scale: cfg.cell.weight_full_scale },
+        'weights or biases beyond the full scale were clipped',
+      );
     } else if (gen.programClipped > 0) {
       // a strong stage input on top of a bias saturates at the full scale, as on the chip (and in dtca train at this precision)
       ctx.log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
@@ -411,7 +489,19 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     return { kind: 'dtm', plan, gen, stats: completed(makeDtmStats(chip, gen, model.source), startupS) };
   }
   const progress: WorkloadProgress = { done: 0, of: plan.chains, unit: 'chains' };
-  ctx.log.info({ physics: cs.engine, engine: plan.engine, cells: cs.cells, degree: cs.directions, chains: plan.chains, sweeps: plan.sweeps, warmup: plan.warmup, workers: plan.workers }, 'run starting');
+  ctx.log.info(
+    {
+      physics: cs.engine,
+      engine: plan.engine,
+      cells: cs.cells,
+      degree: cs.directions,
+      chains: plan.chains,
+      sweeps: plan.sweeps,
+      warmup: plan.warmup,
+      workers: plan.workers,
+    },
+    'run starting',
+  );
   const bar = ctx.progress(plan.chains, 'chains');
   const startupS = startup();
   const run = runModel(chip, model, {
@@ -445,7 +535,8 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
 export function tracePath(plan: WorkloadPlan, dir: string): string | null {
   if (plan.kind !== 'dtm' || !plan.trace) return null;
   const path = plan.trace.path === '' ? resolvePath(dir, 'trace.dtct') : resolvePath(plan.trace.path);
-  if (RUN_FILES.some((f) => resolvePath(dir, f) === path)) throw new OptionError('trace', plan.trace.path, `the run directory writes its own ${basename(path)} there; name the trace differently`);
+  if (RUN_FILES.some((f) => resolvePath(dir, f) === path))
+    throw new OptionError('trace', plan.trace.path, `the run directory writes its own ${basename(path)} there; name the trace differently`);
   return path;
 }
 
@@ -473,9 +564,28 @@ export async function endTrace(sink: TraceWriter | undefined, e: unknown): Promi
  * or the full statistics when only the pictures were left), the manifest "interrupted". Returns the
  * error that ends the command (one line, exit 128 + the signal's number).
  */
-export function writeStoppedRun(rd: RunDir, plan: WorkloadPlan, label: ConfigLabel, signal: string, p: WorkloadProgress, wallS: number, extra: Record<string, unknown> = {}, trace?: string): Interrupted {
+export function writeStoppedRun(
+  rd: RunDir,
+  plan: WorkloadPlan,
+  label: ConfigLabel,
+  signal: string,
+  p: WorkloadProgress,
+  wallS: number,
+  extra: Record<string, unknown> = {},
+  trace?: string,
+): Interrupted {
   const at = p.at ?? {};
-  const stats = { partial: true, status: 'interrupted', signal, config: label.label, workload: plan.model.source, stopped_at: at, progress: { done: p.done, of: p.of, unit: p.unit }, wall_s: wallS, ...extra };
+  const stats = {
+    partial: true,
+    status: 'interrupted',
+    signal,
+    config: label.label,
+    workload: plan.model.source,
+    stopped_at: at,
+    progress: { done: p.done, of: p.of, unit: p.unit },
+    wall_s: wallS,
+    ...extra,
+  };
   writeJson(rd.file('config.json'), plan.config);
   writeJson(rd.file('stats.json'), stats);
   rd.finish('interrupted', { signal, model: plan.model.source, ...label.manifest });
@@ -489,9 +599,20 @@ export function writeStoppedRun(rd: RunDir, plan: WorkloadPlan, label: ConfigLab
  * image-stage (chain) is done, the last position the simulator reported is history, and "at stage
  * 0, image 3 before sweep 249" beside "(128 of 128 done)" would contradict itself.
  */
-export function interruptedMessage(signal: string, at: WorkloadProgress['at'] & object, p: Pick<WorkloadProgress, 'done' | 'of' | 'unit'>, dir: string, trace?: string): string {
+export function interruptedMessage(
+  signal: string,
+  at: WorkloadProgress['at'] & object,
+  p: Pick<WorkloadProgress, 'done' | 'of' | 'unit'>,
+  dir: string,
+  trace?: string,
+): string {
   const left = p.done < p.of;
-  const where = left ? ['stage', 'chain'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`).join(', ') : '';
+  const where = left
+    ? ['stage', 'chain']
+        .filter((k) => at[k as keyof typeof at] !== undefined)
+        .map((k) => `${k === 'chain' && p.unit === 'image-stages' ? 'image' : k} ${at[k as keyof typeof at]}`)
+        .join(', ')
+    : '';
   const before = left && at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
   const when = where ? ` at ${where}${before}` : left ? '' : ` after the last of the ${p.unit}`;
   return `interrupted by ${signal}${when} (${p.done} of ${p.of} ${p.unit} done); partial results in ${dir}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
@@ -527,7 +648,12 @@ export function outcomeSamples(out: DtmOutcome, what?: string): Samples {
  * energy-table.json, stats.json and the manifest "complete". `stop()` is asked between pictures:
  * a stop there keeps the (complete) statistics and marks the run interrupted.
  */
-export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label: ConfigLabel, o: { stop?: () => string | null; wallS?: () => number } = {}): Promise<void> {
+export async function writeRunDirectory(
+  rd: RunDir,
+  out: WorkloadOutcome,
+  label: ConfigLabel,
+  o: { stop?: () => string | null; wallS?: () => number } = {},
+): Promise<void> {
   const { plan, stats } = out;
   stats.config = label.label;
   let extra: Record<string, unknown> = {};
@@ -543,7 +669,14 @@ export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label:
     // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics
     const pictures: [string, () => Promise<unknown> | void][] = [
       ['samples.png', async () => writeFileAtomic(`${dir}/samples.png`, await samplesFigure(gen.outputs, dtm, labels, `Generated images\n${what}`))],
-      ['denoise.png', async () => writeFileAtomic(`${dir}/denoise.png`, await denoiseFigure(gen.strip, dtm, labels, `Denoising: input, then the visible cells after each stage (noisiest to cleanest)\n${what}`))],
+      [
+        'denoise.png',
+        async () =>
+          writeFileAtomic(
+            `${dir}/denoise.png`,
+            await denoiseFigure(gen.strip, dtm, labels, `Denoising: input, then the visible cells after each stage (noisiest to cleanest)\n${what}`),
+          ),
+      ],
       ['energy.svg/png', () => writeEnergyChart(dir, stats.stages as StageEnergy[], p.images)],
       // the generated images, machine-readable (dtca eval reads them; docs/formats.md)
       [SAMPLES_FILE, () => writeFileAtomic(`${dir}/${SAMPLES_FILE}`, files.npy)],
@@ -556,7 +689,14 @@ export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label:
       const signal = o.stop();
       if (!signal) return;
       const progress: WorkloadProgress = { done: p.images * dtm.T, of: p.images * dtm.T, unit: 'image-stages' };
-      throw writeStoppedRun(rd, plan, label, signal, progress, o.wallS?.() ?? 0, { ...stats, partial: true, status: 'interrupted', signal, during: 'pictures', pictures_written: written });
+      throw writeStoppedRun(rd, plan, label, signal, progress, o.wallS?.() ?? 0, {
+        ...stats,
+        partial: true,
+        status: 'interrupted',
+        signal,
+        during: 'pictures',
+        pictures_written: written,
+      });
     };
     for (const [name, draw] of pictures) {
       await stopIfAsked();
@@ -565,7 +705,11 @@ export async function writeRunDirectory(rd: RunDir, out: WorkloadOutcome, label:
     }
     await stopIfAsked();
     // where the weights came from: a --model file, the shipped model that fits, or random (none fits)
-    extra = { samples: files.manifest, weights: plan.modelSource === 'file' ? 'model file' : plan.modelSource === 'shipped' ? 'shipped model' : 'random weights (no shipped model fits this fabric)' };
+    extra = {
+      samples: files.manifest,
+      weights:
+        plan.modelSource === 'file' ? 'model file' : plan.modelSource === 'shipped' ? 'shipped model' : 'random weights (no shipped model fits this fabric)',
+    };
   }
   writeJson(rd.file('config.json'), plan.config);
   writeJson(rd.file('energy-table.json'), energyTableReport(plan.chip));

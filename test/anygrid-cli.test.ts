@@ -49,7 +49,18 @@ describe('dtca run and the shipped models', () => {
   };
   const metrics = (fd: number, fact: number) => ({ ideal: { n: 1000, fd, baselines: { factorised: { fd: fact } } } });
   write('a20', 20, { grid: { L: 20, rules: 'G12', boundary: 'open' } });
-  write('b20', 20, { grid: { L: 20, rules: [[0, 1], [4, 1], [9, 10]], boundary: 'open' }, metrics: metrics(40, 100) });
+  write('b20', 20, {
+    grid: {
+      L: 20,
+      rules: [
+        [0, 1],
+        [4, 1],
+        [9, 10],
+      ],
+      boundary: 'open',
+    },
+    metrics: metrics(40, 100),
+  });
   write('c22', 22, { description: 'no grid in the manifest: read from the model file' });
   write('d24', 24, null); // no manifest: not shipped
 
@@ -74,7 +85,9 @@ describe('dtca run and the shipped models', () => {
     const out = join(dir, 'run-26');
     const r = run(['--set', 'fabric.L=26', '--sweeps', '2', '--out', out], { DTCA_LOG: undefined });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/"level":40,.*no shipped model fits this fabric \(26x26, G12\): generating with random weights; train one with dtca train --set fabric.L=26 --out MODEL.mp/);
+    expect(r.stderr).toMatch(
+      /"level":40,.*no shipped model fits this fabric \(26x26, G12\): generating with random weights; train one with dtca train --set fabric.L=26 --out MODEL.mp/,
+    );
     const man = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(man.weights).toMatch(/^random weights/);
     // the random-weight default carries the image the grid holds
@@ -82,20 +95,25 @@ describe('dtca run and the shipped models', () => {
   }, 240_000);
 });
 
-
 const SYS_PY = '/usr/bin/python3';
 const havePy = spawnSync(SYS_PY, ['-c', 'import msgpack, numpy'], { encoding: 'utf8' }).status === 0;
 
 describe.skipIf(!havePy && !process.env.CI)('the Python package with a downscaled model', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dtca-anygrid-py-'));
-  const py = (code: string, ...args: string[]) => spawnSync(SYS_PY, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})\n${code}`, ...args], { encoding: 'utf8' });
+  const py = (code: string, ...args: string[]) =>
+    spawnSync(SYS_PY, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})\n${code}`, ...args], { encoding: 'utf8' });
 
   it('pools as dtca does, reads image_source, and decode_image.py draws a 7x7 image from a trace', () => {
     const set = subset(readImageSet(FIXTURE), 0, 30);
     const raw = join(dir, 'img.u8');
     writeFileSync(raw, set.images);
     for (const f of [2, 4]) {
-      const r2 = spawnSync(SYS_PY, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})\nimport numpy as np\nfrom dtca_trace import model\na = np.fromfile(sys.argv[1], dtype=np.uint8)\nsys.stdout.buffer.write(model.pool(a, int(sys.argv[2])).tobytes())`, raw, String(f)]);
+      const r2 = spawnSync(SYS_PY, [
+        '-c',
+        `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})\nimport numpy as np\nfrom dtca_trace import model\na = np.fromfile(sys.argv[1], dtype=np.uint8)\nsys.stdout.buffer.write(model.pool(a, int(sys.argv[2])).tobytes())`,
+        raw,
+        String(f),
+      ]);
       expect(r2.status, String(r2.stderr)).toBe(0);
       expect(Buffer.compare(r2.stdout as Buffer, Buffer.from(downscaleImages(set.images, set.n, f)))).toBe(0);
     }
@@ -106,7 +124,10 @@ describe.skipIf(!havePy && !process.env.CI)('the Python package with a downscale
     expect(rd.status, rd.stderr).toBe(0);
     expect(rd.stdout.trim()).toBe("{'source': 'fmnist-28', 'width': 7, 'height': 7, 'downscale': 4} [7, 7]");
     const out = join(dir, 'run');
-    const run = spawnSync(process.execPath, [CLI, 'run', '--set', 'fabric.L=20', '--model', file, '--images', '1', '--sweeps', '2', '--trace', '--out', out], { encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'warn' } });
+    const run = spawnSync(process.execPath, [CLI, 'run', '--set', 'fabric.L=20', '--model', file, '--images', '1', '--sweeps', '2', '--trace', '--out', out], {
+      encoding: 'utf8',
+      env: { ...process.env, DTCA_LOG: 'warn' },
+    });
     expect(run.status, run.stderr).toBe(0);
     const dec = spawnSync(SYS_PY, [join(ROOT, 'traces', 'examples', 'decode_image.py'), join(out, 'trace.dtct')], { encoding: 'utf8' });
     expect(dec.status, dec.stderr).toBe(0);

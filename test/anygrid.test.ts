@@ -11,7 +11,21 @@ import { fileURLToPath } from 'node:url';
 import { decode } from 'fast-png';
 import { UserError } from '../fabric/errors.js';
 import { resolveRules } from '../fabric/rules.js';
-import { chooseLayout, minGrid, layoutMisfit, downscaleImages, upscaleImages, atResolution, imageBits, classifierImages, imageSourceOf, parseImageChoice, colour0Cells, IMAGE_SIDES, MIN_LABEL_COPIES } from '../sim/layout.js';
+import {
+  chooseLayout,
+  minGrid,
+  layoutMisfit,
+  downscaleImages,
+  upscaleImages,
+  atResolution,
+  imageBits,
+  classifierImages,
+  imageSourceOf,
+  parseImageChoice,
+  colour0Cells,
+  IMAGE_SIDES,
+  MIN_LABEL_COPIES,
+} from '../sim/layout.js';
 import { newDtmModel, generate } from '../sim/dtm.js';
 import { parseModel, modelToObject, readModel } from '../sim/model.js';
 import { readImageSet, subset, PIXELS } from '../sim/fmnist.js';
@@ -74,7 +88,13 @@ describe('the image a grid holds', () => {
   });
 
   it('every chosen layout is placed by dtca model new: its cells on colour 0, each once, and the file says the image', () => {
-    for (const [L, p] of [[20, 'random'], [20, 'spatial'], [30, 'random'], [41, 'random'], [50, 'spatial']] as const) {
+    for (const [L, p] of [
+      [20, 'random'],
+      [20, 'spatial'],
+      [30, 'random'],
+      [41, 'random'],
+      [50, 'spatial'],
+    ] as const) {
       const m = newDtmModel({ T: 1, L, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 2, placement: p });
       const l = chooseLayout(L, p);
       const d = m.dtm!;
@@ -110,9 +130,9 @@ describe('pooling and decoding', () => {
   it('pools a hand-made image: a pixel is on when at least half its block is', () => {
     const img = new Uint8Array(PIXELS);
     const on = (x: number, y: number) => (img[y * 28 + x] = 1);
-    on(0, 0), on(1, 0); // block (0,0) of 2x2: 2 of 4 -> 1
+    (on(0, 0), on(1, 0)); // block (0,0) of 2x2: 2 of 4 -> 1
     on(2, 0); // block (1,0): 1 of 4 -> 0
-    on(4, 4), on(5, 4), on(4, 5), on(5, 5); // block (2,2): 4 of 4 -> 1
+    (on(4, 4), on(5, 4), on(4, 5), on(5, 5)); // block (2,2): 4 of 4 -> 1
     const d2 = downscaleImages(img, 1, 2);
     expect(d2.length).toBe(196);
     expect([d2[0], d2[1], d2[2 * 14 + 2]]).toEqual([1, 0, 1]);
@@ -169,7 +189,15 @@ describe('a model for a small grid', () => {
     expect(m.dtm!.image_source).toEqual(plan.layout!.image);
     expect(m.stages.every((st) => st.ew.some((w) => w !== 0))).toBe(true); // every stage learned something
     const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
-    expect(man).toMatchObject({ command: 'test', grid: { L: 20, boundary: 'open' }, image: { width: 7, height: 7, downscale: 4 }, label_copies: 10, placement: 'random', T: 2, options: { epochs: 1, steps: 2, limit: 200 } });
+    expect(man).toMatchObject({
+      command: 'test',
+      grid: { L: 20, boundary: 'open' },
+      image: { width: 7, height: 7, downscale: 4 },
+      label_copies: 10,
+      placement: 'random',
+      T: 2,
+      options: { epochs: 1, steps: 2, limit: 200 },
+    });
     expect(r.manifest.image).toEqual(man.image);
     const gen = await generate(buildChip(config), m, { images: 4, sweeps: 3, labels: [0, 1, 2, 3] });
     expect(gen.outputs.length).toBe(4);
@@ -193,7 +221,18 @@ describe('the shipped model that fits the fabric', () => {
   };
   const metrics = (fd: number, fact: number) => ({ ideal: { n: 1000, fd, baselines: { factorised: { fd: fact } } } });
   write('a20', 20, { grid: { L: 20, rules: 'G12', boundary: 'open' } });
-  write('b20', 20, { grid: { L: 20, rules: [[0, 1], [4, 1], [9, 10]], boundary: 'open' }, metrics: metrics(40, 100) });
+  write('b20', 20, {
+    grid: {
+      L: 20,
+      rules: [
+        [0, 1],
+        [4, 1],
+        [9, 10],
+      ],
+      boundary: 'open',
+    },
+    metrics: metrics(40, 100),
+  });
   write('c22', 22, { description: 'no grid in the manifest: read from the model file' });
   write('d24', 24, null); // no manifest: not shipped
   const cfg = (L: number, rules = 'G12') => resolveConfig(undefined, { sets: [`fabric.L=${L}`, `fabric.rules=${rules}`] });

@@ -16,10 +16,46 @@ const um2 = 1e-12;
 describe('area model', () => {
   it('counts wires and tile-crossing wires per direction as the built fabric does', () => {
     const cases: [number, Rule[], 'open' | 'torus', number][] = [
-      [30, [[0, 1], [4, 1], [9, 10]], 'open', 14],
-      [30, [[0, 1], [4, 1], [9, 10]], 'open', 7],
-      [24, [[1, 0], [2, 1], [2, 3], [4, 1]], 'torus', 5],
-      [20, [[0, 1], [4, 1]], 'torus', 20],
+      [
+        30,
+        [
+          [0, 1],
+          [4, 1],
+          [9, 10],
+        ],
+        'open',
+        14,
+      ],
+      [
+        30,
+        [
+          [0, 1],
+          [4, 1],
+          [9, 10],
+        ],
+        'open',
+        7,
+      ],
+      [
+        24,
+        [
+          [1, 0],
+          [2, 1],
+          [2, 3],
+          [4, 1],
+        ],
+        'torus',
+        5,
+      ],
+      [
+        20,
+        [
+          [0, 1],
+          [4, 1],
+        ],
+        'torus',
+        20,
+      ],
       [9, [[0, 1]], 'open', 4],
     ];
     for (const [L, rules, boundary, tileSize] of cases) {
@@ -96,5 +132,4 @@ describe('area model', () => {
     expect(() => resolveConfig(join(dir, 'c.json'))).toThrow(/area\.rng_m2/);
     expect(() => areaOf(resolveConfig('dtca-paper', { ideal: true }))).toThrow(/cell\.weight_bits is "exact"/);
   });
-
 });

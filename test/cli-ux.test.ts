@@ -126,7 +126,9 @@ describe('units: one parser, everywhere (item 8)', () => {
 
   it('every config key with a unit suffix has a unit the parser knows', () => {
     const withUnit = configPaths().filter((p) => unitOfKey(p.split('.').pop()!) !== null);
-    expect(withUnit).toEqual(expect.arrayContaining(['clock.clock_hz', 'rng.tau_rng_s', 'rng.energy_per_bit_j', 'cell.node_capacitance_f', 'power.vdd_v', 'area.rng_m2']));
+    expect(withUnit).toEqual(
+      expect.arrayContaining(['clock.clock_hz', 'rng.tau_rng_s', 'rng.energy_per_bit_j', 'cell.node_capacitance_f', 'power.vdd_v', 'area.rng_m2']),
+    );
     for (const p of withUnit) expect(parseQuantity('1', unitOfKey(p.split('.').pop()!)!)).toBe(1);
   });
 
@@ -145,7 +147,23 @@ describe('units: one parser, everywhere (item 8)', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).clock.clock_hz).toBe(2e7);
     const out = join(dir, 'sweep-units');
-    const s = dtca(['sweep', '--axis', 'clock.clock_hz=10MHz,20MHz', '--set', 'fabric.L=12', '--images', '1', '--stages', '1', '--sweeps', '2', '--no-charts', '--out', out, '--json']);
+    const s = dtca([
+      'sweep',
+      '--axis',
+      'clock.clock_hz=10MHz,20MHz',
+      '--set',
+      'fabric.L=12',
+      '--images',
+      '1',
+      '--stages',
+      '1',
+      '--sweeps',
+      '2',
+      '--no-charts',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout).rows.map((row: { axes: Record<string, unknown> }) => row.axes['clock.clock_hz'])).toEqual([1e7, 2e7]);
     expect(readdirSync(join(out, 'points'))).toHaveLength(2);
@@ -177,7 +195,9 @@ describe('a random-weight workload says so beside its energy (item 5)', () => {
     const out = join(dir, 'run-random');
     const r = dtca(['run', '--set', 'fabric.L=12', '--images', '1', '--sweeps', '5', '--out', out]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^note\s+random-weight workload: seeded random weights, not a trained model; random weights toggle more than a trained model \(here \d+\.\d% of cell updates toggle/m);
+    expect(r.stdout).toMatch(
+      /^note\s+random-weight workload: seeded random weights, not a trained model; random weights toggle more than a trained model \(here \d+\.\d% of cell updates toggle/m,
+    );
     const st = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
     expect(st.energy_note).toMatch(/energy per image read high/);
     const bm = dtca(['run', '--workload', 'bm', '--set', 'fabric.L=12', '--sweeps', '5', '--out', join(dir, 'run-bm'), '--json']);
@@ -238,10 +258,25 @@ print(json.dumps({
   'py_stage': [float(s['energy_j']['programming']) for s in t.stage_records] == [float(v) for v in prog],
 }))
 `;
-    const p = spawnSync('/usr/bin/python3', ['-c', script, npy, join(out, 'trace.dtct'), join(out, 'stats.json')], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(ROOT, 'traces'), PYTHONDONTWRITEBYTECODE: '1' } });
+    const p = spawnSync('/usr/bin/python3', ['-c', script, npy, join(out, 'trace.dtct'), join(out, 'stats.json')], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: join(ROOT, 'traces'), PYTHONDONTWRITEBYTECODE: '1' },
+    });
     expect(p.stderr).toBe('');
     const j = JSON.parse(p.stdout);
-    expect(j).toMatchObject({ pix_shape: [28, 28], lab_shape: [10, 10], pix_ok: true, lab_ok: true, n_pix: 784, n_lab: 100, col_ok: true, img_ok: true, n_stage: 16, begins: 8, py_stage: true });
+    expect(j).toMatchObject({
+      pix_shape: [28, 28],
+      lab_shape: [10, 10],
+      pix_ok: true,
+      lab_ok: true,
+      n_pix: 784,
+      n_lab: 100,
+      col_ok: true,
+      img_ok: true,
+      n_stage: 16,
+      begins: 8,
+      py_stage: true,
+    });
     // each stage_end record holds the stage's totals: over the stages, the run's total
     expect(j.stage_end_sum).toBeCloseTo(j.end_total, 20);
     expect(j.stage_end_sum / j.stats_total).toBeCloseTo(1, 12);

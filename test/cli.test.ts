@@ -28,7 +28,16 @@ describe('dtca run', () => {
   it('--json prints stats with the documented fields and writes the run directory', () => {
     const out = join(dir, 'run1');
     const file = join(dir, 'm.json');
-    writeFileSync(file, JSON.stringify(model4([[0, 1, 0.5], [1, 2, -0.3], [0, 4, 0.2]])));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        model4([
+          [0, 1, 0.5],
+          [1, 2, -0.3],
+          [0, 4, 0.2],
+        ]),
+      ),
+    );
     const r = dtca(['run', ...L4, '--model', file, '--chains', '3', '--sweeps', '200', '--warmup', '20', '--seed', '4', '--out', out, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -41,7 +50,9 @@ describe('dtca run', () => {
     expect(s.cell_updates).toBe(3 * 220 * 16);
     expect(s.moments.mean_spin).toHaveLength(16);
     expect(s.moments.edge_corr).toHaveLength(3);
-    const sum = Object.entries(s.energy_j as Record<string, number>).filter(([k]) => k !== 'total').reduce((a, [, v]) => a + v, 0);
+    const sum = Object.entries(s.energy_j as Record<string, number>)
+      .filter(([k]) => k !== 'total')
+      .reduce((a, [, v]) => a + v, 0);
     expect(s.energy_j.total).toBe(sum);
     for (const f of ['config.json', 'manifest.json', 'stats.json']) expect(existsSync(join(out, f))).toBe(true);
     expect(readdirSync(out).filter((f) => f.includes('.tmp'))).toEqual([]);
@@ -156,7 +167,8 @@ describe('bad input: exit 2, one line naming what and where', () => {
   it('a BM run with a beta schedule applies it (not silently ignored)', () => {
     const f = join(dir, 'bm-beta.json');
     writeFileSync(f, JSON.stringify(model4([[0, 1, 0.5]])));
-    const run = (beta: string) => JSON.parse(dtca(['run', ...L4, '--model', f, '--sweeps', '100', '--warmup', '0', '--beta', beta, '--out', join(dir, `b${beta}`), '--json']).stdout);
+    const run = (beta: string) =>
+      JSON.parse(dtca(['run', ...L4, '--model', f, '--sweeps', '100', '--warmup', '0', '--beta', beta, '--out', join(dir, `b${beta}`), '--json']).stdout);
     const cold = run('0.01:0.02');
     const hot = run('0.01:3');
     expect(cold.moments.edge_corr[0]).not.toBe(hot.moments.edge_corr[0]);

@@ -35,7 +35,10 @@ describe('dtca compare', () => {
     const j = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
     expect(j.length).toBe(4);
     const stats = (d: string) => JSON.parse(readFileSync(join(d, 'stats.json'), 'utf8'));
-    for (const [k, d] of [[0, a], [3, c]] as const) {
+    for (const [k, d] of [
+      [0, a],
+      [3, c],
+    ] as const) {
       const st = stats(d);
       expect(j[k].engine).toBe(st.engine.used);
       expect(j[k].images).toBe(st.images);

@@ -11,7 +11,24 @@ describe('dtca model and DTM runs from the command line', () => {
   it('model new / info, then run --images --labels writes pictures and per-stage stats', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-dtm-'));
     const file = join(dir, 'm.dtm');
-    const r1 = dtca(['model', 'new', '--stages', '3', '--L', '70', '--rules', 'G12', '--visible', 'fmnist', '--weights', 'random:0.2', '--seed', '4', '--out', file]);
+    const r1 = dtca([
+      'model',
+      'new',
+      '--stages',
+      '3',
+      '--L',
+      '70',
+      '--rules',
+      'G12',
+      '--visible',
+      'fmnist',
+      '--weights',
+      'random:0.2',
+      '--seed',
+      '4',
+      '--out',
+      file,
+    ]);
     expect(r1.code).toBe(0);
     const m = readModel(file);
     expect(m.dtm!.image.length).toBe(784);

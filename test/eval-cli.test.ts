@@ -53,7 +53,16 @@ describe('dtca run writes machine-readable samples', () => {
     expect(l.shape).toEqual([30]);
     expect(Array.from(l.data.subarray(0, 12))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
     const man = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8'));
-    expect(man.samples).toMatchObject({ file: 'samples.npy', labels_file: 'labels.npy', images: 30, visible: 884, image_cells: 784, image_shape: [28, 28], label_copies: 10, classes: 10 });
+    expect(man.samples).toMatchObject({
+      file: 'samples.npy',
+      labels_file: 'labels.npy',
+      images: 30,
+      visible: 884,
+      image_cells: 784,
+      image_shape: [28, 28],
+      label_copies: 10,
+      classes: 10,
+    });
     const back = readRunSamples(runDir, 10);
     expect(back.n).toBe(10);
     expect(back.total).toBe(30);
@@ -93,7 +102,9 @@ describe.skipIf(!HAVE_DATA)('dtca eval (needs the dataset; CI installs dataset-f
     expect(r.stdout).toMatch(/N = 20: FD is biased upward at small N/);
     // issue 19 item 7: below MIN_FD_RANK_N the report says plainly that FD cannot rank anything
     expect(r.stdout).toMatch(/^FD \(cannot rank at this N\)/m);
-    expect(r.stdout).toMatch(/WARNING: N = 20 is too few images for FD to rank anything: real images score \d+\.\d against real images here \(the floor\).*not better than real; score at least 200 images/);
+    expect(r.stdout).toMatch(
+      /WARNING: N = 20 is too few images for FD to rank anything: real images score \d+\.\d against real images here \(the floor\).*not better than real; score at least 200 images/,
+    );
     expect(r.stdout).toMatch(/floor/);
     expect(r.stdout).toMatch(/factorised/);
   });

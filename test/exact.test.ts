@@ -57,8 +57,7 @@ describe('ideal chip = exact Boltzmann distribution', () => {
     // moments: per cell and per edge, within Z_TAIL standard errors of the exact values
     const ex = exactMoments(m, p);
     const mean = new Array(m.n).fill(0);
-    for (let x = 0; x < counts.length; x++)
-      for (let i = 0; i < m.n; i++) mean[i] += (counts[x] * ((x >> i) & 1 ? 1 : -1)) / n;
+    for (let x = 0; x < counts.length; x++) for (let i = 0; i < m.n; i++) mean[i] += (counts[x] * ((x >> i) & 1 ? 1 : -1)) / n;
     for (let i = 0; i < m.n; i++) {
       const se = Math.sqrt((1 - ex.mean[i] ** 2) / n);
       expect(Math.abs(mean[i] - ex.mean[i])).toBeLessThan(Z_TAIL * se + 1e-12);
@@ -67,9 +66,17 @@ describe('ideal chip = exact Boltzmann distribution', () => {
 
   it('4x4 open grid with rules (0,1),(2,1) and four clamped cells', async () => {
     const L = 4;
-    const rules: Rule[] = [[0, 1], [2, 1]];
+    const rules: Rule[] = [
+      [0, 1],
+      [2, 1],
+    ];
     const m = randomSmallModel(L, rules, 'open', 1.0, 23);
-    m.clamp = new Map([[0, 1], [5, -1], [10, 1], [15, -1]]);
+    m.clamp = new Map([
+      [0, 1],
+      [5, -1],
+      [10, 1],
+      [15, -1],
+    ]);
     const p = exactDistribution(m);
     const n = 30000;
     const { counts, r } = await sample(m, L, rules, 'open', n, 25);

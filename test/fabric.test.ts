@@ -22,7 +22,14 @@ describe('fabric', () => {
   });
 
   it('torus: every cell has full degree; open: edge cells lose wires', () => {
-    const t = spec(8, [[0, 1], [2, 1]], 'torus');
+    const t = spec(
+      8,
+      [
+        [0, 1],
+        [2, 1],
+      ],
+      'torus',
+    );
     expect(t.wires).toBe((64 * 8) / 2);
     const o = spec(8, [[0, 1]], 'open');
     expect(o.wires).toBe(2 * 8 * 7);
@@ -39,9 +46,23 @@ describe('fabric', () => {
   });
 
   it('rules: rotations, presets and refusals', () => {
-    expect(directions([[4, 1]])).toEqual([[4, 1], [-1, 4], [-4, -1], [1, -4]]);
+    expect(directions([[4, 1]])).toEqual([
+      [4, 1],
+      [-1, 4],
+      [-4, -1],
+      [1, -4],
+    ]);
     expect(() => checkRules([[1, 1]], 10, 'open')).toThrow(/a\+b is even/);
-    expect(() => checkRules([[0, 1], [1, 0]], 10, 'open')).toThrow(/already gives/);
+    expect(() =>
+      checkRules(
+        [
+          [0, 1],
+          [1, 0],
+        ],
+        10,
+        'open',
+      ),
+    ).toThrow(/already gives/);
     expect(() => checkRules([[0, 1]], 5, 'torus')).toThrow(/even L/);
     expect(() => checkRules([[4, 1]], 8, 'torus')).toThrow(/too small/);
     expect(() => resolveRules('G99')).toThrow(UserError);

@@ -10,7 +10,6 @@ function dtca(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('dtca eval without data', () => {
-
   it('dtca eval with no data: exit 2 and one line naming the directory and the remedy', () => {
     const r = dtca(['eval', 'configs', '--data', '/nonexistent/fmnist']);
     expect(r.code).toBe(2);

@@ -7,7 +7,19 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../fabric/errors.js';
-import { loadFmnist, readImageSet, packImageSet, unpackImageSet, binarise, visibleSpins, decodeLabel, labelBits, dataDir, DEFAULT_DATA_DIR, PIXELS } from '../sim/fmnist.js';
+import {
+  loadFmnist,
+  readImageSet,
+  packImageSet,
+  unpackImageSet,
+  binarise,
+  visibleSpins,
+  decodeLabel,
+  labelBits,
+  dataDir,
+  DEFAULT_DATA_DIR,
+  PIXELS,
+} from '../sim/fmnist.js';
 const FIXTURE = (split: string) => fileURLToPath(new URL(`./fixtures/fmnist-${split}-400.bin.gz`, import.meta.url));
 const HAVE_DATA = existsSync(join(DEFAULT_DATA_DIR, 't10k-images-idx3-ubyte.gz'));
 

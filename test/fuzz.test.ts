@@ -12,8 +12,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliPool } from './helpers/cli-pool.js';
 import { cliCase, configCase, modelCase, setArg, traceMutation } from './fuzz/arbitraries.js';
-import { cliProperty, configProperty, makeFixtures, modelProperty, pythonStatuses, setProperty, traceTsProperty, writeTraceCases, type Fixtures } from './fuzz/properties.js';
-import { checkpointDamage, checkpointProperty, hostileFile, hostileFileProperty, impossibleRecord, impossibleTrace, learnCheckpointShapes, type ImpossibleRecord } from './fuzz/hostile.js';
+import {
+  cliProperty,
+  configProperty,
+  makeFixtures,
+  modelProperty,
+  pythonStatuses,
+  setProperty,
+  traceTsProperty,
+  writeTraceCases,
+  type Fixtures,
+} from './fuzz/properties.js';
+import {
+  checkpointDamage,
+  checkpointProperty,
+  hostileFile,
+  hostileFileProperty,
+  impossibleRecord,
+  impossibleTrace,
+  learnCheckpointShapes,
+  type ImpossibleRecord,
+} from './fuzz/hostile.js';
 import { writeFileSync } from 'node:fs';
 import { dtca } from './helpers/cli.js';
 
@@ -104,7 +123,34 @@ describe('fuzz: every input works or ends with exit 2 and one line', () => {
   });
 
   it('damaged training checkpoints: refused naming the file, never trained on', async () => {
-    const TRAIN = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '1', '--batch', '4', '--warmup', '2', '--samples', '1', '--every', '1', '--acp-lag', '2', '--limit', '100', '--seed', '3', '--workers', '1', '--epochs', '1'];
+    const TRAIN = [
+      '--set',
+      'fabric.L=43',
+      '--set',
+      'fabric.rules="G8"',
+      '--stages',
+      '2',
+      '--steps',
+      '1',
+      '--batch',
+      '4',
+      '--warmup',
+      '2',
+      '--samples',
+      '1',
+      '--every',
+      '1',
+      '--acp-lag',
+      '2',
+      '--limit',
+      '100',
+      '--seed',
+      '3',
+      '--workers',
+      '1',
+      '--epochs',
+      '1',
+    ];
     const base = join(work, 'ckpt-base.mp');
     const r = dtca(['train', ...TRAIN, '--out', base]); // longer than the pool's limit per case
     expect(r.code, r.stderr).toBe(0);

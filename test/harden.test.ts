@@ -102,7 +102,10 @@ describe('outputs never replace what they must not', () => {
     writeFileSync(notes, 'my notes\n');
     refused(await pool.run(['trace', 'export', trace, '--csv', notes], q), /not a CSV export written by dtca/);
     refused(await pool.run(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--out', notes], q), /not a model file written by dtca/);
-    refused(await pool.run(['run', '--model', model, ...SMALL, '--sweeps', '2', '--images', '1', '--out', join(dir, 'r-notes'), '--trace', notes], q), /not a trace written by dtca/);
+    refused(
+      await pool.run(['run', '--model', model, ...SMALL, '--sweeps', '2', '--images', '1', '--out', join(dir, 'r-notes'), '--trace', notes], q),
+      /not a trace written by dtca/,
+    );
     expect(readFileSync(notes, 'utf8')).toBe('my notes\n');
     // an earlier export, or a symlink to one, is replaced: it is dtca's
     const csv = join(dir, 'ok.csv');
@@ -118,7 +121,10 @@ describe('outputs never replace what they must not', () => {
   });
 
   it('model new names a missing directory or a directory in one line', async () => {
-    refused(await pool.run(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--out', join(dir, 'no', 'such', 'm.json')], q), /does not exist/);
+    refused(
+      await pool.run(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--out', join(dir, 'no', 'such', 'm.json')], q),
+      /does not exist/,
+    );
     refused(await pool.run(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--out', dir], q), /is a directory/);
   });
 
@@ -165,7 +171,13 @@ describe('run directories', () => {
     refused(await pool.run(['run', '--model', model, ...SMALL, '--sweeps', '2', '--images', '1', '--out', ''], q), /--out '': an empty value/);
     // refused after the checks that need the model: nothing left, not even a trace elsewhere
     const outside = join(dir, 'outside.dtct');
-    refused(await pool.run(['run', '--model', model, ...SMALL, '--sweeps', '2', '--images', '1', '--out', join(dir, 'r-ts'), '--trace', outside, '--trace-stages', '9'], q), /--trace-stages 9: stage 9 does not exist/);
+    refused(
+      await pool.run(
+        ['run', '--model', model, ...SMALL, '--sweeps', '2', '--images', '1', '--out', join(dir, 'r-ts'), '--trace', outside, '--trace-stages', '9'],
+        q,
+      ),
+      /--trace-stages 9: stage 9 does not exist/,
+    );
     expect(existsSync(outside)).toBe(false);
     expect(existsSync(join(dir, 'r-ts'))).toBe(false);
     refused(await pool.run(['run', '--out', '/proc/dtca-x', '--sweeps', '1', '--images', '1'], q), /cannot create \/proc\/dtca-x/);
@@ -196,7 +208,9 @@ describe('run directories', () => {
   it('two runs started together get two complete run directories', async () => {
     const cwd = mkdtempSync(join(dir, 'two-'));
     const args = [DIST_CLI, 'run', '--model', model, ...SMALL, '--sweeps', '20', '--images', '1'];
-    const codes = await Promise.all([0, 1].map(() => new Promise<number | null>((res) => spawn(process.execPath, args, { cwd, stdio: 'ignore' }).on('exit', res))));
+    const codes = await Promise.all(
+      [0, 1].map(() => new Promise<number | null>((res) => spawn(process.execPath, args, { cwd, stdio: 'ignore' }).on('exit', res))),
+    );
     expect(codes).toEqual([0, 0]);
     const runs = readdirSync(join(cwd, 'runs'));
     expect(runs).toHaveLength(2);
@@ -257,9 +271,21 @@ describe('a full disk (a file-size limit) ends with exit 2 and one line', () => 
 
 describe('validated before running: one line naming the source and showing the value', () => {
   const cases: [string, string[] | ((d: string) => string[]), RegExp, Record<string, string>?][] = [
-    ['model without grid.rules', (d) => ['run', '--model', file(d, 'norules.json', bm({}, { grid: { L: 4, boundary: 'open' } })), ...BM4], /grid\.rules: missing/],
-    ['model with rules: 5', (d) => ['run', '--model', file(d, 'r5.json', bm({}, { grid: { L: 4, rules: 5, boundary: 'open' } })), ...BM4], /grid\.rules: 5 is not a preset name/],
-    ['model with a bad image shape', () => ['run', '--model', withShape([-1, -1000]), ...SMALL, '--sweeps', '2', '--images', '1'], /image_shape = \[-1,-1000\]/],
+    [
+      'model without grid.rules',
+      (d) => ['run', '--model', file(d, 'norules.json', bm({}, { grid: { L: 4, boundary: 'open' } })), ...BM4],
+      /grid\.rules: missing/,
+    ],
+    [
+      'model with rules: 5',
+      (d) => ['run', '--model', file(d, 'r5.json', bm({}, { grid: { L: 4, rules: 5, boundary: 'open' } })), ...BM4],
+      /grid\.rules: 5 is not a preset name/,
+    ],
+    [
+      'model with a bad image shape',
+      () => ['run', '--model', withShape([-1, -1000]), ...SMALL, '--sweeps', '2', '--images', '1'],
+      /image_shape = \[-1,-1000\]/,
+    ],
     ['a value that overflows an energy', ['run', '--set', 'power.vdd_v=1e300'], /^dtca: --set power\.vdd_v=1e300: power\.vdd_v = 1e\+300: must be <= 1000$/],
     ['a clock that overflows a time', ['run', '--set', 'clock.clock_hz=1e-320'], /clock\.clock_hz = 1e-320: must be >= 0\.001/],
     ['a grid whose cell indices do not fit 32 bits', ['run', '--set', 'fabric.L=60000'], /fabric\.L = 60000: must be <= 46340/],
@@ -267,11 +293,55 @@ describe('validated before running: one line naming the source and showing the v
     ['--csv twice', () => ['trace', 'export', trace, '--csv', 'a.csv', '--csv', 'b.csv'], /--csv given 2 times/],
     ['model new --rules [1,2]', ['model', 'new', '--rules', '[1,2]', '--out', 'x.json'], /--rules: \[1,2\] is not a preset name/],
     ['a bad DTCA_LOG', ['config', 'show'], /^dtca: DTCA_LOG=bogus: expected one of fatal, error, warn, info, debug, trace, silent$/, { DTCA_LOG: 'bogus' }],
-    ['an edge given in both orders', (d) => ['run', '--model', file(d, 'dup.json', bm({ edges: [[0, 1, 0.5], [1, 0, -0.5]] })), ...BM4], /edges\[1\] = \(1, 0\) appears twice, in either order/],
-    ['a fractional edge index', (d) => ['run', '--model', file(d, 'frac.json', bm({ edges: { i: [0.5], j: [1], w: [0.5] } })), ...BM4], /edges\.i\[0\]: cell 0\.5 is not an integer in 0\.\.15/],
-    ['an edge index 2^32 (typed, float64)', (d) => ['run', '--model', typedModel(d, [2 ** 32], 'float64'), ...BM4], /edges\.i\[0\]: cell 4294967296 is not an integer/],
+    [
+      'an edge given in both orders',
+      (d) => [
+        'run',
+        '--model',
+        file(
+          d,
+          'dup.json',
+          bm({
+            edges: [
+              [0, 1, 0.5],
+              [1, 0, -0.5],
+            ],
+          }),
+        ),
+        ...BM4,
+      ],
+      /edges\[1\] = \(1, 0\) appears twice, in either order/,
+    ],
+    [
+      'a fractional edge index',
+      (d) => ['run', '--model', file(d, 'frac.json', bm({ edges: { i: [0.5], j: [1], w: [0.5] } })), ...BM4],
+      /edges\.i\[0\]: cell 0\.5 is not an integer in 0\.\.15/,
+    ],
+    [
+      'an edge index 2^32 (typed, float64)',
+      (d) => ['run', '--model', typedModel(d, [2 ** 32], 'float64'), ...BM4],
+      /edges\.i\[0\]: cell 4294967296 is not an integer/,
+    ],
     ['an edge index NaN (typed, float64)', (d) => ['run', '--model', typedModel(d, [NaN], 'float64'), ...BM4], /edges\.i\[0\]: cell NaN is not an integer/],
-    ['a cell clamped to +1 and -1', (d) => ['run', '--model', file(d, 'clamp.json', bm({ clamp: [[3, 1], [3, -1]] })), ...BM4], /clamp\[1\]: cell 3 is clamped again .*opposite spin/],
+    [
+      'a cell clamped to +1 and -1',
+      (d) => [
+        'run',
+        '--model',
+        file(
+          d,
+          'clamp.json',
+          bm({
+            clamp: [
+              [3, 1],
+              [3, -1],
+            ],
+          }),
+        ),
+        ...BM4,
+      ],
+      /clamp\[1\]: cell 3 is clamped again .*opposite spin/,
+    ],
     ['model new --beta 0.8:1.2', ['model', 'new', '--beta', '0.8:1.2', '--out', 'x.json'], /a model holds one beta/],
     ['--model without a value', ['run', '--model'], /^dtca: --model: needs a value$/],
     ['--sweeps without a value', ['run', '--sweeps', '--images', '1'], /^dtca: --sweeps: needs a value \(a number\)$/],
@@ -284,7 +354,11 @@ describe('validated before running: one line naming the source and showing the v
     ['model new --L 60000', (d) => ['model', 'new', '--L', '60000', '--out', join(d, 'x.mp')], /^dtca: --L 60000: at most 46340 \(cell indices are 32-bit\)$/],
     ['model new beyond memory', (d) => ['model', 'new', '--L', '8000', '--out', join(d, 'x.mp')], /this model needs about [\d.]+ GiB of memory/],
     ['model new too large for JSON', (d) => ['model', 'new', '--L', '3000', '--out', join(d, 'x.json')], /write msgpack/],
-    ['sweep --sweeps 1e18', (d) => ['sweep', '--param', 'clock.clock_hz', '--values', '1e7', '--sweeps', '1e18', '--out', join(d, 'sw')], /point 1 of 1 \(clock\.clock_hz=10000000\): its run would count .* counts past 2\^53/],
+    [
+      'sweep --sweeps 1e18',
+      (d) => ['sweep', '--param', 'clock.clock_hz', '--values', '1e7', '--sweeps', '1e18', '--out', join(d, 'sw')],
+      /point 1 of 1 \(clock\.clock_hz=10000000\): its run would count .* counts past 2\^53/,
+    ],
     ['clock.analog_substeps=1e9', ['run', '--set', 'clock.analog_substeps=1e9'], /clock\.analog_substeps = 1000000000: must be <= 10000/],
     ['--workers 200', ['run', '--workers', '200'], /--workers 200: at most \d+ on this machine/],
     ['a grid beyond memory', ['run', '--set', 'fabric.L=20000'], /this run needs about [\d.]+ GiB of memory \(.*\); the machine has/],
@@ -293,18 +367,34 @@ describe('validated before running: one line naming the source and showing the v
     ['--seed 1.5', ['run', '--seed', '1.5'], /^dtca: --seed 1\.5: must be an integer >= 0$/],
     ['--mapping foo', ['run', '--mapping', 'foo'], /^dtca: --mapping foo: expected one of reprogram, pipeline$/],
     ['an unknown rule preset lists the known ones', ['run', '--set', 'fabric.rules="G99"'], /unknown rule preset "G99" \(known: G8, G12, G16/],
-    ['a model without a version', (d) => ['run', '--model', file(d, 'nover.json', bm({}, { version: undefined })), ...BM4], /version: missing \(this dtca reads version 1\)/],
+    [
+      'a model without a version',
+      (d) => ['run', '--model', file(d, 'nover.json', bm({}, { version: undefined })), ...BM4],
+      /version: missing \(this dtca reads version 1\)/,
+    ],
     ['--set __proto__.x=1', ['config', 'show', '--set', '__proto__.x=1'], /"__proto__" is not a config key/],
     ['--set constructor.prototype.x=1', ['config', 'show', '--set', 'constructor.prototype.x=1'], /"constructor" is not a config key/],
     ['garbage in a model file is not echoed raw', (d) => ['run', '--model', garbage(d), ...BM4], /version = \\x1b\[2J.*\.\.\.: not a format version/],
     // main's newer commands: outputs checked before hours of work, "-" where a file is needed
     ['run --engine foo', ['run', '--engine', 'foo'], /^dtca: --engine foo: expected one of auto, reference, wasm, batch$/],
     ['train --out -', ['train', '--out', '-'], /^dtca: --out -: training writes the model, its log and checkpoints to files; name a file$/],
-    ['train --out over a foreign file', (d) => ['train', '--out', file(d, 'notes.mp', 'my notes')], /notes\.mp exists and is not a model file written by dtca; refusing to replace it/],
-    ['train --out under /proc', ['train', '--out', '/proc/dtca-x.mp', '--limit', '10'], /--out \/proc\/dtca-x\.mp: cannot create \/proc\/dtca-x\.mp\.(ckpt|lock)/],
+    [
+      'train --out over a foreign file',
+      (d) => ['train', '--out', file(d, 'notes.mp', 'my notes')],
+      /notes\.mp exists and is not a model file written by dtca; refusing to replace it/,
+    ],
+    [
+      'train --out under /proc',
+      ['train', '--out', '/proc/dtca-x.mp', '--limit', '10'],
+      /--out \/proc\/dtca-x\.mp: cannot create \/proc\/dtca-x\.mp\.(ckpt|lock)/,
+    ],
     ['eval --train-classifier --out under /proc', ['eval', '--train-classifier', '--out', '/proc/dtca-x'], /^dtca: \/proc\/dtca-x: .*while creating dtca-x$/],
     ['experiment --out under /proc', ['experiment', 'central', '--out', '/proc/dtca-x'], /--out \/proc\/dtca-x: cannot create \/proc\/dtca-x/],
-    ['experiment --out a foreign directory', (d) => (mkdirSync(join(d, 'exp'), { recursive: true }), ['experiment', 'central', '--out', dirname(file(join(d, 'exp'), 'notes.txt', 'my notes'))]), /not empty and holds no experiment/],
+    [
+      'experiment --out a foreign directory',
+      (d) => (mkdirSync(join(d, 'exp'), { recursive: true }), ['experiment', 'central', '--out', dirname(file(join(d, 'exp'), 'notes.txt', 'my notes'))]),
+      /not empty and holds no experiment/,
+    ],
     ['probe --vcd -', ['probe', '--cells', '0', '--vcd', '-'], /^dtca: --vcd -: the VCD is written to a file/],
     ['sweep --out under /proc', ['sweep', '--axis', 'clock.clock_hz=1e7', '--out', '/proc/dtca-x'], /--out \/proc\/dtca-x: cannot create \/proc\/dtca-x/],
   ];
@@ -485,7 +575,15 @@ describe('command-line conventions', () => {
   });
 
   it('terminal log lines: one per event, figures rounded, colour unless NO_COLOR', () => {
-    const line = JSON.stringify({ level: 30, time: Date.UTC(2026, 0, 1), msg: 'run written', dir: '/tmp/x', wall_s: 0.10335268700000005, updates_per_ns: 0.000012384777185328518, n: 12 });
+    const line = JSON.stringify({
+      level: 30,
+      time: Date.UTC(2026, 0, 1),
+      msg: 'run written',
+      dir: '/tmp/x',
+      wall_s: 0.10335268700000005,
+      updates_per_ns: 0.000012384777185328518,
+      n: 12,
+    });
     const saved = process.env.NO_COLOR;
     try {
       process.env.NO_COLOR = '1';
@@ -518,8 +616,20 @@ describe('command-line conventions', () => {
 
 describe('resources', () => {
   const shape = (o: Partial<RunShape> = {}): RunShape => ({
-    cells: 4900, directions: 12, chains: 4, workers: 1, stages: 8, edgesPerStage: 29000, stagesProgrammed: 8,
-    cellUpdates: 4 * 8 * 250 * 4900, cycles: 1e6, sweeps: 250, engine: 'cycle', analogSubsteps: 4, phaseCycles: 1, ...o,
+    cells: 4900,
+    directions: 12,
+    chains: 4,
+    workers: 1,
+    stages: 8,
+    edgesPerStage: 29000,
+    stagesProgrammed: 8,
+    cellUpdates: 4 * 8 * 250 * 4900,
+    cycles: 1e6,
+    sweeps: 250,
+    engine: 'cycle',
+    analogSubsteps: 4,
+    phaseCycles: 1,
+    ...o,
   });
 
   it('the estimate grows with what it counts and names the parts', () => {

@@ -36,7 +36,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dtca-hostile-'));
   pool = new CliPool(30_000);
   model = join(dir, 'm.json');
-  const r = await pool.run(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '10', '--stages', '2', '--weights', 'random:0.3', '--out', model], q);
+  const r = await pool.run(
+    ['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '10', '--stages', '2', '--weights', 'random:0.3', '--out', model],
+    q,
+  );
   expect(r.code).toBe(0);
 });
 
@@ -54,10 +57,18 @@ function refused(r: CliResult, re: RegExp): void {
 }
 
 /** Spawn the built CLI; resolves with its exit code, signal and stderr. `until` decides when to kill it. */
-function spawnCli(args: string[], until?: { ready: () => boolean; signal: NodeJS.Signals }, env: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; stderr: string; ms: number }> {
+function spawnCli(
+  args: string[],
+  until?: { ready: () => boolean; signal: NodeJS.Signals },
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; signal: string | null; stderr: string; ms: number }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const p = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DTCA_LOG: 'warn', ...env } });
+    const p = spawn(process.execPath, [DIST_CLI, ...args], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, DTCA_LOG: 'warn', ...env },
+    });
     let stderr = '';
     p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     let timer: NodeJS.Timeout | undefined;
@@ -180,7 +191,12 @@ describe('17: models and every other input are regular files of bounded size, re
   it('a FIFO with no writer neither blocks the open nor is read', async () => {
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    for (const args of [['model', 'info', fifo], ['config', 'validate', fifo], ['trace', 'inspect', fifo], ['run', '--model', fifo, ...SMALL]]) {
+    for (const args of [
+      ['model', 'info', fifo],
+      ['config', 'validate', fifo],
+      ['trace', 'inspect', fifo],
+      ['run', '--model', fifo, ...SMALL],
+    ]) {
       const r = await pool.run(args, q);
       expect(r.hang, args.join(' ')).toBe(false);
       refused(r, /FIFO/);
@@ -228,7 +244,32 @@ describe('17: models and every other input are regular files of bounded size, re
 });
 
 // L = 43 holds the 884 visible cells on one colour; a few steps of a two-stage model (as test/train-cli.test.ts)
-const TRAIN = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3', '--workers', '1'];
+const TRAIN = [
+  '--set',
+  'fabric.L=43',
+  '--set',
+  'fabric.rules="G8"',
+  '--stages',
+  '2',
+  '--steps',
+  '2',
+  '--batch',
+  '8',
+  '--warmup',
+  '5',
+  '--samples',
+  '2',
+  '--every',
+  '2',
+  '--acp-lag',
+  '4',
+  '--limit',
+  '300',
+  '--seed',
+  '3',
+  '--workers',
+  '1',
+];
 
 describe('18, 19: training checkpoints and run.json are checksummed and validated; --out is locked', () => {
   let base: string; // a finished 2-epoch training: base.mp and base.mp.ckpt/
@@ -329,7 +370,7 @@ describe('18, 19: training checkpoints and run.json are checksummed and validate
     expect(again.code, again.stderr).toBe(0);
   }, 180_000);
 
-  it('--snapshots: a kill between two stages\' ends of an epoch still gets that epoch\'s snapshot on resume', async () => {
+  it("--snapshots: a kill between two stages' ends of an epoch still gets that epoch's snapshot on resume", async () => {
     const whole = join(dir, 'snapwhole.mp');
     expect((await pool.run(['train', ...TRAIN, '--epochs', '2', '--snapshots', '--out', whole], q)).code).toBe(0);
     const cut = join(dir, 'snapcut.mp');
@@ -351,7 +392,7 @@ describe('18, 19: training checkpoints and run.json are checksummed and validate
   }, 180_000);
 });
 
-describe('20: a sweep\'s own files: a damaged twin is redone, a full disk is one line, a bad point is named', () => {
+describe("20: a sweep's own files: a damaged twin is redone, a full disk is one line, a bad point is named", () => {
   const PLAN = ['--grid', '12', '--clock', '1e7', '--images', '2', '--stages', '3', '--sweeps', '30', '--no-charts'];
   let done: string; // a finished one-point sweep
   beforeAll(async () => {
@@ -369,7 +410,11 @@ describe('20: a sweep\'s own files: a damaged twin is redone, a full disk is one
   it('a damaged ideal-twin file is redone (a warning), and the sweep ends as the undamaged one did', async () => {
     for (const [name, damage] of [
       ['twin-json', (t: string) => writeFileSync(join(t, 'twin.json'), '{"format": "dtca-sweep-twin", "key": ')],
-      ['twin-type', (t: string) => writeFileSync(join(t, 'twin.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(t, 'twin.json'), 'utf8')), moment_rmse_floor: 'x' }))],
+      [
+        'twin-type',
+        (t: string) =>
+          writeFileSync(join(t, 'twin.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(t, 'twin.json'), 'utf8')), moment_rmse_floor: 'x' })),
+      ],
       ['twin-moments', (t: string) => writeFileSync(join(t, 'moments.f64'), Buffer.alloc(5))],
     ] as const) {
       const d = copy(name);
@@ -398,7 +443,10 @@ describe('20: a sweep\'s own files: a damaged twin is redone, a full disk is one
   it('a full disk while a point is written: one line naming the point, nothing half-written left', () => {
     resetOutputSession();
     const d = copy('enospc');
-    const pts = readFileSync(join(d, 'points.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const pts = readFileSync(join(d, 'points.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     rmSync(join(d, 'points'), { recursive: true });
     let writes = 0;
     const full = (path: string, data: string | Uint8Array) => {
@@ -444,7 +492,13 @@ describe('20: a sweep\'s own files: a damaged twin is redone, a full disk is one
 
 describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wrong shapes, no echoed bytes', () => {
   const packr = new Packr({ useRecords: false, variableMapSize: true });
-  const bm8 = (stage: Record<string, unknown>) => ({ format: 'dtca-model', version: 1, grid: { L: 8, rules: [[0, 1]], boundary: 'open' }, beta: 1, stages: [{ bias: new Array(64).fill(0), edges: [[0, 1, 0.5]], ...stage }] });
+  const bm8 = (stage: Record<string, unknown>) => ({
+    format: 'dtca-model',
+    version: 1,
+    grid: { L: 8, rules: [[0, 1]], boundary: 'open' },
+    beta: 1,
+    stages: [{ bias: new Array(64).fill(0), edges: [[0, 1, 0.5]], ...stage }],
+  });
   const f64 = (n: number) => new Uint8Array(new Float64Array(n).buffer);
   const mp = (name: string, v: unknown) => {
     const f = join(dir, name);
@@ -453,16 +507,28 @@ describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wron
   };
 
   it("a typed array's declared shape must hold exactly its data", async () => {
-    refused(await pool.run(['model', 'info', mp('shape.mp', bm8({ bias: { dtype: 'float64', shape: [1e15, 1e15], data: f64(64) } }))], q), /stages\[0\]\.bias: shape \[1000000000000000,1000000000000000\] holds 1e\+30 values, the data 64/);
-    refused(await pool.run(['model', 'info', mp('shape2.mp', bm8({ bias: { dtype: 'float64', shape: [8, 7], data: f64(64) } }))], q), /shape \[8,7\] holds 56 values, the data 64/);
-    refused(await pool.run(['model', 'info', mp('shape3.mp', bm8({ bias: { dtype: 'float64', shape: [-1, 'x'], data: f64(64) } }))], q), /shape .*: a list of integers >= 0/);
+    refused(
+      await pool.run(['model', 'info', mp('shape.mp', bm8({ bias: { dtype: 'float64', shape: [1e15, 1e15], data: f64(64) } }))], q),
+      /stages\[0\]\.bias: shape \[1000000000000000,1000000000000000\] holds 1e\+30 values, the data 64/,
+    );
+    refused(
+      await pool.run(['model', 'info', mp('shape2.mp', bm8({ bias: { dtype: 'float64', shape: [8, 7], data: f64(64) } }))], q),
+      /shape \[8,7\] holds 56 values, the data 64/,
+    );
+    refused(
+      await pool.run(['model', 'info', mp('shape3.mp', bm8({ bias: { dtype: 'float64', shape: [-1, 'x'], data: f64(64) } }))], q),
+      /shape .*: a list of integers >= 0/,
+    );
     const ok = await pool.run(['model', 'info', mp('shape4.mp', bm8({ bias: { dtype: 'float64', shape: [8, 8], data: f64(64) } }))], q);
     expect(ok.code, ok.stderr).toBe(0);
   });
 
   it('dtypes that name Object.prototype members are refused cleanly', async () => {
     for (const dt of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) {
-      refused(await pool.run(['model', 'info', mp(`dt-${dt}.mp`, bm8({ bias: { dtype: dt, shape: [64], data: f64(64) } }))], q), /stages\[0\]\.bias: unsupported dtype/);
+      refused(
+        await pool.run(['model', 'info', mp(`dt-${dt}.mp`, bm8({ bias: { dtype: dt, shape: [64], data: f64(64) } }))], q),
+        /stages\[0\]\.bias: unsupported dtype/,
+      );
     }
   });
 
@@ -541,7 +607,13 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
   it('a sweep record whose cell count differs from the header, a chain or stage beyond the run, junk after the end', async () => {
     const n = records[0].n_traced as number;
     const cases: [string, string, RegExp][] = [
-      [variant('cells', (rs) => Object.assign(firstSweep(rs), { n_cells: n + 8, states: { dtype: 'uint8', shape: [(n + 15) >> 3], data: new Uint8Array((n + 15) >> 3) } })), 'cells', new RegExp(`sweep record: n_cells ${n + 8}, the header traces ${n} cells`)],
+      [
+        variant('cells', (rs) =>
+          Object.assign(firstSweep(rs), { n_cells: n + 8, states: { dtype: 'uint8', shape: [(n + 15) >> 3], data: new Uint8Array((n + 15) >> 3) } }),
+        ),
+        'cells',
+        new RegExp(`sweep record: n_cells ${n + 8}, the header traces ${n} cells`),
+      ],
       [variant('chain', (rs) => (firstSweep(rs).chain = 2 ** 40)), 'chain', /sweep record: chain 1099511627776 outside the run's 0\.\.1/],
       [variant('stage', (rs) => (firstSweep(rs).stage = 9)), 'stage', /sweep record: stage 9 outside the run's 0\.\.1/],
       [variant('sweepidx', (rs) => (firstSweep(rs).sweep = 6)), 'sweepidx', /sweep record: sweep 6 outside the run's 0\.\.5/],
@@ -588,7 +660,12 @@ case('good', lambda m: None)
 `;
     const r = spawnSync('/usr/bin/python3', ['-c', py, model, dir], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const got = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]));
+    const got = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]),
+    );
     expect(got.nan).toMatch(/^ModelError FILE: stages\[0\]\.bias\[0\]: nan is not a finite number/);
     expect(got.pixel).toMatch(/^ModelError FILE: dtm\.image: cell indices must be integers/);
     for (const k of ['type', 'edges', 'grid']) expect(got[k], k).toMatch(/^ModelError FILE: /);
@@ -625,7 +702,9 @@ describe('left from the last round: the sweep memory check sums over --jobs', ()
     const point = 0.3 * have; // one point: 30 % of the machine
     expect(checkSweepMemory([point, point, point, point], 1, have)).toBeLessThan(have);
     expect(checkSweepMemory([point, point, point, point], 2, have) * MEMORY_MARGIN).toBeLessThan(have);
-    expect(() => checkSweepMemory([point, point, point, point], 4, have)).toThrow(/--jobs 4: the 4 largest points run at once need about .* together; the machine has 8\.00 GiB\. Use --jobs 3/);
+    expect(() => checkSweepMemory([point, point, point, point], 4, have)).toThrow(
+      /--jobs 4: the 4 largest points run at once need about .* together; the machine has 8\.00 GiB\. Use --jobs 3/,
+    );
     // the largest points count: one big point and small ones
     const small = 50 * 2 ** 20;
     expect(checkSweepMemory([0.8 * have, small, small], 3, have)).toBeCloseTo(0.8 * have + 3 * BYTES.workerBase, -6); // a point below the process base adds only a worker's heap

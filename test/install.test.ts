@@ -16,7 +16,11 @@ describe('installing the dtca command', () => {
     expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toMatch(/npm install -g \./);
     expect(existsSync(CLI)).toBe(true); // the global setup built dist/
     const prefix = mkdtempSync(join(tmpdir(), 'dtca-prefix-'));
-    const npm = spawnSync('npm', ['install', '-g', '.', '--prefix', prefix, '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+    const npm = spawnSync('npm', ['install', '-g', '.', '--prefix', prefix, '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
     expect(npm.status, npm.stderr).toBe(0);
     const bin = join(prefix, 'bin', 'dtca');
     // a link to this checkout's built CLI

@@ -143,7 +143,6 @@ function decideFast(p: Params, V0: number, T1: number, h: number, gi: number, oi
   return f(f(w - M) * X) < R ? 'undecided' : 'down';
 }
 
-
 describe('cycle engine estimate: |P - P~| <= M', () => {
   it('holds on random and adversarial inputs', () => {
     const key = streamKey(2024, 11);
@@ -187,7 +186,8 @@ describe('cycle engine estimate: |P - P~| <= M', () => {
         const thr = Math.min(Math.ceil(P * 2 ** 32), 2 ** 32 - 1);
         const atThr = decideFast(p, V0, T1, h, gi, oi, old, V, thr);
         const below = thr > 0 ? decideFast(p, V0, T1, h, gi, oi, old, V, thr - 1) : 'undecided';
-        if (atThr === 'up' || below === 'down') throw new Error(`fast decision wrong: P=${P} at ${thr}: ${atThr}, below: ${below} params ${JSON.stringify({ p, V0, T1, h, gi, oi, old })}`);
+        if (atThr === 'up' || below === 'down')
+          throw new Error(`fast decision wrong: P=${P} at ${thr}: ${atThr}, below: ${below} params ${JSON.stringify({ p, V0, T1, h, gi, oi, old })}`);
         nf++;
         if (decideFast(p, V0, T1, h, gi, oi, old, V, Math.floor(u(9) * 2 ** 32)) !== 'undecided') decidedFast++;
       }
@@ -223,7 +223,8 @@ describe('cycle divider term in single precision', () => {
         if (Math.abs(x) < 128 && frac < 0.005) nearStep++;
         if (a === b) return;
         differ++;
-        if (Math.abs(a - b) !== 1 || !(Math.abs(x) < 128.01 && frac < 0.005)) throw new Error(`divider: V=${V} vsv=${vsv}: f32 ${a}, double ${b}, x^2 ${x * x}`);
+        if (Math.abs(a - b) !== 1 || !(Math.abs(x) < 128.01 && frac < 0.005))
+          throw new Error(`divider: V=${V} vsv=${vsv}: f32 ${a}, double ${b}, x^2 ${x * x}`);
       };
       for (let t = 0; t < 100000; t++) {
         check(normal(key, t) * 3);

@@ -47,3 +47,20 @@ describe('eslint layering rule', () => {
     ).toEqual([]);
   });
 });
+
+describe('the format check (prettier, with the project config) is part of npm run lint', () => {
+  it('npm run lint runs eslint and prettier --check over the sources', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.lint).toMatch(/^eslint \. && prettier --check /);
+    expect(pkg.scripts.lint).toContain('**/*.{ts,js,mjs}');
+  });
+  it('prettier rejects a badly formatted source and accepts it formatted', async () => {
+    const prettier = await import('prettier');
+    const filepath = join(root, 'sim', 'zz-format.ts');
+    const options = { ...(await prettier.resolveConfig(filepath)), filepath };
+    const bad = 'export const f=(a:number,b:number)=>{return a+b}\n';
+    expect(await prettier.check(bad, options)).toBe(false);
+    expect(await prettier.check(await prettier.format(bad, options), options)).toBe(true);
+  });
+});

@@ -70,7 +70,7 @@ describe('non-ideal cycle model', () => {
         sweeps,
         warmup: 0,
         onSweep: (v) => {
-          if (v.sweep > 0) for (let i = 0; i < L * L; i++) (sum += prev[i] * v.s[i]), n++;
+          if (v.sweep > 0) for (let i = 0; i < L * L; i++) ((sum += prev[i] * v.s[i]), n++);
           prev.set(v.s.subarray(0, L * L));
         },
       });
@@ -86,7 +86,15 @@ describe('non-ideal cycle model', () => {
     const cfg = testConfig(['fabric.L=12', 'fabric.rules="G8"', 'fabric.boundary="open"', 'seed=17']);
     const L = 12;
     const bias = Array.from({ length: L * L }, (_, i) => Math.sin(i) * 0.5);
-    const model = toModel({ n: L * L, beta: 1, bias, edges: [] }, L, [[0, 1], [4, 1]], 'open');
+    const model = toModel(
+      { n: L * L, beta: 1, bias, edges: [] },
+      L,
+      [
+        [0, 1],
+        [4, 1],
+      ],
+      'open',
+    );
     const fast = buildChip(cfg);
     const general = buildChip(cfg);
     general.spec.physics.gain = new Float64Array(L * L).fill(1); // forces the general branch: gain 1, offset 0
@@ -131,12 +139,7 @@ describe('non-ideal cycle model', () => {
   it('a tile link with latency = phase length delivers the neighbour a sweep late', async () => {
     // every wire crosses a tile (tile size 1); 2 cycles per phase, latency 2: A's latch never sees B's newest value
     const w = 1.2;
-    const { chip, seqs } = await pairRun(
-      ['fabric.tile.size=1', 'clock.phase_cycles=2', 'fabric.tile.link_latency_cycles=2', 'seed=8'],
-      w,
-      20,
-      4000,
-    );
+    const { chip, seqs } = await pairRun(['fabric.tile.size=1', 'clock.phase_cycles=2', 'fabric.tile.link_latency_cycles=2', 'seed=8'], w, 20, 4000);
     expect(chip.fabric.cross[0 * chip.fabric.D + 0] + chip.fabric.crossCount[0]).toBeGreaterThan(0);
     const xs: number[] = [];
     const late: number[] = [];

@@ -72,7 +72,16 @@ describe('renderChart', () => {
   it('writeChart writes <base>.svg and <base>.png', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-plot-'));
     const paths = await writeChart(
-      { data: { values: [{ x: 1, y: 2 }, { x: 2, y: 3 }] }, mark: 'line', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: {
+          values: [
+            { x: 1, y: 2 },
+            { x: 2, y: 3 },
+          ],
+        },
+        mark: 'line',
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
       join(dir, 'c'),
     );
     expect(paths).toEqual([join(dir, 'c.svg'), join(dir, 'c.png')]);

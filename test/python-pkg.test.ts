@@ -16,14 +16,21 @@ const ready = spawnSync(SYS_PY, ['-c', 'import venv, ensurepip, setuptools, whee
 const haveTools = ready.status === 0;
 const pyIt = haveTools || process.env.CI ? it : it.skip;
 if (!haveTools && !process.env.CI) {
-  console.warn(`python package tests skipped: ${SYS_PY} lacks venv/setuptools/wheel/msgpack/numpy (apt-get install python3-venv python3-setuptools python3-wheel python3-msgpack python3-numpy)`);
+  console.warn(
+    `python package tests skipped: ${SYS_PY} lacks venv/setuptools/wheel/msgpack/numpy (apt-get install python3-venv python3-setuptools python3-wheel python3-msgpack python3-numpy)`,
+  );
 }
 
 let work = '';
 let venvPy = '';
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? work, encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', DTCA_LOG: 'warn', ...opts.env }, maxBuffer: 1 << 26 });
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd ?? work,
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', DTCA_LOG: 'warn', ...opts.env },
+    maxBuffer: 1 << 26,
+  });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
@@ -35,7 +42,10 @@ function vpy(code: string, ...args: string[]) {
 describe('Python package dtca_trace', () => {
   beforeAll(() => {
     if (!haveTools) {
-      if (process.env.CI) throw new Error(`${SYS_PY} cannot set up the package test (install python3-venv python3-setuptools python3-wheel python3-msgpack python3-numpy): ${ready.stderr}`);
+      if (process.env.CI)
+        throw new Error(
+          `${SYS_PY} cannot set up the package test (install python3-venv python3-setuptools python3-wheel python3-msgpack python3-numpy): ${ready.stderr}`,
+        );
       return;
     }
     work = mkdtempSync(join(tmpdir(), 'dtca-pypkg-'));
@@ -100,7 +110,23 @@ print(len(m["stages"]), m["stages"][0]["edges"]["i"].size, m["dtm"]["image"].tol
     expect(info.code, info.stderr).toBe(0);
     expect(JSON.parse(info.stdout).stages.length).toBe(3);
     const out = join(work, 'rt-run');
-    const r = dtca(['run', '--set', `fabric.L=${L}`, '--set', 'fabric.rules=G8', '--model', join(work, 'rt.model'), '--images', '2', '--sweeps', '40', '--trace', '--out', out, '--json']);
+    const r = dtca([
+      'run',
+      '--set',
+      `fabric.L=${L}`,
+      '--set',
+      'fabric.rules=G8',
+      '--model',
+      join(work, 'rt.model'),
+      '--images',
+      '2',
+      '--sweeps',
+      '40',
+      '--trace',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const stats = JSON.parse(r.stdout);
     expect(stats.T).toBe(3);
@@ -179,7 +205,7 @@ tryit(dtm={"image": [0, 2], "lambda_image": 0.9})
 tryit(grid={"L": 6, "rules": [[1, 1]], "boundary": "open"})
 `);
     expect(bad.stdout.trim().split('\n')).toEqual([
-      'stages[0].edges[0] = (0, 2): joins (x=0, y=0) and (x=2, y=0), which no wire of the grid\'s rules connects',
+      "stages[0].edges[0] = (0, 2): joins (x=0, y=0) and (x=2, y=0), which no wire of the grid's rules connects",
       'stages[0].edges[1] = (1, 0): appears twice (give each undirected edge once)',
       'stages[0].bias: has 35 values, the grid has L*L = 36 cells',
       'stages[0].edges.w[0]: nan is not a finite number',

@@ -2,7 +2,17 @@
 // diversity, the factorised sampler's statistics, and the yardsticks' order on the fixture.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { frechetDistance, meanCov, symmetricEigen, sqrtPsd, marginalError, withinGroupHamming, classMarginals, sampleFactorised, pixelMeans } from '../sim/quality/metrics.js';
+import {
+  frechetDistance,
+  meanCov,
+  symmetricEigen,
+  sqrtPsd,
+  marginalError,
+  withinGroupHamming,
+  classMarginals,
+  sampleFactorised,
+  pixelMeans,
+} from '../sim/quality/metrics.js';
 import { matchClasses } from '../sim/quality/eval.js';
 import { readClassifier } from '../sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from '../sim/quality/train.js';
@@ -29,7 +39,17 @@ function gaussian(n: number, mean: number[], L: number[][], seed: number): Float
 
 describe('Fréchet distance', () => {
   it('is zero for identical sets', () => {
-    const x = gaussian(300, [1, -2, 0.5, 3], [[1, 0, 0, 0], [0.5, 2, 0, 0], [0, 0.3, 0.7, 0], [0.2, 0, 0, 1.5]], 1);
+    const x = gaussian(
+      300,
+      [1, -2, 0.5, 3],
+      [
+        [1, 0, 0, 0],
+        [0.5, 2, 0, 0],
+        [0, 0.3, 0.7, 0],
+        [0.2, 0, 0, 1.5],
+      ],
+      1,
+    );
     const fd = frechetDistance(x, 300, x, 300, 4);
     expect(Math.abs(fd)).toBeLessThan(1e-9);
   });
@@ -45,8 +65,24 @@ describe('Fréchet distance', () => {
   });
 
   it('matches the 2x2 closed form Tr sqrt(S1 S2) = sqrt(tr(S1 S2) + 2 sqrt(det(S1 S2))) for non-commuting covariances', () => {
-    const a = gaussian(500, [0, 0], [[1, 0], [0.8, 0.6]], 2);
-    const b = gaussian(500, [0.3, -0.2], [[0.5, 0], [-0.4, 1.2]], 3);
+    const a = gaussian(
+      500,
+      [0, 0],
+      [
+        [1, 0],
+        [0.8, 0.6],
+      ],
+      2,
+    );
+    const b = gaussian(
+      500,
+      [0.3, -0.2],
+      [
+        [0.5, 0],
+        [-0.4, 1.2],
+      ],
+      3,
+    );
     const A = meanCov(a, 500, 2);
     const B = meanCov(b, 500, 2);
     const [p, q, , s] = A.cov;
@@ -61,7 +97,18 @@ describe('Fréchet distance', () => {
   });
 
   it('eigen-decomposition and square root reconstruct the matrix', () => {
-    const x = gaussian(200, [0, 0, 0, 0, 0], [[1, 0, 0, 0, 0], [0.5, 1, 0, 0, 0], [0.1, 0.2, 1, 0, 0], [0, 0.4, 0.3, 1, 0], [0.3, 0, 0, 0.6, 1]], 4);
+    const x = gaussian(
+      200,
+      [0, 0, 0, 0, 0],
+      [
+        [1, 0, 0, 0, 0],
+        [0.5, 1, 0, 0, 0],
+        [0.1, 0.2, 1, 0, 0],
+        [0, 0.4, 0.3, 1, 0],
+        [0.3, 0, 0, 0.6, 1],
+      ],
+      4,
+    );
     const { cov } = meanCov(x, 200, 5);
     const { values, vectors } = symmetricEigen(cov, 5);
     for (let i = 0; i < 5; i++) {
@@ -109,7 +156,11 @@ describe('pixel metrics', () => {
     const set = cat(img([0, 1]), img([0, 2]), img([2, 3, 0, 1]), img([]), img([5]));
     const h = withinGroupHamming(set, 5, [0, 0, 0, 1, 1]);
     const d = (x: number[], y: number[]) => x.filter((p) => !y.includes(p)).length + y.filter((p) => !x.includes(p)).length;
-    const imgs = [[0, 1], [0, 2], [2, 3, 0, 1]];
+    const imgs = [
+      [0, 1],
+      [0, 2],
+      [2, 3, 0, 1],
+    ];
     const want = (d(imgs[0], imgs[1]) + d(imgs[0], imgs[2]) + d(imgs[1], imgs[2]) + 1) / 4 / PIXELS;
     expect(want).toBe(7 / 4 / PIXELS);
     expect(h).toBeCloseTo(want, 15);

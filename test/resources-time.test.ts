@@ -32,7 +32,10 @@ describe('wall-time estimate by engine', () => {
     const phase = 1000;
     const substeps = 100;
     expect(2 * phase * substeps).toBeGreaterThan(MAX_SUBSTEPS);
-    expect(nsPerUpdate([`clock.phase_cycles=${phase}`, `clock.analog_substeps=${substeps}`], false, 32)).toBeCloseTo(TIME.refNsPerSubstep * 2 * phase * substeps, 3);
+    expect(nsPerUpdate([`clock.phase_cycles=${phase}`, `clock.analog_substeps=${substeps}`], false, 32)).toBeCloseTo(
+      TIME.refNsPerSubstep * 2 * phase * substeps,
+      3,
+    );
     // within the bound the kernel's rate holds
     expect(nsPerUpdate(['clock.phase_cycles=500', `clock.analog_substeps=${substeps}`], false, 32)).toBeCloseTo(TIME.manyCycleNsPerUpdate, 6);
   });

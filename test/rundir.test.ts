@@ -35,7 +35,11 @@ describe('default run directories', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'dtca-runs-'));
     const one = () =>
       new Promise<number | null>((resolve) => {
-        const p = spawn(process.execPath, [CLI, 'run', '--set', 'fabric.L=12', '--images', '1', '--sweeps', '2'], { cwd, env: { ...process.env, DTCA_LOG: 'warn' }, stdio: 'ignore' });
+        const p = spawn(process.execPath, [CLI, 'run', '--set', 'fabric.L=12', '--images', '1', '--sweeps', '2'], {
+          cwd,
+          env: { ...process.env, DTCA_LOG: 'warn' },
+          stdio: 'ignore',
+        });
         p.on('close', resolve);
       });
     const codes = await Promise.all([one(), one(), one(), one()]);

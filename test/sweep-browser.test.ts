@@ -26,7 +26,15 @@ describe.skipIf(!have && !process.env.CI)('index.html in headless Chromium', () 
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1400, height: 1000 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await ctx.newPage();
@@ -42,7 +50,9 @@ describe.skipIf(!have && !process.env.CI)('index.html in headless Chromium', () 
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(20_000);
       expect(await page.locator('#results tbody tr').count()).toBe(4);
-      const imgs = await page.$$eval('figure img', (els) => els.map((e) => ({ ok: (e as HTMLImageElement).complete, w: (e as HTMLImageElement).naturalWidth })));
+      const imgs = await page.$$eval('figure img', (els) =>
+        els.map((e) => ({ ok: (e as HTMLImageElement).complete, w: (e as HTMLImageElement).naturalWidth })),
+      );
       expect(imgs.length).toBe(charts);
       for (const i of imgs) {
         expect(i.ok).toBe(true);

@@ -20,7 +20,14 @@ import { formatRows } from '../cli/commands/sweep.js';
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
 
 function planOf(axes: { path: string; values: (number | string)[] }[]): PlanFile {
-  return { sweep_id: 'abc', points: 3, dtca_version: 't', created: 'now', command: ['dtca'], plan: { axes, replicates: 1, sets: [], label: 'dtca-paper', config: 'dtca-paper', zip: false, seed: null, workload: { kind: 'dtm' }, train: null } } as unknown as PlanFile;
+  return {
+    sweep_id: 'abc',
+    points: 3,
+    dtca_version: 't',
+    created: 'now',
+    command: ['dtca'],
+    plan: { axes, replicates: 1, sets: [], label: 'dtca-paper', config: 'dtca-paper', zip: false, seed: null, workload: { kind: 'dtm' }, train: null },
+  } as unknown as PlanFile;
 }
 
 function row(point: number, axes: Record<string, number>, over: Partial<Row> = {}): Row {
@@ -65,7 +72,11 @@ function row(point: number, axes: Record<string, number>, over: Partial<Row> = {
 describe('issue 19 item 1: areas in mm²', () => {
   it('index.html and the terminal table give 0.025 mm², never "nm²"', () => {
     const pf = planOf([{ path: 'fabric.L', values: [32, 48, 70] }]);
-    const rows = [row(1, { 'fabric.L': 32 }, { area_m2: 2.506e-8 } as Partial<Row>), row(2, { 'fabric.L': 48 }, { area_m2: 4.82e-8 } as Partial<Row>), row(3, { 'fabric.L': 70 }, { area_m2: 9.501e-8 } as Partial<Row>)];
+    const rows = [
+      row(1, { 'fabric.L': 32 }, { area_m2: 2.506e-8 } as Partial<Row>),
+      row(2, { 'fabric.L': 48 }, { area_m2: 4.82e-8 } as Partial<Row>),
+      row(3, { 'fabric.L': 70 }, { area_m2: 9.501e-8 } as Partial<Row>),
+    ];
     const html = indexHtml(pf, rows, [], []);
     expect(html).toContain('0.02506 mm²');
     expect(html).toContain('0.09501 mm²');
@@ -111,7 +122,10 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
     expect(t[0]).toMatch(/\bN\s+FD \(floor\/factorised\)\s+accuracy$/);
     expect(t[1]).toMatch(/20\s+131\.0 \(125\.6\/180\.0\)\s+0\.500$/);
     // unjudged sweeps keep the old table
-    const plain = formatRows(pf, rows.map((r) => ({ ...r, fd: null, quality_n: null }) as Row));
+    const plain = formatRows(
+      pf,
+      rows.map((r) => ({ ...r, fd: null, quality_n: null }) as Row),
+    );
     expect(plain).not.toMatch(/FD/);
   });
 
@@ -166,7 +180,9 @@ describe('issue 19 items 11 and 14: progress, log lines, words and MHz', () => {
     const spec = c.spec as unknown as { title: string; encoding: { x: { title: string } }; data: { values: { x: number }[] } };
     expect(spec.encoding.x.title).toBe('Clock (MHz)');
     expect(spec.title).toBe('Energy per image against clock');
-    expect(chartSpecs(planOf([{ path: 'fabric.L', values: [32, 48] }]), [row(1, { 'fabric.L': 32 }), row(2, { 'fabric.L': 48 })])[0].title).toBe('Energy per image against grid side L');
+    expect(chartSpecs(planOf([{ path: 'fabric.L', values: [32, 48] }]), [row(1, { 'fabric.L': 32 }), row(2, { 'fabric.L': 48 })])[0].title).toBe(
+      'Energy per image against grid side L',
+    );
     expect(spec.data.values.map((v) => v.x).sort((a, b) => a - b)).toEqual([2.5, 80]);
   });
 
@@ -181,7 +197,25 @@ describe('issue 19 item 10: an interrupted sweep says how to resume, and --resum
   it('Ctrl-C prints the resume command (exit 130); --resume runs with the original --jobs', async () => {
     const root = tmp('sweep-int');
     const out = join(root, 's');
-    const args = [CLI, 'sweep', '--grid', '24', '--clock', '1e7,2e7,4e7', '--images', '2', '--stages', '3', '--sweeps', '1500', '--jobs', '1', '--no-charts', '--out', out];
+    const args = [
+      CLI,
+      'sweep',
+      '--grid',
+      '24',
+      '--clock',
+      '1e7,2e7,4e7',
+      '--images',
+      '2',
+      '--stages',
+      '3',
+      '--sweeps',
+      '1500',
+      '--jobs',
+      '1',
+      '--no-charts',
+      '--out',
+      out,
+    ];
     const p = spawn(process.execPath, args, { env: { ...process.env, DTCA_LOG: 'warn' } });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));

@@ -47,7 +47,12 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
     expect(s.code).toBe(0);
     const script = readFileSync(join(dir, 'sweep.sbatch'), 'utf8');
     expect(script).toContain('#SBATCH --array=1-3');
-    const sub = spawnSync('sbatch', ['--wait', join(dir, 'sweep.sbatch')], { cwd: root, encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'info' }, timeout: 120_000 });
+    const sub = spawnSync('sbatch', ['--wait', join(dir, 'sweep.sbatch')], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, DTCA_LOG: 'info' },
+      timeout: 120_000,
+    });
     expect(sub.status, `${sub.stdout}\n${sub.stderr}`).toBe(0);
     const logs = readdirSync(join(dir, 'slurm'));
     expect(logs.length).toBe(3);
@@ -65,9 +70,33 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
   it('--train: the training array first (a task per model stage), the point array after it (afterok)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-train-'));
     const budget = join(root, 'tiny.json');
-    writeFileSync(budget, JSON.stringify({ epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300 }));
+    writeFileSync(
+      budget,
+      JSON.stringify({ epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300 }),
+    );
     const dir = join(root, 'sweep');
-    expect(dtca(['sweep', 'plan', '--set', 'fabric.rules="G8"', '--grid', '16', '--clock', '1e7,2e7', '--stages', '2', '--train', budget, '--images', '10', '--sweeps', '10', '--out', dir]).code).toBe(0);
+    expect(
+      dtca([
+        'sweep',
+        'plan',
+        '--set',
+        'fabric.rules="G8"',
+        '--grid',
+        '16',
+        '--clock',
+        '1e7,2e7',
+        '--stages',
+        '2',
+        '--train',
+        budget,
+        '--images',
+        '10',
+        '--sweeps',
+        '10',
+        '--out',
+        dir,
+      ]).code,
+    ).toBe(0);
     const s = dtca(['sweep', 'slurm', dir, '--tasks', '2', '--time', '00:20:00', '--submit']);
     expect(s.code, s.stderr).toBe(0);
     const trainJob = /training job (\d+) \(2 tasks\)/.exec(s.stdout)?.[1];
@@ -88,7 +117,10 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
     expect(sawDependency).toBe(true);
     const logs = readdirSync(join(dir, 'slurm'));
     expect(logs.filter((f) => f.startsWith('train-')).length).toBe(2);
-    const text = logs.filter((f) => f.startsWith('train-')).map((f) => readFileSync(join(dir, 'slurm', f), 'utf8')).join('\n');
+    const text = logs
+      .filter((f) => f.startsWith('train-'))
+      .map((f) => readFileSync(join(dir, 'slurm', f), 'utf8'))
+      .join('\n');
     expect(text).toMatch(/task 1: model [0-9a-f]+ stage 0 trained/);
     expect(text).toMatch(/task 2: model [0-9a-f]+ stage 1 trained/);
     expect(text).toMatch(/every stage done: model written/);
@@ -103,7 +135,32 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
 
   it('dtca train --slurm: a task per stage, then the model assembled after them: the model a local run trains', () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-model-'));
-    const SMALL = ['--set', 'fabric.L=20', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3', '--epochs', '1'];
+    const SMALL = [
+      '--set',
+      'fabric.L=20',
+      '--set',
+      'fabric.rules="G8"',
+      '--stages',
+      '2',
+      '--steps',
+      '2',
+      '--batch',
+      '8',
+      '--warmup',
+      '5',
+      '--samples',
+      '2',
+      '--every',
+      '2',
+      '--acp-lag',
+      '4',
+      '--limit',
+      '300',
+      '--seed',
+      '3',
+      '--epochs',
+      '1',
+    ];
     const local = join(root, 'local.mp');
     expect(dtca(['train', ...SMALL, '--out', local]).code).toBe(0);
     const remote = join(root, 'remote.mp');
@@ -118,7 +175,7 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
     expect(b.stages.map((st) => Array.from(st.bias))).toEqual(a.stages.map((st) => Array.from(st.bias)));
     expect(readdirSync(`${remote}.slurm`).filter((f) => f.startsWith('stage-')).length).toBe(2);
     const script = readFileSync(`${remote}.slurm/stages.sbatch`, 'utf8');
-    expect(script).toContain("'fabric.rules=\"G8\"'"); // quoted for the shell
+    expect(script).toContain('\'fabric.rules="G8"\''); // quoted for the shell
     expect(script).toContain('--train-stages "${SLURM_ARRAY_TASK_ID}" --stage-only --resume');
   }, 900_000);
 

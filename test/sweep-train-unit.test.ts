@@ -26,7 +26,17 @@ describe('the model cache key', () => {
   it('the same design gives the same key; what the ideal chip does not depend on changes nothing', () => {
     expect(key()).toBe(key());
     // clock, RNG, mismatch, tiles, energy and area parameters: no change to the model trained on the ideal chip
-    for (const s of ['clock.clock_hz=4e7', 'rng.tau_rng_s=5e-7', 'rng.v_off_sigma_v=0.01', 'fabric.tile.size=12', 'fabric.tile.link_latency_cycles=1', 'power.vdd_v=0.5', 'area.rng_m2=1e-11', 'chip_id=3', 'cell.node_capacitance_f=1e-15']) {
+    for (const s of [
+      'clock.clock_hz=4e7',
+      'rng.tau_rng_s=5e-7',
+      'rng.v_off_sigma_v=0.01',
+      'fabric.tile.size=12',
+      'fabric.tile.link_latency_cycles=1',
+      'power.vdd_v=0.5',
+      'area.rng_m2=1e-11',
+      'chip_id=3',
+      'cell.node_capacitance_f=1e-15',
+    ]) {
       expect(key([s]), s).toBe(key());
     }
     // a preset and its rule list are the same design
@@ -91,7 +101,9 @@ describe('the model cache key', () => {
     expect(ex.points[0].model!.spec.image).toMatchObject({ width: 7, height: 7, downscale: 4 });
     expect(ex.points[0].model!.label).toMatch(/^L=16 G12 open, 8-bit weights, 7x7 .* image, spatial, T=8, ideal chip, quick$/);
     // the model's key is part of the point's id: another budget, other points
-    const ex2 = expandPlan(makePlan({ axes: [parseAxis('fabric.L=16,20'), parseAxis('clock.clock_hz=1e7,4e7')], replicates: 2, train: { budget: 'standard' } }));
+    const ex2 = expandPlan(
+      makePlan({ axes: [parseAxis('fabric.L=16,20'), parseAxis('clock.clock_hz=1e7,4e7')], replicates: 2, train: { budget: 'standard' } }),
+    );
     expect(ex2.points[0].id).not.toBe(ex.points[0].id);
     // --stages sets T
     const ex3 = expandPlan(makePlan({ axes: [parseAxis('fabric.L=16')], workload: { T: 2 }, train: { budget: 'quick' } }));
@@ -99,10 +111,14 @@ describe('the model cache key', () => {
   });
 
   it('what cannot be trained is refused when the sweep is planned', () => {
-    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,20')], train: { budget: 'quick' } }))).toThrow(/point 1 of 2 \(fabric\.L=12\): --train: fabric\.L = 12: too small for a Fashion-MNIST DTM/);
+    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,20')], train: { budget: 'quick' } }))).toThrow(
+      /point 1 of 2 \(fabric\.L=12\): --train: fabric\.L = 12: too small for a Fashion-MNIST DTM/,
+    );
     expect(() => makePlan({ train: { budget: 'fast' } })).toThrow(/--train fast: quick, standard or a budget file/);
     expect(() => makePlan({ workload: { visible: 'fmnist' }, train: { budget: 'quick' } })).toThrow(/--train: .*drop --visible/);
-    expect(() => makePlan({ workload: { kind: 'bm' }, train: { budget: 'quick' } })).toThrow(/--train: trains a DTM per design; it does not go with --workload bm/);
+    expect(() => makePlan({ workload: { kind: 'bm' }, train: { budget: 'quick' } })).toThrow(
+      /--train: trains a DTM per design; it does not go with --workload bm/,
+    );
   });
 });
 
@@ -114,16 +130,26 @@ describe('budget files', () => {
     return f;
   };
 
-  it('quick and standard are dtca train --budget\'s presets', () => {
+  it("quick and standard are dtca train --budget's presets", () => {
     expect(resolveSweepBudget('quick').options).toEqual(BUDGETS.quick.options);
     expect(resolveSweepBudget('standard').options).toEqual(BUDGETS.standard.options);
   });
 
-  it('any subset of the options by dtca train\'s names (or snake_case), the rest from quick', () => {
+  it("any subset of the options by dtca train's names (or snake_case), the rest from quick", () => {
     const f = file('tiny.json', { epochs: 2, steps: 3, posWarmup: 4, acp_lag: 5, lr_floor: 0.2, acp: false, limit: 300, negStart: 'noise' });
     const b = resolveSweepBudget(f);
     expect(b.name).toBe(f);
-    expect(b.options).toEqual({ ...BUDGETS.quick.options, epochs: 2, steps: 3, posWarmup: 4, acpLag: 5, lrFloor: 0.2, acp: false, limit: 300, negStart: 'noise' });
+    expect(b.options).toEqual({
+      ...BUDGETS.quick.options,
+      epochs: 2,
+      steps: 3,
+      posWarmup: 4,
+      acpLag: 5,
+      lrFloor: 0.2,
+      acp: false,
+      limit: 300,
+      negStart: 'noise',
+    });
     expect(resolveSweepBudget(file('empty.json', {})).options).toEqual(BUDGETS.quick.options);
   });
 
@@ -179,9 +205,27 @@ describe('Pareto front', () => {
   });
 
   it('the charts mark and label the non-dominated designs', () => {
-    const pf = { plan: { axes: [{ path: 'fabric.L', values: [48, 70] }, { path: 'clock.clock_hz', values: [1e7, 4e7] }], replicates: 1 } } as unknown as PlanFile;
+    const pf = {
+      plan: {
+        axes: [
+          { path: 'fabric.L', values: [48, 70] },
+          { path: 'clock.clock_hz', values: [1e7, 4e7] },
+        ],
+        replicates: 1,
+      },
+    } as unknown as PlanFile;
     const row = (point: number, L: number, c: number, fd: number, e: number, ips: number) =>
-      ({ point, replicate: 0, axes: { 'fabric.L': L, 'clock.clock_hz': c }, fd, fd_floor: 40, fd_factorised: 130, quality_n: 100, energy_per_image_j: e, images_per_s_per_mm2: ips }) as unknown as Row;
+      ({
+        point,
+        replicate: 0,
+        axes: { 'fabric.L': L, 'clock.clock_hz': c },
+        fd,
+        fd_floor: 40,
+        fd_factorised: 130,
+        quality_n: 100,
+        energy_per_image_j: e,
+        images_per_s_per_mm2: ips,
+      }) as unknown as Row;
     const rows = [row(1, 48, 1e7, 90, 5e-9, 100), row(2, 48, 4e7, 120, 4e-9, 400), row(3, 70, 1e7, 70, 11e-9, 50), row(4, 70, 4e7, 95, 12e-9, 90)];
     const e = paretoData(pf, rows, 'energy_per_image_j');
     expect(e.filter((p) => p.front).map((p) => p.label)).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);

@@ -52,7 +52,13 @@ describe('the model cache', () => {
     expect(m.stages[0].ew.some((w) => w !== 0)).toBe(true);
     // the manifest dtca train writes, with the cache entry's key
     const man = JSON.parse(readFileSync(`${modelFile(cache, job.key)}.manifest.json`, 'utf8'));
-    expect(man).toMatchObject({ sweep_model: job.key, chip: 'ideal', T: 2, placement: 'spatial', options: { epochs: 1, steps: 2, pos_warmup: 3, neg_start: 'data' } });
+    expect(man).toMatchObject({
+      sweep_model: job.key,
+      chip: 'ideal',
+      T: 2,
+      placement: 'spatial',
+      options: { epochs: 1, steps: 2, pos_warmup: 3, neg_start: 'data' },
+    });
     const stamp = statSync(modelFile(cache, job.key)).mtimeMs;
     // the same design, from a point at another clock: nothing trained, the file untouched
     const again = modelJobFor(cfgOf(['clock.clock_hz=4e7']), 1, plan, 2);
@@ -87,7 +93,42 @@ describe('the model cache', () => {
     const cache = join(d, 'cache');
     await trainModel(cache, job);
     const out = join(d, 'train.mp');
-    const flags = ['--set', 'fabric.L=16', '--set', 'fabric.rules="G8"', '--seed', '3', '--stages', '2', '--budget', 'quick', '--workers', '1', '--epochs', '1', '--steps', '2', '--batch', '8', '--warmup', '5', '--pos-warmup', '3', '--data-warmup', '3', '--acp-warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300'];
+    const flags = [
+      '--set',
+      'fabric.L=16',
+      '--set',
+      'fabric.rules="G8"',
+      '--seed',
+      '3',
+      '--stages',
+      '2',
+      '--budget',
+      'quick',
+      '--workers',
+      '1',
+      '--epochs',
+      '1',
+      '--steps',
+      '2',
+      '--batch',
+      '8',
+      '--warmup',
+      '5',
+      '--pos-warmup',
+      '3',
+      '--data-warmup',
+      '3',
+      '--acp-warmup',
+      '5',
+      '--samples',
+      '2',
+      '--every',
+      '2',
+      '--acp-lag',
+      '4',
+      '--limit',
+      '300',
+    ];
     const r = dtca(['train', ...flags, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const a = readModel(modelFile(cache, job.key));
@@ -100,7 +141,32 @@ describe('the model cache', () => {
 describe('dtca train --stage-only: stages trained apart, then the model', () => {
   it('two stage-only runs (each its own stage), then --resume writes the model a whole run writes', () => {
     const d = tmp('stage-only');
-    const flags = ['--set', 'fabric.L=16', '--set', 'fabric.rules="G8"', '--stages', '2', '--epochs', '1', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3'];
+    const flags = [
+      '--set',
+      'fabric.L=16',
+      '--set',
+      'fabric.rules="G8"',
+      '--stages',
+      '2',
+      '--epochs',
+      '1',
+      '--steps',
+      '2',
+      '--batch',
+      '8',
+      '--warmup',
+      '5',
+      '--samples',
+      '2',
+      '--every',
+      '2',
+      '--acp-lag',
+      '4',
+      '--limit',
+      '300',
+      '--seed',
+      '3',
+    ];
     const whole = join(d, 'whole.mp');
     expect(dtca(['train', ...flags, '--out', whole]).code).toBe(0);
     const out = join(d, 'apart.mp');
@@ -138,7 +204,27 @@ describe('dtca sweep --train end to end (tiny budget, L = 16 and 20)', () => {
   let r: ReturnType<typeof dtca>;
   beforeAll(() => {
     budget = tinyBudgetFile(root);
-    r = dtcaInfo(['sweep', '--set', 'fabric.rules="G8"', '--grid', '16,20', '--stages', '2', '--train', budget, '--model-cache', cache, '--images', '10', '--sweeps', '20', '--jobs', '2', '--out', dir]);
+    r = dtcaInfo([
+      'sweep',
+      '--set',
+      'fabric.rules="G8"',
+      '--grid',
+      '16,20',
+      '--stages',
+      '2',
+      '--train',
+      budget,
+      '--model-cache',
+      cache,
+      '--images',
+      '10',
+      '--sweeps',
+      '20',
+      '--jobs',
+      '2',
+      '--out',
+      dir,
+    ]);
   }, 900_000);
 
   it('trains a model per grid, judges every point with yardsticks at the same N, keeps its samples', () => {
@@ -146,12 +232,26 @@ describe('dtca sweep --train end to end (tiny budget, L = 16 and 20)', () => {
     expect(r.stderr).toMatch(/2 model\(s\) for 2 point\(s\): 0 in the cache, 2 to train/);
     expect(r.stderr).toMatch(/training stage 1 of model [0-9a-f]{16} \(L=20 G8 open, 8-bit weights, 7x7/);
     expect(readdirSync(cache).filter((k) => isModelDone(cache, k)).length).toBe(2);
-    const rows = readFileSync(join(dir, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(join(dir, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.length).toBe(2);
     for (const x of rows) {
       expect(x.workload).toBe('trained T=2 10x20');
       expect(x.quality_n).toBe(10);
-      for (const k of ['fd', 'fd_floor', 'fd_factorised', 'clamped_accuracy', 'clamped_accuracy_floor', 'clamped_accuracy_factorised', 'marginal_error', 'marginal_error_factorised', 'energy_per_image_j', 'images_per_s_per_mm2']) {
+      for (const k of [
+        'fd',
+        'fd_floor',
+        'fd_factorised',
+        'clamped_accuracy',
+        'clamped_accuracy_floor',
+        'clamped_accuracy_factorised',
+        'marginal_error',
+        'marginal_error_factorised',
+        'energy_per_image_j',
+        'images_per_s_per_mm2',
+      ]) {
         expect(typeof x[k], k).toBe('number');
       }
       // real images beat independent pixels at the same N (the yardsticks are the same for both points)
@@ -184,7 +284,30 @@ describe('dtca sweep --train end to end (tiny budget, L = 16 and 20)', () => {
   }, 600_000);
 
   it('another sweep with the same --model-cache trains nothing', () => {
-    const again = dtcaInfo(['sweep', '--set', 'fabric.rules="G8"', '--grid', '16', '--clock', '1e7,2e7', '--stages', '2', '--train', budget, '--model-cache', cache, '--images', '10', '--sweeps', '10', '--jobs', '2', '--out', join(root, 's2'), '--no-charts']);
+    const again = dtcaInfo([
+      'sweep',
+      '--set',
+      'fabric.rules="G8"',
+      '--grid',
+      '16',
+      '--clock',
+      '1e7,2e7',
+      '--stages',
+      '2',
+      '--train',
+      budget,
+      '--model-cache',
+      cache,
+      '--images',
+      '10',
+      '--sweeps',
+      '10',
+      '--jobs',
+      '2',
+      '--out',
+      join(root, 's2'),
+      '--no-charts',
+    ]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/1 model\(s\) for 2 point\(s\): 1 in the cache, 0 to train/);
     expect(again.stderr).not.toMatch(/training stage/);

@@ -20,7 +20,11 @@ function dtcaInfo(args: string[]) {
 }
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
 const read = (f: string) => readFileSync(f, 'utf8');
-const rowsOf = (dir: string) => read(join(dir, 'results.jsonl')).trim().split('\n').map((l) => JSON.parse(l));
+const rowsOf = (dir: string) =>
+  read(join(dir, 'results.jsonl'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 // a small DTM sweep: 2 grids x 2 clocks, 2 images x 3 stages x 30 sweeps per point
 const SMALL = ['sweep', '--grid', '12,14', '--clock', '1e7,4e7', '--images', '2', '--stages', '3', '--sweeps', '30'];
@@ -28,8 +32,20 @@ const SMALL = ['sweep', '--grid', '12,14', '--clock', '1e7,4e7', '--images', '2'
 describe('sweep plans', () => {
   it('values: JSON where they parse, commas inside brackets belong to the value, ; also separates', () => {
     expect(parseValues('G8,G12,G16', 'x')).toEqual(['G8', 'G12', 'G16']);
-    expect(parseValues('[[0,1]],[[0,1],[4,1]]', 'x')).toEqual([[[0, 1]], [[0, 1], [4, 1]]]);
-    expect(parseValues('[[0,1]];[[0,1],[4,1]]', 'x')).toEqual([[[0, 1]], [[0, 1], [4, 1]]]);
+    expect(parseValues('[[0,1]],[[0,1],[4,1]]', 'x')).toEqual([
+      [[0, 1]],
+      [
+        [0, 1],
+        [4, 1],
+      ],
+    ]);
+    expect(parseValues('[[0,1]];[[0,1],[4,1]]', 'x')).toEqual([
+      [[0, 1]],
+      [
+        [0, 1],
+        [4, 1],
+      ],
+    ]);
     expect(parseValues('5e6, 1e7', 'x')).toEqual([5e6, 1e7]);
     expect(parseValues('exact,8', 'x')).toEqual(['exact', 8]);
     expect(parseClockList('2.5M,10MHz,4e7')).toEqual([2.5e6, 1e7, 4e7]);
@@ -50,14 +66,25 @@ describe('sweep plans', () => {
       { 'fabric.L': 12, 'clock.clock_hz': 1e7 },
       { 'fabric.L': 14, 'clock.clock_hz': 2e7 },
     ]);
-    expect(() => expandPlan(makePlan({ ...base, axes: [parseAxis('fabric.L=12,14'), parseAxis('clock.clock_hz=1e7')], zip: true }))).toThrow(/same number of values/);
+    expect(() => expandPlan(makePlan({ ...base, axes: [parseAxis('fabric.L=12,14'), parseAxis('clock.clock_hz=1e7')], zip: true }))).toThrow(
+      /same number of values/,
+    );
     // rule lists and presets as values
     const rules = expandPlan(makePlan({ ...base, axes: [parseAxis('fabric.rules=G8;[[0,1],[4,1],[9,10]]')] }));
-    expect(rules.points.map((p) => p.config.fabric.rules)).toEqual(['G8', [[0, 1], [4, 1], [9, 10]]]);
+    expect(rules.points.map((p) => p.config.fabric.rules)).toEqual([
+      'G8',
+      [
+        [0, 1],
+        [4, 1],
+        [9, 10],
+      ],
+    ]);
   });
 
   it('the ideal twin is the point with every non-ideality off, the swept one too; clocks share one twin', () => {
-    const ex = expandPlan(makePlan({ axes: [parseAxis('rng.tau_rng_s=0,1e-7,5e-7'), parseAxis('clock.clock_hz=1e7,4e7')], workload: { kind: 'bm', sweeps: 10 } }));
+    const ex = expandPlan(
+      makePlan({ axes: [parseAxis('rng.tau_rng_s=0,1e-7,5e-7'), parseAxis('clock.clock_hz=1e7,4e7')], workload: { kind: 'bm', sweeps: 10 } }),
+    );
     for (const p of ex.points) {
       const t = p.twin.config;
       expect(t.rng.tau_rng_s).toBe(0);
@@ -74,7 +101,10 @@ describe('sweep plans', () => {
   });
 
   it('one bad value stops the plan naming the point and the value', () => {
-    const plan = (axes: string[], extra: object = {}) => () => expandPlan(makePlan({ axes: axes.map((a) => parseAxis(a)), workload: { kind: 'bm' }, ...extra }));
+    const plan =
+      (axes: string[], extra: object = {}) =>
+      () =>
+        expandPlan(makePlan({ axes: axes.map((a) => parseAxis(a)), workload: { kind: 'bm' }, ...extra }));
     expect(plan(['fabric.L=12,16,big'])).toThrow(/point 3 of 3 \(fabric\.L=big\): .*fabric\.L/);
     expect(plan(['clock.speed=1,2'])).toThrow(/--axis clock\.speed: no such config key \(clock has: clock_hz, phase_cycles, analog_substeps\)/);
     expect(plan(['fabric=1'])).toThrow(/is a config section/);
@@ -86,7 +116,9 @@ describe('sweep plans', () => {
     expect(() => makePlan({ workload: { kind: 'bm', images: 3 } })).toThrow(/workload bm: images is not used/);
     expect(() => makePlan({ workload: { kind: 'dtm', chains: 3 } })).toThrow(/workload dtm: chains is not used/);
     expect(plan(['workload.images=1,2'])).toThrow(/point 1 of 2 \(workload\.images=1\): the workload: workload\.images is not used by the bm workload/);
-    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,30')], workload: { kind: 'dtm', visible: 'fmnist' } }))).toThrow(/point 1 of 2 \(fabric\.L=12\): workload\.visible = "fmnist" needs 884 cells/);
+    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,30')], workload: { kind: 'dtm', visible: 'fmnist' } }))).toThrow(
+      /point 1 of 2 \(fabric\.L=12\): workload\.visible = "fmnist" needs 884 cells/,
+    );
   });
 
   it('shards: k/N with 1 <= k <= N, from Slurm array variables, round robin over points', () => {
@@ -100,16 +132,22 @@ describe('sweep plans', () => {
     expect(shardFromEnv({})).toBeNull();
     const ex = expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,14,16,18,20,22,24')], workload: { kind: 'bm' } }));
     const parts = [1, 2, 3].map((k) => shardPoints(ex.points, { k, n: 3 }).map((p) => p.index));
-    expect(parts).toEqual([[0, 3, 6], [1, 4], [2, 5]]);
+    expect(parts).toEqual([
+      [0, 3, 6],
+      [1, 4],
+      [2, 5],
+    ]);
   });
 
   it('a model file is refused at the points it does not fit, naming them', () => {
     const d = tmp('sweep-model');
     const m = join(d, 'm.json');
-    expect(dtca(['model', 'new', '--stages', '2', '--L', '12', '--rules', 'G12', '--visible', '10', '--weights', 'random:0.2', '--seed', '1', '--out', m]).code).toBe(0);
-    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,14,16'), parseAxis('clock.clock_hz=1e7,2e7')], workload: { kind: 'model', model: m } }))).toThrow(
-      /does not fit points 3 \(fabric\.L=14, clock\.clock_hz=10000000\), 4 .*, 5 .*, 6 /,
-    );
+    expect(
+      dtca(['model', 'new', '--stages', '2', '--L', '12', '--rules', 'G12', '--visible', '10', '--weights', 'random:0.2', '--seed', '1', '--out', m]).code,
+    ).toBe(0);
+    expect(() =>
+      expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,14,16'), parseAxis('clock.clock_hz=1e7,2e7')], workload: { kind: 'model', model: m } })),
+    ).toThrow(/does not fit points 3 \(fabric\.L=14, clock\.clock_hz=10000000\), 4 .*, 5 .*, 6 /);
     const ok = expandPlan(makePlan({ axes: [parseAxis('clock.clock_hz=1e7,2e7')], sets: ['fabric.L=12'], workload: { kind: 'model', model: m } }));
     expect(ok.points[0].workload.images).toBe(4);
     expect(ok.points[0].workload_label).toMatch(/^model m\.json 4x250/);
@@ -142,7 +180,14 @@ describe('charts', () => {
           fd: null,
           area_m2: null,
         } as unknown as Row);
-    const pf = { plan: { axes: [{ path: 'fabric.L', values: [32, 64] }, { path: 'clock.clock_hz', values: clocks }] } } as unknown as PlanFile;
+    const pf = {
+      plan: {
+        axes: [
+          { path: 'fabric.L', values: [32, 64] },
+          { path: 'clock.clock_hz', values: clocks },
+        ],
+      },
+    } as unknown as PlanFile;
     const charts = chartSpecs(pf, rows);
     // results with values only: no quality or area charts while they are null
     expect(charts.map((c) => c.result)).not.toContain('fd');
@@ -157,11 +202,16 @@ describe('charts', () => {
     expect(new Set(lag.data.values.map((v) => v.series))).toEqual(new Set(['32', '64']));
     expect(lag.data.values.filter((v) => v.kind === 'ideal twin').every((v) => v.y === 0.2)).toBe(true);
     expect(lag.data.values.map((v) => v.x)).toContain(2.5);
-    const rm = charts.find((c) => c.axis === 'fabric.L' && c.result === 'moment_rmse')!.spec as never as { encoding: { x: { scale: { type: string } } }; data: { values: { kind: string; series: string }[] } };
+    const rm = charts.find((c) => c.axis === 'fabric.L' && c.result === 'moment_rmse')!.spec as never as {
+      encoding: { x: { scale: { type: string } } };
+      data: { values: { kind: string; series: string }[] };
+    };
     expect(rm.encoding.x.scale.type).toBe('linear');
     expect(rm.data.values.some((v) => v.kind === 'statistical floor')).toBe(true);
     expect(new Set(rm.data.values.map((v) => v.series))).toEqual(new Set(['2.5 MHz', '10 MHz', '80 MHz']));
-    const e = charts.find((c) => c.axis === 'fabric.L' && c.result === 'sweep_energy_per_cell_sweep_j')!.spec as never as { encoding: { y: { title: string } } };
+    const e = charts.find((c) => c.axis === 'fabric.L' && c.result === 'sweep_energy_per_cell_sweep_j')!.spec as never as {
+      encoding: { y: { title: string } };
+    };
     expect(e.encoding.y.title).toBe('sweep energy per cell per sweep (no programming) (fJ)');
   });
 });
@@ -179,7 +229,12 @@ describe('dtca sweep end to end', () => {
     expect(r1.code).toBe(0);
     const rows = rowsOf(one);
     expect(rows.length).toBe(4);
-    expect(rows.map((r) => [r['fabric.L'], r['clock.clock_hz']])).toEqual([[12, 1e7], [12, 4e7], [14, 1e7], [14, 4e7]]);
+    expect(rows.map((r) => [r['fabric.L'], r['clock.clock_hz']])).toEqual([
+      [12, 1e7],
+      [12, 4e7],
+      [14, 1e7],
+      [14, 4e7],
+    ]);
     for (const r of rows) {
       expect(r.workload).toMatch(/^dtm T=3 visible=\d+ 2x30$/);
       expect(r.fd).toBeNull();
@@ -227,7 +282,10 @@ describe('dtca sweep end to end', () => {
     expect(again.stderr).toMatch(/resuming: 4 of 4 points already finished/);
     expect(readdirSync(join(one, 'points')).map((id) => statSync(join(one, 'points', id, 'point.json')).mtimeMs)).toEqual(before);
     const planFile = join(root, 'plan.json');
-    writeFileSync(planFile, JSON.stringify({ axes: { 'fabric.L': [12, 14], 'clock.clock_hz': [1e7, 4e7] }, workload: { kind: 'dtm', images: 2, T: 3, sweeps: 30 } }));
+    writeFileSync(
+      planFile,
+      JSON.stringify({ axes: { 'fabric.L': [12, 14], 'clock.clock_hz': [1e7, 4e7] }, workload: { kind: 'dtm', images: 2, T: 3, sweeps: 30 } }),
+    );
     const planned = dtca(['sweep', 'plan', '--plan', planFile, '--out', join(root, 'fromfile')]);
     expect(planned.code).toBe(0);
     const id = (d: string) => JSON.parse(read(join(d, 'plan.json'))).sweep_id;
@@ -273,12 +331,31 @@ describe('dtca sweep end to end', () => {
 });
 
 describe('ideal twins', () => {
-  it('a tau_rng sweep: the ideal column stays at the model\'s own autocorrelation while the chip sticks', () => {
+  it("a tau_rng sweep: the ideal column stays at the model's own autocorrelation while the chip sticks", () => {
     const out = join(tmp('sweep-tau'), 's');
     // every other non-ideality off, so the tau = 0 point is itself an ideal chip: its lag-1 and the
     // twin's (another seed) differ by sampling noise only
     const sets = ['rng.v_off_sigma_v=0', 'rng.v_s_sigma_rel=0', 'cell.node_capacitance_f=0', 'cell.weight_bits="exact"'].flatMap((s) => ['--set', s]);
-    const r = dtca(['sweep', '--workload', 'bm', '--axis', 'rng.tau_rng_s=0,1e-7,5e-7', '--grid', '12', '--chains', '2', '--warmup', '20', '--sweeps', '300', ...sets, '--out', out, '--json', '--no-charts']);
+    const r = dtca([
+      'sweep',
+      '--workload',
+      'bm',
+      '--axis',
+      'rng.tau_rng_s=0,1e-7,5e-7',
+      '--grid',
+      '12',
+      '--chains',
+      '2',
+      '--warmup',
+      '20',
+      '--sweeps',
+      '300',
+      ...sets,
+      '--out',
+      out,
+      '--json',
+      '--no-charts',
+    ]);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout).rows as Row[];
     expect(rows.map((x) => x.physics)).toEqual(['ideal', 'cycle', 'cycle']);
@@ -302,7 +379,25 @@ describe('ideal twins', () => {
 describe('resume after a kill', () => {
   it('killed half-way, the same command finishes the rest and redoes nothing finished', async () => {
     const out = join(tmp('sweep-kill'), 's');
-    const args = [CLI, 'sweep', '--grid', '24', '--clock', '1e7,2e7,4e7', '--images', '2', '--stages', '3', '--sweeps', '1500', '--jobs', '1', '--no-charts', '--out', out];
+    const args = [
+      CLI,
+      'sweep',
+      '--grid',
+      '24',
+      '--clock',
+      '1e7,2e7,4e7',
+      '--images',
+      '2',
+      '--stages',
+      '3',
+      '--sweeps',
+      '1500',
+      '--jobs',
+      '1',
+      '--no-charts',
+      '--out',
+      out,
+    ];
     const p = spawn(process.execPath, args, { env: { ...process.env, DTCA_LOG: 'warn' }, stdio: 'ignore' });
     const exited = new Promise((res) => p.on('close', res));
     const t0 = Date.now();
@@ -314,7 +409,9 @@ describe('resume after a kill', () => {
     expect(finished.length).toBeGreaterThanOrEqual(1);
     expect(finished.length).toBeLessThan(3);
     const stamps = finished.map((id) => statSync(join(out, 'points', id, 'point.json')).mtimeMs);
-    const twinStamps = readdirSync(join(out, 'twins')).filter((e) => !e.startsWith('.')).map((k) => statSync(join(out, 'twins', k, 'twin.json')).mtimeMs);
+    const twinStamps = readdirSync(join(out, 'twins'))
+      .filter((e) => !e.startsWith('.'))
+      .map((k) => statSync(join(out, 'twins', k, 'twin.json')).mtimeMs);
     const r = await new Promise<{ code: number | null; stderr: string }>((res) => {
       const q = spawn(process.execPath, args, { env: { ...process.env, DTCA_LOG: 'info' } });
       let stderr = '';
@@ -324,7 +421,11 @@ describe('resume after a kill', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`resuming: ${finished.length} of 3 points already finished, skipped`);
     expect(finished.map((id) => statSync(join(out, 'points', id, 'point.json')).mtimeMs)).toEqual(stamps);
-    expect(readdirSync(join(out, 'twins')).filter((e) => !e.startsWith('.')).map((k) => statSync(join(out, 'twins', k, 'twin.json')).mtimeMs)).toEqual(twinStamps);
+    expect(
+      readdirSync(join(out, 'twins'))
+        .filter((e) => !e.startsWith('.'))
+        .map((k) => statSync(join(out, 'twins', k, 'twin.json')).mtimeMs),
+    ).toEqual(twinStamps);
     expect(readdirSync(join(out, 'points')).filter((e) => e.startsWith('.partial-'))).toEqual([]);
     expect(rowsOf(out).length).toBe(3);
     // and the result is the uninterrupted run's

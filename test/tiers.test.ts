@@ -10,7 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { UNIT, SYSTEM } from './tiers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SPAWNERS = [/['"]node:child_process['"]/, /['"]child_process['"]/, /helpers\/cli(-pool)?\.js['"]/, /playwright/, /['"]\.\.?\/(\.\.\/)*cli\/(main|common|signals|commands\/)/, /execa|cross-spawn/];
+const SPAWNERS = [
+  /['"]node:child_process['"]/,
+  /['"]child_process['"]/,
+  /helpers\/cli(-pool)?\.js['"]/,
+  /playwright/,
+  /['"]\.\.?\/(\.\.\/)*cli\/(main|common|signals|commands\/)/,
+  /execa|cross-spawn/,
+];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -38,7 +38,11 @@ describe('dtca run --trace', () => {
     }
     const py = spawnSync(
       '/usr/bin/python3',
-      ['-c', `import sys; sys.path.insert(0, 'traces'); import dtca_trace as d; h, t = d.load(sys.argv[1]); print(t.states.shape[0], t.states.shape[1], int(t.states.max()))`, join(dir, 'trace.dtct')],
+      [
+        '-c',
+        `import sys; sys.path.insert(0, 'traces'); import dtca_trace as d; h, t = d.load(sys.argv[1]); print(t.states.shape[0], t.states.shape[1], int(t.states.max()))`,
+        join(dir, 'trace.dtct'),
+      ],
       { cwd: ROOT, encoding: 'utf8' },
     );
     expect(py.stderr).toBe('');
@@ -47,7 +51,27 @@ describe('dtca run --trace', () => {
 
   it('thinning: every 3rd sweep of stage 0 for chain 1 only, cells in a rectangle', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-trace-thin-'));
-    const r = dtca(['run', '--set', 'fabric.L=48', '--images', '3', '--sweeps', '7', '--trace', join(dir, 't.dtct'), '--trace-every', '3', '--trace-stages', '0', '--trace-chains', '1', '--trace-cells', '2,3,9,5', '--out', dir]);
+    const r = dtca([
+      'run',
+      '--set',
+      'fabric.L=48',
+      '--images',
+      '3',
+      '--sweeps',
+      '7',
+      '--trace',
+      join(dir, 't.dtct'),
+      '--trace-every',
+      '3',
+      '--trace-stages',
+      '0',
+      '--trace-chains',
+      '1',
+      '--trace-cells',
+      '2,3,9,5',
+      '--out',
+      dir,
+    ]);
     expect(r.code).toBe(0);
     const got: [number, number, number, number][] = [];
     for await (const rec of readTrace(join(dir, 't.dtct'))) {

@@ -201,7 +201,16 @@ describe('trace writer and TS reader', () => {
     expect(end.toggles).toBe(BASE.stages * BASE.chains * BASE.sweeps * 3);
 
     const s = await inspectTrace(p);
-    expect(s).toMatchObject({ records: recs.length, sweep_records: 30, stages: 3, chains: 2, sweeps: 5, truncated: false, complete: true, energy_source: 'end' });
+    expect(s).toMatchObject({
+      records: recs.length,
+      sweep_records: 30,
+      stages: 3,
+      chains: 2,
+      sweeps: 5,
+      truncated: false,
+      complete: true,
+      energy_source: 'end',
+    });
     expect(s.energy_j).toEqual(energy(99999));
     expect(s.bytes).toBe(readFileSync(p).length);
     expect(s.error).toBeUndefined();
@@ -352,7 +361,9 @@ describe('trace writer and TS reader', () => {
     writeFileSync(bad, d2);
     r = await readUntilError(bad);
     expect(r.recs.length).toBe(10);
-    expect(r.error?.message).toMatch(new RegExp(`corrupt at byte ${ends[9]} \\(record 10\\): a damaged record \\(a whole record follows at byte ${ends[10]}\\)`));
+    expect(r.error?.message).toMatch(
+      new RegExp(`corrupt at byte ${ends[9]} \\(record 10\\): a damaged record \\(a whole record follows at byte ${ends[10]}\\)`),
+    );
     const s = await inspectTrace(bad);
     expect(s.records).toBe(10);
     expect(s.error).toMatch(/corrupt at byte/);
@@ -364,10 +375,18 @@ describe('trace writer and TS reader', () => {
       ['json', '{"format":"dtca-trace"}', /not a dtca trace/],
       ['text', 'hello world\n', /not a dtca trace/],
       ['empty', '', /not a dtca trace \(the file is empty\)/],
-      ['other-map', makePackr().pack({ type: 'header', format: 'something-else', version: 1 }), /not a dtca trace \(first record has type "header", format "something-else"\)/],
+      [
+        'other-map',
+        makePackr().pack({ type: 'header', format: 'something-else', version: 1 }),
+        /not a dtca trace \(first record has type "header", format "something-else"\)/,
+      ],
       ['model', makePackr().pack({ format: 'dtca-model', version: 1 }), /not a dtca trace/],
       ['garbage', Buffer.from([0xc1, 1, 2, 3]), /not a dtca trace/],
-      ['newer', encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 2 }), /trace format version 2 is newer than this dtca reads \(version 1\)/],
+      [
+        'newer',
+        encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 2 }),
+        /trace format version 2 is newer than this dtca reads \(version 1\)/,
+      ],
     ];
     for (const [name, data, re] of cases) {
       const p = join(dir, `${name}.bin`);
@@ -523,7 +542,12 @@ describe('Python reader (traces/dtca_trace/)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/lag-1 autocorrelation of 20 visible cells \(lag = 1 sweep\)/);
-    expect(r.stdout.trim().split('\n').filter((l) => /^\s+\d+\s+2\s+24\s+-?\d\.\d{4}$/.test(l)).length).toBe(3);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => /^\s+\d+\s+2\s+24\s+-?\d\.\d{4}$/.test(l)).length,
+    ).toBe(3);
     r = ex('energy.py', p);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/stage\s+sweep\s+E_sweep/);
@@ -665,7 +689,22 @@ describe('dtca trace inspect | export', () => {
     const layoutFiles = ['layout', 'colour', 'pixel_index', 'label_index', 'pixel_column', 'label_column'];
     const stageFiles = ['stage', 'kind', 'cycle', 'time_s', 'energy_total_j', ...COMPONENTS.map((c) => `energy_${c}_j`)].map((n) => `stage_records_${n}`);
     expect(names).toEqual(
-      ['cells', 'chain', 'cycle', 'energy_total_j', 'stage', 'states', 'sweep', 'time_s', 'toggles', ...COMPONENTS.map((c) => `energy_${c}_j`), ...layoutFiles, ...stageFiles].map((n) => `${n}.npy`).sort(),
+      [
+        'cells',
+        'chain',
+        'cycle',
+        'energy_total_j',
+        'stage',
+        'states',
+        'sweep',
+        'time_s',
+        'toggles',
+        ...COMPONENTS.map((c) => `energy_${c}_j`),
+        ...layoutFiles,
+        ...stageFiles,
+      ]
+        .map((n) => `${n}.npy`)
+        .sort(),
     );
     // issue 19 item 13: the cell layout (pixels, label copies, their states.npy columns) ...
     const h = header(BASE);
@@ -708,9 +747,18 @@ describe('dtca trace inspect | export', () => {
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
 
     if (pyOk) {
-      const o = py(['-c', `import numpy as np, json, sys; d=sys.argv[1]; s=np.load(d+'/states.npy'); c=np.load(d+'/cycle.npy'); print(json.dumps({'shape': list(s.shape), 'dtype': str(s.dtype), 'sum': int(s.sum()), 'c6': int(c[6])}))`, npyDir]);
+      const o = py([
+        '-c',
+        `import numpy as np, json, sys; d=sys.argv[1]; s=np.load(d+'/states.npy'); c=np.load(d+'/cycle.npy'); print(json.dumps({'shape': list(s.shape), 'dtype': str(s.dtype), 'sum': int(s.sum()), 'c6': int(c[6])}))`,
+        npyDir,
+      ]);
       expect(o.code).toBe(0);
-      expect(JSON.parse(o.stdout)).toEqual({ shape: [30, 10], dtype: 'uint8', sum: exp.reduce((a, e) => a + bits(e.spins, cells).reduce((x, y) => x + y, 0), 0), c6: s6.cycle });
+      expect(JSON.parse(o.stdout)).toEqual({
+        shape: [30, 10],
+        dtype: 'uint8',
+        sum: exp.reduce((a, e) => a + bits(e.spins, cells).reduce((x, y) => x + y, 0), 0),
+        c6: s6.cycle,
+      });
     }
   });
 
@@ -756,7 +804,7 @@ describe('hand-written sweep record encoder', () => {
   it('writes exactly the bytes msgpackr writes for the same record', () => {
     const packr = makePackr();
     let seed = 99;
-    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
     const cases: [number, number, number, number, number][] = [
       [0, 0, 0, 0, 0],
       [1, 7, 249, 1234, 4900],
@@ -766,7 +814,15 @@ describe('hand-written sweep record encoder', () => {
     for (const [chain, stage, sweep, toggles, cycle] of cases) {
       for (const nCells of [1, 36, 4900, 600000]) {
         const states = Uint8Array.from({ length: (nCells + 7) >> 3 }, () => Math.floor(rnd() * 256));
-        const energy_j: Record<string, number> = { total: rnd() * 1e-12, rng: 3.5e-16, bias_network: rnd() * 1e-15, programming: 0, init: 0, readout: 1, links: -0.5 };
+        const energy_j: Record<string, number> = {
+          total: rnd() * 1e-12,
+          rng: 3.5e-16,
+          bias_network: rnd() * 1e-15,
+          programming: 0,
+          init: 0,
+          readout: 1,
+          links: -0.5,
+        };
         const time_s = cycle / 1e7;
         const mine = encodeSweepRecord({ chain, stage, sweep, cycle, time_s, toggles, n_cells: nCells, states, energy_j });
         const ref = encodeRecord(packr, {

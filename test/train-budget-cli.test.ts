@@ -13,7 +13,32 @@ describe('dtca train --budget and --neg-start data', () => {
   it('on the command line: the manifest shows the preset under the explicit flags; a bad name exits 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-budget-'));
     const out = join(dir, 'q.mp');
-    const small = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--epochs', '1', '--steps', '2', '--batch', '8', '--samples', '2', '--acp-lag', '4', '--acp-warmup', '6', '--limit', '300', '--seed', '3', '--workers', '1'];
+    const small = [
+      '--set',
+      'fabric.L=43',
+      '--set',
+      'fabric.rules="G8"',
+      '--stages',
+      '2',
+      '--epochs',
+      '1',
+      '--steps',
+      '2',
+      '--batch',
+      '8',
+      '--samples',
+      '2',
+      '--acp-lag',
+      '4',
+      '--acp-warmup',
+      '6',
+      '--limit',
+      '300',
+      '--seed',
+      '3',
+      '--workers',
+      '1',
+    ];
     const r = dtca(['train', '--budget', 'quick', ...small, '--warmup', '3', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
@@ -21,7 +46,16 @@ describe('dtca train --budget and --neg-start data', () => {
     expect(man.budget).toBe('quick');
     expect(man.placement).toBe('spatial');
     expect(man.options).toMatchObject({ epochs: 1, steps: 2, batch: 8, samples: 2, acp_lag: 4, acp_warmup: 6, workers: 1, warmup: 3 });
-    expect(man.options).toMatchObject({ pos_warmup: q.posWarmup, neg_start: q.negStart, data_epochs: 1, data_warmup: q.dataWarmup, every: q.every, lr: q.lr, lr_floor: q.lrFloor, acp_lambda: q.acpLambda });
+    expect(man.options).toMatchObject({
+      pos_warmup: q.posWarmup,
+      neg_start: q.negStart,
+      data_epochs: 1,
+      data_warmup: q.dataWarmup,
+      every: q.every,
+      lr: q.lr,
+      lr_floor: q.lrFloor,
+      acp_lambda: q.acpLambda,
+    });
     const bad = dtca(['train', '--budget', 'huge', '--out', join(dir, 'b.mp')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n').length).toBe(1);
@@ -30,7 +64,40 @@ describe('dtca train --budget and --neg-start data', () => {
 
   it('negative chains started from the data: the same model for 1 and 2 workers and after a kill and --resume', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-cd-'));
-    const tiny = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--epochs', '2', '--steps', '2', '--batch', '8', '--warmup', '2', '--pos-warmup', '3', '--neg-start', 'data', '--acp-warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '5', '--lr', '0.2'];
+    const tiny = [
+      '--set',
+      'fabric.L=43',
+      '--set',
+      'fabric.rules="G8"',
+      '--stages',
+      '2',
+      '--epochs',
+      '2',
+      '--steps',
+      '2',
+      '--batch',
+      '8',
+      '--warmup',
+      '2',
+      '--pos-warmup',
+      '3',
+      '--neg-start',
+      'data',
+      '--acp-warmup',
+      '5',
+      '--samples',
+      '2',
+      '--every',
+      '2',
+      '--acp-lag',
+      '4',
+      '--limit',
+      '300',
+      '--seed',
+      '5',
+      '--lr',
+      '0.2',
+    ];
     const a = join(dir, 'w1.mp');
     const b = join(dir, 'w2.mp');
     expect(dtca(['train', ...tiny, '--workers', '1', '--out', a]).code).toBe(0);

@@ -4,7 +4,25 @@ import { describe, it, expect } from 'vitest';
 import { applyBudget, BUDGETS, BUDGET_NAMES } from '../sim/train/budget.js';
 import { UserError } from '../fabric/errors.js';
 
-const RECIPE_KEYS = ['placement', 'batch', 'warmup', 'posWarmup', 'negStart', 'dataEpochs', 'dataWarmup', 'acpWarmup', 'samples', 'every', 'lr', 'lrFloor', 'acpLambda', 'acpLag', 'workers', 'epochs', 'steps'];
+const RECIPE_KEYS = [
+  'placement',
+  'batch',
+  'warmup',
+  'posWarmup',
+  'negStart',
+  'dataEpochs',
+  'dataWarmup',
+  'acpWarmup',
+  'samples',
+  'every',
+  'lr',
+  'lrFloor',
+  'acpLambda',
+  'acpLag',
+  'workers',
+  'epochs',
+  'steps',
+];
 
 describe('training budgets', () => {
   it('quick and standard each set the whole recipe; quick is shorter', () => {

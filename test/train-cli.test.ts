@@ -10,7 +10,30 @@ import { dtca, CLI } from './helpers/cli.js';
 import { readModel } from '../sim/model.js';
 
 // L = 43 holds the 884 visible cells on one colour; a few steps of a two-stage model
-const SMALL = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '2', '--batch', '8', '--warmup', '5', '--samples', '2', '--every', '2', '--acp-lag', '4', '--limit', '300', '--seed', '3'];
+const SMALL = [
+  '--set',
+  'fabric.L=43',
+  '--set',
+  'fabric.rules="G8"',
+  '--stages',
+  '2',
+  '--steps',
+  '2',
+  '--batch',
+  '8',
+  '--warmup',
+  '5',
+  '--samples',
+  '2',
+  '--every',
+  '2',
+  '--acp-lag',
+  '4',
+  '--limit',
+  '300',
+  '--seed',
+  '3',
+];
 
 describe('dtca train', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dtca-train-'));
@@ -25,7 +48,10 @@ describe('dtca train', () => {
     expect(m.dtm?.T).toBe(2);
     expect(m.dtm?.image.length).toBe(784);
     expect(m.stages[0].ew.some((w) => w !== 0)).toBe(true); // it learned something
-    const log = readFileSync(`${out}.train.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(`${out}.train.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(log.length).toBe(4);
     for (const rec of log) for (const k of ['stage', 'epoch', 'rho', 'lambda', 'agreement', 'grad_rms', 'lr']) expect(typeof rec[k], k).toBe('number');
     expect(existsSync(`${out}.train.png`)).toBe(true);
@@ -37,7 +63,22 @@ describe('dtca train', () => {
     const st = unpack((unpack(readFileSync(`${out}.ckpt/stage-1.mp`)) as { payload: Uint8Array }).payload) as { epoch: number };
     expect(st.epoch).toBe(2);
     // the trained model runs on the chip it was trained for
-    const run = dtca(['run', '--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--model', out, '--images', '2', '--sweeps', '3', '--json', '--out', join(dir, 'run-a')]);
+    const run = dtca([
+      'run',
+      '--set',
+      'fabric.L=43',
+      '--set',
+      'fabric.rules="G8"',
+      '--model',
+      out,
+      '--images',
+      '2',
+      '--sweeps',
+      '3',
+      '--json',
+      '--out',
+      join(dir, 'run-a'),
+    ]);
     expect(run.code).toBe(0);
   }, 180_000);
 
@@ -55,7 +96,10 @@ describe('dtca train', () => {
     const cut = join(dir, 'cut.mp');
     // kill the run once its first checkpoint is on disk
     await new Promise<void>((resolve) => {
-      const p = spawn(process.execPath, [CLI, 'train', ...SMALL, '--epochs', '3', '--out', cut], { stdio: 'ignore', env: { ...process.env, DTCA_LOG: 'warn' } });
+      const p = spawn(process.execPath, [CLI, 'train', ...SMALL, '--epochs', '3', '--out', cut], {
+        stdio: 'ignore',
+        env: { ...process.env, DTCA_LOG: 'warn' },
+      });
       const timer = setInterval(() => {
         if (existsSync(`${cut}.ckpt/stage-0.mp`)) {
           clearInterval(timer);

@@ -139,7 +139,7 @@ describe('contrastive gradient = exact log-likelihood gradient (tiny DTM stage)'
     expect(r.zWrong).toBeGreaterThan(Z_TAIL); // a 15 % wrong beta is detected: the test can fail
   });
 
-  it('many-chain engine, the chip\'s 8-bit weights', () => {
+  it("many-chain engine, the chip's 8-bit weights", () => {
     const cfg = testConfig([...sets, 'cell.weight_bits=8'], true);
     const r = run(cfg, 'batch', (v) => quantise(v, 8, cfg.cell.weight_full_scale));
     expect(r.zRight).toBeLessThan(Z_TAIL);

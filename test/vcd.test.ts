@@ -16,7 +16,7 @@ const haveGtkwave = spawnSync('vcd2fst', ['--help'], { encoding: 'utf8' }).error
 /** vcd2fst converts the file; fst2vcd renders it back; returns that rendering parsed (or null without GTKWave). */
 function throughGtkwave(vcd: string): ParsedVcd | null {
   if (!haveGtkwave) {
-    if (process.env.CI) throw new Error('vcd2fst is missing: install Debian\'s gtkwave package');
+    if (process.env.CI) throw new Error("vcd2fst is missing: install Debian's gtkwave package");
     console.warn('skipping the GTKWave half: vcd2fst is not installed (apt-get install gtkwave)');
     return null;
   }
@@ -170,7 +170,24 @@ describe('dtca trace export --vcd', () => {
 
   it('a thinned trace: counters run through every sweep, spins are x between recorded sweeps', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-vcd-thin-'));
-    const run = dtca(['run', '--set', 'fabric.L=16', '--images', '1', '--sweeps', '9', '--trace', '--trace-every', '4', '--trace-stages', '0', '--trace-cells', '2,2,5,3', '--out', dir]);
+    const run = dtca([
+      'run',
+      '--set',
+      'fabric.L=16',
+      '--images',
+      '1',
+      '--sweeps',
+      '9',
+      '--trace',
+      '--trace-every',
+      '4',
+      '--trace-stages',
+      '0',
+      '--trace-cells',
+      '2,2,5,3',
+      '--out',
+      dir,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const out = join(dir, 'thin.vcd');
     const e = dtca(['trace', 'export', join(dir, 'trace.dtct'), '--vcd', out, '--cells', '34-36']);
@@ -206,7 +223,9 @@ describe('dtca trace export --vcd', () => {
     const t = join(dir, 'trace.dtct');
     const big = dtca(['trace', 'export', t, '--vcd', join(dir, 'big.vcd'), '--max-mb', '0.01']);
     expect(big.code).toBe(2);
-    expect(big.stderr).toMatch(/about [0-9.]+ kB \(256 cells x 40 sweep records, [0-9,]+ clock cycles\), over the limit of 0\.01 MiB \(--max-mb\); thin it: .*--cells.*--stages.*--chains/);
+    expect(big.stderr).toMatch(
+      /about [0-9.]+ kB \(256 cells x 40 sweep records, [0-9,]+ clock cycles\), over the limit of 0\.01 MiB \(--max-mb\); thin it: .*--cells.*--stages.*--chains/,
+    );
     expect(readdirSync(dir).filter((f) => f.includes('big'))).toEqual([]);
     const ok = dtca(['trace', 'export', t, '--vcd', join(dir, 'small.vcd'), '--max-mb', '0.01', '--cells', '0-3', '--stages', '0', '--no-clock']);
     expect(ok.code, ok.stderr).toBe(0);

@@ -33,16 +33,7 @@ export function makeUnpackr(): Unpackr {
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
 export type TypedArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+  Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
 
 type TypedCtor = { new (buf: ArrayBuffer, off?: number, len?: number): TypedArray; BYTES_PER_ELEMENT: number };
 
@@ -260,18 +251,18 @@ function putNum(v: number): void {
   if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff && !Object.is(v, -0)) {
     if (v >= 0) {
       if (v < 0x80) b[p++] = v;
-      else if (v < 0x100) (b[p++] = 0xcc), (b[p++] = v);
-      else if (v < 0x10000) (b[p++] = 0xcd), b.writeUInt16BE(v, p), (p += 2);
-      else (b[p++] = 0xce), b.writeUInt32BE(v, p), (p += 4);
+      else if (v < 0x100) ((b[p++] = 0xcc), (b[p++] = v));
+      else if (v < 0x10000) ((b[p++] = 0xcd), b.writeUInt16BE(v, p), (p += 2));
+      else ((b[p++] = 0xce), b.writeUInt32BE(v, p), (p += 4));
     } else if (v >= -0x20) b[p++] = v & 0xff;
-    else if (v >= -0x80) (b[p++] = 0xd0), b.writeInt8(v, p), (p += 1);
-    else if (v >= -0x8000) (b[p++] = 0xd1), b.writeInt16BE(v, p), (p += 2);
-    else (b[p++] = 0xd2), b.writeInt32BE(v, p), (p += 4);
+    else if (v >= -0x80) ((b[p++] = 0xd0), b.writeInt8(v, p), (p += 1));
+    else if (v >= -0x8000) ((b[p++] = 0xd1), b.writeInt16BE(v, p), (p += 2));
+    else ((b[p++] = 0xd2), b.writeInt32BE(v, p), (p += 4));
   } else if (Number.isSafeInteger(v) && v > 0xffffffff) {
     // counter() makes these BigInts, which msgpackr writes as int64
-    (b[p++] = 0xd3), b.writeBigInt64BE(BigInt(v), p), (p += 8);
+    ((b[p++] = 0xd3), b.writeBigInt64BE(BigInt(v), p), (p += 8));
   } else {
-    (b[p++] = 0xcb), b.writeDoubleBE(v, p), (p += 8);
+    ((b[p++] = 0xcb), b.writeDoubleBE(v, p), (p += 8));
   }
   ep = p;
 }
@@ -333,9 +324,9 @@ export function encodeSweepRecordInto(b: Buffer, at: number, f: SweepFields): nu
   const n = f.states.length;
   putNum(n);
   putKey(K.data);
-  if (n < 0x100) (b[ep++] = 0xc4), (b[ep++] = n);
-  else if (n < 0x10000) (b[ep++] = 0xc5), b.writeUInt16BE(n, ep), (ep += 2);
-  else (b[ep++] = 0xc6), b.writeUInt32BE(n, ep), (ep += 4);
+  if (n < 0x100) ((b[ep++] = 0xc4), (b[ep++] = n));
+  else if (n < 0x10000) ((b[ep++] = 0xc5), b.writeUInt16BE(n, ep), (ep += 2));
+  else ((b[ep++] = 0xc6), b.writeUInt32BE(n, ep), (ep += 4));
   b.set(f.states, ep);
   ep += n;
   putKey(K.energy_j);

@@ -91,8 +91,7 @@ class Damage extends Error {}
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
 
 function checkEnergy(v: unknown): void {
   if (!isObj(v) || !Object.values(v).every((x) => typeof x === 'number')) throw new Damage('energy_j is not a map of numbers');
@@ -190,8 +189,7 @@ export class TraceDecoder {
   constructor(private readonly name: string) {}
 
   private fail(at: number, what: string): UserError {
-    const before =
-      this.count === 0 ? 'no record before it' : this.count === 1 ? 'the header before it reads' : `the ${this.count} records before it read`;
+    const before = this.count === 0 ? 'no record before it' : this.count === 1 ? 'the header before it reads' : `the ${this.count} records before it read`;
     this.error = new UserError(`${this.name}: corrupt at byte ${at} (record ${this.count}): ${what}; ${before}`);
     return this.error;
   }
@@ -207,7 +205,9 @@ export class TraceDecoder {
       // a trace is recognised by its first bytes (not by decoded values, which damage can bend
       // differently in different decoders): what follows is judged as damage
       if (!startsLikeHeader(buf, start)) {
-        const got = isObj(value) ? `first record has type ${JSON.stringify(value.type)}, format ${JSON.stringify(value.format)}` : 'it does not start with a msgpack map';
+        const got = isObj(value)
+          ? `first record has type ${JSON.stringify(value.type)}, format ${JSON.stringify(value.format)}`
+          : 'it does not start with a msgpack map';
         throw this.notATrace(got);
       }
       if (!isObj(value)) throw this.fail(at, 'the header is not a map');
@@ -231,7 +231,9 @@ export class TraceDecoder {
       else if (rec.type === 'end') {
         // the end record counts what was written before it: a record lost or repeated shows here
         if (rec.records !== this.count || rec.sweep_records !== this.sweeps) {
-          throw new Damage(`the end record counts ${rec.records} records (${rec.sweep_records} sweep records) before it, ${this.count} (${this.sweeps}) were read: records are missing or repeated`);
+          throw new Damage(
+            `the end record counts ${rec.records} records (${rec.sweep_records} sweep records) before it, ${this.count} (${this.sweeps}) were read: records are missing or repeated`,
+          );
         }
         this.ended = true;
       } else {
@@ -415,7 +417,9 @@ export class TraceReader implements AsyncIterable<TraceRecord> {
         this.truncated = true;
         this.truncatedAt = dec.base;
         if (this.opts.strict) {
-          throw new UserError(`${this.path}: cut short at byte ${dec.base} of ${this.bytes} (${this.bytes - dec.base} bytes of a partial record after the last whole one)`);
+          throw new UserError(
+            `${this.path}: cut short at byte ${dec.base} of ${this.bytes} (${this.bytes - dec.base} bytes of a partial record after the last whole one)`,
+          );
         }
       }
     } finally {
@@ -568,10 +572,19 @@ export async function inspectTrace(path: string): Promise<TraceSummary> {
     energy_source: finished ? 'end' : 'partial',
     complete: end !== null,
     status:
-      error !== undefined ? 'damaged' : reader.truncated ? 'truncated' : end === null ? 'incomplete' : (end as EndRecord).status === 'interrupted' ? 'interrupted' : 'complete',
+      error !== undefined
+        ? 'damaged'
+        : reader.truncated
+          ? 'truncated'
+          : end === null
+            ? 'incomplete'
+            : (end as EndRecord).status === 'interrupted'
+              ? 'interrupted'
+              : 'complete',
     truncated: reader.truncated,
   };
-  if (end !== null && (end as EndRecord).status === 'interrupted') out.interrupted = { reason: String((end as EndRecord).reason ?? 'unknown'), at: (end as EndRecord).at ?? {} };
+  if (end !== null && (end as EndRecord).status === 'interrupted')
+    out.interrupted = { reason: String((end as EndRecord).reason ?? 'unknown'), at: (end as EndRecord).at ?? {} };
   if (reader.truncated) out.truncated_at_byte = reader.truncatedAt;
   if (error !== undefined) out.error = error;
   return out;

@@ -116,7 +116,10 @@ async function plan(file: string, o: VcdExportOptions): Promise<Plan> {
         want = o.cells;
         for (const c of want) {
           if (c >= r.layout.N) throw new UserError(`--cells: cell ${c} is outside the grid (0..${r.layout.N - 1}, index = y*L + x with L = ${r.layout.L})`);
-          if (!colOf.has(c)) throw new UserError(`--cells: cell ${c} (x=${c % r.layout.L}, y=${Math.floor(c / r.layout.L)}) is not in the trace (it traces ${traced.length} cells${r.thinning.cells ? `, the rectangle ${r.thinning.cells.join(',')}` : ''})`);
+          if (!colOf.has(c))
+            throw new UserError(
+              `--cells: cell ${c} (x=${c % r.layout.L}, y=${Math.floor(c / r.layout.L)}) is not in the trace (it traces ${traced.length} cells${r.thinning.cells ? `, the rectangle ${r.thinning.cells.join(',')}` : ''})`,
+            );
         }
       } else want = traced;
       if (want.length === 0) throw new UserError('--cells: no cell to show');

@@ -136,7 +136,11 @@ export class VcdWriter {
     const width = spec.width ?? (spec.type === 'integer' ? 32 : spec.type === 'real' ? 64 : 1);
     if (!Number.isInteger(width) || width < 1) throw new UserError(`VCD variable ${spec.name}: width ${width} must be a positive integer`);
     const initial = spec.initial ?? (spec.type === 'real' ? 0 : 'x');
-    const v: VcdVar = { id: idCode(this.vars.length), spec: { scope: [...spec.scope], name: spec.name, type: spec.type, width, initial }, index: this.vars.length };
+    const v: VcdVar = {
+      id: idCode(this.vars.length),
+      spec: { scope: [...spec.scope], name: spec.name, type: spec.type, width, initial },
+      index: this.vars.length,
+    };
     this.vars.push(v);
     this.current.push(initial);
     return v;
@@ -366,7 +370,7 @@ export function writeVcdSignals(path: string, signals: VcdSignal[], opts: VcdSig
       for (let s = 0; s < signals.length; s++) {
         if (pos[s] >= signals[s].time_s.length) continue;
         const t = tick(s, pos[s]);
-        if (t < bt) (bt = t), (best = s);
+        if (t < bt) ((bt = t), (best = s));
       }
       if (best < 0) break;
       w.change(bt, vars[best], signals[best].values[pos[best]] as VcdValue);

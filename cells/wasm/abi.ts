@@ -87,7 +87,6 @@ export const F64 = { aB: 2, aR: 3, bPow: 4 } as const;
 /** f64 result slots (8 bytes each, in OUT). */
 export const OUT = { latches: 0, toggles: 1, link: 2, wire: 3, divider: 4, fallbacks: 5 } as const;
 
-
 /**
  * Slots of 16-byte constants in CONST. V8 builds an arbitrary v128.const with several
  * instructions and then keeps it in a register for the whole loop; a constant loaded from memory
@@ -195,7 +194,9 @@ export function checkAbi(): void {
   const { PER_CALL, C, C_END, DUPS, DUPS_END } = KC;
   const statics = Object.entries(KC).filter(([, s]) => s < PER_CALL);
   slots('CONST', Object.fromEntries(statics), 16);
-  const perCall = Object.entries(KC).filter(([n, s]) => s >= PER_CALL && n !== 'PER_CALL' && n !== 'C_END' && n !== 'PER_CALL_END' && (s < C || s >= KC.C_END) && s < KC.PER_CALL_END);
+  const perCall = Object.entries(KC).filter(
+    ([n, s]) => s >= PER_CALL && n !== 'PER_CALL' && n !== 'C_END' && n !== 'PER_CALL_END' && (s < C || s >= KC.C_END) && s < KC.PER_CALL_END,
+  );
   slots('CONST', Object.fromEntries(perCall), 16);
   if (!(C + 12 <= C_END && C_END < KC.PER_CALL_END && KC.PER_CALL_END <= DUPS && DUPS < DUPS_END && DUPS_END * 16 <= REGIONS.CONST.bytes)) {
     throw new Error('wasm abi: constant slot ranges overlap or leave CONST');

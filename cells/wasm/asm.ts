@@ -344,7 +344,7 @@ export function assemble(m: ModuleDef): Uint8Array {
   });
   const bodies = m.funcs.map((f) => {
     const groups: number[][] = [];
-    for (let k = 0; k < f.locals.length; ) {
+    for (let k = 0; k < f.locals.length;) {
       let n = 1;
       while (k + n < f.locals.length && f.locals[k + n] === f.locals[k]) n++;
       groups.push([...uleb(n), f.locals[k]]);

@@ -453,7 +453,8 @@ export class WasmEngine implements LatchEngine {
   // ---- tiles: one chain split by rows over several instances (cells/wasm/tiles.ts) ----
   /** Latch only rows y0 .. y1 - 1 from now on (every row: 0, L). The other rows' spins are read, never written. */
   setBand(y0: number, y1: number): void {
-    if (!(Number.isInteger(y0) && Number.isInteger(y1) && 0 <= y0 && y0 < y1 && y1 <= this.g.L)) throw new RangeError(`engine: band ${y0}..${y1} of ${this.g.L} rows`);
+    if (!(Number.isInteger(y0) && Number.isInteger(y1) && 0 <= y0 && y0 < y1 && y1 <= this.g.L))
+      throw new RangeError(`engine: band ${y0}..${y1} of ${this.g.L} rows`);
     this.band = [y0, y1];
   }
 

@@ -64,7 +64,8 @@ export function checkLayout(f: FabricLayout): void {
   for (const c of [0, 1]) {
     const cells = f.colourCells[c];
     let n = 0;
-    for (let i = 0; i < N; i++) if ((((i % L) + Math.floor(i / L)) & 1) === c && cells[n++] !== i) throw new EngineRefusal('colour lists are not in cell order');
+    for (let i = 0; i < N; i++)
+      if ((((i % L) + Math.floor(i / L)) & 1) === c && cells[n++] !== i) throw new EngineRefusal('colour lists are not in cell order');
     if (n !== cells.length) throw new EngineRefusal('colour lists are not the checkerboard');
   }
 }
@@ -202,5 +203,14 @@ export const chainMemory = structFamily((planeBytes: number, groupBytes: number)
 /** What the kernels are generated for: the planes' offsets, and the distances in a chain's memory (chainMemory) between what a colour's latch reads. */
 export function geomSpec(D: number, plane: { imm: [number[], number[]]; minOff: number; planeBytes: number }, groupBytes: number, lat: boolean): GeomSpec {
   const m = chainMemory(plane.planeBytes, groupBytes).off;
-  return { D, imm: plane.imm, minOff: plane.minOff, PREV: m.PREV0 - m.S0, TGOFF: m.TARGET0 - m.NODE0, SGOFF: m.SIGMA0 - m.NODE0, BIOFF: m.BIAS0 - m.NODE0, lat };
+  return {
+    D,
+    imm: plane.imm,
+    minOff: plane.minOff,
+    PREV: m.PREV0 - m.S0,
+    TGOFF: m.TARGET0 - m.NODE0,
+    SGOFF: m.SIGMA0 - m.NODE0,
+    BIOFF: m.BIAS0 - m.NODE0,
+    lat,
+  };
 }

@@ -114,7 +114,20 @@ async function measureIsolated(spec: RowSpec, timeoutS: number): Promise<RowResu
   } catch (e) {
     const err = e as { signal?: string; stderr?: string; message: string };
     const why = err.signal === 'SIGTERM' ? `did not finish within ${timeoutS} s` : (err.stderr || err.message).trim().split('\n').slice(-1)[0];
-    return { ...spec, cells: spec.L * spec.L, cell_updates: 0, wall_s: 0, updates_per_ns: 0, us_per_sweep: 0, setup_s: 0, rss_peak_bytes: 0, engine_used: 'reference', engine_refused: [], engine_tiles: 1, skipped: why };
+    return {
+      ...spec,
+      cells: spec.L * spec.L,
+      cell_updates: 0,
+      wall_s: 0,
+      updates_per_ns: 0,
+      us_per_sweep: 0,
+      setup_s: 0,
+      rss_peak_bytes: 0,
+      engine_used: 'reference',
+      engine_refused: [],
+      engine_tiles: 1,
+      skipped: why,
+    };
   }
 }
 
@@ -144,8 +157,16 @@ export function runAnchors(dir: string): Anchor[] {
     };
     return [
       { name: 'native one chain (native_ref, -march=native)', command: 'native_ref 70 4000', updates_per_ns: rate('native_ref', ['70', '4000']) },
-      { name: 'native 64 chains in lanes (native_batch i16f, x86-64-v2)', command: 'native_batch i16f 70 64 400', updates_per_ns: rate('nb_v2', ['i16f', '70', '64', '400']) },
-      { name: 'native 64 chains L=256 (native_batch i16f, x86-64-v2)', command: 'native_batch i16f 256 64 100', updates_per_ns: rate('nb_v2', ['i16f', '256', '64', '100']) },
+      {
+        name: 'native 64 chains in lanes (native_batch i16f, x86-64-v2)',
+        command: 'native_batch i16f 70 64 400',
+        updates_per_ns: rate('nb_v2', ['i16f', '70', '64', '400']),
+      },
+      {
+        name: 'native 64 chains L=256 (native_batch i16f, x86-64-v2)',
+        command: 'native_batch i16f 256 64 100',
+        updates_per_ns: rate('nb_v2', ['i16f', '256', '64', '100']),
+      },
     ];
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -179,12 +200,19 @@ export function formatBench(rows: BenchRow[], anchors: Anchor[] = []): string {
   lines.push('');
   const ratioTo = (r: BenchRow): string => {
     const a = r.chains === 1 ? anchors[0] : r.L === 256 ? anchors[2] : anchors[1];
-    return a && a.updates_per_ns > 0 && !r.skipped ? `${((r.updates_per_ns / r.workers) / a.updates_per_ns).toFixed(2)}x` : '';
+    return a && a.updates_per_ns > 0 && !r.skipped ? `${(r.updates_per_ns / r.workers / a.updates_per_ns).toFixed(2)}x` : '';
   };
   const head = ['physics', 'L', 'chains', 'workers', 'trace', 'engine', 'updates/ns', 'µs/sweep', 'set-up s', 'peak RSS'];
   if (anchors.length) head.push('per core / anchor');
   const body = rows.map((r) => {
-    const cols = [r.physics, String(r.L), String(r.chains), String(r.workers), r.trace ? 'on' : 'off', r.engine_tiles > 1 ? `${r.engine_used} (${r.engine_tiles} tiles)` : r.engine_used];
+    const cols = [
+      r.physics,
+      String(r.L),
+      String(r.chains),
+      String(r.workers),
+      r.trace ? 'on' : 'off',
+      r.engine_tiles > 1 ? `${r.engine_used} (${r.engine_tiles} tiles)` : r.engine_used,
+    ];
     if (r.skipped) return [...cols, 'skipped', r.skipped, '', '', ...(anchors.length ? [''] : [])];
     cols.push(r.updates_per_ns.toFixed(4), r.us_per_sweep.toFixed(1), r.setup_s.toFixed(2), fmtBytes(r.rss_peak_bytes));
     if (anchors.length) cols.push(ratioTo(r));

@@ -143,7 +143,7 @@ export function compareTable(ds: Design[]): string {
 }
 
 /** What the table and the chart say about comparing runs of different lengths. */
-export const PER_IMAGE_NOTE = 'per image: energies and times are each run\'s totals divided by its images, so runs of different lengths compare';
+export const PER_IMAGE_NOTE = "per image: energies and times are each run's totals divided by its images, so runs of different lengths compare";
 
 export function compareChart(ds: Design[]): ChartSpec | null {
   const panels = CHARTED.filter((k) => ds.some((d) => typeof d.values[k] === 'number'));
@@ -166,11 +166,18 @@ export function compareChart(ds: Design[]): ChartSpec | null {
         y: { field: 'y', type: 'quantitative', title: null, scale: log ? { type: 'log', domainMin: floor } : { type: 'linear' }, axis: { format: '~r' } },
         ...(log ? { y2: { datum: floor } } : {}),
         color: { field: 'design', type: 'nominal', legend: null, sort: null },
-        tooltip: [{ field: 'design', type: 'nominal' }, { field: 'y', type: 'quantitative', format: '.4g' }],
+        tooltip: [
+          { field: 'design', type: 'nominal' },
+          { field: 'y', type: 'quantitative', format: '.4g' },
+        ],
       },
     };
   });
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: { text: 'Designs side by side, per generated image', subtitle: PER_IMAGE_NOTE }, hconcat: charts } as unknown as ChartSpec;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Designs side by side, per generated image', subtitle: PER_IMAGE_NOTE },
+    hconcat: charts,
+  } as unknown as ChartSpec;
 }
 
 export function compareCommand<T>(y: Argv<T>): Argv<T> {

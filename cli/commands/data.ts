@@ -17,7 +17,10 @@ function cmdData(a: { data?: string; json?: boolean }): void {
     return;
   }
   const lines = [`Fashion-MNIST in ${dir}: sizes, magic numbers and SHA-256 checked`];
-  for (const s of summary) lines.push(`${s.split.padEnd(5)}  ${s.images} images, ${s.per_class.join('/')} per class, ${(100 * s.on_fraction).toFixed(1)} % of pixels on after binarising (pixel/255 > ${BINARY_THRESHOLD})`);
+  for (const s of summary)
+    lines.push(
+      `${s.split.padEnd(5)}  ${s.images} images, ${s.per_class.join('/')} per class, ${(100 * s.on_fraction).toFixed(1)} % of pixels on after binarising (pixel/255 > ${BINARY_THRESHOLD})`,
+    );
   lines.push(`classes: ${CLASS_NAMES.map((n, c) => `${c} ${n}`).join(', ')}`);
   process.stdout.write(lines.join('\n') + '\n');
 }

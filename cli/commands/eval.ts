@@ -64,7 +64,11 @@ async function cmdTrainClassifier(a: EvalArgs, s: Session): Promise<void> {
     seed,
     epochs,
     onProgress: (done, _total, epoch) => bar.tick(epoch * TRAIN_SPLIT + done),
-    onEpoch: (e) => log.info({ epoch: e.epoch + 1, of: epochs, loss: Number(e.loss.toFixed(4)), val_accuracy: e.valAccuracy, wall_s: Number(e.wallS.toFixed(1)) }, 'epoch done'),
+    onEpoch: (e) =>
+      log.info(
+        { epoch: e.epoch + 1, of: epochs, loss: Number(e.loss.toFixed(4)), val_accuracy: e.valAccuracy, wall_s: Number(e.wallS.toFixed(1)) },
+        'epoch done',
+      ),
   });
   bar.done();
   writeFileAtomic(out, r.bytes, 'classifier');
@@ -98,7 +102,8 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
   if (isDir) {
     for (const k of ['config', 'set', 'sweeps', 'beta', 'workers', 'seed'] as const) {
       const v = a[k];
-      if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new UserError(`--${k}: used only when evaluating a model file (a run directory's samples are already generated)`);
+      if (v !== undefined && !(Array.isArray(v) && v.length === 0))
+        throw new UserError(`--${k}: used only when evaluating a model file (a run directory's samples are already generated)`);
     }
     if (a.ideal) throw new UserError("--ideal: used only when evaluating a model file (a run directory's samples are already generated)");
     const s = readRunSamples(target, n);
@@ -111,17 +116,30 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     const dtm = model.dtm;
     if (!dtm) throw new UserError(`${a.target}: not a DTM model (no "dtm" section)`);
     const src = imageSourceOf(dtm);
-    if (!src) throw new UserError(`${a.target}: its images are ${dtm.image_shape.join('x')} (${dtm.image.length} cells), not Fashion-MNIST's; dtca eval scores Fashion-MNIST models (--visible fmnist)`);
-    if (dtm.label.length !== CLASSES * dtm.label_copies) throw new UserError(`${a.target}: ${dtm.label.length} label cells, expected ${CLASSES} classes x ${dtm.label_copies} copies`);
+    if (!src)
+      throw new UserError(
+        `${a.target}: its images are ${dtm.image_shape.join('x')} (${dtm.image.length} cells), not Fashion-MNIST's; dtca eval scores Fashion-MNIST models (--visible fmnist)`,
+      );
+    if (dtm.label.length !== CLASSES * dtm.label_copies)
+      throw new UserError(`${a.target}: ${dtm.label.length} label cells, expected ${CLASSES} classes x ${dtm.label_copies} copies`);
     const seed = positiveInt('seed', a.seed, 0);
     const g = model.grid;
     // the chip takes the model's grid; explicit --set values still apply on top
-    const sets = [`fabric.L=${g.L}`, `fabric.rules=${JSON.stringify(g.rules)}`, `fabric.boundary=${JSON.stringify(g.boundary)}`, ...(seed === undefined ? [] : [`seed=${seed}`]), ...(a.set ?? [])];
+    const sets = [
+      `fabric.L=${g.L}`,
+      `fabric.rules=${JSON.stringify(g.rules)}`,
+      `fabric.boundary=${JSON.stringify(g.boundary)}`,
+      ...(seed === undefined ? [] : [`seed=${seed}`]),
+      ...(a.set ?? []),
+    ];
     const chipKind = a.chip ?? (a.ideal ? 'exact' : 'cycle');
     if (chipKind !== 'ideal' && chipKind !== 'cycle' && chipKind !== 'exact') throw new UserError(`--chip ${chipKind}: ideal or cycle`);
     const base = resolveConfig(a.config, { sets });
     // --chip ideal: every non-ideality off but the chip's weight precision (the chip a model is trained on)
-    const cfg = chipKind === 'cycle' ? base : resolveConfig(a.config, { ideal: true, sets: chipKind === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
+    const cfg =
+      chipKind === 'cycle'
+        ? base
+        : resolveConfig(a.config, { ideal: true, sets: chipKind === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
     const workers = positiveInt('workers', a.workers) ?? 1;
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
@@ -134,11 +152,29 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
     const pairsData = trainData(model, a.data, undefined, 'test');
     const auto: number[] = [];
-    for (let k = 0; k < dtm.T; k++) auto.push(measureAutocorrelation(cfg, 'auto', { beta: model.beta, dtm, stages: model.stages }, k, pairsData, { pairs: 32, warmup: 40, lag: AUTOCORRELATION_LAG, seed: cfg.seed }));
+    for (let k = 0; k < dtm.T; k++)
+      auto.push(
+        measureAutocorrelation(cfg, 'auto', { beta: model.beta, dtm, stages: model.stages }, k, pairsData, {
+          pairs: 32,
+          warmup: 40,
+          lag: AUTOCORRELATION_LAG,
+          seed: cfg.seed,
+        }),
+      );
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
     samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
     title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
-    source = { model: target, config: cfg.name, chip: chipKind, engine: gen.engine.used, seed: cfg.seed, T: dtm.T, sweeps, generation_wall_s: gen.wallS, autocorrelation_lag: AUTOCORRELATION_LAG };
+    source = {
+      model: target,
+      config: cfg.name,
+      chip: chipKind,
+      engine: gen.engine.used,
+      seed: cfg.seed,
+      T: dtm.T,
+      sweeps,
+      generation_wall_s: gen.wallS,
+      autocorrelation_lag: AUTOCORRELATION_LAG,
+    };
   }
   const report = evaluate(samples, {
     data,
@@ -159,18 +195,24 @@ export function evalCommand<T>(y: Argv<T>, s: Session): Argv<T> {
     (yy) =>
       yy
         .positional('target', { type: 'string', describe: 'a run directory with samples.npy, or a DTM model file (generates --images class-clamped samples)' })
-        .option('images', { type: 'number', describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N, and below ${MIN_FD_RANK_N} it cannot rank anything: the report says so)` })
+        .option('images', {
+          type: 'number',
+          describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N, and below ${MIN_FD_RANK_N} it cannot rank anything: the report says so)`,
+        })
         .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
         .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA, else /usr/share/datasets/fashion-mnist)' })
         .option('classifier', { type: 'string', describe: 'classifier weights (default configs/classifier/fmnist-cnn.msgpack)' })
         .option('config', { type: 'string', describe: 'MODEL: chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
         .option('set', { type: 'string', array: true, describe: 'MODEL: override a config value' })
-        .option('chip', { choices: ['cycle', 'ideal'], describe: 'MODEL: the chip to generate on: cycle (the config as it is, default) or ideal (every non-ideality off, the chip\'s weight precision kept)' })
+        .option('chip', {
+          choices: ['cycle', 'ideal'],
+          describe: "MODEL: the chip to generate on: cycle (the config as it is, default) or ideal (every non-ideality off, the chip's weight precision kept)",
+        })
         .option('ideal', { type: 'boolean', default: false, describe: 'MODEL: the ideal chip with exact weights (infinite precision)' })
         .option('sweeps', { type: 'number', describe: 'MODEL: sweeps per stage (default 250)' })
         .option('beta', { type: 'string', describe: 'MODEL: beta, a number or START:END over each stage' })
         .option('workers', { type: 'number', describe: 'MODEL: worker threads over images' })
-        .option('seed', { type: 'number', describe: 'MODEL: the chip seed (default the config\'s); with --train-classifier the training seed (default 1)' })
+        .option('seed', { type: 'number', describe: "MODEL: the chip seed (default the config's); with --train-classifier the training seed (default 1)" })
         .option('train-classifier', { type: 'boolean', describe: 'train the quality classifier on binarised Fashion-MNIST and write it' })
         .option('epochs', { type: 'number', describe: `--train-classifier: epochs (default ${DEFAULT_EPOCHS})` })
         .option('out', { type: 'string', describe: '--train-classifier: output file (default the committed configs/classifier/fmnist-cnn.msgpack)' }),

@@ -53,10 +53,12 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const { log } = s;
   const out = resolve(String(a.out ?? 'runs/central'));
   // the directory is the experiment's own: new, empty, or holding an earlier (resumed) experiment
-  const ours = existsSync(join(out, 'results.jsonl')) || VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
+  const ours =
+    existsSync(join(out, 'results.jsonl')) || VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
   if (existsSync(out) && !ours) {
     if (!statSync(out).isDirectory()) throw new UserError(`--out ${out}: exists and is not a directory`);
-    if (readdirSync(out).length > 0) throw new UserError(`--out ${out}: not empty and holds no experiment (results.jsonl or a variant's model); choose another directory`);
+    if (readdirSync(out).length > 0)
+      throw new UserError(`--out ${out}: not empty and holds no experiment (results.jsonl or a variant's model); choose another directory`);
   }
   makeDirs(out, `--out ${a.out ?? out}`);
   noteClaimedDir(out);
@@ -72,14 +74,32 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   if (!(Number.isFinite(lr) && lr > 0 && lr <= 10)) throw new UserError(`--lr ${String(a.lr)}: a learning rate in (0, 10]`);
   const base = resolveConfig(undefined, { sets: (a.set as string[] | undefined) ?? [] });
   // the ideal chip with the chip's weight precision (as dtca train --chip ideal)
-  const config = resolveConfig(undefined, { ideal: true, sets: [...((a.set as string[] | undefined) ?? []), `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] });
+  const config = resolveConfig(undefined, {
+    ideal: true,
+    sets: [...((a.set as string[] | undefined) ?? []), `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`],
+  });
   const data = loadReferenceData(a.data as string | undefined);
   const classifier = readClassifier(CLASSIFIER_PATH);
   const resultsPath = join(out, 'results.jsonl');
-  const rows: Row[] = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row) : [];
+  const rows: Row[] = existsSync(resultsPath)
+    ? readFileSync(resultsPath, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Row)
+    : [];
   for (const v of VARIANTS) {
     const modelPath = join(out, `${v.name}.mp`);
-    const model0 = newDtmModel({ T: v.T, L: config.fabric.L, rules: config.fabric.rules, boundary: config.fabric.boundary, visible: 'fmnist', weights: 'zero', seed: config.seed, placement });
+    const model0 = newDtmModel({
+      T: v.T,
+      L: config.fabric.L,
+      rules: config.fabric.rules,
+      boundary: config.fabric.boundary,
+      visible: 'fmnist',
+      weights: 'zero',
+      seed: config.seed,
+      placement,
+    });
     if (!existsSync(modelPath)) {
       log.info({ variant: v.name, epochs, steps, batch }, 'training');
       await train({
@@ -106,7 +126,10 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
         onEpoch: (r) => log.info({ variant: v.name, stage: r.stage, epoch: r.epoch, rho: +r.rho.toFixed(4), lambda: +r.lambda.toPrecision(3) }, 'epoch'),
       });
     }
-    const trainLog = readFileSync(`${modelPath}.train.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stage: number; epoch: number; rho: number; lambda: number });
+    const trainLog = readFileSync(`${modelPath}.train.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { stage: number; epoch: number; rho: number; lambda: number });
     for (let e = 1; e <= epochs; e++) {
       if (rows.some((r) => r.variant === v.name && r.epoch === e)) continue;
       const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);
@@ -142,7 +165,10 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
     '',
     `| variant | epoch | FD (N = ${images}) | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |`,
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.variant} | ${r.epoch} | ${r.fd.toFixed(2)} | ${r.clamped_accuracy === null ? 'n/a' : r.clamped_accuracy.toFixed(3)} | ${r.rho_mean.toFixed(4)} | ${r.rho_max.toFixed(4)} | ${r.lambda_mean.toPrecision(3)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.variant} | ${r.epoch} | ${r.fd.toFixed(2)} | ${r.clamped_accuracy === null ? 'n/a' : r.clamped_accuracy.toFixed(3)} | ${r.rho_mean.toFixed(4)} | ${r.rho_max.toFixed(4)} | ${r.lambda_mean.toPrecision(3)} |`,
+    ),
   ].join('\n');
   writeFileAtomic(join(out, 'results.md'), md + '\n');
   const long = rows.flatMap((r) => [
@@ -158,7 +184,11 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
       width: 300,
       height: 220,
       mark: { type: 'line', point: true },
-      encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', title: null }, color: { field: 'variant', type: 'nominal' } },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative' },
+        y: { field: 'value', type: 'quantitative', title: null },
+        color: { field: 'variant', type: 'nominal' },
+      },
     },
     resolve: { scale: { y: 'independent' } },
   };

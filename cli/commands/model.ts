@@ -30,7 +30,8 @@ function cmdModelNew(a: Record<string, unknown>, s: Session): void {
   const vis = String(a.visible);
   const visible = vis === 'fmnist' ? 'fmnist' : Number(vis);
   if (visible !== 'fmnist' && (!Number.isInteger(visible) || visible < 1)) throw new UserError(`--visible ${vis}: expected fmnist or a positive integer`);
-  if (visible !== 'fmnist' && a.image !== undefined) throw new UserError(`--image: chooses the Fashion-MNIST image; --visible ${vis} gives its own number of image cells`);
+  if (visible !== 'fmnist' && a.image !== undefined)
+    throw new UserError(`--image: chooses the Fashion-MNIST image; --visible ${vis} gives its own number of image cells`);
   let rules: string | Rule[] = String(a.rules);
   if (rules.trim().startsWith('[')) {
     try {
@@ -54,7 +55,11 @@ function cmdModelNew(a: Record<string, unknown>, s: Session): void {
     placement: a.placement as Placement,
     image: parseImageChoice(a.image),
   });
-  if (visible === 'fmnist' && m.dtm?.image_source) log.info({ image: describeImage(m.dtm.image_source), label_copies: m.dtm.label_copies }, `image ${describeImage(m.dtm.image_source)}, ${m.dtm.label_copies} label copies per class`);
+  if (visible === 'fmnist' && m.dtm?.image_source)
+    log.info(
+      { image: describeImage(m.dtm.image_source), label_copies: m.dtm.label_copies },
+      `image ${describeImage(m.dtm.image_source)}, ${m.dtm.label_copies} label copies per class`,
+    );
   // JSON for .json files and for standard output; msgpack otherwise
   const json = out.endsWith('.json') || isStdout(out);
   const obj = modelToObject(m, json);
@@ -77,11 +82,27 @@ function checkModelSize(T: number, L: number, rules: unknown, out: string): void
   if (T > MAX_INDEX) throw new UserError(`--stages ${T}: at most ${MAX_INDEX}`);
   const D = 4 * resolveRules(rules, '--rules').length;
   const N = L * L;
-  const shape: RunShape = { cells: N, directions: D, chains: 0, workers: 1, stages: T, edgesPerStage: (N * D) / 2, stagesProgrammed: 0, cellUpdates: 0, cycles: 0, sweeps: 0, engine: 'ideal', analogSubsteps: 1, phaseCycles: 1 };
+  const shape: RunShape = {
+    cells: N,
+    directions: D,
+    chains: 0,
+    workers: 1,
+    stages: T,
+    edgesPerStage: (N * D) / 2,
+    stagesProgrammed: 0,
+    cellUpdates: 0,
+    cycles: 0,
+    sweeps: 0,
+    engine: 'ideal',
+    analogSubsteps: 1,
+    phaseCycles: 1,
+  };
   checkResources(shape, estimateRun(shape), { canForce: false, what: 'this model' });
-  const json = T * ((N * D) / 2 * 3 * 22 + N * 22);
+  const json = T * (((N * D) / 2) * 3 * 22 + N * 22);
   if ((out.endsWith('.json') || out === '-') && json > MAX_JSON_BYTES) {
-    throw new UserError(`--out ${out}: the model is about ${formatBytes(json)} as JSON, more than JSON text can hold here; write msgpack (a file name not ending in .json)`);
+    throw new UserError(
+      `--out ${out}: the model is about ${formatBytes(json)} as JSON, more than JSON text can hold here; write msgpack (a file name not ending in .json)`,
+    );
   }
 }
 
@@ -104,7 +125,7 @@ function cmdModelInfo(a: Record<string, unknown>): void {
     stages: m.stages.map((st, k) => {
       let sw = 0;
       let mx = 0;
-      for (const w of st.ew) (sw += w * w), (mx = Math.max(mx, Math.abs(w)));
+      for (const w of st.ew) ((sw += w * w), (mx = Math.max(mx, Math.abs(w))));
       let mb = 0;
       for (const b of st.bias) mb = Math.max(mb, Math.abs(b));
       const row: Record<string, unknown> = {
@@ -160,33 +181,43 @@ function cmdModelInfo(a: Record<string, unknown>): void {
 }
 
 export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
-  return y
-    .command('model', 'make or describe model files', (y) =>
-      y
-        .command(
-          'new',
-          'write a DTM model file (msgpack, or JSON if FILE ends in .json)',
-          (yy) =>
-            yy
-              .option('stages', { type: 'number', default: 8, describe: 'T, the number of denoising stages' })
-              .option('L', { type: 'number', default: 70, describe: 'cells per side' })
-              .option('rules', { type: 'string', default: 'G12', describe: 'preset (G8, G12, G16) or JSON [[a,b],...]' })
-              .option('boundary', { choices: ['open', 'torus'], default: 'open' })
-              .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'visible cells at random colour-0 cells (the paper) or spatial: pixels in image order over the grid, labels on a lattice between them' })
-              .option('visible', { type: 'string', default: 'fmnist', describe: 'fmnist (784 pixels + 100 label cells, or a smaller image on a smaller grid: see --image) or a number of image cells' })
-              .option('image', { type: 'string', describe: `--visible fmnist: auto (default: the largest image that fits the grid: 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})` })
-              .option('weights', { type: 'string', default: 'zero', describe: 'zero, or random:SCALE (uniform in +-SCALE)' })
-              .option('beta', { type: 'string', describe: 'the model\'s beta (default 1)' })
-              .option('seed', { type: 'number', default: 1 })
-              .option('out', { type: 'string', demandOption: true, describe: "model file to write ('-': JSON on standard output)" }),
-          (a) => cmdModelNew(a as never, s),
-        )
-        .command(
-          'info <file>',
-          'describe a model file',
-          (yy) => yy.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
-          (a) => cmdModelInfo(a as never),
-        )
-        .demandCommand(1, 'name a model command: new, info'),
-    );
+  return y.command('model', 'make or describe model files', (y) =>
+    y
+      .command(
+        'new',
+        'write a DTM model file (msgpack, or JSON if FILE ends in .json)',
+        (yy) =>
+          yy
+            .option('stages', { type: 'number', default: 8, describe: 'T, the number of denoising stages' })
+            .option('L', { type: 'number', default: 70, describe: 'cells per side' })
+            .option('rules', { type: 'string', default: 'G12', describe: 'preset (G8, G12, G16) or JSON [[a,b],...]' })
+            .option('boundary', { choices: ['open', 'torus'], default: 'open' })
+            .option('placement', {
+              choices: PLACEMENTS,
+              default: 'random',
+              describe: 'visible cells at random colour-0 cells (the paper) or spatial: pixels in image order over the grid, labels on a lattice between them',
+            })
+            .option('visible', {
+              type: 'string',
+              default: 'fmnist',
+              describe: 'fmnist (784 pixels + 100 label cells, or a smaller image on a smaller grid: see --image) or a number of image cells',
+            })
+            .option('image', {
+              type: 'string',
+              describe: `--visible fmnist: auto (default: the largest image that fits the grid: 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})`,
+            })
+            .option('weights', { type: 'string', default: 'zero', describe: 'zero, or random:SCALE (uniform in +-SCALE)' })
+            .option('beta', { type: 'string', describe: "the model's beta (default 1)" })
+            .option('seed', { type: 'number', default: 1 })
+            .option('out', { type: 'string', demandOption: true, describe: "model file to write ('-': JSON on standard output)" }),
+        (a) => cmdModelNew(a as never, s),
+      )
+      .command(
+        'info <file>',
+        'describe a model file',
+        (yy) => yy.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+        (a) => cmdModelInfo(a as never),
+      )
+      .demandCommand(1, 'name a model command: new, info'),
+  );
 }

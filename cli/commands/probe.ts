@@ -35,7 +35,8 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   if (isStdout(String(a.vcd))) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
   const cfg = loadConfig(a);
   const chip = buildChip(cfg);
-  if (chip.ideal) throw new UserError('probe: the ideal chip has no analog state between latches (no relaxation, no RNG memory); probe a cycle-accurate config');
+  if (chip.ideal)
+    throw new UserError('probe: the ideal chip has no analog state between latches (no relaxation, no RNG memory); probe a cycle-accurate config');
   const N = chip.fabric.N;
   const cells = a.cells === undefined ? [0] : parseIndexList('--cells', String(a.cells));
   for (const i of cells) if (i >= N) throw new UserError(`--cells: cell ${i} outside 0..${N - 1}`);
@@ -48,7 +49,9 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   const perLatch = 2 * t.phaseCycles * t.substeps;
   const estimate = cells.length * sweeps * (2 * perLatch * 24 + 40) + sweeps * 2 * t.phaseCycles * 2 * 8;
   if (estimate > MAX_BYTES) {
-    throw new UserError(`probe: about ${(estimate / 2 ** 20).toFixed(0)} MiB of VCD for ${cells.length} cells x ${sweeps} sweeps (${perLatch} substeps per latch); probe fewer --cells or --sweeps (limit ${MAX_BYTES / 2 ** 20} MiB)`);
+    throw new UserError(
+      `probe: about ${(estimate / 2 ** 20).toFixed(0)} MiB of VCD for ${cells.length} cells x ${sweeps} sweeps (${perLatch} substeps per latch); probe fewer --cells or --sweeps (limit ${MAX_BYTES / 2 ** 20} MiB)`,
+    );
   }
   const prog = programStage(chip, model, stage);
   const dt = 1 / (t.clockHz * t.substeps);
@@ -133,9 +136,14 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
     }
   }
   const signals = [clk, phase, sweep, ...cells.flatMap((i) => [sig.get(i)!.spin, sig.get(i)!.v, sig.get(i)!.p])];
-  const r = writeVcdSignals(String(a.vcd), signals, { resolution_s: dt / 2, comment: `dtca probe: ${cfg.name}, model ${model.source} stage ${stage}, chain ${chain}, cells ${cells.join(',')}; v_node in volts, rng_p1 the RNG's P(1)` });
+  const r = writeVcdSignals(String(a.vcd), signals, {
+    resolution_s: dt / 2,
+    comment: `dtca probe: ${cfg.name}, model ${model.source} stage ${stage}, chain ${chain}, cells ${cells.join(',')}; v_node in volts, rng_p1 the RNG's P(1)`,
+  });
   log.info({ vcd: a.vcd, bytes: r.bytes, cells: cells.length, sweeps }, 'waveforms written');
-  process.stdout.write(`${a.vcd}: ${cells.length} cells x ${sweeps} sweeps, ${(r.bytes / 1024).toFixed(0)} KiB (timescale ${r.timescale.magnitude} ${r.timescale.unit})\n`);
+  process.stdout.write(
+    `${a.vcd}: ${cells.length} cells x ${sweeps} sweeps, ${(r.bytes / 1024).toFixed(0)} KiB (timescale ${r.timescale.magnitude} ${r.timescale.unit})\n`,
+  );
 }
 
 export function probeCommand<T>(y: Argv<T>, s: Session): Argv<T> {

@@ -15,7 +15,6 @@ import { eng } from '../../sim/stats.js';
 import { prepareRunDir, writeJson, writeManifest } from '../../sim/io/output.js';
 import { writeChart, siPrefix, type ChartSpec } from '../../sim/io/plot.js';
 
-
 interface RngArgs {
   config?: string;
   set?: string[];
@@ -48,7 +47,11 @@ export function formatRngReport(r: RngReport, name: string, dir?: string): strin
       ac.tau_s > 0 ? pm(ac.tau_s, ac.tau_se_s, 's') : `0 s (lag-1 autocorrelation ${r.autocorrelation.lag1_rho.toFixed(4)})`,
       `${eng(c.tau_rng_s, 's')} (≈ 100 ns)`,
     ],
-    ['slope V_s', pm(f.v_s_v, f.v_s_se_v, 'V'), `${eng(r.device_truth.v_s_v, 'V')} = n kT/q${r.device === 'nominal' ? '' : ' x mismatch'}, n = ${c.subthreshold_n}`],
+    [
+      'slope V_s',
+      pm(f.v_s_v, f.v_s_se_v, 'V'),
+      `${eng(r.device_truth.v_s_v, 'V')} = n kT/q${r.device === 'nominal' ? '' : ' x mismatch'}, n = ${c.subthreshold_n}`,
+    ],
     ['offset V_off', pm(f.v_off_v, f.v_off_se_v, 'V'), eng(r.device_truth.v_off_v, 'V')],
     ['transfer fit', `chi2/dof = ${(f.chi2 / f.dof).toFixed(2)} (${f.dof} dof)`, ''],
     [
@@ -67,8 +70,16 @@ export function formatRngReport(r: RngReport, name: string, dir?: string): strin
   if (m) {
     rows.push(
       ['mismatch', `${m.cells_sampled} of ${m.cells_total} cells fitted`, 'sigma'],
-      ['  V_off spread', `${pm(m.v_off_v.sd_corrected, m.v_off_v.sd_corrected_se, 'V')} (fit noise ${eng(m.v_off_v.fit_se_rms, 'V', 3)} removed)`, eng(c.v_off_sigma_v, 'V')],
-      ['  V_s spread', `${pct(m.v_s_rel.sd_corrected)} ± ${pct(m.v_s_rel.sd_corrected_se)} (fit noise ${pct(m.v_s_rel.fit_se_rms)} removed)`, pct(c.v_s_sigma_rel)],
+      [
+        '  V_off spread',
+        `${pm(m.v_off_v.sd_corrected, m.v_off_v.sd_corrected_se, 'V')} (fit noise ${eng(m.v_off_v.fit_se_rms, 'V', 3)} removed)`,
+        eng(c.v_off_sigma_v, 'V'),
+      ],
+      [
+        '  V_s spread',
+        `${pct(m.v_s_rel.sd_corrected)} ± ${pct(m.v_s_rel.sd_corrected_se)} (fit noise ${pct(m.v_s_rel.fit_se_rms)} removed)`,
+        pct(c.v_s_sigma_rel),
+      ],
       ['  mean V_off, V_s', `${eng(m.v_off_v.mean, 'V', 3)}, ${eng(m.v_s_rel.mean_v, 'V')}`, ''],
     );
   } else {
@@ -101,15 +112,28 @@ export function transferChartSpec(r: RngReport): ChartSpec {
     const dv = lo + ((hi - lo) * k) / 240;
     return { dv: dv / scale, p1: sigmoid((dv - f.v_off_v) / f.v_s_v), series: fitLabel };
   });
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: [measLabel, fitLabel], range: ['#1f77b4', '#d62728'] }, legend: { orient: 'top-left' } } as const;
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: [measLabel, fitLabel], range: ['#1f77b4', '#d62728'] },
+    legend: { orient: 'top-left' },
+  } as const;
   const x = { field: 'dv', type: 'quantitative', title: `ΔV = V − V_off,nominal (${prefix}V)` } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'RNG transfer curve: P(1) = σ((ΔV − V_off) / V_s)', subtitle: `T = ${r.configured.temperature_k} K, ${r.transfer.samples_per_point} samples per point, dt = ${eng(r.transfer.dt_s, 's')}` },
+    title: {
+      text: 'RNG transfer curve: P(1) = σ((ΔV − V_off) / V_s)',
+      subtitle: `T = ${r.configured.temperature_k} K, ${r.transfer.samples_per_point} samples per point, dt = ${eng(r.transfer.dt_s, 's')}`,
+    },
     width: 480,
     height: 300,
     layer: [
-      { data: { values: curve }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'p1', type: 'quantitative', title: 'P(output = 1)', scale: { domain: [0, 1] } }, color } },
+      {
+        data: { values: curve },
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: { x, y: { field: 'p1', type: 'quantitative', title: 'P(output = 1)', scale: { domain: [0, 1] } }, color },
+      },
       { data: { values: measured }, mark: { type: 'rule' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
       { data: { values: measured }, mark: { type: 'point', filled: true, size: 30 }, encoding: { x, y: { field: 'p1', type: 'quantitative' }, color } },
     ],
@@ -129,7 +153,13 @@ export function autocorrChartSpec(r: RngReport): ChartSpec {
     const lag = (maxLag * k) / 200;
     return { lag: lag / scale, rho: tau > 0 ? Math.exp(-lag / tau) : lag === 0 ? 1 : 0, series: fitLabel };
   });
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: [measLabel, fitLabel], range: ['#1f77b4', '#d62728'] }, legend: { orient: 'top-right' } } as const;
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: [measLabel, fitLabel], range: ['#1f77b4', '#d62728'] },
+    legend: { orient: 'top-right' },
+  } as const;
   const x = { field: 'lag', type: 'quantitative', title: `lag (${prefix}s)` } as const;
   const y = { field: 'rho', type: 'quantitative', title: 'autocorrelation of the output' } as const;
   return {

@@ -13,10 +13,18 @@ import { withRunDir } from '../../sim/io/output.js';
 import { isStdout } from '../../fabric/files.js';
 import { parseIndexList, parseCellRect } from '../../traces/writer.js';
 import { configLabel } from '../../sim/label.js';
-import { planWorkload, executeWorkload, writeRunDirectory, writeStoppedRun, openPlanTrace, endTrace, WorkloadStopped, type WorkloadRequest } from '../../sim/workload.js';
+import {
+  planWorkload,
+  executeWorkload,
+  writeRunDirectory,
+  writeStoppedRun,
+  openPlanTrace,
+  endTrace,
+  WorkloadStopped,
+  type WorkloadRequest,
+} from '../../sim/workload.js';
 import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
 import type { Session } from '../session.js';
-
 
 function parseEngine(v: unknown): EngineChoice {
   if (v === undefined) return 'auto';
@@ -56,7 +64,8 @@ function stoppedEarly(signal: string): Interrupted {
 
 /** The command line as a workload request: flag checks and parsing only; sim/workload.ts checks the rest. */
 async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopSignal): Promise<Omit<WorkloadRequest, 'config'>> {
-  if (a.model !== undefined && a.workload !== undefined) throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
+  if (a.model !== undefined && a.workload !== undefined)
+    throw new UserError('--workload: chooses the built-in workload; with --model the model file is the workload');
   // the signal handlers are up before a model file is read: a signal ends even a long read (fabric/read.ts)
   let fileModel: Model | null;
   try {
@@ -76,8 +85,11 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
       );
     }
   }
-  if (a.trace === undefined) for (const k of ['traceEvery', 'traceStages', 'traceChains', 'traceCells']) if (a[k] !== undefined) throw new UserError(`${flagName(k)}: thins a trace; add --trace`);
-  if (a.trace !== undefined && isStdout(String(a.trace))) throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
+  if (a.trace === undefined)
+    for (const k of ['traceEvery', 'traceStages', 'traceChains', 'traceCells'])
+      if (a[k] !== undefined) throw new UserError(`${flagName(k)}: thins a trace; add --trace`);
+  if (a.trace !== undefined && isStdout(String(a.trace)))
+    throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
   const workers = checkWorkers(a.workers as number | undefined);
   if (a.trace !== undefined && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
   const trace =
@@ -125,60 +137,78 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSig
   await turn(); // a signal that came while the run was planned is handled now (fabric/pause.ts)
   if (stop.signal) throw stoppedEarly(stop.signal);
   const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
-  await withRunDir(a.out as string | undefined, label.slug, async (dir, rd) => {
-    const t0 = performance.now();
-    const wallS = () => (performance.now() - t0) / 1000;
-    log.info({ config: label.label, memory: formatBytes(plan.estimate.bytes), estimate: formatSeconds(plan.estimate.seconds) }, 'run planned');
-    const sink = openPlanTrace(plan, dir, ctx);
-    let outcome;
-    try {
-      outcome = await executeWorkload(plan, ctx, { sink, stopped: stop.received, startupS: () => process.uptime() });
-    } catch (e) {
-      await endTrace(sink, e);
-      if (e instanceof WorkloadStopped) throw writeStoppedRun(rd, plan, label, stop.signal ?? e.reason, e.progress, wallS(), {}, sink ? sink.finalPath : undefined);
-      throw e;
-    }
-    if (sink) {
-      await sink.close();
-      log.info({ trace: sink.finalPath }, 'trace written');
-    }
-    await writeRunDirectory(rd, outcome, label, { stop: () => stop.signal, wallS });
-    const stats = outcome.stats;
-    log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
-    process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
-  }, claim);
+  await withRunDir(
+    a.out as string | undefined,
+    label.slug,
+    async (dir, rd) => {
+      const t0 = performance.now();
+      const wallS = () => (performance.now() - t0) / 1000;
+      log.info({ config: label.label, memory: formatBytes(plan.estimate.bytes), estimate: formatSeconds(plan.estimate.seconds) }, 'run planned');
+      const sink = openPlanTrace(plan, dir, ctx);
+      let outcome;
+      try {
+        outcome = await executeWorkload(plan, ctx, { sink, stopped: stop.received, startupS: () => process.uptime() });
+      } catch (e) {
+        await endTrace(sink, e);
+        if (e instanceof WorkloadStopped)
+          throw writeStoppedRun(rd, plan, label, stop.signal ?? e.reason, e.progress, wallS(), {}, sink ? sink.finalPath : undefined);
+        throw e;
+      }
+      if (sink) {
+        await sink.close();
+        log.info({ trace: sink.finalPath }, 'trace written');
+      }
+      await writeRunDirectory(rd, outcome, label, { stop: () => stop.signal, wallS });
+      const stats = outcome.stats;
+      log.info({ dir, wall_s: stats.wall_s, updates_per_ns: stats.updates_per_ns }, 'run written');
+      process.stdout.write(a.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats) + `run directory   ${dir}\n`);
+    },
+    claim,
+  );
 }
 
 export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
-  return y
-    .command(
-      'run [config]',
-      'simulate the chip on a workload and write a run directory',
-      (y) =>
-        withConfigOptions(y)
-          .option('model', { type: 'string', describe: 'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM that fits the fabric (configs/models/*.mp, or $DTCA_MODELS), else a seeded random-weight DTM (T = 8) with a warning' })
-          .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
-          .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
-          .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
-          .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM: one array re-programmed per stage (reprogram, the default), or T arrays in a pipeline' })
-          .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps (e.g. 0.8:1.2)' })
-          .option('trace', { type: 'string', describe: 'DTM: write a binary trace (bare --trace: trace.dtct in the run directory)' })
-          .option('trace-every', { type: 'number', describe: 'trace every Nth sweep (and each stage\'s last)' })
-          .option('trace-stages', { type: 'string', describe: 'trace only these stages, e.g. 0,1 or 0-3' })
-          .option('trace-chains', { type: 'string', describe: 'trace only these chains (images)' })
-          .option('trace-cells', { type: 'string', describe: 'trace only the cells in the rectangle x0,y0,x1,y1' })
-          .option('chains', { type: 'number', describe: 'BM: independent chains (default 1)' })
-          .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 1000)' })
-          .option('warmup', { type: 'number', describe: 'BM: warm-up sweeps before measuring (default 100 with --model, else 0)' })
-          .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
-          .option('init', { choices: INIT_MODES, describe: 'BM: initial state (default hinton: P(+1) = sigma(beta b))' })
-          .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
-          .option('engine', { choices: ENGINE_CHOICES, describe: 'latch engine: auto (the default: the fastest that can run), reference, wasm (one chain at a time), batch (chains in SIMD lanes)' })
-          .option('batch', { type: 'number', describe: 'most chains one engine holds at a time (default: all of a worker\'s)' })
-          .option('workers', { type: 'number', describe: `worker threads over chains or images; with one chain or image, threads over its rows (tiles); results do not depend on it; not with --trace; at most ${WORKERS_PER_CORE} per core` })
-          .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
-          .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
-          .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
-      (a) => cmdRun(a as never, s),
-    );
+  return y.command(
+    'run [config]',
+    'simulate the chip on a workload and write a run directory',
+    (y) =>
+      withConfigOptions(y)
+        .option('model', {
+          type: 'string',
+          describe:
+            'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM that fits the fabric (configs/models/*.mp, or $DTCA_MODELS), else a seeded random-weight DTM (T = 8) with a warning',
+        })
+        .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
+        .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
+        .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
+        .option('mapping', {
+          choices: ['reprogram', 'pipeline'],
+          describe: 'DTM: one array re-programmed per stage (reprogram, the default), or T arrays in a pipeline',
+        })
+        .option('beta', { type: 'string', describe: "beta: a number, or START:END linear over each stage's sweeps (e.g. 0.8:1.2)" })
+        .option('trace', { type: 'string', describe: 'DTM: write a binary trace (bare --trace: trace.dtct in the run directory)' })
+        .option('trace-every', { type: 'number', describe: "trace every Nth sweep (and each stage's last)" })
+        .option('trace-stages', { type: 'string', describe: 'trace only these stages, e.g. 0,1 or 0-3' })
+        .option('trace-chains', { type: 'string', describe: 'trace only these chains (images)' })
+        .option('trace-cells', { type: 'string', describe: 'trace only the cells in the rectangle x0,y0,x1,y1' })
+        .option('chains', { type: 'number', describe: 'BM: independent chains (default 1)' })
+        .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 1000)' })
+        .option('warmup', { type: 'number', describe: 'BM: warm-up sweeps before measuring (default 100 with --model, else 0)' })
+        .option('stage', { type: 'number', describe: 'run one stage of the model as a Boltzmann machine' })
+        .option('init', { choices: INIT_MODES, describe: 'BM: initial state (default hinton: P(+1) = sigma(beta b))' })
+        .option('seed', { type: 'number', describe: "seed (overrides the config's)" })
+        .option('engine', {
+          choices: ENGINE_CHOICES,
+          describe: 'latch engine: auto (the default: the fastest that can run), reference, wasm (one chain at a time), batch (chains in SIMD lanes)',
+        })
+        .option('batch', { type: 'number', describe: "most chains one engine holds at a time (default: all of a worker's)" })
+        .option('workers', {
+          type: 'number',
+          describe: `worker threads over chains or images; with one chain or image, threads over its rows (tiles); results do not depend on it; not with --trace; at most ${WORKERS_PER_CORE} per core`,
+        })
+        .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
+        .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
+        .option('json', { type: 'boolean', default: false, describe: 'print stats.json to stdout' }),
+    (a) => cmdRun(a as never, s),
+  );
 }

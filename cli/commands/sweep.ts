@@ -18,8 +18,29 @@ import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
 import { positiveInt, parseBeta, cliContext } from '../common.js';
 import type { Session } from '../session.js';
 import { eng } from '../../sim/stats.js';
-import { makePlan, expandPlan, parseAxis, parseClockList, parseValues, readPlanFile as readPlanInput, type Axis, type PlanInput, type Workload } from '../../sim/sweep/plan.js';
-import { claimSweepDir, readPlanFile, ownSweepDir, readPoints, modelCacheOf, writeRunOptions, readRunOptions, isPointDone, type Row, type PlanFile } from '../../sim/sweep/store.js';
+import {
+  makePlan,
+  expandPlan,
+  parseAxis,
+  parseClockList,
+  parseValues,
+  readPlanFile as readPlanInput,
+  type Axis,
+  type PlanInput,
+  type Workload,
+} from '../../sim/sweep/plan.js';
+import {
+  claimSweepDir,
+  readPlanFile,
+  ownSweepDir,
+  readPoints,
+  modelCacheOf,
+  writeRunOptions,
+  readRunOptions,
+  isPointDone,
+  type Row,
+  type PlanFile,
+} from '../../sim/sweep/store.js';
 import { runSweep, parseShard, shardFromEnv, modelsOf } from '../../sim/sweep/runner.js';
 import { buildReport, areaText } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
@@ -31,7 +52,11 @@ type A = Record<string, unknown>;
 function planOptions<T>(y: Argv<T>) {
   return y
     .positional('config', { type: 'string', describe: 'preset name or config file (default dtca-paper)' })
-    .option('axis', { type: 'string', array: true, describe: 'PATH=v1,v2,... (repeatable); values as JSON where they parse; lists: [[0,1]],[[0,1],[4,1]] or separated by ;' })
+    .option('axis', {
+      type: 'string',
+      array: true,
+      describe: 'PATH=v1,v2,... (repeatable); values as JSON where they parse; lists: [[0,1]],[[0,1],[4,1]] or separated by ;',
+    })
     .option('grid', { type: 'string', describe: 'shorthand for --axis fabric.L=...' })
     .option('clock', { type: 'string', describe: 'shorthand for --axis clock.clock_hz=... (5e6, 10MHz, 2.5M)' })
     .option('param', { type: 'string', describe: 'one axis path (with --values; same as --axis PATH=VALUES)' })
@@ -40,19 +65,26 @@ function planOptions<T>(y: Argv<T>) {
     .option('replicates', { type: 'number', describe: 'seeds per combination: seed, seed+1, ... (default 1)' })
     .option('plan', { type: 'string', describe: 'plan file (JSON): config, set, axes, zip, replicates, seed, workload, jobs, train' })
     .option('set', { type: 'string', array: true, describe: 'override a config value at every point: --set fabric.boundary=\\"torus\\"' })
-    .option('seed', { type: 'number', describe: 'base seed (default: the config\'s)' })
+    .option('seed', { type: 'number', describe: "base seed (default: the config's)" })
     .option('workload', { choices: ['dtm', 'bm'], describe: 'synthetic DTM generation (default) or a random Boltzmann machine' })
     .option('model', { type: 'string', describe: 'model file to run at every point (refused where its grid does not fit)' })
-    .option('visible', { type: 'string', describe: 'DTM visible cells: scaled (the paper chip\'s share of the grid, default), fmnist (784 + 100) or a count' })
-    .option('stages', { type: 'number', describe: 'DTM stages T (default 8; with --train, the trained models\' T)' })
+    .option('visible', { type: 'string', describe: "DTM visible cells: scaled (the paper chip's share of the grid, default), fmnist (784 + 100) or a count" })
+    .option('stages', { type: 'number', describe: "DTM stages T (default 8; with --train, the trained models' T)" })
     .option('images', { type: 'number', describe: 'DTM images per point (default 4; 10 with --train)' })
     .option('sweeps', { type: 'number', describe: 'sweeps per stage (DTM, default 250) or measured sweeps per chain (BM, default 400)' })
     .option('chains', { type: 'number', describe: 'BM chains (default 2)' })
     .option('warmup', { type: 'number', describe: 'BM warm-up sweeps (default 50)' })
-    .option('beta', { type: 'string', describe: 'beta: a number, or START:END linear over each stage\'s sweeps' })
+    .option('beta', { type: 'string', describe: "beta: a number, or START:END linear over each stage's sweeps" })
     .option('mapping', { choices: ['reprogram', 'pipeline'], describe: 'DTM mapping (default reprogram)' })
-    .option('train', { type: 'string', describe: 'train a Fashion-MNIST DTM per distinct design and judge every point\'s images: quick or standard (dtca train --budget\'s presets) or FILE.json (a JSON object of dtca train\'s options, e.g. {"epochs": 3}; the rest from quick)' })
-    .option('train-chip', { choices: ['ideal', 'cycle'], describe: 'with --train: train on the ideal chip with the point\'s weight precision (default) or on the point\'s cycle-accurate chip' })
+    .option('train', {
+      type: 'string',
+      describe:
+        "train a Fashion-MNIST DTM per distinct design and judge every point's images: quick or standard (dtca train --budget's presets) or FILE.json (a JSON object of dtca train's options, e.g. {\"epochs\": 3}; the rest from quick)",
+    })
+    .option('train-chip', {
+      choices: ['ideal', 'cycle'],
+      describe: "with --train: train on the ideal chip with the point's weight precision (default) or on the point's cycle-accurate chip",
+    })
     .option('model-cache', { type: 'string', describe: 'with --train: keep trained models in this directory, shared across sweeps (default DIR/models)' });
 }
 
@@ -78,7 +110,8 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
   if (a.visible !== undefined) {
     const v = String(a.visible);
     w.visible = v === 'scaled' || v === 'fmnist' ? v : Number(v);
-    if (typeof w.visible === 'number' && !(Number.isInteger(w.visible) && w.visible >= 1)) throw new UserError(`--visible ${v}: scaled, fmnist or a positive integer`);
+    if (typeof w.visible === 'number' && !(Number.isInteger(w.visible) && w.visible >= 1))
+      throw new UserError(`--visible ${v}: scaled, fmnist or a positive integer`);
   }
   const num = (k: string, min = 1) => positiveInt(k, a[k] as number | undefined, min);
   if (a.stages !== undefined) w.T = num('stages');
@@ -89,7 +122,8 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
   if (a.beta !== undefined) w.beta = parseBeta(a.beta) ?? null;
   if (a.mapping !== undefined) w.mapping = a.mapping as Workload['mapping'];
   const fileTrain = (file as PlanInput).train ?? null;
-  if ((a.trainChip !== undefined || a.modelCache !== undefined) && a.train === undefined && !fileTrain) throw new UserError('--train-chip and --model-cache go with --train');
+  if ((a.trainChip !== undefined || a.modelCache !== undefined) && a.train === undefined && !fileTrain)
+    throw new UserError('--train-chip and --model-cache go with --train');
   const train =
     a.train !== undefined || fileTrain
       ? {
@@ -150,12 +184,23 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
     r.area_m2 === null ? '-' : areaText(r.area_m2),
     `${r.lag1_autocorr.toFixed(4)} (${r.lag1_autocorr_ideal.toFixed(4)})`,
     `${r.moment_rmse.toFixed(4)} (${r.moment_rmse_floor.toFixed(4)})`,
-    ...(judged ? [r.quality_n === null ? '-' : String(r.quality_n), r.fd === null ? '-' : `${fix(r.fd, 1)} (${fix(r.fd_floor, 1)}/${fix(r.fd_factorised, 1)})`, fix(r.clamped_accuracy, 3)] : []),
+    ...(judged
+      ? [
+          r.quality_n === null ? '-' : String(r.quality_n),
+          r.fd === null ? '-' : `${fix(r.fd, 1)} (${fix(r.fd_floor, 1)}/${fix(r.fd_factorised, 1)})`,
+          fix(r.clamped_accuracy, 3),
+        ]
+      : []),
   ]);
   const all = [head, ...body];
   const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
   const table = all.map((r) => r.map((s, c) => (c === 0 || c > axes.length ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ')).join('\n') + '\n';
-  return table + (judged ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class\n' : '');
+  return (
+    table +
+    (judged
+      ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class\n'
+      : '')
+  );
 }
 
 async function report(dir: string, others: string[], a: A, s: Session): Promise<void> {
@@ -163,10 +208,26 @@ async function report(dir: string, others: string[], a: A, s: Session): Promise<
   const c = await buildReport(dir, others, { charts: a.charts !== false, ctx: cliContext(s) });
   if (c.merged > 0) log.info({ merged: c.merged }, `merged ${c.merged} finished point(s) from ${others.join(', ')}`);
   if (c.missing.length > 0) {
-    log.warn({ missing: c.missing.map((p) => p.index + 1) }, `${c.missing.length} of ${c.points.length} points not finished: ${c.missing.map((p) => p.index + 1).join(', ')}`);
+    log.warn(
+      { missing: c.missing.map((p) => p.index + 1) },
+      `${c.missing.length} of ${c.points.length} points not finished: ${c.missing.map((p) => p.index + 1).join(', ')}`,
+    );
   }
   if (a.json) {
-    process.stdout.write(JSON.stringify({ dir, sweep_id: c.pf.sweep_id, points: c.points.length, finished: c.rows.length, missing: c.missing.map((p) => ({ point: p.index + 1, id: p.id, axes: p.axes })), rows: c.rows }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          dir,
+          sweep_id: c.pf.sweep_id,
+          points: c.points.length,
+          finished: c.rows.length,
+          missing: c.missing.map((p) => ({ point: p.index + 1, id: p.id, axes: p.axes })),
+          rows: c.rows,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return;
   }
   process.stdout.write(
@@ -182,7 +243,32 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
   let planJobs: number | undefined;
   let stored: ReturnType<typeof readRunOptions> = null;
   if (a.resume !== undefined) {
-    const planFlags = ['axis', 'grid', 'clock', 'param', 'plan', 'set', 'workload', 'model', 'visible', 'stages', 'images', 'sweeps', 'chains', 'warmup', 'beta', 'mapping', 'replicates', 'seed', 'zip', 'config', 'out', 'train', 'trainChip', 'modelCache'];
+    const planFlags = [
+      'axis',
+      'grid',
+      'clock',
+      'param',
+      'plan',
+      'set',
+      'workload',
+      'model',
+      'visible',
+      'stages',
+      'images',
+      'sweeps',
+      'chains',
+      'warmup',
+      'beta',
+      'mapping',
+      'replicates',
+      'seed',
+      'zip',
+      'config',
+      'out',
+      'train',
+      'trainChip',
+      'modelCache',
+    ];
     const flagName = (f: string) => (f === 'config' ? 'the config' : `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     const given = planFlags.filter((f) => a[f] !== undefined && !(Array.isArray(a[f]) && (a[f] as unknown[]).length === 0));
     if (given.length) throw new UserError(`--resume ${a.resume}: continues the plan stored there; drop ${given.map(flagName).join(', ')}`);
@@ -205,12 +291,18 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
   const stop = listenForStop(s.signals);
   let r;
   try {
-    r = await runSweep(dir, { jobs, shard: null }, cliContext(s, () => stop.signal !== null));
+    r = await runSweep(
+      dir,
+      { jobs, shard: null },
+      cliContext(s, () => stop.signal !== null),
+    );
   } catch (e) {
     if (e instanceof Interrupted || stop.signal !== null) {
       const pts = readPoints(dir);
       const done = pts.filter((p) => isPointDone(dir, p.id)).length;
-      process.stderr.write(`dtca: sweep interrupted with ${done} of ${pts.length} points finished (kept in ${dir}); resume with: dtca sweep --resume ${shellQuote(dir)}\n`);
+      process.stderr.write(
+        `dtca: sweep interrupted with ${done} of ${pts.length} points finished (kept in ${dir}); resume with: dtca sweep --resume ${shellQuote(dir)}\n`,
+      );
       throw new Interrupted({}, stop.signal ?? 'SIGINT');
     }
     throw e;
@@ -235,142 +327,158 @@ export function trainTasksOf(dir: string): { tasks: TrainTask[]; cache: string; 
 }
 
 export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
-  return y
-    .command(
-      'sweep [config]',
-      'run a workload over axes of config values (grid x clock x any path), in parallel and resumable, with a report',
-      (yy) =>
-        planOptions(yy)
-          .command(
-            'plan [config]',
-            'write the plan and point list of a sweep into --out DIR (for sweep run --shard, or a Slurm array)',
-            (p) => planOptions(p).option('out', { type: 'string', demandOption: true, describe: 'sweep directory' }),
-            async (p) => {
-              const { input } = planFromArgs(p as A);
-              if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep plan: give at least one axis');
-              const ex = expandPlan(makePlan(input));
-              const dir = resolve(String((p as A).out));
-              const how = claimSweepDir(dir, ex);
+  return y.command(
+    'sweep [config]',
+    'run a workload over axes of config values (grid x clock x any path), in parallel and resumable, with a report',
+    (yy) =>
+      planOptions(yy)
+        .command(
+          'plan [config]',
+          'write the plan and point list of a sweep into --out DIR (for sweep run --shard, or a Slurm array)',
+          (p) => planOptions(p).option('out', { type: 'string', demandOption: true, describe: 'sweep directory' }),
+          async (p) => {
+            const { input } = planFromArgs(p as A);
+            if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep plan: give at least one axis');
+            const ex = expandPlan(makePlan(input));
+            const dir = resolve(String((p as A).out));
+            const how = claimSweepDir(dir, ex);
+            process.stdout.write(
+              `${how === 'new' ? 'planned' : 'already planned'}: ${ex.points.length} points (sweep ${ex.sweep_id}) in ${dir}\nrun: dtca sweep run ${dir} [--shard k/N]   or   dtca sweep slurm ${dir}\n`,
+            );
+          },
+        )
+        .command(
+          'run <dir>',
+          'run the points of a planned sweep (all, or one shard); finished points are skipped',
+          (p) =>
+            p
+              .positional('dir', { type: 'string', demandOption: true })
+              .option('shard', { type: 'string', describe: 'k/N: run every N-th point from the k-th (default: from SLURM_ARRAY_TASK_ID/COUNT, else all)' })
+              .option('jobs', { type: 'number', describe: 'points run at once (default: one per core)' }),
+          async (p) => {
+            const dir = resolve(String(p.dir));
+            const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
+            readPlanFile(dir);
+            const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard }, cliContext(s));
+            process.stdout.write(
+              `${shard ? `shard ${shard.k}/${shard.n}: ` : ''}${r.ran} point(s) run, ${r.skipped} already finished, of ${r.mine}${shard ? ` in this shard (${r.total} in the sweep)` : ''}; ${r.wall_s.toFixed(1)} s\ncollect: dtca sweep collect ${dir}\n`,
+            );
+          },
+        )
+        .command(
+          'train <dir>',
+          'train the models a planned --train sweep needs (all, or one (model, stage) of its Slurm training array with --task K)',
+          (p) =>
+            p
+              .positional('dir', { type: 'string', demandOption: true })
+              .option('task', { type: 'number', describe: "train only task K (1-based) of the sweep's training array: one stage of one model" })
+              .option('jobs', { type: 'number', describe: 'model stages trained at once (default: one per core)' }),
+          async (p) => {
+            const dir = resolve(String(p.dir));
+            const { tasks, cache, jobs } = trainTasksOf(dir);
+            if (jobs.length === 0) throw new UserError(`${dir}: this sweep trains no models (plan it with --train)`);
+            const ctx = cliContext(s);
+            if (p.task !== undefined) {
+              const k = positiveInt('task', p.task as number);
+              if (k! > tasks.length) throw new UserError(`--task ${k}: the sweep's training array has ${tasks.length} tasks`);
+              const t = tasks[k! - 1];
+              const job = jobs.find((j) => j.key === t.key)!;
+              s.log.info({ model: job.key, stage: t.stage, design: job.label }, `training stage ${t.stage} of model ${job.key}`);
+              const r = await trainModel(cache, job, { stages: [t.stage], ctx });
               process.stdout.write(
-                `${how === 'new' ? 'planned' : 'already planned'}: ${ex.points.length} points (sweep ${ex.sweep_id}) in ${dir}\nrun: dtca sweep run ${dir} [--shard k/N]   or   dtca sweep slurm ${dir}\n`,
+                `task ${k}: model ${job.key} stage ${t.stage} ${r.trained ? 'trained' : 'already trained'}${r.assembled ? '; every stage done: model written' : ''}\n`,
               );
-            },
-          )
-          .command(
-            'run <dir>',
-            'run the points of a planned sweep (all, or one shard); finished points are skipped',
-            (p) =>
-              p
-                .positional('dir', { type: 'string', demandOption: true })
-                .option('shard', { type: 'string', describe: 'k/N: run every N-th point from the k-th (default: from SLURM_ARRAY_TASK_ID/COUNT, else all)' })
-                .option('jobs', { type: 'number', describe: 'points run at once (default: one per core)' }),
-            async (p) => {
-              const dir = resolve(String(p.dir));
-              const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
-              readPlanFile(dir);
-              const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard }, cliContext(s));
+              return;
+            }
+            const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard: null, only: 'train' }, ctx);
+            process.stdout.write(`${r.models} model(s) trained, ${jobs.length - r.models} already in ${cache}\n`);
+          },
+        )
+        .command(
+          'collect <dir> [more..]',
+          'build results.csv/.jsonl, charts and index.html from the finished points (merging other directories of the same sweep)',
+          (p) =>
+            p
+              .positional('dir', { type: 'string', demandOption: true })
+              .positional('more', { type: 'string', array: true, describe: 'other directories of the same sweep (shards run apart)' })
+              .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })
+              .option('json', { type: 'boolean', default: false }),
+          async (p) => {
+            const dir = resolve(String(p.dir));
+            await report(
+              dir,
+              ((p.more as string[] | undefined) ?? []).map((m) => resolve(m)),
+              p as A,
+              s,
+            );
+          },
+        )
+        .command(
+          'slurm <dir>',
+          'write the sbatch scripts of a planned sweep (DIR/sweep.sbatch; with --train a training array, DIR/train.sbatch, and DIR/submit.sh) and optionally submit them',
+          (p) =>
+            p
+              .positional('dir', { type: 'string', demandOption: true })
+              .option('partition', { type: 'string' })
+              .option('time', { type: 'string', describe: 'time limit per task, e.g. 01:00:00' })
+              .option('cpus-per-task', { type: 'number', describe: 'CPUs per task, used as its sweep jobs (default 1)' })
+              .option('mem', { type: 'string', describe: 'memory per task, e.g. 4G' })
+              .option('tasks', { type: 'number', describe: 'array tasks (default: one per point)' })
+              .option('dtca', { type: 'string', describe: 'command that runs dtca on the nodes (default: this node and this dtca)' })
+              .option('out', { type: 'string', describe: 'script path (default DIR/sweep.sbatch)' })
+              .option('submit', {
+                type: 'boolean',
+                default: false,
+                describe: 'submit at once: the training array (if any), then the point array with --dependency=afterok on it',
+              })
+              .option('wait', { type: 'boolean', default: false, describe: 'with --submit: wait until the point array has finished (sbatch --wait)' }),
+          (p) => {
+            const dir = resolve(String(p.dir));
+            const pf = ownSweepDir(dir);
+            const res = {
+              partition: p.partition as string | undefined,
+              time: p.time as string | undefined,
+              cpusPerTask: p.cpusPerTask as number | undefined,
+              mem: p.mem as string | undefined,
+              dtca: p.dtca as string | undefined,
+            };
+            if (p.wait && !p.submit) throw new UserError('--wait goes with --submit');
+            const script = slurmScript({ dir, points: readPoints(dir).length, sweepId: pf.sweep_id, tasks: p.tasks as number | undefined, ...res });
+            const out = resolve(p.out !== undefined ? String(p.out) : join(dir, 'sweep.sbatch'));
+            if (p.out !== undefined && existsSync(out)) throw new UserError(`--out ${out}: exists (not overwritten)`);
+            // training: one task per stage of each model, unless every model is in the cache already
+            const { tasks, cache, jobs } = trainTasksOf(dir);
+            const toTrain = jobs.some((j) => !isModelDone(cache, j.key));
+            const trainPath = join(dir, 'train.sbatch');
+            const trainText = toTrain ? trainSlurmScript({ dir, sweepId: pf.sweep_id, tasks, ...res }) : null;
+            writeFileAtomic(out, script);
+            if (trainText) writeFileAtomic(trainPath, trainText);
+            const submitPath = join(dir, 'submit.sh');
+            writeFileAtomic(submitPath, submitScript({ trainScript: trainText ? trainPath : null, sweepScript: out }));
+            if (!p.submit) {
               process.stdout.write(
-                `${shard ? `shard ${shard.k}/${shard.n}: ` : ''}${r.ran} point(s) run, ${r.skipped} already finished, of ${r.mine}${shard ? ` in this shard (${r.total} in the sweep)` : ''}; ${r.wall_s.toFixed(1)} s\ncollect: dtca sweep collect ${dir}\n`,
+                `wrote ${out}${trainText ? ` and ${trainPath} (${tasks.length} training tasks: ${jobs.length} model(s) x their stages)` : ''}\nsubmit: bash ${submitPath}${trainText ? ' (training first, the points with afterok on it)' : ` (or sbatch ${out})`}\nthen:   dtca sweep collect ${dir}\n`,
               );
-            },
-          )
-          .command(
-            'train <dir>',
-            'train the models a planned --train sweep needs (all, or one (model, stage) of its Slurm training array with --task K)',
-            (p) =>
-              p
-                .positional('dir', { type: 'string', demandOption: true })
-                .option('task', { type: 'number', describe: 'train only task K (1-based) of the sweep\'s training array: one stage of one model' })
-                .option('jobs', { type: 'number', describe: 'model stages trained at once (default: one per core)' }),
-            async (p) => {
-              const dir = resolve(String(p.dir));
-              const { tasks, cache, jobs } = trainTasksOf(dir);
-              if (jobs.length === 0) throw new UserError(`${dir}: this sweep trains no models (plan it with --train)`);
-              const ctx = cliContext(s);
-              if (p.task !== undefined) {
-                const k = positiveInt('task', p.task as number);
-                if (k! > tasks.length) throw new UserError(`--task ${k}: the sweep's training array has ${tasks.length} tasks`);
-                const t = tasks[k! - 1];
-                const job = jobs.find((j) => j.key === t.key)!;
-                s.log.info({ model: job.key, stage: t.stage, design: job.label }, `training stage ${t.stage} of model ${job.key}`);
-                const r = await trainModel(cache, job, { stages: [t.stage], ctx });
-                process.stdout.write(`task ${k}: model ${job.key} stage ${t.stage} ${r.trained ? 'trained' : 'already trained'}${r.assembled ? '; every stage done: model written' : ''}\n`);
-                return;
-              }
-              const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard: null, only: 'train' }, ctx);
-              process.stdout.write(`${r.models} model(s) trained, ${jobs.length - r.models} already in ${cache}\n`);
-            },
-          )
-          .command(
-            'collect <dir> [more..]',
-            'build results.csv/.jsonl, charts and index.html from the finished points (merging other directories of the same sweep)',
-            (p) =>
-              p
-                .positional('dir', { type: 'string', demandOption: true })
-                .positional('more', { type: 'string', array: true, describe: 'other directories of the same sweep (shards run apart)' })
-                .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })
-                .option('json', { type: 'boolean', default: false }),
-            async (p) => {
-              const dir = resolve(String(p.dir));
-              await report(dir, ((p.more as string[] | undefined) ?? []).map((m) => resolve(m)), p as A, s);
-            },
-          )
-          .command(
-            'slurm <dir>',
-            'write the sbatch scripts of a planned sweep (DIR/sweep.sbatch; with --train a training array, DIR/train.sbatch, and DIR/submit.sh) and optionally submit them',
-            (p) =>
-              p
-                .positional('dir', { type: 'string', demandOption: true })
-                .option('partition', { type: 'string' })
-                .option('time', { type: 'string', describe: 'time limit per task, e.g. 01:00:00' })
-                .option('cpus-per-task', { type: 'number', describe: 'CPUs per task, used as its sweep jobs (default 1)' })
-                .option('mem', { type: 'string', describe: 'memory per task, e.g. 4G' })
-                .option('tasks', { type: 'number', describe: 'array tasks (default: one per point)' })
-                .option('dtca', { type: 'string', describe: 'command that runs dtca on the nodes (default: this node and this dtca)' })
-                .option('out', { type: 'string', describe: 'script path (default DIR/sweep.sbatch)' })
-                .option('submit', { type: 'boolean', default: false, describe: 'submit at once: the training array (if any), then the point array with --dependency=afterok on it' })
-                .option('wait', { type: 'boolean', default: false, describe: 'with --submit: wait until the point array has finished (sbatch --wait)' }),
-            (p) => {
-              const dir = resolve(String(p.dir));
-              const pf = ownSweepDir(dir);
-              const res = { partition: p.partition as string | undefined, time: p.time as string | undefined, cpusPerTask: p.cpusPerTask as number | undefined, mem: p.mem as string | undefined, dtca: p.dtca as string | undefined };
-              if (p.wait && !p.submit) throw new UserError('--wait goes with --submit');
-              const script = slurmScript({ dir, points: readPoints(dir).length, sweepId: pf.sweep_id, tasks: p.tasks as number | undefined, ...res });
-              const out = resolve(p.out !== undefined ? String(p.out) : join(dir, 'sweep.sbatch'));
-              if (p.out !== undefined && existsSync(out)) throw new UserError(`--out ${out}: exists (not overwritten)`);
-              // training: one task per stage of each model, unless every model is in the cache already
-              const { tasks, cache, jobs } = trainTasksOf(dir);
-              const toTrain = jobs.some((j) => !isModelDone(cache, j.key));
-              const trainPath = join(dir, 'train.sbatch');
-              const trainText = toTrain ? trainSlurmScript({ dir, sweepId: pf.sweep_id, tasks, ...res }) : null;
-              writeFileAtomic(out, script);
-              if (trainText) writeFileAtomic(trainPath, trainText);
-              const submitPath = join(dir, 'submit.sh');
-              writeFileAtomic(submitPath, submitScript({ trainScript: trainText ? trainPath : null, sweepScript: out }));
-              if (!p.submit) {
-                process.stdout.write(
-                  `wrote ${out}${trainText ? ` and ${trainPath} (${tasks.length} training tasks: ${jobs.length} model(s) x their stages)` : ''}\nsubmit: bash ${submitPath}${trainText ? ' (training first, the points with afterok on it)' : ` (or sbatch ${out})`}\nthen:   dtca sweep collect ${dir}\n`,
-                );
-                return;
-              }
-              const trainJob = trainText ? sbatch([trainPath], 'training array') : null;
-              if (trainJob) process.stdout.write(`training job ${trainJob} (${tasks.length} tasks)\n`);
-              const pointArgs = [...(trainJob ? [`--dependency=afterok:${trainJob}`] : []), ...(p.wait ? ['--wait'] : []), out];
-              if (!p.wait) {
-                const pointJob = sbatch(pointArgs, 'point array');
-                process.stdout.write(`point job ${pointJob}${trainJob ? ` (starts when ${trainJob} has succeeded)` : ''}\nthen: dtca sweep collect ${dir}\n`);
-                return;
-              }
-              process.stdout.write(`point job submitted${trainJob ? ` after ${trainJob}` : ''}; waiting for it to finish\n`);
+              return;
+            }
+            const trainJob = trainText ? sbatch([trainPath], 'training array') : null;
+            if (trainJob) process.stdout.write(`training job ${trainJob} (${tasks.length} tasks)\n`);
+            const pointArgs = [...(trainJob ? [`--dependency=afterok:${trainJob}`] : []), ...(p.wait ? ['--wait'] : []), out];
+            if (!p.wait) {
               const pointJob = sbatch(pointArgs, 'point array');
-              process.stdout.write(`point job ${pointJob} finished\nthen: dtca sweep collect ${dir}\n`);
-            },
-          )
-          .option('jobs', { type: 'number', describe: 'points (and, with --train, model stages) run at once (default: one per core)' })
-          .option('out', { type: 'string', describe: 'sweep directory (default sweeps/<time>-<suffix>-sweep); the same directory resumes' })
-          .option('resume', { type: 'string', describe: 'continue the sweep stored in this directory' })
-          .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the rows as JSON' }),
-      (a) => cmdSweep(a as A, s),
-    );
+              process.stdout.write(`point job ${pointJob}${trainJob ? ` (starts when ${trainJob} has succeeded)` : ''}\nthen: dtca sweep collect ${dir}\n`);
+              return;
+            }
+            process.stdout.write(`point job submitted${trainJob ? ` after ${trainJob}` : ''}; waiting for it to finish\n`);
+            const pointJob = sbatch(pointArgs, 'point array');
+            process.stdout.write(`point job ${pointJob} finished\nthen: dtca sweep collect ${dir}\n`);
+          },
+        )
+        .option('jobs', { type: 'number', describe: 'points (and, with --train, model stages) run at once (default: one per core)' })
+        .option('out', { type: 'string', describe: 'sweep directory (default sweeps/<time>-<suffix>-sweep); the same directory resumes' })
+        .option('resume', { type: 'string', describe: 'continue the sweep stored in this directory' })
+        .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the rows as JSON' }),
+    (a) => cmdSweep(a as A, s),
+  );
 }

@@ -60,7 +60,10 @@ function formatSummary(s: TraceSummary): string {
   const range = s.sweep_range ? ` (${s.sweep_range[0]}..${s.sweep_range[1]})` : '';
   lines.push(['recorded', `${s.stages} stages, ${s.chains} chains, ${s.sweeps} sweep indices${range}`]);
   lines.push(['last cycle', `${s.cycle} (${s.time_s.toExponential(4)} s)`]);
-  lines.push(['energy (J)', `total ${fmtJ(s.energy_j.total)} (${s.energy_source === 'end' ? 'from the end record' : 'partial: summed from the records read'})`]);
+  lines.push([
+    'energy (J)',
+    `total ${fmtJ(s.energy_j.total)} (${s.energy_source === 'end' ? 'from the end record' : 'partial: summed from the records read'})`,
+  ]);
   for (const [k, v] of Object.entries(s.energy_j)) if (k !== 'total') lines.push([`  ${k}`, fmtJ(v)]);
   let status: string;
   if (s.status === 'damaged') status = `damaged: ${s.error}`;
@@ -68,7 +71,10 @@ function formatSummary(s: TraceSummary): string {
   else if (s.status === 'incomplete') status = 'incomplete: no end record (the run stopped between records)';
   else if (s.status === 'interrupted') {
     const at = s.interrupted?.at ?? {};
-    const where = ['stage', 'chain', 'sweep'].filter((k) => at[k as keyof typeof at] !== undefined).map((k) => `${k} ${at[k as keyof typeof at]}`).join(', ');
+    const where = ['stage', 'chain', 'sweep']
+      .filter((k) => at[k as keyof typeof at] !== undefined)
+      .map((k) => `${k} ${at[k as keyof typeof at]}`)
+      .join(', ');
     status = `interrupted (${s.interrupted?.reason})${where ? ` at ${where}` : ''}: the run was stopped; the trace holds what it did until then`;
   } else status = 'complete';
   lines.push(['status', status]);
@@ -181,7 +187,8 @@ async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, log:
 }
 
 async function cmdExport(file: string, csv: string | undefined, npy: string | undefined, vcd: VcdArgs, log: Logger): Promise<void> {
-  if (csv === undefined && npy === undefined && vcd.vcd === undefined) throw new UserError('trace export: name an output: --csv OUT, --npy DIR and/or --vcd OUT.vcd');
+  if (csv === undefined && npy === undefined && vcd.vcd === undefined)
+    throw new UserError('trace export: name an output: --csv OUT, --npy DIR and/or --vcd OUT.vcd');
   if (vcd.vcd === undefined) {
     for (const k of ['cells', 'stages', 'chains', 'maxMb'] as const) {
       if (vcd[k] !== undefined) throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k} applies to --vcd only`);
@@ -198,7 +205,15 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
   let states: NpyStreamWriter | null = null;
   let header: HeaderRecord | null = null;
   let comps: string[] | null = null;
-  const col = { chain: [] as number[], stage: [] as number[], sweep: [] as number[], cycle: [] as number[], time_s: [] as number[], toggles: [] as number[], energy_total_j: [] as number[] };
+  const col = {
+    chain: [] as number[],
+    stage: [] as number[],
+    sweep: [] as number[],
+    cycle: [] as number[],
+    time_s: [] as number[],
+    toggles: [] as number[],
+    energy_total_j: [] as number[],
+  };
   const ecol: Record<string, number[]> = {};
   // stage_begin (the stage's programming) and stage_end (the stage's totals) records, as columns
   const scol = { stage: [] as number[], kind: [] as number[], cycle: [] as number[], time_s: [] as number[], energy_total_j: [] as number[] };
@@ -229,7 +244,9 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
       if (r.type !== 'sweep') continue;
       const h = header as HeaderRecord;
       if (r.n_cells !== h.n_traced) {
-        throw new UserError(`${file}: sweep record (chain ${r.chain}, stage ${r.stage}, sweep ${r.sweep}) holds ${r.n_cells} cells, the header traces ${h.n_traced}`);
+        throw new UserError(
+          `${file}: sweep record (chain ${r.chain}, stage ${r.stage}, sweep ${r.sweep}) holds ${r.n_cells} cells, the header traces ${h.n_traced}`,
+        );
       }
       if (comps === null) {
         comps = Object.keys(r.energy_j).filter((k) => k !== 'total');
@@ -263,7 +280,15 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
     states?.close();
     if (npyDir && header) {
       out.whole(join(npyDir, 'cells.npy'), npyBytes('int32', header.traced_cells));
-      const types: Record<string, 'int32' | 'int64' | 'float64'> = { chain: 'int32', stage: 'int32', sweep: 'int32', cycle: 'int64', toggles: 'int64', time_s: 'float64', energy_total_j: 'float64' };
+      const types: Record<string, 'int32' | 'int64' | 'float64'> = {
+        chain: 'int32',
+        stage: 'int32',
+        sweep: 'int32',
+        cycle: 'int64',
+        toggles: 'int64',
+        time_s: 'float64',
+        energy_total_j: 'float64',
+      };
       for (const [k, v] of Object.entries(col)) out.whole(join(npyDir, `${k}.npy`), npyBytes(types[k], v));
       for (const [c, v] of Object.entries(ecol)) out.whole(join(npyDir, `energy_${c}_j.npy`), npyBytes('float64', v));
       // the cell layout: which cells are image pixels and label copies, and their states.npy columns
@@ -274,7 +299,13 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
       out.whole(join(npyDir, 'label_index.npy'), npyBytes('int32', lay.labelIndex, lay.labelShape));
       out.whole(join(npyDir, 'pixel_column.npy'), npyBytes('int32', lay.pixelColumn, lay.imageShape));
       out.whole(join(npyDir, 'label_column.npy'), npyBytes('int32', lay.labelColumn, lay.labelShape));
-      const stypes: Record<string, 'int32' | 'uint8' | 'int64' | 'float64'> = { stage: 'int32', kind: 'uint8', cycle: 'int64', time_s: 'float64', energy_total_j: 'float64' };
+      const stypes: Record<string, 'int32' | 'uint8' | 'int64' | 'float64'> = {
+        stage: 'int32',
+        kind: 'uint8',
+        cycle: 'int64',
+        time_s: 'float64',
+        energy_total_j: 'float64',
+      };
       for (const [k, v] of Object.entries(scol)) out.whole(join(npyDir, `stage_records_${k}.npy`), npyBytes(stypes[k], v));
       for (const [c, v] of Object.entries(secol)) out.whole(join(npyDir, `stage_records_energy_${c}_j.npy`), npyBytes('float64', v));
     }
@@ -290,7 +321,8 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
   const n = header?.n_traced ?? 0;
   if (csvPath && csvPath !== '-') process.stdout.write(`wrote ${csvPath} (${rows} sweep records)\n`);
   const npyLine = `wrote ${npyDir}/ (states.npy ${rows} x ${n}, cells.npy, ${Object.keys(col).length + Object.keys(ecol).length} columns; layout.npy, pixel_index.npy, label_index.npy; ${stageRecords} stage records as stage_records_*.npy)`;
-  if (npyDir && csvPath === '-') log.info({ dir: npyDir, rows }, npyLine); // standard output carries the CSV
+  if (npyDir && csvPath === '-')
+    log.info({ dir: npyDir, rows }, npyLine); // standard output carries the CSV
   else if (npyDir) process.stdout.write(`${npyLine}\n`);
 }
 
@@ -313,22 +345,35 @@ export function traceCommands<T>(y: Argv<T>, s: Session): Argv<T> {
           c
             .positional('file', { type: 'string', demandOption: true, describe: 'trace file' })
             .option('csv', { type: 'string', describe: "write one CSV row per sweep record to this file ('-': standard output)" })
-            .option('npy', { type: 'string', describe: 'write states.npy, cells.npy, one .npy per column, the cell layout (layout.npy, pixel_index.npy, label_index.npy, ...) and the stage records (stage_records_*.npy) into this directory' })
+            .option('npy', {
+              type: 'string',
+              describe:
+                'write states.npy, cells.npy, one .npy per column, the cell layout (layout.npy, pixel_index.npy, label_index.npy, ...) and the stage records (stage_records_*.npy) into this directory',
+            })
             .option('vcd', { type: 'string', describe: 'write waveforms (clock, phase, stage, chain, sweep, cell spins) as a VCD file' })
             .option('cells', { type: 'string', describe: 'VCD: cells to show, as indices y*L+x and ranges (0-63,200) or "visible"; default every traced cell' })
             .option('stages', { type: 'string', describe: 'VCD: only these stages, e.g. 0 or 0-2' })
             .option('chains', { type: 'string', describe: 'VCD: only these chains (images), e.g. 0' })
             .option('clock', { type: 'boolean', describe: 'VCD: write the clock (default; --no-clock leaves it out)' })
-            .option('max-mb', { type: 'number', describe: `VCD: refuse when the estimated size exceeds this many MiB (default ${DEFAULT_VCD_MAX_BYTES / (1024 * 1024)})` }),
+            .option('max-mb', {
+              type: 'number',
+              describe: `VCD: refuse when the estimated size exceeds this many MiB (default ${DEFAULT_VCD_MAX_BYTES / (1024 * 1024)})`,
+            }),
         (a) =>
-          cmdExport(a.file as string, a.csv as string | undefined, a.npy as string | undefined, {
-            vcd: a.vcd as string | undefined,
-            cells: a.cells as string | undefined,
-            stages: a.stages as string | undefined,
-            chains: a.chains as string | undefined,
-            clock: a.clock as boolean | undefined,
-            maxMb: a.maxMb as number | undefined,
-          }, s.log),
+          cmdExport(
+            a.file as string,
+            a.csv as string | undefined,
+            a.npy as string | undefined,
+            {
+              vcd: a.vcd as string | undefined,
+              cells: a.cells as string | undefined,
+              stages: a.stages as string | undefined,
+              chains: a.chains as string | undefined,
+              clock: a.clock as boolean | undefined,
+              maxMb: a.maxMb as number | undefined,
+            },
+            s.log,
+          ),
       )
       .demandCommand(1, 'name a trace command: inspect, export'),
   );

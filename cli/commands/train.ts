@@ -54,8 +54,18 @@ export function trainArgsForTasks(argv: string[]): string[] {
 
 /** `dtca train --slurm`: one array task per stage, then the model assembled after them (afterok). */
 function submitTraining(a: Record<string, unknown>, out: string, T: number): void {
-  const args = trainArgsForTasks(process.argv.slice(2)).map((x, i, all) => (i > 0 && all[i - 1] === '--out' ? resolve(out) : x.startsWith('--out=') ? `--out=${resolve(out)}` : x));
-  const { stages, assemble } = trainStageScripts({ out, T, args, dtca: a.dtca as string | undefined, time: a.slurmTime as string | undefined, partition: a.slurmPartition as string | undefined, mem: a.slurmMem as string | undefined });
+  const args = trainArgsForTasks(process.argv.slice(2)).map((x, i, all) =>
+    i > 0 && all[i - 1] === '--out' ? resolve(out) : x.startsWith('--out=') ? `--out=${resolve(out)}` : x,
+  );
+  const { stages, assemble } = trainStageScripts({
+    out,
+    T,
+    args,
+    dtca: a.dtca as string | undefined,
+    time: a.slurmTime as string | undefined,
+    partition: a.slurmPartition as string | undefined,
+    mem: a.slurmMem as string | undefined,
+  });
   const dir = `${resolve(out)}.slurm`;
   makeDirs(dir, `--out ${out}`);
   writeFileAtomic(`${dir}/stages.sbatch`, stages);
@@ -93,12 +103,13 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   const sets = [...(a.set ?? []), ...(seed === undefined ? [] : [`seed=${seed}`])];
   const base = resolveConfig(a.config, { sets });
   // the ideal chip keeps the chip's weight precision: the model is trained for the weights it will run on
-  const config = chipKind === 'ideal' ? resolveConfig(a.config, { ideal: true, sets: [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] }) : base;
+  const config =
+    chipKind === 'ideal' ? resolveConfig(a.config, { ideal: true, sets: [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] }) : base;
   const engine = (a.engine ?? 'auto') as EngineChoice;
   if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine ${String(a.engine)}: one of ${ENGINE_CHOICES.join(', ')}`);
   let init: Model | undefined;
   if (a.init) {
-    if (a.image !== undefined) throw new UserError('--image: chooses a new model\'s image; with --init the model keeps its own');
+    if (a.image !== undefined) throw new UserError("--image: chooses a new model's image; with --init the model keeps its own");
     init = readModel(String(a.init));
     if (!init.dtm) throw new UserError(`--init ${String(a.init)}: not a DTM model`);
   }
@@ -136,8 +147,10 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   const trainStages = parseIntList('train-stages', a.trainStages);
   // stages trained apart (--stage-only, or a Slurm task per stage with --slurm)
   const stageOnly = Boolean(a.stageOnly);
-  if (stageOnly && trainStages === undefined) throw new UserError('--stage-only: name the stages with --train-stages (a later --resume run without --stage-only writes the model)');
-  if (a.snapshots && (stageOnly || a.slurm)) throw new UserError(`--snapshots: ${a.slurm ? '--slurm' : '--stage-only'} trains stages apart, so there is no model after each epoch; drop --snapshots`);
+  if (stageOnly && trainStages === undefined)
+    throw new UserError('--stage-only: name the stages with --train-stages (a later --resume run without --stage-only writes the model)');
+  if (a.snapshots && (stageOnly || a.slurm))
+    throw new UserError(`--snapshots: ${a.slurm ? '--slurm' : '--stage-only'} trains stages apart, so there is no model after each epoch; drop --snapshots`);
   if (a.slurm) {
     if (stageOnly || trainStages !== undefined) throw new UserError('--slurm: trains every stage as its own task; drop --train-stages/--stage-only');
     // the stages the model will have, and every check of the design and the budget, before anything is submitted
@@ -145,7 +158,8 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     submitTraining(a, out, plan.model.stages.length);
     return;
   }
-  if (a.slurmWait || a.slurmTime !== undefined || a.slurmPartition !== undefined || a.slurmMem !== undefined || a.dtca !== undefined) throw new UserError('--slurm-wait, --slurm-time, --slurm-partition, --slurm-mem and --dtca go with --slurm');
+  if (a.slurmWait || a.slurmTime !== undefined || a.slurmPartition !== undefined || a.slurmMem !== undefined || a.dtca !== undefined)
+    throw new UserError('--slurm-wait, --slurm-time, --slurm-partition, --slurm-mem and --dtca go with --slurm');
   const r = await trainModelForDesign(
     design,
     budget,
@@ -165,7 +179,8 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     const t = r.result;
     process.stdout.write(
       a.json
-        ? JSON.stringify({ out, stages: trainStages, epochs: r.options.epochs, engine: t.engine, wall_s: t.wall_s, cell_updates: t.cell_updates }, null, 2) + '\n'
+        ? JSON.stringify({ out, stages: trainStages, epochs: r.options.epochs, engine: t.engine, wall_s: t.wall_s, cell_updates: t.cell_updates }, null, 2) +
+            '\n'
         : `trained stage(s) ${trainStages!.join(', ')} x ${r.options.epochs} epochs into ${out}.ckpt/ in ${t.wall_s.toFixed(1)} s; the model: the same command with --resume (without --train-stages and --stage-only) once every stage is trained\n`,
     );
     return;
@@ -173,8 +188,25 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   const T = r.model.stages.length;
   const epochs = r.options.epochs;
   const t = r.result;
-  const summary = { out, stages: T, epochs, engine: t.engine, image: r.layout?.image ?? null, label_copies: r.model.dtm!.label_copies, wall_s: t.wall_s, cell_updates: t.cell_updates, updates_per_ns: t.updates_per_ns };
-  process.stdout.write(a.json ? JSON.stringify(summary, null, 2) + '\n' : (t.engine === 'none' ? `nothing left to train: every stage of ${out} has its ${epochs} epochs (model rewritten from the checkpoints)\n` : `trained ${T} stages x ${epochs} epochs into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}\n`) + `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`);
+  const summary = {
+    out,
+    stages: T,
+    epochs,
+    engine: t.engine,
+    image: r.layout?.image ?? null,
+    label_copies: r.model.dtm!.label_copies,
+    wall_s: t.wall_s,
+    cell_updates: t.cell_updates,
+    updates_per_ns: t.updates_per_ns,
+  };
+  process.stdout.write(
+    a.json
+      ? JSON.stringify(summary, null, 2) + '\n'
+      : (t.engine === 'none'
+          ? `nothing left to train: every stage of ${out} has its ${epochs} epochs (model rewritten from the checkpoints)\n`
+          : `trained ${T} stages x ${epochs} epochs into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}\n`) +
+          `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`,
+  );
 }
 
 export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
@@ -185,18 +217,37 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
       withConfigOptions(yy)
         .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
         .option('stages', { type: 'number', describe: 'T, the number of stages of a new model (default 8)' })
-        .option('budget', { choices: BUDGET_NAMES, describe: `a set of training options; explicit flags win (${BUDGET_NAMES.map((n) => `${n}: ${BUDGETS[n].summary}`).join('; ')})` })
-        .option('placement', { choices: PLACEMENTS, describe: 'a new model\'s visible cells: random colour-0 cells (the paper; default) or spatial (pixels in image order over the grid)' })
-        .option('image', { type: 'string', describe: `a new model's image: auto (default: the largest that fits the grid, 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})` })
+        .option('budget', {
+          choices: BUDGET_NAMES,
+          describe: `a set of training options; explicit flags win (${BUDGET_NAMES.map((n) => `${n}: ${BUDGETS[n].summary}`).join('; ')})`,
+        })
+        .option('placement', {
+          choices: PLACEMENTS,
+          describe: "a new model's visible cells: random colour-0 cells (the paper; default) or spatial (pixels in image order over the grid)",
+        })
+        .option('image', {
+          type: 'string',
+          describe: `a new model's image: auto (default: the largest that fits the grid, 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})`,
+        })
         .option('init', { type: 'string', describe: 'start from this DTM model file (fine-tuning) instead of zero weights' })
-        .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'train on the ideal chip (with its weight precision) or the cycle-accurate one' })
+        .option('chip', {
+          choices: ['ideal', 'cycle'],
+          default: 'ideal',
+          describe: 'train on the ideal chip (with its weight precision) or the cycle-accurate one',
+        })
         .option('epochs', { type: 'number', describe: 'epochs (default 10)' })
         .option('steps', { type: 'number', describe: 'gradient steps per epoch (default 100)' })
         .option('batch', { type: 'number', describe: 'chains (training pairs) per step (default 64)' })
         .option('warmup', { type: 'number', describe: 'sweeps before the first sample of a phase (default 40)' })
         .option('pos-warmup', { type: 'number', describe: 'positive-phase sweeps before its first sample (default: --warmup)' })
-        .option('neg-start', { choices: NEG_STARTS, describe: 'negative chains start from noise (generation\'s initialisation; default) or from the positive phase\'s last state (data)' })
-        .option('data-epochs', { type: 'number', describe: 'with --neg-start data: only the first N epochs start from the data, later ones from noise (default all)' })
+        .option('neg-start', {
+          choices: NEG_STARTS,
+          describe: "negative chains start from noise (generation's initialisation; default) or from the positive phase's last state (data)",
+        })
+        .option('data-epochs', {
+          type: 'number',
+          describe: 'with --neg-start data: only the first N epochs start from the data, later ones from noise (default all)',
+        })
         .option('data-warmup', { type: 'number', describe: 'with --neg-start data: sweeps before the first sample of data-started chains (default --warmup)' })
         .option('acp-warmup', { type: 'number', describe: 'sweeps before the ACP autocorrelation measurement (default: --warmup)' })
         .option('samples', { type: 'number', describe: 'samples per chain and phase (default 10)' })
@@ -213,14 +264,22 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('workers', { type: 'number', describe: 'worker threads over stages (default 1)' })
         .option('resume', { type: 'boolean', default: false, describe: 'continue from MODEL.ckpt/' })
         .option('snapshots', { type: 'boolean', default: false, describe: 'also write the model after every epoch (MODEL.epochs/epoch-E.mp)' })
-        .option('stage-only', { type: 'boolean', default: false, describe: 'with --train-stages: write only those stages\' checkpoints, no model (stages trained apart; a later --resume run writes the model)' })
-        .option('slurm', { type: 'boolean', default: false, describe: 'submit to Slurm: an array job with one task per stage, then the model written by a job that depends on it (afterok)' })
+        .option('stage-only', {
+          type: 'boolean',
+          default: false,
+          describe: "with --train-stages: write only those stages' checkpoints, no model (stages trained apart; a later --resume run writes the model)",
+        })
+        .option('slurm', {
+          type: 'boolean',
+          default: false,
+          describe: 'submit to Slurm: an array job with one task per stage, then the model written by a job that depends on it (afterok)',
+        })
         .option('slurm-wait', { type: 'boolean', default: false, describe: 'with --slurm: wait until the model is written' })
         .option('slurm-time', { type: 'string', describe: 'with --slurm: time limit per task, e.g. 01:00:00' })
         .option('slurm-partition', { type: 'string', describe: 'with --slurm: partition' })
         .option('slurm-mem', { type: 'string', describe: 'with --slurm: memory per task, e.g. 4G' })
         .option('dtca', { type: 'string', describe: 'with --slurm: the command that runs dtca on the nodes (default: this node and this dtca)' })
-        .option('seed', { type: 'number', describe: 'seed (overrides the config\'s)' })
+        .option('seed', { type: 'number', describe: "seed (overrides the config's)" })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' }),
     (a) => cmdTrain(a as never, s),
   );

@@ -124,7 +124,11 @@ export function samplesFigure(outputs: Int8Array[], dtm: DtmSpec, labels: number
   const cols = Math.min(10, Math.ceil(Math.sqrt(2 * outputs.length)) || 1);
   const rows: (Cell | null)[][] = [];
   for (let i = 0; i < outputs.length; i += cols) {
-    rows.push(outputs.slice(i, i + cols).map((img, k) => ({ img, caption: labels && labels.length ? className(dtm, labels[(i + k) % labels.length]) : `image ${i + k}` })));
+    rows.push(
+      outputs
+        .slice(i, i + cols)
+        .map((img, k) => ({ img, caption: labels && labels.length ? className(dtm, labels[(i + k) % labels.length]) : `image ${i + k}` })),
+    );
   }
   return captionedGrid(rows, dtm, title);
 }

@@ -214,7 +214,8 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
           const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? `, ... (${entries.length} entries)` : '');
           throw new UserError(`${flag} ${out}: not empty (${shown}); choose another directory${opts.canForce ? ', or add --force to clear it first' : ''}`);
         }
-        if (!isRunDir(dir)) throw new UserError(`${flag} ${out}: not a dtca run directory (no manifest.json written by dtca); --force clears only run directories`);
+        if (!isRunDir(dir))
+          throw new UserError(`${flag} ${out}: not a dtca run directory (no manifest.json written by dtca); --force clears only run directories`);
         for (const f of entries) rmSync(join(dir, f), { recursive: true, force: true });
       }
     }

@@ -83,7 +83,11 @@ export async function renderChart(spec: ChartSpec): Promise<{ svg: string; png: 
 export async function renderSvg(svg: string, zoom = 1): Promise<Uint8Array> {
   warnIfNoFonts();
   const { Resvg } = await import('@resvg/resvg-js');
-  const resvg = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT, sansSerifFamily: FONT }, fitTo: { mode: 'zoom', value: zoom }, background: 'white' });
+  const resvg = new Resvg(svg, {
+    font: { loadSystemFonts: true, defaultFontFamily: FONT, sansSerifFamily: FONT },
+    fitTo: { mode: 'zoom', value: zoom },
+    background: 'white',
+  });
   return new Uint8Array(resvg.render().asPng());
 }
 
@@ -98,7 +102,13 @@ export async function writeChart(spec: ChartSpec, basePathWithoutExt: string): P
 }
 
 const SI: [number, string][] = [
-  [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p'], [1e-15, 'f'], [1e-18, 'a'],
+  [1, ''],
+  [1e-3, 'm'],
+  [1e-6, 'µ'],
+  [1e-9, 'n'],
+  [1e-12, 'p'],
+  [1e-15, 'f'],
+  [1e-18, 'a'],
 ];
 
 /** The SI prefix that puts `max` in [1, 1000) (joules and below; larger values stay in the base unit). */
@@ -137,9 +147,7 @@ export async function writeEnergyChart(dir: string, stagesAll: StageEnergy[], im
   }
   const { scale, prefix } = siPrefix(maxStack);
   const unit = `${prefix}J`;
-  const values = stages.flatMap((s) =>
-    components.map((c, order) => ({ stage: s.stage, component: c, order, energy: (s.energy_j[c] ?? 0) / scale })),
-  );
+  const values = stages.flatMap((s) => components.map((c, order) => ({ stage: s.stage, component: c, order, energy: (s.energy_j[c] ?? 0) / scale })));
   const spec: ChartSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: images === 1 ? 'Energy per stage by component (one image)' : `Energy per stage per image by component (mean of ${images} images)`,
@@ -150,7 +158,12 @@ export async function writeEnergyChart(dir: string, stagesAll: StageEnergy[], im
     encoding: {
       x: { field: 'stage', type: 'ordinal', title: 'stage', axis: { labelAngle: 0 } },
       y: { field: 'energy', type: 'quantitative', stack: 'zero', title: `energy (${unit})` },
-      color: { field: 'component', type: 'nominal', title: 'component', scale: { domain: components, scheme: components.length > 10 ? 'category20' : 'tableau10' } },
+      color: {
+        field: 'component',
+        type: 'nominal',
+        title: 'component',
+        scale: { domain: components, scheme: components.length > 10 ? 'category20' : 'tableau10' },
+      },
       order: { field: 'order', type: 'quantitative' },
       tooltip: [
         { field: 'stage', type: 'ordinal' },

@@ -432,7 +432,11 @@ export class Classifier {
   }
 
   /** Features (the penultimate layer, `hidden` per image), logits and predicted classes of n images (784 values 0/1 each). */
-  run(images: ArrayLike<number>, n: number, onProgress?: (done: number, total: number) => void): { features: Float32Array; predicted: Uint8Array; logits: Float32Array } {
+  run(
+    images: ArrayLike<number>,
+    n: number,
+    onProgress?: (done: number, total: number) => void,
+  ): { features: Float32Array; predicted: Uint8Array; logits: Float32Array } {
     const { hidden, classes } = this.arch;
     const features = new Float32Array(n * hidden);
     const logits = new Float32Array(n * classes);

@@ -66,7 +66,8 @@ export interface EvalReport extends Metrics {
   wall_s: number;
 }
 
-export const FD_NOTE = 'FD is biased upward at small N (two samples of one distribution score > 0, shrinking roughly like 1/N): compare FDs only at the same N; the floor row is real images at this N';
+export const FD_NOTE =
+  'FD is biased upward at small N (two samples of one distribution score > 0, shrinking roughly like 1/N): compare FDs only at the same N; the floor row is real images at this N';
 
 /**
  * The fewest images at which dtca lets FD rank anything. Measured (docs/quality.md): the floor
@@ -142,7 +143,11 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
   const floor = atRes(matchClasses(heldOut, seq, `held-out part of the train split (images ${TRAIN_SPLIT}..${train.n - 1})`));
   // independent pixels at the samples' resolution: marginals of the pooled images, sampled, upscaled
   const P = PIXELS / (f * f);
-  const factorised = upscaleImages(sampleFactorised(classMarginals(downscaleImages(train.images, train.n, f), train.labels, train.n, CLASSES, P), seq, n, o.seed ?? 1, P), n, f);
+  const factorised = upscaleImages(
+    sampleFactorised(classMarginals(downscaleImages(train.images, train.n, f), train.labels, train.n, CLASSES, P), seq, n, o.seed ?? 1, P),
+    n,
+    f,
+  );
 
   const net = o.classifier;
   const d = net.arch.hidden;
@@ -182,7 +187,9 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
     fd_can_rank: n >= MIN_FD_RANK_N,
     small_n_note: n >= MIN_FD_RANK_N ? null : smallNNote(n, floorM.fd),
     note: FD_NOTE,
-    reference: (s.labels ? `${n} test images, each of the class its sample was generated with` : `the first ${n} test images`) + (f === 1 ? '' : `, pooled to ${COLS / f}x${ROWS / f} and upscaled back as the samples are`),
+    reference:
+      (s.labels ? `${n} test images, each of the class its sample was generated with` : `the first ${n} test images`) +
+      (f === 1 ? '' : `, pooled to ${COLS / f}x${ROWS / f} and upscaled back as the samples are`),
     classifier: { path: o.classifierPath, test_accuracy: o.classifierTestAccuracy, features: d },
     wall_s: (performance.now() - t0) / 1000,
   };
@@ -219,7 +226,9 @@ export function formatReport(r: EvalReport, title: string): string {
     `N = ${r.n}: ${r.note}.`,
     ...(r.resolution.downscale === 1
       ? []
-      : [`resolution: the model's ${r.resolution.width}x${r.resolution.height} images (Fashion-MNIST pooled by ${r.resolution.downscale}), upscaled to 28x28 for the classifier; the reference, floor and factorised images pass through the same pooling.`]),
+      : [
+          `resolution: the model's ${r.resolution.width}x${r.resolution.height} images (Fashion-MNIST pooled by ${r.resolution.downscale}), upscaled to 28x28 for the classifier; the reference, floor and factorised images pass through the same pooling.`,
+        ]),
     `reference: ${r.reference}; floor: held-out training images; factorised: independent pixels from class marginals.`,
     `classifier: ${r.classifier.path} (${r.classifier.test_accuracy === null ? 'test accuracy unknown' : `test accuracy ${r.classifier.test_accuracy.toFixed(4)} on binarised test images`}); wall ${r.wall_s.toFixed(1)} s`,
   ];

@@ -85,7 +85,13 @@ export function samplesManifest(dtm: DtmSpec, images: number, labelled: boolean)
 export function generatedSamples(outputs: Int8Array[], dtm: DtmSpec, labels?: number[], what?: string): Samples {
   const n = outputs.length;
   const { images, downscale } = classifierImages(outputs, dtm, what);
-  return { images, downscale, n, labels: labels && labels.length ? Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]) : null, autocorrelation: null };
+  return {
+    images,
+    downscale,
+    n,
+    labels: labels && labels.length ? Uint8Array.from({ length: n }, (_, i) => labels[i % labels.length]) : null,
+    autocorrelation: null,
+  };
 }
 
 /** Parses a C-order uint8 .npy; returns its shape and data. */
@@ -99,7 +105,8 @@ export function readNpyU8(path: string): { shape: number[]; data: Uint8Array } {
   const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr !== '|u1' || fortran !== 'False' || shapeText === undefined) throw new UserError(`${path}: expected a C-order uint8 array (header ${header.trim()})`);
+  if (descr !== '|u1' || fortran !== 'False' || shapeText === undefined)
+    throw new UserError(`${path}: expected a C-order uint8 array (header ${header.trim()})`);
   const shape = shapeText
     .split(',')
     .map((x) => x.trim())
@@ -130,10 +137,14 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
   const src: ImageSource | null = sm.image_source
     ? parseImageSource(sm.image_source, `${manPath}: samples.image_source`, sm.image_cells, shape0)
     : imageSourceOf({ image: { length: sm.image_cells }, image_shape: shape0 });
-  if (!src) throw new UserError(`${dir}: its images are ${sm.image_shape?.join('x')} (${sm.image_cells} cells), not Fashion-MNIST's; dtca eval scores Fashion-MNIST images (28x28, or pooled to 14x14 or 7x7 with samples.image_source)`);
+  if (!src)
+    throw new UserError(
+      `${dir}: its images are ${sm.image_shape?.join('x')} (${sm.image_cells} cells), not Fashion-MNIST's; dtca eval scores Fashion-MNIST images (28x28, or pooled to 14x14 or 7x7 with samples.image_source)`,
+    );
   const P = src.width * src.height;
   const { shape, data } = readNpyU8(npyPath);
-  if (shape.length !== 2 || shape[1] !== sm.visible || sm.visible < P) throw new UserError(`${npyPath}: shape (${shape.join(', ')}), the manifest says (${sm.images}, ${sm.visible})`);
+  if (shape.length !== 2 || shape[1] !== sm.visible || sm.visible < P)
+    throw new UserError(`${npyPath}: shape (${shape.join(', ')}), the manifest says (${sm.images}, ${sm.visible})`);
   const total = shape[0];
   const n = Math.min(total, limit ?? total);
   const small = new Uint8Array(n * P);

@@ -15,7 +15,10 @@ export interface Area {
 export function pointArea(config: ResolvedConfig): Area {
   try {
     const r = areaOf(config);
-    return { area_m2: r.area_m2.total, note: r.cell.fits ? 'area model (power/area.ts)' : 'area model: the cell needs more than its pitch (sized by its devices)' };
+    return {
+      area_m2: r.area_m2.total,
+      note: r.cell.fits ? 'area model (power/area.ts)' : 'area model: the cell needs more than its pitch (sized by its devices)',
+    };
   } catch (e) {
     if (e instanceof UserError) return { area_m2: null, note: e.message };
     throw e;

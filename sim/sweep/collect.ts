@@ -84,16 +84,18 @@ export function toCsv(pf: PlanFile, rows: Row[]): string {
 /** A JSON line per row: the axis values as top-level keys beside the results. */
 export function toJsonl(pf: PlanFile, rows: Row[]): string {
   const axes = axisPaths(pf);
-  return rows
-    .map((r) => {
-      const rec = r as unknown as Record<string, unknown>;
-      const o: Record<string, unknown> = { point: r.point, id: r.id };
-      for (const a of axes) o[a] = r.axes[a];
-      Object.assign(o, { replicate: r.replicate, seed: r.seed, workload: r.workload });
-      for (const c of RESULT_COLUMNS) o[c] = rec[c] ?? null;
-      return JSON.stringify(o);
-    })
-    .join('\n') + (rows.length ? '\n' : '');
+  return (
+    rows
+      .map((r) => {
+        const rec = r as unknown as Record<string, unknown>;
+        const o: Record<string, unknown> = { point: r.point, id: r.id };
+        for (const a of axes) o[a] = r.axes[a];
+        Object.assign(o, { replicate: r.replicate, seed: r.seed, workload: r.workload });
+        for (const c of RESULT_COLUMNS) o[c] = rec[c] ?? null;
+        return JSON.stringify(o);
+      })
+      .join('\n') + (rows.length ? '\n' : '')
+  );
 }
 
 /** Copy a finished point or twin directory from another sweep directory, atomically. */
@@ -118,7 +120,9 @@ export function collectTables(dir: string, others: string[] = []): Collected {
   const otherPfs = others.map((o) => ({ o, opf: readPlanFile(o) }));
   for (const { o, opf } of otherPfs) {
     if (opf.sweep_id !== pf.sweep_id) {
-      throw new UserError(`${o}: holds another sweep (id ${opf.sweep_id}, ${opf.points} points) than ${dir} (id ${pf.sweep_id}, ${pf.points} points); collect each sweep on its own`);
+      throw new UserError(
+        `${o}: holds another sweep (id ${opf.sweep_id}, ${opf.points} points) than ${dir} (id ${pf.sweep_id}, ${pf.points} points); collect each sweep on its own`,
+      );
     }
   }
   for (const sub of ['points']) {
@@ -126,7 +130,10 @@ export function collectTables(dir: string, others: string[] = []): Collected {
     if (!existsSync(parent)) continue;
     for (const e of readdirSync(parent)) {
       if (e.startsWith('.partial-')) continue;
-      if (!ids.has(e)) throw new UserError(`${join(parent, e)}: not a point of this sweep (id ${pf.sweep_id}); was another sweep's point copied in? Move it away and collect again`);
+      if (!ids.has(e))
+        throw new UserError(
+          `${join(parent, e)}: not a point of this sweep (id ${pf.sweep_id}); was another sweep's point copied in? Move it away and collect again`,
+        );
     }
   }
   let merged = 0;

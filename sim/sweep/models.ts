@@ -150,7 +150,17 @@ export function modelJobFor(cfg: ResolvedConfig, seed: number, t: TrainPlan, T: 
   const placement = (t.options.placement ?? 'random') as Placement;
   const plan = planDesign(designOf({ config, chip: t.chip, placement, T }), budget);
   const options = Object.fromEntries(Object.entries(plan.options).filter(([k, v]) => !NOT_MODEL.has(k) && v !== undefined));
-  const spec: ModelSpec = { format: MODEL_FORMAT, version: MODEL_VERSION, chip: t.chip, config, T: plan.model.stages.length, placement, image: plan.layout?.image ?? null, label_copies: plan.model.dtm!.label_copies, options };
+  const spec: ModelSpec = {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    chip: t.chip,
+    config,
+    T: plan.model.stages.length,
+    placement,
+    image: plan.layout?.image ?? null,
+    label_copies: plan.model.dtm!.label_copies,
+    options,
+  };
   const key = hashOf(spec, 16);
   const wb = config.cell.weight_bits;
   const f = cfg.fabric;
@@ -196,7 +206,8 @@ async function lock(path: string, ctx: RunContext, what: string): Promise<() => 
       closeSync(fd);
       return () => rmSync(path, { force: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`${what}: cannot create ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new UserError(`${what}: cannot create ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
     let holder: string;
     try {
@@ -265,7 +276,14 @@ export async function assembleModel(cache: string, job: ModelJob, ctx: RunContex
     if (short >= 0) throw new Error(`model ${job.key}: stage ${short} is not trained yet; cannot write the model`);
     await trainModelForDesign(designOf(job.spec), job.budget, target(cache, job), ctx);
     readModel(modelFile(cache, job.key)); // it reads back
-    writeJson(join(dir, 'entry.json'), { format: MODEL_FORMAT, key: job.key, label: job.label, budget: job.budget_name, finished: new Date().toISOString(), spec: job.spec });
+    writeJson(join(dir, 'entry.json'), {
+      format: MODEL_FORMAT,
+      key: job.key,
+      label: job.label,
+      budget: job.budget_name,
+      finished: new Date().toISOString(),
+      spec: job.spec,
+    });
   } finally {
     release();
   }

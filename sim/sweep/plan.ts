@@ -262,7 +262,12 @@ export function visibleCells(visible: Workload['visible'], L: number): { image: 
   return { image: Math.max(1, Math.round(SCALED_VISIBLE_SHARE * L * L)), label: 0 };
 }
 
-const UNUSED: Record<Workload['kind'], (keyof Workload)[]> = { dtm: ['chains', 'warmup'], bm: ['T', 'visible', 'images', 'mapping'], model: ['T', 'visible'], trained: ['chains', 'warmup', 'visible'] };
+const UNUSED: Record<Workload['kind'], (keyof Workload)[]> = {
+  dtm: ['chains', 'warmup'],
+  bm: ['T', 'visible', 'images', 'mapping'],
+  model: ['T', 'visible'],
+  trained: ['chains', 'warmup', 'visible'],
+};
 
 function checkWorkload(w: Workload, where: string): void {
   for (const k of UNUSED[w.kind]) {
@@ -275,7 +280,8 @@ function checkWorkload(w: Workload, where: string): void {
   }
   const int = (k: keyof Workload, min: number) => {
     const v = w[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UserError(`${where}: workload.${k} = ${JSON.stringify(v)}: must be an integer >= ${min}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      throw new UserError(`${where}: workload.${k} = ${JSON.stringify(v)}: must be an integer >= ${min}`);
   };
   int('sweeps', 1);
   if (w.kind === 'dtm' || w.kind === 'trained' || (w.kind === 'model' && w.images !== null)) int('images', 1);
@@ -371,7 +377,9 @@ export function expandPlan(plan: Plan): Expanded {
           const v = visibleCells(w.visible, cfg.fabric.L);
           const spots = Math.ceil((cfg.fabric.L * cfg.fabric.L) / 2);
           if (v.image + v.label > spots) {
-            throw new UserError(`workload.visible = ${JSON.stringify(w.visible)} needs ${v.image + v.label} cells of one colour; an L=${cfg.fabric.L} grid has ${spots}`);
+            throw new UserError(
+              `workload.visible = ${JSON.stringify(w.visible)} needs ${v.image + v.label} cells of one colour; an L=${cfg.fabric.L} grid has ${spots}`,
+            );
           }
         }
         // the point's run fits in memory and its counters stay exact (sim/resources.ts), as dtca run checks
@@ -402,7 +410,18 @@ export function expandPlan(plan: Plan): Expanded {
         }
       }
       const id = hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, config: cfg, workload: w, ...(mj ? { model: mj.key } : {}) });
-      points.push({ index, id, axes, replicate: r, seed: cfg.seed, config: cfg, workload: w, workload_label: workloadLabel(w, cfg.fabric.L), twin: twinOf(cfg, w, mj), model: mj });
+      points.push({
+        index,
+        id,
+        axes,
+        replicate: r,
+        seed: cfg.seed,
+        config: cfg,
+        workload: w,
+        workload_label: workloadLabel(w, cfg.fabric.L),
+        twin: twinOf(cfg, w, mj),
+        model: mj,
+      });
     }
   }
   if (model && misfits.length > 0) {
@@ -413,7 +432,10 @@ export function expandPlan(plan: Plan): Expanded {
   }
   const ids = new Set<string>();
   for (const p of points) {
-    if (ids.has(p.id)) throw new UserError(`point ${p.index + 1} (${describe(p.axes, p.replicate, plan.replicates)}) is the same run as an earlier point (an axis value repeated?)`);
+    if (ids.has(p.id))
+      throw new UserError(
+        `point ${p.index + 1} (${describe(p.axes, p.replicate, plan.replicates)}) is the same run as an earlier point (an axis value repeated?)`,
+      );
     ids.add(p.id);
   }
   return { plan, points, sweep_id: hashOf(points.map((p) => p.id)) };
@@ -439,18 +461,29 @@ export function makePlan(i: PlanInput): Plan {
   const wi = i.workload ?? {};
   let train: TrainPlan | null = null;
   if (i.train) {
-    if (wi.model || (wi.kind !== undefined && wi.kind !== 'dtm' && wi.kind !== 'trained')) throw new UserError(`--train: trains a DTM per design; it does not go with ${wi.model ? '--model' : `--workload ${wi.kind}`}`);
-    if (wi.visible !== undefined && wi.visible !== null) throw new UserError('--train: a trained model\'s visible cells are its Fashion-MNIST layout (the largest image the grid holds, and its label cells); drop --visible');
+    if (wi.model || (wi.kind !== undefined && wi.kind !== 'dtm' && wi.kind !== 'trained'))
+      throw new UserError(`--train: trains a DTM per design; it does not go with ${wi.model ? '--model' : `--workload ${wi.kind}`}`);
+    if (wi.visible !== undefined && wi.visible !== null)
+      throw new UserError(
+        "--train: a trained model's visible cells are its Fashion-MNIST layout (the largest image the grid holds, and its label cells); drop --visible",
+      );
     const b = resolveSweepBudget(i.train.budget);
     const chip = i.train.chip ?? 'ideal';
     if (chip !== 'ideal' && chip !== 'cycle') throw new UserError(`--train-chip ${String(chip)}: ideal or cycle`);
-    train = { budget: b.name.endsWith('.json') ? resolve(b.name) : b.name, options: b.options, chip, model_cache: i.train.model_cache ? resolve(i.train.model_cache) : null };
+    train = {
+      budget: b.name.endsWith('.json') ? resolve(b.name) : b.name,
+      options: b.options,
+      chip,
+      model_cache: i.train.model_cache ? resolve(i.train.model_cache) : null,
+    };
   }
   const kind = train ? 'trained' : (wi.kind ?? (wi.model ? 'model' : 'dtm'));
   // a field the workload does not use is an error, not silently ignored
   for (const k of UNUSED[kind as Workload['kind']] ?? []) {
     if (wi[k] !== undefined && wi[k] !== null) {
-      throw new UserError(`workload ${kind}: ${k} is not used by this workload (${kind === 'bm' ? 'a Boltzmann machine runs chains x (warmup + sweeps)' : kind === 'dtm' ? 'DTM generation runs images x stages x sweeps' : 'a model file brings its own stages and visible cells'})`);
+      throw new UserError(
+        `workload ${kind}: ${k} is not used by this workload (${kind === 'bm' ? 'a Boltzmann machine runs chains x (warmup + sweeps)' : kind === 'dtm' ? 'DTM generation runs images x stages x sweeps' : 'a model file brings its own stages and visible cells'})`,
+      );
     }
   }
   let w: Workload;
@@ -461,7 +494,10 @@ export function makePlan(i: PlanInput): Plan {
     const m = readModel(path);
     const isDtm = m.dtm !== undefined;
     for (const k of (isDtm ? ['chains', 'warmup'] : ['images', 'mapping']) as (keyof Workload)[]) {
-      if (wi[k] !== undefined && wi[k] !== null) throw new UserError(`--model ${wi.model}: ${k} is not used by ${isDtm ? 'a DTM model (images x stages x sweeps)' : 'a Boltzmann-machine model (chains x (warmup + sweeps))'}`);
+      if (wi[k] !== undefined && wi[k] !== null)
+        throw new UserError(
+          `--model ${wi.model}: ${k} is not used by ${isDtm ? 'a DTM model (images x stages x sweeps)' : 'a Boltzmann-machine model (chains x (warmup + sweeps))'}`,
+        );
     }
     w = {
       kind,
@@ -477,11 +513,35 @@ export function makePlan(i: PlanInput): Plan {
       mapping: isDtm ? (wi.mapping ?? 'reprogram') : null,
     };
   } else if (kind === 'bm') {
-    w = { kind, model: null, model_sha256: null, T: null, visible: null, images: null, sweeps: wi.sweeps ?? 400, chains: wi.chains ?? 2, warmup: wi.warmup ?? 50, beta: wi.beta ?? null, mapping: null };
+    w = {
+      kind,
+      model: null,
+      model_sha256: null,
+      T: null,
+      visible: null,
+      images: null,
+      sweeps: wi.sweeps ?? 400,
+      chains: wi.chains ?? 2,
+      warmup: wi.warmup ?? 50,
+      beta: wi.beta ?? null,
+      mapping: null,
+    };
   } else if (kind === 'trained') {
     // the model's stages: --stages (or a workload.T axis), default 8 as dtca train's
     const T = wi.T ?? DEFAULT_T;
-    w = { kind, model: null, model_sha256: null, T, visible: null, images: wi.images ?? 10, sweeps: wi.sweeps ?? 250, chains: null, warmup: null, beta: wi.beta ?? null, mapping: wi.mapping ?? 'reprogram' };
+    w = {
+      kind,
+      model: null,
+      model_sha256: null,
+      T,
+      visible: null,
+      images: wi.images ?? 10,
+      sweeps: wi.sweeps ?? 250,
+      chains: null,
+      warmup: null,
+      beta: wi.beta ?? null,
+      mapping: wi.mapping ?? 'reprogram',
+    };
   } else if (kind === 'dtm') {
     w = {
       kind,
@@ -518,12 +578,18 @@ export function makePlan(i: PlanInput): Plan {
 function planTrain(v: unknown, path: string, rel: (p: string) => string): PlanInput['train'] {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return { budget: v.endsWith('.json') ? rel(v) : v };
-  if (typeof v !== 'object' || Array.isArray(v)) throw new UserError(`--plan ${path}: train: "quick", "standard", a budget file, or {"budget": ..., "chip": ..., "model_cache": ...}`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new UserError(`--plan ${path}: train: "quick", "standard", a budget file, or {"budget": ..., "chip": ..., "model_cache": ...}`);
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!['budget', 'chip', 'model_cache'].includes(k)) throw new UserError(`--plan ${path}: train.${k}: unknown key (known: budget, chip, model_cache)`);
+  for (const k of Object.keys(o))
+    if (!['budget', 'chip', 'model_cache'].includes(k)) throw new UserError(`--plan ${path}: train.${k}: unknown key (known: budget, chip, model_cache)`);
   if (typeof o.budget !== 'string') throw new UserError(`--plan ${path}: train.budget: "quick", "standard" or a budget file`);
   if (o.model_cache !== undefined && typeof o.model_cache !== 'string') throw new UserError(`--plan ${path}: train.model_cache: a directory`);
-  return { budget: o.budget.endsWith('.json') ? rel(o.budget) : o.budget, chip: o.chip as 'ideal' | 'cycle' | undefined, model_cache: typeof o.model_cache === 'string' ? rel(o.model_cache) : undefined };
+  return {
+    budget: o.budget.endsWith('.json') ? rel(o.budget) : o.budget,
+    chip: o.chip as 'ideal' | 'cycle' | undefined,
+    model_cache: typeof o.model_cache === 'string' ? rel(o.model_cache) : undefined,
+  };
 }
 
 /**
@@ -549,7 +615,8 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
   if (Array.isArray(o.axes)) {
     axes = o.axes.map((a, n) => {
       const ax = a as Axis;
-      if (!ax || typeof ax.path !== 'string' || !Array.isArray(ax.values)) throw new UserError(`--plan ${path}: axes[${n}]: expected {"path": ..., "values": [...]}`);
+      if (!ax || typeof ax.path !== 'string' || !Array.isArray(ax.values))
+        throw new UserError(`--plan ${path}: axes[${n}]: expected {"path": ..., "values": [...]}`);
       return { path: ax.path, values: ax.values };
     });
   } else if (o.axes && typeof o.axes === 'object') {
@@ -558,7 +625,8 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
       return { path: p, values: v as Json[] };
     });
   } else if (o.axes !== undefined) throw new UserError(`--plan ${path}: axes: expected an object or a list`);
-  if (o.set !== undefined && !(Array.isArray(o.set) && o.set.every((s) => typeof s === 'string'))) throw new UserError(`--plan ${path}: set: expected a list of "path=value" strings`);
+  if (o.set !== undefined && !(Array.isArray(o.set) && o.set.every((s) => typeof s === 'string')))
+    throw new UserError(`--plan ${path}: set: expected a list of "path=value" strings`);
   const w = (o.workload ?? {}) as Record<string, unknown>;
   if (typeof w !== 'object' || Array.isArray(w)) throw new UserError(`--plan ${path}: workload: expected an object`);
   const wk = ['kind', 'model', ...WORKLOAD_AXES];

@@ -91,7 +91,9 @@ function modelOf(w: Workload, modelFile?: string): Model | null {
     return readModel(modelFile);
   }
   if (w.kind !== 'model') return null;
-  const sha = createHash('sha256').update(readInputFile(w.model!, { what: 'model file', max: READ_LIMITS.model })).digest('hex');
+  const sha = createHash('sha256')
+    .update(readInputFile(w.model!, { what: 'model file', max: READ_LIMITS.model }))
+    .digest('hex');
   if (sha !== w.model_sha256) throw new UserError(`${w.model}: the model file changed since the sweep was planned (sha256 differs); plan the sweep again`);
   return readModel(w.model!);
 }
@@ -108,10 +110,20 @@ export function pointRequest(w: Workload, cfg: ResolvedConfig, modelSeed: number
   const base = { config: cfg, sweeps: w.sweeps, beta, force: true };
   if (model?.dtm && w.images === null) throw new UserError(`${model.source}: a DTM model file needs the DTM workload fields (images)`);
   if (w.images !== null && (model?.dtm || w.kind === 'dtm')) {
-    const random = model ? undefined : { seed: modelSeed, T: w.T!, visible: w.visible === 'fmnist' ? ('fmnist' as const) : visibleCells(w.visible, cfg.fabric.L).image };
+    const random = model
+      ? undefined
+      : { seed: modelSeed, T: w.T!, visible: w.visible === 'fmnist' ? ('fmnist' as const) : visibleCells(w.visible, cfg.fabric.L).image };
     return { ...base, model, random, images: w.images, labels: 'classes', mapping: w.mapping ?? 'reprogram' };
   }
-  return { ...base, model, workload: model ? undefined : 'bm', random: model ? undefined : { seed: modelSeed }, chains: w.chains!, warmup: w.warmup!, moments: true };
+  return {
+    ...base,
+    model,
+    workload: model ? undefined : 'bm',
+    random: model ? undefined : { seed: modelSeed },
+    chains: w.chains!,
+    warmup: w.warmup!,
+    moments: true,
+  };
 }
 
 /** An in-memory trace sink: the noisiest stage's mean spins and the lag-1 spin product, nothing written. */
@@ -211,7 +223,9 @@ export function rmse(a: Float64Array, b: Float64Array): number {
 
 /** A point's samples.png title: what ran, in words. */
 export function pointTitle(p: Point, images: number): string {
-  const axes = Object.entries(p.axes).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
+  const axes = Object.entries(p.axes)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
   return `Sweep point ${p.index + 1}: ${images} generated image${images === 1 ? '' : 's'}${p.model ? ' (class-clamped)' : ''}\n${axes || 'the base config'}; ${p.workload_label}${p.model ? `; model ${p.model.key}` : ''}`;
 }
 
@@ -274,5 +288,10 @@ export async function measureTwin(t: Twin, w: Workload, modelFile?: string): Pro
   const ref = await sample(pointRequest(w, next, t.model_seed, modelFile));
   const partner = await sample(pointRequest(w, t.config, t.model_seed, modelFile));
   if (!ref.chip.ideal || !partner.chip.ideal) throw new Error('ideal twin: the chip is not ideal (a non-ideality left on)');
-  return { moments: ref.moments, lag1_autocorr_ideal: ref.lag1, moment_rmse_floor: rmse(ref.moments, partner.moments), wall_s: (performance.now() - t0) / 1000 };
+  return {
+    moments: ref.moments,
+    lag1_autocorr_ideal: ref.lag1,
+    moment_rmse_floor: rmse(ref.moments, partner.moments),
+    wall_s: (performance.now() - t0) / 1000,
+  };
 }

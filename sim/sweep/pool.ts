@@ -17,7 +17,13 @@ export type Task =
   | { kind: 'twin'; twin: Twin; workload: Workload; modelFile?: string; modelKey?: string }
   | { kind: 'train'; model: ModelJob; cache: string; stage: number }
   | { kind: 'assemble'; model: ModelJob; cache: string };
-export type TaskResult<T extends Task> = T extends { kind: 'point' } ? PointOutput : T extends { kind: 'twin' } ? TwinOutput : T extends { kind: 'train' } ? boolean : void;
+export type TaskResult<T extends Task> = T extends { kind: 'point' }
+  ? PointOutput
+  : T extends { kind: 'twin' }
+    ? TwinOutput
+    : T extends { kind: 'train' }
+      ? boolean
+      : void;
 
 export interface SweepPoolOptions<T extends Task> {
   /** is the task ready to run (default: always) */
@@ -41,7 +47,12 @@ function jobOf(t: Task): Job {
   }
 }
 
-export async function runPool<T extends Task>(tasks: T[], jobs: number, onDone: (task: T, result: TaskResult<T>) => void, o: SweepPoolOptions<T> = {}): Promise<void> {
+export async function runPool<T extends Task>(
+  tasks: T[],
+  jobs: number,
+  onDone: (task: T, result: TaskResult<T>) => void,
+  o: SweepPoolOptions<T> = {},
+): Promise<void> {
   await runJobs(tasks.map(jobOf), {
     threads: jobs,
     onDone: (i, result) => onDone(tasks[i], result as TaskResult<T>),

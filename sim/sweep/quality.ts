@@ -66,18 +66,33 @@ let judge: { data: ReferenceData; classifier: ReturnType<typeof readClassifier> 
 
 export async function pointQuality(q: QualityInput): Promise<Quality> {
   if (q.outputs === null) return { value: null, note: 'Boltzmann-machine workload: no images to judge', metrics: NO_QUALITY };
-  if (q.workload.kind === 'dtm') return { value: null, note: 'synthetic random-weight DTM: nothing learned to judge (train a model per design with --train, or sweep one with --model)', metrics: NO_QUALITY };
-  if (!fmnistLayout(q.model)) return { value: null, note: 'the model is not a Fashion-MNIST DTM (a Fashion-MNIST image, 10 label classes): no classifier to judge it', metrics: NO_QUALITY };
+  if (q.workload.kind === 'dtm')
+    return {
+      value: null,
+      note: 'synthetic random-weight DTM: nothing learned to judge (train a model per design with --train, or sweep one with --model)',
+      metrics: NO_QUALITY,
+    };
+  if (!fmnistLayout(q.model))
+    return {
+      value: null,
+      note: 'the model is not a Fashion-MNIST DTM (a Fashion-MNIST image, 10 label classes): no classifier to judge it',
+      metrics: NO_QUALITY,
+    };
   const n = q.outputs.length;
   if (n < 2) return { value: null, note: 'one image: a Fréchet distance needs at least two', metrics: NO_QUALITY };
   judge ??= { data: loadReferenceData(), classifier: readClassifier(CLASSIFIER_PATH) };
   // one image per class in turn (sim/workload.ts: labels 'classes'); a downscaled model's images
   // upscaled for the classifier, the yardsticks pooled alike
-  const samples = generatedSamples(q.outputs, q.model.dtm!, Array.from({ length: CLASSES }, (_, c) => c));
+  const samples = generatedSamples(
+    q.outputs,
+    q.model.dtm!,
+    Array.from({ length: CLASSES }, (_, c) => c),
+  );
   const r = evaluate(samples, { data: judge.data, classifier: judge.classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
   const f = r.baselines.floor;
   const x = r.baselines.factorised;
-  const pooled = (samples.downscale ?? 1) > 1 ? `; ${describeImage(imageSourceOf(q.model.dtm!)!)} images upscaled for the classifier, the yardsticks pooled alike` : '';
+  const pooled =
+    (samples.downscale ?? 1) > 1 ? `; ${describeImage(imageSourceOf(q.model.dtm!)!)} images upscaled for the classifier, the yardsticks pooled alike` : '';
   return {
     value: r.fd,
     note: `FD of the quality classifier's features at N = ${n} (floor ${f.fd.toFixed(1)}, factorised ${x.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}${pooled}`,

@@ -42,8 +42,26 @@ export const KEY_RESULTS: ResultMeta[] = [
   { key: 'sweep_time_s', title: 'sweep time', unit: 's' },
   { key: 'lag1_autocorr', title: 'lag-1 autocorrelation', unit: '', companions: [['lag1_autocorr_ideal', 'ideal twin']] },
   { key: 'moment_rmse', title: 'moment RMSE vs ideal twin', unit: '', companions: [['moment_rmse_floor', 'statistical floor']] },
-  { key: 'fd', title: 'sample quality: FD (lower is better)', unit: '', perN: true, companions: [['fd_floor', FLOOR_NAME], ['fd_factorised', FACT_NAME]] },
-  { key: 'clamped_accuracy', title: 'clamped accuracy', unit: '', perN: true, companions: [['clamped_accuracy_floor', FLOOR_NAME], ['clamped_accuracy_factorised', FACT_NAME]] },
+  {
+    key: 'fd',
+    title: 'sample quality: FD (lower is better)',
+    unit: '',
+    perN: true,
+    companions: [
+      ['fd_floor', FLOOR_NAME],
+      ['fd_factorised', FACT_NAME],
+    ],
+  },
+  {
+    key: 'clamped_accuracy',
+    title: 'clamped accuracy',
+    unit: '',
+    perN: true,
+    companions: [
+      ['clamped_accuracy_floor', FLOOR_NAME],
+      ['clamped_accuracy_factorised', FACT_NAME],
+    ],
+  },
   { key: 'area_m2', title: 'area', unit: 'm²' },
   { key: 'images_per_s_per_mm2', title: 'images per second per mm²', unit: '' },
 ];
@@ -115,7 +133,17 @@ export function unitOfPath(path: string): string {
 }
 
 const PREFIXES: [number, string][] = [
-  [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k'], [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p'], [1e-15, 'f'], [1e-18, 'a'],
+  [1e12, 'T'],
+  [1e9, 'G'],
+  [1e6, 'M'],
+  [1e3, 'k'],
+  [1, ''],
+  [1e-3, 'm'],
+  [1e-6, 'µ'],
+  [1e-9, 'n'],
+  [1e-12, 'p'],
+  [1e-15, 'f'],
+  [1e-18, 'a'],
 ];
 
 /** An area in mm² for people ("0.04802 mm²"): SI prefixes apply to metres, not to m². */
@@ -167,7 +195,9 @@ export function paretoFront(pts: { x: number; y: number }[], y: 'low' | 'high'):
   const out: number[] = [];
   pts.forEach((p, i) => {
     if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) return;
-    const dominated = pts.some((q, j) => j !== i && Number.isFinite(q.x) && Number.isFinite(q.y) && q.x <= p.x && atLeast(q.y, p.y) && (q.x < p.x || better(q.y, p.y)));
+    const dominated = pts.some(
+      (q, j) => j !== i && Number.isFinite(q.x) && Number.isFinite(q.y) && q.x <= p.x && atLeast(q.y, p.y) && (q.x < p.x || better(q.y, p.y)),
+    );
     if (!dominated) out.push(i);
   });
   return out;
@@ -232,7 +262,14 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
         add(r, 'measured', r[meta.key] as number | null);
         for (const [f, name] of comps) add(r, name, r[f] as number | null);
       }
-      const values = [...groups.values()].map((g) => ({ x: g.x, y: g.sum / g.n, series: g.series, kind: g.kind, order: g.order, line: `${g.series} ${g.kind}` }));
+      const values = [...groups.values()].map((g) => ({
+        x: g.x,
+        y: g.sum / g.n,
+        series: g.series,
+        kind: g.kind,
+        order: g.order,
+        line: `${g.series} ${g.kind}`,
+      }));
       const kinds = ['measured', ...comps.map((c) => c[1])];
       const yTitle = yu.label ? `${meta.title} (${yu.label})` : meta.title;
       const xTitle = axisTitle(axis, xs.label);
@@ -249,11 +286,45 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
         encoding: {
           x: numeric
             ? // ticks at the swept values, labelled with them (not rounded: 32, 48, 70)
-              { field: 'x', type: 'quantitative', title: xTitle, scale: xLog ? { type: 'log', nice: false } : { type: 'linear', zero: false, nice: false }, axis: { format: '.6~g', labelOverlap: false, values: [...new Set(values.map((v) => v.x as number))] } }
+              {
+                field: 'x',
+                type: 'quantitative',
+                title: xTitle,
+                scale: xLog ? { type: 'log', nice: false } : { type: 'linear', zero: false, nice: false },
+                axis: { format: '.6~g', labelOverlap: false, values: [...new Set(values.map((v) => v.x as number))] },
+              }
             : { field: 'x', type: 'ordinal', title: xTitle, sort: { field: 'order' }, axis: { labelAngle: 0, labelLimit: 160 } },
-          y: { field: 'y', type: 'quantitative', title: yTitle, scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' }, axis: { format: '~r' } },
+          y: {
+            field: 'y',
+            type: 'quantitative',
+            title: yTitle,
+            scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' },
+            axis: { format: '~r' },
+          },
           ...(multi ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null } } : {}),
-          strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds, range: [[1, 0], [6, 4], [2, 3]].slice(0, kinds.length) }, legend: kinds.length > 1 ? { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400, symbolFillColor: null, encode: { symbols: { update: { stroke: { value: '#333' } } } } } : null },
+          strokeDash: {
+            field: 'kind',
+            type: 'nominal',
+            title: null,
+            scale: {
+              domain: kinds,
+              range: [
+                [1, 0],
+                [6, 4],
+                [2, 3],
+              ].slice(0, kinds.length),
+            },
+            legend:
+              kinds.length > 1
+                ? {
+                    symbolType: 'stroke',
+                    symbolStrokeWidth: 2,
+                    symbolSize: 400,
+                    symbolFillColor: null,
+                    encode: { symbols: { update: { stroke: { value: '#333' } } } },
+                  }
+                : null,
+          },
           detail: { field: 'line', type: 'nominal' },
           order: { field: 'x', type: numeric ? 'quantitative' : 'ordinal' },
           tooltip: [
@@ -273,11 +344,20 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
 
 /** The Pareto charts' data: one entry per judged point, `front` marking the non-dominated ones. */
-export function paretoData(pf: PlanFile, rows: Row[], yKey: 'energy_per_image_j' | 'images_per_s_per_mm2'): { x: number; y: number; label: string; front: boolean; point: number }[] {
+export function paretoData(
+  pf: PlanFile,
+  rows: Row[],
+  yKey: 'energy_per_image_j' | 'images_per_s_per_mm2',
+): { x: number; y: number; label: string; front: boolean; point: number }[] {
   const axes = axisPaths(pf);
   const pts = rows
     .filter((r) => typeof r.fd === 'number' && Number.isFinite(r.fd) && typeof r[yKey] === 'number' && Number.isFinite(r[yKey] as number))
-    .map((r) => ({ x: r.fd as number, y: r[yKey] as number, label: `${pointLabel(r.axes, axes)}${pf.plan.replicates > 1 ? ` #${r.replicate + 1}` : ''}`, point: r.point }));
+    .map((r) => ({
+      x: r.fd as number,
+      y: r[yKey] as number,
+      label: `${pointLabel(r.axes, axes)}${pf.plan.replicates > 1 ? ` #${r.replicate + 1}` : ''}`,
+      point: r.point,
+    }));
   const front = new Set(paretoFront(pts, yKey === 'energy_per_image_j' ? 'low' : 'high'));
   return pts.map((p, i) => ({ ...p, front: front.has(i) }));
 }
@@ -306,7 +386,10 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
     const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: `Pareto front: ${yName} against FD`, subtitle: `${n ? `${n} images per point; ` : ''}lower FD and ${better} ${yName} are better; red: the non-dominated designs` },
+      title: {
+        text: `Pareto front: ${yName} against FD`,
+        subtitle: `${n ? `${n} images per point; ` : ''}lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
+      },
       width: 460,
       height: 300,
       layer: [
@@ -332,7 +415,11 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
             x,
             y,
             color: { field: 'set', type: 'nominal', title: null, scale: { domain: ['non-dominated', 'dominated'], range: ['#d62728', '#9e9e9e'] } },
-            tooltip: [{ field: 'label', type: 'nominal', title: 'design' }, { field: 'x', type: 'quantitative', title: 'FD', format: '.4g' }, { field: 'y', type: 'quantitative', title: yTitle, format: '.4g' }],
+            tooltip: [
+              { field: 'label', type: 'nominal', title: 'design' },
+              { field: 'x', type: 'quantitative', title: 'FD', format: '.4g' },
+              { field: 'y', type: 'quantitative', title: yTitle, format: '.4g' },
+            ],
           },
         },
         {
@@ -376,7 +463,8 @@ function esc(s: string): string {
 
 function cell(v: unknown, unit: string): string {
   if (v === null || v === undefined) return '<td class="na">–</td>';
-  if (typeof v === 'number') return `<td class="num" data-v="${v}">${esc(unit === 'm²' ? areaText(v) : unit ? eng(v, unit, 4) : Number(v.toPrecision(4)).toString())}</td>`;
+  if (typeof v === 'number')
+    return `<td class="num" data-v="${v}">${esc(unit === 'm²' ? areaText(v) : unit ? eng(v, unit, 4) : Number(v.toPrecision(4)).toString())}</td>`;
   return `<td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td>`;
 }
 
@@ -416,9 +504,25 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
     ['overrides', p.sets.length ? p.sets.join('  ') : 'none'],
     ['axes', p.axes.map((a) => `${a.path} = ${a.values.map((v) => axisValueText(a.path, v)).join(', ')}`).join('<br>') || 'none'],
     ['combination', p.zip ? 'zipped (axes paired)' : 'cartesian product'],
-    ['replicates', p.replicates === 1 ? `1 (seed ${p.seed ?? 'from the config'})` : `${p.replicates} (seeds ${p.seed ?? "the config's"} + 0..${p.replicates - 1})`],
-    ['workload', `${w.kind}${w.model ? ` ${w.model}` : ''}; ${Object.entries(w).filter(([k, v]) => v !== null && !['kind', 'model', 'model_sha256'].includes(k)).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')}`],
-    ['training', p.train ? `--train ${p.train.budget} on the ${p.train.chip} chip (${Object.entries(p.train.options).map(([k, v]) => `${k} ${String(v)}`).join(', ')}); models in ${p.train.model_cache ?? 'models/'}` : 'none'],
+    [
+      'replicates',
+      p.replicates === 1 ? `1 (seed ${p.seed ?? 'from the config'})` : `${p.replicates} (seeds ${p.seed ?? "the config's"} + 0..${p.replicates - 1})`,
+    ],
+    [
+      'workload',
+      `${w.kind}${w.model ? ` ${w.model}` : ''}; ${Object.entries(w)
+        .filter(([k, v]) => v !== null && !['kind', 'model', 'model_sha256'].includes(k))
+        .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+        .join(', ')}`,
+    ],
+    [
+      'training',
+      p.train
+        ? `--train ${p.train.budget} on the ${p.train.chip} chip (${Object.entries(p.train.options)
+            .map(([k, v]) => `${k} ${String(v)}`)
+            .join(', ')}); models in ${p.train.model_cache ?? 'models/'}`
+        : 'none',
+    ],
     ['points', `${pf.points} planned, ${rows.length} finished, ${missing.length} missing`],
     ['command', pf.command.join(' ')],
     ['dtca', `planned with ${pf.dtca_version} at ${pf.created}; report by ${VERSION}`],
@@ -433,16 +537,31 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
         ...(p.replicates > 1 ? [`<td class="num">${r.seed}</td>`] : []),
         cell(r.workload, ''),
         cell(r.physics, ''),
-        ...TABLE_COLS.map(([k, , u]) => (k === 'fd' && r.fd === null ? `<td class="na" title="${esc(r.quality_note)}">–</td>` : k === 'area_m2' && r.area_m2 === null ? `<td class="na" title="${esc(r.area_note)}">–</td>` : cell(r[k], u))),
+        ...TABLE_COLS.map(([k, , u]) =>
+          k === 'fd' && r.fd === null
+            ? `<td class="na" title="${esc(r.quality_note)}">–</td>`
+            : k === 'area_m2' && r.area_m2 === null
+              ? `<td class="na" title="${esc(r.area_note)}">–</td>`
+              : cell(r[k], u),
+        ),
         `<td><a href="points/${esc(r.id)}/">${esc(r.id)}</a></td>`,
       ];
       return `<tr>${tds.join('')}</tr>`;
     })
     .join('\n');
-  const notes = [...new Set(rows.map((r) => r.quality_note))].map((n) => `quality: ${n}`).concat([...new Set(rows.map((r) => r.area_note))].map((n) => `area: ${n}`));
+  const notes = [...new Set(rows.map((r) => r.quality_note))]
+    .map((n) => `quality: ${n}`)
+    .concat([...new Set(rows.map((r) => r.area_note))].map((n) => `area: ${n}`));
   const missingHtml = missing.length
     ? `<section><h2>Missing points (${missing.length})</h2><p>Not finished yet: run <code>dtca sweep run ${esc('DIR')}</code> (or the shard that holds them), then collect again.</p><ul>${missing
-        .map((m) => `<li>point ${m.index + 1}: ${esc(Object.entries(m.axes).map(([k, v]) => `${k}=${valueText(v)}`).join(', ') || 'base')} (${m.id})</li>`)
+        .map(
+          (m) =>
+            `<li>point ${m.index + 1}: ${esc(
+              Object.entries(m.axes)
+                .map(([k, v]) => `${k}=${valueText(v)}`)
+                .join(', ') || 'base',
+            )} (${m.id})</li>`,
+        )
         .join('')}</ul></section>`
     : '';
   const chartsHtml = charts
@@ -514,7 +633,6 @@ ${chartsHtml || '<p>No charts (no axes, or no finished points).</p>'}
 </html>
 `;
 }
-
 
 /** Tables, charts and index.html for a sweep directory (merging other directories of the same sweep first). */
 export async function buildReport(dir: string, others: string[] = [], o: { charts?: boolean; ctx?: RunContext } = {}): Promise<Collected & { charts: number }> {

@@ -38,7 +38,9 @@ export function shardFromEnv(env: NodeJS.ProcessEnv = process.env): Shard | null
   const min = Number(env.SLURM_ARRAY_TASK_MIN ?? 0);
   const count = Number(env.SLURM_ARRAY_TASK_COUNT);
   if (![id, min, count].every(Number.isInteger) || count < 1) {
-    throw new UserError(`Slurm array environment: SLURM_ARRAY_TASK_ID=${env.SLURM_ARRAY_TASK_ID}, SLURM_ARRAY_TASK_MIN=${env.SLURM_ARRAY_TASK_MIN}, SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}: not a usable array task (give --shard k/N)`);
+    throw new UserError(
+      `Slurm array environment: SLURM_ARRAY_TASK_ID=${env.SLURM_ARRAY_TASK_ID}, SLURM_ARRAY_TASK_MIN=${env.SLURM_ARRAY_TASK_MIN}, SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}: not a usable array task (give --shard k/N)`,
+    );
   }
   return parseShard(`${id - min + 1}/${count}`, `Slurm array task (SLURM_ARRAY_TASK_ID=${id}, _MIN=${min}, _COUNT=${count}; use a contiguous --array)`);
 }
@@ -108,11 +110,25 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
   const modelReady = new Set(needed.filter((m) => isModelDone(cache, m.key)).map((m) => m.key));
   const stagesLeft = new Map<string, number>(toTrain.map((m) => [m.key, trainTasks.filter((t) => t.kind === 'train' && t.model.key === m.key).length]));
   log.info(
-    { sweep: pf.sweep_id, points: points.length, shard: o.shard ? `${o.shard.k}/${o.shard.n}` : 'all', mine: mine.length, finished: skipped, to_run: pending.length, twins: twinTasks.length, models: needed.length, to_train: toTrain.length, jobs: o.jobs },
+    {
+      sweep: pf.sweep_id,
+      points: points.length,
+      shard: o.shard ? `${o.shard.k}/${o.shard.n}` : 'all',
+      mine: mine.length,
+      finished: skipped,
+      to_run: pending.length,
+      twins: twinTasks.length,
+      models: needed.length,
+      to_train: toTrain.length,
+      jobs: o.jobs,
+    },
     skipped > 0 ? `resuming: ${skipped} of ${mine.length} points already finished, skipped` : 'sweep starting',
   );
   if (needed.length > 0) {
-    log.info({ cache, models: needed.length, cached: needed.length - toTrain.length, stage_tasks: trainTasks.length }, `${needed.length} model(s) for ${pending.length} point(s): ${needed.length - toTrain.length} in the cache, ${toTrain.length} to train`);
+    log.info(
+      { cache, models: needed.length, cached: needed.length - toTrain.length, stage_tasks: trainTasks.length },
+      `${needed.length} model(s) for ${pending.length} point(s): ${needed.length - toTrain.length} in the cache, ${toTrain.length} to train`,
+    );
   }
   // the points that may run at once must fit in memory together (each alone was checked when planned)
   if (pending.length > 0 && o.only !== 'train') {
@@ -145,7 +161,10 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
     writePoint(dir, p, row, r.stats, r.samples_png, r.wall_s, r.samples);
     done++;
     bar.update(done);
-    log.info({ point: p.index + 1, id: p.id, wall_s: Number(r.wall_s.toFixed(3)), ...(r.measured.fd !== null ? { fd: Number(r.measured.fd.toFixed(2)) } : {}) }, `point ${done}/${pending.length} done: ${axesText(p)}`);
+    log.info(
+      { point: p.index + 1, id: p.id, wall_s: Number(r.wall_s.toFixed(3)), ...(r.measured.fd !== null ? { fd: Number(r.measured.fd.toFixed(2)) } : {}) },
+      `point ${done}/${pending.length} done: ${axesText(p)}`,
+    );
   };
   const pointTasks = o.only === 'train' ? [] : pending.map((p): Task => ({ kind: 'point', point: p, modelFile: fileOf(p) }));
   const tasks: Task[] = [...trainTasks, ...assembleTasks, ...twinTasks, ...pointTasks];
@@ -159,7 +178,8 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
     return true;
   };
   const onStart = (t: Task) => {
-    if (t.kind === 'train') log.info({ model: t.model.key, stage: t.stage, design: t.model.label }, `training stage ${t.stage} of model ${t.model.key} (${t.model.label})`);
+    if (t.kind === 'train')
+      log.info({ model: t.model.key, stage: t.stage, design: t.model.label }, `training stage ${t.stage} of model ${t.model.key} (${t.model.label})`);
     else if (t.kind === 'twin') log.info({ twin: t.twin.key }, `ideal twin ${t.twin.key} starting (${twinTasks.length} twin(s) in all)`);
   };
   try {
@@ -170,7 +190,10 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
         if (task.kind === 'train') {
           stagesLeft.set(task.model.key, stagesLeft.get(task.model.key)! - 1);
           stagesDone++;
-          log.info({ model: task.model.key, stage: task.stage }, `stage ${task.stage} of model ${task.model.key} ${result ? 'trained' : 'already trained'} (${stagesDone}/${trainTasks.length} stage tasks)`);
+          log.info(
+            { model: task.model.key, stage: task.stage },
+            `stage ${task.stage} of model ${task.model.key} ${result ? 'trained' : 'already trained'} (${stagesDone}/${trainTasks.length} stage tasks)`,
+          );
           return;
         }
         if (task.kind === 'assemble') {
@@ -198,6 +221,15 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
     bar.stop();
   }
   if (waiting.size > 0) throw new Error(`sweep: ${waiting.size} twin(s) never finished`);
-  if (o.only === 'train') return { total: points.length, mine: mine.length, skipped: 0, ran: 0, twins: 0, models: toTrain.length, wall_s: (performance.now() - t0) / 1000 };
-  return { total: points.length, mine: mine.length, skipped, ran: pending.length, twins: twinTasks.length, models: toTrain.length, wall_s: (performance.now() - t0) / 1000 };
+  if (o.only === 'train')
+    return { total: points.length, mine: mine.length, skipped: 0, ran: 0, twins: 0, models: toTrain.length, wall_s: (performance.now() - t0) / 1000 };
+  return {
+    total: points.length,
+    mine: mine.length,
+    skipped,
+    ran: pending.length,
+    twins: twinTasks.length,
+    models: toTrain.length,
+    wall_s: (performance.now() - t0) / 1000,
+  };
 }

@@ -86,10 +86,19 @@ function dtcaCommand(o: ResourceOptions): string {
 function resourceLines(o: ResourceOptions): string[] {
   const cpus = o.cpusPerTask ?? 1;
   if (!Number.isInteger(cpus) || cpus < 1) throw new UserError(`--cpus-per-task ${o.cpusPerTask}: must be an integer >= 1`);
-  for (const [k, v] of [['partition', o.partition], ['time', o.time], ['mem', o.mem]] as const) {
+  for (const [k, v] of [
+    ['partition', o.partition],
+    ['time', o.time],
+    ['mem', o.mem],
+  ] as const) {
     if (v !== undefined && !/^[A-Za-z0-9_:.,+-]+$/.test(v)) throw new UserError(`--${k} ${JSON.stringify(v)}: not a valid Slurm value`);
   }
-  return [`#SBATCH --cpus-per-task=${cpus}`, ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : []), ...(o.time ? [`#SBATCH --time=${o.time}`] : []), ...(o.mem ? [`#SBATCH --mem=${o.mem}`] : [])];
+  return [
+    `#SBATCH --cpus-per-task=${cpus}`,
+    ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : []),
+    ...(o.time ? [`#SBATCH --time=${o.time}`] : []),
+    ...(o.mem ? [`#SBATCH --mem=${o.mem}`] : []),
+  ];
 }
 
 function sweepId(id: string): string {
@@ -141,7 +150,7 @@ export function trainSlurmScript(o: { dir: string; sweepId: string; tasks: Train
   const lines = [
     '#!/bin/bash',
     `# dtca sweep ${id}: training, one array task per stage of each model it needs (${o.tasks.length} tasks).`,
-    '# Stages are independent; each task writes its stage\'s checkpoints, the last one to finish writes the model.',
+    "# Stages are independent; each task writes its stage's checkpoints, the last one to finish writes the model.",
     `#SBATCH --job-name=dtca-train-${id}`,
     `#SBATCH --array=1-${o.tasks.length}`,
     outputLine(logs, 'train-%A_%a.out'),
@@ -161,7 +170,12 @@ export function submitScript(o: { trainScript: string | null; sweepScript: strin
   const sweep = scriptSafe('the sweep script', o.sweepScript);
   const lines = ['#!/bin/bash', '# submit the sweep: training first (if any), the point array after it has succeeded', 'set -euo pipefail'];
   if (train) {
-    lines.push(`train=$(sbatch --parsable ${shellQuote(train)})`, 'train=${train%%;*}', 'echo "training job $train"', `points=$(sbatch --parsable --dependency=afterok:"$train" ${shellQuote(sweep)})`);
+    lines.push(
+      `train=$(sbatch --parsable ${shellQuote(train)})`,
+      'train=${train%%;*}',
+      'echo "training job $train"',
+      `points=$(sbatch --parsable --dependency=afterok:"$train" ${shellQuote(sweep)})`,
+    );
   } else {
     lines.push(`points=$(sbatch --parsable ${shellQuote(sweep)})`);
   }

@@ -86,10 +86,13 @@ export function readPlanFile(dir: string): PlanFile {
     pf = JSON.parse(readFileSync(path, 'utf8')) as PlanFile;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${dir}: ${code === 'ENOENT' ? 'not a sweep directory (no plan.json; make one with dtca sweep plan ... --out DIR)' : `plan.json unreadable (${code ?? (e as Error).message})`}`);
+    throw new UserError(
+      `${dir}: ${code === 'ENOENT' ? 'not a sweep directory (no plan.json; make one with dtca sweep plan ... --out DIR)' : `plan.json unreadable (${code ?? (e as Error).message})`}`,
+    );
   }
   if (pf.format !== SWEEP_FORMAT) throw new UserError(`${path}: not a dtca sweep plan`);
-  if (pf.version !== SWEEP_VERSION) throw new UserError(`${path}: sweep format version ${pf.version}; this dtca reads version ${SWEEP_VERSION} (plan the sweep again)`);
+  if (pf.version !== SWEEP_VERSION)
+    throw new UserError(`${path}: sweep format version ${pf.version}; this dtca reads version ${SWEEP_VERSION} (plan the sweep again)`);
   return pf;
 }
 
@@ -133,7 +136,8 @@ function checkPoint(v: unknown, n: number, where: string): Point {
   // a trained workload's model (--train): its key names the cache entry (a directory), so it must be a key
   const m = p.model as Record<string, unknown> | null | undefined;
   if (m === undefined) p.model = null;
-  else if (m !== null && (!isObj(m) || typeof m.key !== 'string' || !/^[0-9a-f]{16}$/.test(m.key) || !isObj(m.spec) || !isObj(m.budget))) throw new UserError(`${at}: model (its key, spec and budget) damaged`);
+  else if (m !== null && (!isObj(m) || typeof m.key !== 'string' || !/^[0-9a-f]{16}$/.test(m.key) || !isObj(m.spec) || !isObj(m.budget)))
+    throw new UserError(`${at}: model (its key, spec and budget) damaged`);
   if ((p.workload as Record<string, unknown>).kind === 'trained' && !p.model) throw new UserError(`${at}: a trained workload without its model`);
   return p as unknown as Point;
 }
@@ -252,8 +256,25 @@ export function cleanPartials(dir: string): void {
   }
 }
 
-export function writePoint(dir: string, p: Point, row: Row, statsJson: unknown, png: Uint8Array | null, wall_s: number, samples: PointOutput['samples'] = null, io: StoreIo = realIo): void {
-  const pf: PointFile = { format: 'dtca-sweep-point', sweep_version: SWEEP_VERSION, id: p.id, twin: p.twin.key, row, wall_s, finished: new Date().toISOString() };
+export function writePoint(
+  dir: string,
+  p: Point,
+  row: Row,
+  statsJson: unknown,
+  png: Uint8Array | null,
+  wall_s: number,
+  samples: PointOutput['samples'] = null,
+  io: StoreIo = realIo,
+): void {
+  const pf: PointFile = {
+    format: 'dtca-sweep-point',
+    sweep_version: SWEEP_VERSION,
+    id: p.id,
+    twin: p.twin.key,
+    row,
+    wall_s,
+    finished: new Date().toISOString(),
+  };
   const files: [string, string | Uint8Array][] = [
     ['config.json', JSON.stringify(p.config, null, 2) + '\n'],
     ['stats.json', JSON.stringify(statsJson, null, 2) + '\n'],
@@ -263,7 +284,22 @@ export function writePoint(dir: string, p: Point, row: Row, statsJson: unknown, 
     files.push([samples.manifest.file, samples.npy]);
     if (samples.labels && samples.manifest.labels_file) files.push([samples.manifest.labels_file, samples.labels]);
     // what dtca eval reads (sim/quality/samples.ts): the samples section, as in a run directory
-    files.push(['manifest.json', JSON.stringify({ kind: 'dtca-sweep-point', id: p.id, point: p.index + 1, axes: p.axes, seed: p.seed, model: p.model ? { key: p.model.key, label: p.model.label } : null, samples: samples.manifest }, null, 2) + '\n']);
+    files.push([
+      'manifest.json',
+      JSON.stringify(
+        {
+          kind: 'dtca-sweep-point',
+          id: p.id,
+          point: p.index + 1,
+          axes: p.axes,
+          seed: p.seed,
+          model: p.model ? { key: p.model.key, label: p.model.label } : null,
+          samples: samples.manifest,
+        },
+        null,
+        2,
+      ) + '\n',
+    ]);
   }
   files.push(['point.json', JSON.stringify(pf, null, 2) + '\n']);
   commitDir(join(dir, 'points'), p.id, files, `point ${p.index + 1} (${p.id})`, io);
@@ -279,7 +315,14 @@ export function readPoint(dir: string, id: string): PointFile {
 }
 
 export function writeTwin(dir: string, key: string, t: TwinOutput): void {
-  const tf: TwinFile = { format: 'dtca-sweep-twin', key, lag1_autocorr_ideal: t.lag1_autocorr_ideal, moment_rmse_floor: t.moment_rmse_floor, moments: t.moments.length, wall_s: t.wall_s };
+  const tf: TwinFile = {
+    format: 'dtca-sweep-twin',
+    key,
+    lag1_autocorr_ideal: t.lag1_autocorr_ideal,
+    moment_rmse_floor: t.moment_rmse_floor,
+    moments: t.moments.length,
+    wall_s: t.wall_s,
+  };
   const m = t.moments;
   commitDir(
     join(dir, 'twins'),
@@ -350,8 +393,18 @@ export function writeRunOptions(dir: string, o: RunOptions): void {
 /** The options a sweep was last run with, or null (none stored, or unreadable: the defaults then apply). */
 export function readRunOptions(dir: string): RunOptions | null {
   try {
-    const o = JSON.parse(readInputFile(join(dir, 'options.json'), { what: 'options file', max: READ_LIMITS.json }).toString('utf8')) as Partial<RunOptions> & { format?: string };
-    if (o === null || typeof o !== 'object' || o.format !== 'dtca-sweep-options' || !Number.isInteger(o.jobs) || (o.jobs as number) < 1 || typeof o.charts !== 'boolean') return null;
+    const o = JSON.parse(readInputFile(join(dir, 'options.json'), { what: 'options file', max: READ_LIMITS.json }).toString('utf8')) as Partial<RunOptions> & {
+      format?: string;
+    };
+    if (
+      o === null ||
+      typeof o !== 'object' ||
+      o.format !== 'dtca-sweep-options' ||
+      !Number.isInteger(o.jobs) ||
+      (o.jobs as number) < 1 ||
+      typeof o.charts !== 'boolean'
+    )
+      return null;
     return { jobs: o.jobs as number, charts: o.charts };
   } catch {
     return null;

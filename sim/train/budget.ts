@@ -170,14 +170,15 @@ export function resolveSweepBudget(text: string, where = '--train'): SweepBudget
   } catch (e) {
     throw e instanceof UserError ? new UserError(`${where} ${e.message}`) : e;
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${where} ${text}: a budget file is a JSON object of training options, e.g. {"epochs": 3, "steps": 20}`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new UserError(`${where} ${text}: a budget file is a JSON object of training options, e.g. {"epochs": 3, "steps": 20}`);
   const known = Object.keys(BUDGET_FILE_KEYS) as (keyof BudgetFileOptions)[];
   const given: Record<string, unknown> = {};
   for (const [k0, v] of Object.entries(raw as Record<string, unknown>)) {
     const k = known.find((c) => c === k0 || SNAKE(c) === k0);
     const shown = JSON.stringify(k0).slice(0, 60);
     if (!k) {
-      const hint = k0 === 'T' || k0 === 'stages' ? ' (the model\'s stages T come from the sweep\'s --stages)' : suggestion(k0, known);
+      const hint = k0 === 'T' || k0 === 'stages' ? " (the model's stages T come from the sweep's --stages)" : suggestion(k0, known);
       throw new UserError(`${where} ${text}: ${shown}: unknown option${hint}`);
     }
     if (k in given) throw new UserError(`${where} ${text}: ${k} given twice (as ${k} and ${SNAKE(k)})`);

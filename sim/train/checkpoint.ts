@@ -41,19 +41,31 @@ export interface StageShape {
 type Check = (v: unknown, shape: StageShape) => string | null;
 
 const isFiniteNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const int = (min = 0): Check => (v) => (Number.isInteger(v) && (v as number) >= min ? null : `must be an integer >= ${min}`);
-const finite = (min = -Infinity): Check => (v) => (isFiniteNum(v) && v >= min ? null : `must be a finite number${min > -Infinity ? ` >= ${min}` : ''}`);
-const orNull = (c: Check): Check => (v, s) => (v === null ? null : c(v, s));
-const floats = (len: (s: StageShape) => number, min = -Infinity): Check => (v, s) => {
-  if (!Array.isArray(v) && !(v instanceof Float64Array)) return 'must be a list of numbers';
-  const n = len(s);
-  if (v.length !== n) return `has ${v.length} values, the stage has ${n}`;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (!isFiniteNum(x) || x < min) return `[${i}] = ${typeof x === 'number' ? String(x) : typeof x}: must be a finite number${min > -Infinity ? ` >= ${min}` : ''}`;
-  }
-  return null;
-};
+const int =
+  (min = 0): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min ? null : `must be an integer >= ${min}`;
+const finite =
+  (min = -Infinity): Check =>
+  (v) =>
+    isFiniteNum(v) && v >= min ? null : `must be a finite number${min > -Infinity ? ` >= ${min}` : ''}`;
+const orNull =
+  (c: Check): Check =>
+  (v, s) =>
+    v === null ? null : c(v, s);
+const floats =
+  (len: (s: StageShape) => number, min = -Infinity): Check =>
+  (v, s) => {
+    if (!Array.isArray(v) && !(v instanceof Float64Array)) return 'must be a list of numbers';
+    const n = len(s);
+    if (v.length !== n) return `has ${v.length} values, the stage has ${n}`;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (!isFiniteNum(x) || x < min)
+        return `[${i}] = ${typeof x === 'number' ? String(x) : typeof x}: must be a finite number${min > -Infinity ? ` >= ${min}` : ''}`;
+    }
+    return null;
+  };
 const epochLog: Check = (v, s) => {
   if (!Array.isArray(v)) return 'must be a list of epoch records';
   for (let i = 0; i < v.length; i++) {
@@ -216,7 +228,10 @@ export function lockTrainOut(out: string, o: { stages?: number[]; stageOnly?: bo
   try {
     if (o.stageOnly) {
       const owner = lockOwner(`${out}.lock`);
-      if (owner && owner.alive) throw new UserError(`--out ${out}: another dtca train (pid ${owner.pid}${owner.host !== hostname() ? ` on ${owner.host}` : ''}) is writing it; wait for it, or choose another --out`);
+      if (owner && owner.alive)
+        throw new UserError(
+          `--out ${out}: another dtca train (pid ${owner.pid}${owner.host !== hostname() ? ` on ${owner.host}` : ''}) is writing it; wait for it, or choose another --out`,
+        );
     } else {
       releases.push(lockFile(`${out}.lock`, out, 'is writing it'));
     }
@@ -239,7 +254,9 @@ function lockFile(path: string, out: string, doing: string): () => void {
       if (code !== 'EEXIST') throw new UserError(`--out ${out}: cannot create ${path} (${code ?? String(e)})`);
       const owner = lockOwner(path);
       if (owner && owner.alive) {
-        throw new UserError(`--out ${out}: another dtca train (pid ${owner.pid}${owner.host !== hostname() ? ` on ${owner.host}` : ''}) ${doing}; wait for it, or choose another --out`);
+        throw new UserError(
+          `--out ${out}: another dtca train (pid ${owner.pid}${owner.host !== hostname() ? ` on ${owner.host}` : ''}) ${doing}; wait for it, or choose another --out`,
+        );
       }
       try {
         unlinkSync(path); // left by a process that no longer runs

@@ -145,12 +145,17 @@ const NOT_TRAINER = new Set(['placement', 'image', 'labelCopies', 'T', 'stages']
 
 function budgetNumber(b: TrainBudget, k: keyof typeof TRAIN_DEFAULTS, min: number, integer: boolean): number {
   const v = b[k] ?? TRAIN_DEFAULTS[k];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) throw new UserError(`budget ${k} = ${JSON.stringify(v)}: expected ${integer ? 'an integer' : 'a number'} >= ${min}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v)))
+    throw new UserError(`budget ${k} = ${JSON.stringify(v)}: expected ${integer ? 'an integer' : 'a number'} >= ${min}`);
   return v;
 }
 
 /** The untrained model of a design and the trainer's options: everything but the training. */
-export function planDesign(design: DesignSpec, budget: TrainBudget = {}, target: Pick<DesignTarget, 'dataDir' | 'images' | 'engine' | 'resume' | 'trainStages' | 'snapshots' | 'assemble'> = {}): DesignPlan {
+export function planDesign(
+  design: DesignSpec,
+  budget: TrainBudget = {},
+  target: Pick<DesignTarget, 'dataDir' | 'images' | 'engine' | 'resume' | 'trainStages' | 'snapshots' | 'assemble'> = {},
+): DesignPlan {
   const chip = design.chip ?? 'ideal';
   const trainConfig = design.trainConfig ?? (chip === 'ideal' ? idealTrainingConfig(design.config) : design.config);
   const f = trainConfig.fabric;
@@ -178,7 +183,9 @@ export function planDesign(design: DesignSpec, budget: TrainBudget = {}, target:
   }
   const dtm = model.dtm!;
   const src = imageSourceOf(dtm);
-  const layout: VisibleLayout | null = src ? { image: src, labelCopies: dtm.label_copies, classes: dtm.label.length / dtm.label_copies, nImage: dtm.image.length, nLabel: dtm.label.length } : null;
+  const layout: VisibleLayout | null = src
+    ? { image: src, labelCopies: dtm.label_copies, classes: dtm.label.length / dtm.label_copies, nImage: dtm.image.length, nLabel: dtm.label.length }
+    : null;
   // the budget by flag names -> the trainer's option names; unknown keys pass through
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(budget)) {
@@ -221,14 +228,32 @@ export function describeLayout(l: VisibleLayout | null): string {
 type Invocation = { command: string; finished: string; wall_s: number; cell_updates: number };
 
 /** Train the model of a design; writes the model, its log, chart, checkpoints and manifest (see the file comment). */
-export async function trainModelForDesign(design: DesignSpec, budget: TrainBudget, target: DesignTarget, ctx: RunContext = quietContext()): Promise<DesignTrainResult> {
+export async function trainModelForDesign(
+  design: DesignSpec,
+  budget: TrainBudget,
+  target: DesignTarget,
+  ctx: RunContext = quietContext(),
+): Promise<DesignTrainResult> {
   const plan = planDesign(design, budget, target);
   const { model, layout, trainConfig, options } = plan;
   const out = target.out;
   const T = model.stages.length;
   const g = model.grid;
-  ctx.log.info({ grid: `${g.L}x${g.L}`, rules: JSON.stringify(g.rules), boundary: g.boundary, image: layout ? describeImage(layout.image) : null, label_copies: model.dtm!.label_copies, placement: plan.placement ?? 'from --init' }, `model layout: ${describeLayout(layout)}${plan.placement ? `, ${plan.placement} placement` : ''}`);
-  ctx.log.info({ config: trainConfig.name, chip: plan.chip, T, epochs: options.epochs, steps: options.steps, batch: options.batch, workers: options.workers, out }, 'training starting');
+  ctx.log.info(
+    {
+      grid: `${g.L}x${g.L}`,
+      rules: JSON.stringify(g.rules),
+      boundary: g.boundary,
+      image: layout ? describeImage(layout.image) : null,
+      label_copies: model.dtm!.label_copies,
+      placement: plan.placement ?? 'from --init',
+    },
+    `model layout: ${describeLayout(layout)}${plan.placement ? `, ${plan.placement} placement` : ''}`,
+  );
+  ctx.log.info(
+    { config: trainConfig.name, chip: plan.chip, T, epochs: options.epochs, steps: options.steps, batch: options.batch, workers: options.workers, out },
+    'training starting',
+  );
   const todo = (options.stages ?? Array.from({ length: T }, (_, k) => k)).length;
   const bar = ctx.progress(todo * options.epochs * options.steps, 'steps');
   const doneBy = new Map<number, number>();
@@ -247,7 +272,17 @@ export async function trainModelForDesign(design: DesignSpec, budget: TrainBudge
       onEpoch: (rec) => {
         finished += options.steps;
         doneBy.set(rec.stage, 0);
-        ctx.log.info({ stage: rec.stage, epoch: rec.epoch, rho: +rec.rho.toFixed(4), lambda: +rec.lambda.toPrecision(3), agreement: +rec.agreement.toFixed(4), wall_s: +rec.wall_s.toFixed(1) }, 'epoch');
+        ctx.log.info(
+          {
+            stage: rec.stage,
+            epoch: rec.epoch,
+            rho: +rec.rho.toFixed(4),
+            lambda: +rec.lambda.toPrecision(3),
+            agreement: +rec.agreement.toFixed(4),
+            wall_s: +rec.wall_s.toFixed(1),
+          },
+          'epoch',
+        );
       },
     } as TrainOptions);
   } finally {
@@ -268,7 +303,34 @@ export async function trainModelForDesign(design: DesignSpec, budget: TrainBudge
   }
   const o = options;
   // the trainer's options as dtca train names them (and any option a newer recipe added, as it is named)
-  const known = new Set(['engine', 'dataDir', 'images', 'resume', 'seed', 'stages', 'snapshots', 'assemble', 'limit', 'epochs', 'steps', 'batch', 'warmup', 'samples', 'every', 'lr', 'alpha', 'acp', 'acpLambda0', 'acpLag', 'workers', 'posWarmup', 'negStart', 'dataEpochs', 'dataWarmup', 'acpWarmup']);
+  const known = new Set([
+    'engine',
+    'dataDir',
+    'images',
+    'resume',
+    'seed',
+    'stages',
+    'snapshots',
+    'assemble',
+    'limit',
+    'epochs',
+    'steps',
+    'batch',
+    'warmup',
+    'samples',
+    'every',
+    'lr',
+    'alpha',
+    'acp',
+    'acpLambda0',
+    'acpLag',
+    'workers',
+    'posWarmup',
+    'negStart',
+    'dataEpochs',
+    'dataWarmup',
+    'acpWarmup',
+  ]);
   const extras = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
   const manifest = {
     model: out,
@@ -286,7 +348,28 @@ export async function trainModelForDesign(design: DesignSpec, budget: TrainBudge
     weight_bits: trainConfig.cell.weight_bits,
     image: layout ? layout.image : null,
     label_copies: model.dtm!.label_copies,
-    options: { epochs: o.epochs, steps: o.steps, batch: o.batch, warmup: o.warmup, pos_warmup: o.posWarmup ?? o.warmup, neg_start: o.negStart ?? 'noise', data_epochs: o.negStart === 'data' ? Math.min(o.epochs, o.dataEpochs ?? o.epochs) : 0, data_warmup: o.negStart === 'data' ? (o.dataWarmup ?? o.warmup) : null, acp_warmup: o.acpWarmup ?? o.warmup, samples: o.samples, every: o.every, lr: o.lr, lr_floor: o.alpha, acp: o.acp, acp_lambda: o.acpLambda0, acp_lag: o.acpLag, limit: o.limit ?? null, train_stages: o.stages ?? null, workers: o.workers, ...extras },
+    options: {
+      epochs: o.epochs,
+      steps: o.steps,
+      batch: o.batch,
+      warmup: o.warmup,
+      pos_warmup: o.posWarmup ?? o.warmup,
+      neg_start: o.negStart ?? 'noise',
+      data_epochs: o.negStart === 'data' ? Math.min(o.epochs, o.dataEpochs ?? o.epochs) : 0,
+      data_warmup: o.negStart === 'data' ? (o.dataWarmup ?? o.warmup) : null,
+      acp_warmup: o.acpWarmup ?? o.warmup,
+      samples: o.samples,
+      every: o.every,
+      lr: o.lr,
+      lr_floor: o.alpha,
+      acp: o.acp,
+      acp_lambda: o.acpLambda0,
+      acp_lag: o.acpLag,
+      limit: o.limit ?? null,
+      train_stages: o.stages ?? null,
+      workers: o.workers,
+      ...extras,
+    },
     engine: r.engine,
     // this invocation (a --resume run counts only its own part); stage_epoch_s: the sum over stages and epochs of the log's wall_s
     wall_s: +r.wall_s.toFixed(1),

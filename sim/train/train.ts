@@ -25,7 +25,17 @@ import type { EngineChoice } from '../../cells/engine.js';
 import { loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
 import { imageSourceOf, downscaleImages } from '../layout.js';
 import { writeChart, type ChartSpec } from '../io/plot.js';
-import { StageTrainer, fabricWires, stageStateFromModel, stageModel, type EpochRecord, type NegStart, type StageState, type StageTrainSpec, type TrainData } from './stage.js';
+import {
+  StageTrainer,
+  fabricWires,
+  stageStateFromModel,
+  stageModel,
+  type EpochRecord,
+  type NegStart,
+  type StageState,
+  type StageTrainSpec,
+  type TrainData,
+} from './stage.js';
 import { ACP_DEFAULTS } from './acp.js';
 import { ADAM_DEFAULTS } from './adam.js';
 import { encodeRunFile, encodeStageCheckpoint, lockTrainOut, readRunFile, readStageCheckpoint } from './checkpoint.js';
@@ -123,7 +133,10 @@ function runKey(o: TrainOptions): Record<string, unknown> {
 export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train', given?: ImageSet): TrainData {
   const dtm = model.dtm!;
   const src = imageSourceOf(dtm);
-  if (!src) throw new UserError(`the model has ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) and no Fashion-MNIST image source; make it with dtca model new --visible fmnist`);
+  if (!src)
+    throw new UserError(
+      `the model has ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) and no Fashion-MNIST image source; make it with dtca model new --visible fmnist`,
+    );
   const P = src.width * src.height;
   const copies = dtm.label_copies;
   if (dtm.label.length !== CLASSES * copies) throw new UserError(`the model has ${dtm.label.length} label cells; Fashion-MNIST needs ${CLASSES} x ${copies}`);
@@ -248,11 +261,14 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   // stages trained apart start the run when they are the first (no run.json and no checkpoint yet)
   const fresh = stageOnly && !existsSync(`${dir}/run.json`) && !(existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-')));
   if (o.resume && !fresh && !existsSync(`${dir}/run.json`)) {
-    throw new UserError(`--resume: ${dir}/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without --resume into a new --out`);
+    throw new UserError(
+      `--resume: ${dir}/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without --resume into a new --out`,
+    );
   }
   if (o.resume && !fresh) {
     const was = readRunFile(`${dir}/run.json`);
-    if (JSON.stringify(was) !== JSON.stringify(key)) throw new UserError(`--resume: ${dir}/run.json was written with other options; resume with the same command, or train into a new --out`);
+    if (JSON.stringify(was) !== JSON.stringify(key))
+      throw new UserError(`--resume: ${dir}/run.json was written with other options; resume with the same command, or train into a new --out`);
   } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
     throw new UserError(`${dir} holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
   }
@@ -284,7 +300,11 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
       if (byStage.size < T) return;
     }
     makeDirs(`${o.out}.epochs`, `--out ${o.out}`);
-    const m: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(byStage.get(k)!, wires0)), source: `trained: ${o.out} epoch ${st.epoch}` };
+    const m: Model = {
+      ...o.model,
+      stages: Array.from({ length: T }, (_, k) => stageModel(byStage.get(k)!, wires0)),
+      source: `trained: ${o.out} epoch ${st.epoch}`,
+    };
     writeFileAtomic(`${o.out}.epochs/epoch-${st.epoch}.mp`, packr.pack(modelToObject(m, false)), 'model');
     pending.delete(st.epoch);
   };
@@ -321,7 +341,14 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   if (stageOnly) {
     const updates = stages.reduce((a, k) => a + states.get(k)!.cellUpdates, 0);
     const trainWall = stages.reduce((a, k) => a + states.get(k)!.wallS, 0);
-    return { model: o.model, log, wall_s: (performance.now() - t0) / 1000, cell_updates: updates, updates_per_ns: trainWall > 0 ? updates / (trainWall * 1e9) : 0, engine };
+    return {
+      model: o.model,
+      log,
+      wall_s: (performance.now() - t0) / 1000,
+      cell_updates: updates,
+      updates_per_ns: trainWall > 0 ? updates / (trainWall * 1e9) : 0,
+      engine,
+    };
   }
   // the model: the DTM with every stage's trained parameters
   const wires = wires0;

@@ -18,13 +18,57 @@ export const anyNumber = fc.oneof(
   fc.integer({ min: -10, max: 100 }),
 );
 
-const weirdString = fc.constantFrom('', ' ', 'G12', 'g8', 'G99', 'open', 'torus', 'exact', 'x', '1e7', 'NaN', 'Infinity', '\u001b[31mred', 'a\nb', '__proto__', 'constructor', '..', '/dev/null');
+const weirdString = fc.constantFrom(
+  '',
+  ' ',
+  'G12',
+  'g8',
+  'G99',
+  'open',
+  'torus',
+  'exact',
+  'x',
+  '1e7',
+  'NaN',
+  'Infinity',
+  '\u001b[31mred',
+  'a\nb',
+  '__proto__',
+  'constructor',
+  '..',
+  '/dev/null',
+);
 
 export const anyJson: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: anyNumber },
   { weight: 2, arbitrary: weirdString },
   { weight: 1, arbitrary: fc.constantFrom(null, true, false) },
-  { weight: 2, arbitrary: fc.constantFrom<unknown>([[0, 1]], [[0, 1], [4, 1]], [[1, 1]], [[0, 1, 2]], [1, 2], [], [['0', 1]], [[0, 1], [1, 0]], [[0, 3]], [[2, 1]], [[0, 1], [0, 1]], [[100, 1]]) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom<unknown>(
+      [[0, 1]],
+      [
+        [0, 1],
+        [4, 1],
+      ],
+      [[1, 1]],
+      [[0, 1, 2]],
+      [1, 2],
+      [],
+      [['0', 1]],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+      [[0, 3]],
+      [[2, 1]],
+      [
+        [0, 1],
+        [0, 1],
+      ],
+      [[100, 1]],
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom<unknown>({}, { a: 1 }, [1, 'x'], { L: 8 }) },
 );
 
@@ -32,15 +76,58 @@ export const anyJson: fc.Arbitrary<unknown> = fc.oneof(
 // configs
 
 export const CONFIG_LEAVES = [
-  'name', 'description', 'seed', 'chip_id',
-  'fabric.L', 'fabric.rules', 'fabric.boundary', 'fabric.tile.size', 'fabric.tile.link_latency_cycles', 'fabric.tile.link_energy_j',
-  'clock.clock_hz', 'clock.phase_cycles', 'clock.analog_substeps',
-  'rng.tau_rng_s', 'rng.subthreshold_n', 'rng.temperature_k', 'rng.nominal_temperature_k', 'rng.v_off_sigma_v', 'rng.v_s_sigma_rel', 'rng.energy_per_bit_j', 'rng.bit_rate_hz', 'rng.duty',
-  'cell.weight_bits', 'cell.weight_full_scale', 'cell.node_capacitance_f', 'cell.g_sigma_s',
-  'power.vdd_v', 'power.cell_pitch_m', 'power.wire_cap_f_per_m', 'power.output_cap_f', 'power.clock_cap_f', 'power.leakage_w_per_cell', 'power.weight_write_j_per_bit', 'power.init_j_per_cell', 'power.readout_j_per_cell',
-  'io.program_bits_per_cycle', 'io.readout_bits_per_cycle',
+  'name',
+  'description',
+  'seed',
+  'chip_id',
+  'fabric.L',
+  'fabric.rules',
+  'fabric.boundary',
+  'fabric.tile.size',
+  'fabric.tile.link_latency_cycles',
+  'fabric.tile.link_energy_j',
+  'clock.clock_hz',
+  'clock.phase_cycles',
+  'clock.analog_substeps',
+  'rng.tau_rng_s',
+  'rng.subthreshold_n',
+  'rng.temperature_k',
+  'rng.nominal_temperature_k',
+  'rng.v_off_sigma_v',
+  'rng.v_s_sigma_rel',
+  'rng.energy_per_bit_j',
+  'rng.bit_rate_hz',
+  'rng.duty',
+  'cell.weight_bits',
+  'cell.weight_full_scale',
+  'cell.node_capacitance_f',
+  'cell.g_sigma_s',
+  'power.vdd_v',
+  'power.cell_pitch_m',
+  'power.wire_cap_f_per_m',
+  'power.output_cap_f',
+  'power.clock_cap_f',
+  'power.leakage_w_per_cell',
+  'power.weight_write_j_per_bit',
+  'power.init_j_per_cell',
+  'power.readout_j_per_cell',
+  'io.program_bits_per_cycle',
+  'io.readout_bits_per_cycle',
 ];
-const ODD_PATHS = ['fabric', 'clock', 'fabric.tile', 'bogus', 'fabric.bogus', 'fabric.L.x', '__proto__.x', 'constructor.prototype.x', 'fabric.__proto__.x', 'a..b', '.', 'extends'];
+const ODD_PATHS = [
+  'fabric',
+  'clock',
+  'fabric.tile',
+  'bogus',
+  'fabric.bogus',
+  'fabric.L.x',
+  '__proto__.x',
+  'constructor.prototype.x',
+  'fabric.__proto__.x',
+  'a..b',
+  '.',
+  'extends',
+];
 
 export const configPath = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...CONFIG_LEAVES) }, { weight: 1, arbitrary: fc.constantFrom(...ODD_PATHS) });
 
@@ -70,12 +157,65 @@ export interface ConfigCase {
 
 /** values for a config leaf: mostly the right type, in range, at the edges of the range, or just past them */
 const leafValue = (path: string): fc.Arbitrary<unknown> => {
-  if (path === 'fabric.rules') return fc.constantFrom<unknown>('G8', 'G12', 'g12', 'G99', [[0, 1]], [[0, 1], [4, 1]], [[1, 1]], [[0, 1], [1, 0]], [[0, 3]], [[2, 1]], [[0, 1, 2]], [1, 2], [], 5);
+  if (path === 'fabric.rules')
+    return fc.constantFrom<unknown>(
+      'G8',
+      'G12',
+      'g12',
+      'G99',
+      [[0, 1]],
+      [
+        [0, 1],
+        [4, 1],
+      ],
+      [[1, 1]],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+      [[0, 3]],
+      [[2, 1]],
+      [[0, 1, 2]],
+      [1, 2],
+      [],
+      5,
+    );
   if (path === 'fabric.boundary') return fc.constantFrom<unknown>('open', 'torus', 'x', 1);
   if (path === 'cell.weight_bits') return fc.constantFrom<unknown>(2, 8, 24, 1, 25, 'exact', 'x', 8.5);
   if (path === 'name' || path === 'description') return fc.constantFrom<unknown>('x', '', 'a\u001b[2Jb', 5);
   return fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom<unknown>(0, 1e-30, 1e-31, 1e-3, 5e-4, 0.5, 1, 2, 3, 4, 8, 9, 70, 71, 1e3, 1e4, 1e4 + 1, 1e6, 1e6 + 1, 1e15, 1e16, 46340, 46341, 2 ** 31, 2 ** 53, 1e300, -1) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom<unknown>(
+        0,
+        1e-30,
+        1e-31,
+        1e-3,
+        5e-4,
+        0.5,
+        1,
+        2,
+        3,
+        4,
+        8,
+        9,
+        70,
+        71,
+        1e3,
+        1e4,
+        1e4 + 1,
+        1e6,
+        1e6 + 1,
+        1e15,
+        1e16,
+        46340,
+        46341,
+        2 ** 31,
+        2 ** 53,
+        1e300,
+        -1,
+      ),
+    },
     { weight: 2, arbitrary: fc.double({ min: 1e-30, max: 1e15, noNaN: true }) },
     { weight: 2, arbitrary: fc.integer({ min: 0, max: 20 }) },
     { weight: 1, arbitrary: anyJson },
@@ -105,7 +245,8 @@ export const configCase: fc.Arbitrary<ConfigCase> = fc
       Object.assign(o, JSON.parse(JSON.stringify(PRESET)));
     }
     if (small && start !== 'not-object') setPath(o, 'fabric', { L: 8, rules: [[0, 1]], tile: { size: 8 } });
-    if (start === 'full' && small) setPath(o, 'fabric', { L: 8, rules: [[0, 1]], boundary: 'open', tile: { size: 8, link_latency_cycles: 0, link_energy_j: 2e-17 } });
+    if (start === 'full' && small)
+      setPath(o, 'fabric', { L: 8, rules: [[0, 1]], boundary: 'open', tile: { size: 8, link_latency_cycles: 0, link_energy_j: 2e-17 } });
     for (const [p, v] of edits) setPath(o, p, v);
     return { text: start === 'not-object' ? JSON.stringify([o]) : JSON.stringify(o), base };
   });
@@ -125,9 +266,29 @@ export const PRESET = {
   chip_id: 0,
   fabric: { L: 70, rules: 'G12', boundary: 'open', tile: { size: 14, link_latency_cycles: 0, link_energy_j: 2e-17 } },
   clock: { clock_hz: 1e7, phase_cycles: 1, analog_substeps: 4 },
-  rng: { tau_rng_s: 1e-7, subthreshold_n: 1.5, temperature_k: 300, nominal_temperature_k: 300, v_off_sigma_v: 0.002, v_s_sigma_rel: 0.03, energy_per_bit_j: 3.5e-16, bit_rate_hz: 1e7, duty: 0.5 },
+  rng: {
+    tau_rng_s: 1e-7,
+    subthreshold_n: 1.5,
+    temperature_k: 300,
+    nominal_temperature_k: 300,
+    v_off_sigma_v: 0.002,
+    v_s_sigma_rel: 0.03,
+    energy_per_bit_j: 3.5e-16,
+    bit_rate_hz: 1e7,
+    duty: 0.5,
+  },
   cell: { weight_bits: 8, weight_full_scale: 4, node_capacitance_f: 1e-15, g_sigma_s: 1.2e-7 },
-  power: { vdd_v: 0.3, cell_pitch_m: 4e-6, wire_cap_f_per_m: 1e-10, output_cap_f: 2e-15, clock_cap_f: 1e-15, leakage_w_per_cell: 2.5e-10, weight_write_j_per_bit: 1e-15, init_j_per_cell: 1e-16, readout_j_per_cell: 1e-15 },
+  power: {
+    vdd_v: 0.3,
+    cell_pitch_m: 4e-6,
+    wire_cap_f_per_m: 1e-10,
+    output_cap_f: 2e-15,
+    clock_cap_f: 1e-15,
+    leakage_w_per_cell: 2.5e-10,
+    weight_write_j_per_bit: 1e-15,
+    init_j_per_cell: 1e-16,
+    readout_j_per_cell: 1e-15,
+  },
   io: { program_bits_per_cycle: 4096, readout_bits_per_cycle: 1024 },
 };
 
@@ -171,13 +332,37 @@ const modelMutation: fc.Arbitrary<Mutation> = fc.oneof(
     { what: 'bias -1e6 (the most negative allowed)', bad: false, apply: (m) => ((st0(m).bias as number[])[1] = -1e6) },
     { what: 'beta 1e6 (the largest allowed)', bad: false, apply: (m) => (m.beta = 1e6) },
     { what: 'beta 1e-300', bad: false, apply: (m) => (m.beta = 1e-300) },
-    { what: 'clamp +1 on two cells', bad: false, apply: (m) => (st0(m).clamp = [[3, 1], [5, -1]]) },
+    {
+      what: 'clamp +1 on two cells',
+      bad: false,
+      apply: (m) =>
+        (st0(m).clamp = [
+          [3, 1],
+          [5, -1],
+        ]),
+    },
     { what: 'edge of 2 entries', bad: true, apply: (m) => edgesOf(m).push([0, 1]) },
     { what: 'bias too short', bad: true, apply: (m) => (st0(m).bias as number[]).pop() },
     { what: 'bias NaN', bad: true, apply: (m) => ((st0(m).bias as number[])[2] = NaN) },
     { what: 'bias 1e308', bad: true, apply: (m) => ((st0(m).bias as number[])[2] = 1e308) },
-    { what: 'clamp +1 and -1', bad: true, apply: (m) => (st0(m).clamp = [[3, 1], [3, -1]]) },
-    { what: 'clamp twice', bad: true, apply: (m) => (st0(m).clamp = [[3, 1], [3, 1]]) },
+    {
+      what: 'clamp +1 and -1',
+      bad: true,
+      apply: (m) =>
+        (st0(m).clamp = [
+          [3, 1],
+          [3, -1],
+        ]),
+    },
+    {
+      what: 'clamp twice',
+      bad: true,
+      apply: (m) =>
+        (st0(m).clamp = [
+          [3, 1],
+          [3, 1],
+        ]),
+    },
     { what: 'clamp spin 0', bad: true, apply: (m) => (st0(m).clamp = [[3, 0]]) },
     { what: 'clamp cell 1.5', bad: true, apply: (m) => (st0(m).clamp = [[1.5, 1]]) },
     { what: 'clamp cell 2^32', bad: true, apply: (m) => (st0(m).clamp = [[2 ** 32, 1]]) },
@@ -237,7 +422,15 @@ const modelMutation: fc.Arbitrary<Mutation> = fc.oneof(
 function dtmOf(m: Record<string, unknown>): Record<string, unknown> {
   if (!m.dtm || typeof m.dtm !== 'object') {
     const T = (m.stages as unknown[]).length;
-    m.dtm = { T, time_grid: [...Array.from({ length: T }, (_, k) => -Math.log(1 - k / T)), null], lambda_image: 0.9, lambda_label: 0.2, image: [0, 2], label: [], image_shape: [1, 2] };
+    m.dtm = {
+      T,
+      time_grid: [...Array.from({ length: T }, (_, k) => -Math.log(1 - k / T)), null],
+      lambda_image: 0.9,
+      lambda_label: 0.2,
+      image: [0, 2],
+      label: [],
+      image_shape: [1, 2],
+    };
   }
   return m.dtm as Record<string, unknown>;
 }
@@ -330,7 +523,15 @@ export const modelCase: fc.Arbitrary<ModelCase> = fc
     }
     if (s0 && typeof s0 === 'object' && biasTyped && ext === 'mp' && Array.isArray(s0.bias)) s0.bias = typed(s0.bias as number[], 'float64');
     // a DTM run does not use stage clamps: it refuses them rather than ignoring them
-    const clamps = Array.isArray(m.stages) && (m.stages as unknown[]).some((st) => st && typeof st === 'object' && Array.isArray((st as Record<string, unknown>).clamp) && ((st as Record<string, unknown>).clamp as unknown[]).length > 0);
+    const clamps =
+      Array.isArray(m.stages) &&
+      (m.stages as unknown[]).some(
+        (st) =>
+          st &&
+          typeof st === 'object' &&
+          Array.isArray((st as Record<string, unknown>).clamp) &&
+          ((st as Record<string, unknown>).clamp as unknown[]).length > 0,
+      );
     const dtmClamps = Boolean(m.dtm) && clamps;
     let bytes: Uint8Array;
     if (ext === 'json') {
@@ -490,7 +691,14 @@ const commands: [string[], Opt[], fc.Arbitrary<string[]>][] = [
     ],
     fc.constantFrom(['IN_TRACE'], ['IN_MODEL'], ['nope'], []),
   ],
-  [['config', 'show'], [['--set', setArg.map((s) => s as string | null)], ['--ideal', fc.constant(null)]], fc.constantFrom([], ['dtca-paper'], ['IN_CONFIG'], ['nope'])],
+  [
+    ['config', 'show'],
+    [
+      ['--set', setArg.map((s) => s as string | null)],
+      ['--ideal', fc.constant(null)],
+    ],
+    fc.constantFrom([], ['dtca-paper'], ['IN_CONFIG'], ['nope']),
+  ],
   [['config', 'validate'], [], fc.constantFrom(['IN_CONFIG'], ['dtca-paper'], ['nope'], [], ['IN_MODEL'])],
   [['config', 'schema'], [], fc.constant([])],
 ];
@@ -504,23 +712,25 @@ export const cliCase: fc.Arbitrary<CliCase> = fc
   .chain((c) => {
     const [cmd, opts, positional] = commands[c];
     const opt = opts.length ? fc.integer({ min: 0, max: opts.length - 1 }).chain((k) => opts[k][1].map((v) => [opts[k][0], v] as const)) : fc.constant(null);
-    return fc.record({
-      positional,
-      picked: fc.array(opt, { maxLength: 6 }),
-      small: frac,
-      glue: fc.boolean(),
-    }).map(({ positional, picked, small, glue }) => {
-      const args = [...cmd, ...positional];
-      for (const p of picked) {
-        if (!p) continue;
-        const [name, v] = p;
-        if (v === null) args.push(name);
-        else if (glue) args.push(`${name}=${v}`);
-        else args.push(name, v);
-      }
-      // most runs on a small chip, so the runs that are accepted finish fast
-      if (cmd[0] === 'run' && small < 0.85) args.push('--set', 'fabric.L=8', '--set', 'fabric.rules=[[0,1]]', '--set', 'fabric.tile.size=8');
-      if (cmd[0] === 'run' && !args.includes('--sweeps') && !args.some((a) => a.startsWith('--sweeps='))) args.push('--sweeps', '2');
-      return { args };
-    });
+    return fc
+      .record({
+        positional,
+        picked: fc.array(opt, { maxLength: 6 }),
+        small: frac,
+        glue: fc.boolean(),
+      })
+      .map(({ positional, picked, small, glue }) => {
+        const args = [...cmd, ...positional];
+        for (const p of picked) {
+          if (!p) continue;
+          const [name, v] = p;
+          if (v === null) args.push(name);
+          else if (glue) args.push(`${name}=${v}`);
+          else args.push(name, v);
+        }
+        // most runs on a small chip, so the runs that are accepted finish fast
+        if (cmd[0] === 'run' && small < 0.85) args.push('--set', 'fabric.L=8', '--set', 'fabric.rules=[[0,1]]', '--set', 'fabric.tile.size=8');
+        if (cmd[0] === 'run' && !args.includes('--sweeps') && !args.some((a) => a.startsWith('--sweeps='))) args.push('--sweeps', '2');
+        return { args };
+      });
   });

@@ -80,7 +80,8 @@ try {
       '--set values',
       async () => {
         const t = tally();
-        for (const s of fc.sample(fc.array(setArg, { minLength: 1, maxLength: 3 }), { seed: seed + 1, numRuns: n })) note(t, await setProperty(pool, fx, s), s.join(' '));
+        for (const s of fc.sample(fc.array(setArg, { minLength: 1, maxLength: 3 }), { seed: seed + 1, numRuns: n }))
+          note(t, await setProperty(pool, fx, s), s.join(' '));
         return t;
       },
     ],
@@ -88,7 +89,8 @@ try {
       'model files',
       async () => {
         const t = tally();
-        for (const c of fc.sample(modelCase, { seed: seed + 2, numRuns: n })) note(t, await modelProperty(pool, fx, c), `${c.ext} ${c.what.join(', ') || 'unmutated'}`);
+        for (const c of fc.sample(modelCase, { seed: seed + 2, numRuns: n }))
+          note(t, await modelProperty(pool, fx, c), `${c.ext} ${c.what.join(', ') || 'unmutated'}`);
         return t;
       },
     ],
@@ -128,7 +130,8 @@ try {
       'hostile files (devices, FIFOs, sparse giants, deep nesting, dtypes, shapes)',
       async () => {
         const t = tally();
-        for (const c of fc.sample(hostileFile, { seed: seed + 5, numRuns: n })) note(t, await hostileFileProperty(pool, work, c), JSON.stringify(c).slice(0, 200));
+        for (const c of fc.sample(hostileFile, { seed: seed + 5, numRuns: n }))
+          note(t, await hostileFileProperty(pool, work, c), JSON.stringify(c).slice(0, 200));
         return t;
       },
     ],
@@ -151,7 +154,9 @@ try {
           } catch {
             /* no JSON */
           }
-          const findings = [status !== 'damaged' ? `TypeScript says ${status}` : '', py[k].status !== 'damaged' ? `Python says ${py[k].status}` : ''].filter(Boolean).join('; ');
+          const findings = [status !== 'damaged' ? `TypeScript says ${status}` : '', py[k].status !== 'damaged' ? `Python says ${py[k].status}` : '']
+            .filter(Boolean)
+            .join('; ');
           note(t, findings || null, JSON.stringify(cases[k]).slice(0, 200));
         }
         return t;
@@ -161,7 +166,34 @@ try {
       'damaged training checkpoints',
       async () => {
         const t = tally();
-        const TRAIN = ['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '1', '--batch', '4', '--warmup', '2', '--samples', '1', '--every', '1', '--acp-lag', '2', '--limit', '100', '--seed', '3', '--workers', '1', '--epochs', '1'];
+        const TRAIN = [
+          '--set',
+          'fabric.L=43',
+          '--set',
+          'fabric.rules="G8"',
+          '--stages',
+          '2',
+          '--steps',
+          '1',
+          '--batch',
+          '4',
+          '--warmup',
+          '2',
+          '--samples',
+          '1',
+          '--every',
+          '1',
+          '--acp-lag',
+          '2',
+          '--limit',
+          '100',
+          '--seed',
+          '3',
+          '--workers',
+          '1',
+          '--epochs',
+          '1',
+        ];
         const base = join(work, 'ckpt-base.mp');
         const cli = process.env.CENSUS_CLI ?? join(process.cwd() === work ? cwd : process.cwd(), 'dist/dtca.js');
         const r = spawnSync(process.execPath, [cli, 'train', ...TRAIN, '--out', base], { encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'warn' } });
@@ -171,7 +203,8 @@ try {
         } catch {
           /* an old build's checkpoints have no envelope: every field rewrite is then judged invalid */
         }
-        for (const c of fc.sample(checkpointDamage, { seed: seed + 7, numRuns: n })) note(t, await checkpointProperty(pool, work, base, TRAIN, c), JSON.stringify(c).slice(0, 200));
+        for (const c of fc.sample(checkpointDamage, { seed: seed + 7, numRuns: n }))
+          note(t, await checkpointProperty(pool, work, base, TRAIN, c), JSON.stringify(c).slice(0, 200));
         return t;
       },
     ],

@@ -37,26 +37,60 @@ export type HostileFile =
   | { kind: 'dtype'; dtype: string }
   | { kind: 'shape'; shape: unknown; dtype: string };
 
-const HOSTILE_DTYPES = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'prototype', 'float128', 'Float64', '', ' float64', 'float64\u0000', 'length', 'BYTES_PER_ELEMENT'];
+const HOSTILE_DTYPES = [
+  'toString',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+  'valueOf',
+  'isPrototypeOf',
+  'prototype',
+  'float128',
+  'Float64',
+  '',
+  ' float64',
+  'float64\u0000',
+  'length',
+  'BYTES_PER_ELEMENT',
+];
 
 export const hostileFile: fc.Arbitrary<HostileFile> = fc.oneof(
   fc.record({ kind: fc.constant('device' as const), path: fc.constantFrom('/dev/zero' as const, '/dev/urandom' as const) }),
   fc.constant({ kind: 'fifo' as const }),
-  fc.record({ kind: fc.constant('sparse' as const), gib: fc.integer({ min: 3, max: 4096 }), ext: fc.constantFrom('json' as const, 'mp' as const, 'dtct' as const) }),
-  fc.record({ kind: fc.constant('deep' as const), depth: fc.oneof(fc.integer({ min: 65, max: 2000 }), fc.constantFrom(10_000, 100_000)), form: fc.constantFrom('json' as const, 'mp' as const), where: fc.constantFrom('stages' as const, 'bias' as const, 'config' as const) }),
+  fc.record({
+    kind: fc.constant('sparse' as const),
+    gib: fc.integer({ min: 3, max: 4096 }),
+    ext: fc.constantFrom('json' as const, 'mp' as const, 'dtct' as const),
+  }),
+  fc.record({
+    kind: fc.constant('deep' as const),
+    depth: fc.oneof(fc.integer({ min: 65, max: 2000 }), fc.constantFrom(10_000, 100_000)),
+    form: fc.constantFrom('json' as const, 'mp' as const),
+    where: fc.constantFrom('stages' as const, 'bias' as const, 'config' as const),
+  }),
   fc.record({ kind: fc.constant('dtype' as const), dtype: fc.constantFrom(...HOSTILE_DTYPES) }),
   fc.record({
     kind: fc.constant('shape' as const),
     dtype: fc.constantFrom('float64', 'float32', 'int32'),
     shape: fc.oneof(
-      fc.constantFrom<unknown>([1e15, 1e15], [2 ** 53, 2], [-64], [64.5], [8, 7], [0], [], [65], ['64'], [null], 64, '64', { n: 64 }, new Array(9).fill(2), [2 ** 31, 2 ** 31, 0]),
+      fc.constantFrom<unknown>([1e15, 1e15], [2 ** 53, 2], [-64], [64.5], [8, 7], [0], [], [65], ['64'], [null], 64, '64', { n: 64 }, new Array(9).fill(2), [
+        2 ** 31,
+        2 ** 31,
+        0,
+      ]),
       fc.array(fc.integer({ min: -2, max: 2 ** 40 }), { minLength: 1, maxLength: 4 }),
     ),
   }),
 );
 
 const L = 8;
-const bm = (bias: unknown) => ({ format: 'dtca-model', version: 1, grid: { L, rules: [[0, 1]], boundary: 'open' }, beta: 1, stages: [{ bias, edges: [[0, 1, 0.5]] }] });
+const bm = (bias: unknown) => ({
+  format: 'dtca-model',
+  version: 1,
+  grid: { L, rules: [[0, 1]], boundary: 'open' },
+  beta: 1,
+  stages: [{ bias, edges: [[0, 1, 0.5]] }],
+});
 const f64 = (n: number) => new Uint8Array(new Float64Array(n).buffer);
 
 function deepJson(depth: number): string {
@@ -94,7 +128,12 @@ export function makeHostileFile(dir: string, c: HostileFile): { path: string; ar
       const p = join(d, `deep.${c.form === 'json' ? 'json' : 'mp'}`);
       if (c.form === 'json') {
         const inner = deepJson(c.depth);
-        writeFileSync(p, c.where === 'stages' ? `{"format":"dtca-model","version":1,"grid":{"L":8,"rules":[[0,1]],"boundary":"open"},"stages":${inner}}` : `{"format":"dtca-model","version":1,"grid":{"L":8,"rules":[[0,1]],"boundary":"open"},"stages":[{"bias":${inner}}]}`);
+        writeFileSync(
+          p,
+          c.where === 'stages'
+            ? `{"format":"dtca-model","version":1,"grid":{"L":8,"rules":[[0,1]],"boundary":"open"},"stages":${inner}}`
+            : `{"format":"dtca-model","version":1,"grid":{"L":8,"rules":[[0,1]],"boundary":"open"},"stages":[{"bias":${inner}}]}`,
+        );
       } else {
         const head = packr.pack({ format: 'dtca-model', version: 1, grid: { L, rules: [[0, 1]], boundary: 'open' } });
         // the same map with one more key: stages (fixmap count + 1), then the deep list

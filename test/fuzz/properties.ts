@@ -45,14 +45,34 @@ export async function makeFixtures(pool: CliPool, dir: string): Promise<Fixtures
   const must = (r: CliResult, what: string) => {
     if (r.code !== 0) throw new Error(`fixture ${what}: exit ${r.code}: ${r.stderr}`);
   };
-  must(await pool.run(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--stages', '2', '--weights', 'random:0.3', '--out', model], q), 'model');
+  must(
+    await pool.run(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--stages', '2', '--weights', 'random:0.3', '--out', model], q),
+    'model',
+  );
   writeFileSync(
     bmModel,
-    JSON.stringify({ format: 'dtca-model', version: 1, grid: { L: 8, rules: [[0, 1]], boundary: 'open' }, beta: 1, stages: [{ bias: new Array(64).fill(0.1), edges: [[0, 1, 0.5], [1, 2, -0.3]] }] }),
+    JSON.stringify({
+      format: 'dtca-model',
+      version: 1,
+      grid: { L: 8, rules: [[0, 1]], boundary: 'open' },
+      beta: 1,
+      stages: [
+        {
+          bias: new Array(64).fill(0.1),
+          edges: [
+            [0, 1, 0.5],
+            [1, 2, -0.3],
+          ],
+        },
+      ],
+    }),
   );
   writeFileSync(config, JSON.stringify({ extends: 'dtca-paper', fabric: { L: 8, rules: [[0, 1]], tile: { size: 8 } } }));
   const runDir = join(dir, 'fixture-run');
-  must(await pool.run(['run', '--model', model, ...SMALL_SETS.flatMap((s) => ['--set', s]), '--images', '2', '--sweeps', '3', '--out', runDir, '--trace'], q), 'trace');
+  must(
+    await pool.run(['run', '--model', model, ...SMALL_SETS.flatMap((s) => ['--set', s]), '--images', '2', '--sweeps', '3', '--out', runDir, '--trace'], q),
+    'trace',
+  );
   const trace = join(dir, 'in-trace.dtct');
   writeFileSync(trace, readFileSync(join(runDir, 'trace.dtct')));
   const traceBytes = readFileSync(trace);
@@ -215,7 +235,8 @@ export async function modelProperty(pool: CliPool, fx: Fixtures, c: ModelCase): 
   if (rb) return `run: ${rb}`;
   if ((c.bad || c.runBad) && r.code === 0) return `run accepted a bad model (${c.what.join(', ')})`;
   if (c.bad && i.code === 0) return `model info accepted a bad model (${c.what.join(', ')})`;
-  if (!c.bad && !c.runBad && r.code !== 0) return `run refused a good model (${c.what.join(', ') || 'unmutated'}): ${r.stderr.trim().split('\n').pop()?.slice(0, 160)}`;
+  if (!c.bad && !c.runBad && r.code !== 0)
+    return `run refused a good model (${c.what.join(', ') || 'unmutated'}): ${r.stderr.trim().split('\n').pop()?.slice(0, 160)}`;
   if (r.code === 0 && hasNonFinite(join(out, 'stats.json'))) return 'stats.json holds null/NaN/Infinity';
   if (r.code !== 0 && existsSync(out)) return 'refused run left its run directory';
   return tmpLeft(caseDir);

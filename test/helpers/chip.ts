@@ -32,7 +32,12 @@ export function allWires(L: number, rules: Rule[], boundary: 'open' | 'torus'): 
   for (let y = 0; y < L; y++)
     for (let x = 0; x < L; x++)
       for (const [a, b] of rules)
-        for (const [dx, dy] of [[a, b], [-b, a], [-a, -b], [b, -a]]) {
+        for (const [dx, dy] of [
+          [a, b],
+          [-b, a],
+          [-a, -b],
+          [b, -a],
+        ]) {
           let nx = x + dx;
           let ny = y + dy;
           if (boundary === 'torus') {

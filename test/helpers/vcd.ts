@@ -124,7 +124,7 @@ export function parseVcd(text: string): ParsedVcd {
     let ans = -1;
     while (lo <= hi) {
       const m = (lo + hi) >> 1;
-      if (list[m][0] <= tt) (ans = m), (lo = m + 1);
+      if (list[m][0] <= tt) ((ans = m), (lo = m + 1));
       else hi = m - 1;
     }
     return ans < 0 ? undefined : list[ans][1];

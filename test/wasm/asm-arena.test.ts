@@ -8,7 +8,10 @@ import { checkAbi, REGIONS, RESERVED, I32, KC, constAddr } from '../../cells/was
 function run(funcs: Parameters<typeof assemble>[0]['funcs'], memory: WebAssembly.Memory, imports: Record<string, unknown> = {}) {
   const bytes = assemble({ memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true }, imports: [], funcs });
   expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(true);
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { e: { m: memory, ...imports } }).exports as Record<string, (...a: number[]) => number>;
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { e: { m: memory, ...imports } }).exports as Record<
+    string,
+    (...a: number[]) => number
+  >;
 }
 
 describe('assembler', () => {
@@ -39,7 +42,10 @@ describe('assembler', () => {
           body: [
             o.set(acc, o.i32(0)),
             o.set(k, o.get(0)),
-            o.block([o.br_if(0, o.i32_le_s(o.get(k), o.i32(0))), o.loop([o.set(acc, o.i32_add(o.get(acc), o.get(k))), o.br_if(0, o.i32_gt_s(o.tee(k, o.i32_sub(o.get(k), o.i32(1))), o.i32(0)))])]),
+            o.block([
+              o.br_if(0, o.i32_le_s(o.get(k), o.i32(0))),
+              o.loop([o.set(acc, o.i32_add(o.get(acc), o.get(k))), o.br_if(0, o.i32_gt_s(o.tee(k, o.i32_sub(o.get(k), o.i32(1))), o.i32(0)))]),
+            ]),
             o.get(acc),
           ],
         },
@@ -63,7 +69,13 @@ describe('assembler', () => {
     const f = run(
       [
         { name: 'add16', params: [], results: [], locals: [], body: [o.v_store(o.i32(0), o.i16x8_add(o.v_load(o.i32(0), 0), o.v_load(o.i32(0), 16)), 64)] },
-        { name: 'narrow', params: [], results: [], locals: [], body: [o.v_store(o.i32(0), o.i16x8_narrow_i32x4_s(o.v_load(o.i32(0), 32), o.v_load(o.i32(0), 48)), 80)] },
+        {
+          name: 'narrow',
+          params: [],
+          results: [],
+          locals: [],
+          body: [o.v_store(o.i32(0), o.i16x8_narrow_i32x4_s(o.v_load(o.i32(0), 32), o.v_load(o.i32(0), 48)), 80)],
+        },
         { name: 'cvt', params: [], results: [], locals: [], body: [o.v_store(o.i32(0), o.f64x2_convert_low_i32x4_s(o.v_load(o.i32(0), 32)), 96)] },
         { name: 'lane', params: [], results: [T.i32], locals: [], body: [o.i16x8_extract_u(o.v_load(o.i32(0), 0), 1)] },
       ],

@@ -70,7 +70,9 @@ function hashes(): Record<string, string> {
     for (const BL of [8, 64]) {
       for (const v of batchVariants) {
         const name = v.cycle ? `cycle ${v.cycle.n1},${v.cycle.nMid},${v.cycle.n2} lat=${v.cycle.lat}` : 'ideal';
-        out[`batch ${name} masked=${v.masked} perChain=${v.perChain} ${rules} L=${L} BL=${BL}`] = h(generateBatch(batchGeom(L, dirs, BL), v, { tabBase: 4096, gOff: 300 }));
+        out[`batch ${name} masked=${v.masked} perChain=${v.perChain} ${rules} L=${L} BL=${BL}`] = h(
+          generateBatch(batchGeom(L, dirs, BL), v, { tabBase: 4096, gOff: 300 }),
+        );
       }
     }
   }

@@ -241,7 +241,8 @@ export function emitCellStart(ctx: Ctx): Code[] {
 /** the cycle kernel's per-cell copies of its weights, splat (emitCellStart): one plain load per use */
 const WSPLAT = REGIONS.SCRATCH.at;
 const BARRIER_EVERY = 3;
-const weight = (ctx: Ctx, d: number): Code => (ctx.v.cycle ? o.v_load(o.i32(0), WSPLAT + 16 * d) : o.v_load16_splat(ctx.get(ctx.l.rec), recOff(ctx.g).W + 2 * d));
+const weight = (ctx: Ctx, d: number): Code =>
+  ctx.v.cycle ? o.v_load(o.i32(0), WSPLAT + 16 * d) : o.v_load16_splat(ctx.get(ctx.l.rec), recOff(ctx.g).W + 2 * d);
 
 /** G' of vector k: (bias - sum w + gOff) + sum_d (2w_d AND m_d) */
 export function emitField(ctx: Ctx, k: number): Code[] {
@@ -330,11 +331,23 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
     for (let d = 0; d < g.D; d++) {
       const wx = o.v_load16_splat(get(l.rec), recOff(g).W + 2 * g.D + 2 * d);
       const at = g.od[d] - g.minOd + 16 * k;
-      out.push(set(l.stale, o.i16x8_add(get(l.stale), o.i16x8_sub(o.v_and(wx, o.v_load(get(l.pp), at)), o.v_and(o.v_load16_splat(get(l.rec), recOff(g).W + 2 * g.D + 2 * d), o.v_load(get(l.sp), at))))));
+      out.push(
+        set(
+          l.stale,
+          o.i16x8_add(
+            get(l.stale),
+            o.i16x8_sub(o.v_and(wx, o.v_load(get(l.pp), at)), o.v_and(o.v_load16_splat(get(l.rec), recOff(g).W + 2 * g.D + 2 * d), o.v_load(get(l.sp), at))),
+          ),
+        ),
+      );
     }
     out.push(...drives(ctx, o.i16x8_add(get(l.G), get(l.stale)), l.hm));
   }
-  for (let q = 0; q < 2; q++) out.push(set(l.V0[q], o.v_load(get(l.vp), STATE.stride * k + STATE.off.V + 16 * q)), set(l.T1[q], o.v_load(get(l.vp), STATE.stride * k + STATE.off.T + 16 * q)));
+  for (let q = 0; q < 2; q++)
+    out.push(
+      set(l.V0[q], o.v_load(get(l.vp), STATE.stride * k + STATE.off.V + 16 * q)),
+      set(l.T1[q], o.v_load(get(l.vp), STATE.stride * k + STATE.off.T + 16 * q)),
+    );
   // segments: V = f(T + f(f(V_start - T) aB^n)) (cells/physics.ts), distances for the estimate
   for (let q = 0; q < 2; q++) out.push(set(l.V[q], get(l.V0[q])));
   const segment = (n: number, slot: number, Tof: (q: number) => Code, dist: number[]) => {
@@ -405,12 +418,21 @@ export function emitCycle(ctx: Ctx, k: number): Code[] {
       o.select(o.f64(1), o.f64(-1), o.i16x8_extract_s(get(l.old), lane)),
       o.i32x4_extract(get(q === 0 ? l.xA : l.xB), fl),
     ]);
-    fix.push(o.if_(o.i32x4_extract(get(l.amb[q]), fl), [set(l.upq[q], o.i32x4_replace(get(l.upq[q]), o.i32_wrap_i64(call), fl)), set(l.nfb, o.i32_add(get(l.nfb), o.i32(1)))]));
+    fix.push(
+      o.if_(o.i32x4_extract(get(l.amb[q]), fl), [
+        set(l.upq[q], o.i32x4_replace(get(l.upq[q]), o.i32_wrap_i64(call), fl)),
+        set(l.nfb, o.i32_add(get(l.nfb), o.i32(1))),
+      ]),
+    );
   }
   out.push(o.if_(o.v_any_true(o.v_or(get(l.amb[0]), get(l.amb[1]))), fix));
   out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
   // nodes and targets
-  for (let q = 0; q < 2; q++) out.push(o.v_store(get(l.vp), get(l.V[q]), STATE.stride * k + STATE.off.V + 16 * q), o.v_store(get(l.vp), get(l.h[q]), STATE.stride * k + STATE.off.T + 16 * q));
+  for (let q = 0; q < 2; q++)
+    out.push(
+      o.v_store(get(l.vp), get(l.V[q]), STATE.stride * k + STATE.off.V + 16 * q),
+      o.v_store(get(l.vp), get(l.h[q]), STATE.stride * k + STATE.off.T + 16 * q),
+    );
   out.push(o.v_store(get(l.pp), get(l.old), own));
   for (let q = 0; q < 2; q++) out.push(...dividerTerms(ctx, k, q, l.V[q]));
   return out;
@@ -511,7 +533,10 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
         rec(FIX.off.V0, o.v_load(get(l.vp), at + STATE.off.V)),
         rec(FIX.off.T1, o.v_load(get(l.vp), at + STATE.off.T)),
         rec(FIX.off.H, get(l.hq)),
-        rec(FIX.off.SG1, cy.n1 > 0 ? o.f32x4_div(get(l.sg1), o.f32x4_add(K(KC.F1), o.v_and(o.v_load(get(l.vp), at + STATE.off.SG), K(KC.FABS)))) : o.v_const_bytes(ZERO16)),
+        rec(
+          FIX.off.SG1,
+          cy.n1 > 0 ? o.f32x4_div(get(l.sg1), o.f32x4_add(K(KC.F1), o.v_and(o.v_load(get(l.vp), at + STATE.off.SG), K(KC.FABS)))) : o.v_const_bytes(ZERO16),
+        ),
         rec(FIX.off.SG2, o.f32x4_div(get(l.zn), get(l.qq))),
         rec(FIX.off.R, get(x)),
         rec(FIX.off.AMB, get(l.amb[q])),
@@ -522,7 +547,11 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
         set(l.fxp, o.i32_add(get(l.fxp), o.i32(FIX.stride))),
       ]),
     );
-    out.push(o.v_store(get(l.vp), get(l.Vq), at + STATE.off.V), o.v_store(get(l.vp), get(l.hq), at + STATE.off.T), o.v_store(get(l.vp), get(l.sg), at + STATE.off.SG));
+    out.push(
+      o.v_store(get(l.vp), get(l.Vq), at + STATE.off.V),
+      o.v_store(get(l.vp), get(l.hq), at + STATE.off.T),
+      o.v_store(get(l.vp), get(l.sg), at + STATE.off.SG),
+    );
     out.push(...dividerTerms(ctx, k, q, l.Vq));
   }
   out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
@@ -572,7 +601,22 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
   const f = { p: i32(), delta: i32(), nfb: i32(), w: i32() };
   const r = { V0: vec(), T1: vec(), h: vec(), x: vec(), amb: vec(), old: vec(), up: vec(), fl: vec(), dv: vec(), t: vec() };
   const fr = {
-    yq: vec(), zq: vec(), kq: vec(), ax: vec(), qq: vec(), sg: vec(), mag: vec(), GI: vec(), OI: vec(), tmp: vec(), sp: vec(), x2q: vec(), xq: vec(), Pq: vec(), Mq: vec(), SL: vec(),
+    yq: vec(),
+    zq: vec(),
+    kq: vec(),
+    ax: vec(),
+    qq: vec(),
+    sg: vec(),
+    mag: vec(),
+    GI: vec(),
+    OI: vec(),
+    tmp: vec(),
+    sp: vec(),
+    x2q: vec(),
+    xq: vec(),
+    Pq: vec(),
+    Mq: vec(),
+    SL: vec(),
   };
   const gi64 = lc.add(T.f64);
   const oi64 = lc.add(T.f64);
@@ -613,8 +657,19 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
   // the exact decision of the lanes still undecided
   for (let fl = 0; fl < 4; fl++) {
     const lane = (x: number) => o.f64_promote(o.f32x4_extract(get(x), fl));
-    const call = o.call(F_EXACT, [lane(r.V0), lane(r.T1), lane(r.h), lane(r.h), get(gi64), get(oi64), o.select(o.f64(1), o.f64(-1), o.i32x4_extract(get(r.old), fl)), o.i32x4_extract(get(r.x), fl)]);
-    body.push(o.if_(o.i32x4_extract(get(r.amb), fl), [set(r.up, o.i32x4_replace(get(r.up), o.i32_wrap_i64(call), fl)), set(f.nfb, o.i32_add(get(f.nfb), o.i32(1)))]));
+    const call = o.call(F_EXACT, [
+      lane(r.V0),
+      lane(r.T1),
+      lane(r.h),
+      lane(r.h),
+      get(gi64),
+      get(oi64),
+      o.select(o.f64(1), o.f64(-1), o.i32x4_extract(get(r.old), fl)),
+      o.i32x4_extract(get(r.x), fl),
+    ]);
+    body.push(
+      o.if_(o.i32x4_extract(get(r.amb), fl), [set(r.up, o.i32x4_replace(get(r.up), o.i32_wrap_i64(call), fl)), set(f.nfb, o.i32_add(get(f.nfb), o.i32(1)))]),
+    );
   }
   // lanes now up: set in the plane; toggles change by +1 (old down) or -1 (old up)
   const lanes16 = (x: Code, half: number) => (half === 0 ? o.i16x8_narrow_i32x4_s(x, ZERO) : o.i16x8_narrow_i32x4_s(ZERO, x));
@@ -669,7 +724,11 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
   if (v.masked) out.push(set(l.tog, o.v_and(get(l.tog), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M16))));
   out.push(set(l.tacc, o.i16x8_sub(get(l.tacc), get(l.tog))));
   if (!v.cycle) {
-    if (v.masked) out.push(set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32))), set(l.dB, o.v_and(get(l.dB), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16))));
+    if (v.masked)
+      out.push(
+        set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32))),
+        set(l.dB, o.v_and(get(l.dB), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16))),
+      );
     out.push(set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_add(get(l.dA), get(l.dB)))));
   }
   if (v.perChain) {
@@ -761,7 +820,8 @@ function rowFuncs(g: BatchGeom): FuncDef[] {
           group.push(o.v_store64_lane(rowAt(8 * v + l), o.i8x16_narrow_i16x8_s(pm, pm), 0));
         }
       } else {
-        for (let l = 0; l < 8; l++) group.push(o.set(x[l], kind === 'in8' ? o.i16x8_extend_low_i8x16_s(o.v_load64_zero(rowAt(8 * v + l))) : o.v_load(rowAt(8 * v + l))));
+        for (let l = 0; l < 8; l++)
+          group.push(o.set(x[l], kind === 'in8' ? o.i16x8_extend_low_i8x16_s(o.v_load64_zero(rowAt(8 * v + l))) : o.v_load(rowAt(8 * v + l))));
         group.push(...transpose8(x, t, y));
         for (let c = 0; c < 8; c++) group.push(o.v_store(cellAt(c), kind === 'in8' ? o.i16x8_gt_s(o.get(y[c]), ZEROV) : o.get(y[c]), 16 * v));
       }
@@ -853,7 +913,18 @@ function cellBits(g: BatchGeom, sp: number, acc: number): Code[] {
  */
 function momentsAccFunc(g: BatchGeom): FuncDef {
   const lm = new Locals(0);
-  const m = { list: lm.add(T.i32), n: lm.add(T.i32), sp: lm.add(T.i32), p: lm.add(T.i32), accp: lm.add(T.i32), pos: lm.add(T.i32), bits: lm.add(T.i64), x: lm.add(T.i64), valid: lm.add(T.i64), cnt: lm.add(T.i32) };
+  const m = {
+    list: lm.add(T.i32),
+    n: lm.add(T.i32),
+    sp: lm.add(T.i32),
+    p: lm.add(T.i32),
+    accp: lm.add(T.i32),
+    pos: lm.add(T.i32),
+    bits: lm.add(T.i64),
+    x: lm.add(T.i64),
+    valid: lm.add(T.i64),
+    cnt: lm.add(T.i32),
+  };
   const get = o.get;
   const set = o.set;
   const popValid = (x: Code) => o.i32_wrap_i64(o.i64_popcnt(o.i64_and(x, get(m.valid))));
@@ -962,7 +1033,9 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     variant.cycle && !variant.masked && !variant.perChain
       ? [set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_splat(o.i32_mul(abiLoad.i32('bCount'), o.i32((2 * g.NV * (DIVIDER_Q / 4 + 0x4b000000)) | 0)))))]
       : [];
-  const divider = o.f64_convert_i64_s(o.i64_add(o.i64_add(lane64(get(l.dacc), 0), lane64(get(l.dacc), 1)), o.i64_add(lane64(get(l.dacc), 2), lane64(get(l.dacc), 3))));
+  const divider = o.f64_convert_i64_s(
+    o.i64_add(o.i64_add(lane64(get(l.dacc), 0), lane64(get(l.dacc), 1)), o.i64_add(lane64(get(l.dacc), 2), lane64(get(l.dacc), 3))),
+  );
   const body: Code[] = [
     set(l.rec, abiLoad.i32('bCells')),
     set(l.n, abiLoad.i32('bCount')),
@@ -1042,11 +1115,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       set(k.n, abiLoad.i32('bCount')),
       set(k.out, abiLoad.i32('bOut')),
       set(k.stride, abiLoad.i32('bStride')),
-      countDown(k.n, [
-        ...group,
-        set(k.list, o.i32_add(get(k.list), o.i32(32))),
-        set(k.out, o.i32_add(get(k.out), o.i32(1))),
-      ]),
+      countDown(k.n, [...group, set(k.list, o.i32_add(get(k.list), o.i32(32))), set(k.out, o.i32_add(get(k.out), o.i32(1)))]),
     ],
   };
   const funcs: FuncDef[] = [];

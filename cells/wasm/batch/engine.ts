@@ -66,7 +66,8 @@ export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string |
   const D = spec.layout.D;
   const long = intervalRefusal(spec.physics);
   if (long) return long;
-  if (!isIdealPhysics(spec.physics) && (D + 1) * 16 > REGIONS.SCRATCH.bytes) return `${D} wires per cell: the kernel splats a cell's weights into ${REGIONS.SCRATCH.bytes} bytes`;
+  if (!isIdealPhysics(spec.physics) && (D + 1) * 16 > REGIONS.SCRATCH.bytes)
+    return `${D} wires per cell: the kernel splats a cell's weights into ${REGIONS.SCRATCH.bytes} bytes`;
   if ((D + 1) * levels > 32767) return `cell.weight_bits = ${weightBits} with ${D} wires per cell can give fields beyond 16 bits`;
   return null;
 }

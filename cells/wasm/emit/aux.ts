@@ -64,7 +64,10 @@ export function generateAux(g: GeomSpec): Uint8Array {
             spl,
             o.i32_add(
               get(base),
-              o.i32_shl(o.select(o.i32_shl(o.i32_load(get(rt), 8), o.i32(2)), o.i32_sub(o.i32_load(get(rt), 12), o.i32(g.minOff)), abiLoad.i32('xkind')), o.i32(3)),
+              o.i32_shl(
+                o.select(o.i32_shl(o.i32_load(get(rt), 8), o.i32(2)), o.i32_sub(o.i32_load(get(rt), 12), o.i32(g.minOff)), abiLoad.i32('xkind')),
+                o.i32(3),
+              ),
             ),
           ),
           set(n, o.i32_load(get(rt), 4)),
@@ -91,7 +94,10 @@ export function generateAux(g: GeomSpec): Uint8Array {
       o.block([
         o.br_if(0, o.i32_le_s(abiLoad.i32('nPads'), o.i32(0))),
         o.loop([
-          o.f64_store(o.i32_add(get(pl), o.i32_shl(o.i32_load(get(pads), 0), o.i32(3))), o.f64_load(o.i32_add(get(pl), o.i32_shl(o.i32_load(get(pads), 4), o.i32(3))), 0)),
+          o.f64_store(
+            o.i32_add(get(pl), o.i32_shl(o.i32_load(get(pads), 0), o.i32(3))),
+            o.f64_load(o.i32_add(get(pl), o.i32_shl(o.i32_load(get(pads), 4), o.i32(3))), 0),
+          ),
           set(pads, o.i32_add(get(pads), o.i32(8))),
           o.br_if(0, o.i32_lt_s(o.tee(k, o.i32_add(get(k), o.i32(1))), abiLoad.i32('nPads'))),
         ]),

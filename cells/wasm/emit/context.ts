@@ -62,29 +62,175 @@ function allocLocals(lc: Locals) {
   const f = () => lc.add(T.f64);
   // pointers and counters
   const iNat = i32();
-  const row = i32(), rt = i32(), nRows = i32(), cnt = i32(), nG = i32(), nLatch = i32(), nfb = i32();
-  const rP = i32(), mP = i32(), oP = i32(), gP = i32(), bufP = i32();
-  const ownA = i32(), otherA = i32(), groupsA = i32(), recA = i32(), rowTab = i32(), bufA = i32();
+  const row = i32(),
+    rt = i32(),
+    nRows = i32(),
+    cnt = i32(),
+    nG = i32(),
+    nLatch = i32(),
+    nfb = i32();
+  const rP = i32(),
+    mP = i32(),
+    oP = i32(),
+    gP = i32(),
+    bufP = i32();
+  const ownA = i32(),
+    otherA = i32(),
+    groupsA = i32(),
+    recA = i32(),
+    rowTab = i32(),
+    bufA = i32();
   const anyAmb = v();
   // accumulators
-  const wp = f(), dv = f();
-  const cntL = v(), cntT = v(), lk = v();
+  const wp = f(),
+    dv = f();
+  const cntL = v(),
+    cntT = v(),
+    lk = v();
   // per group
-  const gA = v(), gB = v(), hA = v(), hB = v(), r = v(), x = v();
-  const upA = v(), upB = v(), dnA = v(), dnB = v(), ambA = v(), ambB = v();
-  const oldA = v(), oldB = v(), clA = v(), clB = v(), nsA = v(), nsB = v(), togA = v(), togB = v();
-  const t0 = v(), t1 = v(), t2 = v(), t3 = v(), tmp = v();
-  const VA = v(), VB = v(), V0A = v(), V0B = v(), T1A = v(), T1B = v();
-  const stA = v(), stB = v(), hmA = v(), hmB = v();
-  const sArr = v(), spArr = v(), ndA = v(), ndB = v(), tgA = v(), tgB = v();
+  const gA = v(),
+    gB = v(),
+    hA = v(),
+    hB = v(),
+    r = v(),
+    x = v();
+  const upA = v(),
+    upB = v(),
+    dnA = v(),
+    dnB = v(),
+    ambA = v(),
+    ambB = v();
+  const oldA = v(),
+    oldB = v(),
+    clA = v(),
+    clB = v(),
+    nsA = v(),
+    nsB = v(),
+    togA = v(),
+    togB = v();
+  const t0 = v(),
+    t1 = v(),
+    t2 = v(),
+    t3 = v(),
+    tmp = v();
+  const VA = v(),
+    VB = v(),
+    V0A = v(),
+    V0B = v(),
+    T1A = v(),
+    T1B = v();
+  const stA = v(),
+    stB = v(),
+    hmA = v(),
+    hmB = v();
+  const sArr = v(),
+    spArr = v(),
+    ndA = v(),
+    ndB = v(),
+    tgA = v(),
+    tgB = v();
   // f32x4 estimate (lanes A0 A1 B0 B1)
-  const GI = v(), OI = v(), Pq = v(), Mq = v(), SL = v(), sg = v(), sp = v(), xq = v(), x2q = v(), ax = v(), zq = v(), yq = v(), kq = v(), qq = v();
-  const up32 = v(), dn32 = v(), mag = v();
+  const GI = v(),
+    OI = v(),
+    Pq = v(),
+    Mq = v(),
+    SL = v(),
+    sg = v(),
+    sp = v(),
+    xq = v(),
+    x2q = v(),
+    ax = v(),
+    zq = v(),
+    yq = v(),
+    kq = v(),
+    qq = v();
+  const up32 = v(),
+    dn32 = v(),
+    mag = v();
   return {
-    iNat, row, rt, nRows, cnt, nG, nLatch, nfb, rP, mP, oP, gP, bufP, ownA, otherA, groupsA, recA, rowTab, bufA, anyAmb,
-    wp, dv, cntL, cntT, lk, gA, gB, hA, hB, r, x, upA, upB, dnA, dnB, ambA, ambB, oldA, oldB, clA, clB, nsA, nsB, togA, togB,
-    t0, t1, t2, t3, tmp, VA, VB, V0A, V0B, T1A, T1B, stA, stB, hmA, hmB, sArr, spArr, ndA, ndB, tgA, tgB,
-    GI, OI, Pq, Mq, SL, sg, sp, xq, x2q, ax, zq, yq, kq, qq, up32, dn32, mag,
+    iNat,
+    row,
+    rt,
+    nRows,
+    cnt,
+    nG,
+    nLatch,
+    nfb,
+    rP,
+    mP,
+    oP,
+    gP,
+    bufP,
+    ownA,
+    otherA,
+    groupsA,
+    recA,
+    rowTab,
+    bufA,
+    anyAmb,
+    wp,
+    dv,
+    cntL,
+    cntT,
+    lk,
+    gA,
+    gB,
+    hA,
+    hB,
+    r,
+    x,
+    upA,
+    upB,
+    dnA,
+    dnB,
+    ambA,
+    ambB,
+    oldA,
+    oldB,
+    clA,
+    clB,
+    nsA,
+    nsB,
+    togA,
+    togB,
+    t0,
+    t1,
+    t2,
+    t3,
+    tmp,
+    VA,
+    VB,
+    V0A,
+    V0B,
+    T1A,
+    T1B,
+    stA,
+    stB,
+    hmA,
+    hmB,
+    sArr,
+    spArr,
+    ndA,
+    ndB,
+    tgA,
+    tgB,
+    GI,
+    OI,
+    Pq,
+    Mq,
+    SL,
+    sg,
+    sp,
+    xq,
+    x2q,
+    ax,
+    zq,
+    yq,
+    kq,
+    qq,
+    up32,
+    dn32,
+    mag,
   };
 }
 

@@ -71,11 +71,7 @@ export function emitEstimateE0(ctx: EmitCtx): Code[] {
   const { GI, OI, Pq, Mq, SL, rP, oP, xq, bufP, tmp, zq } = ctx.l;
   const out: Code[] = [];
   out.push(set(GI, o.v_load(get(rP), L.off.GAIN)), set(OI, o.v_load(get(rP), L.off.OFF)));
-  out.push(
-    set(Pq, o.v_and(o.f32x4_gt(pack(o.v_load(get(oP), 0), o.v_load(get(oP), 16)), ZERO), K(KC.BPOW))),
-    set(Mq, ZERO),
-    set(SL, o.f32x4_abs(get(OI))),
-  );
+  out.push(set(Pq, o.v_and(o.f32x4_gt(pack(o.v_load(get(oP), 0), o.v_load(get(oP), 16)), ZERO), K(KC.BPOW))), set(Mq, ZERO), set(SL, o.f32x4_abs(get(OI))));
   out.push(set(xq, o.f32x4_mul(get(GI), o.v_load(get(bufP), BUF.off.D1))));
   out.push(...emitSegment32(ctx, 0, true));
   if (lat) {

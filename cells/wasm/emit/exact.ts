@@ -22,13 +22,7 @@ export function exactFunc(variant: Variant, exp: number): FuncDef {
       params: [T.f64, T.i32],
       results: [T.i64],
       locals: [],
-      body: [
-        o.select(
-          o.i64(-1),
-          o.i64(0),
-          latchUp(o.get(1), o.f64_div(o.f64(1), o.f64_add(o.f64(1), o.call(exp, [o.f64_neg(o.get(0))])))),
-        ),
-      ],
+      body: [o.select(o.i64(-1), o.i64(0), latchUp(o.get(1), o.f64_div(o.f64(1), o.f64_add(o.f64(1), o.call(exp, [o.f64_neg(o.get(0))])))))],
     };
   }
   // the cycle cell in single precision (cells/physics.ts cycleLatchP): the node and the RNG's

@@ -108,14 +108,26 @@ function kernelFuncs(ctx: EmitCtx): FuncDef[] {
         set(l.anyAmb, ZERO),
         ...rowStart(),
         o.if_(o.i32_load(get(l.rt), 16), groupLoop(ctx, emitField(ctx, 1), ptrsA), groupLoop(ctx, emitField(ctx, 0), ptrsA)),
-        ...(cycle ? [...rowStart(), ...groupLoop(ctx, emitRelax(ctx), [[l.gP, 32], [l.bufP, BUF.stride]] as [number, number][])] : []),
+        ...(cycle
+          ? [
+              ...rowStart(),
+              ...groupLoop(ctx, emitRelax(ctx), [
+                [l.gP, 32],
+                [l.bufP, BUF.stride],
+              ] as [number, number][]),
+            ]
+          : []),
         // the draws, in their own loop
         set(l.bufP, get(l.bufA)),
         set(l.iNat, o.i32_load(get(l.rt), 0)),
-        ...groupLoop(ctx, [...emitHash(ctx), o.v_store(get(l.bufP), get(l.r), BUF.off.R)], [
-          [l.bufP, BUF.stride],
-          [l.iNat, 8],
-        ]),
+        ...groupLoop(
+          ctx,
+          [...emitHash(ctx), o.v_store(get(l.bufP), get(l.r), BUF.off.R)],
+          [
+            [l.bufP, BUF.stride],
+            [l.iNat, 8],
+          ],
+        ),
         ...(cycle ? [...rowStart(), ...groupLoop(ctx, emitEstimateE0(ctx), ptrsA2)] : []),
         ...rowStart(),
         ...groupLoop(ctx, emitDecision(ctx), ptrsA2),
@@ -162,7 +174,14 @@ function kernelFuncs(ctx: EmitCtx): FuncDef[] {
     params: [],
     results: [],
     locals: ctx.lc.types,
-    body: [...constCopies(ctx), set(l.groupsA, abiLoad.i32('groups')), set(l.recA, abiLoad.i32('rec')), set(l.rowTab, abiLoad.i32('rowTab')), set(l.nRows, abiLoad.i32('nRows')), ...fillRows],
+    body: [
+      ...constCopies(ctx),
+      set(l.groupsA, abiLoad.i32('groups')),
+      set(l.recA, abiLoad.i32('rec')),
+      set(l.rowTab, abiLoad.i32('rowTab')),
+      set(l.nRows, abiLoad.i32('nRows')),
+      ...fillRows,
+    ],
   };
   return [latchFn, fillFn];
 }
