@@ -43,25 +43,27 @@ const MEASURES: Record<string, string> = {
 };
 const EXAMPLE: Record<string, string> = { Hz: '10MHz', s: '100ns', J: '350aJ', F: '2fF', V: '0.8V', W: '5nW', m: '1.5um', m2: '9um2', K: '300K', S: '1uS' };
 
+/** The SI prefixes dtca writes, largest first, with their scales. */
+export const SI_PREFIXES: readonly (readonly [number, string])[] = [
+  [1e12, 'T'],
+  [1e9, 'G'],
+  [1e6, 'M'],
+  [1e3, 'k'],
+  [1, ''],
+  [1e-3, 'm'],
+  [1e-6, 'µ'],
+  [1e-9, 'n'],
+  [1e-12, 'p'],
+  [1e-15, 'f'],
+  [1e-18, 'a'],
+];
+
 /** 1e7, "Hz" -> "10 MHz" (4 significant digits by default). */
 export function eng(v: number, unit: string, digits = 4): string {
   if (v === 0) return `0 ${unit}`;
   if (!Number.isFinite(v)) return `${v} ${unit}`;
-  const prefixes: [number, string][] = [
-    [1e12, 'T'],
-    [1e9, 'G'],
-    [1e6, 'M'],
-    [1e3, 'k'],
-    [1, ''],
-    [1e-3, 'm'],
-    [1e-6, 'µ'],
-    [1e-9, 'n'],
-    [1e-12, 'p'],
-    [1e-15, 'f'],
-    [1e-18, 'a'],
-  ];
   const a = Math.abs(v);
-  for (const [m, p] of prefixes) if (a >= m) return `${Number((v / m).toPrecision(digits))} ${p}${unit}`;
+  for (const [m, p] of SI_PREFIXES) if (a >= m) return `${Number((v / m).toPrecision(digits))} ${p}${unit}`;
   return `${v.toExponential(digits - 1)} ${unit}`;
 }
 

@@ -8,6 +8,7 @@
  * font. A machine with no fonts at all still gets charts, but without text; we warn once.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { SI_PREFIXES } from '../units.js';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 import type { TopLevelSpec } from 'vega-lite';
@@ -101,15 +102,8 @@ export async function writeChart(spec: ChartSpec, basePathWithoutExt: string): P
   return [svgPath, pngPath];
 }
 
-const SI: [number, string][] = [
-  [1, ''],
-  [1e-3, 'm'],
-  [1e-6, 'µ'],
-  [1e-9, 'n'],
-  [1e-12, 'p'],
-  [1e-15, 'f'],
-  [1e-18, 'a'],
-];
+/** joules and below: larger values stay in the base unit */
+const SI = SI_PREFIXES.filter(([scale]) => scale <= 1);
 
 /** The SI prefix that puts `max` in [1, 1000) (joules and below; larger values stay in the base unit). */
 export function siPrefix(max: number): { scale: number; prefix: string } {

@@ -16,6 +16,7 @@ import { renderChart, type ChartSpec } from '../io/plot.js';
 import { writeFileAtomic, VERSION } from '../io/output.js';
 import { quietContext, type RunContext } from '../context.js';
 import { eng } from '../stats.js';
+import { SI_PREFIXES } from '../units.js';
 import type { Json, Point } from './plan.js';
 import type { PlanFile, Row } from './store.js';
 import { axisPaths, collectTables, type Collected } from './collect.js';
@@ -132,20 +133,6 @@ export function unitOfPath(path: string): string {
   return '';
 }
 
-const PREFIXES: [number, string][] = [
-  [1e12, 'T'],
-  [1e9, 'G'],
-  [1e6, 'M'],
-  [1e3, 'k'],
-  [1, ''],
-  [1e-3, 'm'],
-  [1e-6, 'µ'],
-  [1e-9, 'n'],
-  [1e-12, 'p'],
-  [1e-15, 'f'],
-  [1e-18, 'a'],
-];
-
 /** An area in mm² for people ("0.04802 mm²"): SI prefixes apply to metres, not to m². */
 export function areaText(m2: number, digits = 4): string {
   return `${Number((m2 * 1e6).toPrecision(digits))} mm²`;
@@ -157,7 +144,7 @@ export function unitScale(max: number, unit: string): { scale: number; label: st
   if (unit === 'm²') return { scale: 1e-6, label: 'mm²' };
   const a = Math.abs(max);
   if (!(a > 0) || !Number.isFinite(a)) return { scale: 1, label: unit };
-  for (const [m, p] of PREFIXES) if (a >= m) return { scale: m, label: `${p}${unit}` };
+  for (const [m, p] of SI_PREFIXES) if (a >= m) return { scale: m, label: `${p}${unit}` };
   return { scale: 1e-18, label: `a${unit}` };
 }
 
