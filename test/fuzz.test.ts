@@ -35,6 +35,7 @@ import {
 } from './fuzz/hostile.js';
 import { writeFileSync } from 'node:fs';
 import { dtca } from './helpers/cli.js';
+import { TINY_TRAIN_ARGS } from './helpers/train-args.js';
 
 const SEED = 20251;
 let pool: CliPool;
@@ -123,34 +124,7 @@ describe('fuzz: every input works or ends with exit 2 and one line', () => {
   });
 
   it('damaged training checkpoints: refused naming the file, never trained on', async () => {
-    const TRAIN = [
-      '--set',
-      'fabric.L=43',
-      '--set',
-      'fabric.rules="G8"',
-      '--stages',
-      '2',
-      '--steps',
-      '1',
-      '--batch',
-      '4',
-      '--warmup',
-      '2',
-      '--samples',
-      '1',
-      '--every',
-      '1',
-      '--acp-lag',
-      '2',
-      '--limit',
-      '100',
-      '--seed',
-      '3',
-      '--workers',
-      '1',
-      '--epochs',
-      '1',
-    ];
+    const TRAIN = [...TINY_TRAIN_ARGS];
     const base = join(work, 'ckpt-base.mp');
     const r = dtca(['train', ...TRAIN, '--out', base]); // longer than the pool's limit per case
     expect(r.code, r.stderr).toBe(0);

@@ -25,6 +25,7 @@ import { resolveConfig } from '../sim/config.js';
 
 const pointShapeFor = (L: number) => bmShape(resolveConfig(undefined, { sets: [`fabric.L=${L}`] }), { chains: 1, sweeps: 1 });
 import { truncateSync } from 'node:fs';
+import { smallTrainArgs } from './helpers/train-args.js';
 
 let pool: CliPool;
 let dir: string;
@@ -243,33 +244,7 @@ describe('17: models and every other input are regular files of bounded size, re
   }, 60_000);
 });
 
-// L = 43 holds the 884 visible cells on one colour; a few steps of a two-stage model (as test/train-cli.test.ts)
-const TRAIN = [
-  '--set',
-  'fabric.L=43',
-  '--set',
-  'fabric.rules="G8"',
-  '--stages',
-  '2',
-  '--steps',
-  '2',
-  '--batch',
-  '8',
-  '--warmup',
-  '5',
-  '--samples',
-  '2',
-  '--every',
-  '2',
-  '--acp-lag',
-  '4',
-  '--limit',
-  '300',
-  '--seed',
-  '3',
-  '--workers',
-  '1',
-];
+const TRAIN = [...smallTrainArgs(), '--workers', '1'];
 
 describe('18, 19: training checkpoints and run.json are checksummed and validated; --out is locked', () => {
   let base: string; // a finished 2-epoch training: base.mp and base.mp.ckpt/

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
 import { readModel } from '../sim/model.js';
+import { smallTrainArgs } from './helpers/train-args.js';
 
 /** Slurm's view of a job: its state and reason (%T %r), '' once it has left the queue. */
 function squeue(id: string): string {
@@ -135,32 +136,7 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
 
   it('dtca train --slurm: a task per stage, then the model assembled after them: the model a local run trains', () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-model-'));
-    const SMALL = [
-      '--set',
-      'fabric.L=20',
-      '--set',
-      'fabric.rules="G8"',
-      '--stages',
-      '2',
-      '--steps',
-      '2',
-      '--batch',
-      '8',
-      '--warmup',
-      '5',
-      '--samples',
-      '2',
-      '--every',
-      '2',
-      '--acp-lag',
-      '4',
-      '--limit',
-      '300',
-      '--seed',
-      '3',
-      '--epochs',
-      '1',
-    ];
+    const SMALL = [...smallTrainArgs(20), '--epochs', '1'];
     const local = join(root, 'local.mp');
     expect(dtca(['train', ...SMALL, '--out', local]).code).toBe(0);
     const remote = join(root, 'remote.mp');

@@ -14,6 +14,7 @@ import { modelJobFor, trainModel, isModelDone, modelFile, stageEpochs, type Trai
 import { resolveSweepBudget } from '../sim/train/budget.js';
 import { readModel } from '../sim/model.js';
 import { quietContext } from '../sim/context.js';
+import { smallTrainArgs } from './helpers/train-args.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
 const TINY = { epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300 };
@@ -141,32 +142,7 @@ describe('the model cache', () => {
 describe('dtca train --stage-only: stages trained apart, then the model', () => {
   it('two stage-only runs (each its own stage), then --resume writes the model a whole run writes', () => {
     const d = tmp('stage-only');
-    const flags = [
-      '--set',
-      'fabric.L=16',
-      '--set',
-      'fabric.rules="G8"',
-      '--stages',
-      '2',
-      '--epochs',
-      '1',
-      '--steps',
-      '2',
-      '--batch',
-      '8',
-      '--warmup',
-      '5',
-      '--samples',
-      '2',
-      '--every',
-      '2',
-      '--acp-lag',
-      '4',
-      '--limit',
-      '300',
-      '--seed',
-      '3',
-    ];
+    const flags = [...smallTrainArgs(16), '--epochs', '1'];
     const whole = join(d, 'whole.mp');
     expect(dtca(['train', ...flags, '--out', whole]).code).toBe(0);
     const out = join(d, 'apart.mp');

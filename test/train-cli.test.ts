@@ -8,32 +8,9 @@ import { join } from 'node:path';
 import { unpack } from 'msgpackr';
 import { dtca, CLI } from './helpers/cli.js';
 import { readModel } from '../sim/model.js';
+import { smallTrainArgs } from './helpers/train-args.js';
 
-// L = 43 holds the 884 visible cells on one colour; a few steps of a two-stage model
-const SMALL = [
-  '--set',
-  'fabric.L=43',
-  '--set',
-  'fabric.rules="G8"',
-  '--stages',
-  '2',
-  '--steps',
-  '2',
-  '--batch',
-  '8',
-  '--warmup',
-  '5',
-  '--samples',
-  '2',
-  '--every',
-  '2',
-  '--acp-lag',
-  '4',
-  '--limit',
-  '300',
-  '--seed',
-  '3',
-];
+const SMALL = smallTrainArgs();
 
 describe('dtca train', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dtca-train-'));

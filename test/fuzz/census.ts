@@ -21,6 +21,7 @@ import { cliProperty, configProperty, makeFixtures, modelProperty, pythonStatuse
 import { checkpointDamage, checkpointProperty, hostileFile, hostileFileProperty, impossibleRecord, impossibleTrace, learnCheckpointShapes } from './hostile.js';
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { TINY_TRAIN_ARGS } from '../helpers/train-args.js';
 
 const n = Number(process.argv[2] ?? 200);
 const seed = Number(process.argv[3] ?? 20251);
@@ -166,34 +167,7 @@ try {
       'damaged training checkpoints',
       async () => {
         const t = tally();
-        const TRAIN = [
-          '--set',
-          'fabric.L=43',
-          '--set',
-          'fabric.rules="G8"',
-          '--stages',
-          '2',
-          '--steps',
-          '1',
-          '--batch',
-          '4',
-          '--warmup',
-          '2',
-          '--samples',
-          '1',
-          '--every',
-          '1',
-          '--acp-lag',
-          '2',
-          '--limit',
-          '100',
-          '--seed',
-          '3',
-          '--workers',
-          '1',
-          '--epochs',
-          '1',
-        ];
+        const TRAIN = [...TINY_TRAIN_ARGS];
         const base = join(work, 'ckpt-base.mp');
         const cli = process.env.CENSUS_CLI ?? join(process.cwd() === work ? cwd : process.cwd(), 'dist/dtca.js');
         const r = spawnSync(process.execPath, [cli, 'train', ...TRAIN, '--out', base], { encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'warn' } });
