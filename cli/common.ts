@@ -8,6 +8,7 @@ import { makeProgress } from './progress.js';
 import type { RunContext } from '../sim/context.js';
 import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
+import { MAX_LABEL_GAIN } from '../sim/model.js';
 
 /** An error for stderr: one line, control characters escaped, at most 2,000 characters. */
 export function errorLine(message: string): string {
@@ -82,6 +83,37 @@ export function parseBeta(v: unknown): number | { start: number; end: number } |
   };
   if (!m) throw new UserError(`--beta ${text}: expected a positive number or START:END, e.g. 0.8:1.2`);
   return m[2] === undefined ? num(m[1]) : { start: num(m[1]), end: num(m[2]) };
+}
+
+/**
+ * The chip a model file runs on: the config (preset or file, default dtca-paper) with the model's
+ * grid, the seed and --set values on top; chip 'cycle' is that config as it is, 'ideal' every
+ * non-ideality off but the chip's weight precision (the chip dtca train trains on), 'exact' every
+ * non-ideality off with exact weights (--ideal).
+ */
+export function modelChipConfig(
+  model: { grid: { L: number; rules: unknown; boundary: string } },
+  o: { config?: string; set?: string[]; seed?: number; chip: string },
+): ResolvedConfig {
+  const g = model.grid;
+  const sets = [
+    `fabric.L=${g.L}`,
+    `fabric.rules=${JSON.stringify(g.rules)}`,
+    `fabric.boundary=${JSON.stringify(g.boundary)}`,
+    ...(o.seed === undefined ? [] : [`seed=${o.seed}`]),
+    ...(o.set ?? []),
+  ];
+  if (o.chip !== 'ideal' && o.chip !== 'cycle' && o.chip !== 'exact') throw new UserError(`--chip ${o.chip}: ideal or cycle`);
+  const base = resolveConfig(o.config, { sets });
+  if (o.chip === 'cycle') return base;
+  return resolveConfig(o.config, { ideal: true, sets: o.chip === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
+}
+
+/** --label-gain G: a number in [0, MAX_LABEL_GAIN] (yargs gives NaN for text) */
+export function labelGainFlag(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_LABEL_GAIN)
+    throw new UserError(`--label-gain ${shown(v)}: expected a number in [0, ${MAX_LABEL_GAIN}] (1: no guidance)`);
+  return v;
 }
 
 export function parseIntList(name: string, v: unknown): number[] | undefined {

@@ -15,7 +15,7 @@ import { ExactEvents, type EventCounts } from '../power/events.js';
 import { overRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
-import { checkModelFitsFabric, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
+import { checkModelFitsFabric, checkLabelGain, guidedStage, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
 import {
   stageSteps,
   betaAt,
@@ -210,6 +210,8 @@ export interface GenerateOptions {
   beta?: BetaSpec;
   /** class per image (cycled); label cells are clamped to the one-hot code */
   labels?: number[];
+  /** label guidance with clamped labels (sim/model.ts guidedStage); default the model's label_gain, else 1 */
+  labelGain?: number;
   mapping?: Mapping;
   sink?: TraceSink;
   /** version string written into a trace header */
@@ -249,6 +251,8 @@ export interface StageStats {
 
 export interface GenerateResult {
   images: number;
+  /** the label guidance applied (1 without clamped labels) */
+  labelGain: number;
   T: number;
   sweeps: number;
   mapping: Mapping;
@@ -285,6 +289,8 @@ interface Plan {
   visible: Int32Array;
   nImage: number;
   labels: number[];
+  /** the label guidance applied (1 without clamped labels) */
+  labelGain: number;
   bitsPer: number;
   clampBits: number;
   clampCycles: number;
@@ -328,6 +334,7 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
     visible,
     nImage: dtm.image.length,
     labels,
+    labelGain: labels.length > 0 ? (opts.labelGain === undefined ? (dtm.label_gain ?? 1) : checkLabelGain(opts.labelGain, 'label gain')) : 1,
     bitsPer,
     clampBits,
     clampCycles,
@@ -403,7 +410,7 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
   try {
     for (let k = T - 1; k >= 0; k--) {
       if (due()) yield;
-      const base = stagePlanes(fabric, model.stages[k], `${model.source}: stages[${k}]`);
+      const base = stagePlanes(fabric, guidedStage(model.stages[k], dtm.label, plan.labelGain), `${model.source}: stages[${k}]`);
       const modelBias = base.bias.slice(); // model units: the input coupling adds before quantising
       quantisePlanes(base, cc.weight_bits, cc.weight_full_scale);
       base.clamp.fill(0);
@@ -533,6 +540,7 @@ async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOption
     sweeps: opts.sweeps,
     beta: opts.beta,
     labels: opts.labels,
+    labelGain: opts.labelGain,
     mapping: opts.mapping,
     keepChains: opts.keepChains,
     version: opts.version,
@@ -582,6 +590,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
         image_shape: dtm.image_shape,
         image_source: imageSourceOf(dtm),
         labels: plan.labels,
+        ...(plan.labelGain !== 1 ? { label_gain: plan.labelGain } : {}),
       },
       layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: plan.visible, image: dtm.image, label: dtm.label, label_copies: dtm.label_copies },
       run: { chains: C, stages: T, sweeps: plan.K, clock_hz: clock, mapping },
@@ -632,10 +641,12 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
   const energy = energyOf(ev, chip.table);
   sink?.end({ cycle: cycles, time_s: simTimeS, energy_j: { ...energy }, cell_updates: ev.latches, toggles: ev.toggles });
   let weightsClipped = 0;
-  for (const st of model.stages) for (const w of st.ew) if (Math.abs(w) > chip.config.cell.weight_full_scale) weightsClipped++;
+  for (const st of model.stages)
+    for (const w of guidedStage(st, dtm.label, plan.labelGain).ew) if (Math.abs(w) > chip.config.cell.weight_full_scale) weightsClipped++;
   const wallS = (performance.now() - t0) / 1000;
   return {
     images: C,
+    labelGain: plan.labelGain,
     T,
     sweeps: plan.K,
     mapping,

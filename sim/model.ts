@@ -65,6 +65,11 @@ export interface DtmSpec {
    * absent in older files (a 784-cell 28x28 image is then Fashion-MNIST itself)
    */
   image_source?: ImageSource;
+  /**
+   * label guidance: generation with clamped labels multiplies the weights of the wires touching
+   * label cells by this (absent: 1). `dtca train` picks it (docs/training.md, "Label guidance").
+   */
+  label_gain?: number;
 }
 
 export interface Model {
@@ -82,6 +87,31 @@ export function timeGrid(T: number): (number | null)[] {
   return Array.from({ length: T + 1 }, (_, k) => (k === T ? null : -Math.log(1 - k / T)));
 }
 
+/** largest label gain (guidance) a model or --label-gain may give */
+export const MAX_LABEL_GAIN = 100;
+
+/** A label gain: a finite number in [0, MAX_LABEL_GAIN]; `where` names it in the error. */
+export function checkLabelGain(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_LABEL_GAIN) {
+    throw new UserError(`${where} = ${shown(v)}: must be a number in [0, ${MAX_LABEL_GAIN}]`);
+  }
+  return v;
+}
+
+/**
+ * A stage with label guidance: the weights of the wires touching a label cell multiplied by `gain`
+ * (a copy; the stage itself when gain is 1). With the label cells clamped, those wires are the
+ * class's bias on its neighbours, so the gain sharpens the class evidence the way classifier-free
+ * guidance does in diffusion models (docs/training.md, "Label guidance").
+ */
+export function guidedStage(st: StageModel, label: ArrayLike<number>, gain: number): StageModel {
+  if (gain === 1 || label.length === 0) return st;
+  const isLabel = new Set<number>(Array.from(label));
+  const ew = st.ew.slice();
+  for (let e = 0; e < ew.length; e++) if (isLabel.has(st.ei[e]) || isLabel.has(st.ej[e])) ew[e] *= gain;
+  return { ...st, ew };
+}
+
 /** J_c = -1/2 ln tanh(lambda dt / 2): the coupling of a visible cell to its input at stage k (0 for the noisiest). */
 export function stageCoupling(dtm: Pick<DtmSpec, 'time_grid'>, k: number, lambda: number): number {
   const t0 = dtm.time_grid[k];
@@ -95,7 +125,7 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${at}: must be an object`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['T', 'time_grid', 'lambda_image', 'lambda_label', 'image', 'label', 'label_copies', 'image_shape', 'image_source'].includes(k)) {
+    if (!['T', 'time_grid', 'lambda_image', 'lambda_label', 'image', 'label', 'label_copies', 'image_shape', 'image_source', 'label_gain'].includes(k)) {
       throw new UserError(`${at}.${shown(k)}: unknown key`);
     }
   }
@@ -154,6 +184,7 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
     image_shape: [sh[0], sh[1]],
   };
   if (o.image_source !== undefined) spec.image_source = parseImageSource(o.image_source, `${at}.image_source`, image.length, spec.image_shape);
+  if (o.label_gain !== undefined) spec.label_gain = checkLabelGain(o.label_gain, `${at}.label_gain`);
   for (let k = 0; k < T; k++) {
     for (const key of ['lambda_image', 'lambda_label'] as const) {
       const j = stageCoupling(spec, k, spec[key]);

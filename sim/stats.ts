@@ -125,6 +125,7 @@ export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string): S
     T: g.T,
     sweeps_per_stage: g.sweeps,
     mapping: g.mapping,
+    label_gain: g.labelGain,
     energy_per_image_j: g.energy.total / g.images,
     energy_per_stage_j: g.energy.total / (g.images * g.T),
     image_interval_s: g.imageIntervalS,
@@ -161,6 +162,7 @@ export function formatStats(s: Stats): string {
   ];
   if (s.images !== undefined) {
     rows.push(['images x stages x sweeps', `${s.images} x ${s.T} x ${s.sweeps_per_stage} (${s.mapping})`]);
+    if (s.label_gain !== undefined && s.label_gain !== 1) rows.push(['label guidance', `x${s.label_gain} on the label cells' wires`]);
   } else {
     rows.push(['chains x sweeps', `${s.chains} x (${s.warmup} warm-up + ${s.sweeps})`]);
   }

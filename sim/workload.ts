@@ -22,7 +22,7 @@ import { basename, resolve as resolvePath } from 'node:path';
 import { UserError, OptionError, Interrupted } from '../fabric/errors.js';
 import type { ResolvedConfig } from './config.js';
 import { buildChip, type Chip } from './chip.js';
-import { randomModel, checkModelFitsFabric, checkModelWires, type Model } from './model.js';
+import { randomModel, checkModelFitsFabric, checkModelWires, checkLabelGain, type Model } from './model.js';
 import { estimateRun, checkResources, configShape, formatBytes, type Estimate, type RunShape } from './resources.js';
 import { newDtmModel, generate, type GenerateResult, type Mapping } from './dtm.js';
 import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult, type SweepView } from './run.js';
@@ -82,6 +82,8 @@ export interface WorkloadRequest {
   images?: number;
   /** classes clamped, cycled over the images; 'classes': every class in turn when the model is a Fashion-MNIST DTM (its images can be judged), else none */
   labels?: number[] | 'classes';
+  /** label guidance with clamped labels (default the model's label_gain, else 1; sim/model.ts guidedStage) */
+  labelGain?: number;
   mapping?: Mapping;
   trace?: { path: string | '' } & TraceOptions;
   // Boltzmann machines
@@ -129,6 +131,8 @@ export interface DtmPlan extends PlanBase {
   kind: 'dtm';
   images: number;
   labels?: number[];
+  /** the label guidance asked for (undefined: the model's) */
+  labelGain?: number;
   mapping: Mapping;
   trace?: { path: string | '' } & TraceOptions;
 }
@@ -311,6 +315,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
       estimate: est,
       images,
       labels,
+      labelGain: req.labelGain === undefined ? undefined : checkLabelGain(req.labelGain, '--label-gain'),
       mapping: req.mapping ?? 'reprogram',
       trace: tr,
     };
@@ -319,6 +324,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   for (const [k, v] of [
     ['images', req.images],
     ['labels', req.labels],
+    ['labelGain', req.labelGain],
     ['mapping', req.mapping],
     ['trace', req.trace],
   ] as const) {
@@ -466,6 +472,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
       images: plan.images,
       sweeps: plan.sweeps,
       labels: plan.labels,
+      labelGain: plan.labelGain,
       beta: plan.beta,
       mapping: plan.mapping,
       engine: plan.engine,
@@ -663,7 +670,7 @@ export async function writeRunDirectory(
     const p = out.plan;
     const dir = rd.path;
     // the default workload without a fitting shipped model says so on its pictures
-    const what = `${plan.modelSource === 'random' ? 'random weights (no shipped model fits this fabric)' : basename(plan.model.source)}, ${label.label}, ${configShape(plan.config).engine} physics, T = ${dtm.T}, K = ${plan.sweeps}`;
+    const what = `${plan.modelSource === 'random' ? 'random weights (no shipped model fits this fabric)' : basename(plan.model.source)}, ${label.label}, ${configShape(plan.config).engine} physics, T = ${dtm.T}, K = ${plan.sweeps}${gen.labelGain !== 1 ? `, label gain ${gen.labelGain}` : ''}`;
     const labels = p.labels;
     const files = sampleFiles(out);
     // the pictures and the generated images, one at a time: a signal between them keeps the (complete) statistics

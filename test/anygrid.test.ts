@@ -188,7 +188,14 @@ describe('a model for a small grid', () => {
     expect(m.grid.L).toBe(20);
     expect(m.dtm!.image_source).toEqual(plan.layout!.image);
     expect(m.stages.every((st) => st.ew.some((w) => w !== 0))).toBe(true); // every stage learned something
+    // the guidance search ran (label gain 'auto' by default) and its choice is what the file holds
+    const g = r.guidance!;
+    expect(g.rows.length).toBe(11); // 8 gains, then 3 betas
+    expect(m.dtm!.label_gain ?? 1).toBe(g.gain);
+    expect(m.beta).toBe(g.beta);
     const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
+    expect(man.guidance.rows).toEqual(g.rows);
+    expect([man.label_gain, man.beta]).toEqual([g.gain, g.beta]);
     expect(man).toMatchObject({
       command: 'test',
       grid: { L: 20, boundary: 'open' },

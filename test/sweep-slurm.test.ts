@@ -73,7 +73,20 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
     const budget = join(root, 'tiny.json');
     writeFileSync(
       budget,
-      JSON.stringify({ epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300 }),
+      JSON.stringify({
+        epochs: 1,
+        steps: 2,
+        batch: 8,
+        warmup: 5,
+        posWarmup: 3,
+        dataWarmup: 3,
+        acpWarmup: 5,
+        samples: 2,
+        every: 2,
+        acpLag: 4,
+        limit: 300,
+        labelGain: 1,
+      }),
     );
     const dir = join(root, 'sweep');
     expect(

@@ -6,13 +6,12 @@ import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
-import { resolveConfig } from '../../sim/config.js';
 import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
-import { cliContext, positiveInt, parseBeta } from '../common.js';
+import { cliContext, positiveInt, parseBeta, labelGainFlag, modelChipConfig } from '../common.js';
 import type { Session } from '../session.js';
 import { dataDir, CLASSES } from '../../sim/fmnist.js';
 import { imageSourceOf, describeImage } from '../../sim/layout.js';
@@ -38,6 +37,7 @@ interface EvalArgs {
   chip?: string;
   sweeps?: number;
   beta?: string;
+  labelGain?: number;
   workers?: number;
   seed?: number;
   trainClassifier?: boolean;
@@ -100,10 +100,12 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
   let title: string;
   let source: Record<string, unknown>;
   if (isDir) {
-    for (const k of ['config', 'set', 'sweeps', 'beta', 'workers', 'seed'] as const) {
+    for (const k of ['config', 'set', 'sweeps', 'beta', 'workers', 'seed', 'labelGain'] as const) {
       const v = a[k];
       if (v !== undefined && !(Array.isArray(v) && v.length === 0))
-        throw new UserError(`--${k}: used only when evaluating a model file (a run directory's samples are already generated)`);
+        throw new UserError(
+          `--${k === 'labelGain' ? 'label-gain' : k}: used only when evaluating a model file (a run directory's samples are already generated)`,
+        );
     }
     if (a.ideal) throw new UserError("--ideal: used only when evaluating a model file (a run directory's samples are already generated)");
     const s = readRunSamples(target, n);
@@ -122,30 +124,15 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
       );
     if (dtm.label.length !== CLASSES * dtm.label_copies)
       throw new UserError(`${a.target}: ${dtm.label.length} label cells, expected ${CLASSES} classes x ${dtm.label_copies} copies`);
-    const seed = positiveInt('seed', a.seed, 0);
-    const g = model.grid;
-    // the chip takes the model's grid; explicit --set values still apply on top
-    const sets = [
-      `fabric.L=${g.L}`,
-      `fabric.rules=${JSON.stringify(g.rules)}`,
-      `fabric.boundary=${JSON.stringify(g.boundary)}`,
-      ...(seed === undefined ? [] : [`seed=${seed}`]),
-      ...(a.set ?? []),
-    ];
     const chipKind = a.chip ?? (a.ideal ? 'exact' : 'cycle');
-    if (chipKind !== 'ideal' && chipKind !== 'cycle' && chipKind !== 'exact') throw new UserError(`--chip ${chipKind}: ideal or cycle`);
-    const base = resolveConfig(a.config, { sets });
-    // --chip ideal: every non-ideality off but the chip's weight precision (the chip a model is trained on)
-    const cfg =
-      chipKind === 'cycle'
-        ? base
-        : resolveConfig(a.config, { ideal: true, sets: chipKind === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
+    const cfg = modelChipConfig(model, { config: a.config, set: a.set, seed: positiveInt('seed', a.seed, 0), chip: chipKind });
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
     const workers = positiveInt('workers', a.workers) ?? 1;
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
     log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
     const ctx = cliContext(session);
-    const plan = planWorkload({ config: cfg, model, images: n, sweeps, labels, workers, beta: parseBeta(a.beta) }, ctx);
+    const labelGain = a.labelGain === undefined ? undefined : labelGainFlag(a.labelGain);
+    const plan = planWorkload({ config: cfg, model, images: n, sweeps, labels, labelGain, workers, beta: parseBeta(a.beta) }, ctx);
     const out = (await executeWorkload(plan, ctx)) as DtmOutcome;
     const { gen } = out;
     // per stage, the chain autocorrelation beyond the conditional mean (the estimator ACP uses,
@@ -163,7 +150,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
       );
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
     samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
-    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage`;
+    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}`;
     source = {
       model: target,
       config: cfg.name,
@@ -172,6 +159,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
       seed: cfg.seed,
       T: dtm.T,
       sweeps,
+      label_gain: gen.labelGain,
       generation_wall_s: gen.wallS,
       autocorrelation_lag: AUTOCORRELATION_LAG,
     };
@@ -211,6 +199,7 @@ export function evalCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('ideal', { type: 'boolean', default: false, describe: 'MODEL: the ideal chip with exact weights (infinite precision)' })
         .option('sweeps', { type: 'number', describe: 'MODEL: sweeps per stage (default 250)' })
         .option('beta', { type: 'string', describe: 'MODEL: beta, a number or START:END over each stage' })
+        .option('label-gain', { type: 'number', describe: "MODEL: label guidance, the label cells' wires x G (default the model's label_gain, else 1)" })
         .option('workers', { type: 'number', describe: 'MODEL: worker threads over images' })
         .option('seed', { type: 'number', describe: "MODEL: the chip seed (default the config's); with --train-classifier the training seed (default 1)" })
         .option('train-classifier', { type: 'boolean', describe: 'train the quality classifier on binarised Fashion-MNIST and write it' })

@@ -9,7 +9,8 @@ import { makePackr } from '../../traces/pack.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
-import { positiveInt, parseBeta } from '../common.js';
+import { positiveInt, parseBeta, cliContext, modelChipConfig } from '../common.js';
+import { tuneGuidance, canTuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES } from '../../sim/quality/guidance.js';
 import type { Session } from '../session.js';
 import { parseImageChoice, imageSourceOf, describeImage, IMAGE_CHOICES } from '../../sim/layout.js';
 
@@ -154,6 +155,7 @@ function cmdModelInfo(a: Record<string, unknown>): void {
       label_copies: m.dtm.label_copies,
       image_shape: m.dtm.image_shape,
       image_source: imageSourceOf(m.dtm),
+      label_gain: m.dtm.label_gain ?? 1,
     };
   }
   if (a.json) {
@@ -169,6 +171,7 @@ function cmdModelInfo(a: Record<string, unknown>): void {
     lines.push(
       `visible   ${m.dtm.image.length} image cells (${imageSourceOf(m.dtm) ? `Fashion-MNIST ${describeImage(imageSourceOf(m.dtm)!)}` : m.dtm.image_shape.join('x')}) + ${m.dtm.label.length} label cells (${m.dtm.label_copies} copies per class)`,
       `forward   lambda_image ${m.dtm.lambda_image}, lambda_label ${m.dtm.lambda_label}`,
+      `guidance  label gain ${m.dtm.label_gain ?? 1}${(m.dtm.label_gain ?? 1) === 1 ? ' (none)' : " (the label cells' wires x this when labels are clamped)"}`,
     );
   }
   lines.push('stage  edges   w_rms    |w|max   |b|max   J_c image  J_c label');
@@ -177,6 +180,60 @@ function cmdModelInfo(a: Record<string, unknown>): void {
       `${String(r.stage).padStart(5)}  ${String(r.edges).padStart(6)}  ${r.weight_rms.toFixed(4).padStart(7)}  ${r.weight_max_abs.toFixed(4).padStart(7)}  ${r.bias_max_abs.toFixed(4).padStart(7)}  ${(r.coupling_image ?? 0).toFixed(4).padStart(9)}  ${(r.coupling_label ?? 0).toFixed(4).padStart(9)}`,
     );
   }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** `dtca model tune MODEL --out FILE`: choose the label gain and beta on generated images (sim/quality/guidance.ts). */
+async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<void> {
+  const file = String(a.file);
+  const out = String(a.out);
+  const json = out.endsWith('.json');
+  const m = readModel(file);
+  checkTarget(out, { label: `--out ${out}`, kind: 'model' }); // after the read: FILE itself is refused here, before the search
+  if (!canTuneGuidance(m))
+    throw new UserError(`${file}: not a Fashion-MNIST DTM with label cells; guidance is chosen by the quality classifier, which judges those only`);
+  const cfg = modelChipConfig(m, { config: a.config as string | undefined, set: a.set as string[] | undefined, chip: String(a.chip ?? 'ideal') });
+  const list = (name: string, v: unknown): number[] | undefined => {
+    if (v === undefined) return undefined;
+    const xs = String(v)
+      .split(',')
+      .map((t) => Number(t.trim()));
+    if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0))
+      throw new UserError(`--${name} ${String(v)}: expected comma-separated numbers >= 0, e.g. 1,2,3`);
+    return xs;
+  };
+  const ctx = cliContext(s);
+  const t = await tuneGuidance(
+    m,
+    cfg,
+    {
+      gains: list('gains', a.gains),
+      betas: list('betas', a.betas),
+      images: positiveInt('images', a.images as number | undefined, 2),
+      workers: positiveInt('workers', a.workers as number | undefined),
+      dataDir: a.data as string | undefined,
+    },
+    ctx,
+  );
+  const dtm = { ...m.dtm! };
+  if (t.gain === 1) delete dtm.label_gain;
+  else dtm.label_gain = t.gain;
+  const tuned = { ...m, beta: t.beta, dtm };
+  const obj = modelToObject(tuned, json);
+  writeFileSafe(out, json ? JSON.stringify(obj) + '\n' : makePackr().pack(obj), { label: `--out ${out}`, kind: 'model' });
+  if (a.json) {
+    process.stdout.write(JSON.stringify({ model: file, out, chip: a.chip ?? 'ideal', ...t }, null, 2) + '\n');
+    return;
+  }
+  const lines = [
+    `${file}: ${t.images} class-clamped images per setting on the ${cfg.name} ${a.chip === 'cycle' ? 'cycle-accurate' : 'ideal (chip weight precision)'} chip, seed ${t.seed}, FD against the train split`,
+    ' gain   beta   FD (N = ' + t.images + ')   clamped accuracy',
+    ...t.rows.map(
+      (r) =>
+        `${r.gain.toFixed(2).padStart(5)}  ${r.beta.toFixed(2).padStart(5)}  ${r.fd.toFixed(2).padStart(13)}  ${r.clamped_accuracy.toFixed(3).padStart(16)}${r.gain === t.gain && r.beta === t.beta ? '  <- kept' : ''}`,
+    ),
+    `wrote ${out}: label gain ${t.gain}, beta ${t.beta} (${t.wall_s.toFixed(1)} s)`,
+  ];
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -218,6 +275,24 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
         (yy) => yy.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
         (a) => cmdModelInfo(a as never),
       )
-      .demandCommand(1, 'name a model command: new, info'),
+      .command(
+        'tune <file>',
+        "choose a Fashion-MNIST model's label gain and beta on generated images and write the model with them (dtca train does this itself)",
+        (yy) =>
+          yy
+            .positional('file', { type: 'string', demandOption: true })
+            .option('out', { type: 'string', demandOption: true, describe: 'the tuned model (msgpack, or JSON if it ends in .json); a new file, not FILE' })
+            .option('config', { type: 'string', describe: 'chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
+            .option('set', { type: 'string', array: true, describe: 'override a config value' })
+            .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'the chip to generate on (ideal: the chip dtca train trains on)' })
+            .option('gains', { type: 'string', describe: `label gains to try (default ${DEFAULT_GAINS.join(',')})` })
+            .option('betas', { type: 'string', describe: `betas to try with the best gain (default ${DEFAULT_BETAS.join(',')})` })
+            .option('images', { type: 'number', describe: `images per setting (default ${DEFAULT_TUNE_IMAGES})` })
+            .option('workers', { type: 'number', describe: 'worker threads over images' })
+            .option('data', { type: 'string', describe: 'Fashion-MNIST directory' })
+            .option('json', { type: 'boolean', default: false }),
+        (a) => cmdModelTune(a as never, s),
+      )
+      .demandCommand(1, 'name a model command: new, info, tune'),
   );
 }

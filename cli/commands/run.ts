@@ -23,7 +23,7 @@ import {
   WorkloadStopped,
   type WorkloadRequest,
 } from '../../sim/workload.js';
-import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, type CommonArgs } from '../common.js';
+import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, labelGainFlag, type CommonArgs } from '../common.js';
 import type { Session } from '../session.js';
 
 function parseEngine(v: unknown): EngineChoice {
@@ -33,9 +33,15 @@ function parseEngine(v: unknown): EngineChoice {
 }
 
 /** DTM or BM, and the flags that belong to each (given flags that do not apply are errors). */
-const DTM_ONLY = ['images', 'labels', 'mapping', 'trace', 'traceEvery', 'traceStages', 'traceChains', 'traceCells'] as const;
+const DTM_ONLY = ['images', 'labels', 'labelGain', 'mapping', 'trace', 'traceEvery', 'traceStages', 'traceChains', 'traceCells'] as const;
 const BM_ONLY = ['chains', 'warmup', 'init'] as const;
-const FLAG: Record<string, string> = { traceEvery: '--trace-every', traceStages: '--trace-stages', traceChains: '--trace-chains', traceCells: '--trace-cells' };
+const FLAG: Record<string, string> = {
+  labelGain: '--label-gain',
+  traceEvery: '--trace-every',
+  traceStages: '--trace-stages',
+  traceChains: '--trace-chains',
+  traceCells: '--trace-cells',
+};
 const flagName = (k: string) => FLAG[k] ?? `--${k}`;
 
 function checkWorkers(v: number | undefined): number {
@@ -108,6 +114,7 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
     stage: positiveInt('stage', a.stage as number | undefined, 0),
     images: positiveInt('images', a.images as number | undefined),
     labels: parseIntList('labels', a.labels),
+    labelGain: a.labelGain === undefined ? undefined : labelGainFlag(a.labelGain),
     mapping: a.mapping as Mapping | undefined,
     trace,
     chains: positiveInt('chains', a.chains as number | undefined),
@@ -181,6 +188,10 @@ export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
         .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
         .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
+        .option('label-gain', {
+          type: 'number',
+          describe: "DTM with clamped labels: label guidance, the label cells' wires x G (default the model's label_gain, else 1)",
+        })
         .option('mapping', {
           choices: ['reprogram', 'pipeline'],
           describe: 'DTM: one array re-programmed per stage (reprogram, the default), or T arrays in a pipeline',

@@ -12,7 +12,16 @@ import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
-import { withConfigOptions, positiveInt, parseIntList, cliContext, type CommonArgs } from '../common.js';
+import { withConfigOptions, positiveInt, parseIntList, cliContext, labelGainFlag, type CommonArgs } from '../common.js';
+
+/** --label-gain auto|G (undefined: auto) */
+function trainLabelGain(v: unknown): 'auto' | number | undefined {
+  if (v === undefined || v === 'auto') return v;
+  const text = String(v).trim();
+  const n = text === '' ? NaN : Number(text);
+  if (!Number.isFinite(n)) throw new UserError(`--label-gain ${text.slice(0, 40)}: auto or a number in [0, 100] (1: no guidance)`);
+  return labelGainFlag(n);
+}
 import type { Session } from '../session.js';
 import { trainStageScripts, sbatch } from '../../sim/sweep/slurm.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
@@ -133,6 +142,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     acpLag: positiveInt('acp-lag', a.acpLag as number | undefined),
     workers: positiveInt('workers', a.workers as number | undefined),
     limit: positiveInt('limit', a.limit as number | undefined),
+    labelGain: trainLabelGain(a.labelGain),
   };
   const design = {
     config: base,
@@ -259,6 +269,10 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('acp-lag', { type: 'number', describe: 'lag (sweeps) of the autocorrelation the penalty watches (default 100)' })
         .option('train-stages', { type: 'string', describe: 'train only these stages, e.g. 0,1' })
         .option('limit', { type: 'number', describe: 'use only the first N training images' })
+        .option('label-gain', {
+          type: 'string',
+          describe: 'label guidance written into the model: auto (default: the gain with the best FD on generated images, 1 to 5) or a number (1: none)',
+        })
         .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA or /usr/share/datasets/fashion-mnist)' })
         .option('engine', { choices: ENGINE_CHOICES, default: 'auto', describe: 'latch engine' })
         .option('workers', { type: 'number', describe: 'worker threads over stages (default 1)' })

@@ -6,6 +6,7 @@ import { UserError } from '../../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { parseJsonText } from '../../fabric/json.js';
 import { suggestion } from '../config-check.js';
+import { MAX_LABEL_GAIN } from '../model.js';
 
 /** the options a preset may set, by their command-line names (camelCase, as the parser gives them) */
 export interface BudgetOptions {
@@ -26,6 +27,8 @@ export interface BudgetOptions {
   acpLambda?: number;
   acpLag?: number;
   workers?: number;
+  /** label guidance: 'auto' (tuned after training) or a gain (sim/quality/guidance.ts) */
+  labelGain?: 'auto' | number;
 }
 
 export type BudgetName = 'quick' | 'standard';
@@ -144,6 +147,8 @@ export const BUDGET_FILE_KEYS: Record<keyof BudgetFileOptions, KeyCheck> = {
   acpLag: intAtLeast(1),
   workers: intAtLeast(1),
   limit: intAtLeast(1),
+  labelGain: (v) =>
+    v === 'auto' || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_LABEL_GAIN) ? null : `"auto" or a number in [0, ${MAX_LABEL_GAIN}]`,
 };
 
 /** snake_case spellings (as a model's manifest.json records the options) accepted for the camelCase keys */

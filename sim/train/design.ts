@@ -21,7 +21,8 @@ import { UserError } from '../../fabric/errors.js';
 import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
 import { newDtmModel, type Placement } from '../dtm.js';
-import type { Model } from '../model.js';
+import { checkLabelGain, type Model } from '../model.js';
+import { canTuneGuidance, tuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../quality/guidance.js';
 import { imageSourceOf, describeImage, type ImageChoice, type VisibleLayout } from '../layout.js';
 import { train, type TrainOptions, type TrainResult } from './train.js';
 import { quietContext, type RunContext } from '../context.js';
@@ -69,6 +70,12 @@ export interface TrainBudget {
   workers?: number;
   /** use only the first N training images */
   limit?: number;
+  /**
+   * label guidance written into the model (sim/quality/guidance.ts): 'auto' (default) tries gains
+   * and then betas on generated images and keeps the best; a number sets the gain (1: none) and
+   * leaves beta as it is
+   */
+  labelGain?: 'auto' | number;
   [option: string]: unknown;
 }
 
@@ -123,11 +130,15 @@ export interface DesignPlan {
   /** the chip the stages are trained on */
   trainConfig: ResolvedConfig;
   /** the trainer's options, defaults filled in (without out, callbacks and the model) */
-  options: Omit<TrainOptions, 'config' | 'model' | 'out' | 'onEpoch' | 'onStep'>;
+  options: Omit<TrainOptions, 'config' | 'model' | 'out' | 'onEpoch' | 'onStep' | 'finish'>;
+  /** label guidance: 'auto' (tuned once trained, where the model can be judged) or a gain */
+  labelGain: 'auto' | number;
 }
 
 export interface DesignTrainResult extends DesignPlan {
   result: TrainResult;
+  /** the guidance search (label gain, beta), when one ran */
+  guidance: TuneResult | null;
   /** what MODEL.manifest.json holds */
   manifest: Record<string, unknown>;
 }
@@ -141,7 +152,13 @@ export function idealTrainingConfig(config: ResolvedConfig): ResolvedConfig {
 }
 
 const RENAMED: Record<string, string> = { lrFloor: 'alpha', acpLambda: 'acpLambda0' };
-const NOT_TRAINER = new Set(['placement', 'image', 'labelCopies', 'T', 'stages']);
+const NOT_TRAINER = new Set(['placement', 'image', 'labelCopies', 'T', 'stages', 'labelGain']);
+
+/** budget.labelGain checked: 'auto' or a gain */
+function labelGainOf(b: TrainBudget): 'auto' | number {
+  const v = b.labelGain ?? 'auto';
+  return v === 'auto' ? v : checkLabelGain(v, 'budget labelGain');
+}
 
 function budgetNumber(b: TrainBudget, k: keyof typeof TRAIN_DEFAULTS, min: number, integer: boolean): number {
   const v = b[k] ?? TRAIN_DEFAULTS[k];
@@ -217,7 +234,7 @@ export function planDesign(
     snapshots: Boolean(target.snapshots),
     ...(target.assemble === false ? { assemble: false } : {}),
   };
-  return { model, layout, placement, chip, trainConfig, options };
+  return { model, layout, placement, chip, trainConfig, options, labelGain: labelGainOf(budget) };
 }
 
 /** For the log and the manifest: "14x14 (28x28 pooled by 2), 10 label copies per class". */
@@ -259,12 +276,52 @@ export async function trainModelForDesign(
   const doneBy = new Map<number, number>();
   let finished = 0;
   let r: TrainResult;
+  let guidance: TuneResult | null = null;
+  // guidance (label gain and beta) into the trained model before it is written (sim/quality/guidance.ts)
+  const finish = async (m: Model): Promise<Model> => {
+    const want = plan.labelGain;
+    let gain = want === 'auto' ? 1 : want;
+    let beta = m.beta;
+    if (want === 'auto') {
+      if (!canTuneGuidance(m)) {
+        ctx.log.debug({}, 'guidance: not a Fashion-MNIST DTM with label cells; none');
+      } else {
+        bar.stop();
+        ctx.log.info(
+          { gains: DEFAULT_GAINS.join(','), betas: DEFAULT_BETAS.join(','), images: DEFAULT_TUNE_IMAGES },
+          'choosing the label gain and beta on generated images',
+        );
+        const t = await tuneGuidance(m, trainConfig, { workers: options.workers, engine: options.engine, dataDir: options.dataDir }, ctx);
+        guidance = t;
+        ({ gain, beta } = t);
+        const row = t.rows.find((x) => x.gain === gain && x.beta === beta)!;
+        const none = t.rows[0];
+        ctx.log.info(
+          {
+            label_gain: gain,
+            beta,
+            fd: +row.fd.toFixed(2),
+            clamped_accuracy: row.clamped_accuracy,
+            fd_without: +none.fd.toFixed(2),
+            clamped_accuracy_without: none.clamped_accuracy,
+            wall_s: +t.wall_s.toFixed(1),
+          },
+          `guidance: label gain ${gain}, beta ${beta}`,
+        );
+      }
+    }
+    const dtm = { ...m.dtm! };
+    if (gain === 1) delete dtm.label_gain;
+    else dtm.label_gain = gain;
+    return { ...m, beta, dtm };
+  };
   try {
     r = await train({
       ...options,
       config: trainConfig,
       model,
       out,
+      finish,
       onStep: (stage, done) => {
         doneBy.set(stage, done);
         bar.update(finished + [...doneBy.values()].reduce((x, y) => x + y, 0));
@@ -289,7 +346,7 @@ export async function trainModelForDesign(
     bar.stop();
   }
   // stages trained apart: their checkpoints only (the run that assembles the model writes the manifest)
-  if (target.assemble === false) return { ...plan, model: r.model, result: r, manifest: {} };
+  if (target.assemble === false) return { ...plan, model: r.model, result: r, guidance, manifest: {} };
   // what made the model: enough to train it again and to judge its cost (a --resume keeps the earlier invocations)
   let earlier: Invocation[] = [];
   const manifestPath = `${out}.manifest.json`;
@@ -348,6 +405,9 @@ export async function trainModelForDesign(
     weight_bits: trainConfig.cell.weight_bits,
     image: layout ? layout.image : null,
     label_copies: model.dtm!.label_copies,
+    label_gain: r.model.dtm?.label_gain ?? 1,
+    beta: r.model.beta,
+    guidance,
     options: {
       epochs: o.epochs,
       steps: o.steps,
@@ -382,5 +442,5 @@ export async function trainModelForDesign(
     ...(target.manifestExtra ?? {}),
   };
   writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 'train-manifest');
-  return { ...plan, model: r.model, result: r, manifest };
+  return { ...plan, model: r.model, result: r, guidance, manifest };
 }

@@ -85,6 +85,8 @@ export interface TrainOptions {
    * a model trained apart, e.g. one Slurm task per stage; a later --resume run assembles the model)
    */
   assemble?: boolean;
+  /** the trained model, before it is written, becomes what this returns (label guidance, sim/quality/guidance.ts) */
+  finish?: (m: Model) => Promise<Model>;
   onEpoch?: (r: EpochRecord) => void;
   onStep?: (stage: number, done: number) => void;
 }
@@ -352,7 +354,8 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   }
   // the model: the DTM with every stage's trained parameters
   const wires = wires0;
-  const model: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(states.get(k)!, wires)), source: `trained: ${o.out}` };
+  let model: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(states.get(k)!, wires)), source: `trained: ${o.out}` };
+  if (o.finish) model = await o.finish(model);
   const json = o.out.endsWith('.json');
   const obj = modelToObject(model, json);
   writeFileAtomic(o.out, json ? JSON.stringify(obj) + '\n' : packr.pack(obj), 'model');
