@@ -271,6 +271,8 @@ export interface GenerateResult {
   programClipped: number;
   /** of which weights: a model made for a wider range than this chip's (the rest is strong inputs saturating a bias) */
   weightsClipped: number;
+  /** of those weights, the label wires only the label guidance took beyond the full scale (the guidance was chosen with them clipped) */
+  guidanceClipped: number;
   wallS: number;
   updatesPerNs: number;
   engine: EngineReport;
@@ -640,9 +642,14 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
   const ev = chipEvents(chip, all);
   const energy = energyOf(ev, chip.table);
   sink?.end({ cycle: cycles, time_s: simTimeS, energy_j: { ...energy }, cell_updates: ev.latches, toggles: ev.toggles });
+  // weights beyond the full scale as programmed (label guidance included), and of those how many only the guidance put there
+  const fs = chip.config.cell.weight_full_scale;
   let weightsClipped = 0;
-  for (const st of model.stages)
-    for (const w of guidedStage(st, dtm.label, plan.labelGain).ew) if (Math.abs(w) > chip.config.cell.weight_full_scale) weightsClipped++;
+  let modelClipped = 0;
+  for (const st of model.stages) {
+    for (const w of guidedStage(st, dtm.label, plan.labelGain).ew) if (Math.abs(w) > fs) weightsClipped++;
+    for (const w of st.ew) if (Math.abs(w) > fs) modelClipped++;
+  }
   const wallS = (performance.now() - t0) / 1000;
   return {
     images: C,
@@ -660,6 +667,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     strip: parts.flatMap((p) => p.strip),
     programClipped: (chip.config.cell.weight_bits === 'exact' ? 0 : weightsClipped) + parts.reduce((a, p) => a + p.biasClipped, 0),
     weightsClipped: chip.config.cell.weight_bits === 'exact' ? 0 : weightsClipped,
+    guidanceClipped: chip.config.cell.weight_bits === 'exact' ? 0 : weightsClipped - modelClipped,
     wallS,
     updatesPerNs: ev.latches / (wallS * 1e9),
     engine: mergeEngineReports(parts.map((p) => p.engine)),

@@ -130,7 +130,7 @@ export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string): S
     energy_per_stage_j: g.energy.total / (g.images * g.T),
     image_interval_s: g.imageIntervalS,
     images_per_s: 1 / g.imageIntervalS,
-    program: { clipped: g.programClipped, weights_clipped: g.weightsClipped },
+    program: { clipped: g.programClipped, weights_clipped: g.weightsClipped, guidance_weights_clipped: g.guidanceClipped },
     stages: g.stages.map((st) => ({ ...st, energy_j: energyObject(st.energy_j) })),
   });
   return s;
@@ -149,7 +149,7 @@ export function noteRandomWeights(s: Stats, model: { random_weights?: boolean })
   const toggles = s.events.toggles / Math.max(1, s.events.latches);
   s.energy_note =
     `random-weight workload: seeded random weights, not a trained model; random weights toggle more than a trained model (here ${(100 * toggles).toFixed(1)}% of cell updates toggle; ` +
-    'measured on the paper chip at 10 MHz, 250 sweeps: 33% and 14.8 nJ per image with random weights against 17% and 10.7 nJ for the shipped trained model), ' +
+    'measured on the paper chip at 10 MHz, 250 sweeps: 33% and 14.8 nJ per image with random weights against 14% and 9.8 nJ for the shipped trained model), ' +
     "so the dynamic energy and the energy per image read high; run a trained model (--model) for a workload's figure";
 }
 

@@ -484,14 +484,20 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     });
     const gen = await finished(run, progress, bar);
     logEngine(gen.engine, ctx);
-    if (gen.weightsClipped > 0) {
+    if (gen.weightsClipped > gen.guidanceClipped) {
       ctx.log.warn(
         { clipped: gen.programClipped, weights: gen.weightsClipped, full_scale: cfg.cell.weight_full_scale },
         'weights or biases beyond the full scale were clipped',
       );
     } else if (gen.programClipped > 0) {
+      // label wires the guidance scaled beyond the full scale clip as on the chip (the gain was chosen so);
       // a strong stage input on top of a bias saturates at the full scale, as on the chip (and in dtca train at this precision)
-      ctx.log.info({ clipped: gen.programClipped, full_scale: cfg.cell.weight_full_scale }, 'biases with their stage input beyond the full scale were clipped');
+      ctx.log.info(
+        { clipped: gen.programClipped, guided_weights: gen.guidanceClipped, full_scale: cfg.cell.weight_full_scale },
+        gen.guidanceClipped > 0
+          ? `label wires scaled by the label guidance and biases with their stage input beyond the full scale were clipped, as the chip clips them`
+          : 'biases with their stage input beyond the full scale were clipped',
+      );
     }
     return { kind: 'dtm', plan, gen, stats: completed(makeDtmStats(chip, gen, model.source), startupS) };
   }

@@ -17,7 +17,8 @@ import { quietContext } from '../sim/context.js';
 import { smallTrainArgs } from './helpers/train-args.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
-const TINY = { epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300 };
+// labelGain 1: no guidance search (test/guidance.test.ts and test/anygrid.test.ts cover it)
+const TINY = { epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300, labelGain: 1 };
 
 function tinyBudgetFile(dir: string, over: object = {}): string {
   const f = join(dir, 'tiny.json');
@@ -129,6 +130,8 @@ describe('the model cache', () => {
       '4',
       '--limit',
       '300',
+      '--label-gain',
+      '1',
     ];
     const r = dtca(['train', ...flags, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
@@ -136,6 +139,7 @@ describe('the model cache', () => {
     const b = readModel(out);
     expect(b.stages.map((st) => Array.from(st.ew))).toEqual(a.stages.map((st) => Array.from(st.ew)));
     expect(b.stages.map((st) => Array.from(st.bias))).toEqual(a.stages.map((st) => Array.from(st.bias)));
+    expect([b.beta, b.dtm!.label_gain]).toEqual([a.beta, a.dtm!.label_gain]);
   }, 600_000);
 });
 

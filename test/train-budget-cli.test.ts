@@ -44,6 +44,9 @@ describe('dtca train --budget and --neg-start data', () => {
     const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
     const q = BUDGETS.quick.options;
     expect(man.budget).toBe('quick');
+    // the guidance search ran (--label-gain auto by default): 8 gains, then 3 betas; its choice is in the model
+    expect(man.guidance.rows.length).toBe(11);
+    expect([man.label_gain, man.beta]).toEqual([man.guidance.gain, man.guidance.beta]);
     expect(man.placement).toBe('spatial');
     expect(man.options).toMatchObject({ epochs: 1, steps: 2, batch: 8, samples: 2, acp_lag: 4, acp_warmup: 6, workers: 1, warmup: 3 });
     expect(man.options).toMatchObject({
@@ -65,6 +68,8 @@ describe('dtca train --budget and --neg-start data', () => {
   it('negative chains started from the data: the same model for 1 and 2 workers and after a kill and --resume', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-cd-'));
     const tiny = [
+      '--label-gain',
+      '1',
       '--set',
       'fabric.L=43',
       '--set',

@@ -206,7 +206,7 @@ function initialState(o: TrainOptions, stage: number): StageState {
 /** The part of a training run one thread does: its stages, one after the other. */
 export interface TrainJob {
   kind: 'train';
-  opts: Omit<TrainOptions, 'onEpoch' | 'onStep'>;
+  opts: Omit<TrainOptions, 'onEpoch' | 'onStep' | 'finish'>;
   stages: number[];
   states: Record<number, Record<string, unknown>>;
 }
@@ -327,7 +327,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
     }
   };
   const workers = Math.max(1, Math.min(o.workers, todo.length));
-  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined };
+  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined, finish: undefined };
   const jobs: TrainJob[] = Array.from({ length: workers }, (_, w) => {
     const mine = todo.filter((_, n) => n % workers === w);
     return { kind: 'train', opts: jobOpts, stages: mine, states: Object.fromEntries(mine.map((k) => [k, stateToObject(states.get(k)!)])) };
