@@ -45,6 +45,8 @@ export const FLUSH_MS = 1000;
 export const RING_BYTES = 1 << 22;
 /** the ring's layout; a writer thread from a different build refuses to read it */
 export const RING_VERSION = 1;
+/** the writer thread looks at the ring at least this often (the caller wakes it only for a batch) */
+const IDLE_MS = FLUSH_MS / 4;
 /** a writer thread that has not started within this long is taken over */
 const START_TIMEOUT_MS = 10_000;
 
@@ -110,18 +112,19 @@ export class RecordBuffer {
 
 // ---- the ring ------------------------------------------------------------------------------------
 
-/** control words (Int32Array over `ctl`) */
+/** control words (Int32Array over `ctl`); what each thread writes often sits on its own cache line */
 const HEAD = 0; // bytes published by the caller (a wrapping int32 count)
-const TAIL = 1; // bytes consumed by the writer thread
-const SLEEP = 2; // the writer thread waits on HEAD
-const MAIN_WAIT = 3; // the caller waits on TAIL (ring full) or on SYNC_DONE
-const OWNER = 4; // who reads the ring: OWNER_NONE, ...
-const STATE = 5; // 0 ok, 1 the writer thread failed (ERR_* says how)
-const SYNC_DONE = 6; // the last flush request done
-const HALT = 7; // 1: stop at once, without a flush
-const ERR_LEN = 8;
-const BYTES_F64 = 8; // Float64 index: bytes the writer thread wrote
-const ERR_AT = 128; // byte offset of the error text (JSON)
+const SLEEP = 1; // the writer thread waits on HEAD (cleared by whoever wakes it)
+const SEEN = 2; // HEAD as the writer thread last read it before it slept
+const TAIL = 16; // bytes consumed by the writer thread
+const MAIN_WAIT = 17; // the caller waits on TAIL (ring full) for this many free bytes
+const OWNER = 32; // who reads the ring: OWNER_NONE, ...
+const STATE = 33; // 0 ok, 1 the writer thread failed (ERR_* says how)
+const SYNC_DONE = 34; // the last flush request done
+const HALT = 35; // 1: stop at once, without a flush
+const ERR_LEN = 36;
+const BYTES_F64 = 24; // Float64 index: bytes the writer thread wrote
+const ERR_AT = 256; // byte offset of the error text (JSON)
 const CTL_BYTES = 2048;
 
 const OWNER_NONE = 0;
@@ -270,7 +273,9 @@ class RingReader {
         } else if (kind !== E_WRAP) throw new Error(`trace ring: entry kind ${kind} at ${pos}`);
         tail = (tail + len) | 0;
         Atomics.store(i32, TAIL, tail);
-        if (Atomics.load(i32, MAIN_WAIT)) Atomics.notify(i32, TAIL);
+        // the caller waits for room: wake it once there is as much as it asked for (not per record)
+        const want = Atomics.load(i32, MAIN_WAIT);
+        if (want > 0 && this.v.cap - ((Atomics.load(i32, HEAD) - tail) | 0) >= want) Atomics.notify(i32, TAIL);
       }
     }
   }
@@ -304,8 +309,9 @@ export function traceWriterLoop(d: TraceWorkerData): void {
         out.flush();
         continue;
       }
+      Atomics.store(i32, SEEN, head);
       Atomics.store(i32, SLEEP, 1);
-      if (Atomics.load(i32, HEAD) === head && !Atomics.load(i32, HALT)) Atomics.wait(i32, HEAD, head, due < 0 ? FLUSH_MS : due);
+      if (Atomics.load(i32, HEAD) === head && !Atomics.load(i32, HALT)) Atomics.wait(i32, HEAD, head, due < 0 ? IDLE_MS : Math.min(due, IDLE_MS));
       Atomics.store(i32, SLEEP, 0);
     }
   } catch (e) {
@@ -337,6 +343,14 @@ export class RingProducer {
   private readonly ctl: SharedArrayBuffer;
   private readonly worker: Worker | null;
   private head = 0;
+  /** the bytes published that wake a sleeping writer thread */
+  private readonly batch: number;
+  /** HEAD as last stored (published), when, and the bytes written that are published at once */
+  private pub = 0;
+  private pubAt = Date.now();
+  private readonly pubBytes: number;
+  /** TAIL as last read */
+  private tailSeen = 0;
   private keys: string[] = [];
   private syncSeq = 0;
   private readonly maxEntry: number;
@@ -345,6 +359,7 @@ export class RingProducer {
   private local: RecordBuffer | null = null;
   private reader: RingReader | null = null;
   private done = false;
+  private waits = 0;
   private startError: Error | null = null;
 
   constructor(
@@ -359,6 +374,8 @@ export class RingProducer {
     const data = new SharedArrayBuffer(cap);
     this.v = views(this.ctl, data);
     this.maxEntry = cap >> 2;
+    this.batch = Math.min(cap >> 3, 1 << 18);
+    this.pubBytes = Math.min(cap >> 4, 1 << 16);
     const wd: TraceWorkerData = { version: RING_VERSION, ctl: this.ctl, data, fd: file.descriptor, finalPath: file.finalPath };
     let w: Worker | null = null;
     try {
@@ -374,6 +391,22 @@ export class RingProducer {
     this.worker = w;
   }
 
+  /** times this thread waited for room, and whether it took the ring over */
+  get stats(): { waits: number; takenOver: boolean } {
+    return { waits: this.waits, takenOver: this.reader !== null };
+  }
+
+  /** Resolves true once the writer thread has claimed the ring, false when it did not within `ms` (tests, benches). */
+  async whenStarted(ms = START_TIMEOUT_MS): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const o = Atomics.load(this.v.i32, OWNER);
+      if (o === OWNER_THREAD || o === OWNER_DONE) return true;
+      if (o !== OWNER_NONE || Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
   /** the writer thread is writing (not taken over, not stopped) */
   get threaded(): boolean {
     return this.local === null && !this.done;
@@ -381,14 +414,28 @@ export class RingProducer {
 
   sweep(f: SweepFields): void {
     if (this.local) return this.local.putSweep(f);
-    this.check();
-    const keys = Object.keys(f.energy_j);
-    if (!sameKeys(keys, this.keys)) {
-      this.keys = keys;
-      this.putKeys(keys);
-      if (this.local) return (this.local as RecordBuffer).putSweep(f);
+    const e = f.energy_j;
+    // the components' names are sent once per change of the list (every record of a run has the same)
+    let same = true;
+    let nE = 0;
+    const keys = this.keys;
+    for (const k in e) {
+      if (keys[nE] !== k) {
+        same = false;
+        break;
+      }
+      nE++;
     }
-    const nE = keys.length;
+    if (!same || nE !== keys.length) {
+      const now = Object.keys(e);
+      if (!sameKeys(now, this.keys)) {
+        this.keys = now;
+        this.putKeys(now);
+        if (this.local) return (this.local as RecordBuffer).putSweep(f);
+      }
+      same = false;
+      nE = now.length;
+    }
     const nStates = f.states.length;
     const len = align8(SWEEP_FIXED + 8 * nE + nStates);
     if (len > this.maxEntry) {
@@ -411,8 +458,13 @@ export class RingProducer {
     d64[q + 4] = f.time_s;
     d64[q + 5] = f.toggles;
     d64[q + 6] = f.n_cells;
-    const e = f.energy_j;
-    for (let k = 0; k < nE; k++) d64[q + 7 + k] = e[keys[k]];
+    if (same) {
+      let k = q + 7;
+      for (const name in e) d64[k++] = e[name];
+    } else {
+      const vals = Object.values(e);
+      for (let k = 0; k < nE; k++) d64[q + 7 + k] = vals[k];
+    }
     d8.set(f.states, pos + SWEEP_FIXED + 8 * nE);
     this.publish(len);
   }
@@ -444,7 +496,7 @@ export class RingProducer {
       d32[(pos >> 2) + 2] = n;
       d32[(pos >> 2) + 3] = (more ? F_MORE : 0) | (flush && !more ? F_FLUSH : 0);
       d8.set(b.subarray(at, at + n), pos + BYTES_AT);
-      this.publish(len);
+      this.publish(len, flush && !more);
       if (!more) return;
     }
   }
@@ -461,15 +513,13 @@ export class RingProducer {
     this.v.d32[pos >> 2] = 16;
     this.v.d32[(pos >> 2) + 1] = E_SYNC;
     this.v.d32[(pos >> 2) + 2] = seq;
-    this.publish(16);
+    this.publish(16, true);
     const until = Date.now() + timeoutMs;
     const { i32 } = this.v;
     for (;;) {
       const s = Atomics.load(i32, SYNC_DONE);
       if (s === seq || Atomics.load(i32, OWNER) === OWNER_DONE || Date.now() > until) return;
-      Atomics.store(i32, MAIN_WAIT, 1);
       Atomics.wait(i32, SYNC_DONE, s, 50);
-      Atomics.store(i32, MAIN_WAIT, 0);
     }
   }
 
@@ -486,7 +536,7 @@ export class RingProducer {
     if (this.local) return this.finish();
     this.v.d32[pos >> 2] = 8;
     this.v.d32[(pos >> 2) + 1] = E_STOP;
-    this.publish(8);
+    this.publish(8, true);
     this.waitStopped();
     this.check();
   }
@@ -530,9 +580,7 @@ export class RingProducer {
         this.local?.drop();
         break;
       }
-      Atomics.store(i32, MAIN_WAIT, 1);
       Atomics.wait(i32, OWNER, o, 50);
-      Atomics.store(i32, MAIN_WAIT, 0);
     }
     this.done = true;
     this.noteBytes();
@@ -553,6 +601,8 @@ export class RingProducer {
     const o = Atomics.load(i32, OWNER);
     if (o === OWNER_THREAD || o === OWNER_DONE) return false;
     if (o !== OWNER_CALLER && Atomics.compareExchange(i32, OWNER, o, OWNER_CALLER) !== o) return false;
+    Atomics.store(i32, HEAD, this.head); // every entry written so far is read below
+    this.pub = this.head;
     const f = this.file;
     this.local = new RecordBuffer((b, n) => f.write(b, 0, n));
     this.reader = new RingReader(this.v, this.local);
@@ -581,7 +631,9 @@ export class RingProducer {
       const pos = this.head & mask;
       const rest = cap - pos;
       const need = len <= rest ? len : rest + len;
-      const used = (this.head - Atomics.load(i32, TAIL)) | 0;
+      // the writer thread's position is read only when the last one read leaves too little room
+      if (cap - ((this.head - this.tailSeen) | 0) < need) this.tailSeen = Atomics.load(i32, TAIL);
+      const used = (this.head - this.tailSeen) | 0;
       if (cap - used >= need) {
         if (len > rest) {
           d32[pos >> 2] = rest;
@@ -590,13 +642,14 @@ export class RingProducer {
         }
         return this.head & mask;
       }
-      this.waitForRoom(used);
+      this.publish(0, true);
+      this.waitForRoom(used, need);
       if (this.local) return 0;
     }
   }
 
   /** The ring is full: wait for the writer thread to read (or take the ring over when it never started). */
-  private waitForRoom(used: number): void {
+  private waitForRoom(used: number, need: number): void {
     const { i32 } = this.v;
     this.check();
     const o = Atomics.load(i32, OWNER);
@@ -608,16 +661,32 @@ export class RingProducer {
       }
     }
     const tail = (this.head - used) | 0;
-    Atomics.store(i32, MAIN_WAIT, 1);
+    this.waits++;
+    // wait for a quarter of the ring (or what this entry needs): one wake-up per batch of records
+    Atomics.store(i32, MAIN_WAIT, Math.max(need, this.v.cap >> 2));
     if (Atomics.load(i32, TAIL) === tail) Atomics.wait(i32, TAIL, tail, o === OWNER_NONE ? 20 : 200);
     Atomics.store(i32, MAIN_WAIT, 0);
   }
 
-  private publish(len: number): void {
+  /**
+   * An entry of `len` bytes written at HEAD. Entries are made visible to the writer thread (HEAD
+   * stored) in batches: once `pubBytes` have gathered, IDLE_MS after the last time, or when asked
+   * (`wake`: a flush, a stop, a full ring). A sleeping writer thread is woken only once `batch`
+   * bytes wait for it, or when asked: a wake-up per record would cost more than the record; the
+   * thread also looks by itself every IDLE_MS. Raises the writer thread's error, if it had one.
+   */
+  private publish(len: number, wake = false): void {
     this.head = (this.head + len) | 0;
+    if (!wake && ((this.head - this.pub) | 0) < this.pubBytes && Date.now() - this.pubAt < IDLE_MS) return;
     const { i32 } = this.v;
+    this.pub = this.head;
+    this.pubAt = Date.now();
     Atomics.store(i32, HEAD, this.head);
-    if (Atomics.load(i32, SLEEP)) Atomics.notify(i32, HEAD);
+    // the flag is cleared by whoever wakes the thread: one wake-up, however long the thread takes to run
+    if (Atomics.load(i32, SLEEP) && (wake || ((this.head - Atomics.load(i32, SEEN)) | 0) >= this.batch) && Atomics.compareExchange(i32, SLEEP, 1, 0) === 1) {
+      Atomics.notify(i32, HEAD);
+    }
+    this.check();
   }
 }
 

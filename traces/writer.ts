@@ -73,6 +73,8 @@ export interface TraceThreadOptions {
   thread?: boolean;
   /** the ring's size in bytes (a power of two >= 4096; tests use a tiny one) */
   ringBytes?: number;
+  /** the writer thread's entry (tests: one that never starts); default dist/trace-worker.js */
+  workerUrl?: URL;
 }
 
 export const STATE_PACKING = 'bit k of traced cell k at byte k>>3, bit k&7 (little-endian bit order); 1 = spin +1';
@@ -192,7 +194,7 @@ export class TraceWriter implements TraceSink {
     const file = new SafeFile(path, { label: '--trace', kind: 'trace', inPlace: true });
     this.file = file;
     this.finalPath = file.finalPath;
-    const url = (how.thread ?? process.env.DTCA_TRACE_THREAD !== '0') ? traceWorkerUrl() : null;
+    const url = (how.thread ?? process.env.DTCA_TRACE_THREAD !== '0') ? (how.workerUrl ?? traceWorkerUrl()) : null;
     try {
       if (url) this.ring = new RingProducer(file, url, { ringBytes: how.ringBytes });
       else this.out = new RecordBuffer((b, n) => file.write(b, 0, n));
@@ -206,6 +208,21 @@ export class TraceWriter implements TraceSink {
   /** Whether a writer thread encodes and writes the records (false: this thread does). */
   get threaded(): boolean {
     return this.ring?.threaded ?? false;
+  }
+
+  /** Resolves true once the writer thread runs (false without one, or when it did not start in time). */
+  async threadStarted(): Promise<boolean> {
+    return this.ring ? this.ring.whenStarted() : false;
+  }
+
+  /** Who encoded and wrote the records: the writer thread, or this thread (no writer thread, or one taken over before it started). */
+  get writtenBy(): 'writer thread' | 'calling thread' {
+    return this.ring && !this.ring.stats.takenOver ? 'writer thread' : 'calling thread';
+  }
+
+  /** How often this thread waited for room in the ring (back-pressure), and whether it took the ring over; null without a ring. */
+  get ringStats(): { waits: number; takenOver: boolean } | null {
+    return this.ring ? this.ring.stats : null;
   }
 
   /** The final path of the trace (written in place, or under a temporary name when it replaces a trace). */
