@@ -102,7 +102,7 @@ describe.skipIf(!available)('the writer thread', () => {
     const packed = new Uint8Array(N >> 3);
     for (let s = 0; s < count; s++) {
       for (let i = 0; i < packed.length; i++) packed[i] = (i * 31 + s * 7) & 255;
-      const energy = s % 50 === 49 ? { total: s * 1e-12, extra: 1 } : { total: s * 1e-12, rng: s * 3e-13, wires: -0 };
+      const energy: Record<string, number> = s % 50 === 49 ? { total: s * 1e-12, extra: 1 } : { total: s * 1e-12, rng: s * 3e-13, wires: -0 };
       w.sweep({
         chain: 0,
         stage: 0,

@@ -214,6 +214,13 @@ export interface SweepFields {
   n_cells: number;
   states: Uint8Array;
   energy_j: Record<string, number>;
+  /**
+   * Optional, read instead of energy_j (the writer thread, traces/ring.ts, straight from its ring):
+   * the component names in energy_j's key order and their values at energyValues[energyAt + q].
+   */
+  energyNames?: string[];
+  energyValues?: Float64Array;
+  energyAt?: number;
 }
 
 const te = new TextEncoder();
@@ -331,17 +338,26 @@ export function encodeSweepRecordInto(b: Buffer, at: number, f: SweepFields): nu
   ep += n;
   putKey(K.energy_j);
   // the components' key bytes are looked up once per key list (every record of a run has the same), the values read in one call
-  const keys = Object.keys(f.energy_j);
+  const ev = f.energyValues;
+  const keys = ev ? (f.energyNames as string[]) : Object.keys(f.energy_j);
   if (keys.length > 15) throw new Error('trace sweep record: more than 15 energy components');
-  if (!sameKeys(keys, energyKeys)) {
+  if (keys !== energyKeys && !sameKeys(keys, energyKeys)) {
     energyKeys = keys;
     energyKeyBytes = keys.map(keyBytes);
   }
-  const vals = Object.values(f.energy_j);
   b[ep++] = 0x80 | keys.length;
-  for (let q = 0; q < keys.length; q++) {
-    putKey(energyKeyBytes[q]);
-    putNum(vals[q]);
+  if (ev) {
+    const at = f.energyAt ?? 0;
+    for (let q = 0; q < keys.length; q++) {
+      putKey(energyKeyBytes[q]);
+      putNum(ev[at + q]);
+    }
+  } else {
+    const vals = Object.values(f.energy_j);
+    for (let q = 0; q < keys.length; q++) {
+      putKey(energyKeyBytes[q]);
+      putNum(vals[q]);
+    }
   }
   putKey(K.crc32);
   const p = ep;

@@ -197,14 +197,29 @@ function views(ctl: SharedArrayBuffer, data: SharedArrayBuffer): Views {
  * runs (the writer thread, or the caller after a take-over).
  */
 class RingReader {
-  private readonly fields: SweepFields = { chain: 0, stage: 0, sweep: 0, cycle: 0, time_s: 0, toggles: 0, n_cells: 0, states: new Uint8Array(0), energy_j: {} };
+  private readonly fields: SweepFields;
   private keys: string[] = [];
   private parts: Buffer[] = [];
 
   constructor(
     private readonly v: Views,
     private readonly out: RecordBuffer,
-  ) {}
+  ) {
+    this.fields = {
+      chain: 0,
+      stage: 0,
+      sweep: 0,
+      cycle: 0,
+      time_s: 0,
+      toggles: 0,
+      n_cells: 0,
+      states: new Uint8Array(0),
+      energy_j: {},
+      energyNames: [],
+      energyValues: v.d64,
+      energyAt: 0,
+    };
+  }
 
   /** Forget the parts of a record not read whole (the caller writes the record itself). */
   dropParts(): void {
@@ -236,19 +251,15 @@ class RingReader {
           f.time_s = d64[q + 4];
           f.toggles = d64[q + 5];
           f.n_cells = d64[q + 6];
-          const e = f.energy_j;
-          const keys = this.keys;
-          if (keys.length !== nE) throw new Error(`trace ring: a sweep entry with ${nE} energy values, ${keys.length} names`);
-          for (let k = 0; k < nE; k++) e[keys[k]] = d64[q + 7 + k];
+          if (this.keys.length !== nE) throw new Error(`trace ring: a sweep entry with ${nE} energy values, ${this.keys.length} names`);
+          f.energyAt = q + 7; // the values are read where they are (f.energyValues is the ring)
           const at = pos + SWEEP_FIXED + 8 * nE;
           f.states = d8.subarray(at, at + nStates);
           this.out.putSweep(f);
         } else if (kind === E_KEYS) {
           const n = d32[w + 2];
           this.keys = JSON.parse(Buffer.from(d8.buffer, pos + BYTES_AT, n).toString('utf8')) as string[];
-          const e: Record<string, number> = {};
-          for (const k of this.keys) e[k] = 0;
-          this.fields.energy_j = e;
+          this.fields.energyNames = this.keys;
         } else if (kind === E_BYTES) {
           const n = d32[w + 2];
           const flags = d32[w + 3];
