@@ -35,7 +35,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutputError, outputError, writeAllSync, type SafeFile } from '../fabric/files.js';
-import { encodeSweepRecord, encodeSweepRecordInto, sweepRecordBound, type SweepFields } from './pack.js';
+import { encodeSweepRecord, encodeSweepRecordInto, sweepRecordBound, type SweepFields } from './sweep-record.js';
 
 /** records are gathered into a buffer this large before a write */
 export const BUFFER_BYTES = 1 << 20;
