@@ -36,6 +36,10 @@
  * trace that replaces an existing trace is written under a temporary name (NAME.tmp-PID-N) and
  * renamed over it at the end, so the old trace stays whole until then. A writer that is dropped
  * before its header (a refused run) removes its file: abort().
+ *
+ * Threads: by default the records are encoded and written on a writer thread (traces/ring.ts says
+ * how, and how each rule above holds across it); this thread keeps the thinning, the counts and
+ * the file's life, and copies each sweep's fields into a ring. The bytes are the same either way.
  */
 import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
