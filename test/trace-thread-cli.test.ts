@@ -1,7 +1,9 @@
 // The built CLI's trace writer thread (dist/trace-worker.js, traces/ring.ts): `dtca run --trace`
 // from the bundle writes its records on the writer thread, the same records as with the writer in
 // the calling thread (DTCA_TRACE_THREAD=0); a process that exits without closing its trace still
-// leaves every record it handed over in the file (the exit flush waits for the thread).
+// leaves every record it handed over in the file (the exit flush waits for the thread); a write
+// error on the thread (a file-size limit) reaches the caller as the one-line error and the file
+// keeps its whole records.
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,5 +72,41 @@ process.exit(0);
     const recs = await records(path);
     expect(recs.filter((x) => x.type === 'sweep').length).toBe(5000);
     expect(recs.at(-1)).toMatchObject({ type: 'sweep', sweep: 4999 });
+  });
+
+  it('a full disk on the writer thread: the caller gets the one-line error, the file reads to its last whole record', async () => {
+    const script = join(dir, 'full.mts');
+    const path = join(dir, 'full.dtct');
+    writeFileSync(
+      script,
+      `import { openTraceWriter } from ${JSON.stringify(join(ROOT, 'traces/writer.ts'))};
+const w = openTraceWriter(${JSON.stringify(path)}, {}, { thread: true });
+if (!(await w.threadStarted())) throw new Error('no writer thread');
+const N = 4096;
+w.header({ format: 'dtca-trace', version: 1, dtca_version: 'x', created: 'x', config: {}, model: {},
+  layout: { L: 64, N, colour: new Uint8Array(N), visible: new Int32Array(0), image: new Int32Array(0), label: new Int32Array(0), label_copies: 1 },
+  run: { chains: 1, stages: 1, sweeps: 100000, clock_hz: 1e9, mapping: 'x' } });
+w.stageBegin({ stage: 0, cycle: 0, time_s: 0, energy_j: { total: 0 } });
+const packed = new Uint8Array(N / 8);
+try {
+  for (let s = 0; s < 100000; s++) w.sweep({ chain: 0, stage: 0, sweep: s, cycle: s + 1, time_s: (s + 1) * 1e-9, spins: new Float64Array(0), packed, toggles: s, energy_j: { total: s } });
+  await w.close();
+  console.log('no error');
+} catch (e) {
+  w.fail();
+  console.error(e.constructor.name + ': ' + e.message);
+  process.exit(2);
+}
+`,
+    );
+    const r = spawnSync('bash', ['-c', `ulimit -f 256; exec "${process.execPath}" --import tsx "${script}"`], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(/^OutputError: .*full\.dtct: file size limit reached \(EFBIG\) while writing full\.dtct$/);
+    const i = spawnSync(process.execPath, [CLI, 'trace', 'inspect', path, '--json'], { encoding: 'utf8' });
+    expect(i.status, i.stderr).toBe(0);
+    const st = JSON.parse(i.stdout) as { status: string; sweep_records: number };
+    expect(['truncated', 'incomplete']).toContain(st.status);
+    expect(st.sweep_records).toBeGreaterThan(100);
   });
 });
