@@ -21,7 +21,7 @@ const requireShim = "import { createRequire as __dtcaCreateRequire } from 'node:
 await Promise.all([
   build({
     ...common,
-    entryPoints: { dtca: 'cli/main.ts', worker: 'sim/worker.ts', 'tile-worker': 'cells/wasm/tile-worker.ts' },
+    entryPoints: { dtca: 'cli/main.ts', worker: 'sim/worker.ts', 'tile-worker': 'cells/wasm/tile-worker.ts', 'trace-worker': 'traces/trace-worker.ts' },
     banner: { js: `#!/usr/bin/env node\n${requireShim}` },
   }),
   // the library (package.json "exports"; its types come from tsconfig.build.json: npm run build:types)

@@ -353,6 +353,15 @@ export class SafeFile {
     return this.fd !== null;
   }
 
+  /**
+   * The open descriptor, for a writer thread that appends to it (traces/ring.ts); the thread has
+   * stopped writing before commit() or abort() is called, and its bytes are added to `bytes`.
+   */
+  get descriptor(): number {
+    if (this.fd === null) throw new Error(`${this.finalPath}: write after close`);
+    return this.fd;
+  }
+
   /** Append bytes; an I/O error becomes a one-line UserError (the file stays, for abort or commit). */
   write(b: Uint8Array | string, off = 0, len?: number): void {
     if (this.fd === null) throw new Error(`${this.finalPath}: write after close`);

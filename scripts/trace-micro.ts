@@ -1,5 +1,7 @@
 // The per-chain cost of a traced sweep without the kernel: energy, encoding, CRC, buffering, writing.
-import { mkdtempSync, rmSync } from 'node:fs';
+// THREAD=0 encodes and writes in this thread; by default a writer thread does (traces/ring.ts), and
+// "main" is this thread's CPU alone (Linux: /proc/self/task/PID/stat), "CPU" the process's.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTraceWriter } from '../traces/writer.js';
@@ -15,7 +17,16 @@ const cfg = benchConfig({ physics: 'ideal', L: 70, rules: 'G12' });
 const chip = buildChip(cfg);
 const N = chip.fabric.N;
 const tmp = mkdtempSync(join(tmpdir(), 'dtca-micro-'));
-const sink = openTraceWriter(join(tmp, 't.dtct'), {});
+const sink = openTraceWriter(join(tmp, 't.dtct'), {}, { thread: process.env.THREAD !== '0' });
+/** this thread's CPU seconds (user + system), or NaN off Linux */
+const mainCpu = (): number => {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+};
 sink.header({
   format: TRACE_FORMAT,
   version: TRACE_VERSION,
@@ -39,11 +50,18 @@ const events = (k: number, sweep: number) => {
   return chipEvents(chip, e);
 };
 const sweeps = Number(process.env.SWEEPS ?? 2000);
+/** SINK=none: the energy report alone (what stays on this thread whatever the writer does) */
+const noSink = process.env.SINK === 'none';
+const m0 = mainCpu();
 const t0 = process.cpuUsage();
 const w0 = performance.now();
 for (let sweep = 0; sweep < sweeps; sweep++) {
   for (let k = 0; k < 64; k++) {
     const cycle = (sweep + 1) * chip.timing.sweepCycles;
+    if (noSink) {
+      energyOf(events(k, sweep), chip.table);
+      continue;
+    }
     sink.sweep({
       chain: k,
       stage: 0,
@@ -57,10 +75,11 @@ for (let sweep = 0; sweep < sweeps; sweep++) {
     });
   }
 }
-const cpu = process.cpuUsage(t0);
 const wall = performance.now() - w0;
-console.log(
-  `${fast ? 'fast' : 'base'}: ${((cpu.user + cpu.system) / sweeps / 64).toFixed(2)} us CPU per chain-sweep (user ${(cpu.user / sweeps / 64).toFixed(2)}, sys ${(cpu.system / sweeps / 64).toFixed(2)}), wall ${((wall * 1000) / sweeps / 64).toFixed(2)} us`,
-);
+const main = mainCpu() - m0;
 await sink.close();
+const cpu = process.cpuUsage(t0);
+console.log(
+  `${fast ? 'fast' : 'base'} ${noSink ? 'no sink' : sink.threaded || process.env.THREAD !== '0' ? 'thread' : 'in-thread'}: ${((cpu.user + cpu.system) / sweeps / 64).toFixed(2)} us CPU per chain-sweep (user ${(cpu.user / sweeps / 64).toFixed(2)}, sys ${(cpu.system / sweeps / 64).toFixed(2)}), main ${((main * 1e6) / sweeps / 64).toFixed(2)} us, wall ${((wall * 1000) / sweeps / 64).toFixed(2)} us`,
+);
 rmSync(tmp, { recursive: true, force: true });

@@ -43,6 +43,7 @@ export const UNIT = [
   'test/wasm/emit-hash.test.ts',
   'test/wasm/struct.test.ts',
   'test/trace-golden.test.ts',
+  'test/trace-thread.test.ts',
 ];
 
 export const SYSTEM = ['test/sweep-slurm.test.ts', 'test/sweep-browser.test.ts', 'test/python-pkg.test.ts', 'test/install.test.ts'];

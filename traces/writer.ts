@@ -36,21 +36,15 @@
  * trace that replaces an existing trace is written under a temporary name (NAME.tmp-PID-N) and
  * renamed over it at the end, so the old trace stays whole until then. A writer that is dropped
  * before its header (a refused run) removes its file: abort().
+ *
+ * Threads: by default the records are encoded and written on a writer thread (traces/ring.ts says
+ * how, and how each rule above holds across it); this thread keeps the thinning, the counts and
+ * the file's life, and copies each sweep's fields into a ring. The bytes are the same either way.
  */
 import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
-import {
-  counter,
-  encodeRecord,
-  encodeSweepRecord,
-  encodeSweepRecordInto,
-  sweepRecordBound,
-  makePackr,
-  packStates,
-  toPlain,
-  typedDict,
-  type SweepFields,
-} from './pack.js';
+import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict, type SweepFields } from './pack.js';
+import { RecordBuffer, RingProducer, traceWorkerUrl } from './ring.js';
 import {
   TRACE_FORMAT,
   TRACE_VERSION,
@@ -73,10 +67,21 @@ export interface TraceOptions {
   chains?: number[];
 }
 
-export const STATE_PACKING = 'bit k of traced cell k at byte k>>3, bit k&7 (little-endian bit order); 1 = spin +1';
+/** Where the records are encoded and written (not part of the trace: the file is the same either way). */
+export interface TraceThreadOptions {
+  /**
+   * true (the default): on a writer thread (traces/ring.ts) when dist/trace-worker.js is there, the
+   * caller only copying each sweep's fields into a ring; false: in the caller's thread. The
+   * environment variable DTCA_TRACE_THREAD=0 makes the default false.
+   */
+  thread?: boolean;
+  /** the ring's size in bytes (a power of two >= 4096; tests use a tiny one) */
+  ringBytes?: number;
+  /** the writer thread's entry (tests: one that never starts); default dist/trace-worker.js */
+  workerUrl?: URL;
+}
 
-const BUFFER_BYTES = 1 << 20;
-const FLUSH_MS = 1000;
+export const STATE_PACKING = 'bit k of traced cell k at byte k>>3, bit k&7 (little-endian bit order); 1 = spin +1';
 
 function intList(name: string, v: unknown): number[] | null {
   if (v === undefined || v === null) return null;
@@ -158,9 +163,9 @@ export interface InterruptInfo {
 export class TraceWriter implements TraceSink {
   private file: SafeFile | null;
   private readonly packr = makePackr();
-  private buf = Buffer.allocUnsafe(BUFFER_BYTES);
-  private used = 0;
-  private lastFlush = Date.now();
+  /** the records' output: a writer thread's ring, or a buffer in this thread */
+  private readonly ring: RingProducer | null = null;
+  private readonly out: RecordBuffer | null = null;
   private readonly every: number;
   private readonly stageSet: Set<number> | null;
   private readonly chainSet: Set<number> | null;
@@ -182,6 +187,7 @@ export class TraceWriter implements TraceSink {
   constructor(
     readonly path: string,
     private readonly opts: TraceOptions,
+    how: TraceThreadOptions = {},
   ) {
     checkTraceOptions(opts);
     this.every = opts.every ?? 1;
@@ -189,9 +195,38 @@ export class TraceWriter implements TraceSink {
     const ch = intList('chains', opts.chains);
     this.stageSet = st && new Set(st);
     this.chainSet = ch && new Set(ch);
-    this.file = new SafeFile(path, { label: '--trace', kind: 'trace', inPlace: true });
-    this.finalPath = this.file.finalPath;
+    const file = new SafeFile(path, { label: '--trace', kind: 'trace', inPlace: true });
+    this.file = file;
+    this.finalPath = file.finalPath;
+    const url = (how.thread ?? process.env.DTCA_TRACE_THREAD !== '0') ? (how.workerUrl ?? traceWorkerUrl()) : null;
+    try {
+      if (url) this.ring = new RingProducer(file, url, { ringBytes: how.ringBytes });
+      else this.out = new RecordBuffer((b, n) => file.write(b, 0, n));
+    } catch (e) {
+      file.abort();
+      throw e;
+    }
     process.on('exit', this.onExit);
+  }
+
+  /** Whether a writer thread encodes and writes the records (false: this thread does). */
+  get threaded(): boolean {
+    return this.ring?.threaded ?? false;
+  }
+
+  /** Resolves true once the writer thread runs (false without one, or when it did not start in time). */
+  async threadStarted(): Promise<boolean> {
+    return this.ring ? this.ring.whenStarted() : false;
+  }
+
+  /** Who encoded and wrote the records: the writer thread, or this thread (no writer thread, or one taken over before it started). */
+  get writtenBy(): 'writer thread' | 'calling thread' {
+    return this.ring && !this.ring.stats.takenOver ? 'writer thread' : 'calling thread';
+  }
+
+  /** How often this thread waited for room in the ring (back-pressure), and whether it took the ring over; null without a ring. */
+  get ringStats(): { waits: number; takenOver: boolean } | null {
+    return this.ring ? this.ring.stats : null;
   }
 
   /** The final path of the trace (written in place, or under a temporary name when it replaces a trace). */
@@ -221,35 +256,37 @@ export class TraceWriter implements TraceSink {
     this.lastSweep = h.run.sweeps - 1;
     const traced = this.cells ?? Int32Array.from({ length: N }, (_, i) => i);
     this.haveHeader = true;
-    this.put({
-      type: 'header',
-      format: TRACE_FORMAT,
-      version: TRACE_VERSION,
-      dtca_version: h.dtca_version,
-      created: h.created,
-      config: toPlain(h.config),
-      model: toPlain(h.model),
-      layout: {
-        L,
-        N,
-        colour: typedDict(h.layout.colour),
-        visible: typedDict(h.layout.visible),
-        image: typedDict(h.layout.image),
-        label: typedDict(h.layout.label),
-        label_copies: h.layout.label_copies,
+    this.put(
+      {
+        type: 'header',
+        format: TRACE_FORMAT,
+        version: TRACE_VERSION,
+        dtca_version: h.dtca_version,
+        created: h.created,
+        config: toPlain(h.config),
+        model: toPlain(h.model),
+        layout: {
+          L,
+          N,
+          colour: typedDict(h.layout.colour),
+          visible: typedDict(h.layout.visible),
+          image: typedDict(h.layout.image),
+          label: typedDict(h.layout.label),
+          label_copies: h.layout.label_copies,
+        },
+        run: { ...h.run },
+        thinning: {
+          every: this.every,
+          stages: this.stageSet ? [...this.stageSet] : null,
+          chains: this.chainSet ? [...this.chainSet] : null,
+          cells: c ? [...c] : null,
+        },
+        traced_cells: typedDict(traced),
+        n_traced: this.nTraced,
+        state_packing: STATE_PACKING,
       },
-      run: { ...h.run },
-      thinning: {
-        every: this.every,
-        stages: this.stageSet ? [...this.stageSet] : null,
-        chains: this.chainSet ? [...this.chainSet] : null,
-        cells: c ? [...c] : null,
-      },
-      traced_cells: typedDict(traced),
-      n_traced: this.nTraced,
-      state_packing: STATE_PACKING,
-    });
-    this.flush();
+      true,
+    );
   }
 
   wantsSweep(chain: number, stage: number, sweep: number): boolean {
@@ -268,7 +305,7 @@ export class TraceWriter implements TraceSink {
     this.lastStage = r.stage;
     this.lastChain = r.chain;
     this.lastSweepAt = r.sweep;
-    // the same bytes encodeRecord makes of {type: 'sweep', chain, ..., energy_j}, encoded straight into the buffer
+    // the same bytes encodeRecord makes of {type: 'sweep', chain, ..., energy_j}, encoded straight into the buffer (here or on the writer thread)
     const f = this.fields;
     f.chain = r.chain;
     f.stage = r.stage;
@@ -279,16 +316,9 @@ export class TraceWriter implements TraceSink {
     f.n_cells = this.nTraced;
     f.states = states;
     f.energy_j = r.energy_j;
-    const need = sweepRecordBound(f);
-    if (need > this.buf.length) {
-      this.putBytes(encodeSweepRecord(f));
-      return;
-    }
-    if (this.file === null) throw new Error('trace writer: write after close');
-    if (this.used + need > this.buf.length) this.flush();
-    this.used = encodeSweepRecordInto(this.buf, this.used, f);
     this.records++;
-    if (Date.now() - this.lastFlush >= FLUSH_MS) this.flush();
+    if (this.ring) this.ring.sweep(f);
+    else (this.out as RecordBuffer).putSweep(f);
   }
 
   /** the sweep record's fields, reused (the encoder reads them and keeps nothing) */
@@ -307,8 +337,7 @@ export class TraceWriter implements TraceSink {
     if (this.stageSet && !this.stageSet.has(r.stage)) return;
     this.lastCycle = r.cycle;
     this.lastTime = r.time_s;
-    this.put(stageRecord('stage_end', r));
-    this.flush();
+    this.put(stageRecord('stage_end', r), true);
   }
 
   end(r: EndInfo): void {
@@ -358,7 +387,8 @@ export class TraceWriter implements TraceSink {
     }
     process.off('exit', this.onExit);
     try {
-      this.flush();
+      if (this.ring) this.ring.finish();
+      else (this.out as RecordBuffer).flush();
       f.commit();
     } catch (e) {
       this.fail();
@@ -377,12 +407,14 @@ export class TraceWriter implements TraceSink {
     if (f === null) return;
     process.off('exit', this.onExit);
     this.file = null;
-    if (!this.haveHeader || f.bytes === 0) {
-      f.abort();
-      return;
-    }
+    // what is left in the buffer (or the ring) did not fit on the disk; the writer thread stops before the file is touched
+    this.ring?.halt();
+    this.out?.drop();
     try {
-      this.used = 0; // what is left in the buffer did not fit on the disk
+      if (!this.haveHeader || f.bytes === 0) {
+        f.abort();
+        return;
+      }
       f.commit();
     } catch {
       /* it stays under its temporary name, readable the same way */
@@ -395,6 +427,7 @@ export class TraceWriter implements TraceSink {
     if (f === null) return;
     process.off('exit', this.onExit);
     this.file = null;
+    this.ring?.halt();
     f.abort();
   }
 
@@ -414,42 +447,27 @@ export class TraceWriter implements TraceSink {
     if (this.file === null) throw new Error(`trace writer: ${what} after close`);
   }
 
-  private put(rec: Record<string, unknown>): void {
-    this.putBytes(encodeRecord(this.packr, rec));
-  }
-
-  /** One encoded record into the buffer (the bytes may be reused by the caller afterwards). */
-  private putBytes(b: Buffer): void {
+  /** One record (encoded here: records other than sweeps are few) to the output, flushed after it when asked. */
+  private put(rec: Record<string, unknown>, flush = false): void {
     if (this.file === null) throw new Error('trace writer: write after close');
+    const b = encodeRecord(this.packr, rec);
     this.records++;
-    if (this.used + b.length > this.buf.length) this.flush();
-    if (b.length > this.buf.length) {
-      this.writeAll(b, b.length);
-    } else {
-      b.copy(this.buf, this.used);
-      this.used += b.length;
+    if (this.ring) this.ring.bytes(b, flush);
+    else {
+      const out = this.out as RecordBuffer;
+      out.putBytes(b);
+      if (flush) out.flush();
     }
-    if (Date.now() - this.lastFlush >= FLUSH_MS) this.flush();
-  }
-
-  private flush(): void {
-    if (this.used > 0) {
-      this.writeAll(this.buf, this.used);
-      this.used = 0;
-    }
-    this.lastFlush = Date.now();
   }
 
   private flushQuietly(): void {
     try {
-      if (this.file !== null) this.flush();
+      if (this.file === null) return;
+      if (this.ring) this.ring.syncFlush();
+      else this.out?.flush();
     } catch {
       /* process is exiting; nothing more to do */
     }
-  }
-
-  private writeAll(b: Buffer, n: number): void {
-    (this.file as SafeFile).write(b, 0, n);
   }
 }
 
@@ -457,6 +475,6 @@ export class TraceWriter implements TraceSink {
  * A trace writer for `path`: checks the path (fabric/files.ts: never over an input, a device, a
  * FIFO, a directory, or a file that is not a dtca trace) and opens a temporary file beside it.
  */
-export function openTraceWriter(path: string, opts: TraceOptions = {}): TraceWriter {
-  return new TraceWriter(path, opts);
+export function openTraceWriter(path: string, opts: TraceOptions = {}, how: TraceThreadOptions = {}): TraceWriter {
+  return new TraceWriter(path, opts, how);
 }

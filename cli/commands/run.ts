@@ -163,7 +163,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSig
       }
       if (sink) {
         await sink.close();
-        log.info({ trace: sink.finalPath }, 'trace written');
+        log.info({ trace: sink.finalPath, written_by: sink.writtenBy }, 'trace written');
       }
       await writeRunDirectory(rd, outcome, label, { stop: () => stop.signal, wallS });
       const stats = outcome.stats;

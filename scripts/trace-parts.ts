@@ -1,0 +1,59 @@
+// What each part of a traced 64-chain bench sweep costs on the engine thread, without the writer:
+// npx tsx scripts/trace-parts.ts ideal|cycle (L = 70; the per-chain tallies of the kernel, the
+// packed spins, the energy reports; each added to the one before, two rounds of 2 s each)
+import { benchConfig } from '../sim/bench.js';
+import { buildChip, programStage } from '../sim/chip.js';
+import { randomModel } from '../sim/model.js';
+import { initialSpins, initKey, latchKey, addSweepEvents, sweepEventsOf } from '../sim/run.js';
+import { ExactEvents } from '../power/events.js';
+import { energyOf } from '../power/energy.js';
+import { createEngine } from '../cells/select.js';
+import { newTally, resetTally } from '../cells/engine.js';
+const physics = (process.argv[2] ?? 'ideal') as 'ideal' | 'cycle';
+const cfg = benchConfig({ physics, L: 70, rules: 'G12' } as never);
+const chip = buildChip(cfg);
+const model = randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+const prog = programStage(chip, model, 0);
+const N = chip.fabric.N;
+const count = 64;
+const engine = createEngine(chip.spec, { choice: 'auto', chains: count, weightBits: cfg.cell.weight_bits }).engine;
+engine.program(prog.planes);
+engine.begin(0, count);
+const st0 = model.stages[0];
+for (let k = 0; k < count; k++)
+  engine.load(k, initialSpins(N, prog.planes.bias, prog.planes.unit, st0.clampIdx, st0.clampVal, initKey(chip, k, 0), 'hinton', model.beta), model.beta);
+const t0t = newTally(),
+  t1t = newTally();
+const per0 = Array.from({ length: count }, newTally),
+  per1 = Array.from({ length: count }, newTally);
+const bytes = (N + 7) >> 3;
+const packed = new Uint8Array(count * bytes);
+const ev = new ExactEvents();
+const ph = chip.timing.phaseCycles;
+let sweep = 0;
+function step(mode: number) {
+  const key = latchKey(chip, 0, sweep);
+  resetTally(t0t);
+  resetTally(t1t);
+  const per = mode >= 1;
+  if (per) for (let k = 0; k < count; k++) (resetTally(per0[k]), resetTally(per1[k]));
+  engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : ph, ownCycles: ph, beta: model.beta, key }, t0t, per ? per0 : null);
+  engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t1t, per ? per1 : null);
+  addSweepEvents(ev, chip, t0t, t1t, sweep, count);
+  if (mode >= 2) engine.readPacked!(packed, bytes);
+  if (mode >= 3) for (let k = 0; k < count; k++) energyOf(sweepEventsOf(chip, per0[k], per1[k], sweep), chip.table);
+  sweep++;
+}
+const names = ['plain', '+per-chain tallies', '+readPacked', '+energy'];
+for (let m = 0; m < 4; m++) {
+  const u = performance.now() + 500;
+  while (performance.now() < u) step(m);
+}
+for (let round = 0; round < 2; round++)
+  for (let m = 0; m < 4; m++) {
+    const s0 = sweep;
+    const t = performance.now();
+    const u = t + 2000;
+    while (performance.now() < u) step(m);
+    console.log(physics, names[m].padEnd(20), (((performance.now() - t) / (sweep - s0)) * 1000).toFixed(1), 'us/sweep');
+  }

@@ -1,0 +1,154 @@
+// The trace writer's writer thread (traces/ring.ts): the file it writes is the in-thread writer's,
+// byte for byte, for full and thinned traces, a cell rectangle and an interrupted run; a tiny ring
+// makes the caller wait (back-pressure) and still gives the same bytes, records larger than the ring
+// go through it in parts; a writer thread that never starts is taken over at close.
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../sim/config.js';
+import { buildChip } from '../sim/chip.js';
+import { newDtmModel, generate } from '../sim/dtm.js';
+import { openTraceWriter, type TraceOptions, type TraceThreadOptions, type TraceWriter } from '../traces/writer.js';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../traces/types.js';
+import { traceWorkerUrl } from '../traces/ring.js';
+import { Interrupted } from '../fabric/errors.js';
+import { readTrace } from '../traces/reader.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dtca-trace-thread-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+const chip = buildChip(resolveConfig('dtca-paper', { ideal: true, sets: ['fabric.L=16', 'fabric.rules=G8', 'seed=3', 'cell.weight_bits=8'] }));
+const dtm = newDtmModel({ T: 3, L: 16, rules: 'G8', boundary: 'open', visible: 40, weights: { random: 0.2 }, seed: 4 });
+
+/** A traced generation; `stopAt` stops it there (the writer then ends the trace as interrupted). */
+async function traced(
+  opts: TraceOptions,
+  how: TraceThreadOptions,
+  stopAt?: { stage: number; sweep: number },
+): Promise<{ bytes: Buffer; w: TraceWriter; threaded: boolean }> {
+  const path = join(dir, `t${n++}.dtct`);
+  const w = openTraceWriter(path, opts, how);
+  // a run this small would otherwise end before the thread starts (close() then takes the ring over)
+  const threaded = how.thread ? await w.threadStarted() : w.threaded;
+  const header = w.header.bind(w);
+  w.header = (h: TraceHeader) => header({ ...h, created: '2026-01-01T00:00:00.000Z', dtca_version: 'thread-test' });
+  // asked once per sweep of a batch of chains (here all four): stops before that sweep
+  const shouldStop = stopAt ? (at: { stage: number; sweep: number }) => at.stage === stopAt.stage && at.sweep === stopAt.sweep : undefined;
+  try {
+    await generate(chip, dtm, { images: 4, sweeps: 9, sink: w, engine: 'batch', shouldStop });
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    w.interrupt({ reason: 'SIGINT', at: e.at });
+  }
+  await w.close();
+  return { bytes: readFileSync(path), w, threaded };
+}
+
+const available = traceWorkerUrl() !== null;
+
+describe.skipIf(!available)('the writer thread', () => {
+  const cases: [string, TraceOptions, { stage: number; sweep: number }?][] = [
+    ['full', {}],
+    ['every 4', { every: 4 }],
+    ['stages and chains', { stages: [0, 2], chains: [1, 3] }],
+    ['a cell rectangle', { cells: [2, 3, 9, 7] }],
+    ['all thinnings at once', { every: 2, stages: [1], chains: [0, 2], cells: [0, 0, 15, 1] }],
+    ['interrupted mid-stage', {}, { stage: 1, sweep: 5 }],
+    ['interrupted, thinned', { every: 3, chains: [2] }, { stage: 0, sweep: 1 }],
+  ];
+  for (const [name, opts, stop] of cases) {
+    it(`writes the in-thread writer's bytes: ${name}`, async () => {
+      const here = await traced(opts, { thread: false }, stop);
+      const there = await traced(opts, { thread: true }, stop);
+      const tiny = await traced(opts, { thread: true, ringBytes: 4096 }, stop);
+      expect(here.threaded).toBe(false);
+      expect(there.threaded).toBe(true);
+      expect(tiny.threaded).toBe(true);
+      expect(there.bytes.equals(here.bytes)).toBe(true);
+      expect(tiny.bytes.equals(here.bytes)).toBe(true);
+      expect(there.w.ringStats?.takenOver).toBe(false);
+      if (stop) {
+        const recs: { type: string; status?: string }[] = [];
+        for await (const r of readTrace(join(dir, `t${n - 1}.dtct`))) recs.push(r as { type: string; status?: string });
+        expect(recs.at(-1)).toMatchObject({ type: 'end', status: 'interrupted' });
+      }
+    });
+  }
+
+  it('is the same on every run, whatever the threads do (five runs with a tiny ring)', async () => {
+    const ref = (await traced({}, { thread: false })).bytes;
+    for (let k = 0; k < 5; k++) expect((await traced({ every: 1 }, { thread: true, ringBytes: 4096 })).bytes.equals(ref)).toBe(true);
+  });
+
+  /** A writer fed directly: `count` sweeps of one chain over `N` cells, states from a counter. */
+  async function synthetic(how: TraceThreadOptions, N: number, count: number): Promise<{ bytes: Buffer; w: TraceWriter }> {
+    const path = join(dir, `s${n++}.dtct`);
+    const w = openTraceWriter(path, {}, how);
+    if (how.thread && !how.workerUrl) expect(await w.threadStarted()).toBe(true);
+    const L = Math.sqrt(N);
+    w.header({
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      dtca_version: 'thread-test',
+      created: '2026-01-01T00:00:00.000Z',
+      config: { note: 'synthetic' },
+      model: {},
+      layout: { L, N, colour: new Uint8Array(N), visible: new Int32Array(0), image: new Int32Array(0), label: new Int32Array(0), label_copies: 1 },
+      run: { chains: 1, stages: 1, sweeps: count, clock_hz: 1e9, mapping: 'test' },
+    });
+    w.stageBegin({ stage: 0, cycle: 0, time_s: 0, energy_j: { total: 0 } });
+    const packed = new Uint8Array(N >> 3);
+    for (let s = 0; s < count; s++) {
+      for (let i = 0; i < packed.length; i++) packed[i] = (i * 31 + s * 7) & 255;
+      const energy: Record<string, number> = s % 50 === 49 ? { total: s * 1e-12, extra: 1 } : { total: s * 1e-12, rng: s * 3e-13, wires: -0 };
+      w.sweep({
+        chain: 0,
+        stage: 0,
+        sweep: s,
+        cycle: (s + 1) * 2 ** 31,
+        time_s: s * 1e-6,
+        spins: new Float64Array(0),
+        packed,
+        toggles: s * 13,
+        energy_j: energy,
+      });
+    }
+    w.stageEnd({ stage: 0, cycle: count * 2 ** 31, time_s: count * 1e-6, energy_j: { total: 1 } });
+    w.end({ cycle: count * 2 ** 31, time_s: count * 1e-6, energy_j: { total: 1 }, cell_updates: count * N, toggles: 5 });
+    await w.close();
+    return { bytes: readFileSync(path), w };
+  }
+
+  it('back-pressure: a ring far smaller than the trace makes the caller wait, the bytes stay the same', async () => {
+    const here = await synthetic({ thread: false }, 256 * 256, 600);
+    const there = await synthetic({ thread: true, ringBytes: 1 << 16 }, 256 * 256, 600);
+    expect(there.bytes.length).toBeGreaterThan(600 * 8192);
+    expect(there.bytes.equals(here.bytes)).toBe(true);
+    expect(there.w.ringStats?.waits).toBeGreaterThan(0);
+    expect(there.w.ringStats?.takenOver).toBe(false);
+  });
+
+  it('records larger than the ring (header, sweeps) go through it in parts', async () => {
+    const here = await synthetic({ thread: false }, 512 * 512, 40);
+    const there = await synthetic({ thread: true, ringBytes: 4096 }, 512 * 512, 40);
+    expect(there.bytes.equals(here.bytes)).toBe(true);
+  });
+
+  it('a writer thread that never starts is taken over: the caller writes the same bytes', async () => {
+    const idle = new URL('data:text/javascript,export {}');
+    const here = await synthetic({ thread: false }, 64 * 64, 300);
+    const there = await synthetic({ thread: true, workerUrl: idle }, 64 * 64, 300);
+    expect(there.bytes.equals(here.bytes)).toBe(true);
+    expect(there.w.ringStats?.takenOver).toBe(true);
+  });
+
+  it('abort() before the header removes the file; the thread stops', async () => {
+    const path = join(dir, 'aborted.dtct');
+    const w = openTraceWriter(path, {}, { thread: true });
+    expect(w.threaded).toBe(true);
+    w.abort();
+    expect(() => readFileSync(path)).toThrow(/ENOENT/);
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * The per-sweep record's encoder (traces/pack.ts describes the format; it re-exports this): byte for
+ * byte what encodeRecord makes of the same object. Apart from pack.ts so that the writer thread
+ * (traces/ring.ts, dist/trace-worker.js) loads it without msgpackr.
+ */
+import { crc32 } from 'node:zlib';
+
+/**
+ * A hand-written encoder for the one record written per sweep, byte for byte what encodeRecord
+ * makes of the same object (test/trace.test.ts checks that), without building the object: the
+ * sweep record is written tens of thousands of times a second.
+ */
+export interface SweepFields {
+  chain: number;
+  stage: number;
+  sweep: number;
+  cycle: number;
+  time_s: number;
+  toggles: number;
+  n_cells: number;
+  states: Uint8Array;
+  energy_j: Record<string, number>;
+  /**
+   * Optional, read instead of energy_j (the writer thread, traces/ring.ts, straight from its ring):
+   * the component names in energy_j's key order and their values at energyValues[energyAt + q].
+   */
+  energyNames?: string[];
+  energyValues?: Float64Array;
+  energyAt?: number;
+}
+
+const te = new TextEncoder();
+const KEY_BYTES = new Map<string, Uint8Array>();
+function keyBytes(k: string): Uint8Array {
+  let b = KEY_BYTES.get(k);
+  if (!b) {
+    const s = te.encode(k);
+    if (s.length > 31) throw new Error(`trace key "${k}" too long for a fixstr`);
+    b = new Uint8Array(s.length + 1);
+    b[0] = 0xa0 | s.length;
+    b.set(s, 1);
+    KEY_BYTES.set(k, b);
+  }
+  return b;
+}
+
+let scratch: Buffer = Buffer.allocUnsafe(1 << 16);
+/** the record being encoded and the write position (module state: no closures per record) */
+let eb: Buffer = scratch;
+let ep = 0;
+
+function putKey(kb: Uint8Array): void {
+  // a byte loop: TypedArray.set costs more than these few bytes
+  const b = eb;
+  let p = ep;
+  for (let i = 0; i < kb.length; i++) b[p++] = kb[i];
+  ep = p;
+}
+
+/** a number as msgpackr writes it (ints in the smallest form, safe integers past 2^32 as int64, else float64) */
+function putNum(v: number): void {
+  const b = eb;
+  let p = ep;
+  if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff && !Object.is(v, -0)) {
+    if (v >= 0) {
+      if (v < 0x80) b[p++] = v;
+      else if (v < 0x100) ((b[p++] = 0xcc), (b[p++] = v));
+      else if (v < 0x10000) ((b[p++] = 0xcd), b.writeUInt16BE(v, p), (p += 2));
+      else ((b[p++] = 0xce), b.writeUInt32BE(v, p), (p += 4));
+    } else if (v >= -0x20) b[p++] = v & 0xff;
+    else if (v >= -0x80) ((b[p++] = 0xd0), b.writeInt8(v, p), (p += 1));
+    else if (v >= -0x8000) ((b[p++] = 0xd1), b.writeInt16BE(v, p), (p += 2));
+    else ((b[p++] = 0xd2), b.writeInt32BE(v, p), (p += 4));
+  } else if (Number.isSafeInteger(v) && v > 0xffffffff) {
+    // counter() makes these BigInts, which msgpackr writes as int64
+    ((b[p++] = 0xd3), b.writeBigInt64BE(BigInt(v), p), (p += 8));
+  } else {
+    ((b[p++] = 0xcb), b.writeDoubleBE(v, p), (p += 8));
+  }
+  ep = p;
+}
+
+let energyKeys: string[] = [];
+let energyKeyBytes: Uint8Array[] = [];
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let q = 0; q < a.length; q++) if (a[q] !== b[q]) return false;
+  return true;
+}
+
+/** the fixed keys of a sweep record, and the bytes from the map's start to the chain's value */
+const K = {
+  chain: keyBytes('chain'),
+  stage: keyBytes('stage'),
+  sweep: keyBytes('sweep'),
+  cycle: keyBytes('cycle'),
+  time_s: keyBytes('time_s'),
+  toggles: keyBytes('toggles'),
+  n_cells: keyBytes('n_cells'),
+  data: keyBytes('data'),
+  energy_j: keyBytes('energy_j'),
+  crc32: keyBytes('crc32'),
+};
+const SWEEP_HEAD = Uint8Array.from([0x8b, ...keyBytes('type'), ...keyBytes('sweep'), ...K.chain]); // fixmap of 11 keys
+const STATES_HEAD = Uint8Array.from([...keyBytes('states'), 0x83, ...keyBytes('dtype'), ...keyBytes('uint8'), ...keyBytes('shape'), 0x91]);
+
+export function encodeSweepRecord(f: SweepFields): Buffer {
+  const need = sweepRecordBound(f);
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(need * 2);
+  return scratch.subarray(0, encodeSweepRecordInto(scratch, 0, f));
+}
+
+/** bytes a sweep record of these fields takes at most (energy components: at most 15) */
+export function sweepRecordBound(f: SweepFields): number {
+  return 512 + f.states.length + 48 * 15;
+}
+
+/** The sweep record written into `b` from byte `at` (room for sweepRecordBound(f) bytes); returns where it ends. */
+export function encodeSweepRecordInto(b: Buffer, at: number, f: SweepFields): number {
+  eb = b;
+  ep = at;
+  putKey(SWEEP_HEAD);
+  putNum(f.chain);
+  putKey(K.stage);
+  putNum(f.stage);
+  putKey(K.sweep);
+  putNum(f.sweep);
+  putKey(K.cycle);
+  putNum(f.cycle);
+  putKey(K.time_s);
+  putNum(f.time_s);
+  putKey(K.toggles);
+  putNum(f.toggles);
+  putKey(K.n_cells);
+  putNum(f.n_cells);
+  putKey(STATES_HEAD);
+  const n = f.states.length;
+  putNum(n);
+  putKey(K.data);
+  if (n < 0x100) ((b[ep++] = 0xc4), (b[ep++] = n));
+  else if (n < 0x10000) ((b[ep++] = 0xc5), b.writeUInt16BE(n, ep), (ep += 2));
+  else ((b[ep++] = 0xc6), b.writeUInt32BE(n, ep), (ep += 4));
+  b.set(f.states, ep);
+  ep += n;
+  putKey(K.energy_j);
+  // the components' key bytes are looked up once per key list (every record of a run has the same), the values read in one call
+  const ev = f.energyValues;
+  const keys = ev ? (f.energyNames as string[]) : Object.keys(f.energy_j);
+  if (keys.length > 15) throw new Error('trace sweep record: more than 15 energy components');
+  if (keys !== energyKeys && !sameKeys(keys, energyKeys)) {
+    energyKeys = keys;
+    energyKeyBytes = keys.map(keyBytes);
+  }
+  b[ep++] = 0x80 | keys.length;
+  if (ev) {
+    const at = f.energyAt ?? 0;
+    for (let q = 0; q < keys.length; q++) {
+      putKey(energyKeyBytes[q]);
+      putNum(ev[at + q]);
+    }
+  } else {
+    const vals = Object.values(f.energy_j);
+    for (let q = 0; q < keys.length; q++) {
+      putKey(energyKeyBytes[q]);
+      putNum(vals[q]);
+    }
+  }
+  putKey(K.crc32);
+  const p = ep;
+  b[p] = 0xce;
+  b.writeUInt32BE(crc32(b.subarray(at, p + 1)), p + 1);
+  eb = scratch;
+  return p + 5;
+}
