@@ -10,17 +10,16 @@
  *
  * Uses the built CLI (dist/dtca.js: `npm run build` first).
  */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { readModel } from '../sim/model.js';
+import { scoreModel } from './shipped-score.js';
 import { RULE_PRESETS } from '../fabric/rules.js';
 import { describeImage, imageSourceOf } from '../sim/layout.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'dtca.js');
 
 function main(argv: string[]): void {
   const [model, name, nText] = argv;
@@ -44,24 +43,7 @@ function main(argv: string[]): void {
   const description =
     `Denoising thermodynamic model for a ${g.L}x${g.L} ${rules} ${g.boundary} grid: ${image}, ${m.dtm.label_copies} label copies per class, ` +
     `${String(manifest.placement ?? 'random')} placement, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${String(manifest.chip ?? 'ideal')} chip with dtca train`;
-  process.stderr.write(`scoring ${model} (dtca eval --chip ideal --images ${n})\n`);
-  const out = execFileSync(process.execPath, [CLI, 'eval', model, '--chip', 'ideal', '--images', String(n), '--json', '--quiet', '--workers', '2'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  const r = JSON.parse(out) as Record<string, unknown>;
-  const ideal = {
-    command: `dtca eval configs/models/${name}.mp --chip ideal --images ${n} --json`,
-    n: r.n,
-    resolution: r.resolution,
-    fd: r.fd,
-    clamped_accuracy: r.clamped_accuracy,
-    marginal_error: r.marginal_error,
-    diversity: r.diversity,
-    autocorrelation: r.autocorrelation,
-    baselines: r.baselines,
-    classifier_test_accuracy: (r.classifier as { test_accuracy?: number } | undefined)?.test_accuracy ?? null,
-  };
+  const ideal = scoreModel(model, name, 'ideal', n);
   const dir = join(ROOT, 'configs', 'models');
   const file = join(dir, `${name}.mp`);
   copyFileSync(model, file);
@@ -71,9 +53,9 @@ function main(argv: string[]): void {
   const shipped = { ...manifest, model: `${name}.mp`, description, sha256, options, ...(note ? { note } : {}), metrics: { ideal } };
   writeFileSync(join(dir, `${name}.manifest.json`), `${JSON.stringify(shipped, null, 2)}\n`);
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));
-  const fact = (r.baselines as { factorised: { fd: number } }).factorised.fd;
+  const fact = (ideal.baselines as { factorised: { fd: number } }).factorised.fd;
   process.stdout.write(
-    `${file}: FD ${f(r.fd)} (factorised ${f(fact)}, ratio ${f((r.fd as number) / fact)}), clamped accuracy ${f(r.clamped_accuracy)}, N = ${n}\n`,
+    `${file}: FD ${f(ideal.fd)} (factorised ${f(fact)}, ratio ${f((ideal.fd as number) / fact)}), clamped accuracy ${f(ideal.clamped_accuracy)}, N = ${n}\n`,
   );
 }
 

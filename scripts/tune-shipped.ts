@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { scoreModel } from './shipped-score.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'dtca.js');
@@ -23,22 +24,6 @@ const MODELS = join(ROOT, 'configs', 'models');
 function dtcaJson(args: string[]): Record<string, unknown> {
   process.stderr.write(`dtca ${args.join(' ')}\n`);
   return JSON.parse(execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })) as Record<string, unknown>;
-}
-
-function score(name: string, chip: 'ideal' | 'cycle', n: number): Record<string, unknown> {
-  const r = dtcaJson(['eval', join(MODELS, `${name}.mp`), '--chip', chip, '--images', String(n), '--json', '--quiet', '--workers', '2']);
-  return {
-    command: `dtca eval configs/models/${name}.mp --chip ${chip} --images ${n} --json`,
-    n: r.n,
-    resolution: r.resolution,
-    fd: r.fd,
-    clamped_accuracy: r.clamped_accuracy,
-    marginal_error: r.marginal_error,
-    diversity: r.diversity,
-    autocorrelation: r.autocorrelation,
-    baselines: r.baselines,
-    label_gain: (r.source as Record<string, unknown>).label_gain,
-  };
 }
 
 function main(argv: string[]): void {
@@ -65,8 +50,8 @@ function main(argv: string[]): void {
   rmSync(tmp, { force: true });
   const t = dtcaJson(['model', 'tune', file, '--out', tmp, '--workers', '2', '--json', '--quiet']);
   renameSync(tmp, file);
-  const metrics: Record<string, unknown> = { ideal: score(name, 'ideal', n) };
-  if (before && 'cycle' in before) metrics.cycle = score(name, 'cycle', n);
+  const metrics: Record<string, unknown> = { ideal: scoreModel(file, name, 'ideal', n) };
+  if (before && 'cycle' in before) metrics.cycle = scoreModel(file, name, 'cycle', n);
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
   const { model: _m, out: _o, ...guidance } = t;
   const updated = {
