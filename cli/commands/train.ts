@@ -205,6 +205,8 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     engine: t.engine,
     image: r.layout?.image ?? null,
     label_copies: r.model.dtm!.label_copies,
+    label_gain: r.model.dtm!.label_gain ?? 1,
+    beta: r.model.beta,
     wall_s: t.wall_s,
     cell_updates: t.cell_updates,
     updates_per_ns: t.updates_per_ns,
@@ -214,7 +216,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
       ? JSON.stringify(summary, null, 2) + '\n'
       : (t.engine === 'none'
           ? `nothing left to train: every stage of ${out} has its ${epochs} epochs (model rewritten from the checkpoints)\n`
-          : `trained ${T} stages x ${epochs} epochs into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}\n`) +
+          : `trained ${T} stages x ${epochs} epochs into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}; label gain ${r.model.dtm!.label_gain ?? 1}, beta ${r.model.beta}${r.guidance ? ' (chosen on generated images)' : ''}\n`) +
           `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`,
   );
 }
