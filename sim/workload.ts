@@ -298,6 +298,8 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
       if (dtm.label.length === 0) throw new OptionError('labels', labels!.join(','), 'the model has no label cells');
       if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels!.join(','), `class ${c} outside 0..${classes - 1}`);
     }
+    if (req.labelGain !== undefined && (labels ?? []).length === 0)
+      throw new OptionError('labelGain', req.labelGain, 'label guidance acts on clamped labels, and this run clamps none (give --labels)', false);
     for (const s of tr?.stages ?? [])
       if (s >= dtm.T) throw new OptionError('traceStages', tr!.stages!.join(','), `stage ${s} does not exist (the model has stages 0..${dtm.T - 1})`);
     for (const c of tr?.chains ?? [])

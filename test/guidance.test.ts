@@ -14,6 +14,7 @@ import { readImageSet } from '../sim/fmnist.js';
 import { tuneGuidance, canTuneGuidance } from '../sim/quality/guidance.js';
 import { makePackr } from '../traces/pack.js';
 import { UserError } from '../fabric/errors.js';
+import { planWorkload } from '../sim/workload.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fmnist-train-400.bin.gz', import.meta.url));
 
@@ -92,6 +93,17 @@ describe('generation with label guidance', () => {
     const g = await generate(buildChip(config()), m, { images: 4, sweeps: 6, labelGain: 4 });
     expect(g.labelGain).toBe(1);
     expect(g.outputs).toEqual(await run(m, 1, false));
+  });
+});
+
+describe('a workload with label guidance', () => {
+  it('refuses a label gain when no labels are clamped (it would do nothing), and keeps it when they are', () => {
+    const m = model();
+    const cfg = resolveConfig(undefined, { sets: [`fabric.L=${L}`, 'fabric.rules="G8"'] });
+    expect(() => planWorkload({ config: cfg, model: m, images: 2, sweeps: 3, labelGain: 2 })).toThrow(/label guidance acts on clamped labels/);
+    const p = planWorkload({ config: cfg, model: m, images: 2, sweeps: 3, labels: [1], labelGain: 2 });
+    expect(p.kind === 'dtm' && p.labelGain).toBe(2);
+    expect(() => planWorkload({ config: cfg, model: m, images: 2, sweeps: 3, labels: [1], labelGain: -1 })).toThrow(/must be a number in \[0, 100\]/);
   });
 });
 
