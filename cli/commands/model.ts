@@ -195,9 +195,8 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
   const cfg = modelChipConfig(m, { config: a.config as string | undefined, set: a.set as string[] | undefined, chip: String(a.chip ?? 'ideal') });
   const list = (name: string, v: unknown): number[] | undefined => {
     if (v === undefined) return undefined;
-    const xs = String(v)
-      .split(',')
-      .map((t) => Number(t.trim()));
+    const parts = String(v).split(',');
+    const xs = parts.map((t) => (t.trim() === '' ? NaN : Number(t.trim())));
     if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0))
       throw new UserError(`--${name} ${String(v)}: expected comma-separated numbers >= 0, e.g. 1,2,3`);
     return xs;
