@@ -8,7 +8,7 @@ import { makeProgress } from './progress.js';
 import type { RunContext } from '../sim/context.js';
 import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
-import { MAX_LABEL_GAIN } from '../sim/model.js';
+import { MAX_LABEL_GAIN, isLabelGain } from '../sim/model.js';
 
 /** An error for stderr: one line, control characters escaped, at most 2,000 characters. */
 export function errorLine(message: string): string {
@@ -111,8 +111,7 @@ export function modelChipConfig(
 
 /** --label-gain G: a number in [0, MAX_LABEL_GAIN] (yargs gives NaN for text) */
 export function labelGainFlag(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_LABEL_GAIN)
-    throw new UserError(`--label-gain ${shown(v)}: expected a number in [0, ${MAX_LABEL_GAIN}] (1: no guidance)`);
+  if (!isLabelGain(v)) throw new UserError(`--label-gain ${shown(v)}: expected a number in [0, ${MAX_LABEL_GAIN}] (1: no guidance)`);
   return v;
 }
 

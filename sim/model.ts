@@ -90,9 +90,14 @@ export function timeGrid(T: number): (number | null)[] {
 /** largest label gain (guidance) a model or --label-gain may give */
 export const MAX_LABEL_GAIN = 100;
 
-/** A label gain: a finite number in [0, MAX_LABEL_GAIN]; `where` names it in the error. */
+/** Whether v is a label gain: a finite number in [0, MAX_LABEL_GAIN]. */
+export function isLabelGain(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_LABEL_GAIN;
+}
+
+/** A label gain (isLabelGain); `where` names it in the error. */
 export function checkLabelGain(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_LABEL_GAIN) {
+  if (!isLabelGain(v)) {
     throw new UserError(`${where} = ${shown(v)}: must be a number in [0, ${MAX_LABEL_GAIN}]`);
   }
   return v;
@@ -110,6 +115,14 @@ export function guidedStage(st: StageModel, label: ArrayLike<number>, gain: numb
   const ew = st.ew.slice();
   for (let e = 0; e < ew.length; e++) if (isLabel.has(st.ei[e]) || isLabel.has(st.ej[e])) ew[e] *= gain;
   return { ...st, ew };
+}
+
+/** The model with this label guidance and beta (a gain of 1 is stored as no label_gain). */
+export function withGuidance(m: Model, gain: number, beta: number): Model {
+  const dtm = { ...m.dtm! };
+  if (gain === 1) delete dtm.label_gain;
+  else dtm.label_gain = gain;
+  return { ...m, beta, dtm };
 }
 
 /** J_c = -1/2 ln tanh(lambda dt / 2): the coupling of a visible cell to its input at stage k (0 for the noisiest). */

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../fabric/errors.js';
 import type { Rule } from '../../fabric/rules.js';
-import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric } from '../../sim/model.js';
+import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric, withGuidance } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { writeFileSafe, checkTarget, isStdout } from '../../fabric/files.js';
 import { makePackr } from '../../traces/pack.js';
@@ -214,10 +214,7 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
     },
     ctx,
   );
-  const dtm = { ...m.dtm! };
-  if (t.gain === 1) delete dtm.label_gain;
-  else dtm.label_gain = t.gain;
-  const tuned = { ...m, beta: t.beta, dtm };
+  const tuned = withGuidance(m, t.gain, t.beta);
   const obj = modelToObject(tuned, json);
   writeFileSafe(out, json ? JSON.stringify(obj) + '\n' : makePackr().pack(obj), { label: `--out ${out}`, kind: 'model' });
   if (a.json) {

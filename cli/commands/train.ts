@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { checkTarget, isStdout, makeDirs } from '../../fabric/files.js';
 import { resolveConfig } from '../../sim/config.js';
-import { readModel, type Model } from '../../sim/model.js';
+import { readModel, MAX_LABEL_GAIN, type Model } from '../../sim/model.js';
 import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, DEFAULT_T, type TrainBudget } from '../../sim/train/design.js';
 import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
@@ -19,7 +19,7 @@ function trainLabelGain(v: unknown): 'auto' | number | undefined {
   if (v === undefined || v === 'auto') return v;
   const text = String(v).trim();
   const n = text === '' ? NaN : Number(text);
-  if (!Number.isFinite(n)) throw new UserError(`--label-gain ${text.slice(0, 40)}: auto or a number in [0, 100] (1: no guidance)`);
+  if (!Number.isFinite(n)) throw new UserError(`--label-gain ${text.slice(0, 40)}: auto or a number in [0, ${MAX_LABEL_GAIN}] (1: no guidance)`);
   return labelGainFlag(n);
 }
 import type { Session } from '../session.js';

@@ -6,7 +6,7 @@ import { UserError } from '../../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { parseJsonText } from '../../fabric/json.js';
 import { suggestion } from '../config-check.js';
-import { MAX_LABEL_GAIN } from '../model.js';
+import { MAX_LABEL_GAIN, isLabelGain } from '../model.js';
 
 /** the options a preset may set, by their command-line names (camelCase, as the parser gives them) */
 export interface BudgetOptions {
@@ -147,8 +147,7 @@ export const BUDGET_FILE_KEYS: Record<keyof BudgetFileOptions, KeyCheck> = {
   acpLag: intAtLeast(1),
   workers: intAtLeast(1),
   limit: intAtLeast(1),
-  labelGain: (v) =>
-    v === 'auto' || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_LABEL_GAIN) ? null : `"auto" or a number in [0, ${MAX_LABEL_GAIN}]`,
+  labelGain: (v) => (v === 'auto' || isLabelGain(v) ? null : `"auto" or a number in [0, ${MAX_LABEL_GAIN}]`),
 };
 
 /** snake_case spellings (as a model's manifest.json records the options) accepted for the camelCase keys */

@@ -21,7 +21,7 @@ import { UserError } from '../../fabric/errors.js';
 import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
 import { newDtmModel, type Placement } from '../dtm.js';
-import { checkLabelGain, type Model } from '../model.js';
+import { checkLabelGain, withGuidance, type Model } from '../model.js';
 import { canTuneGuidance, tuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../quality/guidance.js';
 import { imageSourceOf, describeImage, type ImageChoice, type VisibleLayout } from '../layout.js';
 import { train, type TrainOptions, type TrainResult } from './train.js';
@@ -310,10 +310,7 @@ export async function trainModelForDesign(
         );
       }
     }
-    const dtm = { ...m.dtm! };
-    if (gain === 1) delete dtm.label_gain;
-    else dtm.label_gain = gain;
-    return { ...m, beta, dtm };
+    return withGuidance(m, gain, beta);
   };
   try {
     r = await train({
