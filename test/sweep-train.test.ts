@@ -95,44 +95,9 @@ describe('the model cache', () => {
     const cache = join(d, 'cache');
     await trainModel(cache, job);
     const out = join(d, 'train.mp');
-    const flags = [
-      '--set',
-      'fabric.L=16',
-      '--set',
-      'fabric.rules="G8"',
-      '--seed',
-      '3',
-      '--stages',
-      '2',
-      '--budget',
-      'quick',
-      '--workers',
-      '1',
-      '--epochs',
-      '1',
-      '--steps',
-      '2',
-      '--batch',
-      '8',
-      '--warmup',
-      '5',
-      '--pos-warmup',
-      '3',
-      '--data-warmup',
-      '3',
-      '--acp-warmup',
-      '5',
-      '--samples',
-      '2',
-      '--every',
-      '2',
-      '--acp-lag',
-      '4',
-      '--limit',
-      '300',
-      '--label-gain',
-      '1',
-    ];
+    // the budget file's options as dtca train's flags (camelCase -> --kebab-case): the same options by construction
+    const budgetFlags = Object.entries(TINY).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(v)]);
+    const flags = ['--set', 'fabric.L=16', '--set', 'fabric.rules="G8"', '--seed', '3', '--stages', '2', '--budget', 'quick', '--workers', '1', ...budgetFlags];
     const r = dtca(['train', ...flags, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const a = readModel(modelFile(cache, job.key));
