@@ -12,6 +12,7 @@ import { newDtmModel } from '../sim/dtm.js';
 import { modelToObject } from '../sim/model.js';
 import { readImageSet, subset, DEFAULT_DATA_DIR } from '../sim/fmnist.js';
 import { makePackr } from '../traces/pack.js';
+import { fakeModelsDir } from './helpers/models-dir.js';
 import { evaluate, loadReferenceData } from '../sim/quality/eval.js';
 import { readClassifier } from '../sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from '../sim/quality/train.js';
@@ -41,28 +42,7 @@ describe.skipIf(!HAVE_DATA)('dtca eval at the model resolution', () => {
 });
 
 describe('dtca run and the shipped models', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dtca-models-'));
-  const write = (name: string, L: number, manifest: Record<string, unknown> | null) => {
-    const m = newDtmModel({ T: 1, L, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: { random: 0.1 }, seed: L });
-    writeFileSync(join(dir, `${name}.mp`), makePackr().pack(modelToObject(m, false)));
-    if (manifest) writeFileSync(join(dir, `${name}.manifest.json`), JSON.stringify(manifest));
-  };
-  const metrics = (fd: number, fact: number) => ({ ideal: { n: 1000, fd, baselines: { factorised: { fd: fact } } } });
-  write('a20', 20, { grid: { L: 20, rules: 'G12', boundary: 'open' } });
-  write('b20', 20, {
-    grid: {
-      L: 20,
-      rules: [
-        [0, 1],
-        [4, 1],
-        [9, 10],
-      ],
-      boundary: 'open',
-    },
-    metrics: metrics(40, 100),
-  });
-  write('c22', 22, { description: 'no grid in the manifest: read from the model file' });
-  write('d24', 24, null); // no manifest: not shipped
+  const dir = fakeModelsDir();
 
   const run = (args: string[], env: Record<string, string | undefined>) => {
     const e: Record<string, string | undefined> = { ...process.env, DTCA_MODELS: dir, ...env };

@@ -4,7 +4,7 @@
 // generates 7x7 images, and the choice of the shipped model from a models directory. In-process
 // (unit tier); anygrid-cli.test.ts runs dtca run, dtca eval's yardsticks and the Python package.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,7 @@ import { trainModelForDesign, planDesign } from '../sim/train/design.js';
 import { resolveConfig } from '../sim/config.js';
 import { buildChip } from '../sim/chip.js';
 import { samplesPng } from '../sim/io/images.js';
-import { makePackr } from '../traces/pack.js';
+import { fakeModelsDir } from './helpers/models-dir.js';
 import { shippedModelFor, listShippedModels } from '../sim/shipped.js';
 import { samplesFromGeneration } from '../index.js';
 
@@ -220,28 +220,7 @@ describe('a model for a small grid', () => {
 });
 
 describe('the shipped model that fits the fabric', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dtca-models-'));
-  const write = (name: string, L: number, manifest: Record<string, unknown> | null) => {
-    const m = newDtmModel({ T: 1, L, rules: 'G12', boundary: 'open', visible: 'fmnist', weights: { random: 0.1 }, seed: L });
-    writeFileSync(join(dir, `${name}.mp`), makePackr().pack(modelToObject(m, false)));
-    if (manifest) writeFileSync(join(dir, `${name}.manifest.json`), JSON.stringify(manifest));
-  };
-  const metrics = (fd: number, fact: number) => ({ ideal: { n: 1000, fd, baselines: { factorised: { fd: fact } } } });
-  write('a20', 20, { grid: { L: 20, rules: 'G12', boundary: 'open' } });
-  write('b20', 20, {
-    grid: {
-      L: 20,
-      rules: [
-        [0, 1],
-        [4, 1],
-        [9, 10],
-      ],
-      boundary: 'open',
-    },
-    metrics: metrics(40, 100),
-  });
-  write('c22', 22, { description: 'no grid in the manifest: read from the model file' });
-  write('d24', 24, null); // no manifest: not shipped
+  const dir = fakeModelsDir();
   const cfg = (L: number, rules = 'G12') => resolveConfig(undefined, { sets: [`fabric.L=${L}`, `fabric.rules=${rules}`] });
 
   it('is chosen from the directory: same L, rules and boundary; the best reported quality first', () => {

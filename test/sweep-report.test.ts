@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, dtca } from './helpers/cli.js';
+import { stoppableSweepArgs } from './helpers/sweep-args.js';
 import { chartSpecs, indexHtml, writeCharts, axisTitle } from '../sim/sweep/report.js';
 import { renderChart } from '../sim/io/plot.js';
 import { makePlan, expandPlan, parseAxis } from '../sim/sweep/plan.js';
@@ -197,25 +198,7 @@ describe('issue 19 item 10: an interrupted sweep says how to resume, and --resum
   it('Ctrl-C prints the resume command (exit 130); --resume runs with the original --jobs', async () => {
     const root = tmp('sweep-int');
     const out = join(root, 's');
-    const args = [
-      CLI,
-      'sweep',
-      '--grid',
-      '24',
-      '--clock',
-      '1e7,2e7,4e7',
-      '--images',
-      '2',
-      '--stages',
-      '3',
-      '--sweeps',
-      '1500',
-      '--jobs',
-      '1',
-      '--no-charts',
-      '--out',
-      out,
-    ];
+    const args = [CLI, ...stoppableSweepArgs(out)];
     const p = spawn(process.execPath, args, { env: { ...process.env, DTCA_LOG: 'warn' } });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));

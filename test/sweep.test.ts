@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { dtca, CLI } from './helpers/cli.js';
+import { stoppableSweepArgs } from './helpers/sweep-args.js';
 import { makePlan, expandPlan, parseValues, parseAxis, parseClockList, TWIN_CLOCK_HZ } from '../sim/sweep/plan.js';
 import { parseShard, shardFromEnv, shardPoints } from '../sim/sweep/runner.js';
 import { chartSpecs, unitOfPath, unitScale } from '../sim/sweep/report.js';
@@ -379,25 +380,7 @@ describe('ideal twins', () => {
 describe('resume after a kill', () => {
   it('killed half-way, the same command finishes the rest and redoes nothing finished', async () => {
     const out = join(tmp('sweep-kill'), 's');
-    const args = [
-      CLI,
-      'sweep',
-      '--grid',
-      '24',
-      '--clock',
-      '1e7,2e7,4e7',
-      '--images',
-      '2',
-      '--stages',
-      '3',
-      '--sweeps',
-      '1500',
-      '--jobs',
-      '1',
-      '--no-charts',
-      '--out',
-      out,
-    ];
+    const args = [CLI, ...stoppableSweepArgs(out)];
     const p = spawn(process.execPath, args, { env: { ...process.env, DTCA_LOG: 'warn' }, stdio: 'ignore' });
     const exited = new Promise((res) => p.on('close', res));
     const t0 = Date.now();
