@@ -133,6 +133,8 @@ export interface DesignPlan {
   options: Omit<TrainOptions, 'config' | 'model' | 'out' | 'onEpoch' | 'onStep' | 'finish'>;
   /** label guidance: 'auto' (tuned once trained, where the model can be judged) or a gain */
   labelGain: 'auto' | number;
+  /** the guidance (label gain, beta) the init model carried and training set aside; null when none */
+  initGuidance: { gain: number; beta: number } | null;
 }
 
 export interface DesignTrainResult extends DesignPlan {
@@ -178,10 +180,18 @@ export function planDesign(
   const f = trainConfig.fabric;
   let model: Model;
   let placement: Placement | null;
+  let initGuidance: DesignPlan['initGuidance'] = null;
   if (design.init) {
     model = design.init;
     if (!model.dtm) throw new UserError(`${model.source}: not a DTM model (no "dtm" section)`);
     placement = null;
+    // guidance (a label gain, beta) is chosen for generation after training (sim/quality/guidance.ts):
+    // fine-tuning starts from the trained parameters, at gain 1 and beta 1, and chooses it again
+    const gain = model.dtm.label_gain ?? 1;
+    if (gain !== 1 || model.beta !== 1) {
+      initGuidance = { gain, beta: model.beta };
+      model = withGuidance(model, 1, 1);
+    }
   } else {
     placement = design.placement ?? budget.placement ?? 'random';
     model = newDtmModel({
@@ -234,7 +244,7 @@ export function planDesign(
     snapshots: Boolean(target.snapshots),
     ...(target.assemble === false ? { assemble: false } : {}),
   };
-  return { model, layout, placement, chip, trainConfig, options, labelGain: labelGainOf(budget) };
+  return { model, layout, placement, chip, trainConfig, options, labelGain: labelGainOf(budget), initGuidance };
 }
 
 /** For the log and the manifest: "14x14 (28x28 pooled by 2), 10 label copies per class". */
@@ -267,6 +277,11 @@ export async function trainModelForDesign(
     },
     `model layout: ${describeLayout(layout)}${plan.placement ? `, ${plan.placement} placement` : ''}`,
   );
+  if (plan.initGuidance)
+    ctx.log.info(
+      { label_gain: plan.initGuidance.gain, beta: plan.initGuidance.beta },
+      `--init: the model's guidance (label gain ${plan.initGuidance.gain}, beta ${plan.initGuidance.beta}) is a generation setting; training starts from its weights at gain 1, beta 1`,
+    );
   ctx.log.info(
     { config: trainConfig.name, chip: plan.chip, T, epochs: options.epochs, steps: options.steps, batch: options.batch, workers: options.workers, out },
     'training starting',
@@ -396,6 +411,7 @@ export async function trainModelForDesign(
     chip: plan.chip,
     seed: options.seed,
     init: design.init ? (design.initName ?? design.init.source) : null,
+    ...(plan.initGuidance ? { init_guidance_set_aside: { label_gain: plan.initGuidance.gain, beta: plan.initGuidance.beta } } : {}),
     placement: plan.placement,
     T,
     grid: { L: g.L, rules: g.rules, boundary: g.boundary },
