@@ -206,6 +206,7 @@ export const op = {
   i16x8_gt_s: (a: Code, b: Code): Code => [a, b, simd(0x31)],
   i16x8_extend_low_i8x16_s: (a: Code): Code => [a, simd(0x87)],
   i8x16_narrow_i16x8_s: (a: Code, b: Code): Code => [a, b, simd(0x65)],
+  i8x16_narrow_i16x8_u: (a: Code, b: Code): Code => [a, b, simd(0x66)],
   // i32x4
   i32x4_lt_s: (a: Code, b: Code): Code => [a, b, simd(0x39)],
   i32x4_extadd_pairwise_i16x8_s: (a: Code): Code => [a, simd(0x7e)],

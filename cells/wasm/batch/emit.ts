@@ -40,6 +40,8 @@ export interface BatchVariant {
   masked: boolean;
   /** accumulate tallies per chain (traces) */
   perChain: boolean;
+  /** with perChain: some cell drives a tile-crossing wire (else every chain's link tally is 0 and not accumulated) */
+  links?: boolean;
   /** cycle-accurate physics: substeps of the interval's segments, delayed links */
   cycle: null | { n1: number; nMid: number; n2: number; lat: boolean };
 }
@@ -109,6 +111,7 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     old: vec(),
     tog: vec(),
     tacc: vec(),
+    twq: vec(),
     dA: vec(),
     dB: vec(),
     dacc: vec(),
@@ -689,11 +692,8 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
     // the vector's per-chain tallies: lanes 4 half .. 4 half + 3
     const at = (what: number) => o.i32_add(o.i32_load(get(f.p), FIX.off.ACC), o.i32_add(o.i32(what), o.i32_shl(o.i32_load(get(f.p), FIX.off.HALF), o.i32(4))));
     const add = (what: number, val: Code) => o.v_store(at(what), o.i32x4_add(o.v_load(at(what)), val));
-    body.push(
-      add(accOff(g).TOGGLES, get(r.dv)),
-      add(accOff(g).WIRE, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), recOff(g).WIREQ)))),
-      add(accOff(g).LINKS, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), recOff(g).CC)))),
-    );
+    body.push(add(accOff(g).TW, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), recOff(g).TWQ)))));
+    if (v.links) body.push(add(accOff(g).LINKS, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), recOff(g).CC)))));
   }
   body.push(set(f.p, o.i32_add(get(f.p), o.i32(FIX.stride))));
   return {
@@ -732,19 +732,19 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
     out.push(set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_add(get(l.dA), get(l.dB)))));
   }
   if (v.perChain) {
-    // per lane: toggles, wire, links (i32), divider (ideal: i32)
+    // per lane: toggles and wire in one i32 (the cell's TWQ where it toggled; layout.ts TW_BITS), links (i32, when
+    // some cell drives a tile-crossing wire), divider (ideal: i32)
     const lo = o.i32x4_extend_low_i16x8_s(get(l.tog));
     const hi = o.i32x4_extend_high_i16x8_s(get(l.tog));
     const accAt = (what: number, half: number) => what + ACC_VEC * k + 16 * half;
     const add = (what: number, half: number, val: Code) => o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), accAt(what, half)), val), accAt(what, half));
-    out.push(
-      add(accOff(g).TOGGLES, 0, o.i32x4_sub(o.i32x4_splat(o.i32(0)), lo)),
-      add(accOff(g).TOGGLES, 1, o.i32x4_sub(o.i32x4_splat(o.i32(0)), hi)),
-      add(accOff(g).WIRE, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).WIREQ)))),
-      add(accOff(g).WIRE, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).WIREQ)))),
-      add(accOff(g).LINKS, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).CC)))),
-      add(accOff(g).LINKS, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).CC)))),
-    );
+    out.push(set(l.twq, o.v_load32_splat(get(l.rec), recOff(g).TWQ)));
+    out.push(add(accOff(g).TW, 0, o.v_and(lo, get(l.twq))), add(accOff(g).TW, 1, o.v_and(hi, get(l.twq))));
+    if (v.links)
+      out.push(
+        add(accOff(g).LINKS, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).CC)))),
+        add(accOff(g).LINKS, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).CC)))),
+      );
     if (!v.cycle) out.push(add(accOff(g).DIV, 0, get(l.dA)), add(accOff(g).DIV, 1, get(l.dB)));
   }
   return out;
@@ -1083,26 +1083,36 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     ],
   };
   // ---- pack: every chain's spins bit-packed in cell order (bit i & 7 of byte i >> 3: spin +1) ----
-  // list at bCells: the plane position of cell i for i < ceil(N / 8) * 8 (padding cells beyond N);
-  // bCount groups of 8 cells; chain lane l's bytes at bOut + l * bStride
+  // list at bCells: the plane position of cell i for i < ceil(N / 64) * 64 (padding cells beyond N);
+  // bCount groups of 64 cells; chain lane l's 8 bytes of a group at bOut + l * bStride (bOut advanced
+  // by 8 per group). Per vector of eight lanes and byte g of the group: the eight cells' masks (-1 / 0
+  // per lane) folded into one i16 per lane, acc = 2 acc - mask from the byte's last cell down (bit c
+  // = cell 8 g + c); the eight bytes' vectors transposed (transpose8: lane l's bytes in one vector),
+  // narrowed to bytes two lanes at a time and stored eight bytes per lane.
   const lk = new Locals(0);
-  const k = { list: lk.add(T.i32), g: lk.add(T.i32), n: lk.add(T.i32), out: lk.add(T.i32), stride: lk.add(T.i32), x: lk.add(T.i64), t: lk.add(T.i64) };
-  const I64 = (v: bigint) => o.i64(v);
-  const swap = (shift: number, mask: bigint): Code[] => [
-    set(k.t, o.i64_and(o.i64_xor(get(k.x), o.i64_shr_u(get(k.x), I64(BigInt(shift)))), I64(mask))),
-    set(k.x, o.i64_xor(o.i64_xor(get(k.x), get(k.t)), o.i64_shl(get(k.t), I64(BigInt(shift))))),
-  ];
+  const k = {
+    list: lk.add(T.i32),
+    n: lk.add(T.i32),
+    out: lk.add(T.i32),
+    stride: lk.add(T.i32),
+    plane: lk.add(T.i32),
+    zero: lk.add(T.v128),
+    x: Array.from({ length: 8 }, () => lk.add(T.v128)),
+    t: Array.from({ length: 8 }, () => lk.add(T.v128)),
+    y: Array.from({ length: 8 }, () => lk.add(T.v128)),
+  };
   const group: Code[] = [];
   for (let v = 0; v < g.NV; v++) {
-    group.push(set(k.x, o.i64(0)));
-    for (let c = 0; c < 8; c++) {
-      const m = o.i16x8_bitmask(o.v_load(o.i32_add(abiLoad.i32('bPlane'), o.i32_load(get(k.list), 4 * c)), 16 * v));
-      group.push(set(k.x, o.i64_or(get(k.x), o.i64_shl(o.i64_extend_i32_u(m), I64(BigInt(8 * c))))));
+    for (let b = 0; b < 8; b++) {
+      const mask = (c: number) => o.v_load(o.i32_add(get(k.plane), o.i32_load(get(k.list), 4 * (8 * b + c))), 16 * v);
+      group.push(set(k.x[b], o.i16x8_sub(get(k.zero), mask(7))));
+      for (let c = 6; c >= 0; c--) group.push(set(k.x[b], o.i16x8_sub(o.i16x8_add(get(k.x[b]), get(k.x[b])), mask(c))));
     }
-    // an 8 x 8 bit transpose: byte c bit l (cell c, lane l) -> byte l bit c
-    group.push(...swap(7, 0x00aa00aa00aa00aan), ...swap(14, 0x0000cccc0000ccccn), ...swap(28, 0x00000000f0f0f0f0n));
-    for (let l = 0; l < 8; l++) {
-      group.push(o.i32_store8(o.i32_add(get(k.out), o.i32_mul(get(k.stride), o.i32(8 * v + l))), o.i32_wrap_i64(o.i64_shr_u(get(k.x), I64(BigInt(8 * l))))));
+    group.push(...transpose8(k.x, k.t, k.y));
+    for (let p = 0; p < 4; p++) {
+      const z = o.i8x16_narrow_i16x8_u(get(k.y[2 * p]), get(k.y[2 * p + 1]));
+      group.push(set(k.t[p], z));
+      for (const h of [0, 1]) group.push(o.v_store64_lane(o.i32_add(get(k.out), o.i32_mul(get(k.stride), o.i32(8 * v + 2 * p + h))), get(k.t[p]), h));
     }
   }
   const packFn: FuncDef = {
@@ -1115,7 +1125,9 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       set(k.n, abiLoad.i32('bCount')),
       set(k.out, abiLoad.i32('bOut')),
       set(k.stride, abiLoad.i32('bStride')),
-      countDown(k.n, [...group, set(k.list, o.i32_add(get(k.list), o.i32(32))), set(k.out, o.i32_add(get(k.out), o.i32(1)))]),
+      set(k.plane, abiLoad.i32('bPlane')),
+      set(k.zero, o.i16x8_splat(o.i32(0))),
+      countDown(k.n, [...group, set(k.list, o.i32_add(get(k.list), o.i32(256))), set(k.out, o.i32_add(get(k.out), o.i32(8)))]),
     ],
   };
   const funcs: FuncDef[] = [];

@@ -24,12 +24,12 @@
  */
 import { Arena, roundUp } from '../arena.js';
 import { RESERVED, REGIONS, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
-import { batchGeom, blockChains, cellPos, batchRec, batchAcc, MASK, PHI, STATE, type BatchGeom } from './layout.js';
+import { batchGeom, blockChains, cellPos, batchRec, batchAcc, MASK, PHI, STATE, TW_BITS, type BatchGeom } from './layout.js';
 import { generateBatch, FIX, type BatchVariant } from './emit.js';
 import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
 import { writeStaticConstants } from '../emit/constants.js';
 import { CHAIN_STRIDE } from '../../../rng/counter.js';
-import { sigmoid, latchThreshold, dividerQ, powers32, drive32, rngMemory32 } from '../../physics.js';
+import { sigmoid, latchThreshold, dividerQ, powers32, drive32, rngMemory32, WIRE_Q } from '../../physics.js';
 import type { Planes, WeightBits } from '../../planes.js';
 import {
   EngineRefusal,
@@ -57,6 +57,19 @@ const COMPILED_KEPT = 16;
 
 /** cells per latch() call: keeps every lane's 32-bit divider sum below 2^31 */
 const CELLS_PER_CALL = 4096;
+const TW_ONE = 2 ** TW_BITS;
+const TW_MASK = TW_ONE - 1;
+
+/**
+ * Cells per latch call with per-chain tallies: fewer than 2^TW_BITS (each lane's toggle count fits its
+ * bits) and few enough that the largest wire sum stays below 2^(32 - TW_BITS) (batchRefusal refuses
+ * a cell whose wire alone does not).
+ */
+function twCells(spec: EngineSpec): number {
+  let most = 1;
+  for (const q of spec.layout.wireQ) most = Math.max(most, q);
+  return Math.max(1, Math.min(TW_MASK, Math.floor((2 ** (32 - TW_BITS) - 1) / most)));
+}
 
 /** Why the many-chain engine cannot run a chip (null when it can). */
 export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string | null {
@@ -69,6 +82,9 @@ export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string |
   if (!isIdealPhysics(spec.physics) && (D + 1) * 16 > REGIONS.SCRATCH.bytes)
     return `${D} wires per cell: the kernel splats a cell's weights into ${REGIONS.SCRATCH.bytes} bytes`;
   if ((D + 1) * levels > 32767) return `cell.weight_bits = ${weightBits} with ${D} wires per cell can give fields beyond 16 bits`;
+  let wire = 0;
+  for (const q of spec.layout.wireQ) wire = Math.max(wire, q);
+  if (wire >= 2 ** (32 - TW_BITS)) return `a cell drives ${(wire / WIRE_Q).toFixed(0)} pitches of wire, beyond the per-chain tallies' range`;
   return null;
 }
 
@@ -216,6 +232,10 @@ export class BatchEngine implements LatchEngine {
   private lastCycle = '';
   /** the cycle kernel's record of one cell's undecided halves (emit.ts FIX) */
   private readonly fixBuf: number;
+  /** some cell drives a tile-crossing wire (the per-chain link tallies are accumulated only then) */
+  private readonly links: boolean;
+  /** cells per latch call with per-chain tallies: the packed toggle and wire counts (layout.ts TW) stay in range */
+  private readonly twCells: number;
   /** the largest |offset| of a cell (f32) */
   private offMax = 0;
   private bias: Float64Array[];
@@ -237,6 +257,8 @@ export class BatchEngine implements LatchEngine {
     const { L, D, N, dirs, boundary, colourCells } = spec.layout;
     this.ideal = isIdealPhysics(spec.physics);
     this.lat = spec.physics.latency > 0;
+    this.links = spec.layout.crossCount.some((x) => x > 0);
+    this.twCells = twCells(spec);
     let R = 1;
     for (const [dx, dy] of dirs) R = Math.max(R, Math.abs(dx), Math.abs(dy));
     const BL = blockChains(L, R, chains);
@@ -321,7 +343,7 @@ export class BatchEngine implements LatchEngine {
     // the cell records of each colour, every cell; program() writes their weights
     this.recW = new Int32Array(N);
     const Rc = this.rec;
-    const { POS, CELL, WIREQ, CC, GAIN, OFF, GAIN64, OFF64, W, SLOT } = Rc.f;
+    const { POS, CELL, WIREQ, CC, TWQ, GAIN, OFF, GAIN64, OFF64, W, SLOT } = Rc.f;
     for (const c of [0, 1] as const) {
       const cells = colourCells[c];
       this.fullRecs[c] = alloc(Math.max(1, cells.length) * Rc.stride, 'the stage');
@@ -336,6 +358,7 @@ export class BatchEngine implements LatchEngine {
         CELL.set(a, r, i);
         WIREQ.set(a, r, spec.layout.wireQ[i]);
         CC.set(a, r, spec.layout.crossCount[i]);
+        TWQ.set(a, r, spec.layout.wireQ[i] * 2 ** TW_BITS + 1);
         SLOT.set(a, r, this.slotOf[i]);
         const gain = ph.gain ? ph.gain[i] : 1;
         const off = ph.offset ? ph.offset[i] : 0;
@@ -386,7 +409,7 @@ export class BatchEngine implements LatchEngine {
   private module(v: BatchVariant): Exports {
     if (!v.cycle) {
       // the ideal variants, looked up without a key
-      const k = (v.masked ? 1 : 0) + (v.perChain ? 2 : 0);
+      const k = (v.masked ? 1 : 0) + (v.perChain ? 2 : 0) + (v.links ? 4 : 0);
       return (this.idealModules[k] ??= this.compile(v));
     }
     return this.compile(v);
@@ -395,7 +418,7 @@ export class BatchEngine implements LatchEngine {
   /** the module of a variant (compiled once) */
   private compile(v: BatchVariant): Exports {
     const c = v.cycle;
-    const key = `${v.masked ? 1 : 0}${v.perChain ? 1 : 0}${c ? `${c.n1},${c.nMid},${c.n2},${c.lat ? 1 : 0}` : ''}`;
+    const key = `${v.masked ? 1 : 0}${v.perChain ? 1 : 0}${v.links ? 1 : 0}${c ? `${c.n1},${c.nMid},${c.n2},${c.lat ? 1 : 0}` : ''}`;
     let m = this.modules.get(key);
     if (!m) {
       // the code depends on the geometry, the variant and the table's place only: engines of one thread share it
@@ -879,7 +902,7 @@ export class BatchEngine implements LatchEngine {
     for (let bi = 0; bi < this.blocks.length; bi++) {
       const b = this.blocks[bi];
       if (b.count === 0) continue;
-      const m = this.module({ masked: b.count < g.BL, perChain: Boolean(perChain), cycle });
+      const m = this.module({ masked: b.count < g.BL, perChain: Boolean(perChain), links: Boolean(perChain) && this.links, cycle });
       this.setI32('bPlane', b.plane);
       this.setI32('bBias', b.bias);
       this.setI32('bPhi', b.phi);
@@ -888,8 +911,10 @@ export class BatchEngine implements LatchEngine {
       this.setI32('bState', b.state);
       this.setI32('bPrev', b.prev);
       if (perChain) a.u8.fill(0, b.acc, b.acc + this.acc.stride);
-      for (let from = 0; from < n; from += CELLS_PER_CALL) {
-        const cnt = Math.min(CELLS_PER_CALL, n - from);
+      const per = perChain ? this.twCells : CELLS_PER_CALL;
+      const tw = this.acc.off.TW + b.acc;
+      for (let from = 0; from < n; from += per) {
+        const cnt = Math.min(per, n - from);
         this.setI32('bCells', this.recs![c] + from * this.rec.stride);
         this.setI32('bCount', cnt);
         m.latch();
@@ -898,16 +923,26 @@ export class BatchEngine implements LatchEngine {
         sum.linkToggles += this.out('link');
         sum.dividerQ += this.out('divider');
         this.st.exact_decisions += this.out('fallbacks');
+        if (perChain) {
+          // the call's toggles (low TW_BITS bits) and wire (the rest) per lane, then the field cleared for the next call
+          const i32 = a.i32;
+          for (let lane = 0; lane < b.count; lane++) {
+            const v = i32[(tw >> 2) + lane] >>> 0;
+            const t = perChain[bi * g.BL + lane];
+            const tg = v & TW_MASK;
+            t.toggles += tg;
+            t.wireQ += (v - tg) / TW_ONE;
+          }
+          a.u8.fill(0, tw, tw + 4 * g.BL);
+        }
       }
       sum.latches += n * b.count;
       if (perChain) {
-        const { TOGGLES, WIRE, LINKS, DIV, DIV64 } = this.acc.f;
+        const { LINKS, DIV, DIV64 } = this.acc.f;
         for (let lane = 0; lane < b.count; lane++) {
           const t = perChain[bi * g.BL + lane];
           t.latches += n;
-          t.toggles += TOGGLES.get(a, b.acc, lane);
-          t.wireQ += WIRE.get(a, b.acc, lane);
-          t.linkToggles += LINKS.get(a, b.acc, lane);
+          if (this.links) t.linkToggles += LINKS.get(a, b.acc, lane);
           t.dividerQ += this.ideal ? DIV.get(a, b.acc, lane) : DIV64.get(a, b.acc, lane);
         }
       }
@@ -953,12 +988,15 @@ export class BatchEngine implements LatchEngine {
     const bytes = (N + 7) >> 3;
     if (stride < bytes) throw new RangeError(`engine: packed stride ${stride} < ${bytes}`);
     const a = this.a;
+    // the kernel packs 64 cells (8 bytes per lane) at a time: rows of `padded` bytes
+    const groups = Math.ceil(bytes / 8);
+    const padded = 8 * groups;
     if (this.packList < 0) {
-      const list = a.alloc(bytes * 8 * 4);
-      const o = a.alloc(this.blocks.length * g.BL * bytes);
+      const list = a.alloc(padded * 8 * 4);
+      const o = a.alloc(this.blocks.length * g.BL * padded);
       if (list < 0 || o < 0) throw new EngineRefusal('not enough WebAssembly memory for packed spins');
-      // the bits past N read cell 0 and are cleared below
-      for (let i = 0; i < bytes * 8; i++) a.i32[list / 4 + i] = this.posOf[i < N ? i : 0];
+      // the bits past N read cell 0 and are cleared below (the bytes past `bytes` are not copied)
+      for (let i = 0; i < padded * 8; i++) a.i32[list / 4 + i] = this.posOf[i < N ? i : 0];
       this.packList = list;
       this.packOut = o;
     }
@@ -966,17 +1004,17 @@ export class BatchEngine implements LatchEngine {
     const tail = N & 7 ? (1 << (N & 7)) - 1 : 0xff;
     this.blocks.forEach((b, bi) => {
       if (b.count === 0) return;
-      const base = this.packOut + bi * g.BL * bytes;
+      const base = this.packOut + bi * g.BL * padded;
       this.setI32('bPlane', b.plane);
       this.setI32('bCells', this.packList);
-      this.setI32('bCount', bytes);
+      this.setI32('bCount', groups);
       this.setI32('bOut', base);
-      this.setI32('bStride', bytes);
+      this.setI32('bStride', padded);
       mod.pack();
       const u8 = a.u8;
       for (let lane = 0; lane < b.count; lane++) {
         const at = (bi * g.BL + lane) * stride;
-        out.set(u8.subarray(base + lane * bytes, base + (lane + 1) * bytes), at);
+        out.set(u8.subarray(base + lane * padded, base + lane * padded + bytes), at);
         out[at + bytes - 1] &= tail;
       }
     });

@@ -37,11 +37,18 @@ export interface BatchGeom {
  * the engine writes and reads them through their accessors (f), sizes and strides come from them.
  */
 
-/** Per-chain tallies of a block of BL chains: i32 per lane (toggles, wire, links, divider with ideal physics), then f64 per lane (divider, cycle physics). */
+/**
+ * Per-chain tallies of a block's toggles and driven wire in one i32 per lane: each toggle adds its
+ * cell's TWQ = wireQ 2^TW_BITS + 1, so a lane holds wire 2^TW_BITS + toggles (read as unsigned) while
+ * a call latches fewer than 2^TW_BITS cells and its wire stays below 2^(32 - TW_BITS) (engine.ts
+ * twCells). One add per lane and toggle instead of two.
+ */
+export const TW_BITS = 9;
+
+/** Per-chain tallies of a block of BL chains: i32 per lane (toggles and wire, links, divider with ideal physics), then f64 per lane (divider, cycle physics). */
 export const batchAcc = structFamily((BL: number) =>
   struct('per-chain tallies', [
-    { name: 'TOGGLES', type: 'i32', count: BL },
-    { name: 'WIRE', type: 'i32', count: BL },
+    { name: 'TW', type: 'i32', count: BL },
     { name: 'LINKS', type: 'i32', count: BL },
     { name: 'DIV', type: 'i32', count: BL },
     { name: 'DIV64', type: 'f64', count: BL },
@@ -63,6 +70,7 @@ export const batchRec = structFamily((D: number) =>
       { name: 'OFF64', type: 'f64' },
       { name: 'W', type: 'i16', count: 2 * D }, // 2 w_d per direction, then 2 w_d on tile-crossing wires only (delayed links)
       { name: 'SLOT', type: 'i32' }, // byte offset of the cell's analog state in the block's state (STATE)
+      { name: 'TWQ', type: 'i32' }, // wireQ 2^TW_BITS + 1: a toggle's per-chain tally (batchAcc TW)
     ],
     { align: 16 },
   ),
