@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newDtmModel, generate } from '../sim/dtm.js';
-import { guidedStage, checkLabelGain, parseModel, readModel, modelToObject, type Model } from '../sim/model.js';
+import { guidedStage, checkLabelGain, parseModel, readModel, modelToObject, withGuidance, type Model } from '../sim/model.js';
 import { resolveConfig } from '../sim/config.js';
 import { buildChip } from '../sim/chip.js';
 import { readImageSet } from '../sim/fmnist.js';
@@ -15,6 +15,7 @@ import { tuneGuidance, canTuneGuidance } from '../sim/quality/guidance.js';
 import { makePackr } from '../traces/pack.js';
 import { UserError } from '../fabric/errors.js';
 import { planWorkload } from '../sim/workload.js';
+import { planDesign } from '../sim/train/design.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fmnist-train-400.bin.gz', import.meta.url));
 
@@ -130,5 +131,21 @@ describe('tuneGuidance', () => {
     const bm = newDtmModel({ T: 2, L, rules: 'G8', boundary: 'open', visible: 30, weights: { random: 0.4 }, seed: 11 });
     expect(canTuneGuidance(bm)).toBe(false);
     await expect(tuneGuidance(bm, config(), o)).rejects.toThrow(/guidance is tuned for a Fashion-MNIST DTM/);
+  });
+});
+
+describe('fine-tuning a guided model (dtca train --init)', () => {
+  it('starts from its weights at gain 1 and beta 1 and says what it set aside; an unguided model is taken as it is', () => {
+    const base = model();
+    const guided = withGuidance(base, 2.5, 1.2);
+    const plan = planDesign({ config: config(), init: guided }, {});
+    expect(plan.initGuidance).toEqual({ gain: 2.5, beta: 1.2 });
+    expect(plan.model.beta).toBe(1);
+    expect(plan.model.dtm!.label_gain).toBeUndefined();
+    // the weights themselves are the init model's
+    expect(plan.model.stages.map((s) => Array.from(s.ew))).toEqual(base.stages.map((s) => Array.from(s.ew)));
+    const plain = planDesign({ config: config(), init: base }, {});
+    expect(plain.initGuidance).toBeNull();
+    expect(plain.model).toBe(base);
   });
 });
