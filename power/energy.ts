@@ -140,32 +140,44 @@ export function energyTable(p: Partial<CircuitParams>): EnergyTable {
   };
 }
 
-export function energyOf(ev: EventCounts, table: EnergyTable): EnergyReport {
-  // by position into a scratch array, then one object of every key at once in the report's order
-  // (total, then ENERGY_COMPONENTS): no keyed stores, one shape (traces build one per chain and sweep)
-  const e = scratchEnergy;
+/** the keys of an EnergyReport in order: total, then ENERGY_COMPONENTS (energyInto writes their values in this order) */
+export const ENERGY_REPORT_KEYS: readonly string[] = ['total', ...ENERGY_COMPONENTS];
+
+/**
+ * The values of energyOf(ev, table) in ENERGY_REPORT_KEYS' order into out[at ..], without building
+ * the report (traces take one per chain and sweep); energyOf is this, made into an object.
+ */
+export function energyInto(ev: EventCounts, table: EnergyTable, out: Float64Array, at: number): void {
   let total = 0;
   for (let q = 0; q < ENERGY_COMPONENTS.length; q++) {
     const t = table[ENERGY_COMPONENTS[q]];
     const x = ev[t.event] * t.joules;
-    e[q] = x;
+    out[at + 1 + q] = x;
     total += x;
   }
+  out[at] = total;
+}
+
+export function energyOf(ev: EventCounts, table: EnergyTable): EnergyReport {
+  // the values by position into a scratch array, then one object of every key at once in the report's
+  // order (total, then ENERGY_COMPONENTS): no keyed stores, one shape
+  const e = scratchEnergy;
+  energyInto(ev, table, e, 0);
   return {
-    total,
-    rng: e[0],
-    bias_network: e[1],
-    cell_output: e[2],
-    wires: e[3],
-    links: e[4],
-    clock: e[5],
-    leakage: e[6],
-    programming: e[7],
-    init: e[8],
-    readout: e[9],
+    total: e[0],
+    rng: e[1],
+    bias_network: e[2],
+    cell_output: e[3],
+    wires: e[4],
+    links: e[5],
+    clock: e[6],
+    leakage: e[7],
+    programming: e[8],
+    init: e[9],
+    readout: e[10],
   };
 }
-const scratchEnergy = new Float64Array(ENERGY_COMPONENTS.length);
+const scratchEnergy = new Float64Array(ENERGY_COMPONENTS.length + 1);
 
 {
   // the literal in energyOf lists the components in ENERGY_COMPONENTS' order (the key order reports and traces keep)
@@ -175,5 +187,5 @@ const scratchEnergy = new Float64Array(ENERGY_COMPONENTS.length);
   );
   const keys = Object.keys(probe);
   if (!ENERGY_COMPONENTS.every((c, q) => probe[c] === q + 1)) throw new Error('energyOf: a component read from the wrong position');
-  if (keys.join() !== ['total', ...ENERGY_COMPONENTS].join()) throw new Error(`energyOf: keys ${keys.join()} out of ENERGY_COMPONENTS' order`);
+  if (keys.join() !== ENERGY_REPORT_KEYS.join()) throw new Error(`energyOf: keys ${keys.join()} out of ENERGY_COMPONENTS' order`);
 }

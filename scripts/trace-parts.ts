@@ -4,9 +4,9 @@
 import { benchConfig } from '../sim/bench.js';
 import { buildChip, programStage } from '../sim/chip.js';
 import { randomModel } from '../sim/model.js';
-import { initialSpins, initKey, latchKey, addSweepEvents, sweepEventsOf } from '../sim/run.js';
+import { initialSpins, initKey, latchKey, addSweepEvents, sweepEnergyInto } from '../sim/run.js';
 import { ExactEvents } from '../power/events.js';
-import { energyOf } from '../power/energy.js';
+import { ENERGY_REPORT_KEYS } from '../power/energy.js';
 import { createEngine } from '../cells/select.js';
 import { newTally, resetTally } from '../cells/engine.js';
 const physics = (process.argv[2] ?? 'ideal') as 'ideal' | 'cycle';
@@ -29,6 +29,7 @@ const per0 = Array.from({ length: count }, newTally),
 const bytes = (N + 7) >> 3;
 const packed = new Uint8Array(count * bytes);
 const ev = new ExactEvents();
+const energy = new Float64Array(ENERGY_REPORT_KEYS.length);
 const ph = chip.timing.phaseCycles;
 let sweep = 0;
 function step(mode: number) {
@@ -41,7 +42,7 @@ function step(mode: number) {
   engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t1t, per ? per1 : null);
   addSweepEvents(ev, chip, t0t, t1t, sweep, count);
   if (mode >= 2) engine.readPacked!(packed, bytes);
-  if (mode >= 3) for (let k = 0; k < count; k++) energyOf(sweepEventsOf(chip, per0[k], per1[k], sweep), chip.table);
+  if (mode >= 3) for (let k = 0; k < count; k++) sweepEnergyInto(chip, per0[k], per1[k], sweep, energy, 0);
   sweep++;
 }
 const names = ['plain', '+per-chain tallies', '+readPacked', '+energy'];

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { buildChip, programStage } from './chip.js';
 import { randomModel } from './model.js';
-import { initialSpins, initKey, latchKey, addSweepEvents, sweepEventsOf, engineReport, type EngineReport } from './run.js';
+import { initialSpins, initKey, latchKey, addSweepEvents, sweepEnergyInto, engineReport, type EngineReport } from './run.js';
 import { ExactEvents } from '../power/events.js';
-import { energyOf } from '../power/energy.js';
+import { ENERGY_REPORT_KEYS } from '../power/energy.js';
 import { createEngine } from '../cells/select.js';
 import { newTally, resetTally, type EngineChoice } from '../cells/engine.js';
 import { openTraceWriter } from '../traces/writer.js';
@@ -147,6 +147,7 @@ export async function measureThread(
   const bytes = (N + 7) >> 3;
   const packed = new Uint8Array(sink ? count * bytes : 0);
   const ev = new ExactEvents();
+  const energy = new Float64Array(ENERGY_REPORT_KEYS.length);
   const ph = chip.timing.phaseCycles;
   let sweep = 0;
   const step = () => {
@@ -172,7 +173,7 @@ export async function measureThread(
           spins,
           packed: engine.readPacked ? packed.subarray(k * bytes, (k + 1) * bytes) : undefined,
           toggles: per0[k].toggles + per1[k].toggles,
-          energy_j: energyOf(sweepEventsOf(chip, per0[k], per1[k], sweep), chip.table),
+          energy: { names: ENERGY_REPORT_KEYS, values: (sweepEnergyInto(chip, per0[k], per1[k], sweep, energy, 0), energy), at: 0 },
         });
       }
     }

@@ -14,7 +14,7 @@ import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
 import { overRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
-import { energyOf, type EnergyReport } from '../power/energy.js';
+import { energyOf, ENERGY_REPORT_KEYS, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, checkLabelGain, guidedStage, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
 import {
   stageSteps,
@@ -456,7 +456,7 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
           },
           packed: v.packed,
           toggles: v.tally.toggles,
-          energy_j: energyOf(v.events, chip.table),
+          energy: { names: ENERGY_REPORT_KEYS, values: v.energy(), at: 0 },
         });
       };
       const finals = yield* stageSteps(

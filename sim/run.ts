@@ -29,7 +29,7 @@ import {
 import type { Planes } from '../cells/planes.js';
 import type { TileModel } from '../cells/wasm/tiles.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
-import { energyOf, type EnergyReport } from '../power/energy.js';
+import { energyOf, energyInto, ENERGY_REPORT_KEYS, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
 import { wireDirection } from '../fabric/fabric.js';
 import { packStates } from '../traces/pack.js';
@@ -53,7 +53,12 @@ export interface SweepView {
   /** this chain's tallies of this sweep (both colours) */
   tally: Tally;
   /** this chain's events of this sweep, leakage over the sweep included (SI units) */
-  events: EventCounts;
+  readonly events: EventCounts;
+  /**
+   * energyOf(events, the chip's table)'s values in ENERGY_REPORT_KEYS' order (power/energy.ts), in
+   * an array valid until the next call (traces: no objects per record)
+   */
+  energy(): Float64Array;
 }
 
 /** Which engine a run used, what it asked for and what it passed over. */
@@ -189,6 +194,21 @@ export function addSweepEvents(ev: ExactEvents, chip: Chip, t0: Tally, t1: Tally
  * not (never for one chain's sweep) takes the ExactEvents path.
  */
 export function sweepEventsOf(chip: Chip, t0: Tally, t1: Tally, sweep: number): EventCounts {
+  return sweepEventsInto(chip, t0, t1, sweep, {} as EventCounts);
+}
+
+/**
+ * One chain's energy of one sweep: energyOf(sweepEventsOf(chip, t0, t1, sweep), chip.table)'s values
+ * in ENERGY_REPORT_KEYS' order into out[at ..], through one scratch events record (a trace takes
+ * one per chain and sweep).
+ */
+export function sweepEnergyInto(chip: Chip, t0: Tally, t1: Tally, sweep: number, out: Float64Array, at: number): void {
+  energyInto(sweepEventsInto(chip, t0, t1, sweep, scratchEvents), chip.table, out, at);
+}
+const scratchEvents = {} as EventCounts;
+
+/** sweepEventsOf's counts written into `out` (every key; returned) */
+function sweepEventsInto(chip: Chip, t0: Tally, t1: Tally, sweep: number, out: EventCounts): EventCounts {
   const t = chip.timing;
   const N = chip.fabric.N;
   const int0 = (sweep === 0 ? 0 : t.phaseCycles) + t.phaseCycles;
@@ -214,23 +234,22 @@ export function sweepEventsOf(chip: Chip, t0: Tally, t1: Tally, sweep: number): 
     const ev = new ExactEvents();
     addSweepEvents(ev, chip, t0, t1, sweep, 1);
     ev.add('leak_cell_cycles', leak);
-    return chipEvents(chip, ev);
+    return Object.assign(out, chipEvents(chip, ev));
   }
   const hz = t.clockHz;
-  return {
-    cycles: t.sweepCycles,
-    cell_cycles: cellCycles,
-    latches,
-    toggles,
-    wire_toggle_pitches: wire / WIRE_Q,
-    link_toggles: links,
-    divider_s: div / DIVIDER_Q / hz,
-    rng_cell_s: rng / hz,
-    leak_cell_s: leak / hz,
-    weight_bits_written: 0,
-    cells_initialised: 0,
-    cells_read: 0,
-  };
+  out.cycles = t.sweepCycles;
+  out.cell_cycles = cellCycles;
+  out.latches = latches;
+  out.toggles = toggles;
+  out.wire_toggle_pitches = wire / WIRE_Q;
+  out.link_toggles = links;
+  out.divider_s = div / DIVIDER_Q / hz;
+  out.rng_cell_s = rng / hz;
+  out.leak_cell_s = leak / hz;
+  out.weight_bits_written = 0;
+  out.cells_initialised = 0;
+  out.cells_read = 0;
+  return out;
 }
 
 /** a count ExactEvents holds as this very number: an integer in [0, 2^52) */
@@ -285,6 +304,7 @@ export function* stageSteps(
   };
   let packed: Uint8Array | null = null;
   const one = new Int8Array(N);
+  const energyScratch = new Float64Array(ENERGY_REPORT_KEYS.length);
   /** the buffered views of a batch's chains, replayed in chain order */
   const replay = (b0: number, n: number, buffered: Buffered[][]) => {
     if (!plan.view) return;
@@ -305,7 +325,10 @@ export function* stageSteps(
           },
           packed: b.packed,
           tally,
-          events: sweepEventsOf(chip, b.t0, b.t1, b.sweep),
+          get events() {
+            return sweepEventsOf(chip, b.t0, b.t1, b.sweep);
+          },
+          energy: () => (sweepEnergyInto(chip, b.t0, b.t1, b.sweep, energyScratch, 0), energyScratch),
         });
       }
       buffered[k] = [];

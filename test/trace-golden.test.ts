@@ -16,7 +16,8 @@ import { newDtmModel, generate } from '../sim/dtm.js';
 import { openTraceWriter, type TraceOptions } from '../traces/writer.js';
 import type { TraceHeader } from '../traces/types.js';
 import { newTally, type EngineChoice, type Tally } from '../cells/engine.js';
-import { addSweepEvents, sweepEventsOf } from '../sim/run.js';
+import { addSweepEvents, sweepEventsOf, sweepEnergyInto } from '../sim/run.js';
+import { energyOf, ENERGY_REPORT_KEYS } from '../power/energy.js';
 import { chipEvents } from '../sim/chip.js';
 import { ExactEvents } from '../power/events.js';
 
@@ -66,7 +67,7 @@ describe('trace files', () => {
 });
 
 describe('one chain’s sweep events', () => {
-  it('are the ExactEvents path’s, bit for bit, key for key (small and huge counts, first sweep and later)', () => {
+  it('are the ExactEvents path’s, bit for bit, key for key (small and huge counts, first sweep and later), and so is its energy', () => {
     for (const ideal of [true, false]) {
       const chip = buildChip(resolveConfig('dtca-paper', { ideal, sets: ['fabric.L=16', 'fabric.rules=G8'] }));
       const tally = (k: number, big: boolean): Tally => ({
@@ -89,6 +90,13 @@ describe('one chain’s sweep events', () => {
           const got = sweepEventsOf(chip, t0, t1, sweep);
           expect(Object.keys(got)).toEqual(Object.keys(want));
           for (const key of Object.keys(want) as (keyof typeof want)[]) expect(Object.is(got[key], want[key]), `${key} k=${k} sweep=${sweep}`).toBe(true);
+          // the energy a trace record takes: energyOf's values, bit for bit, in its key order
+          const e = energyOf(want, chip.table);
+          const at = 1 + (k % 3);
+          const out = new Float64Array(at + ENERGY_REPORT_KEYS.length).fill(NaN);
+          sweepEnergyInto(chip, t0, t1, sweep, out, at);
+          expect(Object.keys(e)).toEqual(ENERGY_REPORT_KEYS);
+          ENERGY_REPORT_KEYS.forEach((key, q) => expect(Object.is(out[at + q], e[key as keyof typeof e]), `energy ${key} k=${k} sweep=${sweep}`).toBe(true));
         }
       }
     }

@@ -425,6 +425,7 @@ export class RingProducer {
 
   sweep(f: SweepFields): void {
     if (this.local) return this.local.putSweep(f);
+    if (f.energyValues) return this.sweepValues(f, f.energyNames as string[], f.energyValues, f.energyAt ?? 0);
     const e = f.energy_j;
     // the components' names are sent once per change of the list (every record of a run has the same)
     let same = true;
@@ -476,6 +477,41 @@ export class RingProducer {
       const vals = Object.values(e);
       for (let k = 0; k < nE; k++) d64[q + 7 + k] = vals[k];
     }
+    d8.set(f.states, pos + SWEEP_FIXED + 8 * nE);
+    this.publish(len);
+  }
+
+  /** sweep() for a record whose energy comes as names and values (SweepFields.energyValues) */
+  private sweepValues(f: SweepFields, names: string[], ev: Float64Array, at: number): void {
+    if (names !== this.keys && !sameKeys(names, this.keys)) {
+      this.keys = names;
+      this.putKeys(names);
+      if (this.local) return (this.local as RecordBuffer).putSweep(f);
+    }
+    const nE = names.length;
+    const nStates = f.states.length;
+    const len = align8(SWEEP_FIXED + 8 * nE + nStates);
+    if (len > this.maxEntry) {
+      this.bytes(encodeSweepRecord(f), false);
+      return;
+    }
+    const pos = this.reserve(len);
+    if (this.local) return (this.local as RecordBuffer).putSweep(f);
+    const { d32, d64, d8 } = this.v;
+    const w = pos >> 2;
+    d32[w] = len;
+    d32[w + 1] = E_SWEEP;
+    d32[w + 2] = nStates;
+    d32[w + 3] = nE;
+    const q = (pos + 16) >> 3;
+    d64[q] = f.chain;
+    d64[q + 1] = f.stage;
+    d64[q + 2] = f.sweep;
+    d64[q + 3] = f.cycle;
+    d64[q + 4] = f.time_s;
+    d64[q + 5] = f.toggles;
+    d64[q + 6] = f.n_cells;
+    for (let k = 0; k < nE; k++) d64[q + 7 + k] = ev[at + k];
     d8.set(f.states, pos + SWEEP_FIXED + 8 * nE);
     this.publish(len);
   }

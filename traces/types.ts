@@ -51,7 +51,10 @@ export interface SweepInfo {
   /** optional: every cell's spin already bit-packed in the trace's packing (used when all cells are traced) */
   packed?: Uint8Array;
   toggles: number;
-  energy_j: EnergyByComponent;
+  /** this sweep's energy by component; or, read instead when given, `energy` */
+  energy_j?: EnergyByComponent;
+  /** the same as names (in energy_j's key order) and their values at values[at ..]: no object per record */
+  energy?: { names: readonly string[]; values: Float64Array; at: number };
 }
 
 export interface StageInfo {

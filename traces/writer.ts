@@ -315,7 +315,15 @@ export class TraceWriter implements TraceSink {
     f.toggles = r.toggles;
     f.n_cells = this.nTraced;
     f.states = states;
-    f.energy_j = r.energy_j;
+    if (r.energy) {
+      f.energyNames = r.energy.names as string[];
+      f.energyValues = r.energy.values;
+      f.energyAt = r.energy.at;
+    } else {
+      if (!r.energy_j) throw new Error('trace sweep record: no energy_j or energy');
+      f.energy_j = r.energy_j;
+      f.energyValues = undefined;
+    }
     this.records++;
     if (this.ring) this.ring.sweep(f);
     else (this.out as RecordBuffer).putSweep(f);
