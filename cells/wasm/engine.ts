@@ -481,6 +481,25 @@ export class WasmEngine implements LatchEngine {
     for (let i = 0; i < N; i++) out[i] = v[i];
   }
 
+  /** every held chain's spins bit-packed (the trace's packing): its planes to the staging array, packed there by aux pack() */
+  readPacked(out: Uint8Array, stride: number): void {
+    const N = this.g.N;
+    const bytes = (N + 7) >> 3;
+    if (stride < bytes) throw new RangeError(`engine: packed stride ${stride} < ${bytes}`);
+    if (this.packOut < 0) this.packOut = this.alloc(bytes + 16, 'packed spins');
+    const tail = N & 7 ? (1 << (N & 7)) - 1 : 0xff;
+    for (let k = 0; k < this.count; k++) {
+      this.xfer(1, true, this.planeAddr(k, 's', 0), this.planeAddr(k, 's', 1));
+      this.setI32('bCount', bytes);
+      this.setI32('bOut', this.packOut);
+      this.aux.pack();
+      const at = k * stride;
+      out.set(this.a.u8.subarray(this.packOut, this.packOut + bytes), at);
+      out[at + bytes - 1] &= tail;
+    }
+  }
+  private packOut = -1;
+
   accumulateMoments(m: MomentSums): void {
     const { N, D, nbr, colourCells } = this.spec.layout;
     const s = new Float64Array(N + 1);

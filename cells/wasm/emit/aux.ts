@@ -7,7 +7,7 @@ import { SHUF_LO } from './context.js';
 /**
  * Helpers per geometry: xfer() copies between a natural-order array and its colour-split form
  * (spin planes: row base from the row table; groups: 4 slots per group), pads() refreshes the
- * torus wrap copies in a spin plane's padding.
+ * torus wrap copies in a spin plane's padding, pack() bit-packs a natural-order array of spins (traces).
  */
 export function generateAux(g: GeomSpec): Uint8Array {
   const lc = new Locals(0);
@@ -104,7 +104,40 @@ export function generateAux(g: GeomSpec): Uint8Array {
       ]),
     ],
   };
-  return assemble({ memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true }, imports: [], funcs: [xfer, padFn] });
+  // pack(): the natural-order array at `stage` (f64 spins +-1) bit-packed, bCount bytes at bOut (bit
+  // i & 7 of byte i >> 3: spin +1, from the f64 sign bits, two cells per i64x2.bitmask; cells past the
+  // array's end read what follows it and are the caller's to clear)
+  const lq = new Locals(0);
+  const src = lq.add(T.i32);
+  const dst = lq.add(T.i32);
+  const left = lq.add(T.i32);
+  const bits = lq.add(T.i32);
+  const signs = (j: number) => o.i64x2_bitmask(o.v_load(get(src), 16 * j));
+  const packFn: FuncDef = {
+    name: 'pack',
+    params: [],
+    results: [],
+    locals: lq.types,
+    body: [
+      set(src, abiLoad.i32('stage')),
+      set(dst, abiLoad.i32('bOut')),
+      set(left, abiLoad.i32('bCount')),
+      o.block([
+        o.br_if(0, o.i32_le_s(get(left), o.i32(0))),
+        o.loop([
+          set(bits, signs(0)),
+          set(bits, o.i32_or(get(bits), o.i32_shl(signs(1), o.i32(2)))),
+          set(bits, o.i32_or(get(bits), o.i32_shl(signs(2), o.i32(4)))),
+          set(bits, o.i32_or(get(bits), o.i32_shl(signs(3), o.i32(6)))),
+          o.i32_store8(get(dst), o.i32_xor(get(bits), o.i32(0xff))),
+          set(src, o.i32_add(get(src), o.i32(64))),
+          set(dst, o.i32_add(get(dst), o.i32(1))),
+          o.br_if(0, o.i32_gt_s(o.tee(left, o.i32_sub(get(left), o.i32(1))), o.i32(0))),
+        ]),
+      ]),
+    ],
+  };
+  return assemble({ memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true }, imports: [], funcs: [xfer, padFn, packFn] });
 }
 
 /** The module with one engine's latch kernel (export 'latch'). */
