@@ -40,6 +40,10 @@ import { Interrupted, OptionError } from '../fabric/errors.js';
 export type InitMode = 'hinton' | 'random' | 'up' | 'down';
 export const INIT_MODES: InitMode[] = ['hinton', 'random', 'up', 'down'];
 
+/**
+ * One chain's sweep as an observer (StagePlan.view, RunOptions.onSweep) sees it: one object rewritten
+ * for every record, valid during the call only (copy what you keep).
+ */
 export interface SweepView {
   chain: number;
   stage: number;
@@ -255,12 +259,36 @@ function sweepEventsInto(chip: Chip, t0: Tally, t1: Tally, sweep: number, out: E
 /** a count ExactEvents holds as this very number: an integer in [0, 2^52) */
 const exactCount = (v: number) => Number.isInteger(v) && v >= 0 && v < 2 ** 52;
 
-interface Buffered {
-  sweep: number;
-  /** the chain's spins, bit-packed */
-  packed: Uint8Array;
-  t0: Tally;
-  t1: Tally;
+/** the numbers of a Tally, as a view buffers them */
+const TALLY_FIELDS = 5;
+function tallyInto(a: Float64Array, at: number, t: Tally): void {
+  a[at] = t.latches;
+  a[at + 1] = t.toggles;
+  a[at + 2] = t.wireQ;
+  a[at + 3] = t.linkToggles;
+  a[at + 4] = t.dividerQ;
+}
+function tallyFrom(t: Tally, a: Float64Array, at: number): void {
+  t.latches = a[at];
+  t.toggles = a[at + 1];
+  t.wireQ = a[at + 2];
+  t.linkToggles = a[at + 3];
+  t.dividerQ = a[at + 4];
+}
+
+/** the sweeps of a stage some chain of [first, first + n) wants to view, in order */
+function viewSlots(plan: StagePlan, first: number, n: number): number[] {
+  const out: number[] = [];
+  if (!plan.view) return out;
+  for (let s = 0; s < plan.sweeps; s++) {
+    for (let k = 0; k < n; k++) {
+      if (plan.view.wants(first + k, s)) {
+        out.push(s);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -287,10 +315,10 @@ export function* stageSteps(
   const finals: Int8Array[] = [];
   let batch = engine.capacity;
   if (plan.view) {
-    // views are replayed in chain order after each batch: bound what one batch buffers
-    let wanted = 0;
-    for (let s = 0; s < plan.sweeps; s++) if (plan.view.wants(first, s)) wanted++;
-    const per = wanted * (((N + 7) >> 3) + 160);
+    // views are replayed in chain order after each batch, which buffers every chain's spins and
+    // tallies of each sweep some chain wants (a slot): bound what one batch buffers
+    const slots = viewSlots(plan, first, count).length;
+    const per = slots * (((N + 7) >> 3) + 8 * TALLY_FIELDS);
     if (per > 0) batch = Math.max(1, Math.min(batch, Math.floor((plan.viewBufferBytes ?? 256 * 2 ** 20) / per)));
   }
   if (plan.keep && batch < count) throw new RangeError(`runStage: keep needs one batch (${count} chains, batches of ${batch})`);
@@ -302,37 +330,56 @@ export function* stageSteps(
     for (let i = 0; i < N; i++) spins[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
     return spins;
   };
-  let packed: Uint8Array | null = null;
   const one = new Int8Array(N);
   const energyScratch = new Float64Array(ENERGY_REPORT_KEYS.length);
+  // a batch's views, buffered in flat arrays: per slot j (a sweep some chain wants), chain k's
+  // packed spins at recPacked[(j n + k) bytes ..] and its two colours' tallies at recTally[(j n + k) 2 TALLY_FIELDS ..]
+  let recPacked = new Uint8Array(0);
+  let recTally = new Float64Array(0);
+  const recSweep: number[] = [];
+  // the one view handed to the observer, rewritten for every record (valid during the call)
+  const t0v = newTally();
+  const t1v = newTally();
+  const tv = newTally();
+  let unpacked = false;
+  const view: SweepView = {
+    chain: 0,
+    stage: plan.stage,
+    sweep: 0,
+    cycle: 0,
+    // unpacked only for observers that read it
+    get s() {
+      if (!unpacked) (unpack(view.packed), (unpacked = true));
+      return spins;
+    },
+    packed: new Uint8Array(0),
+    tally: tv,
+    get events() {
+      return sweepEventsOf(chip, t0v, t1v, view.sweep);
+    },
+    energy: () => (sweepEnergyInto(chip, t0v, t1v, view.sweep, energyScratch, 0), energyScratch),
+  };
   /** the buffered views of a batch's chains, replayed in chain order */
-  const replay = (b0: number, n: number, buffered: Buffered[][]) => {
+  const replay = (b0: number, n: number) => {
     if (!plan.view) return;
     for (let k = 0; k < n; k++) {
-      for (const b of buffered[k]) {
-        const tally = { ...b.t0 };
-        addTally(tally, b.t1);
-        let unpacked = false;
-        plan.view.onSweep({
-          chain: b0 + k,
-          stage: plan.stage,
-          sweep: b.sweep,
-          cycle: (b.sweep + 1) * t.sweepCycles,
-          // unpacked only for observers that read it
-          get s() {
-            if (!unpacked) (unpack(b.packed), (unpacked = true));
-            return spins;
-          },
-          packed: b.packed,
-          tally,
-          get events() {
-            return sweepEventsOf(chip, b.t0, b.t1, b.sweep);
-          },
-          energy: () => (sweepEnergyInto(chip, b.t0, b.t1, b.sweep, energyScratch, 0), energyScratch),
-        });
+      for (let j = 0; j < recSweep.length; j++) {
+        const sweep = recSweep[j];
+        if (!plan.view.wants(b0 + k, sweep)) continue;
+        const r = j * n + k;
+        tallyFrom(t0v, recTally, 2 * TALLY_FIELDS * r);
+        tallyFrom(t1v, recTally, 2 * TALLY_FIELDS * r + TALLY_FIELDS);
+        tallyFrom(tv, recTally, 2 * TALLY_FIELDS * r);
+        addTally(tv, t1v);
+        view.chain = b0 + k;
+        view.sweep = sweep;
+        view.cycle = (sweep + 1) * t.sweepCycles;
+        view.packed = recPacked.subarray(r * bytes, (r + 1) * bytes);
+        unpacked = false;
+        plan.view.onSweep(view);
       }
-      buffered[k] = [];
     }
+    recSweep.length = 0;
   };
   for (let b0 = first; b0 < first + count; b0 += batch) {
     const n = Math.min(batch, first + count - b0);
@@ -356,11 +403,15 @@ export function* stageSteps(
     const mEvery = plan.moments?.every ?? 1;
     const per0 = plan.view ? Array.from({ length: n }, newTally) : null;
     const per1 = plan.view ? Array.from({ length: n }, newTally) : null;
-    const buffered: Buffered[][] = plan.view ? Array.from({ length: n }, () => []) : [];
+    if (plan.view) {
+      const slots = viewSlots(plan, b0, n).length;
+      if (recPacked.length < slots * n * bytes) recPacked = new Uint8Array(slots * n * bytes);
+      if (recTally.length < slots * n * 2 * TALLY_FIELDS) recTally = new Float64Array(slots * n * 2 * TALLY_FIELDS);
+    }
     for (let sweep = 0; sweep < plan.sweeps; sweep++) {
       if (due()) yield; // a signal handler on this thread runs here, before shouldStop is asked
       if (plan.shouldStop?.({ stage: plan.stage, chain: b0, sweep })) {
-        replay(b0, n, buffered);
+        replay(b0, n);
         throw new Interrupted({ stage: plan.stage, chain: b0, sweep });
       }
       const beta = plan.betaAt(sweep);
@@ -380,23 +431,22 @@ export function* stageSteps(
       addSweepEvents(ev, chip, t0, t1, sweep, n);
       if (sweep >= mFrom && (sweep - mFrom) % mEvery === 0) engine.accumulateMoments(plan.moments!.sums);
       if (viewed && plan.view && per0 && per1) {
-        if (engine.readPacked) {
-          if (!packed || packed.length < n * bytes) packed = new Uint8Array(engine.capacity * bytes);
-          engine.readPacked(packed, bytes);
-        }
+        const j = recSweep.length;
+        recSweep.push(sweep);
+        const at = j * n * bytes;
+        if (engine.readPacked) engine.readPacked(recPacked.subarray(at, at + n * bytes), bytes);
         for (let k = 0; k < n; k++) {
           if (!plan.view.wants(b0 + k, sweep)) continue;
-          let p: Uint8Array;
-          if (packed && engine.readPacked) p = packed.slice(k * bytes, (k + 1) * bytes);
-          else {
+          if (!engine.readPacked) {
             engine.readSpins(k, one);
-            p = packStates(one, null, N);
+            recPacked.set(packStates(one, null, N), at + k * bytes);
           }
-          buffered[k].push({ sweep, packed: p, t0: { ...per0[k] }, t1: { ...per1[k] } });
+          tallyInto(recTally, 2 * TALLY_FIELDS * (j * n + k), per0[k]);
+          tallyInto(recTally, 2 * TALLY_FIELDS * (j * n + k) + TALLY_FIELDS, per1[k]);
         }
       }
     }
-    replay(b0, n, buffered);
+    replay(b0, n);
     if (plan.finals !== false) {
       for (let k = 0; k < n; k++) {
         const f = plan.finalsInto ? plan.finalsInto[b0 + k - first] : new Int8Array(N);
