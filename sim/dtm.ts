@@ -29,7 +29,7 @@ import {
   type BetaSpec,
 } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
-import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceSink, type SweepInfo } from '../traces/types.js';
 import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 
 export const FMNIST_PIXELS = 784;
@@ -443,21 +443,34 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
         return b;
       };
       const labelVals = (c: number) => Int8Array.from({ length: clampCells.length }, (_, n) => (Math.floor(n / dtm.label_copies) === classOf(c) ? 1 : -1));
+      // one record's fields, rewritten for every sweep (the sink reads them during the call and keeps nothing)
+      let cur: SweepView | null = null;
+      const energy: { names: readonly string[]; values: Float64Array; at: number } = { names: ENERGY_REPORT_KEYS, values: new Float64Array(0), at: 0 };
+      const rec: SweepInfo = {
+        chain: 0,
+        stage: k,
+        sweep: 0,
+        cycle: 0,
+        time_s: 0,
+        get spins() {
+          return cur!.s;
+        },
+        packed: undefined,
+        toggles: 0,
+        energy,
+      };
       const observe = (v: SweepView) => {
         const cycle = firstSweepCycle(v.chain) + (v.sweep + 1) * chip.timing.sweepCycles;
-        sink!.sweep({
-          chain: v.chain,
-          stage: k,
-          sweep: v.sweep,
-          cycle,
-          time_s: cycle / clock,
-          get spins() {
-            return v.s;
-          },
-          packed: v.packed,
-          toggles: v.tally.toggles,
-          energy: { names: ENERGY_REPORT_KEYS, values: v.energy(), at: 0 },
-        });
+        cur = v;
+        rec.chain = v.chain;
+        rec.sweep = v.sweep;
+        rec.cycle = cycle;
+        rec.time_s = cycle / clock;
+        rec.packed = v.packed;
+        rec.toggles = v.tally.toggles;
+        energy.values = v.energy();
+        sink!.sweep(rec);
+        cur = null;
       };
       const finals = yield* stageSteps(
         chip,

@@ -41,8 +41,8 @@ import { encodeSweepRecord, encodeSweepRecordInto, sweepRecordBound, type SweepF
 export const BUFFER_BYTES = 1 << 20;
 /** a buffer that holds records is written at the latest this long after the last write */
 export const FLUSH_MS = 1000;
-/** the ring's default size: about 80 sweeps of 64 chains at L = 70 */
-export const RING_BYTES = 1 << 22;
+/** the ring's default size: about 700 sweeps of 64 chains at L = 70 (a batch of 64 chains replays its 250 sweeps into it at once) */
+export const RING_BYTES = 1 << 25;
 /** the ring's layout; a writer thread from a different build refuses to read it */
 export const RING_VERSION = 1;
 /** the writer thread looks at the ring at least this often (the caller wakes it only for a batch) */

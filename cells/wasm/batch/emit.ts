@@ -72,7 +72,6 @@ const recOff = (g: BatchGeom) => batchRec(g.D).off;
 const accOff = (g: BatchGeom) => batchAcc(g.BL).off;
 /** bytes of the tallies of one vector of eight lanes: i32 and f64 fields */
 const ACC_VEC = 8 * ELEM.i32;
-const ACC64_VEC = 8 * ELEM.f64;
 const F_FIX = 10; // after exact, latch, moments, pads, pack, rowsIn8, rowsIn16, rowsOut8, momentsAcc (generateBatch's order)
 
 function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
@@ -90,7 +89,6 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     phi: i32(),
     mask: i32(),
     acc: i32(),
-    acc64: i32(),
     kv: i32(),
     base: i32(),
     key: i32(),
@@ -567,7 +565,7 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
  * DQK - bits(f(q + 2^23)) (the bits of 2^23 + n are those of 2^23 plus n); per chain in f64 (traces).
  */
 function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
-  const { get, set, K, l, v } = ctx;
+  const { get, set, K, l, v, g } = ctx;
   const out: Code[] = [];
   // clamping x^2 to 16384 after the square is clamping x to [-128, 128] before it (f(x x) >= 16384 iff |x| >= 128)
   out.push(set(l.dvx, o.f32x4_mul(get(Vf), K(KC.DV))));
@@ -581,11 +579,9 @@ function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   if (v.masked) out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16 * q))));
   out.push(set(l.dacc, o.i32x4_add(get(l.dacc), get(l.dvm))));
   if (v.perChain) {
-    for (let j = 0; j < 2; j++) {
-      const at = ACC64_VEC * k + 32 * q + 16 * j;
-      const lanes = j === 0 ? get(l.dvm) : o.shuffle(get(l.dvm), get(l.dvm), SWAP64);
-      out.push(o.v_store(get(l.acc64), o.f64x2_add(o.v_load(get(l.acc64), at), o.f64x2_convert_low_i32x4_s(lanes)), at));
-    }
+    // per lane in i32, as with ideal physics: a call's terms stay below 2^31 (engine.ts twCells)
+    const at = accOff(g).DIV + ACC_VEC * k + 16 * q;
+    out.push(o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), at), get(l.dvm)), at));
   }
   return out;
 }
@@ -996,11 +992,9 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       [l.mask, MASK.stride],
       [l.vp, STATE.stride],
       [l.acc, ACC_VEC],
-      [l.acc64, ACC64_VEC],
     ];
     if (variant.cycle.lat) steps.push([l.pp, 16]);
     cellBody.push(
-      set(l.acc64, o.i32_add(get(l.acc), o.i32(accOff(g).DIV64))),
       set(l.kv, o.i32(g.NV)),
       o.loop([
         ...emitField(ctx, 0),
@@ -1084,8 +1078,8 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
   };
   // ---- pack: every chain's spins bit-packed in cell order (bit i & 7 of byte i >> 3: spin +1) ----
   // list at bCells: the plane position of cell i for i < ceil(N / 64) * 64 (padding cells beyond N);
-  // bCount groups of 64 cells; chain lane l's 8 bytes of a group at bOut + l * bStride (bOut advanced
-  // by 8 per group). Per vector of eight lanes and byte g of the group: the eight cells' masks (-1 / 0
+  // bCount groups of 64 cells; chain lane l's 8 bytes of group q at bOut + l * bStride + 8 q (bStride
+  // may be less than 8 bCount: the groups are stored last first, and 8 bytes past the last row are written). Per vector of eight lanes and byte g of the group: the eight cells' masks (-1 / 0
   // per lane) folded into one i16 per lane, acc = 2 acc - mask from the byte's last cell down (bit c
   // = cell 8 g + c); the eight bytes' vectors transposed (transpose8: lane l's bytes in one vector),
   // narrowed to bytes two lanes at a time and stored eight bytes per lane.
@@ -1121,13 +1115,15 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     results: [],
     locals: lk.types,
     body: [
-      set(k.list, abiLoad.i32('bCells')),
+      // the last group first: its 8-byte stores may run past a row of bStride bytes into the next
+      // lane's first bytes, which the first group, stored last, then writes
       set(k.n, abiLoad.i32('bCount')),
-      set(k.out, abiLoad.i32('bOut')),
+      set(k.list, o.i32_add(abiLoad.i32('bCells'), o.i32_mul(o.i32_sub(get(k.n), o.i32(1)), o.i32(256)))),
+      set(k.out, o.i32_add(abiLoad.i32('bOut'), o.i32_mul(o.i32_sub(get(k.n), o.i32(1)), o.i32(8)))),
       set(k.stride, abiLoad.i32('bStride')),
       set(k.plane, abiLoad.i32('bPlane')),
       set(k.zero, o.i16x8_splat(o.i32(0))),
-      countDown(k.n, [...group, set(k.list, o.i32_add(get(k.list), o.i32(256))), set(k.out, o.i32_add(get(k.out), o.i32(8)))]),
+      countDown(k.n, [...group, set(k.list, o.i32_sub(get(k.list), o.i32(256))), set(k.out, o.i32_sub(get(k.out), o.i32(8)))]),
     ],
   };
   const funcs: FuncDef[] = [];

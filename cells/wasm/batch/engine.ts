@@ -62,8 +62,8 @@ const TW_MASK = TW_ONE - 1;
 
 /**
  * Cells per latch call with per-chain tallies: fewer than 2^TW_BITS (each lane's toggle count fits its
- * bits) and few enough that the largest wire sum stays below 2^(32 - TW_BITS) (batchRefusal refuses
- * a cell whose wire alone does not).
+ * bits; its divider terms, at most DIVIDER_Q / 4 each, stay below 2^31) and few enough that the
+ * largest wire sum stays below 2^(32 - TW_BITS) (batchRefusal refuses a cell whose wire alone does not).
  */
 function twCells(spec: EngineSpec): number {
   let most = 1;
@@ -913,6 +913,7 @@ export class BatchEngine implements LatchEngine {
       if (perChain) a.u8.fill(0, b.acc, b.acc + this.acc.stride);
       const per = perChain ? this.twCells : CELLS_PER_CALL;
       const tw = this.acc.off.TW + b.acc;
+      const div = this.acc.off.DIV + b.acc;
       for (let from = 0; from < n; from += per) {
         const cnt = Math.min(per, n - from);
         this.setI32('bCells', this.recs![c] + from * this.rec.stride);
@@ -924,7 +925,8 @@ export class BatchEngine implements LatchEngine {
         sum.dividerQ += this.out('divider');
         this.st.exact_decisions += this.out('fallbacks');
         if (perChain) {
-          // the call's toggles (low TW_BITS bits) and wire (the rest) per lane, then the field cleared for the next call
+          // the call's toggles (low TW_BITS bits) and wire (the rest), and divider terms, per lane;
+          // then both fields cleared for the next call (each stays in range over one call)
           const i32 = a.i32;
           for (let lane = 0; lane < b.count; lane++) {
             const v = i32[(tw >> 2) + lane] >>> 0;
@@ -932,18 +934,19 @@ export class BatchEngine implements LatchEngine {
             const tg = v & TW_MASK;
             t.toggles += tg;
             t.wireQ += (v - tg) / TW_ONE;
+            t.dividerQ += i32[(div >> 2) + lane];
           }
           a.u8.fill(0, tw, tw + 4 * g.BL);
+          a.u8.fill(0, div, div + 4 * g.BL);
         }
       }
       sum.latches += n * b.count;
       if (perChain) {
-        const { LINKS, DIV, DIV64 } = this.acc.f;
+        const { LINKS } = this.acc.f;
         for (let lane = 0; lane < b.count; lane++) {
           const t = perChain[bi * g.BL + lane];
           t.latches += n;
           if (this.links) t.linkToggles += LINKS.get(a, b.acc, lane);
-          t.dividerQ += this.ideal ? DIV.get(a, b.acc, lane) : DIV64.get(a, b.acc, lane);
         }
       }
       this.refreshPads(b, b.plane, c);
@@ -988,36 +991,36 @@ export class BatchEngine implements LatchEngine {
     const bytes = (N + 7) >> 3;
     if (stride < bytes) throw new RangeError(`engine: packed stride ${stride} < ${bytes}`);
     const a = this.a;
-    // the kernel packs 64 cells (8 bytes per lane) at a time: rows of `padded` bytes
+    // the kernel packs 64 cells (8 bytes per lane) at a time, into rows of `bytes` (its last group's
+    // stores run up to 8 bytes past a row: the next row's first bytes, stored after them, and slack)
     const groups = Math.ceil(bytes / 8);
-    const padded = 8 * groups;
     if (this.packList < 0) {
-      const list = a.alloc(padded * 8 * 4);
-      const o = a.alloc(this.blocks.length * g.BL * padded);
+      const list = a.alloc(groups * 64 * 4);
+      const o = a.alloc(this.blocks.length * g.BL * bytes + 16);
       if (list < 0 || o < 0) throw new EngineRefusal('not enough WebAssembly memory for packed spins');
-      // the bits past N read cell 0 and are cleared below (the bytes past `bytes` are not copied)
-      for (let i = 0; i < padded * 8; i++) a.i32[list / 4 + i] = this.posOf[i < N ? i : 0];
+      // the bits past N read cell 0 and are cleared below
+      for (let i = 0; i < groups * 64; i++) a.i32[list / 4 + i] = this.posOf[i < N ? i : 0];
       this.packList = list;
       this.packOut = o;
     }
     const mod = this.module({ masked: false, perChain: false, cycle: null });
     const tail = N & 7 ? (1 << (N & 7)) - 1 : 0xff;
-    this.blocks.forEach((b, bi) => {
-      if (b.count === 0) return;
-      const base = this.packOut + bi * g.BL * padded;
+    for (let bi = 0; bi < this.blocks.length; bi++) {
+      const b = this.blocks[bi];
+      if (b.count === 0) continue;
+      const base = this.packOut + bi * g.BL * bytes;
       this.setI32('bPlane', b.plane);
       this.setI32('bCells', this.packList);
       this.setI32('bCount', groups);
       this.setI32('bOut', base);
-      this.setI32('bStride', padded);
+      this.setI32('bStride', bytes);
       mod.pack();
       const u8 = a.u8;
-      for (let lane = 0; lane < b.count; lane++) {
-        const at = (bi * g.BL + lane) * stride;
-        out.set(u8.subarray(base + lane * padded, base + lane * padded + bytes), at);
-        out[at + bytes - 1] &= tail;
-      }
-    });
+      const first = bi * g.BL;
+      if (stride === bytes) out.set(u8.subarray(base, base + b.count * bytes), first * bytes);
+      else for (let lane = 0; lane < b.count; lane++) out.set(u8.subarray(base + lane * bytes, base + (lane + 1) * bytes), (first + lane) * stride);
+      for (let lane = 0; lane < b.count; lane++) out[(first + lane) * stride + bytes - 1] &= tail;
+    }
   }
 
   accumulateMoments(m: MomentSums): void {

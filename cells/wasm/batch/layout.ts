@@ -45,13 +45,15 @@ export interface BatchGeom {
  */
 export const TW_BITS = 9;
 
-/** Per-chain tallies of a block of BL chains: i32 per lane (toggles and wire, links, divider with ideal physics), then f64 per lane (divider, cycle physics). */
+/**
+ * Per-chain tallies of a block of BL chains, i32 per lane: toggles and wire (TW), divider terms (DIV),
+ * both read and cleared after every latch call (engine.ts), and tile-crossing toggles (LINKS).
+ */
 export const batchAcc = structFamily((BL: number) =>
   struct('per-chain tallies', [
     { name: 'TW', type: 'i32', count: BL },
-    { name: 'LINKS', type: 'i32', count: BL },
     { name: 'DIV', type: 'i32', count: BL },
-    { name: 'DIV64', type: 'f64', count: BL },
+    { name: 'LINKS', type: 'i32', count: BL },
   ]),
 );
 
