@@ -121,8 +121,13 @@ describe('the engines’ layouts', () => {
     }
     for (const BL of [8, 16, 64]) {
       const acc = batchAcc(BL);
-      expect(acc.fields.map((f) => f.count)).toEqual([BL, BL, BL, BL, BL]);
-      expect(acc.stride).toBe(24 * BL);
+      // toggles and wire (one i32), divider terms, link toggles: an i32 per lane each
+      expect(acc.fields.map((f) => [f.name, f.count])).toEqual([
+        ['TW', BL],
+        ['DIV', BL],
+        ['LINKS', BL],
+      ]);
+      expect(acc.stride).toBe(12 * BL);
     }
     expect([STATE.stride, MASK.stride, PHI.stride, FIX.stride]).toEqual([96, 112, 32, 144]);
     for (const s of [STATE, MASK, PHI]) for (const f of s.fields) expect(f.offset % 16).toBe(0);
