@@ -318,7 +318,7 @@ export function* stageSteps(
     // views are replayed in chain order after each batch, which buffers every chain's spins and
     // tallies of each sweep some chain wants (a slot): bound what one batch buffers
     const slots = viewSlots(plan, first, count).length;
-    const per = slots * (((N + 7) >> 3) + 8 * TALLY_FIELDS);
+    const per = slots * (((N + 7) >> 3) + 2 * 8 * TALLY_FIELDS);
     if (per > 0) batch = Math.max(1, Math.min(batch, Math.floor((plan.viewBufferBytes ?? 256 * 2 ** 20) / per)));
   }
   if (plan.keep && batch < count) throw new RangeError(`runStage: keep needs one batch (${count} chains, batches of ${batch})`);
