@@ -8,7 +8,8 @@
  * With two workers both threads start timing together (a shared barrier) and time the same span;
  * the row's rate is their updates over that span. One chain with two workers is one chain split by
  * bands of rows over two threads (cells/wasm/tiles.ts). Traced rows write every chain's every sweep to
- * a trace file, as `dtca run --trace` does.
+ * a trace file, as `dtca run --trace` does: buffered and written in chain order every TRACE_CHUNK
+ * sweeps (a DTM stage's default length), and timed in whole chunks.
  */
 import { runJobs } from './pool.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,14 +18,17 @@ import { join } from 'node:path';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { buildChip, programStage } from './chip.js';
 import { randomModel } from './model.js';
-import { initialSpins, initKey, latchKey, addSweepEvents, sweepEnergyInto, engineReport, type EngineReport } from './run.js';
+import { initialSpins, initKey, latchKey, addSweepEvents, engineReport, ViewBuffer, type EngineReport, type SweepView } from './run.js';
 import { ExactEvents } from '../power/events.js';
 import { ENERGY_REPORT_KEYS } from '../power/energy.js';
 import { createEngine } from '../cells/select.js';
 import { newTally, resetTally, type EngineChoice } from '../cells/engine.js';
 import { openTraceWriter } from '../traces/writer.js';
-import { TRACE_FORMAT, TRACE_VERSION } from '../traces/types.js';
+import { TRACE_FORMAT, TRACE_VERSION, type SweepInfo } from '../traces/types.js';
 import { VERSION } from './io/output.js';
+
+/** sweeps a traced row buffers before writing them in chain order: a DTM stage's default (K = 250) */
+export const TRACE_CHUNK = 250;
 
 /** ideal: no relaxation, mismatch or latency, the chip's 8-bit weights; exact: ideal with exact weights; cycle: the paper preset */
 export type BenchPhysics = 'ideal' | 'exact' | 'cycle';
@@ -143,12 +147,40 @@ export async function measureThread(
   const t1t = newTally();
   const per0 = sink ? Array.from({ length: count }, newTally) : null;
   const per1 = sink ? Array.from({ length: count }, newTally) : null;
-  const spins = new Float64Array(N + 1);
-  const bytes = (N + 7) >> 3;
-  const packed = new Uint8Array(sink ? count * bytes : 0);
   const ev = new ExactEvents();
-  const energy = new Float64Array(ENERGY_REPORT_KEYS.length);
   const ph = chip.timing.phaseCycles;
+  // traced: every sweep's views buffered and written in chain order every TRACE_CHUNK sweeps, as a
+  // DTM stage's runStage does after its sweeps (ViewBuffer), through one record object, as its observer does
+  const views = sink ? new ViewBuffer(chip, 0) : null;
+  views?.begin(first, count, TRACE_CHUNK);
+  const all = () => true;
+  let cur: SweepView | null = null;
+  const energy: { names: readonly string[]; values: Float64Array; at: number } = { names: ENERGY_REPORT_KEYS, values: new Float64Array(0), at: 0 };
+  const rec: SweepInfo = {
+    chain: 0,
+    stage: 0,
+    sweep: 0,
+    cycle: 0,
+    time_s: 0,
+    get spins() {
+      return cur!.s;
+    },
+    packed: undefined,
+    toggles: 0,
+    energy,
+  };
+  const observe = (v: SweepView) => {
+    cur = v;
+    rec.chain = v.chain;
+    rec.sweep = v.sweep;
+    rec.cycle = v.cycle;
+    rec.time_s = v.cycle / chip.timing.clockHz;
+    rec.packed = v.packed;
+    rec.toggles = v.tally.toggles;
+    energy.values = v.energy();
+    sink!.sweep(rec);
+  };
+  const flush = () => views?.replay(all, observe);
   let sweep = 0;
   const step = () => {
     const key = latchKey(chip, 0, sweep);
@@ -158,24 +190,9 @@ export async function measureThread(
     engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : ph, ownCycles: ph, beta: model.beta, key }, t0t, per0);
     engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t1t, per1);
     addSweepEvents(ev, chip, t0t, t1t, sweep, count);
-    if (sink && per0 && per1) {
-      // as runStage's views: packed spins straight from an engine that packs them
-      if (engine.readPacked) engine.readPacked(packed, bytes);
-      for (let k = 0; k < count; k++) {
-        if (!engine.readPacked) engine.readSpins(k, spins);
-        const cycle = (sweep + 1) * chip.timing.sweepCycles;
-        sink.sweep({
-          chain: first + k,
-          stage: 0,
-          sweep,
-          cycle,
-          time_s: cycle / chip.timing.clockHz,
-          spins,
-          packed: engine.readPacked ? packed.subarray(k * bytes, (k + 1) * bytes) : undefined,
-          toggles: per0[k].toggles + per1[k].toggles,
-          energy: { names: ENERGY_REPORT_KEYS, values: (sweepEnergyInto(chip, per0[k], per1[k], sweep, energy, 0), energy), at: 0 },
-        });
-      }
+    if (views && per0 && per1) {
+      views.record(sweep, engine, per0, per1, all);
+      if (views.size === TRACE_CHUNK) flush();
     }
     sweep++;
   };
@@ -186,6 +203,7 @@ export async function measureThread(
     // V8 moves a hot WebAssembly function to its optimising compiler in the background: time the steady state
     const warmUntil = performance.now() + 1000 * spec.warmupS;
     while (performance.now() < warmUntil) step();
+    flush(); // the warm-up's buffered sweeps are written before the timing starts
     if (barrier) {
       const flag = new Int32Array(barrier.sab);
       Atomics.add(flag, 0, 1);
@@ -196,7 +214,8 @@ export async function measureThread(
     const latches0 = Number(ev.get('latches'));
     const t1 = performance.now();
     const until = t1 + 1000 * spec.minTimeS;
-    while (sweep - first0 < spec.sweeps || performance.now() < until) step();
+    // traced rows time whole chunks: the last ends with its sweeps written
+    while (sweep - first0 < spec.sweeps || performance.now() < until || (views !== null && views.size > 0)) step();
     const seconds = (performance.now() - t1) / 1000;
     return { updates: Number(ev.get('latches')) - latches0, seconds, sweeps: sweep - first0, setupS, engine: engineReport(sel) };
   } finally {

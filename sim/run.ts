@@ -292,6 +292,120 @@ function viewSlots(plan: StagePlan, first: number, n: number): number[] {
 }
 
 /**
+ * The views of a batch of chains, buffered and handed to an observer in chain order (a trace is
+ * chain-major: every sweep of a chain, then the next chain), as runStage does after each batch and
+ * `dtca bench`'s traced rows do: per viewed sweep (a slot) every chain's packed spins, read by the
+ * engine straight into place, and its two colours' tallies, in flat arrays; replayed through one
+ * SweepView rewritten per record.
+ */
+export class ViewBuffer {
+  private packed = new Uint8Array(0);
+  private tallies = new Float64Array(0);
+  private readonly sweeps: number[] = [];
+  private first = 0;
+  private n = 0;
+  private readonly bytes: number;
+  private readonly one: Int8Array;
+  private readonly spins: Float64Array;
+  private readonly t0v = newTally();
+  private readonly t1v = newTally();
+  /** whether view.s holds the current record's spins */
+  private readonly st = { unpacked: false };
+  private readonly energyScratch = new Float64Array(ENERGY_REPORT_KEYS.length);
+  private readonly view: SweepView;
+
+  constructor(
+    private readonly chip: Chip,
+    stage: number,
+  ) {
+    const N = chip.fabric.N;
+    this.bytes = (N + 7) >> 3;
+    this.one = new Int8Array(N);
+    this.spins = new Float64Array(N + 1);
+    const { t0v, t1v, spins, energyScratch, st } = this;
+    const view: SweepView = {
+      chain: 0,
+      stage,
+      sweep: 0,
+      cycle: 0,
+      // unpacked only for observers that read it
+      get s() {
+        if (!st.unpacked) {
+          const p = view.packed;
+          for (let i = 0; i < N; i++) spins[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
+          st.unpacked = true;
+        }
+        return spins;
+      },
+      packed: new Uint8Array(0),
+      tally: newTally(),
+      get events() {
+        return sweepEventsOf(chip, t0v, t1v, view.sweep);
+      },
+      energy: () => (sweepEnergyInto(chip, t0v, t1v, view.sweep, energyScratch, 0), energyScratch),
+    };
+    this.view = view;
+  }
+
+  /** A batch of n chains from `first`, with room for `slots` viewed sweeps; empties the buffer. */
+  begin(first: number, n: number, slots: number): void {
+    this.first = first;
+    this.n = n;
+    this.sweeps.length = 0;
+    if (this.packed.length < slots * n * this.bytes) this.packed = new Uint8Array(slots * n * this.bytes);
+    if (this.tallies.length < slots * n * 2 * TALLY_FIELDS) this.tallies = new Float64Array(slots * n * 2 * TALLY_FIELDS);
+  }
+
+  /** sweeps buffered since begin() or the last replay */
+  get size(): number {
+    return this.sweeps.length;
+  }
+
+  /** After a sweep some chain wants: every chain's packed spins and the tallies of the chains that want it. */
+  record(sweep: number, engine: LatchEngine, per0: Tally[], per1: Tally[], wants: (chain: number, sweep: number) => boolean): void {
+    const { n, bytes } = this;
+    const j = this.sweeps.length;
+    if ((j + 1) * n * bytes > this.packed.length) throw new RangeError(`ViewBuffer: more than ${j} sweeps buffered`);
+    this.sweeps.push(sweep);
+    const at = j * n * bytes;
+    if (engine.readPacked) engine.readPacked(this.packed.subarray(at, at + n * bytes), bytes);
+    for (let k = 0; k < n; k++) {
+      if (!wants(this.first + k, sweep)) continue;
+      if (!engine.readPacked) {
+        engine.readSpins(k, this.one);
+        this.packed.set(packStates(this.one, null, this.chip.fabric.N), at + k * bytes);
+      }
+      tallyInto(this.tallies, 2 * TALLY_FIELDS * (j * n + k), per0[k]);
+      tallyInto(this.tallies, 2 * TALLY_FIELDS * (j * n + k) + TALLY_FIELDS, per1[k]);
+    }
+  }
+
+  /** The buffered views to `onSweep`, chain by chain, each chain's sweeps in order; empties the buffer. */
+  replay(wants: (chain: number, sweep: number) => boolean, onSweep: (v: SweepView) => void): void {
+    const { n, bytes, view, t0v, t1v } = this;
+    const sweepCycles = this.chip.timing.sweepCycles;
+    for (let k = 0; k < n; k++) {
+      for (let j = 0; j < this.sweeps.length; j++) {
+        const sweep = this.sweeps[j];
+        if (!wants(this.first + k, sweep)) continue;
+        const r = j * n + k;
+        tallyFrom(t0v, this.tallies, 2 * TALLY_FIELDS * r);
+        tallyFrom(t1v, this.tallies, 2 * TALLY_FIELDS * r + TALLY_FIELDS);
+        tallyFrom(view.tally, this.tallies, 2 * TALLY_FIELDS * r);
+        addTally(view.tally, t1v);
+        view.chain = this.first + k;
+        view.sweep = sweep;
+        view.cycle = (sweep + 1) * sweepCycles;
+        view.packed = this.packed.subarray(r * bytes, (r + 1) * bytes);
+        this.st.unpacked = false;
+        onSweep(view);
+      }
+    }
+    this.sweeps.length = 0;
+  }
+}
+
+/**
  * Run chains [first, first + count) of one stage on a programmed engine, in batches of the
  * engine's capacity. Adds the sweeps' events to `ev`; returns every chain's final spins.
  */
@@ -324,63 +438,7 @@ export function* stageSteps(
   if (plan.keep && batch < count) throw new RangeError(`runStage: keep needs one batch (${count} chains, batches of ${batch})`);
   const t0 = newTally();
   const t1 = newTally();
-  const spins = new Float64Array(N + 1);
-  const bytes = (N + 7) >> 3;
-  const unpack = (p: Uint8Array) => {
-    for (let i = 0; i < N; i++) spins[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
-    return spins;
-  };
-  const one = new Int8Array(N);
-  const energyScratch = new Float64Array(ENERGY_REPORT_KEYS.length);
-  // a batch's views, buffered in flat arrays: per slot j (a sweep some chain wants), chain k's
-  // packed spins at recPacked[(j n + k) bytes ..] and its two colours' tallies at recTally[(j n + k) 2 TALLY_FIELDS ..]
-  let recPacked = new Uint8Array(0);
-  let recTally = new Float64Array(0);
-  const recSweep: number[] = [];
-  // the one view handed to the observer, rewritten for every record (valid during the call)
-  const t0v = newTally();
-  const t1v = newTally();
-  const tv = newTally();
-  let unpacked = false;
-  const view: SweepView = {
-    chain: 0,
-    stage: plan.stage,
-    sweep: 0,
-    cycle: 0,
-    // unpacked only for observers that read it
-    get s() {
-      if (!unpacked) (unpack(view.packed), (unpacked = true));
-      return spins;
-    },
-    packed: new Uint8Array(0),
-    tally: tv,
-    get events() {
-      return sweepEventsOf(chip, t0v, t1v, view.sweep);
-    },
-    energy: () => (sweepEnergyInto(chip, t0v, t1v, view.sweep, energyScratch, 0), energyScratch),
-  };
-  /** the buffered views of a batch's chains, replayed in chain order */
-  const replay = (b0: number, n: number) => {
-    if (!plan.view) return;
-    for (let k = 0; k < n; k++) {
-      for (let j = 0; j < recSweep.length; j++) {
-        const sweep = recSweep[j];
-        if (!plan.view.wants(b0 + k, sweep)) continue;
-        const r = j * n + k;
-        tallyFrom(t0v, recTally, 2 * TALLY_FIELDS * r);
-        tallyFrom(t1v, recTally, 2 * TALLY_FIELDS * r + TALLY_FIELDS);
-        tallyFrom(tv, recTally, 2 * TALLY_FIELDS * r);
-        addTally(tv, t1v);
-        view.chain = b0 + k;
-        view.sweep = sweep;
-        view.cycle = (sweep + 1) * t.sweepCycles;
-        view.packed = recPacked.subarray(r * bytes, (r + 1) * bytes);
-        unpacked = false;
-        plan.view.onSweep(view);
-      }
-    }
-    recSweep.length = 0;
-  };
+  const views = plan.view ? new ViewBuffer(chip, plan.stage) : null;
   for (let b0 = first; b0 < first + count; b0 += batch) {
     const n = Math.min(batch, first + count - b0);
     engine.begin(b0, n);
@@ -403,15 +461,11 @@ export function* stageSteps(
     const mEvery = plan.moments?.every ?? 1;
     const per0 = plan.view ? Array.from({ length: n }, newTally) : null;
     const per1 = plan.view ? Array.from({ length: n }, newTally) : null;
-    if (plan.view) {
-      const slots = viewSlots(plan, b0, n).length;
-      if (recPacked.length < slots * n * bytes) recPacked = new Uint8Array(slots * n * bytes);
-      if (recTally.length < slots * n * 2 * TALLY_FIELDS) recTally = new Float64Array(slots * n * 2 * TALLY_FIELDS);
-    }
+    if (views) views.begin(b0, n, viewSlots(plan, b0, n).length);
     for (let sweep = 0; sweep < plan.sweeps; sweep++) {
       if (due()) yield; // a signal handler on this thread runs here, before shouldStop is asked
       if (plan.shouldStop?.({ stage: plan.stage, chain: b0, sweep })) {
-        replay(b0, n);
+        if (views && plan.view) views.replay(plan.view.wants, plan.view.onSweep);
         throw new Interrupted({ stage: plan.stage, chain: b0, sweep });
       }
       const beta = plan.betaAt(sweep);
@@ -430,23 +484,9 @@ export function* stageSteps(
       engine.latch(hs1, t1, viewed ? per1 : null);
       addSweepEvents(ev, chip, t0, t1, sweep, n);
       if (sweep >= mFrom && (sweep - mFrom) % mEvery === 0) engine.accumulateMoments(plan.moments!.sums);
-      if (viewed && plan.view && per0 && per1) {
-        const j = recSweep.length;
-        recSweep.push(sweep);
-        const at = j * n * bytes;
-        if (engine.readPacked) engine.readPacked(recPacked.subarray(at, at + n * bytes), bytes);
-        for (let k = 0; k < n; k++) {
-          if (!plan.view.wants(b0 + k, sweep)) continue;
-          if (!engine.readPacked) {
-            engine.readSpins(k, one);
-            recPacked.set(packStates(one, null, N), at + k * bytes);
-          }
-          tallyInto(recTally, 2 * TALLY_FIELDS * (j * n + k), per0[k]);
-          tallyInto(recTally, 2 * TALLY_FIELDS * (j * n + k) + TALLY_FIELDS, per1[k]);
-        }
-      }
+      if (viewed && views && plan.view && per0 && per1) views.record(sweep, engine, per0, per1, plan.view.wants);
     }
-    replay(b0, n);
+    if (views && plan.view) views.replay(plan.view.wants, plan.view.onSweep);
     if (plan.finals !== false) {
       for (let k = 0; k < n; k++) {
         const f = plan.finalsInto ? plan.finalsInto[b0 + k - first] : new Int8Array(N);
