@@ -18,13 +18,12 @@ import { join } from 'node:path';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { buildChip, programStage } from './chip.js';
 import { randomModel } from './model.js';
-import { initialSpins, initKey, latchKey, addSweepEvents, engineReport, ViewBuffer, type EngineReport, type SweepView } from './run.js';
+import { initialSpins, initKey, latchKey, addSweepEvents, engineReport, ViewBuffer, traceSweeps, type EngineReport } from './run.js';
 import { ExactEvents } from '../power/events.js';
-import { ENERGY_REPORT_KEYS } from '../power/energy.js';
 import { createEngine } from '../cells/select.js';
 import { newTally, resetTally, type EngineChoice } from '../cells/engine.js';
 import { openTraceWriter } from '../traces/writer.js';
-import { TRACE_FORMAT, TRACE_VERSION, type SweepInfo } from '../traces/types.js';
+import { TRACE_FORMAT, TRACE_VERSION } from '../traces/types.js';
 import { VERSION } from './io/output.js';
 
 /** sweeps a traced row buffers before writing them in chain order: a DTM stage's default (K = 250) */
@@ -154,32 +153,7 @@ export async function measureThread(
   const views = sink ? new ViewBuffer(chip, 0) : null;
   views?.begin(first, count, TRACE_CHUNK);
   const all = () => true;
-  let cur: SweepView | null = null;
-  const energy: { names: readonly string[]; values: Float64Array; at: number } = { names: ENERGY_REPORT_KEYS, values: new Float64Array(0), at: 0 };
-  const rec: SweepInfo = {
-    chain: 0,
-    stage: 0,
-    sweep: 0,
-    cycle: 0,
-    time_s: 0,
-    get spins() {
-      return cur!.s;
-    },
-    packed: undefined,
-    toggles: 0,
-    energy,
-  };
-  const observe = (v: SweepView) => {
-    cur = v;
-    rec.chain = v.chain;
-    rec.sweep = v.sweep;
-    rec.cycle = v.cycle;
-    rec.time_s = v.cycle / chip.timing.clockHz;
-    rec.packed = v.packed;
-    rec.toggles = v.tally.toggles;
-    energy.values = v.energy();
-    sink!.sweep(rec);
-  };
+  const observe = sink ? traceSweeps(sink, 0, chip.timing.clockHz, (v) => v.cycle) : () => {};
   const flush = () => views?.replay(all, observe);
   let sweep = 0;
   const step = () => {

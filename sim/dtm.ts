@@ -14,22 +14,11 @@ import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
 import { overRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
-import { energyOf, ENERGY_REPORT_KEYS, type EnergyReport } from '../power/energy.js';
+import { energyOf, type EnergyReport } from '../power/energy.js';
 import { checkModelFitsFabric, checkLabelGain, guidedStage, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
-import {
-  stageSteps,
-  betaAt,
-  initialSpins,
-  initKey,
-  engineReport,
-  mergeEngineReports,
-  runTiles,
-  type EngineReport,
-  type SweepView,
-  type BetaSpec,
-} from './run.js';
+import { stageSteps, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, runTiles, traceSweeps, type EngineReport, type BetaSpec } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
-import { TRACE_FORMAT, TRACE_VERSION, type TraceSink, type SweepInfo } from '../traces/types.js';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
 import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 
 export const FMNIST_PIXELS = 784;
@@ -443,35 +432,7 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
         return b;
       };
       const labelVals = (c: number) => Int8Array.from({ length: clampCells.length }, (_, n) => (Math.floor(n / dtm.label_copies) === classOf(c) ? 1 : -1));
-      // one record's fields, rewritten for every sweep (the sink reads them during the call and keeps nothing)
-      let cur: SweepView | null = null;
-      const energy: { names: readonly string[]; values: Float64Array; at: number } = { names: ENERGY_REPORT_KEYS, values: new Float64Array(0), at: 0 };
-      const rec: SweepInfo = {
-        chain: 0,
-        stage: k,
-        sweep: 0,
-        cycle: 0,
-        time_s: 0,
-        get spins() {
-          return cur!.s;
-        },
-        packed: undefined,
-        toggles: 0,
-        energy,
-      };
-      const observe = (v: SweepView) => {
-        const cycle = firstSweepCycle(v.chain) + (v.sweep + 1) * chip.timing.sweepCycles;
-        cur = v;
-        rec.chain = v.chain;
-        rec.sweep = v.sweep;
-        rec.cycle = cycle;
-        rec.time_s = cycle / clock;
-        rec.packed = v.packed;
-        rec.toggles = v.tally.toggles;
-        energy.values = v.energy();
-        sink!.sweep(rec);
-        cur = null;
-      };
+      const observe = sink ? traceSweeps(sink, k, clock, (v) => firstSweepCycle(v.chain) + (v.sweep + 1) * chip.timing.sweepCycles) : null;
       const finals = yield* stageSteps(
         chip,
         engine,
@@ -487,7 +448,7 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
             const s = initialSpins(N, bias, base.unit, clampCells, labelVals(c), initKey(chip, c, k), 'hinton', plan.betaAt(0));
             return s;
           },
-          view: sink ? { wants: (c, sweep) => sink.wantsSweep(c, k, sweep), onSweep: observe } : undefined,
+          view: sink && observe ? { wants: (c, sweep) => sink.wantsSweep(c, k, sweep), onSweep: observe } : undefined,
           onBatchDone: (done) => opts.onImageDone?.((T - 1 - k) * plan.C + from + done, T * plan.C),
           shouldStop: opts.shouldStop,
         },

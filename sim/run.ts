@@ -33,6 +33,7 @@ import { energyOf, energyInto, ENERGY_REPORT_KEYS, type EnergyReport } from '../
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
 import { wireDirection } from '../fabric/fabric.js';
 import { packStates } from '../traces/pack.js';
+import type { TraceSink, SweepInfo } from '../traces/types.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
 import { Interrupted, OptionError } from '../fabric/errors.js';
@@ -403,6 +404,42 @@ export class ViewBuffer {
     }
     this.sweeps.length = 0;
   }
+}
+
+/**
+ * An observer that writes every view it is given to `sink` as a trace sweep record of `stage`, at
+ * the absolute chip cycle cycleOf(view) (time: cycle / clockHz), through one record object
+ * rewritten per call (the sink reads it during the call and keeps nothing).
+ */
+export function traceSweeps(sink: TraceSink, stage: number, clockHz: number, cycleOf: (v: SweepView) => number): (v: SweepView) => void {
+  let cur: SweepView | null = null;
+  const energy: { names: readonly string[]; values: Float64Array; at: number } = { names: ENERGY_REPORT_KEYS, values: new Float64Array(0), at: 0 };
+  const rec: SweepInfo = {
+    chain: 0,
+    stage,
+    sweep: 0,
+    cycle: 0,
+    time_s: 0,
+    get spins() {
+      return cur!.s;
+    },
+    packed: undefined,
+    toggles: 0,
+    energy,
+  };
+  return (v: SweepView) => {
+    const cycle = cycleOf(v);
+    cur = v;
+    rec.chain = v.chain;
+    rec.sweep = v.sweep;
+    rec.cycle = cycle;
+    rec.time_s = cycle / clockHz;
+    rec.packed = v.packed;
+    rec.toggles = v.tally.toggles;
+    energy.values = v.energy();
+    sink.sweep(rec);
+    cur = null;
+  };
 }
 
 /**
