@@ -448,37 +448,7 @@ export class RingProducer {
       same = false;
       nE = now.length;
     }
-    const nStates = f.states.length;
-    const len = align8(SWEEP_FIXED + 8 * nE + nStates);
-    if (len > this.maxEntry) {
-      this.bytes(encodeSweepRecord(f), false);
-      return;
-    }
-    const pos = this.reserve(len);
-    if (this.local) return (this.local as RecordBuffer).putSweep(f);
-    const { d32, d64, d8 } = this.v;
-    const w = pos >> 2;
-    d32[w] = len;
-    d32[w + 1] = E_SWEEP;
-    d32[w + 2] = nStates;
-    d32[w + 3] = nE;
-    const q = (pos + 16) >> 3;
-    d64[q] = f.chain;
-    d64[q + 1] = f.stage;
-    d64[q + 2] = f.sweep;
-    d64[q + 3] = f.cycle;
-    d64[q + 4] = f.time_s;
-    d64[q + 5] = f.toggles;
-    d64[q + 6] = f.n_cells;
-    if (same) {
-      let k = q + 7;
-      for (const name in e) d64[k++] = e[name];
-    } else {
-      const vals = Object.values(e);
-      for (let k = 0; k < nE; k++) d64[q + 7 + k] = vals[k];
-    }
-    d8.set(f.states, pos + SWEEP_FIXED + 8 * nE);
-    this.publish(len);
+    this.entry(f, nE, null, 0, same);
   }
 
   /** sweep() for a record whose energy comes as names and values (SweepFields.energyValues) */
@@ -488,7 +458,14 @@ export class RingProducer {
       this.putKeys(names);
       if (this.local) return (this.local as RecordBuffer).putSweep(f);
     }
-    const nE = names.length;
+    this.entry(f, names.length, ev, at, true);
+  }
+
+  /**
+   * A sweep record's entry: its fields, its nE energy values (ev[at ..], else energy_j's values:
+   * in key order when `same` says its keys are the ring's, else through Object.values) and its states.
+   */
+  private entry(f: SweepFields, nE: number, ev: Float64Array | null, at: number, same: boolean): void {
     const nStates = f.states.length;
     const len = align8(SWEEP_FIXED + 8 * nE + nStates);
     if (len > this.maxEntry) {
@@ -511,7 +488,15 @@ export class RingProducer {
     d64[q + 4] = f.time_s;
     d64[q + 5] = f.toggles;
     d64[q + 6] = f.n_cells;
-    for (let k = 0; k < nE; k++) d64[q + 7 + k] = ev[at + k];
+    if (ev) {
+      for (let k = 0; k < nE; k++) d64[q + 7 + k] = ev[at + k];
+    } else if (same) {
+      let k = q + 7;
+      for (const name in f.energy_j) d64[k++] = f.energy_j[name];
+    } else {
+      const vals = Object.values(f.energy_j);
+      for (let k = 0; k < nE; k++) d64[q + 7 + k] = vals[k];
+    }
     d8.set(f.states, pos + SWEEP_FIXED + 8 * nE);
     this.publish(len);
   }
