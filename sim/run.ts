@@ -33,7 +33,7 @@ import { energyOf, energyInto, ENERGY_REPORT_KEYS, type EnergyReport } from '../
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
 import { wireDirection } from '../fabric/fabric.js';
 import { packStates } from '../traces/pack.js';
-import type { TraceSink, SweepInfo } from '../traces/types.js';
+import { BATCH_FIELDS, type TraceSink, type SweepInfo } from '../traces/types.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
 import { Interrupted, OptionError } from '../fabric/errors.js';
@@ -312,6 +312,10 @@ export class ViewBuffer {
   private readonly t1v = newTally();
   /** whether view.s holds the current record's spins */
   private readonly st = { unpacked: false };
+  /** every chain wanted every sweep buffered since begin() or the last replay */
+  private allWanted = true;
+  /** a batch's record values (traceSweeps' sink.sweeps) */
+  private fields = new Float64Array(0);
   private readonly energyScratch = new Float64Array(ENERGY_REPORT_KEYS.length);
   private readonly view: SweepView;
 
@@ -353,6 +357,7 @@ export class ViewBuffer {
     this.first = first;
     this.n = n;
     this.sweeps.length = 0;
+    this.allWanted = true;
     if (this.packed.length < slots * n * this.bytes) this.packed = new Uint8Array(slots * n * this.bytes);
     if (this.tallies.length < slots * n * 2 * TALLY_FIELDS) this.tallies = new Float64Array(slots * n * 2 * TALLY_FIELDS);
   }
@@ -371,7 +376,10 @@ export class ViewBuffer {
     const at = j * n * bytes;
     if (engine.readPacked) engine.readPacked(this.packed.subarray(at, at + n * bytes), bytes);
     for (let k = 0; k < n; k++) {
-      if (!wants(this.first + k, sweep)) continue;
+      if (!wants(this.first + k, sweep)) {
+        this.allWanted = false;
+        continue;
+      }
       if (!engine.readPacked) {
         engine.readSpins(k, this.one);
         this.packed.set(packStates(this.one, null, this.chip.fabric.N), at + k * bytes);
@@ -381,10 +389,42 @@ export class ViewBuffer {
     }
   }
 
-  /** The buffered views to `onSweep`, chain by chain, each chain's sweeps in order; empties the buffer. */
+  /**
+   * The buffered views to `onSweep`, chain by chain, each chain's sweeps in order; empties the
+   * buffer. A trace observer (traceSweeps) of a batch every chain of which wanted every sweep gets
+   * the batch's records at once (its sink's sweeps()), with the same values.
+   */
   replay(wants: (chain: number, sweep: number) => boolean, onSweep: (v: SweepView) => void): void {
     const { n, bytes, view, t0v, t1v } = this;
     const sweepCycles = this.chip.timing.sweepCycles;
+    const batch = (onSweep as TraceObserver).traceBatch;
+    if (batch?.sink.sweeps && this.allWanted && this.sweeps.length > 0) {
+      const slots = this.sweeps.length;
+      const per = BATCH_FIELDS + ENERGY_REPORT_KEYS.length;
+      if (this.fields.length < n * slots * per) this.fields = new Float64Array(n * slots * per);
+      const fields = this.fields;
+      for (let k = 0; k < n; k++) {
+        view.chain = this.first + k;
+        for (let j = 0; j < slots; j++) {
+          const sweep = this.sweeps[j];
+          const r = j * n + k;
+          tallyFrom(t0v, this.tallies, 2 * TALLY_FIELDS * r);
+          tallyFrom(t1v, this.tallies, 2 * TALLY_FIELDS * r + TALLY_FIELDS);
+          view.sweep = sweep;
+          view.cycle = (sweep + 1) * sweepCycles;
+          const cycle = batch.cycleOf(view);
+          const o = (k * slots + j) * per;
+          fields[o] = sweep;
+          fields[o + 1] = cycle;
+          fields[o + 2] = cycle / batch.clockHz;
+          fields[o + 3] = t0v.toggles + t1v.toggles;
+          sweepEnergyInto(this.chip, t0v, t1v, sweep, fields, o + BATCH_FIELDS);
+        }
+      }
+      batch.sink.sweeps({ stage: batch.stage, first: this.first, n, slots, names: ENERGY_REPORT_KEYS, fields, packed: this.packed, bytes });
+      this.sweeps.length = 0;
+      return;
+    }
     for (let k = 0; k < n; k++) {
       for (let j = 0; j < this.sweeps.length; j++) {
         const sweep = this.sweeps[j];
@@ -411,7 +451,7 @@ export class ViewBuffer {
  * the absolute chip cycle cycleOf(view) (time: cycle / clockHz), through one record object
  * rewritten per call (the sink reads it during the call and keeps nothing).
  */
-export function traceSweeps(sink: TraceSink, stage: number, clockHz: number, cycleOf: (v: SweepView) => number): (v: SweepView) => void {
+export function traceSweeps(sink: TraceSink, stage: number, clockHz: number, cycleOf: (v: SweepView) => number): TraceObserver {
   let cur: SweepView | null = null;
   const energy: { names: readonly string[]; values: Float64Array; at: number } = { names: ENERGY_REPORT_KEYS, values: new Float64Array(0), at: 0 };
   const rec: SweepInfo = {
@@ -427,7 +467,7 @@ export function traceSweeps(sink: TraceSink, stage: number, clockHz: number, cyc
     toggles: 0,
     energy,
   };
-  return (v: SweepView) => {
+  const observe: TraceObserver = (v: SweepView) => {
     const cycle = cycleOf(v);
     cur = v;
     rec.chain = v.chain;
@@ -440,7 +480,14 @@ export function traceSweeps(sink: TraceSink, stage: number, clockHz: number, cyc
     sink.sweep(rec);
     cur = null;
   };
+  observe.traceBatch = { sink, stage, clockHz, cycleOf };
+  return observe;
 }
+
+/** traceSweeps' observer: what ViewBuffer needs to hand it a batch of records at once */
+export type TraceObserver = ((v: SweepView) => void) & {
+  traceBatch?: { sink: TraceSink; stage: number; clockHz: number; cycleOf: (v: SweepView) => number };
+};
 
 /**
  * Run chains [first, first + count) of one stage on a programmed engine, in batches of the

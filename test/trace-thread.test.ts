@@ -10,7 +10,7 @@ import { resolveConfig } from '../sim/config.js';
 import { buildChip } from '../sim/chip.js';
 import { newDtmModel, generate } from '../sim/dtm.js';
 import { openTraceWriter, type TraceOptions, type TraceThreadOptions, type TraceWriter } from '../traces/writer.js';
-import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../traces/types.js';
+import { BATCH_FIELDS, TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../traces/types.js';
 import { traceWorkerUrl } from '../traces/ring.js';
 import { Interrupted } from '../fabric/errors.js';
 import { readTrace } from '../traces/reader.js';
@@ -150,5 +150,75 @@ describe.skipIf(!available)('the writer thread', () => {
     expect(w.threaded).toBe(true);
     w.abort();
     expect(() => readFileSync(path)).toThrow(/ENOENT/);
+  });
+
+  /**
+   * Chains 0..n-1 of stage 0, `slots` sweeps each, over N cells: written one record at a time
+   * (sweep()), or as one batch (sweeps()), with the same values.
+   */
+  async function batched(how: TraceThreadOptions, opts: TraceOptions, N: number, n: number, slots: number, asBatch: boolean): Promise<Buffer> {
+    const path = join(dir, `b${n++}-${N}.dtct`);
+    const w = openTraceWriter(path, opts, how);
+    if (how.thread) expect(await w.threadStarted()).toBe(true);
+    const L = Math.sqrt(N);
+    w.header({
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      dtca_version: 'thread-test',
+      created: '2026-01-01T00:00:00.000Z',
+      config: { note: 'synthetic batch' },
+      model: {},
+      layout: { L, N, colour: new Uint8Array(N), visible: new Int32Array(0), image: new Int32Array(0), label: new Int32Array(0), label_copies: 1 },
+      run: { chains: n, stages: 1, sweeps: 2 * slots, clock_hz: 1e9, mapping: 'test' },
+    });
+    w.stageBegin({ stage: 0, cycle: 0, time_s: 0, energy_j: { total: 0 } });
+    const names = ['total', 'rng', 'wires'];
+    const per = BATCH_FIELDS + names.length;
+    const bytes = N >> 3;
+    const fields = new Float64Array(n * slots * per);
+    const packed = new Uint8Array(slots * n * bytes);
+    for (let k = 0; k < n; k++) {
+      for (let j = 0; j < slots; j++) {
+        const o = (k * slots + j) * per;
+        const sweep = 2 * j + 1; // every other sweep, the last included
+        fields.set([sweep, (k * 100 + sweep + 1) * 2 ** 31, (k * 100 + sweep) * 1e-6, k * 7 + j * 13, (k + j) * 1e-12, j * 3e-13, k % 2 ? -0 : 0.5], o);
+        for (let i = 0; i < bytes; i++) packed[(j * n + k) * bytes + i] = (i * 31 + j * 7 + k * 101) & 255;
+      }
+    }
+    if (asBatch) w.sweeps({ stage: 0, first: 0, n, slots, names, fields, packed, bytes });
+    else {
+      const spins = new Float64Array(N);
+      for (let k = 0; k < n; k++) {
+        for (let j = 0; j < slots; j++) {
+          const o = (k * slots + j) * per;
+          const p = packed.subarray((j * n + k) * bytes, (j * n + k + 1) * bytes);
+          for (let i = 0; i < N; i++) spins[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
+          const energy_j = Object.fromEntries(names.map((x, q) => [x, fields[o + BATCH_FIELDS + q]]));
+          w.sweep({ chain: k, stage: 0, sweep: fields[o], cycle: fields[o + 1], time_s: fields[o + 2], spins, toggles: fields[o + 3], energy_j });
+        }
+      }
+    }
+    w.stageEnd({ stage: 0, cycle: 1, time_s: 1e-9, energy_j: { total: 1 } });
+    w.end({ cycle: 1, time_s: 1e-9, energy_j: { total: 1 }, cell_updates: N, toggles: 5 });
+    await w.close();
+    return readFileSync(path);
+  }
+
+  it('a batch of sweep records (sweeps()) writes the bytes of the same records one by one, however the ring splits it', async () => {
+    const ref = await batched({ thread: false }, {}, 256, 5, 7, false);
+    expect(ref.length).toBeGreaterThan(5 * 7 * 32);
+    // in this thread; through the ring whole; one chain per entry (a 4 KiB ring's entries hold
+    // 1 KiB: 7 records of 32 + 56 bytes each); one entry per chain of a larger ring
+    for (const how of [{ thread: false }, { thread: true }, { thread: true, ringBytes: 4096 }, { thread: true, ringBytes: 8192 }])
+      expect((await batched(how, {}, 256, 5, 7, true)).equals(ref)).toBe(true);
+    // a chain's records larger than an entry go record by record (and each in parts)
+    const big = await batched({ thread: false }, {}, 128 * 128, 3, 2, false);
+    expect((await batched({ thread: true, ringBytes: 4096 }, {}, 128 * 128, 3, 2, true)).equals(big)).toBe(true);
+    // thinned (chains, every other recorded sweep, a cell rectangle): the records the options keep, the same either way
+    for (const opts of [{ chains: [1, 3] }, { every: 4 }, { cells: [1, 2, 9, 5] as [number, number, number, number] }]) {
+      const one = await batched({ thread: false }, opts, 256, 5, 7, false);
+      expect((await batched({ thread: true }, opts, 256, 5, 7, true)).equals(one)).toBe(true);
+      expect((await batched({ thread: false }, opts, 256, 5, 7, true)).equals(one)).toBe(true);
+    }
   });
 });

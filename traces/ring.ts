@@ -35,7 +35,15 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutputError, outputError, writeAllSync, type SafeFile } from '../fabric/files.js';
-import { encodeSweepRecord, encodeSweepRecordInto, sweepRecordBound, type SweepFields } from './sweep-record.js';
+import {
+  BATCH_FIELDS,
+  encodeSweepRecord,
+  encodeSweepRecordInto,
+  putBatchRecords,
+  sweepRecordBound,
+  type BatchLayout,
+  type SweepFields,
+} from './sweep-record.js';
 
 /** records are gathered into a buffer this large before a write */
 export const BUFFER_BYTES = 1 << 20;
@@ -44,7 +52,7 @@ export const FLUSH_MS = 1000;
 /** the ring's default size: about 700 sweeps of 64 chains at L = 70 (a batch of 64 chains replays its 250 sweeps into it at once) */
 export const RING_BYTES = 1 << 25;
 /** the ring's layout; a writer thread from a different build refuses to read it */
-export const RING_VERSION = 1;
+export const RING_VERSION = 2;
 /** the writer thread looks at the ring at least this often (the caller wakes it only for a batch) */
 const IDLE_MS = FLUSH_MS / 4;
 /** a writer thread that has not started within this long is taken over */
@@ -140,6 +148,7 @@ const E_KEYS = 2;
 const E_BYTES = 3;
 const E_SYNC = 4;
 const E_STOP = 5;
+const E_BATCH = 6;
 
 /** E_BYTES flags */
 const F_FLUSH = 1;
@@ -148,6 +157,8 @@ const F_MORE = 2;
 /** sweep entry: i32 len, kind, nStates, nEnergy; f64 chain, stage, sweep, cycle, time_s, toggles, n_cells; f64 energy[nEnergy]; u8 states */
 const SWEEP_FIXED = 16 + 7 * 8;
 const BYTES_AT = 16;
+/** a batch entry: len, kind, bytes per record, energy values per record (i32), then stage, first chain, chains, slots, n_cells (f64) */
+const BATCH_FIXED = 16 + 5 * 8;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
@@ -221,6 +232,8 @@ class RingReader {
     };
   }
 
+  private readonly put = (f: SweepFields) => this.out.putSweep(f);
+
   /** Forget the parts of a record not read whole (the caller writes the record itself). */
   dropParts(): void {
     this.parts = [];
@@ -256,6 +269,16 @@ class RingReader {
           const at = pos + SWEEP_FIXED + 8 * nE;
           f.states = d8.subarray(at, at + nStates);
           this.out.putSweep(f);
+        } else if (kind === E_BATCH) {
+          const bytes = d32[w + 2];
+          const nE = d32[w + 3];
+          if (this.keys.length !== nE) throw new Error(`trace ring: a batch entry with ${nE} energy values, ${this.keys.length} names`);
+          const q = (pos + 16) >> 3;
+          const n = d64[q + 2];
+          const slots = d64[q + 3];
+          const b: BatchLayout = { stage: d64[q], first: d64[q + 1], n, slots, n_cells: d64[q + 4], names: this.keys, bytes };
+          const fieldsAt = (pos + BATCH_FIXED) >> 3;
+          putBatchRecords(this.fields, b, d64, fieldsAt, d8, pos + BATCH_FIXED + 8 * (BATCH_FIELDS + nE) * n * slots, 0, n, this.put);
         } else if (kind === E_KEYS) {
           const n = d32[w + 2];
           this.keys = JSON.parse(Buffer.from(d8.buffer, pos + BYTES_AT, n).toString('utf8')) as string[];
@@ -500,6 +523,62 @@ export class RingProducer {
     d8.set(f.states, pos + SWEEP_FIXED + 8 * nE);
     this.publish(len);
   }
+
+  /**
+   * A batch of sweep records (traces/writer.ts sweeps()): its values and packed spins copied into
+   * the ring in entries of whole chains, each as large as an entry may be; the writer thread
+   * encodes the records. A chain whose records do not fit one entry goes record by record.
+   */
+  sweepBatch(b: BatchLayout, fields: Float64Array, packed: Uint8Array): void {
+    const { n, slots, bytes } = b;
+    const f = this.batchFields;
+    if (this.local) return putBatchRecords(f, b, fields, 0, packed, 0, 0, n, this.putLocal);
+    if (b.names !== this.keys && !sameKeys(b.names, this.keys)) {
+      this.keys = b.names;
+      this.putKeys(b.names);
+      if (this.local) return putBatchRecords(f, b, fields, 0, packed, 0, 0, n, this.putLocal);
+    }
+    const per = BATCH_FIELDS + b.names.length;
+    const perChain = slots * (8 * per + bytes);
+    const room = perChain > 0 ? Math.floor((this.maxEntry - BATCH_FIXED) / perChain) : n;
+    if (room < 1) return putBatchRecords(f, b, fields, 0, packed, 0, 0, n, this.putRing);
+    for (let k0 = 0; k0 < n; k0 += room) {
+      const m = Math.min(room, n - k0);
+      const len = align8(BATCH_FIXED + m * perChain);
+      const pos = this.reserve(len);
+      // taken over part way: the rest of the batch here
+      if (this.local) return putBatchRecords(f, b, fields, 0, packed, 0, k0, n, this.putLocal);
+      const { d32, d64, d8 } = this.v;
+      const w = pos >> 2;
+      d32[w] = len;
+      d32[w + 1] = E_BATCH;
+      d32[w + 2] = bytes;
+      d32[w + 3] = b.names.length;
+      const q = (pos + 16) >> 3;
+      d64[q] = b.stage;
+      d64[q + 1] = b.first + k0;
+      d64[q + 2] = m;
+      d64[q + 3] = slots;
+      d64[q + 4] = b.n_cells;
+      d64.set(fields.subarray(k0 * slots * per, (k0 + m) * slots * per), (pos + BATCH_FIXED) >> 3);
+      const at = pos + BATCH_FIXED + 8 * per * m * slots;
+      for (let j = 0; j < slots; j++) d8.set(packed.subarray((j * n + k0) * bytes, (j * n + k0 + m) * bytes), at + j * m * bytes);
+      this.publish(len);
+    }
+  }
+  private readonly batchFields: SweepFields = {
+    chain: 0,
+    stage: 0,
+    sweep: 0,
+    cycle: 0,
+    time_s: 0,
+    toggles: 0,
+    n_cells: 0,
+    states: new Uint8Array(0),
+    energy_j: {},
+  };
+  private readonly putLocal = (f: SweepFields) => (this.local as RecordBuffer).putSweep(f);
+  private readonly putRing = (f: SweepFields) => this.sweep(f);
 
   /** One encoded record (split into parts when it is larger than a quarter of the ring); flush after it when asked. */
   bytes(b: Uint8Array, flush: boolean): void {

@@ -172,3 +172,59 @@ export function encodeSweepRecordInto(b: Buffer, at: number, f: SweepFields): nu
   eb = scratch;
   return p + 5;
 }
+
+/** values per record of a batch of sweep records before its energy values: sweep, cycle, time_s, toggles (traces/types.ts SweepBatch) */
+export const BATCH_FIELDS = 4;
+
+/** Where a batch of sweep records keeps its values (traces/types.ts SweepBatch; the trace ring's batch entries). */
+export interface BatchLayout {
+  stage: number;
+  /** the chain of record k = 0 */
+  first: number;
+  /** chains in the packed spins' rows (the stride of a slot) */
+  n: number;
+  slots: number;
+  n_cells: number;
+  names: string[];
+  /** packed bytes per record */
+  bytes: number;
+}
+
+/**
+ * The records k0 .. k1 - 1 (chains first + k) of a batch to `put`, chain by chain and each
+ * chain's slots in order, through one fields object `f`: record (k, j)'s values from
+ * fields[fieldsAt + (k * slots + j) * (BATCH_FIELDS + names.length)], its packed spins from
+ * packed[packedAt + (j * n + k) * bytes].
+ */
+export function putBatchRecords(
+  f: SweepFields,
+  b: BatchLayout,
+  fields: Float64Array,
+  fieldsAt: number,
+  packed: Uint8Array,
+  packedAt: number,
+  k0: number,
+  k1: number,
+  put: (f: SweepFields) => void,
+): void {
+  const { slots, n, bytes } = b;
+  const per = BATCH_FIELDS + b.names.length;
+  f.stage = b.stage;
+  f.n_cells = b.n_cells;
+  f.energyNames = b.names;
+  f.energyValues = fields;
+  for (let k = k0; k < k1; k++) {
+    f.chain = b.first + k;
+    for (let j = 0; j < slots; j++) {
+      const o = fieldsAt + (k * slots + j) * per;
+      f.sweep = fields[o];
+      f.cycle = fields[o + 1];
+      f.time_s = fields[o + 2];
+      f.toggles = fields[o + 3];
+      f.energyAt = o + BATCH_FIELDS;
+      const at = packedAt + (j * n + k) * bytes;
+      f.states = packed.subarray(at, at + bytes);
+      put(f);
+    }
+  }
+}

@@ -57,6 +57,30 @@ export interface SweepInfo {
   energy?: { names: readonly string[]; values: Float64Array; at: number };
 }
 
+/**
+ * Sweep records of chains first .. first + n - 1 of one stage at the same `slots` sweeps, handed
+ * over at once (a DTM stage's batch, buffered): written chain by chain, each chain's sweeps in
+ * slot order, exactly as the same records one by one through TraceSink.sweep.
+ */
+export interface SweepBatch {
+  stage: number;
+  first: number;
+  n: number;
+  slots: number;
+  /** the energy components' names (the order of each record's values) */
+  names: readonly string[];
+  /**
+   * Record r = k * slots + j (chain first + k, slot j): BATCH_FIELDS + names.length values from
+   * r * (BATCH_FIELDS + names.length): sweep, cycle, time_s, toggles, then the energy values.
+   */
+  fields: Float64Array;
+  /** every cell's spin, bit-packed in the trace's packing: chain first + k at slot j from (j * n + k) * bytes */
+  packed: Uint8Array;
+  bytes: number;
+}
+
+export { BATCH_FIELDS } from './sweep-record.js';
+
 export interface StageInfo {
   stage: number;
   cycle: number;
@@ -80,6 +104,8 @@ export interface TraceSink {
   /** thinning: whether this sweep of this chain and stage is recorded */
   wantsSweep(chain: number, stage: number, sweep: number): boolean;
   sweep(r: SweepInfo): void;
+  /** optional: many sweep records at once (the same bytes as each through sweep()) */
+  sweeps?(b: SweepBatch): void;
   stageBegin(r: StageInfo): void;
   stageEnd(r: StageInfo): void;
   end(r: EndInfo): void;

@@ -45,12 +45,15 @@ import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
 import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict, type SweepFields } from './pack.js';
 import { RecordBuffer, RingProducer, traceWorkerUrl } from './ring.js';
+import { putBatchRecords, type BatchLayout } from './sweep-record.js';
 import {
   TRACE_FORMAT,
   TRACE_VERSION,
   type EndInfo,
   type EnergyByComponent,
+  BATCH_FIELDS,
   type StageInfo,
+  type SweepBatch,
   type SweepInfo,
   type TraceHeader,
   type TraceSink,
@@ -172,6 +175,9 @@ export class TraceWriter implements TraceSink {
   private lastSweep = -1;
   private cells: Int32Array | null = null;
   private nTraced = 0;
+  /** the grid's cells (header), and their spins unpacked from a batch's bytes when only some are traced */
+  private N = 0;
+  private spinsScratch = new Float64Array(0);
   private records = 0;
   private sweepRecords = 0;
   private haveHeader = false;
@@ -235,6 +241,7 @@ export class TraceWriter implements TraceSink {
   header(h: TraceHeader): void {
     if (this.haveHeader) throw new Error('trace writer: header written twice');
     const { L, N } = h.layout;
+    this.N = N;
     const c = this.opts.cells;
     if (c) {
       if (c[2] >= L || c[3] >= L) throw new UserError(`trace cells ${c.join(',')}: outside the ${L}x${L} grid`);
@@ -327,6 +334,59 @@ export class TraceWriter implements TraceSink {
     this.records++;
     if (this.ring) this.ring.sweep(f);
     else (this.out as RecordBuffer).putSweep(f);
+  }
+
+  /**
+   * Many sweep records at once: the records sweep() would write for them, one by one, in the same
+   * order. Every cell traced and every record wanted: handed to the writer thread whole (one copy
+   * per batch, the records encoded there); otherwise record by record through sweep().
+   */
+  sweeps(b: SweepBatch): void {
+    this.need('sweep');
+    const { n, slots, names, fields, packed, bytes } = b;
+    const per = BATCH_FIELDS + names.length;
+    let whole = this.cells === null && bytes === (this.nTraced + 7) >> 3;
+    for (let k = 0; k < n && whole; k++) for (let j = 0; j < slots && whole; j++) whole = this.wantsSweep(b.first + k, b.stage, fields[(k * slots + j) * per]);
+    if (!whole) {
+      const energy = { names, values: fields, at: 0 };
+      const r: SweepInfo = { chain: 0, stage: b.stage, sweep: 0, cycle: 0, time_s: 0, spins: new Float64Array(0), packed: undefined, toggles: 0, energy };
+      for (let k = 0; k < n; k++) {
+        for (let j = 0; j < slots; j++) {
+          const o = (k * slots + j) * per;
+          r.chain = b.first + k;
+          r.sweep = fields[o];
+          r.cycle = fields[o + 1];
+          r.time_s = fields[o + 2];
+          r.toggles = fields[o + 3];
+          energy.at = o + BATCH_FIELDS;
+          r.packed = packed.subarray((j * n + k) * bytes, (j * n + k + 1) * bytes);
+          if (this.cells !== null) r.spins = this.unpacked(r.packed);
+          this.sweep(r);
+        }
+      }
+      return;
+    }
+    if (n === 0 || slots === 0) return;
+    const last = ((n - 1) * slots + slots - 1) * per;
+    this.sweepRecords += n * slots;
+    this.records += n * slots;
+    this.lastCycle = fields[last + 1];
+    this.lastTime = fields[last + 2];
+    this.lastStage = b.stage;
+    this.lastChain = b.first + n - 1;
+    this.lastSweepAt = fields[last];
+    const layout: BatchLayout = { stage: b.stage, first: b.first, n, slots, n_cells: this.nTraced, names: names as string[], bytes };
+    if (this.ring) this.ring.sweepBatch(layout, fields, packed);
+    else putBatchRecords(this.fields, layout, fields, 0, packed, 0, 0, n, (f) => (this.out as RecordBuffer).putSweep(f));
+  }
+
+  /** every cell's spin (+-1) of packed bytes, in one scratch array */
+  private unpacked(p: Uint8Array): Float64Array {
+    const N = this.N;
+    if (this.spinsScratch.length !== N) this.spinsScratch = new Float64Array(N);
+    const s = this.spinsScratch;
+    for (let i = 0; i < N; i++) s[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
+    return s;
   }
 
   /** the sweep record's fields, reused (the encoder reads them and keeps nothing) */
