@@ -6,9 +6,11 @@
  *
  * The choice is made from the directory's contents, not from names in the code: every *.mp with a
  * manifest is a candidate; its grid is the manifest's `grid` ({L, rules, boundary}, written by
- * dtca train), else the model file's own. Where several fit, the one whose manifest reports the
- * best quality wins (metrics.ideal: the lowest FD as a fraction of its factorised yardstick at the
- * same N), then the file name.
+ * dtca train), else the model file's own. Where several fit, a model trained on the cycle-accurate
+ * chip at the configured clock (its manifest's `chip: "cycle"` and `clock_hz`: chip-in-the-loop)
+ * comes first; models trained on the cycle chip at another clock come last. Within each group the
+ * one whose manifest reports the best quality wins (metrics.ideal: the lowest FD as a fraction of
+ * its factorised yardstick at the same N), then the file name.
  *
  * Where: the `dir` argument, else $DTCA_MODELS, else configs/models of this installation.
  */
@@ -40,6 +42,8 @@ export interface ShippedEntry {
   grid: GridKey;
   /** FD / factorised FD from the manifest's metrics.ideal, or null */
   quality: number | null;
+  /** the clock a model trained on the cycle-accurate chip was trained at (manifest chip "cycle", clock_hz), else null */
+  trainedClockHz: number | null;
   manifest: Record<string, unknown>;
 }
 
@@ -93,15 +97,21 @@ export function listShippedModels(dir?: string): ShippedEntry[] {
     }
     // the manifest's grid where it states one (dtca train writes it), else the model file's own
     const grid = manifestGrid(manifest, manifestPath) ?? readModel(path).grid;
-    out.push({ path, manifestPath, name: f, grid, quality: qualityOf(manifest), manifest });
+    const hz = manifest.chip === 'cycle' && typeof manifest.clock_hz === 'number' && manifest.clock_hz > 0 ? manifest.clock_hz : null;
+    out.push({ path, manifestPath, name: f, grid, quality: qualityOf(manifest), trainedClockHz: hz, manifest });
   }
   return out;
 }
 
-/** The shipped models that fit a fabric, best first (lowest FD / factorised, then by name). */
-export function fittingModels(grid: GridKey, dir?: string): ShippedEntry[] {
+/**
+ * The shipped models that fit a fabric, best first: trained on the cycle chip at `clockHz` (when
+ * given), then the others but those trained on the cycle chip at another clock, then those; each
+ * group by lowest FD / factorised, then by name.
+ */
+export function fittingModels(grid: GridKey, dir?: string, clockHz?: number): ShippedEntry[] {
   const fits = listShippedModels(dir).filter((e) => sameGrid(e.grid, grid));
-  return fits.sort((a, b) => (a.quality ?? Infinity) - (b.quality ?? Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const group = (e: ShippedEntry) => (e.trainedClockHz === null ? 1 : e.trainedClockHz === clockHz ? 0 : 2);
+  return fits.sort((a, b) => group(a) - group(b) || (a.quality ?? Infinity) - (b.quality ?? Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export interface ShippedChoice {
@@ -115,7 +125,7 @@ export interface ShippedChoice {
 export function shippedModelFor(cfg: ResolvedConfig, dir?: string): ShippedChoice | null {
   const f = cfg.fabric;
   const grid: GridKey = { L: f.L, rules: resolveRules(f.rules, 'fabric.rules'), boundary: f.boundary };
-  const fits = fittingModels(grid, dir);
+  const fits = fittingModels(grid, dir, cfg.clock.clock_hz);
   if (fits.length === 0) return null;
   const entry = fits[0];
   const model = readModel(entry.path);

@@ -4,7 +4,7 @@
 // generates 7x7 images, and the choice of the shipped model from a models directory. In-process
 // (unit tier); anygrid-cli.test.ts runs dtca run, dtca eval's yardsticks and the Python package.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,5 +233,22 @@ describe('the shipped model that fits the fabric', () => {
     expect(shippedModelFor(cfg(24), dir)).toBeNull();
     expect(shippedModelFor(cfg(20, 'G8'), dir)).toBeNull();
     expect(shippedModelFor(cfg(70), join(dir, 'nowhere'))).toBeNull();
+  });
+
+  it('a model trained on the cycle chip is chosen at the clock it was trained at, and last at any other clock', () => {
+    const d = fakeModelsDir();
+    // the best reported quality of the 20x20 models, trained chip-in-the-loop at 80 MHz
+    copyFileSync(join(d, 'a20.mp'), join(d, 'e20.mp'));
+    const grid = { L: 20, rules: 'G12', boundary: 'open' };
+    writeFileSync(
+      join(d, 'e20.manifest.json'),
+      JSON.stringify({ grid, chip: 'cycle', clock_hz: 8e7, metrics: { ideal: { n: 1000, fd: 30, baselines: { factorised: { fd: 100 } } } } }),
+    );
+    const at = (hz: number) => resolveConfig(undefined, { sets: ['fabric.L=20', `clock.clock_hz=${hz}`] });
+    expect(listShippedModels(d).find((e) => e.name === 'e20.mp')!.trainedClockHz).toBe(8e7);
+    expect(shippedModelFor(at(8e7), d)!.entry.name).toBe('e20.mp');
+    const at10 = shippedModelFor(at(1e7), d)!;
+    expect(at10.entry.name).toBe('b20.mp');
+    expect(at10.others).toEqual(['a20.mp', 'e20.mp']);
   });
 });

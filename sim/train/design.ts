@@ -409,6 +409,8 @@ export async function trainModelForDesign(
     config: trainConfig.name,
     data: target.images ? `${target.images.n} images given by the caller` : 'Fashion-MNIST train split',
     chip: plan.chip,
+    // the clock a cycle-chip model was trained at (dtca run prefers it at that clock: sim/shipped.ts)
+    ...(plan.chip === 'cycle' ? { clock_hz: trainConfig.clock.clock_hz } : {}),
     seed: options.seed,
     init: design.init ? (design.initName ?? design.init.source) : null,
     ...(plan.initGuidance ? { init_guidance_set_aside: { label_gain: plan.initGuidance.gain, beta: plan.initGuidance.beta } } : {}),
