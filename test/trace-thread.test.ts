@@ -82,22 +82,27 @@ describe.skipIf(!available)('the writer thread', () => {
     for (let k = 0; k < 5; k++) expect((await traced({ every: 1 }, { thread: true, ringBytes: 4096 })).bytes.equals(ref)).toBe(true);
   });
 
-  /** A writer fed directly: `count` sweeps of one chain over `N` cells, states from a counter. */
-  async function synthetic(how: TraceThreadOptions, N: number, count: number): Promise<{ bytes: Buffer; w: TraceWriter }> {
-    const path = join(dir, `s${n++}.dtct`);
-    const w = openTraceWriter(path, {}, how);
-    if (how.thread && !how.workerUrl) expect(await w.threadStarted()).toBe(true);
+  /** The header of a synthetic trace: `chains` chains of one stage of `sweeps` sweeps over N cells (N a square). */
+  function syntheticHeader(w: TraceWriter, note: string, N: number, chains: number, sweeps: number): void {
     const L = Math.sqrt(N);
     w.header({
       format: TRACE_FORMAT,
       version: TRACE_VERSION,
       dtca_version: 'thread-test',
       created: '2026-01-01T00:00:00.000Z',
-      config: { note: 'synthetic' },
+      config: { note },
       model: {},
       layout: { L, N, colour: new Uint8Array(N), visible: new Int32Array(0), image: new Int32Array(0), label: new Int32Array(0), label_copies: 1 },
-      run: { chains: 1, stages: 1, sweeps: count, clock_hz: 1e9, mapping: 'test' },
+      run: { chains, stages: 1, sweeps, clock_hz: 1e9, mapping: 'test' },
     });
+  }
+
+  /** A writer fed directly: `count` sweeps of one chain over `N` cells, states from a counter. */
+  async function synthetic(how: TraceThreadOptions, N: number, count: number): Promise<{ bytes: Buffer; w: TraceWriter }> {
+    const path = join(dir, `s${n++}.dtct`);
+    const w = openTraceWriter(path, {}, how);
+    if (how.thread && !how.workerUrl) expect(await w.threadStarted()).toBe(true);
+    syntheticHeader(w, 'synthetic', N, 1, count);
     w.stageBegin({ stage: 0, cycle: 0, time_s: 0, energy_j: { total: 0 } });
     const packed = new Uint8Array(N >> 3);
     for (let s = 0; s < count; s++) {
@@ -156,42 +161,32 @@ describe.skipIf(!available)('the writer thread', () => {
    * Chains 0..n-1 of stage 0, `slots` sweeps each, over N cells: written one record at a time
    * (sweep()), or as one batch (sweeps()), with the same values.
    */
-  async function batched(how: TraceThreadOptions, opts: TraceOptions, N: number, n: number, slots: number, asBatch: boolean): Promise<Buffer> {
-    const path = join(dir, `b${n++}-${N}.dtct`);
+  async function batched(how: TraceThreadOptions, opts: TraceOptions, N: number, chains: number, slots: number, asBatch: boolean): Promise<Buffer> {
+    const path = join(dir, `b${n++}.dtct`);
     const w = openTraceWriter(path, opts, how);
     if (how.thread) expect(await w.threadStarted()).toBe(true);
-    const L = Math.sqrt(N);
-    w.header({
-      format: TRACE_FORMAT,
-      version: TRACE_VERSION,
-      dtca_version: 'thread-test',
-      created: '2026-01-01T00:00:00.000Z',
-      config: { note: 'synthetic batch' },
-      model: {},
-      layout: { L, N, colour: new Uint8Array(N), visible: new Int32Array(0), image: new Int32Array(0), label: new Int32Array(0), label_copies: 1 },
-      run: { chains: n, stages: 1, sweeps: 2 * slots, clock_hz: 1e9, mapping: 'test' },
-    });
+    syntheticHeader(w, 'synthetic batch', N, chains, 2 * slots);
     w.stageBegin({ stage: 0, cycle: 0, time_s: 0, energy_j: { total: 0 } });
     const names = ['total', 'rng', 'wires'];
     const per = BATCH_FIELDS + names.length;
     const bytes = N >> 3;
-    const fields = new Float64Array(n * slots * per);
-    const packed = new Uint8Array(slots * n * bytes);
-    for (let k = 0; k < n; k++) {
+    const fields = new Float64Array(chains * slots * per);
+    const packed = new Uint8Array(slots * chains * bytes);
+    for (let k = 0; k < chains; k++) {
       for (let j = 0; j < slots; j++) {
         const o = (k * slots + j) * per;
         const sweep = 2 * j + 1; // every other sweep, the last included
         fields.set([sweep, (k * 100 + sweep + 1) * 2 ** 31, (k * 100 + sweep) * 1e-6, k * 7 + j * 13, (k + j) * 1e-12, j * 3e-13, k % 2 ? -0 : 0.5], o);
-        for (let i = 0; i < bytes; i++) packed[(j * n + k) * bytes + i] = (i * 31 + j * 7 + k * 101) & 255;
+        for (let i = 0; i < bytes; i++) packed[(j * chains + k) * bytes + i] = (i * 31 + j * 7 + k * 101) & 255;
       }
     }
-    if (asBatch) w.sweeps({ stage: 0, first: 0, n, slots, names, fields, packed, bytes });
+    if (asBatch) w.sweeps({ stage: 0, first: 0, n: chains, slots, names, fields, packed, bytes });
     else {
       const spins = new Float64Array(N);
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < chains; k++) {
         for (let j = 0; j < slots; j++) {
           const o = (k * slots + j) * per;
-          const p = packed.subarray((j * n + k) * bytes, (j * n + k + 1) * bytes);
+          const p = packed.subarray((j * chains + k) * bytes, (j * chains + k + 1) * bytes);
           for (let i = 0; i < N; i++) spins[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
           const energy_j = Object.fromEntries(names.map((x, q) => [x, fields[o + BATCH_FIELDS + q]]));
           w.sweep({ chain: k, stage: 0, sweep: fields[o], cycle: fields[o + 1], time_s: fields[o + 2], spins, toggles: fields[o + 3], energy_j });

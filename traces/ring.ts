@@ -39,6 +39,7 @@ import {
   BATCH_FIELDS,
   encodeSweepRecord,
   encodeSweepRecordInto,
+  newSweepFields,
   putBatchRecords,
   sweepRecordBound,
   type BatchLayout,
@@ -216,20 +217,7 @@ class RingReader {
     private readonly v: Views,
     private readonly out: RecordBuffer,
   ) {
-    this.fields = {
-      chain: 0,
-      stage: 0,
-      sweep: 0,
-      cycle: 0,
-      time_s: 0,
-      toggles: 0,
-      n_cells: 0,
-      states: new Uint8Array(0),
-      energy_j: {},
-      energyNames: [],
-      energyValues: v.d64,
-      energyAt: 0,
-    };
+    this.fields = { ...newSweepFields(), energyNames: [], energyValues: v.d64, energyAt: 0 };
   }
 
   private readonly put = (f: SweepFields) => this.out.putSweep(f);
@@ -566,17 +554,7 @@ export class RingProducer {
       this.publish(len);
     }
   }
-  private readonly batchFields: SweepFields = {
-    chain: 0,
-    stage: 0,
-    sweep: 0,
-    cycle: 0,
-    time_s: 0,
-    toggles: 0,
-    n_cells: 0,
-    states: new Uint8Array(0),
-    energy_j: {},
-  };
+  private readonly batchFields = newSweepFields();
   private readonly putLocal = (f: SweepFields) => (this.local as RecordBuffer).putSweep(f);
   private readonly putRing = (f: SweepFields) => this.sweep(f);
 

@@ -29,6 +29,11 @@ export interface SweepFields {
   energyAt?: number;
 }
 
+/** A fields object to fill and reuse (the encoder reads it during a call and keeps nothing). */
+export function newSweepFields(): SweepFields {
+  return { chain: 0, stage: 0, sweep: 0, cycle: 0, time_s: 0, toggles: 0, n_cells: 0, states: new Uint8Array(0), energy_j: {} };
+}
+
 const te = new TextEncoder();
 const KEY_BYTES = new Map<string, Uint8Array>();
 function keyBytes(k: string): Uint8Array {

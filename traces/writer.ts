@@ -43,9 +43,9 @@
  */
 import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
-import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict, type SweepFields } from './pack.js';
+import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict } from './pack.js';
 import { RecordBuffer, RingProducer, traceWorkerUrl } from './ring.js';
-import { putBatchRecords, type BatchLayout } from './sweep-record.js';
+import { newSweepFields, putBatchRecords, type BatchLayout } from './sweep-record.js';
 import {
   TRACE_FORMAT,
   TRACE_VERSION,
@@ -347,23 +347,22 @@ export class TraceWriter implements TraceSink {
     const per = BATCH_FIELDS + names.length;
     let whole = this.cells === null && bytes === (this.nTraced + 7) >> 3;
     for (let k = 0; k < n && whole; k++) for (let j = 0; j < slots && whole; j++) whole = this.wantsSweep(b.first + k, b.stage, fields[(k * slots + j) * per]);
+    const layout: BatchLayout = { stage: b.stage, first: b.first, n, slots, n_cells: this.nTraced, names: names as string[], bytes };
     if (!whole) {
+      // record by record through sweep(), which keeps what the options keep
       const energy = { names, values: fields, at: 0 };
       const r: SweepInfo = { chain: 0, stage: b.stage, sweep: 0, cycle: 0, time_s: 0, spins: new Float64Array(0), packed: undefined, toggles: 0, energy };
-      for (let k = 0; k < n; k++) {
-        for (let j = 0; j < slots; j++) {
-          const o = (k * slots + j) * per;
-          r.chain = b.first + k;
-          r.sweep = fields[o];
-          r.cycle = fields[o + 1];
-          r.time_s = fields[o + 2];
-          r.toggles = fields[o + 3];
-          energy.at = o + BATCH_FIELDS;
-          r.packed = packed.subarray((j * n + k) * bytes, (j * n + k + 1) * bytes);
-          if (this.cells !== null) r.spins = this.unpacked(r.packed);
-          this.sweep(r);
-        }
-      }
+      putBatchRecords(newSweepFields(), layout, fields, 0, packed, 0, 0, n, (f) => {
+        r.chain = f.chain;
+        r.sweep = f.sweep;
+        r.cycle = f.cycle;
+        r.time_s = f.time_s;
+        r.toggles = f.toggles;
+        energy.at = f.energyAt!;
+        r.packed = f.states;
+        if (this.cells !== null) r.spins = this.unpacked(f.states);
+        this.sweep(r);
+      });
       return;
     }
     if (n === 0 || slots === 0) return;
@@ -375,7 +374,6 @@ export class TraceWriter implements TraceSink {
     this.lastStage = b.stage;
     this.lastChain = b.first + n - 1;
     this.lastSweepAt = fields[last];
-    const layout: BatchLayout = { stage: b.stage, first: b.first, n, slots, n_cells: this.nTraced, names: names as string[], bytes };
     if (this.ring) this.ring.sweepBatch(layout, fields, packed);
     else putBatchRecords(this.fields, layout, fields, 0, packed, 0, 0, n, (f) => (this.out as RecordBuffer).putSweep(f));
   }
@@ -390,7 +388,7 @@ export class TraceWriter implements TraceSink {
   }
 
   /** the sweep record's fields, reused (the encoder reads them and keeps nothing) */
-  private readonly fields: SweepFields = { chain: 0, stage: 0, sweep: 0, cycle: 0, time_s: 0, toggles: 0, n_cells: 0, states: new Uint8Array(0), energy_j: {} };
+  private readonly fields = newSweepFields();
 
   stageBegin(r: StageInfo): void {
     this.need('stage_begin');

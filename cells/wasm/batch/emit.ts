@@ -562,7 +562,7 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
 /**
  * The divider terms of half q's f32 nodes (in Vf), cells/physics.ts dividerQ32, added to dacc (i32
  * lanes): x = f(V f(256 vsv)) clamped to [-128, 128], q = f(x x), and 16384 - rne(q) as
- * DQK - bits(f(q + 2^23)) (the bits of 2^23 + n are those of 2^23 plus n); per chain in f64 (traces).
+ * DQK - bits(f(q + 2^23)) (the bits of 2^23 + n are those of 2^23 plus n); per chain in i32 lanes too (traces).
  */
 function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   const { get, set, K, l, v, g } = ctx;
