@@ -214,3 +214,66 @@ describe("ACP's autocorrelation estimator", () => {
     expect(Math.abs(rho - Math.exp((-2 * 2e-7) / 4e-7))).toBeLessThan(tol);
   });
 });
+
+describe('final epochs (--final-epochs, --final-warmup)', () => {
+  // the tiny stage again; the gradient of a step depends only on the weights, the step's key and
+  // the phase settings its epoch gets, so each epoch is compared with a run that uses its settings throughout
+  const L = 4;
+  const config = testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'fabric.boundary="open"', 'seed=5'], true);
+  const dtm = newDtmModel({ T: 2, L, rules: [[0, 1]], boundary: 'open', visible: 3, weights: 'zero', seed: 5 }).dtm!;
+  const data: TrainData = { n: 3, V: 3, x: Int8Array.from([1, -1, 1, -1, -1, 1, 1, 1, -1]) };
+  const base: StageTrainSpec = {
+    config,
+    engine: 'wasm',
+    dtm,
+    beta: 1,
+    stage: 0,
+    batch: 16,
+    warmup: 4,
+    posWarmup: 3,
+    samples: 3,
+    every: 2,
+    epochs: 3,
+    steps: 2,
+    adam: ADAM_DEFAULTS,
+    alpha: 0.18,
+    acp: { on: false, lambda0: 0, lag: 10, params: ACP_DEFAULTS },
+    seed: 9,
+  };
+  /** the gradient and the cell updates of step g, from the same random weights */
+  function step(spec: StageTrainSpec, g: number) {
+    const chip = buildChip(config);
+    const wires = fabricWires(chip);
+    const st = newStageState(0, wires.i.length, chip.fabric.N, 0);
+    const k0 = streamKey(78, 1);
+    for (let e = 0; e < st.thetaW.length; e++) st.thetaW[e] = 0.8 * (uniform(k0, e) - 0.5);
+    const tr = new StageTrainer(spec, data, st);
+    const before = st.cellUpdates;
+    const grad = Float64Array.from(tr.gradient(g).grad);
+    tr.dispose();
+    return { grad, updates: st.cellUpdates - before };
+  }
+
+  it('the last epochs start from noise and warm up for finalWarmup sweeps; the earlier ones are untouched', () => {
+    const fin: StageTrainSpec = { ...base, negStart: 'data', dataWarmup: 2, finalEpochs: 1, finalWarmup: 11 };
+    const dataRun: StageTrainSpec = { ...base, negStart: 'data', dataWarmup: 2 };
+    const longNoise: StageTrainSpec = { ...base, negStart: 'noise', warmup: 11 };
+    // epoch 0 (steps 0, 1): data-started as without final epochs; epoch 2 (steps 4, 5): noise-started, 11 sweeps
+    for (const g of [0, 1]) expect(step(fin, g)).toEqual(step(dataRun, g));
+    for (const g of [4, 5]) {
+      const a = step(fin, g);
+      expect(a).toEqual(step(longNoise, g));
+      // 9 more negative sweeps of 16 chains than the data-started step
+      expect(a.updates - step(dataRun, g).updates).toBe(9 * 16 * config.fabric.L ** 2);
+    }
+    // the start alone (the same warm-up as the data-started chains): from noise, not from the data
+    // (a short phase, before chains driven by the same draws coalesce)
+    const finShort: StageTrainSpec = { ...fin, finalWarmup: 2 };
+    const shortNoise: StageTrainSpec = { ...base, negStart: 'noise', warmup: 2 };
+    for (const g of [4, 5]) {
+      const a = step(finShort, g);
+      expect(a).toEqual(step(shortNoise, g));
+      expect(a.grad).not.toEqual(step(dataRun, g).grad);
+    }
+  });
+});

@@ -155,6 +155,22 @@ export function runAnchors(dir: string): Anchor[] {
       }
       return best;
     };
+    // two copies at once, started together: what the machine's two cores give two independent
+    // single-chain kernels (shared L3 and memory, or hyperthread siblings) — the ceiling of a row on
+    // two workers. Best of three of the summed rates.
+    const pair = (exe: string, args: string[]) => {
+      let best = 0;
+      for (let k = 0; k < 3; k++) {
+        // the program and its arguments as the shell's positional parameters, never in the script
+        const out = execFileSync('sh', ['-c', '"$0" "$@" & "$0" "$@"; wait', join(tmp, exe), ...args], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        const rates = [...out.matchAll(/([0-9.]+) cell-updates\/ns/g)].map((m) => Number(m[1]));
+        if (rates.length === 2) best = Math.max(best, rates[0] + rates[1]);
+      }
+      return best;
+    };
     return [
       { name: 'native one chain (native_ref, -march=native)', command: 'native_ref 70 4000', updates_per_ns: rate('native_ref', ['70', '4000']) },
       {
@@ -166,6 +182,12 @@ export function runAnchors(dir: string): Anchor[] {
         name: 'native 64 chains L=256 (native_batch i16f, x86-64-v2)',
         command: 'native_batch i16f 256 64 100',
         updates_per_ns: rate('nb_v2', ['i16f', '256', '64', '100']),
+      },
+      { name: 'native one chain L=256 (native_ref)', command: 'native_ref 256 1500', updates_per_ns: rate('native_ref', ['256', '1500']) },
+      {
+        name: 'native one chain L=256, two copies at once (summed)',
+        command: 'native_ref 256 1500 & native_ref 256 1500',
+        updates_per_ns: pair('native_ref', ['256', '1500']),
       },
     ];
   } finally {
@@ -191,12 +213,22 @@ function fmtBytes(b: number): string {
   return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(0)} MiB`;
 }
 
+/** Two copies of the native single-chain kernel at once over one copy (anchors 3 and 4 of runAnchors); null without them. */
+export function twoCoreCeiling(anchors: Anchor[]): number | null {
+  const one = anchors[3]?.updates_per_ns;
+  const two = anchors[4]?.updates_per_ns;
+  return one && two ? two / one : null;
+}
+
 export function formatBench(rows: BenchRow[], anchors: Anchor[] = []): string {
   const m = rows[0]?.machine ?? machine();
   const lines: string[] = [];
   lines.push(`machine   ${m.cpu}, ${m.cores} cores, Node ${m.node} (${m.arch})`);
   if (rows[0]?.run_startup_s != null) lines.push(`dtca run start-up to first sweep: ${rows[0].run_startup_s.toFixed(3)} s (median of ${STARTUP_RUNS} runs)`);
   for (const a of anchors) lines.push(`anchor    ${a.name}: ${a.updates_per_ns.toFixed(3)} updates/ns`);
+  const ceiling = twoCoreCeiling(anchors);
+  if (ceiling !== null)
+    lines.push(`two cores give two native copies ${ceiling.toFixed(2)}x one: the most a row on two workers can gain over one on this machine`);
   lines.push('');
   const ratioTo = (r: BenchRow): string => {
     const a = r.chains === 1 ? anchors[0] : r.L === 256 ? anchors[2] : anchors[1];
@@ -261,5 +293,7 @@ async function benchMain(a: BenchArgs, s: Session): Promise<void> {
   }
   const anchors = a.anchors ? runAnchors(a.anchors) : [];
   const rows = await runBench(Boolean(a.quick), s.log, (r) => s.log.debug({ row: r }, 'bench row done'));
-  process.stdout.write(a.json ? JSON.stringify(anchors.length ? { anchors, rows } : rows, null, 2) + '\n' : formatBench(rows, anchors));
+  process.stdout.write(
+    a.json ? JSON.stringify(anchors.length ? { anchors, two_core_ceiling: twoCoreCeiling(anchors), rows } : rows, null, 2) + '\n' : formatBench(rows, anchors),
+  );
 }

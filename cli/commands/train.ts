@@ -133,6 +133,8 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     dataEpochs: positiveInt('data-epochs', a.dataEpochs as number | undefined, 0),
     dataWarmup: positiveInt('data-warmup', a.dataWarmup as number | undefined),
     acpWarmup: positiveInt('acp-warmup', a.acpWarmup as number | undefined),
+    finalEpochs: positiveInt('final-epochs', a.finalEpochs as number | undefined, 0),
+    finalWarmup: positiveInt('final-warmup', a.finalWarmup as number | undefined),
     samples: positiveInt('samples', a.samples as number | undefined),
     every: positiveInt('every', a.every as number | undefined),
     lr: a.lr === undefined ? undefined : num('lr', a.lr, TRAIN_DEFAULTS.lr, 1e-9, 10),
@@ -261,6 +263,11 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           describe: 'with --neg-start data: only the first N epochs start from the data, later ones from noise (default all)',
         })
         .option('data-warmup', { type: 'number', describe: 'with --neg-start data: sweeps before the first sample of data-started chains (default --warmup)' })
+        .option('final-epochs', {
+          type: 'number',
+          describe: 'the last N epochs start their negative chains from noise and sample them after --final-warmup sweeps (default 0)',
+        })
+        .option('final-warmup', { type: 'number', describe: "sweeps before the first sample of the final epochs' negative chains (default --warmup)" })
         .option('acp-warmup', { type: 'number', describe: 'sweeps before the ACP autocorrelation measurement (default: --warmup)' })
         .option('samples', { type: 'number', describe: 'samples per chain and phase (default 10)' })
         .option('every', { type: 'number', describe: 'sweeps between samples (default 4)' })

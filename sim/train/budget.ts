@@ -20,6 +20,8 @@ export interface BudgetOptions {
   dataEpochs?: number;
   dataWarmup?: number;
   acpWarmup?: number;
+  finalEpochs?: number;
+  finalWarmup?: number;
   samples?: number;
   every?: number;
   lr?: number;
@@ -138,6 +140,8 @@ export const BUDGET_FILE_KEYS: Record<keyof BudgetFileOptions, KeyCheck> = {
   dataEpochs: intAtLeast(0),
   dataWarmup: intAtLeast(1),
   acpWarmup: intAtLeast(1),
+  finalEpochs: intAtLeast(0),
+  finalWarmup: intAtLeast(1),
   samples: intAtLeast(1),
   every: intAtLeast(1),
   lr: numberIn(1e-9, 10),

@@ -399,6 +399,8 @@ export async function trainModelForDesign(
     'dataEpochs',
     'dataWarmup',
     'acpWarmup',
+    'finalEpochs',
+    'finalWarmup',
   ]);
   const extras = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
   const manifest = {
@@ -433,6 +435,8 @@ export async function trainModelForDesign(
       data_epochs: o.negStart === 'data' ? Math.min(o.epochs, o.dataEpochs ?? o.epochs) : 0,
       data_warmup: o.negStart === 'data' ? (o.dataWarmup ?? o.warmup) : null,
       acp_warmup: o.acpWarmup ?? o.warmup,
+      final_epochs: Math.min(o.epochs, o.finalEpochs ?? 0),
+      final_warmup: o.finalEpochs ? (o.finalWarmup ?? o.warmup) : null,
       samples: o.samples,
       every: o.every,
       lr: o.lr,

@@ -68,6 +68,14 @@ export interface StageTrainSpec {
   dataWarmup?: number;
   /** sweeps before the first ACP snapshot (default: warmup) */
   acpWarmup?: number;
+  /**
+   * the last finalEpochs epochs start their negative chains from noise (whatever negStart says)
+   * and sample them after finalWarmup sweeps: long chains, whose moments are close to the
+   * generation's, once the model is near its end (default 0: none)
+   */
+  finalEpochs?: number;
+  /** warm-up of the final epochs' negative chains (default: warmup) */
+  finalWarmup?: number;
   samples: number;
   every: number;
   epochs: number;
@@ -504,8 +512,10 @@ export class StageTrainer {
       m.pair.fill(0);
     }
     this.program();
-    const fromData = sp.negStart === 'data' && Math.floor(g / Math.max(1, sp.steps)) < (sp.dataEpochs ?? Infinity);
-    const negWarmup = fromData ? (sp.dataWarmup ?? sp.warmup) : sp.warmup;
+    const epoch = Math.floor(g / Math.max(1, sp.steps));
+    const final = epoch >= sp.epochs - (sp.finalEpochs ?? 0);
+    const fromData = !final && sp.negStart === 'data' && epoch < (sp.dataEpochs ?? Infinity);
+    const negWarmup = final ? (sp.finalWarmup ?? sp.warmup) : fromData ? (sp.dataWarmup ?? sp.warmup) : sp.warmup;
     const p = this.phase(this.clamped, first, B, {
       warmup: sp.posWarmup ?? sp.warmup,
       sums: pos,

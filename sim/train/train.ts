@@ -66,6 +66,10 @@ export interface TrainOptions {
   dataWarmup?: number;
   /** warm-up before the ACP measurement (default: warmup) */
   acpWarmup?: number;
+  /** the last epochs whose negative chains start from noise and run finalWarmup sweeps (default 0) */
+  finalEpochs?: number;
+  /** warm-up of the final epochs' negative chains (default: warmup) */
+  finalWarmup?: number;
   samples: number;
   every: number;
   lr: number;
@@ -125,6 +129,7 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     ...(o.negStart === 'data' && o.dataEpochs !== undefined && o.dataEpochs < o.epochs ? { dataEpochs: o.dataEpochs } : {}),
     ...(o.negStart === 'data' && o.dataWarmup !== undefined && o.dataWarmup !== o.warmup ? { dataWarmup: o.dataWarmup } : {}),
     ...(o.acpWarmup !== undefined && o.acpWarmup !== o.warmup ? { acpWarmup: o.acpWarmup } : {}),
+    ...(o.finalEpochs ? { finalEpochs: o.finalEpochs, finalWarmup: o.finalWarmup ?? o.warmup } : {}),
   };
 }
 
@@ -168,6 +173,8 @@ export function stageSpec(o: TrainOptions, stage: number): StageTrainSpec {
     dataEpochs: o.dataEpochs,
     dataWarmup: o.dataWarmup,
     acpWarmup: o.acpWarmup,
+    finalEpochs: o.finalEpochs,
+    finalWarmup: o.finalWarmup,
     samples: o.samples,
     every: o.every,
     epochs: o.epochs,

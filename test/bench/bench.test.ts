@@ -2,6 +2,7 @@
 // benchmark's business, never a test's: no timing is asserted here.
 import { describe, it, expect } from 'vitest';
 import { dtca } from '../helpers/cli.js';
+import { formatBench, twoCoreCeiling, type Anchor } from '../../cli/commands/bench.js';
 
 describe('dtca bench', () => {
   it('--quick --json prints rows of the right shape', () => {
@@ -47,4 +48,13 @@ describe('dtca bench', () => {
     expect(traced.length).toBeGreaterThan(0);
     for (const t of traced) expect(rows.some((r) => r.trace === false && r.physics === t.physics && r.L === t.L && r.chains === t.chains)).toBe(true);
   }, 300_000);
+
+  it("the anchors' two copies at once give the two-core ceiling line; without them there is none", () => {
+    const a = (n: number): Anchor => ({ name: `a${n}`, command: 'x', updates_per_ns: n });
+    const five = [a(0.16), a(0.45), a(0.32), a(0.1), a(0.165)];
+    expect(twoCoreCeiling(five)).toBeCloseTo(1.65, 12);
+    expect(formatBench([], five)).toMatch(/two cores give two native copies 1\.65x one/);
+    expect(twoCoreCeiling(five.slice(0, 3))).toBeNull();
+    expect(formatBench([], five.slice(0, 3))).not.toMatch(/two cores/);
+  });
 });

@@ -29,7 +29,7 @@ import { generateBatch, FIX, type BatchVariant } from './emit.js';
 import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
 import { writeStaticConstants } from '../emit/constants.js';
 import { CHAIN_STRIDE } from '../../../rng/counter.js';
-import { sigmoid, latchThreshold, dividerQ, powers32, drive32, rngMemory32, WIRE_Q } from '../../physics.js';
+import { sigmoid, latchThreshold, dividerQ, powers32, rngMemory32, WIRE_Q } from '../../physics.js';
 import type { Planes, WeightBits } from '../../planes.js';
 import {
   EngineRefusal,
@@ -163,6 +163,8 @@ export class BatchEngine implements LatchEngine {
   private readonly posOf: Int32Array;
   /** byte offset of a cell's analog state in a block's state (layout.ts STATE) */
   private readonly slotOf: Int32Array;
+  /** load(): the chain's spins as numbers, with a 0 for the missing neighbour (allocated once) */
+  private loadSpins: Float64Array | null = null;
   private readonly modules = new Map<string, Exports>();
   private readonly st: EngineStats;
   private readonly pads: [number, number] = [0, 0];
@@ -783,27 +785,39 @@ export class BatchEngine implements LatchEngine {
     this.snapValid = false;
     if (!this.own[k]) b.biasDirty = this.anyBiasDirty = true; // it runs on the programmed biases
     if (this.ideal) return;
-    // every node settles to its field (the reference's operations), the sigmoid cache follows
+    // every node settles to its field (the reference's operations), the sigmoid cache follows.
+    // Called per chain and phase (a training step loads 2 x batch chains), so the loop is plain
+    // typed-array code: the staged row as the spins, the lane's f32 slots of STATE addressed directly.
     const ph = this.spec.physics;
     const pl = this.planes!;
     const bias = this.bias[k].length ? this.bias[k] : pl.bias;
-    const hScale = 2 * beta * pl.unit;
-    const s = new Float64Array(N + 1);
-    for (let i = 0; i < N; i++) s[i] = spins[i] > 0 ? 1 : -1;
-    const a = this.a;
-    const { V, T, SG } = STATE.f;
+    const hScale32 = Math.fround(2 * beta * pl.unit);
+    const s = (this.loadSpins ??= new Float64Array(N + 1)); // s[N] = 0: the missing neighbour
+    for (let i = 0; i < N; i++) s[i] = I8[row + i] > 0 ? 1 : -1;
+    const f32 = this.a.f32;
+    const w = pl.w;
+    const slotOf = this.slotOf;
+    const gain = ph.gain;
+    const offset = ph.offset;
+    const lat = this.lat;
     const fr = Math.fround;
+    // the f32 index of element (lane & 7) of field V of cell i's record is base + slotOf[i] / 4
+    const base = (b.state + (lane >> 3) * STATE.stride) / 4 + (lane & 7);
+    const oV = STATE.off.V / 4;
+    const oT = STATE.off.T / 4;
+    const oSG = STATE.off.SG / 4;
     for (let i = 0; i < N; i++) {
       let G = bias[i];
-      for (let d = 0; d < D; d++) G += pl.w[i * D + d] * s[nbr[i * D + d]];
-      const h = drive32(G, hScale);
-      const r = b.state + this.slotOf[i] + (lane >> 3) * STATE.stride;
-      V.set(a, r, h, lane & 7);
-      T.set(a, r, h, lane & 7);
-      const gi = fr(ph.gain ? ph.gain[i] : 1);
-      const z = fr(fr(gi * fr(h)) + fr(ph.offset ? ph.offset[i] : 0));
+      const o = i * D;
+      for (let d = 0; d < D; d++) G += w[o + d] * s[nbr[o + d]];
+      const h = fr(fr(G) * hScale32); // drive32(G, hScale)
+      const e = base + slotOf[i] / 4;
+      f32[e + oV] = h;
+      f32[e + oT] = h;
+      const gi = gain ? fr(gain[i]) : 1;
+      const z = fr(fr(gi * h) + (offset ? fr(offset[i]) : 0));
       // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
-      SG.set(a, r, this.lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z))), lane & 7);
+      f32[e + oSG] = lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
     }
   }
 
