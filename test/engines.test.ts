@@ -142,6 +142,60 @@ function stepScenario(kind: EngineKind, ideal: boolean, fast: boolean, chains: n
   return out;
 }
 
+// The cycle engines settle a loaded chain's nodes to its field; the many-chain engine defers that
+// to its next latch. A chain must settle as it was loaded, at its own beta, with its own biases —
+// also when (against the interface's order) its biases change after the load.
+function settleScenario(kind: EngineKind, chains: number): string {
+  const chip = buildChip(testConfig(['fabric.L=14', 'fabric.rules="G8"', 'cell.weight_bits=8'], false));
+  const { N } = chip.fabric;
+  const planesA = programStage(chip, randomModel(chip.fabric, 5, 0.3, 0.2), 0).planes;
+  const planesB = programStage(chip, randomModel(chip.fabric, 6, 0.3, 0.2), 0).planes;
+  const eng = createEngine(chip.spec, { choice: kind, chains, weightBits: 8 }).engine;
+  const k0 = streamKey(78, 1);
+  const spinsOf = (c: number) => Int8Array.from({ length: N }, (_, i) => (uniform(k0, c * N + i) < 0.5 ? 1 : -1));
+  const cells = Int32Array.from({ length: Math.floor(N / 3) }, (_, n) => 3 * n);
+  const valuesOf = (c: number) => Float64Array.from(cells, (_, n) => Math.round((uniform(k0, 1e6 + c * 1000 + n) - 0.5) * 40));
+  let out = '';
+  const sweeps = (stage: number, n: number) => {
+    const s = new Int8Array(N);
+    for (let sweep = 0; sweep < n; sweep++) {
+      const t0 = newTally();
+      const t1 = newTally();
+      const key = streamKey(9, stage, sweep);
+      eng.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : 2, ownCycles: 2, beta: 1, key }, t0);
+      eng.latch({ colour: 1, seg1Cycles: 2, ownCycles: 2, beta: 1, key }, t1);
+      out += JSON.stringify([t0, t1]);
+      for (let k = 0; k < chains; k++) {
+        eng.readSpins(k, s);
+        out += Buffer.from(s).toString('base64');
+      }
+    }
+  };
+  eng.program(planesA);
+  eng.begin(0, chains);
+  // loaded at three betas, then (every other chain) its biases changed before any latch
+  for (let k = 0; k < chains; k++) eng.load(k, spinsOf(k), 1 + 0.25 * (k % 3));
+  for (let k = 0; k < chains; k += 2) eng.setBiasAt(k, cells, valuesOf(k));
+  sweeps(0, 2);
+  // a new stage: programmed, begun, biases, loaded (the documented order) at another beta
+  eng.program(planesB);
+  eng.begin(0, chains);
+  for (let k = 1; k < chains; k += 2) eng.setBiasAt(k, cells, valuesOf(chains + k));
+  for (let k = 0; k < chains; k++) eng.load(k, spinsOf(chains + k), 0.75);
+  sweeps(1, 2);
+  eng.dispose();
+  return out;
+}
+
+describe('a loaded chain settles as it was loaded (cycle chip, every engine = reference)', () => {
+  for (const chains of [3, 20]) {
+    it(`${chains} chains`, () => {
+      const ref = settleScenario('reference', chains);
+      for (const kind of ['wasm', 'batch'] as const) expect(settleScenario(kind, chains) === ref, `${kind}`).toBe(true);
+    });
+  }
+});
+
 describe("a training step's entry points = the ones they stand for, on every engine", () => {
   for (const ideal of [true, false]) {
     for (const chains of [3, 70]) {

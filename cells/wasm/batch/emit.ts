@@ -19,6 +19,7 @@
  *   moments()  per cell the chains with spin +1, per wire the chains whose ends disagree.
  *   pads()     torus wrap copies of a colour's cells into the padding.
  *   pack()     every chain's spins bit-packed (traces).
+ *   fields()   every cell's integer field in every lane (the cycle engine's load() settles nodes from it).
  *
  * What each lane computes is the reference engine's arithmetic for its chain: the integer field
  * (exact), the draw latchDraw(key, cell, chain) (rng/counter.ts), the threshold, node values and
@@ -841,6 +842,45 @@ function rowFuncs(g: BatchGeom): FuncDef[] {
 }
 
 /**
+ * fields(): the integer field G = b + sum_d w_d s_d of every cell and lane of a block, as the
+ * latch computes it (emitField's G', minus gOff), for the cycle engine's load() to settle the
+ * nodes from: the records at bCells (bCount of them, record order), the planes at bPlane and
+ * bBias, out at bOut: NV i16x8 vectors per record (chains 8k .. 8k + 7 in vector k).
+ */
+function fieldsFunc(g: BatchGeom): FuncDef {
+  const lm = new Locals(0);
+  const m = { rec: lm.add(T.i32), n: lm.add(T.i32), sp: lm.add(T.i32), bp: lm.add(T.i32), outp: lm.add(T.i32), G: lm.add(T.v128) };
+  const get = o.get;
+  const set = o.set;
+  const ro = recOff(g);
+  const body: Code[] = [];
+  for (let k = 0; k < g.NV; k++) {
+    body.push(set(m.G, o.v_load(get(m.bp), -g.minOd + 16 * k)));
+    for (let d = 0; d < g.D; d++)
+      body.push(set(m.G, o.i16x8_add(get(m.G), o.v_and(o.v_load16_splat(get(m.rec), ro.W + 2 * d), o.v_load(get(m.sp), g.od[d] - g.minOd + 16 * k)))));
+    body.push(o.v_store(get(m.outp), o.i16x8_sub(get(m.G), o.v_load(o.i32(0), constAddr(KC.GOFF))), 16 * k));
+  }
+  return {
+    name: 'fields',
+    params: [],
+    results: [],
+    locals: lm.types,
+    body: [
+      set(m.rec, abiLoad.i32('bCells')),
+      set(m.n, abiLoad.i32('bCount')),
+      set(m.outp, abiLoad.i32('bOut')),
+      countDown(m.n, [
+        set(m.sp, o.i32_add(abiLoad.i32('bPlane'), o.i32_add(o.i32_load(get(m.rec), ro.POS), o.i32(g.minOd)))),
+        set(m.bp, o.i32_add(abiLoad.i32('bBias'), o.i32_add(o.i32_load(get(m.rec), ro.POS), o.i32(g.minOd)))),
+        ...body,
+        set(m.rec, o.i32_add(get(m.rec), o.i32(batchRec(g.D).stride))),
+        set(m.outp, o.i32_add(get(m.outp), o.i32(16 * g.NV))),
+      ]),
+    ],
+  };
+}
+
+/**
  * Moments of a block, as counts. Each cell's spins become one i64 at bBits (bit l: lane l is +1),
  * from the plane positions of every cell at bCells (bCount cells, cell order); the wires are
  * listed at bWires (bNWires entries of three i32: the byte offsets of the two ends' bits in bBits,
@@ -974,7 +1014,7 @@ function momentsAccFunc(g: BatchGeom): FuncDef {
   };
 }
 
-/** the module: latch(), moments(), pads(), pack(), rowsIn8(), rowsIn16(), rowsOut8(), momentsAcc() */
+/** the module: latch(), moments(), pads(), pack(), rowsIn8(), rowsIn16(), rowsOut8(), momentsAcc(), fix() (cycle), fields() */
 export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpec): Uint8Array {
   const ctx = newCtx(g, variant, tab);
   const { get, set, l, ZERO } = ctx;
@@ -1136,6 +1176,8 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     if (1 + funcs.length !== F_FIX) throw new Error(`batch emit: fix() would be function ${1 + funcs.length}, but latch() calls ${F_FIX}`);
     funcs.push(fixFunc(g, variant));
   }
+  // last, so that it moves no other function's index
+  funcs.push(fieldsFunc(g));
   return assemble({
     memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true },
     imports: [{ module: 'e', name: 'exp', params: [T.f64], results: [T.f64] }],

@@ -36,7 +36,6 @@ import {
   isIdealPhysics,
   intervalRefusal,
   MAX_SUBSTEPS,
-  biasWith,
   type EngineSpec,
   type EngineStats,
   type HalfSweep,
@@ -136,6 +135,8 @@ interface Block {
   sparse: boolean;
   /** lanes loaded since the planes were last written */
   pending: boolean[];
+  /** cycle physics: lanes loaded whose nodes have not settled to their fields yet (settle()) */
+  unsettled: boolean[];
   /** the bias plane must be rewritten from the lanes' bias rows before the next latch */
   biasDirty: boolean;
   bias: number;
@@ -163,8 +164,12 @@ export class BatchEngine implements LatchEngine {
   private readonly posOf: Int32Array;
   /** byte offset of a cell's analog state in a block's state (layout.ts STATE) */
   private readonly slotOf: Int32Array;
-  /** load(): the chain's spins as numbers, with a 0 for the missing neighbour (allocated once) */
-  private loadSpins: Float64Array | null = null;
+  /** cycle physics: some block has unsettled lanes; each loaded lane's drive scale 2 beta unit (f32) */
+  private anyUnsettled = false;
+  private readonly settleScale: Float64Array;
+  /** settle(): the cell of each record (record order: colour 0's cells, then colour 1's), and the fields' buffer */
+  private cellOfRec: Int32Array | null = null;
+  private fieldsOut = -1;
   private readonly modules = new Map<string, Exports>();
   private readonly st: EngineStats;
   private readonly pads: [number, number] = [0, 0];
@@ -240,7 +245,6 @@ export class BatchEngine implements LatchEngine {
   private readonly twCells: number;
   /** the largest |offset| of a cell (f32) */
   private offMax = 0;
-  private bias: Float64Array[];
   private readonly idealModules: (Exports | undefined)[] = [];
   /** some block has lanes loaded since its planes were written / some block's bias plane is stale */
   private anyPending = false;
@@ -298,6 +302,7 @@ export class BatchEngine implements LatchEngine {
         biasTab: alloc(BL * 4, 'the chains'),
         readTab: alloc(BL * 4, 'the chains'),
         pending: new Array<boolean>(BL).fill(false),
+        unsettled: new Array<boolean>(BL).fill(false),
         biasDirty: false,
         plane: alloc(g.planeBytes, 'the chains'),
         bias: alloc(g.planeBytes, 'the chains'),
@@ -318,7 +323,7 @@ export class BatchEngine implements LatchEngine {
       }
     });
     this.capacity = chains;
-    this.bias = Array.from({ length: chains }, () => new Float64Array(0));
+    this.settleScale = new Float64Array(chains);
     this.own = new Array<boolean>(chains).fill(false);
     this.posOf = new Int32Array(N);
     this.slotOf = new Int32Array(N);
@@ -469,6 +474,7 @@ export class BatchEngine implements LatchEngine {
   }
 
   program(planes: Planes): void {
+    this.settle(); // loaded lanes settle under the planes they were loaded with
     const { N, D, cross } = this.spec.layout;
     if (!planes.integer) throw new EngineRefusal('the many-chain engine needs quantised (integer) planes');
     if (planes.bias.length !== N || planes.w.length !== N * D) throw new RangeError('engine: planes do not match the fabric');
@@ -544,6 +550,7 @@ export class BatchEngine implements LatchEngine {
   }
 
   begin(first: number, count: number): void {
+    this.settle();
     if (!this.planes) throw new Error('engine: begin() before program()');
     if (!(Number.isInteger(count) && count >= 0 && count <= this.capacity)) throw new RangeError(`engine: ${count} chains, capacity ${this.capacity}`);
     this.flushSpins();
@@ -571,7 +578,6 @@ export class BatchEngine implements LatchEngine {
       b.sparse = false;
     });
     this.sparseUsed = false;
-    this.bias = this.bias.map(() => new Float64Array(0));
     this.own.fill(false);
   }
 
@@ -587,6 +593,7 @@ export class BatchEngine implements LatchEngine {
   }
 
   setBias(k: number, bias: Float64Array): void {
+    this.settleLane(k);
     // chain k's biases as its lanes of the bias plane hold them (minus the weight sums, plus the table offset)
     const I16 = this.i16();
     const at = (this.biasRows + k * this.s16) / 2;
@@ -597,7 +604,6 @@ export class BatchEngine implements LatchEngine {
       reach = Math.max(reach, Math.abs(bias[i]) + this.wabs[i]);
     }
     this.commitBiasRow(k, at, reach);
-    this.bias[k] = bias;
   }
 
   /** a chain given whole biases: its values at the sparse cells too (their pass writes them again) */
@@ -644,6 +650,7 @@ export class BatchEngine implements LatchEngine {
   }
 
   setBiasAt(k: number, cells: Int32Array, values: Float64Array): void {
+    this.settleLane(k);
     if (cells.length !== values.length) throw new RangeError(`engine: ${cells.length} cells, ${values.length} values`);
     if (this.sparse?.cells !== cells && !this.sparseUsed) this.adoptSparse(cells);
     const sp = this.sparse!;
@@ -666,7 +673,6 @@ export class BatchEngine implements LatchEngine {
       this.sparseUsed = true;
       b.biasDirty = this.anyBiasDirty = true;
       this.own[k] = true;
-      this.bias[k] = this.ideal ? new Float64Array(0) : biasWith(this.planes!.bias, cells, values);
       return;
     }
     // other cells than the sparse ones: a whole row, the programmed one with the given cells changed
@@ -681,8 +687,6 @@ export class BatchEngine implements LatchEngine {
       reach = Math.max(reach, Math.abs(values[n]) + this.wabs[i]);
     }
     this.commitBiasRow(k, at, reach);
-    // the whole biases only where the cycle physics needs them (load() settles the nodes)
-    this.bias[k] = this.ideal ? new Float64Array(0) : biasWith(this.planes!.bias, cells, values);
   }
 
   /** the bias planes of blocks whose lanes' biases changed, from their rows */
@@ -773,7 +777,7 @@ export class BatchEngine implements LatchEngine {
 
   load(k: number, spins: ArrayLike<number>, beta: number): void {
     const g = this.g;
-    const { N, D, nbr } = this.spec.layout;
+    const { N } = this.spec.layout;
     const b = this.blocks[Math.floor(k / g.BL)];
     const lane = k % g.BL;
     const I8 = this.i8();
@@ -785,39 +789,83 @@ export class BatchEngine implements LatchEngine {
     this.snapValid = false;
     if (!this.own[k]) b.biasDirty = this.anyBiasDirty = true; // it runs on the programmed biases
     if (this.ideal) return;
-    // every node settles to its field (the reference's operations), the sigmoid cache follows.
-    // Called per chain and phase (a training step loads 2 x batch chains), so the loop is plain
-    // typed-array code: the staged row as the spins, the lane's f32 slots of STATE addressed directly.
+    // every node settles to its field (the reference's operations) before the lane's next latch: settle()
+    b.unsettled[lane] = true;
+    this.anyUnsettled = true;
+    this.settleScale[k] = Math.fround(2 * beta * this.planes!.unit);
+  }
+
+  /** before chain k's biases change: if it is loaded and unsettled, it settles under the ones it was loaded with */
+  private settleLane(k: number): void {
+    if (this.anyUnsettled && this.blocks[Math.floor(k / this.g.BL)].unsettled[k % this.g.BL]) this.settle();
+  }
+
+  /**
+   * The cycle physics' load: every node of every loaded lane settles to its field, node and target
+   * at the drive h = f(f(G) f(2 beta unit)), the sigmoid cache at z = f(f(gain h) + f(offset)) (the
+   * reference's operations). The fields come from the kernel's own integer sum over the block's
+   * planes (fields(): G exact, as the latch computes it), so the planes are written first. Runs
+   * before a latch, and before anything that would change what a loaded lane settles to (its
+   * biases, the programmed planes, begin()): the result is the one at load time.
+   */
+  private settle(): void {
+    if (!this.anyUnsettled) return;
+    this.anyUnsettled = false;
+    this.flushSpins();
+    this.flushBias();
+    const g = this.g;
+    const a = this.a;
+    const { N, colourCells } = this.spec.layout;
+    const recBytes = g.NV * 16;
+    if (this.fieldsOut < 0) {
+      const out = a.alloc(N * recBytes);
+      if (out < 0) throw new EngineRefusal('not enough WebAssembly memory for the fields');
+      this.fieldsOut = out;
+      this.cellOfRec = Int32Array.from([...colourCells[0], ...colourCells[1]]);
+    }
+    const m = this.module({ masked: false, perChain: false, cycle: null });
     const ph = this.spec.physics;
-    const pl = this.planes!;
-    const bias = this.bias[k].length ? this.bias[k] : pl.bias;
-    const hScale32 = Math.fround(2 * beta * pl.unit);
-    const s = (this.loadSpins ??= new Float64Array(N + 1)); // s[N] = 0: the missing neighbour
-    for (let i = 0; i < N; i++) s[i] = I8[row + i] > 0 ? 1 : -1;
-    const f32 = this.a.f32;
-    const w = pl.w;
-    const slotOf = this.slotOf;
     const gain = ph.gain;
     const offset = ph.offset;
     const lat = this.lat;
+    const cellOfRec = this.cellOfRec!;
     const fr = Math.fround;
-    // the f32 index of element (lane & 7) of field V of cell i's record is base + slotOf[i] / 4
-    const base = (b.state + (lane >> 3) * STATE.stride) / 4 + (lane & 7);
+    const recState = (g.NV * STATE.stride) / 4; // f32 entries of a record's state
     const oV = STATE.off.V / 4;
     const oT = STATE.off.T / 4;
     const oSG = STATE.off.SG / 4;
-    for (let i = 0; i < N; i++) {
-      let G = bias[i];
-      const o = i * D;
-      for (let d = 0; d < D; d++) G += w[o + d] * s[nbr[o + d]];
-      const h = fr(fr(G) * hScale32); // drive32(G, hScale)
-      const e = base + slotOf[i] / 4;
-      f32[e + oV] = h;
-      f32[e + oT] = h;
-      const gi = gain ? fr(gain[i]) : 1;
-      const z = fr(fr(gi * h) + (offset ? fr(offset[i]) : 0));
-      // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
-      f32[e + oSG] = lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
+    for (let bi = 0; bi < this.blocks.length; bi++) {
+      const b = this.blocks[bi];
+      if (!b.unsettled.some(Boolean)) continue;
+      this.setI32('bPlane', b.plane);
+      this.setI32('bBias', b.bias);
+      for (const c of [0, 1] as const) {
+        this.setI32('bCells', this.fullRecs[c]);
+        this.setI32('bCount', colourCells[c].length);
+        this.setI32('bOut', this.fieldsOut + (c === 0 ? 0 : colourCells[0].length * recBytes));
+        m.fields();
+      }
+      const I16 = a.i16;
+      const f32 = a.f32;
+      for (let lane = 0; lane < g.BL; lane++) {
+        if (!b.unsettled[lane]) continue;
+        b.unsettled[lane] = false;
+        const hScale32 = this.settleScale[bi * g.BL + lane];
+        // lane's field of record r at gAt + r * recBytes / 2; its state's f32 slots at sAt + r * recState
+        const gAt = (this.fieldsOut + (lane >> 3) * 16) / 2 + (lane & 7);
+        const sAt = (b.state + (lane >> 3) * STATE.stride) / 4 + (lane & 7);
+        for (let r = 0; r < N; r++) {
+          const i = cellOfRec[r];
+          const h = fr(I16[gAt + r * (recBytes / 2)] * hScale32); // drive32(G, hScale): G is an exact integer
+          const e = sAt + r * recState;
+          f32[e + oV] = h;
+          f32[e + oT] = h;
+          const gi = gain ? fr(gain[i]) : 1;
+          const z = fr(fr(gi * h) + (offset ? fr(offset[i]) : 0));
+          // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
+          f32[e + oSG] = lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
+        }
+      }
     }
   }
 
@@ -895,6 +943,7 @@ export class BatchEngine implements LatchEngine {
   }
 
   latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void {
+    this.settle();
     this.flushSpins();
     this.flushBias();
     this.snapValid = false;
