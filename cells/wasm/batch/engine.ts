@@ -21,6 +21,9 @@
  * (rowsIn8/rowsIn16, a transpose per eight cells and eight lanes); reading a chain's spins takes a
  * snapshot of every held chain the same way (rowsOut8), kept until the chains change. What the
  * planes hold when a latch runs is exactly what the one-chain-at-a-time writes would have left.
+ * Likewise the cycle physics' settling of a loaded chain's nodes to its field waits for the
+ * block's next latch (settle(): the kernel's integer fields of every lane at once), or for a change
+ * that would alter what the chain settles to, so it is the settling at load time.
  */
 import { Arena, roundUp } from '../arena.js';
 import { RESERVED, REGIONS, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
