@@ -172,7 +172,11 @@ export interface LatchEngine {
   readonly kind: EngineKind;
   /** chains this instance holds at most */
   readonly capacity: number;
-  /** Write a stage: weights, base biases and clamp mask, shared by every chain of the batch. */
+  /**
+   * Write a stage: weights, base biases and clamp mask, shared by every chain of the batch. The
+   * chains are begun again (begin()) before they latch under it: what a chain's own biases mean
+   * across a change of weights is not defined (the engines store them relative to the weights).
+   */
   program(planes: Planes): void;
   /**
    * The programmed stage with another clamp mask: `planes` holds the weights and biases last
