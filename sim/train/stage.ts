@@ -513,7 +513,8 @@ export class StageTrainer {
     }
     this.program();
     const epoch = Math.floor(g / Math.max(1, sp.steps));
-    const final = epoch >= sp.epochs - (sp.finalEpochs ?? 0);
+    const finalEpochs = sp.finalEpochs ?? 0;
+    const final = finalEpochs > 0 && epoch >= sp.epochs - finalEpochs;
     const fromData = !final && sp.negStart === 'data' && epoch < (sp.dataEpochs ?? Infinity);
     const negWarmup = final ? (sp.finalWarmup ?? sp.warmup) : fromData ? (sp.dataWarmup ?? sp.warmup) : sp.warmup;
     const p = this.phase(this.clamped, first, B, {
