@@ -246,17 +246,25 @@ const BARRIER_EVERY = 3;
 const weight = (ctx: Ctx, d: number): Code =>
   ctx.v.cycle ? o.v_load(o.i32(0), WSPLAT + 16 * d) : o.v_load16_splat(ctx.get(ctx.l.rec), recOff(ctx.g).W + 2 * d);
 
-/** G' of vector k: (bias - sum w + gOff) + sum_d (2w_d AND m_d) */
-export function emitField(ctx: Ctx, k: number): Code[] {
-  const { get, set, l, g } = ctx;
-  const own = -g.minOd + 16 * k;
-  const out: Code[] = [set(l.G, o.v_load(get(l.bp), own))];
+/**
+ * G' of vector k into local G: (bias - sum w + gOff) + sum_d (2w_d AND m_d), from the cell's bias
+ * and spin planes at bp and sp (each at the cell's position + minOd); weightOf(d) is the splat
+ * 2 w_d. With `pin` (the cycle kernel) a store of the running sum every few directions keeps V8
+ * from issuing all the loads first (and spilling them). The latch and fields() both sum this way.
+ */
+function fieldSum(g: BatchGeom, G: number, bp: number, sp: number, k: number, weightOf: (d: number) => Code, pin: boolean): Code[] {
+  const out: Code[] = [o.set(G, o.v_load(o.get(bp), -g.minOd + 16 * k))];
   for (let d = 0; d < g.D; d++) {
-    out.push(set(l.G, o.i16x8_add(get(l.G), o.v_and(weight(ctx, d), o.v_load(get(l.sp), g.od[d] - g.minOd + 16 * k)))));
-    // cycle kernel: a store of the running sum every few directions keeps V8 from issuing all the loads first (and spilling them)
-    if (ctx.v.cycle && d % BARRIER_EVERY === BARRIER_EVERY - 1 && d < g.D - 1) out.push(o.v_store(o.i32(0), get(l.G), WSPLAT + 16 * g.D));
+    out.push(o.set(G, o.i16x8_add(o.get(G), o.v_and(weightOf(d), o.v_load(o.get(sp), g.od[d] - g.minOd + 16 * k)))));
+    if (pin && d % BARRIER_EVERY === BARRIER_EVERY - 1 && d < g.D - 1) out.push(o.v_store(o.i32(0), o.get(G), WSPLAT + 16 * g.D));
   }
   return out;
+}
+
+/** G' of vector k (fieldSum) in the latch */
+export function emitField(ctx: Ctx, k: number): Code[] {
+  const { l, g } = ctx;
+  return fieldSum(g, l.G, l.bp, l.sp, k, (d) => weight(ctx, d), Boolean(ctx.v.cycle));
 }
 
 /** the lanes' draws latchDraw(key, cell, chain) = mix32(base + chain * CHAIN_STRIDE): chains 0-3 in xA, 4-7 in xB */
@@ -855,9 +863,7 @@ function fieldsFunc(g: BatchGeom): FuncDef {
   const ro = recOff(g);
   const body: Code[] = [];
   for (let k = 0; k < g.NV; k++) {
-    body.push(set(m.G, o.v_load(get(m.bp), -g.minOd + 16 * k)));
-    for (let d = 0; d < g.D; d++)
-      body.push(set(m.G, o.i16x8_add(get(m.G), o.v_and(o.v_load16_splat(get(m.rec), ro.W + 2 * d), o.v_load(get(m.sp), g.od[d] - g.minOd + 16 * k)))));
+    body.push(...fieldSum(g, m.G, m.bp, m.sp, k, (d) => o.v_load16_splat(get(m.rec), ro.W + 2 * d), false));
     body.push(o.v_store(get(m.outp), o.i16x8_sub(get(m.G), o.v_load(o.i32(0), constAddr(KC.GOFF))), 16 * k));
   }
   return {
