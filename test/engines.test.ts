@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { buildChip } from '../sim/chip.js';
 import { randomModel } from '../sim/model.js';
 import { streamKey, uniform } from '../rng/counter.js';
-import { biasWith, newMomentSums, newTally, type EngineKind } from '../cells/engine.js';
+import { biasWith, newMomentSums, newTally, type EngineKind, type LatchEngine } from '../cells/engine.js';
 import { createEngine } from '../cells/select.js';
 import { programStage } from '../sim/chip.js';
 import type { Planes } from '../cells/planes.js';
@@ -72,6 +72,22 @@ describe('results do not depend on batch size or workers', () => {
 // part-way and at the end. Two phases as a training step runs them (visible cells clamped, then
 // free with per-chain biases), mixing whole and sparse biases in one batch, on every engine.
 
+/** One sweep (both colours, key streamKey(9, stage, sweep), beta 1) and every chain's spins after it, as text. */
+function sweepAndRead(eng: LatchEngine, N: number, chains: number, stage: number, sweep: number): { tallies: string; spins: string } {
+  const t0 = newTally();
+  const t1 = newTally();
+  const key = streamKey(9, stage, sweep);
+  eng.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : 2, ownCycles: 2, beta: 1, key }, t0);
+  eng.latch({ colour: 1, seg1Cycles: 2, ownCycles: 2, beta: 1, key }, t1);
+  const s = new Int8Array(N);
+  let spins = '';
+  for (let k = 0; k < chains; k++) {
+    eng.readSpins(k, s);
+    spins += Buffer.from(s).toString('base64');
+  }
+  return { tallies: JSON.stringify([t0, t1]), spins };
+}
+
 interface StepRun {
   spins: string;
   moments: string;
@@ -95,20 +111,12 @@ function stepScenario(kind: EngineKind, ideal: boolean, fast: boolean, chains: n
   const plain = newMomentSums(chip.spec.layout);
   const out: StepRun = { spins: '', moments: '', tallies: '' };
   const sweeps = (stage: number, n: number) => {
-    const s = new Int8Array(N);
     for (let sweep = 0; sweep < n; sweep++) {
-      const t0 = newTally();
-      const t1 = newTally();
-      const key = streamKey(9, stage, sweep);
-      eng.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : 2, ownCycles: 2, beta: 1, key }, t0);
-      eng.latch({ colour: 1, seg1Cycles: 2, ownCycles: 2, beta: 1, key }, t1);
+      const { tallies, spins } = sweepAndRead(eng, N, chains, stage, sweep);
       eng.accumulateMoments(own);
       eng.accumulateMoments(plain);
-      out.tallies += JSON.stringify([t0, t1]);
-      for (let k = 0; k < chains; k++) {
-        eng.readSpins(k, s);
-        out.spins += Buffer.from(s).toString('base64');
-      }
+      out.tallies += tallies;
+      out.spins += spins;
       // read part-way: the sums must hold what has been added so far
       if (sweep === 1) out.moments += JSON.stringify([own.samples, Array.from(own.spin), Array.from(own.pair)]);
     }
@@ -157,18 +165,9 @@ function settleScenario(kind: EngineKind, chains: number): string {
   const valuesOf = (c: number) => Float64Array.from(cells, (_, n) => Math.round((uniform(k0, 1e6 + c * 1000 + n) - 0.5) * 40));
   let out = '';
   const sweeps = (stage: number, n: number) => {
-    const s = new Int8Array(N);
     for (let sweep = 0; sweep < n; sweep++) {
-      const t0 = newTally();
-      const t1 = newTally();
-      const key = streamKey(9, stage, sweep);
-      eng.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : 2, ownCycles: 2, beta: 1, key }, t0);
-      eng.latch({ colour: 1, seg1Cycles: 2, ownCycles: 2, beta: 1, key }, t1);
-      out += JSON.stringify([t0, t1]);
-      for (let k = 0; k < chains; k++) {
-        eng.readSpins(k, s);
-        out += Buffer.from(s).toString('base64');
-      }
+      const r = sweepAndRead(eng, N, chains, stage, sweep);
+      out += r.tallies + r.spins;
     }
   };
   eng.program(planesA);
