@@ -49,9 +49,21 @@ const VARIANTS = [
   { name: 'dtm-acp', T: 8, acp: true, what: 'DTM with ACP' },
 ] as const;
 
+/** --variants: a comma-separated subset of the three models (default all three). */
+export function parseVariants(arg: string | undefined): string[] {
+  if (arg === undefined) return VARIANTS.map((v) => v.name);
+  const names = arg.split(',').map((x) => x.trim());
+  const known = VARIANTS.map((v) => v.name) as string[];
+  if (names.length === 0 || names.some((n) => n === '')) throw new UserError(`--variants ${arg}: a comma-separated list of ${known.join(', ')}`);
+  for (const n of names)
+    if (!known.includes(n)) throw new UserError(`--variants ${arg}: unknown variant '${n}' (choose from ${known.join(', ')})`);
+  return names;
+}
+
 async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void> {
   const { log } = s;
   const out = resolve(String(a.out ?? 'runs/central'));
+  const wanted = parseVariants(a.variants as string | undefined);
   // the directory is the experiment's own: new, empty, or holding an earlier (resumed) experiment
   const ours =
     existsSync(join(out, 'results.jsonl')) || VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
@@ -88,7 +100,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Row)
     : [];
-  for (const v of VARIANTS) {
+  for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
     const modelPath = join(out, `${v.name}.mp`);
     const model0 = newDtmModel({
       T: v.T,
@@ -211,6 +223,7 @@ export function experimentCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             .option('images', { type: 'number', describe: 'images scored per epoch (default 500)' })
             .option('sweeps', { type: 'number', describe: 'generation sweeps per DTM stage (default 250; the EBM gets 8x)' })
             .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'visible cells of the models (as dtca train --placement)' })
+            .option('variants', { type: 'string', describe: 'which models, comma-separated (default mebm,dtm,dtm-acp)' })
             .option('lr', { type: 'number', describe: 'Adam learning rate (default 0.016, cosine decay)' })
             .option('acp-lag', { type: 'number', describe: 'autocorrelation lag (default 100)' })
             .option('workers', { type: 'number', describe: 'worker threads (default 1)' })
