@@ -4,7 +4,11 @@ import { describe, it, expect } from 'vitest';
 import { testConfig } from './helpers/chip.js';
 import { newDtmModel } from '../sim/dtm.js';
 import { stageCoupling } from '../sim/model.js';
-import { StageTrainer, newStageState, fabricWires, type StageTrainSpec, type TrainData } from '../sim/train/stage.js';
+import { StageTrainer, newStageState, fabricWires, stageModel, type StageTrainSpec, type TrainData } from '../sim/train/stage.js';
+import { encodeStageCheckpoint, readStageCheckpoint } from '../sim/train/checkpoint.js';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { pairProbabilities } from '../sim/train/forward.js';
 import { acpUpdate, ACP_DEFAULTS } from '../sim/train/acp.js';
 import { ADAM_DEFAULTS } from '../sim/train/adam.js';
@@ -275,5 +279,91 @@ describe('final epochs (--final-epochs, --final-warmup)', () => {
       expect(a).toEqual(step(shortNoise, g));
       expect(a.grad).not.toEqual(step(dataRun, g).grad);
     }
+  });
+});
+
+describe('parameter averaging (--ema)', () => {
+  const L = 4;
+  const config = testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'fabric.boundary="open"', 'seed=5'], true);
+  const dtm = newDtmModel({ T: 2, L, rules: [[0, 1]], boundary: 'open', visible: 3, weights: 'zero', seed: 5 }).dtm!;
+  const data: TrainData = { n: 3, V: 3, x: Int8Array.from([1, -1, 1, -1, -1, 1, 1, 1, -1]) };
+  const base: StageTrainSpec = {
+    config,
+    engine: 'wasm',
+    dtm,
+    beta: 1,
+    stage: 0,
+    batch: 8,
+    warmup: 3,
+    samples: 2,
+    every: 2,
+    epochs: 2,
+    steps: 3,
+    adam: { ...ADAM_DEFAULTS, lr: 0.05 },
+    alpha: 0.18,
+    acp: { on: false, lambda0: 0, lag: 10, params: ACP_DEFAULTS },
+    seed: 9,
+  };
+  const fresh = () => {
+    const chip = buildChip(config);
+    const wires = fabricWires(chip);
+    const st = newStageState(0, wires.i.length, chip.fabric.N, 0);
+    const k0 = streamKey(79, 1);
+    for (let e = 0; e < st.thetaW.length; e++) st.thetaW[e] = 0.8 * (uniform(k0, e) - 0.5);
+    return { st, wires };
+  };
+
+  it('the model takes the running average of the trajectory; the trajectory itself is unchanged', () => {
+    const d = 0.7;
+    // the trajectory without averaging, parameters after every step
+    const plain = fresh();
+    const trail: Float64Array[] = [Float64Array.from([...plain.st.thetaW, ...plain.st.thetaB])];
+    const tp = new StageTrainer(base, data, plain.st);
+    tp.run(
+      () => undefined,
+      () => trail.push(Float64Array.from([...plain.st.thetaW, ...plain.st.thetaB])),
+    );
+    tp.dispose();
+    const avg = fresh();
+    const ta = new StageTrainer({ ...base, ema: d }, data, avg.st);
+    ta.run(() => undefined);
+    ta.dispose();
+    // theta follows the same steps (the average never feeds back into the gradient)
+    expect(Float64Array.from([...avg.st.thetaW, ...avg.st.thetaB])).toEqual(trail[trail.length - 1]);
+    // the average by its definition, from the starting parameters, over all 6 steps
+    expect(trail.length).toBe(1 + base.epochs * base.steps);
+    const want = Float64Array.from(trail[0]);
+    for (let s = 1; s < trail.length; s++) for (let i = 0; i < want.length; i++) want[i] = want[i] * d + trail[s][i] * (1 - d);
+    expect(Float64Array.from([...avg.st.emaW!, ...avg.st.emaB!])).toEqual(want);
+    // and the model written is the average, not the last step
+    const m = stageModel(avg.st, avg.wires);
+    expect(Float64Array.from([...m.ew, ...m.bias])).toEqual(want);
+    expect(Float64Array.from(m.ew)).not.toEqual(avg.st.thetaW);
+    // without averaging, the model is the last step
+    expect(Float64Array.from(stageModel(plain.st, plain.wires).ew)).toEqual(plain.st.thetaW);
+  });
+
+  it('a checkpoint keeps the average: two epochs = one, a checkpoint round trip, and one more', () => {
+    const spec = { ...base, ema: 0.8 };
+    const once = fresh();
+    const t1 = new StageTrainer(spec, data, once.st);
+    t1.run(() => undefined);
+    t1.dispose();
+    const split = fresh();
+    let after1: Buffer | null = null;
+    const t2 = new StageTrainer(spec, data, split.st);
+    t2.runEpoch((_, st) => (after1 = encodeStageCheckpoint(st)));
+    t2.dispose();
+    const dir = mkdtempSync(join(tmpdir(), 'dtca-ema-'));
+    writeFileSync(join(dir, 'stage-0.mp'), after1!);
+    const back = readStageCheckpoint(join(dir, 'stage-0.mp'), { stage: 0, wires: split.st.thetaW.length, cells: split.st.thetaB.length, epochs: 2 });
+    expect(back.emaW).toEqual(split.st.emaW);
+    const t3 = new StageTrainer(spec, data, back);
+    t3.run(() => undefined);
+    t3.dispose();
+    expect(back.emaW).toEqual(once.st.emaW);
+    expect(back.emaB).toEqual(once.st.emaB);
+    expect(back.thetaW).toEqual(once.st.thetaW);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

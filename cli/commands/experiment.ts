@@ -55,8 +55,7 @@ export function parseVariants(arg: string | undefined): string[] {
   const names = arg.split(',').map((x) => x.trim());
   const known = VARIANTS.map((v) => v.name) as string[];
   if (names.length === 0 || names.some((n) => n === '')) throw new UserError(`--variants ${arg}: a comma-separated list of ${known.join(', ')}`);
-  for (const n of names)
-    if (!known.includes(n)) throw new UserError(`--variants ${arg}: unknown variant '${n}' (choose from ${known.join(', ')})`);
+  for (const n of names) if (!known.includes(n)) throw new UserError(`--variants ${arg}: unknown variant '${n}' (choose from ${known.join(', ')})`);
   return names;
 }
 

@@ -135,6 +135,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     acpWarmup: positiveInt('acp-warmup', a.acpWarmup as number | undefined),
     finalEpochs: positiveInt('final-epochs', a.finalEpochs as number | undefined, 0),
     finalWarmup: positiveInt('final-warmup', a.finalWarmup as number | undefined),
+    ema: a.ema === undefined ? undefined : num('ema', a.ema, 0, 0, 0.99999),
     samples: positiveInt('samples', a.samples as number | undefined),
     every: positiveInt('every', a.every as number | undefined),
     lr: a.lr === undefined ? undefined : num('lr', a.lr, TRAIN_DEFAULTS.lr, 1e-9, 10),
@@ -268,6 +269,11 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           describe: 'the last N epochs start their negative chains from noise and sample them after --final-warmup sweeps (default 0)',
         })
         .option('final-warmup', { type: 'number', describe: "sweeps before the first sample of the final epochs' negative chains (default --warmup)" })
+        .option('ema', {
+          type: 'number',
+          describe:
+            'keep an average of the parameters, ema <- ema d + theta (1 - d) after every step, and write the averaged model (d in [0, 0.99999]; default 0: off)',
+        })
         .option('acp-warmup', { type: 'number', describe: 'sweeps before the ACP autocorrelation measurement (default: --warmup)' })
         .option('samples', { type: 'number', describe: 'samples per chain and phase (default 10)' })
         .option('every', { type: 'number', describe: 'sweeps between samples (default 4)' })

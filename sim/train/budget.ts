@@ -22,6 +22,7 @@ export interface BudgetOptions {
   acpWarmup?: number;
   finalEpochs?: number;
   finalWarmup?: number;
+  ema?: number;
   samples?: number;
   every?: number;
   lr?: number;
@@ -142,6 +143,7 @@ export const BUDGET_FILE_KEYS: Record<keyof BudgetFileOptions, KeyCheck> = {
   acpWarmup: intAtLeast(1),
   finalEpochs: intAtLeast(0),
   finalWarmup: intAtLeast(1),
+  ema: numberIn(0, 0.99999),
   samples: intAtLeast(1),
   every: intAtLeast(1),
   lr: numberIn(1e-9, 10),

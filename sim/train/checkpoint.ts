@@ -97,6 +97,8 @@ export const STAGE_FIELDS: Record<string, { check: Check; optional?: boolean }> 
   cellUpdates: { check: finite(0) },
   wallS: { check: finite(0) },
   log: { check: epochLog },
+  emaW: { check: floats((s) => s.wires), optional: true },
+  emaB: { check: floats((s) => s.cells), optional: true },
 };
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
@@ -127,7 +129,15 @@ export function validateStageState(o: unknown, shape: StageShape, where: string)
     if (bad) throw new UserError(`${where}: ${k} ${bad}`);
   }
   const f64 = (k: string) => Float64Array.from(rec[k] as number[]);
-  return { ...(rec as unknown as StageState), thetaW: f64('thetaW'), thetaB: f64('thetaB'), adamM: f64('adamM'), adamV: f64('adamV') };
+  return {
+    ...(rec as unknown as StageState),
+    thetaW: f64('thetaW'),
+    thetaB: f64('thetaB'),
+    adamM: f64('adamM'),
+    adamV: f64('adamV'),
+    ...('emaW' in rec ? { emaW: f64('emaW') } : {}),
+    ...('emaB' in rec ? { emaB: f64('emaB') } : {}),
+  };
 }
 
 /** The damage message: the file, what is wrong, and what to do. */

@@ -401,6 +401,7 @@ export async function trainModelForDesign(
     'acpWarmup',
     'finalEpochs',
     'finalWarmup',
+    'ema',
   ]);
   const extras = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
   const manifest = {
@@ -437,6 +438,7 @@ export async function trainModelForDesign(
       acp_warmup: o.acpWarmup ?? o.warmup,
       final_epochs: Math.min(o.epochs, o.finalEpochs ?? 0),
       final_warmup: o.finalEpochs ? (o.finalWarmup ?? o.warmup) : null,
+      ema: o.ema ?? 0,
       samples: o.samples,
       every: o.every,
       lr: o.lr,

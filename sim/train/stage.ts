@@ -80,6 +80,12 @@ export interface StageTrainSpec {
   every: number;
   epochs: number;
   steps: number;
+  /**
+   * parameter averaging: after every step the stage keeps ema <- ema d + theta (1 - d), starting
+   * from the parameters it began with, and the model (and every snapshot) takes the averaged
+   * parameters; the gradient always follows theta. 0 or absent: off.
+   */
+  ema?: number;
   adam: AdamParams;
   /** cosine decay floor, as a fraction of lr */
   alpha: number;
@@ -117,6 +123,9 @@ export interface StageState {
   cellUpdates: number;
   wallS: number;
   log: EpochRecord[];
+  /** with spec.ema: the averaged weights and biases (absent until the first averaged step) */
+  emaW?: Float64Array;
+  emaB?: Float64Array;
 }
 
 /** The wires of a fabric, each once: from colour-0 cell i in direction d to j. */
@@ -182,9 +191,20 @@ export function newStageState(stage: number, wires: number, cells: number, lambd
   };
 }
 
-/** The stage's parameters as a model stage (float values; the chip quantises when programming). */
+/**
+ * The stage's parameters as a model stage (float values; the chip quantises when programming): the
+ * averaged ones when the stage keeps an average (StageTrainSpec.ema), else the trained ones.
+ */
 export function stageModel(st: StageState, wires: Wires): StageModel {
-  return { bias: st.thetaB.slice(), ei: wires.i.slice(), ej: wires.j.slice(), ew: st.thetaW.slice(), clampIdx: new Int32Array(0), clampVal: new Int8Array(0) };
+  const w = st.emaW ?? st.thetaW;
+  const b = st.emaB ?? st.thetaB;
+  return { bias: b.slice(), ei: wires.i.slice(), ej: wires.j.slice(), ew: w.slice(), clampIdx: new Int32Array(0), clampVal: new Int8Array(0) };
+}
+
+/** One averaging step (StageTrainSpec.ema): avg <- avg d + x (1 - d), element by element. */
+export function emaStep(avg: Float64Array, x: Float64Array, d: number): void {
+  const c = 1 - d;
+  for (let i = 0; i < avg.length; i++) avg[i] = avg[i] * d + x[i] * c;
 }
 
 const TRAIN_PURPOSE = 7;
@@ -487,8 +507,19 @@ export class StageTrainer {
     theta.set(this.state.thetaW, 0);
     theta.set(this.state.thetaB, W);
     this.adam.step(theta, r.grad, lr, this.spec.adam);
-    this.state.thetaW.set(theta.subarray(0, W));
-    this.state.thetaB.set(theta.subarray(W));
+    const st = this.state;
+    const d = this.spec.ema ?? 0;
+    if (d > 0) {
+      // the average starts from the parameters before the first averaged step
+      st.emaW ??= st.thetaW.slice();
+      st.emaB ??= st.thetaB.slice();
+    }
+    st.thetaW.set(theta.subarray(0, W));
+    st.thetaB.set(theta.subarray(W));
+    if (d > 0) {
+      emaStep(st.emaW!, st.thetaW, d);
+      emaStep(st.emaB!, st.thetaB, d);
+    }
     return { gradRms: r.gradRms, agreement: r.agreement };
   }
 

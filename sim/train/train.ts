@@ -70,6 +70,8 @@ export interface TrainOptions {
   finalEpochs?: number;
   /** warm-up of the final epochs' negative chains (default: warmup) */
   finalWarmup?: number;
+  /** parameter averaging decay (StageTrainSpec.ema; default 0: off) */
+  ema?: number;
   samples: number;
   every: number;
   lr: number;
@@ -130,6 +132,7 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     ...(o.negStart === 'data' && o.dataWarmup !== undefined && o.dataWarmup !== o.warmup ? { dataWarmup: o.dataWarmup } : {}),
     ...(o.acpWarmup !== undefined && o.acpWarmup !== o.warmup ? { acpWarmup: o.acpWarmup } : {}),
     ...(o.finalEpochs ? { finalEpochs: o.finalEpochs, finalWarmup: o.finalWarmup ?? o.warmup } : {}),
+    ...(o.ema ? { ema: o.ema } : {}),
   };
 }
 
@@ -175,6 +178,7 @@ export function stageSpec(o: TrainOptions, stage: number): StageTrainSpec {
     acpWarmup: o.acpWarmup,
     finalEpochs: o.finalEpochs,
     finalWarmup: o.finalWarmup,
+    ema: o.ema,
     samples: o.samples,
     every: o.every,
     epochs: o.epochs,
@@ -190,13 +194,18 @@ function ckptDir(out: string): string {
   return `${out}.ckpt`;
 }
 
+const STATE_ARRAYS = ['thetaW', 'thetaB', 'adamM', 'adamV', 'emaW', 'emaB'] as const;
+
 function stateToObject(s: StageState): Record<string, unknown> {
-  return { ...s, thetaW: Array.from(s.thetaW), thetaB: Array.from(s.thetaB), adamM: Array.from(s.adamM), adamV: Array.from(s.adamV) };
+  const o: Record<string, unknown> = { ...s };
+  for (const k of STATE_ARRAYS) if (s[k] !== undefined) o[k] = Array.from(s[k]);
+  return o;
 }
 
 function stateFromObject(o: Record<string, unknown>): StageState {
-  const f = (k: string) => Float64Array.from(o[k] as number[]);
-  return { ...(o as unknown as StageState), thetaW: f('thetaW'), thetaB: f('thetaB'), adamM: f('adamM'), adamV: f('adamV') };
+  const s: Record<string, unknown> = { ...o };
+  for (const k of STATE_ARRAYS) if (o[k] !== undefined) s[k] = Float64Array.from(o[k] as number[]);
+  return s as unknown as StageState;
 }
 
 /** A stage's starting state: from its checkpoint (resume) or from the model's parameters. */
