@@ -395,7 +395,11 @@ describe('validated before running: one line naming the source and showing the v
       (d) => (mkdirSync(join(d, 'exp'), { recursive: true }), ['experiment', 'central', '--out', dirname(file(join(d, 'exp'), 'notes.txt', 'my notes'))]),
       /not empty and holds no experiment/,
     ],
-    ['experiment --variants with an unknown model', ['experiment', 'central', '--variants', 'dtm,ebm'], /^dtca: --variants dtm,ebm: unknown variant 'ebm' \(choose from mebm, dtm, dtm-acp\)$/],
+    [
+      'experiment --variants with an unknown model',
+      ['experiment', 'central', '--variants', 'dtm,ebm'],
+      /^dtca: --variants dtm,ebm: unknown variant 'ebm' \(choose from mebm, dtm, dtm-acp\)$/,
+    ],
     ['probe --vcd -', ['probe', '--cells', '0', '--vcd', '-'], /^dtca: --vcd -: the VCD is written to a file/],
     ['sweep --out under /proc', ['sweep', '--axis', 'clock.clock_hz=1e7', '--out', '/proc/dtca-x'], /--out \/proc\/dtca-x: cannot create \/proc\/dtca-x/],
   ];
