@@ -6,9 +6,11 @@
  *
  * The choice is made from the directory's contents, not from names in the code: every *.mp with a
  * manifest is a candidate; its grid is the manifest's `grid` ({L, rules, boundary}, written by
- * dtca train), else the model file's own. Where several fit, a model trained on the cycle-accurate
- * chip at the configured clock (its manifest's `chip: "cycle"` and `clock_hz`: chip-in-the-loop)
- * comes first; models trained on the cycle chip at another clock come last. Within each group the
+ * dtca train), else the model file's own. Where several fit, a model fitted to the cycle-accurate
+ * chip at the configured clock comes first — trained there (its manifest's `chip: "cycle"` and
+ * `clock_hz`: chip-in-the-loop) or its guidance chosen there (`guidance_chip: "cycle"` and
+ * `guidance_clock_hz`, written by dtca model tune --chip cycle) —; models fitted to the cycle chip
+ * at another clock come last. Within each group the
  * one whose manifest reports the best quality wins (metrics.ideal: the lowest FD as a fraction of
  * its factorised yardstick at the same N), then the file name.
  *
@@ -44,6 +46,8 @@ export interface ShippedEntry {
   quality: number | null;
   /** the clock a model trained on the cycle-accurate chip was trained at (manifest chip "cycle", clock_hz), else null */
   trainedClockHz: number | null;
+  /** the clock its guidance was chosen at on the cycle-accurate chip (manifest guidance_chip "cycle", guidance_clock_hz; dtca model tune), else null */
+  tunedClockHz: number | null;
   manifest: Record<string, unknown>;
 }
 
@@ -98,19 +102,24 @@ export function listShippedModels(dir?: string): ShippedEntry[] {
     // the manifest's grid where it states one (dtca train writes it), else the model file's own
     const grid = manifestGrid(manifest, manifestPath) ?? readModel(path).grid;
     const hz = manifest.chip === 'cycle' && typeof manifest.clock_hz === 'number' && manifest.clock_hz > 0 ? manifest.clock_hz : null;
-    out.push({ path, manifestPath, name: f, grid, quality: qualityOf(manifest), trainedClockHz: hz, manifest });
+    const tunedHz =
+      manifest.guidance_chip === 'cycle' && typeof manifest.guidance_clock_hz === 'number' && manifest.guidance_clock_hz > 0
+        ? manifest.guidance_clock_hz
+        : null;
+    out.push({ path, manifestPath, name: f, grid, quality: qualityOf(manifest), trainedClockHz: hz, tunedClockHz: tunedHz, manifest });
   }
   return out;
 }
 
 /**
- * The shipped models that fit a fabric, best first: trained on the cycle chip at `clockHz` (when
- * given), then the others but those trained on the cycle chip at another clock, then those; each
- * group by lowest FD / factorised, then by name.
+ * The shipped models that fit a fabric, best first: fitted to the cycle chip at `clockHz` (when
+ * given: trained there, or its guidance chosen there), then the models fitted to no clock, then
+ * those fitted to another clock; each group by lowest FD / factorised, then by name.
  */
 export function fittingModels(grid: GridKey, dir?: string, clockHz?: number): ShippedEntry[] {
   const fits = listShippedModels(dir).filter((e) => sameGrid(e.grid, grid));
-  const group = (e: ShippedEntry) => (e.trainedClockHz === null ? 1 : e.trainedClockHz === clockHz ? 0 : 2);
+  const fitted = (e: ShippedEntry) => [e.trainedClockHz, e.tunedClockHz].filter((hz): hz is number => hz !== null);
+  const group = (e: ShippedEntry) => (fitted(e).length === 0 ? 1 : fitted(e).includes(clockHz ?? NaN) ? 0 : 2);
   return fits.sort((a, b) => group(a) - group(b) || (a.quality ?? Infinity) - (b.quality ?? Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 

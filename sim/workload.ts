@@ -42,7 +42,7 @@ import { samplesNpy, labelsNpy, samplesManifest, generatedSamples, SAMPLES_FILE,
 import type { Samples } from './quality/eval.js';
 import type { ConfigLabel } from './label.js';
 import { quietContext, type RunContext } from './context.js';
-import { shippedModelFor, modelsDir, describeGrid } from './shipped.js';
+import { shippedModelFor, modelsDir, describeGrid, type ShippedEntry } from './shipped.js';
 import { imageSourceOf, layoutMisfit, IMAGE_SIDES, MIN_LABEL_COPIES } from './layout.js';
 import { CLASSES } from './fmnist.js';
 
@@ -168,7 +168,7 @@ export function shippedModel(cfg: ResolvedConfig, ctx: RunContext = quietContext
   if (chosen) {
     ctx.log.info(
       { model: chosen.entry.path, grid: describeGrid(chosen.entry.grid, rulesName), ...(chosen.others.length ? { also_fit: chosen.others } : {}) },
-      `shipped model ${chosen.entry.name} fits this fabric: generating with it`,
+      `shipped model ${chosen.entry.name} fits this fabric${fittedHere(chosen.entry, cfg.clock.clock_hz)}: generating with it`,
     );
     return chosen.model;
   }
@@ -187,6 +187,14 @@ export function shippedModel(cfg: ResolvedConfig, ctx: RunContext = quietContext
     `no shipped model fits this fabric (${f.L}x${f.L}, ${rulesName}${f.boundary !== 'open' ? `, ${f.boundary}` : ''}): generating with random weights; train one with dtca train ${chipArgs ? `${chipArgs} ` : ''}--out MODEL.mp (docs/training.md) and run it with --model MODEL.mp`,
   );
   return null;
+}
+
+/** " (trained at 80 MHz on the cycle-accurate chip)" when the chosen model was fitted to this clock, else "" */
+function fittedHere(e: ShippedEntry, hz: number): string {
+  const at = `${+(hz / 1e6).toPrecision(4)} MHz on the cycle-accurate chip`;
+  if (e.trainedClockHz === hz) return ` (trained at ${at})`;
+  if (e.tunedClockHz === hz) return ` (its guidance chosen at ${at})`;
+  return '';
 }
 
 /**

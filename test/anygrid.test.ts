@@ -251,4 +251,32 @@ describe('the shipped model that fits the fabric', () => {
     expect(at10.entry.name).toBe('b20.mp');
     expect(at10.others).toEqual(['a20.mp', 'e20.mp']);
   });
+
+  it('a model whose guidance was chosen on the cycle chip is chosen at that clock, and last at any other', () => {
+    const d = fakeModelsDir();
+    copyFileSync(join(d, 'a20.mp'), join(d, 't20.mp'));
+    const grid = { L: 20, rules: 'G12', boundary: 'open' };
+    // trained on the ideal chip (worse reported quality than b20), guidance chosen at 80 MHz
+    writeFileSync(
+      join(d, 't20.manifest.json'),
+      JSON.stringify({
+        grid,
+        chip: 'ideal',
+        guidance_chip: 'cycle',
+        guidance_clock_hz: 8e7,
+        metrics: { ideal: { n: 1000, fd: 90, baselines: { factorised: { fd: 100 } } } },
+      }),
+    );
+    const at = (hz: number) => resolveConfig(undefined, { sets: ['fabric.L=20', `clock.clock_hz=${hz}`] });
+    const e = listShippedModels(d).find((x) => x.name === 't20.mp')!;
+    expect([e.trainedClockHz, e.tunedClockHz]).toEqual([null, 8e7]);
+    expect(shippedModelFor(at(8e7), d)!.entry.name).toBe('t20.mp');
+    expect(shippedModelFor(at(1e7), d)!.others).toEqual(['a20.mp', 't20.mp']);
+    // guidance chosen on the ideal chip fits no clock
+    writeFileSync(
+      join(d, 't20.manifest.json'),
+      JSON.stringify({ grid, guidance_chip: 'ideal', metrics: { ideal: { n: 1000, fd: 90, baselines: { factorised: { fd: 100 } } } } }),
+    );
+    expect(shippedModelFor(at(8e7), d)!.entry.name).toBe('b20.mp');
+  });
 });

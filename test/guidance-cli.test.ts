@@ -1,7 +1,7 @@
 // `dtca model tune` (issue 16): the label gain and beta chosen on generated images, written into a
 // new model file; bad input is one line and exit 2 before any search.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
@@ -16,6 +16,11 @@ describe('dtca model tune', () => {
     // a Fashion-MNIST layout on a small grid (7x7 pooled image), random weights
     const r = dtca(['model', 'new', '--L', '20', '--stages', '2', '--rules', 'G8', '--weights', 'random:0.4', '--seed', '3', '--out', model]);
     expect(r.code, r.stderr).toBe(0);
+    // the manifest dtca train would have written beside it (a few of its fields)
+    writeFileSync(
+      `${model}.manifest.json`,
+      JSON.stringify({ model, seed: 3, chip: 'ideal', total_wall_s: 100, metrics: { ideal: { fd: 1 } }, lineage: [{ model: 'older.mp' }] }),
+    );
   });
 
   it('writes the model with the setting of lowest FD and prints every setting tried', () => {
@@ -35,6 +40,27 @@ describe('dtca model tune', () => {
     expect(m.beta).toBe(j.beta);
     // the stages are the input model's: only the guidance changed
     expect(m.stages.map((st) => Array.from(st.ew))).toEqual(readModel(model).stages.map((st) => Array.from(st.ew)));
+    // its manifest: the source's training record kept, the source itself in the lineage, the search and where it ran
+    const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
+    expect(man).toMatchObject({ model: out, tuned_from: model, seed: 3, chip: 'ideal', label_gain: j.gain, beta: j.beta, guidance_chip: 'ideal' });
+    expect(man.guidance).toMatchObject({ gain: j.gain, beta: j.beta, chip: 'ideal', images: 30 });
+    expect(man.total_wall_s).toBeCloseTo(100 + j.wall_s, 6);
+    expect(man.metrics).toBeUndefined(); // the source's quality is not the tuned model's
+    expect(man.guidance_clock_hz).toBeUndefined();
+    expect(man.lineage.map((x: { model: string }) => x.model)).toEqual(['older.mp', model]);
+  }, 180_000);
+
+  it('on the cycle-accurate chip the manifest says at which clock; a broken source manifest is a warning', () => {
+    const src = join(dir, 'm2.mp');
+    copyFileSync(model, src);
+    writeFileSync(`${src}.manifest.json`, '{"seed": 3,');
+    const out = join(dir, 'tuned80.mp');
+    const r = dtca(['model', 'tune', src, '--out', out, '--chip', 'cycle', '--set', 'clock.clock_hz=8e7', '--gains', '1', '--betas', '1.1', '--images', '20']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/m2\.mp\.manifest\.json.*the tuned model's manifest does not carry its source's/);
+    const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
+    expect(man).toMatchObject({ tuned_from: src, guidance_chip: 'cycle', guidance_clock_hz: 8e7, lineage: [] });
+    expect(man.seed).toBeUndefined();
   }, 180_000);
 
   it('bad input: exit 2, one line, before the search', () => {

@@ -10,7 +10,11 @@ import { resolveRules } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
 import { positiveInt, parseBeta, cliContext, modelChipConfig } from '../common.js';
-import { tuneGuidance, canTuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES } from '../../sim/quality/guidance.js';
+import { tuneGuidance, canTuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../../sim/quality/guidance.js';
+import { existsSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
+import { parseJsonText } from '../../fabric/json.js';
+import { VERSION } from '../../sim/io/output.js';
 import type { Session } from '../session.js';
 import { parseImageChoice, imageSourceOf, describeImage, IMAGE_CHOICES } from '../../sim/layout.js';
 
@@ -183,6 +187,60 @@ function cmdModelInfo(a: Record<string, unknown>): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/**
+ * The manifest beside a model file (MODEL.manifest.json as dtca train writes it, or NAME.manifest.json
+ * as a shipped model has it), or null when there is none or it cannot be read (a warning says why).
+ */
+function sourceManifest(file: string, s: Session): Record<string, unknown> | null {
+  const candidates = [`${file}.manifest.json`, `${file.replace(/\.(mp|json)$/, '')}.manifest.json`];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) return null;
+  try {
+    const v = parseJsonText(readInputFile(path, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8'), path);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${path}: not a JSON object`);
+    return v as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    s.log.warn({ manifest: path }, `${e.message}: the tuned model's manifest does not carry its source's`);
+    return null;
+  }
+}
+
+/** fields of a manifest that describe the file itself, not how its weights were made */
+const FILE_FIELDS = ['model', 'sha256', 'description', 'metrics', 'metrics_without_guidance', 'note', 'total_wall_s_note'];
+
+/**
+ * A tuned model's manifest: its source's (how the weights were trained, kept), the source's own
+ * record moved into `lineage`, and the guidance search — with the chip and clock it ran on
+ * (`guidance_chip`, `guidance_clock_hz` on the cycle-accurate chip: dtca run prefers such a model at
+ * that clock, sim/shipped.ts).
+ */
+export function tunedManifest(
+  file: string,
+  out: string,
+  src: Record<string, unknown> | null,
+  t: TuneResult & { chip: 'ideal' | 'cycle'; config: string; clockHz: number },
+): Record<string, unknown> {
+  const kept = src ? Object.fromEntries(Object.entries(src).filter(([k]) => !FILE_FIELDS.includes(k) && k !== 'lineage')) : {};
+  const lineage = src ? [...((src.lineage as unknown[] | undefined) ?? []), Object.fromEntries(Object.entries(src).filter(([k]) => k !== 'lineage'))] : [];
+  const total = typeof src?.total_wall_s === 'number' ? src.total_wall_s + t.wall_s : null;
+  return {
+    ...kept,
+    model: out,
+    tuned_from: file,
+    command: ['dtca', ...process.argv.slice(2)].join(' '),
+    dtca_version: VERSION,
+    finished: new Date().toISOString(),
+    label_gain: t.gain,
+    beta: t.beta,
+    guidance: { gain: t.gain, beta: t.beta, rows: t.rows, images: t.images, sweeps: t.sweeps, seed: t.seed, wall_s: t.wall_s, chip: t.chip, config: t.config },
+    guidance_chip: t.chip,
+    ...(t.chip === 'cycle' ? { guidance_clock_hz: t.clockHz } : {}),
+    ...(total !== null ? { total_wall_s: total } : {}),
+    lineage,
+  };
+}
+
 /** `dtca model tune MODEL --out FILE`: choose the label gain and beta on generated images (sim/quality/guidance.ts). */
 async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<void> {
   const file = String(a.file);
@@ -216,7 +274,13 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
   );
   const tuned = withGuidance(m, t.gain, t.beta);
   const obj = modelToObject(tuned, json);
+  const chip = String(a.chip ?? 'ideal') as 'ideal' | 'cycle';
+  // the manifest first (checked before the model is written): the source's, with the guidance and where it was chosen
+  const manifestPath = `${out}.manifest.json`;
+  checkTarget(manifestPath, { label: `--out ${out}`, kind: 'train-manifest' });
+  const manifest = tunedManifest(file, out, sourceManifest(file, s), { ...t, chip, config: cfg.name, clockHz: cfg.clock.clock_hz });
   writeFileSafe(out, json ? JSON.stringify(obj) + '\n' : makePackr().pack(obj), { label: `--out ${out}`, kind: 'model' });
+  writeFileSafe(manifestPath, JSON.stringify(manifest, null, 2) + '\n', { label: `--out ${out}`, kind: 'train-manifest' });
   if (a.json) {
     process.stdout.write(JSON.stringify({ model: file, out, chip: a.chip ?? 'ideal', ...t }, null, 2) + '\n');
     return;
@@ -228,7 +292,7 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
       (r) =>
         `${r.gain.toFixed(2).padStart(5)}  ${r.beta.toFixed(2).padStart(5)}  ${r.fd.toFixed(2).padStart(13)}  ${r.clamped_accuracy.toFixed(3).padStart(16)}${r.gain === t.gain && r.beta === t.beta ? '  <- kept' : ''}`,
     ),
-    `wrote ${out}: label gain ${t.gain}, beta ${t.beta} (${t.wall_s.toFixed(1)} s)`,
+    `wrote ${out}: label gain ${t.gain}, beta ${t.beta} (${t.wall_s.toFixed(1)} s); manifest ${manifestPath}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
