@@ -2,7 +2,9 @@
  * Puts a trained model into configs/models/ as a shipped model (docs/training.md, "Shipped
  * models"): copies MODEL and its MODEL.manifest.json (written by dtca train) under NAME, adds the
  * file's SHA-256, a description computed from the model, and its quality: `dtca eval MODEL --chip
- * ideal --images N --json` as `metrics.ideal` (what `dtca run` ranks shipped models by).
+ * ideal --images N --json` as `metrics.ideal` (what `dtca run` ranks shipped models by), and for a
+ * model whose guidance was chosen on the cycle-accurate chip (dtca model tune --chip cycle: manifest
+ * `guidance_clock_hz`) also there, as `metrics.cycle_at_guidance_clock`.
  *
  *   npx tsx scripts/ship-model.ts MODEL NAME [N]      # e.g. runs/L48.mp fmnist-t8-L48 1000
  *
@@ -20,6 +22,20 @@ import { RULE_PRESETS } from '../fabric/rules.js';
 import { describeImage, imageSourceOf } from '../sim/layout.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * "spatial placement": the manifest's, else (a model fine-tuned with --init records none) the latest
+ * its lineage records or names in a command (--placement X), else "placement not recorded".
+ */
+function placementOf(manifest: Record<string, unknown>): string {
+  const chain = [manifest, ...[...((manifest.lineage as Record<string, unknown>[] | undefined) ?? [])].reverse()];
+  for (const e of chain) if (typeof e.placement === 'string') return `${e.placement} placement`;
+  for (const e of chain) {
+    const m = typeof e.command === 'string' ? /--placement[ =](random|spatial)\b/.exec(e.command) : null;
+    if (m) return `${m[1]} placement`;
+  }
+  return 'placement not recorded';
+}
 
 function main(argv: string[]): void {
   const [model, name, nText] = argv;
@@ -42,15 +58,28 @@ function main(argv: string[]): void {
   const image = src ? `${describeImage(src)} image` : `${m.dtm.image.length} image cells`;
   const description =
     `Denoising thermodynamic model for a ${g.L}x${g.L} ${rules} ${g.boundary} grid: ${image}, ${m.dtm.label_copies} label copies per class, ` +
-    `${String(manifest.placement ?? 'random')} placement, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${String(manifest.chip ?? 'ideal')} chip with dtca train`;
+    `${placementOf(manifest)}, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${String(manifest.chip ?? 'ideal')} chip with dtca train` +
+    (typeof manifest.guidance_clock_hz === 'number'
+      ? `; label guidance chosen on the cycle-accurate chip at ${manifest.guidance_clock_hz / 1e6} MHz with dtca model tune`
+      : '');
   const ideal = scoreModel(model, name, 'ideal', n);
+  const tunedHz = manifest.guidance_chip === 'cycle' && typeof manifest.guidance_clock_hz === 'number' ? manifest.guidance_clock_hz : null;
+  const atClock = tunedHz === null ? null : scoreModel(model, name, 'cycle', n, [`clock.clock_hz=${tunedHz}`]);
   const dir = join(ROOT, 'configs', 'models');
   const file = join(dir, `${name}.mp`);
   copyFileSync(model, file);
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
   const options = { ...(manifest.options as Record<string, unknown>) };
   const note = process.env.SHIP_NOTE;
-  const shipped = { ...manifest, model: `${name}.mp`, description, sha256, options, ...(note ? { note } : {}), metrics: { ideal } };
+  const shipped = {
+    ...manifest,
+    model: `${name}.mp`,
+    description,
+    sha256,
+    options,
+    ...(note ? { note } : {}),
+    metrics: { ideal, ...(atClock ? { cycle_at_guidance_clock: atClock } : {}) },
+  };
   writeFileSync(join(dir, `${name}.manifest.json`), `${JSON.stringify(shipped, null, 2)}\n`);
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));
   const fact = (ideal.baselines as { factorised: { fd: number } }).factorised.fd;

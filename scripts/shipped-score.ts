@@ -9,16 +9,17 @@ import { join } from 'node:path';
 
 const CLI = join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'dtca.js');
 
-/** `path`: the model to score; `name`: its shipped name (for the recorded command). */
-export function scoreModel(path: string, name: string, chip: 'ideal' | 'cycle', n: number): Record<string, unknown> {
-  process.stderr.write(`scoring ${path} (dtca eval --chip ${chip} --images ${n})\n`);
-  const out = execFileSync(process.execPath, [CLI, 'eval', path, '--chip', chip, '--images', String(n), '--json', '--quiet', '--workers', '2'], {
+/** `path`: the model to score; `name`: its shipped name (for the recorded command); `sets`: config overrides (--set). */
+export function scoreModel(path: string, name: string, chip: 'ideal' | 'cycle', n: number, sets: string[] = []): Record<string, unknown> {
+  const setArgs = sets.flatMap((s) => ['--set', s]);
+  process.stderr.write(`scoring ${path} (${['dtca eval --chip', chip, ...setArgs, '--images', String(n)].join(' ')})\n`);
+  const out = execFileSync(process.execPath, [CLI, 'eval', path, '--chip', chip, ...setArgs, '--images', String(n), '--json', '--quiet', '--workers', '2'], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
   });
   const r = JSON.parse(out) as Record<string, unknown>;
   return {
-    command: `dtca eval configs/models/${name}.mp --chip ${chip} --images ${n} --json`,
+    command: ['dtca eval', `configs/models/${name}.mp`, '--chip', chip, ...setArgs, '--images', String(n), '--json'].join(' '),
     n: r.n,
     resolution: r.resolution,
     fd: r.fd,

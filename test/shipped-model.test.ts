@@ -93,4 +93,14 @@ describe('every shipped model (configs/models/*.mp with a manifest)', () => {
     expect(manifest.model).toBe(join(dir, man48!.name));
     expect(r.stderr).not.toMatch(/random weights/);
   });
+
+  it('at 80 MHz dtca run picks the model whose guidance was chosen there, and says so', () => {
+    const m80 = entries.find((e) => e.tunedClockHz === 8e7);
+    expect(m80).toBeDefined();
+    const out = join(mkdtempSync(join(tmpdir(), 'dtca-shipped80-')), 'run');
+    const r = dtca(['run', '--set', 'clock.clock_hz=80MHz', '--sweeps', '5', '--out', out, '--verbose']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).model).toBe(join(dir, m80!.name));
+    expect(r.stderr).toMatch(/its guidance chosen at 80 MHz on the cycle-accurate chip/);
+  });
 });
