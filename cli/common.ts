@@ -9,6 +9,7 @@ import type { RunContext } from '../sim/context.js';
 import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
 import { MAX_LABEL_GAIN, isLabelGain } from '../sim/model.js';
+import { readManifestBeside, type Manifest } from '../sim/manifest.js';
 
 /** An error for stderr: one line, control characters escaped, at most 2,000 characters. */
 export function errorLine(message: string): string {
@@ -137,4 +138,18 @@ export function cliContext(s: Session, stop: () => boolean = () => false): RunCo
     },
     stop,
   };
+}
+
+/**
+ * The manifest beside a model file (sim/manifest.ts) for a model derived from it, or null when
+ * there is none; one that cannot be read is a warning (`consequence` says what is lost), not a stop.
+ */
+export function manifestBeside(file: string, s: Session, consequence: string): Manifest | null {
+  try {
+    return readManifestBeside(file)?.manifest ?? null;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    s.log.warn({}, `${e.message}: ${consequence}`);
+    return null;
+  }
 }

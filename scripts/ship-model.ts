@@ -18,24 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { readModel } from '../sim/model.js';
 import { scoreModel } from './shipped-score.js';
+import { placementOf } from '../sim/manifest.js';
 import { RULE_PRESETS } from '../fabric/rules.js';
 import { describeImage, imageSourceOf } from '../sim/layout.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/**
- * "spatial placement": the manifest's, else (a model fine-tuned with --init records none) the latest
- * its lineage records or names in a command (--placement X), else "placement not recorded".
- */
-function placementOf(manifest: Record<string, unknown>): string {
-  const chain = [manifest, ...[...((manifest.lineage as Record<string, unknown>[] | undefined) ?? [])].reverse()];
-  for (const e of chain) if (typeof e.placement === 'string') return `${e.placement} placement`;
-  for (const e of chain) {
-    const m = typeof e.command === 'string' ? /--placement[ =](random|spatial)\b/.exec(e.command) : null;
-    if (m) return `${m[1]} placement`;
-  }
-  return 'placement not recorded';
-}
 
 function main(argv: string[]): void {
   const [model, name, nText] = argv;
@@ -58,7 +45,7 @@ function main(argv: string[]): void {
   const image = src ? `${describeImage(src)} image` : `${m.dtm.image.length} image cells`;
   const description =
     `Denoising thermodynamic model for a ${g.L}x${g.L} ${rules} ${g.boundary} grid: ${image}, ${m.dtm.label_copies} label copies per class, ` +
-    `${placementOf(manifest)}, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${String(manifest.chip ?? 'ideal')} chip with dtca train` +
+    `${placementOf(manifest) ?? 'unrecorded'} placement, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${String(manifest.chip ?? 'ideal')} chip with dtca train` +
     (typeof manifest.guidance_clock_hz === 'number'
       ? `; label guidance chosen on the cycle-accurate chip at ${manifest.guidance_clock_hz / 1e6} MHz with dtca model tune`
       : '');

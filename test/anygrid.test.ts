@@ -36,6 +36,7 @@ import { buildChip } from '../sim/chip.js';
 import { samplesPng } from '../sim/io/images.js';
 import { fakeModelsDir } from './helpers/models-dir.js';
 import { shippedModelFor, listShippedModels } from '../sim/shipped.js';
+import { readManifestBeside } from '../sim/manifest.js';
 import { samplesFromGeneration } from '../index.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fmnist-train-400.bin.gz', import.meta.url));
@@ -206,6 +207,17 @@ describe('a model for a small grid', () => {
       options: { epochs: 1, steps: 2, limit: 200 },
     });
     expect(r.manifest.image).toEqual(man.image);
+    // a fine-tune of it (--init) carries its manifest on: the lineage, and the placement it did not choose itself
+    const out2 = join(dir, 'm20-ft.mp');
+    const src = readManifestBeside(out)!.manifest;
+    await trainModelForDesign(
+      { config, init: m, initName: out, initManifest: src },
+      { ...budget, steps: 1, labelGain: 1 },
+      { out: out2, images: readImageSet(FIXTURE), command: 'test --init' },
+    );
+    const man2 = JSON.parse(readFileSync(`${out2}.manifest.json`, 'utf8'));
+    expect(man2).toMatchObject({ init: out, placement: 'random', command: 'test --init' });
+    expect(man2.lineage).toEqual([man]);
     const gen = await generate(buildChip(config), m, { images: 4, sweeps: 3, labels: [0, 1, 2, 3] });
     expect(gen.outputs.length).toBe(4);
     for (const o of gen.outputs) expect(o.length).toBe(49 + 100);

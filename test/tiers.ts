@@ -26,6 +26,7 @@ export const UNIT = [
   'test/guidance.test.ts',
   'test/kernel-bound.test.ts',
   'test/lint-layering.test.ts',
+  'test/manifest.test.ts',
   'test/nonideal.test.ts',
   'test/physics.test.ts',
   'test/plot.test.ts',

@@ -9,11 +9,9 @@ import { makePackr } from '../../traces/pack.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
-import { positiveInt, parseBeta, cliContext, modelChipConfig } from '../common.js';
+import { positiveInt, parseBeta, cliContext, modelChipConfig, manifestBeside } from '../common.js';
 import { tuneGuidance, canTuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../../sim/quality/guidance.js';
-import { existsSync } from 'node:fs';
-import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
-import { parseJsonText } from '../../fabric/json.js';
+import { lineageOf } from '../../sim/manifest.js';
 import { VERSION } from '../../sim/io/output.js';
 import type { Session } from '../session.js';
 import { parseImageChoice, imageSourceOf, describeImage, IMAGE_CHOICES } from '../../sim/layout.js';
@@ -187,25 +185,6 @@ function cmdModelInfo(a: Record<string, unknown>): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/**
- * The manifest beside a model file (MODEL.manifest.json as dtca train writes it, or NAME.manifest.json
- * as a shipped model has it), or null when there is none or it cannot be read (a warning says why).
- */
-function sourceManifest(file: string, s: Session): Record<string, unknown> | null {
-  const candidates = [`${file}.manifest.json`, `${file.replace(/\.(mp|json)$/, '')}.manifest.json`];
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) return null;
-  try {
-    const v = parseJsonText(readInputFile(path, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8'), path);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${path}: not a JSON object`);
-    return v as Record<string, unknown>;
-  } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-    s.log.warn({ manifest: path }, `${e.message}: the tuned model's manifest does not carry its source's`);
-    return null;
-  }
-}
-
 /** fields of a manifest that describe the file itself, not how its weights were made */
 const FILE_FIELDS = ['model', 'sha256', 'description', 'metrics', 'metrics_without_guidance', 'note', 'total_wall_s_note'];
 
@@ -222,7 +201,7 @@ export function tunedManifest(
   t: TuneResult & { chip: 'ideal' | 'cycle'; config: string; clockHz: number },
 ): Record<string, unknown> {
   const kept = src ? Object.fromEntries(Object.entries(src).filter(([k]) => !FILE_FIELDS.includes(k) && k !== 'lineage')) : {};
-  const lineage = src ? [...((src.lineage as unknown[] | undefined) ?? []), Object.fromEntries(Object.entries(src).filter(([k]) => k !== 'lineage'))] : [];
+  const lineage = src ? lineageOf(src) : [];
   const total = typeof src?.total_wall_s === 'number' ? src.total_wall_s + t.wall_s : null;
   return {
     ...kept,
@@ -278,7 +257,12 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
   // the manifest first (checked before the model is written): the source's, with the guidance and where it was chosen
   const manifestPath = `${out}.manifest.json`;
   checkTarget(manifestPath, { label: `--out ${out}`, kind: 'train-manifest' });
-  const manifest = tunedManifest(file, out, sourceManifest(file, s), { ...t, chip, config: cfg.name, clockHz: cfg.clock.clock_hz });
+  const manifest = tunedManifest(file, out, manifestBeside(file, s, "the tuned model's manifest does not carry its source's"), {
+    ...t,
+    chip,
+    config: cfg.name,
+    clockHz: cfg.clock.clock_hz,
+  });
   writeFileSafe(out, json ? JSON.stringify(obj) + '\n' : makePackr().pack(obj), { label: `--out ${out}`, kind: 'model' });
   writeFileSafe(manifestPath, JSON.stringify(manifest, null, 2) + '\n', { label: `--out ${out}`, kind: 'train-manifest' });
   if (a.json) {

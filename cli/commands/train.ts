@@ -12,7 +12,7 @@ import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
-import { withConfigOptions, positiveInt, parseIntList, cliContext, labelGainFlag, type CommonArgs } from '../common.js';
+import { withConfigOptions, positiveInt, parseIntList, cliContext, labelGainFlag, manifestBeside, type CommonArgs } from '../common.js';
 
 /** --label-gain auto|G (undefined: auto) */
 function trainLabelGain(v: unknown): 'auto' | number | undefined {
@@ -156,6 +156,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     T: positiveInt('stages', a.stages as number | undefined) ?? DEFAULT_T,
     init,
     initName: a.init === undefined ? undefined : String(a.init),
+    initManifest: a.init === undefined ? undefined : manifestBeside(String(a.init), s, "the trained model's manifest will not carry --init's lineage"),
   } as const;
   const trainStages = parseIntList('train-stages', a.trainStages);
   // stages trained apart (--stage-only, or a Slurm task per stage with --slurm)

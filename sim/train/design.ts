@@ -27,6 +27,7 @@ import { imageSourceOf, describeImage, type ImageChoice, type VisibleLayout } fr
 import { train, type TrainOptions, type TrainResult } from './train.js';
 import { quietContext, type RunContext } from '../context.js';
 import { writeFileAtomic, VERSION } from '../io/output.js';
+import { lineageOf, placementOf, type Manifest } from '../manifest.js';
 import { machine } from '../bench.js';
 import type { ImageSet } from '../fmnist.js';
 
@@ -51,6 +52,8 @@ export interface DesignSpec {
   init?: Model;
   /** what to call `init` in the manifest (its file) */
   initName?: string;
+  /** `init`'s manifest, when it has one (sim/manifest.ts): the new manifest's lineage, and its placement */
+  initManifest?: Manifest | null;
 }
 
 /** Training options by their `dtca train` flag names (camelCase). Unknown keys pass through to the trainer. */
@@ -417,7 +420,8 @@ export async function trainModelForDesign(
     seed: options.seed,
     init: design.init ? (design.initName ?? design.init.source) : null,
     ...(plan.initGuidance ? { init_guidance_set_aside: { label_gain: plan.initGuidance.gain, beta: plan.initGuidance.beta } } : {}),
-    placement: plan.placement,
+    // a fine-tune keeps its source's placement (the manifest's or its lineage's)
+    placement: plan.placement ?? (design.initManifest ? placementOf(design.initManifest) : null),
     T,
     grid: { L: g.L, rules: g.rules, boundary: g.boundary },
     weight_bits: trainConfig.cell.weight_bits,
@@ -461,6 +465,7 @@ export async function trainModelForDesign(
     earlier,
     total_wall_s: +(r.wall_s + earlier.reduce((t, e) => t + (e.wall_s || 0), 0)).toFixed(1),
     ...(target.manifestExtra ?? {}),
+    ...(design.initManifest ? { lineage: lineageOf(design.initManifest) } : {}),
   };
   writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 'train-manifest');
   return { ...plan, model: r.model, result: r, guidance, manifest };

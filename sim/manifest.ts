@@ -1,0 +1,46 @@
+/**
+ * A model's manifest (MODEL.manifest.json, written by dtca train and dtca model tune; NAME.manifest.json
+ * beside a shipped model) as the commands that derive a model from another read it: found beside
+ * the model file, read with a size limit, and its lineage carried on.
+ */
+import { existsSync } from 'node:fs';
+import { UserError } from '../fabric/errors.js';
+import { readInputFile, READ_LIMITS } from '../fabric/read.js';
+import { parseJsonText } from '../fabric/json.js';
+
+export type Manifest = Record<string, unknown>;
+
+/**
+ * The manifest beside a model file: MODEL.manifest.json, else (a shipped model) NAME.manifest.json
+ * for NAME.mp; null when there is none; a UserError naming the file when it is not a JSON object.
+ */
+export function readManifestBeside(file: string): { path: string; manifest: Manifest } | null {
+  const path = [`${file}.manifest.json`, `${file.replace(/\.(mp|json)$/, '')}.manifest.json`].find((p) => existsSync(p));
+  if (!path) return null;
+  const v = parseJsonText(readInputFile(path, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8'), path);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${path}: not a JSON object`);
+  return { path, manifest: v as Manifest };
+}
+
+/** A derived model's lineage: its source's lineage, then the source's own record (without its lineage). */
+export function lineageOf(src: Manifest): unknown[] {
+  const earlier = Array.isArray(src.lineage) ? src.lineage : [];
+  return [...earlier, Object.fromEntries(Object.entries(src).filter(([k]) => k !== 'lineage'))];
+}
+
+/**
+ * The visible cells' placement a manifest records: its own `placement`, else the latest one in its
+ * lineage, else one named in a command there (--placement X); null when none does (a model
+ * fine-tuned with --init records none of its own).
+ */
+export function placementOf(m: Manifest): string | null {
+  const chain: Manifest[] = [m, ...[...(Array.isArray(m.lineage) ? (m.lineage as Manifest[]) : [])].reverse()].filter(
+    (e) => e !== null && typeof e === 'object',
+  );
+  for (const e of chain) if (e.placement === 'random' || e.placement === 'spatial') return e.placement;
+  for (const e of chain) {
+    const hit = typeof e.command === 'string' ? /--placement[ =](random|spatial)\b/.exec(e.command) : null;
+    if (hit) return hit[1];
+  }
+  return null;
+}
