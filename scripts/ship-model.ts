@@ -3,8 +3,9 @@
  * models"): copies MODEL and its MODEL.manifest.json (written by dtca train) under NAME, adds the
  * file's SHA-256, a description computed from the model, and its quality: `dtca eval MODEL --chip
  * ideal --images N --json` as `metrics.ideal` (what `dtca run` ranks shipped models by), and for a
- * model whose guidance was chosen on the cycle-accurate chip (dtca model tune --chip cycle: manifest
- * `guidance_clock_hz`) also there, as `metrics.cycle_at_guidance_clock`.
+ * model fitted to the cycle-accurate chip at a clock (trained there: manifest `chip: "cycle"`,
+ * `clock_hz`; or its guidance chosen there: `guidance_clock_hz`) also there, as
+ * `metrics.fitted_clock` (with its `clock_hz`).
  *
  *   npx tsx scripts/ship-model.ts MODEL NAME [N]      # e.g. runs/L48.mp fmnist-t8-L48 1000
  *
@@ -43,15 +44,22 @@ function main(argv: string[]): void {
   const key = (r: unknown) => JSON.stringify(r);
   const rules = typeof g.rules === 'string' ? g.rules : (Object.entries(RULE_PRESETS).find(([, r]) => key(r) === key(g.rules))?.[0] ?? `rules ${key(g.rules)}`);
   const image = src ? `${describeImage(src)} image` : `${m.dtm.image.length} image cells`;
+  const mhz = (hz: unknown) => `${(hz as number) / 1e6} MHz`;
+  const chip = manifest.chip === 'cycle' ? `cycle-accurate chip${typeof manifest.clock_hz === 'number' ? ` at ${mhz(manifest.clock_hz)}` : ''}` : 'ideal chip';
   const description =
     `Denoising thermodynamic model for a ${g.L}x${g.L} ${rules} ${g.boundary} grid: ${image}, ${m.dtm.label_copies} label copies per class, ` +
-    `${placementOf(manifest) ?? 'unrecorded'} placement, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${String(manifest.chip ?? 'ideal')} chip with dtca train` +
-    (typeof manifest.guidance_clock_hz === 'number'
-      ? `; label guidance chosen on the cycle-accurate chip at ${manifest.guidance_clock_hz / 1e6} MHz with dtca model tune`
+    `${placementOf(manifest) ?? 'unrecorded'} placement, T = ${m.dtm.T} stages, trained on binarised Fashion-MNIST on the ${chip} with dtca train` +
+    (manifest.tuned_from !== undefined && typeof manifest.guidance_clock_hz === 'number'
+      ? `; label guidance chosen on the cycle-accurate chip at ${mhz(manifest.guidance_clock_hz)} with dtca model tune`
       : '');
   const ideal = scoreModel(model, name, 'ideal', n);
-  const tunedHz = manifest.guidance_chip === 'cycle' && typeof manifest.guidance_clock_hz === 'number' ? manifest.guidance_clock_hz : null;
-  const atClock = tunedHz === null ? null : scoreModel(model, name, 'cycle', n, [`clock.clock_hz=${tunedHz}`]);
+  const fittedHz =
+    manifest.chip === 'cycle' && typeof manifest.clock_hz === 'number'
+      ? manifest.clock_hz
+      : manifest.guidance_chip === 'cycle' && typeof manifest.guidance_clock_hz === 'number'
+        ? manifest.guidance_clock_hz
+        : null;
+  const atClock = fittedHz === null ? null : { clock_hz: fittedHz, ...scoreModel(model, name, 'cycle', n, [`clock.clock_hz=${fittedHz}`]) };
   const dir = join(ROOT, 'configs', 'models');
   const file = join(dir, `${name}.mp`);
   copyFileSync(model, file);
@@ -65,7 +73,7 @@ function main(argv: string[]): void {
     sha256,
     options,
     ...(note ? { note } : {}),
-    metrics: { ideal, ...(atClock ? { cycle_at_guidance_clock: atClock } : {}) },
+    metrics: { ideal, ...(atClock ? { fitted_clock: atClock } : {}) },
   };
   writeFileSync(join(dir, `${name}.manifest.json`), `${JSON.stringify(shipped, null, 2)}\n`);
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));

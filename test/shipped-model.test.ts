@@ -94,13 +94,13 @@ describe('every shipped model (configs/models/*.mp with a manifest)', () => {
     expect(r.stderr).not.toMatch(/random weights/);
   });
 
-  it('at 80 MHz dtca run picks the model whose guidance was chosen there, and says so', () => {
-    const m80 = entries.find((e) => e.tunedClockHz === 8e7);
+  it('at 80 MHz dtca run picks the model trained there (chip-in-the-loop), and says so', () => {
+    const m80 = entries.find((e) => e.trainedClockHz === 8e7);
     expect(m80).toBeDefined();
     const out = join(mkdtempSync(join(tmpdir(), 'dtca-shipped80-')), 'run');
     const r = dtca(['run', '--set', 'clock.clock_hz=80MHz', '--sweeps', '5', '--out', out, '--verbose']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).model).toBe(join(dir, m80!.name));
-    expect(r.stderr).toMatch(/its guidance chosen at 80 MHz on the cycle-accurate chip/);
+    expect(r.stderr).toMatch(/fits this fabric \(trained at 80 MHz on the cycle-accurate chip\)/);
   });
 });

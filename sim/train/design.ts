@@ -430,6 +430,8 @@ export async function trainModelForDesign(
     label_gain: r.model.dtm?.label_gain ?? 1,
     beta: r.model.beta,
     guidance,
+    // the chip the guidance was chosen on: the training chip (as dtca model tune records it)
+    ...(guidance ? { guidance_chip: plan.chip, ...(plan.chip === 'cycle' ? { guidance_clock_hz: trainConfig.clock.clock_hz } : {}) } : {}),
     options: {
       epochs: o.epochs,
       steps: o.steps,
