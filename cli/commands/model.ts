@@ -185,8 +185,8 @@ function cmdModelInfo(a: Record<string, unknown>): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** fields of a manifest that describe the file itself, not how its weights were made */
-const FILE_FIELDS = ['model', 'sha256', 'description', 'metrics', 'metrics_without_guidance', 'note', 'total_wall_s_note'];
+/** fields of a manifest that describe the file itself (or its guidance, which tuning replaces), not how its weights were made */
+const FILE_FIELDS = ['model', 'sha256', 'description', 'metrics', 'metrics_without_guidance', 'note', 'total_wall_s_note', 'guidance_clock_hz'];
 
 /**
  * A tuned model's manifest: its source's (how the weights were trained, kept), the source's own
