@@ -34,6 +34,7 @@
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
+import { loadavg, availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WasmEngine, wasmSupported } from './engine.js';
 import type { Planes } from '../planes.js';
@@ -73,16 +74,37 @@ const START_TIMEOUT_MS = 60_000;
 const SPIN_MIN = 64;
 const SPIN_MAX = 1 << 16;
 
+/** a sleep this short means the awaited thread was running and a longer spin would have caught it */
+const SHORT_SLEEP_MS = 0.5;
+/** how often a waiter looks at the machine's load average (ms) */
+const LOAD_CHECK_MS = 250;
+
 /**
  * Waits for a control word to change: spins up to its budget, then sleeps (Atomics.wait). The
- * budget adapts: it doubles when spinning saw the change and halves when it had to sleep. On a
- * quiet machine the other thread answers within the spin and no half-sweep pays a futex wake-up;
- * on a loaded one spinning would hold a core the awaited thread needs, and the budget falls to
- * almost nothing (measured: a fixed 20,000-load spin made two threads 0.76x one at a load of 6,
- * no spin 1.17x).
+ * budget adapts: it doubles when spinning saw the change; when it had to sleep, it doubles too if
+ * the change came within SHORT_SLEEP_MS and the machine is not loaded (its 1-minute load average
+ * below its cores + 0.5, looked at every LOAD_CHECK_MS: the other thread was running, a longer spin
+ * would have caught it), and halves otherwise. On a quiet machine the budget settles high and no
+ * half-sweep pays a futex wake-up; on a loaded one spinning would hold a core the awaited thread
+ * needs, and the budget falls to almost nothing. Measured (scripts/tiles-ratio.ts, L = 256, two
+ * tiles / one thread): halving after every sleep (the rule before 6 December) 1.13-1.33x on a
+ * quiet host where a fixed maximal spin gave 1.75x; with four busy processes beside it, that rule
+ * 1.02x and doubling after every short sleep without the load check 0.64x (earlier: a fixed
+ * 20,000-load spin 0.76x at a load of 6, no spin 1.17x).
  */
 export class Waiter {
   private budget = 1024;
+  private loadAt = -Infinity;
+  private quiet = true;
+
+  /** whether the machine's load leaves the awaited thread a core of its own (checked every LOAD_CHECK_MS) */
+  private machineQuiet(now: number): boolean {
+    if (now - this.loadAt >= LOAD_CHECK_MS) {
+      this.loadAt = now;
+      this.quiet = loadavg()[0] < availableParallelism() + 0.5;
+    }
+    return this.quiet;
+  }
 
   /** Return once i32[at] !== from (true), or false after `timeoutMs` of sleeping. */
   change(i32: Int32Array, at: number, from: number, timeoutMs = Infinity): boolean {
@@ -93,12 +115,14 @@ export class Waiter {
         return true;
       }
     }
-    this.budget = Math.max(SPIN_MIN, this.budget >> 1);
-    const until = performance.now() + timeoutMs;
+    const start = performance.now();
+    const until = start + timeoutMs;
     while (Atomics.load(i32, at) === from) {
       if (performance.now() > until) return false;
       Atomics.wait(i32, at, from, Math.min(1000, timeoutMs));
     }
+    const now = performance.now();
+    this.budget = now - start < SHORT_SLEEP_MS && this.machineQuiet(now) ? Math.min(SPIN_MAX, this.budget * 2) : Math.max(SPIN_MIN, this.budget >> 1);
     return true;
   }
 }
