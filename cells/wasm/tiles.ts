@@ -81,16 +81,18 @@ const LOAD_CHECK_MS = 250;
 
 /**
  * Waits for a control word to change: spins up to its budget, then sleeps (Atomics.wait). The
- * budget adapts: it doubles when spinning saw the change; when it had to sleep, it doubles too if
- * the change came within SHORT_SLEEP_MS and the machine is not loaded (its 1-minute load average
- * below its cores + 0.5, looked at every LOAD_CHECK_MS: the other thread was running, a longer spin
- * would have caught it), and halves otherwise. On a quiet machine the budget settles high and no
+ * budget adapts: it doubles when spinning saw the change; after a sleep it doubles too if the
+ * change came within SHORT_SLEEP_MS (the awaited thread was running: a longer spin would have
+ * caught it) and the machine is not loaded (its 1-minute load average, looked at every
+ * LOAD_CHECK_MS, below its cores + 1.5: the average stays above the cores for a minute after
+ * another two-thread job), else it halves. On a quiet machine the budget settles high and no
  * half-sweep pays a futex wake-up; on a loaded one spinning would hold a core the awaited thread
- * needs, and the budget falls to almost nothing. Measured (scripts/tiles-ratio.ts, L = 256, two
- * tiles / one thread): halving after every sleep (the rule before 6 December) 1.13-1.33x on a
- * quiet host where a fixed maximal spin gave 1.75x; with four busy processes beside it, that rule
- * 1.02x and doubling after every short sleep without the load check 0.64x (earlier: a fixed
- * 20,000-load spin 0.76x at a load of 6, no spin 1.17x).
+ * needs, and the budget falls to almost nothing. Measured (L = 256, two tiles / one thread):
+ * halving after every sleep (the rule before 6 December) gave 1.13-1.33x on a quiet host where a
+ * fixed maximal spin gave 1.75x and this rule 1.77-1.91x (scripts/tiles-ratio.ts), 0.92-1.05x
+ * against 1.44x in `dtca bench --quick`; with four busy processes beside it the two rules are
+ * alike (0.91-0.98x), doubling after every short sleep without the load check 0.64x (earlier: a
+ * fixed 20,000-load spin 0.76x at a load of 6, no spin 1.17x).
  */
 export class Waiter {
   private budget = 1024;
@@ -101,7 +103,7 @@ export class Waiter {
   private machineQuiet(now: number): boolean {
     if (now - this.loadAt >= LOAD_CHECK_MS) {
       this.loadAt = now;
-      this.quiet = loadavg()[0] < availableParallelism() + 0.5;
+      this.quiet = loadavg()[0] < availableParallelism() + 1.5;
     }
     return this.quiet;
   }
