@@ -219,9 +219,12 @@ describe("ACP's autocorrelation estimator", () => {
   });
 });
 
-describe('final epochs (--final-epochs, --final-warmup)', () => {
-  // the tiny stage again; the gradient of a step depends only on the weights, the step's key and
-  // the phase settings its epoch gets, so each epoch is compared with a run that uses its settings throughout
+/**
+ * The tiny stage of the recipe tests (4 x 4 grid, nearest neighbours, 3 visible cells, stage 0 of
+ * T = 2, ACP off) with `over` on the trainer's spec, and a state of random weights drawn in stream
+ * `weightKey` (every call the same weights).
+ */
+function tinyStage(over: Partial<StageTrainSpec>, weightKey: number) {
   const L = 4;
   const config = testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'fabric.boundary="open"', 'seed=5'], true);
   const dtm = newDtmModel({ T: 2, L, rules: [[0, 1]], boundary: 'open', visible: 3, weights: 'zero', seed: 5 }).dtm!;
@@ -234,7 +237,6 @@ describe('final epochs (--final-epochs, --final-warmup)', () => {
     stage: 0,
     batch: 16,
     warmup: 4,
-    posWarmup: 3,
     samples: 3,
     every: 2,
     epochs: 3,
@@ -243,14 +245,26 @@ describe('final epochs (--final-epochs, --final-warmup)', () => {
     alpha: 0.18,
     acp: { on: false, lambda0: 0, lag: 10, params: ACP_DEFAULTS },
     seed: 9,
+    ...over,
   };
-  /** the gradient and the cell updates of step g, from the same random weights */
-  function step(spec: StageTrainSpec, g: number) {
+  const fresh = () => {
     const chip = buildChip(config);
     const wires = fabricWires(chip);
     const st = newStageState(0, wires.i.length, chip.fabric.N, 0);
-    const k0 = streamKey(78, 1);
+    const k0 = streamKey(weightKey, 1);
     for (let e = 0; e < st.thetaW.length; e++) st.thetaW[e] = 0.8 * (uniform(k0, e) - 0.5);
+    return { st, wires };
+  };
+  return { config, data, base, fresh };
+}
+
+describe('final epochs (--final-epochs, --final-warmup)', () => {
+  // the tiny stage again; the gradient of a step depends only on the weights, the step's key and
+  // the phase settings its epoch gets, so each epoch is compared with a run that uses its settings throughout
+  const { config, data, base, fresh } = tinyStage({ posWarmup: 3 }, 78);
+  /** the gradient and the cell updates of step g, from the same random weights */
+  function step(spec: StageTrainSpec, g: number) {
+    const { st } = fresh();
     const tr = new StageTrainer(spec, data, st);
     const before = st.cellUpdates;
     const grad = Float64Array.from(tr.gradient(g).grad);
@@ -283,35 +297,7 @@ describe('final epochs (--final-epochs, --final-warmup)', () => {
 });
 
 describe('parameter averaging (--ema)', () => {
-  const L = 4;
-  const config = testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'fabric.boundary="open"', 'seed=5'], true);
-  const dtm = newDtmModel({ T: 2, L, rules: [[0, 1]], boundary: 'open', visible: 3, weights: 'zero', seed: 5 }).dtm!;
-  const data: TrainData = { n: 3, V: 3, x: Int8Array.from([1, -1, 1, -1, -1, 1, 1, 1, -1]) };
-  const base: StageTrainSpec = {
-    config,
-    engine: 'wasm',
-    dtm,
-    beta: 1,
-    stage: 0,
-    batch: 8,
-    warmup: 3,
-    samples: 2,
-    every: 2,
-    epochs: 2,
-    steps: 3,
-    adam: { ...ADAM_DEFAULTS, lr: 0.05 },
-    alpha: 0.18,
-    acp: { on: false, lambda0: 0, lag: 10, params: ACP_DEFAULTS },
-    seed: 9,
-  };
-  const fresh = () => {
-    const chip = buildChip(config);
-    const wires = fabricWires(chip);
-    const st = newStageState(0, wires.i.length, chip.fabric.N, 0);
-    const k0 = streamKey(79, 1);
-    for (let e = 0; e < st.thetaW.length; e++) st.thetaW[e] = 0.8 * (uniform(k0, e) - 0.5);
-    return { st, wires };
-  };
+  const { data, base, fresh } = tinyStage({ batch: 8, warmup: 3, samples: 2, epochs: 2, steps: 3, adam: { ...ADAM_DEFAULTS, lr: 0.05 } }, 79);
 
   it('the model takes the running average of the trajectory; the trajectory itself is unchanged', () => {
     const d = 0.7;
