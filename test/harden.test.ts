@@ -347,7 +347,7 @@ describe('validated before running: one line naming the source and showing the v
     ['--sweeps without a value', ['run', '--sweeps', '--images', '1'], /^dtca: --sweeps: needs a value \(a number\)$/],
     ['--trace swallowing the config', ['run', '--trace', 'z1-like'], /--trace z1-like: is z1-like the trace file or the config\?/],
     ['--trace-every without --trace', ['run', '--trace-every', '2'], /--trace-every: thins a trace; add --trace/],
-    ['--trace with --workers 2', ['run', '--trace', '--workers', '2'], /a trace is written in order by one thread/],
+    ['--trace with --workers 2 and several images', ['run', '--trace', '--workers', '2'], /a trace of several images is written in chain order by one thread/],
     ['--sweeps 1e18', ['run', '--sweeps', '1e18'], /counts past 2\^53/],
     ['--images 1e9', ['run', '--images', '1e9', '--sweeps', '10'], /this run needs about .* of memory .*--force/],
     ['--chains 1e9', ['run', '--workload', 'bm', '--chains', '1e9', '--sweeps', '1e6'], /counts past 2\^53/],

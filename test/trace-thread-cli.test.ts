@@ -3,9 +3,9 @@
 // the calling thread (DTCA_TRACE_THREAD=0); a process that exits without closing its trace still
 // leaves every record it handed over in the file (the exit flush waits for the thread); a write
 // error on the thread (a file-size limit) reaches the caller as the one-line error and the file
-// keeps its whole records.
+// keeps its whole records. One image split over two workers (tiles) traces the records one thread does.
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -47,6 +47,28 @@ describe('dtca run --trace from the bundle', () => {
       delete r.crc32;
     }
     expect(ra).toEqual(rb);
+  });
+
+  it('traces one image split over two workers (tiles) with the records of one thread', async () => {
+    const traced = (out: string, workers: string[]) => {
+      const args = ['run', '--set', 'fabric.L=48', '--images', '1', '--sweeps', '30', '--trace', '--out', out, ...workers];
+      const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { engine: { stats: { tiles?: number } } };
+    };
+    const one = traced(join(dir, 'tiles1'), []);
+    const two = traced(join(dir, 'tiles2'), ['--workers', '2']);
+    expect(one.engine.stats.tiles ?? 1).toBe(1);
+    expect(two.engine.stats.tiles).toBe(2);
+    const ra = await records(join(dir, 'tiles1', 'trace.dtct'));
+    const rb = await records(join(dir, 'tiles2', 'trace.dtct'));
+    expect(ra.filter((r) => r.type === 'sweep').length).toBe(8 * 30);
+    for (const r of [ra[0], rb[0]]) {
+      delete r.created;
+      delete r.config;
+      delete r.crc32;
+    }
+    expect(rb).toEqual(ra);
   });
 
   it('a process that exits with its trace open keeps every record it handed over', async () => {

@@ -97,7 +97,6 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
   if (a.trace !== undefined && isStdout(String(a.trace)))
     throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
   const workers = checkWorkers(a.workers as number | undefined);
-  if (a.trace !== undefined && workers > 1) throw new UserError(`--workers ${workers}: a trace is written in order by one thread; drop --workers or --trace`);
   const trace =
     a.trace === undefined
       ? undefined
@@ -215,7 +214,7 @@ export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('batch', { type: 'number', describe: "most chains one engine holds at a time (default: all of a worker's)" })
         .option('workers', {
           type: 'number',
-          describe: `worker threads over chains or images; with one chain or image, threads over its rows (tiles); results do not depend on it; not with --trace; at most ${WORKERS_PER_CORE} per core`,
+          describe: `worker threads over chains or images; with one chain or image, threads over its rows (tiles); results do not depend on it; with --trace only for one image; at most ${WORKERS_PER_CORE} per core`,
         })
         .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
         .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
