@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-stage lag-1 autocorrelation of the visible cells' spins in a dtca trace.
 
-    /usr/bin/python3 traces/examples/autocorr.py runs/<time>-dtca-paper/trace.dtct
+    /usr/bin/python3 traces/examples/autocorr.py runs/<time>-<suffix>-dtca-paper/trace.dtct
 
 (`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
 

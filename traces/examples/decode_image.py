@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Decode the image cells of one sweep record into a picture (ASCII: '#' = spin +1, '.' = -1).
 
-    /usr/bin/python3 traces/examples/decode_image.py runs/<time>-dtca-paper/trace.dtct [RECORD]
+    /usr/bin/python3 traces/examples/decode_image.py runs/<time>-<suffix>-dtca-paper/trace.dtct [RECORD]
 
 (`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Energy against sweeps from a dtca trace (text; a plot too if matplotlib is there).
 
-    /usr/bin/python3 traces/examples/energy.py runs/<time>-dtca-paper/trace.dtct [--plot energy-sweeps.png]
+    /usr/bin/python3 traces/examples/energy.py runs/<time>-<suffix>-dtca-paper/trace.dtct [--plot energy-sweeps.png]
 
 (`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
 

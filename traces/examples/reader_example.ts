@@ -2,7 +2,7 @@
  * Reading a dtca trace from TypeScript: stream the records, unpack the states of the visible cells
  * and print each stage's mean visible spin.
  *
- *   npx tsx traces/examples/reader_example.ts runs/<time>-dtca-paper/trace.dtct   (dtca run --trace writes it)
+ *   npx tsx traces/examples/reader_example.ts runs/<time>-<suffix>-dtca-paper/trace.dtct   (dtca run --trace writes it)
  */
 import { readTrace, unpackStates, type HeaderRecord } from '../reader.js';
 
