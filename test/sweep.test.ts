@@ -319,6 +319,9 @@ describe('dtca sweep end to end', () => {
       [['sweep', 'run', one, '--shard', '0/3'], /--shard 0\/3/],
       [['sweep', 'run', tmp('sweep-empty')], /not a sweep directory/],
       [['sweep', '--resume', one, '--grid', '12'], /--resume .*: continues the plan stored there; drop --grid/],
+      // a planned sweep runs as planned: its subcommands do not take the design's options (they were ignored)
+      [['sweep', 'run', one, '--grid', '32'], /unknown argument grid/],
+      [['sweep', 'run', one, '--images', '5'], /unknown argument images/],
     ];
     for (const [args, re] of cases) {
       const out = join(root, `bad-${Math.random().toString(36).slice(2)}`);

@@ -49,6 +49,39 @@ import { trainModel, isModelDone } from '../../sim/sweep/models.js';
 
 type A = Record<string, unknown>;
 
+/** Options of `y` its subcommands do not inherit (yargs' global(keys, false); its types declare the one-argument form). */
+function notInherited<T>(y: Argv<T>, keys: string[]): Argv<T> {
+  return (y as unknown as { global(k: string[], g: boolean): Argv<T> }).global(keys, false);
+}
+
+/** the options planOptions declares (a sweep's design: what sweep and sweep plan take, not the subcommands that act on a planned DIR) */
+const planOptionNames = [
+  'config',
+  'axis',
+  'grid',
+  'clock',
+  'param',
+  'values',
+  'zip',
+  'replicates',
+  'plan',
+  'set',
+  'seed',
+  'workload',
+  'model',
+  'visible',
+  'stages',
+  'images',
+  'sweeps',
+  'chains',
+  'warmup',
+  'beta',
+  'mapping',
+  'train',
+  'train-chip',
+  'model-cache',
+];
+
 function planOptions<T>(y: Argv<T>) {
   return y
     .positional('config', { type: 'string', describe: 'preset name or config file (default dtca-paper)' })
@@ -330,8 +363,10 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command(
     'sweep [config]',
     'run a workload over axes of config values (grid x clock x any path), in parallel and resumable, with a report',
+    // the sweep's own options are not its subcommands' (sweep run DIR --grid 32 ran DIR's plan and ignored the
+    // grid): not inherited, so strict parsing refuses them there; plan declares its own
     (yy) =>
-      planOptions(yy)
+      notInherited(planOptions(yy), [...planOptionNames, 'jobs', 'out', 'resume', 'charts', 'json'])
         .command(
           'plan [config]',
           'write the plan and point list of a sweep into --out DIR (for sweep run --shard, or a Slurm array)',
