@@ -12,7 +12,7 @@
  * class c copy r at label position c*copies + r), decoding a class from label cells, and a compact
  * bit-packed image-set format (the committed test fixture).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { join, resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -259,7 +259,7 @@ export function unpackImageSet(data: Uint8Array, path = 'image set'): ImageSet {
 
 export function readImageSet(path: string): ImageSet {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
-  return unpackImageSet(readFileSync(path), path);
+  return unpackImageSet(readInputFile(path, { what: 'image set', max: READ_LIMITS.data }), path);
 }
 
 /** Images [from, to) of a set as a new set. */

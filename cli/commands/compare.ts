@@ -7,9 +7,11 @@
  * chip's area and images per second per mm².
  */
 import type { Argv } from 'yargs';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { jsonProblem } from '../../fabric/json.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { claimDefaultDir, prepareRunDir, writeJson } from '../../sim/io/output.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
 import { eng } from '../../sim/stats.js';
@@ -65,10 +67,12 @@ const mm2 = (m2: number) => `${Number((m2 * 1e6).toPrecision(4))} mm²`;
 function readJsonIn(dir: string, f: string): Record<string, unknown> | null {
   const p = join(dir, f);
   if (!existsSync(p)) return null;
+  // bounded: a FIFO or a device in a run directory is refused, never read (fabric/read.ts)
+  const text = readInputFile(p, { what: f, max: READ_LIMITS.json }).toString('utf8');
   try {
-    return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new UserError(`${p}: not valid JSON (${(e as Error).message})`);
+    throw new UserError(`${p}: not valid JSON (${jsonProblem(e, text)})`);
   }
 }
 

@@ -11,9 +11,10 @@
  * trained are kept, epochs scored are not scored again.
  */
 import type { Argv } from 'yargs';
-import { existsSync, readFileSync, appendFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolveConfig } from '../../sim/config.js';
 import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
@@ -59,6 +60,21 @@ export function parseVariants(arg: string | undefined): string[] {
   return names;
 }
 
+/** A JSON-lines file of the experiment's directory, bounded (fabric/read.ts); a bad line is one line naming it. */
+function readJsonLines<T>(path: string, what: string): T[] {
+  const lines = readInputFile(path, { what, max: READ_LIMITS.json }).toString('utf8').split('\n');
+  const out: T[] = [];
+  lines.forEach((l, k) => {
+    if (l.trim() === '') return;
+    try {
+      out.push(JSON.parse(l) as T);
+    } catch {
+      throw new UserError(`${path}: line ${k + 1} is not valid JSON`);
+    }
+  });
+  return out;
+}
+
 async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void> {
   const { log } = s;
   const out = resolve(String(a.out ?? 'runs/central'));
@@ -92,13 +108,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const data = loadReferenceData(a.data as string | undefined);
   const classifier = readClassifier(CLASSIFIER_PATH);
   const resultsPath = join(out, 'results.jsonl');
-  const rows: Row[] = existsSync(resultsPath)
-    ? readFileSync(resultsPath, 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Row)
-    : [];
+  const rows: Row[] = existsSync(resultsPath) ? readJsonLines<Row>(resultsPath, 'results file') : [];
   for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
     const modelPath = join(out, `${v.name}.mp`);
     const model0 = newDtmModel({
@@ -137,10 +147,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
         onEpoch: (r) => log.info({ variant: v.name, stage: r.stage, epoch: r.epoch, rho: +r.rho.toFixed(4), lambda: +r.lambda.toPrecision(3) }, 'epoch'),
       });
     }
-    const trainLog = readFileSync(`${modelPath}.train.jsonl`, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { stage: number; epoch: number; rho: number; lambda: number });
+    const trainLog = readJsonLines<{ stage: number; epoch: number; rho: number; lambda: number }>(`${modelPath}.train.jsonl`, 'training log');
     for (let e = 1; e <= epochs; e++) {
       if (rows.some((r) => r.variant === v.name && r.epoch === e)) continue;
       const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);

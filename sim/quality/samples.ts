@@ -10,7 +10,7 @@
  *                label_copies, classes, image_source} (image_source: the model's dtm.image_source,
  *                e.g. {source: 'fmnist-28', width: 14, height: 14, downscale: 2}, or null)
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { join } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
@@ -126,8 +126,9 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
     throw new UserError(`${dir}: no ${SAMPLES_FILE} (a DTM generation run directory written by this version of "dtca run" holds one)`);
   }
   let man: { samples?: SamplesManifest };
+  const manText = readInputFile(manPath, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8');
   try {
-    man = JSON.parse(readFileSync(manPath, 'utf8'));
+    man = JSON.parse(manText);
   } catch (e) {
     throw new UserError(`${manPath}: cannot read (${(e as Error).message})`);
   }
@@ -171,8 +172,9 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
 export function readAutocorrelation(dir: string): (number | null)[] | null {
   const path = join(dir, 'stats.json');
   if (!existsSync(path)) return null;
+  const text = readInputFile(path, { what: 'stats.json', max: READ_LIMITS.json }).toString('utf8');
   try {
-    const stats = JSON.parse(readFileSync(path, 'utf8')) as { stages?: { stage: number; autocorrelation?: number | null }[] };
+    const stats = JSON.parse(text) as { stages?: { stage: number; autocorrelation?: number | null }[] };
     return autocorrelationOf(stats.stages);
   } catch {
     throw new UserError(`${path}: not valid JSON`);

@@ -16,8 +16,9 @@
  *
  * planDesign(design, budget) makes the untrained model and says its layout without training.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { UserError } from '../../fabric/errors.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
 import { newDtmModel, type Placement } from '../dtm.js';
@@ -367,7 +368,9 @@ export async function trainModelForDesign(
   const manifestPath = `${out}.manifest.json`;
   if (options.resume && existsSync(manifestPath)) {
     try {
-      const old = JSON.parse(readFileSync(manifestPath, 'utf8')) as { earlier?: Invocation[] } & Invocation;
+      const old = JSON.parse(readInputFile(manifestPath, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8')) as {
+        earlier?: Invocation[];
+      } & Invocation;
       earlier = [...(old.earlier ?? []), { command: old.command, finished: old.finished, wall_s: old.wall_s, cell_updates: old.cell_updates }];
     } catch {
       earlier = [];
