@@ -401,6 +401,21 @@ describe('validated before running: one line naming the source and showing the v
       /^dtca: --variants dtm,ebm: unknown variant 'ebm' \(choose from mebm, dtm, dtm-acp\)$/,
     ],
     ['probe --vcd -', ['probe', '--cells', '0', '--vcd', '-'], /^dtca: --vcd -: the VCD is written to a file/],
+    [
+      'train --workers beyond the machine',
+      (d) => ['train', '--out', join(d, 'w.mp'), '--workers', '1000'],
+      /^dtca: --workers 1000: at most \d+ on this machine/,
+    ],
+    [
+      'eval of a model, --workers beyond the machine',
+      ['eval', join(ROOT, 'configs/models/fmnist-t8.mp'), '--workers', '1000', '--images', '2'],
+      /^dtca: --workers 1000: at most \d+ on this machine/,
+    ],
+    [
+      'model tune --workers beyond the machine',
+      (d) => ['model', 'tune', join(ROOT, 'configs/models/fmnist-t8.mp'), '--out', join(d, 't.mp'), '--workers', '1000'],
+      /^dtca: --workers 1000: at most \d+ on this machine/,
+    ],
     ['sweep --out under /proc', ['sweep', '--axis', 'clock.clock_hz=1e7', '--out', '/proc/dtca-x'], /--out \/proc\/dtca-x: cannot create \/proc\/dtca-x/],
   ];
 
@@ -420,6 +435,20 @@ describe('validated before running: one line naming the source and showing the v
       expect(existsSync(never)).toBe(false);
     });
   }
+
+  it('experiment central: a refused flag leaves no --out directory behind', async () => {
+    for (const bad of [
+      ['--epochs', '0'],
+      ['--lr', '0'],
+      ['--workers', '1000'],
+      ['--set', 'fabric.L=1'],
+    ]) {
+      const out = join(d, `exp-${bad[0].slice(2)}`);
+      const r = await pool.run(['experiment', 'central', '--out', out, ...bad], { DTCA_LOG: 'warn' });
+      refused(r, new RegExp(`^dtca: ${bad[0]}`));
+      expect(existsSync(out), bad.join(' ')).toBe(false);
+    }
+  });
 
   it('config validate knows what run refuses and lists every problem with its file', async () => {
     const f = (name: string, o: unknown) => file(d, name, o);

@@ -27,7 +27,7 @@ import { CLASSES } from '../../sim/fmnist.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
-import { positiveInt } from '../common.js';
+import { positiveInt, workersFlag } from '../common.js';
 import type { Session } from '../session.js';
 
 interface Row {
@@ -87,14 +87,12 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
     if (readdirSync(out).length > 0)
       throw new UserError(`--out ${out}: not empty and holds no experiment (results.jsonl or a variant's model); choose another directory`);
   }
-  makeDirs(out, `--out ${a.out ?? out}`);
-  noteClaimedDir(out);
   const epochs = positiveInt('epochs', a.epochs as number | undefined) ?? 10;
   const steps = positiveInt('steps', a.steps as number | undefined) ?? 50;
   const batch = positiveInt('batch', a.batch as number | undefined) ?? 64;
   const images = positiveInt('images', a.images as number | undefined) ?? 500;
   const K = positiveInt('sweeps', a.sweeps as number | undefined) ?? 250;
-  const workers = positiveInt('workers', a.workers as number | undefined) ?? 1;
+  const workers = workersFlag(a.workers as number | undefined) ?? 1;
   const lag = positiveInt('acp-lag', a.acpLag as number | undefined) ?? 100;
   const placement = (a.placement ?? 'random') as Placement;
   const lr = a.lr === undefined ? 0.016 : Number(a.lr);
@@ -109,6 +107,9 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const classifier = readClassifier(CLASSIFIER_PATH);
   const resultsPath = join(out, 'results.jsonl');
   const rows: Row[] = existsSync(resultsPath) ? readJsonLines<Row>(resultsPath, 'results file') : [];
+  // every flag, the config, the data and the results so far checked: only now the directory (a refused command leaves none)
+  makeDirs(out, `--out ${a.out ?? out}`);
+  noteClaimedDir(out);
   for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
     const modelPath = join(out, `${v.name}.mp`);
     const model0 = newDtmModel({
