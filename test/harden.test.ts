@@ -436,6 +436,20 @@ describe('validated before running: one line naming the source and showing the v
     });
   }
 
+  it('train: a batch that cannot fit, a model without a Fashion-MNIST layout, no data: refused before any output', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--batch', '1e9'], /^dtca: --batch 1000000000: 1 stage\(s\) trained at once would hold at least .* of chains; the machine has/],
+      [['--init', model], /^dtca: the model has 10 image cells .* no Fashion-MNIST image source/],
+      [['--data', join(d, 'no-data')], /^dtca: Fashion-MNIST not found: .*no-data does not exist/],
+    ];
+    for (const [extra, re] of cases) {
+      const sub = mkdtempSync(join(d, 'train-'));
+      const r = await pool.run(['train', '--out', join(sub, 'm.mp'), '--set', 'fabric.L=16', '--epochs', '1', '--steps', '1', ...extra], { DTCA_LOG: 'warn' });
+      refused(r, re);
+      expect(readdirSync(sub), extra.join(' ')).toEqual([]);
+    }
+  });
+
   it('experiment central: a refused flag leaves no --out directory behind', async () => {
     for (const bad of [
       ['--epochs', '0'],
