@@ -71,6 +71,8 @@ export function withConfigOptions<T>(y: Argv<T>) {
 export function positiveInt(name: string, v: number | undefined, min = 1): number | undefined {
   if (v === undefined) return undefined;
   if (!Number.isInteger(v) || v < min) throw new UserError(`--${name} ${v}: must be an integer >= ${min}`);
+  // past 2^53 a number is no longer an exact integer (1e300 "is" one): a count that big is a typo
+  if (v > Number.MAX_SAFE_INTEGER) throw new UserError(`--${name} ${v}: must be an integer <= ${Number.MAX_SAFE_INTEGER}`);
   return v;
 }
 

@@ -9,6 +9,8 @@ import { dtca, ROOT } from './helpers/cli.js';
 import { parseQuantity, unitOfKey } from '../sim/units.js';
 import { resolveConfig, checkConfig, configPaths } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
+import { parseAxis, parseClockList } from '../sim/sweep/plan.js';
+import { positiveInt } from '../cli/common.js';
 
 let dir: string;
 let mine: string;
@@ -202,6 +204,16 @@ describe('type problems say what is wrong with the value', () => {
     const f = join(dir, 'inf.json');
     writeFileSync(f, '{"extends": "dtca-paper", "clock": {"phase_cycles": 1e999}}');
     expect(checkConfig(f).problems.map(formatProblem)).toEqual([`${f}: clock.phase_cycles = Infinity: not a finite number`]);
+  });
+});
+
+describe('numbers past what JSON and doubles hold', () => {
+  it('an --axis value of 1e400 is not a finite number (was stored as null); a count of 1e300 is not an exact integer', () => {
+    expect(() => parseAxis('clock.clock_hz=1e7,1e400')).toThrow(/^--axis clock\.clock_hz: 1e400: not a finite number$/);
+    expect(() => parseClockList('-1e999')).toThrow(/^--clock: -1e999: not a finite number$/);
+    expect(parseAxis('fabric.L=16,32').values).toEqual([16, 32]);
+    expect(() => positiveInt('arrays', 1e300)).toThrow(/^--arrays 1e\+300: must be an integer <= 9007199254740991$/);
+    expect(positiveInt('arrays', Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
   });
 });
 

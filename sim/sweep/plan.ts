@@ -149,11 +149,15 @@ export function parseValues(text: string, where: string): Json[] {
   const vals = out.map((s) => s.trim());
   if (vals.some((s) => s === '')) throw new UserError(`${where}: an empty value in "${text}" (values are separated by , or ;)`);
   return vals.map((s) => {
+    let v: Json;
     try {
-      return JSON.parse(s) as Json;
+      v = JSON.parse(s) as Json;
     } catch {
       return s;
     }
+    // JSON reads 1e400 as Infinity, which a plan (JSON) would store as null
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new UserError(`${where}: ${s}: not a finite number`);
+    return v;
   });
 }
 
