@@ -679,6 +679,14 @@ describe('command-line conventions', () => {
     bad(['run', '--sweeps', ' 2'], /--sweeps  2: not a number/);
     bad(['run', '--trace', 'z1-like'], /ambiguous|the trace file or the config/);
     expect(yargsMessage('Invalid values:\n  Argument: init, Given: "x", Choices: "hinton", "random"')).toBe('--init x: expected one of hinton, random');
+    // a value that starts with "-" after an option that takes one: yargs reads it as short flags
+    const ctx = (raw: string[]) => ({ options: ['out', 'csv', 'trace-cells', 'json'], raw, configPaths: null, flags: ['json'] });
+    expect(yargsMessage('Unknown argument: x', ctx(['run', '--out', '-x']))).toBe('--out -x: a value that starts with "-" is written --out=-x');
+    expect(yargsMessage('Unknown argument: o', ctx(['trace', 'export', 'T', '--csv', '-o.csv']))).toBe(
+      '--csv -o.csv: a value that starts with "-" is written --csv=-o.csv',
+    );
+    expect(yargsMessage('Unknown argument: 1', ctx(['run', '--trace-cells', '-1,0,3,3']))).toMatch(/^--trace-cells -1,0,3,3: a value that starts with "-"/);
+    expect(yargsMessage('Unknown argument: x', ctx(['run', '--json', '-x']))).toBe('unknown argument x (try --help)');
   });
 });
 
