@@ -79,8 +79,11 @@ function readJsonIn(dir: string, f: string): Record<string, unknown> | null {
 export function readDesign(d: string): Design {
   const dir = resolve(d);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${d}: not a directory (give dtca run directories or sweep point directories)`);
+  if (!existsSync(join(dir, 'stats.json'))) throw new UserError(`${d}: no stats.json (not a run or sweep point directory)`);
   const stats = readJsonIn(dir, 'stats.json');
-  if (!stats) throw new UserError(`${d}: no stats.json (not a run or sweep point directory)`);
+  // a stats.json dtca wrote: an object with the run's cycles (not null, a list, or someone else's JSON shown as a column of dashes)
+  if (stats === null || typeof stats !== 'object' || Array.isArray(stats) || typeof stats.cycles !== 'number')
+    throw new UserError(`${join(d, 'stats.json')}: not the statistics of a dtca run (no "cycles")`);
   const man = readJsonIn(dir, 'manifest.json');
   const point = readJsonIn(dir, 'point.json') as { row?: Record<string, unknown> } | null;
   const row = point?.row ?? null;
