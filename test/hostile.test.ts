@@ -12,7 +12,7 @@ import { slurmScript } from '../sim/sweep/slurm.js';
 import { UserError, Interrupted } from '../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writePoint } from '../sim/sweep/store.js';
+import { writePoint, readPoint } from '../sim/sweep/store.js';
 import { resetOutputSession } from '../fabric/files.js';
 import { Unpackr } from 'msgpackr';
 import { encodeRecord, makePackr } from '../traces/pack.js';
@@ -441,6 +441,19 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
       expect(r.stderr).toMatch(/ideal twin .* damaged .* redoing it/);
       expect(readFileSync(join(d, 'results.csv'), 'utf8')).toBe(readFileSync(join(done, 'results.csv'), 'utf8'));
+    }
+  });
+
+  it('a point.json that is null or a list is one line naming it (null was a TypeError stack trace in collect)', () => {
+    const d = mkdtempSync(join(dir, 'points-'));
+    for (const [id, text] of [
+      ['p-null', 'null'],
+      ['p-list', '[]'],
+    ]) {
+      mkdirSync(join(d, 'points', id), { recursive: true });
+      writeFileSync(join(d, 'points', id, 'point.json'), text);
+      expect(() => readPoint(d, id)).toThrow(UserError);
+      expect(() => readPoint(d, id)).toThrow(new RegExp(`${id}/point\\.json: not a sweep point file`));
     }
   });
 

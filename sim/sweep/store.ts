@@ -310,11 +310,14 @@ export function writePoint(
 export function readPoint(dir: string, id: string): PointFile {
   const path = join(pointDir(dir, id), 'point.json');
   const text = readInputFile(path, { what: 'point file', max: READ_LIMITS.json }).toString('utf8');
+  let pf: unknown;
   try {
-    return JSON.parse(text) as PointFile;
+    pf = JSON.parse(text);
   } catch (e) {
     throw new UserError(`${path}: unreadable (not valid JSON: ${jsonProblem(e, text)})`);
   }
+  if (pf === null || typeof pf !== 'object' || Array.isArray(pf)) throw new UserError(`${path}: not a sweep point file (a JSON object)`);
+  return pf as PointFile;
 }
 
 export function writeTwin(dir: string, key: string, t: TwinOutput): void {
