@@ -121,6 +121,8 @@ export interface FlagContext {
   raw: string[];
   /** every config value's dotted path (when the command takes --set) */
   configPaths: string[] | null;
+  /** the command's options that take no value (booleans, counts) */
+  flags?: string[];
 }
 
 /**
@@ -129,9 +131,18 @@ export interface FlagContext {
  * --set that gives it (--set fabric.L=48). Null when there is nothing better to say.
  */
 export function unknownFlagHint(name: string, ctx: FlagContext): string | null {
-  const at = ctx.raw.findIndex((t) => t === `--${name}` || t.startsWith(`--${name}=`) || t === `-${name}` || t.startsWith(`-${name}=`));
+  let at = ctx.raw.findIndex((t) => t === `--${name}` || t.startsWith(`--${name}=`) || t === `-${name}` || t.startsWith(`-${name}=`));
+  // yargs names a short-flag cluster by its first letter: "o" for -o.csv, "1" for -1,0,3,3
+  if (at < 0) at = ctx.raw.findIndex((t) => !t.startsWith('--') && t.startsWith(`-${name}`));
   if (at < 0) return null; // a stray positional, not a flag
   const t = ctx.raw[at];
+  // `--csv -o.csv`, `--trace-cells -1,0,3,3`: the value of the option before, read by yargs as short flags
+  const prev = ctx.raw[at - 1];
+  if (t.startsWith('-') && !t.startsWith('--') && prev?.startsWith('--') && !prev.includes('=') && prev.length > 2) {
+    const opt = kebab(prev.slice(2));
+    const flags = new Set((ctx.flags ?? []).map(kebab));
+    if (ctx.options.map(kebab).includes(opt) && !flags.has(opt)) return `${prev} ${shown(t)}: a value that starts with "-" is written ${prev}=${shown(t)}`;
+  }
   const eq = t.indexOf('=');
   const next = ctx.raw[at + 1];
   const value = eq > 0 ? t.slice(eq + 1) : next !== undefined && !next.startsWith('-') ? next : 'VALUE';

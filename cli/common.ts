@@ -10,6 +10,7 @@ import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
 import { MAX_LABEL_GAIN, isLabelGain } from '../sim/model.js';
 import { readManifestBeside, type Manifest } from '../sim/manifest.js';
+import { maxWorkers, WORKERS_PER_CORE } from '../sim/resources.js';
 
 /** An error for stderr: one line, control characters escaped, at most 2,000 characters. */
 export function errorLine(message: string): string {
@@ -70,7 +71,18 @@ export function withConfigOptions<T>(y: Argv<T>) {
 export function positiveInt(name: string, v: number | undefined, min = 1): number | undefined {
   if (v === undefined) return undefined;
   if (!Number.isInteger(v) || v < min) throw new UserError(`--${name} ${v}: must be an integer >= ${min}`);
+  // past 2^53 a number is no longer an exact integer (1e300 "is" one): a count that big is a typo
+  if (v > Number.MAX_SAFE_INTEGER) throw new UserError(`--${name} ${v}: must be an integer <= ${Number.MAX_SAFE_INTEGER}`);
   return v;
+}
+
+/** --workers N: an integer in 1..maxWorkers() (sim/resources.ts), the same bound for every command; undefined when not given. */
+export function workersFlag(v: number | undefined): number | undefined {
+  const w = positiveInt('workers', v);
+  const max = maxWorkers();
+  if (w !== undefined && w > max)
+    throw new UserError(`--workers ${w}: at most ${max} on this machine (${WORKERS_PER_CORE} per core); results do not depend on it`);
+  return w;
 }
 
 export function parseBeta(v: unknown): number | { start: number; end: number } | undefined {

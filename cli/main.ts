@@ -78,12 +78,15 @@ export function buildCli(rawArgv: string[], s: Session) {
   );
   y = energyTableCommand(areaCommand(y));
   y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y, s)), s), s), s);
-  return benchCommand(rngCommand(traceCommands(y, s), s), s)
+  const top = benchCommand(rngCommand(traceCommands(y, s), s), s);
+  return top
     .fail((msg, err, usage) => {
       if (err) throw err;
       // the selected command's options, for "did you mean --images?" and "--set fabric.L=48"
       const options = Object.keys((usage as unknown as { getDescriptions(): Record<string, unknown> }).getDescriptions?.() ?? {});
-      throw new UserError(yargsMessage(msg, { options, raw: argv, configPaths: options.includes('set') ? configPaths() : null }));
+      const kinds = (top as unknown as { getOptions(): { boolean: string[]; count?: string[] } }).getOptions();
+      const flags = [...kinds.boolean, ...(kinds.count ?? [])];
+      throw new UserError(yargsMessage(msg, { options, raw: argv, configPaths: options.includes('set') ? configPaths() : null, flags }));
     })
     .help();
 }

@@ -168,11 +168,15 @@ export function zodProblems(schema: z.ZodType, value: unknown, layers: ConfigLay
     const path = pathOf(base);
     const got = getPath(value, path);
     let message = issue.message;
+    const expected =
+      issue.code === 'invalid_type' ? (issue.expected === 'object' ? 'an object' : issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`) : '';
     switch (issue.code) {
       case 'invalid_type':
-        message = got.found
-          ? `expected ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}, got ${typeName(got.value)}`
-          : `missing (expected ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`})`;
+        message = !got.found
+          ? `missing (expected ${expected})`
+          : issue.expected === 'int' && typeof got.value === 'number'
+            ? 'must be an integer'
+            : `expected ${expected}, got ${typeName(got.value)}`;
         break;
       case 'too_small':
         message = `must be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}`;
@@ -201,6 +205,8 @@ export function zodProblems(schema: z.ZodType, value: unknown, layers: ConfigLay
       }
     }
     if (message === 'Invalid input: expected int, received number') message = 'must be an integer';
+    // JSON's 1e400 is Infinity: "expected a number, got a number" would contradict itself
+    if (got.found && typeof got.value === 'number' && !Number.isFinite(got.value)) message = 'not a finite number';
     out.push({ path, message, source: sourceOf(path, layers), given: got.value, hasGiven: got.found });
   }
   return out;

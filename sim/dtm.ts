@@ -15,7 +15,18 @@ import { ExactEvents, type EventCounts } from '../power/events.js';
 import { overRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
-import { checkModelFitsFabric, checkLabelGain, guidedStage, stagePlanes, stageCoupling, timeGrid, randomStage, type Model, type StageModel } from './model.js';
+import {
+  checkModelFitsFabric,
+  checkLabelGain,
+  guidedStage,
+  stagePlanes,
+  stageCoupling,
+  timeGrid,
+  randomStage,
+  MAX_PARAMETER,
+  type Model,
+  type StageModel,
+} from './model.js';
 import { stageSteps, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, runTiles, traceSweeps, type EngineReport, type BetaSpec } from './run.js';
 import { chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
@@ -149,6 +160,13 @@ export function placeVisible(
 
 export function newDtmModel(o: NewDtmOptions): Model {
   if (!Number.isInteger(o.T) || o.T < 1) throw new OptionError('T', o.T, 'must be an integer >= 1');
+  // a scale beyond what a model file may hold would write a model every reader refuses (sim/model.ts)
+  if (o.weights !== 'zero' && !(Number.isFinite(o.weights.random) && o.weights.random >= 0 && o.weights.random <= MAX_PARAMETER))
+    throw new OptionError(
+      'weights',
+      `random:${o.weights.random}`,
+      `the scale must be in [0, ${MAX_PARAMETER}] (model parameters are within +-${MAX_PARAMETER})`,
+    );
   const rules = resolveRules(o.rules, '--rules');
   const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names: { L: '--L', rules: '--rules' } });
   const placement = o.placement ?? 'random';

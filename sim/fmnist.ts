@@ -12,7 +12,7 @@
  * class c copy r at label position c*copies + r), decoding a class from label cells, and a compact
  * bit-packed image-set format (the committed test fixture).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { join, resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -88,8 +88,8 @@ function damaged(path: string, what: string): UserError {
   return new UserError(`Fashion-MNIST file ${path} is damaged (${what}): ${HOW_TO_GET}`);
 }
 
-/** Reads NAME.gz (or NAME uncompressed) from dir; the decompressed bytes and the path read. */
-function readIdxFile(dir: string, name: string): { bytes: Uint8Array; path: string } {
+/** NAME.gz (or NAME uncompressed) in dir; a UserError saying how to get it when neither is there. */
+function idxPath(dir: string, name: string): string {
   const gz = join(dir, `${name}.gz`);
   const raw = join(dir, name);
   const path = existsSync(gz) ? gz : existsSync(raw) ? raw : null;
@@ -97,6 +97,20 @@ function readIdxFile(dir: string, name: string): { bytes: Uint8Array; path: stri
     const where = existsSync(dir) ? `${dir} has no ${name}.gz` : `${dir} does not exist`;
     throw new UserError(`Fashion-MNIST not found: ${where}; ${HOW_TO_GET}`);
   }
+  return path;
+}
+
+/** Are a split's files there (read nothing)? The UserError loadFmnist would give when not: for a check before outputs are made. */
+export function findFmnist(dir: string | undefined, split: Split): void {
+  const d = dataDir(dir);
+  idxPath(d, FILES[split].images);
+  idxPath(d, FILES[split].labels);
+}
+
+/** Reads NAME.gz (or NAME uncompressed) from dir; the decompressed bytes and the path read. */
+function readIdxFile(dir: string, name: string): { bytes: Uint8Array; path: string } {
+  const path = idxPath(dir, name);
+  const gz = join(dir, `${name}.gz`);
   let buf: Buffer;
   try {
     buf = readInputFile(path, { what: 'Fashion-MNIST file', max: READ_LIMITS.data });
@@ -259,7 +273,7 @@ export function unpackImageSet(data: Uint8Array, path = 'image set'): ImageSet {
 
 export function readImageSet(path: string): ImageSet {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
-  return unpackImageSet(readFileSync(path), path);
+  return unpackImageSet(readInputFile(path, { what: 'image set', max: READ_LIMITS.data }), path);
 }
 
 /** Images [from, to) of a set as a new set. */

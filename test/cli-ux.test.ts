@@ -8,6 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
 import { parseQuantity, unitOfKey } from '../sim/units.js';
 import { resolveConfig, checkConfig, configPaths } from '../sim/config.js';
+import { formatProblem } from '../sim/config-check.js';
+import { parseAxis, parseClockList } from '../sim/sweep/plan.js';
+import { positiveInt } from '../cli/common.js';
 
 let dir: string;
 let mine: string;
@@ -187,6 +190,30 @@ describe('units: one parser, everywhere (item 8)', () => {
     const v = dtca(['config', 'validate', f]);
     expect(v.stdout.trim().split('\n')).toHaveLength(1);
     expect(v.stdout).toMatch(/bad-units\.json: clock\.clock_hz = 10ns: "ns" is not a unit of frequency/);
+  });
+});
+
+describe('type problems say what is wrong with the value', () => {
+  it('1e400 (JSON Infinity) is not a finite number, 16.5 is not an integer: never "expected a number, got a number"', () => {
+    const one = (set: string) => checkConfig(undefined, { sets: [set] }).problems.map(formatProblem);
+    expect(one('fabric.L=1e400')).toEqual(['--set fabric.L=1e400: fabric.L = Infinity: not a finite number']);
+    expect(one('seed=1e400')).toEqual(['--set seed=1e400: seed = Infinity: not a finite number']);
+    expect(one('cell.weight_bits=-1e400')).toEqual(['--set cell.weight_bits=-1e400: cell.weight_bits = -Infinity: not a finite number']);
+    expect(one('fabric.L=16.5')).toEqual(['--set fabric.L=16.5: fabric.L = 16.5: must be an integer']);
+    expect(one('fabric.L="16"')).toEqual(['--set fabric.L="16": fabric.L = 16: expected a number, got a string']);
+    const f = join(dir, 'inf.json');
+    writeFileSync(f, '{"extends": "dtca-paper", "clock": {"phase_cycles": 1e999}}');
+    expect(checkConfig(f).problems.map(formatProblem)).toEqual([`${f}: clock.phase_cycles = Infinity: not a finite number`]);
+  });
+});
+
+describe('numbers past what JSON and doubles hold', () => {
+  it('an --axis value of 1e400 is not a finite number (was stored as null); a count of 1e300 is not an exact integer', () => {
+    expect(() => parseAxis('clock.clock_hz=1e7,1e400')).toThrow(/^--axis clock\.clock_hz: 1e400: not a finite number$/);
+    expect(() => parseClockList('-1e999')).toThrow(/^--clock: -1e999: not a finite number$/);
+    expect(parseAxis('fabric.L=16,32').values).toEqual([16, 32]);
+    expect(() => positiveInt('arrays', 1e300)).toThrow(/^--arrays 1e\+300: must be an integer <= 9007199254740991$/);
+    expect(positiveInt('arrays', Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
   });
 });
 

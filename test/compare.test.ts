@@ -1,9 +1,11 @@
 // dtca compare: run directories and sweep point directories side by side.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
+import { readDesign } from '../cli/commands/compare.js';
+import { UserError } from '../fabric/errors.js';
 
 describe('dtca compare', () => {
   it('one table with a column per design, compare.json and a chart', () => {
@@ -58,5 +60,29 @@ describe('dtca compare', () => {
     const bad = dtca(['compare', a, root]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/no stats\.json/);
+  });
+});
+
+describe('dtca compare: directories that are not runs', () => {
+  it('a stats.json that is null, a list or not dtca statistics is refused naming it (was a column of dashes)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-compare-bad-'));
+    for (const [name, text] of [
+      ['null', 'null'],
+      ['list', '[]'],
+      ['other', '{"energy_j": "x"}'],
+    ]) {
+      const d = join(root, name);
+      mkdirSync(d);
+      writeFileSync(join(d, 'stats.json'), text);
+      expect(() => readDesign(d), name).toThrow(UserError);
+      expect(() => readDesign(d), name).toThrow(/stats\.json: not the statistics of a dtca run \(no "cycles"\)$/);
+    }
+    const none = join(root, 'none');
+    mkdirSync(none);
+    expect(() => readDesign(none)).toThrow(/none: no stats\.json/);
+    const ok = join(root, 'ok');
+    mkdirSync(ok);
+    writeFileSync(join(ok, 'stats.json'), '{"cycles": 10, "images": 2}');
+    expect(readDesign(ok).values.images).toBe(2);
   });
 });

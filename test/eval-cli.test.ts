@@ -2,7 +2,7 @@
 // and a model file (JSON keys), a marginals-only model scores no better than the factorised
 // yardstick, and bad input gives exit 2 with one line.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { dtca } from './helpers/cli.js';
 import { readNpyU8, readRunSamples } from '../sim/quality/samples.js';
 import { readImageSet, DEFAULT_DATA_DIR, PIXELS } from '../sim/fmnist.js';
 import { pixelMeans } from '../sim/quality/metrics.js';
+import { UserError } from '../fabric/errors.js';
 
 const HAVE_DATA = existsSync(join(DEFAULT_DATA_DIR, 't10k-images-idx3-ubyte.gz'));
 const GRID = ['--set', 'fabric.L=44', '--set', 'fabric.rules="G8"'];
@@ -149,5 +150,52 @@ describe('dtca eval: bad input is exit 2 and one line', () => {
   it('model-only options on a run directory, and --epochs without --train-classifier', () => {
     if (HAVE_DATA) one(['eval', runDir, '--sweeps', '5'], /--sweeps: used only when evaluating a model file/);
     one(['eval', runDir, '--epochs', '3'], /--epochs\/--out: only with --train-classifier/);
+  });
+});
+
+describe('a damaged run directory is one line naming the file and field', () => {
+  it('a manifest that is null or has wrong counts, a .npy header longer than the file', () => {
+    let k = 0;
+    const damaged = (edit: (d: string) => void) => {
+      const d = join(dir, `damaged-${k++}`);
+      cpSync(runDir, d, { recursive: true });
+      edit(d);
+      return d;
+    };
+    const manifest = (change: (m: { samples: Record<string, unknown> }) => void) => (d: string) => {
+      const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
+      change(m);
+      writeFileSync(join(d, 'manifest.json'), JSON.stringify(m));
+    };
+    const cases: [(d: string) => void, RegExp][] = [
+      [(d) => writeFileSync(join(d, 'manifest.json'), 'null'), /manifest\.json: not a run manifest/],
+      [manifest((m) => ((m as { samples: unknown }).samples = 'x')), /manifest\.json: samples: expected an object, got a string$/],
+      [manifest((m) => (m.samples.images = 1e9)), /samples\.npy: shape \(30, \d+\), the manifest says \(1000000000, \d+\)$/],
+      [manifest((m) => (m.samples.visible = 'x')), /manifest\.json: samples\.visible = x: expected an integer/],
+      [manifest((m) => (m.samples.classes = 1e9)), /manifest\.json: samples\.classes = 1000000000: expected an integer in 1\.\.256$/],
+      [
+        manifest((m) => (m.samples.labels_file = '../../x.npy')),
+        /manifest\.json: samples\.labels_file = \.\.\/\.\.\/x\.npy: expected a file name in the run directory$/,
+      ],
+      [
+        (d) => {
+          const b = readFileSync(join(d, 'samples.npy'));
+          b.writeUInt16LE(0xffff, 8);
+          writeFileSync(join(d, 'samples.npy'), b);
+        },
+        /samples\.npy: its header claims 65535 bytes, more than the file holds/,
+      ],
+    ];
+    for (const [edit, re] of cases) {
+      const d = damaged(edit);
+      let err: unknown;
+      try {
+        readRunSamples(d, 10);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, d).toBeInstanceOf(UserError);
+      expect((err as Error).message, d).toMatch(re);
+    }
   });
 });

@@ -401,6 +401,41 @@ describe('validated before running: one line naming the source and showing the v
       /^dtca: --variants dtm,ebm: unknown variant 'ebm' \(choose from mebm, dtm, dtm-acp\)$/,
     ],
     ['probe --vcd -', ['probe', '--cells', '0', '--vcd', '-'], /^dtca: --vcd -: the VCD is written to a file/],
+    [
+      'model new with random weights beyond what a model file may hold',
+      (d) => [
+        'model',
+        'new',
+        '--L',
+        '8',
+        '--rules',
+        '[[0,1]]',
+        '--visible',
+        '10',
+        '--stages',
+        '2',
+        '--weights',
+        'random:1e300',
+        '--out',
+        join(d, 'huge-w.json'),
+      ],
+      /^dtca: --weights random:1e\+300: the scale must be in \[0, 1000000\]/,
+    ],
+    [
+      'train --workers beyond the machine',
+      (d) => ['train', '--out', join(d, 'w.mp'), '--workers', '1000'],
+      /^dtca: --workers 1000: at most \d+ on this machine/,
+    ],
+    [
+      'eval of a model, --workers beyond the machine',
+      ['eval', join(ROOT, 'configs/models/fmnist-t8.mp'), '--workers', '1000', '--images', '2'],
+      /^dtca: --workers 1000: at most \d+ on this machine/,
+    ],
+    [
+      'model tune --workers beyond the machine',
+      (d) => ['model', 'tune', join(ROOT, 'configs/models/fmnist-t8.mp'), '--out', join(d, 't.mp'), '--workers', '1000'],
+      /^dtca: --workers 1000: at most \d+ on this machine/,
+    ],
     ['sweep --out under /proc', ['sweep', '--axis', 'clock.clock_hz=1e7', '--out', '/proc/dtca-x'], /--out \/proc\/dtca-x: cannot create \/proc\/dtca-x/],
   ];
 
@@ -420,6 +455,34 @@ describe('validated before running: one line naming the source and showing the v
       expect(existsSync(never)).toBe(false);
     });
   }
+
+  it('train: a batch that cannot fit, a model without a Fashion-MNIST layout, no data: refused before any output', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--batch', '1e9'], /^dtca: --batch 1000000000: 1 stage\(s\) trained at once would hold at least .* of chains; the machine has/],
+      [['--init', model], /^dtca: the model has 10 image cells .* no Fashion-MNIST image source/],
+      [['--data', join(d, 'no-data')], /^dtca: Fashion-MNIST not found: .*no-data does not exist/],
+    ];
+    for (const [extra, re] of cases) {
+      const sub = mkdtempSync(join(d, 'train-'));
+      const r = await pool.run(['train', '--out', join(sub, 'm.mp'), '--set', 'fabric.L=16', '--epochs', '1', '--steps', '1', ...extra], { DTCA_LOG: 'warn' });
+      refused(r, re);
+      expect(readdirSync(sub), extra.join(' ')).toEqual([]);
+    }
+  });
+
+  it('experiment central: a refused flag leaves no --out directory behind', async () => {
+    for (const bad of [
+      ['--epochs', '0'],
+      ['--lr', '0'],
+      ['--workers', '1000'],
+      ['--set', 'fabric.L=1'],
+    ]) {
+      const out = join(d, `exp-${bad[0].slice(2)}`);
+      const r = await pool.run(['experiment', 'central', '--out', out, ...bad], { DTCA_LOG: 'warn' });
+      refused(r, new RegExp(`^dtca: ${bad[0]}`));
+      expect(existsSync(out), bad.join(' ')).toBe(false);
+    }
+  });
 
   it('config validate knows what run refuses and lists every problem with its file', async () => {
     const f = (name: string, o: unknown) => file(d, name, o);
@@ -616,6 +679,14 @@ describe('command-line conventions', () => {
     bad(['run', '--sweeps', ' 2'], /--sweeps  2: not a number/);
     bad(['run', '--trace', 'z1-like'], /ambiguous|the trace file or the config/);
     expect(yargsMessage('Invalid values:\n  Argument: init, Given: "x", Choices: "hinton", "random"')).toBe('--init x: expected one of hinton, random');
+    // a value that starts with "-" after an option that takes one: yargs reads it as short flags
+    const ctx = (raw: string[]) => ({ options: ['out', 'csv', 'trace-cells', 'json'], raw, configPaths: null, flags: ['json'] });
+    expect(yargsMessage('Unknown argument: x', ctx(['run', '--out', '-x']))).toBe('--out -x: a value that starts with "-" is written --out=-x');
+    expect(yargsMessage('Unknown argument: o', ctx(['trace', 'export', 'T', '--csv', '-o.csv']))).toBe(
+      '--csv -o.csv: a value that starts with "-" is written --csv=-o.csv',
+    );
+    expect(yargsMessage('Unknown argument: 1', ctx(['run', '--trace-cells', '-1,0,3,3']))).toMatch(/^--trace-cells -1,0,3,3: a value that starts with "-"/);
+    expect(yargsMessage('Unknown argument: x', ctx(['run', '--json', '-x']))).toBe('unknown argument x (try --help)');
   });
 });
 

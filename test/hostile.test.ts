@@ -12,12 +12,13 @@ import { slurmScript } from '../sim/sweep/slurm.js';
 import { UserError, Interrupted } from '../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writePoint } from '../sim/sweep/store.js';
+import { writePoint, readPoint } from '../sim/sweep/store.js';
 import { resetOutputSession } from '../fabric/files.js';
 import { Unpackr } from 'msgpackr';
 import { encodeRecord, makePackr } from '../traces/pack.js';
 import { pythonStatuses } from './fuzz/properties.js';
 import { ROOT } from './helpers/cli.js';
+import { DEFAULT_DATA_DIR } from '../sim/fmnist.js';
 import { symlinkSync, mkdirSync } from 'node:fs';
 import { interruptedMessage } from '../sim/workload.js';
 import { checkSweepMemory, BYTES, MEMORY_MARGIN, estimateRun, bmShape, machineMemory } from '../sim/resources.js';
@@ -201,6 +202,46 @@ describe('17: models and every other input are regular files of bounded size, re
       const r = await pool.run(args, q);
       expect(r.hang, args.join(' ')).toBe(false);
       refused(r, /FIFO/);
+    }
+  });
+
+  it('every other file a command reads is bounded too: a FIFO as a plan, a sweep plan, stats.json, manifest.json, results.jsonl', async () => {
+    const mk = (...parts: string[]) => {
+      const d = join(dir, ...parts);
+      mkdirSync(d, { recursive: true });
+      return d;
+    };
+    const fifoAt = (path: string) => (execFileSync('mkfifo', [path]), path);
+    const plan = fifoAt(join(mk('bounded'), 'plan-fifo.json'));
+    const sweepDir = mk('bounded', 'sweep');
+    fifoAt(join(sweepDir, 'plan.json'));
+    const nullPlan = mk('bounded', 'sweep-null');
+    writeFileSync(join(nullPlan, 'plan.json'), 'null');
+    const stats = mk('bounded', 'stats');
+    fifoAt(join(stats, 'stats.json'));
+    const evalDir = mk('bounded', 'eval');
+    writeFileSync(join(evalDir, 'samples.npy'), 'x');
+    fifoAt(join(evalDir, 'manifest.json'));
+    const forced = mk('bounded', 'forced');
+    fifoAt(join(forced, 'manifest.json'));
+    const cases: [string[], RegExp][] = [
+      [['sweep', '--plan', plan, ...SMALL, '--no-charts'], /^dtca: --plan .*plan-fifo\.json: is a FIFO \(a pipe\); a plan file must be a regular file$/],
+      [['sweep', 'run', sweepDir], /sweep\/plan\.json: is a FIFO/],
+      [['sweep', 'collect', sweepDir], /sweep\/plan\.json: is a FIFO/],
+      [['sweep', 'run', nullPlan], /sweep-null\/plan\.json: not a dtca sweep plan$/],
+      [['compare', stats, stats], /stats\/stats\.json: is a FIFO/],
+      [['eval', evalDir, '--images', '2'], /eval\/manifest\.json: is a FIFO/],
+      [['run', '--images', '1', '--sweeps', '1', ...SMALL, '--out', forced, '--force'], /--force clears only run directories/],
+    ];
+    if (existsSync(DEFAULT_DATA_DIR)) {
+      const exp = mk('bounded', 'experiment');
+      fifoAt(join(exp, 'results.jsonl'));
+      cases.push([['experiment', 'central', '--out', exp, '--epochs', '1', '--steps', '1', '--variants', 'dtm'], /experiment\/results\.jsonl: is a FIFO/]);
+    }
+    for (const [args, re] of cases) {
+      const r = await pool.run(args, q);
+      expect(r.hang, args.join(' ')).toBe(false);
+      refused(r, re);
     }
   });
 
@@ -400,6 +441,19 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
       expect(r.stderr).toMatch(/ideal twin .* damaged .* redoing it/);
       expect(readFileSync(join(d, 'results.csv'), 'utf8')).toBe(readFileSync(join(done, 'results.csv'), 'utf8'));
+    }
+  });
+
+  it('a point.json that is null or a list is one line naming it (null was a TypeError stack trace in collect)', () => {
+    const d = mkdtempSync(join(dir, 'points-'));
+    for (const [id, text] of [
+      ['p-null', 'null'],
+      ['p-list', '[]'],
+    ]) {
+      mkdirSync(join(d, 'points', id), { recursive: true });
+      writeFileSync(join(d, 'points', id, 'point.json'), text);
+      expect(() => readPoint(d, id)).toThrow(UserError);
+      expect(() => readPoint(d, id)).toThrow(new RegExp(`${id}/point\\.json: not a sweep point file`));
     }
   });
 

@@ -18,6 +18,9 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import type { Logger } from 'pino';
 import type { Session } from '../session.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
+import { MAX_L } from '../../sim/config-check.js';
+import { maxWorkers } from '../../sim/resources.js';
 import { machine, measureRow, type Machine, type RowResult, type RowSpec, type BenchPhysics } from '../../sim/bench.js';
 
 export interface BenchRow extends RowResult {
@@ -157,10 +160,18 @@ export function runAnchors(dir: string): Anchor[] {
     } catch (e) {
       throw new UserError(`--anchors: cannot build the anchors with gcc (${(e as Error).message.split('\n')[0]})`);
     }
+    // an anchor that crashes or exits non-zero is the anchors' fault: one line, not a stack trace
+    const run = (file: string, args: string[], what: string): string => {
+      try {
+        return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      } catch (e) {
+        throw new UserError(`--anchors ${dir}: ${what} failed (${(e as Error).message.split('\n')[0]})`);
+      }
+    };
     const rate = (exe: string, args: string[]) => {
       let best = 0;
       for (let k = 0; k < 3; k++) {
-        const out = execFileSync(join(tmp, exe), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const out = run(join(tmp, exe), args, `${exe} ${args.join(' ')}`);
         const m = /([0-9.]+) cell-updates\/ns/.exec(out);
         if (m) best = Math.max(best, Number(m[1]));
       }
@@ -173,10 +184,7 @@ export function runAnchors(dir: string): Anchor[] {
       let best = 0;
       for (let k = 0; k < 3; k++) {
         // the program and its arguments as the shell's positional parameters, never in the script
-        const out = execFileSync('sh', ['-c', '"$0" "$@" & "$0" "$@"; wait', join(tmp, exe), ...args], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'ignore'],
-        });
+        const out = run('sh', ['-c', '"$0" "$@" & "$0" "$@"; wait', join(tmp, exe), ...args], `two copies of ${exe} ${args.join(' ')}`);
         const rates = [...out.matchAll(/([0-9.]+) cell-updates\/ns/g)].map((m) => Number(m[1]));
         if (rates.length === 2) best = Math.max(best, rates[0] + rates[1]);
       }
@@ -270,6 +278,54 @@ export function formatBench(rows: BenchRow[], anchors: Anchor[] = []): string {
   return lines.join('\n') + '\n';
 }
 
+/** The most chains and sweeps a --row may ask for (the bench's own rows stay far below). */
+const ROW_MAX_CHAINS = 4096;
+const ROW_MAX_SWEEPS = 1e6;
+const ROW_MAX_SECONDS = 3600;
+
+/** --row's JSON row spec, every field checked: a UserError naming the field, never a TypeError in the row. */
+export function parseRowSpec(text: string): RowSpec {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new UserError('--row: expected a JSON row spec');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UserError('--row: expected a JSON object (a row spec)');
+  const o = v as Record<string, unknown>;
+  const bad = (field: string, what: string): never => {
+    throw new UserError(`--row: ${field} = ${JSON.stringify(o[field]) ?? 'missing'}: expected ${what}`);
+  };
+  const int = (field: string, min: number, max: number): number => {
+    const x = o[field];
+    return typeof x === 'number' && Number.isInteger(x) && x >= min && x <= max ? x : bad(field, `an integer in ${min}..${max}`);
+  };
+  const seconds = (field: string): number => {
+    const x = o[field];
+    return typeof x === 'number' && Number.isFinite(x) && x >= 0 && x <= ROW_MAX_SECONDS ? x : bad(field, `seconds in 0..${ROW_MAX_SECONDS}`);
+  };
+  const known = ['physics', 'L', 'rules', 'chains', 'workers', 'trace', 'engine', 'sweeps', 'warmupS', 'minTimeS'];
+  const unknown = Object.keys(o).find((k) => !known.includes(k));
+  if (unknown !== undefined) throw new UserError(`--row: ${JSON.stringify(unknown)}: unknown field (known: ${known.join(', ')})`);
+  const physics = o.physics;
+  if (physics !== 'ideal' && physics !== 'exact' && physics !== 'cycle') bad('physics', 'ideal, exact or cycle');
+  if (typeof o.rules !== 'string' || !/^[A-Za-z0-9_]+$/.test(o.rules)) bad('rules', 'a rule preset name (G12)');
+  if (typeof o.trace !== 'boolean') bad('trace', 'true or false');
+  if (!ENGINE_CHOICES.includes(o.engine as EngineChoice)) bad('engine', ENGINE_CHOICES.join(', '));
+  return {
+    physics: physics as BenchPhysics,
+    L: int('L', 2, MAX_L),
+    rules: o.rules as string,
+    chains: int('chains', 1, ROW_MAX_CHAINS),
+    workers: int('workers', 1, maxWorkers()),
+    trace: o.trace as boolean,
+    engine: o.engine as EngineChoice,
+    sweeps: int('sweeps', 1, ROW_MAX_SWEEPS),
+    warmupS: seconds('warmupS'),
+    minTimeS: seconds('minTimeS'),
+  };
+}
+
 interface BenchArgs {
   json?: boolean;
   quick?: boolean;
@@ -293,12 +349,7 @@ export function benchCommand<T>(y: Argv<T>, s: Session): Argv<T> {
 
 async function benchMain(a: BenchArgs, s: Session): Promise<void> {
   if (a.row) {
-    let spec: RowSpec;
-    try {
-      spec = JSON.parse(a.row) as RowSpec;
-    } catch {
-      throw new UserError('--row: expected a JSON row spec');
-    }
+    const spec = parseRowSpec(a.row);
     process.stdout.write(JSON.stringify(await measureRow(spec)) + '\n');
     return;
   }

@@ -7,9 +7,11 @@
  * chip's area and images per second per mm².
  */
 import type { Argv } from 'yargs';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { jsonProblem } from '../../fabric/json.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { claimDefaultDir, prepareRunDir, writeJson } from '../../sim/io/output.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
 import { eng } from '../../sim/stats.js';
@@ -65,18 +67,23 @@ const mm2 = (m2: number) => `${Number((m2 * 1e6).toPrecision(4))} mm²`;
 function readJsonIn(dir: string, f: string): Record<string, unknown> | null {
   const p = join(dir, f);
   if (!existsSync(p)) return null;
+  // bounded: a FIFO or a device in a run directory is refused, never read (fabric/read.ts)
+  const text = readInputFile(p, { what: f, max: READ_LIMITS.json }).toString('utf8');
   try {
-    return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new UserError(`${p}: not valid JSON (${(e as Error).message})`);
+    throw new UserError(`${p}: not valid JSON (${jsonProblem(e, text)})`);
   }
 }
 
 export function readDesign(d: string): Design {
   const dir = resolve(d);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${d}: not a directory (give dtca run directories or sweep point directories)`);
+  if (!existsSync(join(dir, 'stats.json'))) throw new UserError(`${d}: no stats.json (not a run or sweep point directory)`);
   const stats = readJsonIn(dir, 'stats.json');
-  if (!stats) throw new UserError(`${d}: no stats.json (not a run or sweep point directory)`);
+  // a stats.json dtca wrote: an object with the run's cycles (not null, a list, or someone else's JSON shown as a column of dashes)
+  if (stats === null || typeof stats !== 'object' || Array.isArray(stats) || typeof stats.cycles !== 'number')
+    throw new UserError(`${join(d, 'stats.json')}: not the statistics of a dtca run (no "cycles")`);
   const man = readJsonIn(dir, 'manifest.json');
   const point = readJsonIn(dir, 'point.json') as { row?: Record<string, unknown> } | null;
   const row = point?.row ?? null;

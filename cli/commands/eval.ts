@@ -11,7 +11,7 @@ import { readModel } from '../../sim/model.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
-import { cliContext, positiveInt, parseBeta, labelGainFlag, modelChipConfig } from '../common.js';
+import { cliContext, positiveInt, parseBeta, labelGainFlag, modelChipConfig, workersFlag } from '../common.js';
 import type { Session } from '../session.js';
 import { dataDir, CLASSES } from '../../sim/fmnist.js';
 import { imageSourceOf, describeImage } from '../../sim/layout.js';
@@ -127,7 +127,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     const chipKind = a.chip ?? (a.ideal ? 'exact' : 'cycle');
     const cfg = modelChipConfig(model, { config: a.config, set: a.set, seed: positiveInt('seed', a.seed, 0), chip: chipKind });
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
-    const workers = positiveInt('workers', a.workers) ?? 1;
+    const workers = workersFlag(a.workers) ?? 1;
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
     log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
     const ctx = cliContext(session);

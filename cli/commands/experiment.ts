@@ -11,9 +11,10 @@
  * trained are kept, epochs scored are not scored again.
  */
 import type { Argv } from 'yargs';
-import { existsSync, readFileSync, appendFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolveConfig } from '../../sim/config.js';
 import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
@@ -26,7 +27,7 @@ import { CLASSES } from '../../sim/fmnist.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
-import { positiveInt } from '../common.js';
+import { positiveInt, workersFlag } from '../common.js';
 import type { Session } from '../session.js';
 
 interface Row {
@@ -59,6 +60,21 @@ export function parseVariants(arg: string | undefined): string[] {
   return names;
 }
 
+/** A JSON-lines file of the experiment's directory, bounded (fabric/read.ts); a bad line is one line naming it. */
+function readJsonLines<T>(path: string, what: string): T[] {
+  const lines = readInputFile(path, { what, max: READ_LIMITS.json }).toString('utf8').split('\n');
+  const out: T[] = [];
+  lines.forEach((l, k) => {
+    if (l.trim() === '') return;
+    try {
+      out.push(JSON.parse(l) as T);
+    } catch {
+      throw new UserError(`${path}: line ${k + 1} is not valid JSON`);
+    }
+  });
+  return out;
+}
+
 async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void> {
   const { log } = s;
   const out = resolve(String(a.out ?? 'runs/central'));
@@ -71,14 +87,12 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
     if (readdirSync(out).length > 0)
       throw new UserError(`--out ${out}: not empty and holds no experiment (results.jsonl or a variant's model); choose another directory`);
   }
-  makeDirs(out, `--out ${a.out ?? out}`);
-  noteClaimedDir(out);
   const epochs = positiveInt('epochs', a.epochs as number | undefined) ?? 10;
   const steps = positiveInt('steps', a.steps as number | undefined) ?? 50;
   const batch = positiveInt('batch', a.batch as number | undefined) ?? 64;
   const images = positiveInt('images', a.images as number | undefined) ?? 500;
   const K = positiveInt('sweeps', a.sweeps as number | undefined) ?? 250;
-  const workers = positiveInt('workers', a.workers as number | undefined) ?? 1;
+  const workers = workersFlag(a.workers as number | undefined) ?? 1;
   const lag = positiveInt('acp-lag', a.acpLag as number | undefined) ?? 100;
   const placement = (a.placement ?? 'random') as Placement;
   const lr = a.lr === undefined ? 0.016 : Number(a.lr);
@@ -92,13 +106,10 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const data = loadReferenceData(a.data as string | undefined);
   const classifier = readClassifier(CLASSIFIER_PATH);
   const resultsPath = join(out, 'results.jsonl');
-  const rows: Row[] = existsSync(resultsPath)
-    ? readFileSync(resultsPath, 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Row)
-    : [];
+  const rows: Row[] = existsSync(resultsPath) ? readJsonLines<Row>(resultsPath, 'results file') : [];
+  // every flag, the config, the data and the results so far checked: only now the directory (a refused command leaves none)
+  makeDirs(out, `--out ${a.out ?? out}`);
+  noteClaimedDir(out);
   for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
     const modelPath = join(out, `${v.name}.mp`);
     const model0 = newDtmModel({
@@ -137,10 +148,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
         onEpoch: (r) => log.info({ variant: v.name, stage: r.stage, epoch: r.epoch, rho: +r.rho.toFixed(4), lambda: +r.lambda.toPrecision(3) }, 'epoch'),
       });
     }
-    const trainLog = readFileSync(`${modelPath}.train.jsonl`, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { stage: number; epoch: number; rho: number; lambda: number });
+    const trainLog = readJsonLines<{ stage: number; epoch: number; rho: number; lambda: number }>(`${modelPath}.train.jsonl`, 'training log');
     for (let e = 1; e <= epochs; e++) {
       if (rows.some((r) => r.variant === v.name && r.epoch === e)) continue;
       const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);

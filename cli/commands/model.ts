@@ -9,7 +9,7 @@ import { makePackr } from '../../traces/pack.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
-import { positiveInt, parseBeta, cliContext, modelChipConfig, manifestBeside } from '../common.js';
+import { positiveInt, parseBeta, cliContext, modelChipConfig, manifestBeside, workersFlag } from '../common.js';
 import { tuneGuidance, canTuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../../sim/quality/guidance.js';
 import { lineageOf } from '../../sim/manifest.js';
 import { VERSION } from '../../sim/io/output.js';
@@ -246,7 +246,7 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
       gains: list('gains', a.gains),
       betas: list('betas', a.betas),
       images: positiveInt('images', a.images as number | undefined, 2),
-      workers: positiveInt('workers', a.workers as number | undefined),
+      workers: workersFlag(a.workers as number | undefined),
       dataDir: a.data as string | undefined,
     },
     ctx,

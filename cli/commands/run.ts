@@ -4,7 +4,7 @@ import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop, type StopSignal } from '../signals.js';
 import { readModelAsync, type Model } from '../../sim/model.js';
 import { turn } from '../../fabric/pause.js';
-import { maxWorkers, formatBytes, formatSeconds, WORKERS_PER_CORE } from '../../sim/resources.js';
+import { formatBytes, formatSeconds, WORKERS_PER_CORE } from '../../sim/resources.js';
 import { INIT_MODES, type InitMode } from '../../sim/run.js';
 import type { Mapping } from '../../sim/dtm.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
@@ -23,7 +23,7 @@ import {
   WorkloadStopped,
   type WorkloadRequest,
 } from '../../sim/workload.js';
-import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, labelGainFlag, type CommonArgs } from '../common.js';
+import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, labelGainFlag, workersFlag, type CommonArgs } from '../common.js';
 import type { Session } from '../session.js';
 
 function parseEngine(v: unknown): EngineChoice {
@@ -43,13 +43,6 @@ const FLAG: Record<string, string> = {
   traceCells: '--trace-cells',
 };
 const flagName = (k: string) => FLAG[k] ?? `--${k}`;
-
-function checkWorkers(v: number | undefined): number {
-  const w = positiveInt('workers', v) ?? 1;
-  const max = maxWorkers();
-  if (w > max) throw new UserError(`--workers ${w}: at most ${max} on this machine (${WORKERS_PER_CORE} per core); results do not depend on it`);
-  return w;
-}
 
 async function cmdRun(a: CommonArgs & Record<string, unknown>, s: Session): Promise<void> {
   // SIGINT/SIGTERM stop the run cleanly (cli/signals.ts)
@@ -96,7 +89,7 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
       if (a[k] !== undefined) throw new UserError(`${flagName(k)}: thins a trace; add --trace`);
   if (a.trace !== undefined && isStdout(String(a.trace)))
     throw new UserError('--trace -: a trace is binary and the run prints its table on standard output; name a file');
-  const workers = checkWorkers(a.workers as number | undefined);
+  const workers = workersFlag(a.workers as number | undefined) ?? 1;
   const trace =
     a.trace === undefined
       ? undefined

@@ -12,7 +12,7 @@ import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
-import { withConfigOptions, positiveInt, parseIntList, cliContext, labelGainFlag, manifestBeside, type CommonArgs } from '../common.js';
+import { withConfigOptions, positiveInt, parseIntList, cliContext, labelGainFlag, manifestBeside, workersFlag, type CommonArgs } from '../common.js';
 
 /** --label-gain auto|G (undefined: auto) */
 function trainLabelGain(v: unknown): 'auto' | number | undefined {
@@ -143,7 +143,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     acp: a.acp !== false,
     acpLambda: a.acpLambda === undefined ? undefined : num('acp-lambda', a.acpLambda, TRAIN_DEFAULTS.acpLambda, 0, 100),
     acpLag: positiveInt('acp-lag', a.acpLag as number | undefined),
-    workers: positiveInt('workers', a.workers as number | undefined),
+    workers: workersFlag(a.workers as number | undefined),
     limit: positiveInt('limit', a.limit as number | undefined),
     labelGain: trainLabelGain(a.labelGain),
   };

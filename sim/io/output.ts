@@ -9,10 +9,11 @@
  * "status": "running" and rewritten when the run ends ("complete", "interrupted" or "failed"); a
  * run that is refused after the claim (a user error) removes what it wrote, so it leaves nothing.
  */
-import { readdirSync, readFileSync, rmSync, linkSync, renameSync, existsSync, lstatSync, statSync, mkdirSync, type Stats } from 'node:fs';
+import { readdirSync, rmSync, linkSync, renameSync, existsSync, lstatSync, statSync, mkdirSync, type Stats } from 'node:fs';
 import { join, resolve, dirname, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../fabric/errors.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { makeDirs, noteClaimedDir, writeFileSafe, outputError, isDiskFault, SafeFile, type OutputKind } from '../../fabric/files.js';
 
 declare const __DTCA_VERSION__: string;
@@ -118,7 +119,8 @@ export interface ClaimOptions {
 /** Is `dir` a run directory dtca wrote (its manifest.json says so)? */
 function isRunDir(dir: string): boolean {
   try {
-    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    // bounded: a FIFO or a device named manifest.json is not a run directory's (fabric/read.ts)
+    const m = JSON.parse(readInputFile(join(dir, 'manifest.json'), { what: 'manifest', max: READ_LIMITS.json }).toString('utf8')) as Record<string, unknown>;
     return typeof m.dtca_version === 'string' && Array.isArray(m.command);
   } catch {
     return false;

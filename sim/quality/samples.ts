@@ -10,10 +10,12 @@
  *                label_copies, classes, image_source} (image_source: the model's dtm.image_source,
  *                e.g. {source: 'fmnist-28', width: 14, height: 14, downscale: 2}, or null)
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { join } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { jsonProblem, kindOf } from '../../fabric/json.js';
+import { shown } from '../../fabric/rules.js';
 import { npyHeader } from '../../traces/npy.js';
 import { imageSourceOf, parseImageSource, upscaleImages, classifierImages, type ImageSource } from '../layout.js';
 import type { DtmSpec } from '../model.js';
@@ -99,8 +101,11 @@ export function readNpyU8(path: string): { shape: number[]; data: Uint8Array } {
   const b = readInputFile(path, { what: '.npy file', max: READ_LIMITS.data });
   if (b.length < 10 || b.toString('latin1', 0, 6) !== '\x93NUMPY') throw new UserError(`${path}: not a .npy file`);
   const major = b[6];
+  if (major !== 1 && major !== 2 && major !== 3) throw new UserError(`${path}: .npy format version ${major}; expected 1, 2 or 3`);
+  if (major !== 1 && b.length < 12) throw new UserError(`${path}: not a .npy file`);
   const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
+  if (start + hlen > b.length) throw new UserError(`${path}: its header claims ${hlen} bytes, more than the file holds (a damaged .npy file)`);
   const header = b.toString('latin1', start, start + hlen);
   const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
@@ -118,6 +123,34 @@ export function readNpyU8(path: string): { shape: number[]; data: Uint8Array } {
   return { shape, data };
 }
 
+/**
+ * A manifest's "samples" section, its fields checked (a damaged or hand-edited manifest is one
+ * line naming the field, never a TypeError or a class range of 1e9): counts are integers, the
+ * labels file a name in the run directory.
+ */
+function samplesSection(man: unknown, manPath: string): SamplesManifest {
+  if (man === null || typeof man !== 'object' || Array.isArray(man)) throw new UserError(`${manPath}: not a run manifest (a JSON object)`);
+  const sm = (man as { samples?: unknown }).samples;
+  if (sm === undefined || sm === null) throw new UserError(`${manPath}: no "samples" section describing ${SAMPLES_FILE}`);
+  if (typeof sm !== 'object' || Array.isArray(sm)) throw new UserError(`${manPath}: samples: expected an object, got ${kindOf(sm)}`);
+  const o = sm as Record<string, unknown>;
+  const count = (k: string, min: number, max: number) => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new UserError(`${manPath}: samples.${k} = ${shown(v)}: expected an integer in ${min}..${max}`);
+  };
+  count('images', 0, 2 ** 32);
+  count('visible', 1, 2 ** 31);
+  count('image_cells', 1, o.visible as number);
+  const lf = o.labels_file;
+  if (lf !== undefined && lf !== null) {
+    if (typeof lf !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(lf) || lf.startsWith('.'))
+      throw new UserError(`${manPath}: samples.labels_file = ${shown(lf)}: expected a file name in the run directory`);
+    count('classes', 1, 256);
+  }
+  return sm as SamplesManifest;
+}
+
 /** The samples a run directory holds (the first `limit` images). */
 export function readRunSamples(dir: string, limit?: number): Samples & { total: number } {
   const manPath = join(dir, 'manifest.json');
@@ -125,14 +158,14 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
   if (!existsSync(npyPath)) {
     throw new UserError(`${dir}: no ${SAMPLES_FILE} (a DTM generation run directory written by this version of "dtca run" holds one)`);
   }
-  let man: { samples?: SamplesManifest };
+  let man: unknown;
+  const manText = readInputFile(manPath, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8');
   try {
-    man = JSON.parse(readFileSync(manPath, 'utf8'));
+    man = JSON.parse(manText);
   } catch (e) {
-    throw new UserError(`${manPath}: cannot read (${(e as Error).message})`);
+    throw new UserError(`${manPath}: not valid JSON (${jsonProblem(e, manText)})`);
   }
-  const sm = man.samples;
-  if (!sm) throw new UserError(`${manPath}: no "samples" section describing ${SAMPLES_FILE}`);
+  const sm = samplesSection(man, manPath);
   const shape0 = (Array.isArray(sm.image_shape) && sm.image_shape.length === 2 ? sm.image_shape : [0, 0]) as [number, number];
   const src: ImageSource | null = sm.image_source
     ? parseImageSource(sm.image_source, `${manPath}: samples.image_source`, sm.image_cells, shape0)
@@ -143,7 +176,7 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
     );
   const P = src.width * src.height;
   const { shape, data } = readNpyU8(npyPath);
-  if (shape.length !== 2 || shape[1] !== sm.visible || sm.visible < P)
+  if (shape.length !== 2 || shape[0] !== sm.images || shape[1] !== sm.visible || sm.visible < P)
     throw new UserError(`${npyPath}: shape (${shape.join(', ')}), the manifest says (${sm.images}, ${sm.visible})`);
   const total = shape[0];
   const n = Math.min(total, limit ?? total);
@@ -171,8 +204,9 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
 export function readAutocorrelation(dir: string): (number | null)[] | null {
   const path = join(dir, 'stats.json');
   if (!existsSync(path)) return null;
+  const text = readInputFile(path, { what: 'stats.json', max: READ_LIMITS.json }).toString('utf8');
   try {
-    const stats = JSON.parse(readFileSync(path, 'utf8')) as { stages?: { stage: number; autocorrelation?: number | null }[] };
+    const stats = JSON.parse(text) as { stages?: { stage: number; autocorrelation?: number | null }[] };
     return autocorrelationOf(stats.stages);
   } catch {
     throw new UserError(`${path}: not valid JSON`);

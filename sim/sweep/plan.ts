@@ -12,10 +12,10 @@
  * only in a non-ideality) share one.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { jsonProblem } from '../../fabric/json.js';
 import { resolveRules, checkRules } from '../../fabric/rules.js';
 import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
 import { parseQuantity, unitOfPath } from '../units.js';
@@ -149,11 +149,15 @@ export function parseValues(text: string, where: string): Json[] {
   const vals = out.map((s) => s.trim());
   if (vals.some((s) => s === '')) throw new UserError(`${where}: an empty value in "${text}" (values are separated by , or ;)`);
   return vals.map((s) => {
+    let v: Json;
     try {
-      return JSON.parse(s) as Json;
+      v = JSON.parse(s) as Json;
     } catch {
       return s;
     }
+    // JSON reads 1e400 as Infinity, which a plan (JSON) would store as null
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new UserError(`${where}: ${s}: not a finite number`);
+    return v;
   });
 }
 
@@ -599,12 +603,18 @@ function planTrain(v: unknown, path: string, rel: (p: string) => string): PlanIn
  * model path is taken relative to the plan file.
  */
 export function readPlanFile(path: string): PlanInput & { jobs?: number } {
+  let text: string;
+  try {
+    // bounded: a device, a FIFO or a directory is refused, never read (fabric/read.ts)
+    text = readInputFile(path, { what: 'plan file', max: READ_LIMITS.json }).toString('utf8');
+  } catch (e) {
+    throw e instanceof UserError ? new UserError(`--plan ${e.message}`) : e;
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`--plan ${path}: ${code ? `cannot read (${code})` : `not valid JSON (${(e as Error).message})`}`);
+    throw new UserError(`--plan ${path}: not valid JSON (${jsonProblem(e, text)})`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`--plan ${path}: a plan must be a JSON object`);
   const o = raw as Record<string, unknown>;

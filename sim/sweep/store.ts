@@ -11,10 +11,11 @@
  * A point or twin directory is written under a temporary name and renamed when complete, so a
  * kill never leaves a half point that looks finished; a re-run skips what is there.
  */
-import { mkdirSync, readFileSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
+import { jsonProblem } from '../../fabric/json.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
 import { noteClaimedDir, makeDirs, outputError } from '../../fabric/files.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
@@ -81,15 +82,16 @@ export function isSweepDir(dir: string): boolean {
 
 export function readPlanFile(dir: string): PlanFile {
   const path = join(dir, 'plan.json');
+  if (!existsSync(path)) throw new UserError(`${dir}: not a sweep directory (no plan.json; make one with dtca sweep plan ... --out DIR)`);
+  // bounded: a FIFO or a device is refused, never read (fabric/read.ts)
+  const text = readInputFile(path, { what: 'sweep plan', max: READ_LIMITS.json }).toString('utf8');
   let pf: PlanFile;
   try {
-    pf = JSON.parse(readFileSync(path, 'utf8')) as PlanFile;
+    pf = JSON.parse(text) as PlanFile;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `${dir}: ${code === 'ENOENT' ? 'not a sweep directory (no plan.json; make one with dtca sweep plan ... --out DIR)' : `plan.json unreadable (${code ?? (e as Error).message})`}`,
-    );
+    throw new UserError(`${path}: not valid JSON (${jsonProblem(e, text)})`);
   }
+  if (pf === null || typeof pf !== 'object') throw new UserError(`${path}: not a dtca sweep plan`);
   if (pf.format !== SWEEP_FORMAT) throw new UserError(`${path}: not a dtca sweep plan`);
   if (pf.version !== SWEEP_VERSION)
     throw new UserError(`${path}: sweep format version ${pf.version}; this dtca reads version ${SWEEP_VERSION} (plan the sweep again)`);
@@ -307,11 +309,15 @@ export function writePoint(
 
 export function readPoint(dir: string, id: string): PointFile {
   const path = join(pointDir(dir, id), 'point.json');
+  const text = readInputFile(path, { what: 'point file', max: READ_LIMITS.json }).toString('utf8');
+  let pf: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as PointFile;
+    pf = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${path}: unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UserError(`${path}: unreadable (not valid JSON: ${jsonProblem(e, text)})`);
   }
+  if (pf === null || typeof pf !== 'object' || Array.isArray(pf)) throw new UserError(`${path}: not a sweep point file (a JSON object)`);
+  return pf as PointFile;
 }
 
 export function writeTwin(dir: string, key: string, t: TwinOutput): void {

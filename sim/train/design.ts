@@ -16,8 +16,10 @@
  *
  * planDesign(design, budget) makes the untrained model and says its layout without training.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { UserError } from '../../fabric/errors.js';
+import { existsSync } from 'node:fs';
+import { OptionError, UserError } from '../../fabric/errors.js';
+import { formatBytes, machineMemory } from '../resources.js';
+import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
 import { newDtmModel, type Placement } from '../dtm.js';
@@ -247,7 +249,24 @@ export function planDesign(
     snapshots: Boolean(target.snapshots),
     ...(target.assemble === false ? { assemble: false } : {}),
   };
+  checkTrainingMemory(options.batch, Math.min(options.workers, model.stages.length), f.L * f.L, dtm.image.length + dtm.label.length);
   return { model, layout, placement, chip, trainConfig, options, labelGain: labelGainOf(budget), initGuidance };
+}
+
+/**
+ * A batch whose chains cannot fit is refused before anything is allocated (a --batch of 1e9 was a
+ * RangeError from a typed array). A lower bound: per chain and stage trained at once, the engine's
+ * spins and the last negative sample (N bytes each at least), the positive pair and its input
+ * (V bytes each and V float64s).
+ */
+export function checkTrainingMemory(batch: number, stagesAtOnce: number, N: number, V: number, have = machineMemory()): void {
+  const bytes = stagesAtOnce * batch * (3 * N + 10 * V);
+  if (bytes > have)
+    throw new OptionError(
+      'batch',
+      batch,
+      `${stagesAtOnce} stage(s) trained at once would hold at least ${formatBytes(bytes)} of chains; the machine has ${formatBytes(have)} (a smaller batch${stagesAtOnce > 1 ? ', or fewer workers' : ''})`,
+    );
 }
 
 /** For the log and the manifest: "14x14 (28x28 pooled by 2), 10 label copies per class". */
@@ -367,7 +386,9 @@ export async function trainModelForDesign(
   const manifestPath = `${out}.manifest.json`;
   if (options.resume && existsSync(manifestPath)) {
     try {
-      const old = JSON.parse(readFileSync(manifestPath, 'utf8')) as { earlier?: Invocation[] } & Invocation;
+      const old = JSON.parse(readInputFile(manifestPath, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8')) as {
+        earlier?: Invocation[];
+      } & Invocation;
       earlier = [...(old.earlier ?? []), { command: old.command, finished: old.finished, wall_s: old.wall_s, cell_updates: old.cell_updates }];
     } catch {
       earlier = [];

@@ -22,8 +22,8 @@ import { modelToObject, type Model } from '../model.js';
 import { buildChip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
-import { loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
-import { imageSourceOf, downscaleImages } from '../layout.js';
+import { findFmnist, loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
+import { imageSourceOf, downscaleImages, type ImageSource } from '../layout.js';
 import { writeChart, type ChartSpec } from '../io/plot.js';
 import {
   StageTrainer,
@@ -140,16 +140,24 @@ function runKey(o: TrainOptions): Record<string, unknown> {
  * The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins;
  * the images at the model's resolution (dtm.image_source: 28x28, or pooled, sim/layout.ts).
  */
-export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train', given?: ImageSet): TrainData {
+/** The model's Fashion-MNIST image source, or the UserError saying why it cannot be trained on Fashion-MNIST. */
+function fmnistSource(model: Model): ImageSource {
   const dtm = model.dtm!;
   const src = imageSourceOf(dtm);
   if (!src)
     throw new UserError(
       `the model has ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) and no Fashion-MNIST image source; make it with dtca model new --visible fmnist`,
     );
+  if (dtm.label.length !== CLASSES * dtm.label_copies)
+    throw new UserError(`the model has ${dtm.label.length} label cells; Fashion-MNIST needs ${CLASSES} x ${dtm.label_copies}`);
+  return src;
+}
+
+export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train', given?: ImageSet): TrainData {
+  const dtm = model.dtm!;
+  const src = fmnistSource(model);
   const P = src.width * src.height;
   const copies = dtm.label_copies;
-  if (dtm.label.length !== CLASSES * copies) throw new UserError(`the model has ${dtm.label.length} label cells; Fashion-MNIST needs ${CLASSES} x ${copies}`);
   const set = given ? subset(given, 0, Math.min(given.n, limit ?? given.n)) : loadFmnist({ dir, split, limit });
   const images = downscaleImages(set.images, set.n, src.downscale);
   const V = P + CLASSES * copies;
@@ -290,6 +298,9 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
     throw new UserError(`${dir} holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
   }
+  // what the training job would refuse (a model without a Fashion-MNIST layout, no data), before the checkpoint directory is made
+  fmnistSource(o.model);
+  if (!o.images) findFmnist(o.dataDir, 'train');
   makeDirs(dir, `--out ${o.out}`);
   // the checkpoint directory is this run's own (checked above): its files may be replaced (fabric/files.ts)
   noteClaimedDir(dir);

@@ -1,8 +1,13 @@
 // `dtca bench --quick --json` runs and returns rows of the documented shape. Speed itself is a
 // benchmark's business, never a test's: no timing is asserted here.
 import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { dtca } from '../helpers/cli.js';
-import { formatBench, twoCoreCeiling, type Anchor } from '../../cli/commands/bench.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatBench, twoCoreCeiling, parseRowSpec, rowsFor, runAnchors, type Anchor } from '../../cli/commands/bench.js';
+import { UserError } from '../../fabric/errors.js';
 
 describe('dtca bench', () => {
   it('--quick --json prints rows of the right shape', () => {
@@ -56,5 +61,42 @@ describe('dtca bench', () => {
     expect(formatBench([], five)).toMatch(/two cores give two native copies 1\.65x one/);
     expect(twoCoreCeiling(five.slice(0, 3))).toBeNull();
     expect(formatBench([], five.slice(0, 3))).not.toMatch(/two cores/);
+  });
+});
+
+describe('dtca bench: hostile input', () => {
+  it('--row: every row the bench makes reads back; a spec of the wrong shape is one line naming the field', () => {
+    for (const r of rowsFor(false)) expect(parseRowSpec(JSON.stringify(r))).toEqual(r);
+    const good = rowsFor(true)[0];
+    const bad: [string, RegExp][] = [
+      ['null', /^--row: expected a JSON object/],
+      ['[]', /^--row: expected a JSON object/],
+      ['"x"', /^--row: expected a JSON object/],
+      ['{', /^--row: expected a JSON row spec$/],
+      [JSON.stringify({ ...good, chains: 0 }), /^--row: chains = 0: expected an integer in 1\.\.4096$/],
+      [JSON.stringify({ ...good, L: 1e9 }), /^--row: L = 1000000000: expected an integer/],
+      [JSON.stringify({ ...good, physics: 'fast' }), /^--row: physics = "fast": expected ideal, exact or cycle$/],
+      [JSON.stringify({ ...good, rules: 'G12"' }), /^--row: rules = "G12\\"": expected a rule preset name/],
+      [JSON.stringify({ ...good, minTimeS: -1 }), /^--row: minTimeS = -1: expected seconds/],
+      [JSON.stringify({ ...good, workers: undefined }), /^--row: workers = missing: expected an integer/],
+      [JSON.stringify({ ...good, extra: 1 }), /^--row: "extra": unknown field/],
+    ];
+    for (const [text, re] of bad) {
+      let err: unknown;
+      try {
+        parseRowSpec(text);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, text).toBeInstanceOf(UserError);
+      expect((err as Error).message, text).toMatch(re);
+    }
+  });
+
+  it.runIf(spawnSync('gcc', ['--version']).status === 0)('--anchors: an anchor that fails is one line naming it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dtca-anchors-bad-'));
+    for (const f of ['native_batch.c', 'native_ref.c']) writeFileSync(join(d, f), 'int main(void) { return 3; }\n');
+    expect(() => runAnchors(d)).toThrow(UserError);
+    expect(() => runAnchors(d)).toThrow(/^--anchors .*: native_ref 70 4000 failed \(Command failed/);
   });
 });
