@@ -70,7 +70,10 @@ describe('dtca model tune', () => {
       [['model', 'tune', model, '--out', model], /is an input of this command/],
       [['model', 'tune', bm, '--out', join(dir, 'x.mp')], /not a Fashion-MNIST DTM with label cells/],
       [['model', 'tune', model, '--out', join(dir, 'y.mp'), '--gains', '1,,2'], /--gains 1,,2: expected comma-separated numbers/],
-      [['model', 'tune', model, '--out', join(dir, 'z.mp'), '--gains', '1,200'], /must be a number in \[0, 100\]/],
+      [['model', 'tune', model, '--out', join(dir, 'z.mp'), '--gains', '1,200'], /^dtca: --gains 1,200: expected comma-separated numbers in \[0, 100\]/],
+      // named by the flag (was "guidance tuning: betas[0] = 0"), and a value given twice is not tried twice
+      [['model', 'tune', model, '--out', join(dir, 'z.mp'), '--betas', '0'], /^dtca: --betas 0: expected comma-separated numbers in \(0, 1000000\]/],
+      [['model', 'tune', model, '--out', join(dir, 'z.mp'), '--gains', '1,2,1'], /^dtca: --gains 1,2,1: 1 is listed twice\n$/],
     ] as const) {
       const r = dtca([...args]);
       expect(r.code, r.stderr).toBe(2);

@@ -13,6 +13,8 @@ import { UserError, Interrupted } from '../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writePoint, readPoint } from '../sim/sweep/store.js';
+import { lock as cacheLock } from '../sim/sweep/models.js';
+import { quietContext } from '../sim/context.js';
 import { resetOutputSession } from '../fabric/files.js';
 import { Unpackr } from 'msgpackr';
 import { encodeRecord, makePackr } from '../traces/pack.js';
@@ -366,6 +368,26 @@ describe('18, 19: training checkpoints and run.json are checksummed and validate
       writeFileSync(join(c, 'run.json'), JSON.stringify(j));
     });
     refused(await resume(edited), /run\.json: damaged \(checksum mismatch/);
+  });
+
+  it("a FIFO or a directory at a lock's name is one line, not a read that never returns", async () => {
+    const d = mkdtempSync(join(dir, 'locks-'));
+    const out = join(d, 'm.mp');
+    execFileSync('mkfifo', [`${out}.lock`]);
+    const r = await pool.run(['train', '--out', out, '--set', 'fabric.L=16', '--epochs', '1', '--steps', '1'], q);
+    expect(r.hang).toBe(false);
+    refused(r, /m\.mp\.lock: is a FIFO \(a pipe\); dtca train keeps its lock there \(remove it\)$/);
+    // the sweep model cache's lock: a FIFO blocked, a directory was a busy loop
+    for (const [name, make] of [
+      ['fifo.lock', (p: string) => execFileSync('mkfifo', [p])],
+      ['dir.lock', (p: string) => mkdirSync(p)],
+    ] as const) {
+      const p = join(d, name);
+      make(p);
+      await expect(cacheLock(p, quietContext(), 'model x')).rejects.toThrow(
+        /^model x: .*\.lock is (a FIFO|a directory).*; the model cache keeps its lock there/,
+      );
+    }
   });
 
   it('two dtca train --out SAME at once: the second refuses while the first runs', async () => {

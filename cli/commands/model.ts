@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../fabric/errors.js';
 import type { Rule } from '../../fabric/rules.js';
-import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric, withGuidance } from '../../sim/model.js';
+import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric, withGuidance, MAX_BETA, MAX_LABEL_GAIN } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { writeFileSafe, checkTarget, isStdout } from '../../fabric/files.js';
 import { makePackr } from '../../traces/pack.js';
@@ -230,12 +230,15 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
   if (!canTuneGuidance(m))
     throw new UserError(`${file}: not a Fashion-MNIST DTM with label cells; guidance is chosen by the quality classifier, which judges those only`);
   const cfg = modelChipConfig(m, { config: a.config as string | undefined, set: a.set as string[] | undefined, chip: String(a.chip ?? 'ideal') });
-  const list = (name: string, v: unknown): number[] | undefined => {
+  // --gains in [0, MAX_LABEL_GAIN], --betas in (0, MAX_BETA], each value once: checked here, in the flag's words
+  const list = (name: string, v: unknown, min: number, minOpen: boolean, max: number): number[] | undefined => {
     if (v === undefined) return undefined;
     const parts = String(v).split(',');
     const xs = parts.map((t) => (t.trim() === '' ? NaN : Number(t.trim())));
-    if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0))
-      throw new UserError(`--${name} ${String(v)}: expected comma-separated numbers >= 0, e.g. 1,2,3`);
+    if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < min || (minOpen && x === min) || x > max))
+      throw new UserError(`--${name} ${String(v)}: expected comma-separated numbers in ${minOpen ? '(' : '['}${min}, ${max}], e.g. 1,2,3`);
+    const twice = xs.find((x, i) => xs.indexOf(x) !== i);
+    if (twice !== undefined) throw new UserError(`--${name} ${String(v)}: ${twice} is listed twice`);
     return xs;
   };
   const ctx = cliContext(s);
@@ -243,8 +246,8 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
     m,
     cfg,
     {
-      gains: list('gains', a.gains),
-      betas: list('betas', a.betas),
+      gains: list('gains', a.gains, 0, false, MAX_LABEL_GAIN),
+      betas: list('betas', a.betas, 0, true, MAX_BETA),
       images: positiveInt('images', a.images as number | undefined, 2),
       workers: workersFlag(a.workers as number | undefined),
       dataDir: a.data as string | undefined,

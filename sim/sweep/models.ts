@@ -25,10 +25,11 @@
  * the assembly wait on lock files in the entry, so processes sharing a cache (two sweeps, Slurm
  * tasks) never train the same stage at once.
  */
-import { existsSync, mkdirSync, openSync, closeSync, writeSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, openSync, closeSync, writeSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
+import { readInputFile, notRegular } from '../../fabric/read.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { noteClaimedDir } from '../../fabric/files.js';
 import { resolveConfig, validateConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
@@ -197,7 +198,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Take a lock file (created exclusively, holding host:pid). A lock left by a process of this host
  * that is gone is taken over; one held by a live process (or another host) is waited for.
  */
-async function lock(path: string, ctx: RunContext, what: string): Promise<() => void> {
+export async function lock(path: string, ctx: RunContext, what: string): Promise<() => void> {
   let said = false;
   for (;;) {
     try {
@@ -211,9 +212,19 @@ async function lock(path: string, ctx: RunContext, what: string): Promise<() => 
     }
     let holder: string;
     try {
-      holder = readFileSync(path, 'utf8').trim();
+      // bounded: a FIFO at the lock's name would block a plain read forever (fabric/read.ts)
+      holder = readInputFile(path, { what: 'lock file', max: 4096 }).toString('utf8').trim();
     } catch {
-      continue; // released meanwhile
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        continue; // released meanwhile
+      }
+      // a directory, FIFO or device at the lock's name: never released, so never waited for
+      const odd = notRegular(st);
+      if (odd) throw new UserError(`${what}: ${path} ${odd}; the model cache keeps its lock there (remove it)`);
+      continue;
     }
     const [h, p] = holder.split(':');
     let alive = true;

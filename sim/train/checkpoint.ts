@@ -16,11 +16,11 @@
  * says so (rather than a checkpoint that cannot be read back).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Packr, unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
-import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
+import { readInputFile, READ_LIMITS, notRegular } from '../../fabric/read.js';
 import type { StageState } from './stage.js';
 
 export const CHECKPOINT_FORMAT = 'dtca-checkpoint';
@@ -297,9 +297,19 @@ function lockFile(path: string, out: string, doing: string): () => void {
 function lockOwner(path: string): { pid: number; host: string; alive: boolean } | null {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return null;
+    // bounded: a FIFO at the lock's name would block a plain read forever (fabric/read.ts)
+    text = readInputFile(path, { what: 'lock file', max: 4096 }).toString('utf8');
+  } catch (e) {
+    let st;
+    try {
+      st = lstatSync(path);
+    } catch {
+      return null; // released meanwhile
+    }
+    const odd = notRegular(st);
+    if (odd) throw new UserError(`${path}: ${odd}; dtca train keeps its lock there (remove it)`);
+    if (e instanceof UserError) return null;
+    throw e;
   }
   const m = /^(\d+) (\S+)\n$/.exec(text);
   if (!m) {
