@@ -5,7 +5,8 @@
  *    walks the value: building a message or merging a config recurses);
  *  - a JSON syntax error says where (line and column, or the byte), never which bytes: V8's
  *    message quotes the text around the error, and the file may be anything (`extends` pointing
- *    at /etc/shadow must not print it).
+ *    at /etc/shadow must not print it);
+ *  - a key given twice in one object is refused (JSON.parse would keep the last one silently).
  */
 import { UserError } from './errors.js';
 
@@ -71,7 +72,60 @@ function firstBadIndex(text: string, ch: string): number {
   return -1;
 }
 
-/** JSON text -> value, with the two rules above; `where` names the file or flag. */
+/**
+ * The first key given twice in one object of valid JSON `text` (JSON.parse keeps the last silently,
+ * so `{"fabric": {"L": 16}, "fabric": {"L": 32}}` would run L = 32 without a word): its path
+ * (`fabric`, `stages[2].ew`) and line, or null. One pass, no recursion; keys compared as JSON.parse
+ * reads them (escapes resolved).
+ */
+export function duplicateKey(text: string): { path: string; line: number } | null {
+  interface Frame {
+    keys: Set<string> | null; // null: an array
+    name: string; // this container's path
+    index: number; // an array's current element
+    last: string; // an object's last key
+  }
+  const stack: Frame[] = [];
+  let expectKey = false;
+  let line = 1;
+  const child = (): string => {
+    const top = stack[stack.length - 1];
+    if (!top) return '';
+    if (top.keys === null) return `${top.name}[${top.index}]`;
+    return top.name === '' ? top.last : `${top.name}.${top.last}`;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    else if (c === 34) {
+      // a string: to its closing quote (a backslash escapes the next character)
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top && top.keys !== null) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        top.last = key;
+        if (top.keys.has(key)) return { path: child(), line };
+        top.keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 123 || c === 91) {
+      stack.push({ keys: c === 123 ? new Set() : null, name: child(), index: 0, last: '' });
+      expectKey = c === 123;
+    } else if (c === 125 || c === 93) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 44) {
+      const top = stack[stack.length - 1];
+      if (top && top.keys === null) top.index++;
+      expectKey = Boolean(top && top.keys !== null);
+    }
+  }
+  return null;
+}
+
+/** JSON text -> value, with the two rules above and no key given twice; `where` names the file or flag. */
 export function parseJsonText(text: string, where: string): unknown {
   let v: unknown;
   try {
@@ -80,7 +134,14 @@ export function parseJsonText(text: string, where: string): unknown {
     throw new UserError(`${where}: not valid JSON (${jsonProblem(e, text)})`);
   }
   checkDepth(v, where);
+  checkDuplicateKeys(text, where);
   return v;
+}
+
+/** A UserError when valid JSON `text` gives a key twice in one object (duplicateKey). */
+export function checkDuplicateKeys(text: string, where: string): void {
+  const d = duplicateKey(text);
+  if (d) throw new UserError(`${where}: "${d.path}" is given twice (line ${d.line}); JSON would keep the last one without a word: remove one`);
 }
 
 /** What a value is, in a word, for "must be an object, not ..." messages. */

@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readInputText, READ_LIMITS, notRegular } from '../fabric/read.js';
-import { checkDepth, parseJsonText } from '../fabric/json.js';
+import { checkDepth, checkDuplicateKeys, parseJsonText } from '../fabric/json.js';
 import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -264,12 +264,15 @@ export function setLayer(assignment: string): ConfigLayer {
   }
   const text = assignment.slice(eq + 1);
   let value: Json;
+  let json = true;
   try {
     value = JSON.parse(text) as Json;
   } catch {
     value = text;
+    json = false;
   }
   checkDepth(value, `--set ${shown(assignment, 40)}`);
+  if (json) checkDuplicateKeys(text, `--set ${shown(assignment, 40)}`);
   const raw: JsonObject = {};
   let node = raw;
   for (const k of keys.slice(0, -1)) {

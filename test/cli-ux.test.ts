@@ -1,7 +1,7 @@
 // Issue 19 (items 6, 8, 9): one name for a config everywhere, descriptions from the resolved values,
 // "did you mean" for flags, units read by one parser everywhere, a broken extends chain reported once.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -204,6 +204,30 @@ describe('type problems say what is wrong with the value', () => {
     const f = join(dir, 'inf.json');
     writeFileSync(f, '{"extends": "dtca-paper", "clock": {"phase_cycles": 1e999}}');
     expect(checkConfig(f).problems.map(formatProblem)).toEqual([`${f}: clock.phase_cycles = Infinity: not a finite number`]);
+  });
+});
+
+describe('a key given twice in a JSON file', () => {
+  it('a config or a sweep plan with a key twice is refused in one line naming the key and line (JSON would keep the last)', () => {
+    const cfg = join(dir, 'twice.json');
+    writeFileSync(cfg, '{\n  "extends": "dtca-paper",\n  "fabric": {"L": 16},\n  "fabric": {"L": 32}\n}\n');
+    for (const args of [
+      ['run', cfg, '--images', '1', '--sweeps', '2', '--out', join(dir, 'twice-run')],
+      ['config', 'show', cfg],
+    ]) {
+      const r = dtca(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([
+        `dtca: ${cfg}: "fabric" is given twice (line 4); JSON would keep the last one without a word: remove one`,
+      ]);
+    }
+    expect(existsSync(join(dir, 'twice-run'))).toBe(false);
+    const plan = join(dir, 'twice-plan.json');
+    writeFileSync(plan, '{"axes": [{"path": "fabric.L", "values": [12]}], "seed": 1, "seed": 2}');
+    const p = dtca(['sweep', '--plan', plan, '--out', join(dir, 'twice-sweep')]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/--plan .*twice-plan\.json: "seed" is given twice \(line 1\)/);
+    expect(existsSync(join(dir, 'twice-sweep'))).toBe(false);
   });
 });
 

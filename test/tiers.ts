@@ -23,6 +23,7 @@ export const UNIT = [
   'test/exact.test.ts',
   'test/fabric.test.ts',
   'test/fmnist.test.ts',
+  'test/json-keys.test.ts',
   'test/guidance.test.ts',
   'test/kernel-bound.test.ts',
   'test/lint-layering.test.ts',
