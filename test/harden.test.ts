@@ -472,6 +472,55 @@ describe('validated before running: one line naming the source and showing the v
     }
   });
 
+  it('train --slurm, sweep slurm: a resource value sbatch would refuse, or a refusing sbatch, leaves no scripts behind', async () => {
+    const TRAIN = ['train', '--set', 'fabric.L=16', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '1', '--limit', '300', '--label-gain', '1'];
+    for (const [extra, re] of [
+      [['--slurm-time', 'banana'], /^dtca: --slurm-time "banana": not a Slurm time limit \(minutes, MM:SS, HH:MM:SS, D-HH/],
+      [['--slurm-time', '1:2:3:4'], /^dtca: --slurm-time "1:2:3:4": not a Slurm time limit/],
+      [['--slurm-mem', '4.5G'], /^dtca: --slurm-mem "4\.5G": not a Slurm memory size/],
+    ] as [string[], RegExp][]) {
+      const sub = mkdtempSync(join(d, 'slurm-'));
+      refused(await pool.run([...TRAIN, '--out', join(sub, 'm.mp'), '--slurm', ...extra], q), re);
+      expect(readdirSync(sub), extra.join(' ')).toEqual([]);
+    }
+    // a fake sbatch: takes the first job (id 101), refuses the next; scancel notes what it cancels
+    const bin = mkdtempSync(join(d, 'bin-'));
+    writeFileSync(
+      join(bin, 'sbatch'),
+      `#!/bin/sh\nif [ -e "${bin}/took" ]; then echo "sbatch: error: Batch job submission failed: Invalid account" >&2; exit 1; fi\ntouch "${bin}/took"; echo 101\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(join(bin, 'scancel'), `#!/bin/sh\necho "$@" >> "${bin}/cancelled"\n`, { mode: 0o755 });
+    const env = { ...q, PATH: `${bin}:${process.env.PATH}` };
+    // refused at once: nothing queued, nothing left
+    writeFileSync(join(bin, 'took'), '');
+    let sub = mkdtempSync(join(d, 'slurm-'));
+    refused(
+      await pool.run([...TRAIN, '--out', join(sub, 'm.mp'), '--slurm'], env),
+      /^dtca: stage array: sbatch refused the job \(exit 1\): .*Invalid account$/,
+    );
+    expect(readdirSync(sub)).toEqual([]);
+    // the stage array taken, the assembling job refused: the array is cancelled, the scripts go
+    rmSync(join(bin, 'took'));
+    sub = mkdtempSync(join(d, 'slurm-'));
+    const r = await pool.run([...TRAIN, '--out', join(sub, 'm.mp'), '--slurm'], env);
+    refused(r, /^dtca: assembling job: sbatch refused the job .*Invalid account \(stage array job 101 cancelled\)$/);
+    expect(readdirSync(sub)).toEqual([]);
+    expect(readFileSync(join(bin, 'cancelled'), 'utf8')).toBe('101\n');
+    // sweep slurm: --cpus-per-task, --time and --mem checked before any script is written
+    const sw = join(d, 'slurm-sweep');
+    expect((await pool.run(['sweep', 'plan', '--grid', '12', '--images', '1', '--stages', '2', '--sweeps', '5', '--out', sw], q)).code).toBe(0);
+    const before = readdirSync(sw).sort();
+    for (const [extra, re] of [
+      [['--cpus-per-task', '1e9'], /^dtca: --cpus-per-task 1000000000: must be an integer in \[1, 65533\]$/],
+      [['--time', 'banana'], /^dtca: --time "banana": not a Slurm time limit/],
+      [['--mem', 'lots'], /^dtca: --mem "lots": not a Slurm memory size/],
+    ] as [string[], RegExp][]) {
+      refused(await pool.run(['sweep', 'slurm', sw, ...extra], q), re);
+      expect(readdirSync(sw).sort(), extra.join(' ')).toEqual(before);
+    }
+  });
+
   it('experiment central: a refused flag leaves no --out directory behind', async () => {
     for (const bad of [
       ['--epochs', '0'],

@@ -370,6 +370,36 @@ describe('trace writer and TS reader', () => {
     expect(s.truncated).toBe(false);
   });
 
+  it("damage inside the header: one line naming the file and the header, never the decoder's own message", async () => {
+    const p = join(dir, 'hdr-src.trace');
+    await writeSynthetic(p, BASE);
+    const full = readFileSync(p);
+    const { ends } = await readAll(p);
+    const bad = join(dir, 'hdr.trace');
+    // a token msgpack never uses, then an extension type no reader knows, right after "format": "dtca-trace"
+    const keys = full.indexOf('dtca-trace') + 'dtca-trace'.length;
+    for (const token of [0xc1, 0xd4]) {
+      const d = Buffer.from(full);
+      d[keys] = d[keys + 1] = token;
+      writeFileSync(bad, d);
+      const { recs, error } = await readUntilError(bad);
+      expect(recs.length).toBe(0);
+      expect(error?.message).toBe(`${bad}: corrupt at byte 0 (record 0): the header is damaged (its bytes do not decode as msgpack); no record before it`);
+    }
+    // every byte of the header flipped: the line is the reader's, whatever the decoder made of it
+    for (let b = 0; b < ends[0]; b++) {
+      const d = Buffer.from(full);
+      d[b] ^= 0xff;
+      writeFileSync(bad, d);
+      const { error } = await readUntilError(bad);
+      expect(error, `byte ${b}`).toBeInstanceOf(UserError);
+      expect(error!.message, `byte ${b}`).toMatch(
+        new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (not a dtca trace|corrupt at byte 0 \\(record 0\\))`),
+      );
+      expect(error!.message, `byte ${b}`).not.toMatch(/MessagePack|extension|Invalid property|Unexpected end|token|buffer/i);
+    }
+  });
+
   it('not a trace, a newer version, a missing file: clear errors', async () => {
     const cases: [string, Buffer | string, RegExp][] = [
       ['json', '{"format":"dtca-trace"}', /not a dtca trace/],

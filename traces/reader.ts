@@ -287,10 +287,12 @@ export class TraceDecoder {
         out.ends.push(this.base + consumed);
       });
     } catch (e) {
+      // the decoder's own words ("Unknown extension 212", "Invalid property type for record") say
+      // nothing to the reader of the line: what is damaged and where is said instead
       if (!this.error && !(e as { incomplete?: boolean }).incomplete) {
-        if (this.count === 0 && !startsLikeHeader(buf, 0)) this.notATrace(`it does not decode as msgpack: ${(e as Error).message}`);
-        else if (this.count === 0) this.fail(this.base, `the header does not decode (${(e as Error).message})`);
-        else this.fail(this.base + consumed, `not valid msgpack (${(e as Error).message})`);
+        if (this.count === 0 && !startsLikeHeader(buf, 0)) this.notATrace('it does not decode as msgpack');
+        else if (this.count === 0) this.fail(this.base, 'the header is damaged (its bytes do not decode as msgpack)');
+        else this.fail(this.base + consumed, 'not valid msgpack');
       }
     }
     this.pending = buf.subarray(consumed);

@@ -12,10 +12,11 @@
  */
 import type { Argv } from 'yargs';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { readInputFile } from '../../fabric/read.js';
 import type { Logger } from 'pino';
 import type { Session } from '../session.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
@@ -145,26 +146,49 @@ async function measureIsolated(spec: RowSpec, timeoutS: number): Promise<RowResu
   }
 }
 
-/** Build and run the native anchors of `dir` (best of three runs each). */
-export function runAnchors(dir: string): Anchor[] {
+/** An anchor source may weigh at most this (the anchors are a few tens of KiB of C). */
+export const ANCHOR_SOURCE_MAX = 4 * 2 ** 20;
+/** Each gcc compile and each anchor run is given this long (they take seconds), then killed. */
+export const ANCHOR_TIMEOUT_MS = 300_000;
+
+/**
+ * Build and run the native anchors of `dir` (best of three runs each). The sources are read the
+ * bounded way (regular files of at most ANCHOR_SOURCE_MAX: a FIFO would block gcc forever) and
+ * compiled from copies; each compile and each run is killed after `timeoutMs`, one line naming it.
+ */
+export function runAnchors(dir: string, o: { timeoutMs?: number } = {}): Anchor[] {
+  const timeout = o.timeoutMs ?? ANCHOR_TIMEOUT_MS;
   const d = resolve(dir);
   const batch = join(d, 'native_batch.c');
   const ref = join(d, 'native_ref.c');
   if (!existsSync(batch) || !existsSync(ref)) throw new UserError(`--anchors ${dir}: no native_batch.c and native_ref.c there`);
+  const sources = [batch, ref].map((f) => readInputFile(f, { what: 'C source', max: ANCHOR_SOURCE_MAX }));
   const tmp = mkdtempSync(join(tmpdir(), 'dtca-anchors-'));
+  // a child killed at the timeout: which one, and how long it had
+  const timedOut = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+  const secs = `${timeout / 1000} s`;
   try {
-    const cc = (src: string, out: string, flags: string[]) => execFileSync('gcc', [...flags, src, '-o', join(tmp, out), '-lm'], { stdio: 'pipe' });
-    try {
-      cc(batch, 'nb_v2', ['-O3', '-march=x86-64-v2']);
-      cc(ref, 'native_ref', ['-O3', '-march=native', '-ffast-math']);
-    } catch (e) {
-      throw new UserError(`--anchors: cannot build the anchors with gcc (${(e as Error).message.split('\n')[0]})`);
-    }
-    // an anchor that crashes or exits non-zero is the anchors' fault: one line, not a stack trace
-    const run = (file: string, args: string[], what: string): string => {
+    writeFileSync(join(tmp, 'native_batch.c'), sources[0]);
+    writeFileSync(join(tmp, 'native_ref.c'), sources[1]);
+    const cc = (src: string, out: string, flags: string[]) =>
+      execFileSync('gcc', [...flags, join(tmp, src), '-o', join(tmp, out), '-lm'], { stdio: 'pipe', timeout, killSignal: 'SIGKILL' });
+    for (const [src, out, flags] of [
+      ['native_batch.c', 'nb_v2', ['-O3', '-march=x86-64-v2']],
+      ['native_ref.c', 'native_ref', ['-O3', '-march=native', '-ffast-math']],
+    ] as const) {
       try {
-        return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        cc(src, out, [...flags]);
       } catch (e) {
+        if (timedOut(e)) throw new UserError(`--anchors ${dir}: gcc did not finish building ${src} within ${secs} (killed)`);
+        throw new UserError(`--anchors: cannot build the anchors with gcc (${(e as Error).message.split('\n')[0]})`);
+      }
+    }
+    // an anchor that crashes, exits non-zero or never finishes is the anchors' fault: one line, not a stack trace
+    const run = (file: string, args: string[], what: string, killSignal: NodeJS.Signals = 'SIGKILL'): string => {
+      try {
+        return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout, killSignal });
+      } catch (e) {
+        if (timedOut(e)) throw new UserError(`--anchors ${dir}: ${what} did not finish within ${secs} (killed)`);
         throw new UserError(`--anchors ${dir}: ${what} failed (${(e as Error).message.split('\n')[0]})`);
       }
     };
@@ -184,7 +208,9 @@ export function runAnchors(dir: string): Anchor[] {
       let best = 0;
       for (let k = 0; k < 3; k++) {
         // the program and its arguments as the shell's positional parameters, never in the script
-        const out = run('sh', ['-c', '"$0" "$@" & "$0" "$@"; wait', join(tmp, exe), ...args], `two copies of ${exe} ${args.join(' ')}`);
+        // killed at the timeout, the shell kills both copies (they hold its stdout: left running, the read would never end)
+        const script = '"$0" "$@" & a=$!; "$0" "$@" & b=$!; trap \'kill -9 $a $b; exit 137\' TERM; wait';
+        const out = run('sh', ['-c', script, join(tmp, exe), ...args], `two copies of ${exe} ${args.join(' ')}`, 'SIGTERM');
         const rates = [...out.matchAll(/([0-9.]+) cell-updates\/ns/g)].map((m) => Number(m[1]));
         if (rates.length === 2) best = Math.max(best, rates[0] + rates[1]);
       }

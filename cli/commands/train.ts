@@ -1,6 +1,6 @@
 /** `dtca train [config] --out MODEL`: train a DTM on Fashion-MNIST on the simulated chip (sim/train/). */
 import type { Argv } from 'yargs';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { checkTarget, isStdout, makeDirs } from '../../fabric/files.js';
@@ -23,7 +23,7 @@ function trainLabelGain(v: unknown): 'auto' | number | undefined {
   return labelGainFlag(n);
 }
 import type { Session } from '../session.js';
-import { trainStageScripts, sbatch } from '../../sim/sweep/slurm.js';
+import { trainStageScripts, sbatch, scancel, resourceLines, SbatchRefused } from '../../sim/sweep/slurm.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 
 function negStart(v: unknown): NegStart | undefined {
@@ -76,13 +76,37 @@ function submitTraining(a: Record<string, unknown>, out: string, T: number): voi
     mem: a.slurmMem as string | undefined,
   });
   const dir = `${resolve(out)}.slurm`;
-  makeDirs(dir, `--out ${out}`);
-  writeFileAtomic(`${dir}/stages.sbatch`, stages);
-  writeFileAtomic(`${dir}/assemble.sbatch`, assemble);
-  const stageJob = sbatch([`${dir}/stages.sbatch`], 'stage array');
+  const scripts = [`${dir}/stages.sbatch`, `${dir}/assemble.sbatch`];
+  const had = scripts.map((f) => existsSync(f));
+  const created = makeDirs(dir, `--out ${out}`);
+  // if sbatch refuses, what this run wrote goes: the scripts new here, the directory if it made it
+  const undo = (): void => {
+    scripts.forEach((f, i) => {
+      if (!had[i]) rmSync(f, { force: true });
+    });
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+  };
+  let stageJob: string;
+  try {
+    writeFileAtomic(scripts[0], stages);
+    writeFileAtomic(scripts[1], assemble);
+    stageJob = sbatch([scripts[0]], 'stage array');
+  } catch (e) {
+    undo();
+    throw e;
+  }
   const wait = Boolean(a.slurmWait);
   process.stdout.write(`stage array job ${stageJob} (${T} tasks, one per stage)\n`);
-  const asm = sbatch([`--dependency=afterok:${stageJob}`, ...(wait ? ['--wait'] : []), `${dir}/assemble.sbatch`], 'assembling job');
+  let asm: string;
+  try {
+    asm = sbatch([`--dependency=afterok:${stageJob}`, ...(wait ? ['--wait'] : []), scripts[1]], 'assembling job');
+  } catch (e) {
+    if (!(e instanceof SbatchRefused)) throw e;
+    // the stage array without the job that writes the model would train for nothing
+    scancel(stageJob);
+    undo();
+    throw new UserError(`${e.message} (stage array job ${stageJob} cancelled)`);
+  }
   process.stdout.write(`assembling job ${asm} (after ${stageJob} has succeeded)${wait ? ': finished' : ''}\nscripts and logs in ${dir}/; the model: ${out}\n`);
 }
 
@@ -167,6 +191,10 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     throw new UserError(`--snapshots: ${a.slurm ? '--slurm' : '--stage-only'} trains stages apart, so there is no model after each epoch; drop --snapshots`);
   if (a.slurm) {
     if (stageOnly || trainStages !== undefined) throw new UserError('--slurm: trains every stage as its own task; drop --train-stages/--stage-only');
+    resourceLines(
+      { time: a.slurmTime as string | undefined, partition: a.slurmPartition as string | undefined, mem: a.slurmMem as string | undefined },
+      '--slurm-',
+    );
     // the stages the model will have, and every check of the design and the budget, before anything is submitted
     const plan = planDesign(design, budget, { dataDir: a.data as string | undefined, engine });
     submitTraining(a, out, plan.model.stages.length);

@@ -82,17 +82,33 @@ function dtcaCommand(o: ResourceOptions): string {
   return scriptSafe('the dtca command', dtca);
 }
 
-/** The #SBATCH lines of the resources, each value checked. */
-function resourceLines(o: ResourceOptions): string[] {
+/** Slurm's time formats (sbatch --time): minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS; UNLIMITED/INFINITE */
+const SLURM_TIME = /^(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|unlimited|infinite)$/i;
+/** Slurm's memory sizes (sbatch --mem): a whole number, megabytes unless K, M, G or T follows */
+const SLURM_MEM = /^\d+([KMGT]B?)?$/i;
+/** --cpus-per-task: Slurm keeps it in 16 bits, the top two values reserved (NO_VAL16, INFINITE16) */
+export const MAX_CPUS_PER_TASK = 65533;
+
+/**
+ * The #SBATCH lines of the resources, each value checked: called before anything is written, so
+ * a value sbatch would refuse ("--time banana") is one line naming it and no script is left behind.
+ * `flag`: how the command line spells the flags (`dtca train --slurm`: --slurm-time, --slurm-mem).
+ */
+export function resourceLines(o: ResourceOptions, flag = '--'): string[] {
   const cpus = o.cpusPerTask ?? 1;
-  if (!Number.isInteger(cpus) || cpus < 1) throw new UserError(`--cpus-per-task ${o.cpusPerTask}: must be an integer >= 1`);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS_PER_TASK)
+    throw new UserError(`--cpus-per-task ${o.cpusPerTask}: must be an integer in [1, ${MAX_CPUS_PER_TASK}]`);
   for (const [k, v] of [
     ['partition', o.partition],
     ['time', o.time],
     ['mem', o.mem],
   ] as const) {
-    if (v !== undefined && !/^[A-Za-z0-9_:.,+-]+$/.test(v)) throw new UserError(`--${k} ${JSON.stringify(v)}: not a valid Slurm value`);
+    if (v !== undefined && !/^[A-Za-z0-9_:.,+-]+$/.test(v)) throw new UserError(`${flag}${k} ${JSON.stringify(v)}: not a valid Slurm value`);
   }
+  if (o.time !== undefined && !SLURM_TIME.test(o.time))
+    throw new UserError(`${flag}time ${JSON.stringify(o.time)}: not a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS)`);
+  if (o.mem !== undefined && !SLURM_MEM.test(o.mem))
+    throw new UserError(`${flag}mem ${JSON.stringify(o.mem)}: not a Slurm memory size (a whole number of megabytes, or with K, M, G or T: 4G)`);
   return [
     `#SBATCH --cpus-per-task=${cpus}`,
     ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : []),
@@ -183,14 +199,34 @@ export function submitScript(o: { trainScript: string | null; sweepScript: strin
   return lines.join('\n');
 }
 
-/** Run sbatch, returning the job id (--parsable: "id" or "id;cluster"). */
+/** sbatch did not take the job (no job id printed): nothing was queued, so what was written for it can go. */
+export class SbatchRefused extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SbatchRefused';
+  }
+}
+
+/**
+ * Run sbatch, returning the job id (--parsable: "id" or "id;cluster"). A refusal (no job id) is
+ * SbatchRefused; with --wait, a job that was queued and then failed is a plain UserError.
+ */
 export function sbatch(args: string[], what: string): string {
   const r = spawnSync('sbatch', ['--parsable', ...args], { encoding: 'utf8' });
-  if (r.error) throw new UserError(`${what}: cannot run sbatch (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}); is Slurm installed here?`);
-  if (r.status !== 0) throw new UserError(`${what}: sbatch failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
-  const id = r.stdout.trim().split('\n').pop()!.split(';')[0];
+  if (r.error) throw new SbatchRefused(`${what}: cannot run sbatch (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}); is Slurm installed here?`);
+  const id = (r.stdout ?? '').trim().split('\n').pop()!.split(';')[0];
+  if (r.status !== 0) {
+    const why = (r.stderr || r.stdout).trim().split('\n').pop();
+    if (/^\d+$/.test(id)) throw new UserError(`${what}: job ${id} was submitted but sbatch exited ${r.status}: ${why}`);
+    throw new SbatchRefused(`${what}: sbatch refused the job (exit ${r.status}): ${why}`);
+  }
   if (!/^\d+$/.test(id)) throw new UserError(`${what}: sbatch printed ${JSON.stringify(r.stdout.trim().slice(0, 200))}, not a job id`);
   return id;
+}
+
+/** Cancel a job (best effort: the job may already be gone). */
+export function scancel(id: string): void {
+  spawnSync('scancel', [id], { stdio: 'ignore', timeout: 30_000 });
 }
 
 /**
@@ -198,7 +234,7 @@ export function sbatch(args: string[], what: string): string {
  * $SLURM_ARRAY_TASK_ID --stage-only --resume) and the job that writes the model (--resume, afterok on it).
  */
 export function trainStageScripts(o: { out: string; T: number; args: string[] } & ResourceOptions): { stages: string; assemble: string } {
-  const res = resourceLines(o);
+  const res = resourceLines(o, '--slurm-');
   const out = scriptSafe('--out', resolve(o.out));
   const logs = `${out}.slurm`;
   const dtca = dtcaCommand(o);

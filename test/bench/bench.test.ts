@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { dtca } from '../helpers/cli.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatBench, twoCoreCeiling, parseRowSpec, rowsFor, runAnchors, type Anchor } from '../../cli/commands/bench.js';
@@ -99,4 +99,60 @@ describe('dtca bench: hostile input', () => {
     expect(() => runAnchors(d)).toThrow(UserError);
     expect(() => runAnchors(d)).toThrow(/^--anchors .*: native_ref 70 4000 failed \(Command failed/);
   });
+
+  it('--anchors: a source that is a FIFO or too large is one line naming it, before gcc sees it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dtca-anchors-fifo-'));
+    writeFileSync(join(d, 'native_batch.c'), 'int main(void) { return 0; }\n');
+    expect(spawnSync('mkfifo', [join(d, 'native_ref.c')]).status).toBe(0);
+    // no writer: gcc would block on the open forever
+    expect(() => runAnchors(d)).toThrow(/native_ref\.c: is a FIFO \(a pipe\); a C source must be a regular file$/);
+    const big = mkdtempSync(join(tmpdir(), 'dtca-anchors-big-'));
+    writeFileSync(join(big, 'native_ref.c'), 'int main(void) { return 0; }\n');
+    writeFileSync(join(big, 'native_batch.c'), '');
+    truncateSync(join(big, 'native_batch.c'), 64 * 2 ** 20);
+    expect(() => runAnchors(big)).toThrow(/native_batch\.c: 64\.0 MiB, more than a C source may be \(4\.0 MiB\)/);
+  }, 20_000);
+
+  it.runIf(spawnSync('gcc', ['--version']).status === 0)(
+    '--anchors: an anchor that never finishes is killed at the timeout, one line naming it',
+    () => {
+      const d = mkdtempSync(join(tmpdir(), 'dtca-anchors-hang-'));
+      const pids = join(d, 'pids');
+      // every run notes its pid; `hang` says which runs never end (`calls`: the L = 256 runs so far)
+      const src = (hang: string) =>
+        [
+          '#include <stdio.h>',
+          '#include <string.h>',
+          '#include <unistd.h>',
+          'int main(int argc, char **argv) {',
+          `  FILE *f = fopen("${pids}", "a"); fprintf(f, "%d\\n", (int)getpid()); fclose(f);`,
+          '  long calls = 0;',
+          `  if (argc > 1 && strcmp(argv[1], "256") == 0) { FILE *c = fopen("${d}/calls", "a"); fputc('x', c); calls = ftell(c); fclose(c); }`,
+          `  if (${hang}) for (;;) pause();`,
+          '  printf("1.0 cell-updates/ns\\n"); return 0;',
+          '}',
+          '',
+        ].join('\n');
+      writeFileSync(join(d, 'native_batch.c'), src('0'));
+      writeFileSync(join(d, 'native_ref.c'), src('1'));
+      expect(() => runAnchors(d, { timeoutMs: 1500 })).toThrow(/^--anchors .*: native_ref 70 4000 did not finish within 1\.5 s \(killed\)$/);
+      // the two copies at once: the shell is stopped at the timeout and both copies with it
+      writeFileSync(join(d, 'calls'), '');
+      writeFileSync(pids, '');
+      // the three one-chain L = 256 runs end, the two copies at once (runs 4 and 5) never do
+      writeFileSync(join(d, 'native_ref.c'), src('calls > 3'));
+      expect(() => runAnchors(d, { timeoutMs: 1500 })).toThrow(/^--anchors .*: two copies of native_ref 256 1500 did not finish within 1\.5 s \(killed\)$/);
+      const running = (pid: string) => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); // a zombie is dead
+        } catch {
+          return false;
+        }
+      };
+      const ran = readFileSync(pids, 'utf8').split('\n').filter(Boolean);
+      expect(ran.length).toBe(14); // 3 + 3 + 3 + 3 runs, then the two copies
+      expect(ran.filter(running)).toEqual([]);
+    },
+    60_000,
+  );
 });
