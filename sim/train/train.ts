@@ -136,10 +136,6 @@ function runKey(o: TrainOptions): Record<string, unknown> {
   };
 }
 
-/**
- * The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins;
- * the images at the model's resolution (dtm.image_source: 28x28, or pooled, sim/layout.ts).
- */
 /** The model's Fashion-MNIST image source, or the UserError saying why it cannot be trained on Fashion-MNIST. */
 function fmnistSource(model: Model): ImageSource {
   const dtm = model.dtm!;
@@ -153,6 +149,10 @@ function fmnistSource(model: Model): ImageSource {
   return src;
 }
 
+/**
+ * The visible training vectors (pixels, then the one-hot label over 10 classes x copies) as spins;
+ * the images at the model's resolution (dtm.image_source: 28x28, or pooled, sim/layout.ts).
+ */
 export function trainData(model: Model, dir: string | undefined, limit?: number, split: 'train' | 'test' = 'train', given?: ImageSet): TrainData {
   const dtm = model.dtm!;
   const src = fmnistSource(model);
