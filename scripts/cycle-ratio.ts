@@ -11,12 +11,7 @@
  * physics is), the median rates (updates per CPU ns) and the exact decisions per update.
  */
 import { parseArgs } from 'node:util';
-import { benchConfig } from '../sim/bench.js';
-import { buildChip, programStage } from '../sim/chip.js';
-import { randomModel } from '../sim/model.js';
-import { initialSpins, initKey, latchKey } from '../sim/run.js';
-import { createEngine } from '../cells/select.js';
-import { newTally, type LatchEngine } from '../cells/engine.js';
+import { benchRunner, type BenchRunner as Runner } from './bench-runner.js';
 
 const { values } = parseArgs({ options: { chains: { type: 'string' }, L: { type: 'string' }, rounds: { type: 'string' }, chunk: { type: 'string' } } });
 const chains = Number(values.chains ?? 64);
@@ -24,35 +19,8 @@ const L = Number(values.L ?? 70);
 const rounds = Number(values.rounds ?? 40);
 const chunk = Number(values.chunk ?? 0.05);
 
-interface Runner {
-  step: () => void;
-  engine: LatchEngine;
-  N: number;
-}
-
 function runner(physics: 'ideal' | 'cycle'): Runner {
-  const cfg = benchConfig({ physics, L, rules: 'G12' });
-  const chip = buildChip(cfg);
-  const model = randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
-  const prog = programStage(chip, model, 0);
-  const N = chip.fabric.N;
-  const engine = createEngine(chip.spec, { choice: 'auto', chains, weightBits: cfg.cell.weight_bits }).engine;
-  engine.program(prog.planes);
-  engine.begin(0, chains);
-  const st = model.stages[0];
-  for (let k = 0; k < chains; k++) {
-    engine.load(k, initialSpins(N, prog.planes.bias, prog.planes.unit, st.clampIdx, st.clampVal, initKey(chip, k, 0), 'hinton', model.beta), model.beta);
-  }
-  const ph = chip.timing.phaseCycles;
-  const t = newTally();
-  let sweep = 0;
-  const step = () => {
-    const key = latchKey(chip, 0, sweep);
-    engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : ph, ownCycles: ph, beta: model.beta, key }, t, null);
-    engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t, null);
-    sweep++;
-  };
-  return { step, engine, N };
+  return benchRunner({ physics, L, chains, choice: 'auto' });
 }
 
 const cpu = () => {

@@ -12,12 +12,7 @@
  * copies and waiting at the barriers, spinning included). Needs dist/tile-worker.js (npm run build).
  */
 import { parseArgs } from 'node:util';
-import { benchConfig } from '../sim/bench.js';
-import { buildChip, programStage } from '../sim/chip.js';
-import { randomModel } from '../sim/model.js';
-import { initialSpins, initKey, latchKey } from '../sim/run.js';
-import { createEngine } from '../cells/select.js';
-import { newTally, type LatchEngine } from '../cells/engine.js';
+import { benchRunner, type BenchRunner as Runner } from './bench-runner.js';
 
 const { values } = parseArgs({
   options: { L: { type: 'string' }, tiles: { type: 'string' }, physics: { type: 'string' }, rounds: { type: 'string' }, chunk: { type: 'string' } },
@@ -28,35 +23,8 @@ const physics = (values.physics ?? 'ideal') as 'ideal' | 'cycle';
 const rounds = Number(values.rounds ?? 20);
 const chunk = Number(values.chunk ?? 0.2);
 
-interface Runner {
-  step: () => void;
-  engine: LatchEngine;
-  N: number;
-}
-
 function runner(tiles: number): Runner {
-  const cfg = benchConfig({ physics, L, rules: 'G12' });
-  const chip = buildChip(cfg);
-  const model = randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
-  const prog = programStage(chip, model, 0);
-  const N = chip.fabric.N;
-  const sel = createEngine(chip.spec, { choice: 'wasm', chains: 1, weightBits: cfg.cell.weight_bits, tiles });
-  if ((sel.engine.stats().tiles ?? 1) !== tiles) throw new Error(`no ${tiles} tiles: ${JSON.stringify(sel.refused)}`);
-  const engine = sel.engine;
-  engine.program(prog.planes);
-  engine.begin(0, 1);
-  const st = model.stages[0];
-  engine.load(0, initialSpins(N, prog.planes.bias, prog.planes.unit, st.clampIdx, st.clampVal, initKey(chip, 0, 0), 'hinton', model.beta), model.beta);
-  const ph = chip.timing.phaseCycles;
-  const t = newTally();
-  let sweep = 0;
-  const step = () => {
-    const key = latchKey(chip, 0, sweep);
-    engine.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : ph, ownCycles: ph, beta: model.beta, key }, t, null);
-    engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t, null);
-    sweep++;
-  };
-  return { step, engine, N };
+  return benchRunner({ physics, L, chains: 1, choice: 'wasm', tiles });
 }
 
 const cpu = () => {

@@ -15,6 +15,15 @@ import { readTrace } from '../traces/reader.js';
 const dir = mkdtempSync(join(tmpdir(), 'dtca-trace-thread-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Two traces' records, their headers without what differs between two runs of one command (creation time, run directory, and so the CRC). */
+function withoutRunHeader(...traces: Record<string, unknown>[][]): void {
+  for (const t of traces) {
+    delete t[0].created;
+    delete t[0].config;
+    delete t[0].crc32;
+  }
+}
+
 async function records(path: string): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for await (const r of readTrace(path)) out.push(r as unknown as Record<string, unknown>);
@@ -41,11 +50,7 @@ describe('dtca run --trace from the bundle', () => {
     expect(ra.length).toBe(rb.length);
     expect(ra.filter((r) => r.type === 'sweep').length).toBeGreaterThan(6 * 30);
     // the header differs in its creation time and the run directory; every other record is the same
-    for (const r of [ra[0], rb[0]]) {
-      delete r.created;
-      delete r.config;
-      delete r.crc32;
-    }
+    withoutRunHeader(ra, rb);
     expect(ra).toEqual(rb);
   });
 
@@ -63,11 +68,7 @@ describe('dtca run --trace from the bundle', () => {
     const ra = await records(join(dir, 'tiles1', 'trace.dtct'));
     const rb = await records(join(dir, 'tiles2', 'trace.dtct'));
     expect(ra.filter((r) => r.type === 'sweep').length).toBe(8 * 30);
-    for (const r of [ra[0], rb[0]]) {
-      delete r.created;
-      delete r.config;
-      delete r.crc32;
-    }
+    withoutRunHeader(ra, rb);
     expect(rb).toEqual(ra);
   });
 

@@ -276,33 +276,9 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
   let planJobs: number | undefined;
   let stored: ReturnType<typeof readRunOptions> = null;
   if (a.resume !== undefined) {
-    const planFlags = [
-      'axis',
-      'grid',
-      'clock',
-      'param',
-      'plan',
-      'set',
-      'workload',
-      'model',
-      'visible',
-      'stages',
-      'images',
-      'sweeps',
-      'chains',
-      'warmup',
-      'beta',
-      'mapping',
-      'replicates',
-      'seed',
-      'zip',
-      'config',
-      'out',
-      'train',
-      'trainChip',
-      'modelCache',
-    ];
-    const flagName = (f: string) => (f === 'config' ? 'the config' : `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    // the design's options (and --out): the stored plan is the design
+    const planFlags = [...planOptionNames, 'out'];
+    const flagName = (f: string) => (f === 'config' ? 'the config' : `--${f}`);
     const given = planFlags.filter((f) => a[f] !== undefined && !(Array.isArray(a[f]) && (a[f] as unknown[]).length === 0));
     if (given.length) throw new UserError(`--resume ${a.resume}: continues the plan stored there; drop ${given.map(flagName).join(', ')}`);
     dir = resolve(String(a.resume));
