@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
-import { checkDuplicateKeys, jsonProblem } from '../../fabric/json.js';
+import { parseJsonText } from '../../fabric/json.js';
 import { resolveRules, checkRules } from '../../fabric/rules.js';
 import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
 import { parseQuantity, unitOfPath } from '../units.js';
@@ -610,13 +610,7 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
   } catch (e) {
     throw e instanceof UserError ? new UserError(`--plan ${e.message}`) : e;
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`--plan ${path}: not valid JSON (${jsonProblem(e, text)})`);
-  }
-  checkDuplicateKeys(text, `--plan ${path}`);
+  const raw = parseJsonText(text, `--plan ${path}`);
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`--plan ${path}: a plan must be a JSON object`);
   const o = raw as Record<string, unknown>;
   const known = ['config', 'set', 'axes', 'zip', 'replicates', 'seed', 'workload', 'jobs', 'train'];
