@@ -1,6 +1,7 @@
 // What each part of a traced 64-chain bench sweep costs on the engine thread, without the writer:
 // npx tsx scripts/trace-parts.ts ideal|cycle (L = 70; the per-chain tallies of the kernel, the
-// packed spins, the energy reports; each added to the one before, two rounds of 2 s each)
+// packed spins, the energy reports; each added to the one before; the modes
+// interleaved in ROUNDS (12) slices of 0.25 s, the median slice of each)
 import { benchConfig } from '../sim/bench.js';
 import { buildChip, programStage } from '../sim/chip.js';
 import { randomModel } from '../sim/model.js';
@@ -50,11 +51,20 @@ for (let m = 0; m < 4; m++) {
   const u = performance.now() + 500;
   while (performance.now() < u) step(m);
 }
-for (let round = 0; round < 2; round++)
+// the modes interleaved in short slices (the host's speed drifts), each mode's median slice reported
+const rounds = Number(process.env.ROUNDS ?? 12);
+const per: number[][] = names.map(() => []);
+for (let round = 0; round < rounds; round++)
   for (let m = 0; m < 4; m++) {
     const s0 = sweep;
     const t = performance.now();
-    const u = t + 2000;
+    const u = t + 250;
     while (performance.now() < u) step(m);
-    console.log(physics, names[m].padEnd(20), (((performance.now() - t) / (sweep - s0)) * 1000).toFixed(1), 'us/sweep');
+    per[m].push(((performance.now() - t) / (sweep - s0)) * 1000);
   }
+const median = (x: number[]) => [...x].sort((a, b) => a - b)[x.length >> 1];
+const base = median(per[0]);
+for (let m = 0; m < 4; m++) {
+  const md = median(per[m]);
+  console.log(physics, names[m].padEnd(20), md.toFixed(1), 'us/sweep (median of', rounds, 'slices)', m ? `+${(((md - base) / base) * 100).toFixed(0)} %` : '');
+}

@@ -237,7 +237,7 @@ describe('engine selection: a latch interval beyond the WebAssembly kernels', ()
 describe('many-chain engine: per-chain tallies of a large grid', () => {
   // L = 600: 180,000 cells per colour, weak weights (every divider near its maximum term of
   // DIVIDER_Q / 4), so one chain's divider terms of one half-sweep pass 2^31: the engine reads its
-  // i32 per-lane sums after every call of at most a few hundred cells
+  // i32 per-lane sums after every call of at most 4096 cells
   it('match the reference engine bit for bit where one half-sweep of a chain passes 2^31', async () => {
     const c: Case = { name: 'L = 600', sets: ['fabric.L=600', 'cell.weight_bits=8'], ideal: true, scale: 0.001, bias: 0.001, chains: 2, sweeps: 1 };
     const ref = await trail(c, 'reference');

@@ -45,13 +45,13 @@ const variants: Variant[] = [
   { cycle: true, n1: 3, nMid: 1, n2: 1 },
 ];
 
-/** the many-chain engine's variants: ideal or cycle physics, partial last block, per-chain tallies (with link tallies) */
+/** the many-chain engine's variants: ideal or cycle physics, partial last block, per-chain tallies */
 const batchVariants: BatchVariant[] = [
   { masked: false, perChain: false, cycle: null },
   { masked: true, perChain: true, cycle: null },
   { masked: false, perChain: true, cycle: { n1: 4, nMid: 0, n2: 4, lat: false } },
   { masked: true, perChain: false, cycle: { n1: 3, nMid: 1, n2: 1, lat: true } },
-  { masked: false, perChain: true, links: true, cycle: { n1: 2, nMid: 1, n2: 2, lat: true } },
+  { masked: false, perChain: true, cycle: { n1: 2, nMid: 1, n2: 2, lat: true } },
 ];
 
 function hashes(): Record<string, string> {
@@ -71,7 +71,7 @@ function hashes(): Record<string, string> {
     for (const BL of [8, 64]) {
       for (const v of batchVariants) {
         const name = v.cycle ? `cycle ${v.cycle.n1},${v.cycle.nMid},${v.cycle.n2} lat=${v.cycle.lat}` : 'ideal';
-        out[`batch ${name} masked=${v.masked} perChain=${v.perChain}${v.links ? ' links' : ''} ${rules} L=${L} BL=${BL}`] = h(
+        out[`batch ${name} masked=${v.masked} perChain=${v.perChain} ${rules} L=${L} BL=${BL}`] = h(
           generateBatch(batchGeom(L, dirs, BL), v, { tabBase: 4096, gOff: 300 }),
         );
       }

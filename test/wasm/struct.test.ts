@@ -7,7 +7,7 @@ import { Arena } from '../../cells/wasm/arena.js';
 import { RESERVED } from '../../cells/wasm/abi.js';
 import { chainRec } from '../../cells/wasm/layout.js';
 import { BUF } from '../../cells/wasm/emit/context.js';
-import { batchRec, batchAcc, STATE, MASK, PHI } from '../../cells/wasm/batch/layout.js';
+import { batchRec, batchAcc, classBytes, STATE, MASK, PHI } from '../../cells/wasm/batch/layout.js';
 import { FIX } from '../../cells/wasm/batch/emit.js';
 import { chainMemory, geomSpec, planeLayout } from '../../cells/wasm/geometry.js';
 import { directions, resolveRules } from '../../fabric/rules.js';
@@ -120,14 +120,17 @@ describe('the engines’ layouts', () => {
       expect(r.off.SLOT).toBe(r.off.W + 4 * D);
     }
     for (const BL of [8, 16, 64]) {
-      const acc = batchAcc(BL);
-      // toggles and wire (one i32), divider terms, link toggles: an i32 per lane each
-      expect(acc.fields.map((f) => [f.name, f.count])).toEqual([
-        ['TW', BL],
-        ['DIV', BL],
-        ['LINKS', BL],
-      ]);
-      expect(acc.stride).toBe(12 * BL);
+      for (const classes of [1, 11]) {
+        const acc = batchAcc(BL, classes);
+        // divider terms an i32 per lane, then per tally class a 32-byte slot of i16 toggle counts per vector of eight lanes
+        expect(acc.fields.map((f) => [f.name, f.count])).toEqual([
+          ['DIV', BL],
+          ['TOG', 2 * BL * classes],
+        ]);
+        expect(acc.off.TOG).toBe(4 * BL);
+        expect(classBytes(BL)).toBe(32 * (BL / 8));
+        expect(acc.stride).toBe(4 * BL + classes * classBytes(BL));
+      }
     }
     expect([STATE.stride, MASK.stride, PHI.stride, FIX.stride]).toEqual([96, 112, 32, 144]);
     for (const s of [STATE, MASK, PHI]) for (const f of s.fields) expect(f.offset % 16).toBe(0);

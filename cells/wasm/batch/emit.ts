@@ -39,10 +39,8 @@ import type { F32Ctx } from '../emit/sigmoid.js';
 export interface BatchVariant {
   /** the last block holds fewer chains than lanes: mask the tallies */
   masked: boolean;
-  /** accumulate tallies per chain (traces) */
+  /** accumulate tallies per chain (traces): divider terms per lane, toggles per lane and tally class (layout.ts batchAcc) */
   perChain: boolean;
-  /** with perChain: some cell drives a tile-crossing wire (else every chain's link tally is 0 and not accumulated) */
-  links?: boolean;
   /** cycle-accurate physics: substeps of the interval's segments, delayed links */
   cycle: null | { n1: number; nMid: number; n2: number; lat: boolean };
 }
@@ -70,8 +68,9 @@ const EXP = 0; // the imported Math.exp
 const F_EXACT = 1;
 /** byte offsets of the cell record's and the tallies' fields (layout.ts) */
 const recOff = (g: BatchGeom) => batchRec(g.D).off;
-const accOff = (g: BatchGeom) => batchAcc(g.BL).off;
-/** bytes of the tallies of one vector of eight lanes: i32 and f64 fields */
+/** the tallies' field offsets do not depend on the number of tally classes (TOG is the last field) */
+const accOff = (g: BatchGeom) => batchAcc(g.BL, 1).off;
+/** bytes of one vector of eight lanes in the tallies: its i32 divider terms, or a tally class's toggle slot (layout.ts batchAcc) */
 const ACC_VEC = 8 * ELEM.i32;
 const F_FIX = 10; // after exact, latch, moments, pads, pack, rowsIn8, rowsIn16, rowsOut8, momentsAcc (generateBatch's order)
 
@@ -110,7 +109,6 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     old: vec(),
     tog: vec(),
     tacc: vec(),
-    twq: vec(),
     dA: vec(),
     dB: vec(),
     dacc: vec(),
@@ -599,7 +597,7 @@ function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
  * fix(rec, n) -> the change in the cell's toggle count: the n halves recorded at bFix (FIX) for the
  * cell of record rec, decided by the second-order estimate (emitCycle's) and, for the lanes it
  * cannot decide either, the exact decision; lanes found up are set in the spin plane and their
- * toggles, wire and link tallies (per chain too) corrected (a provisional down was counted).
+ * toggle counts (per chain too, in the cell's tally class) corrected (a provisional down was counted).
  */
 function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
   const lc = new Locals(2);
@@ -694,11 +692,10 @@ function fixFunc(g: BatchGeom, v: BatchVariant): FuncDef {
     set(f.delta, o.i32_add(get(f.delta), o.i32x4_extract(get(r.t), 0))),
   );
   if (v.perChain) {
-    // the vector's per-chain tallies: lanes 4 half .. 4 half + 3
-    const at = (what: number) => o.i32_add(o.i32_load(get(f.p), FIX.off.ACC), o.i32_add(o.i32(what), o.i32_shl(o.i32_load(get(f.p), FIX.off.HALF), o.i32(4))));
-    const add = (what: number, val: Code) => o.v_store(at(what), o.i32x4_add(o.v_load(at(what)), val));
-    body.push(add(accOff(g).TW, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), recOff(g).TWQ)))));
-    if (v.links) body.push(add(accOff(g).LINKS, o.i32x4_mul(get(r.dv), o.i32x4_splat(o.i32_load(get(pRec), recOff(g).CC)))));
+    // the vector's toggle counts in the cell's tally class: lanes 4 half .. 4 half + 3 change by dv
+    const cls = (): Code => o.i32_add(o.i32_load(get(f.p), FIX.off.ACC), o.i32_load(get(pRec), recOff(g).CLS));
+    const add = (half: number): Code => o.v_store(cls(), o.i16x8_add(o.v_load(cls(), accOff(g).TOG), lanes16(get(r.dv), half)), accOff(g).TOG);
+    body.push(o.if_(o.i32_load(get(f.p), FIX.off.HALF), [add(1)], [add(0)]));
   }
   body.push(set(f.p, o.i32_add(get(f.p), o.i32(FIX.stride))));
   return {
@@ -737,20 +734,16 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
     out.push(set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_add(get(l.dA), get(l.dB)))));
   }
   if (v.perChain) {
-    // per lane: toggles and wire in one i32 (the cell's TWQ where it toggled; layout.ts TW_BITS), links (i32, when
-    // some cell drives a tile-crossing wire), divider (ideal: i32)
-    const lo = o.i32x4_extend_low_i16x8_s(get(l.tog));
-    const hi = o.i32x4_extend_high_i16x8_s(get(l.tog));
-    const accAt = (what: number, half: number) => what + ACC_VEC * k + 16 * half;
-    const add = (what: number, half: number, val: Code) => o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), accAt(what, half)), val), accAt(what, half));
-    out.push(set(l.twq, o.v_load32_splat(get(l.rec), recOff(g).TWQ)));
-    out.push(add(accOff(g).TW, 0, o.v_and(lo, get(l.twq))), add(accOff(g).TW, 1, o.v_and(hi, get(l.twq))));
-    if (v.links)
-      out.push(
-        add(accOff(g).LINKS, 0, o.v_and(lo, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).CC)))),
-        add(accOff(g).LINKS, 1, o.v_and(hi, o.i32x4_splat(o.i32_load(get(l.rec), recOff(g).CC)))),
-      );
-    if (!v.cycle) out.push(add(accOff(g).DIV, 0, get(l.dA)), add(accOff(g).DIV, 1, get(l.dB)));
+    // per lane: a toggle adds one to its cell's tally class (i16 lanes, layout.ts batchAcc TOG; wire and link
+    // tallies follow from the class counts), the divider term (ideal physics) to the lane's i32
+    const cls = o.i32_add(get(l.acc), o.i32_load(get(l.rec), recOff(g).CLS));
+    const at = accOff(g).TOG + ACC_VEC * k;
+    out.push(o.v_store(cls, o.i16x8_sub(o.v_load(cls, at), get(l.tog)), at));
+    if (!v.cycle) {
+      const div = (half: number) => accOff(g).DIV + ACC_VEC * k + 16 * half;
+      const add = (half: number, val: Code) => o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), div(half)), val), div(half));
+      out.push(add(0, get(l.dA)), add(1, get(l.dB)));
+    }
   }
   return out;
 }

@@ -27,12 +27,12 @@
  */
 import { Arena, roundUp } from '../arena.js';
 import { RESERVED, REGIONS, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constAddr } from '../abi.js';
-import { batchGeom, blockChains, cellPos, batchRec, batchAcc, MASK, PHI, STATE, TW_BITS, type BatchGeom } from './layout.js';
+import { batchGeom, blockChains, cellPos, batchRec, batchAcc, classBytes, MASK, PHI, STATE, type BatchGeom } from './layout.js';
 import { generateBatch, FIX, type BatchVariant } from './emit.js';
 import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
 import { writeStaticConstants } from '../emit/constants.js';
 import { CHAIN_STRIDE } from '../../../rng/counter.js';
-import { sigmoid, latchThreshold, dividerQ, powers32, rngMemory32, WIRE_Q } from '../../physics.js';
+import { sigmoid, latchThreshold, dividerQ, powers32, rngMemory32 } from '../../physics.js';
 import type { Planes, WeightBits } from '../../planes.js';
 import {
   EngineRefusal,
@@ -57,22 +57,8 @@ const OX = Object.fromEntries(Object.keys(OUT).map((k) => [k, outAddr(k as keyof
 const compiled = new Map<string, WebAssembly.Module>();
 const COMPILED_KEPT = 16;
 
-/** cells per latch() call: keeps every lane's 32-bit divider sum below 2^31 */
+/** cells per latch() call: keeps every lane's 32-bit divider sum below 2^31 and its per-class toggle counts (batchAcc TOG) below 2^15 */
 const CELLS_PER_CALL = 4096;
-const TW_ONE = 2 ** TW_BITS;
-const TW_MASK = TW_ONE - 1;
-
-/**
- * Cells per latch call with per-chain tallies: fewer than 2^TW_BITS (each lane's toggle count fits its
- * bits; its divider terms, at most DIVIDER_Q / 4 each, stay below 2^31) and few enough that the
- * largest wire sum stays below 2^(32 - TW_BITS) (batchRefusal refuses a cell whose wire alone does not).
- */
-function twCells(spec: EngineSpec): number {
-  let most = 1;
-  for (const q of spec.layout.wireQ) most = Math.max(most, q);
-  return Math.max(1, Math.min(TW_MASK, Math.floor((2 ** (32 - TW_BITS) - 1) / most)));
-}
-
 /** Why the many-chain engine cannot run a chip (null when it can). */
 export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string | null {
   if (!wasmSupported()) return 'this Node has no WebAssembly SIMD with shared memory';
@@ -84,9 +70,6 @@ export function batchRefusal(spec: EngineSpec, weightBits: WeightBits): string |
   if (!isIdealPhysics(spec.physics) && (D + 1) * 16 > REGIONS.SCRATCH.bytes)
     return `${D} wires per cell: the kernel splats a cell's weights into ${REGIONS.SCRATCH.bytes} bytes`;
   if ((D + 1) * levels > 32767) return `cell.weight_bits = ${weightBits} with ${D} wires per cell can give fields beyond 16 bits`;
-  let wire = 0;
-  for (const q of spec.layout.wireQ) wire = Math.max(wire, q);
-  if (wire >= 2 ** (32 - TW_BITS)) return `a cell drives ${(wire / WIRE_Q).toFixed(0)} pitches of wire, beyond the per-chain tallies' range`;
   return null;
 }
 
@@ -242,10 +225,9 @@ export class BatchEngine implements LatchEngine {
   private lastCycle = '';
   /** the cycle kernel's record of one cell's undecided halves (emit.ts FIX) */
   private readonly fixBuf: number;
-  /** some cell drives a tile-crossing wire (the per-chain link tallies are accumulated only then) */
-  private readonly links: boolean;
-  /** cells per latch call with per-chain tallies: the packed toggle and wire counts (layout.ts TW) stay in range */
-  private readonly twCells: number;
+  /** per tally class (cells that drive the same wire and tile-crossing wires, layout.ts batchAcc): its wire (1/WIRE_Q pitches) and its links */
+  private readonly classWire: number[] = [];
+  private readonly classLinks: number[] = [];
   /** the largest |offset| of a cell (f32) */
   private offMax = 0;
   private readonly idealModules: (Exports | undefined)[] = [];
@@ -266,14 +248,25 @@ export class BatchEngine implements LatchEngine {
     const { L, D, N, dirs, boundary, colourCells } = spec.layout;
     this.ideal = isIdealPhysics(spec.physics);
     this.lat = spec.physics.latency > 0;
-    this.links = spec.layout.crossCount.some((x) => x > 0);
-    this.twCells = twCells(spec);
+    // the tally classes: a cell's class by what one of its toggles adds to the wire and link tallies
+    const classOf = new Int32Array(N);
+    const classes = new Map<string, number>();
+    for (let i = 0; i < N; i++) {
+      const key = `${spec.layout.wireQ[i]} ${spec.layout.crossCount[i]}`;
+      let c = classes.get(key);
+      if (c === undefined) {
+        classes.set(key, (c = classes.size));
+        this.classWire.push(spec.layout.wireQ[i]);
+        this.classLinks.push(spec.layout.crossCount[i]);
+      }
+      classOf[i] = c;
+    }
     let R = 1;
     for (const [dx, dy] of dirs) R = Math.max(R, Math.abs(dx), Math.abs(dy));
     const BL = blockChains(L, R, chains);
     this.g = batchGeom(L, dirs, BL);
     this.rec = batchRec(D);
-    this.acc = batchAcc(BL);
+    this.acc = batchAcc(BL, classes.size);
     this.gOff = (D + 1) * (2 ** (weightBits - 1) - 1);
     this.a = new Arena(RESERVED);
     const a = this.a;
@@ -353,7 +346,7 @@ export class BatchEngine implements LatchEngine {
     // the cell records of each colour, every cell; program() writes their weights
     this.recW = new Int32Array(N);
     const Rc = this.rec;
-    const { POS, CELL, WIREQ, CC, TWQ, GAIN, OFF, GAIN64, OFF64, W, SLOT } = Rc.f;
+    const { POS, CELL, WIREQ, CC, CLS, GAIN, OFF, GAIN64, OFF64, W, SLOT } = Rc.f;
     for (const c of [0, 1] as const) {
       const cells = colourCells[c];
       this.fullRecs[c] = alloc(Math.max(1, cells.length) * Rc.stride, 'the stage');
@@ -368,7 +361,7 @@ export class BatchEngine implements LatchEngine {
         CELL.set(a, r, i);
         WIREQ.set(a, r, spec.layout.wireQ[i]);
         CC.set(a, r, spec.layout.crossCount[i]);
-        TWQ.set(a, r, spec.layout.wireQ[i] * 2 ** TW_BITS + 1);
+        CLS.set(a, r, classOf[i] * classBytes(BL));
         SLOT.set(a, r, this.slotOf[i]);
         const gain = ph.gain ? ph.gain[i] : 1;
         const off = ph.offset ? ph.offset[i] : 0;
@@ -419,7 +412,7 @@ export class BatchEngine implements LatchEngine {
   private module(v: BatchVariant): Exports {
     if (!v.cycle) {
       // the ideal variants, looked up without a key
-      const k = (v.masked ? 1 : 0) + (v.perChain ? 2 : 0) + (v.links ? 4 : 0);
+      const k = (v.masked ? 1 : 0) + (v.perChain ? 2 : 0);
       return (this.idealModules[k] ??= this.compile(v));
     }
     return this.compile(v);
@@ -428,7 +421,7 @@ export class BatchEngine implements LatchEngine {
   /** the module of a variant (compiled once) */
   private compile(v: BatchVariant): Exports {
     const c = v.cycle;
-    const key = `${v.masked ? 1 : 0}${v.perChain ? 1 : 0}${v.links ? 1 : 0}${c ? `${c.n1},${c.nMid},${c.n2},${c.lat ? 1 : 0}` : ''}`;
+    const key = `${v.masked ? 1 : 0}${v.perChain ? 1 : 0}${c ? `${c.n1},${c.nMid},${c.n2},${c.lat ? 1 : 0}` : ''}`;
     let m = this.modules.get(key);
     if (!m) {
       // the code depends on the geometry, the variant and the table's place only: engines of one thread share it
@@ -968,7 +961,7 @@ export class BatchEngine implements LatchEngine {
     for (let bi = 0; bi < this.blocks.length; bi++) {
       const b = this.blocks[bi];
       if (b.count === 0) continue;
-      const m = this.module({ masked: b.count < g.BL, perChain: Boolean(perChain), links: Boolean(perChain) && this.links, cycle });
+      const m = this.module({ masked: b.count < g.BL, perChain: Boolean(perChain), cycle });
       this.setI32('bPlane', b.plane);
       this.setI32('bBias', b.bias);
       this.setI32('bPhi', b.phi);
@@ -977,11 +970,8 @@ export class BatchEngine implements LatchEngine {
       this.setI32('bState', b.state);
       this.setI32('bPrev', b.prev);
       if (perChain) a.u8.fill(0, b.acc, b.acc + this.acc.stride);
-      const per = perChain ? this.twCells : CELLS_PER_CALL;
-      const tw = this.acc.off.TW + b.acc;
-      const div = this.acc.off.DIV + b.acc;
-      for (let from = 0; from < n; from += per) {
-        const cnt = Math.min(per, n - from);
+      for (let from = 0; from < n; from += CELLS_PER_CALL) {
+        const cnt = Math.min(CELLS_PER_CALL, n - from);
         this.setI32('bCells', this.recs![c] + from * this.rec.stride);
         this.setI32('bCount', cnt);
         m.latch();
@@ -990,36 +980,42 @@ export class BatchEngine implements LatchEngine {
         sum.linkToggles += this.out('link');
         sum.dividerQ += this.out('divider');
         this.st.exact_decisions += this.out('fallbacks');
-        if (perChain) {
-          // the call's toggles (low TW_BITS bits) and wire (the rest), and divider terms, per lane;
-          // then both fields cleared for the next call (each stays in range over one call)
-          const i32 = a.i32;
-          for (let lane = 0; lane < b.count; lane++) {
-            const v = i32[(tw >> 2) + lane] >>> 0;
-            const t = perChain[bi * g.BL + lane];
-            const tg = v & TW_MASK;
-            t.toggles += tg;
-            t.wireQ += (v - tg) / TW_ONE;
-            t.dividerQ += i32[(div >> 2) + lane];
-          }
-          a.u8.fill(0, tw, tw + 4 * g.BL);
-          a.u8.fill(0, div, div + 4 * g.BL);
-        }
+        if (perChain) this.readPerChain(b, perChain, bi * g.BL);
       }
       sum.latches += n * b.count;
-      if (perChain) {
-        const { LINKS } = this.acc.f;
-        for (let lane = 0; lane < b.count; lane++) {
-          const t = perChain[bi * g.BL + lane];
-          t.latches += n;
-          if (this.links) t.linkToggles += LINKS.get(a, b.acc, lane);
-        }
-      }
+      if (perChain) for (let lane = 0; lane < b.count; lane++) perChain[bi * g.BL + lane].latches += n;
       this.refreshPads(b, b.plane, c);
       if (this.lat) this.refreshPads(b, b.prev, c);
       this.st.cell_updates += n * b.count;
     }
     this.st.latch_calls++;
+  }
+
+  /**
+   * A latch call's per-chain tallies of block b into the chains' tallies from `first`: each lane's
+   * divider terms, and its toggles per tally class (i16, the vector's lanes in the first 16 bytes
+   * of the class's 32-byte slot) with the wire and link tallies they carry; then both cleared.
+   */
+  private readPerChain(b: Block, per: Tally[], first: number): void {
+    const a = this.a;
+    const i32 = a.i32;
+    const i16 = this.i16();
+    const div = (b.acc + this.acc.off.DIV) >> 2;
+    const tog = b.acc + this.acc.off.TOG;
+    const cb = classBytes(this.g.BL);
+    for (let lane = 0; lane < b.count; lane++) {
+      const t = per[first + lane];
+      t.dividerQ += i32[div + lane];
+      const at = (tog + 32 * (lane >> 3) + 2 * (lane & 7)) >> 1;
+      for (let c = 0; c < this.classWire.length; c++) {
+        const x = i16[at + (c * cb) / 2];
+        if (x === 0) continue;
+        t.toggles += x;
+        t.wireQ += x * this.classWire[c];
+        t.linkToggles += x * this.classLinks[c];
+      }
+    }
+    a.u8.fill(0, b.acc, b.acc + this.acc.stride);
   }
 
   readSpins(k: number, out: Int8Array | Float64Array): void {

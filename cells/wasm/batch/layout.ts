@@ -38,24 +38,24 @@ export interface BatchGeom {
  */
 
 /**
- * Per-chain tallies of a block's toggles and driven wire in one i32 per lane: each toggle adds its
- * cell's TWQ = wireQ 2^TW_BITS + 1, so a lane holds wire 2^TW_BITS + toggles (read as unsigned) while
- * a call latches fewer than 2^TW_BITS cells and its wire stays below 2^(32 - TW_BITS) (engine.ts
- * twCells). One add per lane and toggle instead of two.
+ * Per-chain tallies of a block of BL chains, read and cleared after every latch call (engine.ts):
+ * the divider terms (DIV, i32 per lane), and the toggles per tally class (TOG): the cells that drive
+ * the same wire length and the same number of tile-crossing wires form one class, and a toggle adds
+ * one to its class's i16 lane, so the wire and link tallies follow from the counts (count x the
+ * class's wire, x its links) without a per-lane add of their own. A class holds one 32-byte slot
+ * per vector of eight lanes (its first 16 bytes used), so vector k's toggles of class c sit at
+ * TOG + c classBytes + 32 k, as vector k's divider terms sit at DIV + 32 k; a call latches at most
+ * CELLS_PER_CALL cells, so a lane's count stays below 2^15 and its divider sum below 2^31.
  */
-export const TW_BITS = 9;
-
-/**
- * Per-chain tallies of a block of BL chains, i32 per lane: toggles and wire (TW), divider terms (DIV),
- * both read and cleared after every latch call (engine.ts), and tile-crossing toggles (LINKS).
- */
-export const batchAcc = structFamily((BL: number) =>
+export const batchAcc = structFamily((BL: number, classes: number) =>
   struct('per-chain tallies', [
-    { name: 'TW', type: 'i32', count: BL },
     { name: 'DIV', type: 'i32', count: BL },
-    { name: 'LINKS', type: 'i32', count: BL },
+    { name: 'TOG', type: 'i16', count: 2 * BL * Math.max(1, classes) },
   ]),
 );
+
+/** bytes of one tally class's toggle counts in batchAcc (TOG): a 32-byte slot per vector of eight lanes */
+export const classBytes = (BL: number): number => 4 * BL;
 
 /** Record of a latching cell: where it is, what it drives, its mismatch, its doubled weights, where its analog state is. */
 export const batchRec = structFamily((D: number) =>
@@ -72,7 +72,7 @@ export const batchRec = structFamily((D: number) =>
       { name: 'OFF64', type: 'f64' },
       { name: 'W', type: 'i16', count: 2 * D }, // 2 w_d per direction, then 2 w_d on tile-crossing wires only (delayed links)
       { name: 'SLOT', type: 'i32' }, // byte offset of the cell's analog state in the block's state (STATE)
-      { name: 'TWQ', type: 'i32' }, // wireQ 2^TW_BITS + 1: a toggle's per-chain tally (batchAcc TW)
+      { name: 'CLS', type: 'i32' }, // byte offset of the cell's tally class's toggle counts in the per-chain tallies (batchAcc TOG)
     ],
     { align: 16 },
   ),
