@@ -586,7 +586,7 @@ function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   if (v.masked) out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16 * q))));
   out.push(set(l.dacc, o.i32x4_add(get(l.dacc), get(l.dvm))));
   if (v.perChain) {
-    // per lane in i32, as with ideal physics: a call's terms stay below 2^31 (engine.ts twCells)
+    // per lane in i32, as with ideal physics: a call's terms stay below 2^31 (engine.ts CELLS_PER_CALL)
     const at = accOff(g).DIV + ACC_VEC * k + 16 * q;
     out.push(o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), at), get(l.dvm)), at));
   }
