@@ -1,7 +1,7 @@
 // What each part of a traced 64-chain bench sweep costs on the engine thread, without the writer:
 // npx tsx scripts/trace-parts.ts ideal|cycle (L = 70; the per-chain tallies of the kernel, the
 // packed spins, the energy reports; each added to the one before; the modes
-// interleaved in ROUNDS (12) slices of 0.25 s, the median slice of each)
+// interleaved in ROUNDS (40) slices of SLICE_MS (60) ms, the median slice's CPU time of each)
 import { benchConfig } from '../sim/bench.js';
 import { buildChip, programStage } from '../sim/chip.js';
 import { randomModel } from '../sim/model.js';
@@ -51,20 +51,32 @@ for (let m = 0; m < 4; m++) {
   const u = performance.now() + 500;
   while (performance.now() < u) step(m);
 }
-// the modes interleaved in short slices (the host's speed drifts), each mode's median slice reported
-const rounds = Number(process.env.ROUNDS ?? 12);
+// the modes interleaved in short slices (the host's speed drifts), each timed by this process's CPU
+// time (a host's stolen time is not in it), each mode's median slice reported
+const rounds = Number(process.env.ROUNDS ?? 40);
+const sliceMs = Number(process.env.SLICE_MS ?? 60);
+const cpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 const per: number[][] = names.map(() => []);
 for (let round = 0; round < rounds; round++)
   for (let m = 0; m < 4; m++) {
     const s0 = sweep;
     const t = performance.now();
-    const u = t + 250;
-    while (performance.now() < u) step(m);
-    per[m].push(((performance.now() - t) / (sweep - s0)) * 1000);
+    const c = cpuUs();
+    while (performance.now() < t + sliceMs) step(m);
+    per[m].push((cpuUs() - c) / (sweep - s0));
   }
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[x.length >> 1];
 const base = median(per[0]);
 for (let m = 0; m < 4; m++) {
   const md = median(per[m]);
-  console.log(physics, names[m].padEnd(20), md.toFixed(1), 'us/sweep (median of', rounds, 'slices)', m ? `+${(((md - base) / base) * 100).toFixed(0)} %` : '');
+  console.log(
+    physics,
+    names[m].padEnd(20),
+    md.toFixed(1),
+    `CPU us/sweep (median of ${rounds} slices)`,
+    m ? `+${(((md - base) / base) * 100).toFixed(0)} %` : '',
+  );
 }

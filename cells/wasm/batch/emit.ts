@@ -30,10 +30,10 @@ import { abiLoad, outAddr, constAddr, i32Addr, KC, REGIONS } from '../abi.js';
 import { batchRec, batchAcc, STATE, MASK, PHI, type BatchGeom } from './layout.js';
 import { struct, ELEM } from '../struct.js';
 import { CELL_STRIDE } from '../../../rng/counter.js';
-import { DIVIDER_Q } from '../../physics.js';
 import { emitTaylorTerm } from '../emit/estimate.js';
 import { emitSigmoid32, emitExp2Frac32 } from '../emit/sigmoid.js';
 import { exactFunc } from '../emit/exact.js';
+import { DQK } from '../emit/constants.js';
 import type { F32Ctx } from '../emit/sigmoid.js';
 
 export interface BatchVariant {
@@ -89,6 +89,7 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     phi: i32(),
     mask: i32(),
     acc: i32(),
+    cls: i32(),
     kv: i32(),
     base: i32(),
     key: i32(),
@@ -220,6 +221,8 @@ export function emitCellStart(ctx: Ctx): Code[] {
     set(l.bp, o.i32_add(abiLoad.i32('bBias'), pos)),
     set(l.tacc, ctx.ZERO),
   ];
+  // per-chain tallies: the cell's tally class's toggle counts (layout.ts batchAcc TOG), advanced with acc per vector
+  if (v.perChain) out.push(set(l.cls, o.i32_add(get(l.acc), o.i32_load(get(l.rec), recOff(g).CLS))));
   if (v.cycle) {
     // node and target: one f32 per lane; the sigmoid cache: two (sigma~, |gain T|)
     for (let d = 0; d < g.D; d++) out.push(o.v_store(o.i32(0), o.v_load16_splat(get(l.rec), recOff(g).W + 2 * d), WSPLAT + 16 * d));
@@ -569,7 +572,8 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
 /**
  * The divider terms of half q's f32 nodes (in Vf), cells/physics.ts dividerQ32, added to dacc (i32
  * lanes): x = f(V f(256 vsv)) clamped to [-128, 128], q = f(x x), and 16384 - rne(q) as
- * DQK - bits(f(q + 2^23)) (the bits of 2^23 + n are those of 2^23 plus n); per chain in i32 lanes too (traces).
+ * DQK - bits(f(q + 2^23)) (the bits of 2^23 + n are those of 2^23 plus n). With per-chain tallies
+ * (traces) each lane's -bits go to its chain's i32 instead, and the engine adds DQK per term.
  */
 function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   const { get, set, K, l, v, g } = ctx;
@@ -577,19 +581,20 @@ function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   // clamping x^2 to 16384 after the square is clamping x to [-128, 128] before it (f(x x) >= 16384 iff |x| >= 128)
   out.push(set(l.dvx, o.f32x4_mul(get(Vf), K(KC.DV))));
   const m = o.f32x4_add(o.f32x4_pmin(o.f32x4_mul(get(l.dvx), get(l.dvx)), K(KC.F16384)), K(KC.F2P23));
-  if (!v.masked && !v.perChain) {
+  if (v.perChain) {
+    // per lane in i32: the lane's sum of -bits(m); the engine adds DQK per term and sums the lanes (readPerChain)
+    const at = accOff(g).DIV + ACC_VEC * k + 16 * q;
+    out.push(o.v_store(get(l.acc), o.i32x4_sub(o.v_load(get(l.acc), at), m), at));
+    return out;
+  }
+  if (!v.masked) {
     // every lane counts: dacc - bits(m) here, DQK per term added once at the end of the call (generateBatch)
     out.push(set(l.dacc, o.i32x4_sub(get(l.dacc), m)));
     return out;
   }
   out.push(set(l.dvm, o.i32x4_sub(K(KC.DQK), m)));
-  if (v.masked) out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16 * q))));
+  out.push(set(l.dvm, o.v_and(get(l.dvm), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16 * q))));
   out.push(set(l.dacc, o.i32x4_add(get(l.dacc), get(l.dvm))));
-  if (v.perChain) {
-    // per lane in i32, as with ideal physics: a call's terms stay below 2^31 (engine.ts CELLS_PER_CALL)
-    const at = accOff(g).DIV + ACC_VEC * k + 16 * q;
-    out.push(o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), at), get(l.dvm)), at));
-  }
   return out;
 }
 
@@ -725,7 +730,8 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
   out.push(o.v_store(get(l.sp), get(l.up), own), set(l.tog, o.v_xor(get(l.up), get(l.old))));
   if (v.masked) out.push(set(l.tog, o.v_and(get(l.tog), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M16))));
   out.push(set(l.tacc, o.i16x8_sub(get(l.tacc), get(l.tog))));
-  if (!v.cycle) {
+  // (with per-chain tallies the engine sums the call's divider terms from the lanes)
+  if (!v.cycle && !v.perChain) {
     if (v.masked)
       out.push(
         set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32))),
@@ -736,9 +742,8 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
   if (v.perChain) {
     // per lane: a toggle adds one to its cell's tally class (i16 lanes, layout.ts batchAcc TOG; wire and link
     // tallies follow from the class counts), the divider term (ideal physics) to the lane's i32
-    const cls = o.i32_add(get(l.acc), o.i32_load(get(l.rec), recOff(g).CLS));
     const at = accOff(g).TOG + ACC_VEC * k;
-    out.push(o.v_store(cls, o.i16x8_sub(o.v_load(cls, at), get(l.tog)), at));
+    out.push(o.v_store(get(l.cls), o.i16x8_sub(o.v_load(get(l.cls), at), get(l.tog)), at));
     if (!v.cycle) {
       const div = (half: number) => accOff(g).DIV + ACC_VEC * k + 16 * half;
       const add = (half: number, val: Code) => o.v_store(get(l.acc), o.i32x4_add(o.v_load(get(l.acc), div(half)), val), div(half));
@@ -1032,6 +1037,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
       [l.vp, STATE.stride],
       [l.acc, ACC_VEC],
     ];
+    if (variant.perChain) steps.push([l.cls, ACC_VEC]);
     if (variant.cycle.lat) steps.push([l.pp, 16]);
     cellBody.push(
       set(l.kv, o.i32(g.NV)),
@@ -1064,7 +1070,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
   // 2 NV terms per cell and lane (each lane's sum wraps, its true value is below 2^31)
   const dqTail: Code[] =
     variant.cycle && !variant.masked && !variant.perChain
-      ? [set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_splat(o.i32_mul(abiLoad.i32('bCount'), o.i32((2 * g.NV * (DIVIDER_Q / 4 + 0x4b000000)) | 0)))))]
+      ? [set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_splat(o.i32_mul(abiLoad.i32('bCount'), o.i32(Math.imul(2 * g.NV, DQK))))))]
       : [];
   const divider = o.f64_convert_i64_s(
     o.i64_add(o.i64_add(lane64(get(l.dacc), 0), lane64(get(l.dacc), 1)), o.i64_add(lane64(get(l.dacc), 2), lane64(get(l.dacc), 3))),

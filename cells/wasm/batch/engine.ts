@@ -30,7 +30,7 @@ import { RESERVED, REGIONS, OUT, I32, F64, KC, i32Addr, f64Addr, outAddr, constA
 import { batchGeom, blockChains, cellPos, batchRec, batchAcc, classBytes, MASK, PHI, STATE, type BatchGeom } from './layout.js';
 import { generateBatch, FIX, type BatchVariant } from './emit.js';
 import { wasmSupported, segmentConstants, estimateSlop, SIGMA_ERR } from '../engine.js';
-import { writeStaticConstants } from '../emit/constants.js';
+import { writeStaticConstants, DQK } from '../emit/constants.js';
 import { CHAIN_STRIDE } from '../../../rng/counter.js';
 import { sigmoid, latchThreshold, dividerQ, powers32, rngMemory32 } from '../../physics.js';
 import type { Planes, WeightBits } from '../../planes.js';
@@ -978,9 +978,9 @@ export class BatchEngine implements LatchEngine {
         sum.toggles += this.out('toggles');
         sum.wireQ += this.out('wire');
         sum.linkToggles += this.out('link');
-        sum.dividerQ += this.out('divider');
         this.st.exact_decisions += this.out('fallbacks');
-        if (perChain) this.readPerChain(b, perChain, bi * g.BL);
+        if (perChain) sum.dividerQ += this.readPerChain(b, perChain, bi * g.BL, cnt);
+        else sum.dividerQ += this.out('divider');
       }
       sum.latches += n * b.count;
       if (perChain) for (let lane = 0; lane < b.count; lane++) perChain[bi * g.BL + lane].latches += n;
@@ -992,20 +992,27 @@ export class BatchEngine implements LatchEngine {
   }
 
   /**
-   * A latch call's per-chain tallies of block b into the chains' tallies from `first`: each lane's
-   * divider terms, and its toggles per tally class (i16, the vector's lanes in the first 16 bytes
-   * of the class's 32-byte slot) with the wire and link tallies they carry; then both cleared.
+   * A latch call of `cells` cells: block b's per-chain tallies into the chains' tallies from
+   * `first`: each lane's divider terms (the cycle kernel leaves out DQK of every term: the lane holds
+   * -sum bits(m) mod 2^32, emit.ts dividerTerms), and its toggles per tally class (i16, the vector's
+   * lanes in the first 16 bytes of the class's 32-byte slot) with the wire and link tallies they
+   * carry; then both cleared. Returns the call's divider terms over the block's chains.
    */
-  private readPerChain(b: Block, per: Tally[], first: number): void {
+  private readPerChain(b: Block, per: Tally[], first: number, cells: number): number {
     const a = this.a;
     const i32 = a.i32;
     const i16 = this.i16();
     const div = (b.acc + this.acc.off.DIV) >> 2;
     const tog = b.acc + this.acc.off.TOG;
     const cb = classBytes(this.g.BL);
+    // a lane's true sum is below 2^31 (CELLS_PER_CALL), so the i32 arithmetic mod 2^32 gives it exactly
+    const dq = this.ideal ? 0 : Math.imul(cells, DQK);
+    let total = 0;
     for (let lane = 0; lane < b.count; lane++) {
       const t = per[first + lane];
-      t.dividerQ += i32[div + lane];
+      const d = (dq + i32[div + lane]) | 0;
+      t.dividerQ += d;
+      total += d;
       const at = (tog + 32 * (lane >> 3) + 2 * (lane & 7)) >> 1;
       for (let c = 0; c < this.classWire.length; c++) {
         const x = i16[at + (c * cb) / 2];
@@ -1016,6 +1023,7 @@ export class BatchEngine implements LatchEngine {
       }
     }
     a.u8.fill(0, b.acc, b.acc + this.acc.stride);
+    return total;
   }
 
   readSpins(k: number, out: Int8Array | Float64Array): void {

@@ -5,6 +5,9 @@ import { CELL_STRIDE } from '../../../rng/counter.js';
 import { DIVIDER_Q } from '../../physics.js';
 import { SIGMA_POLY } from './sigmoid.js';
 
+/** DIVIDER_Q / 4 + bits(2^23) as an i32: a divider term is DQK - bits(f(q + 2^23)) (the many-chain cycle kernel, batch/emit.ts dividerTerms) */
+export const DQK = (DIVIDER_Q / 4 + 0x4b000000) | 0;
+
 export function writeStaticConstants(buf: ArrayBuffer): void {
   const at = REGIONS.CONST.at;
   const f64 = new Float64Array(buf, at, 64);
@@ -36,7 +39,7 @@ export function writeStaticConstants(buf: ArrayBuffer): void {
   f4(KC.FM40L, Math.fround(-40 * Math.fround(Math.LOG2E)));
   f4(KC.F2P23, 2 ** 23);
   f4(KC.F16384, 16384);
-  i4(KC.DQK, DIVIDER_Q / 4 + 0x4b000000);
+  i4(KC.DQK, DQK);
   d2(KC.D128, 128);
   d2(KC.DM128, -128);
   d2(KC.DQ4, DIVIDER_Q / 4);
