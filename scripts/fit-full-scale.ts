@@ -12,8 +12,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readModel, modelToObject } from '../sim/model.js';
-import { makePackr } from '../traces/pack.js';
+import { readModel, modelFileBytes } from '../sim/model.js';
 
 const { values, positionals } = parseArgs({ options: { 'full-scale': { type: 'string' } }, allowPositionals: true });
 const file = positionals[0];
@@ -29,7 +28,7 @@ for (const st of model.stages)
       st.ew[e] = Math.sign(st.ew[e]) * fs;
       clipped++;
     }
-writeFileSync(file, makePackr().pack(modelToObject(model, false)));
+writeFileSync(file, modelFileBytes(model, false));
 const manifestPath = file.replace(/\.mp$/, '.manifest.json');
 const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
 manifest.sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');

@@ -13,6 +13,8 @@
  */
 import { readInputFile, readInputFileAsync, READ_LIMITS } from '../fabric/read.js';
 import { unpack } from 'msgpackr';
+import { createHash } from 'node:crypto';
+import { makePackr } from '../traces/pack.js';
 import { UserError } from '../fabric/errors.js';
 import { checkDepth, kindOf, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
 import { noteInput } from '../fabric/files.js';
@@ -408,8 +410,58 @@ function modelFromBytes(buf: Buffer, path: string): Model {
       );
     }
     checkDepth(raw, path);
+    checkModelSum(raw, buf, path);
+  }
+  if (raw !== null && typeof raw === 'object' && 'sha256' in raw) {
+    if (first !== undefined && first < 0x80)
+      throw new UserError(`${path}: sha256: a JSON model carries no checksum (only msgpack model files do); remove the key`);
+    delete (raw as Record<string, unknown>).sha256;
   }
   return parseModel(raw, path);
+}
+
+/**
+ * A msgpack model file dtca or dtca_trace writes ends with its checksum: the key "sha256" (the
+ * map's last) and the SHA-256 of every byte before that key, in 64 hex digits (a str8). A file
+ * without the key (written before checksums, or by another tool) is read unchecked.
+ */
+const SUM_HEAD = Uint8Array.of(0xa6, ...Buffer.from('sha256', 'latin1'), 0xd9, 64);
+const SUM_BYTES = SUM_HEAD.length + 64;
+
+/** the checksum entry at the end of `b` is in place: where it starts, or -1 */
+function sumEntryAt(b: Uint8Array): number {
+  const at = b.length - SUM_BYTES;
+  if (at < 0) return -1;
+  for (let i = 0; i < SUM_HEAD.length; i++) if (b[at + i] !== SUM_HEAD[i]) return -1;
+  return at;
+}
+
+const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+function checkModelSum(raw: unknown, buf: Uint8Array, path: string): void {
+  if (raw === null || typeof raw !== 'object' || !('sha256' in raw)) return;
+  const sum = (raw as Record<string, unknown>).sha256;
+  if (typeof sum !== 'string' || !/^[0-9a-f]{64}$/.test(sum))
+    throw new UserError(`${path}: sha256 = ${shown(sum)}: expected 64 lower-case hex digits (the file's checksum)`);
+  const at = sumEntryAt(buf);
+  if (at < 0 || Buffer.from(buf.buffer, buf.byteOffset + at + SUM_HEAD.length, 64).toString('latin1') !== sum)
+    throw new UserError(`${path}: sha256: the checksum must be the file's last entry; the file is damaged or was rewritten by another tool`);
+  if (sha256Hex(buf.subarray(0, at)) !== sum) throw new UserError(`${path}: checksum mismatch: the model changed after it was written (a damaged copy?)`);
+}
+
+/**
+ * A model file's bytes: JSON text (plain lists) or msgpack (typed arrays) ending with its checksum
+ * (checkModelSum), as every dtca command writes model files.
+ */
+export function modelFileBytes(m: Model, json: boolean): Uint8Array {
+  const obj = modelToObject(m, json);
+  if (json) return Buffer.from(JSON.stringify(obj) + '\n', 'utf8');
+  obj.sha256 = '0'.repeat(64);
+  const b = makePackr().pack(obj);
+  const at = sumEntryAt(b);
+  if (at < 0) throw new Error("modelFileBytes: the checksum entry did not come out as the file's last");
+  b.set(Buffer.from(sha256Hex(b.subarray(0, at)), 'latin1'), at + SUM_HEAD.length);
+  return b;
 }
 
 /** Check the model's grid against the config's fabric, naming the first dimension that differs. */

@@ -186,6 +186,36 @@ print(json.dumps({"stages": len(m["stages"]), "edges": int(st["edges"]["i"].size
       expect(o.wmax).toBe(info.stages[0].weight_max_abs);
       expect(o.image.length).toBe(6);
     }
+    // the checksum a msgpack model ends with (sim/model.ts): Python checks dtca's, dtca checks Python's
+    const sums = vpy(
+      `
+import sys, numpy as np
+from dtca_trace import model
+src = open(sys.argv[1], "rb").read()
+bad = bytearray(src); bad[len(src) // 2] ^= 4
+open(sys.argv[2], "wb").write(bytes(bad))
+try:
+    model.read(sys.argv[2]); print("accepted")
+except model.ModelError as e:
+    print(str(e).replace(sys.argv[2], "FILE"))
+i, j = model.grid_edges(6, "G8", "open")
+model.write(sys.argv[3], grid={"L": 6, "rules": "G8", "boundary": "open"}, stages=[{"bias": np.zeros(36), "edges": (i, j, 0.1 + 0 * i)}])
+py = open(sys.argv[3], "rb").read()
+print(py[-73:-64] == b"\\xa6sha256\\xd9\\x40")
+bad = bytearray(py); bad[len(py) // 2] ^= 1
+open(sys.argv[4], "wb").write(bytes(bad))
+`,
+      join(work, 'new.model'),
+      join(work, 'flipped.model'),
+      join(work, 'py.model'),
+      join(work, 'py-flipped.model'),
+    );
+    expect(sums.stderr).toBe('');
+    expect(sums.stdout.trim().split('\n')).toEqual(['FILE: checksum mismatch: the model changed after it was written (a damaged copy?)', 'True']);
+    expect(dtca(['model', 'info', join(work, 'py.model')]).code).toBe(0);
+    const flipped = dtca(['model', 'info', join(work, 'py-flipped.model')]);
+    expect(flipped.code).toBe(2);
+    expect(flipped.stderr.trim()).toBe(`dtca: ${join(work, 'py-flipped.model')}: checksum mismatch: the model changed after it was written (a damaged copy?)`);
     const bad = vpy(`
 from dtca_trace import model
 import numpy as np

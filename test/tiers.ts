@@ -28,6 +28,7 @@ export const UNIT = [
   'test/kernel-bound.test.ts',
   'test/lint-layering.test.ts',
   'test/manifest.test.ts',
+  'test/model-file.test.ts',
   'test/nonideal.test.ts',
   'test/physics.test.ts',
   'test/plot.test.ts',

@@ -224,9 +224,9 @@ describe("ACP's autocorrelation estimator", () => {
  * T = 2, ACP off) with `over` on the trainer's spec, and a state of random weights drawn in stream
  * `weightKey` (every call the same weights).
  */
-function tinyStage(over: Partial<StageTrainSpec>, weightKey: number) {
+function tinyStage(over: Partial<StageTrainSpec>, weightKey: number, sets: string[] = []) {
   const L = 4;
-  const config = testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'fabric.boundary="open"', 'seed=5'], true);
+  const config = testConfig([`fabric.L=${L}`, 'fabric.rules=[[0,1]]', 'fabric.boundary="open"', 'seed=5', ...sets], true);
   const dtm = newDtmModel({ T: 2, L, rules: [[0, 1]], boundary: 'open', visible: 3, weights: 'zero', seed: 5 }).dtm!;
   const data: TrainData = { n: 3, V: 3, x: Int8Array.from([1, -1, 1, -1, -1, 1, 1, 1, -1]) };
   const base: StageTrainSpec = {
@@ -293,6 +293,26 @@ describe('final epochs (--final-epochs, --final-warmup)', () => {
       expect(a).toEqual(step(shortNoise, g));
       expect(a.grad).not.toEqual(step(dataRun, g).grad);
     }
+  });
+});
+
+describe("weights stay within the chip's full scale", () => {
+  // a large learning rate on a chip of small full scale (0.5; the starting weights lie within +-0.4): Adam's
+  // steps (about lr each) carry weights past it; a quantised chip clips them there, so the trainer keeps them there too
+  const over = { batch: 8, warmup: 3, samples: 2, epochs: 2, steps: 4, adam: { ...ADAM_DEFAULTS, lr: 0.4 } };
+  const trained = (bits: string) => {
+    const { data, base, fresh } = tinyStage(over, 80, ['cell.weight_full_scale=0.5', `cell.weight_bits=${bits}`]);
+    const { st } = fresh();
+    const tr = new StageTrainer(base, data, st);
+    tr.run(() => undefined);
+    tr.dispose();
+    return Array.from(st.thetaW, Math.abs);
+  };
+  it('8-bit weights: every weight within +-0.5, some at it', () => {
+    expect(Math.max(...trained('8'))).toBe(0.5);
+  });
+  it('exact weights (no clipping on the chip): the same run goes past it', () => {
+    expect(Math.max(...trained('"exact"'))).toBeGreaterThan(0.5);
   });
 });
 

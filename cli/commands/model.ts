@@ -2,10 +2,9 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../fabric/errors.js';
 import type { Rule } from '../../fabric/rules.js';
-import { readModel, modelToObject, stageCoupling, checkModelWires, modelFabric, withGuidance, MAX_BETA, MAX_LABEL_GAIN } from '../../sim/model.js';
+import { readModel, modelFileBytes, stageCoupling, checkModelWires, modelFabric, withGuidance, MAX_BETA, MAX_LABEL_GAIN } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { writeFileSafe, checkTarget, isStdout } from '../../fabric/files.js';
-import { makePackr } from '../../traces/pack.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
@@ -65,8 +64,7 @@ function cmdModelNew(a: Record<string, unknown>, s: Session): void {
     );
   // JSON for .json files and for standard output; msgpack otherwise
   const json = out.endsWith('.json') || isStdout(out);
-  const obj = modelToObject(m, json);
-  const data = json ? JSON.stringify(obj) + '\n' : makePackr().pack(obj);
+  const data = modelFileBytes(m, json);
   if (isStdout(out)) {
     process.stdout.write(data);
     log.info({ model: m.source }, 'model written to standard output');
@@ -255,7 +253,6 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
     ctx,
   );
   const tuned = withGuidance(m, t.gain, t.beta);
-  const obj = modelToObject(tuned, json);
   const chip = String(a.chip ?? 'ideal') as 'ideal' | 'cycle';
   // the manifest first (checked before the model is written): the source's, with the guidance and where it was chosen
   const manifestPath = `${out}.manifest.json`;
@@ -266,7 +263,7 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
     config: cfg.name,
     clockHz: cfg.clock.clock_hz,
   });
-  writeFileSafe(out, json ? JSON.stringify(obj) + '\n' : makePackr().pack(obj), { label: `--out ${out}`, kind: 'model' });
+  writeFileSafe(out, modelFileBytes(tuned, json), { label: `--out ${out}`, kind: 'model' });
   writeFileSafe(manifestPath, JSON.stringify(manifest, null, 2) + '\n', { label: `--out ${out}`, kind: 'train-manifest' });
   if (a.json) {
     process.stdout.write(JSON.stringify({ model: file, out, chip: a.chip ?? 'ideal', ...t }, null, 2) + '\n');

@@ -507,6 +507,11 @@ export class StageTrainer {
     theta.set(this.state.thetaW, 0);
     theta.set(this.state.thetaB, W);
     this.adam.step(theta, r.grad, lr, this.spec.adam);
+    // a quantised chip clips a weight at its full scale (cells/planes.ts quantiser): the parameter stays
+    // there too, so that it neither drifts where no sample can tell it apart nor must travel back
+    // before a reversed gradient changes the chip, and every trained model fits its chip
+    const fs = this.spec.config.cell.weight_full_scale;
+    if (this.levels > 0) for (let k = 0; k < W; k++) theta[k] = theta[k] > fs ? fs : theta[k] < -fs ? -fs : theta[k];
     const st = this.state;
     const d = this.spec.ema ?? 0;
     if (d > 0) {

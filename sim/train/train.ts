@@ -17,8 +17,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { UserError } from '../../fabric/errors.js';
 import { writeFileAtomic } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
-import { makePackr } from '../../traces/pack.js';
-import { modelToObject, type Model } from '../model.js';
+import { modelFileBytes, type Model } from '../model.js';
 import { buildChip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
@@ -311,7 +310,6 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   const todo = stages.filter((k) => states.get(k)!.epoch < o.epochs);
   const log: EpochRecord[] = [];
   for (const k of stages) log.push(...states.get(k)!.log);
-  const packr = makePackr();
   // the engine the workers report; 'none' when every stage had already reached its epochs (a --resume with nothing left)
   let engine = 'none';
   // --snapshots: each stage's parameters per epoch, until every stage has reached that epoch
@@ -334,7 +332,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
       stages: Array.from({ length: T }, (_, k) => stageModel(byStage.get(k)!, wires0)),
       source: `trained: ${o.out} epoch ${st.epoch}`,
     };
-    writeFileAtomic(`${o.out}.epochs/epoch-${st.epoch}.mp`, packr.pack(modelToObject(m, false)), 'model');
+    writeFileAtomic(`${o.out}.epochs/epoch-${st.epoch}.mp`, modelFileBytes(m, false), 'model');
     pending.delete(st.epoch);
   };
   // a resume after a kill between two stages' ends of an epoch: the stages already there count
@@ -384,8 +382,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   let model: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(states.get(k)!, wires)), source: `trained: ${o.out}` };
   if (o.finish) model = await o.finish(model);
   const json = o.out.endsWith('.json');
-  const obj = modelToObject(model, json);
-  writeFileAtomic(o.out, json ? JSON.stringify(obj) + '\n' : packr.pack(obj), 'model');
+  writeFileAtomic(o.out, modelFileBytes(model, json), 'model');
   log.sort((a, b) => a.stage - b.stage || a.epoch - b.epoch);
   writeLog(o.out, log);
   await writeTrainChart(o.out, log).catch(() => undefined);

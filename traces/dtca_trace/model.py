@@ -18,6 +18,10 @@ The format (``"format": "dtca-model", "version": 1``; sim/model.ts reads it)::
 too small for 784 pixels a 14x14 or 7x7 image. Pixel p of a rows x cols image (image_shape) is
 row p // cols, column p % cols, at cell image[p].
 
+A msgpack file ends with its checksum, ``"sha256"``: the SHA-256 of every byte before that key, in
+64 hex digits; ``write`` adds it and ``read`` (like dtca) refuses a file whose bytes no longer match
+it (a file without the key is read unchecked).
+
 Cell index i = y * L + x; each undirected edge once (it must be a wire of the grid's rules:
 offset (a, b) or one of its rotations (-b, a), (-a, -b), (b, -a)); stage 0 is the cleanest stage
 of a DTM, the last the noisiest. Without ``dtm`` the model is a Boltzmann machine (one stage, or
@@ -38,6 +42,7 @@ Example::
 
 then ``dtca run --set fabric.L=8 --set fabric.rules=G8 --model my.model --trace``.
 """
+import hashlib
 import json
 import math
 import os
@@ -339,7 +344,7 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
     }
     if d is not None:
         obj["dtm"] = dict(d, image=arr(d["image"], "int32"), label=arr(d["label"], "int32"))
-    data = (json.dumps(obj) + "\n").encode("utf8") if js else msgpack.packb(obj, use_bin_type=True)
+    data = (json.dumps(obj) + "\n").encode("utf8") if js else _with_checksum(obj)
     path = os.fspath(path)
     tmp = "%s.tmp-%d" % (path, os.getpid())
     try:
@@ -351,6 +356,31 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
             os.unlink(tmp)
         raise
     return path
+
+
+#: a msgpack model ends with its checksum: the key "sha256" (fixstr) and the SHA-256 of every byte
+#: before that key as 64 hex digits (a str8), as dtca writes it (sim/model.ts modelFileBytes)
+_SUM_HEAD = b"\xa6sha256\xd9\x40"
+_SUM_BYTES = len(_SUM_HEAD) + 64
+
+
+def _with_checksum(obj):
+    data = msgpack.packb(dict(obj, sha256="0" * 64), use_bin_type=True)
+    at = len(data) - _SUM_BYTES
+    if data[at : at + len(_SUM_HEAD)] != _SUM_HEAD:
+        raise ModelError("internal: the checksum entry did not come out as the file's last")
+    return data[: at + len(_SUM_HEAD)] + hashlib.sha256(data[:at]).hexdigest().encode("ascii")
+
+
+def _check_sum(raw, data, path):
+    s = raw.pop("sha256")
+    if not isinstance(s, str) or len(s) != 64 or any(c not in "0123456789abcdef" for c in s):
+        raise ModelError("%s: sha256: expected 64 lower-case hex digits (the file's checksum)" % path)
+    at = len(data) - _SUM_BYTES
+    if at < 0 or data[at : at + len(_SUM_HEAD)] != _SUM_HEAD or data[at + len(_SUM_HEAD) :] != s.encode("ascii"):
+        raise ModelError("%s: sha256: the checksum must be the file's last entry; the file is damaged or was rewritten by another tool" % path)
+    if hashlib.sha256(data[:at]).hexdigest() != s:
+        raise ModelError("%s: checksum mismatch: the model changed after it was written (a damaged copy?)" % path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,6 +436,10 @@ def read(path):
         raise ModelError("%s: version: not a format version" % path)
     if raw["version"] > VERSION:
         raise ModelError("%s: model format version %d is newer than this reader (%d)" % (path, raw["version"], VERSION))
+    if "sha256" in raw:
+        if text:
+            raise ModelError("%s: sha256: a JSON model carries no checksum (only msgpack model files do); remove the key" % path)
+        _check_sum(raw, data, path)
     try:
         return _read_checked(raw)
     except ModelError as e:
