@@ -843,21 +843,30 @@ export class BatchEngine implements LatchEngine {
       }
       const I16 = a.i16;
       const f32 = a.f32;
+      // the block's unsettled lanes: lane's field of record r at gAt + r * recBytes / 2, its state's f32 slots at sAt + r * recState
+      const gAt: number[] = [];
+      const sAt: number[] = [];
+      const hs: number[] = [];
       for (let lane = 0; lane < g.BL; lane++) {
         if (!b.unsettled[lane]) continue;
         b.unsettled[lane] = false;
-        const hScale32 = this.settleScale[bi * g.BL + lane];
-        // lane's field of record r at gAt + r * recBytes / 2; its state's f32 slots at sAt + r * recState
-        const gAt = (this.fieldsOut + (lane >> 3) * 16) / 2 + (lane & 7);
-        const sAt = (b.state + (lane >> 3) * STATE.stride) / 4 + (lane & 7);
-        for (let r = 0; r < N; r++) {
-          const i = cellOfRec[r];
-          const h = fr(I16[gAt + r * (recBytes / 2)] * hScale32); // drive32(G, hScale): G is an exact integer
-          const e = sAt + r * recState;
+        hs.push(this.settleScale[bi * g.BL + lane]);
+        gAt.push((this.fieldsOut + (lane >> 3) * 16) / 2 + (lane & 7));
+        sAt.push((b.state + (lane >> 3) * STATE.stride) / 4 + (lane & 7));
+      }
+      // cell by cell, every lane of it (one pass over the state, not one per lane)
+      for (let r = 0; r < N; r++) {
+        const i = cellOfRec[r];
+        const gi = gain ? fr(gain[i]) : 1;
+        const oi = offset ? fr(offset[i]) : 0;
+        const gr = r * (recBytes / 2);
+        const sr = r * recState;
+        for (let n = 0; n < hs.length; n++) {
+          const h = fr(I16[gAt[n] + gr] * hs[n]); // drive32(G, hScale): G is an exact integer
+          const e = sAt[n] + sr;
           f32[e + oV] = h;
           f32[e + oT] = h;
-          const gi = gain ? fr(gain[i]) : 1;
-          const z = fr(fr(gi * h) + (offset ? fr(offset[i]) : 0));
+          const z = fr(fr(gi * h) + oi);
           // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
           f32[e + oSG] = lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
         }
