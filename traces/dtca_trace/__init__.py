@@ -361,12 +361,13 @@ class RecordIterator:
                         obj = unp.unpack()
                     except msgpack.OutOfData:
                         break
-                    except Exception as e:  # invalid msgpack
+                    except Exception as e:  # invalid msgpack: named by its kind, not by the library's own text
+                        why = type(e).__name__
                         if self.records == 0 and not _starts_like_header(buf):
-                            raise TraceError("%s: not a dtca trace (it does not decode as msgpack: %s)" % (self.path, e), base)
+                            raise TraceError("%s: not a dtca trace (it does not decode as msgpack: %s)" % (self.path, why), base)
                         if self.records == 0:
-                            raise self._damage(base, "the header does not decode (%s)" % e)
-                        raise self._damage(base, "not valid msgpack (%s)" % e)
+                            raise self._damage(base, "the header does not decode (%s)" % why)
+                        raise self._damage(base, "not valid msgpack (%s)" % why)
                     end = unp.tell()
                     rec = self._accept(obj, buf[: end - base], base)
                     del buf[: end - base]
