@@ -199,6 +199,36 @@ export async function measureThread(
   }
 }
 
+/** Two rows alternated in this process (alternatedRatio): each round's µs per sweep of a and of b, and b over a. */
+export interface AlternatedRatio {
+  a_us: number[];
+  b_us: number[];
+  ratios: number[];
+  /** the median of the rounds' ratios */
+  median: number;
+}
+
+/**
+ * Row b against row a, measured alternately in this process, `rounds` times (a, then b; each a
+ * whole measureThread: set-up, warm-up, timing): on a host whose speed drifts from one minute to
+ * the next, the rows of a bench that run minutes apart can differ by more than what separates them;
+ * two rows measured one after the other, round after round, share the host's state. One thread each.
+ */
+export async function alternatedRatio(a: RowSpec, b: RowSpec, rounds: number): Promise<AlternatedRatio> {
+  const us = (r: ThreadResult) => (r.seconds * 1e6) / r.sweeps;
+  const out: AlternatedRatio = { a_us: [], b_us: [], ratios: [], median: NaN };
+  for (let i = 0; i < rounds; i++) {
+    const x = us(await measureThread(a, 0, a.chains));
+    const y = us(await measureThread(b, 0, b.chains));
+    out.a_us.push(x);
+    out.b_us.push(y);
+    out.ratios.push(y / x);
+  }
+  const sorted = [...out.ratios].sort((p, q) => p - q);
+  out.median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return out;
+}
+
 /** One thread of a bench row (a pool job, sim/jobs.ts). */
 export interface BenchJob {
   spec: RowSpec;

@@ -8,7 +8,9 @@
  * ideal physics with exact weights; one 4096 x 4096 sweep. --quick keeps the L = 70 rows for 1 and
  * 64 chains and the ideal one-chain L = 256 rows on one and two workers. --anchors DIR builds and runs the native anchors of that directory
  * (native_batch.c, native_ref.c: C kernels, not part of dtca) before the rows, so the table can
- * give ratios measured in one sitting.
+ * give ratios measured in one sitting. --ratios measures, instead of the table, the ratios between
+ * rows that issue 17's goals name (cycle against ideal physics, traced against untraced), each pair
+ * of rows alternated in this process (sim/bench.ts alternatedRatio).
  */
 import type { Argv } from 'yargs';
 import { execFileSync } from 'node:child_process';
@@ -22,7 +24,7 @@ import type { Session } from '../session.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { maxWorkers } from '../../sim/resources.js';
-import { machine, measureRow, type Machine, type RowResult, type RowSpec, type BenchPhysics } from '../../sim/bench.js';
+import { machine, measureRow, alternatedRatio, type AlternatedRatio, type Machine, type RowResult, type RowSpec, type BenchPhysics } from '../../sim/bench.js';
 
 export interface BenchRow extends RowResult {
   machine: Machine;
@@ -76,6 +78,66 @@ export function rowsFor(quick: boolean): RowSpec[] {
   for (const physics of ['ideal', 'cycle'] as const) for (const workers of [1, 2]) rows.push(row(physics, 1024, 1, workers, false, quick, { sweeps: 4 }));
   rows.push(row('exact', 4096, 1, 1, false, quick, { sweeps: 1, warmupS: 0, minTimeS: 0 }));
   return rows;
+}
+
+/** A ratio `dtca bench --ratios` measures: row b against row a, alternated (sim/bench.ts alternatedRatio). */
+export interface RatioPair {
+  name: string;
+  a: RowSpec;
+  b: RowSpec;
+  /** how b over a reads: times slower, or the percentage it adds */
+  reads: 'times' | 'percent';
+}
+
+/** The ratios issue 17's goals are stated in, each between two rows of the table (one worker, L = 70). */
+export function ratioPairs(quick: boolean): RatioPair[] {
+  const r = (physics: BenchPhysics, chains: number, trace: boolean) =>
+    row(physics, 70, chains, 1, trace, quick, { warmupS: quick ? 0.3 : 0.5, minTimeS: quick ? 0.3 : 1 });
+  const tracing = (physics: BenchPhysics, chains: number): RatioPair => ({
+    name: `tracing every sweep, ${physics}, ${chains === 1 ? 'one chain' : `${chains} chains`}`,
+    a: r(physics, chains, false),
+    b: r(physics, chains, true),
+    reads: 'percent',
+  });
+  return [
+    { name: 'cycle-accurate against ideal physics, 64 chains', a: r('ideal', 64, false), b: r('cycle', 64, false), reads: 'times' },
+    tracing('ideal', 64),
+    tracing('cycle', 64),
+    tracing('ideal', 1),
+    tracing('cycle', 1),
+  ];
+}
+
+export interface RatioResult extends AlternatedRatio {
+  name: string;
+  reads: RatioPair['reads'];
+  rounds: number;
+  a: RowSpec;
+  b: RowSpec;
+}
+
+export async function runRatios(quick: boolean, log: Pick<Logger, 'info'>): Promise<RatioResult[]> {
+  const rounds = quick ? 3 : 7;
+  const out: RatioResult[] = [];
+  for (const p of ratioPairs(quick)) {
+    log.info({ ratio: p.name, rounds }, 'bench ratio');
+    out.push({ name: p.name, reads: p.reads, rounds, a: p.a, b: p.b, ...(await alternatedRatio(p.a, p.b, rounds)) });
+  }
+  return out;
+}
+
+export function formatRatios(ratios: RatioResult[]): string {
+  const m = machine();
+  const lines = [`machine   ${m.cpu}, ${m.cores} cores, Node ${m.node} (${m.arch})`];
+  lines.push(`ratios of two rows measured alternately in one process (L = 70, one worker; the median over rounds, each round's in brackets)`);
+  const w = Math.max(...ratios.map((r) => r.name.length));
+  for (const r of ratios) {
+    const fmt = (x: number) => (r.reads === 'times' ? `${x.toFixed(2)}x slower` : `${x >= 1 ? '+' : '-'}${(Math.abs(x - 1) * 100).toFixed(1)} %`);
+    lines.push(
+      `${r.name.padEnd(w)}  ${fmt(r.median).padStart(12)}  (${r.ratios.map((x) => (r.reads === 'times' ? x.toFixed(2) : `${((x - 1) * 100).toFixed(0)}`)).join(', ')})`,
+    );
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** Start-up runs measured; the median is reported (one run is at the mercy of a shared machine's load). */
@@ -355,6 +417,7 @@ export function parseRowSpec(text: string): RowSpec {
 interface BenchArgs {
   json?: boolean;
   quick?: boolean;
+  ratios?: boolean;
   row?: string;
   anchors?: string;
 }
@@ -368,6 +431,12 @@ export function benchCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('json', { type: 'boolean', default: false, describe: 'print the rows as JSON' })
         .option('quick', { type: 'boolean', default: false, describe: 'only the L = 70 rows for 1 and 64 chains, short timings' })
         .option('anchors', { type: 'string', describe: 'directory with the native anchors (native_batch.c, native_ref.c): build (gcc) and run them first' })
+        .option('ratios', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'instead of the table: cycle against ideal physics and traced against untraced rows, each pair measured alternately (7 rounds; 3 with --quick)',
+        })
         .option('row', { type: 'string', hidden: true, describe: 'measure one row (JSON RowSpec) and print it (used by bench itself)' }),
     (args) => benchMain(args as unknown as BenchArgs, s),
   );
@@ -377,6 +446,12 @@ async function benchMain(a: BenchArgs, s: Session): Promise<void> {
   if (a.row) {
     const spec = parseRowSpec(a.row);
     process.stdout.write(JSON.stringify(await measureRow(spec)) + '\n');
+    return;
+  }
+  if (a.ratios) {
+    if (a.anchors) throw new UserError('--ratios measures pairs of rows against each other, not against the native anchors: drop --anchors or --ratios');
+    const ratios = await runRatios(Boolean(a.quick), s.log);
+    process.stdout.write(a.json ? JSON.stringify({ machine: machine(), ratios }, null, 2) + '\n' : formatRatios(ratios));
     return;
   }
   const anchors = a.anchors ? runAnchors(a.anchors) : [];

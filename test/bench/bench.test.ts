@@ -6,7 +6,17 @@ import { dtca } from '../helpers/cli.js';
 import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatBench, twoCoreCeiling, parseRowSpec, rowsFor, runAnchors, type Anchor } from '../../cli/commands/bench.js';
+import {
+  formatBench,
+  formatRatios,
+  ratioPairs,
+  twoCoreCeiling,
+  parseRowSpec,
+  rowsFor,
+  runAnchors,
+  type Anchor,
+  type RatioResult,
+} from '../../cli/commands/bench.js';
 import { UserError } from '../../fabric/errors.js';
 
 describe('dtca bench', () => {
@@ -53,6 +63,48 @@ describe('dtca bench', () => {
     expect(traced.length).toBeGreaterThan(0);
     for (const t of traced) expect(rows.some((r) => r.trace === false && r.physics === t.physics && r.L === t.L && r.chains === t.chains)).toBe(true);
   }, 300_000);
+
+  it('--ratios --quick --json: each goal ratio from rows of the table, alternated round by round', () => {
+    const r = dtca(['bench', '--ratios', '--quick', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout) as { machine: { cores: number }; ratios: RatioResult[] };
+    expect(o.machine.cores).toBeGreaterThan(0);
+    expect(o.ratios.map((x) => x.name)).toEqual(ratioPairs(true).map((p) => p.name));
+    // every pair is two rows of the quick table, one worker at L = 70, differing in physics or trace alone
+    const table = rowsFor(true).map((x) => JSON.stringify({ ...x, warmupS: 0, minTimeS: 0 }));
+    for (const x of o.ratios) {
+      for (const spec of [x.a, x.b]) expect(table).toContain(JSON.stringify({ ...spec, warmupS: 0, minTimeS: 0 }));
+      expect(x.rounds).toBe(3);
+      expect([x.a_us.length, x.b_us.length, x.ratios.length]).toEqual([3, 3, 3]);
+      for (let i = 0; i < 3; i++) {
+        expect(x.a_us[i]).toBeGreaterThan(0);
+        expect(x.ratios[i]).toBeCloseTo(x.b_us[i] / x.a_us[i], 12);
+      }
+      expect(x.median).toBe([...x.ratios].sort((p, q) => p - q)[1]);
+    }
+  }, 300_000);
+
+  it('--ratios: the table reads times slower or a percentage; --anchors beside it is refused', () => {
+    const spec = ratioPairs(true)[0].a;
+    const res = (name: string, reads: 'times' | 'percent', ratios: number[]): RatioResult => ({
+      name,
+      reads,
+      rounds: ratios.length,
+      a: spec,
+      b: spec,
+      a_us: ratios.map(() => 100),
+      b_us: ratios.map((x) => 100 * x),
+      ratios,
+      median: [...ratios].sort((p, q) => p - q)[ratios.length >> 1],
+    });
+    const text = formatRatios([res('cycle against ideal', 'times', [3.1, 2.9, 3.3]), res('tracing', 'percent', [1.2, 1.05, 0.97])]);
+    expect(text).toMatch(/cycle against ideal\s+3\.10x slower\s+\(3\.10, 2\.90, 3\.30\)/);
+    expect(text).toMatch(/tracing\s+\+5\.0 %\s+\(20, 5, -3\)/);
+    const r = dtca(['bench', '--ratios', '--anchors', '/nonexistent']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('dtca: --ratios measures pairs of rows against each other, not against the native anchors: drop --anchors or --ratios');
+  });
 
   it("the anchors' two copies at once give the two-core ceiling line; without them there is none", () => {
     const a = (n: number): Anchor => ({ name: `a${n}`, command: 'x', updates_per_ns: n });
