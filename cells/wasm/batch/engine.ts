@@ -228,6 +228,9 @@ export class BatchEngine implements LatchEngine {
   /** per tally class (cells that drive the same wire and tile-crossing wires, layout.ts batchAcc): its wire (1/WIRE_Q pitches) and its links */
   private readonly classWire: number[] = [];
   private readonly classLinks: number[] = [];
+  /** settle(): a cell's sigmoid cache values by field (stamp: the cell's generation, settleGen) */
+  private readonly settleMemo = { stamp: new Int32Array(65536), value: new Float32Array(65536) };
+  private settleGen = 0;
   /** the largest |offset| of a cell (f32) */
   private offMax = 0;
   private readonly idealModules: (Exports | undefined)[] = [];
@@ -854,6 +857,10 @@ export class BatchEngine implements LatchEngine {
         gAt.push((this.fieldsOut + (lane >> 3) * 16) / 2 + (lane & 7));
         sAt.push((b.state + (lane >> 3) * STATE.stride) / 4 + (lane & 7));
       }
+      // lanes of one drive scale share a cell's cache value for equal fields: computed once per cell and field
+      // (memo: the value of field G at G & 0xffff, valid while its stamp is the cell's)
+      const oneScale = hs.every((x) => x === hs[0]);
+      const { stamp, value } = this.settleMemo;
       // cell by cell, every lane of it (one pass over the state, not one per lane)
       for (let r = 0; r < N; r++) {
         const i = cellOfRec[r];
@@ -861,14 +868,25 @@ export class BatchEngine implements LatchEngine {
         const oi = offset ? fr(offset[i]) : 0;
         const gr = r * (recBytes / 2);
         const sr = r * recState;
+        if (++this.settleGen > 0x3fffffff) (stamp.fill(0), (this.settleGen = 1));
+        // (a stamp is never negative: with several drive scales nothing is looked up or kept)
+        const gen = oneScale ? this.settleGen : -1;
         for (let n = 0; n < hs.length; n++) {
-          const h = fr(I16[gAt[n] + gr] * hs[n]); // drive32(G, hScale): G is an exact integer
+          const G = I16[gAt[n] + gr];
+          const h = fr(G * hs[n]); // drive32(G, hScale): G is an exact integer
           const e = sAt[n] + sr;
           f32[e + oV] = h;
           f32[e + oT] = h;
+          const key = G & 0xffff;
+          if (stamp[key] === gen) {
+            f32[e + oSG] = value[key];
+            continue;
+          }
           const z = fr(fr(gi * h) + oi);
           // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
-          f32[e + oSG] = lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
+          const sg = lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
+          f32[e + oSG] = sg;
+          if (gen > 0) ((stamp[key] = gen), (value[key] = sg));
         }
       }
     }
