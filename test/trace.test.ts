@@ -141,6 +141,14 @@ async function readAll(path: string) {
   return { recs, ends, reader };
 }
 
+/** The synthetic BASE trace written to `path`: its bytes and where each record ends (damage and cut tests start from it). */
+async function baseTrace(path: string) {
+  await writeSynthetic(path, BASE);
+  const full = readFileSync(path);
+  const { ends } = await readAll(path);
+  return { full, ends };
+}
+
 async function readUntilError(path: string) {
   const recs: TraceRecord[] = [];
   try {
@@ -303,9 +311,7 @@ describe('trace writer and TS reader', () => {
 
   it('reads a trace cut at every byte of its last records up to the cut, and reports the cut', async () => {
     const p = join(dir, 'cut-src.trace');
-    await writeSynthetic(p, BASE);
-    const full = readFileSync(p);
-    const { ends } = await readAll(p);
+    const { full, ends } = await baseTrace(p);
     const cutFile = join(dir, 'cut.trace');
     const from = ends[ends.length - 5]; // the last four records: three sweeps... and stage_end, end
     for (let cut = from; cut < full.length; cut++) {
@@ -333,9 +339,7 @@ describe('trace writer and TS reader', () => {
 
   it('damage in the middle: a clear error with the byte offset, after every record before it', async () => {
     const p = join(dir, 'dmg-src.trace');
-    await writeSynthetic(p, BASE);
-    const full = readFileSync(p);
-    const { ends } = await readAll(p);
+    const { full, ends } = await baseTrace(p);
     const bad = join(dir, 'dmg.trace');
     const k = 12; // a sweep record in the middle
     const start = ends[k - 1];
@@ -372,9 +376,7 @@ describe('trace writer and TS reader', () => {
 
   it("damage inside the header: one line naming the file and the header, never the decoder's own message", async () => {
     const p = join(dir, 'hdr-src.trace');
-    await writeSynthetic(p, BASE);
-    const full = readFileSync(p);
-    const { ends } = await readAll(p);
+    const { full, ends } = await baseTrace(p);
     const bad = join(dir, 'hdr.trace');
     // a token msgpack never uses, then an extension type no reader knows, right after "format": "dtca-trace"
     const keys = full.indexOf('dtca-trace') + 'dtca-trace'.length;
@@ -529,9 +531,7 @@ describe('Python reader (traces/dtca_trace/)', () => {
 
   pyIt('reads a cut trace up to its last whole record and says so; damage and non-traces raise TraceError', async () => {
     const p = join(dir, 'py-src.trace');
-    await writeSynthetic(p, BASE);
-    const full = readFileSync(p);
-    const { ends } = await readAll(p);
+    const { full, ends } = await baseTrace(p);
     const f = join(dir, 'py-cut.trace');
     for (const cut of [ends[ends.length - 3] + 1, ends[ends.length - 2] + 17, full.length - 1]) {
       writeFileSync(f, full.subarray(0, cut));
@@ -682,9 +682,7 @@ describe('dtca trace inspect | export', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     // damage: the summary of what read, then the error
     const p = join(dir, 'cli-dmg-src.trace');
-    await writeSynthetic(p, BASE);
-    const { ends } = await readAll(p);
-    const d = readFileSync(p);
+    const { full: d, ends } = await baseTrace(p);
     d[ends[5] + 20] ^= 0x5a;
     const dmg = join(dir, 'cli-dmg.trace');
     writeFileSync(dmg, d);
