@@ -400,6 +400,7 @@ function modelFromBytes(buf: Buffer, path: string): Model {
   // a msgpack model begins with a map (0x80..0x8f, 0xde, 0xdf): a file that begins with text is JSON
   if (first !== undefined && first < 0x80) {
     raw = parseJsonText(buf.toString('utf8'), path);
+    if (hasSum(raw)) throw new UserError(`${path}: sha256: a JSON model carries no checksum (only msgpack model files do); remove the key`);
   } else {
     try {
       raw = unpack(buf);
@@ -411,11 +412,6 @@ function modelFromBytes(buf: Buffer, path: string): Model {
     }
     checkDepth(raw, path);
     checkModelSum(raw, buf, path);
-  }
-  if (raw !== null && typeof raw === 'object' && 'sha256' in raw) {
-    if (first !== undefined && first < 0x80)
-      throw new UserError(`${path}: sha256: a JSON model carries no checksum (only msgpack model files do); remove the key`);
-    delete (raw as Record<string, unknown>).sha256;
   }
   return parseModel(raw, path);
 }
@@ -438,15 +434,19 @@ function sumEntryAt(b: Uint8Array): number {
 
 const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
+const hasSum = (raw: unknown): raw is Record<string, unknown> => raw !== null && typeof raw === 'object' && 'sha256' in raw;
+
+/** The checksum of a msgpack model checked against its bytes, then dropped from `raw` (none: nothing to check). */
 function checkModelSum(raw: unknown, buf: Uint8Array, path: string): void {
-  if (raw === null || typeof raw !== 'object' || !('sha256' in raw)) return;
-  const sum = (raw as Record<string, unknown>).sha256;
+  if (!hasSum(raw)) return;
+  const sum = raw.sha256;
   if (typeof sum !== 'string' || !/^[0-9a-f]{64}$/.test(sum))
     throw new UserError(`${path}: sha256 = ${shown(sum)}: expected 64 lower-case hex digits (the file's checksum)`);
   const at = sumEntryAt(buf);
   if (at < 0 || Buffer.from(buf.buffer, buf.byteOffset + at + SUM_HEAD.length, 64).toString('latin1') !== sum)
     throw new UserError(`${path}: sha256: the checksum must be the file's last entry; the file is damaged or was rewritten by another tool`);
   if (sha256Hex(buf.subarray(0, at)) !== sum) throw new UserError(`${path}: checksum mismatch: the model changed after it was written (a damaged copy?)`);
+  delete raw.sha256;
 }
 
 /**
