@@ -12,7 +12,7 @@ import { createEngine } from '../cells/select.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
-import { overRanges, untilStopped } from './pool.js';
+import { overRanges, splitRanges, untilStopped } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import {
@@ -28,8 +28,9 @@ import {
   type StageModel,
 } from './model.js';
 import { stageSteps, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, runTiles, traceSweeps, type EngineReport, type BetaSpec } from './run.js';
-import { chipEvents, type Chip } from './chip.js';
-import { TRACE_FORMAT, TRACE_VERSION, type TraceSink } from '../traces/types.js';
+import { buildChip, chipEvents, type Chip } from './chip.js';
+import { TRACE_FORMAT, TRACE_VERSION, type StageInfo, type TraceOptions, type TraceSink } from '../traces/types.js';
+import { RelaySink, replayRelayed, type RelayedSweeps } from '../traces/relay.js';
 import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 
 export const FMNIST_PIXELS = 784;
@@ -226,7 +227,7 @@ export interface GenerateOptions {
   /** keep every stage's visible states for the first `keepChains` chains (denoising strip) */
   keepChains?: number;
   onStageDone?: (stage: number, done: number, total: number) => void;
-  /** worker threads over images (no effect with a sink: traces are written in order); with one image, threads over its rows (tiles) */
+  /** worker threads over images (a trace gets their records in the order one thread writes them); with one image, threads over its rows (tiles) */
   workers?: number;
   /** one image's chain split by bands of rows over this many threads (sim/run.ts runTiles) */
   tiles?: number;
@@ -378,17 +379,56 @@ export interface ImagesPart {
   engine: EngineReport;
 }
 
+/** Where a range of images reports as it goes (imagesSteps). */
+interface ImagesOut {
+  /** the trace: its stage records and one record per sweep of these images (a worker's RelaySink: its sweep records) */
+  sink?: TraceSink;
+  /** after each stage: the stage and this range's events in it (sweeps and per-image I/O) */
+  onStage?: (stage: number, images: ExactEvents) => void;
+}
+
 /**
  * Images [from, to) through every stage, noisiest to cleanest, in batches of the engine's
- * capacity. With a sink (whole range only) it also writes the trace: stage records with the
- * stage's totals and one record per sweep.
+ * capacity, reporting to `out`.
  */
-export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number, planned?: Plan): ImagesPart {
-  return runThrough((due) => imagesSteps(chip, model, opts, from, to, due, planned));
+export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number, out: ImagesOut = {}): ImagesPart {
+  return runThrough((due) => imagesSteps(chip, model, opts, from, to, due, undefined, out));
+}
+
+/** A stage's stage_begin record: its programming, which ends `plan.programCycles[k]` after the stage starts at `stageStart`. */
+function stageBeginInfo(chip: Chip, plan: Plan, k: number, stageStart: number): StageInfo {
+  const e = new ExactEvents();
+  e.add('weight_bits_written', plan.programBits[k]);
+  e.add('leak_cell_cycles', chip.fabric.N * plan.programCycles[k]);
+  const afterProgram = stageStart + plan.programCycles[k];
+  return { stage: k, cycle: afterProgram, time_s: afterProgram / chip.timing.clockHz, energy_j: { ...energyOf(chipEvents(chip, e), chip.table) } };
+}
+
+/** A stage's stage_end record: the stage's totals, every image's events in it (`images`) included. */
+function stageEndInfo(chip: Chip, plan: Plan, k: number, stageStart: number, images: ExactEvents): StageInfo {
+  const sev = stageEvents(chip, plan, k, images);
+  const endCycle = stageStart + stageCycles(plan, k);
+  return {
+    stage: k,
+    cycle: endCycle,
+    time_s: endCycle / chip.timing.clockHz,
+    energy_j: { ...energyOf(sev, chip.table) },
+    toggles: sev.toggles,
+    cycles: stageCycles(plan, k),
+  };
 }
 
 /** runImages as work that may pause between sweeps (fabric/pause.ts). */
-function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: number, to: number, due: () => boolean, planned?: Plan): Steps<ImagesPart> {
+function* imagesSteps(
+  chip: Chip,
+  model: Model,
+  opts: GenerateOptions,
+  from: number,
+  to: number,
+  due: () => boolean,
+  planned: Plan | undefined,
+  out: ImagesOut,
+): Steps<ImagesPart> {
   const plan = planned ?? makePlan(chip, model, opts);
   const dtm = model.dtm!;
   const fabric: Fabric = chip.fabric;
@@ -397,7 +437,7 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
   const V = visible.length;
   const cc = chip.config.cell;
   const clock = chip.timing.clockHz;
-  const sink = from === 0 && to === plan.C ? opts.sink : undefined;
+  const sink = out.sink;
   const keep = Math.min(opts.keepChains ?? 0, to);
   let x: Int8Array[] = [];
   for (let c = from; c < to; c++) x.push(inputNoise(chip, c, V));
@@ -428,12 +468,7 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
       if (due()) yield;
       const ev = new ExactEvents();
       const afterProgram = stageStart + plan.programCycles[k];
-      if (sink) {
-        const e = new ExactEvents();
-        e.add('weight_bits_written', plan.programBits[k]);
-        e.add('leak_cell_cycles', N * plan.programCycles[k]);
-        sink.stageBegin({ stage: k, cycle: afterProgram, time_s: afterProgram / clock, energy_j: { ...energyOf(chipEvents(chip, e), chip.table) } });
-      }
+      sink?.stageBegin(stageBeginInfo(chip, plan, k, stageStart));
       const firstSweepCycle = (c: number) => afterProgram + c * plan.perImageCycles + plan.clampCycles + 1;
       const xin = x;
       const quantise = quantiser(cc.weight_bits, cc.weight_full_scale);
@@ -473,32 +508,22 @@ function* imagesSteps(chip: Chip, model: Model, opts: GenerateOptions, from: num
         ev,
         due,
       );
-      const out: Int8Array[] = [];
+      const xs: Int8Array[] = [];
       for (let c = from; c < to; c++) {
         const f = finals[c - from];
         const xo = new Int8Array(V);
         for (let v = 0; v < V; v++) xo[v] = f[visible[v]];
-        out.push(xo);
+        xs.push(xo);
         if (c < keep) strip[c - from].push(xo.slice());
       }
       const n = to - from;
       ev.add('weight_bits_written', plan.clampBits * n);
       ev.add('cells_initialised', (N - clampCells.length) * n);
       ev.add('cells_read', V * n);
-      x = out;
+      x = xs;
       events.push(ev);
-      if (sink) {
-        const sev = stageEvents(chip, plan, k, ev);
-        const endCycle = stageStart + stageCycles(plan, k);
-        sink.stageEnd({
-          stage: k,
-          cycle: endCycle,
-          time_s: endCycle / clock,
-          energy_j: { ...energyOf(sev, chip.table) },
-          toggles: sev.toggles,
-          cycles: stageCycles(plan, k),
-        });
-      }
+      sink?.stageEnd(stageEndInfo(chip, plan, k, stageStart, ev));
+      out.onStage?.(k, ev);
       stageStart += stageCycles(plan, k);
       opts.onStageDone?.(k, T - k, T);
     }
@@ -524,11 +549,98 @@ export interface DtmJob {
   opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers' | 'shouldStop' | 'stopped'>;
   from: number;
   to: number;
+  /** a traced run: the trace's thinning and sweeps per stage (the job relays its sweep records) */
+  trace?: { thinning: TraceOptions; sweeps: number };
 }
 
-async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOptions, workers: number): Promise<ImagesPart[]> {
+/** What a range's job posts while it runs: its sweep records (traced), and each stage's end with the range's events in it. */
+export type ImagesMessage = RelayedSweeps | { t: 'stage'; stage: number; events: ReturnType<ExactEvents['toJSON']> };
+
+/** A range of images on a worker thread (sim/jobs.ts `images`), posting ImagesMessages as it goes. */
+export function runImagesJob(job: DtmJob, post: (m: ImagesMessage, transfer?: ArrayBuffer[]) => void): ImagesPart {
+  const chip = buildChip(job.config);
+  const sink = job.trace ? new RelaySink(job.trace.thinning, job.trace.sweeps, chip.fabric.N, post) : undefined;
+  return runImages(chip, job.model, job.opts, job.from, job.to, { sink, onStage: (stage, images) => post({ t: 'stage', stage, events: images.toJSON() }) });
+}
+
+/**
+ * The trace of images that run on worker threads, in the order one thread writes it: per stage
+ * (noisiest first) its stage_begin, every range's sweep records in range order, and its stage_end
+ * from every range's events. A range's messages are written as soon as that order reaches them;
+ * until then they wait here (at most about one stage of one range's records: the ranges run
+ * side by side).
+ */
+class TraceMerge {
+  private readonly queues: ImagesMessage[][];
+  private range = 0;
+  private stage: number;
+  private stageStart = 0;
+  private images = new ExactEvents();
+  private closed = false;
+
+  constructor(
+    private readonly sink: TraceSink,
+    private readonly chip: Chip,
+    private readonly plan: Plan,
+    ranges: number,
+  ) {
+    this.queues = Array.from({ length: ranges }, () => []);
+    this.stage = plan.T - 1;
+    sink.stageBegin(stageBeginInfo(chip, plan, this.stage, 0));
+  }
+
+  /** range r's next message */
+  push(r: number, m: ImagesMessage): void {
+    if (this.closed) return;
+    this.queues[r].push(m);
+    this.pump();
+  }
+
+  /** every stage written */
+  get complete(): boolean {
+    return this.stage < 0;
+  }
+
+  /** write nothing more (the run stopped) */
+  close(): void {
+    this.closed = true;
+  }
+
+  private pump(): void {
+    const { sink, chip, plan } = this;
+    while (this.stage >= 0) {
+      const m = this.queues[this.range].shift();
+      if (!m) return;
+      const k = this.stage;
+      const at = m.t === 'batch' ? m.batch.stage : m.stage;
+      if (at !== k) throw new Error(`trace: range ${this.range} sent stage ${at} while stage ${k} was being written`);
+      if (m.t !== 'stage') {
+        replayRelayed(sink, m);
+        continue;
+      }
+      this.images.addAll(ExactEvents.fromJSON(m.events));
+      if (++this.range < this.queues.length) continue;
+      sink.stageEnd(stageEndInfo(chip, plan, k, this.stageStart, this.images));
+      this.stageStart += stageCycles(plan, k);
+      this.stage--;
+      this.range = 0;
+      this.images = new ExactEvents();
+      if (this.stage >= 0) sink.stageBegin(stageBeginInfo(chip, plan, this.stage, this.stageStart));
+    }
+  }
+}
+
+async function runImagesInWorkers(
+  chip: Chip,
+  model: Model,
+  opts: GenerateOptions,
+  workers: number,
+  plan: Plan,
+  merge: TraceMerge | null,
+): Promise<ImagesPart[]> {
   const C = opts.images;
   const T = model.dtm!.T;
+  const ranges = splitRanges(C, workers);
   const jobOpts: DtmJob['opts'] = {
     images: C,
     sweeps: opts.sweeps,
@@ -541,19 +653,26 @@ async function runImagesInWorkers(chip: Chip, model: Model, opts: GenerateOption
     engine: opts.engine,
     batch: opts.batch,
   };
+  const trace = merge ? { thinning: opts.sink!.thinning ?? {}, sweeps: plan.K } : undefined;
   let done = 0;
   return overRanges<ImagesPart>(
     'images',
     C,
     workers,
-    (from, to): DtmJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
-    (n) => opts.onImageDone?.((done += n * T), C * T),
+    (from, to): DtmJob => ({ config: chip.config, model, opts: jobOpts, from, to, trace }),
+    undefined,
+    (r, m) => {
+      const msg = m as ImagesMessage;
+      merge?.push(r, msg);
+      // progress: a range's images through a stage
+      if (msg.t === 'stage') opts.onImageDone?.((done += ranges[r][1] - ranges[r][0]), C * T);
+    },
   );
 }
 
 /**
- * Generate images: the DTM program on the chip. Images are independent chains, so without a
- * trace they may be spread over worker threads; results are identical for any worker count.
+ * Generate images: the DTM program on the chip. Images are independent chains, so they may be
+ * spread over worker threads; results, and a trace, are identical for any worker count.
  */
 export async function generate(chip: Chip, model: Model, opts: GenerateOptions): Promise<GenerateResult> {
   const t0 = performance.now();
@@ -593,10 +712,19 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
   // on worker threads (raced against opts.stopped: they do not ask shouldStop), or in this thread
   // giving the event loop a turn every 50 ms (a signal handler sets what shouldStop reads)
-  const parts =
-    workers > 1 && !sink
-      ? await untilStopped(runImagesInWorkers(chip, model, opts, workers), opts.stopped)
-      : [await runPaced((due) => imagesSteps(chip, model, opts, 0, C, due, plan))];
+  let parts: ImagesPart[];
+  if (workers > 1) {
+    // a trace takes each range's records in the order one thread writes them
+    const merge = sink ? new TraceMerge(sink, chip, plan, splitRanges(C, workers).length) : null;
+    try {
+      parts = await untilStopped(runImagesInWorkers(chip, model, opts, workers, plan, merge), opts.stopped);
+    } finally {
+      merge?.close();
+    }
+    if (merge && !merge.complete) throw new Error('trace: the worker threads ended before every stage was written');
+  } else {
+    parts = [await runPaced((due) => imagesSteps(chip, model, opts, 0, C, due, plan, { sink }))];
+  }
   // merge in stage order; the counts are exact, so the order of images and threads does not matter
   const all = new ExactEvents();
   const stages: StageStats[] = new Array(T);

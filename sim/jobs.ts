@@ -7,7 +7,7 @@
  */
 import { buildChip } from './chip.js';
 import { runChainRange, type WorkerJob } from './run.js';
-import { runImages, type DtmJob } from './dtm.js';
+import { runImagesJob, type DtmJob, type ImagesMessage } from './dtm.js';
 import { measureThread, type BenchJob } from './bench.js';
 import { runTrainJob, type TrainJob } from './train/train.js';
 import type { Point, Twin, Workload } from './sweep/plan.js';
@@ -18,7 +18,7 @@ export interface JobOutput {
   transfer?: ArrayBuffer[];
 }
 
-type JobFn = (data: never, post: (message: unknown) => void) => Promise<JobOutput> | JobOutput;
+type JobFn = (data: never, post: (message: unknown, transfer?: ArrayBuffer[]) => void) => Promise<JobOutput> | JobOutput;
 
 export const JOBS = {
   /** a range of Boltzmann-machine chains (sim/run.ts) */
@@ -29,8 +29,8 @@ export const JOBS = {
     if (part.pair) transfer.push(part.pair.buffer as ArrayBuffer);
     return { result: part, transfer };
   },
-  /** a range of DTM images (sim/dtm.ts) */
-  images: (job: DtmJob): JobOutput => ({ result: runImages(buildChip(job.config), job.model, job.opts, job.from, job.to) }),
+  /** a range of DTM images (sim/dtm.ts), posting the end of each stage and, traced, its sweep records */
+  images: (job: DtmJob, post: (m: ImagesMessage, transfer?: ArrayBuffer[]) => void): JobOutput => ({ result: runImagesJob(job, post) }),
   /** one thread of a bench row (sim/bench.ts) */
   bench: async (job: BenchJob): Promise<JobOutput> => ({ result: await measureThread(job.spec, job.first, job.count, { sab: job.sab, parties: job.parties }) }),
   /** a thread's stages of a training run, posting epoch records as they come (sim/train/train.ts) */

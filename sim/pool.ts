@@ -134,7 +134,11 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
       const onMessage = (m: WorkerReply) => {
         if (m.id !== current) return;
         if ('message' in m) {
-          o.onMessage?.(current, m.message);
+          try {
+            o.onMessage?.(current, m.message);
+          } catch (e) {
+            return fail(e);
+          }
           return;
         }
         if (!m.ok) return fail(errorFromReply(m));
@@ -194,9 +198,18 @@ export function untilStopped<T>(p: Promise<T>, stopped: Promise<string> | undefi
   ]);
 }
 
+/** [0, total) as up to `workers` contiguous ranges [from, to) of equal size (the last may be shorter), in order. */
+export function splitRanges(total: number, workers: number): [number, number][] {
+  const per = Math.ceil(total / workers);
+  const ranges: [number, number][] = [];
+  for (let from = 0; from < total; from += per) ranges.push([from, Math.min(total, from + per)]);
+  return ranges;
+}
+
 /**
- * Split [0, total) into up to `workers` contiguous ranges, one job each (`job(from, to)` its data),
- * and return the results in range order.
+ * Split [0, total) into up to `workers` contiguous ranges (splitRanges), one job each (`job(from,
+ * to)` its data), and return the results in range order; `onMessage` gets what a range's job posts
+ * while it runs, with the range's index.
  */
 export async function overRanges<R>(
   name: JobName,
@@ -204,12 +217,11 @@ export async function overRanges<R>(
   workers: number,
   job: (from: number, to: number) => unknown,
   onDone?: (n: number) => void,
+  onMessage?: (range: number, message: unknown) => void,
 ): Promise<R[]> {
-  const per = Math.ceil(total / workers);
-  const ranges: [number, number][] = [];
-  for (let from = 0; from < total; from += per) ranges.push([from, Math.min(total, from + per)]);
+  const ranges = splitRanges(total, workers);
   return runJobs<R>(
     ranges.map(([from, to]) => ({ name, data: job(from, to) })),
-    { onDone: onDone ? (i) => onDone(ranges[i][1] - ranges[i][0]) : undefined },
+    { onDone: onDone ? (i) => onDone(ranges[i][1] - ranges[i][0]) : undefined, onMessage },
   );
 }

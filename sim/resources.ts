@@ -122,6 +122,8 @@ export interface RunShape {
   /** trace: sweep records and traced cells (0 records: no trace) */
   traceRecords?: number;
   tracedCells?: number;
+  /** trace: the sweeps of a stage recorded per chain (at most) */
+  traceSweepsPerStage?: number;
 }
 
 export interface Estimate {
@@ -143,14 +145,19 @@ export function estimateRun(s: RunShape): Estimate {
   // each extra worker builds its own chip, holds a copy of the model and programs its stages
   const extra = Math.max(0, s.workers - 1);
   const workers = s.workers > 1 ? s.workers * (BYTES.workerBase + chip + model + program) : 0;
-  const trace = s.traceRecords ? BYTES.traceBuffer : 0;
+  const threads = Math.max(1, Math.min(s.workers, s.chains));
+  const perThread = Math.min(Math.ceil(s.chains / threads), s.batch ?? Infinity);
+  // a traced stage's views are held per batch until the batch ends (sim/run.ts ViewBuffer: every
+  // cell's packed spins and the record's values); on worker threads the main thread also holds up to
+  // one range's stage of records until the trace's order reaches them, and each is copied in transit
+  const views = s.traceRecords ? perThread * (s.traceSweepsPerStage ?? 0) * (Math.ceil(N / 8) + BYTES.traceRecordOverhead) * (threads > 1 ? threads + 2 : 1) : 0;
+  const trace = s.traceRecords ? BYTES.traceBuffer + views : 0;
   const parts = { base: BYTES.base, chip, model, program, chains, workers, trace };
   const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
   const substeps = s.analogSubsteps * 2 * s.phaseCycles;
   const parallel = Math.max(1, Math.min(s.workers, s.chains, availableParallelism()));
   // the engine a thread runs (cells/select.ts): chains in lanes when it holds two or more and the
   // weights are quantised; the reference engine when asked, or for a latch interval the kernels refuse
-  const perThread = Math.min(Math.ceil(s.chains / Math.max(1, Math.min(s.workers, s.chains))), s.batch ?? Infinity);
   const choice = s.engineChoice ?? 'auto';
   const tooLong = s.engine === 'cycle' && substeps > MAX_SUBSTEPS;
   const reference = choice === 'reference' || tooLong;

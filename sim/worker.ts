@@ -15,9 +15,9 @@ const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage
 
 port.on('message', async ({ id, name, data }: { id: number; name: JobName; data: never }) => {
   try {
-    const fn = JOBS[name] as (data: never, post: (message: unknown) => void) => ReturnType<(typeof JOBS)[JobName]>;
+    const fn = JOBS[name] as (data: never, post: (message: unknown, transfer?: ArrayBuffer[]) => void) => ReturnType<(typeof JOBS)[JobName]>;
     if (!fn) throw new Error(`no job named ${JSON.stringify(name)} in sim/jobs.ts`);
-    const out = await withOutputSession(new OutputSession(), () => fn(data, (message) => reply({ id, message })));
+    const out = await withOutputSession(new OutputSession(), () => fn(data, (message, transfer) => reply({ id, message }, transfer)));
     reply({ id, ok: true, result: out.result }, out.transfer);
   } catch (e) {
     const r = errorReply(e);

@@ -49,10 +49,6 @@ import { CLASSES } from './fmnist.js';
 /** Stages of the default DTM workload. */
 export const DEFAULT_T = 8;
 
-/** why a traced run of several images stays on one thread (its records go to the file in chain order) */
-export const TRACE_WORKERS =
-  'a trace of several images is written in chain order by one thread; drop --workers or --trace (one image splits over the workers and can be traced)';
-
 /** The files a DTM run directory holds besides the trace. */
 export const RUN_FILES = [
   'manifest.json',
@@ -275,8 +271,6 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
     }
     // the shipped model: one image per class unless asked otherwise
     const images = whole('images', req.images, 1) ?? (shipped ? 10 : 4);
-    // one image on several workers is one chain split by tiles in this thread (bit-identical to one): traceable
-    if (req.trace && workers > 1 && images > 1) throw new OptionError('workers', workers, TRACE_WORKERS);
     const sweeps = whole('sweeps', req.sweeps, 1) ?? 250;
     const asked = req.labels === 'classes' ? undefined : req.labels;
     const tr = req.trace;
@@ -291,6 +285,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
       sweeps,
       traceRecords: tr === undefined ? 0 : (tr.chains?.length ?? images) * (tr.stages?.length ?? T) * tracedSweeps,
       tracedCells: traced,
+      traceSweepsPerStage: tr === undefined ? 0 : tracedSweeps,
     });
     const chip = buildChip(cfg);
     const model = modelFile ?? defaultDtm(cfg, chip.fabric, req.random);

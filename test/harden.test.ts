@@ -347,7 +347,6 @@ describe('validated before running: one line naming the source and showing the v
     ['--sweeps without a value', ['run', '--sweeps', '--images', '1'], /^dtca: --sweeps: needs a value \(a number\)$/],
     ['--trace swallowing the config', ['run', '--trace', 'z1-like'], /--trace z1-like: is z1-like the trace file or the config\?/],
     ['--trace-every without --trace', ['run', '--trace-every', '2'], /--trace-every: thins a trace; add --trace/],
-    ['--trace with --workers 2 and several images', ['run', '--trace', '--workers', '2'], /a trace of several images is written in chain order by one thread/],
     // 1e15 < 2^53: a count flag itself stops at 2^53 (below), the run's counts here
     ['--sweeps 1e15', ['run', '--sweeps', '1e15'], /counts past 2\^53/],
     ['--sweeps 1e18', ['run', '--sweeps', '1e18'], /^dtca: --sweeps 1000000000000000000: must be an integer <= 9007199254740991$/],
@@ -765,6 +764,11 @@ describe('resources', () => {
     expect(estimateRun(shape({ cells: 4 * 4900 })).bytes).toBeGreaterThan(a.bytes);
     expect(estimateRun(shape({ workers: 2 })).parts.workers).toBeGreaterThan(0);
     expect(estimateRun(shape({ traceRecords: 1000, tracedCells: 4900 })).traceFileBytes).toBe(1000 * (613 + BYTES.traceRecordOverhead));
+    // a traced stage's views, held per batch; on worker threads also queued in the main thread until the trace's order reaches them
+    const traced = (o: Partial<RunShape>) => estimateRun(shape({ traceRecords: 8000, tracedCells: 4900, traceSweepsPerStage: 250, ...o })).parts.trace;
+    const views = 4 * 250 * (613 + BYTES.traceRecordOverhead);
+    expect(traced({})).toBe(BYTES.traceBuffer + views);
+    expect(traced({ workers: 2 })).toBe(BYTES.traceBuffer + (views / 2) * 4);
     expect(estimateRun(shape({ engine: 'ideal' })).seconds).toBeLessThan(a.seconds);
     // the kernels' fast path makes substeps nearly free within their bound (docs/performance.md, "Time
     // estimates"); past it the reference engine pays per substep

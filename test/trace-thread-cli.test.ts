@@ -3,7 +3,8 @@
 // the calling thread (DTCA_TRACE_THREAD=0); a process that exits without closing its trace still
 // leaves every record it handed over in the file (the exit flush waits for the thread); a write
 // error on the thread (a file-size limit) reaches the caller as the one-line error and the file
-// keeps its whole records. One image split over two workers (tiles) traces the records one thread does.
+// keeps its whole records. One image split over two workers (tiles), and images spread over two
+// workers, trace the records one thread does.
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,8 +31,8 @@ async function records(path: string): Promise<Record<string, unknown>[]> {
   return out;
 }
 
-function run(out: string, env: Record<string, string>) {
-  const args = ['run', '--set', 'fabric.L=48', '--images', '6', '--sweeps', '60', '--trace', '--trace-every', '2', '--out', out];
+function run(out: string, env: Record<string, string>, more: string[] = []) {
+  const args = ['run', '--set', 'fabric.L=48', '--images', '6', '--sweeps', '60', '--trace', '--trace-every', '2', '--out', out, ...more];
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DTCA_LOG: 'info', ...env } });
   expect(r.status, r.stderr).toBe(0);
   const line = r.stderr.split('\n').find((l) => l.includes('"trace written"'));
@@ -52,6 +53,16 @@ describe('dtca run --trace from the bundle', () => {
     // the header differs in its creation time and the run directory; every other record is the same
     withoutRunHeader(ra, rb);
     expect(ra).toEqual(rb);
+  });
+
+  it('traces images on two workers with the records of one thread', async () => {
+    run(join(dir, 'workers1'), {});
+    run(join(dir, 'workers2'), {}, ['--workers', '2']);
+    const ra = await records(join(dir, 'workers1', 'trace.dtct'));
+    const rb = await records(join(dir, 'workers2', 'trace.dtct'));
+    expect(ra.filter((r) => r.type === 'sweep').length).toBe(6 * 8 * 30);
+    withoutRunHeader(ra, rb);
+    expect(rb).toEqual(ra);
   });
 
   it('traces one image split over two workers (tiles) with the records of one thread', async () => {

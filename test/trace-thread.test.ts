@@ -1,7 +1,8 @@
 // The trace writer's writer thread (traces/ring.ts): the file it writes is the in-thread writer's,
 // byte for byte, for full and thinned traces, a cell rectangle and an interrupted run; a tiny ring
 // makes the caller wait (back-pressure) and still gives the same bytes, records larger than the ring
-// go through it in parts; a writer thread that never starts is taken over at close.
+// go through it in parts; a writer thread that never starts is taken over at close. Images on worker
+// threads (--workers) give the same bytes, and a stop mid-run keeps what one thread wrote up to there.
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,11 +23,17 @@ let n = 0;
 const chip = buildChip(resolveConfig('dtca-paper', { ideal: true, sets: ['fabric.L=16', 'fabric.rules=G8', 'seed=3', 'cell.weight_bits=8'] }));
 const dtm = newDtmModel({ T: 3, L: 16, rules: 'G8', boundary: 'open', visible: 40, weights: { random: 0.2 }, seed: 4 });
 
-/** A traced generation; `stopAt` stops it there (the writer then ends the trace as interrupted). */
+/**
+ * A traced generation; `stopAt` stops it there (the writer then ends the trace as interrupted). With
+ * `workers` the images run on worker threads; `stopAfterStage` then stops the run once the trace
+ * has the first stage's stage_end.
+ */
 async function traced(
   opts: TraceOptions,
   how: TraceThreadOptions,
   stopAt?: { stage: number; sweep: number },
+  workers = 1,
+  stopAfterStage = false,
 ): Promise<{ bytes: Buffer; w: TraceWriter; threaded: boolean }> {
   const path = join(dir, `t${n++}.dtct`);
   const w = openTraceWriter(path, opts, how);
@@ -36,8 +43,14 @@ async function traced(
   w.header = (h: TraceHeader) => header({ ...h, created: '2026-01-01T00:00:00.000Z', dtca_version: 'thread-test' });
   // asked once per sweep of a batch of chains (here all four): stops before that sweep
   const shouldStop = stopAt ? (at: { stage: number; sweep: number }) => at.stage === stopAt.stage && at.sweep === stopAt.sweep : undefined;
+  let stop: (reason: string) => void = () => {};
+  const stopped = new Promise<string>((res) => (stop = res));
+  if (stopAfterStage) {
+    const stageEnd = w.stageEnd.bind(w);
+    w.stageEnd = (r) => (stageEnd(r), stop('SIGINT'));
+  }
   try {
-    await generate(chip, dtm, { images: 4, sweeps: 9, sink: w, engine: 'batch', shouldStop });
+    await generate(chip, dtm, { images: 4, sweeps: 9, sink: w, engine: 'batch', shouldStop, workers, stopped });
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     w.interrupt({ reason: 'SIGINT', at: e.at });
@@ -76,6 +89,32 @@ describe.skipIf(!available)('the writer thread', () => {
       }
     });
   }
+
+  // images on worker threads: each range's records reach the writer in the order one thread writes them
+  const thinnings = cases.filter((c) => c[2] === undefined);
+  for (const [name, opts] of thinnings) {
+    it(`writes one thread's bytes for images on 2 and 4 worker threads: ${name}`, async () => {
+      const one = await traced(opts, { thread: true });
+      for (const workers of [2, 4]) expect((await traced(opts, { thread: true }, undefined, workers)).bytes.equals(one.bytes)).toBe(true);
+    });
+  }
+
+  it('images on worker threads stopped mid-run: the records one thread wrote up to there, then an interrupted end', async () => {
+    const whole: { type: string; status?: string }[] = [];
+    const one = await traced({}, { thread: true });
+    for await (const r of readTrace(join(dir, `t${n - 1}.dtct`))) whole.push(r as { type: string });
+    // four images over two workers, three stages: stopped once the first stage is in the trace
+    await traced({}, { thread: true }, undefined, 2, true);
+    const cut: { type: string; status?: string }[] = [];
+    for await (const r of readTrace(join(dir, `t${n - 1}.dtct`))) cut.push(r as { type: string });
+    expect(one.bytes.length).toBeGreaterThan(0);
+    expect(cut.at(-1)).toMatchObject({ type: 'end', status: 'interrupted' });
+    const kept = cut.slice(0, -1);
+    // at least the first stage whole (its stage_end), never the whole run
+    expect(kept.filter((r) => r.type === 'stage_end').length).toBeGreaterThanOrEqual(1);
+    expect(kept.length).toBeLessThan(whole.length - 1);
+    expect(kept).toEqual(whole.slice(0, kept.length));
+  });
 
   it('is the same on every run, whatever the threads do (five runs with a tiny ring)', async () => {
     const ref = (await traced({}, { thread: false })).bytes;

@@ -99,7 +99,24 @@ export interface EndInfo {
   toggles: number;
 }
 
+/** Which records a trace keeps (traces/writer.ts describes the thinning). */
+export interface TraceOptions {
+  /** record every Nth sweep (always including the last sweep of each stage); default 1 */
+  every?: number;
+  /** only these stages */
+  stages?: number[];
+  /** inclusive rectangle [x0, y0, x1, y1]: only those cells' states */
+  cells?: [number, number, number, number];
+  /** only these chains */
+  chains?: number[];
+}
+
 export interface TraceSink {
+  /**
+   * The thinning the sink applies (TraceWriter: its options), for a worker thread that relays its
+   * records to the sink (traces/relay.ts) to pack only those; absent: every record is relayed.
+   */
+  readonly thinning?: TraceOptions;
   header(h: TraceHeader): void;
   /** thinning: whether this sweep of this chain and stage is recorded */
   wantsSweep(chain: number, stage: number, sweep: number): boolean;

@@ -56,19 +56,11 @@ import {
   type SweepBatch,
   type SweepInfo,
   type TraceHeader,
+  type TraceOptions,
   type TraceSink,
 } from './types.js';
 
-export interface TraceOptions {
-  /** record every Nth sweep (always including the last sweep of each stage); default 1 */
-  every?: number;
-  /** only these stages */
-  stages?: number[];
-  /** inclusive rectangle [x0, y0, x1, y1]: only those cells' states */
-  cells?: [number, number, number, number];
-  /** only these chains */
-  chains?: number[];
-}
+export type { TraceOptions } from './types.js';
 
 /** Where the records are encoded and written (not part of the trace: the file is the same either way). */
 export interface TraceThreadOptions {
@@ -107,6 +99,44 @@ export function checkTraceOptions(opts: TraceOptions): void {
       throw new UserError(`trace cells ${JSON.stringify(c)}: must be four integers x0,y0,x1,y1 >= 0`);
     }
     if (c[2] < c[0] || c[3] < c[1]) throw new UserError(`trace cells ${c.join(',')}: need x0 <= x1 and y0 <= y1`);
+  }
+}
+
+/**
+ * Which sweep records the thinning options keep (the writer's rule, and a worker thread's that relays
+ * its records to it: traces/relay.ts): only `stages`, only `chains`, and of each chain and stage every
+ * Nth sweep and always the last (`sweeps` per stage).
+ */
+export class SweepFilter {
+  readonly every: number;
+  readonly stageSet: Set<number> | null;
+  readonly chainSet: Set<number> | null;
+  private lastSweep: number;
+
+  constructor(opts: TraceOptions, sweeps = 0) {
+    checkTraceOptions(opts);
+    this.every = opts.every ?? 1;
+    const st = intList('stages', opts.stages);
+    const ch = intList('chains', opts.chains);
+    this.stageSet = st && new Set(st);
+    this.chainSet = ch && new Set(ch);
+    this.lastSweep = sweeps - 1;
+  }
+
+  /** the sweeps per stage (the header's run.sweeps) */
+  set sweeps(n: number) {
+    this.lastSweep = n - 1;
+  }
+
+  wants(chain: number, stage: number, sweep: number): boolean {
+    if (this.stageSet && !this.stageSet.has(stage)) return false;
+    if (this.chainSet && !this.chainSet.has(chain)) return false;
+    return (sweep + 1) % this.every === 0 || sweep === this.lastSweep;
+  }
+
+  /** whether a stage's stage_begin and stage_end records are kept */
+  wantsStage(stage: number): boolean {
+    return !this.stageSet || this.stageSet.has(stage);
   }
 }
 
@@ -169,10 +199,7 @@ export class TraceWriter implements TraceSink {
   /** the records' output: a writer thread's ring, or a buffer in this thread */
   private readonly ring: RingProducer | null = null;
   private readonly out: RecordBuffer | null = null;
-  private readonly every: number;
-  private readonly stageSet: Set<number> | null;
-  private readonly chainSet: Set<number> | null;
-  private lastSweep = -1;
+  private readonly filter: SweepFilter;
   private cells: Int32Array | null = null;
   private nTraced = 0;
   /** the grid's cells (header), and their spins unpacked from a batch's bytes when only some are traced */
@@ -195,12 +222,7 @@ export class TraceWriter implements TraceSink {
     private readonly opts: TraceOptions,
     how: TraceThreadOptions = {},
   ) {
-    checkTraceOptions(opts);
-    this.every = opts.every ?? 1;
-    const st = intList('stages', opts.stages);
-    const ch = intList('chains', opts.chains);
-    this.stageSet = st && new Set(st);
-    this.chainSet = ch && new Set(ch);
+    this.filter = new SweepFilter(opts);
     const file = new SafeFile(path, { label: '--trace', kind: 'trace', inPlace: true });
     this.file = file;
     this.finalPath = file.finalPath;
@@ -213,6 +235,11 @@ export class TraceWriter implements TraceSink {
       throw e;
     }
     process.on('exit', this.onExit);
+  }
+
+  /** the thinning options (TraceSink.thinning) */
+  get thinning(): TraceOptions {
+    return this.opts;
   }
 
   /** Whether a writer thread encodes and writes the records (false: this thread does). */
@@ -254,13 +281,14 @@ export class TraceWriter implements TraceSink {
     } else {
       this.nTraced = N;
     }
-    for (const s of this.stageSet ?? []) {
+    const { stageSet, chainSet, every } = this.filter;
+    for (const s of stageSet ?? []) {
       if (s >= h.run.stages) throw new UserError(`trace stages: stage ${s} does not exist (the run has ${h.run.stages})`);
     }
-    for (const s of this.chainSet ?? []) {
+    for (const s of chainSet ?? []) {
       if (s >= h.run.chains) throw new UserError(`trace chains: chain ${s} does not exist (the run has ${h.run.chains})`);
     }
-    this.lastSweep = h.run.sweeps - 1;
+    this.filter.sweeps = h.run.sweeps;
     const traced = this.cells ?? Int32Array.from({ length: N }, (_, i) => i);
     this.haveHeader = true;
     this.put(
@@ -283,9 +311,9 @@ export class TraceWriter implements TraceSink {
         },
         run: { ...h.run },
         thinning: {
-          every: this.every,
-          stages: this.stageSet ? [...this.stageSet] : null,
-          chains: this.chainSet ? [...this.chainSet] : null,
+          every,
+          stages: stageSet ? [...stageSet] : null,
+          chains: chainSet ? [...chainSet] : null,
           cells: c ? [...c] : null,
         },
         traced_cells: typedDict(traced),
@@ -297,9 +325,7 @@ export class TraceWriter implements TraceSink {
   }
 
   wantsSweep(chain: number, stage: number, sweep: number): boolean {
-    if (this.stageSet && !this.stageSet.has(stage)) return false;
-    if (this.chainSet && !this.chainSet.has(chain)) return false;
-    return (sweep + 1) % this.every === 0 || sweep === this.lastSweep;
+    return this.filter.wants(chain, stage, sweep);
   }
 
   sweep(r: SweepInfo): void {
@@ -392,7 +418,7 @@ export class TraceWriter implements TraceSink {
 
   stageBegin(r: StageInfo): void {
     this.need('stage_begin');
-    if (this.stageSet && !this.stageSet.has(r.stage)) return;
+    if (!this.filter.wantsStage(r.stage)) return;
     this.lastCycle = r.cycle;
     this.lastTime = r.time_s;
     this.put(stageRecord('stage_begin', r));
@@ -400,7 +426,7 @@ export class TraceWriter implements TraceSink {
 
   stageEnd(r: StageInfo): void {
     this.need('stage_end');
-    if (this.stageSet && !this.stageSet.has(r.stage)) return;
+    if (!this.filter.wantsStage(r.stage)) return;
     this.lastCycle = r.cycle;
     this.lastTime = r.time_s;
     this.put(stageRecord('stage_end', r), true);
