@@ -207,7 +207,7 @@ export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('batch', { type: 'number', describe: "most chains one engine holds at a time (default: all of a worker's)" })
         .option('workers', {
           type: 'number',
-          describe: `worker threads over chains or images; with one chain or image, threads over its rows (tiles); results do not depend on it; with --trace only for one image; at most ${WORKERS_PER_CORE} per core`,
+          describe: `worker threads over chains or images; with one chain or image, threads over its rows (tiles); results, and a trace, do not depend on it; at most ${WORKERS_PER_CORE} per core`,
         })
         .option('out', { type: 'string', describe: 'run directory (default runs/<time>-<suffix>-<config>); must be new or empty' })
         .option('force', { type: 'boolean', default: false, describe: 'clear a used run directory (--out) first; and try a run the memory estimate refuses' })
