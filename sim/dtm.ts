@@ -593,7 +593,13 @@ class TraceMerge {
   push(r: number, m: ImagesMessage): void {
     if (this.closed) return;
     this.queues[r].push(m);
-    this.pump();
+    try {
+      this.pump();
+    } catch (e) {
+      // the first failure (a full disk) ends the trace: nothing after it, whatever the other ranges send
+      this.closed = true;
+      throw e;
+    }
   }
 
   /** every stage written */
