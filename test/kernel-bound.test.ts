@@ -117,30 +117,24 @@ function decideFast(p: Params, V0: number, T1: number, h: number, gi: number, oi
   const OI = f(oi);
   const L2E = f(-Math.LOG2E);
   const texp = (zl: number) => exp2Frac32(Math.max(-Math.abs(zl), f(-40 * f(Math.LOG2E))));
-  // the cache holds e^-|z1| with the sign of z1 (emitCycleFast stored it when T1 was the new target)
-  const zl1 = f(f(f(GI * L2E) * T1) + f(OI * L2E));
-  const t1 = texp(zl1);
-  const n1 = zl1 <= 0 ? 1 : t1;
-  const x1 = f(1 + t1);
-  const zl = f(f(f(GI * L2E) * h) + f(OI * L2E));
-  const t = texp(zl);
-  const n2 = zl <= 0 ? 1 : t;
-  const x2 = f(1 + t);
+  // sigma~ = n / x, n = 1 or t = e^-|z|, x = 1 + t, rounded once; the cache holds sigma~(T1) (emitCycleFast
+  // stored it when T1 was the new target)
+  const sigma = (zl: number) => {
+    const t = texp(zl);
+    return f((zl <= 0 ? 1 : t) / f(1 + t));
+  };
+  const s1 = sigma(f(f(f(GI * L2E) * T1) + f(OI * L2E)));
+  const s2 = sigma(f(f(f(GI * L2E) * h) + f(OI * L2E)));
   let M = 0;
   if (p.n[0] > 0) M = f(Math.abs(f(V0 - T1)) * f(Math.abs(GI) * K.ZB1));
   M = f(M + f(Math.abs(f(Vs[1] - h)) * f(Math.abs(GI) * K.ZB2)));
   M = f(M + K.ZK);
   const B = old > 0 ? K.Pup : K.Pdown;
-  // up iff (u - B + M) x1 x2 < ZC1 n1 x2 + ZC2 n2 x1, undecided if not and (u - B - M) x1 x2 < the same
+  // up iff u - B + M < ZC1 sigma~1 + ZC2 sigma~2, undecided if not and u - B - M < the same
   const w = f(f(r - 2 ** 31) - B);
-  let X = x2;
-  let R = f(n2 * K.ZC2);
-  if (p.n[0] > 0) {
-    R = f(f(f(n1 * K.ZC1) * x2) + f(f(n2 * K.ZC2) * x1));
-    X = f(x1 * x2);
-  }
-  if (f(f(w + M) * X) < R) return 'up';
-  return f(f(w - M) * X) < R ? 'undecided' : 'down';
+  const R = p.n[0] > 0 ? f(f(s1 * K.ZC1) + f(s2 * K.ZC2)) : f(s2 * K.ZC2);
+  if (f(w + M) < R) return 'up';
+  return f(w - M) < R ? 'undecided' : 'down';
 }
 
 describe('cycle engine estimate: |P - P~| <= M', () => {

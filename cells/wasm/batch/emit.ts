@@ -473,14 +473,14 @@ export const FIX = struct(
 
 /**
  * Cycle decision of vector k without delayed links (cells/physics.ts, docs/physics-arithmetic.md),
- * one half (four chains, f32x4) at a time: the drive, t = e^-|z| of the new target (the next latch's
+ * one half (four chains, f32x4) at a time: the drive, sigma~ of the new target (the next latch's
  * cache), the node's two segments, then the zeroth-order estimate in units of 2^-32 against the draw:
  *   P0 = B + ZC1 sigma~(T1) + ZC2 sigma~(h),  B = old ? f(2^32 bPow - 2^31) : -2^31,  ZC_s = 2^32 C0_s
  *   M0 = |gain| (|d1| ZB1 + |d2| ZB2) + ZK,  d_s the segment's start minus its target
- * and u = f(r - 2^31): up if u < P0 - M0, undecided if not and u < P0 + M0. With sigma~ = n / x
- * (n = 1 or t, x = 1 + t) both are evaluated as (u - B -+ M0) x1 x2 < ZC1 n1 x2 + ZC2 n2 x1: no
- * division. Scaling by 2^32 is exact; the offset 2^31 and the product form cost a few roundings of
- * 2^-24 relative on values below 2^35, under 1e-6 of P (EST_SLOP, in ZK, allows 1e-5); ZB1, ZB2 and
+ * and u = f(r - 2^31): up if u < P0 - M0, undecided if not and u < P0 + M0, as u - B -+ M0 <
+ * ZC1 sigma~(T1) + ZC2 sigma~(h), sigma~ = n / x (n = 1 or t = e^-|z|, x = 1 + t) rounded once, the
+ * old target's from the cache. Scaling by 2^32 is exact; the offset 2^31 and the sums cost a few
+ * roundings of 2^-24 relative on values below 2^33, under 1e-6 of P (EST_SLOP, in ZK, allows 1e-5); ZB1, ZB2 and
  * ZK (engine.ts fastBound) carry the slop the general bound scales by SL. An undecided lane is
  * provisionally down; its half is recorded (FIX) and fix() decides it after the cell's vectors.
  * Leaves the provisional masks in `up`; stores nodes, targets, the sigmoid cache; adds the divider terms.
@@ -503,10 +503,10 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     out.push(set(l.yq, o.f32x4_pmax(o.v_or(get(l.zq), K(KC.ISIGN)), K(KC.FM40L))));
     out.push(...emitExp2Frac32(f32));
     // sigma~(h) = n2 / x2, n2 = (z >= 0 ? 1 : t) = max(t, 1 if z' has its sign bit set else 0) (z' = +-0:
-    // t = 1 either way), x2 = 1 + t; the next latch's cache holds t with the sign of z' = -log2e z (layout.ts STATE)
+    // t = 1 either way), x2 = 1 + t: the next latch's cache (layout.ts STATE)
     out.push(set(l.zn, o.f32x4_pmax(get(l.qq), o.v_and(o.i32x4_shr_s(get(l.zq), o.i32(31)), K(KC.F1)))));
-    out.push(set(l.sg, o.v_or(get(l.qq), o.v_and(get(l.zq), K(KC.ISIGN)))));
     out.push(set(l.qq, o.f32x4_add(K(KC.F1), get(l.qq))));
+    out.push(set(l.sg, o.f32x4_div(get(l.zn), get(l.qq))));
     // node segments (the reference's operations) and the bound's distances
     const dist = (d: number, gb: number) => o.f32x4_mul(o.v_and(get(d), K(KC.FABS)), get(gb));
     out.push(set(l.Vq, o.v_load(get(l.vp), at + STATE.off.V)));
@@ -519,23 +519,17 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     if (cy.n2 > 0) out.push(set(l.Vq, o.f32x4_add(get(l.hq), o.f32x4_mul(get(l.d2q), K(KC.FPW2)))));
     out.push(set(l.zM, cy.n1 > 0 ? o.f32x4_add(get(l.zM), dist(l.d2q, l.GB2)) : dist(l.d2q, l.GB2)));
     out.push(set(l.zM, o.f32x4_add(get(l.zM), K(KC.ZK))));
-    // P0 = B + ZC1 n1 / x1 + ZC2 n2 / x2 (units of 2^-32, offset -2^31; B the sticky bit's term, n1 / x1 the
-    // previous target's sigma~ from the cache's signed t the same way); up iff u < P0 - M0, undecided if not
-    // and u < P0 + M0, both in product form (u - B -+ M0) x1 x2 < ZC1 n1 x2 + ZC2 n2 x1: no division
+    // P0 = B + ZC1 sigma~(T1) + ZC2 sigma~(h) (units of 2^-32, offset -2^31; B the sticky bit's term,
+    // sigma~(T1) the cache); up iff u - B + M0 < ZC1 sigma~(T1) + ZC2 sigma~(h), undecided if not and u - B - M0 < the same
     out.push(set(l.uq, o.f32x4_sub(o.f32x4_convert_i32x4_s(o.v_xor(get(x), K(KC.ISIGN))), o.v_xor(o.v_and(oldq(), K(KC.ZB)), K(KC.ZO)))));
     if (cy.n1 > 0) {
       out.push(set(l.sg1, o.v_load(get(l.vp), at + STATE.off.SG)));
-      out.push(set(l.tq, o.v_and(get(l.sg1), K(KC.FABS))));
-      out.push(set(l.sg1, o.f32x4_pmax(get(l.tq), o.v_and(o.i32x4_shr_s(get(l.sg1), o.i32(31)), K(KC.F1)))));
-      out.push(set(l.tq, o.f32x4_add(K(KC.F1), get(l.tq))));
-      // tq = x1, sg1 = n1; zP = ZC1 n1 x2 + ZC2 n2 x1, tq <- x1 x2
-      out.push(set(l.zP, o.f32x4_add(o.f32x4_mul(o.f32x4_mul(get(l.sg1), K(KC.ZC1)), get(l.qq)), o.f32x4_mul(o.f32x4_mul(get(l.zn), K(KC.ZC2)), get(l.tq)))));
-      out.push(set(l.tq, o.f32x4_mul(get(l.tq), get(l.qq))));
+      out.push(set(l.zP, o.f32x4_add(o.f32x4_mul(get(l.sg1), K(KC.ZC1)), o.f32x4_mul(get(l.sg), K(KC.ZC2)))));
     } else {
-      out.push(set(l.zP, o.f32x4_mul(get(l.zn), K(KC.ZC2))), set(l.tq, get(l.qq)));
+      out.push(set(l.zP, o.f32x4_mul(get(l.sg), K(KC.ZC2))));
     }
-    out.push(set(l.upq[q], o.f32x4_lt(o.f32x4_mul(o.f32x4_add(get(l.uq), get(l.zM)), get(l.tq)), get(l.zP))));
-    out.push(set(l.amb[q], o.v_andnot(o.f32x4_lt(o.f32x4_mul(o.f32x4_sub(get(l.uq), get(l.zM)), get(l.tq)), get(l.zP)), get(l.upq[q]))));
+    out.push(set(l.upq[q], o.f32x4_lt(o.f32x4_add(get(l.uq), get(l.zM)), get(l.zP))));
+    out.push(set(l.amb[q], o.v_andnot(o.f32x4_lt(o.f32x4_sub(get(l.uq), get(l.zM)), get(l.zP)), get(l.upq[q]))));
     if (v.masked) out.push(set(l.amb[q], o.v_and(get(l.amb[q]), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32 + 16 * q))));
     // an undecided lane: record the half (its old node, target and cached sigma~ still in memory)
     const rec = (off: number, val: Code) => o.v_store(get(l.fxp), val, off);
@@ -544,11 +538,8 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
         rec(FIX.off.V0, o.v_load(get(l.vp), at + STATE.off.V)),
         rec(FIX.off.T1, o.v_load(get(l.vp), at + STATE.off.T)),
         rec(FIX.off.H, get(l.hq)),
-        rec(
-          FIX.off.SG1,
-          cy.n1 > 0 ? o.f32x4_div(get(l.sg1), o.f32x4_add(K(KC.F1), o.v_and(o.v_load(get(l.vp), at + STATE.off.SG), K(KC.FABS)))) : o.v_const_bytes(ZERO16),
-        ),
-        rec(FIX.off.SG2, o.f32x4_div(get(l.zn), get(l.qq))),
+        rec(FIX.off.SG1, cy.n1 > 0 ? get(l.sg1) : o.v_const_bytes(ZERO16)),
+        rec(FIX.off.SG2, get(l.sg)),
         rec(FIX.off.R, get(x)),
         rec(FIX.off.AMB, get(l.amb[q])),
         rec(FIX.off.OLD, oldq()),

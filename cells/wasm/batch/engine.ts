@@ -826,7 +826,6 @@ export class BatchEngine implements LatchEngine {
     const ph = this.spec.physics;
     const gain = ph.gain;
     const offset = ph.offset;
-    const lat = this.lat;
     const cellOfRec = this.cellOfRec!;
     const fr = Math.fround;
     const recState = (g.NV * STATE.stride) / 4; // f32 entries of a record's state
@@ -883,8 +882,8 @@ export class BatchEngine implements LatchEngine {
             continue;
           }
           const z = fr(fr(gi * h) + oi);
-          // the sigmoid cache (layout.ts STATE): sigma~(z) with delayed links, else e^-|z| negative where z >= 0
-          const sg = lat ? fr(sigmoid(z)) : (z >= 0 ? -1 : 1) * fr(Math.exp(-Math.abs(z)));
+          // the sigmoid cache (layout.ts STATE): sigma(z) in single precision (the kernels store their estimate sigma~)
+          const sg = fr(sigmoid(z));
           f32[e + oSG] = sg;
           if (gen > 0) ((stamp[key] = gen), (value[key] = sg));
         }

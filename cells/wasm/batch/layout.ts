@@ -81,10 +81,9 @@ export const batchRec = structFamily((D: number) =>
 /**
  * The cycle physics' analog state of a block, one stream in the order the cells latch: per colour,
  * per cell of that colour (in cell order, clamped ones too), per vector of eight chains, this
- * record: their nodes, targets and the sigmoid cache: for the target's argument z = gain T +
- * offset, t = e^-|z| with its sign bit set where z >= 0 (the sign of -z: without delayed links,
- * emit.ts emitCycleFast: sigma~(z) = (z >= 0 ? 1 : t) / (1 + t)), or sigma~(z) itself (with
- * delayed links, emitCycle).
+ * record: their nodes, targets and the sigmoid cache: sigma~(z) of the target's argument z = gain T +
+ * offset, as the kernels estimate it (emit.ts emitCycleFast, emitCycle; load-time settling stores
+ * sigma(z) in single precision).
  */
 export const STATE = struct(
   'analog state',
