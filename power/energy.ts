@@ -5,7 +5,7 @@
  * sum, in the fixed order of ENERGY_COMPONENTS).
  */
 import { UserError } from '../fabric/errors.js';
-import type { EventCounts } from './events.js';
+import { EVENT_KEYS, type EventCounts } from './events.js';
 
 export interface CircuitParams {
   vdd_v: number;
@@ -148,15 +148,41 @@ export const ENERGY_REPORT_KEYS: readonly string[] = ['total', ...ENERGY_COMPONE
  * the report (traces take one per chain and sweep); energyOf is this, made into an object.
  */
 export function energyInto(ev: EventCounts, table: EnergyTable, out: Float64Array, at: number): void {
+  const v = scratchValues;
+  for (let i = 0; i < EVENT_KEYS.length; i++) v[i] = ev[EVENT_KEYS[i]];
+  energyIntoValues(v, table, out, at);
+}
+const scratchValues = new Float64Array(EVENT_KEYS.length);
+
+/**
+ * energyInto for counts given by position, vals[i] the count of EVENT_KEYS[i] (a trace's sweep
+ * energy, once per chain and sweep: no keyed lookups). The same products and the same sum.
+ */
+export function energyIntoValues(vals: ArrayLike<number>, table: EnergyTable, out: Float64Array, at: number): void {
+  const a = tableArrays(table);
   let total = 0;
-  for (let q = 0; q < ENERGY_COMPONENTS.length; q++) {
-    const t = table[ENERGY_COMPONENTS[q]];
-    const x = ev[t.event] * t.joules;
+  for (let q = 0; q < a.event.length; q++) {
+    const x = vals[a.event[q]] * a.joules[q];
     out[at + 1 + q] = x;
     total += x;
   }
   out[at] = total;
 }
+
+/** a table's entries in ENERGY_COMPONENTS' order as arrays: each one's event (its index in EVENT_KEYS) and joules (tables are not changed once made) */
+function tableArrays(table: EnergyTable): { event: Int32Array; joules: Float64Array } {
+  let a = tableArraysOf.get(table);
+  if (!a) {
+    a = {
+      event: Int32Array.from(ENERGY_COMPONENTS, (c) => EVENT_KEYS.indexOf(table[c].event)),
+      joules: Float64Array.from(ENERGY_COMPONENTS, (c) => table[c].joules),
+    };
+    if (a.event.some((i) => i < 0)) throw new Error('energy table: an entry counts an event not in EVENT_KEYS');
+    tableArraysOf.set(table, a);
+  }
+  return a;
+}
+const tableArraysOf = new WeakMap<EnergyTable, { event: Int32Array; joules: Float64Array }>();
 
 export function energyOf(ev: EventCounts, table: EnergyTable): EnergyReport {
   // the values by position into a scratch array, then one object of every key at once in the report's

@@ -28,8 +28,8 @@ import {
 } from '../cells/engine.js';
 import type { Planes } from '../cells/planes.js';
 import type { TileModel } from '../cells/wasm/tiles.js';
-import { ExactEvents, type EventCounts } from '../power/events.js';
-import { energyOf, energyInto, ENERGY_REPORT_KEYS, type EnergyReport } from '../power/energy.js';
+import { ExactEvents, EVENT_KEYS, type EventCounts } from '../power/events.js';
+import { energyOf, energyInto, energyIntoValues, ENERGY_REPORT_KEYS, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
 import { wireDirection } from '../fabric/fabric.js';
 import { packStates } from '../traces/pack.js';
@@ -208,12 +208,32 @@ export function sweepEventsOf(chip: Chip, t0: Tally, t1: Tally, sweep: number): 
  * one per chain and sweep).
  */
 export function sweepEnergyInto(chip: Chip, t0: Tally, t1: Tally, sweep: number, out: Float64Array, at: number): void {
-  energyInto(sweepEventsInto(chip, t0, t1, sweep, scratchEvents), chip.table, out, at);
+  if (sweepEventValues(chip, t0, t1, sweep, scratchValues)) energyIntoValues(scratchValues, chip.table, out, at);
+  else energyInto(sweepEventsInto(chip, t0, t1, sweep, {} as EventCounts), chip.table, out, at);
 }
-const scratchEvents = {} as EventCounts;
+/** EVENT_KEYS' positions of the events sweepEventValues writes */
+const EV = Object.fromEntries(EVENT_KEYS.map((k, i) => [k, i])) as Record<keyof EventCounts, number>;
+const scratchValues = new Float64Array(EVENT_KEYS.length);
 
 /** sweepEventsOf's counts written into `out` (every key; returned) */
 function sweepEventsInto(chip: Chip, t0: Tally, t1: Tally, sweep: number, out: EventCounts): EventCounts {
+  const v = new Float64Array(EVENT_KEYS.length);
+  if (sweepEventValues(chip, t0, t1, sweep, v)) {
+    for (let i = 0; i < EVENT_KEYS.length; i++) out[EVENT_KEYS[i]] = v[i];
+    return out;
+  }
+  const ev = new ExactEvents();
+  addSweepEvents(ev, chip, t0, t1, sweep, 1);
+  ev.add('leak_cell_cycles', chip.fabric.N * chip.timing.sweepCycles);
+  return Object.assign(out, chipEvents(chip, ev));
+}
+
+/**
+ * One chain's events of one sweep into `v` by position (EVENT_KEYS' order), computed directly;
+ * false (v unspecified) when a count is not one integer below 2^52: the caller takes the
+ * ExactEvents path.
+ */
+function sweepEventValues(chip: Chip, t0: Tally, t1: Tally, sweep: number, v: Float64Array): boolean {
   const t = chip.timing;
   const N = chip.fabric.N;
   const int0 = (sweep === 0 ? 0 : t.phaseCycles) + t.phaseCycles;
@@ -235,26 +255,22 @@ function sweepEventsInto(chip: Chip, t0: Tally, t1: Tally, sweep: number, out: E
     exactCount(rng) &&
     exactCount(leak) &&
     exactCount(cellCycles)
-  )) {
-    const ev = new ExactEvents();
-    addSweepEvents(ev, chip, t0, t1, sweep, 1);
-    ev.add('leak_cell_cycles', leak);
-    return Object.assign(out, chipEvents(chip, ev));
-  }
+  ))
+    return false;
   const hz = t.clockHz;
-  out.cycles = t.sweepCycles;
-  out.cell_cycles = cellCycles;
-  out.latches = latches;
-  out.toggles = toggles;
-  out.wire_toggle_pitches = wire / WIRE_Q;
-  out.link_toggles = links;
-  out.divider_s = div / DIVIDER_Q / hz;
-  out.rng_cell_s = rng / hz;
-  out.leak_cell_s = leak / hz;
-  out.weight_bits_written = 0;
-  out.cells_initialised = 0;
-  out.cells_read = 0;
-  return out;
+  v[EV.cycles] = t.sweepCycles;
+  v[EV.cell_cycles] = cellCycles;
+  v[EV.latches] = latches;
+  v[EV.toggles] = toggles;
+  v[EV.wire_toggle_pitches] = wire / WIRE_Q;
+  v[EV.link_toggles] = links;
+  v[EV.divider_s] = div / DIVIDER_Q / hz;
+  v[EV.rng_cell_s] = rng / hz;
+  v[EV.leak_cell_s] = leak / hz;
+  v[EV.weight_bits_written] = 0;
+  v[EV.cells_initialised] = 0;
+  v[EV.cells_read] = 0;
+  return true;
 }
 
 /** a count ExactEvents holds as this very number: an integer in [0, 2^52) */
