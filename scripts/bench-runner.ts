@@ -16,6 +16,26 @@ export interface BenchRunner {
   engine: LatchEngine;
   /** cells of the grid */
   N: number;
+  /** chains each step() sweeps */
+  chains: number;
+}
+
+/** This process's CPU seconds (user and system) so far. */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** `r` stepped for at least `seconds` of wall time: its cell updates, wall and CPU seconds. */
+export function timeSteps(r: BenchRunner, seconds: number): { updates: number; wall: number; cpu: number } {
+  const c0 = cpuSeconds();
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    r.step();
+    n++;
+  }
+  return { updates: n * r.N * r.chains, wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
 }
 
 /** `chains` chains on an L x L grid; `tiles`: one chain split over that many threads (checked to be granted). */
@@ -43,5 +63,5 @@ export function benchRunner(o: { physics: 'ideal' | 'cycle'; L: number; chains: 
     engine.latch({ colour: 1, seg1Cycles: ph, ownCycles: ph, beta: model.beta, key }, t, null);
     sweep++;
   };
-  return { step, engine, N };
+  return { step, engine, N, chains: o.chains };
 }

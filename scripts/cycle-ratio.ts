@@ -11,7 +11,7 @@
  * physics is), the median rates (updates per CPU ns) and the exact decisions per update.
  */
 import { parseArgs } from 'node:util';
-import { benchRunner, type BenchRunner as Runner } from './bench-runner.js';
+import { benchRunner, timeSteps, type BenchRunner as Runner } from './bench-runner.js';
 
 const { values } = parseArgs({ options: { chains: { type: 'string' }, L: { type: 'string' }, rounds: { type: 'string' }, chunk: { type: 'string' } } });
 const chains = Number(values.chains ?? 64);
@@ -23,22 +23,7 @@ function runner(physics: 'ideal' | 'cycle'): Runner {
   return benchRunner({ physics, L, chains, choice: 'auto' });
 }
 
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
-/** updates and CPU seconds of `seconds` of wall time */
-function run(r: Runner, seconds: number): { updates: number; cpu: number } {
-  const c0 = cpu();
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < seconds * 1000) {
-    r.step();
-    n++;
-  }
-  return { updates: n * r.N * chains, cpu: cpu() - c0 };
-}
+const run = timeSteps;
 
 const ideal = runner('ideal');
 const cycle = runner('cycle');

@@ -12,7 +12,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BenchRunner } from './bench-runner.js';
+import { timeSteps, type BenchRunner } from './bench-runner.js';
 
 const [dirA, dirB, physicsArg, roundsArg] = process.argv.slice(2);
 if (!dirA || !dirB) {
@@ -25,21 +25,11 @@ type Make = (o: { physics: 'ideal' | 'cycle'; L: number; chains: number; choice:
 const load = async (dir: string): Promise<Make> => (await import(pathToFileURL(resolve(dir, 'scripts/bench-runner.ts')).href)).benchRunner as Make;
 const a = (await load(dirA))({ physics, L: 70, chains: 64, choice: 'auto' });
 const b = (await load(dirB))({ physics, L: 70, chains: 64, choice: 'auto' });
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 /** cell updates per CPU ns over `s` seconds of wall time */
-function rate(r: BenchRunner, s: number): number {
-  const c0 = cpu();
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < s * 1000) {
-    r.step();
-    n++;
-  }
-  return (n * r.N * 64) / (cpu() - c0) / 1e9;
-}
+const rate = (r: BenchRunner, s: number): number => {
+  const t = timeSteps(r, s);
+  return t.updates / t.cpu / 1e9;
+};
 // warm-up: V8 moves the kernels to its optimising compiler in the background
 rate(a, 1.5);
 rate(b, 1.5);

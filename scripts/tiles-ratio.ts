@@ -12,7 +12,7 @@
  * copies and waiting at the barriers, spinning included). Needs dist/tile-worker.js (npm run build).
  */
 import { parseArgs } from 'node:util';
-import { benchRunner, type BenchRunner as Runner } from './bench-runner.js';
+import { benchRunner, timeSteps, type BenchRunner as Runner } from './bench-runner.js';
 
 const { values } = parseArgs({
   options: { L: { type: 'string' }, tiles: { type: 'string' }, physics: { type: 'string' }, rounds: { type: 'string' }, chunk: { type: 'string' } },
@@ -27,22 +27,7 @@ function runner(tiles: number): Runner {
   return benchRunner({ physics, L, chains: 1, choice: 'wasm', tiles });
 }
 
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
-/** updates, wall and CPU seconds of at least `seconds` of wall time */
-function run(r: Runner, seconds: number): { updates: number; wall: number; cpu: number } {
-  const c0 = cpu();
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < seconds * 1000) {
-    r.step();
-    n++;
-  }
-  return { updates: n * r.N, wall: (performance.now() - t0) / 1000, cpu: cpu() - c0 };
-}
+const run = timeSteps;
 
 const one = runner(1);
 const many = runner(T);
