@@ -567,8 +567,8 @@ export function runImagesJob(job: DtmJob, post: (m: ImagesMessage, transfer?: Ar
  * The trace of images that run on worker threads, in the order one thread writes it: per stage
  * (noisiest first) its stage_begin, every range's sweep records in range order, and its stage_end
  * from every range's events. A range's messages are written as soon as that order reaches them;
- * until then they wait here (at most about one stage of one range's records: the ranges run
- * side by side).
+ * until then they wait here (the ranges do the same work side by side, so usually about one stage
+ * of one range's records; nothing holds a range back that runs further ahead).
  */
 class TraceMerge {
   private readonly queues: ImagesMessage[][];
