@@ -549,9 +549,16 @@ export interface DtmJob {
   opts: Omit<GenerateOptions, 'sink' | 'onStageDone' | 'onImageDone' | 'workers' | 'shouldStop' | 'stopped'>;
   from: number;
   to: number;
-  /** a traced run: the trace's thinning and sweeps per stage (the job relays its sweep records) */
-  trace?: { thinning: TraceOptions; sweeps: number };
+  /**
+   * a traced run: the trace's thinning and sweeps per stage (the job relays its sweep records), and
+   * the merge's gate (TraceMerge.gate: stages written, closed)
+   */
+  trace?: { thinning: TraceOptions; sweeps: number; gate: SharedArrayBuffer };
 }
+
+/** TraceMerge.gate's slots: the stages whose stage_end is written, and 1 once the merge writes nothing more */
+const GATE_WRITTEN = 0;
+const GATE_CLOSED = 1;
 
 /** What a range's job posts while it runs: its sweep records (traced), and each stage's end with the range's events in it. */
 export type ImagesMessage = RelayedSweeps | { t: 'stage'; stage: number; events: ReturnType<ExactEvents['toJSON']> };
@@ -559,18 +566,36 @@ export type ImagesMessage = RelayedSweeps | { t: 'stage'; stage: number; events:
 /** A range of images on a worker thread (sim/jobs.ts `images`), posting ImagesMessages as it goes. */
 export function runImagesJob(job: DtmJob, post: (m: ImagesMessage, transfer?: ArrayBuffer[]) => void): ImagesPart {
   const chip = buildChip(job.config);
-  const sink = job.trace ? new RelaySink(job.trace.thinning, job.trace.sweeps, chip.fabric.N, post) : undefined;
-  return runImages(chip, job.model, job.opts, job.from, job.to, { sink, onStage: (stage, images) => post({ t: 'stage', stage, events: images.toJSON() }) });
+  const tr = job.trace;
+  const sink = tr ? new RelaySink(tr.thinning, tr.sweeps, chip.fabric.N, post) : undefined;
+  const T = job.model.dtm!.T;
+  const gate = tr ? new Int32Array(tr.gate) : null;
+  const onStage = (stage: number, images: ExactEvents) => {
+    post({ t: 'stage', stage, events: images.toJSON() });
+    if (!gate) return;
+    // traced: at most one stage ahead of the trace (the main thread holds what it cannot write yet):
+    // the stage after this one starts once every range's stage before this one is written
+    const done = T - stage; // stages this range has finished
+    for (;;) {
+      const written = Atomics.load(gate, GATE_WRITTEN);
+      if (written >= done - 1 || Atomics.load(gate, GATE_CLOSED)) return;
+      Atomics.wait(gate, GATE_WRITTEN, written, 1000);
+    }
+  };
+  return runImages(chip, job.model, job.opts, job.from, job.to, { sink, onStage });
 }
 
 /**
  * The trace of images that run on worker threads, in the order one thread writes it: per stage
  * (noisiest first) its stage_begin, every range's sweep records in range order, and its stage_end
  * from every range's events. A range's messages are written as soon as that order reaches them;
- * until then they wait here (the ranges do the same work side by side, so usually about one stage
- * of one range's records; nothing holds a range back that runs further ahead).
+ * until then they wait here. A range runs at most one stage ahead of what is written (it waits on
+ * `gate` before its next stage: runImagesJob), so this holds at most about two stages of each range
+ * but the first.
  */
 class TraceMerge {
+  /** shared with the ranges' jobs: [GATE_WRITTEN] stages written, [GATE_CLOSED] 1 once nothing more is written */
+  readonly gate = new SharedArrayBuffer(8);
   private readonly queues: ImagesMessage[][];
   private range = 0;
   private stage: number;
@@ -597,7 +622,7 @@ class TraceMerge {
       this.pump();
     } catch (e) {
       // the first failure (a full disk) ends the trace: nothing after it, whatever the other ranges send
-      this.closed = true;
+      this.close();
       throw e;
     }
   }
@@ -607,9 +632,12 @@ class TraceMerge {
     return this.stage < 0;
   }
 
-  /** write nothing more (the run stopped) */
+  /** write nothing more (the run stopped); the ranges no longer wait */
   close(): void {
     this.closed = true;
+    const g = new Int32Array(this.gate);
+    Atomics.store(g, GATE_CLOSED, 1);
+    Atomics.notify(g, GATE_WRITTEN);
   }
 
   private pump(): void {
@@ -631,6 +659,9 @@ class TraceMerge {
       this.stage--;
       this.range = 0;
       this.images = new ExactEvents();
+      const g = new Int32Array(this.gate);
+      Atomics.store(g, GATE_WRITTEN, plan.T - 1 - this.stage);
+      Atomics.notify(g, GATE_WRITTEN);
       if (this.stage >= 0) sink.stageBegin(stageBeginInfo(chip, plan, this.stage, this.stageStart));
     }
   }
@@ -659,7 +690,7 @@ async function runImagesInWorkers(
     engine: opts.engine,
     batch: opts.batch,
   };
-  const trace = merge ? { thinning: opts.sink!.thinning ?? {}, sweeps: plan.K } : undefined;
+  const trace = merge ? { thinning: opts.sink!.thinning ?? {}, sweeps: plan.K, gate: merge.gate } : undefined;
   let done = 0;
   return overRanges<ImagesPart>(
     'images',

@@ -149,9 +149,10 @@ export function estimateRun(s: RunShape): Estimate {
   const perThread = Math.min(Math.ceil(s.chains / threads), s.batch ?? Infinity);
   // a traced stage's views are held per batch until the batch ends (sim/run.ts ViewBuffer: every
   // cell's packed spins and the record's values); on worker threads the main thread also holds up to
-  // one range's stage of records until the trace's order reaches them, and each is copied in transit
+  // two stages of each range but the first until the trace's order reaches them (sim/dtm.ts
+  // TraceMerge), and a batch is copied in transit
   const views = s.traceRecords
-    ? perThread * (s.traceSweepsPerStage ?? 0) * (Math.ceil(N / 8) + BYTES.traceRecordOverhead) * (threads > 1 ? threads + 2 : 1)
+    ? perThread * (s.traceSweepsPerStage ?? 0) * (Math.ceil(N / 8) + BYTES.traceRecordOverhead) * (threads > 1 ? 3 * threads - 1 : 1)
     : 0;
   const trace = s.traceRecords ? BYTES.traceBuffer + views : 0;
   const parts = { base: BYTES.base, chip, model, program, chains, workers, trace };

@@ -768,7 +768,7 @@ describe('resources', () => {
     const traced = (o: Partial<RunShape>) => estimateRun(shape({ traceRecords: 8000, tracedCells: 4900, traceSweepsPerStage: 250, ...o })).parts.trace;
     const views = 4 * 250 * (613 + BYTES.traceRecordOverhead);
     expect(traced({})).toBe(BYTES.traceBuffer + views);
-    expect(traced({ workers: 2 })).toBe(BYTES.traceBuffer + (views / 2) * 4);
+    expect(traced({ workers: 2 })).toBe(BYTES.traceBuffer + (views / 2) * 5);
     expect(estimateRun(shape({ engine: 'ideal' })).seconds).toBeLessThan(a.seconds);
     // the kernels' fast path makes substeps nearly free within their bound (docs/performance.md, "Time
     // estimates"); past it the reference engine pays per substep

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../sim/config.js';
 import { buildChip } from '../sim/chip.js';
-import { newDtmModel, generate } from '../sim/dtm.js';
+import { newDtmModel, generate, type DtmJob } from '../sim/dtm.js';
+import { runJobs } from '../sim/pool.js';
 import { openTraceWriter, type TraceOptions, type TraceThreadOptions, type TraceWriter } from '../traces/writer.js';
 import { BATCH_FIELDS, TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../traces/types.js';
 import { traceWorkerUrl } from '../traces/ring.js';
@@ -114,6 +115,37 @@ describe.skipIf(!available)('the writer thread', () => {
     expect(kept.filter((r) => r.type === 'stage_end').length).toBeGreaterThanOrEqual(1);
     expect(kept.length).toBeLessThan(whole.length - 1);
     expect(kept).toEqual(whole.slice(0, kept.length));
+  });
+
+  it('a traced range on a worker thread runs at most one stage ahead of what the trace has written', async () => {
+    // the gate never says a stage is written: the job finishes two stages (it may run the second while the
+    // first waits to be written), then waits; once the gate is closed it runs to its end
+    const gate = new SharedArrayBuffer(8);
+    const g = new Int32Array(gate);
+    const stages: number[] = [];
+    const job: DtmJob = {
+      config: chip.config,
+      model: dtm,
+      opts: { images: 4, sweeps: 9, engine: 'batch' },
+      from: 2,
+      to: 4,
+      trace: { thinning: {}, sweeps: 9, gate },
+    };
+    const done = runJobs([{ name: 'images', data: job }], {
+      onMessage: (_, m) => {
+        const msg = m as { t: string; stage: number };
+        if (msg.t === 'stage') stages.push(msg.stage);
+      },
+    });
+    const until = Date.now() + 60_000;
+    while (stages.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // a stage of this tiny run takes milliseconds: half a second is many stages' time
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stages).toEqual([2, 1]);
+    Atomics.store(g, 1, 1);
+    Atomics.notify(g, 0);
+    await done;
+    expect(stages).toEqual([2, 1, 0]);
   });
 
   it('is the same on every run, whatever the threads do (five runs with a tiny ring)', async () => {
