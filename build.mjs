@@ -22,7 +22,8 @@ function newestSource() {
     }
   };
   for (const d of ['cells', 'cli', 'configs', 'fabric', 'power', 'rng', 'sim', 'traces']) walk(d);
-  for (const f of ['index.ts', 'build.mjs', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) newest = Math.max(newest, statSync(f).mtimeMs);
+  for (const f of ['index.ts', 'build.mjs', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])
+    newest = Math.max(newest, statSync(f).mtimeMs);
   return newest;
 }
 function oldestOutput() {
