@@ -58,7 +58,8 @@ export class RelaySink implements TraceSink {
     if (!this.filter.wants(r.chain, r.stage, r.sweep)) return;
     if (this.n > 0 && r.stage !== this.stage) this.flush();
     const names = r.energy ? r.energy.names : Object.keys(r.energy_j ?? {});
-    if (this.n > 0 && names.length !== this.names.length) this.flush();
+    // one message holds records of one list of energy components (a run has one)
+    if (this.n > 0 && (names.length !== this.names.length || names.some((k, q) => k !== this.names[q]))) this.flush();
     this.stage = r.stage;
     this.names = names;
     this.chains.push(r.chain);
