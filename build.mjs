@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
 const prepare = process.argv.includes('--prepare');
-/** the newest modification time under the sources (null: none), and the oldest of the outputs (0: one is missing) */
+/** the newest modification time of the sources */
 function newestSource() {
   let newest = 0;
   const walk = (dir) => {
@@ -26,6 +26,7 @@ function newestSource() {
     newest = Math.max(newest, statSync(f).mtimeMs);
   return newest;
 }
+/** the oldest modification time of the outputs (0: one is missing) */
 function oldestOutput() {
   let oldest = Infinity;
   for (const f of ['dtca.js', 'worker.js', 'tile-worker.js', 'trace-worker.js', 'index.js', 'types/index.d.ts']) {
