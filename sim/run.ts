@@ -32,7 +32,7 @@ import { ExactEvents, EVENT_KEYS, type EventCounts } from '../power/events.js';
 import { energyOf, energyInto, energyIntoValues, ENERGY_REPORT_KEYS, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
 import { wireDirection } from '../fabric/fabric.js';
-import { packStates } from '../traces/pack.js';
+import { packStates, unpackSpins } from '../traces/pack.js';
 import { BATCH_FIELDS, type TraceSink, type SweepInfo } from '../traces/types.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
@@ -352,8 +352,7 @@ export class ViewBuffer {
       // unpacked only for observers that read it
       get s() {
         if (!st.unpacked) {
-          const p = view.packed;
-          for (let i = 0; i < N; i++) spins[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
+          unpackSpins(view.packed, N, spins);
           st.unpacked = true;
         }
         return spins;

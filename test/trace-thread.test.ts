@@ -12,7 +12,7 @@ import { buildChip } from '../sim/chip.js';
 import { newDtmModel, generate, type DtmJob } from '../sim/dtm.js';
 import { runJobs } from '../sim/pool.js';
 import { openTraceWriter, type TraceOptions, type TraceThreadOptions, type TraceWriter } from '../traces/writer.js';
-import { BATCH_FIELDS, TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../traces/types.js';
+import { BATCH_FIELDS, TRACE_FORMAT, TRACE_VERSION, type TraceHeader, type TraceSink } from '../traces/types.js';
 import { traceWorkerUrl } from '../traces/ring.js';
 import { Interrupted } from '../fabric/errors.js';
 import { readTrace } from '../traces/reader.js';
@@ -115,6 +115,31 @@ describe.skipIf(!available)('the writer thread', () => {
     expect(kept.filter((r) => r.type === 'stage_end').length).toBeGreaterThanOrEqual(1);
     expect(kept.length).toBeLessThan(whole.length - 1);
     expect(kept).toEqual(whole.slice(0, kept.length));
+  });
+
+  it('a sink without sweeps() gets the same records, spins and energies from images on worker threads', async () => {
+    const seen = async (workers: number) => {
+      const out: string[] = [];
+      const sink: TraceSink = {
+        header: () => {},
+        wantsSweep: () => true,
+        sweep: (r) => {
+          let up = 0;
+          for (let i = 0; i < chip.fabric.N; i++) up += r.spins[i] > 0 ? 1 : 0;
+          const e = r.energy ? r.energy.values[r.energy.at] : r.energy_j!.total;
+          out.push(`${r.chain} ${r.stage} ${r.sweep} ${r.cycle} ${r.toggles} ${up} ${e}`);
+        },
+        stageBegin: (r) => void out.push(`begin ${r.stage} ${r.cycle}`),
+        stageEnd: (r) => void out.push(`end ${r.stage} ${r.cycle} ${r.energy_j.total}`),
+        end: () => {},
+        close: async () => {},
+      };
+      await generate(chip, dtm, { images: 4, sweeps: 9, sink, engine: 'batch', workers });
+      return out;
+    };
+    const one = await seen(1);
+    expect(one.length).toBe(3 * (2 + 4 * 9));
+    expect(await seen(2)).toEqual(one);
   });
 
   it('a traced range on a worker thread runs at most one stage ahead of what the trace has written', async () => {

@@ -191,6 +191,12 @@ export function packStates(spins: ArrayLike<number>, cells: Int32Array | null, n
   return o;
 }
 
+/** packStates' inverse for every cell: bit i of `packed` as spin +-1 into out[i], i < n. */
+export function unpackSpins(packed: Uint8Array, n: number, out: Float64Array): Float64Array {
+  for (let i = 0; i < n; i++) out[i] = (packed[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
+  return out;
+}
+
 /** The inverse of packStates: 0/1 per traced cell. */
 export function unpackBits(packed: Uint8Array, n: number): Uint8Array {
   if (packed.length < (n + 7) >> 3) throw new Error(`packed states hold ${packed.length * 8} bits, need ${n}`);

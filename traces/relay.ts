@@ -8,7 +8,8 @@
  * The worker keeps the thinning's rule (SweepFilter, the writer's own) so that it packs and posts
  * only the records the trace keeps; the owner writes the header and the stage and end records.
  */
-import { packStates } from './pack.js';
+import { packStates, unpackSpins } from './pack.js';
+import { newSweepFields, putBatchRecords } from './sweep-record.js';
 import { BATCH_FIELDS, type EndInfo, type StageInfo, type SweepBatch, type SweepInfo, type TraceHeader, type TraceSink } from './types.js';
 import { SweepFilter, type TraceOptions } from './writer.js';
 
@@ -128,28 +129,24 @@ export function replayRelayed(sink: TraceSink, m: RelayedSweeps): void {
   }
 }
 
-/** a batch record by record through sink.sweep() (a sink without sweeps()) */
+/** a batch record by record through sink.sweep() (a sink without sweeps()), in putBatchRecords' order */
 function replayBatch(sink: TraceSink, b: SweepBatch): void {
-  const per = BATCH_FIELDS + b.names.length;
   const N = b.bytes * 8;
   const spins = new Float64Array(N);
-  for (let k = 0; k < b.n; k++) {
-    for (let j = 0; j < b.slots; j++) {
-      const o = (k * b.slots + j) * per;
-      const at = (j * b.n + k) * b.bytes;
-      const packed = b.packed.subarray(at, at + b.bytes);
-      for (let i = 0; i < N; i++) spins[i] = (packed[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
-      sink.sweep({
-        chain: b.first + k,
-        stage: b.stage,
-        sweep: b.fields[o],
-        cycle: b.fields[o + 1],
-        time_s: b.fields[o + 2],
-        toggles: b.fields[o + 3],
-        spins,
-        packed,
-        energy: { names: b.names, values: b.fields, at: o + BATCH_FIELDS },
-      });
-    }
-  }
+  const energy = { names: b.names, values: b.fields, at: 0 };
+  const layout = { stage: b.stage, first: b.first, n: b.n, slots: b.slots, n_cells: N, names: b.names as string[], bytes: b.bytes };
+  putBatchRecords(newSweepFields(), layout, b.fields, 0, b.packed, 0, 0, b.n, (f) => {
+    energy.at = f.energyAt!;
+    sink.sweep({
+      chain: f.chain,
+      stage: f.stage,
+      sweep: f.sweep,
+      cycle: f.cycle,
+      time_s: f.time_s,
+      toggles: f.toggles,
+      spins: unpackSpins(f.states, N, spins),
+      packed: f.states,
+      energy,
+    });
+  });
 }

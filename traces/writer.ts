@@ -43,7 +43,7 @@
  */
 import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
-import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict } from './pack.js';
+import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict, unpackSpins } from './pack.js';
 import { RecordBuffer, RingProducer, traceWorkerUrl } from './ring.js';
 import { newSweepFields, putBatchRecords, type BatchLayout } from './sweep-record.js';
 import {
@@ -406,11 +406,8 @@ export class TraceWriter implements TraceSink {
 
   /** every cell's spin (+-1) of packed bytes, in one scratch array */
   private unpacked(p: Uint8Array): Float64Array {
-    const N = this.N;
-    if (this.spinsScratch.length !== N) this.spinsScratch = new Float64Array(N);
-    const s = this.spinsScratch;
-    for (let i = 0; i < N; i++) s[i] = (p[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
-    return s;
+    if (this.spinsScratch.length !== this.N) this.spinsScratch = new Float64Array(this.N);
+    return unpackSpins(p, this.N, this.spinsScratch);
   }
 
   /** the sweep record's fields, reused (the encoder reads them and keeps nothing) */
