@@ -596,6 +596,7 @@ export function runImagesJob(job: DtmJob, post: (m: ImagesMessage, transfer?: Ar
 class TraceMerge {
   /** shared with the ranges' jobs: [GATE_WRITTEN] stages written, [GATE_CLOSED] 1 once nothing more is written */
   readonly gate = new SharedArrayBuffer(8);
+  private readonly g = new Int32Array(this.gate);
   private readonly queues: ImagesMessage[][];
   private range = 0;
   private stage: number;
@@ -635,9 +636,8 @@ class TraceMerge {
   /** write nothing more (the run stopped); the ranges no longer wait */
   close(): void {
     this.closed = true;
-    const g = new Int32Array(this.gate);
-    Atomics.store(g, GATE_CLOSED, 1);
-    Atomics.notify(g, GATE_WRITTEN);
+    Atomics.store(this.g, GATE_CLOSED, 1);
+    Atomics.notify(this.g, GATE_WRITTEN);
   }
 
   private pump(): void {
@@ -659,9 +659,8 @@ class TraceMerge {
       this.stage--;
       this.range = 0;
       this.images = new ExactEvents();
-      const g = new Int32Array(this.gate);
-      Atomics.store(g, GATE_WRITTEN, plan.T - 1 - this.stage);
-      Atomics.notify(g, GATE_WRITTEN);
+      Atomics.store(this.g, GATE_WRITTEN, plan.T - 1 - this.stage);
+      Atomics.notify(this.g, GATE_WRITTEN);
       if (this.stage >= 0) sink.stageBegin(stageBeginInfo(chip, plan, this.stage, this.stageStart));
     }
   }
