@@ -850,6 +850,12 @@ describe('hand-written sweep record encoder', () => {
           init: 0,
           readout: 1,
           links: -0.5,
+          // negative integers in each of msgpack's signed forms, and -0 (msgpackr writes it as the integer 0)
+          n5: -5,
+          n100: -100,
+          n40000: -40000,
+          nmin: -(2 ** 31),
+          nzero: -0,
         };
         const time_s = cycle / 1e7;
         const mine = encodeSweepRecord({ chain, stage, sweep, cycle, time_s, toggles, n_cells: nCells, states, energy_j });

@@ -53,6 +53,9 @@ let scratch: Buffer = Buffer.allocUnsafe(1 << 16);
 /** the record being encoded and the write position (module state: no closures per record) */
 let eb: Buffer = scratch;
 let ep = 0;
+/** a DataView of the record's buffer (made again when the buffer changes): its setters write big-endian numbers faster than Buffer's write methods */
+let dv: DataView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+let dvOf: Uint8Array = scratch;
 
 function putKey(kb: Uint8Array): void {
   // a byte loop: TypedArray.set costs more than these few bytes
@@ -62,25 +65,25 @@ function putKey(kb: Uint8Array): void {
   ep = p;
 }
 
-/** a number as msgpackr writes it (ints in the smallest form, safe integers past 2^32 as int64, else float64) */
+/** a number as msgpackr writes it (ints in the smallest form, -0 as 0 too, safe integers past 2^32 as int64, else float64) */
 function putNum(v: number): void {
   const b = eb;
   let p = ep;
-  if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff && !Object.is(v, -0)) {
+  if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff) {
     if (v >= 0) {
       if (v < 0x80) b[p++] = v;
       else if (v < 0x100) ((b[p++] = 0xcc), (b[p++] = v));
-      else if (v < 0x10000) ((b[p++] = 0xcd), b.writeUInt16BE(v, p), (p += 2));
-      else ((b[p++] = 0xce), b.writeUInt32BE(v, p), (p += 4));
+      else if (v < 0x10000) ((b[p++] = 0xcd), dv.setUint16(p, v), (p += 2));
+      else ((b[p++] = 0xce), dv.setUint32(p, v), (p += 4));
     } else if (v >= -0x20) b[p++] = v & 0xff;
-    else if (v >= -0x80) ((b[p++] = 0xd0), b.writeInt8(v, p), (p += 1));
-    else if (v >= -0x8000) ((b[p++] = 0xd1), b.writeInt16BE(v, p), (p += 2));
-    else ((b[p++] = 0xd2), b.writeInt32BE(v, p), (p += 4));
+    else if (v >= -0x80) ((b[p++] = 0xd0), (b[p++] = v & 0xff));
+    else if (v >= -0x8000) ((b[p++] = 0xd1), dv.setInt16(p, v), (p += 2));
+    else ((b[p++] = 0xd2), dv.setInt32(p, v), (p += 4));
   } else if (Number.isSafeInteger(v) && v > 0xffffffff) {
     // counter() makes these BigInts, which msgpackr writes as int64
-    ((b[p++] = 0xd3), b.writeBigInt64BE(BigInt(v), p), (p += 8));
+    ((b[p++] = 0xd3), dv.setBigInt64(p, BigInt(v)), (p += 8));
   } else {
-    ((b[p++] = 0xcb), b.writeDoubleBE(v, p), (p += 8));
+    ((b[p++] = 0xcb), dv.setFloat64(p, v), (p += 8));
   }
   ep = p;
 }
@@ -123,6 +126,7 @@ export function sweepRecordBound(f: SweepFields): number {
 /** The sweep record written into `b` from byte `at` (room for sweepRecordBound(f) bytes); returns where it ends. */
 export function encodeSweepRecordInto(b: Buffer, at: number, f: SweepFields): number {
   eb = b;
+  if (dvOf !== b) ((dv = new DataView(b.buffer, b.byteOffset, b.byteLength)), (dvOf = b));
   ep = at;
   putKey(SWEEP_HEAD);
   putNum(f.chain);
@@ -143,8 +147,8 @@ export function encodeSweepRecordInto(b: Buffer, at: number, f: SweepFields): nu
   putNum(n);
   putKey(K.data);
   if (n < 0x100) ((b[ep++] = 0xc4), (b[ep++] = n));
-  else if (n < 0x10000) ((b[ep++] = 0xc5), b.writeUInt16BE(n, ep), (ep += 2));
-  else ((b[ep++] = 0xc6), b.writeUInt32BE(n, ep), (ep += 4));
+  else if (n < 0x10000) ((b[ep++] = 0xc5), dv.setUint16(ep, n), (ep += 2));
+  else ((b[ep++] = 0xc6), dv.setUint32(ep, n), (ep += 4));
   b.set(f.states, ep);
   ep += n;
   putKey(K.energy_j);
@@ -173,7 +177,8 @@ export function encodeSweepRecordInto(b: Buffer, at: number, f: SweepFields): nu
   putKey(K.crc32);
   const p = ep;
   b[p] = 0xce;
-  b.writeUInt32BE(crc32(b.subarray(at, p + 1)), p + 1);
+  // (a plain view for the CRC: Buffer's subarray costs about 0.1 us more per record)
+  dv.setUint32(p + 1, crc32(new Uint8Array(b.buffer, b.byteOffset + at, p + 1 - at)));
   eb = scratch;
   return p + 5;
 }
