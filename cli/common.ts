@@ -62,8 +62,14 @@ export function loadConfig(a: CommonArgs, extraSets: string[] = [], flags: Resol
 }
 
 export function withConfigOptions<T>(y: Argv<T>) {
+  return withConfigChanges(
+    y.positional('config', { type: 'string', describe: `preset name (${presetNames().join(', ')}) or config file; default ${DEFAULT_CONFIG}` }),
+  );
+}
+
+/** --set and --ideal (without the [config] positional: `config validate` names its file itself) */
+export function withConfigChanges<T>(y: Argv<T>) {
   return y
-    .positional('config', { type: 'string', describe: `preset name (${presetNames().join(', ')}) or config file; default ${DEFAULT_CONFIG}` })
     .option('set', { type: 'string', array: true, describe: 'override a config value: --set clock.clock_hz=2e7' })
     .option('ideal', { type: 'boolean', default: false, describe: 'turn every non-ideality off (exact chromatic Gibbs)' });
 }

@@ -16,7 +16,7 @@ import { checkConfig, configJsonSchema, configPaths } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { VERSION } from '../sim/io/output.js';
 import { configLabel } from '../sim/label.js';
-import { loadConfig, withConfigOptions, withConventions, errorLine, type CommonArgs } from './common.js';
+import { loadConfig, withConfigOptions, withConfigChanges, withConventions, errorLine, type CommonArgs } from './common.js';
 import { yargsMessage, dashValues } from './argv.js';
 import { runCommand } from './commands/run.js';
 import { modelCommands } from './commands/model.js';
@@ -60,7 +60,7 @@ export function buildCli(rawArgv: string[], s: Session) {
       .command(
         'validate <file>',
         'check a config file (and its extends chain): every problem, one per line',
-        (yy) => withConfigOptions(yy.positional('file', { type: 'string', demandOption: true, describe: 'config file or preset name' })),
+        (yy) => withConfigChanges(yy.positional('file', { type: 'string', demandOption: true, describe: 'config file or preset name' })),
         (a) => {
           const { config: c, problems } = checkConfig(a.file as string, { sets: a.set as string[] | undefined, ideal: Boolean(a.ideal) });
           if (!c) {

@@ -134,7 +134,8 @@ export function areaRows(s: Record<string, unknown>): [string, string][] {
     if (a[c] === 0) continue;
     rows.push([`  ${c}`, `${mm2(a[c])}  (${((100 * a[c]) / a.total).toFixed(1)}%)`]);
   }
-  if (typeof s.images_per_s_per_mm2 === 'number') rows.push(['images / s / mm²', Number(s.images_per_s_per_mm2.toPrecision(4)).toLocaleString('en-US')]);
+  if (typeof s.images_per_s_per_mm2 === 'number')
+    rows.push(['images / s / mm²', Number(s.images_per_s_per_mm2.toPrecision(5)).toLocaleString('en-US', { maximumSignificantDigits: 5 })]);
   if (typeof s.cell_updates_per_s_per_mm2 === 'number') rows.push(['updates / s / mm²', s.cell_updates_per_s_per_mm2.toExponential(3)]);
   return rows;
 }

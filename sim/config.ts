@@ -335,9 +335,9 @@ export function configProblems(merged: unknown, layers: ConfigLayer[]): ConfigPr
   const problems = zodProblems(ConfigSchema, merged, layers);
   if (problems.length === 0) problems.push(...semanticProblems(merged as ResolvedConfig, layers));
   else {
-    // the rules can still be judged when the fabric itself parsed
+    // the rules can still be judged when the fabric itself parsed (an unknown key beside its values does not stop that)
     const f = isObject(merged) ? merged.fabric : undefined;
-    const fabricOk = !problems.some((p) => p.path.startsWith('fabric') || p.path.startsWith('clock'));
+    const fabricOk = !problems.some((p) => (p.path.startsWith('fabric') || p.path.startsWith('clock')) && !p.message.startsWith('unknown key'));
     if (fabricOk && isObject(f)) problems.push(...semanticProblems(merged as unknown as ResolvedConfig, layers));
   }
   return problems;

@@ -178,7 +178,7 @@ export function formatStats(s: Stats): string {
     rows.push([`  ${k}`, `${eng(v, 'J')}  (${share}%)`]);
   }
   if (s.images !== undefined) {
-    rows.push(['energy / image', eng(s.energy_per_image_j as number, 'J')], ['energy / stage', eng(s.energy_per_stage_j as number, 'J')]);
+    rows.push(['energy / image', eng(s.energy_per_image_j as number, 'J')], ['energy / image / stage', eng(s.energy_per_stage_j as number, 'J')]);
   }
   rows.push(...areaRows(s));
   rows.push(

@@ -333,3 +333,25 @@ print(json.dumps({
     expect(j.stage_end_sum / j.stats_total).toBeCloseTo(1, 12);
   });
 });
+
+describe('config validate lists every problem', () => {
+  it('an unknown key beside the fabric does not hide that the grid is too small for its rules', () => {
+    const f = join(dir, 'two-problems.json');
+    writeFileSync(f, JSON.stringify({ extends: 'dtca-paper', fabric: { L: 7, foo: 1 } }));
+    const v = dtca(['config', 'validate', f]);
+    expect(v.code).toBe(2);
+    const lines = v.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/fabric\.foo: unknown key/);
+    expect(lines[1]).toMatch(/grid L=7 is too small for this rule/);
+    expect(v.stderr).toMatch(/2 problems/);
+    // a wrong value of the fabric itself still stops the rule check (it cannot judge a grid it cannot read)
+    writeFileSync(f, JSON.stringify({ extends: 'dtca-paper', fabric: { L: 'seven' } }));
+    expect(dtca(['config', 'validate', f]).stdout.trim().split('\n')).toHaveLength(1);
+  });
+  it('-h names only the file it checks', () => {
+    const h = dtca(['config', 'validate', '-h']).stdout;
+    expect(h).toMatch(/file +config file or preset name/);
+    expect(h).not.toMatch(/^ +config +preset name/m);
+  });
+});
