@@ -150,7 +150,9 @@ export function noteRandomWeights(s: Stats, model: { random_weights?: boolean })
   s.energy_note =
     `random-weight workload: seeded random weights, not a trained model; random weights toggle more than a trained model (here ${(100 * toggles).toFixed(1)}% of cell updates toggle; ` +
     'measured on the paper chip at 10 MHz, 250 sweeps: 33% and 14.8 nJ per image with random weights against 15% and 10.2 nJ for the shipped trained model), ' +
-    "so the dynamic energy and the energy per image read high; run a trained model (--model) for a workload's figure";
+    (typeof s.images === 'number' && s.images > 0
+      ? "so the dynamic energy and the energy per image read high; run a trained model (--model) for a workload's figure"
+      : "so the dynamic energy reads high; run a trained model (--model) for a workload's figure");
 }
 
 /** A short table for people. */

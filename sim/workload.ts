@@ -466,7 +466,16 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
     const dtm = model.dtm as NonNullable<Model['dtm']>;
     const progress: WorkloadProgress = { done: 0, of: plan.images * dtm.T, unit: 'image-stages' };
     ctx.log.info(
-      { physics: cs.engine, engine: plan.engine, cells: cs.cells, degree: cs.directions, T: dtm.T, images: plan.images, sweeps: plan.sweeps },
+      {
+        physics: cs.engine,
+        engine: plan.engine,
+        cells: cs.cells,
+        degree: cs.directions,
+        T: dtm.T,
+        images: plan.images,
+        sweeps: plan.sweeps,
+        labels: labelsText(plan.labels, plan.images),
+      },
       'generation starting',
     );
     const bar = ctx.progress(plan.images * dtm.T, 'image-stages');
@@ -639,6 +648,15 @@ export function interruptedMessage(
   const before = left && at.sweep !== undefined ? ` before sweep ${at.sweep}` : '';
   const when = where ? ` at ${where}${before}` : left ? '' : ` after the last of the ${p.unit}`;
   return `interrupted by ${signal}${when} (${p.done} of ${p.of} ${p.unit} done); partial results in ${dir}: stats.json marked partial${trace ? `, the trace ends with an "interrupted" record (${trace})` : ''}`;
+}
+
+/** The classes a DTM run clamps, as its log says them: "none", "0,3,7", "1,2 cycled over 10 images" or "1 (the first 1 of 1,2)". */
+export function labelsText(labels: number[] | undefined, images: number): string {
+  if (!labels || labels.length === 0) return 'none';
+  const list = labels.join(',');
+  if (images === labels.length) return list;
+  if (images < labels.length) return `${labels.slice(0, images).join(',')} (the first ${images} of ${list})`;
+  return `${list} cycled over ${images} images`;
 }
 
 /**

@@ -355,3 +355,13 @@ describe('config validate lists every problem', () => {
     expect(h).not.toMatch(/^ +config +preset name/m);
   });
 });
+
+describe('a DTM run says which classes it clamps', () => {
+  it('labelsText: the list, cycled over more images, or cut to fewer', async () => {
+    const { labelsText } = await import('../sim/workload.js');
+    expect(labelsText(undefined, 4)).toBe('none');
+    expect(labelsText([0, 3, 7], 3)).toBe('0,3,7');
+    expect(labelsText([1, 2], 10)).toBe('1,2 cycled over 10 images');
+    expect(labelsText([1, 2], 1)).toBe('1 (the first 1 of 1,2)');
+  });
+});

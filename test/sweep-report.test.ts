@@ -130,6 +130,21 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
     expect(plain).not.toMatch(/FD/);
   });
 
+  it('an axis with one value gets no charts of its own when another axis varies', () => {
+    const pf = planOf([
+      { path: 'fabric.L', values: [32] },
+      { path: 'clock.clock_hz', values: [1e7, 4e7] },
+    ]);
+    const rows = [row(1, { 'fabric.L': 32, 'clock.clock_hz': 1e7 }), row(2, { 'fabric.L': 32, 'clock.clock_hz': 4e7 })];
+    const charts = chartSpecs(pf, rows);
+    expect(charts.length).toBeGreaterThan(0);
+    expect(charts.some((c) => c.axis === 'clock.clock_hz')).toBe(true);
+    expect(charts.filter((c) => c.axis === 'fabric.L')).toEqual([]);
+    // every axis single-valued: one point, still charted against each
+    const one = planOf([{ path: 'fabric.L', values: [32] }]);
+    expect(chartSpecs(one, [row(1, { 'fabric.L': 32 })]).some((c) => c.axis === 'fabric.L')).toBe(true);
+  });
+
   it('the FD and accuracy charts draw the floor and factorised yardsticks and name N', () => {
     const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
     const rows = [row(1, { 'clock.clock_hz': 1e7 }), row(2, { 'clock.clock_hz': 2e7 })];

@@ -139,7 +139,10 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     // sim/train/stage.ts): test-set inputs, replica chains, lag AUTOCORRELATION_LAG sweeps
     const pairsData = trainData(model, a.data, undefined, 'test');
     const auto: number[] = [];
-    for (let k = 0; k < dtm.T; k++)
+    const tAuto = performance.now();
+    log.info({ stages: dtm.T, lag: AUTOCORRELATION_LAG }, "measuring each stage's chain autocorrelation");
+    const autoBar = makeProgress(dtm.T, 'stages', session.progress);
+    for (let k = 0; k < dtm.T; k++) {
       auto.push(
         measureAutocorrelation(cfg, 'auto', { beta: model.beta, dtm, stages: model.stages }, k, pairsData, {
           pairs: 32,
@@ -148,9 +151,13 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
           seed: cfg.seed,
         }),
       );
+      autoBar.tick(k + 1);
+    }
+    autoBar.done();
+    const autoS = (performance.now() - tAuto) / 1000;
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
     samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
-    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}`;
+    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
     source = {
       model: target,
       config: cfg.name,
@@ -161,6 +168,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
       sweeps,
       label_gain: gen.labelGain,
       generation_wall_s: gen.wallS,
+      autocorrelation_wall_s: autoS,
       autocorrelation_lag: AUTOCORRELATION_LAG,
     };
   }

@@ -167,17 +167,23 @@ function cmdModelInfo(a: Record<string, unknown>): void {
     `grid      L = ${m.grid.L} (${m.grid.L * m.grid.L} cells), rules ${JSON.stringify(m.grid.rules)}, ${m.grid.boundary}`,
     `beta      ${m.beta}`,
   ];
+  const labelled = m.dtm !== undefined && m.dtm.label.length > 0;
   if (m.dtm) {
+    const image = `${m.dtm.image.length} image cells (${imageSourceOf(m.dtm) ? `Fashion-MNIST ${describeImage(imageSourceOf(m.dtm)!)}` : m.dtm.image_shape.join('x')})`;
+    const copies = `${m.dtm.label_copies} cop${m.dtm.label_copies === 1 ? 'y' : 'ies'} per class`;
     lines.push(
-      `visible   ${m.dtm.image.length} image cells (${imageSourceOf(m.dtm) ? `Fashion-MNIST ${describeImage(imageSourceOf(m.dtm)!)}` : m.dtm.image_shape.join('x')}) + ${m.dtm.label.length} label cells (${m.dtm.label_copies} copies per class)`,
-      `forward   lambda_image ${m.dtm.lambda_image}, lambda_label ${m.dtm.lambda_label}`,
-      `guidance  label gain ${m.dtm.label_gain ?? 1}${(m.dtm.label_gain ?? 1) === 1 ? ' (none)' : " (the label cells' wires x this when labels are clamped)"}`,
+      `visible   ${image}${labelled ? ` + ${m.dtm.label.length} label cells (${copies})` : ', no label cells'}`,
+      labelled ? `forward   lambda_image ${m.dtm.lambda_image}, lambda_label ${m.dtm.lambda_label}` : `forward   lambda_image ${m.dtm.lambda_image}`,
     );
+    if (labelled)
+      lines.push(
+        `guidance  label gain ${m.dtm.label_gain ?? 1}${(m.dtm.label_gain ?? 1) === 1 ? ' (none)' : " (the label cells' wires x this when labels are clamped)"}`,
+      );
   }
-  lines.push('stage  edges   w_rms    |w|max   |b|max   J_c image  J_c label');
+  lines.push(`stage  edges   w_rms    |w|max   |b|max   J_c image${labelled ? '  J_c label' : ''}`);
   for (const r of info.stages as Record<string, number>[]) {
     lines.push(
-      `${String(r.stage).padStart(5)}  ${String(r.edges).padStart(6)}  ${r.weight_rms.toFixed(4).padStart(7)}  ${r.weight_max_abs.toFixed(4).padStart(7)}  ${r.bias_max_abs.toFixed(4).padStart(7)}  ${(r.coupling_image ?? 0).toFixed(4).padStart(9)}  ${(r.coupling_label ?? 0).toFixed(4).padStart(9)}`,
+      `${String(r.stage).padStart(5)}  ${String(r.edges).padStart(6)}  ${r.weight_rms.toFixed(4).padStart(7)}  ${r.weight_max_abs.toFixed(4).padStart(7)}  ${r.bias_max_abs.toFixed(4).padStart(7)}  ${(r.coupling_image ?? 0).toFixed(4).padStart(9)}${labelled ? `  ${(r.coupling_label ?? 0).toFixed(4).padStart(9)}` : ''}`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');

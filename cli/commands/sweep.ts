@@ -42,7 +42,7 @@ import {
   type PlanFile,
 } from '../../sim/sweep/store.js';
 import { runSweep, parseShard, shardFromEnv, modelsOf } from '../../sim/sweep/runner.js';
-import { buildReport, areaText } from '../../sim/sweep/report.js';
+import { buildReport, areaText, axisValueText } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, shellQuote, type TrainTask } from '../../sim/sweep/slurm.js';
 import { trainModel, isModelDone } from '../../sim/sweep/models.js';
@@ -184,10 +184,6 @@ function jobsOf(v: unknown, fallback?: number): number {
   return j ?? availableParallelism();
 }
 
-function valueText(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
 /** The short table for people. */
 export function formatRows(pf: PlanFile, rows: Row[]): string {
   const axes = axisPaths(pf);
@@ -209,7 +205,7 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   const fix = (v: number | null | undefined, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '-');
   const body = rows.map((r) => [
     String(r.point),
-    ...axes.map((a) => valueText(r.axes[a])),
+    ...axes.map((a) => axisValueText(a, r.axes[a])),
     ...(dtm ? [fmt(r.energy_per_image_j, 'J'), fmt(r.time_per_image_s, 's')] : [fmt(r.sweep_time_s, 's')]),
     fmt(r.sweep_energy_per_cell_sweep_j, 'J'),
     fmt(r.static_energy_per_cell_sweep_j, 'J'),

@@ -27,6 +27,7 @@ import type { Argv } from 'yargs';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { eng } from '../../sim/units.js';
 import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../../traces/reader.js';
 import { NpyStreamWriter, npyBytes } from '../../traces/npy.js';
@@ -48,7 +49,10 @@ function formatSummary(s: TraceSummary): string {
   lines.push(['format', `${s.format} v${s.version} (dtca ${s.dtca_version}, created ${s.created})`]);
   lines.push(['size', `${s.bytes} bytes`]);
   lines.push(['grid', `L=${s.L}, ${s.N} cells, ${s.n_traced} traced`]);
-  lines.push(['run', `${s.run.chains} chains x ${s.run.stages} stages x ${s.run.sweeps} sweeps (${s.run.mapping ?? '-'}, ${s.run.clock_hz} Hz)`]);
+  lines.push([
+    'run',
+    `${s.run.chains} chains x ${s.run.stages} stages x ${s.run.sweeps} sweeps (${s.run.mapping ?? '-'}, ${typeof s.run.clock_hz === 'number' ? eng(s.run.clock_hz, 'Hz') : '-'})`,
+  ]);
   lines.push([
     'thinning',
     `every ${th.every}, stages ${th.stages ? th.stages.join(',') : 'all'}, chains ${th.chains ? th.chains.join(',') : 'all'}, cells ${th.cells ? th.cells.join(',') : 'all'}`,

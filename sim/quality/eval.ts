@@ -230,7 +230,7 @@ export function formatReport(r: EvalReport, title: string): string {
           `resolution: the model's ${r.resolution.width}x${r.resolution.height} images (Fashion-MNIST pooled by ${r.resolution.downscale}), upscaled to 28x28 for the classifier; the reference, floor and factorised images pass through the same pooling.`,
         ]),
     `reference: ${r.reference}; floor: held-out training images; factorised: independent pixels from class marginals.`,
-    `classifier: ${r.classifier.path} (${r.classifier.test_accuracy === null ? 'test accuracy unknown' : `test accuracy ${r.classifier.test_accuracy.toFixed(4)} on binarised test images`}); wall ${r.wall_s.toFixed(1)} s`,
+    `classifier: ${r.classifier.path} (${r.classifier.test_accuracy === null ? 'test accuracy unknown' : `test accuracy ${r.classifier.test_accuracy.toFixed(4)} on binarised test images`}); scoring ${r.wall_s.toFixed(1)} s`,
   ];
   return out.join('\n') + '\n';
 }

@@ -216,7 +216,10 @@ export interface Chart {
 export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
   const axes = axisPaths(pf);
   const charts: Chart[] = [];
-  const xs = axes.length ? axes : [];
+  // an axis with one value is no x axis (a column of dots): chart against the axes that vary, if any do
+  const distinct = (a: string) => new Set(pf.plan.axes.find((x) => x.path === a)!.values.map(valueText)).size;
+  const varying = axes.filter((a) => distinct(a) > 1);
+  const xs = varying.length ? varying : axes;
   for (const axis of xs) {
     const axisVals = pf.plan.axes.find((a) => a.path === axis)!.values;
     const numeric = axisVals.every((v) => typeof v === 'number');
@@ -487,7 +490,7 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
   const w = p.workload;
   const planRows: [string, string][] = [
     ['sweep id', pf.sweep_id],
-    ['config', `${p.label} (${p.config})`],
+    ['config', p.label === p.config ? p.label : `${p.label} (${p.config})`],
     ['overrides', p.sets.length ? p.sets.join('  ') : 'none'],
     ['axes', p.axes.map((a) => `${a.path} = ${a.values.map((v) => axisValueText(a.path, v)).join(', ')}`).join('<br>') || 'none'],
     ['combination', p.zip ? 'zipped (axes paired)' : 'cartesian product'],

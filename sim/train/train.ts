@@ -412,8 +412,9 @@ export async function writeTrainChart(out: string, log: EpochRecord[]): Promise<
       height: 180,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'epoch', type: 'quantitative' },
-        y: { field: 'value', type: 'quantitative', title: null },
+        // whole epochs on the axis (one epoch alone would otherwise get ticks like 0.000000 and 1.000000)
+        x: { field: 'epoch', type: 'quantitative', axis: { format: 'd', tickMinStep: 1 } },
+        y: { field: 'value', type: 'quantitative', title: null, axis: { format: '~g' } },
         color: { field: 'stage', type: 'nominal' },
       },
     },
