@@ -429,7 +429,11 @@ export function benchCommand<T>(y: Argv<T>, s: Session): Argv<T> {
     (yy) =>
       yy
         .option('json', { type: 'boolean', default: false, describe: 'print the rows as JSON' })
-        .option('quick', { type: 'boolean', default: false, describe: 'only the L = 70 rows for 1 and 64 chains, short timings' })
+        .option('quick', {
+          type: 'boolean',
+          default: false,
+          describe: 'only the L = 70 rows for 1 and 64 chains and the ideal one-chain L = 256 pair (one and two workers), short timings',
+        })
         .option('anchors', { type: 'string', describe: 'directory with the native anchors (native_batch.c, native_ref.c): build (gcc) and run them first' })
         .option('ratios', {
           type: 'boolean',

@@ -195,7 +195,7 @@ export function compareCommand<T>(y: Argv<T>): Argv<T> {
       yy
         .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'dtca run directories or sweep point directories (points/<id>)' })
         .option('out', { type: 'string', describe: 'where compare.json and the chart go (default runs/<time>-<suffix>-compare)' })
-        .option('json', { type: 'boolean', default: false }),
+        .option('json', { type: 'boolean', default: false, describe: 'print compare.json (one object per directory) to stdout instead of the table' }),
     async (a) => {
       const dirs = (a.dirs as string[]) ?? [];
       if (dirs.length < 1) throw new UserError('dtca compare: give at least one directory');

@@ -322,7 +322,12 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
       .command(
         'info <file>',
         'describe a model file',
-        (yy) => yy.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+        (yy) =>
+          yy.positional('file', { type: 'string', demandOption: true }).option('json', {
+            type: 'boolean',
+            default: false,
+            describe: 'print the description as JSON (grid, beta, per-stage weights and couplings, the dtm section)',
+          }),
         (a) => cmdModelInfo(a as never),
       )
       .command(
@@ -340,7 +345,12 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
             .option('images', { type: 'number', describe: `images per setting (default ${DEFAULT_TUNE_IMAGES})` })
             .option('workers', { type: 'number', describe: 'worker threads over images' })
             .option('data', { type: 'string', describe: 'Fashion-MNIST directory' })
-            .option('json', { type: 'boolean', default: false }),
+            .option('json', {
+              type: 'boolean',
+              default: false,
+              describe:
+                "print the search as JSON instead of the table: the chosen gain and beta, every setting's FD and clamped accuracy, images, sweeps, seed",
+            }),
         (a) => cmdModelTune(a as never, s),
       )
       .demandCommand(1, 'name a model command: new, info, tune'),

@@ -409,7 +409,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
               .positional('dir', { type: 'string', demandOption: true })
               .positional('more', { type: 'string', array: true, describe: 'other directories of the same sweep (shards run apart)' })
               .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })
-              .option('json', { type: 'boolean', default: false }),
+              .option('json', { type: 'boolean', default: false, describe: 'print the rows (and the points not finished) as JSON' }),
           async (p) => {
             const dir = resolve(String(p.dir));
             await report(
