@@ -97,7 +97,7 @@ export function buildCli(rawArgv: string[], s: Session) {
  */
 export async function main(argv: string[], o: { signals?: boolean } = {}): Promise<number> {
   try {
-    const s = newSession(o);
+    const s = newSession({ ...o, argv });
     await withOutputSession(s.files, () => buildCli(argv, s).parseAsync());
     return 0;
   } catch (e) {

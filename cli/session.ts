@@ -24,14 +24,16 @@ export interface Session {
   progress: boolean;
   readonly signals: boolean;
   readonly files: OutputSession;
+  /** the command line's arguments (after the program's name): what the user typed, defaults not filled in */
+  readonly argv: readonly string[];
 }
 
 /**
  * A new command's session: the log level from DTCA_LOG (a bad value is a one-line error, not a
  * crash), progress bars on, a fresh output session.
  */
-export function newSession(o: { signals?: boolean } = {}): Session {
+export function newSession(o: { signals?: boolean; argv?: readonly string[] } = {}): Session {
   const env = process.env.DTCA_LOG;
   if (env !== undefined && env !== '' && !isLogLevel(env)) throw new UserError(`DTCA_LOG=${shown(env)}: expected one of ${LOG_LEVELS.join(', ')}`);
-  return { log: makeLogger(env || 'info'), progress: true, signals: Boolean(o.signals), files: new OutputSession() };
+  return { log: makeLogger(env || 'info'), progress: true, signals: Boolean(o.signals), files: new OutputSession(), argv: o.argv ?? [] };
 }

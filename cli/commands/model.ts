@@ -298,7 +298,7 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
             .option('stages', { type: 'number', default: 8, describe: 'T, the number of denoising stages' })
             .option('L', { type: 'number', default: 70, describe: 'cells per side' })
             .option('rules', { type: 'string', default: 'G12', describe: 'preset (G8, G12, G16) or JSON [[a,b],...]' })
-            .option('boundary', { choices: ['open', 'torus'], default: 'open' })
+            .option('boundary', { choices: ['open', 'torus'], default: 'open', describe: "the grid's edges: open, or wrapped (a torus)" })
             .option('placement', {
               choices: PLACEMENTS,
               default: 'random',
@@ -315,7 +315,7 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
             })
             .option('weights', { type: 'string', default: 'zero', describe: 'zero, or random:SCALE (uniform in +-SCALE)' })
             .option('beta', { type: 'string', describe: "the model's beta (default 1)" })
-            .option('seed', { type: 'number', default: 1 })
+            .option('seed', { type: 'number', default: 1, describe: "seed of the random weights and of the visible cells' placement" })
             .option('out', { type: 'string', demandOption: true, describe: "model file to write ('-': JSON on standard output)" }),
         (a) => cmdModelNew(a as never, s),
       )

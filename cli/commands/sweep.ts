@@ -291,7 +291,7 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
   }
   // the options of the first run, unless given again: --resume runs as the interrupted run did
   const jobs = jobsOf(a.jobs, stored?.jobs ?? planJobs);
-  const charts = a.charts === false || argGiven('--no-charts') ? false : argGiven('--charts') ? true : (stored?.charts ?? true);
+  const charts = a.charts === false || argGiven(s.argv, '--no-charts') ? false : argGiven(s.argv, '--charts') ? true : (stored?.charts ?? true);
   writeRunOptions(dir, { jobs, charts });
   const stop = listenForStop(s.signals);
   let r;
@@ -319,8 +319,8 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
 }
 
 /** Was this flag typed on the command line (yargs fills defaults; --resume must tell them apart). */
-function argGiven(flag: string): boolean {
-  return process.argv.slice(2).some((x) => x === flag || x.startsWith(`${flag}=`));
+function argGiven(argv: readonly string[], flag: string): boolean {
+  return argv.some((x) => x === flag || x.startsWith(`${flag}=`));
 }
 
 /** Every (model, stage) the sweep's points need, in a fixed order: the tasks of its training array. */
@@ -426,7 +426,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           (p) =>
             p
               .positional('dir', { type: 'string', demandOption: true })
-              .option('partition', { type: 'string' })
+              .option('partition', { type: 'string', describe: 'Slurm partition to run the tasks on (default: the cluster default)' })
               .option('time', { type: 'string', describe: 'time limit per task, e.g. 01:00:00' })
               .option('cpus-per-task', { type: 'number', describe: 'CPUs per task, used as its sweep jobs (default 1)' })
               .option('mem', { type: 'string', describe: 'memory per task, e.g. 4G' })
