@@ -160,6 +160,15 @@ describe('16: nothing reaches a generated script unquoted', () => {
     expect(existsSync(join(d, 'slurm'))).toBe(false);
   });
 
+  it('the header names the script where --out writes it, and a newline in that path is refused', () => {
+    const d = join(dir, 'plain');
+    expect(slurmScript({ ...base, dir: d }).split('\n')[1]).toMatch(/Submit with: sbatch \S*plain\/sweep\.sbatch$/);
+    expect(slurmScript({ ...base, dir: d, scriptPath: join(dir, 'my jobs', 'a.sbatch') }).split('\n')[1]).toMatch(
+      /Submit with: sbatch '\S*\/my jobs\/a\.sbatch'$/,
+    );
+    expect(() => slurmScript({ ...base, dir: d, scriptPath: join(dir, 'a\nrm -rf ~') })).toThrow(UserError);
+  });
+
   it('a sweep id or --dtca command with a newline is refused', () => {
     const d = join(dir, 'plain');
     expect(() => slurmScript({ ...base, dir: d, sweepId: 'x\nrm -rf ~' })).toThrow(UserError);

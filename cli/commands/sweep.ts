@@ -450,8 +450,15 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
               dtca: p.dtca as string | undefined,
             };
             if (p.wait && !p.submit) throw new UserError('--wait goes with --submit');
-            const script = slurmScript({ dir, points: readPoints(dir).length, sweepId: pf.sweep_id, tasks: p.tasks as number | undefined, ...res });
             const out = resolve(p.out !== undefined ? String(p.out) : join(dir, 'sweep.sbatch'));
+            const script = slurmScript({
+              dir,
+              points: readPoints(dir).length,
+              sweepId: pf.sweep_id,
+              tasks: p.tasks as number | undefined,
+              scriptPath: out,
+              ...res,
+            });
             if (p.out !== undefined && existsSync(out)) throw new UserError(`--out ${out}: exists (not overwritten)`);
             // training: one task per stage of each model, unless every model is in the cache already
             const { tasks, cache, jobs } = trainTasksOf(dir);

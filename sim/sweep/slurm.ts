@@ -35,6 +35,8 @@ export interface SlurmOptions extends ResourceOptions {
   sweepId: string;
   /** array tasks (default: one per point, at most 1000) */
   tasks?: number;
+  /** where the script is written (default DIR/sweep.sbatch): what its header tells to submit */
+  scriptPath?: string;
 }
 
 /** A word for bash: as it is when plain, else in single quotes. */
@@ -134,7 +136,7 @@ export function slurmScript(o: SlurmOptions): string {
   const logs = join(dir, 'slurm');
   const lines = [
     '#!/bin/bash',
-    `# dtca sweep ${id}: ${o.points} points in ${tasks} array task(s). Submit with: sbatch ${shellQuote(join(dir, 'sweep.sbatch'))}`,
+    `# dtca sweep ${id}: ${o.points} points in ${tasks} array task(s). Submit with: sbatch ${shellQuote(o.scriptPath === undefined ? join(dir, 'sweep.sbatch') : scriptSafe('--out', resolve(o.scriptPath)))}`,
     `#SBATCH --job-name=dtca-sweep-${id}`,
     `#SBATCH --array=1-${tasks}`,
     outputLine(logs, '%A_%a.out'),
