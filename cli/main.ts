@@ -126,9 +126,11 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   // a reader that went away (dtca config schema | head) ends the output, not in a stack trace
+  // and a write that fails (a full disk, /dev/full, an I/O error) is one line and exit 2
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
+    process.stderr.write(`dtca: writing standard output failed: ${errorLine(e.message)}\n`);
+    process.exit(2);
   });
   // this process may take over SIGINT/SIGTERM for a clean stop
   const code = await main(hideBin(process.argv), { signals: true });

@@ -786,3 +786,59 @@ describe('left from the last round: the sweep memory check sums over --jobs', ()
     expect(readdirSync(join(d, 'points')).filter((f) => !f.startsWith('.'))).toEqual([]);
   });
 });
+
+describe('index lists (--trace-stages, --trace-chains, trace export --cells, probe --cells)', () => {
+  it('a huge range is refused before it is expanded, naming the flag', async () => {
+    const { parseIndexList, MAX_INDICES } = await import('../traces/writer.js');
+    expect(() => parseIndexList('--trace-stages', '0-99999999999')).toThrow(/--trace-stages '0-99999999999': index 99999999999 is too large/);
+    expect(() => parseIndexList('--cells', `0-${MAX_INDICES}`)).toThrow(new RegExp(`--cells '0-${MAX_INDICES}': more than ${MAX_INDICES} indices`));
+    expect(() => parseIndexList('--chains', '5-3')).toThrow(/range 5-3 runs backwards/);
+    expect(parseIndexList('--cells', `3,0-2,${MAX_INDICES - 4}`)).toEqual([0, 1, 2, 3, MAX_INDICES - 4]);
+    expect(parseIndexList('--cells', `0-${MAX_INDICES - 1}`)).toHaveLength(MAX_INDICES);
+  });
+});
+
+describe('control characters in chart labels', () => {
+  it('a title and a series name with C0 controls render (as U+FFFD), to SVG and PNG', async () => {
+    const { renderChart, xmlSafe } = await import('../sim/io/plot.js');
+    expect(xmlSafe('a\x01b\x1bc\td\ne\ud800f')).toBe('a\ufffdb\ufffdc\td\ne\ufffdf');
+    const spec = {
+      title: 'config c\x01',
+      data: { values: [{ x: 1, y: 2, s: 'a\x1bb' }] },
+      mark: 'point',
+      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 's', type: 'nominal' } },
+    };
+    const { svg, png } = await renderChart(spec as never);
+    expect(svg).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f]/);
+    expect(svg).toContain('c\ufffd');
+    expect(png.length).toBeGreaterThan(100);
+  });
+});
+
+describe('standard output that cannot be written', () => {
+  it.skipIf(!existsSync('/dev/full'))('a full device on standard output is one line and exit 2, not a stack trace', async () => {
+    const { openSync, closeSync } = await import('node:fs');
+    const { CLI, ROOT } = await import('./helpers/cli.js');
+    const full = openSync('/dev/full', 'w');
+    try {
+      for (const args of [
+        ['config', 'show'],
+        ['model', 'new', '--stages', '1', '-L', '8', '--rules', 'G8', '--visible', '4', '--weights', 'zero', '--seed', '1', '--out', '-'],
+      ]) {
+        const r = spawnSync(process.execPath, [CLI, ...args], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          stdio: ['ignore', full, 'pipe'],
+          env: { ...process.env, DTCA_LOG: 'info' },
+        });
+        expect(r.status, args.join(' ')).toBe(2);
+        const lines = r.stderr.trim().split('\n');
+        expect(lines[lines.length - 1]).toMatch(/^dtca: writing standard output failed: .*(ENOSPC|no space)/);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(r.stderr).not.toMatch(/written to standard output/);
+      }
+    } finally {
+      closeSync(full);
+    }
+  });
+});

@@ -42,6 +42,7 @@
  * the file's life, and copies each sweep's fields into a ring. The bytes are the same either way.
  */
 import { UserError } from '../fabric/errors.js';
+import { shown } from '../fabric/rules.js';
 import { SafeFile } from '../fabric/files.js';
 import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict, unpackSpins } from './pack.js';
 import { RecordBuffer, RingProducer, traceWorkerUrl } from './ring.js';
@@ -153,14 +154,23 @@ export function parseCellRect(s: string): [number, number, number, number] {
 }
 
 /** "0,2,5" or "0-3,7" -> sorted unique integers (for CLI flags). */
+/** the largest index an index list may name (an i32), and how many it may name in all */
+export const MAX_INDEX = 2 ** 31 - 1;
+export const MAX_INDICES = 2 ** 22;
+
 export function parseIndexList(name: string, s: string): number[] {
   const out: number[] = [];
+  let count = 0;
   for (const part of s.split(',').map((p) => p.trim())) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new UserError(`trace ${name} '${s}': expected integers and ranges like 0,2,5-7`);
+    if (!m) throw new UserError(`${name} '${shown(s)}': expected integers and ranges like 0,2,5-7`);
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new UserError(`trace ${name} '${s}': range ${part} runs backwards`);
+    if (b < a) throw new UserError(`${name} '${shown(s)}': range ${part} runs backwards`);
+    // counted before anything is expanded: 0-99999999999 is a typo, not a list to build
+    if (b > MAX_INDEX) throw new UserError(`${name} '${shown(s)}': index ${m[2] ?? m[1]} is too large (at most ${MAX_INDEX})`);
+    count += b - a + 1;
+    if (count > MAX_INDICES) throw new UserError(`${name} '${shown(s)}': more than ${MAX_INDICES} indices`);
     for (let i = a; i <= b; i++) out.push(i);
   }
   return [...new Set(out)].sort((x, y) => x - y);

@@ -15,7 +15,7 @@ import { VERSION } from '../../sim/io/output.js';
 import type { Session } from '../session.js';
 import { parseImageChoice, imageSourceOf, describeImage, IMAGE_CHOICES } from '../../sim/layout.js';
 
-function cmdModelNew(a: Record<string, unknown>, s: Session): void {
+async function cmdModelNew(a: Record<string, unknown>, s: Session): Promise<void> {
   const { log } = s;
   const out = a.out as string;
   // the path first: a model that cannot be written is not worth building
@@ -66,7 +66,8 @@ function cmdModelNew(a: Record<string, unknown>, s: Session): void {
   const json = out.endsWith('.json') || isStdout(out);
   const data = modelFileBytes(m, json);
   if (isStdout(out)) {
-    process.stdout.write(data);
+    // said once it is written (a failed write ends the process in cli/main.ts's handler)
+    await new Promise<void>((done) => process.stdout.write(data, () => done()));
     log.info({ model: m.source }, 'model written to standard output');
     return;
   }

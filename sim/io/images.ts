@@ -4,7 +4,7 @@
  */
 import { encode } from 'fast-png';
 import type { DtmSpec } from '../model.js';
-import { renderSvg } from './plot.js';
+import { renderSvg, xmlSafe } from './plot.js';
 import { CLASS_NAMES } from '../fmnist.js';
 
 const GAP = 2;
@@ -70,7 +70,7 @@ function tilePng(img: Int8Array, dtm: DtmSpec, scale: number): Uint8Array {
   return encode({ width: w * scale, height: h * scale, data, channels: 1, depth: 8 });
 }
 
-const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = (t: string) => xmlSafe(t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
 
 /** A class's name: Fashion-MNIST's ten, or "class c" */
 export function className(dtm: DtmSpec, c: number): string {

@@ -57,6 +57,15 @@ const BASE_CONFIG = {
   title: { fontSize: 14 },
 };
 
+/**
+ * Characters XML 1.0 does not allow (C0 controls but tab, newline and carriage return; U+FFFE,
+ * U+FFFF; lone surrogates) as U+FFFD: a label typed with one (a config's name, an axis value)
+ * would otherwise make the SVG unreadable to every XML parser, resvg's included.
+ */
+export function xmlSafe(text: string): string {
+  return text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
 /** Render a vega-lite spec to SVG text and a PNG (2x, white background). */
 export async function renderChart(spec: ChartSpec): Promise<{ svg: string; png: Uint8Array }> {
   warnIfNoFonts();
@@ -67,7 +76,7 @@ export async function renderChart(spec: ChartSpec): Promise<{ svg: string; png: 
   const view = new vega.View(vega.parse(vg), { renderer: 'none' });
   let svg: string;
   try {
-    svg = await view.toSVG();
+    svg = xmlSafe(await view.toSVG());
   } finally {
     view.finalize();
   }
@@ -84,7 +93,7 @@ export async function renderChart(spec: ChartSpec): Promise<{ svg: string; png: 
 export async function renderSvg(svg: string, zoom = 1): Promise<Uint8Array> {
   warnIfNoFonts();
   const { Resvg } = await import('@resvg/resvg-js');
-  const resvg = new Resvg(svg, {
+  const resvg = new Resvg(xmlSafe(svg), {
     font: { loadSystemFonts: true, defaultFontFamily: FONT, sansSerifFamily: FONT },
     fitTo: { mode: 'zoom', value: zoom },
     background: 'white',
