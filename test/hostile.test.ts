@@ -786,3 +786,48 @@ describe('left from the last round: the sweep memory check sums over --jobs', ()
     expect(readdirSync(join(d, 'points')).filter((f) => !f.startsWith('.'))).toEqual([]);
   });
 });
+
+describe("audit: a sweep's jobs, from --jobs, a plan file or options.json, are checked before anything is written", () => {
+  const SWEEP = ['sweep', '--axis', 'clock.clock_hz=1e7,2e7', ...SMALL, '--sweeps', '5', '--no-charts'];
+
+  it('a bad --jobs or plan-file jobs leaves no sweep directory behind', async () => {
+    for (const j of ['-1', '0', '1.5', '1e300']) {
+      const out = join(dir, `jobs-${j}`);
+      refused(
+        await pool.run([...SWEEP, '--jobs', j, '--out', out], q),
+        new RegExp(`^dtca: --jobs ${j === '1e300' ? '1e\\+300' : j.replace('.', '\\.')}: must be an integer [<>]=`),
+      );
+      expect(existsSync(out), j).toBe(false);
+    }
+    for (const [j, re] of [
+      ['-1', /^dtca: --plan .*plan-jobs\.json: jobs -1: must be an integer >= 1$/],
+      ['"2"', /^dtca: --plan .*plan-jobs\.json: jobs "2": must be an integer >= 1$/],
+      ['1e300', /^dtca: --plan .*plan-jobs\.json: jobs 1e\+300: must be an integer <= /],
+    ] as [string, RegExp][]) {
+      const plan = join(dir, 'plan-jobs.json');
+      writeFileSync(plan, `{"axes": {"clock.clock_hz": [1e7]}, "jobs": ${j}}`);
+      const out = join(dir, 'plan-jobs-out');
+      refused(await pool.run(['sweep', '--plan', plan, ...SMALL, '--sweeps', '5', '--no-charts', '--out', out], q), re);
+      expect(existsSync(out), j).toBe(false);
+    }
+  });
+
+  it('--resume refuses a damaged options.json in one line naming it', async () => {
+    const out = join(dir, 'options-sweep');
+    const r = await pool.run([...SWEEP, '--jobs', '1', '--out', out], q);
+    expect(r.code, r.stderr).toBe(0);
+    const file = join(out, 'options.json');
+    for (const [body, re] of [
+      ['{"format": "dtca-sweep-options", "jobs": -5, "charts": true}', /options\.json: jobs -5: must be an integer >= 1$/],
+      ['{"format": "dtca-sweep-options", "jobs": 1, "charts": "yes"}', /options\.json: charts "yes": must be true or false$/],
+      ['{"jobs": 1, "charts": true}', /options\.json: not a sweep's options file/],
+      ['garbage', /options\.json: not valid JSON/],
+    ] as [string, RegExp][]) {
+      writeFileSync(file, body);
+      refused(await pool.run(['sweep', '--resume', out], q), new RegExp(`^dtca: ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/${re.source}`));
+    }
+    // without one, the defaults apply
+    rmSync(file);
+    expect((await pool.run(['sweep', '--resume', out], q)).code).toBe(0);
+  });
+});

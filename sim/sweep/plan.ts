@@ -22,7 +22,7 @@ import { parseQuantity, unitOfPath } from '../units.js';
 import { readModel, checkModelFitsFabric, type Model } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
 import { configLabel } from '../label.js';
-import { bmShape, dtmShape, estimateRun, checkResources, type RunShape } from '../resources.js';
+import { bmShape, dtmShape, estimateRun, checkResources, checkJobs, type RunShape } from '../resources.js';
 import { resolveSweepBudget } from '../train/budget.js';
 import { DEFAULT_T } from '../train/design.js';
 import { modelJobFor, type ModelJob, type TrainPlan } from './models.js';
@@ -647,7 +647,7 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
     replicates: o.replicates as number | undefined,
     seed: o.seed as number | undefined,
     workload: { ...(w as Partial<Workload>), model: typeof w.model === 'string' ? rel(w.model) : undefined },
-    jobs: o.jobs as number | undefined,
+    jobs: o.jobs === undefined ? undefined : checkJobs(o.jobs, `--plan ${path}: jobs`),
     train: planTrain(o.train, path, rel),
   };
 }

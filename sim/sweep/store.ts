@@ -15,7 +15,9 @@ import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, 
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
-import { jsonProblem } from '../../fabric/json.js';
+import { jsonProblem, parseJsonText } from '../../fabric/json.js';
+import { shown } from '../../fabric/rules.js';
+import { checkJobs } from '../resources.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
 import { noteClaimedDir, makeDirs, outputError } from '../../fabric/files.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
@@ -396,25 +398,22 @@ export function writeRunOptions(dir: string, o: RunOptions): void {
   writeJson(join(dir, 'options.json'), { format: 'dtca-sweep-options', ...o });
 }
 
-/** The options a sweep was last run with, or null (none stored, or unreadable: the defaults then apply). */
+/**
+ * The options a sweep was last run with, or null when none are stored (the defaults then apply);
+ * a damaged options.json is refused in one line naming it.
+ */
 export function readRunOptions(dir: string): RunOptions | null {
-  try {
-    const o = JSON.parse(readInputFile(join(dir, 'options.json'), { what: 'options file', max: READ_LIMITS.json }).toString('utf8')) as Partial<RunOptions> & {
-      format?: string;
-    };
-    if (
-      o === null ||
-      typeof o !== 'object' ||
-      o.format !== 'dtca-sweep-options' ||
-      !Number.isInteger(o.jobs) ||
-      (o.jobs as number) < 1 ||
-      typeof o.charts !== 'boolean'
-    )
-      return null;
-    return { jobs: o.jobs as number, charts: o.charts };
-  } catch {
-    return null;
-  }
+  const file = join(dir, 'options.json');
+  if (!existsSync(file)) return null;
+  const o = parseJsonText(readInputFile(file, { what: 'options file', max: READ_LIMITS.json }).toString('utf8'), file) as Partial<RunOptions> & {
+    format?: string;
+  };
+  if (o === null || typeof o !== 'object' || Array.isArray(o) || o.format !== 'dtca-sweep-options')
+    throw new UserError(`${file}: not a sweep's options file (format dtca-sweep-options); delete it to run with the defaults`);
+  const jobs = checkJobs(o.jobs, `${file}: jobs`);
+  if (typeof o.charts !== 'boolean')
+    throw new UserError(`${file}: charts ${typeof o.charts === 'string' ? shown(JSON.stringify(o.charts)) : shown(o.charts)}: must be true or false`);
+  return { jobs, charts: o.charts };
 }
 
 export function sweepDirOf(d: string): string {
