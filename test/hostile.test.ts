@@ -500,6 +500,46 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
     refused(await pool.run(['sweep', 'run', d], q), new RegExp(`points\\.jsonl: line 1 \\(point 1, id ${p.id}\\): twin`));
   });
 
+  it('audit: points/, twins/ or plots/ not a directory, a point that is a file or a symlink, an edited points.jsonl: one line naming it', async () => {
+    for (const sub of ['points', 'twins', 'plots']) {
+      const d = copy(`notdir-${sub}`);
+      rmSync(join(d, sub), { recursive: true, force: true });
+      writeFileSync(join(d, sub), 'x');
+      for (const args of [
+        ['sweep', 'collect', d],
+        ['sweep', '--resume', d],
+      ])
+        refused(
+          await pool.run(args, q),
+          new RegExp(`^dtca: ${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/${sub}: is a file, not a directory: the sweep directory is damaged`),
+        );
+    }
+    for (const [name, damage, is] of [
+      ['file', (p: string) => writeFileSync(p, 'x'), 'a file'],
+      ['symlink', (p: string) => symlinkSync('/nonexistent-dtca', p), 'a symbolic link'],
+      ['loop', (p: string) => symlinkSync(p, p), 'a symbolic link'],
+    ] as const) {
+      const d = copy(`point-${name}`);
+      const p = only(d, 'points');
+      rmSync(p, { recursive: true });
+      damage(p);
+      const r = await pool.run(['sweep', '--resume', d], q);
+      refused(
+        r,
+        new RegExp(`^dtca: .*/points/[0-9a-f]+: is ${is}, not a directory: the sweep directory is damaged \\(remove it; a resume runs point 1 again\\)$`),
+      );
+    }
+    // an edited line (its config no longer the one its id and the twin were made of), its point gone: refused before it is run
+    const d = copy('edited-points');
+    rmSync(only(d, 'points'), { recursive: true });
+    writeFileSync(join(d, 'points.jsonl'), readFileSync(join(d, 'points.jsonl'), 'utf8').replaceAll('"L":12', '"L":14'));
+    refused(
+      await pool.run(['sweep', '--resume', d], q),
+      /points\.jsonl: line 1 \(point 1, id [0-9a-f]+\): its config or workload is not the one its id was made of/,
+    );
+    expect(readdirSync(join(d, 'points'))).toEqual([]);
+  });
+
   it('a full disk while a point is written: one line naming the point, nothing half-written left', () => {
     resetOutputSession();
     const d = copy('enospc');
