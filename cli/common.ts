@@ -134,14 +134,19 @@ export function labelGainFlag(v: unknown): number {
   return v;
 }
 
+/**
+ * `--NAME 0,3,7`: decimal integers >= 0 separated by commas (spaces around an item allowed); an
+ * empty item, a sign, a fraction, hex or an exponent is refused naming the item.
+ */
 export function parseIntList(name: string, v: unknown): number[] | undefined {
   if (v === undefined) return undefined;
-  const parts = String(v)
-    .split(',')
-    .filter((x) => x.trim() !== '');
-  return parts.map((x) => {
+  const text = String(v);
+  return text.split(',').map((item, i) => {
+    const x = item.trim();
+    if (x === '') throw new UserError(`--${name} ${shown(text)}: item ${i + 1} is empty (expected integers >= 0 separated by commas, e.g. 0,3,7)`);
     const n = Number(x);
-    if (!Number.isInteger(n) || n < 0) throw new UserError(`--${name} ${String(v)}: expected comma-separated integers >= 0`);
+    if (!/^\d+$/.test(x) || !Number.isSafeInteger(n))
+      throw new UserError(`--${name} ${shown(text)}: ${shown(x)} is not a decimal integer >= 0 (expected integers >= 0 separated by commas, e.g. 0,3,7)`);
     return n;
   });
 }

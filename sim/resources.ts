@@ -18,7 +18,7 @@
  */
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import { UserError } from '../fabric/errors.js';
-import { resolveRules } from '../fabric/rules.js';
+import { resolveRules, shown } from '../fabric/rules.js';
 import type { ResolvedConfig } from './config.js';
 import { MAX_SUBSTEPS } from '../cells/engine.js';
 
@@ -88,6 +88,18 @@ export const WORKERS_PER_CORE = 4;
 
 export function maxWorkers(): number {
   return WORKERS_PER_CORE * Math.max(1, availableParallelism());
+}
+
+/**
+ * A sweep's jobs (points or stages run at once), wherever they come from (--jobs, a plan file, a
+ * sweep's options.json; `what` names it): --jobs's bounds, an integer in 1..2^53-1. More jobs than
+ * tasks start no more threads; the sweep's memory check sums over them (checkSweepMemory).
+ */
+export function checkJobs(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw new UserError(`${what} ${typeof v === 'string' ? shown(JSON.stringify(v)) : shown(v)}: must be an integer >= 1`);
+  if (v > MAX_EXACT) throw new UserError(`${what} ${v}: must be an integer <= ${MAX_EXACT}`);
+  return v;
 }
 
 export interface RunShape {

@@ -306,6 +306,13 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
       if (dtm.label.length === 0) throw new OptionError('labels', labels!.join(','), 'the model has no label cells');
       if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels!.join(','), `class ${c} outside 0..${classes - 1}`);
     }
+    // images take the classes in turn: a class past the last image would silently never be generated
+    if (asked && asked.length > images)
+      throw new OptionError(
+        'labels',
+        asked.join(','),
+        `${asked.length} classes for ${images} image(s): ${asked.slice(images).join(',')} would never be generated (give --images ${asked.length} or more, or fewer labels)`,
+      );
     if (req.labelGain !== undefined && (labels ?? []).length === 0)
       throw new OptionError('labelGain', req.labelGain, 'label guidance acts on clamped labels, and this run clamps none (give --labels)', false);
     for (const s of tr?.stages ?? [])

@@ -50,5 +50,21 @@ describe('dtca model and DTM runs from the command line', () => {
     const bad = dtca(['run', '--model', file, '--labels', '12', '--sweeps', '1', '--out', join(dir, 'bad')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--labels 12: class 12 outside 0\.\.9/);
+    // --labels is decimal integers >= 0 separated by commas, nothing else; no more classes than images
+    for (const [labels, re] of [
+      ['0,,1', /^dtca: --labels 0,,1: item 2 is empty /],
+      [',', /^dtca: --labels ,: item 1 is empty /],
+      ['0x3', /^dtca: --labels 0x3: 0x3 is not a decimal integer >= 0 /],
+      ['1e1', /^dtca: --labels 1e1: 1e1 is not a decimal integer >= 0 /],
+      ['1.0', /^dtca: --labels 1\.0: 1\.0 is not a decimal integer >= 0 /],
+      ['0,1,2', /^dtca: --labels 0,1,2: 3 classes for 2 image\(s\): 2 would never be generated /],
+    ] as [string, RegExp][]) {
+      const o = join(dir, `bad-labels-${labels.replace(/\W/g, '_')}`);
+      const b = dtca(['run', '--model', file, '--images', '2', '--labels', labels, '--sweeps', '1', '--out', o]);
+      expect(b.code, labels).toBe(2);
+      expect(b.stderr.trim().split('\n'), labels).toHaveLength(1);
+      expect(b.stderr.trim(), labels).toMatch(re);
+      expect(existsSync(o), labels).toBe(false);
+    }
   });
 });

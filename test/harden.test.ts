@@ -460,12 +460,49 @@ describe('validated before running: one line naming the source and showing the v
   it('train: a batch that cannot fit, a model without a Fashion-MNIST layout, no data: refused before any output', async () => {
     const cases: [string[], RegExp][] = [
       [['--batch', '1e9'], /^dtca: --batch 1000000000: 1 stage\(s\) trained at once would hold at least .* of chains; the machine has/],
-      [['--init', model], /^dtca: the model has 10 image cells .* no Fashion-MNIST image source/],
+      [['--init', model, ...SMALL], /^dtca: the model has 10 image cells .* no Fashion-MNIST image source/],
       [['--data', join(d, 'no-data')], /^dtca: Fashion-MNIST not found: .*no-data does not exist/],
     ];
     for (const [extra, re] of cases) {
       const sub = mkdtempSync(join(d, 'train-'));
       const r = await pool.run(['train', '--out', join(sub, 'm.mp'), '--set', 'fabric.L=16', '--epochs', '1', '--steps', '1', ...extra], { DTCA_LOG: 'warn' });
+      refused(r, re);
+      expect(readdirSync(sub), extra.join(' ')).toEqual([]);
+    }
+  });
+
+  it("train --init: a model whose grid (L, rules, boundary) or stage count is not the training's is refused before any output", async () => {
+    const init = join(d, 'init16.mp');
+    const torus = join(d, 'torus16.mp');
+    expect((await pool.run(['model', 'new', '--L', '16', '--rules', 'G12', '--stages', '2', '--out', init], q)).code).toBe(0);
+    expect((await pool.run(['model', 'new', '--L', '16', '--rules', 'G8', '--boundary', 'torus', '--stages', '2', '--out', torus], q)).code).toBe(0);
+    const cases: [string[], RegExp][] = [
+      [['--set', 'fabric.L=20'], /^dtca: --init .*init16\.mp: the model's grid has fabric\.L = 16 but the training's config has fabric\.L = 20 /],
+      [['--set', 'fabric.rules=G8'], /^dtca: --init .*init16\.mp: the model's grid has fabric\.rules = G12 but the training's config has fabric\.rules = G8 /],
+      [
+        ['--set', 'fabric.rules=G8', '--init', torus],
+        /^dtca: --init .*torus16\.mp: the model's grid has fabric\.boundary = torus but the training's config has fabric\.boundary = open /,
+      ],
+      [['--stages', '3'], /^dtca: --init .*init16\.mp: the model has 2 stages but --stages is 3 /],
+    ];
+    for (const [extra, re] of cases) {
+      const sub = mkdtempSync(join(d, 'train-init-'));
+      const r = await pool.run(
+        [
+          'train',
+          '--out',
+          join(sub, 'm.mp'),
+          '--set',
+          'fabric.L=16',
+          '--epochs',
+          '1',
+          '--steps',
+          '1',
+          ...(extra.includes('--init') ? [] : ['--init', init]),
+          ...extra,
+        ],
+        q,
+      );
       refused(r, re);
       expect(readdirSync(sub), extra.join(' ')).toEqual([]);
     }

@@ -500,6 +500,46 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
     refused(await pool.run(['sweep', 'run', d], q), new RegExp(`points\\.jsonl: line 1 \\(point 1, id ${p.id}\\): twin`));
   });
 
+  it('audit: points/, twins/ or plots/ not a directory, a point that is a file or a symlink, an edited points.jsonl: one line naming it', async () => {
+    for (const sub of ['points', 'twins', 'plots']) {
+      const d = copy(`notdir-${sub}`);
+      rmSync(join(d, sub), { recursive: true, force: true });
+      writeFileSync(join(d, sub), 'x');
+      for (const args of [
+        ['sweep', 'collect', d],
+        ['sweep', '--resume', d],
+      ])
+        refused(
+          await pool.run(args, q),
+          new RegExp(`^dtca: ${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/${sub}: is a file, not a directory: the sweep directory is damaged`),
+        );
+    }
+    for (const [name, damage, is] of [
+      ['file', (p: string) => writeFileSync(p, 'x'), 'a file'],
+      ['symlink', (p: string) => symlinkSync('/nonexistent-dtca', p), 'a symbolic link'],
+      ['loop', (p: string) => symlinkSync(p, p), 'a symbolic link'],
+    ] as const) {
+      const d = copy(`point-${name}`);
+      const p = only(d, 'points');
+      rmSync(p, { recursive: true });
+      damage(p);
+      const r = await pool.run(['sweep', '--resume', d], q);
+      refused(
+        r,
+        new RegExp(`^dtca: .*/points/[0-9a-f]+: is ${is}, not a directory: the sweep directory is damaged \\(remove it; a resume runs point 1 again\\)$`),
+      );
+    }
+    // an edited line (its config no longer the one its id and the twin were made of), its point gone: refused before it is run
+    const d = copy('edited-points');
+    rmSync(only(d, 'points'), { recursive: true });
+    writeFileSync(join(d, 'points.jsonl'), readFileSync(join(d, 'points.jsonl'), 'utf8').replaceAll('"L":12', '"L":14'));
+    refused(
+      await pool.run(['sweep', '--resume', d], q),
+      /points\.jsonl: line 1 \(point 1, id [0-9a-f]+\): its config or workload is not the one its id was made of/,
+    );
+    expect(readdirSync(join(d, 'points'))).toEqual([]);
+  });
+
   it('a full disk while a point is written: one line naming the point, nothing half-written left', () => {
     resetOutputSession();
     const d = copy('enospc');
@@ -840,5 +880,50 @@ describe('standard output that cannot be written', () => {
     } finally {
       closeSync(full);
     }
+  });
+});
+
+describe("audit: a sweep's jobs, from --jobs, a plan file or options.json, are checked before anything is written", () => {
+  const SWEEP = ['sweep', '--axis', 'clock.clock_hz=1e7,2e7', ...SMALL, '--sweeps', '5', '--no-charts'];
+
+  it('a bad --jobs or plan-file jobs leaves no sweep directory behind', async () => {
+    for (const j of ['-1', '0', '1.5', '1e300']) {
+      const out = join(dir, `jobs-${j}`);
+      refused(
+        await pool.run([...SWEEP, '--jobs', j, '--out', out], q),
+        new RegExp(`^dtca: --jobs ${j === '1e300' ? '1e\\+300' : j.replace('.', '\\.')}: must be an integer [<>]=`),
+      );
+      expect(existsSync(out), j).toBe(false);
+    }
+    for (const [j, re] of [
+      ['-1', /^dtca: --plan .*plan-jobs\.json: jobs -1: must be an integer >= 1$/],
+      ['"2"', /^dtca: --plan .*plan-jobs\.json: jobs "2": must be an integer >= 1$/],
+      ['1e300', /^dtca: --plan .*plan-jobs\.json: jobs 1e\+300: must be an integer <= /],
+    ] as [string, RegExp][]) {
+      const plan = join(dir, 'plan-jobs.json');
+      writeFileSync(plan, `{"axes": {"clock.clock_hz": [1e7]}, "jobs": ${j}}`);
+      const out = join(dir, 'plan-jobs-out');
+      refused(await pool.run(['sweep', '--plan', plan, ...SMALL, '--sweeps', '5', '--no-charts', '--out', out], q), re);
+      expect(existsSync(out), j).toBe(false);
+    }
+  });
+
+  it('--resume refuses a damaged options.json in one line naming it', async () => {
+    const out = join(dir, 'options-sweep');
+    const r = await pool.run([...SWEEP, '--jobs', '1', '--out', out], q);
+    expect(r.code, r.stderr).toBe(0);
+    const file = join(out, 'options.json');
+    for (const [body, re] of [
+      ['{"format": "dtca-sweep-options", "jobs": -5, "charts": true}', /options\.json: jobs -5: must be an integer >= 1$/],
+      ['{"format": "dtca-sweep-options", "jobs": 1, "charts": "yes"}', /options\.json: charts "yes": must be true or false$/],
+      ['{"jobs": 1, "charts": true}', /options\.json: not a sweep's options file/],
+      ['garbage', /options\.json: not valid JSON/],
+    ] as [string, RegExp][]) {
+      writeFileSync(file, body);
+      refused(await pool.run(['sweep', '--resume', out], q), new RegExp(`^dtca: ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/${re.source}`));
+    }
+    // without one, the defaults apply
+    rmSync(file);
+    expect((await pool.run(['sweep', '--resume', out], q)).code).toBe(0);
   });
 });

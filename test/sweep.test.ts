@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { dtca, CLI } from './helpers/cli.js';
 import { stoppableSweepArgs } from './helpers/sweep-args.js';
-import { makePlan, expandPlan, parseValues, parseAxis, parseClockList, TWIN_CLOCK_HZ } from '../sim/sweep/plan.js';
+import { makePlan, expandPlan, parseValues, parseAxis, parseClockList, TWIN_CLOCK_HZ, MAX_SWEEP_POINTS } from '../sim/sweep/plan.js';
 import { parseShard, shardFromEnv, shardPoints } from '../sim/sweep/runner.js';
 import { chartSpecs, unitOfPath, unitScale } from '../sim/sweep/report.js';
 import { UserError } from '../fabric/errors.js';
@@ -70,6 +70,20 @@ describe('sweep plans', () => {
     expect(() => expandPlan(makePlan({ ...base, axes: [parseAxis('fabric.L=12,14'), parseAxis('clock.clock_hz=1e7')], zip: true }))).toThrow(
       /same number of values/,
     );
+    // more than MAX_SWEEP_POINTS points: refused with the count, at once (not after expanding them)
+    expect(MAX_SWEEP_POINTS).toBe(100_000);
+    const t0 = Date.now();
+    expect(() => expandPlan(makePlan({ ...base, axes: [parseAxis('seed=1')], replicates: 100_000_000 }))).toThrow(
+      /^the sweep has 100000000 points \(seed: 1 x replicates: 100000000\): at most 100000 points per sweep/,
+    );
+    const thousand = Array.from({ length: 1000 }, (_, i) => i + 1).join(',');
+    expect(() => expandPlan(makePlan({ ...base, axes: [parseAxis(`seed=${thousand}`), parseAxis(`clock.clock_hz=${thousand}`)] }))).toThrow(
+      /the sweep has 1000000 points \(seed: 1000 x clock\.clock_hz: 1000\)/,
+    );
+    expect(() =>
+      expandPlan(makePlan({ ...base, axes: [parseAxis(`seed=${thousand}`), parseAxis(`fabric.L=${thousand}`)], zip: true, replicates: 101 })),
+    ).toThrow(/the sweep has 101000 points \(zipped axes: 1000 x replicates: 101\)/);
+    expect(Date.now() - t0).toBeLessThan(5000);
     // rule lists and presets as values
     const rules = expandPlan(makePlan({ ...base, axes: [parseAxis('fabric.rules=G8;[[0,1],[4,1],[9,10]]')] }));
     expect(rules.points.map((p) => p.config.fabric.rules)).toEqual([

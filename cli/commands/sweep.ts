@@ -16,6 +16,7 @@ import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop } from '../signals.js';
 import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
 import { positiveInt, parseBeta, cliContext } from '../common.js';
+import { checkJobs } from '../../sim/resources.js';
 import type { Session } from '../session.js';
 import { eng } from '../../sim/stats.js';
 import {
@@ -178,9 +179,9 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
   return { input, jobs: (file as { jobs?: number }).jobs };
 }
 
+/** --jobs (checked: sim/resources.ts), else `fallback` (a plan file's or options.json's, checked where read), else one per core */
 function jobsOf(v: unknown, fallback?: number): number {
-  const j = positiveInt('jobs', v as number | undefined) ?? fallback;
-  if (j !== undefined && (!Number.isInteger(j) || j < 1)) throw new UserError(`jobs ${j}: must be an integer >= 1`);
+  const j = v === undefined ? fallback : checkJobs(v, '--jobs');
   return j ?? availableParallelism();
 }
 
@@ -271,6 +272,8 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
   let dir: string;
   let planJobs: number | undefined;
   let stored: ReturnType<typeof readRunOptions> = null;
+  // --jobs checked before the sweep directory is claimed or written
+  if (a.jobs !== undefined) jobsOf(a.jobs);
   if (a.resume !== undefined) {
     // the design's options (and --out): the stored plan is the design
     const planFlags = [...planOptionNames, 'out'];

@@ -7,7 +7,7 @@ import { checkTarget, isStdout, makeDirs } from '../../fabric/files.js';
 import { resolveConfig } from '../../sim/config.js';
 import { readModel, MAX_LABEL_GAIN, type Model } from '../../sim/model.js';
 import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
-import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, DEFAULT_T, type TrainBudget } from '../../sim/train/design.js';
+import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, type TrainBudget } from '../../sim/train/design.js';
 import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
@@ -177,7 +177,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     trainConfig: config,
     placement: a.placement as Placement | undefined,
     image: parseImageChoice(a.image),
-    T: positiveInt('stages', a.stages as number | undefined) ?? DEFAULT_T,
+    T: positiveInt('stages', a.stages as number | undefined),
     init,
     initName: a.init === undefined ? undefined : String(a.init),
     initManifest: a.init === undefined ? undefined : manifestBeside(String(a.init), s, "the trained model's manifest will not carry --init's lineage"),
@@ -260,7 +260,7 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
     (yy) =>
       withConfigOptions(yy)
         .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
-        .option('stages', { type: 'number', describe: 'T, the number of stages of a new model (default 8)' })
+        .option('stages', { type: 'number', describe: "T, the number of stages of a new model (default 8); with --init, the model's own" })
         .option('budget', {
           choices: BUDGET_NAMES,
           describe: `a set of training options; explicit flags win (${BUDGET_NAMES.map((n) => `${n}: ${BUDGETS[n].summary}`).join('; ')})`,
@@ -273,7 +273,7 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           type: 'string',
           describe: `a new model's image: auto (default: the largest that fits the grid, 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})`,
         })
-        .option('init', { type: 'string', describe: 'start from this DTM model file (fine-tuning) instead of zero weights' })
+        .option('init', { type: 'string', describe: "start from this DTM model file (fine-tuning) instead of zero weights; its grid must be the config's" })
         .option('chip', {
           choices: ['ideal', 'cycle'],
           default: 'ideal',

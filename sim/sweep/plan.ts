@@ -22,7 +22,7 @@ import { parseQuantity, unitOfPath } from '../units.js';
 import { readModel, checkModelFitsFabric, type Model } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
 import { configLabel } from '../label.js';
-import { bmShape, dtmShape, estimateRun, checkResources, type RunShape } from '../resources.js';
+import { bmShape, dtmShape, estimateRun, checkResources, checkJobs, type RunShape } from '../resources.js';
 import { resolveSweepBudget } from '../train/budget.js';
 import { DEFAULT_T } from '../train/design.js';
 import { modelJobFor, type ModelJob, type TrainPlan } from './models.js';
@@ -236,6 +236,26 @@ function checkAxisPaths(axes: Axis[], base: ResolvedConfig): void {
   }
 }
 
+/** The most points one sweep may have (docs/sweeps.md): a plan above it is refused before it is expanded. */
+export const MAX_SWEEP_POINTS = 100_000;
+
+/**
+ * A plan's point count from its axes' lengths alone (their product, or one axis's length with
+ * zip, times the replicates), refused above MAX_SWEEP_POINTS before any point is made.
+ */
+export function checkPointCount(axes: Axis[], zip: boolean, replicates: number): number {
+  const combos = axes.length === 0 ? 1 : zip ? axes[0].values.length : axes.reduce((n, ax) => n * ax.values.length, 1);
+  const count = combos * replicates;
+  if (count > MAX_SWEEP_POINTS) {
+    const how = [
+      ...(axes.length === 0 ? [] : zip ? [`zipped axes: ${combos}`] : axes.map((ax) => `${ax.path}: ${ax.values.length}`)),
+      ...(replicates > 1 ? [`replicates: ${replicates}`] : []),
+    ].join(' x ');
+    throw new UserError(`the sweep has ${count} points (${how}): at most ${MAX_SWEEP_POINTS} points per sweep; split it into smaller sweeps`);
+  }
+  return count;
+}
+
 /** The combinations of axis values: every axis's index per point. */
 function combos(axes: Axis[], zip: boolean): number[][] {
   if (axes.length === 0) return [[]];
@@ -346,6 +366,7 @@ export function expandPlan(plan: Plan): Expanded {
   plan = { ...plan, axes: plan.axes.map((ax) => axisWithUnits(ax)) };
   if (!Number.isInteger(plan.replicates) || plan.replicates < 1) throw new UserError(`--replicates ${plan.replicates}: must be an integer >= 1`);
   if (plan.seed !== null && (!Number.isInteger(plan.seed) || plan.seed < 0)) throw new UserError(`--seed ${plan.seed}: must be an integer >= 0`);
+  checkPointCount(plan.axes, plan.zip, plan.replicates);
   checkWorkload(plan.workload, 'workload');
   const model = plan.workload.kind === 'model' ? readModel(plan.workload.model!) : null;
   const cs = combos(plan.axes, plan.zip);
@@ -647,7 +668,7 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
     replicates: o.replicates as number | undefined,
     seed: o.seed as number | undefined,
     workload: { ...(w as Partial<Workload>), model: typeof w.model === 'string' ? rel(w.model) : undefined },
-    jobs: o.jobs as number | undefined,
+    jobs: o.jobs === undefined ? undefined : checkJobs(o.jobs, `--plan ${path}: jobs`),
     train: planTrain(o.train, path, rel),
   };
 }

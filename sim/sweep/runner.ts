@@ -6,6 +6,7 @@
  * and a re-run redoes nothing. Progress: a bar over the points (ctx.progress) and a log line per
  * model, twin and point.
  */
+import { join } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { quietContext, type RunContext } from '../context.js';
 import type { Point } from './plan.js';
@@ -14,7 +15,20 @@ import { rmse, type PointOutput, type TwinOutput } from './point.js';
 import { readModel, type Model } from '../model.js';
 import { estimateRun, checkSweepMemory } from '../resources.js';
 import { pointShape } from './plan.js';
-import { readPlanFile, readPoints, isPointDone, twinUsable, writePoint, writeTwin, readTwin, cleanPartials, modelCacheOf, type Row } from './store.js';
+import {
+  readPlanFile,
+  readPoints,
+  isPointDone,
+  twinUsable,
+  writePoint,
+  writeTwin,
+  readTwin,
+  cleanPartials,
+  modelCacheOf,
+  checkPointEntries,
+  type Row,
+} from './store.js';
+import { hashOf } from './hash.js';
 import { isModelDone, modelFile, stageEpochs, type ModelJob } from './models.js';
 
 export interface Shard {
@@ -80,8 +94,11 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
   const pf = readPlanFile(dir);
   const points = readPoints(dir);
   if (points.length !== pf.points) throw new UserError(`${dir}: points.jsonl holds ${points.length} points, plan.json says ${pf.points}`);
+  if (hashOf(points.map((p) => p.id)) !== pf.sweep_id)
+    throw new UserError(`${join(dir, 'points.jsonl')}: its points are not plan.json's (sweep id ${pf.sweep_id}): the file was edited or replaced`);
   cleanPartials(dir);
   const mine = shardPoints(points, o.shard);
+  checkPointEntries(dir, mine);
   // `only: 'train'`: the models the points need (finished points too), nothing else
   const pending = o.only === 'train' ? mine : mine.filter((p) => !isPointDone(dir, p.id));
   const skipped = mine.length - pending.length;

@@ -11,15 +11,18 @@
  * A point or twin directory is written under a temporary name and renamed when complete, so a
  * kill never leaves a half point that looks finished; a re-run skips what is there.
  */
-import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, statSync, lstatSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
-import { jsonProblem } from '../../fabric/json.js';
+import { jsonProblem, parseJsonText } from '../../fabric/json.js';
+import { shown } from '../../fabric/rules.js';
+import { checkJobs } from '../resources.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
 import { noteClaimedDir, makeDirs, outputError } from '../../fabric/files.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { SWEEP_FORMAT, SWEEP_VERSION, type Expanded, type Plan, type Point, type Json } from './plan.js';
+import { hashOf } from './hash.js';
 import type { Measured, TwinOutput, PointOutput } from './point.js';
 
 export interface PlanFile {
@@ -95,7 +98,39 @@ export function readPlanFile(dir: string): PlanFile {
   if (pf.format !== SWEEP_FORMAT) throw new UserError(`${path}: not a dtca sweep plan`);
   if (pf.version !== SWEEP_VERSION)
     throw new UserError(`${path}: sweep format version ${pf.version}; this dtca reads version ${SWEEP_VERSION} (plan the sweep again)`);
+  for (const sub of ['points', 'twins', 'plots'])
+    checkEntry(join(dir, sub), sub === 'plots' ? 'collect draws the charts again' : 'a resume runs what it held again');
   return pf;
+}
+
+/** What is at `path` without following a symbolic link: null when nothing. */
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new UserError(`${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/**
+ * A directory of the sweep's own (points/, twins/, plots/, a point's or a twin's) is a directory
+ * when it is there: a file, a symbolic link or anything else at its name is damage, refused in
+ * one line naming it before anything is computed or written. `redo` says what removing it costs.
+ */
+function checkEntry(path: string, redo: string): void {
+  const st = lstatOrNull(path);
+  if (st === null || st.isDirectory()) return;
+  const is = st.isSymbolicLink() ? 'a symbolic link' : st.isFile() ? 'a file' : 'not a regular directory';
+  throw new UserError(`${path}: is ${is}, not a directory: the sweep directory is damaged (remove it; ${redo})`);
+}
+
+/** Every point's and twin's entry under points/ and twins/ a real directory when there (checkEntry). */
+export function checkPointEntries(dir: string, points: Point[]): void {
+  for (const p of points) {
+    checkEntry(pointDir(dir, p.id), `a resume runs point ${p.index + 1} again`);
+    checkEntry(twinDir(dir, p.twin.key), `a resume runs its ideal twin again`);
+  }
 }
 
 export function readPoints(dir: string): Point[] {
@@ -141,6 +176,14 @@ function checkPoint(v: unknown, n: number, where: string): Point {
   else if (m !== null && (!isObj(m) || typeof m.key !== 'string' || !/^[0-9a-f]{16}$/.test(m.key) || !isObj(m.spec) || !isObj(m.budget)))
     throw new UserError(`${at}: model (its key, spec and budget) damaged`);
   if ((p.workload as Record<string, unknown>).kind === 'trained' && !p.model) throw new UserError(`${at}: a trained workload without its model`);
+  // the id and the twin's key are hashes of what they run (sim/sweep/plan.ts): an edited line no longer matches them
+  const model = p.model as { key: string } | null;
+  if (hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, config: p.config, workload: p.workload, ...(model ? { model: model.key } : {}) }) !== p.id)
+    throw new UserError(
+      `${at}: its config or workload is not the one its id was made of (the line was edited); the sweep's plan and results no longer match it`,
+    );
+  if (hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, twin: tw!.config, workload: p.workload, model: model?.key ?? null }) !== tw!.key)
+    throw new UserError(`${at}: its ideal twin's config is not the one the twin's key was made of (the line was edited)`);
   return p as unknown as Point;
 }
 
@@ -396,25 +439,22 @@ export function writeRunOptions(dir: string, o: RunOptions): void {
   writeJson(join(dir, 'options.json'), { format: 'dtca-sweep-options', ...o });
 }
 
-/** The options a sweep was last run with, or null (none stored, or unreadable: the defaults then apply). */
+/**
+ * The options a sweep was last run with, or null when none are stored (the defaults then apply);
+ * a damaged options.json is refused in one line naming it.
+ */
 export function readRunOptions(dir: string): RunOptions | null {
-  try {
-    const o = JSON.parse(readInputFile(join(dir, 'options.json'), { what: 'options file', max: READ_LIMITS.json }).toString('utf8')) as Partial<RunOptions> & {
-      format?: string;
-    };
-    if (
-      o === null ||
-      typeof o !== 'object' ||
-      o.format !== 'dtca-sweep-options' ||
-      !Number.isInteger(o.jobs) ||
-      (o.jobs as number) < 1 ||
-      typeof o.charts !== 'boolean'
-    )
-      return null;
-    return { jobs: o.jobs as number, charts: o.charts };
-  } catch {
-    return null;
-  }
+  const file = join(dir, 'options.json');
+  if (!existsSync(file)) return null;
+  const o = parseJsonText(readInputFile(file, { what: 'options file', max: READ_LIMITS.json }).toString('utf8'), file) as Partial<RunOptions> & {
+    format?: string;
+  };
+  if (o === null || typeof o !== 'object' || Array.isArray(o) || o.format !== 'dtca-sweep-options')
+    throw new UserError(`${file}: not a sweep's options file (format dtca-sweep-options); delete it to run with the defaults`);
+  const jobs = checkJobs(o.jobs, `${file}: jobs`);
+  if (typeof o.charts !== 'boolean')
+    throw new UserError(`${file}: charts ${typeof o.charts === 'string' ? shown(JSON.stringify(o.charts)) : shown(o.charts)}: must be true or false`);
+  return { jobs, charts: o.charts };
 }
 
 export function sweepDirOf(d: string): string {

@@ -18,6 +18,7 @@
  */
 import { existsSync } from 'node:fs';
 import { OptionError, UserError } from '../../fabric/errors.js';
+import { resolveRules, RULE_PRESETS, type Rule } from '../../fabric/rules.js';
 import { formatBytes, machineMemory } from '../resources.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
@@ -48,9 +49,9 @@ export interface DesignSpec {
   image?: ImageChoice;
   /** label copies per class (default: as many as fit, 10 down to 5) */
   labelCopies?: number;
-  /** stages of a new model (default 8) */
+  /** stages of a new model (default 8); with `init`, when given, it must be the init model's */
   T?: number;
-  /** start from this DTM (fine-tuning) instead of a new zero-weight model: its layout is kept */
+  /** start from this DTM (fine-tuning) instead of a new zero-weight model: its layout is kept; its grid must be the config's fabric */
   init?: Model;
   /** what to call `init` in the manifest (its file) */
   initName?: string;
@@ -174,6 +175,35 @@ function budgetNumber(b: TrainBudget, k: keyof typeof TRAIN_DEFAULTS, min: numbe
   return v;
 }
 
+/**
+ * The init model against the training: the chip is the config's, so the model's grid (L, rules,
+ * boundary) must be the config's fabric, and a T given must be its stage count. Refused before
+ * anything is written, naming --init, its file and both values.
+ */
+function checkInitFits(model: Model, name: string, f: ResolvedConfig['fabric'], T: number | undefined): void {
+  const g = model.grid;
+  const key = (r: Rule[]) =>
+    r
+      .map(([a, b]) => `(${a},${b})`)
+      .sort()
+      .join('');
+  // a preset's name where the rules are one (the model file holds the list)
+  const rulesText = (r: Rule[]) => Object.keys(RULE_PRESETS).find((p) => key(RULE_PRESETS[p]) === key(r)) ?? JSON.stringify(r);
+  const cfgRules = resolveRules(f.rules);
+  const differs: [string, string, string][] = [];
+  if (g.L !== f.L) differs.push(['fabric.L', String(g.L), String(f.L)]);
+  if (key(g.rules) !== key(cfgRules)) differs.push(['fabric.rules', rulesText(g.rules), rulesText(cfgRules)]);
+  if (g.boundary !== f.boundary) differs.push(['fabric.boundary', g.boundary, f.boundary]);
+  if (differs.length > 0) {
+    const [k, m, c] = differs[0];
+    throw new UserError(
+      `--init ${name}: the model's grid has ${k} = ${m} but the training's config has ${k} = ${c} (--init trains the model on its own grid: use --set ${k}=${m} or a config with that grid)`,
+    );
+  }
+  if (T !== undefined && T !== model.stages.length)
+    throw new UserError(`--init ${name}: the model has ${model.stages.length} stages but --stages is ${T} (--init keeps the model's stages: drop --stages)`);
+}
+
 /** The untrained model of a design and the trainer's options: everything but the training. */
 export function planDesign(
   design: DesignSpec,
@@ -189,6 +219,7 @@ export function planDesign(
   if (design.init) {
     model = design.init;
     if (!model.dtm) throw new UserError(`${model.source}: not a DTM model (no "dtm" section)`);
+    checkInitFits(model, design.initName ?? model.source, f, design.T);
     placement = null;
     // guidance (a label gain, beta) is chosen for generation after training (sim/quality/guidance.ts):
     // fine-tuning starts from the trained parameters, at gain 1 and beta 1, and chooses it again
