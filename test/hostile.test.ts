@@ -488,6 +488,25 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
     }
   });
 
+  it("a point.json with a non-numeric result or a key given twice is one line naming it, results.csv untouched (was 'x' in a numeric column)", async () => {
+    const d = copy('badrow');
+    const f = join(only(d, 'points'), 'point.json');
+    const good = readFileSync(f, 'utf8');
+    const csv = readFileSync(join(d, 'results.csv'), 'utf8');
+    const pf = JSON.parse(good);
+    for (const [value, re] of [
+      ['x', /point\.json: row\.energy_per_image_j must be a finite number or null, not a string$/],
+      [[1], /point\.json: row\.energy_per_image_j must be a finite number or null, not a list$/],
+    ] as const) {
+      writeFileSync(f, JSON.stringify({ ...pf, row: { ...pf.row, energy_per_image_j: value } }));
+      refused(await pool.run(['sweep', 'collect', d], q), re);
+      expect(readFileSync(join(d, 'results.csv'), 'utf8')).toBe(csv);
+    }
+    writeFileSync(f, good.replace(/\n\s*"row": \{/, '\n  "row": {"cells": 1e300, '));
+    refused(await pool.run(['sweep', 'collect', d], q), /point\.json: "row\.cells" is given twice \(line \d+\)/);
+    expect(readFileSync(join(d, 'results.csv'), 'utf8')).toBe(csv);
+  });
+
   it('a bad line of points.jsonl names the file, the line and the point', async () => {
     const d = copy('badpoints');
     const f = join(d, 'points.jsonl');
