@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readInputText, READ_LIMITS, notRegular } from '../fabric/read.js';
-import { checkDepth, checkDuplicateKeys, parseJsonText } from '../fabric/json.js';
+import { checkDepth, checkDuplicateKeys, kindOf, parseJsonText } from '../fabric/json.js';
 import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -176,7 +176,7 @@ function readJson(path: string): JsonObject {
   noteInput(path); // no output of this command may replace it
   const text = readInputText(path, { what: 'config file', max: READ_LIMITS.json });
   const v = parseJsonText(text, path);
-  if (!isObject(v)) throw new UserError(`${path}: a config file must hold a JSON object, not ${Array.isArray(v) ? 'a list' : shown(v)}`);
+  if (!isObject(v)) throw new UserError(`${path}: a config file must hold a JSON object, not ${kindOf(v)}`);
   return v;
 }
 

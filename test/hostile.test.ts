@@ -658,6 +658,18 @@ describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wron
     const mm = await pool.run(['model', 'info', secret], q);
     expect(mm.code).toBe(2);
     expect(mm.stderr).not.toMatch(/SECRET|root:|j9T/);
+    // msgpack holding the secret, one byte more: msgpackr's message quotes the value it read
+    const packed = join(dir, 'secret-trailing.mp');
+    writeFileSync(packed, Buffer.concat([new Packr().pack(['root:SECRETHASHSECRETHASH', 'x']), Buffer.of(1)]));
+    const tm = await pool.run(['model', 'info', packed], q);
+    refused(tm, /secret-trailing\.mp: not a model file \(neither JSON nor valid msgpack: trailing bytes after the msgpack value\)$/);
+    expect(tm.stderr).not.toMatch(/SECRET|root:/);
+    // a config that is a JSON string
+    const str = join(dir, 'string.json');
+    writeFileSync(str, '"root:SECRETHASH"');
+    const sc = await pool.run(['config', 'validate', str], q);
+    refused(sc, /string\.json: a config file must hold a JSON object, not a string$/);
+    expect(sc.stderr).not.toMatch(/SECRET|root:/);
   });
 });
 

@@ -136,6 +136,9 @@ describe('classifier', () => {
     const doc = unpack(bytes) as Record<string, unknown> & { tensors: Record<string, { data: Uint8Array }> };
     delete doc.weights_sha256;
     expect(() => deserialiseClassifier(pack(doc), 'old.msgpack')).not.toThrow();
+    // trailing bytes: said in words, the content never quoted (msgpackr's message quotes the value read)
+    const trailing = Buffer.concat([pack(['root:SECRETHASH', 'x']), Buffer.of(1)]);
+    expect(() => deserialiseClassifier(trailing, 't.msgpack')).toThrow(/^t\.msgpack: not a classifier file \(trailing bytes after the msgpack value\)$/);
     new DataView(doc.tensors.w3.data.buffer, doc.tensors.w3.data.byteOffset).setFloat32(0, NaN, true);
     expect(() => deserialiseClassifier(pack(doc), 'nan.msgpack')).toThrow(/^nan\.msgpack: tensor w3 holds a non-finite value/);
   });
