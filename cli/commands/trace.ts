@@ -167,8 +167,11 @@ interface VcdArgs {
   maxMb?: number;
 }
 
-/** The VCD export; `quietStdout`: standard output carries the CSV, so the summary line goes to the log. */
-async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, log: Logger): Promise<void> {
+/**
+ * The VCD export; `quietStdout`: standard output carries the CSV, so the summary line goes to the log.
+ * `warnCut`: say when the trace was cut short (the --csv/--npy export says it otherwise).
+ */
+async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, warnCut: boolean, log: Logger): Promise<void> {
   const vcd = a.vcd as string;
   if (isStdout(vcd)) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
   const maxMb = a.maxMb ?? DEFAULT_VCD_MAX_BYTES / (1024 * 1024);
@@ -188,6 +191,9 @@ async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, log:
   const line = `wrote ${r.path} (${size}: ${r.cells} cells, ${r.records} sweep records, ${r.cycles} cycles, timescale ${formatTimescale(r.timescale)})`;
   if (quietStdout) log.info({ vcd: r.path, bytes: r.bytes }, line);
   else process.stdout.write(line + '\n');
+  if (warnCut && r.truncated) {
+    log.warn({ file, whole_records_end_at_byte: r.truncated.at, bytes: r.truncated.bytes }, 'trace was cut short; exported the whole records before the cut');
+  }
 }
 
 async function cmdExport(file: string, csv: string | undefined, npy: string | undefined, vcd: VcdArgs, log: Logger): Promise<void> {
@@ -198,7 +204,7 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
       if (vcd[k] !== undefined) throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k} applies to --vcd only`);
     }
   }
-  if (vcd.vcd !== undefined) await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), log);
+  if (vcd.vcd !== undefined) await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), csv === undefined && npy === undefined, log);
   if (csv === undefined && npy === undefined) return;
   const reader = readTrace(file); // notes the input, so no output may replace it
   const csvPath = csv === undefined ? undefined : isStdout(csv) ? '-' : checkTarget(csv, { label: `--csv ${csv}`, kind: 'csv' });
