@@ -24,7 +24,7 @@
  * full disk leaves no output behind. `--csv -` writes the CSV to standard output.
  */
 import type { Argv } from 'yargs';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { eng } from '../../sim/units.js';
@@ -36,7 +36,7 @@ import type { Logger } from 'pino';
 import type { Session } from '../session.js';
 import { exportVcd, formatTimescale, DEFAULT_VCD_MAX_BYTES } from '../../traces/trace-vcd.js';
 import { parseIndexList } from '../../traces/writer.js';
-import { VERSION } from '../../sim/io/output.js';
+import { VERSION, notEmptyMessage } from '../../sim/io/output.js';
 
 function fmtJ(v: number | undefined): string {
   return v === undefined ? '-' : v.toExponential(4);
@@ -154,7 +154,14 @@ function prepareDir(p: string): { dir: string; created: string | undefined } {
   if (isStdout(p)) throw new UserError('--npy -: writes a directory of files, not standard output');
   const dir = resolve(p);
   const created = makeDirs(dir, `--npy ${p}`);
-  if (created) noteClaimedDir(dir); // a fresh directory: its files are this export's own
+  if (created)
+    noteClaimedDir(dir); // a fresh directory: its files are this export's own
+  else {
+    // an existing directory: empty, or an earlier --npy export (its states.npy and only .npy files), as rng --out refuses one holding anything else
+    const entries = readdirSync(dir);
+    const ownExport = entries.includes('states.npy') && entries.every((f) => f.endsWith('.npy') && statSync(join(dir, f)).isFile());
+    if (entries.length > 0 && !ownExport) throw new UserError(notEmptyMessage(`--npy ${p}`, entries, ' (or an earlier --npy export)'));
+  }
   return { dir, created };
 }
 
