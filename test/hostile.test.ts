@@ -325,6 +325,14 @@ describe('18, 19: training checkpoints and run.json are checksummed and validate
   };
   const resume = (out: string, extra: string[] = []) => pool.run(['train', ...TRAIN, '--epochs', '2', '--resume', '--out', out, ...extra], q);
 
+  it('MODEL.ckpt that is a regular file is named as not a directory (was "run.json is missing")', async () => {
+    const out = join(dir, 'ckptfile.mp');
+    writeFileSync(`${out}.ckpt`, 'not a directory');
+    refused(await resume(out), /ckptfile\.mp\.ckpt: not a directory \(the training checkpoints go there\)/);
+    refused(await pool.run(['train', ...TRAIN, '--epochs', '2', '--out', out], q), /ckptfile\.mp\.ckpt: not a directory/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('one flipped bit is caught by the checksum', async () => {
     const out = copyWith('flip', (c) => {
       const b = readFileSync(join(c, 'stage-0.mp'));
@@ -584,6 +592,17 @@ describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wron
     writeFileSync(f, packr.pack(v));
     return f;
   };
+
+  it('a config that is a symbolic link loop or starts with a byte-order mark: said so, or read (were "no such file" and a syntax error)', async () => {
+    const loop = join(dir, 'loop-a.json');
+    symlinkSync(join(dir, 'loop-b.json'), loop);
+    symlinkSync(loop, join(dir, 'loop-b.json'));
+    refused(await pool.run(['config', 'validate', loop], q), /loop-a\.json is a symbolic link loop \(it cannot be resolved\)/);
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, '\ufeff{"extends": "dtca-paper", "fabric": {"L": 12}}');
+    const r = await pool.run(['config', 'validate', bom], q);
+    expect(r.code, r.stderr).toBe(0);
+  });
 
   it("a typed array's declared shape must hold exactly its data", async () => {
     refused(
