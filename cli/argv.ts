@@ -33,6 +33,7 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
  */
 export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: string) => boolean): void {
   const declared = new Set(Object.keys(o.key).map(kebab));
+  const counts = new Set((o.count ?? []).map(kebab));
   const booleans = new Set([...o.boolean, ...(o.count ?? [])].map(kebab));
   const numbers = new Set(o.number.map(kebab));
   const arrays = new Set(o.array.map(kebab));
@@ -44,7 +45,12 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
     const eq = t.indexOf('=');
     let name = kebab(eq > 0 ? t.slice(2, eq) : t.slice(2));
     if (!declared.has(name) && name.startsWith('no-') && booleans.has(name.slice(3))) name = name.slice(3);
-    if (!declared.has(name) || booleans.has(name)) continue; // unknown flags: yargs' strict mode says so
+    if (!declared.has(name) || counts.has(name)) continue; // unknown flags: yargs' strict mode says so; a count is repeated on purpose
+    if (booleans.has(name)) {
+      // a flag without a value, given twice (--ideal --ideal, --ideal --no-ideal): refused like any other flag given twice
+      values.set(name, [...(values.get(name) ?? []), t]);
+      continue;
+    }
     let value: string | undefined;
     if (eq > 0) value = t.slice(eq + 1);
     else {
@@ -123,6 +129,23 @@ export interface FlagContext {
   configPaths: string[] | null;
   /** the command's options that take no value (booleans, counts) */
   flags?: string[];
+  /** every option the command declares, aliases included (for unknown flags typed beside a missing required one) */
+  declared?: string[];
+}
+
+/** The flags typed on `raw` (before `--`) that are none of `declared`: their names as typed. */
+function unknownTyped(raw: string[], declared: string[]): string[] {
+  const known = new Set(declared.map(kebab));
+  const out: string[] = [];
+  for (const t of raw) {
+    if (t === '--') break;
+    if (!t.startsWith('--') || t.length === 2) continue;
+    const eq = t.indexOf('=');
+    const name = eq > 0 ? t.slice(2, eq) : t.slice(2);
+    const k = kebab(name);
+    if (!known.has(k) && !(k.startsWith('no-') && known.has(k.slice(3))) && !out.includes(name)) out.push(name);
+  }
+  return out;
 }
 
 /**
@@ -186,6 +209,9 @@ export function yargsMessage(msg: string, ctx?: FlagContext): string {
   const few = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(msg.trim());
   if (few) return `missing ${Number(few[2]) - Number(few[1]) === 1 ? 'an argument' : 'arguments'} (try --help)`;
   const missing = /^Missing required argument: (.*)$/.exec(msg.trim());
+  // an unknown flag first (yargs reports a missing required one before it): `--gainz 1` is the mistake, not the --out left out
+  const stray = missing && ctx?.declared ? unknownTyped(ctx.raw, ctx.declared) : [];
+  if (stray.length > 0) return yargsMessage(`Unknown argument${stray.length > 1 ? 's' : ''}: ${stray.join(', ')}`, ctx);
   if (missing)
     return (
       missing[1]
@@ -194,6 +220,16 @@ export function yargsMessage(msg: string, ctx?: FlagContext): string {
         .join(', ') + ': required'
     );
   const unknown = /^Unknown arguments?: (.*)$/.exec(msg.trim());
-  if (unknown) return `unknown argument${unknown[1].includes(',') ? 's' : ''} ${shown(unknown[1], 120)} (try --help)`;
+  if (unknown) {
+    // yargs names an unknown --bogsu-flag twice (bogsu-flag, bogsuFlag): only the form typed
+    const names = unknown[1].split(/,\s*/);
+    const typed = (n: string) => ctx?.raw.some((t) => t === `--${n}` || t.startsWith(`--${n}=`)) ?? false;
+    const kept = names.filter((n, i) => {
+      const twin = names.findIndex((m, j) => j !== i && m !== n && kebab(m) === kebab(n));
+      if (twin < 0) return true;
+      return typed(n) === typed(names[twin]) ? i < twin : typed(n);
+    });
+    return `unknown argument${kept.length > 1 ? 's' : ''} ${shown(kept.join(', '), 120)} (try --help)`;
+  }
   return msg.replace(/\s*\n\s*/g, '; ').trim();
 }

@@ -84,9 +84,10 @@ export function buildCli(rawArgv: string[], s: Session) {
       if (err) throw err;
       // the selected command's options, for "did you mean --images?" and "--set fabric.L=48"
       const options = Object.keys((usage as unknown as { getDescriptions(): Record<string, unknown> }).getDescriptions?.() ?? {});
-      const kinds = (top as unknown as { getOptions(): { boolean: string[]; count?: string[] } }).getOptions();
+      const kinds = (top as unknown as { getOptions(): { boolean: string[]; count?: string[]; key: Record<string, unknown> } }).getOptions();
       const flags = [...kinds.boolean, ...(kinds.count ?? [])];
-      throw new UserError(yargsMessage(msg, { options, raw: argv, configPaths: options.includes('set') ? configPaths() : null, flags }));
+      const declared = Object.keys(kinds.key ?? {});
+      throw new UserError(yargsMessage(msg, { options, raw: argv, configPaths: options.includes('set') ? configPaths() : null, flags, declared }));
     })
     .help();
 }

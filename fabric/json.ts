@@ -73,6 +73,19 @@ function firstBadIndex(text: string, ch: string): number {
 }
 
 /**
+ * What is wrong with bytes msgpack could not decode, in words, without quoting them: msgpackr's
+ * "Data read, but end of buffer not reached" message goes on with the value it read (a model file
+ * holding `["root:SECRET...", "x"]` and one byte more must not print it).
+ */
+export function msgpackProblem(e: unknown): string {
+  const m = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  if (/^Data read, but end of buffer not reached/.test(m)) return 'trailing bytes after the msgpack value';
+  if (/^Unexpected end of/.test(m)) return 'it ends early';
+  // msgpackr's other messages name a token or type by number; anything else is left out
+  return /^[\w .,:-]{1,80}$/.test(m) ? m : 'not valid msgpack';
+}
+
+/**
  * The first key given twice in one object of valid JSON `text` (JSON.parse keeps the last silently,
  * so `{"fabric": {"L": 16}, "fabric": {"L": 32}}` would run L = 32 without a word): its path
  * (`fabric`, `stages[2].ew`) and line, or null. One pass, no recursion; keys compared as JSON.parse

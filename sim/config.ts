@@ -5,9 +5,9 @@
  * Every problem is collected and named by its source (sim/config-check.ts): the file, the --set
  * or the flag that gave the value, and what it gave.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { readInputText, READ_LIMITS, notRegular } from '../fabric/read.js';
-import { checkDepth, checkDuplicateKeys, parseJsonText } from '../fabric/json.js';
+import { checkDepth, checkDuplicateKeys, kindOf, parseJsonText } from '../fabric/json.js';
 import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -156,6 +156,20 @@ function deepMerge(base: JsonObject, over: JsonObject): JsonObject {
   return out;
 }
 
+/** Why `p`, a symbolic link, cannot be followed ("a symbolic link loop", "a symbolic link to nowhere"), or null when it is no link. */
+function unresolvedLink(p: string): string | null {
+  try {
+    if (!lstatSync(p).isSymbolicLink()) return null;
+    statSync(p);
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return 'a symbolic link loop (it cannot be resolved)';
+    if (code === 'ENOENT' && lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) return 'a symbolic link to nowhere';
+    return null;
+  }
+}
+
 /** The file a config name refers to: a .json file that exists, else a preset of that name, else a file. */
 export function locate(ref: string, from?: string): string {
   const asFile = from ? resolve(dirname(from), ref) : resolve(ref);
@@ -166,6 +180,8 @@ export function locate(ref: string, from?: string): string {
   if (isFile(asFile)) return asFile;
   if (existsSync(asFile))
     throw new UserError(`config "${shown(ref)}": ${asFile} ${notRegular(statSync(asFile)) ?? 'is not a file'}; a config must be a regular file`);
+  const unresolved = unresolvedLink(asFile);
+  if (unresolved) throw new UserError(`config "${shown(ref)}": ${asFile} is ${unresolved}; a config must be a regular file`);
   const near = suggestion(ref.replace(/\.json$/, ''), presetNames());
   throw new UserError(
     `config "${shown(ref)}": no such file, and no preset of that name${near.startsWith(' (did') ? near.replace(/\)$/, ` Presets: ${presetNames().join(', ')})`) : ` (presets: ${presetNames().join(', ')})`}`,
@@ -174,9 +190,10 @@ export function locate(ref: string, from?: string): string {
 
 function readJson(path: string): JsonObject {
   noteInput(path); // no output of this command may replace it
-  const text = readInputText(path, { what: 'config file', max: READ_LIMITS.json });
+  // a byte-order mark some editors write is not JSON's: skipped (it was a syntax error at column 1)
+  const text = readInputText(path, { what: 'config file', max: READ_LIMITS.json }).replace(/^\uFEFF/, '');
   const v = parseJsonText(text, path);
-  if (!isObject(v)) throw new UserError(`${path}: a config file must hold a JSON object, not ${Array.isArray(v) ? 'a list' : shown(v)}`);
+  if (!isObject(v)) throw new UserError(`${path}: a config file must hold a JSON object, not ${kindOf(v)}`);
   return v;
 }
 

@@ -16,7 +16,7 @@ import { unpack } from 'msgpackr';
 import { createHash } from 'node:crypto';
 import { makePackr } from '../traces/pack.js';
 import { UserError } from '../fabric/errors.js';
-import { checkDepth, kindOf, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
+import { checkDepth, kindOf, msgpackProblem, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
 import { noteInput } from '../fabric/files.js';
 import { resolveRules, checkRules, shown, type Rule } from '../fabric/rules.js';
 import { wireDirection, buildFabric, type Fabric } from '../fabric/fabric.js';
@@ -407,7 +407,7 @@ function modelFromBytes(buf: Buffer, path: string): Model {
     } catch (e) {
       const deep = e instanceof RangeError;
       throw new UserError(
-        `${path}: ${deep ? `nested deeper than ${MAX_DEPTH} levels; not a dtca file` : `not a model file (neither JSON nor valid msgpack: ${shown((e as Error).message.split('\n')[0], 60)})`}`,
+        `${path}: ${deep ? `nested deeper than ${MAX_DEPTH} levels; not a dtca file` : `not a model file (neither JSON nor valid msgpack: ${msgpackProblem(e)})`}`,
       );
     }
     checkDepth(raw, path);

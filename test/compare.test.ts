@@ -80,6 +80,23 @@ describe('dtca compare: directories that are not runs', () => {
     const none = join(root, 'none');
     mkdirSync(none);
     expect(() => readDesign(none)).toThrow(/none: no stats\.json/);
+    // the fields compared are checked: a key given twice, a count that is not one, a negative clock (were taken into the table)
+    for (const [name, text, re] of [
+      ['dup', '{"cycles": 10, "images": 2, "images": 4}', /dup\/stats\.json: "images" is given twice \(line 1\)/],
+      ['zero', '{"cycles": 10, "images": 0}', /zero\/stats\.json: images = 0: must be an integer >= 1 or null$/],
+      ['neg', '{"cycles": 10, "images": -2}', /neg\/stats\.json: images = -2: must be an integer >= 1 or null$/],
+      ['text', '{"cycles": 10, "images": "2"}', /text\/stats\.json: images = a string: must be an integer >= 1 or null$/],
+      ['clock', '{"cycles": 10, "clock_hz": -1}', /clock\/stats\.json: clock_hz = -1: must be a finite number > 0 or null$/],
+      ['inf', '{"cycles": 10, "energy_per_image_j": 1e999}', /inf\/stats\.json: energy_per_image_j = Infinity: must be a finite number >= 0 or null$/],
+      ['area', '{"cycles": 10, "area_m2": {"total": "1"}}', /area\/stats\.json \(area_m2\): total = a string: must be a finite number > 0 or null$/],
+      ['phys', '{"cycles": 10, "physics": ["SECRET"]}', /phys\/stats\.json: physics must be a string, not a list$/],
+    ] as const) {
+      const d = join(root, name);
+      mkdirSync(d);
+      writeFileSync(join(d, 'stats.json'), text);
+      expect(() => readDesign(d), name).toThrow(UserError);
+      expect(() => readDesign(d), name).toThrow(re);
+    }
     const ok = join(root, 'ok');
     mkdirSync(ok);
     writeFileSync(join(ok, 'stats.json'), '{"cycles": 10, "images": 2}');

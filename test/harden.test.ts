@@ -758,7 +758,11 @@ describe('command-line conventions', () => {
     const kinds = { key: { out: 1, sweeps: 1, json: 1, trace: 1, set: 1 }, boolean: ['json'], number: ['sweeps'], array: ['set'] };
     const ok = (raw: string[]) => expect(() => checkArgv(raw, kinds, (v) => v === 'z1-like')).not.toThrow();
     const bad = (raw: string[], re: RegExp) => expect(() => checkArgv(raw, kinds, (v) => v === 'z1-like')).toThrow(re);
-    ok(['run', '--out', 'a', '--sweeps', '-3', '--set', 'a=1', '--set', 'b=2', '--trace', '--json', '--json']);
+    ok(['run', '--out', 'a', '--sweeps', '-3', '--set', 'a=1', '--set', 'b=2', '--trace', '--json']);
+    // a flag without a value given twice is refused like any other (was accepted); a count is repeated on purpose
+    bad(['run', '--json', '--json'], /^--json given 2 times \(--json, --json\); give it once$/);
+    bad(['run', '--json', '--no-json'], /^--json given 2 times \(--json, --no-json\); give it once$/);
+    expect(() => checkArgv(['run', '--v', '--v'], { ...kinds, key: { ...kinds.key, v: 1 }, count: ['v'] }, () => false)).not.toThrow();
     ok(['run', '--trace=z1-like', '--', '--out', 'x', '--out', 'y']);
     bad(['run', '--out', 'a', '--out=b'], /--out given 2 times \(a, b\)/);
     bad(['run', '--out'], /--out: needs a value/);
@@ -774,6 +778,13 @@ describe('command-line conventions', () => {
     );
     expect(yargsMessage('Unknown argument: 1', ctx(['run', '--trace-cells', '-1,0,3,3']))).toMatch(/^--trace-cells -1,0,3,3: a value that starts with "-"/);
     expect(yargsMessage('Unknown argument: x', ctx(['run', '--json', '-x']))).toBe('unknown argument x (try --help)');
+    // yargs names --bogsu-flag twice (its camelCase too): only the form typed
+    expect(yargsMessage('Unknown arguments: bogsu-flag, bogsuFlag', ctx(['run', '--bogsu-flag', '1']))).toBe('unknown argument bogsu-flag (try --help)');
+    expect(yargsMessage('Unknown arguments: bogsuFlag, bogsu-flag', ctx(['run', '--bogsuFlag']))).toBe('unknown argument bogsuFlag (try --help)');
+    // an unknown flag is the mistake to report, before a required flag left out
+    const tune = { ...ctx(['model', 'tune', 'x.mp', '--gainz', '1']), options: ['out', 'gains'], declared: ['out', 'gains', 'help', 'h'] };
+    expect(yargsMessage('Missing required argument: out', tune)).toBe('--gainz: unknown option; did you mean --gains? (try --help)');
+    expect(yargsMessage('Missing required argument: out', { ...tune, raw: ['model', 'tune', 'x.mp', '--gains', '1'] })).toBe('--out: required');
   });
 });
 

@@ -325,6 +325,14 @@ describe('18, 19: training checkpoints and run.json are checksummed and validate
   };
   const resume = (out: string, extra: string[] = []) => pool.run(['train', ...TRAIN, '--epochs', '2', '--resume', '--out', out, ...extra], q);
 
+  it('MODEL.ckpt that is a regular file is named as not a directory (was "run.json is missing")', async () => {
+    const out = join(dir, 'ckptfile.mp');
+    writeFileSync(`${out}.ckpt`, 'not a directory');
+    refused(await resume(out), /ckptfile\.mp\.ckpt: not a directory \(the training checkpoints go there\)/);
+    refused(await pool.run(['train', ...TRAIN, '--epochs', '2', '--out', out], q), /ckptfile\.mp\.ckpt: not a directory/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('one flipped bit is caught by the checksum', async () => {
     const out = copyWith('flip', (c) => {
       const b = readFileSync(join(c, 'stage-0.mp'));
@@ -488,6 +496,25 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
     }
   });
 
+  it("a point.json with a non-numeric result or a key given twice is one line naming it, results.csv untouched (was 'x' in a numeric column)", async () => {
+    const d = copy('badrow');
+    const f = join(only(d, 'points'), 'point.json');
+    const good = readFileSync(f, 'utf8');
+    const csv = readFileSync(join(d, 'results.csv'), 'utf8');
+    const pf = JSON.parse(good);
+    for (const [value, re] of [
+      ['x', /point\.json: row\.energy_per_image_j must be a finite number or null, not a string$/],
+      [[1], /point\.json: row\.energy_per_image_j must be a finite number or null, not a list$/],
+    ] as const) {
+      writeFileSync(f, JSON.stringify({ ...pf, row: { ...pf.row, energy_per_image_j: value } }));
+      refused(await pool.run(['sweep', 'collect', d], q), re);
+      expect(readFileSync(join(d, 'results.csv'), 'utf8')).toBe(csv);
+    }
+    writeFileSync(f, good.replace(/\n\s*"row": \{/, '\n  "row": {"cells": 1e300, '));
+    refused(await pool.run(['sweep', 'collect', d], q), /point\.json: "row\.cells" is given twice \(line \d+\)/);
+    expect(readFileSync(join(d, 'results.csv'), 'utf8')).toBe(csv);
+  });
+
   it('a bad line of points.jsonl names the file, the line and the point', async () => {
     const d = copy('badpoints');
     const f = join(d, 'points.jsonl');
@@ -606,6 +633,17 @@ describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wron
     return f;
   };
 
+  it('a config that is a symbolic link loop or starts with a byte-order mark: said so, or read (were "no such file" and a syntax error)', async () => {
+    const loop = join(dir, 'loop-a.json');
+    symlinkSync(join(dir, 'loop-b.json'), loop);
+    symlinkSync(loop, join(dir, 'loop-b.json'));
+    refused(await pool.run(['config', 'validate', loop], q), /loop-a\.json is a symbolic link loop \(it cannot be resolved\)/);
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, '\ufeff{"extends": "dtca-paper", "fabric": {"L": 12}}');
+    const r = await pool.run(['config', 'validate', bom], q);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
   it("a typed array's declared shape must hold exactly its data", async () => {
     refused(
       await pool.run(['model', 'info', mp('shape.mp', bm8({ bias: { dtype: 'float64', shape: [1e15, 1e15], data: f64(64) } }))], q),
@@ -679,6 +717,18 @@ describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wron
     const mm = await pool.run(['model', 'info', secret], q);
     expect(mm.code).toBe(2);
     expect(mm.stderr).not.toMatch(/SECRET|root:|j9T/);
+    // msgpack holding the secret, one byte more: msgpackr's message quotes the value it read
+    const packed = join(dir, 'secret-trailing.mp');
+    writeFileSync(packed, Buffer.concat([new Packr().pack(['root:SECRETHASHSECRETHASH', 'x']), Buffer.of(1)]));
+    const tm = await pool.run(['model', 'info', packed], q);
+    refused(tm, /secret-trailing\.mp: not a model file \(neither JSON nor valid msgpack: trailing bytes after the msgpack value\)$/);
+    expect(tm.stderr).not.toMatch(/SECRET|root:/);
+    // a config that is a JSON string
+    const str = join(dir, 'string.json');
+    writeFileSync(str, '"root:SECRETHASH"');
+    const sc = await pool.run(['config', 'validate', str], q);
+    refused(sc, /string\.json: a config file must hold a JSON object, not a string$/);
+    expect(sc.stderr).not.toMatch(/SECRET|root:/);
   });
 });
 

@@ -1,6 +1,19 @@
 // The quality classifier: back-propagation against finite differences, determinism, the weights file.
 import { describe, it, expect } from 'vitest';
-import { Net, initParams, PARAM_NAMES, trainClassifier, serialiseClassifier, deserialiseClassifier, Classifier, type Arch } from '../sim/quality/classifier.js';
+import { readFileSync } from 'node:fs';
+import { pack, unpack } from 'msgpackr';
+import {
+  Net,
+  initParams,
+  PARAM_NAMES,
+  trainClassifier,
+  serialiseClassifier,
+  deserialiseClassifier,
+  readClassifier,
+  Classifier,
+  type Arch,
+} from '../sim/quality/classifier.js';
+import { CLASSIFIER_PATH } from '../sim/quality/train.js';
 import { F32Arena } from '../sim/quality/gemm.js';
 import { streamKey, uniform } from '../rng/counter.js';
 
@@ -105,5 +118,34 @@ describe('classifier', () => {
     const { images } = randomImages(5, 2);
     expect(Array.from(back.net.run(images, 5).features)).toEqual(Array.from(net.run(images, 5).features));
     expect(() => deserialiseClassifier(bytes.subarray(0, 100), 'cut.bin')).toThrow(/cut.bin/);
+  });
+
+  it('the weights carry a checksum: one flipped weight byte, a damaged key or a non-finite weight is refused', () => {
+    const net = new Classifier(ARCH, initParams(ARCH, 4));
+    const bytes = serialiseClassifier(net, { note: 'test' });
+    // a flip in the last float of w4's data changes a weight by a little: the checksum catches it
+    const flipped = Uint8Array.from(bytes);
+    const w4 = Buffer.from(bytes).indexOf(Buffer.from('b4', 'latin1')) - 8;
+    flipped[w4] ^= 0x01;
+    expect(() => deserialiseClassifier(flipped, 'f.msgpack')).toThrow(/^f\.msgpack: checksum mismatch/);
+    // the checksum's key renamed (one byte): not silently read unchecked
+    const renamed = Uint8Array.from(bytes);
+    renamed[Buffer.from(bytes).indexOf(Buffer.from('weights_sha256', 'latin1'))] = 0x57;
+    expect(() => deserialiseClassifier(renamed, 'r.msgpack')).toThrow(/^r\.msgpack: unknown top-level key/);
+    // a file without the checksum is read unchecked, but a non-finite weight is refused
+    const doc = unpack(bytes) as Record<string, unknown> & { tensors: Record<string, { data: Uint8Array }> };
+    delete doc.weights_sha256;
+    expect(() => deserialiseClassifier(pack(doc), 'old.msgpack')).not.toThrow();
+    // trailing bytes: said in words, the content never quoted (msgpackr's message quotes the value read)
+    const trailing = Buffer.concat([pack(['root:SECRETHASH', 'x']), Buffer.of(1)]);
+    expect(() => deserialiseClassifier(trailing, 't.msgpack')).toThrow(/^t\.msgpack: not a classifier file \(trailing bytes after the msgpack value\)$/);
+    new DataView(doc.tensors.w3.data.buffer, doc.tensors.w3.data.byteOffset).setFloat32(0, NaN, true);
+    expect(() => deserialiseClassifier(pack(doc), 'nan.msgpack')).toThrow(/^nan\.msgpack: tensor w3 holds a non-finite value/);
+  });
+
+  it('the committed weights file carries its checksum', () => {
+    const doc = unpack(readFileSync(CLASSIFIER_PATH)) as { weights_sha256?: string };
+    expect(doc.weights_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(() => readClassifier(CLASSIFIER_PATH)).not.toThrow();
   });
 });

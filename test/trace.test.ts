@@ -818,6 +818,19 @@ describe('dtca trace inspect | export', () => {
     r = dtca(['trace', 'export', p, '--npy', p]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/exists and is not a directory/);
+    // an existing directory holding something else is refused, as rng --out refuses it (25 files were written into it)
+    const other = join(out, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'notes.txt'), 'mine');
+    r = dtca(['trace', 'export', p, '--npy', other]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dtca: --npy .*other: not empty \(notes\.txt\); choose another directory \(or an earlier --npy export\)\n$/);
+    expect(readdirSync(other)).toEqual(['notes.txt']);
+    // its own earlier export is written over
+    const mine = join(out, 'mine');
+    expect(dtca(['trace', 'export', p, '--npy', mine]).code).toBe(0);
+    r = dtca(['trace', 'export', p, '--npy', mine]);
+    expect(r.code, r.stderr).toBe(0);
     // a cut trace exports its whole records
     const cut = join(dir, 'exp2-cut.trace');
     writeFileSync(cut, readFileSync(p).subarray(0, ends[10] + 5));

@@ -237,5 +237,15 @@ describe('dtca trace export --vcd', () => {
     writeFileSync(join(dir, 'not-a-trace'), 'hello');
     expect(dtca(['trace', 'export', join(dir, 'not-a-trace'), '--vcd', join(dir, 'x.vcd')]).code).toBe(2);
     expect(readdirSync(dir).filter((f) => f.startsWith('x.'))).toEqual([]);
+    // a trace cut short: --vcd exports its whole records and says so, as --csv and --npy do (it was silent); once beside --csv
+    const cut = join(dir, 'cut.dtct');
+    const bytes = readFileSync(t);
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const c = dtca(['trace', 'export', cut, '--vcd', join(dir, 'cut.vcd')]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/trace was cut short; exported the whole records before the cut/);
+    const both = dtca(['trace', 'export', cut, '--vcd', join(dir, 'cut2.vcd'), '--csv', join(dir, 'cut2.csv')]);
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stderr.match(/cut short/g)).toHaveLength(1);
   });
 });

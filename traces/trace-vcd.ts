@@ -53,6 +53,8 @@ export interface VcdExportResult {
   records: number;
   cycles: number;
   timescale: Timescale;
+  /** the trace was cut short: where its whole records end, of its bytes (null: whole) */
+  truncated: { at: number | undefined; bytes: number } | null;
 }
 
 export const DEFAULT_VCD_MAX_BYTES = 256 * 1024 * 1024;
@@ -324,7 +326,8 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
     closeSegment(reader.complete);
     upTo(lastTick);
     w.close(lastTick);
-    return { path: out, bytes: w.bytes, estimate: p.estimate, cells: n, records, cycles: p.lastCycle, timescale };
+    const truncated = reader.truncated ? { at: reader.truncatedAt, bytes: reader.bytes } : null;
+    return { path: out, bytes: w.bytes, estimate: p.estimate, cells: n, records, cycles: p.lastCycle, timescale, truncated };
   } catch (e) {
     w.abort();
     throw e;

@@ -10,7 +10,7 @@ import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
-import { jsonProblem } from '../../fabric/json.js';
+import { kindOf, parseJsonText } from '../../fabric/json.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { claimDefaultDir, prepareRunDir, writeJson } from '../../sim/io/output.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
@@ -69,11 +69,49 @@ function readJsonIn(dir: string, f: string): Record<string, unknown> | null {
   if (!existsSync(p)) return null;
   // bounded: a FIFO or a device in a run directory is refused, never read (fabric/read.ts)
   const text = readInputFile(p, { what: f, max: READ_LIMITS.json }).toString('utf8');
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new UserError(`${p}: not valid JSON (${jsonProblem(e, text)})`);
-  }
+  // a key given twice is refused (JSON.parse would keep the last one without a word)
+  return parseJsonText(text, p) as Record<string, unknown>;
+}
+
+/** What a number compared must be: a count (an integer >= 1), > 0, >= 0, or any finite number. */
+type Range = 'count' | 'positive' | 'nonnegative' | 'finite';
+const RANGE_TEXT: Record<Range, string> = {
+  count: 'an integer >= 1',
+  positive: 'a finite number > 0',
+  nonnegative: 'a finite number >= 0',
+  finite: 'a finite number',
+};
+
+/**
+ * A number compare uses, checked: absent or null is no value (an older or partial stats.json, an
+ * ideal chip's area); anything else must be a number in its range, else one line naming the file
+ * and the field (never a silent dash or a negative clock in the table).
+ */
+function checkedNum(o: Record<string, unknown>, key: string, where: string, range: Range): number | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  const ok =
+    typeof v === 'number' &&
+    Number.isFinite(v) &&
+    (range === 'count' ? Number.isInteger(v) && v >= 1 : range === 'positive' ? v > 0 : range === 'nonnegative' ? v >= 0 : true);
+  if (!ok) throw new UserError(`${where}: ${key} = ${typeof v === 'number' ? String(v) : kindOf(v)}: must be ${RANGE_TEXT[range]} or null`);
+  return v as number;
+}
+
+/** A text compare uses (absent or null: none); anything but a string is refused naming the field. */
+function checkedText(o: Record<string, unknown>, key: string, where: string): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new UserError(`${where}: ${key} must be a string, not ${kindOf(v)}`);
+  return v;
+}
+
+/** An object field compare reads inside (absent or null: none), else refused naming the field. */
+function checkedObject(o: Record<string, unknown>, key: string, where: string): Record<string, unknown> | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${where}: ${key} must be an object, not ${kindOf(v)}`);
+  return v as Record<string, unknown>;
 }
 
 export function readDesign(d: string): Design {
@@ -84,41 +122,59 @@ export function readDesign(d: string): Design {
   // a stats.json dtca wrote: an object with the run's cycles (not null, a list, or someone else's JSON shown as a column of dashes)
   if (stats === null || typeof stats !== 'object' || Array.isArray(stats) || typeof stats.cycles !== 'number')
     throw new UserError(`${join(d, 'stats.json')}: not the statistics of a dtca run (no "cycles")`);
+  const sp = join(d, 'stats.json');
+  checkedNum(stats, 'cycles', sp, 'nonnegative');
   const man = readJsonIn(dir, 'manifest.json');
-  const point = readJsonIn(dir, 'point.json') as { row?: Record<string, unknown> } | null;
-  const row = point?.row ?? null;
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-  const sw = stats.sweep_energy_j as { static?: number; dynamic?: number } | undefined;
-  const cs = num(stats.cell_sweeps);
-  const images = num(stats.images) ?? (row ? num(row.images) : null);
-  const programming = num(stats.programming_energy_j);
+  const mp = join(d, 'manifest.json');
+  if (man !== null && (typeof man !== 'object' || Array.isArray(man))) throw new UserError(`${mp}: must hold a JSON object, not ${kindOf(man)}`);
+  const label = man ? checkedText(man, 'label', mp) : null;
+  const point = readJsonIn(dir, 'point.json');
+  const pp = join(d, 'point.json');
+  if (point !== null && (typeof point !== 'object' || Array.isArray(point))) throw new UserError(`${pp}: must hold a JSON object, not ${kindOf(point)}`);
+  const row = point ? checkedObject(point, 'row', pp) : null;
+  const rp = `${pp} (row)`;
+  const sw = checkedObject(stats, 'sweep_energy_j', sp);
+  const swStatic = sw ? checkedNum(sw, 'static', `${sp} (sweep_energy_j)`, 'nonnegative') : null;
+  const swDynamic = sw ? checkedNum(sw, 'dynamic', `${sp} (sweep_energy_j)`, 'nonnegative') : null;
+  const cs = checkedNum(stats, 'cell_sweeps', sp, 'nonnegative');
+  const images = checkedNum(stats, 'images', sp, 'count') ?? (row ? checkedNum(row, 'images', rp, 'count') : null);
+  const programming = checkedNum(stats, 'programming_energy_j', sp, 'nonnegative');
   // a run's area: stats.json's area_m2.total (dtca run) or the point row's area_m2 (a sweep point)
-  const areaObj = stats.area_m2 as { total?: unknown } | number | undefined;
-  const area = num(typeof areaObj === 'object' && areaObj !== null ? areaObj.total : areaObj) ?? (row ? num(row.area_m2) : null);
-  const ips = num(stats.images_per_s);
+  const areaObj = stats.area_m2;
+  const area =
+    (areaObj !== null && typeof areaObj === 'object' && !Array.isArray(areaObj)
+      ? checkedNum(areaObj as Record<string, unknown>, 'total', `${sp} (area_m2)`, 'positive')
+      : checkedNum(stats, 'area_m2', sp, 'positive')) ?? (row ? checkedNum(row, 'area_m2', rp, 'positive') : null);
+  const ips = checkedNum(stats, 'images_per_s', sp, 'positive');
+  const ipsmm2 = checkedNum(stats, 'images_per_s_per_mm2', sp, 'positive');
+  const engine = stats.engine;
+  if (engine !== undefined && engine !== null && typeof engine !== 'string') {
+    const e = checkedObject(stats, 'engine', sp);
+    if (e) checkedText(e, 'used', `${sp} (engine)`);
+  }
   const values: Design['values'] = {
-    config: String(man?.label ?? stats.config ?? ''),
-    physics: String(stats.physics ?? row?.physics ?? ''),
-    engine: engineText(stats.engine),
-    workload: row ? String(row.workload) : String(stats.workload ?? ''),
+    config: label ?? checkedText(stats, 'config', sp) ?? '',
+    physics: checkedText(stats, 'physics', sp) ?? (row ? checkedText(row, 'physics', rp) : null) ?? '',
+    engine: engineText(engine),
+    workload: row ? (checkedText(row, 'workload', rp) ?? '') : (checkedText(stats, 'workload', sp) ?? ''),
     images,
-    cells: num(stats.cells),
-    clock_hz: num(stats.clock_hz),
-    energy_per_image_j: num(stats.energy_per_image_j),
+    cells: checkedNum(stats, 'cells', sp, 'count'),
+    clock_hz: checkedNum(stats, 'clock_hz', sp, 'positive'),
+    energy_per_image_j: checkedNum(stats, 'energy_per_image_j', sp, 'nonnegative'),
     programming_energy_per_image_j: programming !== null && images ? programming / images : null,
-    energy_per_stage_j: num(stats.energy_per_stage_j),
-    time_per_image_s: num(stats.image_interval_s),
+    energy_per_stage_j: checkedNum(stats, 'energy_per_stage_j', sp, 'nonnegative'),
+    time_per_image_s: checkedNum(stats, 'image_interval_s', sp, 'positive'),
     images_per_s: ips,
     area_m2: area,
-    images_per_s_per_mm2: num(stats.images_per_s_per_mm2) ?? (ips !== null && area ? ips / (area * 1e6) : null),
-    sweep_energy_per_cell_sweep_j: num(stats.sweep_energy_per_cell_sweep_j),
-    static_energy_per_cell_sweep_j: sw && cs ? sw.static! / cs : null,
-    dynamic_energy_per_cell_sweep_j: sw && cs ? sw.dynamic! / cs : null,
-    average_power_w: num(stats.average_power_w),
-    lag1_autocorr: row ? num(row.lag1_autocorr) : null,
-    moment_rmse: row ? num(row.moment_rmse) : null,
+    images_per_s_per_mm2: ipsmm2 ?? (ips !== null && area ? ips / (area * 1e6) : null),
+    sweep_energy_per_cell_sweep_j: checkedNum(stats, 'sweep_energy_per_cell_sweep_j', sp, 'nonnegative'),
+    static_energy_per_cell_sweep_j: swStatic !== null && cs ? swStatic / cs : null,
+    dynamic_energy_per_cell_sweep_j: swDynamic !== null && cs ? swDynamic / cs : null,
+    average_power_w: checkedNum(stats, 'average_power_w', sp, 'nonnegative'),
+    lag1_autocorr: row ? checkedNum(row, 'lag1_autocorr', rp, 'finite') : null,
+    moment_rmse: row ? checkedNum(row, 'moment_rmse', rp, 'nonnegative') : null,
   };
-  let name = String(man?.label ?? basename(dir));
+  let name = label ?? basename(dir);
   if (row && row.axes && typeof row.axes === 'object') {
     const ax = Object.entries(row.axes as Record<string, Json>).map(([k, v]) => `${k.split('.').pop()}=${axisValueText(k, v)}`);
     name = `#${String(row.point)} ${ax.join(' ')}`.trim();

@@ -24,7 +24,7 @@
  * full disk leaves no output behind. `--csv -` writes the CSV to standard output.
  */
 import type { Argv } from 'yargs';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { eng } from '../../sim/units.js';
@@ -36,7 +36,7 @@ import type { Logger } from 'pino';
 import type { Session } from '../session.js';
 import { exportVcd, formatTimescale, DEFAULT_VCD_MAX_BYTES } from '../../traces/trace-vcd.js';
 import { parseIndexList } from '../../traces/writer.js';
-import { VERSION } from '../../sim/io/output.js';
+import { VERSION, notEmptyMessage } from '../../sim/io/output.js';
 
 function fmtJ(v: number | undefined): string {
   return v === undefined ? '-' : v.toExponential(4);
@@ -154,7 +154,14 @@ function prepareDir(p: string): { dir: string; created: string | undefined } {
   if (isStdout(p)) throw new UserError('--npy -: writes a directory of files, not standard output');
   const dir = resolve(p);
   const created = makeDirs(dir, `--npy ${p}`);
-  if (created) noteClaimedDir(dir); // a fresh directory: its files are this export's own
+  if (created)
+    noteClaimedDir(dir); // a fresh directory: its files are this export's own
+  else {
+    // an existing directory: empty, or an earlier --npy export (its states.npy and only .npy files), as rng --out refuses one holding anything else
+    const entries = readdirSync(dir);
+    const ownExport = entries.includes('states.npy') && entries.every((f) => f.endsWith('.npy') && statSync(join(dir, f)).isFile());
+    if (entries.length > 0 && !ownExport) throw new UserError(notEmptyMessage(`--npy ${p}`, entries, ' (or an earlier --npy export)'));
+  }
   return { dir, created };
 }
 
@@ -167,8 +174,11 @@ interface VcdArgs {
   maxMb?: number;
 }
 
-/** The VCD export; `quietStdout`: standard output carries the CSV, so the summary line goes to the log. */
-async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, log: Logger): Promise<void> {
+/**
+ * The VCD export; `quietStdout`: standard output carries the CSV, so the summary line goes to the log.
+ * `warnCut`: say when the trace was cut short (the --csv/--npy export says it otherwise).
+ */
+async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, warnCut: boolean, log: Logger): Promise<void> {
   const vcd = a.vcd as string;
   if (isStdout(vcd)) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
   const maxMb = a.maxMb ?? DEFAULT_VCD_MAX_BYTES / (1024 * 1024);
@@ -188,6 +198,9 @@ async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, log:
   const line = `wrote ${r.path} (${size}: ${r.cells} cells, ${r.records} sweep records, ${r.cycles} cycles, timescale ${formatTimescale(r.timescale)})`;
   if (quietStdout) log.info({ vcd: r.path, bytes: r.bytes }, line);
   else process.stdout.write(line + '\n');
+  if (warnCut && r.truncated) {
+    log.warn({ file, whole_records_end_at_byte: r.truncated.at, bytes: r.truncated.bytes }, 'trace was cut short; exported the whole records before the cut');
+  }
 }
 
 async function cmdExport(file: string, csv: string | undefined, npy: string | undefined, vcd: VcdArgs, log: Logger): Promise<void> {
@@ -198,7 +211,7 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
       if (vcd[k] !== undefined) throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k} applies to --vcd only`);
     }
   }
-  if (vcd.vcd !== undefined) await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), log);
+  if (vcd.vcd !== undefined) await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), csv === undefined && npy === undefined, log);
   if (csv === undefined && npy === undefined) return;
   const reader = readTrace(file); // notes the input, so no output may replace it
   const csvPath = csv === undefined ? undefined : isStdout(csv) ? '-' : checkTarget(csv, { label: `--csv ${csv}`, kind: 'csv' });

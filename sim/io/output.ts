@@ -179,6 +179,12 @@ export class RunDir {
  * The manifest written at the claim ("status": "running") also arbitrates two runs claiming the
  * same empty directory at once: it is published with link(), which fails if the name exists.
  */
+/** The line refusing an output directory that holds something not this command's (`--out DIR`, `--npy DIR`): what is in it. */
+export function notEmptyMessage(label: string, entries: string[], more = ''): string {
+  const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? `, ... (${entries.length} entries)` : '');
+  return `${label}: not empty (${shown}); choose another directory${more}`;
+}
+
 export function claimRunDir(out: string | undefined, name: string, opts: ClaimOptions = {}): RunDir {
   const flag = opts.flag ?? '--out';
   const started = opts.now ?? new Date();
@@ -213,8 +219,7 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
       const entries = readdirSync(dir);
       if (entries.length > 0) {
         if (!opts.force) {
-          const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? `, ... (${entries.length} entries)` : '');
-          throw new UserError(`${flag} ${out}: not empty (${shown}); choose another directory${opts.canForce ? ', or add --force to clear it first' : ''}`);
+          throw new UserError(notEmptyMessage(`${flag} ${out}`, entries, opts.canForce ? ', or add --force to clear it first' : ''));
         }
         if (!isRunDir(dir))
           throw new UserError(`${flag} ${out}: not a dtca run directory (no manifest.json written by dtca); --force clears only run directories`);

@@ -15,9 +15,11 @@
  * random draw (initialisation, shuffling, dropout) is a counter-based draw from rng/counter.ts,
  * so training is a pure function of (seed, data, options).
  */
+import { createHash } from 'node:crypto';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { pack, unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
+import { msgpackProblem } from '../../fabric/json.js';
 import { streamKey, uniform } from '../../rng/counter.js';
 import { F32Arena, transpose } from './gemm.js';
 
@@ -579,9 +581,18 @@ export function trainClassifier(images: Uint8Array, labels: Uint8Array, n: numbe
 }
 
 // ---------------------------------------------------------------------------------------------
-// Weights file: msgpack {format: 'dtca-classifier', version: 1, arch, info, tensors: {name: {shape, dtype, data: float32 LE bytes}}}
+// Weights file: msgpack {format: 'dtca-classifier', version: 1, arch, info, tensors: {name: {shape, dtype, data: float32 LE bytes}},
+// weights_sha256}: weights_sha256 is the SHA-256 (64 hex digits) of the tensors' data bytes in the order of PARAM_NAMES
 
 export const CLASSIFIER_FORMAT = 'dtca-classifier';
+
+const DOC_KEYS = new Set(['format', 'version', 'arch', 'info', 'tensors', 'weights_sha256']);
+
+function weightsSha256(data: Uint8Array[]): string {
+  const h = createHash('sha256');
+  for (const d of data) h.update(d);
+  return h.digest('hex');
+}
 
 export function serialiseClassifier(net: Classifier, info: Record<string, unknown>): Uint8Array {
   const shapes = paramShapes(net.arch);
@@ -590,32 +601,54 @@ export function serialiseClassifier(net: Classifier, info: Record<string, unknow
     const f = Float32Array.from(net.params[k]);
     tensors[k] = { shape: shapes[k], dtype: 'float32', data: new Uint8Array(f.buffer) };
   }
-  return pack({ format: CLASSIFIER_FORMAT, version: 1, arch: net.arch, info, tensors });
+  const weights_sha256 = weightsSha256(PARAM_NAMES.map((k) => tensors[k].data));
+  return pack({ format: CLASSIFIER_FORMAT, version: 1, arch: net.arch, info, tensors, weights_sha256 });
 }
 
 export function deserialiseClassifier(bytes: Uint8Array, where: string): { net: Classifier; info: Record<string, unknown> } {
-  let doc: { format?: string; version?: number; arch?: Arch; info?: Record<string, unknown>; tensors?: Record<string, { shape: number[]; data: Uint8Array }> };
+  let doc: {
+    format?: string;
+    version?: number;
+    arch?: Arch;
+    info?: Record<string, unknown>;
+    tensors?: Record<string, { shape: number[]; data: Uint8Array }>;
+    weights_sha256?: unknown;
+  };
   try {
     doc = unpack(bytes);
   } catch (e) {
-    throw new UserError(`${where}: not a classifier file (${(e as Error).message})`);
+    throw new UserError(`${where}: not a classifier file (${msgpackProblem(e)})`);
   }
   if (!doc || typeof doc !== 'object' || doc.format !== CLASSIFIER_FORMAT || doc.version !== 1 || !doc.arch || !doc.tensors) {
     throw new UserError(`${where}: not a ${CLASSIFIER_FORMAT} version 1 file`);
   }
+  // a damaged key name must not drop the checksum unnoticed
+  for (const key of Object.keys(doc))
+    if (!DOC_KEYS.has(key)) throw new UserError(`${where}: unknown top-level key; the file is damaged or not a ${CLASSIFIER_FORMAT} file`);
   const arch = doc.arch;
   checkArch(arch);
   const shapes = paramShapes(arch);
   const p = {} as Params;
+  const data: Uint8Array[] = [];
   for (const k of PARAM_NAMES) {
     const t = doc.tensors[k];
     const want = size(shapes[k]);
     if (!t || !(t.data instanceof Uint8Array) || t.data.length !== 4 * want) throw new UserError(`${where}: tensor ${k} missing or not ${want} float32 values`);
-    const f = new Float32Array(want);
-    new Uint8Array(f.buffer).set(t.data);
+    data.push(t.data);
+  }
+  // a file written before the checksum (no weights_sha256) is read unchecked, as a model without its sha256
+  if (doc.weights_sha256 !== undefined) {
+    if (typeof doc.weights_sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(doc.weights_sha256))
+      throw new UserError(`${where}: weights_sha256: expected 64 lower-case hex digits (the weights' checksum)`);
+    if (weightsSha256(data) !== doc.weights_sha256)
+      throw new UserError(`${where}: checksum mismatch: the weights changed after they were written (a damaged copy?)`);
+  }
+  PARAM_NAMES.forEach((k, i) => {
+    const f = new Float32Array(data[i].length / 4);
+    new Uint8Array(f.buffer).set(data[i]);
     for (const x of f) if (!Number.isFinite(x)) throw new UserError(`${where}: tensor ${k} holds a non-finite value`);
     p[k] = f;
-  }
+  });
   return { net: new Classifier(arch, p), info: doc.info ?? {} };
 }
 

@@ -8,6 +8,7 @@ import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
+import { kindOf } from '../../fabric/json.js';
 import { writeFileAtomic } from '../io/output.js';
 import type { Point } from './plan.js';
 import { readPlanFile, ownSweepDir, readPoints, isPointDone, isTwinDone, readPoint, pointDir, twinDir, type PlanFile, type Row } from './store.js';
@@ -52,6 +53,36 @@ export const RESULT_COLUMNS = [
   'marginal_error_factorised',
   'quality_note',
 ] as const;
+
+/** The result columns that hold text; every other is a finite number or null. */
+const TEXT_COLUMNS = new Set<string>(['physics', 'area_note', 'quality_note']);
+
+/**
+ * A point's row as the tables will show it, checked: every result column a finite number or null
+ * (a text column a string or null), the identity integers, the workload a string. A damaged or
+ * edited point.json is one line naming the file and the column, never a "NaN" or a quoted string
+ * in a numeric column of results.csv.
+ */
+function checkRow(row: unknown, where: string): Row {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new UserError(`${where}: row must be an object, not ${kindOf(row)}`);
+  const r = row as Record<string, unknown>;
+  for (const k of ['point', 'replicate', 'seed']) {
+    if (!Number.isSafeInteger(r[k]) || (r[k] as number) < 0) throw new UserError(`${where}: row.${k} must be an integer >= 0, not ${kindOf(r[k])}`);
+  }
+  if (typeof r.workload !== 'string') throw new UserError(`${where}: row.workload must be a string, not ${kindOf(r.workload)}`);
+  if (r.axes === null || typeof r.axes !== 'object' || Array.isArray(r.axes))
+    throw new UserError(`${where}: row.axes must be an object, not ${kindOf(r.axes)}`);
+  for (const c of RESULT_COLUMNS) {
+    const v = r[c];
+    if (v === undefined || v === null) continue;
+    if (TEXT_COLUMNS.has(c)) {
+      if (typeof v !== 'string') throw new UserError(`${where}: row.${c} must be a string or null, not ${kindOf(v)}`);
+    } else if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new UserError(`${where}: row.${c} must be a finite number or null, not ${typeof v === 'number' ? String(v) : kindOf(v)}`);
+    }
+  }
+  return row as Row;
+}
 
 export interface Collected {
   pf: PlanFile;
@@ -155,7 +186,7 @@ export function collectTables(dir: string, others: string[] = []): Collected {
     }
     const f = readPoint(dir, p.id);
     if (f.id !== p.id) throw new UserError(`${pointDir(dir, p.id)}/point.json: belongs to point ${f.id}, not ${p.id}`);
-    rows.push(f.row);
+    rows.push(checkRow(f.row, `${pointDir(dir, p.id)}/point.json`));
   }
   writeFileAtomic(join(dir, 'results.csv'), toCsv(pf, rows));
   writeFileAtomic(join(dir, 'results.jsonl'), toJsonl(pf, rows));

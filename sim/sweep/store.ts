@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, 
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
-import { jsonProblem, parseJsonText } from '../../fabric/json.js';
+import { checkDuplicateKeys, jsonProblem, parseJsonText } from '../../fabric/json.js';
 import { shown } from '../../fabric/rules.js';
 import { checkJobs } from '../resources.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
@@ -359,6 +359,7 @@ export function readPoint(dir: string, id: string): PointFile {
   } catch (e) {
     throw new UserError(`${path}: unreadable (not valid JSON: ${jsonProblem(e, text)})`);
   }
+  checkDuplicateKeys(text, path);
   if (pf === null || typeof pf !== 'object' || Array.isArray(pf)) throw new UserError(`${path}: not a sweep point file (a JSON object)`);
   return pf as PointFile;
 }

@@ -13,7 +13,7 @@
  *   MODEL.epochs/epoch-E.mp  with --snapshots: the model after epoch E (every stage at epoch E)
  */
 import { runJobs } from '../pool.js';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { UserError } from '../../fabric/errors.js';
 import { writeFileAtomic } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
@@ -281,6 +281,8 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   const stages = o.stages ?? Array.from({ length: T }, (_, k) => k);
   for (const k of stages) if (!Number.isInteger(k) || k < 0 || k >= T) throw new UserError(`--train-stages: stage ${k} outside 0..${T - 1}`);
   const dir = ckptDir(o.out);
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) throw new UserError(`${dir}: not a directory (the training checkpoints go there); move it away or choose another --out`);
   const key = runKey(o);
   const stageOnly = o.assemble === false;
   // stages trained apart start the run when they are the first (no run.json and no checkpoint yet)
