@@ -25,6 +25,8 @@ const OPTIONAL_VALUE = new Set(['trace']);
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** a flag as typed from its kebab name: --images, -L (kebab "-l"), -h */
+const flagText = (name: string) => (name.length === 2 && name[0] === '-' ? `-${name[1].toUpperCase()}` : name.length === 1 ? `-${name}` : `--${name}`);
 
 /**
  * Throws a UserError for the first problem of the raw command line `raw`, given the options the
@@ -41,9 +43,11 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
   for (let i = 0; i < raw.length; i++) {
     const t = raw[i];
     if (t === '--') break;
-    if (!t.startsWith('--') || t.length === 2) continue;
+    // a one-letter option is written with one dash (-L 16, -L=16)
+    const short = /^-([A-Za-z])(?:=|$)/.exec(t);
+    if (!short && (!t.startsWith('--') || t.length === 2)) continue;
     const eq = t.indexOf('=');
-    let name = kebab(eq > 0 ? t.slice(2, eq) : t.slice(2));
+    let name = short ? kebab(short[1]) : kebab(eq > 0 ? t.slice(2, eq) : t.slice(2));
     if (!declared.has(name) && name.startsWith('no-') && booleans.has(name.slice(3))) name = name.slice(3);
     if (!declared.has(name) || counts.has(name)) continue; // unknown flags: yargs' strict mode says so; a count is repeated on purpose
     if (booleans.has(name)) {
@@ -61,18 +65,18 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
         i++;
         if (OPTIONAL_VALUE.has(name) && looksLikeConfig(next)) {
           throw new UserError(
-            `--${name} ${shown(next)}: is ${shown(next)} the ${name} file or the config? Write --${name}=FILE for a file, or put the config before --${name}`,
+            `${flagText(name)} ${shown(next)}: is ${shown(next)} the ${name} file or the config? Write ${flagText(name)}=FILE for a file, or put the config before ${flagText(name)}`,
           );
         }
       } else if (OPTIONAL_VALUE.has(name)) {
         value = undefined;
       } else {
-        throw new UserError(`--${name}: needs a value${numbers.has(name) ? ' (a number)' : ''}`);
+        throw new UserError(`${flagText(name)}: needs a value${numbers.has(name) ? ' (a number)' : ''}`);
       }
     }
     if (value !== undefined) {
-      if (value === '') throw new UserError(`--${name} '': an empty value`);
-      if (numbers.has(name) && !DECIMAL.test(value)) throw new UserError(`--${name} ${shown(value)}: not a number`);
+      if (value === '') throw new UserError(`${flagText(name)} '': an empty value`);
+      if (numbers.has(name) && !DECIMAL.test(value)) throw new UserError(`${flagText(name)} ${shown(value)}: not a number`);
     }
     const list = values.get(name) ?? [];
     list.push(value ?? '(bare)');
@@ -80,7 +84,7 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
   }
   for (const [name, list] of values) {
     if (list.length > 1 && !arrays.has(name))
-      throw new UserError(`--${name} given ${list.length} times (${list.map((v) => shown(v, 30)).join(', ')}); give it once`);
+      throw new UserError(`${flagText(name)} given ${list.length} times (${list.map((v) => shown(v, 30)).join(', ')}); give it once`);
   }
 }
 

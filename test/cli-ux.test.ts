@@ -365,3 +365,35 @@ describe('a DTM run says which classes it clamps', () => {
     expect(labelsText([1, 2], 1)).toBe('1 (the first 1 of 1,2)');
   });
 });
+
+describe('a one-letter flag given twice', () => {
+  it('-L 5 -L 1 is refused like --images 2 --images 3 (yargs would have added them: an L = 6 model)', () => {
+    const out = join(dir, 'twice.mp');
+    const r = dtca([
+      'model',
+      'new',
+      '--stages',
+      '2',
+      '-L',
+      '5',
+      '-L',
+      '1',
+      '--rules',
+      'G8',
+      '--visible',
+      '4',
+      '--weights',
+      'zero',
+      '--seed',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('dtca: -L given 2 times (5, 1); give it once');
+    expect(existsSync(out)).toBe(false);
+    expect(
+      dtca(['model', 'new', '--stages', '2', '-L=16', '-L', '20', '--rules', 'G8', '--visible', '4', '--weights', 'zero', '--seed', '1', '--out', out]).stderr,
+    ).toMatch(/-L given 2 times \(16, 20\)/);
+  });
+});
