@@ -8,6 +8,7 @@
  * and errors only) / --verbose (debug), which win over DTCA_LOG.
  */
 import { pino, type Logger } from 'pino';
+import { writeAboveBar } from './progress.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -70,7 +71,8 @@ export function prettyLine(json: string): string {
 
 const destination = {
   write(line: string): void {
-    process.stderr.write(process.stderr.isTTY ? prettyLine(line) : line);
+    if (process.stderr.isTTY) writeAboveBar(process.stderr, prettyLine(line));
+    else process.stderr.write(line);
   },
 };
 

@@ -4,6 +4,18 @@ export interface Progress {
   done(): void;
 }
 
+/** the bar now on the terminal's last line (and the stream it is on), for log lines written while it is drawn */
+let shown: { stream: NodeJS.WriteStream; line: string } | null = null;
+
+/**
+ * Writes `text` (whole lines) to `stream`; a bar drawn there is cleared first and drawn again below
+ * the text, so log lines written while a bar runs start at the line's beginning, not after the bar.
+ */
+export function writeAboveBar(stream: NodeJS.WriteStream, text: string): void {
+  if (shown?.stream === stream) stream.write(`\r\x1b[K${text}${shown.line}`);
+  else stream.write(text);
+}
+
 /** A bar for `total` steps of `what`; drawn only when `enabled` (the session's: off with --quiet) and on a terminal. */
 export function makeProgress(total: number, what: string, enabled: boolean, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!enabled || !stream.isTTY || total <= 1) return { tick: () => {}, done: () => {} };
@@ -17,11 +29,16 @@ export function makeProgress(total: number, what: string, enabled: boolean, stre
     const fill = Math.round((width * n) / total);
     const el = (now - t0) / 1000;
     const eta = n > 0 ? (el * (total - n)) / n : 0;
-    stream.write(`\r[${'#'.repeat(fill)}${' '.repeat(width - fill)}] ${n}/${total} ${what}  ${el.toFixed(1)} s elapsed, ~${eta.toFixed(1)} s left `);
+    const line = `[${'#'.repeat(fill)}${' '.repeat(width - fill)}] ${n}/${total} ${what}  ${el.toFixed(1)} s elapsed, ~${eta.toFixed(1)} s left `;
+    stream.write(`\r${line}`);
+    shown = { stream, line };
   };
   draw(0);
   return {
     tick: draw,
-    done: () => stream.write('\r\x1b[K'),
+    done: () => {
+      if (shown?.stream === stream) shown = null;
+      stream.write('\r\x1b[K');
+    },
   };
 }

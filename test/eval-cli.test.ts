@@ -87,6 +87,8 @@ describe.skipIf(!HAVE_DATA)('dtca eval (needs the dataset; CI installs dataset-f
     for (const k of KEYS) expect(j).toHaveProperty(k);
     for (const b of ['floor', 'factorised']) for (const k of KEYS) expect(j.baselines[b]).toHaveProperty(k);
     expect(j.n).toBe(30);
+    // without --images the run directory is scored whole: no warning about a flag not given
+    expect(r.stderr).not.toMatch(/--images/);
     expect(j.labels).toBe('clamped');
     expect(j.autocorrelation).toBeNull();
     expect(j.note).toMatch(/biased/);
@@ -98,6 +100,9 @@ describe.skipIf(!HAVE_DATA)('dtca eval (needs the dataset; CI installs dataset-f
   });
 
   it('the table says N and that FD is biased at small N', () => {
+    const more = dtca(['eval', runDir, '--images', '40', '--json']);
+    expect(more.code).toBe(0);
+    expect(more.stderr).toMatch(/the run directory holds 30 images, fewer than --images 40; scoring all of them/);
     const r = dtca(['eval', runDir, '--images', '20']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/N = 20: FD is biased upward at small N/);

@@ -11,6 +11,7 @@ import { CliPool, contractBroken, errorLines, DIST_CLI, type CliResult } from '.
 import { ROOT } from './helpers/cli.js';
 import { checkArgv, yargsMessage } from '../cli/argv.js';
 import { prettyLine, roundFigure } from '../cli/log.js';
+import { makeProgress, writeAboveBar } from '../cli/progress.js';
 import { estimateRun, checkResources, maxWorkers, BYTES, MAX_EXACT, type RunShape } from '../sim/resources.js';
 import { claimRunDir } from '../sim/io/output.js';
 import { checkTarget, noteInput, resetOutputSession, writeFileSafe, SafeFile } from '../fabric/files.js';
@@ -751,6 +752,22 @@ describe('command-line conventions', () => {
       else process.env.NO_COLOR = saved;
     }
     expect(roundFigure(1234567.891)).toBe('1.235e6');
+  });
+
+  it('a log line written while a progress bar is drawn clears the bar first and draws it again below', () => {
+    let out = '';
+    const tty = { isTTY: true, write: (t: string) => ((out += t), true) } as unknown as NodeJS.WriteStream;
+    const bar = makeProgress(4, 'steps', true, tty);
+    bar.tick(4);
+    const drawn = out.slice(out.lastIndexOf('\r') + 1);
+    expect(drawn).toMatch(/^\[#+\] 4\/4 steps /);
+    out = '';
+    writeAboveBar(tty, '12:00:00 INFO  epoch  stage=0\n');
+    expect(out).toBe(`\r\x1b[K12:00:00 INFO  epoch  stage=0\n${drawn}`);
+    bar.done();
+    out = '';
+    writeAboveBar(tty, 'after\n');
+    expect(out).toBe('after\n');
     expect(roundFigure(42)).toBe('42');
   });
 

@@ -92,7 +92,17 @@ describe('dtca train', () => {
     const again = dtca(['train', ...SMALL, '--epochs', '3', '--out', cut]);
     expect(again.code).toBe(2); // checkpoints present: say --resume
     expect(again.stderr).toMatch(/--resume/);
-    expect(dtca(['train', ...SMALL, '--epochs', '3', '--out', cut, '--resume']).code).toBe(0);
+    const resumed = dtca(['train', ...SMALL, '--epochs', '3', '--out', cut, '--resume', '--verbose']);
+    expect(resumed.code).toBe(0);
     expect(Buffer.compare(readFileSync(cut), readFileSync(whole))).toBe(0);
+    // it says it resumes and from where; its progress counts only what is left (the epochs it logs)
+    const lines = resumed.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; epochs_done?: number; epochs_total?: number });
+    const said = lines.find((l) => l.msg.startsWith('resuming: '));
+    expect(said?.msg).toMatch(/^resuming: \d of 6 stage-epochs already trained \(checkpoints in .*cut\.mp\.ckpt\/\), \d to go$/);
+    expect(said!.epochs_done).toBeGreaterThan(0);
+    expect(said!.epochs_total! - said!.epochs_done!).toBe(lines.filter((l) => l.msg === 'epoch').length);
   }, 240_000);
 });

@@ -109,7 +109,12 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     }
     if (a.ideal) throw new UserError("--ideal: used only when evaluating a model file (a run directory's samples are already generated)");
     const s = readRunSamples(target, n);
-    if (s.n < n) log.warn({ wanted: n, have: s.total }, 'the run directory holds fewer images than --images; scoring all of them, yardsticks at the same N');
+    // without --images a run directory is scored whole (up to the default N): nothing to warn about
+    if (s.n < n && a.images !== undefined)
+      log.warn(
+        { wanted: n, have: s.total },
+        `the run directory holds ${s.total} images, fewer than --images ${n}; scoring all of them, yardsticks at the same N`,
+      );
     samples = s;
     title = `dtca eval ${a.target}: ${s.n} ${s.labels ? 'class-clamped ' : ''}${s.downscale && s.downscale > 1 ? `${28 / s.downscale}x${28 / s.downscale} ` : ''}samples from the run directory`;
     source = { run_dir: target, images_in_run: s.total };

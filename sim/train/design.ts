@@ -28,7 +28,7 @@ import { checkLabelGain, withGuidance, type Model } from '../model.js';
 import { canTuneGuidance, tuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../quality/guidance.js';
 import { imageSourceOf, describeImage, type ImageChoice, type VisibleLayout } from '../layout.js';
 import { train, type TrainOptions, type TrainResult } from './train.js';
-import { quietContext, type RunContext } from '../context.js';
+import { quietContext, type ProgressBar, type RunContext } from '../context.js';
 import { writeFileAtomic, VERSION } from '../io/output.js';
 import { lineageOf, placementOf, type Manifest } from '../manifest.js';
 import { machine } from '../bench.js';
@@ -339,8 +339,8 @@ export async function trainModelForDesign(
     { config: trainConfig.name, chip: plan.chip, T, epochs: options.epochs, steps: options.steps, batch: options.batch, workers: options.workers, out },
     'training starting',
   );
-  const todo = (options.stages ?? Array.from({ length: T }, (_, k) => k)).length;
-  const bar = ctx.progress(todo * options.epochs * options.steps, 'steps');
+  // the bar counts the steps this invocation trains: a --resume continues from its checkpoints' epochs (onStart)
+  let bar: ProgressBar = { update: () => {}, stop: () => {} };
   const doneBy = new Map<number, number>();
   let finished = 0;
   let r: TrainResult;
@@ -387,6 +387,18 @@ export async function trainModelForDesign(
       model,
       out,
       finish,
+      onStart: (epochsDone) => {
+        const had = [...epochsDone.values()].reduce((x, y) => x + y, 0);
+        const total = epochsDone.size * options.epochs;
+        if (had > 0)
+          ctx.log.info(
+            { epochs_done: had, epochs_total: total, stages: epochsDone.size },
+            had >= total
+              ? `resuming: every stage already has its ${options.epochs} epochs (nothing left to train)`
+              : `resuming: ${had} of ${total} stage-epochs already trained (checkpoints in ${out}.ckpt/), ${total - had} to go`,
+          );
+        bar = ctx.progress((total - had) * options.steps, 'steps');
+      },
       onStep: (stage, done) => {
         doneBy.set(stage, done);
         bar.update(finished + [...doneBy.values()].reduce((x, y) => x + y, 0));

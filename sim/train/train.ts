@@ -94,6 +94,8 @@ export interface TrainOptions {
   finish?: (m: Model) => Promise<Model>;
   onEpoch?: (r: EpochRecord) => void;
   onStep?: (stage: number, done: number) => void;
+  /** before training: the epochs each stage to be trained already has from its checkpoint (a --resume), by stage */
+  onStart?: (epochsDone: Map<number, number>) => void;
 }
 
 export interface TrainResult {
@@ -310,6 +312,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   // stages trained apart read only their own checkpoints (the others may be being written)
   for (const k of stageOnly ? stages : Array.from({ length: T }, (_, k) => k)) states.set(k, initialState(o, k));
   const todo = stages.filter((k) => states.get(k)!.epoch < o.epochs);
+  o.onStart?.(new Map(stages.map((k) => [k, Math.min(o.epochs, states.get(k)!.epoch)])));
   const log: EpochRecord[] = [];
   for (const k of stages) log.push(...states.get(k)!.log);
   // the engine the workers report; 'none' when every stage had already reached its epochs (a --resume with nothing left)
@@ -354,7 +357,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
     }
   };
   const workers = Math.max(1, Math.min(o.workers, todo.length));
-  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined, finish: undefined };
+  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined, onStart: undefined, finish: undefined };
   const jobs: TrainJob[] = Array.from({ length: workers }, (_, w) => {
     const mine = todo.filter((_, n) => n % workers === w);
     return { kind: 'train', opts: jobOpts, stages: mine, states: Object.fromEntries(mine.map((k) => [k, stateToObject(states.get(k)!)])) };
