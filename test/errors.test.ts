@@ -55,6 +55,26 @@ describe('OptionError', () => {
     expect(userMessage(v)).toMatch(/^--visible 200: needs \d+ cells of one colour, an L=8 grid has \d+$/);
   });
 
+  it("a library caller's threads, batch, engine, init, beta, mapping and keepChains are checked as the flags are", async () => {
+    const base = { chains: 2, sweeps: 2, warmup: 0 };
+    const dtm = newDtmModel({ T: 2, L: 8, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: 1 });
+    const gen = { images: 2, sweeps: 2 };
+    const msg = async (p: Promise<unknown>) => (await optionError(p)).message;
+    expect(await msg(runModel(chip, bm, { ...base, workers: 0 }))).toBe('workers = 0: must be an integer >= 1');
+    expect(await msg(runModel(chip, bm, { ...base, tiles: 1.5 }))).toBe('tiles = 1.5: must be an integer >= 1');
+    expect(await msg(runModel(chip, bm, { ...base, batch: -1 }))).toBe('batch = -1: must be an integer >= 1');
+    expect(await msg(runModel(chip, bm, { ...base, engine: 'fast' as never }))).toBe('engine = fast: must be one of auto, reference, wasm, batch');
+    expect(await msg(runModel(chip, bm, { ...base, init: 'zero' as never }))).toBe('init = zero: must be one of hinton, random, up, down');
+    expect(await msg(runModel(chip, bm, { ...base, beta: NaN }))).toBe('beta = NaN: must be a positive number or { start, end } of positive numbers');
+    expect(await msg(generate(chip, dtm, { ...gen, workers: -3 }))).toBe('workers = -3: must be an integer >= 1');
+    expect(await msg(generate(chip, dtm, { ...gen, engine: 'fast' as never }))).toBe('engine = fast: must be one of auto, reference, wasm, batch');
+    expect(await msg(generate(chip, dtm, { ...gen, beta: { start: 1, end: 0 } }))).toBe(
+      'beta: must be a positive number or { start, end } of positive numbers',
+    );
+    expect(await msg(generate(chip, dtm, { ...gen, mapping: 'serial' as never }))).toBe('mapping = serial: must be reprogram or pipeline');
+    expect(await msg(generate(chip, dtm, { ...gen, keepChains: -1 }))).toBe('keepChains = -1: must be an integer >= 0');
+  });
+
   it('the engine choice, in this thread and from worker threads', async () => {
     // the batch engine needs quantised weights; the ideal chip has exact ones
     const opts = { chains: 4, sweeps: 2, warmup: 0, engine: 'batch' as const };
