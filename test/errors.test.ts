@@ -10,6 +10,8 @@ import { randomModel } from '../sim/model.js';
 import { runModel } from '../sim/run.js';
 import { newDtmModel, generate } from '../sim/dtm.js';
 import { testConfig } from './helpers/chip.js';
+import { samplesFromGeneration } from '../index.js';
+import type { GenerateResult } from '../sim/dtm.js';
 
 async function optionError(p: Promise<unknown> | (() => unknown)): Promise<OptionError> {
   try {
@@ -84,6 +86,14 @@ describe('OptionError', () => {
     const there = await optionError(runModel(chip, bm, { ...opts, workers: 2 }));
     expect([there.option, there.value, there.reason]).toEqual([here.option, here.value, here.reason]);
     expect(userMessage(there)).toMatch(/^--engine batch: it needs quantised weights/);
+  });
+
+  it("samplesFromGeneration: a generation too small for a 28x28 image without the model's dtm section is a UserError", () => {
+    const gen = { outputs: [new Int8Array(10)] } as unknown as GenerateResult;
+    expect(() => samplesFromGeneration(gen)).toThrow(UserError);
+    expect(() => samplesFromGeneration(gen)).toThrow(
+      /^samplesFromGeneration: images of 10 visible cells, fewer than a 28x28 image; pass the model's dtm section/,
+    );
   });
 
   it('crosses a message port as data and comes back the same', () => {
