@@ -173,6 +173,7 @@ export function placeVisible(
 
 export function newDtmModel(o: NewDtmOptions): Model {
   if (!Number.isInteger(o.T) || o.T < 1) throw new OptionError('T', o.T, 'must be an integer >= 1');
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new OptionError('seed', o.seed, 'must be an integer >= 0');
   // a scale beyond what a model file may hold would write a model every reader refuses (sim/model.ts)
   if (o.weights !== 'zero' && !(Number.isFinite(o.weights.random) && o.weights.random >= 0 && o.weights.random <= MAX_PARAMETER))
     throw new OptionError(

@@ -96,6 +96,17 @@ describe('OptionError', () => {
     );
   });
 
+  it('randomModel and newDtmModel: seed and weight scales', () => {
+    const f = chip.fabric;
+    expect(() => randomModel(f, -1, 0.25, 0.1)).toThrow(/^seed = -1: must be an integer >= 0$/);
+    expect(() => randomModel(f, 1.5, 0.25, 0.1)).toThrow(OptionError);
+    expect(() => randomModel(f, 1, NaN, 0.1)).toThrow(/^scale = NaN: must be a number in \[0, 1000000\]$/);
+    expect(() => randomModel(f, 1, 0.25, -0.1)).toThrow(/^biasScale = -0.1: must be a number in \[0, 1000000\]$/);
+    expect(() => newDtmModel({ T: 1, L: 8, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: NaN })).toThrow(
+      /^seed = NaN: must be an integer >= 0$/,
+    );
+  });
+
   it('crosses a message port as data and comes back the same', () => {
     const e = new OptionError('traceEvery', 0, 'must be >= 1');
     const back = errorFromReply(structuredClone(errorReply(e)));
