@@ -25,6 +25,7 @@ import { CLASSIFIER_PATH } from './sim/quality/train.js';
 import { evaluate, loadReferenceData, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
 import type { GenerateResult } from './sim/dtm.js';
 import type { DtmSpec } from './sim/model.js';
+import { UserError } from './fabric/errors.js';
 
 export { resolveConfig, checkConfig, presetNames, configJsonSchema, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './sim/config.js';
 export { buildChip, type Chip, type Timing } from './sim/chip.js';
@@ -72,7 +73,7 @@ export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dt
   if (dtm) return generatedSamples(gen.outputs, dtm, labels);
   const n = gen.outputs.length;
   if (n > 0 && gen.outputs[0].length < PIXELS) {
-    throw new RangeError(
+    throw new UserError(
       `samplesFromGeneration: images of ${gen.outputs[0].length} visible cells, fewer than a 28x28 image; pass the model's dtm section (samplesFromGeneration(gen, labels, model.dtm)) to score a pooled-image model`,
     );
   }

@@ -27,7 +27,19 @@ import {
   type Model,
   type StageModel,
 } from './model.js';
-import { stageSteps, betaAt, initialSpins, initKey, engineReport, mergeEngineReports, runTiles, traceSweeps, type EngineReport, type BetaSpec } from './run.js';
+import {
+  stageSteps,
+  checkRunKnobs,
+  betaAt,
+  initialSpins,
+  initKey,
+  engineReport,
+  mergeEngineReports,
+  runTiles,
+  traceSweeps,
+  type EngineReport,
+  type BetaSpec,
+} from './run.js';
 import { buildChip, chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type StageInfo, type TraceOptions, type TraceSink } from '../traces/types.js';
 import { RelaySink, replayRelayed, type RelayedSweeps } from '../traces/relay.js';
@@ -161,6 +173,7 @@ export function placeVisible(
 
 export function newDtmModel(o: NewDtmOptions): Model {
   if (!Number.isInteger(o.T) || o.T < 1) throw new OptionError('T', o.T, 'must be an integer >= 1');
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new OptionError('seed', o.seed, 'must be an integer >= 0');
   // a scale beyond what a model file may hold would write a model every reader refuses (sim/model.ts)
   if (o.weights !== 'zero' && !(Number.isFinite(o.weights.random) && o.weights.random >= 0 && o.weights.random <= MAX_PARAMETER))
     throw new OptionError(
@@ -322,6 +335,11 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   const K = opts.sweeps;
   if (!Number.isInteger(C) || C < 1) throw new OptionError('images', C, 'must be an integer >= 1');
   if (!Number.isInteger(K) || K < 1) throw new OptionError('sweeps', K, 'must be an integer >= 1');
+  checkRunKnobs(opts);
+  if (opts.mapping !== undefined && opts.mapping !== 'reprogram' && opts.mapping !== 'pipeline')
+    throw new OptionError('mapping', opts.mapping, 'must be reprogram or pipeline');
+  if (opts.keepChains !== undefined && (!Number.isInteger(opts.keepChains) || opts.keepChains < 0))
+    throw new OptionError('keepChains', opts.keepChains, 'must be an integer >= 0');
   const labels = opts.labels ?? [];
   const classes = dtm.label.length / dtm.label_copies;
   if (labels.length > 0 && dtm.label.length === 0) throw new OptionError('labels', labels, 'the model has no label cells', false);

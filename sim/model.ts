@@ -15,7 +15,7 @@ import { readInputFile, readInputFileAsync, READ_LIMITS } from '../fabric/read.j
 import { unpack } from 'msgpackr';
 import { createHash } from 'node:crypto';
 import { makePackr } from '../traces/pack.js';
-import { UserError } from '../fabric/errors.js';
+import { UserError, OptionError } from '../fabric/errors.js';
 import { checkDepth, kindOf, msgpackProblem, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
 import { noteInput } from '../fabric/files.js';
 import { resolveRules, checkRules, shown, type Rule } from '../fabric/rules.js';
@@ -583,6 +583,14 @@ export function randomStage(f: Fabric, seed: number, stream: number, scale: numb
 
 /** The default Boltzmann-machine workload: a seeded random-weight model on every wire of the fabric. */
 export function randomModel(f: Fabric, seed: number, scale: number, biasScale: number): Model {
+  // a library caller's values, checked as newDtmModel checks its own (NaN weights would fail deep in the run)
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new OptionError('seed', seed, 'must be an integer >= 0');
+  for (const [name, v] of [
+    ['scale', scale],
+    ['biasScale', biasScale],
+  ] as const) {
+    if (!(Number.isFinite(v) && v >= 0 && v <= MAX_PARAMETER)) throw new OptionError(name, v, `must be a number in [0, ${MAX_PARAMETER}]`);
+  }
   return {
     grid: { L: f.L, rules: f.rules, boundary: f.boundary },
     beta: 1,

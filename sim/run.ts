@@ -22,6 +22,7 @@ import {
   type Tally,
   type HalfSweep,
   type MomentSums,
+  ENGINE_CHOICES,
   type EngineChoice,
   type EngineStats,
   type EngineKind,
@@ -610,6 +611,31 @@ export function betaAt(b: BetaSpec, sweep: number, total: number): number {
   return total <= 1 ? b.end : b.start + ((b.end - b.start) * sweep) / (total - 1);
 }
 
+/**
+ * The knobs runModel and generate share, checked as the command line's flags are (a library caller
+ * has no yargs in front): threads and batch sizes are integers >= 1, the engine one of
+ * ENGINE_CHOICES, beta a positive number or ramp.
+ */
+export function checkRunKnobs(o: { workers?: number; tiles?: number; batch?: number; engine?: unknown; beta?: unknown }): void {
+  for (const k of ['workers', 'tiles', 'batch'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new OptionError(k, v, 'must be an integer >= 1');
+  }
+  if (o.engine !== undefined && !ENGINE_CHOICES.includes(o.engine as EngineChoice)) {
+    throw new OptionError('engine', o.engine, `must be one of ${ENGINE_CHOICES.join(', ')}`);
+  }
+  const b = o.beta;
+  const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
+  if (
+    b !== undefined &&
+    typeof b !== 'function' &&
+    !positive(b) &&
+    !(typeof b === 'object' && b !== null && positive((b as { start?: unknown }).start) && positive((b as { end?: unknown }).end))
+  ) {
+    throw new OptionError('beta', b, 'must be a positive number or { start, end } of positive numbers', typeof b !== 'object');
+  }
+}
+
 export interface RunOptions {
   chains: number;
   sweeps: number;
@@ -772,6 +798,8 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   if (!Number.isInteger(stage) || stage < 0 || stage >= model.stages.length) {
     throw new OptionError('stage', stage, `the model has stages 0..${model.stages.length - 1}`);
   }
+  checkRunKnobs(opts);
+  if (opts.init !== undefined && !INIT_MODES.includes(opts.init)) throw new OptionError('init', opts.init, `must be one of ${INIT_MODES.join(', ')}`);
   const prog = programStage(chip, model, stage); // validates the model against the fabric up front
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
   let parts: ChainsPart[];

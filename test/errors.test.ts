@@ -10,6 +10,8 @@ import { randomModel } from '../sim/model.js';
 import { runModel } from '../sim/run.js';
 import { newDtmModel, generate } from '../sim/dtm.js';
 import { testConfig } from './helpers/chip.js';
+import { samplesFromGeneration } from '../index.js';
+import type { GenerateResult } from '../sim/dtm.js';
 
 async function optionError(p: Promise<unknown> | (() => unknown)): Promise<OptionError> {
   try {
@@ -55,6 +57,26 @@ describe('OptionError', () => {
     expect(userMessage(v)).toMatch(/^--visible 200: needs \d+ cells of one colour, an L=8 grid has \d+$/);
   });
 
+  it("a library caller's threads, batch, engine, init, beta, mapping and keepChains are checked as the flags are", async () => {
+    const base = { chains: 2, sweeps: 2, warmup: 0 };
+    const dtm = newDtmModel({ T: 2, L: 8, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: 1 });
+    const gen = { images: 2, sweeps: 2 };
+    const msg = async (p: Promise<unknown>) => (await optionError(p)).message;
+    expect(await msg(runModel(chip, bm, { ...base, workers: 0 }))).toBe('workers = 0: must be an integer >= 1');
+    expect(await msg(runModel(chip, bm, { ...base, tiles: 1.5 }))).toBe('tiles = 1.5: must be an integer >= 1');
+    expect(await msg(runModel(chip, bm, { ...base, batch: -1 }))).toBe('batch = -1: must be an integer >= 1');
+    expect(await msg(runModel(chip, bm, { ...base, engine: 'fast' as never }))).toBe('engine = fast: must be one of auto, reference, wasm, batch');
+    expect(await msg(runModel(chip, bm, { ...base, init: 'zero' as never }))).toBe('init = zero: must be one of hinton, random, up, down');
+    expect(await msg(runModel(chip, bm, { ...base, beta: NaN }))).toBe('beta = NaN: must be a positive number or { start, end } of positive numbers');
+    expect(await msg(generate(chip, dtm, { ...gen, workers: -3 }))).toBe('workers = -3: must be an integer >= 1');
+    expect(await msg(generate(chip, dtm, { ...gen, engine: 'fast' as never }))).toBe('engine = fast: must be one of auto, reference, wasm, batch');
+    expect(await msg(generate(chip, dtm, { ...gen, beta: { start: 1, end: 0 } }))).toBe(
+      'beta: must be a positive number or { start, end } of positive numbers',
+    );
+    expect(await msg(generate(chip, dtm, { ...gen, mapping: 'serial' as never }))).toBe('mapping = serial: must be reprogram or pipeline');
+    expect(await msg(generate(chip, dtm, { ...gen, keepChains: -1 }))).toBe('keepChains = -1: must be an integer >= 0');
+  });
+
   it('the engine choice, in this thread and from worker threads', async () => {
     // the batch engine needs quantised weights; the ideal chip has exact ones
     const opts = { chains: 4, sweeps: 2, warmup: 0, engine: 'batch' as const };
@@ -64,6 +86,25 @@ describe('OptionError', () => {
     const there = await optionError(runModel(chip, bm, { ...opts, workers: 2 }));
     expect([there.option, there.value, there.reason]).toEqual([here.option, here.value, here.reason]);
     expect(userMessage(there)).toMatch(/^--engine batch: it needs quantised weights/);
+  });
+
+  it("samplesFromGeneration: a generation too small for a 28x28 image without the model's dtm section is a UserError", () => {
+    const gen = { outputs: [new Int8Array(10)] } as unknown as GenerateResult;
+    expect(() => samplesFromGeneration(gen)).toThrow(UserError);
+    expect(() => samplesFromGeneration(gen)).toThrow(
+      /^samplesFromGeneration: images of 10 visible cells, fewer than a 28x28 image; pass the model's dtm section/,
+    );
+  });
+
+  it('randomModel and newDtmModel: seed and weight scales', () => {
+    const f = chip.fabric;
+    expect(() => randomModel(f, -1, 0.25, 0.1)).toThrow(/^seed = -1: must be an integer >= 0$/);
+    expect(() => randomModel(f, 1.5, 0.25, 0.1)).toThrow(OptionError);
+    expect(() => randomModel(f, 1, NaN, 0.1)).toThrow(/^scale = NaN: must be a number in \[0, 1000000\]$/);
+    expect(() => randomModel(f, 1, 0.25, -0.1)).toThrow(/^biasScale = -0.1: must be a number in \[0, 1000000\]$/);
+    expect(() => newDtmModel({ T: 1, L: 8, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: NaN })).toThrow(
+      /^seed = NaN: must be an integer >= 0$/,
+    );
   });
 
   it('crosses a message port as data and comes back the same', () => {

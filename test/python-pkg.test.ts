@@ -271,5 +271,13 @@ tryit(grid={"L": 6, "rules": [[1, 1]], "boundary": "open"})
     const ran = run(process.execPath, [CLI, ...cmdLine, '--images', '1', '--sweeps', '2', '--out', join(work, 'ex-model-run')]);
     expect(ran.code, ran.stderr).toBe(0);
     expect(readFileSync(join(work, 'ex-model-run', 'stats.json'), 'utf8')).toMatch(/"T": 2/);
+    // given the trace by mistake (the other examples take one), it refuses and leaves it whole
+    const before = readFileSync(trace);
+    const over = run(venvPy, [join(ROOT, 'traces', 'examples', 'write_model.py'), trace]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toBe(`write_model: ${trace} exists and is not a model file; refusing to replace it (remove it first, or choose another name)\n`);
+    expect(readFileSync(trace).equals(before)).toBe(true);
+    // a model file it wrote is replaced
+    expect(run(venvPy, [join(ROOT, 'traces', 'examples', 'write_model.py'), join(work, 'ex.model'), '--L', '14', '--stages', '2']).code).toBe(0);
   });
 });

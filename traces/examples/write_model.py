@@ -34,6 +34,13 @@ def main(argv):
     ap.add_argument("--stages", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv[1:])
+    if os.path.exists(a.out):
+        # as dtca model new --out: replace a model file, never anything else (a trace given by mistake)
+        try:
+            model.read(a.out)
+        except (model.ModelError, OSError, ValueError):
+            print("write_model: %s exists and is not a model file; refusing to replace it (remove it first, or choose another name)" % a.out, file=sys.stderr)
+            return 2
     rng = np.random.default_rng(a.seed)
     L = a.L
     i, j = model.grid_edges(L, a.rules, a.boundary)
