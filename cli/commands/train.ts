@@ -247,11 +247,14 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     a.json
       ? JSON.stringify(summary, null, 2) + '\n'
       : (t.engine === 'none'
-          ? `nothing left to train: every stage of ${out} has its ${epochs} epochs (model rewritten from the checkpoints)\n`
-          : `trained ${T} stages x ${epochs} epochs into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}; label gain ${r.model.dtm!.label_gain ?? 1}, beta ${r.model.beta}${r.guidance ? ' (chosen on generated images)' : ''}\n`) +
+          ? `nothing left to train: every stage of ${out} has its ${plural(epochs, 'epoch')} (the model written from the checkpoints)\n`
+          : `trained ${plural(T, 'stage')} x ${plural(epochs, 'epoch')} into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}; label gain ${r.model.dtm!.label_gain ?? 1}, beta ${r.model.beta}${r.guidance ? ' (chosen on generated images)' : ''}\n`) +
           `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`,
   );
 }
+
+/** "1 epoch", "2 epochs" */
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
   return y.command(
