@@ -522,7 +522,8 @@ export async function trainModelForDesign(
       ...extras,
     },
     engine: r.engine,
-    // this invocation (a --resume run counts only its own part); stage_epoch_s: the sum over stages and epochs of the log's wall_s
+    // wall_s: this invocation; stage_epoch_s (the log's wall_s summed), cell_updates and the rate: every stage-epoch of the
+    // model, whichever invocation trained it; total_wall_s: this and the earlier invocations that wrote a manifest (a killed one did not)
     wall_s: +r.wall_s.toFixed(1),
     stage_epoch_s: +r.log.reduce((s, e) => s + e.wall_s, 0).toFixed(1),
     cell_updates: r.cell_updates,
