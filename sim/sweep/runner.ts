@@ -29,6 +29,7 @@ import {
   type Row,
 } from './store.js';
 import { hashOf } from './hash.js';
+import { axisValueText } from './report.js';
 import { isModelDone, modelFile, stageEpochs, type ModelJob } from './models.js';
 
 export interface Shard {
@@ -65,7 +66,7 @@ export function shardPoints(points: Point[], shard: Shard | null): Point[] {
 }
 
 function axesText(p: Point): string {
-  const parts = Object.entries(p.axes).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const parts = Object.entries(p.axes).map(([k, v]) => `${k}=${axisValueText(k, v)}`);
   if (p.replicate > 0) parts.push(`replicate ${p.replicate + 1}`);
   return parts.join(' ') || 'base';
 }
