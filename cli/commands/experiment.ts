@@ -30,7 +30,7 @@ import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { positiveInt, workersFlag } from '../common.js';
 import type { Session } from '../session.js';
 
-interface Row {
+export interface Row {
   variant: string;
   epoch: number;
   fd: number;
@@ -73,6 +73,34 @@ function readJsonLines<T>(path: string, what: string): T[] {
     }
   });
   return out;
+}
+
+/** The chart of OUT/central.svg/.png: FD and the worst stage's autocorrelation per epoch, one line per model scored. */
+export function centralChartSpec(rows: Row[], images: number): ChartSpec {
+  const long = rows.flatMap((r) => [
+    { variant: r.variant, epoch: r.epoch, metric: `FD (N = ${images}, lower is better)`, value: r.fd },
+    { variant: r.variant, epoch: r.epoch, metric: 'chain autocorrelation (max over stages)', value: r.rho_max },
+  ]);
+  const names: Record<string, string> = { mebm: 'Monolithic EBM', dtm: 'DTM', 'dtm-acp': 'DTM + ACP' };
+  const shown = VARIANTS.filter((v) => rows.some((r) => r.variant === v.name)).map((v) => names[v.name] ?? v.name);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${shown.join(', ')}: quality and mixing over training`,
+    data: { values: long },
+    facet: { column: { field: 'metric', type: 'nominal', title: null } },
+    spec: {
+      width: 300,
+      height: 220,
+      mark: { type: 'line', point: true },
+      encoding: {
+        // whole epochs on the axis (one epoch alone would otherwise get ticks like 1.000000)
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { format: 'd', tickMinStep: 1 } },
+        y: { field: 'value', type: 'quantitative', title: null },
+        color: { field: 'variant', type: 'nominal', title: 'model', sort: VARIANTS.map((v) => v.name) },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
 }
 
 async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void> {
@@ -190,27 +218,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
     ),
   ].join('\n');
   writeFileAtomic(join(out, 'results.md'), md + '\n');
-  const long = rows.flatMap((r) => [
-    { variant: r.variant, epoch: r.epoch, metric: `FD (N = ${images}, lower is better)`, value: r.fd },
-    { variant: r.variant, epoch: r.epoch, metric: 'chain autocorrelation (max over stages)', value: r.rho_max },
-  ]);
-  const spec: ChartSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Monolithic EBM, DTM, DTM + ACP: quality and mixing over training',
-    data: { values: long },
-    facet: { column: { field: 'metric', type: 'nominal', title: null } },
-    spec: {
-      width: 300,
-      height: 220,
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'epoch', type: 'quantitative' },
-        y: { field: 'value', type: 'quantitative', title: null },
-        color: { field: 'variant', type: 'nominal' },
-      },
-    },
-    resolve: { scale: { y: 'independent' } },
-  };
+  const spec = centralChartSpec(rows, images);
   await writeChart(spec, join(out, 'central'));
   process.stdout.write(md + `\n\n${out}/results.jsonl, results.md, central.png\n`);
 }
