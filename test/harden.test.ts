@@ -398,6 +398,35 @@ describe('validated before running: one line naming the source and showing the v
       /not empty and holds no experiment/,
     ],
     [
+      'experiment continued with other scoring flags than its results were made with',
+      (d) => (
+        mkdirSync(join(d, 'exp2'), { recursive: true }),
+        [
+          'experiment',
+          'central',
+          '--images',
+          '10',
+          '--out',
+          dirname(
+            file(join(d, 'exp2'), 'results.jsonl', {
+              variant: 'dtm',
+              epoch: 1,
+              fd: 1,
+              clamped_accuracy: 0.1,
+              marginal_error: 0.1,
+              rho_mean: 0,
+              rho_max: 0,
+              lambda_mean: 0,
+              images: 20,
+              sweeps_per_stage: 250,
+              T: 8,
+            }),
+          ),
+        ]
+      ),
+      /^dtca: --out .*exp2: holds an experiment made with --images 20 \(not 10\); give the same flags to continue it, or another --out$/,
+    ],
+    [
       'experiment --variants with an unknown model',
       ['experiment', 'central', '--variants', 'dtm,ebm'],
       /^dtca: --variants dtm,ebm: unknown variant 'ebm' \(choose from mebm, dtm, dtm-acp\)$/,

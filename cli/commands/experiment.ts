@@ -8,7 +8,8 @@
  * the quality classifier's features against held-out images, clamped accuracy) and the chain
  * autocorrelation the training measured (per stage, at lag --acp-lag; mean and max over stages).
  * Writes OUT/results.jsonl, OUT/results.md and OUT/central.svg/.png. Re-running continues: models
- * trained are kept, epochs scored are not scored again.
+ * trained are kept, epochs scored are not scored again; OUT/experiment.json keeps the flags they
+ * were made with (all but --epochs, --variants, --workers, --data), and other values are refused.
  */
 import type { Argv } from 'yargs';
 import { existsSync, appendFileSync, readdirSync, statSync } from 'node:fs';
@@ -60,6 +61,12 @@ export function parseVariants(arg: string | undefined): string[] {
   return names;
 }
 
+/** A flag's value as typed: 0.016, random, a=1 b=2 (a list), none. */
+function flagText(v: unknown): string {
+  if (Array.isArray(v)) return v.length === 0 ? 'none' : v.map(String).join(' ');
+  return String(v);
+}
+
 /** A JSON-lines file of the experiment's directory, bounded (fabric/read.ts); a bad line is one line naming it. */
 function readJsonLines<T>(path: string, what: string): T[] {
   const lines = readInputFile(path, { what, max: READ_LIMITS.json }).toString('utf8').split('\n');
@@ -109,7 +116,9 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const wanted = parseVariants(a.variants as string | undefined);
   // the directory is the experiment's own: new, empty, or holding an earlier (resumed) experiment
   const ours =
-    existsSync(join(out, 'results.jsonl')) || VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
+    existsSync(join(out, 'results.jsonl')) ||
+    existsSync(join(out, 'experiment.json')) ||
+    VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
   if (existsSync(out) && !ours) {
     if (!statSync(out).isDirectory()) throw new UserError(`--out ${out}: exists and is not a directory`);
     if (readdirSync(out).length > 0)
@@ -135,9 +144,24 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const classifier = readClassifier(CLASSIFIER_PATH);
   const resultsPath = join(out, 'results.jsonl');
   const rows: Row[] = existsSync(resultsPath) ? readJsonLines<Row>(resultsPath, 'results file') : [];
+  // a re-run continues the same experiment: its models and scores were made with these flags
+  // (--epochs may grow); other values would label the old rows with the new flags
+  const settings: Record<string, unknown> = { steps, batch, lr, placement, 'acp-lag': lag, images, sweeps: K, set: (a.set as string[] | undefined) ?? [] };
+  const settingsPath = join(out, 'experiment.json');
+  const before: Record<string, unknown> = existsSync(settingsPath)
+    ? (readJsonLines<Record<string, unknown>>(settingsPath, 'experiment settings')[0] ?? {})
+    : rows.length > 0
+      ? { images: rows[0].images, sweeps: rows.find((r) => r.T !== 1)?.sweeps_per_stage ?? rows[0].sweeps_per_stage / 8 }
+      : {};
+  const differ = Object.keys(before).filter((k) => k in settings && JSON.stringify(before[k]) !== JSON.stringify(settings[k]));
+  if (differ.length > 0)
+    throw new UserError(
+      `--out ${out}: holds an experiment made with ${differ.map((k) => `--${k} ${flagText(before[k])} (not ${flagText(settings[k])})`).join(', ')}; give the same flags to continue it, or another --out`,
+    );
   // every flag, the config, the data and the results so far checked: only now the directory (a refused command leaves none)
   makeDirs(out, `--out ${a.out ?? out}`);
   noteClaimedDir(out);
+  writeFileAtomic(settingsPath, JSON.stringify(settings) + '\n');
   for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
     const modelPath = join(out, `${v.name}.mp`);
     const model0 = newDtmModel({
