@@ -232,6 +232,9 @@ describe('dtca trace export --vcd', () => {
     const p = readVcd(join(dir, 'small.vcd'));
     expect(p.byName.has('dtca.clk')).toBe(false);
     expect(dtca(['trace', 'export', t, '--vcd', join(dir, 'x.vcd'), '--cells', '999']).stderr).toMatch(/cell 999 is outside the grid/);
+    const mixed = dtca(['trace', 'export', t, '--vcd', join(dir, 'x.vcd'), '--cells', '0-3,visible']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/^dtca: --cells '0-3,visible': "visible" stands alone \(every visible cell\); name other cells by index, as 0-63,200\n$/);
     expect(dtca(['trace', 'export', t, '--csv', join(dir, 'x.csv'), '--cells', '1']).code).toBe(2);
     expect(dtca(['trace', 'export', t, '--vcd', join(dir, 'x.vcd'), '--chains', '5']).stderr).toMatch(/no sweep record for chains 5/);
     writeFileSync(join(dir, 'not-a-trace'), 'hello');

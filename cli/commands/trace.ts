@@ -184,6 +184,8 @@ async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, warn
   const maxMb = a.maxMb ?? DEFAULT_VCD_MAX_BYTES / (1024 * 1024);
   if (!(maxMb > 0)) throw new UserError(`--max-mb ${a.maxMb}: must be a positive number`);
   const visible = a.cells !== undefined && String(a.cells).trim() === 'visible';
+  if (!visible && a.cells !== undefined && /visible/.test(String(a.cells)))
+    throw new UserError(`--cells '${String(a.cells)}': "visible" stands alone (every visible cell); name other cells by index, as 0-63,200`);
   const r = await exportVcd(file, vcd, {
     cells: a.cells === undefined || visible ? undefined : parseIndexList('--cells', String(a.cells)),
     visible,
@@ -357,7 +359,7 @@ export function traceCommands<T>(y: Argv<T>, s: Session): Argv<T> {
       )
       .command(
         'export <file>',
-        'export the sweep records as CSV and/or .npy arrays',
+        'export the sweep records as CSV, .npy arrays and/or VCD waveforms',
         (c) =>
           c
             .positional('file', { type: 'string', demandOption: true, describe: 'trace file' })
