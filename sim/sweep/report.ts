@@ -67,6 +67,23 @@ export const KEY_RESULTS: ResultMeta[] = [
   { key: 'images_per_s_per_mm2', title: 'images per second per mm²', unit: '' },
 ];
 
+/**
+ * A y-axis title that fits beside a 260-pixel plot: longer than about 34 characters it is split at
+ * a space near its middle (before a bracket if it can) into two lines (a longer single line overflows the plot and pads the chart).
+ */
+export function axisLines(t: string): string | string[] {
+  if (t.length <= 34) return t;
+  // the space nearest the middle, preferring one before a bracket when both lines still fit
+  const nearest = (ok: (i: number) => boolean) => {
+    let best = -1;
+    for (let i = 0; i < t.length; i++) if (t[i] === ' ' && ok(i) && (best < 0 || Math.abs(i - t.length / 2) < Math.abs(best - t.length / 2))) best = i;
+    return best;
+  };
+  const bracket = nearest((i) => t[i + 1] === '(' && i <= 34 && t.length - i - 1 <= 34);
+  const best = bracket >= 0 ? bracket : nearest(() => true);
+  return best < 0 ? t : [t.slice(0, best), t.slice(best + 1)];
+}
+
 /** Axis paths in words, for chart titles: `clock.clock_hz` -> "Clock". */
 const AXIS_WORDS: Record<string, string> = {
   'clock.clock_hz': 'Clock',
@@ -287,7 +304,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
           y: {
             field: 'y',
             type: 'quantitative',
-            title: yTitle,
+            title: axisLines(yTitle),
             scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' },
             axis: { format: '~r' },
           },
