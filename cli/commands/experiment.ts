@@ -232,7 +232,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   }
   rows.sort((x, y) => VARIANTS.findIndex((v) => v.name === x.variant) - VARIANTS.findIndex((v) => v.name === y.variant) || x.epoch - y.epoch);
   const md = [
-    `Ideal chip (${config.cell.weight_bits}-bit weights), ${epochs} epochs x ${steps} steps, batch ${batch}, lr ${lr}, placement ${placement}, ${images} class-clamped images scored per epoch, autocorrelation at lag ${lag}.`,
+    `Ideal chip (${config.cell.weight_bits}-bit weights), ${epochs} epoch${epochs === 1 ? '' : 's'} x ${steps} step${steps === 1 ? '' : 's'}, batch ${batch}, lr ${lr}, placement ${placement}, ${images} class-clamped images scored per epoch, autocorrelation at lag ${lag}.`,
     '',
     `| variant | epoch | FD (N = ${images}) | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |`,
     '| --- | --- | --- | --- | --- | --- | --- |',

@@ -23,6 +23,7 @@ import { writeVcdSignals, type VcdSignal } from '../../traces/vcd.js';
 /** a signal being collected */
 type Growing = VcdSignal & { time_s: number[]; values: number[] };
 import { parseIndexList } from '../../traces/writer.js';
+import { VERSION } from '../../sim/io/output.js';
 import { loadConfig, withConfigOptions, positiveInt, type CommonArgs } from '../common.js';
 import type { Session } from '../session.js';
 
@@ -138,11 +139,12 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   const signals = [clk, phase, sweep, ...cells.flatMap((i) => [sig.get(i)!.spin, sig.get(i)!.v, sig.get(i)!.p])];
   const r = writeVcdSignals(String(a.vcd), signals, {
     resolution_s: dt / 2,
+    version: `dtca ${VERSION}`,
     comment: `dtca probe: ${cfg.name}, model ${model.source} stage ${stage}, chain ${chain}, cells ${cells.join(',')}; v_node in volts, rng_p1 the RNG's P(1)`,
   });
   log.info({ vcd: a.vcd, bytes: r.bytes, cells: cells.length, sweeps }, 'waveforms written');
   process.stdout.write(
-    `${a.vcd}: ${cells.length} cells x ${sweeps} sweeps, ${(r.bytes / 1024).toFixed(0)} KiB (timescale ${r.timescale.magnitude} ${r.timescale.unit})\n`,
+    `${a.vcd}: ${cells.length} cell${cells.length === 1 ? '' : 's'} x ${sweeps} sweep${sweeps === 1 ? '' : 's'}, ${(r.bytes / 1024).toFixed(0)} KiB (timescale ${r.timescale.magnitude} ${r.timescale.unit})\n`,
   );
 }
 

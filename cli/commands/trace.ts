@@ -197,7 +197,7 @@ async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, warn
     label: `--vcd ${vcd}`,
   });
   const size = r.bytes >= 1e6 ? `${(r.bytes / 1e6).toFixed(1)} MB` : `${(r.bytes / 1e3).toFixed(1)} kB`;
-  const line = `wrote ${r.path} (${size}: ${r.cells} cells, ${r.records} sweep records, ${r.cycles} cycles, timescale ${formatTimescale(r.timescale)})`;
+  const line = `wrote ${r.path} (${size}: ${r.cells} cell${r.cells === 1 ? '' : 's'}, ${r.records} sweep record${r.records === 1 ? '' : 's'}, ${r.cycles} cycles, timescale ${formatTimescale(r.timescale)})`;
   if (quietStdout) log.info({ vcd: r.path, bytes: r.bytes }, line);
   else process.stdout.write(line + '\n');
   if (warnCut && r.truncated) {
