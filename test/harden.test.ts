@@ -351,7 +351,11 @@ describe('validated before running: one line naming the source and showing the v
     // 1e15 < 2^53: a count flag itself stops at 2^53 (below), the run's counts here
     ['--sweeps 1e15', ['run', '--sweeps', '1e15'], /counts past 2\^53/],
     ['--sweeps 1e18', ['run', '--sweeps', '1e18'], /^dtca: --sweeps 1000000000000000000: must be an integer <= 9007199254740991$/],
-    ['--images 1e9', ['run', '--images', '1e9', '--sweeps', '10'], /this run needs about .* of memory .*--force/],
+    [
+      '--images 1e9',
+      ['run', '--images', '1e9', '--sweeps', '10'],
+      /this run needs about .* of memory \(chains .*Use fewer chains or images, .*--force to try anyway$/,
+    ],
     ['--chains 1e9', ['run', '--workload', 'bm', '--chains', '1e9', '--sweeps', '1e6'], /counts past 2\^53/],
     ['model new --L 60000', (d) => ['model', 'new', '--L', '60000', '--out', join(d, 'x.mp')], /^dtca: --L 60000: at most 46340 \(cell indices are 32-bit\)$/],
     ['model new beyond memory', (d) => ['model', 'new', '--L', '8000', '--out', join(d, 'x.mp')], /this model needs about [\d.]+ GiB of memory/],
