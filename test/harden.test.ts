@@ -343,6 +343,7 @@ describe('validated before running: one line naming the source and showing the v
       ],
       /clamp\[1\]: cell 3 is clamped again .*opposite spin/,
     ],
+    ["--beta beyond a model's range", ['run', '--beta', '0.8:1e12'], /^dtca: --beta 0\.8:1e12: 1e12 is beyond 1000000, the largest beta a model may hold$/],
     ['model new --beta 0.8:1.2', ['model', 'new', '--beta', '0.8:1.2', '--out', 'x.json'], /a model holds one beta/],
     ['--model without a value', ['run', '--model'], /^dtca: --model: needs a value$/],
     ['--sweeps without a value', ['run', '--sweeps', '--images', '1'], /^dtca: --sweeps: needs a value \(a number\)$/],
