@@ -180,7 +180,8 @@ export function formatStats(s: Stats): string {
     rows.push(['images x stages x sweeps', `${s.images} x ${s.T} x ${s.sweeps_per_stage} (${s.mapping})`]);
     if (s.label_gain !== undefined && s.label_gain !== 1) rows.push(['label guidance', `x${s.label_gain} on the label cells' wires`]);
   } else {
-    rows.push(['chains x sweeps', `${s.chains} x (${s.warmup} warm-up + ${s.sweeps})`]);
+    if (typeof s.stage === 'number') rows.push(['stage', `${s.stage} of the model, as a Boltzmann machine`]);
+    rows.push(['chains x sweeps', `${s.chains} x (${s.warmup} warm-up + ${s.sweeps})${typeof s.init === 'string' ? `, ${s.init} start` : ''}`]);
   }
   const beta = betaText(s.beta);
   if (beta !== null && s.beta !== 1)
