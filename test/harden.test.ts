@@ -784,6 +784,9 @@ describe('command-line conventions', () => {
     // a flag without a value given twice is refused like any other (was accepted); a count is repeated on purpose
     bad(['run', '--json', '--json'], /^--json given 2 times \(--json, --json\); give it once$/);
     bad(['run', '--json', '--no-json'], /^--json given 2 times \(--json, --no-json\); give it once$/);
+    // a switch given a value was read as false without a word (energy-table --csv - printed the table, not CSV)
+    bad(['energy-table', '--json=-'], /^--json -: --json takes no value$/);
+    ok(['run', '--json=true']);
     expect(() => checkArgv(['run', '--v', '--v'], { ...kinds, key: { ...kinds.key, v: 1 }, count: ['v'] }, () => false)).not.toThrow();
     ok(['run', '--trace=z1-like', '--', '--out', 'x', '--out', 'y']);
     bad(['run', '--out', 'a', '--out=b'], /--out given 2 times \(a, b\)/);
