@@ -380,6 +380,8 @@ describe('validated before running: one line naming the source and showing the v
       /version: missing \(this dtca reads version 1\)/,
     ],
     ['--set __proto__.x=1', ['config', 'show', '--set', '__proto__.x=1'], /"__proto__" is not a config key/],
+    // a lone "-" reaches the command as "": was "the current directory is a directory"
+    ['a config named "-"', ['energy-table', '-'], /^dtca: config "": an empty name; give a preset \(dtca-paper, z1-like\) or a config file$/],
     ['--set constructor.prototype.x=1', ['config', 'show', '--set', 'constructor.prototype.x=1'], /"constructor" is not a config key/],
     ['garbage in a model file is not echoed raw', (d) => ['run', '--model', garbage(d), ...BM4], /version = \\x1b\[2J.*\.\.\.: not a format version/],
     // main's newer commands: outputs checked before hours of work, "-" where a file is needed
