@@ -51,6 +51,9 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
     if (!declared.has(name) && name.startsWith('no-') && booleans.has(name.slice(3))) name = name.slice(3);
     if (!declared.has(name) || counts.has(name)) continue; // unknown flags: yargs' strict mode says so; a count is repeated on purpose
     if (booleans.has(name)) {
+      // a switch given a value (--csv -, turned into --csv=- above, or --json=x): yargs would read it as false, silently
+      const v = eq > 0 && !short ? t.slice(eq + 1) : null;
+      if (v !== null && v !== 'true' && v !== 'false') throw new UserError(`${flagText(name)} ${shown(v)}: ${flagText(name)} takes no value`);
       // a flag without a value, given twice (--ideal --ideal, --ideal --no-ideal): refused like any other flag given twice
       values.set(name, [...(values.get(name) ?? []), t]);
       continue;

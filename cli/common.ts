@@ -8,7 +8,7 @@ import { makeProgress } from './progress.js';
 import type { RunContext } from '../sim/context.js';
 import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
-import { MAX_LABEL_GAIN, isLabelGain } from '../sim/model.js';
+import { MAX_BETA, MAX_LABEL_GAIN, isLabelGain } from '../sim/model.js';
 import { readManifestBeside, type Manifest } from '../sim/manifest.js';
 import { maxWorkers, WORKERS_PER_CORE } from '../sim/resources.js';
 
@@ -98,6 +98,8 @@ export function parseBeta(v: unknown): number | { start: number; end: number } |
   const num = (x: string) => {
     const n = Number(x);
     if (!Number.isFinite(n) || n <= 0) throw new UserError(`--beta ${text}: expected a positive number or START:END, e.g. 0.8:1.2`);
+    // the range a model file's beta is held to (sim/model.ts)
+    if (n > MAX_BETA) throw new UserError(`--beta ${text}: ${x} is beyond ${MAX_BETA}, the largest beta a model may hold`);
     return n;
   };
   if (!m) throw new UserError(`--beta ${text}: expected a positive number or START:END, e.g. 0.8:1.2`);

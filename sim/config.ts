@@ -172,6 +172,8 @@ function unresolvedLink(p: string): string | null {
 
 /** The file a config name refers to: a .json file that exists, else a preset of that name, else a file. */
 export function locate(ref: string, from?: string): string {
+  // an empty name (dtca run '', or a lone "-", which yargs passes as "") would resolve to the directory
+  if (ref.trim() === '') throw new UserError(`config "${shown(ref)}": an empty name; give a preset (${presetNames().join(', ')}) or a config file`);
   const asFile = from ? resolve(dirname(from), ref) : resolve(ref);
   const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
   if (isFile(asFile) && ref.endsWith('.json')) return asFile;

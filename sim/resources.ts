@@ -226,6 +226,16 @@ export function freeMemory(): number {
   return avail && avail > 0 ? avail : freemem();
 }
 
+/** What makes each part of a memory estimate smaller, for the refusal's advice. */
+const REMEDY: Record<string, string> = {
+  chains: 'fewer chains or images',
+  workers: 'fewer workers',
+  model: 'fewer stages',
+  trace: 'a thinner trace (--trace-every, --trace-stages, --trace-chains, --trace-cells)',
+  chip: 'a smaller grid',
+  program: 'a smaller grid',
+};
+
 /**
  * Refuse a run whose memory estimate does not fit in the machine's memory (unless force), and
  * a run whose counters would not be exact. Returns warnings to log (memory beyond what is free
@@ -242,15 +252,16 @@ export function checkResources(s: RunShape, est: Estimate, o: { force?: boolean;
   if (s.chains > MAX_INDEX) throw new UserError(`${s.chains} chains or images: at most ${MAX_INDEX} (chain indices are 32-bit in traces and exports)`);
   const need = est.bytes * MEMORY_MARGIN;
   const have = machineMemory();
-  const parts = Object.entries(est.parts)
+  const largest = Object.entries(est.parts)
     .filter(([, v]) => v > 0)
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 3)
-    .map(([k, v]) => `${k} ${formatBytes(v)}`)
-    .join(', ');
+    .slice(0, 3);
+  const parts = largest.map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ');
   if (need > have && !o.force) {
+    // the remedies of the largest parts first, so that a run of many images is told to run fewer
+    const remedies = [...new Set([...largest.map(([k]) => REMEDY[k]).filter((r): r is string => Boolean(r)), 'a smaller grid'])];
     throw new UserError(
-      `${what} needs about ${formatBytes(est.bytes)} of memory (${parts}); the machine has ${formatBytes(have)}. Use a smaller grid, fewer workers or stages${o.canForce === false ? '' : ', or --force to try anyway'}`,
+      `${what} needs about ${formatBytes(est.bytes)} of memory (${parts}); the machine has ${formatBytes(have)}. Use ${remedies.join(', ')}${o.canForce === false ? '' : ', or --force to try anyway'}`,
     );
   }
   const warnings: string[] = [];

@@ -1,6 +1,6 @@
 /** stats.json: what a run cost (cycles, seconds, joules) and what it measured. */
 import type { Chip } from './chip.js';
-import type { RunResult, EngineReport } from './run.js';
+import type { RunResult, EngineReport, BetaSpec } from './run.js';
 import type { GenerateResult } from './dtm.js';
 import { ENERGY_COMPONENTS, type EnergyReport } from '../power/energy.js';
 import type { EventCounts } from '../power/events.js';
@@ -109,16 +109,29 @@ function coreStats(chip: Chip, r: Core): Stats {
   };
 }
 
-/** A Boltzmann-machine run (chains of one stage). */
-export function makeStats(chip: Chip, r: RunResult, workload: string): Stats {
+/** beta as stats.json gives it: a number, or {start, end} for a ramp over each stage's sweeps */
+function betaValue(beta: BetaSpec | undefined): number | { start: number; end: number } | undefined {
+  return beta === undefined ? undefined : typeof beta === 'number' ? beta : { start: beta.start, end: beta.end };
+}
+
+/** beta for people: "1.1", or "0.8 -> 1.2 over each stage's sweeps" */
+export function betaText(beta: unknown): string | null {
+  if (typeof beta === 'number') return String(beta);
+  if (beta && typeof beta === 'object' && typeof (beta as { start?: unknown }).start === 'number' && typeof (beta as { end?: unknown }).end === 'number')
+    return `${(beta as { start: number }).start} -> ${(beta as { end: number }).end}`;
+  return null;
+}
+
+/** A Boltzmann-machine run (chains of one stage); beta: the one the chains ran at (--beta, else the model's). */
+export function makeStats(chip: Chip, r: RunResult, workload: string, beta?: BetaSpec): Stats {
   const s = coreStats(chip, { ...r, workload, cellSweeps: chip.fabric.N * r.chains * (r.sweeps + r.warmup) });
-  Object.assign(s, { chains: r.chains, sweeps: r.sweeps, warmup: r.warmup, program: r.program });
+  Object.assign(s, { chains: r.chains, sweeps: r.sweeps, warmup: r.warmup, ...(beta === undefined ? {} : { beta: betaValue(beta) }), program: r.program });
   if (r.moments) s.moments = r.moments;
   return s;
 }
 
-/** A DTM generation run. */
-export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string): Stats {
+/** A DTM generation run; beta: the one each stage ran at (--beta, else the model's). */
+export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string, beta?: BetaSpec): Stats {
   const s = coreStats(chip, { ...g, workload, cellSweeps: chip.fabric.N * g.images * g.T * g.sweeps });
   Object.assign(s, {
     images: g.images,
@@ -126,6 +139,7 @@ export function makeDtmStats(chip: Chip, g: GenerateResult, workload: string): S
     sweeps_per_stage: g.sweeps,
     mapping: g.mapping,
     label_gain: g.labelGain,
+    ...(beta === undefined ? {} : { beta: betaValue(beta) }),
     energy_per_image_j: g.energy.total / g.images,
     energy_per_stage_j: g.energy.total / (g.images * g.T),
     image_interval_s: g.imageIntervalS,
@@ -166,8 +180,12 @@ export function formatStats(s: Stats): string {
     rows.push(['images x stages x sweeps', `${s.images} x ${s.T} x ${s.sweeps_per_stage} (${s.mapping})`]);
     if (s.label_gain !== undefined && s.label_gain !== 1) rows.push(['label guidance', `x${s.label_gain} on the label cells' wires`]);
   } else {
-    rows.push(['chains x sweeps', `${s.chains} x (${s.warmup} warm-up + ${s.sweeps})`]);
+    if (typeof s.stage === 'number') rows.push(['stage', `${s.stage} of the model, as a Boltzmann machine`]);
+    rows.push(['chains x sweeps', `${s.chains} x (${s.warmup} warm-up + ${s.sweeps})${typeof s.init === 'string' ? `, ${s.init} start` : ''}`]);
   }
+  const beta = betaText(s.beta);
+  if (beta !== null && s.beta !== 1)
+    rows.push(['beta', typeof s.beta === 'number' ? beta : `${beta} over each ${s.images !== undefined ? "stage's sweeps" : "chain's warm-up and sweeps"}`]);
   rows.push(
     ['cycles', `${s.cycles.toLocaleString('en-US')} at ${eng(s.clock_hz, 'Hz')}`],
     ['simulated time', eng(s.sim_time_s, 's')],

@@ -525,7 +525,7 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
           : 'biases with their stage input beyond the full scale were clipped',
       );
     }
-    return { kind: 'dtm', plan, gen, stats: completed(makeDtmStats(chip, gen, model.source), startupS) };
+    return { kind: 'dtm', plan, gen, stats: completed(makeDtmStats(chip, gen, model.source, plan.beta ?? model.beta), startupS) };
   }
   const progress: WorkloadProgress = { done: 0, of: plan.chains, unit: 'chains' };
   ctx.log.info(
@@ -567,7 +567,10 @@ export async function executeWorkload(plan: WorkloadPlan, ctx: RunContext = quie
   if (result.program.clipped > 0) {
     ctx.log.warn({ clipped: result.program.clipped, full_scale: cfg.cell.weight_full_scale }, 'weights or biases beyond the full scale were clipped');
   }
-  return { kind: 'bm', plan, result, stats: completed(makeStats(chip, result, model.source), startupS) };
+  const stats = makeStats(chip, result, model.source, plan.beta ?? model.beta);
+  // which stage of a DTM ran (--stage), and how the chains began
+  Object.assign(stats, { ...(model.dtm ? { stage: plan.stage } : {}), init: plan.init });
+  return { kind: 'bm', plan, result, stats: completed(stats, startupS) };
 }
 
 /** The trace file of a DTM plan in run directory `dir` (default trace.dtct there), or null without --trace. */

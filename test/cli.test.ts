@@ -172,6 +172,24 @@ describe('bad input: exit 2, one line naming what and where', () => {
     const cold = run('0.01:0.02');
     const hot = run('0.01:3');
     expect(cold.moments.edge_corr[0]).not.toBe(hot.moments.edge_corr[0]);
+    // stats.json says what ran: the schedule and how the chains began (no stage: the model has one)
+    expect(hot.beta).toEqual({ start: 0.01, end: 3 });
+    expect(hot.init).toBe('hinton');
+    expect(hot.stage).toBeUndefined();
+  });
+
+  it('a --stage run says which stage of the model ran and its --init, in stats.json and the table', () => {
+    const m = join(dir, 'dtm8.json');
+    expect(
+      dtca(['model', 'new', '--stages', '2', '-L', '8', '--rules', 'G8', '--visible', '4', '--weights', 'random:0.25', '--seed', '1', '--out', m]).code,
+    ).toBe(0);
+    const args = ['run', '--set', 'fabric.L=8', '--set', 'fabric.rules="G8"', '--model', m, '--stage', '1', '--chains', '1', '--sweeps', '2', '--init', 'up'];
+    const r = dtca([...args, '--out', join(dir, 'stage1')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^stage\s+1 of the model, as a Boltzmann machine$/m);
+    expect(r.stdout).toMatch(/^chains x sweeps\s+1 x \(100 warm-up \+ 2\), up start$/m);
+    const st = JSON.parse(readFileSync(join(dir, 'stage1', 'stats.json'), 'utf8'));
+    expect([st.stage, st.init, st.beta]).toEqual([1, 'up', 1]);
   });
 
   for (const [what, args, re] of cases) {

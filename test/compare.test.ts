@@ -34,6 +34,10 @@ describe('dtca compare', () => {
     expect(r.stdout).toMatch(/^images \/ s \/ mm²\s/m);
     expect(r.stdout).not.toMatch(/^(energy total|programming energy)\s+\d/m);
     expect(r.stdout).toMatch(/^per image: /m);
+    // what sets a run's length and sampling, so a per-image figure is read against it
+    expect(r.stdout).toMatch(/^sweeps \/ stage\s+10\s+10\s+10\s+10$/m);
+    expect(r.stdout).toMatch(/^mapping\s+reprogram\s+reprogram\s+reprogram\s+reprogram$/m);
+    expect(r.stdout).toMatch(/^beta\s+1\s+1\s+1\s+1$/m);
     const j = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
     expect(j.length).toBe(4);
     const stats = (d: string) => JSON.parse(readFileSync(join(d, 'stats.json'), 'utf8'));
@@ -101,5 +105,13 @@ describe('dtca compare: directories that are not runs', () => {
     mkdirSync(ok);
     writeFileSync(join(ok, 'stats.json'), '{"cycles": 10, "images": 2}');
     expect(readDesign(ok).values.images).toBe(2);
+    expect(readDesign(ok).values.beta).toBeNull();
+    const ramp = join(root, 'ramp');
+    mkdirSync(ramp);
+    writeFileSync(
+      join(ramp, 'stats.json'),
+      '{"cycles": 10, "images": 2, "sweeps_per_stage": 20, "mapping": "pipeline", "beta": {"start": 0.8, "end": 1.2}, "label_gain": 3}',
+    );
+    expect(readDesign(ramp).values).toMatchObject({ sweeps_per_stage: 20, mapping: 'pipeline', beta: '0.8 -> 1.2', label_gain: 3 });
   });
 });

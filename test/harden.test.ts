@@ -343,6 +343,7 @@ describe('validated before running: one line naming the source and showing the v
       ],
       /clamp\[1\]: cell 3 is clamped again .*opposite spin/,
     ],
+    ["--beta beyond a model's range", ['run', '--beta', '0.8:1e12'], /^dtca: --beta 0\.8:1e12: 1e12 is beyond 1000000, the largest beta a model may hold$/],
     ['model new --beta 0.8:1.2', ['model', 'new', '--beta', '0.8:1.2', '--out', 'x.json'], /a model holds one beta/],
     ['--model without a value', ['run', '--model'], /^dtca: --model: needs a value$/],
     ['--sweeps without a value', ['run', '--sweeps', '--images', '1'], /^dtca: --sweeps: needs a value \(a number\)$/],
@@ -351,7 +352,11 @@ describe('validated before running: one line naming the source and showing the v
     // 1e15 < 2^53: a count flag itself stops at 2^53 (below), the run's counts here
     ['--sweeps 1e15', ['run', '--sweeps', '1e15'], /counts past 2\^53/],
     ['--sweeps 1e18', ['run', '--sweeps', '1e18'], /^dtca: --sweeps 1000000000000000000: must be an integer <= 9007199254740991$/],
-    ['--images 1e9', ['run', '--images', '1e9', '--sweeps', '10'], /this run needs about .* of memory .*--force/],
+    [
+      '--images 1e9',
+      ['run', '--images', '1e9', '--sweeps', '10'],
+      /this run needs about .* of memory \(chains .*Use fewer chains or images, .*--force to try anyway$/,
+    ],
     ['--chains 1e9', ['run', '--workload', 'bm', '--chains', '1e9', '--sweeps', '1e6'], /counts past 2\^53/],
     ['model new --L 60000', (d) => ['model', 'new', '--L', '60000', '--out', join(d, 'x.mp')], /^dtca: --L 60000: at most 46340 \(cell indices are 32-bit\)$/],
     ['model new beyond memory', (d) => ['model', 'new', '--L', '8000', '--out', join(d, 'x.mp')], /this model needs about [\d.]+ GiB of memory/],
@@ -375,6 +380,8 @@ describe('validated before running: one line naming the source and showing the v
       /version: missing \(this dtca reads version 1\)/,
     ],
     ['--set __proto__.x=1', ['config', 'show', '--set', '__proto__.x=1'], /"__proto__" is not a config key/],
+    // a lone "-" reaches the command as "": was "the current directory is a directory"
+    ['a config named "-"', ['energy-table', '-'], /^dtca: config "": an empty name; give a preset \(dtca-paper, z1-like\) or a config file$/],
     ['--set constructor.prototype.x=1', ['config', 'show', '--set', 'constructor.prototype.x=1'], /"constructor" is not a config key/],
     ['garbage in a model file is not echoed raw', (d) => ['run', '--model', garbage(d), ...BM4], /version = \\x1b\[2J.*\.\.\.: not a format version/],
     // main's newer commands: outputs checked before hours of work, "-" where a file is needed
@@ -808,6 +815,9 @@ describe('command-line conventions', () => {
     // a flag without a value given twice is refused like any other (was accepted); a count is repeated on purpose
     bad(['run', '--json', '--json'], /^--json given 2 times \(--json, --json\); give it once$/);
     bad(['run', '--json', '--no-json'], /^--json given 2 times \(--json, --no-json\); give it once$/);
+    // a switch given a value was read as false without a word (energy-table --csv - printed the table, not CSV)
+    bad(['energy-table', '--json=-'], /^--json -: --json takes no value$/);
+    ok(['run', '--json=true']);
     expect(() => checkArgv(['run', '--v', '--v'], { ...kinds, key: { ...kinds.key, v: 1 }, count: ['v'] }, () => false)).not.toThrow();
     ok(['run', '--trace=z1-like', '--', '--out', 'x', '--out', 'y']);
     bad(['run', '--out', 'a', '--out=b'], /--out given 2 times \(a, b\)/);

@@ -14,7 +14,7 @@ import { kindOf, parseJsonText } from '../../fabric/json.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { claimDefaultDir, prepareRunDir, writeJson } from '../../sim/io/output.js';
 import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
-import { eng } from '../../sim/stats.js';
+import { betaText, eng } from '../../sim/stats.js';
 import { unitScale, axisValueText, spansDecade } from '../../sim/sweep/report.js';
 import type { Json } from '../../sim/sweep/plan.js';
 
@@ -34,6 +34,10 @@ const FIGURES: [string, string, string | null][] = [
   ['engine', 'engine', null],
   ['workload', 'workload', null],
   ['images', 'images in the run', ''],
+  ['sweeps_per_stage', 'sweeps / stage', ''],
+  ['mapping', 'mapping', null],
+  ['beta', 'beta', null],
+  ['label_gain', 'label gain', ''],
   ['cells', 'cells', ''],
   ['clock_hz', 'clock', 'Hz'],
   ['energy_per_image_j', 'energy / image', 'J'],
@@ -158,6 +162,10 @@ export function readDesign(d: string): Design {
     engine: engineText(engine),
     workload: row ? (checkedText(row, 'workload', rp) ?? '') : (checkedText(stats, 'workload', sp) ?? ''),
     images,
+    sweeps_per_stage: checkedNum(stats, 'sweeps_per_stage', sp, 'count'),
+    mapping: checkedText(stats, 'mapping', sp) ?? '',
+    beta: betaText(stats.beta),
+    label_gain: checkedNum(stats, 'label_gain', sp, 'positive'),
     cells: checkedNum(stats, 'cells', sp, 'count'),
     clock_hz: checkedNum(stats, 'clock_hz', sp, 'positive'),
     energy_per_image_j: checkedNum(stats, 'energy_per_image_j', sp, 'nonnegative'),
