@@ -1,6 +1,8 @@
 // Issue 11, class by class: nothing lost, nothing crashes, nothing silently wrong. Most cases run
 // the CLI's main() in-process (a worker thread, test/helpers/cli-pool.ts); a few need a process of
 // their own: a file-size limit (ulimit -f), signals, two runs at once.
+import { renderChart } from '../sim/io/plot.js';
+import { centralChartSpec, type Row } from '../cli/commands/experiment.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -888,5 +890,29 @@ describe('resources', () => {
     expect(() => checkResources(long, estimateRun(long))).toThrow(/counts past 2\^53/);
     expect(() => checkResources(shape({ sweeps: 2 ** 31 }), estimateRun(shape()))).toThrow(/sweep indices are 32-bit/);
     expect(maxWorkers()).toBeGreaterThanOrEqual(4);
+  });
+});
+
+// (moved from test/plot.test.ts: the chart's spec is built in cli/commands/experiment.ts, which the unit tier does not import)
+describe('experiment central chart', () => {
+  it('experiment central: whole epochs on the x axis, the title names only the models scored', async () => {
+    const row = (variant: string, fd: number, rho: number): Row => ({
+      variant,
+      epoch: 1,
+      fd,
+      clamped_accuracy: 0.15,
+      marginal_error: 0.25,
+      rho_mean: rho,
+      rho_max: rho,
+      lambda_mean: 0,
+      images: 20,
+      sweeps_per_stage: 10,
+      T: 8,
+    });
+    const spec = centralChartSpec([row('mebm', 272, 0.008), row('dtm', 268, 0.021)], 20);
+    expect(spec.title).toBe('Monolithic EBM, DTM: quality and mixing over training');
+    const { svg } = await renderChart(spec);
+    expect(svg).not.toMatch(/1\.000000/);
+    expect(svg).toMatch(/>epoch</);
   });
 });

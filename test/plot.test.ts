@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { writeEnergyChart, renderChart, writeChart, siPrefix, systemFontsPresent } from '../sim/io/plot.js';
-import { centralChartSpec, type Row } from '../cli/commands/experiment.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const COMPONENTS = ['rng', 'bias_network', 'cell_output', 'wires', 'clock', 'leakage'];
@@ -68,27 +67,6 @@ describe('renderChart', () => {
     let dark = 0;
     for (let i = 0; i < img.width * img.height; i++) if (img.data[i * ch] < 128) dark++;
     expect(dark).toBeGreaterThan(100);
-  });
-
-  it('experiment central: whole epochs on the x axis, the title names only the models scored', async () => {
-    const row = (variant: string, fd: number, rho: number): Row => ({
-      variant,
-      epoch: 1,
-      fd,
-      clamped_accuracy: 0.15,
-      marginal_error: 0.25,
-      rho_mean: rho,
-      rho_max: rho,
-      lambda_mean: 0,
-      images: 20,
-      sweeps_per_stage: 10,
-      T: 8,
-    });
-    const spec = centralChartSpec([row('mebm', 272, 0.008), row('dtm', 268, 0.021)], 20);
-    expect(spec.title).toBe('Monolithic EBM, DTM: quality and mixing over training');
-    const { svg } = await renderChart(spec);
-    expect(svg).not.toMatch(/1\.000000/);
-    expect(svg).toMatch(/>epoch</);
   });
 
   it('writeChart writes <base>.svg and <base>.png', async () => {
