@@ -348,7 +348,24 @@ function twinOf(cfg: ResolvedConfig, w: Workload, model: ModelJob | null): Twin 
   const tc = validateConfig(raw, 'ideal twin');
   // described by its own values: the twins of points that differ only in what the twin fixes are one twin
   tc.description = describeConfig(tc);
-  return { key: hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, twin: tc, workload: w, model: model?.key ?? null }), config: tc, model_seed: cfg.seed };
+  return { key: twinKey(tc, w, model?.key ?? null), config: tc, model_seed: cfg.seed };
+}
+
+/**
+ * The hashes that name a sweep's runs (and that readPoints checks an edited points.jsonl against):
+ * a point's id from its config, workload and model, its ideal twin's key from the twin's config,
+ * and the sweep's id from its points' ids.
+ */
+export function pointId(config: unknown, workload: unknown, modelKey: string | null): string {
+  return hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, config, workload, ...(modelKey !== null ? { model: modelKey } : {}) });
+}
+
+export function twinKey(twinConfig: unknown, workload: unknown, modelKey: string | null): string {
+  return hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, twin: twinConfig, workload, model: modelKey });
+}
+
+export function sweepIdOf(points: { id: string }[]): string {
+  return hashOf(points.map((p) => p.id));
 }
 
 export interface Expanded {
@@ -434,7 +451,7 @@ export function expandPlan(plan: Plan): Expanded {
           throw e;
         }
       }
-      const id = hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, config: cfg, workload: w, ...(mj ? { model: mj.key } : {}) });
+      const id = pointId(cfg, w, mj ? mj.key : null);
       points.push({
         index,
         id,
@@ -463,7 +480,7 @@ export function expandPlan(plan: Plan): Expanded {
       );
     ids.add(p.id);
   }
-  return { plan, points, sweep_id: hashOf(points.map((p) => p.id)) };
+  return { plan, points, sweep_id: sweepIdOf(points) };
 }
 
 export interface PlanInput {

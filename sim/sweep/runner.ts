@@ -14,7 +14,7 @@ import { runPool, type Task } from './pool.js';
 import { rmse, type PointOutput, type TwinOutput } from './point.js';
 import { readModel, type Model } from '../model.js';
 import { estimateRun, checkSweepMemory } from '../resources.js';
-import { pointShape } from './plan.js';
+import { pointShape, sweepIdOf } from './plan.js';
 import {
   readPlanFile,
   readPoints,
@@ -28,7 +28,6 @@ import {
   checkPointEntries,
   type Row,
 } from './store.js';
-import { hashOf } from './hash.js';
 import { axisValueText } from './report.js';
 import { isModelDone, modelFile, stageEpochs, type ModelJob } from './models.js';
 
@@ -95,7 +94,7 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
   const pf = readPlanFile(dir);
   const points = readPoints(dir);
   if (points.length !== pf.points) throw new UserError(`${dir}: points.jsonl holds ${points.length} points, plan.json says ${pf.points}`);
-  if (hashOf(points.map((p) => p.id)) !== pf.sweep_id)
+  if (sweepIdOf(points) !== pf.sweep_id)
     throw new UserError(`${join(dir, 'points.jsonl')}: its points are not plan.json's (sweep id ${pf.sweep_id}): the file was edited or replaced`);
   cleanPartials(dir);
   const mine = shardPoints(points, o.shard);

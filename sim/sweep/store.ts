@@ -15,14 +15,13 @@ import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, 
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
-import { checkDuplicateKeys, jsonProblem, parseJsonText } from '../../fabric/json.js';
+import { jsonProblem, parseJsonText } from '../../fabric/json.js';
 import { shown } from '../../fabric/rules.js';
 import { checkJobs } from '../resources.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
 import { noteClaimedDir, makeDirs, outputError } from '../../fabric/files.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
-import { SWEEP_FORMAT, SWEEP_VERSION, type Expanded, type Plan, type Point, type Json } from './plan.js';
-import { hashOf } from './hash.js';
+import { SWEEP_FORMAT, SWEEP_VERSION, pointId, twinKey, type Expanded, type Plan, type Point, type Json } from './plan.js';
 import type { Measured, TwinOutput, PointOutput } from './point.js';
 
 export interface PlanFile {
@@ -178,11 +177,11 @@ function checkPoint(v: unknown, n: number, where: string): Point {
   if ((p.workload as Record<string, unknown>).kind === 'trained' && !p.model) throw new UserError(`${at}: a trained workload without its model`);
   // the id and the twin's key are hashes of what they run (sim/sweep/plan.ts): an edited line no longer matches them
   const model = p.model as { key: string } | null;
-  if (hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, config: p.config, workload: p.workload, ...(model ? { model: model.key } : {}) }) !== p.id)
+  if (pointId(p.config, p.workload, model ? model.key : null) !== p.id)
     throw new UserError(
       `${at}: its config or workload is not the one its id was made of (the line was edited); the sweep's plan and results no longer match it`,
     );
-  if (hashOf({ f: SWEEP_FORMAT, v: SWEEP_VERSION, twin: tw!.config, workload: p.workload, model: model?.key ?? null }) !== tw!.key)
+  if (twinKey(tw!.config, p.workload, model?.key ?? null) !== tw!.key)
     throw new UserError(`${at}: its ideal twin's config is not the one the twin's key was made of (the line was edited)`);
   return p as unknown as Point;
 }
@@ -353,13 +352,8 @@ export function writePoint(
 export function readPoint(dir: string, id: string): PointFile {
   const path = join(pointDir(dir, id), 'point.json');
   const text = readInputFile(path, { what: 'point file', max: READ_LIMITS.json }).toString('utf8');
-  let pf: unknown;
-  try {
-    pf = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: unreadable (not valid JSON: ${jsonProblem(e, text)})`);
-  }
-  checkDuplicateKeys(text, path);
+  // not valid JSON, nested too deep or a key given twice: one line naming the file
+  const pf = parseJsonText(text, path);
   if (pf === null || typeof pf !== 'object' || Array.isArray(pf)) throw new UserError(`${path}: not a sweep point file (a JSON object)`);
   return pf as PointFile;
 }
