@@ -88,6 +88,19 @@ export function resolveRules(rules: unknown, where = 'fabric.rules'): Rule[] {
   return (rules as Rule[]).map(([a, b]) => [a, b]);
 }
 
+/** A rule list in a canonical text, order-free: "(0,1)(4,1)(9,10)" (two lists are the same rules when these are equal). */
+export function rulesKey(r: Rule[]): string {
+  return r
+    .map(([a, b]) => `(${a},${b})`)
+    .sort()
+    .join('');
+}
+
+/** A rule list by its preset's name when it is one (G12), else as JSON. */
+export function rulesName(r: Rule[]): string {
+  return Object.keys(RULE_PRESETS).find((p) => rulesKey(RULE_PRESETS[p]) === rulesKey(r)) ?? JSON.stringify(r);
+}
+
 /** The four rotations of each rule, as [dx, dy] per direction. */
 export function directions(rules: Rule[]): Rule[] {
   const out: Rule[] = [];

@@ -18,7 +18,7 @@ import { makePackr } from '../traces/pack.js';
 import { UserError, OptionError } from '../fabric/errors.js';
 import { checkDepth, kindOf, msgpackProblem, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
 import { noteInput } from '../fabric/files.js';
-import { resolveRules, checkRules, shown, type Rule } from '../fabric/rules.js';
+import { resolveRules, checkRules, rulesKey, shown, type Rule } from '../fabric/rules.js';
 import { wireDirection, buildFabric, type Fabric } from '../fabric/fabric.js';
 import { oppositeDirection } from '../fabric/rules.js';
 import { emptyPlanes, type Planes } from '../cells/planes.js';
@@ -475,12 +475,7 @@ export function checkModelFitsFabric(m: Model, cfg: ResolvedConfig, rules: Rule[
       `${m.source}: grid.boundary = ${m.grid.boundary} but the config's fabric.boundary = ${f.boundary} (use --set fabric.boundary=${m.grid.boundary})`,
     );
   }
-  const key = (r: Rule[]) =>
-    r
-      .map(([a, b]) => `(${a},${b})`)
-      .sort()
-      .join('');
-  if (key(m.grid.rules) !== key(rules)) {
+  if (rulesKey(m.grid.rules) !== rulesKey(rules)) {
     throw new UserError(`${m.source}: grid.rules = ${JSON.stringify(m.grid.rules)} but the config's fabric.rules = ${JSON.stringify(rules)}`);
   }
 }

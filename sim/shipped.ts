@@ -19,7 +19,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
-import { resolveRules, type Rule } from '../fabric/rules.js';
+import { resolveRules, rulesKey, type Rule } from '../fabric/rules.js';
 import { CONFIG_DIR, type ResolvedConfig } from './config.js';
 import { readModel, type Model } from './model.js';
 
@@ -50,12 +50,6 @@ export interface ShippedEntry {
   tunedClockHz: number | null;
   manifest: Record<string, unknown>;
 }
-
-const rulesKey = (r: Rule[]) =>
-  r
-    .map(([a, b]) => `(${a},${b})`)
-    .sort()
-    .join('');
 
 export function sameGrid(a: GridKey, b: GridKey): boolean {
   return a.L === b.L && a.boundary === b.boundary && rulesKey(a.rules) === rulesKey(b.rules);

@@ -18,7 +18,7 @@
  */
 import { existsSync } from 'node:fs';
 import { OptionError, UserError } from '../../fabric/errors.js';
-import { resolveRules, RULE_PRESETS, type Rule } from '../../fabric/rules.js';
+import { resolveRules, rulesKey, rulesName } from '../../fabric/rules.js';
 import { formatBytes, machineMemory } from '../resources.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
@@ -182,17 +182,10 @@ function budgetNumber(b: TrainBudget, k: keyof typeof TRAIN_DEFAULTS, min: numbe
  */
 function checkInitFits(model: Model, name: string, f: ResolvedConfig['fabric'], T: number | undefined): void {
   const g = model.grid;
-  const key = (r: Rule[]) =>
-    r
-      .map(([a, b]) => `(${a},${b})`)
-      .sort()
-      .join('');
-  // a preset's name where the rules are one (the model file holds the list)
-  const rulesText = (r: Rule[]) => Object.keys(RULE_PRESETS).find((p) => key(RULE_PRESETS[p]) === key(r)) ?? JSON.stringify(r);
   const cfgRules = resolveRules(f.rules);
   const differs: [string, string, string][] = [];
   if (g.L !== f.L) differs.push(['fabric.L', String(g.L), String(f.L)]);
-  if (key(g.rules) !== key(cfgRules)) differs.push(['fabric.rules', rulesText(g.rules), rulesText(cfgRules)]);
+  if (rulesKey(g.rules) !== rulesKey(cfgRules)) differs.push(['fabric.rules', rulesName(g.rules), rulesName(cfgRules)]);
   if (g.boundary !== f.boundary) differs.push(['fabric.boundary', g.boundary, f.boundary]);
   if (differs.length > 0) {
     const [k, m, c] = differs[0];
