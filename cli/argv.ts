@@ -25,6 +25,8 @@ const OPTIONAL_VALUE = new Set(['trace']);
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** The name of a `--name` or `--name=value` token as typed, or null for anything else (a value, `--`, a one-dash flag). */
+const longName = (t: string): string | null => (t.startsWith('--') && t.length > 2 ? t.slice(2, t.indexOf('=') > 0 ? t.indexOf('=') : undefined) : null);
 /** a flag as typed from its kebab name: --images, -L (kebab "-l"), -h */
 const flagText = (name: string) => (name.length === 2 && name[0] === '-' ? `-${name[1].toUpperCase()}` : name.length === 1 ? `-${name}` : `--${name}`);
 
@@ -45,9 +47,10 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
     if (t === '--') break;
     // a one-letter option is written with one dash (-L 16, -L=16)
     const short = /^-([A-Za-z])(?:=|$)/.exec(t);
-    if (!short && (!t.startsWith('--') || t.length === 2)) continue;
+    const long = longName(t);
+    if (!short && long === null) continue;
     const eq = t.indexOf('=');
-    let name = short ? kebab(short[1]) : kebab(eq > 0 ? t.slice(2, eq) : t.slice(2));
+    let name = kebab(short ? short[1] : long!);
     if (!declared.has(name) && name.startsWith('no-') && booleans.has(name.slice(3))) name = name.slice(3);
     if (!declared.has(name) || counts.has(name)) continue; // unknown flags: yargs' strict mode says so; a count is repeated on purpose
     if (booleans.has(name)) {
@@ -146,9 +149,8 @@ function unknownTyped(raw: string[], declared: string[]): string[] {
   const out: string[] = [];
   for (const t of raw) {
     if (t === '--') break;
-    if (!t.startsWith('--') || t.length === 2) continue;
-    const eq = t.indexOf('=');
-    const name = eq > 0 ? t.slice(2, eq) : t.slice(2);
+    const name = longName(t);
+    if (name === null) continue;
     const k = kebab(name);
     if (!known.has(k) && !(k.startsWith('no-') && known.has(k.slice(3))) && !out.includes(name)) out.push(name);
   }
