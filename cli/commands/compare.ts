@@ -110,6 +110,12 @@ function checkedText(o: Record<string, unknown>, key: string, where: string): st
   return v;
 }
 
+/** A file's whole JSON (null: no file) as an object, else refused naming the file. */
+function fileObject(v: unknown, where: string): Record<string, unknown> | null {
+  if (v !== null && (typeof v !== 'object' || Array.isArray(v))) throw new UserError(`${where}: must hold a JSON object, not ${kindOf(v)}`);
+  return v as Record<string, unknown> | null;
+}
+
 /** An object field compare reads inside (absent or null: none), else refused naming the field. */
 function checkedObject(o: Record<string, unknown>, key: string, where: string): Record<string, unknown> | null {
   const v = o[key];
@@ -128,13 +134,11 @@ export function readDesign(d: string): Design {
     throw new UserError(`${join(d, 'stats.json')}: not the statistics of a dtca run (no "cycles")`);
   const sp = join(d, 'stats.json');
   checkedNum(stats, 'cycles', sp, 'nonnegative');
-  const man = readJsonIn(dir, 'manifest.json');
   const mp = join(d, 'manifest.json');
-  if (man !== null && (typeof man !== 'object' || Array.isArray(man))) throw new UserError(`${mp}: must hold a JSON object, not ${kindOf(man)}`);
+  const man = fileObject(readJsonIn(dir, 'manifest.json'), mp);
   const label = man ? checkedText(man, 'label', mp) : null;
-  const point = readJsonIn(dir, 'point.json');
   const pp = join(d, 'point.json');
-  if (point !== null && (typeof point !== 'object' || Array.isArray(point))) throw new UserError(`${pp}: must hold a JSON object, not ${kindOf(point)}`);
+  const point = fileObject(readJsonIn(dir, 'point.json'), pp);
   const row = point ? checkedObject(point, 'row', pp) : null;
   const rp = `${pp} (row)`;
   const sw = checkedObject(stats, 'sweep_energy_j', sp);

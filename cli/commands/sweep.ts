@@ -273,7 +273,7 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
   let planJobs: number | undefined;
   let stored: ReturnType<typeof readRunOptions> = null;
   // --jobs checked before the sweep directory is claimed or written
-  if (a.jobs !== undefined) jobsOf(a.jobs);
+  const typedJobs = a.jobs === undefined ? undefined : checkJobs(a.jobs, '--jobs');
   if (a.resume !== undefined) {
     // the design's options (and --out): the stored plan is the design
     const planFlags = [...planOptionNames, 'out'];
@@ -293,7 +293,7 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
     log.info({ dir, points: ex.points.length, sweep: ex.sweep_id }, how === 'resume' ? 'same sweep found in the directory: resuming' : 'sweep planned');
   }
   // the options of the first run, unless given again: --resume runs as the interrupted run did
-  const jobs = jobsOf(a.jobs, stored?.jobs ?? planJobs);
+  const jobs = typedJobs ?? stored?.jobs ?? planJobs ?? availableParallelism();
   const charts = a.charts === false || argGiven(s.argv, '--no-charts') ? false : argGiven(s.argv, '--charts') ? true : (stored?.charts ?? true);
   writeRunOptions(dir, { jobs, charts });
   const stop = listenForStop(s.signals);
