@@ -25,7 +25,7 @@ import { evaluate, loadReferenceData } from '../../sim/quality/eval.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from '../../sim/quality/train.js';
 import { CLASSES } from '../../sim/fmnist.js';
-import { writeChart, type ChartSpec } from '../../sim/io/plot.js';
+import { writeChart, EPOCH_X, type ChartSpec } from '../../sim/io/plot.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { positiveInt, workersFlag } from '../common.js';
@@ -100,8 +100,7 @@ export function centralChartSpec(rows: Row[], images: number): ChartSpec {
       height: 220,
       mark: { type: 'line', point: true },
       encoding: {
-        // whole epochs on the axis (one epoch alone would otherwise get ticks like 1.000000)
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { format: 'd', tickMinStep: 1 } },
+        x: EPOCH_X,
         y: { field: 'value', type: 'quantitative', title: null },
         color: { field: 'variant', type: 'nominal', title: 'model', sort: VARIANTS.map((v) => v.name) },
       },

@@ -66,6 +66,9 @@ export function xmlSafe(text: string): string {
   return text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
+/** An x axis of training epochs, in whole numbers (one epoch alone would otherwise get ticks like 0.000000 and 1.000000). */
+export const EPOCH_X = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { format: 'd', tickMinStep: 1 } } as const;
+
 /** Render a vega-lite spec to SVG text and a PNG (2x, white background). */
 export async function renderChart(spec: ChartSpec): Promise<{ svg: string; png: Uint8Array }> {
   warnIfNoFonts();

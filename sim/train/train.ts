@@ -23,7 +23,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
 import { findFmnist, loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
 import { imageSourceOf, downscaleImages, type ImageSource } from '../layout.js';
-import { writeChart, type ChartSpec } from '../io/plot.js';
+import { writeChart, EPOCH_X, type ChartSpec } from '../io/plot.js';
 import {
   StageTrainer,
   fabricWires,
@@ -417,8 +417,7 @@ export async function writeTrainChart(out: string, log: EpochRecord[]): Promise<
       height: 180,
       mark: { type: 'line', point: true },
       encoding: {
-        // whole epochs on the axis (one epoch alone would otherwise get ticks like 0.000000 and 1.000000)
-        x: { field: 'epoch', type: 'quantitative', axis: { format: 'd', tickMinStep: 1 } },
+        x: EPOCH_X,
         y: { field: 'value', type: 'quantitative', title: null, axis: { format: '~g' } },
         color: { field: 'stage', type: 'nominal' },
       },
