@@ -84,11 +84,11 @@ export function positiveInt(name: string, v: number | undefined, min = 1): numbe
 
 /** --workers N: an integer in 1..maxWorkers() (sim/resources.ts), the same bound for every command; undefined when not given. */
 export function workersFlag(v: number | undefined): number | undefined {
-  const w = positiveInt('workers', v);
   const max = maxWorkers();
-  if (w !== undefined && w > max)
-    throw new UserError(`--workers ${w}: at most ${max} on this machine (${WORKERS_PER_CORE} per core); results do not depend on it`);
-  return w;
+  // any whole number past the bound, however large (1e300), is refused with the bound
+  if (v !== undefined && Number.isInteger(v) && v > max)
+    throw new UserError(`--workers ${v}: at most ${max} on this machine (${WORKERS_PER_CORE} per core); results do not depend on it`);
+  return positiveInt('workers', v);
 }
 
 export function parseBeta(v: unknown): number | { start: number; end: number } | undefined {

@@ -91,14 +91,21 @@ export function maxWorkers(): number {
 }
 
 /**
+ * A sweep's jobs at most: each is a worker thread with its own heap, so more than this is a typo
+ * (--jobs 1e6), not a machine. The same bound on every machine, so a plan file or options.json
+ * written on one is read alike on another.
+ */
+export const MAX_JOBS = 1024;
+
+/**
  * A sweep's jobs (points or stages run at once), wherever they come from (--jobs, a plan file, a
- * sweep's options.json; `what` names it): --jobs's bounds, an integer in 1..2^53-1. More jobs than
- * tasks start no more threads; the sweep's memory check sums over them (checkSweepMemory).
+ * sweep's options.json; `what` names it): --jobs's bounds, an integer in 1..MAX_JOBS. More jobs
+ * than tasks start no more threads; the sweep's memory check sums over them (checkSweepMemory).
  */
 export function checkJobs(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
     throw new UserError(`${what} ${typeof v === 'string' ? shown(JSON.stringify(v)) : shown(v)}: must be an integer >= 1`);
-  if (v > MAX_EXACT) throw new UserError(`${what} ${v}: must be an integer <= ${MAX_EXACT}`);
+  if (v > MAX_JOBS) throw new UserError(`${what} ${v}: must be an integer <= ${MAX_JOBS} (points or stages run at once; results do not depend on it)`);
   return v;
 }
 

@@ -370,6 +370,8 @@ describe('validated before running: one line naming the source and showing the v
     ],
     ['clock.analog_substeps=1e9', ['run', '--set', 'clock.analog_substeps=1e9'], /clock\.analog_substeps = 1000000000: must be <= 10000/],
     ['--workers 200', ['run', '--workers', '200'], /--workers 200: at most \d+ on this machine/],
+    // however large: the same bound and message, not the 2^53 limit of other counts
+    ['--workers 1e300', ['run', '--workers', '1e300'], /^dtca: --workers 1e\+300: at most \d+ on this machine \(4 per core\); results do not depend on it$/],
     ['a grid beyond memory', ['run', '--set', 'fabric.L=20000'], /this run needs about [\d.]+ GiB of memory \(.*\); the machine has/],
     ['--set errors name --set', ['run', '--set', 'clock.clock_hz=-5'], /^dtca: --set clock\.clock_hz=-5: clock\.clock_hz = -5: must be >= 0\.001$/],
     ['--seed abc', ['run', '--seed', 'abc'], /^dtca: --seed abc: not a number$/],

@@ -23,7 +23,7 @@ import { ROOT } from './helpers/cli.js';
 import { DEFAULT_DATA_DIR } from '../sim/fmnist.js';
 import { symlinkSync, mkdirSync } from 'node:fs';
 import { interruptedMessage } from '../sim/workload.js';
-import { checkSweepMemory, BYTES, MEMORY_MARGIN, estimateRun, bmShape, machineMemory } from '../sim/resources.js';
+import { checkSweepMemory, checkJobs, BYTES, MEMORY_MARGIN, estimateRun, bmShape, machineMemory } from '../sim/resources.js';
 import { resolveConfig } from '../sim/config.js';
 
 const pointShapeFor = (L: number) => bmShape(resolveConfig(undefined, { sets: [`fabric.L=${L}`] }), { chains: 1, sweeps: 1 });
@@ -167,6 +167,16 @@ describe('16: nothing reaches a generated script unquoted', () => {
       /Submit with: sbatch '\S*\/my jobs\/a\.sbatch'$/,
     );
     expect(() => slurmScript({ ...base, dir: d, scriptPath: join(dir, 'a\nrm -rf ~') })).toThrow(UserError);
+  });
+
+  it("a task's CPUs are its --jobs, up to the most --jobs takes", () => {
+    const d = join(dir, 'plain');
+    const exec = (cpus: number) =>
+      slurmScript({ ...base, dir: d, cpusPerTask: cpus })
+        .split('\n')
+        .find((l) => l.startsWith('exec '))!;
+    expect(exec(1024)).toMatch(/ --jobs "\$\{SLURM_CPUS_PER_TASK:-1\}"$/);
+    expect(exec(2000)).toMatch(/ --jobs 1024$/);
   });
 
   it('a sweep id or --dtca command with a newline is refused', () => {
@@ -945,10 +955,26 @@ describe("audit: a sweep's jobs, from --jobs, a plan file or options.json, are c
       );
       expect(existsSync(out), j).toBe(false);
     }
+    // an absurd count of threads is refused with the most a sweep takes, here and in `sweep run`/`sweep train`
+    for (const [args, j] of [
+      [SWEEP, '1e6'],
+      [SWEEP, '1025'],
+      [['sweep', 'run', join(dir, 'no-such-sweep')], '1e6'],
+      [['sweep', 'train', join(dir, 'no-such-sweep')], '1e6'],
+    ] as [string[], string][]) {
+      const out = join(dir, `jobs-max-${j}`);
+      refused(
+        await pool.run([...args, '--jobs', j, ...(args === SWEEP ? ['--out', out] : [])], q),
+        new RegExp(`^dtca: --jobs ${Number(j)}: must be an integer <= 1024 \\(points or stages run at once; results do not depend on it\\)$`),
+      );
+      expect(existsSync(out), j).toBe(false);
+    }
+    expect(checkJobs(1024, '--jobs')).toBe(1024);
     for (const [j, re] of [
       ['-1', /^dtca: --plan .*plan-jobs\.json: jobs -1: must be an integer >= 1$/],
       ['"2"', /^dtca: --plan .*plan-jobs\.json: jobs "2": must be an integer >= 1$/],
       ['1e300', /^dtca: --plan .*plan-jobs\.json: jobs 1e\+300: must be an integer <= /],
+      ['5000', /^dtca: --plan .*plan-jobs\.json: jobs 5000: must be an integer <= 1024 /],
     ] as [string, RegExp][]) {
       const plan = join(dir, 'plan-jobs.json');
       writeFileSync(plan, `{"axes": {"clock.clock_hz": [1e7]}, "jobs": ${j}}`);
@@ -965,6 +991,7 @@ describe("audit: a sweep's jobs, from --jobs, a plan file or options.json, are c
     const file = join(out, 'options.json');
     for (const [body, re] of [
       ['{"format": "dtca-sweep-options", "jobs": -5, "charts": true}', /options\.json: jobs -5: must be an integer >= 1$/],
+      ['{"format": "dtca-sweep-options", "jobs": 1000000, "charts": true}', /options\.json: jobs 1000000: must be an integer <= 1024 /],
       ['{"format": "dtca-sweep-options", "jobs": 1, "charts": "yes"}', /options\.json: charts "yes": must be true or false$/],
       ['{"jobs": 1, "charts": true}', /options\.json: not a sweep's options file/],
       ['garbage', /options\.json: not valid JSON/],

@@ -16,7 +16,7 @@ import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop } from '../signals.js';
 import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
 import { positiveInt, parseBeta, cliContext } from '../common.js';
-import { checkJobs } from '../../sim/resources.js';
+import { checkJobs, MAX_JOBS } from '../../sim/resources.js';
 import type { Session } from '../session.js';
 import { eng } from '../../sim/stats.js';
 import {
@@ -364,12 +364,13 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             p
               .positional('dir', { type: 'string', demandOption: true })
               .option('shard', { type: 'string', describe: 'k/N: run every N-th point from the k-th (default: from SLURM_ARRAY_TASK_ID/COUNT, else all)' })
-              .option('jobs', { type: 'number', describe: 'points run at once (default: one per core)' }),
+              .option('jobs', { type: 'number', describe: `points run at once (default: one per core; at most ${MAX_JOBS})` }),
           async (p) => {
+            const jobs = jobsOf(p.jobs); // the flags first, then the directory
             const dir = resolve(String(p.dir));
             const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
             readPlanFile(dir);
-            const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard }, cliContext(s));
+            const r = await runSweep(dir, { jobs, shard }, cliContext(s));
             process.stdout.write(
               `${shard ? `shard ${shard.k}/${shard.n}: ` : ''}${r.ran} point(s) run, ${r.skipped} already finished, of ${r.mine}${shard ? ` in this shard (${r.total} in the sweep)` : ''}; ${r.wall_s.toFixed(1)} s\ncollect: dtca sweep collect ${dir}\n`,
             );
@@ -382,8 +383,9 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             p
               .positional('dir', { type: 'string', demandOption: true })
               .option('task', { type: 'number', describe: "train only task K (1-based) of the sweep's training array: one stage of one model" })
-              .option('jobs', { type: 'number', describe: 'model stages trained at once (default: one per core)' }),
+              .option('jobs', { type: 'number', describe: `model stages trained at once (default: one per core; at most ${MAX_JOBS})` }),
           async (p) => {
+            const stagesAtOnce = jobsOf(p.jobs); // the flags first, then the directory
             const dir = resolve(String(p.dir));
             const { tasks, cache, jobs } = trainTasksOf(dir);
             if (jobs.length === 0) throw new UserError(`${dir}: this sweep trains no models (plan it with --train)`);
@@ -400,7 +402,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
               );
               return;
             }
-            const r = await runSweep(dir, { jobs: jobsOf(p.jobs), shard: null, only: 'train' }, ctx);
+            const r = await runSweep(dir, { jobs: stagesAtOnce, shard: null, only: 'train' }, ctx);
             process.stdout.write(`${r.models} model(s) trained, ${jobs.length - r.models} already in ${cache}\n`);
           },
         )
@@ -491,7 +493,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             process.stdout.write(`point job ${pointJob} finished\nthen: dtca sweep collect ${dir}\n`);
           },
         )
-        .option('jobs', { type: 'number', describe: 'points (and, with --train, model stages) run at once (default: one per core)' })
+        .option('jobs', { type: 'number', describe: `points (and, with --train, model stages) run at once (default: one per core; at most ${MAX_JOBS})` })
         .option('out', { type: 'string', describe: 'sweep directory (default sweeps/<time>-<suffix>-sweep); the same directory resumes' })
         .option('resume', { type: 'string', describe: 'continue the sweep stored in this directory' })
         .option('charts', { type: 'boolean', default: true, describe: 'render charts (--no-charts: tables and index only)' })

@@ -19,6 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { UserError } from '../../fabric/errors.js';
+import { MAX_JOBS } from '../resources.js';
 
 export interface ResourceOptions {
   partition?: string;
@@ -145,7 +146,8 @@ export function slurmScript(o: SlurmOptions): string {
     '# each task runs shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT; finished points are skipped,',
     '# so a resubmission only runs what is missing. When all tasks are done:',
     `#   ${dtca} sweep collect ${shellQuote(dir)}`,
-    `exec ${dtca} sweep run ${shellQuote(dir)} --jobs "\${SLURM_CPUS_PER_TASK:-1}"`,
+    // a task's CPUs are its jobs, up to the most --jobs takes
+    `exec ${dtca} sweep run ${shellQuote(dir)} --jobs ${(o.cpusPerTask ?? 1) > MAX_JOBS ? MAX_JOBS : '"${SLURM_CPUS_PER_TASK:-1}"'}`,
     '',
   ];
   mkdirSync(logs, { recursive: true }); // Slurm does not create the output directory
