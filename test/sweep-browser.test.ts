@@ -1,6 +1,7 @@
 // The sweep report in a real browser: Debian's headless Chromium (driven by playwright-core) opens
 // index.html from disk with the network off, takes a screenshot, and the DOM is checked: no console
-// errors, no request leaves the disk, one table row per point, every chart image decoded.
+// errors, no request leaves the disk, one table row per point, every chart image decoded, and at a
+// 1300 px wide window the page does not scroll sideways.
 import { describe, it, expect } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,25 @@ describe.skipIf(!have && !process.env.CI)('index.html in headless Chromium', () 
       await page.locator('#results thead th').first().click();
       await page.locator('#results thead th').first().click();
       expect(await page.locator('#results tbody tr td:first-child').allTextContents()).toEqual(['4', '3', '2', '1']);
+      // usable in a 1300 px window: the page itself does not scroll sideways (the results table
+      // scrolls in its own box), and every chart fits the window
+      await page.setViewportSize({ width: 1300, height: 900 });
+      const fit = await page.evaluate(() => {
+        const root = document.documentElement;
+        const table = document.getElementById('results')!;
+        const box = table.parentElement!;
+        return {
+          scrollWidth: root.scrollWidth,
+          clientWidth: root.clientWidth,
+          tableWidth: table.getBoundingClientRect().width,
+          boxScrolls: box.scrollWidth > box.clientWidth && getComputedStyle(box).overflowX === 'auto',
+          charts: Array.from(document.querySelectorAll('figure img')).map((e) => e.getBoundingClientRect().right),
+        };
+      });
+      expect(fit.scrollWidth, 'index.html scrolls sideways at 1300 px').toBeLessThanOrEqual(fit.clientWidth);
+      if (fit.tableWidth > fit.clientWidth) expect(fit.boxScrolls, 'the wide results table scrolls in its own box').toBe(true);
+      for (const right of fit.charts) expect(right).toBeLessThanOrEqual(fit.clientWidth);
+      await page.screenshot({ path: join(root, 'index-1300.png'), fullPage: true });
       expect(errors).toEqual([]);
       expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
     } finally {

@@ -587,12 +587,15 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
 body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; }
+#plan td { overflow-wrap: anywhere; }
+.wide { overflow-x: auto; max-width: 100%; }
 #results td { white-space: nowrap; }
+#results th { vertical-align: bottom; }
 th { background: #f3f3f3; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.na { color: #999; text-align: center; }
 #results th { cursor: pointer; }
-figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figure { display: inline-block; margin: 0.5em; vertical-align: top; max-width: calc(100% - 1em); }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 12px; color: #555; }
 .notes { font-size: 12px; color: #555; }
@@ -603,10 +606,10 @@ figcaption { font-size: 12px; color: #555; }
 <section><h2>Plan</h2><table id="plan">${planHtml}</table></section>
 <section><h2>Results (${rows.length} of ${pf.points} points)</h2>
 <p class="notes">Downloads: <a href="results.csv">results.csv</a> · <a href="results.jsonl">results.jsonl</a>. Lag-1: ⟨s(t)s(t+1)⟩ over cells and consecutive sweeps; its ideal twin is the same point with every non-ideality off. Moment RMSE: against the ideal twin run with the next seed; floor: between two ideal runs (sampling noise alone). Static energy: RNG bias, divider and leakage while sweeping; dynamic: toggles, wires, links, clock. Area in mm² (power/area.ts). FD: Fréchet distance of the quality classifier's features between a point's N class-clamped images and N held-out test images of the same classes (lower is better); its yardsticks at the same N: floor, N real images; factorised, N images of independent pixels drawn from each class's pixel marginals. FD is biased upward at small N: compare FDs at the same N only. Click a column to sort.</p>
-<table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
+<div class="wide"><table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${body}
-</tbody></table>
+</tbody></table></div>
 <p class="notes">${notes.map(esc).join('<br>')}</p>
 </section>
 ${missingHtml}
