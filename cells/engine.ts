@@ -127,7 +127,10 @@ export interface EngineStats {
   cell_updates: number;
   /** latches the fast engines decided with the exact expression (the estimate could not) */
   exact_decisions: number;
-  /** generated modules compiled */
+  /**
+   * generated modules (kernels) the engine needed: compiled for it, or taken from its thread's cache
+   * of compiled code (the batch engine's), so a function of the run, not of what ran before it
+   */
   compiles: number;
   /** bytes of engine memory (WebAssembly arena or typed arrays) */
   memory_bytes: number;

@@ -3,6 +3,8 @@ import { describe, it, expect } from 'vitest';
 import { buildChip } from '../sim/chip.js';
 import { runModel } from '../sim/run.js';
 import { randomModel } from '../sim/model.js';
+import { newDtmModel, generate } from '../sim/dtm.js';
+import { makeStats, makeDtmStats } from '../sim/stats.js';
 import { testConfig } from './helpers/chip.js';
 
 const base = ['fabric.L=28', 'fabric.rules="G12"', 'seed=99'];
@@ -50,5 +52,32 @@ describe('determinism', () => {
     expect(two.events).toEqual(one.events);
     expect(three.energy).toEqual(one.energy);
     expect(two.moments).toEqual(one.moments);
+  });
+
+  // stats.json is a function of the config, the seed and the run's options: a second run in the
+  // same process (a library caller, a sweep's points in one process) must not read differently
+  // because the first left kernels in a cache. Only the documented timings may differ.
+  it('two identical runs in one process give identical stats.json but for wall_s and updates_per_ns', async () => {
+    const timings = (s: object) => {
+      const { wall_s: _w, updates_per_ns: _u, ...rest } = s as Record<string, unknown>;
+      return JSON.parse(JSON.stringify(rest)) as unknown;
+    };
+    const cfg = testConfig([...base, 'fabric.tile.size=14'], false);
+    const bm = async () => {
+      const chip = buildChip(cfg);
+      const r = await runModel(chip, randomModel(chip.fabric, 5, 0.4, 0.2), { chains: 4, sweeps: 20, warmup: 5, moments: true });
+      return makeStats(chip, r, 'test');
+    };
+    const dtm = async () => {
+      const chip = buildChip(cfg);
+      const model = newDtmModel({ T: 2, L: 28, rules: 'G12', boundary: 'open', visible: 30, weights: { random: 0.3 }, seed: 2 });
+      return makeDtmStats(chip, await generate(chip, model, { images: 4, sweeps: 10 }), 'test');
+    };
+    for (const once of [bm, dtm]) {
+      const a = await once();
+      const b = await once();
+      expect(a.engine.used).toBe('batch'); // the engine that keeps compiled kernels between runs
+      expect(timings(b)).toEqual(timings(a));
+    }
   });
 });

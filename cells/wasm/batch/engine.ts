@@ -421,7 +421,11 @@ export class BatchEngine implements LatchEngine {
     return this.compile(v);
   }
 
-  /** the module of a variant (compiled once) */
+  /**
+   * The module of a variant (compiled once per thread). Counted in stats.compiles once per engine
+   * whether it is compiled here or taken from the thread's cache, so the count is what the run
+   * needed, the same for a first run and a second one in the same thread.
+   */
   private compile(v: BatchVariant): Exports {
     const c = v.cycle;
     const key = `${v.masked ? 1 : 0}${v.perChain ? 1 : 0}${c ? `${c.n1},${c.nMid},${c.n2},${c.lat ? 1 : 0}` : ''}`;
@@ -435,10 +439,10 @@ export class BatchEngine implements LatchEngine {
         mod = new WebAssembly.Module(generateBatch(this.g, v, tab) as Uint8Array<ArrayBuffer>);
         if (compiled.size >= COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
         compiled.set(codeKey, mod);
-        this.st.compiles++;
       }
       m = new WebAssembly.Instance(mod, { e: { m: this.a.memory, exp: Math.exp } }).exports as Exports;
       this.modules.set(key, m);
+      this.st.compiles++;
     }
     return m;
   }
