@@ -1,10 +1,29 @@
 // Build dist/ once (in this process: no child process) so CLI tests run the same bundle users get
 // and worker threads started from the sources find dist/worker.js.
+// Every test's temporary files go under one directory of this run (TMPDIR, which os.tmpdir() and
+// the test processes forked after this setup read), removed when the run ends: a test suite run
+// otherwise leaves about a hundred directories in /tmp each time.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
   const buildScript = fileURLToPath(new URL('../../build.mjs', import.meta.url));
   // a query makes each setup (vitest watch re-runs) build again rather than reuse the module
   await import(`${pathToFileURL(buildScript).href}?t=${Date.now()}`);
+  const before = process.env.TMPDIR;
+  const root = mkdtempSync(join(tmpdir(), 'dtca-tests-'));
+  process.env.TMPDIR = root;
+  return () => {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+    try {
+      rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+    } catch (e) {
+      // a mount a failed test left behind: say so rather than fail the run
+      console.warn(`test temporary directory ${root} not removed: ${(e as Error).message}`);
+    }
+  };
 }
