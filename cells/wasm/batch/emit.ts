@@ -147,6 +147,7 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     SL: vec(),
     // the zeroth-order fast path (emitCycleFast)
     Gs: vec(),
+    Gn: vec(),
     hq: vec(),
     Vq: vec(),
     V0q: vec(),
@@ -1030,14 +1031,19 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     ];
     if (variant.perChain) steps.push([l.cls, ACC_VEC]);
     if (variant.cycle.lat) steps.push([l.pp, 16]);
+    // the field of the next vector is summed ahead (into Gn) so that its loads and adds run
+    // beside this vector's estimate; the last vector's look-ahead reads the 16 bytes after its
+    // neighbours' (the arena's slack, or the next cell's), which the loop leaves unused
     cellBody.push(
       set(l.kv, o.i32(g.NV)),
+      ...emitField(ctx, 0),
       o.loop([
-        ...emitField(ctx, 0),
+        ...fieldSum(g, l.Gn, l.bp, l.sp, 1, (d) => weight(ctx, d), true),
         ...emitDraws(ctx, 0),
         ...(variant.cycle.lat ? emitCycle(ctx, 0) : emitCycleFast(ctx, 0)),
         ...emitCommit(ctx, 0),
         ...steps.map(([p, d]) => set(p, o.i32_add(get(p), o.i32(d)))),
+        set(l.G, get(l.Gn)),
         o.br_if(0, o.i32_gt_s(o.tee(l.kv, o.i32_sub(get(l.kv), o.i32(1))), o.i32(0))),
       ]),
       // the per-block pointers back to the first vector for the next cell (the per-cell ones are set from its record)
