@@ -147,7 +147,6 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     SL: vec(),
     // the zeroth-order fast path (emitCycleFast)
     Gs: vec(),
-    Gn: vec(),
     hq: vec(),
     Vq: vec(),
     V0q: vec(),
@@ -168,6 +167,9 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     GIL: vec(),
     OIL: vec(),
   };
+  // the cycle loop's look-ahead field (the next vector's G) shares a local with the ideal decision's
+  // fourth table entry: the two kernels never both run in one module
+  const lv = { ...l, Gn: l.e3 };
   const dups: [number, number][] = [];
   const K = (slot: number): Code => {
     const copy = KC.DUPS + dups.length;
@@ -179,7 +181,7 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
   const get = o.get;
   const set = o.set;
   const f32: F32Ctx = { get, set, K, ZERO, l: { ...l, sp: l.sp32 } };
-  return { g, v, tab, lc, l, get, set, K, ZERO, dups, f32 };
+  return { g, v, tab, lc, l: lv, get, set, K, ZERO, dups, f32 };
 }
 type Ctx = ReturnType<typeof newCtx>;
 
