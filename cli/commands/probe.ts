@@ -16,7 +16,8 @@ import type { Argv } from 'yargs';
 import { UserError } from '../../fabric/errors.js';
 import { isStdout } from '../../fabric/files.js';
 import { buildChip, programStage } from '../../sim/chip.js';
-import { readModel, randomModel } from '../../sim/model.js';
+import { readModel, randomModel, checkModelFitsFabric } from '../../sim/model.js';
+import { FLAG_NAMES } from '../../sim/config.js';
 import { runStage, initialSpins, initKey } from '../../sim/run.js';
 import { ReferenceEngine } from '../../cells/reference.js';
 import { ExactEvents } from '../../power/events.js';
@@ -47,6 +48,7 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   const sweeps = positiveInt('sweeps', a.sweeps as number | undefined) ?? 20;
   const chain = positiveInt('chain', a.chain as number | undefined, 0) ?? 0;
   const model = a.model ? readModel(String(a.model)) : randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+  checkModelFitsFabric(model, cfg, chip.fabric.rules, FLAG_NAMES); // said with --set, before programStage's own check
   const stage = positiveInt('stage', a.stage as number | undefined, 0) ?? 0;
   if (stage >= model.stages.length) throw new UserError(`--stage ${stage}: the model has stages 0..${model.stages.length - 1}`);
   const t = chip.timing;
