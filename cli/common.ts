@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
 import { shown } from '../fabric/rules.js';
-import { resolveConfig, presetNames, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from '../sim/config.js';
+import { resolveConfig, presetNames, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig, type ResolveOptions } from '../sim/config.js';
 import { checkArgv, type OptionKinds } from './argv.js';
 import { makeProgress } from './progress.js';
 import type { RunContext } from '../sim/context.js';
@@ -56,7 +56,7 @@ export interface CommonArgs {
  */
 export function loadConfig(a: CommonArgs, extraSets: string[] = [], flags: ResolveOptions['flags'] = []): ResolvedConfig {
   const sets = [...(a.set ?? []), ...extraSets];
-  const cfg = resolveConfig(a.config, { sets, ideal: a.ideal, flags });
+  const cfg = resolveConfig(a.config, { sets, ideal: a.ideal, flags, names: FLAG_NAMES });
   if (!sets.some((s) => /^name=/.test(s))) cfg.name = configLabel(a.config, sets, Boolean(a.ideal)).label;
   return cfg;
 }
@@ -125,9 +125,13 @@ export function modelChipConfig(
     ...(o.set ?? []),
   ];
   if (o.chip !== 'ideal' && o.chip !== 'cycle' && o.chip !== 'exact') throw new UserError(`--chip ${o.chip}: ideal or cycle`);
-  const base = resolveConfig(o.config, { sets });
+  const base = resolveConfig(o.config, { sets, names: FLAG_NAMES });
   if (o.chip === 'cycle') return base;
-  return resolveConfig(o.config, { ideal: true, sets: o.chip === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets });
+  return resolveConfig(o.config, {
+    ideal: true,
+    sets: o.chip === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets,
+    names: FLAG_NAMES,
+  });
 }
 
 /** --label-gain G: a number in [0, MAX_LABEL_GAIN] (yargs gives NaN for text) */

@@ -12,7 +12,7 @@ import { userMessage } from './flags.js';
 import { SIGNAL_EXIT } from './signals.js';
 import { newSession, type Session } from './session.js';
 import { withOutputSession } from '../fabric/files.js';
-import { checkConfig, configJsonSchema, configPaths } from '../sim/config.js';
+import { checkConfig, configJsonSchema, configPaths, FLAG_NAMES } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { VERSION } from '../sim/io/output.js';
 import { configLabel } from '../sim/label.js';
@@ -62,7 +62,7 @@ export function buildCli(rawArgv: string[], s: Session) {
         'check a config file (and its extends chain): every problem, one per line',
         (yy) => withConfigChanges(yy.positional('file', { type: 'string', demandOption: true, describe: 'config file or preset name' })),
         (a) => {
-          const { config: c, problems } = checkConfig(a.file as string, { sets: a.set as string[] | undefined, ideal: Boolean(a.ideal) });
+          const { config: c, problems } = checkConfig(a.file as string, { sets: a.set as string[] | undefined, ideal: Boolean(a.ideal), names: FLAG_NAMES });
           if (!c) {
             process.stdout.write(problems.map((p) => formatProblem(p) + '\n').join(''));
             throw new UserError(`${a.file as string}: ${problems.length} problem${problems.length > 1 ? 's' : ''} (listed on standard output)`);

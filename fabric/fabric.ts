@@ -134,3 +134,8 @@ export function wireDirection(f: Fabric, i: number, j: number): number {
   for (let k = 0; k < f.D; k++) if (f.nbr[i * f.D + k] === j) return k;
   return -1;
 }
+
+/** Where cell i sits on an L x L fabric: column x and row y (the index is i = y*L + x, as buildFabric lays it out). */
+export function cellXY(i: number, L: number): { x: number; y: number } {
+  return { x: i % L, y: Math.floor(i / L) };
+}

@@ -23,7 +23,7 @@ export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' &
 
 /** One source of values: a file of the extends chain, --ideal, one --set, or a flag. */
 export interface ConfigLayer {
-  /** how the user names it: a file path, "--ideal", "--set a.b=3", "--seed 4" */
+  /** how the user names it: a file path, "ideal" / "--ideal", "sets[0] a.b=3" / "--set a.b=3" (sim/config-names.ts), "--seed 4" */
   source: string;
   raw: JsonObject;
 }

@@ -1,9 +1,9 @@
 /**
  * Architecture configs: JSON files validated by a zod schema. Every key is required in the
  * resolved config (no silent defaults for physics or power); a config file may say
- * `"extends": "<preset or file>"` and give only what differs. `--set path=value` overrides.
- * Every problem is collected and named by its source (sim/config-check.ts): the file, the --set
- * or the flag that gave the value, and what it gave.
+ * `"extends": "<preset or file>"` and give only what differs. `sets: ['path=value']` (`--set
+ * path=value`) overrides. Every problem is collected and named by its source (sim/config-check.ts):
+ * the file, the set (the --set) or the flag that gave the value, and what it gave.
  */
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { readInputText, READ_LIMITS, notRegular } from '../fabric/read.js';
@@ -15,6 +15,7 @@ import { UserError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
 import { RULE_PRESETS, shown, resolveRules } from '../fabric/rules.js';
 import { eng, parseQuantity, unitOfKey } from './units.js';
+import { OPTION_NAMES, type ConfigNames } from './config-names.js';
 import {
   deepPartial,
   suggestion,
@@ -29,6 +30,9 @@ import {
   type ConfigLayer,
   type ConfigProblem,
 } from './config-check.js';
+
+/** how config problems name a caller's sets and ideal (the library's option names, or the command line's flags) */
+export { OPTION_NAMES, FLAG_NAMES, type ConfigNames } from './config-names.js';
 
 export type { ConfigProblem } from './config-check.js';
 
@@ -270,16 +274,18 @@ function loadChain(ref: string): { layers: ConfigLayer[]; problems: ConfigProble
 const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
 
 /**
- * Parse one `--set path=value` (value parsed as JSON when it is JSON, else taken as a string)
- * into a layer of its own: `{a: {b: value}}`. A malformed assignment is a UserError.
+ * Parse one `path=value` of `sets` (`--set` on the command line; value parsed as JSON when it is
+ * JSON, else taken as a string) into a layer of its own: `{a: {b: value}}`, its source named by
+ * `names` (the index: its place in `sets`). A malformed assignment is a UserError.
  */
-export function setLayer(assignment: string): ConfigLayer {
+export function setLayer(assignment: string, names: ConfigNames = OPTION_NAMES, index = 0): ConfigLayer {
+  const named = (max?: number) => names.set(shown(assignment, max), index);
   const eq = assignment.indexOf('=');
-  if (eq <= 0) throw new UserError(`--set ${shown(assignment)}: expected path=value, e.g. --set clock.clock_hz=2e7`);
+  if (eq <= 0) throw new UserError(`${named()}: expected path=value, e.g. ${names.give('clock.clock_hz=2e7')}`);
   const keys = assignment.slice(0, eq).split('.');
   for (const k of keys) {
-    if (k === '') throw new UserError(`--set ${shown(assignment)}: an empty key in the path`);
-    if (FORBIDDEN_KEYS.has(k)) throw new UserError(`--set ${shown(assignment)}: "${k}" is not a config key`);
+    if (k === '') throw new UserError(`${named()}: an empty key in the path`);
+    if (FORBIDDEN_KEYS.has(k)) throw new UserError(`${named()}: "${k}" is not a config key`);
   }
   const text = assignment.slice(eq + 1);
   let value: Json;
@@ -290,8 +296,8 @@ export function setLayer(assignment: string): ConfigLayer {
     value = text;
     json = false;
   }
-  checkDepth(value, `--set ${shown(assignment, 40)}`);
-  if (json) checkDuplicateKeys(text, `--set ${shown(assignment, 40)}`);
+  checkDepth(value, named(40));
+  if (json) checkDuplicateKeys(text, named(40));
   const raw: JsonObject = {};
   let node = raw;
   for (const k of keys.slice(0, -1)) {
@@ -300,15 +306,15 @@ export function setLayer(assignment: string): ConfigLayer {
     node = next;
   }
   put(node, keys[keys.length - 1], value);
-  return { source: `--set ${shown(assignment, 80)}`, raw };
+  return { source: named(80), raw };
 }
 
 /**
- * Apply one `--set path=value` to a raw config (kept for callers that edit a raw config). The
- * path must lead through sections that exist; see setLayer for the parsing.
+ * Apply one `path=value` to a raw config (kept for callers that edit a raw config). The path must
+ * lead through sections that exist; see setLayer for the parsing.
  */
-export function applySet(raw: JsonObject, assignment: string): void {
-  const layer = setLayer(assignment);
+export function applySet(raw: JsonObject, assignment: string, names: ConfigNames = OPTION_NAMES): void {
+  const layer = setLayer(assignment, names);
   const keys = assignment.slice(0, assignment.indexOf('=')).split('.');
   let node: JsonObject = raw;
   for (const key of keys.slice(0, -1)) {
@@ -324,8 +330,8 @@ export function applySet(raw: JsonObject, assignment: string): void {
   put(node, keys[keys.length - 1], v as Json);
 }
 
-/** The values --ideal sets: every non-ideality off (exact chromatic Gibbs). */
-function idealLayer(merged: JsonObject): ConfigLayer {
+/** The values --ideal (the `ideal` option) sets: every non-ideality off (exact chromatic Gibbs). */
+function idealLayer(merged: JsonObject, names: ConfigNames = OPTION_NAMES): ConfigLayer {
   const raw: JsonObject = {
     rng: { tau_rng_s: 0, v_off_sigma_v: 0, v_s_sigma_rel: 0 },
     cell: { node_capacitance_f: 0, weight_bits: 'exact' },
@@ -333,7 +339,7 @@ function idealLayer(merged: JsonObject): ConfigLayer {
   };
   const rng = merged.rng;
   if (isObject(rng) && rng.nominal_temperature_k !== undefined) put(raw.rng as JsonObject, 'temperature_k', rng.nominal_temperature_k);
-  return { source: '--ideal', raw };
+  return { source: names.ideal, raw };
 }
 
 /** The ideal chip: every non-ideality off (exact chromatic Gibbs). */
@@ -371,10 +377,13 @@ export function validateConfig(raw: unknown, where: string): ResolvedConfig {
 }
 
 export interface ResolveOptions {
+  /** config values as "path=value", e.g. "fabric.L=16" (value JSON, else a string) */
   sets?: string[];
   ideal?: boolean;
   /** values from flags, e.g. { source: '--seed 4', path: 'seed', value: 4 } (applied last) */
   flags?: { source: string; path: string; value: Json }[];
+  /** how problems name `sets` and `ideal` (default OPTION_NAMES: "sets[0] fabric.L=-1"; the command line passes FLAG_NAMES) */
+  names?: ConfigNames;
 }
 
 export interface CheckedConfig {
@@ -395,10 +404,12 @@ export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}):
   const layers = [...chain.layers];
   let merged: JsonObject = {};
   for (const l of layers) merged = deepMerge(merged, l.raw);
+  const names = opts.names ?? OPTION_NAMES;
   // --ideal first, so an explicit --set can still turn one non-ideality back on
-  if (opts.ideal) layers.push(idealLayer(merged));
-  for (const s of opts.sets ?? []) layers.push(setLayer(s));
-  for (const f of opts.flags ?? []) layers.push({ source: f.source, raw: setLayer(`${f.path}=${JSON.stringify(f.value)}`).raw });
+  if (opts.ideal) layers.push(idealLayer(merged, names));
+  (opts.sets ?? []).forEach((s, i) => layers.push(setLayer(s, names, i)));
+  for (const f of opts.flags ?? [])
+    layers.push({ source: f.source, raw: setLayer(`${f.path}=${JSON.stringify(f.value)}`, { ...names, set: () => f.source }).raw });
   const problems = [...chain.problems];
   for (const l of layers.slice(chain.layers.length)) {
     addProblems(problems, convertUnits(l.raw, l.source));
@@ -457,7 +468,7 @@ function nameAndDescribe(c: ResolvedConfig, path: string, top: ConfigLayer | und
 /** Preset name or file -> validated, fully resolved config (a UserError names the first problem). */
 export function resolveConfig(ref: string | undefined, opts: ResolveOptions = {}): ResolvedConfig {
   const c = checkConfig(ref, opts);
-  if (!c.config) throw problemsError(c.problems, `dtca config validate ${ref ?? DEFAULT_CONFIG} lists them all`);
+  if (!c.config) throw problemsError(c.problems, (opts.names ?? OPTION_NAMES).listAll(ref ?? DEFAULT_CONFIG));
   return c.config;
 }
 

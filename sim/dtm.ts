@@ -66,9 +66,16 @@ export interface NewDtmOptions {
   image?: ImageChoice;
   /** visible 'fmnist': label copies per class (default: as many as fit, 10 down to 5) */
   labelCopies?: number;
-  /** how errors name the grid size (default --L; a config's fabric.L for dtca train) */
-  nameL?: string;
+  /**
+   * How errors name the grid size and the rules: by default as this call's options, L and rules;
+   * the caller that took them elsewhere names them as it did (dtca model new: its flags --L,
+   * --rules; from a config: fabric.L, fabric.rules).
+   */
+  names?: { L: string; rules: string };
 }
+
+/** NewDtmOptions.names for a grid taken from a config's fabric */
+export const CONFIG_GRID_NAMES = { L: 'fabric.L', rules: 'fabric.rules' };
 
 export type { Placement } from './layout.js';
 export const PLACEMENTS: Placement[] = ['random', 'spatial'];
@@ -181,11 +188,12 @@ export function newDtmModel(o: NewDtmOptions): Model {
       `random:${o.weights.random}`,
       `the scale must be in [0, ${MAX_PARAMETER}] (model parameters are within +-${MAX_PARAMETER})`,
     );
-  const rules = resolveRules(o.rules, '--rules');
-  const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names: { L: '--L', rules: '--rules' } });
+  const names = o.names ?? { L: 'L', rules: 'rules' };
+  const rules = resolveRules(o.rules, names.rules);
+  const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names });
   const placement = o.placement ?? 'random';
   // Fashion-MNIST: the largest image (and label copies) the grid holds (sim/layout.ts)
-  const layout: VisibleLayout | null = o.visible === 'fmnist' ? chooseLayout(o.L, placement, o.image ?? 'auto', o.labelCopies, o.nameL ?? '--L') : null;
+  const layout: VisibleLayout | null = o.visible === 'fmnist' ? chooseLayout(o.L, placement, o.image ?? 'auto', o.labelCopies, names.L) : null;
   const nImage = layout ? layout.nImage : (o.visible as number);
   const nLabel = layout ? layout.nLabel : 0;
   if (!Number.isInteger(nImage) || nImage < 1) throw new OptionError('visible', o.visible, '"fmnist" or a positive integer');

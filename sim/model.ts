@@ -23,6 +23,7 @@ import { wireDirection, buildFabric, type Fabric } from '../fabric/fabric.js';
 import { oppositeDirection } from '../fabric/rules.js';
 import { emptyPlanes, type Planes } from '../cells/planes.js';
 import type { ResolvedConfig } from './config.js';
+import { OPTION_NAMES, type ConfigNames } from './config-names.js';
 import { uniform, streamKey, Purpose } from '../rng/counter.js';
 import { parseImageSource, type ImageSource } from './layout.js';
 
@@ -464,15 +465,21 @@ export function modelFileBytes(m: Model, json: boolean): Uint8Array {
   return b;
 }
 
-/** Check the model's grid against the config's fabric, naming the first dimension that differs. */
-export function checkModelFitsFabric(m: Model, cfg: ResolvedConfig, rules: Rule[]): void {
+/**
+ * Check the model's grid against the config's fabric, naming the first dimension that differs and
+ * how to change the config (`names`: resolveConfig's `sets` for a library caller, --set for the
+ * command line).
+ */
+export function checkModelFitsFabric(m: Model, cfg: ResolvedConfig, rules: Rule[], names: ConfigNames = OPTION_NAMES): void {
   const f = cfg.fabric;
   if (m.grid.L !== f.L) {
-    throw new UserError(`${m.source}: grid.L = ${m.grid.L} but the config's fabric.L = ${f.L} (use --set fabric.L=${m.grid.L} or a config with that grid)`);
+    throw new UserError(
+      `${m.source}: grid.L = ${m.grid.L} but the config's fabric.L = ${f.L} (use ${names.give(`fabric.L=${m.grid.L}`)} or a config with that grid)`,
+    );
   }
   if (m.grid.boundary !== f.boundary) {
     throw new UserError(
-      `${m.source}: grid.boundary = ${m.grid.boundary} but the config's fabric.boundary = ${f.boundary} (use --set fabric.boundary=${m.grid.boundary})`,
+      `${m.source}: grid.boundary = ${m.grid.boundary} but the config's fabric.boundary = ${f.boundary} (use ${names.give(`fabric.boundary=${m.grid.boundary}`)})`,
     );
   }
   if (rulesKey(m.grid.rules) !== rulesKey(rules)) {

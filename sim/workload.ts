@@ -21,10 +21,11 @@
 import { basename, resolve as resolvePath } from 'node:path';
 import { UserError, OptionError, Interrupted } from '../fabric/errors.js';
 import type { ResolvedConfig } from './config.js';
+import { FLAG_NAMES } from './config-names.js';
 import { buildChip, type Chip } from './chip.js';
 import { randomModel, checkModelFitsFabric, checkModelWires, checkLabelGain, type Model } from './model.js';
 import { estimateRun, checkResources, configShape, formatBytes, type Estimate, type RunShape } from './resources.js';
-import { newDtmModel, generate, type GenerateResult, type Mapping } from './dtm.js';
+import { newDtmModel, generate, CONFIG_GRID_NAMES, type GenerateResult, type Mapping } from './dtm.js';
 import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult, type SweepView } from './run.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { makeStats, makeDtmStats, noteRandomWeights, type Stats } from './stats.js';
@@ -214,6 +215,7 @@ export function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int3
     visible,
     weights: { random: 0.25 },
     seed: r.seed ?? cfg.seed,
+    names: CONFIG_GRID_NAMES,
   });
 }
 
@@ -290,7 +292,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
     const chip = buildChip(cfg);
     const model = modelFile ?? defaultDtm(cfg, chip.fabric, req.random);
     const dtm = model.dtm as NonNullable<Model['dtm']>;
-    checkModelFitsFabric(model, cfg, chip.fabric.rules);
+    checkModelFitsFabric(model, cfg, chip.fabric.rules, FLAG_NAMES);
     if (modelFile) checkModelWires(chip.fabric, model); // a generated model is on the fabric's wires by construction
     model.stages.forEach((st, k) => {
       if (st.clampIdx.length > 0) {
@@ -361,7 +363,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   });
   const chip = buildChip(cfg);
   const model = fileModel ?? randomModel(chip.fabric, req.random?.seed ?? cfg.seed, 0.25, 0.1);
-  checkModelFitsFabric(model, cfg, chip.fabric.rules);
+  checkModelFitsFabric(model, cfg, chip.fabric.rules, FLAG_NAMES);
   if (fileModel) checkModelWires(chip.fabric, model);
   return {
     ...base,

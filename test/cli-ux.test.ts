@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
 import { parseQuantity, unitOfKey } from '../sim/units.js';
-import { resolveConfig, checkConfig, configPaths } from '../sim/config.js';
+import { resolveConfig, checkConfig, configPaths, FLAG_NAMES } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { parseAxis, parseClockList } from '../sim/sweep/plan.js';
 import { positiveInt } from '../cli/common.js';
@@ -195,7 +195,8 @@ describe('units: one parser, everywhere (item 8)', () => {
 
 describe('type problems say what is wrong with the value', () => {
   it('1e400 (JSON Infinity) is not a finite number, 16.5 is not an integer: never "expected a number, got a number"', () => {
-    const one = (set: string) => checkConfig(undefined, { sets: [set] }).problems.map(formatProblem);
+    // as the command line names them (a library caller's read sets[0] ...: test/library-names.test.ts)
+    const one = (set: string) => checkConfig(undefined, { sets: [set], names: FLAG_NAMES }).problems.map(formatProblem);
     expect(one('fabric.L=1e400')).toEqual(['--set fabric.L=1e400: fabric.L = Infinity: not a finite number']);
     expect(one('seed=1e400')).toEqual(['--set seed=1e400: seed = Infinity: not a finite number']);
     expect(one('cell.weight_bits=-1e400')).toEqual(['--set cell.weight_bits=-1e400: cell.weight_bits = -Infinity: not a finite number']);
@@ -395,5 +396,34 @@ describe('a one-letter flag given twice', () => {
     expect(
       dtca(['model', 'new', '--stages', '2', '-L=16', '-L', '20', '--rules', 'G8', '--visible', '4', '--weights', 'zero', '--seed', '1', '--out', out]).stderr,
     ).toMatch(/-L given 2 times \(16, 20\)/);
+  });
+});
+
+describe('the command line names its flags where a library caller reads its options (test/library-names.test.ts)', () => {
+  it('--set, --L, --rules and the --set that fits a model, each in one line', () => {
+    const line = (args: string[]) => {
+      const r = dtca(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      return r.stderr.trim();
+    };
+    const out = join(dir, 'named.mp');
+    expect(line(['config', 'show', '--set', 'fabric.L'])).toBe('dtca: --set fabric.L: expected path=value, e.g. --set clock.clock_hz=2e7');
+    expect(line(['config', 'show', '--set', 'fabric.L=-1', '--set', 'clock.clock_hz=-1'])).toBe(
+      'dtca: --set fabric.L=-1: fabric.L = -1: must be >= 2 (and 1 more problem: dtca config validate dtca-paper lists them all)',
+    );
+    expect(line(['model', 'new', '--L', '6', '--rules', 'G8', '--visible', 'fmnist', '--out', out])).toMatch(
+      /^dtca: --L = 6: too small for a Fashion-MNIST DTM .*; use L >= 15 \(random placement\)$/,
+    );
+    expect(line(['model', 'new', '--L', '16', '--rules', '[[0,1],[0,1]]', '--out', out])).toBe(
+      'dtca: --rules[1] = (0,1): gives offset (0,1) that rule --rules[0] already gives',
+    );
+    expect(line(['model', 'new', '--L', '16', '--rules', 'G99', '--out', out])).toMatch(/^dtca: --rules: unknown rule preset "G99"/);
+    expect(existsSync(out)).toBe(false);
+    // a model on another grid than the config's: run and probe say which --set fits it
+    const m = join(dir, 'grid8.json');
+    expect(dtca(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--stages', '1', '--out', m]).code).toBe(0);
+    const fit = / \(use --set fabric\.L=8 or a config with that grid\)$/;
+    expect(line(['run', '--model', m, '--images', '1', '--sweeps', '1', '--out', join(dir, 'named-run')])).toMatch(fit);
+    expect(line(['probe', '--model', m, '--vcd', join(dir, 'named.vcd')])).toMatch(fit);
   });
 });

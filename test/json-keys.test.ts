@@ -4,7 +4,7 @@
 // and quotes inside strings, by escapes that spell the same key, or by equal keys in different objects.
 import { describe, it, expect } from 'vitest';
 import { duplicateKey, parseJsonText } from '../fabric/json.js';
-import { setLayer } from '../sim/config.js';
+import { setLayer, FLAG_NAMES } from '../sim/config.js';
 import { UserError } from '../fabric/errors.js';
 
 describe('keys given twice in one JSON object', () => {
@@ -36,7 +36,9 @@ describe('keys given twice in one JSON object', () => {
   it('is refused wherever dtca reads JSON: files and --set values', () => {
     expect(() => parseJsonText('{"seed": 1, "seed": 2}', 'c.json')).toThrow(UserError);
     expect(() => parseJsonText('{"seed": 1, "seed": 2}', 'c.json')).toThrow(/^c\.json: "seed" is given twice \(line 1\)/);
-    expect(() => setLayer('fabric={"L": 16, "L": 32}')).toThrow(/--set fabric=.*: "L" is given twice/);
+    // named as a library caller's sets[0], or as the command line's --set
+    expect(() => setLayer('fabric={"L": 16, "L": 32}')).toThrow(/^sets\[0\] fabric=.*: "L" is given twice/);
+    expect(() => setLayer('fabric={"L": 16, "L": 32}', FLAG_NAMES)).toThrow(/^--set fabric=.*: "L" is given twice/);
     expect(setLayer('description=a "b" b').raw).toEqual({ description: 'a "b" b' }); // not JSON: a string, as before
   });
 });

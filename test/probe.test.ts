@@ -12,6 +12,7 @@ import { buildChip } from '../sim/chip.js';
 import { runModel } from '../sim/run.js';
 import { randomModel } from '../sim/model.js';
 import { testConfig } from './helpers/chip.js';
+import { buildFabric } from '../fabric/fabric.js';
 
 const HAVE_VCD2FST = spawnSync('sh', ['-c', 'command -v vcd2fst']).status === 0;
 
@@ -22,6 +23,8 @@ describe('dtca probe', () => {
   const setArgs = sets.flatMap((s) => ['--set', s]);
   const cells = [0, 1, 13];
   const sweeps = 6;
+  // a cell's signals, named as trace export names the cell: cell y*12 + x is dtca.cells.xX_yY
+  const sig = (c: number, n: string) => `dtca.cells.x${c % 12}_y${Math.floor(c / 12)}.${n}`;
 
   it('writes a VCD with clock, phase, sweep and per cell spin, v_node and rng_p1', () => {
     const out = join(dir, 'p.vcd');
@@ -29,7 +32,10 @@ describe('dtca probe', () => {
     expect(r.code).toBe(0);
     const v = readVcd(out);
     for (const n of ['dtca.clk', 'dtca.phase', 'dtca.sweep']) expect(v.byName.has(n), n).toBe(true);
-    for (const c of cells) for (const n of ['spin', 'v_node', 'rng_p1']) expect(v.byName.has(`dtca.cell_${c}.${n}`), `${c} ${n}`).toBe(true);
+    for (const c of cells) for (const n of ['spin', 'v_node', 'rng_p1']) expect(v.byName.has(sig(c, n)), `${c} ${n}`).toBe(true);
+    expect([...v.byName.keys()].filter((n) => n.startsWith('dtca.cells.')).sort()).toEqual(
+      [0, 1, 13].flatMap((c) => ['spin', 'v_node', 'rng_p1'].map((n) => sig(c, n))).sort(),
+    );
     if (HAVE_VCD2FST) expect(spawnSync('vcd2fst', [out, join(dir, 'p.fst')]).status).toBe(0);
   });
 
@@ -48,11 +54,11 @@ describe('dtca probe', () => {
     for (let s = 0; s < sweeps; s++) {
       cells.forEach((c, k) => {
         const at = tick(2 * s + 1 + colour(c));
-        expect(v.at(`dtca.cell_${c}.spin`, at), `cell ${c} sweep ${s}`).toBe(seen[s][k] > 0 ? 1 : 0);
+        expect(v.at(sig(c, 'spin'), at), `cell ${c} sweep ${s}`).toBe(seen[s][k] > 0 ? 1 : 0);
       });
     }
     for (const c of cells) {
-      const id = v.byName.get(`dtca.cell_${c}.rng_p1`)!.id;
+      const id = v.byName.get(sig(c, 'rng_p1'))!.id;
       for (const [, x] of v.changes.get(id)!) expect(typeof x === 'number' && x >= 0 && x <= 1).toBe(true);
     }
     // in the own phase before each latch the node relaxes geometrically towards its new target:
@@ -63,7 +69,7 @@ describe('dtca probe', () => {
     for (let s = 1; s < sweeps; s++) {
       for (const c of cells) {
         const tl = tick(2 * s + 1 + colour(c));
-        const V = [4, 3, 2, 1, 0].map((q) => v.at(`dtca.cell_${c}.v_node`, tl - q * step) as number);
+        const V = [4, 3, 2, 1, 0].map((q) => v.at(sig(c, 'v_node'), tl - q * step) as number);
         const d = [V[1] - V[0], V[2] - V[1], V[3] - V[2], V[4] - V[3]];
         if (Math.abs(d[0]) < 1e-6) continue; // the target did not move
         // the node is single precision (cells/physics.ts): each V_q is within eps (|V_q| + 6 |V_0 - T|)
@@ -74,6 +80,42 @@ describe('dtca probe', () => {
       }
     }
     expect(checked).toBeGreaterThan(5);
+  });
+
+  it('names a cell as trace export --vcd does: cell 41 of a 12x12 grid is dtca.cells.x5_y3 in both files', () => {
+    // the fabric's layout: index y*L + x, so one step in +x is the next index (and one in +y is L on)
+    const f = buildFabric({ L: 12, rules: [[0, 1]], boundary: 'open', tileSize: 12, linkLatencyCycles: 0 });
+    const dir0 = (dx: number, dy: number) => f.dirs.findIndex(([a, b]) => a === dx && b === dy);
+    expect(f.nbr[41 * f.D + dir0(1, 0)]).toBe(42);
+    expect(f.nbr[41 * f.D + dir0(0, 1)]).toBe(53);
+    expect(f.colour[41]).toBe((5 + 3) % 2);
+    // trace export: a run tracing the one cell at column 5, row 3 (--trace-cells takes x0,y0,x1,y1)
+    const run = join(dir, 'run41');
+    const traced = ['run', '--set', 'fabric.L=12', '--images', '1', '--sweeps', '3', '--trace', '--trace-stages', '0', '--trace-cells', '5,3,5,3'];
+    const r = dtca([...traced, '--out', run]);
+    expect(r.code, r.stderr).toBe(0);
+    const exported = join(dir, 'export41.vcd');
+    const e = dtca(['trace', 'export', join(run, 'trace.dtct'), '--vcd', exported]);
+    expect(e.code, e.stderr).toBe(0);
+    const ex = readVcd(exported);
+    expect([...ex.byName.keys()].filter((n) => n.startsWith('dtca.cells'))).toEqual(['dtca.cells.x5_y3']);
+    // probe: cell 41 by its index
+    const probed = join(dir, 'probe41.vcd');
+    const p = dtca(['probe', ...setArgs, '--cells', '41', '--sweeps', '2', '--vcd', probed]);
+    expect(p.code, p.stderr).toBe(0);
+    const pv = readVcd(probed);
+    expect([...pv.byName.keys()].filter((n) => n.startsWith('dtca.cells'))).toEqual([
+      'dtca.cells.x5_y3.spin',
+      'dtca.cells.x5_y3.v_node',
+      'dtca.cells.x5_y3.rng_p1',
+    ]);
+    if (HAVE_VCD2FST) {
+      for (const v of [exported, probed]) {
+        const c = spawnSync('vcd2fst', [v, v.replace(/\.vcd$/, '.fst')], { encoding: 'utf8' });
+        expect(c.status, c.stderr).toBe(0);
+        expect(c.stderr).not.toMatch(/error|warning/i);
+      }
+    }
   });
 
   it('refuses the ideal chip and a request too large, saying how to thin it', () => {

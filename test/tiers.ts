@@ -26,6 +26,7 @@ export const UNIT = [
   'test/json-keys.test.ts',
   'test/guidance.test.ts',
   'test/kernel-bound.test.ts',
+  'test/library-names.test.ts',
   'test/lint-layering.test.ts',
   'test/manifest.test.ts',
   'test/model-file.test.ts',

@@ -10,7 +10,7 @@
  *   chain     the image (chain) on the array, from its initialisation cycle to the end of its
  *             readout, for traced chains
  *   sweep     the sweep index during each sweep of a traced chain and stage, z between sweeps
- *   cells.xX_yY  the chosen cells' spins (1 = +1, 0 = -1)
+ *   cells.xX_yY  the chosen cells' spins (1 = +1, 0 = -1), cell y*L + x (see CELLS_SCOPE)
  * Timing, from the config in the trace header: a sweep is 2 x clock.phase_cycles cycles; a sweep
  * record's cycle is the end of its sweep; colour 0's cells latch at the rising edge that ends
  * colour 0's phase, colour 1's at the edge that ends the sweep (the record's cycle). The timescale
@@ -24,8 +24,24 @@
  * naming the size and how to thin it, when the estimate exceeds the limit.
  */
 import { UserError } from '../fabric/errors.js';
+import { cellXY } from '../fabric/fabric.js';
 import { readTrace, unpackStates, type HeaderRecord, type SweepRecord } from './reader.js';
 import { chooseTimescale, formatTimescale, idCode, VcdWriter, type Timescale, type VcdVar } from './vcd.js';
+
+/**
+ * Where a cell's signals go in a dtca VCD, the same in `trace export --vcd` and `dtca probe`, so a
+ * cell reads alike in both files: scope dtca.cells, and the cell named by its grid position,
+ * x<column>_y<row> (fabric/fabric.ts cellXY). The trace export's spin is the variable
+ * dtca.cells.x3_y5; the probe's spin, node voltage and RNG P(1) are variables of the scope
+ * dtca.cells.x3_y5 (spin, v_node, rng_p1).
+ */
+export const CELLS_SCOPE: readonly string[] = ['dtca', 'cells'];
+
+/** A cell's name in CELLS_SCOPE: "x3_y5" for cell 5L + 3 of an L x L grid. */
+export function cellVcdName(i: number, L: number): string {
+  const { x, y } = cellXY(i, L);
+  return `x${x}_y${y}`;
+}
 
 export interface VcdExportOptions {
   /** cell indices (y*L + x) to show; default every traced cell */
@@ -218,7 +234,7 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
     const stage = w.declare({ scope: ['dtca'], name: 'stage', type: 'reg', width: bitsFor(h.run.stages), initial: 'z' });
     const chain = w.declare({ scope: ['dtca'], name: 'chain', type: 'reg', width: bitsFor(h.run.chains), initial: 'z' });
     const sweep = w.declare({ scope: ['dtca'], name: 'sweep', type: 'reg', width: bitsFor(h.run.sweeps), initial: 'z' });
-    const cells: VcdVar[] = p.cellIdx.map((c) => w.declare({ scope: ['dtca', 'cells'], name: `x${c % L}_y${Math.floor(c / L)}`, type: 'wire' }));
+    const cells: VcdVar[] = p.cellIdx.map((c) => w.declare({ scope: [...CELLS_SCOPE], name: cellVcdName(c, L), type: 'wire' }));
     const n = cells.length;
     const lastTick = p.lastCycle * P;
     let clockNext = 0; // tick of the next clock edge

@@ -16,10 +16,10 @@ import { existsSync, appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
-import { resolveConfig } from '../../sim/config.js';
+import { resolveConfig, FLAG_NAMES } from '../../sim/config.js';
 import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
 import { readModel } from '../../sim/model.js';
-import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
+import { newDtmModel, PLACEMENTS, CONFIG_GRID_NAMES, type Placement } from '../../sim/dtm.js';
 import { train } from '../../sim/train/train.js';
 import { evaluate, loadReferenceData } from '../../sim/quality/eval.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
@@ -133,11 +133,12 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const placement = (a.placement ?? 'random') as Placement;
   const lr = a.lr === undefined ? 0.016 : Number(a.lr);
   if (!(Number.isFinite(lr) && lr > 0 && lr <= 10)) throw new UserError(`--lr ${String(a.lr)}: a learning rate in (0, 10]`);
-  const base = resolveConfig(undefined, { sets: (a.set as string[] | undefined) ?? [] });
+  const base = resolveConfig(undefined, { sets: (a.set as string[] | undefined) ?? [], names: FLAG_NAMES });
   // the ideal chip with the chip's weight precision (as dtca train --chip ideal)
   const config = resolveConfig(undefined, {
     ideal: true,
     sets: [...((a.set as string[] | undefined) ?? []), `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`],
+    names: FLAG_NAMES,
   });
   const data = loadReferenceData(a.data as string | undefined);
   const classifier = readClassifier(CLASSIFIER_PATH);
@@ -172,6 +173,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
       weights: 'zero',
       seed: config.seed,
       placement,
+      names: CONFIG_GRID_NAMES,
     });
     if (!existsSync(modelPath)) {
       log.info({ variant: v.name, epochs, steps, batch }, 'training');

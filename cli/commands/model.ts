@@ -56,6 +56,7 @@ async function cmdModelNew(a: Record<string, unknown>, s: Session): Promise<void
     beta: modelBeta(a.beta),
     placement: a.placement as Placement,
     image: parseImageChoice(a.image),
+    names: { L: '--L', rules: '--rules' },
   });
   if (visible === 'fmnist' && m.dtm?.image_source)
     log.info(

@@ -2,7 +2,9 @@
  * `dtca probe [config] --cells LIST --vcd OUT.vcd`: analog waveforms of a few cells from a short
  * cycle-accurate run, for a circuit designer looking at why p-bits stick: per probed cell, every
  * analog substep's bias-node voltage and RNG P(1) (VCD `real` variables), and its spin at each
- * latch, with the chip clock, the colour phase and the sweep counter.
+ * latch, with the chip clock, the colour phase and the sweep counter. A cell's signals sit in the
+ * scope trace export names that cell by (traces/trace-vcd.ts CELLS_SCOPE): dtca.cells.x3_y5.spin,
+ * .v_node, .rng_p1 for cell 5L + 3.
  *
  * The run is one chain of a Boltzmann machine (a model's stage, or the seeded random model on the
  * configured fabric) on the reference engine, which reports the substeps it computes anyway
@@ -14,11 +16,13 @@ import type { Argv } from 'yargs';
 import { UserError } from '../../fabric/errors.js';
 import { isStdout } from '../../fabric/files.js';
 import { buildChip, programStage } from '../../sim/chip.js';
-import { readModel, randomModel } from '../../sim/model.js';
+import { readModel, randomModel, checkModelFitsFabric } from '../../sim/model.js';
+import { FLAG_NAMES } from '../../sim/config.js';
 import { runStage, initialSpins, initKey } from '../../sim/run.js';
 import { ReferenceEngine } from '../../cells/reference.js';
 import { ExactEvents } from '../../power/events.js';
 import { writeVcdSignals, type VcdSignal } from '../../traces/vcd.js';
+import { CELLS_SCOPE, cellVcdName } from '../../traces/trace-vcd.js';
 
 /** a signal being collected */
 type Growing = VcdSignal & { time_s: number[]; values: number[] };
@@ -44,6 +48,7 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   const sweeps = positiveInt('sweeps', a.sweeps as number | undefined) ?? 20;
   const chain = positiveInt('chain', a.chain as number | undefined, 0) ?? 0;
   const model = a.model ? readModel(String(a.model)) : randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+  checkModelFitsFabric(model, cfg, chip.fabric.rules, FLAG_NAMES); // said with --set, before programStage's own check
   const stage = positiveInt('stage', a.stage as number | undefined, 0) ?? 0;
   if (stage >= model.stages.length) throw new UserError(`--stage ${stage}: the model has stages 0..${model.stages.length - 1}`);
   const t = chip.timing;
@@ -76,7 +81,8 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
     return vdd / 2 + vs * G * hScale;
   };
   for (const i of cells) {
-    const scope = ['dtca', `cell_${i}`];
+    // named as trace export names the cell (dtca.cells.x3_y5), its signals in that scope
+    const scope = [...CELLS_SCOPE, cellVcdName(i, chip.fabric.L)];
     sig.set(i, {
       spin: { scope, name: 'spin', type: 'wire', time_s: [0], values: [init[i] > 0 ? 1 : 0] },
       v: { scope, name: 'v_node', type: 'real', time_s: [0], values: [v0(i)] },
@@ -140,7 +146,7 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   const r = writeVcdSignals(String(a.vcd), signals, {
     resolution_s: dt / 2,
     version: `dtca ${VERSION}`,
-    comment: `dtca probe: ${cfg.name}, model ${model.source} stage ${stage}, chain ${chain}, cells ${cells.join(',')}; v_node in volts, rng_p1 the RNG's P(1)`,
+    comment: `dtca probe: ${cfg.name}, model ${model.source} stage ${stage}, chain ${chain}, cells ${cells.join(',')} (cells.xX_yY: cell y*L + x, L = ${chip.fabric.L}); v_node in volts, rng_p1 the RNG's P(1)`,
   });
   log.info({ vcd: a.vcd, bytes: r.bytes, cells: cells.length, sweeps }, 'waveforms written');
   process.stdout.write(

@@ -4,7 +4,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { checkTarget, isStdout, makeDirs } from '../../fabric/files.js';
-import { resolveConfig } from '../../sim/config.js';
+import { resolveConfig, FLAG_NAMES } from '../../sim/config.js';
 import { readModel, MAX_LABEL_GAIN, type Model } from '../../sim/model.js';
 import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, type TrainBudget } from '../../sim/train/design.js';
@@ -134,10 +134,12 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   if (a.ideal) throw new UserError('--ideal: use --chip ideal (the default) to train without non-idealities');
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const sets = [...(a.set ?? []), ...(seed === undefined ? [] : [`seed=${seed}`])];
-  const base = resolveConfig(a.config, { sets });
+  const base = resolveConfig(a.config, { sets, names: FLAG_NAMES });
   // the ideal chip keeps the chip's weight precision: the model is trained for the weights it will run on
   const config =
-    chipKind === 'ideal' ? resolveConfig(a.config, { ideal: true, sets: [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] }) : base;
+    chipKind === 'ideal'
+      ? resolveConfig(a.config, { ideal: true, sets: [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`], names: FLAG_NAMES })
+      : base;
   const engine = (a.engine ?? 'auto') as EngineChoice;
   if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine ${String(a.engine)}: one of ${ENGINE_CHOICES.join(', ')}`);
   let init: Model | undefined;

@@ -17,7 +17,7 @@ import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { parseJsonText } from '../../fabric/json.js';
 import { resolveRules, checkRules } from '../../fabric/rules.js';
-import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
+import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig } from '../config.js';
 import { parseQuantity, unitOfPath } from '../units.js';
 import { readModel, checkModelFitsFabric, type Model } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
@@ -377,7 +377,7 @@ export interface Expanded {
 
 /** Expand and validate: every point resolved, its grid and workload checked. Throws naming the point. */
 export function expandPlan(plan: Plan): Expanded {
-  const base = resolveConfig(plan.config, { sets: plan.sets });
+  const base = resolveConfig(plan.config, { sets: plan.sets, names: FLAG_NAMES });
   checkAxisPaths(plan.axes, base);
   // values with units, however the axes came (flags, a plan file, an older plan.json)
   plan = { ...plan, axes: plan.axes.map((ax) => axisWithUnits(ax)) };
@@ -409,9 +409,9 @@ export function expandPlan(plan: Plan): Expanded {
       }
       let cfg: ResolvedConfig;
       try {
-        const s0 = seed0 ?? resolveConfig(plan.config, { sets, flags }).seed;
+        const s0 = seed0 ?? resolveConfig(plan.config, { sets, flags, names: FLAG_NAMES }).seed;
         if (!Number.isInteger(s0) || s0 < 0) throw new UserError(`seed = ${JSON.stringify(s0)}: must be an integer >= 0`);
-        cfg = resolveConfig(plan.config, { sets: [...sets, `seed=${s0 + r}`], flags });
+        cfg = resolveConfig(plan.config, { sets: [...sets, `seed=${s0 + r}`], flags, names: FLAG_NAMES });
         checkRules(resolveRules(cfg.fabric.rules), cfg.fabric.L, cfg.fabric.boundary);
         checkWorkload(w, 'the workload');
         // (a trained workload's layout is checked by its model's plan below: sim/train/design.ts)

@@ -23,7 +23,7 @@ import { formatBytes, machineMemory } from '../resources.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
-import { newDtmModel, type Placement } from '../dtm.js';
+import { newDtmModel, CONFIG_GRID_NAMES, type Placement } from '../dtm.js';
 import { checkLabelGain, withGuidance, type Model } from '../model.js';
 import { canTuneGuidance, tuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../quality/guidance.js';
 import { imageSourceOf, describeImage, type ImageChoice, type VisibleLayout } from '../layout.js';
@@ -234,7 +234,7 @@ export function planDesign(
       placement,
       image: design.image ?? 'auto',
       labelCopies: design.labelCopies,
-      nameL: 'fabric.L',
+      names: CONFIG_GRID_NAMES,
     });
   }
   const dtm = model.dtm!;

@@ -1,0 +1,92 @@
+// A library caller's mistakes are named as the caller wrote them (resolveConfig's sets[i] and
+// ideal, newDtmModel's L and rules, a config value to give through sets), never by a command-line
+// flag (--set, --L, --rules) it never typed; the command line words the same mistakes with its
+// flags (FLAG_NAMES here; the dtca process itself: test/cli-ux.test.ts).
+import { describe, it, expect } from 'vitest';
+import { resolveConfig, checkConfig, buildChip, newDtmModel, randomModel, generate, runModel, UserError, type NewDtmOptions } from '../index.js';
+import { FLAG_NAMES } from '../sim/config.js';
+
+/** the message of the UserError `f` throws (or the promise it returns rejects with) */
+async function refusal(f: () => unknown): Promise<string> {
+  try {
+    await f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    const m = (e as Error).message;
+    expect(m, 'a library error names no flag').not.toMatch(/(^|[\s(])--[a-zA-Z]/);
+    return m;
+  }
+  throw new Error('expected a UserError');
+}
+
+const dtm = (o: Partial<NewDtmOptions>) => () => newDtmModel({ T: 2, L: 16, rules: 'G8', boundary: 'open', visible: 20, weights: 'zero', seed: 1, ...o });
+
+describe('resolveConfig and checkConfig name sets and ideal as the caller passed them', () => {
+  it('a bad value, a malformed assignment, a bad key: sets[i] and its text', async () => {
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['fabric.L=-1'] }))).toBe('sets[0] fabric.L=-1: fabric.L = -1: must be >= 2');
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['seed=3', 'fabric.L'] }))).toBe(
+      'sets[1] fabric.L: expected path=value, e.g. sets: ["clock.clock_hz=2e7"]',
+    );
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['fabric.Lx=3'] }))).toBe('sets[0] fabric.Lx=3: fabric.Lx: unknown key (did you mean "L"?)');
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['constructor.x=1'] }))).toBe('sets[0] constructor.x=1: "constructor" is not a config key');
+  });
+
+  it('more than one problem: the call that lists them all', async () => {
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['fabric.L=-1', 'clock.clock_hz=-1'] }))).toBe(
+      'sets[0] fabric.L=-1: fabric.L = -1: must be >= 2 (and 1 more problem: checkConfig("dtca-paper", options).problems lists them all)',
+    );
+    const c = checkConfig('dtca-paper', { ideal: true, sets: ['fabric.L=-1', 'clock.clock_hz=-1'] });
+    expect(c.problems.map((p) => p.source)).toEqual(['sets[0] fabric.L=-1', 'sets[1] clock.clock_hz=-1']);
+    expect(c.layers.slice(-3).map((l) => l.source)).toEqual(['ideal', 'sets[0] fabric.L=-1', 'sets[1] clock.clock_hz=-1']);
+  });
+
+  it('the command line passes its flags: --set, --ideal, dtca config validate', () => {
+    expect(() => resolveConfig('dtca-paper', { sets: ['fabric.L=-1', 'clock.clock_hz=-1'], names: FLAG_NAMES })).toThrow(
+      /^--set fabric\.L=-1: fabric\.L = -1: must be >= 2 \(and 1 more problem: dtca config validate dtca-paper lists them all\)$/,
+    );
+    expect(() => resolveConfig('dtca-paper', { sets: ['fabric.L'], names: FLAG_NAMES })).toThrow(
+      /^--set fabric\.L: expected path=value, e.g\. --set clock\.clock_hz=2e7$/,
+    );
+    expect(checkConfig('dtca-paper', { ideal: true, names: FLAG_NAMES }).layers.at(-1)!.source).toBe('--ideal');
+  });
+});
+
+describe('newDtmModel names the grid as its options L and rules', () => {
+  it('a grid too small, an unknown or repeated rule, a grid too small for Fashion-MNIST', async () => {
+    expect(await refusal(dtm({ L: 1 }))).toBe('L = 1: must be an integer >= 2');
+    expect(await refusal(dtm({ rules: 'G99' }))).toMatch(/^rules: unknown rule preset "G99" \(known: G8/);
+    expect(
+      await refusal(
+        dtm({
+          rules: [
+            [0, 1],
+            [0, 1],
+          ],
+        }),
+      ),
+    ).toBe('rules[1] = (0,1): gives offset (0,1) that rule rules[0] already gives');
+    expect(await refusal(dtm({ L: 6, visible: 'fmnist' }))).toMatch(/^L = 6: too small for a Fashion-MNIST DTM .*; use L >= 15 \(random placement\)$/);
+  });
+
+  it('a caller that took the grid elsewhere names it so (dtca model new: --L, --rules)', () => {
+    const flags = { L: '--L', rules: '--rules' };
+    expect(dtm({ L: 6, visible: 'fmnist', names: flags })).toThrow(/^--L = 6: too small for a Fashion-MNIST DTM/);
+    expect(dtm({ rules: 'G99', names: flags })).toThrow(/^--rules: unknown rule preset "G99"/);
+    expect(dtm({ L: 6, visible: 'fmnist', names: { L: 'fabric.L', rules: 'fabric.rules' } })).toThrow(/^fabric\.L = 6: too small/);
+  });
+});
+
+describe("a model on another grid than the chip's says how to give the config that grid", () => {
+  const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=8', 'fabric.rules=G8'], ideal: true }));
+
+  it('generate and runModel: use sets: ["fabric.L=..."]', async () => {
+    const other = newDtmModel({ T: 1, L: 10, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: 1 });
+    expect(await refusal(() => generate(chip, other, { images: 1, sweeps: 1 }))).toMatch(
+      /grid\.L = 10 but the config's fabric\.L = 8 \(use sets: \["fabric\.L=10"\] or a config with that grid\)$/,
+    );
+    const bm = randomModel(buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'], ideal: true })).fabric, 1, 0.25, 0.1);
+    expect(await refusal(() => runModel(chip, bm, { chains: 1, sweeps: 1, warmup: 0 }))).toMatch(
+      /\(use sets: \["fabric\.L=10"\] or a config with that grid\)$/,
+    );
+  });
+});
