@@ -33,6 +33,7 @@ import { stageCoupling, type StageModel, type DtmSpec } from '../model.js';
 import { Adam, cosineLr, type AdamParams } from './adam.js';
 import { acpUpdate, type AcpParams, type AcpAction } from './acp.js';
 import { noiseInto, pairProbabilities } from './forward.js';
+import { runThrough, type Steps } from '../../fabric/pause.js';
 
 export type NegStart = 'noise' | 'data';
 export const NEG_STARTS: NegStart[] = ['noise', 'data'];
@@ -664,19 +665,39 @@ export class StageTrainer {
 
   /** the next epoch, if any is left (false when the stage is done) */
   runEpoch(onEpoch: (r: EpochRecord, st: StageState) => void, onStep?: (stepInEpoch: number) => void): boolean {
+    return runThrough((due) => this.epochSteps(onEpoch, onStep, due)) === 'trained';
+  }
+
+  /**
+   * The next epoch as work that may pause (fabric/pause.ts): before each step and before the
+   * epoch's autocorrelation measurement it yields when `due()` says so, then asks `stop()`. Stopped,
+   * it returns 'stopped' at once and the epoch is left unfinished: the state holds the steps taken
+   * so far, so the trainer must not be used again (the last onEpoch state, a checkpoint, is the
+   * consistent one). 'done' when every epoch is trained, 'trained' after an epoch (onEpoch called).
+   */
+  *epochSteps(
+    onEpoch: (r: EpochRecord, st: StageState) => void,
+    onStep?: (stepInEpoch: number) => void,
+    due: () => boolean = () => false,
+    stop: () => boolean = () => false,
+  ): Steps<'trained' | 'done' | 'stopped'> {
     const sp = this.spec;
-    if (this.state.epoch >= sp.epochs) return false;
+    if (this.state.epoch >= sp.epochs) return 'done';
     const total = sp.epochs * sp.steps;
     const t0 = performance.now();
     const epoch = this.state.epoch;
     let last = { gradRms: 0, agreement: 0 };
     let lr = 0;
     for (let s = 0; s < sp.steps; s++) {
+      if (due()) yield; // a signal handler on this thread runs here (cli/signals.ts)
+      if (stop()) return 'stopped';
       const g = epoch * sp.steps + s;
       lr = cosineLr(sp.adam.lr, sp.alpha, g / Math.max(1, total - 1));
       last = this.step(g, lr);
       onStep?.(s + 1);
     }
+    if (due()) yield;
+    if (stop()) return 'stopped';
     const rho = this.autocorrelation(epoch);
     let action: EpochRecord['acp_action'] = 'disabled';
     if (sp.acp.on) {
@@ -705,7 +726,7 @@ export class StageTrainer {
     };
     this.state.log.push(rec);
     onEpoch(rec, this.state);
-    return true;
+    return 'trained';
   }
 }
 
