@@ -4,8 +4,8 @@
  * model file at the end. Stages are independent and every draw is counter-based, so the result
  * depends on the seed and the options, not on the worker count, and a resumed run continues
  * exactly where the checkpoints stopped. A caller's `stop` (the CLI's signal flag, passed down:
- * sim/ does not import cli/) ends training before the next step with TrainingStopped, the
- * checkpoints whole.
+ * sim/ does not import cli/) ends training at the next sweep of its chains with TrainingStopped,
+ * the epochs in progress dropped and the checkpoints whole.
  *
  * Files, for --out MODEL:
  *   MODEL                  the trained model (msgpack; JSON if MODEL ends in .json)
@@ -101,10 +101,11 @@ export interface TrainOptions {
   onStart?: (epochsDone: Map<number, number>) => void;
   /**
    * true once training should stop (a signal: the CLI's handler sets what this reads). Asked before
-   * every step; training on this thread then gives the event loop a turn at least every 50 ms
-   * (fabric/pause.ts), and worker threads (workers > 1) are ended within 50 ms. Stopped,
-   * train() throws TrainingStopped: the epochs in progress are dropped, every checkpoint on disk is
-   * whole, and a resume continues from them. Absent: training never pauses.
+   * every sweep of the training chains; training on this thread then gives the event loop a turn
+   * at least every 50 ms, at a sweep boundary (fabric/pause.ts), and worker threads (workers > 1)
+   * are ended within 50 ms. Stopped, train() throws TrainingStopped: the epochs in progress are
+   * dropped, every checkpoint on disk is whole, and a resume continues from them. Absent: training
+   * never pauses.
    */
   stop?: () => boolean;
 }
@@ -276,8 +277,8 @@ export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
 }
 
 /**
- * runTrainJob as work that may pause before each step (fabric/pause.ts) and asks `stop()` after
- * every pause: stopped, it returns false at once and the epochs in progress are dropped (their
+ * runTrainJob as work that may pause before a sweep (fabric/pause.ts) and asks `stop()` there:
+ * stopped, it returns false at once and the epochs in progress are dropped (their
  * states are not posted: the last state each stage posted, its checkpoint, is whole). True when
  * every stage of the job has its epochs.
  */
