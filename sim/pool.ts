@@ -58,10 +58,11 @@ export interface PoolOptions {
   /** a job is starting */
   onStart?: (index: number) => void;
   /**
-   * asked between jobs and twice a second: once true, the workers are ended at once (a job cut
-   * short must leave nothing that looks finished) and the pool throws Interrupted
+   * asked between jobs and every `stopEveryMs` (default 500): once true, the workers are ended at
+   * once (a job cut short must leave nothing that looks finished) and the pool throws Interrupted
    */
   stop?: () => boolean;
+  stopEveryMs?: number;
 }
 
 export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Promise<R[]> {
@@ -166,7 +167,7 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
           stopped = true;
           endAll();
         }
-      }, 500)
+      }, o.stopEveryMs ?? 500)
     : null;
   try {
     for (let i = 0; i < n; i++) workers.push(new Worker(workerUrl()));

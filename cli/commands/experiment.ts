@@ -14,13 +14,15 @@
 import type { Argv } from 'yargs';
 import { existsSync, appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../../fabric/errors.js';
+import { Interrupted, UserError } from '../../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolveConfig, FLAG_NAMES } from '../../sim/config.js';
-import { planWorkload, executeWorkload, outcomeSamples, type DtmOutcome } from '../../sim/workload.js';
+import { planWorkload, executeWorkload, outcomeSamples, WorkloadStopped, type DtmOutcome } from '../../sim/workload.js';
+import { quietContext } from '../../sim/context.js';
+import { shellQuote } from '../../sim/sweep/slurm.js';
 import { readModel } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, CONFIG_GRID_NAMES, type Placement } from '../../sim/dtm.js';
-import { train } from '../../sim/train/train.js';
+import { train, TrainingStopped } from '../../sim/train/train.js';
 import { evaluate, loadReferenceData } from '../../sim/quality/eval.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from '../../sim/quality/train.js';
@@ -30,6 +32,7 @@ import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { positiveInt, workersFlag } from '../common.js';
 import type { Session } from '../session.js';
+import { listenForStop } from '../signals.js';
 
 export interface Row {
   variant: string;
@@ -162,74 +165,96 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   makeDirs(out, `--out ${a.out ?? out}`);
   noteClaimedDir(out);
   writeFileAtomic(settingsPath, JSON.stringify(settings) + '\n');
-  for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
-    const modelPath = join(out, `${v.name}.mp`);
-    const model0 = newDtmModel({
-      T: v.T,
-      L: config.fabric.L,
-      rules: config.fabric.rules,
-      boundary: config.fabric.boundary,
-      visible: 'fmnist',
-      weights: 'zero',
-      seed: config.seed,
-      placement,
-      names: CONFIG_GRID_NAMES,
-    });
-    if (!existsSync(modelPath)) {
-      log.info({ variant: v.name, epochs, steps, batch }, 'training');
-      await train({
-        config,
-        engine: 'auto',
-        model: model0,
-        dataDir: a.data as string | undefined,
-        out: modelPath,
-        epochs,
-        steps,
-        batch,
-        warmup: 60,
-        samples: 10,
-        every: 6,
-        lr,
-        alpha: 0.18,
-        acp: v.acp,
-        acpLambda0: v.acp ? 0.01 : 0,
-        acpLag: lag,
-        seed: config.seed,
-        workers,
-        resume: existsSync(`${modelPath}.ckpt`),
-        snapshots: true,
-        onEpoch: (r) => log.info({ variant: v.name, stage: r.stage, epoch: r.epoch, rho: +r.rho.toFixed(4), lambda: +r.lambda.toPrecision(3) }, 'epoch'),
-      });
-    }
-    const trainLog = readJsonLines<{ stage: number; epoch: number; rho: number; lambda: number }>(`${modelPath}.train.jsonl`, 'training log');
-    for (let e = 1; e <= epochs; e++) {
-      if (rows.some((r) => r.variant === v.name && r.epoch === e)) continue;
-      const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);
-      if (!existsSync(snap)) throw new UserError(`${snap}: missing (train ${v.name} again: remove ${modelPath})`);
-      const model = readModel(snap);
-      const labels = Array.from({ length: CLASSES }, (_, c) => c);
-      // the monolithic EBM gets the DTM's total sweeps in its one stage
-      const sweeps = v.T === 1 ? 8 * K : K;
-      const out = (await executeWorkload(planWorkload({ config, model, images, sweeps, labels, workers }))) as DtmOutcome;
-      const rep = evaluate(outcomeSamples(out, snap), { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
-      const at = trainLog.filter((r) => r.epoch === e);
-      const row: Row = {
-        variant: v.name,
-        epoch: e,
-        fd: rep.fd,
-        clamped_accuracy: rep.clamped_accuracy,
-        marginal_error: rep.marginal_error,
-        rho_mean: at.reduce((s, r) => s + r.rho, 0) / at.length,
-        rho_max: Math.max(...at.map((r) => r.rho)),
-        lambda_mean: at.reduce((s, r) => s + r.lambda, 0) / at.length,
-        images,
-        sweeps_per_stage: sweeps,
+  // SIGINT/SIGTERM stop a training at its next step (its checkpoints whole) or a scoring at its next
+  // sweep (what was scored is in results.jsonl); the same command continues (cli/signals.ts)
+  const stop = listenForStop(s.signals);
+  const stopped = () => stop.signal !== null;
+  let doing = '';
+  try {
+    for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
+      const modelPath = join(out, `${v.name}.mp`);
+      const model0 = newDtmModel({
         T: v.T,
-      };
-      rows.push(row);
-      appendFileSync(resultsPath, JSON.stringify(row) + '\n');
-      log.info({ variant: v.name, epoch: e, fd: +row.fd.toFixed(2), rho_max: +row.rho_max.toFixed(4) }, 'scored');
+        L: config.fabric.L,
+        rules: config.fabric.rules,
+        boundary: config.fabric.boundary,
+        visible: 'fmnist',
+        weights: 'zero',
+        seed: config.seed,
+        placement,
+        names: CONFIG_GRID_NAMES,
+      });
+      if (!existsSync(modelPath)) {
+        log.info({ variant: v.name, epochs, steps, batch }, 'training');
+        doing = `training ${v.name}`;
+        await train({
+          config,
+          engine: 'auto',
+          model: model0,
+          dataDir: a.data as string | undefined,
+          out: modelPath,
+          epochs,
+          steps,
+          batch,
+          warmup: 60,
+          samples: 10,
+          every: 6,
+          lr,
+          alpha: 0.18,
+          acp: v.acp,
+          acpLambda0: v.acp ? 0.01 : 0,
+          acpLag: lag,
+          seed: config.seed,
+          workers,
+          resume: existsSync(`${modelPath}.ckpt`),
+          snapshots: true,
+          stop: stopped,
+          onEpoch: (r) => log.info({ variant: v.name, stage: r.stage, epoch: r.epoch, rho: +r.rho.toFixed(4), lambda: +r.lambda.toPrecision(3) }, 'epoch'),
+        });
+      }
+      const trainLog = readJsonLines<{ stage: number; epoch: number; rho: number; lambda: number }>(`${modelPath}.train.jsonl`, 'training log');
+      for (let e = 1; e <= epochs; e++) {
+        if (rows.some((r) => r.variant === v.name && r.epoch === e)) continue;
+        const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);
+        if (!existsSync(snap)) throw new UserError(`${snap}: missing (train ${v.name} again: remove ${modelPath})`);
+        const model = readModel(snap);
+        const labels = Array.from({ length: CLASSES }, (_, c) => c);
+        // the monolithic EBM gets the DTM's total sweeps in its one stage
+        const sweeps = v.T === 1 ? 8 * K : K;
+        doing = `scoring ${v.name} epoch ${e}`;
+        const out = (await executeWorkload(planWorkload({ config, model, images, sweeps, labels, workers }), quietContext({ stop: stopped }), {
+          stopped: stop.received,
+        })) as DtmOutcome;
+        const rep = evaluate(outcomeSamples(out, snap), { data, classifier: classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
+        const at = trainLog.filter((r) => r.epoch === e);
+        const row: Row = {
+          variant: v.name,
+          epoch: e,
+          fd: rep.fd,
+          clamped_accuracy: rep.clamped_accuracy,
+          marginal_error: rep.marginal_error,
+          rho_mean: at.reduce((s, r) => s + r.rho, 0) / at.length,
+          rho_max: Math.max(...at.map((r) => r.rho)),
+          lambda_mean: at.reduce((s, r) => s + r.lambda, 0) / at.length,
+          images,
+          sweeps_per_stage: sweeps,
+          T: v.T,
+        };
+        rows.push(row);
+        appendFileSync(resultsPath, JSON.stringify(row) + '\n');
+        log.info({ variant: v.name, epoch: e, fd: +row.fd.toFixed(2), rho_max: +row.rho_max.toFixed(4) }, 'scored');
+      }
     }
+  } catch (e) {
+    if (stop.signal !== null && (e instanceof Interrupted || e instanceof WorkloadStopped)) {
+      const i = new Interrupted({}, stop.signal);
+      const far = e instanceof TrainingStopped ? ` (${e.done} of ${e.total} stage-epochs in its checkpoints)` : '';
+      i.message = `interrupted by ${stop.signal} while ${doing}${far}; continue with: ${['dtca', ...s.argv].map(shellQuote).join(' ')}`;
+      throw i;
+    }
+    throw e;
+  } finally {
+    stop.dispose();
   }
   rows.sort((x, y) => VARIANTS.findIndex((v) => v.name === x.variant) - VARIANTS.findIndex((v) => v.name === y.variant) || x.epoch - y.epoch);
   const md = [

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../../fabric/errors.js';
+import { Interrupted, UserError } from '../../fabric/errors.js';
 import { checkTarget, isStdout, makeDirs } from '../../fabric/files.js';
 import { resolveConfig, FLAG_NAMES } from '../../sim/config.js';
 import { readModel, MAX_LABEL_GAIN, type Model } from '../../sim/model.js';
@@ -23,7 +23,9 @@ function trainLabelGain(v: unknown): 'auto' | number | undefined {
   return labelGainFlag(n);
 }
 import type { Session } from '../session.js';
-import { trainStageScripts, sbatch, scancel, resourceLines, SbatchRefused } from '../../sim/sweep/slurm.js';
+import { trainStageScripts, sbatch, scancel, resourceLines, shellQuote, SbatchRefused } from '../../sim/sweep/slurm.js';
+import { TrainingStopped } from '../../sim/train/train.js';
+import { listenForStop } from '../signals.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 
 function negStart(v: unknown): NegStart | undefined {
@@ -204,21 +206,31 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   }
   if (a.slurmWait || a.slurmTime !== undefined || a.slurmPartition !== undefined || a.slurmMem !== undefined || a.dtca !== undefined)
     throw new UserError('--slurm-wait, --slurm-time, --slurm-partition, --slurm-mem and --dtca go with --slurm');
-  const r = await trainModelForDesign(
-    design,
-    budget,
-    {
-      out,
-      dataDir: a.data as string | undefined,
-      engine,
-      resume: Boolean(a.resume),
-      trainStages,
-      snapshots: Boolean(a.snapshots),
-      assemble: !stageOnly,
-      manifestExtra: { budget: given.budget ?? null, from_budget: fromBudget },
-    },
-    cliContext(s),
-  );
+  // SIGINT/SIGTERM stop the training at its next step, its checkpoints whole (cli/signals.ts, sim/train/train.ts)
+  const stop = listenForStop(s.signals);
+  let r: Awaited<ReturnType<typeof trainModelForDesign>>;
+  try {
+    r = await trainModelForDesign(
+      design,
+      budget,
+      {
+        out,
+        dataDir: a.data as string | undefined,
+        engine,
+        resume: Boolean(a.resume),
+        trainStages,
+        snapshots: Boolean(a.snapshots),
+        assemble: !stageOnly,
+        manifestExtra: { budget: given.budget ?? null, from_budget: fromBudget },
+      },
+      cliContext(s, () => stop.signal !== null),
+    );
+  } catch (e) {
+    if (e instanceof TrainingStopped && stop.signal !== null) throw trainingInterrupted(e, stop.signal, out, s.argv);
+    throw e;
+  } finally {
+    stop.dispose();
+  }
   if (stageOnly) {
     const t = r.result;
     process.stdout.write(
@@ -253,6 +265,20 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
           : `trained ${plural(T, 'stage')} x ${plural(epochs, 'epoch')} into ${out} in ${t.wall_s.toFixed(1)} s (${t.engine} engine, ${t.updates_per_ns.toFixed(3)} cell updates per ns per thread); ${describeLayout(r.layout)}; label gain ${r.model.dtm!.label_gain ?? 1}, beta ${r.model.beta}${r.guidance ? ' (chosen on generated images)' : ''}\n`) +
           `log ${out}.train.jsonl, manifest ${out}.manifest.json, chart ${out}.train.png, checkpoints ${out}.ckpt/\n`,
   );
+}
+
+/**
+ * A training stopped by a signal, as main() reports it (one line, exit 128 + the signal's number):
+ * how far the checkpoints got and the command that continues it (this one with --resume).
+ */
+function trainingInterrupted(e: TrainingStopped, signal: string, out: string, argv: readonly string[]): Interrupted {
+  const args = argv.filter((x) => x !== '--no-resume' && !/^--resume=/.test(x));
+  if (!args.includes('--resume')) args.push('--resume');
+  const i = new Interrupted({}, signal);
+  i.message =
+    `interrupted by ${signal}: ${e.done} of ${e.total} stage-epochs done${e.done === e.total ? ' (the model not written yet)' : ''}, ` +
+    `checkpoints in ${out}.ckpt/; continue with: ${['dtca', ...args].map(shellQuote).join(' ')}`;
+  return i;
 }
 
 /** "1 epoch", "2 epochs" */

@@ -20,7 +20,7 @@
  * eval uses. Every candidate uses the same seed, so their differences are not noise between
  * draws of the input.
  */
-import { UserError } from '../../fabric/errors.js';
+import { Interrupted, UserError } from '../../fabric/errors.js';
 import { buildChip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
 import { quietContext, type RunContext } from '../context.js';
@@ -112,15 +112,29 @@ export async function tuneGuidance(model: Model, config: ResolvedConfig, o: Tune
   const d = net.arch.hidden;
   const rows: TuneRow[] = [];
   const bar = ctx.progress(gains.length + betas.length, 'settings');
+  // images on worker threads do not ask shouldStop: ctx.stop is polled and the generation is
+  // abandoned when it says so (sim/pool.ts untilStopped; the caller ends the process)
+  const workers = o.workers ?? 1;
+  let poll: ReturnType<typeof setInterval> | undefined;
+  const stopped =
+    workers > 1
+      ? new Promise<string>((resolve) => {
+          poll = setInterval(() => {
+            if (ctx.stop()) resolve('stop requested');
+          }, 200);
+        })
+      : undefined;
   const tryOne = async (gain: number, beta: number): Promise<TuneRow> => {
+    if (ctx.stop()) throw new Interrupted({}, 'stop requested');
     const gen = await generate(chip, beta === model.beta ? model : { ...model, beta }, {
       images: n,
       sweeps,
       labels,
       labelGain: gain,
-      workers: o.workers ?? 1,
+      workers,
       engine: o.engine ?? 'auto',
       shouldStop: () => ctx.stop(),
+      stopped,
     });
     const r = net.run(generatedSamples(gen.outputs, model.dtm!, labels).images, n);
     let ok = 0;
@@ -137,6 +151,7 @@ export async function tuneGuidance(model: Model, config: ResolvedConfig, o: Tune
     const g = lowest(rows).gain;
     for (const beta of betas) await tryOne(g, beta);
   } finally {
+    if (poll !== undefined) clearInterval(poll);
     bar.stop();
   }
   const best = lowest(rows);

@@ -27,7 +27,7 @@ import { newDtmModel, CONFIG_GRID_NAMES, type Placement } from '../dtm.js';
 import { checkLabelGain, withGuidance, type Model } from '../model.js';
 import { canTuneGuidance, tuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../quality/guidance.js';
 import { imageSourceOf, describeImage, type ImageChoice, type VisibleLayout } from '../layout.js';
-import { train, type TrainOptions, type TrainResult } from './train.js';
+import { train, TrainingStopped, type TrainOptions, type TrainResult } from './train.js';
 import { quietContext, type ProgressBar, type RunContext } from '../context.js';
 import { writeFileAtomic, VERSION } from '../io/output.js';
 import { lineageOf, placementOf, type Manifest } from '../manifest.js';
@@ -298,7 +298,7 @@ export function describeLayout(l: VisibleLayout | null): string {
   return l ? `${describeImage(l.image)} image, ${l.labelCopies} label copies per class` : 'not a Fashion-MNIST layout';
 }
 
-type Invocation = { command: string; finished: string; wall_s: number; cell_updates: number };
+type Invocation = { command: string; finished: string; wall_s: number; cell_updates: number; status?: string };
 
 /** Train the model of a design; writes the model, its log, chart, checkpoints and manifest (see the file comment). */
 export async function trainModelForDesign(
@@ -380,6 +380,8 @@ export async function trainModelForDesign(
       model,
       out,
       finish,
+      // a stop (a signal) ends training at the next step; what the checkpoints hold is then written up below
+      stop: () => ctx.stop(),
       onStart: (epochsDone) => {
         const had = [...epochsDone.values()].reduce((x, y) => x + y, 0);
         const total = epochsDone.size * options.epochs;
@@ -412,121 +414,152 @@ export async function trainModelForDesign(
         );
       },
     } as TrainOptions);
+  } catch (e) {
+    // stopped: the manifest says so and counts this invocation's time (a --resume adds it to its total_wall_s)
+    if (e instanceof TrainingStopped && target.assemble !== false)
+      writeManifest(e.result, null, { status: 'interrupted', stage_epochs_done: e.done, stage_epochs_total: e.total });
+    throw e;
   } finally {
     bar.stop();
   }
   // stages trained apart: their checkpoints only (the run that assembles the model writes the manifest)
   if (target.assemble === false) return { ...plan, model: r.model, result: r, guidance, manifest: {} };
-  // what made the model: enough to train it again and to judge its cost (a --resume keeps the earlier invocations)
-  let earlier: Invocation[] = [];
-  const manifestPath = `${out}.manifest.json`;
-  if (options.resume && existsSync(manifestPath)) {
-    try {
-      const old = JSON.parse(readInputFile(manifestPath, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8')) as {
-        earlier?: Invocation[];
-      } & Invocation;
-      earlier = [...(old.earlier ?? []), { command: old.command, finished: old.finished, wall_s: old.wall_s, cell_updates: old.cell_updates }];
-    } catch {
-      earlier = [];
-    }
-  }
-  const o = options;
-  // the trainer's options as dtca train names them (and any option a newer recipe added, as it is named)
-  const known = new Set([
-    'engine',
-    'dataDir',
-    'images',
-    'resume',
-    'seed',
-    'stages',
-    'snapshots',
-    'assemble',
-    'limit',
-    'epochs',
-    'steps',
-    'batch',
-    'warmup',
-    'samples',
-    'every',
-    'lr',
-    'alpha',
-    'acp',
-    'acpLambda0',
-    'acpLag',
-    'workers',
-    'posWarmup',
-    'negStart',
-    'dataEpochs',
-    'dataWarmup',
-    'acpWarmup',
-    'finalEpochs',
-    'finalWarmup',
-    'ema',
-  ]);
-  const extras = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
-  const manifest = {
-    model: out,
-    command: target.command ?? ['dtca', ...process.argv.slice(2)].join(' '),
-    dtca_version: VERSION,
-    finished: new Date().toISOString(),
-    config: trainConfig.name,
-    data: target.images ? `${target.images.n} images given by the caller` : 'Fashion-MNIST train split',
-    chip: plan.chip,
-    // the clock a cycle-chip model was trained at (dtca run prefers it at that clock: sim/shipped.ts)
-    ...(plan.chip === 'cycle' ? { clock_hz: trainConfig.clock.clock_hz } : {}),
-    seed: options.seed,
-    init: design.init ? (design.initName ?? design.init.source) : null,
-    ...(plan.initGuidance ? { init_guidance_set_aside: { label_gain: plan.initGuidance.gain, beta: plan.initGuidance.beta } } : {}),
-    // a fine-tune keeps its source's placement (the manifest's or its lineage's)
-    placement: plan.placement ?? (design.initManifest ? placementOf(design.initManifest) : null),
-    T,
-    grid: { L: g.L, rules: g.rules, boundary: g.boundary },
-    weight_bits: trainConfig.cell.weight_bits,
-    image: layout ? layout.image : null,
-    label_copies: model.dtm!.label_copies,
-    label_gain: r.model.dtm?.label_gain ?? 1,
-    beta: r.model.beta,
-    guidance,
-    // the chip the guidance was chosen on: the training chip (as dtca model tune records it)
-    ...(guidance ? { guidance_chip: plan.chip, ...(plan.chip === 'cycle' ? { guidance_clock_hz: trainConfig.clock.clock_hz } : {}) } : {}),
-    options: {
-      epochs: o.epochs,
-      steps: o.steps,
-      batch: o.batch,
-      warmup: o.warmup,
-      pos_warmup: o.posWarmup ?? o.warmup,
-      neg_start: o.negStart ?? 'noise',
-      data_epochs: o.negStart === 'data' ? Math.min(o.epochs, o.dataEpochs ?? o.epochs) : 0,
-      data_warmup: o.negStart === 'data' ? (o.dataWarmup ?? o.warmup) : null,
-      acp_warmup: o.acpWarmup ?? o.warmup,
-      final_epochs: Math.min(o.epochs, o.finalEpochs ?? 0),
-      final_warmup: o.finalEpochs ? (o.finalWarmup ?? o.warmup) : null,
-      ema: o.ema ?? 0,
-      samples: o.samples,
-      every: o.every,
-      lr: o.lr,
-      lr_floor: o.alpha,
-      acp: o.acp,
-      acp_lambda: o.acpLambda0,
-      acp_lag: o.acpLag,
-      limit: o.limit ?? null,
-      train_stages: o.stages ?? null,
-      workers: o.workers,
-      ...extras,
-    },
-    engine: r.engine,
-    // wall_s: this invocation; stage_epoch_s (the log's wall_s summed), cell_updates and the rate: every stage-epoch of the
-    // model, whichever invocation trained it; total_wall_s: this and the earlier invocations that wrote a manifest (a killed one did not)
-    wall_s: +r.wall_s.toFixed(1),
-    stage_epoch_s: +r.log.reduce((s, e) => s + e.wall_s, 0).toFixed(1),
-    cell_updates: r.cell_updates,
-    updates_per_ns_per_thread: +r.updates_per_ns.toFixed(4),
-    machine: machine(),
-    earlier,
-    total_wall_s: +(r.wall_s + earlier.reduce((t, e) => t + (e.wall_s || 0), 0)).toFixed(1),
-    ...(target.manifestExtra ?? {}),
-    ...(design.initManifest ? { lineage: lineageOf(design.initManifest) } : {}),
-  };
-  writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 'train-manifest');
+  const manifest = writeManifest(r, guidance, { status: 'complete' });
   return { ...plan, model: r.model, result: r, guidance, manifest };
+
+  /**
+   * MODEL.manifest.json: what made the model, enough to train it again and to judge its cost; a
+   * --resume keeps the earlier invocations. `status` complete, or interrupted (no model yet: the
+   * stage-epochs the checkpoints hold, no guidance).
+   */
+  function writeManifest(
+    r: TrainResult,
+    guidance: TuneResult | null,
+    end: { status: 'complete' } | { status: 'interrupted'; stage_epochs_done: number; stage_epochs_total: number },
+  ): Record<string, unknown> {
+    let earlier: Invocation[] = [];
+    const manifestPath = `${out}.manifest.json`;
+    if (options.resume && existsSync(manifestPath)) {
+      try {
+        const old = JSON.parse(readInputFile(manifestPath, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8')) as {
+          earlier?: Invocation[];
+        } & Invocation;
+        earlier = [
+          ...(old.earlier ?? []),
+          {
+            command: old.command,
+            finished: old.finished,
+            wall_s: old.wall_s,
+            cell_updates: old.cell_updates,
+            ...(old.status === 'interrupted' ? { status: old.status } : {}),
+          },
+        ];
+      } catch {
+        earlier = [];
+      }
+    }
+    const o = options;
+    // the trainer's options as dtca train names them (and any option a newer recipe added, as it is named)
+    const known = new Set([
+      'engine',
+      'dataDir',
+      'images',
+      'resume',
+      'seed',
+      'stages',
+      'snapshots',
+      'assemble',
+      'limit',
+      'epochs',
+      'steps',
+      'batch',
+      'warmup',
+      'samples',
+      'every',
+      'lr',
+      'alpha',
+      'acp',
+      'acpLambda0',
+      'acpLag',
+      'workers',
+      'posWarmup',
+      'negStart',
+      'dataEpochs',
+      'dataWarmup',
+      'acpWarmup',
+      'finalEpochs',
+      'finalWarmup',
+      'ema',
+    ]);
+    const extras = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
+    const stopped = end.status === 'interrupted';
+    const manifest = {
+      model: out,
+      // complete, or interrupted: stopped by a signal before the model was written (no model, no guidance yet)
+      ...end,
+      command: target.command ?? ['dtca', ...process.argv.slice(2)].join(' '),
+      dtca_version: VERSION,
+      finished: new Date().toISOString(),
+      config: trainConfig.name,
+      data: target.images ? `${target.images.n} images given by the caller` : 'Fashion-MNIST train split',
+      chip: plan.chip,
+      // the clock a cycle-chip model was trained at (dtca run prefers it at that clock: sim/shipped.ts)
+      ...(plan.chip === 'cycle' ? { clock_hz: trainConfig.clock.clock_hz } : {}),
+      seed: options.seed,
+      init: design.init ? (design.initName ?? design.init.source) : null,
+      ...(plan.initGuidance ? { init_guidance_set_aside: { label_gain: plan.initGuidance.gain, beta: plan.initGuidance.beta } } : {}),
+      // a fine-tune keeps its source's placement (the manifest's or its lineage's)
+      placement: plan.placement ?? (design.initManifest ? placementOf(design.initManifest) : null),
+      T,
+      grid: { L: g.L, rules: g.rules, boundary: g.boundary },
+      weight_bits: trainConfig.cell.weight_bits,
+      image: layout ? layout.image : null,
+      label_copies: model.dtm!.label_copies,
+      label_gain: stopped ? null : (r.model.dtm?.label_gain ?? 1),
+      beta: stopped ? null : r.model.beta,
+      guidance,
+      // the chip the guidance was chosen on: the training chip (as dtca model tune records it)
+      ...(guidance ? { guidance_chip: plan.chip, ...(plan.chip === 'cycle' ? { guidance_clock_hz: trainConfig.clock.clock_hz } : {}) } : {}),
+      options: {
+        epochs: o.epochs,
+        steps: o.steps,
+        batch: o.batch,
+        warmup: o.warmup,
+        pos_warmup: o.posWarmup ?? o.warmup,
+        neg_start: o.negStart ?? 'noise',
+        data_epochs: o.negStart === 'data' ? Math.min(o.epochs, o.dataEpochs ?? o.epochs) : 0,
+        data_warmup: o.negStart === 'data' ? (o.dataWarmup ?? o.warmup) : null,
+        acp_warmup: o.acpWarmup ?? o.warmup,
+        final_epochs: Math.min(o.epochs, o.finalEpochs ?? 0),
+        final_warmup: o.finalEpochs ? (o.finalWarmup ?? o.warmup) : null,
+        ema: o.ema ?? 0,
+        samples: o.samples,
+        every: o.every,
+        lr: o.lr,
+        lr_floor: o.alpha,
+        acp: o.acp,
+        acp_lambda: o.acpLambda0,
+        acp_lag: o.acpLag,
+        limit: o.limit ?? null,
+        train_stages: o.stages ?? null,
+        workers: o.workers,
+        ...extras,
+      },
+      engine: r.engine,
+      // wall_s: this invocation; stage_epoch_s (the log's wall_s summed), cell_updates and the rate: every stage-epoch of the
+      // model, whichever invocation trained it; total_wall_s: this and the earlier invocations that wrote a manifest (complete
+      // or interrupted ones; one killed outright, SIGKILL or a second signal, did not)
+      wall_s: +r.wall_s.toFixed(1),
+      stage_epoch_s: +r.log.reduce((s, e) => s + e.wall_s, 0).toFixed(1),
+      cell_updates: r.cell_updates,
+      updates_per_ns_per_thread: +r.updates_per_ns.toFixed(4),
+      machine: machine(),
+      earlier,
+      total_wall_s: +(r.wall_s + earlier.reduce((t, e) => t + (e.wall_s || 0), 0)).toFixed(1),
+      ...(target.manifestExtra ?? {}),
+      ...(design.initManifest ? { lineage: lineageOf(design.initManifest) } : {}),
+    };
+    writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 'train-manifest');
+    return manifest;
+  }
 }

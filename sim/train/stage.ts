@@ -21,7 +21,7 @@
  */
 import { buildChip, type Chip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
-import { runStage, initKey, hintonThreshold, hintonSpin, type SweepView } from '../run.js';
+import { stageSteps, initKey, hintonThreshold, hintonSpin, type SweepView } from '../run.js';
 import { createEngine } from '../../cells/select.js';
 import { type EngineChoice, type LatchEngine, type MomentSums } from '../../cells/engine.js';
 import { emptyPlanes, planeUnit, quantiser, type Planes } from '../../cells/planes.js';
@@ -33,6 +33,8 @@ import { stageCoupling, type StageModel, type DtmSpec } from '../model.js';
 import { Adam, cosineLr, type AdamParams } from './adam.js';
 import { acpUpdate, type AcpParams, type AcpAction } from './acp.js';
 import { noiseInto, pairProbabilities } from './forward.js';
+import { runThrough, type Steps } from '../../fabric/pause.js';
+import { Interrupted } from '../../fabric/errors.js';
 
 export type NegStart = 'noise' | 'data';
 export const NEG_STARTS: NegStart[] = ['noise', 'data'];
@@ -209,6 +211,8 @@ export function emaStep(avg: Float64Array, x: Float64Array, d: number): void {
 
 const TRAIN_PURPOSE = 7;
 
+const never = () => false;
+
 /**
  * The training pairs of a step (or of an ACP measurement), in rows of V entries: row b is pair b's
  * target x^k and input x^(k+1). Preallocated once per trainer: a step allocates nothing per pair.
@@ -232,7 +236,7 @@ export class StageTrainer {
   private readonly probs: { toTarget: Float64Array; toInput: Float64Array };
   private readonly adam: Adam;
   private readonly quantise: (v: number) => number;
-  // per-step working memory, allocated once (a step allocates only what runStage returns)
+  // per-step working memory, allocated once (a step allocates only what stageSteps returns)
   /** the programmed stage (plane units) and the same with the visible cells clamped: one bias and weight plane */
   private readonly free: Planes;
   private readonly clamped: Planes;
@@ -452,9 +456,11 @@ export class StageTrainer {
    * One phase of `count` chains from `first`: moments into `sums` from `warmup` on (when given).
    * Chain c's biases are the programmed ones with inputOf(c) on its cells (the input; none for a
    * positive phase), its initial spins spinsOf(c), or with `keep` the state its engine slot ended
-   * the phase before with. With `finals`, the chains' last states are read into those arrays.
+   * the phase before with. With `finals`, the chains' last states are read into those arrays. Work
+   * that may pause before a sweep (`due`, fabric/pause.ts); `stop()` true before a sweep throws
+   * Interrupted (sim/run.ts stageSteps).
    */
-  private phase(
+  private *phaseSteps(
     pl: Planes,
     first: number,
     count: number,
@@ -471,12 +477,14 @@ export class StageTrainer {
       sweeps?: number;
       finals?: Int8Array[];
     },
-  ): { latches: number; finals: Int8Array[] } {
+    due: () => boolean,
+    stop: () => boolean,
+  ): Steps<{ latches: number; finals: Int8Array[] }> {
     const sp = this.spec;
     const ev = new ExactEvents();
     if (o.reclamp) this.engine.programClamp(pl);
     else this.engine.program(pl);
-    const finals = runStage(
+    const finals = yield* stageSteps(
       this.chip,
       this.engine,
       pl,
@@ -493,15 +501,22 @@ export class StageTrainer {
         view: o.view,
         finals: o.finals !== undefined,
         finalsInto: o.finals,
+        shouldStop: stop,
       },
       ev,
+      due,
     );
     return { latches: Number(ev.get('latches')), finals };
   }
 
   /** one gradient step (global step number g) */
   step(g: number, lr: number): { gradRms: number; agreement: number } {
-    const r = this.gradient(g);
+    return runThrough((due) => this.stepSteps(g, lr, due, never));
+  }
+
+  /** step() as work that may pause before a sweep; `stop()` before a sweep throws Interrupted, the parameters unchanged */
+  private *stepSteps(g: number, lr: number, due: () => boolean, stop: () => boolean): Steps<{ gradRms: number; agreement: number }> {
+    const r = yield* this.gradientSteps(g, due, stop);
     const W = this.wires.i.length;
     const theta = this.theta;
     theta.set(this.state.thetaW, 0);
@@ -534,6 +549,10 @@ export class StageTrainer {
    * returned `grad` is the trainer's own array, valid until the next step.
    */
   gradient(g: number): { grad: Float64Array; gradRms: number; agreement: number } {
+    return runThrough((due) => this.gradientSteps(g, due, never));
+  }
+
+  private *gradientSteps(g: number, due: () => boolean, stop: () => boolean): Steps<{ grad: Float64Array; gradRms: number; agreement: number }> {
     const sp = this.spec;
     const f = this.chip.fabric;
     const B = sp.batch;
@@ -553,22 +572,36 @@ export class StageTrainer {
     const final = finalEpochs > 0 && epoch >= sp.epochs - finalEpochs;
     const fromData = !final && sp.negStart === 'data' && epoch < (sp.dataEpochs ?? Infinity);
     const negWarmup = final ? (sp.finalWarmup ?? sp.warmup) : fromData ? (sp.dataWarmup ?? sp.warmup) : sp.warmup;
-    const p = this.phase(this.clamped, first, B, {
-      warmup: sp.posWarmup ?? sp.warmup,
-      sums: pos,
-      spinsOf: (c) => this.positiveStart(c, c - first),
-    });
+    const p = yield* this.phaseSteps(
+      this.clamped,
+      first,
+      B,
+      {
+        warmup: sp.posWarmup ?? sp.warmup,
+        sums: pos,
+        spinsOf: (c) => this.positiveStart(c, c - first),
+      },
+      due,
+      stop,
+    );
     let updates = p.latches;
-    const n = this.phase(this.free, first + B, B, {
-      reclamp: true,
-      warmup: negWarmup,
-      sums: neg,
-      inputOf: (c) => this.inputBias(c - first - B, c - first - B),
-      // data-started: each negative chain continues its positive chain's last state in the engine
-      spinsOf: (c) => this.noiseStart(c, c - first - B),
-      keep: fromData,
-      finals: this.negFinals,
-    });
+    const n = yield* this.phaseSteps(
+      this.free,
+      first + B,
+      B,
+      {
+        reclamp: true,
+        warmup: negWarmup,
+        sums: neg,
+        inputOf: (c) => this.inputBias(c - first - B, c - first - B),
+        // data-started: each negative chain continues its positive chain's last state in the engine
+        spinsOf: (c) => this.noiseStart(c, c - first - B),
+        keep: fromData,
+        finals: this.negFinals,
+      },
+      due,
+      stop,
+    );
     updates += n.latches;
     this.state.cellUpdates += updates;
     // the negative chains' image cells at their last sample (the phase's last sweep), against the targets
@@ -619,6 +652,10 @@ export class StageTrainer {
    * one mode of a multimodal conditional counts fully (rho -> 1).
    */
   autocorrelation(epoch: number): number {
+    return runThrough((due) => this.autocorrelationSteps(epoch, due, never));
+  }
+
+  private *autocorrelationSteps(epoch: number, due: () => boolean, stop: () => boolean): Steps<number> {
     const sp = this.spec;
     const N = this.chip.fabric.N;
     const half = Math.max(1, Math.floor(sp.batch / 2));
@@ -630,20 +667,28 @@ export class StageTrainer {
     const first = 2 ** 31 + epoch * 2 * half; // chain numbers apart from the training steps'
     this.program();
     // chain 2p and 2p + 1 are the replicas of input p
-    this.state.cellUpdates += this.phase(this.free, first, 2 * half, {
-      warmup: t1 + 1,
-      inputOf: (c) => this.inputBias(c - first, (c - first) >> 1),
-      spinsOf: (c) => this.noiseStart(c, (c - first) >> 1),
-      view: {
-        wants: (_c, s) => s === t1 || s === t2,
-        onSweep: (v) => {
-          const e = snaps.get(v.chain) ?? [new Int8Array(N), new Int8Array(N)];
-          e[v.sweep === t1 ? 0 : 1].set(v.s.subarray(0, N));
-          snaps.set(v.chain, e);
+    const ran = yield* this.phaseSteps(
+      this.free,
+      first,
+      2 * half,
+      {
+        warmup: t1 + 1,
+        inputOf: (c) => this.inputBias(c - first, (c - first) >> 1),
+        spinsOf: (c) => this.noiseStart(c, (c - first) >> 1),
+        view: {
+          wants: (_c, s) => s === t1 || s === t2,
+          onSweep: (v) => {
+            const e = snaps.get(v.chain) ?? [new Int8Array(N), new Int8Array(N)];
+            e[v.sweep === t1 ? 0 : 1].set(v.s.subarray(0, N));
+            snaps.set(v.chain, e);
+          },
         },
+        sweeps: t2 + 1,
       },
-      sweeps: t2 + 1,
-    }).latches;
+      due,
+      stop,
+    );
+    this.state.cellUpdates += ran.latches;
     let num = 0;
     let den = 0;
     for (let p = 0; p < half; p++) {
@@ -664,20 +709,45 @@ export class StageTrainer {
 
   /** the next epoch, if any is left (false when the stage is done) */
   runEpoch(onEpoch: (r: EpochRecord, st: StageState) => void, onStep?: (stepInEpoch: number) => void): boolean {
+    return runThrough((due) => this.epochSteps(onEpoch, onStep, due)) === 'trained';
+  }
+
+  /**
+   * The next epoch as work that may pause (fabric/pause.ts): before every sweep of its chains it
+   * yields when `due()` says so, and asks `stop()` there and before each step. Stopped, it returns
+   * 'stopped' at once and the epoch is left unfinished: the state holds the steps taken so far, so
+   * the trainer must not be used again (the last onEpoch state, a checkpoint, is the consistent
+   * one). 'done' when every epoch is trained, 'trained' after an epoch (onEpoch called).
+   */
+  *epochSteps(
+    onEpoch: (r: EpochRecord, st: StageState) => void,
+    onStep?: (stepInEpoch: number) => void,
+    due: () => boolean = () => false,
+    stop: () => boolean = () => false,
+  ): Steps<'trained' | 'done' | 'stopped'> {
     const sp = this.spec;
-    if (this.state.epoch >= sp.epochs) return false;
+    if (this.state.epoch >= sp.epochs) return 'done';
     const total = sp.epochs * sp.steps;
     const t0 = performance.now();
     const epoch = this.state.epoch;
     let last = { gradRms: 0, agreement: 0 };
     let lr = 0;
-    for (let s = 0; s < sp.steps; s++) {
-      const g = epoch * sp.steps + s;
-      lr = cosineLr(sp.adam.lr, sp.alpha, g / Math.max(1, total - 1));
-      last = this.step(g, lr);
-      onStep?.(s + 1);
+    let rho: number;
+    try {
+      for (let s = 0; s < sp.steps; s++) {
+        if (stop()) return 'stopped';
+        const g = epoch * sp.steps + s;
+        lr = cosineLr(sp.adam.lr, sp.alpha, g / Math.max(1, total - 1));
+        // pauses before its sweeps: a signal handler on this thread runs there (cli/signals.ts)
+        last = yield* this.stepSteps(g, lr, due, stop);
+        onStep?.(s + 1);
+      }
+      if (stop()) return 'stopped';
+      rho = yield* this.autocorrelationSteps(epoch, due, stop);
+    } catch (e) {
+      if (e instanceof Interrupted && stop()) return 'stopped';
+      throw e;
     }
-    const rho = this.autocorrelation(epoch);
     let action: EpochRecord['acp_action'] = 'disabled';
     if (sp.acp.on) {
       const u = acpUpdate({ lambda: this.state.lambda, rhoPrev: this.state.rhoPrev }, rho, sp.acp.params);
@@ -705,7 +775,7 @@ export class StageTrainer {
     };
     this.state.log.push(rec);
     onEpoch(rec, this.state);
-    return true;
+    return 'trained';
   }
 }
 

@@ -3,7 +3,9 @@
  * worker threads, a checkpoint per stage and epoch, a training log (JSONL) and its chart, and the
  * model file at the end. Stages are independent and every draw is counter-based, so the result
  * depends on the seed and the options, not on the worker count, and a resumed run continues
- * exactly where the checkpoints stopped.
+ * exactly where the checkpoints stopped. A caller's `stop` (the CLI's signal flag, passed down:
+ * sim/ does not import cli/) ends training at the next sweep of its chains with TrainingStopped,
+ * the epochs in progress dropped and the checkpoints whole.
  *
  * Files, for --out MODEL:
  *   MODEL                  the trained model (msgpack; JSON if MODEL ends in .json)
@@ -13,8 +15,9 @@
  *   MODEL.epochs/epoch-E.mp  with --snapshots: the model after epoch E (every stage at epoch E)
  */
 import { runJobs } from '../pool.js';
+import { runPaced, runThrough, type Work } from '../../fabric/pause.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { UserError } from '../../fabric/errors.js';
+import { Interrupted, UserError } from '../../fabric/errors.js';
 import { writeFileAtomic } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { modelFileBytes, type Model } from '../model.js';
@@ -96,6 +99,15 @@ export interface TrainOptions {
   onStep?: (stage: number, done: number) => void;
   /** before training: the epochs each stage to be trained already has from its checkpoint (a --resume), by stage */
   onStart?: (epochsDone: Map<number, number>) => void;
+  /**
+   * true once training should stop (a signal: the CLI's handler sets what this reads). Asked before
+   * every sweep of the training chains; training on this thread then gives the event loop a turn
+   * at least every 50 ms, at a sweep boundary (fabric/pause.ts), and worker threads (workers > 1)
+   * are ended within 50 ms. Stopped, train() throws TrainingStopped: the epochs in progress are
+   * dropped, every checkpoint on disk is whole, and a resume continues from them. Absent: training
+   * never pauses.
+   */
+  stop?: () => boolean;
 }
 
 export interface TrainResult {
@@ -105,6 +117,25 @@ export interface TrainResult {
   cell_updates: number;
   updates_per_ns: number;
   engine: string;
+}
+
+/**
+ * Training stopped because TrainOptions.stop said so, at a safe point: every checkpoint written is
+ * whole (the epochs in progress were dropped) and `--resume` continues from them. `done` of `total`
+ * stage-epochs (of the stages this run trains) are in the checkpoints; `result` is this
+ * invocation's account so far (wall time, cell updates of the checkpoints, the log), its model
+ * the untrained one.
+ */
+export class TrainingStopped extends Interrupted {
+  constructor(
+    readonly done: number,
+    readonly total: number,
+    readonly result: TrainResult,
+  ) {
+    super({}, 'stop requested');
+    this.name = 'TrainingStopped';
+    this.message = `training stopped: ${done} of ${total} stage-epochs done`;
+  }
 }
 
 /** the options that must match for a resume */
@@ -242,25 +273,41 @@ export interface TrainJob {
  * state.
  */
 export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
-  const data = trainData(job.opts.model, job.opts.dataDir, job.opts.limit, 'train', job.opts.images);
-  const trainers = job.stages.map((stage) => new StageTrainer(stageSpec(job.opts as TrainOptions, stage), data, stateFromObject(job.states[stage])));
-  try {
-    for (const tr of trainers) post({ type: 'engine', stage: tr.state.stage, engine: tr.engineUsed });
-    let more = true;
-    while (more) {
-      more = false;
-      for (const tr of trainers) {
-        const stage = tr.state.stage;
-        const ran = tr.runEpoch(
-          (rec, st) => post({ type: 'epoch', rec, state: stateToObject(st) }),
-          (done) => post({ type: 'step', stage, done }),
-        );
-        more = more || ran;
+  runThrough(trainJobWork(job, post));
+}
+
+/**
+ * runTrainJob as work that may pause before a sweep (fabric/pause.ts) and asks `stop()` there:
+ * stopped, it returns false at once and the epochs in progress are dropped (their
+ * states are not posted: the last state each stage posted, its checkpoint, is whole). True when
+ * every stage of the job has its epochs.
+ */
+export function trainJobWork(job: TrainJob, post: (m: unknown) => void, stop: () => boolean = () => false): Work<boolean> {
+  return function* (due) {
+    const data = trainData(job.opts.model, job.opts.dataDir, job.opts.limit, 'train', job.opts.images);
+    const trainers = job.stages.map((stage) => new StageTrainer(stageSpec(job.opts as TrainOptions, stage), data, stateFromObject(job.states[stage])));
+    try {
+      for (const tr of trainers) post({ type: 'engine', stage: tr.state.stage, engine: tr.engineUsed });
+      let more = true;
+      while (more) {
+        more = false;
+        for (const tr of trainers) {
+          const stage = tr.state.stage;
+          const ran = yield* tr.epochSteps(
+            (rec, st) => post({ type: 'epoch', rec, state: stateToObject(st) }),
+            (done) => post({ type: 'step', stage, done }),
+            due,
+            stop,
+          );
+          if (ran === 'stopped') return false;
+          more = more || ran === 'trained';
+        }
       }
+      return true;
+    } finally {
+      for (const tr of trainers) tr.dispose();
     }
-  } finally {
-    for (const tr of trainers) tr.dispose();
-  }
+  };
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
@@ -357,19 +404,48 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
     }
   };
   const workers = Math.max(1, Math.min(o.workers, todo.length));
-  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined, onStart: undefined, finish: undefined };
+  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined, onStart: undefined, finish: undefined, stop: undefined };
   const jobs: TrainJob[] = Array.from({ length: workers }, (_, w) => {
     const mine = todo.filter((_, n) => n % workers === w);
     return { kind: 'train', opts: jobOpts, stages: mine, states: Object.fromEntries(mine.map((k) => [k, stateToObject(states.get(k)!)])) };
   });
-  if (workers <= 1) {
-    if (jobs[0]?.stages.length) runTrainJob(jobs[0], (m) => onMessage(m as never));
-  } else {
-    await runJobs(
-      jobs.map((job) => ({ name: 'train', data: job })),
-      { onMessage: (_, m) => onMessage(m as never) },
+  // a stop: what the checkpoints hold (every one whole: onMessage writes them on this thread, atomically)
+  const stop = o.stop;
+  const stopped = (): TrainingStopped => {
+    const counted = stageOnly ? stages.map((k) => states.get(k)!) : [...states.values()];
+    const updates = counted.reduce((a, s) => a + s.cellUpdates, 0);
+    const trainWall = counted.reduce((a, s) => a + s.wallS, 0);
+    return new TrainingStopped(
+      stages.reduce((a, k) => a + Math.min(o.epochs, states.get(k)!.epoch), 0),
+      stages.length * o.epochs,
+      {
+        model: o.model,
+        log: [...log].sort((a, b) => a.stage - b.stage || a.epoch - b.epoch),
+        wall_s: (performance.now() - t0) / 1000,
+        cell_updates: updates,
+        updates_per_ns: trainWall > 0 ? updates / (trainWall * 1e9) : 0,
+        engine,
+      },
     );
+  };
+  if (workers <= 1) {
+    if (jobs[0]?.stages.length) {
+      const work = trainJobWork(jobs[0], (m) => onMessage(m as never), stop);
+      // with a stop to ask, this thread's event loop gets a turn before the first step and at most every 50 ms
+      if (!(stop ? await runPaced(work) : runThrough(work))) throw stopped();
+    }
+  } else {
+    try {
+      await runJobs(
+        jobs.map((job) => ({ name: 'train', data: job })),
+        { onMessage: (_, m) => onMessage(m as never), stop, stopEveryMs: 50 },
+      );
+    } catch (e) {
+      if (e instanceof Interrupted && stop?.()) throw stopped();
+      throw e;
+    }
   }
+  if (stop?.()) throw stopped();
   if (stageOnly) {
     const updates = stages.reduce((a, k) => a + states.get(k)!.cellUpdates, 0);
     const trainWall = stages.reduce((a, k) => a + states.get(k)!.wallS, 0);
@@ -385,7 +461,16 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   // the model: the DTM with every stage's trained parameters
   const wires = wires0;
   let model: Model = { ...o.model, stages: Array.from({ length: T }, (_, k) => stageModel(states.get(k)!, wires)), source: `trained: ${o.out}` };
-  if (o.finish) model = await o.finish(model);
+  if (o.finish) {
+    try {
+      model = await o.finish(model);
+    } catch (e) {
+      // stopped while the trained model was being finished (the guidance search): every stage is in its checkpoints
+      if (e instanceof Interrupted && stop?.()) throw stopped();
+      throw e;
+    }
+    if (stop?.()) throw stopped();
+  }
   const json = o.out.endsWith('.json');
   writeFileAtomic(o.out, modelFileBytes(model, json), 'model');
   log.sort((a, b) => a.stage - b.stage || a.epoch - b.epoch);
