@@ -67,12 +67,17 @@ export interface SweepView {
   energy(): Float64Array;
 }
 
-/** Which engine a run used, what it asked for and what it passed over. */
+/**
+ * Which engine a run used, what it asked for and what it passed over. A run on worker threads
+ * chooses an engine per thread (auto: the many-chain engine for a thread given several chains,
+ * the single-chain one for a thread given one), so `used` and `stats.kind` are an EngineKind, or
+ * several joined by '+' in thread order when the threads chose differently (`batch+wasm`).
+ */
 export interface EngineReport {
   requested: EngineChoice;
-  used: EngineKind;
+  used: string;
   refused: { engine: EngineKind; reason: string }[];
-  stats: EngineStats;
+  stats: Omit<EngineStats, 'kind'> & { kind: string };
 }
 
 export function engineReport(sel: EngineSelection): EngineReport {
@@ -876,9 +881,16 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   };
 }
 
-/** One report for the engines of several threads (same choice; stats summed). */
+/**
+ * One report for the engines of several threads: every engine a thread used (in thread order,
+ * once each: a thread given one chain of a many-chain run takes the single-chain engine), every
+ * engine a thread passed over (once per reason), the stats summed (capacity: the largest).
+ */
 export function mergeEngineReports(rs: EngineReport[]): EngineReport {
-  const out: EngineReport = { ...rs[0], stats: { ...rs[0].stats } };
+  const used = [...new Set(rs.map((r) => r.used))].join('+');
+  const refused: EngineReport['refused'] = [];
+  for (const r of rs) for (const x of r.refused) if (!refused.some((y) => y.engine === x.engine && y.reason === x.reason)) refused.push(x);
+  const out: EngineReport = { requested: rs[0].requested, used, refused, stats: { ...rs[0].stats, kind: used } };
   for (const r of rs.slice(1)) {
     for (const k of ['latch_calls', 'cell_updates', 'exact_decisions', 'compiles', 'memory_bytes'] as const) out.stats[k] += r.stats[k];
     out.stats.capacity = Math.max(out.stats.capacity, r.stats.capacity);

@@ -9,11 +9,11 @@ import { testConfig } from './helpers/chip.js';
 
 const base = ['fabric.L=28', 'fabric.rules="G12"', 'seed=99'];
 
-async function run(sets: string[], ideal: boolean, workers = 1) {
+async function run(sets: string[], ideal: boolean, workers = 1, chains = 4) {
   const cfg = testConfig([...base, ...sets], ideal);
   const chip = buildChip(cfg);
   const model = randomModel(chip.fabric, 5, 0.4, 0.2);
-  return runModel(chip, model, { chains: 4, sweeps: 60, warmup: 10, moments: true, workers });
+  return runModel(chip, model, { chains, sweeps: 60, warmup: 10, moments: true, workers });
 }
 
 const bytes = (r: Awaited<ReturnType<typeof run>>) => Buffer.concat(r.finals.map((f) => Buffer.from(f.buffer)));
@@ -52,6 +52,28 @@ describe('determinism', () => {
     expect(two.events).toEqual(one.events);
     expect(three.energy).toEqual(one.energy);
     expect(two.moments).toEqual(one.moments);
+  });
+
+  // auto picks an engine per thread: with 3 chains on 2 threads one thread holds 2 (the many-chain
+  // engine) and the other 1 (the single-chain engine); the report names both, not the first alone
+  it('threads that chose different engines are all named in the report, their refusals kept', async () => {
+    const one = await run([], false, 1, 3);
+    const two = await run([], false, 2, 3);
+    expect(bytes(two)).toEqual(bytes(one));
+    expect(one.engine.used).toBe('batch');
+    expect(two.engine.used).toBe('batch+wasm');
+    expect(two.engine.stats.kind).toBe('batch+wasm');
+    expect(two.engine.stats.cell_updates).toBe(one.engine.stats.cell_updates);
+    const model = newDtmModel({ T: 2, L: 28, rules: 'G12', boundary: 'open', visible: 30, weights: { random: 0.3 }, seed: 2 });
+    const gen = async (workers: number) => generate(buildChip(testConfig(base, false)), model, { images: 3, sweeps: 5, workers });
+    const g1 = await gen(1);
+    const g2 = await gen(2);
+    expect(g2.outputs).toEqual(g1.outputs);
+    expect([g1.engine.used, g2.engine.used]).toEqual(['batch', 'batch+wasm']);
+    // ideal (exact) weights: the thread of two chains passed over the many-chain engine, and says so
+    const i2 = await run([], true, 2, 3);
+    expect(i2.engine.used).toBe('wasm');
+    expect(i2.engine.refused.map((r) => r.engine)).toEqual(['batch']);
   });
 
   // stats.json is a function of the config, the seed and the run's options: a second run in the

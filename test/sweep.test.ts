@@ -291,6 +291,24 @@ describe('dtca sweep end to end', () => {
     expect(r2.code).toBe(0);
     expect(read(join(two, 'results.csv'))).toBe(read(join(one, 'results.csv')));
     expect(read(join(two, 'results.jsonl'))).toBe(read(join(one, 'results.jsonl')));
+    // and every point's and twin's files, but for their wall times and dates (docs/sweeps.md)
+    const timeless: Record<string, string[]> = { 'point.json': ['wall_s', 'finished'], 'stats.json': ['wall_s', 'updates_per_ns'], 'twin.json': ['wall_s'] };
+    for (const sub of ['points', 'twins']) {
+      const ids = readdirSync(join(one, sub)).sort();
+      expect(readdirSync(join(two, sub)).sort()).toEqual(ids);
+      for (const id of ids) {
+        const files = readdirSync(join(one, sub, id)).sort();
+        expect(readdirSync(join(two, sub, id)).sort()).toEqual(files);
+        for (const f of files) {
+          const [a, b] = [readFileSync(join(one, sub, id, f)), readFileSync(join(two, sub, id, f))];
+          if (!timeless[f]) expect(Buffer.compare(b, a), `${sub}/${id}/${f}`).toBe(0);
+          else {
+            const strip = (x: Buffer) => Object.fromEntries(Object.entries(JSON.parse(x.toString('utf8')) as object).filter(([k]) => !timeless[f].includes(k)));
+            expect(strip(b), `${sub}/${id}/${f}`).toEqual(strip(a));
+          }
+        }
+      }
+    }
   });
 
   it('the same command again redoes nothing; the same sweep as a plan file has the same id', () => {

@@ -65,6 +65,33 @@ describe('dtca train', () => {
     expect(dtca(['train', ...SMALL, '--epochs', '1', '--workers', '1', '--out', a]).code).toBe(0);
     expect(dtca(['train', ...SMALL, '--epochs', '1', '--workers', '2', '--out', b]).code).toBe(0);
     expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
+    // every other file too, but for the wall times it records (docs/training.md)
+    for (const f of ['.train.svg', '.train.png', '.ckpt/run.json']) expect(Buffer.compare(readFileSync(a + f), readFileSync(b + f)), f).toBe(0);
+    const log = (m: string) =>
+      readFileSync(`${m}.train.jsonl`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => ({ ...JSON.parse(l), wall_s: 0 }));
+    expect(log(b)).toEqual(log(a));
+    const ckpt = (m: string, k: number) => {
+      const st = unpack((unpack(readFileSync(`${m}.ckpt/stage-${k}.mp`)) as { payload: Uint8Array }).payload) as { wallS: number; log: { wall_s: number }[] };
+      return { ...st, wallS: 0, log: st.log.map((r) => ({ ...r, wall_s: 0 })) };
+    };
+    for (const k of [0, 1]) expect(ckpt(b, k)).toEqual(ckpt(a, k));
+    const man = (m: string) => {
+      const {
+        model: _m,
+        command: _c,
+        finished: _f,
+        wall_s: _w,
+        total_wall_s: _t,
+        stage_epoch_s: _s,
+        updates_per_ns_per_thread: _u,
+        ...rest
+      } = JSON.parse(readFileSync(`${m}.manifest.json`, 'utf8')) as Record<string, unknown>;
+      return { ...rest, options: { ...(rest.options as object), workers: 0 } };
+    };
+    expect(man(b)).toEqual(man(a));
   }, 180_000);
 
   it('resumes after a kill and ends with the model an uninterrupted run gives', async () => {

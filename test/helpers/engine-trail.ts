@@ -48,7 +48,7 @@ export interface Trail {
   spins: Int8Array[];
   tallies: string[];
   rest: string;
-  used: EngineKind;
+  used: string;
   /** threads the chain was split over (the single-chain engine's tiles), 1 when not split */
   tiles: number;
   refused: string[];
