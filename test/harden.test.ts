@@ -474,6 +474,11 @@ describe('validated before running: one line naming the source and showing the v
       /^dtca: --workers 1000: at most \d+ on this machine/,
     ],
     [
+      'eval of a model with fewer images than classes (names --images, not the --labels eval does not take)',
+      ['eval', join(ROOT, 'configs/models/fmnist-t8.mp'), '--images', '5'],
+      /^dtca: --images 5: scoring a model generates each of its 10 classes in turn; give --images 10 or more$/,
+    ],
+    [
       'model tune --workers beyond the machine',
       (d) => ['model', 'tune', join(ROOT, 'configs/models/fmnist-t8.mp'), '--out', join(d, 't.mp'), '--workers', '1000'],
       /^dtca: --workers 1000: at most \d+ on this machine/,
