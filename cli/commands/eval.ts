@@ -135,8 +135,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     const workers = workersFlag(a.workers) ?? 1;
     // every class clamped equally: fewer images than classes would leave classes out (and the error
     // would name --labels, which eval does not take)
-    if (n < CLASSES)
-      throw new UserError(`--images ${n}: scoring a model generates each of its ${CLASSES} classes in turn; give --images ${CLASSES} or more`);
+    if (n < CLASSES) throw new UserError(`--images ${n}: scoring a model generates each of its ${CLASSES} classes in turn; give --images ${CLASSES} or more`);
     const labels = Array.from({ length: CLASSES }, (_, c) => c);
     log.info({ model: a.target, config: cfg.name, chip: chipKind, images: n, sweeps, workers }, 'generating class-clamped samples');
     const ctx = cliContext(session);
