@@ -32,6 +32,7 @@ import { trainCommand } from './commands/train.js';
 import { experimentCommand } from './commands/experiment.js';
 import { probeCommand } from './commands/probe.js';
 import { compareCommand } from './commands/compare.js';
+import { creationTime } from '../fabric/stamp.js';
 
 /** The command line's parser; its commands' handlers run with session `s` (cli/session.ts). */
 export function buildCli(rawArgv: string[], s: Session) {
@@ -98,6 +99,8 @@ export function buildCli(rawArgv: string[], s: Session) {
  */
 export async function main(argv: string[], o: { signals?: boolean } = {}): Promise<number> {
   try {
+    // a malformed SOURCE_DATE_EPOCH is refused before anything is written (fabric/stamp.ts)
+    creationTime();
     const s = newSession({ ...o, argv });
     await withOutputSession(s.files, () => buildCli(argv, s).parseAsync());
     return 0;

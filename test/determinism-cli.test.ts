@@ -95,6 +95,23 @@ describe('the CLI writes the same files for any --workers', () => {
     }, 120_000);
   }
 
+  it("SOURCE_DATE_EPOCH fixes the trace header's creation time: two runs, workers 1 and 2, the same trace bytes; a malformed value refused", () => {
+    const env = { SOURCE_DATE_EPOCH: '1700000000' };
+    const args = ['run', '--images', '2', '--sweeps', '4', '--trace'];
+    const outs = ['1', '2'].map((w) => {
+      const out = join(dir, `epoch-${w}`);
+      const r = dtca([...args, '--workers', w, '--out', out], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(join(out, 'trace.dtct'));
+    });
+    expect(Buffer.compare(outs[1], outs[0])).toBe(0);
+    expect(outs[0].includes(Buffer.from('2023-11-14T22:13:20.000Z'))).toBe(true);
+    const bad = dtca([...args, '--out', join(dir, 'epoch-bad')], { env: { SOURCE_DATE_EPOCH: '17e8' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^dtca: SOURCE_DATE_EPOCH="17e8": must be a whole number of seconds since 1970-01-01/);
+    expect(existsSync(join(dir, 'epoch-bad'))).toBe(false);
+  }, 120_000);
+
   it('dtca run, one image split over threads by rows: workers 1 and 2', async () => {
     const args = ['--set', 'fabric.L=64', '--images', '1', '--sweeps', '6', '--trace'];
     const one = run('tiles-1', [...args, '--workers', '1']);

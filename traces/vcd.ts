@@ -22,6 +22,7 @@
  */
 import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
+import { creationTime } from '../fabric/stamp.js';
 
 export type VcdVarType = 'wire' | 'reg' | 'integer' | 'real';
 export type VcdValue = number | 'x' | 'z';
@@ -191,7 +192,7 @@ export class VcdWriter {
 
   private header(): void {
     const o = this.opts;
-    this.out(`$date\n  ${o.date ?? new Date().toISOString()}\n$end\n`);
+    this.out(`$date\n  ${o.date ?? creationTime()}\n$end\n`);
     this.out(`$version\n  ${o.version ?? 'dtca'}\n$end\n`);
     if (o.comment) this.out(`$comment\n  ${o.comment.replace(/\$end/g, '$ end')}\n$end\n`);
     this.out(`$timescale ${formatTimescale(o.timescale)} $end\n`);

@@ -12,6 +12,7 @@ import { CONFIG_DIR } from '../config.js';
 import { loadFmnist, subset, BINARY_THRESHOLD } from '../fmnist.js';
 import { trainClassifier, serialiseClassifier, paramCount, DEFAULT_ARCH, TRAIN_DEFAULTS, type Arch, type Classifier } from './classifier.js';
 import { VERSION } from '../io/output.js';
+import { creationTime } from '../../fabric/stamp.js';
 
 /** The committed classifier. */
 export const CLASSIFIER_PATH = join(CONFIG_DIR, 'classifier', 'fmnist-cnn.msgpack');
@@ -78,7 +79,7 @@ export function trainQualityClassifier(o: TrainRun): TrainedClassifier {
     machine: `${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores`,
     node: process.version,
     dtca_version: VERSION,
-    created: new Date().toISOString(),
+    created: creationTime(),
     history,
   };
   return { net, bytes: serialiseClassifier(net, info), info };
