@@ -1,9 +1,9 @@
-// `dtca sweep run` and `dtca sweep train` (all, and one Slurm array task with --task) stopped by
-// SIGINT or SIGTERM (cli/signals.ts): they stop at their next safe point, leave no
+// `dtca sweep run`, `dtca sweep train` (all, and one Slurm array task with --task) and `dtca model
+// tune` stopped by SIGINT or SIGTERM (cli/signals.ts): they stop at their next safe point, leave no
 // temporary file, partial point or lock behind, say in one line how far they got and the command
 // that continues, and exit 130 or 143; that command then ends with what an uninterrupted run
-// writes (docs/guarantees.md). The tiny settings are those of sweep-report.test.ts (points) and
-// sweep-train.test.ts (a 7x7-pooled model on L = 16).
+// writes (docs/guarantees.md). The tiny settings are those of sweep-report.test.ts (points),
+// sweep-train.test.ts (a 7x7-pooled model on L = 16) and guidance-cli.test.ts (tune).
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -192,5 +192,41 @@ describe('dtca sweep train stopped by a signal', () => {
     expect(t2.stdout).toMatch(/every stage done: model written/);
     expect(Buffer.compare(readFileSync(modelOf(cut)), reference)).toBe(0);
     expect(leftovers(cut)).toEqual([]);
+  }, 600_000);
+});
+
+describe('dtca model tune stopped by SIGINT', () => {
+  it('exit 130, nothing written, one line with the settings tried; the same command writes what an uninterrupted search writes', async () => {
+    const dir = tmp('tune-sig');
+    const model = join(dir, 'm.mp');
+    // guidance-cli.test.ts's model: a Fashion-MNIST layout on a small grid (7x7 pooled image), random weights
+    expect(dtca(['model', 'new', '--L', '20', '--stages', '2', '--rules', 'G8', '--weights', 'random:0.4', '--seed', '3', '--out', model]).code).toBe(0);
+    const search = ['--gains', '1,2,3,4', '--betas', '1.2', '--images', '30'];
+    const whole = join(dir, 'whole.mp');
+    expect(dtca(['model', 'tune', model, '--out', whole, ...search]).code).toBe(0);
+
+    const out = join(dir, 'cut.mp');
+    const args = ['model', 'tune', model, '--out', out, ...search];
+    const r = await interrupt(args, 'SIGINT', (e) => /"msg":"guidance tried"/.test(e));
+    expect([r.code, r.signal]).toEqual([130, null]);
+    const lines = said(r.stderr);
+    expect(lines).toHaveLength(1);
+    const m = /^dtca: interrupted by SIGINT: ([1-4]) of 5 settings tried, nothing written; the search starts again with: (.*)$/.exec(lines[0]);
+    expect(m, lines[0]).not.toBeNull();
+    expect(m![2]).toBe(command(args));
+    expect(readdirSync(dir).sort()).toEqual(['m.mp', 'whole.mp', 'whole.mp.manifest.json']);
+
+    const again = dtca(args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(Buffer.compare(readFileSync(out), readFileSync(whole))).toBe(0);
+    const strip = (f: string) => {
+      const j = JSON.parse(readFileSync(f, 'utf8'));
+      delete j.model;
+      delete j.command;
+      delete j.finished;
+      delete j.guidance.wall_s;
+      return j;
+    };
+    expect(strip(`${out}.manifest.json`)).toEqual(strip(`${whole}.manifest.json`));
   }, 600_000);
 });
