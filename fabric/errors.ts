@@ -38,8 +38,16 @@ function optionMessage(name: string, sep: string, value: unknown, reason: string
   return `${name}${showValue ? `${sep}${String(value)}` : ''}: ${reason}`;
 }
 
-/** What crosses a worker thread's message port for an error, and the error rebuilt on the other side. */
-export type ErrorReply = { error: string; user: boolean; option?: { option: string; value: unknown; reason: string; showValue: boolean } };
+/**
+ * What crosses a worker thread's message port for an error, and the error rebuilt on the other side.
+ * `interrupted`: the job stopped because it was asked to (an Interrupted, its reason in `error`).
+ */
+export type ErrorReply = {
+  error: string;
+  user: boolean;
+  option?: { option: string; value: unknown; reason: string; showValue: boolean };
+  interrupted?: boolean;
+};
 
 export function errorReply(e: unknown): ErrorReply {
   const error = e instanceof Error ? e.message : String(e);
@@ -47,10 +55,12 @@ export function errorReply(e: unknown): ErrorReply {
     const value = typeof e.value === 'number' || typeof e.value === 'string' || typeof e.value === 'boolean' ? e.value : String(e.value);
     return { error, user: true, option: { option: e.option, value, reason: e.reason, showValue: e.showValue } };
   }
+  if (e instanceof Interrupted) return { error: e.reason, user: false, interrupted: true };
   return { error, user: e instanceof UserError };
 }
 
 export function errorFromReply(r: ErrorReply, internalPrefix = ''): Error {
+  if (r.interrupted) return new Interrupted({}, r.error);
   if (r.option) return new OptionError(r.option.option, r.option.value, r.option.reason, r.option.showValue);
   return r.user ? new UserError(r.error) : new Error(`${internalPrefix}${r.error}`);
 }

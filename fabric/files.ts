@@ -14,6 +14,11 @@
  *    is judged.
  *  - A full disk (ENOSPC, EDQUOT), a file-size limit (EFBIG) or any other write error is a
  *    UserError of one line naming the file; the temporary file is removed.
+ *  - A process killed outright (SIGKILL, a crash, a signal's default action) can leave its
+ *    temporary file. The first file a command writes in a directory removes such leftovers there
+ *    (removeStaleTemps): regular files named exactly `NAME.tmp-PID-N` whose PID is no live process
+ *    on this host and that nobody has written to for STALE_TEMP_MS (the name carries no host: on a
+ *    file system shared between machines the age keeps another machine's file being written).
  *
  * The session (inputs read, outputs claimed, directories claimed, the temporary-name counter) is
  * an OutputSession object per command: the CLI makes one for each command line (cli/session.ts)
@@ -31,6 +36,7 @@ import {
   mkdirSync,
   openSync,
   readSync,
+  readdirSync,
   realpathSync,
   renameSync,
   statSync,
@@ -74,6 +80,8 @@ export class OutputSession {
   readonly dirs = new Set<string>();
   /** the last N of the temporary names NAME.tmp-PID-N */
   tmpCounter = 0;
+  /** directories whose stale temporary files were looked for (removeStaleTemps) */
+  readonly swept = new Set<string>();
 }
 
 const current = new AsyncLocalStorage<OutputSession>();
@@ -335,6 +343,10 @@ export class SafeFile {
         // something is there (checked by claimOutput: a file of this kind): replace it by rename
       }
     }
+    if (!session.swept.has(dir)) {
+      session.swept.add(dir);
+      removeStaleTemps(dir);
+    }
     while (fd === null) {
       tmp = join(dir, `${base}.tmp-${process.pid}-${++session.tmpCounter}`);
       try {
@@ -441,6 +453,57 @@ export class SafeFile {
       /* already gone */
     }
   }
+}
+
+/**
+ * Is process `pid` alive on this host? kill(pid, 0): only "no such process" (ESRCH) says it is
+ * gone; EPERM is someone else's live process, and anything else is taken as alive too.
+ */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** How long a temporary file of a process that is gone must have gone unwritten before removeStaleTemps removes it (10 min). */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+/** the temporary names of SafeFile: NAME.tmp-PID-N */
+const TEMP_NAME = /^.+\.tmp-(\d+)-(\d+)$/;
+
+/**
+ * Remove the temporary files a killed writer left in `dir` (see the header): regular files named
+ * `NAME.tmp-PID-N` whose PID is no live process here and that were last written over `ageMs` ago.
+ * Returns the names removed. Anything it cannot read or remove is left alone.
+ */
+export function removeStaleTemps(dir: string, ageMs = STALE_TEMP_MS, now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isFile() || now - st.mtimeMs < ageMs) continue;
+      unlinkSync(path);
+      removed.push(name);
+    } catch {
+      /* gone meanwhile, or not ours to remove */
+    }
+  }
+  return removed;
 }
 
 /** The check before the rename: the claim is this command's own now, so only the file's kind matters. */

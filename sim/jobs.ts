@@ -2,8 +2,9 @@
  * The job registry of the worker pool (sim/pool.ts): every kind of work a worker thread can do, by
  * name. sim/worker.ts looks a job's name up here; a new kind of job is one entry.
  *
- * Each entry takes the job's data (structured-cloned from the caller) and a `post` for messages
- * while it runs, and returns the result, optionally with buffers to transfer rather than copy.
+ * Each entry takes the job's data (structured-cloned from the caller), a `post` for messages
+ * while it runs and a `stop` it may ask (true once the pool is stopped: sim/worker.ts), and returns
+ * the result, optionally with buffers to transfer rather than copy.
  */
 import { buildChip } from './chip.js';
 import { runChainRange, type WorkerJob } from './run.js';
@@ -12,13 +13,14 @@ import { measureThread, type BenchJob } from './bench.js';
 import { runTrainJob, type TrainJob } from './train/train.js';
 import type { Point, Twin, Workload } from './sweep/plan.js';
 import type { ModelJob } from './sweep/models.js';
+import { quietContext } from './context.js';
 
 export interface JobOutput {
   result: unknown;
   transfer?: ArrayBuffer[];
 }
 
-type JobFn = (data: never, post: (message: unknown, transfer?: ArrayBuffer[]) => void) => Promise<JobOutput> | JobOutput;
+type JobFn = (data: never, post: (message: unknown, transfer?: ArrayBuffer[]) => void, stop: () => boolean) => Promise<JobOutput> | JobOutput;
 
 export const JOBS = {
   /** a range of Boltzmann-machine chains (sim/run.ts) */
@@ -46,13 +48,16 @@ export const JOBS = {
   'sweep-twin': async (job: { twin: Twin; workload: Workload; modelFile?: string }): Promise<JobOutput> => ({
     result: await (await import('./sweep/point.js')).measureTwin(job.twin, job.workload, job.modelFile),
   }),
-  /** one stage of a sweep's model (sim/sweep/models.ts): its checkpoints in the model cache */
-  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }): Promise<JobOutput> => ({
-    result: await (await import('./sweep/models.js')).trainStage(job.cache, job.model, job.stage),
+  /**
+   * one stage of a sweep's model (sim/sweep/models.ts): its checkpoints in the model cache. Told to
+   * stop, it ends at its next training step (checkpoints whole, its lock released) with Interrupted
+   */
+  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }, _post: unknown, stop: () => boolean): Promise<JobOutput> => ({
+    result: await (await import('./sweep/models.js')).trainStage(job.cache, job.model, job.stage, quietContext({ stop })),
   }),
-  /** a sweep's model written from its trained stages, and its cache entry finished */
-  'sweep-assemble': async (job: { cache: string; model: ModelJob }): Promise<JobOutput> => ({
-    result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model),
+  /** a sweep's model written from its trained stages, and its cache entry finished (told to stop: no model, no entry.json) */
+  'sweep-assemble': async (job: { cache: string; model: ModelJob }, _post: unknown, stop: () => boolean): Promise<JobOutput> => ({
+    result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model, quietContext({ stop })),
   }),
 } satisfies Record<string, JobFn>;
 

@@ -58,11 +58,20 @@ export interface PoolOptions {
   /** a job is starting */
   onStart?: (index: number) => void;
   /**
-   * asked between jobs and every `stopEveryMs` (default 500): once true, the workers are ended at
-   * once (a job cut short must leave nothing that looks finished) and the pool throws Interrupted
+   * asked between jobs and every `stopEveryMs` (default 500): once true, no job starts, the jobs
+   * are told to stop (the flag their `stop` reads: sim/worker.ts), the workers are ended (a job cut
+   * short must leave nothing that looks finished; a `settles` job is waited for first) and the pool
+   * throws Interrupted
    */
   stop?: () => boolean;
   stopEveryMs?: number;
+  /**
+   * jobs that, told to stop, end by themselves at their next safe point (a sweep's training writes
+   * checkpoints on its own thread and holds a lock): after a stop the pool waits for them, up to
+   * `settleMs` (default 10 s), before it ends their threads
+   */
+  settles?: (index: number) => boolean;
+  settleMs?: number;
 }
 
 export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Promise<R[]> {
@@ -71,11 +80,16 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
   const results: R[] = new Array(jobs.length);
   const ready = o.ready ?? (() => true);
   const stop = o.stop ?? (() => false);
+  const settles = o.settles ?? (() => false);
   const queue = jobs.map((_, i) => i);
   let running = 0;
   let failed: { e: unknown } | null = null;
   let stopped = false;
   const workers: Worker[] = [];
+  // the jobs the workers hold now
+  const held = new Set<number>();
+  // set once the pool is stopped: every job's `stop` reads it (sim/worker.ts)
+  const flag = o.stop ? new Int32Array(new SharedArrayBuffer(4)) : null;
   // lanes waiting for a job to become ready, woken whenever one finishes
   const parked: (() => void)[] = [];
   const wake = () => {
@@ -83,30 +97,50 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
   };
   let endAll: () => void = () => {};
   const ended = new Promise<void>((res) => (endAll = res));
+  let settleTimer: ReturnType<typeof setTimeout> | undefined;
+  // stopped: end the pool once no job that settles by itself is still running
+  const endIfSettled = () => {
+    if (stopped && ![...held].some((i) => settles(i))) endAll();
+  };
+  const beginStop = () => {
+    if (stopped) return;
+    stopped = true;
+    if (flag) Atomics.store(flag, 0, 1);
+    settleTimer = setTimeout(endAll, o.settleMs ?? 10_000);
+    wake(); // parked lanes leave
+    endIfSettled();
+  };
   const lane = (w: Worker) =>
     new Promise<void>((resolve) => {
       let current = -1;
+      const release = () => {
+        if (current >= 0) {
+          running--;
+          held.delete(current);
+        }
+        current = -1;
+      };
       const leave = () => {
         w.off('message', onMessage);
         w.off('error', fail);
         w.off('exit', onExit);
         resolve();
         wake();
+        endIfSettled();
       };
       // the first failure ends the pool: the other workers finish the job they hold (a sweep
-      // writes each point as it comes) and take no more
+      // writes each point as it comes) and take no more. After a stop, a job that ends because it
+      // was told to is no failure.
       const fail = (e: unknown) => {
-        failed ??= { e };
-        if (current >= 0) running--;
-        current = -1;
+        if (!(stopped && e instanceof Interrupted)) failed ??= { e };
+        release();
         leave();
       };
       const onExit = (code: number) => fail(new Error(`worker thread exited with code ${code} during job ${jobs[current]?.name ?? '?'}`));
       const take = () => {
         if (failed !== null || stopped || queue.length === 0) return leave();
         if (stop()) {
-          stopped = true;
-          endAll();
+          beginStop();
           return leave();
         }
         const at = queue.findIndex((i) => ready(i));
@@ -124,13 +158,14 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
         }
         current = queue.splice(at, 1)[0];
         running++;
+        held.add(current);
         const job = jobs[current];
         try {
           o.onStart?.(current);
         } catch (e) {
           return fail(e);
         }
-        w.postMessage({ id: current, name: job.name, data: job.data }, job.transfer ?? []);
+        w.postMessage({ id: current, name: job.name, data: job.data, ...(flag ? { stop: flag.buffer } : {}) }, job.transfer ?? []);
       };
       const onMessage = (m: WorkerReply) => {
         if (m.id !== current) return;
@@ -144,9 +179,8 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
         }
         if (!m.ok) return fail(errorFromReply(m));
         results[current] = m.result as R;
-        running--;
         const done = current;
-        current = -1;
+        release();
         try {
           o.onDone?.(done, m.result);
         } catch (e) {
@@ -160,13 +194,10 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
       w.once('exit', onExit);
       take();
     });
-  // a stop while jobs run: end the workers at once
+  // a stop while jobs run: end the workers at once (those of settling jobs once they have)
   const watch = o.stop
     ? setInterval(() => {
-        if (!stopped && stop()) {
-          stopped = true;
-          endAll();
-        }
+        if (!stopped && stop()) beginStop();
       }, o.stopEveryMs ?? 500)
     : null;
   try {
@@ -174,6 +205,7 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
     await Promise.race([Promise.all(workers.map(lane)), ended]);
   } finally {
     if (watch) clearInterval(watch);
+    if (settleTimer) clearTimeout(settleTimer);
     // a stopped pool's lanes still hold their jobs: their workers' ends are not failures
     if (stopped) for (const w of workers) w.removeAllListeners().on('error', () => {});
     await Promise.all(workers.map((w) => w.terminate()));

@@ -3,7 +3,7 @@
 // option ("images = 0: ..."), the command line words the same error with its flag
 // (cli/flags.ts: "--images 0: ..."), and the error keeps its type across a worker thread.
 import { describe, it, expect } from 'vitest';
-import { OptionError, UserError, errorReply, errorFromReply } from '../fabric/errors.js';
+import { OptionError, UserError, Interrupted, errorReply, errorFromReply } from '../fabric/errors.js';
 import { flagOf, userMessage } from '../cli/flags.js';
 import { buildChip } from '../sim/chip.js';
 import { randomModel } from '../sim/model.js';
@@ -117,5 +117,9 @@ describe('OptionError', () => {
     const internal = errorFromReply(errorReply(new TypeError('boom')), 'worker: ');
     expect(internal).not.toBeInstanceOf(UserError);
     expect(internal.message).toBe('worker: boom');
+    // a job that stopped because it was asked to (a stopped pool waits for such jobs: sim/pool.ts)
+    const stopped = errorFromReply(structuredClone(errorReply(new Interrupted({ stage: 1 }, 'stop requested'))));
+    expect(stopped).toBeInstanceOf(Interrupted);
+    expect((stopped as Interrupted).reason).toBe('stop requested');
   });
 });

@@ -37,6 +37,7 @@ export const UNIT = [
   'test/quality-metrics.test.ts',
   'test/resources-time.test.ts',
   'test/rng.test.ts',
+  'test/stale-temps.test.ts',
   'test/stop-hook.test.ts',
   'test/sweep-train-unit.test.ts',
   'test/tiers.test.ts',

@@ -1,6 +1,6 @@
 /** `dtca model new|info`: make and describe model files. */
 import type { Argv } from 'yargs';
-import { UserError } from '../../fabric/errors.js';
+import { Interrupted, UserError } from '../../fabric/errors.js';
 import type { Rule } from '../../fabric/rules.js';
 import { readModel, modelFileBytes, stageCoupling, checkModelWires, modelFabric, withGuidance, MAX_BETA, MAX_LABEL_GAIN } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
@@ -9,7 +9,19 @@ import { resolveRules } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
 import { positiveInt, parseBeta, cliContext, modelChipConfig, manifestBeside, workersFlag } from '../common.js';
-import { tuneGuidance, canTuneGuidance, DEFAULT_GAINS, DEFAULT_BETAS, DEFAULT_TUNE_IMAGES, type TuneResult } from '../../sim/quality/guidance.js';
+import {
+  tuneGuidance,
+  canTuneGuidance,
+  TuneStopped,
+  DEFAULT_GAINS,
+  DEFAULT_BETAS,
+  DEFAULT_TUNE_IMAGES,
+  type TuneResult,
+  type TuneOptions,
+} from '../../sim/quality/guidance.js';
+import type { RunContext } from '../../sim/context.js';
+import { listenForStop } from '../signals.js';
+import { shellQuote } from '../../sim/sweep/slurm.js';
 import { lineageOf } from '../../sim/manifest.js';
 import { VERSION } from '../../sim/io/output.js';
 import type { Session } from '../session.js';
@@ -230,7 +242,6 @@ export function tunedManifest(
 async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<void> {
   const file = String(a.file);
   const out = String(a.out);
-  const json = out.endsWith('.json');
   const m = readModel(file);
   checkTarget(out, { label: `--out ${out}`, kind: 'model' }); // after the read: FILE itself is refused here, before the search
   if (!canTuneGuidance(m))
@@ -247,19 +258,51 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
     if (twice !== undefined) throw new UserError(`--${name} ${String(v)}: ${twice} is listed twice`);
     return xs;
   };
-  const ctx = cliContext(s);
-  const t = await tuneGuidance(
-    m,
-    cfg,
-    {
-      gains: list('gains', a.gains, 0, false, MAX_LABEL_GAIN),
-      betas: list('betas', a.betas, 0, true, MAX_BETA),
-      images: positiveInt('images', a.images as number | undefined, 2),
-      workers: workersFlag(a.workers as number | undefined),
-      dataDir: a.data as string | undefined,
-    },
-    ctx,
-  );
+  const options = {
+    gains: list('gains', a.gains, 0, false, MAX_LABEL_GAIN),
+    betas: list('betas', a.betas, 0, true, MAX_BETA),
+    images: positiveInt('images', a.images as number | undefined, 2),
+    workers: workersFlag(a.workers as number | undefined),
+    dataDir: a.data as string | undefined,
+  };
+  // SIGINT/SIGTERM stop the search before its next sweep; nothing is written, and the same command searches again
+  // (every setting generates from the same seed: the same choice as an uninterrupted search)
+  const stop = listenForStop(s.signals);
+  try {
+    await tuneAndWrite(
+      a,
+      s,
+      m,
+      cfg,
+      options,
+      cliContext(s, () => stop.signal !== null),
+    );
+  } catch (e) {
+    if (stop.signal !== null && e instanceof Interrupted) {
+      const i = new Interrupted({}, stop.signal);
+      const far = e instanceof TuneStopped ? `${e.tried} of ${e.total} settings tried` : 'before the search';
+      i.message = `interrupted by ${stop.signal}: ${far}, nothing written; the search starts again with: ${['dtca', ...s.argv].map(shellQuote).join(' ')}`;
+      throw i;
+    }
+    throw e;
+  } finally {
+    stop.dispose();
+  }
+}
+
+/** The guidance search, then the tuned model and its manifest (written whole, each renamed into place) and the report. */
+async function tuneAndWrite(
+  a: Record<string, unknown>,
+  s: Session,
+  m: ReturnType<typeof readModel>,
+  cfg: ReturnType<typeof modelChipConfig>,
+  options: TuneOptions,
+  ctx: RunContext,
+): Promise<void> {
+  const file = String(a.file);
+  const out = String(a.out);
+  const json = out.endsWith('.json');
+  const t = await tuneGuidance(m, cfg, options, ctx);
   const tuned = withGuidance(m, t.gain, t.beta);
   const chip = String(a.chip ?? 'ideal') as 'ideal' | 'cycle';
   // the manifest first (checked before the model is written): the source's, with the guidance and where it was chosen

@@ -13,7 +13,7 @@ import { resolve, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { UserError, Interrupted } from '../../fabric/errors.js';
-import { listenForStop } from '../signals.js';
+import { listenForStop, type StopSignal } from '../signals.js';
 import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
 import { positiveInt, parseBeta, cliContext } from '../common.js';
 import { checkJobs, MAX_JOBS } from '../../sim/resources.js';
@@ -42,11 +42,11 @@ import {
   type Row,
   type PlanFile,
 } from '../../sim/sweep/store.js';
-import { runSweep, parseShard, shardFromEnv, modelsOf } from '../../sim/sweep/runner.js';
+import { runSweep, parseShard, shardFromEnv, modelsOf, shardPoints, type Shard } from '../../sim/sweep/runner.js';
 import { buildReport, areaText, axisValueText } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, shellQuote, type TrainTask } from '../../sim/sweep/slurm.js';
-import { trainModel, isModelDone } from '../../sim/sweep/models.js';
+import { trainModel, isModelDone, stageEpochs, modelFile, type ModelJob } from '../../sim/sweep/models.js';
 
 type A = Record<string, unknown>;
 
@@ -296,27 +296,11 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
   const jobs = typedJobs ?? stored?.jobs ?? planJobs ?? availableParallelism();
   const charts = a.charts === false || argGiven(s.argv, '--no-charts') ? false : argGiven(s.argv, '--charts') ? true : (stored?.charts ?? true);
   writeRunOptions(dir, { jobs, charts });
-  const stop = listenForStop(s.signals);
-  let r;
-  try {
-    r = await runSweep(
-      dir,
-      { jobs, shard: null },
-      cliContext(s, () => stop.signal !== null),
-    );
-  } catch (e) {
-    if (e instanceof Interrupted || stop.signal !== null) {
-      const pts = readPoints(dir);
-      const done = pts.filter((p) => isPointDone(dir, p.id)).length;
-      process.stderr.write(
-        `dtca: sweep interrupted with ${done} of ${pts.length} points finished (kept in ${dir}); resume with: dtca sweep --resume ${shellQuote(dir)}\n`,
-      );
-      throw new Interrupted({}, stop.signal ?? 'SIGINT');
-    }
-    throw e;
-  } finally {
-    stop.dispose();
-  }
+  const r = await stoppable(
+    s,
+    (stop) => runSweep(dir, { jobs, shard: null }, cliContext(s, stop)),
+    (signal) => sweepInterrupted(signal, `${sweepProgress(dir, null, false)}, kept in ${dir}`, ['dtca', 'sweep', '--resume', dir]),
+  );
   log.info({ ran: r.ran, skipped: r.skipped, twins: r.twins, models: r.models, wall_s: Number(r.wall_s.toFixed(2)) }, 'sweep finished');
   await report(dir, [], { ...a, charts }, s);
 }
@@ -324,6 +308,59 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
 /** Was this flag typed on the command line (yargs fills defaults; --resume must tell them apart). */
 function argGiven(argv: readonly string[], flag: string): boolean {
   return argv.some((x) => x === flag || x.startsWith(`${flag}=`));
+}
+
+/**
+ * Run `work` with SIGINT/SIGTERM stopping it at its next safe point (cli/signals.ts; `stop` is what
+ * the work asks): stopped, the Interrupted of `interrupted(signal)` is thrown, which main() prints
+ * as one line and exits 128 + the signal's number. The signals' default actions return when the
+ * work ends.
+ */
+async function stoppable<T>(s: Session, work: (stop: () => boolean) => Promise<T>, interrupted: (signal: string) => Interrupted): Promise<T> {
+  const stop: StopSignal = listenForStop(s.signals);
+  try {
+    return await work(() => stop.signal !== null);
+  } catch (e) {
+    if (stop.signal !== null && e instanceof Interrupted) throw interrupted(stop.signal);
+    throw e;
+  } finally {
+    stop.dispose();
+  }
+}
+
+/** The one line of a sweep command stopped by a signal: what is done, and the command that continues. */
+function sweepInterrupted(signal: string, done: string, command: string[]): Interrupted {
+  const i = new Interrupted({}, signal);
+  i.message = `interrupted by ${signal}: ${done}; continue with: ${command.map(shellQuote).join(' ')}`;
+  return i;
+}
+
+/** "N of M stage-epochs" over the models of `jobs` (their checkpoints; a finished model counts whole) */
+function modelProgress(cache: string, jobs: ModelJob[]): string {
+  const epochs = (j: ModelJob) => j.spec.options.epochs as number;
+  let done = 0;
+  let total = 0;
+  let models = 0;
+  for (const j of jobs) {
+    total += j.spec.T * epochs(j);
+    if (isModelDone(cache, j.key)) {
+      models++;
+      done += j.spec.T * epochs(j);
+    } else done += stageEpochs(cache, j).reduce((a, e) => a + Math.min(e, epochs(j)), 0);
+  }
+  return `${models} of ${jobs.length} model(s) trained (${done} of ${total} stage-epochs)`;
+}
+
+/** How far a sweep (or a shard of it) got: its points finished and, while any model is unfinished, its models. */
+function sweepProgress(dir: string, shard: Shard | null, modelsOnly: boolean): string {
+  const mine = shardPoints(readPoints(dir), shard);
+  const jobs = modelsOf(mine);
+  const cache = modelCacheOf(dir, readPlanFile(dir));
+  const models = jobs.some((j) => !isModelDone(cache, j.key)) || modelsOnly ? modelProgress(cache, jobs) : '';
+  if (modelsOnly) return `${models}, checkpoints in ${cache}`;
+  const done = mine.filter((p) => isPointDone(dir, p.id)).length;
+  const points = `${done} of ${mine.length} points${shard ? ` of shard ${shard.k}/${shard.n}` : ''} finished`;
+  return models ? `${points}, ${models}` : points;
 }
 
 /** Every (model, stage) the sweep's points need, in a fixed order: the tasks of its training array. */
@@ -370,7 +407,13 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             const dir = resolve(String(p.dir));
             const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
             readPlanFile(dir);
-            const r = await runSweep(dir, { jobs, shard }, cliContext(s));
+            // SIGINT/SIGTERM (a Slurm task cancelled or out of time): the points finished are kept, the same command continues
+            const again = [...s.argv, ...(shard && p.shard === undefined ? ['--shard', `${shard.k}/${shard.n}`] : [])];
+            const r = await stoppable(
+              s,
+              (stop) => runSweep(dir, { jobs, shard }, cliContext(s, stop)),
+              (signal) => sweepInterrupted(signal, `${sweepProgress(dir, shard, false)}, kept in ${dir}`, ['dtca', ...again]),
+            );
             process.stdout.write(
               `${shard ? `shard ${shard.k}/${shard.n}: ` : ''}${r.ran} point(s) run, ${r.skipped} already finished, of ${r.mine}${shard ? ` in this shard (${r.total} in the sweep)` : ''}; ${r.wall_s.toFixed(1)} s\ncollect: dtca sweep collect ${dir}\n`,
             );
@@ -389,20 +432,37 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             const dir = resolve(String(p.dir));
             const { tasks, cache, jobs } = trainTasksOf(dir);
             if (jobs.length === 0) throw new UserError(`${dir}: this sweep trains no models (plan it with --train)`);
-            const ctx = cliContext(s);
+            // SIGINT/SIGTERM stop the training at its next step, its checkpoints whole; the same command continues
+            const again = ['dtca', ...s.argv];
             if (p.task !== undefined) {
               const k = positiveInt('task', p.task as number);
               if (k! > tasks.length) throw new UserError(`--task ${k}: the sweep's training array has ${tasks.length} tasks`);
               const t = tasks[k! - 1];
               const job = jobs.find((j) => j.key === t.key)!;
               s.log.info({ model: job.key, stage: t.stage, design: job.label }, `training stage ${t.stage} of model ${job.key}`);
-              const r = await trainModel(cache, job, { stages: [t.stage], ctx });
+              const r = await stoppable(
+                s,
+                (stop) => trainModel(cache, job, { stages: [t.stage], ctx: cliContext(s, stop) }),
+                (signal) => {
+                  const epochs = job.spec.options.epochs as number;
+                  const e = isModelDone(cache, job.key) ? epochs : Math.min(epochs, stageEpochs(cache, job)[t.stage]);
+                  return sweepInterrupted(
+                    signal,
+                    `task ${k} (model ${job.key} stage ${t.stage}): ${e} of ${epochs} epochs done${e === epochs && !isModelDone(cache, job.key) ? ' (the model not written yet)' : ''}, checkpoints in ${modelFile(cache, job.key)}.ckpt/`,
+                    again,
+                  );
+                },
+              );
               process.stdout.write(
                 `task ${k}: model ${job.key} stage ${t.stage} ${r.trained ? 'trained' : 'already trained'}${r.assembled ? '; every stage done: model written' : ''}\n`,
               );
               return;
             }
-            const r = await runSweep(dir, { jobs: stagesAtOnce, shard: null, only: 'train' }, ctx);
+            const r = await stoppable(
+              s,
+              (stop) => runSweep(dir, { jobs: stagesAtOnce, shard: null, only: 'train' }, cliContext(s, stop)),
+              (signal) => sweepInterrupted(signal, sweepProgress(dir, null, true), again),
+            );
             process.stdout.write(`${r.models} model(s) trained, ${jobs.length - r.models} already in ${cache}\n`);
           },
         )

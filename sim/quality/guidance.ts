@@ -18,7 +18,8 @@
  * `dtca eval` later scores, the images come from another chip seed (the config's +
  * TUNE_SEED_OFFSET) and the reference images from Fashion-MNIST's train split, not the test split
  * eval uses. Every candidate uses the same seed, so their differences are not noise between
- * draws of the input.
+ * draws of the input. Asked to stop (ctx.stop, before every setting and every sweep), it throws
+ * TuneStopped (an Interrupted) with the settings tried so far; nothing is kept between runs.
  */
 import { Interrupted, UserError } from '../../fabric/errors.js';
 import { buildChip } from '../chip.js';
@@ -77,6 +78,19 @@ export interface TuneResult {
   sweeps: number;
   seed: number;
   wall_s: number;
+}
+
+/** The search stopped on request (ctx.stop) before it had tried every setting: how far it got. */
+export class TuneStopped extends Interrupted {
+  constructor(
+    readonly tried: number,
+    readonly total: number,
+    reason: string,
+  ) {
+    super({}, reason);
+    this.name = 'TuneStopped';
+    this.message = `guidance search stopped: ${tried} of ${total} settings tried`;
+  }
 }
 
 /** Whether a model can be tuned: a Fashion-MNIST DTM with label cells (the classifier judges it). */
@@ -150,6 +164,9 @@ export async function tuneGuidance(model: Model, config: ResolvedConfig, o: Tune
     for (const gain of gains) await tryOne(gain, model.beta);
     const g = lowest(rows).gain;
     for (const beta of betas) await tryOne(g, beta);
+  } catch (e) {
+    if (e instanceof Interrupted) throw new TuneStopped(rows.length, gains.length + betas.length, e.reason);
+    throw e;
   } finally {
     if (poll !== undefined) clearInterval(poll);
     bar.stop();

@@ -28,7 +28,7 @@
 import { existsSync, lstatSync, mkdirSync, openSync, closeSync, writeSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { UserError } from '../../fabric/errors.js';
+import { Interrupted, UserError } from '../../fabric/errors.js';
 import { readInputFile, notRegular } from '../../fabric/read.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { noteClaimedDir } from '../../fabric/files.js';
@@ -241,7 +241,7 @@ export async function lock(path: string, ctx: RunContext, what: string): Promise
     }
     if (!said) ctx.log.info({ lock: path, holder }, `${what}: another process is training it; waiting`);
     said = true;
-    if (ctx.stop()) throw new UserError(`${what}: stopped while waiting for ${path}`);
+    if (ctx.stop()) throw new Interrupted({}, 'stop requested'); // while waiting for another process's lock
     await sleep(1000);
   }
 }

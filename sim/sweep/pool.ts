@@ -4,8 +4,11 @@
  * model is ready at once, the model once its stages are trained, a point or twin of a trained
  * workload once its model is written). Results are handed to `onDone` as they arrive (the caller
  * writes them to disk at once); their order does not matter, since every task is deterministic.
- * `stop()` ends the workers at once (a task cut short leaves nothing that looks finished) and the
- * pool throws Interrupted.
+ * `stop()` ends the workers at once (a point or twin cut short leaves nothing that looks finished:
+ * its results are written by the caller) and the pool throws Interrupted; a model's stage or its
+ * assembly, which write in the model cache on their own thread, are told to stop and waited for:
+ * they end at their next training step (or guidance setting) with their checkpoints whole and
+ * their lock released (sim/sweep/models.ts).
  */
 import { runJobs, type Job } from '../pool.js';
 import type { Point, Twin, Workload } from './plan.js';
@@ -59,5 +62,8 @@ export async function runPool<T extends Task>(
     ready: o.ready ? (i) => o.ready!(tasks[i]) : undefined,
     onStart: o.onStart ? (i) => o.onStart!(tasks[i]) : undefined,
     stop: o.stop,
+    // the main thread only waits on the pool: a stop is seen within 50 ms
+    stopEveryMs: 50,
+    settles: (i) => tasks[i].kind === 'train' || tasks[i].kind === 'assemble',
   });
 }

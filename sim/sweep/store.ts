@@ -19,7 +19,7 @@ import { jsonProblem, parseJsonText } from '../../fabric/json.js';
 import { shown } from '../../fabric/rules.js';
 import { checkJobs } from '../resources.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
-import { noteClaimedDir, makeDirs, outputError } from '../../fabric/files.js';
+import { noteClaimedDir, makeDirs, outputError, processAlive } from '../../fabric/files.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { SWEEP_FORMAT, SWEEP_VERSION, pointId, twinKey, type Expanded, type Plan, type Point, type Json } from './plan.js';
 import type { Measured, TwinOutput, PointOutput } from './point.js';
@@ -285,17 +285,8 @@ export function cleanPartials(dir: string): void {
     for (const e of readdirSync(parent)) {
       const m = new RegExp(`^${PARTIAL.replace('.', '\\.')}(.+)-(\\d+)-`).exec(e);
       if (!m || m[1] !== hostname()) continue;
-      const pid = Number(m[2]);
-      let alive = pid === process.pid;
-      if (!alive) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch {
-          alive = false;
-        }
-      }
-      if (!alive) rmSync(join(parent, e), { recursive: true, force: true });
+      // a process that is gone (EPERM: someone else's live process)
+      if (!processAlive(Number(m[2]))) rmSync(join(parent, e), { recursive: true, force: true });
     }
   }
 }
