@@ -17,7 +17,8 @@ import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import {
   checkModelFitsFabric,
-  checkLabelGain,
+  isLabelGain,
+  MAX_LABEL_GAIN,
   guidedStage,
   stagePlanes,
   stageCoupling,
@@ -337,7 +338,9 @@ interface Plan {
 
 function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   const dtm = model.dtm;
-  if (!dtm) throw new UserError(`${model.source}: not a DTM model (no "dtm" section); run it as a Boltzmann machine with --stage`);
+  // the command line never gets here with one (sim/workload.ts runs it with runModel): this is a library caller's
+  if (!dtm)
+    throw new UserError(`${model.source}: not a DTM model (no "dtm" section); run it as a Boltzmann machine with runModel (its stage option picks the stage)`);
   checkModelFitsFabric(model, chip.config, chip.fabric.rules);
   const C = opts.images;
   const K = opts.sweeps;
@@ -349,6 +352,9 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   if (opts.keepChains !== undefined && (!Number.isInteger(opts.keepChains) || opts.keepChains < 0))
     throw new OptionError('keepChains', opts.keepChains, 'must be an integer >= 0');
   const labels = opts.labels ?? [];
+  // checked even where it is not used (no labels clamped): a NaN is a mistake either way
+  const labelGain = opts.labelGain;
+  if (labelGain !== undefined && !isLabelGain(labelGain)) throw new OptionError('labelGain', labelGain, `must be a number in [0, ${MAX_LABEL_GAIN}]`);
   const classes = dtm.label.length / dtm.label_copies;
   if (labels.length > 0 && dtm.label.length === 0) throw new OptionError('labels', labels, 'the model has no label cells', false);
   for (const c of labels) {
@@ -370,7 +376,7 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
     visible,
     nImage: dtm.image.length,
     labels,
-    labelGain: labels.length > 0 ? (opts.labelGain === undefined ? (dtm.label_gain ?? 1) : checkLabelGain(opts.labelGain, 'label gain')) : 1,
+    labelGain: labels.length > 0 ? (labelGain ?? dtm.label_gain ?? 1) : 1,
     bitsPer,
     clampBits,
     clampCycles,

@@ -1,9 +1,25 @@
 // A library caller's mistakes are named as the caller wrote them (resolveConfig's sets[i] and
-// ideal, newDtmModel's L and rules, a config value to give through sets), never by a command-line
-// flag (--set, --L, --rules) it never typed; the command line words the same mistakes with its
-// flags (FLAG_NAMES here; the dtca process itself: test/cli-ux.test.ts).
+// ideal, newDtmModel's L, rules and labelCopies, a config value to give through sets, generate's
+// labelGain, evaluate's samples.n, train's out, resume and stages, openTraceWriter's path), never
+// by a command-line flag (--set, --L, --rules, --images, --out, --train-stages, --trace) it never
+// typed; the command line words the same mistakes with its flags (FLAG_NAMES, TRAIN_FLAG_NAMES
+// here; the dtca process itself: test/cli-ux.test.ts). And a value of the wrong kind a JavaScript
+// caller can pass (an unknown choice, a NaN, a negative or fractional count) is an OptionError
+// naming the option, never silently taken.
 import { describe, it, expect } from 'vitest';
-import { resolveConfig, checkConfig, buildChip, newDtmModel, randomModel, generate, runModel, UserError, type NewDtmOptions } from '../index.js';
+import {
+  resolveConfig,
+  checkConfig,
+  buildChip,
+  newDtmModel,
+  randomModel,
+  generate,
+  runModel,
+  samplesFromGeneration,
+  UserError,
+  OptionError,
+  type NewDtmOptions,
+} from '../index.js';
 import { FLAG_NAMES } from '../sim/config.js';
 
 /** the message of the UserError `f` throws (or the promise it returns rejects with) */
@@ -88,5 +104,54 @@ describe("a model on another grid than the chip's says how to give the config th
     expect(await refusal(() => runModel(chip, bm, { chains: 1, sweeps: 1, warmup: 0 }))).toMatch(
       /\(use sets: \["fabric\.L=10"\] or a config with that grid\)$/,
     );
+  });
+});
+
+/** the OptionError `f` throws (or its promise rejects with): its option, and a message that names no flag */
+async function optionRefusal(f: () => unknown): Promise<{ option: string; message: string }> {
+  const message = await refusal(f);
+  try {
+    await f();
+  } catch (e) {
+    expect(e, message).toBeInstanceOf(OptionError);
+    return { option: (e as OptionError).option, message };
+  }
+  throw new Error('unreachable');
+}
+
+describe('generate, evaluate and newDtmModel word their refusals with their own options', () => {
+  const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'], ideal: true }));
+
+  it('generate on a Boltzmann-machine model points at runModel, not at a --stage flag', async () => {
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    expect(await refusal(() => generate(chip, bm, { images: 1, sweeps: 1 }))).toMatch(
+      /: not a DTM model \(no "dtm" section\); run it as a Boltzmann machine with runModel \(its stage option picks the stage\)$/,
+    );
+  });
+
+  it('generate names labelGain (not "label gain"), also where no labels use it', async () => {
+    const labelled = newDtmModel({ T: 1, L: 40, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+    const big = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=40', 'fabric.rules=G8'], ideal: true }));
+    expect(await optionRefusal(() => generate(big, labelled, { images: 1, sweeps: 1, labels: [0], labelGain: -1 }))).toEqual({
+      option: 'labelGain',
+      message: 'labelGain = -1: must be a number in [0, 100]',
+    });
+    expect((await optionRefusal(() => generate(big, labelled, { images: 1, sweeps: 1, labelGain: NaN }))).option).toBe('labelGain');
+  });
+
+  it('samplesFromGeneration of a model without a Fashion-MNIST image points at newDtmModel, not at --visible', async () => {
+    const plain = newDtmModel({ T: 1, L: 10, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: 1 });
+    const gen = await generate(chip, plain, { images: 1, sweeps: 1 });
+    expect(await refusal(() => samplesFromGeneration(gen, [], plain.dtm))).toMatch(
+      /are not a Fashion-MNIST image \(make the model with newDtmModel\(\{ visible: 'fmnist', \.\.\. \}\)\); the quality classifier cannot score them$/,
+    );
+  });
+
+  it('chooseLayout (through newDtmModel) names labelCopies', async () => {
+    expect(await optionRefusal(dtm({ L: 40, visible: 'fmnist', labelCopies: 0 }))).toEqual({
+      option: 'labelCopies',
+      message: 'labelCopies = 0: must be a positive integer',
+    });
+    expect((await optionRefusal(dtm({ L: 40, visible: 'fmnist', labelCopies: 2.5 }))).option).toBe('labelCopies');
   });
 });
