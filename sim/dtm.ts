@@ -25,6 +25,9 @@ import {
   timeGrid,
   randomStage,
   MAX_PARAMETER,
+  MAX_BETA,
+  MIN_LAMBDA,
+  MAX_LAMBDA,
   type Model,
   type StageModel,
 } from './model.js';
@@ -44,7 +47,7 @@ import {
 import { buildChip, chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type StageInfo, type TraceOptions, type TraceSink } from '../traces/types.js';
 import { RelaySink, replayRelayed, type RelayedSweeps } from '../traces/relay.js';
-import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
+import { chooseLayout, describeImage, imageSourceOf, IMAGE_SIDES, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 
 export const FMNIST_PIXELS = 784;
 export const FMNIST_CLASSES = 10;
@@ -179,9 +182,21 @@ export function placeVisible(
   return { image, label };
 }
 
-export function newDtmModel(o: NewDtmOptions): Model {
+/**
+ * The options of newDtmModel a JavaScript caller may get wrong beyond the types (an unknown
+ * boundary or placement, a NaN beta): each an OptionError naming it, as a model file with that
+ * value would be refused (sim/model.ts), never a model written with it.
+ */
+function checkDtmOptions(o: NewDtmOptions): void {
   if (!Number.isInteger(o.T) || o.T < 1) throw new OptionError('T', o.T, 'must be an integer >= 1');
   if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new OptionError('seed', o.seed, 'must be an integer >= 0');
+  if (o.boundary !== 'open' && o.boundary !== 'torus') throw new OptionError('boundary', o.boundary, 'must be open or torus');
+  if (o.placement !== undefined && !PLACEMENTS.includes(o.placement))
+    throw new OptionError('placement', o.placement, `must be one of ${PLACEMENTS.join(', ')}`);
+  if (o.image !== undefined && o.image !== 'auto' && !IMAGE_SIDES.includes(o.image as number))
+    throw new OptionError('image', o.image, `must be auto or an image side: ${IMAGE_SIDES.join(', ')}`);
+  if (o.weights !== 'zero' && (o.weights === null || typeof o.weights !== 'object'))
+    throw new OptionError('weights', o.weights, "must be 'zero' or { random: scale }");
   // a scale beyond what a model file may hold would write a model every reader refuses (sim/model.ts)
   if (o.weights !== 'zero' && !(Number.isFinite(o.weights.random) && o.weights.random >= 0 && o.weights.random <= MAX_PARAMETER))
     throw new OptionError(
@@ -189,6 +204,17 @@ export function newDtmModel(o: NewDtmOptions): Model {
       `random:${o.weights.random}`,
       `the scale must be in [0, ${MAX_PARAMETER}] (model parameters are within +-${MAX_PARAMETER})`,
     );
+  if (o.beta !== undefined && !(typeof o.beta === 'number' && o.beta > 0 && o.beta <= MAX_BETA))
+    throw new OptionError('beta', o.beta, `must be a number in (0, ${MAX_BETA}]`);
+  for (const k of ['lambdaImage', 'lambdaLabel'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(typeof v === 'number' && v >= MIN_LAMBDA && v <= MAX_LAMBDA))
+      throw new OptionError(k, v, `must be a number in [${MIN_LAMBDA}, ${MAX_LAMBDA}]`);
+  }
+}
+
+export function newDtmModel(o: NewDtmOptions): Model {
+  checkDtmOptions(o);
   const names = o.names ?? { L: 'L', rules: 'rules' };
   const rules = resolveRules(o.rules, names.rules);
   const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names });

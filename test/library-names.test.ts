@@ -155,3 +155,21 @@ describe('generate, evaluate and newDtmModel word their refusals with their own 
     expect((await optionRefusal(dtm({ L: 40, visible: 'fmnist', labelCopies: 2.5 }))).option).toBe('labelCopies');
   });
 });
+
+describe("a JavaScript caller's invalid option values: an OptionError naming the option, never a silent default", () => {
+  it('newDtmModel: boundary, placement, image, weights, beta, lambdaImage, lambdaLabel', async () => {
+    const cases: [Partial<NewDtmOptions>, string][] = [
+      [{ boundary: 'bogus' as never }, 'boundary'],
+      [{ placement: 'bogus' as never }, 'placement'],
+      [{ L: 40, visible: 'fmnist', image: 13 as never }, 'image'],
+      [{ L: 40, visible: 'fmnist', image: 'bogus' as never }, 'image'],
+      [{ weights: 'bogus' as never }, 'weights'],
+      [{ beta: NaN }, 'beta'],
+      [{ beta: -1 }, 'beta'],
+      [{ lambdaImage: NaN }, 'lambdaImage'],
+      [{ lambdaLabel: '0.2' as never }, 'lambdaLabel'],
+    ];
+    for (const [o, option] of cases) expect((await optionRefusal(dtm(o))).option, JSON.stringify(o)).toBe(option);
+    expect(await optionRefusal(dtm({ boundary: 'bogus' as never }))).toEqual({ option: 'boundary', message: 'boundary = bogus: must be open or torus' });
+  });
+});
