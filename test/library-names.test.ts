@@ -7,6 +7,7 @@
 // caller can pass (an unknown choice, a NaN, a negative or fractional count) is an OptionError
 // naming the option, never silently taken.
 import { describe, it, expect } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import {
   resolveConfig,
   checkConfig,
@@ -15,12 +16,15 @@ import {
   randomModel,
   generate,
   runModel,
+  evaluate,
   samplesFromGeneration,
+  PIXELS,
   UserError,
   OptionError,
   type NewDtmOptions,
 } from '../index.js';
 import { FLAG_NAMES } from '../sim/config.js';
+import { readImageSet } from '../sim/fmnist.js';
 
 /** the message of the UserError `f` throws (or the promise it returns rejects with) */
 async function refusal(f: () => unknown): Promise<string> {
@@ -153,6 +157,24 @@ describe('generate, evaluate and newDtmModel word their refusals with their own 
       message: 'labelCopies = 0: must be a positive integer',
     });
     expect((await optionRefusal(dtm({ L: 40, visible: 'fmnist', labelCopies: 2.5 }))).option).toBe('labelCopies');
+  });
+
+  it('evaluate names the samples count, samples.n, where dtca eval says --images', async () => {
+    const fixture = (split: string) => readImageSet(fileURLToPath(new URL(`./fixtures/fmnist-${split}-400.bin.gz`, import.meta.url)));
+    const data = { test: fixture('test'), train: fixture('train') };
+    const o = { data, classifier: {} as never, classifierPath: 'none', classifierTestAccuracy: null };
+    const samples = (n: number, labels: Uint8Array | null) => ({ images: new Uint8Array(n * PIXELS), n, labels, autocorrelation: null });
+    expect(await optionRefusal(() => evaluate(samples(401, null), o))).toEqual({
+      option: 'samples.n',
+      message: 'samples.n = 401: the test set has 400 images; use fewer',
+    });
+    const zeros = data.test.labels.filter((c) => c === 0).length;
+    const m = await optionRefusal(() => evaluate(samples(zeros + 1, new Uint8Array(zeros + 1)), o));
+    expect(m).toEqual({
+      option: 'samples.n',
+      message: `samples.n = ${zeros + 1}: needs ${zeros + 1} images of class 0, the test set has ${zeros}; use fewer images`,
+    });
+    expect((await optionRefusal(() => evaluate(samples(10, null), { ...o, seed: -1 }))).option).toBe('seed');
   });
 });
 
