@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
+import { smallTrainArgs } from './helpers/train-args.js';
 import { parseQuantity, unitOfKey } from '../sim/units.js';
 import { resolveConfig, checkConfig, configPaths, FLAG_NAMES } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
@@ -455,6 +456,19 @@ describe('the command line names its flags where a library caller reads its opti
     writeFileSync(join(run, 'manifest.json'), JSON.stringify({ samples }));
     expect(refusedLine(['eval', run, '--images', String(n)])).toBe(
       `dtca: --images ${n}: needs ${n} images of class 0, the test set has 1000; use fewer images`,
+    );
+  });
+
+  it('dtca train: --train-stages, --resume, --out (a library caller reads stages, resume, out)', () => {
+    const train = (out: string, ...more: string[]) => refusedLine(['train', ...smallTrainArgs(), ...more, '--out', out]);
+    expect(train(join(dir, 'stages.mp'), '--train-stages', '5')).toBe('dtca: --train-stages: stage 5 outside 0..1');
+    const earlier = join(dir, 'earlier.mp');
+    mkdirSync(`${earlier}.ckpt`);
+    writeFileSync(join(`${earlier}.ckpt`, 'stage-0.mp'), '');
+    expect(train(earlier)).toBe(`dtca: ${earlier}.ckpt holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
+    writeFileSync(join(`${earlier}.ckpt`, 'run.json'), '{');
+    expect(train(earlier, '--resume')).toBe(
+      `dtca: ${earlier}.ckpt/run.json: damaged (not valid JSON); it records the options the checkpoints were trained with: train into a new --out`,
     );
   });
 });

@@ -7,6 +7,9 @@
 // caller can pass (an unknown choice, a NaN, a negative or fractional count) is an OptionError
 // naming the option, never silently taken.
 import { describe, it, expect } from 'vitest';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   resolveConfig,
@@ -16,15 +19,18 @@ import {
   randomModel,
   generate,
   runModel,
+  train,
   evaluate,
   samplesFromGeneration,
   PIXELS,
   UserError,
   OptionError,
   type NewDtmOptions,
+  type TrainOptions,
 } from '../index.js';
 import { FLAG_NAMES } from '../sim/config.js';
 import { readImageSet } from '../sim/fmnist.js';
+import { TRAIN_FLAG_NAMES } from '../sim/train/train-names.js';
 
 /** the message of the UserError `f` throws (or the promise it returns rejects with) */
 async function refusal(f: () => unknown): Promise<string> {
@@ -175,6 +181,75 @@ describe('generate, evaluate and newDtmModel word their refusals with their own 
       message: `samples.n = ${zeros + 1}: needs ${zeros + 1} images of class 0, the test set has ${zeros}; use fewer images`,
     });
     expect((await optionRefusal(() => evaluate(samples(10, null), { ...o, seed: -1 }))).option).toBe('seed');
+  });
+});
+
+describe('train names out, resume and stages as its options, never --out, --resume or --train-stages', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtca-libnames-'));
+  const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
+  const model = newDtmModel({ T: 2, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+  let n = 0;
+  /** a fresh model path, and the options that would train a tiny model there */
+  const fresh = (): TrainOptions => {
+    const out = join(dir, `m${n++}.mp`);
+    return {
+      config,
+      engine: 'auto',
+      model,
+      out,
+      epochs: 1,
+      steps: 1,
+      batch: 2,
+      warmup: 1,
+      samples: 1,
+      every: 1,
+      lr: 0.01,
+      alpha: 0.1,
+      acp: false,
+      acpLambda0: 0,
+      acpLag: 2,
+      seed: 1,
+      workers: 1,
+      resume: false,
+    };
+  };
+
+  it('stages outside the model; a checkpoint directory that is a file or holds an earlier run', async () => {
+    expect(await refusal(() => train({ ...fresh(), stages: [5] }))).toBe('stages: stage 5 outside 0..1');
+    const f = fresh();
+    writeFileSync(`${f.out}.ckpt`, 'not a directory');
+    expect(await refusal(() => train(f))).toBe(`${f.out}.ckpt: not a directory (the training checkpoints go there); move it away or choose another out`);
+    const g = fresh();
+    mkdirSync(`${g.out}.ckpt`);
+    writeFileSync(`${g.out}.ckpt/stage-0.mp`, '');
+    expect(await refusal(() => train(g))).toBe(`${g.out}.ckpt holds checkpoints of an earlier run: pass resume: true to continue it, or choose another out`);
+    expect(await refusal(() => train({ ...g, resume: true }))).toBe(
+      `resume: ${g.out}.ckpt/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without resume into a new out`,
+    );
+    writeFileSync(`${g.out}.ckpt/run.json`, '{');
+    expect(await refusal(() => train({ ...g, resume: true }))).toBe(
+      `${g.out}.ckpt/run.json: damaged (not valid JSON); it records the options the checkpoints were trained with: train into a new out`,
+    );
+  });
+
+  it('an out another train holds; a model without a Fashion-MNIST image', async () => {
+    const f = fresh();
+    writeFileSync(`${f.out}.lock`, `${process.pid} ${hostname()}\n`);
+    expect(await refusal(() => train(f))).toBe(`out = ${f.out}: another dtca train (pid ${process.pid}) is writing it; wait for it, or choose another out`);
+    const plain = newDtmModel({ T: 2, L: 16, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: 1 });
+    expect(await refusal(() => train({ ...fresh(), model: plain }))).toMatch(
+      /and no Fashion-MNIST image source; make it with newDtmModel\(\{ visible: 'fmnist', \.\.\. \}\)$/,
+    );
+  });
+
+  it("dtca train's caller passes its flags (TRAIN_FLAG_NAMES)", async () => {
+    await expect(train({ ...fresh(), stages: [5], names: TRAIN_FLAG_NAMES })).rejects.toThrow(/^--train-stages: stage 5 outside 0\.\.1$/);
+    const g = fresh();
+    mkdirSync(`${g.out}.ckpt`);
+    writeFileSync(`${g.out}.ckpt/stage-0.mp`, '');
+    await expect(train({ ...g, names: TRAIN_FLAG_NAMES })).rejects.toThrow(
+      /holds checkpoints of an earlier run: add --resume to continue it, or choose another --out$/,
+    );
   });
 });
 
