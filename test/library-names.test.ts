@@ -7,7 +7,7 @@
 // caller can pass (an unknown choice, a NaN, a negative or fractional count) is an OptionError
 // naming the option, never silently taken.
 import { describe, it, expect } from 'vitest';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -268,5 +268,47 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
     ];
     for (const [o, option] of cases) expect((await optionRefusal(dtm(o))).option, JSON.stringify(o)).toBe(option);
     expect(await optionRefusal(dtm({ boundary: 'bogus' as never }))).toEqual({ option: 'boundary', message: 'boundary = bogus: must be open or torus' });
+  });
+
+  it('train: counts, rates and choices', async () => {
+    const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
+    const model = newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+    const base: TrainOptions = {
+      config,
+      engine: 'auto',
+      model,
+      out: join(mkdtempSync(join(tmpdir(), 'dtca-libnames-')), 'm.mp'),
+      epochs: 1,
+      steps: 1,
+      batch: 2,
+      warmup: 1,
+      samples: 1,
+      every: 1,
+      lr: 0.01,
+      alpha: 0.1,
+      acp: false,
+      acpLambda0: 0,
+      acpLag: 2,
+      seed: 1,
+      workers: 1,
+      resume: false,
+    };
+    const cases: [Partial<TrainOptions>, string][] = [
+      [{ epochs: NaN }, 'epochs'],
+      [{ batch: 0 }, 'batch'],
+      [{ steps: 1.5 }, 'steps'],
+      [{ warmup: -1 }, 'warmup'],
+      [{ dataEpochs: -1 }, 'dataEpochs'],
+      [{ limit: 0 }, 'limit'],
+      [{ lr: NaN }, 'lr'],
+      [{ alpha: 2 }, 'alpha'],
+      [{ ema: 1 }, 'ema'],
+      [{ negStart: 'bogus' as never }, 'negStart'],
+      [{ engine: 'bogus' as never }, 'engine'],
+      [{ resume: 'yes' as never }, 'resume'],
+      [{ out: '' }, 'out'],
+    ];
+    for (const [o, option] of cases) expect((await optionRefusal(() => train({ ...base, ...o }))).option, JSON.stringify(o)).toBe(option);
+    expect(existsSync(`${base.out}.ckpt`), 'refused before anything is written').toBe(false);
   });
 });

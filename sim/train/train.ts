@@ -14,8 +14,9 @@
  */
 import { runJobs } from '../pool.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { UserError } from '../../fabric/errors.js';
-import type { EngineChoice } from '../../cells/engine.js';
+import { UserError, OptionError } from '../../fabric/errors.js';
+import { shown } from '../../fabric/rules.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { writeFileAtomic } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { modelFileBytes, type Model } from '../model.js';
@@ -26,6 +27,7 @@ import { imageSourceOf, downscaleImages, type ImageSource } from '../layout.js';
 import { writeChart, EPOCH_X, type ChartSpec } from '../io/plot.js';
 import {
   StageTrainer,
+  NEG_STARTS,
   fabricWires,
   stageStateFromModel,
   stageModel,
@@ -112,6 +114,39 @@ export interface TrainResult {
   cell_updates: number;
   updates_per_ns: number;
   engine: string;
+}
+
+/**
+ * A JavaScript caller's option values checked before anything is locked or written: each a whole
+ * count, a rate in its range or a known choice, else an OptionError naming it (a NaN epochs would
+ * train nothing and write the model, a NaN batch fail deep in a worker). dtca train's flags are
+ * checked, to ranges at least as strict, before they get here (sim/train/design.ts).
+ */
+function checkTrainOptions(o: TrainOptions): void {
+  const int = (k: keyof TrainOptions, min: number, optional = false) => {
+    const v = o[k];
+    if (optional && v === undefined) return;
+    if (!(Number.isSafeInteger(v) && (v as number) >= min)) throw new OptionError(k, v, `must be an integer >= ${min}`);
+  };
+  const num = (k: keyof TrainOptions, ok: (x: number) => boolean, range: string, optional = false) => {
+    const v = o[k];
+    if (optional && v === undefined) return;
+    if (!(typeof v === 'number' && Number.isFinite(v) && ok(v))) throw new OptionError(k, v, `must be a number ${range}`);
+  };
+  if (typeof o.out !== 'string' || o.out === '') throw new OptionError('out', shown(o.out), 'must be the path of the model file to write');
+  if (!ENGINE_CHOICES.includes(o.engine)) throw new OptionError('engine', o.engine, `must be one of ${ENGINE_CHOICES.join(', ')}`);
+  for (const k of ['epochs', 'steps', 'batch', 'samples', 'every', 'acpLag', 'workers'] as const) int(k, 1);
+  int('warmup', 0);
+  for (const k of ['posWarmup', 'dataWarmup', 'acpWarmup', 'finalWarmup', 'dataEpochs', 'finalEpochs'] as const) int(k, 0, true);
+  int('limit', 1, true);
+  int('seed', 0);
+  num('lr', (x) => x > 0, '> 0');
+  num('alpha', (x) => x >= 0 && x <= 1, 'in [0, 1]');
+  num('acpLambda0', (x) => x >= 0, '>= 0');
+  num('ema', (x) => x >= 0 && x < 1, 'in [0, 1)', true);
+  if (o.negStart !== undefined && !NEG_STARTS.includes(o.negStart)) throw new OptionError('negStart', o.negStart, `must be one of ${NEG_STARTS.join(', ')}`);
+  for (const k of ['acp', 'resume'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new OptionError(k, o[k], 'must be true or false');
+  if (o.stages !== undefined && !Array.isArray(o.stages)) throw new OptionError('stages', shown(o.stages), 'must be a list of stage numbers');
 }
 
 /** the options that must match for a resume */
@@ -272,6 +307,7 @@ export function runTrainJob(job: TrainJob, post: (m: unknown) => void): void {
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  checkTrainOptions(o);
   // one dtca train per --out at a time, or one per stage for stages trained apart (checkpoint.ts)
   const stageOnly = o.assemble === false;
   const all = Array.from({ length: o.model.stages.length }, (_, k) => k);
