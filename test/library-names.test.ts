@@ -21,6 +21,7 @@ import {
   runModel,
   train,
   evaluate,
+  openTraceWriter,
   samplesFromGeneration,
   PIXELS,
   UserError,
@@ -311,4 +312,13 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
     for (const [o, option] of cases) expect((await optionRefusal(() => train({ ...base, ...o }))).option, JSON.stringify(o)).toBe(option);
     expect(existsSync(`${base.out}.ckpt`), 'refused before anything is written').toBe(false);
   });
+
+  it('openTraceWriter names its path argument, not --trace', async () => {
+    expect(await refusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct')))).toMatch(/^path ".*x\.dtct": directory .* does not exist$/);
+  });
 });
+
+/** a directory that does not exist */
+function dirOfNothing(): string {
+  return join(tmpdir(), 'dtca-libnames-no-such-dir');
+}
