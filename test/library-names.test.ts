@@ -271,6 +271,16 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
     expect(await optionRefusal(dtm({ boundary: 'bogus' as never }))).toEqual({ option: 'boundary', message: 'boundary = bogus: must be open or torus' });
   });
 
+  it('runModel: tileModel.bands and tileModel.lag', async () => {
+    const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'], ideal: true }));
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    const run = (tileModel: unknown) => () => runModel(chip, bm, { chains: 1, sweeps: 1, warmup: 0, tiles: 1, tileModel: tileModel as never });
+    expect(await optionRefusal(run({ lag: -1 }))).toEqual({ option: 'tileModel.lag', message: 'tileModel.lag = -1: must be an integer >= 0' });
+    expect((await optionRefusal(run({ lag: NaN }))).option).toBe('tileModel.lag');
+    expect((await optionRefusal(run({ bands: 1.5 }))).option).toBe('tileModel.bands');
+    expect((await optionRefusal(run(3))).option).toBe('tileModel');
+  });
+
   it('train: counts, rates and choices', async () => {
     const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
     const model = newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
