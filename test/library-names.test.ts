@@ -281,6 +281,12 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
     expect((await optionRefusal(run(3))).option).toBe('tileModel');
   });
 
+  it('resolveConfig: sets not a list of strings, ideal not a boolean', async () => {
+    expect((await optionRefusal(() => resolveConfig('dtca-paper', { sets: 'fabric.L=8' as never }))).option).toBe('sets');
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['seed=1', 3 as never] }))).toBe('sets[1] 3: must be a "path=value" string');
+    expect((await optionRefusal(() => resolveConfig('dtca-paper', { ideal: 'no' as never }))).option).toBe('ideal');
+  });
+
   it('train: counts, rates and choices', async () => {
     const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
     const model = newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
