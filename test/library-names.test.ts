@@ -21,6 +21,8 @@ import {
   runModel,
   train,
   evaluate,
+  loadFmnist,
+  readRunSamples,
   openTraceWriter,
   samplesFromGeneration,
   PIXELS,
@@ -285,6 +287,15 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
     expect((await optionRefusal(() => resolveConfig('dtca-paper', { sets: 'fabric.L=8' as never }))).option).toBe('sets');
     expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['seed=1', 3 as never] }))).toBe('sets[1] 3: must be a "path=value" string');
     expect((await optionRefusal(() => resolveConfig('dtca-paper', { ideal: 'no' as never }))).option).toBe('ideal');
+  });
+
+  it('loadFmnist and readRunSamples: split, limit', async () => {
+    expect(await optionRefusal(() => loadFmnist({ split: 'bogus' as never, dir: dirOfNothing() }))).toEqual({
+      option: 'split',
+      message: 'split = bogus: must be one of train, test',
+    });
+    expect((await optionRefusal(() => loadFmnist({ split: 'test', limit: -1, dir: dirOfNothing() }))).option).toBe('limit');
+    expect((await optionRefusal(() => readRunSamples(dirOfNothing(), NaN))).option).toBe('limit');
   });
 
   it('train: counts, rates and choices', async () => {
