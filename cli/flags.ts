@@ -8,6 +8,8 @@ import { OptionError, UserError } from '../fabric/errors.js';
 /** option -> flag, where the flag is not simply --option in kebab case */
 export const OPTION_FLAGS: Record<string, string> = {
   T: '--stages',
+  // evaluate(): the samples' count, which dtca eval takes as --images
+  'samples.n': '--images',
 };
 
 export function flagOf(option: string): string {

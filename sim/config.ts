@@ -11,7 +11,7 @@ import { checkDepth, checkDuplicateKeys, kindOf, parseJsonText } from '../fabric
 import { resolve, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { UserError } from '../fabric/errors.js';
+import { UserError, OptionError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
 import { RULE_PRESETS, shown, resolveRules } from '../fabric/rules.js';
 import { eng, parseQuantity, unitOfKey } from './units.js';
@@ -405,6 +405,12 @@ export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}):
   let merged: JsonObject = {};
   for (const l of layers) merged = deepMerge(merged, l.raw);
   const names = opts.names ?? OPTION_NAMES;
+  // a JavaScript caller's types (the command line's are its parser's): a TypeError deep in the merge otherwise
+  if (opts.sets !== undefined && !Array.isArray(opts.sets)) throw new OptionError('sets', shown(opts.sets), 'must be a list of "path=value" strings');
+  (opts.sets ?? []).forEach((s, i) => {
+    if (typeof s !== 'string') throw new UserError(`${names.set(shown(s), i)}: must be a "path=value" string`);
+  });
+  if (opts.ideal !== undefined && typeof opts.ideal !== 'boolean') throw new OptionError('ideal', opts.ideal, 'must be true or false');
   // --ideal first, so an explicit --set can still turn one non-ideality back on
   if (opts.ideal) layers.push(idealLayer(merged, names));
   (opts.sets ?? []).forEach((s, i) => layers.push(setLayer(s, names, i)));

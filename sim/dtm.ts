@@ -17,13 +17,17 @@ import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import {
   checkModelFitsFabric,
-  checkLabelGain,
+  isLabelGain,
+  MAX_LABEL_GAIN,
   guidedStage,
   stagePlanes,
   stageCoupling,
   timeGrid,
   randomStage,
   MAX_PARAMETER,
+  MAX_BETA,
+  MIN_LAMBDA,
+  MAX_LAMBDA,
   type Model,
   type StageModel,
 } from './model.js';
@@ -43,7 +47,7 @@ import {
 import { buildChip, chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type StageInfo, type TraceOptions, type TraceSink } from '../traces/types.js';
 import { RelaySink, replayRelayed, type RelayedSweeps } from '../traces/relay.js';
-import { chooseLayout, describeImage, imageSourceOf, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
+import { chooseLayout, describeImage, imageSourceOf, IMAGE_SIDES, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 import { creationTime } from '../fabric/stamp.js';
 
 export const FMNIST_PIXELS = 784;
@@ -179,9 +183,21 @@ export function placeVisible(
   return { image, label };
 }
 
-export function newDtmModel(o: NewDtmOptions): Model {
+/**
+ * The options of newDtmModel a JavaScript caller may get wrong beyond the types (an unknown
+ * boundary or placement, a NaN beta): each an OptionError naming it, as a model file with that
+ * value would be refused (sim/model.ts), never a model written with it.
+ */
+function checkDtmOptions(o: NewDtmOptions): void {
   if (!Number.isInteger(o.T) || o.T < 1) throw new OptionError('T', o.T, 'must be an integer >= 1');
   if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new OptionError('seed', o.seed, 'must be an integer >= 0');
+  if (o.boundary !== 'open' && o.boundary !== 'torus') throw new OptionError('boundary', o.boundary, 'must be open or torus');
+  if (o.placement !== undefined && !PLACEMENTS.includes(o.placement))
+    throw new OptionError('placement', o.placement, `must be one of ${PLACEMENTS.join(', ')}`);
+  if (o.image !== undefined && o.image !== 'auto' && !IMAGE_SIDES.includes(o.image as number))
+    throw new OptionError('image', o.image, `must be auto or an image side: ${IMAGE_SIDES.join(', ')}`);
+  if (o.weights !== 'zero' && (o.weights === null || typeof o.weights !== 'object'))
+    throw new OptionError('weights', o.weights, "must be 'zero' or { random: scale }");
   // a scale beyond what a model file may hold would write a model every reader refuses (sim/model.ts)
   if (o.weights !== 'zero' && !(Number.isFinite(o.weights.random) && o.weights.random >= 0 && o.weights.random <= MAX_PARAMETER))
     throw new OptionError(
@@ -189,6 +205,17 @@ export function newDtmModel(o: NewDtmOptions): Model {
       `random:${o.weights.random}`,
       `the scale must be in [0, ${MAX_PARAMETER}] (model parameters are within +-${MAX_PARAMETER})`,
     );
+  if (o.beta !== undefined && !(typeof o.beta === 'number' && o.beta > 0 && o.beta <= MAX_BETA))
+    throw new OptionError('beta', o.beta, `must be a number in (0, ${MAX_BETA}]`);
+  for (const k of ['lambdaImage', 'lambdaLabel'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(typeof v === 'number' && v >= MIN_LAMBDA && v <= MAX_LAMBDA))
+      throw new OptionError(k, v, `must be a number in [${MIN_LAMBDA}, ${MAX_LAMBDA}]`);
+  }
+}
+
+export function newDtmModel(o: NewDtmOptions): Model {
+  checkDtmOptions(o);
   const names = o.names ?? { L: 'L', rules: 'rules' };
   const rules = resolveRules(o.rules, names.rules);
   const fabric = buildFabric({ L: o.L, rules, boundary: o.boundary, tileSize: o.L, linkLatencyCycles: 0, names });
@@ -338,7 +365,9 @@ interface Plan {
 
 function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   const dtm = model.dtm;
-  if (!dtm) throw new UserError(`${model.source}: not a DTM model (no "dtm" section); run it as a Boltzmann machine with --stage`);
+  // the command line never gets here with one (sim/workload.ts runs it with runModel): this is a library caller's
+  if (!dtm)
+    throw new UserError(`${model.source}: not a DTM model (no "dtm" section); run it as a Boltzmann machine with runModel (its stage option picks the stage)`);
   checkModelFitsFabric(model, chip.config, chip.fabric.rules);
   const C = opts.images;
   const K = opts.sweeps;
@@ -350,6 +379,9 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   if (opts.keepChains !== undefined && (!Number.isInteger(opts.keepChains) || opts.keepChains < 0))
     throw new OptionError('keepChains', opts.keepChains, 'must be an integer >= 0');
   const labels = opts.labels ?? [];
+  // checked even where it is not used (no labels clamped): a NaN is a mistake either way
+  const labelGain = opts.labelGain;
+  if (labelGain !== undefined && !isLabelGain(labelGain)) throw new OptionError('labelGain', labelGain, `must be a number in [0, ${MAX_LABEL_GAIN}]`);
   const classes = dtm.label.length / dtm.label_copies;
   if (labels.length > 0 && dtm.label.length === 0) throw new OptionError('labels', labels, 'the model has no label cells', false);
   for (const c of labels) {
@@ -371,7 +403,7 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
     visible,
     nImage: dtm.image.length,
     labels,
-    labelGain: labels.length > 0 ? (opts.labelGain === undefined ? (dtm.label_gain ?? 1) : checkLabelGain(opts.labelGain, 'label gain')) : 1,
+    labelGain: labels.length > 0 ? (labelGain ?? dtm.label_gain ?? 1) : 1,
     bitsPer,
     clampBits,
     clampCycles,

@@ -17,7 +17,7 @@ import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { join, resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { UserError } from '../fabric/errors.js';
+import { UserError, OptionError } from '../fabric/errors.js';
 
 export const DEFAULT_DATA_DIR = '/usr/share/datasets/fashion-mnist';
 export const ROWS = 28;
@@ -172,6 +172,8 @@ export function binarise(grey: Uint8Array): Uint8Array {
 
 /** Loads one split, binarised. Throws a UserError naming the file and how to get it when missing or damaged. */
 export function loadFmnist(o: LoadOptions): ImageSet & { dir: string; split: Split } {
+  if (!Object.hasOwn(FILES, o.split)) throw new OptionError('split', o.split, `must be one of ${Object.keys(FILES).join(', ')}`);
+  if (o.limit !== undefined && !(Number.isSafeInteger(o.limit) && o.limit >= 0)) throw new OptionError('limit', o.limit, 'must be an integer >= 0');
   const dir = dataDir(o.dir);
   const f = FILES[o.split];
   const canonical = o.canonical ?? true;

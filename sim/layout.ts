@@ -18,7 +18,7 @@
  * (at the stated size), dtca eval (the quality classifier reads 28 x 28: samples are upscaled by
  * nearest neighbour, and the yardsticks pass through the same downscale-upscale).
  */
-import { UserError } from '../fabric/errors.js';
+import { UserError, OptionError } from '../fabric/errors.js';
 import { ROWS, COLS, PIXELS, CLASSES } from './fmnist.js';
 import type { Rule } from '../fabric/rules.js';
 import { checkRules } from '../fabric/rules.js';
@@ -98,11 +98,12 @@ function minLayoutL(placement: Placement, side: number, copies: number, classes 
 /**
  * The visible layout for an L grid: the largest image (unless `choice` names one) with as many
  * label copies as fit (MAX down to MIN), or a UserError saying what the grid lacks and what L
- * would do. `copies` forces the number of label copies.
+ * would do. `copies` forces the number of label copies (newDtmModel's option labelCopies, which
+ * an error names).
  */
 export function chooseLayout(L: number, placement: Placement, choice: ImageChoice = 'auto', copies?: number, where = 'fabric.L'): VisibleLayout {
   const sides = choice === 'auto' ? IMAGE_SIDES : [choice];
-  if (copies !== undefined && (!Number.isInteger(copies) || copies < 1)) throw new UserError(`label copies ${copies}: must be a positive integer`);
+  if (copies !== undefined && (!Number.isInteger(copies) || copies < 1)) throw new OptionError('labelCopies', copies, 'must be a positive integer');
   const copyRange = copies !== undefined ? [copies] : Array.from({ length: MAX_LABEL_COPIES - MIN_LABEL_COPIES + 1 }, (_, k) => MAX_LABEL_COPIES - k);
   for (const side of sides) {
     for (const c of copyRange) {
@@ -237,13 +238,14 @@ export function imageBits(visible: ArrayLike<number>, dtm: DtmImage): Uint8Array
  * Generated images (visible spins per image, layout order) as the quality classifier reads them:
  * n x 784 bits, a downscaled model's images upscaled by nearest neighbour, with the factor (pass it
  * to evaluate() as Samples.downscale, so the yardsticks are pooled the same way). A UserError when
- * the model's image is not Fashion-MNIST's.
+ * the model's image is not Fashion-MNIST's: only a library caller's (samplesFromGeneration), every
+ * command checks the model first, so the hint names the library's call.
  */
 export function classifierImages(outputs: ArrayLike<number>[], dtm: DtmImage, what = 'the model'): { images: Uint8Array; downscale: number } {
   const src = imageSourceOf(dtm);
   if (!src)
     throw new UserError(
-      `${what}: its ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) are not a Fashion-MNIST image (make the model with --visible fmnist); the quality classifier cannot score them`,
+      `${what}: its ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) are not a Fashion-MNIST image (make the model with newDtmModel({ visible: 'fmnist', ... })); the quality classifier cannot score them`,
     );
   const P = src.width * src.height;
   const n = outputs.length;

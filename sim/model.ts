@@ -34,8 +34,8 @@ export const MAX_PARAMETER = 1e6;
 /** largest beta a model (or --beta) may give */
 export const MAX_BETA = 1e6;
 /** forward-process rates lambda: within [MIN_LAMBDA, MAX_LAMBDA] the couplings J_c stay finite */
-const MIN_LAMBDA = 1e-30;
-const MAX_LAMBDA = 1e30;
+export const MIN_LAMBDA = 1e-30;
+export const MAX_LAMBDA = 1e30;
 
 export interface StageModel {
   bias: Float64Array;

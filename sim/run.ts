@@ -641,6 +641,15 @@ export function checkRunKnobs(o: { workers?: number; tiles?: number; batch?: num
   }
 }
 
+/** RunOptions.tileModel: whole bands and a whole lag (a NaN or negative lag would otherwise pass as no lag) */
+function checkTileModel(m: unknown): void {
+  if (m === undefined) return;
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new OptionError('tileModel', m, 'must be an object { bands, lag }');
+  const { bands, lag } = m as { bands?: unknown; lag?: unknown };
+  if (bands !== undefined && !(Number.isInteger(bands) && (bands as number) >= 1)) throw new OptionError('tileModel.bands', bands, 'must be an integer >= 1');
+  if (lag !== undefined && !(Number.isInteger(lag) && (lag as number) >= 0)) throw new OptionError('tileModel.lag', lag, 'must be an integer >= 0');
+}
+
 export interface RunOptions {
   chains: number;
   sweeps: number;
@@ -805,6 +814,7 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   }
   checkRunKnobs(opts);
   if (opts.init !== undefined && !INIT_MODES.includes(opts.init)) throw new OptionError('init', opts.init, `must be one of ${INIT_MODES.join(', ')}`);
+  checkTileModel(opts.tileModel);
   const prog = programStage(chip, model, stage); // validates the model against the fabric up front
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
   let parts: ChainsPart[];

@@ -588,7 +588,7 @@ export function tracePath(plan: WorkloadPlan, dir: string): string | null {
 export function openPlanTrace(plan: WorkloadPlan, dir: string, ctx: RunContext = quietContext()): TraceWriter | undefined {
   const path = tracePath(plan, dir);
   if (!path || plan.kind !== 'dtm') return undefined;
-  const sink = openTraceWriter(path, plan.trace!);
+  const sink = openTraceWriter(path, plan.trace!, { label: '--trace' });
   if (plan.estimate.traceFileBytes > 0) ctx.log.info({ trace: path, size: formatBytes(plan.estimate.traceFileBytes) }, 'trace estimate');
   return sink;
 }

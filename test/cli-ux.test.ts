@@ -1,16 +1,18 @@
 // Issue 19 (items 6, 8, 9): one name for a config everywhere, descriptions from the resolved values,
 // "did you mean" for flags, units read by one parser everywhere, a broken extends chain reported once.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { existsSync, mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
+import { smallTrainArgs } from './helpers/train-args.js';
 import { parseQuantity, unitOfKey } from '../sim/units.js';
 import { resolveConfig, checkConfig, configPaths, FLAG_NAMES } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { parseAxis, parseClockList } from '../sim/sweep/plan.js';
 import { positiveInt } from '../cli/common.js';
+import { npyHeader } from '../traces/npy.js';
 
 let dir: string;
 let mine: string;
@@ -425,5 +427,55 @@ describe('the command line names its flags where a library caller reads its opti
     const fit = / \(use --set fabric\.L=8 or a config with that grid\)$/;
     expect(line(['run', '--model', m, '--images', '1', '--sweeps', '1', '--out', join(dir, 'named-run')])).toMatch(fit);
     expect(line(['probe', '--model', m, '--vcd', join(dir, 'named.vcd')])).toMatch(fit);
+  });
+
+  /** the last line of a refused command's stderr (the one-line error) */
+  const refusedLine = (args: string[]) => {
+    const r = dtca(args);
+    expect(r.code, args.join(' ')).toBe(2);
+    return r.stderr.trim().split('\n').at(-1)!;
+  };
+
+  it('dtca eval: --images (a library caller reads samples.n)', () => {
+    // a run directory of 1001 images all clamped to class 0: the test set has 1000 of each class
+    const run = join(dir, 'class0-run');
+    mkdirSync(run);
+    const n = 1001;
+    writeFileSync(join(run, 'samples.npy'), Buffer.concat([npyHeader('uint8', [n, 784]), Buffer.alloc(n * 784)]));
+    writeFileSync(join(run, 'labels.npy'), Buffer.concat([npyHeader('uint8', [n]), Buffer.alloc(n)]));
+    const samples = {
+      file: 'samples.npy',
+      labels_file: 'labels.npy',
+      images: n,
+      visible: 784,
+      image_cells: 784,
+      image_shape: [28, 28],
+      label_copies: 1,
+      classes: 10,
+    };
+    writeFileSync(join(run, 'manifest.json'), JSON.stringify({ samples }));
+    expect(refusedLine(['eval', run, '--images', String(n)])).toBe(
+      `dtca: --images ${n}: needs ${n} images of class 0, the test set has 1000; use fewer images`,
+    );
+  });
+
+  it('dtca train: --train-stages, --resume, --out (a library caller reads stages, resume, out)', () => {
+    const train = (out: string, ...more: string[]) => refusedLine(['train', ...smallTrainArgs(), ...more, '--out', out]);
+    expect(train(join(dir, 'stages.mp'), '--train-stages', '5')).toBe('dtca: --train-stages: stage 5 outside 0..1');
+    const earlier = join(dir, 'earlier.mp');
+    mkdirSync(`${earlier}.ckpt`);
+    writeFileSync(join(`${earlier}.ckpt`, 'stage-0.mp'), '');
+    expect(train(earlier)).toBe(`dtca: ${earlier}.ckpt holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
+    writeFileSync(join(`${earlier}.ckpt`, 'run.json'), '{');
+    expect(train(earlier, '--resume')).toBe(
+      `dtca: ${earlier}.ckpt/run.json: damaged (not valid JSON); it records the options the checkpoints were trained with: train into a new --out`,
+    );
+  });
+
+  it('dtca run: --trace (a library caller reads the path it gave openTraceWriter)', () => {
+    const nowhere = join(dir, 'no-such-dir', 'x.dtct');
+    expect(refusedLine(['run', '--images', '1', '--sweeps', '1', '--trace', nowhere, '--out', join(dir, 'traced-run')])).toBe(
+      `dtca: --trace: directory ${join(dir, 'no-such-dir')} does not exist`,
+    );
   });
 });

@@ -1,10 +1,39 @@
 // A library caller's mistakes are named as the caller wrote them (resolveConfig's sets[i] and
-// ideal, newDtmModel's L and rules, a config value to give through sets), never by a command-line
-// flag (--set, --L, --rules) it never typed; the command line words the same mistakes with its
-// flags (FLAG_NAMES here; the dtca process itself: test/cli-ux.test.ts).
+// ideal, newDtmModel's L, rules and labelCopies, a config value to give through sets, generate's
+// labelGain, evaluate's samples.n, train's out, resume and stages, openTraceWriter's path), never
+// by a command-line flag (--set, --L, --rules, --images, --out, --train-stages, --trace) it never
+// typed; the command line words the same mistakes with its flags (FLAG_NAMES, TRAIN_FLAG_NAMES
+// here; the dtca process itself: test/cli-ux.test.ts). And a value of the wrong kind a JavaScript
+// caller can pass (an unknown choice, a NaN, a negative or fractional count) is an OptionError
+// naming the option, never silently taken.
 import { describe, it, expect } from 'vitest';
-import { resolveConfig, checkConfig, buildChip, newDtmModel, randomModel, generate, runModel, UserError, type NewDtmOptions } from '../index.js';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  resolveConfig,
+  checkConfig,
+  buildChip,
+  newDtmModel,
+  randomModel,
+  generate,
+  runModel,
+  train,
+  evaluate,
+  loadFmnist,
+  readRunSamples,
+  openTraceWriter,
+  samplesFromGeneration,
+  PIXELS,
+  UserError,
+  OptionError,
+  type NewDtmOptions,
+  type TrainOptions,
+} from '../index.js';
 import { FLAG_NAMES } from '../sim/config.js';
+import { readImageSet } from '../sim/fmnist.js';
+import { TRAIN_FLAG_NAMES } from '../sim/train/train-names.js';
 
 /** the message of the UserError `f` throws (or the promise it returns rejects with) */
 async function refusal(f: () => unknown): Promise<string> {
@@ -90,3 +119,233 @@ describe("a model on another grid than the chip's says how to give the config th
     );
   });
 });
+
+/** the OptionError `f` throws (or its promise rejects with): its option, and a message that names no flag */
+async function optionRefusal(f: () => unknown): Promise<{ option: string; message: string }> {
+  const message = await refusal(f);
+  try {
+    await f();
+  } catch (e) {
+    expect(e, message).toBeInstanceOf(OptionError);
+    return { option: (e as OptionError).option, message };
+  }
+  throw new Error('unreachable');
+}
+
+describe('generate, evaluate and newDtmModel word their refusals with their own options', () => {
+  const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'], ideal: true }));
+
+  it('generate on a Boltzmann-machine model points at runModel, not at a --stage flag', async () => {
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    expect(await refusal(() => generate(chip, bm, { images: 1, sweeps: 1 }))).toMatch(
+      /: not a DTM model \(no "dtm" section\); run it as a Boltzmann machine with runModel \(its stage option picks the stage\)$/,
+    );
+  });
+
+  it('generate names labelGain (not "label gain"), also where no labels use it', async () => {
+    const labelled = newDtmModel({ T: 1, L: 40, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+    const big = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=40', 'fabric.rules=G8'], ideal: true }));
+    expect(await optionRefusal(() => generate(big, labelled, { images: 1, sweeps: 1, labels: [0], labelGain: -1 }))).toEqual({
+      option: 'labelGain',
+      message: 'labelGain = -1: must be a number in [0, 100]',
+    });
+    expect((await optionRefusal(() => generate(big, labelled, { images: 1, sweeps: 1, labelGain: NaN }))).option).toBe('labelGain');
+  });
+
+  it('samplesFromGeneration of a model without a Fashion-MNIST image points at newDtmModel, not at --visible', async () => {
+    const plain = newDtmModel({ T: 1, L: 10, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: 1 });
+    const gen = await generate(chip, plain, { images: 1, sweeps: 1 });
+    expect(await refusal(() => samplesFromGeneration(gen, [], plain.dtm))).toMatch(
+      /are not a Fashion-MNIST image \(make the model with newDtmModel\(\{ visible: 'fmnist', \.\.\. \}\)\); the quality classifier cannot score them$/,
+    );
+  });
+
+  it('chooseLayout (through newDtmModel) names labelCopies', async () => {
+    expect(await optionRefusal(dtm({ L: 40, visible: 'fmnist', labelCopies: 0 }))).toEqual({
+      option: 'labelCopies',
+      message: 'labelCopies = 0: must be a positive integer',
+    });
+    expect((await optionRefusal(dtm({ L: 40, visible: 'fmnist', labelCopies: 2.5 }))).option).toBe('labelCopies');
+  });
+
+  it('evaluate names the samples count, samples.n, where dtca eval says --images', async () => {
+    const fixture = (split: string) => readImageSet(fileURLToPath(new URL(`./fixtures/fmnist-${split}-400.bin.gz`, import.meta.url)));
+    const data = { test: fixture('test'), train: fixture('train') };
+    const o = { data, classifier: {} as never, classifierPath: 'none', classifierTestAccuracy: null };
+    const samples = (n: number, labels: Uint8Array | null) => ({ images: new Uint8Array(n * PIXELS), n, labels, autocorrelation: null });
+    expect(await optionRefusal(() => evaluate(samples(401, null), o))).toEqual({
+      option: 'samples.n',
+      message: 'samples.n = 401: the test set has 400 images; use fewer',
+    });
+    const zeros = data.test.labels.filter((c) => c === 0).length;
+    const m = await optionRefusal(() => evaluate(samples(zeros + 1, new Uint8Array(zeros + 1)), o));
+    expect(m).toEqual({
+      option: 'samples.n',
+      message: `samples.n = ${zeros + 1}: needs ${zeros + 1} images of class 0, the test set has ${zeros}; use fewer images`,
+    });
+    expect((await optionRefusal(() => evaluate(samples(10, null), { ...o, seed: -1 }))).option).toBe('seed');
+  });
+});
+
+describe('train names out, resume and stages as its options, never --out, --resume or --train-stages', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtca-libnames-'));
+  const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
+  const model = newDtmModel({ T: 2, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+  let n = 0;
+  /** a fresh model path, and the options that would train a tiny model there */
+  const fresh = (): TrainOptions => {
+    const out = join(dir, `m${n++}.mp`);
+    return {
+      config,
+      engine: 'auto',
+      model,
+      out,
+      epochs: 1,
+      steps: 1,
+      batch: 2,
+      warmup: 1,
+      samples: 1,
+      every: 1,
+      lr: 0.01,
+      alpha: 0.1,
+      acp: false,
+      acpLambda0: 0,
+      acpLag: 2,
+      seed: 1,
+      workers: 1,
+      resume: false,
+    };
+  };
+
+  it('stages outside the model; a checkpoint directory that is a file or holds an earlier run', async () => {
+    expect(await refusal(() => train({ ...fresh(), stages: [5] }))).toBe('stages: stage 5 outside 0..1');
+    const f = fresh();
+    writeFileSync(`${f.out}.ckpt`, 'not a directory');
+    expect(await refusal(() => train(f))).toBe(`${f.out}.ckpt: not a directory (the training checkpoints go there); move it away or choose another out`);
+    const g = fresh();
+    mkdirSync(`${g.out}.ckpt`);
+    writeFileSync(`${g.out}.ckpt/stage-0.mp`, '');
+    expect(await refusal(() => train(g))).toBe(`${g.out}.ckpt holds checkpoints of an earlier run: pass resume: true to continue it, or choose another out`);
+    expect(await refusal(() => train({ ...g, resume: true }))).toBe(
+      `resume: ${g.out}.ckpt/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without resume into a new out`,
+    );
+    writeFileSync(`${g.out}.ckpt/run.json`, '{');
+    expect(await refusal(() => train({ ...g, resume: true }))).toBe(
+      `${g.out}.ckpt/run.json: damaged (not valid JSON); it records the options the checkpoints were trained with: train into a new out`,
+    );
+  });
+
+  it('an out another train holds; a model without a Fashion-MNIST image', async () => {
+    const f = fresh();
+    writeFileSync(`${f.out}.lock`, `${process.pid} ${hostname()}\n`);
+    expect(await refusal(() => train(f))).toBe(`out = ${f.out}: another dtca train (pid ${process.pid}) is writing it; wait for it, or choose another out`);
+    const plain = newDtmModel({ T: 2, L: 16, rules: 'G8', boundary: 'open', visible: 6, weights: 'zero', seed: 1 });
+    expect(await refusal(() => train({ ...fresh(), model: plain }))).toMatch(
+      /and no Fashion-MNIST image source; make it with newDtmModel\(\{ visible: 'fmnist', \.\.\. \}\)$/,
+    );
+  });
+
+  it("dtca train's caller passes its flags (TRAIN_FLAG_NAMES)", async () => {
+    await expect(train({ ...fresh(), stages: [5], names: TRAIN_FLAG_NAMES })).rejects.toThrow(/^--train-stages: stage 5 outside 0\.\.1$/);
+    const g = fresh();
+    mkdirSync(`${g.out}.ckpt`);
+    writeFileSync(`${g.out}.ckpt/stage-0.mp`, '');
+    await expect(train({ ...g, names: TRAIN_FLAG_NAMES })).rejects.toThrow(
+      /holds checkpoints of an earlier run: add --resume to continue it, or choose another --out$/,
+    );
+  });
+});
+
+describe("a JavaScript caller's invalid option values: an OptionError naming the option, never a silent default", () => {
+  it('newDtmModel: boundary, placement, image, weights, beta, lambdaImage, lambdaLabel', async () => {
+    const cases: [Partial<NewDtmOptions>, string][] = [
+      [{ boundary: 'bogus' as never }, 'boundary'],
+      [{ placement: 'bogus' as never }, 'placement'],
+      [{ L: 40, visible: 'fmnist', image: 13 as never }, 'image'],
+      [{ L: 40, visible: 'fmnist', image: 'bogus' as never }, 'image'],
+      [{ weights: 'bogus' as never }, 'weights'],
+      [{ beta: NaN }, 'beta'],
+      [{ beta: -1 }, 'beta'],
+      [{ lambdaImage: NaN }, 'lambdaImage'],
+      [{ lambdaLabel: '0.2' as never }, 'lambdaLabel'],
+    ];
+    for (const [o, option] of cases) expect((await optionRefusal(dtm(o))).option, JSON.stringify(o)).toBe(option);
+    expect(await optionRefusal(dtm({ boundary: 'bogus' as never }))).toEqual({ option: 'boundary', message: 'boundary = bogus: must be open or torus' });
+  });
+
+  it('runModel: tileModel.bands and tileModel.lag', async () => {
+    const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'], ideal: true }));
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    const run = (tileModel: unknown) => () => runModel(chip, bm, { chains: 1, sweeps: 1, warmup: 0, tiles: 1, tileModel: tileModel as never });
+    expect(await optionRefusal(run({ lag: -1 }))).toEqual({ option: 'tileModel.lag', message: 'tileModel.lag = -1: must be an integer >= 0' });
+    expect((await optionRefusal(run({ lag: NaN }))).option).toBe('tileModel.lag');
+    expect((await optionRefusal(run({ bands: 1.5 }))).option).toBe('tileModel.bands');
+    expect((await optionRefusal(run(3))).option).toBe('tileModel');
+  });
+
+  it('resolveConfig: sets not a list of strings, ideal not a boolean', async () => {
+    expect((await optionRefusal(() => resolveConfig('dtca-paper', { sets: 'fabric.L=8' as never }))).option).toBe('sets');
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['seed=1', 3 as never] }))).toBe('sets[1] 3: must be a "path=value" string');
+    expect((await optionRefusal(() => resolveConfig('dtca-paper', { ideal: 'no' as never }))).option).toBe('ideal');
+  });
+
+  it('loadFmnist and readRunSamples: split, limit', async () => {
+    expect(await optionRefusal(() => loadFmnist({ split: 'bogus' as never, dir: dirOfNothing() }))).toEqual({
+      option: 'split',
+      message: 'split = bogus: must be one of train, test',
+    });
+    expect((await optionRefusal(() => loadFmnist({ split: 'test', limit: -1, dir: dirOfNothing() }))).option).toBe('limit');
+    expect((await optionRefusal(() => readRunSamples(dirOfNothing(), NaN))).option).toBe('limit');
+  });
+
+  it('train: counts, rates and choices', async () => {
+    const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
+    const model = newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+    const base: TrainOptions = {
+      config,
+      engine: 'auto',
+      model,
+      out: join(mkdtempSync(join(tmpdir(), 'dtca-libnames-')), 'm.mp'),
+      epochs: 1,
+      steps: 1,
+      batch: 2,
+      warmup: 1,
+      samples: 1,
+      every: 1,
+      lr: 0.01,
+      alpha: 0.1,
+      acp: false,
+      acpLambda0: 0,
+      acpLag: 2,
+      seed: 1,
+      workers: 1,
+      resume: false,
+    };
+    const cases: [Partial<TrainOptions>, string][] = [
+      [{ epochs: NaN }, 'epochs'],
+      [{ batch: 0 }, 'batch'],
+      [{ steps: 1.5 }, 'steps'],
+      [{ warmup: -1 }, 'warmup'],
+      [{ dataEpochs: -1 }, 'dataEpochs'],
+      [{ limit: 0 }, 'limit'],
+      [{ lr: NaN }, 'lr'],
+      [{ alpha: 2 }, 'alpha'],
+      [{ ema: 1 }, 'ema'],
+      [{ negStart: 'bogus' as never }, 'negStart'],
+      [{ engine: 'bogus' as never }, 'engine'],
+      [{ resume: 'yes' as never }, 'resume'],
+      [{ out: '' }, 'out'],
+    ];
+    for (const [o, option] of cases) expect((await optionRefusal(() => train({ ...base, ...o }))).option, JSON.stringify(o)).toBe(option);
+    expect(existsSync(`${base.out}.ckpt`), 'refused before anything is written').toBe(false);
+  });
+
+  it('openTraceWriter names its path argument, not --trace', async () => {
+    expect(await refusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct')))).toMatch(/^path ".*x\.dtct": directory .* does not exist$/);
+  });
+});
+
+/** a directory that does not exist */
+function dirOfNothing(): string {
+  return join(tmpdir(), 'dtca-libnames-no-such-dir');
+}

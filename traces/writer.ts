@@ -75,6 +75,8 @@ export interface TraceThreadOptions {
   ringBytes?: number;
   /** the writer thread's entry (tests: one that never starts); default dist/trace-worker.js */
   workerUrl?: URL;
+  /** how messages about the file name it: by default the path argument, 'path "run/t.dtct"'; dtca run's is its flag, --trace */
+  label?: string;
 }
 
 export const STATE_PACKING = 'bit k of traced cell k at byte k>>3, bit k&7 (little-endian bit order); 1 = spin +1';
@@ -233,7 +235,7 @@ export class TraceWriter implements TraceSink {
     how: TraceThreadOptions = {},
   ) {
     this.filter = new SweepFilter(opts);
-    const file = new SafeFile(path, { label: '--trace', kind: 'trace', inPlace: true });
+    const file = new SafeFile(path, { label: how.label ?? `path ${JSON.stringify(path)}`, kind: 'trace', inPlace: true });
     this.file = file;
     this.finalPath = file.finalPath;
     const url = (how.thread ?? process.env.DTCA_TRACE_THREAD !== '0') ? (how.workerUrl ?? traceWorkerUrl()) : null;

@@ -23,6 +23,7 @@ import { shellQuote } from '../../sim/sweep/slurm.js';
 import { readModel } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, CONFIG_GRID_NAMES, type Placement } from '../../sim/dtm.js';
 import { train, TrainingStopped } from '../../sim/train/train.js';
+import { TRAIN_FLAG_NAMES } from '../../sim/train/train-names.js';
 import { evaluate, loadReferenceData } from '../../sim/quality/eval.js';
 import { readClassifier } from '../../sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from '../../sim/quality/train.js';
@@ -208,6 +209,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
           workers,
           resume: existsSync(`${modelPath}.ckpt`),
           snapshots: true,
+          names: TRAIN_FLAG_NAMES,
           stop: stopped,
           onEpoch: (r) => log.info({ variant: v.name, stage: r.stage, epoch: r.epoch, rho: +r.rho.toFixed(4), lambda: +r.lambda.toPrecision(3) }, 'epoch'),
         });

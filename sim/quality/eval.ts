@@ -17,7 +17,7 @@
  *                     (1 = as varied as real images; < 1 too alike, e.g. mode collapse; > 1 noisier)
  *   autocorrelation   per stage, from the generation result (null when it does not report one)
  */
-import { UserError } from '../../fabric/errors.js';
+import { UserError, OptionError } from '../../fabric/errors.js';
 import { loadFmnist, subset, PIXELS, CLASSES, ROWS, COLS, type ImageSet } from '../fmnist.js';
 import { atResolution, downscaleImages, upscaleImages } from '../layout.js';
 import type { Classifier } from './classifier.js';
@@ -83,8 +83,12 @@ export function smallNNote(n: number, floorFd: number): string {
   return `N = ${n} is too few images for FD to rank anything: real images score ${floorFd.toFixed(1)} against real images here (the floor), so FD differences at this N are noise, and a sample scoring below the floor is not better than real; score at least ${MIN_FD_RANK_N} images (default ${DEFAULT_EVAL_IMAGES}) to compare`;
 }
 
-/** Picks, for each wanted class in order, the next unused image of that class from `pool`. */
-export function matchClasses(pool: ImageSet, want: ArrayLike<number>, what: string): ImageSet {
+/**
+ * Picks, for each wanted class in order, the next unused image of that class from `pool`; too few
+ * of a class is an OptionError on `option`, what sets the number of images (evaluate's samples.n,
+ * which the command line words as --images: cli/flags.ts).
+ */
+export function matchClasses(pool: ImageSet, want: ArrayLike<number>, what: string, option = 'samples.n'): ImageSet {
   const byClass: number[][] = Array.from({ length: CLASSES }, () => []);
   for (let i = 0; i < pool.n; i++) byClass[pool.labels[i]].push(i);
   const used = new Int32Array(CLASSES);
@@ -95,7 +99,7 @@ export function matchClasses(pool: ImageSet, want: ArrayLike<number>, what: stri
     const c = want[i];
     if (used[c] >= byClass[c].length) {
       const need = Array.from(want).filter((x) => x === c).length;
-      throw new UserError(`--images ${n}: needs ${need} images of class ${c}, the ${what} has ${byClass[c].length}; use fewer images`);
+      throw new OptionError(option, n, `needs ${need} images of class ${c}, the ${what} has ${byClass[c].length}; use fewer images`);
     }
     const j = byClass[c][used[c]++];
     images.set(pool.images.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
@@ -129,7 +133,8 @@ export interface EvalOptions {
 export function evaluate(s: Samples, o: EvalOptions): EvalReport {
   const t0 = performance.now();
   const n = s.n;
-  if (n < 2) throw new UserError(`evaluation needs at least 2 images, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 2)) throw new UserError(`evaluation needs at least 2 images, got ${n}`);
+  if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0)) throw new OptionError('seed', o.seed, 'must be an integer >= 0');
   if (!o.data) o.onStep?.('loading Fashion-MNIST');
   const { test, train } = o.data ?? loadReferenceData(o.dir);
   const heldOut = subset(train, TRAIN_SPLIT, train.n);
@@ -138,7 +143,7 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
   // real images at the samples' resolution (pooled by f and upscaled back; unchanged for f = 1)
   const atRes = (set: ImageSet): ImageSet => (f === 1 ? set : { ...set, images: atResolution(set.images, set.n, f) });
   const reference = atRes(s.labels ? matchClasses(test, s.labels, 'test set') : subset(test, 0, Math.min(n, test.n)));
-  if (reference.n < n) throw new UserError(`--images ${n}: the test set has ${test.n} images; use fewer`);
+  if (reference.n < n) throw new OptionError('samples.n', n, `the test set has ${test.n} images; use fewer`);
   const seq = reference.labels;
   const floor = atRes(matchClasses(heldOut, seq, `held-out part of the train split (images ${TRAIN_SPLIT}..${train.n - 1})`));
   // independent pixels at the samples' resolution: marginals of the pooled images, sampled, upscaled

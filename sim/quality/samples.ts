@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { join } from 'node:path';
-import { UserError } from '../../fabric/errors.js';
+import { UserError, OptionError } from '../../fabric/errors.js';
 import { jsonProblem, kindOf } from '../../fabric/json.js';
 import { shown } from '../../fabric/rules.js';
 import { npyHeader } from '../../traces/npy.js';
@@ -153,6 +153,7 @@ function samplesSection(man: unknown, manPath: string): SamplesManifest {
 
 /** The samples a run directory holds (the first `limit` images). */
 export function readRunSamples(dir: string, limit?: number): Samples & { total: number } {
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) throw new OptionError('limit', limit, 'must be an integer >= 0');
   const manPath = join(dir, 'manifest.json');
   const npyPath = join(dir, SAMPLES_FILE);
   if (!existsSync(npyPath)) {

@@ -20,6 +20,7 @@ import { closeSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, wri
 import { hostname } from 'node:os';
 import { Packr, unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
+import { TRAIN_OPTION_NAMES, type TrainNames } from './train-names.js';
 import { readInputFile, READ_LIMITS, notRegular } from '../../fabric/read.js';
 import type { StageState } from './stage.js';
 
@@ -140,39 +141,40 @@ export function validateStageState(o: unknown, shape: StageShape, where: string)
   };
 }
 
-/** The damage message: the file, what is wrong, and what to do. */
-function damaged(path: string, what: string): UserError {
-  return new UserError(`${path}: damaged checkpoint (${what}); delete it to retrain that stage from the start, or train into a new --out`);
+/** The damage message: the file, what is wrong, and what to do (`names`: how the hint names the model file option). */
+function damaged(path: string, what: string, names: TrainNames): UserError {
+  return new UserError(`${path}: damaged checkpoint (${what}); delete it to retrain that stage from the start, or train into a new ${names.outName}`);
 }
 
 /** Read and check a stage checkpoint: exit 2 naming the file for anything but a whole, valid state. */
-export function readStageCheckpoint(path: string, shape: StageShape): StageState {
+export function readStageCheckpoint(path: string, shape: StageShape, names: TrainNames = TRAIN_OPTION_NAMES): StageState {
   const bytes = readInputFile(path, { what: 'checkpoint', max: READ_LIMITS.checkpoint });
   let env: unknown;
   try {
     env = unpack(bytes);
   } catch {
-    throw damaged(path, 'not valid msgpack: cut short or overwritten');
+    throw damaged(path, 'not valid msgpack: cut short or overwritten', names);
   }
   const e = env as Record<string, unknown>;
   if (e === null || typeof e !== 'object' || e.format !== CHECKPOINT_FORMAT) {
-    throw damaged(path, 'not a dtca checkpoint envelope (format dtca-checkpoint); written by an older dtca without a checksum, or not a checkpoint');
+    throw damaged(path, 'not a dtca checkpoint envelope (format dtca-checkpoint); written by an older dtca without a checksum, or not a checkpoint', names);
   }
-  if (e.version !== CHECKPOINT_VERSION) throw damaged(path, `checkpoint version ${String(e.version).slice(0, 20)}; this dtca reads ${CHECKPOINT_VERSION}`);
-  if (e.kind !== 'stage') throw damaged(path, 'not a stage checkpoint');
+  if (e.version !== CHECKPOINT_VERSION)
+    throw damaged(path, `checkpoint version ${String(e.version).slice(0, 20)}; this dtca reads ${CHECKPOINT_VERSION}`, names);
+  if (e.kind !== 'stage') throw damaged(path, 'not a stage checkpoint', names);
   const payload = e.payload;
-  if (!(payload instanceof Uint8Array)) throw damaged(path, 'no payload');
-  if (typeof e.sha256 !== 'string' || sha256(payload) !== e.sha256) throw damaged(path, 'checksum mismatch: the file changed after it was written');
+  if (!(payload instanceof Uint8Array)) throw damaged(path, 'no payload', names);
+  if (typeof e.sha256 !== 'string' || sha256(payload) !== e.sha256) throw damaged(path, 'checksum mismatch: the file changed after it was written', names);
   let state: unknown;
   try {
     state = unpack(payload);
   } catch {
-    throw damaged(path, 'payload is not valid msgpack');
+    throw damaged(path, 'payload is not valid msgpack', names);
   }
   try {
     return validateStageState(state, shape, path);
   } catch (err) {
-    if (err instanceof UserError) throw damaged(path, err.message.slice(path.length + 2));
+    if (err instanceof UserError) throw damaged(path, err.message.slice(path.length + 2), names);
     throw err;
   }
 }
@@ -198,21 +200,23 @@ export function encodeRunFile(options: Record<string, unknown>): string {
 }
 
 /** The options in run.json, checked (format, checksum); exit 2 naming the file when damaged. */
-export function readRunFile(path: string): Record<string, unknown> {
+export function readRunFile(path: string, names: TrainNames = TRAIN_OPTION_NAMES): Record<string, unknown> {
   const text = readInputFile(path, { what: 'run.json', max: READ_LIMITS.json }).toString('utf8');
   let o: unknown;
   try {
     o = JSON.parse(text);
   } catch {
-    throw new UserError(`${path}: damaged (not valid JSON); it records the options the checkpoints were trained with: train into a new --out`);
+    throw new UserError(`${path}: damaged (not valid JSON); it records the options the checkpoints were trained with: train into a new ${names.outName}`);
   }
   const r = o as Record<string, unknown>;
   if (r === null || typeof r !== 'object' || r.format !== RUN_FORMAT || r.version !== CHECKPOINT_VERSION) {
-    throw new UserError(`${path}: not a dtca-train-run file of version ${CHECKPOINT_VERSION} (written by an older dtca, or damaged): train into a new --out`);
+    throw new UserError(
+      `${path}: not a dtca-train-run file of version ${CHECKPOINT_VERSION} (written by an older dtca, or damaged): train into a new ${names.outName}`,
+    );
   }
   const opts = r.options;
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || sha256(JSON.stringify(opts)) !== r.sha256) {
-    throw new UserError(`${path}: damaged (checksum mismatch: the file changed after it was written): train into a new --out`);
+    throw new UserError(`${path}: damaged (checksum mismatch: the file changed after it was written): train into a new ${names.outName}`);
   }
   return opts as Record<string, unknown>;
 }
@@ -230,7 +234,8 @@ export function readRunFile(path: string): Record<string, unknown> {
  * (OUT.stage-K.lock) and runs of different stages of one OUT go on at once; such a run is refused
  * while a whole run holds OUT.lock. A whole run takes OUT.lock and then every stage's lock.
  */
-export function lockTrainOut(out: string, o: { stages?: number[]; stageOnly?: boolean } = {}): () => void {
+export function lockTrainOut(out: string, o: { stages?: number[]; stageOnly?: boolean; names?: TrainNames } = {}): () => void {
+  const names = o.names ?? TRAIN_OPTION_NAMES;
   const releases: (() => void)[] = [];
   const releaseAll = () => {
     for (const r of releases.splice(0).reverse()) r();
@@ -240,12 +245,12 @@ export function lockTrainOut(out: string, o: { stages?: number[]; stageOnly?: bo
       const owner = lockOwner(`${out}.lock`);
       if (owner && owner.alive)
         throw new UserError(
-          `--out ${out}: another dtca train (pid ${owner.pid}${owner.host !== hostname() ? ` on ${owner.host}` : ''}) is writing it; wait for it, or choose another --out`,
+          `${names.out(out)}: another dtca train (pid ${owner.pid}${owner.host !== hostname() ? ` on ${owner.host}` : ''}) is writing it; wait for it, or choose another ${names.outName}`,
         );
     } else {
-      releases.push(lockFile(`${out}.lock`, out, 'is writing it'));
+      releases.push(lockFile(`${out}.lock`, out, 'is writing it', names));
     }
-    for (const k of o.stages ?? []) releases.push(lockFile(`${out}.stage-${k}.lock`, out, `is training its stage ${k}`));
+    for (const k of o.stages ?? []) releases.push(lockFile(`${out}.stage-${k}.lock`, out, `is training its stage ${k}`, names));
   } catch (e) {
     releaseAll();
     throw e;
@@ -253,7 +258,7 @@ export function lockTrainOut(out: string, o: { stages?: number[]; stageOnly?: bo
   return releaseAll;
 }
 
-function lockFile(path: string, out: string, doing: string): () => void {
+function lockFile(path: string, out: string, doing: string, names: TrainNames): () => void {
   const me = `${process.pid} ${hostname()}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
@@ -261,11 +266,11 @@ function lockFile(path: string, out: string, doing: string): () => void {
       fd = openSync(path, 'wx', 0o644);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new UserError(`--out ${out}: cannot create ${path} (${code ?? String(e)})`);
+      if (code !== 'EEXIST') throw new UserError(`${names.out(out)}: cannot create ${path} (${code ?? String(e)})`);
       const owner = lockOwner(path);
       if (owner && owner.alive) {
         throw new UserError(
-          `--out ${out}: another dtca train (pid ${owner.pid}${owner.host !== hostname() ? ` on ${owner.host}` : ''}) ${doing}; wait for it, or choose another --out`,
+          `${names.out(out)}: another dtca train (pid ${owner.pid}${owner.host !== hostname() ? ` on ${owner.host}` : ''}) ${doing}; wait for it, or choose another ${names.outName}`,
         );
       }
       try {
@@ -291,7 +296,7 @@ function lockFile(path: string, out: string, doing: string): () => void {
       }
     };
   }
-  throw new UserError(`--out ${out}: could not take ${path}; another dtca train is starting on it`);
+  throw new UserError(`${names.out(out)}: could not take ${path}; another dtca train is starting on it`);
 }
 
 function lockOwner(path: string): { pid: number; host: string; alive: boolean } | null {

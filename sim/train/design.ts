@@ -18,6 +18,7 @@
  */
 import { existsSync } from 'node:fs';
 import { OptionError, UserError } from '../../fabric/errors.js';
+import { TRAIN_FLAG_NAMES } from './train-names.js';
 import { resolveRules, rulesKey, rulesName } from '../../fabric/rules.js';
 import { formatBytes, machineMemory } from '../resources.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
@@ -382,6 +383,8 @@ export async function trainModelForDesign(
       finish,
       // a stop (a signal) ends training at the next step; what the checkpoints hold is then written up below
       stop: () => ctx.stop(),
+      // what dtca train runs (and the sweep's model cache, which speaks in dtca train's flags): its flags
+      names: TRAIN_FLAG_NAMES,
       onStart: (epochsDone) => {
         const had = [...epochsDone.values()].reduce((x, y) => x + y, 0);
         const total = epochsDone.size * options.epochs;

@@ -17,18 +17,20 @@
 import { runJobs } from '../pool.js';
 import { runPaced, runThrough, type Work } from '../../fabric/pause.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { Interrupted, UserError } from '../../fabric/errors.js';
+import { Interrupted, UserError, OptionError } from '../../fabric/errors.js';
+import { shown } from '../../fabric/rules.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { writeFileAtomic } from '../io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { modelFileBytes, type Model } from '../model.js';
 import { buildChip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
-import type { EngineChoice } from '../../cells/engine.js';
 import { findFmnist, loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
 import { imageSourceOf, downscaleImages, type ImageSource } from '../layout.js';
 import { writeChart, EPOCH_X, type ChartSpec } from '../io/plot.js';
 import {
   StageTrainer,
+  NEG_STARTS,
   fabricWires,
   stageStateFromModel,
   stageModel,
@@ -41,6 +43,7 @@ import {
 import { ACP_DEFAULTS } from './acp.js';
 import { ADAM_DEFAULTS } from './adam.js';
 import { encodeRunFile, encodeStageCheckpoint, lockTrainOut, readRunFile, readStageCheckpoint } from './checkpoint.js';
+import { TRAIN_OPTION_NAMES, type TrainNames } from './train-names.js';
 
 export interface TrainOptions {
   /** the chip the stages are trained on */
@@ -108,6 +111,12 @@ export interface TrainOptions {
    * never pauses.
    */
   stop?: () => boolean;
+  /**
+   * How errors name out, resume and stages: by default as these options (TRAIN_OPTION_NAMES:
+   * "out = m.mp", "pass resume: true"); dtca train names its flags (TRAIN_FLAG_NAMES: --out,
+   * --resume, --train-stages).
+   */
+  names?: TrainNames;
 }
 
 export interface TrainResult {
@@ -136,6 +145,39 @@ export class TrainingStopped extends Interrupted {
     this.name = 'TrainingStopped';
     this.message = `training stopped: ${done} of ${total} stage-epochs done`;
   }
+}
+
+/**
+ * A JavaScript caller's option values checked before anything is locked or written: each a whole
+ * count, a rate in its range or a known choice, else an OptionError naming it (a NaN epochs would
+ * train nothing and write the model, a NaN batch fail deep in a worker). dtca train's flags are
+ * checked, to ranges at least as strict, before they get here (sim/train/design.ts).
+ */
+function checkTrainOptions(o: TrainOptions): void {
+  const int = (k: keyof TrainOptions, min: number, optional = false) => {
+    const v = o[k];
+    if (optional && v === undefined) return;
+    if (!(Number.isSafeInteger(v) && (v as number) >= min)) throw new OptionError(k, v, `must be an integer >= ${min}`);
+  };
+  const num = (k: keyof TrainOptions, ok: (x: number) => boolean, range: string, optional = false) => {
+    const v = o[k];
+    if (optional && v === undefined) return;
+    if (!(typeof v === 'number' && Number.isFinite(v) && ok(v))) throw new OptionError(k, v, `must be a number ${range}`);
+  };
+  if (typeof o.out !== 'string' || o.out === '') throw new OptionError('out', shown(o.out), 'must be the path of the model file to write');
+  if (!ENGINE_CHOICES.includes(o.engine)) throw new OptionError('engine', o.engine, `must be one of ${ENGINE_CHOICES.join(', ')}`);
+  for (const k of ['epochs', 'steps', 'batch', 'samples', 'every', 'acpLag', 'workers'] as const) int(k, 1);
+  int('warmup', 0);
+  for (const k of ['posWarmup', 'dataWarmup', 'acpWarmup', 'finalWarmup', 'dataEpochs', 'finalEpochs'] as const) int(k, 0, true);
+  int('limit', 1, true);
+  int('seed', 0);
+  num('lr', (x) => x > 0, '> 0');
+  num('alpha', (x) => x >= 0 && x <= 1, 'in [0, 1]');
+  num('acpLambda0', (x) => x >= 0, '>= 0');
+  num('ema', (x) => x >= 0 && x < 1, 'in [0, 1)', true);
+  if (o.negStart !== undefined && !NEG_STARTS.includes(o.negStart)) throw new OptionError('negStart', o.negStart, `must be one of ${NEG_STARTS.join(', ')}`);
+  for (const k of ['acp', 'resume'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new OptionError(k, o[k], 'must be true or false');
+  if (o.stages !== undefined && !Array.isArray(o.stages)) throw new OptionError('stages', shown(o.stages), 'must be a list of stage numbers');
 }
 
 /** the options that must match for a resume */
@@ -168,13 +210,13 @@ function runKey(o: TrainOptions): Record<string, unknown> {
   };
 }
 
-/** The model's Fashion-MNIST image source, or the UserError saying why it cannot be trained on Fashion-MNIST. */
-function fmnistSource(model: Model): ImageSource {
+/** The model's Fashion-MNIST image source, or the UserError saying why it cannot be trained on Fashion-MNIST (and how to make one, as `names` says). */
+function fmnistSource(model: Model, names: TrainNames = TRAIN_OPTION_NAMES): ImageSource {
   const dtm = model.dtm!;
   const src = imageSourceOf(dtm);
   if (!src)
     throw new UserError(
-      `the model has ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) and no Fashion-MNIST image source; make it with dtca model new --visible fmnist`,
+      `the model has ${dtm.image.length} image cells (${dtm.image_shape.join('x')}) and no Fashion-MNIST image source; make it with ${names.fmnistModel}`,
     );
   if (dtm.label.length !== CLASSES * dtm.label_copies)
     throw new UserError(`the model has ${dtm.label.length} label cells; Fashion-MNIST needs ${CLASSES} x ${dtm.label_copies}`);
@@ -255,14 +297,15 @@ function initialState(o: TrainOptions, stage: number): StageState {
   // start from the model's weights (zero for a new model), matched to the wires
   const fresh = stageStateFromModel(stage, o.model.stages[stage], fabricWires(chip), chip.fabric.N, o.acpLambda0);
   // a checkpoint is read only when whole and valid, with the fresh state's shape (checkpoint.ts)
-  if (o.resume && existsSync(path)) return readStageCheckpoint(path, { stage, wires: fresh.thetaW.length, cells: fresh.thetaB.length, epochs: o.epochs });
+  if (o.resume && existsSync(path))
+    return readStageCheckpoint(path, { stage, wires: fresh.thetaW.length, cells: fresh.thetaB.length, epochs: o.epochs }, o.names);
   return fresh;
 }
 
 /** The part of a training run one thread does: its stages, one after the other. */
 export interface TrainJob {
   kind: 'train';
-  opts: Omit<TrainOptions, 'onEpoch' | 'onStep' | 'finish'>;
+  opts: Omit<TrainOptions, 'onEpoch' | 'onStep' | 'finish' | 'names'>;
   stages: number[];
   states: Record<number, Record<string, unknown>>;
 }
@@ -311,10 +354,15 @@ export function trainJobWork(job: TrainJob, post: (m: unknown) => void, stop: ()
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  checkTrainOptions(o);
   // one dtca train per --out at a time, or one per stage for stages trained apart (checkpoint.ts)
   const stageOnly = o.assemble === false;
   const all = Array.from({ length: o.model.stages.length }, (_, k) => k);
-  const release = lockTrainOut(o.out, { stageOnly, stages: stageOnly ? [...new Set(o.stages ?? all)].filter((k) => Number.isInteger(k)) : all });
+  const release = lockTrainOut(o.out, {
+    stageOnly,
+    stages: stageOnly ? [...new Set(o.stages ?? all)].filter((k) => Number.isInteger(k)) : all,
+    names: o.names,
+  });
   try {
     return await trainLocked(o);
   } finally {
@@ -326,32 +374,34 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const dtm = o.model.dtm;
   if (!dtm) throw new UserError(`${o.model.source}: not a DTM model (no "dtm" section)`);
+  const names = o.names ?? TRAIN_OPTION_NAMES;
   const T = o.model.stages.length;
   const stages = o.stages ?? Array.from({ length: T }, (_, k) => k);
-  for (const k of stages) if (!Number.isInteger(k) || k < 0 || k >= T) throw new UserError(`--train-stages: stage ${k} outside 0..${T - 1}`);
+  for (const k of stages) if (!Number.isInteger(k) || k < 0 || k >= T) throw new UserError(`${names.stages}: stage ${k} outside 0..${T - 1}`);
   const dir = ckptDir(o.out);
   const st = statSync(dir, { throwIfNoEntry: false });
-  if (st && !st.isDirectory()) throw new UserError(`${dir}: not a directory (the training checkpoints go there); move it away or choose another --out`);
+  if (st && !st.isDirectory())
+    throw new UserError(`${dir}: not a directory (the training checkpoints go there); move it away or choose another ${names.outName}`);
   const key = runKey(o);
   const stageOnly = o.assemble === false;
   // stages trained apart start the run when they are the first (no run.json and no checkpoint yet)
   const fresh = stageOnly && !existsSync(`${dir}/run.json`) && !(existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-')));
   if (o.resume && !fresh && !existsSync(`${dir}/run.json`)) {
     throw new UserError(
-      `--resume: ${dir}/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without --resume into a new --out`,
+      `${names.resume}: ${dir}/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without ${names.resume} into a new ${names.outName}`,
     );
   }
   if (o.resume && !fresh) {
-    const was = readRunFile(`${dir}/run.json`);
+    const was = readRunFile(`${dir}/run.json`, names);
     if (JSON.stringify(was) !== JSON.stringify(key))
-      throw new UserError(`--resume: ${dir}/run.json was written with other options; resume with the same command, or train into a new --out`);
+      throw new UserError(`${names.resume}: ${dir}/run.json was written with other options; resume with ${names.same}, or train into a new ${names.outName}`);
   } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
-    throw new UserError(`${dir} holds checkpoints of an earlier run: add --resume to continue it, or choose another --out`);
+    throw new UserError(`${dir} holds checkpoints of an earlier run: ${names.addResume} to continue it, or choose another ${names.outName}`);
   }
   // what the training job would refuse (a model without a Fashion-MNIST layout, no data), before the checkpoint directory is made
-  fmnistSource(o.model);
+  fmnistSource(o.model, names);
   if (!o.images) findFmnist(o.dataDir, 'train');
-  makeDirs(dir, `--out ${o.out}`);
+  makeDirs(dir, names.out(o.out));
   // the checkpoint directory is this run's own (checked above): its files may be replaced (fabric/files.ts)
   noteClaimedDir(dir);
   writeFileAtomic(`${dir}/run.json`, encodeRunFile(key));
@@ -378,7 +428,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
       for (let k = 0; k < T; k++) if (!byStage.has(k) && !stages.includes(k)) byStage.set(k, states.get(k)!);
       if (byStage.size < T) return;
     }
-    makeDirs(`${o.out}.epochs`, `--out ${o.out}`);
+    makeDirs(`${o.out}.epochs`, names.out(o.out));
     const m: Model = {
       ...o.model,
       stages: Array.from({ length: T }, (_, k) => stageModel(byStage.get(k)!, wires0)),
@@ -404,7 +454,8 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
     }
   };
   const workers = Math.max(1, Math.min(o.workers, todo.length));
-  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined, onStart: undefined, finish: undefined, stop: undefined };
+  // what crosses to the worker threads: no functions (names has some; the workers word nothing with it)
+  const jobOpts = { ...o, onEpoch: undefined, onStep: undefined, onStart: undefined, finish: undefined, stop: undefined, names: undefined };
   const jobs: TrainJob[] = Array.from({ length: workers }, (_, w) => {
     const mine = todo.filter((_, n) => n % workers === w);
     return { kind: 'train', opts: jobOpts, stages: mine, states: Object.fromEntries(mine.map((k) => [k, stateToObject(states.get(k)!)])) };
