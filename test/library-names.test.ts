@@ -187,6 +187,30 @@ describe('generate, evaluate and newDtmModel word their refusals with their own 
   });
 });
 
+/** The options that would train a tiny model of `model` at `out` (one step of one epoch). */
+function tinyTraining(config: TrainOptions['config'], model: TrainOptions['model'], out: string): TrainOptions {
+  return {
+    config,
+    engine: 'auto',
+    model,
+    out,
+    epochs: 1,
+    steps: 1,
+    batch: 2,
+    warmup: 1,
+    samples: 1,
+    every: 1,
+    lr: 0.01,
+    alpha: 0.1,
+    acp: false,
+    acpLambda0: 0,
+    acpLag: 2,
+    seed: 1,
+    workers: 1,
+    resume: false,
+  };
+}
+
 describe('train names out, resume and stages as its options, never --out, --resume or --train-stages', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dtca-libnames-'));
   const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
@@ -195,26 +219,7 @@ describe('train names out, resume and stages as its options, never --out, --resu
   /** a fresh model path, and the options that would train a tiny model there */
   const fresh = (): TrainOptions => {
     const out = join(dir, `m${n++}.mp`);
-    return {
-      config,
-      engine: 'auto',
-      model,
-      out,
-      epochs: 1,
-      steps: 1,
-      batch: 2,
-      warmup: 1,
-      samples: 1,
-      every: 1,
-      lr: 0.01,
-      alpha: 0.1,
-      acp: false,
-      acpLambda0: 0,
-      acpLag: 2,
-      seed: 1,
-      workers: 1,
-      resume: false,
-    };
+    return tinyTraining(config, model, out);
   };
 
   it('stages outside the model; a checkpoint directory that is a file or holds an earlier run', async () => {
@@ -301,26 +306,7 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
   it('train: counts, rates and choices', async () => {
     const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
     const model = newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
-    const base: TrainOptions = {
-      config,
-      engine: 'auto',
-      model,
-      out: join(mkdtempSync(join(tmpdir(), 'dtca-libnames-')), 'm.mp'),
-      epochs: 1,
-      steps: 1,
-      batch: 2,
-      warmup: 1,
-      samples: 1,
-      every: 1,
-      lr: 0.01,
-      alpha: 0.1,
-      acp: false,
-      acpLambda0: 0,
-      acpLag: 2,
-      seed: 1,
-      workers: 1,
-      resume: false,
-    };
+    const base = tinyTraining(config, model, join(mkdtempSync(join(tmpdir(), 'dtca-libnames-')), 'm.mp'));
     const cases: [Partial<TrainOptions>, string][] = [
       [{ epochs: NaN }, 'epochs'],
       [{ batch: 0 }, 'batch'],

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { dtca, CLI } from './helpers/cli.js';
 import { shellQuote } from '../sim/sweep/slurm.js';
+import { TINY_SWEEP_BUDGET } from './helpers/train-args.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
 
@@ -117,23 +118,7 @@ describe('dtca sweep train stopped by a signal', () => {
   };
   let reference: Buffer;
   beforeAll(() => {
-    writeFileSync(
-      budget,
-      JSON.stringify({
-        epochs: 40,
-        steps: 2,
-        batch: 8,
-        warmup: 5,
-        posWarmup: 3,
-        dataWarmup: 3,
-        acpWarmup: 5,
-        samples: 2,
-        every: 2,
-        acpLag: 4,
-        limit: 300,
-        labelGain: 1,
-      }),
-    );
+    writeFileSync(budget, JSON.stringify({ ...TINY_SWEEP_BUDGET, epochs: 40 }));
     const whole = join(root, 'whole');
     expect(plan(whole).code).toBe(0);
     const r = dtca(['sweep', 'train', whole, '--jobs', '1']);

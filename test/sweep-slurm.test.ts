@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
 import { readModel } from '../sim/model.js';
-import { smallTrainArgs } from './helpers/train-args.js';
+import { smallTrainArgs, TINY_SWEEP_BUDGET } from './helpers/train-args.js';
 
 /** Slurm's view of a job: its state and reason (%T %r), '' once it has left the queue. */
 function squeue(id: string): string {
@@ -71,23 +71,7 @@ describe.skipIf(state === 'unavailable' && !inCi)('dtca sweep on a real Slurm', 
   it('--train: the training array first (a task per model stage), the point array after it (afterok)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-slurm-train-'));
     const budget = join(root, 'tiny.json');
-    writeFileSync(
-      budget,
-      JSON.stringify({
-        epochs: 1,
-        steps: 2,
-        batch: 8,
-        warmup: 5,
-        posWarmup: 3,
-        dataWarmup: 3,
-        acpWarmup: 5,
-        samples: 2,
-        every: 2,
-        acpLag: 4,
-        limit: 300,
-        labelGain: 1,
-      }),
-    );
+    writeFileSync(budget, JSON.stringify(TINY_SWEEP_BUDGET));
     const dir = join(root, 'sweep');
     expect(
       dtca([

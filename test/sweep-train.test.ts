@@ -14,11 +14,11 @@ import { modelJobFor, trainModel, isModelDone, modelFile, stageEpochs, type Trai
 import { resolveSweepBudget } from '../sim/train/budget.js';
 import { readModel } from '../sim/model.js';
 import { quietContext } from '../sim/context.js';
-import { smallTrainArgs } from './helpers/train-args.js';
+import { smallTrainArgs, TINY_SWEEP_BUDGET } from './helpers/train-args.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
 // labelGain 1: no guidance search (test/guidance.test.ts and test/anygrid.test.ts cover it)
-const TINY = { epochs: 1, steps: 2, batch: 8, warmup: 5, posWarmup: 3, dataWarmup: 3, acpWarmup: 5, samples: 2, every: 2, acpLag: 4, limit: 300, labelGain: 1 };
+const TINY: Record<string, number> = TINY_SWEEP_BUDGET;
 
 function tinyBudgetFile(dir: string, over: object = {}): string {
   const f = join(dir, 'tiny.json');

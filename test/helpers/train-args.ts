@@ -15,3 +15,19 @@ export const TINY_TRAIN_ARGS: readonly string[] = [
   ...['--set', 'fabric.L=43', '--set', 'fabric.rules="G8"', '--stages', '2', '--steps', '1', '--batch', '4', '--warmup', '2'],
   ...['--samples', '1', '--every', '1', '--acp-lag', '2', '--limit', '100', '--seed', '3', '--workers', '1', '--epochs', '1', '--label-gain', '1'],
 ];
+
+/** A sweep's tiny training budget (`dtca sweep --train --budget FILE`, or a plan's budget): the phases of smallTrainArgs, one epoch. */
+export const TINY_SWEEP_BUDGET = {
+  epochs: 1,
+  steps: 2,
+  batch: 8,
+  warmup: 5,
+  posWarmup: 3,
+  dataWarmup: 3,
+  acpWarmup: 5,
+  samples: 2,
+  every: 2,
+  acpLag: 4,
+  limit: 300,
+  labelGain: 1,
+} as const;
