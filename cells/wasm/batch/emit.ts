@@ -167,9 +167,6 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
     GIL: vec(),
     OIL: vec(),
   };
-  // the cycle loop's look-ahead field (the next vector's G) shares a local with the ideal decision's
-  // fourth table entry: the two kernels never both run in one module
-  const lv = { ...l, Gn: l.e3 };
   const dups: [number, number][] = [];
   const K = (slot: number): Code => {
     const copy = KC.DUPS + dups.length;
@@ -181,7 +178,7 @@ function newCtx(g: BatchGeom, v: BatchVariant, tab: TableSpec) {
   const get = o.get;
   const set = o.set;
   const f32: F32Ctx = { get, set, K, ZERO, l: { ...l, sp: l.sp32 } };
-  return { g, v, tab, lc, l: lv, get, set, K, ZERO, dups, f32 };
+  return { g, v, tab, lc, l, get, set, K, ZERO, dups, f32 };
 }
 type Ctx = ReturnType<typeof newCtx>;
 
@@ -1033,19 +1030,14 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     ];
     if (variant.perChain) steps.push([l.cls, ACC_VEC]);
     if (variant.cycle.lat) steps.push([l.pp, 16]);
-    // the field of the next vector is summed ahead (into Gn) so that its loads and adds run
-    // beside this vector's estimate; the last vector's look-ahead reads the 16 bytes after its
-    // neighbours' (the arena's slack, or the next cell's), which the loop leaves unused
     cellBody.push(
       set(l.kv, o.i32(g.NV)),
-      ...emitField(ctx, 0),
       o.loop([
-        ...fieldSum(g, l.Gn, l.bp, l.sp, 1, (d) => weight(ctx, d), true),
+        ...emitField(ctx, 0),
         ...emitDraws(ctx, 0),
         ...(variant.cycle.lat ? emitCycle(ctx, 0) : emitCycleFast(ctx, 0)),
         ...emitCommit(ctx, 0),
         ...steps.map(([p, d]) => set(p, o.i32_add(get(p), o.i32(d)))),
-        set(l.G, get(l.Gn)),
         o.br_if(0, o.i32_gt_s(o.tee(l.kv, o.i32_sub(get(l.kv), o.i32(1))), o.i32(0))),
       ]),
       // the per-block pointers back to the first vector for the next cell (the per-cell ones are set from its record)
