@@ -400,6 +400,7 @@ export interface CheckedConfig {
  * prints the problems; resolveConfig throws the first.
  */
 export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}): CheckedConfig {
+  checkRef(ref);
   const chain = loadChain(ref ?? DEFAULT_CONFIG);
   const layers = [...chain.layers];
   let merged: JsonObject = {};
@@ -430,6 +431,20 @@ export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}):
   const config = merged as unknown as ResolvedConfig;
   nameAndDescribe(config, chain.path, chain.layers[chain.layers.length - 1], layers.slice(chain.layers.length));
   return { config, problems, path: chain.path, layers };
+}
+
+/** the first argument of resolveConfig / checkConfig: a JavaScript caller's other kinds were a TypeError from deep in the file lookup */
+function checkRef(ref: unknown): void {
+  if (ref === undefined || typeof ref === 'string') return;
+  const hint =
+    ref !== null && typeof ref === 'object' && !Array.isArray(ref)
+      ? '; the options come second: resolveConfig(undefined, { sets, ideal }) for the default config'
+      : '';
+  throw new OptionError(
+    'ref',
+    shown(ref),
+    `must be a preset name (${presetNames().join(', ')}) or a config file path, or undefined for ${DEFAULT_CONFIG}${hint}`,
+  );
 }
 
 /** What a config is called: a preset by its name, a config file by its file name (without .json). */

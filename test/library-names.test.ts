@@ -294,6 +294,17 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
     expect((await optionRefusal(() => resolveConfig('dtca-paper', { ideal: 'no' as never }))).option).toBe('ideal');
   });
 
+  it('resolveConfig and checkConfig: a first argument (ref) that is not a name, a path or undefined', async () => {
+    expect(await optionRefusal(() => resolveConfig(42 as never))).toEqual({
+      option: 'ref',
+      message: 'ref = 42: must be a preset name (dtca-paper, z1-like) or a config file path, or undefined for dtca-paper',
+    });
+    const misplaced = await optionRefusal(() => checkConfig({ sets: ['seed=1'] } as never));
+    expect(misplaced.option).toBe('ref');
+    expect(misplaced.message).toMatch(/; the options come second: resolveConfig\(undefined, \{ sets, ideal \}\) for the default config$/);
+    expect((await optionRefusal(() => resolveConfig(null as never))).option).toBe('ref');
+  });
+
   it('loadFmnist and readRunSamples: split, limit', async () => {
     expect(await optionRefusal(() => loadFmnist({ split: 'bogus' as never, dir: dirOfNothing() }))).toEqual({
       option: 'split',
