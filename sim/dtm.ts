@@ -6,7 +6,7 @@
  */
 import { UserError, OptionError } from '../fabric/errors.js';
 import { buildFabric, type Fabric } from '../fabric/fabric.js';
-import { resolveRules, type Rule } from '../fabric/rules.js';
+import { resolveRules, shown, type Rule } from '../fabric/rules.js';
 import { quantisePlanes, quantiser, bitsPerValue } from '../cells/planes.js';
 import { createEngine } from '../cells/select.js';
 import type { EngineChoice } from '../cells/engine.js';
@@ -34,6 +34,7 @@ import {
 import {
   stageSteps,
   checkRunKnobs,
+  checkFunctions,
   betaAt,
   initialSpins,
   initKey,
@@ -378,6 +379,14 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
     throw new OptionError('mapping', opts.mapping, 'must be reprogram or pipeline');
   if (opts.keepChains !== undefined && (!Number.isInteger(opts.keepChains) || opts.keepChains < 0))
     throw new OptionError('keepChains', opts.keepChains, 'must be an integer >= 0');
+  // a JavaScript caller's kinds: a string '0123' would be taken character by character, a number version written as one
+  if (opts.labels !== undefined && !Array.isArray(opts.labels))
+    throw new OptionError('labels', shown(opts.labels), 'must be a list of classes, e.g. [0, 1, 2]');
+  if (opts.version !== undefined && typeof opts.version !== 'string') throw new OptionError('version', shown(opts.version), 'must be a string');
+  const sink = opts.sink as unknown;
+  if (sink !== undefined && (sink === null || typeof sink !== 'object' || typeof (sink as { header?: unknown }).header !== 'function'))
+    throw new OptionError('sink', shown(sink), 'must be a trace sink (openTraceWriter)');
+  checkFunctions(opts, ['onStageDone', 'onImageDone']);
   const labels = opts.labels ?? [];
   // checked even where it is not used (no labels clamped): a NaN is a mistake either way
   const labelGain = opts.labelGain;

@@ -33,6 +33,7 @@ import { ExactEvents, EVENT_KEYS, type EventCounts } from '../power/events.js';
 import { energyOf, energyInto, energyIntoValues, ENERGY_REPORT_KEYS, type EnergyReport } from '../power/energy.js';
 import { buildChip, programStage, chipEvents, type Chip } from './chip.js';
 import { wireDirection } from '../fabric/fabric.js';
+import { shown } from '../fabric/rules.js';
 import { packStates, unpackSpins } from '../traces/pack.js';
 import { BATCH_FIELDS, type TraceSink, type SweepInfo } from '../traces/types.js';
 import type { Model } from './model.js';
@@ -621,7 +622,20 @@ export function betaAt(b: BetaSpec, sweep: number, total: number): number {
  * has no yargs in front): threads and batch sizes are integers >= 1, the engine one of
  * ENGINE_CHOICES, beta a positive number or ramp.
  */
-export function checkRunKnobs(o: { workers?: number; tiles?: number; batch?: number; engine?: unknown; beta?: unknown }): void {
+export function checkRunKnobs(o: {
+  workers?: number;
+  tiles?: number;
+  batch?: number;
+  engine?: unknown;
+  beta?: unknown;
+  shouldStop?: unknown;
+  stopped?: unknown;
+}): void {
+  checkFunctions(o, ['shouldStop']);
+  const st = o.stopped;
+  if (st !== undefined && !(st !== null && typeof st === 'object' && typeof (st as { then?: unknown }).then === 'function')) {
+    throw new OptionError('stopped', shown(st), 'must be a promise');
+  }
   for (const k of ['workers', 'tiles', 'batch'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new OptionError(k, v, 'must be an integer >= 1');
@@ -638,6 +652,14 @@ export function checkRunKnobs(o: { workers?: number; tiles?: number; batch?: num
     !(typeof b === 'object' && b !== null && positive((b as { start?: unknown }).start) && positive((b as { end?: unknown }).end))
   ) {
     throw new OptionError('beta', b, 'must be a positive number or { start, end } of positive numbers', typeof b !== 'object');
+  }
+}
+
+/** callback options: a function or nothing (a JavaScript caller's truthy non-function would throw a TypeError mid-run) */
+export function checkFunctions(o: object, keys: readonly string[]): void {
+  for (const k of keys) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v !== undefined && typeof v !== 'function') throw new OptionError(k, shown(v), 'must be a function');
   }
 }
 
@@ -815,6 +837,9 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
   checkRunKnobs(opts);
   if (opts.init !== undefined && !INIT_MODES.includes(opts.init)) throw new OptionError('init', opts.init, `must be one of ${INIT_MODES.join(', ')}`);
   checkTileModel(opts.tileModel);
+  // a truthy 'no' or 0 would otherwise be taken as asked for (or not)
+  if (opts.moments !== undefined && typeof opts.moments !== 'boolean') throw new OptionError('moments', shown(opts.moments), 'must be true or false');
+  checkFunctions(opts, ['onSweep', 'onChainDone']);
   const prog = programStage(chip, model, stage); // validates the model against the fabric up front
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
   let parts: ChainsPart[];

@@ -305,6 +305,35 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
     expect((await optionRefusal(() => resolveConfig(null as never))).option).toBe('ref');
   });
 
+  it("generate: labels not a list (a string '0123' is not taken character by character), version, sink and callbacks of the wrong kind", async () => {
+    const labelled = newDtmModel({ T: 1, L: 40, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+    const big = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=40', 'fabric.rules=G8'], ideal: true }));
+    const gen = (o: Record<string, unknown>) => () => generate(big, labelled, { images: 1, sweeps: 1, ...o });
+    expect(await optionRefusal(gen({ labels: '0123' }))).toEqual({ option: 'labels', message: 'labels = 0123: must be a list of classes, e.g. [0, 1, 2]' });
+    expect((await optionRefusal(gen({ labels: 3 }))).option).toBe('labels');
+    expect(await optionRefusal(gen({ version: 2 }))).toEqual({ option: 'version', message: 'version = 2: must be a string' });
+    for (const [o, option] of [
+      [{ sink: 'x.dtct' }, 'sink'],
+      [{ sink: {} }, 'sink'],
+      [{ onImageDone: true }, 'onImageDone'],
+      [{ onStageDone: 1 }, 'onStageDone'],
+      [{ shouldStop: true }, 'shouldStop'],
+      [{ stopped: 'SIGINT' }, 'stopped'],
+    ] as const)
+      expect((await optionRefusal(gen(o))).option, JSON.stringify(o)).toBe(option);
+  });
+
+  it('runModel: moments must be a boolean (a truthy "no" is not taken as asked for), callbacks functions', async () => {
+    const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'], ideal: true }));
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    const run = (o: Record<string, unknown>) => () => runModel(chip, bm, { chains: 1, sweeps: 1, warmup: 0, ...o });
+    expect(await optionRefusal(run({ moments: 'no' }))).toEqual({ option: 'moments', message: 'moments = no: must be true or false' });
+    expect((await optionRefusal(run({ moments: 1 }))).option).toBe('moments');
+    expect((await optionRefusal(run({ onSweep: {} }))).option).toBe('onSweep');
+    expect((await optionRefusal(run({ onChainDone: 'yes' }))).option).toBe('onChainDone');
+    expect((await runModel(chip, bm, { chains: 1, sweeps: 1, warmup: 0, moments: true })).moments).not.toBeNull();
+  });
+
   it('loadFmnist and readRunSamples: split, limit', async () => {
     expect(await optionRefusal(() => loadFmnist({ split: 'bogus' as never, dir: dirOfNothing() }))).toEqual({
       option: 'split',
