@@ -4,6 +4,7 @@
  * flag they typed ("--images 0: must be an integer >= 1").
  */
 import { OptionError, UserError } from '../fabric/errors.js';
+import { dataHintForCli } from '../sim/fmnist.js';
 
 /** option -> flag, where the flag is not simply --option in kebab case */
 export const OPTION_FLAGS: Record<string, string> = {
@@ -16,7 +17,7 @@ export function flagOf(option: string): string {
   return OPTION_FLAGS[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** A user error's one line as the command line says it. */
+/** A user error's one line as the command line says it (a missing Fashion-MNIST's hint: --data DIR, not the library's dir or dataDir). */
 export function userMessage(e: UserError): string {
-  return e instanceof OptionError ? e.worded(flagOf(e.option)) : e.message;
+  return dataHintForCli(e instanceof OptionError ? e.worded(flagOf(e.option)) : e.message);
 }

@@ -4,7 +4,7 @@
  * SHA-256 of their content, so MNIST digits under the same names are caught), and binarises
  * pixels as the DTM workload does (pixel/255 > 0.1).
  *
- * Where: `--data DIR`, else $DTCA_DATA, else /usr/share/datasets/fashion-mnist (where Debian's
+ * Where: the caller's directory (`--data DIR`, loadFmnist's `dir`), else $DTCA_DATA, else /usr/share/datasets/fashion-mnist (where Debian's
  * dataset-fashion-mnist puts them). Missing or damaged data is a UserError naming the file, the
  * directory and how to get the files.
  *
@@ -55,9 +55,25 @@ const FILES: Record<Split, { images: string; labels: string; n: number; sha256: 
 const IDX_IMAGES_MAGIC = 0x00000803; // unsigned byte, 3 dimensions
 const IDX_LABELS_MAGIC = 0x00000801; // unsigned byte, 1 dimension
 
-export const HOW_TO_GET =
-  'get the four idx .gz files with "apt-get install dataset-fashion-mnist" (Debian/Ubuntu), or download them from ' +
-  'https://github.com/zalandoresearch/fashion-mnist/tree/master/data/fashion, and point --data DIR (or DTCA_DATA) at their directory';
+/**
+ * How to get the files, naming the option the caller gave the directory as (`option`: loadFmnist's
+ * and evaluate's `dir`, train's `dataDir`); the command line says --data DIR instead
+ * (dataHintForCli, through cli/flags.ts userMessage: the hint may come from a worker thread, as text).
+ */
+export function howToGet(option = 'dir'): string {
+  return (
+    'get the four idx .gz files with "apt-get install dataset-fashion-mnist" (Debian/Ubuntu), or download them from ' +
+    `https://github.com/zalandoresearch/fashion-mnist/tree/master/data/fashion, and pass their directory as ${option} (or set DTCA_DATA)`
+  );
+}
+
+/** howToGet's last words as the command line says them */
+const CLI_DATA_HINT = 'point --data DIR (or DTCA_DATA) at their directory';
+
+/** A message with howToGet's hint worded for the command line ("--data DIR"). */
+export function dataHintForCli(message: string): string {
+  return message.replace(/pass their directory as [\w.]+ \(or set DTCA_DATA\)/g, CLI_DATA_HINT);
+}
 
 /** The data directory: an explicit option, else $DTCA_DATA, else the Debian location. */
 export function dataDir(option?: string): string {
@@ -74,6 +90,8 @@ export interface ImageSet {
 export interface LoadOptions {
   /** data directory (default: dataDir()) */
   dir?: string;
+  /** what the caller gave `dir` as, for the hint when the files are missing (default 'dir'; train: 'dataDir') */
+  dirOption?: string;
   split: Split;
   /** keep only the first `limit` images */
   limit?: number;
@@ -84,47 +102,47 @@ export interface LoadOptions {
   canonical?: boolean;
 }
 
-function damaged(path: string, what: string): UserError {
-  return new UserError(`Fashion-MNIST file ${path} is damaged (${what}): ${HOW_TO_GET}`);
+function damaged(path: string, what: string, option?: string): UserError {
+  return new UserError(`Fashion-MNIST file ${path} is damaged (${what}): ${howToGet(option)}`);
 }
 
 /** NAME.gz (or NAME uncompressed) in dir; a UserError saying how to get it when neither is there. */
-function idxPath(dir: string, name: string): string {
+function idxPath(dir: string, name: string, option?: string): string {
   const gz = join(dir, `${name}.gz`);
   const raw = join(dir, name);
   const path = existsSync(gz) ? gz : existsSync(raw) ? raw : null;
   if (!path) {
     const where = existsSync(dir) ? `${dir} has no ${name}.gz` : `${dir} does not exist`;
-    throw new UserError(`Fashion-MNIST not found: ${where}; ${HOW_TO_GET}`);
+    throw new UserError(`Fashion-MNIST not found: ${where}; ${howToGet(option)}`);
   }
   return path;
 }
 
 /** Are a split's files there (read nothing)? The UserError loadFmnist would give when not: for a check before outputs are made. */
-export function findFmnist(dir: string | undefined, split: Split): void {
+export function findFmnist(dir: string | undefined, split: Split, option?: string): void {
   const d = dataDir(dir);
-  idxPath(d, FILES[split].images);
-  idxPath(d, FILES[split].labels);
+  idxPath(d, FILES[split].images, option);
+  idxPath(d, FILES[split].labels, option);
 }
 
 /** Reads NAME.gz (or NAME uncompressed) from dir; the decompressed bytes and the path read. */
-function readIdxFile(dir: string, name: string): { bytes: Uint8Array; path: string } {
-  const path = idxPath(dir, name);
+function readIdxFile(dir: string, name: string, option?: string): { bytes: Uint8Array; path: string } {
+  const path = idxPath(dir, name, option);
   const gz = join(dir, `${name}.gz`);
   let buf: Buffer;
   try {
     buf = readInputFile(path, { what: 'Fashion-MNIST file', max: READ_LIMITS.data });
   } catch (e) {
-    throw new UserError(`Fashion-MNIST file ${(e as Error).message}; ${HOW_TO_GET}`);
+    throw new UserError(`Fashion-MNIST file ${(e as Error).message}; ${howToGet(option)}`);
   }
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
       buf = gunzipSync(buf, { maxOutputLength: READ_LIMITS.data });
     } catch (e) {
-      throw damaged(path, `gzip: ${(e as Error).message}`);
+      throw damaged(path, `gzip: ${(e as Error).message}`, option);
     }
   } else if (path === gz) {
-    throw damaged(path, 'not gzip data');
+    throw damaged(path, 'not gzip data', option);
   }
   return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.length), path };
 }
@@ -138,28 +156,28 @@ function sha256(b: Uint8Array): string {
 }
 
 /** Grey images (n x rows x cols bytes) from an idx3 file's bytes; checks magic and size. */
-export function parseIdxImages(b: Uint8Array, path: string): { grey: Uint8Array; n: number; rows: number; cols: number } {
-  if (b.length < 16) throw damaged(path, `${b.length} bytes, shorter than the 16-byte idx header`);
+export function parseIdxImages(b: Uint8Array, path: string, option?: string): { grey: Uint8Array; n: number; rows: number; cols: number } {
+  if (b.length < 16) throw damaged(path, `${b.length} bytes, shorter than the 16-byte idx header`, option);
   const magic = u32(b, 0);
-  if (magic !== IDX_IMAGES_MAGIC) throw damaged(path, `magic number 0x${magic.toString(16).padStart(8, '0')}, expected 0x00000803 (idx3 images)`);
+  if (magic !== IDX_IMAGES_MAGIC) throw damaged(path, `magic number 0x${magic.toString(16).padStart(8, '0')}, expected 0x00000803 (idx3 images)`, option);
   const n = u32(b, 4);
   const rows = u32(b, 8);
   const cols = u32(b, 12);
-  if (rows !== ROWS || cols !== COLS) throw damaged(path, `images are ${rows}x${cols}, expected 28x28`);
+  if (rows !== ROWS || cols !== COLS) throw damaged(path, `images are ${rows}x${cols}, expected 28x28`, option);
   const want = 16 + n * rows * cols;
-  if (b.length !== want) throw damaged(path, `${b.length} bytes, the header's ${n} images need ${want}`);
+  if (b.length !== want) throw damaged(path, `${b.length} bytes, the header's ${n} images need ${want}`, option);
   return { grey: b.subarray(16), n, rows, cols };
 }
 
 /** Labels from an idx1 file's bytes; checks magic, size and range. */
-export function parseIdxLabels(b: Uint8Array, path: string): Uint8Array {
-  if (b.length < 8) throw damaged(path, `${b.length} bytes, shorter than the 8-byte idx header`);
+export function parseIdxLabels(b: Uint8Array, path: string, option?: string): Uint8Array {
+  if (b.length < 8) throw damaged(path, `${b.length} bytes, shorter than the 8-byte idx header`, option);
   const magic = u32(b, 0);
-  if (magic !== IDX_LABELS_MAGIC) throw damaged(path, `magic number 0x${magic.toString(16).padStart(8, '0')}, expected 0x00000801 (idx1 labels)`);
+  if (magic !== IDX_LABELS_MAGIC) throw damaged(path, `magic number 0x${magic.toString(16).padStart(8, '0')}, expected 0x00000801 (idx1 labels)`, option);
   const n = u32(b, 4);
-  if (b.length !== 8 + n) throw damaged(path, `${b.length} bytes, the header's ${n} labels need ${8 + n}`);
+  if (b.length !== 8 + n) throw damaged(path, `${b.length} bytes, the header's ${n} labels need ${8 + n}`, option);
   const labels = b.subarray(8);
-  for (let i = 0; i < n; i++) if (labels[i] >= CLASSES) throw damaged(path, `label ${labels[i]} at index ${i}, expected 0..9`);
+  for (let i = 0; i < n; i++) if (labels[i] >= CLASSES) throw damaged(path, `label ${labels[i]} at index ${i}, expected 0..9`, option);
   return labels;
 }
 
@@ -177,15 +195,16 @@ export function loadFmnist(o: LoadOptions): ImageSet & { dir: string; split: Spl
   const dir = dataDir(o.dir);
   const f = FILES[o.split];
   const canonical = o.canonical ?? true;
-  const img = readIdxFile(dir, f.images);
-  const lab = readIdxFile(dir, f.labels);
-  const { grey, n } = parseIdxImages(img.bytes, img.path);
-  const labels = parseIdxLabels(lab.bytes, lab.path);
-  if (labels.length !== n) throw damaged(lab.path, `${labels.length} labels for the ${n} images of ${img.path}`);
+  const opt = o.dirOption;
+  const img = readIdxFile(dir, f.images, opt);
+  const lab = readIdxFile(dir, f.labels, opt);
+  const { grey, n } = parseIdxImages(img.bytes, img.path, opt);
+  const labels = parseIdxLabels(lab.bytes, lab.path, opt);
+  if (labels.length !== n) throw damaged(lab.path, `${labels.length} labels for the ${n} images of ${img.path}`, opt);
   if (canonical) {
-    if (n !== f.n) throw damaged(img.path, `${n} images, the ${o.split} split of Fashion-MNIST has ${f.n}`);
-    if (sha256(img.bytes) !== f.sha256.images) throw damaged(img.path, 'content differs from Fashion-MNIST (SHA-256); is it MNIST digits?');
-    if (sha256(lab.bytes) !== f.sha256.labels) throw damaged(lab.path, 'content differs from Fashion-MNIST (SHA-256)');
+    if (n !== f.n) throw damaged(img.path, `${n} images, the ${o.split} split of Fashion-MNIST has ${f.n}`, opt);
+    if (sha256(img.bytes) !== f.sha256.images) throw damaged(img.path, 'content differs from Fashion-MNIST (SHA-256); is it MNIST digits?', opt);
+    if (sha256(lab.bytes) !== f.sha256.labels) throw damaged(lab.path, 'content differs from Fashion-MNIST (SHA-256)', opt);
   }
   const m = o.limit === undefined ? n : Math.min(n, o.limit);
   return { images: binarise(grey.subarray(0, m * PIXELS)), labels: labels.slice(0, m), n: m, dir, split: o.split };

@@ -472,6 +472,20 @@ describe('the command line names its flags where a library caller reads its opti
     );
   });
 
+  it("missing Fashion-MNIST: --data DIR (a library caller reads dir, or train's dataDir)", () => {
+    const nowhere = join(dir, 'no-fmnist');
+    const hint = /; get the four idx \.gz files .* and point --data DIR \(or DTCA_DATA\) at their directory$/;
+    for (const args of [
+      ['data', '--data', nowhere],
+      ['eval', 'configs', '--data', nowhere],
+      ['train', ...smallTrainArgs(), '--data', nowhere, '--out', join(dir, 'no-data.mp')],
+    ]) {
+      const line = refusedLine(args);
+      expect(line, args[0]).toMatch(/^dtca: Fashion-MNIST not found: .*no-fmnist does not exist/);
+      expect(line, args[0]).toMatch(hint);
+    }
+  });
+
   it('dtca run: --trace (a library caller reads the path it gave openTraceWriter)', () => {
     const nowhere = join(dir, 'no-such-dir', 'x.dtct');
     expect(refusedLine(['run', '--images', '1', '--sweeps', '1', '--trace', nowhere, '--out', join(dir, 'traced-run')])).toBe(

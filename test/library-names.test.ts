@@ -22,6 +22,7 @@ import {
   train,
   evaluate,
   loadFmnist,
+  loadReferenceData,
   readRunSamples,
   openTraceWriter,
   samplesFromGeneration,
@@ -250,6 +251,12 @@ describe('train names out, resume and stages as its options, never --out, --resu
     );
   });
 
+  it('data that is not there: the hint names dataDir (dtca train: --data DIR)', async () => {
+    expect(await refusal(() => train({ ...fresh(), dataDir: dirOfNothing() }))).toMatch(
+      /^Fashion-MNIST not found: .*dtca-libnames-no-such-dir does not exist; get the four idx .* and pass their directory as dataDir \(or set DTCA_DATA\)$/,
+    );
+  });
+
   it("dtca train's caller passes its flags (TRAIN_FLAG_NAMES)", async () => {
     await expect(train({ ...fresh(), stages: [5], names: TRAIN_FLAG_NAMES })).rejects.toThrow(/^--train-stages: stage 5 outside 0\.\.1$/);
     const g = fresh();
@@ -332,6 +339,18 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
     expect((await optionRefusal(run({ onSweep: {} }))).option).toBe('onSweep');
     expect((await optionRefusal(run({ onChainDone: 'yes' }))).option).toBe('onChainDone');
     expect((await runModel(chip, bm, { chains: 1, sweeps: 1, warmup: 0, moments: true })).moments).not.toBeNull();
+  });
+
+  it('loadFmnist, loadReferenceData (evaluate): data that is not there or damaged says to pass the directory as dir, not --data DIR', async () => {
+    const hint = /; get the four idx .gz files .* and pass their directory as dir \(or set DTCA_DATA\)$/;
+    expect(await refusal(() => loadFmnist({ split: 'test', dir: dirOfNothing() }))).toMatch(hint);
+    expect(await refusal(() => loadReferenceData(dirOfNothing()))).toMatch(hint);
+    const empty = mkdtempSync(join(tmpdir(), 'dtca-libnames-data-'));
+    writeFileSync(join(empty, 't10k-images-idx3-ubyte.gz'), 'not gzip');
+    writeFileSync(join(empty, 't10k-labels-idx1-ubyte.gz'), 'not gzip');
+    expect(await refusal(() => loadFmnist({ split: 'test', dir: empty }))).toMatch(
+      /is damaged \(not gzip data\): get the four .* pass their directory as dir \(or set DTCA_DATA\)$/,
+    );
   });
 
   it('loadFmnist and readRunSamples: split, limit', async () => {

@@ -119,7 +119,7 @@ export async function tuneGuidance(model: Model, config: ResolvedConfig, o: Tune
   const seq = Array.from({ length: n }, (_, i) => labels[i % labels.length]);
   // the reference from the train split (eval's is the test split): the choice does not see the
   // test images; at the model's resolution (a downscaled model's images are upscaled to score)
-  const pool = o.reference ?? loadFmnist({ dir: o.dataDir, split: 'train' });
+  const pool = o.reference ?? loadFmnist({ dir: o.dataDir, dirOption: 'dataDir', split: 'train' });
   const ref = matchClasses(pool, seq, 'reference set', 'images');
   const downscale = imageSourceOf(model.dtm!)?.downscale ?? 1;
   const refFeatures = net.run(downscale === 1 ? ref.images : atResolution(ref.images, n, downscale), n).features;

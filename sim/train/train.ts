@@ -232,7 +232,7 @@ export function trainData(model: Model, dir: string | undefined, limit?: number,
   const src = fmnistSource(model);
   const P = src.width * src.height;
   const copies = dtm.label_copies;
-  const set = given ? subset(given, 0, Math.min(given.n, limit ?? given.n)) : loadFmnist({ dir, split, limit });
+  const set = given ? subset(given, 0, Math.min(given.n, limit ?? given.n)) : loadFmnist({ dir, dirOption: 'dataDir', split, limit });
   const images = downscaleImages(set.images, set.n, src.downscale);
   const V = P + CLASSES * copies;
   const x = new Int8Array(set.n * V);
@@ -400,7 +400,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   }
   // what the training job would refuse (a model without a Fashion-MNIST layout, no data), before the checkpoint directory is made
   fmnistSource(o.model, names);
-  if (!o.images) findFmnist(o.dataDir, 'train');
+  if (!o.images) findFmnist(o.dataDir, 'train', 'dataDir');
   makeDirs(dir, names.out(o.out));
   // the checkpoint directory is this run's own (checked above): its files may be replaced (fabric/files.ts)
   noteClaimedDir(dir);
