@@ -102,13 +102,14 @@ const NUMBER_WORDS = /^(N|K|S|C|W|T|E|B|M|G|D|L|F|LR|SCALE|START|END)$/;
 /**
  * The argument vectors a documented line stands for: its usage syntax read ([optional] parts in,
  * `a|b` alternatives one per vector, `...` and `…` out, placeholders for numbers as 1, [config]
- * left out); the words after `dtca`. Quotes are taken off as a shell would.
+ * as a preset); the words after `dtca`. Quotes are taken off as a shell would.
  */
 export function argvsOf(text: string): string[][] {
   const words = (text.match(/"[^"]*"|'[^']*'|\S+/g) ?? []).slice(1).map((w) => w.replace(/^["']|["']$/g, ''));
   const tokens: string[][] = [];
   for (let w of words) {
-    if (/^\[?(config|FILE)\]$/.test(w) && tokens.length > 0 && !tokens[tokens.length - 1]![0]!.startsWith('-')) continue; // [config]: optional positional
+    // [config]: the optional config positional, given as a preset (the command must take one)
+    if (w === '[config]') w = 'dtca-paper';
     w = w.replace(/[[\]]/g, '');
     if (w === '...' || w === '…') {
       // `--set ...`: some value of the flag; `dtca run ... --trace`: the command's other options
@@ -158,7 +159,7 @@ export async function parseError(argv: string[]): Promise<string | null> {
  * --weights random:0.25`, `dtca experiment`). An unknown command or flag, or a wrong value, is never
  * excused; a ```sh block's line and a usage of docs/commands.md are held to the whole command line.
  */
-function excused(line: Line, argv: string[], msg: string): boolean {
+export function excused(line: Line, argv: string[], msg: string): boolean {
   if (line.kind !== 'prose') return false;
   if (argv.length === 0) return true;
   const last = argv[argv.length - 1]!;
@@ -209,8 +210,8 @@ describe('the command lines in the docs', () => {
       ['eval', 'MODEL', '--images', '1', '--json'],
     ]);
     expect(argvsOf('dtca run [config] --beta B|START:END [--set ...]')).toEqual([
-      ['run', '--beta', '1', '--set', 'a=1'],
-      ['run', '--beta', '1:1', '--set', 'a=1'],
+      ['run', 'dtca-paper', '--beta', '1', '--set', 'a=1'],
+      ['run', 'dtca-paper', '--beta', '1:1', '--set', 'a=1'],
     ]);
   });
 
@@ -220,6 +221,21 @@ describe('the command lines in the docs', () => {
     expect(await parseError(['run', '--images', 'many'])).toMatch(/not a number/);
     expect(await parseError(['sweep', 'plan', '--bogus'])).toMatch(/bogus/);
     expect(await parseError(['modle'])).not.toBeNull();
+  });
+
+  it('excuses a prose span only for what it leaves out, never for a wrong flag or value', async () => {
+    const prose = (text: string): Line => ({ where: 'x.md:1', text, kind: 'prose' });
+    const check = async (text: string) => {
+      const argv = argvsOf(text)[0]!;
+      return excused(prose(text), argv, (await parseError(argv))!);
+    };
+    expect(await check('dtca sweep --axis')).toBe(true);
+    expect(await check('dtca model new --weights random:0.25')).toBe(true);
+    expect(await check('dtca model tune l2.mp --images 1000')).toBe(false);
+    expect(await check('dtca sweep --axes')).toBe(false);
+    expect(await check('dtca run --images many')).toBe(false);
+    const argv = argvsOf('dtca model new')[0]!;
+    expect(excused({ where: 'x.md:1', text: 'dtca model new', kind: 'block' }, argv, (await parseError(argv))!)).toBe(false);
   });
 
   it('every one parses', async () => {
