@@ -1,5 +1,6 @@
-// Every dtca command line the docs write (README.md and docs/*.md: the lines of ```sh blocks and
-// the inline `dtca ...` / `npx dtca ...` code spans) parses: a known command and subcommand, every
+// Every dtca command line the docs write (README.md and docs/*.md: the lines of ```sh blocks, a
+// container's command in a ```yaml block, docs/commands.md's usages and the inline `dtca ...` /
+// `npx dtca ...` code spans) parses: a known command and subcommand, every
 // flag known to that command, a number where the flag takes one, a value where one is needed. The
 // command line goes through the CLI's own parser (buildCli in cli/main.ts, in-process) with one
 // more middleware, run after yargs' validation and dtca's checks of cli/argv.ts and before the
@@ -46,6 +47,11 @@ export function commandLines(file: string, md: string): Line[] {
     const open = /^```(\w*)/.exec(l);
     if (open) fence = fence === null ? open[1]! : null;
     else if (fence !== null && ['sh', 'bash', 'shell'].includes(fence)) shell.push({ at: i, text: l });
+    else if (fence === 'yaml') {
+      // a container's command: ["sh", "-c", "node /opt/dtca/dist/dtca.js sweep run ..."]
+      const m = /"\S*node\s+\S*dist\/dtca\.js( [^"]*)"/.exec(l);
+      if (m) out.push({ where: `${file}:${i + 1}`, text: `dtca${m[1]!}`, kind: 'block' });
+    }
     prose.push(open || fence !== null ? ' '.repeat(l.length) : l);
   });
   for (let k = 0; k < shell.length; k++) {
@@ -105,7 +111,8 @@ const NUMBER_WORDS = /^(N|K|S|C|W|T|E|B|M|G|D|L|F|LR|SCALE|START|END)$/;
  * as a preset); the words after `dtca`. Quotes are taken off as a shell would.
  */
 export function argvsOf(text: string): string[][] {
-  const words = (text.match(/"[^"]*"|'[^']*'|\S+/g) ?? []).slice(1).map((w) => w.replace(/^["']|["']$/g, ''));
+  // shell arithmetic, $((JOB_COMPLETION_INDEX + 1)): a number
+  const words = (text.replace(/\$\(\([^)]*\)\)/g, '1').match(/"[^"]*"|'[^']*'|\S+/g) ?? []).slice(1).map((w) => w.replace(/^["']|["']$/g, ''));
   const tokens: string[][] = [];
   for (let w of words) {
     // [config]: the optional config positional, given as a preset (the command must take one)
@@ -201,6 +208,7 @@ describe('the command lines in the docs', () => {
     expect(texts).toContain('dtca trace export FILE --npy DIR');
     expect(texts).toContain('dtca sweep --resume DIR');
     expect(texts).not.toContain('dtca npm run bench');
+    expect(texts).toContain('dtca sweep run /sweeps/s1 --shard $((JOB_COMPLETION_INDEX + 1))/4 --jobs 2');
     expect(lines.length).toBeGreaterThan(300);
   });
 
