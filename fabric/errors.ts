@@ -34,6 +34,13 @@ export class OptionError extends UserError {
   }
 }
 
+/** A whole-number option: undefined stays undefined, else an integer >= min or an OptionError naming it. */
+export function wholeOption(name: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || (v as number) < min) throw new OptionError(name, v, `must be an integer >= ${min}`);
+  return v as number;
+}
+
 function optionMessage(name: string, sep: string, value: unknown, reason: string, showValue: boolean): string {
   return `${name}${showValue ? `${sep}${String(value)}` : ''}: ${reason}`;
 }

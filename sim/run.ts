@@ -38,7 +38,7 @@ import { packStates, unpackSpins } from '../traces/pack.js';
 import { BATCH_FIELDS, type TraceSink, type SweepInfo } from '../traces/types.js';
 import type { Model } from './model.js';
 import type { ResolvedConfig } from './config.js';
-import { Interrupted, OptionError } from '../fabric/errors.js';
+import { Interrupted, OptionError, wholeOption } from '../fabric/errors.js';
 
 export type InitMode = 'hinton' | 'random' | 'up' | 'down';
 export const INIT_MODES: InitMode[] = ['hinton', 'random', 'up', 'down'];
@@ -636,10 +636,7 @@ export function checkRunKnobs(o: {
   if (st !== undefined && !(st !== null && typeof st === 'object' && typeof (st as { then?: unknown }).then === 'function')) {
     throw new OptionError('stopped', shown(st), 'must be a promise');
   }
-  for (const k of ['workers', 'tiles', 'batch'] as const) {
-    const v = o[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new OptionError(k, v, 'must be an integer >= 1');
-  }
+  for (const k of ['workers', 'tiles', 'batch'] as const) wholeOption(k, o[k], 1);
   if (o.engine !== undefined && !ENGINE_CHOICES.includes(o.engine as EngineChoice)) {
     throw new OptionError('engine', o.engine, `must be one of ${ENGINE_CHOICES.join(', ')}`);
   }
@@ -668,8 +665,8 @@ function checkTileModel(m: unknown): void {
   if (m === undefined) return;
   if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new OptionError('tileModel', m, 'must be an object { bands, lag }');
   const { bands, lag } = m as { bands?: unknown; lag?: unknown };
-  if (bands !== undefined && !(Number.isInteger(bands) && (bands as number) >= 1)) throw new OptionError('tileModel.bands', bands, 'must be an integer >= 1');
-  if (lag !== undefined && !(Number.isInteger(lag) && (lag as number) >= 0)) throw new OptionError('tileModel.lag', lag, 'must be an integer >= 0');
+  wholeOption('tileModel.bands', bands, 1);
+  wholeOption('tileModel.lag', lag, 0);
 }
 
 export interface RunOptions {

@@ -19,7 +19,7 @@
  * evaluate() through outcomeSamples. The statistics a plan executes to are the same wherever it runs.
  */
 import { basename, resolve as resolvePath } from 'node:path';
-import { UserError, OptionError, Interrupted } from '../fabric/errors.js';
+import { UserError, OptionError, Interrupted, wholeOption } from '../fabric/errors.js';
 import type { ResolvedConfig } from './config.js';
 import { FLAG_NAMES } from './config-names.js';
 import { buildChip, type Chip } from './chip.js';
@@ -149,12 +149,6 @@ export interface BmPlan extends PlanBase {
 
 export type WorkloadPlan = DtmPlan | BmPlan;
 
-function whole(name: string, v: number | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < min) throw new OptionError(name, v, `must be an integer >= ${min}`);
-  return v;
-}
-
 /**
  * The shipped model that fits the configured fabric (sim/shipped.ts: the models directory's *.mp
  * with their manifests; same L, rules and boundary), said at info level; null when none fits, with
@@ -235,8 +229,8 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   if (fileModel && req.random !== undefined)
     throw new OptionError('random', JSON.stringify(req.random), 'describes the random model of a workload without a model file', false);
   const dtmRun = fileModel ? Boolean(fileModel.dtm) && req.stage === undefined : req.workload !== 'bm';
-  const workers = whole('workers', req.workers, 1) ?? 1;
-  const batch = whole('batch', req.batch, 1);
+  const workers = wholeOption('workers', req.workers, 1) ?? 1;
+  const batch = wholeOption('batch', req.batch, 1);
   const engine = req.engine ?? 'auto';
   const cs = configShape(cfg);
   const N = cs.cells;
@@ -272,8 +266,8 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
         throw new OptionError(k, v, 'not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)', false);
     }
     // the shipped model: one image per class unless asked otherwise
-    const images = whole('images', req.images, 1) ?? (shipped ? 10 : 4);
-    const sweeps = whole('sweeps', req.sweeps, 1) ?? 250;
+    const images = wholeOption('images', req.images, 1) ?? (shipped ? 10 : 4);
+    const sweeps = wholeOption('sweeps', req.sweeps, 1) ?? 250;
     const asked = req.labels === 'classes' ? undefined : req.labels;
     const tr = req.trace;
     const T = modelShape.stages;
@@ -349,10 +343,10 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
   ] as const) {
     if (v !== undefined) throw new OptionError(k, v, 'only for DTM generation (a model with a "dtm" section, or the default workload)', false);
   }
-  const chains = whole('chains', req.chains, 1) ?? 1;
-  const sweeps = whole('sweeps', req.sweeps, 1) ?? 1000;
-  const warmup = whole('warmup', req.warmup, 0) ?? (fileModel ? 100 : 0);
-  const stage = whole('stage', req.stage, 0) ?? 0;
+  const chains = wholeOption('chains', req.chains, 1) ?? 1;
+  const sweeps = wholeOption('sweeps', req.sweeps, 1) ?? 1000;
+  const warmup = wholeOption('warmup', req.warmup, 0) ?? (fileModel ? 100 : 0);
+  const stage = wholeOption('stage', req.stage, 0) ?? 0;
   if (fileModel && stage >= fileModel.stages.length) throw new OptionError('stage', stage, `the model has stages 0..${fileModel.stages.length - 1}`);
   const est = estimate({
     chains,
