@@ -17,9 +17,22 @@
  */
 
 import { writeSync } from 'node:fs';
+import { Interrupted } from '../fabric/errors.js';
+import { shellQuote } from '../sim/sweep/slurm.js';
 
 /** Exit codes of a run stopped by a signal: 128 + the signal's number. */
 export const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * A command stopped by a signal, as main() reports it (one line, exit 128 + the signal's number):
+ * "interrupted by SIGINT<how far>; <lead>: <the command, shell-quoted>", `how` starting with its
+ * own separator (": 3 of 5 points finished", " while training dtm").
+ */
+export function interruptedLine(signal: string, how: string, command: readonly string[], lead = 'continue with'): Interrupted {
+  const i = new Interrupted({}, signal);
+  i.message = `interrupted by ${signal}${how}; ${lead}: ${command.map(shellQuote).join(' ')}`;
+  return i;
+}
 
 export interface StopSignal {
   /** the signal received ('SIGINT', 'SIGTERM'), or null; cheap enough to read every sweep */

@@ -19,7 +19,6 @@ import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolveConfig, FLAG_NAMES } from '../../sim/config.js';
 import { planWorkload, executeWorkload, outcomeSamples, WorkloadStopped, type DtmOutcome } from '../../sim/workload.js';
 import { quietContext } from '../../sim/context.js';
-import { shellQuote } from '../../sim/sweep/slurm.js';
 import { readModel } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, CONFIG_GRID_NAMES, type Placement } from '../../sim/dtm.js';
 import { train, TrainingStopped } from '../../sim/train/train.js';
@@ -33,7 +32,7 @@ import { writeFileAtomic } from '../../sim/io/output.js';
 import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { positiveInt, workersFlag } from '../common.js';
 import type { Session } from '../session.js';
-import { listenForStop } from '../signals.js';
+import { listenForStop, interruptedLine } from '../signals.js';
 
 export interface Row {
   variant: string;
@@ -249,10 +248,8 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
     }
   } catch (e) {
     if (stop.signal !== null && (e instanceof Interrupted || e instanceof WorkloadStopped)) {
-      const i = new Interrupted({}, stop.signal);
       const far = e instanceof TrainingStopped ? ` (${e.done} of ${e.total} stage-epochs in its checkpoints)` : '';
-      i.message = `interrupted by ${stop.signal} while ${doing}${far}; continue with: ${['dtca', ...s.argv].map(shellQuote).join(' ')}`;
-      throw i;
+      throw interruptedLine(stop.signal, ` while ${doing}${far}`, ['dtca', ...s.argv]);
     }
     throw e;
   } finally {

@@ -20,8 +20,7 @@ import {
   type TuneOptions,
 } from '../../sim/quality/guidance.js';
 import type { RunContext } from '../../sim/context.js';
-import { listenForStop } from '../signals.js';
-import { shellQuote } from '../../sim/sweep/slurm.js';
+import { listenForStop, interruptedLine } from '../signals.js';
 import { lineageOf } from '../../sim/manifest.js';
 import { VERSION } from '../../sim/io/output.js';
 import type { Session } from '../session.js';
@@ -279,10 +278,8 @@ async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<voi
     );
   } catch (e) {
     if (stop.signal !== null && e instanceof Interrupted) {
-      const i = new Interrupted({}, stop.signal);
       const far = e instanceof TuneStopped ? `${e.tried} of ${e.total} settings tried` : 'before the search';
-      i.message = `interrupted by ${stop.signal}: ${far}, nothing written; the search starts again with: ${['dtca', ...s.argv].map(shellQuote).join(' ')}`;
-      throw i;
+      throw interruptedLine(stop.signal, `: ${far}, nothing written`, ['dtca', ...s.argv], 'the search starts again with');
     }
     throw e;
   } finally {

@@ -13,7 +13,7 @@ import { resolve, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { UserError, Interrupted } from '../../fabric/errors.js';
-import { listenForStop, type StopSignal } from '../signals.js';
+import { listenForStop, interruptedLine, type StopSignal } from '../signals.js';
 import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
 import { positiveInt, parseBeta, cliContext } from '../common.js';
 import { checkJobs, MAX_JOBS } from '../../sim/resources.js';
@@ -45,7 +45,7 @@ import {
 import { runSweep, parseShard, shardFromEnv, modelsOf, shardPoints, type Shard } from '../../sim/sweep/runner.js';
 import { buildReport, areaText, axisValueText } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
-import { slurmScript, trainSlurmScript, submitScript, sbatch, shellQuote, type TrainTask } from '../../sim/sweep/slurm.js';
+import { slurmScript, trainSlurmScript, submitScript, sbatch, type TrainTask } from '../../sim/sweep/slurm.js';
 import { trainModel, isModelDone, stageEpochs, modelFile, type ModelJob } from '../../sim/sweep/models.js';
 
 type A = Record<string, unknown>;
@@ -330,9 +330,7 @@ async function stoppable<T>(s: Session, work: (stop: () => boolean) => Promise<T
 
 /** The one line of a sweep command stopped by a signal: what is done, and the command that continues. */
 function sweepInterrupted(signal: string, done: string, command: string[]): Interrupted {
-  const i = new Interrupted({}, signal);
-  i.message = `interrupted by ${signal}: ${done}; continue with: ${command.map(shellQuote).join(' ')}`;
-  return i;
+  return interruptedLine(signal, `: ${done}`, command);
 }
 
 /** "N of M stage-epochs" over the models of `jobs` (their checkpoints; a finished model counts whole) */

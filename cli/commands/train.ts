@@ -23,9 +23,9 @@ function trainLabelGain(v: unknown): 'auto' | number | undefined {
   return labelGainFlag(n);
 }
 import type { Session } from '../session.js';
-import { trainStageScripts, sbatch, scancel, resourceLines, shellQuote, SbatchRefused } from '../../sim/sweep/slurm.js';
+import { trainStageScripts, sbatch, scancel, resourceLines, SbatchRefused } from '../../sim/sweep/slurm.js';
 import { TrainingStopped } from '../../sim/train/train.js';
-import { listenForStop } from '../signals.js';
+import { listenForStop, interruptedLine } from '../signals.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 
 function negStart(v: unknown): NegStart | undefined {
@@ -274,11 +274,8 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
 function trainingInterrupted(e: TrainingStopped, signal: string, out: string, argv: readonly string[]): Interrupted {
   const args = argv.filter((x) => x !== '--no-resume' && !/^--resume=/.test(x));
   if (!args.includes('--resume')) args.push('--resume');
-  const i = new Interrupted({}, signal);
-  i.message =
-    `interrupted by ${signal}: ${e.done} of ${e.total} stage-epochs done${e.done === e.total ? ' (the model not written yet)' : ''}, ` +
-    `checkpoints in ${out}.ckpt/; continue with: ${['dtca', ...args].map(shellQuote).join(' ')}`;
-  return i;
+  const done = `${e.done} of ${e.total} stage-epochs done${e.done === e.total ? ' (the model not written yet)' : ''}`;
+  return interruptedLine(signal, `: ${done}, checkpoints in ${out}.ckpt/`, ['dtca', ...args]);
 }
 
 /** "1 epoch", "2 epochs" */
