@@ -154,7 +154,21 @@ export function newMomentSums(layout: FabricLayout): MomentSums {
   return { samples: 0, spin: new Float64Array(layout.N), pair: new Float64Array(layout.colourCells[0].length * layout.D) };
 }
 
-/** `bias` with cells[n] set to values[n] (a new array): setBiasAt's biases as setBias takes them */
+/**
+ * Adds one chain-state to the sums (accumulateMoments of the engines that hold spins as numbers): s holds the
+ * N spins (±1) and a 0 at index N, the absent neighbour of an open grid's edge cells.
+ */
+export function addChainMoments(m: MomentSums, layout: FabricLayout, s: ArrayLike<number>): void {
+  const { D, nbr, colourCells, N } = layout;
+  const c0 = colourCells[0];
+  for (let i = 0; i < N; i++) m.spin[i] += s[i];
+  for (let n = 0; n < c0.length; n++) {
+    const i = c0[n];
+    for (let d = 0; d < D; d++) m.pair[n * D + d] += s[i] * s[nbr[i * D + d]];
+  }
+  m.samples++;
+}
+
 /**
  * keep() for an engine that reads chain k's spins out and loads them back (the reference and the
  * one-chain engines); the many-chain engine continues in place instead.
@@ -165,6 +179,7 @@ export function keepByReload(engine: Pick<LatchEngine, 'readSpins' | 'load'>, N:
   engine.load(k, s, beta);
 }
 
+/** `bias` with cells[n] set to values[n] (a new array): setBiasAt's biases as setBias takes them */
 export function biasWith(bias: Float64Array, cells: Int32Array, values: Float64Array): Float64Array {
   const b = bias.slice();
   for (let n = 0; n < cells.length; n++) b[cells[n]] = values[n];

@@ -18,6 +18,7 @@ import type { Planes } from './planes.js';
 import {
   isIdealPhysics,
   biasWith,
+  addChainMoments,
   keepByReload,
   newMomentSums,
   type EngineSpec,
@@ -238,17 +239,7 @@ export class ReferenceEngine implements LatchEngine {
   }
 
   accumulateMoments(m: MomentSums): void {
-    const { D, nbr, colourCells, N } = this.spec.layout;
-    const c0 = colourCells[0];
-    for (let k = 0; k < this.count; k++) {
-      const s = this.chains[k].s;
-      for (let i = 0; i < N; i++) m.spin[i] += s[i];
-      for (let n = 0; n < c0.length; n++) {
-        const i = c0[n];
-        for (let d = 0; d < D; d++) m.pair[n * D + d] += s[i] * s[nbr[i * D + d]];
-      }
-      m.samples++;
-    }
+    for (let k = 0; k < this.count; k++) addChainMoments(m, this.spec.layout, this.chains[k].s);
   }
 
   keep(k: number, beta: number): void {

@@ -30,6 +30,7 @@ import {
   intervalRefusal,
   MAX_SUBSTEPS,
   biasWith,
+  addChainMoments,
   keepByReload,
   newMomentSums,
   type EngineSpec,
@@ -501,17 +502,10 @@ export class WasmEngine implements LatchEngine {
   private packOut = -1;
 
   accumulateMoments(m: MomentSums): void {
-    const { N, D, nbr, colourCells } = this.spec.layout;
-    const s = new Float64Array(N + 1);
-    const c0 = colourCells[0];
+    const s = new Float64Array(this.spec.layout.N + 1);
     for (let k = 0; k < this.count; k++) {
       this.readSpins(k, s);
-      for (let i = 0; i < N; i++) m.spin[i] += s[i];
-      for (let n = 0; n < c0.length; n++) {
-        const i = c0[n];
-        for (let d = 0; d < D; d++) m.pair[n * D + d] += s[i] * s[nbr[i * D + d]];
-      }
-      m.samples++;
+      addChainMoments(m, this.spec.layout, s);
     }
   }
 
