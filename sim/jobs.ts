@@ -1,6 +1,7 @@
 /**
  * The job registry of the worker pool (sim/pool.ts): every kind of work a worker thread can do, by
- * name. sim/worker.ts looks a job's name up here; a new kind of job is one entry.
+ * name. sim/worker.ts looks a job's name up here; a new kind of job is one entry here and its name in
+ * sim/job-names.ts.
  *
  * Each entry takes the job's data (structured-cloned from the caller), a `post` for messages
  * while it runs and a `stop` it may ask (true once the pool is stopped: sim/worker.ts), and returns
@@ -14,6 +15,7 @@ import { runTrainJob, type TrainJob } from './train/train.js';
 import type { Point, Twin, Workload } from './sweep/plan.js';
 import type { ModelJob } from './sweep/models.js';
 import { quietContext } from './context.js';
+import type { JobName } from './job-names.js';
 
 export interface JobOutput {
   result: unknown;
@@ -59,6 +61,6 @@ export const JOBS = {
   'sweep-assemble': async (job: { cache: string; model: ModelJob }, _post: unknown, stop: () => boolean): Promise<JobOutput> => ({
     result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model, quietContext({ stop })),
   }),
-} satisfies Record<string, JobFn>;
+} satisfies Record<JobName, JobFn>;
 
-export type JobName = keyof typeof JOBS;
+export type { JobName };

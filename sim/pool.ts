@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errorFromReply, Interrupted, type ErrorReply } from '../fabric/errors.js';
-import type { JobName } from './jobs.js';
+import type { JobName } from './job-names.js';
 
 /** dist/worker.js: beside the bundle that runs (dist/dtca.js, dist/index.js), or the built copy when running from sources (tests). */
 export function workerUrl(): URL {

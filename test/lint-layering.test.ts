@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { ESLint } from 'eslint';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const eslint = new ESLint({ cwd: root });
@@ -62,5 +63,81 @@ describe('the format check (prettier, with the project config) is part of npm ru
     const bad = 'export const f=(a:number,b:number)=>{return a+b}\n';
     expect(await prettier.check(bad, options)).toBe(false);
     expect(await prettier.check(await prettier.format(bad, options), options)).toBe(true);
+  });
+});
+
+/** The relative modules a source imports or re-exports (type imports and import() of a literal included), as .ts paths. */
+function importsOf(file: string, text: string): string[] {
+  const specs = new Set<string>();
+  const patterns = [
+    /\b(?:import|export)\b[^'";]*?\bfrom\s*['"](\.[^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"](\.[^'"]+)['"]\s*\)/g,
+    /^\s*import\s*['"](\.[^'"]+)['"]/gm,
+  ];
+  for (const re of patterns) for (const m of text.matchAll(re)) specs.add(m[1]);
+  return [...specs].map((s) => join(dirname(file), s).replace(/\.js$/, '.ts'));
+}
+
+/** The strongly connected components of more than one file, or of one file importing itself (Tarjan). */
+function importCycles(graph: Map<string, string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+describe('no import cycles among the sources', () => {
+  it('the detector finds a loop through a type import and a dynamic import, and passes a tree', () => {
+    const a = 'sim/a.ts';
+    const texts: Record<string, string> = {
+      [a]: "import type { B } from './b.js';\nexport const a = 1;\n",
+      'sim/b.ts': "export type B = number;\nexport const c = () => import('./c.js');\n",
+      'sim/c.ts': "export {\n  a,\n} from './a.js';\n",
+      'sim/d.ts': "import { a } from './a.js';\nimport '../fabric/e.js';\n",
+      'fabric/e.ts': 'export const e = 1;\n',
+    };
+    const graph = new Map(Object.entries(texts).map(([f, t]) => [f, importsOf(f, t)]));
+    expect(graph.get('sim/d.ts')).toEqual(['sim/a.ts', 'fabric/e.ts']);
+    expect(importCycles(graph)).toEqual([['sim/a.ts', 'sim/b.ts', 'sim/c.ts']]);
+    graph.set('sim/c.ts', []);
+    expect(importCycles(graph)).toEqual([]);
+  });
+
+  it('cells/ fabric/ rng/ power/ traces/ sim/ cli/ and index.ts import each other in no loop', () => {
+    const files = ['cells', 'fabric', 'rng', 'power', 'traces', 'sim', 'cli']
+      .flatMap((d) => readdirSync(join(root, d), { recursive: true, encoding: 'utf8' }).map((f) => join(d, f)))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+      .concat('index.ts');
+    expect(files.length).toBeGreaterThan(100);
+    const graph = new Map(files.map((f) => [f, importsOf(f, readFileSync(join(root, f), 'utf8'))]));
+    expect([...graph.values()].flat().filter((f) => graph.has(f)).length).toBeGreaterThan(300);
+    expect(importCycles(graph)).toEqual([]);
   });
 });
