@@ -25,7 +25,8 @@ import { emptyPlanes, type Planes } from '../cells/planes.js';
 import type { ResolvedConfig } from './config.js';
 import { OPTION_NAMES, type ConfigNames } from './config-names.js';
 import { uniform, streamKey, Purpose } from '../rng/counter.js';
-import { parseImageSource, type ImageSource } from './layout.js';
+import { imageSourceOf, parseImageSource, type ImageSource } from './layout.js';
+import { CLASSES } from './fmnist.js';
 
 export const MODEL_FORMAT = 'dtca-model';
 export const MODEL_VERSION = 1;
@@ -633,4 +634,10 @@ export function modelToObject(m: Model, forJson: boolean): Record<string, unknow
   };
   if (m.dtm) out.dtm = { ...m.dtm, image: arr(m.dtm.image), label: arr(m.dtm.label) };
   return out;
+}
+
+/** A Fashion-MNIST DTM: a Fashion-MNIST image (28x28, or pooled: sim/layout.ts) and 10 classes of label cells, what the quality classifier can judge. */
+export function fmnistLayout(m: Model): boolean {
+  const d = m.dtm;
+  return Boolean(d && imageSourceOf(d) && d.label_copies > 0 && d.label.length === CLASSES * d.label_copies);
 }

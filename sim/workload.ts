@@ -23,7 +23,7 @@ import { UserError, OptionError, Interrupted, wholeOption } from '../fabric/erro
 import type { ResolvedConfig } from './config.js';
 import { FLAG_NAMES } from './config-names.js';
 import { buildChip, type Chip } from './chip.js';
-import { randomModel, checkModelFitsFabric, checkModelWires, checkLabelGain, type Model } from './model.js';
+import { randomModel, checkModelFitsFabric, checkModelWires, checkLabelGain, fmnistLayout, type Model } from './model.js';
 import { estimateRun, checkResources, configShape, formatBytes, type Estimate, type RunShape } from './resources.js';
 import { newDtmModel, generate, CONFIG_GRID_NAMES, type GenerateResult, type Mapping } from './dtm.js';
 import { runModel, type BetaSpec, type EngineReport, type InitMode, type RunResult, type SweepView } from './run.js';
@@ -44,7 +44,7 @@ import type { Samples } from './quality/eval.js';
 import type { ConfigLabel } from './label.js';
 import { quietContext, type RunContext } from './context.js';
 import { shippedModelFor, modelsDir, describeGrid, type ShippedEntry } from './shipped.js';
-import { imageSourceOf, layoutMisfit, IMAGE_SIDES, MIN_LABEL_COPIES } from './layout.js';
+import { layoutMisfit, IMAGE_SIDES, MIN_LABEL_COPIES } from './layout.js';
 import { CLASSES } from './fmnist.js';
 
 /** Stages of the default DTM workload. */
@@ -211,12 +211,6 @@ export function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int3
     seed: r.seed ?? cfg.seed,
     names: CONFIG_GRID_NAMES,
   });
-}
-
-/** A Fashion-MNIST DTM: a Fashion-MNIST image (28x28, or pooled: sim/layout.ts) and 10 classes of label cells, what the quality classifier can judge. */
-export function fmnistLayout(m: Model): boolean {
-  const d = m.dtm;
-  return Boolean(d && imageSourceOf(d) && d.label_copies > 0 && d.label.length === CLASSES * d.label_copies);
 }
 
 /** Every check of a workload, once; the chip built; the resources estimated (and refused when they cannot fit). */

@@ -6,14 +6,13 @@
  * classes, at the point's number of images (FD is biased upward at small N: compare points of one
  * sweep, not across N). Synthetic random-weight DTMs and Boltzmann machines have nothing to judge.
  */
-import type { Model } from '../model.js';
+import { fmnistLayout, type Model } from '../model.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Workload } from './plan.js';
 import { CLASSES } from '../fmnist.js';
 import { imageSourceOf, describeImage } from '../layout.js';
 import { evaluate, loadReferenceData, type ReferenceData } from '../quality/eval.js';
 import { generatedSamples } from '../quality/samples.js';
-import { fmnistLayout } from '../workload.js';
 import { readClassifier } from '../quality/classifier.js';
 import { CLASSIFIER_PATH } from '../quality/train.js';
 
