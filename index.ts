@@ -41,7 +41,7 @@ export {
   type Mapping,
   type Placement,
 } from './sim/dtm.js';
-export { runModel, INIT_MODES, type RunOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
+export { runModel, INIT_MODES, type RunOptions, type StopOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
 export { makeStats, makeDtmStats, formatStats, type Stats } from './sim/stats.js';
 export { train, type TrainOptions, type TrainResult } from './sim/train/train.js';
 export { evaluate, loadReferenceData, formatReport, type Samples, type EvalReport, type EvalOptions, type ReferenceData } from './sim/quality/eval.js';

@@ -44,6 +44,7 @@ import {
   traceSweeps,
   type EngineReport,
   type BetaSpec,
+  type StopOptions,
 } from './run.js';
 import { buildChip, chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, TRACE_VERSION, type StageInfo, type TraceOptions, type TraceSink } from '../traces/types.js';
@@ -261,7 +262,7 @@ export function newDtmModel(o: NewDtmOptions): Model {
 
 export type Mapping = 'reprogram' | 'pipeline';
 
-export interface GenerateOptions {
+export interface GenerateOptions extends StopOptions {
   images: number;
   sweeps: number;
   /** beta per sweep within a stage: constant (default: the model's) or linear start -> end */
@@ -287,13 +288,6 @@ export interface GenerateOptions {
   engine?: EngineChoice;
   /** most images one engine holds at a time (default: all of a thread's images) */
   batch?: number;
-  /**
-   * Asked once per sweep (before it) with where the run is: true stops the run there by throwing
-   * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (cli/signals.ts).
-   */
-  shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
-  /** settles with a reason when the run must stop: images on worker threads (which do not ask shouldStop) then end at once with Interrupted */
-  stopped?: Promise<string>;
 }
 
 export interface StageStats {

@@ -669,7 +669,18 @@ function checkTileModel(m: unknown): void {
   wholeOption('tileModel.lag', lag, 0);
 }
 
-export interface RunOptions {
+/** How a caller stops a run (runModel's and generate's options; the CLI answers from a signal flag, cli/signals.ts). */
+export interface StopOptions {
+  /**
+   * Asked once per sweep (before it) with where the run is: true stops the run there by throwing
+   * Interrupted (fabric/errors.ts).
+   */
+  shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
+  /** settles with a reason when the run must stop: chains or images on worker threads (which do not ask shouldStop) then end at once with Interrupted */
+  stopped?: Promise<string>;
+}
+
+export interface RunOptions extends StopOptions {
   chains: number;
   sweeps: number;
   warmup: number;
@@ -692,13 +703,6 @@ export interface RunOptions {
   onSweep?: (v: SweepView) => void;
   /** progress callback: chains finished so far */
   onChainDone?: (done: number, total: number) => void;
-  /**
-   * Asked once per sweep (before it) with where the run is: true stops the run there by throwing
-   * Interrupted (fabric/errors.ts). The CLI answers from a signal flag (cli/signals.ts).
-   */
-  shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
-  /** settles with a reason when the run must stop: chains on worker threads (which do not ask shouldStop) then end at once with Interrupted */
-  stopped?: Promise<string>;
 }
 
 export interface RunResult {
