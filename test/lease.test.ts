@@ -104,6 +104,19 @@ describe('lease locks', () => {
     release();
   });
 
+  it("the heartbeat runs on its own thread: it refreshes the lock while the holder's thread is busy", async () => {
+    const p = join(tmp('lease-busy'), 'stage-0.lock');
+    const release = await lock(p, quietContext(), 'model k stage 0');
+    await sleep(2 * LEASE.heartbeatMs); // the heartbeat thread started
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(p, old, old);
+    // this thread blocked for five heartbeats (a long synchronous stretch of training)
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 * LEASE.heartbeatMs);
+    expect(Date.now() - statSync(p).mtimeMs).toBeLessThan(2 * LEASE.heartbeatMs);
+    release();
+    expect(existsSync(p)).toBe(false);
+  });
+
   it('five waiters on a stale lock of another host: never two holders at once, each gets it in turn', async () => {
     const p = join(tmp('lease-race'), 'stage-0.lock');
     foreignLock(p, 3600);
@@ -132,7 +145,7 @@ describe('lease locks', () => {
     writeFileSync(`${p}.takeover`, 'node-c:99:bbbbbbbbbbbb\n');
     const { ctx, lines } = logged();
     const release = await lock(p, ctx, 'model k stage 0');
-    expect(lines.filter((l) => !/waiting$/.test(l))).toEqual([
+    expect(lines.filter((l) => !/ is training it; waiting /.test(l))).toEqual([
       `model k stage 0: removed the takeover lock ${p}.takeover of node-c:99:bbbbbbbbbbbb (left by a waiter killed while taking the lock over)`,
       expect.stringMatching(/^model k stage 0: took over the lock of node-b:4242:0123456789ab \(its heartbeat stopped/),
     ]);

@@ -4,18 +4,18 @@
  * cluster does not keep every other task waiting for ever.
  *
  * A lock is a file created exclusively (O_EXCL) holding `host:pid:nonce`. While it holds the lock,
- * its holder refreshes the file's mtime every `heartbeatMs` (10 s; a timer of the holder's thread,
- * whose event loop the training gives a turn at least every 50 ms). A waiter takes the lock over:
+ * its holder refreshes the file's mtime every `heartbeatMs` (10 s) from a thread of its own,
+ * whatever the thread that holds the lock is doing. A waiter takes the lock over:
  *
  *   - at once when the holder is a process of this host that is gone (its pid is no live process);
  *   - when the lock's heartbeat has stopped: the waiter has seen the file (inode, mtime, size,
  *     text) unchanged for `observeMs` (60 s) of its own monotonic clock, AND either its mtime is
  *     older than `staleMs` (5 minutes) by the waiter's clock or the waiter has seen it unchanged
- *     for `staleMs` itself. A live holder refreshes the mtime six times in 60 s, so it is never
- *     taken over while its heartbeats come less than 60 s apart, however far the machines' clocks
- *     differ; and while they come less than 5 minutes apart, unless the holder's clock is behind
- *     the waiter's by more than the rest of those 5 minutes. The observation of at least 60 s also
- *     outlasts an NFS client's attribute cache (acregmax, 60 s by default; reading the file revalidates it).
+ *     for `staleMs` itself. The heartbeat stops only when the holder's process does (killed,
+ *     or frozen: SIGSTOP, a suspended node), so a live holder is never taken over, however far
+ *     the machines' clocks differ: its mtime changes six times in any 60 s. The observation of at
+ *     least 60 s also outlasts an NFS client's attribute cache (acregmax, 60 s by default; reading
+ *     the file revalidates it).
  *
  * Taking over is safe between any number of waiters: a waiter that judged the lock stale takes
  * the takeover lock `NAME.takeover` (created exclusively: one waiter at a time), looks again and
@@ -31,7 +31,8 @@
  * way (atomic renames), and the same stage trained twice writes the same bytes (training is
  * deterministic).
  */
-import { openSync, closeSync, writeSync, readSync, fstatSync, unlinkSync, utimesSync, constants } from 'node:fs';
+import { openSync, closeSync, writeSync, readSync, fstatSync, unlinkSync, constants } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Interrupted, UserError } from '../../fabric/errors.js';
@@ -219,16 +220,67 @@ export async function lock(path: string, ctx: RunContext, what: string, o: LockO
         }
       }
     }
-    if (!said) ctx.log.info({ lock: path, holder: holder.text }, `${what}: another process is training it; waiting`);
+    if (!said)
+      ctx.log.info(
+        { lock: path, holder: holder.text },
+        `${what}: another process (${holder.text || 'unknown'}) is training it; waiting (its lock is taken over if its heartbeat stops)`,
+      );
     said = true;
     if (ctx.stop()) throw new Interrupted({}, 'stop requested'); // while waiting for another process's lock
     await sleep(LEASE.pollMs);
   }
 }
 
-/** Hold the lock: the heartbeat, and the release. */
+/**
+ * The heartbeat, on a thread of its own (a worker thread per lock held, a few MB): it refreshes
+ * the lock's mtime every `ms` while the lock holds the holder's text, whatever the holder's thread
+ * is doing (a long synchronous stretch of training, a data set being decoded), and posts "lost"
+ * when the lock is no longer the holder's twice in a row. Only the process stopping (killed,
+ * frozen) stops it. Plain JavaScript, so that it runs as it is from the bundle and from the sources.
+ */
+const HEARTBEAT = `
+const { workerData, parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const { path, mine, ms } = workerData;
+const ours = () => {
+  try {
+    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      if (!fs.fstatSync(fd).isFile()) return false;
+      const b = Buffer.alloc(4096);
+      return b.toString('utf8', 0, fs.readSync(fd, b, 0, b.length, 0)) === mine;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+};
+let misses = 0;
+const timer = setInterval(() => {
+  if (ours()) {
+    misses = 0;
+    try {
+      const t = new Date();
+      fs.utimesSync(path, t, t);
+    } catch {}
+    return;
+  }
+  if (++misses === 2) {
+    clearInterval(timer);
+    parentPort.postMessage('lost');
+  }
+}, ms);
+`;
+
+/** Hold the lock: the heartbeat (its own thread), and the release. */
 function hold(path: string, mine: string, ctx: RunContext, what: string): () => void {
-  let misses = 0;
+  const beat = new Worker(HEARTBEAT, { eval: true, workerData: { path, mine, ms: LEASE.heartbeatMs } });
+  beat.unref(); // never keeps the process alive
+  beat.on('message', () =>
+    ctx.log.warn({ lock: path }, `${what}: its lock ${path} is no longer this process's (taken over after its heartbeat stopped for too long)`),
+  );
+  beat.on('error', (e) => ctx.log.warn({ lock: path, error: String(e) }, `${what}: the heartbeat of ${path} stopped`));
   const ours = () => {
     try {
       const s = look(path);
@@ -237,29 +289,11 @@ function hold(path: string, mine: string, ctx: RunContext, what: string): () => 
       return false;
     }
   };
-  const timer = setInterval(() => {
-    if (ours()) {
-      misses = 0;
-      try {
-        const t = new Date();
-        utimesSync(path, t, t);
-      } catch {
-        /* gone this instant: the next beat looks again */
-      }
-      return;
-    }
-    // twice in a row (once could be a waiter's rename and link-back of it: microseconds)
-    if (++misses === 2) {
-      clearInterval(timer);
-      ctx.log.warn({ lock: path }, `${what}: its lock ${path} is no longer this process's (taken over after its heartbeat stopped for too long)`);
-    }
-  }, LEASE.heartbeatMs);
-  timer.unref(); // never keeps the process alive
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    clearInterval(timer);
+    void beat.terminate();
     if (ours()) {
       try {
         unlinkSync(path);
