@@ -229,7 +229,9 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
     );
   } catch (e) {
     if (sig.signal !== null && e instanceof Interrupted) {
-      const what = vcdWritten ? `only ${vcdWritten} written (the --csv/--npy export not)` : 'nothing written';
+      const what =
+        (vcdWritten ? `only ${vcdWritten} written (the --csv/--npy export not)` : 'nothing written') +
+        (csv !== undefined && isStdout(csv) ? ', the CSV on standard output cut short' : '');
       throw interruptedLine(sig.signal, `: the export of ${file} stopped, ${what}`, ['dtca', ...s.argv], 'export again with');
     }
     throw e;
