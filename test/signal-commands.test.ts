@@ -30,9 +30,12 @@ function interrupt(
   ready: (stderr: string) => boolean,
   env: Record<string, string> = {},
   gapMs = 100,
+  group = false,
 ): Promise<Stopped> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DTCA_LOG: 'info', ...env } });
+    // `group`: dtca leads its own process group and the signal goes to the whole group, as a terminal's Ctrl-C does
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DTCA_LOG: 'info', ...env }, detached: group });
+    const send = (sig: NodeJS.Signals) => (group ? process.kill(-p.pid!, sig) : p.kill(sig));
     let err = '';
     let sent = false;
     p.stderr.on('data', (b: Buffer) => (err += b.toString()));
@@ -40,8 +43,8 @@ function interrupt(
       if (!sent && ready(err)) {
         sent = true;
         clearInterval(poll);
-        p.kill(signals[0]);
-        if (signals[1]) setTimeout(() => p.kill(signals[1]), gapMs);
+        send(signals[0]);
+        if (signals[1]) setTimeout(() => send(signals[1]), gapMs);
       }
     }, 10);
     p.on('exit', (code, sig) => {
@@ -186,37 +189,44 @@ describe('dtca trace export stopped by a signal', () => {
 });
 
 describe.runIf(spawnSync('gcc', ['--version']).status === 0)('dtca bench --anchors stopped by a signal', () => {
-  it('SIGINT while an anchor runs: the anchor killed, the scratch directory removed, one line, exit 130', async () => {
-    const d = tmp('anchors-sig');
-    const scratch = tmp('anchors-sig-tmpdir'); // the bench's temporary directory (TMPDIR): its dtca-anchors-* goes here
-    const pids = join(d, 'pids');
-    // every run notes its pid; native_ref (the first anchor run) never ends
-    const src = (hang: boolean) =>
-      [
-        '#include <stdio.h>',
-        '#include <unistd.h>',
-        'int main(void) {',
-        `  FILE *f = fopen("${pids}", "a"); fprintf(f, "%d\\n", (int)getpid()); fclose(f);`,
-        hang ? '  for (;;) pause();' : '',
-        '  printf("1.0 cell-updates/ns\\n"); return 0;',
-        '}',
-        '',
-      ].join('\n');
-    writeFileSync(join(d, 'native_batch.c'), src(false));
-    writeFileSync(join(d, 'native_ref.c'), src(true));
-    const args = ['bench', '--quick', '--anchors', d];
-    const started = () => existsSync(pids) && readFileSync(pids, 'utf8').trim() !== '';
-    const r = await interrupt(args, ['SIGINT'], started, { TMPDIR: scratch });
-    expect([r.code, r.signal], r.stderr).toEqual([130, null]);
-    expect(said(r.stderr)).toEqual([
-      `dtca: interrupted by SIGINT: the native anchors not measured, their scratch directory removed; run again with: ${command(args)}`,
-    ]);
-    expect(readdirSync(scratch)).toEqual([]);
-    const ran = readFileSync(pids, 'utf8').split('\n').filter(Boolean);
-    expect(ran).toHaveLength(1);
-    // SIGKILLed before dtca's exit; the kernel marks it dead a moment after
-    const until = Date.now() + 2000;
-    while (ran.some(running) && Date.now() < until) spawnSync('sleep', ['0.02']);
-    expect(ran.filter(running)).toEqual([]);
-  }, 120_000);
+  it.each([
+    ['SIGINT to dtca', false],
+    ['Ctrl-C at a terminal (SIGINT to the process group: the anchor dies of it too)', true],
+  ])(
+    '%s while an anchor runs: the anchor gone, the scratch directory removed, one line, exit 130',
+    async (_, group) => {
+      const d = tmp('anchors-sig');
+      const scratch = tmp('anchors-sig-tmpdir'); // the bench's temporary directory (TMPDIR): its dtca-anchors-* goes here
+      const pids = join(d, 'pids');
+      // every run notes its pid; native_ref (the first anchor run) never ends
+      const src = (hang: boolean) =>
+        [
+          '#include <stdio.h>',
+          '#include <unistd.h>',
+          'int main(void) {',
+          `  FILE *f = fopen("${pids}", "a"); fprintf(f, "%d\\n", (int)getpid()); fclose(f);`,
+          hang ? '  for (;;) pause();' : '',
+          '  printf("1.0 cell-updates/ns\\n"); return 0;',
+          '}',
+          '',
+        ].join('\n');
+      writeFileSync(join(d, 'native_batch.c'), src(false));
+      writeFileSync(join(d, 'native_ref.c'), src(true));
+      const args = ['bench', '--quick', '--anchors', d];
+      const started = () => existsSync(pids) && readFileSync(pids, 'utf8').trim() !== '';
+      const r = await interrupt(args, ['SIGINT'], started, { TMPDIR: scratch }, 100, group);
+      expect([r.code, r.signal], r.stderr).toEqual([130, null]);
+      expect(said(r.stderr)).toEqual([
+        `dtca: interrupted by SIGINT: the native anchors not measured, their scratch directory removed; run again with: ${command(args)}`,
+      ]);
+      expect(readdirSync(scratch)).toEqual([]);
+      const ran = readFileSync(pids, 'utf8').split('\n').filter(Boolean);
+      expect(ran).toHaveLength(1);
+      // SIGKILLed before dtca's exit; the kernel marks it dead a moment after
+      const until = Date.now() + 2000;
+      while (ran.some(running) && Date.now() < until) spawnSync('sleep', ['0.02']);
+      expect(ran.filter(running)).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -223,9 +223,10 @@ class ChildTimedOut extends Error {
  * Run a program to its end and resolve with its standard output (stdin ignored, stderr kept for
  * the message). It is killed with `killSignal` after `timeout` ms (rejects with ChildTimedOut) or
  * when `stop` aborts (rejects with Interrupted once it has ended); a non-zero exit rejects with
- * "Command failed: ...". A child ended by SIGINT or SIGTERM that this process did not send (a
- * Ctrl-C at a terminal reaches the whole process group) is given 100 ms for our own handler to
- * see the same signal: then it is a stop, not a failure.
+ * "Command failed: ...". With `stop`, a child that failed is judged 100 ms later: a Ctrl-C at a
+ * terminal reaches the whole process group, so the child (or the shell of the two copies, which
+ * then ends with 137) may end of it before this process's handler has seen the same signal: then
+ * it is a stop, not a failure.
  */
 function runChild(file: string, args: string[], o: { timeout: number; killSignal: NodeJS.Signals; stop?: AbortSignal }): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -261,8 +262,7 @@ function runChild(file: string, args: string[], o: { timeout: number; killSignal
       if (why === 'stop') reject(new Interrupted({}, 'stop requested'));
       else if (why === 'timeout') reject(new ChildTimedOut(`${file}: killed at the timeout`));
       else if (code === 0) resolve(out);
-      else if (o.stop && (signal === 'SIGINT' || signal === 'SIGTERM'))
-        setTimeout(() => reject(o.stop!.aborted ? new Interrupted({}, 'stop requested') : failed()), 100);
+      else if (o.stop) setTimeout(() => reject(o.stop!.aborted ? new Interrupted({}, 'stop requested') : failed()), 100);
       else reject(failed());
     });
   });
