@@ -29,7 +29,7 @@ function interrupt(
   signals: NodeJS.Signals[],
   ready: (stderr: string) => boolean,
   env: Record<string, string> = {},
-  gapMs = 100,
+  gapMs = 50,
   group = false,
 ): Promise<Stopped> {
   return new Promise((resolve) => {
@@ -152,9 +152,10 @@ describe("a finished sweep's report stopped by a signal", () => {
 describe('dtca trace export stopped by a signal', () => {
   let trace: string;
   beforeAll(() => {
-    // 4 images x 8 stages x 250 sweeps of every cell of the 70x70 chip: 8000 records, about 7 MB
+    // 8 images x 8 stages x 250 sweeps of every cell of the 70x70 chip: 16000 records, about 15 MB
+    // (its --csv/--npy export takes seconds after its first temporary file appears)
     const run = join(tmp('export-sig'), 'run');
-    const r = dtca(['run', '--images', '4', '--trace', '--out', run]);
+    const r = dtca(['run', '--images', '8', '--trace', '--out', run]);
     expect(r.code, r.stderr).toBe(0);
     trace = join(run, 'trace.dtct');
   }, 300_000);
@@ -173,13 +174,13 @@ describe('dtca trace export stopped by a signal', () => {
 
     const again = dtca(args);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/^wrote .*out\.csv \(8000 sweep records\)\n/);
+    expect(again.stdout).toMatch(/^wrote .*out\.csv \(16000 sweep records\)\n/);
   }, 300_000);
 
   it('SIGTERM during --vcd: its temporary file removed, one line, exit 143', async () => {
     const root = tmp('export-sig-vcd');
     const vcd = join(root, 'out.vcd');
-    const args = ['trace', 'export', trace, '--vcd', vcd, '--cells', '0-63'];
+    const args = ['trace', 'export', trace, '--vcd', vcd, '--cells', '0-511'];
     // the VCD's temporary file appears after the first pass over the trace, before the second
     const r = await interrupt(args, ['SIGTERM'], () => readdirSync(root).some((f) => f.startsWith('out.vcd.tmp-')));
     expect([r.code, r.signal], r.stderr).toEqual([143, null]);
@@ -214,7 +215,7 @@ describe.runIf(spawnSync('gcc', ['--version']).status === 0)('dtca bench --ancho
       writeFileSync(join(d, 'native_ref.c'), src(true));
       const args = ['bench', '--quick', '--anchors', d];
       const started = () => existsSync(pids) && readFileSync(pids, 'utf8').trim() !== '';
-      const r = await interrupt(args, ['SIGINT'], started, { TMPDIR: scratch }, 100, group);
+      const r = await interrupt(args, ['SIGINT'], started, { TMPDIR: scratch }, 50, group);
       expect([r.code, r.signal], r.stderr).toEqual([130, null]);
       expect(said(r.stderr)).toEqual([
         `dtca: interrupted by SIGINT: the native anchors not measured, their scratch directory removed; run again with: ${command(args)}`,
