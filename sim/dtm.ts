@@ -377,9 +377,7 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   if (opts.labels !== undefined && !Array.isArray(opts.labels))
     throw new OptionError('labels', shown(opts.labels), 'must be a list of classes, e.g. [0, 1, 2]');
   if (opts.version !== undefined && typeof opts.version !== 'string') throw new OptionError('version', shown(opts.version), 'must be a string');
-  const sink = opts.sink as unknown;
-  if (sink !== undefined && (sink === null || typeof sink !== 'object' || typeof (sink as { header?: unknown }).header !== 'function'))
-    throw new OptionError('sink', shown(sink), 'must be a trace sink (openTraceWriter)');
+  checkTraceSink(opts.sink);
   checkFunctions(opts, ['onStageDone', 'onImageDone']);
   const labels = opts.labels ?? [];
   // checked even where it is not used (no labels clamped): a NaN is a mistake either way
@@ -602,6 +600,28 @@ function stageEvents(chip: Chip, plan: Plan, k: number, images: ExactEvents): Ev
   ev.add('weight_bits_written', plan.programBits[k]);
   ev.add('leak_cell_cycles', chip.fabric.N * stageCycles(plan, k));
   return chipEvents(chip, ev);
+}
+
+/** The methods of a TraceSink (traces/types.ts) that generation calls, and `close`, which its caller calls. */
+const SINK_METHODS = ['header', 'wantsSweep', 'sweep', 'stageBegin', 'stageEnd', 'end', 'close'] as const;
+
+/**
+ * GenerateOptions.sink: the whole TraceSink interface, checked before anything runs (a sink without
+ * `stageEnd` would otherwise fail with a TypeError after its first stage had run): every method a
+ * function, the optional `sweeps` a function when given, the optional `thinning` an object.
+ */
+function checkTraceSink(sink: unknown): void {
+  if (sink === undefined) return;
+  const what = 'must be a trace sink (openTraceWriter, or an object with the TraceSink methods)';
+  if (sink === null || typeof sink !== 'object' || Array.isArray(sink)) throw new OptionError('sink', shown(sink), what);
+  const o = sink as Record<string, unknown>;
+  const missing: string[] = SINK_METHODS.filter((m) => typeof o[m] !== 'function');
+  if (o.sweeps !== undefined && typeof o.sweeps !== 'function') missing.push('sweeps');
+  if (missing.length)
+    throw new OptionError('sink', sink, `${what}: ${missing.join(', ')} ${missing.length === 1 ? 'is not a function' : 'are not functions'}`, false);
+  const t = o.thinning;
+  if (t !== undefined && (t === null || typeof t !== 'object' || Array.isArray(t)))
+    throw new OptionError('sink', sink, `${what}: its thinning = ${shown(t)} must be an object (TraceOptions)`, false);
 }
 
 /** Worker-side job for a range of images (the options without callbacks or sink). */

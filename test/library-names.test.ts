@@ -330,6 +330,43 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
       expect((await optionRefusal(gen(o))).option, JSON.stringify(o)).toBe(option);
   });
 
+  it('generate: the whole trace sink interface is checked before anything runs, naming what is missing', async () => {
+    const labelled = newDtmModel({ T: 2, L: 40, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+    const big = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=40', 'fabric.rules=G8'], ideal: true }));
+    const calls: string[] = [];
+    const note = (m: string) => () => void calls.push(m);
+    const whole = {
+      header: note('header'),
+      wantsSweep: () => true,
+      sweep: note('sweep'),
+      stageBegin: note('stageBegin'),
+      stageEnd: note('stageEnd'),
+      end: note('end'),
+      close: async () => {},
+    };
+    const gen = (sink: unknown) => () => generate(big, labelled, { images: 1, sweeps: 1, sink: sink as never });
+    const what = 'sink: must be a trace sink (openTraceWriter, or an object with the TraceSink methods)';
+    // a sink without stageEnd once failed with a TypeError after the first stage had run
+    const { stageEnd: _, ...noStageEnd } = whole;
+    expect(await optionRefusal(gen(noStageEnd))).toEqual({ option: 'sink', message: `${what}: stageEnd is not a function` });
+    expect(calls).toEqual([]); // refused before the header was written
+    expect(await optionRefusal(gen({ header: () => {} }))).toEqual({
+      option: 'sink',
+      message: `${what}: wantsSweep, sweep, stageBegin, stageEnd, end, close are not functions`,
+    });
+    expect(await optionRefusal(gen({ ...whole, end: 'yes' }))).toEqual({ option: 'sink', message: `${what}: end is not a function` });
+    expect(await optionRefusal(gen({ ...whole, sweeps: 1 }))).toEqual({ option: 'sink', message: `${what}: sweeps is not a function` });
+    expect(await optionRefusal(gen({ ...whole, thinning: 'all' }))).toEqual({
+      option: 'sink',
+      message: `${what}: its thinning = all must be an object (TraceOptions)`,
+    });
+    expect((await optionRefusal(gen([]))).option).toBe('sink');
+    expect((await optionRefusal(gen(null))).option).toBe('sink');
+    // the whole interface is accepted and used
+    await generate(big, labelled, { images: 1, sweeps: 1, sink: whole as never });
+    expect(calls.filter((c) => c !== 'sweep')).toEqual(['header', 'stageBegin', 'stageEnd', 'stageBegin', 'stageEnd', 'end']);
+  });
+
   it('runModel: moments must be a boolean (a truthy "no" is not taken as asked for), callbacks functions', async () => {
     const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'], ideal: true }));
     const bm = randomModel(chip.fabric, 1, 0.25, 0.1);

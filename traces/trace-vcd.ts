@@ -23,7 +23,7 @@
  * records, cycles, and the toggle rate of the chosen cells in the first records) and refuses,
  * naming the size and how to thin it, when the estimate exceeds the limit.
  */
-import { UserError } from '../fabric/errors.js';
+import { UserError, Interrupted } from '../fabric/errors.js';
 import { cellXY } from '../fabric/fabric.js';
 import { readTrace, unpackStates, type HeaderRecord, type SweepRecord } from './reader.js';
 import { chooseTimescale, formatTimescale, idCode, VcdWriter, type Timescale, type VcdVar } from './vcd.js';
@@ -59,6 +59,17 @@ export interface VcdExportOptions {
   version?: string;
   /** how messages name the output (default: its path), e.g. "--vcd out.vcd" */
   label?: string;
+  /**
+   * asked before every record of both passes (the reads between chunks give the event loop its
+   * turns, where a signal handler runs): once true, the export ends with an Interrupted and its
+   * temporary file removed; nothing is written
+   */
+  stop?: () => boolean;
+}
+
+/** the export stopped by its `stop` option */
+function stopped(): Interrupted {
+  return new Interrupted({}, 'stop requested');
 }
 
 export interface VcdExportResult {
@@ -123,6 +134,7 @@ async function plan(file: string, o: VcdExportOptions): Promise<Plan> {
   let compared = 0;
   let prevStates: Uint8Array | null = null;
   for await (const r of reader) {
+    if (o.stop?.()) throw stopped();
     if (r.type === 'header') {
       header = r;
       const traced = Array.from(r.traced_cells);
@@ -320,6 +332,7 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
     const reader = readTrace(file);
     let records = 0;
     for await (const r of reader) {
+      if (o.stop?.()) throw stopped();
       if (r.type === 'header') continue;
       if (r.type === 'sweep') {
         if (!wantRec(o, r)) continue;

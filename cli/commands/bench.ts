@@ -13,11 +13,12 @@
  * of rows alternated in this process (sim/bench.ts alternatedRatio).
  */
 import type { Argv } from 'yargs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UserError } from '../../fabric/errors.js';
+import { UserError, Interrupted } from '../../fabric/errors.js';
+import { listenForStop, interruptedLine } from '../signals.js';
 import { readInputFile } from '../../fabric/read.js';
 import type { Logger } from 'pino';
 import type { Session } from '../session.js';
@@ -213,12 +214,69 @@ export const ANCHOR_SOURCE_MAX = 4 * 2 ** 20;
 /** Each gcc compile and each anchor run is given this long (they take seconds), then killed. */
 export const ANCHOR_TIMEOUT_MS = 300_000;
 
+/** A child that did not end on its own: killed at its timeout (`code` ETIMEDOUT) or for a stop. */
+class ChildTimedOut extends Error {
+  readonly code = 'ETIMEDOUT';
+}
+
+/**
+ * Run a program to its end and resolve with its standard output (stdin ignored, stderr kept for
+ * the message). It is killed with `killSignal` after `timeout` ms (rejects with ChildTimedOut) or
+ * when `stop` aborts (rejects with Interrupted once it has ended); a non-zero exit rejects with
+ * "Command failed: ...". With `stop`, a child that failed is judged 100 ms later: a Ctrl-C at a
+ * terminal reaches the whole process group, so the child (or the shell of the two copies, which
+ * then ends with 137) may end of it before this process's handler has seen the same signal: then
+ * it is a stop, not a failure.
+ */
+function runChild(file: string, args: string[], o: { timeout: number; killSignal: NodeJS.Signals; stop?: AbortSignal }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let why: 'timeout' | 'stop' | null = null;
+    const kill = (w: 'timeout' | 'stop') => {
+      if (why) return;
+      why = w;
+      child.kill(o.killSignal);
+    };
+    const timer = setTimeout(() => kill('timeout'), o.timeout);
+    const onStop = () => kill('stop');
+    o.stop?.addEventListener('abort', onStop);
+    if (o.stop?.aborted) onStop();
+    const done = () => {
+      clearTimeout(timer);
+      o.stop?.removeEventListener('abort', onStop);
+    };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (err.length < 1 << 16) err += d;
+    });
+    child.on('error', (e) => {
+      done();
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      done();
+      const failed = () =>
+        new Error(`Command failed: ${[file, ...args].join(' ')}${signal ? ` (ended by ${signal})` : ` (exit ${code})`}${err ? `\n${err}` : ''}`);
+      if (why === 'stop') reject(new Interrupted({}, 'stop requested'));
+      else if (why === 'timeout') reject(new ChildTimedOut(`${file}: killed at the timeout`));
+      else if (code === 0) resolve(out);
+      else if (o.stop) setTimeout(() => reject(o.stop!.aborted ? new Interrupted({}, 'stop requested') : failed()), 100);
+      else reject(failed());
+    });
+  });
+}
+
 /**
  * Build and run the native anchors of `dir` (best of three runs each). The sources are read the
  * bounded way (regular files of at most ANCHOR_SOURCE_MAX: a FIFO would block gcc forever) and
- * compiled from copies; each compile and each run is killed after `timeoutMs`, one line naming it.
+ * compiled from copies in a scratch directory (`dtca-anchors-*` under the system's temporary
+ * directory), removed at the end whatever happens; each compile and each run is killed after
+ * `timeoutMs`, one line naming it. `stop` (dtca bench's SIGINT/SIGTERM) kills the compile or
+ * anchor running and ends with an Interrupted once the scratch directory is removed.
  */
-export function runAnchors(dir: string, o: { timeoutMs?: number } = {}): Anchor[] {
+export async function runAnchors(dir: string, o: { timeoutMs?: number; stop?: AbortSignal } = {}): Promise<Anchor[]> {
   const timeout = o.timeoutMs ?? ANCHOR_TIMEOUT_MS;
   const d = resolve(dir);
   const batch = join(d, 'native_batch.c');
@@ -227,37 +285,39 @@ export function runAnchors(dir: string, o: { timeoutMs?: number } = {}): Anchor[
   const sources = [batch, ref].map((f) => readInputFile(f, { what: 'C source', max: ANCHOR_SOURCE_MAX }));
   const tmp = mkdtempSync(join(tmpdir(), 'dtca-anchors-'));
   // a child killed at the timeout: which one, and how long it had
-  const timedOut = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+  const timedOut = (e: unknown) => e instanceof ChildTimedOut;
   const secs = `${timeout / 1000} s`;
   try {
     writeFileSync(join(tmp, 'native_batch.c'), sources[0]);
     writeFileSync(join(tmp, 'native_ref.c'), sources[1]);
     const cc = (src: string, out: string, flags: string[]) =>
-      execFileSync('gcc', [...flags, join(tmp, src), '-o', join(tmp, out), '-lm'], { stdio: 'pipe', timeout, killSignal: 'SIGKILL' });
+      runChild('gcc', [...flags, join(tmp, src), '-o', join(tmp, out), '-lm'], { timeout, killSignal: 'SIGKILL', stop: o.stop });
     for (const [src, out, flags] of [
       ['native_batch.c', 'nb_v2', ['-O3', '-march=x86-64-v2']],
       ['native_ref.c', 'native_ref', ['-O3', '-march=native', '-ffast-math']],
     ] as const) {
       try {
-        cc(src, out, [...flags]);
+        await cc(src, out, [...flags]);
       } catch (e) {
+        if (e instanceof Interrupted) throw e;
         if (timedOut(e)) throw new UserError(`--anchors ${dir}: gcc did not finish building ${src} within ${secs} (killed)`);
         throw new UserError(`--anchors: cannot build the anchors with gcc (${(e as Error).message.split('\n')[0]})`);
       }
     }
     // an anchor that crashes, exits non-zero or never finishes is the anchors' fault: one line, not a stack trace
-    const run = (file: string, args: string[], what: string, killSignal: NodeJS.Signals = 'SIGKILL'): string => {
+    const run = async (file: string, args: string[], what: string, killSignal: NodeJS.Signals = 'SIGKILL'): Promise<string> => {
       try {
-        return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout, killSignal });
+        return await runChild(file, args, { timeout, killSignal, stop: o.stop });
       } catch (e) {
+        if (e instanceof Interrupted) throw e;
         if (timedOut(e)) throw new UserError(`--anchors ${dir}: ${what} did not finish within ${secs} (killed)`);
         throw new UserError(`--anchors ${dir}: ${what} failed (${(e as Error).message.split('\n')[0]})`);
       }
     };
-    const rate = (exe: string, args: string[]) => {
+    const rate = async (exe: string, args: string[]) => {
       let best = 0;
       for (let k = 0; k < 3; k++) {
-        const out = run(join(tmp, exe), args, `${exe} ${args.join(' ')}`);
+        const out = await run(join(tmp, exe), args, `${exe} ${args.join(' ')}`);
         const m = /([0-9.]+) cell-updates\/ns/.exec(out);
         if (m) best = Math.max(best, Number(m[1]));
       }
@@ -266,39 +326,60 @@ export function runAnchors(dir: string, o: { timeoutMs?: number } = {}): Anchor[
     // two copies at once, started together: what the machine's two cores give two independent
     // single-chain kernels (shared L3 and memory, or hyperthread siblings) — the ceiling of a row on
     // two workers. Best of three of the summed rates.
-    const pair = (exe: string, args: string[]) => {
+    const pair = async (exe: string, args: string[]) => {
       let best = 0;
       for (let k = 0; k < 3; k++) {
         // the program and its arguments as the shell's positional parameters, never in the script
-        // killed at the timeout, the shell kills both copies (they hold its stdout: left running, the read would never end)
-        const script = '"$0" "$@" & a=$!; "$0" "$@" & b=$!; trap \'kill -9 $a $b; exit 137\' TERM; wait';
-        const out = run('sh', ['-c', script, join(tmp, exe), ...args], `two copies of ${exe} ${args.join(' ')}`, 'SIGTERM');
+        // killed at the timeout or for a stop, the shell kills both copies (they hold its stdout: left running, the read would never end);
+        // so does a Ctrl-C at a terminal, which reaches the shell too (its background copies ignore SIGINT)
+        const script = '"$0" "$@" & a=$!; "$0" "$@" & b=$!; trap \'kill -9 $a $b; exit 137\' INT TERM; wait';
+        const out = await run('sh', ['-c', script, join(tmp, exe), ...args], `two copies of ${exe} ${args.join(' ')}`, 'SIGTERM');
         const rates = [...out.matchAll(/([0-9.]+) cell-updates\/ns/g)].map((m) => Number(m[1]));
         if (rates.length === 2) best = Math.max(best, rates[0] + rates[1]);
       }
       return best;
     };
     return [
-      { name: 'native one chain (native_ref, -march=native)', command: 'native_ref 70 4000', updates_per_ns: rate('native_ref', ['70', '4000']) },
+      { name: 'native one chain (native_ref, -march=native)', command: 'native_ref 70 4000', updates_per_ns: await rate('native_ref', ['70', '4000']) },
       {
         name: 'native 64 chains in lanes (native_batch i16f, x86-64-v2)',
         command: 'native_batch i16f 70 64 400',
-        updates_per_ns: rate('nb_v2', ['i16f', '70', '64', '400']),
+        updates_per_ns: await rate('nb_v2', ['i16f', '70', '64', '400']),
       },
       {
         name: 'native 64 chains L=256 (native_batch i16f, x86-64-v2)',
         command: 'native_batch i16f 256 64 100',
-        updates_per_ns: rate('nb_v2', ['i16f', '256', '64', '100']),
+        updates_per_ns: await rate('nb_v2', ['i16f', '256', '64', '100']),
       },
-      { name: 'native one chain L=256 (native_ref)', command: 'native_ref 256 1500', updates_per_ns: rate('native_ref', ['256', '1500']) },
+      { name: 'native one chain L=256 (native_ref)', command: 'native_ref 256 1500', updates_per_ns: await rate('native_ref', ['256', '1500']) },
       {
         name: 'native one chain L=256, two copies at once (summed)',
         command: 'native_ref 256 1500 & native_ref 256 1500',
-        updates_per_ns: pair('native_ref', ['256', '1500']),
+        updates_per_ns: await pair('native_ref', ['256', '1500']),
       },
     ];
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * --anchors with SIGINT/SIGTERM stopping it (cli/signals.ts): the compile or anchor running is
+ * killed, the scratch directory removed, one line and exit 130/143. The rows after the anchors
+ * keep the signals' default action (they write nothing but standard output).
+ */
+async function anchorsStoppable(dir: string, s: Session): Promise<Anchor[]> {
+  const sig = listenForStop(s.signals);
+  const abort = new AbortController();
+  void sig.received.then(() => abort.abort());
+  try {
+    return await runAnchors(dir, { stop: abort.signal });
+  } catch (e) {
+    if (sig.signal !== null && e instanceof Interrupted)
+      throw interruptedLine(sig.signal, ': the native anchors not measured, their scratch directory removed', ['dtca', ...s.argv], 'run again with');
+    throw e;
+  } finally {
+    sig.dispose();
   }
 }
 
@@ -458,7 +539,7 @@ async function benchMain(a: BenchArgs, s: Session): Promise<void> {
     process.stdout.write(a.json ? JSON.stringify({ machine: machine(), ratios }, null, 2) + '\n' : formatRatios(ratios));
     return;
   }
-  const anchors = a.anchors ? runAnchors(a.anchors) : [];
+  const anchors = a.anchors ? await anchorsStoppable(a.anchors, s) : [];
   const rows = await runBench(Boolean(a.quick), s.log, (r) => s.log.debug({ row: r }, 'bench row done'));
   process.stdout.write(
     a.json ? JSON.stringify(anchors.length ? { anchors, two_core_ceiling: twoCoreCeiling(anchors), rows } : rows, null, 2) + '\n' : formatBench(rows, anchors),

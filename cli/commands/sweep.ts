@@ -43,7 +43,7 @@ import {
   type PlanFile,
 } from '../../sim/sweep/store.js';
 import { runSweep, parseShard, shardFromEnv, modelsOf, shardPoints, type Shard } from '../../sim/sweep/runner.js';
-import { buildReport, areaText, axisValueText } from '../../sim/sweep/report.js';
+import { buildReport, areaText, axisValueText, ChartsInterrupted } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, type TrainTask } from '../../sim/sweep/slurm.js';
 import { trainModel, isModelDone, stageEpochs, modelFile, type ModelJob } from '../../sim/sweep/models.js';
@@ -233,9 +233,9 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   );
 }
 
-async function report(dir: string, others: string[], a: A, s: Session): Promise<void> {
+async function report(dir: string, others: string[], a: A, s: Session, stop: () => boolean = () => false): Promise<void> {
   const { log } = s;
-  const c = await buildReport(dir, others, { charts: a.charts !== false, ctx: cliContext(s) });
+  const c = await buildReport(dir, others, { charts: a.charts !== false, ctx: cliContext(s, stop) });
   if (c.merged > 0) log.info({ merged: c.merged }, `merged ${c.merged} finished point(s) from ${others.join(', ')}`);
   if (c.missing.length > 0) {
     log.warn(
@@ -302,7 +302,39 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
     (signal) => sweepInterrupted(signal, `${sweepProgress(dir, null, false)}, kept in ${dir}`, ['dtca', 'sweep', '--resume', dir]),
   );
   log.info({ ran: r.ran, skipped: r.skipped, twins: r.twins, models: r.models, wall_s: Number(r.wall_s.toFixed(2)) }, 'sweep finished');
-  await report(dir, [], { ...a, charts }, s);
+  // the report stops between charts: the points are kept, `sweep collect` builds it
+  const collect = ['dtca', 'sweep', 'collect', dir, ...(charts ? [] : ['--no-charts']), ...(a.json ? ['--json'] : [])];
+  await stoppableReport(
+    s,
+    dir,
+    [],
+    { ...a, charts },
+    `: ${sweepProgress(dir, null, false)}, kept in ${dir}; the report not finished`,
+    collect,
+    'build it with',
+  );
+}
+
+/**
+ * The report (tables, charts, index.html) with SIGINT/SIGTERM stopping it before its next chart
+ * (sim/sweep/report.ts writeCharts): the tables and the charts written are whole, index.html is not
+ * rewritten; one line says so (`how`, then how many charts) and gives `again`, the command that
+ * builds the report.
+ */
+async function stoppableReport(s: Session, dir: string, others: string[], a: A, how: string, again: string[], lead: string): Promise<void> {
+  let charts = '';
+  await stoppable(
+    s,
+    async (stop) => {
+      try {
+        await report(dir, others, a, s, stop);
+      } catch (e) {
+        if (e instanceof ChartsInterrupted) charts = ` (${e.done} of ${e.total} charts written)`;
+        throw e;
+      }
+    },
+    (signal) => interruptedLine(signal, `${how}${charts}`, again, lead),
+  );
 }
 
 /** Was this flag typed on the command line (yargs fills defaults; --resume must tell them apart). */
@@ -475,12 +507,8 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
               .option('json', { type: 'boolean', default: false, describe: 'print the rows (and the points not finished) as JSON' }),
           async (p) => {
             const dir = resolve(String(p.dir));
-            await report(
-              dir,
-              ((p.more as string[] | undefined) ?? []).map((m) => resolve(m)),
-              p as A,
-              s,
-            );
+            const more = ((p.more as string[] | undefined) ?? []).map((m) => resolve(m));
+            await stoppableReport(s, dir, more, p as A, `: the report of ${dir} not finished`, ['dtca', ...s.argv], 'build it again with');
           },
         )
         .command(

@@ -21,12 +21,14 @@
  *              --chains choose what; a request estimated over --max-mb is refused.
  * Outputs are written to temporary names and renamed when all are complete (fabric/files.ts: never
  * over the input, a device, a FIFO, or a file that is not an earlier export); a damaged trace or a
- * full disk leaves no output behind. `--csv -` writes the CSV to standard output.
+ * full disk leaves no output behind, nor does SIGINT/SIGTERM (the export stops before its next
+ * record: one line, exit 130/143). `--csv -` writes the CSV to standard output.
  */
 import type { Argv } from 'yargs';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../../fabric/errors.js';
+import { UserError, Interrupted } from '../../fabric/errors.js';
+import { listenForStop, interruptedLine } from '../signals.js';
 import { eng } from '../../sim/units.js';
 import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../../traces/reader.js';
@@ -178,7 +180,7 @@ interface VcdArgs {
  * The VCD export; `quietStdout`: standard output carries the CSV, so the summary line goes to the log.
  * `warnCut`: say when the trace was cut short (the --csv/--npy export says it otherwise).
  */
-async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, warnCut: boolean, log: Logger): Promise<void> {
+async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, warnCut: boolean, log: Logger, stop: () => boolean): Promise<string> {
   const vcd = a.vcd as string;
   if (isStdout(vcd)) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
   const maxMb = a.maxMb ?? DEFAULT_VCD_MAX_BYTES / (1024 * 1024);
@@ -195,6 +197,7 @@ async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, warn
     maxBytes: Math.round(maxMb * 1024 * 1024),
     version: `dtca ${VERSION}`,
     label: `--vcd ${vcd}`,
+    stop,
   });
   const size = r.bytes >= 1e6 ? `${(r.bytes / 1e6).toFixed(1)} MB` : `${(r.bytes / 1e3).toFixed(1)} kB`;
   const line = `wrote ${r.path} (${size}: ${r.cells} cell${r.cells === 1 ? '' : 's'}, ${r.records} sweep record${r.records === 1 ? '' : 's'}, ${r.cycles} cycles, timescale ${formatTimescale(r.timescale)})`;
@@ -203,9 +206,49 @@ async function cmdExportVcd(file: string, a: VcdArgs, quietStdout: boolean, warn
   if (warnCut && r.truncated) {
     log.warn({ file, whole_records_end_at_byte: r.truncated.at, bytes: r.truncated.bytes }, 'trace was cut short; exported the whole records before the cut');
   }
+  return r.path;
 }
 
-async function cmdExport(file: string, csv: string | undefined, npy: string | undefined, vcd: VcdArgs, log: Logger): Promise<void> {
+/**
+ * The export with SIGINT/SIGTERM stopping it before its next record (cli/signals.ts): its temporary
+ * files are removed (and an --npy directory it created), one line says what was written (nothing,
+ * or the --vcd file finished before the --csv/--npy pass) and gives the same command, exit 130/143.
+ */
+async function cmdExport(file: string, csv: string | undefined, npy: string | undefined, vcd: VcdArgs, s: Session): Promise<void> {
+  const sig = listenForStop(s.signals);
+  let vcdWritten: string | null = null;
+  try {
+    await exportAll(
+      file,
+      csv,
+      npy,
+      vcd,
+      s.log,
+      () => sig.signal !== null,
+      (p) => (vcdWritten = p),
+    );
+  } catch (e) {
+    if (sig.signal !== null && e instanceof Interrupted) {
+      const what =
+        (vcdWritten ? `only ${vcdWritten} written (the --csv/--npy export not)` : 'nothing written') +
+        (csv !== undefined && isStdout(csv) ? ', the CSV on standard output cut short' : '');
+      throw interruptedLine(sig.signal, `: the export of ${file} stopped, ${what}`, ['dtca', ...s.argv], 'export again with');
+    }
+    throw e;
+  } finally {
+    sig.dispose();
+  }
+}
+
+async function exportAll(
+  file: string,
+  csv: string | undefined,
+  npy: string | undefined,
+  vcd: VcdArgs,
+  log: Logger,
+  stop: () => boolean,
+  onVcd: (path: string) => void,
+): Promise<void> {
   if (csv === undefined && npy === undefined && vcd.vcd === undefined)
     throw new UserError('trace export: name an output: --csv OUT, --npy DIR and/or --vcd OUT.vcd');
   if (vcd.vcd === undefined) {
@@ -213,7 +256,7 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
       if (vcd[k] !== undefined) throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k} applies to --vcd only`);
     }
   }
-  if (vcd.vcd !== undefined) await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), csv === undefined && npy === undefined, log);
+  if (vcd.vcd !== undefined) onVcd(await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), csv === undefined && npy === undefined, log, stop));
   if (csv === undefined && npy === undefined) return;
   const reader = readTrace(file); // notes the input, so no output may replace it
   const csvPath = csv === undefined ? undefined : isStdout(csv) ? '-' : checkTarget(csv, { label: `--csv ${csv}`, kind: 'csv' });
@@ -241,6 +284,7 @@ async function cmdExport(file: string, csv: string | undefined, npy: string | un
   let rows = 0;
   try {
     for await (const r of reader) {
+      if (stop()) throw new Interrupted({}, 'stop requested'); // the reads between chunks give the signal handler its turns
       if (r.type === 'header') {
         header = r;
         if (npyDir) states = out.add(new NpyStreamWriter(join(npyDir, 'states.npy'), r.n_traced));
@@ -391,7 +435,7 @@ export function traceCommands<T>(y: Argv<T>, s: Session): Argv<T> {
               clock: a.clock as boolean | undefined,
               maxMb: a.maxMb as number | undefined,
             },
-            s.log,
+            s,
           ),
       )
       .demandCommand(1, 'name a trace command: inspect, export'),

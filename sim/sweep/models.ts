@@ -23,13 +23,13 @@
  * checkpoints. Each stage trains on its own (trainStage: a pool job or a Slurm task), its
  * checkpoints only; once every stage has its epochs, assembleModel writes the model. Stages and
  * the assembly wait on lock files in the entry, so processes sharing a cache (two sweeps, Slurm
- * tasks) never train the same stage at once.
+ * tasks) never train the same stage at once; the locks are leases (sim/sweep/lease.ts), so one
+ * left by a process killed on another node is taken over once its heartbeat has stopped.
  */
-import { existsSync, lstatSync, mkdirSync, openSync, closeSync, writeSync, rmSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostname } from 'node:os';
-import { Interrupted, UserError } from '../../fabric/errors.js';
-import { readInputFile, notRegular } from '../../fabric/read.js';
+import { UserError } from '../../fabric/errors.js';
+import { readInputFile } from '../../fabric/read.js';
 import { resolveRules } from '../../fabric/rules.js';
 import { noteClaimedDir } from '../../fabric/files.js';
 import { resolveConfig, validateConfig, DEFAULT_CONFIG, type ResolvedConfig } from '../config.js';
@@ -42,6 +42,7 @@ import { stageCheckpointEpoch } from '../train/checkpoint.js';
 import type { BudgetFileOptions } from '../train/budget.js';
 import { quietContext, type RunContext } from '../context.js';
 import { canonical, hashOf } from './hash.js';
+import { lock, type LockHolder } from './lease.js';
 
 export const MODEL_FORMAT = 'dtca-sweep-model';
 /** bump when the trainer's output for the same inputs changes (2: main's recipe, trainModelForDesign) */
@@ -192,58 +193,27 @@ export function stageEpochs(cache: string, job: ModelJob): number[] {
 
 const epochsOf = (job: ModelJob) => job.spec.options.epochs as number;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { lock };
 
 /**
- * Take a lock file (created exclusively, holding host:pid). A lock left by a process of this host
- * that is gone is taken over; one held by a live process (or another host) is waited for.
+ * After the lock of a stage (or of the model's writing) was taken over from `holder`, remove the
+ * locks the trainer (sim/train/checkpoint.ts lockTrainOut, `pid host`) took inside it for that
+ * holder: `model.mp.stage-K.lock` of those stages, and `model.mp.lock` for the writing. They are
+ * the same process's, as dead as its lease; left, they would refuse the new holder's training.
  */
-export async function lock(path: string, ctx: RunContext, what: string): Promise<() => void> {
-  let said = false;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, `${hostname()}:${process.pid}\n`);
-      closeSync(fd);
-      return () => rmSync(path, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new UserError(`${what}: cannot create ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-    let holder: string;
-    try {
-      // bounded: a FIFO at the lock's name would block a plain read forever (fabric/read.ts)
-      holder = readInputFile(path, { what: 'lock file', max: 4096 }).toString('utf8').trim();
-    } catch {
-      let st;
+function removeInnerLocks(cache: string, job: ModelJob, stages: number[], whole: boolean): (holder: LockHolder) => void {
+  return (holder) => {
+    if (holder.pid === null) return;
+    const out = modelFile(cache, job.key);
+    const theirs = `${holder.pid} ${holder.host}\n`;
+    for (const p of [...(whole ? [`${out}.lock`] : []), ...stages.map((k) => `${out}.stage-${k}.lock`)]) {
       try {
-        st = lstatSync(path);
+        if (readInputFile(p, { what: 'lock file', max: 4096 }).toString('utf8') === theirs) rmSync(p, { force: true });
       } catch {
-        continue; // released meanwhile
-      }
-      // a directory, FIFO or device at the lock's name: never released, so never waited for
-      const odd = notRegular(st);
-      if (odd) throw new UserError(`${what}: ${path} ${odd}; the model cache keeps its lock there (remove it)`);
-      continue;
-    }
-    const [h, p] = holder.split(':');
-    let alive = true;
-    if (h === hostname() && /^\d+$/.test(p ?? '')) {
-      try {
-        process.kill(Number(p), 0);
-      } catch (e) {
-        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+        /* none */
       }
     }
-    if (!alive) {
-      rmSync(path, { force: true });
-      continue;
-    }
-    if (!said) ctx.log.info({ lock: path, holder }, `${what}: another process is training it; waiting`);
-    said = true;
-    if (ctx.stop()) throw new Interrupted({}, 'stop requested'); // while waiting for another process's lock
-    await sleep(1000);
-  }
+  };
 }
 
 function target(cache: string, job: ModelJob) {
@@ -267,7 +237,9 @@ export async function trainStage(cache: string, job: ModelJob, stage: number, ct
   if (!Number.isInteger(stage) || stage < 0 || stage >= job.spec.T) throw new UserError(`model ${job.key}: stage ${stage} outside 0..${job.spec.T - 1}`);
   if (isModelDone(cache, job.key)) return false;
   const dir = openEntry(cache, job);
-  const release = await lock(join(dir, `stage-${stage}.lock`), ctx, `model ${job.key} stage ${stage}`);
+  const release = await lock(join(dir, `stage-${stage}.lock`), ctx, `model ${job.key} stage ${stage}`, {
+    onTakeOver: removeInnerLocks(cache, job, [stage], false),
+  });
   try {
     if (stageEpochs(cache, job)[stage] >= epochsOf(job)) return false;
     await trainModelForDesign(designOf(job.spec), job.budget, { ...target(cache, job), trainStages: [stage], assemble: false }, ctx);
@@ -280,7 +252,8 @@ export async function trainStage(cache: string, job: ModelJob, stage: number, ct
 /** Write the model of an entry whose stages all have their epochs (and entry.json, last). */
 export async function assembleModel(cache: string, job: ModelJob, ctx: RunContext = quietContext()): Promise<void> {
   const dir = openEntry(cache, job);
-  const release = await lock(join(dir, 'assemble.lock'), ctx, `model ${job.key}`);
+  const all = Array.from({ length: job.spec.T }, (_, k) => k);
+  const release = await lock(join(dir, 'assemble.lock'), ctx, `model ${job.key}`, { onTakeOver: removeInnerLocks(cache, job, all, true) });
   try {
     if (isModelDone(cache, job.key)) return;
     const short = stageEpochs(cache, job).findIndex((e) => e < epochsOf(job));

@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { renderChart, type ChartSpec } from '../io/plot.js';
 import { writeFileAtomic, VERSION } from '../io/output.js';
 import { quietContext, type RunContext } from '../context.js';
+import { turn } from '../../fabric/pause.js';
+import { Interrupted } from '../../fabric/errors.js';
 import { eng } from '../stats.js';
 import { SI_PREFIXES } from '../units.js';
 import type { Json, Point } from './plan.js';
@@ -441,11 +443,25 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
   return out;
 }
 
+/** The report's charts stopped by `ctx.stop()`: `done` of `total` written (whole), index.html not rewritten. */
+export class ChartsInterrupted extends Interrupted {
+  constructor(
+    readonly done: number,
+    readonly total: number,
+  ) {
+    super({}, 'stop requested');
+  }
+}
+
 export interface WrittenChart extends Chart {
   svg: string;
 }
 
-/** Render every chart into dir/plots (SVG and PNG). */
+/**
+ * Render every chart into dir/plots (SVG and PNG). Before each chart the event loop gets a turn
+ * (a signal handler runs there) and `ctx.stop()` is asked: once it says stop, an Interrupted is
+ * thrown (`at.chart`: the charts written, each whole) and nothing more is written.
+ */
 export async function writeCharts(dir: string, charts: Chart[], ctx: RunContext = quietContext()): Promise<WrittenChart[]> {
   mkdirSync(join(dir, 'plots'), { recursive: true });
   const out: WrittenChart[] = [];
@@ -453,6 +469,11 @@ export async function writeCharts(dir: string, charts: Chart[], ctx: RunContext 
   if (charts.length > 0) ctx.log.info({ charts: charts.length, dir: join(dir, 'plots') }, `rendering ${charts.length} charts`);
   const bar = ctx.progress(charts.length, 'charts');
   for (const c of charts) {
+    await turn();
+    if (ctx.stop()) {
+      bar.stop();
+      throw new ChartsInterrupted(out.length, charts.length);
+    }
     const { svg, png } = await renderChart(c.spec);
     writeFileAtomic(join(dir, 'plots', `${c.base}.svg`), svg);
     writeFileAtomic(join(dir, 'plots', `${c.base}.png`), png);

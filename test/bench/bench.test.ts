@@ -145,29 +145,29 @@ describe('dtca bench: hostile input', () => {
     }
   });
 
-  it.runIf(spawnSync('gcc', ['--version']).status === 0)('--anchors: an anchor that fails is one line naming it', () => {
+  it.runIf(spawnSync('gcc', ['--version']).status === 0)('--anchors: an anchor that fails is one line naming it', async () => {
     const d = mkdtempSync(join(tmpdir(), 'dtca-anchors-bad-'));
     for (const f of ['native_batch.c', 'native_ref.c']) writeFileSync(join(d, f), 'int main(void) { return 3; }\n');
-    expect(() => runAnchors(d)).toThrow(UserError);
-    expect(() => runAnchors(d)).toThrow(/^--anchors .*: native_ref 70 4000 failed \(Command failed/);
+    await expect(runAnchors(d)).rejects.toThrow(UserError);
+    await expect(runAnchors(d)).rejects.toThrow(/^--anchors .*: native_ref 70 4000 failed \(Command failed/);
   });
 
-  it('--anchors: a source that is a FIFO or too large is one line naming it, before gcc sees it', () => {
+  it('--anchors: a source that is a FIFO or too large is one line naming it, before gcc sees it', async () => {
     const d = mkdtempSync(join(tmpdir(), 'dtca-anchors-fifo-'));
     writeFileSync(join(d, 'native_batch.c'), 'int main(void) { return 0; }\n');
     expect(spawnSync('mkfifo', [join(d, 'native_ref.c')]).status).toBe(0);
     // no writer: gcc would block on the open forever
-    expect(() => runAnchors(d)).toThrow(/native_ref\.c: is a FIFO \(a pipe\); a C source must be a regular file$/);
+    await expect(runAnchors(d)).rejects.toThrow(/native_ref\.c: is a FIFO \(a pipe\); a C source must be a regular file$/);
     const big = mkdtempSync(join(tmpdir(), 'dtca-anchors-big-'));
     writeFileSync(join(big, 'native_ref.c'), 'int main(void) { return 0; }\n');
     writeFileSync(join(big, 'native_batch.c'), '');
     truncateSync(join(big, 'native_batch.c'), 64 * 2 ** 20);
-    expect(() => runAnchors(big)).toThrow(/native_batch\.c: 64\.0 MiB, more than a C source may be \(4\.0 MiB\)/);
+    await expect(runAnchors(big)).rejects.toThrow(/native_batch\.c: 64\.0 MiB, more than a C source may be \(4\.0 MiB\)/);
   }, 20_000);
 
   it.runIf(spawnSync('gcc', ['--version']).status === 0)(
     '--anchors: an anchor that never finishes is killed at the timeout, one line naming it',
-    () => {
+    async () => {
       const d = mkdtempSync(join(tmpdir(), 'dtca-anchors-hang-'));
       const pids = join(d, 'pids');
       // every run notes its pid; `hang` says which runs never end (`calls`: the L = 256 runs so far)
@@ -187,13 +187,15 @@ describe('dtca bench: hostile input', () => {
         ].join('\n');
       writeFileSync(join(d, 'native_batch.c'), src('0'));
       writeFileSync(join(d, 'native_ref.c'), src('1'));
-      expect(() => runAnchors(d, { timeoutMs: 1500 })).toThrow(/^--anchors .*: native_ref 70 4000 did not finish within 1\.5 s \(killed\)$/);
+      await expect(runAnchors(d, { timeoutMs: 1500 })).rejects.toThrow(/^--anchors .*: native_ref 70 4000 did not finish within 1\.5 s \(killed\)$/);
       // the two copies at once: the shell is stopped at the timeout and both copies with it
       writeFileSync(join(d, 'calls'), '');
       writeFileSync(pids, '');
       // the three one-chain L = 256 runs end, the two copies at once (runs 4 and 5) never do
       writeFileSync(join(d, 'native_ref.c'), src('calls > 3'));
-      expect(() => runAnchors(d, { timeoutMs: 1500 })).toThrow(/^--anchors .*: two copies of native_ref 256 1500 did not finish within 1\.5 s \(killed\)$/);
+      await expect(runAnchors(d, { timeoutMs: 1500 })).rejects.toThrow(
+        /^--anchors .*: two copies of native_ref 256 1500 did not finish within 1\.5 s \(killed\)$/,
+      );
       const running = (pid: string) => {
         try {
           return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); // a zombie is dead
