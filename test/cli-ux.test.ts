@@ -352,6 +352,22 @@ describe('config validate lists every problem', () => {
     writeFileSync(f, JSON.stringify({ extends: 'dtca-paper', fabric: { L: 'seven' } }));
     expect(dtca(['config', 'validate', f]).stdout.trim().split('\n')).toHaveLength(1);
   });
+  it('an odd side on a torus names the --set of L or boundary given last, never the rules', () => {
+    const odd = (sets: string[]) => {
+      const v = dtca(['config', 'validate', 'dtca-paper', ...sets.flatMap((s) => ['--set', s])]);
+      expect(v.code).toBe(2);
+      const lines = v.stdout.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/a torus needs an even L/);
+      return lines[0];
+    };
+    expect(odd(['fabric.L=11', 'fabric.boundary="torus"', 'fabric.rules="G8"'])).toMatch(/^--set fabric\.boundary="torus": /);
+    expect(odd(['fabric.boundary="torus"', 'fabric.L=11', 'fabric.rules="G8"'])).toMatch(/^--set fabric\.L=11: /);
+    // the same line from dtca run, before anything runs
+    const r = dtca(['run', '--set', 'fabric.L=11', '--set', 'fabric.rules="G8"', '--set', 'fabric.boundary="torus"', '--out', join(dir, 'odd-torus')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^dtca: --set fabric\.boundary="torus": fabric\.L = 11: a torus needs an even L/);
+  });
   it('-h names only the file it checks', () => {
     const h = dtca(['config', 'validate', '-h']).stdout;
     expect(h).toMatch(/file +config file or preset name/);
