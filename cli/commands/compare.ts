@@ -59,10 +59,10 @@ const FIGURES: [string, string, string | null][] = [
 const CHARTED = ['energy_per_image_j', 'programming_energy_per_image_j', 'time_per_image_s', 'images_per_s_per_mm2', 'sweep_energy_per_cell_sweep_j'];
 
 /** The engine that ran, as text (stats.json holds {requested, used, ...}; older files a string). */
-function engineText(e: unknown): string {
+function engineText(e: unknown): string | null {
   if (typeof e === 'string') return e;
   if (e && typeof e === 'object' && typeof (e as { used?: unknown }).used === 'string') return (e as { used: string }).used;
-  return '';
+  return null;
 }
 
 /** An area in m² as people read it: mm². */
@@ -162,12 +162,13 @@ export function readDesign(d: string): Design {
   }
   const values: Design['values'] = {
     config: label ?? checkedText(stats, 'config', sp) ?? '',
-    physics: checkedText(stats, 'physics', sp) ?? (row ? checkedText(row, 'physics', rp) : null) ?? '',
+    physics: checkedText(stats, 'physics', sp) ?? (row ? checkedText(row, 'physics', rp) : null),
     engine: engineText(engine),
-    workload: row ? (checkedText(row, 'workload', rp) ?? '') : (checkedText(stats, 'workload', sp) ?? ''),
+    workload: row ? checkedText(row, 'workload', rp) : checkedText(stats, 'workload', sp),
     images,
     sweeps_per_stage: checkedNum(stats, 'sweeps_per_stage', sp, 'count'),
-    mapping: checkedText(stats, 'mapping', sp) ?? '',
+    // a Boltzmann-machine run has no mapping: no value (a dash, null in compare.json), as every other figure it lacks
+    mapping: checkedText(stats, 'mapping', sp),
     beta: betaText(stats.beta),
     label_gain: checkedNum(stats, 'label_gain', sp, 'positive'),
     cells: checkedNum(stats, 'cells', sp, 'count'),
