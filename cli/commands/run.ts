@@ -98,7 +98,7 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
           every: positiveInt('trace-every', a.traceEvery as number | undefined),
           stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
           chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
-          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
+          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells), '--trace-cells'),
         };
   return {
     model: fileModel,
