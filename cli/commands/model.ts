@@ -23,6 +23,7 @@ import type { RunContext } from '../../sim/context.js';
 import { listenForStop, interruptedLine } from '../signals.js';
 import { lineageOf } from '../../sim/manifest.js';
 import { VERSION } from '../../sim/io/output.js';
+import { MIN_FD_RANK_N } from '../../sim/quality/eval.js';
 import type { Session } from '../session.js';
 import { parseImageChoice, imageSourceOf, describeImage, IMAGE_CHOICES } from '../../sim/layout.js';
 
@@ -313,6 +314,12 @@ async function tuneAndWrite(
   });
   writeFileSafe(out, modelFileBytes(tuned, json), { label: `--out ${out}`, kind: 'model' });
   writeFileSafe(manifestPath, JSON.stringify(manifest, null, 2) + '\n', { label: `--out ${out}`, kind: 'train-manifest' });
+  // below the N at which dtca eval says FD cannot rank anything, the setting kept is as likely chance as better
+  const smallN =
+    t.images < MIN_FD_RANK_N
+      ? `N = ${t.images} is too few images for FD to rank settings (dtca eval: at least ${MIN_FD_RANK_N}): the setting kept may be chance; tune with --images ${MIN_FD_RANK_N} or more (default ${DEFAULT_TUNE_IMAGES})`
+      : null;
+  if (smallN) s.log.warn({ images: t.images, min: MIN_FD_RANK_N }, smallN);
   if (a.json) {
     process.stdout.write(JSON.stringify({ model: file, out, chip: a.chip ?? 'ideal', ...t }, null, 2) + '\n');
     return;
@@ -324,6 +331,7 @@ async function tuneAndWrite(
       (r) =>
         `${r.gain.toFixed(2).padStart(5)}  ${r.beta.toFixed(2).padStart(5)}  ${r.fd.toFixed(2).padStart(13)}  ${r.clamped_accuracy.toFixed(3).padStart(16)}${r.gain === t.gain && r.beta === t.beta ? '  <- kept' : ''}`,
     ),
+    ...(smallN ? [`WARNING: ${smallN}.`] : []),
     `wrote ${out}: label gain ${t.gain}, beta ${t.beta} (${t.wall_s.toFixed(1)} s); manifest ${manifestPath}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
