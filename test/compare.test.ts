@@ -114,6 +114,18 @@ describe('dtca compare: directories that are not runs', () => {
     );
     expect(readDesign(ramp).values).toMatchObject({ sweeps_per_stage: 20, mapping: 'pipeline', beta: '0.8 -> 1.2', label_gain: 3 });
   });
+  it("a pipeline's time per image is its stage time once full (image_interval_s), and the note says so", () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-compare-pipe-'));
+    const d = join(root, 'pipe');
+    mkdirSync(d);
+    // 2 images in 8.3 us, finishing one every 0.9 us once full
+    writeFileSync(join(d, 'stats.json'), '{"cycles": 83, "sim_time_s": 8.3e-6, "images": 2, "mapping": "pipeline", "image_interval_s": 9e-7}');
+    const ds = [readDesign(d)];
+    expect(ds[0].values.time_per_image_s).toBe(9e-7);
+    const table = compareTable(ds);
+    expect(table).toMatch(/^time \/ image\s+900 ns$/m);
+    expect(table).toMatch(/^per image: .*a pipeline's stage time once full/m);
+  });
   it('a Boltzmann-machine run beside a DTM run: its mapping (and engine, physics, workload when absent) is a dash and null, not a blank', () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-compare-bm-'));
     const bm = join(root, 'bm');

@@ -3,7 +3,8 @@
  * table (a column per design) and one chart (a panel per key figure, a bar per design).
  *
  * Runs of different lengths are compared per generated image: energy, programming energy and time
- * per image (a run's totals divided by its images), never whole-run totals; and per area: the
+ * per image (a run's totals divided by its images; time: the time between finished images, a
+ * pipeline's stage time once full), never whole-run totals; and per area: the
  * chip's area and images per second per mm².
  */
 import type { Argv } from 'yargs';
@@ -219,7 +220,8 @@ export function compareTable(ds: Design[]): string {
 }
 
 /** What the table and the chart say about comparing runs of different lengths. */
-export const PER_IMAGE_NOTE = "per image: energies and times are each run's totals divided by its images, so runs of different lengths compare";
+export const PER_IMAGE_NOTE =
+  "per image: energies are each run's totals divided by its images, time the time between finished images (the run's time over its images; a pipeline's stage time once full, as its images / s), so runs of different lengths compare";
 
 export function compareChart(ds: Design[]): ChartSpec | null {
   const panels = CHARTED.filter((k) => ds.some((d) => typeof d.values[k] === 'number'));
