@@ -174,7 +174,7 @@ export function formatStats(s: Stats): string {
   const rows: [string, string][] = [
     ['config', `${s.config} (${s.physics} physics, ${s.engine.used} engine)`],
     ['workload', s.workload],
-    ['grid', `${s.cells} cells, degree ${s.degree}, ${s.tiles} tiles`],
+    ['grid', `${s.cells} cells, degree ${s.degree}, ${s.tiles} tile${s.tiles === 1 ? '' : 's'}`],
   ];
   if (s.images !== undefined) {
     rows.push(['images x stages x sweeps', `${s.images} x ${s.T} x ${s.sweeps_per_stage} (${s.mapping})`]);

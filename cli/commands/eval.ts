@@ -170,7 +170,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     const autoS = (performance.now() - tAuto) / 1000;
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
     samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
-    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
+    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
     source = {
       model: target,
       config: cfg.name,
