@@ -263,6 +263,29 @@ describe('a random-weight workload says so beside its energy (item 5)', () => {
     expect(JSON.parse(f.stdout).energy_note).toBeUndefined();
   });
 
+  it('a random-weight run that toggles no more than a trained model (a 1e15 Hz clock: RNGs frozen) is not said to read high', () => {
+    const r = dtca([
+      'run',
+      '--workload',
+      'bm',
+      '--set',
+      'fabric.L=12',
+      '--set',
+      'clock.clock_hz=1e15',
+      '--sweeps',
+      '5',
+      '--out',
+      join(dir, 'run-frozen'),
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const st = JSON.parse(r.stdout);
+    const frac = st.events.toggles / st.events.latches;
+    expect(frac).toBeLessThanOrEqual(0.155);
+    expect(st.energy_note).toMatch(/^random-weight workload: .*but here only \d+\.\d% of cell updates toggle, no more than the trained model there/);
+    expect(st.energy_note).not.toMatch(/reads high;/);
+  });
+
   it('the claim holds: on the paper chip random weights toggle more than the shipped trained model', () => {
     // same chip, seed, images, sweeps; the default workload at L = 70 is the shipped model
     const trained = dtca(['run', '--images', '2', '--sweeps', '40', '--labels', '0,1', '--out', join(dir, 'toggle-trained'), '--json']);
