@@ -375,7 +375,7 @@ describe('config validate lists every problem', () => {
     writeFileSync(f, JSON.stringify({ extends: 'dtca-paper', fabric: { L: 'seven' } }));
     expect(dtca(['config', 'validate', f]).stdout.trim().split('\n')).toHaveLength(1);
   });
-  it('an odd side on a torus names the --set of L or boundary given last, never the rules', () => {
+  it('an odd side on a torus names where L came from: the --set of L or boundary given last (never the rules), -L, a model file', () => {
     const odd = (sets: string[]) => {
       const v = dtca(['config', 'validate', 'dtca-paper', ...sets.flatMap((s) => ['--set', s])]);
       expect(v.code).toBe(2);
@@ -390,6 +390,19 @@ describe('config validate lists every problem', () => {
     const r = dtca(['run', '--set', 'fabric.L=11', '--set', 'fabric.rules="G8"', '--set', 'fabric.boundary="torus"', '--out', join(dir, 'odd-torus')]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/^dtca: --set fabric\.boundary="torus": fabric\.L = 11: a torus needs an even L/);
+    // dtca model new names its flag, a model file its grid.L (both said "fabric.L", a config's key)
+    const n = dtca(['model', 'new', '--stages', '1', '-L', '9', '--rules', '[[0,1]]', '--boundary', 'torus', '--visible', '4', '--out', '-']);
+    expect(n.code).toBe(2);
+    expect(n.stderr.trim()).toBe('dtca: --L = 9: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap');
+    const six = dtca(['model', 'new', '--stages', '1', '-L', '6', '--rules', '[[0,1]]', '--boundary', 'torus', '--visible', '4', '--out', '-']);
+    expect(six.code).toBe(0);
+    const m = JSON.parse(six.stdout);
+    m.grid.L = 9;
+    const f = join(dir, 'odd-torus.json');
+    writeFileSync(f, JSON.stringify(m));
+    const i = dtca(['model', 'info', f]);
+    expect(i.code).toBe(2);
+    expect(i.stderr.trim()).toMatch(/^dtca: .*odd-torus\.json: grid\.L = 9: a torus needs an even L/);
   });
   it('-h names only the file it checks', () => {
     const h = dtca(['config', 'validate', '-h']).stdout;
