@@ -177,7 +177,7 @@ function cmdModelInfo(a: Record<string, unknown>): void {
     return;
   }
   const lines = [
-    `${String(a.file)}: ${m.dtm ? `DTM, T = ${m.dtm.T}` : `Boltzmann machine, ${m.stages.length} stage(s)`}`,
+    `${String(a.file)}: ${m.dtm ? `DTM, T = ${m.dtm.T}` : `Boltzmann machine, ${m.stages.length} stage${m.stages.length === 1 ? '' : 's'}`}`,
     `grid      L = ${m.grid.L} (${m.grid.L * m.grid.L} cells), rules ${JSON.stringify(m.grid.rules)}, ${m.grid.boundary}`,
     `beta      ${m.beta}`,
   ];
@@ -194,10 +194,15 @@ function cmdModelInfo(a: Record<string, unknown>): void {
         `guidance  label gain ${m.dtm.label_gain ?? 1}${(m.dtm.label_gain ?? 1) === 1 ? ' (none)' : " (the label cells' wires x this when labels are clamped)"}`,
       );
   }
-  lines.push(`stage  edges   w_rms    |w|max   |b|max   J_c image${labelled ? '  J_c label' : ''}`);
+  // a DTM's stages carry its forward couplings J_c; a Boltzmann machine has none (a column of zeros
+  // said it had), only the cells its file clamps
+  lines.push(`stage  edges   w_rms    |w|max   |b|max   ${m.dtm ? `J_c image${labelled ? '  J_c label' : ''}` : 'clamped'}`);
   for (const r of info.stages as Record<string, number>[]) {
+    const last = m.dtm
+      ? `${(r.coupling_image ?? 0).toFixed(4).padStart(9)}${labelled ? `  ${(r.coupling_label ?? 0).toFixed(4).padStart(9)}` : ''}`
+      : String(r.clamped).padStart(7);
     lines.push(
-      `${String(r.stage).padStart(5)}  ${String(r.edges).padStart(6)}  ${r.weight_rms.toFixed(4).padStart(7)}  ${r.weight_max_abs.toFixed(4).padStart(7)}  ${r.bias_max_abs.toFixed(4).padStart(7)}  ${(r.coupling_image ?? 0).toFixed(4).padStart(9)}${labelled ? `  ${(r.coupling_label ?? 0).toFixed(4).padStart(9)}` : ''}`,
+      `${String(r.stage).padStart(5)}  ${String(r.edges).padStart(6)}  ${r.weight_rms.toFixed(4).padStart(7)}  ${r.weight_max_abs.toFixed(4).padStart(7)}  ${r.bias_max_abs.toFixed(4).padStart(7)}  ${last}`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
