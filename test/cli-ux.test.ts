@@ -244,6 +244,21 @@ describe('numbers past what JSON and doubles hold', () => {
   });
 });
 
+describe('Boltzmann-machine options on a DTM run say what a DTM uses instead', () => {
+  it('--chains points to --images; --warmup and --init say how a stage starts (they pointed to --images too)', () => {
+    for (const [flag, value, re] of [
+      ['--chains', '2', /^dtca: --chains: not used by a DTM generation run \(use --images: one chain per image; --stage K/],
+      ['--warmup', '3', /^dtca: --warmup: not used by a DTM generation run \(each stage runs --sweeps sweeps from its initialisation/],
+      ['--init', 'up', /^dtca: --init: not used by a DTM generation run \(each stage starts from the Hinton initialisation/],
+    ] as const) {
+      const r = dtca(['run', '--set', 'fabric.L=12', flag, value, '--out', join(dir, `dtm-${flag.slice(2)}`)]);
+      expect(r.code, flag).toBe(2);
+      expect(r.stderr.trim().split('\n'), flag).toHaveLength(1);
+      expect(r.stderr.trim(), flag).toMatch(re);
+    }
+  });
+});
+
 describe('a random-weight workload says so beside its energy (item 5)', () => {
   it('stats.json and the table carry the note; a model file does not', () => {
     const out = join(dir, 'run-random');
