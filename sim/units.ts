@@ -101,6 +101,9 @@ export function parseQuantity(text: string, unit: string): number | Error {
 /** The unit a config key is given in (its name's suffix), or null for plain numbers. */
 export function unitOfKey(key: string): string | null {
   if (key === 'g_sigma_s') return 'S';
+  // a compound unit (wire_cap_f_per_m: F/m, cap_density_f_per_m2: F/m²) is no unit of its last suffix:
+  // "100um" there is not a length
+  if (/_[a-z0-9]+_per_m2?$/.test(key)) return null;
   const k = key.replace(/_per_(bit|cell)$/, '');
   const m = /_(hz|s|j|f|v|w|m|m2|k)$/.exec(k);
   if (!m) return null;

@@ -375,6 +375,31 @@ print(json.dumps({
   });
 });
 
+describe('compound units take plain numbers (docs/commands.md)', () => {
+  it('wire_cap_f_per_m and cap_density_f_per_m2 refuse a length or an area (100um was read as 1e-4 F/m); per-cell and per-bit keys keep their unit', () => {
+    for (const set of ['power.wire_cap_f_per_m=100um', 'area.cap_density_f_per_m2=3um2']) {
+      const r = dtca(['config', 'show', '--set', set]);
+      expect(r.code, set).toBe(2);
+      expect(r.stderr.trim(), set).toMatch(/: expected a number, got a string$/);
+    }
+    const ok = dtca([
+      'config',
+      'show',
+      '--set',
+      'area.clock_m2_per_cell=0.1um2',
+      '--set',
+      'power.leakage_w_per_cell=250pW',
+      '--set',
+      'power.wire_cap_f_per_m=2e-10',
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const c = JSON.parse(ok.stdout);
+    expect(c.area.clock_m2_per_cell).toBeCloseTo(1e-13, 25);
+    expect(c.power.leakage_w_per_cell).toBeCloseTo(2.5e-10, 22);
+    expect(c.power.wire_cap_f_per_m).toBe(2e-10);
+  });
+});
+
 describe('config validate lists every problem', () => {
   it('an unknown key beside the fabric does not hide that the grid is too small for its rules', () => {
     const f = join(dir, 'two-problems.json');
