@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
 import { smallTrainArgs } from './helpers/train-args.js';
 import { parseQuantity, unitOfKey } from '../sim/units.js';
-import { resolveConfig, checkConfig, configPaths, FLAG_NAMES } from '../sim/config.js';
+import { resolveConfig, checkConfig, configPaths, configJsonSchema, FLAG_NAMES } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { parseAxis, parseClockList } from '../sim/sweep/plan.js';
 import { positiveInt } from '../cli/common.js';
@@ -135,6 +135,54 @@ describe('units: one parser, everywhere (item 8)', () => {
       expect.arrayContaining(['clock.clock_hz', 'rng.tau_rng_s', 'rng.energy_per_bit_j', 'cell.node_capacitance_f', 'power.vdd_v', 'area.rng_m2']),
     );
     for (const p of withUnit) expect(parseQuantity('1', unitOfKey(p.split('.').pop()!)!)).toBe(1);
+  });
+
+  it('config schema: a key with a unit takes a number or a string with its unit, the strings parseQuantity reads (it allowed numbers only)', () => {
+    type Node = Record<string, unknown> & { properties?: Record<string, Node> };
+    const schema = configJsonSchema() as Node;
+    const at = (path: string) => path.split('.').reduce<Node | undefined>((n, k) => n?.properties?.[k], schema)!;
+    const samples = [
+      '10MHz',
+      '100ns',
+      '350aJ',
+      '2fF',
+      '0.8V',
+      '5nW',
+      '1.5um',
+      '9um2',
+      '300K',
+      '1uS',
+      '1e7',
+      ' 2.5 M ',
+      '10 mHz',
+      '3µs',
+      '4m²',
+      '1e-3 fJ',
+      '10ns',
+      'fast',
+      '1 0',
+      '5ms2',
+      '2.5Mm2',
+      '',
+    ];
+    let checked = 0;
+    for (const path of configPaths()) {
+      const unit = unitOfKey(path.split('.').pop()!);
+      if (!unit) continue;
+      const alts = at(path).anyOf as Record<string, unknown>[];
+      expect(alts, path).toBeDefined();
+      expect(alts[0].type, path).toBe('number');
+      const str = alts.find((a) => a.type === 'string')!;
+      const re = new RegExp(str.pattern as string);
+      // the pattern and the parser agree on every sample (a number in range is the zod schema's to judge)
+      for (const t of samples) expect(re.test(t), `${path} ${JSON.stringify(t)}`).toBe(!(parseQuantity(t, unit) instanceof Error));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+    // a key without a unit (a count, a compound unit) stays a plain number
+    expect(at('fabric.L').type).toBe('integer');
+    expect(at('power.wire_cap_f_per_m').type).toBe('number');
+    expect(at('fabric.tile.link_energy_j').anyOf).toBeDefined();
   });
 
   it('--set, config files, --axis and --clock all take 10MHz, giving the same config as 1e7', () => {
