@@ -53,7 +53,7 @@ export function buildFabric(spec: FabricSpec): Fabric {
   const { L, rules, boundary } = spec;
   const names = spec.names ?? { L: 'fabric.L', rules: 'fabric.rules' };
   if (!Number.isInteger(L) || L < 2) throw new UserError(`${names.L} = ${L}: must be an integer >= 2`);
-  checkRules(rules, L, boundary, names.rules);
+  checkRules(rules, L, boundary, names.rules, names.L);
   if (!Number.isInteger(spec.tileSize) || spec.tileSize < 1) {
     throw new UserError(`fabric.tile.size = ${spec.tileSize}: must be an integer >= 1`);
   }

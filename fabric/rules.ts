@@ -114,9 +114,10 @@ export function oppositeDirection(k: number): number {
 
 /**
  * Checks a rule list against a grid: integers, not (0,0), a+b odd (bipartite under the
- * checkerboard colouring), no two rules giving the same offsets, offsets that fit the grid.
+ * checkerboard colouring), no two rules giving the same offsets, offsets that fit the grid. `where`
+ * names the rules and `lName` the side in an error (a config's fabric.L, a model file's grid.L, a flag).
  */
-export function checkRules(rules: Rule[], L: number, boundary: 'open' | 'torus', where = 'fabric.rules'): void {
+export function checkRules(rules: Rule[], L: number, boundary: 'open' | 'torus', where = 'fabric.rules', lName = 'fabric.L'): void {
   if (rules.length === 0) throw new UserError(`${where}: at least one rule is needed`);
   const seen = new Map<string, number>();
   rules.forEach(([a, b], r) => {
@@ -144,6 +145,6 @@ export function checkRules(rules: Rule[], L: number, boundary: 'open' | 'torus',
     }
   });
   if (boundary === 'torus' && L % 2 === 1) {
-    throw new UserError(`fabric.L = ${L}: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap`);
+    throw new UserError(`${lName} = ${L}: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap`);
   }
 }

@@ -259,10 +259,17 @@ export function semanticProblems(c: SemanticConfig, layers: ConfigLayer[]): Conf
       const m = (e as Error).message;
       const r = /^(fabric\.rules\[\d+\]) = (\([^)]*\)): (.*)$/.exec(m);
       const aboutL = /too small|even L/.test(m);
-      // a grid too small for its rules: blame whichever of L and rules was set last
       const li = lastLayer('fabric.L', layers);
       const ri = lastLayer('fabric.rules', layers);
-      const source = aboutL && li > ri ? layers[li].source : (layers[Math.max(ri, 0)]?.source ?? sourceOf('fabric.rules', layers));
+      // an odd side on a torus has nothing to do with the rules: blame whichever of L and boundary was set last
+      const bi = lastLayer('fabric.boundary', layers);
+      const oddTorus = /even L/.test(m);
+      // a grid too small for its rules: blame whichever of L and rules was set last
+      const source = oddTorus
+        ? (layers[Math.max(li, bi, 0)]?.source ?? sourceOf('fabric.L', layers))
+        : aboutL && li > ri
+          ? layers[li].source
+          : (layers[Math.max(ri, 0)]?.source ?? sourceOf('fabric.rules', layers));
       if (r) out.push({ path: r[1], message: r[3], source, given: r[2], hasGiven: true });
       else
         out.push({

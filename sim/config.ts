@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { UserError, OptionError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
 import { RULE_PRESETS, shown, resolveRules } from '../fabric/rules.js';
-import { eng, parseQuantity, unitOfKey } from './units.js';
+import { eng, parseQuantity, unitOfKey, quantityPattern, unitExample } from './units.js';
 import { OPTION_NAMES, type ConfigNames } from './config-names.js';
 import {
   deepPartial,
@@ -507,5 +507,23 @@ export function configPaths(): string[] {
 
 /** The JSON Schema of a config file (ConfigFileSchema): what `dtca config schema` prints. */
 export function configJsonSchema(): unknown {
-  return z.toJSONSchema(ConfigFileSchema);
+  const schema = z.toJSONSchema(ConfigFileSchema) as Record<string, unknown>;
+  // a key with a unit takes a number or a string with its unit ("10MHz": convertUnits reads it before
+  // the zod schema sees a number), so the schema an editor checks a file against accepts it too
+  const withUnits = (node: Record<string, unknown>) => {
+    const props = node.properties as Record<string, Record<string, unknown>> | undefined;
+    if (!props) return;
+    for (const [k, v] of Object.entries(props)) {
+      if (v.type === 'object') withUnits(v);
+      const unit = unitOfKey(k);
+      if (!unit || v.type !== 'number') continue;
+      const { description, ...number } = v;
+      props[k] = {
+        ...(description === undefined ? {} : { description }),
+        anyOf: [number, { type: 'string', pattern: quantityPattern(unit), description: `a number with its unit, e.g. "${unitExample(unit)}"` }],
+      };
+    }
+  };
+  withUnits(schema);
+  return schema;
 }

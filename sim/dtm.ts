@@ -353,6 +353,18 @@ interface Plan {
   perImageCycles: number;
   programBits: number[];
   programCycles: number[];
+  /**
+   * the run's cycles on the chip: with `reprogram` one array runs every stage in turn (the sum of
+   * stageCycles); a `pipeline` of T arrays programs them at once and finishes one image per stage
+   * time once full
+   */
+  runCycles: number;
+  /**
+   * per stage, the cycles its array leaks: its own stageCycles on the one re-programmed array; in a
+   * pipeline the whole run (every array leaks from start to end, waiting or not), so that the
+   * stages' leakage sums to the run's
+   */
+  leakCycles: number[];
   jImg: number[];
   jLab: number[];
   betaAt: (sweep: number) => number;
@@ -397,6 +409,11 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   const readCycles = Math.ceil(visible.length / io.readout_bits_per_cycle);
   // programming writes every weight (once per undirected wire) and every bias of the stage
   const programBits = model.stages.map((st) => (st.ei.length + chip.fabric.N) * bitsPer);
+  const programCycles = programBits.map((b) => Math.ceil(b / io.program_bits_per_cycle));
+  const perImageCycles = clampCycles + 1 + K * chip.timing.sweepCycles + readCycles;
+  const ownCycles = programCycles.map((p) => p + C * perImageCycles);
+  const pipeline = opts.mapping === 'pipeline';
+  const runCycles = pipeline ? Math.max(...programCycles) + (C + dtm.T - 1) * perImageCycles : ownCycles.reduce((a, b) => a + b, 0);
   return {
     T: dtm.T,
     K,
@@ -409,9 +426,11 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
     clampBits,
     clampCycles,
     readCycles,
-    perImageCycles: clampCycles + 1 + K * chip.timing.sweepCycles + readCycles,
+    perImageCycles,
     programBits,
-    programCycles: programBits.map((b) => Math.ceil(b / io.program_bits_per_cycle)),
+    programCycles,
+    runCycles,
+    leakCycles: pipeline ? ownCycles.map(() => runCycles) : ownCycles,
     jImg: model.stages.map((_, k) => stageCoupling(dtm, k, dtm.lambda_image)),
     jLab: model.stages.map((_, k) => stageCoupling(dtm, k, dtm.lambda_label)),
     betaAt: betaFn(opts.beta, model, K),
@@ -598,7 +617,7 @@ function stageEvents(chip: Chip, plan: Plan, k: number, images: ExactEvents): Ev
   const ev = new ExactEvents();
   ev.addAll(images);
   ev.add('weight_bits_written', plan.programBits[k]);
-  ev.add('leak_cell_cycles', chip.fabric.N * stageCycles(plan, k));
+  ev.add('leak_cell_cycles', chip.fabric.N * plan.leakCycles[k]);
   return chipEvents(chip, ev);
 }
 
@@ -867,16 +886,10 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
   for (let k = 0; k < T; k++) all.add('weight_bits_written', plan.programBits[k]);
   // time: one array re-programmed per stage runs everything in sequence; a pipeline of T arrays
   // programs them once (in parallel) and finishes one image per stage time once full
-  let cycles = 0;
-  let arrays = 1;
-  if (mapping === 'pipeline') {
-    cycles = Math.max(...plan.programCycles) + (C + T - 1) * plan.perImageCycles;
-    arrays = T;
-  } else {
-    for (let k = 0; k < T; k++) cycles += stageCycles(plan, k);
-  }
+  const cycles = plan.runCycles;
   const simTimeS = cycles / clock;
-  all.add('leak_cell_cycles', arrays * N * cycles);
+  // every stage's array leaks (plan.leakCycles): the stages' leakage sums to the run's
+  for (let k = 0; k < T; k++) all.add('leak_cell_cycles', N * plan.leakCycles[k]);
   const ev = chipEvents(chip, all);
   const energy = energyOf(ev, chip.table);
   sink?.end({ cycle: cycles, time_s: simTimeS, energy_j: { ...energy }, cell_updates: ev.latches, toggles: ev.toggles });

@@ -371,7 +371,7 @@ export function parseModel(raw: unknown, src: string): Model {
   if (g.boundary !== 'open' && g.boundary !== 'torus') throw new UserError(`${src}: grid.boundary = ${shown(g.boundary)}: must be "open" or "torus"`);
   if (g.rules === undefined) throw new UserError(`${src}: grid.rules: missing (a preset such as "G12" or a list like [[0,1],[4,1]])`);
   const rules = resolveRules(g.rules, `${src}: grid.rules`);
-  checkRules(rules, L, g.boundary, `${src}: grid.rules`);
+  checkRules(rules, L, g.boundary, `${src}: grid.rules`, `${src}: grid.L`);
   const beta = o.beta === undefined ? 1 : finiteNumber(o.beta, `${src}: beta`);
   if (!(beta > 0 && beta <= MAX_BETA)) throw new UserError(`${src}: beta = ${shown(beta)}: must be in (0, ${MAX_BETA}]`);
   if (!Array.isArray(o.stages) || o.stages.length === 0) throw new UserError(`${src}: stages: at least one stage is needed`);

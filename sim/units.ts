@@ -43,6 +43,11 @@ const MEASURES: Record<string, string> = {
 };
 const EXAMPLE: Record<string, string> = { Hz: '10MHz', s: '100ns', J: '350aJ', F: '2fF', V: '0.8V', W: '5nW', m: '1.5um', m2: '9um2', K: '300K', S: '1uS' };
 
+/** An example of a quantity in `unit` ("10MHz" for Hz). */
+export function unitExample(unit: string): string {
+  return EXAMPLE[unit] ?? `1${unit}`;
+}
+
 /** The SI prefixes dtca writes, largest first, with their scales. */
 export const SI_PREFIXES: readonly (readonly [number, string])[] = [
   [1e12, 'T'],
@@ -101,10 +106,26 @@ export function parseQuantity(text: string, unit: string): number | Error {
 /** The unit a config key is given in (its name's suffix), or null for plain numbers. */
 export function unitOfKey(key: string): string | null {
   if (key === 'g_sigma_s') return 'S';
+  // a compound unit (wire_cap_f_per_m: F/m, cap_density_f_per_m2: F/m²) is no unit of its last suffix:
+  // "100um" there is not a length
+  if (/_[a-z0-9]+_per_m2?$/.test(key)) return null;
   const k = key.replace(/_per_(bit|cell)$/, '');
   const m = /_(hz|s|j|f|v|w|m|m2|k)$/.exec(k);
   if (!m) return null;
   return { hz: 'Hz', s: 's', j: 'J', f: 'F', v: 'V', w: 'W', m: 'm', m2: 'm2', k: 'K' }[m[1]] ?? null;
+}
+
+/**
+ * A JSON Schema pattern for the strings parseQuantity reads in `unit`: a number, then nothing, a
+ * prefixed unit ("10MHz", "100 ns", "9um2") or a bare multiplier (k, M, G, T; not for an area).
+ */
+export function quantityPattern(unit: string): string {
+  const num = '[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?';
+  const prefixes = Object.keys(PREFIX)
+    .filter((p) => p !== '')
+    .join('');
+  const suffix = unit === 'm2' ? `[${prefixes}]?m(?:2|²|\\^2)` : `[${prefixes}]?${unit}|[${[...BARE].join('')}]`;
+  return `^\\s*${num}\\s*(?:${suffix})?\\s*$`;
 }
 
 /** The unit of a dotted config path ("clock.clock_hz" -> "Hz"), or null. */

@@ -213,6 +213,20 @@ export function defaultDtm(cfg: ResolvedConfig, chipFabric: { colourCells: [Int3
   });
 }
 
+/**
+ * Why a Boltzmann-machine option is refused on a DTM generation run, with what a DTM uses instead:
+ * images stand for chains; each stage starts from its Hinton initialisation and runs --sweeps sweeps.
+ */
+export function notForDtm(k: 'chains' | 'warmup' | 'init'): string {
+  const instead =
+    k === 'chains'
+      ? 'use --images: one chain per image'
+      : k === 'warmup'
+        ? 'each stage runs --sweeps sweeps from its initialisation and reads out the last'
+        : 'each stage starts from the Hinton initialisation, P(+1) = sigma(beta b)';
+  return `not used by a DTM generation run (${instead}; --stage K runs one stage as a Boltzmann machine)`;
+}
+
 /** Every check of a workload, once; the chip built; the resources estimated (and refused when they cannot fit). */
 export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContext()): WorkloadPlan {
   const cfg = req.config;
@@ -256,8 +270,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
       ['warmup', req.warmup],
       ['init', req.init],
     ] as const) {
-      if (v !== undefined)
-        throw new OptionError(k, v, 'not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)', false);
+      if (v !== undefined) throw new OptionError(k, v, notForDtm(k), false);
     }
     // the shipped model: one image per class unless asked otherwise
     const images = wholeOption('images', req.images, 1) ?? (shipped ? 10 : 4);

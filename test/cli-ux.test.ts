@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { dtca, ROOT } from './helpers/cli.js';
 import { smallTrainArgs } from './helpers/train-args.js';
 import { parseQuantity, unitOfKey } from '../sim/units.js';
-import { resolveConfig, checkConfig, configPaths, FLAG_NAMES } from '../sim/config.js';
+import { resolveConfig, checkConfig, configPaths, configJsonSchema, FLAG_NAMES } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
 import { parseAxis, parseClockList } from '../sim/sweep/plan.js';
 import { positiveInt } from '../cli/common.js';
@@ -137,6 +137,54 @@ describe('units: one parser, everywhere (item 8)', () => {
     for (const p of withUnit) expect(parseQuantity('1', unitOfKey(p.split('.').pop()!)!)).toBe(1);
   });
 
+  it('config schema: a key with a unit takes a number or a string with its unit, the strings parseQuantity reads (it allowed numbers only)', () => {
+    type Node = Record<string, unknown> & { properties?: Record<string, Node> };
+    const schema = configJsonSchema() as Node;
+    const at = (path: string) => path.split('.').reduce<Node | undefined>((n, k) => n?.properties?.[k], schema)!;
+    const samples = [
+      '10MHz',
+      '100ns',
+      '350aJ',
+      '2fF',
+      '0.8V',
+      '5nW',
+      '1.5um',
+      '9um2',
+      '300K',
+      '1uS',
+      '1e7',
+      ' 2.5 M ',
+      '10 mHz',
+      '3µs',
+      '4m²',
+      '1e-3 fJ',
+      '10ns',
+      'fast',
+      '1 0',
+      '5ms2',
+      '2.5Mm2',
+      '',
+    ];
+    let checked = 0;
+    for (const path of configPaths()) {
+      const unit = unitOfKey(path.split('.').pop()!);
+      if (!unit) continue;
+      const alts = at(path).anyOf as Record<string, unknown>[];
+      expect(alts, path).toBeDefined();
+      expect(alts[0].type, path).toBe('number');
+      const str = alts.find((a) => a.type === 'string')!;
+      const re = new RegExp(str.pattern as string);
+      // the pattern and the parser agree on every sample (a number in range is the zod schema's to judge)
+      for (const t of samples) expect(re.test(t), `${path} ${JSON.stringify(t)}`).toBe(!(parseQuantity(t, unit) instanceof Error));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+    // a key without a unit (a count, a compound unit) stays a plain number
+    expect(at('fabric.L').type).toBe('integer');
+    expect(at('power.wire_cap_f_per_m').type).toBe('number');
+    expect(at('fabric.tile.link_energy_j').anyOf).toBeDefined();
+  });
+
   it('--set, config files, --axis and --clock all take 10MHz, giving the same config as 1e7', () => {
     const plain = resolveConfig('dtca-paper', { sets: ['clock.clock_hz=2e7', 'rng.tau_rng_s=5e-8'] });
     const units = resolveConfig('dtca-paper', { sets: ['clock.clock_hz=20MHz', 'rng.tau_rng_s=50ns'] });
@@ -244,6 +292,21 @@ describe('numbers past what JSON and doubles hold', () => {
   });
 });
 
+describe('Boltzmann-machine options on a DTM run say what a DTM uses instead', () => {
+  it('--chains points to --images; --warmup and --init say how a stage starts (they pointed to --images too)', () => {
+    for (const [flag, value, re] of [
+      ['--chains', '2', /^dtca: --chains: not used by a DTM generation run \(use --images: one chain per image; --stage K/],
+      ['--warmup', '3', /^dtca: --warmup: not used by a DTM generation run \(each stage runs --sweeps sweeps from its initialisation/],
+      ['--init', 'up', /^dtca: --init: not used by a DTM generation run \(each stage starts from the Hinton initialisation/],
+    ] as const) {
+      const r = dtca(['run', '--set', 'fabric.L=12', flag, value, '--out', join(dir, `dtm-${flag.slice(2)}`)]);
+      expect(r.code, flag).toBe(2);
+      expect(r.stderr.trim().split('\n'), flag).toHaveLength(1);
+      expect(r.stderr.trim(), flag).toMatch(re);
+    }
+  });
+});
+
 describe('a random-weight workload says so beside its energy (item 5)', () => {
   it('stats.json and the table carry the note; a model file does not', () => {
     const out = join(dir, 'run-random');
@@ -261,6 +324,29 @@ describe('a random-weight workload says so beside its energy (item 5)', () => {
     const f = dtca(['run', '--model', m, '--set', 'fabric.L=12', '--images', '1', '--sweeps', '5', '--out', join(dir, 'run-file'), '--json']);
     expect(f.code).toBe(0);
     expect(JSON.parse(f.stdout).energy_note).toBeUndefined();
+  });
+
+  it('a random-weight run that toggles no more than a trained model (a 1e15 Hz clock: RNGs frozen) is not said to read high', () => {
+    const r = dtca([
+      'run',
+      '--workload',
+      'bm',
+      '--set',
+      'fabric.L=12',
+      '--set',
+      'clock.clock_hz=1e15',
+      '--sweeps',
+      '5',
+      '--out',
+      join(dir, 'run-frozen'),
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const st = JSON.parse(r.stdout);
+    const frac = st.events.toggles / st.events.latches;
+    expect(frac).toBeLessThanOrEqual(0.155);
+    expect(st.energy_note).toMatch(/^random-weight workload: .*but here only \d+\.\d% of cell updates toggle, no more than the trained model there/);
+    expect(st.energy_note).not.toMatch(/reads high;/);
   });
 
   it('the claim holds: on the paper chip random weights toggle more than the shipped trained model', () => {
@@ -337,6 +423,31 @@ print(json.dumps({
   });
 });
 
+describe('compound units take plain numbers (docs/commands.md)', () => {
+  it('wire_cap_f_per_m and cap_density_f_per_m2 refuse a length or an area (100um was read as 1e-4 F/m); per-cell and per-bit keys keep their unit', () => {
+    for (const set of ['power.wire_cap_f_per_m=100um', 'area.cap_density_f_per_m2=3um2']) {
+      const r = dtca(['config', 'show', '--set', set]);
+      expect(r.code, set).toBe(2);
+      expect(r.stderr.trim(), set).toMatch(/: expected a number, got a string$/);
+    }
+    const ok = dtca([
+      'config',
+      'show',
+      '--set',
+      'area.clock_m2_per_cell=0.1um2',
+      '--set',
+      'power.leakage_w_per_cell=250pW',
+      '--set',
+      'power.wire_cap_f_per_m=2e-10',
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const c = JSON.parse(ok.stdout);
+    expect(c.area.clock_m2_per_cell).toBeCloseTo(1e-13, 25);
+    expect(c.power.leakage_w_per_cell).toBeCloseTo(2.5e-10, 22);
+    expect(c.power.wire_cap_f_per_m).toBe(2e-10);
+  });
+});
+
 describe('config validate lists every problem', () => {
   it('an unknown key beside the fabric does not hide that the grid is too small for its rules', () => {
     const f = join(dir, 'two-problems.json');
@@ -351,6 +462,35 @@ describe('config validate lists every problem', () => {
     // a wrong value of the fabric itself still stops the rule check (it cannot judge a grid it cannot read)
     writeFileSync(f, JSON.stringify({ extends: 'dtca-paper', fabric: { L: 'seven' } }));
     expect(dtca(['config', 'validate', f]).stdout.trim().split('\n')).toHaveLength(1);
+  });
+  it('an odd side on a torus names where L came from: the --set of L or boundary given last (never the rules), -L, a model file', () => {
+    const odd = (sets: string[]) => {
+      const v = dtca(['config', 'validate', 'dtca-paper', ...sets.flatMap((s) => ['--set', s])]);
+      expect(v.code).toBe(2);
+      const lines = v.stdout.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/a torus needs an even L/);
+      return lines[0];
+    };
+    expect(odd(['fabric.L=11', 'fabric.boundary="torus"', 'fabric.rules="G8"'])).toMatch(/^--set fabric\.boundary="torus": /);
+    expect(odd(['fabric.boundary="torus"', 'fabric.L=11', 'fabric.rules="G8"'])).toMatch(/^--set fabric\.L=11: /);
+    // the same line from dtca run, before anything runs
+    const r = dtca(['run', '--set', 'fabric.L=11', '--set', 'fabric.rules="G8"', '--set', 'fabric.boundary="torus"', '--out', join(dir, 'odd-torus')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^dtca: --set fabric\.boundary="torus": fabric\.L = 11: a torus needs an even L/);
+    // dtca model new names its flag, a model file its grid.L (both said "fabric.L", a config's key)
+    const n = dtca(['model', 'new', '--stages', '1', '-L', '9', '--rules', '[[0,1]]', '--boundary', 'torus', '--visible', '4', '--out', '-']);
+    expect(n.code).toBe(2);
+    expect(n.stderr.trim()).toBe('dtca: --L = 9: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap');
+    const six = dtca(['model', 'new', '--stages', '1', '-L', '6', '--rules', '[[0,1]]', '--boundary', 'torus', '--visible', '4', '--out', '-']);
+    expect(six.code).toBe(0);
+    const m = JSON.parse(six.stdout);
+    m.grid.L = 9;
+    const f = join(dir, 'odd-torus.json');
+    writeFileSync(f, JSON.stringify(m));
+    const i = dtca(['model', 'info', f]);
+    expect(i.code).toBe(2);
+    expect(i.stderr.trim()).toMatch(/^dtca: .*odd-torus\.json: grid\.L = 9: a torus needs an even L/);
   });
   it('-h names only the file it checks', () => {
     const h = dtca(['config', 'validate', '-h']).stdout;

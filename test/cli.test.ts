@@ -188,6 +188,8 @@ describe('bad input: exit 2, one line naming what and where', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^stage\s+1 of the model, as a Boltzmann machine$/m);
     expect(r.stdout).toMatch(/^chains x sweeps\s+1 x \(100 warm-up \+ 2\), up start$/m);
+    // an 8x8 grid in the paper chip's 14x14-cell tiles: one tile, said in the singular
+    expect(r.stdout).toMatch(/^grid\s+64 cells, degree 8, 1 tile$/m);
     const st = JSON.parse(readFileSync(join(dir, 'stage1', 'stats.json'), 'utf8'));
     expect([st.stage, st.init, st.beta]).toEqual([1, 'up', 1]);
   });

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, existsSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
-import { readDesign } from '../cli/commands/compare.js';
+import { readDesign, compareTable } from '../cli/commands/compare.js';
 import { UserError } from '../fabric/errors.js';
 
 describe('dtca compare', () => {
@@ -113,5 +113,40 @@ describe('dtca compare: directories that are not runs', () => {
       '{"cycles": 10, "images": 2, "sweeps_per_stage": 20, "mapping": "pipeline", "beta": {"start": 0.8, "end": 1.2}, "label_gain": 3}',
     );
     expect(readDesign(ramp).values).toMatchObject({ sweeps_per_stage: 20, mapping: 'pipeline', beta: '0.8 -> 1.2', label_gain: 3 });
+  });
+  it("a pipeline's time per image is its stage time once full (image_interval_s), and the note says so", () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-compare-pipe-'));
+    const d = join(root, 'pipe');
+    mkdirSync(d);
+    // 2 images in 8.3 us, finishing one every 0.9 us once full
+    writeFileSync(join(d, 'stats.json'), '{"cycles": 83, "sim_time_s": 8.3e-6, "images": 2, "mapping": "pipeline", "image_interval_s": 9e-7}');
+    const ds = [readDesign(d)];
+    expect(ds[0].values.time_per_image_s).toBe(9e-7);
+    const table = compareTable(ds);
+    expect(table).toMatch(/^time \/ image\s+900 ns$/m);
+    expect(table).toMatch(/^per image: .*a pipeline's stage time once full/m);
+  });
+  it('a Boltzmann-machine run beside a DTM run: its mapping (and engine, physics, workload when absent) is a dash and null, not a blank', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-compare-bm-'));
+    const bm = join(root, 'bm');
+    const dtm = join(root, 'dtm');
+    mkdirSync(bm);
+    mkdirSync(dtm);
+    // the keys a --workload bm run writes (no mapping), and an older file without engine, physics, workload
+    writeFileSync(join(bm, 'stats.json'), '{"cycles": 10, "chains": 1, "beta": 1}');
+    writeFileSync(
+      join(dtm, 'stats.json'),
+      '{"cycles": 10, "images": 2, "mapping": "reprogram", "beta": 1, "engine": {"used": "wasm"}, "physics": "cycle", "workload": "dtm"}',
+    );
+    const ds = [readDesign(bm), readDesign(dtm)];
+    for (const k of ['mapping', 'engine', 'physics', 'workload']) expect(ds[0].values[k], k).toBeNull();
+    const table = compareTable(ds);
+    for (const [row, v] of [
+      ['mapping', 'reprogram'],
+      ['engine', 'wasm'],
+      ['physics', 'cycle'],
+      ['workload', 'dtm'],
+    ])
+      expect(table).toMatch(new RegExp(`^${row}\\s+-\\s+${v}$`, 'm'));
   });
 });

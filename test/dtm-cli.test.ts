@@ -1,7 +1,7 @@
 // `dtca model new / info` and a DTM `dtca run` with images and labels, from the command line.
 // (DTM generation in-process: test/dtm.test.ts.)
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModel } from '../sim/model.js';
@@ -38,6 +38,19 @@ describe('dtca model and DTM runs from the command line', () => {
     const info = dtca(['model', 'info', file, '--json']);
     expect(info.code).toBe(0);
     expect(JSON.parse(info.stdout).dtm.T).toBe(3);
+    const table = dtca(['model', 'info', file]).stdout;
+    expect(table).toMatch(/^stage\s+edges\s+w_rms\s+\|w\|max\s+\|b\|max\s+J_c image\s+J_c label$/m);
+    // the same stages without the dtm section: a Boltzmann machine, whose table has no couplings (it had a J_c column of zeros)
+    const bmFile = join(dir, 'bm.json');
+    const j = JSON.parse(dtca(['model', 'new', '--stages', '1', '-L', '8', '--rules', 'G8', '--visible', '4', '--weights', 'random:0.5', '--out', '-']).stdout);
+    delete j.dtm;
+    writeFileSync(bmFile, JSON.stringify(j));
+    const bm = dtca(['model', 'info', bmFile]);
+    expect(bm.code).toBe(0);
+    expect(bm.stdout).toMatch(/: Boltzmann machine, 1 stage\n/);
+    expect(bm.stdout).toMatch(/^stage\s+edges\s+w_rms\s+\|w\|max\s+\|b\|max\s+clamped$/m);
+    expect(bm.stdout).toMatch(/^\s+0\s+168\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+0$/m);
+    expect(bm.stdout).not.toMatch(/J_c/);
     const out = join(dir, 'run');
     const r2 = dtca(['run', '--model', file, '--images', '2', '--sweeps', '5', '--labels', '1,2', '--out', out, '--json']);
     expect(r2.code).toBe(0);

@@ -116,6 +116,23 @@ describe('DTM generation', () => {
     expect(b.imageIntervalS).toBeLessThan(a.imageIntervalS);
     expect(b.outputs).toEqual(a.outputs);
   });
+
+  it('pipeline mapping: each stage holds its array leaking for the whole run, so the stages sum to the run by component', async () => {
+    const model = newDtmModel({ T: 4, L: 20, rules: 'G8', boundary: 'open', visible: 30, weights: { random: 0.3 }, seed: 2 });
+    const cfg = testConfig(['fabric.L=20', 'fabric.rules="G8"']);
+    for (const mapping of ['reprogram', 'pipeline'] as const) {
+      const g = await generate(buildChip(cfg), model, { images: 3, sweeps: 4, mapping });
+      for (const c of Object.keys(g.energy) as (keyof typeof g.energy)[]) {
+        const sum = g.stages.reduce((a, s) => a + s.energy_j[c], 0);
+        // a sum of 4 rounded doubles: within a few ulps of the run's
+        if (g.energy[c] === 0) expect(sum, `${mapping} ${c}`).toBe(0);
+        else expect(Math.abs(sum / g.energy[c] - 1), `${mapping} ${c}`).toBeLessThan(1e-12);
+      }
+      // a pipeline's array leaks for the whole run: its stage's leakage is N x the run's cycles
+      const leak = cfg.power.leakage_w_per_cell * 400; // the array's leakage power, W
+      if (mapping === 'pipeline') for (const s of g.stages) expect(s.energy_j.leakage / (leak * g.simTimeS)).toBeCloseTo(1, 12);
+    }
+  });
 });
 
 describe('visible placement', () => {

@@ -155,6 +155,12 @@ describe('dtca eval: bad input is exit 2 and one line', () => {
   it('model-only options on a run directory, and --epochs without --train-classifier', () => {
     if (HAVE_DATA) one(['eval', runDir, '--sweeps', '5'], /--sweeps: used only when evaluating a model file/);
     one(['eval', runDir, '--epochs', '3'], /--epochs\/--out: only with --train-classifier/);
+    // --chip picks the chip a model generates on: a run directory's samples are already generated
+    if (HAVE_DATA) one(['eval', runDir, '--chip', 'ideal'], /--chip: used only when evaluating a model file/);
+  });
+  it('--ideal beside --chip: two chips named, one refused before anything runs', () => {
+    for (const chip of ['cycle', 'ideal'])
+      one(['eval', model, '--ideal', '--chip', chip, '--images', '10'], new RegExp(`^dtca: --ideal --chip ${chip}: two chips;`));
   });
 });
 

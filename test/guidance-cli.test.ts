@@ -61,6 +61,17 @@ describe('dtca model tune', () => {
     const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'));
     expect(man).toMatchObject({ tuned_from: src, guidance_chip: 'cycle', guidance_clock_hz: 8e7, lineage: [] });
     expect(man.seed).toBeUndefined();
+    // 20 images: FD cannot rank settings at this N (dtca eval's threshold), and the table and the log say so
+    expect(r.stdout).toMatch(/^WARNING: N = 20 is too few images for FD to rank settings \(dtca eval: at least 200\): the setting kept may be chance/m);
+    expect(r.stderr).toMatch(/N = 20 is too few images for FD to rank settings/);
+  }, 180_000);
+
+  it('at 200 images (the N from which FD ranks) no small-N warning', () => {
+    const out = join(dir, 'tuned200.mp');
+    const r = dtca(['model', 'tune', model, '--out', out, '--gains', '1', '--betas', '1.1', '--images', '200', '--workers', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^wrote /m);
+    expect(r.stdout + r.stderr).not.toMatch(/too few images/);
   }, 180_000);
 
   it('bad input: exit 2, one line, before the search', () => {

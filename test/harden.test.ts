@@ -182,6 +182,22 @@ describe('run directories', () => {
       /--trace-stages 9: stage 9 does not exist/,
     );
     expect(existsSync(outside)).toBe(false);
+    // a rectangle with its corners swapped names the flag (it said "trace cells 3,3,1,1", the writer's words)
+    refused(
+      await pool.run(
+        ['run', '--model', model, ...SMALL, '--sweeps', '2', '--images', '1', '--out', join(dir, 'r-tc'), '--trace', outside, '--trace-cells', '3,3,1,1'],
+        q,
+      ),
+      /^dtca: --trace-cells 3,3,1,1: need x0 <= x1 and y0 <= y1/,
+    );
+    refused(
+      await pool.run(
+        ['run', '--model', model, ...SMALL, '--sweeps', '2', '--images', '1', '--out', join(dir, 'r-tc'), '--trace', outside, '--trace-cells', '1,2,3'],
+        q,
+      ),
+      /^dtca: --trace-cells 1,2,3: expected x0,y0,x1,y1/,
+    );
+    expect(existsSync(outside)).toBe(false);
     expect(existsSync(join(dir, 'r-ts'))).toBe(false);
     refused(await pool.run(['run', '--out', '/proc/dtca-x', '--sweeps', '1', '--images', '1'], q), /cannot create \/proc\/dtca-x/);
   });

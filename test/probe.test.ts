@@ -127,4 +127,26 @@ describe('dtca probe', () => {
     expect(b.stderr).toMatch(/fewer --cells or --sweeps/);
     expect(existsSync(join(dir, 'y.vcd'))).toBe(false);
   });
+
+  it('refuses samples finer than a VCD can time (1 fs): at 1e15 Hz they merged onto one time stamp', () => {
+    const small = ['--set', 'fabric.L=6', '--set', 'fabric.rules=[[0,1]]', '--sweeps', '1'];
+    const a = dtca(['probe', ...small, '--set', 'clock.clock_hz=1e15', '--vcd', join(dir, 'fs.vcd')]);
+    expect(a.code).toBe(2);
+    expect(a.stderr.trim().split('\n')).toHaveLength(1);
+    expect(a.stderr).toMatch(/^dtca: probe: clock\.clock_hz = 1000000000000000 with clock\.analog_substeps = 4 .*finer than a VCD's finest timescale \(1 fs\)/);
+    expect(existsSync(join(dir, 'fs.vcd'))).toBe(false);
+    // at the limit (clock_hz x substeps = 5e14: samples 1 fs apart) every sample keeps its own time stamp
+    const out = join(dir, 'limit.vcd');
+    const b = dtca(['probe', ...small, '--set', 'clock.clock_hz=1.25e14', '--cells', '0', '--vcd', out]);
+    expect(b.code).toBe(0);
+    const v = readVcd(out);
+    expect(v.timescale).toMatch(/^1 ?fs$/);
+    // one sweep, two phases of one cycle: edges at 0, 4, 8, 12 fs (a period of 8 fs)
+    expect(v.changes.get(v.byName.get('dtca.clk')!.id)).toEqual([
+      [0, 1],
+      [4, 0],
+      [8, 1],
+      [12, 0],
+    ]);
+  });
 });

@@ -16,6 +16,15 @@ describe('dtca rng', () => {
     dir = mkdtempSync(join(tmpdir(), 'dtca-rng-'));
   });
 
+  it('a slope below an attovolt (temperature_k 1e-30) is printed as a number, not as zeros', () => {
+    const r = dtca(['rng', '--ideal', '--set', 'rng.temperature_k=1e-30', '--cells', '2', '--out', join(dir, 'cold')]);
+    expect(r.code).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('slope V_s'))!;
+    // V_s = n kT/q = 1.29e-34 V; the measured column shows the fit in exponent form
+    expect(line).toMatch(/^slope V_s\s+1\.29\de-34 ± \d\.\de-3\d V\s/);
+    expect(r.stdout).not.toMatch(/0\.000000 ± 0\.000000/);
+  });
+
   it('--json reproduces the paper RNG and writes rng.json and the two charts', () => {
     const out = join(dir, 'r1');
     const r = dtca(['rng', '--json', '--out', out]);

@@ -216,6 +216,35 @@ describe('dtca trace export --vcd', () => {
     throughGtkwave(out);
   });
 
+  it('a clock whose half period is not a whole number of femtoseconds is refused (its VCD was stretched); 5e14 Hz is exact', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtca-vcd-fs-'));
+    const small = ['--set', 'fabric.L=6', '--set', 'fabric.rules=[[0,1]]', '--images', '1', '--sweeps', '2', '--trace'];
+    for (const [hz, halfFs] of [
+      ['1e15', '0.5'],
+      ['3e14', '1.667'],
+    ]) {
+      const out = join(dir, `r${hz}`);
+      expect(dtca(['run', ...small, '--set', `clock.clock_hz=${hz}`, '--out', out]).code).toBe(0);
+      const r = dtca(['trace', 'export', join(out, 'trace.dtct'), '--vcd', join(dir, `${hz}.vcd`)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`has a half period of ${halfFs} fs, which a VCD (whole ticks of at least 1 fs) cannot time`);
+      expect(existsSync(join(dir, `${hz}.vcd`))).toBe(false);
+    }
+    // 5e14 Hz: half a period is 1 fs exactly, a period 2 ticks
+    const out = join(dir, 'r5e14');
+    expect(dtca(['run', ...small, '--set', 'clock.clock_hz=5e14', '--out', out]).code).toBe(0);
+    const r = dtca(['trace', 'export', join(out, 'trace.dtct'), '--vcd', join(dir, 'ok.vcd'), '--cells', '0']);
+    expect(r.code, r.stderr).toBe(0);
+    const v = readVcd(join(dir, 'ok.vcd'));
+    expect(v.changes.get(v.byName.get('dtca.clk')!.id)!.slice(0, 4)).toEqual([
+      [0, 1],
+      [1, 0],
+      [2, 1],
+      [3, 0],
+    ]);
+  });
+
   it('refuses a request estimated over the limit, naming the size and how to thin it; bad cells are errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dtca-vcd-big-'));
     const run = dtca(['run', '--set', 'fabric.L=16', '--images', '1', '--sweeps', '5', '--trace', '--out', dir]);

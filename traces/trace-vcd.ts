@@ -226,7 +226,14 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
         `stages (--stages 0), chains (--chains 0), no clock (--no-clock), or raise --max-mb`,
     );
   }
-  const { timescale, ticks: half } = chooseTimescale(1 / (2 * p.clockHz));
+  const { timescale, ticks: half, exact } = chooseTimescale(1 / (2 * p.clockHz));
+  // half a period in whole ticks: rounded to 1 fs (a VCD's finest) it must stay within 1e-4, or every
+  // time in the file is stretched (at 1e15 Hz, half of 1 fs became 1 fs: the clock drawn at half its rate)
+  const halfS = 1 / (2 * p.clockHz);
+  if (!exact && Math.abs(half * 1e-15 - halfS) > 1e-4 * halfS)
+    throw new UserError(
+      `trace export --vcd: clock.clock_hz = ${p.clockHz} has a half period of ${Number((halfS / 1e-15).toPrecision(4))} fs, which a VCD (whole ticks of at least 1 fs) cannot time within 0.01 %; the trace's cycles and time_s (--csv or --npy) hold its timing`,
+    );
   const P = 2 * half; // ticks per cycle
   const pc = p.phaseCycles;
   const SW = 2 * pc;

@@ -144,13 +144,16 @@ export class SweepFilter {
 }
 
 /** "x0,y0,x1,y1" -> the rectangle (for CLI flags). */
-export function parseCellRect(s: string): [number, number, number, number] {
+export function parseCellRect(s: string, flag?: string): [number, number, number, number] {
   const parts = s.split(',').map((p) => p.trim());
   const v = parts.map(Number);
+  // a flag's value is named as typed (--trace-cells 3,3,1,1: ...), as parseIndexList names its flag
+  const what = flag === undefined ? `trace cells '${s}'` : `${flag} ${s}`;
   if (parts.length !== 4 || parts.some((p) => p === '') || !v.every((x) => Number.isInteger(x) && x >= 0)) {
-    throw new UserError(`trace cells '${s}': expected x0,y0,x1,y1 (four integers >= 0)`);
+    throw new UserError(`${what}: expected x0,y0,x1,y1 (four integers >= 0)`);
   }
   const r = v as [number, number, number, number];
+  if (r[2] < r[0] || r[3] < r[1]) throw new UserError(`${what}: need x0 <= x1 and y0 <= y1 (the corners x0,y0,x1,y1 of the rectangle)`);
   checkTraceOptions({ cells: r });
   return r;
 }

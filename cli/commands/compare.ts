@@ -3,7 +3,8 @@
  * table (a column per design) and one chart (a panel per key figure, a bar per design).
  *
  * Runs of different lengths are compared per generated image: energy, programming energy and time
- * per image (a run's totals divided by its images), never whole-run totals; and per area: the
+ * per image (a run's totals divided by its images; time: the time between finished images, a
+ * pipeline's stage time once full), never whole-run totals; and per area: the
  * chip's area and images per second per mm².
  */
 import type { Argv } from 'yargs';
@@ -59,10 +60,10 @@ const FIGURES: [string, string, string | null][] = [
 const CHARTED = ['energy_per_image_j', 'programming_energy_per_image_j', 'time_per_image_s', 'images_per_s_per_mm2', 'sweep_energy_per_cell_sweep_j'];
 
 /** The engine that ran, as text (stats.json holds {requested, used, ...}; older files a string). */
-function engineText(e: unknown): string {
+function engineText(e: unknown): string | null {
   if (typeof e === 'string') return e;
   if (e && typeof e === 'object' && typeof (e as { used?: unknown }).used === 'string') return (e as { used: string }).used;
-  return '';
+  return null;
 }
 
 /** An area in m² as people read it: mm². */
@@ -162,12 +163,13 @@ export function readDesign(d: string): Design {
   }
   const values: Design['values'] = {
     config: label ?? checkedText(stats, 'config', sp) ?? '',
-    physics: checkedText(stats, 'physics', sp) ?? (row ? checkedText(row, 'physics', rp) : null) ?? '',
+    physics: checkedText(stats, 'physics', sp) ?? (row ? checkedText(row, 'physics', rp) : null),
     engine: engineText(engine),
-    workload: row ? (checkedText(row, 'workload', rp) ?? '') : (checkedText(stats, 'workload', sp) ?? ''),
+    workload: row ? checkedText(row, 'workload', rp) : checkedText(stats, 'workload', sp),
     images,
     sweeps_per_stage: checkedNum(stats, 'sweeps_per_stage', sp, 'count'),
-    mapping: checkedText(stats, 'mapping', sp) ?? '',
+    // a Boltzmann-machine run has no mapping: no value (a dash, null in compare.json), as every other figure it lacks
+    mapping: checkedText(stats, 'mapping', sp),
     beta: betaText(stats.beta),
     label_gain: checkedNum(stats, 'label_gain', sp, 'positive'),
     cells: checkedNum(stats, 'cells', sp, 'count'),
@@ -218,7 +220,8 @@ export function compareTable(ds: Design[]): string {
 }
 
 /** What the table and the chart say about comparing runs of different lengths. */
-export const PER_IMAGE_NOTE = "per image: energies and times are each run's totals divided by its images, so runs of different lengths compare";
+export const PER_IMAGE_NOTE =
+  "per image: energies are each run's totals divided by its images, time the time between finished images (the run's time over its images; a pipeline's stage time once full, as its images / s), so runs of different lengths compare";
 
 export function compareChart(ds: Design[]): ChartSpec | null {
   const panels = CHARTED.filter((k) => ds.some((d) => typeof d.values[k] === 'number'));

@@ -91,6 +91,11 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
   const target = resolve(a.target);
   if (!existsSync(target)) throw new UserError(`${a.target}: no such run directory or model file`);
   const isDir = statSync(target).isDirectory();
+  // --ideal is a chip of its own (exact weights): beside --chip one of the two would be dropped without a word
+  if (!isDir && a.ideal && a.chip !== undefined)
+    throw new UserError(
+      `--ideal --chip ${a.chip}: two chips; --ideal is the ideal chip with exact weights, --chip ideal the ideal chip with the chip's weight precision, --chip cycle the config as it is: give one`,
+    );
   const n = positiveInt('images', a.images, 2) ?? DEFAULT_EVAL_IMAGES;
   const classifierPath = resolve(a.classifier ?? CLASSIFIER_PATH);
   // the data and classifier first: a missing dataset should stop us before a long generation
@@ -100,7 +105,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
   let title: string;
   let source: Record<string, unknown>;
   if (isDir) {
-    for (const k of ['config', 'set', 'sweeps', 'beta', 'workers', 'seed', 'labelGain'] as const) {
+    for (const k of ['config', 'set', 'chip', 'sweeps', 'beta', 'workers', 'seed', 'labelGain'] as const) {
       const v = a[k];
       if (v !== undefined && !(Array.isArray(v) && v.length === 0))
         throw new UserError(
@@ -165,7 +170,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     const autoS = (performance.now() - tAuto) / 1000;
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
     samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
-    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweeps per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
+    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
     source = {
       model: target,
       config: cfg.name,

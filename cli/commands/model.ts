@@ -23,6 +23,7 @@ import type { RunContext } from '../../sim/context.js';
 import { listenForStop, interruptedLine } from '../signals.js';
 import { lineageOf } from '../../sim/manifest.js';
 import { VERSION } from '../../sim/io/output.js';
+import { MIN_FD_RANK_N } from '../../sim/quality/eval.js';
 import type { Session } from '../session.js';
 import { parseImageChoice, imageSourceOf, describeImage, IMAGE_CHOICES } from '../../sim/layout.js';
 
@@ -176,7 +177,7 @@ function cmdModelInfo(a: Record<string, unknown>): void {
     return;
   }
   const lines = [
-    `${String(a.file)}: ${m.dtm ? `DTM, T = ${m.dtm.T}` : `Boltzmann machine, ${m.stages.length} stage(s)`}`,
+    `${String(a.file)}: ${m.dtm ? `DTM, T = ${m.dtm.T}` : `Boltzmann machine, ${m.stages.length} stage${m.stages.length === 1 ? '' : 's'}`}`,
     `grid      L = ${m.grid.L} (${m.grid.L * m.grid.L} cells), rules ${JSON.stringify(m.grid.rules)}, ${m.grid.boundary}`,
     `beta      ${m.beta}`,
   ];
@@ -193,10 +194,15 @@ function cmdModelInfo(a: Record<string, unknown>): void {
         `guidance  label gain ${m.dtm.label_gain ?? 1}${(m.dtm.label_gain ?? 1) === 1 ? ' (none)' : " (the label cells' wires x this when labels are clamped)"}`,
       );
   }
-  lines.push(`stage  edges   w_rms    |w|max   |b|max   J_c image${labelled ? '  J_c label' : ''}`);
+  // a DTM's stages carry its forward couplings J_c; a Boltzmann machine has none (a column of zeros
+  // said it had), only the cells its file clamps
+  lines.push(`stage  edges   w_rms    |w|max   |b|max   ${m.dtm ? `J_c image${labelled ? '  J_c label' : ''}` : 'clamped'}`);
   for (const r of info.stages as Record<string, number>[]) {
+    const last = m.dtm
+      ? `${(r.coupling_image ?? 0).toFixed(4).padStart(9)}${labelled ? `  ${(r.coupling_label ?? 0).toFixed(4).padStart(9)}` : ''}`
+      : String(r.clamped).padStart(7);
     lines.push(
-      `${String(r.stage).padStart(5)}  ${String(r.edges).padStart(6)}  ${r.weight_rms.toFixed(4).padStart(7)}  ${r.weight_max_abs.toFixed(4).padStart(7)}  ${r.bias_max_abs.toFixed(4).padStart(7)}  ${(r.coupling_image ?? 0).toFixed(4).padStart(9)}${labelled ? `  ${(r.coupling_label ?? 0).toFixed(4).padStart(9)}` : ''}`,
+      `${String(r.stage).padStart(5)}  ${String(r.edges).padStart(6)}  ${r.weight_rms.toFixed(4).padStart(7)}  ${r.weight_max_abs.toFixed(4).padStart(7)}  ${r.bias_max_abs.toFixed(4).padStart(7)}  ${last}`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
@@ -313,6 +319,12 @@ async function tuneAndWrite(
   });
   writeFileSafe(out, modelFileBytes(tuned, json), { label: `--out ${out}`, kind: 'model' });
   writeFileSafe(manifestPath, JSON.stringify(manifest, null, 2) + '\n', { label: `--out ${out}`, kind: 'train-manifest' });
+  // below the N at which dtca eval says FD cannot rank anything, the setting kept is as likely chance as better
+  const smallN =
+    t.images < MIN_FD_RANK_N
+      ? `N = ${t.images} is too few images for FD to rank settings (dtca eval: at least ${MIN_FD_RANK_N}): the setting kept may be chance; tune with --images ${MIN_FD_RANK_N} or more (default ${DEFAULT_TUNE_IMAGES})`
+      : null;
+  if (smallN) s.log.warn({ images: t.images, min: MIN_FD_RANK_N }, smallN);
   if (a.json) {
     process.stdout.write(JSON.stringify({ model: file, out, chip: a.chip ?? 'ideal', ...t }, null, 2) + '\n');
     return;
@@ -324,6 +336,7 @@ async function tuneAndWrite(
       (r) =>
         `${r.gain.toFixed(2).padStart(5)}  ${r.beta.toFixed(2).padStart(5)}  ${r.fd.toFixed(2).padStart(13)}  ${r.clamped_accuracy.toFixed(3).padStart(16)}${r.gain === t.gain && r.beta === t.beta ? '  <- kept' : ''}`,
     ),
+    ...(smallN ? [`WARNING: ${smallN}.`] : []),
     `wrote ${out}: label gain ${t.gain}, beta ${t.beta} (${t.wall_s.toFixed(1)} s); manifest ${manifestPath}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -28,6 +28,7 @@ import { CELLS_SCOPE, cellVcdName } from '../../traces/trace-vcd.js';
 type Growing = VcdSignal & { time_s: number[]; values: number[] };
 import { parseIndexList } from '../../traces/writer.js';
 import { VERSION } from '../../sim/io/output.js';
+import { eng } from '../../sim/stats.js';
 import { loadConfig, withConfigOptions, positiveInt, type CommonArgs } from '../common.js';
 import type { Session } from '../session.js';
 
@@ -52,6 +53,12 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   const stage = positiveInt('stage', a.stage as number | undefined, 0) ?? 0;
   if (stage >= model.stages.length) throw new UserError(`--stage ${stage}: the model has stages 0..${model.stages.length - 1}`);
   const t = chip.timing;
+  // the VCD holds every analog substep and both clock edges, half a substep apart at the finest: a
+  // VCD's finest timescale is 1 fs, and below it samples would merge onto one time stamp
+  if (t.clockHz * t.substeps > 5e14)
+    throw new UserError(
+      `probe: clock.clock_hz = ${t.clockHz} with clock.analog_substeps = ${t.substeps} puts the waveforms' samples ${eng(1 / (2 * t.clockHz * t.substeps), 's')} apart, finer than a VCD's finest timescale (1 fs); probe with clock_hz x analog_substeps at most 5e14 (--set clock.analog_substeps=1, or a slower clock)`,
+    );
   const perLatch = 2 * t.phaseCycles * t.substeps;
   const estimate = cells.length * sweeps * (2 * perLatch * 24 + 40) + sweeps * 2 * t.phaseCycles * 2 * 8;
   if (estimate > MAX_BYTES) {

@@ -27,7 +27,10 @@ interface RngArgs {
 
 /** value ± se in the unit that suits the value. */
 function pm(v: number, se: number, unit: string): string {
-  const { scale, prefix } = siPrefix(Math.max(Math.abs(v), se));
+  const m = Math.max(Math.abs(v), se);
+  // below the smallest prefix (atto) fixed decimals print only zeros ("0.000000 ± 0.000000 aV" at 1e-30 K)
+  if (m > 0 && m < 1e-18) return `${v.toExponential(3)} ± ${se.toExponential(1)} ${unit}`;
+  const { scale, prefix } = siPrefix(m);
   const d = se > 0 ? Math.max(0, Math.min(6, 1 - Math.floor(Math.log10(se / scale)))) : 3;
   return `${(v / scale).toFixed(d)} ± ${(se / scale).toFixed(d)} ${prefix}${unit}`;
 }

@@ -21,6 +21,7 @@ import {
   openPlanTrace,
   endTrace,
   WorkloadStopped,
+  notForDtm,
   type WorkloadRequest,
 } from '../../sim/workload.js';
 import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, labelGainFlag, workersFlag, type CommonArgs } from '../common.js';
@@ -79,7 +80,7 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
     if (a[k] !== undefined) {
       throw new UserError(
         dtmRun
-          ? `${flagName(k)}: not used by a DTM generation run (use --images; --stage K runs one stage as a Boltzmann machine)`
+          ? `${flagName(k)}: ${notForDtm(k as 'chains' | 'warmup' | 'init')}`
           : `${flagName(k)}: only for DTM generation (a model with a "dtm" section, or the default workload)`,
       );
     }
@@ -98,7 +99,7 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
           every: positiveInt('trace-every', a.traceEvery as number | undefined),
           stages: a.traceStages === undefined ? undefined : parseIndexList('--trace-stages', String(a.traceStages)),
           chains: a.traceChains === undefined ? undefined : parseIndexList('--trace-chains', String(a.traceChains)),
-          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells)),
+          cells: a.traceCells === undefined ? undefined : parseCellRect(String(a.traceCells), '--trace-cells'),
         };
   return {
     model: fileModel,
