@@ -795,6 +795,49 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
     }
   });
 
+  it('an energy component that is not a name is damage (it was a CSV column and a file name: --npy wrote outside DIR); decoded strings in messages are escaped and short', async () => {
+    const sub = join(dir, 'comp22');
+    mkdirSync(sub, { recursive: true });
+    const evil = variant('comp', (rs) => {
+      // (variant copies the records shallowly: each edit gives its record a new energy_j)
+      for (const r of rs) if (r.energy_j) r.energy_j = { ...(r.energy_j as object), '../escaped': 0 };
+    });
+    const comma = variant('comma', (rs) => {
+      const s = firstSweep(rs);
+      s.energy_j = { ...(s.energy_j as object), 'a,b\n=1+1': 0 };
+    });
+    const nan = variant('nanenergy', (rs) => {
+      const s = firstSweep(rs);
+      s.energy_j = { ...(s.energy_j as object), rng: NaN };
+    });
+    const bidi = variant('bidi', (rs) => (firstSweep(rs).cycle = '\u202e\x1b[31m' + 'A'.repeat(100000)));
+    const cases: [string, RegExp][] = [
+      [evil, /energy_j: "\.\.\/escaped" is not a component name/],
+      [comma, /energy_j: "a,b\\n=1\+1" is not a component name/],
+      [nan, /energy_j is not a map of finite numbers/],
+      [bidi, /sweep record: cycle is "\\u202e\\u001b\[31mA+\.\.\., expected a number/],
+    ];
+    const py = pythonStatuses(cases.map((c) => c[0]));
+    for (const [k, [f, re]] of cases.entries()) {
+      const r = await pool.run(['trace', 'inspect', f], q);
+      expect(contractBroken(r), f).toBeNull();
+      expect(r.code, f).toBe(2);
+      expect(r.stdout + r.stderr, f).toMatch(re);
+      expect(r.stdout + r.stderr, f).not.toMatch(/[\u202e\x1b]/);
+      expect(r.stderr.length, f).toBeLessThan(400);
+      expect(py[k].status, `${f} (Python): ${py[k].detail}`).toBe('damaged');
+      expect(py[k].detail, f).toMatch(re);
+      expect(py[k].detail.length, f).toBeLessThan(400);
+    }
+    const ex = await pool.run(['trace', 'export', evil, '--npy', join(sub, 'npy')], q);
+    expect(ex.code).toBe(2);
+    expect(existsSync(join(sub, 'escaped_j.npy'))).toBe(false);
+    expect(existsSync(join(sub, 'npy'))).toBe(false);
+    const csv = await pool.run(['trace', 'export', comma, '--csv', join(sub, 'c.csv')], q);
+    expect(csv.code).toBe(2);
+    expect(existsSync(join(sub, 'c.csv'))).toBe(false);
+  });
+
   it("the Python package's model.read refuses NaN weights and fractional pixel indices with its own ModelError", () => {
     const py = `
 import json, sys, math

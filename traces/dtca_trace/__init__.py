@@ -49,6 +49,7 @@ raises ``TraceError`` (with ``offset``) after the records before the damage have
 """
 import json
 import math
+import re
 import warnings
 import zlib
 
@@ -84,9 +85,9 @@ def decode_typed(d):
     """{dtype, shape, data} -> numpy array (read-only view of the bytes, little-endian).
     Raises ValueError for an unknown dtype, a bad shape, or data of the wrong length."""
     if d["dtype"] not in DTYPES:
-        raise ValueError("unknown dtype '%s'" % d["dtype"])
+        raise ValueError("unknown dtype %s" % _js(d["dtype"]))
     if not all(_is_int(x) for x in d["shape"]):
-        raise ValueError("bad shape %r" % (d["shape"],))
+        raise ValueError("bad shape %s" % _js(d["shape"]))
     dt = np.dtype(d["dtype"]).newbyteorder("<")
     shape = tuple(int(x) for x in d["shape"])
     n = 1
@@ -148,8 +149,19 @@ def _is_int(v):
     return math.isfinite(v) and v >= 0 and v.is_integer()
 
 
-def _energy_ok(v):
-    return isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+# what an energy component may be called: its name becomes a column (energy_<c>_j) and, in
+# dtca trace export --npy, a file name, so a slash, a comma or a newline is damage
+_COMPONENT = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _energy_problem(v):
+    """None when v is a map of component names to finite numbers, else what is wrong."""
+    if not isinstance(v, dict) or not all(_num(x) for x in v.values()):
+        return "energy_j is not a map of finite numbers"
+    for k in v:
+        if not isinstance(k, str) or not _COMPONENT.fullmatch(k):
+            return "energy_j: %s is not a component name" % _js(k)
+    return None
 
 
 # per record type: fields that must be integers >= 0, fields that must be finite numbers
@@ -167,9 +179,10 @@ def _js(v):
     if v is None:
         return "missing"
     try:
-        return json.dumps(v)
-    except (TypeError, ValueError):
-        return repr(v)
+        s = json.dumps(v)  # every control and non-ASCII character escaped
+    except (TypeError, ValueError, RecursionError):
+        s = ascii(v)
+    return s if len(s) <= 80 else s[:77] + "..."
 
 
 def _jsnum(v):
@@ -270,8 +283,9 @@ class RecordIterator:
         for k in nums:
             if not _num(obj.get(k)):
                 raise self._damage(offset, "%s record: %s is %s, expected a number" % (t, k, _js(obj.get(k))))
-        if kind != "end-interrupted" and not _energy_ok(obj.get("energy_j")):
-            raise self._damage(offset, "energy_j is not a map of numbers")
+        problem = None if kind == "end-interrupted" else _energy_problem(obj.get("energy_j"))
+        if problem:
+            raise self._damage(offset, problem)
         if t == "sweep":
             s = obj["states"] if "states" in obj else None
             if not _is_typed(s) or s["dtype"] != "uint8":
