@@ -815,7 +815,7 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
       [evil, /energy_j: "\.\.\/escaped" is not a component name/],
       [comma, /energy_j: "a,b\\n=1\+1" is not a component name/],
       [nan, /energy_j is not a map of finite numbers/],
-      [bidi, /sweep record: cycle is "\\u202e\\u001b\[31mA+\.\.\., expected a number/],
+      [bidi, /sweep record: cycle is "\\u202e\\u001b\[31mA+\.\.\., expected an integer >= 0/],
     ];
     const py = pythonStatuses(cases.map((c) => c[0]));
     for (const [k, [f, re]] of cases.entries()) {
@@ -836,6 +836,57 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
     const csv = await pool.run(['trace', 'export', comma, '--csv', join(sub, 'c.csv')], q);
     expect(csv.code).toBe(2);
     expect(existsSync(join(sub, 'c.csv'))).toBe(false);
+  });
+
+  it("a header whose layout is not its grid's, counts beyond 2^53, a VCD timing no config holds: damage or one line (were a 4 GB allocation, a 2-cell layout.npy, '#5e+297' times)", async () => {
+    const hdr = (rs: Record<string, unknown>[]) => (rs[0] = { ...rs[0], layout: { ...(rs[0].layout as object) } });
+    const lay = (rs: Record<string, unknown>[]) => hdr(rs).layout as Record<string, unknown>;
+    const cases: [string, RegExp][] = [
+      [variant('bigN', (rs) => (lay(rs).N = 2 ** 31 - 1)), /header: layout\.N 2147483647 is not layout\.L squared \(L = 8\)/],
+      [variant('smallN', (rs) => Object.assign(lay(rs), { N: 4, L: 2 })), /header: layout\.colour holds 64 cells, the grid 4/],
+      [
+        variant('traced', (rs) => {
+          const h = hdr(rs);
+          const tc = h.traced_cells as { data: Uint8Array };
+          const data = Uint8Array.from(tc.data);
+          new DataView(data.buffer).setInt32(0, 64, true);
+          h.traced_cells = { ...tc, data };
+        }),
+        /header: traced_cells holds cell 64, outside the grid's 0\.\.63/,
+      ],
+      [variant('bigcycle', (rs) => (firstSweep(rs).cycle = 1e300)), /sweep record: cycle is 1e\+300, expected an integer >= 0/],
+    ];
+    const py = pythonStatuses(cases.map((c) => c[0]));
+    for (const [k, [f, re]] of cases.entries()) {
+      const r = await pool.run(['trace', 'export', f, '--npy', join(dir, `npy-h-${k}`)], q);
+      expect(contractBroken(r), f).toBeNull();
+      expect(r.code, f).toBe(2);
+      expect(r.stderr, f).toMatch(re);
+      expect(existsSync(join(dir, `npy-h-${k}`)), f).toBe(false);
+      expect(py[k].status, `${f} (Python): ${py[k].detail}`).toBe('damaged');
+      expect(py[k].detail, f).toMatch(re);
+    }
+    // the header's timing and text reach the VCD only as values a config holds and as text
+    const cfg = (rs: Record<string, unknown>[], clock: Record<string, unknown>) => {
+      const h = hdr(rs);
+      const c = h.config as Record<string, unknown>;
+      h.config = { ...c, clock: { ...(c.clock as object), ...clock } };
+    };
+    for (const [name, clock, re] of [
+      ['phase0', { phase_cycles: 0 }, /the trace header's clock\.phase_cycles is 0, not an integer from 1 to 1000000/],
+      ['hz', { clock_hz: 1e-300 }, /the trace header's clock\.clock_hz is 1e-300, not a number/],
+    ] as const) {
+      const r = await pool.run(['trace', 'export', variant(name, (rs) => cfg(rs, clock)), '--vcd', join(dir, `${name}.vcd`)], q);
+      expect(contractBroken(r), name).toBeNull();
+      expect(r.code, name).toBe(2);
+      expect(r.stderr, name).toMatch(re);
+    }
+    const inj = variant('inject', (rs) => (hdr(rs).created = 'x\n$end\n$var wire 1 ! injected $end\n$date y'));
+    const v = await pool.run(['trace', 'export', inj, '--vcd', join(dir, 'inject.vcd')], q);
+    expect(v.code, v.stderr).toBe(0);
+    const vcd = readFileSync(join(dir, 'inject.vcd'), 'utf8');
+    expect(vcd).not.toMatch(/injected \$end/);
+    expect(vcd.split('\n').slice(0, 4)).toEqual(['$date', '  x?$ end?$var wire 1 ! injected $ end?$date y (trace created)', '$end', '$version']);
   });
 
   it("the Python package's model.read refuses NaN weights and fractional pixel indices with its own ModelError", () => {

@@ -91,7 +91,8 @@ export function unpackStates(rec: SweepRecord, nCells: number = rec.n_cells): Ui
 class Damage extends Error {}
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+/** a count: an integer from 0 to 2^53 - 1 (a count beyond it is no longer exact: damage) */
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
 
 /** A decoded value in a message: JSON, control and direction-changing characters escaped, at most 80 characters. */
@@ -115,8 +116,8 @@ function need(rec: Record<string, unknown>, keys: string[], test: (v: unknown) =
 function validate(rec: Record<string, unknown>): TraceRecord {
   switch (rec.type) {
     case 'sweep': {
-      need(rec, ['chain', 'stage', 'sweep', 'n_cells'], isInt, 'an integer >= 0');
-      need(rec, ['cycle', 'time_s', 'toggles'], isNum, 'a number');
+      need(rec, ['chain', 'stage', 'sweep', 'n_cells', 'cycle', 'toggles'], isInt, 'an integer >= 0');
+      need(rec, ['time_s'], isNum, 'a number');
       checkEnergy(rec.energy_j);
       const s = rec.states;
       if (!isTypedDict(s) || s.dtype !== 'uint8') throw new Damage('sweep record: states is not a uint8 array');
@@ -127,18 +128,19 @@ function validate(rec: Record<string, unknown>): TraceRecord {
     }
     case 'stage_begin':
     case 'stage_end':
-      need(rec, ['stage'], isInt, 'an integer >= 0');
-      need(rec, ['cycle', 'time_s'], isNum, 'a number');
+      need(rec, ['stage', 'cycle'], isInt, 'an integer >= 0');
+      need(rec, ['time_s'], isNum, 'a number');
       checkEnergy(rec.energy_j);
       return rec as unknown as StageRecord;
     case 'end':
-      need(rec, ['records', 'sweep_records'], isInt, 'an integer >= 0');
+      need(rec, ['records', 'sweep_records', 'cycle'], isInt, 'an integer >= 0');
       if (rec.status === 'interrupted') {
-        need(rec, ['cycle', 'time_s'], isNum, 'a number');
+        need(rec, ['time_s'], isNum, 'a number');
         return rec as unknown as EndRecord;
       }
       if (rec.status !== undefined && rec.status !== 'complete') throw new Damage(`end record: status ${js(rec.status)}`);
-      need(rec, ['cycle', 'time_s', 'cell_updates', 'toggles'], isNum, 'a number');
+      need(rec, ['cell_updates', 'toggles'], isInt, 'an integer >= 0');
+      need(rec, ['time_s'], isNum, 'a number');
       checkEnergy(rec.energy_j);
       return rec as unknown as EndRecord;
     case 'header':
@@ -157,6 +159,20 @@ function validateHeader(rec: Record<string, unknown>): HeaderRecord {
   const run = rec.run as Record<string, unknown> | undefined;
   if (!isObj(run) || !isInt(run.chains) || !isInt(run.stages) || !isInt(run.sweeps)) throw new Damage('header: run {chains, stages, sweeps} missing');
   if (!(rec.traced_cells instanceof Int32Array) || rec.n_traced !== rec.traced_cells.length) throw new Damage('header: traced_cells / n_traced inconsistent');
+  // the layout is the grid's: every array an export sizes or indexes by it agrees with it (a
+  // declared N of 2^31 is never allocated unless the header carries its N colours)
+  const { L, N } = lay;
+  if (L < 1 || N !== L * L) throw new Damage(`header: layout.N ${js(N)} is not layout.L squared (L = ${js(L)})`);
+  if (lay.colour.length !== N) throw new Damage(`header: layout.colour holds ${lay.colour.length} cells, the grid ${N}`);
+  const cells: [string, Int32Array][] = [
+    ['layout.visible', lay.visible as Int32Array],
+    ['layout.image', lay.image as Int32Array],
+    ['layout.label', lay.label as Int32Array],
+    ['traced_cells', rec.traced_cells],
+  ];
+  for (const [k, a] of cells) {
+    for (const c of a) if (c < 0 || c >= N) throw new Damage(`header: ${k} holds cell ${c}, outside the grid's 0..${N - 1}`);
+  }
   return rec as unknown as HeaderRecord;
 }
 

@@ -144,9 +144,10 @@ def _is_int(v):
     """An integer >= 0 (a float with an integer value counts, as in JavaScript)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return False
+    # a count: at most 2^53 - 1 (beyond it a count is no longer exact: damage), as in TypeScript
     if isinstance(v, int):
-        return v >= 0
-    return math.isfinite(v) and v >= 0 and v.is_integer()
+        return 0 <= v <= 2**53 - 1
+    return math.isfinite(v) and 0 <= v <= 2**53 - 1 and v.is_integer()
 
 
 # what an energy component may be called: its name becomes a column (energy_<c>_j) and, in
@@ -166,11 +167,11 @@ def _energy_problem(v):
 
 # per record type: fields that must be integers >= 0, fields that must be finite numbers
 _FIELDS = {
-    "sweep": (("chain", "stage", "sweep", "n_cells"), ("cycle", "time_s", "toggles")),
-    "stage_begin": (("stage",), ("cycle", "time_s")),
-    "stage_end": (("stage",), ("cycle", "time_s")),
-    "end": (("records", "sweep_records"), ("cycle", "time_s", "cell_updates", "toggles")),
-    "end-interrupted": (("records", "sweep_records"), ("cycle", "time_s")),
+    "sweep": (("chain", "stage", "sweep", "n_cells", "cycle", "toggles"), ("time_s",)),
+    "stage_begin": (("stage", "cycle"), ("time_s",)),
+    "stage_end": (("stage", "cycle"), ("time_s",)),
+    "end": (("records", "sweep_records", "cycle", "cell_updates", "toggles"), ("time_s",)),
+    "end-interrupted": (("records", "sweep_records", "cycle"), ("time_s",)),
 }
 
 
@@ -350,6 +351,16 @@ class RecordIterator:
         tc = h.get("traced_cells")
         if not (isinstance(tc, np.ndarray) and tc.dtype == np.int32 and tc.ndim == 1) or h.get("n_traced") != tc.size or isinstance(h.get("n_traced"), bool):
             raise self._damage(offset, "header: traced_cells / n_traced inconsistent")
+        # the layout is the grid's (as the TypeScript reader checks)
+        L, N = lay["L"], lay["N"]
+        if L < 1 or N != L * L:
+            raise self._damage(offset, "header: layout.N %s is not layout.L squared (L = %s)" % (_jsnum(N), _jsnum(L)))
+        if lay["colour"].size != N:
+            raise self._damage(offset, "header: layout.colour holds %d cells, the grid %s" % (lay["colour"].size, _jsnum(N)))
+        for k, a in (("layout.visible", lay["visible"]), ("layout.image", lay["image"]), ("layout.label", lay["label"]), ("traced_cells", tc)):
+            bad = a[(a < 0) | (a >= N)]
+            if bad.size:
+                raise self._damage(offset, "header: %s holds cell %d, outside the grid's 0..%s" % (k, bad[0], _jsnum(N - 1)))
         return h
 
     def _run(self):
