@@ -889,6 +889,28 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
     expect(vcd.split('\n').slice(0, 4)).toEqual(['$date', '  x?$ end?$var wire 1 ! injected $ end?$date y (trace created)', '$end', '$version']);
   });
 
+  it('the Python reader refuses a FIFO, a device and a directory at once (a FIFO blocked its open for ever)', () => {
+    const fifo = join(dir, 'fifo22');
+    execFileSync('mkfifo', [fifo]);
+    const py = `
+import sys
+sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})
+import dtca_trace
+for p in sys.argv[1:]:
+    try:
+        dtca_trace.load(p); print('read')
+    except dtca_trace.TraceError as e:
+        print(str(e))
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', py, fifo, '/dev/zero', dir], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      `${fifo}: is a FIFO (a pipe), not a trace file (a trace must be a regular file)`,
+      '/dev/zero: is a device, not a trace file (a trace must be a regular file)',
+      `${dir}: is a directory, not a trace file (a trace must be a regular file)`,
+    ]);
+  });
+
   it("the Python package's model.read refuses NaN weights and fractional pixel indices with its own ModelError", () => {
     const py = `
 import json, sys, math

@@ -49,7 +49,9 @@ raises ``TraceError`` (with ``offset``) after the records before the damage have
 """
 import json
 import math
+import os
 import re
+import stat
 import warnings
 import zlib
 
@@ -364,10 +366,28 @@ class RecordIterator:
         return h
 
     def _run(self):
+        # only a regular file, judged by fstat of what was opened (as the TypeScript reader): opened
+        # non-blocking, so a FIFO with no writer neither blocks the open nor is read
         try:
-            f = open(self.path, "rb")
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as e:
             raise TraceError("%s: cannot read (%s)" % (self.path, e.strerror))
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError as e:
+            os.close(fd)
+            raise TraceError("%s: cannot read (%s)" % (self.path, e.strerror))
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            odd = (
+                "is a directory" if stat.S_ISDIR(mode)
+                else "is a FIFO (a pipe)" if stat.S_ISFIFO(mode)
+                else "is a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "is a socket" if stat.S_ISSOCK(mode)
+                else "is not a regular file"
+            )
+            raise TraceError("%s: %s, not a trace file (a trace must be a regular file)" % (self.path, odd))
+        f = os.fdopen(fd, "rb")
         with f:
             unp = _unpacker()
             buf = bytearray()  # the bytes from `base` on, to check CRCs
