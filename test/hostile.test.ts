@@ -889,6 +889,18 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
     expect(vcd.split('\n').slice(0, 4)).toEqual(['$date', '  x?$ end?$var wire 1 ! injected $ end?$date y (trace created)', '$end', '$version']);
   });
 
+  it("the header's strings reach the terminal escaped: trace inspect and python -m dtca_trace (were raw ANSI and OSC escapes)", async () => {
+    const f = variant('ansi', (rs) => (rs[0] = { ...rs[0], dtca_version: '\x1b[31mRED\u202e', created: '\x1b]0;title\x07x' }));
+    const r = await pool.run(['trace', 'inspect', f], q);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('(dtca \\x1b[31mRED\\u202e, created \\x1b]0;title\\x07x)');
+    expect(r.stdout).not.toMatch(/[\x1b\x07\u202e]/);
+    const py = spawnSync('/usr/bin/python3', ['-m', 'dtca_trace', f], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(ROOT, 'traces') } });
+    expect(py.status, py.stderr).toBe(0);
+    expect(py.stdout).toContain('(dtca \\x1b[31mRED\\u202e)');
+    expect(py.stdout).not.toMatch(/[\x1b\u202e]/);
+  });
+
   it('the Python reader refuses a FIFO, a device and a directory at once (a FIFO blocked its open for ever)', () => {
     const fifo = join(dir, 'fifo22');
     execFileSync('mkfifo', [fifo]);

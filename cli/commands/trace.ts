@@ -27,6 +27,7 @@ import type { Argv } from 'yargs';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { shown } from '../../fabric/rules.js';
 import { eng } from '../../sim/units.js';
 import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../../traces/reader.js';
@@ -82,7 +83,9 @@ function formatSummary(s: TraceSummary): string {
     status = `interrupted (${s.interrupted?.reason})${where ? ` at ${where}` : ''}: the run was stopped; the trace holds what it did until then`;
   } else status = 'complete';
   lines.push(['status', status]);
-  return lines.map(([k, v]) => `${k.padEnd(16)}${v}`).join('\n') + '\n';
+  // the header's strings (dtca_version, created, mapping, an interrupt's reason) are the file's:
+  // control and direction-changing characters are shown escaped, never sent to the terminal
+  return lines.map(([k, v]) => `${shown(k, 80).padEnd(16)}${shown(v, 2000)}`).join('\n') + '\n';
 }
 
 async function cmdInspect(file: string, json: boolean): Promise<void> {
