@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, existsSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
-import { readDesign } from '../cli/commands/compare.js';
+import { readDesign, compareTable } from '../cli/commands/compare.js';
 import { UserError } from '../fabric/errors.js';
 
 describe('dtca compare', () => {
@@ -113,5 +113,17 @@ describe('dtca compare: directories that are not runs', () => {
       '{"cycles": 10, "images": 2, "sweeps_per_stage": 20, "mapping": "pipeline", "beta": {"start": 0.8, "end": 1.2}, "label_gain": 3}',
     );
     expect(readDesign(ramp).values).toMatchObject({ sweeps_per_stage: 20, mapping: 'pipeline', beta: '0.8 -> 1.2', label_gain: 3 });
+  });
+
+  it("a manifest's label and stats.json's texts reach the table escaped (were raw ANSI and OSC escapes on the terminal)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-compare-esc-'));
+    const d = join(root, 'esc');
+    mkdirSync(d);
+    writeFileSync(join(d, 'stats.json'), JSON.stringify({ cycles: 10, images: 2, mapping: '\x1b]0;title\x07m', engine: '\x1b[2J' }));
+    writeFileSync(join(d, 'manifest.json'), JSON.stringify({ label: '\x1b[31mX\u202e' }));
+    const t = compareTable([readDesign(d)]);
+    expect(t).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+    expect(t).toContain('\\x1b[31mX\\u202e');
+    expect(t).toContain('\\x1b]0;title\\x07m');
   });
 });
