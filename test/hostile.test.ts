@@ -384,6 +384,30 @@ describe('18, 19: training checkpoints and run.json are checksummed and validate
     refused(await resume(old), /stage-1\.mp: damaged checkpoint \(not a dtca checkpoint envelope/);
   });
 
+  it('--resume over a hand-edited MODEL.manifest.json: entries that are not invocations are dropped, never summed (a null entry or a string wall_s was a TypeError stack trace after the training)', async () => {
+    const out = copyWith('oldman', () => {});
+    writeFileSync(
+      `${out}.manifest.json`,
+      JSON.stringify({
+        model: 'oldman.mp',
+        dtca_version: '0',
+        command: 'dtca train (before)',
+        wall_s: 'x',
+        cell_updates: 5,
+        earlier: [null, 3, { command: 'first', wall_s: 2.5, status: 'interrupted' }],
+      }),
+    );
+    const r = await resume(out);
+    expect(contractBroken(r)).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) as { earlier: unknown[]; total_wall_s: unknown; wall_s: number };
+    expect(man.earlier).toEqual([
+      { command: 'first', wall_s: 2.5, status: 'interrupted' },
+      { command: 'dtca train (before)', cell_updates: 5 },
+    ]);
+    expect(man.total_wall_s).toBeCloseTo(man.wall_s + 2.5, 1);
+  });
+
   it('--resume without run.json refuses; a changed run.json is caught', async () => {
     const gone = copyWith('norun', (c) => unlinkSync(join(c, 'run.json')));
     const r = await pool.run(['train', ...TRAIN.map((x) => (x === '3' ? '4' : x)), '--epochs', '2', '--resume', '--out', gone], q);
