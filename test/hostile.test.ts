@@ -1134,6 +1134,19 @@ describe("audit: a sweep's jobs, from --jobs, a plan file or options.json, are c
       refused(await pool.run(['sweep', '--plan', plan, ...SMALL, '--sweeps', '5', '--no-charts', '--out', out], q), re);
       expect(existsSync(out), j).toBe(false);
     }
+    // the plan's zip, replicates and seed are the plan's: a string "false" for zip zipped the axes, a string replicates was called --replicates
+    for (const [body, re] of [
+      ['"zip": "false"', /^dtca: --plan .*plan-vals\.json: zip "false": must be true or false$/],
+      ['"replicates": "3"', /^dtca: --plan .*plan-vals\.json: replicates "3": must be an integer >= 1$/],
+      ['"seed": 1e308', /^dtca: --plan .*plan-vals\.json: seed 1e\+308: must be an integer >= 0 and < 2\^53$/],
+      ['"seed": -0.5', /^dtca: --plan .*plan-vals\.json: seed -0\.5: must be an integer >= 0$/],
+    ] as [string, RegExp][]) {
+      const plan = join(dir, 'plan-vals.json');
+      writeFileSync(plan, `{"axes": {"clock.clock_hz": [1e7, 2e7], "fabric.tile.size": [8, 4]}, ${body}}`);
+      const out = join(dir, 'plan-vals-out');
+      refused(await pool.run(['sweep', 'plan', '--plan', plan, ...SMALL, '--sweeps', '5', '--out', out], q), re);
+      expect(existsSync(out), body).toBe(false);
+    }
   });
 
   it('--resume refuses a damaged options.json in one line naming it', async () => {
