@@ -601,6 +601,27 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
     expect(readdirSync(join(d, 'points'))).toEqual([]);
   });
 
+  it('an edited plan.json of the wrong shape is one line naming the field (were TypeError stack traces in collect and run)', async () => {
+    for (const [name, edit, re] of [
+      ['command', (p: Record<string, unknown>) => (p.command = 5), /command is not a list of strings/],
+      ['plan', (p: Record<string, unknown>) => (p.plan = null), /plan is null, not an object/],
+      ['axes', (p: Record<string, unknown>) => ((p.plan as Record<string, unknown>).axes = 'x'), /plan\.axes is not a list of \{path, values\}/],
+      ['workload', (p: Record<string, unknown>) => ((p.plan as Record<string, unknown>).workload = null), /plan\.workload is not an object with a kind/],
+      ['id', (p: Record<string, unknown>) => (p.sweep_id = { a: 1 }), /sweep_id is an object, not a string/],
+      ['reps', (p: Record<string, unknown>) => ((p.plan as Record<string, unknown>).replicates = '2'), /plan\.replicates is "2", not a count/],
+    ] as const) {
+      const d = copy(`planjson-${name}`);
+      const pf = JSON.parse(readFileSync(join(d, 'plan.json'), 'utf8')) as Record<string, unknown>;
+      edit(pf);
+      writeFileSync(join(d, 'plan.json'), JSON.stringify(pf));
+      for (const args of [
+        ['sweep', 'collect', d, '--no-charts'],
+        ['sweep', 'run', d],
+      ])
+        refused(await pool.run(args, q), new RegExp(`^dtca: .*/plan\\.json: ${re.source}: the file was edited or damaged \\(plan the sweep again\\)$`));
+    }
+  });
+
   it('a full disk while a point is written: one line naming the point, nothing half-written left', () => {
     resetOutputSession();
     const d = copy('enospc');
@@ -863,7 +884,7 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
   });
 
   it("a header whose layout is not its grid's, counts beyond 2^53, a VCD timing no config holds: damage or one line (were a 4 GB allocation, a 2-cell layout.npy, '#5e+297' times)", async () => {
-    const hdr = (rs: Record<string, unknown>[]) => (rs[0] = { ...rs[0], layout: { ...(rs[0].layout as object) } });
+    const hdr = (rs: Record<string, unknown>[]): Record<string, unknown> => (rs[0] = { ...rs[0], layout: { ...(rs[0].layout as object) } });
     const lay = (rs: Record<string, unknown>[]) => hdr(rs).layout as Record<string, unknown>;
     const cases: [string, RegExp][] = [
       [variant('bigN', (rs) => (lay(rs).N = 2 ** 31 - 1)), /header: layout\.N 2147483647 is not layout\.L squared \(L = 8\)/],
