@@ -989,6 +989,10 @@ case('pixel', lambda m: m['dtm'].__setitem__('image', [4.5] + m['dtm']['image'][
 case('type', lambda m: m.__setitem__('stages', 'oops'))
 case('edges', lambda m: m['stages'][0].__setitem__('edges', [[0, 1]]))
 case('grid', lambda m: m.__setitem__('grid', 7))
+case('beta', lambda m: m.__setitem__('beta', 1e7))
+case('bigL', lambda m: m['grid'].__setitem__('L', 10**12))
+case('extra', lambda m: m.__setitem__('extra', 1))
+case('stagekey', lambda m: m['stages'][0].__setitem__('\\x1b[31mevil', 1))
 case('good', lambda m: None)
 `;
     const r = spawnSync('/usr/bin/python3', ['-c', py, model, dir], { encoding: 'utf8' });
@@ -1002,6 +1006,11 @@ case('good', lambda m: None)
     expect(got.nan).toMatch(/^ModelError FILE: stages\[0\]\.bias\[0\]: nan is not a finite number/);
     expect(got.pixel).toMatch(/^ModelError FILE: dtm\.image: cell indices must be integers/);
     for (const k of ['type', 'edges', 'grid']) expect(got[k], k).toMatch(/^ModelError FILE: /);
+    // what dtca refuses (beta above 1e6, L above 46340, a key it does not know), not accepted (were) or a ValueError
+    expect(got.beta).toBe('ModelError FILE: beta: must be a number in (0, 1e+06]');
+    expect(got.bigL).toBe('ModelError FILE: grid.L: must be an integer in 2..46340');
+    expect(got.extra).toBe('ModelError FILE: extra: unknown key');
+    expect(got.stagekey).toBe('ModelError FILE: stages[0].\\x1b[31mevil: unknown key');
     expect(got.good).toBe('accepted');
   });
 });
