@@ -622,6 +622,39 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
     }
   });
 
+  it('sweep collect DIR OTHER: a point of OTHER that holds a FIFO or is a symbolic link is refused before anything is copied (were an internal error leaving .partial-* behind, and a symlinked point)', async () => {
+    for (const kind of ['fifo', 'symlink'] as const) {
+      const mine = copy(`merge-${kind}`);
+      const other = copy(`merge-${kind}-other`);
+      const p = only(mine, 'points');
+      rmSync(p, { recursive: true });
+      const theirs = join(other, 'points', p.split('/').pop()!);
+      if (kind === 'fifo') execFileSync('mkfifo', [join(theirs, 'fifo')]);
+      else {
+        const real = join(dir, `merge-real-${kind}`);
+        cpSync(theirs, real, { recursive: true });
+        rmSync(theirs, { recursive: true });
+        symlinkSync(real, theirs);
+      }
+      const r = await pool.run(['sweep', 'collect', mine, other, '--no-charts'], q);
+      refused(
+        r,
+        new RegExp(
+          `^dtca: .*/points/[0-9a-f]+${kind === 'fifo' ? '/fifo: is a FIFO \\(a pipe\\)' : ': is a symbolic link'}; a point or twin to merge is a directory of files dtca wrote`,
+        ),
+      );
+      expect(readdirSync(join(mine, 'points')), kind).toEqual([]);
+    } // a whole point is merged, file by file
+    const mine = copy('merge-ok');
+    const p = only(mine, 'points');
+    const files = readdirSync(p).sort();
+    rmSync(p, { recursive: true });
+    const r = await pool.run(['sweep', 'collect', mine, copy('merge-ok-other'), '--no-charts'], q);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(p).sort()).toEqual(files);
+    expect(readdirSync(join(mine, 'points')).filter((f) => f.startsWith('.partial-'))).toEqual([]);
+  });
+
   it('a full disk while a point is written: one line naming the point, nothing half-written left', () => {
     resetOutputSession();
     const d = copy('enospc');
