@@ -97,7 +97,8 @@ export interface Collected {
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // a carriage return ends a record too (RFC 4180): a field holding one is quoted like a newline
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function axisPaths(pf: PlanFile): string[] {
