@@ -162,7 +162,15 @@ function prepareDir(p: string): { dir: string; created: string | undefined } {
   else {
     // an existing directory: empty, or an earlier --npy export (its states.npy and only .npy files), as rng --out refuses one holding anything else
     const entries = readdirSync(dir);
-    const ownExport = entries.includes('states.npy') && entries.every((f) => f.endsWith('.npy') && statSync(join(dir, f)).isFile());
+    // (a dangling or looping symbolic link among them is not an export's file: was an ENOENT/ELOOP stack trace)
+    const isFile = (f: string) => {
+      try {
+        return statSync(join(dir, f)).isFile();
+      } catch {
+        return false;
+      }
+    };
+    const ownExport = entries.includes('states.npy') && entries.every((f) => f.endsWith('.npy') && isFile(f));
     if (entries.length > 0 && !ownExport) throw new UserError(notEmptyMessage(`--npy ${p}`, entries, ' (or an earlier --npy export)'));
   }
   return { dir, created };
