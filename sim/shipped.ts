@@ -16,9 +16,11 @@
  *
  * Where: the `dir` argument, else $DTCA_MODELS, else configs/models of this installation.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../fabric/errors.js';
+import { readInputText, READ_LIMITS } from '../fabric/read.js';
+import { kindOf, parseJsonText } from '../fabric/json.js';
 import { resolveRules, rulesKey, type Rule } from '../fabric/rules.js';
 import { CONFIG_DIR, type ResolvedConfig } from './config.js';
 import { readModel, type Model } from './model.js';
@@ -62,7 +64,8 @@ export function describeGrid(g: GridKey, rulesName?: string): string {
 
 function manifestGrid(m: Record<string, unknown>, where: string): GridKey | null {
   const g = m.grid as Record<string, unknown> | undefined;
-  if (!g || typeof g !== 'object') return null;
+  if (g === undefined || g === null) return null;
+  if (typeof g !== 'object' || Array.isArray(g)) throw new UserError(`${where}: grid: expected {L, rules, boundary}`);
   if (typeof g.L !== 'number' || (g.boundary !== 'open' && g.boundary !== 'torus')) throw new UserError(`${where}: grid: expected {L, rules, boundary}`);
   return { L: g.L, rules: resolveRules(g.rules, `${where}: grid.rules`), boundary: g.boundary };
 }
@@ -87,12 +90,12 @@ export function listShippedModels(dir?: string): ShippedEntry[] {
     const path = join(d, f);
     const manifestPath = `${path.slice(0, -3)}.manifest.json`;
     if (!existsSync(manifestPath)) continue;
-    let manifest: Record<string, unknown>;
-    try {
-      manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new UserError(`${manifestPath}: not valid JSON (${(e as Error).message})`);
-    }
+    // $DTCA_MODELS is anyone's directory: the manifest is read bounded (a FIFO there blocked the
+    // read for ever, SIGTERM included) and must be a JSON object (null was a TypeError)
+    const parsed = parseJsonText(readInputText(manifestPath, { what: 'model manifest', max: READ_LIMITS.json }), manifestPath);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new UserError(`${manifestPath}: a model manifest must be a JSON object, not ${kindOf(parsed)}`);
+    const manifest = parsed as Record<string, unknown>;
     // the manifest's grid where it states one (dtca train writes it), else the model file's own
     const grid = manifestGrid(manifest, manifestPath) ?? readModel(path).grid;
     const hz = manifest.chip === 'cycle' && typeof manifest.clock_hz === 'number' && manifest.clock_hz > 0 ? manifest.clock_hz : null;

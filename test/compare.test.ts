@@ -149,4 +149,16 @@ describe('dtca compare: directories that are not runs', () => {
     ])
       expect(table).toMatch(new RegExp(`^${row}\\s+-\\s+${v}$`, 'm'));
   });
+
+  it("a manifest's label and stats.json's texts reach the table escaped (were raw ANSI and OSC escapes on the terminal)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-compare-esc-'));
+    const d = join(root, 'esc');
+    mkdirSync(d);
+    writeFileSync(join(d, 'stats.json'), JSON.stringify({ cycles: 10, images: 2, mapping: '\x1b]0;title\x07m', engine: '\x1b[2J' }));
+    writeFileSync(join(d, 'manifest.json'), JSON.stringify({ label: '\x1b[31mX\u202e' }));
+    const t = compareTable([readDesign(d)]);
+    expect(t).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+    expect(t).toContain('\\x1b[31mX\\u202e');
+    expect(t).toContain('\\x1b]0;title\\x07m');
+  });
 });

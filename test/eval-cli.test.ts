@@ -178,6 +178,11 @@ describe('a damaged run directory is one line naming the file and field', () => 
       change(m);
       writeFileSync(join(d, 'manifest.json'), JSON.stringify(m));
     };
+    const stats = (change: (st: { stages: Record<string, unknown>[] }) => void) => (d: string) => {
+      const st = JSON.parse(readFileSync(join(d, 'stats.json'), 'utf8'));
+      change(st);
+      writeFileSync(join(d, 'stats.json'), JSON.stringify(st));
+    };
     const cases: [(d: string) => void, RegExp][] = [
       [(d) => writeFileSync(join(d, 'manifest.json'), 'null'), /manifest\.json: not a run manifest/],
       [manifest((m) => ((m as { samples: unknown }).samples = 'x')), /manifest\.json: samples: expected an object, got a string$/],
@@ -196,6 +201,15 @@ describe('a damaged run directory is one line naming the file and field', () => 
         },
         /samples\.npy: its header claims 65535 bytes, more than the file holds/,
       ],
+      // stats.json's per-stage autocorrelation: a stage of 2^32 - 2 made an array that long (eval hung),
+      // a valid JSON object of the wrong shape was called "not valid JSON"
+      [
+        stats((st) => Object.assign(st.stages[0], { stage: 2 ** 32 - 2, autocorrelation: 0.5 })),
+        /stats\.json: stages\[0\]\.stage = 4294967294: expected an integer in 0\.\.0$/,
+      ],
+      [stats((st) => ((st as { stages: unknown }).stages = { a: 1 })), /stats\.json: stages: expected a list, got an object$/],
+      [stats((st) => ((st as { stages: unknown }).stages = [null])), /stats\.json: stages\[0\]: expected an object, got null$/],
+      [(d) => writeFileSync(join(d, 'stats.json'), '[1,'), /stats\.json: not valid JSON \(/],
     ];
     for (const [edit, re] of cases) {
       const d = damaged(edit);

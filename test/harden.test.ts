@@ -454,6 +454,19 @@ describe('validated before running: one line naming the source and showing the v
       /^dtca: --out .*exp2: holds an experiment made with --images 20 \(not 10\); give the same flags to continue it, or another --out$/,
     ],
     [
+      'experiment results.jsonl with a null row (was a TypeError stack trace)',
+      (d) => (mkdirSync(join(d, 'exp3'), { recursive: true }), ['experiment', 'central', '--out', dirname(file(join(d, 'exp3'), 'results.jsonl', null))]),
+      /^dtca: .*exp3\/results\.jsonl: line 1: expected a result row \(an object\), got null$/,
+    ],
+    [
+      'experiment results.jsonl with a row of the wrong types (was "--images undefined (not 500)")',
+      (d) => (
+        mkdirSync(join(d, 'exp4'), { recursive: true }),
+        ['experiment', 'central', '--out', dirname(file(join(d, 'exp4'), 'results.jsonl', { variant: 'dtm', epoch: 1, fd: '1', images: 20 }))]
+      ),
+      /^dtca: .*exp4\/results\.jsonl: line 1: sweeps_per_stage = undefined: expected a whole number$/,
+    ],
+    [
       'experiment --variants with an unknown model',
       ['experiment', 'central', '--variants', 'dtm,ebm'],
       /^dtca: --variants dtm,ebm: unknown variant 'ebm' \(choose from mebm, dtm, dtm-acp\)$/,

@@ -384,6 +384,30 @@ describe('18, 19: training checkpoints and run.json are checksummed and validate
     refused(await resume(old), /stage-1\.mp: damaged checkpoint \(not a dtca checkpoint envelope/);
   });
 
+  it('--resume over a hand-edited MODEL.manifest.json: entries that are not invocations are dropped, never summed (a null entry or a string wall_s was a TypeError stack trace after the training)', async () => {
+    const out = copyWith('oldman', () => {});
+    writeFileSync(
+      `${out}.manifest.json`,
+      JSON.stringify({
+        model: 'oldman.mp',
+        dtca_version: '0',
+        command: 'dtca train (before)',
+        wall_s: 'x',
+        cell_updates: 5,
+        earlier: [null, 3, { command: 'first', wall_s: 2.5, status: 'interrupted' }],
+      }),
+    );
+    const r = await resume(out);
+    expect(contractBroken(r)).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    const man = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) as { earlier: unknown[]; total_wall_s: unknown; wall_s: number };
+    expect(man.earlier).toEqual([
+      { command: 'first', wall_s: 2.5, status: 'interrupted' },
+      { command: 'dtca train (before)', cell_updates: 5 },
+    ]);
+    expect(man.total_wall_s).toBeCloseTo(man.wall_s + 2.5, 1);
+  });
+
   it('--resume without run.json refuses; a changed run.json is caught', async () => {
     const gone = copyWith('norun', (c) => unlinkSync(join(c, 'run.json')));
     const r = await pool.run(['train', ...TRAIN.map((x) => (x === '3' ? '4' : x)), '--epochs', '2', '--resume', '--out', gone], q);
@@ -575,6 +599,60 @@ describe("20: a sweep's own files: a damaged twin is redone, a full disk is one 
       /points\.jsonl: line 1 \(point 1, id [0-9a-f]+\): its config or workload is not the one its id was made of/,
     );
     expect(readdirSync(join(d, 'points'))).toEqual([]);
+  });
+
+  it('an edited plan.json of the wrong shape is one line naming the field (were TypeError stack traces in collect and run)', async () => {
+    for (const [name, edit, re] of [
+      ['command', (p: Record<string, unknown>) => (p.command = 5), /command is not a list of strings/],
+      ['plan', (p: Record<string, unknown>) => (p.plan = null), /plan is null, not an object/],
+      ['axes', (p: Record<string, unknown>) => ((p.plan as Record<string, unknown>).axes = 'x'), /plan\.axes is not a list of \{path, values\}/],
+      ['workload', (p: Record<string, unknown>) => ((p.plan as Record<string, unknown>).workload = null), /plan\.workload is not an object with a kind/],
+      ['id', (p: Record<string, unknown>) => (p.sweep_id = { a: 1 }), /sweep_id is an object, not a string/],
+      ['reps', (p: Record<string, unknown>) => ((p.plan as Record<string, unknown>).replicates = '2'), /plan\.replicates is "2", not a count/],
+    ] as const) {
+      const d = copy(`planjson-${name}`);
+      const pf = JSON.parse(readFileSync(join(d, 'plan.json'), 'utf8')) as Record<string, unknown>;
+      edit(pf);
+      writeFileSync(join(d, 'plan.json'), JSON.stringify(pf));
+      for (const args of [
+        ['sweep', 'collect', d, '--no-charts'],
+        ['sweep', 'run', d],
+      ])
+        refused(await pool.run(args, q), new RegExp(`^dtca: .*/plan\\.json: ${re.source}: the file was edited or damaged \\(plan the sweep again\\)$`));
+    }
+  });
+
+  it('sweep collect DIR OTHER: a point of OTHER that holds a FIFO or is a symbolic link is refused before anything is copied (were an internal error leaving .partial-* behind, and a symlinked point)', async () => {
+    for (const kind of ['fifo', 'symlink'] as const) {
+      const mine = copy(`merge-${kind}`);
+      const other = copy(`merge-${kind}-other`);
+      const p = only(mine, 'points');
+      rmSync(p, { recursive: true });
+      const theirs = join(other, 'points', p.split('/').pop()!);
+      if (kind === 'fifo') execFileSync('mkfifo', [join(theirs, 'fifo')]);
+      else {
+        const real = join(dir, `merge-real-${kind}`);
+        cpSync(theirs, real, { recursive: true });
+        rmSync(theirs, { recursive: true });
+        symlinkSync(real, theirs);
+      }
+      const r = await pool.run(['sweep', 'collect', mine, other, '--no-charts'], q);
+      refused(
+        r,
+        new RegExp(
+          `^dtca: .*/points/[0-9a-f]+${kind === 'fifo' ? '/fifo: is a FIFO \\(a pipe\\)' : ': is a symbolic link'}; a point or twin to merge is a directory of files dtca wrote`,
+        ),
+      );
+      expect(readdirSync(join(mine, 'points')), kind).toEqual([]);
+    } // a whole point is merged, file by file
+    const mine = copy('merge-ok');
+    const p = only(mine, 'points');
+    const files = readdirSync(p).sort();
+    rmSync(p, { recursive: true });
+    const r = await pool.run(['sweep', 'collect', mine, copy('merge-ok-other'), '--no-charts'], q);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(p).sort()).toEqual(files);
+    expect(readdirSync(join(mine, 'points')).filter((f) => f.startsWith('.partial-'))).toEqual([]);
   });
 
   it('a full disk while a point is written: one line naming the point, nothing half-written left', () => {
@@ -795,6 +873,134 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
     }
   });
 
+  it('an energy component that is not a name is damage (it was a CSV column and a file name: --npy wrote outside DIR); decoded strings in messages are escaped and short', async () => {
+    const sub = join(dir, 'comp22');
+    mkdirSync(sub, { recursive: true });
+    const evil = variant('comp', (rs) => {
+      // (variant copies the records shallowly: each edit gives its record a new energy_j)
+      for (const r of rs) if (r.energy_j) r.energy_j = { ...(r.energy_j as object), '../escaped': 0 };
+    });
+    const comma = variant('comma', (rs) => {
+      const s = firstSweep(rs);
+      s.energy_j = { ...(s.energy_j as object), 'a,b\n=1+1': 0 };
+    });
+    const nan = variant('nanenergy', (rs) => {
+      const s = firstSweep(rs);
+      s.energy_j = { ...(s.energy_j as object), rng: NaN };
+    });
+    const bidi = variant('bidi', (rs) => (firstSweep(rs).cycle = '\u202e\x1b[31m' + 'A'.repeat(100000)));
+    const cases: [string, RegExp][] = [
+      [evil, /energy_j: "\.\.\/escaped" is not a component name/],
+      [comma, /energy_j: "a,b\\n=1\+1" is not a component name/],
+      [nan, /energy_j is not a map of finite numbers/],
+      [bidi, /sweep record: cycle is "\\u202e\\u001b\[31mA+\.\.\., expected an integer >= 0/],
+    ];
+    const py = pythonStatuses(cases.map((c) => c[0]));
+    for (const [k, [f, re]] of cases.entries()) {
+      const r = await pool.run(['trace', 'inspect', f], q);
+      expect(contractBroken(r), f).toBeNull();
+      expect(r.code, f).toBe(2);
+      expect(r.stdout + r.stderr, f).toMatch(re);
+      expect(r.stdout + r.stderr, f).not.toMatch(/[\u202e\x1b]/);
+      expect(r.stderr.length, f).toBeLessThan(400);
+      expect(py[k].status, `${f} (Python): ${py[k].detail}`).toBe('damaged');
+      expect(py[k].detail, f).toMatch(re);
+      expect(py[k].detail.length, f).toBeLessThan(400);
+    }
+    const ex = await pool.run(['trace', 'export', evil, '--npy', join(sub, 'npy')], q);
+    expect(ex.code).toBe(2);
+    expect(existsSync(join(sub, 'escaped_j.npy'))).toBe(false);
+    expect(existsSync(join(sub, 'npy'))).toBe(false);
+    const csv = await pool.run(['trace', 'export', comma, '--csv', join(sub, 'c.csv')], q);
+    expect(csv.code).toBe(2);
+    expect(existsSync(join(sub, 'c.csv'))).toBe(false);
+  });
+
+  it("a header whose layout is not its grid's, counts beyond 2^53, a VCD timing no config holds: damage or one line (were a 4 GB allocation, a 2-cell layout.npy, '#5e+297' times)", async () => {
+    const hdr = (rs: Record<string, unknown>[]): Record<string, unknown> => (rs[0] = { ...rs[0], layout: { ...(rs[0].layout as object) } });
+    const lay = (rs: Record<string, unknown>[]) => hdr(rs).layout as Record<string, unknown>;
+    const cases: [string, RegExp][] = [
+      [variant('bigN', (rs) => (lay(rs).N = 2 ** 31 - 1)), /header: layout\.N 2147483647 is not layout\.L squared \(L = 8\)/],
+      [variant('smallN', (rs) => Object.assign(lay(rs), { N: 4, L: 2 })), /header: layout\.colour holds 64 cells, the grid 4/],
+      [
+        variant('traced', (rs) => {
+          const h = hdr(rs);
+          const tc = h.traced_cells as { data: Uint8Array };
+          const data = Uint8Array.from(tc.data);
+          new DataView(data.buffer).setInt32(0, 64, true);
+          h.traced_cells = { ...tc, data };
+        }),
+        /header: traced_cells holds cell 64, outside the grid's 0\.\.63/,
+      ],
+      [variant('bigcycle', (rs) => (firstSweep(rs).cycle = 1e300)), /sweep record: cycle is 1e\+300, expected an integer >= 0/],
+    ];
+    const py = pythonStatuses(cases.map((c) => c[0]));
+    for (const [k, [f, re]] of cases.entries()) {
+      const r = await pool.run(['trace', 'export', f, '--npy', join(dir, `npy-h-${k}`)], q);
+      expect(contractBroken(r), f).toBeNull();
+      expect(r.code, f).toBe(2);
+      expect(r.stderr, f).toMatch(re);
+      expect(existsSync(join(dir, `npy-h-${k}`)), f).toBe(false);
+      expect(py[k].status, `${f} (Python): ${py[k].detail}`).toBe('damaged');
+      expect(py[k].detail, f).toMatch(re);
+    }
+    // the header's timing and text reach the VCD only as values a config holds and as text
+    const cfg = (rs: Record<string, unknown>[], clock: Record<string, unknown>) => {
+      const h = hdr(rs);
+      const c = h.config as Record<string, unknown>;
+      h.config = { ...c, clock: { ...(c.clock as object), ...clock } };
+    };
+    for (const [name, clock, re] of [
+      ['phase0', { phase_cycles: 0 }, /the trace header's clock\.phase_cycles is 0, not an integer from 1 to 1000000/],
+      ['hz', { clock_hz: 1e-300 }, /the trace header's clock\.clock_hz is 1e-300, not a number/],
+    ] as const) {
+      const r = await pool.run(['trace', 'export', variant(name, (rs) => cfg(rs, clock)), '--vcd', join(dir, `${name}.vcd`)], q);
+      expect(contractBroken(r), name).toBeNull();
+      expect(r.code, name).toBe(2);
+      expect(r.stderr, name).toMatch(re);
+    }
+    const inj = variant('inject', (rs) => (hdr(rs).created = 'x\n$end\n$var wire 1 ! injected $end\n$date y'));
+    const v = await pool.run(['trace', 'export', inj, '--vcd', join(dir, 'inject.vcd')], q);
+    expect(v.code, v.stderr).toBe(0);
+    const vcd = readFileSync(join(dir, 'inject.vcd'), 'utf8');
+    expect(vcd).not.toMatch(/injected \$end/);
+    expect(vcd.split('\n').slice(0, 4)).toEqual(['$date', '  x?$ end?$var wire 1 ! injected $ end?$date y (trace created)', '$end', '$version']);
+  });
+
+  it("the header's strings reach the terminal escaped: trace inspect and python -m dtca_trace (were raw ANSI and OSC escapes)", async () => {
+    const f = variant('ansi', (rs) => (rs[0] = { ...rs[0], dtca_version: '\x1b[31mRED\u202e', created: '\x1b]0;title\x07x' }));
+    const r = await pool.run(['trace', 'inspect', f], q);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('(dtca \\x1b[31mRED\\u202e, created \\x1b]0;title\\x07x)');
+    expect(r.stdout).not.toMatch(/[\x1b\x07\u202e]/);
+    const py = spawnSync('/usr/bin/python3', ['-m', 'dtca_trace', f], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(ROOT, 'traces') } });
+    expect(py.status, py.stderr).toBe(0);
+    expect(py.stdout).toContain('(dtca \\x1b[31mRED\\u202e)');
+    expect(py.stdout).not.toMatch(/[\x1b\u202e]/);
+  });
+
+  it('the Python reader refuses a FIFO, a device and a directory at once (a FIFO blocked its open for ever)', () => {
+    const fifo = join(dir, 'fifo22');
+    execFileSync('mkfifo', [fifo]);
+    const py = `
+import sys
+sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})
+import dtca_trace
+for p in sys.argv[1:]:
+    try:
+        dtca_trace.load(p); print('read')
+    except dtca_trace.TraceError as e:
+        print(str(e))
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', py, fifo, '/dev/zero', dir], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      `${fifo}: is a FIFO (a pipe), not a trace file (a trace must be a regular file)`,
+      '/dev/zero: is a device, not a trace file (a trace must be a regular file)',
+      `${dir}: is a directory, not a trace file (a trace must be a regular file)`,
+    ]);
+  });
+
   it("the Python package's model.read refuses NaN weights and fractional pixel indices with its own ModelError", () => {
     const py = `
 import json, sys, math
@@ -816,6 +1022,10 @@ case('pixel', lambda m: m['dtm'].__setitem__('image', [4.5] + m['dtm']['image'][
 case('type', lambda m: m.__setitem__('stages', 'oops'))
 case('edges', lambda m: m['stages'][0].__setitem__('edges', [[0, 1]]))
 case('grid', lambda m: m.__setitem__('grid', 7))
+case('beta', lambda m: m.__setitem__('beta', 1e7))
+case('bigL', lambda m: m['grid'].__setitem__('L', 10**12))
+case('extra', lambda m: m.__setitem__('extra', 1))
+case('stagekey', lambda m: m['stages'][0].__setitem__('\\x1b[31mevil', 1))
 case('good', lambda m: None)
 `;
     const r = spawnSync('/usr/bin/python3', ['-c', py, model, dir], { encoding: 'utf8' });
@@ -829,6 +1039,11 @@ case('good', lambda m: None)
     expect(got.nan).toMatch(/^ModelError FILE: stages\[0\]\.bias\[0\]: nan is not a finite number/);
     expect(got.pixel).toMatch(/^ModelError FILE: dtm\.image: cell indices must be integers/);
     for (const k of ['type', 'edges', 'grid']) expect(got[k], k).toMatch(/^ModelError FILE: /);
+    // what dtca refuses (beta above 1e6, L above 46340, a key it does not know), not accepted (were) or a ValueError
+    expect(got.beta).toBe('ModelError FILE: beta: must be a number in (0, 1e+06]');
+    expect(got.bigL).toBe('ModelError FILE: grid.L: must be an integer in 2..46340');
+    expect(got.extra).toBe('ModelError FILE: extra: unknown key');
+    expect(got.stagekey).toBe('ModelError FILE: stages[0].\\x1b[31mevil: unknown key');
     expect(got.good).toBe('accepted');
   });
 });
@@ -981,6 +1196,19 @@ describe("audit: a sweep's jobs, from --jobs, a plan file or options.json, are c
       const out = join(dir, 'plan-jobs-out');
       refused(await pool.run(['sweep', '--plan', plan, ...SMALL, '--sweeps', '5', '--no-charts', '--out', out], q), re);
       expect(existsSync(out), j).toBe(false);
+    }
+    // the plan's zip, replicates and seed are the plan's: a string "false" for zip zipped the axes, a string replicates was called --replicates
+    for (const [body, re] of [
+      ['"zip": "false"', /^dtca: --plan .*plan-vals\.json: zip "false": must be true or false$/],
+      ['"replicates": "3"', /^dtca: --plan .*plan-vals\.json: replicates "3": must be an integer >= 1$/],
+      ['"seed": 1e308', /^dtca: --plan .*plan-vals\.json: seed 1e\+308: must be an integer >= 0 and < 2\^53$/],
+      ['"seed": -0.5', /^dtca: --plan .*plan-vals\.json: seed -0\.5: must be an integer >= 0$/],
+    ] as [string, RegExp][]) {
+      const plan = join(dir, 'plan-vals.json');
+      writeFileSync(plan, `{"axes": {"clock.clock_hz": [1e7, 2e7], "fabric.tile.size": [8, 4]}, ${body}}`);
+      const out = join(dir, 'plan-vals-out');
+      refused(await pool.run(['sweep', 'plan', '--plan', plan, ...SMALL, '--sweeps', '5', '--out', out], q), re);
+      expect(existsSync(out), body).toBe(false);
     }
   });
 

@@ -249,3 +249,13 @@ describe('issue 19 item 10: an interrupted sweep says how to resume, and --resum
     expect(JSON.parse(readFileSync(join(out, 'options.json'), 'utf8')).jobs).toBe(2);
   }, 600_000);
 });
+
+describe('results.csv cells', () => {
+  it('a carriage return in a text cell is quoted like a newline (a model named "a\\rb.mp" split its row)', async () => {
+    const { toCsv } = await import('../sim/sweep/collect.js');
+    const pf = { plan: { axes: [] } } as unknown as PlanFile;
+    const row = { point: 1, id: 'ab', axes: {}, replicate: 0, seed: 1, workload: 'model a\rb.mp 1x2' } as unknown as Row;
+    const lines = toCsv(pf, [row]).split('\n');
+    expect(lines[1]).toMatch(/^1,ab,0,1,"model a\rb\.mp 1x2",/);
+  });
+});

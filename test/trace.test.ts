@@ -3,7 +3,7 @@
 // reader and examples (via /usr/bin/python3), and `dtca trace inspect|export`.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -826,6 +826,19 @@ describe('dtca trace inspect | export', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^dtca: --npy .*other: not empty \(notes\.txt\); choose another directory \(or an earlier --npy export\)\n$/);
     expect(readdirSync(other)).toEqual(['notes.txt']);
+    // a dangling or looping symbolic link named .npy beside states.npy: refused the same way (was an ENOENT/ELOOP stack trace)
+    for (const [name, target] of [
+      ['dangling', '/nonexistent-dtca'],
+      ['loop', 'a.npy'],
+    ]) {
+      const d = join(out, name);
+      mkdirSync(d);
+      writeFileSync(join(d, 'states.npy'), '');
+      symlinkSync(target, join(d, 'a.npy'));
+      r = dtca(['trace', 'export', p, '--npy', d]);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr, name).toMatch(/^dtca: --npy .*: not empty \(a\.npy, states\.npy\); choose another directory \(or an earlier --npy export\)\n$/);
+    }
     // its own earlier export is written over
     const mine = join(out, 'mine');
     expect(dtca(['trace', 'export', p, '--npy', mine]).code).toBe(0);

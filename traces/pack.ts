@@ -18,6 +18,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
+import { shown } from '../fabric/rules.js';
 
 export const PACKR_OPTIONS = { useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true } as const;
 
@@ -88,14 +89,14 @@ export function isTypedDict(v: unknown): v is TypedDict {
  */
 export function fromTypedDict(d: TypedDict): TypedArray {
   const C = DTYPES[d.dtype];
-  if (!C) throw new Error(`unknown dtype '${d.dtype}'`);
+  if (!C) throw new Error(`unknown dtype '${shown(d.dtype)}'`);
   let n = 1;
   for (const s of d.shape) {
-    if (!Number.isInteger(s) || s < 0) throw new Error(`bad shape ${JSON.stringify(d.shape)}`);
+    if (!Number.isInteger(s) || s < 0) throw new Error(`bad shape ${shown(d.shape, 80)}`);
     n *= s;
   }
   if (n * C.BYTES_PER_ELEMENT !== d.data.byteLength) {
-    throw new Error(`${d.dtype} array of shape ${JSON.stringify(d.shape)} has ${d.data.byteLength} bytes of data`);
+    throw new Error(`${d.dtype} array of shape ${shown(d.shape, 80)} has ${d.data.byteLength} bytes of data`);
   }
   const buf = new ArrayBuffer(d.data.byteLength);
   new Uint8Array(buf).set(d.data);

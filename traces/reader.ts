@@ -19,6 +19,7 @@ import { open, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { notRegular } from '../fabric/read.js';
 import { UserError } from '../fabric/errors.js';
+import { shown } from '../fabric/rules.js';
 import { noteInput } from '../fabric/files.js';
 import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits, type SweepFields } from './pack.js';
 import { TRACE_FORMAT, TRACE_VERSION, type EnergyByComponent, type StageInfo } from './types.js';
@@ -90,22 +91,33 @@ export function unpackStates(rec: SweepRecord, nCells: number = rec.n_cells): Ui
 class Damage extends Error {}
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+/** a count: an integer from 0 to 2^53 - 1 (a count beyond it is no longer exact: damage) */
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
 
+/** A decoded value in a message: JSON, control and direction-changing characters escaped, at most 80 characters. */
+const js = (v: unknown): string => (v === undefined ? 'missing' : shown(typeof v === 'string' ? JSON.stringify(v) : v, 80));
+
+/**
+ * What an energy component may be called: its name becomes a CSV column (`energy_<c>_j`) and a
+ * file name (`energy_<c>_j.npy`) in `trace export`, so a slash, a comma or a newline is damage.
+ */
+const COMPONENT = /^[a-z][a-z0-9_]{0,63}$/;
+
 function checkEnergy(v: unknown): void {
-  if (!isObj(v) || !Object.values(v).every((x) => typeof x === 'number')) throw new Damage('energy_j is not a map of numbers');
+  if (!isObj(v) || !Object.values(v).every(isNum)) throw new Damage('energy_j is not a map of finite numbers');
+  for (const k of Object.keys(v)) if (!COMPONENT.test(k)) throw new Damage(`energy_j: ${js(k)} is not a component name`);
 }
 
 function need(rec: Record<string, unknown>, keys: string[], test: (v: unknown) => boolean, what: string): void {
-  for (const k of keys) if (!test(rec[k])) throw new Damage(`${rec.type} record: ${k} is ${JSON.stringify(rec[k]) ?? 'missing'}, expected ${what}`);
+  for (const k of keys) if (!test(rec[k])) throw new Damage(`${rec.type} record: ${k} is ${js(rec[k])}, expected ${what}`);
 }
 
 function validate(rec: Record<string, unknown>): TraceRecord {
   switch (rec.type) {
     case 'sweep': {
-      need(rec, ['chain', 'stage', 'sweep', 'n_cells'], isInt, 'an integer >= 0');
-      need(rec, ['cycle', 'time_s', 'toggles'], isNum, 'a number');
+      need(rec, ['chain', 'stage', 'sweep', 'n_cells', 'cycle', 'toggles'], isInt, 'an integer >= 0');
+      need(rec, ['time_s'], isNum, 'a number');
       checkEnergy(rec.energy_j);
       const s = rec.states;
       if (!isTypedDict(s) || s.dtype !== 'uint8') throw new Damage('sweep record: states is not a uint8 array');
@@ -116,24 +128,25 @@ function validate(rec: Record<string, unknown>): TraceRecord {
     }
     case 'stage_begin':
     case 'stage_end':
-      need(rec, ['stage'], isInt, 'an integer >= 0');
-      need(rec, ['cycle', 'time_s'], isNum, 'a number');
+      need(rec, ['stage', 'cycle'], isInt, 'an integer >= 0');
+      need(rec, ['time_s'], isNum, 'a number');
       checkEnergy(rec.energy_j);
       return rec as unknown as StageRecord;
     case 'end':
-      need(rec, ['records', 'sweep_records'], isInt, 'an integer >= 0');
+      need(rec, ['records', 'sweep_records', 'cycle'], isInt, 'an integer >= 0');
       if (rec.status === 'interrupted') {
-        need(rec, ['cycle', 'time_s'], isNum, 'a number');
+        need(rec, ['time_s'], isNum, 'a number');
         return rec as unknown as EndRecord;
       }
-      if (rec.status !== undefined && rec.status !== 'complete') throw new Damage(`end record: status ${JSON.stringify(rec.status)}`);
-      need(rec, ['cycle', 'time_s', 'cell_updates', 'toggles'], isNum, 'a number');
+      if (rec.status !== undefined && rec.status !== 'complete') throw new Damage(`end record: status ${js(rec.status)}`);
+      need(rec, ['cell_updates', 'toggles'], isInt, 'an integer >= 0');
+      need(rec, ['time_s'], isNum, 'a number');
       checkEnergy(rec.energy_j);
       return rec as unknown as EndRecord;
     case 'header':
       throw new Damage('a second header record');
     default:
-      throw new Damage(`unknown record type ${JSON.stringify(rec.type)}`);
+      throw new Damage(`unknown record type ${js(rec.type)}`);
   }
 }
 
@@ -146,6 +159,20 @@ function validateHeader(rec: Record<string, unknown>): HeaderRecord {
   const run = rec.run as Record<string, unknown> | undefined;
   if (!isObj(run) || !isInt(run.chains) || !isInt(run.stages) || !isInt(run.sweeps)) throw new Damage('header: run {chains, stages, sweeps} missing');
   if (!(rec.traced_cells instanceof Int32Array) || rec.n_traced !== rec.traced_cells.length) throw new Damage('header: traced_cells / n_traced inconsistent');
+  // the layout is the grid's: every array an export sizes or indexes by it agrees with it (a
+  // declared N of 2^31 is never allocated unless the header carries its N colours)
+  const { L, N } = lay;
+  if (L < 1 || N !== L * L) throw new Damage(`header: layout.N ${js(N)} is not layout.L squared (L = ${js(L)})`);
+  if (lay.colour.length !== N) throw new Damage(`header: layout.colour holds ${lay.colour.length} cells, the grid ${N}`);
+  const cells: [string, Int32Array][] = [
+    ['layout.visible', lay.visible as Int32Array],
+    ['layout.image', lay.image as Int32Array],
+    ['layout.label', lay.label as Int32Array],
+    ['traced_cells', rec.traced_cells],
+  ];
+  for (const [k, a] of cells) {
+    for (const c of a) if (c < 0 || c >= N) throw new Damage(`header: ${k} holds cell ${c}, outside the grid's 0..${N - 1}`);
+  }
   return rec as unknown as HeaderRecord;
 }
 
@@ -205,14 +232,12 @@ export class TraceDecoder {
       // a trace is recognised by its first bytes (not by decoded values, which damage can bend
       // differently in different decoders): what follows is judged as damage
       if (!startsLikeHeader(buf, start)) {
-        const got = isObj(value)
-          ? `first record has type ${JSON.stringify(value.type)}, format ${JSON.stringify(value.format)}`
-          : 'it does not start with a msgpack map';
+        const got = isObj(value) ? `first record has type ${js(value.type)}, format ${js(value.format)}` : 'it does not start with a msgpack map';
         throw this.notATrace(got);
       }
       if (!isObj(value)) throw this.fail(at, 'the header is not a map');
       if (typeof value.version !== 'number' || !Number.isInteger(value.version) || value.version < 1) {
-        throw this.fail(at, `header version ${JSON.stringify(value.version)} is not a format version`);
+        throw this.fail(at, `header version ${js(value.version)} is not a format version`);
       }
       if (value.version > TRACE_VERSION) {
         throw (this.error = new UserError(

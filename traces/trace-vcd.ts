@@ -24,6 +24,7 @@
  * naming the size and how to thin it, when the estimate exceeds the limit.
  */
 import { UserError, Interrupted } from '../fabric/errors.js';
+import { shown } from '../fabric/rules.js';
 import { cellXY } from '../fabric/fabric.js';
 import { readTrace, unpackStates, type HeaderRecord, type SweepRecord } from './reader.js';
 import { chooseTimescale, formatTimescale, idCode, VcdWriter, type Timescale, type VcdVar } from './vcd.js';
@@ -180,7 +181,19 @@ async function plan(file: string, o: VcdExportOptions): Promise<Plan> {
   const phaseCycles = cfgNumber(config, 'clock.phase_cycles');
   const clockHz = cfgNumber(config, 'clock.clock_hz') ?? header.run.clock_hz;
   if (phaseCycles === undefined) throw new UserError(`${file}: the trace header's config has no clock.phase_cycles`);
+  // the timing comes from the header: values no config could hold would make times that are not
+  // VCD times (#5e+297) or a clock that never ticks; the ranges are the config schema's
+  const inRange = (what: string, v: unknown, min: number, max: number, integer: boolean) => {
+    if (typeof v !== 'number' || !(v >= min && v <= max) || (integer && !Number.isInteger(v))) {
+      throw new UserError(
+        `${file}: the trace header's ${what} is ${shown(v)}, not ${integer ? 'an integer' : 'a number'} from ${min} to ${max}; is the trace damaged?`,
+      );
+    }
+  };
+  inRange('clock.phase_cycles', phaseCycles, 1, 1e6, true);
+  inRange('clock.clock_hz', clockHz, 1e-3, 1e15, false);
   const readBits = cfgNumber(config, 'io.readout_bits_per_cycle');
+  if (readBits !== undefined) inRange('io.readout_bits_per_cycle', readBits, 1, 2 ** 31, true);
   const readCycles = readBits ? Math.ceil(header.layout.visible.length / readBits) : 0;
   const n = cols.length;
   const toggleRate = compared > 0 ? flips / compared : 0.5;

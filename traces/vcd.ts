@@ -92,6 +92,16 @@ export function chooseTimescale(stepS: number): { timescale: Timescale; ticks: n
   return { timescale: { magnitude: 1, unit: 'fs' }, ticks: Math.max(1, Math.round(stepS / 1e-15)), exact: false };
 }
 
+/**
+ * Text for a $date, $version or $comment section, which ends at the first `$end`: a `$end` in it
+ * (a trace header's `created` or `dtca_version`, a file name) would end the section and let what
+ * follows be read as declarations, so it becomes `$ end`; control characters become `?` (newlines
+ * only in a comment).
+ */
+export function vcdText(t: string, newlines = false): string {
+  return t.replace(/\$end/g, '$ end').replace(newlines ? /[\x00-\x09\x0b-\x1f\x7f-\x9f]/g : /[\x00-\x1f\x7f-\x9f]/g, '?');
+}
+
 /** Identifier codes: printable ASCII ! (33) .. ~ (126), shortest first. */
 export function idCode(n: number): string {
   let s = '';
@@ -192,9 +202,9 @@ export class VcdWriter {
 
   private header(): void {
     const o = this.opts;
-    this.out(`$date\n  ${o.date ?? creationTime()}\n$end\n`);
-    this.out(`$version\n  ${o.version ?? 'dtca'}\n$end\n`);
-    if (o.comment) this.out(`$comment\n  ${o.comment.replace(/\$end/g, '$ end')}\n$end\n`);
+    this.out(`$date\n  ${vcdText(o.date ?? creationTime())}\n$end\n`);
+    this.out(`$version\n  ${vcdText(o.version ?? 'dtca')}\n$end\n`);
+    if (o.comment) this.out(`$comment\n  ${vcdText(o.comment, true)}\n$end\n`);
     this.out(`$timescale ${formatTimescale(o.timescale)} $end\n`);
     // scopes as a tree, variables in declaration order within each scope
     interface Node {

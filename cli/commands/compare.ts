@@ -11,6 +11,7 @@ import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
+import { shown } from '../../fabric/rules.js';
 import { kindOf, parseJsonText } from '../../fabric/json.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { claimDefaultDir, prepareRunDir, writeJson } from '../../sim/io/output.js';
@@ -214,7 +215,9 @@ export function compareTable(ds: Design[]): string {
     }),
   ]);
   const head = ['', ...ds.map((d) => d.name)];
-  const all = [head, ...rows];
+  // names and texts come from the directories' files (a manifest's label, stats.json's mapping):
+  // control and direction-changing characters are shown escaped, never sent to the terminal
+  const all = [head, ...rows].map((r) => r.map((c) => shown(c, 200)));
   const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
   return all.map((r) => r.map((s, c) => (c === 0 ? s.padEnd(w[c]) : s.padStart(w[c]))).join('  ')).join('\n') + '\n' + PER_IMAGE_NOTE + '\n';
 }

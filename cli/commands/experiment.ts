@@ -16,6 +16,8 @@ import { existsSync, appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Interrupted, UserError } from '../../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
+import { kindOf } from '../../fabric/json.js';
+import { shown } from '../../fabric/rules.js';
 import { resolveConfig, FLAG_NAMES } from '../../sim/config.js';
 import { planWorkload, executeWorkload, outcomeSamples, WorkloadStopped, type DtmOutcome } from '../../sim/workload.js';
 import { quietContext } from '../../sim/context.js';
@@ -70,19 +72,44 @@ function flagText(v: unknown): string {
   return String(v);
 }
 
-/** A JSON-lines file of the experiment's directory, bounded (fabric/read.ts); a bad line is one line naming it. */
-function readJsonLines<T>(path: string, what: string): T[] {
+/**
+ * A JSON-lines file of the experiment's directory, bounded (fabric/read.ts); a bad line is one line
+ * naming it. `problem` says what is wrong with a parsed line (null: nothing).
+ */
+function readJsonLines<T>(path: string, what: string, problem: (v: unknown) => string | null = () => null): T[] {
   const lines = readInputFile(path, { what, max: READ_LIMITS.json }).toString('utf8').split('\n');
   const out: T[] = [];
   lines.forEach((l, k) => {
     if (l.trim() === '') return;
+    let v: unknown;
     try {
-      out.push(JSON.parse(l) as T);
+      v = JSON.parse(l);
     } catch {
       throw new UserError(`${path}: line ${k + 1} is not valid JSON`);
     }
+    const bad = problem(v);
+    if (bad) throw new UserError(`${path}: line ${k + 1}: ${bad}`);
+    out.push(v as T);
   });
   return out;
+}
+
+/**
+ * What is wrong with a results.jsonl row (null: nothing): the fields the table, the chart and the
+ * settings check read, of their types (a null row was a TypeError stack trace, a string one
+ * "--images undefined (not 500)").
+ */
+function rowProblem(v: unknown): string | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return `expected a result row (an object), got ${kindOf(v)}`;
+  const r = v as Record<string, unknown>;
+  if (!VARIANTS.some((x) => x.name === r.variant)) return `variant ${shown(r.variant)} is not one of ${VARIANTS.map((x) => x.name).join(', ')}`;
+  for (const k of ['epoch', 'images', 'sweeps_per_stage', 'T'])
+    if (!Number.isSafeInteger(r[k]) || (r[k] as number) < (k === 'epoch' ? 0 : 1)) return `${k} = ${shown(r[k])}: expected a whole number`;
+  for (const k of ['fd', 'marginal_error', 'rho_mean', 'rho_max', 'lambda_mean'])
+    if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) return `${k} = ${shown(r[k])}: expected a finite number`;
+  if (r.clamped_accuracy !== null && !(typeof r.clamped_accuracy === 'number' && Number.isFinite(r.clamped_accuracy)))
+    return `clamped_accuracy = ${shown(r.clamped_accuracy)}: expected a finite number or null`;
+  return null;
 }
 
 /** The chart of OUT/central.svg/.png: FD and the worst stage's autocorrelation per epoch, one line per model scored. */
@@ -146,7 +173,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const data = loadReferenceData(a.data as string | undefined);
   const classifier = readClassifier(CLASSIFIER_PATH);
   const resultsPath = join(out, 'results.jsonl');
-  const rows: Row[] = existsSync(resultsPath) ? readJsonLines<Row>(resultsPath, 'results file') : [];
+  const rows: Row[] = existsSync(resultsPath) ? readJsonLines<Row>(resultsPath, 'results file', rowProblem) : [];
   // a re-run continues the same experiment: its models and scores were made with these flags
   // (--epochs may grow); other values would label the old rows with the new flags
   const settings: Record<string, unknown> = { steps, batch, lr, placement, 'acp-lag': lag, images, sweeps: K, set: (a.set as string[] | undefined) ?? [] };

@@ -28,6 +28,7 @@ import type { Argv } from 'yargs';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError, Interrupted } from '../../fabric/errors.js';
+import { shown } from '../../fabric/rules.js';
 import { listenForStop, interruptedLine } from '../signals.js';
 import { eng } from '../../sim/units.js';
 import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
@@ -84,7 +85,9 @@ function formatSummary(s: TraceSummary): string {
     status = `interrupted (${s.interrupted?.reason})${where ? ` at ${where}` : ''}: the run was stopped; the trace holds what it did until then`;
   } else status = 'complete';
   lines.push(['status', status]);
-  return lines.map(([k, v]) => `${k.padEnd(16)}${v}`).join('\n') + '\n';
+  // the header's strings (dtca_version, created, mapping, an interrupt's reason) are the file's:
+  // control and direction-changing characters are shown escaped, never sent to the terminal
+  return lines.map(([k, v]) => `${shown(k, 80).padEnd(16)}${shown(v, 2000)}`).join('\n') + '\n';
 }
 
 async function cmdInspect(file: string, json: boolean): Promise<void> {
@@ -161,7 +164,15 @@ function prepareDir(p: string): { dir: string; created: string | undefined } {
   else {
     // an existing directory: empty, or an earlier --npy export (its states.npy and only .npy files), as rng --out refuses one holding anything else
     const entries = readdirSync(dir);
-    const ownExport = entries.includes('states.npy') && entries.every((f) => f.endsWith('.npy') && statSync(join(dir, f)).isFile());
+    // (a dangling or looping symbolic link among them is not an export's file: was an ENOENT/ELOOP stack trace)
+    const isFile = (f: string) => {
+      try {
+        return statSync(join(dir, f)).isFile();
+      } catch {
+        return false;
+      }
+    };
+    const ownExport = entries.includes('states.npy') && entries.every((f) => f.endsWith('.npy') && isFile(f));
     if (entries.length > 0 && !ownExport) throw new UserError(notEmptyMessage(`--npy ${p}`, entries, ' (or an earlier --npy export)'));
   }
   return { dir, created };

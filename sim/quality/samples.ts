@@ -206,25 +206,37 @@ export function readAutocorrelation(dir: string): (number | null)[] | null {
   const path = join(dir, 'stats.json');
   if (!existsSync(path)) return null;
   const text = readInputFile(path, { what: 'stats.json', max: READ_LIMITS.json }).toString('utf8');
+  let stats: unknown;
   try {
-    const stats = JSON.parse(text) as { stages?: { stage: number; autocorrelation?: number | null }[] };
-    return autocorrelationOf(stats.stages);
-  } catch {
-    throw new UserError(`${path}: not valid JSON`);
+    stats = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${jsonProblem(e, text)})`);
   }
+  if (stats === null || typeof stats !== 'object' || Array.isArray(stats))
+    throw new UserError(`${path}: not a run's statistics (a JSON object), got ${kindOf(stats)}`);
+  return autocorrelationOf((stats as { stages?: unknown }).stages, path);
 }
 
-/** Per-stage autocorrelation from a list of stage records (index = stage); null if none has one. */
-export function autocorrelationOf(stages: { stage: number; autocorrelation?: number | null }[] | undefined): (number | null)[] | null {
-  if (!stages || stages.length === 0) return null;
-  const out: (number | null)[] = new Array(stages.length).fill(null);
+/**
+ * Per-stage autocorrelation from a list of stage records (index = stage); null if none has one.
+ * The list is a file's (stats.json, named by `where`): it must be a list of objects whose `stage`
+ * is its index in a list of T stages (a stage of 2^32 made an array of 2^32 entries).
+ */
+export function autocorrelationOf(stages: unknown, where = 'stats.json'): (number | null)[] | null {
+  if (stages === undefined || stages === null) return null;
+  if (!Array.isArray(stages)) throw new UserError(`${where}: stages: expected a list, got ${kindOf(stages)}`);
+  if (stages.length === 0) return null;
+  const out: (number | null)[] = new Array<number | null>(stages.length).fill(null);
   let any = false;
-  for (const st of stages) {
-    const v = st.autocorrelation;
+  stages.forEach((st: unknown, k) => {
+    if (st === null || typeof st !== 'object' || Array.isArray(st)) throw new UserError(`${where}: stages[${k}]: expected an object, got ${kindOf(st)}`);
+    const { stage, autocorrelation: v } = st as { stage?: unknown; autocorrelation?: unknown };
+    if (!Number.isInteger(stage) || (stage as number) < 0 || (stage as number) >= stages.length)
+      throw new UserError(`${where}: stages[${k}].stage = ${shown(stage)}: expected an integer in 0..${stages.length - 1}`);
     if (typeof v === 'number' && Number.isFinite(v)) {
-      out[st.stage] = v;
+      out[stage as number] = v;
       any = true;
     }
-  }
+  });
   return any ? out : null;
 }

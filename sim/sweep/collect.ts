@@ -4,11 +4,13 @@
  * which are missing. Other directories of the same sweep (shards run apart) are merged in first;
  * a directory of another sweep is refused before anything is copied.
  */
-import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
 import { kindOf } from '../../fabric/json.js';
+import { notRegular } from '../../fabric/read.js';
+import { outputError } from '../../fabric/files.js';
 import { writeFileAtomic } from '../io/output.js';
 import type { Point } from './plan.js';
 import { readPlanFile, ownSweepDir, readPoints, isPointDone, isTwinDone, readPoint, pointDir, twinDir, type PlanFile, type Row } from './store.js';
@@ -95,7 +97,8 @@ export interface Collected {
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // a carriage return ends a record too (RFC 4180): a field holding one is quoted like a newline
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function axisPaths(pf: PlanFile): string[] {
@@ -129,11 +132,33 @@ export function toJsonl(pf: PlanFile, rows: Row[]): string {
   );
 }
 
-/** Copy a finished point or twin directory from another sweep directory, atomically. */
+/**
+ * Copy a finished point or twin directory from another sweep directory, atomically. What dtca
+ * wrote there is a directory of regular files: anything else (a symbolic link, a FIFO, a device, a
+ * subdirectory) is refused before anything is copied (a FIFO was an internal error that left the
+ * private copy behind; a symbolic link was copied as one, a point the next resume calls damaged).
+ */
 function adopt(from: string, toParent: string, name: string): void {
+  const odd = (p: string, st: Stats) =>
+    new UserError(
+      `${p}: ${st.isSymbolicLink() ? 'is a symbolic link' : (notRegular(st) ?? 'is not a regular file')}; a point or twin to merge is a directory of files dtca wrote (move it away and collect again)`,
+    );
+  const top = lstatSync(from);
+  if (!top.isDirectory()) throw odd(from, top);
+  const files = readdirSync(from);
+  for (const f of files) {
+    const st = lstatSync(join(from, f));
+    if (!st.isFile()) throw odd(join(from, f), st);
+  }
   const tmp = join(toParent, `.partial-${hostname()}-${process.pid}-${name}`);
   rmSync(tmp, { recursive: true, force: true });
-  cpSync(from, tmp, { recursive: true });
+  try {
+    mkdirSync(tmp);
+    for (const f of files) copyFileSync(join(from, f), join(tmp, f));
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw outputError(e, join(toParent, name), `copying ${from}`);
+  }
   try {
     renameSync(tmp, join(toParent, name));
   } catch (e) {

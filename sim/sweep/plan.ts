@@ -16,7 +16,7 @@ import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { parseJsonText } from '../../fabric/json.js';
-import { resolveRules, checkRules } from '../../fabric/rules.js';
+import { resolveRules, checkRules, shown } from '../../fabric/rules.js';
 import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig } from '../config.js';
 import { parseQuantity, unitOfPath } from '../units.js';
 import { readModel, checkModelFitsFabric, type Model } from '../model.js';
@@ -676,6 +676,18 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
   for (const k of Object.keys(w)) if (!wk.includes(k)) throw new UserError(`--plan ${path}: workload.${k}: unknown key (known: ${wk.join(', ')})`);
   let config = o.config as string | undefined;
   if (config !== undefined && typeof config !== 'string') throw new UserError(`--plan ${path}: config: a preset name or a config file path`);
+  // the plan's own values are checked here, naming the plan (a string "false" for zip was true: the
+  // axes were zipped; a string replicates was called the flag --replicates)
+  const given = (v: unknown) => shown(typeof v === 'string' ? JSON.stringify(v) : v);
+  if (o.zip !== undefined && typeof o.zip !== 'boolean') throw new UserError(`--plan ${path}: zip ${given(o.zip)}: must be true or false`);
+  for (const [k, min] of [
+    ['replicates', 1],
+    ['seed', 0],
+  ] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= min))
+      throw new UserError(`--plan ${path}: ${k} ${given(v)}: must be an integer >= ${min}${Number.isInteger(v) && (v as number) >= min ? ' and < 2^53' : ''}`);
+  }
   if (config && config.endsWith('.json')) config = rel(config);
   return {
     config,

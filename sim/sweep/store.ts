@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, 
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
-import { jsonProblem, parseJsonText } from '../../fabric/json.js';
+import { jsonProblem, kindOf, parseJsonText } from '../../fabric/json.js';
 import { shown } from '../../fabric/rules.js';
 import { checkJobs } from '../resources.js';
 import { writeJson, writeFileAtomic, VERSION } from '../io/output.js';
@@ -82,6 +82,44 @@ export function isSweepDir(dir: string): boolean {
   return existsSync(join(dir, 'plan.json'));
 }
 
+/**
+ * What is wrong with a plan.json's shape (null: nothing): every field the commands read, of the
+ * type they read it as (an edited file with a number for `command` or null for `plan` was a
+ * TypeError in collect and run). The points themselves are checked against it by their sweep id.
+ */
+function planFileProblem(pf: Record<string, unknown>): string | null {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const kind = (v: unknown) => (typeof v === 'string' ? JSON.stringify(shown(v)) : kindOf(v));
+  const val = (v: unknown) => (typeof v === 'string' ? JSON.stringify(shown(v)) : shown(v));
+  for (const k of ['sweep_id', 'dtca_version', 'created'] as const) if (typeof pf[k] !== 'string') return `${k} is ${kind(pf[k])}, not a string`;
+  if (!/^[0-9a-f]{1,64}$/.test(pf.sweep_id as string)) return `sweep_id ${kind(pf.sweep_id)} is not a sweep id`;
+  if (!Number.isSafeInteger(pf.points) || (pf.points as number) < 1) return `points is ${val(pf.points)}, not a count of points`;
+  if (!strings(pf.command)) return 'command is not a list of strings';
+  const p = pf.plan;
+  if (!isObj(p)) return `plan is ${kindOf(p)}, not an object`;
+  for (const k of ['config', 'label'] as const) if (typeof p[k] !== 'string') return `plan.${k} is ${kind(p[k])}, not a string`;
+  if (!strings(p.sets)) return 'plan.sets is not a list of strings';
+  if (!Array.isArray(p.axes) || !p.axes.every((a) => isObj(a) && typeof a.path === 'string' && Array.isArray(a.values)))
+    return 'plan.axes is not a list of {path, values}';
+  if (typeof p.zip !== 'boolean') return `plan.zip is ${kind(p.zip)}, not true or false`;
+  if (!Number.isSafeInteger(p.replicates) || (p.replicates as number) < 1) return `plan.replicates is ${val(p.replicates)}, not a count`;
+  if (p.seed !== null && !(Number.isSafeInteger(p.seed) && (p.seed as number) >= 0)) return `plan.seed is ${val(p.seed)}, not a seed`;
+  if (!isObj(p.workload) || typeof p.workload.kind !== 'string') return 'plan.workload is not an object with a kind';
+  const t = p.train;
+  if (t !== null && t !== undefined) {
+    if (
+      !isObj(t) ||
+      typeof t.budget !== 'string' ||
+      typeof t.chip !== 'string' ||
+      !isObj(t.options) ||
+      !(t.model_cache === null || typeof t.model_cache === 'string')
+    )
+      return 'plan.train is not null or {budget, options, chip, model_cache}';
+  }
+  return null;
+}
+
 export function readPlanFile(dir: string): PlanFile {
   const path = join(dir, 'plan.json');
   if (!existsSync(path)) throw new UserError(`${dir}: not a sweep directory (no plan.json; make one with dtca sweep plan ... --out DIR)`);
@@ -96,7 +134,9 @@ export function readPlanFile(dir: string): PlanFile {
   if (pf === null || typeof pf !== 'object') throw new UserError(`${path}: not a dtca sweep plan`);
   if (pf.format !== SWEEP_FORMAT) throw new UserError(`${path}: not a dtca sweep plan`);
   if (pf.version !== SWEEP_VERSION)
-    throw new UserError(`${path}: sweep format version ${pf.version}; this dtca reads version ${SWEEP_VERSION} (plan the sweep again)`);
+    throw new UserError(`${path}: sweep format version ${shown(pf.version)}; this dtca reads version ${SWEEP_VERSION} (plan the sweep again)`);
+  const bad = planFileProblem(pf as unknown as Record<string, unknown>);
+  if (bad) throw new UserError(`${path}: ${bad}: the file was edited or damaged (plan the sweep again)`);
   for (const sub of ['points', 'twins', 'plots'])
     checkEntry(join(dir, sub), sub === 'plots' ? 'collect draws the charts again' : 'a resume runs what it held again');
   return pf;

@@ -299,7 +299,22 @@ export function describeLayout(l: VisibleLayout | null): string {
   return l ? `${describeImage(l.image)} image, ${l.labelCopies} label copies per class` : 'not a Fashion-MNIST layout';
 }
 
-type Invocation = { command: string; finished: string; wall_s: number; cell_updates: number; status?: string };
+type Invocation = { command?: string; finished?: string; wall_s?: number; cell_updates?: number; status?: string };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** An earlier invocation as a manifest recorded it: its texts and counts where they are what they should be. */
+function invocationOf(e: Record<string, unknown>): Invocation {
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  return {
+    command: text(e.command),
+    finished: text(e.finished),
+    wall_s: count(e.wall_s),
+    cell_updates: count(e.cell_updates),
+    ...(e.status === 'interrupted' ? { status: 'interrupted' } : {}),
+  };
+}
 
 /** Train the model of a design; writes the model, its log, chart, checkpoints and manifest (see the file comment). */
 export async function trainModelForDesign(
@@ -444,19 +459,11 @@ export async function trainModelForDesign(
     const manifestPath = `${out}.manifest.json`;
     if (options.resume && existsSync(manifestPath)) {
       try {
-        const old = JSON.parse(readInputFile(manifestPath, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8')) as {
-          earlier?: Invocation[];
-        } & Invocation;
-        earlier = [
-          ...(old.earlier ?? []),
-          {
-            command: old.command,
-            finished: old.finished,
-            wall_s: old.wall_s,
-            cell_updates: old.cell_updates,
-            ...(old.status === 'interrupted' ? { status: old.status } : {}),
-          },
-        ];
+        const old = JSON.parse(readInputFile(manifestPath, { what: 'manifest', max: READ_LIMITS.json }).toString('utf8')) as unknown;
+        // the file is the earlier invocation's record, carried on as it is when it is one: an entry
+        // that is not an object, or a figure that is not a count (a string, null), is dropped rather
+        // than summed into total_wall_s (a string wall_s made it a string; a null entry a TypeError)
+        if (isRecord(old)) earlier = [...(Array.isArray(old.earlier) ? old.earlier : []), old].filter(isRecord).map(invocationOf);
       } catch {
         earlier = [];
       }

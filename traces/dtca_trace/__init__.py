@@ -49,6 +49,9 @@ raises ``TraceError`` (with ``offset``) after the records before the damage have
 """
 import json
 import math
+import os
+import re
+import stat
 import warnings
 import zlib
 
@@ -84,9 +87,9 @@ def decode_typed(d):
     """{dtype, shape, data} -> numpy array (read-only view of the bytes, little-endian).
     Raises ValueError for an unknown dtype, a bad shape, or data of the wrong length."""
     if d["dtype"] not in DTYPES:
-        raise ValueError("unknown dtype '%s'" % d["dtype"])
+        raise ValueError("unknown dtype %s" % _js(d["dtype"]))
     if not all(_is_int(x) for x in d["shape"]):
-        raise ValueError("bad shape %r" % (d["shape"],))
+        raise ValueError("bad shape %s" % _js(d["shape"]))
     dt = np.dtype(d["dtype"]).newbyteorder("<")
     shape = tuple(int(x) for x in d["shape"])
     n = 1
@@ -143,22 +146,34 @@ def _is_int(v):
     """An integer >= 0 (a float with an integer value counts, as in JavaScript)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return False
+    # a count: at most 2^53 - 1 (beyond it a count is no longer exact: damage), as in TypeScript
     if isinstance(v, int):
-        return v >= 0
-    return math.isfinite(v) and v >= 0 and v.is_integer()
+        return 0 <= v <= 2**53 - 1
+    return math.isfinite(v) and 0 <= v <= 2**53 - 1 and v.is_integer()
 
 
-def _energy_ok(v):
-    return isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+# what an energy component may be called: its name becomes a column (energy_<c>_j) and, in
+# dtca trace export --npy, a file name, so a slash, a comma or a newline is damage
+_COMPONENT = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _energy_problem(v):
+    """None when v is a map of component names to finite numbers, else what is wrong."""
+    if not isinstance(v, dict) or not all(_num(x) for x in v.values()):
+        return "energy_j is not a map of finite numbers"
+    for k in v:
+        if not isinstance(k, str) or not _COMPONENT.fullmatch(k):
+            return "energy_j: %s is not a component name" % _js(k)
+    return None
 
 
 # per record type: fields that must be integers >= 0, fields that must be finite numbers
 _FIELDS = {
-    "sweep": (("chain", "stage", "sweep", "n_cells"), ("cycle", "time_s", "toggles")),
-    "stage_begin": (("stage",), ("cycle", "time_s")),
-    "stage_end": (("stage",), ("cycle", "time_s")),
-    "end": (("records", "sweep_records"), ("cycle", "time_s", "cell_updates", "toggles")),
-    "end-interrupted": (("records", "sweep_records"), ("cycle", "time_s")),
+    "sweep": (("chain", "stage", "sweep", "n_cells", "cycle", "toggles"), ("time_s",)),
+    "stage_begin": (("stage", "cycle"), ("time_s",)),
+    "stage_end": (("stage", "cycle"), ("time_s",)),
+    "end": (("records", "sweep_records", "cycle", "cell_updates", "toggles"), ("time_s",)),
+    "end-interrupted": (("records", "sweep_records", "cycle"), ("time_s",)),
 }
 
 
@@ -167,9 +182,10 @@ def _js(v):
     if v is None:
         return "missing"
     try:
-        return json.dumps(v)
-    except (TypeError, ValueError):
-        return repr(v)
+        s = json.dumps(v)  # every control and non-ASCII character escaped
+    except (TypeError, ValueError, RecursionError):
+        s = ascii(v)
+    return s if len(s) <= 80 else s[:77] + "..."
 
 
 def _jsnum(v):
@@ -270,8 +286,9 @@ class RecordIterator:
         for k in nums:
             if not _num(obj.get(k)):
                 raise self._damage(offset, "%s record: %s is %s, expected a number" % (t, k, _js(obj.get(k))))
-        if kind != "end-interrupted" and not _energy_ok(obj.get("energy_j")):
-            raise self._damage(offset, "energy_j is not a map of numbers")
+        problem = None if kind == "end-interrupted" else _energy_problem(obj.get("energy_j"))
+        if problem:
+            raise self._damage(offset, problem)
         if t == "sweep":
             s = obj["states"] if "states" in obj else None
             if not _is_typed(s) or s["dtype"] != "uint8":
@@ -336,13 +353,41 @@ class RecordIterator:
         tc = h.get("traced_cells")
         if not (isinstance(tc, np.ndarray) and tc.dtype == np.int32 and tc.ndim == 1) or h.get("n_traced") != tc.size or isinstance(h.get("n_traced"), bool):
             raise self._damage(offset, "header: traced_cells / n_traced inconsistent")
+        # the layout is the grid's (as the TypeScript reader checks)
+        L, N = lay["L"], lay["N"]
+        if L < 1 or N != L * L:
+            raise self._damage(offset, "header: layout.N %s is not layout.L squared (L = %s)" % (_jsnum(N), _jsnum(L)))
+        if lay["colour"].size != N:
+            raise self._damage(offset, "header: layout.colour holds %d cells, the grid %s" % (lay["colour"].size, _jsnum(N)))
+        for k, a in (("layout.visible", lay["visible"]), ("layout.image", lay["image"]), ("layout.label", lay["label"]), ("traced_cells", tc)):
+            bad = a[(a < 0) | (a >= N)]
+            if bad.size:
+                raise self._damage(offset, "header: %s holds cell %d, outside the grid's 0..%s" % (k, bad[0], _jsnum(N - 1)))
         return h
 
     def _run(self):
+        # only a regular file, judged by fstat of what was opened (as the TypeScript reader): opened
+        # non-blocking, so a FIFO with no writer neither blocks the open nor is read
         try:
-            f = open(self.path, "rb")
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as e:
             raise TraceError("%s: cannot read (%s)" % (self.path, e.strerror))
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError as e:
+            os.close(fd)
+            raise TraceError("%s: cannot read (%s)" % (self.path, e.strerror))
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            odd = (
+                "is a directory" if stat.S_ISDIR(mode)
+                else "is a FIFO (a pipe)" if stat.S_ISFIFO(mode)
+                else "is a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "is a socket" if stat.S_ISSOCK(mode)
+                else "is not a regular file"
+            )
+            raise TraceError("%s: %s, not a trace file (a trace must be a regular file)" % (self.path, odd))
+        f = os.fdopen(fd, "rb")
         with f:
             unp = _unpacker()
             buf = bytearray()  # the bytes from `base` on, to check CRCs

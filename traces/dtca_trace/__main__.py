@@ -1,10 +1,16 @@
 """``python -m dtca_trace TRACE`` (or ``dtca-trace TRACE`` once installed): a short summary of a
 dtca trace (``dtca run --trace`` writes ``trace.dtct`` in its run directory)."""
 import os
+import re
 import sys
 import warnings
 
 from . import TraceError, TraceTruncated, load
+
+
+def _text(v):
+    """A value from the file as printable text: control and direction-changing characters escaped."""
+    return re.sub("[\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff]", lambda m: ascii(m.group())[1:-1], str(v))[:2000]
 
 
 def summary(argv):
@@ -19,7 +25,7 @@ def summary(argv):
         print("dtca_trace: %s" % e, file=sys.stderr)
         return 2
     run = header["run"]
-    print("format      %s v%d (dtca %s)" % (header["format"], header["version"], header["dtca_version"]))
+    print("format      %s v%d (dtca %s)" % (header["format"], header["version"], _text(header["dtca_version"])))
     print("grid        L=%d, %d traced cells" % (header["layout"]["L"], header["n_traced"]))
     print("run         %d chains x %d stages x %d sweeps" % (run["chains"], run["stages"], run["sweeps"]))
     print("sweeps      %d records" % len(t))
@@ -30,7 +36,7 @@ def summary(argv):
     elif t.status == "interrupted":
         at = t.interrupted["at"]
         where = ", ".join("%s %s" % (k, at[k]) for k in ("stage", "chain", "sweep") if k in at)
-        status = "interrupted (%s)%s" % (t.interrupted["reason"], " at " + where if where else "")
+        status = "interrupted (%s)%s" % (_text(t.interrupted["reason"]), " at " + _text(where) if where else "")
     elif t.status == "incomplete":
         status = "incomplete: no end record"
     else:

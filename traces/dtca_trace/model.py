@@ -209,7 +209,7 @@ def _stage(st, n, L, N, rules, boundary):
         raise ModelError("%s: a dict with bias, edges and optionally clamp" % where)
     unknown = set(st) - {"bias", "edges", "clamp"}
     if unknown:
-        raise ModelError("%s.%s: unknown key" % (where, sorted(unknown)[0]))
+        raise ModelError("%s.%s: unknown key" % (where, _key_text(sorted(unknown, key=repr)[0])))
     bias = _finite(st.get("bias", np.zeros(N)), where + ".bias")
     if bias.size != N:
         raise ModelError("%s.bias: has %d values, the grid has L*L = %d cells" % (where, bias.size, N))
@@ -234,7 +234,7 @@ def _dtm(d, T, N):
     d = dict(d)
     unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape", "image_source"}
     if unknown:
-        raise ModelError("dtm.%s: unknown key" % sorted(unknown)[0])
+        raise ModelError("dtm.%s: unknown key" % _key_text(sorted(unknown, key=repr)[0]))
     if d.get("T", T) != T:
         raise ModelError("dtm.T = %r but the model has %d stages" % (d["T"], T))
     tg = d.get("time_grid")
@@ -467,20 +467,35 @@ def _decode_checked(v, where):
     raise ModelError("%s: expected a list of numbers" % where)
 
 
+# the grid and beta dtca accepts (sim/config-check.ts MAX_L, sim/model.ts MAX_BETA)
+MAX_L = 46340
+MAX_BETA = 1e6
+
+
+def _key_text(k):
+    """A key from the file as printable text (control and non-ASCII characters escaped)."""
+    t = k.encode("unicode_escape").decode("ascii") if isinstance(k, str) else repr(k)
+    return t if len(t) <= 60 else t[:57] + "..."
+
+
 def _read_checked(raw):
+    # what dtca reads (sim/model.ts): no other top-level key, L up to 46340, beta in (0, 1e6]
+    unknown = set(raw) - {"format", "version", "grid", "beta", "stages", "dtm", "sha256"}
+    if unknown:
+        raise ModelError("%s: unknown key" % _key_text(sorted(unknown, key=repr)[0]))
     g = raw.get("grid")
     if not isinstance(g, dict) or set(g) - {"L", "rules", "boundary"}:
         raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
     L = g.get("L")
-    if not isinstance(L, int) or isinstance(L, bool) or L < 2:
-        raise ModelError("grid.L: must be an integer >= 2")
+    if not isinstance(L, int) or isinstance(L, bool) or L < 2 or L > MAX_L:
+        raise ModelError("grid.L: must be an integer in 2..%d" % MAX_L)
     boundary = g.get("boundary", "open")
     if boundary not in ("open", "torus"):
         raise ModelError('grid.boundary: must be "open" or "torus"')
     resolved = resolve_rules(g.get("rules"))
     beta = raw.get("beta", 1.0)
-    if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not math.isfinite(beta) or beta <= 0:
-        raise ModelError("beta: must be a finite number > 0")
+    if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not math.isfinite(beta) or not 0 < beta <= MAX_BETA:
+        raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
     if not isinstance(raw.get("stages"), list) or not raw["stages"]:
         raise ModelError("stages: a non-empty list of stages")
     N = L * L
