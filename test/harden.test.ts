@@ -438,6 +438,46 @@ describe('validated before running: one line naming the source and showing the v
       /^dtca: --out .*exp2: holds an experiment made with --images 20 \(not 10\); give the same flags to continue it, or another --out$/,
     ],
     [
+      // the cosine schedule spans the epochs: a model trained for 2 is not the start of a 3-epoch run
+      'experiment continued with more epochs than its models were trained for',
+      (d) => {
+        const x = join(d, 'exp3');
+        mkdirSync(x, { recursive: true });
+        const flags = { steps: 50, batch: 64, lr: 0.016, placement: 'random', 'acp-lag': 100, images: 500, sweeps: 250, set: [] };
+        file(x, 'experiment.json', { epochs: 2, ...flags });
+        file(x, 'mebm.mp', 'a model trained for 2 epochs');
+        writeFileSync(join(x, 'mebm.mp.train.jsonl'), '{"stage":0,"epoch":1,"rho":0,"lambda":0}\n{"stage":0,"epoch":2,"rho":0,"lambda":0}\n');
+        return ['experiment', 'central', '--epochs', '3', '--variants', 'mebm', '--out', x];
+      },
+      /^dtca: --out .*exp3: holds an experiment made with --epochs 2 \(not 3\); give the same flags to continue it, or another --out$/,
+    ],
+    [
+      // an experiment.json written before --epochs was kept: the model's training log tells
+      'experiment continued with more epochs than an older directory trained',
+      (d) => {
+        const x = join(d, 'exp4');
+        mkdirSync(join(x, 'dtm.mp.epochs'), { recursive: true });
+        file(x, 'experiment.json', { steps: 50, batch: 64, lr: 0.016, placement: 'random', 'acp-lag': 100, images: 500, sweeps: 250, set: [] });
+        file(x, 'dtm.mp', 'a model trained for 2 epochs');
+        writeFileSync(join(x, 'dtm.mp.train.jsonl'), '{"stage":0,"epoch":1,"rho":0,"lambda":0}\n{"stage":0,"epoch":2,"rho":0,"lambda":0}\n');
+        const row = {
+          variant: 'dtm',
+          fd: 1,
+          clamped_accuracy: 0.1,
+          marginal_error: 0.1,
+          rho_mean: 0,
+          rho_max: 0,
+          lambda_mean: 0,
+          images: 500,
+          sweeps_per_stage: 250,
+          T: 8,
+        };
+        writeFileSync(join(x, 'results.jsonl'), [1, 2].map((epoch) => JSON.stringify({ ...row, epoch }) + '\n').join(''));
+        return ['experiment', 'central', '--epochs', '3', '--variants', 'dtm', '--out', x];
+      },
+      /^dtca: --epochs 3: .*exp4\/dtm\.mp was trained for 2 epochs; give --epochs 2 to continue it, or another --out$/,
+    ],
+    [
       'experiment --variants with an unknown model',
       ['experiment', 'central', '--variants', 'dtm,ebm'],
       /^dtca: --variants dtm,ebm: unknown variant 'ebm' \(choose from mebm, dtm, dtm-acp\)$/,

@@ -9,7 +9,9 @@
  * autocorrelation the training measured (per stage, at lag --acp-lag; mean and max over stages).
  * Writes OUT/results.jsonl, OUT/results.md and OUT/central.svg/.png. Re-running continues: models
  * trained are kept, epochs scored are not scored again; OUT/experiment.json keeps the flags they
- * were made with (all but --epochs, --variants, --workers, --data), and other values are refused.
+ * were made with (all but --variants, --workers, --data), and other values are refused. --epochs is
+ * among them: the learning rate's cosine schedule spans the epochs, so a model trained for E epochs
+ * is not the first E epochs of a longer run.
  */
 import type { Argv } from 'yargs';
 import { existsSync, appendFileSync, readdirSync, statSync } from 'node:fs';
@@ -147,9 +149,20 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const classifier = readClassifier(CLASSIFIER_PATH);
   const resultsPath = join(out, 'results.jsonl');
   const rows: Row[] = existsSync(resultsPath) ? readJsonLines<Row>(resultsPath, 'results file') : [];
-  // a re-run continues the same experiment: its models and scores were made with these flags
-  // (--epochs may grow); other values would label the old rows with the new flags
-  const settings: Record<string, unknown> = { steps, batch, lr, placement, 'acp-lag': lag, images, sweeps: K, set: (a.set as string[] | undefined) ?? [] };
+  // a re-run continues the same experiment: its models and scores were made with these flags;
+  // other values would label the old rows with the new flags (and --epochs, which the learning
+  // rate's cosine schedule spans, cannot grow: the models would have to be trained again)
+  const settings: Record<string, unknown> = {
+    epochs,
+    steps,
+    batch,
+    lr,
+    placement,
+    'acp-lag': lag,
+    images,
+    sweeps: K,
+    set: (a.set as string[] | undefined) ?? [],
+  };
   const settingsPath = join(out, 'experiment.json');
   const before: Record<string, unknown> = existsSync(settingsPath)
     ? (readJsonLines<Record<string, unknown>>(settingsPath, 'experiment settings')[0] ?? {})
@@ -217,7 +230,15 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
       for (let e = 1; e <= epochs; e++) {
         if (rows.some((r) => r.variant === v.name && r.epoch === e)) continue;
         const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);
-        if (!existsSync(snap)) throw new UserError(`${snap}: missing (train ${v.name} again: remove ${modelPath})`);
+        if (!existsSync(snap)) {
+          // an experiment.json from before --epochs was kept: the model's own log says how far it was trained
+          const trained = trainLog.reduce((m, r) => Math.max(m, r.epoch), 0);
+          if (trained < e)
+            throw new UserError(
+              `--epochs ${epochs}: ${modelPath} was trained for ${trained} epoch${trained === 1 ? '' : 's'}; give --epochs ${trained} to continue it, or another --out`,
+            );
+          throw new UserError(`${snap}: missing (to train ${v.name} again, remove ${modelPath} and ${modelPath}.ckpt)`);
+        }
         const model = readModel(snap);
         const labels = Array.from({ length: CLASSES }, (_, c) => c);
         // the monolithic EBM gets the DTM's total sweeps in its one stage
