@@ -12,7 +12,17 @@ import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
-import { withConfigOptions, positiveInt, parseIntList, cliContext, labelGainFlag, manifestBeside, workersFlag, type CommonArgs } from '../common.js';
+import {
+  withConfigOptions,
+  refusedIdeal,
+  positiveInt,
+  parseIntList,
+  cliContext,
+  labelGainFlag,
+  manifestBeside,
+  workersFlag,
+  type CommonArgs,
+} from '../common.js';
 
 /** --label-gain auto|G (undefined: auto) */
 function trainLabelGain(v: unknown): 'auto' | number | undefined {
@@ -286,7 +296,7 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
     'train [config]',
     'train a DTM on Fashion-MNIST on the simulated chip',
     (yy) =>
-      withConfigOptions(yy)
+      refusedIdeal(withConfigOptions(yy), 'train on the ideal chip with --chip ideal (the default), which keeps the weight precision')
         .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
         .option('stages', { type: 'number', describe: "T, the number of stages of a new model (default 8); with --init, the model's own" })
         .option('budget', {
