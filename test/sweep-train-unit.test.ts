@@ -62,6 +62,10 @@ describe('the model cache key', () => {
       ['positive warm-up', key([], withOptions({ posWarmup: 11 }))],
       ['ACP off', key([], withOptions({ acp: false }))],
       ['data limit', key([], withOptions({ limit: 1000 }))],
+      // a fixed label gain is written into the model instead of the search's choice
+      ['label gain 1', key([], withOptions({ labelGain: 1 }))],
+      ['label gain 3', key([], withOptions({ labelGain: 3 }))],
+      ['parameter averaging', key([], withOptions({ ema: 0.9 }))],
       ['budget standard', key([], { ...plan, options: BUDGETS.standard.options })],
       ['cycle chip', key([], { ...plan, chip: 'cycle' })],
     ];
@@ -70,6 +74,8 @@ describe('the model cache key', () => {
     // a default filled in is the same option given: dtca train's default lr floor written out
     const { lrFloor: _f, ...noFloor } = BUDGETS.quick.options;
     expect(key([], { ...plan, options: { ...noFloor, lrFloor: TRAIN_DEFAULTS.lrFloor } })).toBe(key([], { ...plan, options: noFloor }));
+    // and the label gain's default, auto (the guidance search), written out
+    expect(key([], withOptions({ labelGain: 'auto' }))).toBe(base);
     // trained on the cycle-accurate chip, the clock is part of the design, the energy table is not
     const cyc: TrainPlan = { ...plan, chip: 'cycle' };
     expect(key(['clock.clock_hz=4e7'], cyc)).not.toBe(key([], cyc));
