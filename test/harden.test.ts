@@ -956,10 +956,12 @@ describe('experiment central chart', () => {
       sweeps_per_stage: 10,
       T: 8,
     });
-    const spec = centralChartSpec([row('mebm', 272, 0.008), row('dtm', 268, 0.021)], 20);
+    const spec = centralChartSpec([row('mebm', 272, 0.008), row('dtm', 268, 0.021)], 20, 100);
     expect(spec.title).toBe('Monolithic EBM, DTM: quality and mixing over training');
     const { svg } = await renderChart(spec);
     expect(svg).not.toMatch(/1\.000000/);
     expect(svg).toMatch(/>epoch</);
+    // the autocorrelation's panel names its lag and unit, as results.md does
+    expect(svg).toMatch(/>chain autocorrelation at lag 100 sweeps \(max over stages\)</);
   });
 });

@@ -87,11 +87,11 @@ function readJsonLines<T>(path: string, what: string): T[] {
   return out;
 }
 
-/** The chart of OUT/central.svg/.png: FD and the worst stage's autocorrelation per epoch, one line per model scored. */
-export function centralChartSpec(rows: Row[], images: number): ChartSpec {
+/** The chart of OUT/central.svg/.png: FD and the worst stage's autocorrelation (at `lag` sweeps) per epoch, one line per model scored. */
+export function centralChartSpec(rows: Row[], images: number, lag: number): ChartSpec {
   const long = rows.flatMap((r) => [
     { variant: r.variant, epoch: r.epoch, metric: `FD (N = ${images}, lower is better)`, value: r.fd },
-    { variant: r.variant, epoch: r.epoch, metric: 'chain autocorrelation (max over stages)', value: r.rho_max },
+    { variant: r.variant, epoch: r.epoch, metric: `chain autocorrelation at lag ${lag} sweeps (max over stages)`, value: r.rho_max },
   ]);
   const names: Record<string, string> = { mebm: 'Monolithic EBM', dtm: 'DTM', 'dtm-acp': 'DTM + ACP' };
   const shown = VARIANTS.filter((v) => rows.some((r) => r.variant === v.name)).map((v) => names[v.name] ?? v.name);
@@ -278,7 +278,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   }
   rows.sort((x, y) => VARIANTS.findIndex((v) => v.name === x.variant) - VARIANTS.findIndex((v) => v.name === y.variant) || x.epoch - y.epoch);
   const md = [
-    `Ideal chip (${config.cell.weight_bits}-bit weights), ${epochs} epoch${epochs === 1 ? '' : 's'} x ${steps} step${steps === 1 ? '' : 's'}, batch ${batch}, lr ${lr}, placement ${placement}, ${images} class-clamped images scored per epoch, autocorrelation at lag ${lag}.`,
+    `Ideal chip (${config.cell.weight_bits}-bit weights), ${epochs} epoch${epochs === 1 ? '' : 's'} x ${steps} step${steps === 1 ? '' : 's'}, batch ${batch}, lr ${lr}, placement ${placement}, ${images} class-clamped images scored per epoch, autocorrelation at lag ${lag} sweeps.`,
     '',
     `| variant | epoch | FD (N = ${images}) | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |`,
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -288,7 +288,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
     ),
   ].join('\n');
   writeFileAtomic(join(out, 'results.md'), md + '\n');
-  const spec = centralChartSpec(rows, images);
+  const spec = centralChartSpec(rows, images, lag);
   await writeChart(spec, join(out, 'central'));
   process.stdout.write(md + `\n\n${out}/results.jsonl, results.md, central.png\n`);
 }
@@ -310,7 +310,7 @@ export function experimentCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'visible cells of the models (as dtca train --placement)' })
             .option('variants', { type: 'string', describe: 'which models, comma-separated (default mebm,dtm,dtm-acp)' })
             .option('lr', { type: 'number', describe: 'Adam learning rate (default 0.016, cosine decay)' })
-            .option('acp-lag', { type: 'number', describe: 'autocorrelation lag (default 100)' })
+            .option('acp-lag', { type: 'number', describe: 'autocorrelation lag in sweeps (default 100)' })
             .option('workers', { type: 'number', describe: 'worker threads (default 1)' })
             .option('set', { type: 'string', array: true, describe: 'config overrides of the paper chip' })
             .option('data', { type: 'string', describe: 'Fashion-MNIST directory' }),

@@ -526,7 +526,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   writeFileAtomic(o.out, modelFileBytes(model, json), 'model');
   log.sort((a, b) => a.stage - b.stage || a.epoch - b.epoch);
   writeLog(o.out, log);
-  await writeTrainChart(o.out, log).catch(() => undefined);
+  await writeTrainChart(o.out, log, o.acpLag).catch(() => undefined);
   const updates = [...states.values()].reduce((a, s) => a + s.cellUpdates, 0);
   const wall = (performance.now() - t0) / 1000;
   const trainWall = [...states.values()].reduce((a, s) => a + s.wallS, 0);
@@ -537,9 +537,10 @@ function writeLog(out: string, log: EpochRecord[]): void {
   writeFileAtomic(`${out}.train.jsonl`, log.map((r) => JSON.stringify(r)).join('\n') + '\n', 'train-log');
 }
 
-export async function writeTrainChart(out: string, log: EpochRecord[]): Promise<string[]> {
+/** MODEL.train.svg/.png: per stage and epoch the autocorrelation rho (measured at `lag` sweeps), ACP's lambda and the agreement */
+export async function writeTrainChart(out: string, log: EpochRecord[], lag: number): Promise<string[]> {
   const rows = log.flatMap((r) => [
-    { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'autocorrelation rho', value: r.rho },
+    { stage: `stage ${r.stage}`, epoch: r.epoch, metric: `autocorrelation rho at lag ${lag} sweeps`, value: r.rho },
     { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'penalty lambda', value: r.lambda },
     { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'agreement with target', value: r.agreement },
   ]);
