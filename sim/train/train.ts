@@ -210,6 +210,29 @@ function runKey(o: TrainOptions): Record<string, unknown> {
   };
 }
 
+/**
+ * What differs between the run key a checkpoint directory was written with and this run's, for the
+ * refusal of a --resume: "--epochs 3 there, 2 now; --steps 300 there, 3 now" (names as `names`
+ * spells them); the config, the model or a long value only as differing; the first four.
+ */
+export function runKeyDifferences(was: unknown, now: Record<string, unknown>, names: TrainNames = TRAIN_OPTION_NAMES): string {
+  const old = was !== null && typeof was === 'object' && !Array.isArray(was) ? (was as Record<string, unknown>) : {};
+  const shown = (v: unknown) => {
+    if (v === undefined) return 'unset';
+    const t = v !== null && typeof v === 'object' ? null : JSON.stringify(v);
+    return t !== null && t.length <= 40 ? t : null;
+  };
+  const out: string[] = [];
+  for (const k of [...new Set([...Object.keys(old), ...Object.keys(now)])]) {
+    if (JSON.stringify(old[k]) === JSON.stringify(now[k])) continue;
+    const a = shown(old[k]);
+    const b = shown(now[k]);
+    out.push(a === null || b === null ? `${names.option(k)} differs` : `${names.option(k)} ${a} there, ${b} now`);
+  }
+  const more = out.length > 4 ? `; and ${out.length - 4} more` : '';
+  return out.slice(0, 4).join('; ') + more;
+}
+
 /** The model's Fashion-MNIST image source, or the UserError saying why it cannot be trained on Fashion-MNIST (and how to make one, as `names` says). */
 function fmnistSource(model: Model, names: TrainNames = TRAIN_OPTION_NAMES): ImageSource {
   const dtm = model.dtm!;
@@ -394,7 +417,9 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   if (o.resume && !fresh) {
     const was = readRunFile(`${dir}/run.json`, names);
     if (JSON.stringify(was) !== JSON.stringify(key))
-      throw new UserError(`${names.resume}: ${dir}/run.json was written with other options; resume with ${names.same}, or train into a new ${names.outName}`);
+      throw new UserError(
+        `${names.resume}: ${dir}/run.json was written with other options (${runKeyDifferences(was, key, names)}); resume with ${names.same}, or train into a new ${names.outName}`,
+      );
   } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
     throw new UserError(`${dir} holds checkpoints of an earlier run: ${names.addResume} to continue it, or choose another ${names.outName}`);
   }
