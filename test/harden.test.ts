@@ -843,6 +843,8 @@ describe('command-line conventions', () => {
     let out = '';
     const tty = { isTTY: true, write: (t: string) => ((out += t), true) } as unknown as NodeJS.WriteStream;
     const bar = makeProgress(4, 'steps', true, tty);
+    // before the first step there is no estimate of the time left (it read "~0.0 s left")
+    expect(out).toMatch(/^\r\[ +\] 0\/4 steps {2}0\.0 s elapsed $/);
     bar.tick(4);
     const drawn = out.slice(out.lastIndexOf('\r') + 1);
     expect(drawn).toMatch(/^\[#+\] 4\/4 steps /);
