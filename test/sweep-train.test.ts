@@ -117,7 +117,7 @@ describe('dtca train --stage-only: stages trained apart, then the model', () => 
     const out = join(d, 'apart.mp');
     const s1 = dtca(['train', ...flags, '--out', out, '--train-stages', '1', '--stage-only', '--resume']);
     expect(s1.code, s1.stderr).toBe(0);
-    expect(s1.stdout).toMatch(/trained stage\(s\) 1 x 1 epochs into .*apart\.mp\.ckpt\//);
+    expect(s1.stdout).toMatch(/trained stage\(s\) 1 x 1 epoch into .*apart\.mp\.ckpt\//);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.train.jsonl`)).toBe(false);
     expect(dtca(['train', ...flags, '--out', out, '--train-stages', '0', '--stage-only', '--resume']).code).toBe(0);

@@ -247,7 +247,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
       a.json
         ? JSON.stringify({ out, stages: trainStages, epochs: r.options.epochs, engine: t.engine, wall_s: t.wall_s, cell_updates: t.cell_updates }, null, 2) +
             '\n'
-        : `trained stage(s) ${trainStages!.join(', ')} x ${r.options.epochs} epochs into ${out}.ckpt/ in ${t.wall_s.toFixed(1)} s; the model: the same command with --resume (without --train-stages and --stage-only) once every stage is trained\n`,
+        : `trained stage(s) ${trainStages!.join(', ')} x ${plural(r.options.epochs, 'epoch')} into ${out}.ckpt/ in ${t.wall_s.toFixed(1)} s; the model: the same command with --resume (without --train-stages and --stage-only) once every stage is trained\n`,
     );
     return;
   }
