@@ -167,6 +167,10 @@ describe('16: nothing reaches a generated script unquoted', () => {
       /Submit with: sbatch '\S*\/my jobs\/a\.sbatch'$/,
     );
     expect(() => slurmScript({ ...base, dir: d, scriptPath: join(dir, 'a\nrm -rf ~') })).toThrow(UserError);
+    // after a training array, the points go in with submit.sh (alone, each task would train every model)
+    expect(slurmScript({ ...base, dir: d, afterTraining: true }).split('\n')[1]).toMatch(
+      /Submit with: bash \S*plain\/submit\.sh \(the training array, then this one after it\)$/,
+    );
   });
 
   it("a task's CPUs are its --jobs, up to the most --jobs takes", () => {

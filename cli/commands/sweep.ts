@@ -514,18 +514,19 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             };
             if (p.wait && !p.submit) throw new UserError('--wait goes with --submit');
             const out = resolve(p.out !== undefined ? String(p.out) : join(dir, 'sweep.sbatch'));
+            // training: one task per stage of each model, unless every model is in the cache already
+            const { tasks, cache, jobs } = trainTasksOf(dir);
+            const toTrain = jobs.some((j) => !isModelDone(cache, j.key));
             const script = slurmScript({
               dir,
               points: readPoints(dir).length,
               sweepId: pf.sweep_id,
               tasks: p.tasks as number | undefined,
               scriptPath: out,
+              afterTraining: toTrain,
               ...res,
             });
             if (p.out !== undefined && existsSync(out)) throw new UserError(`--out ${out}: exists (not overwritten)`);
-            // training: one task per stage of each model, unless every model is in the cache already
-            const { tasks, cache, jobs } = trainTasksOf(dir);
-            const toTrain = jobs.some((j) => !isModelDone(cache, j.key));
             const trainPath = join(dir, 'train.sbatch');
             const trainText = toTrain ? trainSlurmScript({ dir, sweepId: pf.sweep_id, tasks, ...res }) : null;
             writeFileAtomic(out, script);
