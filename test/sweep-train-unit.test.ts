@@ -11,7 +11,7 @@ import { modelJobFor, trainingConfig, type TrainPlan } from '../sim/sweep/models
 import { BUDGETS, resolveSweepBudget } from '../sim/train/budget.js';
 import { TRAIN_DEFAULTS } from '../sim/train/design.js';
 import { paretoFront, paretoData, paretoSpecs } from '../sim/sweep/report.js';
-import { makePlan, expandPlan, parseAxis } from '../sim/sweep/plan.js';
+import { makePlan, expandPlan, parseAxis, readPlanFile } from '../sim/sweep/plan.js';
 import { UserError } from '../fabric/errors.js';
 import type { PlanFile, Row } from '../sim/sweep/store.js';
 
@@ -190,6 +190,17 @@ describe('budget files', () => {
       expect(msg.startsWith(`--train ${f}`)).toBe(true);
     }
     expect(() => resolveSweepBudget(join(d, 'missing.json'))).toThrow(/--train .*missing\.json: cannot read budget file/);
+  });
+
+  it("a plan file's budget or training chip is named by the plan file, not by --train or --train-chip", () => {
+    file('bad.json', { epoch: 3 });
+    const plan = (train: unknown) => readPlanFile(file('plan.json', { axes: { 'fabric.L': [20] }, train }));
+    expect(() => makePlan(plan({ budget: 'bad.json' }))).toThrow(
+      /^--plan .*plan\.json: train\.budget .*bad\.json: "epoch": unknown option \(did you mean "epochs"\?\)$/,
+    );
+    expect(() => makePlan(plan('bad.json'))).toThrow(/^--plan .*plan\.json: train .*bad\.json: "epoch": unknown option/);
+    expect(() => makePlan(plan({ budget: 'nowhere.json' }))).toThrow(/^--plan .*plan\.json: train\.budget .*nowhere\.json: cannot read budget file/);
+    expect(() => plan({ budget: 'quick', chip: 'cyc' })).toThrow(/^--plan .*plan\.json: train\.chip "cyc": ideal or cycle$/);
   });
 });
 

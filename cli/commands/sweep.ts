@@ -162,6 +162,7 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
     a.train !== undefined || fileTrain
       ? {
           budget: a.train !== undefined ? String(a.train) : fileTrain!.budget,
+          budget_where: a.train !== undefined ? undefined : fileTrain!.budget_where,
           chip: (a.trainChip as 'ideal' | 'cycle' | undefined) ?? fileTrain?.chip,
           model_cache: a.modelCache !== undefined ? resolve(String(a.modelCache)) : (fileTrain?.model_cache ?? null),
         }
