@@ -281,3 +281,26 @@ describe('dtca sweep --train end to end (tiny budget, L = 16 and 20)', () => {
     expect(small.stderr).toMatch(/--train: fabric\.L = 12: too small for a Fashion-MNIST DTM/);
   }, 120_000);
 });
+
+describe('dtca sweep --train without Fashion-MNIST', () => {
+  it('is one line naming DTCA_DATA, exit 2, before the sweep directory is written (was: the directory, then a failed training)', () => {
+    const root = tmp('sweep-nodata');
+    const budget = tinyBudgetFile(root);
+    const out = join(root, 's');
+    const env = { DTCA_DATA: join(root, 'no-data') };
+    const x = dtca(['sweep', '--set', 'fabric.rules="G8"', '--grid', '16', '--stages', '2', '--train', budget, '--out', out], { env });
+    expect(x.code, x.stderr).toBe(2);
+    expect(errorLines(x.stderr)).toHaveLength(1);
+    expect(x.stderr).toMatch(/^dtca: --train: Fashion-MNIST not found: .*no-data does not exist; .*set DTCA_DATA to their directory$/m);
+    expect(existsSync(out)).toBe(false);
+    // a planned sweep: sweep run and sweep train refuse before running
+    const planned = join(root, 'p');
+    expect(dtca(['sweep', 'plan', '--set', 'fabric.rules="G8"', '--grid', '16', '--stages', '2', '--train', budget, '--out', planned], { env }).code).toBe(0);
+    for (const sub of ['run', 'train']) {
+      const y = dtca(['sweep', sub, planned], { env });
+      expect(y.code, sub).toBe(2);
+      expect(y.stderr, sub).toMatch(/^dtca: .*p: Fashion-MNIST not found: /m);
+      expect(readdirSync(join(planned, 'points')), sub).toEqual([]);
+    }
+  });
+});

@@ -9,13 +9,33 @@
 import type { Model } from '../model.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Workload } from './plan.js';
-import { CLASSES } from '../fmnist.js';
+import { CLASSES, findFmnist } from '../fmnist.js';
+import { UserError } from '../../fabric/errors.js';
+import type { TrainPlan } from './models.js';
 import { imageSourceOf, describeImage } from '../layout.js';
 import { evaluate, loadReferenceData, type ReferenceData } from '../quality/eval.js';
 import { generatedSamples } from '../quality/samples.js';
 import { fmnistLayout } from '../workload.js';
 import { readClassifier } from '../quality/classifier.js';
 import { CLASSIFIER_PATH } from '../quality/train.js';
+
+/**
+ * A sweep that trains needs Fashion-MNIST: the train split to train its models, the test split to
+ * judge its points. Checked before the sweep writes anything or runs (no data found after the
+ * sweep directory is made and its first training has started); `where` names the sweep. A sweep
+ * has no --data: the hint says DTCA_DATA.
+ */
+export function checkSweepData(train: TrainPlan | null, where: string, splits: readonly ('train' | 'test')[] = ['train', 'test']): void {
+  if (!train) return;
+  for (const split of splits) {
+    try {
+      findFmnist(undefined, split);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      throw new UserError(`${where}: ${e.message.replace(/pass their directory as [\w.]+ \(or set DTCA_DATA\)/, 'set DTCA_DATA to their directory')}`);
+    }
+  }
+}
 
 export interface QualityInput {
   config: ResolvedConfig;
