@@ -391,6 +391,12 @@ describe('validated before running: one line naming the source and showing the v
     // main's newer commands: outputs checked before hours of work, "-" where a file is needed
     ['run --engine foo', ['run', '--engine', 'foo'], /^dtca: --engine foo: expected one of auto, reference, wasm, batch$/],
     ['train --out -', ['train', '--out', '-'], /^dtca: --out -: training writes the model, its log and checkpoints to files; name a file$/],
+    // more than the split holds was trained on all of it, the manifest saying --limit 70000
+    [
+      'train --limit beyond the train split',
+      (d) => ['train', '--limit', '70000', '--out', join(d, 'lim.mp')],
+      /^dtca: --limit 70000: the Fashion-MNIST train split has 60000 images$/,
+    ],
     [
       'train --out over a foreign file',
       (d) => ['train', '--out', file(d, 'notes.mp', 'my notes')],

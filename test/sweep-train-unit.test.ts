@@ -165,6 +165,7 @@ describe('budget files', () => {
       [{ T: 4 }, /"T": unknown option \(the model's stages T come from the sweep's --stages\)/],
       [{ frobnicate: 1 }, /"frobnicate": unknown option \(known: placement, epochs, /],
       [{ steps: 0 }, /b\.json: steps = 0: must be an integer >= 1/],
+      [{ limit: 70000 }, /b\.json: limit = 70000: the Fashion-MNIST train split has 60000 images/],
       [{ epochs: 2.5 }, /epochs = 2\.5: must be an integer >= 1/],
       [{ lr: -1 }, /lr = -1: must be a number in \[1e-9, 10\]/],
       [{ lrFloor: 2 }, /lrFloor = 2: must be a number in \[0, 1\]/],

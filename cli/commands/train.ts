@@ -9,6 +9,7 @@ import { readModel, MAX_LABEL_GAIN, type Model } from '../../sim/model.js';
 import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, type TrainBudget } from '../../sim/train/design.js';
 import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
+import { FMNIST_TRAIN_IMAGES } from '../../sim/fmnist.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
@@ -182,7 +183,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     acpLambda: a.acpLambda === undefined ? undefined : num('acp-lambda', a.acpLambda, TRAIN_DEFAULTS.acpLambda, 0, 100),
     acpLag: positiveInt('acp-lag', a.acpLag as number | undefined),
     workers: workersFlag(a.workers as number | undefined),
-    limit: positiveInt('limit', a.limit as number | undefined),
+    limit: limitFlag(a.limit as number | undefined),
     labelGain: trainLabelGain(a.labelGain),
   };
   const design = {
@@ -286,6 +287,13 @@ function trainingInterrupted(e: TrainingStopped, signal: string, out: string, ar
   if (!args.includes('--resume')) args.push('--resume');
   const done = `${e.done} of ${e.total} stage-epochs done${e.done === e.total ? ' (the model not written yet)' : ''}`;
   return interruptedLine(signal, `: ${done}, checkpoints in ${out}.ckpt/`, ['dtca', ...args]);
+}
+
+/** --limit N: the first N of the train split's images (more would be a silent "all", recorded as N) */
+function limitFlag(v: number | undefined): number | undefined {
+  const n = positiveInt('limit', v);
+  if (n !== undefined && n > FMNIST_TRAIN_IMAGES) throw new UserError(`--limit ${n}: the Fashion-MNIST train split has ${FMNIST_TRAIN_IMAGES} images`);
+  return n;
 }
 
 /** "1 epoch", "2 epochs" */

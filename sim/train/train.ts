@@ -25,7 +25,7 @@ import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { modelFileBytes, type Model } from '../model.js';
 import { buildChip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
-import { findFmnist, loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
+import { findFmnist, loadFmnist, subset, CLASSES, FMNIST_TRAIN_IMAGES, type ImageSet } from '../fmnist.js';
 import { imageSourceOf, downscaleImages, type ImageSource } from '../layout.js';
 import { writeChart, EPOCH_X, type ChartSpec } from '../io/plot.js';
 import {
@@ -170,6 +170,8 @@ function checkTrainOptions(o: TrainOptions): void {
   int('warmup', 0);
   for (const k of ['posWarmup', 'dataWarmup', 'acpWarmup', 'finalWarmup', 'dataEpochs', 'finalEpochs'] as const) int(k, 0, true);
   int('limit', 1, true);
+  if (o.limit !== undefined && !o.images && o.limit > FMNIST_TRAIN_IMAGES)
+    throw new OptionError('limit', o.limit, `the Fashion-MNIST train split has ${FMNIST_TRAIN_IMAGES} images`);
   int('seed', 0);
   num('lr', (x) => x > 0, '> 0');
   num('alpha', (x) => x >= 0 && x <= 1, 'in [0, 1]');
