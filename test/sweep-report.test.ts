@@ -130,6 +130,17 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
     expect(plain).not.toMatch(/FD/);
   });
 
+  it('with replicates the terminal table has a seed column (rows of one combination were told apart by nothing)', () => {
+    const pf = planOf([{ path: 'fabric.L', values: [32] }]);
+    const reps = { ...pf, plan: { ...pf.plan, replicates: 2 } } as PlanFile;
+    const rows = [row(1, { 'fabric.L': 32 }, { seed: 1 }), row(2, { 'fabric.L': 32 }, { replicate: 1, seed: 2 })];
+    const t = formatRows(reps, rows).split('\n');
+    expect(t[0]).toMatch(/^#\s+fabric\.L\s+seed\s+E\/image/);
+    expect(t[1]).toMatch(/^1\s+32\s+1\s/);
+    expect(t[2]).toMatch(/^2\s+32\s+2\s/);
+    expect(formatRows(pf, rows.slice(0, 1))).not.toMatch(/seed/);
+  });
+
   it('an axis with one value gets no charts of its own when another axis varies', () => {
     const pf = planOf([
       { path: 'fabric.L', values: [32] },

@@ -192,9 +192,12 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   const axes = axisPaths(pf);
   const dtm = rows.some((r) => r.energy_per_image_j !== null);
   const judged = rows.some((r) => r.fd !== null);
+  // replicates share their axis values: the seed tells their rows apart
+  const seeds = pf.plan.replicates > 1;
   const head = [
     '#',
     ...axes,
+    ...(seeds ? ['seed'] : []),
     ...(dtm ? ['E/image', 't/image'] : ['sweep time']),
     'E/cell/sweep',
     'static',
@@ -209,6 +212,7 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   const body = rows.map((r) => [
     String(r.point),
     ...axes.map((a) => axisValueText(a, r.axes[a])),
+    ...(seeds ? [String(r.seed)] : []),
     ...(dtm ? [fmt(r.energy_per_image_j, 'J'), fmt(r.time_per_image_s, 's')] : [fmt(r.sweep_time_s, 's')]),
     fmt(r.sweep_energy_per_cell_sweep_j, 'J'),
     fmt(r.static_energy_per_cell_sweep_j, 'J'),
