@@ -167,6 +167,8 @@ describe('16: nothing reaches a generated script unquoted', () => {
       /Submit with: sbatch '\S*\/my jobs\/a\.sbatch'$/,
     );
     expect(() => slurmScript({ ...base, dir: d, scriptPath: join(dir, 'a\nrm -rf ~') })).toThrow(UserError);
+    expect(slurmScript({ ...base, dir: d }).split('\n')[1]).toMatch(/^# dtca sweep abc123: 4 points in 4 array tasks\. /);
+    expect(slurmScript({ ...base, points: 1, dir: d }).split('\n')[1]).toMatch(/^# dtca sweep abc123: 1 point in 1 array task\. /);
     // after a training array, the points go in with submit.sh (alone, each task would train every model)
     expect(slurmScript({ ...base, dir: d, afterTraining: true }).split('\n')[1]).toMatch(
       /Submit with: bash \S*plain\/submit\.sh \(the training array, then this one after it\)$/,

@@ -142,7 +142,7 @@ export function slurmScript(o: SlurmOptions): string {
   const submit = o.afterTraining ? `bash ${shellQuote(join(dir, 'submit.sh'))} (the training array, then this one after it)` : `sbatch ${self}`;
   const lines = [
     '#!/bin/bash',
-    `# dtca sweep ${id}: ${o.points} points in ${tasks} array task(s). Submit with: ${submit}`,
+    `# dtca sweep ${id}: ${o.points} point${o.points === 1 ? '' : 's'} in ${tasks} array task${tasks === 1 ? '' : 's'}. Submit with: ${submit}`,
     `#SBATCH --job-name=dtca-sweep-${id}`,
     `#SBATCH --array=1-${tasks}`,
     outputLine(logs, '%A_%a.out'),
