@@ -96,6 +96,18 @@ function xLabels(svg: string): string[] {
   return [...svg.slice(from, to > from ? to : undefined).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
 }
 
+describe('the plan table of index.html', () => {
+  it("names the training budget's options but workers, which a sweep does not use", () => {
+    const pf = planOf([{ path: 'fabric.L', values: [32] }]);
+    const trained = {
+      ...pf,
+      plan: { ...pf.plan, train: { budget: 'quick', options: { epochs: 30, steps: 50, workers: 2 }, chip: 'ideal', model_cache: null } },
+    } as unknown as PlanFile;
+    const html = indexHtml(trained, [row(1, { 'fabric.L': 32 })], [], []);
+    expect(html).toMatch(/--train quick on the ideal chip \(epochs 30, steps 50\); models in models\//);
+  });
+});
+
 describe('issue 19 item 2: ticks on a swept axis are the swept values', () => {
   it('a grid axis 32, 48, 70 is labelled 32, 48, 70 (not 30, 50, 70)', async () => {
     const pf = planOf([{ path: 'fabric.L', values: [32, 48, 70] }]);
