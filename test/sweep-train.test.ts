@@ -282,7 +282,7 @@ describe('dtca sweep --train end to end (tiny budget, L = 16 and 20)', () => {
   }, 120_000);
 });
 
-describe('dtca sweep --train without Fashion-MNIST', () => {
+describe('a sweep that reads Fashion-MNIST (--train, or --model of a Fashion-MNIST model) without it', () => {
   it('is one line naming DTCA_DATA, exit 2, before the sweep directory is written (was: the directory, then a failed training)', () => {
     const root = tmp('sweep-nodata');
     const budget = tinyBudgetFile(root);
@@ -302,5 +302,12 @@ describe('dtca sweep --train without Fashion-MNIST', () => {
       expect(y.stderr, sub).toMatch(/^dtca: .*p: Fashion-MNIST not found: /m);
       expect(readdirSync(join(planned, 'points')), sub).toEqual([]);
     }
+    // a Fashion-MNIST model's points are judged against the test split: refused the same way
+    const fm = join(root, 'fm.json');
+    expect(dtca(['model', 'new', '--L', '16', '--rules', 'G8', '--visible', 'fmnist', '--stages', '2', '--out', fm]).code).toBe(0);
+    const m = dtca(['sweep', '--model', fm, '--set', 'fabric.rules="G8"', '--grid', '16', '--images', '4', '--sweeps', '5', '--out', join(root, 'm')], { env });
+    expect(m.code, m.stderr).toBe(2);
+    expect(m.stderr).toMatch(/^dtca: --model .*fm\.json \(its points are judged against Fashion-MNIST's test split\): Fashion-MNIST not found: /m);
+    expect(existsSync(join(root, 'm'))).toBe(false);
   });
 });

@@ -288,14 +288,14 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
     if (given.length) throw new UserError(`--resume ${a.resume}: continues the plan stored there; drop ${given.map(flagName).join(', ')}`);
     dir = resolve(String(a.resume));
     const pf = ownSweepDir(dir); // its tables, options and report are this command's to replace
-    checkSweepData(pf.plan.train, `--resume ${dir}`);
+    checkSweepData(pf.plan, `--resume ${dir}`);
     stored = readRunOptions(dir);
   } else {
     const { input, jobs } = planFromArgs(a);
     planJobs = jobs;
     if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep: give at least one axis (--axis PATH=v1,v2,..., --grid, --clock, or a --plan file)');
     const ex = expandPlan(makePlan(input)); // every point resolved and checked before anything runs
-    checkSweepData(ex.plan.train, '--train');
+    checkSweepData(ex.plan, ex.plan.train ? '--train' : `--model ${String(ex.plan.workload.model)} (its points are judged against Fashion-MNIST's test split)`);
     dir = a.out !== undefined ? resolve(String(a.out)) : claimDefaultDir('sweeps', 'sweep');
     const how = claimSweepDir(dir, ex);
     log.info({ dir, points: ex.points.length, sweep: ex.sweep_id }, how === 'resume' ? 'same sweep found in the directory: resuming' : 'sweep planned');
@@ -412,7 +412,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             const jobs = jobsOf(p.jobs); // the flags first, then the directory
             const dir = resolve(String(p.dir));
             const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
-            checkSweepData(readPlanFile(dir).plan.train, dir);
+            checkSweepData(readPlanFile(dir).plan, dir);
             // SIGINT/SIGTERM (a Slurm task cancelled or out of time): the points finished are kept, the same command continues
             const again = [...s.argv, ...(shard && p.shard === undefined ? ['--shard', `${shard.k}/${shard.n}`] : [])];
             const r = await stoppable(
@@ -438,7 +438,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             const dir = resolve(String(p.dir));
             const { tasks, cache, jobs } = trainTasksOf(dir);
             if (jobs.length === 0) throw new UserError(`${dir}: this sweep trains no models (plan it with --train)`);
-            checkSweepData(readPlanFile(dir).plan.train, dir, ['train']);
+            checkSweepData(readPlanFile(dir).plan, dir, ['train']);
             // SIGINT/SIGTERM stop the training at its next step, its checkpoints whole; the same command continues
             const again = ['dtca', ...s.argv];
             if (p.task !== undefined) {

@@ -11,7 +11,8 @@ import type { ResolvedConfig } from '../config.js';
 import type { Workload } from './plan.js';
 import { CLASSES, findFmnist } from '../fmnist.js';
 import { UserError } from '../../fabric/errors.js';
-import type { TrainPlan } from './models.js';
+import type { Plan } from './plan.js';
+import { readModel } from '../model.js';
 import { imageSourceOf, describeImage } from '../layout.js';
 import { evaluate, loadReferenceData, type ReferenceData } from '../quality/eval.js';
 import { generatedSamples } from '../quality/samples.js';
@@ -20,14 +21,17 @@ import { readClassifier } from '../quality/classifier.js';
 import { CLASSIFIER_PATH } from '../quality/train.js';
 
 /**
- * A sweep that trains needs Fashion-MNIST: the train split to train its models, the test split to
- * judge its points. Checked before the sweep writes anything or runs (no data found after the
- * sweep directory is made and its first training has started); `where` names the sweep. A sweep
- * has no --data: the hint says DTCA_DATA.
+ * The Fashion-MNIST splits a sweep reads: a sweep that trains, the train split for its models and
+ * the test split to judge its points; a sweep of one Fashion-MNIST model file (--model), the test
+ * split. Checked before the sweep writes anything or runs (no data found after the sweep directory
+ * was made and its first training or point had started); `where` names the sweep. A sweep has no
+ * --data: the hint says DTCA_DATA. `splits`: only these (sweep train: the train split).
  */
-export function checkSweepData(train: TrainPlan | null, where: string, splits: readonly ('train' | 'test')[] = ['train', 'test']): void {
-  if (!train) return;
-  for (const split of splits) {
+export function checkSweepData(plan: Pick<Plan, 'train' | 'workload'>, where: string, splits?: readonly ('train' | 'test')[]): void {
+  const w = plan.workload;
+  const judged = w.kind === 'model' && w.model !== null && (w.images ?? 0) >= 2 && fmnistLayout(readModel(w.model));
+  const need = plan.train ? ['train', 'test'] : judged ? ['test'] : [];
+  for (const split of need.filter((x) => !splits || splits.includes(x as 'train' | 'test')) as ('train' | 'test')[]) {
     try {
       findFmnist(undefined, split);
     } catch (e) {
