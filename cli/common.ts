@@ -67,6 +67,14 @@ export function withConfigOptions<T>(y: Argv<T>) {
   );
 }
 
+/**
+ * --ideal's -h line for a command that refuses it (dtca train: --chip ideal; dtca probe): the flag
+ * stays an option, so that it is refused with the command's own line rather than as unknown
+ */
+export function refusedIdeal<T>(y: Argv<T>, why: string) {
+  return y.option('ideal', { type: 'boolean', default: false, describe: `refused: ${why}` });
+}
+
 /** --set and --ideal (without the [config] positional: `config validate` names its file itself) */
 export function withConfigChanges<T>(y: Argv<T>) {
   return y

@@ -28,8 +28,10 @@ export function makeProgress(total: number, what: string, enabled: boolean, stre
     const width = 30;
     const fill = Math.round((width * n) / total);
     const el = (now - t0) / 1000;
-    const eta = n > 0 ? (el * (total - n)) / n : 0;
-    const line = `[${'#'.repeat(fill)}${' '.repeat(width - fill)}] ${n}/${total} ${what}  ${el.toFixed(1)} s elapsed, ~${eta.toFixed(1)} s left `;
+    // nothing done yet, nothing to estimate from: no "~0.0 s left" (a sweep's bar over its points
+    // stays at 0 while its models train, for minutes)
+    const left = n > 0 ? `, ~${((el * (total - n)) / n).toFixed(1)} s left` : '';
+    const line = `[${'#'.repeat(fill)}${' '.repeat(width - fill)}] ${n}/${total} ${what}  ${el.toFixed(1)} s elapsed${left} `;
     stream.write(`\r${line}`);
     shown = { stream, line };
   };

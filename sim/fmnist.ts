@@ -30,11 +30,14 @@ export const BINARY_THRESHOLD = 0.1;
 
 export type Split = 'train' | 'test';
 
+/** the images of Fashion-MNIST's train split (checked by size and SHA-256 when read): the most --limit may take */
+export const FMNIST_TRAIN_IMAGES = 60000;
+
 const FILES: Record<Split, { images: string; labels: string; n: number; sha256: { images: string; labels: string } }> = {
   train: {
     images: 'train-images-idx3-ubyte',
     labels: 'train-labels-idx1-ubyte',
-    n: 60000,
+    n: FMNIST_TRAIN_IMAGES,
     // SHA-256 of the decompressed idx files
     sha256: {
       images: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',

@@ -499,6 +499,20 @@ describe('config validate lists every problem', () => {
   });
 });
 
+describe('-h of a command that refuses --ideal', () => {
+  it('dtca train and dtca probe say --ideal is refused and what to do instead (it read "turn every non-ideality off")', () => {
+    for (const [cmd, why] of [
+      ['train', /--ideal +refused: train on the ideal chip with --chip ideal/],
+      ['probe', /--ideal +refused: the ideal chip has no analog state/],
+    ] as const) {
+      const h = dtca([cmd, '-h']).stdout;
+      expect(h, cmd).toMatch(why);
+      expect(h, cmd).not.toMatch(/turn every non-ideality off/);
+      expect(dtca([cmd, '--ideal']).code, cmd).toBe(2);
+    }
+  });
+});
+
 describe('a DTM run says which classes it clamps', () => {
   it('labelsText: the list, cycled over more images, or cut to fewer', async () => {
     const { labelsText } = await import('../sim/workload.js');

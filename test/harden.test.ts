@@ -407,6 +407,12 @@ describe('validated before running: one line naming the source and showing the v
     // main's newer commands: outputs checked before hours of work, "-" where a file is needed
     ['run --engine foo', ['run', '--engine', 'foo'], /^dtca: --engine foo: expected one of auto, reference, wasm, batch$/],
     ['train --out -', ['train', '--out', '-'], /^dtca: --out -: training writes the model, its log and checkpoints to files; name a file$/],
+    // more than the split holds was trained on all of it, the manifest saying --limit 70000
+    [
+      'train --limit beyond the train split',
+      (d) => ['train', '--limit', '70000', '--out', join(d, 'lim.mp')],
+      /^dtca: --limit 70000: the Fashion-MNIST train split has 60000 images$/,
+    ],
     [
       'train --out over a foreign file',
       (d) => ['train', '--out', file(d, 'notes.mp', 'my notes')],
@@ -465,6 +471,46 @@ describe('validated before running: one line naming the source and showing the v
         ['experiment', 'central', '--out', dirname(file(join(d, 'exp4'), 'results.jsonl', { variant: 'dtm', epoch: 1, fd: '1', images: 20 }))]
       ),
       /^dtca: .*exp4\/results\.jsonl: line 1: sweeps_per_stage = undefined: expected a whole number$/,
+    ],
+    [
+      // the cosine schedule spans the epochs: a model trained for 2 is not the start of a 3-epoch run
+      'experiment continued with more epochs than its models were trained for',
+      (d) => {
+        const x = join(d, 'exp5');
+        mkdirSync(x, { recursive: true });
+        const flags = { steps: 50, batch: 64, lr: 0.016, placement: 'random', 'acp-lag': 100, images: 500, sweeps: 250, set: [] };
+        file(x, 'experiment.json', { epochs: 2, ...flags });
+        file(x, 'mebm.mp', 'a model trained for 2 epochs');
+        writeFileSync(join(x, 'mebm.mp.train.jsonl'), '{"stage":0,"epoch":1,"rho":0,"lambda":0}\n{"stage":0,"epoch":2,"rho":0,"lambda":0}\n');
+        return ['experiment', 'central', '--epochs', '3', '--variants', 'mebm', '--out', x];
+      },
+      /^dtca: --out .*exp5: holds an experiment made with --epochs 2 \(not 3\); give the same flags to continue it, or another --out$/,
+    ],
+    [
+      // an experiment.json written before --epochs was kept: the model's training log tells
+      'experiment continued with more epochs than an older directory trained',
+      (d) => {
+        const x = join(d, 'exp6');
+        mkdirSync(join(x, 'dtm.mp.epochs'), { recursive: true });
+        file(x, 'experiment.json', { steps: 50, batch: 64, lr: 0.016, placement: 'random', 'acp-lag': 100, images: 500, sweeps: 250, set: [] });
+        file(x, 'dtm.mp', 'a model trained for 2 epochs');
+        writeFileSync(join(x, 'dtm.mp.train.jsonl'), '{"stage":0,"epoch":1,"rho":0,"lambda":0}\n{"stage":0,"epoch":2,"rho":0,"lambda":0}\n');
+        const row = {
+          variant: 'dtm',
+          fd: 1,
+          clamped_accuracy: 0.1,
+          marginal_error: 0.1,
+          rho_mean: 0,
+          rho_max: 0,
+          lambda_mean: 0,
+          images: 500,
+          sweeps_per_stage: 250,
+          T: 8,
+        };
+        writeFileSync(join(x, 'results.jsonl'), [1, 2].map((epoch) => JSON.stringify({ ...row, epoch }) + '\n').join(''));
+        return ['experiment', 'central', '--epochs', '3', '--variants', 'dtm', '--out', x];
+      },
+      /^dtca: --epochs 3: .*exp6\/dtm\.mp was trained for 2 epochs; give --epochs 2 to continue it, or another --out$/,
     ],
     [
       'experiment --variants with an unknown model',
@@ -832,6 +878,8 @@ describe('command-line conventions', () => {
     let out = '';
     const tty = { isTTY: true, write: (t: string) => ((out += t), true) } as unknown as NodeJS.WriteStream;
     const bar = makeProgress(4, 'steps', true, tty);
+    // before the first step there is no estimate of the time left (it read "~0.0 s left")
+    expect(out).toMatch(/^\r\[ +\] 0\/4 steps {2}0\.0 s elapsed $/);
     bar.tick(4);
     const drawn = out.slice(out.lastIndexOf('\r') + 1);
     expect(drawn).toMatch(/^\[#+\] 4\/4 steps /);
@@ -945,10 +993,12 @@ describe('experiment central chart', () => {
       sweeps_per_stage: 10,
       T: 8,
     });
-    const spec = centralChartSpec([row('mebm', 272, 0.008), row('dtm', 268, 0.021)], 20);
+    const spec = centralChartSpec([row('mebm', 272, 0.008), row('dtm', 268, 0.021)], 20, 100);
     expect(spec.title).toBe('Monolithic EBM, DTM: quality and mixing over training');
     const { svg } = await renderChart(spec);
     expect(svg).not.toMatch(/1\.000000/);
     expect(svg).toMatch(/>epoch</);
+    // the autocorrelation's panel names its lag and unit, as results.md does
+    expect(svg).toMatch(/>chain autocorrelation at lag 100 sweeps \(max over stages\)</);
   });
 });

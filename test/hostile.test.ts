@@ -25,6 +25,7 @@ import { symlinkSync, mkdirSync } from 'node:fs';
 import { interruptedMessage } from '../sim/workload.js';
 import { checkSweepMemory, checkJobs, BYTES, MEMORY_MARGIN, estimateRun, bmShape, machineMemory } from '../sim/resources.js';
 import { resolveConfig } from '../sim/config.js';
+import { readModel } from '../sim/model.js';
 
 const pointShapeFor = (L: number) => bmShape(resolveConfig(undefined, { sets: [`fabric.L=${L}`] }), { chains: 1, sweeps: 1 });
 import { truncateSync } from 'node:fs';
@@ -167,6 +168,12 @@ describe('16: nothing reaches a generated script unquoted', () => {
       /Submit with: sbatch '\S*\/my jobs\/a\.sbatch'$/,
     );
     expect(() => slurmScript({ ...base, dir: d, scriptPath: join(dir, 'a\nrm -rf ~') })).toThrow(UserError);
+    expect(slurmScript({ ...base, dir: d }).split('\n')[1]).toMatch(/^# dtca sweep abc123: 4 points in 4 array tasks\. /);
+    expect(slurmScript({ ...base, points: 1, dir: d }).split('\n')[1]).toMatch(/^# dtca sweep abc123: 1 point in 1 array task\. /);
+    // after a training array, the points go in with submit.sh (alone, each task would train every model)
+    expect(slurmScript({ ...base, dir: d, afterTraining: true }).split('\n')[1]).toMatch(
+      /Submit with: bash \S*plain\/submit\.sh \(the training array, then this one after it\)$/,
+    );
   });
 
   it("a task's CPUs are its --jobs, up to the most --jobs takes", () => {
@@ -1045,6 +1052,34 @@ case('good', lambda m: None)
     expect(got.extra).toBe('ModelError FILE: extra: unknown key');
     expect(got.stagekey).toBe('ModelError FILE: stages[0].\\x1b[31mevil: unknown key');
     expect(got.good).toBe('accepted');
+  });
+
+  it("the Python package reads a model with label guidance (the shipped model: it said 'dtm.label_gain: unknown key'), writes it back, refuses a bad gain", () => {
+    const shipped = join(ROOT, 'configs/models/fmnist-t8.mp');
+    const py = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(join(ROOT, 'traces'))})
+from dtca_trace import model
+m = model.read(sys.argv[1])
+print(json.dumps(m['dtm']['label_gain']))
+out = sys.argv[2] + '/guided.json'
+model.write(out, grid=m['grid'], beta=m['beta'], stages=m['stages'], dtm=m['dtm'])
+print(json.dumps(model.read(out)['dtm']['label_gain']))
+for g in (-1, 'x', 1e9):
+    try:
+        model.write(out, grid=m['grid'], beta=m['beta'], stages=m['stages'], dtm=dict(m['dtm'], label_gain=g)); print('accepted')
+    except model.ModelError as e:
+        print(str(e))
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', py, shipped, dir], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const [read, again, ...bad] = r.stdout.trim().split('\n');
+    const gain = readModel(shipped).dtm!.label_gain!;
+    expect(gain).toBeGreaterThan(1);
+    expect([Number(read), Number(again)]).toEqual([gain, gain]);
+    expect(bad).toEqual(Array(3).fill('dtm.label_gain: must be a number in [0, 100] (the label guidance; absent means 1)'));
+    // dtca reads what Python wrote, with its gain
+    expect(readModel(join(dir, 'guided.json')).dtm!.label_gain).toBe(gain);
   });
 });
 

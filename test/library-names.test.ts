@@ -410,6 +410,8 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
       [{ warmup: -1 }, 'warmup'],
       [{ dataEpochs: -1 }, 'dataEpochs'],
       [{ limit: 0 }, 'limit'],
+      // more than Fashion-MNIST's train split: was all of it, recorded as the limit given
+      [{ limit: 60001 }, 'limit'],
       [{ lr: NaN }, 'lr'],
       [{ alpha: 2 }, 'alpha'],
       [{ ema: 1 }, 'ema'],

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { writeEnergyChart, renderChart, writeChart, siPrefix, systemFontsPresent } from '../sim/io/plot.js';
+import { writeTrainChart } from '../sim/train/train.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const COMPONENTS = ['rng', 'bias_network', 'cell_output', 'wires', 'clock', 'leakage'];
@@ -96,5 +97,28 @@ describe('siPrefix', () => {
     expect(siPrefix(0.5)).toEqual({ scale: 1e-3, prefix: 'm' });
     expect(siPrefix(3)).toEqual({ scale: 1, prefix: '' });
     expect(siPrefix(0)).toEqual({ scale: 1, prefix: '' });
+  });
+});
+
+describe('writeTrainChart', () => {
+  it("MODEL.train.svg names the lag (in sweeps) the autocorrelation was measured at, as the training's --acp-lag", async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dtca-trainchart-'));
+    const rec = (stage: number, epoch: number) => ({
+      stage,
+      epoch,
+      rho: 0.01 * epoch,
+      lambda: 0.008,
+      acp_action: 'decrease' as const,
+      agreement: 0.3,
+      grad_rms: 0.05,
+      lr: 0.01,
+      wall_s: 1,
+      cell_updates: 1000,
+    });
+    const files = await writeTrainChart(join(d, 'm.mp'), [rec(0, 1), rec(0, 2), rec(1, 1), rec(1, 2)], 40);
+    expect(files.map((f) => f.slice(d.length + 1)).sort()).toEqual(['m.mp.train.png', 'm.mp.train.svg']);
+    const svg = readFileSync(join(d, 'm.mp.train.svg'), 'utf8');
+    expect(svg).toMatch(/>autocorrelation rho at lag 40 sweeps</);
+    expect(svg).toMatch(/>agreement with target</);
   });
 });

@@ -96,6 +96,18 @@ function xLabels(svg: string): string[] {
   return [...svg.slice(from, to > from ? to : undefined).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
 }
 
+describe('the plan table of index.html', () => {
+  it("names the training budget's options but workers, which a sweep does not use", () => {
+    const pf = planOf([{ path: 'fabric.L', values: [32] }]);
+    const trained = {
+      ...pf,
+      plan: { ...pf.plan, train: { budget: 'quick', options: { epochs: 30, steps: 50, workers: 2 }, chip: 'ideal', model_cache: null } },
+    } as unknown as PlanFile;
+    const html = indexHtml(trained, [row(1, { 'fabric.L': 32 })], [], []);
+    expect(html).toMatch(/--train quick on the ideal chip \(epochs 30, steps 50\); models in models\//);
+  });
+});
+
 describe('issue 19 item 2: ticks on a swept axis are the swept values', () => {
   it('a grid axis 32, 48, 70 is labelled 32, 48, 70 (not 30, 50, 70)', async () => {
     const pf = planOf([{ path: 'fabric.L', values: [32, 48, 70] }]);
@@ -128,6 +140,17 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
       rows.map((r) => ({ ...r, fd: null, quality_n: null }) as Row),
     );
     expect(plain).not.toMatch(/FD/);
+  });
+
+  it('with replicates the terminal table has a seed column (rows of one combination were told apart by nothing)', () => {
+    const pf = planOf([{ path: 'fabric.L', values: [32] }]);
+    const reps = { ...pf, plan: { ...pf.plan, replicates: 2 } } as PlanFile;
+    const rows = [row(1, { 'fabric.L': 32 }, { seed: 1 }), row(2, { 'fabric.L': 32 }, { replicate: 1, seed: 2 })];
+    const t = formatRows(reps, rows).split('\n');
+    expect(t[0]).toMatch(/^#\s+fabric\.L\s+seed\s+E\/image/);
+    expect(t[1]).toMatch(/^1\s+32\s+1\s/);
+    expect(t[2]).toMatch(/^2\s+32\s+2\s/);
+    expect(formatRows(pf, rows.slice(0, 1))).not.toMatch(/seed/);
   });
 
   it('an axis with one value gets no charts of its own when another axis varies', () => {

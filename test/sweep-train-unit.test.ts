@@ -11,7 +11,7 @@ import { modelJobFor, trainingConfig, type TrainPlan } from '../sim/sweep/models
 import { BUDGETS, resolveSweepBudget } from '../sim/train/budget.js';
 import { TRAIN_DEFAULTS } from '../sim/train/design.js';
 import { paretoFront, paretoData, paretoSpecs } from '../sim/sweep/report.js';
-import { makePlan, expandPlan, parseAxis } from '../sim/sweep/plan.js';
+import { makePlan, expandPlan, parseAxis, readPlanFile } from '../sim/sweep/plan.js';
 import { UserError } from '../fabric/errors.js';
 import type { PlanFile, Row } from '../sim/sweep/store.js';
 
@@ -62,6 +62,10 @@ describe('the model cache key', () => {
       ['positive warm-up', key([], withOptions({ posWarmup: 11 }))],
       ['ACP off', key([], withOptions({ acp: false }))],
       ['data limit', key([], withOptions({ limit: 1000 }))],
+      // a fixed label gain is written into the model instead of the search's choice
+      ['label gain 1', key([], withOptions({ labelGain: 1 }))],
+      ['label gain 3', key([], withOptions({ labelGain: 3 }))],
+      ['parameter averaging', key([], withOptions({ ema: 0.9 }))],
       ['budget standard', key([], { ...plan, options: BUDGETS.standard.options })],
       ['cycle chip', key([], { ...plan, chip: 'cycle' })],
     ];
@@ -70,6 +74,8 @@ describe('the model cache key', () => {
     // a default filled in is the same option given: dtca train's default lr floor written out
     const { lrFloor: _f, ...noFloor } = BUDGETS.quick.options;
     expect(key([], { ...plan, options: { ...noFloor, lrFloor: TRAIN_DEFAULTS.lrFloor } })).toBe(key([], { ...plan, options: noFloor }));
+    // and the label gain's default, auto (the guidance search), written out
+    expect(key([], withOptions({ labelGain: 'auto' }))).toBe(base);
     // trained on the cycle-accurate chip, the clock is part of the design, the energy table is not
     const cyc: TrainPlan = { ...plan, chip: 'cycle' };
     expect(key(['clock.clock_hz=4e7'], cyc)).not.toBe(key([], cyc));
@@ -159,6 +165,7 @@ describe('budget files', () => {
       [{ T: 4 }, /"T": unknown option \(the model's stages T come from the sweep's --stages\)/],
       [{ frobnicate: 1 }, /"frobnicate": unknown option \(known: placement, epochs, /],
       [{ steps: 0 }, /b\.json: steps = 0: must be an integer >= 1/],
+      [{ limit: 70000 }, /b\.json: limit = 70000: the Fashion-MNIST train split has 60000 images/],
       [{ epochs: 2.5 }, /epochs = 2\.5: must be an integer >= 1/],
       [{ lr: -1 }, /lr = -1: must be a number in \[1e-9, 10\]/],
       [{ lrFloor: 2 }, /lrFloor = 2: must be a number in \[0, 1\]/],
@@ -184,6 +191,17 @@ describe('budget files', () => {
       expect(msg.startsWith(`--train ${f}`)).toBe(true);
     }
     expect(() => resolveSweepBudget(join(d, 'missing.json'))).toThrow(/--train .*missing\.json: cannot read budget file/);
+  });
+
+  it("a plan file's budget or training chip is named by the plan file, not by --train or --train-chip", () => {
+    file('bad.json', { epoch: 3 });
+    const plan = (train: unknown) => readPlanFile(file('plan.json', { axes: { 'fabric.L': [20] }, train }));
+    expect(() => makePlan(plan({ budget: 'bad.json' }))).toThrow(
+      /^--plan .*plan\.json: train\.budget .*bad\.json: "epoch": unknown option \(did you mean "epochs"\?\)$/,
+    );
+    expect(() => makePlan(plan('bad.json'))).toThrow(/^--plan .*plan\.json: train .*bad\.json: "epoch": unknown option/);
+    expect(() => makePlan(plan({ budget: 'nowhere.json' }))).toThrow(/^--plan .*plan\.json: train\.budget .*nowhere\.json: cannot read budget file/);
+    expect(() => plan({ budget: 'quick', chip: 'cyc' })).toThrow(/^--plan .*plan\.json: train\.chip "cyc": ideal or cycle$/);
   });
 });
 

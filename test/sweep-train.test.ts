@@ -117,7 +117,7 @@ describe('dtca train --stage-only: stages trained apart, then the model', () => 
     const out = join(d, 'apart.mp');
     const s1 = dtca(['train', ...flags, '--out', out, '--train-stages', '1', '--stage-only', '--resume']);
     expect(s1.code, s1.stderr).toBe(0);
-    expect(s1.stdout).toMatch(/trained stage\(s\) 1 x 1 epochs into .*apart\.mp\.ckpt\//);
+    expect(s1.stdout).toMatch(/trained stage\(s\) 1 x 1 epoch into .*apart\.mp\.ckpt\//);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.train.jsonl`)).toBe(false);
     expect(dtca(['train', ...flags, '--out', out, '--train-stages', '0', '--stage-only', '--resume']).code).toBe(0);
@@ -280,4 +280,34 @@ describe('dtca sweep --train end to end (tiny budget, L = 16 and 20)', () => {
     expect(small.code).toBe(2);
     expect(small.stderr).toMatch(/--train: fabric\.L = 12: too small for a Fashion-MNIST DTM/);
   }, 120_000);
+});
+
+describe('a sweep that reads Fashion-MNIST (--train, or --model of a Fashion-MNIST model) without it', () => {
+  it('is one line naming DTCA_DATA, exit 2, before the sweep directory is written (was: the directory, then a failed training)', () => {
+    const root = tmp('sweep-nodata');
+    const budget = tinyBudgetFile(root);
+    const out = join(root, 's');
+    const env = { DTCA_DATA: join(root, 'no-data') };
+    const x = dtca(['sweep', '--set', 'fabric.rules="G8"', '--grid', '16', '--stages', '2', '--train', budget, '--out', out], { env });
+    expect(x.code, x.stderr).toBe(2);
+    expect(errorLines(x.stderr)).toHaveLength(1);
+    expect(x.stderr).toMatch(/^dtca: --train: Fashion-MNIST not found: .*no-data does not exist; .*set DTCA_DATA to their directory$/m);
+    expect(existsSync(out)).toBe(false);
+    // a planned sweep: sweep run and sweep train refuse before running
+    const planned = join(root, 'p');
+    expect(dtca(['sweep', 'plan', '--set', 'fabric.rules="G8"', '--grid', '16', '--stages', '2', '--train', budget, '--out', planned], { env }).code).toBe(0);
+    for (const sub of ['run', 'train']) {
+      const y = dtca(['sweep', sub, planned], { env });
+      expect(y.code, sub).toBe(2);
+      expect(y.stderr, sub).toMatch(/^dtca: .*p: Fashion-MNIST not found: /m);
+      expect(readdirSync(join(planned, 'points')), sub).toEqual([]);
+    }
+    // a Fashion-MNIST model's points are judged against the test split: refused the same way
+    const fm = join(root, 'fm.json');
+    expect(dtca(['model', 'new', '--L', '16', '--rules', 'G8', '--visible', 'fmnist', '--stages', '2', '--out', fm]).code).toBe(0);
+    const m = dtca(['sweep', '--model', fm, '--set', 'fabric.rules="G8"', '--grid', '16', '--images', '4', '--sweeps', '5', '--out', join(root, 'm')], { env });
+    expect(m.code, m.stderr).toBe(2);
+    expect(m.stderr).toMatch(/^dtca: --model .*fm\.json \(its points are judged against Fashion-MNIST's test split\): Fashion-MNIST not found: /m);
+    expect(existsSync(join(root, 'm'))).toBe(false);
+  });
 });

@@ -332,7 +332,7 @@ describe('dtca sweep end to end', () => {
     const before = read(join(one, 'results.csv'));
     const other = dtca(['sweep', '--grid', '12', '--sweeps', '5', '--images', '1', '--stages', '2', '--out', one]);
     expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/holds another sweep/);
+    expect(other.stderr).toMatch(/holds another sweep \(4 points, axes fabric\.L x clock\.clock_hz, id \w+; this one has 1 point, id \w+\)/);
     const d2 = join(root, 'other');
     expect(dtca(['sweep', 'plan', '--grid', '12', '--sweeps', '5', '--images', '1', '--stages', '2', '--out', d2]).code).toBe(0);
     const c = dtca(['sweep', 'collect', one, d2]);

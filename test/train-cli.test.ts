@@ -39,6 +39,12 @@ describe('dtca train', () => {
     // a checkpoint is an envelope {format, version, kind, sha256, payload} around the state (sim/train/checkpoint.ts)
     const st = unpack((unpack(readFileSync(`${out}.ckpt/stage-1.mp`)) as { payload: Uint8Array }).payload) as { epoch: number };
     expect(st.epoch).toBe(2);
+    // a --resume with other options names what differs, by its flags (it said only "other options")
+    const again = dtca(['train', ...SMALL, '--epochs', '3', '--lr-floor', '0.5', '--out', out, '--resume']);
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toMatch(
+      /^dtca: --resume: .*a\.mp\.ckpt\/run\.json was written with other options \(--epochs 2 there, 3 now; --lr-floor 0\.18 there, 0\.5 now\); resume with the same command, or train into a new --out$/,
+    );
     // the trained model runs on the chip it was trained for
     const run = dtca([
       'run',

@@ -9,7 +9,9 @@
  * autocorrelation the training measured (per stage, at lag --acp-lag; mean and max over stages).
  * Writes OUT/results.jsonl, OUT/results.md and OUT/central.svg/.png. Re-running continues: models
  * trained are kept, epochs scored are not scored again; OUT/experiment.json keeps the flags they
- * were made with (all but --epochs, --variants, --workers, --data), and other values are refused.
+ * were made with (all but --variants, --workers, --data), and other values are refused. --epochs is
+ * among them: the learning rate's cosine schedule spans the epochs, so a model trained for E epochs
+ * is not the first E epochs of a longer run.
  */
 import type { Argv } from 'yargs';
 import { existsSync, appendFileSync, readdirSync, statSync } from 'node:fs';
@@ -112,11 +114,11 @@ function rowProblem(v: unknown): string | null {
   return null;
 }
 
-/** The chart of OUT/central.svg/.png: FD and the worst stage's autocorrelation per epoch, one line per model scored. */
-export function centralChartSpec(rows: Row[], images: number): ChartSpec {
+/** The chart of OUT/central.svg/.png: FD and the worst stage's autocorrelation (at `lag` sweeps) per epoch, one line per model scored. */
+export function centralChartSpec(rows: Row[], images: number, lag: number): ChartSpec {
   const long = rows.flatMap((r) => [
     { variant: r.variant, epoch: r.epoch, metric: `FD (N = ${images}, lower is better)`, value: r.fd },
-    { variant: r.variant, epoch: r.epoch, metric: 'chain autocorrelation (max over stages)', value: r.rho_max },
+    { variant: r.variant, epoch: r.epoch, metric: `chain autocorrelation at lag ${lag} sweeps (max over stages)`, value: r.rho_max },
   ]);
   const names: Record<string, string> = { mebm: 'Monolithic EBM', dtm: 'DTM', 'dtm-acp': 'DTM + ACP' };
   const shown = VARIANTS.filter((v) => rows.some((r) => r.variant === v.name)).map((v) => names[v.name] ?? v.name);
@@ -174,9 +176,20 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const classifier = readClassifier(CLASSIFIER_PATH);
   const resultsPath = join(out, 'results.jsonl');
   const rows: Row[] = existsSync(resultsPath) ? readJsonLines<Row>(resultsPath, 'results file', rowProblem) : [];
-  // a re-run continues the same experiment: its models and scores were made with these flags
-  // (--epochs may grow); other values would label the old rows with the new flags
-  const settings: Record<string, unknown> = { steps, batch, lr, placement, 'acp-lag': lag, images, sweeps: K, set: (a.set as string[] | undefined) ?? [] };
+  // a re-run continues the same experiment: its models and scores were made with these flags;
+  // other values would label the old rows with the new flags (and --epochs, which the learning
+  // rate's cosine schedule spans, cannot grow: the models would have to be trained again)
+  const settings: Record<string, unknown> = {
+    epochs,
+    steps,
+    batch,
+    lr,
+    placement,
+    'acp-lag': lag,
+    images,
+    sweeps: K,
+    set: (a.set as string[] | undefined) ?? [],
+  };
   const settingsPath = join(out, 'experiment.json');
   const before: Record<string, unknown> = existsSync(settingsPath)
     ? (readJsonLines<Record<string, unknown>>(settingsPath, 'experiment settings')[0] ?? {})
@@ -244,7 +257,15 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
       for (let e = 1; e <= epochs; e++) {
         if (rows.some((r) => r.variant === v.name && r.epoch === e)) continue;
         const snap = join(`${modelPath}.epochs`, `epoch-${e}.mp`);
-        if (!existsSync(snap)) throw new UserError(`${snap}: missing (train ${v.name} again: remove ${modelPath})`);
+        if (!existsSync(snap)) {
+          // an experiment.json from before --epochs was kept: the model's own log says how far it was trained
+          const trained = trainLog.reduce((m, r) => Math.max(m, r.epoch), 0);
+          if (trained < e)
+            throw new UserError(
+              `--epochs ${epochs}: ${modelPath} was trained for ${trained} epoch${trained === 1 ? '' : 's'}; give --epochs ${trained} to continue it, or another --out`,
+            );
+          throw new UserError(`${snap}: missing (to train ${v.name} again, remove ${modelPath} and ${modelPath}.ckpt)`);
+        }
         const model = readModel(snap);
         const labels = Array.from({ length: CLASSES }, (_, c) => c);
         // the monolithic EBM gets the DTM's total sweeps in its one stage
@@ -284,7 +305,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   }
   rows.sort((x, y) => VARIANTS.findIndex((v) => v.name === x.variant) - VARIANTS.findIndex((v) => v.name === y.variant) || x.epoch - y.epoch);
   const md = [
-    `Ideal chip (${config.cell.weight_bits}-bit weights), ${epochs} epoch${epochs === 1 ? '' : 's'} x ${steps} step${steps === 1 ? '' : 's'}, batch ${batch}, lr ${lr}, placement ${placement}, ${images} class-clamped images scored per epoch, autocorrelation at lag ${lag}.`,
+    `Ideal chip (${config.cell.weight_bits}-bit weights), ${epochs} epoch${epochs === 1 ? '' : 's'} x ${steps} step${steps === 1 ? '' : 's'}, batch ${batch}, lr ${lr}, placement ${placement}, ${images} class-clamped images scored per epoch, autocorrelation at lag ${lag} sweeps.`,
     '',
     `| variant | epoch | FD (N = ${images}) | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |`,
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -294,7 +315,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
     ),
   ].join('\n');
   writeFileAtomic(join(out, 'results.md'), md + '\n');
-  const spec = centralChartSpec(rows, images);
+  const spec = centralChartSpec(rows, images, lag);
   await writeChart(spec, join(out, 'central'));
   process.stdout.write(md + `\n\n${out}/results.jsonl, results.md, central.png\n`);
 }
@@ -316,7 +337,7 @@ export function experimentCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             .option('placement', { choices: PLACEMENTS, default: 'random', describe: 'visible cells of the models (as dtca train --placement)' })
             .option('variants', { type: 'string', describe: 'which models, comma-separated (default mebm,dtm,dtm-acp)' })
             .option('lr', { type: 'number', describe: 'Adam learning rate (default 0.016, cosine decay)' })
-            .option('acp-lag', { type: 'number', describe: 'autocorrelation lag (default 100)' })
+            .option('acp-lag', { type: 'number', describe: 'autocorrelation lag in sweeps (default 100)' })
             .option('workers', { type: 'number', describe: 'worker threads (default 1)' })
             .option('set', { type: 'string', array: true, describe: 'config overrides of the paper chip' })
             .option('data', { type: 'string', describe: 'Fashion-MNIST directory' }),

@@ -29,7 +29,7 @@ type Growing = VcdSignal & { time_s: number[]; values: number[] };
 import { parseIndexList } from '../../traces/writer.js';
 import { VERSION } from '../../sim/io/output.js';
 import { eng } from '../../sim/stats.js';
-import { loadConfig, withConfigOptions, positiveInt, type CommonArgs } from '../common.js';
+import { loadConfig, withConfigOptions, refusedIdeal, positiveInt, type CommonArgs } from '../common.js';
 import type { Session } from '../session.js';
 
 /** refuse a probe whose file would pass this many bytes (about 20 bytes per value change) */
@@ -166,7 +166,7 @@ export function probeCommand<T>(y: Argv<T>, s: Session): Argv<T> {
     'probe [config]',
     'analog waveforms (bias-node voltage, RNG P(1)) of a few cells from a short cycle-accurate run, as VCD',
     (yy) =>
-      withConfigOptions(yy)
+      refusedIdeal(withConfigOptions(yy), 'the ideal chip has no analog state between latches; probe a cycle-accurate config')
         .option('vcd', { type: 'string', describe: 'the VCD file to write' })
         .option('cells', { type: 'string', describe: 'cells to probe, e.g. 0,1,70 or 0-3 (default 0)' })
         .option('sweeps', { type: 'number', describe: 'sweeps to run (default 20)' })

@@ -47,6 +47,7 @@ import { buildReport, areaText, axisValueText, ChartsInterrupted } from '../../s
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, type TrainTask } from '../../sim/sweep/slurm.js';
 import { trainModel, isModelDone, stageEpochs, modelFile, type ModelJob } from '../../sim/sweep/models.js';
+import { checkSweepData } from '../../sim/sweep/quality.js';
 
 type A = Record<string, unknown>;
 
@@ -162,6 +163,7 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
     a.train !== undefined || fileTrain
       ? {
           budget: a.train !== undefined ? String(a.train) : fileTrain!.budget,
+          budget_where: a.train !== undefined ? undefined : fileTrain!.budget_where,
           chip: (a.trainChip as 'ideal' | 'cycle' | undefined) ?? fileTrain?.chip,
           model_cache: a.modelCache !== undefined ? resolve(String(a.modelCache)) : (fileTrain?.model_cache ?? null),
         }
@@ -190,9 +192,12 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   const axes = axisPaths(pf);
   const dtm = rows.some((r) => r.energy_per_image_j !== null);
   const judged = rows.some((r) => r.fd !== null);
+  // replicates share their axis values: the seed tells their rows apart
+  const seeds = pf.plan.replicates > 1;
   const head = [
     '#',
     ...axes,
+    ...(seeds ? ['seed'] : []),
     ...(dtm ? ['E/image', 't/image'] : ['sweep time']),
     'E/cell/sweep',
     'static',
@@ -207,6 +212,7 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   const body = rows.map((r) => [
     String(r.point),
     ...axes.map((a) => axisValueText(a, r.axes[a])),
+    ...(seeds ? [String(r.seed)] : []),
     ...(dtm ? [fmt(r.energy_per_image_j, 'J'), fmt(r.time_per_image_s, 's')] : [fmt(r.sweep_time_s, 's')]),
     fmt(r.sweep_energy_per_cell_sweep_j, 'J'),
     fmt(r.static_energy_per_cell_sweep_j, 'J'),
@@ -281,13 +287,15 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
     const given = planFlags.filter((f) => a[f] !== undefined && !(Array.isArray(a[f]) && (a[f] as unknown[]).length === 0));
     if (given.length) throw new UserError(`--resume ${a.resume}: continues the plan stored there; drop ${given.map(flagName).join(', ')}`);
     dir = resolve(String(a.resume));
-    ownSweepDir(dir); // its tables, options and report are this command's to replace
+    const pf = ownSweepDir(dir); // its tables, options and report are this command's to replace
+    checkSweepData(pf.plan, `--resume ${dir}`);
     stored = readRunOptions(dir);
   } else {
     const { input, jobs } = planFromArgs(a);
     planJobs = jobs;
     if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep: give at least one axis (--axis PATH=v1,v2,..., --grid, --clock, or a --plan file)');
     const ex = expandPlan(makePlan(input)); // every point resolved and checked before anything runs
+    checkSweepData(ex.plan, ex.plan.train ? '--train' : `--model ${String(ex.plan.workload.model)} (its points are judged against Fashion-MNIST's test split)`);
     dir = a.out !== undefined ? resolve(String(a.out)) : claimDefaultDir('sweeps', 'sweep');
     const how = claimSweepDir(dir, ex);
     log.info({ dir, points: ex.points.length, sweep: ex.sweep_id }, how === 'resume' ? 'same sweep found in the directory: resuming' : 'sweep planned');
@@ -436,7 +444,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             const jobs = jobsOf(p.jobs); // the flags first, then the directory
             const dir = resolve(String(p.dir));
             const shard = p.shard !== undefined ? parseShard(String(p.shard)) : shardFromEnv();
-            readPlanFile(dir);
+            checkSweepData(readPlanFile(dir).plan, dir);
             // SIGINT/SIGTERM (a Slurm task cancelled or out of time): the points finished are kept, the same command continues
             const again = [...s.argv, ...(shard && p.shard === undefined ? ['--shard', `${shard.k}/${shard.n}`] : [])];
             const r = await stoppable(
@@ -462,6 +470,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             const dir = resolve(String(p.dir));
             const { tasks, cache, jobs } = trainTasksOf(dir);
             if (jobs.length === 0) throw new UserError(`${dir}: this sweep trains no models (plan it with --train)`);
+            checkSweepData(readPlanFile(dir).plan, dir, ['train']);
             // SIGINT/SIGTERM stop the training at its next step, its checkpoints whole; the same command continues
             const again = ['dtca', ...s.argv];
             if (p.task !== undefined) {
@@ -542,18 +551,19 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             };
             if (p.wait && !p.submit) throw new UserError('--wait goes with --submit');
             const out = resolve(p.out !== undefined ? String(p.out) : join(dir, 'sweep.sbatch'));
+            // training: one task per stage of each model, unless every model is in the cache already
+            const { tasks, cache, jobs } = trainTasksOf(dir);
+            const toTrain = jobs.some((j) => !isModelDone(cache, j.key));
             const script = slurmScript({
               dir,
               points: readPoints(dir).length,
               sweepId: pf.sweep_id,
               tasks: p.tasks as number | undefined,
               scriptPath: out,
+              afterTraining: toTrain,
               ...res,
             });
             if (p.out !== undefined && existsSync(out)) throw new UserError(`--out ${out}: exists (not overwritten)`);
-            // training: one task per stage of each model, unless every model is in the cache already
-            const { tasks, cache, jobs } = trainTasksOf(dir);
-            const toTrain = jobs.some((j) => !isModelDone(cache, j.key));
             const trainPath = join(dir, 'train.sbatch');
             const trainText = toTrain ? trainSlurmScript({ dir, sweepId: pf.sweep_id, tasks, ...res }) : null;
             writeFileAtomic(out, script);

@@ -9,10 +9,21 @@ import { readModel, MAX_LABEL_GAIN, type Model } from '../../sim/model.js';
 import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, type TrainBudget } from '../../sim/train/design.js';
 import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
+import { FMNIST_TRAIN_IMAGES } from '../../sim/fmnist.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
-import { withConfigOptions, positiveInt, parseIntList, cliContext, labelGainFlag, manifestBeside, workersFlag, type CommonArgs } from '../common.js';
+import {
+  withConfigOptions,
+  refusedIdeal,
+  positiveInt,
+  parseIntList,
+  cliContext,
+  labelGainFlag,
+  manifestBeside,
+  workersFlag,
+  type CommonArgs,
+} from '../common.js';
 
 /** --label-gain auto|G (undefined: auto) */
 function trainLabelGain(v: unknown): 'auto' | number | undefined {
@@ -172,7 +183,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     acpLambda: a.acpLambda === undefined ? undefined : num('acp-lambda', a.acpLambda, TRAIN_DEFAULTS.acpLambda, 0, 100),
     acpLag: positiveInt('acp-lag', a.acpLag as number | undefined),
     workers: workersFlag(a.workers as number | undefined),
-    limit: positiveInt('limit', a.limit as number | undefined),
+    limit: limitFlag(a.limit as number | undefined),
     labelGain: trainLabelGain(a.labelGain),
   };
   const design = {
@@ -237,7 +248,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
       a.json
         ? JSON.stringify({ out, stages: trainStages, epochs: r.options.epochs, engine: t.engine, wall_s: t.wall_s, cell_updates: t.cell_updates }, null, 2) +
             '\n'
-        : `trained stage(s) ${trainStages!.join(', ')} x ${r.options.epochs} epochs into ${out}.ckpt/ in ${t.wall_s.toFixed(1)} s; the model: the same command with --resume (without --train-stages and --stage-only) once every stage is trained\n`,
+        : `trained stage(s) ${trainStages!.join(', ')} x ${plural(r.options.epochs, 'epoch')} into ${out}.ckpt/ in ${t.wall_s.toFixed(1)} s; the model: the same command with --resume (without --train-stages and --stage-only) once every stage is trained\n`,
     );
     return;
   }
@@ -278,6 +289,13 @@ function trainingInterrupted(e: TrainingStopped, signal: string, out: string, ar
   return interruptedLine(signal, `: ${done}, checkpoints in ${out}.ckpt/`, ['dtca', ...args]);
 }
 
+/** --limit N: the first N of the train split's images (more would be a silent "all", recorded as N) */
+function limitFlag(v: number | undefined): number | undefined {
+  const n = positiveInt('limit', v);
+  if (n !== undefined && n > FMNIST_TRAIN_IMAGES) throw new UserError(`--limit ${n}: the Fashion-MNIST train split has ${FMNIST_TRAIN_IMAGES} images`);
+  return n;
+}
+
 /** "1 epoch", "2 epochs" */
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -286,7 +304,7 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
     'train [config]',
     'train a DTM on Fashion-MNIST on the simulated chip',
     (yy) =>
-      withConfigOptions(yy)
+      refusedIdeal(withConfigOptions(yy), 'train on the ideal chip with --chip ideal (the default), which keeps the weight precision')
         .option('out', { type: 'string', describe: 'the model file to write (msgpack; .json for JSON)' })
         .option('stages', { type: 'number', describe: "T, the number of stages of a new model (default 8); with --init, the model's own" })
         .option('budget', {

@@ -15,6 +15,8 @@
  *   - every trainer option after the budget's preset and dtca train's defaults are filled in
  *     (planDesign's options: epochs, steps, batch, warm-ups, negative-chain start, learning rate
  *     and floor, ACP, data limit, seed)
+ *   - the label gain when the budget fixes one (labelGain: a number; it is written into the model
+ *     instead of the one the guidance search would choose); `auto`, the default, adds nothing
  *   - MODEL_VERSION (bumped when the trainer's output for the same inputs changes)
  * Training is deterministic for any number of threads, so the key names the model's bytes.
  *
@@ -74,6 +76,8 @@ export interface ModelSpec {
   label_copies: number;
   /** the trainer's options, every default filled in (seed included) */
   options: Record<string, unknown>;
+  /** the label gain a budget fixes (labelGain); absent for 'auto', the default (the search chooses it) */
+  label_gain?: number;
 }
 
 /** A model a point needs: its key, what determines it, and how to train it. */
@@ -162,6 +166,7 @@ export function modelJobFor(cfg: ResolvedConfig, seed: number, t: TrainPlan, T: 
     image: plan.layout?.image ?? null,
     label_copies: plan.model.dtm!.label_copies,
     options,
+    ...(plan.labelGain === 'auto' ? {} : { label_gain: plan.labelGain }),
   };
   const key = hashOf(spec, 16);
   const wb = config.cell.weight_bits;

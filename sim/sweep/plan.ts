@@ -491,8 +491,11 @@ export interface PlanInput {
   replicates?: number;
   seed?: number | null;
   workload?: Partial<Workload> & { kind?: Workload['kind'] };
-  /** --train quick|standard|FILE.json, --train-chip, --model-cache */
-  train?: { budget: string; chip?: 'ideal' | 'cycle'; model_cache?: string | null } | null;
+  /**
+   * --train quick|standard|FILE.json, --train-chip, --model-cache; `budget_where`: where the budget
+   * was given when not by --train (a plan file's "train": `--plan p.json: train.budget`)
+   */
+  train?: { budget: string; chip?: 'ideal' | 'cycle'; model_cache?: string | null; budget_where?: string } | null;
 }
 
 /** A plan from flags and/or a plan file; fills the workload's defaults for its kind. */
@@ -509,7 +512,7 @@ export function makePlan(i: PlanInput): Plan {
       throw new UserError(
         "--train: a trained model's visible cells are its Fashion-MNIST layout (the largest image the grid holds, and its label cells); drop --visible",
       );
-    const b = resolveSweepBudget(i.train.budget);
+    const b = resolveSweepBudget(i.train.budget, i.train.budget_where);
     const chip = i.train.chip ?? 'ideal';
     if (chip !== 'ideal' && chip !== 'cycle') throw new UserError(`--train-chip ${String(chip)}: ideal or cycle`);
     train = {
@@ -619,7 +622,7 @@ export function makePlan(i: PlanInput): Plan {
 /** A plan file's "train": "quick" or {"budget": ..., "chip": "ideal", "model_cache": DIR}. */
 function planTrain(v: unknown, path: string, rel: (p: string) => string): PlanInput['train'] {
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return { budget: v.endsWith('.json') ? rel(v) : v };
+  if (typeof v === 'string') return { budget: v.endsWith('.json') ? rel(v) : v, budget_where: `--plan ${path}: train` };
   if (typeof v !== 'object' || Array.isArray(v))
     throw new UserError(`--plan ${path}: train: "quick", "standard", a budget file, or {"budget": ..., "chip": ..., "model_cache": ...}`);
   const o = v as Record<string, unknown>;
@@ -627,8 +630,11 @@ function planTrain(v: unknown, path: string, rel: (p: string) => string): PlanIn
     if (!['budget', 'chip', 'model_cache'].includes(k)) throw new UserError(`--plan ${path}: train.${k}: unknown key (known: budget, chip, model_cache)`);
   if (typeof o.budget !== 'string') throw new UserError(`--plan ${path}: train.budget: "quick", "standard" or a budget file`);
   if (o.model_cache !== undefined && typeof o.model_cache !== 'string') throw new UserError(`--plan ${path}: train.model_cache: a directory`);
+  if (o.chip !== undefined && o.chip !== 'ideal' && o.chip !== 'cycle')
+    throw new UserError(`--plan ${path}: train.chip ${JSON.stringify(o.chip)}: ideal or cycle`);
   return {
     budget: o.budget.endsWith('.json') ? rel(o.budget) : o.budget,
+    budget_where: `--plan ${path}: train.budget`,
     chip: o.chip as 'ideal' | 'cycle' | undefined,
     model_cache: typeof o.model_cache === 'string' ? rel(o.model_cache) : undefined,
   };

@@ -9,12 +9,36 @@
 import { fmnistLayout, type Model } from '../model.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Workload } from './plan.js';
-import { CLASSES } from '../fmnist.js';
+import { CLASSES, findFmnist } from '../fmnist.js';
+import { UserError } from '../../fabric/errors.js';
+import type { Plan } from './plan.js';
+import { readModel } from '../model.js';
 import { imageSourceOf, describeImage } from '../layout.js';
 import { evaluate, loadReferenceData, type ReferenceData } from '../quality/eval.js';
 import { generatedSamples } from '../quality/samples.js';
 import { readClassifier } from '../quality/classifier.js';
 import { CLASSIFIER_PATH } from '../quality/train.js';
+
+/**
+ * The Fashion-MNIST splits a sweep reads: a sweep that trains, the train split for its models and
+ * the test split to judge its points; a sweep of one Fashion-MNIST model file (--model), the test
+ * split. Checked before the sweep writes anything or runs (no data found after the sweep directory
+ * was made and its first training or point had started); `where` names the sweep. A sweep has no
+ * --data: the hint says DTCA_DATA. `splits`: only these (sweep train: the train split).
+ */
+export function checkSweepData(plan: Pick<Plan, 'train' | 'workload'>, where: string, splits?: readonly ('train' | 'test')[]): void {
+  const w = plan.workload;
+  const judged = w.kind === 'model' && w.model !== null && (w.images ?? 0) >= 2 && fmnistLayout(readModel(w.model));
+  const need = plan.train ? ['train', 'test'] : judged ? ['test'] : [];
+  for (const split of need.filter((x) => !splits || splits.includes(x as 'train' | 'test')) as ('train' | 'test')[]) {
+    try {
+      findFmnist(undefined, split);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      throw new UserError(`${where}: ${e.message.replace(/pass their directory as [\w.]+ \(or set DTCA_DATA\)/, 'set DTCA_DATA to their directory')}`);
+    }
+  }
+}
 
 export interface QualityInput {
   config: ResolvedConfig;

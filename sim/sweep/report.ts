@@ -547,6 +547,8 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
       'training',
       p.train
         ? `--train ${p.train.budget} on the ${p.train.chip} chip (${Object.entries(p.train.options)
+            // a budget's workers is not used by a sweep (each stage is one job of its pool): not shown
+            .filter(([k]) => k !== 'workers')
             .map(([k, v]) => `${k} ${String(v)}`)
             .join(', ')}); models in ${p.train.model_cache ?? 'models/'}`
         : 'none',

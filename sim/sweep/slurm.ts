@@ -38,6 +38,8 @@ export interface SlurmOptions extends ResourceOptions {
   tasks?: number;
   /** where the script is written (default DIR/sweep.sbatch): what its header tells to submit */
   scriptPath?: string;
+  /** a training array comes first (DIR/train.sbatch): the header tells to submit both with DIR/submit.sh */
+  afterTraining?: boolean;
 }
 
 /** A word for bash: as it is when plain, else in single quotes. */
@@ -135,9 +137,12 @@ export function slurmScript(o: SlurmOptions): string {
   const id = sweepId(o.sweepId);
   const dtca = dtcaCommand(o);
   const logs = join(dir, 'slurm');
+  const self = shellQuote(o.scriptPath === undefined ? join(dir, 'sweep.sbatch') : scriptSafe('--out', resolve(o.scriptPath)));
+  // with a training array, this one alone would train every model in each of its tasks
+  const submit = o.afterTraining ? `bash ${shellQuote(join(dir, 'submit.sh'))} (the training array, then this one after it)` : `sbatch ${self}`;
   const lines = [
     '#!/bin/bash',
-    `# dtca sweep ${id}: ${o.points} points in ${tasks} array task(s). Submit with: sbatch ${shellQuote(o.scriptPath === undefined ? join(dir, 'sweep.sbatch') : scriptSafe('--out', resolve(o.scriptPath)))}`,
+    `# dtca sweep ${id}: ${o.points} point${o.points === 1 ? '' : 's'} in ${tasks} array task${tasks === 1 ? '' : 's'}. Submit with: ${submit}`,
     `#SBATCH --job-name=dtca-sweep-${id}`,
     `#SBATCH --array=1-${tasks}`,
     outputLine(logs, '%A_%a.out'),

@@ -68,6 +68,9 @@ export interface TwinFile {
   wall_s: number;
 }
 
+/** "1 point", "4 points" */
+const pointsText = (n: number) => `${n} point${n === 1 ? '' : 's'}`;
+
 /**
  * A sweep directory (its plan.json read) is this command's own: the tables, the index and the
  * script dtca writes there may replace earlier ones (fabric/files.ts).
@@ -238,7 +241,7 @@ export function claimSweepDir(dir: string, ex: Expanded): 'new' | 'resume' {
       const old = readPlanFile(dir);
       if (old.sweep_id !== ex.sweep_id) {
         throw new UserError(
-          `${dir}: holds another sweep (${old.points} points, axes ${old.plan.axes.map((a) => a.path).join(' x ') || 'none'}, id ${old.sweep_id}; this one has ${ex.points.length} points, id ${ex.sweep_id}); choose another --out, or continue that one with dtca sweep --resume ${dir}`,
+          `${dir}: holds another sweep (${pointsText(old.points)}, axes ${old.plan.axes.map((a) => a.path).join(' x ') || 'none'}, id ${old.sweep_id}; this one has ${pointsText(ex.points.length)}, id ${ex.sweep_id}); choose another --out, or continue that one with dtca sweep --resume ${dir}`,
         );
       }
       noteClaimedDir(dir);

@@ -7,6 +7,7 @@ import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { parseJsonText } from '../../fabric/json.js';
 import { suggestion } from '../config-check.js';
 import { MAX_LABEL_GAIN, isLabelGain } from '../model.js';
+import { FMNIST_TRAIN_IMAGES } from '../fmnist.js';
 
 /** the options a preset may set, by their command-line names (camelCase, as the parser gives them) */
 export interface BudgetOptions {
@@ -152,7 +153,7 @@ export const BUDGET_FILE_KEYS: Record<keyof BudgetFileOptions, KeyCheck> = {
   acpLambda: numberIn(0, 100),
   acpLag: intAtLeast(1),
   workers: intAtLeast(1),
-  limit: intAtLeast(1),
+  limit: (v) => intAtLeast(1)(v) ?? ((v as number) > FMNIST_TRAIN_IMAGES ? `the Fashion-MNIST train split has ${FMNIST_TRAIN_IMAGES} images` : null),
   labelGain: (v) => (v === 'auto' || isLabelGain(v) ? null : `"auto" or a number in [0, ${MAX_LABEL_GAIN}]`),
 };
 

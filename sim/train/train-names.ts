@@ -20,7 +20,12 @@ export interface TrainNames {
   same: string;
   /** how to make a Fashion-MNIST DTM, in a hint */
   fmnistModel: string;
+  /** a trainer option (a run key's name: epochs, alpha, acpLambda0, ...) as the caller gave it */
+  option(key: string): string;
 }
+
+/** train()'s option names that dtca train spells otherwise */
+const FLAG_OF: Record<string, string> = { alpha: '--lr-floor', acpLambda0: '--acp-lambda', T: '--stages', config: 'the config', model: 'the model' };
 
 export const TRAIN_OPTION_NAMES: TrainNames = {
   out: (path) => `out = ${path}`,
@@ -30,6 +35,7 @@ export const TRAIN_OPTION_NAMES: TrainNames = {
   stages: 'stages',
   same: 'the same options',
   fmnistModel: "newDtmModel({ visible: 'fmnist', ... })",
+  option: (key) => key,
 };
 
 export const TRAIN_FLAG_NAMES: TrainNames = {
@@ -40,4 +46,5 @@ export const TRAIN_FLAG_NAMES: TrainNames = {
   stages: '--train-stages',
   same: 'the same command',
   fmnistModel: 'dtca model new --visible fmnist',
+  option: (key) => FLAG_OF[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
 };

@@ -25,7 +25,7 @@ import { noteClaimedDir, makeDirs } from '../../fabric/files.js';
 import { modelFileBytes, type Model } from '../model.js';
 import { buildChip } from '../chip.js';
 import type { ResolvedConfig } from '../config.js';
-import { findFmnist, loadFmnist, subset, CLASSES, type ImageSet } from '../fmnist.js';
+import { findFmnist, loadFmnist, subset, CLASSES, FMNIST_TRAIN_IMAGES, type ImageSet } from '../fmnist.js';
 import { imageSourceOf, downscaleImages, type ImageSource } from '../layout.js';
 import { writeChart, EPOCH_X, type ChartSpec } from '../io/plot.js';
 import {
@@ -170,6 +170,8 @@ function checkTrainOptions(o: TrainOptions): void {
   int('warmup', 0);
   for (const k of ['posWarmup', 'dataWarmup', 'acpWarmup', 'finalWarmup', 'dataEpochs', 'finalEpochs'] as const) int(k, 0, true);
   int('limit', 1, true);
+  if (o.limit !== undefined && !o.images && o.limit > FMNIST_TRAIN_IMAGES)
+    throw new OptionError('limit', o.limit, `the Fashion-MNIST train split has ${FMNIST_TRAIN_IMAGES} images`);
   int('seed', 0);
   num('lr', (x) => x > 0, '> 0');
   num('alpha', (x) => x >= 0 && x <= 1, 'in [0, 1]');
@@ -208,6 +210,29 @@ function runKey(o: TrainOptions): Record<string, unknown> {
     ...(o.finalEpochs ? { finalEpochs: o.finalEpochs, finalWarmup: o.finalWarmup ?? o.warmup } : {}),
     ...(o.ema ? { ema: o.ema } : {}),
   };
+}
+
+/**
+ * What differs between the run key a checkpoint directory was written with and this run's, for the
+ * refusal of a --resume: "--epochs 3 there, 2 now; --steps 300 there, 3 now" (names as `names`
+ * spells them); the config, the model or a long value only as differing; the first four.
+ */
+export function runKeyDifferences(was: unknown, now: Record<string, unknown>, names: TrainNames = TRAIN_OPTION_NAMES): string {
+  const old = was !== null && typeof was === 'object' && !Array.isArray(was) ? (was as Record<string, unknown>) : {};
+  const shown = (v: unknown) => {
+    if (v === undefined) return 'unset';
+    const t = v !== null && typeof v === 'object' ? null : JSON.stringify(v);
+    return t !== null && t.length <= 40 ? t : null;
+  };
+  const out: string[] = [];
+  for (const k of [...new Set([...Object.keys(old), ...Object.keys(now)])]) {
+    if (JSON.stringify(old[k]) === JSON.stringify(now[k])) continue;
+    const a = shown(old[k]);
+    const b = shown(now[k]);
+    out.push(a === null || b === null ? `${names.option(k)} differs` : `${names.option(k)} ${a} there, ${b} now`);
+  }
+  const more = out.length > 4 ? `; and ${out.length - 4} more` : '';
+  return out.slice(0, 4).join('; ') + more;
 }
 
 /** The model's Fashion-MNIST image source, or the UserError saying why it cannot be trained on Fashion-MNIST (and how to make one, as `names` says). */
@@ -394,7 +419,9 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   if (o.resume && !fresh) {
     const was = readRunFile(`${dir}/run.json`, names);
     if (JSON.stringify(was) !== JSON.stringify(key))
-      throw new UserError(`${names.resume}: ${dir}/run.json was written with other options; resume with ${names.same}, or train into a new ${names.outName}`);
+      throw new UserError(
+        `${names.resume}: ${dir}/run.json was written with other options (${runKeyDifferences(was, key, names)}); resume with ${names.same}, or train into a new ${names.outName}`,
+      );
   } else if (!o.resume && existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-'))) {
     throw new UserError(`${dir} holds checkpoints of an earlier run: ${names.addResume} to continue it, or choose another ${names.outName}`);
   }
@@ -526,7 +553,7 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   writeFileAtomic(o.out, modelFileBytes(model, json), 'model');
   log.sort((a, b) => a.stage - b.stage || a.epoch - b.epoch);
   writeLog(o.out, log);
-  await writeTrainChart(o.out, log).catch(() => undefined);
+  await writeTrainChart(o.out, log, o.acpLag).catch(() => undefined);
   const updates = [...states.values()].reduce((a, s) => a + s.cellUpdates, 0);
   const wall = (performance.now() - t0) / 1000;
   const trainWall = [...states.values()].reduce((a, s) => a + s.wallS, 0);
@@ -537,9 +564,10 @@ function writeLog(out: string, log: EpochRecord[]): void {
   writeFileAtomic(`${out}.train.jsonl`, log.map((r) => JSON.stringify(r)).join('\n') + '\n', 'train-log');
 }
 
-export async function writeTrainChart(out: string, log: EpochRecord[]): Promise<string[]> {
+/** MODEL.train.svg/.png: per stage and epoch the autocorrelation rho (measured at `lag` sweeps), ACP's lambda and the agreement */
+export async function writeTrainChart(out: string, log: EpochRecord[], lag: number): Promise<string[]> {
   const rows = log.flatMap((r) => [
-    { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'autocorrelation rho', value: r.rho },
+    { stage: `stage ${r.stage}`, epoch: r.epoch, metric: `autocorrelation rho at lag ${lag} sweeps`, value: r.rho },
     { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'penalty lambda', value: r.lambda },
     { stage: `stage ${r.stage}`, epoch: r.epoch, metric: 'agreement with target', value: r.agreement },
   ]);

@@ -11,8 +11,11 @@ The format (``"format": "dtca-model", "version": 1``; sim/model.ts reads it)::
      "dtm": {"T": ..., "time_grid": [t_0, ..., t_{T-1}, null], "lambda_image": 0.9,
              "lambda_label": 0.2, "image": [cells], "label": [cells], "label_copies": 10,
              "image_shape": [28, 28],
-             "image_source": {"source": "fmnist-28", "width": 28, "height": 28, "downscale": 1}}}
+             "image_source": {"source": "fmnist-28", "width": 28, "height": 28, "downscale": 1},
+             "label_gain": 2.0}}
 
+``label_gain`` (optional; absent means 1) is the label guidance ``dtca train`` and ``dtca model
+tune`` choose: with the labels clamped, the wires touching label cells run x label_gain.
 ``image_source`` (optional) says the image is binarised 28x28 Fashion-MNIST pooled by ``downscale``
 (blocks of downscale x downscale, a pixel on when at least half its block is): dtca gives a grid
 too small for 784 pixels a 14x14 or 7x7 image. Pixel p of a rows x cols image (image_shape) is
@@ -232,7 +235,7 @@ def _stage(st, n, L, N, rules, boundary):
 
 def _dtm(d, T, N):
     d = dict(d)
-    unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape", "image_source"}
+    unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape", "image_source", "label_gain"}
     if unknown:
         raise ModelError("dtm.%s: unknown key" % _key_text(sorted(unknown, key=repr)[0]))
     if d.get("T", T) != T:
@@ -278,6 +281,11 @@ def _dtm(d, T, N):
         if src.get("width") != 28 // f or src.get("height") != 28 // f or image.size != (28 // f) ** 2 or shape != [28 // f, 28 // f]:
             raise ModelError("dtm.image_source: a %dx%d image (28x28 pooled by %d) needs %d image cells and image_shape [%d, %d]" % (28 // f, 28 // f, f, (28 // f) ** 2, 28 // f, 28 // f))
         out["image_source"] = {"source": "fmnist-28", "width": 28 // f, "height": 28 // f, "downscale": f}
+    if "label_gain" in d:
+        g = d["label_gain"]
+        if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g) or not 0 <= g <= MAX_LABEL_GAIN:
+            raise ModelError("dtm.label_gain: must be a number in [0, %d] (the label guidance; absent means 1)" % MAX_LABEL_GAIN)
+        out["label_gain"] = float(g)
     return out
 
 
@@ -301,7 +309,7 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
     beta    inverse temperature
     dtm     for a denoising model: {"image": cells, "label": cells, "label_copies": 10,
             "image_shape": [28, 28], "lambda_image": 0.9, "lambda_label": 0.2,
-            "time_grid": optional}; T is the number of stages
+            "time_grid": optional, "label_gain": optional}; T is the number of stages
     format  "json" or "msgpack" (default: JSON for a .json path, else msgpack)
 
     The file is written to a temporary name and renamed into place. Returns the path.
@@ -395,6 +403,9 @@ def _decode(v):
 
 
 MAX_MODEL_BYTES = 2 ** 31
+
+# the largest label gain a model may hold (sim/model.ts MAX_LABEL_GAIN)
+MAX_LABEL_GAIN = 100
 
 
 def read(path):

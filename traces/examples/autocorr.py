@@ -3,7 +3,7 @@
 
     /usr/bin/python3 traces/examples/autocorr.py runs/<time>-<suffix>-dtca-paper/trace.dtct
 
-(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
+(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<suffix>-<config>/ unless --out.)
 
 For each stage and chain, the visible cells' spins s = 2x - 1 over the recorded sweeps (in sweep
 order) give, per cell, r1 = mean((s_t - m)(s_{t+1} - m)) / var(s); the table shows r1 averaged over

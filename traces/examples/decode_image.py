@@ -3,7 +3,7 @@
 
     /usr/bin/python3 traces/examples/decode_image.py runs/<time>-<suffix>-dtca-paper/trace.dtct [RECORD]
 
-(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
+(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<suffix>-<config>/ unless --out.)
 
 RECORD is the index of a sweep record (default -1, the last one; negative counts from the end).
 Pixel p of the image lives at cell header['layout']['image'][p], at row p // cols and column

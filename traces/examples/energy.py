@@ -3,7 +3,7 @@
 
     /usr/bin/python3 traces/examples/energy.py runs/<time>-<suffix>-dtca-paper/trace.dtct [--plot energy-sweeps.png]
 
-(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<config>/ unless --out.)
+(`dtca run --trace` writes trace.dtct in its run directory, runs/<time>-<suffix>-<config>/ unless --out.)
 
 Each sweep record carries the energy of that sweep by component. This prints, per stage and
 recorded sweep index, the sweep's energy averaged over chains and the running sum over the recorded
