@@ -221,7 +221,8 @@ export function formatStats(s: Stats): string {
     ['init, readout, idle leakage', eng(s.other_energy_j, 'J')],
     ['average power', eng(s.average_power_w, 'W')],
     ['wall time', `${s.wall_s.toFixed(3)} s`],
-    ['updates per ns', s.updates_per_ns.toFixed(4)],
+    // a small run's rate is below 1e-4 (e.g. 0.000871): in significant digits, never a bare 0.0000
+    ['updates per ns', s.updates_per_ns >= 0.01 || s.updates_per_ns === 0 ? s.updates_per_ns.toFixed(4) : String(Number(s.updates_per_ns.toPrecision(3)))],
   );
   if (typeof s.energy_note === 'string') rows.push(['note', s.energy_note]);
   const w = Math.max(...rows.map((r) => r[0].length));

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, existsSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
-import { readDesign, compareTable } from '../cli/commands/compare.js';
+import { readDesign, compareTable, compareChart, uniqueNames } from '../cli/commands/compare.js';
 import { UserError } from '../fabric/errors.js';
 
 describe('dtca compare', () => {
@@ -113,6 +113,20 @@ describe('dtca compare: directories that are not runs', () => {
       '{"cycles": 10, "images": 2, "sweeps_per_stage": 20, "mapping": "pipeline", "beta": {"start": 0.8, "end": 1.2}, "label_gain": 3}',
     );
     expect(readDesign(ramp).values).toMatchObject({ sweeps_per_stage: 20, mapping: 'pipeline', beta: '0.8 -> 1.2', label_gain: 3 });
+  });
+  it('two directories of the same name and config get distinct columns (the chart drew them as one bar)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-compare-alike-'));
+    const ds = ['a', 'b', 'c'].map((p, i) => {
+      const d = join(root, p, i === 2 ? 'other' : 'run');
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'stats.json'), `{"cycles": 10, "config": "dtca-paper", "images": 2, "energy_per_image_j": ${i + 1}e-9}`);
+      writeFileSync(join(d, 'manifest.json'), '{"label": "dtca-paper"}');
+      return readDesign(d);
+    });
+    uniqueNames(ds);
+    expect(ds.map((d) => d.name)).toEqual(['dtca-paper (run) #1', 'dtca-paper (run) #2', 'dtca-paper (other)']);
+    const chart = compareChart(ds) as unknown as { hconcat: { data: { values: { design: string }[] } }[] };
+    expect(new Set(chart.hconcat[0].data.values.map((v) => v.design)).size).toBe(3);
   });
   it("a pipeline's time per image is its stage time once full (image_interval_s), and the note says so", () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-compare-pipe-'));

@@ -197,10 +197,20 @@ export function readDesign(d: string): Design {
   return { dir, name, values };
 }
 
-function uniqueNames(ds: Design[]): void {
-  const seen = new Map<string, number>();
-  for (const d of ds) seen.set(d.name, (seen.get(d.name) ?? 0) + 1);
+export function uniqueNames(ds: Design[]): void {
+  const counts = () => {
+    const seen = new Map<string, number>();
+    for (const d of ds) seen.set(d.name, (seen.get(d.name) ?? 0) + 1);
+    return seen;
+  };
+  let seen = counts();
   for (const d of ds) if ((seen.get(d.name) ?? 0) > 1) d.name = `${d.name} (${basename(d.dir)})`;
+  // still alike (a/run and b/run, or one directory given twice): the column's place tells them apart,
+  // or the chart would draw two designs as one bar
+  seen = counts();
+  ds.forEach((d, i) => {
+    if ((seen.get(d.name) ?? 0) > 1) d.name = `${d.name} #${i + 1}`;
+  });
 }
 
 export function compareTable(ds: Design[]): string {
