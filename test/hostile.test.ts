@@ -940,6 +940,13 @@ describe('22: traces with valid CRCs but impossible fields are damage, in both r
         /header: traced_cells holds cell 64, outside the grid's 0\.\.63/,
       ],
       [variant('bigcycle', (rs) => (firstSweep(rs).cycle = 1e300)), /sweep record: cycle is 1e\+300, expected an integer >= 0/],
+      // the thinning and model summary inspect and export read (null for either was a TypeError stack trace)
+      [variant('thinning', (rs) => (hdr(rs).thinning = null)), /header: thinning is not \{every, stages, chains, cells\}/],
+      [
+        variant('stagesjoin', (rs) => (hdr(rs).thinning = { every: 1, stages: 5, chains: null, cells: null })),
+        /header: thinning is not \{every, stages, chains, cells\}/,
+      ],
+      [variant('model', (rs) => (hdr(rs).model = null)), /header: model is not a map/],
     ];
     const py = pythonStatuses(cases.map((c) => c[0]));
     for (const [k, [f, re]] of cases.entries()) {

@@ -159,6 +159,12 @@ function validateHeader(rec: Record<string, unknown>): HeaderRecord {
   const run = rec.run as Record<string, unknown> | undefined;
   if (!isObj(run) || !isInt(run.chains) || !isInt(run.stages) || !isInt(run.sweeps)) throw new Damage('header: run {chains, stages, sweeps} missing');
   if (!(rec.traced_cells instanceof Int32Array) || rec.n_traced !== rec.traced_cells.length) throw new Damage('header: traced_cells / n_traced inconsistent');
+  // the thinning and model summary inspect, export and the VCD read (null for either was a TypeError)
+  const th = rec.thinning;
+  const ints = (v: unknown, n?: number) => v === null || (Array.isArray(v) && v.every(isInt) && (n === undefined || v.length === n));
+  if (!isObj(th) || !isInt(th.every) || th.every < 1 || !ints(th.stages) || !ints(th.chains) || !ints(th.cells, 4))
+    throw new Damage('header: thinning is not {every, stages, chains, cells}');
+  if (!isObj(rec.model)) throw new Damage('header: model is not a map');
   // the layout is the grid's: every array an export sizes or indexes by it agrees with it (a
   // declared N of 2^31 is never allocated unless the header carries its N colours)
   const { L, N } = lay;

@@ -353,6 +353,22 @@ class RecordIterator:
         tc = h.get("traced_cells")
         if not (isinstance(tc, np.ndarray) and tc.dtype == np.int32 and tc.ndim == 1) or h.get("n_traced") != tc.size or isinstance(h.get("n_traced"), bool):
             raise self._damage(offset, "header: traced_cells / n_traced inconsistent")
+        # the thinning and the model summary, as the TypeScript reader checks them
+        th = h.get("thinning")
+
+        def ints(v, n=None):
+            return v is None or (isinstance(v, list) and all(_is_int(x) for x in v) and (n is None or len(v) == n))
+
+        if (
+            not isinstance(th, dict)
+            or not _is_int(th.get("every"))
+            or th["every"] < 1
+            or not all(ints(th.get(k, 0)) for k in ("stages", "chains"))
+            or not ints(th.get("cells", 0), 4)
+        ):
+            raise self._damage(offset, "header: thinning is not {every, stages, chains, cells}")
+        if not isinstance(h.get("model"), dict):
+            raise self._damage(offset, "header: model is not a map")
         # the layout is the grid's (as the TypeScript reader checks)
         L, N = lay["L"], lay["N"]
         if L < 1 or N != L * L:
