@@ -457,9 +457,12 @@ export class SafeFile {
 
 /**
  * Is process `pid` alive on this host? kill(pid, 0): only "no such process" (ESRCH) says it is
- * gone; EPERM is someone else's live process, and anything else is taken as alive too.
+ * gone; EPERM is someone else's live process, and anything else is taken as alive too. A pid that
+ * is not a positive integer is no process (kill(0, 0) and kill(-n, 0) ask about process groups and
+ * succeed, so a lock or temporary file naming pid 0 looked held for ever).
  */
 export function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -89,6 +89,17 @@ describe('lease locks', () => {
     release();
   });
 
+  it("this host's lock naming pid 0 is taken over at once (kill(0, 0) succeeds: it looked held for ever)", async () => {
+    const p = join(tmp('lease-pid0'), 'assemble.lock');
+    writeFileSync(p, `${hostname()}:0\n`);
+    const { ctx, lines } = logged();
+    const t0 = performance.now();
+    const release = await lock(p, ctx, 'model k');
+    expect(performance.now() - t0).toBeLessThan(LEASE.observeMs);
+    expect(lines).toEqual([`model k: took over the lock of ${hostname()}:0 (its process 0 is gone)`]);
+    release();
+  });
+
   it("this host's lock whose process is gone is taken over at once; the holder's heartbeat refreshes the mtime", async () => {
     const p = join(tmp('lease-dead'), 'assemble.lock');
     writeFileSync(p, `${hostname()}:999999999\n`);

@@ -25,6 +25,10 @@ describe('stale temporary files', () => {
     expect(processAlive(deadPid())).toBe(false);
   });
 
+  it('processAlive: pid 0 and negative pids are no process (kill(0, 0) and kill(-1, 0) ask about process groups and succeed)', () => {
+    for (const pid of [0, -1, -process.pid, 1.5, NaN]) expect(processAlive(pid), String(pid)).toBe(false);
+  });
+
   it('removes only exact temporary names of gone processes, old enough', () => {
     const d = mkdtempSync(join(tmpdir(), 'dtca-stale-'));
     const dead = deadPid();

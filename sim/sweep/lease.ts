@@ -37,6 +37,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Interrupted, UserError } from '../../fabric/errors.js';
 import { notRegular } from '../../fabric/read.js';
+import { processAlive } from '../../fabric/files.js';
 import type { RunContext } from '../context.js';
 
 /** The lease's periods (ms); tests shorten them. */
@@ -99,15 +100,6 @@ function look(path: string): Seen | { odd: string } | null {
 }
 
 const same = (a: Seen, b: Seen) => a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size && a.text === b.text;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Remove the lock at `path` if it is still the file `stale`, under the takeover lock
@@ -186,7 +178,7 @@ export async function lock(path: string, ctx: RunContext, what: string, o: LockO
     }
     const holder = parseHolder(now.text);
     let why: string | null = null;
-    if (holder.host === hostname() && holder.pid !== null && holder.pid !== process.pid && !pidAlive(holder.pid)) why = `its process ${holder.pid} is gone`;
+    if (holder.host === hostname() && holder.pid !== null && holder.pid !== process.pid && !processAlive(holder.pid)) why = `its process ${holder.pid} is gone`;
     else {
       const unchanged = performance.now() - seenSince;
       const age = Date.now() - now.mtimeMs;

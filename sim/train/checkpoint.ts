@@ -22,6 +22,7 @@ import { Packr, unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
 import { TRAIN_OPTION_NAMES, type TrainNames } from './train-names.js';
 import { readInputFile, READ_LIMITS, notRegular } from '../../fabric/read.js';
+import { processAlive } from '../../fabric/files.js';
 import type { StageState } from './stage.js';
 
 export const CHECKPOINT_FORMAT = 'dtca-checkpoint';
@@ -330,10 +331,5 @@ function lockOwner(path: string): { pid: number; host: string; alive: boolean } 
   const pid = Number(m[1]);
   const host = m[2];
   if (host !== hostname()) return { pid, host, alive: true }; // cannot tell: assume it runs
-  try {
-    process.kill(pid, 0);
-    return { pid, host, alive: true };
-  } catch (e) {
-    return { pid, host, alive: (e as NodeJS.ErrnoException).code === 'EPERM' };
-  }
+  return { pid, host, alive: processAlive(pid) };
 }
