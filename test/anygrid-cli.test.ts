@@ -2,7 +2,7 @@
 // picks the shipped model that fits from DTCA_MODELS and says so, or warns and runs random weights;
 // dtca eval's yardsticks at a downscaled model's resolution; the Python package with a 7x7 model.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, copyFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,23 @@ describe('dtca run and the shipped models', () => {
     expect(man.weights).toBe('shipped model');
     expect(man.samples.image_source).toEqual({ source: 'fmnist-28', width: 7, height: 7, downscale: 4 });
   }, 240_000);
+
+  it('a shipped model whose manifest is a FIFO: one line, exit 2, nothing run (the read blocked for ever, SIGTERM too)', () => {
+    const d = fakeModelsDir();
+    copyFileSync(join(d, 'a20.mp'), join(d, 'f20.mp'));
+    expect(spawnSync('mkfifo', [join(d, 'f20.manifest.json')]).status).toBe(0);
+    const out = join(d, 'run-fifo');
+    // a timeout of its own: the read that never returned would otherwise hold this thread
+    const r = spawnSync(process.execPath, [CLI, 'run', '--set', 'fabric.L=20', '--sweeps', '2', '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, DTCA_MODELS: d },
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^dtca: .*f20\.manifest\.json: is a FIFO \(a pipe\); a model manifest must be a regular file$/);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
 
   it('with none that fits it warns at the default log level and runs random weights', () => {
     const out = join(dir, 'run-26');
