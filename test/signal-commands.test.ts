@@ -5,76 +5,17 @@
 // second signal ends the process at once (docs/guarantees.md). Each signal is sent at a fixed
 // point: when a log line or a temporary file appears, or when a native anchor has started.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { dtca, CLI } from './helpers/cli.js';
-import { shellQuote } from '../sim/sweep/slurm.js';
+import { join } from 'node:path';
+import { dtca } from './helpers/cli.js';
+import { interrupt, said, walk, command } from './helpers/interrupt.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
 
-interface Stopped {
-  code: number | null;
-  signal: string | null;
-  stderr: string;
-}
-
-/**
- * Spawn dtca and send `signals` (one, or a second `gapMs` after the first) once `ready(stderr)`
- * (polled every 10 ms: a log line, a file that appeared).
- */
-function interrupt(
-  args: string[],
-  signals: NodeJS.Signals[],
-  ready: (stderr: string) => boolean,
-  env: Record<string, string> = {},
-  gapMs = 50,
-  group = false,
-): Promise<Stopped> {
-  return new Promise((resolve) => {
-    // `group`: dtca leads its own process group and the signal goes to the whole group, as a terminal's Ctrl-C does
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DTCA_LOG: 'info', ...env }, detached: group });
-    const send = (sig: NodeJS.Signals) => (group ? process.kill(-p.pid!, sig) : p.kill(sig));
-    let err = '';
-    let sent = false;
-    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const poll = setInterval(() => {
-      if (!sent && ready(err)) {
-        sent = true;
-        clearInterval(poll);
-        send(signals[0]);
-        if (signals[1]) setTimeout(() => send(signals[1]), gapMs);
-      }
-    }, 10);
-    p.on('exit', (code, sig) => {
-      clearInterval(poll);
-      resolve({ code, signal: sig, stderr: err });
-    });
-  });
-}
-
-/** the lines that are not JSON log records */
-const said = (stderr: string) => stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{"level":'));
-
-/** every file and directory under `dir`, relative to it */
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  const go = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      out.push(relative(dir, p));
-      if (statSync(p).isDirectory()) go(p);
-    }
-  };
-  go(dir);
-  return out;
-}
-
 /** temporary files of dtca's writers (fabric/files.ts: NAME.tmp-PID-N) */
 const temps = (dir: string) => walk(dir).filter((f) => /\.tmp-\d+-\d+$/.test(f));
-
-const command = (args: string[]) => ['dtca', ...args].map(shellQuote).join(' ');
 
 /** a running process (a zombie is dead) */
 function running(pid: string): boolean {
@@ -215,7 +156,7 @@ describe.runIf(spawnSync('gcc', ['--version']).status === 0)('dtca bench --ancho
       writeFileSync(join(d, 'native_ref.c'), src(true));
       const args = ['bench', '--quick', '--anchors', d];
       const started = () => existsSync(pids) && readFileSync(pids, 'utf8').trim() !== '';
-      const r = await interrupt(args, ['SIGINT'], started, { TMPDIR: scratch }, 50, group);
+      const r = await interrupt(args, ['SIGINT'], started, { env: { TMPDIR: scratch }, group });
       expect([r.code, r.signal], r.stderr).toEqual([130, null]);
       expect(said(r.stderr)).toEqual([
         `dtca: interrupted by SIGINT: the native anchors not measured, their scratch directory removed; run again with: ${command(args)}`,

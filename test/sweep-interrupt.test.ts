@@ -5,74 +5,17 @@
 // writes (docs/guarantees.md). The tiny settings are those of sweep-report.test.ts (points),
 // sweep-train.test.ts (a 7x7-pooled model on L = 16) and guidance-cli.test.ts (tune).
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { dtca, CLI } from './helpers/cli.js';
-import { shellQuote } from '../sim/sweep/slurm.js';
+import { join } from 'node:path';
+import { dtca } from './helpers/cli.js';
+import { interrupt, said, walk, command } from './helpers/interrupt.js';
 import { TINY_SWEEP_BUDGET } from './helpers/train-args.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
 
-interface Stopped {
-  code: number | null;
-  signal: string | null;
-  stderr: string;
-}
-
-/** Spawn dtca and send `signal` once `ready(stderr)` (a log line; polled every 20 ms). */
-function interrupt(args: string[], signal: NodeJS.Signals, ready: (stderr: string) => boolean): Promise<Stopped> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DTCA_LOG: 'info' } });
-    let err = '';
-    let sent = false;
-    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const poll = setInterval(() => {
-      if (!sent && ready(err)) {
-        sent = true;
-        clearInterval(poll);
-        p.kill(signal);
-      }
-    }, 20);
-    p.on('exit', (code, sig) => {
-      clearInterval(poll);
-      resolve({ code, signal: sig, stderr: err });
-    });
-  });
-}
-
-/** the lines that are not JSON log records */
-const said = (stderr: string) => stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{"level":'));
-
-/** every file and directory under `dir`, relative to it (one renamed or removed meanwhile is skipped) */
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  const go = (d: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const e of names) {
-      const p = join(d, e);
-      out.push(relative(dir, p));
-      try {
-        if (statSync(p).isDirectory()) go(p);
-      } catch {
-        /* gone meanwhile */
-      }
-    }
-  };
-  go(dir);
-  return out;
-}
-
 /** what an interrupted command must not leave: temporary files, partial point or twin directories, locks */
 const leftovers = (dir: string) => walk(dir).filter((f) => /\.tmp-\d+-\d+$|(^|\/)\.partial-|\.lock$/.test(f));
-
-const command = (args: string[]) => ['dtca', ...args].map(shellQuote).join(' ');
 
 describe('dtca sweep run stopped by SIGINT', () => {
   it('exit 130, one line with the points finished and the same command; that command ends with the uninterrupted results', async () => {

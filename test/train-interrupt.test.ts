@@ -4,10 +4,10 @@
 // that command then ends with the model an uninterrupted run writes (docs/guarantees.md).
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtca, CLI } from './helpers/cli.js';
+import { dtca } from './helpers/cli.js';
+import { interrupt, said } from './helpers/interrupt.js';
 import { smallTrainArgs } from './helpers/train-args.js';
 import { shellQuote } from '../sim/sweep/slurm.js';
 
@@ -15,25 +15,8 @@ import { shellQuote } from '../sim/sweep/slurm.js';
 const ARGS = [...smallTrainArgs(), '--epochs', '8'];
 const TOTAL = 16;
 
-/** Spawn `dtca train` and send `signal` once its first epoch is logged (its first checkpoint is on disk). */
-function interrupt(args: string[], signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DTCA_LOG: 'info' } });
-    let err = '';
-    let sent = false;
-    p.stderr.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (!sent && /"msg":"epoch"/.test(err)) {
-        sent = true;
-        p.kill(signal);
-      }
-    });
-    p.on('exit', (code, sig) => resolve({ code, signal: sig, stderr: err }));
-  });
-}
-
-/** the lines that are not JSON log records */
-const said = (stderr: string) => stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{"level":'));
+/** the point the signal is sent at: its first epoch is logged (its first checkpoint is on disk) */
+const firstEpoch = (stderr: string) => /"msg":"epoch"/.test(stderr);
 
 const leftovers = (dir: string) => [...readdirSync(dir), ...readdirSync(join(dir, 'cut.mp.ckpt'))].filter((f) => /\.tmp-|\.lock$/.test(f));
 
@@ -45,7 +28,7 @@ describe('dtca train stopped by a signal', () => {
     expect(dtca(['train', ...ARGS, '--out', whole]).code).toBe(0);
     const cut = join(dir, 'cut.mp');
     const args = ['train', ...ARGS, '--out', cut];
-    const r = await interrupt(args, 'SIGINT');
+    const r = await interrupt(args, 'SIGINT', firstEpoch);
     expect([r.code, r.signal]).toEqual([130, null]);
     const lines = said(r.stderr);
     expect(lines).toHaveLength(1);
@@ -82,7 +65,7 @@ describe('dtca train stopped by a signal', () => {
   it('SIGTERM with worker threads: exit 143, and --resume (on one thread) still ends with the same model', async () => {
     const out = join(dir, 'term.mp');
     const args = ['train', ...ARGS, '--workers', '2', '--out', out];
-    const r = await interrupt(args, 'SIGTERM');
+    const r = await interrupt(args, 'SIGTERM', firstEpoch);
     expect([r.code, r.signal]).toEqual([143, null]);
     expect(said(r.stderr)).toHaveLength(1);
     expect(said(r.stderr)[0]).toMatch(
