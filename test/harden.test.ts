@@ -434,28 +434,7 @@ describe('validated before running: one line naming the source and showing the v
       'experiment continued with other scoring flags than its results were made with',
       (d) => (
         mkdirSync(join(d, 'exp2'), { recursive: true }),
-        [
-          'experiment',
-          'central',
-          '--images',
-          '10',
-          '--out',
-          dirname(
-            file(join(d, 'exp2'), 'results.jsonl', {
-              variant: 'dtm',
-              epoch: 1,
-              fd: 1,
-              clamped_accuracy: 0.1,
-              marginal_error: 0.1,
-              rho_mean: 0,
-              rho_max: 0,
-              lambda_mean: 0,
-              images: 20,
-              sweeps_per_stage: 250,
-              T: 8,
-            }),
-          ),
-        ]
+        ['experiment', 'central', '--images', '10', '--out', dirname(file(join(d, 'exp2'), 'results.jsonl', centralRow({ epoch: 1, images: 20 })))]
       ),
       /^dtca: --out .*exp2: holds an experiment made with --images 20 \(not 10\); give the same flags to continue it, or another --out$/,
     ],
@@ -495,19 +474,7 @@ describe('validated before running: one line naming the source and showing the v
         file(x, 'experiment.json', { steps: 50, batch: 64, lr: 0.016, placement: 'random', 'acp-lag': 100, images: 500, sweeps: 250, set: [] });
         file(x, 'dtm.mp', 'a model trained for 2 epochs');
         writeFileSync(join(x, 'dtm.mp.train.jsonl'), '{"stage":0,"epoch":1,"rho":0,"lambda":0}\n{"stage":0,"epoch":2,"rho":0,"lambda":0}\n');
-        const row = {
-          variant: 'dtm',
-          fd: 1,
-          clamped_accuracy: 0.1,
-          marginal_error: 0.1,
-          rho_mean: 0,
-          rho_max: 0,
-          lambda_mean: 0,
-          images: 500,
-          sweeps_per_stage: 250,
-          T: 8,
-        };
-        writeFileSync(join(x, 'results.jsonl'), [1, 2].map((epoch) => JSON.stringify({ ...row, epoch }) + '\n').join(''));
+        writeFileSync(join(x, 'results.jsonl'), [1, 2].map((epoch) => JSON.stringify(centralRow({ epoch, images: 500 })) + '\n').join(''));
         return ['experiment', 'central', '--epochs', '3', '--variants', 'dtm', '--out', x];
       },
       /^dtca: --epochs 3: .*exp6\/dtm\.mp was trained for 2 epochs; give --epochs 2 to continue it, or another --out$/,
@@ -718,6 +685,20 @@ describe('validated before running: one line naming the source and showing the v
     expect(schema.properties.extends.type).toBe('string');
     expect(schema.required ?? []).toEqual([]); // a file may be partial
   });
+});
+
+/** a results.jsonl row of dtca experiment central (cli/commands/experiment.ts rowProblem's fields), with `o` on top */
+const centralRow = (o: Record<string, unknown>) => ({
+  variant: 'dtm',
+  fd: 1,
+  clamped_accuracy: 0.1,
+  marginal_error: 0.1,
+  rho_mean: 0,
+  rho_max: 0,
+  lambda_mean: 0,
+  sweeps_per_stage: 250,
+  T: 8,
+  ...o,
 });
 
 function file(d: string, name: string, o: unknown): string {
