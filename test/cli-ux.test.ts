@@ -575,11 +575,11 @@ describe('the command line names its flags where a library caller reads its opti
     );
     expect(line(['model', 'new', '--L', '16', '--rules', 'G99', '--out', out])).toMatch(/^dtca: --rules: unknown rule preset "G99"/);
     expect(existsSync(out)).toBe(false);
-    // a model on another grid than the config's: run and probe say which --set fits it
+    // a model on another grid than a config named (run; probe: any config) says which --set fits it
     const m = join(dir, 'grid8.json');
     expect(dtca(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--stages', '1', '--out', m]).code).toBe(0);
     const fit = / \(use --set fabric\.L=8 or a config with that grid\)$/;
-    expect(line(['run', '--model', m, '--images', '1', '--sweeps', '1', '--out', join(dir, 'named-run')])).toMatch(fit);
+    expect(line(['run', 'dtca-paper', '--model', m, '--images', '1', '--sweeps', '1', '--out', join(dir, 'named-run')])).toMatch(fit);
     expect(line(['probe', '--model', m, '--vcd', join(dir, 'named.vcd')])).toMatch(fit);
   });
 
@@ -645,5 +645,26 @@ describe('the command line names its flags where a library caller reads its opti
     expect(refusedLine(['run', '--images', '1', '--sweeps', '1', '--trace', nowhere, '--out', join(dir, 'traced-run')])).toBe(
       `dtca: --trace: directory ${join(dir, 'no-such-dir')} does not exist`,
     );
+  });
+});
+
+describe("dtca run --model takes the model's grid when the command line names none", () => {
+  const L32 = join(ROOT, 'configs', 'models', 'fmnist-t8-L32.mp');
+  it('runs a 32x32 model on the default config with its grid, says so, and labels the run; a named grid is still held to the model', () => {
+    const out = join(dir, 'grid-L32');
+    const r = dtca(['run', '--model', L32, '--images', '1', '--sweeps', '2', '--out', out], { env: { DTCA_LOG: 'info' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/"msg":"the chip takes the model's grid \(32x32 G12\): no config or --set names one"/);
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(cfg.fabric).toMatchObject({ L: 32, boundary: 'open' });
+    expect(cfg.name).toBe('dtca-paper+model grid 32x32 G12');
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).label).toBe('dtca-paper+model grid 32x32 G12');
+    expect(r.stdout).toMatch(/^config +dtca-paper\+model grid 32x32 G12 /m);
+    // a --set of the grid, or a config named, keeps the user's grid: the mismatch is refused as before
+    for (const args of [['--set', 'fabric.L=70'], ['dtca-paper']]) {
+      const x = dtca(['run', ...args, '--model', L32, '--images', '1', '--sweeps', '2', '--out', join(dir, `grid-x${args.length}`)]);
+      expect(x.code, args.join(' ')).toBe(2);
+      expect(x.stderr.trim()).toMatch(/fmnist-t8-L32\.mp: grid\.L = 32 but the config's fabric\.L = 70 \(use --set fabric\.L=32 or a config with that grid\)$/);
+    }
   });
 });

@@ -147,11 +147,12 @@ describe('bad input: exit 2, one line naming what and where', () => {
       /bias\[3\]: NaN is not a finite number/,
     ],
     [
-      'model grid differs from the fabric',
+      // a config named on the command line is held to the model (without one, run takes the model's grid: cli-ux)
+      'model grid differs from the named config',
       () => {
         const f = join(dir, 'grid.json');
         writeFileSync(f, JSON.stringify(model4([])));
-        return ['run', '--model', f];
+        return ['run', 'dtca-paper', '--model', f];
       },
       /grid\.L = 4 but the config's fabric\.L = 70/,
     ],

@@ -13,6 +13,8 @@ import { withRunDir } from '../../sim/io/output.js';
 import { isStdout } from '../../fabric/files.js';
 import { parseIndexList, parseCellRect } from '../../traces/writer.js';
 import { configLabel } from '../../sim/label.js';
+import { resolveRules, rulesKey, rulesName } from '../../fabric/rules.js';
+import type { ResolvedConfig, ResolveOptions } from '../../sim/config.js';
 import {
   planWorkload,
   executeWorkload,
@@ -124,14 +126,45 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
   };
 }
 
+/**
+ * The model's grid as config flags (`FILE: grid.L` ...), when the command line names no config and
+ * no --set of fabric.L, fabric.rules or fabric.boundary, and the default config's grid is not the
+ * model's already; else none (a grid the user named is held to the model: sim/model.ts
+ * checkModelFitsFabric says what differs).
+ */
+function adoptedGrid(a: CommonArgs, m: Model, cfg: ResolvedConfig): NonNullable<ResolveOptions['flags']> {
+  if (a.config !== undefined || (a.set ?? []).some((s) => /^\s*fabric(\.(L|rules|boundary))?\s*=/.test(s))) return [];
+  const g = m.grid;
+  const f = cfg.fabric;
+  if (g.L === f.L && g.boundary === f.boundary && rulesKey(g.rules) === rulesKey(resolveRules(f.rules))) return [];
+  return [
+    { source: `${m.source}: grid.L`, path: 'fabric.L', value: g.L },
+    { source: `${m.source}: grid.rules`, path: 'fabric.rules', value: g.rules },
+    { source: `${m.source}: grid.boundary`, path: 'fabric.boundary', value: g.boundary },
+  ];
+}
+
 async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSignal, s: Session): Promise<void> {
   const { log } = s;
   // ---- everything is checked before anything runs or is written
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
-  const cfg = loadConfig(a, [], seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }]);
+  const req = await request(a, stop);
+  const seedFlags = seed === undefined ? [] : [{ source: `--seed ${seed}`, path: 'seed', value: seed }];
+  let cfg = loadConfig(a, [], seedFlags);
   // labelled by the file or preset named, plus the command line's changes (not the extended preset's name)
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
-  const req = await request(a, stop);
+  const grid = req.model ? adoptedGrid(a, req.model, cfg) : [];
+  if (grid.length > 0) {
+    // the model's grid, as dtca eval and train --init take it: the config names none of its own
+    cfg = loadConfig(a, [], [...seedFlags, ...grid]);
+    const g = req.model!.grid;
+    const shown = `${g.L}x${g.L} ${rulesName(g.rules)}${g.boundary !== 'open' ? ` ${g.boundary}` : ''}`;
+    label.label += `+model grid ${shown}`;
+    label.slug += `+L${g.L}`;
+    label.manifest.label = label.label;
+    cfg.name = label.label;
+    log.info({ model: req.model!.source, grid: shown }, `the chip takes the model's grid (${shown}): no config or --set names one`);
+  }
   const ctx = cliContext(s, () => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
   await turn(); // a signal that came while the run was planned is handled now (fabric/pause.ts)
