@@ -660,6 +660,10 @@ describe("dtca run --model takes the model's grid when the command line names no
     expect(cfg.name).toBe('dtca-paper+model grid 32x32 G12');
     expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).label).toBe('dtca-paper+model grid 32x32 G12');
     expect(r.stdout).toMatch(/^config +dtca-paper\+model grid 32x32 G12 /m);
+    // a name the command line sets stays the config's name
+    const named = join(dir, 'grid-named');
+    expect(dtca(['run', '--model', L32, '--set', 'name=mine', '--images', '1', '--sweeps', '2', '--out', named]).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(named, 'config.json'), 'utf8')).name).toBe('mine');
     // a --set of the grid, or a config named, keeps the user's grid: the mismatch is refused as before
     for (const args of [['--set', 'fabric.L=70'], ['dtca-paper']]) {
       const x = dtca(['run', ...args, '--model', L32, '--images', '1', '--sweeps', '2', '--out', join(dir, `grid-x${args.length}`)]);

@@ -162,7 +162,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSig
     label.label += `+model grid ${shown}`;
     label.slug += `+L${g.L}`;
     label.manifest.label = label.label;
-    cfg.name = label.label;
+    if (!(a.set ?? []).some((s) => /^name=/.test(s))) cfg.name = label.label; // as loadConfig names it
     log.info({ model: req.model!.source, grid: shown }, `the chip takes the model's grid (${shown}): no config or --set names one`);
   }
   const ctx = cliContext(s, () => stop.signal !== null);
