@@ -456,6 +456,19 @@ export class SafeFile {
 }
 
 /**
+ * Create `path` exclusively (O_EXCL) holding `text`: a lock file. Throws the open's error as it is
+ * (EEXIST: someone holds it), so that each caller says what the lock is for.
+ */
+export function createExclusive(path: string, text: string, mode = 0o666): void {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Is process `pid` alive on this host? kill(pid, 0): only "no such process" (ESRCH) says it is
  * gone; EPERM is someone else's live process, and anything else is taken as alive too. A pid that
  * is not a positive integer is no process (kill(0, 0) and kill(-n, 0) ask about process groups and

@@ -31,13 +31,13 @@
  * way (atomic renames), and the same stage trained twice writes the same bytes (training is
  * deterministic).
  */
-import { openSync, closeSync, writeSync, readSync, fstatSync, unlinkSync, constants } from 'node:fs';
+import { openSync, closeSync, readSync, fstatSync, unlinkSync, constants } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Interrupted, UserError } from '../../fabric/errors.js';
 import { notRegular } from '../../fabric/read.js';
-import { processAlive } from '../../fabric/files.js';
+import { createExclusive, processAlive } from '../../fabric/files.js';
 import type { RunContext } from '../context.js';
 
 /** The lease's periods (ms); tests shorten them. */
@@ -110,12 +110,7 @@ const same = (a: Seen, b: Seen) => a.ino === b.ino && a.mtimeMs === b.mtimeMs &&
 function removeIfStill(path: string, stale: Seen, mine: string): boolean {
   const mutex = `${path}.takeover`;
   try {
-    const fd = openSync(mutex, 'wx');
-    try {
-      writeSync(fd, mine);
-    } finally {
-      closeSync(fd);
-    }
+    createExclusive(mutex, mine);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
@@ -157,12 +152,7 @@ export async function lock(path: string, ctx: RunContext, what: string, o: LockO
   const mutex = `${path}.takeover`;
   for (;;) {
     try {
-      const fd = openSync(path, 'wx');
-      try {
-        writeSync(fd, mine);
-      } finally {
-        closeSync(fd);
-      }
+      createExclusive(path, mine);
       return hold(path, mine, ctx, what);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
