@@ -47,7 +47,7 @@ import {
   type StopOptions,
 } from './run.js';
 import { buildChip, chipEvents, type Chip } from './chip.js';
-import { TRACE_FORMAT, TRACE_VERSION, type StageInfo, type TraceOptions, type TraceSink } from '../traces/types.js';
+import { TRACE_FORMAT, traceVersion, type StageInfo, type TraceOptions, type TraceSink } from '../traces/types.js';
 import { RelaySink, replayRelayed, type RelayedSweeps } from '../traces/relay.js';
 import { chooseLayout, describeImage, imageSourceOf, IMAGE_SIDES, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
 import { creationTime } from '../fabric/stamp.js';
@@ -359,6 +359,15 @@ interface Plan {
    * time once full
    */
   runCycles: number;
+  /** the pipeline mapping: stage k on array k, every array's clock from cycle 0 (its trace's timeline) */
+  pipeline: boolean;
+  /**
+   * per stage, the cycle its programming starts: with `reprogram` once every noisier stage is done
+   * (the sum of their stageCycles); in a pipeline 0 (every array is programmed at once)
+   */
+  stageStart: number[];
+  /** the cycle every array is programmed (the longest programming): a pipeline's first image starts then */
+  programmed: number;
   /**
    * per stage, the cycles its array leaks: its own stageCycles on the one re-programmed array; in a
    * pipeline the whole run (every array leaks from start to end, waiting or not), so that the
@@ -414,6 +423,8 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
   const ownCycles = programCycles.map((p) => p + C * perImageCycles);
   const pipeline = opts.mapping === 'pipeline';
   const runCycles = pipeline ? Math.max(...programCycles) + (C + dtm.T - 1) * perImageCycles : ownCycles.reduce((a, b) => a + b, 0);
+  const stageStart = new Array<number>(dtm.T).fill(0);
+  if (!pipeline) for (let k = dtm.T - 2; k >= 0; k--) stageStart[k] = stageStart[k + 1] + ownCycles[k + 1];
   return {
     T: dtm.T,
     K,
@@ -430,6 +441,9 @@ function makePlan(chip: Chip, model: Model, opts: GenerateOptions): Plan {
     programBits,
     programCycles,
     runCycles,
+    pipeline,
+    stageStart,
+    programmed: Math.max(...programCycles),
     leakCycles: pipeline ? ownCycles.map(() => runCycles) : ownCycles,
     jImg: model.stages.map((_, k) => stageCoupling(dtm, k, dtm.lambda_image)),
     jLab: model.stages.map((_, k) => stageCoupling(dtm, k, dtm.lambda_label)),
@@ -443,9 +457,26 @@ function inputNoise(chip: Chip, c: number, V: number): Int8Array {
   return Int8Array.from({ length: V }, (_, v) => (draw32(key, v) & 1 ? 1 : -1));
 }
 
-/** Cycles from the start of stage k (reprogram mapping) to its end. */
+/** Cycles stage k's array is busy with it: its programming and every image's clamp, initialisation, sweeps and readout. */
 function stageCycles(plan: Plan, k: number): number {
   return plan.programCycles[k] + plan.C * plan.perImageCycles;
+}
+
+/**
+ * The cycle image c starts stage k (its input clamp) on the array that runs the stage: with
+ * `reprogram` the one array, after the stage's programming and the images before it; in a pipeline
+ * array k, once every array is programmed (the longest programming) and the image has passed
+ * through the T - 1 - k noisier stages, one stage time (perImageCycles) each, and the images
+ * before it have left the array.
+ */
+function imageStartCycle(plan: Plan, k: number, c: number): number {
+  if (plan.pipeline) return plan.programmed + (c + plan.T - 1 - k) * plan.perImageCycles;
+  return plan.stageStart[k] + plan.programCycles[k] + c * plan.perImageCycles;
+}
+
+/** The cycle stage k ends on its array: its last image read out (with `reprogram`: stageStart + stageCycles). */
+function stageEndCycle(plan: Plan, k: number): number {
+  return imageStartCycle(plan, k, plan.C - 1) + plan.perImageCycles;
 }
 
 export interface ImagesPart {
@@ -474,19 +505,19 @@ export function runImages(chip: Chip, model: Model, opts: GenerateOptions, from:
   return runThrough((due) => imagesSteps(chip, model, opts, from, to, due, undefined, out));
 }
 
-/** A stage's stage_begin record: its programming, which ends `plan.programCycles[k]` after the stage starts at `stageStart`. */
-function stageBeginInfo(chip: Chip, plan: Plan, k: number, stageStart: number): StageInfo {
+/** A stage's stage_begin record: its programming, which ends `plan.programCycles[k]` after the stage starts (plan.stageStart). */
+function stageBeginInfo(chip: Chip, plan: Plan, k: number): StageInfo {
   const e = new ExactEvents();
   e.add('weight_bits_written', plan.programBits[k]);
   e.add('leak_cell_cycles', chip.fabric.N * plan.programCycles[k]);
-  const afterProgram = stageStart + plan.programCycles[k];
+  const afterProgram = plan.stageStart[k] + plan.programCycles[k];
   return { stage: k, cycle: afterProgram, time_s: afterProgram / chip.timing.clockHz, energy_j: { ...energyOf(chipEvents(chip, e), chip.table) } };
 }
 
 /** A stage's stage_end record: the stage's totals, every image's events in it (`images`) included. */
-function stageEndInfo(chip: Chip, plan: Plan, k: number, stageStart: number, images: ExactEvents): StageInfo {
+function stageEndInfo(chip: Chip, plan: Plan, k: number, images: ExactEvents): StageInfo {
   const sev = stageEvents(chip, plan, k, images);
-  const endCycle = stageStart + stageCycles(plan, k);
+  const endCycle = stageEndCycle(plan, k);
   return {
     stage: k,
     cycle: endCycle,
@@ -534,7 +565,6 @@ function* imagesSteps(
   // label clamps are the same cells in every image (values per image)
   const clampCells = plan.labels.length > 0 ? dtm.label : new Int32Array(0);
   const classOf = (c: number) => plan.labels[c % plan.labels.length];
-  let stageStart = 0;
   try {
     for (let k = T - 1; k >= 0; k--) {
       if (due()) yield;
@@ -546,9 +576,9 @@ function* imagesSteps(
       engine.program(base);
       if (due()) yield;
       const ev = new ExactEvents();
-      const afterProgram = stageStart + plan.programCycles[k];
-      sink?.stageBegin(stageBeginInfo(chip, plan, k, stageStart));
-      const firstSweepCycle = (c: number) => afterProgram + c * plan.perImageCycles + plan.clampCycles + 1;
+      sink?.stageBegin(stageBeginInfo(chip, plan, k));
+      // a sweep record's cycle: on the array that runs the stage (imageStartCycle)
+      const firstSweepCycle = (c: number) => imageStartCycle(plan, k, c) + plan.clampCycles + 1;
       const xin = x;
       const quantise = quantiser(cc.weight_bits, cc.weight_full_scale);
       const biasOf = (c: number): Float64Array => {
@@ -601,9 +631,8 @@ function* imagesSteps(
       ev.add('cells_read', V * n);
       x = xs;
       events.push(ev);
-      sink?.stageEnd(stageEndInfo(chip, plan, k, stageStart, ev));
+      sink?.stageEnd(stageEndInfo(chip, plan, k, ev));
       out.onStage?.(k, ev);
-      stageStart += stageCycles(plan, k);
       opts.onStageDone?.(k, T - k, T);
     }
     return { events: events.map((e) => e.toJSON()), outputs: x, strip, biasClipped, engine: engineReport(sel) };
@@ -701,7 +730,6 @@ class TraceMerge {
   private readonly queues: ImagesMessage[][];
   private range = 0;
   private stage: number;
-  private stageStart = 0;
   private images = new ExactEvents();
   private closed = false;
 
@@ -713,7 +741,7 @@ class TraceMerge {
   ) {
     this.queues = Array.from({ length: ranges }, () => []);
     this.stage = plan.T - 1;
-    sink.stageBegin(stageBeginInfo(chip, plan, this.stage, 0));
+    sink.stageBegin(stageBeginInfo(chip, plan, this.stage));
   }
 
   /** range r's next message */
@@ -755,14 +783,13 @@ class TraceMerge {
       }
       this.images.addAll(ExactEvents.fromJSON(m.events));
       if (++this.range < this.queues.length) continue;
-      sink.stageEnd(stageEndInfo(chip, plan, k, this.stageStart, this.images));
-      this.stageStart += stageCycles(plan, k);
+      sink.stageEnd(stageEndInfo(chip, plan, k, this.images));
       this.stage--;
       this.range = 0;
       this.images = new ExactEvents();
       Atomics.store(this.g, GATE_WRITTEN, plan.T - 1 - this.stage);
       Atomics.notify(this.g, GATE_WRITTEN);
-      if (this.stage >= 0) sink.stageBegin(stageBeginInfo(chip, plan, this.stage, this.stageStart));
+      if (this.stage >= 0) sink.stageBegin(stageBeginInfo(chip, plan, this.stage));
     }
   }
 }
@@ -823,7 +850,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
   if (sink) {
     sink.header({
       format: TRACE_FORMAT,
-      version: TRACE_VERSION,
+      version: traceVersion(mapping),
       dtca_version: opts.version ?? 'unknown',
       created: creationTime(),
       config: chip.config,
@@ -843,7 +870,8 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
         ...(plan.labelGain !== 1 ? { label_gain: plan.labelGain } : {}),
       },
       layout: { L: chip.fabric.L, N, colour: chip.fabric.colour, visible: plan.visible, image: dtm.image, label: dtm.label, label_copies: dtm.label_copies },
-      run: { chains: C, stages: T, sweeps: plan.K, clock_hz: clock, mapping },
+      // a pipeline's records are stamped on their stage's array (traceVersion: a version 2 trace)
+      run: { chains: C, stages: T, sweeps: plan.K, clock_hz: clock, mapping, ...(plan.pipeline ? { arrays: T } : {}) },
     });
   }
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));

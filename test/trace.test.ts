@@ -416,8 +416,8 @@ describe('trace writer and TS reader', () => {
       ['garbage', Buffer.from([0xc1, 1, 2, 3]), /not a dtca trace/],
       [
         'newer',
-        encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 2 }),
-        /trace format version 2 is newer than this dtca reads \(version 1\)/,
+        encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 3 }),
+        /trace format version 3 is newer than this dtca reads \(version 2\)/,
       ],
     ];
     for (const [name, data, re] of cases) {
@@ -558,8 +558,8 @@ describe('Python reader (traces/dtca_trace/)', () => {
     expect(o.before).toBe(10);
     writeFileSync(f, '{"not": "a trace"}');
     expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/not a dtca trace/);
-    writeFileSync(f, encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 2 }));
-    expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/format version 2 is newer/);
+    writeFileSync(f, encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 3 }));
+    expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/format version 3 is newer than this reader \(version 2\)/);
     writeFileSync(f, '');
     expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/not a dtca trace \(the file is empty\)/);
   });

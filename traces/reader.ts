@@ -33,7 +33,8 @@ export interface HeaderRecord {
   config: unknown;
   model: Record<string, unknown>;
   layout: { L: number; N: number; colour: Uint8Array; visible: Int32Array; image: Int32Array; label: Int32Array; label_copies: number };
-  run: { chains: number; stages: number; sweeps: number; clock_hz: number; mapping: string };
+  /** arrays: a pipeline's (version 2), one per stage: stage k's records are array k's time */
+  run: { chains: number; stages: number; sweeps: number; clock_hz: number; mapping: string; arrays?: number };
   thinning: { every: number; stages: number[] | null; chains: number[] | null; cells: [number, number, number, number] | null };
   traced_cells: Int32Array;
   n_traced: number;
@@ -165,6 +166,9 @@ function validateHeader(rec: Record<string, unknown>): HeaderRecord {
   if (!isObj(th) || !isInt(th.every) || th.every < 1 || !ints(th.stages) || !ints(th.chains) || !ints(th.cells, 4))
     throw new Damage('header: thinning is not {every, stages, chains, cells}');
   if (!isObj(rec.model)) throw new Damage('header: model is not a map');
+  // a version 2 pipeline: one array per stage, and each record on its stage's
+  if ((rec.version as number) >= 2 && run.mapping === 'pipeline' && run.arrays !== run.stages)
+    throw new Damage(`header: a pipeline's run.arrays is ${js(run.arrays)}, expected its ${js(run.stages)} stages`);
   // the layout is the grid's: every array an export sizes or indexes by it agrees with it (a
   // declared N of 2^31 is never allocated unless the header carries its N colours)
   const { L, N } = lay;
@@ -180,6 +184,19 @@ function validateHeader(rec: Record<string, unknown>): HeaderRecord {
     for (const c of a) if (c < 0 || c >= N) throw new Damage(`header: ${k} holds cell ${c}, outside the grid's 0..${N - 1}`);
   }
   return rec as unknown as HeaderRecord;
+}
+
+/**
+ * Whose clock a trace's cycles are on: 'one' (one array, one clock through the run), 'arrays' (a
+ * version 2 pipeline: stage k's records on array k, every array from cycle 0) or 'serial' (a
+ * version 1 pipeline, written before version 2: its stage and sweep records count cycles as if one
+ * array ran the stages in turn, while its end record holds the pipeline's cycles).
+ */
+export type Timeline = 'one' | 'arrays' | 'serial';
+
+export function timelineOf(h: Pick<HeaderRecord, 'version' | 'run'>): Timeline {
+  if (h.run.mapping !== 'pipeline') return 'one';
+  return h.version >= 2 ? 'arrays' : 'serial';
 }
 
 /** The bytes a trace starts with after its map marker: "type": "header", "format": "dtca-trace". */
@@ -215,9 +232,19 @@ export class TraceDecoder {
   truncated = false;
   /** an end record was read (nothing may follow it) */
   ended = false;
-  /** sweep records read, and the last cycle (records come in order: cycles never decrease) */
+  /** sweep records read, and the last cycle (records come in order: cycles never decrease on one clock) */
   private sweeps = 0;
   private lastCycle = -Infinity;
+  /** the latest cycle of any record (a complete end record's cycle is the run's: at or after it) */
+  private maxCycle = -Infinity;
+  /**
+   * whose clock the records' cycles are (timelineOf): one array's through the run; a pipeline's
+   * arrays, one per stage (version 2: each stage's records on its own clock); or a version 1
+   * pipeline's count as if one array ran the stages in turn (its end record holds the pipeline's)
+   */
+  private timeline: Timeline = 'one';
+  /** the pipeline stage (array) whose records are being read (timeline 'arrays'), -1 before the first */
+  private array = -1;
 
   constructor(private readonly name: string) {}
 
@@ -258,22 +285,31 @@ export class TraceDecoder {
     try {
       if (this.ended) throw new Damage(`a ${String(value.type)} record after the end record`);
       const rec = this.count === 0 ? validateHeader(value) : validate(value);
-      if (rec.type === 'header') this.header = rec;
-      else if (rec.type === 'end') {
+      if (rec.type === 'header') {
+        this.header = rec;
+        this.timeline = timelineOf(rec);
+      } else if (rec.type === 'end') {
         // the end record counts what was written before it: a record lost or repeated shows here
         if (rec.records !== this.count || rec.sweep_records !== this.sweeps) {
           throw new Damage(
             `the end record counts ${rec.records} records (${rec.sweep_records} sweep records) before it, ${this.count} (${this.sweeps}) were read: records are missing or repeated`,
           );
         }
+        // the run ends when its last record's work does (an interrupted run: at its last record's cycle)
+        const floor = rec.status === 'interrupted' ? this.lastCycle : this.maxCycle;
+        if (this.timeline !== 'serial' && rec.cycle < floor) {
+          throw new Damage(`end record at cycle ${rec.cycle}, before the cycle ${floor} a record before it reached`);
+        }
         this.ended = true;
       } else {
         this.checkAgainstHeader(rec);
-        // one clock through the run: a record out of order (or repeated) goes back in time
+        if (this.timeline === 'arrays') this.checkArray(rec);
+        // one clock through the run (a pipeline: through each array): a record out of order (or repeated) goes back in time
         if (rec.cycle < this.lastCycle || (rec.type === 'sweep' && rec.cycle === this.lastCycle)) {
           throw new Damage(`${rec.type} record at cycle ${rec.cycle} after cycle ${this.lastCycle}: records out of order or repeated`);
         }
         this.lastCycle = rec.cycle;
+        this.maxCycle = Math.max(this.maxCycle, rec.cycle);
         if (rec.type === 'sweep') this.sweeps++;
       }
       this.count++;
@@ -281,6 +317,27 @@ export class TraceDecoder {
     } catch (e) {
       if (e instanceof Damage) throw this.fail(at, e.message);
       throw this.fail(at, (e as Error).message);
+    }
+  }
+
+  /**
+   * A pipeline trace (version 2): each stage's records on its own array's clock, stage after stage
+   * from the noisiest. A stage_begin starts its array's records (its clock starts again: every
+   * array starts at cycle 0); a sweep or stage_end record belongs to the stage begun last.
+   */
+  private checkArray(rec: Exclude<TraceRecord, HeaderRecord | EndRecord>): void {
+    if (rec.type === 'stage_begin') {
+      if (this.array >= 0 && rec.stage >= this.array) {
+        throw new Damage(`stage_begin record of stage ${rec.stage} after stage ${this.array}'s records: stages out of order or repeated`);
+      }
+      this.array = rec.stage;
+      this.lastCycle = -Infinity;
+    } else if (rec.stage !== this.array) {
+      throw new Damage(
+        this.array < 0
+          ? `${rec.type} record of stage ${rec.stage} before any stage_begin record`
+          : `${rec.type} record of stage ${rec.stage} among stage ${this.array}'s records: records out of order`,
+      );
     }
   }
 
@@ -492,6 +549,12 @@ export interface TraceSummary {
   stage_list: number[];
   chain_list: number[];
   sweep_range: [number, number] | null;
+  /**
+   * whose clock the records' cycles are (Timeline): 'one' array's; 'arrays' (a pipeline, version 2:
+   * stage k's records on array k's, every array from cycle 0); 'serial' (a version 1 pipeline: as if
+   * one array ran the stages in turn, but the end record)
+   */
+  timeline: Timeline;
   /** last cycle and simulated time seen */
   cycle: number;
   time_s: number;
@@ -599,6 +662,7 @@ export async function inspectTrace(path: string): Promise<TraceSummary> {
     stage_list: sorted(stages),
     chain_list: sorted(chains),
     sweep_range: sweeps.size ? [sweepMin, sweepMax] : null,
+    timeline: timelineOf(h),
     cycle,
     time_s: time,
     energy_j: energy,

@@ -7,6 +7,9 @@
  *             z (not driven) outside sweeps (programming, clamping, initialisation, readout)
  *   stage     the DTM stage on the array, from its stage records (from the end of the previous
  *             traced stage, or from the end of its programming), z outside traced stages
+ * A pipeline trace (version 2) is drawn one array at a time (pipelineArray: --stages K): the
+ * signals are array K's, on its own clock, from cycle 0 (every array is programmed at once) to the
+ * run's end; the stage signal holds K from cycle 0 to the stage's end.
  *   chain     the image (chain) on the array, from its initialisation cycle to the end of its
  *             readout, for traced chains
  *   sweep     the sweep index during each sweep of a traced chain and stage, z between sweeps
@@ -26,7 +29,7 @@
 import { UserError, Interrupted } from '../fabric/errors.js';
 import { shown } from '../fabric/rules.js';
 import { cellXY } from '../fabric/fabric.js';
-import { readTrace, unpackStates, type HeaderRecord, type SweepRecord } from './reader.js';
+import { readTrace, timelineOf, unpackStates, type HeaderRecord, type SweepRecord } from './reader.js';
 import { chooseTimescale, formatTimescale, idCode, VcdWriter, type Timescale, type VcdVar } from './vcd.js';
 
 /**
@@ -95,6 +98,8 @@ function mb(bytes: number): string {
 
 interface Plan {
   header: HeaderRecord;
+  /** a pipeline trace (version 2): the one stage (array) drawn, on its own clock; null: one array's trace */
+  array: number | null;
   /** columns of the chosen cells in the packed states, and their cell indices */
   cols: number[];
   cellIdx: number[];
@@ -119,12 +124,39 @@ function cfgNumber(config: unknown, path: string): number | undefined {
 const wantRec = (o: VcdExportOptions, r: { stage: number; chain: number }) =>
   (!o.stages || o.stages.includes(r.stage)) && (!o.chains || o.chains.includes(r.chain));
 
+/**
+ * A pipeline trace's one stage to draw, or null for a trace on one clock. A version 2 pipeline's
+ * stages run at once on T arrays, each stage's records on its array's clock (every array from
+ * cycle 0): one VCD timeline holds one array, chosen by --stages (or the trace's only traced
+ * stage); anything else is refused, as is a version 1 pipeline trace, whose records count cycles
+ * as if one array ran the stages in turn (a timeline the run did not have).
+ */
+function pipelineArray(file: string, h: HeaderRecord, o: VcdExportOptions): number | null {
+  const timeline = timelineOf(h);
+  if (timeline === 'one') return null;
+  const T = h.run.stages;
+  if (timeline === 'serial') {
+    throw new UserError(
+      `trace export --vcd: ${file} is a version 1 pipeline trace, whose stage and sweep records count cycles as if one array ran the ${T} stages in turn (the run took fewer): no true timeline to draw; trace the run again with this dtca, or use --csv / --npy`,
+    );
+  }
+  const traced = h.thinning.stages ?? Array.from({ length: T }, (_, k) => k);
+  const chosen = o.stages ? traced.filter((k) => o.stages!.includes(k)) : traced;
+  if (chosen.length === 1) return chosen[0];
+  // none chosen: the usual "no sweep record for stages ..." follows
+  if (chosen.length === 0) return o.stages?.[0] ?? 0;
+  throw new UserError(
+    `trace export --vcd: ${file} is a pipeline trace: its stages run at once on ${T} arrays (stage k on array k, each on its own clock), and one VCD timeline draws one array: choose it with --stages K (one of ${chosen.join(',')}), or use --csv / --npy for every stage`,
+  );
+}
+
 /** Pass 1: header, the chosen cells, the counts and a size estimate. */
 async function plan(file: string, o: VcdExportOptions): Promise<Plan> {
   const reader = readTrace(file);
   let header: HeaderRecord | null = null;
   let cols: number[] = [];
   let cellIdx: number[] = [];
+  let array: number | null = null;
   let lastCycle = 0;
   let records = 0;
   let segments = 0;
@@ -156,9 +188,12 @@ async function plan(file: string, o: VcdExportOptions): Promise<Plan> {
       if (want.length === 0) throw new UserError('--cells: no cell to show');
       cellIdx = [...new Set(want)].sort((a, b) => a - b);
       cols = cellIdx.map((c) => colOf.get(c)!);
+      array = pipelineArray(file, r, o);
       continue;
     }
-    lastCycle = r.cycle;
+    // the end of the drawing: the run's (the end record's), or where the last record drawn ends;
+    // a pipeline's other arrays run on their own clocks
+    if (array === null || r.type === 'end' || r.stage === array) lastCycle = Math.max(lastCycle, r.cycle);
     if (r.type !== 'sweep' || !wantRec(o, r)) continue;
     records++;
     const key = `${r.chain}/${r.stage}`;
@@ -208,6 +243,7 @@ async function plan(file: string, o: VcdExportOptions): Promise<Plan> {
   const estimate = Math.round(120 * (n + 8) + clock + records * perRecord + segments * 2 * n * line);
   return {
     header,
+    array,
     cols,
     cellIdx,
     colour: cellIdx.map((c) => header!.layout.colour[c]),
@@ -256,7 +292,9 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
     // the trace's creation time, so exporting one trace twice gives the same bytes
     date: o.date ?? `${h.created} (trace created)`,
     version: o.version ?? `dtca (trace format ${h.format} v${h.version}, written by dtca ${h.dtca_version})`,
-    comment: `from ${file}: ${h.run.chains} chains x ${h.run.stages} stages x ${h.run.sweeps} sweeps at ${p.clockHz} Hz, ${pc} cycle(s) per colour phase; spins 1 = +1`,
+    comment:
+      `from ${file}: ${h.run.chains} chains x ${h.run.stages} stages x ${h.run.sweeps} sweeps at ${p.clockHz} Hz, ${pc} cycle(s) per colour phase; spins 1 = +1` +
+      (p.array === null ? '' : `; a pipeline of ${h.run.stages} arrays: array ${p.array} (stage ${p.array}), on its own clock from cycle 0 to the run's end`),
     maxBytes: 2 * maxBytes + (1 << 20),
     label: o.label,
   });
@@ -354,6 +392,8 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
     for await (const r of reader) {
       if (o.stop?.()) throw stopped();
       if (r.type === 'header') continue;
+      // a pipeline: only the chosen array's records (the others' are on their own clocks)
+      if (p.array !== null && r.type !== 'end' && r.stage !== p.array) continue;
       if (r.type === 'sweep') {
         if (!wantRec(o, r)) continue;
         records++;
@@ -362,8 +402,9 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
       }
       closeSegment(true);
       if (r.type === 'stage_begin' && (!o.stages || o.stages.includes(r.stage))) {
-        // a stage starts where the previous one ended; the run's first stage (the noisiest) at cycle 0
-        const begin = lastStageEnd ?? (r.stage === h.run.stages - 1 ? 0 : r.cycle);
+        // a stage starts where the previous one ended; the run's first stage (the noisiest) at cycle 0,
+        // as does a pipeline's every array (all are programmed at once)
+        const begin = p.array !== null ? 0 : (lastStageEnd ?? (r.stage === h.run.stages - 1 ? 0 : r.cycle));
         push(begin, stage, r.stage);
       } else if (r.type === 'stage_end') {
         lastStageEnd = r.cycle;

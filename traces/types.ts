@@ -10,7 +10,23 @@
  */
 
 export const TRACE_FORMAT = 'dtca-trace';
-export const TRACE_VERSION = 1;
+/**
+ * The newest trace format version this dtca reads and writes. Version 1: one array, one clock
+ * through the run (every trace of the `reprogram` mapping, and every trace dtca wrote before
+ * version 2). Version 2: a DTM `pipeline` (header run.mapping 'pipeline', run.arrays = T): stage k
+ * runs on array k, every array's clock starts at cycle 0 together, and each record's cycle and
+ * time_s are its stage's array's; records still come stage by stage (noisiest first), so time
+ * never goes back within a stage and goes back between stages. A version 1 pipeline trace (written
+ * before version 2) counted its cycles as if one array ran the stages in turn, all but its end
+ * record. The writer writes the lowest version that describes the trace (traceVersion), so a
+ * `reprogram` trace reads in every dtca that reads version 1.
+ */
+export const TRACE_VERSION = 2;
+
+/** The format version of a trace of this mapping: 2 for a DTM pipeline (per-array timeline), else 1. */
+export function traceVersion(mapping: string | undefined): 1 | 2 {
+  return mapping === 'pipeline' ? 2 : 1;
+}
 
 export type EnergyByComponent = Record<string, number>;
 
@@ -29,7 +45,8 @@ export interface TraceLayout {
 
 export interface TraceHeader {
   format: typeof TRACE_FORMAT;
-  version: typeof TRACE_VERSION;
+  /** traceVersion(run.mapping): what the writer writes, whatever is given here */
+  version: number;
   dtca_version: string;
   created: string;
   /** the fully resolved config (plain JSON) */
@@ -37,14 +54,15 @@ export interface TraceHeader {
   /** model summary: source, T, beta schedule, lambdas, couplings J_c per stage, ... (plain JSON) */
   model: Record<string, unknown>;
   layout: TraceLayout;
-  run: { chains: number; stages: number; sweeps: number; clock_hz: number; mapping: string };
+  /** arrays: a `pipeline`'s T (stage k on array k; version 2), absent for one array */
+  run: { chains: number; stages: number; sweeps: number; clock_hz: number; mapping: string; arrays?: number };
 }
 
 export interface SweepInfo {
   chain: number;
   stage: number;
   sweep: number;
-  /** absolute chip cycle at the end of this sweep, and the same in seconds */
+  /** absolute chip cycle at the end of this sweep (a pipeline's: on its stage's array), and the same in seconds */
   cycle: number;
   time_s: number;
   spins: Float64Array;

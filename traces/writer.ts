@@ -2,9 +2,10 @@
  * The binary trace writer: a TraceSink (traces/types.ts) that streams msgpack records to a file.
  *
  * Records (every one a top-level msgpack map; `type` first, `crc32` last, see traces/pack.ts):
- *   header       type, format ('dtca-trace'), version (1), dtca_version, created, config, model,
+ *   header       type, format ('dtca-trace'), version (traceVersion: 2 for a pipeline, else 1),
+ *                dtca_version, created, config, model,
  *                layout {L, N, colour u8[N], visible i32, image i32, label i32, label_copies},
- *                run {chains, stages, sweeps, clock_hz, mapping},
+ *                run {chains, stages, sweeps, clock_hz, mapping, [arrays] (a pipeline's T)},
  *                thinning {every, stages|null, chains|null, cells [x0,y0,x1,y1]|null},
  *                traced_cells i32[n] (cell index of traced cell k), n_traced, state_packing, crc32
  *   stage_begin  type, stage, cycle, time_s, energy_j {component: J, total} (programming), [toggles], [cycles], crc32
@@ -16,6 +17,11 @@
  *                or, when the run was stopped: type, status 'interrupted', reason (e.g. 'SIGINT'),
  *                at {stage, chain, sweep} (where it stopped), cycle, time_s (the last written),
  *                records, sweep_records, crc32 (no run totals: the run did not finish)
+ *
+ * Time: every record's cycle and time_s are chip time from the run's start. One array (version 1):
+ * one clock, never going back. A pipeline (version 2): stage k's records are array k's time (all
+ * arrays start at cycle 0 together), never going back within a stage; a complete end record's cycle
+ * is the run's (the last stage_end's), at or after every record's.
  *
  * Thinning (TraceOptions):
  *   every N   records sweeps N-1, 2N-1, ... of each chain and stage (sweep indices start at 0) and
@@ -49,7 +55,7 @@ import { RecordBuffer, RingProducer, traceWorkerUrl } from './ring.js';
 import { newSweepFields, putBatchRecords, type BatchLayout } from './sweep-record.js';
 import {
   TRACE_FORMAT,
-  TRACE_VERSION,
+  traceVersion,
   type EndInfo,
   type EnergyByComponent,
   BATCH_FIELDS,
@@ -310,7 +316,7 @@ export class TraceWriter implements TraceSink {
       {
         type: 'header',
         format: TRACE_FORMAT,
-        version: TRACE_VERSION,
+        version: traceVersion(h.run.mapping),
         dtca_version: h.dtca_version,
         created: h.created,
         config: toPlain(h.config),

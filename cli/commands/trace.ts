@@ -66,6 +66,12 @@ function formatSummary(s: TraceSummary): string {
   lines.push(['records', `${s.records} (${types})`]);
   const range = s.sweep_range ? ` (${s.sweep_range[0]}..${s.sweep_range[1]})` : '';
   lines.push(['recorded', `${s.stages} stages, ${s.chains} chains, ${s.sweeps} sweep indices${range}`]);
+  if (s.timeline === 'arrays') lines.push(['time', `per array: stage k's records on array k of ${s.run.stages}, every array from cycle 0`]);
+  else if (s.timeline === 'serial')
+    lines.push([
+      'time',
+      "a version 1 pipeline trace: its stage and sweep records count cycles as if one array ran the stages in turn; the end record holds the run's",
+    ]);
   lines.push(['last cycle', `${s.cycle} (${s.time_s.toExponential(4)} s)`]);
   lines.push([
     'energy (J)',

@@ -1,5 +1,5 @@
-"""Read dtca binary traces (format "dtca-trace", version 1) with numpy; write and read dtca model
-files (``dtca_trace.model``).
+"""Read dtca binary traces (format "dtca-trace", versions 1 and 2) with numpy; write and read dtca
+model files (``dtca_trace.model``).
 
 Needs only numpy and msgpack (Debian: python3-numpy, python3-msgpack; run with /usr/bin/python3
 where another python3 comes first on PATH). Install with ``pip install ./traces`` from a dtca
@@ -9,7 +9,7 @@ A trace is a plain msgpack stream: a sequence of maps, each with a ``type`` key:
 
   header       format, version, dtca_version, created, config, model,
                layout {L, N, colour, visible, image, label, label_copies}, run {chains, stages,
-               sweeps, clock_hz, mapping}, thinning {every, stages, chains, cells},
+               sweeps, clock_hz, mapping, [arrays]}, thinning {every, stages, chains, cells},
                traced_cells (cell index of each traced cell), n_traced, state_packing
   stage_begin  stage, cycle, time_s, energy_j (programming), [toggles], [cycles]
   sweep        chain, stage, sweep, cycle, time_s, toggles, n_cells, states (bit-packed),
@@ -19,6 +19,14 @@ A trace is a plain msgpack stream: a sequence of maps, each with a ``type`` key:
                records, sweep_records (written before it); or, for a run that was stopped,
                status 'interrupted', reason (e.g. 'SIGINT'), at {stage, chain, sweep}, cycle,
                time_s (the last written), records, sweep_records
+
+Time: ``cycle`` and ``time_s`` are chip time from the run's start. Version 1 (one array): one clock,
+never going back. Version 2 is a DTM ``pipeline`` (``run['mapping'] == 'pipeline'``, ``run['arrays']``
+= T): stage k runs on array k, every array's clock starts at cycle 0 together, and each record is
+stamped on its stage's array; records still come stage by stage (noisiest first), so time never goes
+back within a stage, and a complete end record's cycle is the run's, at or after every record's
+(``timeline(header)`` says which: 'one', 'arrays', or 'serial' for a version 1 pipeline trace,
+whose stage and sweep records count cycles as if one array ran the stages in turn).
 
 Every record also ends with ``crc32``: the CRC-32 (zlib) of the record's bytes up to its last four.
 Typed arrays are maps {dtype, shape, data} (little-endian raw bytes); this module turns them into
@@ -59,13 +67,13 @@ import msgpack
 import numpy as np
 
 FORMAT = "dtca-trace"
-VERSION = 1
+VERSION = 2
 CHUNK = 1 << 20
 MAX_RECORD_BYTES = 256 * 1024 * 1024
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "iter_records", "unpack_states", "decode_typed", "column_of", "columns", "to_records", "TraceError", "TraceTruncated", "Table", "model"]
+__all__ = ["load", "iter_records", "timeline", "unpack_states", "decode_typed", "column_of", "columns", "to_records", "TraceError", "TraceTruncated", "Table", "model"]
 
 
 class TraceError(ValueError):
@@ -157,6 +165,16 @@ def _is_int(v):
 _COMPONENT = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
+def timeline(header):
+    """Whose clock a trace's cycles are on: 'one' (one array through the run), 'arrays' (a version 2
+    pipeline: stage k's records on array k's clock, every array from cycle 0) or 'serial' (a
+    version 1 pipeline: its stage and sweep records count cycles as if one array ran the stages in
+    turn; its end record holds the run's cycles)."""
+    if header["run"].get("mapping") != "pipeline":
+        return "one"
+    return "arrays" if header["version"] >= 2 else "serial"
+
+
 def _energy_problem(v):
     """None when v is a map of component names to finite numbers, else what is wrong."""
     if not isinstance(v, dict) or not all(_num(x) for x in v.values()):
@@ -236,6 +254,9 @@ class RecordIterator:
         self.sweep_records = 0
         self.header = None
         self._last_cycle = float("-inf")
+        self._max_cycle = float("-inf")
+        self._timeline = "one"
+        self._array = -1  # the pipeline stage whose records are being read (timeline 'arrays')
         self._ended = False
         self._gen = self._run()
 
@@ -309,13 +330,29 @@ class RecordIterator:
                     "the end record counts %d records (%d sweep records) before it, %d (%d) were read: records are missing or repeated"
                     % (obj["records"], obj["sweep_records"], self.records, self.sweep_records),
                 )
+            # the run ends when its last record's work does (an interrupted run: at its last record's cycle)
+            floor = self._last_cycle if obj.get("status") == "interrupted" else self._max_cycle
+            if self._timeline != "serial" and obj["cycle"] < floor:
+                raise self._damage(offset, "end record at cycle %s, before the cycle %s a record before it reached" % (_jsnum(obj["cycle"]), _jsnum(floor)))
             self._ended = True
         else:
-            # one clock through the run: a record out of order (or repeated) goes back in time
+            if self._timeline == "arrays":
+                # a pipeline (version 2): each stage's records on its array's clock, stage after stage
+                if t == "stage_begin":
+                    if self._array >= 0 and obj["stage"] >= self._array:
+                        raise self._damage(offset, "stage_begin record of stage %d after stage %d's records: stages out of order or repeated" % (obj["stage"], self._array))
+                    self._array = obj["stage"]
+                    self._last_cycle = float("-inf")
+                elif obj["stage"] != self._array:
+                    if self._array < 0:
+                        raise self._damage(offset, "%s record of stage %d before any stage_begin record" % (t, obj["stage"]))
+                    raise self._damage(offset, "%s record of stage %d among stage %d's records: records out of order" % (t, obj["stage"], self._array))
+            # one clock through the run (a pipeline: through each array): a record out of order (or repeated) goes back in time
             c = obj["cycle"]
             if c < self._last_cycle or (t == "sweep" and c == self._last_cycle):
                 raise self._damage(offset, "%s record at cycle %s after cycle %s: records out of order or repeated" % (t, _jsnum(c), _jsnum(self._last_cycle)))
             self._last_cycle = c
+            self._max_cycle = max(self._max_cycle, c)
             if t == "sweep":
                 self.sweep_records += 1
         return obj
@@ -369,6 +406,9 @@ class RecordIterator:
             raise self._damage(offset, "header: thinning is not {every, stages, chains, cells}")
         if not isinstance(h.get("model"), dict):
             raise self._damage(offset, "header: model is not a map")
+        # a version 2 pipeline: one array per stage, and each record on its stage's
+        if h["version"] >= 2 and run.get("mapping") == "pipeline" and (not _is_int(run.get("arrays")) or run["arrays"] != run["stages"]):
+            raise self._damage(offset, "header: a pipeline's run.arrays is %s, expected its %s stages" % (_js(run.get("arrays")), _jsnum(run["stages"])))
         # the layout is the grid's (as the TypeScript reader checks)
         L, N = lay["L"], lay["N"]
         if L < 1 or N != L * L:
@@ -379,6 +419,7 @@ class RecordIterator:
             bad = a[(a < 0) | (a >= N)]
             if bad.size:
                 raise self._damage(offset, "header: %s holds cell %d, outside the grid's 0..%s" % (k, bad[0], _jsnum(N - 1)))
+        self._timeline = timeline(h)
         return h
 
     def _run(self):

@@ -5,7 +5,7 @@ import re
 import sys
 import warnings
 
-from . import TraceError, TraceTruncated, load
+from . import TraceError, TraceTruncated, load, timeline
 
 
 def _text(v):
@@ -28,6 +28,11 @@ def summary(argv):
     print("format      %s v%d (dtca %s)" % (header["format"], header["version"], _text(header["dtca_version"])))
     print("grid        L=%d, %d traced cells" % (header["layout"]["L"], header["n_traced"]))
     print("run         %d chains x %d stages x %d sweeps" % (run["chains"], run["stages"], run["sweeps"]))
+    tl = timeline(header)
+    if tl == "arrays":
+        print("time        per array: stage k's records on array k of %d, every array from cycle 0" % run["stages"])
+    elif tl == "serial":
+        print("time        a version 1 pipeline trace: its stage and sweep records count cycles as if one array ran the stages in turn; the end record holds the run's")
     print("sweeps      %d records" % len(t))
     if t.end is not None and t.status == "complete":
         print("energy      %.4e J (end record)" % t.end["energy_j"].get("total", float("nan")))
