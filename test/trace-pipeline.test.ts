@@ -249,7 +249,13 @@ const GOOD: Rec[] = [
 
 const BAD: [string, Rec[], number, number | null, RegExp][] = [
   ['end-early', GOOD, 13, 2, /end record at cycle 13, before the cycle 14 a record before it reached/],
-  ['back-in-array', [...GOOD.slice(0, 5), ['sweep', 0, 0, 13], ['sweep', 1, 0, 9], GOOD[7]], 14, 2, /sweep record at cycle 9 after cycle 13: records out of order/],
+  [
+    'back-in-array',
+    [...GOOD.slice(0, 5), ['sweep', 0, 0, 13], ['sweep', 1, 0, 9], GOOD[7]],
+    14,
+    2,
+    /sweep record at cycle 9 after cycle 13: records out of order/,
+  ],
   ['stage-again', [...GOOD.slice(0, 4), ...GOOD.slice(0, 4)], 14, 2, /stage_begin record of stage 1 after stage 1's records: stages out of order or repeated/],
   ['mixed', [GOOD[0], GOOD[1], ['sweep', 0, 0, 9], ...GOOD.slice(2)], 14, 2, /sweep record of stage 0 among stage 1's records/],
   ['no-arrays', GOOD, 14, null, /header: a pipeline's run.arrays is missing, expected its 2 stages/],
