@@ -219,7 +219,7 @@ function header(arrays: number | null): TraceHeader {
 
 type Rec = ['begin' | 'end', number, number] | ['sweep', number, number, number];
 
-/** stage records [kind, stage, cycle], sweep records ['sweep', chain, stage, cycle], then the end record at `end` */
+/** stage records [kind, stage, cycle], sweep records ['sweep', chain, stage, cycle], then the end record at `end` (-1: interrupted) */
 async function handMade(name: string, recs: Rec[], end: number, arrays: number | null = 2): Promise<string> {
   const p = join(dir, name);
   const w = openTraceWriter(p, {}, { thread: false });
@@ -230,7 +230,8 @@ async function handMade(name: string, recs: Rec[], end: number, arrays: number |
     else if (r[0] === 'end') w.stageEnd({ stage: r[1], cycle: r[2], time_s: r[2] / 1e7, energy_j: e });
     else w.sweep({ chain: r[1], stage: r[2], sweep: 0, cycle: r[3], time_s: r[3] / 1e7, spins: new Float64Array(L * L).fill(1), toggles: 0, energy_j: e });
   }
-  w.end({ cycle: end, time_s: end / 1e7, energy_j: e, cell_updates: 0, toggles: 0 });
+  if (end < 0) w.interrupt({ reason: 'SIGINT' });
+  else w.end({ cycle: end, time_s: end / 1e7, energy_j: e, cell_updates: 0, toggles: 0 });
   await w.close();
   return p;
 }
@@ -274,6 +275,13 @@ describe('the readers on a pipeline trace', () => {
   it('TypeScript: each stage on its own clock, in order; the end at or after every record; damage named', async () => {
     const good = await handMade('good.dtct', GOOD, 14);
     expect(await readError(good)).toBeNull();
+    // stopped in stage 0's first image: its end record at the last cycle written (on array 0's
+    // clock), before stage 1's end; inspect's cycle is the latest any record reached
+    const stopped = await handMade('stopped.dtct', GOOD.slice(0, 6), -1);
+    expect(await readError(stopped)).toBeNull();
+    const end = (await records(stopped)).pop() as EndRecord;
+    expect(end).toMatchObject({ status: 'interrupted', cycle: 9 });
+    expect(await inspectTrace(stopped)).toMatchObject({ status: 'interrupted', timeline: 'arrays', cycle: 10 });
     for (const [name, recs, end, arrays, re] of BAD) expect(String(await readError(await handMade(`${name}.dtct`, recs, end, arrays))), name).toMatch(re);
   });
 
@@ -290,9 +298,11 @@ for p in sys.argv[1:]:
         out.append({"error": str(e)})
 print(json.dumps(out))`;
     const bad = await Promise.all(BAD.map(([name, recs, end, arrays]) => handMade(`py-${name}.dtct`, recs, end, arrays)));
-    const r = py(dump, run.trace, V1_PIPELINE, ...bad);
+    const stopped = await handMade('py-stopped.dtct', GOOD.slice(0, 6), -1);
+    const r = py(dump, run.trace, V1_PIPELINE, stopped, ...bad);
     expect(r.stderr).toBe('');
-    const [pipe, v1, ...errs] = JSON.parse(r.stdout);
+    const [pipe, v1, stop, ...errs] = JSON.parse(r.stdout);
+    expect(stop).toMatchObject({ status: 'interrupted', end: 9, max: 9 });
     const { stats } = run;
     expect(pipe).toMatchObject({ version: 2, timeline: 'arrays', arrays: stats.T, end: stats.cycles, status: 'complete' });
     expect(pipe.max).toBeLessThanOrEqual(stats.cycles);

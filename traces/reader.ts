@@ -555,7 +555,7 @@ export interface TraceSummary {
    * one array ran the stages in turn, but the end record)
    */
   timeline: Timeline;
-  /** last cycle and simulated time seen */
+  /** last cycle and simulated time seen (a pipeline's, version 2: the latest any record reached) */
   cycle: number;
   time_s: number;
   /** run totals: from the end record, else summed from the stage records and sweep increments read */
@@ -608,8 +608,11 @@ export async function inspectTrace(path: string): Promise<TraceSummary> {
     for await (const r of reader) {
       byType[r.type] = (byType[r.type] ?? 0) + 1;
       if (r.type === 'header') continue;
-      cycle = r.cycle;
-      time = r.time_s;
+      // a pipeline's arrays each run on their own clock: the latest any record reached
+      if (!(r.cycle < cycle && reader.header && timelineOf(reader.header) === 'arrays')) {
+        cycle = r.cycle;
+        time = r.time_s;
+      }
       if (r.type === 'sweep') {
         stages.add(r.stage);
         chains.add(r.chain);

@@ -72,7 +72,7 @@ function formatSummary(s: TraceSummary): string {
       'time',
       "a version 1 pipeline trace: its stage and sweep records count cycles as if one array ran the stages in turn; the end record holds the run's",
     ]);
-  lines.push(['last cycle', `${s.cycle} (${s.time_s.toExponential(4)} s)`]);
+  lines.push([s.timeline === 'arrays' ? 'latest cycle' : 'last cycle', `${s.cycle} (${s.time_s.toExponential(4)} s)`]);
   lines.push([
     'energy (J)',
     `total ${fmtJ(s.energy_j.total)} (${s.energy_source === 'end' ? 'from the end record' : 'partial: summed from the records read'})`,
