@@ -5,7 +5,8 @@
  *
  * readTrace streams the file in 1 MiB chunks (a trace may be larger than memory), checks every
  * record's CRC and shape, and yields records with typed arrays restored (Uint8Array, Int32Array, ...,
- * over copies of the bytes). After iteration the reader says whether the file was cut short:
+ * over copies of the bytes); records on one clock come in order, a pipeline's (format version 2,
+ * timelineOf) in order on each stage's array. After iteration the reader says whether the file was cut short:
  * `truncated` and `truncatedAt` (the byte where the last whole record ends). A cut tail is what a
  * crash or Ctrl-C leaves and is not an error; the records before it are all returned.
  *
