@@ -23,7 +23,7 @@ import { ExactEvents } from '../power/events.js';
 import { createEngine } from '../cells/select.js';
 import { newTally, resetTally, type EngineChoice } from '../cells/engine.js';
 import { openTraceWriter } from '../traces/writer.js';
-import { TRACE_FORMAT, TRACE_VERSION } from '../traces/types.js';
+import { TRACE_FORMAT, traceVersion } from '../traces/types.js';
 import { VERSION } from './io/output.js';
 import { creationTime } from '../fabric/stamp.js';
 
@@ -126,7 +126,7 @@ export async function measureThread(
   if (sink) {
     sink.header({
       format: TRACE_FORMAT,
-      version: TRACE_VERSION,
+      version: traceVersion('bench'),
       dtca_version: VERSION,
       created: creationTime(),
       config: cfg,

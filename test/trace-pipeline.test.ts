@@ -228,7 +228,8 @@ async function handMade(name: string, recs: Rec[], end: number, arrays: number |
   for (const r of recs) {
     if (r[0] === 'begin') w.stageBegin({ stage: r[1], cycle: r[2], time_s: r[2] / 1e7, energy_j: e });
     else if (r[0] === 'end') w.stageEnd({ stage: r[1], cycle: r[2], time_s: r[2] / 1e7, energy_j: e });
-    else w.sweep({ chain: r[1], stage: r[2], sweep: 0, cycle: r[3], time_s: r[3] / 1e7, spins: new Float64Array(L * L).fill(1), toggles: 0, energy_j: e });
+    else if (r[0] === 'sweep')
+      w.sweep({ chain: r[1], stage: r[2], sweep: 0, cycle: r[3], time_s: r[3] / 1e7, spins: new Float64Array(L * L).fill(1), toggles: 0, energy_j: e });
   }
   if (end < 0) w.interrupt({ reason: 'SIGINT' });
   else w.end({ cycle: end, time_s: end / 1e7, energy_j: e, cell_updates: 0, toggles: 0 });
