@@ -29,6 +29,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError, Interrupted } from '../../fabric/errors.js';
 import { shown } from '../../fabric/rules.js';
+import { csvLine } from '../../fabric/csv.js';
 import { listenForStop, interruptedLine } from '../signals.js';
 import { eng } from '../../sim/units.js';
 import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
@@ -327,12 +328,12 @@ async function exportAll(
         for (const c of comps) ecol[c] = [];
         if (csvPath) {
           csvW = out.add(new CsvWriter(csvPath));
-          csvW.line(['chain', 'stage', 'sweep', 'cycle', 'time_s', 'toggles', 'energy_total_j', ...comps.map((c) => `energy_${c}_j`)].join(','));
+          csvW.line(csvLine(['chain', 'stage', 'sweep', 'cycle', 'time_s', 'toggles', 'energy_total_j', ...comps.map((c) => `energy_${c}_j`)]));
         }
       }
       const total = r.energy_j.total ?? comps.reduce((a, c) => a + (r.energy_j[c] ?? 0), 0);
       const ev = comps.map((c) => r.energy_j[c]);
-      csvW?.line([r.chain, r.stage, r.sweep, r.cycle, r.time_s, r.toggles, total, ...ev.map((v) => (v === undefined ? '' : String(v)))].join(','));
+      csvW?.line(csvLine([r.chain, r.stage, r.sweep, r.cycle, r.time_s, r.toggles, total, ...ev]));
       if (npyDir) {
         states?.writeRow(unpackStates(r, h.n_traced));
         col.chain.push(r.chain);
