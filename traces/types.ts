@@ -31,6 +31,7 @@ export interface TraceHeader {
   format: typeof TRACE_FORMAT;
   version: typeof TRACE_VERSION;
   dtca_version: string;
+  /** SOURCE_DATE_EPOCH's time (ISO 8601), or '' when it was unset: the run's manifest.json records when it ran (fabric/stamp.ts) */
   created: string;
   /** the fully resolved config (plain JSON) */
   config: unknown;

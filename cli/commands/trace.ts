@@ -50,7 +50,7 @@ function formatSummary(s: TraceSummary): string {
   const lines: [string, string][] = [];
   const th = s.thinning;
   lines.push(['trace', s.path]);
-  lines.push(['format', `${s.format} v${s.version} (dtca ${s.dtca_version}, created ${s.created})`]);
+  lines.push(['format', `${s.format} v${s.version} (dtca ${s.dtca_version}${s.created ? `, created ${s.created}` : ''})`]);
   lines.push(['size', `${s.bytes} bytes`]);
   lines.push(['grid', `L=${s.L}, ${s.N} cells, ${s.n_traced} traced`]);
   lines.push([
