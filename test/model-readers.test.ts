@@ -366,6 +366,9 @@ describe('the TypeScript and Python model readers', () => {
     expect(differ).toEqual([]);
     // every refusal a message naming the field, never the reader's catch-all
     expect(rows.filter((r) => /not a well-formed model/.test(r.py.detail)).map((r) => `${r.name}: ${r.py.detail}`)).toEqual([]);
+    const offsetTwice = rows.find((r) => r.name.startsWith('grid.rules [[0,1],[1,0]]'))!;
+    expect(offsetTwice.ts.detail).toMatch(/: grid\.rules\[1\] = \(1,0\): gives offset \(1,0\) that rule grid\.rules\[0\] already gives$/); // the file named once
+    expect(rows.find((r) => r.name === 'grid.boundary missing')!.ts.detail).toMatch(/: grid\.boundary: missing \("open" or "torus"\)$/);
     // the sound model is read by both, and each kind of mutation is refused by both somewhere
     expect(rows[0].ts.ok && rows[0].py.ok).toBe(true);
     expect(rows.filter((r) => !r.ts.ok).length).toBeGreaterThan(CASES.length / 2);
