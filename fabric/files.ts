@@ -457,15 +457,31 @@ export class SafeFile {
 
 /**
  * Create `path` exclusively (O_EXCL) holding `text`: a lock file. Throws the open's error as it is
- * (EEXIST: someone holds it), so that each caller says what the lock is for.
+ * (EEXIST: someone holds it), and the write's (ENOSPC, EFBIG, EIO: never EEXIST) after removing
+ * the file it created, so no empty lock is left behind; each caller says what the lock is for
+ * (errnoText for the reason).
  */
 export function createExclusive(path: string, text: string, mode = 0o666): void {
   const fd = openSync(path, 'wx', mode);
   try {
     writeSync(fd, text);
-  } finally {
+  } catch (e) {
     closeSync(fd);
+    try {
+      unlinkSync(path); // this process's own file, created just now
+    } catch {
+      /* gone already */
+    }
+    throw e;
   }
+  closeSync(fd);
+}
+
+/** An errno error's reason for a message: "disk full, ENOSPC", or the code alone, or the error's text. */
+export function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (typeof code !== 'string') return String(e);
+  return FAULTS[code] ? `${FAULTS[code]}, ${code}` : code;
 }
 
 /**

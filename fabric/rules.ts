@@ -120,6 +120,8 @@ export function oppositeDirection(k: number): number {
 export function checkRules(rules: Rule[], L: number, boundary: 'open' | 'torus', where = 'fabric.rules', lName = 'fabric.L'): void {
   if (rules.length === 0) throw new UserError(`${where}: at least one rule is needed`);
   const seen = new Map<string, number>();
+  // the other rule is in the same list: named without the file `where` may begin with ("m.json: grid.rules" -> "grid.rules")
+  const list = where.includes(': ') ? where.slice(where.lastIndexOf(': ') + 2) : where;
   rules.forEach(([a, b], r) => {
     const name = `${where}[${r}] = (${a},${b})`;
     if (!Number.isInteger(a) || !Number.isInteger(b)) throw new UserError(`${name}: offsets must be integers`);
@@ -132,7 +134,7 @@ export function checkRules(rules: Rule[], L: number, boundary: 'open' | 'torus',
       const key = `${dx},${dy}`;
       const prev = seen.get(key);
       if (prev !== undefined) {
-        throw new UserError(`${name}: gives offset (${dx},${dy}) that rule ${where}[${prev}] already gives`);
+        throw new UserError(`${name}: gives offset (${dx},${dy}) that rule ${list}[${prev}] already gives`);
       }
       seen.set(key, r);
     }

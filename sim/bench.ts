@@ -25,7 +25,7 @@ import { newTally, resetTally, type EngineChoice } from '../cells/engine.js';
 import { openTraceWriter } from '../traces/writer.js';
 import { TRACE_FORMAT, traceVersion } from '../traces/types.js';
 import { VERSION } from './io/output.js';
-import { creationTime } from '../fabric/stamp.js';
+import { recordedTime } from '../fabric/stamp.js';
 
 /** sweeps a traced row buffers before writing them in chain order: a DTM stage's default (K = 250) */
 export const TRACE_CHUNK = 250;
@@ -128,7 +128,7 @@ export async function measureThread(
       format: TRACE_FORMAT,
       version: traceVersion('bench'),
       dtca_version: VERSION,
-      created: creationTime(),
+      created: recordedTime(),
       config: cfg,
       model: { source: model.source },
       layout: {

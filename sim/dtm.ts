@@ -50,7 +50,7 @@ import { buildChip, chipEvents, type Chip } from './chip.js';
 import { TRACE_FORMAT, traceVersion, type StageInfo, type TraceOptions, type TraceSink } from '../traces/types.js';
 import { RelaySink, replayRelayed, type RelayedSweeps } from '../traces/relay.js';
 import { chooseLayout, describeImage, imageSourceOf, IMAGE_SIDES, type ImageChoice, type Placement, type VisibleLayout } from './layout.js';
-import { creationTime } from '../fabric/stamp.js';
+import { recordedTime } from '../fabric/stamp.js';
 
 export const FMNIST_PIXELS = 784;
 export const FMNIST_CLASSES = 10;
@@ -852,7 +852,7 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
       format: TRACE_FORMAT,
       version: traceVersion(mapping),
       dtca_version: opts.version ?? 'unknown',
-      created: creationTime(),
+      created: recordedTime(),
       config: chip.config,
       model: {
         source: model.source,

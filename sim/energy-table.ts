@@ -13,6 +13,7 @@
  */
 import { ENERGY_COMPONENTS, type CircuitParams, type EnergyComponent } from '../power/energy.js';
 import type { Chip } from './chip.js';
+import { csvLine } from '../fabric/csv.js';
 
 export const ENERGY_TABLE_FORMAT = 'dtca-energy-table';
 export const ENERGY_TABLE_VERSION = 1;
@@ -105,21 +106,16 @@ export function energyTableReport(chip: Chip): EnergyTableReport {
   };
 }
 
-function csvField(v: unknown): string {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** One row per entry; static entries also carry their power per cell and for the chip. */
 export function energyTableCsv(r: EnergyTableReport): string {
   const head = ['component', 'event', 'kind', 'joules_per_event', 'per', 'formula', 'parameters', 'static_w_per_cell', 'static_chip_w'];
-  const lines = [head.join(',')];
+  const lines = [csvLine(head)];
   for (const e of r.entries) {
     const st = r.static_power.rows.find((s) => s.component === e.component);
     const params = Object.entries(e.params)
       .map(([k, v]) => `${k}=${String(v)}`)
       .join('; ');
-    lines.push([e.component, e.event, e.kind, e.joules_per_event, e.per, e.formula, params, st?.w_per_cell ?? '', st?.chip_w ?? ''].map(csvField).join(','));
+    lines.push(csvLine([e.component, e.event, e.kind, e.joules_per_event, e.per, e.formula, params, st?.w_per_cell ?? '', st?.chip_w ?? '']));
   }
   return lines.join('\n') + '\n';
 }

@@ -91,6 +91,9 @@ export function timeGrid(T: number): (number | null)[] {
   return Array.from({ length: T + 1 }, (_, k) => (k === T ? null : -Math.log(1 - k / T)));
 }
 
+/** A value from a model file in a message: a string in quotes (so "8" is not read as the number 8), escaped; `missing` for none. */
+const val = (v: unknown): string => (v === undefined ? 'missing' : typeof v === 'string' ? `"${shown(v)}"` : shown(v));
+
 /** largest label gain (guidance) a model or --label-gain may give */
 export const MAX_LABEL_GAIN = 100;
 
@@ -102,7 +105,7 @@ export function isLabelGain(v: unknown): v is number {
 /** A label gain (isLabelGain); `where` names it in the error. */
 export function checkLabelGain(v: unknown, where: string): number {
   if (!isLabelGain(v)) {
-    throw new UserError(`${where} = ${shown(v)}: must be a number in [0, ${MAX_LABEL_GAIN}]`);
+    throw new UserError(`${where} = ${val(v)}: must be a number in [0, ${MAX_LABEL_GAIN}]`);
   }
   return v;
 }
@@ -146,7 +149,8 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
       throw new UserError(`${at}.${shown(k)}: unknown key`);
     }
   }
-  if (o.T !== T) throw new UserError(`${at}.T = ${shown(o.T)} but the model has ${T} stages`);
+  if (o.T === undefined) throw new UserError(`${at}.T: missing (the model has ${T} stages)`);
+  if (o.T !== T) throw new UserError(`${at}.T = ${val(o.T)} but the model has ${T} stages`);
   const tg = o.time_grid ?? timeGrid(T);
   if (!Array.isArray(tg) || tg.length !== T + 1) throw new UserError(`${at}.time_grid: needs T + 1 = ${T + 1} entries`);
   const time_grid = tg.map((v, k) => {
@@ -173,7 +177,7 @@ function parseDtm(raw: unknown, src: string, N: number, T: number): DtmSpec {
   }
   const copies = o.label_copies ?? (label.length > 0 ? 10 : 1);
   if (typeof copies !== 'number' || !Number.isInteger(copies) || copies < 1 || label.length % copies !== 0) {
-    throw new UserError(`${at}.label_copies = ${shown(copies)}: must be a positive integer dividing the ${label.length} label cells`);
+    throw new UserError(`${at}.label_copies = ${val(copies)}: must be a positive integer dividing the ${label.length} label cells`);
   }
   let shape = o.image_shape as unknown;
   if (shape === undefined || shape === null) {
@@ -255,7 +259,8 @@ export function numbers(v: unknown, where: string): ArrayLike<number> {
 }
 
 function finiteNumber(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${where}: ${shown(v)} is not a finite number`);
+  if (v === undefined) throw new UserError(`${where}: missing (a finite number)`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${where}: ${val(v)} is not a finite number`);
   return v;
 }
 
@@ -282,7 +287,7 @@ function cellIndices(a: ArrayLike<number>, N: number, where: string): Int32Array
   for (let n = 0; n < a.length; n++) {
     const v = a[n];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= N)
-      throw new UserError(`${where}[${n}]: cell ${shown(v)} is not an integer in 0..${N - 1}`);
+      throw new UserError(`${where}[${n}]: cell ${val(v)} is not an integer in 0..${N - 1}`);
     out[n] = v;
   }
   return out;
@@ -308,8 +313,9 @@ function parseStage(raw: unknown, s: number, L: number, src: string): StageModel
     ew = new Float64Array(edges.length);
     edges.forEach((e, n) => {
       if (!Array.isArray(e) || e.length !== 3) throw new UserError(`${at}.edges[${n}] = ${shown(e)}: expected [i, j, w]`);
-      ei[n] = cellIndices([e[0]], N, `${at}.edges[${n}]`)[0];
-      ej[n] = cellIndices([e[1]], N, `${at}.edges[${n}]`)[0];
+      const ij = cellIndices([e[0], e[1]], N, `${at}.edges[${n}]`); // edges[n][0] is i, edges[n][1] is j
+      ei[n] = ij[0];
+      ej[n] = ij[1];
       ew[n] = parameter(e[2], `${at}.edges[${n}] weight`);
     });
   } else if (edges && typeof edges === 'object') {
@@ -367,8 +373,10 @@ export function parseModel(raw: unknown, src: string): Model {
   if (!g || typeof g !== 'object' || Array.isArray(g)) throw new UserError(`${src}: grid: missing ({"L":..,"rules":..,"boundary":..})`);
   for (const k of Object.keys(g)) if (!['L', 'rules', 'boundary'].includes(k)) throw new UserError(`${src}: grid.${shown(k)}: unknown key`);
   const L = g.L;
-  if (typeof L !== 'number' || !Number.isInteger(L) || L < 2 || L > 46340) throw new UserError(`${src}: grid.L = ${shown(L)}: must be an integer in 2..46340`);
-  if (g.boundary !== 'open' && g.boundary !== 'torus') throw new UserError(`${src}: grid.boundary = ${shown(g.boundary)}: must be "open" or "torus"`);
+  if (L === undefined) throw new UserError(`${src}: grid.L: missing (the grid's side, an integer in 2..46340)`);
+  if (typeof L !== 'number' || !Number.isInteger(L) || L < 2 || L > 46340) throw new UserError(`${src}: grid.L = ${val(L)}: must be an integer in 2..46340`);
+  if (g.boundary === undefined) throw new UserError(`${src}: grid.boundary: missing ("open" or "torus")`);
+  if (g.boundary !== 'open' && g.boundary !== 'torus') throw new UserError(`${src}: grid.boundary = ${val(g.boundary)}: must be "open" or "torus"`);
   if (g.rules === undefined) throw new UserError(`${src}: grid.rules: missing (a preset such as "G12" or a list like [[0,1],[4,1]])`);
   const rules = resolveRules(g.rules, `${src}: grid.rules`);
   checkRules(rules, L, g.boundary, `${src}: grid.rules`, `${src}: grid.L`);

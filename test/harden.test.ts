@@ -11,6 +11,7 @@ import { join, dirname } from 'node:path';
 import { Packr } from 'msgpackr';
 import { CliPool, contractBroken, errorLines, DIST_CLI, type CliResult } from './helpers/cli-pool.js';
 import { ROOT } from './helpers/cli.js';
+import { TINY_TRAIN_ARGS } from './helpers/train-args.js';
 import { checkArgv, yargsMessage } from '../cli/argv.js';
 import { prettyLine, roundFigure } from '../cli/log.js';
 import { makeProgress, writeAboveBar } from '../cli/progress.js';
@@ -269,6 +270,15 @@ describe('a full disk (a file-size limit) ends with exit 2 and one line', () => 
     const s = JSON.parse(ins.stdout);
     expect(['truncated', 'incomplete']).toContain(s.status);
     expect(s.sweep_records).toBeGreaterThan(0);
+  });
+
+  it("train: its lock file's write failing is one line naming the lock, and no empty lock is left (was a stack trace, exit 1)", () => {
+    const d = mkdtempSync(join(dir, 'full-train-'));
+    const m = join(d, 'm.mp');
+    const r = limited(0, ['train', ...TINY_TRAIN_ARGS, '--out', m], d);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`dtca: --out ${m}: cannot create ${m}.lock (file size limit reached, EFBIG)`]);
+    expect(readdirSync(d)).toEqual([]);
   });
 
   it('pictures and JSON of a run, and model new: no orphaned temporary files', () => {

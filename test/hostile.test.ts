@@ -1051,7 +1051,7 @@ case('good', lambda m: None)
         .map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]),
     );
     expect(got.nan).toMatch(/^ModelError FILE: stages\[0\]\.bias\[0\]: nan is not a finite number/);
-    expect(got.pixel).toMatch(/^ModelError FILE: dtm\.image: cell indices must be integers/);
+    expect(got.pixel).toMatch(/^ModelError FILE: dtm\.image\[0\]: 4\.5 is not an integer cell index/);
     for (const k of ['type', 'edges', 'grid']) expect(got[k], k).toMatch(/^ModelError FILE: /);
     // what dtca refuses (beta above 1e6, L above 46340, a key it does not know), not accepted (were) or a ValueError
     expect(got.beta).toBe('ModelError FILE: beta: must be a number in (0, 1e+06]');

@@ -281,4 +281,28 @@ describe('results.csv cells', () => {
     const lines = toCsv(pf, [row]).split('\n');
     expect(lines[1]).toMatch(/^1,ab,0,1,"model a\rb\.mp 1x2",/);
   });
+
+  it("dtca sweep: an axis value a spreadsheet would run as a formula reaches results.csv as text (was '=1+1' as is)", () => {
+    const out = join(tmp('csv-formula'), 's');
+    const r = dtca([
+      'sweep',
+      '--axis',
+      'name=@SUM(1),=1+1',
+      '--workload',
+      'bm',
+      '--sweeps',
+      '2',
+      '--set',
+      'fabric.L=12',
+      '--no-charts',
+      '--jobs',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(join(out, 'results.csv'), 'utf8').split('\n');
+    expect(lines[1]).toMatch(/^1,[0-9a-f]+,"'@SUM\(1\)",0,1,bm /);
+    expect(lines[2]).toMatch(/^2,[0-9a-f]+,"'=1\+1",0,1,bm /);
+  }, 60_000);
 });

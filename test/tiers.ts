@@ -13,6 +13,7 @@
 export const UNIT = [
   'test/anygrid.test.ts',
   'test/area.test.ts',
+  'test/csv.test.ts',
   'test/determinism.test.ts',
   'test/docs-links.test.ts',
   'test/draws.test.ts',

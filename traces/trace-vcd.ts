@@ -290,7 +290,7 @@ export async function exportVcd(file: string, out: string, o: VcdExportOptions =
   const w = new VcdWriter(out, {
     timescale,
     // the trace's creation time, so exporting one trace twice gives the same bytes
-    date: o.date ?? `${h.created} (trace created)`,
+    date: o.date ?? (h.created ? `${h.created} (trace created)` : 'not recorded (the trace records no creation time)'),
     version: o.version ?? `dtca (trace format ${h.format} v${h.version}, written by dtca ${h.dtca_version})`,
     comment:
       `from ${file}: ${h.run.chains} chains x ${h.run.stages} stages x ${h.run.sweeps} sweeps at ${p.clockHz} Hz, ${pc} cycle(s) per colour phase; spins 1 = +1` +

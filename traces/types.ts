@@ -48,6 +48,7 @@ export interface TraceHeader {
   /** traceVersion(run.mapping): what the writer writes, whatever is given here */
   version: number;
   dtca_version: string;
+  /** SOURCE_DATE_EPOCH's time (ISO 8601), or '' when it was unset: the run's manifest.json records when it ran (fabric/stamp.ts) */
   created: string;
   /** the fully resolved config (plain JSON) */
   config: unknown;

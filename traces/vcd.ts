@@ -22,7 +22,7 @@
  */
 import { UserError } from '../fabric/errors.js';
 import { SafeFile } from '../fabric/files.js';
-import { creationTime } from '../fabric/stamp.js';
+import { recordedTime } from '../fabric/stamp.js';
 
 export type VcdVarType = 'wire' | 'reg' | 'integer' | 'real';
 export type VcdValue = number | 'x' | 'z';
@@ -54,7 +54,7 @@ export interface VcdVar {
 
 export interface VcdOptions {
   timescale: Timescale;
-  /** $date text (default: now, ISO 8601); pass a fixed string for byte-identical output */
+  /** $date text (default: SOURCE_DATE_EPOCH's time, ISO 8601, or 'not recorded': the same bytes from the same run) */
   date?: string;
   version?: string;
   comment?: string;
@@ -202,7 +202,7 @@ export class VcdWriter {
 
   private header(): void {
     const o = this.opts;
-    this.out(`$date\n  ${vcdText(o.date ?? creationTime())}\n$end\n`);
+    this.out(`$date\n  ${vcdText(o.date ?? (recordedTime() || 'not recorded'))}\n$end\n`);
     this.out(`$version\n  ${vcdText(o.version ?? 'dtca')}\n$end\n`);
     if (o.comment) this.out(`$comment\n  ${vcdText(o.comment, true)}\n$end\n`);
     this.out(`$timescale ${formatTimescale(o.timescale)} $end\n`);

@@ -29,6 +29,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError, Interrupted } from '../../fabric/errors.js';
 import { shown } from '../../fabric/rules.js';
+import { csvLine } from '../../fabric/csv.js';
 import { listenForStop, interruptedLine } from '../signals.js';
 import { eng } from '../../sim/units.js';
 import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
@@ -49,7 +50,7 @@ function formatSummary(s: TraceSummary): string {
   const lines: [string, string][] = [];
   const th = s.thinning;
   lines.push(['trace', s.path]);
-  lines.push(['format', `${s.format} v${s.version} (dtca ${s.dtca_version}, created ${s.created})`]);
+  lines.push(['format', `${s.format} v${s.version} (dtca ${s.dtca_version}${s.created ? `, created ${s.created}` : ''})`]);
   lines.push(['size', `${s.bytes} bytes`]);
   lines.push(['grid', `L=${s.L}, ${s.N} cells, ${s.n_traced} traced`]);
   lines.push([
@@ -333,12 +334,12 @@ async function exportAll(
         for (const c of comps) ecol[c] = [];
         if (csvPath) {
           csvW = out.add(new CsvWriter(csvPath));
-          csvW.line(['chain', 'stage', 'sweep', 'cycle', 'time_s', 'toggles', 'energy_total_j', ...comps.map((c) => `energy_${c}_j`)].join(','));
+          csvW.line(csvLine(['chain', 'stage', 'sweep', 'cycle', 'time_s', 'toggles', 'energy_total_j', ...comps.map((c) => `energy_${c}_j`)]));
         }
       }
       const total = r.energy_j.total ?? comps.reduce((a, c) => a + (r.energy_j[c] ?? 0), 0);
       const ev = comps.map((c) => r.energy_j[c]);
-      csvW?.line([r.chain, r.stage, r.sweep, r.cycle, r.time_s, r.toggles, total, ...ev.map((v) => (v === undefined ? '' : String(v)))].join(','));
+      csvW?.line(csvLine([r.chain, r.stage, r.sweep, r.cycle, r.time_s, r.toggles, total, ...ev]));
       if (npyDir) {
         states?.writeRow(unpackStates(r, h.n_traced));
         col.chain.push(r.chain);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { UserError } from '../../fabric/errors.js';
 import { kindOf } from '../../fabric/json.js';
+import { csvLine } from '../../fabric/csv.js';
 import { notRegular } from '../../fabric/read.js';
 import { outputError } from '../../fabric/files.js';
 import { writeFileAtomic } from '../io/output.js';
@@ -94,13 +95,6 @@ export interface Collected {
   merged: number;
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
-  // a carriage return ends a record too (RFC 4180): a field holding one is quoted like a newline
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function axisPaths(pf: PlanFile): string[] {
   return pf.plan.axes.map((a) => a.path);
 }
@@ -110,9 +104,9 @@ export function toCsv(pf: PlanFile, rows: Row[]): string {
   const head = ['point', 'id', ...axes, 'replicate', 'seed', 'workload', ...RESULT_COLUMNS];
   const lines = rows.map((r) => {
     const rec = r as unknown as Record<string, unknown>;
-    return [r.point, r.id, ...axes.map((a) => r.axes[a]), r.replicate, r.seed, r.workload, ...RESULT_COLUMNS.map((c) => rec[c])].map(csvCell).join(',');
+    return csvLine([r.point, r.id, ...axes.map((a) => r.axes[a]), r.replicate, r.seed, r.workload, ...RESULT_COLUMNS.map((c) => rec[c])]);
   });
-  return [head.join(','), ...lines].join('\n') + '\n';
+  return [csvLine(head), ...lines].join('\n') + '\n';
 }
 
 /** A JSON line per row: the axis values as top-level keys beside the results. */

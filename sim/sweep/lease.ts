@@ -37,7 +37,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Interrupted, UserError } from '../../fabric/errors.js';
 import { notRegular } from '../../fabric/read.js';
-import { createExclusive, processAlive } from '../../fabric/files.js';
+import { createExclusive, errnoText, processAlive } from '../../fabric/files.js';
 import type { RunContext } from '../context.js';
 
 /** The lease's periods (ms); tests shorten them. */
@@ -155,8 +155,7 @@ export async function lock(path: string, ctx: RunContext, what: string, o: LockO
       createExclusive(path, mine);
       return hold(path, mine, ctx, what);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new UserError(`${what}: cannot create ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`${what}: cannot create ${path} (${errnoText(e)})`);
     }
     const now = look(path);
     if (now === null) continue; // released meanwhile

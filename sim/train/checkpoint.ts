@@ -16,13 +16,13 @@
  * says so (rather than a checkpoint that cannot be read back).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Packr, unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
 import { TRAIN_OPTION_NAMES, type TrainNames } from './train-names.js';
 import { readInputFile, READ_LIMITS, notRegular } from '../../fabric/read.js';
-import { processAlive } from '../../fabric/files.js';
+import { createExclusive, errnoText, processAlive } from '../../fabric/files.js';
 import type { StageState } from './stage.js';
 
 export const CHECKPOINT_FORMAT = 'dtca-checkpoint';
@@ -262,12 +262,12 @@ export function lockTrainOut(out: string, o: { stages?: number[]; stageOnly?: bo
 function lockFile(path: string, out: string, doing: string, names: TrainNames): () => void {
   const me = `${process.pid} ${hostname()}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
-    let fd: number;
     try {
-      fd = openSync(path, 'wx', 0o644);
+      createExclusive(path, me, 0o644);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new UserError(`${names.out(out)}: cannot create ${path} (${code ?? String(e)})`);
+      // a failed write (disk full, a file-size limit) is refused here too, the half-made lock removed
+      if (code !== 'EEXIST') throw new UserError(`${names.out(out)}: cannot create ${path} (${errnoText(e)})`);
       const owner = lockOwner(path);
       if (owner && owner.alive) {
         throw new UserError(
@@ -280,11 +280,6 @@ function lockFile(path: string, out: string, doing: string, names: TrainNames): 
         /* another process took it over first; try again */
       }
       continue;
-    }
-    try {
-      writeSync(fd, me);
-    } finally {
-      closeSync(fd);
     }
     let released = false;
     return () => {

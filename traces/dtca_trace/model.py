@@ -48,6 +48,7 @@ then ``dtca run --set fabric.L=8 --set fabric.rules=G8 --model my.model --trace`
 import hashlib
 import json
 import math
+import numbers
 import os
 import stat
 
@@ -73,6 +74,20 @@ class ModelError(ValueError):
     """A model that dtca would refuse; the message names the field."""
 
 
+def _is_int(v):
+    """An integer as dtca reads one (JavaScript's Number.isInteger): 4 and 4.0, never True."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, numbers.Integral):
+        return True
+    return isinstance(v, numbers.Real) and math.isfinite(v) and float(v).is_integer()
+
+
+def _is_num(v):
+    """A finite number (never True or a string), as dtca reads one."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
+
+
 def resolve_rules(rules):
     """A preset name ('G12') or a list of [a, b] rules -> list of [a, b]."""
     if isinstance(rules, str):
@@ -80,17 +95,39 @@ def resolve_rules(rules):
         if r is None:
             raise ModelError("grid.rules: unknown rule preset %r (known: %s)" % (rules, ", ".join(RULE_PRESETS)))
         return [list(x) for x in r]
+    if rules is None:
+        raise ModelError('grid.rules: missing (a preset such as "G12" or a list like [[0,1],[4,1]])')
+    if not isinstance(rules, (list, tuple)):
+        raise ModelError("grid.rules: a preset name (%s) or a list of integer [a, b] pairs" % ", ".join(RULE_PRESETS))
     out = []
+    seen = {}
     for n, r in enumerate(rules):
-        if len(r) != 2 or any(int(v) != v for v in r):
+        if not isinstance(r, (list, tuple)) or len(r) != 2 or not all(_is_int(v) for v in r):
             raise ModelError("grid.rules[%d]: expected [a, b] with integers" % n)
         a, b = int(r[0]), int(r[1])
         if (abs(a) + abs(b)) % 2 == 0:
             raise ModelError("grid.rules[%d] = (%d,%d): a+b must be odd (two-colour Gibbs)" % (n, a, b))
+        for d in ((a, b), (-b, a), (-a, -b), (b, -a)):
+            if d in seen:
+                raise ModelError("grid.rules[%d] = (%d,%d): gives offset (%d,%d) that grid.rules[%d] already gives" % (n, a, b, d[0], d[1], seen[d]))
+            seen[d] = n
         out.append([a, b])
     if not out:
         raise ModelError("grid.rules: at least one rule is needed")
     return out
+
+
+def _check_grid_rules(rules, L, boundary):
+    """The rules fit the grid as dtca requires (fabric/rules.ts checkRules): each rule's reach below
+    L (below L/2 on a torus), and a torus of even L."""
+    for n, (a, b) in enumerate(rules):
+        reach = max(abs(a), abs(b))
+        if boundary == "torus" and 2 * reach >= L:
+            raise ModelError("grid.rules[%d] = (%d,%d): grid L=%d is too small for this rule on a torus (needs L > %d)" % (n, a, b, L, 2 * reach))
+        if boundary == "open" and reach >= L:
+            raise ModelError("grid.rules[%d] = (%d,%d): grid L=%d is too small for this rule (needs L > %d)" % (n, a, b, L, reach))
+    if boundary == "torus" and L % 2:
+        raise ModelError("grid.L = %d: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap" % L)
 
 
 def directions(rules):
@@ -142,11 +179,19 @@ def stage_coupling(time_grid_, k, lam):
 # writing
 
 
-def _finite(a, where):
+#: the largest |weight| and |bias| a model may hold (sim/model.ts MAX_PARAMETER)
+MAX_PARAMETER = 1e6
+
+
+def _finite(a, where, bound=None):
     a = np.asarray(a, dtype=np.float64).ravel()
     bad = np.nonzero(~np.isfinite(a))[0]
     if bad.size:
         raise ModelError("%s[%d]: %r is not a finite number" % (where, bad[0], a[bad[0]]))
+    if bound is not None:
+        bad = np.nonzero(np.abs(a) > bound)[0]
+        if bad.size:
+            raise ModelError("%s[%d]: %r is beyond +-%g" % (where, bad[0], a[bad[0]], bound))
     return a
 
 
@@ -213,13 +258,13 @@ def _stage(st, n, L, N, rules, boundary):
     unknown = set(st) - {"bias", "edges", "clamp"}
     if unknown:
         raise ModelError("%s.%s: unknown key" % (where, _key_text(sorted(unknown, key=repr)[0])))
-    bias = _finite(st.get("bias", np.zeros(N)), where + ".bias")
+    bias = _finite(st.get("bias", np.zeros(N)), where + ".bias", MAX_PARAMETER)
     if bias.size != N:
         raise ModelError("%s.bias: has %d values, the grid has L*L = %d cells" % (where, bias.size, N))
     i, j, w = _edges(st.get("edges", []), where + ".edges")
     i = _cells(i, N, where + ".edges.i")
     j = _cells(j, N, where + ".edges.j")
-    w = _finite(w, where + ".edges.w")
+    w = _finite(w, where + ".edges.w", MAX_PARAMETER)
     if not (i.size == j.size == w.size):
         raise ModelError("%s.edges: i, j, w differ in length (%d, %d, %d)" % (where, i.size, j.size, w.size))
     _check_wires(i, j, L, rules, boundary, where + ".edges")
@@ -230,6 +275,10 @@ def _stage(st, n, L, N, rules, boundary):
     _cells(clamp[:, 0], N, where + ".clamp")
     if not np.isin(clamp[:, 1], [-1, 1]).all():
         raise ModelError("%s.clamp: spins must be +1 or -1" % where)
+    cells, first = np.unique(clamp[:, 0], return_index=True)
+    if cells.size != clamp.shape[0]:
+        n = int(np.setdiff1d(np.arange(clamp.shape[0]), first)[0])
+        raise ModelError("%s.clamp[%d]: cell %d is clamped again (a cell is clamped at most once)" % (where, n, clamp[n, 0]))
     return bias, i, j, w, [[int(c), int(s)] for c, s in clamp]
 
 
@@ -238,46 +287,54 @@ def _dtm(d, T, N):
     unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape", "image_source", "label_gain"}
     if unknown:
         raise ModelError("dtm.%s: unknown key" % _key_text(sorted(unknown, key=repr)[0]))
-    if d.get("T", T) != T:
-        raise ModelError("dtm.T = %r but the model has %d stages" % (d["T"], T))
+    t = d.get("T", T)
+    if not _is_int(t) or t != T:
+        raise ModelError("dtm.T = %r but the model has %d stages" % (t, T))
     tg = d.get("time_grid")
     tg = time_grid(T) if tg is None else list(tg)
     if len(tg) != T + 1 or tg[T] is not None:
         raise ModelError("dtm.time_grid: needs T + 1 = %d entries, the last None (the noisiest interval is infinite)" % (T + 1))
     for k in range(T):
-        if tg[k] is None or not math.isfinite(tg[k]) or (k > 0 and tg[k] <= tg[k - 1]):
+        if not _is_num(tg[k]) or (k > 0 and tg[k] <= tg[k - 1]):
             raise ModelError("dtm.time_grid[%d]: must be finite and increasing" % k)
     out = {"T": T, "time_grid": [None if t is None else float(t) for t in tg]}
     for key in ("lambda_image", "lambda_label"):
         if key not in d:
             raise ModelError("dtm.%s: missing (the forward process rate; the paper uses 0.9 for image, 0.2 for label cells)" % key)
-        v = float(d[key])
-        if not (math.isfinite(v) and v > 0):
-            raise ModelError("dtm.%s: must be > 0" % key)
-        out[key] = v
+        v = d[key]
+        if not _is_num(v) or not MIN_LAMBDA <= v <= MAX_LAMBDA:
+            raise ModelError("dtm.%s: must be a number in [%g, %g]" % (key, MIN_LAMBDA, MAX_LAMBDA))
+        out[key] = float(v)
+    for k in range(T - 1):
+        for key in ("lambda_image", "lambda_label"):
+            if not math.tanh(out[key] * (out["time_grid"][k + 1] - out["time_grid"][k]) / 2) > 0 or not math.isfinite(stage_coupling(out["time_grid"], k, out[key])):
+                raise ModelError("dtm: time_grid and %s give stage %d an infinite coupling J_c (the interval t_%d - t_%d is too short)" % (key, k, k + 1, k))
     image = _cells(d.get("image", []), N, "dtm.image")
     label = _cells(d.get("label", []), N, "dtm.label")
     both = np.concatenate([image, label])
     if np.unique(both).size != both.size:
         raise ModelError("dtm: a cell is listed twice among image and label cells")
-    copies = int(d.get("label_copies", 10 if label.size else 1))
-    if copies < 1 or label.size % copies:
+    copies = d.get("label_copies")
+    copies = (10 if label.size else 1) if copies is None else copies
+    if not _is_int(copies) or copies < 1 or label.size % copies:
         raise ModelError("dtm.label_copies: must be a positive integer dividing the %d label cells" % label.size)
+    copies = int(copies)
     shape = d.get("image_shape")
     if shape is None:
         side = math.ceil(math.sqrt(image.size)) if image.size else 1
-        shape = [math.ceil(image.size / side), side]
+        shape = [max(1, math.ceil(image.size / side)), side]
+    if not isinstance(shape, (list, tuple)) or len(shape) != 2 or not all(_is_int(s) and s >= 1 for s in shape) or not image.size <= shape[0] * shape[1] <= max(N, 1):
+        raise ModelError("dtm.image_shape: [rows, cols], positive integers with %d <= rows*cols <= %d (the image's cells)" % (image.size, N))
     shape = [int(s) for s in shape]
-    if len(shape) != 2 or shape[0] * shape[1] < image.size:
-        raise ModelError("dtm.image_shape: [rows, cols] with rows*cols >= %d image cells" % image.size)
     out.update(image=image, label=label, label_copies=copies, image_shape=shape)
     src = d.get("image_source")
     if src is not None:
         if not isinstance(src, dict) or set(src) - {"source", "width", "height", "downscale"} or src.get("source") != "fmnist-28":
             raise ModelError('dtm.image_source: expected {"source": "fmnist-28", "width", "height", "downscale"}')
         f = src.get("downscale")
-        if not isinstance(f, int) or f < 1 or 28 % f:
+        if not _is_int(f) or f < 1 or 28 % f:
             raise ModelError("dtm.image_source.downscale: an integer dividing 28")
+        f = int(f)
         if src.get("width") != 28 // f or src.get("height") != 28 // f or image.size != (28 // f) ** 2 or shape != [28 // f, 28 // f]:
             raise ModelError("dtm.image_source: a %dx%d image (28x28 pooled by %d) needs %d image cells and image_shape [%d, %d]" % (28 // f, 28 // f, f, (28 // f) ** 2, 28 // f, 28 // f))
         out["image_source"] = {"source": "fmnist-28", "width": 28 // f, "height": 28 // f, "downscale": f}
@@ -316,17 +373,19 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
     """
     if not isinstance(grid, dict) or set(grid) - {"L", "rules", "boundary"}:
         raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
-    L = int(grid.get("L", 0))
-    if L < 2 or L != grid.get("L"):
-        raise ModelError("grid.L: must be an integer >= 2")
+    L = grid.get("L", 0)
+    if not _is_int(L) or not 2 <= L <= MAX_L:
+        raise ModelError("grid.L: must be an integer in 2..%d" % MAX_L)
+    L = int(L)
     boundary = grid.get("boundary", "open")
     if boundary not in ("open", "torus"):
         raise ModelError('grid.boundary: must be "open" or "torus"')
     rules = grid.get("rules")
     resolved = resolve_rules(rules)
+    _check_grid_rules(resolved, L, boundary)
+    if not _is_num(beta) or not 0 < beta <= MAX_BETA:
+        raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
     beta = float(beta)
-    if not math.isfinite(beta):
-        raise ModelError("beta: must be a finite number")
     if not stages:
         raise ModelError("stages: at least one stage is needed")
     N = L * L
@@ -407,6 +466,10 @@ MAX_MODEL_BYTES = 2 ** 31
 # the largest label gain a model may hold (sim/model.ts MAX_LABEL_GAIN)
 MAX_LABEL_GAIN = 100
 
+# the forward-process rates a model may hold (sim/model.ts MIN_LAMBDA, MAX_LAMBDA)
+MIN_LAMBDA = 1e-30
+MAX_LAMBDA = 1e30
+
 
 def read(path):
     """Reads a model file (JSON or msgpack, as dtca writes them, e.g. ``dtca model new``) into a dict:
@@ -434,7 +497,9 @@ def read(path):
     head = data.lstrip()[:1]
     text = len(head) == 1 and head[0] < 0x80
     try:
-        raw = json.loads(data.decode("utf8")) if text else msgpack.unpackb(data, raw=False, strict_map_key=False)
+        raw = json.loads(data.decode("utf8"), object_pairs_hook=_no_key_twice) if text else msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except _KeyTwice as e:
+        raise ModelError("%s: %s is given twice; JSON would keep the last one without a word: remove one" % (path, json.dumps(e.args[0])))
     except RecursionError:
         raise ModelError("%s: nested too deep; not a dtca model" % path)
     except Exception as e:
@@ -443,7 +508,7 @@ def read(path):
         raise ModelError("%s: a model must be a map, not %s" % (path, type(raw).__name__))
     if raw.get("format") != FORMAT:
         raise ModelError("%s: not a dtca model (format %s)" % (path, "missing" if "format" not in raw else "is not %r" % FORMAT))
-    if not isinstance(raw.get("version"), int) or isinstance(raw.get("version"), bool) or raw["version"] < 1:
+    if not _is_int(raw.get("version")) or raw["version"] < 1:
         raise ModelError("%s: version: not a format version" % path)
     if raw["version"] > VERSION:
         raise ModelError("%s: model format version %d is newer than this reader (%d)" % (path, raw["version"], VERSION))
@@ -459,6 +524,20 @@ def read(path):
         raise ModelError("%s: not a well-formed model (%s)" % (path, type(e).__name__))
 
 
+class _KeyTwice(Exception):
+    pass
+
+
+def _no_key_twice(pairs):
+    """A JSON object, refused when it gives a key twice (as dtca refuses it: fabric/json.ts)."""
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _KeyTwice(k)
+        out[k] = v
+    return out
+
+
 def _decode_checked(v, where):
     if isinstance(v, dict):
         if not (isinstance(v.get("dtype"), str) and isinstance(v.get("data"), (bytes, bytearray))):
@@ -470,7 +549,7 @@ def _decode_checked(v, where):
             raise ModelError("%s: %d bytes is not a whole number of %s" % (where, len(v["data"]), v["dtype"]))
         a = np.frombuffer(v["data"], dtype=dt)
         shape = v.get("shape", [a.size])
-        if not isinstance(shape, list) or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in shape) or int(np.prod(shape, dtype=object)) != a.size:
+        if not isinstance(shape, list) or not 1 <= len(shape) <= 8 or not all(_is_int(x) and x >= 0 for x in shape) or int(np.prod([int(x) for x in shape], dtype=object)) != a.size:
             raise ModelError("%s: shape %r does not hold its %d values" % (where, shape, a.size))
         return a
     if isinstance(v, (list, tuple)):
@@ -489,8 +568,35 @@ def _key_text(k):
     return t if len(t) <= 60 else t[:57] + "..."
 
 
+def _list_of(v, where, test, what):
+    """A numeric array from the file (a list or a typed array), each value of a list checked as
+    dtca checks it (a boolean, a string or null is none of its numbers)."""
+    a = _decode_checked(v, where)
+    if isinstance(a, (list, tuple)):
+        for n, x in enumerate(a):
+            if not test(x):
+                raise ModelError("%s[%d]: %s is not %s" % (where, n, _value_text(x), what))
+    return a
+
+
+def _value_text(v):
+    t = json.dumps(v) if isinstance(v, (str, bool)) or v is None else repr(v)
+    return t if len(t) <= 40 else t[:37] + "..."
+
+
+def _cell_list(v, where):
+    return _list_of(v, where, _is_int, "an integer cell index")
+
+
+def _number_list(v, where):
+    return _list_of(v, where, _is_num, "a finite number")
+
+
 def _read_checked(raw):
-    # what dtca reads (sim/model.ts): no other top-level key, L up to 46340, beta in (0, 1e6]
+    # what dtca reads (sim/model.ts parseModel): no other top-level key, L up to 46340, beta in
+    # (0, 1e6], every key dtca requires present, numbers where it wants numbers; a key holding
+    # null is missing where dtca takes null for missing (edges, clamp, image, label, time_grid,
+    # label_copies, image_shape), else refused
     unknown = set(raw) - {"format", "version", "grid", "beta", "stages", "dtm", "sha256"}
     if unknown:
         raise ModelError("%s: unknown key" % _key_text(sorted(unknown, key=repr)[0]))
@@ -498,14 +604,18 @@ def _read_checked(raw):
     if not isinstance(g, dict) or set(g) - {"L", "rules", "boundary"}:
         raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
     L = g.get("L")
-    if not isinstance(L, int) or isinstance(L, bool) or L < 2 or L > MAX_L:
+    if not _is_int(L) or L < 2 or L > MAX_L:
         raise ModelError("grid.L: must be an integer in 2..%d" % MAX_L)
-    boundary = g.get("boundary", "open")
+    L = int(L)
+    if "boundary" not in g:
+        raise ModelError('grid.boundary: missing ("open" or "torus")')
+    boundary = g["boundary"]
     if boundary not in ("open", "torus"):
         raise ModelError('grid.boundary: must be "open" or "torus"')
     resolved = resolve_rules(g.get("rules"))
+    _check_grid_rules(resolved, L, boundary)
     beta = raw.get("beta", 1.0)
-    if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not math.isfinite(beta) or not 0 < beta <= MAX_BETA:
+    if not _is_num(beta) or not 0 < beta <= MAX_BETA:
         raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
     if not isinstance(raw.get("stages"), list) or not raw["stages"]:
         raise ModelError("stages: a non-empty list of stages")
@@ -516,24 +626,38 @@ def _read_checked(raw):
         if not isinstance(st, dict):
             raise ModelError("%s: a map with bias, edges and optionally clamp" % where)
         st = dict(st)
-        if "bias" in st:
-            st["bias"] = _decode_checked(st["bias"], where + ".bias")
-        e = st.get("edges", [])
+        if st.get("bias") is None:
+            raise ModelError("%s.bias: missing (L*L = %d numbers)" % (where, N))
+        st["bias"] = _number_list(st["bias"], where + ".bias")
+        e = st.get("edges")
+        if e is None:
+            st["edges"] = e = []
         if isinstance(e, dict):
             if set(e) != {"i", "j", "w"}:
                 raise ModelError("%s.edges: expected {i, j, w}" % where)
-            st["edges"] = tuple(_decode_checked(e[k], "%s.edges.%s" % (where, k)) for k in ("i", "j", "w"))
+            st["edges"] = (
+                _cell_list(e["i"], where + ".edges.i"),
+                _cell_list(e["j"], where + ".edges.j"),
+                _number_list(e["w"], where + ".edges.w"),
+            )
         elif isinstance(e, list):
-            if not all(isinstance(x, list) and len(x) == 3 for x in e):
-                raise ModelError("%s.edges: expected rows [i, j, w]" % where)
+            for k, x in enumerate(e):
+                if not isinstance(x, list) or len(x) != 3:
+                    raise ModelError("%s.edges[%d]: expected [i, j, w]" % (where, k))
+                if not (_is_int(x[0]) and _is_int(x[1])):
+                    raise ModelError("%s.edges[%d]: cells must be integers" % (where, k))
+                if not _is_num(x[2]):
+                    raise ModelError("%s.edges[%d]: the weight %s is not a finite number" % (where, k, _value_text(x[2])))
         else:
             raise ModelError("%s.edges: expected rows [i, j, w] or {i, j, w} arrays" % where)
-        clamp = st.get("clamp", [])
+        clamp = st.get("clamp")
+        if clamp is None:
+            st["clamp"] = clamp = []
         if not isinstance(clamp, list) or not all(isinstance(c, list) and len(c) == 2 for c in clamp):
             raise ModelError("%s.clamp: expected rows [cell, spin]" % where)
-        for c in clamp:
-            if not all(isinstance(x, int) and not isinstance(x, bool) for x in c):
-                raise ModelError("%s.clamp: cells and spins must be integers" % where)
+        for k, c in enumerate(clamp):
+            if not all(_is_int(x) for x in c):
+                raise ModelError("%s.clamp[%d]: cells and spins must be integers" % (where, k))
         bias, i, j, w, cl = _stage(st, n, L, N, resolved, boundary)
         stages.append(
             {
@@ -543,13 +667,21 @@ def _read_checked(raw):
             }
         )
     out = {"grid": g, "beta": float(beta), "stages": stages}
-    if raw.get("dtm") is not None:
+    if "dtm" in raw:
         if not isinstance(raw["dtm"], dict):
             raise ModelError("dtm: must be a map")
         d = dict(raw["dtm"])
+        if "T" not in d:
+            raise ModelError("dtm.T: missing (the model has %d stages)" % len(stages))
         for k in ("image", "label"):
-            if k in d:
-                d[k] = _decode_checked(d[k], "dtm." + k)
+            d[k] = [] if d.get(k) is None else _cell_list(d[k], "dtm." + k)
+        for k in ("lambda_image", "lambda_label"):
+            if k in d and not _is_num(d[k]):
+                raise ModelError("dtm.%s: %s is not a finite number" % (k, _value_text(d[k])))
+        if d.get("time_grid") is not None and not isinstance(d["time_grid"], list):
+            raise ModelError("dtm.time_grid: a list of T + 1 = %d entries" % (len(stages) + 1))
+        if "image_source" in d and not isinstance(d["image_source"], dict):
+            raise ModelError('dtm.image_source: expected {"source": "fmnist-28", "width", "height", "downscale"}')
         checked = _dtm(d, len(stages), N)
         d.update(image=checked["image"].astype(np.int32), label=checked["label"].astype(np.int32))
         out["dtm"] = d
