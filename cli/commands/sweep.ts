@@ -16,6 +16,8 @@ import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop, interruptedLine, type StopSignal } from '../signals.js';
 import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
 import { positiveInt, parseBeta, cliContext } from '../common.js';
+import { repeatedSet } from '../../sim/config.js';
+import { shown } from '../../fabric/rules.js';
 import { checkJobs, MAX_JOBS } from '../../sim/resources.js';
 import type { Session } from '../session.js';
 import { eng } from '../../sim/stats.js';
@@ -127,13 +129,32 @@ function planOptions<T>(y: Argv<T>) {
 function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
   const file = a.plan ? readPlanInput(String(a.plan)) : {};
   const axes: Axis[] = [...((file as PlanInput).axes ?? [])];
-  for (const t of (a.axis as string[] | undefined) ?? []) axes.push(parseAxis(t));
+  // where each axis and set came from, for a value both fixed and swept
+  const axisWhere = axes.map((ax) => `--plan ${String(a.plan)}: axes ${ax.path}`);
+  for (const t of (a.axis as string[] | undefined) ?? []) {
+    axes.push(parseAxis(t));
+    axisWhere.push(`--axis ${axes[axes.length - 1].path}`);
+  }
   if (a.param !== undefined || a.values !== undefined) {
     if (a.param === undefined || a.values === undefined) throw new UserError('--param and --values go together (or use --axis PATH=v1,v2)');
     axes.push({ path: String(a.param), values: parseValues(String(a.values), `--values`) });
+    axisWhere.push(`--param ${String(a.param)}`);
   }
   if (a.grid !== undefined) axes.push({ path: 'fabric.L', values: parseValues(String(a.grid), '--grid') });
+  if (a.grid !== undefined) axisWhere.push('--grid');
   if (a.clock !== undefined) axes.push({ path: 'clock.clock_hz', values: parseClockList(String(a.clock)) });
+  if (a.clock !== undefined) axisWhere.push('--clock');
+  const setWhere = [
+    ...((file as PlanInput).sets ?? []).map((t) => ({ t, where: `--plan ${String(a.plan)}: set ${shown(t, 60)}` })),
+    ...((a.set as string[] | undefined) ?? []).map((t) => ({ t, where: `--set ${shown(t, 60)}` })),
+  ];
+  // an axis value replaces a set's at every point: the set would be ignored silently
+  axes.forEach((ax, i) => {
+    const fixed = setWhere.find(({ t }) => repeatedSet([t, `${ax.path}=0`]) !== null);
+    if (fixed) throw new UserError(`${fixed.where} and ${axisWhere[i]}: ${ax.path} is both fixed and swept; drop one`);
+    const seed = a.seed !== undefined ? `--seed ${String(a.seed)}` : (file as PlanInput).seed != null ? `--plan ${String(a.plan)}: seed` : null;
+    if (ax.path === 'seed' && seed) throw new UserError(`${seed} and ${axisWhere[i]}: the seed is both fixed and swept; drop one`);
+  });
   const fw = (file as PlanInput).workload ?? {};
   const w: Partial<Workload> & { kind?: Workload['kind'] } = { ...fw };
   if (a.workload !== undefined) w.kind = a.workload as Workload['kind'];

@@ -17,7 +17,7 @@ import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { parseJsonText } from '../../fabric/json.js';
 import { resolveRules, checkRules, shown } from '../../fabric/rules.js';
-import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig } from '../config.js';
+import { resolveConfig, validateConfig, idealize, describeConfig, repeatedSet, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig } from '../config.js';
 import { parseQuantity, unitOfPath } from '../units.js';
 import { readModel, checkModelFitsFabric, type Model } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
@@ -676,6 +676,8 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
   } else if (o.axes !== undefined) throw new UserError(`--plan ${path}: axes: expected an object or a list`);
   if (o.set !== undefined && !(Array.isArray(o.set) && o.set.every((s) => typeof s === 'string')))
     throw new UserError(`--plan ${path}: set: expected a list of "path=value" strings`);
+  const twice = o.set === undefined ? null : repeatedSet(o.set as string[]);
+  if (twice) throw new UserError(`--plan ${path}: set: ${twice.what} given twice (${shown(twice.first, 60)}, ${shown(twice.second, 60)}); give it once`);
   const w = (o.workload ?? {}) as Record<string, unknown>;
   if (typeof w !== 'object' || Array.isArray(w)) throw new UserError(`--plan ${path}: workload: expected an object`);
   const wk = ['kind', 'model', ...WORKLOAD_AXES];
