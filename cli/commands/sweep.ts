@@ -315,7 +315,7 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
     const { input, jobs } = planFromArgs(a);
     planJobs = jobs;
     if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep: give at least one axis (--axis PATH=v1,v2,..., --grid, --clock, or a --plan file)');
-    const ex = expandPlan(makePlan(input)); // every point resolved and checked before anything runs
+    const ex = expandPlan(makePlan(input, (line) => log.info({}, line))); // every point resolved and checked before anything runs
     checkSweepData(ex.plan, ex.plan.train ? '--train' : `--model ${String(ex.plan.workload.model)} (its points are judged against Fashion-MNIST's test split)`);
     dir = a.out !== undefined ? resolve(String(a.out)) : claimDefaultDir('sweeps', 'sweep');
     const how = claimSweepDir(dir, ex);
@@ -445,7 +445,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           async (p) => {
             const { input } = planFromArgs(p as A);
             if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep plan: give at least one axis');
-            const ex = expandPlan(makePlan(input));
+            const ex = expandPlan(makePlan(input, (line) => s.log.info({}, line)));
             const dir = resolve(String((p as A).out));
             const how = claimSweepDir(dir, ex);
             process.stdout.write(

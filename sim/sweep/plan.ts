@@ -498,8 +498,8 @@ export interface PlanInput {
   train?: { budget: string; chip?: 'ideal' | 'cycle'; model_cache?: string | null; budget_where?: string } | null;
 }
 
-/** A plan from flags and/or a plan file; fills the workload's defaults for its kind. */
-export function makePlan(i: PlanInput): Plan {
+/** A plan from flags and/or a plan file; fills the workload's defaults for its kind. `onNote`: what the budget file's options were fitted to (sim/train/budget.ts fitBudget), one line each. */
+export function makePlan(i: PlanInput, onNote: (line: string) => void = () => {}): Plan {
   const ref = i.config ?? DEFAULT_CONFIG;
   // a config file is stored by its absolute path, so `sweep run DIR` finds it from anywhere
   const cfgRef = ref.endsWith('.json') ? resolve(ref) : ref;
@@ -513,6 +513,7 @@ export function makePlan(i: PlanInput): Plan {
         "--train: a trained model's visible cells are its Fashion-MNIST layout (the largest image the grid holds, and its label cells); drop --visible",
       );
     const b = resolveSweepBudget(i.train.budget, i.train.budget_where);
+    for (const n of b.notes ?? []) onNote(n);
     const chip = i.train.chip ?? 'ideal';
     if (chip !== 'ideal' && chip !== 'cycle') throw new UserError(`--train-chip ${String(chip)}: ideal or cycle`);
     train = {
