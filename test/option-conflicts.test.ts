@@ -183,6 +183,13 @@ describe('training options that cannot all apply', () => {
       expect(r.code).toBe(2);
     }
     expect(existsSync(out)).toBe(false);
+    // --placement places a new model's cells: with --init it was ignored without a word
+    const init = join(dir, 'init.json');
+    expect(dtca(['model', 'new', '-L', '16', '--rules', 'G8', '--stages', '2', '--visible', 'fmnist', '--out', init]).code).toBe(0);
+    const grid = ['--set', 'fabric.L=16', '--set', 'fabric.rules="G8"'];
+    const p = dtca(['train', ...grid, '--init', init, '--placement', 'spatial', '--out', out]);
+    expect(p.stderr.trim()).toBe("dtca: --placement spatial: places a new model's visible cells; with --init the model keeps its own");
+    expect(p.code).toBe(2);
     writeFileSync(join(dir, 'one.json'), JSON.stringify({ epochs: 1 }));
     const r = dtca(['sweep', 'plan', '--train', 'one.json', '--grid', '16', '--set', 'fabric.rules="G8"', '--stages', '2', '--out', 'sw'], {
       cwd: dir,

@@ -158,6 +158,9 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   let init: Model | undefined;
   if (a.init) {
     if (a.image !== undefined) throw new UserError("--image: chooses a new model's image; with --init the model keeps its own");
+    // (a preset's placement does not apply to a model that has one: only the flag is refused)
+    if (given.placement !== undefined)
+      throw new UserError(`--placement ${String(given.placement)}: places a new model's visible cells; with --init the model keeps its own`);
     init = readModel(String(a.init));
     if (!init.dtm) throw new UserError(`--init ${String(a.init)}: not a DTM model`);
   }
