@@ -77,6 +77,11 @@ describe('one config value given twice', () => {
       /^dtca: --set clock\.clock_hz=2e7 and --plan p2\.json: axes clock\.clock_hz: clock\.clock_hz is both fixed/,
       dir,
     );
+    // one path swept twice is named as each axis was given
+    refused(
+      ['sweep', 'plan', '--axis', 'fabric.L=16,20', '--grid', '24', '--out', out],
+      /^dtca: --axis fabric\.L and --grid: both sweep fabric\.L; list all its values in one axis$/,
+    );
     expect(existsSync(out)).toBe(false);
     // a flag's --set over the plan file's set of the same value is the documented override
     const r = dtca(['sweep', 'plan', '--plan', 'p2.json', '--set', 'fabric.L=24', '--set', 'fabric.rules="G8"', '--out', out], { cwd: dir });

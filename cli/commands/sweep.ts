@@ -148,6 +148,16 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
     ...((file as PlanInput).sets ?? []).map((t) => ({ t, where: `--plan ${String(a.plan)}: set ${shown(t, 60)}` })),
     ...((a.set as string[] | undefined) ?? []).map((t) => ({ t, where: `--set ${shown(t, 60)}` })),
   ];
+  // one path swept twice, named as each was given (--grid beside --axis fabric.L=...)
+  axes.forEach((ax, i) => {
+    const j = axes.findIndex((b, k) => k > i && b.path === ax.path);
+    if (j > 0)
+      throw new UserError(
+        axisWhere[i] === axisWhere[j]
+          ? `${axisWhere[i]}: given twice (list all its values in one --axis)`
+          : `${axisWhere[i]} and ${axisWhere[j]}: both sweep ${ax.path}; list all its values in one axis`,
+      );
+  });
   // an axis value replaces a set's at every point: the set would be ignored silently
   axes.forEach((ax, i) => {
     const fixed = setWhere.find(({ t }) => repeatedSet([t, `${ax.path}=0`]) !== null);
@@ -449,7 +459,7 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             const dir = resolve(String((p as A).out));
             const how = claimSweepDir(dir, ex);
             process.stdout.write(
-              `${how === 'new' ? 'planned' : 'already planned'}: ${ex.points.length} points (sweep ${ex.sweep_id}) in ${dir}\nrun: dtca sweep run ${dir} [--shard k/N]   or   dtca sweep slurm ${dir}\n`,
+              `${how === 'new' ? 'planned' : 'already planned'}: ${ex.points.length} point${ex.points.length === 1 ? '' : 's'} (sweep ${ex.sweep_id}) in ${dir}\nrun: dtca sweep run ${dir} [--shard k/N]   or   dtca sweep slurm ${dir}\n`,
             );
           },
         )
