@@ -3,12 +3,14 @@
  * commands added later get them too): a flag given twice (yargs would pass an array, or keep one
  * silently), a flag without its value (yargs would run the default), a number that is not written
  * as a decimal number (yargs reads "" as 0, "0x10" as 16, "abc" as NaN), an empty value, and an
- * option with an optional value (--trace) that would swallow what looks like the config positional.
+ * option with an optional value (--trace) that would swallow what looks like the config positional,
+ * and one config value given by two --sets.
  * Each is a UserError of one line that shows what was typed. Also: yargs' own messages as one line.
  */
 import { UserError } from '../fabric/errors.js';
 import { shown } from '../fabric/rules.js';
 import { nearest } from '../sim/config-check.js';
+import { repeatedSet } from '../sim/config.js';
 
 export interface OptionKinds {
   /** every declared option (and alias) */
@@ -92,6 +94,13 @@ export function checkArgv(raw: string[], o: OptionKinds, looksLikeConfig: (v: st
     if (list.length > 1 && !arrays.has(name))
       throw new UserError(`${flagText(name)} given ${list.length} times (${list.map((v) => shown(v, 30)).join(', ')}); give it once`);
   }
+  // --set is repeatable, one config value each: the same value twice would let the last win silently
+  const twice = arrays.has('set') ? repeatedSet(values.get('set') ?? []) : null;
+  if (twice) throw new UserError(`--set ${twice.what} given twice (${shown(twice.first, 60)}, ${shown(twice.second, 60)}); give it once`);
+  // --seed S is the config's seed: beside a --set of it, one of the two would be ignored
+  const seedSet = values.has('seed') && arrays.has('set') ? (values.get('set') ?? []).find((v) => repeatedSet([v, 'seed=0']) !== null) : undefined;
+  if (seedSet !== undefined)
+    throw new UserError(`--seed ${shown(values.get('seed')![0], 30)} and --set ${shown(seedSet, 60)}: both give the config's seed; give one`);
 }
 
 /**

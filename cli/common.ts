@@ -1,13 +1,14 @@
 /** Pieces the CLI commands share: the logger, config options, number parsing, conventions. */
 import type { Argv } from 'yargs';
 import { UserError } from '../fabric/errors.js';
-import { shown } from '../fabric/rules.js';
+import { shown, resolveRules, rulesKey, rulesName } from '../fabric/rules.js';
 import { resolveConfig, presetNames, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig, type ResolveOptions } from '../sim/config.js';
 import { checkArgv, type OptionKinds } from './argv.js';
 import { makeProgress } from './progress.js';
 import type { RunContext } from '../sim/context.js';
 import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
+import type { Model } from '../sim/model.js';
 import { MAX_BETA, MAX_LABEL_GAIN, isLabelGain } from '../sim/model.js';
 import { readManifestBeside, type Manifest } from '../sim/manifest.js';
 import { maxWorkers, WORKERS_PER_CORE } from '../sim/resources.js';
@@ -189,4 +190,34 @@ export function manifestBeside(file: string, s: Session, consequence: string): M
     s.log.warn({}, `${e.message}: ${consequence}`);
     return null;
   }
+}
+
+/**
+ * The model's grid as config flags (`FILE: grid.L` ...), when the command line names no config and
+ * no --set of fabric.L, fabric.rules or fabric.boundary, and the config's grid is not the model's
+ * already; else none (a grid the user named is held to the model: sim/model.ts
+ * checkModelFitsFabric says what differs). dtca run and dtca probe.
+ */
+export function adoptedGrid(a: CommonArgs, m: Model, cfg: ResolvedConfig): NonNullable<ResolveOptions['flags']> {
+  if (a.config !== undefined || (a.set ?? []).some((s) => /^\s*fabric(\.(L|rules|boundary))?\s*=/.test(s))) return [];
+  const g = m.grid;
+  const f = cfg.fabric;
+  if (g.L === f.L && g.boundary === f.boundary && rulesKey(g.rules) === rulesKey(resolveRules(f.rules))) return [];
+  return [
+    { source: `${m.source}: grid.L`, path: 'fabric.L', value: g.L },
+    { source: `${m.source}: grid.rules`, path: 'fabric.rules', value: g.rules },
+    { source: `${m.source}: grid.boundary`, path: 'fabric.boundary', value: g.boundary },
+  ];
+}
+
+/**
+ * A config that took the model's grid (adoptedGrid): named `LABEL+model grid 16x16 G8` (unless a
+ * --set names it), and the info line that says so. Returns the grid as shown ("16x16 G8").
+ */
+export function adoptGridLabel(a: CommonArgs, m: Model, cfg: ResolvedConfig, log: Session['log']): string {
+  const g = m.grid;
+  const grid = `${g.L}x${g.L} ${rulesName(g.rules)}${g.boundary !== 'open' ? ` ${g.boundary}` : ''}`;
+  if (!(a.set ?? []).some((s) => /^name=/.test(s))) cfg.name = `${configLabel(a.config, a.set ?? [], Boolean(a.ideal)).label}+model grid ${grid}`;
+  log.info({ model: m.source, grid }, `the chip takes the model's grid (${grid}): no config or --set names one`);
+  return grid;
 }

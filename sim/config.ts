@@ -310,6 +310,41 @@ export function setLayer(assignment: string, names: ConfigNames = OPTION_NAMES, 
 }
 
 /**
+ * The first config value that `sets` give twice (path=value strings, in order), or null: the same
+ * path twice (`fabric.L=32`, `fabric.L=48`: the last would win silently), or a section whose JSON
+ * object holds a path another set gives (`fabric={"L":32}`, `fabric.L=48`). `what` is the value's
+ * dotted path; `first` and `second` the two assignments as given. Malformed sets are left to setLayer.
+ */
+export function repeatedSet(sets: readonly string[]): { what: string; first: string; second: string } | null {
+  const paths = sets.map((s) => (s.indexOf('=') > 0 ? s.slice(0, s.indexOf('=')).split('.') : null));
+  const holds = (set: string, inner: string[]): boolean => {
+    let v: unknown;
+    try {
+      v = JSON.parse(set.slice(set.indexOf('=') + 1));
+    } catch {
+      return false;
+    }
+    for (const k of inner) {
+      if (!isObject(v) || !Object.prototype.hasOwnProperty.call(v, k)) return false;
+      v = (v as JsonObject)[k];
+    }
+    return true;
+  };
+  for (let j = 1; j < sets.length; j++) {
+    const b = paths[j];
+    if (!b) continue;
+    for (let i = 0; i < j; i++) {
+      const a = paths[i];
+      if (!a) continue;
+      const [short, long, shortSet] = a.length <= b.length ? [a, b, sets[i]] : [b, a, sets[j]];
+      if (!short.every((k, n) => k === long[n])) continue;
+      if (short.length === long.length || holds(shortSet, long.slice(short.length))) return { what: long.join('.'), first: sets[i], second: sets[j] };
+    }
+  }
+  return null;
+}
+
+/**
  * Apply one `path=value` to a raw config (kept for callers that edit a raw config). The path must
  * lead through sections that exist; see setLayer for the parsing.
  */

@@ -51,12 +51,15 @@ export const JOBS = {
     result: await (await import('./sweep/point.js')).measureTwin(job.twin, job.workload, job.modelFile),
   }),
   /**
-   * one stage of a sweep's model (sim/sweep/models.ts): its checkpoints in the model cache. Told to
-   * stop, it ends at its next training step (checkpoints whole, its lock released) with Interrupted
+   * one stage of a sweep's model (sim/sweep/models.ts): its checkpoints in the model cache, posting
+   * its epoch lines and step counts (TrainTaskMessage). Told to stop, it ends at its next training
+   * step (checkpoints whole, its lock released) with Interrupted
    */
-  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }, _post: unknown, stop: () => boolean): Promise<JobOutput> => ({
-    result: await (await import('./sweep/models.js')).trainStage(job.cache, job.model, job.stage, quietContext({ stop })),
-  }),
+  'sweep-train': async (job: { cache: string; model: ModelJob; stage: number }, post: (m: unknown) => void, stop: () => boolean): Promise<JobOutput> => {
+    const models = await import('./sweep/models.js');
+    // its epoch lines and step counts go to the sweep, which logs them and draws its bar (sim/sweep/runner.ts)
+    return { result: await models.trainStage(job.cache, job.model, job.stage, models.postingContext(post, stop)) };
+  },
   /** a sweep's model written from its trained stages, and its cache entry finished (told to stop: no model, no entry.json) */
   'sweep-assemble': async (job: { cache: string; model: ModelJob }, _post: unknown, stop: () => boolean): Promise<JobOutput> => ({
     result: await (await import('./sweep/models.js')).assembleModel(job.cache, job.model, quietContext({ stop })),

@@ -2,7 +2,7 @@
 // converted by GTKWave's vcd2fst; the latched spins are the run's own, the node relaxes as the
 // bias network says between latches.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -126,6 +126,27 @@ describe('dtca probe', () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/fewer --cells or --sweeps/);
     expect(existsSync(join(dir, 'y.vcd'))).toBe(false);
+  });
+
+  it("--model on another grid: the chip takes the model's grid when no config or --set names one (as dtca run), labelled so; a named grid is held to it", () => {
+    const model = join(dir, 'm16.json');
+    expect(dtca(['model', 'new', '-L', '16', '--rules', 'G8', '--stages', '2', '--visible', '10', '--out', model]).code).toBe(0);
+    const out = join(dir, 'm16.vcd');
+    const r = dtca(['probe', '--model', model, '--cells', '0,255', '--sweeps', '2', '--vcd', out], { env: { DTCA_LOG: 'info' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/"msg":"the chip takes the model's grid \(16x16 G8\): no config or --set names one"/);
+    const v = readVcd(out);
+    expect(v.byName.has('dtca.cells.x15_y15.spin')).toBe(true);
+    expect(readFileSync(out, 'utf8')).toMatch(/dtca probe: dtca-paper\+model grid 16x16 G8, model .*m16\.json stage 0/);
+    // a config named, or a --set of the grid: the mismatch is refused with the --set that fits
+    for (const args of [['--set', 'fabric.L=24'], ['dtca-paper']]) {
+      const x = dtca(['probe', ...args, '--model', model, '--sweeps', '2', '--vcd', join(dir, 'never.vcd')]);
+      expect(x.code, args.join(' ')).toBe(2);
+      expect(x.stderr.trim()).toMatch(
+        /^dtca: .*m16\.json: grid\.L = 16 but the config's fabric\.L = (24|70) \(use --set fabric\.L=16 or a config with that grid\)$/,
+      );
+    }
+    expect(existsSync(join(dir, 'never.vcd'))).toBe(false);
   });
 
   it('refuses samples finer than a VCD can time (1 fs): at 1e15 Hz they merged onto one time stamp', () => {

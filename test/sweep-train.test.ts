@@ -177,6 +177,19 @@ describe('dtca sweep --train end to end (tiny budget, L = 16 and 20)', () => {
     expect(r.stderr).toMatch(/2 model\(s\) for 2 point\(s\): 0 in the cache, 2 to train/);
     expect(r.stderr).toMatch(/training stage 1 of model [0-9a-f]{16} \(L=20 G8 open, 8-bit weights, 7x7/);
     expect(readdirSync(cache).filter((k) => isModelDone(cache, k)).length).toBe(2);
+    // progress inside a stage task: dtca train's line per epoch, with the model's key (was: only a line per stage);
+    // in a log (stderr not a terminal) no progress bar, and one line per epoch, not per step
+    expect(r.stderr).not.toMatch(/\r|training steps/);
+    const epochs = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('"msg":"epoch"'))
+      .map((l) => JSON.parse(l));
+    expect(epochs.map((e) => `${e.model} ${e.stage} ${e.epoch}`).sort()).toEqual(
+      readdirSync(cache)
+        .flatMap((k) => [`${k} 0 1`, `${k} 1 1`])
+        .sort(),
+    );
+    for (const e of epochs) expect(Object.keys(e)).toEqual(expect.arrayContaining(['rho', 'lambda', 'agreement', 'wall_s']));
     const rows = readFileSync(join(dir, 'results.jsonl'), 'utf8')
       .trim()
       .split('\n')

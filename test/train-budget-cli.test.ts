@@ -52,7 +52,8 @@ describe('dtca train --budget and --neg-start data', () => {
     expect(man.options).toMatchObject({
       pos_warmup: q.posWarmup,
       neg_start: q.negStart,
-      data_epochs: 1,
+      // the preset's 18 data-started epochs of 30, scaled to --epochs 1 and rounded down (was 1: the whole run data-started)
+      data_epochs: 0,
       data_warmup: q.dataWarmup,
       every: q.every,
       lr: q.lr,

@@ -29,7 +29,7 @@ type Growing = VcdSignal & { time_s: number[]; values: number[] };
 import { parseIndexList } from '../../traces/writer.js';
 import { VERSION } from '../../sim/io/output.js';
 import { eng } from '../../sim/stats.js';
-import { loadConfig, withConfigOptions, refusedIdeal, positiveInt, type CommonArgs } from '../common.js';
+import { adoptedGrid, adoptGridLabel, loadConfig, withConfigOptions, refusedIdeal, positiveInt, type CommonArgs } from '../common.js';
 import type { Session } from '../session.js';
 
 /** refuse a probe whose file would pass this many bytes (about 20 bytes per value change) */
@@ -39,7 +39,14 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   const { log } = s;
   if (!a.vcd) throw new UserError('--vcd OUT.vcd: where to write the waveforms');
   if (isStdout(String(a.vcd))) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
-  const cfg = loadConfig(a);
+  let cfg = loadConfig(a);
+  const file = a.model ? readModel(String(a.model)) : null;
+  // the model's grid when no config or --set names one (as dtca run takes it); a grid named is held to the model below
+  const grid = file ? adoptedGrid(a, file, cfg) : [];
+  if (grid.length > 0) {
+    cfg = loadConfig(a, [], grid);
+    adoptGridLabel(a, file!, cfg, log);
+  }
   const chip = buildChip(cfg);
   if (chip.ideal)
     throw new UserError('probe: the ideal chip has no analog state between latches (no relaxation, no RNG memory); probe a cycle-accurate config');
@@ -48,7 +55,7 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   for (const i of cells) if (i >= N) throw new UserError(`--cells: cell ${i} outside 0..${N - 1}`);
   const sweeps = positiveInt('sweeps', a.sweeps as number | undefined) ?? 20;
   const chain = positiveInt('chain', a.chain as number | undefined, 0) ?? 0;
-  const model = a.model ? readModel(String(a.model)) : randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
+  const model = file ?? randomModel(chip.fabric, cfg.seed, 0.25, 0.1);
   checkModelFitsFabric(model, cfg, chip.fabric.rules, FLAG_NAMES); // said with --set, before programStage's own check
   const stage = positiveInt('stage', a.stage as number | undefined, 0) ?? 0;
   if (stage >= model.stages.length) throw new UserError(`--stage ${stage}: the model has stages 0..${model.stages.length - 1}`);
@@ -171,7 +178,10 @@ export function probeCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('cells', { type: 'string', describe: 'cells to probe, e.g. 0,1,70 or 0-3 (default 0)' })
         .option('sweeps', { type: 'number', describe: 'sweeps to run (default 20)' })
         .option('chain', { type: 'number', describe: 'chain number (its draws; default 0)' })
-        .option('model', { type: 'string', describe: 'model file (default: the seeded random model on the fabric)' })
+        .option('model', {
+          type: 'string',
+          describe: "model file (default: the seeded random model on the fabric); without a config or a --set of the grid, the chip takes the model's grid",
+        })
         .option('stage', { type: 'number', describe: 'the model stage to run (default 0)' }),
     (a) => cmdProbe(a as never, s),
   );

@@ -13,8 +13,6 @@ import { withRunDir } from '../../sim/io/output.js';
 import { isStdout } from '../../fabric/files.js';
 import { parseIndexList, parseCellRect } from '../../traces/writer.js';
 import { configLabel } from '../../sim/label.js';
-import { resolveRules, rulesKey, rulesName } from '../../fabric/rules.js';
-import type { ResolvedConfig, ResolveOptions } from '../../sim/config.js';
 import {
   planWorkload,
   executeWorkload,
@@ -26,7 +24,19 @@ import {
   notForDtm,
   type WorkloadRequest,
 } from '../../sim/workload.js';
-import { cliContext, loadConfig, withConfigOptions, positiveInt, parseBeta, parseIntList, labelGainFlag, workersFlag, type CommonArgs } from '../common.js';
+import {
+  adoptedGrid,
+  adoptGridLabel,
+  cliContext,
+  loadConfig,
+  withConfigOptions,
+  positiveInt,
+  parseBeta,
+  parseIntList,
+  labelGainFlag,
+  workersFlag,
+  type CommonArgs,
+} from '../common.js';
 import type { Session } from '../session.js';
 
 function parseEngine(v: unknown): EngineChoice {
@@ -126,24 +136,6 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
   };
 }
 
-/**
- * The model's grid as config flags (`FILE: grid.L` ...), when the command line names no config and
- * no --set of fabric.L, fabric.rules or fabric.boundary, and the default config's grid is not the
- * model's already; else none (a grid the user named is held to the model: sim/model.ts
- * checkModelFitsFabric says what differs).
- */
-function adoptedGrid(a: CommonArgs, m: Model, cfg: ResolvedConfig): NonNullable<ResolveOptions['flags']> {
-  if (a.config !== undefined || (a.set ?? []).some((s) => /^\s*fabric(\.(L|rules|boundary))?\s*=/.test(s))) return [];
-  const g = m.grid;
-  const f = cfg.fabric;
-  if (g.L === f.L && g.boundary === f.boundary && rulesKey(g.rules) === rulesKey(resolveRules(f.rules))) return [];
-  return [
-    { source: `${m.source}: grid.L`, path: 'fabric.L', value: g.L },
-    { source: `${m.source}: grid.rules`, path: 'fabric.rules', value: g.rules },
-    { source: `${m.source}: grid.boundary`, path: 'fabric.boundary', value: g.boundary },
-  ];
-}
-
 async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSignal, s: Session): Promise<void> {
   const { log } = s;
   // ---- everything is checked before anything runs or is written
@@ -157,13 +149,10 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSig
   if (grid.length > 0) {
     // the model's grid, as dtca eval and train --init take it: the config names none of its own
     cfg = loadConfig(a, [], [...seedFlags, ...grid]);
-    const g = req.model!.grid;
-    const shown = `${g.L}x${g.L} ${rulesName(g.rules)}${g.boundary !== 'open' ? ` ${g.boundary}` : ''}`;
+    const shown = adoptGridLabel(a, req.model!, cfg, log);
     label.label += `+model grid ${shown}`;
-    label.slug += `+L${g.L}`;
+    label.slug += `+L${req.model!.grid.L}`;
     label.manifest.label = label.label;
-    if (!(a.set ?? []).some((s) => /^name=/.test(s))) cfg.name = label.label; // as loadConfig names it
-    log.info({ model: req.model!.source, grid: shown }, `the chip takes the model's grid (${shown}): no config or --set names one`);
   }
   const ctx = cliContext(s, () => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);

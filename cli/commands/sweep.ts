@@ -16,6 +16,8 @@ import { UserError, Interrupted } from '../../fabric/errors.js';
 import { listenForStop, interruptedLine, type StopSignal } from '../signals.js';
 import { claimDefaultDir, writeFileAtomic } from '../../sim/io/output.js';
 import { positiveInt, parseBeta, cliContext } from '../common.js';
+import { repeatedSet } from '../../sim/config.js';
+import { shown } from '../../fabric/rules.js';
 import { checkJobs, MAX_JOBS } from '../../sim/resources.js';
 import type { Session } from '../session.js';
 import { eng } from '../../sim/stats.js';
@@ -127,13 +129,42 @@ function planOptions<T>(y: Argv<T>) {
 function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
   const file = a.plan ? readPlanInput(String(a.plan)) : {};
   const axes: Axis[] = [...((file as PlanInput).axes ?? [])];
-  for (const t of (a.axis as string[] | undefined) ?? []) axes.push(parseAxis(t));
+  // where each axis and set came from, for a value both fixed and swept
+  const axisWhere = axes.map((ax) => `--plan ${String(a.plan)}: axes ${ax.path}`);
+  for (const t of (a.axis as string[] | undefined) ?? []) {
+    axes.push(parseAxis(t));
+    axisWhere.push(`--axis ${axes[axes.length - 1].path}`);
+  }
   if (a.param !== undefined || a.values !== undefined) {
     if (a.param === undefined || a.values === undefined) throw new UserError('--param and --values go together (or use --axis PATH=v1,v2)');
     axes.push({ path: String(a.param), values: parseValues(String(a.values), `--values`) });
+    axisWhere.push(`--param ${String(a.param)}`);
   }
   if (a.grid !== undefined) axes.push({ path: 'fabric.L', values: parseValues(String(a.grid), '--grid') });
+  if (a.grid !== undefined) axisWhere.push('--grid');
   if (a.clock !== undefined) axes.push({ path: 'clock.clock_hz', values: parseClockList(String(a.clock)) });
+  if (a.clock !== undefined) axisWhere.push('--clock');
+  const setWhere = [
+    ...((file as PlanInput).sets ?? []).map((t) => ({ t, where: `--plan ${String(a.plan)}: set ${shown(t, 60)}` })),
+    ...((a.set as string[] | undefined) ?? []).map((t) => ({ t, where: `--set ${shown(t, 60)}` })),
+  ];
+  // one path swept twice, named as each was given (--grid beside --axis fabric.L=...)
+  axes.forEach((ax, i) => {
+    const j = axes.findIndex((b, k) => k > i && b.path === ax.path);
+    if (j > 0)
+      throw new UserError(
+        axisWhere[i] === axisWhere[j]
+          ? `${axisWhere[i]}: given twice (list all its values in one --axis)`
+          : `${axisWhere[i]} and ${axisWhere[j]}: both sweep ${ax.path}; list all its values in one axis`,
+      );
+  });
+  // an axis value replaces a set's at every point: the set would be ignored silently
+  axes.forEach((ax, i) => {
+    const fixed = setWhere.find(({ t }) => repeatedSet([t, `${ax.path}=0`]) !== null);
+    if (fixed) throw new UserError(`${fixed.where} and ${axisWhere[i]}: ${ax.path} is both fixed and swept; drop one`);
+    const seed = a.seed !== undefined ? `--seed ${String(a.seed)}` : (file as PlanInput).seed != null ? `--plan ${String(a.plan)}: seed` : null;
+    if (ax.path === 'seed' && seed) throw new UserError(`${seed} and ${axisWhere[i]}: the seed is both fixed and swept; drop one`);
+  });
   const fw = (file as PlanInput).workload ?? {};
   const w: Partial<Workload> & { kind?: Workload['kind'] } = { ...fw };
   if (a.workload !== undefined) w.kind = a.workload as Workload['kind'];
@@ -294,7 +325,7 @@ async function cmdSweep(a: A, s: Session): Promise<void> {
     const { input, jobs } = planFromArgs(a);
     planJobs = jobs;
     if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep: give at least one axis (--axis PATH=v1,v2,..., --grid, --clock, or a --plan file)');
-    const ex = expandPlan(makePlan(input)); // every point resolved and checked before anything runs
+    const ex = expandPlan(makePlan(input, (line) => log.info({}, line))); // every point resolved and checked before anything runs
     checkSweepData(ex.plan, ex.plan.train ? '--train' : `--model ${String(ex.plan.workload.model)} (its points are judged against Fashion-MNIST's test split)`);
     dir = a.out !== undefined ? resolve(String(a.out)) : claimDefaultDir('sweeps', 'sweep');
     const how = claimSweepDir(dir, ex);
@@ -424,11 +455,11 @@ export function sweepCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           async (p) => {
             const { input } = planFromArgs(p as A);
             if ((input.axes ?? []).length === 0) throw new UserError('dtca sweep plan: give at least one axis');
-            const ex = expandPlan(makePlan(input));
+            const ex = expandPlan(makePlan(input, (line) => s.log.info({}, line)));
             const dir = resolve(String((p as A).out));
             const how = claimSweepDir(dir, ex);
             process.stdout.write(
-              `${how === 'new' ? 'planned' : 'already planned'}: ${ex.points.length} points (sweep ${ex.sweep_id}) in ${dir}\nrun: dtca sweep run ${dir} [--shard k/N]   or   dtca sweep slurm ${dir}\n`,
+              `${how === 'new' ? 'planned' : 'already planned'}: ${ex.points.length} point${ex.points.length === 1 ? '' : 's'} (sweep ${ex.sweep_id}) in ${dir}\nrun: dtca sweep run ${dir} [--shard k/N]   or   dtca sweep slurm ${dir}\n`,
             );
           },
         )

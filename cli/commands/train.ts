@@ -11,7 +11,7 @@ import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, type T
 import { parseImageChoice, IMAGE_CHOICES } from '../../sim/layout.js';
 import { FMNIST_TRAIN_IMAGES } from '../../sim/fmnist.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
-import { applyBudget, BUDGET_NAMES, BUDGETS } from '../../sim/train/budget.js';
+import { applyBudget, fitBudget, BUDGET_NAMES, BUDGETS, type BudgetFileOptions, type BudgetName } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
 import {
   withConfigOptions,
@@ -158,11 +158,14 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   let init: Model | undefined;
   if (a.init) {
     if (a.image !== undefined) throw new UserError("--image: chooses a new model's image; with --init the model keeps its own");
+    // (a preset's placement does not apply to a model that has one: only the flag is refused)
+    if (given.placement !== undefined)
+      throw new UserError(`--placement ${String(given.placement)}: places a new model's visible cells; with --init the model keeps its own`);
     init = readModel(String(a.init));
     if (!init.dtm) throw new UserError(`--init ${String(a.init)}: not a DTM model`);
   }
   // the budget: the options by their flag names (defaults: TRAIN_DEFAULTS, sim/train/design.ts)
-  const budget: TrainBudget = {
+  const flagBudget: TrainBudget = {
     epochs: positiveInt('epochs', a.epochs as number | undefined),
     steps: positiveInt('steps', a.steps as number | undefined),
     batch: positiveInt('batch', a.batch as number | undefined),
@@ -186,6 +189,18 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     limit: limitFlag(a.limit as number | undefined),
     labelGain: trainLabelGain(a.labelGain),
   };
+  // options that cannot all apply: refused when the user gave them, a preset's fitted (sim/train/budget.ts)
+  const fit = fitBudget(flagBudget as BudgetFileOptions, {
+    explicit: new Set(Object.keys(flagBudget).filter((k) => (k === 'acp' ? given.acp === false : given[k] !== undefined))),
+    preset: (given.budget as BudgetName | undefined) ?? null,
+    defaultEpochs: TRAIN_DEFAULTS.epochs,
+    say: (k, v) =>
+      k === 'acp' && v === false ? '--no-acp' : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}${v === undefined ? '' : ` ${String(v)}`}`,
+    prefix: '',
+    presetName: `--budget ${String(given.budget)}`,
+  });
+  for (const n of fit.notes) s.log.info({}, n);
+  const budget = fit.options as TrainBudget;
   const design = {
     config: base,
     chip: chipKind,

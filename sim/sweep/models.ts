@@ -198,6 +198,44 @@ export function stageEpochs(cache: string, job: ModelJob): number[] {
 
 const epochsOf = (job: ModelJob) => job.spec.options.epochs as number;
 
+/** The gradient steps of one stage-epoch of a job's model (for a progress bar over training). */
+export const stepsOf = (job: ModelJob) => job.spec.options.steps as number;
+
+/**
+ * What a sweep's training task on a worker thread posts to the sweep (sim/sweep/runner.ts): a log
+ * line of dtca train's (its level kept; at info only the per-epoch lines, the rest at debug: the
+ * sweep says itself which stage it trains), or the gradient steps this task has done.
+ */
+export type TrainTaskMessage =
+  { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; fields: Record<string, unknown>; msg: string } | { kind: 'steps'; done: number };
+
+/** A RunContext for a training task on a worker thread: its log lines and step counts posted (throttled to one count per 200 ms). */
+export function postingContext(post: (m: TrainTaskMessage) => void, stop: () => boolean): RunContext {
+  const line =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (a: object | string, b?: string): void => {
+      const fields = (typeof a === 'string' ? {} : a) as Record<string, unknown>;
+      const msg = typeof a === 'string' ? a : (b ?? '');
+      post({ kind: 'log', level: level === 'info' && msg !== 'epoch' ? 'debug' : level, fields, msg });
+    };
+  return {
+    log: { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') },
+    progress: () => {
+      let last = 0;
+      return {
+        update: (done) => {
+          const now = performance.now();
+          if (now - last < 200) return;
+          last = now;
+          post({ kind: 'steps', done });
+        },
+        stop: () => {},
+      };
+    },
+    stop,
+  };
+}
+
 export { lock };
 
 /**

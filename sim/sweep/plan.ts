@@ -17,7 +17,7 @@ import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { parseJsonText } from '../../fabric/json.js';
 import { resolveRules, checkRules, shown } from '../../fabric/rules.js';
-import { resolveConfig, validateConfig, idealize, describeConfig, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig } from '../config.js';
+import { resolveConfig, validateConfig, idealize, describeConfig, repeatedSet, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig } from '../config.js';
 import { parseQuantity, unitOfPath } from '../units.js';
 import { readModel, checkModelFitsFabric, type Model } from '../model.js';
 import { FMNIST_PIXELS, FMNIST_CLASSES, FMNIST_LABEL_COPIES } from '../dtm.js';
@@ -498,8 +498,8 @@ export interface PlanInput {
   train?: { budget: string; chip?: 'ideal' | 'cycle'; model_cache?: string | null; budget_where?: string } | null;
 }
 
-/** A plan from flags and/or a plan file; fills the workload's defaults for its kind. */
-export function makePlan(i: PlanInput): Plan {
+/** A plan from flags and/or a plan file; fills the workload's defaults for its kind. `onNote`: what the budget file's options were fitted to (sim/train/budget.ts fitBudget), one line each. */
+export function makePlan(i: PlanInput, onNote: (line: string) => void = () => {}): Plan {
   const ref = i.config ?? DEFAULT_CONFIG;
   // a config file is stored by its absolute path, so `sweep run DIR` finds it from anywhere
   const cfgRef = ref.endsWith('.json') ? resolve(ref) : ref;
@@ -513,6 +513,7 @@ export function makePlan(i: PlanInput): Plan {
         "--train: a trained model's visible cells are its Fashion-MNIST layout (the largest image the grid holds, and its label cells); drop --visible",
       );
     const b = resolveSweepBudget(i.train.budget, i.train.budget_where);
+    for (const n of b.notes ?? []) onNote(n);
     const chip = i.train.chip ?? 'ideal';
     if (chip !== 'ideal' && chip !== 'cycle') throw new UserError(`--train-chip ${String(chip)}: ideal or cycle`);
     train = {
@@ -676,6 +677,8 @@ export function readPlanFile(path: string): PlanInput & { jobs?: number } {
   } else if (o.axes !== undefined) throw new UserError(`--plan ${path}: axes: expected an object or a list`);
   if (o.set !== undefined && !(Array.isArray(o.set) && o.set.every((s) => typeof s === 'string')))
     throw new UserError(`--plan ${path}: set: expected a list of "path=value" strings`);
+  const twice = o.set === undefined ? null : repeatedSet(o.set as string[]);
+  if (twice) throw new UserError(`--plan ${path}: set: ${twice.what} given twice (${shown(twice.first, 60)}, ${shown(twice.second, 60)}); give it once`);
   const w = (o.workload ?? {}) as Record<string, unknown>;
   if (typeof w !== 'object' || Array.isArray(w)) throw new UserError(`--plan ${path}: workload: expected an object`);
   const wk = ['kind', 'model', ...WORKLOAD_AXES];

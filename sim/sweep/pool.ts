@@ -35,6 +35,8 @@ export interface SweepPoolOptions<T extends Task> {
   onStart?: (task: T) => void;
   /** true once the pool should stop */
   stop?: () => boolean;
+  /** a message a running task posted (a training task's TrainTaskMessage: sim/sweep/models.ts) */
+  onMessage?: (task: T, message: unknown) => void;
 }
 
 function jobOf(t: Task): Job {
@@ -62,6 +64,7 @@ export async function runPool<T extends Task>(
     ready: o.ready ? (i) => o.ready!(tasks[i]) : undefined,
     onStart: o.onStart ? (i) => o.onStart!(tasks[i]) : undefined,
     stop: o.stop,
+    onMessage: o.onMessage ? (i, m) => o.onMessage!(tasks[i], m) : undefined,
     // the main thread only waits on the pool: a stop is seen within 50 ms
     stopEveryMs: 50,
     settles: (i) => tasks[i].kind === 'train' || tasks[i].kind === 'assemble',

@@ -3,8 +3,9 @@
  * (--train; one per distinct design, sim/sweep/models.ts), then ideal twins, then the points, over
  * a pool of worker threads (a point or twin waits for its model); each result is written as it
  * arrives. Finished points, twins and models are skipped, so a killed run resumes where it stopped
- * and a re-run redoes nothing. Progress: a bar over the points (ctx.progress) and a log line per
- * model, twin and point.
+ * and a re-run redoes nothing. Progress: a log line per model, stage, twin and point, and per epoch of
+ * a stage trained (dtca train's line, with the model's key); on a terminal (ctx.progress) a bar over
+ * the training steps while stages train, then one over the points.
  */
 import { join } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
@@ -29,7 +30,7 @@ import {
   type Row,
 } from './store.js';
 import { axisValueText } from './report.js';
-import { isModelDone, modelFile, stageEpochs, type ModelJob } from './models.js';
+import { isModelDone, modelFile, stageEpochs, stepsOf, type ModelJob, type TrainTaskMessage } from './models.js';
 
 export interface Shard {
   k: number;
@@ -119,9 +120,17 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
   // the models: a task per stage still short of its epochs, then one that writes the model
   const needed = modelsOf(pending);
   const toTrain = needed.filter((m) => !isModelDone(cache, m.key));
+  // each stage task's gradient steps to go, for the bar over training
+  const stepsToGo = new Map<Task, number>();
   const trainTasks: Task[] = toTrain.flatMap((model) => {
     const epochs = stageEpochs(cache, model);
-    return epochs.flatMap((e, stage): Task[] => (e < (model.spec.options.epochs as number) ? [{ kind: 'train', model, cache, stage }] : []));
+    return epochs.flatMap((e, stage): Task[] => {
+      const left = (model.spec.options.epochs as number) - e;
+      if (left <= 0) return [];
+      const t: Task = { kind: 'train', model, cache, stage };
+      stepsToGo.set(t, left * stepsOf(model));
+      return [t];
+    });
   });
   const assembleTasks: Task[] = toTrain.map((model) => ({ kind: 'assemble', model, cache }));
   const modelReady = new Set(needed.filter((m) => isModelDone(cache, m.key)).map((m) => m.key));
@@ -157,7 +166,17 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
     });
     checkSweepMemory(bytes, o.jobs);
   }
-  const bar = ctx.progress(o.only === 'train' ? 0 : pending.length, 'points');
+  // on a terminal, a bar over the training steps while stage tasks run (their epochs logged as dtca
+  // train logs them), then the bar over the points (one bar at a time: cli/progress.ts)
+  const pointsTotal = o.only === 'train' ? 0 : pending.length;
+  const totalSteps = [...stepsToGo.values()].reduce((x, y) => x + y, 0);
+  let trainBar = trainTasks.length > 0 ? ctx.progress(totalSteps, 'training steps') : null;
+  let pointsBar = trainBar ? null : ctx.progress(pointsTotal, 'points');
+  const stepsDone = new Map<Task, number>();
+  const stepped = (t: Task, n: number) => {
+    stepsDone.set(t, n);
+    trainBar?.update([...stepsDone.values()].reduce((x, y) => x + y, 0));
+  };
   const twinReady = new Set<string>(mine.map((p) => p.twin.key).filter((k) => !seen.has(k)));
   const waiting = new Map<string, { p: Point; r: PointOutput }[]>();
   let done = 0;
@@ -177,7 +196,7 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
     };
     writePoint(dir, p, row, r.stats, r.samples_png, r.wall_s, r.samples);
     done++;
-    bar.update(done);
+    pointsBar?.update(done);
     log.info(
       { point: p.index + 1, id: p.id, wall_s: Number(r.wall_s.toFixed(3)), ...(r.measured.fd !== null ? { fd: Number(r.measured.fd.toFixed(2)) } : {}) },
       `point ${done}/${pending.length} done: ${axesText(p)}`,
@@ -207,6 +226,13 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
         if (task.kind === 'train') {
           stagesLeft.set(task.model.key, stagesLeft.get(task.model.key)! - 1);
           stagesDone++;
+          stepped(task, stepsToGo.get(task) ?? 0);
+          if (stagesDone === trainTasks.length && trainBar) {
+            trainBar.stop();
+            trainBar = null;
+            pointsBar = ctx.progress(pointsTotal, 'points');
+            pointsBar.update(done);
+          }
           log.info(
             { model: task.model.key, stage: task.stage },
             `stage ${task.stage} of model ${task.model.key} ${result ? 'trained' : 'already trained'} (${stagesDone}/${trainTasks.length} stage tasks)`,
@@ -232,10 +258,22 @@ export async function runSweep(dir: string, o: { jobs: number; shard: Shard | nu
         if (twinReady.has(p.twin.key)) finish(p, result as PointOutput);
         else waiting.set(p.twin.key, [...(waiting.get(p.twin.key) ?? []), { p, r: result as PointOutput }]);
       },
-      { ready, onStart, stop: () => ctx.stop() },
+      {
+        ready,
+        onStart,
+        stop: () => ctx.stop(),
+        // a stage task's epoch lines (dtca train's, with the model's key) and its steps for the bar
+        onMessage: (task, message) => {
+          if (task.kind !== 'train') return;
+          const m = message as TrainTaskMessage;
+          if (m.kind === 'steps') stepped(task, m.done);
+          else log[m.level]({ model: task.model.key, ...m.fields }, m.msg);
+        },
+      },
     );
   } finally {
-    bar.stop();
+    trainBar?.stop();
+    pointsBar?.stop();
   }
   if (waiting.size > 0) throw new Error(`sweep: ${waiting.size} twin(s) never finished`);
   if (o.only === 'train')

@@ -104,6 +104,94 @@ export function applyBudget<A extends Record<string, unknown>>(args: A, name: un
   return { args: out as A, from };
 }
 
+/** Where each training option of a budget came from, and how messages name it (fitBudget). */
+export interface BudgetSources {
+  /** the options the user gave (flags, or a budget file's keys) */
+  explicit: ReadonlySet<string>;
+  /** the preset the others came from (null: none, TRAIN_DEFAULTS apply) */
+  preset: BudgetName | null;
+  /** the epochs when neither the user nor a preset gives them (TRAIN_DEFAULTS.epochs) */
+  defaultEpochs: number;
+  /** an option and its value as the user would write it: "--data-epochs 5", "dataEpochs = 5"; without a value its name alone */
+  say: (k: string, v?: unknown) => string;
+  /** before every refusal: "" for flags, "--train FILE: " for a budget file */
+  prefix: string;
+  /** how the preset is named: "--budget quick", "quick" */
+  presetName: string;
+}
+
+/**
+ * The relations between the training options, checked where the options are put together (dtca
+ * train's flags over --budget, a sweep's budget file over quick) so that no option is silently
+ * without effect. Values the user gave that contradict each other (or the default epochs) are a
+ * UserError naming both: --final-warmup without final epochs, --data-epochs or --data-warmup with
+ * negative chains started from noise, --acp-lambda with --no-acp, more final or data-started epochs
+ * than epochs, data-started and final epochs together more than the epochs, --neg-start data with
+ * no epoch left to start from the data. The preset's data-started epochs are its share of its
+ * epochs: with other epochs given they are scaled to the same share, rounded down (so a shorter run
+ * still ends from noise: 30 epochs of which 18 data-started, --epochs 10 -> 6, --epochs 1 -> 0), and
+ * cut to leave the final epochs; `notes` says so in one line.
+ */
+export function fitBudget<O extends BudgetFileOptions>(o: O, src: BudgetSources): { options: O; notes: string[] } {
+  const out: O = { ...o };
+  const notes: string[] = [];
+  const given = (k: keyof BudgetFileOptions) => src.explicit.has(k) && o[k] !== undefined;
+  const from = (k: keyof BudgetFileOptions) =>
+    o[k] === undefined
+      ? k === 'epochs'
+        ? `${src.say('epochs', src.defaultEpochs)} (the default)`
+        : `no ${src.say(k)}`
+      : given(k)
+        ? src.say(k, o[k])
+        : `${src.say(k, o[k])} (from ${src.presetName})`;
+  const refuse = (line: string): never => {
+    throw new UserError(src.prefix + line);
+  };
+  const E = o.epochs ?? src.defaultEpochs;
+  const F = o.finalEpochs ?? 0;
+  const neg = o.negStart ?? 'noise';
+  // an option of a part of the run that does not happen
+  if (given('finalWarmup') && F === 0) refuse(`${from('finalWarmup')}: the warm-up of the final epochs, but there are none (${from('finalEpochs')})`);
+  for (const k of ['dataEpochs', 'dataWarmup'] as const)
+    if (given(k) && neg !== 'data')
+      refuse(
+        `${from(k)}: for negative chains started from the data, but they start from noise (${o.negStart === undefined ? `${src.say('negStart', 'noise')}, the default` : from('negStart')})`,
+      );
+  if (given('acpLambda') && o.acp === false) refuse(`${from('acpLambda')}: the penalty's initial lambda, but ${src.say('acp', false)} turns the penalty off`);
+  // counts beyond the run
+  if (F > E) refuse(`${from('finalEpochs')}: more final epochs than the run has (${from('epochs')})`);
+  if (neg === 'data' && o.dataEpochs !== undefined) {
+    const D = o.dataEpochs;
+    if (given('dataEpochs')) {
+      if (D > E) refuse(`${from('dataEpochs')}: more data-started epochs than the run has (${from('epochs')})`);
+      if (F > 0 && D + F > E)
+        refuse(
+          `${from('dataEpochs')} and ${from('finalEpochs')}: ${D + F} epochs, more than the run has (${from('epochs')}; the final epochs start from noise)`,
+        );
+      if (D === 0 && given('negStart')) refuse(`${from('negStart')} and ${from('dataEpochs')}: no epoch starts from the data; drop one`);
+    } else if (src.preset) {
+      const P = BUDGETS[src.preset].options;
+      let d = D;
+      const why: string[] = [];
+      if (given('epochs') && P.epochs !== undefined && P.dataEpochs === D && E !== P.epochs) {
+        d = Math.floor((D * E) / P.epochs);
+        why.push(`the preset's share of its ${P.epochs} epochs in ${from('epochs')}, rounded down`);
+      }
+      if (F > 0 && d > E - F) {
+        d = E - F;
+        why.push(E === F ? `none: every epoch is one of ${from('finalEpochs')}` : `the ${E - F} epochs before ${from('finalEpochs')}`);
+      }
+      if (d !== D) {
+        out.dataEpochs = d;
+        notes.push(`${from('dataEpochs')} -> ${d} data-started epochs: ${why.join(', then ')}`);
+      }
+    }
+  }
+  if (neg === 'data' && given('negStart') && F >= E)
+    refuse(`${from('negStart')}: no epoch starts from the data (${from('finalEpochs')} of ${from('epochs')}: every epoch is a final one, from noise)`);
+  return { options: out, notes };
+}
+
 // ---------------------------------------------------------------------------------------------
 // budgets for `dtca sweep --train quick|standard|FILE.json`
 
@@ -165,6 +253,8 @@ export interface SweepBudget {
   /** "quick", "standard", or the budget file's absolute path */
   name: string;
   options: BudgetFileOptions;
+  /** what fitBudget changed of the options the file left to quick, one line each (none for a preset) */
+  notes?: string[];
 }
 
 /**
@@ -197,5 +287,16 @@ export function resolveSweepBudget(text: string, where = '--train'): SweepBudget
     if (bad) throw new UserError(`${where} ${text}: ${k} = ${JSON.stringify(v)?.slice(0, 40)}: ${bad}`);
     given[k] = v;
   }
-  return { name: text, options: { ...BUDGETS.quick.options, ...(given as BudgetFileOptions) } };
+  const fit = fitBudget(
+    { ...BUDGETS.quick.options, ...(given as BudgetFileOptions) },
+    {
+      explicit: new Set(Object.keys(given)),
+      preset: 'quick',
+      defaultEpochs: BUDGETS.quick.options.epochs!,
+      say: (k, v) => (v === undefined ? k : `${k} = ${JSON.stringify(v)}`),
+      prefix: `${where} ${text}: `,
+      presetName: 'quick',
+    },
+  );
+  return { name: text, options: fit.options, notes: fit.notes.map((n) => `${where} ${text}: ${n}`) };
 }

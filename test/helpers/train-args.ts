@@ -24,6 +24,8 @@ export const TINY_SWEEP_BUDGET = {
   warmup: 5,
   posWarmup: 3,
   dataWarmup: 3,
+  // explicit: quick's 18 data-started epochs would be scaled to 0 of 1 (sim/train/budget.ts fitBudget)
+  dataEpochs: 1,
   acpWarmup: 5,
   samples: 2,
   every: 2,
