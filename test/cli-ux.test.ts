@@ -575,12 +575,12 @@ describe('the command line names its flags where a library caller reads its opti
     );
     expect(line(['model', 'new', '--L', '16', '--rules', 'G99', '--out', out])).toMatch(/^dtca: --rules: unknown rule preset "G99"/);
     expect(existsSync(out)).toBe(false);
-    // a model on another grid than a config named (run; probe: any config) says which --set fits it
+    // a model on another grid than a config named (run and probe) says which --set fits it
     const m = join(dir, 'grid8.json');
     expect(dtca(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--stages', '1', '--out', m]).code).toBe(0);
     const fit = / \(use --set fabric\.L=8 or a config with that grid\)$/;
     expect(line(['run', 'dtca-paper', '--model', m, '--images', '1', '--sweeps', '1', '--out', join(dir, 'named-run')])).toMatch(fit);
-    expect(line(['probe', '--model', m, '--vcd', join(dir, 'named.vcd')])).toMatch(fit);
+    expect(line(['probe', 'dtca-paper', '--model', m, '--vcd', join(dir, 'named.vcd')])).toMatch(fit);
   });
 
   /** the last line of a refused command's stderr (the one-line error) */
