@@ -15,8 +15,11 @@
  *   errors     UserError: bad input, with a message that names what and where; OptionError (a
  *              UserError) names the option, the value and why; Interrupted: a run stopped early
  *
- * Long work takes plain callbacks (onImageDone, onChainDone, shouldStop) or a RunContext
- * (sim/context.ts; quietContext() is the silent one).
+ * Long work takes plain callbacks (onImageDone, onChainDone, shouldStop; train's stop) or a
+ * RunContext (sim/context.ts; quietContext() is the silent one).
+ *
+ * The calls that take options (and buildChip its config) check here, before the simulator's own
+ * code runs, what only a JavaScript caller can get wrong: the end of this file.
  */
 import { PIXELS } from './sim/fmnist.js';
 import { pixelsOf, generatedSamples } from './sim/quality/samples.js';
@@ -25,29 +28,57 @@ import { CLASSIFIER_PATH } from './sim/quality/train.js';
 import { evaluate, loadReferenceData, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
 import type { GenerateResult } from './sim/dtm.js';
 import type { DtmSpec } from './sim/model.js';
-import { UserError } from './fabric/errors.js';
+import { UserError, OptionError } from './fabric/errors.js';
+import { kindOf } from './fabric/json.js';
+import {
+  resolveConfig as resolveConfigIn,
+  checkConfig as checkConfigIn,
+  validateConfig,
+  type ResolvedConfig,
+  type ResolveOptions,
+  type CheckedConfig,
+} from './sim/config.js';
+import { buildChip as buildChipIn, type Chip } from './sim/chip.js';
+import type { Model } from './sim/model.js';
+import { newDtmModel as newDtmModelIn, generate as generateIn, type NewDtmOptions, type GenerateOptions } from './sim/dtm.js';
+import { runModel as runModelIn, type RunOptions, type RunResult } from './sim/run.js';
+import { train as trainIn, type TrainOptions, type TrainResult } from './sim/train/train.js';
+import { loadFmnist as loadFmnistIn, type ImageSet, type LoadOptions, type Split } from './sim/fmnist.js';
+import { openTraceWriter as openTraceWriterIn, type TraceWriter } from './traces/writer.js';
+import type { TraceOptions } from './traces/types.js';
+import {
+  checkOptionKeys,
+  RESOLVE_KEYS,
+  NEW_DTM_KEYS,
+  GENERATE_KEYS,
+  RUN_KEYS,
+  TRAIN_KEYS,
+  LOAD_KEYS,
+  TRACE_KEYS,
+  EVALUATE_KEYS,
+} from './sim/library-options.js';
 
-export { resolveConfig, checkConfig, presetNames, configJsonSchema, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './sim/config.js';
-export { buildChip, type Chip, type Timing } from './sim/chip.js';
-export { readModel, parseModel, randomModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
 export {
-  newDtmModel,
-  generate,
-  PLACEMENTS,
-  type NewDtmOptions,
-  type GenerateOptions,
-  type GenerateResult,
-  type StageStats,
-  type Mapping,
-  type Placement,
-} from './sim/dtm.js';
-export { runModel, INIT_MODES, type RunOptions, type StopOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
+  presetNames,
+  configJsonSchema,
+  DEFAULT_CONFIG,
+  type ResolvedConfig,
+  type ResolveOptions,
+  type CheckedConfig,
+  type ConfigProblem,
+} from './sim/config.js';
+export { type Chip, type Timing } from './sim/chip.js';
+export { readModel, parseModel, randomModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
+export { PLACEMENTS, type NewDtmOptions, type GenerateOptions, type GenerateResult, type StageStats, type Mapping, type Placement } from './sim/dtm.js';
+export { INIT_MODES, type RunOptions, type StopOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
 export { makeStats, makeDtmStats, formatStats, type Stats } from './sim/stats.js';
-export { train, type TrainOptions, type TrainResult } from './sim/train/train.js';
+export { TrainingStopped, type TrainOptions, type TrainResult } from './sim/train/train.js';
+export type { EpochRecord } from './sim/train/stage.js';
 export { evaluate, loadReferenceData, formatReport, type Samples, type EvalReport, type EvalOptions, type ReferenceData } from './sim/quality/eval.js';
 export { readRunSamples } from './sim/quality/samples.js';
-export { loadFmnist, PIXELS, CLASSES, CLASS_NAMES, DEFAULT_DATA_DIR } from './sim/fmnist.js';
-export { openTraceWriter, TraceWriter, type TraceOptions } from './traces/writer.js';
+export { PIXELS, CLASSES, CLASS_NAMES, DEFAULT_DATA_DIR, type ImageSet, type LoadOptions, type Split } from './sim/fmnist.js';
+export { TraceWriter, type TraceOptions } from './traces/writer.js';
+export type { TraceSink } from './traces/types.js';
 export {
   readTrace,
   inspectTrace,
@@ -92,6 +123,7 @@ export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dt
  * from `dataDir` (default: $DTCA_DATA, then the Debian package's directory).
  */
 export function evaluateSamples(samples: Samples, o: { dataDir?: string; data?: ReferenceData; classifierPath?: string; seed?: number } = {}): EvalReport {
+  checkOptionKeys('evaluateSamples', o, EVALUATE_KEYS);
   const classifierPath = o.classifierPath ?? CLASSIFIER_PATH;
   const { net, info } = readClassifier(classifierPath);
   return evaluate(samples, {
@@ -101,4 +133,70 @@ export function evaluateSamples(samples: Samples, o: { dataDir?: string; data?: 
     classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
     seed: o.seed,
   });
+}
+
+// The calls below are the simulator's own, behind a check of what a JavaScript caller can get wrong
+// that the command line cannot (sim/library-options.ts): options that are not an object, or name an
+// option the call does not have (a misspelling was ignored without a word); and buildChip's config,
+// which a caller may have built or edited by hand, checked as resolveConfig checks it.
+
+/** A preset name or config file, with `sets` and `ideal` applied and checked (a UserError names the first problem). */
+export function resolveConfig(ref: string | undefined, opts?: ResolveOptions): ResolvedConfig {
+  checkOptionKeys('resolveConfig', opts, RESOLVE_KEYS, true);
+  return resolveConfigIn(ref, opts);
+}
+
+/** As resolveConfig, but every problem listed (`problems`) instead of the first thrown. */
+export function checkConfig(ref: string | undefined, opts?: ResolveOptions): CheckedConfig {
+  checkOptionKeys('checkConfig', opts, RESOLVE_KEYS, true);
+  return checkConfigIn(ref, opts);
+}
+
+/**
+ * The chip of a config: its fabric, fabricated cells, timing and energy table. The config is
+ * checked as resolveConfig checks one (an object built or edited by hand: `clock.clock_hz = -5`
+ * is a UserError naming it, not a RangeError from deep in the timing).
+ */
+export function buildChip(config: ResolvedConfig): Chip {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new OptionError('config', kindOf(config), `buildChip's config must be a config object (resolveConfig gives one), not ${kindOf(config)}`, false);
+  }
+  validateConfig(config, 'config', 'buildChip names the next once this one is fixed');
+  return buildChipIn(config);
+}
+
+/** A new DTM model (zero or seeded random weights) on an L x L grid. */
+export function newDtmModel(o: NewDtmOptions): Model {
+  checkOptionKeys('newDtmModel', o, NEW_DTM_KEYS);
+  return newDtmModelIn(o);
+}
+
+/** Generates images with a DTM model, stage by stage from noise. */
+export async function generate(chip: Chip, model: Model, opts: GenerateOptions): Promise<GenerateResult> {
+  checkOptionKeys('generate', opts, GENERATE_KEYS);
+  return generateIn(chip, model, opts);
+}
+
+/** Runs one stage of a model as a Boltzmann machine: chains of Gibbs sweeps on the chip. */
+export async function runModel(chip: Chip, model: Model, opts: RunOptions): Promise<RunResult> {
+  checkOptionKeys('runModel', opts, RUN_KEYS);
+  return runModelIn(chip, model, opts);
+}
+
+/** Trains a DTM as dtca train does, writing the model (and its log) to `out`. */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  checkOptionKeys('train', o, TRAIN_KEYS);
+  return trainIn(o);
+}
+
+/** A split of Fashion-MNIST (binarised), from `dir` (default: $DTCA_DATA, then the Debian package's directory). */
+export function loadFmnist(o: LoadOptions): ImageSet & { dir: string; split: Split } {
+  checkOptionKeys('loadFmnist', o, LOAD_KEYS);
+  return loadFmnistIn(o);
+}
+
+/** A trace file being written, as generate()'s `sink`; close() it when the run is done. */
+export function openTraceWriter(path: string, opts?: TraceOptions): TraceWriter {
+  checkOptionKeys('openTraceWriter', opts, TRACE_KEYS, true);
+  return openTraceWriterIn(path, opts);
 }

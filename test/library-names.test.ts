@@ -429,6 +429,61 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
   });
 });
 
+describe('options objects: an option the call does not have, or no object at all, is an OptionError (it was ignored, or crashed cloning)', () => {
+  const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
+  const chip = buildChip(config);
+  const model = newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+
+  it('a misspelt option names itself and the option meant; one of another call (train has stop, not shouldStop) too', async () => {
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    expect(await optionRefusal(() => runModel(chip, bm, { chains: 1, sweeps: 2, warmup: 0, sweepz: 4 } as never))).toEqual({
+      option: 'sweepz',
+      message: 'sweepz: not an option of runModel (did you mean sweeps?)',
+    });
+    expect((await optionRefusal(() => generate(chip, model, { images: 1, sweeps: 1, imagez: 2 } as never))).message).toBe(
+      'imagez: not an option of generate (did you mean images?)',
+    );
+    // was ignored with workers: 1 (training never stopped), a DOMException cloning it to workers: 2
+    const out = join(mkdtempSync(join(tmpdir(), 'dtca-libnames-')), 'm.mp');
+    for (const workers of [1, 2]) {
+      const o = { ...tinyTraining(config, model, out), workers, shouldStop: () => true };
+      expect((await optionRefusal(() => train(o as never))).message).toBe('shouldStop: not an option of train (did you mean stop?)');
+    }
+    expect(existsSync(`${out}.ckpt`), 'refused before anything is written').toBe(false);
+    expect((await optionRefusal(() => resolveConfig('dtca-paper', { set: ['fabric.L=16'] } as never))).message).toBe(
+      'set: not an option of resolveConfig (did you mean sets?)',
+    );
+    expect(
+      (await optionRefusal(() => newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 40, weights: 'zero', seed: 1, Beta: 2 } as never))).message,
+    ).toBe('Beta: not an option of newDtmModel (did you mean beta?)');
+    expect((await optionRefusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct'), { evry: 2 } as never))).option).toBe('evry');
+  });
+
+  it('options that are not an object: named as the options, not a TypeError', async () => {
+    expect(await optionRefusal(() => runModel(chip, model, undefined as never))).toEqual({
+      option: 'options',
+      message: "options: runModel's options must be an object { chains, sweeps, warmup, stage, ... }, not undefined",
+    });
+    expect((await optionRefusal(() => generate(chip, model, undefined as never))).option).toBe('options');
+    expect((await optionRefusal(() => newDtmModel(undefined as never))).option).toBe('options');
+    expect((await optionRefusal(() => train(undefined as never))).option).toBe('options');
+    // a directory passed where the options go (its .split was String.prototype.split)
+    expect((await optionRefusal(() => loadFmnist('/usr/share/datasets/fashion-mnist' as never))).message).toBe(
+      "options: loadFmnist's options must be an object { split, dir, limit, canonical, ... }, not a string",
+    );
+  });
+
+  it('buildChip checks a config built or edited by hand as resolveConfig would (was a RangeError from the timing)', async () => {
+    expect(await refusal(() => buildChip({ ...config, clock: { ...config.clock, clock_hz: -5 } }))).toBe('config: clock.clock_hz = -5: must be >= 0.001');
+    expect(await refusal(() => buildChip({ ...config, fabric: { ...config.fabric, L: '16' as never } }))).toBe(
+      'config: fabric.L = 16: expected a number, got a string',
+    );
+    expect((await optionRefusal(() => buildChip(undefined as never))).message).toBe(
+      "config: buildChip's config must be a config object (resolveConfig gives one), not undefined",
+    );
+  });
+});
+
 /** a directory that does not exist */
 function dirOfNothing(): string {
   return join(tmpdir(), 'dtca-libnames-no-such-dir');
