@@ -73,6 +73,36 @@ class ModelError(ValueError):
     """A model that dtca would refuse; the message names the field."""
 
 
+def _kind(v):
+    """What a value is, in a few words, for messages."""
+    if v is None:
+        return "None"
+    t = type(v).__name__
+    return ("an %s" if t[:1] in "aeiou" else "a %s") % t
+
+
+def _whole(v):
+    """An integer (Python's, numpy's, or a float with an integer value), not a bool."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return False
+    return isinstance(v, (int, np.integer)) or (math.isfinite(v) and float(v).is_integer())
+
+
+def _number(v):
+    """A real number (Python's or numpy's), not a bool."""
+    return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.integer, np.floating))
+
+
+def _array(a, dtype, where, what):
+    """np.asarray(a, dtype), or a ModelError naming the field when a holds what is not a number."""
+    if a is None or isinstance(a, (str, bytes, dict)):
+        raise ModelError("%s: expected %s, not %s" % (where, what, _kind(a)))
+    try:
+        return np.asarray(a, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise ModelError("%s: expected %s" % (where, what))
+
+
 def resolve_rules(rules):
     """A preset name ('G12') or a list of [a, b] rules -> list of [a, b]."""
     if isinstance(rules, str):
@@ -80,9 +110,11 @@ def resolve_rules(rules):
         if r is None:
             raise ModelError("grid.rules: unknown rule preset %r (known: %s)" % (rules, ", ".join(RULE_PRESETS)))
         return [list(x) for x in r]
+    if not isinstance(rules, (list, tuple, np.ndarray)):
+        raise ModelError("grid.rules: a preset name (%s) or a list of [a, b], not %s" % (", ".join(RULE_PRESETS), _kind(rules)))
     out = []
     for n, r in enumerate(rules):
-        if len(r) != 2 or any(int(v) != v for v in r):
+        if not isinstance(r, (list, tuple, np.ndarray)) or len(r) != 2 or not all(_whole(v) for v in r):
             raise ModelError("grid.rules[%d]: expected [a, b] with integers" % n)
         a, b = int(r[0]), int(r[1])
         if (abs(a) + abs(b)) % 2 == 0:
@@ -104,6 +136,10 @@ def directions(rules):
 def grid_edges(L, rules, boundary="open"):
     """Every wire of an L x L grid, each undirected wire once, as (i, j) int32 arrays with i < j
     (cell index y * L + x)."""
+    if not _whole(L) or not 1 <= L <= MAX_L:
+        raise ModelError("grid_edges: L must be an integer in 1..%d, not %r" % (MAX_L, L))
+    if boundary not in ("open", "torus"):
+        raise ModelError('grid_edges: boundary must be "open" or "torus", not %r' % (boundary,))
     L = int(L)
     y, x = np.divmod(np.arange(L * L, dtype=np.int64), L)
     ii, jj = [], []
@@ -127,6 +163,9 @@ def grid_edges(L, rules, boundary="open"):
 
 def time_grid(T):
     """The forward-process time grid t_k = -ln(1 - k/T), k = 0..T (t_T infinite: None)."""
+    if not _whole(T) or T < 1:
+        raise ModelError("time_grid: T must be an integer >= 1, not %r" % (T,))
+    T = int(T)
     return [-math.log(1 - k / T) for k in range(T)] + [None]
 
 
@@ -143,7 +182,7 @@ def stage_coupling(time_grid_, k, lam):
 
 
 def _finite(a, where):
-    a = np.asarray(a, dtype=np.float64).ravel()
+    a = _array(a, np.float64, where, "numbers").ravel()
     bad = np.nonzero(~np.isfinite(a))[0]
     if bad.size:
         raise ModelError("%s[%d]: %r is not a finite number" % (where, bad[0], a[bad[0]]))
@@ -151,7 +190,9 @@ def _finite(a, where):
 
 
 def _cells(a, N, where):
-    a = np.asarray(a)
+    a = _array(a, None, where, "cell indices")
+    if a.dtype == object or a.dtype.kind in "USVb":
+        raise ModelError("%s: cell indices must be integers" % where)
     if a.size and not np.issubdtype(a.dtype, np.integer):
         f = np.asarray(a, dtype=np.float64)
         if not np.all(f == np.round(f)):
@@ -166,10 +207,12 @@ def _cells(a, N, where):
 def _edges(e, where):
     """(i, j, w) arrays from a dict {i, j, w}, a tuple (i, j, w), an (E, 3) array or a list of [i, j, w]."""
     if isinstance(e, dict):
+        if set(e) != {"i", "j", "w"}:
+            raise ModelError("%s: a dict of edges has exactly the keys i, j and w" % where)
         return e["i"], e["j"], e["w"]
     if isinstance(e, tuple) and len(e) == 3:
         return e
-    a = np.asarray(e, dtype=np.float64)
+    a = _array(e, np.float64, where, "(i, j, w) arrays, {'i','j','w'} or rows [i, j, w]")
     if a.size == 0:
         return [], [], []
     if a.ndim != 2 or a.shape[1] != 3:
@@ -226,7 +269,13 @@ def _stage(st, n, L, N, rules, boundary):
     clamp = st.get("clamp", [])
     if isinstance(clamp, dict):
         clamp = list(clamp.items())
-    clamp = np.asarray(clamp, dtype=np.int64).reshape(-1, 2) if len(clamp) else np.zeros((0, 2), dtype=np.int64)
+    what = "{cell: spin} or rows [cell, spin]"
+    if isinstance(clamp, str) or not hasattr(clamp, "__len__"):
+        raise ModelError("%s.clamp: expected %s, not %s" % (where, what, _kind(clamp)))
+    c = _array(clamp, np.float64, where + ".clamp", what) if len(clamp) else np.zeros((0, 2))
+    if c.size % 2 or not np.all(np.isfinite(c)) or not np.all(c == np.round(c)):
+        raise ModelError("%s.clamp: expected %s with integers" % (where, what))
+    clamp = c.astype(np.int64).reshape(-1, 2)
     _cells(clamp[:, 0], N, where + ".clamp")
     if not np.isin(clamp[:, 1], [-1, 1]).all():
         raise ModelError("%s.clamp: spins must be +1 or -1" % where)
@@ -234,6 +283,8 @@ def _stage(st, n, L, N, rules, boundary):
 
 
 def _dtm(d, T, N):
+    if not isinstance(d, dict):
+        raise ModelError("dtm: expected a dict, not %s" % _kind(d))
     d = dict(d)
     unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape", "image_source", "label_gain"}
     if unknown:
@@ -241,17 +292,19 @@ def _dtm(d, T, N):
     if d.get("T", T) != T:
         raise ModelError("dtm.T = %r but the model has %d stages" % (d["T"], T))
     tg = d.get("time_grid")
+    if tg is not None and not isinstance(tg, (list, tuple, np.ndarray)):
+        raise ModelError("dtm.time_grid: expected a list, not %s" % _kind(tg))
     tg = time_grid(T) if tg is None else list(tg)
     if len(tg) != T + 1 or tg[T] is not None:
         raise ModelError("dtm.time_grid: needs T + 1 = %d entries, the last None (the noisiest interval is infinite)" % (T + 1))
     for k in range(T):
-        if tg[k] is None or not math.isfinite(tg[k]) or (k > 0 and tg[k] <= tg[k - 1]):
+        if not _number(tg[k]) or not math.isfinite(tg[k]) or (k > 0 and tg[k] <= tg[k - 1]):
             raise ModelError("dtm.time_grid[%d]: must be finite and increasing" % k)
     out = {"T": T, "time_grid": [None if t is None else float(t) for t in tg]}
     for key in ("lambda_image", "lambda_label"):
         if key not in d:
             raise ModelError("dtm.%s: missing (the forward process rate; the paper uses 0.9 for image, 0.2 for label cells)" % key)
-        v = float(d[key])
+        v = float(d[key]) if _number(d[key]) else math.nan
         if not (math.isfinite(v) and v > 0):
             raise ModelError("dtm.%s: must be > 0" % key)
         out[key] = v
@@ -260,17 +313,19 @@ def _dtm(d, T, N):
     both = np.concatenate([image, label])
     if np.unique(both).size != both.size:
         raise ModelError("dtm: a cell is listed twice among image and label cells")
-    copies = int(d.get("label_copies", 10 if label.size else 1))
-    if copies < 1 or label.size % copies:
+    copies = d.get("label_copies", 10 if label.size else 1)
+    if not _whole(copies) or copies < 1 or label.size % int(copies):
         raise ModelError("dtm.label_copies: must be a positive integer dividing the %d label cells" % label.size)
     shape = d.get("image_shape")
     if shape is None:
         side = math.ceil(math.sqrt(image.size)) if image.size else 1
         shape = [math.ceil(image.size / side), side]
-    shape = [int(s) for s in shape]
-    if len(shape) != 2 or shape[0] * shape[1] < image.size:
+    if not isinstance(shape, (list, tuple)) or len(shape) != 2 or not all(_whole(x) and x >= 0 for x in shape):
         raise ModelError("dtm.image_shape: [rows, cols] with rows*cols >= %d image cells" % image.size)
-    out.update(image=image, label=label, label_copies=copies, image_shape=shape)
+    shape = [int(x) for x in shape]
+    if shape[0] * shape[1] < image.size:
+        raise ModelError("dtm.image_shape: [rows, cols] with rows*cols >= %d image cells" % image.size)
+    out.update(image=image, label=label, label_copies=int(copies), image_shape=shape)
     src = d.get("image_source")
     if src is not None:
         if not isinstance(src, dict) or set(src) - {"source", "width", "height", "downscale"} or src.get("source") != "fmnist-28":
@@ -306,27 +361,32 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
     stages  list of dicts: "bias" (L*L numbers), "edges" ((i, j, w) arrays, {"i","j","w"}, an
             (E, 3) array or rows [i, j, w]; every edge a wire of the grid, once), "clamp"
             (optional: {cell: +-1} or rows [cell, +-1]); stage 0 the cleanest
-    beta    inverse temperature
+    beta    inverse temperature, in (0, 1e6]
     dtm     for a denoising model: {"image": cells, "label": cells, "label_copies": 10,
             "image_shape": [28, 28], "lambda_image": 0.9, "lambda_label": 0.2,
             "time_grid": optional, "label_gain": optional}; T is the number of stages
     format  "json" or "msgpack" (default: JSON for a .json path, else msgpack)
 
-    The file is written to a temporary name and renamed into place. Returns the path.
+    Anything wrong (a value dtca would refuse, or of the wrong kind: None or a string where numbers
+    belong) raises ModelError naming the field. The file is written to a temporary name and renamed
+    into place. Returns the path.
     """
     if not isinstance(grid, dict) or set(grid) - {"L", "rules", "boundary"}:
         raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
-    L = int(grid.get("L", 0))
-    if L < 2 or L != grid.get("L"):
-        raise ModelError("grid.L: must be an integer >= 2")
+    L = grid.get("L")
+    if not _whole(L) or not 2 <= L <= MAX_L:
+        raise ModelError("grid.L: must be an integer in 2..%d" % MAX_L)
+    L = int(L)
     boundary = grid.get("boundary", "open")
     if boundary not in ("open", "torus"):
         raise ModelError('grid.boundary: must be "open" or "torus"')
     rules = grid.get("rules")
     resolved = resolve_rules(rules)
+    if not _number(beta) or not math.isfinite(beta) or not 0 < beta <= MAX_BETA:
+        raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
     beta = float(beta)
-    if not math.isfinite(beta):
-        raise ModelError("beta: must be a finite number")
+    if not isinstance(stages, (list, tuple)):
+        raise ModelError("stages: expected a list of stages, not %s" % _kind(stages))
     if not stages:
         raise ModelError("stages: at least one stage is needed")
     N = L * L
@@ -359,9 +419,12 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            # named by the path asked for, not by the temporary name beside it
+            raise OSError(e.errno, "cannot write model file (%s)" % e.strerror, path) from None
         raise
     return path
 

@@ -1,0 +1,119 @@
+// The Python example of docs/formats.md (dtca_trace: a trace read, a model written and read back)
+// runs as written, with /usr/bin/python3 and the package from the checkout (PYTHONPATH=traces, as
+// the docs allow): only its two trace file names are replaced by a trace `dtca run --trace` wrote
+// here. Then the `dtca run` the docs give after it runs the model the example wrote. Also the
+// package's answers to what a caller can get wrong: model.write refuses values of the wrong kind
+// and what dtca would refuse (beta 0) with a ModelError naming the field (were bare ValueErrors
+// and TypeErrors, or a file dtca then refused), and column_of a cell outside the grid (numpy took
+// -1 as the last cell: a wrong column, silently).
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dtca, ROOT } from './helpers/cli.js';
+
+const PY = '/usr/bin/python3';
+const pyOk = spawnSync(PY, ['-c', 'import msgpack, numpy'], { encoding: 'utf8' }).status === 0;
+const pyIt = pyOk || process.env.CI ? it : it.skip;
+
+let work = '';
+let trace = '';
+
+function py(code: string) {
+  const r = spawnSync(PY, ['-c', code], {
+    cwd: work,
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONPATH: join(ROOT, 'traces'), PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("docs/formats.md's Python example", () => {
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'dtca-pydocs-'));
+    const r = dtca(['run', '--set', 'fabric.L=16', '--set', 'fabric.rules=G8', '--images', '2', '--sweeps', '3', '--trace', '--quiet'], { cwd: work });
+    expect(r.code, r.stderr).toBe(0); // a warning: random weights, no shipped model fits L = 16
+    const [run] = readdirSync(join(work, 'runs'));
+    trace = join(work, 'runs', run, 'trace.dtct');
+  });
+
+  pyIt(
+    'runs as written, and dtca runs the model it writes',
+    () => {
+      const md = readFileSync(join(ROOT, 'docs', 'formats.md'), 'utf8');
+      const blocks = [...md.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]);
+      expect(blocks).toHaveLength(1);
+      const names = ["'runs/20260101-120000-000-9f3a-dtca-paper/trace.dtct'", "'big.dtct'"];
+      for (const n of names) expect(blocks[0]).toContain(n);
+      let code = blocks[0];
+      for (const n of names) code = code.replaceAll(n, JSON.stringify(trace));
+      const r = py(`${code}\nprint(t.status, len(rows), len(t.stage_records), m['beta'], len(m['stages']), m['dtm']['image'].size)`);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      // the trace: complete, 2 images x 8 stages x (3 sweeps); 8 stage_begin and 8 stage_end records
+      expect(r.stdout.trim()).toMatch(/^complete \d+ 16 1\.0 4 16$/);
+
+      const line = /^then `dtca (run --set fabric\.L=16 --set fabric\.rules=G8 --model my\.model --trace)`/m.exec(md);
+      expect(line, 'the dtca run after the example').not.toBeNull();
+      const run = dtca([...line![1].split(' '), '--images', '1', '--sweeps', '2', '--quiet'], { cwd: work });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+    },
+    120_000,
+  );
+
+  pyIt('model.write and column_of refuse what is wrong with a typed error naming it', () => {
+    const r = py(`
+import numpy as np, dtca_trace
+from dtca_trace import model
+i, j = model.grid_edges(4, 'G8', 'open')
+ok = dict(grid={'L': 4, 'rules': 'G8', 'boundary': 'open'}, stages=[{'bias': np.zeros(16), 'edges': (i, j, np.zeros(i.size))}])
+def tryit(**kw):
+    try:
+        model.write('w.mp', **{**ok, **kw})
+        print('written')
+    except model.ModelError as e:
+        print(e)
+tryit(beta=0)
+tryit(beta=None)
+tryit(grid={'L': 'abc', 'rules': 'G8', 'boundary': 'open'})
+tryit(grid={'L': 4, 'rules': 5, 'boundary': 'open'})
+tryit(stages=[{'bias': 'x' * 16}])
+tryit(stages=[{'bias': np.zeros(16), 'edges': (i, j, ['a'] * i.size)}])
+tryit(stages=[{'bias': np.zeros(16), 'clamp': 'x'}])
+tryit(dtm=[1])
+tryit(dtm={'image': [0, 2], 'lambda_image': 'x', 'lambda_label': 0.2})
+tryit(dtm={'image': [0, 2], 'lambda_image': 0.9, 'lambda_label': 0.2, 'label_copies': 2.5})
+try:
+    model.grid_edges(4, 'G8', 'torsu')
+except model.ModelError as e:
+    print(e)
+header, t = dtca_trace.load(${JSON.stringify(trace)})
+for cells in ([-1], [256], [1.5]):
+    try:
+        print(dtca_trace.column_of(header, cells))
+    except ValueError as e:
+        print(e)
+print(list(dtca_trace.column_of(header, [0, 255])))
+`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'beta: must be a number in (0, 1e+06]',
+      'beta: must be a number in (0, 1e+06]',
+      'grid.L: must be an integer in 2..46340',
+      'grid.rules: a preset name (G8, G12, G16, G16_CODE, Z1) or a list of [a, b], not an int',
+      'stages[0].bias: expected numbers, not a str',
+      'stages[0].edges.w: expected numbers',
+      'stages[0].clamp: expected {cell: spin} or rows [cell, spin], not a str',
+      'dtm: expected a dict, not a list',
+      'dtm.lambda_image: must be > 0',
+      'dtm.label_copies: must be a positive integer dividing the 0 label cells',
+      'grid_edges: boundary must be "open" or "torus", not \'torsu\'',
+      'column_of: cell -1 is not a cell of the grid (integers 0..255)',
+      'column_of: cell 256 is not a cell of the grid (integers 0..255)',
+      'column_of: cell 1.5 is not a cell of the grid (integers 0..255)',
+      '[0, 255]',
+    ]);
+  });
+});
