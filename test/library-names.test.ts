@@ -29,9 +29,11 @@ import {
   PIXELS,
   UserError,
   OptionError,
+  readTrace,
   type NewDtmOptions,
   type TrainOptions,
 } from '../index.js';
+import { OutputSession, withOutputSession } from '../fabric/files.js';
 import { FLAG_NAMES } from '../sim/config.js';
 import { readImageSet } from '../sim/fmnist.js';
 import { TRAIN_FLAG_NAMES } from '../sim/train/train-names.js';
@@ -481,6 +483,30 @@ describe('options objects: an option the call does not have, or no object at all
     expect((await optionRefusal(() => buildChip(undefined as never))).message).toBe(
       "config: buildChip's config must be a config object (resolveConfig gives one), not undefined",
     );
+  });
+});
+
+describe('one process, one workload twice: what a library call read does not bind a later call', () => {
+  it('a traced generate, its trace read back, the same generate again to the same path (was: "is an input of this command")', async () => {
+    const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'] }));
+    const model = newDtmModel({ T: 2, L: 10, rules: 'G8', boundary: 'open', visible: 20, weights: { random: 0.3 }, seed: 4 });
+    const path = join(mkdtempSync(join(tmpdir(), 'dtca-libtwice-')), 'gen.dtct');
+    const once = async () => {
+      const sink = openTraceWriter(path);
+      const gen = await generate(chip, model, { images: 1, sweeps: 2, sink });
+      await sink.close();
+      const kinds: string[] = [];
+      for await (const rec of readTrace(path)) kinds.push(rec.type);
+      return { out: Array.from(gen.outputs[0]), kinds };
+    };
+    const first = await once();
+    expect(first.kinds[0]).toBe('header');
+    expect(await once()).toEqual(first);
+    // a command's rule stands: inside one (the CLI runs each command line in a session) no output replaces an input
+    await withOutputSession(new OutputSession(), async () => {
+      for await (const rec of readTrace(path)) void rec;
+      expect(() => openTraceWriter(path)).toThrow(/is an input of this command/);
+    });
   });
 });
 
