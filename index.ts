@@ -39,7 +39,8 @@ import {
   type CheckedConfig,
 } from './sim/config.js';
 import { buildChip as buildChipIn, type Chip } from './sim/chip.js';
-import type { Model } from './sim/model.js';
+import { randomModel as randomModelIn, type Model } from './sim/model.js';
+import type { Fabric } from './fabric/fabric.js';
 import { newDtmModel as newDtmModelIn, generate as generateIn, type NewDtmOptions, type GenerateOptions } from './sim/dtm.js';
 import { runModel as runModelIn, type RunOptions, type RunResult } from './sim/run.js';
 import { train as trainIn, type TrainOptions, type TrainResult } from './sim/train/train.js';
@@ -56,6 +57,9 @@ import {
   LOAD_KEYS,
   TRACE_KEYS,
   EVALUATE_KEYS,
+  checkChipArgument,
+  checkFabricArgument,
+  checkModelArgument,
 } from './sim/library-options.js';
 
 export {
@@ -68,7 +72,7 @@ export {
   type ConfigProblem,
 } from './sim/config.js';
 export { type Chip, type Timing } from './sim/chip.js';
-export { readModel, parseModel, randomModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
+export { readModel, parseModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
 export { PLACEMENTS, type NewDtmOptions, type GenerateOptions, type GenerateResult, type StageStats, type Mapping, type Placement } from './sim/dtm.js';
 export { INIT_MODES, type RunOptions, type StopOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
 export { makeStats, makeDtmStats, formatStats, type Stats } from './sim/stats.js';
@@ -158,11 +162,23 @@ export function checkConfig(ref: string | undefined, opts?: ResolveOptions): Che
  * is a UserError naming it, not a RangeError from deep in the timing).
  */
 export function buildChip(config: ResolvedConfig): Chip {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new OptionError('config', kindOf(config), `buildChip's config must be a config object (resolveConfig gives one), not ${kindOf(config)}`, false);
-  }
-  validateConfig(config, 'config', 'buildChip names the next once this one is fixed');
+  checkConfigArgument('buildChip', config);
   return buildChipIn(config);
+}
+
+/** A seeded random Boltzmann machine on a chip's fabric (`chip.fabric`): weights U(-scale, scale), biases U(-biasScale, biasScale). */
+export function randomModel(fabric: Fabric, seed: number, scale: number, biasScale: number): Model {
+  checkFabricArgument('randomModel', fabric);
+  return randomModelIn(fabric, seed, scale, biasScale);
+}
+
+/** A config object as resolveConfig makes one, checked as it checks one. */
+function checkConfigArgument(call: string, config: unknown): void {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    const hint = typeof config === 'string' ? ` (resolveConfig(${JSON.stringify(config)}) gives one)` : ' (resolveConfig gives one)';
+    throw new OptionError('config', kindOf(config), `${call}'s config must be a config object${hint}, not ${kindOf(config)}`, false);
+  }
+  validateConfig(config, 'config', `${call} names the next once this one is fixed`);
 }
 
 /** A new DTM model (zero or seeded random weights) on an L x L grid. */
@@ -173,12 +189,16 @@ export function newDtmModel(o: NewDtmOptions): Model {
 
 /** Generates images with a DTM model, stage by stage from noise. */
 export async function generate(chip: Chip, model: Model, opts: GenerateOptions): Promise<GenerateResult> {
+  checkChipArgument('generate', chip);
+  checkModelArgument('generate', model);
   checkOptionKeys('generate', opts, GENERATE_KEYS);
   return generateIn(chip, model, opts);
 }
 
 /** Runs one stage of a model as a Boltzmann machine: chains of Gibbs sweeps on the chip. */
 export async function runModel(chip: Chip, model: Model, opts: RunOptions): Promise<RunResult> {
+  checkChipArgument('runModel', chip);
+  checkModelArgument('runModel', model);
   checkOptionKeys('runModel', opts, RUN_KEYS);
   return runModelIn(chip, model, opts);
 }
@@ -186,6 +206,8 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
 /** Trains a DTM as dtca train does, writing the model (and its log) to `out`. */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   checkOptionKeys('train', o, TRAIN_KEYS);
+  checkConfigArgument('train', o.config);
+  checkModelArgument('train', o.model);
   return trainIn(o);
 }
 

@@ -143,3 +143,36 @@ export function checkOptionKeys(call: string, o: unknown, known: Record<string, 
     throw new OptionError(k, undefined, `not an option of ${call}${near ? ` (did you mean ${near}?)` : `; its options: ${names.join(', ')}`}`, false);
   }
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** `chip` is what buildChip gives (an OptionError naming `chip` otherwise: a config, or nothing, was a TypeError deep in the run). */
+export function checkChipArgument(call: string, chip: unknown): void {
+  if (isObject(chip) && isObject(chip.fabric) && isObject(chip.config) && isObject(chip.timing) && isObject(chip.table)) return;
+  const hint = isObject(chip) && isObject(chip.fabric) && isObject(chip.clock) ? ' (this is a config: buildChip(config) gives the chip)' : '';
+  throw new OptionError('chip', kindOf(chip), `${call}'s chip must be a chip from buildChip(config), not ${kindOf(chip)}${hint}`, false);
+}
+
+/** `fabric` is a chip's fabric (randomModel's first argument: chip.fabric, not the chip). */
+export function checkFabricArgument(call: string, fabric: unknown): void {
+  if (isObject(fabric) && Number.isInteger(fabric.L) && Number.isInteger(fabric.N) && Array.isArray(fabric.rules)) return;
+  const hint = isObject(fabric) && isObject(fabric.fabric) ? ' (this is the chip: pass chip.fabric)' : '';
+  throw new OptionError('fabric', kindOf(fabric), `${call}'s fabric must be a chip's fabric (chip.fabric), not ${kindOf(fabric)}${hint}`, false);
+}
+
+/**
+ * `model` is a model as readModel, parseModel, randomModel and newDtmModel give it (stages of typed
+ * arrays); a model file's object (modelToObject's, or JSON.parse of a .json model) was a TypeError
+ * deep in the run ('dtm.image is not iterable').
+ */
+export function checkModelArgument(call: string, model: unknown): void {
+  if (isObject(model) && Array.isArray(model.stages) && model.stages.length > 0 && model.stages.every((s) => isObject(s) && s.bias instanceof Float64Array))
+    return;
+  const hint = isObject(model) && model.format === 'dtca-model' ? " (this is a model file's object: parseModel(object, where) gives the model)" : '';
+  throw new OptionError(
+    'model',
+    kindOf(model),
+    `${call}'s model must be a model (readModel, parseModel, newDtmModel, randomModel), not ${kindOf(model)}${hint}`,
+    false,
+  );
+}

@@ -30,6 +30,7 @@ import {
   UserError,
   OptionError,
   readTrace,
+  modelToObject,
   type NewDtmOptions,
   type TrainOptions,
 } from '../index.js';
@@ -472,6 +473,26 @@ describe('options objects: an option the call does not have, or no object at all
     // a directory passed where the options go (its .split was String.prototype.split)
     expect((await optionRefusal(() => loadFmnist('/usr/share/datasets/fashion-mnist' as never))).message).toBe(
       "options: loadFmnist's options must be an object { split, dir, limit, canonical, ... }, not a string",
+    );
+  });
+
+  it('a chip, a fabric, a model or a config of the wrong kind: an OptionError naming it (were TypeErrors, or a grid L = undefined)', async () => {
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    // the chip where its fabric belongs made a model of grid L = undefined ('use sets: ["fabric.L=undefined"]')
+    expect(await optionRefusal(() => randomModel(chip as never, 1, 0.25, 0.1))).toEqual({
+      option: 'fabric',
+      message: "fabric: randomModel's fabric must be a chip's fabric (chip.fabric), not an object (this is the chip: pass chip.fabric)",
+    });
+    expect((await optionRefusal(() => runModel(config as never, bm, { chains: 1, sweeps: 1, warmup: 0 }))).message).toBe(
+      "chip: runModel's chip must be a chip from buildChip(config), not an object (this is a config: buildChip(config) gives the chip)",
+    );
+    expect((await optionRefusal(() => generate(chip, modelToObject(model) as never, { images: 1, sweeps: 1 }))).message).toBe(
+      "model: generate's model must be a model (readModel, parseModel, newDtmModel, randomModel), not an object (this is a model file's object: parseModel(object, where) gives the model)",
+    );
+    expect((await optionRefusal(() => runModel(chip, undefined as never, { chains: 1, sweeps: 1, warmup: 0 }))).option).toBe('model');
+    const out = join(mkdtempSync(join(tmpdir(), 'dtca-libnames-')), 'm.mp');
+    expect((await optionRefusal(() => train({ ...tinyTraining(config, model, out), config: 'dtca-paper' as never }))).message).toBe(
+      `config: train's config must be a config object (resolveConfig("dtca-paper") gives one), not a string`,
     );
   });
 
