@@ -5,7 +5,8 @@
 // package's answers to what a caller can get wrong: model.write refuses values of the wrong kind
 // and what dtca would refuse (beta 0) with a ModelError naming the field (were bare ValueErrors
 // and TypeErrors, or a file dtca then refused), and column_of a cell outside the grid (numpy took
-// -1 as the last cell: a wrong column, silently).
+// -1 as the last cell: a wrong column, silently), and pool images that are not 0/1 (greyscale
+// pooled to all ones) or a downscale that does not divide 28.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,6 +97,12 @@ for cells in ([-1], [256], [1.5]):
     except ValueError as e:
         print(e)
 print(list(dtca_trace.column_of(header, [0, 255])))
+for images, f in ((np.zeros((2, 784)), 3), (np.full((1, 784), 255), 2)):
+    try:
+        model.pool(images, f)
+    except ValueError as e:
+        print(e)
+print(model.pool(np.ones((1, 784)), 2).shape)
 `);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim().split('\n')).toEqual([
@@ -114,6 +121,10 @@ print(list(dtca_trace.column_of(header, [0, 255])))
       'column_of: cell 256 is not a cell of the grid (integers 0..255)',
       'column_of: cell 1.5 is not a cell of the grid (integers 0..255)',
       '[0, 255]',
+      // pool: a downscale not dividing 28 was a reshape error; greyscale 0..255 pooled to 1s silently
+      'pool: downscale must be 1, 2, 4, 7, 14 or 28 (a whole number dividing 28), not 3',
+      'pool: images must be binarised 28x28 images (0/1, n x 784 or n x 28 x 28), got shape [1, 784]',
+      '(1, 196)',
     ]);
   });
 });

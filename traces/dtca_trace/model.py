@@ -347,8 +347,15 @@ def _dtm(d, T, N):
 def pool(images, downscale):
     """Binarised 28x28 images (n x 784 or n x 28 x 28, 0/1) pooled as dtca pools them for a smaller
     grid: blocks of downscale x downscale, a pixel 1 when at least half its block is. Returns
-    n x (28 // downscale)^2 uint8."""
-    a = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    n x (28 // downscale)^2 uint8. Raises ValueError for a downscale that is not a whole number
+    dividing 28, or images that are not 0/1 in rows of 784."""
+    if not _whole(downscale) or downscale < 1 or 28 % int(downscale):
+        raise ValueError("pool: downscale must be 1, 2, 4, 7, 14 or 28 (a whole number dividing 28), not %r" % (downscale,))
+    downscale = int(downscale)
+    a = np.asarray(images)
+    if a.size % 784 or a.dtype.kind not in "biuf" or not np.isin(a, (0, 1)).all():
+        raise ValueError("pool: images must be binarised 28x28 images (0/1, n x 784 or n x 28 x 28), got shape %s" % (list(a.shape),))
+    a = a.astype(np.uint8).reshape(-1, 28, 28)
     s = 28 // downscale
     blocks = a.reshape(-1, s, downscale, s, downscale).sum(axis=(2, 4))
     return (2 * blocks >= downscale * downscale).astype(np.uint8).reshape(-1, s * s)
