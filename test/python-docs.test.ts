@@ -68,8 +68,8 @@ describe("docs/formats.md's Python example", () => {
     const r = py(`
 import numpy as np, dtca_trace
 from dtca_trace import model
-i, j = model.grid_edges(4, 'G8', 'open')
-ok = dict(grid={'L': 4, 'rules': 'G8', 'boundary': 'open'}, stages=[{'bias': np.zeros(16), 'edges': (i, j, np.zeros(i.size))}])
+i, j = model.grid_edges(6, 'G8', 'open')
+ok = dict(grid={'L': 6, 'rules': 'G8', 'boundary': 'open'}, stages=[{'bias': np.zeros(36), 'edges': (i, j, np.zeros(i.size))}])
 def tryit(**kw):
     try:
         model.write('w.mp', **{**ok, **kw})
@@ -79,10 +79,13 @@ def tryit(**kw):
 tryit(beta=0)
 tryit(beta=None)
 tryit(grid={'L': 'abc', 'rules': 'G8', 'boundary': 'open'})
-tryit(grid={'L': 4, 'rules': 5, 'boundary': 'open'})
-tryit(stages=[{'bias': 'x' * 16}])
-tryit(stages=[{'bias': np.zeros(16), 'edges': (i, j, ['a'] * i.size)}])
-tryit(stages=[{'bias': np.zeros(16), 'clamp': 'x'}])
+tryit(grid={'L': 6, 'rules': 5, 'boundary': 'open'})
+tryit(grid={'L': 4, 'rules': 'G8', 'boundary': 'open'}, stages=[{'bias': np.zeros(16)}])
+tryit(grid={'L': 5, 'rules': [[0, 1]], 'boundary': 'torus'}, stages=[{'bias': np.zeros(25)}])
+tryit(grid={'L': 6, 'rules': [[0, 1], [1, 0]], 'boundary': 'open'})
+tryit(stages=[{'bias': 'x' * 36}])
+tryit(stages=[{'bias': np.zeros(36), 'edges': (i, j, ['a'] * i.size)}])
+tryit(stages=[{'bias': np.zeros(36), 'clamp': 'x'}])
 tryit(dtm=[1])
 tryit(dtm={'image': [0, 2], 'lambda_image': 'x', 'lambda_label': 0.2})
 tryit(dtm={'image': [0, 2], 'lambda_image': 0.9, 'lambda_label': 0.2, 'label_copies': 2.5})
@@ -97,6 +100,18 @@ for cells in ([-1], [256], [1.5]):
     except ValueError as e:
         print(e)
 print(list(dtca_trace.column_of(header, [0, 255])))
+import json
+model.write('w.json', **ok)
+m = json.load(open('w.json'))
+m['grid']['L'] = 6.0  # as json.dumps writes a numpy float; dtca reads it
+json.dump(m, open('w.json', 'w'))
+print(model.read('w.json')['grid'])
+del m['grid']['boundary']  # dtca refuses it; it was read as open
+json.dump(m, open('w.json', 'w'))
+try:
+    model.read('w.json')
+except model.ModelError as e:
+    print(str(e).split(': ', 1)[1])
 for images, f in ((np.zeros((2, 784)), 3), (np.full((1, 784), 255), 2)):
     try:
         model.pool(images, f)
@@ -110,6 +125,10 @@ print(model.pool(np.ones((1, 784)), 2).shape)
       'beta: must be a number in (0, 1e+06]',
       'grid.L: must be an integer in 2..46340',
       'grid.rules: a preset name (G8, G12, G16, G16_CODE, Z1) or a list of [a, b], not an int',
+      // files dtca refuses, which the writer wrote: a rule longer than the grid, an odd torus, a rule twice
+      'grid.rules[1] = (4,1): grid L=4 is too small for this rule (needs L > 4)',
+      'grid.L = 5: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap',
+      'grid.rules[1] = (1,0): gives offset (1,0) that rule grid.rules[0] already gives',
       'stages[0].bias: expected numbers, not a str',
       'stages[0].edges.w: expected numbers',
       'stages[0].clamp: expected {cell: spin} or rows [cell, spin], not a str',
@@ -121,6 +140,8 @@ print(model.pool(np.ones((1, 784)), 2).shape)
       'column_of: cell 256 is not a cell of the grid (integers 0..255)',
       'column_of: cell 1.5 is not a cell of the grid (integers 0..255)',
       '[0, 255]',
+      "{'L': 6, 'rules': 'G8', 'boundary': 'open'}",
+      'grid.boundary: must be "open" or "torus"',
       // pool: a downscale not dividing 28 was a reshape error; greyscale 0..255 pooled to 1s silently
       'pool: downscale must be 1, 2, 4, 7, 14 or 28 (a whole number dividing 28), not 3',
       'pool: images must be binarised 28x28 images (0/1, n x 784 or n x 28 x 28), got shape [1, 784]',

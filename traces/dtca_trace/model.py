@@ -66,7 +66,7 @@ RULE_PRESETS = {
     "Z1": [[1, 0], [2, 1], [2, 3], [4, 1]],
 }
 
-__all__ = ["write", "read", "grid_edges", "resolve_rules", "directions", "time_grid", "stage_coupling", "ModelError", "RULE_PRESETS"]
+__all__ = ["write", "read", "grid_edges", "resolve_rules", "check_rules", "directions", "time_grid", "stage_coupling", "ModelError", "RULE_PRESETS"]
 
 
 class ModelError(ValueError):
@@ -123,6 +123,26 @@ def resolve_rules(rules):
     if not out:
         raise ModelError("grid.rules: at least one rule is needed")
     return out
+
+
+def check_rules(rules, L, boundary):
+    """Raises ModelError unless the rules fit an L x L grid as dtca requires (fabric/rules.ts
+    checkRules): no two rules giving the same offset, every offset shorter than the grid (half the
+    grid on a torus), and a torus of even side."""
+    seen = {}
+    for n, (a, b) in enumerate(resolve_rules(rules)):
+        name = "grid.rules[%d] = (%d,%d)" % (n, a, b)
+        for dx, dy in ((a, b), (-b, a), (-a, -b), (b, -a)):
+            if (dx, dy) in seen:
+                raise ModelError("%s: gives offset (%d,%d) that rule grid.rules[%d] already gives" % (name, dx, dy, seen[(dx, dy)]))
+            seen[(dx, dy)] = n
+        reach = max(abs(a), abs(b))
+        if boundary == "torus" and 2 * reach >= L:
+            raise ModelError("%s: grid L=%d is too small for this rule on a torus (needs L > %d)" % (name, L, 2 * reach))
+        if boundary == "open" and reach >= L:
+            raise ModelError("%s: grid L=%d is too small for this rule (needs L > %d)" % (name, L, reach))
+    if boundary == "torus" and L % 2 == 1:
+        raise ModelError("grid.L = %d: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap" % L)
 
 
 def directions(rules):
@@ -389,6 +409,7 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
         raise ModelError('grid.boundary: must be "open" or "torus"')
     rules = grid.get("rules")
     resolved = resolve_rules(rules)
+    check_rules(resolved, L, boundary)
     if not _number(beta) or not math.isfinite(beta) or not 0 < beta <= MAX_BETA:
         raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
     beta = float(beta)
@@ -513,7 +534,7 @@ def read(path):
         raise ModelError("%s: a model must be a map, not %s" % (path, type(raw).__name__))
     if raw.get("format") != FORMAT:
         raise ModelError("%s: not a dtca model (format %s)" % (path, "missing" if "format" not in raw else "is not %r" % FORMAT))
-    if not isinstance(raw.get("version"), int) or isinstance(raw.get("version"), bool) or raw["version"] < 1:
+    if not _whole(raw.get("version")) or raw["version"] < 1:
         raise ModelError("%s: version: not a format version" % path)
     if raw["version"] > VERSION:
         raise ModelError("%s: model format version %d is newer than this reader (%d)" % (path, raw["version"], VERSION))
@@ -568,12 +589,14 @@ def _read_checked(raw):
     if not isinstance(g, dict) or set(g) - {"L", "rules", "boundary"}:
         raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
     L = g.get("L")
-    if not isinstance(L, int) or isinstance(L, bool) or L < 2 or L > MAX_L:
+    if not _whole(L) or L < 2 or L > MAX_L:
         raise ModelError("grid.L: must be an integer in 2..%d" % MAX_L)
-    boundary = g.get("boundary", "open")
+    L = int(L)
+    boundary = g.get("boundary")
     if boundary not in ("open", "torus"):
         raise ModelError('grid.boundary: must be "open" or "torus"')
     resolved = resolve_rules(g.get("rules"))
+    check_rules(resolved, L, boundary)
     beta = raw.get("beta", 1.0)
     if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not math.isfinite(beta) or not 0 < beta <= MAX_BETA:
         raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
@@ -602,7 +625,7 @@ def _read_checked(raw):
         if not isinstance(clamp, list) or not all(isinstance(c, list) and len(c) == 2 for c in clamp):
             raise ModelError("%s.clamp: expected rows [cell, spin]" % where)
         for c in clamp:
-            if not all(isinstance(x, int) and not isinstance(x, bool) for x in c):
+            if not all(_whole(x) for x in c):
                 raise ModelError("%s.clamp: cells and spins must be integers" % where)
         bias, i, j, w, cl = _stage(st, n, L, N, resolved, boundary)
         stages.append(
@@ -612,7 +635,7 @@ def _read_checked(raw):
                 "clamp": np.asarray(cl, dtype=np.int64).reshape(-1, 2),
             }
         )
-    out = {"grid": g, "beta": float(beta), "stages": stages}
+    out = {"grid": dict(g, L=L), "beta": float(beta), "stages": stages}
     if raw.get("dtm") is not None:
         if not isinstance(raw["dtm"], dict):
             raise ModelError("dtm: must be a map")
