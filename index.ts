@@ -22,10 +22,10 @@
  * code runs, what only a JavaScript caller can get wrong: the end of this file.
  */
 import { PIXELS } from './sim/fmnist.js';
-import { pixelsOf, generatedSamples } from './sim/quality/samples.js';
+import { pixelsOf, generatedSamples, readRunSamples as readRunSamplesIn } from './sim/quality/samples.js';
 import { readClassifier } from './sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from './sim/quality/train.js';
-import { evaluate, loadReferenceData, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
+import { evaluate, loadReferenceData as loadReferenceDataIn, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
 import type { GenerateResult } from './sim/dtm.js';
 import type { DtmSpec } from './sim/model.js';
 import { UserError, OptionError } from './fabric/errors.js';
@@ -39,7 +39,7 @@ import {
   type CheckedConfig,
 } from './sim/config.js';
 import { buildChip as buildChipIn, type Chip } from './sim/chip.js';
-import { randomModel as randomModelIn, type Model } from './sim/model.js';
+import { randomModel as randomModelIn, readModel as readModelIn, type Model } from './sim/model.js';
 import type { Fabric } from './fabric/fabric.js';
 import { newDtmModel as newDtmModelIn, generate as generateIn, type NewDtmOptions, type GenerateOptions } from './sim/dtm.js';
 import { runModel as runModelIn, type RunOptions, type RunResult } from './sim/run.js';
@@ -60,7 +60,9 @@ import {
   checkChipArgument,
   checkFabricArgument,
   checkModelArgument,
+  checkPathArgument,
 } from './sim/library-options.js';
+import { readTrace as readTraceIn, inspectTrace as inspectTraceIn, type ReadOptions, type TraceReader, type TraceSummary } from './traces/reader.js';
 
 export {
   presetNames,
@@ -72,21 +74,21 @@ export {
   type ConfigProblem,
 } from './sim/config.js';
 export { type Chip, type Timing } from './sim/chip.js';
-export { readModel, parseModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
+export { parseModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
 export { PLACEMENTS, type NewDtmOptions, type GenerateOptions, type GenerateResult, type StageStats, type Mapping, type Placement } from './sim/dtm.js';
 export { INIT_MODES, type RunOptions, type StopOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
 export { makeStats, makeDtmStats, formatStats, type Stats } from './sim/stats.js';
 export { TrainingStopped, type TrainOptions, type TrainResult } from './sim/train/train.js';
 export type { EpochRecord } from './sim/train/stage.js';
-export { evaluate, loadReferenceData, formatReport, type Samples, type EvalReport, type EvalOptions, type ReferenceData } from './sim/quality/eval.js';
-export { readRunSamples } from './sim/quality/samples.js';
+export { evaluate, formatReport, type Samples, type EvalReport, type EvalOptions, type ReferenceData } from './sim/quality/eval.js';
+
 export { PIXELS, CLASSES, CLASS_NAMES, DEFAULT_DATA_DIR, type ImageSet, type LoadOptions, type Split } from './sim/fmnist.js';
 export { TraceWriter, type TraceOptions } from './traces/writer.js';
 export type { TraceSink } from './traces/types.js';
 export {
-  readTrace,
-  inspectTrace,
   unpackStates,
+  TraceReader,
+  type ReadOptions,
   type TraceRecord,
   type HeaderRecord,
   type StageRecord,
@@ -128,10 +130,12 @@ export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dt
  */
 export function evaluateSamples(samples: Samples, o: { dataDir?: string; data?: ReferenceData; classifierPath?: string; seed?: number } = {}): EvalReport {
   checkOptionKeys('evaluateSamples', o, EVALUATE_KEYS);
+  checkPathArgument('evaluateSamples', 'dataDir', o.dataDir, true);
+  checkPathArgument('evaluateSamples', 'classifierPath', o.classifierPath, true);
   const classifierPath = o.classifierPath ?? CLASSIFIER_PATH;
   const { net, info } = readClassifier(classifierPath);
   return evaluate(samples, {
-    data: o.data ?? loadReferenceData(o.dataDir),
+    data: o.data ?? loadReferenceDataIn(o.dataDir),
     classifier: net,
     classifierPath,
     classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
@@ -207,6 +211,7 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
 export async function train(o: TrainOptions): Promise<TrainResult> {
   checkOptionKeys('train', o, TRAIN_KEYS);
   checkConfigArgument('train', o.config);
+  checkPathArgument('train', 'dataDir', o.dataDir, true);
   checkModelArgument('train', o.model);
   return trainIn(o);
 }
@@ -214,11 +219,43 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 /** A split of Fashion-MNIST (binarised), from `dir` (default: $DTCA_DATA, then the Debian package's directory). */
 export function loadFmnist(o: LoadOptions): ImageSet & { dir: string; split: Split } {
   checkOptionKeys('loadFmnist', o, LOAD_KEYS);
+  checkPathArgument('loadFmnist', 'dir', o.dir, true);
   return loadFmnistIn(o);
 }
 
 /** A trace file being written, as generate()'s `sink`; close() it when the run is done. */
 export function openTraceWriter(path: string, opts?: TraceOptions): TraceWriter {
+  checkPathArgument('openTraceWriter', 'path', path);
   checkOptionKeys('openTraceWriter', opts, TRACE_KEYS, true);
   return openTraceWriterIn(path, opts);
+}
+
+/** A model file (JSON or msgpack), checked as dtca checks one. */
+export function readModel(path: string, opts?: { stop?: () => boolean }): Model {
+  checkPathArgument('readModel', 'path', path);
+  return readModelIn(path, opts);
+}
+
+/** Streams the records of a trace file: `for await (const rec of readTrace(path))`; afterwards `truncated` and `status` say how it ended. */
+export function readTrace(path: string, opts?: ReadOptions): TraceReader {
+  checkPathArgument('readTrace', 'path', path);
+  return readTraceIn(path, opts);
+}
+
+/** What a trace holds and how it ends, as dtca trace inspect says it. */
+export async function inspectTrace(path: string): Promise<TraceSummary> {
+  checkPathArgument('inspectTrace', 'path', path);
+  return inspectTraceIn(path);
+}
+
+/** The images of a dtca run directory (its samples.npy), as evaluate scores them. */
+export function readRunSamples(dir: string, limit?: number): Samples & { total: number } {
+  checkPathArgument('readRunSamples', 'dir', dir);
+  return readRunSamplesIn(dir, limit);
+}
+
+/** Fashion-MNIST's test split as evaluate compares with it, from `dir` (default: $DTCA_DATA, then the Debian package's directory). */
+export function loadReferenceData(dir?: string): ReferenceData {
+  checkPathArgument('loadReferenceData', 'dir', dir, true);
+  return loadReferenceDataIn(dir);
 }

@@ -176,3 +176,13 @@ export function checkModelArgument(call: string, model: unknown): void {
     false,
   );
 }
+
+/**
+ * `v`, the `name` argument or option of `call`, is a path (a string; an empty one is named by the
+ * reader or writer itself). Anything else was a TypeError from node:fs ('The "paths[0]" argument
+ * must be of type string') or a UserError quoting "undefined" as a file name.
+ */
+export function checkPathArgument(call: string, name: string, v: unknown, optional = false): void {
+  if (typeof v === 'string' || (v === undefined && optional)) return;
+  throw new OptionError(name, kindOf(v), `${call}'s ${name} must be a path (a string), not ${kindOf(v)}`, false);
+}

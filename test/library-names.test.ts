@@ -30,6 +30,8 @@ import {
   UserError,
   OptionError,
   readTrace,
+  inspectTrace,
+  readModel,
   modelToObject,
   type NewDtmOptions,
   type TrainOptions,
@@ -486,7 +488,7 @@ describe('options objects: an option the call does not have, or no object at all
     expect((await optionRefusal(() => runModel(config as never, bm, { chains: 1, sweeps: 1, warmup: 0 }))).message).toBe(
       "chip: runModel's chip must be a chip from buildChip(config), not an object (this is a config: buildChip(config) gives the chip)",
     );
-    expect((await optionRefusal(() => generate(chip, modelToObject(model) as never, { images: 1, sweeps: 1 }))).message).toBe(
+    expect((await optionRefusal(() => generate(chip, modelToObject(model, true) as never, { images: 1, sweeps: 1 }))).message).toBe(
       "model: generate's model must be a model (readModel, parseModel, newDtmModel, randomModel), not an object (this is a model file's object: parseModel(object, where) gives the model)",
     );
     expect((await optionRefusal(() => runModel(chip, undefined as never, { chains: 1, sweeps: 1, warmup: 0 }))).option).toBe('model');
@@ -494,6 +496,21 @@ describe('options objects: an option the call does not have, or no object at all
     expect((await optionRefusal(() => train({ ...tinyTraining(config, model, out), config: 'dtca-paper' as never }))).message).toBe(
       `config: train's config must be a config object (resolveConfig("dtca-paper") gives one), not a string`,
     );
+  });
+
+  it('a path that is not a string: an OptionError naming it (were TypeErrors from node:fs, or "undefined: cannot read")', async () => {
+    expect(await optionRefusal(() => openTraceWriter(undefined as never))).toEqual({
+      option: 'path',
+      message: "path: openTraceWriter's path must be a path (a string), not undefined",
+    });
+    expect((await optionRefusal(() => loadFmnist({ split: 'test', dir: 5 as never }))).message).toBe(
+      "dir: loadFmnist's dir must be a path (a string), not a number",
+    );
+    expect((await optionRefusal(() => readRunSamples(undefined as never))).option).toBe('dir');
+    expect((await optionRefusal(() => readTrace({ path: 'x.dtct' } as never))).message).toBe("path: readTrace's path must be a path (a string), not an object");
+    expect((await optionRefusal(() => inspectTrace(42 as never))).option).toBe('path');
+    expect((await optionRefusal(() => readModel(undefined as never))).option).toBe('path');
+    expect((await optionRefusal(() => loadReferenceData(5 as never))).option).toBe('dir');
   });
 
   it('buildChip checks a config built or edited by hand as resolveConfig would (was a RangeError from the timing)', async () => {
