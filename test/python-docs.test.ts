@@ -148,4 +148,18 @@ print(model.pool(np.ones((1, 784)), 2).shape)
       '(1, 196)',
     ]);
   });
+
+  pyIt('traces/examples/write_model.py: a bad --rules or --L is one line and exit 2 (was a traceback)', () => {
+    for (const [args, line] of [
+      [['--rules', 'bogus'], "write_model: grid.rules: unknown rule preset 'bogus' (known: G8, G12, G16, G16_CODE, Z1)"],
+      [['--L', '-3'], 'write_model: --L -3: this example makes grids of 2..1024'],
+      [['--L', '4'], 'write_model: grid.rules[1] = (4,1): grid L=4 is too small for this rule (needs L > 4)'],
+    ]) {
+      const r = spawnSync(PY, [join(ROOT, 'traces', 'examples', 'write_model.py'), ...args, join(work, 'x.mp')], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: join(ROOT, 'traces'), PYTHONDONTWRITEBYTECODE: '1' },
+      });
+      expect([r.status, r.stderr, r.stdout]).toEqual([2, `${line}\n`, '']);
+    }
+  });
 });
