@@ -29,6 +29,7 @@ import {
   PIXELS,
   UserError,
   OptionError,
+  Interrupted,
   readTrace,
   inspectTrace,
   readModel,
@@ -540,6 +541,15 @@ describe('one process, one workload twice: what a library call read does not bin
     const first = await once();
     expect(first.kinds[0]).toBe('header');
     expect(await once()).toEqual(first);
+    // stopped, the trace ends as dtca run's does once the caller interrupts the sink (docs/library.md)
+    const stopped = openTraceWriter(path);
+    let n = 0;
+    const e = await generate(chip, model, { images: 1, sweeps: 5, sink: stopped, shouldStop: () => ++n > 3 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Interrupted);
+    stopped.interrupt({ reason: (e as Interrupted).reason, at: (e as Interrupted).at });
+    await stopped.close();
+    const summary = await inspectTrace(path);
+    expect([summary.status, summary.interrupted]).toEqual(['interrupted', { reason: 'stop requested', at: { stage: 1, chain: 0, sweep: 3 } }]);
     // a command's rule stands: inside one (the CLI runs each command line in a session) no output replaces an input
     await withOutputSession(new OutputSession(), async () => {
       for await (const rec of readTrace(path)) void rec;
