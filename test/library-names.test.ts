@@ -34,6 +34,7 @@ import {
   inspectTrace,
   readModel,
   modelToObject,
+  parseModel,
   type NewDtmOptions,
   type TrainOptions,
 } from '../index.js';
@@ -497,6 +498,11 @@ describe('options objects: an option the call does not have, or no object at all
     expect((await optionRefusal(() => train({ ...tinyTraining(config, model, out), config: 'dtca-paper' as never }))).message).toBe(
       `config: train's config must be a config object (resolveConfig("dtca-paper") gives one), not a string`,
     );
+  });
+
+  it('parseModel without its where names the object "model" (was "undefined: not a dtca model")', async () => {
+    expect(await refusal(() => parseModel({ a: 1 }))).toBe('model: not a dtca model (format is missing, expected "dtca-model")');
+    expect(parseModel(modelToObject(model, true)).stages.length).toBe(1);
   });
 
   it('a path that is not a string: an OptionError naming it (were TypeErrors from node:fs, or "undefined: cannot read")', async () => {
