@@ -15,43 +15,80 @@
  *   errors     UserError: bad input, with a message that names what and where; OptionError (a
  *              UserError) names the option, the value and why; Interrupted: a run stopped early
  *
- * Long work takes plain callbacks (onImageDone, onChainDone, shouldStop) or a RunContext
- * (sim/context.ts; quietContext() is the silent one).
+ * Long work takes plain callbacks (onImageDone, onChainDone, shouldStop; train's stop) or a
+ * RunContext (sim/context.ts; quietContext() is the silent one).
+ *
+ * The calls that take options (and buildChip its config) check here, before the simulator's own
+ * code runs, what only a JavaScript caller can get wrong: the end of this file.
  */
 import { PIXELS } from './sim/fmnist.js';
-import { pixelsOf, generatedSamples } from './sim/quality/samples.js';
+import { pixelsOf, generatedSamples, readRunSamples as readRunSamplesIn } from './sim/quality/samples.js';
 import { readClassifier } from './sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from './sim/quality/train.js';
-import { evaluate, loadReferenceData, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
+import { evaluate, loadReferenceData as loadReferenceDataIn, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
 import type { GenerateResult } from './sim/dtm.js';
 import type { DtmSpec } from './sim/model.js';
-import { UserError } from './fabric/errors.js';
+import { UserError, OptionError } from './fabric/errors.js';
+import { kindOf } from './fabric/json.js';
+import {
+  resolveConfig as resolveConfigIn,
+  checkConfig as checkConfigIn,
+  validateConfig,
+  type ResolvedConfig,
+  type ResolveOptions,
+  type CheckedConfig,
+} from './sim/config.js';
+import { buildChip as buildChipIn, type Chip } from './sim/chip.js';
+import { randomModel as randomModelIn, readModel as readModelIn, type Model } from './sim/model.js';
+import type { Fabric } from './fabric/fabric.js';
+import { newDtmModel as newDtmModelIn, generate as generateIn, type NewDtmOptions, type GenerateOptions } from './sim/dtm.js';
+import { runModel as runModelIn, type RunOptions, type RunResult } from './sim/run.js';
+import { train as trainIn, type TrainOptions, type TrainResult } from './sim/train/train.js';
+import { loadFmnist as loadFmnistIn, type ImageSet, type LoadOptions, type Split } from './sim/fmnist.js';
+import { openTraceWriter as openTraceWriterIn, type TraceWriter } from './traces/writer.js';
+import type { TraceOptions } from './traces/types.js';
+import {
+  checkOptionKeys,
+  RESOLVE_KEYS,
+  NEW_DTM_KEYS,
+  GENERATE_KEYS,
+  RUN_KEYS,
+  TRAIN_KEYS,
+  LOAD_KEYS,
+  TRACE_KEYS,
+  EVALUATE_KEYS,
+  checkChipArgument,
+  checkFabricArgument,
+  checkModelArgument,
+  checkPathArgument,
+} from './sim/library-options.js';
+import { readTrace as readTraceIn, inspectTrace as inspectTraceIn, type ReadOptions, type TraceReader, type TraceSummary } from './traces/reader.js';
 
-export { resolveConfig, checkConfig, presetNames, configJsonSchema, DEFAULT_CONFIG, type ResolvedConfig, type ResolveOptions } from './sim/config.js';
-export { buildChip, type Chip, type Timing } from './sim/chip.js';
-export { readModel, parseModel, randomModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
 export {
-  newDtmModel,
-  generate,
-  PLACEMENTS,
-  type NewDtmOptions,
-  type GenerateOptions,
-  type GenerateResult,
-  type StageStats,
-  type Mapping,
-  type Placement,
-} from './sim/dtm.js';
-export { runModel, INIT_MODES, type RunOptions, type StopOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
+  presetNames,
+  configJsonSchema,
+  DEFAULT_CONFIG,
+  type ResolvedConfig,
+  type ResolveOptions,
+  type CheckedConfig,
+  type ConfigProblem,
+} from './sim/config.js';
+export { type Chip, type Timing } from './sim/chip.js';
+export { parseModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
+export { PLACEMENTS, type NewDtmOptions, type GenerateOptions, type GenerateResult, type StageStats, type Mapping, type Placement } from './sim/dtm.js';
+export { INIT_MODES, type RunOptions, type StopOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
 export { makeStats, makeDtmStats, formatStats, type Stats } from './sim/stats.js';
-export { train, type TrainOptions, type TrainResult } from './sim/train/train.js';
-export { evaluate, loadReferenceData, formatReport, type Samples, type EvalReport, type EvalOptions, type ReferenceData } from './sim/quality/eval.js';
-export { readRunSamples } from './sim/quality/samples.js';
-export { loadFmnist, PIXELS, CLASSES, CLASS_NAMES, DEFAULT_DATA_DIR } from './sim/fmnist.js';
-export { openTraceWriter, TraceWriter, type TraceOptions } from './traces/writer.js';
+export { TrainingStopped, type TrainOptions, type TrainResult } from './sim/train/train.js';
+export type { EpochRecord } from './sim/train/stage.js';
+export { evaluate, formatReport, type Samples, type EvalReport, type EvalOptions, type ReferenceData } from './sim/quality/eval.js';
+
+export { PIXELS, CLASSES, CLASS_NAMES, DEFAULT_DATA_DIR, type ImageSet, type LoadOptions, type Split } from './sim/fmnist.js';
+export { TraceWriter, type TraceOptions } from './traces/writer.js';
+export type { TraceSink } from './traces/types.js';
 export {
-  readTrace,
-  inspectTrace,
   unpackStates,
+  TraceReader,
+  type ReadOptions,
   type TraceRecord,
   type HeaderRecord,
   type StageRecord,
@@ -92,13 +129,133 @@ export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dt
  * from `dataDir` (default: $DTCA_DATA, then the Debian package's directory).
  */
 export function evaluateSamples(samples: Samples, o: { dataDir?: string; data?: ReferenceData; classifierPath?: string; seed?: number } = {}): EvalReport {
+  checkOptionKeys('evaluateSamples', o, EVALUATE_KEYS);
+  checkPathArgument('evaluateSamples', 'dataDir', o.dataDir, true);
+  checkPathArgument('evaluateSamples', 'classifierPath', o.classifierPath, true);
   const classifierPath = o.classifierPath ?? CLASSIFIER_PATH;
   const { net, info } = readClassifier(classifierPath);
   return evaluate(samples, {
-    data: o.data ?? loadReferenceData(o.dataDir),
+    data: o.data ?? loadReferenceDataIn(o.dataDir),
     classifier: net,
     classifierPath,
     classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
     seed: o.seed,
   });
+}
+
+// The calls below are the simulator's own, behind a check of what a JavaScript caller can get wrong
+// that the command line cannot (sim/library-options.ts): options that are not an object, or name an
+// option the call does not have (a misspelling was ignored without a word); and buildChip's config,
+// which a caller may have built or edited by hand, checked as resolveConfig checks it.
+
+/** A preset name or config file, with `sets` and `ideal` applied and checked (a UserError names the first problem). */
+export function resolveConfig(ref: string | undefined, opts?: ResolveOptions): ResolvedConfig {
+  checkOptionKeys('resolveConfig', opts, RESOLVE_KEYS, true);
+  return resolveConfigIn(ref, opts);
+}
+
+/** As resolveConfig, but every problem listed (`problems`) instead of the first thrown. */
+export function checkConfig(ref: string | undefined, opts?: ResolveOptions): CheckedConfig {
+  checkOptionKeys('checkConfig', opts, RESOLVE_KEYS, true);
+  return checkConfigIn(ref, opts);
+}
+
+/**
+ * The chip of a config: its fabric, fabricated cells, timing and energy table. The config is
+ * checked as resolveConfig checks one (an object built or edited by hand: `clock.clock_hz = -5`
+ * is a UserError naming it, not a RangeError from deep in the timing).
+ */
+export function buildChip(config: ResolvedConfig): Chip {
+  checkConfigArgument('buildChip', config);
+  return buildChipIn(config);
+}
+
+/** A seeded random Boltzmann machine on a chip's fabric (`chip.fabric`): weights U(-scale, scale), biases U(-biasScale, biasScale). */
+export function randomModel(fabric: Fabric, seed: number, scale: number, biasScale: number): Model {
+  checkFabricArgument('randomModel', fabric);
+  return randomModelIn(fabric, seed, scale, biasScale);
+}
+
+/** A config object as resolveConfig makes one, checked as it checks one. */
+function checkConfigArgument(call: string, config: unknown): void {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    const hint = typeof config === 'string' ? ` (resolveConfig(${JSON.stringify(config)}) gives one)` : ' (resolveConfig gives one)';
+    throw new OptionError('config', kindOf(config), `${call}'s config must be a config object${hint}, not ${kindOf(config)}`, false);
+  }
+  validateConfig(config, 'config', `${call} names the next once this one is fixed`);
+}
+
+/** A new DTM model (zero or seeded random weights) on an L x L grid. */
+export function newDtmModel(o: NewDtmOptions): Model {
+  checkOptionKeys('newDtmModel', o, NEW_DTM_KEYS);
+  return newDtmModelIn(o);
+}
+
+/** Generates images with a DTM model, stage by stage from noise. */
+export async function generate(chip: Chip, model: Model, opts: GenerateOptions): Promise<GenerateResult> {
+  checkChipArgument('generate', chip);
+  checkModelArgument('generate', model);
+  checkOptionKeys('generate', opts, GENERATE_KEYS);
+  return generateIn(chip, model, opts);
+}
+
+/** Runs one stage of a model as a Boltzmann machine: chains of Gibbs sweeps on the chip. */
+export async function runModel(chip: Chip, model: Model, opts: RunOptions): Promise<RunResult> {
+  checkChipArgument('runModel', chip);
+  checkModelArgument('runModel', model);
+  checkOptionKeys('runModel', opts, RUN_KEYS);
+  return runModelIn(chip, model, opts);
+}
+
+/** Trains a DTM as dtca train does, writing the model (and its log) to `out`. */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  checkOptionKeys('train', o, TRAIN_KEYS);
+  checkConfigArgument('train', o.config);
+  checkPathArgument('train', 'dataDir', o.dataDir, true);
+  checkModelArgument('train', o.model);
+  return trainIn(o);
+}
+
+/** A split of Fashion-MNIST (binarised), from `dir` (default: $DTCA_DATA, then the Debian package's directory). */
+export function loadFmnist(o: LoadOptions): ImageSet & { dir: string; split: Split } {
+  checkOptionKeys('loadFmnist', o, LOAD_KEYS);
+  checkPathArgument('loadFmnist', 'dir', o.dir, true);
+  return loadFmnistIn(o);
+}
+
+/** A trace file being written, as generate()'s `sink`; close() it when the run is done. */
+export function openTraceWriter(path: string, opts?: TraceOptions): TraceWriter {
+  checkPathArgument('openTraceWriter', 'path', path);
+  checkOptionKeys('openTraceWriter', opts, TRACE_KEYS, true);
+  return openTraceWriterIn(path, opts);
+}
+
+/** A model file (JSON or msgpack), checked as dtca checks one. */
+export function readModel(path: string, opts?: { stop?: () => boolean }): Model {
+  checkPathArgument('readModel', 'path', path);
+  return readModelIn(path, opts);
+}
+
+/** Streams the records of a trace file: `for await (const rec of readTrace(path))`; afterwards `truncated` and `status` say how it ended. */
+export function readTrace(path: string, opts?: ReadOptions): TraceReader {
+  checkPathArgument('readTrace', 'path', path);
+  return readTraceIn(path, opts);
+}
+
+/** What a trace holds and how it ends, as dtca trace inspect says it. */
+export async function inspectTrace(path: string): Promise<TraceSummary> {
+  checkPathArgument('inspectTrace', 'path', path);
+  return inspectTraceIn(path);
+}
+
+/** The images of a dtca run directory (its samples.npy), as evaluate scores them. */
+export function readRunSamples(dir: string, limit?: number): Samples & { total: number } {
+  checkPathArgument('readRunSamples', 'dir', dir);
+  return readRunSamplesIn(dir, limit);
+}
+
+/** Fashion-MNIST's test split as evaluate compares with it, from `dir` (default: $DTCA_DATA, then the Debian package's directory). */
+export function loadReferenceData(dir?: string): ReferenceData {
+  checkPathArgument('loadReferenceData', 'dir', dir, true);
+  return loadReferenceDataIn(dir);
 }

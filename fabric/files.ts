@@ -26,7 +26,9 @@
  * command's in everything it does, synchronously or after an await, without every writer and
  * reader taking it as an argument); a job on a worker thread runs in its own (sim/worker.ts).
  * Outside any session (a library call) the first file call starts one for the rest of the caller's
- * async flow.
+ * async flow, for the files it writes and the directories it claims; the files a library call
+ * reads are not remembered there (each such call is one of its own, not part of a command: a
+ * caller may read a trace back and then write that path anew, as the same workload run twice).
  */
 import {
   closeSync,
@@ -82,6 +84,11 @@ export class OutputSession {
   tmpCounter = 0;
   /** directories whose stale temporary files were looked for (removeStaleTemps) */
   readonly swept = new Set<string>();
+  /**
+   * @param library the session a library caller's first file call started (currentSession): the
+   * inputs of its calls are not kept (noteInput), since one call's input is not another's
+   */
+  constructor(readonly library = false) {}
 }
 
 const current = new AsyncLocalStorage<OutputSession>();
@@ -104,16 +111,26 @@ export function resetOutputSession(): OutputSession {
  * library caller's train() claims its checkpoint directory and rewrites its files in one session.
  */
 function currentSession(): OutputSession {
-  return current.getStore() ?? resetOutputSession();
+  let s = current.getStore();
+  if (!s) {
+    s = new OutputSession(true);
+    current.enterWith(s);
+  }
+  return s;
 }
 
 const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
 
-/** Note a file the command reads: no output of the same command may replace it. */
+/**
+ * Note a file the command reads: no output of the same command may replace it. A library caller's
+ * read (outside any command's session) is a call of its own: nothing to note.
+ */
 export function noteInput(path: string): void {
+  const session = current.getStore();
+  if (!session || session.library) return;
   try {
     const st = statSync(path);
-    if (st.isFile()) currentSession().inputs.set(idOf(st), path);
+    if (st.isFile()) session.inputs.set(idOf(st), path);
   } catch {
     /* unreadable inputs are reported by their reader */
   }

@@ -403,11 +403,14 @@ export function configProblems(merged: unknown, layers: ConfigLayer[]): ConfigPr
   return problems;
 }
 
-/** A raw config (already merged) checked as a whole; a UserError names the first problem. */
-export function validateConfig(raw: unknown, where: string): ResolvedConfig {
+/**
+ * A raw config (already merged) checked as a whole; a UserError names the first problem (`hint`:
+ * where the others are listed, after "and N more problems: ").
+ */
+export function validateConfig(raw: unknown, where: string, hint?: string): ResolvedConfig {
   const layers: ConfigLayer[] = [{ source: where, raw: isObject(raw) ? raw : {} }];
   const problems = configProblems(raw, layers);
-  if (problems.length) throw problemsError(problems);
+  if (problems.length) throw problemsError(problems, hint);
   return raw as ResolvedConfig;
 }
 

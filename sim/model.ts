@@ -358,7 +358,8 @@ function parseStage(raw: unknown, s: number, L: number, src: string): StageModel
   return { bias, ei, ej, ew, clampIdx, clampVal };
 }
 
-export function parseModel(raw: unknown, src: string): Model {
+/** A model from its file's object (JSON.parse of a .json model); `src` names it in errors (default "model"). */
+export function parseModel(raw: unknown, src = 'model'): Model {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array)
     throw new UserError(`${src}: a model must be an object, not ${kindOf(raw)}`);
   const o = raw as Record<string, unknown>;

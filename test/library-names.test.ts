@@ -29,9 +29,16 @@ import {
   PIXELS,
   UserError,
   OptionError,
+  Interrupted,
+  readTrace,
+  inspectTrace,
+  readModel,
+  modelToObject,
+  parseModel,
   type NewDtmOptions,
   type TrainOptions,
 } from '../index.js';
+import { OutputSession, withOutputSession } from '../fabric/files.js';
 import { FLAG_NAMES } from '../sim/config.js';
 import { readImageSet } from '../sim/fmnist.js';
 import { TRAIN_FLAG_NAMES } from '../sim/train/train-names.js';
@@ -426,6 +433,134 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
 
   it('openTraceWriter names its path argument, not --trace', async () => {
     expect(await refusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct')))).toMatch(/^path ".*x\.dtct": directory .* does not exist$/);
+  });
+});
+
+describe('options objects: an option the call does not have, or no object at all, is an OptionError (it was ignored, or crashed cloning)', () => {
+  const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
+  const chip = buildChip(config);
+  const model = newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+
+  it('a misspelt option names itself and the option meant; one of another call (train has stop, not shouldStop) too', async () => {
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    expect(await optionRefusal(() => runModel(chip, bm, { chains: 1, sweeps: 2, warmup: 0, sweepz: 4 } as never))).toEqual({
+      option: 'sweepz',
+      message: 'sweepz: not an option of runModel (did you mean sweeps?)',
+    });
+    expect((await optionRefusal(() => generate(chip, model, { images: 1, sweeps: 1, imagez: 2 } as never))).message).toBe(
+      'imagez: not an option of generate (did you mean images?)',
+    );
+    // was ignored with workers: 1 (training never stopped), a DOMException cloning it to workers: 2
+    const out = join(mkdtempSync(join(tmpdir(), 'dtca-libnames-')), 'm.mp');
+    for (const workers of [1, 2]) {
+      const o = { ...tinyTraining(config, model, out), workers, shouldStop: () => true };
+      expect((await optionRefusal(() => train(o as never))).message).toBe('shouldStop: not an option of train (did you mean stop?)');
+    }
+    expect(existsSync(`${out}.ckpt`), 'refused before anything is written').toBe(false);
+    expect((await optionRefusal(() => resolveConfig('dtca-paper', { set: ['fabric.L=16'] } as never))).message).toBe(
+      'set: not an option of resolveConfig (did you mean sets?)',
+    );
+    expect(
+      (await optionRefusal(() => newDtmModel({ T: 1, L: 16, rules: 'G8', boundary: 'open', visible: 40, weights: 'zero', seed: 1, Beta: 2 } as never))).message,
+    ).toBe('Beta: not an option of newDtmModel (did you mean beta?)');
+    expect((await optionRefusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct'), { evry: 2 } as never))).option).toBe('evry');
+  });
+
+  it('options that are not an object: named as the options, not a TypeError', async () => {
+    expect(await optionRefusal(() => runModel(chip, model, undefined as never))).toEqual({
+      option: 'options',
+      message: "options: runModel's options must be an object { chains, sweeps, warmup, stage, ... }, not undefined",
+    });
+    expect((await optionRefusal(() => generate(chip, model, undefined as never))).option).toBe('options');
+    expect((await optionRefusal(() => newDtmModel(undefined as never))).option).toBe('options');
+    expect((await optionRefusal(() => train(undefined as never))).option).toBe('options');
+    // a directory passed where the options go (its .split was String.prototype.split)
+    expect((await optionRefusal(() => loadFmnist('/usr/share/datasets/fashion-mnist' as never))).message).toBe(
+      "options: loadFmnist's options must be an object { split, dir, limit, canonical, ... }, not a string",
+    );
+  });
+
+  it('a chip, a fabric, a model or a config of the wrong kind: an OptionError naming it (were TypeErrors, or a grid L = undefined)', async () => {
+    const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+    // the chip where its fabric belongs made a model of grid L = undefined ('use sets: ["fabric.L=undefined"]')
+    expect(await optionRefusal(() => randomModel(chip as never, 1, 0.25, 0.1))).toEqual({
+      option: 'fabric',
+      message: "fabric: randomModel's fabric must be a chip's fabric (chip.fabric), not an object (this is the chip: pass chip.fabric)",
+    });
+    expect((await optionRefusal(() => runModel(config as never, bm, { chains: 1, sweeps: 1, warmup: 0 }))).message).toBe(
+      "chip: runModel's chip must be a chip from buildChip(config), not an object (this is a config: buildChip(config) gives the chip)",
+    );
+    expect((await optionRefusal(() => generate(chip, modelToObject(model, true) as never, { images: 1, sweeps: 1 }))).message).toBe(
+      "model: generate's model must be a model (readModel, parseModel, newDtmModel, randomModel), not an object (this is a model file's object: parseModel(object, where) gives the model)",
+    );
+    expect((await optionRefusal(() => runModel(chip, undefined as never, { chains: 1, sweeps: 1, warmup: 0 }))).option).toBe('model');
+    const out = join(mkdtempSync(join(tmpdir(), 'dtca-libnames-')), 'm.mp');
+    expect((await optionRefusal(() => train({ ...tinyTraining(config, model, out), config: 'dtca-paper' as never }))).message).toBe(
+      `config: train's config must be a config object (resolveConfig("dtca-paper") gives one), not a string`,
+    );
+  });
+
+  it('parseModel without its where names the object "model" (was "undefined: not a dtca model")', async () => {
+    expect(await refusal(() => parseModel({ a: 1 }))).toBe('model: not a dtca model (format is missing, expected "dtca-model")');
+    expect(parseModel(modelToObject(model, true)).stages.length).toBe(1);
+  });
+
+  it('a path that is not a string: an OptionError naming it (were TypeErrors from node:fs, or "undefined: cannot read")', async () => {
+    expect(await optionRefusal(() => openTraceWriter(undefined as never))).toEqual({
+      option: 'path',
+      message: "path: openTraceWriter's path must be a path (a string), not undefined",
+    });
+    expect((await optionRefusal(() => loadFmnist({ split: 'test', dir: 5 as never }))).message).toBe(
+      "dir: loadFmnist's dir must be a path (a string), not a number",
+    );
+    expect((await optionRefusal(() => readRunSamples(undefined as never))).option).toBe('dir');
+    expect((await optionRefusal(() => readTrace({ path: 'x.dtct' } as never))).message).toBe("path: readTrace's path must be a path (a string), not an object");
+    expect((await optionRefusal(() => inspectTrace(42 as never))).option).toBe('path');
+    expect((await optionRefusal(() => readModel(undefined as never))).option).toBe('path');
+    expect((await optionRefusal(() => loadReferenceData(5 as never))).option).toBe('dir');
+  });
+
+  it('buildChip checks a config built or edited by hand as resolveConfig would (was a RangeError from the timing)', async () => {
+    expect(await refusal(() => buildChip({ ...config, clock: { ...config.clock, clock_hz: -5 } }))).toBe('config: clock.clock_hz = -5: must be >= 0.001');
+    expect(await refusal(() => buildChip({ ...config, fabric: { ...config.fabric, L: '16' as never } }))).toBe(
+      'config: fabric.L = 16: expected a number, got a string',
+    );
+    expect((await optionRefusal(() => buildChip(undefined as never))).message).toBe(
+      "config: buildChip's config must be a config object (resolveConfig gives one), not undefined",
+    );
+  });
+});
+
+describe('one process, one workload twice: what a library call read does not bind a later call', () => {
+  it('a traced generate, its trace read back, the same generate again to the same path (was: "is an input of this command")', async () => {
+    const chip = buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'] }));
+    const model = newDtmModel({ T: 2, L: 10, rules: 'G8', boundary: 'open', visible: 20, weights: { random: 0.3 }, seed: 4 });
+    const path = join(mkdtempSync(join(tmpdir(), 'dtca-libtwice-')), 'gen.dtct');
+    const once = async () => {
+      const sink = openTraceWriter(path);
+      const gen = await generate(chip, model, { images: 1, sweeps: 2, sink });
+      await sink.close();
+      const kinds: string[] = [];
+      for await (const rec of readTrace(path)) kinds.push(rec.type);
+      return { out: Array.from(gen.outputs[0]), kinds };
+    };
+    const first = await once();
+    expect(first.kinds[0]).toBe('header');
+    expect(await once()).toEqual(first);
+    // stopped, the trace ends as dtca run's does once the caller interrupts the sink (docs/library.md)
+    const stopped = openTraceWriter(path);
+    let n = 0;
+    const e = await generate(chip, model, { images: 1, sweeps: 5, sink: stopped, shouldStop: () => ++n > 3 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Interrupted);
+    stopped.interrupt({ reason: (e as Interrupted).reason, at: (e as Interrupted).at });
+    await stopped.close();
+    const summary = await inspectTrace(path);
+    expect([summary.status, summary.interrupted]).toEqual(['interrupted', { reason: 'stop requested', at: { stage: 1, chain: 0, sweep: 3 } }]);
+    // a command's rule stands: inside one (the CLI runs each command line in a session) no output replaces an input
+    await withOutputSession(new OutputSession(), async () => {
+      for await (const rec of readTrace(path)) void rec;
+      expect(() => openTraceWriter(path)).toThrow(/is an input of this command/);
+    });
   });
 });
 

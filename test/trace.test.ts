@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../fabric/errors.js';
+import { OptionError, UserError } from '../fabric/errors.js';
 import { openTraceWriter, parseCellRect, parseIndexList, type TraceOptions } from '../traces/writer.js';
 import { readTrace, inspectTrace, unpackStates, type TraceRecord, type SweepRecord, type HeaderRecord } from '../traces/reader.js';
 import { encodeRecord, encodeSweepRecord, counter, makePackr, packStates, unpackBits } from '../traces/pack.js';
@@ -274,9 +274,11 @@ describe('trace writer and TS reader', () => {
   });
 
   it('rejects bad thinning options with clear errors', async () => {
-    expect(() => openTraceWriter(join(dir, 'x.trace'), { every: 0 })).toThrow(/every 0: must be an integer >= 1/);
-    expect(() => openTraceWriter(join(dir, 'x.trace'), { cells: [3, 0, 1, 2] })).toThrow(/x0 <= x1/);
-    expect(() => openTraceWriter(join(dir, 'x.trace'), { stages: [-1] })).toThrow(UserError);
+    // OptionErrors named as the options are (every, cells, stages), as every other library call's
+    expect(() => openTraceWriter(join(dir, 'x.trace'), { every: 0 })).toThrow(new OptionError('every', 0, 'must be an integer >= 1'));
+    expect(() => openTraceWriter(join(dir, 'x.trace'), { cells: [3, 0, 1, 2] })).toThrow('cells = [3,0,1,2]: need x0 <= x1 and y0 <= y1');
+    expect(() => openTraceWriter(join(dir, 'x.trace'), { stages: [-1] })).toThrow('stages = [-1]: must be a non-empty list of integers >= 0');
+    expect(() => openTraceWriter(join(dir, 'x.trace'), { stages: [-1] })).toThrow(OptionError);
     const w = openTraceWriter(join(dir, 'x.trace'), { cells: [0, 0, 6, 2] });
     expect(() => w.header(header(BASE))).toThrow(/outside the 6x6 grid/);
     await w.close();

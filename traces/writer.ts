@@ -47,7 +47,7 @@
  * how, and how each rule above holds across it); this thread keeps the thinning, the counts and
  * the file's life, and copies each sweep's fields into a ring. The bytes are the same either way.
  */
-import { UserError } from '../fabric/errors.js';
+import { UserError, OptionError } from '../fabric/errors.js';
 import { shown } from '../fabric/rules.js';
 import { SafeFile } from '../fabric/files.js';
 import { counter, encodeRecord, makePackr, packStates, toPlain, typedDict, unpackSpins } from './pack.js';
@@ -90,7 +90,7 @@ export const STATE_PACKING = 'bit k of traced cell k at byte k>>3, bit k&7 (litt
 function intList(name: string, v: unknown): number[] | null {
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x >= 0)) {
-    throw new UserError(`trace ${name} ${JSON.stringify(v)}: must be a non-empty list of integers >= 0`);
+    throw new OptionError(name, shown(v), 'must be a non-empty list of integers >= 0');
   }
   return [...new Set(v as number[])].sort((a, b) => a - b);
 }
@@ -98,16 +98,16 @@ function intList(name: string, v: unknown): number[] | null {
 /** Checks trace options that do not depend on the run (the rest is checked when the header arrives). */
 export function checkTraceOptions(opts: TraceOptions): void {
   if (opts.every !== undefined && (!Number.isInteger(opts.every) || opts.every < 1)) {
-    throw new UserError(`trace every ${opts.every}: must be an integer >= 1`);
+    throw new OptionError('every', opts.every, 'must be an integer >= 1');
   }
   intList('stages', opts.stages);
   intList('chains', opts.chains);
   if (opts.cells !== undefined) {
     const c = opts.cells;
     if (!Array.isArray(c) || c.length !== 4 || !c.every((x) => Number.isInteger(x) && x >= 0)) {
-      throw new UserError(`trace cells ${JSON.stringify(c)}: must be four integers x0,y0,x1,y1 >= 0`);
+      throw new OptionError('cells', shown(c), 'must be four integers [x0, y0, x1, y1] >= 0');
     }
-    if (c[2] < c[0] || c[3] < c[1]) throw new UserError(`trace cells ${c.join(',')}: need x0 <= x1 and y0 <= y1`);
+    if (c[2] < c[0] || c[3] < c[1]) throw new OptionError('cells', JSON.stringify(c), 'need x0 <= x1 and y0 <= y1');
   }
 }
 

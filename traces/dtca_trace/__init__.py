@@ -94,6 +94,8 @@ DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "flo
 def decode_typed(d):
     """{dtype, shape, data} -> numpy array (read-only view of the bytes, little-endian).
     Raises ValueError for an unknown dtype, a bad shape, or data of the wrong length."""
+    if not _is_typed(d):
+        raise ValueError("not a typed array (a map {dtype: str, shape: list, data: bytes})")
     if d["dtype"] not in DTYPES:
         raise ValueError("unknown dtype %s" % _js(d["dtype"]))
     if not all(_is_int(x) for x in d["shape"]):
@@ -594,11 +596,25 @@ def load(path, states=True):
 
 
 def column_of(header, cells):
-    """Column index in Table.states of each given cell index (-1 where the cell is not traced)."""
-    pos = np.full(int(header["layout"]["N"]), -1, dtype=np.int64)
+    """Column index in Table.states of each given cell index (-1 where the cell is not traced).
+    Raises ValueError for a cell that is not an integer in 0..N-1 (numpy would take -1 as the
+    last cell, and 1.5 as cell 1)."""
+    N = int(header["layout"]["N"])
+    pos = np.full(N, -1, dtype=np.int64)
     tc = np.asarray(header["traced_cells"], dtype=np.int64)
     pos[tc] = np.arange(tc.size)
-    return pos[np.asarray(cells, dtype=np.int64)]
+    try:
+        c = np.asarray(cells)
+        f = c.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("column_of: cells must be cell indices (integers in 0..%d)" % (N - 1))
+    if c.dtype == np.bool_ or c.dtype.kind in "USV":
+        raise ValueError("column_of: cells must be cell indices (integers in 0..%d)" % (N - 1))
+    bad = np.nonzero(~((f == np.floor(f)) & (f >= 0) & (f < N)))
+    if bad[0].size:
+        v = f[tuple(b[0] for b in bad)]
+        raise ValueError("column_of: cell %s is not a cell of the grid (integers 0..%d)" % (_jsnum(float(v)), N - 1))
+    return pos[c.astype(np.int64)]
 
 
 def columns(table, energy=True):

@@ -67,7 +67,7 @@ RULE_PRESETS = {
     "Z1": [[1, 0], [2, 1], [2, 3], [4, 1]],
 }
 
-__all__ = ["write", "read", "grid_edges", "resolve_rules", "directions", "time_grid", "stage_coupling", "ModelError", "RULE_PRESETS"]
+__all__ = ["write", "read", "grid_edges", "resolve_rules", "check_rules", "directions", "time_grid", "stage_coupling", "ModelError", "RULE_PRESETS"]
 
 
 class ModelError(ValueError):
@@ -88,6 +88,36 @@ def _is_num(v):
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
 
 
+def _kind(v):
+    """What a value is, in a few words, for messages."""
+    if v is None:
+        return "None"
+    t = type(v).__name__
+    return ("an %s" if t[:1] in "aeiou" else "a %s") % t
+
+
+def _whole(v):
+    """An integer (Python's, numpy's, or a float with an integer value), not a bool."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return False
+    return isinstance(v, (int, np.integer)) or (math.isfinite(v) and float(v).is_integer())
+
+
+def _number(v):
+    """A real number (Python's or numpy's), not a bool."""
+    return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.integer, np.floating))
+
+
+def _array(a, dtype, where, what):
+    """np.asarray(a, dtype), or a ModelError naming the field when a holds what is not a number."""
+    if a is None or isinstance(a, (str, bytes, dict)):
+        raise ModelError("%s: expected %s, not %s" % (where, what, _kind(a)))
+    try:
+        return np.asarray(a, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise ModelError("%s: expected %s" % (where, what))
+
+
 def resolve_rules(rules):
     """A preset name ('G12') or a list of [a, b] rules -> list of [a, b]."""
     if isinstance(rules, str):
@@ -97,12 +127,12 @@ def resolve_rules(rules):
         return [list(x) for x in r]
     if rules is None:
         raise ModelError('grid.rules: missing (a preset such as "G12" or a list like [[0,1],[4,1]])')
-    if not isinstance(rules, (list, tuple)):
-        raise ModelError("grid.rules: a preset name (%s) or a list of integer [a, b] pairs" % ", ".join(RULE_PRESETS))
+    if not isinstance(rules, (list, tuple, np.ndarray)):
+        raise ModelError("grid.rules: a preset name (%s) or a list of integer [a, b] pairs, not %s" % (", ".join(RULE_PRESETS), _kind(rules)))
     out = []
     seen = {}
     for n, r in enumerate(rules):
-        if not isinstance(r, (list, tuple)) or len(r) != 2 or not all(_is_int(v) for v in r):
+        if not isinstance(r, (list, tuple, np.ndarray)) or len(r) != 2 or not all(_whole(v) for v in r):
             raise ModelError("grid.rules[%d]: expected [a, b] with integers" % n)
         a, b = int(r[0]), int(r[1])
         if (abs(a) + abs(b)) % 2 == 0:
@@ -117,16 +147,23 @@ def resolve_rules(rules):
     return out
 
 
-def _check_grid_rules(rules, L, boundary):
-    """The rules fit the grid as dtca requires (fabric/rules.ts checkRules): each rule's reach below
-    L (below L/2 on a torus), and a torus of even L."""
-    for n, (a, b) in enumerate(rules):
+def check_rules(rules, L, boundary):
+    """Raises ModelError unless the rules fit an L x L grid as dtca requires (fabric/rules.ts
+    checkRules): no two rules giving the same offset, every offset shorter than the grid (half the
+    grid on a torus), and a torus of even side."""
+    seen = {}
+    for n, (a, b) in enumerate(resolve_rules(rules)):
+        name = "grid.rules[%d] = (%d,%d)" % (n, a, b)
+        for dx, dy in ((a, b), (-b, a), (-a, -b), (b, -a)):
+            if (dx, dy) in seen:
+                raise ModelError("%s: gives offset (%d,%d) that rule grid.rules[%d] already gives" % (name, dx, dy, seen[(dx, dy)]))
+            seen[(dx, dy)] = n
         reach = max(abs(a), abs(b))
         if boundary == "torus" and 2 * reach >= L:
-            raise ModelError("grid.rules[%d] = (%d,%d): grid L=%d is too small for this rule on a torus (needs L > %d)" % (n, a, b, L, 2 * reach))
+            raise ModelError("%s: grid L=%d is too small for this rule on a torus (needs L > %d)" % (name, L, 2 * reach))
         if boundary == "open" and reach >= L:
-            raise ModelError("grid.rules[%d] = (%d,%d): grid L=%d is too small for this rule (needs L > %d)" % (n, a, b, L, reach))
-    if boundary == "torus" and L % 2:
+            raise ModelError("%s: grid L=%d is too small for this rule (needs L > %d)" % (name, L, reach))
+    if boundary == "torus" and L % 2 == 1:
         raise ModelError("grid.L = %d: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap" % L)
 
 
@@ -141,6 +178,10 @@ def directions(rules):
 def grid_edges(L, rules, boundary="open"):
     """Every wire of an L x L grid, each undirected wire once, as (i, j) int32 arrays with i < j
     (cell index y * L + x)."""
+    if not _whole(L) or not 1 <= L <= MAX_L:
+        raise ModelError("grid_edges: L must be an integer in 1..%d, not %r" % (MAX_L, L))
+    if boundary not in ("open", "torus"):
+        raise ModelError('grid_edges: boundary must be "open" or "torus", not %r' % (boundary,))
     L = int(L)
     y, x = np.divmod(np.arange(L * L, dtype=np.int64), L)
     ii, jj = [], []
@@ -164,6 +205,9 @@ def grid_edges(L, rules, boundary="open"):
 
 def time_grid(T):
     """The forward-process time grid t_k = -ln(1 - k/T), k = 0..T (t_T infinite: None)."""
+    if not _whole(T) or T < 1:
+        raise ModelError("time_grid: T must be an integer >= 1, not %r" % (T,))
+    T = int(T)
     return [-math.log(1 - k / T) for k in range(T)] + [None]
 
 
@@ -184,7 +228,7 @@ MAX_PARAMETER = 1e6
 
 
 def _finite(a, where, bound=None):
-    a = np.asarray(a, dtype=np.float64).ravel()
+    a = _array(a, np.float64, where, "numbers").ravel()
     bad = np.nonzero(~np.isfinite(a))[0]
     if bad.size:
         raise ModelError("%s[%d]: %r is not a finite number" % (where, bad[0], a[bad[0]]))
@@ -196,7 +240,9 @@ def _finite(a, where, bound=None):
 
 
 def _cells(a, N, where):
-    a = np.asarray(a)
+    a = _array(a, None, where, "cell indices")
+    if a.dtype == object or a.dtype.kind in "USVb":
+        raise ModelError("%s: cell indices must be integers" % where)
     if a.size and not np.issubdtype(a.dtype, np.integer):
         f = np.asarray(a, dtype=np.float64)
         if not np.all(f == np.round(f)):
@@ -211,10 +257,12 @@ def _cells(a, N, where):
 def _edges(e, where):
     """(i, j, w) arrays from a dict {i, j, w}, a tuple (i, j, w), an (E, 3) array or a list of [i, j, w]."""
     if isinstance(e, dict):
+        if set(e) != {"i", "j", "w"}:
+            raise ModelError("%s: a dict of edges has exactly the keys i, j and w" % where)
         return e["i"], e["j"], e["w"]
     if isinstance(e, tuple) and len(e) == 3:
         return e
-    a = np.asarray(e, dtype=np.float64)
+    a = _array(e, np.float64, where, "(i, j, w) arrays, {'i','j','w'} or rows [i, j, w]")
     if a.size == 0:
         return [], [], []
     if a.ndim != 2 or a.shape[1] != 3:
@@ -271,7 +319,13 @@ def _stage(st, n, L, N, rules, boundary):
     clamp = st.get("clamp", [])
     if isinstance(clamp, dict):
         clamp = list(clamp.items())
-    clamp = np.asarray(clamp, dtype=np.int64).reshape(-1, 2) if len(clamp) else np.zeros((0, 2), dtype=np.int64)
+    what = "{cell: spin} or rows [cell, spin]"
+    if isinstance(clamp, str) or not hasattr(clamp, "__len__"):
+        raise ModelError("%s.clamp: expected %s, not %s" % (where, what, _kind(clamp)))
+    c = _array(clamp, np.float64, where + ".clamp", what) if len(clamp) else np.zeros((0, 2))
+    if c.size % 2 or not np.all(np.isfinite(c)) or not np.all(c == np.round(c)):
+        raise ModelError("%s.clamp: expected %s with integers" % (where, what))
+    clamp = c.astype(np.int64).reshape(-1, 2)
     _cells(clamp[:, 0], N, where + ".clamp")
     if not np.isin(clamp[:, 1], [-1, 1]).all():
         raise ModelError("%s.clamp: spins must be +1 or -1" % where)
@@ -283,6 +337,8 @@ def _stage(st, n, L, N, rules, boundary):
 
 
 def _dtm(d, T, N):
+    if not isinstance(d, dict):
+        raise ModelError("dtm: expected a dict, not %s" % _kind(d))
     d = dict(d)
     unknown = set(d) - {"T", "time_grid", "lambda_image", "lambda_label", "image", "label", "label_copies", "image_shape", "image_source", "label_gain"}
     if unknown:
@@ -291,6 +347,8 @@ def _dtm(d, T, N):
     if not _is_int(t) or t != T:
         raise ModelError("dtm.T = %r but the model has %d stages" % (t, T))
     tg = d.get("time_grid")
+    if tg is not None and not isinstance(tg, (list, tuple, np.ndarray)):
+        raise ModelError("dtm.time_grid: expected a list, not %s" % _kind(tg))
     tg = time_grid(T) if tg is None else list(tg)
     if len(tg) != T + 1 or tg[T] is not None:
         raise ModelError("dtm.time_grid: needs T + 1 = %d entries, the last None (the noisiest interval is infinite)" % (T + 1))
@@ -349,8 +407,15 @@ def _dtm(d, T, N):
 def pool(images, downscale):
     """Binarised 28x28 images (n x 784 or n x 28 x 28, 0/1) pooled as dtca pools them for a smaller
     grid: blocks of downscale x downscale, a pixel 1 when at least half its block is. Returns
-    n x (28 // downscale)^2 uint8."""
-    a = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    n x (28 // downscale)^2 uint8. Raises ValueError for a downscale that is not a whole number
+    dividing 28, or images that are not 0/1 in rows of 784."""
+    if not _whole(downscale) or downscale < 1 or 28 % int(downscale):
+        raise ValueError("pool: downscale must be 1, 2, 4, 7, 14 or 28 (a whole number dividing 28), not %r" % (downscale,))
+    downscale = int(downscale)
+    a = np.asarray(images)
+    if a.size % 784 or a.dtype.kind not in "biuf" or not np.isin(a, (0, 1)).all():
+        raise ValueError("pool: images must be binarised 28x28 images (0/1, n x 784 or n x 28 x 28), got shape %s" % (list(a.shape),))
+    a = a.astype(np.uint8).reshape(-1, 28, 28)
     s = 28 // downscale
     blocks = a.reshape(-1, s, downscale, s, downscale).sum(axis=(2, 4))
     return (2 * blocks >= downscale * downscale).astype(np.uint8).reshape(-1, s * s)
@@ -363,18 +428,20 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
     stages  list of dicts: "bias" (L*L numbers), "edges" ((i, j, w) arrays, {"i","j","w"}, an
             (E, 3) array or rows [i, j, w]; every edge a wire of the grid, once), "clamp"
             (optional: {cell: +-1} or rows [cell, +-1]); stage 0 the cleanest
-    beta    inverse temperature
+    beta    inverse temperature, in (0, 1e6]
     dtm     for a denoising model: {"image": cells, "label": cells, "label_copies": 10,
             "image_shape": [28, 28], "lambda_image": 0.9, "lambda_label": 0.2,
             "time_grid": optional, "label_gain": optional}; T is the number of stages
     format  "json" or "msgpack" (default: JSON for a .json path, else msgpack)
 
-    The file is written to a temporary name and renamed into place. Returns the path.
+    Anything wrong (a value dtca would refuse, or of the wrong kind: None or a string where numbers
+    belong) raises ModelError naming the field. The file is written to a temporary name and renamed
+    into place. Returns the path.
     """
     if not isinstance(grid, dict) or set(grid) - {"L", "rules", "boundary"}:
         raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
-    L = grid.get("L", 0)
-    if not _is_int(L) or not 2 <= L <= MAX_L:
+    L = grid.get("L")
+    if not _whole(L) or not 2 <= L <= MAX_L:
         raise ModelError("grid.L: must be an integer in 2..%d" % MAX_L)
     L = int(L)
     boundary = grid.get("boundary", "open")
@@ -382,10 +449,12 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
         raise ModelError('grid.boundary: must be "open" or "torus"')
     rules = grid.get("rules")
     resolved = resolve_rules(rules)
-    _check_grid_rules(resolved, L, boundary)
-    if not _is_num(beta) or not 0 < beta <= MAX_BETA:
+    check_rules(resolved, L, boundary)
+    if not _number(beta) or not math.isfinite(beta) or not 0 < beta <= MAX_BETA:
         raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
     beta = float(beta)
+    if not isinstance(stages, (list, tuple)):
+        raise ModelError("stages: expected a list of stages, not %s" % _kind(stages))
     if not stages:
         raise ModelError("stages: at least one stage is needed")
     N = L * L
@@ -418,9 +487,12 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            # named by the path asked for, not by the temporary name beside it
+            raise OSError(e.errno, "cannot write model file (%s)" % e.strerror, path) from None
         raise
     return path
 
@@ -613,7 +685,7 @@ def _read_checked(raw):
     if boundary not in ("open", "torus"):
         raise ModelError('grid.boundary: must be "open" or "torus"')
     resolved = resolve_rules(g.get("rules"))
-    _check_grid_rules(resolved, L, boundary)
+    check_rules(resolved, L, boundary)
     beta = raw.get("beta", 1.0)
     if not _is_num(beta) or not 0 < beta <= MAX_BETA:
         raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
@@ -666,7 +738,7 @@ def _read_checked(raw):
                 "clamp": np.asarray(cl, dtype=np.int64).reshape(-1, 2),
             }
         )
-    out = {"grid": g, "beta": float(beta), "stages": stages}
+    out = {"grid": dict(g, L=L), "beta": float(beta), "stages": stages}
     if "dtm" in raw:
         if not isinstance(raw["dtm"], dict):
             raise ModelError("dtm: must be a map")

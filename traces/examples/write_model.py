@@ -43,11 +43,15 @@ def main(argv):
             return 2
     rng = np.random.default_rng(a.seed)
     L = a.L
-    i, j = model.grid_edges(L, a.rules, a.boundary)
-    stages = [{"bias": rng.uniform(-0.1, 0.1, L * L), "edges": (i, j, rng.uniform(-0.25, 0.25, i.size))} for _ in range(a.stages)]
-    y, x = np.divmod(np.arange(L * L), L)
-    visible = np.nonzero((x + y) % 2 == 0)[0][: max(1, L * L // 4)]
     try:
+        # the grid is checked before its wires are made (a bad --L or --rules: one line, exit 2)
+        if not 2 <= L <= 1024:
+            raise model.ModelError("--L %d: this example makes grids of 2..1024" % L)
+        model.check_rules(a.rules, L, a.boundary)
+        i, j = model.grid_edges(L, a.rules, a.boundary)
+        stages = [{"bias": rng.uniform(-0.1, 0.1, L * L), "edges": (i, j, rng.uniform(-0.25, 0.25, i.size))} for _ in range(a.stages)]
+        y, x = np.divmod(np.arange(L * L), L)
+        visible = np.nonzero((x + y) % 2 == 0)[0][: max(1, L * L // 4)]
         model.write(
             a.out,
             grid={"L": L, "rules": a.rules, "boundary": a.boundary},
