@@ -1,0 +1,215 @@
+// The parameter tables of docs/physics.md (every config key but area.*) and docs/energy-and-area.md
+// (area.*) against the code: one row per config key and no row for a key that does not exist; each
+// row's unit the key's (sim/units.ts), its dtca-paper and z1-like values the presets' resolved ones,
+// its range the schema's (what config validate accepts). And `dtca config schema` describes every
+// key, naming its unit. (Unit tier: no process is spawned.)
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { configPaths, configJsonSchema, resolveConfig, type ResolvedConfig } from '../sim/config.js';
+import { parseQuantity, unitOfKey, unitLabelOfKey } from '../sim/units.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const read = (f: string) => readFileSync(`${ROOT}${f}`, 'utf8');
+
+/** Not parameters: what a config is called and says about itself. */
+const NOT_PARAMETERS = new Set(['name', 'description']);
+const COLUMNS = ['parameter', 'unit', 'dtca-paper', 'z1-like', 'range'];
+
+/** The cells of a markdown table row ("|" escaped as "\|" kept inside a cell). */
+function cells(row: string): string[] {
+  return row
+    .trim()
+    .replace(/^\||\|$/g, '')
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
+}
+
+interface Row {
+  file: string;
+  line: number;
+  cells: Record<string, string>;
+}
+
+/** Every row of a parameter table (one whose header starts with COLUMNS) whose first cell is one `key`. */
+export function parameterRows(file: string, md: string): Map<string, Row[]> {
+  const out = new Map<string, Row[]>();
+  let header: string[] | null = null;
+  md.split('\n').forEach((line, i) => {
+    if (!line.startsWith('|')) {
+      header = null;
+      return;
+    }
+    const c = cells(line);
+    if (header === null) {
+      header = COLUMNS.every((h, k) => c[k] === h) ? c : [];
+      return;
+    }
+    if (header.length === 0 || /^-+$/.test(c[0])) return;
+    const key = /^`([^`]+)`$/.exec(c[0]);
+    if (!key) throw new Error(`${file}:${i + 1}: a parameter row names one \`key\`, got ${c[0]}`);
+    const byColumn: Record<string, string> = {};
+    header.forEach((h, k) => (byColumn[h] = c[k] ?? ''));
+    out.set(key[1], [...(out.get(key[1]) ?? []), { file, line: i + 1, cells: byColumn }]);
+  });
+  return out;
+}
+
+const valueAt = (c: ResolvedConfig, path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c);
+
+/** A documented value in the key's unit ("100 ns", "9 µm²", "3 %", "4,096", "G12") as the config holds it. */
+function docValue(text: string, key: string): number | string | Error {
+  const t = text.replace(/(\d),(\d{3})/g, '$1$2');
+  const pct = /^([\d.]+) %$/.exec(t);
+  if (pct) return Number(pct[1]) / 100;
+  const unit = unitOfKey(key);
+  if (unit) return parseQuantity(t, unit);
+  return /^[+-]?[\d.]+(e[+-]?\d+)?$/.test(t) ? Number(t) : t;
+}
+
+/** A documented bound: "46,340", "1e15", "2^53 − 1", "2^31". */
+function bound(text: string): number {
+  const t = text.replace(/,/g, '').replace(/\s/g, '').replace(/−/g, '-');
+  const pow = /^2\^(\d+)(-1)?$/.exec(t);
+  if (pow) return 2 ** Number(pow[1]) - (pow[2] ? 1 : 0);
+  const n = Number(t);
+  if (!Number.isFinite(n)) throw new Error(`not a bound: ${text}`);
+  return n;
+}
+
+type Node = Record<string, unknown> & { properties?: Record<string, Node>; anyOf?: Node[]; enum?: string[]; const?: string };
+
+function schemaLeaves(): Map<string, Node> {
+  const out = new Map<string, Node>();
+  const walk = (n: Node, at: string[]) => {
+    if (n.properties) for (const [k, v] of Object.entries(n.properties)) walk(v, [...at, k]);
+    else out.set(at.join('.'), n);
+  };
+  walk(configJsonSchema() as Node, []);
+  return out;
+}
+
+const near = (a: number, b: number) => a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
+
+describe('the parameter tables of the docs', () => {
+  const docs = { physics: 'docs/physics.md', area: 'docs/energy-and-area.md' };
+  const tables = { physics: parameterRows(docs.physics, read(docs.physics)), area: parameterRows(docs.area, read(docs.area)) };
+  const presets = { 'dtca-paper': resolveConfig('dtca-paper'), 'z1-like': resolveConfig('z1-like') };
+  const leaves = schemaLeaves();
+  const params = configPaths().filter((p) => !NOT_PARAMETERS.has(p));
+  const rowsOf = (p: string): Row[] => (p.startsWith('area.') ? tables.area : tables.physics).get(p) ?? [];
+
+  it('give every config key one row, in docs/physics.md (area.* in docs/energy-and-area.md), and no key the config lacks', () => {
+    expect(params.filter((p) => rowsOf(p).length !== 1)).toEqual([]);
+    const documented = [...tables.physics.keys(), ...tables.area.keys()];
+    expect(documented.filter((k) => !params.includes(k))).toEqual([]);
+  });
+
+  it("give each key's unit as the code reads it", () => {
+    const wrong: string[] = [];
+    for (const [, table] of Object.entries(tables))
+      for (const [p, rows] of table) {
+        const label = unitLabelOfKey(p.split('.').pop()!);
+        for (const r of rows)
+          if ((label ?? null) !== null && r.cells.unit !== label) wrong.push(`${r.file}:${r.line} ${p}: unit ${r.cells.unit}, the code's ${label}`);
+        // a count or ratio has no SI unit
+        for (const r of rows)
+          if (label === null && /^(Hz|s|J|F|V|W|m|m²|K|S)$/.test(r.cells.unit)) wrong.push(`${r.file}:${r.line} ${p}: an SI unit for a count`);
+      }
+    expect(wrong).toEqual([]);
+  });
+
+  it("give each preset's value (the resolved config's, after extends)", () => {
+    const wrong: string[] = [];
+    for (const [, table] of Object.entries(tables))
+      for (const [p, rows] of table)
+        for (const r of rows)
+          for (const [preset, config] of Object.entries(presets)) {
+            const want = valueAt(config, p);
+            const got = docValue(r.cells[preset], p.split('.').pop()!);
+            const same = typeof want === 'number' && typeof got === 'number' ? near(got, want) : got === want;
+            if (!same) wrong.push(`${r.file}:${r.line} ${p} (${preset}): docs ${r.cells[preset]}, config ${JSON.stringify(want)}`);
+          }
+    expect(wrong).toEqual([]);
+  });
+
+  it('give each range as the schema checks it', () => {
+    const wrong: string[] = [];
+    for (const [, table] of Object.entries(tables))
+      for (const [p, rows] of table) {
+        const leaf = leaves.get(p)!;
+        const kinds = leaf.anyOf ?? [leaf];
+        for (const r of rows) {
+          const range = r.cells.range;
+          const problem = (what: string) => wrong.push(`${r.file}:${r.line} ${p}: range "${range}": ${what}`);
+          for (const k of kinds) {
+            for (const e of [...(k.enum ?? []), ...(k.const !== undefined ? [k.const] : [])])
+              if (!range.includes(`\`${e}\``)) problem(`does not name \`${e}\``);
+            if (k.type !== 'number' && k.type !== 'integer') continue;
+            const m = /^(> )?(\S+(?: − 1)?) … ([\d,.e^]+(?: − 1)?)/.exec(range);
+            if (!m) {
+              problem('not "min … max"');
+              continue;
+            }
+            const min = k.minimum as number;
+            const exclusiveZero = min === 1e-30;
+            if (exclusiveZero !== (m[1] !== undefined) || (exclusiveZero ? bound(m[2]) !== 0 : bound(m[2]) !== min))
+              problem(`minimum ${exclusiveZero ? '> 0' : min}`);
+            if (bound(m[3]) !== k.maximum) problem(`maximum ${String(k.maximum)}`);
+          }
+        }
+      }
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe('dtca config schema', () => {
+  it('describes every key, and names the unit of every key that has one', () => {
+    const wrong: string[] = [];
+    for (const [p, leaf] of schemaLeaves()) {
+      const d = leaf.description;
+      if (typeof d !== 'string' || d.trim() === '') wrong.push(`${p}: no description`);
+      const label = unitLabelOfKey(p.split('.').pop()!);
+      if (label && !(typeof d === 'string' && d.endsWith(`[${label}]`))) wrong.push(`${p}: the description does not end with [${label}]`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('unit labels: a key with a unit suffix, a compound unit, a per-bit or per-cell key, a count', () => {
+    expect(
+      [
+        'clock_hz',
+        'tau_rng_s',
+        'rng_m2',
+        'g_sigma_s',
+        'wire_cap_f_per_m',
+        'cap_density_f_per_m2',
+        'weight_write_j_per_bit',
+        'clock_m2_per_cell',
+        'leakage_w_per_cell',
+        'L',
+        'v_s_sigma_rel',
+        'phase_cycles',
+      ].map(unitLabelOfKey),
+    ).toEqual(['Hz', 's', 'm²', 'S', 'F/m', 'F/m²', 'J/bit', 'm²/cell', 'W/cell', null, null, null]);
+  });
+});
+
+describe('the presets', () => {
+  it("point at a docs section that exists for their values' sources (they named a README section that was gone)", () => {
+    const wrong: string[] = [];
+    for (const preset of ['dtca-paper', 'z1-like']) {
+      const raw = JSON.parse(read(`configs/${preset}.json`)) as { description: string };
+      const refs = [...raw.description.matchAll(/(docs\/[\w-]+\.md|README(?:\.md)?), '([^']+)'/g)].map(([, f, h]) => [f.replace(/^README$/, 'README.md'), h]);
+      if (refs.length === 0) wrong.push(`${preset}: names no docs section`);
+      for (const [file, heading] of refs)
+        if (
+          !read(file)
+            .split('\n')
+            .some((l) => /^#+ /.test(l) && l.replace(/^#+ /, '') === heading)
+        )
+          wrong.push(`${preset}: ${file} has no section '${heading}'`);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
