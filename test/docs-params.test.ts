@@ -1,13 +1,17 @@
 // The parameter tables of docs/physics.md (every config key but area.*) and docs/energy-and-area.md
 // (area.*) against the code: one row per config key and no row for a key that does not exist; each
 // row's unit the key's (sim/units.ts), its dtca-paper and z1-like values the presets' resolved ones,
-// its range the schema's (what config validate accepts). And `dtca config schema` describes every
-// key, naming its unit. (Unit tier: no process is spawned.)
+// its range the schema's (what config validate accepts). `dtca config schema` describes every key,
+// naming its unit; the presets cite a docs section that exists; docs/energy-and-area.md names every
+// key of energy-table.json and of `dtca area --json`. (Unit tier: no process is spawned.)
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configPaths, configJsonSchema, resolveConfig, type ResolvedConfig } from '../sim/config.js';
 import { parseQuantity, unitOfKey, unitLabelOfKey } from '../sim/units.js';
+import { buildChip } from '../sim/chip.js';
+import { energyTableReport, energyTableCsv } from '../sim/energy-table.js';
+import { areaOf, areaSources } from '../sim/area.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (f: string) => readFileSync(`${ROOT}${f}`, 'utf8');
@@ -211,5 +215,41 @@ describe('the presets', () => {
           wrong.push(`${preset}: ${file} has no section '${heading}'`);
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+/** Every key of a JSON document, nested objects and the objects in arrays included. */
+function keysOf(v: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(v)) for (const x of v) keysOf(x, out);
+  else if (v !== null && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) {
+      out.add(k);
+      // a map from config paths or parameter names to values: its keys are data, not fields
+      if (k !== 'params' && k !== 'parameters' && k !== 'by_component_m2' && k !== 'area_m2') keysOf(x, out);
+      else if (k === 'parameters') for (const p of Object.values(x as object)) keysOf(p, out);
+    }
+  return out;
+}
+
+describe('docs/energy-and-area.md', () => {
+  const md = read('docs/energy-and-area.md');
+  const named = (keys: Set<string>) => [...keys].filter((k) => !md.includes(`\`${k}\``));
+
+  it('names every key of energy-table.json (dtca energy-table --json) and every --csv column', () => {
+    for (const preset of ['dtca-paper', 'z1-like']) {
+      const report = energyTableReport(buildChip(resolveConfig(preset)));
+      expect(named(keysOf(report)), preset).toEqual([]);
+      const columns = energyTableCsv(report).split('\n')[0];
+      expect(md, 'the --csv header').toContain(`\`${columns}\``);
+    }
+  });
+
+  it('names every key of dtca area --json, and every area component', () => {
+    const cfg = resolveConfig('dtca-paper');
+    const r = areaOf(cfg);
+    // as cli/commands/area.ts prints it
+    const doc = { config: cfg.name, ...r, parameters: areaSources(cfg) };
+    expect(named(keysOf(doc))).toEqual([]);
+    expect(named(new Set(Object.keys(r.area_m2)))).toEqual([]);
   });
 });
