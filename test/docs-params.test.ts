@@ -8,9 +8,9 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configPaths, configJsonSchema, resolveConfig, type ResolvedConfig } from '../sim/config.js';
-import { parseQuantity, unitOfKey, unitLabelOfKey } from '../sim/units.js';
+import { parseQuantity, unitOfKey, unitLabelOfKey, eng } from '../sim/units.js';
 import { buildChip } from '../sim/chip.js';
-import { energyTableReport, energyTableCsv } from '../sim/energy-table.js';
+import { energyTableReport, energyTableCsv, formatEnergyTable } from '../sim/energy-table.js';
 import { areaOf, areaSources } from '../sim/area.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -242,6 +242,62 @@ describe('docs/energy-and-area.md', () => {
       const columns = energyTableCsv(report).split('\n')[0];
       expect(md, 'the --csv header').toContain(`\`${columns}\``);
     }
+  });
+
+  it('shows dtca energy-table\'s output as it is ("..." for what it leaves out)', () => {
+    const out = formatEnergyTable(energyTableReport(buildChip(resolveConfig('dtca-paper'))), eng).split('\n');
+    const block = /### The energy table[\s\S]*?```\n([\s\S]*?)```/
+      .exec(md)![1]
+      .split('\n')
+      .filter((l) => l.trim() !== '' && l.trim() !== '...');
+    expect(block.length).toBeGreaterThan(5);
+    const shown = (l: string) =>
+      new RegExp(
+        `^${l
+          .split('...')
+          .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      );
+    expect(block.filter((l) => !out.some((o) => shown(l).test(o.trimEnd())))).toEqual([]);
+  });
+
+  it("gives the presets' areas as dtca area computes them (to the digits written)", () => {
+    const rows: Record<string, string[]> = {
+      total: ['total'],
+      rng: ['rng'],
+      'bias network': ['bias_network'],
+      'weight storage': ['weight_storage'],
+      'latch, clock': ['latch', 'clock'],
+      'tile links': ['links'],
+      'I/O': ['io'],
+    };
+    const header = md.split('\n').findIndex((l) => /^\| \| dtca-paper .*\| z1-like /.test(l));
+    expect(header).toBeGreaterThan(0);
+    const areas = [resolveConfig('dtca-paper'), resolveConfig('z1-like')].map((c) => areaOf(c).area_m2);
+    const wrong: string[] = [];
+    const close = (text: string, v: number) => Math.abs(Number(text) - v) <= 0.5 * 10 ** -(text.split('.')[1]?.length ?? 0) + 1e-12;
+    const seen = new Set<string>();
+    for (const line of md.split('\n').slice(header + 2)) {
+      if (!line.startsWith('|')) break;
+      const [label, ...cols] = cells(line);
+      const keys = rows[label];
+      if (!keys) continue;
+      seen.add(label);
+      cols.forEach((col, k) => {
+        const a = areas[k];
+        const mm2 = /^\**([\d., ]+?)\** mm²/.exec(col)?.[1].split(', ') ?? [];
+        if (mm2.length !== keys.length) wrong.push(`${label}, ${k ? 'z1-like' : 'dtca-paper'}: ${col}`);
+        keys.forEach((key, q) => {
+          if (mm2[q] !== undefined && !close(mm2[q], a[key as keyof typeof a] * 1e6))
+            wrong.push(`${label} (${key}), ${k ? 'z1-like' : 'dtca-paper'}: docs ${mm2[q]} mm², dtca area ${a[key as keyof typeof a] * 1e6}`);
+        });
+        const pct = /\(([\d.]+) %\)/.exec(col);
+        if (pct && keys.length === 1 && !close(pct[1], (100 * a[keys[0] as keyof typeof a]) / a.total))
+          wrong.push(`${label}, ${k ? 'z1-like' : 'dtca-paper'}: docs ${pct[1]} %`);
+      });
+    }
+    expect([...Object.keys(rows)].filter((r) => !seen.has(r))).toEqual([]);
+    expect(wrong).toEqual([]);
   });
 
   it('names every key of dtca area --json, and every area component', () => {
