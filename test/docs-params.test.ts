@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configPaths, configJsonSchema, resolveConfig, type ResolvedConfig } from '../sim/config.js';
+import { configPaths, configJsonSchema, resolveConfig, idealize, type ResolvedConfig } from '../sim/config.js';
 import { parseQuantity, unitOfKey, unitLabelOfKey, eng } from '../sim/units.js';
 import { buildChip } from '../sim/chip.js';
 import { energyTableReport, energyTableCsv, formatEnergyTable } from '../sim/energy-table.js';
@@ -307,5 +307,18 @@ describe('docs/energy-and-area.md', () => {
     const doc = { config: cfg.name, ...r, parameters: areaSources(cfg) };
     expect(named(keysOf(doc))).toEqual([]);
     expect(named(new Set(Object.keys(r.area_m2)))).toEqual([]);
+  });
+});
+
+describe('docs/commands.md', () => {
+  it('names every config value --ideal sets', () => {
+    const md = read('docs/commands.md');
+    const base = resolveConfig('dtca-paper', { sets: ['rng.temperature_k=350'] });
+    const raw = JSON.parse(JSON.stringify(base)) as Parameters<typeof idealize>[0];
+    idealize(raw);
+    const changed = configPaths().filter((p) => JSON.stringify(valueAt(raw as unknown as ResolvedConfig, p)) !== JSON.stringify(valueAt(base, p)));
+    expect(changed.length).toBeGreaterThan(5);
+    const ideal = md.slice(md.indexOf('`--ideal` turns every non-ideality off'));
+    expect(changed.filter((p) => !ideal.slice(0, 1200).includes(`\`${p}\``))).toEqual([]);
   });
 });
