@@ -12,6 +12,7 @@ import { parseQuantity, unitOfKey, unitLabelOfKey, eng } from '../sim/units.js';
 import { buildChip } from '../sim/chip.js';
 import { energyTableReport, energyTableCsv, formatEnergyTable } from '../sim/energy-table.js';
 import { areaOf, areaSources } from '../sim/area.js';
+import { characteriseRng } from '../rng/characterise.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (f: string) => readFileSync(`${ROOT}${f}`, 'utf8');
@@ -320,5 +321,19 @@ describe('docs/commands.md', () => {
     expect(changed.length).toBeGreaterThan(5);
     const ideal = md.slice(md.indexOf('`--ideal` turns every non-ideality off'));
     expect(changed.filter((p) => !ideal.slice(0, 1200).includes(`\`${p}\``))).toEqual([]);
+  });
+});
+
+describe('docs/formats.md', () => {
+  it('names every field of rng.json (dtca rng), of the nominal device and of one cell', () => {
+    const md = read('docs/formats.md');
+    const section = md.slice(md.indexOf('## rng.json'), md.indexOf('## CSV files'));
+    const cfg = resolveConfig('dtca-paper');
+    // small: the fields, not the figures
+    const small = { voltages: 5, samplesPerVoltage: 200, acSegments: 4, acSegmentLength: 400, cells: 2, cellSamplesPerVoltage: 100 };
+    const keys = new Set<string>();
+    for (const r of [characteriseRng(cfg, small), characteriseRng(cfg, { ...small, cell: 3 })]) keysOf(r, keys);
+    // keysOf skips the values of maps; rng.json has none, so walk it whole
+    expect([...keys].filter((k) => !section.includes(`\`${k}\``))).toEqual([]);
   });
 });
