@@ -5,7 +5,7 @@
 // naming its unit; the presets cite a docs section that exists; docs/energy-and-area.md names every
 // key of energy-table.json and of `dtca area --json`. (Unit tier: no process is spawned.)
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configPaths, configJsonSchema, resolveConfig, idealize, type ResolvedConfig } from '../sim/config.js';
 import { parseQuantity, unitOfKey, unitLabelOfKey, eng } from '../sim/units.js';
@@ -335,5 +335,28 @@ describe('docs/formats.md', () => {
     for (const r of [characteriseRng(cfg, small), characteriseRng(cfg, { ...small, cell: 3 })]) keysOf(r, keys);
     // keysOf skips the values of maps; rng.json has none, so walk it whole
     expect([...keys].filter((k) => !section.includes(`\`${k}\``))).toEqual([]);
+  });
+});
+
+describe('every doc', () => {
+  it('names only config values that exist (a dotted path under fabric, clock, rng, cell, power, io or area)', () => {
+    const sections = new Set(configPaths().flatMap((p) => p.split('.').map((_, i, a) => a.slice(0, i + 1).join('.'))));
+    const files = [
+      'README.md',
+      ...readdirSync(`${ROOT}docs`)
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ];
+    const wrong: string[] = [];
+    for (const f of files) {
+      const text = read(f);
+      for (const m of text.matchAll(/(?<![\w./-])(fabric|clock|rng|cell|power|io|area)\.([a-z_][a-z0-9_.]*[a-z0-9_])/g)) {
+        const path = `${m[1]}.${m[2]}`;
+        // a file name (energy-and-area.md, rng.json, power/area.ts), not a config value
+        if (/\.(md|ts|js|json|py|png|svg)$/.test(path)) continue;
+        if (!sections.has(path)) wrong.push(`${f}:${text.slice(0, m.index).split('\n').length}: ${path}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });
