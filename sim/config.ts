@@ -53,7 +53,9 @@ const RuleSchema = z.tuple([int(-MAX_L, MAX_L), int(-MAX_L, MAX_L)]);
 
 export const ConfigSchema = z.strictObject({
   name: z.string().min(1).max(200).describe("what the config is called (the preset's or file's name replaces it when resolved)"),
-  description: z.string().describe('a sentence about the design (computed from the values when a --set or --ideal changes them)'),
+  description: z
+    .string()
+    .describe("the design in a sentence: the named file's own, else (or after a --set or --ideal that changes a value) computed from the values"),
   seed: int(0, SAFE).describe('base of every random draw (chains, workloads, mismatch); --seed replaces it'),
   chip_id: int(0, SAFE).describe('which fabricated chip: selects the per-cell mismatch draw'),
   fabric: z.strictObject({
