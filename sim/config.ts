@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { UserError, OptionError } from '../fabric/errors.js';
 import { noteInput } from '../fabric/files.js';
 import { RULE_PRESETS, shown, resolveRules } from '../fabric/rules.js';
-import { eng, parseQuantity, unitOfKey, quantityPattern, unitExample } from './units.js';
+import { eng, parseQuantity, unitOfKey, unitLabelOfKey, quantityPattern, unitExample } from './units.js';
 import { OPTION_NAMES, type ConfigNames } from './config-names.js';
 import {
   deepPartial,
@@ -52,16 +52,18 @@ const SAFE = Number.MAX_SAFE_INTEGER;
 const RuleSchema = z.tuple([int(-MAX_L, MAX_L), int(-MAX_L, MAX_L)]);
 
 export const ConfigSchema = z.strictObject({
-  name: z.string().min(1).max(200),
-  description: z.string(),
-  seed: int(0, SAFE),
+  name: z.string().min(1).max(200).describe("what the config is called (the preset's or file's name replaces it when resolved)"),
+  description: z
+    .string()
+    .describe("the design in a sentence: the named file's own, else (or after a --set or --ideal that changes a value) computed from the values"),
+  seed: int(0, SAFE).describe('base of every random draw (chains, workloads, mismatch); --seed replaces it'),
   chip_id: int(0, SAFE).describe('which fabricated chip: selects the per-cell mismatch draw'),
   fabric: z.strictObject({
     L: int(2, MAX_L).describe('cells per side'),
     rules: z
       .union([z.enum(Object.keys(RULE_PRESETS) as [string, ...string[]]), z.array(RuleSchema).min(1).max(MAX_RULES)])
       .describe('a preset name (G8, G12, G16, ...) or a list of [a, b] rules, each with a+b odd'),
-    boundary: z.enum(['open', 'torus']),
+    boundary: z.enum(['open', 'torus']).describe('open edges (the hardware) or a torus (needs an even L)'),
     tile: z.strictObject({
       size: int(1, MAX_L).describe('tile side in cells'),
       link_latency_cycles: int(0, 1e6).describe('extra cycles for a read across a tile boundary (at most clock.phase_cycles)'),
@@ -69,41 +71,43 @@ export const ConfigSchema = z.strictObject({
     }),
   }),
   clock: z.strictObject({
-    clock_hz: z.number().min(1e-3).max(1e15),
+    clock_hz: z.number().min(1e-3).max(1e15).describe('clock frequency; simulated time = cycles / clock_hz'),
     phase_cycles: int(1, 1e6).describe('cycles per colour phase; a sweep is two phases'),
     analog_substeps: int(1, 1e4).describe('analog integration steps per cycle (bias settling, RNG drive)'),
   }),
   rng: z.strictObject({
     tau_rng_s: nonneg(1e3).describe('relaxation time of the telegraph RNG; 0 = a fresh bit at every latch'),
     subthreshold_n: pos(1e3).describe('subthreshold slope factor n: V_s = n kT/q'),
-    temperature_k: pos(1e4),
+    temperature_k: pos(1e4).describe('operating temperature: sets V_s = n kT/q'),
     nominal_temperature_k: pos(1e4).describe('temperature the bias network is designed for'),
     v_off_sigma_v: nonneg(10).describe('per-cell mismatch of V_off (standard deviation)'),
     v_s_sigma_rel: nonneg(10).describe('per-cell relative mismatch of V_s (standard deviation)'),
-    energy_per_bit_j: nonneg(1),
-    bit_rate_hz: pos(1e15),
+    energy_per_bit_j: nonneg(1).describe('RNG energy per bit delivered (with bit_rate_hz and duty: the RNG bias power)'),
+    bit_rate_hz: pos(1e15).describe('RNG bit rate while biased (energy only: the dynamics follow tau_rng_s)'),
     duty: z.number().min(0).max(1).describe('fraction of each latch interval the RNG is biased on'),
   }),
   cell: z.strictObject({
-    weight_bits: z.union([int(2, 24), z.literal('exact')]).describe('signed weight precision'),
-    weight_full_scale: pos(1e6).describe('largest |weight| and |bias| the conductances represent'),
+    weight_bits: z
+      .union([int(2, 24), z.literal('exact')])
+      .describe('bits per stored weight and bias, sign included, or "exact" (unquantised; programming charges 32 bits)'),
+    weight_full_scale: pos(1e6).describe('largest |weight| and |bias| the conductances represent (beyond it: clipped; unused with exact weights)'),
     node_capacitance_f: nonneg(1).describe('bias node capacitance C; tau_bias = C / G_sigma'),
     g_sigma_s: pos(1e3).describe('total conductance of the bias divider G_sigma'),
   }),
   power: z.strictObject({
-    vdd_v: pos(1e3),
-    cell_pitch_m: pos(1),
-    wire_cap_f_per_m: nonneg(1),
-    output_cap_f: nonneg(1),
-    clock_cap_f: nonneg(1),
-    leakage_w_per_cell: nonneg(1e3),
-    weight_write_j_per_bit: nonneg(1),
-    init_j_per_cell: nonneg(1),
-    readout_j_per_cell: nonneg(1),
+    vdd_v: pos(1e3).describe('supply voltage: every C Vdd^2 and G Vdd^2 energy'),
+    cell_pitch_m: pos(1).describe('cell pitch: wire lengths (energy) and the cell area (area)'),
+    wire_cap_f_per_m: nonneg(1).describe('capacitance per length of a fabric wire'),
+    output_cap_f: nonneg(1).describe('capacitance of a cell output (1/2 C Vdd^2 per toggle)'),
+    clock_cap_f: nonneg(1).describe('clock capacitance per cell (C Vdd^2 per cell per cycle)'),
+    leakage_w_per_cell: nonneg(1e3).describe('leakage power per cell, always on'),
+    weight_write_j_per_bit: nonneg(1).describe('energy per weight, bias or input-clamp bit written'),
+    init_j_per_cell: nonneg(1).describe("energy per cell initialised before a stage's sweeps"),
+    readout_j_per_cell: nonneg(1).describe('energy per cell read out after a stage'),
   }),
   io: z.strictObject({
-    program_bits_per_cycle: int(1, 2 ** 31),
-    readout_bits_per_cycle: int(1, 2 ** 31),
+    program_bits_per_cycle: int(1, 2 ** 31).describe('weight bits written per cycle while programming'),
+    readout_bits_per_cycle: int(1, 2 ** 31).describe('cell bits read out per cycle'),
   }),
   area: z.strictObject({
     rng_m2: nonneg(1).describe('area of one RNG circuit'),
@@ -129,7 +133,7 @@ export const ConfigSchema = z.strictObject({
 export const ConfigFileSchema = (deepPartial(ConfigSchema) as z.ZodObject)
   .extend({
     extends: z.string().min(1).optional().describe('a preset name or a config file (relative to this file) that this file changes'),
-    $schema: z.string().optional(),
+    $schema: z.string().optional().describe("an editor's schema reference (ignored)"),
   })
   .describe('A dtca architecture config file. With "extends", give only what differs; the merged result must give every key.');
 
@@ -553,6 +557,9 @@ export function configJsonSchema(): unknown {
     if (!props) return;
     for (const [k, v] of Object.entries(props)) {
       if (v.type === 'object') withUnits(v);
+      // every value's description names its unit (the one docs/physics.md gives it)
+      const label = unitLabelOfKey(k);
+      if (label && typeof v.description === 'string') v.description = `${v.description} [${label}]`;
       const unit = unitOfKey(k);
       if (!unit || v.type !== 'number') continue;
       const { description, ...number } = v;

@@ -115,6 +115,23 @@ export function unitOfKey(key: string): string | null {
   return { hz: 'Hz', s: 's', j: 'J', f: 'F', v: 'V', w: 'W', m: 'm', m2: 'm2', k: 'K' }[m[1]] ?? null;
 }
 
+const SYMBOL: Record<string, string> = { hz: 'Hz', s: 's', j: 'J', f: 'F', v: 'V', w: 'W', m: 'm', m2: 'm²', k: 'K' };
+
+/**
+ * The unit of a config key as docs and `dtca config schema` write it: "Hz", "m²", "J/bit",
+ * "m²/cell", and the compound units of keys that take plain numbers ("F/m" for wire_cap_f_per_m,
+ * "F/m²"); null for counts and ratios.
+ */
+export function unitLabelOfKey(key: string): string | null {
+  const compound = /_([a-z]+)_per_(m2?)$/.exec(key);
+  if (compound && SYMBOL[compound[1]]) return `${SYMBOL[compound[1]]}/${SYMBOL[compound[2]]}`;
+  const unit = unitOfKey(key);
+  if (!unit) return null;
+  const per = /_per_(bit|cell)$/.exec(key);
+  const symbol = unit === 'm2' ? 'm²' : unit;
+  return per ? `${symbol}/${per[1]}` : symbol;
+}
+
 /**
  * A JSON Schema pattern for the strings parseQuantity reads in `unit`: a number, then nothing, a
  * prefixed unit ("10MHz", "100 ns", "9um2") or a bare multiplier (k, M, G, T; not for an area).

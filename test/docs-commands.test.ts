@@ -202,7 +202,7 @@ describe('the command lines in the docs', () => {
     expect(texts).toContain('dtca sweep collect /shared/s1');
     expect(texts).toContain('dtca sweep run /shared/s1 --jobs "${SLURM_CPUS_PER_TASK:-1}"');
     expect(texts.some((t) => t.startsWith('dtca train --init l1.mp --out l2.mp') && t.includes('--epochs 10'))).toBe(true);
-    expect(texts.some((t) => t.startsWith('dtca model new --stages T -L N'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('dtca model new [--stages T] [-L N]'))).toBe(true);
     // a usage of the table after " / " without "dtca", more options of the span before, a message's next command
     expect(texts).toContain('dtca sweep run DIR [--shard k/N] [--jobs N]');
     expect(texts).toContain('dtca trace export FILE --npy DIR');

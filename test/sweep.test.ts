@@ -10,7 +10,7 @@ import { dtca, CLI } from './helpers/cli.js';
 import { stoppableSweepArgs } from './helpers/sweep-args.js';
 import { makePlan, expandPlan, parseValues, parseAxis, parseClockList, TWIN_CLOCK_HZ, MAX_SWEEP_POINTS } from '../sim/sweep/plan.js';
 import { parseShard, shardFromEnv, shardPoints } from '../sim/sweep/runner.js';
-import { chartSpecs, unitOfPath, unitScale } from '../sim/sweep/report.js';
+import { chartSpecs, unitOfPath, unitScale, axisValueText } from '../sim/sweep/report.js';
 import { UserError } from '../fabric/errors.js';
 import type { PlanFile, Row } from '../sim/sweep/store.js';
 
@@ -175,6 +175,14 @@ describe('charts', () => {
     expect(unitOfPath('rng.tau_rng_s')).toBe('s');
     expect(unitOfPath('cell.g_sigma_s')).toBe('S');
     expect(unitOfPath('fabric.L')).toBe('');
+    // area axes had no unit (their values read as plain numbers of m²); a prefix applies to the metre
+    expect(unitOfPath('area.rng_m2')).toBe('m²');
+    expect(unitOfPath('area.clock_m2_per_cell')).toBe('m²');
+    expect(unitOfPath('area.cap_density_f_per_m2')).toBe('F/m²');
+    expect(unitOfPath('power.wire_cap_f_per_m')).toBe('F/m');
+    expect(axisValueText('area.rng_m2', 9e-12)).toBe('9 µm²');
+    expect(axisValueText('area.io_fixed_m2', 2e-6)).toBe('2 mm²');
+    expect(unitScale(2e-6, 'm²')).toEqual({ scale: 1e-6, label: 'mm²' });
     expect(unitScale(8e7, 'Hz')).toEqual({ scale: 1e6, label: 'MHz' });
     expect(unitScale(5e-7, 's')).toEqual({ scale: 1e-9, label: 'ns' });
     expect(unitScale(1.5e-15, 'J')).toEqual({ scale: 1e-15, label: 'fJ' });

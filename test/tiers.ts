@@ -16,6 +16,7 @@ export const UNIT = [
   'test/csv.test.ts',
   'test/determinism.test.ts',
   'test/docs-links.test.ts',
+  'test/docs-params.test.ts',
   'test/draws.test.ts',
   'test/dtm.test.ts',
   'test/energy.test.ts',

@@ -20,7 +20,7 @@ export function areaCommand<T>(y: Argv<T>): Argv<T> {
     'area by component (cells, weight storage per rule, routing, links, I/O) from the config',
     (yy) =>
       withConfigOptions(yy)
-        .option('arrays', { type: 'number', describe: 'arrays on the chip (a DTM pipeline uses T); I/O is shared' })
+        .option('arrays', { type: 'number', describe: 'arrays on the chip (default 1; a DTM pipeline uses T); I/O is shared' })
         .option('json', { type: 'boolean', default: false, describe: 'print the area report and its parameters as JSON' }),
     (a) => cmdArea(a as never),
   );

@@ -131,7 +131,11 @@ export function axisTitle(path: string, unitLabel: string): string {
 
 const UNIT_SUFFIXES: [string, string][] = [
   ['g_sigma_s', 'S'],
+  ['_f_per_m2', 'F/m²'],
   ['_f_per_m', 'F/m'],
+  // areas (area.*_m2, area.clock_m2_per_cell): shown in mm² or µm², never with a prefix on m²
+  ['_m2_per_cell', 'm²'],
+  ['_m2', 'm²'],
   ['_w_per_cell', 'W'],
   ['_j_per_bit', 'J'],
   ['_j_per_cell', 'J'],
@@ -174,6 +178,7 @@ function valueText(v: Json): string {
 /** An axis value for people: 10 MHz, 100 ns, G12, [[0,1]]. */
 export function axisValueText(path: string, v: Json): string {
   const u = unitOfPath(path);
+  if (typeof v === 'number' && u === 'm²') return Math.abs(v) >= 1e-6 ? areaText(v) : `${Number((v * 1e12).toPrecision(4))} µm²`;
   return typeof v === 'number' && u ? eng(v, u, 4) : valueText(v);
 }
 
