@@ -352,21 +352,41 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
 
-/** The Pareto charts' data: one entry per judged point, `front` marking the non-dominated ones. */
+/**
+ * The Pareto charts' data: one entry per judged design (a combination of the axes' values), its FD
+ * and y the mean over the design's judged replicates (`n` of them; `points` their point numbers),
+ * `front` marking the non-dominated designs. Replicates differ only in their seed: each is one
+ * draw of the same design, so the front is over designs, never over the luckiest seeds (with
+ * points as they came, one design could sit on the front twice and another be dominated by a
+ * lucky replicate of itself).
+ */
 export function paretoData(
   pf: PlanFile,
   rows: Row[],
   yKey: 'energy_per_image_j' | 'images_per_s_per_mm2',
-): { x: number; y: number; label: string; front: boolean; point: number }[] {
-  const axes = axisPaths(pf);
-  const pts = rows
-    .filter((r) => typeof r.fd === 'number' && Number.isFinite(r.fd) && typeof r[yKey] === 'number' && Number.isFinite(r[yKey] as number))
-    .map((r) => ({
-      x: r.fd as number,
-      y: r[yKey] as number,
-      label: `${pointLabel(r.axes, axes)}${pf.plan.replicates > 1 ? ` #${r.replicate + 1}` : ''}`,
-      point: r.point,
-    }));
+): { x: number; y: number; label: string; front: boolean; point: number; points: number[]; n: number }[] {
+  const all = axisPaths(pf);
+  // a seed axis is replicates by hand: its values are draws of one design too
+  const axes = all.filter((a) => a !== 'seed');
+  const designs = new Map<string, { axes: Record<string, Json>; xs: number[]; ys: number[]; points: number[] }>();
+  for (const r of rows) {
+    if (!(typeof r.fd === 'number' && Number.isFinite(r.fd) && typeof r[yKey] === 'number' && Number.isFinite(r[yKey] as number))) continue;
+    const key = JSON.stringify(axes.map((a) => r.axes[a]));
+    const d = designs.get(key) ?? { axes: r.axes, xs: [], ys: [], points: [] };
+    d.xs.push(r.fd);
+    d.ys.push(r[yKey] as number);
+    d.points.push(r.point);
+    designs.set(key, d);
+  }
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const pts = [...designs.values()].map((d) => ({
+    x: mean(d.xs),
+    y: mean(d.ys),
+    label: pointLabel(d.axes, axes),
+    point: d.points[0],
+    points: d.points,
+    n: d.points.length,
+  }));
   const front = new Set(paretoFront(pts, yKey === 'energy_per_image_j' ? 'low' : 'high'));
   return pts.map((p, i) => ({ ...p, front: front.has(i) }));
 }
@@ -381,6 +401,7 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
   ] as const) {
     const data = paretoData(pf, rows, yKey);
     if (data.length === 0) continue;
+    const reps = Math.max(...data.map((d) => d.n));
     const yu = unitScale(Math.max(...data.map((d) => Math.abs(d.y))), unit);
     const values = data.map((d) => ({ ...d, y: d.y / yu.scale, set: d.front ? 'non-dominated' : 'dominated' }));
     const fdRef = rows.map((r) => r.fd_factorised).filter((v): v is number => typeof v === 'number');
@@ -389,15 +410,21 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       ...(floorRef.length ? [{ x: floorRef.reduce((a, b) => a + b, 0) / floorRef.length, ref: FLOOR_NAME }] : []),
       ...(fdRef.length ? [{ x: fdRef.reduce((a, b) => a + b, 0) / fdRef.length, ref: FACT_NAME }] : []),
     ];
+    const frontLabels = values.filter((v) => v.front).sort((a, b) => a.x - b.x);
     const yTitle = yu.label ? `${yName} (${yu.label})` : yName;
-    const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}; lower FD and ${better} ${yName} are better`;
-    const x = { field: 'x', type: 'quantitative', title: 'FD (lower is better)', scale: { zero: false } };
-    const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
+    const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}${reps > 1 ? `, replicates averaged` : ''}; lower FD and ${better} ${yName} are better`;
+    // padded: a label below the lowest dot or beside the rightmost one stays inside the plot
+    const x = { field: 'x', type: 'quantitative', title: 'FD (lower is better)', scale: { zero: false, padding: 24 } };
+    const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false, padding: 20 }, axis: { format: ',~r' } };
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: {
         text: `Pareto front: ${yName} against FD`,
-        subtitle: `${n ? `${n} images per point; ` : ''}lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
+        // two lines: one long line widened the chart past its plot
+        subtitle: [
+          `${n ? `${n} images per point` : ''}${n && reps > 1 ? '; ' : ''}${reps > 1 ? `each design the mean of its ${reps} replicates` : ''}`,
+          `lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
+        ].filter((l) => l !== ''),
       },
       width: 460,
       height: 300,
@@ -428,14 +455,17 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
               { field: 'label', type: 'nominal', title: 'design' },
               { field: 'x', type: 'quantitative', title: 'FD', format: '.4g' },
               { field: 'y', type: 'quantitative', title: yTitle, format: '.4g' },
+              { field: 'n', type: 'quantitative', title: 'replicates' },
             ],
           },
         },
-        {
-          data: { values: values.filter((v) => v.front) },
-          mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11 },
+        // the front's labels, alternately above and below their dots (neighbours on the front sit
+        // close together: one side for all wrote labels over each other)
+        ...(['above', 'below'] as const).map((side, k) => ({
+          data: { values: frontLabels.filter((_, i) => i % 2 === k) },
+          mark: { type: 'text', align: 'left', dx: 7, dy: side === 'above' ? -8 : 12, fontSize: 11 },
           encoding: { x, y, text: { field: 'label', type: 'nominal' } },
-        },
+        })),
       ],
     } as unknown as ChartSpec;
     out.push({ axis: 'fd', result: `pareto-${yKey}`, base: `pareto--${safe(yKey)}--fd`, title, spec });
