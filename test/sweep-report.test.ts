@@ -79,8 +79,9 @@ describe('issue 19 item 1: areas in mm²', () => {
       row(3, { 'fabric.L': 70 }, { area_m2: 9.501e-8 } as Partial<Row>),
     ];
     const html = indexHtml(pf, rows, [], []);
-    expect(html).toContain('0.02506 mm²');
-    expect(html).toContain('0.09501 mm²');
+    expect(html).toContain('<th>area (mm²)</th>');
+    expect(html).toContain('>0.02506</td>');
+    expect(html).toContain('>0.09501</td>');
     expect(html).not.toMatch(/nm²/);
     const table = formatRows(pf, rows);
     expect(table).toContain('0.0482 mm²');
@@ -95,6 +96,30 @@ function xLabels(svg: string): string[] {
   expect(from).toBeGreaterThan(0);
   return [...svg.slice(from, to > from ? to : undefined).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
 }
+
+describe('the results table of index.html', () => {
+  it('every column of numbers with a unit names it in its header, one prefix per column (cells mixed fJ and aJ)', () => {
+    const pf = planOf([{ path: 'clock.clock_hz', values: [2.5e6, 1e7, 8e7] }]);
+    const rows = [
+      row(1, { 'clock.clock_hz': 2.5e6 }, { sweep_energy_per_cell_sweep_j: 4.04e-15, images_per_s_per_mm2: 2032797.9 } as Partial<Row>),
+      row(2, { 'clock.clock_hz': 1e7 }, { sweep_energy_per_cell_sweep_j: 1.2556e-15, images_per_s_per_mm2: 8131191.9 } as Partial<Row>),
+      row(3, { 'clock.clock_hz': 8e7 }, { sweep_energy_per_cell_sweep_j: 3.343e-16, images_per_s_per_mm2: 65050000 } as Partial<Row>),
+    ];
+    const html = indexHtml(pf, rows, [], []);
+    const heads = [...html.slice(html.indexOf('<table id="results">')).matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+    for (const h of ['clock.clock_hz (MHz)', 'energy / image (nJ)', 'time / image (µs)', 'sweep time (ns)', 'sweep energy / cell / sweep (fJ)', 'area (mm²)'])
+      expect(heads).toContain(h);
+    const cells = (attr: string) => [...html.matchAll(new RegExp(`data-v="${attr}">([^<]*)<`, 'g'))].map((m) => m[1]);
+    // one prefix for the column: 4.04, 1.256 and 0.3343 fJ (was "4.04 fJ", "1.256 fJ", "334.3 aJ")
+    expect(cells('4.04e-15')).toEqual(['4.04']);
+    expect(cells('3.343e-16')).toEqual(['0.3343']);
+    // axis values whole in the header's unit; large plain numbers with separators (was 65050000)
+    expect(cells('2500000')).toEqual(['2.5']);
+    expect(cells('65050000')).toEqual(['65,050,000']);
+    const results = html.slice(html.indexOf('<table id="results">'), html.indexOf('</tbody>'));
+    expect(results).not.toMatch(/<td[^>]*>[^<]*(fJ|aJ|nJ|MHz|µs|mm²)<\/td>/);
+  });
+});
 
 describe('the plan table of index.html', () => {
   it("names the training budget's options but workers, which a sweep does not use", () => {

@@ -519,11 +519,29 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function cell(v: unknown, unit: string): string {
+/** A plain number for the table: 4 significant digits, thousands separated (19,160; 0.3343). */
+function plainNumber(v: number, digits = 4): string {
+  return Number(v.toPrecision(digits)).toLocaleString('en-US', { maximumSignificantDigits: digits });
+}
+
+/**
+ * A table cell: `scale` is the column's unit (its header says which, e.g. "energy / image (pJ)"),
+ * one for the whole column so its numbers compare at a glance (a column mixing fJ and aJ, each
+ * cell with its own prefix, read 4.04 above 920.3); `data-v` keeps the value in SI units for sorting.
+ * Results get `digits` significant digits; axis values and counts are shown whole (12 digits).
+ */
+function cell(v: unknown, scale = 1, digits = 4): string {
   if (v === null || v === undefined) return '<td class="na">–</td>';
-  if (typeof v === 'number')
-    return `<td class="num" data-v="${v}">${esc(unit === 'm²' ? areaText(v) : unit ? eng(v, unit, 4) : Number(v.toPrecision(4)).toString())}</td>`;
+  if (typeof v === 'number') return `<td class="num" data-v="${v}">${esc(plainNumber(v / scale, digits))}</td>`;
   return `<td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td>`;
+}
+
+/** A column's header with its unit, and the scale of its cells: the prefix of the column's largest value. */
+function columnUnit(label: string, unit: string, vals: unknown[]): { head: string; scale: number } {
+  if (!unit) return { head: label, scale: 1 };
+  const nums = vals.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const u = unitScale(nums.length ? Math.max(...nums.map(Math.abs)) : 0, unit);
+  return { head: `${label} (${u.label})`, scale: u.scale };
 }
 
 const TABLE_COLS: [keyof Row & string, string, string][] = [
@@ -588,21 +606,35 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
     ['dtca', `planned with ${pf.dtca_version} at ${pf.created}; report by ${VERSION}`],
   ];
   const planHtml = planRows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k === 'axes' ? v.split('<br>').map(esc).join('<br>') : esc(v)}</td></tr>`).join('\n');
-  const head = ['#', ...axes, ...(p.replicates > 1 ? ['seed'] : []), 'workload', 'physics', ...TABLE_COLS.map((c) => c[1]), 'point'];
+  const axisUnits = axes.map((a) =>
+    columnUnit(
+      a,
+      rows.every((r) => typeof r.axes[a] === 'number' || r.axes[a] === null || r.axes[a] === undefined) ? unitOfPath(a) : '',
+      rows.map((r) => r.axes[a]),
+    ),
+  );
+  const colUnits = TABLE_COLS.map(([k, label, u]) =>
+    columnUnit(
+      label,
+      u,
+      rows.map((r) => r[k]),
+    ),
+  );
+  const head = ['#', ...axisUnits.map((c) => c.head), ...(p.replicates > 1 ? ['seed'] : []), 'workload', 'physics', ...colUnits.map((c) => c.head), 'point'];
   const body = rows
     .map((r) => {
       const tds = [
         `<td class="num">${r.point}</td>`,
-        ...axes.map((a) => cell(r.axes[a], typeof r.axes[a] === 'number' ? unitOfPath(a) : '')),
+        ...axes.map((a, i) => cell(r.axes[a], axisUnits[i].scale, 12)),
         ...(p.replicates > 1 ? [`<td class="num">${r.seed}</td>`] : []),
-        cell(r.workload, ''),
-        cell(r.physics, ''),
-        ...TABLE_COLS.map(([k, , u]) =>
+        cell(r.workload),
+        cell(r.physics),
+        ...TABLE_COLS.map(([k], i) =>
           k === 'fd' && r.fd === null
             ? `<td class="na" title="${esc(r.quality_note)}">–</td>`
             : k === 'area_m2' && r.area_m2 === null
               ? `<td class="na" title="${esc(r.area_note)}">–</td>`
-              : cell(r[k], u),
+              : cell(r[k], colUnits[i].scale, k === 'quality_n' ? 12 : 4),
         ),
         `<td><a href="points/${esc(r.id)}/">${esc(r.id)}</a></td>`,
       ];
