@@ -152,6 +152,39 @@ describe('issue 19 item 2: ticks on a swept axis are the swept values', () => {
   }, 120_000);
 });
 
+describe('legends and ticks of the charts', () => {
+  it('a chart against one of three axes: the legend names the other two whole, series in short words, large ticks thousands separated', async () => {
+    const pf = planOf([
+      { path: 'cell.weight_bits', values: [4, 8] },
+      { path: 'fabric.L', values: [12, 16] },
+      { path: 'clock.clock_hz', values: [1e7, 8e7] },
+    ]);
+    const rows: Row[] = [];
+    for (const b of [4, 8])
+      for (const L of [12, 16])
+        for (const c of [1e7, 8e7])
+          rows.push(
+            row(rows.length + 1, { 'cell.weight_bits': b, 'fabric.L': L, 'clock.clock_hz': c }, {
+              images_per_s_per_mm2: c * (L === 12 ? 0.8 : 0.66),
+            } as Partial<Row>),
+          );
+    const c = chartSpecs(pf, rows).find((x) => x.result === 'images_per_s_per_mm2' && x.axis === 'fabric.L')!;
+    const spec = c.spec as unknown as { data: { values: { series: string }[] } };
+    // was "cell.weight_bits=4, clock.clock_hz=10 MHz"
+    expect(new Set(spec.data.values.map((v) => v.series))).toEqual(
+      new Set(['weight_bits=4, 10 MHz', 'weight_bits=4, 80 MHz', 'weight_bits=8, 10 MHz', 'weight_bits=8, 80 MHz']),
+    );
+    const { svg } = await renderChart(c.spec);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    // the legend's title was cut to "Weight precision …"
+    expect(texts).toContain('Weight precision (bits), Clock');
+    expect(texts.some((t) => t.includes('…'))).toBe(false);
+    // y ticks: 50,000,000 (was 50000000)
+    expect(texts.some((t) => /^\d{1,3}(,\d{3}){2,}$/.test(t))).toBe(true);
+    expect(texts.some((t) => /^\d{5,}$/.test(t))).toBe(false);
+  }, 120_000);
+});
+
 describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the quality charts', () => {
   it('the terminal summary has N, FD with floor/factorised, and accuracy columns', () => {
     const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);

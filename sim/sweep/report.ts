@@ -258,7 +258,8 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       const groups = new Map<string, { x: number | string; series: string; kind: string; sum: number; n: number; order: number }>();
       const add = (r: Row, kind: string, v: number | null) => {
         if (typeof v !== 'number' || !Number.isFinite(v)) return;
-        const series = others.map((o) => (others.length > 1 ? `${o}=` : '') + axisValueText(o, r.axes[o])).join(', ') || meta.title;
+        // one other axis: its value (the legend's title names the axis); more: "L=48, 10 MHz, weight_bits=4" (was "fabric.L=48, clock.clock_hz=10 MHz")
+        const series = (others.length > 1 ? pointLabel(r.axes, others) : others.map((o) => axisValueText(o, r.axes[o])).join(', ')) || meta.title;
         const xv = numeric ? (r.axes[axis] as number) / xs.scale : valueText(r.axes[axis]);
         const order = axisVals.findIndex((a) => valueText(a) === valueText(r.axes[axis]));
         const k = `${series}\u0000${String(xv)}\u0000${kind}`;
@@ -308,9 +309,13 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
             type: 'quantitative',
             title: axisLines(yTitle),
             scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' },
-            axis: { format: '~r' },
+            // thousands separated: images/s/mm² ticks read 50,000,000, not 50000000
+            axis: { format: ',~r' },
           },
-          ...(multi ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null } } : {}),
+          // the legend's title and labels whole (vega cut them at 180 px: "Weight precision …")
+          ...(multi
+            ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null, legend: { titleLimit: 600, labelLimit: 600 } } }
+            : {}),
           strokeDash: {
             field: 'kind',
             type: 'nominal',
