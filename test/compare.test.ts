@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
 import { readDesign, compareTable, compareChart, uniqueNames } from '../cli/commands/compare.js';
 import { UserError } from '../fabric/errors.js';
+import { renderChart } from '../sim/io/plot.js';
 
 describe('dtca compare', () => {
   it('one table with a column per design, compare.json and a chart', () => {
@@ -175,4 +176,21 @@ describe('dtca compare: directories that are not runs', () => {
     expect(t).toContain('\\x1b[31mX\\u202e');
     expect(t).toContain('\\x1b]0;title\\x07m');
   });
+});
+
+describe('compare.svg', () => {
+  it('names every design whole under its bars and separates thousands on the axis (were "dtca-paper+3 sets+ide…" and 8000000)', async () => {
+    const v = (ipsmm2: number) => ({ energy_per_image_j: 1e-10, images_per_s_per_mm2: ipsmm2 });
+    const ds = [
+      { dir: '/a', name: 'dtca-paper+3 sets+ideal (runs/rC)', values: v(2.5e6) },
+      { dir: '/b', name: '#2 L=16 clock_hz=10 MHz weight_bits=8', values: v(1.02e7) },
+    ];
+    const { svg } = await renderChart(compareChart(ds)!);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(texts).toContain('dtca-paper+3 sets+ideal (runs/rC)');
+    expect(texts).toContain('#2 L=16 clock_hz=10 MHz weight_bits=8');
+    expect(texts.some((t) => t.includes('…'))).toBe(false);
+    expect(texts).toContain('10,000,000');
+    expect(texts.some((t) => /^\d{5,}$/.test(t))).toBe(false);
+  }, 120_000);
 });

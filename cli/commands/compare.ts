@@ -253,8 +253,9 @@ export function compareChart(ds: Design[]): ChartSpec | null {
       data: { values: ds.map((d, i) => ({ design: d.name, order: i, y: typeof d.values[k] === 'number' ? (d.values[k] as number) / u.scale : null })) },
       mark: { type: 'bar' },
       encoding: {
-        x: { field: 'design', type: 'nominal', sort: null, title: null, axis: { labelAngle: -30, labelLimit: 200 } },
-        y: { field: 'y', type: 'quantitative', title: null, scale: log ? { type: 'log', domainMin: floor } : { type: 'linear' }, axis: { format: '~r' } },
+        // names whole (cut at 200 px, "dtca-paper+3 sets+ide…" lost what tells designs apart); ticks thousands separated (was 8000000)
+        x: { field: 'design', type: 'nominal', sort: null, title: null, axis: { labelAngle: -30, labelLimit: 0 } },
+        y: { field: 'y', type: 'quantitative', title: null, scale: log ? { type: 'log', domainMin: floor } : { type: 'linear' }, axis: { format: ',~r' } },
         ...(log ? { y2: { datum: floor } } : {}),
         color: { field: 'design', type: 'nominal', legend: null, sort: null },
         tooltip: [
