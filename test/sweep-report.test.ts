@@ -11,7 +11,7 @@ import { CLI, dtca } from './helpers/cli.js';
 import { stoppableSweepArgs } from './helpers/sweep-args.js';
 import { chartSpecs, indexHtml, writeCharts, axisTitle } from '../sim/sweep/report.js';
 import { renderChart } from '../sim/io/plot.js';
-import { makePlan, expandPlan, parseAxis } from '../sim/sweep/plan.js';
+import { makePlan, expandPlan, parseAxis, type Point } from '../sim/sweep/plan.js';
 import { claimSweepDir, type PlanFile, type Row } from '../sim/sweep/store.js';
 import { runSweep } from '../sim/sweep/runner.js';
 import { pointTitle } from '../sim/sweep/point.js';
@@ -183,6 +183,34 @@ describe('legends and ticks of the charts', () => {
     expect(texts.some((t) => /^\d{1,3}(,\d{3}){2,}$/.test(t))).toBe(true);
     expect(texts.some((t) => /^\d{5,}$/.test(t))).toBe(false);
   }, 120_000);
+});
+
+describe('a missing point in the charts', () => {
+  it('breaks its line (was drawn straight across, as if measured there) and the subtitle counts the missing', () => {
+    const clocks = [2.5e6, 1e7, 8e7];
+    const pf = { ...planOf([{ path: 'clock.clock_hz', values: clocks }]), points: 3 } as PlanFile;
+    const rows = [row(1, { 'clock.clock_hz': 2.5e6 }), row(3, { 'clock.clock_hz': 8e7 })];
+    const missing = [{ index: 1, id: 'id2', axes: { 'clock.clock_hz': 1e7 } }] as unknown as Point[];
+    type Spec = { title: unknown; data: { values: { x: number; kind: string; line: string }[] } };
+    const c = chartSpecs(pf, rows, missing).find((x) => x.result === 'energy_per_image_j')!.spec as unknown as Spec;
+    const measured = c.data.values.filter((v) => v.kind === 'measured');
+    expect(measured.map((v) => v.x)).toEqual([2.5, 80]);
+    // two segments: nothing joins 2.5 MHz to 80 MHz across the missing 10 MHz
+    expect(new Set(measured.map((v) => v.line)).size).toBe(2);
+    expect(JSON.stringify(c.title)).toMatch(/2 of 3 points finished, 1 missing/);
+    // a finished point without the value (null) breaks the line too; all there, one line and no subtitle
+    const nulls = [
+      row(1, { 'clock.clock_hz': 2.5e6 }),
+      row(2, { 'clock.clock_hz': 1e7 }, { energy_per_image_j: null } as Partial<Row>),
+      row(3, { 'clock.clock_hz': 8e7 }),
+    ];
+    const cn = chartSpecs(pf, nulls).find((x) => x.result === 'energy_per_image_j')!.spec as unknown as Spec;
+    expect(new Set(cn.data.values.filter((v) => v.kind === 'measured').map((v) => v.line)).size).toBe(2);
+    const full = [...nulls.slice(0, 1), row(2, { 'clock.clock_hz': 1e7 }), nulls[2]];
+    const cf = chartSpecs(pf, full).find((x) => x.result === 'energy_per_image_j')!.spec as unknown as Spec;
+    expect(new Set(cf.data.values.filter((v) => v.kind === 'measured').map((v) => v.line)).size).toBe(1);
+    expect(typeof cf.title).toBe('string');
+  });
 });
 
 describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the quality charts', () => {

@@ -231,8 +231,13 @@ export interface Chart {
   spec: ChartSpec;
 }
 
-/** Build the chart specs for every axis x key result with data. */
-export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
+/**
+ * Build the chart specs for every axis x key result with data. `missing`: the planned points not
+ * finished (failed, interrupted, another shard's): a series' line breaks where one of its points has
+ * no value (a missing point, or a null result), never drawn straight across as if measured there,
+ * and the charts' subtitle says how many points are missing.
+ */
+export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Chart[] {
   const axes = axisPaths(pf);
   const charts: Chart[] = [];
   // an axis with one value is no x axis (a column of dots): chart against the axes that vary, if any do
@@ -256,13 +261,21 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       const yLog = spansDecade(all);
       // mean over replicates: group by (series, x, kind)
       const groups = new Map<string, { x: number | string; series: string; kind: string; sum: number; n: number; order: number }>();
+      // one other axis: its value (the legend's title names the axis); more: "L=48, 10 MHz, weight_bits=4" (was "fabric.L=48, clock.clock_hz=10 MHz")
+      const seriesOf = (ax: Record<string, Json>) =>
+        (others.length > 1 ? pointLabel(ax, others) : others.map((o) => axisValueText(o, ax[o])).join(', ')) || meta.title;
+      const orderOf = (ax: Record<string, Json>) => axisVals.findIndex((a) => valueText(a) === valueText(ax[axis]));
+      // the places (series, kind, x) a planned point left without a value
+      const holes: { series: string; kind: string; order: number }[] = [];
       const add = (r: Row, kind: string, v: number | null) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) return;
-        // one other axis: its value (the legend's title names the axis); more: "L=48, 10 MHz, weight_bits=4" (was "fabric.L=48, clock.clock_hz=10 MHz")
-        const series = (others.length > 1 ? pointLabel(r.axes, others) : others.map((o) => axisValueText(o, r.axes[o])).join(', ')) || meta.title;
+        const series = seriesOf(r.axes);
+        const order = orderOf(r.axes);
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          holes.push({ series, kind, order });
+          return;
+        }
         const xv = numeric ? (r.axes[axis] as number) / xs.scale : valueText(r.axes[axis]);
-        const order = axisVals.findIndex((a) => valueText(a) === valueText(r.axes[axis]));
-        const k = `${series}\u0000${String(xv)}\u0000${kind}`;
+        const k = `${series}\u0000${order}\u0000${kind}`;
         const g = groups.get(k) ?? { x: xv, series, kind, sum: 0, n: 0, order };
         g.sum += v / yu.scale;
         g.n++;
@@ -272,14 +285,21 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
         add(r, 'measured', r[meta.key] as number | null);
         for (const [f, name] of comps) add(r, name, r[f] as number | null);
       }
-      const values = [...groups.values()].map((g) => ({
-        x: g.x,
-        y: g.sum / g.n,
-        series: g.series,
-        kind: g.kind,
-        order: g.order,
-        line: `${g.series} ${g.kind}`,
-      }));
+      for (const m of missing)
+        for (const kind of ['measured', ...comps.map((c) => c[1])]) holes.push({ series: seriesOf(m.axes), kind, order: orderOf(m.axes) });
+      // a hole another replicate fills is none; each real one starts a new segment of its line
+      const gaps = holes.filter((h) => !groups.has(`${h.series}\u0000${h.order}\u0000${h.kind}`));
+      const values = [...groups.values()].map((g) => {
+        const seg = new Set(gaps.filter((h) => h.series === g.series && h.kind === g.kind && h.order < g.order).map((h) => h.order)).size;
+        return {
+          x: g.x,
+          y: g.sum / g.n,
+          series: g.series,
+          kind: g.kind,
+          order: g.order,
+          line: `${g.series} ${g.kind}${seg > 0 ? ` (${seg + 1})` : ''}`,
+        };
+      });
       const kinds = ['measured', ...comps.map((c) => c[1])];
       const yTitle = yu.label ? `${meta.title} (${yu.label})` : meta.title;
       const xTitle = axisTitle(axis, xs.label);
@@ -288,7 +308,9 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axisWords(axis)[0].toLowerCase()}${axisWords(axis).slice(1)}${n ? ` (${n} images per point)` : ''}`;
       const spec = {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-        title,
+        title: missing.length
+          ? { text: title, subtitle: `${rows.length} of ${pf.points} points finished, ${missing.length} missing: a line breaks where one is` }
+          : title,
         width: 420,
         height: 260,
         data: { values },
@@ -737,7 +759,7 @@ ${chartsHtml || '<p>No charts (no axes, or no finished points).</p>'}
 /** Tables, charts and index.html for a sweep directory (merging other directories of the same sweep first). */
 export async function buildReport(dir: string, others: string[] = [], o: { charts?: boolean; ctx?: RunContext } = {}): Promise<Collected & { charts: number }> {
   const c = collectTables(dir, others);
-  const written = o.charts === false ? [] : await writeCharts(dir, chartSpecs(c.pf, c.rows), o.ctx);
+  const written = o.charts === false ? [] : await writeCharts(dir, chartSpecs(c.pf, c.rows, c.missing), o.ctx);
   writeFileAtomic(join(dir, 'index.html'), indexHtml(c.pf, c.rows, c.missing, written));
   return { ...c, charts: written.length };
 }
