@@ -211,6 +211,16 @@ describe('a missing point in the charts', () => {
     expect(new Set(cf.data.values.filter((v) => v.kind === 'measured').map((v) => v.line)).size).toBe(1);
     expect(typeof cf.title).toBe('string');
   });
+
+  it('with replicates the title says each dot is their mean (it did not say)', () => {
+    const pf = { ...planOf([{ path: 'fabric.L', values: [12, 16] }]), points: 4 } as PlanFile;
+    const reps = { ...pf, plan: { ...pf.plan, replicates: 2 } } as PlanFile;
+    const rows = [12, 16].flatMap((L, i) => [row(2 * i + 1, { 'fabric.L': L }), row(2 * i + 2, { 'fabric.L': L }, { replicate: 1, seed: 2 })]);
+    expect(chartSpecs(reps, rows).find((x) => x.result === 'fd')!.title).toBe(
+      'Sample quality: FD (lower is better) against grid side L (N = 20 images per point), mean of 2 replicates',
+    );
+    expect(chartSpecs(pf, rows).find((x) => x.result === 'fd')!.title).not.toMatch(/replicates/);
+  });
 });
 
 describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the quality charts', () => {

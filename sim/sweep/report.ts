@@ -305,7 +305,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
       const xTitle = axisTitle(axis, xs.label);
       const multi = others.length > 0;
       const n = meta.perN ? nText(rows) : '';
-      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axisWords(axis)[0].toLowerCase()}${axisWords(axis).slice(1)}${n ? ` (${n} images per point)` : ''}`;
+      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axisWords(axis)[0].toLowerCase()}${axisWords(axis).slice(1)}${n ? ` (${n} images per point)` : ''}${pf.plan.replicates > 1 ? `, mean of ${pf.plan.replicates} replicates` : ''}`;
       const spec = {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         title: missing.length
