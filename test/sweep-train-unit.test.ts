@@ -286,7 +286,10 @@ describe('Pareto front', () => {
     ]);
     const spec = paretoSpecs(pf, rows)[0];
     expect(JSON.stringify(spec.spec)).toMatch(/each design the mean of its 2 replicates/);
-    expect(JSON.stringify(spec.spec)).not.toMatch(/#1|#2/);
+    expect(JSON.stringify(spec.spec)).not.toMatch(/#1|#2|missing/);
+    // points not finished: the subtitle says the front is of the finished ones
+    const partial = paretoSpecs({ ...pf, points: 6 } as PlanFile, rows, 2)[0];
+    expect(JSON.stringify(partial.spec)).toMatch(/4 of 6 points finished, 2 missing: the front is of the finished ones/);
     // a seed axis is replicates by hand: one design per L
     const seeded = {
       plan: {

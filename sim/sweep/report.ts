@@ -374,7 +374,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
       charts.push({ axis, result: meta.key, base: `${safe(meta.key)}--${safe(axis)}`, title, spec });
     }
   }
-  return [...charts, ...paretoSpecs(pf, rows)];
+  return [...charts, ...paretoSpecs(pf, rows, missing.length)];
 }
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
@@ -419,7 +419,7 @@ export function paretoData(
 }
 
 /** Energy per image vs FD and images/s/mm² vs FD, the non-dominated designs marked and labelled. */
-export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
+export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
   const out: Chart[] = [];
   const n = nText(rows);
   for (const [yKey, yName, unit, better] of [
@@ -451,6 +451,8 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
         subtitle: [
           `${n ? `${n} images per point` : ''}${n && reps > 1 ? '; ' : ''}${reps > 1 ? `each design the mean of its ${reps} replicates` : ''}`,
           `lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
+          // a point not finished is on neither side of the front: say so
+          missing ? `${rows.length} of ${pf.points} points finished, ${missing} missing: the front is of the finished ones` : '',
         ].filter((l) => l !== ''),
       },
       width: 460,
