@@ -185,6 +185,14 @@ describe('legends and ticks of the charts', () => {
   }, 120_000);
 });
 
+describe('chart titles', () => {
+  it('an acronym keeps its capitals mid-sentence (was "against rNG relaxation time")', () => {
+    const pf = planOf([{ path: 'rng.tau_rng_s', values: [5e-8, 1e-6] }]);
+    const rows = [row(1, { 'rng.tau_rng_s': 5e-8 }), row(2, { 'rng.tau_rng_s': 1e-6 })];
+    expect(chartSpecs(pf, rows).find((x) => x.result === 'energy_per_image_j')!.title).toBe('Energy per image against RNG relaxation time');
+  });
+});
+
 describe('a missing point in the charts', () => {
   it('breaks its line (was drawn straight across, as if measured there) and the subtitle counts the missing', () => {
     const clocks = [2.5e6, 1e7, 8e7];

@@ -124,6 +124,11 @@ export function axisWords(path: string): string {
   return AXIS_WORDS[path] ?? path;
 }
 
+/** Words inside a sentence: "Clock" -> "clock", an acronym kept ("RNG relaxation time", not "rNG ..."). */
+export function midSentence(w: string): string {
+  return /^[A-Z][A-Z0-9]/.test(w) ? w : `${w[0].toLowerCase()}${w.slice(1)}`;
+}
+
 /** An axis's title with its unit: "Clock (MHz)", "Grid side L", "rng.duty". */
 export function axisTitle(path: string, unitLabel: string): string {
   return unitLabel ? `${axisWords(path)} (${unitLabel})` : axisWords(path);
@@ -305,7 +310,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
       const xTitle = axisTitle(axis, xs.label);
       const multi = others.length > 0;
       const n = meta.perN ? nText(rows) : '';
-      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axisWords(axis)[0].toLowerCase()}${axisWords(axis).slice(1)}${n ? ` (${n} images per point)` : ''}${pf.plan.replicates > 1 ? `, mean of ${pf.plan.replicates} replicates` : ''}`;
+      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${midSentence(axisWords(axis))}${n ? ` (${n} images per point)` : ''}${pf.plan.replicates > 1 ? `, mean of ${pf.plan.replicates} replicates` : ''}`;
       const spec = {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         title: missing.length
