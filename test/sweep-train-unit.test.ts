@@ -255,6 +255,18 @@ describe('Pareto front', () => {
     const layers = (specs[0].spec as unknown as { layer: { data: { values: { label?: string; ref?: string }[] }; mark: { type: string } }[] }).layer;
     const labels = layers.filter((l) => l.mark.type === 'text' && l.data.values.some((v) => v.label)).flatMap((l) => l.data.values.map((v) => v.label));
     expect(labels.sort()).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);
+    // labels on the front's outside: the rightmost dot (FD 120) labelled to its left (to its right it
+    // ran off the plot into the legend), the one in the left third of the plot (FD 70) to its right;
+    // below the dots where lower energy is better, above them where higher throughput is
+    type Mark = { type: string; align?: string; dy?: number };
+    const markOf = (spec: unknown, label: string) =>
+      (spec as { layer: { data: { values: { label?: string }[] }; mark: Mark }[] }).layer.find(
+        (l) => l.mark.type === 'text' && l.data.values.some((v) => v.label === label),
+      )!.mark;
+    expect(markOf(specs[0].spec, 'L=48, 40 MHz')).toMatchObject({ align: 'right' });
+    expect(markOf(specs[0].spec, 'L=70, 10 MHz')).toMatchObject({ align: 'left' });
+    expect(markOf(specs[0].spec, 'L=48, 10 MHz').dy).toBeGreaterThan(0);
+    expect(markOf(specs[1].spec, 'L=48, 10 MHz').dy).toBeLessThan(0);
     expect(layers.some((l) => l.mark.type === 'rule' && l.data.values.some((v) => v.ref?.startsWith('factorised')))).toBe(true);
   });
 

@@ -443,6 +443,8 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
       ...(fdRef.length ? [{ x: fdRef.reduce((a, b) => a + b, 0) / fdRef.length, ref: FACT_NAME }] : []),
     ];
     const frontLabels = values.filter((v) => v.front).sort((a, b) => a.x - b.x);
+    const allX = [...values.map((v) => v.x), ...refs.map((r) => r.x)];
+    const xThird = Math.min(...allX) + (Math.max(...allX) - Math.min(...allX)) / 3;
     const yTitle = yu.label ? `${yName} (${yu.label})` : yName;
     const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}${reps > 1 ? `, replicates averaged` : ''}; lower FD and ${better} ${yName} are better`;
     // padded: a label below the lowest dot or beside the rightmost one stays inside the plot
@@ -493,11 +495,13 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
             ],
           },
         },
-        // the front's labels, alternately above and below their dots (neighbours on the front sit
-        // close together: one side for all wrote labels over each other)
-        ...(['above', 'below'] as const).map((side, k) => ({
-          data: { values: frontLabels.filter((_, i) => i % 2 === k) },
-          mark: { type: 'text', align: 'left', dx: 7, dy: side === 'above' ? -8 : 12, fontSize: 11 },
+        // the front's labels on its outside (below-left of a front of lower-is-better y, above-left
+        // of higher-is-better), where no dot is: neighbours' labels then sit apart (one side for all
+        // wrote them over each other, and the rightmost ran off the plot into the legend); dots in the
+        // left third of the plot are labelled to their right, off the axis
+        ...(['left', 'right'] as const).map((align) => ({
+          data: { values: frontLabels.filter((v) => v.x <= xThird === (align === 'left')) },
+          mark: { type: 'text', align, dx: align === 'left' ? 7 : -7, dy: better === 'lower' ? 13 : -8, fontSize: 11 },
           encoding: { x, y, text: { field: 'label', type: 'nominal' } },
         })),
       ],
