@@ -121,6 +121,19 @@ describe('the results table of index.html', () => {
   });
 });
 
+describe('the notes under the results table', () => {
+  it("a note not every point shares names its points (a point's own accuracy was given unattributed)", () => {
+    const pf = planOf([{ path: 'fabric.L', values: [16, 20, 24] }]);
+    const rows = [
+      row(1, { 'fabric.L': 16 }, { quality_note: 'clamped accuracy 0.300' }),
+      row(2, { 'fabric.L': 20 }, { quality_note: 'clamped accuracy 0.100' }),
+      row(3, { 'fabric.L': 24 }, { quality_note: 'clamped accuracy 0.300' }),
+    ];
+    const html = indexHtml(pf, rows, [], []);
+    expect(html).toContain('quality (points 1, 3): clamped accuracy 0.300<br>quality (point 2): clamped accuracy 0.100<br>area: area model');
+  });
+});
+
 describe('the plan table of index.html', () => {
   it("names the training budget's options but workers, which a sweep does not use", () => {
     const pf = planOf([{ path: 'fabric.L', values: [32] }]);

@@ -679,9 +679,14 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
       return `<tr>${tds.join('')}</tr>`;
     })
     .join('\n');
-  const notes = [...new Set(rows.map((r) => r.quality_note))]
-    .map((n) => `quality: ${n}`)
-    .concat([...new Set(rows.map((r) => r.area_note))].map((n) => `area: ${n}`));
+  // each distinct note once; one that not every point shares names its points (a note carries a
+  // point's own figures, "clamped accuracy 0.300": unattributed, four such lines named no point)
+  const noted = (what: string, note: (r: Row) => string) => {
+    const by = new Map<string, number[]>();
+    for (const r of rows) by.set(note(r), [...(by.get(note(r)) ?? []), r.point]);
+    return [...by].map(([n, pts]) => `${what}${by.size > 1 ? ` (point${pts.length > 1 ? 's' : ''} ${pts.join(', ')})` : ''}: ${n}`);
+  };
+  const notes = [...noted('quality', (r) => r.quality_note), ...noted('area', (r) => r.area_note)];
   const missingHtml = missing.length
     ? `<section><h2>Missing points (${missing.length})</h2><p>Not finished yet: run <code>dtca sweep run ${esc('DIR')}</code> (or the shard that holds them), then collect again.</p><ul>${missing
         .map(
