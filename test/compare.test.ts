@@ -193,4 +193,20 @@ describe('compare.svg', () => {
     expect(texts).toContain('10,000,000');
     expect(texts.some((t) => /^\d{5,}$/.test(t))).toBe(false);
   }, 120_000);
+
+  it('a design without a figure says "no value" in its panel (no bar read as zero); a log panel reaches the power of ten above its tallest bar', async () => {
+    const ds = [
+      { dir: '/a', name: 'ideal', values: { energy_per_image_j: 1.881e-10, images_per_s_per_mm2: null } },
+      { dir: '/b', name: 'chip', values: { energy_per_image_j: 1.4e-11, images_per_s_per_mm2: 1.02e7 } },
+    ];
+    const spec = compareChart(ds)!;
+    const { svg } = await renderChart(spec);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(texts.filter((t) => t === 'no value').length).toBe(1);
+    // 188 pJ: the axis goes on to 1,000 pJ (it ended at the bar's top, its last tick 100)
+    expect(texts).toContain('1,000');
+    // both panels list the designs in the order given
+    const panels = (spec as unknown as { hconcat: { encoding: { x: { scale: { domain: string[] } } } }[] }).hconcat;
+    for (const p of panels) expect(p.encoding.x.scale.domain).toEqual(['ideal', 'chip']);
+  }, 120_000);
 });
