@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
 import { readDesign, compareTable, compareChart, uniqueNames } from '../cli/commands/compare.js';
 import { UserError } from '../fabric/errors.js';
+import { renderChart } from '../sim/io/plot.js';
 
 describe('dtca compare', () => {
   it('one table with a column per design, compare.json and a chart', () => {
@@ -175,4 +176,37 @@ describe('dtca compare: directories that are not runs', () => {
     expect(t).toContain('\\x1b[31mX\\u202e');
     expect(t).toContain('\\x1b]0;title\\x07m');
   });
+});
+
+describe('compare.svg', () => {
+  it('names every design whole under its bars and separates thousands on the axis (were "dtca-paper+3 sets+ide…" and 8000000)', async () => {
+    const v = (ipsmm2: number) => ({ energy_per_image_j: 1e-10, images_per_s_per_mm2: ipsmm2 });
+    const ds = [
+      { dir: '/a', name: 'dtca-paper+3 sets+ideal (runs/rC)', values: v(2.5e6) },
+      { dir: '/b', name: '#2 L=16 clock_hz=10 MHz weight_bits=8', values: v(1.02e7) },
+    ];
+    const { svg } = await renderChart(compareChart(ds)!);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(texts).toContain('dtca-paper+3 sets+ideal (runs/rC)');
+    expect(texts).toContain('#2 L=16 clock_hz=10 MHz weight_bits=8');
+    expect(texts.some((t) => t.includes('…'))).toBe(false);
+    expect(texts).toContain('10,000,000');
+    expect(texts.some((t) => /^\d{5,}$/.test(t))).toBe(false);
+  }, 120_000);
+
+  it('a design without a figure says "no value" in its panel (no bar read as zero); a log panel reaches the power of ten above its tallest bar', async () => {
+    const ds = [
+      { dir: '/a', name: 'ideal', values: { energy_per_image_j: 1.881e-10, images_per_s_per_mm2: null } },
+      { dir: '/b', name: 'chip', values: { energy_per_image_j: 1.4e-11, images_per_s_per_mm2: 1.02e7 } },
+    ];
+    const spec = compareChart(ds)!;
+    const { svg } = await renderChart(spec);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(texts.filter((t) => t === 'no value').length).toBe(1);
+    // 188 pJ: the axis goes on to 1,000 pJ (it ended at the bar's top, its last tick 100)
+    expect(texts).toContain('1,000');
+    // both panels list the designs in the order given
+    const panels = (spec as unknown as { hconcat: { encoding: { x: { scale: { domain: string[] } } } }[] }).hconcat;
+    for (const p of panels) expect(p.encoding.x.scale.domain).toEqual(['ideal', 'chip']);
+  }, 120_000);
 });

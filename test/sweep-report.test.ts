@@ -11,7 +11,7 @@ import { CLI, dtca } from './helpers/cli.js';
 import { stoppableSweepArgs } from './helpers/sweep-args.js';
 import { chartSpecs, indexHtml, writeCharts, axisTitle } from '../sim/sweep/report.js';
 import { renderChart } from '../sim/io/plot.js';
-import { makePlan, expandPlan, parseAxis } from '../sim/sweep/plan.js';
+import { makePlan, expandPlan, parseAxis, type Point } from '../sim/sweep/plan.js';
 import { claimSweepDir, type PlanFile, type Row } from '../sim/sweep/store.js';
 import { runSweep } from '../sim/sweep/runner.js';
 import { pointTitle } from '../sim/sweep/point.js';
@@ -79,8 +79,9 @@ describe('issue 19 item 1: areas in mm²', () => {
       row(3, { 'fabric.L': 70 }, { area_m2: 9.501e-8 } as Partial<Row>),
     ];
     const html = indexHtml(pf, rows, [], []);
-    expect(html).toContain('0.02506 mm²');
-    expect(html).toContain('0.09501 mm²');
+    expect(html).toContain('<th>area (mm²)</th>');
+    expect(html).toContain('>0.02506</td>');
+    expect(html).toContain('>0.09501</td>');
     expect(html).not.toMatch(/nm²/);
     const table = formatRows(pf, rows);
     expect(table).toContain('0.0482 mm²');
@@ -95,6 +96,43 @@ function xLabels(svg: string): string[] {
   expect(from).toBeGreaterThan(0);
   return [...svg.slice(from, to > from ? to : undefined).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
 }
+
+describe('the results table of index.html', () => {
+  it('every column of numbers with a unit names it in its header, one prefix per column (cells mixed fJ and aJ)', () => {
+    const pf = planOf([{ path: 'clock.clock_hz', values: [2.5e6, 1e7, 8e7] }]);
+    const rows = [
+      row(1, { 'clock.clock_hz': 2.5e6 }, { sweep_energy_per_cell_sweep_j: 4.04e-15, images_per_s_per_mm2: 2032797.9 } as Partial<Row>),
+      row(2, { 'clock.clock_hz': 1e7 }, { sweep_energy_per_cell_sweep_j: 1.2556e-15, images_per_s_per_mm2: 8131191.9 } as Partial<Row>),
+      row(3, { 'clock.clock_hz': 8e7 }, { sweep_energy_per_cell_sweep_j: 3.343e-16, images_per_s_per_mm2: 65050000 } as Partial<Row>),
+    ];
+    const html = indexHtml(pf, rows, [], []);
+    const heads = [...html.slice(html.indexOf('<table id="results">')).matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+    for (const h of ['clock.clock_hz (MHz)', 'energy / image (nJ)', 'time / image (µs)', 'sweep time (ns)', 'sweep energy / cell / sweep (fJ)', 'area (mm²)'])
+      expect(heads).toContain(h);
+    const cells = (attr: string) => [...html.matchAll(new RegExp(`data-v="${attr}">([^<]*)<`, 'g'))].map((m) => m[1]);
+    // one prefix for the column: 4.04, 1.256 and 0.3343 fJ (was "4.04 fJ", "1.256 fJ", "334.3 aJ")
+    expect(cells('4.04e-15')).toEqual(['4.04']);
+    expect(cells('3.343e-16')).toEqual(['0.3343']);
+    // axis values whole in the header's unit; large plain numbers with separators (was 65050000)
+    expect(cells('2500000')).toEqual(['2.5']);
+    expect(cells('65050000')).toEqual(['65,050,000']);
+    const results = html.slice(html.indexOf('<table id="results">'), html.indexOf('</tbody>'));
+    expect(results).not.toMatch(/<td[^>]*>[^<]*(fJ|aJ|nJ|MHz|µs|mm²)<\/td>/);
+  });
+});
+
+describe('the notes under the results table', () => {
+  it("a note not every point shares names its points (a point's own accuracy was given unattributed)", () => {
+    const pf = planOf([{ path: 'fabric.L', values: [16, 20, 24] }]);
+    const rows = [
+      row(1, { 'fabric.L': 16 }, { quality_note: 'clamped accuracy 0.300' }),
+      row(2, { 'fabric.L': 20 }, { quality_note: 'clamped accuracy 0.100' }),
+      row(3, { 'fabric.L': 24 }, { quality_note: 'clamped accuracy 0.300' }),
+    ];
+    const html = indexHtml(pf, rows, [], []);
+    expect(html).toContain('quality (points 1, 3): clamped accuracy 0.300<br>quality (point 2): clamped accuracy 0.100<br>area: area model');
+  });
+});
 
 describe('the plan table of index.html', () => {
   it("names the training budget's options but workers, which a sweep does not use", () => {
@@ -125,6 +163,85 @@ describe('issue 19 item 2: ticks on a swept axis are the swept values', () => {
     const { svg } = await renderChart(c.spec);
     expect(xLabels(svg)).toEqual(['2.5', '10', '80', 'Clock (MHz)']);
   }, 120_000);
+});
+
+describe('legends and ticks of the charts', () => {
+  it('a chart against one of three axes: the legend names the other two whole, series in short words, large ticks thousands separated', async () => {
+    const pf = planOf([
+      { path: 'cell.weight_bits', values: [4, 8] },
+      { path: 'fabric.L', values: [12, 16] },
+      { path: 'clock.clock_hz', values: [1e7, 8e7] },
+    ]);
+    const rows: Row[] = [];
+    for (const b of [4, 8])
+      for (const L of [12, 16])
+        for (const c of [1e7, 8e7])
+          rows.push(
+            row(rows.length + 1, { 'cell.weight_bits': b, 'fabric.L': L, 'clock.clock_hz': c }, {
+              images_per_s_per_mm2: c * (L === 12 ? 0.8 : 0.66),
+            } as Partial<Row>),
+          );
+    const c = chartSpecs(pf, rows).find((x) => x.result === 'images_per_s_per_mm2' && x.axis === 'fabric.L')!;
+    const spec = c.spec as unknown as { data: { values: { series: string }[] } };
+    // was "cell.weight_bits=4, clock.clock_hz=10 MHz"
+    expect(new Set(spec.data.values.map((v) => v.series))).toEqual(
+      new Set(['weight_bits=4, 10 MHz', 'weight_bits=4, 80 MHz', 'weight_bits=8, 10 MHz', 'weight_bits=8, 80 MHz']),
+    );
+    const { svg } = await renderChart(c.spec);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    // the legend's title was cut to "Weight precision …"
+    expect(texts).toContain('Weight precision (bits), Clock');
+    expect(texts.some((t) => t.includes('…'))).toBe(false);
+    // y ticks: 50,000,000 (was 50000000)
+    expect(texts.some((t) => /^\d{1,3}(,\d{3}){2,}$/.test(t))).toBe(true);
+    expect(texts.some((t) => /^\d{5,}$/.test(t))).toBe(false);
+  }, 120_000);
+});
+
+describe('chart titles', () => {
+  it('an acronym keeps its capitals mid-sentence (was "against rNG relaxation time")', () => {
+    const pf = planOf([{ path: 'rng.tau_rng_s', values: [5e-8, 1e-6] }]);
+    const rows = [row(1, { 'rng.tau_rng_s': 5e-8 }), row(2, { 'rng.tau_rng_s': 1e-6 })];
+    expect(chartSpecs(pf, rows).find((x) => x.result === 'energy_per_image_j')!.title).toBe('Energy per image against RNG relaxation time');
+  });
+});
+
+describe('a missing point in the charts', () => {
+  it('breaks its line (was drawn straight across, as if measured there) and the subtitle counts the missing', () => {
+    const clocks = [2.5e6, 1e7, 8e7];
+    const pf = { ...planOf([{ path: 'clock.clock_hz', values: clocks }]), points: 3 } as PlanFile;
+    const rows = [row(1, { 'clock.clock_hz': 2.5e6 }), row(3, { 'clock.clock_hz': 8e7 })];
+    const missing = [{ index: 1, id: 'id2', axes: { 'clock.clock_hz': 1e7 } }] as unknown as Point[];
+    type Spec = { title: unknown; data: { values: { x: number; kind: string; line: string }[] } };
+    const c = chartSpecs(pf, rows, missing).find((x) => x.result === 'energy_per_image_j')!.spec as unknown as Spec;
+    const measured = c.data.values.filter((v) => v.kind === 'measured');
+    expect(measured.map((v) => v.x)).toEqual([2.5, 80]);
+    // two segments: nothing joins 2.5 MHz to 80 MHz across the missing 10 MHz
+    expect(new Set(measured.map((v) => v.line)).size).toBe(2);
+    expect(JSON.stringify(c.title)).toMatch(/2 of 3 points finished, 1 missing/);
+    // a finished point without the value (null) breaks the line too; all there, one line and no subtitle
+    const nulls = [
+      row(1, { 'clock.clock_hz': 2.5e6 }),
+      row(2, { 'clock.clock_hz': 1e7 }, { energy_per_image_j: null } as Partial<Row>),
+      row(3, { 'clock.clock_hz': 8e7 }),
+    ];
+    const cn = chartSpecs(pf, nulls).find((x) => x.result === 'energy_per_image_j')!.spec as unknown as Spec;
+    expect(new Set(cn.data.values.filter((v) => v.kind === 'measured').map((v) => v.line)).size).toBe(2);
+    const full = [...nulls.slice(0, 1), row(2, { 'clock.clock_hz': 1e7 }), nulls[2]];
+    const cf = chartSpecs(pf, full).find((x) => x.result === 'energy_per_image_j')!.spec as unknown as Spec;
+    expect(new Set(cf.data.values.filter((v) => v.kind === 'measured').map((v) => v.line)).size).toBe(1);
+    expect(typeof cf.title).toBe('string');
+  });
+
+  it('with replicates the title says each dot is their mean (it did not say)', () => {
+    const pf = { ...planOf([{ path: 'fabric.L', values: [12, 16] }]), points: 4 } as PlanFile;
+    const reps = { ...pf, plan: { ...pf.plan, replicates: 2 } } as PlanFile;
+    const rows = [12, 16].flatMap((L, i) => [row(2 * i + 1, { 'fabric.L': L }), row(2 * i + 2, { 'fabric.L': L }, { replicate: 1, seed: 2 })]);
+    expect(chartSpecs(reps, rows).find((x) => x.result === 'fd')!.title).toBe(
+      'Sample quality: FD (lower is better) against grid side L (N = 20 images per point), mean of 2 replicates',
+    );
+    expect(chartSpecs(pf, rows).find((x) => x.result === 'fd')!.title).not.toMatch(/replicates/);
+  });
 });
 
 describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the quality charts', () => {

@@ -253,8 +253,66 @@ describe('Pareto front', () => {
     expect(specs.map((s) => s.base)).toEqual(['pareto--energy_per_image_j--fd', 'pareto--images_per_s_per_mm2--fd']);
     expect(specs[0].title).toMatch(/N = 100/);
     const layers = (specs[0].spec as unknown as { layer: { data: { values: { label?: string; ref?: string }[] }; mark: { type: string } }[] }).layer;
-    const labels = layers.find((l) => l.mark.type === 'text' && l.data.values.some((v) => v.label))!;
-    expect(labels.data.values.map((v) => v.label)).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);
+    const labels = layers.filter((l) => l.mark.type === 'text' && l.data.values.some((v) => v.label)).flatMap((l) => l.data.values.map((v) => v.label));
+    expect(labels.sort()).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);
+    // labels on the front's outside: the rightmost dot (FD 120) labelled to its left (to its right it
+    // ran off the plot into the legend), the one in the left third of the plot (FD 70) to its right;
+    // below the dots where lower energy is better, above them where higher throughput is
+    type Mark = { type: string; align?: string; dy?: number };
+    const markOf = (spec: unknown, label: string) =>
+      (spec as { layer: { data: { values: { label?: string }[] }; mark: Mark }[] }).layer.find(
+        (l) => l.mark.type === 'text' && l.data.values.some((v) => v.label === label),
+      )!.mark;
+    expect(markOf(specs[0].spec, 'L=48, 40 MHz')).toMatchObject({ align: 'right' });
+    expect(markOf(specs[0].spec, 'L=70, 10 MHz')).toMatchObject({ align: 'left' });
+    expect(markOf(specs[0].spec, 'L=48, 10 MHz').dy).toBeGreaterThan(0);
+    expect(markOf(specs[1].spec, 'L=48, 10 MHz').dy).toBeLessThan(0);
     expect(layers.some((l) => l.mark.type === 'rule' && l.data.values.some((v) => v.ref?.startsWith('factorised')))).toBe(true);
+  });
+
+  it('replicates of a design are one point, at their mean: the front is over designs, not lucky seeds', () => {
+    const pf = { plan: { axes: [{ path: 'fabric.L', values: [48, 70] }], replicates: 2 } } as unknown as PlanFile;
+    const row = (point: number, replicate: number, L: number, fd: number, e: number) =>
+      ({
+        point,
+        replicate,
+        axes: { 'fabric.L': L },
+        fd,
+        fd_floor: 40,
+        fd_factorised: 130,
+        quality_n: 100,
+        energy_per_image_j: e,
+        images_per_s_per_mm2: 1,
+      }) as unknown as Row;
+    // L=48: FD 100 and 60 (mean 80) at 5 nJ; L=70: FD 70 and 72 (mean 71) at 6 nJ. Seed by seed,
+    // L=48's lucky replicate (FD 60) dominated both of L=70's; as designs, each is on the front
+    const rows = [row(1, 0, 48, 100, 5e-9), row(2, 1, 48, 60, 5e-9), row(3, 0, 70, 70, 6e-9), row(4, 1, 70, 72, 6e-9)];
+    const e = paretoData(pf, rows, 'energy_per_image_j');
+    expect(e.map((p) => [p.label, p.x, p.n, p.front])).toEqual([
+      ['L=48', 80, 2, true],
+      ['L=70', 71, 2, true],
+    ]);
+    expect(e.map((p) => p.points)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    const spec = paretoSpecs(pf, rows)[0];
+    expect(JSON.stringify(spec.spec)).toMatch(/each design the mean of its 2 replicates/);
+    expect(JSON.stringify(spec.spec)).not.toMatch(/#1|#2|missing/);
+    // points not finished: the subtitle says the front is of the finished ones
+    const partial = paretoSpecs({ ...pf, points: 6 } as PlanFile, rows, 2)[0];
+    expect(JSON.stringify(partial.spec)).toMatch(/4 of 6 points finished, 2 missing: the front is of the finished ones/);
+    // a seed axis is replicates by hand: one design per L
+    const seeded = {
+      plan: {
+        axes: [
+          { path: 'fabric.L', values: [48] },
+          { path: 'seed', values: [1, 2] },
+        ],
+        replicates: 1,
+      },
+    } as unknown as PlanFile;
+    const s2 = [row(1, 0, 48, 100, 5e-9), row(2, 0, 48, 60, 5e-9)].map((r, i) => ({ ...r, axes: { ...r.axes, seed: i + 1 } }) as unknown as Row);
+    expect(paretoData(seeded, s2, 'energy_per_image_j').map((p) => [p.label, p.x, p.n])).toEqual([['L=48', 80, 2]]);
   });
 });

@@ -239,6 +239,8 @@ export const PER_IMAGE_NOTE =
 export function compareChart(ds: Design[]): ChartSpec | null {
   const panels = CHARTED.filter((k) => ds.some((d) => typeof d.values[k] === 'number'));
   if (panels.length === 0) return null;
+  // every panel in the order given, each design in its colour (a panel missing one kept its order)
+  const names = ds.map((d) => d.name);
   const charts = panels.map((k) => {
     const [, label, unit] = FIGURES.find((f) => f[0] === k)!;
     const vals = ds.map((d) => d.values[k]).filter((v): v is number => typeof v === 'number');
@@ -246,27 +248,49 @@ export function compareChart(ds: Design[]): ChartSpec | null {
     // a log axis (values over a decade apart) draws bars from a power of ten below the smallest, not from 0
     const log = spansDecade(vals) && vals.every((v) => v > 0);
     const floor = log ? 10 ** Math.floor(Math.log10(Math.min(...vals) / u.scale)) : 0;
+    // and up to the power of ten above the largest (the tallest bar ran into the top with no tick above 100)
+    const top = log ? 10 ** Math.ceil(Math.log10(Math.max(...vals) / u.scale)) : undefined;
+    const height = 180;
     return {
       title: `${label.trim()}${u.label ? ` (${u.label})` : ''}`,
       width: Math.max(160, 40 * ds.length),
-      height: 180,
+      height,
       data: { values: ds.map((d, i) => ({ design: d.name, order: i, y: typeof d.values[k] === 'number' ? (d.values[k] as number) / u.scale : null })) },
-      mark: { type: 'bar' },
-      encoding: {
-        x: { field: 'design', type: 'nominal', sort: null, title: null, axis: { labelAngle: -30, labelLimit: 200 } },
-        y: { field: 'y', type: 'quantitative', title: null, scale: log ? { type: 'log', domainMin: floor } : { type: 'linear' }, axis: { format: '~r' } },
-        ...(log ? { y2: { datum: floor } } : {}),
-        color: { field: 'design', type: 'nominal', legend: null, sort: null },
-        tooltip: [
-          { field: 'design', type: 'nominal' },
-          { field: 'y', type: 'quantitative', format: '.4g' },
-        ],
-      },
+      // names whole (cut at 200 px, "dtca-paper+3 sets+ide…" lost what tells designs apart)
+      encoding: { x: { field: 'design', type: 'nominal', scale: { domain: names }, title: null, axis: { labelAngle: -30, labelLimit: 0 } } },
+      layer: [
+        {
+          mark: { type: 'bar' },
+          encoding: {
+            // ticks thousands separated (was 8000000)
+            y: {
+              field: 'y',
+              type: 'quantitative',
+              title: null,
+              scale: log ? { type: 'log', domainMin: floor, domainMax: top } : { type: 'linear' },
+              axis: { format: ',~r' },
+            },
+            ...(log ? { y2: { datum: floor } } : {}),
+            color: { field: 'design', type: 'nominal', legend: null, scale: { domain: names } },
+            tooltip: [
+              { field: 'design', type: 'nominal' },
+              { field: 'y', type: 'quantitative', format: '.4g' },
+            ],
+          },
+        },
+        // a design without the figure (an ideal run has no area) says so: no bar alone read as zero
+        {
+          transform: [{ filter: 'datum.y === null' }],
+          mark: { type: 'text', text: 'no value', angle: 270, align: 'left', baseline: 'middle', fontSize: 11, color: '#777' },
+          encoding: { y: { value: height - 4 } },
+        },
+      ],
     };
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Designs side by side, per generated image', subtitle: PER_IMAGE_NOTE },
+    // the note in two lines (one made the chart twice as wide as its panels)
+    title: { text: 'Designs side by side, per generated image', subtitle: PER_IMAGE_NOTE.replace(', time ', ',\ntime ').split('\n') },
     hconcat: charts,
   } as unknown as ChartSpec;
 }

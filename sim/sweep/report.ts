@@ -124,6 +124,11 @@ export function axisWords(path: string): string {
   return AXIS_WORDS[path] ?? path;
 }
 
+/** Words inside a sentence: "Clock" -> "clock", an acronym kept ("RNG relaxation time", not "rNG ..."). */
+export function midSentence(w: string): string {
+  return /^[A-Z][A-Z0-9]/.test(w) ? w : `${w[0].toLowerCase()}${w.slice(1)}`;
+}
+
 /** An axis's title with its unit: "Clock (MHz)", "Grid side L", "rng.duty". */
 export function axisTitle(path: string, unitLabel: string): string {
   return unitLabel ? `${axisWords(path)} (${unitLabel})` : axisWords(path);
@@ -236,8 +241,13 @@ export interface Chart {
   spec: ChartSpec;
 }
 
-/** Build the chart specs for every axis x key result with data. */
-export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
+/**
+ * Build the chart specs for every axis x key result with data. `missing`: the planned points not
+ * finished (failed, interrupted, another shard's): a series' line breaks where one of its points has
+ * no value (a missing point, or a null result), never drawn straight across as if measured there,
+ * and the charts' subtitle says how many points are missing.
+ */
+export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Chart[] {
   const axes = axisPaths(pf);
   const charts: Chart[] = [];
   // an axis with one value is no x axis (a column of dots): chart against the axes that vary, if any do
@@ -261,12 +271,21 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       const yLog = spansDecade(all);
       // mean over replicates: group by (series, x, kind)
       const groups = new Map<string, { x: number | string; series: string; kind: string; sum: number; n: number; order: number }>();
+      // one other axis: its value (the legend's title names the axis); more: "L=48, 10 MHz, weight_bits=4" (was "fabric.L=48, clock.clock_hz=10 MHz")
+      const seriesOf = (ax: Record<string, Json>) =>
+        (others.length > 1 ? pointLabel(ax, others) : others.map((o) => axisValueText(o, ax[o])).join(', ')) || meta.title;
+      const orderOf = (ax: Record<string, Json>) => axisVals.findIndex((a) => valueText(a) === valueText(ax[axis]));
+      // the places (series, kind, x) a planned point left without a value
+      const holes: { series: string; kind: string; order: number }[] = [];
       const add = (r: Row, kind: string, v: number | null) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) return;
-        const series = others.map((o) => (others.length > 1 ? `${o}=` : '') + axisValueText(o, r.axes[o])).join(', ') || meta.title;
+        const series = seriesOf(r.axes);
+        const order = orderOf(r.axes);
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          holes.push({ series, kind, order });
+          return;
+        }
         const xv = numeric ? (r.axes[axis] as number) / xs.scale : valueText(r.axes[axis]);
-        const order = axisVals.findIndex((a) => valueText(a) === valueText(r.axes[axis]));
-        const k = `${series}\u0000${String(xv)}\u0000${kind}`;
+        const k = `${series}\u0000${order}\u0000${kind}`;
         const g = groups.get(k) ?? { x: xv, series, kind, sum: 0, n: 0, order };
         g.sum += v / yu.scale;
         g.n++;
@@ -276,23 +295,32 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
         add(r, 'measured', r[meta.key] as number | null);
         for (const [f, name] of comps) add(r, name, r[f] as number | null);
       }
-      const values = [...groups.values()].map((g) => ({
-        x: g.x,
-        y: g.sum / g.n,
-        series: g.series,
-        kind: g.kind,
-        order: g.order,
-        line: `${g.series} ${g.kind}`,
-      }));
+      for (const m of missing)
+        for (const kind of ['measured', ...comps.map((c) => c[1])]) holes.push({ series: seriesOf(m.axes), kind, order: orderOf(m.axes) });
+      // a hole another replicate fills is none; each real one starts a new segment of its line
+      const gaps = holes.filter((h) => !groups.has(`${h.series}\u0000${h.order}\u0000${h.kind}`));
+      const values = [...groups.values()].map((g) => {
+        const seg = new Set(gaps.filter((h) => h.series === g.series && h.kind === g.kind && h.order < g.order).map((h) => h.order)).size;
+        return {
+          x: g.x,
+          y: g.sum / g.n,
+          series: g.series,
+          kind: g.kind,
+          order: g.order,
+          line: `${g.series} ${g.kind}${seg > 0 ? ` (${seg + 1})` : ''}`,
+        };
+      });
       const kinds = ['measured', ...comps.map((c) => c[1])];
       const yTitle = yu.label ? `${meta.title} (${yu.label})` : meta.title;
       const xTitle = axisTitle(axis, xs.label);
       const multi = others.length > 0;
       const n = meta.perN ? nText(rows) : '';
-      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${axisWords(axis)[0].toLowerCase()}${axisWords(axis).slice(1)}${n ? ` (${n} images per point)` : ''}`;
+      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${midSentence(axisWords(axis))}${n ? ` (${n} images per point)` : ''}${pf.plan.replicates > 1 ? `, mean of ${pf.plan.replicates} replicates` : ''}`;
       const spec = {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-        title,
+        title: missing.length
+          ? { text: title, subtitle: `${rows.length} of ${pf.points} points finished, ${missing.length} missing: a line breaks where one is` }
+          : title,
         width: 420,
         height: 260,
         data: { values },
@@ -313,9 +341,13 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
             type: 'quantitative',
             title: axisLines(yTitle),
             scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' },
-            axis: { format: '~r' },
+            // thousands separated: images/s/mm² ticks read 50,000,000, not 50000000
+            axis: { format: ',~r' },
           },
-          ...(multi ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null } } : {}),
+          // the legend's title and labels whole (vega cut them at 180 px: "Weight precision …")
+          ...(multi
+            ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null, legend: { titleLimit: 600, labelLimit: 600 } } }
+            : {}),
           strokeDash: {
             field: 'kind',
             type: 'nominal',
@@ -352,32 +384,52 @@ export function chartSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       charts.push({ axis, result: meta.key, base: `${safe(meta.key)}--${safe(axis)}`, title, spec });
     }
   }
-  return [...charts, ...paretoSpecs(pf, rows)];
+  return [...charts, ...paretoSpecs(pf, rows, missing.length)];
 }
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
 
-/** The Pareto charts' data: one entry per judged point, `front` marking the non-dominated ones. */
+/**
+ * The Pareto charts' data: one entry per judged design (a combination of the axes' values), its FD
+ * and y the mean over the design's judged replicates (`n` of them; `points` their point numbers),
+ * `front` marking the non-dominated designs. Replicates differ only in their seed: each is one
+ * draw of the same design, so the front is over designs, never over the luckiest seeds (with
+ * points as they came, one design could sit on the front twice and another be dominated by a
+ * lucky replicate of itself).
+ */
 export function paretoData(
   pf: PlanFile,
   rows: Row[],
   yKey: 'energy_per_image_j' | 'images_per_s_per_mm2',
-): { x: number; y: number; label: string; front: boolean; point: number }[] {
-  const axes = axisPaths(pf);
-  const pts = rows
-    .filter((r) => typeof r.fd === 'number' && Number.isFinite(r.fd) && typeof r[yKey] === 'number' && Number.isFinite(r[yKey] as number))
-    .map((r) => ({
-      x: r.fd as number,
-      y: r[yKey] as number,
-      label: `${pointLabel(r.axes, axes)}${pf.plan.replicates > 1 ? ` #${r.replicate + 1}` : ''}`,
-      point: r.point,
-    }));
+): { x: number; y: number; label: string; front: boolean; point: number; points: number[]; n: number }[] {
+  const all = axisPaths(pf);
+  // a seed axis is replicates by hand: its values are draws of one design too
+  const axes = all.filter((a) => a !== 'seed');
+  const designs = new Map<string, { axes: Record<string, Json>; xs: number[]; ys: number[]; points: number[] }>();
+  for (const r of rows) {
+    if (!(typeof r.fd === 'number' && Number.isFinite(r.fd) && typeof r[yKey] === 'number' && Number.isFinite(r[yKey] as number))) continue;
+    const key = JSON.stringify(axes.map((a) => r.axes[a]));
+    const d = designs.get(key) ?? { axes: r.axes, xs: [], ys: [], points: [] };
+    d.xs.push(r.fd);
+    d.ys.push(r[yKey] as number);
+    d.points.push(r.point);
+    designs.set(key, d);
+  }
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const pts = [...designs.values()].map((d) => ({
+    x: mean(d.xs),
+    y: mean(d.ys),
+    label: pointLabel(d.axes, axes),
+    point: d.points[0],
+    points: d.points,
+    n: d.points.length,
+  }));
   const front = new Set(paretoFront(pts, yKey === 'energy_per_image_j' ? 'low' : 'high'));
   return pts.map((p, i) => ({ ...p, front: front.has(i) }));
 }
 
 /** Energy per image vs FD and images/s/mm² vs FD, the non-dominated designs marked and labelled. */
-export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
+export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
   const out: Chart[] = [];
   const n = nText(rows);
   for (const [yKey, yName, unit, better] of [
@@ -386,6 +438,7 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
   ] as const) {
     const data = paretoData(pf, rows, yKey);
     if (data.length === 0) continue;
+    const reps = Math.max(...data.map((d) => d.n));
     const yu = unitScale(Math.max(...data.map((d) => Math.abs(d.y))), unit);
     const values = data.map((d) => ({ ...d, y: d.y / yu.scale, set: d.front ? 'non-dominated' : 'dominated' }));
     const fdRef = rows.map((r) => r.fd_factorised).filter((v): v is number => typeof v === 'number');
@@ -394,15 +447,25 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
       ...(floorRef.length ? [{ x: floorRef.reduce((a, b) => a + b, 0) / floorRef.length, ref: FLOOR_NAME }] : []),
       ...(fdRef.length ? [{ x: fdRef.reduce((a, b) => a + b, 0) / fdRef.length, ref: FACT_NAME }] : []),
     ];
+    const frontLabels = values.filter((v) => v.front).sort((a, b) => a.x - b.x);
+    const allX = [...values.map((v) => v.x), ...refs.map((r) => r.x)];
+    const xThird = Math.min(...allX) + (Math.max(...allX) - Math.min(...allX)) / 3;
     const yTitle = yu.label ? `${yName} (${yu.label})` : yName;
-    const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}; lower FD and ${better} ${yName} are better`;
-    const x = { field: 'x', type: 'quantitative', title: 'FD (lower is better)', scale: { zero: false } };
-    const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
+    const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}${reps > 1 ? `, replicates averaged` : ''}; lower FD and ${better} ${yName} are better`;
+    // padded: a label below the lowest dot or beside the rightmost one stays inside the plot
+    const x = { field: 'x', type: 'quantitative', title: 'FD (lower is better)', scale: { zero: false, padding: 24 } };
+    const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false, padding: 20 }, axis: { format: ',~r' } };
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: {
         text: `Pareto front: ${yName} against FD`,
-        subtitle: `${n ? `${n} images per point; ` : ''}lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
+        // two lines: one long line widened the chart past its plot
+        subtitle: [
+          `${n ? `${n} images per point` : ''}${n && reps > 1 ? '; ' : ''}${reps > 1 ? `each design the mean of its ${reps} replicates` : ''}`,
+          `lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
+          // a point not finished is on neither side of the front: say so
+          missing ? `${rows.length} of ${pf.points} points finished, ${missing} missing: the front is of the finished ones` : '',
+        ].filter((l) => l !== ''),
       },
       width: 460,
       height: 300,
@@ -433,14 +496,19 @@ export function paretoSpecs(pf: PlanFile, rows: Row[]): Chart[] {
               { field: 'label', type: 'nominal', title: 'design' },
               { field: 'x', type: 'quantitative', title: 'FD', format: '.4g' },
               { field: 'y', type: 'quantitative', title: yTitle, format: '.4g' },
+              { field: 'n', type: 'quantitative', title: 'replicates' },
             ],
           },
         },
-        {
-          data: { values: values.filter((v) => v.front) },
-          mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11 },
+        // the front's labels on its outside (below-left of a front of lower-is-better y, above-left
+        // of higher-is-better), where no dot is: neighbours' labels then sit apart (one side for all
+        // wrote them over each other, and the rightmost ran off the plot into the legend); dots in the
+        // left third of the plot are labelled to their right, off the axis
+        ...(['left', 'right'] as const).map((align) => ({
+          data: { values: frontLabels.filter((v) => v.x <= xThird === (align === 'left')) },
+          mark: { type: 'text', align, dx: align === 'left' ? 7 : -7, dy: better === 'lower' ? 13 : -8, fontSize: 11 },
           encoding: { x, y, text: { field: 'label', type: 'nominal' } },
-        },
+        })),
       ],
     } as unknown as ChartSpec;
     out.push({ axis: 'fd', result: `pareto-${yKey}`, base: `pareto--${safe(yKey)}--fd`, title, spec });
@@ -494,11 +562,29 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function cell(v: unknown, unit: string): string {
+/** A plain number for the table: 4 significant digits, thousands separated (19,160; 0.3343). */
+function plainNumber(v: number, digits = 4): string {
+  return Number(v.toPrecision(digits)).toLocaleString('en-US', { maximumSignificantDigits: digits });
+}
+
+/**
+ * A table cell: `scale` is the column's unit (its header says which, e.g. "energy / image (pJ)"),
+ * one for the whole column so its numbers compare at a glance (a column mixing fJ and aJ, each
+ * cell with its own prefix, read 4.04 above 920.3); `data-v` keeps the value in SI units for sorting.
+ * Results get `digits` significant digits; axis values and counts are shown whole (12 digits).
+ */
+function cell(v: unknown, scale = 1, digits = 4): string {
   if (v === null || v === undefined) return '<td class="na">–</td>';
-  if (typeof v === 'number')
-    return `<td class="num" data-v="${v}">${esc(unit === 'm²' ? areaText(v) : unit ? eng(v, unit, 4) : Number(v.toPrecision(4)).toString())}</td>`;
+  if (typeof v === 'number') return `<td class="num" data-v="${v}">${esc(plainNumber(v / scale, digits))}</td>`;
   return `<td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td>`;
+}
+
+/** A column's header with its unit, and the scale of its cells: the prefix of the column's largest value. */
+function columnUnit(label: string, unit: string, vals: unknown[]): { head: string; scale: number } {
+  if (!unit) return { head: label, scale: 1 };
+  const nums = vals.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const u = unitScale(nums.length ? Math.max(...nums.map(Math.abs)) : 0, unit);
+  return { head: `${label} (${u.label})`, scale: u.scale };
 }
 
 const TABLE_COLS: [keyof Row & string, string, string][] = [
@@ -563,30 +649,49 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
     ['dtca', `planned with ${pf.dtca_version} at ${pf.created}; report by ${VERSION}`],
   ];
   const planHtml = planRows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k === 'axes' ? v.split('<br>').map(esc).join('<br>') : esc(v)}</td></tr>`).join('\n');
-  const head = ['#', ...axes, ...(p.replicates > 1 ? ['seed'] : []), 'workload', 'physics', ...TABLE_COLS.map((c) => c[1]), 'point'];
+  const axisUnits = axes.map((a) =>
+    columnUnit(
+      a,
+      rows.every((r) => typeof r.axes[a] === 'number' || r.axes[a] === null || r.axes[a] === undefined) ? unitOfPath(a) : '',
+      rows.map((r) => r.axes[a]),
+    ),
+  );
+  const colUnits = TABLE_COLS.map(([k, label, u]) =>
+    columnUnit(
+      label,
+      u,
+      rows.map((r) => r[k]),
+    ),
+  );
+  const head = ['#', ...axisUnits.map((c) => c.head), ...(p.replicates > 1 ? ['seed'] : []), 'workload', 'physics', ...colUnits.map((c) => c.head), 'point'];
   const body = rows
     .map((r) => {
       const tds = [
         `<td class="num">${r.point}</td>`,
-        ...axes.map((a) => cell(r.axes[a], typeof r.axes[a] === 'number' ? unitOfPath(a) : '')),
+        ...axes.map((a, i) => cell(r.axes[a], axisUnits[i].scale, 12)),
         ...(p.replicates > 1 ? [`<td class="num">${r.seed}</td>`] : []),
-        cell(r.workload, ''),
-        cell(r.physics, ''),
-        ...TABLE_COLS.map(([k, , u]) =>
+        cell(r.workload),
+        cell(r.physics),
+        ...TABLE_COLS.map(([k], i) =>
           k === 'fd' && r.fd === null
             ? `<td class="na" title="${esc(r.quality_note)}">–</td>`
             : k === 'area_m2' && r.area_m2 === null
               ? `<td class="na" title="${esc(r.area_note)}">–</td>`
-              : cell(r[k], u),
+              : cell(r[k], colUnits[i].scale, k === 'quality_n' ? 12 : 4),
         ),
         `<td><a href="points/${esc(r.id)}/">${esc(r.id)}</a></td>`,
       ];
       return `<tr>${tds.join('')}</tr>`;
     })
     .join('\n');
-  const notes = [...new Set(rows.map((r) => r.quality_note))]
-    .map((n) => `quality: ${n}`)
-    .concat([...new Set(rows.map((r) => r.area_note))].map((n) => `area: ${n}`));
+  // each distinct note once; one that not every point shares names its points (a note carries a
+  // point's own figures, "clamped accuracy 0.300": unattributed, four such lines named no point)
+  const noted = (what: string, note: (r: Row) => string) => {
+    const by = new Map<string, number[]>();
+    for (const r of rows) by.set(note(r), [...(by.get(note(r)) ?? []), r.point]);
+    return [...by].map(([n, pts]) => `${what}${by.size > 1 ? ` (point${pts.length > 1 ? 's' : ''} ${pts.join(', ')})` : ''}: ${n}`);
+  };
+  const notes = [...noted('quality', (r) => r.quality_note), ...noted('area', (r) => r.area_note)];
   const missingHtml = missing.length
     ? `<section><h2>Missing points (${missing.length})</h2><p>Not finished yet: run <code>dtca sweep run ${esc('DIR')}</code> (or the shard that holds them), then collect again.</p><ul>${missing
         .map(
@@ -675,7 +780,7 @@ ${chartsHtml || '<p>No charts (no axes, or no finished points).</p>'}
 /** Tables, charts and index.html for a sweep directory (merging other directories of the same sweep first). */
 export async function buildReport(dir: string, others: string[] = [], o: { charts?: boolean; ctx?: RunContext } = {}): Promise<Collected & { charts: number }> {
   const c = collectTables(dir, others);
-  const written = o.charts === false ? [] : await writeCharts(dir, chartSpecs(c.pf, c.rows), o.ctx);
+  const written = o.charts === false ? [] : await writeCharts(dir, chartSpecs(c.pf, c.rows, c.missing), o.ctx);
   writeFileAtomic(join(dir, 'index.html'), indexHtml(c.pf, c.rows, c.missing, written));
   return { ...c, charts: written.length };
 }
