@@ -78,7 +78,7 @@ describe('issue 19 item 1: areas in mm²', () => {
       row(2, { 'fabric.L': 48 }, { area_m2: 4.82e-8 } as Partial<Row>),
       row(3, { 'fabric.L': 70 }, { area_m2: 9.501e-8 } as Partial<Row>),
     ];
-    const html = indexHtml(pf, rows, [], []);
+    const html = indexHtml(pf, rows, [], [], '/s/sw');
     expect(html).toContain('<th>area (mm²)</th>');
     expect(html).toContain('>0.02506</td>');
     expect(html).toContain('>0.09501</td>');
@@ -105,7 +105,7 @@ describe('the results table of index.html', () => {
       row(2, { 'clock.clock_hz': 1e7 }, { sweep_energy_per_cell_sweep_j: 1.2556e-15, images_per_s_per_mm2: 8131191.9 } as Partial<Row>),
       row(3, { 'clock.clock_hz': 8e7 }, { sweep_energy_per_cell_sweep_j: 3.343e-16, images_per_s_per_mm2: 65050000 } as Partial<Row>),
     ];
-    const html = indexHtml(pf, rows, [], []);
+    const html = indexHtml(pf, rows, [], [], '/s/sw');
     const heads = [...html.slice(html.indexOf('<table id="results">')).matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
     for (const h of ['clock.clock_hz (MHz)', 'energy / image (nJ)', 'time / image (µs)', 'sweep time (ns)', 'sweep energy / cell / sweep (fJ)', 'area (mm²)'])
       expect(heads).toContain(h);
@@ -121,6 +121,20 @@ describe('the results table of index.html', () => {
   });
 });
 
+describe('the missing points of index.html', () => {
+  it("name the sweep's own directory and the command that resumes it (was the literal `dtca sweep run DIR`)", () => {
+    const pf = planOf([{ path: 'fabric.L', values: [16, 20, 24] }]);
+    const rows = [row(1, { 'fabric.L': 16 }), row(2, { 'fabric.L': 20 })];
+    const missing = [{ index: 2, id: 'id3', axes: { 'fabric.L': 24 } } as unknown as Point];
+    const html = indexHtml(pf, rows, missing, [], "/tmp/a b's <sweep>");
+    const section = html.slice(html.indexOf('<h2>Missing points (1)</h2>'), html.indexOf('</section>', html.indexOf('<h2>Missing points')));
+    expect(section).toContain(`<code>dtca sweep --resume '/tmp/a b'\\''s &lt;sweep&gt;'</code>`);
+    expect(section).toContain(`<code>dtca sweep collect '/tmp/a b'\\''s &lt;sweep&gt;'</code>`);
+    expect(section).not.toMatch(/\bDIR\b|<sweep>/);
+    expect(section).toContain('point 3: fabric.L=24 (id3)');
+  });
+});
+
 describe('the notes under the results table', () => {
   it("a note not every point shares names its points (a point's own accuracy was given unattributed)", () => {
     const pf = planOf([{ path: 'fabric.L', values: [16, 20, 24] }]);
@@ -129,7 +143,7 @@ describe('the notes under the results table', () => {
       row(2, { 'fabric.L': 20 }, { quality_note: 'clamped accuracy 0.100' }),
       row(3, { 'fabric.L': 24 }, { quality_note: 'clamped accuracy 0.300' }),
     ];
-    const html = indexHtml(pf, rows, [], []);
+    const html = indexHtml(pf, rows, [], [], '/s/sw');
     expect(html).toContain('quality (points 1, 3): clamped accuracy 0.300<br>quality (point 2): clamped accuracy 0.100<br>area: area model');
   });
 });
@@ -141,7 +155,7 @@ describe('the plan table of index.html', () => {
       ...pf,
       plan: { ...pf.plan, train: { budget: 'quick', options: { epochs: 30, steps: 50, workers: 2 }, chip: 'ideal', model_cache: null } },
     } as unknown as PlanFile;
-    const html = indexHtml(trained, [row(1, { 'fabric.L': 32 })], [], []);
+    const html = indexHtml(trained, [row(1, { 'fabric.L': 32 })], [], [], '/s/sw');
     expect(html).toMatch(/--train quick on the ideal chip \(epochs 30, steps 50\); models in models\//);
   });
 });

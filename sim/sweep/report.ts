@@ -22,6 +22,7 @@ import { SI_PREFIXES } from '../units.js';
 import type { Json, Point } from './plan.js';
 import type { PlanFile, Row } from './store.js';
 import { axisPaths, collectTables, type Collected } from './collect.js';
+import { shellQuote } from './slurm.js';
 
 export interface ResultMeta {
   key: keyof Row & string;
@@ -612,8 +613,11 @@ const TABLE_COLS: [keyof Row & string, string, string][] = [
   ['marginal_error', 'marginal error', ''],
 ];
 
-/** index.html: self-contained (styles inline, charts as data URIs, no network). */
-export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: WrittenChart[]): string {
+/**
+ * index.html: self-contained (styles inline, charts as data URIs, no network). `dir`: the sweep
+ * directory it is written into, named in the command that finishes the missing points.
+ */
+export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: WrittenChart[], dir: string): string {
   const axes = axisPaths(pf);
   const p = pf.plan;
   const w = p.workload;
@@ -693,7 +697,7 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
   };
   const notes = [...noted('quality', (r) => r.quality_note), ...noted('area', (r) => r.area_note)];
   const missingHtml = missing.length
-    ? `<section><h2>Missing points (${missing.length})</h2><p>Not finished yet: run <code>dtca sweep run ${esc('DIR')}</code> (or the shard that holds them), then collect again.</p><ul>${missing
+    ? `<section><h2>Missing points (${missing.length})</h2><p>Not finished yet: <code>${esc(`dtca sweep --resume ${shellQuote(dir)}`)}</code> runs them and builds this report again; for a sweep run in shards, run the shard that holds them (<code>${esc(`dtca sweep run ${shellQuote(dir)} --shard k/N`)}</code>), then <code>${esc(`dtca sweep collect ${shellQuote(dir)}`)}</code>.</p><ul>${missing
         .map(
           (m) =>
             `<li>point ${m.index + 1}: ${esc(
@@ -781,6 +785,6 @@ ${chartsHtml || '<p>No charts (no axes, or no finished points).</p>'}
 export async function buildReport(dir: string, others: string[] = [], o: { charts?: boolean; ctx?: RunContext } = {}): Promise<Collected & { charts: number }> {
   const c = collectTables(dir, others);
   const written = o.charts === false ? [] : await writeCharts(dir, chartSpecs(c.pf, c.rows, c.missing), o.ctx);
-  writeFileAtomic(join(dir, 'index.html'), indexHtml(c.pf, c.rows, c.missing, written));
+  writeFileAtomic(join(dir, 'index.html'), indexHtml(c.pf, c.rows, c.missing, written, dir));
   return { ...c, charts: written.length };
 }
