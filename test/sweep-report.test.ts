@@ -84,7 +84,8 @@ describe('issue 19 item 1: areas in mm²', () => {
     expect(html).toContain('>0.09501</td>');
     expect(html).not.toMatch(/nm²/);
     const table = formatRows(pf, rows);
-    expect(table).toContain('0.0482 mm²');
+    expect(table).toMatch(/\barea \(mm²\)/);
+    expect(table).toContain(' 0.0482 ');
     expect(table).not.toMatch(/nm²/);
   });
 });
@@ -271,6 +272,22 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
       rows.map((r) => ({ ...r, fd: null, quality_n: null }) as Row),
     );
     expect(plain).not.toMatch(/FD/);
+  });
+
+  it('the terminal table: one SI prefix per column, the unit in its header, as index.html (a column mixed fJ and aJ)', () => {
+    const pf = planOf([{ path: 'clock.clock_hz', values: [2.5e6, 1e7, 8e7] }]);
+    const rows = [
+      row(1, { 'clock.clock_hz': 2.5e6 }, { sweep_energy_per_cell_sweep_j: 4.04e-15, time_per_image_s: 1.662e-3 } as Partial<Row>),
+      row(2, { 'clock.clock_hz': 1e7 }, { sweep_energy_per_cell_sweep_j: 1.2556e-15, time_per_image_s: 4.154e-4 } as Partial<Row>),
+      row(3, { 'clock.clock_hz': 8e7 }, { sweep_energy_per_cell_sweep_j: 3.343e-16, time_per_image_s: 5.04e-5 } as Partial<Row>),
+    ];
+    const t = formatRows(pf, rows).split('\n');
+    const heads = t[0].split(/ {2,}/);
+    for (const h of ['clock.clock_hz (MHz)', 'E/image (nJ)', 't/image (ms)', 'E/cell/sweep (fJ)', 'area (mm²)']) expect(heads).toContain(h);
+    // was "4.04 fJ" above "334.3 aJ", "2.5 MHz" above "80 MHz", "1.662 ms" above "50.4 µs"
+    expect(t[1]).toMatch(/^1\s+2\.5\s+10\s+1\.662\s+4\.04\s/);
+    expect(t[3]).toMatch(/^3\s+80\s+30\s+0\.0504\s+0\.3343\s/);
+    expect(t.slice(1, 4).join('\n')).not.toMatch(/\d (aJ|fJ|nJ|MHz|ms|µs|mm²)\b/);
   });
 
   it('with replicates the terminal table has a seed column (rows of one combination were told apart by nothing)', () => {

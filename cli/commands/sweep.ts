@@ -20,7 +20,6 @@ import { repeatedSet } from '../../sim/config.js';
 import { shown } from '../../fabric/rules.js';
 import { checkJobs, MAX_JOBS } from '../../sim/resources.js';
 import type { Session } from '../session.js';
-import { eng } from '../../sim/stats.js';
 import {
   makePlan,
   expandPlan,
@@ -45,7 +44,7 @@ import {
   type PlanFile,
 } from '../../sim/sweep/store.js';
 import { runSweep, parseShard, shardFromEnv, modelsOf, shardPoints, type Shard } from '../../sim/sweep/runner.js';
-import { buildReport, areaText, axisValueText, ChartsInterrupted } from '../../sim/sweep/report.js';
+import { buildReport, columnUnit, plainNumber, unitOfPath, ChartsInterrupted } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, type TrainTask } from '../../sim/sweep/slurm.js';
 import { trainModel, isModelDone, stageEpochs, modelFile, type ModelJob } from '../../sim/sweep/models.js';
@@ -225,40 +224,82 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   const judged = rows.some((r) => r.fd !== null);
   // replicates share their axis values: the seed tells their rows apart
   const seeds = pf.plan.replicates > 1;
-  const head = [
-    '#',
-    ...axes,
-    ...(seeds ? ['seed'] : []),
-    ...(dtm ? ['E/image', 't/image'] : ['sweep time']),
-    'E/cell/sweep',
-    'static',
-    'dynamic',
-    'area',
-    'lag-1 (ideal)',
-    'moment RMSE (floor)',
-    ...(judged ? ['N', 'FD (floor/factorised)', 'accuracy'] : []),
-  ];
-  const fmt = (v: number | null, u: string) => (v === null ? '-' : eng(v, u, 4));
+  // every column of numbers with a unit: one SI prefix for the column, named in its header, as in
+  // index.html (a prefix per cell mixed fJ and aJ in one column)
+  const num = (label: string, unit: string, vals: (number | null)[], digits = 4) => {
+    const u = columnUnit(label, unit, vals);
+    return { head: u.head, cells: vals.map((v) => (v === null || !Number.isFinite(v) ? '-' : plainNumber(v / u.scale, digits))) };
+  };
+  const axisCol = (a: string) => {
+    const vals = rows.map((r) => r.axes[a]);
+    if (!vals.every((v) => typeof v === 'number' || v === null || v === undefined))
+      return { head: a, cells: vals.map((v) => (v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v))) };
+    return num(
+      a,
+      unitOfPath(a),
+      vals.map((v) => (typeof v === 'number' ? v : null)),
+      12,
+    );
+  };
   const fix = (v: number | null | undefined, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '-');
-  const body = rows.map((r) => [
-    String(r.point),
-    ...axes.map((a) => axisValueText(a, r.axes[a])),
-    ...(seeds ? [String(r.seed)] : []),
-    ...(dtm ? [fmt(r.energy_per_image_j, 'J'), fmt(r.time_per_image_s, 's')] : [fmt(r.sweep_time_s, 's')]),
-    fmt(r.sweep_energy_per_cell_sweep_j, 'J'),
-    fmt(r.static_energy_per_cell_sweep_j, 'J'),
-    fmt(r.dynamic_energy_per_cell_sweep_j, 'J'),
-    r.area_m2 === null ? '-' : areaText(r.area_m2),
-    `${r.lag1_autocorr.toFixed(4)} (${r.lag1_autocorr_ideal.toFixed(4)})`,
-    `${r.moment_rmse.toFixed(4)} (${r.moment_rmse_floor.toFixed(4)})`,
+  const cols = [
+    ...axes.map(axisCol),
+    ...(seeds ? [{ head: 'seed', cells: rows.map((r) => String(r.seed)) }] : []),
+    ...(dtm
+      ? [
+          num(
+            'E/image',
+            'J',
+            rows.map((r) => r.energy_per_image_j),
+          ),
+          num(
+            't/image',
+            's',
+            rows.map((r) => r.time_per_image_s),
+          ),
+        ]
+      : [
+          num(
+            'sweep time',
+            's',
+            rows.map((r) => r.sweep_time_s),
+          ),
+        ]),
+    num(
+      'E/cell/sweep',
+      'J',
+      rows.map((r) => r.sweep_energy_per_cell_sweep_j),
+    ),
+    num(
+      'static',
+      'J',
+      rows.map((r) => r.static_energy_per_cell_sweep_j),
+    ),
+    num(
+      'dynamic',
+      'J',
+      rows.map((r) => r.dynamic_energy_per_cell_sweep_j),
+    ),
+    num(
+      'area',
+      'm²',
+      rows.map((r) => r.area_m2),
+    ),
+    { head: 'lag-1 (ideal)', cells: rows.map((r) => `${r.lag1_autocorr.toFixed(4)} (${r.lag1_autocorr_ideal.toFixed(4)})`) },
+    { head: 'moment RMSE (floor)', cells: rows.map((r) => `${r.moment_rmse.toFixed(4)} (${r.moment_rmse_floor.toFixed(4)})`) },
     ...(judged
       ? [
-          r.quality_n === null ? '-' : String(r.quality_n),
-          r.fd === null ? '-' : `${fix(r.fd, 1)} (${fix(r.fd_floor, 1)}/${fix(r.fd_factorised, 1)})`,
-          fix(r.clamped_accuracy, 3),
+          { head: 'N', cells: rows.map((r) => (r.quality_n === null ? '-' : String(r.quality_n))) },
+          {
+            head: 'FD (floor/factorised)',
+            cells: rows.map((r) => (r.fd === null ? '-' : `${fix(r.fd, 1)} (${fix(r.fd_floor, 1)}/${fix(r.fd_factorised, 1)})`)),
+          },
+          { head: 'accuracy', cells: rows.map((r) => fix(r.clamped_accuracy, 3)) },
         ]
       : []),
-  ]);
+  ];
+  const head = ['#', ...cols.map((c) => c.head)];
+  const body = rows.map((r, i) => [String(r.point), ...cols.map((c) => c.cells[i])]);
   const all = [head, ...body];
   const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
   const table = all.map((r) => r.map((s, c) => (c === 0 || c > axes.length ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ')).join('\n') + '\n';

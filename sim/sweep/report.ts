@@ -564,7 +564,7 @@ function esc(s: string): string {
 }
 
 /** A plain number for the table: 4 significant digits, thousands separated (19,160; 0.3343). */
-function plainNumber(v: number, digits = 4): string {
+export function plainNumber(v: number, digits = 4): string {
   return Number(v.toPrecision(digits)).toLocaleString('en-US', { maximumSignificantDigits: digits });
 }
 
@@ -580,8 +580,11 @@ function cell(v: unknown, scale = 1, digits = 4): string {
   return `<td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td>`;
 }
 
-/** A column's header with its unit, and the scale of its cells: the prefix of the column's largest value. */
-function columnUnit(label: string, unit: string, vals: unknown[]): { head: string; scale: number } {
+/**
+ * A column's header with its unit, and the scale of its cells: the prefix of the column's largest
+ * value (index.html's tables and `dtca sweep`'s terminal table).
+ */
+export function columnUnit(label: string, unit: string, vals: unknown[]): { head: string; scale: number } {
   if (!unit) return { head: label, scale: 1 };
   const nums = vals.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   const u = unitScale(nums.length ? Math.max(...nums.map(Math.abs)) : 0, unit);
