@@ -133,6 +133,15 @@ export function unitLabelOfKey(key: string): string | null {
 }
 
 /**
+ * The unit a value of a config key is shown in, an SI prefix going on it (sweep tables, charts and
+ * axis values): unitLabelOfKey's without "/bit" or "/cell" ("J" for init_j_per_cell: an energy,
+ * per cell; "m²" for clock_m2_per_cell; "F/m" for wire_cap_f_per_m), '' for counts and ratios.
+ */
+export function displayUnitOfKey(key: string): string {
+  return (unitLabelOfKey(key) ?? '').replace(/\/(bit|cell)$/, '');
+}
+
+/**
  * A JSON Schema pattern for the strings parseQuantity reads in `unit`: a number, then nothing, a
  * prefixed unit ("10MHz", "100 ns", "9um2") or a bare multiplier (k, M, G, T; not for an area).
  */

@@ -12,6 +12,8 @@ import { makePlan, expandPlan, parseValues, parseAxis, parseClockList, TWIN_CLOC
 import { parseShard, shardFromEnv, shardPoints } from '../sim/sweep/runner.js';
 import { chartSpecs, unitOfPath, unitScale, axisValueText } from '../sim/sweep/report.js';
 import { UserError } from '../fabric/errors.js';
+import { configPaths } from '../sim/config.js';
+import { unitLabelOfKey } from '../sim/units.js';
 import type { PlanFile, Row } from '../sim/sweep/store.js';
 
 /** the CLI with info logs on stderr (the shared helper keeps them at warn) */
@@ -166,6 +168,19 @@ describe('sweep plans', () => {
     const ok = expandPlan(makePlan({ axes: [parseAxis('clock.clock_hz=1e7,2e7')], sets: ['fabric.L=12'], workload: { kind: 'model', model: m } }));
     expect(ok.points[0].workload.images).toBe(4);
     expect(ok.points[0].workload_label).toMatch(/^model m\.json 4x250/);
+  });
+});
+
+describe('the unit a sweep shows a config path in', () => {
+  it('is the unit the path is read in (sim/units.ts), for every config path and every suffix it knows (report.ts kept a second table)', () => {
+    for (const p of configPaths()) {
+      const read = unitLabelOfKey(p.split('.').pop()!);
+      expect(unitOfPath(p), p).toBe((read ?? '').replace(/\/(bit|cell)$/, ''));
+    }
+    // suffixes units.ts reads that the report's own table did not know (it showed them unitless, or in m)
+    expect(unitOfPath('power.delay_s_per_bit')).toBe('s');
+    expect(unitOfPath('power.drive_v_per_cell')).toBe('V');
+    expect(unitOfPath('power.unit_cost_per_m')).toBe(''); // a compound unit it cannot name: a plain number
   });
 });
 

@@ -18,7 +18,7 @@ import { quietContext, type RunContext } from '../context.js';
 import { turn } from '../../fabric/pause.js';
 import { Interrupted } from '../../fabric/errors.js';
 import { eng } from '../stats.js';
-import { SI_PREFIXES } from '../units.js';
+import { SI_PREFIXES, displayUnitOfKey } from '../units.js';
 import type { Json, Point } from './plan.js';
 import type { PlanFile, Row } from './store.js';
 import { axisPaths, collectTables, type Collected } from './collect.js';
@@ -135,31 +135,12 @@ export function axisTitle(path: string, unitLabel: string): string {
   return unitLabel ? `${axisWords(path)} (${unitLabel})` : axisWords(path);
 }
 
-const UNIT_SUFFIXES: [string, string][] = [
-  ['g_sigma_s', 'S'],
-  ['_f_per_m2', 'F/m²'],
-  ['_f_per_m', 'F/m'],
-  // areas (area.*_m2, area.clock_m2_per_cell): shown in mm² or µm², never with a prefix on m²
-  ['_m2_per_cell', 'm²'],
-  ['_m2', 'm²'],
-  ['_w_per_cell', 'W'],
-  ['_j_per_bit', 'J'],
-  ['_j_per_cell', 'J'],
-  ['_hz', 'Hz'],
-  ['_s', 's'],
-  ['_j', 'J'],
-  ['_v', 'V'],
-  ['_f', 'F'],
-  ['_w', 'W'],
-  ['_m', 'm'],
-  ['_k', 'K'],
-];
-
-/** The unit of a config path from its name (`clock.clock_hz` -> Hz), or '' when it has none. */
+/**
+ * The unit of a config path from its name (`clock.clock_hz` -> Hz), or '' when it has none: the
+ * unit its values are read in (sim/units.ts, one table of suffixes for reading and showing).
+ */
 export function unitOfPath(path: string): string {
-  const last = path.split('.').pop() ?? path;
-  for (const [suf, unit] of UNIT_SUFFIXES) if (last === suf || last.endsWith(suf)) return unit;
-  return '';
+  return displayUnitOfKey(path.split('.').pop() ?? path);
 }
 
 /** An area in mm² for people ("0.04802 mm²"): SI prefixes apply to metres, not to m². */
