@@ -96,18 +96,6 @@ def _kind(v):
     return ("an %s" if t[:1] in "aeiou" else "a %s") % t
 
 
-def _whole(v):
-    """An integer (Python's, numpy's, or a float with an integer value), not a bool."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        return False
-    return isinstance(v, (int, np.integer)) or (math.isfinite(v) and float(v).is_integer())
-
-
-def _number(v):
-    """A real number (Python's or numpy's), not a bool."""
-    return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.integer, np.floating))
-
-
 def _array(a, dtype, where, what):
     """np.asarray(a, dtype), or a ModelError naming the field when a holds what is not a number."""
     if a is None or isinstance(a, (str, bytes, dict)):
@@ -132,7 +120,7 @@ def resolve_rules(rules):
     out = []
     seen = {}
     for n, r in enumerate(rules):
-        if not isinstance(r, (list, tuple, np.ndarray)) or len(r) != 2 or not all(_whole(v) for v in r):
+        if not isinstance(r, (list, tuple, np.ndarray)) or len(r) != 2 or not all(_is_int(v) for v in r):
             raise ModelError("grid.rules[%d]: expected [a, b] with integers" % n)
         a, b = int(r[0]), int(r[1])
         if (abs(a) + abs(b)) % 2 == 0:
@@ -178,7 +166,7 @@ def directions(rules):
 def grid_edges(L, rules, boundary="open"):
     """Every wire of an L x L grid, each undirected wire once, as (i, j) int32 arrays with i < j
     (cell index y * L + x)."""
-    if not _whole(L) or not 1 <= L <= MAX_L:
+    if not _is_int(L) or not 1 <= L <= MAX_L:
         raise ModelError("grid_edges: L must be an integer in 1..%d, not %r" % (MAX_L, L))
     if boundary not in ("open", "torus"):
         raise ModelError('grid_edges: boundary must be "open" or "torus", not %r' % (boundary,))
@@ -205,7 +193,7 @@ def grid_edges(L, rules, boundary="open"):
 
 def time_grid(T):
     """The forward-process time grid t_k = -ln(1 - k/T), k = 0..T (t_T infinite: None)."""
-    if not _whole(T) or T < 1:
+    if not _is_int(T) or T < 1:
         raise ModelError("time_grid: T must be an integer >= 1, not %r" % (T,))
     T = int(T)
     return [-math.log(1 - k / T) for k in range(T)] + [None]
@@ -409,7 +397,7 @@ def pool(images, downscale):
     grid: blocks of downscale x downscale, a pixel 1 when at least half its block is. Returns
     n x (28 // downscale)^2 uint8. Raises ValueError for a downscale that is not a whole number
     dividing 28, or images that are not 0/1 in rows of 784."""
-    if not _whole(downscale) or downscale < 1 or 28 % int(downscale):
+    if not _is_int(downscale) or downscale < 1 or 28 % int(downscale):
         raise ValueError("pool: downscale must be 1, 2, 4, 7, 14 or 28 (a whole number dividing 28), not %r" % (downscale,))
     downscale = int(downscale)
     a = np.asarray(images)
@@ -441,7 +429,7 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
     if not isinstance(grid, dict) or set(grid) - {"L", "rules", "boundary"}:
         raise ModelError('grid: expected {"L": .., "rules": .., "boundary": ..}')
     L = grid.get("L")
-    if not _whole(L) or not 2 <= L <= MAX_L:
+    if not _is_int(L) or not 2 <= L <= MAX_L:
         raise ModelError("grid.L: must be an integer in 2..%d" % MAX_L)
     L = int(L)
     boundary = grid.get("boundary", "open")
@@ -450,7 +438,7 @@ def write(path, grid, stages, beta=1.0, dtm=None, format=None):
     rules = grid.get("rules")
     resolved = resolve_rules(rules)
     check_rules(resolved, L, boundary)
-    if not _number(beta) or not math.isfinite(beta) or not 0 < beta <= MAX_BETA:
+    if not _is_num(beta) or not 0 < beta <= MAX_BETA:
         raise ModelError("beta: must be a number in (0, %g]" % MAX_BETA)
     beta = float(beta)
     if not isinstance(stages, (list, tuple)):
