@@ -139,10 +139,14 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
     axes.push({ path: String(a.param), values: parseValues(String(a.values), `--values`) });
     axisWhere.push(`--param ${String(a.param)}`);
   }
-  if (a.grid !== undefined) axes.push({ path: 'fabric.L', values: parseValues(String(a.grid), '--grid') });
-  if (a.grid !== undefined) axisWhere.push('--grid');
-  if (a.clock !== undefined) axes.push({ path: 'clock.clock_hz', values: parseClockList(String(a.clock)) });
-  if (a.clock !== undefined) axisWhere.push('--clock');
+  if (a.grid !== undefined) {
+    axes.push({ path: 'fabric.L', values: parseValues(String(a.grid), '--grid') });
+    axisWhere.push('--grid');
+  }
+  if (a.clock !== undefined) {
+    axes.push({ path: 'clock.clock_hz', values: parseClockList(String(a.clock)) });
+    axisWhere.push('--clock');
+  }
   const setWhere = [
     ...((file as PlanInput).sets ?? []).map((t) => ({ t, where: `--plan ${String(a.plan)}: set ${shown(t, 60)}` })),
     ...((a.set as string[] | undefined) ?? []).map((t) => ({ t, where: `--set ${shown(t, 60)}` })),
@@ -158,10 +162,10 @@ function planFromArgs(a: A): { input: PlanInput; jobs?: number } {
       );
   });
   // an axis value replaces a set's at every point: the set would be ignored silently
+  const seed = a.seed !== undefined ? `--seed ${String(a.seed)}` : (file as PlanInput).seed != null ? `--plan ${String(a.plan)}: seed` : null;
   axes.forEach((ax, i) => {
     const fixed = setWhere.find(({ t }) => repeatedSet([t, `${ax.path}=0`]) !== null);
     if (fixed) throw new UserError(`${fixed.where} and ${axisWhere[i]}: ${ax.path} is both fixed and swept; drop one`);
-    const seed = a.seed !== undefined ? `--seed ${String(a.seed)}` : (file as PlanInput).seed != null ? `--plan ${String(a.plan)}: seed` : null;
     if (ax.path === 'seed' && seed) throw new UserError(`${seed} and ${axisWhere[i]}: the seed is both fixed and swept; drop one`);
   });
   const fw = (file as PlanInput).workload ?? {};
@@ -217,6 +221,8 @@ function jobsOf(v: unknown, fallback?: number): number {
   return j ?? availableParallelism();
 }
 
+/** A numeric field of a sweep row (a result column of the terminal table). */
+type ResultKey = { [K in keyof Row]-?: Row[K] extends number | null ? K : never }[keyof Row];
 /** The short table for people. */
 export function formatRows(pf: PlanFile, rows: Row[]): string {
   const axes = axisPaths(pf);
@@ -241,50 +247,22 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
       12,
     );
   };
+  /** a result column of the rows' `key` */
+  const res = (label: string, unit: string, key: ResultKey) =>
+    num(
+      label,
+      unit,
+      rows.map((r) => r[key]),
+    );
   const fix = (v: number | null | undefined, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '-');
   const cols = [
     ...axes.map(axisCol),
     ...(seeds ? [{ head: 'seed', cells: rows.map((r) => String(r.seed)) }] : []),
-    ...(dtm
-      ? [
-          num(
-            'E/image',
-            'J',
-            rows.map((r) => r.energy_per_image_j),
-          ),
-          num(
-            't/image',
-            's',
-            rows.map((r) => r.time_per_image_s),
-          ),
-        ]
-      : [
-          num(
-            'sweep time',
-            's',
-            rows.map((r) => r.sweep_time_s),
-          ),
-        ]),
-    num(
-      'E/cell/sweep',
-      'J',
-      rows.map((r) => r.sweep_energy_per_cell_sweep_j),
-    ),
-    num(
-      'static',
-      'J',
-      rows.map((r) => r.static_energy_per_cell_sweep_j),
-    ),
-    num(
-      'dynamic',
-      'J',
-      rows.map((r) => r.dynamic_energy_per_cell_sweep_j),
-    ),
-    num(
-      'area',
-      'm²',
-      rows.map((r) => r.area_m2),
-    ),
+    ...(dtm ? [res('E/image', 'J', 'energy_per_image_j'), res('t/image', 's', 'time_per_image_s')] : [res('sweep time', 's', 'sweep_time_s')]),
+    res('E/cell/sweep', 'J', 'sweep_energy_per_cell_sweep_j'),
+    res('static', 'J', 'static_energy_per_cell_sweep_j'),
+    res('dynamic', 'J', 'dynamic_energy_per_cell_sweep_j'),
+    res('area', 'm²', 'area_m2'),
     { head: 'lag-1 (ideal)', cells: rows.map((r) => `${r.lag1_autocorr.toFixed(4)} (${r.lag1_autocorr_ideal.toFixed(4)})`) },
     { head: 'moment RMSE (floor)', cells: rows.map((r) => `${r.moment_rmse.toFixed(4)} (${r.moment_rmse_floor.toFixed(4)})`) },
     ...(judged
