@@ -80,6 +80,7 @@ export function buildCli(rawArgv: string[], s: Session) {
   y = energyTableCommand(areaCommand(y));
   y = probeCommand(experimentCommand(trainCommand(dataCommand(evalCommand(y, s)), s), s), s);
   const top = benchCommand(rngCommand(traceCommands(y, s), s), s);
+  skipHelpCache(top);
   return top
     .fail((msg, err, usage) => {
       if (err) throw err;
@@ -91,6 +92,19 @@ export function buildCli(rawArgv: string[], s: Session) {
       throw new UserError(yargsMessage(msg, { options, raw: argv, configPaths: options.includes('set') ? configPaths() : null, flags, declared }));
     })
     .help();
+}
+
+/**
+ * yargs renders the chosen command's whole help text as soon as the command's handler starts
+ * (cacheHelpMessage, kept for its own failure output), whether or not anything prints it: 80-350 ms
+ * of every `dtca train` or `dtca sweep` (the commands with the most options) before the first sweep.
+ * dtca's `.fail` replaces that output with one line, so the cache is never read; `--help` renders
+ * the text itself. If a yargs release renames the internal method, nothing changes but the time.
+ */
+function skipHelpCache(y: unknown): void {
+  type Usage = { cacheHelpMessage?: () => void };
+  const usage = (y as { getInternalMethods?: () => { getUsageInstance?: () => Usage } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /**
