@@ -92,16 +92,26 @@ interface ThreadResult {
 }
 
 /**
- * One thread's share: chains [first, first + count). `barrier` (two workers): after warm-up the
- * thread counts itself in and waits for the others; then every thread times `span` seconds.
+ * One thread's share of a row, set up and ready to sweep: chains [first, first + count) loaded into
+ * one engine, a trace writer open when the row is traced. `step()` runs one sweep (its records
+ * buffered, and written in chain order every TRACE_CHUNK sweeps), `slice(ms)` times sweeps for at
+ * least `ms` (a traced row in whole chunks), `close()` ends the engine and the trace.
  */
-export async function measureThread(
-  spec: RowSpec,
-  first: number,
-  count: number,
-  barrier?: { sab: SharedArrayBuffer; parties: number },
-  tiles?: number,
-): Promise<ThreadResult> {
+interface OpenRow {
+  /** set-up so far: building the chip and the model, loading the engine (the first sweep adds to it) */
+  readonly t0: number;
+  step(): void;
+  /** the buffered sweeps handed to the writer */
+  flush(): void;
+  /** every record handed to the writer so far written (a traced row); not timed */
+  settle(): void;
+  /** sweeps for at least `ms` of wall time and at least `sweeps` sweeps (a traced row: until its last chunk is handed over) */
+  slice(ms: number, sweeps?: number): { updates: number; seconds: number; sweeps: number };
+  engine: EngineReport;
+  close(): Promise<void>;
+}
+
+function openRow(spec: RowSpec, first: number, count: number, tiles?: number): OpenRow {
   const t0 = performance.now();
   const cfg = benchConfig(spec);
   const chip = buildChip(cfg);
@@ -171,32 +181,65 @@ export async function measureThread(
     }
     sweep++;
   };
+  const slice = (ms: number, sweeps = 0) => {
+    const first0 = sweep;
+    const latches0 = Number(ev.get('latches'));
+    const t1 = performance.now();
+    const until = t1 + ms;
+    // traced rows time whole chunks: the last ends with its sweeps handed to the writer
+    while (sweep - first0 < sweeps || performance.now() < until || (views !== null && views.size > 0)) step();
+    return { updates: Number(ev.get('latches')) - latches0, seconds: (performance.now() - t1) / 1000, sweeps: sweep - first0 };
+  };
+  return {
+    t0,
+    step,
+    flush,
+    settle: () => sink?.settle(),
+    slice,
+    get engine() {
+      return engineReport(sel);
+    },
+    close: async () => {
+      try {
+        engine.dispose();
+        if (sink) await sink.close();
+      } finally {
+        if (tmp) rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * One thread's share: chains [first, first + count). `barrier` (two workers): after warm-up the
+ * thread counts itself in and waits for the others; then every thread times `span` seconds.
+ */
+export async function measureThread(
+  spec: RowSpec,
+  first: number,
+  count: number,
+  barrier?: { sab: SharedArrayBuffer; parties: number },
+  tiles?: number,
+): Promise<ThreadResult> {
+  const row = openRow(spec, first, count, tiles);
   try {
-    step(); // the first sweep compiles the kernels
+    row.step(); // the first sweep compiles the kernels
     // set-up: building the chip and the model, loading the engine and the first sweep (not the warm-up below)
-    const setupS = (performance.now() - t0) / 1000;
+    const setupS = (performance.now() - row.t0) / 1000;
     // V8 moves a hot WebAssembly function to its optimising compiler in the background: time the steady state
     const warmUntil = performance.now() + 1000 * spec.warmupS;
-    while (performance.now() < warmUntil) step();
-    flush(); // the warm-up's buffered sweeps are written before the timing starts
+    while (performance.now() < warmUntil) row.step();
+    row.flush(); // the warm-up's buffered sweeps are written before the timing starts
     if (barrier) {
       const flag = new Int32Array(barrier.sab);
       Atomics.add(flag, 0, 1);
       Atomics.notify(flag, 0);
       while (Atomics.load(flag, 0) < barrier.parties) Atomics.wait(flag, 0, Atomics.load(flag, 0), 50);
     }
-    const first0 = sweep;
-    const latches0 = Number(ev.get('latches'));
-    const t1 = performance.now();
-    const until = t1 + 1000 * spec.minTimeS;
-    // traced rows time whole chunks: the last ends with its sweeps written
-    while (sweep - first0 < spec.sweeps || performance.now() < until || (views !== null && views.size > 0)) step();
-    const seconds = (performance.now() - t1) / 1000;
-    return { updates: Number(ev.get('latches')) - latches0, seconds, sweeps: sweep - first0, setupS, engine: engineReport(sel) };
+    const r = row.slice(1000 * spec.minTimeS, spec.sweeps);
+    return { ...r, setupS, engine: row.engine };
   } finally {
-    engine.dispose();
-    if (sink) await sink.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await row.close();
   }
 }
 
@@ -210,20 +253,44 @@ export interface AlternatedRatio {
 }
 
 /**
- * Row b against row a, measured alternately in this process, `rounds` times (a, then b; each a
- * whole measureThread: set-up, warm-up, timing): on a host whose speed drifts from one minute to
- * the next, the rows of a bench that run minutes apart can differ by more than what separates them;
- * two rows measured one after the other, round after round, share the host's state. One thread each.
+ * Row b against row a in this process: both set up and warmed up once, then `rounds` rounds of a
+ * slice of a and a slice of b (each at least `sliceS` seconds of sweeps, a traced row's in whole
+ * chunks), b's µs per sweep over a's per round, and the median. On this kind of host the speed
+ * drifts by ±20 % from one second to the next; slices a fraction of a second apart share the
+ * host's state far better than whole rows measured one after the other (each with its own set-up
+ * and warm-up, as until 7 December). After a traced slice the writer thread is let finish the
+ * records handed to it (untimed), so none of its work spills into the next slice: a traced slice
+ * holds the writer's work beside the engine (and the engine's waits for a full ring), as a long
+ * traced run does in its steady state. One thread each.
  */
-export async function alternatedRatio(a: RowSpec, b: RowSpec, rounds: number): Promise<AlternatedRatio> {
-  const us = (r: ThreadResult) => (r.seconds * 1e6) / r.sweeps;
+export async function alternatedRatio(a: RowSpec, b: RowSpec, rounds: number, sliceS: number): Promise<AlternatedRatio> {
   const out: AlternatedRatio = { a_us: [], b_us: [], ratios: [], median: NaN };
-  for (let i = 0; i < rounds; i++) {
-    const x = us(await measureThread(a, 0, a.chains));
-    const y = us(await measureThread(b, 0, b.chains));
-    out.a_us.push(x);
-    out.b_us.push(y);
-    out.ratios.push(y / x);
+  const ra = openRow(a, 0, a.chains);
+  try {
+    const rb = openRow(b, 0, b.chains);
+    try {
+      for (const r of [ra, rb]) {
+        r.step();
+        const warmUntil = performance.now() + 1000 * Math.max(a.warmupS, b.warmupS);
+        while (performance.now() < warmUntil) r.step();
+        r.flush();
+        r.settle();
+      }
+      const us = (r: { seconds: number; sweeps: number }) => (r.seconds * 1e6) / r.sweeps;
+      for (let i = 0; i < rounds; i++) {
+        const x = us(ra.slice(1000 * sliceS));
+        ra.settle();
+        const y = us(rb.slice(1000 * sliceS));
+        rb.settle();
+        out.a_us.push(x);
+        out.b_us.push(y);
+        out.ratios.push(y / x);
+      }
+    } finally {
+      await rb.close();
+    }
+  } finally {
+    await ra.close();
   }
   const sorted = [...out.ratios].sort((p, q) => p - q);
   out.median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;

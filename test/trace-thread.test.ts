@@ -4,7 +4,7 @@
 // go through it in parts; a writer thread that never starts is taken over at close. Images on worker
 // threads (--workers) give the same bytes, and a stop mid-run keeps what one thread wrote up to there.
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../sim/config.js';
@@ -90,6 +90,35 @@ describe.skipIf(!available)('the writer thread', () => {
       }
     });
   }
+
+  it('settle(): every record handed over is in the file when it returns, before any flush would have written it', async () => {
+    const wholePath = join(dir, `t${n}.dtct`);
+    await traced({}, { thread: true });
+    const path = join(dir, `t${n++}.dtct`);
+    const w = openTraceWriter(path, {}, { thread: true });
+    expect(await w.threadStarted()).toBe(true);
+    const header = w.header.bind(w);
+    w.header = (h: TraceHeader) => header({ ...h, created: '2026-01-01T00:00:00.000Z', dtca_version: 'thread-test' });
+    // no stage ends and no end record: nothing after the header asks the writer thread to write
+    // (it writes when its buffer fills or a second has passed)
+    w.stageEnd = () => {};
+    w.end = () => {};
+    await generate(chip, dtm, { images: 4, sweeps: 9, sink: w, engine: 'batch' });
+    w.settle();
+    const settled = readFileSync(path);
+    await w.close();
+    const count = async (file: string) => {
+      const reader = readTrace(file);
+      const types: string[] = [];
+      for await (const r of reader) types.push((r as { type: string }).type);
+      return { sweeps: types.filter((t) => t === 'sweep').length, truncated: reader.truncated };
+    };
+    const cut = join(dir, `t${n++}.dtct`);
+    writeFileSync(cut, settled);
+    const all = await count(wholePath);
+    expect(all.sweeps).toBe(4 * 3 * 9);
+    expect(await count(cut)).toEqual({ sweeps: all.sweeps, truncated: false });
+  });
 
   // images on worker threads: each range's records reach the writer in the order one thread writes them
   const thinnings = cases.filter((c) => c[2] === undefined);

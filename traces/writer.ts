@@ -487,6 +487,19 @@ export class TraceWriter implements TraceSink {
     });
   }
 
+  /**
+   * Every record handed over so far written to the file before this returns (the writer thread's
+   * sync; no fsync): for a caller that times its own work between records (dtca bench --ratios).
+   * A writer thread's error (a full disk) is thrown.
+   */
+  settle(): void {
+    if (this.file === null) return;
+    if (this.ring) {
+      this.ring.syncFlush();
+      this.ring.check();
+    } else this.out?.flush();
+  }
+
   /** Flush, fsync, close and rename the trace into place (a writer that never wrote its header: abort()). */
   async close(): Promise<void> {
     const f = this.file;

@@ -113,16 +113,19 @@ export interface RatioResult extends AlternatedRatio {
   name: string;
   reads: RatioPair['reads'];
   rounds: number;
+  /** each round's slice of a row: at least this many seconds of sweeps (a traced row's in whole chunks of TRACE_CHUNK sweeps) */
+  slice_s: number;
   a: RowSpec;
   b: RowSpec;
 }
 
 export async function runRatios(quick: boolean, log: Pick<Logger, 'info'>): Promise<RatioResult[]> {
-  const rounds = quick ? 3 : 7;
+  const rounds = quick ? 9 : 21;
+  const sliceS = quick ? 0.1 : 0.3;
   const out: RatioResult[] = [];
   for (const p of ratioPairs(quick)) {
-    log.info({ ratio: p.name, rounds }, 'bench ratio');
-    out.push({ name: p.name, reads: p.reads, rounds, a: p.a, b: p.b, ...(await alternatedRatio(p.a, p.b, rounds)) });
+    log.info({ ratio: p.name, rounds, slice_s: sliceS }, 'bench ratio');
+    out.push({ name: p.name, reads: p.reads, rounds, slice_s: sliceS, a: p.a, b: p.b, ...(await alternatedRatio(p.a, p.b, rounds, sliceS)) });
   }
   return out;
 }
@@ -130,15 +133,30 @@ export async function runRatios(quick: boolean, log: Pick<Logger, 'info'>): Prom
 export function formatRatios(ratios: RatioResult[]): string {
   const m = machine();
   const lines = [`machine   ${m.cpu}, ${m.cores} cores, Node ${m.node} (${m.arch})`];
-  lines.push(`ratios of two rows measured alternately in one process (L = 70, one worker; the median over rounds, each round's in brackets)`);
+  const r0 = ratios[0];
+  lines.push(
+    `ratios of two rows measured alternately in one process (L = 70, one worker${r0 ? `; ${r0.rounds} rounds of a slice of each row, slices of at least ${r0.slice_s} s` : ''}): the median, and the middle half of the rounds`,
+  );
   const w = Math.max(...ratios.map((r) => r.name.length));
   for (const r of ratios) {
     const fmt = (x: number) => (r.reads === 'times' ? `${x.toFixed(2)}x slower` : `${x >= 1 ? '+' : '-'}${(Math.abs(x - 1) * 100).toFixed(1)} %`);
-    lines.push(
-      `${r.name.padEnd(w)}  ${fmt(r.median).padStart(12)}  (${r.ratios.map((x) => (r.reads === 'times' ? x.toFixed(2) : `${((x - 1) * 100).toFixed(0)}`)).join(', ')})`,
-    );
+    const short = (x: number) => (r.reads === 'times' ? x.toFixed(2) : `${x >= 1 ? '+' : '-'}${(Math.abs(x - 1) * 100).toFixed(0)} %`);
+    const [q1, q3] = quartiles(r.ratios);
+    lines.push(`${r.name.padEnd(w)}  ${fmt(r.median).padStart(12)}  (${short(q1)} to ${short(q3)})`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** the first and third quartiles (linear interpolation between order statistics) */
+export function quartiles(xs: number[]): [number, number] {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => {
+    if (s.length === 0) return NaN;
+    const i = p * (s.length - 1);
+    const lo = Math.floor(i);
+    return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
+  };
+  return [at(0.25), at(0.75)];
 }
 
 /** Start-up runs measured; the median is reported (one run is at the mercy of a shared machine's load). */

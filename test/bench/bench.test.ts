@@ -11,6 +11,7 @@ import {
   formatRatios,
   ratioPairs,
   twoCoreCeiling,
+  quartiles,
   parseRowSpec,
   rowsFor,
   runAnchors,
@@ -75,13 +76,14 @@ describe('dtca bench', () => {
     const table = rowsFor(true).map((x) => JSON.stringify({ ...x, warmupS: 0, minTimeS: 0 }));
     for (const x of o.ratios) {
       for (const spec of [x.a, x.b]) expect(table).toContain(JSON.stringify({ ...spec, warmupS: 0, minTimeS: 0 }));
-      expect(x.rounds).toBe(3);
-      expect([x.a_us.length, x.b_us.length, x.ratios.length]).toEqual([3, 3, 3]);
-      for (let i = 0; i < 3; i++) {
+      expect(x.rounds).toBe(9);
+      expect(x.slice_s).toBe(0.1);
+      expect([x.a_us.length, x.b_us.length, x.ratios.length]).toEqual([9, 9, 9]);
+      for (let i = 0; i < 9; i++) {
         expect(x.a_us[i]).toBeGreaterThan(0);
         expect(x.ratios[i]).toBeCloseTo(x.b_us[i] / x.a_us[i], 12);
       }
-      expect(x.median).toBe([...x.ratios].sort((p, q) => p - q)[1]);
+      expect(x.median).toBe([...x.ratios].sort((p, q) => p - q)[4]);
     }
   }, 300_000);
 
@@ -91,6 +93,7 @@ describe('dtca bench', () => {
       name,
       reads,
       rounds: ratios.length,
+      slice_s: 0.3,
       a: spec,
       b: spec,
       a_us: ratios.map(() => 100),
@@ -99,8 +102,11 @@ describe('dtca bench', () => {
       median: [...ratios].sort((p, q) => p - q)[ratios.length >> 1],
     });
     const text = formatRatios([res('cycle against ideal', 'times', [3.1, 2.9, 3.3]), res('tracing', 'percent', [1.2, 1.05, 0.97])]);
-    expect(text).toMatch(/cycle against ideal\s+3\.10x slower\s+\(3\.10, 2\.90, 3\.30\)/);
-    expect(text).toMatch(/tracing\s+\+5\.0 %\s+\(20, 5, -3\)/);
+    // the median, and the middle half of the rounds (the quartiles, interpolated)
+    expect(text).toMatch(/cycle against ideal\s+3\.10x slower\s+\(3\.00 to 3\.20\)/);
+    expect(text).toMatch(/tracing\s+\+5\.0 %\s+\(\+1 % to \+13 %\)/);
+    expect(text).toContain('3 rounds of a slice of each row, slices of at least 0.3 s');
+    expect(quartiles([4, 1, 3, 2, 5])).toEqual([2, 4]);
     const r = dtca(['bench', '--ratios', '--anchors', '/nonexistent']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('dtca: --ratios measures pairs of rows against each other, not against the native anchors: drop --anchors or --ratios');
