@@ -253,9 +253,62 @@ describe('a missing point in the charts', () => {
     const reps = { ...pf, plan: { ...pf.plan, replicates: 2 } } as PlanFile;
     const rows = [12, 16].flatMap((L, i) => [row(2 * i + 1, { 'fabric.L': L }), row(2 * i + 2, { 'fabric.L': L }, { replicate: 1, seed: 2 })]);
     expect(chartSpecs(reps, rows).find((x) => x.result === 'fd')!.title).toBe(
-      'Sample quality: FD (lower is better) against grid side L (N = 20 images per point), mean of 2 replicates',
+      'Sample quality: FD (lower is better) against grid side L (N = 20 images per point), mean of 2 replicates; bars: least to greatest replicate (min–max)',
     );
     expect(chartSpecs(pf, rows).find((x) => x.result === 'fd')!.title).not.toMatch(/replicates/);
+  });
+
+  type Datum = { x: number; y: number; lo: number; hi: number; n: number; kind: string };
+  type Layer = { mark: { type: string }; transform?: unknown[]; encoding?: Record<string, { field?: string }> };
+  type Spec = { title: unknown; data: { values: Datum[] }; layer: Layer[] };
+
+  it('with replicates every mean has a bar from the least to the greatest replicate; one replicate, none (no spread was drawn)', () => {
+    const pf = { ...planOf([{ path: 'fabric.L', values: [12, 16] }]), points: 6 } as PlanFile;
+    const reps = { ...pf, plan: { ...pf.plan, replicates: 3 } } as PlanFile;
+    // L=12: FD 131, 140, 125 (mean 132); L=16: one replicate finished (FD 150), two missing
+    const rows = [
+      row(1, { 'fabric.L': 12 }, { fd: 131, fd_floor: 120 } as Partial<Row>),
+      row(2, { 'fabric.L': 12 }, { replicate: 1, seed: 2, fd: 140, fd_floor: 124 } as Partial<Row>),
+      row(3, { 'fabric.L': 12 }, { replicate: 2, seed: 3, fd: 125, fd_floor: 125 } as Partial<Row>),
+      row(4, { 'fabric.L': 16 }, { fd: 150 } as Partial<Row>),
+    ];
+    const missing = [5, 6].map((i) => ({ index: i - 1, id: `id${i}`, axes: { 'fabric.L': 16 } })) as unknown as Point[];
+    const c = chartSpecs(reps, rows, missing).find((x) => x.result === 'fd')!;
+    const spec = c.spec as unknown as Spec;
+    const m = spec.data.values.filter((v) => v.kind === 'measured');
+    expect(m.map((v) => [v.x, v.y, v.lo, v.hi, v.n])).toEqual([
+      [12, 132, 125, 140, 3],
+      [16, 150, 150, 150, 1],
+    ]);
+    // the yardsticks' means get theirs too: the real images' FD differs by seed
+    const floor = spec.data.values.filter((v) => v.kind === 'floor: real images' && v.x === 12);
+    expect(floor.map((v) => [v.lo, v.hi, v.n])).toEqual([[120, 125, 3]]);
+    // drawn where n > 1 (a design of one replicate gets no bar), from lo to hi on the y scale
+    const bars = spec.layer.filter((l) => l.mark.type === 'errorbar');
+    expect(bars.length).toBe(1);
+    expect(bars[0].transform).toEqual([{ filter: 'datum.n > 1' }]);
+    expect([bars[0].encoding!.y.field, bars[0].encoding!.y2.field]).toEqual(['lo', 'hi']);
+    // said in the subtitle and the caption
+    expect(JSON.stringify(spec.title)).toContain('bars: least to greatest replicate (min–max)');
+    expect(c.title).toContain('bars: least to greatest replicate (min–max)');
+    // one replicate: no bar layer, no word of bars
+    const one = chartSpecs(pf, rows.slice(0, 1)).find((x) => x.result === 'fd')!;
+    expect((one.spec as unknown as Spec).layer.filter((l) => l.mark.type === 'errorbar')).toEqual([]);
+    expect(one.title).not.toMatch(/bars/);
+  });
+
+  it('the bars are drawn: the rendered chart has an error bar per mean of two replicates', async () => {
+    const pf = { ...planOf([{ path: 'fabric.L', values: [12, 16] }]), points: 4 } as PlanFile;
+    const reps = { ...pf, plan: { ...pf.plan, replicates: 2 } } as PlanFile;
+    const rows = [12, 16].flatMap((L, i) => [
+      row(2 * i + 1, { 'fabric.L': L }, { lag1_autocorr: 0.2 } as Partial<Row>),
+      row(2 * i + 2, { 'fabric.L': L }, { replicate: 1, seed: 2, lag1_autocorr: 0.3 } as Partial<Row>),
+    ]);
+    const bars = async (p: PlanFile) =>
+      ((await renderChart(chartSpecs(p, rows).find((x) => x.result === 'lag1_autocorr')!.spec)).svg.match(/aria-roledescription="errorbar"/g) ?? []).length;
+    // 2 grid sides x 2 kinds (measured, ideal twin)
+    expect(await bars(reps)).toBe(4);
+    expect(await bars(pf)).toBe(0);
   });
 });
 
@@ -324,8 +377,9 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
       const c = charts.find((x) => x.result === key)!;
       expect(c.title, key).toMatch(/\(N = 20 images per point\)/);
       const spec = c.spec as unknown as { data: { values: { kind: string; y: number }[] }; encoding: { strokeDash: { scale: { domain: string[] } } } };
-      expect(spec.encoding.strokeDash.scale.domain).toEqual(['measured', 'floor: real images', 'factorised: independent pixels']);
-      const floor = spec.data.values.filter((v) => v.kind === 'floor: real images');
+      const real = 'floor: real images';
+      expect(spec.encoding.strokeDash.scale.domain).toEqual(['measured', real, 'factorised: independent pixels']);
+      const floor = spec.data.values.filter((v) => v.kind === real);
       expect(floor.length).toBe(2);
       expect(floor[0].y).toBe(key === 'fd' ? 125.6 : 0.85);
     }
