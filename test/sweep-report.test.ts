@@ -313,12 +313,14 @@ describe('a missing point in the charts', () => {
 });
 
 describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the quality charts', () => {
-  it('the terminal summary has N, FD with floor/factorised, and accuracy columns', () => {
+  it('the terminal summary has N, FD with floor/factorised, and accuracy with ceiling/factorised columns', () => {
     const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
     const rows = [row(1, { 'clock.clock_hz': 1e7 }), row(2, { 'clock.clock_hz': 2e7 })];
     const t = formatRows(pf, rows).split('\n');
-    expect(t[0]).toMatch(/\bN\s+FD \(floor\/factorised\)\s+accuracy$/);
-    expect(t[1]).toMatch(/20\s+131\.0 \(125\.6\/180\.0\)\s+0\.500$/);
+    expect(t[0]).toMatch(/\bN\s+FD \(floor\/factorised\)\s+accuracy \(ceiling\/factorised\)$/);
+    expect(t[1]).toMatch(/20\s+131\.0 \(125\.6\/180\.0\)\s+0\.500 \(0\.850\/0\.300\)$/);
+    // real images are FD's floor but accuracy's ceiling (was "floor" for both)
+    expect(t.join('\n')).toMatch(/accuracy: .*higher is better; ceiling = real images/);
     // unjudged sweeps keep the old table
     const plain = formatRows(
       pf,
@@ -369,7 +371,20 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
     expect(chartSpecs(one, [row(1, { 'fabric.L': 32 })]).some((c) => c.axis === 'fabric.L')).toBe(true);
   });
 
-  it('the FD and accuracy charts draw the floor and factorised yardsticks and name N', () => {
+  it('index.html calls the real images a floor for FD and a ceiling for accuracy, with the columns as they were', () => {
+    const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
+    const html = indexHtml(pf, [row(1, { 'clock.clock_hz': 1e7 })], [], [], '/s/sw');
+    const heads = [...html.slice(html.indexOf('<table id="results">')).matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+    expect(heads).toContain('FD floor (real images)');
+    expect(heads).toContain('accuracy ceiling (real images)');
+    expect(heads.join('|')).not.toMatch(/accuracy floor/);
+    expect(html).toMatch(/Clamped accuracy: .*higher is better.*ceiling, the same N real images/);
+    expect(chartSpecs(pf, [row(1, { 'clock.clock_hz': 1e7 })]).find((c) => c.result === 'clamped_accuracy')!.title).toMatch(
+      /^Clamped accuracy \(higher is better\)/,
+    );
+  });
+
+  it('the FD and accuracy charts draw the floor/ceiling and factorised yardsticks and name N', () => {
     const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
     const rows = [row(1, { 'clock.clock_hz': 1e7 }), row(2, { 'clock.clock_hz': 2e7 })];
     const charts = chartSpecs(pf, rows);
@@ -377,7 +392,9 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
       const c = charts.find((x) => x.result === key)!;
       expect(c.title, key).toMatch(/\(N = 20 images per point\)/);
       const spec = c.spec as unknown as { data: { values: { kind: string; y: number }[] }; encoding: { strokeDash: { scale: { domain: string[] } } } };
-      const real = 'floor: real images';
+      // real images bound FD from below (a floor) and accuracy from above (a ceiling): the column is
+      // `*_floor` for both, the words say which (accuracy's was called a floor)
+      const real = key === 'fd' ? 'floor: real images' : 'ceiling: real images';
       expect(spec.encoding.strokeDash.scale.domain).toEqual(['measured', real, 'factorised: independent pixels']);
       const floor = spec.data.values.filter((v) => v.kind === real);
       expect(floor.length).toBe(2);

@@ -7,8 +7,9 @@
  * Charts: numeric axes are numeric (log scale where the values span a decade or more), ticks at
  * the swept values, values in SI-prefixed units (MHz, ns, fJ; areas in mm²), axes titled in words
  * ("Clock (MHz)"); one line per value of the other axes; the ideal twin (lag-1), the statistical
- * floor (moment error) and the quality yardsticks (real images and independent pixels at the
- * same N, stated in the title) drawn dashed where they apply; replicates averaged, a bar from the least to the greatest replicate at every mean of two or
+ * floor (moment error) and the quality yardsticks (real images — a floor for FD, a ceiling for
+ * accuracy — and independent pixels at the same N, stated in the title) drawn dashed where they
+ * apply; replicates averaged, a bar from the least to the greatest replicate at every mean of two or
  * more (SPREAD_NOTE says so in the subtitle and caption).
  */
 import { mkdirSync } from 'node:fs';
@@ -35,7 +36,13 @@ export interface ResultMeta {
   perN?: boolean;
 }
 
+/**
+ * The real images' yardstick in words: a floor where lower is better (FD: a sample rarely scores
+ * below real images), a ceiling where higher is better (clamped accuracy: real images are what the
+ * classifier recognises best). The columns keep one name, `*_floor`, whichever it is.
+ */
 const FLOOR_NAME = 'floor: real images';
+const CEILING_NAME = 'ceiling: real images';
 const FACT_NAME = 'factorised: independent pixels';
 /** What a chart's bars are, in its subtitle and caption (with replicates). */
 export const SPREAD_NOTE = 'bars: least to greatest replicate (min–max)';
@@ -61,11 +68,11 @@ export const KEY_RESULTS: ResultMeta[] = [
   },
   {
     key: 'clamped_accuracy',
-    title: 'clamped accuracy',
+    title: 'clamped accuracy (higher is better)',
     unit: '',
     perN: true,
     companions: [
-      ['clamped_accuracy_floor', FLOOR_NAME],
+      ['clamped_accuracy_floor', CEILING_NAME],
       ['clamped_accuracy_factorised', FACT_NAME],
     ],
   },
@@ -654,10 +661,10 @@ const TABLE_COLS: [keyof Row & string, string, string][] = [
   ['moment_rmse_floor', 'floor', ''],
   ['quality_n', 'N (images judged)', ''],
   ['fd', 'FD', ''],
-  ['fd_floor', 'FD floor (real)', ''],
+  ['fd_floor', 'FD floor (real images)', ''],
   ['fd_factorised', 'FD factorised', ''],
   ['clamped_accuracy', 'clamped accuracy', ''],
-  ['clamped_accuracy_floor', 'accuracy floor (real)', ''],
+  ['clamped_accuracy_floor', 'accuracy ceiling (real images)', ''],
   ['clamped_accuracy_factorised', 'accuracy factorised', ''],
   ['marginal_error', 'marginal error', ''],
 ];
@@ -791,7 +798,7 @@ figcaption { font-size: 12px; color: #555; }
 <h1>dtca sweep: ${esc(axes.join(' × ') || 'one point')}</h1>
 <section><h2>Plan</h2><table id="plan">${planHtml}</table></section>
 <section><h2>Results (${rows.length} of ${pf.points} points)</h2>
-<p class="notes">Downloads: <a href="results.csv">results.csv</a> · <a href="results.jsonl">results.jsonl</a>. Lag-1: ⟨s(t)s(t+1)⟩ over cells and consecutive sweeps; its ideal twin is the same point with every non-ideality off. Moment RMSE: against the ideal twin run with the next seed; floor: between two ideal runs (sampling noise alone). Static energy: RNG bias, divider and leakage while sweeping; dynamic: toggles, wires, links, clock. Area in mm² (power/area.ts). FD: Fréchet distance of the quality classifier's features between a point's N class-clamped images and N held-out test images of the same classes (lower is better); its yardsticks at the same N: floor, N real images; factorised, N images of independent pixels drawn from each class's pixel marginals. FD is biased upward at small N: compare FDs at the same N only. Click a column to sort.</p>
+<p class="notes">Downloads: <a href="results.csv">results.csv</a> · <a href="results.jsonl">results.jsonl</a>. Lag-1: ⟨s(t)s(t+1)⟩ over cells and consecutive sweeps; its ideal twin is the same point with every non-ideality off. Moment RMSE: against the ideal twin run with the next seed; floor: between two ideal runs (sampling noise alone). Static energy: RNG bias, divider and leakage while sweeping; dynamic: toggles, wires, links, clock. Area in mm² (power/area.ts). FD: Fréchet distance of the quality classifier's features between a point's N class-clamped images and N held-out test images of the same classes (lower is better); its yardsticks at the same N: floor, N real images (a sample rarely scores below them); factorised, N images of independent pixels drawn from each class's pixel marginals. Clamped accuracy: the share of a point's images the classifier assigns to the class they were clamped to (higher is better); its yardsticks: ceiling, the same N real images (what the classifier recognises at best); factorised, as for FD. FD is biased upward at small N: compare FDs at the same N only. Click a column to sort.</p>
 <div class="wide"><table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${body}
