@@ -253,19 +253,74 @@ describe('a missing point in the charts', () => {
     const reps = { ...pf, plan: { ...pf.plan, replicates: 2 } } as PlanFile;
     const rows = [12, 16].flatMap((L, i) => [row(2 * i + 1, { 'fabric.L': L }), row(2 * i + 2, { 'fabric.L': L }, { replicate: 1, seed: 2 })]);
     expect(chartSpecs(reps, rows).find((x) => x.result === 'fd')!.title).toBe(
-      'Sample quality: FD (lower is better) against grid side L (N = 20 images per point), mean of 2 replicates',
+      'Sample quality: FD (lower is better) against grid side L (N = 20 images per point), mean of 2 replicates; bars: least to greatest replicate (min–max)',
     );
     expect(chartSpecs(pf, rows).find((x) => x.result === 'fd')!.title).not.toMatch(/replicates/);
+  });
+
+  type Datum = { x: number; y: number; lo: number; hi: number; n: number; kind: string };
+  type Layer = { mark: { type: string }; transform?: unknown[]; encoding?: Record<string, { field?: string }> };
+  type Spec = { title: unknown; data: { values: Datum[] }; layer: Layer[] };
+
+  it('with replicates every mean has a bar from the least to the greatest replicate; one replicate, none (no spread was drawn)', () => {
+    const pf = { ...planOf([{ path: 'fabric.L', values: [12, 16] }]), points: 6 } as PlanFile;
+    const reps = { ...pf, plan: { ...pf.plan, replicates: 3 } } as PlanFile;
+    // L=12: FD 131, 140, 125 (mean 132); L=16: one replicate finished (FD 150), two missing
+    const rows = [
+      row(1, { 'fabric.L': 12 }, { fd: 131, fd_floor: 120 } as Partial<Row>),
+      row(2, { 'fabric.L': 12 }, { replicate: 1, seed: 2, fd: 140, fd_floor: 124 } as Partial<Row>),
+      row(3, { 'fabric.L': 12 }, { replicate: 2, seed: 3, fd: 125, fd_floor: 125 } as Partial<Row>),
+      row(4, { 'fabric.L': 16 }, { fd: 150 } as Partial<Row>),
+    ];
+    const missing = [5, 6].map((i) => ({ index: i - 1, id: `id${i}`, axes: { 'fabric.L': 16 } })) as unknown as Point[];
+    const c = chartSpecs(reps, rows, missing).find((x) => x.result === 'fd')!;
+    const spec = c.spec as unknown as Spec;
+    const m = spec.data.values.filter((v) => v.kind === 'measured');
+    expect(m.map((v) => [v.x, v.y, v.lo, v.hi, v.n])).toEqual([
+      [12, 132, 125, 140, 3],
+      [16, 150, 150, 150, 1],
+    ]);
+    // the yardsticks' means get theirs too: the real images' FD differs by seed
+    const floor = spec.data.values.filter((v) => v.kind === 'floor: real images' && v.x === 12);
+    expect(floor.map((v) => [v.lo, v.hi, v.n])).toEqual([[120, 125, 3]]);
+    // drawn where n > 1 (a design of one replicate gets no bar), from lo to hi on the y scale
+    const bars = spec.layer.filter((l) => l.mark.type === 'errorbar');
+    expect(bars.length).toBe(1);
+    expect(bars[0].transform).toEqual([{ filter: 'datum.n > 1' }]);
+    expect([bars[0].encoding!.y.field, bars[0].encoding!.y2.field]).toEqual(['lo', 'hi']);
+    // said in the subtitle and the caption
+    expect(JSON.stringify(spec.title)).toContain('bars: least to greatest replicate (min–max)');
+    expect(c.title).toContain('bars: least to greatest replicate (min–max)');
+    // one replicate: no bar layer, no word of bars
+    const one = chartSpecs(pf, rows.slice(0, 1)).find((x) => x.result === 'fd')!;
+    expect((one.spec as unknown as Spec).layer.filter((l) => l.mark.type === 'errorbar')).toEqual([]);
+    expect(one.title).not.toMatch(/bars/);
+  });
+
+  it('the bars are drawn: the rendered chart has an error bar per mean of two replicates', async () => {
+    const pf = { ...planOf([{ path: 'fabric.L', values: [12, 16] }]), points: 4 } as PlanFile;
+    const reps = { ...pf, plan: { ...pf.plan, replicates: 2 } } as PlanFile;
+    const rows = [12, 16].flatMap((L, i) => [
+      row(2 * i + 1, { 'fabric.L': L }, { lag1_autocorr: 0.2 } as Partial<Row>),
+      row(2 * i + 2, { 'fabric.L': L }, { replicate: 1, seed: 2, lag1_autocorr: 0.3 } as Partial<Row>),
+    ]);
+    const bars = async (p: PlanFile) =>
+      ((await renderChart(chartSpecs(p, rows).find((x) => x.result === 'lag1_autocorr')!.spec)).svg.match(/aria-roledescription="errorbar"/g) ?? []).length;
+    // 2 grid sides x 2 kinds (measured, ideal twin)
+    expect(await bars(reps)).toBe(4);
+    expect(await bars(pf)).toBe(0);
   });
 });
 
 describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the quality charts', () => {
-  it('the terminal summary has N, FD with floor/factorised, and accuracy columns', () => {
+  it('the terminal summary has N, FD with floor/factorised, and accuracy with ceiling/factorised columns', () => {
     const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
     const rows = [row(1, { 'clock.clock_hz': 1e7 }), row(2, { 'clock.clock_hz': 2e7 })];
     const t = formatRows(pf, rows).split('\n');
-    expect(t[0]).toMatch(/\bN\s+FD \(floor\/factorised\)\s+accuracy$/);
-    expect(t[1]).toMatch(/20\s+131\.0 \(125\.6\/180\.0\)\s+0\.500$/);
+    expect(t[0]).toMatch(/\bN\s+FD \(floor\/factorised\)\s+accuracy \(ceiling\/factorised\)$/);
+    expect(t[1]).toMatch(/20\s+131\.0 \(125\.6\/180\.0\)\s+0\.500 \(0\.850\/0\.300\)$/);
+    // real images are FD's floor but accuracy's ceiling (was "floor" for both)
+    expect(t.join('\n')).toMatch(/accuracy: .*higher is better; ceiling = real images/);
     // unjudged sweeps keep the old table
     const plain = formatRows(
       pf,
@@ -316,7 +371,20 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
     expect(chartSpecs(one, [row(1, { 'fabric.L': 32 })]).some((c) => c.axis === 'fabric.L')).toBe(true);
   });
 
-  it('the FD and accuracy charts draw the floor and factorised yardsticks and name N', () => {
+  it('index.html calls the real images a floor for FD and a ceiling for accuracy, with the columns as they were', () => {
+    const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
+    const html = indexHtml(pf, [row(1, { 'clock.clock_hz': 1e7 })], [], [], '/s/sw');
+    const heads = [...html.slice(html.indexOf('<table id="results">')).matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+    expect(heads).toContain('FD floor (real images)');
+    expect(heads).toContain('accuracy ceiling (real images)');
+    expect(heads.join('|')).not.toMatch(/accuracy floor/);
+    expect(html).toMatch(/Clamped accuracy: .*higher is better.*ceiling, the same N real images/);
+    expect(chartSpecs(pf, [row(1, { 'clock.clock_hz': 1e7 })]).find((c) => c.result === 'clamped_accuracy')!.title).toMatch(
+      /^Clamped accuracy \(higher is better\)/,
+    );
+  });
+
+  it('the FD and accuracy charts draw the floor/ceiling and factorised yardsticks and name N', () => {
     const pf = planOf([{ path: 'clock.clock_hz', values: [1e7, 2e7] }]);
     const rows = [row(1, { 'clock.clock_hz': 1e7 }), row(2, { 'clock.clock_hz': 2e7 })];
     const charts = chartSpecs(pf, rows);
@@ -324,8 +392,11 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
       const c = charts.find((x) => x.result === key)!;
       expect(c.title, key).toMatch(/\(N = 20 images per point\)/);
       const spec = c.spec as unknown as { data: { values: { kind: string; y: number }[] }; encoding: { strokeDash: { scale: { domain: string[] } } } };
-      expect(spec.encoding.strokeDash.scale.domain).toEqual(['measured', 'floor: real images', 'factorised: independent pixels']);
-      const floor = spec.data.values.filter((v) => v.kind === 'floor: real images');
+      // real images bound FD from below (a floor) and accuracy from above (a ceiling): the column is
+      // `*_floor` for both, the words say which (accuracy's was called a floor)
+      const real = key === 'fd' ? 'floor: real images' : 'ceiling: real images';
+      expect(spec.encoding.strokeDash.scale.domain).toEqual(['measured', real, 'factorised: independent pixels']);
+      const floor = spec.data.values.filter((v) => v.kind === real);
       expect(floor.length).toBe(2);
       expect(floor[0].y).toBe(key === 'fd' ? 125.6 : 0.85);
     }

@@ -268,6 +268,9 @@ describe('Pareto front', () => {
     expect(markOf(specs[0].spec, 'L=48, 10 MHz').dy).toBeGreaterThan(0);
     expect(markOf(specs[1].spec, 'L=48, 10 MHz').dy).toBeLessThan(0);
     expect(layers.some((l) => l.mark.type === 'rule' && l.data.values.some((v) => v.ref?.startsWith('factorised')))).toBe(true);
+    // one replicate per design: no spread to draw, no bars and no word of them
+    expect(layers.filter((l) => l.mark.type === 'errorbar')).toEqual([]);
+    expect(JSON.stringify(specs[0].spec)).not.toMatch(/bars/);
   });
 
   it('replicates of a design are one point, at their mean: the front is over designs, not lucky seeds', () => {
@@ -296,6 +299,37 @@ describe('Pareto front', () => {
       [1, 2],
       [3, 4],
     ]);
+    // each design's spread: its least and greatest replicate in FD and in energy
+    const r3 = [...rows.slice(0, 3), row(4, 1, 70, 72, 7e-9)];
+    expect(paretoData(pf, r3, 'energy_per_image_j').map((p) => [p.xlo, p.xhi, p.ylo, p.yhi])).toEqual([
+      [60, 100, 5e-9, 5e-9],
+      [70, 72, 6e-9, 7e-9],
+    ]);
+    // drawn as error bars in FD (x to x2) and in y (y to y2), in the chart's units (nJ), of the
+    // designs of two or more replicates, the subtitle saying what they are
+    type Layer = {
+      data: { values: { label?: string; xlo?: number; xhi?: number; ylo?: number; yhi?: number }[] };
+      mark: { type: string };
+      encoding: Record<string, { field: string }>;
+    };
+    const withOne = [...r3, row(5, 0, 96, 90, 8e-9)];
+    const pf3 = { plan: { axes: [{ path: 'fabric.L', values: [48, 70, 96] }], replicates: 2 } } as unknown as PlanFile;
+    const eSpec = paretoSpecs(pf3, withOne)[0].spec as unknown as { layer: Layer[] };
+    const bars = eSpec.layer.filter((l) => l.mark.type === 'errorbar');
+    expect(bars.map((b) => [b.encoding.x.field, b.encoding.x2?.field, b.encoding.y.field, b.encoding.y2?.field])).toEqual([
+      ['xlo', 'xhi', 'y', undefined],
+      ['x', undefined, 'ylo', 'yhi'],
+    ]);
+    const near = (v: number[]) => v.map((x) => Number(x.toPrecision(12)));
+    for (const b of bars) {
+      expect(b.data.values.map((v) => v.label)).toEqual(['L=48', 'L=70']);
+      expect(b.data.values.map((v) => near([v.xlo!, v.xhi!, v.ylo!, v.yhi!]))).toEqual([
+        [60, 100, 5, 5],
+        [70, 72, 6, 7],
+      ]);
+    }
+    expect(JSON.stringify(eSpec)).toMatch(/bars: least to greatest replicate \(min–max\), in FD and in energy per image/);
+    expect(paretoSpecs(pf3, withOne)[0].title).toMatch(/replicates averaged \(bars: least to greatest replicate \(min–max\)\)/);
     const spec = paretoSpecs(pf, rows)[0];
     expect(JSON.stringify(spec.spec)).toMatch(/each design the mean of its 2 replicates/);
     expect(JSON.stringify(spec.spec)).not.toMatch(/#1|#2|missing/);

@@ -272,7 +272,15 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
             head: 'FD (floor/factorised)',
             cells: rows.map((r) => (r.fd === null ? '-' : `${fix(r.fd, 1)} (${fix(r.fd_floor, 1)}/${fix(r.fd_factorised, 1)})`)),
           },
-          { head: 'accuracy', cells: rows.map((r) => fix(r.clamped_accuracy, 3)) },
+          // real images are FD's floor but accuracy's ceiling (the column is clamped_accuracy_floor)
+          {
+            head: 'accuracy (ceiling/factorised)',
+            cells: rows.map((r) =>
+              r.clamped_accuracy === null
+                ? '-'
+                : `${fix(r.clamped_accuracy, 3)} (${fix(r.clamped_accuracy_floor, 3)}/${fix(r.clamped_accuracy_factorised, 3)})`,
+            ),
+          },
         ]
       : []),
   ];
@@ -284,7 +292,7 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   return (
     table +
     (judged
-      ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class\n'
+      ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class, higher is better; ceiling = real images, the same N\n'
       : '')
   );
 }

@@ -7,8 +7,10 @@
  * Charts: numeric axes are numeric (log scale where the values span a decade or more), ticks at
  * the swept values, values in SI-prefixed units (MHz, ns, fJ; areas in mm²), axes titled in words
  * ("Clock (MHz)"); one line per value of the other axes; the ideal twin (lag-1), the statistical
- * floor (moment error) and the quality yardsticks (real images and independent pixels at the
- * same N, stated in the title) drawn dashed where they apply; replicates averaged.
+ * floor (moment error) and the quality yardsticks (real images — a floor for FD, a ceiling for
+ * accuracy — and independent pixels at the same N, stated in the title) drawn dashed where they
+ * apply; replicates averaged, a bar from the least to the greatest replicate at every mean of two or
+ * more (SPREAD_NOTE says so in the subtitle and caption).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,8 +36,16 @@ export interface ResultMeta {
   perN?: boolean;
 }
 
+/**
+ * The real images' yardstick in words: a floor where lower is better (FD: a sample rarely scores
+ * below real images), a ceiling where higher is better (clamped accuracy: real images are what the
+ * classifier recognises best). The columns keep one name, `*_floor`, whichever it is.
+ */
 const FLOOR_NAME = 'floor: real images';
+const CEILING_NAME = 'ceiling: real images';
 const FACT_NAME = 'factorised: independent pixels';
+/** What a chart's bars are, in its subtitle and caption (with replicates). */
+export const SPREAD_NOTE = 'bars: least to greatest replicate (min–max)';
 
 /** The key results that get a chart (those with at least one value). */
 export const KEY_RESULTS: ResultMeta[] = [
@@ -58,11 +68,11 @@ export const KEY_RESULTS: ResultMeta[] = [
   },
   {
     key: 'clamped_accuracy',
-    title: 'clamped accuracy',
+    title: 'clamped accuracy (higher is better)',
     unit: '',
     perN: true,
     companions: [
-      ['clamped_accuracy_floor', FLOOR_NAME],
+      ['clamped_accuracy_floor', CEILING_NAME],
       ['clamped_accuracy_factorised', FACT_NAME],
     ],
   },
@@ -252,7 +262,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
       const yu = unitScale(Math.max(...all.map(Math.abs)), meta.unit);
       const yLog = spansDecade(all);
       // mean over replicates: group by (series, x, kind)
-      const groups = new Map<string, { x: number | string; series: string; kind: string; sum: number; n: number; order: number }>();
+      const groups = new Map<string, { x: number | string; series: string; kind: string; sum: number; n: number; lo: number; hi: number; order: number }>();
       // one other axis: its value (the legend's title names the axis); more: "L=48, 10 MHz, weight_bits=4" (was "fabric.L=48, clock.clock_hz=10 MHz")
       const seriesOf = (ax: Record<string, Json>) =>
         (others.length > 1 ? pointLabel(ax, others) : others.map((o) => axisValueText(o, ax[o])).join(', ')) || meta.title;
@@ -268,9 +278,11 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
         }
         const xv = numeric ? (r.axes[axis] as number) / xs.scale : valueText(r.axes[axis]);
         const k = `${series}\u0000${order}\u0000${kind}`;
-        const g = groups.get(k) ?? { x: xv, series, kind, sum: 0, n: 0, order };
+        const g = groups.get(k) ?? { x: xv, series, kind, sum: 0, n: 0, lo: Infinity, hi: -Infinity, order };
         g.sum += v / yu.scale;
         g.n++;
+        g.lo = Math.min(g.lo, v / yu.scale);
+        g.hi = Math.max(g.hi, v / yu.scale);
         groups.set(k, g);
       };
       for (const r of rows) {
@@ -286,6 +298,11 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
         return {
           x: g.x,
           y: g.sum / g.n,
+          // the spread of the replicates averaged into y: their least and greatest (a bar drawn from
+          // lo to hi where n > 1)
+          lo: g.lo,
+          hi: g.hi,
+          n: g.n,
           series: g.series,
           kind: g.kind,
           order: g.order,
@@ -297,16 +314,28 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
       const xTitle = axisTitle(axis, xs.label);
       const multi = others.length > 0;
       const n = meta.perN ? nText(rows) : '';
-      const title = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${midSentence(axisWords(axis))}${n ? ` (${n} images per point)` : ''}${pf.plan.replicates > 1 ? `, mean of ${pf.plan.replicates} replicates` : ''}`;
+      const reps = pf.plan.replicates;
+      const head = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${midSentence(axisWords(axis))}${n ? ` (${n} images per point)` : ''}${reps > 1 ? `, mean of ${reps} replicates` : ''}`;
+      // the replicates' spread, said where the chart is (its subtitle) and under it (the caption)
+      const subtitle = [
+        ...(reps > 1 ? [SPREAD_NOTE] : []),
+        ...(missing.length ? [`${rows.length} of ${pf.points} points finished, ${missing.length} missing: a line breaks where one is`] : []),
+      ];
+      const title = reps > 1 ? `${head}; ${SPREAD_NOTE}` : head;
+      const yEnc = {
+        field: 'y',
+        type: 'quantitative',
+        title: axisLines(yTitle),
+        scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' },
+        // thousands separated: images/s/mm² ticks read 50,000,000, not 50000000
+        axis: { format: ',~r' },
+      };
       const spec = {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-        title: missing.length
-          ? { text: title, subtitle: `${rows.length} of ${pf.points} points finished, ${missing.length} missing: a line breaks where one is` }
-          : title,
+        title: subtitle.length ? { text: head, subtitle } : head,
         width: 420,
         height: 260,
         data: { values },
-        mark: { type: 'line', point: true, strokeWidth: 2 },
         encoding: {
           x: numeric
             ? // ticks at the swept values, labelled with them (not rounded: 32, 48, 70)
@@ -318,14 +347,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
                 axis: { format: '.6~g', labelOverlap: false, values: [...new Set(values.map((v) => v.x as number))] },
               }
             : { field: 'x', type: 'ordinal', title: xTitle, sort: { field: 'order' }, axis: { labelAngle: 0, labelLimit: 160 } },
-          y: {
-            field: 'y',
-            type: 'quantitative',
-            title: axisLines(yTitle),
-            scale: yLog ? { type: 'log' } : { type: 'linear', zero: meta.unit !== '' },
-            // thousands separated: images/s/mm² ticks read 50,000,000, not 50000000
-            axis: { format: ',~r' },
-          },
+          y: yEnc,
           // the legend's title and labels whole (vega cut them at 180 px: "Weight precision …")
           ...(multi
             ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null, legend: { titleLimit: 600, labelLimit: 600 } } }
@@ -360,8 +382,29 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
             { field: 'x', type: numeric ? 'quantitative' : 'nominal', title: xTitle },
             { field: 'y', type: 'quantitative', title: yTitle, format: '.4g' },
             { field: 'kind', type: 'nominal' },
+            ...(reps > 1
+              ? [
+                  { field: 'n', type: 'quantitative', title: 'replicates' },
+                  { field: 'lo', type: 'quantitative', title: 'least', format: '.4g' },
+                  { field: 'hi', type: 'quantitative', title: 'greatest', format: '.4g' },
+                ]
+              : []),
           ],
         },
+        layer: [
+          { mark: { type: 'line', point: true, strokeWidth: 2 } },
+          // a bar from the least to the greatest replicate where a mean is of more than one (none for
+          // one): without it a reader could not tell a real difference from seed noise
+          ...(reps > 1
+            ? [
+                {
+                  transform: [{ filter: 'datum.n > 1' }],
+                  mark: { type: 'errorbar', ticks: { size: 6 } },
+                  encoding: { y: { ...yEnc, field: 'lo' }, y2: { field: 'hi' }, strokeDash: { value: [1, 0] } },
+                },
+              ]
+            : []),
+        ],
       } as unknown as ChartSpec;
       charts.push({ axis, result: meta.key, base: `${safe(meta.key)}--${safe(axis)}`, title, spec });
     }
@@ -383,7 +426,7 @@ export function paretoData(
   pf: PlanFile,
   rows: Row[],
   yKey: 'energy_per_image_j' | 'images_per_s_per_mm2',
-): { x: number; y: number; label: string; front: boolean; point: number; points: number[]; n: number }[] {
+): { x: number; y: number; xlo: number; xhi: number; ylo: number; yhi: number; label: string; front: boolean; point: number; points: number[]; n: number }[] {
   const all = axisPaths(pf);
   // a seed axis is replicates by hand: its values are draws of one design too
   const axes = all.filter((a) => a !== 'seed');
@@ -401,6 +444,11 @@ export function paretoData(
   const pts = [...designs.values()].map((d) => ({
     x: mean(d.xs),
     y: mean(d.ys),
+    // the replicates' spread: the least and greatest FD and y of the design
+    xlo: Math.min(...d.xs),
+    xhi: Math.max(...d.xs),
+    ylo: Math.min(...d.ys),
+    yhi: Math.max(...d.ys),
     label: pointLabel(d.axes, axes),
     point: d.points[0],
     points: d.points,
@@ -422,7 +470,7 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
     if (data.length === 0) continue;
     const reps = Math.max(...data.map((d) => d.n));
     const yu = unitScale(Math.max(...data.map((d) => Math.abs(d.y))), unit);
-    const values = data.map((d) => ({ ...d, y: d.y / yu.scale, set: d.front ? 'non-dominated' : 'dominated' }));
+    const values = data.map((d) => ({ ...d, y: d.y / yu.scale, ylo: d.ylo / yu.scale, yhi: d.yhi / yu.scale, set: d.front ? 'non-dominated' : 'dominated' }));
     const fdRef = rows.map((r) => r.fd_factorised).filter((v): v is number => typeof v === 'number');
     const floorRef = rows.map((r) => r.fd_floor).filter((v): v is number => typeof v === 'number');
     const refs = [
@@ -433,7 +481,9 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
     const allX = [...values.map((v) => v.x), ...refs.map((r) => r.x)];
     const xThird = Math.min(...allX) + (Math.max(...allX) - Math.min(...allX)) / 3;
     const yTitle = yu.label ? `${yName} (${yu.label})` : yName;
-    const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}${reps > 1 ? `, replicates averaged` : ''}; lower FD and ${better} ${yName} are better`;
+    const spread = values.filter((v) => v.n > 1);
+    const setColours = { domain: ['non-dominated', 'dominated'], range: ['#d62728', '#9e9e9e'] };
+    const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}${reps > 1 ? `, replicates averaged (${SPREAD_NOTE})` : ''}; lower FD and ${better} ${yName} are better`;
     // padded: a label below the lowest dot or beside the rightmost one stays inside the plot
     const x = { field: 'x', type: 'quantitative', title: 'FD (lower is better)', scale: { zero: false, padding: 24 } };
     const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false, padding: 20 }, axis: { format: ',~r' } };
@@ -444,6 +494,7 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
         // two lines: one long line widened the chart past its plot
         subtitle: [
           `${n ? `${n} images per point` : ''}${n && reps > 1 ? '; ' : ''}${reps > 1 ? `each design the mean of its ${reps} replicates` : ''}`,
+          reps > 1 ? `${SPREAD_NOTE}, in FD and in ${yName}` : '',
           `lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
           // a point not finished is on neither side of the front: say so
           missing ? `${rows.length} of ${pf.points} points finished, ${missing} missing: the front is of the finished ones` : '',
@@ -467,13 +518,25 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
           mark: { type: 'line', color: '#d62728', strokeWidth: 1.5 },
           encoding: { x, y, order: { field: 'x', type: 'quantitative' } },
         },
+        // each design's spread over its replicates, in FD and in y (none for a design of one)
+        ...(spread.length
+          ? [
+              { x: { ...x, field: 'xlo' }, x2: { field: 'xhi' }, y },
+              { x, y: { ...y, field: 'ylo' }, y2: { field: 'yhi' } },
+            ]
+          : []
+        ).map((bar) => ({
+          data: { values: spread },
+          mark: { type: 'errorbar', ticks: { size: 6 } },
+          encoding: { ...bar, color: { field: 'set', type: 'nominal', legend: null, scale: setColours } },
+        })),
         {
           data: { values },
           mark: { type: 'point', filled: true, size: 70 },
           encoding: {
             x,
             y,
-            color: { field: 'set', type: 'nominal', title: null, scale: { domain: ['non-dominated', 'dominated'], range: ['#d62728', '#9e9e9e'] } },
+            color: { field: 'set', type: 'nominal', title: null, scale: setColours },
             tooltip: [
               { field: 'label', type: 'nominal', title: 'design' },
               { field: 'x', type: 'quantitative', title: 'FD', format: '.4g' },
@@ -540,6 +603,15 @@ export async function writeCharts(dir: string, charts: Chart[], ctx: RunContext 
   return out;
 }
 
+/**
+ * A chart's vega-lite spec inside index.html (a script element of type application/vnd.vegalite+json,
+ * which no browser runs): the values each chart draws (means, spreads, yardsticks) as numbers, to be
+ * read back or rendered again; `<` written as \u003c so no text in it can end the element.
+ */
+function specJson(spec: ChartSpec): string {
+  return JSON.stringify(spec).replace(/</g, '\\u003c');
+}
+
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
@@ -589,10 +661,10 @@ const TABLE_COLS: [keyof Row & string, string, string][] = [
   ['moment_rmse_floor', 'floor', ''],
   ['quality_n', 'N (images judged)', ''],
   ['fd', 'FD', ''],
-  ['fd_floor', 'FD floor (real)', ''],
+  ['fd_floor', 'FD floor (real images)', ''],
   ['fd_factorised', 'FD factorised', ''],
   ['clamped_accuracy', 'clamped accuracy', ''],
-  ['clamped_accuracy_floor', 'accuracy floor (real)', ''],
+  ['clamped_accuracy_floor', 'accuracy ceiling (real images)', ''],
   ['clamped_accuracy_factorised', 'accuracy factorised', ''],
   ['marginal_error', 'marginal error', ''],
 ];
@@ -695,7 +767,7 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
   const chartsHtml = charts
     .map(
       (c) =>
-        `<figure><img alt="${esc(c.title)}" src="data:image/svg+xml;base64,${Buffer.from(c.svg).toString('base64')}"><figcaption>${esc(c.title)} · <a href="plots/${esc(c.base)}.svg">SVG</a> · <a href="plots/${esc(c.base)}.png">PNG</a></figcaption></figure>`,
+        `<figure id="chart-${esc(c.base)}"><img alt="${esc(c.title)}" src="data:image/svg+xml;base64,${Buffer.from(c.svg).toString('base64')}"><figcaption>${esc(c.title)} · <a href="plots/${esc(c.base)}.svg">SVG</a> · <a href="plots/${esc(c.base)}.png">PNG</a></figcaption><script type="application/vnd.vegalite+json">${specJson(c.spec)}</script></figure>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -726,7 +798,7 @@ figcaption { font-size: 12px; color: #555; }
 <h1>dtca sweep: ${esc(axes.join(' × ') || 'one point')}</h1>
 <section><h2>Plan</h2><table id="plan">${planHtml}</table></section>
 <section><h2>Results (${rows.length} of ${pf.points} points)</h2>
-<p class="notes">Downloads: <a href="results.csv">results.csv</a> · <a href="results.jsonl">results.jsonl</a>. Lag-1: ⟨s(t)s(t+1)⟩ over cells and consecutive sweeps; its ideal twin is the same point with every non-ideality off. Moment RMSE: against the ideal twin run with the next seed; floor: between two ideal runs (sampling noise alone). Static energy: RNG bias, divider and leakage while sweeping; dynamic: toggles, wires, links, clock. Area in mm² (power/area.ts). FD: Fréchet distance of the quality classifier's features between a point's N class-clamped images and N held-out test images of the same classes (lower is better); its yardsticks at the same N: floor, N real images; factorised, N images of independent pixels drawn from each class's pixel marginals. FD is biased upward at small N: compare FDs at the same N only. Click a column to sort.</p>
+<p class="notes">Downloads: <a href="results.csv">results.csv</a> · <a href="results.jsonl">results.jsonl</a>. Lag-1: ⟨s(t)s(t+1)⟩ over cells and consecutive sweeps; its ideal twin is the same point with every non-ideality off. Moment RMSE: against the ideal twin run with the next seed; floor: between two ideal runs (sampling noise alone). Static energy: RNG bias, divider and leakage while sweeping; dynamic: toggles, wires, links, clock. Area in mm² (power/area.ts). FD: Fréchet distance of the quality classifier's features between a point's N class-clamped images and N held-out test images of the same classes (lower is better); its yardsticks at the same N: floor, N real images (a sample rarely scores below them); factorised, N images of independent pixels drawn from each class's pixel marginals. Clamped accuracy: the share of a point's images the classifier assigns to the class they were clamped to (higher is better); its yardsticks: ceiling, the same N real images (what the classifier recognises at best); factorised, as for FD. FD is biased upward at small N: compare FDs at the same N only. Click a column to sort.</p>
 <div class="wide"><table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${body}
