@@ -67,7 +67,7 @@ export interface EvalReport extends Metrics {
 }
 
 export const FD_NOTE =
-  'FD is biased upward at small N (two samples of one distribution score > 0, shrinking roughly like 1/N): compare FDs only at the same N; the floor row is real images at this N';
+  'FD is biased upward at small N (two samples of one distribution score > 0, shrinking roughly like 1/N): compare FDs only at the same N; the real-images column is real images scored at this N';
 
 /**
  * The fewest images at which dtca lets FD rank anything. Measured (docs/quality.md): the floor
@@ -218,7 +218,7 @@ export function formatReport(r: EvalReport, title: string): string {
     ['diversity', (m) => fmt(m.diversity, 3)],
   ];
   const cols = [r as Metrics, r.baselines.floor, r.baselines.factorised];
-  const head = ['metric', 'samples', 'floor', 'factorised'];
+  const head = ['metric', 'samples', 'real images', 'factorised'];
   const body = rows.map(([name, f]) => [name, ...cols.map(f)]);
   const w = head.map((h, k) => Math.max(h.length, ...body.map((row) => row[k].length)));
   const line = (cells: string[]) => cells.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  ');
@@ -232,9 +232,9 @@ export function formatReport(r: EvalReport, title: string): string {
     ...(r.resolution.downscale === 1
       ? []
       : [
-          `resolution: the model's ${r.resolution.width}x${r.resolution.height} images (Fashion-MNIST pooled by ${r.resolution.downscale}), upscaled to 28x28 for the classifier; the reference, floor and factorised images pass through the same pooling.`,
+          `resolution: the model's ${r.resolution.width}x${r.resolution.height} images (Fashion-MNIST pooled by ${r.resolution.downscale}), upscaled to 28x28 for the classifier; the reference, real and factorised images pass through the same pooling.`,
         ]),
-    `reference: ${r.reference}; floor: held-out training images; factorised: independent pixels from class marginals.`,
+    `reference: ${r.reference}; real images: held-out training images (the floor of FD and marginal error, the ceiling of clamped accuracy); factorised: independent pixels from class marginals.`,
     `classifier: ${r.classifier.path} (${r.classifier.test_accuracy === null ? 'test accuracy unknown' : `test accuracy ${r.classifier.test_accuracy.toFixed(4)} on binarised test images`}); scoring ${r.wall_s.toFixed(1)} s`,
   ];
   return out.join('\n') + '\n';
