@@ -184,6 +184,15 @@ export function kindOf(v: unknown): string {
  * copy starts. One pass, no recursion; a string or bin value is skipped, not read.
  */
 export function msgpackDuplicateKey(b: Uint8Array, start = 0, end = b.length): { path: string; at: number } | null {
+  try {
+    return walkMsgpackKeys(b, start, Math.min(end, b.length));
+  } catch (e) {
+    if (e instanceof RangeError) return null; // a header cut at the buffer's end: the decoder says what is wrong
+    throw e;
+  }
+}
+
+function walkMsgpackKeys(b: Uint8Array, start: number, end: number): { path: string; at: number } | null {
   interface Frame {
     keys: Set<string> | null; // null: an array
     n: number; // items (an array's values; a map's keys and values) in all
@@ -204,7 +213,7 @@ export function msgpackDuplicateKey(b: Uint8Array, start = 0, end = b.length): {
     return top.name === '' ? top.last : `${top.name}.${top.last}`;
   };
   do {
-    if (pos >= end) return null; // cut short: the decoder says so
+    if (pos >= end) return null; // cut short (or a header read past the end): the decoder says so
     const at = pos;
     const top = stack[stack.length - 1];
     const isKey = top !== undefined && top.keys !== null && top.left % 2 === 0;
@@ -248,6 +257,7 @@ export function msgpackDuplicateKey(b: Uint8Array, start = 0, end = b.length): {
     else if (c === 0xde) ((items = 2 * u16(pos)), (pos += 2), (map = true));
     else if (c === 0xdf) ((items = 2 * u32(pos)), (pos += 4), (map = true));
     else return null; // 0xc1: never used; the decoder refuses it
+    if (pos > end) return null;
     pos += skip;
     if (isKey && key !== null) {
       if (key === '__proto__') key = '__proto_';

@@ -106,6 +106,12 @@ describe('keys given twice in one msgpack map', () => {
     expect(msgpackDuplicateKey(b, 0, 4)).toBeNull();
     expect(msgpackDuplicateKey(b, 4, 11)).toEqual({ path: 'k', at: 8 });
     expect(msgpackDuplicateKey(b, 11)).toBeNull();
+    // a value cut short (the decoder refuses it): no throw; a key found twice before the cut is still found
+    const long = map(['a', 1], ['b', 'x'.repeat(300)], ['a', 2]).b;
+    for (let cut = 0; cut < long.length; cut++) {
+      expect(msgpackDuplicateKey(long.subarray(0, cut)), `cut at ${cut}`).toEqual(cut >= long.length - 1 ? { path: 'a', at: long.length - 3 } : null);
+      expect(msgpackDuplicateKey(long, 0, cut), `end at ${cut}`).toEqual(cut >= long.length - 1 ? { path: 'a', at: long.length - 3 } : null);
+    }
   });
 
   it('is one line naming the file and the key', () => {
