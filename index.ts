@@ -80,6 +80,7 @@ import {
   SAMPLES,
   EVAL_REPORT,
   SWEEP_RECORD,
+  DTM_SECTION,
 } from './sim/library-options.js';
 import {
   readTrace as readTraceIn,
@@ -137,14 +138,7 @@ export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dt
   checkKindArgument('samplesFromGeneration', 'labels', labels, 'a list', true);
   if (labels?.some((c) => !Number.isInteger(c) || c < 0 || c > 255))
     throw new OptionError('labels', shown(labels), 'must be a list of class numbers (integers 0..255), as generate took them');
-  const d = dtm as unknown as Record<string, unknown> | undefined;
-  if (d !== undefined && !(d !== null && typeof d === 'object' && ArrayBuffer.isView(d.image) && Array.isArray(d.image_shape)))
-    throw new OptionError(
-      'dtm',
-      kindOf(dtm),
-      `samplesFromGeneration's dtm must be a model's dtm section (model.dtm), not ${d !== null && typeof d === 'object' && !Array.isArray(d) ? 'an object without image and image_shape' : kindOf(dtm)}`,
-      false,
-    );
+  if (dtm !== undefined) checkShapedArgument('samplesFromGeneration', 'dtm', dtm, DTM_SECTION);
   if (dtm) return generatedSamples(gen.outputs, dtm, labels);
   const n = gen.outputs.length;
   if (n > 0 && gen.outputs[0].length < PIXELS) {

@@ -188,7 +188,7 @@ export function checkPathArgument(call: string, name: string, v: unknown, option
 }
 
 /** What a field of an argument must be, by kind (shapeProblem). */
-type Kind = 'a number' | 'a string' | 'a boolean' | 'an object' | 'a list' | 'bytes';
+type Kind = 'a number' | 'a string' | 'a boolean' | 'an object' | 'a list' | 'bytes' | 'a list or typed array';
 
 function isKind(v: unknown, k: Kind): boolean {
   if (k === 'a number') return typeof v === 'number';
@@ -196,6 +196,7 @@ function isKind(v: unknown, k: Kind): boolean {
   if (k === 'a boolean') return typeof v === 'boolean';
   if (k === 'an object') return isObject(v);
   if (k === 'a list') return Array.isArray(v);
+  if (k === 'a list or typed array') return Array.isArray(v) || ArrayBuffer.isView(v);
   return v instanceof Uint8Array;
 }
 
@@ -271,6 +272,12 @@ export const SAMPLES: ArgumentShape = {
   what: 'samples (samplesFromGeneration, readRunSamples)',
   fields: { images: 'bytes', n: 'a number' },
   hint: (v) => (Array.isArray(v.outputs) ? ' (this is a generate result: samplesFromGeneration(gen, labels, model.dtm) gives its samples)' : ''),
+};
+
+/** a model's dtm section (model.dtm), as samplesFromGeneration reads it */
+export const DTM_SECTION: ArgumentShape = {
+  what: "a model's dtm section (model.dtm)",
+  fields: { image: 'a list or typed array', image_shape: 'a list' },
 };
 
 export const EVAL_REPORT: ArgumentShape = {
