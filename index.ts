@@ -25,11 +25,20 @@ import { PIXELS } from './sim/fmnist.js';
 import { pixelsOf, generatedSamples, readRunSamples as readRunSamplesIn } from './sim/quality/samples.js';
 import { readClassifier } from './sim/quality/classifier.js';
 import { CLASSIFIER_PATH } from './sim/quality/train.js';
-import { evaluate, loadReferenceData as loadReferenceDataIn, type EvalReport, type ReferenceData, type Samples } from './sim/quality/eval.js';
+import {
+  evaluate as evaluateIn,
+  formatReport as formatReportIn,
+  loadReferenceData as loadReferenceDataIn,
+  type EvalOptions,
+  type EvalReport,
+  type ReferenceData,
+  type Samples,
+} from './sim/quality/eval.js';
 import type { GenerateResult } from './sim/dtm.js';
 import type { DtmSpec } from './sim/model.js';
 import { UserError, OptionError } from './fabric/errors.js';
 import { kindOf } from './fabric/json.js';
+import { shown } from './fabric/rules.js';
 import {
   resolveConfig as resolveConfigIn,
   checkConfig as checkConfigIn,
@@ -39,10 +48,11 @@ import {
   type CheckedConfig,
 } from './sim/config.js';
 import { buildChip as buildChipIn, type Chip } from './sim/chip.js';
-import { randomModel as randomModelIn, readModel as readModelIn, type Model } from './sim/model.js';
+import { randomModel as randomModelIn, readModel as readModelIn, modelToObject as modelToObjectIn, type Model } from './sim/model.js';
 import type { Fabric } from './fabric/fabric.js';
 import { newDtmModel as newDtmModelIn, generate as generateIn, type NewDtmOptions, type GenerateOptions } from './sim/dtm.js';
-import { runModel as runModelIn, type RunOptions, type RunResult } from './sim/run.js';
+import { runModel as runModelIn, type BetaSpec, type RunOptions, type RunResult } from './sim/run.js';
+import { makeStats as makeStatsIn, makeDtmStats as makeDtmStatsIn, formatStats as formatStatsIn, type Stats } from './sim/stats.js';
 import { train as trainIn, type TrainOptions, type TrainResult } from './sim/train/train.js';
 import { loadFmnist as loadFmnistIn, type ImageSet, type LoadOptions, type Split } from './sim/fmnist.js';
 import { openTraceWriter as openTraceWriterIn, type TraceWriter } from './traces/writer.js';
@@ -61,8 +71,26 @@ import {
   checkFabricArgument,
   checkModelArgument,
   checkPathArgument,
+  checkShapedArgument,
+  checkKindArgument,
+  checkBetaArgument,
+  RUN_RESULT,
+  GENERATE_RESULT,
+  STATS,
+  SAMPLES,
+  EVAL_REPORT,
+  SWEEP_RECORD,
+  DTM_SECTION,
 } from './sim/library-options.js';
-import { readTrace as readTraceIn, inspectTrace as inspectTraceIn, type ReadOptions, type TraceReader, type TraceSummary } from './traces/reader.js';
+import {
+  readTrace as readTraceIn,
+  inspectTrace as inspectTraceIn,
+  unpackStates as unpackStatesIn,
+  type ReadOptions,
+  type SweepRecord,
+  type TraceReader,
+  type TraceSummary,
+} from './traces/reader.js';
 
 export {
   presetNames,
@@ -74,19 +102,18 @@ export {
   type ConfigProblem,
 } from './sim/config.js';
 export { type Chip, type Timing } from './sim/chip.js';
-export { parseModel, modelToObject, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
+export { parseModel, timeGrid, type Model, type StageModel, type DtmSpec } from './sim/model.js';
 export { PLACEMENTS, type NewDtmOptions, type GenerateOptions, type GenerateResult, type StageStats, type Mapping, type Placement } from './sim/dtm.js';
 export { INIT_MODES, type RunOptions, type StopOptions, type RunResult, type SweepView, type InitMode } from './sim/run.js';
-export { makeStats, makeDtmStats, formatStats, type Stats } from './sim/stats.js';
+export { type Stats } from './sim/stats.js';
 export { TrainingStopped, type TrainOptions, type TrainResult } from './sim/train/train.js';
 export type { EpochRecord } from './sim/train/stage.js';
-export { evaluate, formatReport, type Samples, type EvalReport, type EvalOptions, type ReferenceData } from './sim/quality/eval.js';
+export { type Samples, type EvalReport, type EvalOptions, type ReferenceData } from './sim/quality/eval.js';
 
 export { PIXELS, CLASSES, CLASS_NAMES, DEFAULT_DATA_DIR, type ImageSet, type LoadOptions, type Split } from './sim/fmnist.js';
 export { TraceWriter, type TraceOptions } from './traces/writer.js';
 export type { TraceSink } from './traces/types.js';
 export {
-  unpackStates,
   TraceReader,
   type ReadOptions,
   type TraceRecord,
@@ -107,6 +134,11 @@ export type { EngineChoice } from './cells/engine.js';
  * without it the generation must be a 28x28 Fashion-MNIST model's (its first 784 visible cells).
  */
 export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dtm?: DtmSpec): Samples {
+  checkShapedArgument('samplesFromGeneration', 'gen', gen, { what: 'a generate result', fields: { outputs: 'a list' } });
+  checkKindArgument('samplesFromGeneration', 'labels', labels, 'a list', true);
+  if (labels?.some((c) => !Number.isInteger(c) || c < 0 || c > 255))
+    throw new OptionError('labels', shown(labels), 'must be a list of class numbers (integers 0..255), as generate took them');
+  if (dtm !== undefined) checkShapedArgument('samplesFromGeneration', 'dtm', dtm, DTM_SECTION);
   if (dtm) return generatedSamples(gen.outputs, dtm, labels);
   const n = gen.outputs.length;
   if (n > 0 && gen.outputs[0].length < PIXELS) {
@@ -129,6 +161,7 @@ export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dt
  * from `dataDir` (default: $DTCA_DATA, then the Debian package's directory).
  */
 export function evaluateSamples(samples: Samples, o: { dataDir?: string; data?: ReferenceData; classifierPath?: string; seed?: number } = {}): EvalReport {
+  checkShapedArgument('evaluateSamples', 'samples', samples, SAMPLES);
   checkOptionKeys('evaluateSamples', o, EVALUATE_KEYS);
   checkPathArgument('evaluateSamples', 'dataDir', o.dataDir, true);
   checkPathArgument('evaluateSamples', 'classifierPath', o.classifierPath, true);
@@ -258,4 +291,60 @@ export function readRunSamples(dir: string, limit?: number): Samples & { total: 
 export function loadReferenceData(dir?: string): ReferenceData {
   checkPathArgument('loadReferenceData', 'dir', dir, true);
   return loadReferenceDataIn(dir);
+}
+
+/** stats.json's object for a runModel result (`label` names the workload). */
+export function makeStats(chip: Chip, result: RunResult, label: string, beta?: BetaSpec): Stats {
+  checkChipArgument('makeStats', chip);
+  checkShapedArgument('makeStats', 'result', result, RUN_RESULT);
+  checkKindArgument('makeStats', 'label', label, 'a string');
+  checkBetaArgument('makeStats', beta);
+  return makeStatsIn(chip, result, label, beta);
+}
+
+/** stats.json's object for a generate result (`label` names the workload). */
+export function makeDtmStats(chip: Chip, gen: GenerateResult, label: string, beta?: BetaSpec): Stats {
+  checkChipArgument('makeDtmStats', chip);
+  checkShapedArgument('makeDtmStats', 'gen', gen, GENERATE_RESULT);
+  checkKindArgument('makeDtmStats', 'label', label, 'a string');
+  checkBetaArgument('makeDtmStats', beta);
+  return makeDtmStatsIn(chip, gen, label, beta);
+}
+
+/** The CLI's table of a stats object (makeStats, makeDtmStats, or a stats.json read back). */
+export function formatStats(stats: Stats): string {
+  checkShapedArgument('formatStats', 'stats', stats, STATS);
+  return formatStatsIn(stats);
+}
+
+/** Scores samples with a classifier you pass (evaluateSamples loads the shipped one). */
+export function evaluate(samples: Samples, opts: EvalOptions): EvalReport {
+  checkShapedArgument('evaluate', 'samples', samples, SAMPLES);
+  checkShapedArgument('evaluate', 'options', opts, {
+    what: 'evaluate options { classifier, classifierPath, ... }',
+    fields: { classifier: 'an object', classifierPath: 'a string' },
+  });
+  return evaluateIn(samples, opts);
+}
+
+/** An evaluation report as `dtca eval` prints it, under `title`. */
+export function formatReport(report: EvalReport, title: string): string {
+  checkShapedArgument('formatReport', 'report', report, EVAL_REPORT);
+  checkKindArgument('formatReport', 'title', title, 'a string');
+  return formatReportIn(report, title);
+}
+
+/** A model as a model file's object (plain lists for JSON, typed arrays for msgpack). */
+export function modelToObject(model: Model, forJson: boolean): Record<string, unknown> {
+  checkModelArgument('modelToObject', model);
+  checkKindArgument('modelToObject', 'forJson', forJson, 'a boolean');
+  return modelToObjectIn(model, forJson);
+}
+
+/** A sweep record's states, one byte (0/1) per traced cell. */
+export function unpackStates(rec: SweepRecord, nCells?: number): Uint8Array {
+  checkShapedArgument('unpackStates', 'rec', rec, SWEEP_RECORD);
+  if (nCells !== undefined && !(Number.isInteger(nCells) && nCells >= 0))
+    throw new OptionError('nCells', shown(nCells), "must be an integer >= 0 (unpackStates: the traced cells, the header's n_traced)");
+  return unpackStatesIn(rec, nCells);
 }

@@ -9,6 +9,7 @@
  *  - a key given twice in one object is refused (JSON.parse would keep the last one silently).
  */
 import { UserError } from './errors.js';
+import { shown } from './rules.js';
 
 /** Deeper than any config, model or record dtca reads (a model is at most 4 levels deep). */
 export const MAX_DEPTH = 64;
@@ -171,4 +172,115 @@ export function kindOf(v: unknown): string {
         : typeof v === 'boolean'
           ? 'a boolean'
           : typeof v;
+}
+
+/**
+ * The first key given twice in one map of the msgpack value at `start` of `b` (valid msgpack:
+ * call it after the decoder read the bytes), or null. msgpackr, like JSON.parse, keeps the last
+ * value silently, so `{grid: {L: 16}, grid: {L: 32}}` would run L = 32 without a word. Keys are
+ * compared as the reader sees them: text as text, a number, boolean or nil key by its text (msgpackr
+ * makes every key of a map a property name: 1 and "1" are one key, and "__proto__" is read as
+ * "__proto_"). `path` names the key (`grid.L`, `stages[1].bias`); `at` is the byte where its second
+ * copy starts. One pass, no recursion; a string or bin value is skipped, not read.
+ */
+export function msgpackDuplicateKey(b: Uint8Array, start = 0, end = b.length): { path: string; at: number } | null {
+  try {
+    return walkMsgpackKeys(b, start, Math.min(end, b.length));
+  } catch (e) {
+    if (e instanceof RangeError) return null; // a header cut at the buffer's end: the decoder says what is wrong
+    throw e;
+  }
+}
+
+function walkMsgpackKeys(b: Uint8Array, start: number, end: number): { path: string; at: number } | null {
+  interface Frame {
+    keys: Set<string> | null; // null: an array
+    n: number; // items (an array's values; a map's keys and values) in all
+    left: number; // items still to come
+    name: string; // this container's path
+    last: string; // a map's last key
+  }
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const stack: Frame[] = [];
+  let pos = start;
+  const u8 = (p: number) => b[p];
+  const u16 = (p: number) => dv.getUint16(p);
+  const u32 = (p: number) => dv.getUint32(p);
+  const child = (): string => {
+    const top = stack[stack.length - 1];
+    if (!top) return '';
+    if (top.keys === null) return `${top.name}[${top.n - top.left}]`;
+    return top.name === '' ? top.last : `${top.name}.${top.last}`;
+  };
+  do {
+    if (pos >= end) return null; // cut short (or a header read past the end): the decoder says so
+    const at = pos;
+    const top = stack[stack.length - 1];
+    const isKey = top !== undefined && top.keys !== null && top.left % 2 === 0;
+    const c = u8(pos++);
+    let skip = 0; // bytes of payload after the header
+    let items = -1; // a container's items (-1: not a container)
+    let map = false;
+    let key: string | null = null; // a key's text as the reader sees it
+    if (c <= 0x7f) key = String(c);
+    else if (c <= 0x8f) ((items = 2 * (c & 0x0f)), (map = true));
+    else if (c <= 0x9f) items = c & 0x0f;
+    else if (c <= 0xbf || c === 0xd9 || c === 0xda || c === 0xdb) {
+      const len = c <= 0xbf ? c & 0x1f : c === 0xd9 ? u8(pos) : c === 0xda ? u16(pos) : u32(pos);
+      pos += c <= 0xbf ? 0 : c === 0xd9 ? 1 : c === 0xda ? 2 : 4;
+      if (isKey) key = Buffer.from(b.buffer, b.byteOffset + pos, Math.min(len, end - pos)).toString('utf8');
+      skip = len;
+    } else if (c >= 0xe0) key = String(c - 0x100);
+    else if (c === 0xc0) key = 'null';
+    else if (c === 0xc2) key = 'false';
+    else if (c === 0xc3) key = 'true';
+    else if (c === 0xc4) ((skip = u8(pos)), (pos += 1));
+    else if (c === 0xc5) ((skip = u16(pos)), (pos += 2));
+    else if (c === 0xc6) ((skip = u32(pos)), (pos += 4));
+    else if (c === 0xc7) ((skip = u8(pos) + 1), (pos += 1));
+    else if (c === 0xc8) ((skip = u16(pos) + 1), (pos += 2));
+    else if (c === 0xc9) ((skip = u32(pos) + 1), (pos += 4));
+    else if (c === 0xca) ((key = String(dv.getFloat32(pos))), (skip = 4));
+    else if (c === 0xcb) ((key = String(dv.getFloat64(pos))), (skip = 8));
+    else if (c === 0xcc) ((key = String(u8(pos))), (skip = 1));
+    else if (c === 0xcd) ((key = String(u16(pos))), (skip = 2));
+    else if (c === 0xce) ((key = String(u32(pos))), (skip = 4));
+    else if (c === 0xcf) ((key = String(dv.getBigUint64(pos))), (skip = 8));
+    else if (c === 0xd0) ((key = String(dv.getInt8(pos))), (skip = 1));
+    else if (c === 0xd1) ((key = String(dv.getInt16(pos))), (skip = 2));
+    else if (c === 0xd2) ((key = String(dv.getInt32(pos))), (skip = 4));
+    else if (c === 0xd3) ((key = String(dv.getBigInt64(pos))), (skip = 8));
+    else if (c >= 0xd4 && c <= 0xd8)
+      skip = 1 + (1 << (c - 0xd4)); // fixext 1..16: type byte and data
+    else if (c === 0xdc) ((items = u16(pos)), (pos += 2));
+    else if (c === 0xdd) ((items = u32(pos)), (pos += 4));
+    else if (c === 0xde) ((items = 2 * u16(pos)), (pos += 2), (map = true));
+    else if (c === 0xdf) ((items = 2 * u32(pos)), (pos += 4), (map = true));
+    else return null; // 0xc1: never used; the decoder refuses it
+    if (pos > end) return null;
+    pos += skip;
+    if (isKey && key !== null) {
+      if (key === '__proto__') key = '__proto_';
+      top.last = key;
+      if (top.keys!.has(key)) return { path: child(), at };
+      top.keys!.add(key);
+    }
+    if (isKey && key === null) top.last = '?';
+    const name = child();
+    if (top) top.left--;
+    if (items > 0) stack.push({ keys: map ? new Set() : null, n: items, left: items, name, last: '' });
+    while (stack.length > 0 && stack[stack.length - 1].left === 0) stack.pop();
+  } while (stack.length > 0);
+  return null;
+}
+
+/** A UserError when the msgpack value in `b` gives a key twice in one map (msgpackDuplicateKey). */
+export function checkMsgpackKeys(b: Uint8Array, where: string): void {
+  const d = msgpackDuplicateKey(b);
+  if (d) throw new UserError(`${where}: ${duplicateWords(d)}`);
+}
+
+/** "KEY" is given twice in one map (byte N); ...: the words after the file's name. */
+export function duplicateWords(d: { path: string; at: number }): string {
+  return `"${shown(d.path)}" is given twice in one map (byte ${d.at}); a reader would keep the last one without a word: the file is damaged or was not written by dtca`;
 }

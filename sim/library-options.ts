@@ -186,3 +186,141 @@ export function checkPathArgument(call: string, name: string, v: unknown, option
   if (typeof v === 'string' || (v === undefined && optional)) return;
   throw new OptionError(name, kindOf(v), `${call}'s ${name} must be a path (a string), not ${kindOf(v)}`, false);
 }
+
+/** What a field of an argument must be, by kind (shapeProblem). */
+type Kind = 'a number' | 'a string' | 'a boolean' | 'an object' | 'a list' | 'bytes' | 'a list or typed array';
+
+function isKind(v: unknown, k: Kind): boolean {
+  if (k === 'a number') return typeof v === 'number';
+  if (k === 'a string') return typeof v === 'string';
+  if (k === 'a boolean') return typeof v === 'boolean';
+  if (k === 'an object') return isObject(v);
+  if (k === 'a list') return Array.isArray(v);
+  if (k === 'a list or typed array') return Array.isArray(v) || ArrayBuffer.isView(v);
+  return v instanceof Uint8Array;
+}
+
+/** The first field of `v` (an object) that is missing or of another kind, in words, or null. */
+function shapeProblem(v: Record<string, unknown>, fields: Record<string, Kind>): string | null {
+  for (const [k, want] of Object.entries(fields)) {
+    if (isKind(v[k], want)) continue;
+    return `its ${k} is ${v[k] === undefined ? 'missing' : kindOf(v[k])}, not ${want}`;
+  }
+  return null;
+}
+
+/** An argument the library checks by its fields: what it is called, and the fields the call reads. */
+export interface ArgumentShape {
+  /** "a runModel result" */
+  what: string;
+  fields: Record<string, Kind>;
+  /** words after the message for a value that is something else a caller may hold (or '') */
+  hint?: (v: Record<string, unknown>) => string;
+}
+
+const RESULT_CORE: Record<string, Kind> = {
+  events: 'an object',
+  energy: 'an object',
+  engine: 'an object',
+  cycles: 'a number',
+  simTimeS: 'a number',
+  wallS: 'a number',
+};
+
+export const RUN_RESULT: ArgumentShape = {
+  what: 'a runModel result',
+  fields: { chains: 'a number', sweeps: 'a number', warmup: 'a number', ...RESULT_CORE, program: 'an object' },
+  hint: (v) => (Array.isArray(v.outputs) ? ' (this is a generate result: makeDtmStats takes it)' : ''),
+};
+
+export const GENERATE_RESULT: ArgumentShape = {
+  what: 'a generate result',
+  fields: { outputs: 'a list', images: 'a number', T: 'a number', sweeps: 'a number', ...RESULT_CORE, imageIntervalS: 'a number', stages: 'a list' },
+  hint: (v) => (typeof v.chains === 'number' && !Array.isArray(v.outputs) ? ' (this is a runModel result: makeStats takes it)' : ''),
+};
+
+export const STATS: ArgumentShape = {
+  what: 'a stats object (makeStats, makeDtmStats, or a stats.json read back)',
+  fields: {
+    config: 'a string',
+    workload: 'a string',
+    engine: 'an object',
+    cells: 'a number',
+    degree: 'a number',
+    tiles: 'a number',
+    clock_hz: 'a number',
+    cycles: 'a number',
+    sim_time_s: 'a number',
+    cell_updates: 'a number',
+    cell_sweeps: 'a number',
+    energy_j: 'an object',
+    sweep_energy_per_cell_sweep_j: 'a number',
+    sweep_energy_j: 'an object',
+    programming_energy_j: 'a number',
+    other_energy_j: 'a number',
+    average_power_w: 'a number',
+    wall_s: 'a number',
+    updates_per_ns: 'a number',
+  },
+  hint: (v) =>
+    typeof v.config !== 'string' && (typeof v.chains === 'number' || Array.isArray(v.outputs))
+      ? ' (this is a run result: makeStats or makeDtmStats gives the stats)'
+      : '',
+};
+
+export const SAMPLES: ArgumentShape = {
+  what: 'samples (samplesFromGeneration, readRunSamples)',
+  fields: { images: 'bytes', n: 'a number' },
+  hint: (v) => (Array.isArray(v.outputs) ? ' (this is a generate result: samplesFromGeneration(gen, labels, model.dtm) gives its samples)' : ''),
+};
+
+/** a model's dtm section (model.dtm), as samplesFromGeneration reads it */
+export const DTM_SECTION: ArgumentShape = {
+  what: "a model's dtm section (model.dtm)",
+  fields: { image: 'a list or typed array', image_shape: 'a list' },
+};
+
+export const EVAL_REPORT: ArgumentShape = {
+  what: 'an evaluation report (evaluate, evaluateSamples)',
+  fields: {
+    n: 'a number',
+    baselines: 'an object',
+    resolution: 'an object',
+    classifier: 'an object',
+    note: 'a string',
+    reference: 'a string',
+    wall_s: 'a number',
+  },
+};
+
+export const SWEEP_RECORD: ArgumentShape = {
+  what: "a trace's sweep record (readTrace)",
+  fields: { states: 'bytes', n_cells: 'a number' },
+  hint: (v) => (typeof v.type === 'string' && v.type !== 'sweep' ? ` (a ${shownType(v.type)} record holds no states)` : ''),
+};
+
+const shownType = (t: string) => JSON.stringify(t.slice(0, 20));
+
+/**
+ * `v`, the `name` argument of `call`, is an object with the fields `shape` lists, each of its
+ * kind; else an OptionError naming the argument, what it must be and what it is (a wrong value
+ * was a TypeError from deep inside the call: "Cannot read properties of undefined (reading 'N')").
+ */
+export function checkShapedArgument(call: string, name: string, v: unknown, shape: ArgumentShape): void {
+  if (!isObject(v)) throw new OptionError(name, kindOf(v), `${call}'s ${name} must be ${shape.what}, not ${kindOf(v)}`, false);
+  const bad = shapeProblem(v, shape.fields);
+  if (bad) throw new OptionError(name, kindOf(v), `${call}'s ${name} must be ${shape.what}: ${bad}${shape.hint?.(v) ?? ''}`, false);
+}
+
+/** `v`, the `name` argument of `call`, is of kind `want` (or undefined when optional). */
+export function checkKindArgument(call: string, name: string, v: unknown, want: Kind, optional = false): void {
+  if ((v === undefined && optional) || isKind(v, want)) return;
+  throw new OptionError(name, kindOf(v), `${call}'s ${name} must be ${want}, not ${kindOf(v)}`, false);
+}
+
+/** A run's beta as makeStats and makeDtmStats take it: a number, {start, end}, or undefined. */
+export function checkBetaArgument(call: string, beta: unknown): void {
+  if (beta === undefined || typeof beta === 'number') return;
+  if (isObject(beta) && typeof beta.start === 'number' && typeof beta.end === 'number') return;
+  throw new OptionError('beta', kindOf(beta), `${call}'s beta must be a number or { start, end } (the beta the run ran at), not ${kindOf(beta)}`, false);
+}

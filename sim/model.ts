@@ -16,7 +16,7 @@ import { unpack } from 'msgpackr';
 import { createHash } from 'node:crypto';
 import { makePackr } from '../traces/pack.js';
 import { UserError, OptionError } from '../fabric/errors.js';
-import { checkDepth, kindOf, msgpackProblem, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
+import { checkDepth, checkMsgpackKeys, kindOf, msgpackProblem, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
 import { noteInput } from '../fabric/files.js';
 import { resolveRules, checkRules, rulesKey, shown, type Rule } from '../fabric/rules.js';
 import { wireDirection, buildFabric, type Fabric } from '../fabric/fabric.js';
@@ -422,6 +422,7 @@ function modelFromBytes(buf: Buffer, path: string): Model {
       );
     }
     checkDepth(raw, path);
+    checkMsgpackKeys(buf, path);
     checkModelSum(raw, buf, path);
   }
   return parseModel(raw, path);

@@ -756,6 +756,14 @@ describe('21: model files, configs and --set: shapes, dtypes, deep nesting, wron
     expect(ok.code, ok.stderr).toBe(0);
   });
 
+  it('a key given twice in one map of a msgpack model: one line naming it and the file (msgpackr kept the last one silently)', async () => {
+    const b = Buffer.from(packr.pack({ ...bm8({ edges: [[0, 1, 0.5]], edgeX: [[0, 8, 0.5]] }) }));
+    b.set(Buffer.from('edges'), b.indexOf(Buffer.from([0xa5, ...Buffer.from('edgeX')])) + 1);
+    const f = join(dir, 'twice.mp');
+    writeFileSync(f, b);
+    refused(await pool.run(['model', 'info', f], q), /^dtca: \S*twice\.mp: "stages\[0\]\.edges" is given twice in one map \(byte \d+\); /);
+  });
+
   it('dtypes that name Object.prototype members are refused cleanly', async () => {
     for (const dt of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) {
       refused(

@@ -35,6 +35,12 @@ import {
   readModel,
   modelToObject,
   parseModel,
+  makeStats,
+  makeDtmStats,
+  formatStats,
+  formatReport,
+  unpackStates,
+  evaluateSamples,
   type NewDtmOptions,
   type TrainOptions,
 } from '../index.js';
@@ -527,6 +533,79 @@ describe('options objects: an option the call does not have, or no object at all
     );
     expect((await optionRefusal(() => buildChip(undefined as never))).message).toBe(
       "config: buildChip's config must be a config object (resolveConfig gives one), not undefined",
+    );
+  });
+});
+
+describe('every exported function: an argument of the wrong kind is an OptionError naming it, never a TypeError from inside', () => {
+  const config = resolveConfig('dtca-paper', { sets: ['fabric.L=12', 'fabric.rules=[[0,1]]'], ideal: true });
+  const chip = buildChip(config);
+  const bm = randomModel(chip.fabric, 1, 0.25, 0.1);
+  const WRONG = [null, undefined, 42, 'x', {}, [], { a: 1 }];
+  /** every wrong value in turn at argument `at` of `f` (the others from `good`): an OptionError on `name`, never anything else */
+  async function refusesAll(call: string, f: (...a: never[]) => unknown, good: unknown[], at: number, name: string, except: unknown[] = []) {
+    for (const v of WRONG) {
+      if (except.some((e) => JSON.stringify(e) === JSON.stringify(v))) continue;
+      const args = good.map((g, i) => (i === at ? v : g));
+      const r = await optionRefusal(() => (f as (...a: unknown[]) => unknown)(...args));
+      expect(r.option, `${call} argument ${at} = ${JSON.stringify(v)}: ${r.message}`).toBe(name);
+      expect(r.message, `${call} argument ${at}`).toMatch(new RegExp(`^${name}: ${call}'s ${name} must be `));
+    }
+  }
+
+  it('makeStats, makeDtmStats, formatStats (were "Cannot read properties of undefined (reading \'N\')" and the like)', async () => {
+    const run = await runModel(chip, bm, { chains: 1, sweeps: 2, warmup: 0 });
+    const stats = makeStats(chip, run, 'label');
+    await refusesAll('makeStats', makeStats, [chip, run, 'label'], 0, 'chip');
+    await refusesAll('makeStats', makeStats, [chip, run, 'label'], 1, 'result');
+    await refusesAll('makeStats', makeStats, [chip, run, 'label'], 2, 'label', ['x']);
+    await refusesAll('makeStats', makeStats, [chip, run, 'label', 1], 3, 'beta', [undefined, 42]);
+    await refusesAll('makeDtmStats', makeDtmStats, [chip, run, 'label'], 1, 'gen');
+    await refusesAll('formatStats', formatStats, [stats], 0, 'stats');
+    // the other run's result says which call takes it; a field of the wrong kind is named
+    expect((await optionRefusal(() => makeDtmStats(chip, run as never, 'x'))).message).toBe(
+      "gen: makeDtmStats's gen must be a generate result: its outputs is missing, not a list (this is a runModel result: makeStats takes it)",
+    );
+    expect((await optionRefusal(() => formatStats(run as never))).message).toMatch(
+      /^stats: formatStats's stats must be a stats object \(makeStats, makeDtmStats, or a stats\.json read back\): its config is missing, not a string \(this is a run result: makeStats or makeDtmStats gives the stats\)$/,
+    );
+    expect((await optionRefusal(() => formatStats({ ...stats, energy_j: 5 } as never))).message).toMatch(/: its energy_j is a number, not an object$/);
+    // what they give is unchanged: a stats.json read back formats as the stats object does
+    expect(formatStats(JSON.parse(JSON.stringify(stats)))).toBe(formatStats(stats));
+  });
+
+  it('modelToObject, samplesFromGeneration, evaluateSamples, formatReport, unpackStates', async () => {
+    await refusesAll('modelToObject', modelToObject, [bm, true], 0, 'model');
+    await refusesAll('modelToObject', modelToObject, [bm, true], 1, 'forJson');
+    await refusesAll('samplesFromGeneration', samplesFromGeneration, [{ outputs: [] }], 0, 'gen');
+    await refusesAll('samplesFromGeneration', samplesFromGeneration, [{ outputs: [] }, [0]], 1, 'labels', [undefined, []]); // no labels: unclamped
+    await refusesAll('samplesFromGeneration', samplesFromGeneration, [{ outputs: [] }, undefined, bm.dtm], 2, 'dtm', [undefined]);
+    await refusesAll('evaluateSamples', evaluateSamples, [{ images: new Uint8Array(0), n: 0 }, {}], 0, 'samples');
+    await refusesAll(
+      'evaluate',
+      evaluate,
+      [
+        { images: new Uint8Array(0), n: 0 },
+        { classifier: {}, classifierPath: 'c.bin' },
+      ],
+      0,
+      'samples',
+    );
+    await refusesAll(
+      'evaluate',
+      evaluate,
+      [
+        { images: new Uint8Array(0), n: 0 },
+        { classifier: {}, classifierPath: 'c.bin' },
+      ],
+      1,
+      'options',
+    );
+    await refusesAll('formatReport', formatReport, [{}, 'title'], 0, 'report');
+    await refusesAll('unpackStates', unpackStates, [{ states: new Uint8Array(1), n_cells: 8 }], 0, 'rec');
+    expect(Array.from(unpackStates({ states: Uint8Array.of(5), n_cells: 3 } as never))).toEqual([1, 0, 1]);
+    expect((await optionRefusal(() => unpackStates({ states: Uint8Array.of(5), n_cells: 3 } as never, -1))).message).toMatch(
+      /^nCells = -1: must be an integer >= 0/,
     );
   });
 });

@@ -54,6 +54,20 @@ function withFloat(m: M, set: (m: M, v: number) => void, value: number): { bytes
   return { bytes: b };
 }
 const json = (m: M) => JSON.stringify(m);
+/**
+ * The model as msgpack with a key given twice in one map: `set` adds the key spelt `spare` (as
+ * long as `key`, unique in the file), whose name is then overwritten with `key` in the bytes (a JS
+ * object cannot hold a key twice). The second copy is sound: a reader that keeps the last value reads a sound model.
+ */
+function keyTwice(m: M, set: (m: M) => void, spare: string, key: string): { bytes: Uint8Array } {
+  set(m);
+  const b = Buffer.from(packr.pack(m));
+  const name = Buffer.from([0xa0 | spare.length, ...Buffer.from(spare)]);
+  const at = b.indexOf(name);
+  if (spare.length !== key.length || at < 0 || b.indexOf(name, at + 1) >= 0) throw new Error(`keyTwice: ${spare} not once in the file`);
+  Buffer.from(key).copy(b, at + 1);
+  return { bytes: b };
+}
 
 const CASES: [string, Edit][] = [
   ['sound', () => {}],
@@ -124,6 +138,16 @@ const CASES: [string, Edit][] = [
   ['unknown top-level key', (m) => void (m.extra = 1)],
   ['sha256 in a JSON model', (m) => void (m.sha256 = '0'.repeat(64))],
   ['a key twice (JSON)', (m) => ({ text: json(m).replace('"beta":1', '"beta":1,"beta":2') })],
+  ['a key twice (msgpack): beta', (m) => keyTwice(m, (o) => (o.betX = 2), 'betX', 'beta')],
+  ['a key twice (msgpack): grid.boundary', (m) => keyTwice(m, (o) => (o.grid.boundarX = 'torus'), 'boundarX', 'boundary')],
+  ['a key twice (msgpack): stages[1].bias', (m) => keyTwice(m, (o) => (o.stages[1].biaX = Array(L * L).fill(0.5)), 'biaX', 'bias')],
+  ['a key twice (msgpack): stages[1].edges.w', (m) => keyTwice(m, (o) => (o.stages[1].edges.X = [0.5]), 'X', 'w')],
+  ['a key twice (msgpack): dtm.lambda_image', (m) => keyTwice(m, (o) => (o.dtm.lambda_imagX = 0.5), 'lambda_imagX', 'lambda_image')],
+  [
+    "a key twice (msgpack): a typed bias's dtype",
+    (m) => keyTwice(m, (o) => (o.stages[0].bias = { ...f64(o.stages[0].bias), dtypX: 'float64' }), 'dtypX', 'dtype'),
+  ],
+  ['keys twice in different maps (msgpack)', (m) => keyTwice(m, (o) => (o.dtm.betX = 1), 'betX', 'beta')],
   ['a list, not a model', () => ({ text: '[1,2]' })],
   // beta
   ['beta missing', (m) => void delete m.beta],
@@ -368,6 +392,20 @@ describe('the TypeScript and Python model readers', () => {
     expect(rows.filter((r) => /not a well-formed model/.test(r.py.detail)).map((r) => `${r.name}: ${r.py.detail}`)).toEqual([]);
     const offsetTwice = rows.find((r) => r.name.startsWith('grid.rules [[0,1],[1,0]]'))!;
     expect(offsetTwice.ts.detail).toMatch(/: grid\.rules\[1\] = \(1,0\): gives offset \(1,0\) that rule grid\.rules\[0\] already gives$/); // the file named once
+    // a key given twice in one msgpack map: both name it (dtca its path too); in different maps it is no fault
+    for (const r of rows.filter((r) => r.name.startsWith('a key twice (msgpack)'))) {
+      const path = r.name.slice('a key twice (msgpack): '.length).replace(/'s dtype$/, '');
+      const key = path.split('.').pop()!;
+      expect(r.ts.detail, r.name).toMatch(/: ".*" is given twice in one map \(byte \d+\); a reader would keep the last one without a word/);
+      expect(r.py.detail, r.name).toContain(
+        `: "${r.name.endsWith('dtype') ? 'dtype' : key}" is given twice in one map; a reader would keep the last one without a word`,
+      );
+      if (!r.name.endsWith('dtype')) expect(r.ts.detail, r.name).toContain(`"${path}" is given twice`);
+    }
+    expect(rows.find((r) => r.name.startsWith('keys twice in different maps'))!.ts).toEqual({
+      ok: false,
+      detail: expect.stringMatching(/dtm.*beta.*unknown key/),
+    });
     expect(rows.find((r) => r.name === 'grid.boundary missing')!.ts.detail).toMatch(/: grid\.boundary: missing \("open" or "torus"\)$/);
     // the sound model is read by both, and each kind of mutation is refused by both somewhere
     expect(rows[0].ts.ok && rows[0].py.ok).toBe(true);

@@ -1,6 +1,6 @@
-// The Python example of docs/formats.md (dtca_trace: a trace read, a model written and read back)
-// runs as written, with /usr/bin/python3 and the package from the checkout (PYTHONPATH=traces, as
-// the docs allow): only its two trace file names are replaced by a trace `dtca run --trace` wrote
+// The Python examples of docs/formats.md and traces/README.md (dtca_trace: a trace read, a model
+// written and read back) run as written, with /usr/bin/python3 and the package from the checkout (PYTHONPATH=traces, as
+// the docs allow): only their trace file names are replaced by a trace `dtca run --trace` wrote
 // here. Then the `dtca run` the docs give after it runs the model the example wrote. Also the
 // package's answers to what a caller can get wrong: model.write refuses values of the wrong kind
 // and what dtca would refuse (beta 0) with a ModelError naming the field (were bare ValueErrors
@@ -58,6 +58,29 @@ describe("docs/formats.md's Python example", () => {
       const line = /^then `dtca (run --set fabric\.L=16 --set fabric\.rules=G8 --model my\.model --trace)`/m.exec(md);
       expect(line, 'the dtca run after the example').not.toBeNull();
       const run = dtca([...line![1].split(' '), '--images', '1', '--sweeps', '2', '--quiet'], { cwd: work });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+    },
+    120_000,
+  );
+
+  pyIt(
+    "traces/README.md's example runs as written, and dtca runs the model it writes",
+    () => {
+      const md = readFileSync(join(ROOT, 'traces', 'README.md'), 'utf8');
+      const blocks = [...md.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]);
+      expect(blocks).toHaveLength(1);
+      const name = "'runs/20260101-120000-000-9f3a-dtca-paper/trace.dtct'";
+      expect(blocks[0]).toContain(name);
+      expect(blocks[0], 'no placeholder such as stages=[...]').not.toMatch(/\.\.\./);
+      const r = py(blocks[0].replaceAll(name, JSON.stringify(trace)));
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      // 2 images x 8 stages x 3 sweeps; the grid the model was written with
+      expect(r.stdout).toBe("complete 48 sweep records\n{'L': 8, 'rules': 'G8', 'boundary': 'open'}\n");
+      const line = /^then `dtca (run --set fabric\.L=8 --set fabric\.rules=G8 --model m\.model)`/m.exec(md);
+      expect(line, 'the dtca run after the example').not.toBeNull();
+      const run = dtca([...line![1].split(' '), '--sweeps', '2', '--quiet'], { cwd: work });
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
     },

@@ -118,6 +118,10 @@ describe('classifier', () => {
     const { images } = randomImages(5, 2);
     expect(Array.from(back.net.run(images, 5).features)).toEqual(Array.from(net.run(images, 5).features));
     expect(() => deserialiseClassifier(bytes.subarray(0, 100), 'cut.bin')).toThrow(/cut.bin/);
+    // a key given twice (the weights' checksum does not cover info): refused, not the last one kept
+    const twice = Buffer.from(serialiseClassifier(net, { note: 'test', notX: 'other' }));
+    twice.set(Buffer.from('note'), twice.indexOf(Buffer.from([0xa4, ...Buffer.from('notX')])) + 1);
+    expect(() => deserialiseClassifier(twice, 'twice.bin')).toThrow(/^twice\.bin: "info\.note" is given twice in one map \(byte \d+\)/);
   });
 
   it('the weights carry a checksum: one flipped weight byte, a damaged key or a non-finite weight is refused', () => {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { OptionError, UserError } from '../fabric/errors.js';
 import { openTraceWriter, parseCellRect, parseIndexList, type TraceOptions } from '../traces/writer.js';
@@ -157,6 +158,23 @@ async function readUntilError(path: string) {
     return { recs, error: e as Error };
   }
   return { recs, error: null };
+}
+
+/**
+ * The trace with record k's key `from` renamed to `to` (as long; `to` is a key the record has
+ * already) and the record's CRC made good: a record that gives a key twice, which no damage check
+ * but the key check catches (msgpack keeps the last value without a word).
+ */
+function keyTwiceIn(full: Buffer, ends: number[], k: number, from: string, to: string): Buffer {
+  const d = Buffer.from(full);
+  const start = ends[k - 1];
+  const end = ends[k];
+  const name = Buffer.from([0xa0 | from.length, ...Buffer.from(from)]);
+  const at = d.indexOf(name, start);
+  if (at < 0 || at >= end || from.length !== to.length) throw new Error(`keyTwiceIn: no key ${from} in record ${k}`);
+  Buffer.from(to).copy(d, at + 1);
+  d.writeUInt32BE(crc32(d.subarray(start, end - 4)) >>> 0, end - 4);
+  return d;
 }
 
 const sweepsOf = (recs: TraceRecord[]) => recs.filter((r): r is SweepRecord => r.type === 'sweep');
@@ -376,6 +394,19 @@ describe('trace writer and TS reader', () => {
     expect(s.truncated).toBe(false);
   });
 
+  it('a record that gives a key twice (its CRC good): refused, naming the key, after every record before it', async () => {
+    const p = join(dir, 'twice-src.trace');
+    const { full, ends } = await baseTrace(p);
+    const k = 14;
+    expect((await readAll(p)).recs[k].type).toBe('sweep');
+    const bad = join(dir, 'twice.trace');
+    writeFileSync(bad, keyTwiceIn(full, ends, k, 'chain', 'stage')); // stage twice, no chain
+    const { recs, error } = await readUntilError(bad);
+    expect(recs.length).toBe(k);
+    expect(error).toBeInstanceOf(UserError);
+    expect(error?.message).toBe(`${bad}: corrupt at byte ${ends[k - 1]} (record ${k}): "stage" is given twice in one record; the ${k} records before it read`);
+  });
+
   it("damage inside the header: one line naming the file and the header, never the decoder's own message", async () => {
     const p = join(dir, 'hdr-src.trace');
     const { full, ends } = await baseTrace(p);
@@ -558,6 +589,11 @@ describe('Python reader (traces/dtca_trace/)', () => {
     o = JSON.parse(py(['-c', PY_DUMP, f]).stdout);
     expect(o.error).toMatch(new RegExp(`corrupt at byte ${ends[9]}`));
     expect(o.before).toBe(10);
+    // a record that gives a key twice, its CRC good: refused as dtca refuses it
+    writeFileSync(f, keyTwiceIn(full, ends, 14, 'chain', 'stage')); // record 14: a sweep record
+    o = JSON.parse(py(['-c', PY_DUMP, f]).stdout);
+    expect(o.error).toBe(`${f}: corrupt at byte ${ends[13]} (record 14): "stage" is given twice in one record; the 14 records before it read`);
+    expect(o.before).toBe(14);
     writeFileSync(f, '{"not": "a trace"}');
     expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/not a dtca trace/);
     writeFileSync(f, encodeRecord(makePackr(), { type: 'header', format: 'dtca-trace', version: 3 }));

@@ -21,6 +21,7 @@ import { constants } from 'node:fs';
 import { notRegular } from '../fabric/read.js';
 import { UserError } from '../fabric/errors.js';
 import { shown } from '../fabric/rules.js';
+import { msgpackDuplicateKey } from '../fabric/json.js';
 import { noteInput } from '../fabric/files.js';
 import { crcMatches, fromTypedDict, isTypedDict, makeUnpackr, MAX_RECORD_BYTES, restoreTyped, unpackBits, type SweepFields } from './pack.js';
 import { TRACE_FORMAT, TRACE_VERSION, type EnergyByComponent, type StageInfo } from './types.js';
@@ -283,6 +284,9 @@ export class TraceDecoder {
     if (this.ended) throw this.fail(at, 'data after the end record');
     if (!isObj(value) || typeof value.type !== 'string') throw this.fail(at, 'not a record (a map with a type)');
     if (!crcMatches(buf, start, end, value.crc32)) throw this.fail(at, `${value.type} record fails its CRC check`);
+    // msgpackr keeps a key's last value silently: a record that gives one twice is not one dtca wrote
+    const twice = msgpackDuplicateKey(buf, start, end);
+    if (twice) throw this.fail(at, `"${shown(twice.path)}" is given twice in one record`);
     try {
       if (this.ended) throw new Damage(`a ${String(value.type)} record after the end record`);
       const rec = this.count === 0 ? validateHeader(value) : validate(value);

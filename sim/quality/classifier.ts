@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { pack, unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
-import { msgpackProblem } from '../../fabric/json.js';
+import { checkMsgpackKeys, msgpackProblem } from '../../fabric/json.js';
 import { streamKey, uniform } from '../../rng/counter.js';
 import { F32Arena, transpose } from './gemm.js';
 
@@ -619,6 +619,7 @@ export function deserialiseClassifier(bytes: Uint8Array, where: string): { net: 
   } catch (e) {
     throw new UserError(`${where}: not a classifier file (${msgpackProblem(e)})`);
   }
+  checkMsgpackKeys(bytes, where);
   if (!doc || typeof doc !== 'object' || doc.format !== CLASSIFIER_FORMAT || doc.version !== 1 || !doc.arch || !doc.tensors) {
     throw new UserError(`${where}: not a ${CLASSIFIER_FORMAT} version 1 file`);
   }

@@ -20,6 +20,7 @@ import { lstatSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Packr, unpack } from 'msgpackr';
 import { UserError } from '../../fabric/errors.js';
+import { duplicateWords, msgpackDuplicateKey } from '../../fabric/json.js';
 import { TRAIN_OPTION_NAMES, type TrainNames } from './train-names.js';
 import { readInputFile, READ_LIMITS, notRegular } from '../../fabric/read.js';
 import { createExclusive, errnoText, processAlive } from '../../fabric/files.js';
@@ -156,6 +157,8 @@ export function readStageCheckpoint(path: string, shape: StageShape, names: Trai
   } catch {
     throw damaged(path, 'not valid msgpack: cut short or overwritten', names);
   }
+  const twice = msgpackDuplicateKey(bytes);
+  if (twice) throw damaged(path, duplicateWords(twice), names);
   const e = env as Record<string, unknown>;
   if (e === null || typeof e !== 'object' || e.format !== CHECKPOINT_FORMAT) {
     throw damaged(path, 'not a dtca checkpoint envelope (format dtca-checkpoint); written by an older dtca without a checksum, or not a checkpoint', names);
@@ -172,6 +175,8 @@ export function readStageCheckpoint(path: string, shape: StageShape, names: Trai
   } catch {
     throw damaged(path, 'payload is not valid msgpack', names);
   }
+  const inner = msgpackDuplicateKey(payload);
+  if (inner) throw damaged(path, `payload: ${duplicateWords(inner)}`, names);
   try {
     return validateStageState(state, shape, path);
   } catch (err) {

@@ -214,8 +214,15 @@ def _jsnum(v):
 
 def _unpacker():
     # strings that are not UTF-8 decode leniently (as the TypeScript reader does): a damaged record
-    # is then judged by its CRC, not by a decoding error
-    return msgpack.Unpacker(raw=False, strict_map_key=False, unicode_errors="surrogateescape", max_buffer_size=MAX_RECORD_BYTES + 2 * CHUNK)
+    # is then judged by its CRC, not by a decoding error; a map that gives a key twice is refused
+    # (msgpack would keep the last value without a word), as dtca refuses it
+    return msgpack.Unpacker(
+        raw=False,
+        strict_map_key=False,
+        unicode_errors="surrogateescape",
+        max_buffer_size=MAX_RECORD_BYTES + 2 * CHUNK,
+        object_pairs_hook=model._map_no_key_twice,
+    )
 
 
 def _find_record(tail):
@@ -465,6 +472,8 @@ class RecordIterator:
                         obj = unp.unpack()
                     except msgpack.OutOfData:
                         break
+                    except model._KeyTwice as e:
+                        raise self._damage(base, "%s is given twice in one record" % json.dumps(e.args[0]))
                     except Exception as e:  # invalid msgpack: named by its kind, not by the library's own text
                         why = type(e).__name__
                         if self.records == 0 and not _starts_like_header(buf):

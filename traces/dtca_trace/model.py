@@ -557,9 +557,14 @@ def read(path):
     head = data.lstrip()[:1]
     text = len(head) == 1 and head[0] < 0x80
     try:
-        raw = json.loads(data.decode("utf8"), object_pairs_hook=_no_key_twice) if text else msgpack.unpackb(data, raw=False, strict_map_key=False)
+        if text:
+            raw = json.loads(data.decode("utf8"), object_pairs_hook=_no_key_twice)
+        else:
+            raw = msgpack.unpackb(data, raw=False, strict_map_key=False, object_pairs_hook=_map_no_key_twice)
     except _KeyTwice as e:
-        raise ModelError("%s: %s is given twice; JSON would keep the last one without a word: remove one" % (path, json.dumps(e.args[0])))
+        if text:
+            raise ModelError("%s: %s is given twice; JSON would keep the last one without a word: remove one" % (path, json.dumps(e.args[0])))
+        raise ModelError("%s: %s" % (path, key_twice_words(e)))
     except RecursionError:
         raise ModelError("%s: nested too deep; not a dtca model" % path)
     except Exception as e:
@@ -596,6 +601,46 @@ def _no_key_twice(pairs):
             raise _KeyTwice(k)
         out[k] = v
     return out
+
+
+def _key_text(k):
+    """A msgpack map key as dtca's reader sees it (msgpackr makes every key a property name: 1 and
+    "1" are one key, true is "true", nil is "null", "__proto__" is read as "__proto_")."""
+    if isinstance(k, str):
+        return "__proto_" if k == "__proto__" else k
+    if isinstance(k, bool):
+        return "true" if k else "false"
+    if isinstance(k, int):
+        return str(k)
+    if isinstance(k, float):
+        if k != k:
+            return "NaN"
+        if k in (math.inf, -math.inf):
+            return "Infinity" if k > 0 else "-Infinity"
+        return "%d" % k if k.is_integer() and abs(k) < 1e21 else repr(k)
+    if k is None:
+        return "null"
+    return None  # bytes, a list: dtca refuses such a key as not valid msgpack
+
+
+def _map_no_key_twice(pairs):
+    """A msgpack map, refused when it gives a key twice (as dtca refuses it: fabric/json.ts
+    msgpackDuplicateKey); msgpack would keep the last value without a word."""
+    out = {}
+    seen = set()
+    for k, v in pairs:
+        t = _key_text(k)
+        if k in out or (t is not None and t in seen):  # k in out: True and 1 are one Python key
+            raise _KeyTwice(t if t is not None else repr(k))
+        if t is not None:
+            seen.add(t)
+        out[k] = v
+    return out
+
+
+def key_twice_words(e):
+    """The words after the file's name for a _KeyTwice from a msgpack map (fabric/json.ts duplicateWords)."""
+    return "%s is given twice in one map; a reader would keep the last one without a word: the file is damaged or was not written by dtca" % json.dumps(e.args[0])
 
 
 def _decode_checked(v, where):
