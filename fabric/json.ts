@@ -184,12 +184,107 @@ export function kindOf(v: unknown): string {
  * copy starts. One pass, no recursion; a string or bin value is skipped, not read.
  */
 export function msgpackDuplicateKey(b: Uint8Array, start = 0, end = b.length): { path: string; at: number } | null {
+  // the common case (every key plain ASCII text, none alike) without building any string; the full
+  // walk below decides everything else and names the key
+  if (distinctAsciiKeys(b, start, Math.min(end, b.length))) return null;
   try {
     return walkMsgpackKeys(b, start, Math.min(end, b.length));
   } catch (e) {
     if (e instanceof RangeError) return null; // a header cut at the buffer's end: the decoder says what is wrong
     throw e;
   }
+}
+
+/**
+ * True when every map key of the msgpack value at `start` is ASCII text not starting "__proto" and no
+ * two keys of one map have the same bytes: then no two are alike as the reader sees them (ASCII bytes
+ * are their text). False when it cannot say so cheaply (a key of another kind or with other bytes, a
+ * repeat, bytes cut short): the full walk decides. No strings and no objects per value: a trace
+ * reader calls this for every record.
+ */
+function distinctAsciiKeys(b: Uint8Array, start: number, end: number): boolean {
+  const left: number[] = []; // per open container: items still to come (a map counts keys and values)
+  const isMap: boolean[] = [];
+  const keyBase: number[] = []; // per open container: where its keys start in ko/kl
+  const ko: number[] = []; // the keys of the open maps: offsets and lengths
+  const kl: number[] = [];
+  let pos = start;
+  do {
+    if (pos >= end) return false;
+    const d = left.length - 1;
+    const isKey = d >= 0 && isMap[d] && left[d] % 2 === 0;
+    const c = b[pos++];
+    let items = -1;
+    let map = false;
+    let skip = 0;
+    if (c <= 0x7f || c >= 0xe0) {
+      if (isKey) return false;
+    } else if (c <= 0x8f) ((items = 2 * (c & 0x0f)), (map = true));
+    else if (c <= 0x9f) items = c & 0x0f;
+    else if (c <= 0xbf || c === 0xd9 || c === 0xda || c === 0xdb) {
+      let len: number;
+      if (c <= 0xbf) len = c & 0x1f;
+      else if (c === 0xd9) ((len = b[pos]), (pos += 1));
+      else if (c === 0xda) ((len = (b[pos] << 8) | b[pos + 1]), (pos += 2));
+      else ((len = b[pos] * 0x1000000 + ((b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3])), (pos += 4));
+      if (pos + len > end) return false;
+      if (isKey) {
+        for (let i = 0; i < len; i++) if (b[pos + i] >= 0x80) return false;
+        // "__proto" (msgpackr reads "__proto__" as "__proto_")
+        if (
+          len >= 7 &&
+          b[pos] === 95 &&
+          b[pos + 1] === 95 &&
+          b[pos + 2] === 112 &&
+          b[pos + 3] === 114 &&
+          b[pos + 4] === 111 &&
+          b[pos + 5] === 116 &&
+          b[pos + 6] === 111
+        )
+          return false;
+        for (let k = keyBase[d]; k < ko.length; k++) {
+          if (kl[k] !== len) continue;
+          let same = true;
+          for (let i = 0; i < len && same; i++) same = b[ko[k] + i] === b[pos + i];
+          if (same) return false;
+        }
+        ko.push(pos);
+        kl.push(len);
+      }
+      skip = len;
+    } else if (isKey) return false;
+    else if (c === 0xc0 || c === 0xc2 || c === 0xc3) skip = 0;
+    else if (c === 0xc4) ((skip = b[pos]), (pos += 1));
+    else if (c === 0xc5) ((skip = (b[pos] << 8) | b[pos + 1]), (pos += 2));
+    else if (c === 0xc6) ((skip = b[pos] * 0x1000000 + ((b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3])), (pos += 4));
+    else if (c === 0xc7) ((skip = b[pos] + 1), (pos += 1));
+    else if (c === 0xc8) ((skip = ((b[pos] << 8) | b[pos + 1]) + 1), (pos += 2));
+    else if (c === 0xc9) ((skip = b[pos] * 0x1000000 + ((b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]) + 1), (pos += 4));
+    else if (c === 0xca || c === 0xce || c === 0xd2) skip = 4;
+    else if (c === 0xcb || c === 0xcf || c === 0xd3) skip = 8;
+    else if (c === 0xcc || c === 0xd0) skip = 1;
+    else if (c === 0xcd || c === 0xd1) skip = 2;
+    else if (c >= 0xd4 && c <= 0xd8) skip = 1 + (1 << (c - 0xd4));
+    else if (c === 0xdc) ((items = (b[pos] << 8) | b[pos + 1]), (pos += 2));
+    else if (c === 0xdd) ((items = b[pos] * 0x1000000 + ((b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3])), (pos += 4));
+    else if (c === 0xde) ((items = 2 * ((b[pos] << 8) | b[pos + 1])), (pos += 2), (map = true));
+    else if (c === 0xdf) ((items = 2 * (b[pos] * 0x1000000 + ((b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]))), (pos += 4), (map = true));
+    else return false; // 0xc1
+    if (pos > end) return false;
+    pos += skip;
+    if (d >= 0) left[d]--;
+    if (items > 0) {
+      left.push(items);
+      isMap.push(map);
+      keyBase.push(ko.length);
+    }
+    while (left.length > 0 && left[left.length - 1] === 0) {
+      ko.length = kl.length = keyBase.pop()!;
+      left.pop();
+      isMap.pop();
+    }
+  } while (left.length > 0);
+  return true;
 }
 
 function walkMsgpackKeys(b: Uint8Array, start: number, end: number): { path: string; at: number } | null {
@@ -222,7 +317,7 @@ function walkMsgpackKeys(b: Uint8Array, start: number, end: number): { path: str
     let items = -1; // a container's items (-1: not a container)
     let map = false;
     let key: string | null = null; // a key's text as the reader sees it
-    if (c <= 0x7f) key = String(c);
+    if (c <= 0x7f) key = isKey ? String(c) : null;
     else if (c <= 0x8f) ((items = 2 * (c & 0x0f)), (map = true));
     else if (c <= 0x9f) items = c & 0x0f;
     else if (c <= 0xbf || c === 0xd9 || c === 0xda || c === 0xdb) {
@@ -230,7 +325,7 @@ function walkMsgpackKeys(b: Uint8Array, start: number, end: number): { path: str
       pos += c <= 0xbf ? 0 : c === 0xd9 ? 1 : c === 0xda ? 2 : 4;
       if (isKey) key = Buffer.from(b.buffer, b.byteOffset + pos, Math.min(len, end - pos)).toString('utf8');
       skip = len;
-    } else if (c >= 0xe0) key = String(c - 0x100);
+    } else if (c >= 0xe0) key = isKey ? String(c - 0x100) : null;
     else if (c === 0xc0) key = 'null';
     else if (c === 0xc2) key = 'false';
     else if (c === 0xc3) key = 'true';
@@ -240,16 +335,16 @@ function walkMsgpackKeys(b: Uint8Array, start: number, end: number): { path: str
     else if (c === 0xc7) ((skip = u8(pos) + 1), (pos += 1));
     else if (c === 0xc8) ((skip = u16(pos) + 1), (pos += 2));
     else if (c === 0xc9) ((skip = u32(pos) + 1), (pos += 4));
-    else if (c === 0xca) ((key = String(dv.getFloat32(pos))), (skip = 4));
-    else if (c === 0xcb) ((key = String(dv.getFloat64(pos))), (skip = 8));
-    else if (c === 0xcc) ((key = String(u8(pos))), (skip = 1));
-    else if (c === 0xcd) ((key = String(u16(pos))), (skip = 2));
-    else if (c === 0xce) ((key = String(u32(pos))), (skip = 4));
-    else if (c === 0xcf) ((key = String(dv.getBigUint64(pos))), (skip = 8));
-    else if (c === 0xd0) ((key = String(dv.getInt8(pos))), (skip = 1));
-    else if (c === 0xd1) ((key = String(dv.getInt16(pos))), (skip = 2));
-    else if (c === 0xd2) ((key = String(dv.getInt32(pos))), (skip = 4));
-    else if (c === 0xd3) ((key = String(dv.getBigInt64(pos))), (skip = 8));
+    else if (c === 0xca) ((key = isKey ? String(dv.getFloat32(pos)) : null), (skip = 4));
+    else if (c === 0xcb) ((key = isKey ? String(dv.getFloat64(pos)) : null), (skip = 8));
+    else if (c === 0xcc) ((key = isKey ? String(u8(pos)) : null), (skip = 1));
+    else if (c === 0xcd) ((key = isKey ? String(u16(pos)) : null), (skip = 2));
+    else if (c === 0xce) ((key = isKey ? String(u32(pos)) : null), (skip = 4));
+    else if (c === 0xcf) ((key = isKey ? String(dv.getBigUint64(pos)) : null), (skip = 8));
+    else if (c === 0xd0) ((key = isKey ? String(dv.getInt8(pos)) : null), (skip = 1));
+    else if (c === 0xd1) ((key = isKey ? String(dv.getInt16(pos)) : null), (skip = 2));
+    else if (c === 0xd2) ((key = isKey ? String(dv.getInt32(pos)) : null), (skip = 4));
+    else if (c === 0xd3) ((key = isKey ? String(dv.getBigInt64(pos)) : null), (skip = 8));
     else if (c >= 0xd4 && c <= 0xd8)
       skip = 1 + (1 << (c - 0xd4)); // fixext 1..16: type byte and data
     else if (c === 0xdc) ((items = u16(pos)), (pos += 2));
@@ -266,7 +361,8 @@ function walkMsgpackKeys(b: Uint8Array, start: number, end: number): { path: str
       top.keys!.add(key);
     }
     if (isKey && key === null) top.last = '?';
-    const name = child();
+    // a container's path, for the frame it opens (only then: a string per value would cost more than the walk)
+    const name = items > 0 ? child() : '';
     if (top) top.left--;
     if (items > 0) stack.push({ keys: map ? new Set() : null, n: items, left: items, name, last: '' });
     while (stack.length > 0 && stack[stack.length - 1].left === 0) stack.pop();

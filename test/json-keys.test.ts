@@ -100,6 +100,60 @@ describe('keys given twice in one msgpack map', () => {
     }
   });
 
+  it('agrees with the keys as the reader sees them on random nested maps (fast path and full walk)', () => {
+    // keys as msgpackr makes them property names: text as text, 1 -> "1", true -> "true", "__proto__" -> "__proto_"
+    const str8a = new Raw(Uint8Array.of(0xd9, 1, 0x61)); // "a" as a str8
+    const keys: [unknown, string][] = [
+      ['a', 'a'],
+      ['b', 'b'],
+      ['ab', 'ab'],
+      ['\u00e9', '\u00e9'],
+      ['1', '1'],
+      [1, '1'],
+      ['true', 'true'],
+      [true, 'true'],
+      ['__proto__', '__proto_'],
+      ['__proto_', '__proto_'],
+      [str8a, 'a'],
+      ['__protox', '__protox'],
+      // bytes that are not UTF-8 read as U+FFFD: one key to the reader however they differ
+      [new Raw(Uint8Array.of(0xa1, 0x80)), '\ufffd'],
+      [new Raw(Uint8Array.of(0xa1, 0x81)), '\ufffd'],
+    ];
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), seed % n);
+    // a random value and whether any of its maps gives a key twice
+    const value = (depth: number): [unknown, boolean] => {
+      const kind = depth > 2 ? 0 : rnd(4);
+      if (kind === 0) return [[0, 0.5, 'x', 2 ** 40, new Uint8Array(3)][rnd(5)], false];
+      if (kind === 1) {
+        const items = Array.from({ length: rnd(4) }, () => value(depth + 1));
+        return [list(...items.map((x) => x[0])), items.some((x) => x[1])];
+      }
+      const n = rnd(5);
+      const pairs: [unknown, unknown][] = [];
+      const seen = new Set<string>();
+      let twice = false;
+      for (let i = 0; i < n; i++) {
+        const [k, text] = keys[rnd(keys.length)];
+        const [v, inner] = value(depth + 1);
+        twice ||= seen.has(text) || inner;
+        seen.add(text);
+        pairs.push([k, v]);
+      }
+      return [map(...pairs), twice];
+    };
+    let found = 0;
+    for (let c = 0; c < 3000; c++) {
+      const [v, twice] = value(0);
+      const b = v instanceof Raw ? v.b : enc(v);
+      expect(dup(new Raw(b)) !== null, Buffer.from(b).toString('hex')).toBe(twice);
+      if (twice) found++;
+    }
+    expect(found).toBeGreaterThan(300); // both answers were asked for often
+    expect(found).toBeLessThan(2700);
+  });
+
   it('reads one value of a stream (a record) between start and end', () => {
     const a = map(['k', 1], ['k', 2]).b; // 7 bytes
     const b = Buffer.concat([enc({ k: 1 }), a, enc({ k: 1 })]); // 4 + 7 + 4 bytes
