@@ -626,6 +626,10 @@ def _key_text(k):
 def _map_no_key_twice(pairs):
     """A msgpack map, refused when it gives a key twice (as dtca refuses it: fabric/json.ts
     msgpackDuplicateKey); msgpack would keep the last value without a word."""
+    # the common case at C speed: text keys only, none given twice, not both "__proto__" and "__proto_"
+    out = dict(pairs)
+    if len(out) == len(pairs) and all(type(k) is str for k in out) and not ("__proto__" in out and "__proto_" in out):
+        return out
     out = {}
     seen = set()
     for k, v in pairs:
