@@ -50,6 +50,7 @@ export function workerUrl(): URL {
 const idle: Worker[] = [];
 /** raised by closeWorkers: a thread started before it is ended when its call gives it back */
 let generation = 0;
+let started = 0;
 const generationOf = new WeakMap<Worker, number>();
 /** an idle thread that fails or exits leaves the idle list (and its error is not thrown at nobody) */
 const dropIdle = function (this: Worker) {
@@ -67,6 +68,7 @@ function takeWorkers(n: number): Worker[] {
   while (ws.length < n) {
     const w = new Worker(workerUrl(), { env: SHARE_ENV });
     generationOf.set(w, generation);
+    started++;
     ws.push(w);
   }
   return ws;
@@ -98,9 +100,9 @@ export async function closeWorkers(): Promise<void> {
   await Promise.all(idle.splice(0).map((w) => w.terminate()));
 }
 
-/** how many threads are kept idle now (tests) */
-export function idleWorkers(): number {
-  return idle.length;
+/** the thread ids of the threads kept idle now, and how many threads the pool has started (tests) */
+export function keptThreads(): { idle: number[]; started: number } {
+  return { idle: idle.map((w) => w.threadId), started };
 }
 
 export interface Job {
