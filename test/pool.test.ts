@@ -3,14 +3,28 @@
 // own thread give, whatever ran on it before (another kind of job in between). A call that fails
 // (a job throwing a UserError) or is stopped (`stopped`) ends its threads instead: none of them is
 // kept, and the next call starts new ones and gives the same bytes. closeWorkers() ends the kept
-// threads, and those of a call still running once it finishes. (A process that never calls it
-// still ends by itself: test/pool-exit.test.ts.)
+// threads, and those of a call still running once it finishes. A kept thread shares the caller's
+// environment (a library caller that sets DTCA_DATA between calls is heard). (A process that never
+// calls closeWorkers still ends by itself: test/pool-exit.test.ts.)
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig, buildChip, randomModel, runModel, newDtmModel, generate, openTraceWriter, closeWorkers, Interrupted, UserError } from '../index.js';
+import {
+  resolveConfig,
+  buildChip,
+  randomModel,
+  runModel,
+  newDtmModel,
+  generate,
+  train,
+  openTraceWriter,
+  closeWorkers,
+  Interrupted,
+  UserError,
+  DEFAULT_DATA_DIR,
+} from '../index.js';
 import { runJobs, keptThreads } from '../sim/pool.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dtca-pool-'));
@@ -141,5 +155,50 @@ describe('the worker threads are kept between calls', () => {
     // a later call starts threads again, and keeps them
     expect(await bmRun(2)).toEqual(bmKept);
     expect(keptThreads().idle).toHaveLength(2);
+  });
+
+  it('a kept thread reads the environment as it is now: DTCA_DATA changed between two trainings on two threads', async () => {
+    // the same Fashion-MNIST files but a damaged train-images file: the training's threads read
+    // the images (the caller's thread only checks that the files are there)
+    const damaged = join(dir, 'damaged-fmnist');
+    mkdirSync(damaged);
+    for (const f of ['train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'])
+      symlinkSync(join(DEFAULT_DATA_DIR, f), join(damaged, f));
+    writeFileSync(join(damaged, 'train-images-idx3-ubyte.gz'), 'not gzip data');
+    const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
+    const model = newDtmModel({ T: 2, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
+    const tiny = (out: string) => ({
+      config,
+      engine: 'auto' as const,
+      model,
+      out: join(dir, out),
+      epochs: 1,
+      steps: 1,
+      batch: 2,
+      warmup: 1,
+      samples: 1,
+      every: 1,
+      lr: 0.01,
+      alpha: 0.1,
+      acp: false,
+      acpLambda0: 0,
+      acpLag: 2,
+      seed: 1,
+      limit: 20,
+      workers: 2,
+      resume: false,
+    });
+    const before = process.env.DTCA_DATA;
+    try {
+      process.env.DTCA_DATA = DEFAULT_DATA_DIR;
+      await train(tiny('env-a.mp'));
+      const kept = keptThreads().idle;
+      expect(kept).toHaveLength(2);
+      process.env.DTCA_DATA = damaged;
+      await expect(train(tiny('env-b.mp'))).rejects.toThrow(new RegExp(`${damaged}/train-images-idx3-ubyte.gz`));
+    } finally {
+      if (before === undefined) delete process.env.DTCA_DATA;
+      else process.env.DTCA_DATA = before;
+    }
   });
 });
