@@ -17,11 +17,14 @@
  *
  * The threads are kept between calls: a call takes idle ones (starting more when it needs more)
  * and gives them back once every job of it has replied, so a library caller calling `generate` in
- * a loop starts threads (and compiles the WebAssembly in each) once, not per call (0.5-1.5 s a
- * call: docs/performance.md). An idle thread is unref'd (it holds no process open: a script ends
- * when its own work does) and runs nothing between jobs: a job's state is its own (its output
- * session, sim/worker.ts; the caches a thread keeps are compiled WebAssembly modules and other
- * pure functions of their keys), so a kept thread gives the bytes a new one gives. A call that
+ * a loop starts threads (and compiles the WebAssembly in each) once, not per call (about 1 s a
+ * call on this project's machine, more when it is loaded: docs/performance.md). An idle thread is
+ * unref'd (it holds no process open: a script ends when its own work does) and runs nothing
+ * between jobs: a job's state is its own (its output session, sim/worker.ts; its engines are
+ * disposed, tile threads included; what a thread keeps is compiled WebAssembly modules and other
+ * pure functions of their keys, and a sweep's reference images and classifier, loaded once per
+ * thread: a sweep is a command, one process), so a kept thread gives the bytes a new one gives
+ * (test/pool.test.ts). A call that
  * fails or is stopped ends all of its threads instead (a thread cut short, or holding what a
  * failed job left, is never reused): the next call starts new ones. `closeWorkers()` ends the idle
  * threads now (and those of calls still running once they finish). The threads share the
