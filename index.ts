@@ -14,6 +14,8 @@
  *              records), inspectTrace(path)
  *   errors     UserError: bad input, with a message that names what and where; OptionError (a
  *              UserError) names the option, the value and why; Interrupted: a run stopped early
+ *   threads    closeWorkers(): ends the worker threads kept between calls (sim/pool.ts; they
+ *              hold no process open, so a script ends without it)
  *
  * Long work takes plain callbacks (onImageDone, onChainDone, shouldStop; train's stop) or a
  * RunContext (sim/context.ts; quietContext() is the silent one).
@@ -125,6 +127,7 @@ export {
 } from './traces/reader.js';
 export { quietContext, type RunContext, type Log, type ProgressBar } from './sim/context.js';
 export { UserError, OptionError, Interrupted } from './fabric/errors.js';
+export { closeWorkers } from './sim/pool.js';
 export type { EngineChoice } from './cells/engine.js';
 
 /**

@@ -6,8 +6,8 @@
  * a sweep boundary (fabric/pause.ts: runPaced, used by generate and runModel), a long model read
  * between chunks, and the run directory between pictures; a signal's handler runs in such a turn
  * and records the signal, which the run's `shouldStop` reads before the next sweep. Work on worker
- * threads (--workers, sweep points) does not ask: `received` settles and the caller stops waiting
- * for it (sim/pool.ts untilStopped, the sweep pool's stop).
+ * threads (--workers, sweep points) does not ask: `received` settles and the pool ends those
+ * threads (sim/pool.ts: a run's `stopped`, the sweep pool's stop).
  *
  * After the first signal the handlers are removed (at the end of the turn that ran it), so the
  * signals' default actions return: a second Ctrl-C or SIGTERM ends the process there and then,

@@ -12,7 +12,7 @@ import { createEngine } from '../cells/select.js';
 import type { EngineChoice } from '../cells/engine.js';
 import { streamKey, uniform, draw32, Purpose } from '../rng/counter.js';
 import { ExactEvents, type EventCounts } from '../power/events.js';
-import { overRanges, splitRanges, untilStopped } from './pool.js';
+import { overRanges, splitRanges } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { energyOf, type EnergyReport } from '../power/energy.js';
 import {
@@ -819,19 +819,15 @@ async function runImagesInWorkers(
   };
   const trace = merge ? { thinning: opts.sink!.thinning ?? {}, sweeps: plan.K, gate: merge.gate } : undefined;
   let done = 0;
-  return overRanges<ImagesPart>(
-    'images',
-    C,
-    workers,
-    (from, to): DtmJob => ({ config: chip.config, model, opts: jobOpts, from, to, trace }),
-    undefined,
-    (r, m) => {
+  return overRanges<ImagesPart>('images', C, workers, (from, to): DtmJob => ({ config: chip.config, model, opts: jobOpts, from, to, trace }), {
+    onMessage: (r, m) => {
       const msg = m as ImagesMessage;
       merge?.push(r, msg);
       // progress: a range's images through a stage
       if (msg.t === 'stage') opts.onImageDone?.((done += ranges[r][1] - ranges[r][0]), C * T);
     },
-  );
+    stopped: opts.stopped,
+  });
 }
 
 /**
@@ -875,14 +871,14 @@ export async function generate(chip: Chip, model: Model, opts: GenerateOptions):
     });
   }
   const workers = Math.max(1, Math.min(opts.workers ?? 1, C));
-  // on worker threads (raced against opts.stopped: they do not ask shouldStop), or in this thread
+  // on worker threads (ended at once when opts.stopped settles: they do not ask shouldStop), or in this thread
   // giving the event loop a turn every 50 ms (a signal handler sets what shouldStop reads)
   let parts: ImagesPart[];
   if (workers > 1) {
     // a trace takes each range's records in the order one thread writes them
     const merge = sink ? new TraceMerge(sink, chip, plan, splitRanges(C, workers).length) : null;
     try {
-      parts = await untilStopped(runImagesInWorkers(chip, model, opts, workers, plan, merge), opts.stopped);
+      parts = await runImagesInWorkers(chip, model, opts, workers, plan, merge);
     } finally {
       merge?.close();
     }

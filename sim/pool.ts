@@ -3,15 +3,32 @@
  * training stages, sweep points) sends named jobs here; sim/worker.ts (dist/worker.js) looks the
  * name up in its job registry (sim/jobs.ts) and runs it.
  *
- *   runJobs(jobs, { threads, onMessage, onDone }) -> results in job order
+ *   runJobs(jobs, { threads, onMessage, onDone, stopped }) -> results in job order
+ *   closeWorkers()   ends the threads kept between calls
  *
  * `threads` workers (default: one per job) each take the next job from the queue as they finish
  * one; results come back in job order whatever the scheduling, so a caller that merges them in
  * order gets the same answer for any thread count (every job is deterministic by itself). A job
  * may post messages while it runs (training's epoch records): `onMessage(index, message)`.
- * The first failure ends the pool (the other workers are terminated) and is rethrown with its type
- * (UserError, OptionError) intact. A job may wait for others (`ready`: a sweep's point for its
- * model), and the caller may stop the pool (`stop`: the workers are ended, Interrupted is thrown).
+ * The first failure ends the call (the other workers finish the job they hold and take no more)
+ * and is rethrown with its type (UserError, OptionError) intact. A job may wait for others
+ * (`ready`: a sweep's point for its model), and the caller may stop the call (`stop`, asked, or
+ * `stopped`, a promise: the workers are ended, Interrupted is thrown).
+ *
+ * The threads are kept between calls: a call takes idle ones (starting more when it needs more)
+ * and gives them back once every job of it has replied, so a library caller calling `generate` in
+ * a loop starts threads (and compiles the WebAssembly in each) once, not per call (about 1 s a
+ * call on this project's machine, more when it is loaded: docs/performance.md). An idle thread is
+ * unref'd (it holds no process open: a script ends when its own work does) and runs nothing
+ * between jobs: a job's state is its own (its output session, sim/worker.ts; its engines are
+ * disposed, tile threads included; what a thread keeps is compiled WebAssembly modules and other
+ * pure functions of their keys, and a sweep's reference images and classifier, loaded once per
+ * thread: a sweep is a command, one process), so a kept thread gives the bytes a new one gives
+ * (test/pool.test.ts). A call that
+ * fails or is stopped ends all of its threads instead (a thread cut short, or holding what a
+ * failed job left, is never reused): the next call starts new ones. `closeWorkers()` ends the idle
+ * threads now (and those of calls still running once they finish). The threads share the
+ * process's environment (SHARE_ENV), so a kept thread sees the variables as a new one would.
  *
  * One small module rather than piscina or tinypool: the jobs are few and coarse (one per thread,
  * or one per sweep point), but they need things those libraries make awkward — messages streamed
@@ -19,7 +36,7 @@
  * for large typed-array results, and an entry file that is our own esbuild bundle — and a
  * dependency in the bundle costs start-up time for every `dtca` invocation.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, SHARE_ENV } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errorFromReply, Interrupted, type ErrorReply } from '../fabric/errors.js';
@@ -30,6 +47,65 @@ export function workerUrl(): URL {
   const beside = new URL('./worker.js', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside;
   return new URL('../dist/worker.js', import.meta.url);
+}
+
+/** the threads no call holds now, unref'd */
+const idle: Worker[] = [];
+/** raised by closeWorkers: a thread started before it is ended when its call gives it back */
+let generation = 0;
+let started = 0;
+const generationOf = new WeakMap<Worker, number>();
+/** an idle thread that fails or exits leaves the idle list (and its error is not thrown at nobody) */
+const dropIdle = function (this: Worker) {
+  const at = idle.indexOf(this);
+  if (at >= 0) idle.splice(at, 1);
+};
+
+/** `n` threads for a call: idle ones first, then new ones; each keeps the process open while the call holds it */
+function takeWorkers(n: number): Worker[] {
+  const ws = idle.splice(0, n);
+  for (const w of ws) {
+    w.off('error', dropIdle).off('exit', dropIdle);
+    w.ref();
+  }
+  while (ws.length < n) {
+    const w = new Worker(workerUrl(), { env: SHARE_ENV });
+    generationOf.set(w, generation);
+    started++;
+    ws.push(w);
+  }
+  return ws;
+}
+
+/** a call's threads, every job of it replied: kept idle (unref'd), or ended when closeWorkers came since they started */
+async function giveBack(ws: Worker[]): Promise<void> {
+  const old: Worker[] = [];
+  for (const w of ws) {
+    if (generationOf.get(w) !== generation) {
+      old.push(w);
+      continue;
+    }
+    // (its lane took its own listeners off; removeAllListeners would take Node's too: the thread's messages would no longer come)
+    w.on('error', dropIdle).on('exit', dropIdle);
+    w.unref();
+    idle.push(w);
+  }
+  await Promise.all(old.map((w) => w.terminate()));
+}
+
+/**
+ * Ends the worker threads kept between calls (sim/pool.ts: they are unref'd, so a process ends
+ * without this); the threads of calls still running end when those calls finish. A later call
+ * starts new threads.
+ */
+export async function closeWorkers(): Promise<void> {
+  generation++;
+  await Promise.all(idle.splice(0).map((w) => w.terminate()));
+}
+
+/** the thread ids of the threads kept idle now, and how many threads the pool has started (tests) */
+export function keptThreads(): { idle: number[]; started: number } {
+  return { idle: idle.map((w) => w.threadId), started };
 }
 
 export interface Job {
@@ -72,6 +148,20 @@ export interface PoolOptions {
    */
   settles?: (index: number) => boolean;
   settleMs?: number;
+  /**
+   * settles with a reason when the call must end now (a run's `stopped`: its chains and images do
+   * not ask `stop`): as a stop, at once, and Interrupted carries the reason
+   */
+  stopped?: Promise<string>;
+}
+
+type StopBox = { on: ((r: { why: string } | { e: unknown }) => void) | null };
+/** `p`'s outcome to `box.on` while it is set: the handler holds only the box, not a finished call (a caller may pass one `stopped` to many calls) */
+function listen(p: Promise<string>, box: StopBox): void {
+  p.then(
+    (why) => box.on?.({ why }),
+    (e) => box.on?.({ e }),
+  );
 }
 
 export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Promise<R[]> {
@@ -85,7 +175,9 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
   let running = 0;
   let failed: { e: unknown } | null = null;
   let stopped = false;
-  const workers: Worker[] = [];
+  let reason = 'stop requested';
+  let finished = false;
+  let workers: Worker[] = [];
   // the jobs the workers hold now
   const held = new Set<number>();
   // set once the pool is stopped: every job's `stop` reads it (sim/worker.ts)
@@ -200,35 +292,35 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
         if (!stopped && stop()) beginStop();
       }, o.stopEveryMs ?? 500)
     : null;
+  const onStopped: StopBox = {
+    on: (r) => {
+      if (finished || stopped) return;
+      if ('e' in r) failed ??= { e: r.e };
+      else reason = r.why;
+      beginStop();
+    },
+  };
+  if (o.stopped) listen(o.stopped, onStopped);
   try {
-    for (let i = 0; i < n; i++) workers.push(new Worker(workerUrl()));
+    workers = takeWorkers(n);
     await Promise.race([Promise.all(workers.map(lane)), ended]);
   } finally {
+    finished = true;
+    onStopped.on = null;
     if (watch) clearInterval(watch);
     if (settleTimer) clearTimeout(settleTimer);
-    // a stopped pool's lanes still hold their jobs: their workers' ends are not failures
-    if (stopped) for (const w of workers) w.removeAllListeners().on('error', () => {});
-    await Promise.all(workers.map((w) => w.terminate()));
+    if (failed === null && !stopped) await giveBack(workers);
+    else {
+      // a stopped call's lanes still hold their jobs: their workers' ends are not failures. A
+      // failed or stopped call's threads are not kept (one may be cut short mid-job, or hold what
+      // a failed job left): the next call starts new ones
+      for (const w of workers) w.removeAllListeners().on('error', () => {});
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
   }
   if (failed !== null) throw (failed as { e: unknown }).e;
-  if (stopped) throw new Interrupted({}, 'stop requested');
+  if (stopped) throw new Interrupted({}, reason);
   return results;
-}
-
-/**
- * Work on worker threads raced against a stop: rejects with Interrupted (the reason `stopped`
- * settles with) as soon as `stopped` settles first. The threads are not asked to stop (a run's
- * chains and images do not ask): the caller ends the process, or drops what they return.
- */
-export function untilStopped<T>(p: Promise<T>, stopped: Promise<string> | undefined): Promise<T> {
-  if (!stopped) return p;
-  p.catch(() => {}); // if the stop wins, what the threads do afterwards no longer matters
-  return Promise.race([
-    p,
-    stopped.then((s): T => {
-      throw new Interrupted({}, s);
-    }),
-  ]);
 }
 
 /** [0, total) as up to `workers` contiguous ranges [from, to) of equal size (the last may be shorter), in order. */
@@ -241,20 +333,21 @@ export function splitRanges(total: number, workers: number): [number, number][] 
 
 /**
  * Split [0, total) into up to `workers` contiguous ranges (splitRanges), one job each (`job(from,
- * to)` its data), and return the results in range order; `onMessage` gets what a range's job posts
- * while it runs, with the range's index.
+ * to)` its data), and return the results in range order; `onDone` gets the size of each range
+ * that finishes, `onMessage` what a range's job posts while it runs, with the range's index;
+ * `stopped` ends the call at once (runJobs).
  */
 export async function overRanges<R>(
   name: JobName,
   total: number,
   workers: number,
   job: (from: number, to: number) => unknown,
-  onDone?: (n: number) => void,
-  onMessage?: (range: number, message: unknown) => void,
+  o: { onDone?: (n: number) => void; onMessage?: (range: number, message: unknown) => void; stopped?: Promise<string> } = {},
 ): Promise<R[]> {
   const ranges = splitRanges(total, workers);
+  const onDone = o.onDone;
   return runJobs<R>(
     ranges.map(([from, to]) => ({ name, data: job(from, to) })),
-    { onDone: onDone ? (i) => onDone(ranges[i][1] - ranges[i][0]) : undefined, onMessage },
+    { onDone: onDone ? (i) => onDone(ranges[i][1] - ranges[i][0]) : undefined, onMessage: o.onMessage, stopped: o.stopped },
   );
 }

@@ -8,7 +8,7 @@
  * exact integers (power/events.ts ExactEvents); observers see chains in chain order, sweeps in
  * order. So outputs are byte-identical for any engine, batch size or worker count.
  */
-import { overRanges, untilStopped } from './pool.js';
+import { overRanges } from './pool.js';
 import { runThrough, runPaced, type Steps } from '../fabric/pause.js';
 import { streamKey, uniform, draw32, TWO_POW_32, Purpose } from '../rng/counter.js';
 import { sigmoid, WIRE_Q, DIVIDER_Q } from '../cells/physics.js';
@@ -857,16 +857,10 @@ export async function runModel(chip: Chip, model: Model, opts: RunOptions): Prom
       engine: opts.engine,
       batch: opts.batch,
     };
-    parts = await untilStopped(
-      overRanges<ChainsPart>(
-        'chains',
-        C,
-        workers,
-        (from, to): WorkerJob => ({ config: chip.config, model, opts: jobOpts, from, to }),
-        (n) => opts.onChainDone?.((done += n), C),
-      ),
-      opts.stopped,
-    );
+    parts = await overRanges<ChainsPart>('chains', C, workers, (from, to): WorkerJob => ({ config: chip.config, model, opts: jobOpts, from, to }), {
+      onDone: (n) => opts.onChainDone?.((done += n), C),
+      stopped: opts.stopped,
+    });
   } else {
     // in this thread, giving the event loop a turn every 50 ms (a signal handler sets what shouldStop reads)
     parts = [await runPaced((due) => chainRangeSteps(chip, model, opts, 0, C, due))];

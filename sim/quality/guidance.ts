@@ -126,7 +126,7 @@ export async function tuneGuidance(model: Model, config: ResolvedConfig, o: Tune
   const rows: TuneRow[] = [];
   const bar = ctx.progress(gains.length + betas.length, 'settings');
   // images on worker threads do not ask shouldStop: ctx.stop is polled and the generation is
-  // abandoned when it says so (sim/pool.ts untilStopped; the caller ends the process)
+  // ended when it says so (the run's `stopped`: the pool ends its threads, sim/pool.ts)
   const workers = o.workers ?? 1;
   let poll: ReturnType<typeof setInterval> | undefined;
   const stopped =
