@@ -490,6 +490,7 @@ describe('sweep point quality', () => {
     const judged = await pointQuality({ config: cfg, workload: { kind: 'model' } as never, model, outputs });
     expect(Number.isFinite(judged.value)).toBe(true);
     expect(judged.note).toMatch(/N = 20/);
+    expect(judged.metrics.quality_image).toBe('28x28');
     const synthetic = await pointQuality({ config: cfg, workload: { kind: 'dtm' } as never, model, outputs });
     expect(synthetic.value).toBeNull();
   }, 120_000);
