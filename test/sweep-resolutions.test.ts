@@ -95,6 +95,10 @@ describe('a sweep whose points were judged at different image resolutions', () =
     expect(one).not.toMatch(/resolutions/);
     const full = formatRows(pf, [row(2, 56, '28x28', 180, 0.4e-9), row(3, 70, '28x28', 200, 0.5e-9)]);
     expect(full).not.toMatch(/\simage\s+N\s|resolutions/);
+    // points finished before the column existed: as before
+    const old = formatRows(pf, [row(2, 56, null, 180, 0.4e-9), row(3, 70, null, 200, 0.5e-9)]);
+    expect(old).not.toMatch(/\simage\s+N\s|resolutions/);
+    expect(JSON.stringify(paretoSpecs(pf, [row(2, 56, null, 180, 0.4e-9)])[0].spec)).toMatch(/"ref":"floor: real images"/);
   });
 
   it('the FD and accuracy charts draw a line per resolution, never one across them', () => {

@@ -208,7 +208,9 @@ export function paretoFront(pts: { x: number; y: number }[], y: 'low' | 'high'):
  */
 export function judgedImages(rows: Row[]): string[] {
   const side = (s: string) => parseInt(s, 10) || 0;
-  return [...new Set(rows.filter((r) => r.fd !== null).map((r) => r.quality_image ?? '?'))].sort((a, b) => side(b) - side(a));
+  // a row without the column (a point finished before it existed) names none
+  const known = rows.filter((r) => r.fd !== null && typeof r.quality_image === 'string').map((r) => r.quality_image as string);
+  return [...new Set(known)].sort((a, b) => side(b) - side(a));
 }
 
 /** What a table (one line) or chart (two lines) says when its judged points were scored at more than one resolution. */
@@ -474,8 +476,9 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
     // the yardsticks at each resolution the points were judged at (their mean over its points)
     const images = judgedImages(rows);
     const mixed = images.length > 1;
-    const refs = images.flatMap((image) => {
-      const at = rows.filter((r) => r.fd !== null && (r.quality_image ?? '?') === image);
+    // (one resolution, or rows finished before the column existed: one set over them all)
+    const refs = (mixed ? images : ['*']).flatMap((image) => {
+      const at = rows.filter((r) => image === '*' || r.quality_image === image);
       const fdRef = at.map((r) => r.fd_factorised).filter((v): v is number => typeof v === 'number');
       const floorRef = at.map((r) => r.fd_floor).filter((v): v is number => typeof v === 'number');
       const tag = mixed ? ` (${image})` : '';
