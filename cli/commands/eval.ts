@@ -11,7 +11,7 @@ import { readModel } from '../../sim/model.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
-import { cliContext, positiveInt, parseBeta, labelGainFlag, modelChipConfig, workersFlag } from '../common.js';
+import { cliContext, positiveInt, parseBeta, labelGainFlag, modelChipConfig, workersFlag, checkTrainedPrecision } from '../common.js';
 import type { Session } from '../session.js';
 import { dataDir, CLASSES } from '../../sim/fmnist.js';
 import { imageSourceOf, describeImage } from '../../sim/layout.js';
@@ -136,6 +136,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
       throw new UserError(`${a.target}: ${dtm.label.length} label cells, expected ${CLASSES} classes x ${dtm.label_copies} copies`);
     const chipKind = a.chip ?? (a.ideal ? 'exact' : 'cycle');
     const cfg = modelChipConfig(model, { config: a.config, set: a.set, seed: positiveInt('seed', a.seed, 0), chip: chipKind });
+    checkTrainedPrecision(String(a.target), cfg, a.set, session);
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
     const workers = workersFlag(a.workers) ?? 1;
     // every class clamped equally: fewer images than classes would leave classes out (and the error
