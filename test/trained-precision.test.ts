@@ -48,4 +48,12 @@ describe('a model run on a chip of another weight precision than it was trained 
     expect(chosen.code, chosen.stderr).toBe(0);
     expect(chosen.stderr).not.toMatch(/trained for/);
   });
+
+  it("dtca eval MODEL warns too, and its title names the chip it scored on: the model's grid, the weights, the clock", () => {
+    const r = dtca(['eval', file, '--images', '10', '--sweeps', '2', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/was trained for 4-bit weights \(its manifest\) but this chip has 8-bit weights/);
+    // was "..., dtca-paper cycle-accurate chip, T = 1, ...": the config's name, a 70x70 chip
+    expect(r.stdout.split('\n')[0]).toMatch(/dtca-paper cycle-accurate chip \(20x20 G8, 8-bit weights, 10 MHz\), T = 1,/);
+  }, 120_000);
 });

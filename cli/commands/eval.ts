@@ -21,6 +21,9 @@ import { measureAutocorrelation } from '../../sim/train/stage.js';
 import { trainData } from '../../sim/train/train.js';
 import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
 import { readRunSamples } from '../../sim/quality/samples.js';
+import { eng } from '../../sim/units.js';
+import { resolveRules, rulesName } from '../../fabric/rules.js';
+import type { ResolvedConfig } from '../../sim/config.js';
 
 /** lag (sweeps) of the per-stage autocorrelation dtca eval reports (dtca train's --acp-lag default) */
 export const AUTOCORRELATION_LAG = 100;
@@ -171,7 +174,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     const autoS = (performance.now() - tAuto) / 1000;
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
     samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
-    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
+    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip (${chipText(cfg)}), T = ${dtm.T}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
     source = {
       model: target,
       config: cfg.name,
@@ -196,6 +199,17 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
   if (report.small_n_note) log.warn({ images: report.n, min: MIN_FD_RANK_N }, report.small_n_note);
   if (a.json) process.stdout.write(JSON.stringify({ ...report, source }, null, 2) + '\n');
   else process.stdout.write(formatReport(report, title));
+}
+
+/**
+ * The chip a model was scored on, as the title says it: the grid it took from the model, the weight
+ * precision and the clock ("24x24 G8 torus, 8-bit weights, 10 MHz"). The title said only the
+ * config's name, "dtca-paper", which is a 70x70 chip: a 24x24 model's score read as the paper chip's.
+ */
+function chipText(cfg: ResolvedConfig): string {
+  const f = cfg.fabric;
+  const bits = cfg.cell.weight_bits === 'exact' ? 'exact weights' : `${cfg.cell.weight_bits}-bit weights`;
+  return `${f.L}x${f.L} ${rulesName(resolveRules(f.rules))}${f.boundary === 'open' ? '' : ` ${f.boundary}`}, ${bits}, ${eng(cfg.clock.clock_hz, 'Hz')}`;
 }
 
 export function evalCommand<T>(y: Argv<T>, s: Session): Argv<T> {
