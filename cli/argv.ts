@@ -11,6 +11,7 @@ import { UserError } from '../fabric/errors.js';
 import { shown } from '../fabric/rules.js';
 import { nearest } from '../sim/config-check.js';
 import { repeatedSet } from '../sim/config.js';
+import { BUDGET_FILE_KEYS, BUDGET_NAMES } from '../sim/train/budget.js';
 
 export interface OptionKinds {
   /** every declared option (and alias) */
@@ -194,6 +195,18 @@ export function unknownFlagHint(name: string, ctx: FlagContext): string | null {
     const key = kebabName.replace(/-/g, '_');
     const path = CONFIG_FLAGS[key.toLowerCase()] ?? ctx.configPaths.find((p) => p === key.replace(/_/g, '.') || p.split('.').pop() === key || p === key);
     if (path) return `${typed}: not an option; a config value is changed with --set: --set ${path}=${value}`;
+  }
+  // dtca sweep (the command with --train-chip) takes dtca train's budget in --train: `--budget quick`
+  // and `--epochs 1` were "unknown argument budget (try --help)"
+  if (ctx.options.includes('train-chip') && !ctx.options.includes(kebabName)) {
+    if (kebabName === 'budget')
+      return `${typed}: not an option of dtca sweep; its training budget is --train ${(BUDGET_NAMES as string[]).includes(value) ? value : 'quick'} (quick, standard or a budget file FILE.json)`;
+    if (kebabName === 'workers') return `${typed}: not an option of dtca sweep; it runs points (and model stages) --jobs N at once`;
+    const camel = kebabName.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    if (Object.hasOwn(BUDGET_FILE_KEYS, camel)) {
+      const v = value === 'VALUE' ? '...' : /^-?[\d.]+(e-?\d+)?$|^(true|false)$/.test(value) ? value : JSON.stringify(value);
+      return `${typed}: not an option of dtca sweep; dtca train's options go in a budget file: --train FILE.json holding {"${camel}": ${v}} (the rest from quick)`;
+    }
   }
   const near = nearest(
     kebabName,

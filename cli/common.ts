@@ -10,7 +10,7 @@ import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
 import type { Model } from '../sim/model.js';
 import { MAX_BETA, MAX_LABEL_GAIN, isLabelGain } from '../sim/model.js';
-import { readManifestBeside, type Manifest } from '../sim/manifest.js';
+import { readManifestBeside, weightBitsMismatch, type Manifest } from '../sim/manifest.js';
 import { maxWorkers, WORKERS_PER_CORE } from '../sim/resources.js';
 
 /** An error for stderr: one line, control characters escaped, at most 2,000 characters. */
@@ -190,6 +190,20 @@ export function manifestBeside(file: string, s: Session, consequence: string): M
     s.log.warn({}, `${e.message}: ${consequence}`);
     return null;
   }
+}
+
+/**
+ * dtca run --model and dtca eval MODEL: a warning when the chip's weight precision is not the one
+ * the model was trained for (its manifest's weight_bits; the grid is taken from the model, the
+ * precision is not). At info level when the command line set cell.weight_bits itself (a precision
+ * study, chosen knowingly).
+ */
+export function checkTrainedPrecision(file: string, cfg: ResolvedConfig, sets: readonly unknown[] | undefined, s: Session): void {
+  const msg = weightBitsMismatch(manifestBeside(file, s, 'the weight precision it was trained for is not checked'), cfg.cell.weight_bits, file);
+  if (msg === null) return;
+  const chosen = (sets ?? []).some((x) => /^\s*cell\.weight_bits\s*=/.test(String(x)));
+  if (chosen) s.log.info({ model: file, weight_bits: cfg.cell.weight_bits }, msg);
+  else s.log.warn({ model: file, weight_bits: cfg.cell.weight_bits }, msg);
 }
 
 /**

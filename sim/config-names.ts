@@ -26,7 +26,8 @@ export const OPTION_NAMES: ConfigNames = {
 
 export const FLAG_NAMES: ConfigNames = {
   set: (a) => `--set ${a}`,
-  give: (a) => `--set ${a}`,
+  // quoted for a shell when it holds more than plain words (a rule list: 'fabric.rules=[[0,1],[4,1]]')
+  give: (a) => `--set ${/^[\w.=,:+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`}`,
   ideal: '--ideal',
   listAll: (ref) => `dtca config validate ${ref} lists them all`,
 };

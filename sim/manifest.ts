@@ -44,3 +44,18 @@ export function placementOf(m: Manifest): string | null {
   }
   return null;
 }
+
+/**
+ * The weight precision a model was trained for (its manifest's `weight_bits`, dtca train's chip)
+ * against the chip it is about to run on: a sentence saying they differ, or null when they agree,
+ * the manifest does not say, or the chip has exact weights (the ideal chip of `--ideal`, chosen
+ * knowingly). `name` names the model. A chip of other precision requantises the trained weights:
+ * not the chip the model was trained for (dtca run and dtca eval took the model's grid from it,
+ * but not its precision, and said nothing).
+ */
+export function weightBitsMismatch(manifest: Manifest | null, chipBits: number | 'exact', name: string): string | null {
+  const trained = manifest?.weight_bits;
+  if (chipBits === 'exact' || trained === undefined || trained === null || trained === chipBits) return null;
+  const bits = (b: unknown) => (b === 'exact' ? 'exact weights' : `${String(b)}-bit weights`);
+  return `${name} was trained for ${bits(trained)} (its manifest) but this chip has ${bits(chipBits)}: its weights run requantised, not on the chip it was trained for; --set cell.weight_bits=${String(trained)} runs that chip`;
+}

@@ -18,7 +18,7 @@ import { makePackr } from '../traces/pack.js';
 import { UserError, OptionError } from '../fabric/errors.js';
 import { checkDepth, checkMsgpackKeys, kindOf, msgpackProblem, parseJsonText, MAX_DEPTH } from '../fabric/json.js';
 import { noteInput } from '../fabric/files.js';
-import { resolveRules, checkRules, rulesKey, shown, type Rule } from '../fabric/rules.js';
+import { resolveRules, checkRules, rulesKey, rulesName, shown, type Rule } from '../fabric/rules.js';
 import { wireDirection, buildFabric, type Fabric } from '../fabric/fabric.js';
 import { oppositeDirection } from '../fabric/rules.js';
 import { emptyPlanes, type Planes } from '../cells/planes.js';
@@ -488,14 +488,20 @@ export function checkModelFitsFabric(m: Model, cfg: ResolvedConfig, rules: Rule[
       `${m.source}: grid.L = ${m.grid.L} but the config's fabric.L = ${f.L} (use ${names.give(`fabric.L=${m.grid.L}`)} or a config with that grid)`,
     );
   }
+  // the boundary and the rules named together, with one hint that changes both (one at a time
+  // took two refusals), the rules by their preset's name (G8) when they are one; the rules had no hint
+  const differ: string[] = [];
+  const gives: string[] = [];
   if (m.grid.boundary !== f.boundary) {
-    throw new UserError(
-      `${m.source}: grid.boundary = ${m.grid.boundary} but the config's fabric.boundary = ${f.boundary} (use ${names.give(`fabric.boundary=${m.grid.boundary}`)})`,
-    );
+    differ.push(`grid.boundary = ${m.grid.boundary} but the config's fabric.boundary = ${f.boundary}`);
+    gives.push(names.give(`fabric.boundary=${m.grid.boundary}`));
   }
   if (rulesKey(m.grid.rules) !== rulesKey(rules)) {
-    throw new UserError(`${m.source}: grid.rules = ${JSON.stringify(m.grid.rules)} but the config's fabric.rules = ${JSON.stringify(rules)}`);
+    const want = rulesName(m.grid.rules);
+    differ.push(`grid.rules = ${want} but the config's fabric.rules = ${rulesName(rules)}`);
+    gives.push(names.give(`fabric.rules=${want}`));
   }
+  if (differ.length) throw new UserError(`${m.source}: ${differ.join(', and ')} (use ${gives.join(' ')})`);
 }
 
 function notAWire(f: Fabric, where: string, n: number, i: number, j: number): UserError {

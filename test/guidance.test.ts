@@ -148,4 +148,17 @@ describe('fine-tuning a guided model (dtca train --init)', () => {
     expect(plain.initGuidance).toBeNull();
     expect(plain.model).toBe(base);
   });
+
+  it('a model on another grid is refused naming every dimension that differs and every --set, in one line', () => {
+    // L = 20 G8 torus against the G12 open config: was the rules alone, then (a second refusal) the boundary
+    const torus = newDtmModel({ T: 2, L, rules: 'G8', boundary: 'torus', visible: 'fmnist', weights: 'zero', seed: 11 });
+    const g12 = resolveConfig(undefined, { ideal: true, sets: [`fabric.L=${L}`, 'fabric.rules="G12"'] });
+    expect(() => planDesign({ config: g12, init: torus, initName: 'm.mp' }, {})).toThrow(
+      /^--init m\.mp: the model's grid has fabric\.rules = G8, fabric\.boundary = torus but the training's config has fabric\.rules = G12, fabric\.boundary = open \(--init trains the model on its own grid: use --set fabric\.rules=G8 --set fabric\.boundary=torus or a config with that grid\)$/,
+    );
+    // one dimension: as before
+    expect(() => planDesign({ config: config(), init: torus, initName: 'm.mp' }, {})).toThrow(
+      /^--init m\.mp: the model's grid has fabric\.boundary = torus but the training's config has fabric\.boundary = open \(--init trains the model on its own grid: use --set fabric\.boundary=torus or a config with that grid\)$/,
+    );
+  });
 });

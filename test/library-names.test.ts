@@ -46,6 +46,7 @@ import {
 } from '../index.js';
 import { OutputSession, withOutputSession } from '../fabric/files.js';
 import { FLAG_NAMES } from '../sim/config.js';
+import { checkModelFitsFabric } from '../sim/model.js';
 import { readImageSet } from '../sim/fmnist.js';
 import { TRAIN_FLAG_NAMES } from '../sim/train/train-names.js';
 
@@ -130,6 +131,35 @@ describe("a model on another grid than the chip's says how to give the config th
     const bm = randomModel(buildChip(resolveConfig('dtca-paper', { sets: ['fabric.L=10', 'fabric.rules=G8'], ideal: true })).fabric, 1, 0.25, 0.1);
     expect(await refusal(() => runModel(chip, bm, { chains: 1, sweeps: 1, warmup: 0 }))).toMatch(
       /\(use sets: \["fabric\.L=10"\] or a config with that grid\)$/,
+    );
+  });
+
+  it('a model of another boundary and rules: both named at once, the rules by their preset, with the flags that give them', () => {
+    const m = newDtmModel({ T: 1, L: 22, rules: 'G12', boundary: 'torus', visible: 6, weights: 'zero', seed: 1 });
+    const open22 = resolveConfig('dtca-paper', { sets: ['fabric.L=22', 'fabric.rules=G8'], ideal: true });
+    // was: the boundary alone, then (a second refusal) "grid.rules = [[0,1],[4,1],[9,10]] but ..." with no hint
+    expect(() => checkModelFitsFabric(m, open22, buildChip(open22).fabric.rules, FLAG_NAMES)).toThrow(
+      /: grid\.boundary = torus but the config's fabric\.boundary = open, and grid\.rules = G12 but the config's fabric\.rules = G8 \(use --set fabric\.boundary=torus --set fabric\.rules=G12\)$/,
+    );
+    const torus22 = resolveConfig('dtca-paper', { sets: ['fabric.L=22', 'fabric.rules=G8', 'fabric.boundary=torus'], ideal: true });
+    expect(() => checkModelFitsFabric(m, torus22, buildChip(torus22).fabric.rules)).toThrow(
+      /: grid\.rules = G12 but the config's fabric\.rules = G8 \(use sets: \["fabric\.rules=G12"\]\)$/,
+    );
+    // rules that are no preset: as a list, quoted for a shell
+    const odd = newDtmModel({
+      T: 1,
+      L: 22,
+      rules: [
+        [0, 1],
+        [2, 1],
+      ],
+      boundary: 'torus',
+      visible: 6,
+      weights: 'zero',
+      seed: 1,
+    });
+    expect(() => checkModelFitsFabric(odd, torus22, buildChip(torus22).fabric.rules, FLAG_NAMES)).toThrow(
+      /: grid\.rules = \[\[0,1\],\[2,1\]\] but the config's fabric\.rules = G8 \(use --set 'fabric\.rules=\[\[0,1\],\[2,1\]\]'\)$/,
     );
   });
 });
@@ -309,7 +339,7 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
   });
 
   it('resolveConfig: sets not a list of strings, ideal not a boolean', async () => {
-    expect((await optionRefusal(() => resolveConfig('dtca-paper', { sets: 'fabric.L=8' as never }))).option).toBe('sets');
+    expect((await optionRefusal(() => resolveConfig('dtca-paper', { sets: 'fabric.L=22' as never }))).option).toBe('sets');
     expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['seed=1', 3 as never] }))).toBe('sets[1] 3: must be a "path=value" string');
     expect((await optionRefusal(() => resolveConfig('dtca-paper', { ideal: 'no' as never }))).option).toBe('ideal');
   });

@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readManifestBeside, lineageOf, placementOf } from '../sim/manifest.js';
+import { readManifestBeside, lineageOf, placementOf, weightBitsMismatch } from '../sim/manifest.js';
 import { UserError } from '../fabric/errors.js';
 
 describe('model manifests', () => {
@@ -45,5 +45,16 @@ describe('model manifests', () => {
     expect(placementOf({ command: 'dtca train --placement=random' })).toBe('random');
     expect(placementOf({ placement: null, lineage: [{ command: 'dtca train --init x.mp' }] })).toBeNull();
     expect(placementOf({ placement: 'diagonal', lineage: 'not a list' })).toBeNull();
+  });
+
+  it('a chip of another weight precision than the model was trained for is named (run and eval took the grid, not the precision)', () => {
+    expect(weightBitsMismatch({ weight_bits: 4 }, 8, 'm.mp')).toBe(
+      'm.mp was trained for 4-bit weights (its manifest) but this chip has 8-bit weights: its weights run requantised, not on the chip it was trained for; --set cell.weight_bits=4 runs that chip',
+    );
+    expect(weightBitsMismatch({ weight_bits: 8 }, 8, 'm.mp')).toBeNull();
+    // exact weights (--ideal) are chosen knowingly; a manifest without the key, or none, says nothing
+    expect(weightBitsMismatch({ weight_bits: 4 }, 'exact', 'm.mp')).toBeNull();
+    expect(weightBitsMismatch({ seed: 1 }, 8, 'm.mp')).toBeNull();
+    expect(weightBitsMismatch(null, 8, 'm.mp')).toBeNull();
   });
 });

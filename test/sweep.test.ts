@@ -165,6 +165,14 @@ describe('sweep plans', () => {
     expect(() =>
       expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,14,16'), parseAxis('clock.clock_hz=1e7,2e7')], workload: { kind: 'model', model: m } })),
     ).toThrow(/does not fit points 3 \(fabric\.L=14, clock\.clock_hz=10000000\), 4 .*, 5 .*, 6 /);
+    // the points' grids named; where only the rules or boundary differ, the --set that gives the model's
+    // (was: "its grid (L=12, rules [[0,1],[4,1],[9,10]], open) does not fit point 1 (fabric.L=12)")
+    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=14')], workload: { kind: 'model', model: m } }))).toThrow(
+      /its grid \(12x12 G12 open\) does not fit point 1 \(fabric\.L=14\), whose grid is 14x14 G12 open; sweep only grids the model fits/,
+    );
+    expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12')], sets: ['fabric.rules=G8'], workload: { kind: 'model', model: m } }))).toThrow(
+      /its grid \(12x12 G12 open\) does not fit point 1 \(fabric\.L=12\), whose grid is 12x12 G8 open; give the model's with --set fabric\.rules=G12$/,
+    );
     const ok = expandPlan(makePlan({ axes: [parseAxis('clock.clock_hz=1e7,2e7')], sets: ['fabric.L=12'], workload: { kind: 'model', model: m } }));
     expect(ok.points[0].workload.images).toBe(4);
     expect(ok.points[0].workload_label).toMatch(/^model m\.json 4x250/);
@@ -490,6 +498,7 @@ describe('sweep point quality', () => {
     const judged = await pointQuality({ config: cfg, workload: { kind: 'model' } as never, model, outputs });
     expect(Number.isFinite(judged.value)).toBe(true);
     expect(judged.note).toMatch(/N = 20/);
+    expect(judged.metrics.quality_image).toBe('28x28');
     const synthetic = await pointQuality({ config: cfg, workload: { kind: 'dtm' } as never, model, outputs });
     expect(synthetic.value).toBeNull();
   }, 120_000);

@@ -11,7 +11,7 @@ import { readModel } from '../../sim/model.js';
 import { writeFileAtomic } from '../../sim/io/output.js';
 import { SafeFile, isStdout, makeDirs } from '../../fabric/files.js';
 import { makeProgress } from '../progress.js';
-import { cliContext, positiveInt, parseBeta, labelGainFlag, modelChipConfig, workersFlag } from '../common.js';
+import { cliContext, positiveInt, parseBeta, labelGainFlag, modelChipConfig, workersFlag, checkTrainedPrecision } from '../common.js';
 import type { Session } from '../session.js';
 import { dataDir, CLASSES } from '../../sim/fmnist.js';
 import { imageSourceOf, describeImage } from '../../sim/layout.js';
@@ -21,6 +21,9 @@ import { measureAutocorrelation } from '../../sim/train/stage.js';
 import { trainData } from '../../sim/train/train.js';
 import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
 import { readRunSamples } from '../../sim/quality/samples.js';
+import { eng } from '../../sim/units.js';
+import { resolveRules, rulesName } from '../../fabric/rules.js';
+import type { ResolvedConfig } from '../../sim/config.js';
 
 /** lag (sweeps) of the per-stage autocorrelation dtca eval reports (dtca train's --acp-lag default) */
 export const AUTOCORRELATION_LAG = 100;
@@ -136,6 +139,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
       throw new UserError(`${a.target}: ${dtm.label.length} label cells, expected ${CLASSES} classes x ${dtm.label_copies} copies`);
     const chipKind = a.chip ?? (a.ideal ? 'exact' : 'cycle');
     const cfg = modelChipConfig(model, { config: a.config, set: a.set, seed: positiveInt('seed', a.seed, 0), chip: chipKind });
+    checkTrainedPrecision(String(a.target), cfg, a.set, session);
     const sweeps = positiveInt('sweeps', a.sweeps) ?? 250;
     const workers = workersFlag(a.workers) ?? 1;
     // every class clamped equally: fewer images than classes would leave classes out (and the error
@@ -170,7 +174,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     const autoS = (performance.now() - tAuto) / 1000;
     // a downscaled model's images are upscaled for the classifier; the yardsticks are pooled the same way
     samples = { ...outcomeSamples(out, a.target), autocorrelation: auto };
-    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip, T = ${dtm.T}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
+    title = `dtca eval ${a.target}: ${n} class-clamped ${describeImage(src)} samples (classes 0-9 cycled), ${cfg.name} ${chipKind === 'cycle' ? 'cycle-accurate' : chipKind === 'ideal' ? 'ideal (chip weight precision)' : 'ideal (exact weights)'} chip (${chipText(cfg)}), T = ${dtm.T}, ${sweeps} sweep${sweeps === 1 ? '' : 's'} per stage, ${gen.labelGain === 1 ? 'no label guidance' : `label guidance x${gen.labelGain}`}; generation ${gen.wallS.toFixed(1)} s, autocorrelation ${autoS.toFixed(1)} s`;
     source = {
       model: target,
       config: cfg.name,
@@ -195,6 +199,17 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
   if (report.small_n_note) log.warn({ images: report.n, min: MIN_FD_RANK_N }, report.small_n_note);
   if (a.json) process.stdout.write(JSON.stringify({ ...report, source }, null, 2) + '\n');
   else process.stdout.write(formatReport(report, title));
+}
+
+/**
+ * The chip a model was scored on, as the title says it: the grid it took from the model, the weight
+ * precision and the clock ("24x24 G8 torus, 8-bit weights, 10 MHz"). The title said only the
+ * config's name, "dtca-paper", which is a 70x70 chip: a 24x24 model's score read as the paper chip's.
+ */
+function chipText(cfg: ResolvedConfig): string {
+  const f = cfg.fabric;
+  const bits = cfg.cell.weight_bits === 'exact' ? 'exact weights' : `${cfg.cell.weight_bits}-bit weights`;
+  return `${f.L}x${f.L} ${rulesName(resolveRules(f.rules))}${f.boundary === 'open' ? '' : ` ${f.boundary}`}, ${bits}, ${eng(cfg.clock.clock_hz, 'Hz')}`;
 }
 
 export function evalCommand<T>(y: Argv<T>, s: Session): Argv<T> {

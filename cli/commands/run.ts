@@ -27,6 +27,7 @@ import {
 import {
   adoptedGrid,
   adoptGridLabel,
+  checkTrainedPrecision,
   cliContext,
   loadConfig,
   withConfigOptions,
@@ -154,6 +155,7 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSig
     label.slug += `+L${req.model!.grid.L}`;
     label.manifest.label = label.label;
   }
+  if (a.model !== undefined && req.model) checkTrainedPrecision(String(a.model), cfg, a.set, s);
   const ctx = cliContext(s, () => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
   await turn(); // a signal that came while the run was planned is handled now (fabric/pause.ts)

@@ -44,7 +44,7 @@ import {
   type PlanFile,
 } from '../../sim/sweep/store.js';
 import { runSweep, parseShard, shardFromEnv, modelsOf, shardPoints, type Shard } from '../../sim/sweep/runner.js';
-import { buildReport, columnUnit, plainNumber, unitOfPath, ChartsInterrupted } from '../../sim/sweep/report.js';
+import { buildReport, columnUnit, plainNumber, unitOfPath, ChartsInterrupted, judgedImages, MIXED_IMAGES_NOTE } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, type TrainTask } from '../../sim/sweep/slurm.js';
 import { trainModel, isModelDone, stageEpochs, modelFile, type ModelJob } from '../../sim/sweep/models.js';
@@ -228,6 +228,8 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   const axes = axisPaths(pf);
   const dtm = rows.some((r) => r.energy_per_image_j !== null);
   const judged = rows.some((r) => r.fd !== null);
+  const images = judgedImages(rows);
+  const showImage = images.length > 1 || images.some((i) => i !== '28x28');
   // replicates share their axis values: the seed tells their rows apart
   const seeds = pf.plan.replicates > 1;
   // every column of numbers with a unit: one SI prefix for the column, named in its header, as in
@@ -267,6 +269,8 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
     { head: 'moment RMSE (floor)', cells: rows.map((r) => `${r.moment_rmse.toFixed(4)} (${r.moment_rmse_floor.toFixed(4)})`) },
     ...(judged
       ? [
+          // a pooled model's images (14x14, 7x7) are judged at their resolution: say which each row's is
+          ...(showImage ? [{ head: 'image', cells: rows.map((r) => (r.fd === null ? '-' : (r.quality_image ?? '?'))) }] : []),
           { head: 'N', cells: rows.map((r) => (r.quality_n === null ? '-' : String(r.quality_n))) },
           {
             head: 'FD (floor/factorised)',
@@ -292,7 +296,8 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   return (
     table +
     (judged
-      ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class, higher is better; ceiling = real images, the same N\n'
+      ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class, higher is better; ceiling = real images, the same N\n' +
+        (images.length > 1 ? `${MIXED_IMAGES_NOTE(images)}\n` : '')
       : '')
   );
 }

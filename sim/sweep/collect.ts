@@ -45,6 +45,7 @@ export const RESULT_COLUMNS = [
   'moment_rmse',
   'moment_rmse_floor',
   'quality_n',
+  'quality_image',
   'fd',
   'fd_floor',
   'fd_factorised',
@@ -58,7 +59,7 @@ export const RESULT_COLUMNS = [
 ] as const;
 
 /** The result columns that hold text; every other is a finite number or null. */
-const TEXT_COLUMNS = new Set<string>(['physics', 'area_note', 'quality_note']);
+const TEXT_COLUMNS = new Set<string>(['physics', 'area_note', 'quality_image', 'quality_note']);
 
 /**
  * A point's row as the tables will show it, checked: every result column a finite number or null

@@ -16,7 +16,7 @@ import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { parseJsonText } from '../../fabric/json.js';
-import { resolveRules, checkRules, shown } from '../../fabric/rules.js';
+import { resolveRules, checkRules, shown, rulesKey, rulesName, type Rule } from '../../fabric/rules.js';
 import { resolveConfig, validateConfig, idealize, describeConfig, repeatedSet, DEFAULT_CONFIG, FLAG_NAMES, type ResolvedConfig } from '../config.js';
 import { parseQuantity, unitOfPath } from '../units.js';
 import { readModel, checkModelFitsFabric, type Model } from '../model.js';
@@ -390,6 +390,9 @@ export function expandPlan(plan: Plan): Expanded {
   const total = cs.length * plan.replicates;
   const points: Point[] = [];
   const misfits: string[] = [];
+  // the grids of the points the model does not fit (the message named only the axes: a point whose L
+  // was the model's, refused for its rules, read "does not fit point 1 (fabric.L=24)")
+  const misfitGrids: { L: number; rules: Rule[]; boundary: string }[] = [];
   let n = 0;
   for (const c of cs) {
     for (let r = 0; r < plan.replicates; r++) {
@@ -437,6 +440,7 @@ export function expandPlan(plan: Plan): Expanded {
         } catch (e) {
           if (!(e instanceof UserError)) throw e;
           misfits.push(`${index + 1} (${describe(axes, r, plan.replicates)})`);
+          misfitGrids.push({ L: cfg.fabric.L, rules: resolveRules(cfg.fabric.rules), boundary: cfg.fabric.boundary });
           continue;
         }
       }
@@ -468,8 +472,16 @@ export function expandPlan(plan: Plan): Expanded {
   }
   if (model && misfits.length > 0) {
     const g = model.grid;
+    const gridText = (x: { L: number; rules: Rule[]; boundary: string }) => `${x.L}x${x.L} ${rulesName(x.rules)} ${x.boundary}`;
+    const theirs = [...new Set(misfitGrids.map(gridText))];
+    // where only the rules or the boundary differ, the --set that gives the model's
+    const sameL = misfitGrids.every((x) => x.L === g.L);
+    const gives = [
+      ...(sameL && misfitGrids.some((x) => rulesKey(x.rules) !== rulesKey(g.rules)) ? [FLAG_NAMES.give(`fabric.rules=${rulesName(g.rules)}`)] : []),
+      ...(sameL && misfitGrids.some((x) => x.boundary !== g.boundary) ? [FLAG_NAMES.give(`fabric.boundary=${g.boundary}`)] : []),
+    ];
     throw new UserError(
-      `--model ${plan.workload.model}: its grid (L=${g.L}, rules ${JSON.stringify(g.rules)}, ${g.boundary}) does not fit point${misfits.length > 1 ? 's' : ''} ${misfits.join(', ')}; sweep only grids the model fits, or use the synthetic DTM workload`,
+      `--model ${plan.workload.model}: its grid (${gridText(g)}) does not fit point${misfits.length > 1 ? 's' : ''} ${misfits.join(', ')}, whose ${theirs.length > 1 ? 'grids are' : 'grid is'} ${theirs.join(', ')}; ${gives.length ? `give the model's with ${gives.join(' ')}` : 'sweep only grids the model fits, or use the synthetic DTM workload'}`,
     );
   }
   const ids = new Set<string>();

@@ -60,6 +60,8 @@ export interface Quality {
 /** The quality columns of a sweep row: the samples' metrics and the yardsticks' at the same N. */
 export interface QualityColumns {
   quality_n: number | null;
+  /** the images' resolution, "28x28", or "14x14" / "7x7" for a pooled model: FD and accuracy compare only at one */
+  quality_image: string | null;
   fd: number | null;
   fd_floor: number | null;
   fd_factorised: number | null;
@@ -73,6 +75,7 @@ export interface QualityColumns {
 
 export const NO_QUALITY: QualityColumns = {
   quality_n: null,
+  quality_image: null,
   fd: null,
   fd_floor: null,
   fd_factorised: null,
@@ -114,6 +117,7 @@ export async function pointQuality(q: QualityInput): Promise<Quality> {
   const r = evaluate(samples, { data: judge.data, classifier: judge.classifier.net, classifierPath: CLASSIFIER_PATH, classifierTestAccuracy: null });
   const f = r.baselines.floor;
   const x = r.baselines.factorised;
+  const src = imageSourceOf(q.model.dtm!)!;
   const pooled =
     (samples.downscale ?? 1) > 1 ? `; ${describeImage(imageSourceOf(q.model.dtm!)!)} images upscaled for the classifier, the yardsticks pooled alike` : '';
   return {
@@ -121,6 +125,7 @@ export async function pointQuality(q: QualityInput): Promise<Quality> {
     note: `FD of the quality classifier's features at N = ${n} (floor ${f.fd.toFixed(1)}, factorised ${x.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}${pooled}`,
     metrics: {
       quality_n: n,
+      quality_image: `${src.width}x${src.height}`,
       fd: r.fd,
       fd_floor: f.fd,
       fd_factorised: x.fd,

@@ -211,6 +211,25 @@ export function paretoFront(pts: { x: number; y: number }[], y: 'low' | 'high'):
   return out;
 }
 
+/**
+ * The resolutions the judged rows' images were scored at ("28x28", "14x14", "7x7"), largest first.
+ * A grid too small for 28x28 holds a pooled image, judged at its own resolution: FD and accuracy of
+ * a 7x7 point and a 14x14 point are not on one scale (docs/training.md, "Any grid").
+ */
+export function judgedImages(rows: Row[]): string[] {
+  const side = (s: string) => parseInt(s, 10) || 0;
+  // a row without the column (a point finished before it existed) names none
+  const known = rows.filter((r) => r.fd !== null && typeof r.quality_image === 'string').map((r) => r.quality_image as string);
+  return [...new Set(known)].sort((a, b) => side(b) - side(a));
+}
+
+/** What a table (one line) or chart (two lines) says when its judged points were scored at more than one resolution. */
+export const MIXED_IMAGES_LINES = (images: string[]) => [
+  `images judged at ${images.length} resolutions (${images.join(', ')}; a smaller grid holds a pooled image):`,
+  'FD and accuracy compare only points at one resolution',
+];
+export const MIXED_IMAGES_NOTE = (images: string[]) => MIXED_IMAGES_LINES(images).join(' ');
+
 /** The number of images quality was measured at: "N = 100", "N = 20 to 100", or '' when none. */
 function nText(rows: Row[]): string {
   const ns = [...new Set(rows.map((r) => r.quality_n).filter((n): n is number => typeof n === 'number'))].sort((a, b) => a - b);
@@ -246,6 +265,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
   const distinct = (a: string) => new Set(pf.plan.axes.find((x) => x.path === a)!.values.map(valueText)).size;
   const varying = axes.filter((a) => distinct(a) > 1);
   const xs = varying.length ? varying : axes;
+  const images = judgedImages(rows);
   for (const axis of xs) {
     const axisVals = pf.plan.axes.find((a) => a.path === axis)!.values;
     const numeric = axisVals.every((v) => typeof v === 'number');
@@ -264,16 +284,22 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
       // mean over replicates: group by (series, x, kind)
       const groups = new Map<string, { x: number | string; series: string; kind: string; sum: number; n: number; lo: number; hi: number; order: number }>();
       // one other axis: its value (the legend's title names the axis); more: "L=48, 10 MHz, weight_bits=4" (was "fabric.L=48, clock.clock_hz=10 MHz")
-      const seriesOf = (ax: Record<string, Json>) =>
-        (others.length > 1 ? pointLabel(ax, others) : others.map((o) => axisValueText(o, ax[o])).join(', ')) || meta.title;
+      // quality judged at several resolutions (a pooled image on the smaller grids): a line per
+      // resolution, never one line from a 7x7 FD to a 14x14 one as if they were on one scale
+      const mixed = meta.perN === true && images.length > 1;
+      const seriesOf = (ax: Record<string, Json>, image?: string) => {
+        const base = others.length > 1 ? pointLabel(ax, others) : others.map((o) => axisValueText(o, ax[o])).join(', ');
+        if (!mixed) return base || meta.title;
+        return `${base ? `${base}, ` : ''}${image ?? '?'} images`;
+      };
       const orderOf = (ax: Record<string, Json>) => axisVals.findIndex((a) => valueText(a) === valueText(ax[axis]));
       // the places (series, kind, x) a planned point left without a value
       const holes: { series: string; kind: string; order: number }[] = [];
       const add = (r: Row, kind: string, v: number | null) => {
-        const series = seriesOf(r.axes);
+        const series = seriesOf(r.axes, r.quality_image ?? undefined);
         const order = orderOf(r.axes);
         if (typeof v !== 'number' || !Number.isFinite(v)) {
-          holes.push({ series, kind, order });
+          for (const img of mixed && !r.quality_image ? images : [r.quality_image ?? undefined]) holes.push({ series: seriesOf(r.axes, img), kind, order });
           return;
         }
         const xv = numeric ? (r.axes[axis] as number) / xs.scale : valueText(r.axes[axis]);
@@ -290,7 +316,8 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
         for (const [f, name] of comps) add(r, name, r[f] as number | null);
       }
       for (const m of missing)
-        for (const kind of ['measured', ...comps.map((c) => c[1])]) holes.push({ series: seriesOf(m.axes), kind, order: orderOf(m.axes) });
+        for (const kind of ['measured', ...comps.map((c) => c[1])])
+          for (const img of mixed ? images : [undefined]) holes.push({ series: seriesOf(m.axes, img), kind, order: orderOf(m.axes) });
       // a hole another replicate fills is none; each real one starts a new segment of its line
       const gaps = holes.filter((h) => !groups.has(`${h.series}\u0000${h.order}\u0000${h.kind}`));
       const values = [...groups.values()].map((g) => {
@@ -312,7 +339,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
       const kinds = ['measured', ...comps.map((c) => c[1])];
       const yTitle = yu.label ? `${meta.title} (${yu.label})` : meta.title;
       const xTitle = axisTitle(axis, xs.label);
-      const multi = others.length > 0;
+      const multi = others.length > 0 || mixed;
       const n = meta.perN ? nText(rows) : '';
       const reps = pf.plan.replicates;
       const head = `${meta.title[0].toUpperCase()}${meta.title.slice(1)} against ${midSentence(axisWords(axis))}${n ? ` (${n} images per point)` : ''}${reps > 1 ? `, mean of ${reps} replicates` : ''}`;
@@ -320,6 +347,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
       const subtitle = [
         ...(reps > 1 ? [SPREAD_NOTE] : []),
         ...(missing.length ? [`${rows.length} of ${pf.points} points finished, ${missing.length} missing: a line breaks where one is`] : []),
+        ...(mixed ? MIXED_IMAGES_LINES(images) : []),
       ];
       const title = reps > 1 ? `${head}; ${SPREAD_NOTE}` : head;
       const yEnc = {
@@ -350,7 +378,15 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
           y: yEnc,
           // the legend's title and labels whole (vega cut them at 180 px: "Weight precision …")
           ...(multi
-            ? { color: { field: 'series', type: 'nominal', title: others.map(axisWords).join(', '), sort: null, legend: { titleLimit: 600, labelLimit: 600 } } }
+            ? {
+                color: {
+                  field: 'series',
+                  type: 'nominal',
+                  title: [...others.map(axisWords), ...(mixed ? ['image judged'] : [])].join(', '),
+                  sort: null,
+                  legend: { titleLimit: 600, labelLimit: 600 },
+                },
+              }
             : {}),
           strokeDash: {
             field: 'kind',
@@ -420,27 +456,44 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
  * `front` marking the non-dominated designs. Replicates differ only in their seed: each is one
  * draw of the same design, so the front is over designs, never over the luckiest seeds (with
  * points as they came, one design could sit on the front twice and another be dominated by a
- * lucky replicate of itself).
+ * lucky replicate of itself). Designs whose images were judged at different resolutions (`image`:
+ * a smaller grid holds a pooled 14x14 or 7x7 image) have FDs on different scales: each resolution
+ * has its own front, and with more than one the labels name the resolution.
  */
 export function paretoData(
   pf: PlanFile,
   rows: Row[],
   yKey: 'energy_per_image_j' | 'images_per_s_per_mm2',
-): { x: number; y: number; xlo: number; xhi: number; ylo: number; yhi: number; label: string; front: boolean; point: number; points: number[]; n: number }[] {
+): {
+  x: number;
+  y: number;
+  xlo: number;
+  xhi: number;
+  ylo: number;
+  yhi: number;
+  label: string;
+  image: string;
+  front: boolean;
+  point: number;
+  points: number[];
+  n: number;
+}[] {
   const all = axisPaths(pf);
   // a seed axis is replicates by hand: its values are draws of one design too
   const axes = all.filter((a) => a !== 'seed');
-  const designs = new Map<string, { axes: Record<string, Json>; xs: number[]; ys: number[]; points: number[] }>();
+  const designs = new Map<string, { axes: Record<string, Json>; image: string; xs: number[]; ys: number[]; points: number[] }>();
   for (const r of rows) {
     if (!(typeof r.fd === 'number' && Number.isFinite(r.fd) && typeof r[yKey] === 'number' && Number.isFinite(r[yKey] as number))) continue;
-    const key = JSON.stringify(axes.map((a) => r.axes[a]));
-    const d = designs.get(key) ?? { axes: r.axes, xs: [], ys: [], points: [] };
+    const image = r.quality_image ?? '?';
+    const key = JSON.stringify([image, ...axes.map((a) => r.axes[a])]);
+    const d = designs.get(key) ?? { axes: r.axes, image, xs: [], ys: [], points: [] };
     d.xs.push(r.fd);
     d.ys.push(r[yKey] as number);
     d.points.push(r.point);
     designs.set(key, d);
   }
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const mixed = new Set([...designs.values()].map((d) => d.image)).size > 1;
   const pts = [...designs.values()].map((d) => ({
     x: mean(d.xs),
     y: mean(d.ys),
@@ -449,12 +502,21 @@ export function paretoData(
     xhi: Math.max(...d.xs),
     ylo: Math.min(...d.ys),
     yhi: Math.max(...d.ys),
-    label: pointLabel(d.axes, axes),
+    label: `${pointLabel(d.axes, axes)}${mixed ? ` (${d.image})` : ''}`,
+    image: d.image,
     point: d.points[0],
     points: d.points,
     n: d.points.length,
   }));
-  const front = new Set(paretoFront(pts, yKey === 'energy_per_image_j' ? 'low' : 'high'));
+  const front = new Set<number>();
+  for (const image of new Set(pts.map((p) => p.image))) {
+    const idx = pts.map((p, i) => (p.image === image ? i : -1)).filter((i) => i >= 0);
+    for (const j of paretoFront(
+      idx.map((i) => pts[i]),
+      yKey === 'energy_per_image_j' ? 'low' : 'high',
+    ))
+      front.add(idx[j]);
+  }
   return pts.map((p, i) => ({ ...p, front: front.has(i) }));
 }
 
@@ -471,12 +533,20 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
     const reps = Math.max(...data.map((d) => d.n));
     const yu = unitScale(Math.max(...data.map((d) => Math.abs(d.y))), unit);
     const values = data.map((d) => ({ ...d, y: d.y / yu.scale, ylo: d.ylo / yu.scale, yhi: d.yhi / yu.scale, set: d.front ? 'non-dominated' : 'dominated' }));
-    const fdRef = rows.map((r) => r.fd_factorised).filter((v): v is number => typeof v === 'number');
-    const floorRef = rows.map((r) => r.fd_floor).filter((v): v is number => typeof v === 'number');
-    const refs = [
-      ...(floorRef.length ? [{ x: floorRef.reduce((a, b) => a + b, 0) / floorRef.length, ref: FLOOR_NAME }] : []),
-      ...(fdRef.length ? [{ x: fdRef.reduce((a, b) => a + b, 0) / fdRef.length, ref: FACT_NAME }] : []),
-    ];
+    // the yardsticks at each resolution the points were judged at (their mean over its points)
+    const images = judgedImages(rows);
+    const mixed = images.length > 1;
+    // (one resolution, or rows finished before the column existed: one set over them all)
+    const refs = (mixed ? images : ['*']).flatMap((image) => {
+      const at = rows.filter((r) => image === '*' || r.quality_image === image);
+      const fdRef = at.map((r) => r.fd_factorised).filter((v): v is number => typeof v === 'number');
+      const floorRef = at.map((r) => r.fd_floor).filter((v): v is number => typeof v === 'number');
+      const tag = mixed ? ` (${image})` : '';
+      return [
+        ...(floorRef.length ? [{ x: floorRef.reduce((a, b) => a + b, 0) / floorRef.length, ref: `${FLOOR_NAME}${tag}` }] : []),
+        ...(fdRef.length ? [{ x: fdRef.reduce((a, b) => a + b, 0) / fdRef.length, ref: `${FACT_NAME}${tag}` }] : []),
+      ];
+    });
     const frontLabels = values.filter((v) => v.front).sort((a, b) => a.x - b.x);
     const allX = [...values.map((v) => v.x), ...refs.map((r) => r.x)];
     const xThird = Math.min(...allX) + (Math.max(...allX) - Math.min(...allX)) / 3;
@@ -498,6 +568,8 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
           `lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
           // a point not finished is on neither side of the front: say so
           missing ? `${rows.length} of ${pf.points} points finished, ${missing} missing: the front is of the finished ones` : '',
+          // FDs at different resolutions are on different scales: a front per resolution
+          ...(mixed ? [MIXED_IMAGES_LINES(images)[0], `${MIXED_IMAGES_LINES(images)[1]}: a front per resolution`] : []),
         ].filter((l) => l !== ''),
       },
       width: 460,
@@ -516,7 +588,7 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
         {
           data: { values: values.filter((v) => v.front).sort((a, b) => a.x - b.x) },
           mark: { type: 'line', color: '#d62728', strokeWidth: 1.5 },
-          encoding: { x, y, order: { field: 'x', type: 'quantitative' } },
+          encoding: { x, y, order: { field: 'x', type: 'quantitative' }, detail: { field: 'image', type: 'nominal' } },
         },
         // each design's spread over its replicates, in FD and in y (none for a design of one)
         ...(spread.length
@@ -660,6 +732,7 @@ const TABLE_COLS: [keyof Row & string, string, string][] = [
   ['moment_rmse', 'moment RMSE', ''],
   ['moment_rmse_floor', 'floor', ''],
   ['quality_n', 'N (images judged)', ''],
+  ['quality_image', 'image judged', ''],
   ['fd', 'FD', ''],
   ['fd_floor', 'FD floor (real images)', ''],
   ['fd_factorised', 'FD factorised', ''],

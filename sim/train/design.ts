@@ -22,7 +22,7 @@ import { TRAIN_FLAG_NAMES } from './train-names.js';
 import { resolveRules, rulesKey, rulesName } from '../../fabric/rules.js';
 import { formatBytes, machineMemory } from '../resources.js';
 import { readInputFile, READ_LIMITS } from '../../fabric/read.js';
-import { validateConfig, idealize, type ResolvedConfig } from '../config.js';
+import { validateConfig, idealize, FLAG_NAMES, type ResolvedConfig } from '../config.js';
 import type { EngineChoice } from '../../cells/engine.js';
 import { newDtmModel, CONFIG_GRID_NAMES, type Placement } from '../dtm.js';
 import { checkLabelGain, withGuidance, type Model } from '../model.js';
@@ -189,9 +189,11 @@ function checkInitFits(model: Model, name: string, f: ResolvedConfig['fabric'], 
   if (rulesKey(g.rules) !== rulesKey(cfgRules)) differs.push(['fabric.rules', rulesName(g.rules), rulesName(cfgRules)]);
   if (g.boundary !== f.boundary) differs.push(['fabric.boundary', g.boundary, f.boundary]);
   if (differs.length > 0) {
-    const [k, m, c] = differs[0];
+    // every dimension that differs, in one line (one at a time took a refusal each)
+    const list = (i: 1 | 2) => differs.map((d) => `${d[0]} = ${d[i]}`).join(', ');
+    const use = differs.map(([k, m]) => FLAG_NAMES.give(`${k}=${m}`)).join(' ');
     throw new UserError(
-      `--init ${name}: the model's grid has ${k} = ${m} but the training's config has ${k} = ${c} (--init trains the model on its own grid: use --set ${k}=${m} or a config with that grid)`,
+      `--init ${name}: the model's grid has ${list(1)} but the training's config has ${list(2)} (--init trains the model on its own grid: use ${use} or a config with that grid)`,
     );
   }
   if (T !== undefined && T !== model.stages.length)
