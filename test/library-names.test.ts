@@ -6,6 +6,7 @@
 // here; the dtca process itself: test/cli-ux.test.ts). And a value of the wrong kind a JavaScript
 // caller can pass (an unknown choice, a NaN, a negative or fractional count) is an OptionError
 // naming the option, never silently taken.
+import { tinyTraining } from './helpers/train-options.js';
 import { describe, it, expect } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -230,30 +231,6 @@ describe('generate, evaluate and newDtmModel word their refusals with their own 
     expect((await optionRefusal(() => evaluate(samples(10, null), { ...o, seed: -1 }))).option).toBe('seed');
   });
 });
-
-/** The options that would train a tiny model of `model` at `out` (one step of one epoch). */
-function tinyTraining(config: TrainOptions['config'], model: TrainOptions['model'], out: string): TrainOptions {
-  return {
-    config,
-    engine: 'auto',
-    model,
-    out,
-    epochs: 1,
-    steps: 1,
-    batch: 2,
-    warmup: 1,
-    samples: 1,
-    every: 1,
-    lr: 0.01,
-    alpha: 0.1,
-    acp: false,
-    acpLambda0: 0,
-    acpLag: 2,
-    seed: 1,
-    workers: 1,
-    resume: false,
-  };
-}
 
 describe('train names out, resume and stages as its options, never --out, --resume or --train-stages', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dtca-libnames-'));

@@ -26,6 +26,7 @@ import {
   DEFAULT_DATA_DIR,
 } from '../index.js';
 import { runJobs, keptThreads } from '../sim/pool.js';
+import { tinyTraining } from './helpers/train-options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dtca-pool-'));
 afterAll(async () => {
@@ -167,27 +168,7 @@ describe('the worker threads are kept between calls', () => {
     writeFileSync(join(damaged, 'train-images-idx3-ubyte.gz'), 'not gzip data');
     const config = resolveConfig('dtca-paper', { sets: ['fabric.L=16', 'fabric.rules=G8'], ideal: true });
     const model = newDtmModel({ T: 2, L: 16, rules: 'G8', boundary: 'open', visible: 'fmnist', weights: 'zero', seed: 1 });
-    const tiny = (out: string) => ({
-      config,
-      engine: 'auto' as const,
-      model,
-      out: join(dir, out),
-      epochs: 1,
-      steps: 1,
-      batch: 2,
-      warmup: 1,
-      samples: 1,
-      every: 1,
-      lr: 0.01,
-      alpha: 0.1,
-      acp: false,
-      acpLambda0: 0,
-      acpLag: 2,
-      seed: 1,
-      limit: 20,
-      workers: 2,
-      resume: false,
-    });
+    const tiny = (out: string) => tinyTraining(config, model, join(dir, out), { limit: 20, workers: 2 });
     const before = process.env.DTCA_DATA;
     try {
       process.env.DTCA_DATA = DEFAULT_DATA_DIR;

@@ -17,6 +17,7 @@ import { runSweep } from '../sim/sweep/runner.js';
 import { pointTitle } from '../sim/sweep/point.js';
 import { quietContext } from '../sim/context.js';
 import { formatRows } from '../cli/commands/sweep.js';
+import { sweepRow } from './helpers/sweep-rows.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
 
@@ -31,44 +32,7 @@ function planOf(axes: { path: string; values: (number | string)[] }[]): PlanFile
   } as unknown as PlanFile;
 }
 
-function row(point: number, axes: Record<string, number>, over: Partial<Row> = {}): Row {
-  return {
-    point,
-    id: `id${point}`,
-    axes,
-    replicate: 0,
-    seed: 1,
-    workload: 'w',
-    physics: 'cycle',
-    energy_per_image_j: 1e-8 * point,
-    time_per_image_s: 1e-4,
-    images_per_s: 1e4,
-    sweep_time_s: 2e-7,
-    sweep_energy_per_cell_sweep_j: 1e-15,
-    static_energy_per_cell_sweep_j: 5e-16,
-    dynamic_energy_per_cell_sweep_j: 5e-16,
-    programming_energy_per_image_j: 1e-10,
-    area_m2: 2.506e-8 * point,
-    area_note: 'area model',
-    images_per_s_per_mm2: 1e5,
-    lag1_autocorr: 0.2,
-    lag1_autocorr_ideal: 0.19,
-    moment_rmse: 0.05,
-    moment_rmse_floor: 0.04,
-    quality_n: 20,
-    fd: 130 + point,
-    fd_floor: 125.6,
-    fd_factorised: 180,
-    clamped_accuracy: 0.5,
-    clamped_accuracy_floor: 0.85,
-    clamped_accuracy_factorised: 0.3,
-    marginal_error: 0.03,
-    marginal_error_floor: 0.02,
-    marginal_error_factorised: 0.04,
-    quality_note: 'q',
-    ...over,
-  } as unknown as Row;
-}
+const row = sweepRow;
 
 describe('issue 19 item 1: areas in mm²', () => {
   it('index.html and the terminal table give 0.025 mm², never "nm²"', () => {

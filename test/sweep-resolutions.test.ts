@@ -9,6 +9,7 @@ import { formatRows } from '../cli/commands/sweep.js';
 import { chartSpecs, paretoData, paretoSpecs, judgedImages } from '../sim/sweep/report.js';
 import { RESULT_COLUMNS } from '../sim/sweep/collect.js';
 import type { PlanFile, Row } from '../sim/sweep/store.js';
+import { sweepRow } from './helpers/sweep-rows.js';
 
 function planOf(values: number[]): PlanFile {
   return {
@@ -32,30 +33,9 @@ function planOf(values: number[]): PlanFile {
 }
 
 function row(point: number, L: number, image: string | null, fd: number, e: number): Row {
-  return {
-    point,
-    id: `id${point}`,
-    axes: { 'fabric.L': L },
-    replicate: 0,
-    seed: 1,
-    workload: 'w',
-    physics: 'cycle',
+  return sweepRow(point, { 'fabric.L': L }, {
     energy_per_image_j: e,
-    time_per_image_s: 1e-4,
-    images_per_s: 1e4,
-    sweep_time_s: 2e-7,
-    sweep_energy_per_cell_sweep_j: 1e-15,
-    static_energy_per_cell_sweep_j: 5e-16,
-    dynamic_energy_per_cell_sweep_j: 5e-16,
-    programming_energy_per_image_j: 1e-10,
     area_m2: 2e-8,
-    area_note: 'area model',
-    images_per_s_per_mm2: 1e5,
-    lag1_autocorr: 0.2,
-    lag1_autocorr_ideal: 0.19,
-    moment_rmse: 0.05,
-    moment_rmse_floor: 0.04,
-    quality_n: 20,
     quality_image: image,
     fd,
     fd_floor: image === '7x7' ? 118 : 131,
@@ -66,8 +46,7 @@ function row(point: number, L: number, image: string | null, fd: number, e: numb
     marginal_error: 0.2,
     marginal_error_floor: 0.06,
     marginal_error_factorised: 0.07,
-    quality_note: 'q',
-  } as unknown as Row;
+  } as Partial<Row>);
 }
 
 // L = 24: 7x7 images, FD 265 at 0.44 nJ; L = 40: 14x14, FD 180 at 0.40 nJ (better on both numbers,
