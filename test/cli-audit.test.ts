@@ -58,3 +58,12 @@ describe('trace export: every output checked before the first is written', () =>
     expect(existsSync(csv)).toBe(false);
   });
 });
+
+describe('a required argument left out is named', () => {
+  it('the command and the argument, with its description (was "missing an argument (try --help)")', () => {
+    refused(dtca(['trace', 'inspect']), /^dtca: trace inspect: missing <file> \(trace file\); try --help$/);
+    refused(dtca(['model', 'info']), /^dtca: model info: missing <file> \(model file\); try --help$/);
+    refused(dtca(['config', 'validate']), /^dtca: config validate: missing <file> \(config file or preset name\); try --help$/);
+    refused(dtca(['compare']), /^dtca: compare: missing <dirs\.\.> /);
+  });
+});

@@ -378,7 +378,7 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
         'info <file>',
         'describe a model file',
         (yy) =>
-          yy.positional('file', { type: 'string', demandOption: true }).option('json', {
+          yy.positional('file', { type: 'string', demandOption: true, describe: 'model file' }).option('json', {
             type: 'boolean',
             default: false,
             describe: 'print the description as JSON (grid, beta, per-stage weights and couplings, the dtm section)',
@@ -390,7 +390,7 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
         "choose a Fashion-MNIST model's label gain and beta on generated images and write the model with them (dtca train does this itself)",
         (yy) =>
           yy
-            .positional('file', { type: 'string', demandOption: true })
+            .positional('file', { type: 'string', demandOption: true, describe: 'the model file to tune' })
             .option('out', { type: 'string', demandOption: true, describe: 'the tuned model (msgpack, or JSON if it ends in .json); a new file, not FILE' })
             .option('config', { type: 'string', describe: 'chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
             .option('set', { type: 'string', array: true, describe: 'override a config value' })
