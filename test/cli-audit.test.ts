@@ -67,3 +67,16 @@ describe('a required argument left out is named', () => {
     refused(dtca(['compare']), /^dtca: compare: missing <dirs\.\.> /);
   });
 });
+
+describe('flags and paths named as they are', () => {
+  it('an unknown flag is not answered with an internal option (bench --foo: "did you mean --row?")', () => {
+    const r = dtca(['bench', '--foo']);
+    refused(r, /^dtca: unknown argument foo \(try --help\)$/);
+    expect(r.stderr).not.toMatch(/--row/);
+    refused(dtca(['bench', '--quik']), /did you mean --quick\?/);
+  });
+
+  it('compare: a directory that does not exist is "no such directory", not "not a directory"', () => {
+    refused(dtca(['compare', join(dir, 'run'), join(dir, 'nowhere')]), /nowhere: no such directory \(give dtca run directories/);
+  });
+});
