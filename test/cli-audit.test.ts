@@ -2,10 +2,12 @@
 // energy-table, config, data): each is exit 2 with one line naming what and where, checked before
 // any output is written.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtca } from './helpers/cli.js';
+import { dtca, ROOT } from './helpers/cli.js';
+import { makePackr, makeUnpackr, encodeRecord } from '../traces/pack.js';
 
 let dir: string;
 let trace: string;
@@ -78,5 +80,50 @@ describe('flags and paths named as they are', () => {
 
   it('compare: a directory that does not exist is "no such directory", not "not a directory"', () => {
     refused(dtca(['compare', join(dir, 'run'), join(dir, 'nowhere')]), /nowhere: no such directory \(give dtca run directories/);
+  });
+});
+
+describe('a trace record that passes its CRC with an impossible energy or time is damage, in both readers', () => {
+  /** The run's trace with one record changed, each record framed again with its CRC. */
+  function mutated(name: string, change: (recs: Record<string, any>[]) => void): string {
+    const recs: Record<string, any>[] = [];
+    makeUnpackr().unpackMultiple(readFileSync(trace), (v: unknown) => {
+      recs.push(v as Record<string, any>);
+    });
+    change(recs);
+    const packr = makePackr();
+    const out = join(dir, `${name}.dtct`);
+    writeFileSync(out, Buffer.concat(recs.map(({ crc32: _crc, ...rest }) => encodeRecord(packr, rest))));
+    return out;
+  }
+  const sweep = (recs: Record<string, any>[]) => recs.find((r) => r.type === 'sweep')!;
+
+  it('a negative energy, a total that is not its components\' sum, a negative time (were inspected "complete" and exported)', () => {
+    const cases: [string, (recs: Record<string, any>[]) => void, RegExp][] = [
+      ['neg-energy', (r) => (sweep(r).energy_j.rng = -1e-12), /energy_j: rng is -1e-12, below 0/],
+      ['big-total', (r) => (sweep(r).energy_j.total = 1e300), /energy_j: total 1e\+300 is not the sum of its components/],
+      ['end-total', (r) => (r[r.length - 1].energy_j.total = 123), /energy_j: total 123 is not the sum of its components/],
+      ['neg-time', (r) => (sweep(r).time_s = -1), /sweep record: time_s is -1, expected a number >= 0/],
+    ];
+    const files: string[] = [];
+    for (const [name, change, msg] of cases) {
+      const f = mutated(name, change);
+      files.push(f);
+      const r = dtca(['trace', 'inspect', f]);
+      expect(r.code, name).toBe(2);
+      expect(r.stdout).toMatch(/status\s+damaged/);
+      refused(r, msg);
+      const csv = join(dir, `${name}.csv`);
+      refused(dtca(['trace', 'export', f, '--csv', csv]), msg);
+      expect(existsSync(csv)).toBe(false);
+    }
+    // the Python package says the same (docs/formats.md: both readers report the same status)
+    const py = spawnSync('/usr/bin/python3', [join(ROOT, 'test/helpers/py_trace_status.py'), ...files, trace], { encoding: 'utf8' });
+    const verdicts = py.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { status: string; detail: string });
+    expect(verdicts.map((v) => v.status)).toEqual(['damaged', 'damaged', 'damaged', 'damaged', 'complete']);
+    cases.forEach(([, , msg], i) => expect(verdicts[i].detail).toMatch(msg));
   });
 });
