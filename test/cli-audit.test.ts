@@ -127,3 +127,10 @@ describe('a trace record that passes its CRC with an impossible energy or time i
     cases.forEach(([, , msg], i) => expect(verdicts[i].detail).toMatch(msg));
   });
 });
+
+describe('energy-table --csv FILE', () => {
+  it('says --csv takes no file name (was: config "out.csv": no such file, and no preset of that name)', () => {
+    refused(dtca(['energy-table', '--csv', join(dir, 'table.csv')]), /--csv .*table\.csv: --csv takes no file name; it prints the CSV on standard output/);
+    expect(existsSync(join(dir, 'table.csv'))).toBe(false);
+  });
+});
