@@ -134,3 +134,16 @@ describe('energy-table --csv FILE', () => {
     expect(existsSync(join(dir, 'table.csv'))).toBe(false);
   });
 });
+
+describe('probe: the --vcd path is checked before the simulation', () => {
+  it('a directory, a missing directory or a file that is not a VCD is refused naming --vcd (was found after the run, named by its path alone)', () => {
+    const d = join(dir, 'a-dir');
+    mkdirSync(d, { recursive: true });
+    refused(dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', d]), /^dtca: --vcd .*a-dir: .* is a directory; dtca writes only regular files$/);
+    refused(dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'no', 'x.vcd')]), /^dtca: --vcd .*x\.vcd: directory .* does not exist$/);
+    refused(
+      dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'run', 'stats.json')]),
+      /^dtca: --vcd .*stats\.json: .* exists and is not a VCD file written by dtca/,
+    );
+  });
+});
