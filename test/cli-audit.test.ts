@@ -147,3 +147,10 @@ describe('probe: the --vcd path is checked before the simulation', () => {
     );
   });
 });
+
+describe('data --data naming a file', () => {
+  it('says it is not a directory (was "/dev/zero has no train-images-idx3-ubyte.gz")', () => {
+    refused(dtca(['data', '--data', '/dev/zero']), /^dtca: Fashion-MNIST not found: \/dev\/zero is not a directory; /);
+    refused(dtca(['data', '--data', join(dir, 'run', 'stats.json')]), /stats\.json is not a directory; /);
+  });
+});
