@@ -154,3 +154,17 @@ describe('data --data naming a file', () => {
     refused(dtca(['data', '--data', join(dir, 'run', 'stats.json')]), /stats\.json is not a directory; /);
   });
 });
+
+describe('--out - where the output is a directory or two files', () => {
+  it('is refused, not written as a file or directory named "-" in the working directory', () => {
+    const cwd = join(dir, 'cwd');
+    mkdirSync(cwd, { recursive: true });
+    refused(
+      dtca(['model', 'tune', join(ROOT, 'configs/models/fmnist-t8.mp'), '--out', '-'], { cwd }),
+      /^dtca: --out -: model tune writes a model file and its FILE\.manifest\.json/,
+    );
+    refused(dtca(['rng', '--out', '-', '--cells', '2'], { cwd }), /^dtca: --out -: this command writes a directory of files, not standard output/);
+    refused(dtca(['compare', join(dir, 'run'), '--out', '-'], { cwd }), /^dtca: --out -: this command writes a directory of files/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+});

@@ -247,6 +247,8 @@ export function tunedManifest(
 async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<void> {
   const file = String(a.file);
   const out = String(a.out);
+  // `-` is standard output elsewhere; here it was a file named "-" (and "-.manifest.json") in the working directory
+  if (isStdout(out)) throw new UserError('--out -: model tune writes a model file and its FILE.manifest.json beside it; name a file');
   const m = readModel(file);
   checkTarget(out, { label: `--out ${out}`, kind: 'model' }); // after the read: FILE itself is refused here, before the search
   if (!canTuneGuidance(m))
