@@ -83,12 +83,20 @@ describe('flags and paths named as they are', () => {
   });
 });
 
+/** A decoded trace record, as the test changes it. */
+interface Rec {
+  type: string;
+  time_s: number;
+  energy_j: Record<string, number>;
+  [k: string]: unknown;
+}
+
 describe('a trace record that passes its CRC with an impossible energy or time is damage, in both readers', () => {
   /** The run's trace with one record changed, each record framed again with its CRC. */
-  function mutated(name: string, change: (recs: Record<string, any>[]) => void): string {
-    const recs: Record<string, any>[] = [];
+  function mutated(name: string, change: (recs: Rec[]) => void): string {
+    const recs: Rec[] = [];
     makeUnpackr().unpackMultiple(readFileSync(trace), (v: unknown) => {
-      recs.push(v as Record<string, any>);
+      recs.push(v as Rec);
     });
     change(recs);
     const packr = makePackr();
@@ -96,10 +104,10 @@ describe('a trace record that passes its CRC with an impossible energy or time i
     writeFileSync(out, Buffer.concat(recs.map(({ crc32: _crc, ...rest }) => encodeRecord(packr, rest))));
     return out;
   }
-  const sweep = (recs: Record<string, any>[]) => recs.find((r) => r.type === 'sweep')!;
+  const sweep = (recs: Rec[]) => recs.find((r) => r.type === 'sweep')!;
 
   it('a negative energy, a total that is not its components\' sum, a negative time (were inspected "complete" and exported)', () => {
-    const cases: [string, (recs: Record<string, any>[]) => void, RegExp][] = [
+    const cases: [string, (recs: Rec[]) => void, RegExp][] = [
       ['neg-energy', (r) => (sweep(r).energy_j.rng = -1e-12), /energy_j: rng is -1e-12, below 0/],
       ['big-total', (r) => (sweep(r).energy_j.total = 1e300), /energy_j: total 1e\+300 is not the sum of its components/],
       ['end-total', (r) => (r[r.length - 1].energy_j.total = 123), /energy_j: total 123 is not the sum of its components/],
