@@ -32,7 +32,7 @@ import { shown } from '../../fabric/rules.js';
 import { csvLine } from '../../fabric/csv.js';
 import { listenForStop, interruptedLine } from '../signals.js';
 import { eng } from '../../sim/units.js';
-import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
+import { SafeFile, isStdout, makeDirs, noteClaimedDir, noteInput, outputError, checkTarget } from '../../fabric/files.js';
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../../traces/reader.js';
 import { NpyStreamWriter, npyBytes } from '../../traces/npy.js';
 import { layoutArrays } from '../../traces/layout.js';
@@ -309,6 +309,7 @@ async function exportAll(
         throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k === 'clock' ? (vcd.clock ? 'clock' : 'no-clock') : k} applies to --vcd only`);
     }
   }
+  noteInput(file); // so an output naming the trace is refused as its input, before anything is written
   checkOutputs(csv, npy, vcd.vcd);
   if (vcd.vcd !== undefined) onVcd(await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), csv === undefined && npy === undefined, log, stop));
   if (csv === undefined && npy === undefined) return;
