@@ -151,6 +151,26 @@ export interface FlagContext {
   flags?: string[];
   /** every option the command declares, aliases included (for unknown flags typed beside a missing required one) */
   declared?: string[];
+  /** the chosen command's usage (`$0 trace inspect <file>`) and its positionals' descriptions */
+  usage?: string;
+  describe?: Record<string, unknown>;
+}
+
+/** `trace inspect: missing <file> (trace file; try --help)`: the command and the argument left out. */
+function missingPositional(got: number, ctx: FlagContext | undefined): string | null {
+  const words = ctx?.usage?.split(/\s+/).slice(1) ?? [];
+  const first = words.findIndex((w) => /^[<[]/.test(w));
+  if (first <= 0) return null;
+  const needed = words.slice(first).filter((w) => w.startsWith('<'));
+  const left = needed.slice(got);
+  if (left.length === 0) return null;
+  const what = left
+    .map((w) => {
+      const d = ctx?.describe?.[w.replace(/^<|(\.\.)?>$/g, '')];
+      return typeof d === 'string' && d !== '' ? `${w} (${d})` : w;
+    })
+    .join(', ');
+  return `${words.slice(0, first).join(' ')}: missing ${what}; try --help`;
 }
 
 /** The flags typed on `raw` (before `--`) that are none of `declared`: their names as typed. */
@@ -238,7 +258,7 @@ export function yargsMessage(msg: string, ctx?: FlagContext): string {
     return `--${invalid[1]} ${invalid[2].replace(/"/g, '')}: expected one of ${choices}`;
   }
   const few = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(msg.trim());
-  if (few) return `missing ${Number(few[2]) - Number(few[1]) === 1 ? 'an argument' : 'arguments'} (try --help)`;
+  if (few) return missingPositional(Number(few[1]), ctx) ?? `missing ${Number(few[2]) - Number(few[1]) === 1 ? 'an argument' : 'arguments'} (try --help)`;
   const missing = /^Missing required argument: (.*)$/.exec(msg.trim());
   // an unknown flag first (yargs reports a missing required one before it): `--gainz 1` is the mistake, not the --out left out
   const stray = missing && ctx?.declared ? unknownTyped(ctx.raw, ctx.declared) : [];

@@ -85,11 +85,28 @@ export function buildCli(rawArgv: string[], s: Session) {
     .fail((msg, err, usage) => {
       if (err) throw err;
       // the selected command's options, for "did you mean --images?" and "--set fabric.L=48"
-      const options = Object.keys((usage as unknown as { getDescriptions(): Record<string, unknown> }).getDescriptions?.() ?? {});
-      const kinds = (top as unknown as { getOptions(): { boolean: string[]; count?: string[]; key: Record<string, unknown> } }).getOptions();
+      const u = usage as unknown as { getDescriptions?(): Record<string, unknown>; getUsage?(): [string, string][] };
+      const describe = u.getDescriptions?.() ?? {};
+      const kinds = (
+        top as unknown as { getOptions(): { boolean: string[]; count?: string[]; key: Record<string, unknown>; hiddenOptions?: string[] } }
+      ).getOptions();
+      // an internal option (bench's --row) is never what a user meant: no "did you mean --row?" for --foo
+      const hidden = new Set(kinds.hiddenOptions ?? []);
+      const options = Object.keys(describe).filter((o) => !hidden.has(o));
+      const usages = u.getUsage?.() ?? [];
       const flags = [...kinds.boolean, ...(kinds.count ?? [])];
       const declared = Object.keys(kinds.key ?? {});
-      throw new UserError(yargsMessage(msg, { options, raw: argv, configPaths: options.includes('set') ? configPaths() : null, flags, declared }));
+      throw new UserError(
+        yargsMessage(msg, {
+          options,
+          raw: argv,
+          configPaths: options.includes('set') ? configPaths() : null,
+          flags,
+          declared,
+          usage: usages[usages.length - 1]?.[0],
+          describe,
+        }),
+      );
     })
     .help();
 }

@@ -12,7 +12,7 @@
  * class c copy r at label position c*copies + r), decoding a class from label cells, and a compact
  * bit-packed image-set format (the committed test fixture).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { join, resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -115,7 +115,8 @@ function idxPath(dir: string, name: string, option?: string): string {
   const raw = join(dir, name);
   const path = existsSync(gz) ? gz : existsSync(raw) ? raw : null;
   if (!path) {
-    const where = existsSync(dir) ? `${dir} has no ${name}.gz` : `${dir} does not exist`;
+    // a file or a device named as the directory is said so (was "/dev/zero has no train-images-idx3-ubyte.gz")
+    const where = !existsSync(dir) ? `${dir} does not exist` : !statSync(dir).isDirectory() ? `${dir} is not a directory` : `${dir} has no ${name}.gz`;
     throw new UserError(`Fashion-MNIST not found: ${where}; ${howToGet(option)}`);
   }
   return path;

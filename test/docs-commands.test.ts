@@ -173,7 +173,7 @@ export function excused(line: Line, argv: string[], msg: string): boolean {
   if (last.startsWith('-') && (msg.startsWith(`${last}: needs a value`) || msg.startsWith(`${last} true: expected one of`))) return true;
   // a span that names its file or directory (`dtca model tune l2.mp --images 1000`) reads as a command line to type
   const named = argv.some((w, i) => !w.startsWith('-') && !argv[i - 1]?.startsWith('-') && !/^[a-z][a-z-]*$/.test(w));
-  return !named && /^--[\w-]+: required$|^missing an argument|^name an? \w+/.test(msg);
+  return !named && /^--[\w-]+: required$|^missing an argument|^[\w ]+: missing <|^name an? \w+/.test(msg);
 }
 
 const files = [

@@ -107,10 +107,32 @@ const js = (v: unknown): string => (v === undefined ? 'missing' : shown(typeof v
  */
 const COMPONENT = /^[a-z][a-z0-9_]{0,63}$/;
 
+/**
+ * An energy is never below 0, and a `total` is its components' sum (the writer adds them; 1e-9 of
+ * slack for a sum in another order): a record that passes its CRC with a negative component or a
+ * total of 1e300 over picojoule components was exported and inspected as it stood.
+ */
+export const ENERGY_SUM_TOLERANCE = 1e-9;
+
 function checkEnergy(v: unknown): void {
   if (!isObj(v) || !Object.values(v).every(isNum)) throw new Damage('energy_j is not a map of finite numbers');
   for (const k of Object.keys(v)) if (!COMPONENT.test(k)) throw new Damage(`energy_j: ${js(k)} is not a component name`);
+  let sum = 0;
+  let parts = 0;
+  for (const [k, e] of Object.entries(v as Record<string, number>)) {
+    if (e < 0) throw new Damage(`energy_j: ${k} is ${e}, below 0`);
+    if (k !== 'total') {
+      sum += e;
+      parts++;
+    }
+  }
+  const total = (v as Record<string, number>).total;
+  if (total !== undefined && parts > 0 && Math.abs(total - sum) > ENERGY_SUM_TOLERANCE * Math.max(total, sum))
+    throw new Damage(`energy_j: total ${total} is not the sum of its components (${sum})`);
 }
+
+/** a time: a finite number >= 0 */
+const isTime = (v: unknown): v is number => isNum(v) && v >= 0;
 
 function need(rec: Record<string, unknown>, keys: string[], test: (v: unknown) => boolean, what: string): void {
   for (const k of keys) if (!test(rec[k])) throw new Damage(`${rec.type} record: ${k} is ${js(rec[k])}, expected ${what}`);
@@ -120,7 +142,7 @@ function validate(rec: Record<string, unknown>): TraceRecord {
   switch (rec.type) {
     case 'sweep': {
       need(rec, ['chain', 'stage', 'sweep', 'n_cells', 'cycle', 'toggles'], isInt, 'an integer >= 0');
-      need(rec, ['time_s'], isNum, 'a number');
+      need(rec, ['time_s'], isTime, 'a number >= 0');
       checkEnergy(rec.energy_j);
       const s = rec.states;
       if (!isTypedDict(s) || s.dtype !== 'uint8') throw new Damage('sweep record: states is not a uint8 array');
@@ -132,18 +154,18 @@ function validate(rec: Record<string, unknown>): TraceRecord {
     case 'stage_begin':
     case 'stage_end':
       need(rec, ['stage', 'cycle'], isInt, 'an integer >= 0');
-      need(rec, ['time_s'], isNum, 'a number');
+      need(rec, ['time_s'], isTime, 'a number >= 0');
       checkEnergy(rec.energy_j);
       return rec as unknown as StageRecord;
     case 'end':
       need(rec, ['records', 'sweep_records', 'cycle'], isInt, 'an integer >= 0');
       if (rec.status === 'interrupted') {
-        need(rec, ['time_s'], isNum, 'a number');
+        need(rec, ['time_s'], isTime, 'a number >= 0');
         return rec as unknown as EndRecord;
       }
       if (rec.status !== undefined && rec.status !== 'complete') throw new Damage(`end record: status ${js(rec.status)}`);
       need(rec, ['cell_updates', 'toggles'], isInt, 'an integer >= 0');
-      need(rec, ['time_s'], isNum, 'a number');
+      need(rec, ['time_s'], isTime, 'a number >= 0');
       checkEnergy(rec.energy_j);
       return rec as unknown as EndRecord;
     case 'header':

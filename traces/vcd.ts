@@ -340,6 +340,8 @@ export interface VcdSignalsOptions {
   comment?: string;
   /** simulated time at which the dump ends (a final time stamp) */
   end_s?: number;
+  /** how errors name the file (`--vcd out.vcd`); default its path */
+  label?: string;
 }
 
 /**
@@ -363,7 +365,7 @@ export function writeVcdSignals(path: string, signals: VcdSignal[], opts: VcdSig
   }
   const timescale = opts.timescale ?? chooseTimescale(resolution).timescale;
   const unit = timescaleSeconds(timescale);
-  const w = new VcdWriter(path, { timescale, date: opts.date, version: opts.version, comment: opts.comment });
+  const w = new VcdWriter(path, { timescale, date: opts.date, version: opts.version, comment: opts.comment, label: opts.label });
   try {
     const vars = signals.map((s) => {
       if (s.time_s.length !== s.values.length) throw new UserError(`VCD signal ${s.name}: ${s.time_s.length} times but ${s.values.length} values`);

@@ -128,7 +128,8 @@ function checkedObject(o: Record<string, unknown>, key: string, where: string): 
 
 export function readDesign(d: string): Design {
   const dir = resolve(d);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${d}: not a directory (give dtca run directories or sweep point directories)`);
+  if (!existsSync(dir)) throw new UserError(`${d}: no such directory (give dtca run directories or sweep point directories)`);
+  if (!statSync(dir).isDirectory()) throw new UserError(`${d}: not a directory (give dtca run directories or sweep point directories)`);
   if (!existsSync(join(dir, 'stats.json'))) throw new UserError(`${d}: no stats.json (not a run or sweep point directory)`);
   const stats = readJsonIn(dir, 'stats.json');
   // a stats.json dtca wrote: an object with the run's cycles (not null, a list, or someone else's JSON shown as a column of dashes)

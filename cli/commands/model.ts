@@ -247,6 +247,8 @@ export function tunedManifest(
 async function cmdModelTune(a: Record<string, unknown>, s: Session): Promise<void> {
   const file = String(a.file);
   const out = String(a.out);
+  // `-` is standard output elsewhere; here it was a file named "-" (and "-.manifest.json") in the working directory
+  if (isStdout(out)) throw new UserError('--out -: model tune writes a model file and its FILE.manifest.json beside it; name a file');
   const m = readModel(file);
   checkTarget(out, { label: `--out ${out}`, kind: 'model' }); // after the read: FILE itself is refused here, before the search
   if (!canTuneGuidance(m))
@@ -378,7 +380,7 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
         'info <file>',
         'describe a model file',
         (yy) =>
-          yy.positional('file', { type: 'string', demandOption: true }).option('json', {
+          yy.positional('file', { type: 'string', demandOption: true, describe: 'model file' }).option('json', {
             type: 'boolean',
             default: false,
             describe: 'print the description as JSON (grid, beta, per-stage weights and couplings, the dtm section)',
@@ -390,7 +392,7 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
         "choose a Fashion-MNIST model's label gain and beta on generated images and write the model with them (dtca train does this itself)",
         (yy) =>
           yy
-            .positional('file', { type: 'string', demandOption: true })
+            .positional('file', { type: 'string', demandOption: true, describe: 'the model file to tune' })
             .option('out', { type: 'string', demandOption: true, describe: 'the tuned model (msgpack, or JSON if it ends in .json); a new file, not FILE' })
             .option('config', { type: 'string', describe: 'chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
             .option('set', { type: 'string', array: true, describe: 'override a config value' })

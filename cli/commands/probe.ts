@@ -14,7 +14,7 @@
  */
 import type { Argv } from 'yargs';
 import { UserError } from '../../fabric/errors.js';
-import { isStdout } from '../../fabric/files.js';
+import { checkTarget, isStdout } from '../../fabric/files.js';
 import { buildChip, programStage } from '../../sim/chip.js';
 import { readModel, randomModel, checkModelFitsFabric } from '../../sim/model.js';
 import { FLAG_NAMES } from '../../sim/config.js';
@@ -41,6 +41,9 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   if (isStdout(String(a.vcd))) throw new UserError('--vcd -: the VCD is written to a file (renamed into place when complete); name a file');
   let cfg = loadConfig(a);
   const file = a.model ? readModel(String(a.model)) : null;
+  // the output before the simulation (a directory, a missing directory or a file not a VCD was found after the run)
+  const label = `--vcd ${String(a.vcd)}`;
+  checkTarget(String(a.vcd), { label, kind: 'vcd' });
   // the model's grid when no config or --set names one (as dtca run takes it); a grid named is held to the model below
   const grid = file ? adoptedGrid(a, file, cfg) : [];
   if (grid.length > 0) {
@@ -160,6 +163,7 @@ async function cmdProbe(a: CommonArgs & Record<string, unknown>, s: Session): Pr
   const r = writeVcdSignals(String(a.vcd), signals, {
     resolution_s: dt / 2,
     version: `dtca ${VERSION}`,
+    label,
     comment: `dtca probe: ${cfg.name}, model ${model.source} stage ${stage}, chain ${chain}, cells ${cells.join(',')} (cells.xX_yY: cell y*L + x, L = ${chip.fabric.L}); v_node in volts, rng_p1 the RNG's P(1)`,
   });
   log.info({ vcd: a.vcd, bytes: r.bytes, cells: cells.length, sweeps }, 'waveforms written');

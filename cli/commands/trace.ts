@@ -26,13 +26,13 @@
  */
 import type { Argv } from 'yargs';
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { UserError, Interrupted } from '../../fabric/errors.js';
 import { shown } from '../../fabric/rules.js';
 import { csvLine } from '../../fabric/csv.js';
 import { listenForStop, interruptedLine } from '../signals.js';
 import { eng } from '../../sim/units.js';
-import { SafeFile, isStdout, makeDirs, noteClaimedDir, outputError, checkTarget } from '../../fabric/files.js';
+import { SafeFile, isStdout, makeDirs, noteClaimedDir, noteInput, outputError, checkTarget } from '../../fabric/files.js';
 import { inspectTrace, readTrace, unpackStates, type HeaderRecord, type TraceSummary } from '../../traces/reader.js';
 import { NpyStreamWriter, npyBytes } from '../../traces/npy.js';
 import { layoutArrays } from '../../traces/layout.js';
@@ -160,29 +160,63 @@ class CsvWriter {
   }
 }
 
-/** Creates the --npy directory if needed; returns it and the directory it had to create first (or undefined). */
-function prepareDir(p: string): { dir: string; created: string | undefined } {
+/** Refuses an --npy path that cannot take an export, creating nothing (checked before any output is written). */
+function checkNpyDir(p: string): string {
   if (p === '') throw new UserError("--npy '': an empty path; name a directory");
   if (isStdout(p)) throw new UserError('--npy -: writes a directory of files, not standard output');
   const dir = resolve(p);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return dir; // created later (makeDirs names what stops it)
+  }
+  if (!st.isDirectory()) throw new UserError(`--npy ${p}: ${dir} exists and is not a directory`);
+  checkNpyEntries(p, dir);
+  return dir;
+}
+
+/** Creates the --npy directory if needed; returns it and the directory it had to create first (or undefined). */
+function prepareDir(p: string): { dir: string; created: string | undefined } {
+  const dir = checkNpyDir(p);
   const created = makeDirs(dir, `--npy ${p}`);
   if (created)
     noteClaimedDir(dir); // a fresh directory: its files are this export's own
-  else {
-    // an existing directory: empty, or an earlier --npy export (its states.npy and only .npy files), as rng --out refuses one holding anything else
-    const entries = readdirSync(dir);
-    // (a dangling or looping symbolic link among them is not an export's file: was an ENOENT/ELOOP stack trace)
-    const isFile = (f: string) => {
-      try {
-        return statSync(join(dir, f)).isFile();
-      } catch {
-        return false;
-      }
-    };
-    const ownExport = entries.includes('states.npy') && entries.every((f) => f.endsWith('.npy') && isFile(f));
-    if (entries.length > 0 && !ownExport) throw new UserError(notEmptyMessage(`--npy ${p}`, entries, ' (or an earlier --npy export)'));
-  }
+  else checkNpyEntries(p, dir);
   return { dir, created };
+}
+
+function checkNpyEntries(p: string, dir: string): void {
+  // an existing directory: empty, or an earlier --npy export (its states.npy and only .npy files), as rng --out refuses one holding anything else
+  const entries = readdirSync(dir);
+  // (a dangling or looping symbolic link among them is not an export's file: was an ENOENT/ELOOP stack trace)
+  const isFile = (f: string) => {
+    try {
+      return statSync(join(dir, f)).isFile();
+    } catch {
+      return false;
+    }
+  };
+  const ownExport = entries.includes('states.npy') && entries.every((f) => f.endsWith('.npy') && isFile(f));
+  if (entries.length > 0 && !ownExport) throw new UserError(notEmptyMessage(`--npy ${p}`, entries, ' (or an earlier --npy export)'));
+}
+
+/**
+ * Every output checked before the first is written (the VCD is written before the --csv/--npy pass:
+ * a --csv refused after it left the VCD behind with exit 2), and no two of them the same file, or a
+ * file inside the --npy directory (which holds only its .npy arrays).
+ */
+function checkOutputs(csv: string | undefined, npy: string | undefined, vcd: string | undefined): void {
+  const files: [string, string][] = [];
+  if (csv !== undefined && !isStdout(csv)) files.push([`--csv ${csv}`, checkTarget(csv, { label: `--csv ${csv}`, kind: 'csv' })]);
+  if (vcd !== undefined && !isStdout(vcd)) files.push([`--vcd ${vcd}`, checkTarget(vcd, { label: `--vcd ${vcd}`, kind: 'vcd' })]);
+  if (files.length === 2 && files[0][1] === files[1][1]) throw new UserError(`${files[0][0]} and ${files[1][0]} name the same file; give each its own`);
+  if (npy === undefined) return;
+  const dir = checkNpyDir(npy);
+  for (const [label, abs] of files) {
+    if (abs === dir) throw new UserError(`${label} and --npy ${npy} name the same path; give each its own`);
+    if (abs.startsWith(dir + sep)) throw new UserError(`${label}: inside the --npy directory ${npy}, which holds only the .npy arrays; write it elsewhere`);
+  }
 }
 
 interface VcdArgs {
@@ -270,10 +304,13 @@ async function exportAll(
   if (csv === undefined && npy === undefined && vcd.vcd === undefined)
     throw new UserError('trace export: name an output: --csv OUT, --npy DIR and/or --vcd OUT.vcd');
   if (vcd.vcd === undefined) {
-    for (const k of ['cells', 'stages', 'chains', 'maxMb'] as const) {
-      if (vcd[k] !== undefined) throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k} applies to --vcd only`);
+    for (const k of ['cells', 'stages', 'chains', 'maxMb', 'clock'] as const) {
+      if (vcd[k] !== undefined)
+        throw new UserError(`trace export: --${k === 'maxMb' ? 'max-mb' : k === 'clock' ? (vcd.clock ? 'clock' : 'no-clock') : k} applies to --vcd only`);
     }
   }
+  noteInput(file); // so an output naming the trace is refused as its input, before anything is written
+  checkOutputs(csv, npy, vcd.vcd);
   if (vcd.vcd !== undefined) onVcd(await cmdExportVcd(file, vcd, csv !== undefined && isStdout(csv), csv === undefined && npy === undefined, log, stop));
   if (csv === undefined && npy === undefined) return;
   const reader = readTrace(file); // notes the input, so no output may replace it

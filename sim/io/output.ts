@@ -191,6 +191,8 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
   let dir: string;
   let created = false;
   if (out === '') throw new UserError(`${flag} '': an empty path; name a directory`);
+  // `-` names standard output wherever dtca writes a file; a directory of files cannot go there (was a directory named "-")
+  if (out === '-') throw new UserError(`${flag} -: this command writes a directory of files, not standard output; name a directory (./- for one called "-")`);
   if (out === undefined) {
     dir = claimDefaultDir('runs', name, started, flag);
     created = true;

@@ -184,6 +184,16 @@ def _energy_problem(v):
     for k in v:
         if not isinstance(k, str) or not _COMPONENT.fullmatch(k):
             return "energy_j: %s is not a component name" % _js(k)
+    # an energy is never below 0, and a total is its components' sum (as the TypeScript reader checks)
+    total, parts, n = v.get("total"), 0.0, 0
+    for k, e in v.items():
+        if e < 0:
+            return "energy_j: %s is %s, below 0" % (k, _js(e))
+        if k != "total":
+            parts += e
+            n += 1
+    if total is not None and n > 0 and abs(total - parts) > 1e-9 * max(total, parts):
+        return "energy_j: total %s is not the sum of its components (%s)" % (_js(total), _js(parts))
     return None
 
 
@@ -314,8 +324,8 @@ class RecordIterator:
             if not _is_int(obj.get(k)):
                 raise self._damage(offset, "%s record: %s is %s, expected an integer >= 0" % (t, k, _js(obj.get(k))))
         for k in nums:
-            if not _num(obj.get(k)):
-                raise self._damage(offset, "%s record: %s is %s, expected a number" % (t, k, _js(obj.get(k))))
+            if not _num(obj.get(k)) or obj.get(k) < 0:
+                raise self._damage(offset, "%s record: %s is %s, expected a number >= 0" % (t, k, _js(obj.get(k))))
         problem = None if kind == "end-interrupted" else _energy_problem(obj.get("energy_j"))
         if problem:
             raise self._damage(offset, problem)
