@@ -225,14 +225,24 @@ def _jsnum(v):
 def _unpacker():
     # strings that are not UTF-8 decode leniently (as the TypeScript reader does): a damaged record
     # is then judged by its CRC, not by a decoding error; a map that gives a key twice is refused
-    # (msgpack would keep the last value without a word), as dtca refuses it
+    # (msgpack would keep the last value without a word), as dtca refuses it: _no_key_twice, once a
+    # record is whole and has passed the checks dtca makes first (the hook would run as each inner
+    # map ends, inside a record that turns out to be cut short)
     return msgpack.Unpacker(
         raw=False,
         strict_map_key=False,
         unicode_errors="surrogateescape",
         max_buffer_size=MAX_RECORD_BYTES + 2 * CHUNK,
-        object_pairs_hook=model._map_no_key_twice,
     )
+
+
+def _no_key_twice(raw):
+    """The key a whole record's bytes give twice in one map (as dtca's reader sees keys), or None."""
+    try:
+        msgpack.unpackb(bytes(raw), raw=False, strict_map_key=False, unicode_errors="surrogateescape", object_pairs_hook=model._map_no_key_twice)
+    except model._KeyTwice as e:
+        return e.args[0]
+    return None
 
 
 def _find_record(tail):
@@ -310,6 +320,9 @@ class RecordIterator:
         t = obj["type"]
         if not _crc_ok(raw, obj):
             raise self._damage(offset, "%s record fails its CRC check" % t)
+        twice = _no_key_twice(raw)
+        if twice is not None:
+            raise self._damage(offset, "%s is given twice in one record" % json.dumps(twice))
         if self._ended:
             raise self._damage(offset, "a %s record after the end record" % t)
         if self.records == 0:
@@ -482,8 +495,6 @@ class RecordIterator:
                         obj = unp.unpack()
                     except msgpack.OutOfData:
                         break
-                    except model._KeyTwice as e:
-                        raise self._damage(base, "%s is given twice in one record" % json.dumps(e.args[0]))
                     except Exception as e:  # invalid msgpack: named by its kind, not by the library's own text
                         why = type(e).__name__
                         if self.records == 0 and not _starts_like_header(buf):
