@@ -256,7 +256,7 @@ export interface AlternatedRatio {
  * Row b against row a in this process: both set up and warmed up once, then `rounds` rounds of a
  * slice of a and a slice of b (each at least `sliceS` seconds of sweeps, a traced row's in whole
  * chunks), b's µs per sweep over a's per round, and the median. On this kind of host the speed
- * drifts by ±20 % from one second to the next; slices a fraction of a second apart share the
+ * drifts by ±20 % within a minute; slices a fraction of a second apart share the
  * host's state far better than whole rows measured one after the other (each with its own set-up
  * and warm-up, as until 7 December). After a traced slice the writer thread is let finish the
  * records handed to it (untimed), so none of its work spills into the next slice: a traced slice
