@@ -309,8 +309,14 @@ export async function runJobs<R = unknown>(jobs: Job[], o: PoolOptions = {}): Pr
     onStopped.on = null;
     if (watch) clearInterval(watch);
     if (settleTimer) clearTimeout(settleTimer);
-    if (failed === null && !stopped) await giveBack(workers);
-    else {
+    if (failed === null && !stopped) {
+      await giveBack(workers);
+      // a signal that came while this thread was busy with the threads' messages waits for the
+      // event loop's next poll phase; ending the threads used to give it that turn, keeping them
+      // does not: two check phases on it has been handled, so a caller that asks its `stop` after
+      // the call (training) sees a stop that came before the last job ended
+      if (o.stop) for (let i = 0; i < 2; i++) await new Promise<void>((r) => setImmediate(r));
+    } else {
       // a stopped call's lanes still hold their jobs: their workers' ends are not failures. A
       // failed or stopped call's threads are not kept (one may be cut short mid-job, or hold what
       // a failed job left): the next call starts new ones

@@ -522,10 +522,6 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
       if (e instanceof Interrupted && stop?.()) throw stopped();
       throw e;
     }
-    // a signal that came while this thread was busy with the threads' messages waits for the event
-    // loop's next poll phase: two check phases on, it has been handled, so a stop that came before
-    // the last epoch ended is not missed (the threads can finish meanwhile: a stop is asked every 50 ms)
-    if (stop) for (let i = 0; i < 2; i++) await new Promise<void>((r) => setImmediate(r));
   }
   if (stop?.()) throw stopped();
   if (stageOnly) {
