@@ -220,8 +220,13 @@ export interface LatchEngine {
    * training step's negative chains from its positive ones).
    */
   keep(k: number, beta: number): void;
-  /** Latch one colour in every held chain; adds the batch's tallies to `sum` and, if given, chain k's to perChain[k]. */
-  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void;
+  /**
+   * Latch one colour in every held chain; adds the batch's tallies to `sum` and, if given, chain k's
+   * to perChain[k]. With `energy` false the caller reads no energy (training): the divider terms,
+   * the one tally whose arithmetic the latch pays for beyond its toggles, are left out (`dividerQ`
+   * of sum and perChain unchanged); spins, nodes and every other tally are the same.
+   */
+  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null, energy?: boolean): void;
   /** Chain k's spins (+-1) into out[0..N-1]. */
   readSpins(k: number, out: Int8Array | Float64Array): void;
   /**

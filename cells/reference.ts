@@ -119,12 +119,14 @@ export class ReferenceEngine implements LatchEngine {
     }
   }
 
-  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void {
+  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null, energy = true): void {
     this.st.latch_calls++;
+    const dividerBefore = sum.dividerQ;
     for (let k = 0; k < this.count; k++) {
       const t = perChain ? perChain[k] : null;
       const before = t ? { ...sum } : null;
       this.latchChain(k, hs, sum);
+      if (!energy) sum.dividerQ = dividerBefore;
       if (t && before) {
         t.latches += sum.latches - before.latches;
         t.toggles += sum.toggles - before.toggles;

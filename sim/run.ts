@@ -124,6 +124,8 @@ export interface StagePlan {
    * (fabric/errors.ts) with the batch's first chain.
    */
   shouldStop?: (at: { stage: number; chain: number; sweep: number }) => boolean;
+  /** false: nothing reads the stage's energy (training): the engines leave the divider terms out (LatchEngine.latch) */
+  energy?: boolean;
 }
 
 export function latchKey(chip: Chip, stage: number, sweep: number): number {
@@ -586,8 +588,8 @@ export function* stageSteps(
       hs0.seg1Cycles = sweep === 0 ? 0 : t.phaseCycles;
       hs0.beta = hs1.beta = beta;
       hs0.key = hs1.key = key;
-      engine.latch(hs0, t0, viewed ? per0 : null);
-      engine.latch(hs1, t1, viewed ? per1 : null);
+      engine.latch(hs0, t0, viewed ? per0 : null, plan.energy);
+      engine.latch(hs1, t1, viewed ? per1 : null, plan.energy);
       addSweepEvents(ev, chip, t0, t1, sweep, n);
       if (sweep >= mFrom && (sweep - mFrom) % mEvery === 0) engine.accumulateMoments(plan.moments!.sums);
       if (viewed && views && plan.view && per0 && per1) views.record(sweep, engine, per0, per1, plan.view.wants);

@@ -73,12 +73,12 @@ describe('results do not depend on batch size or workers', () => {
 // free with per-chain biases), mixing whole and sparse biases in one batch, on every engine.
 
 /** One sweep (both colours, key streamKey(9, stage, sweep), beta 1) and every chain's spins after it, as text. */
-function sweepAndRead(eng: LatchEngine, N: number, chains: number, stage: number, sweep: number): { tallies: string; spins: string } {
+function sweepAndRead(eng: LatchEngine, N: number, chains: number, stage: number, sweep: number, energy = true): { tallies: string; spins: string } {
   const t0 = newTally();
   const t1 = newTally();
   const key = streamKey(9, stage, sweep);
-  eng.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : 2, ownCycles: 2, beta: 1, key }, t0);
-  eng.latch({ colour: 1, seg1Cycles: 2, ownCycles: 2, beta: 1, key }, t1);
+  eng.latch({ colour: 0, seg1Cycles: sweep === 0 ? 0 : 2, ownCycles: 2, beta: 1, key }, t0, null, energy);
+  eng.latch({ colour: 1, seg1Cycles: 2, ownCycles: 2, beta: 1, key }, t1, null, energy);
   const s = new Int8Array(N);
   let spins = '';
   for (let k = 0; k < chains; k++) {
@@ -94,7 +94,7 @@ interface StepRun {
   tallies: string;
 }
 
-function stepScenario(kind: EngineKind, ideal: boolean, fast: boolean, chains: number): StepRun {
+function stepScenario(kind: EngineKind, ideal: boolean, fast: boolean, chains: number, energy = true): StepRun {
   const chip = buildChip(testConfig(['fabric.L=14', 'fabric.rules="G8"', 'cell.weight_bits=8'], ideal));
   const { N } = chip.fabric;
   const prog = programStage(chip, randomModel(chip.fabric, 5, 0.3, 0.2), 0);
@@ -112,7 +112,7 @@ function stepScenario(kind: EngineKind, ideal: boolean, fast: boolean, chains: n
   const out: StepRun = { spins: '', moments: '', tallies: '' };
   const sweeps = (stage: number, n: number) => {
     for (let sweep = 0; sweep < n; sweep++) {
-      const { tallies, spins } = sweepAndRead(eng, N, chains, stage, sweep);
+      const { tallies, spins } = sweepAndRead(eng, N, chains, stage, sweep, energy);
       eng.accumulateMoments(own);
       eng.accumulateMoments(plain);
       out.tallies += tallies;
@@ -207,6 +207,12 @@ describe("a training step's entry points = the ones they stand for, on every eng
             expect(r.tallies, `${kind} ${fast ? 'new' : 'old'}: tallies`).toBe(ref.tallies);
             expect(r.moments, `${kind} ${fast ? 'new' : 'old'}: moments`).toBe(ref.moments);
           }
+          // training reads no energy (latch energy false): the same spins, moments and tallies, the divider terms left out
+          const r = stepScenario(kind, ideal, true, chains, false);
+          expect(r.spins === ref.spins, `${kind} without energy: spins`).toBe(true);
+          expect(r.moments, `${kind} without energy: moments`).toBe(ref.moments);
+          expect(ref.tallies).toMatch(/"dividerQ":[1-9]/);
+          expect(r.tallies, `${kind} without energy: tallies`).toBe(ref.tallies.replace(/"dividerQ":\d+/g, '"dividerQ":0'));
         }
       });
     }
@@ -275,4 +281,39 @@ describe('cycle chip: chains loaded at different betas settle each at its own dr
   it('many-chain engine = reference engine', () => {
     expect(run('batch')).toBe(run('reference'));
   });
+});
+
+describe('one chain split into tiles: training reads no energy (latch energy false)', () => {
+  for (const ideal of [true, false]) {
+    it(`${ideal ? 'ideal' : 'cycle'} chip, two threads`, () => {
+      const chip = buildChip(testConfig(['fabric.L=14', 'fabric.rules="G8"', 'cell.weight_bits=8'], ideal));
+      const { N } = chip.fabric;
+      const planes = programStage(chip, randomModel(chip.fabric, 5, 0.3, 0.2), 0).planes;
+      const k0 = streamKey(78, 1);
+      const run = (energy: boolean): { tallies: string; spins: string } => {
+        const eng = createEngine(chip.spec, { choice: 'wasm', chains: 1, tiles: 2, weightBits: 8 }).engine;
+        expect(eng.stats().tiles).toBe(2);
+        eng.program(planes);
+        eng.begin(0, 1);
+        eng.load(
+          0,
+          Int8Array.from({ length: N }, (_, i) => (uniform(k0, i) < 0.5 ? 1 : -1)),
+          1,
+        );
+        const out = { tallies: '', spins: '' };
+        for (let sweep = 0; sweep < 4; sweep++) {
+          const r = sweepAndRead(eng, N, 1, 0, sweep, energy);
+          out.tallies += r.tallies;
+          out.spins += r.spins;
+        }
+        eng.dispose();
+        return out;
+      };
+      const a = run(true);
+      const b = run(false);
+      expect(b.spins === a.spins).toBe(true);
+      expect(a.tallies).toMatch(/"dividerQ":[1-9]/);
+      expect(b.tallies).toBe(a.tallies.replace(/"dividerQ":\d+/g, '"dividerQ":0'));
+    });
+  }
 });

@@ -388,7 +388,7 @@ export class WasmEngine implements LatchEngine {
     return fn;
   }
 
-  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void {
+  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null, energy = true): void {
     const g = this.g;
     const c = hs.colour;
     const ph = this.spec.physics;
@@ -431,7 +431,7 @@ export class WasmEngine implements LatchEngine {
       const toggles = this.out('toggles');
       const wire = this.out('wire');
       const links = this.out('link');
-      const divider = this.out('divider');
+      const divider = energy ? this.out('divider') : 0;
       sum.latches += latches;
       sum.toggles += toggles;
       sum.wireQ += wire;

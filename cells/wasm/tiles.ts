@@ -626,7 +626,7 @@ export class TiledEngine implements LatchEngine {
     if (k !== 0) throw new RangeError(`engine: chain ${k}, capacity 1`);
   }
 
-  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void {
+  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null, energy = true): void {
     if (this.count === 0) return;
     const i32 = this.i32;
     i32[H_COLOUR] = hs.colour;
@@ -649,6 +649,7 @@ export class TiledEngine implements LatchEngine {
       t.dividerQ += f[at + 4];
       exact += f[at + 5];
     }
+    if (!energy) t.dividerQ = 0;
     addTally(sum, t);
     if (perChain) addTally(perChain[0], t);
     this.cellUpdates += t.latches;

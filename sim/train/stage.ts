@@ -502,6 +502,8 @@ export class StageTrainer {
         finals: o.finals !== undefined,
         finalsInto: o.finals,
         shouldStop: stop,
+        // training reads spins and moments only: the engines leave the energy's divider terms out
+        energy: false,
       },
       ev,
       due,

@@ -43,6 +43,8 @@ export interface BatchVariant {
   perChain: boolean;
   /** cycle-accurate physics: substeps of the interval's segments, delayed links */
   cycle: null | { n1: number; nMid: number; n2: number; lat: boolean };
+  /** the caller reads no energy (latch() energy false, no per-chain tallies): no divider terms, the divider output 0 */
+  noDivider?: boolean;
 }
 
 /**
@@ -569,6 +571,7 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
 function dividerTerms(ctx: Ctx, k: number, q: number, Vf: number): Code[] {
   const { get, set, K, l, v, g } = ctx;
   const out: Code[] = [];
+  if (v.noDivider && !v.perChain) return out;
   // clamping x^2 to 16384 after the square is clamping x to [-128, 128] before it (f(x x) >= 16384 iff |x| >= 128)
   out.push(set(l.dvx, o.f32x4_mul(get(Vf), K(KC.DV))));
   const m = o.f32x4_add(o.f32x4_pmin(o.f32x4_mul(get(l.dvx), get(l.dvx)), K(KC.F16384)), K(KC.F2P23));
@@ -722,7 +725,7 @@ export function emitCommit(ctx: Ctx, k: number): Code[] {
   if (v.masked) out.push(set(l.tog, o.v_and(get(l.tog), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M16))));
   out.push(set(l.tacc, o.i16x8_sub(get(l.tacc), get(l.tog))));
   // (with per-chain tallies the engine sums the call's divider terms from the lanes)
-  if (!v.cycle && !v.perChain) {
+  if (!v.cycle && !v.perChain && !v.noDivider) {
     if (v.masked)
       out.push(
         set(l.dA, o.v_and(get(l.dA), o.v_load(get(l.mask), MASK.stride * k + MASK.off.M32))),
@@ -1060,7 +1063,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
   // cycle, every lane valid, no per-chain tallies: dividerTerms left DQK out of each of the call's
   // 2 NV terms per cell and lane (each lane's sum wraps, its true value is below 2^31)
   const dqTail: Code[] =
-    variant.cycle && !variant.masked && !variant.perChain
+    variant.cycle && !variant.masked && !variant.perChain && !variant.noDivider
       ? [set(l.dacc, o.i32x4_add(get(l.dacc), o.i32x4_splat(o.i32_mul(abiLoad.i32('bCount'), o.i32(Math.imul(2 * g.NV, DQK))))))]
       : [];
   const divider = o.f64_convert_i64_s(

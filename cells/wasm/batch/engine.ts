@@ -415,7 +415,7 @@ export class BatchEngine implements LatchEngine {
   private module(v: BatchVariant): Exports {
     if (!v.cycle) {
       // the ideal variants, looked up without a key
-      const k = (v.masked ? 1 : 0) + (v.perChain ? 2 : 0);
+      const k = (v.masked ? 1 : 0) + (v.perChain ? 2 : 0) + (v.noDivider ? 4 : 0);
       return (this.idealModules[k] ??= this.compile(v));
     }
     return this.compile(v);
@@ -428,7 +428,7 @@ export class BatchEngine implements LatchEngine {
    */
   private compile(v: BatchVariant): Exports {
     const c = v.cycle;
-    const key = `${v.masked ? 1 : 0}${v.perChain ? 1 : 0}${c ? `${c.n1},${c.nMid},${c.n2},${c.lat ? 1 : 0}` : ''}`;
+    const key = `${v.masked ? 1 : 0}${v.perChain ? 1 : 0}${v.noDivider ? 1 : 0}${c ? `${c.n1},${c.nMid},${c.n2},${c.lat ? 1 : 0}` : ''}`;
     let m = this.modules.get(key);
     if (!m) {
       // the code depends on the geometry, the variant and the table's place only: engines of one thread share it
@@ -968,7 +968,7 @@ export class BatchEngine implements LatchEngine {
     return { n1, nMid, n2, lat: this.lat };
   }
 
-  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null): void {
+  latch(hs: HalfSweep, sum: Tally, perChain?: Tally[] | null, energy = true): void {
     this.settle();
     this.flushSpins();
     this.flushBias();
@@ -991,7 +991,8 @@ export class BatchEngine implements LatchEngine {
     for (let bi = 0; bi < this.blocks.length; bi++) {
       const b = this.blocks[bi];
       if (b.count === 0) continue;
-      const m = this.module({ masked: b.count < g.BL, perChain: Boolean(perChain), cycle });
+      // without energy the kernel leaves the divider terms out (per-chain tallies keep them: read, not added)
+      const m = this.module({ masked: b.count < g.BL, perChain: Boolean(perChain), cycle, ...(energy || perChain ? {} : { noDivider: true }) });
       this.setI32('bPlane', b.plane);
       this.setI32('bBias', b.bias);
       this.setI32('bPhi', b.phi);
@@ -1009,8 +1010,10 @@ export class BatchEngine implements LatchEngine {
         sum.wireQ += this.out('wire');
         sum.linkToggles += this.out('link');
         this.st.exact_decisions += this.out('fallbacks');
-        if (perChain) sum.dividerQ += this.readPerChain(b, perChain, bi * g.BL, cnt);
-        else sum.dividerQ += this.out('divider');
+        if (perChain) {
+          const d = this.readPerChain(b, perChain, bi * g.BL, cnt, energy);
+          if (energy) sum.dividerQ += d;
+        } else if (energy) sum.dividerQ += this.out('divider');
       }
       sum.latches += n * b.count;
       if (perChain) for (let lane = 0; lane < b.count; lane++) perChain[bi * g.BL + lane].latches += n;
@@ -1028,7 +1031,7 @@ export class BatchEngine implements LatchEngine {
    * lanes in the first 16 bytes of the class's 32-byte slot) with the wire and link tallies they
    * carry; then both cleared. Returns the call's divider terms over the block's chains.
    */
-  private readPerChain(b: Block, per: Tally[], first: number, cells: number): number {
+  private readPerChain(b: Block, per: Tally[], first: number, cells: number, energy: boolean): number {
     const a = this.a;
     const i32 = a.i32;
     const i16 = this.i16();
@@ -1041,7 +1044,7 @@ export class BatchEngine implements LatchEngine {
     for (let lane = 0; lane < b.count; lane++) {
       const t = per[first + lane];
       const d = (dq + i32[div + lane]) | 0;
-      t.dividerQ += d;
+      if (energy) t.dividerQ += d;
       total += d;
       const at = (tog + 32 * (lane >> 3) + 2 * (lane & 7)) >> 1;
       for (let c = 0; c < this.classWire.length; c++) {
