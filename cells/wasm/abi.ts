@@ -67,6 +67,8 @@ export const I32 = {
   bOut: 29, // moments: i32 per cell (spin ups), then per colour-0 cell and direction (disagreements)
   bAcc: 30, // per-chain tallies of the block (batch/layout.ts ACC)
   bState: 31, // cycle: the block's analog state (batch/layout.ts STATE)
+  bScale: 32, // settle(): per vector of the block, the lanes' drive scales (two f32x4)
+  bSettle: 33, // settle(): per vector of the block, the lanes to settle (two i32x4 masks, -1 = settle)
   bPrev: 34, // cycle with delayed links: previous spin masks, laid out as the spin plane
   bStride: 35, // pack(): bytes per chain of the packed output
   bRows: 36, // rowsIn8/rowsIn16/rowsOut8: per lane of the block, an i32 pointer to its row (chain-major staging)

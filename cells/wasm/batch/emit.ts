@@ -20,6 +20,7 @@
  *   pads()     torus wrap copies of a colour's cells into the padding.
  *   pack()     every chain's spins bit-packed (traces).
  *   fields()   every cell's integer field in every lane (the cycle engine's load() settles nodes from it).
+ *   settle()   nodes, targets and sigmoid caches settled to those fields in chosen lanes (the cycle engine's load()).
  *
  * What each lane computes is the reference engine's arithmetic for its chain: the integer field
  * (exact), the draw latchDraw(key, cell, chain) (rng/counter.ts), the threshold, node values and
@@ -488,7 +489,7 @@ export const FIX = struct(
  * Leaves the provisional masks in `up`; stores nodes, targets, the sigmoid cache; adds the divider terms.
  */
 export function emitCycleFast(ctx: Ctx, k: number): Code[] {
-  const { get, set, K, l, g, v, f32 } = ctx;
+  const { get, set, K, l, g, v } = ctx;
   const cy = v.cycle!;
   const out: Code[] = [];
   const own = -g.minOd + 16 * k;
@@ -501,14 +502,7 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
     // the drive; y = -min(|z|, 40) log2 e for z = gain h + offset, from z' = -log2e z (per-cell gain and
     // offset pre-scaled, emitCellStart): y = max(-|z'|, -40 log2 e); t = e^-|z| = 2^y as emit/sigmoid.ts
     out.push(set(l.hq, o.f32x4_mul(o.f32x4_convert_i32x4_s(Gq), K(KC.FTB))));
-    out.push(set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GIL), get(l.hq)), get(l.OIL))));
-    out.push(set(l.yq, o.f32x4_pmax(o.v_or(get(l.zq), K(KC.ISIGN)), K(KC.FM40L))));
-    out.push(...emitExp2Frac32(f32));
-    // sigma~(h) = n2 / x2, n2 = (z >= 0 ? 1 : t) = max(t, 1 if z' has its sign bit set else 0) (z' = +-0:
-    // t = 1 either way), x2 = 1 + t: the next latch's cache (layout.ts STATE)
-    out.push(set(l.zn, o.f32x4_pmax(get(l.qq), o.v_and(o.i32x4_shr_s(get(l.zq), o.i32(31)), K(KC.F1)))));
-    out.push(set(l.qq, o.f32x4_add(K(KC.F1), get(l.qq))));
-    out.push(set(l.sg, o.f32x4_div(get(l.zn), get(l.qq))));
+    out.push(...emitSigmaTilde(ctx));
     // node segments (the reference's operations) and the bound's distances
     const dist = (d: number, gb: number) => o.f32x4_mul(o.v_and(get(d), K(KC.FABS)), get(gb));
     out.push(set(l.Vq, o.v_load(get(l.vp), at + STATE.off.V)));
@@ -560,6 +554,88 @@ export function emitCycleFast(ctx: Ctx, k: number): Code[] {
   }
   out.push(set(l.up, o.i16x8_narrow_i32x4_s(get(l.upq[0]), get(l.upq[1]))));
   return out;
+}
+
+/**
+ * sigma~ of the drive in l.hq into l.sg (the sigmoid cache's value, layout.ts STATE), for the
+ * cell's pre-scaled gain and offset GIL, OIL (emitCellStart): y = -min(|z|, 40) log2 e for
+ * z = gain h + offset, from z' = -log2e z: y = max(-|z'|, -40 log2 e); t = e^-|z| = 2^y as
+ * emit/sigmoid.ts; sigma~ = n / x, n = (z >= 0 ? 1 : t) = max(t, 1 if z' has its sign bit set
+ * else 0) (z' = +-0: t = 1 either way), x = 1 + t, rounded once. The latch and settle() both use it.
+ */
+function emitSigmaTilde(ctx: Ctx): Code[] {
+  const { get, set, K, l, f32 } = ctx;
+  return [
+    set(l.zq, o.f32x4_add(o.f32x4_mul(get(l.GIL), get(l.hq)), get(l.OIL))),
+    set(l.yq, o.f32x4_pmax(o.v_or(get(l.zq), K(KC.ISIGN)), K(KC.FM40L))),
+    ...emitExp2Frac32(f32),
+    set(l.zn, o.f32x4_pmax(get(l.qq), o.v_and(o.i32x4_shr_s(get(l.zq), o.i32(31)), K(KC.F1)))),
+    set(l.qq, o.f32x4_add(K(KC.F1), get(l.qq))),
+    set(l.sg, o.f32x4_div(get(l.zn), get(l.qq))),
+  ];
+}
+
+/**
+ * settle(): the cycle engine's load (engine.ts settle) for the records at bCells (bCount of them),
+ * their fields at bOut (fields()' output, NV i16x8 per record): in every lane whose bSettle mask is
+ * set, node and target = the drive h = f(f(G) scale) (the lane's scale at bScale; G exact, so one
+ * rounding as drive32) and the sigmoid cache = sigma~(h) (emitSigmaTilde, as a latch leaves it);
+ * other lanes keep their state. Uses the latch's locals.
+ */
+function settleFunc(ctx: Ctx): FuncDef {
+  const { get, set, K, l, g } = ctx;
+  const ro = recOff(g);
+  const keep = (at: number, val: Code): Code => o.v_store(get(l.vp), o.v_bitselect(val, o.v_load(get(l.vp), at), get(l.e0)), at);
+  const body: Code[] = [
+    set(l.vp, o.i32_add(abiLoad.i32('bState'), o.i32_load(get(l.rec), ro.SLOT))),
+    set(l.GIL, o.f32x4_mul(o.v_load32_splat(get(l.rec), ro.GAIN), K(KC.FNLOG2E))),
+    set(l.OIL, o.f32x4_mul(o.v_load32_splat(get(l.rec), ro.OFF), K(KC.FNLOG2E))),
+  ];
+  // a loop over the record's vectors (as the cycle latch's), pointers advanced per vector
+  const vec: Code[] = [set(l.G, o.v_load(get(l.sp), 0))];
+  for (let q = 0; q < 2; q++) {
+    const at = 16 * q;
+    const Gq = q === 0 ? o.i32x4_extend_low_i16x8_s(get(l.G)) : o.i32x4_extend_high_i16x8_s(get(l.G));
+    vec.push(
+      set(l.hq, o.f32x4_mul(o.f32x4_convert_i32x4_s(Gq), o.v_load(get(l.phi), 16 * q))),
+      ...emitSigmaTilde(ctx),
+      set(l.e0, o.v_load(get(l.mask), 16 * q)),
+      keep(at + STATE.off.V, get(l.hq)),
+      keep(at + STATE.off.T, get(l.hq)),
+      keep(at + STATE.off.SG, get(l.sg)),
+    );
+  }
+  body.push(
+    set(l.kv, o.i32(g.NV)),
+    o.loop([
+      ...vec,
+      set(l.sp, o.i32_add(get(l.sp), o.i32(16))),
+      set(l.phi, o.i32_add(get(l.phi), o.i32(32))),
+      set(l.mask, o.i32_add(get(l.mask), o.i32(32))),
+      set(l.vp, o.i32_add(get(l.vp), o.i32(STATE.stride))),
+      o.br_if(0, o.i32_gt_s(o.tee(l.kv, o.i32_sub(get(l.kv), o.i32(1))), o.i32(0))),
+    ]),
+    // the lanes' scales and masks back to the block's first vector for the next record
+    set(l.phi, o.i32_sub(get(l.phi), o.i32(32 * g.NV))),
+    set(l.mask, o.i32_sub(get(l.mask), o.i32(32 * g.NV))),
+  );
+  // the copies of the constants K() hands out (newCtx), as the latch makes them: settle() may run first
+  const copies = ctx.dups.map(([copy, slot]) => o.v_store(o.i32(0), o.v_load(o.i32(0), constAddr(slot)), constAddr(copy)));
+  return {
+    name: 'settle',
+    params: [],
+    results: [],
+    locals: ctx.lc.types,
+    body: [
+      ...copies,
+      set(l.rec, abiLoad.i32('bCells')),
+      set(l.n, abiLoad.i32('bCount')),
+      set(l.sp, abiLoad.i32('bOut')),
+      set(l.phi, abiLoad.i32('bScale')),
+      set(l.mask, abiLoad.i32('bSettle')),
+      countDown(l.n, [...body, set(l.rec, o.i32_add(get(l.rec), o.i32(batchRec(g.D).stride)))]),
+    ],
+  };
 }
 
 /**
@@ -1012,7 +1088,7 @@ function momentsAccFunc(g: BatchGeom): FuncDef {
   };
 }
 
-/** the module: latch(), moments(), pads(), pack(), rowsIn8(), rowsIn16(), rowsOut8(), momentsAcc(), fix() (cycle), fields() */
+/** the module: latch(), moments(), pads(), pack(), rowsIn8(), rowsIn16(), rowsOut8(), momentsAcc(), fix() (cycle), fields(), settle() */
 export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpec): Uint8Array {
   const ctx = newCtx(g, variant, tab);
   const { get, set, l, ZERO } = ctx;
@@ -1176,7 +1252,7 @@ export function generateBatch(g: BatchGeom, variant: BatchVariant, tab: TableSpe
     funcs.push(fixFunc(g, variant));
   }
   // last, so that it moves no other function's index
-  funcs.push(fieldsFunc(g));
+  funcs.push(fieldsFunc(g), settleFunc(ctx));
   return assemble({
     memory: { module: 'e', name: 'm', initial: 1, maximum: 65536, shared: true },
     imports: [{ module: 'e', name: 'exp', params: [T.f64], results: [T.f64] }],

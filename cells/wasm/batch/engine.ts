@@ -153,8 +153,7 @@ export class BatchEngine implements LatchEngine {
   /** cycle physics: some block has unsettled lanes; each loaded lane's drive scale 2 beta unit (f32) */
   private anyUnsettled = false;
   private readonly settleScale: Float64Array;
-  /** settle(): the cell of each record (record order: colour 0's cells, then colour 1's), and the fields' buffer */
-  private cellOfRec: Int32Array | null = null;
+  /** settle(): the fields' buffer (one colour's records at a time) */
   private fieldsOut = -1;
   private readonly modules = new Map<string, Exports>();
   private readonly st: EngineStats;
@@ -228,9 +227,8 @@ export class BatchEngine implements LatchEngine {
   /** per tally class (cells that drive the same wire and tile-crossing wires, layout.ts batchAcc): its wire (1/WIRE_Q pitches) and its links */
   private readonly classWire: number[] = [];
   private readonly classLinks: number[] = [];
-  /** settle(): a cell's sigmoid cache values by field (stamp: the cell's generation, settleGen) */
-  private readonly settleMemo = { stamp: new Int32Array(65536), value: new Float32Array(65536) };
-  private settleGen = 0;
+  /** settle(): the block's lane masks and drive scales (engine memory; -1 until the first settle) */
+  private settleLanes = -1;
   /** the largest |offset| of a cell (f32) */
   private offMax = 0;
   private readonly idealModules: (Exports | undefined)[] = [];
@@ -805,11 +803,13 @@ export class BatchEngine implements LatchEngine {
 
   /**
    * The cycle physics' load: every node of every loaded lane settles to its field, node and target
-   * at the drive h = f(f(G) f(2 beta unit)), the sigmoid cache at z = f(f(gain h) + f(offset)) (the
-   * reference's operations). The fields come from the kernel's own integer sum over the block's
-   * planes (fields(): G exact, as the latch computes it), so the planes are written first. Runs
-   * before a latch, and before anything that would change what a loaded lane settles to (its
-   * biases, the programmed planes, begin()): the result is the one at load time.
+   * at the drive h = f(f(G) f(2 beta unit)) (the reference's operations), the sigmoid cache at the
+   * estimate sigma~(h) a latch would leave there (emit.ts settle(); the cache only feeds the fast
+   * decision's estimate, whose bound covers sigma~'s error, so the spins are the reference's). The
+   * fields come from the kernel's own integer sum over the block's planes (fields(): G exact, as
+   * the latch computes it), so the planes are written first. Runs before a latch, and before
+   * anything that would change what a loaded lane settles to (its biases, the programmed planes,
+   * begin()): the result is the one at load time. In WebAssembly, all lanes of a vector at once.
    */
   private settle(): void {
     if (!this.anyUnsettled) return;
@@ -818,79 +818,44 @@ export class BatchEngine implements LatchEngine {
     this.flushBias();
     const g = this.g;
     const a = this.a;
-    const { N, colourCells } = this.spec.layout;
+    const { colourCells } = this.spec.layout;
     const recBytes = g.NV * 16;
     if (this.fieldsOut < 0) {
-      const out = a.alloc(N * recBytes);
+      const out = a.alloc(Math.max(colourCells[0].length, colourCells[1].length) * recBytes);
       if (out < 0) throw new EngineRefusal('not enough WebAssembly memory for the fields');
       this.fieldsOut = out;
-      this.cellOfRec = Int32Array.from([...colourCells[0], ...colourCells[1]]);
+    }
+    if (this.settleLanes < 0) {
+      const at = a.alloc(8 * g.BL);
+      if (at < 0) throw new EngineRefusal('not enough WebAssembly memory for the fields');
+      this.settleLanes = at;
     }
     const m = this.module({ masked: false, perChain: false, cycle: null });
-    const ph = this.spec.physics;
-    const gain = ph.gain;
-    const offset = ph.offset;
-    const cellOfRec = this.cellOfRec!;
-    const fr = Math.fround;
-    const recState = (g.NV * STATE.stride) / 4; // f32 entries of a record's state
-    const oV = STATE.off.V / 4;
-    const oT = STATE.off.T / 4;
-    const oSG = STATE.off.SG / 4;
     for (let bi = 0; bi < this.blocks.length; bi++) {
       const b = this.blocks[bi];
       if (!b.unsettled.some(Boolean)) continue;
+      // the block's lanes to settle (i32 masks) and their drive scales (f32), lane by lane (settle() reads them per vector)
+      const scales = this.f32;
+      const masks = a.i32;
+      const sc = this.settleLanes / 4;
+      const mk = sc + g.BL;
+      for (let lane = 0; lane < g.BL; lane++) {
+        const on = b.unsettled[lane];
+        b.unsettled[lane] = false;
+        masks[mk + lane] = on ? -1 : 0;
+        scales[sc + lane] = on ? this.settleScale[bi * g.BL + lane] : 0;
+      }
       this.setI32('bPlane', b.plane);
       this.setI32('bBias', b.bias);
+      this.setI32('bState', b.state);
+      this.setI32('bScale', this.settleLanes);
+      this.setI32('bSettle', this.settleLanes + 4 * g.BL);
       for (const c of [0, 1] as const) {
         this.setI32('bCells', this.fullRecs[c]);
         this.setI32('bCount', colourCells[c].length);
-        this.setI32('bOut', this.fieldsOut + (c === 0 ? 0 : colourCells[0].length * recBytes));
+        this.setI32('bOut', this.fieldsOut);
         m.fields();
-      }
-      const I16 = a.i16;
-      const f32 = a.f32;
-      // the block's unsettled lanes: lane's field of record r at gAt + r * recBytes / 2, its state's f32 slots at sAt + r * recState
-      const gAt: number[] = [];
-      const sAt: number[] = [];
-      const hs: number[] = [];
-      for (let lane = 0; lane < g.BL; lane++) {
-        if (!b.unsettled[lane]) continue;
-        b.unsettled[lane] = false;
-        hs.push(this.settleScale[bi * g.BL + lane]);
-        gAt.push((this.fieldsOut + (lane >> 3) * 16) / 2 + (lane & 7));
-        sAt.push((b.state + (lane >> 3) * STATE.stride) / 4 + (lane & 7));
-      }
-      // lanes of one drive scale share a cell's cache value for equal fields: computed once per cell and field
-      // (memo: the value of field G at G & 0xffff, valid while its stamp is the cell's)
-      const oneScale = hs.every((x) => x === hs[0]);
-      const { stamp, value } = this.settleMemo;
-      // cell by cell, every lane of it (one pass over the state, not one per lane)
-      for (let r = 0; r < N; r++) {
-        const i = cellOfRec[r];
-        const gi = gain ? fr(gain[i]) : 1;
-        const oi = offset ? fr(offset[i]) : 0;
-        const gr = r * (recBytes / 2);
-        const sr = r * recState;
-        if (++this.settleGen > 0x3fffffff) (stamp.fill(0), (this.settleGen = 1));
-        // (a stamp is never negative: with several drive scales nothing is looked up or kept)
-        const gen = oneScale ? this.settleGen : -1;
-        for (let n = 0; n < hs.length; n++) {
-          const G = I16[gAt[n] + gr];
-          const h = fr(G * hs[n]); // drive32(G, hScale): G is an exact integer
-          const e = sAt[n] + sr;
-          f32[e + oV] = h;
-          f32[e + oT] = h;
-          const key = G & 0xffff;
-          if (stamp[key] === gen) {
-            f32[e + oSG] = value[key];
-            continue;
-          }
-          const z = fr(fr(gi * h) + oi);
-          // the sigmoid cache (layout.ts STATE): sigma(z) in single precision (the kernels store their estimate sigma~)
-          const sg = fr(sigmoid(z));
-          f32[e + oSG] = sg;
-          if (gen > 0) ((stamp[key] = gen), (value[key] = sg));
-        }
+        m.settle();
       }
     }
   }
