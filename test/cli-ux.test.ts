@@ -578,7 +578,9 @@ describe('the command line names its flags where a library caller reads its opti
     // a model on another grid than a config named (run and probe) says which --set fits it
     const m = join(dir, 'grid8.json');
     expect(dtca(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--stages', '1', '--out', m]).code).toBe(0);
-    const fit = / \(use --set fabric\.L=8 or a config with that grid\)$/;
+    // every dimension that differs in one line (L was named alone, the rules took a second refusal)
+    const fit =
+      / grid\.L = 8 but the config's fabric\.L = 70, and grid\.rules = \[\[0,1\]\] but the config's fabric\.rules = G12 \(use --set fabric\.L=8 --set 'fabric\.rules=\[\[0,1\]\]' or a config with that grid\)$/;
     expect(line(['run', 'dtca-paper', '--model', m, '--images', '1', '--sweeps', '1', '--out', join(dir, 'named-run')])).toMatch(fit);
     expect(line(['probe', 'dtca-paper', '--model', m, '--vcd', join(dir, 'named.vcd')])).toMatch(fit);
   });
@@ -670,5 +672,27 @@ describe("dtca run --model takes the model's grid when the command line names no
       expect(x.code, args.join(' ')).toBe(2);
       expect(x.stderr.trim()).toMatch(/fmnist-t8-L32\.mp: grid\.L = 32 but the config's fabric\.L = 70 \(use --set fabric\.L=32 or a config with that grid\)$/);
     }
+  });
+
+  it('dtca eval MODEL and dtca model tune hold a named grid to the model with the same line as dtca run (they took the model grid over it without a word)', () => {
+    const line = "fmnist-t8-L32.mp: grid.L = 32 but the config's fabric.L = 70 (use --set fabric.L=32 or a config with that grid)";
+    for (const named of [
+      ['--set', 'fabric.L=70'],
+      ['--config', 'dtca-paper'],
+    ]) {
+      const asRun = named[0] === '--config' ? [named[1]] : named;
+      for (const args of [
+        ['run', ...asRun, '--model', L32, '--images', '1', '--sweeps', '1', '--out', join(dir, 'grid-never')],
+        ['eval', L32, ...named, '--images', '10', '--sweeps', '1'],
+        ['model', 'tune', L32, ...named, '--out', join(dir, 'grid-never.mp'), '--images', '2'],
+      ]) {
+        const x = dtca(args);
+        expect(x.code, args.join(' ')).toBe(2);
+        const last = x.stderr.trim().split('\n').at(-1)!;
+        expect(last.startsWith('dtca: ') && last.endsWith(line), `${args.join(' ')}: ${last}`).toBe(true);
+      }
+    }
+    expect(existsSync(join(dir, 'grid-never'))).toBe(false);
+    expect(existsSync(join(dir, 'grid-never.mp'))).toBe(false);
   });
 });

@@ -394,7 +394,11 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
           yy
             .positional('file', { type: 'string', demandOption: true, describe: 'the model file to tune' })
             .option('out', { type: 'string', demandOption: true, describe: 'the tuned model (msgpack, or JSON if it ends in .json); a new file, not FILE' })
-            .option('config', { type: 'string', describe: 'chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
+            .option('config', {
+              type: 'string',
+              describe:
+                "chip config, preset or file (default dtca-paper); without a config or a --set of the grid the chip takes the model's grid, a grid named must be the model's (as dtca run)",
+            })
             .option('set', { type: 'string', array: true, describe: 'override a config value' })
             .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'the chip to generate on (ideal: the chip dtca train trains on)' })
             .option('gains', { type: 'string', describe: `label gains to try (default ${DEFAULT_GAINS.join(',')})` })

@@ -148,16 +148,19 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSig
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   const grid = req.model ? adoptedGrid(a, req.model, cfg) : [];
   if (grid.length > 0) {
-    // the model's grid, as dtca eval and train --init take it: the config names none of its own
+    // the model's grid, as dtca eval MODEL and model tune take it (modelChipConfig): the command line names none
     cfg = loadConfig(a, [], [...seedFlags, ...grid]);
     const shown = adoptGridLabel(a, req.model!, cfg, log);
     label.label += `+model grid ${shown}`;
     label.slug += `+L${req.model!.grid.L}`;
     label.manifest.label = label.label;
   }
-  if (a.model !== undefined && req.model) checkTrainedPrecision(String(a.model), cfg, a.set, s);
   const ctx = cliContext(s, () => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
+  // the weight precision the model was trained for, against this chip's: a --model file's, and the
+  // shipped model's the default workload chose (it was checked for --model only)
+  const trained = plan.modelSource === 'file' ? String(a.model) : plan.modelSource === 'shipped' ? plan.model.source : null;
+  if (trained !== null) checkTrainedPrecision(trained, cfg, a.set, s);
   await turn(); // a signal that came while the run was planned is handled now (fabric/pause.ts)
   if (stop.signal) throw stoppedEarly(stop.signal);
   const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
