@@ -119,7 +119,8 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
     workload: a.workload as 'dtm' | 'bm' | undefined,
     stage: positiveInt('stage', a.stage as number | undefined, 0),
     images: positiveInt('images', a.images as number | undefined),
-    labels: parseIntList('labels', a.labels),
+    // none: no class clamped (a Fashion-MNIST model clamps every class in turn by default)
+    labels: a.labels === 'none' ? [] : parseIntList('labels', a.labels),
     labelGain: a.labelGain === undefined ? undefined : labelGainFlag(a.labelGain),
     mapping: a.mapping as Mapping | undefined,
     trace,
@@ -206,8 +207,15 @@ export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM that fits the fabric (configs/models/*.mp, or $DTCA_MODELS), else a seeded random-weight DTM (T = 8) with a warning',
         })
         .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
-        .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
-        .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
+        .option('images', {
+          type: 'number',
+          describe:
+            'DTM: images to generate, one chain each (default 10, one per class, for a Fashion-MNIST model with label cells: the shipped one or a --model file; else 4)',
+        })
+        .option('labels', {
+          type: 'string',
+          describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7, or none (default: 0-9 for a Fashion-MNIST model with label cells, else none)',
+        })
         .option('label-gain', {
           type: 'number',
           describe: "DTM with clamped labels: label guidance, the label cells' wires x G (default the model's label_gain, else 1)",
