@@ -83,11 +83,13 @@ export function withConfigChanges<T>(y: Argv<T>) {
     .option('ideal', { type: 'boolean', default: false, describe: 'turn every non-ideality off (exact chromatic Gibbs)' });
 }
 
+/** `name`: the option without its dashes ('images': --images), or as --help spells it when it has one dash ('-L') */
 export function positiveInt(name: string, v: number | undefined, min = 1): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < min) throw new UserError(`--${name} ${v}: must be an integer >= ${min}`);
+  const flag = name.startsWith('-') ? name : `--${name}`;
+  if (!Number.isInteger(v) || v < min) throw new UserError(`${flag} ${v}: must be an integer >= ${min}`);
   // past 2^53 a number is no longer an exact integer (1e300 "is" one): a count that big is a typo
-  if (v > Number.MAX_SAFE_INTEGER) throw new UserError(`--${name} ${v}: must be an integer <= ${Number.MAX_SAFE_INTEGER}`);
+  if (v > Number.MAX_SAFE_INTEGER) throw new UserError(`${flag} ${v}: must be an integer <= ${Number.MAX_SAFE_INTEGER}`);
   return v;
 }
 

@@ -55,7 +55,7 @@ async function cmdModelNew(a: Record<string, unknown>, s: Session): Promise<void
     }
   }
   const T = positiveInt('stages', a.stages as number) ?? 8;
-  const L = positiveInt('L', a.L as number, 2) ?? 70;
+  const L = positiveInt('-L', a.L as number, 2) ?? 70; // -L, as --help shows it (the messages said --L)
   checkModelSize(T, L, rules, out);
   const m = newDtmModel({
     T,
@@ -68,7 +68,7 @@ async function cmdModelNew(a: Record<string, unknown>, s: Session): Promise<void
     beta: modelBeta(a.beta),
     placement: a.placement as Placement,
     image: parseImageChoice(a.image),
-    names: { L: '--L', rules: '--rules' },
+    names: { L: '-L', rules: '--rules' },
   });
   if (visible === 'fmnist' && m.dtm?.image_source)
     log.info(
@@ -93,7 +93,7 @@ const MAX_JSON_BYTES = 256 * 2 ** 20;
 
 /** A model that cannot be built in memory, or written as JSON, is refused before it is built. */
 function checkModelSize(T: number, L: number, rules: unknown, out: string): void {
-  if (L > MAX_L) throw new UserError(`--L ${L}: at most ${MAX_L} (cell indices are 32-bit)`);
+  if (L > MAX_L) throw new UserError(`-L ${L}: at most ${MAX_L} (cell indices are 32-bit)`);
   if (T > MAX_INDEX) throw new UserError(`--stages ${T}: at most ${MAX_INDEX}`);
   const D = 4 * resolveRules(rules, '--rules').length;
   const N = L * L;
