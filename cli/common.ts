@@ -122,7 +122,7 @@ export function parseBeta(v: unknown): number | { start: number; end: number } |
  * default dtca-paper) with the seed and --set values on top, and the model's grid as dtca run takes
  * it (adoptedGrid: when neither a config nor a --set of the grid is named); a grid the command line
  * names is held to the model with run's one-line refusal (sim/model.ts checkModelFitsFabric), before
- * anything is loaded. Chip 'cycle' is that config as it is, 'ideal' every non-ideality off but the
+ * anything is generated. Chip 'cycle' is that config as it is, 'ideal' every non-ideality off but the
  * chip's weight precision (the chip dtca train trains on), 'exact' every non-ideality off with exact
  * weights (--ideal).
  */
