@@ -9,7 +9,7 @@ import type { RunContext } from '../sim/context.js';
 import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
 import type { Model } from '../sim/model.js';
-import { MAX_BETA, MAX_LABEL_GAIN, isLabelGain } from '../sim/model.js';
+import { MAX_BETA, MAX_LABEL_GAIN, isLabelGain, checkModelFitsFabric } from '../sim/model.js';
 import { readManifestBeside, weightBitsMismatch, type Manifest } from '../sim/manifest.js';
 import { maxWorkers, WORKERS_PER_CORE } from '../sim/resources.js';
 
@@ -83,11 +83,13 @@ export function withConfigChanges<T>(y: Argv<T>) {
     .option('ideal', { type: 'boolean', default: false, describe: 'turn every non-ideality off (exact chromatic Gibbs)' });
 }
 
+/** `name`: the option without its dashes ('images': --images), or as --help spells it when it has one dash ('-L') */
 export function positiveInt(name: string, v: number | undefined, min = 1): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < min) throw new UserError(`--${name} ${v}: must be an integer >= ${min}`);
+  const flag = name.startsWith('-') ? name : `--${name}`;
+  if (!Number.isInteger(v) || v < min) throw new UserError(`${flag} ${v}: must be an integer >= ${min}`);
   // past 2^53 a number is no longer an exact integer (1e300 "is" one): a count that big is a typo
-  if (v > Number.MAX_SAFE_INTEGER) throw new UserError(`--${name} ${v}: must be an integer <= ${Number.MAX_SAFE_INTEGER}`);
+  if (v > Number.MAX_SAFE_INTEGER) throw new UserError(`${flag} ${v}: must be an integer <= ${Number.MAX_SAFE_INTEGER}`);
   return v;
 }
 
@@ -116,29 +118,29 @@ export function parseBeta(v: unknown): number | { start: number; end: number } |
 }
 
 /**
- * The chip a model file runs on: the config (preset or file, default dtca-paper) with the model's
- * grid, the seed and --set values on top; chip 'cycle' is that config as it is, 'ideal' every
- * non-ideality off but the chip's weight precision (the chip dtca train trains on), 'exact' every
- * non-ideality off with exact weights (--ideal).
+ * The chip a model file runs on (dtca eval MODEL, dtca model tune): the config (preset or file,
+ * default dtca-paper) with the seed and --set values on top, and the model's grid as dtca run takes
+ * it (adoptedGrid: when neither a config nor a --set of the grid is named); a grid the command line
+ * names is held to the model with run's one-line refusal (sim/model.ts checkModelFitsFabric), before
+ * anything is generated. Chip 'cycle' is that config as it is, 'ideal' every non-ideality off but the
+ * chip's weight precision (the chip dtca train trains on), 'exact' every non-ideality off with exact
+ * weights (--ideal).
  */
-export function modelChipConfig(
-  model: { grid: { L: number; rules: unknown; boundary: string } },
-  o: { config?: string; set?: string[]; seed?: number; chip: string },
-): ResolvedConfig {
-  const g = model.grid;
-  const sets = [
-    `fabric.L=${g.L}`,
-    `fabric.rules=${JSON.stringify(g.rules)}`,
-    `fabric.boundary=${JSON.stringify(g.boundary)}`,
-    ...(o.seed === undefined ? [] : [`seed=${o.seed}`]),
-    ...(o.set ?? []),
-  ];
+export function modelChipConfig(model: Model, o: { config?: string; set?: string[]; seed?: number; chip: string }): ResolvedConfig {
   if (o.chip !== 'ideal' && o.chip !== 'cycle' && o.chip !== 'exact') throw new UserError(`--chip ${o.chip}: ideal or cycle`);
-  const base = resolveConfig(o.config, { sets, names: FLAG_NAMES });
+  const sets = [...(o.seed === undefined ? [] : [`seed=${o.seed}`]), ...(o.set ?? [])];
+  const named = resolveConfig(o.config, { sets, names: FLAG_NAMES });
+  // the model's grid when the command line names none (a config, or a --set of the grid), as dtca run
+  // takes it; a grid named is the user's, and one that is not the model's is refused in run's words
+  // (these commands took the model's grid over a config's without a word)
+  const grid = adoptedGrid({ config: o.config, set: o.set }, model, named);
+  const base = grid.length === 0 ? named : resolveConfig(o.config, { sets, flags: grid, names: FLAG_NAMES });
+  checkModelFitsFabric(model, base, resolveRules(base.fabric.rules), FLAG_NAMES);
   if (o.chip === 'cycle') return base;
   return resolveConfig(o.config, {
     ideal: true,
     sets: o.chip === 'ideal' ? [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`] : sets,
+    flags: grid,
     names: FLAG_NAMES,
   });
 }
@@ -193,8 +195,8 @@ export function manifestBeside(file: string, s: Session, consequence: string): M
 }
 
 /**
- * dtca run --model and dtca eval MODEL: a warning when the chip's weight precision is not the one
- * the model was trained for (its manifest's weight_bits; the grid is taken from the model, the
+ * dtca run (a --model file, or the shipped model the default workload chose) and dtca eval MODEL:
+ * a warning when the chip's weight precision is not the one the model was trained for (its manifest's weight_bits; the grid is taken from the model, the
  * precision is not). At info level when the command line set cell.weight_bits itself (a precision
  * study, chosen knowingly).
  */
@@ -210,7 +212,7 @@ export function checkTrainedPrecision(file: string, cfg: ResolvedConfig, sets: r
  * The model's grid as config flags (`FILE: grid.L` ...), when the command line names no config and
  * no --set of fabric.L, fabric.rules or fabric.boundary, and the config's grid is not the model's
  * already; else none (a grid the user named is held to the model: sim/model.ts
- * checkModelFitsFabric says what differs). dtca run and dtca probe.
+ * checkModelFitsFabric says what differs). dtca run, dtca probe, and dtca eval MODEL and model tune (modelChipConfig).
  */
 export function adoptedGrid(a: CommonArgs, m: Model, cfg: ResolvedConfig): NonNullable<ResolveOptions['flags']> {
   if (a.config !== undefined || (a.set ?? []).some((s) => /^\s*fabric(\.(L|rules|boundary))?\s*=/.test(s))) return [];

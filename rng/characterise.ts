@@ -150,6 +150,15 @@ export interface RngReport {
     average_power_w: number;
     /** power_w * fitted tau: energy per decorrelated bit (null when tau = 0) */
     energy_per_decorrelated_bit_j: number | null;
+    /**
+     * independent bits delivered per second: 1 / fitted tau, but at most bit_rate_hz (the RNG
+     * delivers no more bits than that, however fast it decorrelates: tau below one bit time, or 0)
+     */
+    independent_bit_rate_hz: number;
+    /** what sets independent_bit_rate_hz: 'tau' (1 / tau) or 'bit_rate' (tau is below one bit time) */
+    rate_limited_by: 'tau' | 'bit_rate';
+    /** power_w / independent_bit_rate_hz: at least energy_per_bit_j */
+    energy_per_independent_bit_j: number;
   };
   mismatch: null | {
     cells_sampled: number;
@@ -361,6 +370,22 @@ function spread(fits: number[], ses: number[], truth: number[], configured: numb
 }
 
 /** Run the characterisation. Deterministic for a given config and options. */
+/**
+ * Independent bits per second and their energy: 1 / tau, but no more than the bits the RNG delivers
+ * (bit_rate); with tau below one bit time (or 0) every delivered bit is independent and the rate is
+ * the bit rate's (the report gave 1 / tau alone, above the bit rate, and an energy per bit below
+ * energy_per_bit_j).
+ */
+export function independentBits(
+  tauS: number,
+  bitRateHz: number,
+  powerW: number,
+): Pick<RngReport['rate'], 'independent_bit_rate_hz' | 'rate_limited_by' | 'energy_per_independent_bit_j'> {
+  const byTau = tauS > 0 && 1 / tauS < bitRateHz;
+  const rate = byTau ? 1 / tauS : bitRateHz;
+  return { independent_bit_rate_hz: rate, rate_limited_by: byTau ? 'tau' : 'bit_rate', energy_per_independent_bit_j: powerW / rate };
+}
+
 export function characteriseRng(config: RngCharacteriseConfig, opts: CharacteriseOptions = {}): RngReport {
   const r = config.rng;
   const N = config.fabric.L * config.fabric.L;
@@ -550,6 +575,7 @@ export function characteriseRng(config: RngCharacteriseConfig, opts: Characteris
       power_w: power,
       average_power_w: power * r.duty,
       energy_per_decorrelated_bit_j: tauHat > 0 ? power * tauHat : null,
+      ...independentBits(tauHat, r.bit_rate_hz, power),
     },
     mismatch,
   };

@@ -75,7 +75,7 @@ export interface NewDtmOptions {
   labelCopies?: number;
   /**
    * How errors name the grid size and the rules: by default as this call's options, L and rules;
-   * the caller that took them elsewhere names them as it did (dtca model new: its flags --L,
+   * the caller that took them elsewhere names them as it did (dtca model new: its flags -L,
    * --rules; from a config: fabric.L, fabric.rules).
    */
   names?: { L: string; rules: string };

@@ -477,21 +477,21 @@ export function modelFileBytes(m: Model, json: boolean): Uint8Array {
 }
 
 /**
- * Check the model's grid against the config's fabric, naming the first dimension that differs and
- * how to change the config (`names`: resolveConfig's `sets` for a library caller, --set for the
- * command line).
+ * Check the model's grid against the config's fabric, naming in one line every dimension that
+ * differs (L, boundary, rules: both values of each) and how to change the config to the model's
+ * (`names`: resolveConfig's `sets` for a library caller, --set for the command line). dtca run,
+ * probe, eval MODEL and model tune all refuse a grid the command line names with this line.
  */
 export function checkModelFitsFabric(m: Model, cfg: ResolvedConfig, rules: Rule[], names: ConfigNames = OPTION_NAMES): void {
   const f = cfg.fabric;
-  if (m.grid.L !== f.L) {
-    throw new UserError(
-      `${m.source}: grid.L = ${m.grid.L} but the config's fabric.L = ${f.L} (use ${names.give(`fabric.L=${m.grid.L}`)} or a config with that grid)`,
-    );
-  }
-  // the boundary and the rules named together, with one hint that changes both (one at a time
-  // took two refusals), the rules by their preset's name (G8) when they are one; the rules had no hint
+  // every dimension together, with one hint that changes all of them (one at a time took a refusal
+  // each; L was named alone before the others), the rules by their preset's name (G8) when they are one
   const differ: string[] = [];
   const gives: string[] = [];
+  if (m.grid.L !== f.L) {
+    differ.push(`grid.L = ${m.grid.L} but the config's fabric.L = ${f.L}`);
+    gives.push(names.give(`fabric.L=${m.grid.L}`));
+  }
   if (m.grid.boundary !== f.boundary) {
     differ.push(`grid.boundary = ${m.grid.boundary} but the config's fabric.boundary = ${f.boundary}`);
     gives.push(names.give(`fabric.boundary=${m.grid.boundary}`));
@@ -501,7 +501,7 @@ export function checkModelFitsFabric(m: Model, cfg: ResolvedConfig, rules: Rule[
     differ.push(`grid.rules = ${want} but the config's fabric.rules = ${rulesName(rules)}`);
     gives.push(names.give(`fabric.rules=${want}`));
   }
-  if (differ.length) throw new UserError(`${m.source}: ${differ.join(', and ')} (use ${gives.join(' ')})`);
+  if (differ.length) throw new UserError(`${m.source}: ${differ.join(', and ')} (use ${gives.join(' ')} or a config with that grid)`);
 }
 
 function notAWire(f: Fabric, where: string, n: number, i: number, j: number): UserError {

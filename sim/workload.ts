@@ -81,7 +81,11 @@ export interface WorkloadRequest {
   stage?: number;
   // DTM generation
   images?: number;
-  /** classes clamped, cycled over the images; 'classes': every class in turn when the model is a Fashion-MNIST DTM (its images can be judged), else none */
+  /**
+   * classes clamped, cycled over the images ([]: none); 'classes': every class in turn when the model
+   * is a Fashion-MNIST DTM (its images can be judged), else none. Default: every class in turn for the
+   * shipped model and a Fashion-MNIST model file, else none.
+   */
   labels?: number[] | 'classes';
   /** label guidance with clamped labels (default the model's label_gain, else 1; sim/model.ts guidedStage) */
   labelGain?: number;
@@ -272,8 +276,11 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
     ] as const) {
       if (v !== undefined) throw new OptionError(k, v, notForDtm(k), false);
     }
-    // the shipped model: one image per class unless asked otherwise
-    const images = wholeOption('images', req.images, 1) ?? (shipped ? 10 : 4);
+    // a Fashion-MNIST DTM with label cells, the shipped model or a model file alike: one image per
+    // class unless asked otherwise, so that dtca eval can judge them (clamped accuracy). A --model
+    // file ran 4 unlabelled images, so that a run of the model dtca train wrote had no clamped accuracy.
+    const perClass = shipped !== null || (fileModel !== null && fmnistLayout(fileModel));
+    const images = wholeOption('images', req.images, 1) ?? (perClass ? CLASSES : 4);
     const sweeps = wholeOption('sweeps', req.sweeps, 1) ?? 250;
     const asked = req.labels === 'classes' ? undefined : req.labels;
     const tr = req.trace;
@@ -304,7 +311,7 @@ export function planWorkload(req: WorkloadRequest, ctx: RunContext = quietContex
     });
     const classes = dtm.label_copies > 0 ? dtm.label.length / dtm.label_copies : 0;
     const everyClass = Array.from({ length: CLASSES }, (_, c) => c);
-    const labels = asked ?? (shipped || (req.labels === 'classes' && fmnistLayout(model)) ? everyClass : undefined);
+    const labels = asked ?? (perClass || (req.labels === 'classes' && fmnistLayout(model)) ? everyClass : undefined);
     for (const c of labels ?? []) {
       if (dtm.label.length === 0) throw new OptionError('labels', labels!.join(','), 'the model has no label cells');
       if (!Number.isInteger(c) || c < 0 || c >= classes) throw new OptionError('labels', labels!.join(','), `class ${c} outside 0..${classes - 1}`);

@@ -10,6 +10,18 @@ import { resolveConfig } from '../sim/config.js';
 import { dtca } from './helpers/cli.js';
 
 describe('dtca area', () => {
+  it('--arrays is held to 1..1024 in one line, exit 2 (1e9 was accepted: an 88 m² chip)', () => {
+    for (const v of ['1e9', '1025', '0', '-3', '2.5', '1e300']) {
+      const r = dtca(['area', '--arrays', v]);
+      expect(r.code, v).toBe(2);
+      expect(r.stdout, v).toBe('');
+      expect(r.stderr, v).toMatch(/^dtca: --arrays [-0-9.e+]+: expected an integer in 1\.\.1024 \(arrays on one chip; a DTM pipeline has one per stage\)\n$/);
+    }
+    const top = dtca(['area', '--arrays', '1024', '--json']);
+    expect(top.code, top.stderr).toBe(0);
+    expect(JSON.parse(top.stdout).arrays).toBe(1024);
+  });
+
   it('dtca area, and dtca run reports area in its table and stats.json', () => {
     const a = dtca(['area', '--json']);
     expect(a.code).toBe(0);

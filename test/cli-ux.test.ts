@@ -481,7 +481,7 @@ describe('config validate lists every problem', () => {
     // dtca model new names its flag, a model file its grid.L (both said "fabric.L", a config's key)
     const n = dtca(['model', 'new', '--stages', '1', '-L', '9', '--rules', '[[0,1]]', '--boundary', 'torus', '--visible', '4', '--out', '-']);
     expect(n.code).toBe(2);
-    expect(n.stderr.trim()).toBe('dtca: --L = 9: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap');
+    expect(n.stderr.trim()).toBe('dtca: -L = 9: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap');
     const six = dtca(['model', 'new', '--stages', '1', '-L', '6', '--rules', '[[0,1]]', '--boundary', 'torus', '--visible', '4', '--out', '-']);
     expect(six.code).toBe(0);
     const m = JSON.parse(six.stdout);
@@ -556,7 +556,7 @@ describe('a one-letter flag given twice', () => {
 });
 
 describe('the command line names its flags where a library caller reads its options (test/library-names.test.ts)', () => {
-  it('--set, --L, --rules and the --set that fits a model, each in one line', () => {
+  it('--set, -L, --rules and the --set that fits a model, each in one line', () => {
     const line = (args: string[]) => {
       const r = dtca(args);
       expect(r.code, args.join(' ')).toBe(2);
@@ -568,8 +568,20 @@ describe('the command line names its flags where a library caller reads its opti
       'dtca: --set fabric.L=-1: fabric.L = -1: must be >= 2 (and 1 more problem: dtca config validate dtca-paper lists them all)',
     );
     expect(line(['model', 'new', '--L', '6', '--rules', 'G8', '--visible', 'fmnist', '--out', out])).toMatch(
-      /^dtca: --L = 6: too small for a Fashion-MNIST DTM .*; use L >= 15 \(random placement\)$/,
+      /^dtca: -L = 6: too small for a Fashion-MNIST DTM .*; use L >= 15 \(random placement\)$/,
     );
+    // model new's grid option is -L, as --help shows it: every message names it so (they said --L)
+    expect(dtca(['model', 'new', '--help']).stdout).toMatch(/^ {2}-L {2,}cells per side/m);
+    for (const [args, want] of [
+      [['-L', '1'], 'dtca: -L 1: must be an integer >= 2'],
+      [['-L', '2.5'], 'dtca: -L 2.5: must be an integer >= 2'],
+      [['-L', '50000'], 'dtca: -L 50000: at most 46340 (cell indices are 32-bit)'],
+      [
+        ['-L', '15', '--rules', 'G8', '--boundary', 'torus'],
+        'dtca: -L = 15: a torus needs an even L, or the checkerboard colouring is not consistent across the wrap',
+      ],
+    ] as [string[], string][])
+      expect(line(['model', 'new', ...args, '--out', out])).toBe(want);
     expect(line(['model', 'new', '--L', '16', '--rules', '[[0,1],[0,1]]', '--out', out])).toBe(
       'dtca: --rules[1] = (0,1): gives offset (0,1) that rule --rules[0] already gives',
     );
@@ -578,7 +590,9 @@ describe('the command line names its flags where a library caller reads its opti
     // a model on another grid than a config named (run and probe) says which --set fits it
     const m = join(dir, 'grid8.json');
     expect(dtca(['model', 'new', '--L', '8', '--rules', '[[0,1]]', '--visible', '4', '--stages', '1', '--out', m]).code).toBe(0);
-    const fit = / \(use --set fabric\.L=8 or a config with that grid\)$/;
+    // every dimension that differs in one line (L was named alone, the rules took a second refusal)
+    const fit =
+      / grid\.L = 8 but the config's fabric\.L = 70, and grid\.rules = \[\[0,1\]\] but the config's fabric\.rules = G12 \(use --set fabric\.L=8 --set 'fabric\.rules=\[\[0,1\]\]' or a config with that grid\)$/;
     expect(line(['run', 'dtca-paper', '--model', m, '--images', '1', '--sweeps', '1', '--out', join(dir, 'named-run')])).toMatch(fit);
     expect(line(['probe', 'dtca-paper', '--model', m, '--vcd', join(dir, 'named.vcd')])).toMatch(fit);
   });
@@ -670,5 +684,27 @@ describe("dtca run --model takes the model's grid when the command line names no
       expect(x.code, args.join(' ')).toBe(2);
       expect(x.stderr.trim()).toMatch(/fmnist-t8-L32\.mp: grid\.L = 32 but the config's fabric\.L = 70 \(use --set fabric\.L=32 or a config with that grid\)$/);
     }
+  });
+
+  it('dtca eval MODEL and dtca model tune hold a named grid to the model with the same line as dtca run (they took the model grid over it without a word)', () => {
+    const line = "fmnist-t8-L32.mp: grid.L = 32 but the config's fabric.L = 70 (use --set fabric.L=32 or a config with that grid)";
+    for (const named of [
+      ['--set', 'fabric.L=70'],
+      ['--config', 'dtca-paper'],
+    ]) {
+      const asRun = named[0] === '--config' ? [named[1]] : named;
+      for (const args of [
+        ['run', ...asRun, '--model', L32, '--images', '1', '--sweeps', '1', '--out', join(dir, 'grid-never')],
+        ['eval', L32, ...named, '--images', '10', '--sweeps', '1'],
+        ['model', 'tune', L32, ...named, '--out', join(dir, 'grid-never.mp'), '--images', '2'],
+      ]) {
+        const x = dtca(args);
+        expect(x.code, args.join(' ')).toBe(2);
+        const last = x.stderr.trim().split('\n').at(-1)!;
+        expect(last.startsWith('dtca: ') && last.endsWith(line), `${args.join(' ')}: ${last}`).toBe(true);
+      }
+    }
+    expect(existsSync(join(dir, 'grid-never'))).toBe(false);
+    expect(existsSync(join(dir, 'grid-never.mp'))).toBe(false);
   });
 });

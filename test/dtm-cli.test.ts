@@ -5,6 +5,8 @@ import { mkdtempSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModel } from '../sim/model.js';
+import { readNpyU8 } from '../sim/quality/samples.js';
+import { DEFAULT_DATA_DIR } from '../sim/fmnist.js';
 import { dtca } from './helpers/cli.js';
 
 describe('dtca model and DTM runs from the command line', () => {
@@ -80,4 +82,41 @@ describe('dtca model and DTM runs from the command line', () => {
       expect(existsSync(o), labels).toBe(false);
     }
   });
+
+  it('a Fashion-MNIST --model file generates one image per class, clamped, as the shipped model does (it ran 4 unlabelled images: dtca eval had no clamped accuracy)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtca-dtm-defaults-'));
+    const model = (name: string, visible: string) => {
+      const f = join(dir, name);
+      const r = dtca(['model', 'new', '--stages', '1', '-L', '16', '--rules', 'G8', '--visible', visible, '--weights', 'random:0.2', '--out', f]);
+      expect(r.code, r.stderr).toBe(0);
+      return f;
+    };
+    const fm = model('fm.mp', 'fmnist');
+    const run = (file: string, name: string, ...extra: string[]) => {
+      const out = join(dir, name);
+      const r = dtca(['run', '--model', file, '--sweeps', '1', '--out', out, ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return { out, images: readNpyU8(join(out, 'samples.npy')).shape[0], labelled: existsSync(join(out, 'labels.npy')) };
+    };
+    const def = run(fm, 'default');
+    expect(def.images).toBe(10);
+    expect(Array.from(readNpyU8(join(def.out, 'labels.npy')).data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // --labels none: the same images, no class clamped
+    const none = run(fm, 'none', '--labels', 'none');
+    expect([none.images, none.labelled]).toEqual([10, false]);
+    // a model without label cells: 4 unlabelled images, as before
+    const plain = run(model('plain.mp', '10'), 'plain');
+    expect([plain.images, plain.labelled]).toEqual([4, false]);
+    if (existsSync(join(DEFAULT_DATA_DIR, 't10k-images-idx3-ubyte.gz'))) {
+      const ev = dtca(['eval', def.out, '--json']);
+      expect(ev.code, ev.stderr).toBe(0);
+      expect(JSON.parse(ev.stdout).clamped_accuracy).toEqual(expect.any(Number));
+      // without clamped labels the table says why the samples have no clamped accuracy, and how to get it
+      const unl = dtca(['eval', none.out]);
+      expect(unl.code, unl.stderr).toBe(0);
+      expect(unl.stdout).toMatch(
+        /^clamped accuracy: n\/a for the samples, which were generated without clamped labels \(dtca run --labels 0,1,2,3,4,5,6,7,8,9 /m,
+      );
+    }
+  }, 120_000);
 });

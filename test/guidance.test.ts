@@ -101,7 +101,10 @@ describe('a workload with label guidance', () => {
   it('refuses a label gain when no labels are clamped (it would do nothing), and keeps it when they are', () => {
     const m = model();
     const cfg = resolveConfig(undefined, { sets: [`fabric.L=${L}`, 'fabric.rules="G8"'] });
-    expect(() => planWorkload({ config: cfg, model: m, images: 2, sweeps: 3, labelGain: 2 })).toThrow(/label guidance acts on clamped labels/);
+    // labels: [] clamps none (dtca run --labels none); without labels a Fashion-MNIST model clamps every class in turn
+    expect(() => planWorkload({ config: cfg, model: m, images: 2, sweeps: 3, labels: [], labelGain: 2 })).toThrow(/label guidance acts on clamped labels/);
+    const byDefault = planWorkload({ config: cfg, model: m, images: 2, sweeps: 3, labelGain: 2 });
+    expect(byDefault.kind === 'dtm' && [byDefault.labels, byDefault.labelGain]).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 2]);
     const p = planWorkload({ config: cfg, model: m, images: 2, sweeps: 3, labels: [1], labelGain: 2 });
     expect(p.kind === 'dtm' && p.labelGain).toBe(2);
     expect(() => planWorkload({ config: cfg, model: m, images: 2, sweeps: 3, labels: [1], labelGain: -1 })).toThrow(/must be a number in \[0, 100\]/);

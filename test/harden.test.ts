@@ -386,7 +386,11 @@ describe('validated before running: one line naming the source and showing the v
       /this run needs about .* of memory \(chains .*Use fewer chains or images, .*--force to try anyway$/,
     ],
     ['--chains 1e9', ['run', '--workload', 'bm', '--chains', '1e9', '--sweeps', '1e6'], /counts past 2\^53/],
-    ['model new --L 60000', (d) => ['model', 'new', '--L', '60000', '--out', join(d, 'x.mp')], /^dtca: --L 60000: at most 46340 \(cell indices are 32-bit\)$/],
+    [
+      'model new -L 60000 (the option as --help names it)',
+      (d) => ['model', 'new', '--L', '60000', '--out', join(d, 'x.mp')],
+      /^dtca: -L 60000: at most 46340 \(cell indices are 32-bit\)$/,
+    ],
     ['model new beyond memory', (d) => ['model', 'new', '--L', '8000', '--out', join(d, 'x.mp')], /this model needs about [\d.]+ GiB of memory/],
     ['model new too large for JSON', (d) => ['model', 'new', '--L', '3000', '--out', join(d, 'x.json')], /write msgpack/],
     [

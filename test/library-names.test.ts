@@ -140,11 +140,11 @@ describe("a model on another grid than the chip's says how to give the config th
     const open22 = resolveConfig('dtca-paper', { sets: ['fabric.L=22', 'fabric.rules=G8'], ideal: true });
     // was: the boundary alone, then (a second refusal) "grid.rules = [[0,1],[4,1],[9,10]] but ..." with no hint
     expect(() => checkModelFitsFabric(m, open22, buildChip(open22).fabric.rules, FLAG_NAMES)).toThrow(
-      /: grid\.boundary = torus but the config's fabric\.boundary = open, and grid\.rules = G12 but the config's fabric\.rules = G8 \(use --set fabric\.boundary=torus --set fabric\.rules=G12\)$/,
+      /: grid\.boundary = torus but the config's fabric\.boundary = open, and grid\.rules = G12 but the config's fabric\.rules = G8 \(use --set fabric\.boundary=torus --set fabric\.rules=G12 or a config with that grid\)$/,
     );
     const torus22 = resolveConfig('dtca-paper', { sets: ['fabric.L=22', 'fabric.rules=G8', 'fabric.boundary=torus'], ideal: true });
     expect(() => checkModelFitsFabric(m, torus22, buildChip(torus22).fabric.rules)).toThrow(
-      /: grid\.rules = G12 but the config's fabric\.rules = G8 \(use sets: \["fabric\.rules=G12"\]\)$/,
+      /: grid\.rules = G12 but the config's fabric\.rules = G8 \(use sets: \["fabric\.rules=G12"\] or a config with that grid\)$/,
     );
     // rules that are no preset: as a list, quoted for a shell
     const odd = newDtmModel({
@@ -160,7 +160,7 @@ describe("a model on another grid than the chip's says how to give the config th
       seed: 1,
     });
     expect(() => checkModelFitsFabric(odd, torus22, buildChip(torus22).fabric.rules, FLAG_NAMES)).toThrow(
-      /: grid\.rules = \[\[0,1\],\[2,1\]\] but the config's fabric\.rules = G8 \(use --set 'fabric\.rules=\[\[0,1\],\[2,1\]\]'\)$/,
+      /: grid\.rules = \[\[0,1\],\[2,1\]\] but the config's fabric\.rules = G8 \(use --set 'fabric\.rules=\[\[0,1\],\[2,1\]\]' or a config with that grid\)$/,
     );
   });
 });

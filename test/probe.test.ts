@@ -143,7 +143,7 @@ describe('dtca probe', () => {
       const x = dtca(['probe', ...args, '--model', model, '--sweeps', '2', '--vcd', join(dir, 'never.vcd')]);
       expect(x.code, args.join(' ')).toBe(2);
       expect(x.stderr.trim()).toMatch(
-        /^dtca: .*m16\.json: grid\.L = 16 but the config's fabric\.L = (24|70) \(use --set fabric\.L=16 or a config with that grid\)$/,
+        /^dtca: .*m16\.json: grid\.L = 16 but the config's fabric\.L = (24|70), and grid\.rules = G8 but the config's fabric\.rules = G12 \(use --set fabric\.L=16 --set fabric\.rules=G8 or a config with that grid\)$/,
       );
     }
     expect(existsSync(join(dir, 'never.vcd'))).toBe(false);

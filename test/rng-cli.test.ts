@@ -51,6 +51,13 @@ describe('dtca rng', () => {
     expect(existsSync(join(out, 'config.json'))).toBe(true);
   });
 
+  it('tau below one bit time: the table says the rate is limited by the bit rate (it printed 1/tau, ten times the bit rate, without a word)', () => {
+    const r = dtca(['rng', '--ideal', '--set', 'rng.tau_rng_s=1e-8', '--cells', '2', '--out', join(dir, 'fast')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^bit rate\s+10 MHz, limited by the bit rate \(1\/tau = \d+\.?\d* MHz: tau is below one bit time, 100 ns\)\s+10 MHz/m);
+    expect(r.stdout).toMatch(/^energy per bit\s+350 aJ \(power \/ bit rate: every bit independent\)/m);
+  });
+
   it('prints a table without --json', () => {
     const r = dtca(['rng', '--ideal', '--cells', '8', '--out', join(dir, 'r2')]);
     expect(r.code).toBe(0);

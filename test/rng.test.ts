@@ -42,6 +42,25 @@ describe('relaxation time', () => {
   });
 });
 
+describe('independent bits: 1/tau, at most the bit rate', () => {
+  it('tau below one bit time: the rate is the bit rate, said so, and a bit costs energy_per_bit (1/tau was reported above the bit rate)', () => {
+    const r = characteriseRng(ideal('rng.tau_rng_s=1e-8', 'seed=2')); // 10 ns, the bit time 100 ns (10 MHz)
+    expect(r.rate.decorrelated_bit_rate_hz).toBeGreaterThan(5 * r.rate.bit_rate_hz); // 1/tau as before, ~100 MHz
+    expect(r.rate.independent_bit_rate_hz).toBe(1e7);
+    expect(r.rate.rate_limited_by).toBe('bit_rate');
+    expect(r.rate.energy_per_independent_bit_j).toBeCloseTo(r.rate.energy_per_bit_j, 30);
+    const zero = characteriseRng(ideal('rng.tau_rng_s=0', 'seed=2'));
+    expect([zero.rate.independent_bit_rate_hz, zero.rate.rate_limited_by]).toEqual([1e7, 'bit_rate']);
+  });
+
+  it('tau of ten bit times: the rate is 1/tau, below the bit rate', () => {
+    const r = characteriseRng(ideal('rng.tau_rng_s=1e-6', 'seed=2'));
+    expect(r.rate.rate_limited_by).toBe('tau');
+    expect(r.rate.independent_bit_rate_hz).toBe(r.rate.decorrelated_bit_rate_hz);
+    expect(r.rate.energy_per_independent_bit_j).toBeCloseTo(r.rate.energy_per_decorrelated_bit_j!, 30);
+  });
+});
+
 describe('transfer curve', () => {
   for (const [tau, seed] of [
     [1e-7, 7],

@@ -1,9 +1,10 @@
 // dtca run --model and dtca eval MODEL take a model's grid from the model file, but the weight
 // precision it was trained for lives in its manifest: a model trained at 4-bit weights ran on the
 // default 8-bit chip without a word. Now a warning names both and the --set that runs its chip (at
-// info level when the command line set cell.weight_bits itself: a precision study).
+// info level when the command line set cell.weight_bits itself: a precision study). The shipped
+// model the default workload chooses is checked the same way (it was not).
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
@@ -47,6 +48,27 @@ describe('a model run on a chip of another weight precision than it was trained 
     const chosen = run('--set', 'cell.weight_bits=6', '--seed', '2');
     expect(chosen.code, chosen.stderr).toBe(0);
     expect(chosen.stderr).not.toMatch(/trained for/);
+  });
+
+  it('the shipped model the default workload chooses is checked as a --model file is (it was not: no line at all)', () => {
+    const ship = mkdtempSync(join(tmpdir(), 'dtca-precision-ship-'));
+    copyFileSync(file, join(ship, 'm.mp'));
+    const manifest = JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8'));
+    writeFileSync(join(ship, 'm.manifest.json'), JSON.stringify({ ...manifest, weight_bits: 6 }));
+    const grid = ['--set', 'fabric.L=20', '--set', 'fabric.rules=G8', '--images', '1', '--sweeps', '2'];
+    // the default 8-bit chip: a warning, as for --model
+    const r = dtca(['run', ...grid, '--out', join(dir, 'ship8'), '--quiet'], { env: { DTCA_MODELS: ship } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /"level":40,.*ship[^"]*\/m\.mp was trained for 6-bit weights \(its manifest\) but this chip has 8-bit weights: .*--set cell\.weight_bits=6 runs that chip/,
+    );
+    // fewer bits set on the command line: the same line at info level, as for --model
+    const four = dtca(['run', ...grid, '--set', 'cell.weight_bits=4', '--out', join(dir, 'ship4')], { env: { DTCA_MODELS: ship, DTCA_LOG: 'info' } });
+    expect(four.code, four.stderr).toBe(0);
+    expect(four.stderr).toMatch(/"msg":"shipped model m\.mp fits this fabric: generating with it"/);
+    expect(four.stderr).toMatch(
+      /"level":30,.*m\.mp was trained for 6-bit weights \(its manifest\) but this chip has 4-bit weights: .*--set cell\.weight_bits=6 runs that chip/,
+    );
   });
 
   it("dtca eval MODEL warns too, and its title names the chip it scored on: the model's grid, the weights, the clock", () => {

@@ -440,7 +440,8 @@ export function formatBench(rows: BenchRow[], anchors: Anchor[] = []): string {
     const a = r.chains === 1 ? anchors[0] : r.L === 256 ? anchors[2] : anchors[1];
     return a && a.updates_per_ns > 0 && !r.skipped ? `${(r.updates_per_ns / r.workers / a.updates_per_ns).toFixed(2)}x` : '';
   };
-  const head = ['physics', 'L', 'chains', 'workers', 'trace', 'engine', 'updates/ns', 'µs/sweep', 'set-up s', 'peak RSS'];
+  // a many-chain row's sweep is one sweep of every chain (us_per_sweep): the header said µs/sweep, read as one chain's
+  const head = ['physics', 'L', 'chains', 'workers', 'trace', 'engine', 'updates/ns', 'µs/sweep of all chains', 'set-up s', 'peak RSS'];
   if (anchors.length) head.push('per core / anchor');
   const body = rows.map((r) => {
     const cols = [
@@ -460,6 +461,8 @@ export function formatBench(rows: BenchRow[], anchors: Anchor[] = []): string {
   const line = (cols: string[]) => cols.map((c, k) => (k <= 1 || k === 5 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  ');
   lines.push(line(head));
   for (const b of body) lines.push(line(b));
+  if (rows.some((r) => r.chains > 1 && !r.skipped))
+    lines.push("µs/sweep of all chains: wall time for one sweep of every chain of the row (one chain's share: divide by chains)");
   const refusals = new Set(rows.flatMap((r) => r.engine_refused.map((x) => `${x.engine}: ${x.reason}`)));
   if (refusals.size) lines.push('', 'engines passed over by auto:', ...[...refusals].map((x) => `  ${x}`));
   return lines.join('\n') + '\n';

@@ -226,7 +226,11 @@ export function evalCommand<T>(y: Argv<T>, s: Session): Argv<T> {
         .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
         .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA, else /usr/share/datasets/fashion-mnist)' })
         .option('classifier', { type: 'string', describe: 'classifier weights (default configs/classifier/fmnist-cnn.msgpack)' })
-        .option('config', { type: 'string', describe: 'MODEL: chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
+        .option('config', {
+          type: 'string',
+          describe:
+            "MODEL: chip config, preset or file (default dtca-paper); without a config or a --set of the grid the chip takes the model's grid, a grid named must be the model's (as dtca run)",
+        })
         .option('set', { type: 'string', array: true, describe: 'MODEL: override a config value' })
         .option('chip', {
           choices: ['cycle', 'ideal'],

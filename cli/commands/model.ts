@@ -55,7 +55,7 @@ async function cmdModelNew(a: Record<string, unknown>, s: Session): Promise<void
     }
   }
   const T = positiveInt('stages', a.stages as number) ?? 8;
-  const L = positiveInt('L', a.L as number, 2) ?? 70;
+  const L = positiveInt('-L', a.L as number, 2) ?? 70; // -L, as --help shows it (the messages said --L)
   checkModelSize(T, L, rules, out);
   const m = newDtmModel({
     T,
@@ -68,7 +68,7 @@ async function cmdModelNew(a: Record<string, unknown>, s: Session): Promise<void
     beta: modelBeta(a.beta),
     placement: a.placement as Placement,
     image: parseImageChoice(a.image),
-    names: { L: '--L', rules: '--rules' },
+    names: { L: '-L', rules: '--rules' },
   });
   if (visible === 'fmnist' && m.dtm?.image_source)
     log.info(
@@ -93,7 +93,7 @@ const MAX_JSON_BYTES = 256 * 2 ** 20;
 
 /** A model that cannot be built in memory, or written as JSON, is refused before it is built. */
 function checkModelSize(T: number, L: number, rules: unknown, out: string): void {
-  if (L > MAX_L) throw new UserError(`--L ${L}: at most ${MAX_L} (cell indices are 32-bit)`);
+  if (L > MAX_L) throw new UserError(`-L ${L}: at most ${MAX_L} (cell indices are 32-bit)`);
   if (T > MAX_INDEX) throw new UserError(`--stages ${T}: at most ${MAX_INDEX}`);
   const D = 4 * resolveRules(rules, '--rules').length;
   const N = L * L;
@@ -394,7 +394,11 @@ export function modelCommands<T>(y: Argv<T>, s: Session): Argv<T> {
           yy
             .positional('file', { type: 'string', demandOption: true, describe: 'the model file to tune' })
             .option('out', { type: 'string', demandOption: true, describe: 'the tuned model (msgpack, or JSON if it ends in .json); a new file, not FILE' })
-            .option('config', { type: 'string', describe: 'chip config, preset or file (default dtca-paper; the fabric takes the model grid)' })
+            .option('config', {
+              type: 'string',
+              describe:
+                "chip config, preset or file (default dtca-paper); without a config or a --set of the grid the chip takes the model's grid, a grid named must be the model's (as dtca run)",
+            })
             .option('set', { type: 'string', array: true, describe: 'override a config value' })
             .option('chip', { choices: ['ideal', 'cycle'], default: 'ideal', describe: 'the chip to generate on (ideal: the chip dtca train trains on)' })
             .option('gains', { type: 'string', describe: `label gains to try (default ${DEFAULT_GAINS.join(',')})` })

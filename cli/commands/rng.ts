@@ -37,6 +37,20 @@ function pm(v: number, se: number, unit: string): string {
 
 const pct = (v: number, d = 2) => `${(100 * v).toFixed(d)} %`;
 
+/**
+ * The measured bit rate: 1/tau, or the bit rate when that limits it (tau below one bit time: 1/tau
+ * was printed alone, above the configured bit rate, without a word; "unlimited" at tau = 0).
+ */
+function bitRateText(r: RngReport): string {
+  const x = r.rate;
+  if (x.rate_limited_by === 'tau') return `${eng(x.independent_bit_rate_hz, 'Hz')} (1/tau)`;
+  const why =
+    x.decorrelated_bit_rate_hz === null
+      ? 'tau = 0: every bit fresh'
+      : `1/tau = ${eng(x.decorrelated_bit_rate_hz, 'Hz')}: tau is below one bit time, ${eng(1 / x.bit_rate_hz, 's')}`;
+  return `${eng(x.independent_bit_rate_hz, 'Hz')}, limited by the bit rate (${why})`;
+}
+
 export function formatRngReport(r: RngReport, name: string, dir?: string): string {
   const c = r.configured;
   const f = r.transfer.fit;
@@ -57,14 +71,12 @@ export function formatRngReport(r: RngReport, name: string, dir?: string): strin
     ],
     ['offset V_off', pm(f.v_off_v, f.v_off_se_v, 'V'), eng(r.device_truth.v_off_v, 'V')],
     ['transfer fit', `chi2/dof = ${(f.chi2 / f.dof).toFixed(2)} (${f.dof} dof)`, ''],
-    [
-      'bit rate',
-      r.rate.decorrelated_bit_rate_hz === null ? 'unlimited (tau = 0)' : `${eng(r.rate.decorrelated_bit_rate_hz, 'Hz')} (1/tau)`,
-      `${eng(c.bit_rate_hz, 'Hz')} (≈ 10 MHz)`,
-    ],
+    ['bit rate', bitRateText(r), `${eng(c.bit_rate_hz, 'Hz')} (≈ 10 MHz)`],
     [
       'energy per bit',
-      r.rate.energy_per_decorrelated_bit_j === null ? 'n/a (tau = 0)' : `${eng(r.rate.energy_per_decorrelated_bit_j, 'J')} (power x tau)`,
+      r.rate.rate_limited_by === 'tau'
+        ? `${eng(r.rate.energy_per_independent_bit_j, 'J')} (power x tau)`
+        : `${eng(r.rate.energy_per_independent_bit_j, 'J')} (power / bit rate: every bit independent)`,
       `${eng(c.energy_per_bit_j, 'J')} (≈ 350 aJ)`,
     ],
     ['RNG power', `${eng(r.rate.power_w, 'W')} on, ${eng(r.rate.average_power_w, 'W')} at duty ${c.duty}`, ''],

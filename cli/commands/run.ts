@@ -119,7 +119,8 @@ async function request(a: CommonArgs & Record<string, unknown>, stopEarly: StopS
     workload: a.workload as 'dtm' | 'bm' | undefined,
     stage: positiveInt('stage', a.stage as number | undefined, 0),
     images: positiveInt('images', a.images as number | undefined),
-    labels: parseIntList('labels', a.labels),
+    // none: no class clamped (a Fashion-MNIST model clamps every class in turn by default)
+    labels: a.labels === 'none' ? [] : parseIntList('labels', a.labels),
     labelGain: a.labelGain === undefined ? undefined : labelGainFlag(a.labelGain),
     mapping: a.mapping as Mapping | undefined,
     trace,
@@ -148,16 +149,19 @@ async function runChecked(a: CommonArgs & Record<string, unknown>, stop: StopSig
   const label = configLabel(a.config, a.set ?? [], Boolean(a.ideal));
   const grid = req.model ? adoptedGrid(a, req.model, cfg) : [];
   if (grid.length > 0) {
-    // the model's grid, as dtca eval and train --init take it: the config names none of its own
+    // the model's grid, as dtca eval MODEL and model tune take it (modelChipConfig): the command line names none
     cfg = loadConfig(a, [], [...seedFlags, ...grid]);
     const shown = adoptGridLabel(a, req.model!, cfg, log);
     label.label += `+model grid ${shown}`;
     label.slug += `+L${req.model!.grid.L}`;
     label.manifest.label = label.label;
   }
-  if (a.model !== undefined && req.model) checkTrainedPrecision(String(a.model), cfg, a.set, s);
   const ctx = cliContext(s, () => stop.signal !== null);
   const plan = planWorkload({ config: cfg, ...req }, ctx);
+  // the weight precision the model was trained for, against this chip's: a --model file's, and the
+  // shipped model's the default workload chose (it was checked for --model only)
+  const trained = plan.modelSource === 'file' ? String(a.model) : plan.modelSource === 'shipped' ? plan.model.source : null;
+  if (trained !== null) checkTrainedPrecision(trained, cfg, a.set, s);
   await turn(); // a signal that came while the run was planned is handled now (fabric/pause.ts)
   if (stop.signal) throw stoppedEarly(stop.signal);
   const claim = { force: Boolean(a.force), canForce: true, seed: cfg.seed };
@@ -203,8 +207,15 @@ export function runCommand<T>(y: Argv<T>, s: Session): Argv<T> {
             'model file (JSON or msgpack); default: the shipped Fashion-MNIST DTM that fits the fabric (configs/models/*.mp, or $DTCA_MODELS), else a seeded random-weight DTM (T = 8) with a warning',
         })
         .option('workload', { choices: ['dtm', 'bm'], describe: 'without --model: the default DTM (default), or a random Boltzmann machine' })
-        .option('images', { type: 'number', describe: 'DTM: images to generate, one chain each (default 4; the shipped model: 10, one per class)' })
-        .option('labels', { type: 'string', describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7' })
+        .option('images', {
+          type: 'number',
+          describe:
+            'DTM: images to generate, one chain each (default 10, one per class, for a Fashion-MNIST model with label cells: the shipped one or a --model file; else 4)',
+        })
+        .option('labels', {
+          type: 'string',
+          describe: 'DTM: classes to clamp, cycled over images, e.g. 0,3,7, or none (default: 0-9 for a Fashion-MNIST model with label cells, else none)',
+        })
         .option('label-gain', {
           type: 'number',
           describe: "DTM with clamped labels: label guidance, the label cells' wires x G (default the model's label_gain, else 1)",

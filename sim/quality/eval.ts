@@ -227,6 +227,12 @@ export function formatReport(r: EvalReport, title: string): string {
     line(head),
     ...body.map(line),
     `autocorrelation per stage (0 = cleanest): ${fmtAuto(r.autocorrelation)}`,
+    // n/a in the samples' column says nothing of why: the run clamped no class
+    ...(r.labels === 'none'
+      ? [
+          'clamped accuracy: n/a for the samples, which were generated without clamped labels (dtca run --labels 0,1,2,3,4,5,6,7,8,9 clamps each class in turn, the default for a Fashion-MNIST model with label cells).',
+        ]
+      : []),
     ...(r.small_n_note ? [`WARNING: ${r.small_n_note}.`] : []),
     `N = ${r.n}: ${r.note}.`,
     ...(r.resolution.downscale === 1

@@ -112,6 +112,41 @@ describe('dtca bench', () => {
     expect(r.stderr.trim()).toBe('dtca: --ratios measures pairs of rows against each other, not against the native anchors: drop --anchors or --ratios');
   });
 
+  it("µs/sweep is one sweep of all the row's chains, and the header says so (it read as one chain's); the numbers and JSON keys as they were", () => {
+    const row = (chains: number, us: number) => ({
+      physics: 'ideal' as const,
+      L: 70,
+      rules: 'G12',
+      chains,
+      workers: 1,
+      trace: false,
+      engine: 'auto' as const,
+      sweeps: 4,
+      warmupS: 0,
+      minTimeS: 0,
+      cells: 4900,
+      cell_updates: 4900 * chains * 4,
+      wall_s: 1,
+      updates_per_ns: 0.5,
+      us_per_sweep: us,
+      setup_s: 0.1,
+      rss_peak_bytes: 2 ** 27,
+      engine_used: 'batch' as const,
+      engine_refused: [],
+      engine_tiles: 1,
+      machine: { cpu: 'x', cores: 2, node: process.version, arch: 'x64' },
+      run_startup_s: null,
+    });
+    const text = formatBench([row(1, 44.2), row(64, 539.8)]);
+    const lines = text.split('\n');
+    const head = lines.findIndex((l) => l.startsWith('physics'));
+    expect(lines[head]).toMatch(/updates\/ns {2}µs\/sweep of all chains {2}set-up s/);
+    expect(lines[head + 2]).toMatch(/ 64 .* 0\.5000 +539\.8 /);
+    expect(text).toContain("µs/sweep of all chains: wall time for one sweep of every chain of the row (one chain's share: divide by chains)");
+    // one-chain rows alone: no note needed
+    expect(formatBench([row(1, 44.2)])).not.toContain("one chain's share");
+  });
+
   it("the anchors' two copies at once give the two-core ceiling line; without them there is none", () => {
     const a = (n: number): Anchor => ({ name: `a${n}`, command: 'x', updates_per_ns: n });
     const five = [a(0.16), a(0.45), a(0.32), a(0.1), a(0.165)];
