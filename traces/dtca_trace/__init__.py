@@ -248,27 +248,51 @@ def _jsnum(v):
     return ("%d" % v) if isinstance(v, float) and v.is_integer() else str(v)
 
 
-def _unpacker():
+def _unpacker(keys=None):
     # strings that are not UTF-8 decode leniently (as the TypeScript reader does): a damaged record
-    # is then judged by its CRC, not by a decoding error; a map that gives a key twice is refused
-    # (msgpack would keep the last value without a word), as dtca refuses it: _no_key_twice, once a
-    # record is whole and has passed the checks dtca makes first (the hook would run as each inner
-    # map ends, inside a record that turns out to be cut short)
+    # is then judged by its CRC, not by a decoding error. A map that gives a key twice (msgpack would
+    # keep the last value without a word) is refused as dtca refuses it, once a record is whole and
+    # has passed the checks dtca makes first (CRC): `keys` (a _KeysTwice) notes the first such key
+    # as the record is decoded, and the reader asks it after the CRC (raising in the hook would
+    # refuse a record cut short, which dtca reads as a cut, not as damage)
     return msgpack.Unpacker(
         raw=False,
         strict_map_key=False,
         unicode_errors="surrogateescape",
         max_buffer_size=MAX_RECORD_BYTES + 2 * CHUNK,
+        **({"object_pairs_hook": keys.hook} if keys is not None else {}),
     )
 
 
-def _no_key_twice(raw):
-    """The key a whole record's bytes give twice in one map (as dtca's reader sees keys), or None."""
-    try:
-        msgpack.unpackb(bytes(raw), raw=False, strict_map_key=False, unicode_errors="surrogateescape", object_pairs_hook=model._map_no_key_twice)
-    except model._KeyTwice as e:
-        return e.args[0]
-    return None
+class _KeysTwice:
+    """The object_pairs_hook of the reader's unpacker: builds each map (as msgpack would) and notes
+    the first key a map gives twice (as dtca's reader sees keys: model._map_no_key_twice), in the
+    order the maps end, until reset() (after each whole record: a record cut short keeps its maps,
+    since the unpacker resumes it where it stopped)."""
+
+    __slots__ = ("twice",)
+
+    def __init__(self):
+        self.twice = None
+
+    def reset(self):
+        self.twice = None
+
+    def hook(self, pairs):
+        d = dict(pairs)
+        # the common case, in C but for the loop: text keys only (no two that dtca reads as one), none given twice
+        if len(d) == len(pairs) and "__proto__" not in d:
+            for k in d:
+                if type(k) is not str:
+                    break
+            else:
+                return d
+        try:
+            model._map_no_key_twice(pairs)
+        except model._KeyTwice as e:
+            if self.twice is None:
+                self.twice = e.args[0]
+        return d
 
 
 def _find_record(tail):
@@ -326,7 +350,8 @@ class RecordIterator:
         before = "no record before it" if self.records == 0 else "the header before it reads" if self.records == 1 else "the %d records before it read" % self.records
         return TraceError("%s: corrupt at byte %d (record %d): %s; %s" % (self.path, offset, self.records, what, before), offset)
 
-    def _accept(self, obj, raw, offset):
+    def _accept(self, obj, raw, offset, twice=None):
+        # twice: the first key a map of this record gives twice (the unpacker's _KeysTwice), or None
         if self.records == 0:
             # a trace is recognised by its first bytes (not by decoded values, which damage can
             # bend differently in different decoders): what follows is judged as damage
@@ -347,7 +372,6 @@ class RecordIterator:
         t = obj["type"]
         if not _crc_ok(raw, obj):
             raise self._damage(offset, "%s record fails its CRC check" % t)
-        twice = _no_key_twice(raw)
         if twice is not None:
             raise self._damage(offset, "%s is given twice in one record" % json.dumps(twice))
         if self._ended:
@@ -549,7 +573,8 @@ class RecordIterator:
             raise TraceError("%s: %s, not a trace file (a trace must be a regular file)" % (self.path, odd))
         f = os.fdopen(fd, "rb")
         with f:
-            unp = _unpacker()
+            keys = _KeysTwice()
+            unp = _unpacker(keys)
             buf = bytearray()  # the bytes from `base` on, to check CRCs
             base = 0  # file offset of buf[0] = end of the last whole record
             while True:
@@ -574,7 +599,9 @@ class RecordIterator:
                             raise self._damage(base, "the header does not decode (%s)" % why)
                         raise self._damage(base, "not valid msgpack (%s)" % why)
                     end = unp.tell()
-                    rec = self._accept(obj, buf[: end - base], base)
+                    twice = keys.twice
+                    keys.reset()  # the next record's maps
+                    rec = self._accept(obj, buf[: end - base], base, twice)
                     del buf[: end - base]
                     base = end
                     self.records += 1
