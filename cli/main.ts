@@ -3,7 +3,7 @@
  * A user's mistake is a UserError: one line on stderr, exit code 2, never a stack trace.
  * Each command lives in its own cli/commands/*.ts.
  */
-// first: in the program, SIGINT/SIGTERM are held from here until the command starts (cli/early-signals.ts)
+// first: run as a script (tsx cli/main.ts), SIGINT/SIGTERM are held from here until the command starts (cli/early-signals.ts)
 import { releaseSignals } from './early-signals.js';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -166,7 +166,8 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+/** The dtca program: this process's command line, run (dist/dtca.js, cli/program.ts, calls it; or this module run as a script). */
+export async function runProgram(): Promise<void> {
   // a reader that went away (dtca config schema | head) ends the output, not in a stack trace
   // and a write that fails (a full disk, /dev/full, an I/O error) is one line and exit 2
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -180,3 +181,5 @@ if (isEntryPoint()) {
   if (code === SIGNAL_EXIT.SIGINT || code === SIGNAL_EXIT.SIGTERM) process.exit(code);
   process.exitCode = code;
 }
+
+if (isEntryPoint()) await runProgram();
