@@ -29,7 +29,7 @@ function newestSource() {
 /** the oldest modification time of the outputs (0: one is missing) */
 function oldestOutput() {
   let oldest = Infinity;
-  for (const f of ['dtca.js', 'worker.js', 'tile-worker.js', 'trace-worker.js', 'index.js', 'types/index.d.ts']) {
+  for (const f of ['dtca.js', 'cli.js', 'worker.js', 'tile-worker.js', 'trace-worker.js', 'index.js', 'types/index.d.ts']) {
     try {
       oldest = Math.min(oldest, statSync(join('dist', f)).mtimeMs);
     } catch {
@@ -62,7 +62,14 @@ const requireShim = "import { createRequire as __dtcaCreateRequire } from 'node:
 await Promise.all([
   build({
     ...common,
-    entryPoints: { dtca: 'cli/main.ts', worker: 'sim/worker.ts', 'tile-worker': 'cells/wasm/tile-worker.ts', 'trace-worker': 'traces/trace-worker.ts' },
+    // dtca.js, the program, is small (cli/program.ts: it holds SIGINT/SIGTERM, then loads cli.js, the CLI)
+    entryPoints: {
+      dtca: 'cli/program.ts',
+      cli: 'cli/main.ts',
+      worker: 'sim/worker.ts',
+      'tile-worker': 'cells/wasm/tile-worker.ts',
+      'trace-worker': 'traces/trace-worker.ts',
+    },
     banner: { js: `#!/usr/bin/env node\n${requireShim}` },
   }),
   // the library (package.json "exports"; its types come from tsconfig.build.json: npm run build:types)

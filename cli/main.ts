@@ -3,13 +3,15 @@
  * A user's mistake is a UserError: one line on stderr, exit code 2, never a stack trace.
  * Each command lives in its own cli/commands/*.ts.
  */
+// first: run as a script (tsx cli/main.ts), SIGINT/SIGTERM are held from here until the command starts (cli/early-signals.ts)
+import { releaseSignals } from './early-signals.js';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError, Interrupted } from '../fabric/errors.js';
 import { userMessage } from './flags.js';
-import { SIGNAL_EXIT } from './signals.js';
+import { SIGNAL_EXIT, interruptedLine } from './signals.js';
 import { newSession, type Session } from './session.js';
 import { withOutputSession } from '../fabric/files.js';
 import { checkConfig, configJsonSchema, configPaths, FLAG_NAMES } from '../sim/config.js';
@@ -38,6 +40,11 @@ import { creationTime } from '../fabric/stamp.js';
 export function buildCli(rawArgv: string[], s: Session) {
   const argv = dashValues(rawArgv);
   let y = withConventions(yargs(argv), argv, s)
+    // a signal while dtca started (held since the program's first lines): the command does not start
+    .middleware((async () => {
+      const held = await releaseSignals();
+      if (held) throw interruptedLine(held, ' before the command started: nothing written', ['dtca', ...s.argv], 'run it again with');
+    }) as never)
     .scriptName('dtca')
     .exitProcess(false) // main() returns the exit code (and tests call it in-process)
     .version(VERSION)
@@ -159,7 +166,8 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+/** The dtca program: this process's command line, run (dist/dtca.js, cli/program.ts, calls it; or this module run as a script). */
+export async function runProgram(): Promise<void> {
   // a reader that went away (dtca config schema | head) ends the output, not in a stack trace
   // and a write that fails (a full disk, /dev/full, an I/O error) is one line and exit 2
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -173,3 +181,5 @@ if (isEntryPoint()) {
   if (code === SIGNAL_EXIT.SIGINT || code === SIGNAL_EXIT.SIGTERM) process.exit(code);
   process.exitCode = code;
 }
+
+if (isEntryPoint()) await runProgram();

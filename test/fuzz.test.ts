@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliPool } from './helpers/cli-pool.js';
+import { CliPool, contractBroken, errorLines } from './helpers/cli-pool.js';
 import { cliCase, configCase, modelCase, setArg, traceMutation } from './fuzz/arbitraries.js';
 import {
   cliProperty,
@@ -28,8 +28,11 @@ import {
   checkpointProperty,
   hostileFile,
   hostileFileProperty,
+  impossibleHeaders,
+  impossibleHeaderTrace,
   impossibleRecord,
   impossibleTrace,
+  traceHeader,
   learnCheckpointShapes,
   type ImpossibleRecord,
 } from './fuzz/hostile.js';
@@ -120,6 +123,29 @@ describe('fuzz: every input works or ends with exit 2 and one line', () => {
       expect(r.code, JSON.stringify(cases[k])).toBe(2);
       expect((JSON.parse(r.stdout) as { status: string }).status, JSON.stringify(cases[k])).toBe('damaged');
       expect(py[k].status, `${JSON.stringify(cases[k])}: ${py[k].detail}`).toBe('damaged');
+    }
+  });
+
+  // the corpus of impossible headers (test/fuzz/hostile.ts impossibleHeaders), every case: what the
+  // header declares (counts, clock, grid, thinning, strings) is checked as dtca writes it
+  it('trace headers with valid CRCs and impossible fields: damage in both readers, the same line naming the field', async () => {
+    const cases = impossibleHeaders(traceHeader(fx.traceBytes));
+    const files = cases.map((c, k) => {
+      const f = join(work, `header-${k}.dtct`);
+      writeFileSync(f, impossibleHeaderTrace(fx.traceBytes, c));
+      return f;
+    });
+    const py = pythonStatuses(files);
+    const after = (line: string) => line.slice(line.indexOf(': corrupt at byte'));
+    for (const [k, f] of files.entries()) {
+      const what = `${cases[k].path} = ${JSON.stringify(cases[k].value)}`;
+      const r = await pool.run(['trace', 'inspect', f, '--json'], { DTCA_LOG: 'warn' });
+      expect(contractBroken(r), what).toBeNull();
+      expect(r.code, what).toBe(2);
+      const line = errorLines(r.stderr)[0] ?? '';
+      expect(line, what).toMatch(cases[k].names);
+      expect(py[k].status, `${what}: ${py[k].detail}`).toBe('damaged');
+      expect(after(py[k].detail), what).toBe(after(line));
     }
   });
 

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } fro
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtca } from './helpers/cli.js';
+import { pathToFileURL } from 'node:url';
+import { CLI, dtca, ROOT } from './helpers/cli.js';
 import { interrupt, said, walk, command } from './helpers/interrupt.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `dtca-${p}-`));
@@ -128,6 +129,33 @@ describe('dtca trace export stopped by a signal', () => {
     expect(said(r.stderr)).toEqual([`dtca: interrupted by SIGTERM: the export of ${trace} stopped, nothing written; export again with: ${command(args)}`]);
     expect(readdirSync(root)).toEqual([]);
   }, 300_000);
+});
+
+describe('a signal while dtca starts, before its command has started', () => {
+  // the signal is sent by a preload the moment dtca first listens for it (test/helpers/signal-on-hold.mjs):
+  // in the program's first lines (cli/early-signals.ts), long before the command takes the signals over
+  const preload = pathToFileURL(join(ROOT, 'test/helpers/signal-on-hold.mjs')).href;
+  let trace: string;
+  beforeAll(() => {
+    const run = join(tmp('early-sig'), 'run');
+    const r = dtca(['run', '--set', 'fabric.L=8', '--set', 'fabric.rules=[[0,1]]', '--images', '1', '--sweeps', '2', '--trace', '--out', run]);
+    expect(r.code, r.stderr).toBe(0);
+    trace = join(run, 'trace.dtct');
+  });
+
+  it.each([
+    ['SIGINT', 'export', 130],
+    ['SIGTERM', 'export', 143],
+    ['SIGINT', 'inspect', 130],
+  ] as const)('%s to trace %s: the command does not start; one line, exit %i, nothing written (was exit 130 and no word)', (sig, sub, code) => {
+    const root = tmp('early-sig-out');
+    const args = sub === 'export' ? ['trace', 'export', trace, '--csv', join(root, 'out.csv'), '--npy', join(root, 'npy')] : ['trace', 'inspect', trace];
+    const r = spawnSync(process.execPath, ['--import', preload, CLI, ...args], { encoding: 'utf8', env: { ...process.env, DTCA_TEST_SIGNAL: sig } });
+    expect([r.status, r.signal], r.stderr).toEqual([code, null]);
+    expect(said(r.stderr)).toEqual([`dtca: interrupted by ${sig} before the command started: nothing written; run it again with: ${command(args)}`]);
+    expect(r.stdout).toBe('');
+    expect(readdirSync(root)).toEqual([]);
+  });
 });
 
 describe.runIf(spawnSync('gcc', ['--version']).status === 0)('dtca bench --anchors stopped by a signal', () => {

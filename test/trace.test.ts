@@ -602,6 +602,57 @@ describe('Python reader (traces/dtca_trace/)', () => {
     expect(JSON.parse(py(['-c', PY_DUMP, f]).stdout).error).toMatch(/not a dtca trace \(the file is empty\)/);
   });
 
+  pyIt(
+    'decodes each record once, the key check after the CRC as in dtca: records split across reads, a key twice behind a bad CRC or in a record cut short',
+    async () => {
+      const { full, ends } = await baseTrace(join(dir, 'py-once-src.trace'));
+      // msgpack.unpackb refused: a record decoded a second time (for the key check) fails; CHUNK:
+      // the bytes per read (7: every record arrives in pieces, and its maps' keys are checked across them)
+      const once = `
+import json, sys, warnings, msgpack
+import dtca_trace
+dtca_trace.CHUNK = int(sys.argv[2])
+def twice(*a, **k):
+    raise AssertionError("a record decoded a second time")
+msgpack.unpackb = twice
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    try:
+        it = dtca_trace.iter_records(sys.argv[1])
+        n = sum(1 for _ in it)
+        print(json.dumps({"status": it.status, "records": n}))
+    except dtca_trace.TraceError as e:
+        print(json.dumps({"error": str(e)}))
+`;
+      const read = (f: string, chunk: number) => {
+        const r = py(['-c', once, f, String(chunk)]);
+        expect(r.stderr).toBe('');
+        return JSON.parse(r.stdout) as { status?: string; records?: number; error?: string };
+      };
+      const f = join(dir, 'py-once.trace');
+      writeFileSync(f, full);
+      for (const chunk of [7, 1 << 20]) expect(read(f, chunk)).toEqual({ status: 'complete', records: ends.length });
+      // record 14 (a sweep record) gives "stage" twice, its CRC good
+      const twice = keyTwiceIn(full, ends, 14, 'chain', 'stage');
+      writeFileSync(f, twice);
+      const said = `${f}: corrupt at byte ${ends[13]} (record 14): "stage" is given twice in one record; the 14 records before it read`;
+      for (const chunk of [7, 1 << 20]) expect(read(f, chunk)).toEqual({ error: said });
+      expect((await readUntilError(f)).error?.message).toBe(said);
+      // the same record with its CRC bad: the CRC is what both readers name (dtca checks it first)
+      const badCrc = Buffer.from(twice);
+      badCrc[ends[14] - 1] ^= 0xff;
+      writeFileSync(f, badCrc);
+      const crc = `${f}: corrupt at byte ${ends[13]} (record 14): sweep record fails its CRC check; the 14 records before it read`;
+      for (const chunk of [7, 1 << 20]) expect(read(f, chunk)).toEqual({ error: crc });
+      expect((await readUntilError(f)).error?.message).toBe(crc);
+      // cut short inside it, after the key given twice: a cut, not damage, in both
+      writeFileSync(f, twice.subarray(0, ends[14] - 3));
+      for (const chunk of [7, 1 << 20]) expect(read(f, chunk)).toEqual({ status: 'truncated', records: 14 });
+      const ts = await readAll(f);
+      expect([ts.reader.truncated, ts.recs.length]).toEqual([true, 14]);
+    },
+  );
+
   pyIt('examples: autocorr, energy, decode_image; python -m dtca_trace as a script', async () => {
     const p = join(dir, 'ex.trace');
     const exp = await writeSynthetic(p, { ...BASE, sweeps: 12 });

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { chooseTimescale, idCode, VcdWriter, writeVcdSignals } from '../traces/vcd.js';
 import { readTrace, unpackStates, type HeaderRecord, type SweepRecord } from '../traces/reader.js';
 import { parseVcd, readVcd, type ParsedVcd } from './helpers/vcd.js';
-import { dtca } from './helpers/cli.js';
+import { dtca, ROOT } from './helpers/cli.js';
+import { encodeRecord, makePackr, makeUnpackr } from '../traces/pack.js';
 
 const haveGtkwave = spawnSync('vcd2fst', ['--help'], { encoding: 'utf8' }).error === undefined;
 
@@ -243,6 +244,41 @@ describe('dtca trace export --vcd', () => {
       [2, 1],
       [3, 0],
     ]);
+  });
+
+  it("times the VCD by the header's run.clock_hz; a header whose config names another clock is damage in both readers (was timed by the config's, silently)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtca-vcd-hz-'));
+    const small = ['--set', 'fabric.L=6', '--set', 'fabric.rules=[[0,1]]', '--images', '1', '--sweeps', '2', '--trace'];
+    const out = join(dir, 'run');
+    expect(dtca(['run', ...small, '--set', 'clock.clock_hz=2.5e7', '--out', out]).code).toBe(0);
+    const trace = join(out, 'trace.dtct');
+    const ok = dtca(['trace', 'export', trace, '--vcd', join(dir, 'ok.vcd'), '--cells', '0']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const v = readVcd(join(dir, 'ok.vcd'));
+    const clk = v.changes.get(v.byName.get('dtca.clk')!.id)!;
+    const [, n, unit] = /^(\d+)\s*([a-z]+)$/.exec(v.timescale.trim())!;
+    const tick = Number(n) * { s: 1, ms: 1e-3, us: 1e-6, ns: 1e-9, ps: 1e-12, fs: 1e-15 }[unit as 's']!;
+    expect((clk[2][0] - clk[0][0]) * tick).toBeCloseTo(1 / 2.5e7, 15); // one period of 25 MHz (40 ns)
+    // the header as dtca writes it holds one clock twice (run.clock_hz, config.clock.clock_hz): the
+    // same header with run.clock_hz changed alone
+    const recs: Record<string, unknown>[] = [];
+    makeUnpackr().unpackMultiple(readFileSync(trace), (r: unknown) => {
+      recs.push(r as Record<string, unknown>);
+    });
+    const h = recs[0] as { run: Record<string, unknown>; config: { clock: Record<string, unknown> } };
+    expect([h.run.clock_hz, h.config.clock.clock_hz]).toEqual([2.5e7, 2.5e7]);
+    h.run.clock_hz = 1e7;
+    const edited = join(dir, 'edited.dtct');
+    const p = makePackr();
+    writeFileSync(edited, Buffer.concat(recs.map(({ crc32: _c, ...r }) => encodeRecord(p, r))));
+    const msg = "header: run.clock_hz 10000000 is not the config's clock.clock_hz 25000000";
+    const r = dtca(['trace', 'export', edited, '--vcd', join(dir, 'edited.vcd')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(msg);
+    expect(existsSync(join(dir, 'edited.vcd'))).toBe(false);
+    const py = spawnSync('/usr/bin/python3', [join(ROOT, 'test/helpers/py_trace_status.py'), edited], { encoding: 'utf8' });
+    expect(JSON.parse(py.stdout)).toMatchObject({ status: 'damaged', detail: expect.stringContaining(msg) });
   });
 
   it('refuses a request estimated over the limit, naming the size and how to thin it; bad cells are errors', () => {

@@ -175,28 +175,81 @@ function validate(rec: Record<string, unknown>): TraceRecord {
   }
 }
 
+/**
+ * What a header's counts and clock may be: what dtca itself writes. A run's chains, stages and
+ * sweeps number their records' indices, which are int32 in the exports (sim/resources.ts refuses a
+ * run beyond them; dtca bench's header declares 2^31 sweeps); the clock is the config schema's
+ * clock.clock_hz; the grid's side the config's fabric.L (2..MAX_L).
+ */
+export const HEADER_MAX_COUNT = 2 ** 31;
+export const HEADER_CLOCK_HZ: readonly [number, number] = [1e-3, 1e15];
+export const HEADER_MAX_L = 46340;
+
+/** a map (not an array, nor a typed array, nor a typed array's {dtype, shape, data}: the Python reader turns those into arrays) */
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  isObj(v) && !ArrayBuffer.isView(v) && !(typeof v.dtype === 'string' && Array.isArray(v.shape) && ArrayBuffer.isView(v.data));
+
+/** an integer from lo to hi */
+const isIntIn = (v: unknown, lo: number, hi: number): v is number => isInt(v) && v >= lo && v <= hi;
+
+/**
+ * Are these the cells a header's traced_cells must list: the grid's, or thinning.cells' rectangle
+ * (y outer, x inner), as the writer lists them? Compared in place (the grid's list is not built).
+ */
+function tracedAsWritten(tc: Int32Array, L: number, rect: number[] | null): boolean {
+  if (rect === null) return tc.length === L * L && tc.every((c, k) => c === k);
+  const [x0, y0, x1, y1] = rect;
+  const w = x1 - x0 + 1;
+  if (tc.length !== w * (y1 - y0 + 1)) return false;
+  return tc.every((c, k) => c === (y0 + Math.floor(k / w)) * L + x0 + (k % w));
+}
+
+/**
+ * The header's fields, each checked against what dtca writes (the Python reader, dtca_trace, makes
+ * the same checks in the same order, so both readers call the same headers damaged): a field of the
+ * wrong kind or out of range is damage naming the field.
+ */
 function validateHeader(rec: Record<string, unknown>): HeaderRecord {
   restoreTyped(rec);
+  for (const k of ['dtca_version', 'created', 'state_packing']) {
+    if (typeof rec[k] !== 'string') throw new Damage(`header: ${k} is ${js(rec[k])}, expected a string`);
+  }
   const lay = rec.layout as Record<string, unknown> | undefined;
-  if (!isObj(lay) || !isInt(lay.L) || !isInt(lay.N)) throw new Damage('header: layout.L / layout.N missing');
+  if (!isMap(lay) || !isInt(lay.L) || !isInt(lay.N)) throw new Damage('header: layout.L / layout.N missing');
   if (!(lay.colour instanceof Uint8Array)) throw new Damage('header: layout.colour is not a uint8 array');
   for (const k of ['visible', 'image', 'label']) if (!(lay[k] instanceof Int32Array)) throw new Damage(`header: layout.${k} is not an int32 array`);
   const run = rec.run as Record<string, unknown> | undefined;
-  if (!isObj(run) || !isInt(run.chains) || !isInt(run.stages) || !isInt(run.sweeps)) throw new Damage('header: run {chains, stages, sweeps} missing');
+  if (!isMap(run)) throw new Damage(`header: run is ${js(run)}, expected a map {chains, stages, sweeps, clock_hz, mapping}`);
+  for (const k of ['chains', 'stages', 'sweeps']) {
+    if (!isIntIn(run[k], 1, HEADER_MAX_COUNT)) throw new Damage(`header: run.${k} is ${js(run[k])}, expected an integer from 1 to ${HEADER_MAX_COUNT}`);
+  }
+  const [hzMin, hzMax] = HEADER_CLOCK_HZ;
+  if (!(isNum(run.clock_hz) && run.clock_hz >= hzMin && run.clock_hz <= hzMax))
+    throw new Damage(`header: run.clock_hz is ${js(run.clock_hz)}, expected a number from 1e-3 to 1e15 (Hz)`);
+  if (Object.hasOwn(run, 'mapping') && typeof run.mapping !== 'string') throw new Damage(`header: run.mapping is ${js(run.mapping)}, expected a string`);
   if (!(rec.traced_cells instanceof Int32Array) || rec.n_traced !== rec.traced_cells.length) throw new Damage('header: traced_cells / n_traced inconsistent');
   // the thinning and model summary inspect, export and the VCD read (null for either was a TypeError)
   const th = rec.thinning;
   const ints = (v: unknown, n?: number) => v === null || (Array.isArray(v) && v.every(isInt) && (n === undefined || v.length === n));
-  if (!isObj(th) || !isInt(th.every) || th.every < 1 || !ints(th.stages) || !ints(th.chains) || !ints(th.cells, 4))
+  if (!isMap(th) || !isInt(th.every) || th.every < 1 || !ints(th.stages) || !ints(th.chains) || !ints(th.cells, 4))
     throw new Damage('header: thinning is not {every, stages, chains, cells}');
-  if (!isObj(rec.model)) throw new Damage('header: model is not a map');
-  // a version 2 pipeline: one array per stage, and each record on its stage's
-  if ((rec.version as number) >= 2 && run.mapping === 'pipeline' && run.arrays !== run.stages)
+  for (const [k, n] of [
+    ['stages', run.stages as number],
+    ['chains', run.chains as number],
+  ] as const) {
+    const bad = ((th[k] as number[] | null) ?? []).find((v) => v >= n);
+    if (bad !== undefined) throw new Damage(`header: thinning.${k} holds ${bad}, outside the run's 0..${n - 1}`);
+  }
+  if (!isMap(rec.model)) throw new Damage('header: model is not a map');
+  if (!isMap(rec.config)) throw new Damage('header: config is not a map');
+  // a pipeline (version 2): one array per stage, and each record on its stage's; only a pipeline has arrays
+  if ((((rec.version as number) >= 2 && run.mapping === 'pipeline') || Object.hasOwn(run, 'arrays')) && run.arrays !== run.stages)
     throw new Damage(`header: a pipeline's run.arrays is ${js(run.arrays)}, expected its ${js(run.stages)} stages`);
   // the layout is the grid's: every array an export sizes or indexes by it agrees with it (a
   // declared N of 2^31 is never allocated unless the header carries its N colours)
   const { L, N } = lay;
-  if (L < 1 || N !== L * L) throw new Damage(`header: layout.N ${js(N)} is not layout.L squared (L = ${js(L)})`);
+  if (L < 2 || L > HEADER_MAX_L) throw new Damage(`header: layout.L is ${js(L)}, expected an integer from 2 to ${HEADER_MAX_L}`);
+  if (N !== L * L) throw new Damage(`header: layout.N ${js(N)} is not layout.L squared (L = ${js(L)})`);
   if (lay.colour.length !== N) throw new Damage(`header: layout.colour holds ${lay.colour.length} cells, the grid ${N}`);
   const cells: [string, Int32Array][] = [
     ['layout.visible', lay.visible as Int32Array],
@@ -207,6 +260,27 @@ function validateHeader(rec: Record<string, unknown>): HeaderRecord {
   for (const [k, a] of cells) {
     for (const c of a) if (c < 0 || c >= N) throw new Damage(`header: ${k} holds cell ${c}, outside the grid's 0..${N - 1}`);
   }
+  const copies = lay.label_copies;
+  const labels = (lay.label as Int32Array).length;
+  if (!isIntIn(copies, 1, HEADER_MAX_COUNT) || labels % copies !== 0)
+    throw new Damage(`header: layout.label_copies is ${js(copies)}, expected a positive integer dividing the ${labels} label cells`);
+  // the traced cells are the grid's or the thinning's rectangle, as the writer lists them: a grid
+  // of another side than the records' (their n_cells is n_traced) does not pass for theirs
+  const rect = th.cells as number[] | null;
+  if (rect !== null && !(rect[0] <= rect[2] && rect[2] < L && rect[1] <= rect[3] && rect[3] < L))
+    throw new Damage(`header: thinning.cells ${rect.join(',')} is not a rectangle x0,y0,x1,y1 inside the ${L}x${L} grid`);
+  const tc = rec.traced_cells;
+  if (!tracedAsWritten(tc, L, rect)) {
+    const want = rect === null ? `the ${L * L} cells of the ${L}x${L} grid` : `the cells of thinning.cells ${rect.join(',')}`;
+    throw new Damage(`header: traced_cells (${tc.length} cells) are not ${want}`);
+  }
+  // the config in the header is the run's, resolved: its clock and grid are the run's and the layout's
+  const cfg = rec.config;
+  const clock = cfg.clock;
+  if (isMap(clock) && Object.hasOwn(clock, 'clock_hz') && clock.clock_hz !== run.clock_hz)
+    throw new Damage(`header: run.clock_hz ${js(run.clock_hz)} is not the config's clock.clock_hz ${js(clock.clock_hz)}`);
+  const fabric = cfg.fabric;
+  if (isMap(fabric) && Object.hasOwn(fabric, 'L') && fabric.L !== L) throw new Damage(`header: layout.L ${js(L)} is not the config's fabric.L ${js(fabric.L)}`);
   return rec as unknown as HeaderRecord;
 }
 

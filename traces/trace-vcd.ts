@@ -14,7 +14,8 @@
  *             readout, for traced chains
  *   sweep     the sweep index during each sweep of a traced chain and stage, z between sweeps
  *   cells.xX_yY  the chosen cells' spins (1 = +1, 0 = -1), cell y*L + x (see CELLS_SCOPE)
- * Timing, from the config in the trace header: a sweep is 2 x clock.phase_cycles cycles; a sweep
+ * Timing, from the trace header: the clock is run.clock_hz (the clock the run used; the readers
+ * refuse a header whose config names another), a sweep is 2 x the config's clock.phase_cycles cycles; a sweep
  * record's cycle is the end of its sweep; colour 0's cells latch at the rising edge that ends
  * colour 0's phase, colour 1's at the edge that ends the sweep (the record's cycle). The timescale
  * is the coarsest VCD unit in which half a clock period is a whole number of ticks.
@@ -214,7 +215,9 @@ async function plan(file: string, o: VcdExportOptions): Promise<Plan> {
   if (!header) throw new UserError(`${file}: no header record`);
   const config = header.config;
   const phaseCycles = cfgNumber(config, 'clock.phase_cycles');
-  const clockHz = cfgNumber(config, 'clock.clock_hz') ?? header.run.clock_hz;
+  // the clock the run used: the header's run.clock_hz (the readers refuse a header whose config
+  // names another: both are written from the run's resolved config)
+  const clockHz = header.run.clock_hz;
   if (phaseCycles === undefined) throw new UserError(`${file}: the trace header's config has no clock.phase_cycles`);
   // the timing comes from the header: values no config could hold would make times that are not
   // VCD times (#5e+297) or a clock that never ticks; the ranges are the config schema's
@@ -226,7 +229,7 @@ async function plan(file: string, o: VcdExportOptions): Promise<Plan> {
     }
   };
   inRange('clock.phase_cycles', phaseCycles, 1, 1e6, true);
-  inRange('clock.clock_hz', clockHz, 1e-3, 1e15, false);
+  inRange('run.clock_hz', clockHz, 1e-3, 1e15, false);
   const readBits = cfgNumber(config, 'io.readout_bits_per_cycle');
   if (readBits !== undefined) inRange('io.readout_bits_per_cycle', readBits, 1, 2 ** 31, true);
   const readCycles = readBits ? Math.ceil(header.layout.visible.length / readBits) : 0;

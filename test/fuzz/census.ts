@@ -18,7 +18,18 @@ import { join } from 'node:path';
 import { CliPool } from '../helpers/cli-pool.js';
 import { cliCase, configCase, modelCase, setArg, traceMutation } from './arbitraries.js';
 import { cliProperty, configProperty, makeFixtures, modelProperty, pythonStatuses, setProperty, traceTsProperty, writeTraceCases } from './properties.js';
-import { checkpointDamage, checkpointProperty, hostileFile, hostileFileProperty, impossibleRecord, impossibleTrace, learnCheckpointShapes } from './hostile.js';
+import {
+  checkpointDamage,
+  checkpointProperty,
+  hostileFile,
+  hostileFileProperty,
+  impossibleHeaders,
+  impossibleHeaderTrace,
+  impossibleRecord,
+  impossibleTrace,
+  learnCheckpointShapes,
+  traceHeader,
+} from './hostile.js';
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { TINY_TRAIN_ARGS } from '../helpers/train-args.js';
@@ -159,6 +170,32 @@ try {
             .filter(Boolean)
             .join('; ');
           note(t, findings || null, JSON.stringify(cases[k]).slice(0, 200));
+        }
+        return t;
+      },
+    ],
+    [
+      'impossible trace headers (valid CRCs; the whole corpus, whatever n)',
+      async () => {
+        const t = tally();
+        const cases = impossibleHeaders(traceHeader(fx.traceBytes));
+        const files = cases.map((c, k) => {
+          const f = join(work, `header-${k}.dtct`);
+          writeFileSync(f, impossibleHeaderTrace(fx.traceBytes, c));
+          return f;
+        });
+        const py = pythonStatuses(files);
+        for (const [k, f] of files.entries()) {
+          const r = await pool.run(['trace', 'inspect', f, '--json'], { DTCA_LOG: 'warn' });
+          const line = r.stderr.trim().split('\n')[0] ?? '';
+          const findings = [
+            r.code !== 2 ? `TypeScript exit ${r.code}` : '',
+            !cases[k].names.test(line) ? 'TypeScript does not name the field' : '',
+            py[k].status !== 'damaged' ? `Python says ${py[k].status}` : '',
+          ]
+            .filter(Boolean)
+            .join('; ');
+          note(t, findings || null, `${cases[k].path} = ${JSON.stringify(cases[k].value)}`.slice(0, 200));
         }
         return t;
       },

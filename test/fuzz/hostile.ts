@@ -7,7 +7,8 @@
  *    shapes (huge, negative, fractional, too many dimensions);
  *  - trace records that decode and pass their CRC but hold impossible fields (a cell count other
  *    than the header's, a chain, stage or sweep beyond the run, up to 2^40; bytes after the end
- *    record), re-encoded with a valid CRC;
+ *    record), re-encoded with a valid CRC; and headers with impossible fields (impossibleHeaders:
+ *    counts, clock, strings, thinning, a grid other than the records'), every case enumerated;
  *  - damaged training checkpoints: flipped bits, cuts, and fields rewritten with a valid checksum.
  *
  * Every case must end with exit 2 and one line (the hostile files are bad by construction), never
@@ -217,6 +218,93 @@ export function impossibleTrace(trace: Buffer, c: ImpossibleRecord): Buffer {
   }
   const p = makePackr();
   return Buffer.concat(recs.map((x) => encodeRecord(p, x)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// trace headers with valid CRCs and impossible fields
+
+/**
+ * One header field set to a value dtca never writes there (every CRC valid): a count of the wrong
+ * kind or beyond int32 indices, a clock no config holds or other than the config's, strings that
+ * are not strings, a thinning outside the run, a grid of another side than the records' (`grid`:
+ * layout.L, N, colour and config.fabric.L all of side `value`, the traced cells and records not).
+ * `names`: what the refusal must name.
+ */
+export interface ImpossibleHeader {
+  path: string;
+  value: unknown;
+  names: RegExp;
+}
+
+type Hdr = { run: { chains: number; stages: number; sweeps: number; clock_hz: number }; layout: { L: number } };
+
+/** Every case of the corpus (test/fuzz.test.ts runs them all through both readers), for the fixture's header. */
+export function impossibleHeaders(h: Hdr): ImpossibleHeader[] {
+  const counts = [-1, 0, 2.5, 2 ** 31 + 1, 2 ** 40, 2 ** 53 + 2, '2', null, true, [2]];
+  const notString = [5, null, true, ['x'], { s: 'x' }];
+  const pools: [string, unknown[], RegExp][] = [
+    ['run.chains', counts, /run\.chains is /],
+    ['run.stages', counts, /run\.stages is /],
+    ['run.sweeps', counts, /run\.sweeps is /],
+    // 2e7: a clock no config refuses, but not the config's (both are written from the run's)
+    ['run.clock_hz', ['10000000', -1, 0, 1e-300, 2e15, 1e300, Infinity, NaN, null, true, [1e7], h.run.clock_hz * 2], /run\.clock_hz /],
+    ['run.mapping', [7, null, true, ['reprogram'], {}], /run\.mapping is /],
+    ['run.arrays', ['x', 0, -1, h.run.stages + 1, null], /run\.arrays is /],
+    ['layout.label_copies', [0, -1, 2.5, 'x', null, 2 ** 40], /layout\.label_copies is /],
+    ['dtca_version', notString, /dtca_version is /],
+    ['created', notString, /created is /],
+    ['state_packing', notString, /state_packing is /],
+    ['config', [null, 5, 'x', [1]], /config is not a map/],
+    ['config.clock.clock_hz', [h.run.clock_hz * 2, String(h.run.clock_hz), null, true], /config's clock\.clock_hz/],
+    ['config.fabric.L', [h.layout.L + 1, String(h.layout.L), null, h.layout.L + 0.5], /config's fabric\.L/],
+    ['thinning.stages', [[h.run.stages], [2 ** 40]], /thinning\.stages holds /],
+    ['thinning.chains', [[h.run.chains], [2 ** 31]], /thinning\.chains holds /],
+    [
+      'thinning.cells',
+      [
+        [0, 0, h.layout.L, 0],
+        [3, 0, 2, 0],
+        [0, 0, 0, 2 ** 40],
+        [0, 0, 1, 1],
+      ],
+      /thinning\.cells /,
+    ],
+    ['layout.L', [1, 46341, 2 ** 40], /layout\.L is /],
+    ['grid', [2, 4, h.layout.L + 1, 2 * h.layout.L], /layout\.(visible|image|label) holds cell|traced_cells/],
+  ];
+  return pools.flatMap(([path, values, names]) => values.map((value) => ({ path, value, names })));
+}
+
+/** A trace's header record, decoded. */
+export function traceHeader(trace: Buffer): Hdr {
+  let h: unknown = null;
+  new Unpackr({ useRecords: false, mapsAsObjects: true }).unpackMultiple(trace, (v: unknown) => {
+    h = v;
+    return false;
+  });
+  return h as unknown as Hdr;
+}
+
+/** The trace with its header changed as the case says, every CRC valid. */
+export function impossibleHeaderTrace(trace: Buffer, c: ImpossibleHeader): Buffer {
+  const recs: Record<string, unknown>[] = [];
+  new Unpackr({ useRecords: false, mapsAsObjects: true }).unpackMultiple(trace, (v: unknown) => {
+    recs.push(v as Record<string, unknown>);
+  });
+  const h = structuredClone(recs[0]) as Record<string, Record<string, unknown>>;
+  if (c.path === 'grid') {
+    const L = c.value as number;
+    Object.assign(h.layout, { L, N: L * L, colour: { dtype: 'uint8', shape: [L * L], data: new Uint8Array(L * L) } });
+    (h.config.fabric as Record<string, unknown>).L = L;
+  } else {
+    const keys = c.path.split('.');
+    let o: Record<string, unknown> = h;
+    for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;
+    o[keys[keys.length - 1]] = c.value;
+  }
+  recs[0] = h;
+  const p = makePackr();
+  return Buffer.concat(recs.map(({ crc32: _crc, ...x }) => encodeRecord(p, x)));
 }
 
 // ---------------------------------------------------------------------------------------------

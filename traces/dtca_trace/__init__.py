@@ -162,6 +162,21 @@ def _is_int(v):
     return math.isfinite(v) and 0 <= v <= 2**53 - 1 and v.is_integer()
 
 
+def _same(a, b):
+    """a == b as JavaScript's === sees two decoded values: numbers by value (1 == 1.0), never a bool
+    for a number (True == 1 in Python), anything else by equality of kind and value."""
+    if _num(a) or _num(b):
+        return _num(a) and _num(b) and a == b
+    return type(a) is type(b) and a == b
+
+
+# what a header's counts and clock may be: what dtca writes (traces/reader.ts HEADER_MAX_COUNT ...):
+# chains, stages and sweeps number int32 indices; the clock is the config schema's; L the config's
+HEADER_MAX_COUNT = 2**31
+HEADER_CLOCK_HZ = (1e-3, 1e15)
+HEADER_MAX_L = 46340
+
+
 # what an energy component may be called: its name becomes a column (energy_<c>_j) and, in
 # dtca trace export --npy, a file name, so a slash, a comma or a newline is damage
 _COMPONENT = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -211,38 +226,73 @@ def _js(v):
     """A value as the TypeScript reader shows it in messages (JSON; 'missing' for None)."""
     if v is None:
         return "missing"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
+        return "%d" % v  # as JavaScript writes a number: 2**40 read as a float is 1099511627776
     try:
-        s = json.dumps(v)  # every control and non-ASCII character escaped
+        s = json.dumps(v, separators=(",", ":"))  # as JSON.stringify writes it; every control and non-ASCII character escaped
     except (TypeError, ValueError, RecursionError):
         s = ascii(v)
     return s if len(s) <= 80 else s[:77] + "..."
+
+
+_MISSING = object()
+
+
+def _jsv(v):
+    """A header value as the TypeScript reader shows it: 'missing' for an absent key (get(k, _MISSING)),
+    null for a nil."""
+    return "missing" if v is _MISSING else "null" if v is None else _js(v)
 
 
 def _jsnum(v):
     return ("%d" % v) if isinstance(v, float) and v.is_integer() else str(v)
 
 
-def _unpacker():
+def _unpacker(keys=None):
     # strings that are not UTF-8 decode leniently (as the TypeScript reader does): a damaged record
-    # is then judged by its CRC, not by a decoding error; a map that gives a key twice is refused
-    # (msgpack would keep the last value without a word), as dtca refuses it: _no_key_twice, once a
-    # record is whole and has passed the checks dtca makes first (the hook would run as each inner
-    # map ends, inside a record that turns out to be cut short)
+    # is then judged by its CRC, not by a decoding error. A map that gives a key twice (msgpack would
+    # keep the last value without a word) is refused as dtca refuses it, once a record is whole and
+    # has passed the checks dtca makes first (CRC): `keys` (a _KeysTwice) notes the first such key
+    # as the record is decoded, and the reader asks it after the CRC (raising in the hook would
+    # refuse a record cut short, which dtca reads as a cut, not as damage)
     return msgpack.Unpacker(
         raw=False,
         strict_map_key=False,
         unicode_errors="surrogateescape",
         max_buffer_size=MAX_RECORD_BYTES + 2 * CHUNK,
+        **({"object_pairs_hook": keys.hook} if keys is not None else {}),
     )
 
 
-def _no_key_twice(raw):
-    """The key a whole record's bytes give twice in one map (as dtca's reader sees keys), or None."""
-    try:
-        msgpack.unpackb(bytes(raw), raw=False, strict_map_key=False, unicode_errors="surrogateescape", object_pairs_hook=model._map_no_key_twice)
-    except model._KeyTwice as e:
-        return e.args[0]
-    return None
+class _KeysTwice:
+    """The object_pairs_hook of the reader's unpacker: builds each map (as msgpack would) and notes
+    the first key a map gives twice (as dtca's reader sees keys: model._map_no_key_twice), in the
+    order the maps end, until reset() (after each whole record: a record cut short keeps its maps,
+    since the unpacker resumes it where it stopped)."""
+
+    __slots__ = ("twice",)
+
+    def __init__(self):
+        self.twice = None
+
+    def reset(self):
+        self.twice = None
+
+    def hook(self, pairs):
+        d = dict(pairs)
+        # the common case, in C but for the loop: text keys only (no two that dtca reads as one), none given twice
+        if len(d) == len(pairs) and "__proto__" not in d:
+            for k in d:
+                if type(k) is not str:
+                    break
+            else:
+                return d
+        try:
+            model._map_no_key_twice(pairs)
+        except model._KeyTwice as e:
+            if self.twice is None:
+                self.twice = e.args[0]
+        return d
 
 
 def _find_record(tail):
@@ -296,10 +346,12 @@ class RecordIterator:
         return next(self._gen)
 
     def _damage(self, offset, what):
-        before = "no record before it" if self.records == 0 else "the %d records before it read" % self.records
+        # as the TypeScript reader says it
+        before = "no record before it" if self.records == 0 else "the header before it reads" if self.records == 1 else "the %d records before it read" % self.records
         return TraceError("%s: corrupt at byte %d (record %d): %s; %s" % (self.path, offset, self.records, what, before), offset)
 
-    def _accept(self, obj, raw, offset):
+    def _accept(self, obj, raw, offset, twice=None):
+        # twice: the first key a map of this record gives twice (the unpacker's _KeysTwice), or None
         if self.records == 0:
             # a trace is recognised by its first bytes (not by decoded values, which damage can
             # bend differently in different decoders): what follows is judged as damage
@@ -320,7 +372,6 @@ class RecordIterator:
         t = obj["type"]
         if not _crc_ok(raw, obj):
             raise self._damage(offset, "%s record fails its CRC check" % t)
-        twice = _no_key_twice(raw)
         if twice is not None:
             raise self._damage(offset, "%s is given twice in one record" % json.dumps(twice))
         if self._ended:
@@ -404,10 +455,15 @@ class RecordIterator:
                 raise self._damage(offset, "%s record: %s %d outside the run's 0..%d" % (t, k, obj[k], run[n] - 1))
 
     def _header(self, obj, offset):
+        # the header's fields, each checked against what dtca writes, in the order the TypeScript
+        # reader checks them (traces/reader.ts validateHeader), so both call the same headers damaged
         try:
             h = _restore(obj)
         except (ValueError, TypeError) as e:
             raise self._damage(offset, str(e))
+        for k in ("dtca_version", "created", "state_packing"):
+            if not isinstance(h.get(k), str):
+                raise self._damage(offset, "header: %s is %s, expected a string" % (k, _jsv(h.get(k, _MISSING))))
         lay = h.get("layout")
         if not isinstance(lay, dict) or not _is_int(lay.get("L")) or not _is_int(lay.get("N")):
             raise self._damage(offset, "header: layout.L / layout.N missing")
@@ -417,8 +473,16 @@ class RecordIterator:
             if not (isinstance(lay.get(k), np.ndarray) and lay[k].dtype == np.int32 and lay[k].ndim == 1):
                 raise self._damage(offset, "header: layout.%s is not an int32 array" % k)
         run = h.get("run")
-        if not isinstance(run, dict) or not all(_is_int(run.get(k)) for k in ("chains", "stages", "sweeps")):
-            raise self._damage(offset, "header: run {chains, stages, sweeps} missing")
+        if not isinstance(run, dict):
+            raise self._damage(offset, "header: run is %s, expected a map {chains, stages, sweeps, clock_hz, mapping}" % _jsv(h.get("run", _MISSING)))
+        for k in ("chains", "stages", "sweeps"):
+            if not (_is_int(run.get(k)) and 1 <= run[k] <= HEADER_MAX_COUNT):
+                raise self._damage(offset, "header: run.%s is %s, expected an integer from 1 to %d" % (k, _jsv(run.get(k, _MISSING)), HEADER_MAX_COUNT))
+        hz = run.get("clock_hz", _MISSING)
+        if not (_num(hz) and HEADER_CLOCK_HZ[0] <= hz <= HEADER_CLOCK_HZ[1]):
+            raise self._damage(offset, "header: run.clock_hz is %s, expected a number from 1e-3 to 1e15 (Hz)" % _jsv(hz))
+        if "mapping" in run and not isinstance(run["mapping"], str):
+            raise self._damage(offset, "header: run.mapping is %s, expected a string" % _jsv(run["mapping"]))
         tc = h.get("traced_cells")
         if not (isinstance(tc, np.ndarray) and tc.dtype == np.int32 and tc.ndim == 1) or h.get("n_traced") != tc.size or isinstance(h.get("n_traced"), bool):
             raise self._damage(offset, "header: traced_cells / n_traced inconsistent")
@@ -436,14 +500,22 @@ class RecordIterator:
             or not ints(th.get("cells", 0), 4)
         ):
             raise self._damage(offset, "header: thinning is not {every, stages, chains, cells}")
+        for k in ("stages", "chains"):
+            bad = [v for v in (th[k] or []) if v >= run[k]]
+            if bad:
+                raise self._damage(offset, "header: thinning.%s holds %s, outside the run's 0..%s" % (k, _jsnum(bad[0]), _jsnum(run[k] - 1)))
         if not isinstance(h.get("model"), dict):
             raise self._damage(offset, "header: model is not a map")
-        # a version 2 pipeline: one array per stage, and each record on its stage's
-        if h["version"] >= 2 and run.get("mapping") == "pipeline" and (not _is_int(run.get("arrays")) or run["arrays"] != run["stages"]):
-            raise self._damage(offset, "header: a pipeline's run.arrays is %s, expected its %s stages" % (_js(run.get("arrays")), _jsnum(run["stages"])))
+        if not isinstance(h.get("config"), dict):
+            raise self._damage(offset, "header: config is not a map")
+        # a pipeline (version 2): one array per stage, and each record on its stage's; only a pipeline has arrays
+        if ((h["version"] >= 2 and run.get("mapping") == "pipeline") or "arrays" in run) and not _same(run.get("arrays"), run["stages"]):
+            raise self._damage(offset, "header: a pipeline's run.arrays is %s, expected its %s stages" % (_jsv(run.get("arrays", _MISSING)), _jsnum(run["stages"])))
         # the layout is the grid's (as the TypeScript reader checks)
         L, N = lay["L"], lay["N"]
-        if L < 1 or N != L * L:
+        if not 2 <= L <= HEADER_MAX_L:
+            raise self._damage(offset, "header: layout.L is %s, expected an integer from 2 to %d" % (_jsnum(L), HEADER_MAX_L))
+        if N != L * L:
             raise self._damage(offset, "header: layout.N %s is not layout.L squared (L = %s)" % (_jsnum(N), _jsnum(L)))
         if lay["colour"].size != N:
             raise self._damage(offset, "header: layout.colour holds %d cells, the grid %s" % (lay["colour"].size, _jsnum(N)))
@@ -451,6 +523,29 @@ class RecordIterator:
             bad = a[(a < 0) | (a >= N)]
             if bad.size:
                 raise self._damage(offset, "header: %s holds cell %d, outside the grid's 0..%s" % (k, bad[0], _jsnum(N - 1)))
+        copies, labels = lay.get("label_copies", _MISSING), lay["label"].size
+        if not (_is_int(copies) and 1 <= copies <= HEADER_MAX_COUNT and labels % copies == 0):
+            raise self._damage(offset, "header: layout.label_copies is %s, expected a positive integer dividing the %d label cells" % (_jsv(copies), labels))
+        # the traced cells are the grid's or the thinning's rectangle, as the writer lists them: a
+        # grid of another side than the records' (their n_cells is n_traced) does not pass for theirs
+        L, N = int(L), int(N)
+        rect = th["cells"]
+        if rect is not None:
+            x0, y0, x1, y1 = (int(v) for v in rect)
+            if not (x0 <= x1 < L and y0 <= y1 < L):
+                raise self._damage(offset, "header: thinning.cells %s is not a rectangle x0,y0,x1,y1 inside the %dx%d grid" % (",".join(_jsnum(v) for v in rect), L, L))
+            want = ((np.arange(y0, y1 + 1, dtype=np.int64)[:, None] * L) + np.arange(x0, x1 + 1, dtype=np.int64)[None, :]).ravel()
+        else:
+            want = None
+        if not (np.array_equal(tc, want) if want is not None else tc.size == N and np.array_equal(tc, np.arange(N, dtype=np.int64))):
+            what = "the %d cells of the %dx%d grid" % (N, L, L) if rect is None else "the cells of thinning.cells %s" % ",".join(_jsnum(v) for v in rect)
+            raise self._damage(offset, "header: traced_cells (%d cells) are not %s" % (tc.size, what))
+        # the config in the header is the run's, resolved: its clock and grid are the run's and the layout's
+        clock, fabric = h["config"].get("clock"), h["config"].get("fabric")
+        if isinstance(clock, dict) and "clock_hz" in clock and not _same(clock["clock_hz"], hz):
+            raise self._damage(offset, "header: run.clock_hz %s is not the config's clock.clock_hz %s" % (_jsv(hz), _jsv(clock["clock_hz"])))
+        if isinstance(fabric, dict) and "L" in fabric and not _same(fabric["L"], L):
+            raise self._damage(offset, "header: layout.L %d is not the config's fabric.L %s" % (L, _jsv(fabric["L"])))
         self._timeline = timeline(h)
         return h
 
@@ -478,7 +573,8 @@ class RecordIterator:
             raise TraceError("%s: %s, not a trace file (a trace must be a regular file)" % (self.path, odd))
         f = os.fdopen(fd, "rb")
         with f:
-            unp = _unpacker()
+            keys = _KeysTwice()
+            unp = _unpacker(keys)
             buf = bytearray()  # the bytes from `base` on, to check CRCs
             base = 0  # file offset of buf[0] = end of the last whole record
             while True:
@@ -503,7 +599,9 @@ class RecordIterator:
                             raise self._damage(base, "the header does not decode (%s)" % why)
                         raise self._damage(base, "not valid msgpack (%s)" % why)
                     end = unp.tell()
-                    rec = self._accept(obj, buf[: end - base], base)
+                    twice = keys.twice
+                    keys.reset()  # the next record's maps
+                    rec = self._accept(obj, buf[: end - base], base, twice)
                     del buf[: end - base]
                     base = end
                     self.records += 1
