@@ -52,6 +52,9 @@ const batchVariants: BatchVariant[] = [
   { masked: false, perChain: true, cycle: { n1: 4, nMid: 0, n2: 4, lat: false } },
   { masked: true, perChain: false, cycle: { n1: 3, nMid: 1, n2: 1, lat: true } },
   { masked: false, perChain: true, cycle: { n1: 2, nMid: 1, n2: 2, lat: true } },
+  // training's latches read no energy: no divider terms
+  { masked: false, perChain: false, cycle: null, noDivider: true },
+  { masked: false, perChain: false, cycle: { n1: 4, nMid: 0, n2: 4, lat: false }, noDivider: true },
 ];
 
 function hashes(): Record<string, string> {
