@@ -827,7 +827,7 @@ export class BatchEngine implements LatchEngine {
     }
     if (this.settleLanes < 0) {
       const at = a.alloc(8 * g.BL);
-      if (at < 0) throw new EngineRefusal('not enough WebAssembly memory for the fields');
+      if (at < 0) throw new EngineRefusal("not enough WebAssembly memory for the loaded lanes' drive scales");
       this.settleLanes = at;
     }
     const m = this.module({ masked: false, perChain: false, cycle: null });
