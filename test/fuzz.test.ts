@@ -28,11 +28,9 @@ import {
   checkpointProperty,
   hostileFile,
   hostileFileProperty,
-  impossibleHeaders,
-  impossibleHeaderTrace,
   impossibleRecord,
+  writeImpossibleHeaders,
   impossibleTrace,
-  traceHeader,
   learnCheckpointShapes,
   type ImpossibleRecord,
 } from './fuzz/hostile.js';
@@ -129,12 +127,7 @@ describe('fuzz: every input works or ends with exit 2 and one line', () => {
   // the corpus of impossible headers (test/fuzz/hostile.ts impossibleHeaders), every case: what the
   // header declares (counts, clock, grid, thinning, strings) is checked as dtca writes it
   it('trace headers with valid CRCs and impossible fields: damage in both readers, the same line naming the field', async () => {
-    const cases = impossibleHeaders(traceHeader(fx.traceBytes));
-    const files = cases.map((c, k) => {
-      const f = join(work, `header-${k}.dtct`);
-      writeFileSync(f, impossibleHeaderTrace(fx.traceBytes, c));
-      return f;
-    });
+    const { cases, files } = writeImpossibleHeaders(work, fx.traceBytes);
     const py = pythonStatuses(files);
     const after = (line: string) => line.slice(line.indexOf(': corrupt at byte'));
     for (const [k, f] of files.entries()) {

@@ -23,12 +23,10 @@ import {
   checkpointProperty,
   hostileFile,
   hostileFileProperty,
-  impossibleHeaders,
-  impossibleHeaderTrace,
   impossibleRecord,
+  writeImpossibleHeaders,
   impossibleTrace,
   learnCheckpointShapes,
-  traceHeader,
 } from './hostile.js';
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -178,12 +176,7 @@ try {
       'impossible trace headers (valid CRCs; the whole corpus, whatever n)',
       async () => {
         const t = tally();
-        const cases = impossibleHeaders(traceHeader(fx.traceBytes));
-        const files = cases.map((c, k) => {
-          const f = join(work, `header-${k}.dtct`);
-          writeFileSync(f, impossibleHeaderTrace(fx.traceBytes, c));
-          return f;
-        });
+        const { cases, files } = writeImpossibleHeaders(work, fx.traceBytes);
         const py = pythonStatuses(files);
         for (const [k, f] of files.entries()) {
           const r = await pool.run(['trace', 'inspect', f, '--json'], { DTCA_LOG: 'warn' });

@@ -286,6 +286,17 @@ export function traceHeader(trace: Buffer): Hdr {
 }
 
 /** The trace with its header changed as the case says, every CRC valid. */
+/** The whole corpus of impossible headers over a trace, each written to DIR/header-K.dtct. */
+export function writeImpossibleHeaders(dir: string, trace: Buffer): { cases: ImpossibleHeader[]; files: string[] } {
+  const cases = impossibleHeaders(traceHeader(trace));
+  const files = cases.map((c, k) => {
+    const f = join(dir, `header-${k}.dtct`);
+    writeFileSync(f, impossibleHeaderTrace(trace, c));
+    return f;
+  });
+  return { cases, files };
+}
+
 export function impossibleHeaderTrace(trace: Buffer, c: ImpossibleHeader): Buffer {
   const recs: Record<string, unknown>[] = [];
   new Unpackr({ useRecords: false, mapsAsObjects: true }).unpackMultiple(trace, (v: unknown) => {
