@@ -585,6 +585,8 @@ function emitSigmaTilde(ctx: Ctx): Code[] {
 function settleFunc(ctx: Ctx): FuncDef {
   const { get, set, K, l, g } = ctx;
   const ro = recOff(g);
+  // the constants' copies this function's K() calls hand out start here (the latch makes its own)
+  const firstDup = ctx.dups.length;
   const keep = (at: number, val: Code): Code => o.v_store(get(l.vp), o.v_bitselect(val, o.v_load(get(l.vp), at), get(l.e0)), at);
   const body: Code[] = [
     set(l.vp, o.i32_add(abiLoad.i32('bState'), o.i32_load(get(l.rec), ro.SLOT))),
@@ -619,8 +621,8 @@ function settleFunc(ctx: Ctx): FuncDef {
     set(l.phi, o.i32_sub(get(l.phi), o.i32(32 * g.NV))),
     set(l.mask, o.i32_sub(get(l.mask), o.i32(32 * g.NV))),
   );
-  // the copies of the constants K() hands out (newCtx), as the latch makes them: settle() may run first
-  const copies = ctx.dups.map(([copy, slot]) => o.v_store(o.i32(0), o.v_load(o.i32(0), constAddr(slot)), constAddr(copy)));
+  // the copies of the constants its K() calls hand out (newCtx), made here as the latch makes its own: settle() may run first
+  const copies = ctx.dups.slice(firstDup).map(([copy, slot]) => o.v_store(o.i32(0), o.v_load(o.i32(0), constAddr(slot)), constAddr(copy)));
   return {
     name: 'settle',
     params: [],
