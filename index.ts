@@ -163,7 +163,10 @@ export function samplesFromGeneration(gen: GenerateResult, labels?: number[], dt
  * yardsticks) with the shipped quality classifier (or `classifierPath`) against Fashion-MNIST
  * from `dataDir` (default: $DTCA_DATA, then the Debian package's directory).
  */
-export function evaluateSamples(samples: Samples, o: { dataDir?: string; data?: ReferenceData; classifierPath?: string; seed?: number } = {}): EvalReport {
+export function evaluateSamples(
+  samples: Samples,
+  o: { dataDir?: string; data?: ReferenceData; classifierPath?: string; seed?: number; bootstrap?: number } = {},
+): EvalReport {
   checkShapedArgument('evaluateSamples', 'samples', samples, SAMPLES);
   checkOptionKeys('evaluateSamples', o, EVALUATE_KEYS);
   checkPathArgument('evaluateSamples', 'dataDir', o.dataDir, true);
@@ -176,6 +179,7 @@ export function evaluateSamples(samples: Samples, o: { dataDir?: string; data?: 
     classifierPath,
     classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
     seed: o.seed,
+    bootstrap: o.bootstrap,
   });
 }
 

@@ -114,7 +114,7 @@ export const TRAIN_KEYS: Keys<TrainOptions> = {
 };
 export const LOAD_KEYS: Keys<LoadOptions> = { split: true, dir: true, limit: true, canonical: true, dirOption: true };
 export const TRACE_KEYS: Keys<TraceOptions> = { every: true, stages: true, chains: true, cells: true };
-export const EVALUATE_KEYS = { dataDir: true, data: true, classifierPath: true, seed: true } as const;
+export const EVALUATE_KEYS = { dataDir: true, data: true, classifierPath: true, seed: true, bootstrap: true } as const;
 
 /** an option of one call a caller may have meant for another's name */
 const ALSO_CALLED: Record<string, string> = { shouldStop: 'stop', stop: 'shouldStop', set: 'sets' };

@@ -97,6 +97,20 @@ describe.skipIf(!HAVE_DATA)('dtca eval (needs the dataset; CI installs dataset-f
     // real held-out images are recognised; the floor's diversity is close to the reference's
     expect(j.baselines.floor.clamped_accuracy).toBeGreaterThan(0.5);
     expect(j.fd).toBeGreaterThanOrEqual(0);
+    // the FD's standard error: 50 bootstrap resamples within each class (3 images of each here)
+    expect(j.fd_se_resamples).toBe(50);
+    expect(j.fd_se).toBeGreaterThan(0);
+    expect(j.fd_se).toBeLessThan(j.fd);
+  });
+
+  it('--bootstrap 0 leaves the standard error out; the table shows it as ± and says what it is', () => {
+    const none = JSON.parse(dtca(['eval', runDir, '--json', '--bootstrap', '0']).stdout);
+    expect([none.fd_se, none.fd_se_resamples]).toEqual([null, 0]);
+    const t = dtca(['eval', runDir, '--bootstrap', '20']);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/^FD \(cannot rank at this N\)\s+\d+\.\d{3} ± \d+\.\d{3}\s/m);
+    expect(t.stdout).toMatch(/± is the samples' FD's standard error \(20 bootstrap resamples of the 30 images within each class, the reference fixed\)/);
+    expect(dtca(['eval', runDir, '--bootstrap', '0']).stdout).not.toMatch(/±/);
   });
 
   it('the table says N and that FD is biased at small N', () => {
@@ -149,6 +163,7 @@ describe('dtca eval: bad input is exit 2 and one line', () => {
     one(['eval'], /name what to evaluate/);
     one(['eval', '/nonexistent/run'], /no such run directory or model file/);
     one(['eval', runDir, '--images', '1'], /--images 1: must be an integer >= 2/);
+    one(['eval', runDir, '--bootstrap', '1'], /--bootstrap 1: must be 0 \(no standard error\) or an integer in 2\.\.10000/);
     const empty = join(dir, 'empty-run');
     mkdirSync(empty, { recursive: true });
     if (HAVE_DATA) one(['eval', empty], /no samples\.npy/);

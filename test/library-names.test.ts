@@ -229,6 +229,10 @@ describe('generate, evaluate and newDtmModel word their refusals with their own 
       message: `samples.n = ${zeros + 1}: needs ${zeros + 1} images of class 0, the test set has ${zeros}; use fewer images`,
     });
     expect((await optionRefusal(() => evaluate(samples(10, null), { ...o, seed: -1 }))).option).toBe('seed');
+    expect(await optionRefusal(() => evaluate(samples(10, null), { ...o, bootstrap: 1 }))).toEqual({
+      option: 'bootstrap',
+      message: 'bootstrap = 1: must be 0 (no standard error) or an integer in 2..10000',
+    });
   });
 });
 

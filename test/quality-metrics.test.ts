@@ -6,6 +6,8 @@ import {
   frechetDistance,
   meanCov,
   symmetricEigen,
+  symmetricEigenvalues,
+  fdStandardError,
   sqrtPsd,
   marginalError,
   withinGroupHamming,
@@ -126,6 +128,103 @@ describe('Fréchet distance', () => {
         expect(s).toBeCloseTo(cov[i * 5 + j], 10);
       }
     }
+  });
+});
+
+describe('eigenvalues alone (Householder and QL)', () => {
+  it("equal the Jacobi sweeps' eigenvalues on random, diagonal, repeated and zero matrices", () => {
+    const key = streamKey(5, 21);
+    let k = 0;
+    const cases: [Float64Array, number][] = [];
+    for (const n of [1, 2, 3, 7, 40]) {
+      const m = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = i; j < n; j++) {
+          const v = normal(key, k++);
+          m[i * n + j] = v;
+          m[j * n + i] = v;
+        }
+      cases.push([m, n]);
+    }
+    const diag = new Float64Array(16);
+    [3, -1, 3, 0.5].forEach((v, i) => (diag[i * 4 + i] = v));
+    cases.push([diag, 4], [new Float64Array(9), 3]);
+    // a covariance of 5 points in 8 dimensions: rank 4, four eigenvalues 0
+    const x = gaussian(
+      5,
+      new Array(8).fill(0),
+      Array.from({ length: 8 }, (_, a) => Array.from({ length: 8 }, (_, b) => (a === b ? 1 : 0))),
+      3,
+    );
+    cases.push([meanCov(x, 5, 8).cov, 8]);
+    // as the classifier's features give them: 30 vectors in 128 dimensions, ReLU'd, a third of the
+    // dimensions never active (zero rows and columns) — runs of zero eigenvalues, where a relative
+    // test alone never ended the QL iteration (dtca eval's bootstrap on 30 images threw)
+    const k2 = streamKey(6, 22);
+    const feats = new Float64Array(30 * 128);
+    for (let i = 0; i < 30 * 128; i++) feats[i] = i % 128 < 40 ? 0 : Math.max(0, normal(k2, i));
+    cases.push([meanCov(feats, 30, 128).cov, 128]);
+    for (const [m, n] of cases) {
+      const want = [...symmetricEigen(m, n).values].sort((a, b) => a - b);
+      const got = symmetricEigenvalues(m, n);
+      const scale = Math.max(1, ...want.map(Math.abs));
+      for (let i = 0; i < n; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-12 * n * scale);
+    }
+  });
+});
+
+describe("the FD's bootstrap standard error", () => {
+  const d = 5;
+  const I = Array.from({ length: d }, (_, a) => Array.from({ length: d }, (_, b) => (a === b ? 1 : 0)));
+  const scaled = (f: number) => I.map((row) => row.map((v) => v * f));
+  /** n vectors in two classes of equal count: class c has mean (2c - 1) * shift, sd 1.3 */
+  const twoClass = (n: number, shift: number, seed: number): Float64Array => {
+    const a = gaussian(n / 2, new Array(d).fill(-shift), scaled(1.3), seed);
+    const b = gaussian(n / 2, new Array(d).fill(shift), scaled(1.3), seed + 5000);
+    const out = new Float64Array(n * d);
+    out.set(a, 0);
+    out.set(b, (n / 2) * d);
+    return out;
+  };
+  const n = 200;
+  const groups = Uint8Array.from({ length: n }, (_, i) => (i < n / 2 ? 0 : 1));
+  // classes far apart (means 6 apart in each of 5 dimensions), the generator's a little further
+  const ref = twoClass(2000, 3, 999);
+  const sdOf = (v: number[]) => {
+    const m = v.reduce((x, y) => x + y, 0) / v.length;
+    return Math.sqrt(v.reduce((x, y) => x + (y - m) ** 2, 0) / (v.length - 1));
+  };
+  // the truth: the FD's spread over K independent samples of the generator, class counts fixed as a
+  // class-clamped generation has them; estimated to a relative 1 / sqrt(2 (K - 1)) = 9 %
+  const K = 60;
+  const truth = sdOf(Array.from({ length: K }, (_, k) => frechetDistance(twoClass(n, 3.3, 10 + k), n, ref, 2000, d)));
+  // the estimate: the bootstrap SE of S of those samples, averaged; one estimate varies by about
+  // 10 % (B = 50) plus its sample's own share, so the mean of S = 10 by about 5 %. With the truth's
+  // 9 %, a combined relative 11 %: the band is four of those
+  const S = 10;
+  const band = 4 * Math.sqrt(1 / (2 * (K - 1)) + 0.05 ** 2);
+  const meanSe = (withGroups: boolean) => {
+    let se = 0;
+    for (let k = 0; k < S; k++) se += fdStandardError(twoClass(n, 3.3, 10 + k), n, ref, 2000, d, { seed: 1 + k, groups: withGroups ? groups : null }) / S;
+    return se;
+  };
+
+  it('is the spread of the FD over independent samples of the same generator, within its own uncertainty', () => {
+    expect(Math.abs(meanSe(true) / truth - 1)).toBeLessThan(band);
+  });
+
+  it('resamples within each group: without the groups the class counts vary and the spread is overstated', () => {
+    // a class share off by its standard deviation, sqrt(n / 4) = 7 of 200, moves the mixture's mean
+    // by about 0.2 in every dimension and its covariance by the between-class term
+    expect(meanSe(false) / truth - 1).toBeGreaterThan(band);
+  });
+
+  it('is deterministic in its seed, and refuses fewer than two resamples or vectors', () => {
+    const x = twoClass(n, 1.2, 10);
+    expect(fdStandardError(x, n, ref, 2000, d, { seed: 3, groups })).toBe(fdStandardError(x, n, ref, 2000, d, { seed: 3, groups }));
+    expect(fdStandardError(x, n, ref, 2000, d, { seed: 4, groups })).not.toBe(fdStandardError(x, n, ref, 2000, d, { seed: 3, groups }));
+    expect(() => fdStandardError(x, n, ref, 2000, d, { resamples: 1 })).toThrow(/resamples/);
+    expect(() => fdStandardError(x, 1, ref, 2000, d)).toThrow(/at least 2/);
   });
 });
 

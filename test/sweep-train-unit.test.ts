@@ -10,7 +10,7 @@ import { resolveConfig } from '../sim/config.js';
 import { modelJobFor, trainingConfig, type TrainPlan } from '../sim/sweep/models.js';
 import { BUDGETS, resolveSweepBudget } from '../sim/train/budget.js';
 import { TRAIN_DEFAULTS } from '../sim/train/design.js';
-import { paretoFront, paretoData, paretoSpecs } from '../sim/sweep/report.js';
+import { paretoFront, paretoNear, paretoData, paretoSpecs, NEAR_SET } from '../sim/sweep/report.js';
 import { makePlan, expandPlan, parseAxis, readPlanFile } from '../sim/sweep/plan.js';
 import { UserError } from '../fabric/errors.js';
 import type { PlanFile, Row } from '../sim/sweep/store.js';
@@ -220,6 +220,82 @@ describe('Pareto front', () => {
     expect(paretoFront(pts, 'high')).toEqual([0]);
     expect(paretoFront([{ x: 1, y: 1 }], 'low')).toEqual([0]);
     expect(paretoFront([], 'low')).toEqual([]);
+  });
+
+  it('dominated points within the FD noise of every dominator are near the front; without standard errors none are', () => {
+    const pts = [
+      { x: 60, y: 10, se: 2 }, // 0: front
+      { x: 64, y: 10, se: 2 }, // 1: dominated by 0 by 4 < 2 sqrt(8) = 5.66: near
+      { x: 70, y: 11, se: 2 }, // 2: dominated by 0 by 10 and 1 by 6 > 5.66: not near
+      { x: 80, y: 5, se: 1 }, // 3: front
+      { x: 81, y: 6, se: 1 }, // 4: dominated by 3 by 1 < 2.83: near
+      { x: 82, y: 7, se: 1 }, // 5: dominated by 3 (by 2, near) and 4 (by 1, near): near
+      { x: 90, y: 5, se: 4 }, // 6: dominated by 3 by 10 > 2 sqrt(17) = 8.25: not near
+      { x: 84, y: 6, se: null }, // 7: dominated, no standard error: never near
+      { x: 62, y: 10, se: 2 }, // 8: dominated by 0 by 2: near
+    ];
+    expect(paretoNear(pts, 'low')).toEqual([1, 4, 5, 8]);
+    // a dominator without a standard error makes nothing near
+    expect(
+      paretoNear(
+        [
+          { x: 60, y: 10, se: null },
+          { x: 61, y: 10, se: 5 },
+        ],
+        'low',
+      ),
+    ).toEqual([]);
+    expect(
+      paretoNear(
+        [
+          { x: 60, y: 10, se: 5 },
+          { x: 61, y: 10, se: 5 },
+        ],
+        'low',
+      ),
+    ).toEqual([1]);
+  });
+
+  it("the charts colour the designs near the front and the tooltip gives the FD's standard error", () => {
+    const pf = { plan: { axes: [{ path: 'fabric.L', values: [32, 48, 70] }], replicates: 1 } } as unknown as PlanFile;
+    const row = (point: number, L: number, fd: number, fd_se: number | undefined, e: number) =>
+      ({
+        point,
+        replicate: 0,
+        axes: { 'fabric.L': L },
+        fd,
+        fd_se,
+        fd_floor: 40,
+        fd_factorised: 130,
+        quality_n: 300,
+        energy_per_image_j: e,
+        images_per_s_per_mm2: 1,
+      }) as unknown as Row;
+    const rows = [row(1, 32, 60, 2, 5e-9), row(2, 48, 63, 2, 6e-9), row(3, 70, 80, 2, 7e-9)];
+    const e = paretoData(pf, rows, 'energy_per_image_j');
+    expect(e.map((p) => [p.label, p.front, p.near, p.se])).toEqual([
+      ['L=32', true, false, 2],
+      ['L=48', false, true, 2],
+      ['L=70', false, false, 2],
+    ]);
+    const spec = JSON.stringify(paretoSpecs(pf, rows)[0].spec);
+    expect(spec).toContain(NEAR_SET);
+    expect(spec).toContain('FD standard error');
+    expect(spec).toMatch(/orange: dominated only by designs less than 2 standard errors of FD better/);
+    // replicates: the mean's standard error is sqrt(sum se^2) / n
+    const pf2 = { plan: { axes: [{ path: 'fabric.L', values: [32] }], replicates: 2 } } as unknown as PlanFile;
+    const reps = [row(1, 32, 60, 3, 5e-9), { ...row(2, 32, 62, 4, 5e-9), replicate: 1 } as Row];
+    expect(paretoData(pf2, reps, 'energy_per_image_j')[0].se).toBeCloseTo(2.5, 12);
+    // rows from before the column: no standard error, no near set, no such tooltip or line
+    const old = rows.map((r) => ({ ...r, fd_se: undefined }) as unknown as Row);
+    expect(paretoData(pf, old, 'energy_per_image_j').map((p) => [p.se, p.near])).toEqual([
+      [null, false],
+      [null, false],
+      [null, false],
+    ]);
+    const oldSpec = JSON.stringify(paretoSpecs(pf, old)[0].spec);
+    expect(oldSpec).not.toContain(NEAR_SET);
+    expect(oldSpec).not.toContain('FD standard error');
   });
 
   it('the charts mark and label the non-dominated designs', () => {

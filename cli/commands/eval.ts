@@ -19,8 +19,9 @@ import { readClassifier } from '../../sim/quality/classifier.js';
 import { trainQualityClassifier, CLASSIFIER_PATH, DEFAULT_EPOCHS, DEFAULT_SEED, TRAIN_SPLIT } from '../../sim/quality/train.js';
 import { measureAutocorrelation } from '../../sim/train/stage.js';
 import { trainData } from '../../sim/train/train.js';
-import { evaluate, formatReport, loadReferenceData, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
+import { evaluate, formatReport, loadReferenceData, checkBootstrap, DEFAULT_EVAL_IMAGES, MIN_FD_RANK_N, type Samples } from '../../sim/quality/eval.js';
 import { readRunSamples } from '../../sim/quality/samples.js';
+import { FD_BOOTSTRAP_RESAMPLES } from '../../sim/quality/metrics.js';
 import { eng } from '../../sim/units.js';
 import { resolveRules, rulesName } from '../../fabric/rules.js';
 import type { ResolvedConfig } from '../../sim/config.js';
@@ -43,6 +44,7 @@ interface EvalArgs {
   labelGain?: number;
   workers?: number;
   seed?: number;
+  bootstrap?: number;
   trainClassifier?: boolean;
   epochs?: number;
   out?: string;
@@ -100,6 +102,8 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
       `--ideal --chip ${a.chip}: two chips; --ideal is the ideal chip with exact weights, --chip ideal the ideal chip with the chip's weight precision, --chip cycle the config as it is: give one`,
     );
   const n = positiveInt('images', a.images, 2) ?? DEFAULT_EVAL_IMAGES;
+  // checked before a model's generation, not after it
+  const bootstrap = checkBootstrap(a.bootstrap);
   const classifierPath = resolve(a.classifier ?? CLASSIFIER_PATH);
   // the data and classifier first: a missing dataset should stop us before a long generation
   const data = loadReferenceData(a.data);
@@ -194,6 +198,7 @@ async function cmdEval(a: EvalArgs, session: Session): Promise<void> {
     classifier: net,
     classifierPath,
     classifierTestAccuracy: typeof info.test_accuracy === 'number' ? info.test_accuracy : null,
+    bootstrap,
     onStep: (what) => log.info(what),
   });
   if (report.small_n_note) log.warn({ images: report.n, min: MIN_FD_RANK_N }, report.small_n_note);
@@ -224,6 +229,10 @@ export function evalCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           describe: `images to score (default ${DEFAULT_EVAL_IMAGES}; FD is biased at small N, and below ${MIN_FD_RANK_N} it cannot rank anything: the report says so)`,
         })
         .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+        .option('bootstrap', {
+          type: 'number',
+          describe: `bootstrap resamples of the samples for the FD's standard error (default ${FD_BOOTSTRAP_RESAMPLES}; 0: none)`,
+        })
         .option('data', { type: 'string', describe: 'Fashion-MNIST directory (default $DTCA_DATA, else /usr/share/datasets/fashion-mnist)' })
         .option('classifier', { type: 'string', describe: 'classifier weights (default configs/classifier/fmnist-cnn.msgpack)' })
         .option('config', {

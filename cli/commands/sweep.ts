@@ -273,8 +273,12 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
           ...(showImage ? [{ head: 'image', cells: rows.map((r) => (r.fd === null ? '-' : (r.quality_image ?? '?'))) }] : []),
           { head: 'N', cells: rows.map((r) => (r.quality_n === null ? '-' : String(r.quality_n))) },
           {
-            head: 'FD (floor/factorised)',
-            cells: rows.map((r) => (r.fd === null ? '-' : `${fix(r.fd, 1)} (${fix(r.fd_floor, 1)}/${fix(r.fd_factorised, 1)})`)),
+            head: rows.some((r) => typeof r.fd_se === 'number') ? 'FD ± se (floor/factorised)' : 'FD (floor/factorised)',
+            cells: rows.map((r) =>
+              r.fd === null
+                ? '-'
+                : `${fix(r.fd, 1)}${typeof r.fd_se === 'number' ? ` ± ${fix(r.fd_se, 1)}` : ''} (${fix(r.fd_floor, 1)}/${fix(r.fd_factorised, 1)})`,
+            ),
           },
           // real images are FD's floor but accuracy's ceiling (the column is clamped_accuracy_floor)
           {
@@ -296,7 +300,7 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   return (
     table +
     (judged
-      ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class, higher is better; ceiling = real images, the same N\n' +
+      ? `FD: lower is better${rows.some((r) => typeof r.fd_se === 'number') ? "; ± its standard error over the point's images (two FDs closer than twice their combined se are not told apart)" : ''}; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class, higher is better; ceiling = real images, the same N\n` +
         (images.length > 1 ? `${MIXED_IMAGES_NOTE(images)}\n` : '')
       : '')
   );

@@ -21,7 +21,7 @@ import { UserError, OptionError } from '../../fabric/errors.js';
 import { loadFmnist, subset, PIXELS, CLASSES, ROWS, COLS, type ImageSet } from '../fmnist.js';
 import { atResolution, downscaleImages, upscaleImages } from '../layout.js';
 import type { Classifier } from './classifier.js';
-import { frechetDistance, marginalError, withinGroupHamming, classMarginals, sampleFactorised } from './metrics.js';
+import { frechetDistance, fdStandardError, FD_BOOTSTRAP_RESAMPLES, marginalError, withinGroupHamming, classMarginals, sampleFactorised } from './metrics.js';
 import { TRAIN_SPLIT } from './train.js';
 
 export const DEFAULT_EVAL_IMAGES = 1000;
@@ -52,6 +52,15 @@ export interface Metrics {
 
 export interface EvalReport extends Metrics {
   n: number;
+  /**
+   * the samples' FD's standard error: the spread of the FD over bootstrap resamples of the
+   * generated images (within each clamped class), the reference held fixed — how far the FD of
+   * another N images of the same generator would lie (metrics.ts fdStandardError); null when
+   * evaluated with `bootstrap: 0`, or when a clamped class has a single image (nothing to resample)
+   */
+  fd_se: number | null;
+  /** bootstrap resamples behind fd_se (0: not computed) */
+  fd_se_resamples: number;
   /** the resolution everything was scored at: the 28x28 images, or pooled by `downscale` and upscaled back */
   resolution: { width: number; height: number; downscale: number };
   labels: 'clamped' | 'none';
@@ -127,7 +136,16 @@ export interface EvalOptions {
   /** data directory (default: dataDir()) */
   dir?: string;
   seed?: number;
+  /** bootstrap resamples for the FD's standard error (default FD_BOOTSTRAP_RESAMPLES; 0: none) */
+  bootstrap?: number;
   onStep?: (what: string) => void;
+}
+
+/** The bootstrap resamples asked for (`bootstrap`, dtca eval's --bootstrap): 0 (none) or 2..10000; an OptionError otherwise. */
+export function checkBootstrap(v: number | undefined): number | undefined {
+  if (v !== undefined && !(Number.isInteger(v) && (v === 0 || (v >= 2 && v <= 10000))))
+    throw new OptionError('bootstrap', v, 'must be 0 (no standard error) or an integer in 2..10000');
+  return v;
 }
 
 export function evaluate(s: Samples, o: EvalOptions): EvalReport {
@@ -135,6 +153,7 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
   const n = s.n;
   if (!(Number.isInteger(n) && n >= 2)) throw new UserError(`evaluation needs at least 2 images, got ${n}`);
   if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0)) throw new OptionError('seed', o.seed, 'must be an integer >= 0');
+  const resamples = checkBootstrap(o.bootstrap) ?? FD_BOOTSTRAP_RESAMPLES;
   if (!o.data) o.onStep?.('loading Fashion-MNIST');
   const { test, train } = o.data ?? loadReferenceData(o.dir);
   const heldOut = subset(train, TRAIN_SPLIT, train.n);
@@ -160,8 +179,11 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
   const ref = net.run(reference.images, n);
   const refHamming = withinGroupHamming(reference.images, n, seq);
 
+  let mainFeatures: Float32Array | null = null;
   const score = (images: Uint8Array, labels: ArrayLike<number> | null, autocorrelation: (number | null)[] | null): Metrics => {
     const r = net.run(images, n);
+    // (the first call scores the samples: their features feed the FD's bootstrap)
+    mainFeatures ??= r.features;
     let acc: number | null = null;
     if (labels) {
       let ok = 0;
@@ -180,6 +202,15 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
   };
   o.onStep?.('scoring samples');
   const main = score(s.images, s.labels, s.autocorrelation);
+  let fdSe: number | null = null;
+  // resampled within each clamped class: a class of one image has nothing to resample (its
+  // resamples would all be that image, a standard error of 0 that says nothing), so then there is none
+  const perClass = new Map<number, number>();
+  if (s.labels) for (let i = 0; i < n; i++) perClass.set(s.labels[i], (perClass.get(s.labels[i]) ?? 0) + 1);
+  if (resamples > 0 && [...perClass.values()].every((c) => c >= 2)) {
+    o.onStep?.(`the FD's standard error (${resamples} bootstrap resamples)`);
+    fdSe = fdStandardError(mainFeatures!, n, ref.features, n, d, { resamples, seed: o.seed ?? 1, groups: s.labels });
+  }
   o.onStep?.('scoring yardsticks');
   const floorM = score(floor.images, seq, null);
   const factM = score(factorised, seq, null);
@@ -188,6 +219,8 @@ export function evaluate(s: Samples, o: EvalOptions): EvalReport {
     resolution: { width: COLS / f, height: ROWS / f, downscale: f },
     labels: s.labels ? 'clamped' : 'none',
     ...main,
+    fd_se: fdSe,
+    fd_se_resamples: fdSe === null ? 0 : resamples,
     baselines: { floor: floorM, factorised: factM },
     fd_can_rank: n >= MIN_FD_RANK_N,
     small_n_note: n >= MIN_FD_RANK_N ? null : smallNNote(n, floorM.fd),
@@ -212,7 +245,10 @@ function fmtAuto(a: (number | null)[] | null): string {
 /** The table for people. */
 export function formatReport(r: EvalReport, title: string): string {
   const rows: [string, (m: Metrics) => string][] = [
-    [r.fd_can_rank ? 'FD (features)' : 'FD (cannot rank at this N)', (m) => fmt(m.fd, 3)],
+    [
+      r.fd_can_rank ? 'FD (features)' : 'FD (cannot rank at this N)',
+      (m) => fmt(m.fd, 3) + (m === r && typeof r.fd_se === 'number' ? ` ± ${fmt(r.fd_se, 3)}` : ''),
+    ],
     ['clamped accuracy', (m) => fmt(m.clamped_accuracy, 3)],
     ['marginal error', (m) => fmt(m.marginal_error, 4)],
     ['diversity', (m) => fmt(m.diversity, 3)],
@@ -233,6 +269,12 @@ export function formatReport(r: EvalReport, title: string): string {
           'clamped accuracy: n/a for the samples, which were generated without clamped labels (dtca run --labels 0,1,2,3,4,5,6,7,8,9 clamps each class in turn, the default for a Fashion-MNIST model with label cells).',
         ]
       : []),
+    // (a report from before the standard error existed has none)
+    ...(typeof r.fd_se !== 'number'
+      ? []
+      : [
+          `± is the samples' FD's standard error (${r.fd_se_resamples} bootstrap resamples of the ${r.n} images${r.labels === 'clamped' ? ' within each class' : ''}, the reference fixed): two runs whose FDs differ by less than about twice their combined standard error, 2·sqrt(se1² + se2²), are not told apart at this N.`,
+        ]),
     ...(r.small_n_note ? [`WARNING: ${r.small_n_note}.`] : []),
     `N = ${r.n}: ${r.note}.`,
     ...(r.resolution.downscale === 1

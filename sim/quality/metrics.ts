@@ -105,6 +105,101 @@ export function sqrtPsd(m: ArrayLike<number>, n: number): Float64Array {
   return out;
 }
 
+/**
+ * Eigenvalues only of a symmetric matrix (input not modified), ascending: Householder reflections
+ * bring it to tridiagonal form, then the QL iteration with implicit Wilkinson shifts finds the
+ * tridiagonal's eigenvalues. O(4/3 n^3), about 15x faster than the Jacobi sweeps of
+ * symmetricEigen at n = 128, for callers that need no vectors (the bootstrap of the FD).
+ */
+export function symmetricEigenvalues(m: ArrayLike<number>, n: number): Float64Array {
+  const a = Float64Array.from(m);
+  const diag = new Float64Array(n);
+  const off = new Float64Array(n); // off[i]: the element between rows i and i + 1
+  const u = new Float64Array(n);
+  const p = new Float64Array(n);
+  // reduce columns 0 .. n-3: zero a[k][i] for k > i + 1 with a reflection of rows/columns i+1..n-1
+  for (let i = 0; i < n - 2; i++) {
+    let norm2 = 0;
+    for (let k = i + 1; k < n; k++) norm2 += a[k * n + i] * a[k * n + i];
+    const x0 = a[(i + 1) * n + i];
+    if (norm2 === 0 || norm2 === x0 * x0) {
+      off[i] = x0;
+      continue;
+    }
+    const alpha = x0 > 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
+    // u = x - alpha e1, H = I - 2 u u^T / (u^T u)
+    for (let k = i + 1; k < n; k++) u[k] = a[k * n + i];
+    u[i + 1] -= alpha;
+    const uu = norm2 - x0 * x0 + u[i + 1] * u[i + 1];
+    // A' = H A H on the trailing block: p = A u / (u^T u / 2), K = u^T p / (2 (u^T u / 2)), q = p - K u
+    const h = uu / 2;
+    let up = 0;
+    for (let r = i + 1; r < n; r++) {
+      let s = 0;
+      for (let c = i + 1; c < n; c++) s += a[r * n + c] * u[c];
+      p[r] = s / h;
+      up += u[r] * p[r];
+    }
+    const K = up / (2 * h);
+    for (let r = i + 1; r < n; r++) p[r] -= K * u[r];
+    for (let r = i + 1; r < n; r++) {
+      for (let c = i + 1; c < n; c++) a[r * n + c] -= u[r] * p[c] + p[r] * u[c];
+    }
+    off[i] = alpha;
+  }
+  for (let i = 0; i < n; i++) diag[i] = a[i * n + i];
+  if (n >= 2) off[n - 2] = a[(n - 1) * n + n - 2];
+  off[n - 1] = 0;
+  // QL with implicit shifts on the tridiagonal (diag, off). An off-diagonal element is dropped when
+  // it is below a rounding of its neighbours or of the whole matrix (a rank-deficient covariance has
+  // runs of zero eigenvalues, where a relative test alone never ends); either moves an eigenvalue by
+  // no more than the reduction's own roundings do
+  let norm = 0;
+  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(diag[i]) + Math.abs(off[i]) + (i > 0 ? Math.abs(off[i - 1]) : 0));
+  const floor = Number.EPSILON * norm;
+  for (let l = 0; l < n; l++) {
+    for (let iter = 0; ; iter++) {
+      let mm = l;
+      for (; mm < n - 1; mm++) {
+        const dd = Math.abs(diag[mm]) + Math.abs(diag[mm + 1]);
+        if (Math.abs(off[mm]) <= Number.EPSILON * dd || Math.abs(off[mm]) <= floor) break;
+      }
+      if (mm === l) break;
+      if (iter === 60) throw new Error('symmetricEigenvalues: the QL iteration did not converge');
+      let g = (diag[l + 1] - diag[l]) / (2 * off[l]);
+      let r = Math.hypot(g, 1);
+      g = diag[mm] - diag[l] + off[l] / (g + (g >= 0 ? r : -r));
+      let s = 1;
+      let c = 1;
+      let q = 0;
+      let i = mm - 1;
+      for (; i >= l; i--) {
+        const f = s * off[i];
+        const b = c * off[i];
+        r = Math.hypot(f, g);
+        off[i + 1] = r;
+        if (r === 0) {
+          diag[i + 1] -= q;
+          off[mm] = 0;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = diag[i + 1] - q;
+        r = (diag[i] - g) * s + 2 * c * b;
+        q = s * r;
+        diag[i + 1] = g + q;
+        g = c * r - b;
+      }
+      if (r === 0 && i >= l) continue;
+      diag[l] -= q;
+      off[l] = g;
+      off[mm] = 0;
+    }
+  }
+  return diag.sort();
+}
+
 function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -143,6 +238,81 @@ export function frechetDistance(a: ArrayLike<number>, na: number, b: ArrayLike<n
   let trSqrt = 0;
   for (const v of values) trSqrt += Math.sqrt(Math.max(0, v));
   return Math.max(0, mu + tr - 2 * trSqrt);
+}
+
+/** Bootstrap resamples `fdStandardError` draws unless told otherwise: its estimate's own relative error is about 1 / sqrt(2 (B - 1)), 10 % at 50. */
+export const FD_BOOTSTRAP_RESAMPLES = 50;
+
+/**
+ * The standard error of frechetDistance(a, b) that comes from the sample a (b, the reference, held
+ * fixed): the standard deviation of the FD over `resamples` bootstrap resamples of a's n vectors,
+ * each drawn with replacement — within its group when `groups` is given, so a class-clamped sample
+ * keeps its class counts as a new generation of it would. It says how far the FD of another N
+ * images from the same generator would lie from this one: two designs whose FDs differ by less
+ * than about twice their combined standard errors are not told apart at this N. Deterministic in
+ * `seed`. (The resamples' FDs are computed as Tr sqrt(S_b^1/2 S_a S_b^1/2), the same quantity as
+ * frechetDistance's with the roles of the square root swapped, so S_b's root is taken once.)
+ */
+export function fdStandardError(
+  a: ArrayLike<number>,
+  na: number,
+  b: ArrayLike<number>,
+  nb: number,
+  d: number,
+  o: { resamples?: number; seed?: number; groups?: ArrayLike<number> | null } = {},
+): number {
+  const resamples = o.resamples ?? FD_BOOTSTRAP_RESAMPLES;
+  if (!(Number.isInteger(resamples) && resamples >= 2)) throw new RangeError(`fdStandardError: resamples must be an integer >= 2, got ${resamples}`);
+  if (!(Number.isInteger(na) && na >= 2)) throw new RangeError(`fdStandardError: needs at least 2 vectors, got ${na}`);
+  const B = meanCov(b, nb, d);
+  const sB = sqrtPsd(B.cov, d);
+  let trB = 0;
+  for (let j = 0; j < d; j++) trB += B.cov[j * d + j];
+  // the members of each group (one group of all without `groups`)
+  const members = new Map<number, number[]>();
+  for (let i = 0; i < na; i++) {
+    const g = o.groups ? o.groups[i] : 0;
+    const list = members.get(g) ?? [];
+    list.push(i);
+    members.set(g, list);
+  }
+  const x = new Float64Array(na * d);
+  const fds = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    const key = streamKey(o.seed ?? 1, 0xb007, r);
+    let slot = 0;
+    for (const list of members.values()) {
+      for (let k = 0; k < list.length; k++) {
+        const src = list[Math.min(list.length - 1, Math.floor(uniform(key, slot) * list.length))] * d;
+        for (let j = 0; j < d; j++) x[slot * d + j] = a[src + j];
+        slot++;
+      }
+    }
+    const A = meanCov(x, na, d);
+    let mu = 0;
+    let tr = trB;
+    for (let j = 0; j < d; j++) {
+      mu += (A.mean[j] - B.mean[j]) ** 2;
+      tr += A.cov[j * d + j];
+    }
+    const m = matmul(matmul(sB, A.cov, d), sB, d);
+    for (let i = 0; i < d; i++) {
+      for (let j = i + 1; j < d; j++) {
+        const v = 0.5 * (m[i * d + j] + m[j * d + i]);
+        m[i * d + j] = v;
+        m[j * d + i] = v;
+      }
+    }
+    let trSqrt = 0;
+    for (const v of symmetricEigenvalues(m, d)) trSqrt += Math.sqrt(Math.max(0, v));
+    fds[r] = Math.max(0, mu + tr - 2 * trSqrt);
+  }
+  let mean = 0;
+  for (const v of fds) mean += v;
+  mean /= resamples;
+  let ss = 0;
+  for (const v of fds) ss += (v - mean) ** 2;
+  return Math.sqrt(ss / (resamples - 1));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ export const RESULT_COLUMNS = [
   'quality_n',
   'quality_image',
   'fd',
+  'fd_se',
   'fd_floor',
   'fd_factorised',
   'clamped_accuracy',

@@ -63,6 +63,8 @@ export interface QualityColumns {
   /** the images' resolution, "28x28", or "14x14" / "7x7" for a pooled model: FD and accuracy compare only at one */
   quality_image: string | null;
   fd: number | null;
+  /** fd's standard error: its bootstrap over the point's images (sim/quality/metrics.ts fdStandardError); null when it has none */
+  fd_se: number | null;
   fd_floor: number | null;
   fd_factorised: number | null;
   clamped_accuracy: number | null;
@@ -77,6 +79,7 @@ export const NO_QUALITY: QualityColumns = {
   quality_n: null,
   quality_image: null,
   fd: null,
+  fd_se: null,
   fd_floor: null,
   fd_factorised: null,
   clamped_accuracy: null,
@@ -122,11 +125,12 @@ export async function pointQuality(q: QualityInput): Promise<Quality> {
     (samples.downscale ?? 1) > 1 ? `; ${describeImage(imageSourceOf(q.model.dtm!)!)} images upscaled for the classifier, the yardsticks pooled alike` : '';
   return {
     value: r.fd,
-    note: `FD of the quality classifier's features at N = ${n} (floor ${f.fd.toFixed(1)}, factorised ${x.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}${pooled}`,
+    note: `FD of the quality classifier's features at N = ${n}${r.fd_se === null ? ' (no standard error: too few images per class to resample)' : ''} (floor ${f.fd.toFixed(1)}, factorised ${x.fd.toFixed(1)}); clamped accuracy ${r.clamped_accuracy?.toFixed(3)}${pooled}`,
     metrics: {
       quality_n: n,
       quality_image: `${src.width}x${src.height}`,
       fd: r.fd,
+      fd_se: r.fd_se,
       fd_floor: f.fd,
       fd_factorised: x.fd,
       clamped_accuracy: r.clamped_accuracy,

@@ -46,6 +46,9 @@ const CEILING_NAME = 'ceiling: real images';
 const FACT_NAME = 'factorised: independent pixels';
 /** What a chart's bars are, in its subtitle and caption (with replicates). */
 export const SPREAD_NOTE = 'bars: least to greatest replicate (min–max)';
+/** the Pareto charts' set of dominated designs within the FD's noise of a dominator (paretoNear) */
+export const NEAR_SET = 'dominated within noise';
+export const NEAR_LINE = 'orange: dominated only by designs less than 2 standard errors of FD better (not told apart at this N)';
 
 /** The key results that get a chart (those with at least one value). */
 export const KEY_RESULTS: ResultMeta[] = [
@@ -207,6 +210,27 @@ export function paretoFront(pts: { x: number; y: number }[], y: 'low' | 'high'):
       (q, j) => j !== i && Number.isFinite(q.x) && Number.isFinite(q.y) && q.x <= p.x && atLeast(q.y, p.y) && (q.x < p.x || better(q.y, p.y)),
     );
     if (!dominated) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * The dominated points that no other point dominates by more than the FD's noise: every point that
+ * dominates p (as paretoFront says) has an FD within twice their combined standard error of p's,
+ * 2 sqrt(se_p² + se_q²), so another N images could reverse that order and put p on the front.
+ * A point, or a dominator, without a standard error is never counted as near. Returns their indices.
+ */
+export function paretoNear(pts: { x: number; y: number; se: number | null }[], y: 'low' | 'high'): number[] {
+  const better = (a: number, b: number) => (y === 'low' ? a < b : a > b);
+  const atLeast = (a: number, b: number) => (y === 'low' ? a <= b : a >= b);
+  const front = new Set(paretoFront(pts, y));
+  const out: number[] = [];
+  pts.forEach((p, i) => {
+    if (front.has(i) || !Number.isFinite(p.x) || !Number.isFinite(p.y) || p.se === null) return;
+    const dominators = pts.filter(
+      (q, j) => j !== i && Number.isFinite(q.x) && Number.isFinite(q.y) && q.x <= p.x && atLeast(q.y, p.y) && (q.x < p.x || better(q.y, p.y)),
+    );
+    if (dominators.every((q) => q.se !== null && p.x - q.x < 2 * Math.sqrt(p.se! ** 2 + q.se ** 2))) out.push(i);
   });
   return out;
 }
@@ -471,9 +495,13 @@ export function paretoData(
   xhi: number;
   ylo: number;
   yhi: number;
+  /** the mean FD's standard error, from its replicates' (sqrt(sum se²) / n); null when one has none */
+  se: number | null;
   label: string;
   image: string;
   front: boolean;
+  /** dominated, but only by designs within the FD's noise of it (paretoNear) */
+  near: boolean;
   point: number;
   points: number[];
   n: number;
@@ -481,13 +509,15 @@ export function paretoData(
   const all = axisPaths(pf);
   // a seed axis is replicates by hand: its values are draws of one design too
   const axes = all.filter((a) => a !== 'seed');
-  const designs = new Map<string, { axes: Record<string, Json>; image: string; xs: number[]; ys: number[]; points: number[] }>();
+  const designs = new Map<string, { axes: Record<string, Json>; image: string; xs: number[]; ys: number[]; ses: (number | null)[]; points: number[] }>();
   for (const r of rows) {
     if (!(typeof r.fd === 'number' && Number.isFinite(r.fd) && typeof r[yKey] === 'number' && Number.isFinite(r[yKey] as number))) continue;
     const image = r.quality_image ?? '?';
     const key = JSON.stringify([image, ...axes.map((a) => r.axes[a])]);
-    const d = designs.get(key) ?? { axes: r.axes, image, xs: [], ys: [], points: [] };
+    const d = designs.get(key) ?? { axes: r.axes, image, xs: [], ys: [], ses: [], points: [] };
     d.xs.push(r.fd);
+    // (a point finished before the column existed has none)
+    d.ses.push(typeof r.fd_se === 'number' && Number.isFinite(r.fd_se) ? r.fd_se : null);
     d.ys.push(r[yKey] as number);
     d.points.push(r.point);
     designs.set(key, d);
@@ -502,6 +532,7 @@ export function paretoData(
     xhi: Math.max(...d.xs),
     ylo: Math.min(...d.ys),
     yhi: Math.max(...d.ys),
+    se: d.ses.every((v) => v !== null) ? Math.sqrt(d.ses.reduce((a, v) => a + v! ** 2, 0)) / d.ses.length : null,
     label: `${pointLabel(d.axes, axes)}${mixed ? ` (${d.image})` : ''}`,
     image: d.image,
     point: d.points[0],
@@ -509,15 +540,15 @@ export function paretoData(
     n: d.points.length,
   }));
   const front = new Set<number>();
+  const near = new Set<number>();
+  const dir = yKey === 'energy_per_image_j' ? 'low' : 'high';
   for (const image of new Set(pts.map((p) => p.image))) {
     const idx = pts.map((p, i) => (p.image === image ? i : -1)).filter((i) => i >= 0);
-    for (const j of paretoFront(
-      idx.map((i) => pts[i]),
-      yKey === 'energy_per_image_j' ? 'low' : 'high',
-    ))
-      front.add(idx[j]);
+    const at = idx.map((i) => pts[i]);
+    for (const j of paretoFront(at, dir)) front.add(idx[j]);
+    for (const j of paretoNear(at, dir)) near.add(idx[j]);
   }
-  return pts.map((p, i) => ({ ...p, front: front.has(i) }));
+  return pts.map((p, i) => ({ ...p, front: front.has(i), near: near.has(i) }));
 }
 
 /** Energy per image vs FD and images/s/mm² vs FD, the non-dominated designs marked and labelled. */
@@ -532,7 +563,15 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
     if (data.length === 0) continue;
     const reps = Math.max(...data.map((d) => d.n));
     const yu = unitScale(Math.max(...data.map((d) => Math.abs(d.y))), unit);
-    const values = data.map((d) => ({ ...d, y: d.y / yu.scale, ylo: d.ylo / yu.scale, yhi: d.yhi / yu.scale, set: d.front ? 'non-dominated' : 'dominated' }));
+    const values = data.map((d) => ({
+      ...d,
+      y: d.y / yu.scale,
+      ylo: d.ylo / yu.scale,
+      yhi: d.yhi / yu.scale,
+      set: d.front ? 'non-dominated' : d.near ? NEAR_SET : 'dominated',
+    }));
+    const anyNear = values.some((v) => v.near);
+    const anySe = values.some((v) => v.se !== null);
     // the yardsticks at each resolution the points were judged at (their mean over its points)
     const images = judgedImages(rows);
     const mixed = images.length > 1;
@@ -552,7 +591,9 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
     const xThird = Math.min(...allX) + (Math.max(...allX) - Math.min(...allX)) / 3;
     const yTitle = yu.label ? `${yName} (${yu.label})` : yName;
     const spread = values.filter((v) => v.n > 1);
-    const setColours = { domain: ['non-dominated', 'dominated'], range: ['#d62728', '#9e9e9e'] };
+    const setColours = anyNear
+      ? { domain: ['non-dominated', NEAR_SET, 'dominated'], range: ['#d62728', '#ff9f1c', '#9e9e9e'] }
+      : { domain: ['non-dominated', 'dominated'], range: ['#d62728', '#9e9e9e'] };
     const title = `Pareto front: ${yName} against FD${n ? ` (${n} images per point)` : ''}${reps > 1 ? `, replicates averaged (${SPREAD_NOTE})` : ''}; lower FD and ${better} ${yName} are better`;
     // padded: a label below the lowest dot or beside the rightmost one stays inside the plot
     const x = { field: 'x', type: 'quantitative', title: 'FD (lower is better)', scale: { zero: false, padding: 24 } };
@@ -566,6 +607,8 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
           `${n ? `${n} images per point` : ''}${n && reps > 1 ? '; ' : ''}${reps > 1 ? `each design the mean of its ${reps} replicates` : ''}`,
           reps > 1 ? `${SPREAD_NOTE}, in FD and in ${yName}` : '',
           `lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
+          // the FD is measured on N images: a design dominated by less than its noise may be on the front
+          anyNear ? NEAR_LINE : '',
           // a point not finished is on neither side of the front: say so
           missing ? `${rows.length} of ${pf.points} points finished, ${missing} missing: the front is of the finished ones` : '',
           // FDs at different resolutions are on different scales: a front per resolution
@@ -612,6 +655,7 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
             tooltip: [
               { field: 'label', type: 'nominal', title: 'design' },
               { field: 'x', type: 'quantitative', title: 'FD', format: '.4g' },
+              ...(anySe ? [{ field: 'se', type: 'quantitative', title: 'FD standard error', format: '.2g' }] : []),
               { field: 'y', type: 'quantitative', title: yTitle, format: '.4g' },
               { field: 'n', type: 'quantitative', title: 'replicates' },
             ],
@@ -734,6 +778,7 @@ const TABLE_COLS: [keyof Row & string, string, string][] = [
   ['quality_n', 'N (images judged)', ''],
   ['quality_image', 'image judged', ''],
   ['fd', 'FD', ''],
+  ['fd_se', 'FD standard error', ''],
   ['fd_floor', 'FD floor (real images)', ''],
   ['fd_factorised', 'FD factorised', ''],
   ['clamped_accuracy', 'clamped accuracy', ''],
