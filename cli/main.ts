@@ -16,6 +16,7 @@ import { newSession, type Session } from './session.js';
 import { withOutputSession } from '../fabric/files.js';
 import { checkConfig, configJsonSchema, configPaths, FLAG_NAMES } from '../sim/config.js';
 import { formatProblem } from '../sim/config-check.js';
+import { withConfigWarnings, type ConfigWarningSink } from '../sim/plausible.js';
 import { VERSION } from '../sim/io/output.js';
 import { configLabel } from '../sim/label.js';
 import { loadConfig, withConfigOptions, withConfigChanges, withConventions, errorLine, type CommonArgs } from './common.js';
@@ -132,6 +133,20 @@ function skipHelpCache(y: unknown): void {
 }
 
 /**
+ * Where the configs a command resolves warn (sim/plausible.ts: a value far outside its plausible
+ * range): the command's log, as a warning, each line once (a sweep resolves a config per point,
+ * dtca eval one per chip it builds).
+ */
+function configWarnings(s: Session): ConfigWarningSink {
+  const said = new Set<string>();
+  return (w) => {
+    if (said.has(w.message)) return;
+    said.add(w.message);
+    s.log.warn({}, w.message);
+  };
+}
+
+/**
  * Run one command line; returns the exit code. `signals`: this process is the dtca program and
  * the command may take over SIGINT/SIGTERM (not when main() is called in-process, as tests do).
  */
@@ -140,7 +155,7 @@ export async function main(argv: string[], o: { signals?: boolean } = {}): Promi
     // a malformed SOURCE_DATE_EPOCH is refused before anything is written (fabric/stamp.ts)
     creationTime();
     const s = newSession({ ...o, argv });
-    await withOutputSession(s.files, () => buildCli(argv, s).parseAsync());
+    await withConfigWarnings(configWarnings(s), () => withOutputSession(s.files, () => buildCli(argv, s).parseAsync()));
     return 0;
   } catch (e) {
     if (e instanceof UserError) {

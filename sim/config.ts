@@ -16,6 +16,7 @@ import { noteInput } from '../fabric/files.js';
 import { RULE_PRESETS, shown, resolveRules } from '../fabric/rules.js';
 import { eng, parseQuantity, unitOfKey, unitLabelOfKey, quantityPattern, unitExample } from './units.js';
 import { OPTION_NAMES, type ConfigNames } from './config-names.js';
+import { implausibleValues, reportConfigWarnings, type Implausible } from './plausible.js';
 import {
   deepPartial,
   suggestion,
@@ -434,6 +435,11 @@ export interface CheckedConfig {
   /** the file or preset that was resolved */
   path: string;
   layers: ConfigLayer[];
+  /**
+   * values of a resolved config far outside their plausible range (sim/plausible.ts: a unit mistake?),
+   * each with its warning line; the config is used as it is. Empty when it did not resolve.
+   */
+  warnings: Implausible[];
 }
 
 /**
@@ -466,13 +472,16 @@ export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}):
   }
   // a broken extends chain (a name that resolves to nothing, a cycle) is the cause: the merged
   // config then misses everything the chain would have given, and those follow-on problems say nothing
-  if (chain.broken) return { config: null, problems, path: chain.path, layers };
+  if (chain.broken) return { config: null, problems, path: chain.path, layers, warnings: [] };
   // a file's own schema problems also show in the merged result: report each once
   addProblems(problems, configProblems(merged, layers));
-  if (problems.length) return { config: null, problems, path: chain.path, layers };
+  if (problems.length) return { config: null, problems, path: chain.path, layers, warnings: [] };
   const config = merged as unknown as ResolvedConfig;
   nameAndDescribe(config, chain.path, chain.layers[chain.layers.length - 1], layers.slice(chain.layers.length));
-  return { config, problems, path: chain.path, layers };
+  // a unit mistake (a 1 m pitch, 800 V for 800 mV) is a warning of the command that resolves it, not a refusal
+  const warnings = implausibleValues(config);
+  reportConfigWarnings(warnings);
+  return { config, problems, path: chain.path, layers, warnings };
 }
 
 /** the first argument of resolveConfig / checkConfig: a JavaScript caller's other kinds were a TypeError from deep in the file lookup */

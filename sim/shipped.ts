@@ -6,8 +6,10 @@
  *
  * The choice is made from the directory's contents, not from names in the code: every *.mp with a
  * manifest is a candidate; its grid is the manifest's `grid` ({L, rules, boundary}, written by
- * dtca train), else the model file's own. Where several fit, a model fitted to the cycle-accurate
- * chip at the configured clock comes first — trained there (its manifest's `chip: "cycle"` and
+ * dtca train), else the model file's own. Where several fit, a model trained at the chip's weight
+ * precision (its manifest's `weight_bits` is the config's cell.weight_bits) comes before any other,
+ * whatever the rest of the ranking says (another precision runs requantised: dtca run warns); then
+ * a model fitted to the cycle-accurate chip at the configured clock comes first — trained there (its manifest's `chip: "cycle"` and
  * `clock_hz`: chip-in-the-loop) or its guidance chosen there (`guidance_chip: "cycle"` and
  * `guidance_clock_hz`, written by dtca model tune --chip cycle) —; models fitted to the cycle chip
  * at another clock come last. Within each group the
@@ -50,6 +52,8 @@ export interface ShippedEntry {
   trainedClockHz: number | null;
   /** the clock its guidance was chosen at on the cycle-accurate chip (manifest guidance_chip "cycle", guidance_clock_hz; dtca model tune), else null */
   tunedClockHz: number | null;
+  /** the weight precision it was trained at (manifest weight_bits: 2..24 or "exact"), else null */
+  weightBits: number | 'exact' | null;
   manifest: Record<string, unknown>;
 }
 
@@ -103,21 +107,47 @@ export function listShippedModels(dir?: string): ShippedEntry[] {
       manifest.guidance_chip === 'cycle' && typeof manifest.guidance_clock_hz === 'number' && manifest.guidance_clock_hz > 0
         ? manifest.guidance_clock_hz
         : null;
-    out.push({ path, manifestPath, name: f, grid, quality: qualityOf(manifest), trainedClockHz: hz, tunedClockHz: tunedHz, manifest });
+    const wb = manifest.weight_bits;
+    const weightBits = wb === 'exact' || (typeof wb === 'number' && Number.isInteger(wb)) ? wb : null;
+    out.push({ path, manifestPath, name: f, grid, quality: qualityOf(manifest), trainedClockHz: hz, tunedClockHz: tunedHz, weightBits, manifest });
   }
   return out;
 }
 
+/** The chip a shipped model is chosen for: its clock and weight precision (either may be left out: no preference). */
+export interface ShippedChip {
+  clockHz?: number;
+  weightBits?: number | 'exact';
+}
+
 /**
- * The shipped models that fit a fabric, best first: fitted to the cycle chip at `clockHz` (when
- * given: trained there, or its guidance chosen there), then the models fitted to no clock, then
- * those fitted to another clock; each group by lowest FD / factorised, then by name.
+ * Shipped models ranked for a chip, best first (the rule, applied in order until one differs):
+ *  1. trained at the chip's weight precision (manifest weight_bits = `chip.weightBits`) before any other;
+ *  2. fitted to the cycle chip at `chip.clockHz` (trained there, or its guidance chosen there), then
+ *     models fitted to no clock, then those fitted to another clock;
+ *  3. the lowest FD / factorised reported (none: last);
+ *  4. the file name.
+ * A pure function of the candidates: fittingModels applies it to the models that fit a grid.
  */
-export function fittingModels(grid: GridKey, dir?: string, clockHz?: number): ShippedEntry[] {
-  const fits = listShippedModels(dir).filter((e) => sameGrid(e.grid, grid));
+export function rankShipped(candidates: readonly ShippedEntry[], chip: ShippedChip = {}): ShippedEntry[] {
+  const precision = (e: ShippedEntry) => (chip.weightBits !== undefined && e.weightBits === chip.weightBits ? 0 : 1);
   const fitted = (e: ShippedEntry) => [e.trainedClockHz, e.tunedClockHz].filter((hz): hz is number => hz !== null);
-  const group = (e: ShippedEntry) => (fitted(e).length === 0 ? 1 : fitted(e).includes(clockHz ?? NaN) ? 0 : 2);
-  return fits.sort((a, b) => group(a) - group(b) || (a.quality ?? Infinity) - (b.quality ?? Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const clock = (e: ShippedEntry) => (fitted(e).length === 0 ? 1 : fitted(e).includes(chip.clockHz ?? NaN) ? 0 : 2);
+  return [...candidates].sort(
+    (a, b) =>
+      precision(a) - precision(b) ||
+      clock(a) - clock(b) ||
+      (a.quality ?? Infinity) - (b.quality ?? Infinity) ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+}
+
+/** The shipped models in `dir` that fit a fabric, best first for `chip` (rankShipped). */
+export function fittingModels(grid: GridKey, dir?: string, chip: ShippedChip = {}): ShippedEntry[] {
+  return rankShipped(
+    listShippedModels(dir).filter((e) => sameGrid(e.grid, grid)),
+    chip,
+  );
 }
 
 export interface ShippedChoice {
@@ -131,7 +161,7 @@ export interface ShippedChoice {
 export function shippedModelFor(cfg: ResolvedConfig, dir?: string): ShippedChoice | null {
   const f = cfg.fabric;
   const grid: GridKey = { L: f.L, rules: resolveRules(f.rules, 'fabric.rules'), boundary: f.boundary };
-  const fits = fittingModels(grid, dir, cfg.clock.clock_hz);
+  const fits = fittingModels(grid, dir, { clockHz: cfg.clock.clock_hz, weightBits: cfg.cell.weight_bits });
   if (fits.length === 0) return null;
   const entry = fits[0];
   const model = readModel(entry.path);

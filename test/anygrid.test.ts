@@ -35,7 +35,7 @@ import { resolveConfig } from '../sim/config.js';
 import { buildChip } from '../sim/chip.js';
 import { samplesPng } from '../sim/io/images.js';
 import { fakeModelsDir } from './helpers/models-dir.js';
-import { shippedModelFor, listShippedModels } from '../sim/shipped.js';
+import { shippedModelFor, listShippedModels, rankShipped, type ShippedEntry } from '../sim/shipped.js';
 import { readManifestBeside } from '../sim/manifest.js';
 import { samplesFromGeneration } from '../index.js';
 
@@ -306,5 +306,76 @@ describe('the shipped model that fits the fabric', () => {
       JSON.stringify({ grid, guidance_chip: 'ideal', metrics: { ideal: { n: 1000, fd: 90, baselines: { factorised: { fd: 100 } } } } }),
     );
     expect(shippedModelFor(at(8e7), d)!.entry.name).toBe('b20.mp');
+  });
+
+  it("prefers a model trained at the chip's cell.weight_bits, before the clock and the reported quality", () => {
+    const d = fakeModelsDir();
+    const grid = { L: 20, rules: 'G12', boundary: 'open' };
+    const metrics = (fd: number) => ({ ideal: { n: 1000, fd, baselines: { factorised: { fd: 100 } } } });
+    // b20 (FD 40, no weight_bits) is the best reported quality; w4 and w8 are worse, trained at 4 and 8 bits;
+    // x8 is trained at 8 bits chip-in-the-loop at 80 MHz; ex is trained with exact weights
+    const add = (name: string, manifest: Record<string, unknown>) => {
+      copyFileSync(join(d, 'a20.mp'), join(d, `${name}.mp`));
+      writeFileSync(join(d, `${name}.manifest.json`), JSON.stringify({ grid, ...manifest }));
+    };
+    add('w4', { weight_bits: 4, metrics: metrics(90) });
+    add('w8', { weight_bits: 8, metrics: metrics(80) });
+    add('x8', { weight_bits: 8, chip: 'cycle', clock_hz: 8e7, metrics: metrics(95) });
+    add('ex', { weight_bits: 'exact', metrics: metrics(99) });
+    expect(listShippedModels(d).map((e) => [e.name, e.weightBits])).toEqual([
+      ['a20.mp', null],
+      ['b20.mp', null],
+      ['c22.mp', null],
+      ['ex.mp', 'exact'],
+      ['w4.mp', 4],
+      ['w8.mp', 8],
+      ['x8.mp', 8],
+    ]);
+    const chip = (bits: number | 'exact', hz = 1e7) =>
+      resolveConfig(undefined, { sets: ['fabric.L=20', `cell.weight_bits=${JSON.stringify(bits)}`, `clock.clock_hz=${hz}`] });
+    const pick = (bits: number | 'exact', hz?: number) => shippedModelFor(chip(bits, hz), d)!;
+    // 8 bits: w8 before b20's better FD (and before x8, fitted to another clock)
+    expect(pick(8).entry.name).toBe('w8.mp');
+    expect(pick(8).others).toEqual(['x8.mp', 'b20.mp', 'w4.mp', 'ex.mp', 'a20.mp']);
+    // at 80 MHz among the 8-bit models the one trained there
+    expect(pick(8, 8e7).entry.name).toBe('x8.mp');
+    // 4 bits: w4, even at the clock x8 was trained at
+    expect(pick(4).entry.name).toBe('w4.mp');
+    expect(pick(4, 8e7).entry.name).toBe('w4.mp');
+    // exact weights (--ideal): the model trained with them
+    expect(pick('exact').entry.name).toBe('ex.mp');
+    // no model at the chip's precision: the ranking without it (best reported quality)
+    expect(pick(6).entry.name).toBe('b20.mp');
+    expect(pick(6, 8e7).entry.name).toBe('x8.mp');
+  });
+
+  it('rankShipped: the rule on a list of candidates (precision, then clock, then quality, then name)', () => {
+    const e = (name: string, o: Partial<ShippedEntry>): ShippedEntry => ({
+      path: name,
+      manifestPath: `${name}.manifest.json`,
+      name,
+      grid: { L: 20, rules: G12, boundary: 'open' },
+      quality: null,
+      trainedClockHz: null,
+      tunedClockHz: null,
+      weightBits: null,
+      manifest: {},
+      ...o,
+    });
+    const list = [
+      e('q1', { quality: 0.1 }),
+      e('b4', { weightBits: 4, quality: 0.9 }),
+      e('c8', { weightBits: 8, trainedClockHz: 8e7 }),
+      e('a8', { weightBits: 8, quality: 0.5 }),
+      e('z8', { weightBits: 8, quality: 0.5 }),
+    ];
+    const names = (chip: Parameters<typeof rankShipped>[1]) => rankShipped(list, chip).map((x) => x.name);
+    expect(names({ weightBits: 8, clockHz: 1e7 })).toEqual(['a8', 'z8', 'c8', 'q1', 'b4']);
+    expect(names({ weightBits: 8, clockHz: 8e7 })).toEqual(['c8', 'a8', 'z8', 'q1', 'b4']);
+    expect(names({ weightBits: 4, clockHz: 8e7 })).toEqual(['b4', 'c8', 'q1', 'a8', 'z8']);
+    // no chip precision given: the clock and quality ranking alone
+    expect(names({ clockHz: 1e7 })).toEqual(['q1', 'a8', 'z8', 'b4', 'c8']);
+    // the candidates are not reordered in place
+    expect(list.map((x) => x.name)).toEqual(['q1', 'b4', 'c8', 'a8', 'z8']);
   });
 });

@@ -13,6 +13,7 @@ import { buildChip } from '../sim/chip.js';
 import { energyTableReport, energyTableCsv, formatEnergyTable } from '../sim/energy-table.js';
 import { areaOf, areaSources } from '../sim/area.js';
 import { characteriseRng } from '../rng/characterise.js';
+import { PLAUSIBLE_RANGES, plainNumber } from '../sim/plausible.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (f: string) => readFileSync(`${ROOT}${f}`, 'utf8');
@@ -164,6 +165,21 @@ describe('the parameter tables of the docs', () => {
           }
         }
       }
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe('the plausible ranges of the docs', () => {
+  const docs = { physics: 'docs/physics.md', area: 'docs/energy-and-area.md' };
+  it('give each key with a unit the range sim/plausible.ts warns outside ("—" for the others)', () => {
+    const wrong: string[] = [];
+    for (const [, f] of Object.entries(docs))
+      for (const [p, rows] of parameterRows(f, read(f)))
+        for (const r of rows) {
+          const range = PLAUSIBLE_RANGES[p];
+          const want = range ? `${plainNumber(range[0])} … ${plainNumber(range[1])}` : '—';
+          if (r.cells.plausible !== want) wrong.push(`${r.file}:${r.line} ${p}: plausible "${r.cells.plausible}", sim/plausible.ts ${want}`);
+        }
     expect(wrong).toEqual([]);
   });
 });

@@ -153,8 +153,11 @@ describe('dtca probe', () => {
     const small = ['--set', 'fabric.L=6', '--set', 'fabric.rules=[[0,1]]', '--sweeps', '1'];
     const a = dtca(['probe', ...small, '--set', 'clock.clock_hz=1e15', '--vcd', join(dir, 'fs.vcd')]);
     expect(a.code).toBe(2);
-    expect(a.stderr.trim().split('\n')).toHaveLength(1);
-    expect(a.stderr).toMatch(/^dtca: probe: clock\.clock_hz = 1000000000000000 with clock\.analog_substeps = 4 .*finer than a VCD's finest timescale \(1 fs\)/);
+    // a 1 PHz clock is far outside the plausible clocks (a warning: sim/plausible.ts), then the refusal
+    const lines = a.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0]).msg).toMatch(/^clock\.clock_hz = 1e15 Hz is far outside 1e4\.\.1e11 Hz/);
+    expect(lines[1]).toMatch(/^dtca: probe: clock\.clock_hz = 1000000000000000 with clock\.analog_substeps = 4 .*finer than a VCD's finest timescale \(1 fs\)/);
     expect(existsSync(join(dir, 'fs.vcd'))).toBe(false);
     // at the limit (clock_hz x substeps = 5e14: samples 1 fs apart) every sample keeps its own time stamp
     const out = join(dir, 'limit.vcd');

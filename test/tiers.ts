@@ -34,6 +34,7 @@ export const UNIT = [
   'test/model-file.test.ts',
   'test/nonideal.test.ts',
   'test/physics.test.ts',
+  'test/plausible.test.ts',
   'test/pool.test.ts',
   'test/plot.test.ts',
   'test/quality-classifier.test.ts',

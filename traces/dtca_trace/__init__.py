@@ -142,7 +142,9 @@ def _starts_like_header(b):
 
 
 def _crc_ok(raw, rec):
-    return len(raw) >= 5 and raw[-5] == 0xCE and zlib.crc32(bytes(raw[:-4])) == rec.get("crc32")
+    # the CRC of every byte but the last 4 (the crc32 value's), read in place: zlib.crc32 takes a
+    # memoryview, so the record's bytes are not copied (raw[:-4] then bytes() copied them twice)
+    return len(raw) >= 5 and raw[-5] == 0xCE and zlib.crc32(memoryview(raw)[:-4]) == rec.get("crc32")
 
 
 def _num(v):
