@@ -35,6 +35,8 @@ describe('dtca model tune', () => {
     ]);
     const best = j.rows.reduce((a: { fd: number }, b: { fd: number }) => (b.fd < a.fd ? b : a));
     expect([j.gain, j.beta]).toEqual([best.gain, best.beta]);
+    // each setting's FD with its standard error (3 images of each class: resampled within classes)
+    for (const x of j.rows) expect(x.fd_se).toBeGreaterThan(0);
     const m = readModel(out);
     expect(m.dtm!.label_gain ?? 1).toBe(j.gain);
     expect(m.beta).toBe(j.beta);
@@ -72,6 +74,19 @@ describe('dtca model tune', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^wrote /m);
     expect(r.stdout + r.stderr).not.toMatch(/too few images/);
+    // FD ± its standard error for each setting; the one not kept is marked ~ exactly when its FD is
+    // within twice the combined standard error of the kept one's (as printed, to 0.01)
+    const rows = [...r.stdout.matchAll(/^\s+(\d\.\d\d)\s+(\d\.\d\d)\s+(\d+\.\d\d) ± (\d+\.\d\d)\s+\d\.\d{3}(  <- kept|  ~)?$/gm)].map((m) => ({
+      fd: Number(m[3]),
+      se: Number(m[4]),
+      mark: m[5]?.trim() ?? '',
+    }));
+    expect(rows).toHaveLength(2);
+    const kept = rows.find((x) => x.mark === '<- kept')!;
+    const other = rows.find((x) => x !== kept)!;
+    const tied = other.fd - kept.fd < 2 * Math.sqrt(other.se ** 2 + kept.se ** 2);
+    expect(other.mark).toBe(tied ? '~' : '');
+    expect(/^~: 1 other setting not told apart from the kept one at this N/m.test(r.stdout)).toBe(tied);
   }, 180_000);
 
   it('bad input: exit 2, one line, before the search', () => {

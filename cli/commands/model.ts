@@ -11,6 +11,7 @@ import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } fr
 import { positiveInt, parseBeta, cliContext, modelChipConfig, manifestBeside, workersFlag } from '../common.js';
 import {
   tuneGuidance,
+  tiedWithKept,
   canTuneGuidance,
   TuneStopped,
   DEFAULT_GAINS,
@@ -331,13 +332,22 @@ async function tuneAndWrite(
     process.stdout.write(JSON.stringify({ model: file, out, chip: a.chip ?? 'ideal', ...t }, null, 2) + '\n');
     return;
   }
+  const kept = t.rows.find((r) => r.gain === t.gain && r.beta === t.beta)!;
+  const tied = new Set(tiedWithKept(t.rows, kept));
+  const fdText = (r: (typeof t.rows)[number]) => r.fd.toFixed(2) + (r.fd_se === null ? '' : ` ± ${r.fd_se.toFixed(2)}`);
+  const fdWidth = Math.max(`FD (N = ${t.images})`.length, ...t.rows.map((r) => fdText(r).length));
   const lines = [
     `${file}: ${t.images} class-clamped images per setting on the ${cfg.name} ${a.chip === 'cycle' ? 'cycle-accurate' : 'ideal (chip weight precision)'} chip, seed ${t.seed}, FD against the train split`,
-    ' gain   beta   FD (N = ' + t.images + ')   clamped accuracy',
+    ` gain   beta  ${`FD (N = ${t.images})`.padStart(fdWidth)}  clamped accuracy`,
     ...t.rows.map(
       (r) =>
-        `${r.gain.toFixed(2).padStart(5)}  ${r.beta.toFixed(2).padStart(5)}  ${r.fd.toFixed(2).padStart(13)}  ${r.clamped_accuracy.toFixed(3).padStart(16)}${r.gain === t.gain && r.beta === t.beta ? '  <- kept' : ''}`,
+        `${r.gain.toFixed(2).padStart(5)}  ${r.beta.toFixed(2).padStart(5)}  ${fdText(r).padStart(fdWidth)}  ${r.clamped_accuracy.toFixed(3).padStart(16)}${r === kept ? '  <- kept' : tied.has(r) ? '  ~' : ''}`,
     ),
+    ...(tied.size > 1
+      ? [
+          `~: ${tied.size - 1} other setting${tied.size > 2 ? 's' : ''} not told apart from the kept one at this N (FD within twice the combined standard error): the choice among them is as much the images drawn as the setting; more --images tell them apart.`,
+        ]
+      : []),
     ...(smallN ? [`WARNING: ${smallN}.`] : []),
     `wrote ${out}: label gain ${t.gain}, beta ${t.beta} (${t.wall_s.toFixed(1)} s); manifest ${manifestPath}`,
   ];

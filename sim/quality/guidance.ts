@@ -30,7 +30,7 @@ import { CLASSES } from '../fmnist.js';
 import { checkLabelGain, fmnistLayout, MAX_BETA, type Model } from '../model.js';
 import { readClassifier } from './classifier.js';
 import { matchClasses } from './eval.js';
-import { frechetDistance } from './metrics.js';
+import { fdStandardError, frechetDistance } from './metrics.js';
 import { generatedSamples } from './samples.js';
 import { loadFmnist, type ImageSet } from '../fmnist.js';
 import { atResolution, imageSourceOf } from '../layout.js';
@@ -65,7 +65,20 @@ export interface TuneRow {
   gain: number;
   beta: number;
   fd: number;
+  /** fd's standard error (metrics.ts fdStandardError, within each class); null with fewer than 2 images of a class */
+  fd_se: number | null;
   clamped_accuracy: number;
+}
+
+/**
+ * The settings not told apart from the kept one at this N: FD within twice their combined standard
+ * error of the lowest, 2 sqrt(se² + se_kept²) (the kept one included). With more than one, the
+ * choice among them is as much the draw of the images as the setting.
+ */
+export function tiedWithKept(rows: TuneRow[], kept: TuneRow): TuneRow[] {
+  const se = kept.fd_se;
+  if (se === null) return [kept];
+  return rows.filter((r) => r === kept || (r.fd_se !== null && r.fd - kept.fd < 2 * Math.sqrt(r.fd_se ** 2 + se ** 2)));
 }
 
 export interface TuneResult {
@@ -152,9 +165,19 @@ export async function tuneGuidance(model: Model, config: ResolvedConfig, o: Tune
     const r = net.run(generatedSamples(gen.outputs, model.dtm!, labels).images, n);
     let ok = 0;
     for (let i = 0; i < n; i++) if (r.predicted[i] === seq[i]) ok++;
-    const row = { gain, beta, fd: frechetDistance(r.features, n, refFeatures, n, d), clamped_accuracy: ok / n };
+    const row = {
+      gain,
+      beta,
+      fd: frechetDistance(r.features, n, refFeatures, n, d),
+      // (every class has n / 10 images: two or more from N = 20 on)
+      fd_se: n >= 2 * CLASSES ? fdStandardError(r.features, n, refFeatures, n, d, { seed, groups: seq }) : null,
+      clamped_accuracy: ok / n,
+    };
     rows.push(row);
-    ctx.log.info({ gain, beta, fd: +row.fd.toFixed(2), clamped_accuracy: row.clamped_accuracy, images: n }, 'guidance tried');
+    ctx.log.info(
+      { gain, beta, fd: +row.fd.toFixed(2), fd_se: row.fd_se === null ? null : +row.fd_se.toFixed(2), clamped_accuracy: row.clamped_accuracy, images: n },
+      'guidance tried',
+    );
     bar.update(rows.length);
     return row;
   };
