@@ -10,7 +10,7 @@ import { resolveConfig } from '../sim/config.js';
 import { modelJobFor, trainingConfig, type TrainPlan } from '../sim/sweep/models.js';
 import { BUDGETS, resolveSweepBudget } from '../sim/train/budget.js';
 import { TRAIN_DEFAULTS } from '../sim/train/design.js';
-import { paretoFront, paretoNear, paretoData, paretoSpecs, NEAR_SET } from '../sim/sweep/report.js';
+import { paretoFront, paretoNear, paretoData, paretoSpecs, smallNLine, NEAR_SET } from '../sim/sweep/report.js';
 import { makePlan, expandPlan, parseAxis, readPlanFile } from '../sim/sweep/plan.js';
 import { UserError } from '../fabric/errors.js';
 import type { PlanFile, Row } from '../sim/sweep/store.js';
@@ -280,6 +280,9 @@ describe('Pareto front', () => {
     ]);
     const spec = JSON.stringify(paretoSpecs(pf, rows)[0].spec);
     expect(spec).toContain(NEAR_SET);
+    // N = 300: FD ranks; no small-N line
+    expect(smallNLine(rows)).toBeNull();
+    expect(spec).not.toMatch(/too few for FD to rank/);
     expect(spec).toContain('FD standard error');
     expect(spec).toMatch(/orange: dominated only by designs less than 2 standard errors of FD better/);
     // replicates: the mean's standard error is sqrt(sum se^2) / n
@@ -328,6 +331,11 @@ describe('Pareto front', () => {
     const specs = paretoSpecs(pf, rows);
     expect(specs.map((s) => s.base)).toEqual(['pareto--energy_per_image_j--fd', 'pareto--images_per_s_per_mm2--fd']);
     expect(specs[0].title).toMatch(/N = 100/);
+    // 100 images per point: below the N at which FD ranks anything, the chart says its front may be chance
+    expect(smallNLine(rows)).toMatch(/^N = 100 images per point is too few for FD to rank designs \(at least 200/);
+    expect(JSON.stringify(specs[0].spec)).toContain(smallNLine(rows)!);
+    // points not judged (fd null) do not count
+    expect(smallNLine(rows.map((r) => ({ ...r, fd: null }) as unknown as Row))).toBeNull();
     const layers = (specs[0].spec as unknown as { layer: { data: { values: { label?: string; ref?: string }[] }; mark: { type: string } }[] }).layer;
     const labels = layers.filter((l) => l.mark.type === 'text' && l.data.values.some((v) => v.label)).flatMap((l) => l.data.values.map((v) => v.label));
     expect(labels.sort()).toEqual(['L=48, 10 MHz', 'L=48, 40 MHz', 'L=70, 10 MHz']);

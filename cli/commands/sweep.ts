@@ -44,7 +44,7 @@ import {
   type PlanFile,
 } from '../../sim/sweep/store.js';
 import { runSweep, parseShard, shardFromEnv, modelsOf, shardPoints, type Shard } from '../../sim/sweep/runner.js';
-import { buildReport, columnUnit, plainNumber, unitOfPath, ChartsInterrupted, judgedImages, MIXED_IMAGES_NOTE } from '../../sim/sweep/report.js';
+import { buildReport, columnUnit, plainNumber, unitOfPath, ChartsInterrupted, judgedImages, MIXED_IMAGES_NOTE, smallNLine } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, type TrainTask } from '../../sim/sweep/slurm.js';
 import { trainModel, isModelDone, stageEpochs, modelFile, type ModelJob } from '../../sim/sweep/models.js';
@@ -301,7 +301,8 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
     table +
     (judged
       ? `FD: lower is better${rows.some((r) => typeof r.fd_se === 'number') ? "; ± its standard error over the point's images (two FDs closer than twice their combined se are not told apart)" : ''}; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class, higher is better; ceiling = real images, the same N\n` +
-        (images.length > 1 ? `${MIXED_IMAGES_NOTE(images)}\n` : '')
+        (images.length > 1 ? `${MIXED_IMAGES_NOTE(images)}\n` : '') +
+        (smallNLine(rows) ? `WARNING: ${smallNLine(rows)}\n` : '')
       : '')
   );
 }

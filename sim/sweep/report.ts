@@ -25,6 +25,7 @@ import type { Json, Point } from './plan.js';
 import type { PlanFile, Row } from './store.js';
 import { axisPaths, collectTables, type Collected } from './collect.js';
 import { shellQuote } from './slurm.js';
+import { MIN_FD_RANK_N } from '../quality/eval.js';
 
 export interface ResultMeta {
   key: keyof Row & string;
@@ -255,6 +256,20 @@ export const MIXED_IMAGES_LINES = (images: string[]) => [
 export const MIXED_IMAGES_NOTE = (images: string[]) => MIXED_IMAGES_LINES(images).join(' ');
 
 /** The number of images quality was measured at: "N = 100", "N = 20 to 100", or '' when none. */
+/**
+ * The line a sweep's FD chart, Pareto chart and table carry when its points were judged on fewer
+ * images than FD needs to rank anything (MIN_FD_RANK_N, sim/quality/eval.ts), or null: a front drawn
+ * from 10 images per point is as much chance as design.
+ */
+export function smallNLine(rows: Row[]): string | null {
+  const ns = rows.filter((r) => typeof r.fd === 'number' && typeof r.quality_n === 'number').map((r) => r.quality_n as number);
+  if (ns.length === 0) return null;
+  const least = Math.min(...ns);
+  return least >= MIN_FD_RANK_N
+    ? null
+    : `N = ${least} images per point is too few for FD to rank designs (at least ${MIN_FD_RANK_N}, docs/quality.md): the order, and the front, may be chance; --images ${MIN_FD_RANK_N} or more`;
+}
+
 function nText(rows: Row[]): string {
   const ns = [...new Set(rows.map((r) => r.quality_n).filter((n): n is number => typeof n === 'number'))].sort((a, b) => a - b);
   if (ns.length === 0) return '';
@@ -372,6 +387,8 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
         ...(reps > 1 ? [SPREAD_NOTE] : []),
         ...(missing.length ? [`${rows.length} of ${pf.points} points finished, ${missing.length} missing: a line breaks where one is`] : []),
         ...(mixed ? MIXED_IMAGES_LINES(images) : []),
+        // FD at an N too small to rank anything: said on the FD chart itself
+        ...(meta.key === 'fd' && smallNLine(rows) ? [smallNLine(rows)!] : []),
       ];
       const title = reps > 1 ? `${head}; ${SPREAD_NOTE}` : head;
       const yEnc = {
@@ -609,6 +626,8 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
           `lower FD and ${better} ${yName} are better; red: the non-dominated designs`,
           // the FD is measured on N images: a design dominated by less than its noise may be on the front
           anyNear ? NEAR_LINE : '',
+          // below the N at which FD ranks anything, the whole front may be chance
+          smallNLine(rows) ?? '',
           // a point not finished is on neither side of the front: say so
           missing ? `${rows.length} of ${pf.points} points finished, ${missing} missing: the front is of the finished ones` : '',
           // FDs at different resolutions are on different scales: a front per resolution
