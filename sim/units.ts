@@ -154,7 +154,12 @@ export function quantityPattern(unit: string): string {
   return `^\\s*${num}\\s*(?:${suffix})?\\s*$`;
 }
 
-/** The unit of a dotted config path ("clock.clock_hz" -> "Hz"), or null. */
+/** The unit a dotted config path's values are read in ("clock.clock_hz" -> "Hz", "area.rng_m2" -> "m2"), or null (parseQuantity's unit). */
 export function unitOfPath(path: string): string | null {
   return unitOfKey(path.split('.').pop() ?? '');
+}
+
+/** The unit a dotted config path's values are shown in, an SI prefix going on it ("area.rng_m2" -> "m²"), or '' (displayUnitOfKey of its last part). */
+export function displayUnitOfPath(path: string): string {
+  return displayUnitOfKey(path.split('.').pop() ?? path);
 }

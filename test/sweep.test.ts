@@ -10,10 +10,10 @@ import { dtca, CLI } from './helpers/cli.js';
 import { stoppableSweepArgs } from './helpers/sweep-args.js';
 import { makePlan, expandPlan, parseValues, parseAxis, parseClockList, TWIN_CLOCK_HZ, MAX_SWEEP_POINTS } from '../sim/sweep/plan.js';
 import { parseShard, shardFromEnv, shardPoints } from '../sim/sweep/runner.js';
-import { chartSpecs, unitOfPath, unitScale, axisValueText } from '../sim/sweep/report.js';
+import { chartSpecs, unitScale, axisValueText } from '../sim/sweep/report.js';
 import { UserError } from '../fabric/errors.js';
 import { configPaths } from '../sim/config.js';
-import { unitLabelOfKey } from '../sim/units.js';
+import { unitLabelOfKey, displayUnitOfPath } from '../sim/units.js';
 import type { PlanFile, Row } from '../sim/sweep/store.js';
 
 /** the CLI with info logs on stderr (the shared helper keeps them at warn) */
@@ -183,26 +183,26 @@ describe('the unit a sweep shows a config path in', () => {
   it('is the unit the path is read in (sim/units.ts), for every config path and every suffix it knows (report.ts kept a second table)', () => {
     for (const p of configPaths()) {
       const read = unitLabelOfKey(p.split('.').pop()!);
-      expect(unitOfPath(p), p).toBe((read ?? '').replace(/\/(bit|cell)$/, ''));
+      expect(displayUnitOfPath(p), p).toBe((read ?? '').replace(/\/(bit|cell)$/, ''));
     }
     // suffixes units.ts reads that the report's own table did not know (it showed them unitless, or in m)
-    expect(unitOfPath('power.delay_s_per_bit')).toBe('s');
-    expect(unitOfPath('power.drive_v_per_cell')).toBe('V');
-    expect(unitOfPath('power.unit_cost_per_m')).toBe(''); // a compound unit it cannot name: a plain number
+    expect(displayUnitOfPath('power.delay_s_per_bit')).toBe('s');
+    expect(displayUnitOfPath('power.drive_v_per_cell')).toBe('V');
+    expect(displayUnitOfPath('power.unit_cost_per_m')).toBe(''); // a compound unit it cannot name: a plain number
   });
 });
 
 describe('charts', () => {
   it('numeric axes with SI units, log scale over a decade, ideal twin and floor dashed, a line per second-axis value', () => {
-    expect(unitOfPath('clock.clock_hz')).toBe('Hz');
-    expect(unitOfPath('rng.tau_rng_s')).toBe('s');
-    expect(unitOfPath('cell.g_sigma_s')).toBe('S');
-    expect(unitOfPath('fabric.L')).toBe('');
+    expect(displayUnitOfPath('clock.clock_hz')).toBe('Hz');
+    expect(displayUnitOfPath('rng.tau_rng_s')).toBe('s');
+    expect(displayUnitOfPath('cell.g_sigma_s')).toBe('S');
+    expect(displayUnitOfPath('fabric.L')).toBe('');
     // area axes had no unit (their values read as plain numbers of m²); a prefix applies to the metre
-    expect(unitOfPath('area.rng_m2')).toBe('m²');
-    expect(unitOfPath('area.clock_m2_per_cell')).toBe('m²');
-    expect(unitOfPath('area.cap_density_f_per_m2')).toBe('F/m²');
-    expect(unitOfPath('power.wire_cap_f_per_m')).toBe('F/m');
+    expect(displayUnitOfPath('area.rng_m2')).toBe('m²');
+    expect(displayUnitOfPath('area.clock_m2_per_cell')).toBe('m²');
+    expect(displayUnitOfPath('area.cap_density_f_per_m2')).toBe('F/m²');
+    expect(displayUnitOfPath('power.wire_cap_f_per_m')).toBe('F/m');
     expect(axisValueText('area.rng_m2', 9e-12)).toBe('9 µm²');
     expect(axisValueText('area.io_fixed_m2', 2e-6)).toBe('2 mm²');
     expect(unitScale(2e-6, 'm²')).toEqual({ scale: 1e-6, label: 'mm²' });

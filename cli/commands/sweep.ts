@@ -44,7 +44,8 @@ import {
   type PlanFile,
 } from '../../sim/sweep/store.js';
 import { runSweep, parseShard, shardFromEnv, modelsOf, shardPoints, type Shard } from '../../sim/sweep/runner.js';
-import { buildReport, columnUnit, plainNumber, unitOfPath, ChartsInterrupted, judgedImages, MIXED_IMAGES_NOTE, smallNLine } from '../../sim/sweep/report.js';
+import { buildReport, columnUnit, plainNumber, ChartsInterrupted, judgedImages, MIXED_IMAGES_NOTE, smallNLine } from '../../sim/sweep/report.js';
+import { displayUnitOfPath } from '../../sim/units.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, type TrainTask } from '../../sim/sweep/slurm.js';
 import { trainModel, isModelDone, stageEpochs, modelFile, type ModelJob } from '../../sim/sweep/models.js';
@@ -244,7 +245,7 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
       return { head: a, cells: vals.map((v) => (v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v))) };
     return num(
       a,
-      unitOfPath(a),
+      displayUnitOfPath(a),
       vals.map((v) => (typeof v === 'number' ? v : null)),
       12,
     );

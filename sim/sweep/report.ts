@@ -20,7 +20,7 @@ import { quietContext, type RunContext } from '../context.js';
 import { turn } from '../../fabric/pause.js';
 import { Interrupted } from '../../fabric/errors.js';
 import { eng } from '../stats.js';
-import { SI_PREFIXES, displayUnitOfKey } from '../units.js';
+import { SI_PREFIXES, displayUnitOfPath } from '../units.js';
 import type { Json, Point } from './plan.js';
 import type { PlanFile, Row } from './store.js';
 import { axisPaths, collectTables, type Collected } from './collect.js';
@@ -149,14 +149,6 @@ export function axisTitle(path: string, unitLabel: string): string {
   return unitLabel ? `${axisWords(path)} (${unitLabel})` : axisWords(path);
 }
 
-/**
- * The unit of a config path from its name (`clock.clock_hz` -> Hz), or '' when it has none: the
- * unit its values are read in (sim/units.ts, one table of suffixes for reading and showing).
- */
-export function unitOfPath(path: string): string {
-  return displayUnitOfKey(path.split('.').pop() ?? path);
-}
-
 /** An area in mm² for people ("0.04802 mm²"): SI prefixes apply to metres, not to m². */
 export function areaText(m2: number, digits = 4): string {
   return `${Number((m2 * 1e6).toPrecision(digits))} mm²`;
@@ -178,7 +170,7 @@ function valueText(v: Json): string {
 
 /** An axis value for people: 10 MHz, 100 ns, G12, [[0,1]]. */
 export function axisValueText(path: string, v: Json): string {
-  const u = unitOfPath(path);
+  const u = displayUnitOfPath(path);
   if (typeof v === 'number' && u === 'm²') return Math.abs(v) >= 1e-6 ? areaText(v) : `${Number((v * 1e12).toPrecision(4))} µm²`;
   return typeof v === 'number' && u ? eng(v, u, 4) : valueText(v);
 }
@@ -190,7 +182,7 @@ export function pointLabel(axes: Record<string, Json>, paths: string[]): string 
       .map((p) => {
         const v = axes[p];
         if (p === 'fabric.L') return `L=${valueText(v)}`;
-        if (typeof v === 'number' && unitOfPath(p)) return axisValueText(p, v);
+        if (typeof v === 'number' && displayUnitOfPath(p)) return axisValueText(p, v);
         return `${p.split('.').pop()}=${valueText(v)}`;
       })
       .join(', ') || 'base'
@@ -309,7 +301,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
     const axisVals = pf.plan.axes.find((a) => a.path === axis)!.values;
     const numeric = axisVals.every((v) => typeof v === 'number');
     const others = axes.filter((a) => a !== axis);
-    const xUnit = numeric ? unitOfPath(axis) : '';
+    const xUnit = numeric ? displayUnitOfPath(axis) : '';
     const xs = numeric ? unitScale(Math.max(...(axisVals as number[]).map(Math.abs)), xUnit) : { scale: 1, label: '' };
     const xLog = numeric && spansDecade(axisVals as number[]);
     for (const meta of KEY_RESULTS) {
@@ -849,7 +841,7 @@ export function indexHtml(pf: PlanFile, rows: Row[], missing: Point[], charts: W
   const axisUnits = axes.map((a) =>
     columnUnit(
       a,
-      rows.every((r) => typeof r.axes[a] === 'number' || r.axes[a] === null || r.axes[a] === undefined) ? unitOfPath(a) : '',
+      rows.every((r) => typeof r.axes[a] === 'number' || r.axes[a] === null || r.axes[a] === undefined) ? displayUnitOfPath(a) : '',
       rows.map((r) => r.axes[a]),
     ),
   );
