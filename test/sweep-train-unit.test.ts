@@ -280,6 +280,10 @@ describe('Pareto front', () => {
     ]);
     const spec = JSON.stringify(paretoSpecs(pf, rows)[0].spec);
     expect(spec).toContain(NEAR_SET);
+    // the front's design and the one near it are named, the one clearly dominated is not
+    const layers = (paretoSpecs(pf, rows)[0].spec as unknown as { layer: { data: { values: { label?: string }[] }; mark: { type: string } }[] }).layer;
+    const named = layers.filter((l) => l.mark.type === 'text' && l.data.values.some((v) => v.label)).flatMap((l) => l.data.values.map((v) => v.label));
+    expect(named.sort()).toEqual(['L=32', 'L=48']);
     // N = 300: FD ranks; no small-N line
     expect(smallNLine(rows)).toBeNull();
     expect(spec).not.toMatch(/too few for FD to rank/);

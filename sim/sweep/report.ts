@@ -595,7 +595,8 @@ export function paretoSpecs(pf: PlanFile, rows: Row[], missing = 0): Chart[] {
         ...(fdRef.length ? [{ x: fdRef.reduce((a, b) => a + b, 0) / fdRef.length, ref: `${FACT_NAME}${tag}` }] : []),
       ];
     });
-    const frontLabels = values.filter((v) => v.front).sort((a, b) => a.x - b.x);
+    // the front's designs and those within the FD's noise of it are named (candidates, both)
+    const frontLabels = values.filter((v) => v.front || v.near).sort((a, b) => a.x - b.x);
     const allX = [...values.map((v) => v.x), ...refs.map((r) => r.x)];
     const xThird = Math.min(...allX) + (Math.max(...allX) - Math.min(...allX)) / 3;
     const yTitle = yu.label ? `${yName} (${yu.label})` : yName;
