@@ -200,6 +200,18 @@ export function symmetricEigenvalues(m: ArrayLike<number>, n: number): Float64Ar
   return diag.sort();
 }
 
+/** `m` (n x n) made exactly symmetric, in place, against the rounding of the products that made it: each pair of mirrored elements replaced by their mean. */
+function symmetrised(m: Float64Array, n: number): Float64Array {
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const v = 0.5 * (m[i * n + j] + m[j * n + i]);
+      m[i * n + j] = v;
+      m[j * n + i] = v;
+    }
+  }
+  return m;
+}
+
 function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -225,15 +237,7 @@ export function frechetDistance(a: ArrayLike<number>, na: number, b: ArrayLike<n
   let tr = 0;
   for (let j = 0; j < d; j++) tr += A.cov[j * d + j] + B.cov[j * d + j];
   const s1 = sqrtPsd(A.cov, d);
-  const m = matmul(matmul(s1, B.cov, d), s1, d);
-  // symmetrise against rounding
-  for (let i = 0; i < d; i++) {
-    for (let j = i + 1; j < d; j++) {
-      const v = 0.5 * (m[i * d + j] + m[j * d + i]);
-      m[i * d + j] = v;
-      m[j * d + i] = v;
-    }
-  }
+  const m = symmetrised(matmul(matmul(s1, B.cov, d), s1, d), d);
   const { values } = symmetricEigen(m, d);
   let trSqrt = 0;
   for (const v of values) trSqrt += Math.sqrt(Math.max(0, v));
@@ -295,14 +299,7 @@ export function fdStandardError(
       mu += (A.mean[j] - B.mean[j]) ** 2;
       tr += A.cov[j * d + j];
     }
-    const m = matmul(matmul(sB, A.cov, d), sB, d);
-    for (let i = 0; i < d; i++) {
-      for (let j = i + 1; j < d; j++) {
-        const v = 0.5 * (m[i * d + j] + m[j * d + i]);
-        m[i * d + j] = v;
-        m[j * d + i] = v;
-      }
-    }
+    const m = symmetrised(matmul(matmul(sB, A.cov, d), sB, d), d);
     let trSqrt = 0;
     for (const v of symmetricEigenvalues(m, d)) trSqrt += Math.sqrt(Math.max(0, v));
     fds[r] = Math.max(0, mu + tr - 2 * trSqrt);
