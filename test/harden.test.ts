@@ -2,7 +2,7 @@
 // the CLI's main() in-process (a worker thread, test/helpers/cli-pool.ts); a few need a process of
 // their own: a file-size limit (ulimit -f), signals, two runs at once.
 import { renderChart } from '../sim/io/plot.js';
-import { centralChartSpec, type Row } from '../cli/commands/experiment.js';
+import { centralChartSpec, centralTable, type Row } from '../cli/commands/experiment.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -464,6 +464,14 @@ describe('validated before running: one line naming the source and showing the v
         ['experiment', 'central', '--out', dirname(file(join(d, 'exp4'), 'results.jsonl', { variant: 'dtm', epoch: 1, fd: '1', images: 20 }))]
       ),
       /^dtca: .*exp4\/results\.jsonl: line 1: sweeps_per_stage = undefined: expected a whole number$/,
+    ],
+    [
+      'experiment results.jsonl with an FD standard error that is not a number',
+      (d) => (
+        mkdirSync(join(d, 'expse'), { recursive: true }),
+        ['experiment', 'central', '--out', dirname(file(join(d, 'expse'), 'results.jsonl', centralRow({ epoch: 1, images: 500, fd_se: -1 })))]
+      ),
+      /^dtca: .*expse\/results\.jsonl: line 1: fd_se = -1: expected a finite number >= 0 or null$/,
     ],
     [
       // the cosine schedule spans the epochs: a model trained for 2 is not the start of a 3-epoch run
@@ -998,5 +1006,12 @@ describe('experiment central chart', () => {
     expect(svg).toMatch(/>epoch</);
     // the autocorrelation's panel names its lag and unit, as results.md does
     expect(svg).toMatch(/>chain autocorrelation at lag 100 sweeps \(max over stages\)</);
+    // results.md: FD with its standard error where the rows have one; rows from before it, without
+    expect(centralTable([{ ...row('dtm', 268, 0.021), fd_se: 3.456 }], 20)).toEqual([
+      '| variant | epoch | FD (N = 20) ± se | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      '| dtm | 1 | 268.00 ± 3.46 | 0.150 | 0.0210 | 0.0210 | 0.00 |',
+    ]);
+    expect(centralTable([row('dtm', 268, 0.021)], 20)[2]).toBe('| dtm | 1 | 268.00 | 0.150 | 0.0210 | 0.0210 | 0.00 |');
   });
 });

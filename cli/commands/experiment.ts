@@ -42,6 +42,8 @@ export interface Row {
   variant: string;
   epoch: number;
   fd: number;
+  /** fd's standard error (dtca eval's fd_se); absent in rows written before it existed */
+  fd_se?: number | null;
   clamped_accuracy: number | null;
   marginal_error: number;
   rho_mean: number;
@@ -111,7 +113,25 @@ function rowProblem(v: unknown): string | null {
     if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) return `${k} = ${shown(r[k])}: expected a finite number`;
   if (r.clamped_accuracy !== null && !(typeof r.clamped_accuracy === 'number' && Number.isFinite(r.clamped_accuracy)))
     return `clamped_accuracy = ${shown(r.clamped_accuracy)}: expected a finite number or null`;
+  if (r.fd_se !== undefined && r.fd_se !== null && !(typeof r.fd_se === 'number' && Number.isFinite(r.fd_se) && r.fd_se >= 0))
+    return `fd_se = ${shown(r.fd_se)}: expected a finite number >= 0 or null`;
   return null;
+}
+
+/**
+ * results.md's table: a row per model scored, FD with its standard error (± se: two FDs closer than
+ * twice their combined standard error are not told apart at this N; none for rows from before it).
+ */
+export function centralTable(rows: Row[], images: number): string[] {
+  const se = rows.some((r) => typeof r.fd_se === 'number');
+  return [
+    `| variant | epoch | FD (N = ${images})${se ? ' ± se' : ''} | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.variant} | ${r.epoch} | ${r.fd.toFixed(2)}${typeof r.fd_se === 'number' ? ` ± ${r.fd_se.toFixed(2)}` : ''} | ${r.clamped_accuracy === null ? 'n/a' : r.clamped_accuracy.toFixed(3)} | ${r.rho_mean.toFixed(4)} | ${r.rho_max.toFixed(4)} | ${r.lambda_mean.toPrecision(3)} |`,
+    ),
+  ];
 }
 
 /** The chart of OUT/central.svg/.png: FD and the worst stage's autocorrelation (at `lag` sweeps) per epoch, one line per model scored. */
@@ -280,6 +300,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
           variant: v.name,
           epoch: e,
           fd: rep.fd,
+          fd_se: rep.fd_se,
           clamped_accuracy: rep.clamped_accuracy,
           marginal_error: rep.marginal_error,
           rho_mean: at.reduce((s, r) => s + r.rho, 0) / at.length,
@@ -307,12 +328,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
   const md = [
     `Ideal chip (${config.cell.weight_bits}-bit weights), ${epochs} epoch${epochs === 1 ? '' : 's'} x ${steps} step${steps === 1 ? '' : 's'}, batch ${batch}, lr ${lr}, placement ${placement}, ${images} class-clamped images scored per epoch, autocorrelation at lag ${lag} sweeps.`,
     '',
-    `| variant | epoch | FD (N = ${images}) | clamped accuracy | autocorrelation, mean over stages | max | lambda (mean) |`,
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map(
-      (r) =>
-        `| ${r.variant} | ${r.epoch} | ${r.fd.toFixed(2)} | ${r.clamped_accuracy === null ? 'n/a' : r.clamped_accuracy.toFixed(3)} | ${r.rho_mean.toFixed(4)} | ${r.rho_max.toFixed(4)} | ${r.lambda_mean.toPrecision(3)} |`,
-    ),
+    ...centralTable(rows, images),
   ].join('\n');
   writeFileAtomic(join(out, 'results.md'), md + '\n');
   const spec = centralChartSpec(rows, images, lag);
