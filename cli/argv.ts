@@ -222,6 +222,9 @@ export function unknownFlagHint(name: string, ctx: FlagContext): string | null {
     if (kebabName === 'budget')
       return `${typed}: not an option of dtca sweep; its training budget is --train ${(BUDGET_NAMES as string[]).includes(value) ? value : 'quick'} (quick, standard or a budget file FILE.json)`;
     if (kebabName === 'workers') return `${typed}: not an option of dtca sweep; it runs points (and model stages) --jobs N at once`;
+    // dtca run's --ideal was "unknown argument ideal (try --help)"
+    if (kebabName === 'ideal')
+      return `${typed}: not an option of dtca sweep (every point already runs beside its ideal twin); to sweep the ideal chip, save it as a config: dtca config show --ideal > ideal.json, then dtca sweep ideal.json ...`;
     const camel = kebabName.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
     if (Object.hasOwn(BUDGET_FILE_KEYS, camel)) {
       const v = value === 'VALUE' ? '...' : /^-?[\d.]+(e-?\d+)?$|^(true|false)$/.test(value) ? value : JSON.stringify(value);
