@@ -148,7 +148,10 @@ describe('probe: the --vcd path is checked before the simulation', () => {
     const d = join(dir, 'a-dir');
     mkdirSync(d, { recursive: true });
     refused(dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', d]), /^dtca: --vcd .*a-dir: .* is a directory; dtca writes only regular files$/);
-    refused(dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'no', 'x.vcd')]), /^dtca: --vcd .*x\.vcd: directory .* does not exist$/);
+    refused(
+      dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'no', 'x.vcd')]),
+      /^dtca: --vcd .*x\.vcd: directory .* does not exist; create it first$/,
+    );
     refused(
       dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'run', 'stats.json')]),
       /^dtca: --vcd .*stats\.json: .* exists and is not a VCD file written by dtca/,
@@ -174,5 +177,25 @@ describe('--out - where the output is a directory or two files', () => {
     refused(dtca(['rng', '--out', '-', '--cells', '2'], { cwd }), /^dtca: --out -: this command writes a directory of files, not standard output/);
     refused(dtca(['compare', join(dir, 'run'), '--out', '-'], { cwd }), /^dtca: --out -: this command writes a directory of files/);
     expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe('an output where none can go says what to do about it', () => {
+  it('train --out in a missing directory: create it first (the line named the directory alone)', () => {
+    const out = join(dir, 'no-models', 'm.mp');
+    refused(dtca(['train', '--out', out, '--epochs', '1']), /^dtca: --out .*m\.mp: directory .*no-models does not exist; create it first$/);
+    expect(existsSync(join(dir, 'no-models'))).toBe(false);
+  });
+
+  it('sweep --out a used directory that is no sweep: choose another --out (the line said only what was wrong)', () => {
+    refused(
+      dtca(['sweep', '--grid', '12', '--images', '1', '--out', join(dir, 'run')]),
+      /^dtca: --out .*run: exists and is not empty \(and holds no sweep\); choose another --out, a new or empty directory$/,
+    );
+    refused(
+      dtca(['sweep', '--grid', '12', '--images', '1', '--out', join(dir, 'run', 'stats.json')]),
+      /^dtca: --out .*stats\.json: exists and is not a directory; choose another --out$/,
+    );
+    expect(existsSync(join(dir, 'run', 'points'))).toBe(false);
   });
 });

@@ -445,7 +445,7 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
   });
 
   it('openTraceWriter names its path argument, not --trace', async () => {
-    expect(await refusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct')))).toMatch(/^path ".*x\.dtct": directory .* does not exist$/);
+    expect(await refusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct')))).toMatch(/^path ".*x\.dtct": directory .* does not exist; create it first$/);
   });
 });
 

@@ -137,7 +137,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   if (!out) throw new UserError('--out MODEL: where to write the trained model');
   if (isStdout(out)) throw new UserError('--out -: training writes the model, its log and checkpoints to files; name a file');
   const outDir = dirname(resolve(out));
-  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new UserError(`--out ${out}: directory ${outDir} does not exist`);
+  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new UserError(`--out ${out}: directory ${outDir} does not exist; create it first`);
   // the outputs are checked before hours of training, not after (fabric/files.ts)
   checkTarget(out, { label: `--out ${out}`, kind: 'model' });
   checkTarget(`${out}.train.jsonl`, { label: `--out ${out}`, kind: 'train-log' });
