@@ -81,6 +81,16 @@ describe('flags and paths named as they are', () => {
   it('compare: a directory that does not exist is "no such directory", not "not a directory"', () => {
     refused(dtca(['compare', join(dir, 'run'), join(dir, 'nowhere')]), /nowhere: no such directory \(give dtca run directories/);
   });
+
+  it('compare: a sweep\'s own directory points to its points (was "no stats.json (not a run or sweep point directory)")', () => {
+    const sweep = join(dir, 'a-sweep');
+    mkdirSync(join(sweep, 'points'), { recursive: true });
+    writeFileSync(join(sweep, 'plan.json'), '{}');
+    refused(
+      dtca(['compare', join(dir, 'run'), sweep]),
+      /^dtca: .*a-sweep: a sweep directory, not a run; compare its points \(.*a-sweep\/points\/\*\), or open .*a-sweep\/index\.html for the whole sweep$/,
+    );
+  });
 });
 
 /** A decoded trace record, as the test changes it. */
