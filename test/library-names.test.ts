@@ -74,6 +74,11 @@ describe('resolveConfig and checkConfig name sets and ideal as the caller passed
     );
     expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['fabric.Lx=3'] }))).toBe('sets[0] fabric.Lx=3: fabric.Lx: unknown key (did you mean "L"?)');
     expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['constructor.x=1'] }))).toBe('sets[0] constructor.x=1: "constructor" is not a config key');
+    // the weight precision's two kinds of value, named (it said "Invalid input")
+    for (const v of ['3.5', '"8"', 'exactt', 'true'])
+      expect(await refusal(() => resolveConfig('dtca-paper', { sets: [`cell.weight_bits=${v}`] }))).toMatch(
+        /^sets\[0\] cell\.weight_bits=.*: cell\.weight_bits = .*: expected an integer from 2 to 24, or "exact" \(unquantised weights\)$/,
+      );
   });
 
   it('more than one problem: the call that lists them all', async () => {
