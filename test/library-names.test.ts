@@ -81,6 +81,22 @@ describe('resolveConfig and checkConfig name sets and ideal as the caller passed
       );
   });
 
+  it('a config file without "extends" that leaves keys out: the keys missing in one problem, and the extends that fixes it (was "name: missing (expected a string)")', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dtca-noextends-'));
+    const partial = join(d, 'mine.json');
+    writeFileSync(partial, '{"fabric": {"L": 32}}');
+    const m = await refusal(() => resolveConfig(partial));
+    expect(m).toMatch(
+      /^.*mine\.json: \(top level\): 13 keys missing \(name, description, seed, chip_id, fabric\.rules, fabric\.boundary, \.\.\. \(13\)\): a config file without "extends" gives every key; start it with "extends": "dtca-paper" \(or another preset\) to give only what differs$/,
+    );
+    // every missing key is in that one problem, the others stay their own
+    writeFileSync(partial, '{"fabric": {"L": "x"}}');
+    expect(checkConfig(partial).problems.map((p) => p.path)).toEqual(['', 'fabric.L']);
+    // with the extends it names, the file is a config
+    writeFileSync(partial, '{"extends": "dtca-paper", "fabric": {"L": 32}}');
+    expect(resolveConfig(partial).fabric.L).toBe(32);
+  });
+
   it('more than one problem: the call that lists them all', async () => {
     expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['fabric.L=-1', 'clock.clock_hz=-1'] }))).toBe(
       'sets[0] fabric.L=-1: fabric.L = -1: must be >= 2 (and 1 more problem: checkConfig("dtca-paper", options).problems lists them all)',
