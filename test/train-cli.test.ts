@@ -81,7 +81,9 @@ describe('dtca train', () => {
     // a grid the command line names is still held to the model
     const named = dtca(['train', '--init', init, ...noGrid, '--set', 'fabric.L=44', '--out', join(dir, 'tuned44.mp')]);
     expect(named.code).toBe(2);
-    expect(named.stderr.trim()).toMatch(/^dtca: --init .*init43\.mp: the model's grid has fabric\.L = 43, fabric\.rules = G8 but the training's config has fabric\.L = 44, fabric\.rules = G12 /);
+    expect(named.stderr.trim()).toMatch(
+      /^dtca: --init .*init43\.mp: the model's grid has fabric\.L = 43, fabric\.rules = G8 but the training's config has fabric\.L = 44, fabric\.rules = G12 /,
+    );
   }, 180_000);
 
   it('gives the same model for 1 and 2 workers', () => {
