@@ -173,6 +173,10 @@ describe('sweep plans', () => {
     expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12')], sets: ['fabric.rules=G8'], workload: { kind: 'model', model: m } }))).toThrow(
       /its grid \(12x12 G12 open\) does not fit point 1 \(fabric\.L=12\), whose grid is 12x12 G8 open; give the model's with --set fabric\.rules=G12$/,
     );
+    // no axis sweeps the side: the --set of the model's side (was "sweep only grids the model fits" on the default 70x70 chip)
+    expect(() => expandPlan(makePlan({ axes: [parseAxis('clock.clock_hz=1e7,2e7')], workload: { kind: 'model', model: m } }))).toThrow(
+      /its grid \(12x12 G12 open\) does not fit points 1 \(clock\.clock_hz=10000000\), 2 \(clock\.clock_hz=20000000\), whose grid is 70x70 G12 open; give the model's with --set fabric\.L=12$/,
+    );
     const ok = expandPlan(makePlan({ axes: [parseAxis('clock.clock_hz=1e7,2e7')], sets: ['fabric.L=12'], workload: { kind: 'model', model: m } }));
     expect(ok.points[0].workload.images).toBe(4);
     expect(ok.points[0].workload_label).toMatch(/^model m\.json 4x250/);

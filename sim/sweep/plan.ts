@@ -474,9 +474,13 @@ export function expandPlan(plan: Plan): Expanded {
     const g = model.grid;
     const gridText = (x: { L: number; rules: Rule[]; boundary: string }) => `${x.L}x${x.L} ${rulesName(x.rules)} ${x.boundary}`;
     const theirs = [...new Set(misfitGrids.map(gridText))];
-    // where only the rules or the boundary differ, the --set that gives the model's
-    const sameL = misfitGrids.every((x) => x.L === g.L);
+    // where only the rules or the boundary differ, the --set that gives the model's; and where no
+    // axis sweeps the grid's side, the --set of the model's side too (dtca sweep --model
+    // fmnist-t8-L32.mp --clock ... on the default 70x70 chip said only "sweep only grids the model fits")
+    const swept = (p: string) => plan.axes.some((a) => a.path === p || a.path === 'fabric');
+    const sameL = misfitGrids.every((x) => x.L === g.L) || (!swept('fabric.L') && misfitGrids.every((x) => x.L === misfitGrids[0].L));
     const gives = [
+      ...(sameL && misfitGrids.some((x) => x.L !== g.L) ? [FLAG_NAMES.give(`fabric.L=${g.L}`)] : []),
       ...(sameL && misfitGrids.some((x) => rulesKey(x.rules) !== rulesKey(g.rules)) ? [FLAG_NAMES.give(`fabric.rules=${rulesName(g.rules)}`)] : []),
       ...(sameL && misfitGrids.some((x) => x.boundary !== g.boundary) ? [FLAG_NAMES.give(`fabric.boundary=${g.boundary}`)] : []),
     ];
