@@ -44,6 +44,7 @@ import {
   type PlanFile,
 } from '../../sim/sweep/store.js';
 import { runSweep, parseShard, shardFromEnv, modelsOf, shardPoints, type Shard } from '../../sim/sweep/runner.js';
+import { MIN_FD_RANK_N } from '../../sim/quality/eval.js';
 import { buildReport, columnUnit, plainNumber, unitOfPath, ChartsInterrupted, judgedImages, MIXED_IMAGES_NOTE } from '../../sim/sweep/report.js';
 import { axisPaths } from '../../sim/sweep/collect.js';
 import { slurmScript, trainSlurmScript, submitScript, sbatch, type TrainTask } from '../../sim/sweep/slurm.js';
@@ -224,6 +225,16 @@ function jobsOf(v: unknown, fallback?: number): number {
 /** A numeric field of a sweep row (a result column of the terminal table). */
 type ResultKey = { [K in keyof Row]-?: Row[K] extends number | null ? K : never }[keyof Row];
 /** The short table for people. */
+/**
+ * Below MIN_FD_RANK_N judged images per point FD cannot rank points (dtca eval says so; the sweep's
+ * table printed FDs of 10 images without a word): one line saying so, or nothing.
+ */
+function smallNNote(rows: Row[]): string {
+  const ns = [...new Set(rows.filter((r) => r.fd !== null && r.quality_n !== null && r.quality_n < MIN_FD_RANK_N).map((r) => r.quality_n))];
+  if (ns.length === 0) return '';
+  return `N = ${ns.join(', ')}: too few images for FD to rank points (below ${MIN_FD_RANK_N} its small-N bias is as large as their differences; compare each FD with its floor); judge at least ${MIN_FD_RANK_N} per point: --images ${MIN_FD_RANK_N}\n`;
+}
+
 export function formatRows(pf: PlanFile, rows: Row[]): string {
   const axes = axisPaths(pf);
   const dtm = rows.some((r) => r.energy_per_image_j !== null);
@@ -297,7 +308,8 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
     table +
     (judged
       ? 'FD: lower is better; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class, higher is better; ceiling = real images, the same N\n' +
-        (images.length > 1 ? `${MIXED_IMAGES_NOTE(images)}\n` : '')
+        (images.length > 1 ? `${MIXED_IMAGES_NOTE(images)}\n` : '') +
+        smallNNote(rows)
       : '')
   );
 }
