@@ -41,6 +41,8 @@ describe('dtca model and DTM runs from the command line', () => {
     expect(info.code).toBe(0);
     expect(JSON.parse(info.stdout).dtm.T).toBe(3);
     const table = dtca(['model', 'info', file]).stdout;
+    // the rules by their preset's name too, as dtca run names them (it showed only the list)
+    expect(table).toMatch(/^grid\s+L = 70 \(4900 cells\), rules G12 \[\[0,1\],\[4,1\],\[9,10\]\], open$/m);
     expect(table).toMatch(/^stage\s+edges\s+w_rms\s+\|w\|max\s+\|b\|max\s+J_c image\s+J_c label$/m);
     // the same stages without the dtm section: a Boltzmann machine, whose table has no couplings (it had a J_c column of zeros)
     const bmFile = join(dir, 'bm.json');
