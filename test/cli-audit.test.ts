@@ -208,4 +208,14 @@ describe('an output where none can go says what to do about it', () => {
     );
     expect(existsSync(join(dir, 'run', 'points'))).toBe(false);
   });
+
+  it('run, rng and compare --out a file: choose another --out (the line said only what was wrong)', () => {
+    const file = join(dir, 'run', 'stats.json');
+    for (const args of [
+      ['run', '--images', '1', '--sweeps', '1'],
+      ['rng', '--cells', '2'],
+      ['compare', join(dir, 'run')],
+    ])
+      refused(dtca([...args, '--out', file]), /^dtca: --out .*stats\.json: exists and is not a directory; choose another --out$/);
+  });
 });
