@@ -113,6 +113,15 @@ describe('dtca model and DTM runs from the command line', () => {
       const ev = dtca(['eval', def.out, '--json']);
       expect(ev.code, ev.stderr).toBe(0);
       expect(JSON.parse(ev.stdout).clamped_accuracy).toEqual(expect.any(Number));
+      // one image per class: the table says why diversity is n/a (it printed "n/a n/a n/a" without a word)
+      const one = dtca(['eval', def.out]);
+      expect(one.stdout).toMatch(/^diversity\s+n\/a\s+n\/a\s+n\/a$/m);
+      expect(one.stdout).toMatch(
+        /^autocorrelation per stage \(0 = cleanest\): n\/a \(measured on a model's chains: dtca eval MODEL; samples alone have none\)$/m,
+      );
+      expect(one.stdout).toMatch(
+        /^diversity: n\/a, as no class has two samples to compare .*; score at least two images per class, e\.g\. 20 images of the 10 classes\.$/m,
+      );
       // without clamped labels the table says why the samples have no clamped accuracy, and how to get it
       const unl = dtca(['eval', none.out]);
       expect(unl.code, unl.stderr).toBe(0);

@@ -226,11 +226,17 @@ export function formatReport(r: EvalReport, title: string): string {
     title,
     line(head),
     ...body.map(line),
-    `autocorrelation per stage (0 = cleanest): ${fmtAuto(r.autocorrelation)}`,
+    `autocorrelation per stage (0 = cleanest): ${r.autocorrelation ? fmtAuto(r.autocorrelation) : "n/a (measured on a model's chains: dtca eval MODEL; samples alone have none)"}`,
     // n/a in the samples' column says nothing of why: the run clamped no class
     ...(r.labels === 'none'
       ? [
           'clamped accuracy: n/a for the samples, which were generated without clamped labels (dtca run --labels 0,1,2,3,4,5,6,7,8,9 clamps each class in turn, the default for a Fashion-MNIST model with label cells).',
+        ]
+      : []),
+    // the default run (one image per class) scored "diversity n/a n/a n/a" without a word
+    ...(r.diversity === null || !Number.isFinite(r.diversity)
+      ? [
+          `diversity: n/a, as no class has two samples to compare (it is the mean distance between samples of one class${r.labels === 'none' ? ', grouped by the class the classifier sees' : ''}); score at least two images per class, e.g. ${2 * CLASSES} images of the ${CLASSES} classes.`,
         ]
       : []),
     ...(r.small_n_note ? [`WARNING: ${r.small_n_note}.`] : []),
