@@ -483,8 +483,10 @@ export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}):
  * "name: missing (expected a string) (and 12 more problems ...)".
  */
 function withoutExtends(problems: ConfigProblem[], source: string, merged: JsonObject): void {
-  // a key no layer gives (fabric.rules left out says "undefined is not a preset name ...")
-  const missing = problems.filter((p) => p.path !== '' && !getPath(merged, p.path).found);
+  // a config key or section no layer gives (fabric.rules left out says "undefined is not a preset
+  // name ..."); not a problem inside a value (fabric.rules[1] of a grid too small for it)
+  const keys = new Set(configPaths().flatMap((k) => k.split('.').map((_, i, all) => all.slice(0, i + 1).join('.'))));
+  const missing = problems.filter((p) => keys.has(p.path) && !getPath(merged, p.path).found);
   if (missing.length === 0) return;
   const paths = missing.map((p) => p.path);
   const listed = paths.length > 6 ? `${paths.slice(0, 6).join(', ')}, ... (${paths.length})` : paths.join(', ');

@@ -95,6 +95,8 @@ describe('resolveConfig and checkConfig name sets and ideal as the caller passed
     // with the extends it names, the file is a config
     writeFileSync(partial, '{"extends": "dtca-paper", "fabric": {"L": 32}}');
     expect(resolveConfig(partial).fabric.L).toBe(32);
+    // a problem inside a value is not a key left out (a preset has no extends either)
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['fabric.L=4'] }))).toMatch(/fabric\.rules\[1\] = \(4,1\): grid L=4 is too small/);
   });
 
   it('more than one problem: the call that lists them all', async () => {
