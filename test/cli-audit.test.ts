@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca, ROOT } from './helpers/cli.js';
 import { makePackr, makeUnpackr, encodeRecord } from '../traces/pack.js';
+import { COMMANDS, SUBCOMMANDS } from '../cli/argv.js';
 
 let dir: string;
 let trace: string;
@@ -217,5 +218,22 @@ describe('an output where none can go says what to do about it', () => {
       ['compare', join(dir, 'run')],
     ])
       refused(dtca([...args, '--out', file]), /^dtca: --out .*stats\.json: exists and is not a directory; choose another --out$/);
+  });
+});
+
+describe('a command dtca does not know', () => {
+  it('names the word typed and the command it is not one of, and a near command only (dtca foo was "Did you mean run?")', () => {
+    refused(dtca(['runn']), /^dtca: runn: not a command of dtca; did you mean run\? \(try dtca --help\)$/);
+    refused(dtca(['foo', 'bar']), /^dtca: foo: not a command of dtca; its commands: run, train, eval, .*, bench \(try dtca --help\)$/);
+    refused(dtca(['model', 'nwe']), /^dtca: nwe: not a command of dtca model; did you mean new\? \(try dtca model --help\)$/);
+    refused(dtca(['model', 'xyz']), /^dtca: xyz: not a command of dtca model; its commands: new, info, tune \(try dtca model --help\)$/);
+    refused(dtca(['sweep', 'colect', dir]), /^dtca: colect: not a command of dtca sweep; did you mean collect\? \(try dtca sweep --help\)$/);
+  });
+
+  it("the lists it names are dtca's own commands, as --help lists them", () => {
+    const listed = (args: string[], prefix: string) =>
+      [...dtca([...args, '--help']).stdout.matchAll(new RegExp(`^  ${prefix} ([a-z-]+)`, 'gm'))].map((m) => m[1]).sort();
+    expect(listed([], 'dtca')).toEqual([...COMMANDS].sort());
+    for (const [cmd, subs] of Object.entries(SUBCOMMANDS)) expect(listed([cmd], `dtca ${cmd}`), cmd).toEqual([...subs].sort());
   });
 });
