@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { dtca, ROOT } from './helpers/cli.js';
 import { makePackr, makeUnpackr, encodeRecord } from '../traces/pack.js';
 import { COMMANDS, SUBCOMMANDS } from '../cli/argv.js';
+import { DEFAULT_DATA_DIR } from '../sim/fmnist.js';
 
 let dir: string;
 let trace: string;
@@ -236,4 +237,22 @@ describe('a command dtca does not know', () => {
     expect(listed([], 'dtca')).toEqual([...COMMANDS].sort());
     for (const [cmd, subs] of Object.entries(SUBCOMMANDS)) expect(listed([cmd], `dtca ${cmd}`), cmd).toEqual([...subs].sort());
   });
+});
+
+describe('dtca eval on a directory that holds no images to score', () => {
+  it.runIf(existsSync(join(DEFAULT_DATA_DIR, 't10k-images-idx3-ubyte.gz')))(
+    'a Boltzmann-machine run, a sweep: says which, not "written by another version of dtca run"',
+    () => {
+      const bm = join(dir, 'bm-run');
+      expect(dtca(['run', '--workload', 'bm', '--sweeps', '2', '--out', bm]).code).toBe(0);
+      refused(
+        dtca(['eval', bm]),
+        /^dtca: .*bm-run: a Boltzmann-machine run \(--workload bm, .*\): it generates no images to score; dtca eval scores a DTM generation run/,
+      );
+      const sweep = join(dir, 'eval-sweep');
+      mkdirSync(join(sweep, 'points'), { recursive: true });
+      writeFileSync(join(sweep, 'plan.json'), '{}');
+      refused(dtca(['eval', sweep]), /^dtca: .*eval-sweep: a sweep directory, not a run; dtca eval scores one of its points \(.*eval-sweep\/points\/<id>\)/);
+    },
+  );
 });
