@@ -286,6 +286,16 @@ export function visibleCells(visible: Workload['visible'], L: number): { image: 
   return { image: Math.max(1, Math.round(SCALED_VISIBLE_SHARE * L * L)), label: 0 };
 }
 
+/** The dtca sweep flag that sets each workload field (a plan file's `workload` keys are the fields). */
+const WORKLOAD_FLAGS: Partial<Record<keyof Workload, string>> = {
+  chains: '--chains',
+  warmup: '--warmup',
+  T: '--stages',
+  visible: '--visible',
+  images: '--images',
+  mapping: '--mapping',
+};
+
 const UNUSED: Record<Workload['kind'], (keyof Workload)[]> = {
   dtm: ['chains', 'warmup'],
   bm: ['T', 'visible', 'images', 'mapping'],
@@ -540,11 +550,12 @@ export function makePlan(i: PlanInput, onNote: (line: string) => void = () => {}
     };
   }
   const kind = train ? 'trained' : (wi.kind ?? (wi.model ? 'model' : 'dtm'));
-  // a field the workload does not use is an error, not silently ignored
+  // a field the workload does not use is an error, not silently ignored; named by its flag and its
+  // plan-file key (dtca sweep --chains 2 said "workload dtm: chains is not used by this workload")
   for (const k of UNUSED[kind as Workload['kind']] ?? []) {
     if (wi[k] !== undefined && wi[k] !== null) {
       throw new UserError(
-        `workload ${kind}: ${k} is not used by this workload (${kind === 'bm' ? 'a Boltzmann machine runs chains x (warmup + sweeps)' : kind === 'dtm' ? 'DTM generation runs images x stages x sweeps' : 'a model file brings its own stages and visible cells'})`,
+        `${WORKLOAD_FLAGS[k] ?? k} (workload.${k}): not used by the ${kind === 'trained' ? 'trained DTM' : kind} workload (${kind === 'bm' ? 'a Boltzmann machine runs chains x (warmup + sweeps)' : kind === 'dtm' ? 'DTM generation runs images x stages x sweeps; --workload bm takes --chains and --warmup' : kind === 'trained' ? 'DTM generation runs images x stages x sweeps' : 'a model file brings its own stages and visible cells'})`,
       );
     }
   }
@@ -558,7 +569,7 @@ export function makePlan(i: PlanInput, onNote: (line: string) => void = () => {}
     for (const k of (isDtm ? ['chains', 'warmup'] : ['images', 'mapping']) as (keyof Workload)[]) {
       if (wi[k] !== undefined && wi[k] !== null)
         throw new UserError(
-          `--model ${wi.model}: ${k} is not used by ${isDtm ? 'a DTM model (images x stages x sweeps)' : 'a Boltzmann-machine model (chains x (warmup + sweeps))'}`,
+          `--model ${wi.model}: ${WORKLOAD_FLAGS[k] ?? k} (workload.${k}) is not used by ${isDtm ? 'a DTM model (images x stages x sweeps)' : 'a Boltzmann-machine model (chains x (warmup + sweeps))'}`,
         );
     }
     w = {
