@@ -271,6 +271,11 @@ describe('train names out, resume and stages as its options, never --out, --resu
     const f = fresh();
     writeFileSync(`${f.out}.ckpt`, 'not a directory');
     expect(await refusal(() => train(f))).toBe(`${f.out}.ckpt: not a directory (the training checkpoints go there); move it away or choose another out`);
+    // resume where nothing was trained: said so (it said "run.json is missing, so the checkpoints cannot be matched ...")
+    const none = fresh();
+    expect(await refusal(() => train({ ...none, resume: true }))).toBe(
+      `resume: nothing to resume: ${none.out}.ckpt holds no checkpoints (no earlier training into this out); train without resume to start, or give the out of the run to continue`,
+    );
     const g = fresh();
     mkdirSync(`${g.out}.ckpt`);
     writeFileSync(`${g.out}.ckpt/stage-0.mp`, '');
