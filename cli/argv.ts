@@ -222,6 +222,9 @@ export function unknownFlagHint(name: string, ctx: FlagContext): string | null {
     if (kebabName === 'budget')
       return `${typed}: not an option of dtca sweep; its training budget is --train ${(BUDGET_NAMES as string[]).includes(value) ? value : 'quick'} (quick, standard or a budget file FILE.json)`;
     if (kebabName === 'workers') return `${typed}: not an option of dtca sweep; it runs points (and model stages) --jobs N at once`;
+    // dtca run's --ideal was "unknown argument ideal (try --help)"
+    if (kebabName === 'ideal')
+      return `${typed}: not an option of dtca sweep (every point already runs beside its ideal twin); to sweep the ideal chip, save it as a config: dtca config show --ideal > ideal.json, then dtca sweep ideal.json ...`;
     const camel = kebabName.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
     if (Object.hasOwn(BUDGET_FILE_KEYS, camel)) {
       const v = value === 'VALUE' ? '...' : /^-?[\d.]+(e-?\d+)?$|^(true|false)$/.test(value) ? value : JSON.stringify(value);
@@ -243,8 +246,59 @@ export function unknownFlagHint(name: string, ctx: FlagContext): string | null {
   return null;
 }
 
+/** dtca's commands, and the commands of those that have their own (cli/commands/*.ts). */
+export const COMMANDS = [
+  'run',
+  'train',
+  'eval',
+  'experiment',
+  'model',
+  'sweep',
+  'compare',
+  'data',
+  'area',
+  'energy-table',
+  'probe',
+  'config',
+  'trace',
+  'rng',
+  'bench',
+];
+export const SUBCOMMANDS: Record<string, string[]> = {
+  model: ['new', 'info', 'tune'],
+  trace: ['inspect', 'export'],
+  config: ['show', 'validate', 'schema'],
+  sweep: ['plan', 'run', 'train', 'collect', 'slurm'],
+  experiment: ['central'],
+};
+
+/**
+ * yargs' "Did you mean run?" for a command it does not know, in dtca's words: the word typed, the
+ * command it is not one of, and the nearest command only when it is near (`dtca foo` was "Did you
+ * mean run?", `dtca model xyz` "Did you mean new?"). Null when the word typed cannot be found.
+ */
+function unknownCommand(raw: string[]): string | null {
+  const words = raw.filter((t) => !t.startsWith('-'));
+  let typed: string | undefined;
+  let where = 'dtca';
+  let known = COMMANDS;
+  if (words[0] !== undefined && !COMMANDS.includes(words[0])) typed = words[0];
+  else if (words[0] !== undefined && SUBCOMMANDS[words[0]] && words[1] !== undefined && !SUBCOMMANDS[words[0]].includes(words[1])) {
+    typed = words[1];
+    where = `dtca ${words[0]}`;
+    known = SUBCOMMANDS[words[0]];
+  }
+  if (typed === undefined) return null;
+  const near = nearest(typed, known);
+  return `${shown(typed)}: not a command of ${where}; ${near ? `did you mean ${near}?` : `its commands: ${known.join(', ')}`} (try ${where} --help)`;
+}
+
 /** yargs' messages (some span lines) as one line in dtca's words. */
 export function yargsMessage(msg: string, ctx?: FlagContext): string {
+  if (/^Did you mean \S+\?$/.test(msg.trim()) && ctx) {
+    const line = unknownCommand(ctx.raw);
+    if (line) return line;
+  }
   const unknownArgs = /^Unknown arguments?: (.*)$/.exec(msg.trim());
   if (unknownArgs && ctx) {
     for (const name of unknownArgs[1].split(/,\s*/)) {

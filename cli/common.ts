@@ -10,7 +10,7 @@ import type { Session } from './session.js';
 import { configLabel } from '../sim/label.js';
 import type { Model } from '../sim/model.js';
 import { MAX_BETA, MAX_LABEL_GAIN, isLabelGain, checkModelFitsFabric } from '../sim/model.js';
-import { readManifestBeside, weightBitsMismatch, type Manifest } from '../sim/manifest.js';
+import { readManifestBeside, weightBitsMismatch, clockMismatch, type Manifest } from '../sim/manifest.js';
 import { maxWorkers, WORKERS_PER_CORE } from '../sim/resources.js';
 
 /** An error for stderr: one line, control characters escaped, at most 2,000 characters. */
@@ -201,11 +201,19 @@ export function manifestBeside(file: string, s: Session, consequence: string): M
  * study, chosen knowingly).
  */
 export function checkTrainedPrecision(file: string, cfg: ResolvedConfig, sets: readonly unknown[] | undefined, s: Session): void {
-  const msg = weightBitsMismatch(manifestBeside(file, s, 'the weight precision it was trained for is not checked'), cfg.cell.weight_bits, file);
-  if (msg === null) return;
-  const chosen = (sets ?? []).some((x) => /^\s*cell\.weight_bits\s*=/.test(String(x)));
-  if (chosen) s.log.info({ model: file, weight_bits: cfg.cell.weight_bits }, msg);
-  else s.log.warn({ model: file, weight_bits: cfg.cell.weight_bits }, msg);
+  const manifest = manifestBeside(file, s, 'the weight precision it was trained for is not checked');
+  const msg = weightBitsMismatch(manifest, cfg.cell.weight_bits, file);
+  const chose = (path: string) => (sets ?? []).some((x) => new RegExp(`^\\s*${path.replace('.', '\\.')}\\s*=`).test(String(x)));
+  if (msg !== null) {
+    if (chose('cell.weight_bits')) s.log.info({ model: file, weight_bits: cfg.cell.weight_bits }, msg);
+    else s.log.warn({ model: file, weight_bits: cfg.cell.weight_bits }, msg);
+  }
+  // the clock a model was fitted to on the cycle-accurate chip, as its precision (sim/manifest.ts)
+  const clock = clockMismatch(manifest, cfg, file);
+  if (clock !== null) {
+    if (chose('clock.clock_hz')) s.log.info({ model: file, clock_hz: cfg.clock.clock_hz }, clock);
+    else s.log.warn({ model: file, clock_hz: cfg.clock.clock_hz }, clock);
+  }
 }
 
 /**

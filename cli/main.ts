@@ -20,7 +20,7 @@ import { withConfigWarnings, type ConfigWarningSink } from '../sim/plausible.js'
 import { VERSION } from '../sim/io/output.js';
 import { configLabel } from '../sim/label.js';
 import { loadConfig, withConfigOptions, withConfigChanges, withConventions, errorLine, type CommonArgs } from './common.js';
-import { yargsMessage, dashValues } from './argv.js';
+import { yargsMessage, dashValues, COMMANDS } from './argv.js';
 import { runCommand } from './commands/run.js';
 import { modelCommands } from './commands/model.js';
 import { traceCommands } from './commands/trace.js';
@@ -51,10 +51,7 @@ export function buildCli(rawArgv: string[], s: Session) {
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(
-      1,
-      'name a command: run, train, eval, experiment, model, sweep, compare, data, area, energy-table, probe, config, trace, rng, bench (try dtca --help)',
-    );
+    .demandCommand(1, `name a command: ${COMMANDS.join(', ')} (try dtca --help)`);
   y = compareCommand(sweepCommand(modelCommands(runCommand(y, s), s), s));
   y = y.command('config', 'show, validate or describe configs', (y) =>
     y

@@ -247,7 +247,7 @@ function checkTargetIn(session: OutputSession, path: string, o: TargetOptions): 
   try {
     dst = statSync(dir);
   } catch {
-    throw new UserError(`${o.label}: directory ${dir} does not exist`);
+    throw new UserError(`${o.label}: directory ${dir} does not exist; create it first`);
   }
   if (!dst.isDirectory()) throw new UserError(`${o.label}: ${dir} is not a directory`);
   if (session.outputs.has(abs)) throw new UserError(`${o.label}: ${abs} is already being written by this command`);

@@ -204,6 +204,8 @@ export function zodProblems(schema: z.ZodType, value: unknown, layers: ConfigLay
         message = (e as Error).message.replace(/^fabric\.rules: /, '');
       }
     }
+    // the weight precision's union (sim/config.ts: int(2, 24) or "exact") said only "Invalid input" for 3.5, "8" or "exactt"
+    if (issue.code === 'invalid_union' && path === 'cell.weight_bits') message = 'expected an integer from 2 to 24, or "exact" (unquantised weights)';
     if (message === 'Invalid input: expected int, received number') message = 'must be an integer';
     // JSON's 1e400 is Infinity: "expected a number, got a number" would contradict itself
     if (got.found && typeof got.value === 'number' && !Number.isFinite(got.value)) message = 'not a finite number';

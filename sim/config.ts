@@ -25,6 +25,7 @@ import {
   zodProblems,
   semanticProblems,
   problemsError,
+  getPath,
   isObject,
   type Json,
   type JsonObject,
@@ -475,6 +476,7 @@ export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}):
   if (chain.broken) return { config: null, problems, path: chain.path, layers, warnings: [] };
   // a file's own schema problems also show in the merged result: report each once
   addProblems(problems, configProblems(merged, layers));
+  if (chain.layers.length === 1) withoutExtends(problems, chain.layers[0].source, merged);
   if (problems.length) return { config: null, problems, path: chain.path, layers, warnings: [] };
   const config = merged as unknown as ResolvedConfig;
   nameAndDescribe(config, chain.path, chain.layers[chain.layers.length - 1], layers.slice(chain.layers.length));
@@ -482,6 +484,29 @@ export function checkConfig(ref: string | undefined, opts: ResolveOptions = {}):
   const warnings = implausibleValues(config);
   reportConfigWarnings(warnings);
   return { config, problems, path: chain.path, layers, warnings };
+}
+
+/**
+ * A config file without `extends` that leaves keys out (a new user's `{"fabric": {"L": 32}}`):
+ * the keys missing as one problem, first, saying how to give only what differs. It was
+ * "name: missing (expected a string) (and 12 more problems ...)".
+ */
+function withoutExtends(problems: ConfigProblem[], source: string, merged: JsonObject): void {
+  // a config key or section no layer gives (fabric.rules left out says "undefined is not a preset
+  // name ..."); not a problem inside a value (fabric.rules[1] of a grid too small for it)
+  const keys = new Set(configPaths().flatMap((k) => k.split('.').map((_, i, all) => all.slice(0, i + 1).join('.'))));
+  const missing = problems.filter((p) => keys.has(p.path) && !getPath(merged, p.path).found);
+  if (missing.length === 0) return;
+  const paths = missing.map((p) => p.path);
+  const listed = paths.length > 6 ? `${paths.slice(0, 6).join(', ')}, ... (${paths.length})` : paths.join(', ');
+  const one: ConfigProblem = {
+    path: '',
+    message: `${paths.length} key${paths.length > 1 ? 's' : ''} missing (${listed}): a config file without "extends" gives every key; start it with "extends": "${DEFAULT_CONFIG}" (or another preset) to give only what differs`,
+    source,
+    hasGiven: false,
+  };
+  const rest = problems.filter((p) => !missing.includes(p));
+  problems.splice(0, problems.length, one, ...rest);
 }
 
 /** the first argument of resolveConfig / checkConfig: a JavaScript caller's other kinds were a TypeError from deep in the file lookup */

@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 import { UserError } from '../fabric/errors.js';
 import { readInputFile, READ_LIMITS } from '../fabric/read.js';
 import { parseJsonText } from '../fabric/json.js';
+import type { ResolvedConfig } from './config.js';
+import { configShape } from './resources.js';
 
 export type Manifest = Record<string, unknown>;
 
@@ -53,6 +55,26 @@ export function placementOf(m: Manifest): string | null {
  * not the chip the model was trained for (dtca run and dtca eval took the model's grid from it,
  * but not its precision, and said nothing).
  */
+/**
+ * The clock a model was fitted to on the cycle-accurate chip (its manifest's `chip: "cycle"` and
+ * `clock_hz`, dtca train --chip cycle; or `guidance_chip: "cycle"` and `guidance_clock_hz`, dtca
+ * model tune --chip cycle) against the chip it is about to run on: a sentence when the chip is the
+ * cycle-accurate one at another clock, else null (the ideal chip samples alike at any clock).
+ * `dtca eval configs/models/fmnist-t8-80mhz.mp` scored it at 10 MHz without a word.
+ */
+export function clockMismatch(manifest: Manifest | null, cfg: ResolvedConfig, name: string): string | null {
+  if (manifest === null || configShape(cfg).engine === 'ideal') return null;
+  const at = (k: string, chipKey: string): number | null =>
+    manifest[chipKey] === 'cycle' && typeof manifest[k] === 'number' && (manifest[k] as number) > 0 ? (manifest[k] as number) : null;
+  const trained = at('clock_hz', 'chip');
+  const tuned = at('guidance_clock_hz', 'guidance_chip');
+  const hz = trained ?? tuned;
+  if (hz === null || hz === cfg.clock.clock_hz || tuned === cfg.clock.clock_hz) return null;
+  const mhz = (f: number) => `${+(f / 1e6).toPrecision(4)} MHz`;
+  const what = trained !== null ? 'was trained on' : 'had its guidance chosen on';
+  return `${name} ${what} the cycle-accurate chip at ${mhz(hz)} (its manifest) but this chip runs at ${mhz(cfg.clock.clock_hz)}: not the chip it was fitted to; --set clock.clock_hz=${hz} runs that chip`;
+}
+
 export function weightBitsMismatch(manifest: Manifest | null, chipBits: number | 'exact', name: string): string | null {
   const trained = manifest?.weight_bits;
   if (chipBits === 'exact' || trained === undefined || trained === null || trained === chipBits) return null;

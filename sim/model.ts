@@ -13,6 +13,8 @@
  */
 import { readInputFile, readInputFileAsync, READ_LIMITS } from '../fabric/read.js';
 import { unpack } from 'msgpackr';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { makePackr } from '../traces/pack.js';
 import { UserError, OptionError } from '../fabric/errors.js';
@@ -411,6 +413,7 @@ function modelFromBytes(buf: Buffer, path: string): Model {
   // a msgpack model begins with a map (0x80..0x8f, 0xde, 0xdf): a file that begins with text is JSON
   if (first !== undefined && first < 0x80) {
     raw = parseJsonText(buf.toString('utf8'), path);
+    manifestGiven(raw, path);
     if (hasSum(raw)) throw new UserError(`${path}: sha256: a JSON model carries no checksum (only msgpack model files do); remove the key`);
   } else {
     try {
@@ -445,6 +448,22 @@ function sumEntryAt(b: Uint8Array): number {
 }
 
 const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * A model's manifest (MODEL.manifest.json, which dtca train and model tune write beside the model)
+ * given where the model belongs: said so, with the model file beside it. `dtca run --model
+ * configs/models/fmnist-t8.manifest.json` said "sha256: a JSON model carries no checksum ...;
+ * remove the key", telling the user to edit the shipped manifest.
+ */
+function manifestGiven(raw: unknown, path: string): void {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return;
+  const o = raw as Record<string, unknown>;
+  // a model manifest names its model and describes its grid or stages (a run's manifest.json names a model too, and neither)
+  if (o.format !== undefined || 'stages' in o || typeof o.model !== 'string' || !('T' in o || 'grid' in o)) return;
+  const beside = join(dirname(path), basename(o.model));
+  const model = existsSync(beside) ? beside : o.model;
+  throw new UserError(`${path}: a model's manifest (written beside a model by dtca train or model tune), not a model file; give the model itself: ${model}`);
+}
 
 const hasSum = (raw: unknown): raw is Record<string, unknown> => raw !== null && typeof raw === 'object' && 'sha256' in raw;
 

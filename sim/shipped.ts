@@ -12,7 +12,9 @@
  * a model fitted to the cycle-accurate chip at the configured clock comes first — trained there (its manifest's `chip: "cycle"` and
  * `clock_hz`: chip-in-the-loop) or its guidance chosen there (`guidance_chip: "cycle"` and
  * `guidance_clock_hz`, written by dtca model tune --chip cycle) —; models fitted to the cycle chip
- * at another clock come last. Within each group the
+ * at another clock come last. An ideal chip (every non-ideality off: `--ideal`) has no clock to be
+ * fitted to — its samples do not depend on the clock — so there every model fitted to the cycle
+ * chip comes last, whatever the configured clock. Within each group the
  * one whose manifest reports the best quality wins (metrics.ideal: the lowest FD as a fraction of
  * its factorised yardstick at the same N), then the file name.
  *
@@ -26,6 +28,7 @@ import { kindOf, parseJsonText } from '../fabric/json.js';
 import { resolveRules, rulesKey, type Rule } from '../fabric/rules.js';
 import { CONFIG_DIR, type ResolvedConfig } from './config.js';
 import { readModel, type Model } from './model.js';
+import { configShape } from './resources.js';
 
 export const DEFAULT_MODELS_DIR = join(CONFIG_DIR, 'models');
 
@@ -161,7 +164,13 @@ export interface ShippedChoice {
 export function shippedModelFor(cfg: ResolvedConfig, dir?: string): ShippedChoice | null {
   const f = cfg.fabric;
   const grid: GridKey = { L: f.L, rules: resolveRules(f.rules, 'fabric.rules'), boundary: f.boundary };
-  const fits = fittingModels(grid, dir, { clockHz: cfg.clock.clock_hz, weightBits: cfg.cell.weight_bits });
+  // the ideal chip samples alike at any clock: a model fitted to the sticky cycle chip at this
+  // clock is not fitted to it (`--ideal --set clock.clock_hz=8e7` chose the 80 MHz model, FD 49.3
+  // on the ideal chip against the ideal-trained model's 45.6)
+  const fits = fittingModels(grid, dir, {
+    clockHz: configShape(cfg).engine === 'ideal' ? undefined : cfg.clock.clock_hz,
+    weightBits: cfg.cell.weight_bits,
+  });
   if (fits.length === 0) return null;
   const entry = fits[0];
   const model = readModel(entry.path);

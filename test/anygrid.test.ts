@@ -278,6 +278,11 @@ describe('the shipped model that fits the fabric', () => {
     const at10 = shippedModelFor(at(1e7), d)!;
     expect(at10.entry.name).toBe('b20.mp');
     expect(at10.others).toEqual(['a20.mp', 'e20.mp']);
+    // the ideal chip samples alike at any clock: at 80 MHz it takes the best model, not the one
+    // fitted to the sticky cycle chip there (dtca run --ideal --set clock.clock_hz=8e7 took it)
+    const ideal80 = shippedModelFor(resolveConfig(undefined, { sets: ['fabric.L=20', 'clock.clock_hz=8e7'], ideal: true }), d)!;
+    expect(ideal80.entry.name).toBe('b20.mp');
+    expect(ideal80.others).toEqual(['a20.mp', 'e20.mp']);
   });
 
   it('a model whose guidance was chosen on the cycle chip is chosen at that clock, and last at any other', () => {

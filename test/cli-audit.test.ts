@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca, ROOT } from './helpers/cli.js';
 import { makePackr, makeUnpackr, encodeRecord } from '../traces/pack.js';
+import { COMMANDS, SUBCOMMANDS } from '../cli/argv.js';
+import { DEFAULT_DATA_DIR } from '../sim/fmnist.js';
 
 let dir: string;
 let trace: string;
@@ -81,6 +83,16 @@ describe('flags and paths named as they are', () => {
   it('compare: a directory that does not exist is "no such directory", not "not a directory"', () => {
     refused(dtca(['compare', join(dir, 'run'), join(dir, 'nowhere')]), /nowhere: no such directory \(give dtca run directories/);
   });
+
+  it('compare: a sweep\'s own directory points to its points (was "no stats.json (not a run or sweep point directory)")', () => {
+    const sweep = join(dir, 'a-sweep');
+    mkdirSync(join(sweep, 'points'), { recursive: true });
+    writeFileSync(join(sweep, 'plan.json'), '{}');
+    refused(
+      dtca(['compare', join(dir, 'run'), sweep]),
+      /^dtca: .*a-sweep: a sweep directory, not a run; compare its points \(.*a-sweep\/points\/\*\), or open .*a-sweep\/index\.html for the whole sweep$/,
+    );
+  });
 });
 
 /** A decoded trace record, as the test changes it. */
@@ -148,7 +160,10 @@ describe('probe: the --vcd path is checked before the simulation', () => {
     const d = join(dir, 'a-dir');
     mkdirSync(d, { recursive: true });
     refused(dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', d]), /^dtca: --vcd .*a-dir: .* is a directory; dtca writes only regular files$/);
-    refused(dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'no', 'x.vcd')]), /^dtca: --vcd .*x\.vcd: directory .* does not exist$/);
+    refused(
+      dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'no', 'x.vcd')]),
+      /^dtca: --vcd .*x\.vcd: directory .* does not exist; create it first$/,
+    );
     refused(
       dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'run', 'stats.json')]),
       /^dtca: --vcd .*stats\.json: .* exists and is not a VCD file written by dtca/,
@@ -175,4 +190,69 @@ describe('--out - where the output is a directory or two files', () => {
     refused(dtca(['compare', join(dir, 'run'), '--out', '-'], { cwd }), /^dtca: --out -: this command writes a directory of files/);
     expect(readdirSync(cwd)).toEqual([]);
   });
+});
+
+describe('an output where none can go says what to do about it', () => {
+  it('train --out in a missing directory: create it first (the line named the directory alone)', () => {
+    const out = join(dir, 'no-models', 'm.mp');
+    refused(dtca(['train', '--out', out, '--epochs', '1']), /^dtca: --out .*m\.mp: directory .*no-models does not exist; create it first$/);
+    expect(existsSync(join(dir, 'no-models'))).toBe(false);
+  });
+
+  it('sweep --out a used directory that is no sweep: choose another --out (the line said only what was wrong)', () => {
+    refused(
+      dtca(['sweep', '--grid', '12', '--images', '1', '--out', join(dir, 'run')]),
+      /^dtca: --out .*run: exists and is not empty \(and holds no sweep\); choose another --out, a new or empty directory$/,
+    );
+    refused(
+      dtca(['sweep', '--grid', '12', '--images', '1', '--out', join(dir, 'run', 'stats.json')]),
+      /^dtca: --out .*stats\.json: exists and is not a directory; choose another --out$/,
+    );
+    expect(existsSync(join(dir, 'run', 'points'))).toBe(false);
+  });
+
+  it('run, rng and compare --out a file: choose another --out (the line said only what was wrong)', () => {
+    const file = join(dir, 'run', 'stats.json');
+    for (const args of [
+      ['run', '--images', '1', '--sweeps', '1'],
+      ['rng', '--cells', '2'],
+      ['compare', join(dir, 'run')],
+    ])
+      refused(dtca([...args, '--out', file]), /^dtca: --out .*stats\.json: exists and is not a directory; choose another --out$/);
+  });
+});
+
+describe('a command dtca does not know', () => {
+  it('names the word typed and the command it is not one of, and a near command only (dtca foo was "Did you mean run?")', () => {
+    refused(dtca(['runn']), /^dtca: runn: not a command of dtca; did you mean run\? \(try dtca --help\)$/);
+    refused(dtca(['foo', 'bar']), /^dtca: foo: not a command of dtca; its commands: run, train, eval, .*, bench \(try dtca --help\)$/);
+    refused(dtca(['model', 'nwe']), /^dtca: nwe: not a command of dtca model; did you mean new\? \(try dtca model --help\)$/);
+    refused(dtca(['model', 'xyz']), /^dtca: xyz: not a command of dtca model; its commands: new, info, tune \(try dtca model --help\)$/);
+    refused(dtca(['sweep', 'colect', dir]), /^dtca: colect: not a command of dtca sweep; did you mean collect\? \(try dtca sweep --help\)$/);
+  });
+
+  it("the lists it names are dtca's own commands, as --help lists them", () => {
+    const listed = (args: string[], prefix: string) =>
+      [...dtca([...args, '--help']).stdout.matchAll(new RegExp(`^  ${prefix} ([a-z-]+)`, 'gm'))].map((m) => m[1]).sort();
+    expect(listed([], 'dtca')).toEqual([...COMMANDS].sort());
+    for (const [cmd, subs] of Object.entries(SUBCOMMANDS)) expect(listed([cmd], `dtca ${cmd}`), cmd).toEqual([...subs].sort());
+  });
+});
+
+describe('dtca eval on a directory that holds no images to score', () => {
+  it.runIf(existsSync(join(DEFAULT_DATA_DIR, 't10k-images-idx3-ubyte.gz')))(
+    'a Boltzmann-machine run, a sweep: says which, not "written by another version of dtca run"',
+    () => {
+      const bm = join(dir, 'bm-run');
+      expect(dtca(['run', '--workload', 'bm', '--sweeps', '2', '--out', bm]).code).toBe(0);
+      refused(
+        dtca(['eval', bm]),
+        /^dtca: .*bm-run: a Boltzmann-machine run \(--workload bm, .*\): it generates no images to score; dtca eval scores a DTM generation run/,
+      );
+      const sweep = join(dir, 'eval-sweep');
+      mkdirSync(join(sweep, 'points'), { recursive: true });
+      writeFileSync(join(sweep, 'plan.json'), '{}');
+      refused(dtca(['eval', sweep]), /^dtca: .*eval-sweep: a sweep directory, not a run; dtca eval scores one of its points \(.*eval-sweep\/points\/<id>\)/);
+    },
+  );
 });

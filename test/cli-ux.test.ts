@@ -657,7 +657,7 @@ describe('the command line names its flags where a library caller reads its opti
   it('dtca run: --trace (a library caller reads the path it gave openTraceWriter)', () => {
     const nowhere = join(dir, 'no-such-dir', 'x.dtct');
     expect(refusedLine(['run', '--images', '1', '--sweeps', '1', '--trace', nowhere, '--out', join(dir, 'traced-run')])).toBe(
-      `dtca: --trace: directory ${join(dir, 'no-such-dir')} does not exist`,
+      `dtca: --trace: directory ${join(dir, 'no-such-dir')} does not exist; create it first`,
     );
   });
 });

@@ -21,6 +21,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 const WRONG_ON_PURPOSE: Record<string, string> = {
   'dtca run --grid 48': 'docs/commands.md: a config value typed as a flag, and the --set the error points to',
+  'dtca runn': 'docs/commands.md: a misspelt command, and the command the error points to',
+  'dtca model xyz': "docs/commands.md: a command dtca model does not have, and the error's list of its commands",
 };
 
 interface Line {

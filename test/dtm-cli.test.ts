@@ -41,6 +41,8 @@ describe('dtca model and DTM runs from the command line', () => {
     expect(info.code).toBe(0);
     expect(JSON.parse(info.stdout).dtm.T).toBe(3);
     const table = dtca(['model', 'info', file]).stdout;
+    // the rules by their preset's name too, as dtca run names them (it showed only the list)
+    expect(table).toMatch(/^grid\s+L = 70 \(4900 cells\), rules G12 \[\[0,1\],\[4,1\],\[9,10\]\], open$/m);
     expect(table).toMatch(/^stage\s+edges\s+w_rms\s+\|w\|max\s+\|b\|max\s+J_c image\s+J_c label$/m);
     // the same stages without the dtm section: a Boltzmann machine, whose table has no couplings (it had a J_c column of zeros)
     const bmFile = join(dir, 'bm.json');
@@ -111,6 +113,15 @@ describe('dtca model and DTM runs from the command line', () => {
       const ev = dtca(['eval', def.out, '--json']);
       expect(ev.code, ev.stderr).toBe(0);
       expect(JSON.parse(ev.stdout).clamped_accuracy).toEqual(expect.any(Number));
+      // one image per class: the table says why diversity is n/a (it printed "n/a n/a n/a" without a word)
+      const one = dtca(['eval', def.out]);
+      expect(one.stdout).toMatch(/^diversity\s+n\/a\s+n\/a\s+n\/a$/m);
+      expect(one.stdout).toMatch(
+        /^autocorrelation per stage \(0 = cleanest\): n\/a \(measured on a model's chains: dtca eval MODEL; samples alone have none\)$/m,
+      );
+      expect(one.stdout).toMatch(
+        /^diversity: n\/a, as no class has two samples to compare .*; score at least two images per class, e\.g\. 20 images of the 10 classes\.$/m,
+      );
       // without clamped labels the table says why the samples have no clamped accuracy, and how to get it
       const unl = dtca(['eval', none.out]);
       expect(unl.code, unl.stderr).toBe(0);

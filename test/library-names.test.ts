@@ -74,6 +74,29 @@ describe('resolveConfig and checkConfig name sets and ideal as the caller passed
     );
     expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['fabric.Lx=3'] }))).toBe('sets[0] fabric.Lx=3: fabric.Lx: unknown key (did you mean "L"?)');
     expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['constructor.x=1'] }))).toBe('sets[0] constructor.x=1: "constructor" is not a config key');
+    // the weight precision's two kinds of value, named (it said "Invalid input")
+    for (const v of ['3.5', '"8"', 'exactt', 'true'])
+      expect(await refusal(() => resolveConfig('dtca-paper', { sets: [`cell.weight_bits=${v}`] }))).toMatch(
+        /^sets\[0\] cell\.weight_bits=.*: cell\.weight_bits = .*: expected an integer from 2 to 24, or "exact" \(unquantised weights\)$/,
+      );
+  });
+
+  it('a config file without "extends" that leaves keys out: the keys missing in one problem, and the extends that fixes it (was "name: missing (expected a string)")', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dtca-noextends-'));
+    const partial = join(d, 'mine.json');
+    writeFileSync(partial, '{"fabric": {"L": 32}}');
+    const m = await refusal(() => resolveConfig(partial));
+    expect(m).toMatch(
+      /^.*mine\.json: \(top level\): 13 keys missing \(name, description, seed, chip_id, fabric\.rules, fabric\.boundary, \.\.\. \(13\)\): a config file without "extends" gives every key; start it with "extends": "dtca-paper" \(or another preset\) to give only what differs$/,
+    );
+    // every missing key is in that one problem, the others stay their own
+    writeFileSync(partial, '{"fabric": {"L": "x"}}');
+    expect(checkConfig(partial).problems.map((p) => p.path)).toEqual(['', 'fabric.L']);
+    // with the extends it names, the file is a config
+    writeFileSync(partial, '{"extends": "dtca-paper", "fabric": {"L": 32}}');
+    expect(resolveConfig(partial).fabric.L).toBe(32);
+    // a problem inside a value is not a key left out (a preset has no extends either)
+    expect(await refusal(() => resolveConfig('dtca-paper', { sets: ['fabric.L=4'] }))).toMatch(/fabric\.rules\[1\] = \(4,1\): grid L=4 is too small/);
   });
 
   it('more than one problem: the call that lists them all', async () => {
@@ -252,6 +275,11 @@ describe('train names out, resume and stages as its options, never --out, --resu
     const f = fresh();
     writeFileSync(`${f.out}.ckpt`, 'not a directory');
     expect(await refusal(() => train(f))).toBe(`${f.out}.ckpt: not a directory (the training checkpoints go there); move it away or choose another out`);
+    // resume where nothing was trained: said so (it said "run.json is missing, so the checkpoints cannot be matched ...")
+    const none = fresh();
+    expect(await refusal(() => train({ ...none, resume: true }))).toBe(
+      `resume: nothing to resume: ${none.out}.ckpt holds no checkpoints (no earlier training into this out); train without resume to start, or give the out of the run to continue`,
+    );
     const g = fresh();
     mkdirSync(`${g.out}.ckpt`);
     writeFileSync(`${g.out}.ckpt/stage-0.mp`, '');
@@ -449,7 +477,7 @@ describe("a JavaScript caller's invalid option values: an OptionError naming the
   });
 
   it('openTraceWriter names its path argument, not --trace', async () => {
-    expect(await refusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct')))).toMatch(/^path ".*x\.dtct": directory .* does not exist$/);
+    expect(await refusal(() => openTraceWriter(join(dirOfNothing(), 'x.dtct')))).toMatch(/^path ".*x\.dtct": directory .* does not exist; create it first$/);
   });
 });
 

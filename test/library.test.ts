@@ -1,7 +1,8 @@
 // dtca as a library: another package that depends on dtca (a file: dependency, installed offline)
 // compiles the example of docs/library.md with tsc --strict against the package's own types
 // (dist/types, built here by `npm run build:types`'s command) and runs it with node, importing
-// 'dtca' through package.json "exports" (dist/index.js, built by the global setup).
+// 'dtca' through package.json "exports" (dist/index.js, built by the global setup); and runs the
+// block itself with node as an .mjs file, as the page tells a reader to.
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,6 +66,13 @@ describe('dtca as a library', () => {
     expect(kinds.sweep).toBeGreaterThan(0);
     // named as the example gave it (its sets), not as the command line's --set
     expect(lines[4]).toBe('refused: sets[0] fabric.L=-1: fabric.L = -1: must be >= 2');
+
+    // the block as written is JavaScript too: node runs it as an .mjs file, with the same output
+    // (its `const kinds: Record<string, number>` was a SyntaxError there)
+    writeFileSync(join(dir, 'example.mjs'), blocks[0]);
+    const mjs = run(process.execPath, [join(dir, 'example.mjs')], dir);
+    expect(mjs.code, mjs.out).toBe(0);
+    expect(mjs.out).toBe(ex.out);
 
     // the bundle is what 'dtca' resolves to, and the types are what tsc used
     const which = run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('dtca'))"], dir);

@@ -5,7 +5,9 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readManifestBeside, lineageOf, placementOf, weightBitsMismatch } from '../sim/manifest.js';
+import { readManifestBeside, lineageOf, placementOf, weightBitsMismatch, clockMismatch } from '../sim/manifest.js';
+import { resolveConfig } from '../sim/config.js';
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../fabric/errors.js';
 
 describe('model manifests', () => {
@@ -56,5 +58,25 @@ describe('model manifests', () => {
     expect(weightBitsMismatch({ weight_bits: 4 }, 'exact', 'm.mp')).toBeNull();
     expect(weightBitsMismatch({ seed: 1 }, 8, 'm.mp')).toBeNull();
     expect(weightBitsMismatch(null, 8, 'm.mp')).toBeNull();
+  });
+
+  it('the clock a model was fitted to on the cycle chip, against the chip it runs on (dtca eval fmnist-t8-80mhz.mp scored it at 10 MHz without a word)', () => {
+    const at = (hz: number, ideal = false) => resolveConfig(undefined, { sets: [`clock.clock_hz=${hz}`], ideal });
+    const trained = { chip: 'cycle', clock_hz: 8e7 };
+    expect(clockMismatch(trained, at(1e7), 'm.mp')).toBe(
+      'm.mp was trained on the cycle-accurate chip at 80 MHz (its manifest) but this chip runs at 10 MHz: not the chip it was fitted to; --set clock.clock_hz=80000000 runs that chip',
+    );
+    expect(clockMismatch(trained, at(8e7), 'm.mp')).toBeNull();
+    // the ideal chip samples alike at any clock; a model trained on the ideal chip fits no clock
+    expect(clockMismatch(trained, at(1e7, true), 'm.mp')).toBeNull();
+    expect(clockMismatch({ chip: 'ideal', clock_hz: 1e7 }, at(8e7), 'm.mp')).toBeNull();
+    expect(clockMismatch(null, at(1e7), 'm.mp')).toBeNull();
+    // guidance chosen on the cycle chip (dtca model tune --chip cycle)
+    expect(clockMismatch({ chip: 'ideal', guidance_chip: 'cycle', guidance_clock_hz: 2e7 }, at(1e7), 't.mp')).toMatch(
+      /^t\.mp had its guidance chosen on the cycle-accurate chip at 20 MHz \(its manifest\) but this chip runs at 10 MHz: .*--set clock\.clock_hz=20000000 runs that chip$/,
+    );
+    // and the shipped 80 MHz model's manifest says so
+    const shipped = readManifestBeside(fileURLToPath(new URL('../configs/models/fmnist-t8-80mhz.mp', import.meta.url)))!.manifest;
+    expect(clockMismatch(shipped, at(1e7), 'fmnist-t8-80mhz.mp')).toMatch(/trained on the cycle-accurate chip at 80 MHz/);
   });
 });

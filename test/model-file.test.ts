@@ -6,6 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { buildChip } from '../sim/chip.js';
 import { randomModel, readModel, modelFileBytes, modelToObject } from '../sim/model.js';
@@ -87,6 +88,22 @@ describe('model files carry a checksum', () => {
     expect('sha256' in json).toBe(false);
     writeFileSync(join(dir, 'm.json'), JSON.stringify({ ...json, sha256: '0'.repeat(64) }));
     refusedWith(join(dir, 'm.json'), /sha256: a JSON model carries no checksum/);
+  });
+
+  it('a model\'s manifest given as the model says so and names the model beside it (was: "sha256: ... remove the key")', () => {
+    for (const name of ['fmnist-t8', 'fmnist-t8-L32']) {
+      const manifest = fileURLToPath(new URL(`../configs/models/${name}.manifest.json`, import.meta.url));
+      refusedWith(
+        manifest,
+        new RegExp(
+          `^.*${name}\\.manifest\\.json: a model's manifest \\(written beside a model by dtca train or model tune\\), not a model file; give the model itself: .*configs/models/${name}\\.mp$`,
+        ),
+      );
+    }
+    // dtca train's naming (MODEL.manifest.json beside MODEL), a manifest without a checksum
+    writeFileSync(join(dir, 't.mp.manifest.json'), JSON.stringify({ model: join(dir, 't.mp'), command: 'dtca train', T: 2, grid: { L: 16 } }));
+    writeFileSync(join(dir, 't.mp'), bytes);
+    refusedWith(join(dir, 't.mp.manifest.json'), /t\.mp\.manifest\.json: a model's manifest .*; give the model itself: .*\/t\.mp$/);
   });
 
   it('the shipped models carry it', () => {

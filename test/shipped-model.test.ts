@@ -102,5 +102,11 @@ describe('every shipped model (configs/models/*.mp with a manifest)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).model).toBe(join(dir, m80!.name));
     expect(r.stderr).toMatch(/fits this fabric \(trained at 80 MHz on the cycle-accurate chip\)/);
+    // the ideal chip samples alike at any clock: at 80 MHz it takes the model fitted to no clock (it took the 80 MHz one)
+    const ideal = join(mkdtempSync(join(tmpdir(), 'dtca-shipped80i-')), 'run');
+    const i = dtca(['run', '--ideal', '--set', 'clock.clock_hz=80MHz', '--images', '1', '--sweeps', '2', '--out', ideal, '--verbose']);
+    expect(i.code, i.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(ideal, 'manifest.json'), 'utf8')).model).not.toBe(join(dir, m80!.name));
+    expect(i.stderr).not.toMatch(/trained at 80 MHz/);
   });
 });

@@ -24,6 +24,12 @@ describe("dtca train's options given to dtca sweep", () => {
     expect(yargsMessage('Unknown argument: workers', ctx(['sweep', '--workers', '2']))).toMatch(/--jobs N/);
   });
 
+  it('dtca run\'s --ideal: the ideal chip as a config file (was "unknown argument ideal")', () => {
+    expect(yargsMessage('Unknown argument: ideal', ctx(['sweep', '--grid', '16,24', '--ideal']))).toBe(
+      '--ideal: not an option of dtca sweep (every point already runs beside its ideal twin); to sweep the ideal chip, save it as a config: dtca config show --ideal > ideal.json, then dtca sweep ideal.json ...',
+    );
+  });
+
   it('other commands are not told about dtca sweep', () => {
     const run = { options: ['out', 'images'], raw: ['run', '--epochs', '1'], configPaths: null, flags: [] };
     expect(yargsMessage('Unknown argument: epochs', run)).toBe('unknown argument epochs (try --help)');

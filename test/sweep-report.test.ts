@@ -285,6 +285,16 @@ describe('issue 19 item 4: FD and accuracy columns, yardsticks and N in the qual
     expect(t[1]).toMatch(/20\s+131\.0 \(125\.6\/180\.0\)\s+0\.500 \(0\.850\/0\.300\)$/);
     // real images are FD's floor but accuracy's ceiling (was "floor" for both)
     expect(t.join('\n')).toMatch(/accuracy: .*higher is better; ceiling = real images/);
+    // 20 images per point: FD cannot rank them, as dtca eval says (the table printed their FDs without a word)
+    expect(t.join('\n')).toMatch(
+      /^WARNING: N = 20 images per point is too few for FD to rank designs \(at least 200, docs\/quality\.md\): the order, and the front, may be chance; --images 200 or more$/m,
+    );
+    expect(
+      formatRows(
+        pf,
+        rows.map((r) => ({ ...r, quality_n: 200 }) as Row),
+      ),
+    ).not.toMatch(/too few images/);
     // unjudged sweeps keep the old table
     const plain = formatRows(
       pf,

@@ -130,9 +130,16 @@ describe('sweep plans', () => {
     expect(plan(['clock.clock_hz=1e7,-1'])).toThrow(/point 2 of 2 \(clock\.clock_hz=-1\)/);
     expect(plan(['workload.sweeps=10,0'])).toThrow(/point 2 of 2 \(workload\.sweeps=0\): .*workload\.sweeps = 0/);
     expect(plan(['workload.nope=1'])).toThrow(/not a workload field/);
-    expect(() => makePlan({ workload: { kind: 'bm', images: 3 } })).toThrow(/workload bm: images is not used/);
-    expect(() => makePlan({ workload: { kind: 'dtm', chains: 3 } })).toThrow(/workload dtm: chains is not used/);
+    expect(() => makePlan({ workload: { kind: 'bm', images: 3 } })).toThrow(/^--images \(workload\.images\): not used by the bm workload/);
+    expect(() => makePlan({ workload: { kind: 'dtm', chains: 3 } })).toThrow(/^--chains \(workload\.chains\): not used by the dtm workload/);
     expect(plan(['workload.images=1,2'])).toThrow(/point 1 of 2 \(workload\.images=1\): the workload: workload\.images is not used by the bm workload/);
+    // a workload flag the workload does not use is named by its flag and its plan-file key (was "workload dtm: chains is not used by this workload")
+    expect(() => makePlan({ axes: [parseAxis('clock.clock_hz=1e7')], workload: { chains: 2 } })).toThrow(
+      /^--chains \(workload\.chains\): not used by the dtm workload \(DTM generation runs images x stages x sweeps; --workload bm takes --chains and --warmup\)$/,
+    );
+    expect(() => makePlan({ axes: [parseAxis('clock.clock_hz=1e7')], workload: { kind: 'bm', T: 3 } })).toThrow(
+      /^--stages \(workload\.T\): not used by the bm workload/,
+    );
     expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12,30')], workload: { kind: 'dtm', visible: 'fmnist' } }))).toThrow(
       /point 1 of 2 \(fabric\.L=12\): workload\.visible = "fmnist" needs 884 cells/,
     );
@@ -172,6 +179,10 @@ describe('sweep plans', () => {
     );
     expect(() => expandPlan(makePlan({ axes: [parseAxis('fabric.L=12')], sets: ['fabric.rules=G8'], workload: { kind: 'model', model: m } }))).toThrow(
       /its grid \(12x12 G12 open\) does not fit point 1 \(fabric\.L=12\), whose grid is 12x12 G8 open; give the model's with --set fabric\.rules=G12$/,
+    );
+    // no axis sweeps the side: the --set of the model's side (was "sweep only grids the model fits" on the default 70x70 chip)
+    expect(() => expandPlan(makePlan({ axes: [parseAxis('clock.clock_hz=1e7,2e7')], workload: { kind: 'model', model: m } }))).toThrow(
+      /its grid \(12x12 G12 open\) does not fit points 1 \(clock\.clock_hz=10000000\), 2 \(clock\.clock_hz=20000000\), whose grid is 70x70 G12 open; give the model's with --set fabric\.L=12$/,
     );
     const ok = expandPlan(makePlan({ axes: [parseAxis('clock.clock_hz=1e7,2e7')], sets: ['fabric.L=12'], workload: { kind: 'model', model: m } }));
     expect(ok.points[0].workload.images).toBe(4);

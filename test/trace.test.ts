@@ -931,7 +931,7 @@ describe('dtca trace inspect | export', () => {
     expect(readdirSync(join(out, 'keep'))).toEqual([]);
     r = dtca(['trace', 'export', p, '--csv', join(out, 'no', 'such', 'dir.csv')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^dtca: --csv .*: directory .*no.such does not exist\n$/);
+    expect(r.stderr).toMatch(/^dtca: --csv .*: directory .*no.such does not exist; create it first\n$/);
     r = dtca(['trace', 'export', p, '--npy', p]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/exists and is not a directory/);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { unpack } from 'msgpackr';
 import { dtca, CLI } from './helpers/cli.js';
 import { readModel } from '../sim/model.js';
-import { smallTrainArgs } from './helpers/train-args.js';
+import { smallTrainArgs, TINY_TRAIN_ARGS } from './helpers/train-args.js';
 
 const SMALL = smallTrainArgs();
 
@@ -63,6 +63,27 @@ describe('dtca train', () => {
       join(dir, 'run-a'),
     ]);
     expect(run.code).toBe(0);
+  }, 180_000);
+
+  it('--init takes the model\'s grid when no config or --set names one, as run --model does (it was refused: "use --set fabric.L=43")', () => {
+    const init = join(dir, 'init43.mp');
+    expect(dtca(['model', 'new', '-L', '43', '--rules', 'G8', '--stages', '2', '--out', init]).code).toBe(0);
+    // TINY_TRAIN_ARGS without its --set of the grid
+    const noGrid = TINY_TRAIN_ARGS.filter((x, i, all) => x !== '--set' && all[i - 1] !== '--set');
+    expect(noGrid).not.toContain('fabric.L=43');
+    const out = join(dir, 'tuned43.mp');
+    const r = dtca(['train', '--init', init, ...noGrid, '--out', out], { env: { DTCA_LOG: 'info' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the chip takes the model's grid \(43x43 G8\): no config or --set names one/);
+    const m = readModel(out);
+    expect([m.grid.L, m.stages.length]).toEqual([43, 2]);
+    expect(JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')).grid.L).toBe(43);
+    // a grid the command line names is still held to the model
+    const named = dtca(['train', '--init', init, ...noGrid, '--set', 'fabric.L=44', '--out', join(dir, 'tuned44.mp')]);
+    expect(named.code).toBe(2);
+    expect(named.stderr.trim()).toMatch(
+      /^dtca: --init .*init43\.mp: the model's grid has fabric\.L = 43, fabric\.rules = G8 but the training's config has fabric\.L = 44, fabric\.rules = G12 /,
+    );
   }, 180_000);
 
   it('gives the same model for 1 and 2 workers', () => {

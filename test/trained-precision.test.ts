@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtca } from './helpers/cli.js';
+import { dtca, ROOT } from './helpers/cli.js';
 import { newDtmModel } from '../sim/dtm.js';
 import { modelFileBytes } from '../sim/model.js';
 
@@ -77,5 +77,20 @@ describe('a model run on a chip of another weight precision than it was trained 
     expect(r.stderr).toMatch(/was trained for 4-bit weights \(its manifest\) but this chip has 8-bit weights/);
     // was "..., dtca-paper cycle-accurate chip, T = 1, ...": the config's name, a 70x70 chip
     expect(r.stdout.split('\n')[0]).toMatch(/dtca-paper cycle-accurate chip \(20x20 G8, 8-bit weights, 10 MHz\), T = 1,/);
+  }, 120_000);
+});
+
+describe('a model fitted to the cycle chip at one clock, run at another', () => {
+  it('dtca run --model fmnist-t8-80mhz.mp at the default 10 MHz warns naming both clocks and the --set (it said nothing); not at 80 MHz', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtca-clock-'));
+    const model = join(ROOT, 'configs', 'models', 'fmnist-t8-80mhz.mp');
+    const r = dtca(['run', '--model', model, '--images', '1', '--sweeps', '1', '--out', join(dir, 'at10'), '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /fmnist-t8-80mhz\.mp was trained on the cycle-accurate chip at 80 MHz \(its manifest\) but this chip runs at 10 MHz: .*--set clock\.clock_hz=80000000 runs that chip/,
+    );
+    const at80 = dtca(['run', '--model', model, '--set', 'clock.clock_hz=8e7', '--images', '1', '--sweeps', '1', '--out', join(dir, 'at80'), '--quiet']);
+    expect(at80.code, at80.stderr).toBe(0);
+    expect(at80.stderr).not.toMatch(/trained on the cycle-accurate chip/);
   }, 120_000);
 });

@@ -130,7 +130,14 @@ export function readDesign(d: string): Design {
   const dir = resolve(d);
   if (!existsSync(dir)) throw new UserError(`${d}: no such directory (give dtca run directories or sweep point directories)`);
   if (!statSync(dir).isDirectory()) throw new UserError(`${d}: not a directory (give dtca run directories or sweep point directories)`);
-  if (!existsSync(join(dir, 'stats.json'))) throw new UserError(`${d}: no stats.json (not a run or sweep point directory)`);
+  if (!existsSync(join(dir, 'stats.json'))) {
+    // a sweep's own directory (was only "no stats.json"): its points are what compares
+    if (existsSync(join(dir, 'plan.json')) && existsSync(join(dir, 'points')))
+      throw new UserError(
+        `${d}: a sweep directory, not a run; compare its points (${join(d, 'points', '*')}), or open ${join(d, 'index.html')} for the whole sweep`,
+      );
+    throw new UserError(`${d}: no stats.json (not a run or sweep point directory)`);
+  }
   const stats = readJsonIn(dir, 'stats.json');
   // a stats.json dtca wrote: an object with the run's cycles (not null, a list, or someone else's JSON shown as a column of dashes)
   if (stats === null || typeof stats !== 'object' || Array.isArray(stats) || typeof stats.cycles !== 'number')

@@ -171,7 +171,7 @@ async function cmdCentral(a: Record<string, unknown>, s: Session): Promise<void>
     existsSync(join(out, 'experiment.json')) ||
     VARIANTS.some((v) => existsSync(join(out, `${v.name}.mp`)) || existsSync(join(out, `${v.name}.mp.ckpt`)));
   if (existsSync(out) && !ours) {
-    if (!statSync(out).isDirectory()) throw new UserError(`--out ${out}: exists and is not a directory`);
+    if (!statSync(out).isDirectory()) throw new UserError(`--out ${out}: exists and is not a directory; choose another --out`);
     if (readdirSync(out).length > 0)
       throw new UserError(`--out ${out}: not empty and holds no experiment (results.jsonl or a variant's model); choose another directory`);
   }

@@ -5,7 +5,7 @@ import type { Rule } from '../../fabric/rules.js';
 import { readModel, modelFileBytes, stageCoupling, checkModelWires, modelFabric, withGuidance, MAX_BETA, MAX_LABEL_GAIN } from '../../sim/model.js';
 import { newDtmModel, PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { writeFileSafe, checkTarget, isStdout } from '../../fabric/files.js';
-import { resolveRules } from '../../fabric/rules.js';
+import { resolveRules, rulesName } from '../../fabric/rules.js';
 import { MAX_L } from '../../sim/config-check.js';
 import { checkResources, estimateRun, formatBytes, MAX_INDEX, type RunShape } from '../../sim/resources.js';
 import { positiveInt, parseBeta, cliContext, modelChipConfig, manifestBeside, workersFlag } from '../common.js';
@@ -179,7 +179,8 @@ function cmdModelInfo(a: Record<string, unknown>): void {
   }
   const lines = [
     `${String(a.file)}: ${m.dtm ? `DTM, T = ${m.dtm.T}` : `Boltzmann machine, ${m.stages.length} stage${m.stages.length === 1 ? '' : 's'}`}`,
-    `grid      L = ${m.grid.L} (${m.grid.L * m.grid.L} cells), rules ${JSON.stringify(m.grid.rules)}, ${m.grid.boundary}`,
+    // the preset's name where the rules are one (dtca run's table says G12; this said only [[0,1],[4,1],[9,10]])
+    `grid      L = ${m.grid.L} (${m.grid.L * m.grid.L} cells), rules ${rulesName(m.grid.rules) === JSON.stringify(m.grid.rules) ? '' : `${rulesName(m.grid.rules)} `}${JSON.stringify(m.grid.rules)}, ${m.grid.boundary}`,
     `beta      ${m.beta}`,
   ];
   const labelled = m.dtm !== undefined && m.dtm.label.length > 0;

@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { Interrupted, UserError } from '../../fabric/errors.js';
 import { checkTarget, isStdout, makeDirs } from '../../fabric/files.js';
 import { resolveConfig, FLAG_NAMES } from '../../sim/config.js';
+import { rulesName } from '../../fabric/rules.js';
 import { readModel, MAX_LABEL_GAIN, type Model } from '../../sim/model.js';
 import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, type TrainBudget } from '../../sim/train/design.js';
@@ -14,6 +15,7 @@ import { ENGINE_CHOICES, type EngineChoice } from '../../cells/engine.js';
 import { applyBudget, fitBudget, BUDGET_NAMES, BUDGETS, type BudgetFileOptions, type BudgetName } from '../../sim/train/budget.js';
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
 import {
+  adoptedGrid,
   withConfigOptions,
   refusedIdeal,
   positiveInt,
@@ -137,7 +139,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   if (!out) throw new UserError('--out MODEL: where to write the trained model');
   if (isStdout(out)) throw new UserError('--out -: training writes the model, its log and checkpoints to files; name a file');
   const outDir = dirname(resolve(out));
-  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new UserError(`--out ${out}: directory ${outDir} does not exist`);
+  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new UserError(`--out ${out}: directory ${outDir} does not exist; create it first`);
   // the outputs are checked before hours of training, not after (fabric/files.ts)
   checkTarget(out, { label: `--out ${out}`, kind: 'model' });
   checkTarget(`${out}.train.jsonl`, { label: `--out ${out}`, kind: 'train-log' });
@@ -147,14 +149,6 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   if (a.ideal) throw new UserError('--ideal: use --chip ideal (the default) to train without non-idealities');
   const seed = positiveInt('seed', a.seed as number | undefined, 0);
   const sets = [...(a.set ?? []), ...(seed === undefined ? [] : [`seed=${seed}`])];
-  const base = resolveConfig(a.config, { sets, names: FLAG_NAMES });
-  // the ideal chip keeps the chip's weight precision: the model is trained for the weights it will run on
-  const config =
-    chipKind === 'ideal'
-      ? resolveConfig(a.config, { ideal: true, sets: [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`], names: FLAG_NAMES })
-      : base;
-  const engine = (a.engine ?? 'auto') as EngineChoice;
-  if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine ${String(a.engine)}: one of ${ENGINE_CHOICES.join(', ')}`);
   let init: Model | undefined;
   if (a.init) {
     if (a.image !== undefined) throw new UserError("--image: chooses a new model's image; with --init the model keeps its own");
@@ -164,6 +158,24 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
     init = readModel(String(a.init));
     if (!init.dtm) throw new UserError(`--init ${String(a.init)}: not a DTM model`);
   }
+  let base = resolveConfig(a.config, { sets, names: FLAG_NAMES });
+  // --init: the chip takes the model's grid when the command line names none, as dtca run --model,
+  // eval MODEL and model tune do (fine-tuning the shipped 32x32 model was refused: "use --set
+  // fabric.L=32"); a grid named is held to the model (sim/train/design.ts)
+  const grid = init ? adoptedGrid(a, init, base) : [];
+  if (grid.length > 0) {
+    base = resolveConfig(a.config, { sets, flags: grid, names: FLAG_NAMES });
+    const g = init!.grid;
+    const shown = `${g.L}x${g.L} ${rulesName(g.rules)}${g.boundary !== 'open' ? ` ${g.boundary}` : ''}`;
+    s.log.info({ model: init!.source, grid: shown }, `the chip takes the model's grid (${shown}): no config or --set names one`);
+  }
+  // the ideal chip keeps the chip's weight precision: the model is trained for the weights it will run on
+  const config =
+    chipKind === 'ideal'
+      ? resolveConfig(a.config, { ideal: true, sets: [...sets, `cell.weight_bits=${JSON.stringify(base.cell.weight_bits)}`], flags: grid, names: FLAG_NAMES })
+      : base;
+  const engine = (a.engine ?? 'auto') as EngineChoice;
+  if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine ${String(a.engine)}: one of ${ENGINE_CHOICES.join(', ')}`);
   // the budget: the options by their flag names (defaults: TRAIN_DEFAULTS, sim/train/design.ts)
   const flagBudget: TrainBudget = {
     epochs: positiveInt('epochs', a.epochs as number | undefined),
@@ -334,7 +346,11 @@ export function trainCommand<T>(y: Argv<T>, s: Session): Argv<T> {
           type: 'string',
           describe: `a new model's image: auto (default: the largest that fits the grid, 28x28, else Fashion-MNIST pooled to 14x14 or 7x7) or a side (${IMAGE_CHOICES.slice(1).join(', ')})`,
         })
-        .option('init', { type: 'string', describe: "start from this DTM model file (fine-tuning) instead of zero weights; its grid must be the config's" })
+        .option('init', {
+          type: 'string',
+          describe:
+            "start from this DTM model file (fine-tuning) instead of zero weights; the chip takes its grid unless a config or a --set of the grid names one, which must be the model's",
+        })
         .option('chip', {
           choices: ['ideal', 'cycle'],
           default: 'ideal',

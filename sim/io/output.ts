@@ -217,7 +217,7 @@ export function claimRunDir(out: string | undefined, name: string, opts: ClaimOp
       created = true;
     } else {
       if (st.isSymbolicLink()) throw new UserError(`${flag} ${out}: a symbolic link to nowhere`);
-      if (!st.isDirectory()) throw new UserError(`${flag} ${out}: exists and is not a directory`);
+      if (!st.isDirectory()) throw new UserError(`${flag} ${out}: exists and is not a directory; choose another ${flag}`);
       const entries = readdirSync(dir);
       if (entries.length > 0) {
         if (!opts.force) {

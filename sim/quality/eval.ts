@@ -262,7 +262,7 @@ export function formatReport(r: EvalReport, title: string): string {
     title,
     line(head),
     ...body.map(line),
-    `autocorrelation per stage (0 = cleanest): ${fmtAuto(r.autocorrelation)}`,
+    `autocorrelation per stage (0 = cleanest): ${r.autocorrelation ? fmtAuto(r.autocorrelation) : "n/a (measured on a model's chains: dtca eval MODEL; samples alone have none)"}`,
     // n/a in the samples' column says nothing of why: the run clamped no class
     ...(r.labels === 'none'
       ? [
@@ -275,6 +275,12 @@ export function formatReport(r: EvalReport, title: string): string {
       : [
           `± is the samples' FD's standard error (${r.fd_se_resamples} bootstrap resamples of the ${r.n} images${r.labels === 'clamped' ? ' within each class' : ''}, the reference fixed): two runs whose FDs differ by less than about twice their combined standard error, 2·sqrt(se1² + se2²), are not told apart at this N.`,
         ]),
+    // the default run (one image per class) scored "diversity n/a n/a n/a" without a word
+    ...(r.diversity === null || !Number.isFinite(r.diversity)
+      ? [
+          `diversity: n/a, as no class has two samples to compare (it is the mean distance between samples of one class${r.labels === 'none' ? ', grouped by the class the classifier sees' : ''}); score at least two images per class, e.g. ${2 * CLASSES} images of the ${CLASSES} classes.`,
+        ]
+      : []),
     ...(r.small_n_note ? [`WARNING: ${r.small_n_note}.`] : []),
     `N = ${r.n}: ${r.note}.`,
     ...(r.resolution.downscale === 1

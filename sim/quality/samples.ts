@@ -151,12 +151,32 @@ function samplesSection(man: unknown, manPath: string): SamplesManifest {
   return sm as SamplesManifest;
 }
 
+/** A run's stats.json that says the run generated no images (a Boltzmann-machine run has no `images`); false when it cannot tell. */
+function generatedNothing(statsPath: string): boolean {
+  if (!existsSync(statsPath)) return false;
+  try {
+    const st = JSON.parse(readInputFile(statsPath, { what: 'stats.json', max: READ_LIMITS.json }).toString('utf8')) as unknown;
+    return st !== null && typeof st === 'object' && !Array.isArray(st) && typeof (st as Record<string, unknown>).cycles === 'number' && !('images' in st);
+  } catch {
+    return false;
+  }
+}
+
 /** The samples a run directory holds (the first `limit` images). */
 export function readRunSamples(dir: string, limit?: number): Samples & { total: number } {
   if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) throw new OptionError('limit', limit, 'must be an integer >= 0');
   const manPath = join(dir, 'manifest.json');
   const npyPath = join(dir, SAMPLES_FILE);
   if (!existsSync(npyPath)) {
+    // a sweep's own directory, or a Boltzmann-machine run, was told it came from another version of dtca run
+    if (existsSync(join(dir, 'plan.json')) && existsSync(join(dir, 'points')))
+      throw new UserError(
+        `${dir}: a sweep directory, not a run; dtca eval scores one of its points (${join(dir, 'points', '<id>')}), and a sweep with --model or --train scores every point itself (results.csv)`,
+      );
+    if (generatedNothing(join(dir, 'stats.json')))
+      throw new UserError(
+        `${dir}: a Boltzmann-machine run (--workload bm, a model without a dtm section, or --stage): it generates no images to score; dtca eval scores a DTM generation run (dtca run, or dtca run --model DTM)`,
+      );
     throw new UserError(`${dir}: no ${SAMPLES_FILE} (a DTM generation run directory written by this version of "dtca run" holds one)`);
   }
   let man: unknown;

@@ -286,6 +286,16 @@ export function visibleCells(visible: Workload['visible'], L: number): { image: 
   return { image: Math.max(1, Math.round(SCALED_VISIBLE_SHARE * L * L)), label: 0 };
 }
 
+/** The dtca sweep flag that sets each workload field (a plan file's `workload` keys are the fields). */
+const WORKLOAD_FLAGS: Partial<Record<keyof Workload, string>> = {
+  chains: '--chains',
+  warmup: '--warmup',
+  T: '--stages',
+  visible: '--visible',
+  images: '--images',
+  mapping: '--mapping',
+};
+
 const UNUSED: Record<Workload['kind'], (keyof Workload)[]> = {
   dtm: ['chains', 'warmup'],
   bm: ['T', 'visible', 'images', 'mapping'],
@@ -474,9 +484,13 @@ export function expandPlan(plan: Plan): Expanded {
     const g = model.grid;
     const gridText = (x: { L: number; rules: Rule[]; boundary: string }) => `${x.L}x${x.L} ${rulesName(x.rules)} ${x.boundary}`;
     const theirs = [...new Set(misfitGrids.map(gridText))];
-    // where only the rules or the boundary differ, the --set that gives the model's
-    const sameL = misfitGrids.every((x) => x.L === g.L);
+    // where only the rules or the boundary differ, the --set that gives the model's; and where no
+    // axis sweeps the grid's side, the --set of the model's side too (dtca sweep --model
+    // fmnist-t8-L32.mp --clock ... on the default 70x70 chip said only "sweep only grids the model fits")
+    const swept = (p: string) => plan.axes.some((a) => a.path === p || a.path === 'fabric');
+    const sameL = misfitGrids.every((x) => x.L === g.L) || (!swept('fabric.L') && misfitGrids.every((x) => x.L === misfitGrids[0].L));
     const gives = [
+      ...(sameL && misfitGrids.some((x) => x.L !== g.L) ? [FLAG_NAMES.give(`fabric.L=${g.L}`)] : []),
       ...(sameL && misfitGrids.some((x) => rulesKey(x.rules) !== rulesKey(g.rules)) ? [FLAG_NAMES.give(`fabric.rules=${rulesName(g.rules)}`)] : []),
       ...(sameL && misfitGrids.some((x) => x.boundary !== g.boundary) ? [FLAG_NAMES.give(`fabric.boundary=${g.boundary}`)] : []),
     ];
@@ -536,11 +550,12 @@ export function makePlan(i: PlanInput, onNote: (line: string) => void = () => {}
     };
   }
   const kind = train ? 'trained' : (wi.kind ?? (wi.model ? 'model' : 'dtm'));
-  // a field the workload does not use is an error, not silently ignored
+  // a field the workload does not use is an error, not silently ignored; named by its flag and its
+  // plan-file key (dtca sweep --chains 2 said "workload dtm: chains is not used by this workload")
   for (const k of UNUSED[kind as Workload['kind']] ?? []) {
     if (wi[k] !== undefined && wi[k] !== null) {
       throw new UserError(
-        `workload ${kind}: ${k} is not used by this workload (${kind === 'bm' ? 'a Boltzmann machine runs chains x (warmup + sweeps)' : kind === 'dtm' ? 'DTM generation runs images x stages x sweeps' : 'a model file brings its own stages and visible cells'})`,
+        `${WORKLOAD_FLAGS[k] ?? k} (workload.${k}): not used by the ${kind === 'trained' ? 'trained DTM' : kind} workload (${kind === 'bm' ? 'a Boltzmann machine runs chains x (warmup + sweeps)' : kind === 'dtm' ? 'DTM generation runs images x stages x sweeps; --workload bm takes --chains and --warmup' : kind === 'trained' ? 'DTM generation runs images x stages x sweeps' : 'a model file brings its own stages and visible cells'})`,
       );
     }
   }
@@ -554,7 +569,7 @@ export function makePlan(i: PlanInput, onNote: (line: string) => void = () => {}
     for (const k of (isDtm ? ['chains', 'warmup'] : ['images', 'mapping']) as (keyof Workload)[]) {
       if (wi[k] !== undefined && wi[k] !== null)
         throw new UserError(
-          `--model ${wi.model}: ${k} is not used by ${isDtm ? 'a DTM model (images x stages x sweeps)' : 'a Boltzmann-machine model (chains x (warmup + sweeps))'}`,
+          `--model ${wi.model}: ${WORKLOAD_FLAGS[k] ?? k} (workload.${k}) is not used by ${isDtm ? 'a DTM model (images x stages x sweeps)' : 'a Boltzmann-machine model (chains x (warmup + sweeps))'}`,
         );
     }
     w = {

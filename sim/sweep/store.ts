@@ -236,7 +236,7 @@ function checkPoint(v: unknown, n: number, where: string): Point {
  */
 export function claimSweepDir(dir: string, ex: Expanded): 'new' | 'resume' {
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory`);
+    if (!statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory; choose another --out`);
     if (isSweepDir(dir)) {
       const old = readPlanFile(dir);
       if (old.sweep_id !== ex.sweep_id) {
@@ -247,7 +247,8 @@ export function claimSweepDir(dir: string, ex: Expanded): 'new' | 'resume' {
       noteClaimedDir(dir);
       return 'resume';
     }
-    if (readdirSync(dir).length > 0) throw new UserError(`--out ${dir}: exists and is not empty (and holds no sweep)`);
+    if (readdirSync(dir).length > 0)
+      throw new UserError(`--out ${dir}: exists and is not empty (and holds no sweep); choose another --out, a new or empty directory`);
   }
   makeDirs(join(dir, 'points'), `--out ${dir}`);
   makeDirs(join(dir, 'twins'), `--out ${dir}`);

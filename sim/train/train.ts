@@ -411,6 +411,13 @@ async function trainLocked(o: TrainOptions): Promise<TrainResult> {
   const stageOnly = o.assemble === false;
   // stages trained apart start the run when they are the first (no run.json and no checkpoint yet)
   const fresh = stageOnly && !existsSync(`${dir}/run.json`) && !(existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('stage-')));
+  // --resume where no training has been: it said "run.json is missing, so the checkpoints cannot be
+  // matched ..." of checkpoints that do not exist (a mistyped --out, or a first run given --resume)
+  if (o.resume && !fresh && !(existsSync(dir) && readdirSync(dir).length > 0)) {
+    throw new UserError(
+      `${names.resume}: nothing to resume: ${dir} holds no checkpoints (no earlier training into this ${names.outName}); train without ${names.resume} to start, or give the ${names.outName} of the run to continue`,
+    );
+  }
   if (o.resume && !fresh && !existsSync(`${dir}/run.json`)) {
     throw new UserError(
       `${names.resume}: ${dir}/run.json is missing, so the checkpoints cannot be matched to the options they were trained with; train without ${names.resume} into a new ${names.outName}`,
