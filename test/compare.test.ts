@@ -1,6 +1,6 @@
 // dtca compare: run directories and sweep point directories side by side.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, existsSync, writeFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtca } from './helpers/cli.js';
@@ -115,6 +115,21 @@ describe('dtca compare: directories that are not runs', () => {
     );
     expect(readDesign(ramp).values).toMatchObject({ sweeps_per_stage: 20, mapping: 'pipeline', beta: '0.8 -> 1.2', label_gain: 3 });
   });
+  it('one directory given twice (also as DIR/. or through a link) is refused in one line, before anything is written', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dtca-compare-twice-'));
+    const d = join(root, 'run');
+    mkdirSync(d);
+    writeFileSync(join(d, 'stats.json'), '{"cycles": 10, "images": 2}');
+    symlinkSync(d, join(root, 'link'));
+    for (const second of [d, `${d}/.`, join(root, 'link')]) {
+      const out = join(root, `cmp-${readdirSync(root).length}`);
+      const r = dtca(['compare', d, second, '--out', out]);
+      expect(r.code, second).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([`dtca: ${second}: the same directory as ${d}, given twice; give each run once`]);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it('two directories of the same name and config get distinct columns (the chart drew them as one bar)', () => {
     const root = mkdtempSync(join(tmpdir(), 'dtca-compare-alike-'));
     const ds = ['a', 'b', 'c'].map((p, i) => {

@@ -8,7 +8,7 @@
  * chip's area and images per second per mm².
  */
 import type { Argv } from 'yargs';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../../fabric/errors.js';
 import { shown } from '../../fabric/rules.js';
@@ -316,6 +316,15 @@ export function compareCommand<T>(y: Argv<T>): Argv<T> {
       const dirs = (a.dirs as string[]) ?? [];
       if (dirs.length < 1) throw new UserError('dtca compare: give at least one directory');
       const ds = dirs.map(readDesign); // every directory read before anything is written
+      // one run named twice (a typo, or a shell glob with the same run in it twice) is two
+      // identical columns, not a comparison
+      const seen = new Map<string, string>();
+      ds.forEach((d, i) => {
+        const real = realpathSync(d.dir);
+        const first = seen.get(real);
+        if (first !== undefined) throw new UserError(`${dirs[i]}: the same directory as ${first}, given twice; give each run once`);
+        seen.set(real, dirs[i]);
+      });
       uniqueNames(ds);
       const out = a.out !== undefined ? prepareRunDir(String(a.out), 'compare') : claimDefaultDir('runs', 'compare');
       const json = ds.map((d) => ({ name: d.name, dir: d.dir, ...d.values }));
