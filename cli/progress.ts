@@ -16,15 +16,20 @@ export function writeAboveBar(stream: NodeJS.WriteStream, text: string): void {
   else stream.write(text);
 }
 
+/** how often a bar is drawn again with its elapsed time when no step comes (ms) */
+export const REDRAW_MS = 1000;
+
 /** A bar for `total` steps of `what`; drawn only when `enabled` (the session's: off with --quiet) and on a terminal. */
 export function makeProgress(total: number, what: string, enabled: boolean, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!enabled || !stream.isTTY || total <= 1) return { tick: () => {}, done: () => {} };
   const t0 = performance.now();
   let last = -1;
+  let at = 0;
   const draw = (n: number) => {
     const now = performance.now();
     if (n !== total && now - last < 100) return;
     last = now;
+    at = n;
     const width = 30;
     const fill = Math.round((width * n) / total);
     const el = (now - t0) / 1000;
@@ -36,9 +41,15 @@ export function makeProgress(total: number, what: string, enabled: boolean, stre
     shown = { stream, line };
   };
   draw(0);
+  // the elapsed time moves between steps too: a sweep's bar over its points waits for its ideal
+  // twins, a training bar for its first step, and read "0.0 s elapsed" until then (unref'd: a bar
+  // never holds the process open)
+  const clock = setInterval(() => draw(at), REDRAW_MS);
+  clock.unref();
   return {
     tick: draw,
     done: () => {
+      clearInterval(clock);
       if (shown?.stream === stream) shown = null;
       stream.write('\r\x1b[K');
     },

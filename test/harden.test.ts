@@ -14,7 +14,7 @@ import { ROOT } from './helpers/cli.js';
 import { TINY_TRAIN_ARGS } from './helpers/train-args.js';
 import { checkArgv, yargsMessage } from '../cli/argv.js';
 import { prettyLine, roundFigure } from '../cli/log.js';
-import { makeProgress, writeAboveBar } from '../cli/progress.js';
+import { makeProgress, writeAboveBar, REDRAW_MS } from '../cli/progress.js';
 import { estimateRun, checkResources, maxWorkers, BYTES, MAX_EXACT, type RunShape } from '../sim/resources.js';
 import { claimRunDir } from '../sim/io/output.js';
 import { checkTarget, noteInput, resetOutputSession, writeFileSafe, SafeFile } from '../fabric/files.js';
@@ -897,6 +897,22 @@ describe('command-line conventions', () => {
     writeAboveBar(tty, 'after\n');
     expect(out).toBe('after\n');
     expect(roundFigure(42)).toBe('42');
+  });
+
+  it('a bar with no step for a while still shows the time passing (a sweep waiting for its twins read "0.0 s elapsed")', async () => {
+    let out = '';
+    const tty = { isTTY: true, write: (t: string) => ((out += t), true) } as unknown as NodeJS.WriteStream;
+    const bar = makeProgress(4, 'points', true, tty);
+    await new Promise((r) => setTimeout(r, 2.5 * REDRAW_MS));
+    const lines = out.split('\r').filter((l) => l !== '');
+    // drawn again at least once without a step, with more time elapsed and still 0/4
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines[lines.length - 1]).toMatch(/^\[ +\] 0\/4 points {2}[1-9]\d*\.\d s elapsed $/);
+    bar.done();
+    out = '';
+    await new Promise((r) => setTimeout(r, 1.5 * REDRAW_MS));
+    // done stops the redraws
+    expect(out).toBe('');
   });
 
   it('the argv checks and yargs messages, directly', () => {
