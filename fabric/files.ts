@@ -253,6 +253,8 @@ function checkTargetIn(session: OutputSession, path: string, o: TargetOptions): 
   if (session.outputs.has(abs)) throw new UserError(`${o.label}: ${abs} is already being written by this command`);
   if (st === null) return abs;
   const odd = notAFile(st);
+  // a directory named where a file goes (`--trace runs/`): the file it likely meant, inside it
+  if (st.isDirectory()) throw new UserError(`${o.label}: ${abs} is a directory; name a file in it, e.g. ${join(abs, EXAMPLE_NAMES[o.kind])}`);
   if (odd)
     throw new UserError(
       `${o.label}: ${abs} ${odd}; dtca writes only regular files${o.kind === 'csv' || o.kind === 'model' ? " (use '-' for standard output)" : ''}`,
@@ -273,6 +275,21 @@ function checkTargetIn(session: OutputSession, path: string, o: TargetOptions): 
   }
   return abs;
 }
+
+/** a file name of each kind, for the refusal of a directory given where the file goes */
+const EXAMPLE_NAMES: Record<OutputKind, string> = {
+  trace: 'trace.dtct',
+  model: 'model.mp',
+  classifier: 'classifier.msgpack',
+  'train-log': 'model.mp.train.jsonl',
+  'train-manifest': 'model.mp.manifest.json',
+  csv: 'export.csv',
+  npy: 'export.npy',
+  png: 'chart.png',
+  svg: 'chart.svg',
+  vcd: 'waves.vcd',
+  json: 'out.json',
+};
 
 const KIND_NAMES: Record<OutputKind, string> = {
   trace: 'trace',

@@ -159,7 +159,16 @@ describe('probe: the --vcd path is checked before the simulation', () => {
   it('a directory, a missing directory or a file that is not a VCD is refused naming --vcd (was found after the run, named by its path alone)', () => {
     const d = join(dir, 'a-dir');
     mkdirSync(d, { recursive: true });
-    refused(dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', d]), /^dtca: --vcd .*a-dir: .* is a directory; dtca writes only regular files$/);
+    refused(
+      dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', d]),
+      /^dtca: --vcd .*a-dir: .* is a directory; name a file in it, e\.g\. .*a-dir\/waves\.vcd$/,
+    );
+    // the trace a run writes: the file it likely meant inside the directory (was only "dtca writes only regular files")
+    refused(
+      dtca(['run', '--ideal', '--trace', d, '--out', join(dir, 'never')]),
+      /^dtca: --trace: .*a-dir is a directory; name a file in it, e\.g\. .*a-dir\/trace\.dtct$/,
+    );
+    expect(existsSync(join(dir, 'never'))).toBe(false);
     refused(
       dtca(['probe', '--cells', '0', '--sweeps', '2', '--vcd', join(dir, 'no', 'x.vcd')]),
       /^dtca: --vcd .*x\.vcd: directory .* does not exist; create it first$/,
