@@ -55,6 +55,25 @@ export function placementOf(m: Manifest): string | null {
  * not the chip the model was trained for (dtca run and dtca eval took the model's grid from it,
  * but not its precision, and said nothing).
  */
+export function weightBitsMismatch(manifest: Manifest | null, chipBits: number | 'exact', name: string): string | null {
+  const trained = manifest?.weight_bits;
+  if (chipBits === 'exact' || trained === undefined || trained === null || trained === chipBits) return null;
+  const bits = (b: unknown) => (b === 'exact' ? 'exact weights' : `${String(b)}-bit weights`);
+  return `${name} was trained for ${bits(trained)} (its manifest) but this chip has ${bits(chipBits)}: its weights run requantised, not on the chip it was trained for; --set cell.weight_bits=${String(trained)} runs that chip`;
+}
+
+/**
+ * The clocks a model was fitted to on the cycle-accurate chip, from its manifest: `trained` where
+ * dtca train --chip cycle trained it (`chip: "cycle"`, `clock_hz`), `tuned` where dtca model tune
+ * --chip cycle chose its guidance (`guidance_chip: "cycle"`, `guidance_clock_hz`); null for each
+ * the manifest does not state (or states as no positive number).
+ */
+export function fittedClocks(manifest: Manifest): { trained: number | null; tuned: number | null } {
+  const at = (k: string, chipKey: string): number | null =>
+    manifest[chipKey] === 'cycle' && typeof manifest[k] === 'number' && (manifest[k] as number) > 0 ? (manifest[k] as number) : null;
+  return { trained: at('clock_hz', 'chip'), tuned: at('guidance_clock_hz', 'guidance_chip') };
+}
+
 /**
  * The clock a model was fitted to on the cycle-accurate chip (its manifest's `chip: "cycle"` and
  * `clock_hz`, dtca train --chip cycle; or `guidance_chip: "cycle"` and `guidance_clock_hz`, dtca
@@ -64,20 +83,10 @@ export function placementOf(m: Manifest): string | null {
  */
 export function clockMismatch(manifest: Manifest | null, cfg: ResolvedConfig, name: string): string | null {
   if (manifest === null || configShape(cfg).engine === 'ideal') return null;
-  const at = (k: string, chipKey: string): number | null =>
-    manifest[chipKey] === 'cycle' && typeof manifest[k] === 'number' && (manifest[k] as number) > 0 ? (manifest[k] as number) : null;
-  const trained = at('clock_hz', 'chip');
-  const tuned = at('guidance_clock_hz', 'guidance_chip');
+  const { trained, tuned } = fittedClocks(manifest);
   const hz = trained ?? tuned;
   if (hz === null || hz === cfg.clock.clock_hz || tuned === cfg.clock.clock_hz) return null;
   const mhz = (f: number) => `${+(f / 1e6).toPrecision(4)} MHz`;
   const what = trained !== null ? 'was trained on' : 'had its guidance chosen on';
   return `${name} ${what} the cycle-accurate chip at ${mhz(hz)} (its manifest) but this chip runs at ${mhz(cfg.clock.clock_hz)}: not the chip it was fitted to; --set clock.clock_hz=${hz} runs that chip`;
-}
-
-export function weightBitsMismatch(manifest: Manifest | null, chipBits: number | 'exact', name: string): string | null {
-  const trained = manifest?.weight_bits;
-  if (chipBits === 'exact' || trained === undefined || trained === null || trained === chipBits) return null;
-  const bits = (b: unknown) => (b === 'exact' ? 'exact weights' : `${String(b)}-bit weights`);
-  return `${name} was trained for ${bits(trained)} (its manifest) but this chip has ${bits(chipBits)}: its weights run requantised, not on the chip it was trained for; --set cell.weight_bits=${String(trained)} runs that chip`;
 }

@@ -28,6 +28,7 @@ import { kindOf, parseJsonText } from '../fabric/json.js';
 import { resolveRules, rulesKey, type Rule } from '../fabric/rules.js';
 import { CONFIG_DIR, type ResolvedConfig } from './config.js';
 import { readModel, type Model } from './model.js';
+import { fittedClocks } from './manifest.js';
 import { configShape } from './resources.js';
 
 export const DEFAULT_MODELS_DIR = join(CONFIG_DIR, 'models');
@@ -105,11 +106,7 @@ export function listShippedModels(dir?: string): ShippedEntry[] {
     const manifest = parsed as Record<string, unknown>;
     // the manifest's grid where it states one (dtca train writes it), else the model file's own
     const grid = manifestGrid(manifest, manifestPath) ?? readModel(path).grid;
-    const hz = manifest.chip === 'cycle' && typeof manifest.clock_hz === 'number' && manifest.clock_hz > 0 ? manifest.clock_hz : null;
-    const tunedHz =
-      manifest.guidance_chip === 'cycle' && typeof manifest.guidance_clock_hz === 'number' && manifest.guidance_clock_hz > 0
-        ? manifest.guidance_clock_hz
-        : null;
+    const { trained: hz, tuned: tunedHz } = fittedClocks(manifest);
     const wb = manifest.weight_bits;
     const weightBits = wb === 'exact' || (typeof wb === 'number' && Number.isInteger(wb)) ? wb : null;
     out.push({ path, manifestPath, name: f, grid, quality: qualityOf(manifest), trainedClockHz: hz, tunedClockHz: tunedHz, weightBits, manifest });
