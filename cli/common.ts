@@ -239,9 +239,15 @@ export function adoptedGrid(a: CommonArgs, m: Model, cfg: ResolvedConfig): NonNu
  * --set names it), and the info line that says so. Returns the grid as shown ("16x16 G8").
  */
 export function adoptGridLabel(a: CommonArgs, m: Model, cfg: ResolvedConfig, log: Session['log']): string {
+  const grid = logAdoptedGrid(m, log);
+  if (!(a.set ?? []).some((s) => /^name=/.test(s))) cfg.name = `${configLabel(a.config, a.set ?? [], Boolean(a.ideal)).label}+model grid ${grid}`;
+  return grid;
+}
+
+/** The info line of a chip that took the model's grid (adoptedGrid); returns the grid as shown ("16x16 G8", "24x24 G12 torus"). */
+export function logAdoptedGrid(m: Model, log: Session['log']): string {
   const g = m.grid;
   const grid = `${g.L}x${g.L} ${rulesName(g.rules)}${g.boundary !== 'open' ? ` ${g.boundary}` : ''}`;
-  if (!(a.set ?? []).some((s) => /^name=/.test(s))) cfg.name = `${configLabel(a.config, a.set ?? [], Boolean(a.ideal)).label}+model grid ${grid}`;
   log.info({ model: m.source, grid }, `the chip takes the model's grid (${grid}): no config or --set names one`);
   return grid;
 }

@@ -5,7 +5,6 @@ import { dirname, resolve } from 'node:path';
 import { Interrupted, UserError } from '../../fabric/errors.js';
 import { checkTarget, isStdout, makeDirs } from '../../fabric/files.js';
 import { resolveConfig, FLAG_NAMES } from '../../sim/config.js';
-import { rulesName } from '../../fabric/rules.js';
 import { readModel, MAX_LABEL_GAIN, type Model } from '../../sim/model.js';
 import { PLACEMENTS, type Placement } from '../../sim/dtm.js';
 import { trainModelForDesign, planDesign, describeLayout, TRAIN_DEFAULTS, type TrainBudget } from '../../sim/train/design.js';
@@ -16,6 +15,7 @@ import { applyBudget, fitBudget, BUDGET_NAMES, BUDGETS, type BudgetFileOptions, 
 import { NEG_STARTS, type NegStart } from '../../sim/train/stage.js';
 import {
   adoptedGrid,
+  logAdoptedGrid,
   withConfigOptions,
   refusedIdeal,
   positiveInt,
@@ -165,9 +165,7 @@ async function cmdTrain(given: CommonArgs & Record<string, unknown>, s: Session)
   const grid = init ? adoptedGrid(a, init, base) : [];
   if (grid.length > 0) {
     base = resolveConfig(a.config, { sets, flags: grid, names: FLAG_NAMES });
-    const g = init!.grid;
-    const shown = `${g.L}x${g.L} ${rulesName(g.rules)}${g.boundary !== 'open' ? ` ${g.boundary}` : ''}`;
-    s.log.info({ model: init!.source, grid: shown }, `the chip takes the model's grid (${shown}): no config or --set names one`);
+    logAdoptedGrid(init!, s.log);
   }
   // the ideal chip keeps the chip's weight precision: the model is trained for the weights it will run on
   const config =
