@@ -369,7 +369,6 @@ function spread(fits: number[], ses: number[], truth: number[], configured: numb
   };
 }
 
-/** Run the characterisation. Deterministic for a given config and options. */
 /**
  * Independent bits per second and their energy: 1 / tau, but no more than the bits the RNG delivers
  * (bit_rate); with tau below one bit time (or 0) every delivered bit is independent and the rate is
@@ -386,6 +385,7 @@ export function independentBits(
   return { independent_bit_rate_hz: rate, rate_limited_by: byTau ? 'tau' : 'bit_rate', energy_per_independent_bit_j: powerW / rate };
 }
 
+/** Run the characterisation. Deterministic for a given config and options. */
 export function characteriseRng(config: RngCharacteriseConfig, opts: CharacteriseOptions = {}): RngReport {
   const r = config.rng;
   const N = config.fabric.L * config.fabric.L;

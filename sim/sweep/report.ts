@@ -247,7 +247,6 @@ export const MIXED_IMAGES_LINES = (images: string[]) => [
 ];
 export const MIXED_IMAGES_NOTE = (images: string[]) => MIXED_IMAGES_LINES(images).join(' ');
 
-/** The number of images quality was measured at: "N = 100", "N = 20 to 100", or '' when none. */
 /**
  * The line a sweep's FD chart, Pareto chart and table carry when its points were judged on fewer
  * images than FD needs to rank anything (MIN_FD_RANK_N, sim/quality/eval.ts), or null: a front drawn
@@ -262,6 +261,7 @@ export function smallNLine(rows: Row[]): string | null {
     : `N = ${least} images per point is too few for FD to rank designs (at least ${MIN_FD_RANK_N}, docs/quality.md): the order, and the front, may be chance; --images ${MIN_FD_RANK_N} or more`;
 }
 
+/** The number of images quality was measured at: "N = 100", "N = 20 to 100", or '' when none. */
 function nText(rows: Row[]): string {
   const ns = [...new Set(rows.map((r) => r.quality_n).filter((n): n is number => typeof n === 'number'))].sort((a, b) => a - b);
   if (ns.length === 0) return '';

@@ -285,7 +285,6 @@ export function traceHeader(trace: Buffer): Hdr {
   return h as unknown as Hdr;
 }
 
-/** The trace with its header changed as the case says, every CRC valid. */
 /** The whole corpus of impossible headers over a trace, each written to DIR/header-K.dtct. */
 export function writeImpossibleHeaders(dir: string, trace: Buffer): { cases: ImpossibleHeader[]; files: string[] } {
   const cases = impossibleHeaders(traceHeader(trace));
@@ -297,6 +296,7 @@ export function writeImpossibleHeaders(dir: string, trace: Buffer): { cases: Imp
   return { cases, files };
 }
 
+/** The trace with its header changed as the case says, every CRC valid. */
 export function impossibleHeaderTrace(trace: Buffer, c: ImpossibleHeader): Buffer {
   const recs: Record<string, unknown>[] = [];
   new Unpackr({ useRecords: false, mapsAsObjects: true }).unpackMultiple(trace, (v: unknown) => {
