@@ -14,6 +14,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { eng, unitLabelOfKey } from './units.js';
+import { getPath } from './config-check.js';
 
 /** [low, high] of each config path with a unit, in the unit of the key (sim/units.ts unitLabelOfKey) */
 export const PLAUSIBLE_RANGES: Readonly<Record<string, readonly [number, number]>> = {
@@ -113,8 +114,7 @@ export interface Implausible {
 export function implausibleValues(config: unknown): Implausible[] {
   const out: Implausible[] = [];
   for (const path of Object.keys(PLAUSIBLE_RANGES)) {
-    let v: unknown = config;
-    for (const k of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    const v = getPath(config, path).value;
     const message = plausibilityWarning(path, v);
     if (message !== null) out.push({ path, value: v as number, message });
   }
