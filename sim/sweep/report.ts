@@ -194,17 +194,19 @@ export function pointLabel(axes: Record<string, Json>, paths: string[]): string 
  * dominated when another is at least as good in both and better in one. Returns their indices.
  */
 export function paretoFront(pts: { x: number; y: number }[], y: 'low' | 'high'): number[] {
-  const better = (a: number, b: number) => (y === 'low' ? a < b : a > b);
-  const atLeast = (a: number, b: number) => (y === 'low' ? a <= b : a >= b);
   const out: number[] = [];
   pts.forEach((p, i) => {
     if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) return;
-    const dominated = pts.some(
-      (q, j) => j !== i && Number.isFinite(q.x) && Number.isFinite(q.y) && q.x <= p.x && atLeast(q.y, p.y) && (q.x < p.x || better(q.y, p.y)),
-    );
-    if (!dominated) out.push(i);
+    if (!pts.some((q, j) => j !== i && dominates(q, p, y))) out.push(i);
   });
   return out;
+}
+
+/** Does q dominate p: judged, at least as good in both, better in one (lower x; lower or higher y as `y` says)? */
+function dominates(q: { x: number; y: number }, p: { x: number; y: number }, y: 'low' | 'high'): boolean {
+  const better = (a: number, b: number) => (y === 'low' ? a < b : a > b);
+  const atLeast = (a: number, b: number) => (y === 'low' ? a <= b : a >= b);
+  return Number.isFinite(q.x) && Number.isFinite(q.y) && q.x <= p.x && atLeast(q.y, p.y) && (q.x < p.x || better(q.y, p.y));
 }
 
 /**
@@ -214,15 +216,11 @@ export function paretoFront(pts: { x: number; y: number }[], y: 'low' | 'high'):
  * A point, or a dominator, without a standard error is never counted as near. Returns their indices.
  */
 export function paretoNear(pts: { x: number; y: number; se: number | null }[], y: 'low' | 'high'): number[] {
-  const better = (a: number, b: number) => (y === 'low' ? a < b : a > b);
-  const atLeast = (a: number, b: number) => (y === 'low' ? a <= b : a >= b);
   const front = new Set(paretoFront(pts, y));
   const out: number[] = [];
   pts.forEach((p, i) => {
     if (front.has(i) || !Number.isFinite(p.x) || !Number.isFinite(p.y) || p.se === null) return;
-    const dominators = pts.filter(
-      (q, j) => j !== i && Number.isFinite(q.x) && Number.isFinite(q.y) && q.x <= p.x && atLeast(q.y, p.y) && (q.x < p.x || better(q.y, p.y)),
-    );
+    const dominators = pts.filter((q, j) => j !== i && dominates(q, p, y));
     if (dominators.every((q) => q.se !== null && p.x - q.x < 2 * Math.sqrt(p.se! ** 2 + q.se ** 2))) out.push(i);
   });
   return out;
