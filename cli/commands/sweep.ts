@@ -298,12 +298,13 @@ export function formatRows(pf: PlanFile, rows: Row[]): string {
   const all = [head, ...body];
   const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
   const table = all.map((r) => r.map((s, c) => (c === 0 || c > axes.length ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ')).join('\n') + '\n';
+  const smallN = smallNLine(rows);
   return (
     table +
     (judged
       ? `FD: lower is better${rows.some((r) => typeof r.fd_se === 'number') ? "; ± its standard error over the point's images (two FDs closer than twice their combined se are not told apart)" : ''}; floor = real images, factorised = independent pixels, both at the same N; accuracy: classifier agrees with the clamped class, higher is better; ceiling = real images, the same N\n` +
         (images.length > 1 ? `${MIXED_IMAGES_NOTE(images)}\n` : '') +
-        (smallNLine(rows) ? `WARNING: ${smallNLine(rows)}\n` : '')
+        (smallN ? `WARNING: ${smallN}\n` : '')
       : '')
   );
 }

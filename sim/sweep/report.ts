@@ -295,6 +295,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
   const varying = axes.filter((a) => distinct(a) > 1);
   const xs = varying.length ? varying : axes;
   const images = judgedImages(rows);
+  const smallN = smallNLine(rows);
   for (const axis of xs) {
     const axisVals = pf.plan.axes.find((a) => a.path === axis)!.values;
     const numeric = axisVals.every((v) => typeof v === 'number');
@@ -378,7 +379,7 @@ export function chartSpecs(pf: PlanFile, rows: Row[], missing: Point[] = []): Ch
         ...(missing.length ? [`${rows.length} of ${pf.points} points finished, ${missing.length} missing: a line breaks where one is`] : []),
         ...(mixed ? MIXED_IMAGES_LINES(images) : []),
         // FD at an N too small to rank anything: said on the FD chart itself
-        ...(meta.key === 'fd' && smallNLine(rows) ? [smallNLine(rows)!] : []),
+        ...(meta.key === 'fd' && smallN !== null ? [smallN] : []),
       ];
       const title = reps > 1 ? `${head}; ${SPREAD_NOTE}` : head;
       const yEnc = {
